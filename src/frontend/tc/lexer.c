@@ -1,0 +1,4 @@
+/* lexer.c: stub, to be replaced by its owner. */
+#include "ir.h"
+
+

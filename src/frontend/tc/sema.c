@@ -1,0 +1,4 @@
+/* sema.c: stub, to be replaced by its owner. */
+#include "ir.h"
+
+

@@ -1,0 +1,381 @@
+/* ir.h: the one IR of aotc. Every pass includes this header; it reads as the
+ * table of contents of the compiler: context and diagnostics, arena, element
+ * types, size expressions, tensors, expressions, statements, functions, and
+ * the entry points of each stage. */
+#ifndef AOTC_IR_H
+#define AOTC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AOTC_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------
+ * Context, allocation and diagnostics
+ * ------------------------------------------------------------------------ */
+
+/* One allocation hook (lua_Alloc style): nsize == 0 frees, otherwise
+ * (re)allocates. Tests install a failing hook to inject out-of-memory. */
+typedef void *(*aotc_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+typedef struct aotc_source {
+  const char *name; /* file name as given on the command line */
+  const char *text; /* whole file, NUL-terminated (owned by the context) */
+  size_t len;
+} aotc_source;
+
+typedef struct ir_loc {
+  const aotc_source *src; /* NULL when the location is unknown */
+  int line, col;          /* 1-based */
+} ir_loc;
+
+typedef enum {
+  AOTC_ERROR,   /* error */
+  AOTC_WARNING, /* warning */
+  AOTC_NOTE,    /* note */
+} aotc_severity;
+
+typedef struct aotc_diag {
+  aotc_severity severity;
+  ir_loc loc;
+  char *msg;
+} aotc_diag;
+
+typedef struct ir_arena ir_arena;
+
+typedef struct aotc_ctx {
+  aotc_alloc_fn alloc;
+  void *alloc_ud;
+  ir_arena *arena; /* everything the IR holds lives here, freed in one go */
+  aotc_diag *diags;
+  int n_diags, cap_diags;
+  int n_errors;
+  bool oom; /* an allocation failed; results are unusable */
+  aotc_source **sources;
+  int n_sources;
+  long isl_max_ops; /* bound on isl's work per kernel (0: default) */
+} aotc_ctx;
+
+aotc_ctx *aotc_ctx_new(aotc_alloc_fn alloc, void *ud); /* alloc NULL: libc */
+void aotc_ctx_free(aotc_ctx *ctx);
+/* Registers a source text (copied) so locations can show the line. */
+const aotc_source *aotc_add_source(aotc_ctx *ctx, const char *name, const char *text, size_t len);
+void aotc_error(aotc_ctx *ctx, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void aotc_warning(aotc_ctx *ctx, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void aotc_note(aotc_ctx *ctx, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void aotc_vdiag(aotc_ctx *ctx, aotc_severity sev, ir_loc loc, const char *fmt, va_list ap);
+/* Prints every diagnostic as `file:line:col: error: msg`, the source line
+ * and a caret under the column. */
+void aotc_print_diags(const aotc_ctx *ctx, FILE *out);
+void aotc_clear_diags(aotc_ctx *ctx);
+
+/* ------------------------------------------------------------------------
+ * Arena: one bump allocator per context
+ * ------------------------------------------------------------------------ */
+
+void *ir_alloc(aotc_ctx *ctx, size_t size); /* zeroed, 16-byte aligned; NULL and ctx->oom on failure */
+char *ir_strdup(aotc_ctx *ctx, const char *s);
+char *ir_strndup(aotc_ctx *ctx, const char *s, size_t n);
+char *ir_sprintf(aotc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define IR_NEW(ctx, T) ((T *)ir_alloc((ctx), sizeof(T)))
+#define IR_NEW_ARRAY(ctx, T, n) ((T *)ir_alloc((ctx), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
+
+/* A growable array of pointers, arena-backed (old storage is abandoned). */
+typedef struct ir_vec {
+  void **items;
+  int n, cap;
+} ir_vec;
+bool ir_vec_push(aotc_ctx *ctx, ir_vec *v, void *item);
+
+/* ------------------------------------------------------------------------
+ * Element types
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_BOOL, /* bool */
+  IR_I8,   /* int8 */
+  IR_U8,   /* uint8 */
+  IR_I16,  /* int16 */
+  IR_U16,  /* uint16 */
+  IR_I32,  /* int32 */
+  IR_U32,  /* uint32 */
+  IR_I64,  /* int64 */
+  IR_U64,  /* uint64 */
+  IR_F32,  /* float, float32 */
+  IR_F64,  /* double, float64 */
+  IR_TYPE_COUNT
+} ir_type;
+
+typedef struct ir_type_info {
+  const char *name;   /* TC spelling: "float", "int32", ... */
+  const char *c_name; /* C spelling: "float", "int32_t", "bool" */
+  int bytes;
+  bool is_float;
+  bool is_signed;
+  int rank; /* promotion order: the higher rank wins */
+} ir_type_info;
+
+extern const ir_type_info ir_types[IR_TYPE_COUNT];
+/* TC's promotion: floats beat integers, wider beats narrower. */
+ir_type ir_promote(ir_type a, ir_type b);
+bool ir_type_from_name(const char *name, size_t len, ir_type *out);
+
+/* ------------------------------------------------------------------------
+ * Size expressions: tensor dimensions and index ranges, affine in the size
+ * parameters (products with constants, floor/ceil division by constants,
+ * min and max).
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_SZ_CONST,    /* value */
+  IR_SZ_PARAM,    /* size parameter number value */
+  IR_SZ_ADD,      /* a + b */
+  IR_SZ_SUB,      /* a - b */
+  IR_SZ_MUL,      /* a * b, one side constant */
+  IR_SZ_FLOORDIV, /* floor(a / b), b a positive constant */
+  IR_SZ_CEILDIV,  /* ceil(a / b), b a positive constant */
+  IR_SZ_MIN,      /* min(a, b) */
+  IR_SZ_MAX,      /* max(a, b) */
+} ir_size_kind;
+
+typedef struct ir_size {
+  ir_size_kind kind;
+  int64_t value;
+  struct ir_size *a, *b;
+} ir_size;
+
+ir_size *ir_size_const(aotc_ctx *ctx, int64_t v);
+ir_size *ir_size_param(aotc_ctx *ctx, int param);
+/* Folds constants: ir_size_bin(ctx, IR_SZ_ADD, const 1, const 2) is const 3. */
+ir_size *ir_size_bin(aotc_ctx *ctx, ir_size_kind kind, ir_size *a, ir_size *b);
+bool ir_size_is_const(const ir_size *s, int64_t *value);
+bool ir_size_equal(const ir_size *a, const ir_size *b); /* structural */
+/* Evaluates with params[i] the value of parameter i; false on overflow or
+ * division by zero. */
+bool ir_size_eval(const ir_size *s, const int64_t *params, int64_t *out);
+/* Prints as a C expression; param_names[i] names parameter i. */
+void ir_size_print(FILE *out, const ir_size *s, const char *const *param_names);
+
+/* ------------------------------------------------------------------------
+ * Tensors
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_INPUT,     /* read-only argument (a scalar argument is a rank-0 input) */
+  IR_OUTPUT,    /* written argument */
+  IR_TEMP,      /* written, not an argument: lives in the workspace */
+  IR_PARAMETER, /* trainable weight (models) */
+  IR_CONSTANT,  /* constant data embedded in the output (models) */
+} ir_role;
+
+typedef struct ir_tensor {
+  const char *name;
+  ir_type type;
+  ir_role role;
+  int rank;
+  ir_size **shape; /* rank entries; NULL entries before inference */
+  ir_loc loc;
+  const void *data; /* IR_CONSTANT only: dense row-major elements */
+} ir_tensor;
+
+/* ------------------------------------------------------------------------
+ * Expressions
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_CONST_INT,   /* ival */
+  IR_CONST_FLOAT, /* fval */
+  IR_INDEX,       /* index variable number index of the statement */
+  IR_SIZE,        /* size expression size (type int64) */
+  IR_ACCESS,      /* tensor[args...]; padded: 0 outside the bounds */
+  IR_UNARY,       /* op a */
+  IR_BINARY,      /* a op b */
+  IR_SELECT,      /* a ? b : c */
+  IR_CAST,        /* (type) a */
+  IR_CALL,        /* builtin(args...) */
+  IR_EXPR_KIND_COUNT
+} ir_expr_kind;
+
+typedef enum {
+  IR_NEG, /* -a */
+  IR_NOT, /* !a */
+  IR_ADD, /* + */
+  IR_SUB, /* - */
+  IR_MUL, /* * */
+  IR_DIV, /* / (C semantics: truncating for integers) */
+  IR_MOD, /* % (C semantics) */
+  IR_LT,  /* < */
+  IR_LE,  /* <= */
+  IR_GT,  /* > */
+  IR_GE,  /* >= */
+  IR_EQ,  /* == */
+  IR_NE,  /* != */
+  IR_AND, /* && */
+  IR_OR,  /* || */
+  IR_OP_COUNT
+} ir_op;
+
+extern const char *const ir_op_spelling[IR_OP_COUNT];
+
+typedef enum {
+  IR_FN_EXP, IR_FN_LOG, IR_FN_TANH, IR_FN_SQRT, IR_FN_RSQRT, IR_FN_FABS,
+  IR_FN_FMAX, IR_FN_FMIN, IR_FN_POW, IR_FN_ERF, IR_FN_FLOOR, IR_FN_CEIL,
+  IR_FN_ROUND, IR_FN_TRUNC, IR_FN_SIN, IR_FN_COS, IR_FN_TAN, IR_FN_ASIN,
+  IR_FN_ACOS, IR_FN_ATAN, IR_FN_SINH, IR_FN_COSH, IR_FN_ASINH, IR_FN_ACOSH,
+  IR_FN_ATANH, IR_FN_EXP2, IR_FN_EXPM1, IR_FN_LOG2, IR_FN_LOG10, IR_FN_LOG1P,
+  IR_FN_CBRT, IR_FN_ERFC, IR_FN_SIGMOID, IR_FN_FMOD, IR_FN_ATAN2,
+  IR_FN_MIN, IR_FN_MAX, /* min/max of any numeric type */
+  IR_FN_ABS,            /* abs of any numeric type */
+  IR_FN_COUNT
+} ir_builtin;
+
+typedef struct ir_builtin_info {
+  const char *name; /* TC spelling */
+  int arity;
+  bool float_only; /* arguments are promoted to a float type */
+  const char *c_f32, *c_f64; /* libm names for float and double; NULL: special */
+} ir_builtin_info;
+
+extern const ir_builtin_info ir_builtins[IR_FN_COUNT];
+bool ir_builtin_from_name(const char *name, size_t len, ir_builtin *out);
+
+typedef struct ir_expr {
+  ir_expr_kind kind;
+  ir_type type;
+  ir_loc loc;
+  union {
+    int64_t ival;
+    double fval;
+    int index;
+    ir_size *size;
+    ir_op op;
+    ir_builtin fn;
+  };
+  int tensor;  /* IR_ACCESS: tensor number in the function */
+  bool padded; /* IR_ACCESS: reads outside the bounds yield 0 */
+  int n_args;  /* IR_ACCESS (indices), IR_UNARY 1, IR_BINARY 2, IR_SELECT 3, IR_CAST 1, IR_CALL */
+  struct ir_expr **args;
+} ir_expr;
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_RED_NONE, /* = */
+  IR_RED_ADD,  /* += */
+  IR_RED_MUL,  /* *= */
+  IR_RED_MIN,  /* min= */
+  IR_RED_MAX,  /* max= */
+} ir_reduction;
+
+typedef struct ir_index {
+  const char *name;
+  ir_size *lo, *hi; /* lo <= i < hi */
+  bool reduction;   /* appears on the right only */
+  bool explicit_range; /* from a `where i in lo:hi` clause */
+} ir_index;
+
+typedef struct ir_stmt {
+  ir_loc loc;
+  int tensor;   /* the tensor written */
+  int n_index;  /* all index variables: those of the left-hand side first */
+  ir_index *index;
+  int n_lhs;    /* left-hand side: tensor(index[lhs[0]], ...) */
+  int *lhs;
+  ir_reduction red;
+  bool init;    /* the `!` form: initialise with the reduction's identity */
+  ir_expr *rhs;
+} ir_stmt;
+
+/* ------------------------------------------------------------------------
+ * Functions and modules
+ * ------------------------------------------------------------------------ */
+
+typedef struct ir_func {
+  const char *name;
+  ir_loc loc;
+  int n_params; /* size parameters, in order of first appearance */
+  const char **param_names;
+  int n_tensors;
+  ir_tensor **tensors;
+  int n_inputs;  /* signature order, scalar arguments included */
+  int *inputs;   /* tensor numbers */
+  int n_outputs;
+  int *outputs;
+  int n_stmts;
+  ir_stmt **stmts;
+} ir_func;
+
+typedef struct ir_module {
+  int n_funcs;
+  ir_func **funcs;
+} ir_module;
+
+/* Tensor by name, -1 when absent. */
+int ir_func_find_tensor(const ir_func *f, const char *name);
+ir_func *ir_module_find(const ir_module *m, const char *name);
+
+/* ------------------------------------------------------------------------
+ * IR utilities: builders, verifier, printer
+ * ------------------------------------------------------------------------ */
+
+ir_expr *ir_expr_new(aotc_ctx *ctx, ir_expr_kind kind, ir_type type, ir_loc loc, int n_args);
+/* Checks the invariants every pass relies on; reports on ctx. */
+bool ir_verify(aotc_ctx *ctx, const ir_func *f);
+/* TC-like text of the whole function. */
+void ir_print_func(FILE *out, const ir_func *f);
+void ir_print_expr(FILE *out, const ir_func *f, const ir_stmt *s, const ir_expr *e);
+/* `aotc check` output: each statement with its inferred ranges, and the
+ * shape of every tensor. */
+void ir_print_ranges(FILE *out, const ir_func *f);
+
+/* ------------------------------------------------------------------------
+ * Calling convention shared by the interpreter and the emitted code
+ *
+ * sizes: one int64 per size parameter; args: the inputs then the outputs, in
+ * signature order, each a pointer to dense row-major data (a pointer to the
+ * value for a scalar argument).
+ * ------------------------------------------------------------------------ */
+
+/* Binds size parameters from the shapes of the inputs (shapes[i] has
+ * ranks[i] entries for input i). Reports conflicts on ctx. */
+bool ir_bind_sizes(aotc_ctx *ctx, const ir_func *f, const int64_t *const *shapes, const int *ranks,
+                   int64_t *sizes);
+/* Concrete shape of tensor t under the given sizes. */
+bool ir_tensor_shape(const ir_func *f, int t, const int64_t *sizes, int64_t *shape);
+/* Number of elements (product of the shape); -1 on overflow. */
+int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes);
+
+/* The reference interpreter: executes the statements one by one, directly
+ * on the IR. Temporaries are allocated with ctx's allocator. Returns 0 on
+ * success; a read out of bounds (not padded) is an error on ctx. */
+int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args);
+
+/* ------------------------------------------------------------------------
+ * Frontends
+ * ------------------------------------------------------------------------ */
+
+/* Parses, checks and infers ranges for every def of a TC source. NULL when
+ * any error was reported on ctx. */
+ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src);
+
+/* ------------------------------------------------------------------------
+ * Backend: polyhedral model, schedule and C
+ * ------------------------------------------------------------------------ */
+
+typedef struct emit_options {
+  const int64_t *fixed_sizes; /* per size parameter: value, or -1 when generic; NULL: all generic */
+  bool fuse;                  /* let isl's scheduler fuse statements */
+  const char *header_name;    /* #include line of the C file ("model.h") */
+  bool dump_schedule;         /* print schedule trees on stderr */
+} emit_options;
+
+/* Writes the C source and header for the given functions of a module. */
+bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int n_funcs,
+                   const emit_options *opt, FILE *c_out, FILE *h_out);
+
+#endif

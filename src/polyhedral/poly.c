@@ -1,0 +1,4 @@
+/* poly.c: stub, to be replaced by its owner. */
+#include "ir.h"
+
+
