@@ -1,2 +1,433 @@
-#include "ir.h"
-int main(void) { return 0; }
+/* main.c: the `aotc` command line. The only place that prints usage and
+ * decides the exit status; everything else reports on the context. */
+#include "driver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: aotc [compile] FILE [-o OUT.c] [options]   compile to C (OUT.h is written beside OUT.c)\n"
+    "       aotc run FILE --input NAME=PATH ... [--output-dir DIR] [options]\n"
+    "                                                  build and run the code, write DIR/<output>.npy\n"
+    "       aotc check FILE                            parse, infer ranges, print them\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
+    "  --entry NAME           compile or run this def only (repeatable for compile)\n"
+    "  --size NAME=V,...      specialise size parameters (repeatable)\n"
+    "  --no-fuse              keep statements in separate loop nests\n"
+    "  --dump=schedule        print the schedule tree and AST of each kernel on stderr\n"
+    "  --dump=ir              print the IR after range inference on stderr\n"
+    "  --target c             code to emit (only c for now)\n"
+    "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
+    "  --output-dir DIR       run: where the outputs are written (default: .)\n"
+    "  --interpret            run: execute the reference interpreter instead of compiled code\n"
+    "  --keep-temps           run: keep the temporary build directory\n"
+    "  -v, --verbose          show the commands run\n"
+    "  -h, --help             this help\n"
+    "  --version              print the version\n"
+    "\n"
+    "The input kind is detected from the content: Tensor Comprehensions text\n"
+    "(.tc). ONNX and TorchScript inputs are recognised but not supported yet.\n"
+    "run uses $CC (default cc) to build the emitted code.\n";
+
+typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK } command;
+
+typedef struct options {
+  command cmd;
+  const char *file;
+  const char *output;
+  const char *output_dir;
+  const char **entries;
+  int n_entries;
+  const char **sizes; /* NAME=V,... strings */
+  int n_sizes;
+  run_input *inputs;
+  int n_inputs;
+  bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose;
+} options;
+
+static const ir_loc noloc;
+
+/* The value of an option given as `--opt V` or `--opt=V`; advances *i. */
+static const char *option_value(aotc_ctx *ctx, int argc, char **argv, int *i, const char *name)
+{
+  size_t n = strlen(name);
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (*i + 1 >= argc) {
+    aotc_error(ctx, noloc, "option '%s' needs a value", name);
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *name)
+{
+  size_t n = strlen(name);
+  return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+static bool add_input(aotc_ctx *ctx, options *o, const char *spec)
+{
+  const char *eq = strchr(spec, '=');
+  if (!eq || eq == spec || !eq[1]) {
+    aotc_error(ctx, noloc, "--input expects NAME=PATH, got '%s'", spec);
+    return false;
+  }
+  run_input *in = IR_NEW_ARRAY(ctx, run_input, o->n_inputs + 1);
+  if (!in)
+    return false;
+  if (o->n_inputs)
+    memcpy(in, o->inputs, sizeof(*in) * (size_t)o->n_inputs);
+  in[o->n_inputs].name = ir_strndup(ctx, spec, (size_t)(eq - spec));
+  in[o->n_inputs].path = eq + 1;
+  o->inputs = in;
+  o->n_inputs++;
+  return true;
+}
+
+static bool push_str(aotc_ctx *ctx, const char ***list, int *n, const char *s)
+{
+  const char **l = IR_NEW_ARRAY(ctx, const char *, *n + 1);
+  if (!l)
+    return false;
+  if (*n)
+    memcpy(l, *list, sizeof(*l) * (size_t)*n);
+  l[(*n)++] = s;
+  *list = l;
+  return true;
+}
+
+static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
+{
+  const char *a = argv[*i], *v;
+  if (!strcmp(a, "-o") || is_option(a, "--output"))
+    return (o->output = option_value(ctx, argc, argv, i, !strcmp(a, "-o") ? "-o" : "--output")) != NULL;
+  if (is_option(a, "--entry"))
+    return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
+  if (is_option(a, "--size"))
+    return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
+  if (is_option(a, "--input"))
+    return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
+  if (is_option(a, "--output-dir"))
+    return (o->output_dir = option_value(ctx, argc, argv, i, "--output-dir")) != NULL;
+  if (is_option(a, "--target")) {
+    if (!(v = option_value(ctx, argc, argv, i, "--target")))
+      return false;
+    if (strcmp(v, "c")) {
+      aotc_error(ctx, noloc, "--target %s is not supported yet (only c)", v);
+      return false;
+    }
+    return true;
+  }
+  if (!strcmp(a, "--no-fuse"))
+    return !(o->fuse = false);
+  if (!strcmp(a, "--interpret"))
+    return (o->interpret = true);
+  if (!strcmp(a, "--keep-temps"))
+    return (o->keep_temps = true);
+  if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+    return (o->verbose = true);
+  if (!strcmp(a, "--dump=schedule"))
+    return (o->dump_schedule = true);
+  if (!strcmp(a, "--dump=ir"))
+    return (o->dump_ir = true);
+  aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
+  return false;
+}
+
+static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
+{
+  int i = 1;
+  o->fuse = true;
+  if (i < argc && !strcmp(argv[i], "compile"))
+    i++;
+  else if (i < argc && !strcmp(argv[i], "run"))
+    o->cmd = CMD_RUN, i++;
+  else if (i < argc && !strcmp(argv[i], "check"))
+    o->cmd = CMD_CHECK, i++;
+  for (; i < argc; i++) {
+    if (argv[i][0] == '-' && argv[i][1]) {
+      if (!parse_option(ctx, o, argc, argv, &i))
+        return false;
+    } else if (!o->file) {
+      o->file = argv[i];
+    } else {
+      aotc_error(ctx, noloc, "unexpected argument '%s' (one input file at a time)", argv[i]);
+      return false;
+    }
+  }
+  if (!o->file) {
+    aotc_error(ctx, noloc, "no input file (see aotc --help)");
+    return false;
+  }
+  return true;
+}
+
+/* Detects the input kind from the content, as DESIGN.md asks. */
+static bool check_input_kind(aotc_ctx *ctx, const char *path, const unsigned char *buf, size_t len)
+{
+  if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4)) {
+    aotc_error(ctx, noloc, "'%s' is a zip archive (TorchScript?): TorchScript input is not supported yet", path);
+    return false;
+  }
+  bool text = true;
+  for (size_t i = 0; i < len && i < 4096; i++)
+    if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t'))
+      text = false;
+  if (!text && len > 0 && buf[0] == 0x08) {
+    aotc_error(ctx, noloc, "'%s' looks like an ONNX model: ONNX input is not supported yet", path);
+    return false;
+  }
+  return true;
+}
+
+static ir_module *load_module(aotc_ctx *ctx, const options *o)
+{
+  size_t len;
+  unsigned char *buf = aotc_read_file(ctx, o->file, &len);
+  if (!buf)
+    return NULL;
+  ir_module *m = NULL;
+  const aotc_source *src = NULL;
+  if (check_input_kind(ctx, o->file, buf, len))
+    src = aotc_add_source(ctx, o->file, (const char *)buf, len);
+  free(buf);
+  if (src)
+    m = tc_compile(ctx, src);
+  for (int i = 0; m && i < m->n_funcs; i++)
+    if (!ir_verify(ctx, m->funcs[i]))
+      m = NULL;
+  return m;
+}
+
+/* The defs selected by --entry, in the order given (all when none). */
+static ir_func **select_funcs(aotc_ctx *ctx, const ir_module *m, const options *o, int *n)
+{
+  *n = o->n_entries ? o->n_entries : m->n_funcs;
+  ir_func **fs = IR_NEW_ARRAY(ctx, ir_func *, *n);
+  if (!fs)
+    return NULL;
+  for (int i = 0; i < *n; i++) {
+    fs[i] = o->n_entries ? ir_module_find(m, o->entries[i]) : m->funcs[i];
+    if (!fs[i]) {
+      aotc_error(ctx, noloc, "no def named '%s' in '%s'", o->entries[i], o->file);
+      return NULL;
+    }
+  }
+  return fs;
+}
+
+static bool parse_size_spec(aotc_ctx *ctx, const char *spec, const char **name, size_t *name_len, int64_t *value,
+                            const char **next)
+{
+  const char *eq = strchr(spec, '='), *comma = strchr(spec, ',');
+  if (!comma)
+    comma = spec + strlen(spec);
+  char *end;
+  errno = 0;
+  long long v = eq && eq < comma ? strtoll(eq + 1, &end, 10) : -1;
+  if (!eq || eq > comma || eq == spec || errno || end != comma || v < 0) {
+    aotc_error(ctx, noloc, "--size expects NAME=VALUE[,NAME=VALUE...] with VALUE >= 0, got '%s'", spec);
+    return false;
+  }
+  *name = spec;
+  *name_len = (size_t)(eq - spec);
+  *value = v;
+  *next = *comma ? comma + 1 : NULL;
+  return true;
+}
+
+/* True when `name` (len bytes) names a size parameter of f; sets it in fixed. */
+static bool apply_one_size(const ir_func *f, int64_t *fixed, const char *name, size_t len, int64_t v)
+{
+  bool used = false;
+  for (int p = 0; p < f->n_params; p++)
+    if (strlen(f->param_names[p]) == len && !strncmp(f->param_names[p], name, len)) {
+      if (fixed)
+        fixed[p] = v;
+      used = true;
+    }
+  return used;
+}
+
+/* One entry per size parameter of fs[which]: the --size value, or -1. A
+ * name that is no size parameter of any selected def is an error. */
+static int64_t *fixed_sizes(aotc_ctx *ctx, const options *o, ir_func *const *fs, int n, int which)
+{
+  const ir_func *f = fs[which];
+  int64_t *fixed = IR_NEW_ARRAY(ctx, int64_t, f->n_params);
+  if (!fixed)
+    return NULL;
+  for (int p = 0; p < f->n_params; p++)
+    fixed[p] = -1;
+  for (int s = 0; s < o->n_sizes; s++)
+    for (const char *spec = o->sizes[s]; spec;) {
+      const char *name;
+      size_t len;
+      int64_t v;
+      if (!parse_size_spec(ctx, spec, &name, &len, &v, &spec))
+        return NULL;
+      bool anywhere = apply_one_size(f, fixed, name, len, v);
+      for (int k = 0; k < n; k++)
+        anywhere |= apply_one_size(fs[k], NULL, name, len, v);
+      if (!anywhere) {
+        aotc_error(ctx, noloc, "--size names '%.*s', which is no size parameter of the selected defs", (int)len, name);
+        return NULL;
+      }
+    }
+  return fixed;
+}
+
+static const char *default_output(aotc_ctx *ctx, const char *file)
+{
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  const char *dot = strrchr(base, '.');
+  size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+  return ir_sprintf(ctx, "%.*s.c", (int)n, base);
+}
+
+/* OUT.c -> OUT.h (appends .h when OUT has no .c extension). */
+static const char *header_path(aotc_ctx *ctx, const char *out)
+{
+  size_t n = strlen(out);
+  if (n > 2 && !strcmp(out + n - 2, ".c"))
+    return ir_sprintf(ctx, "%.*s.h", (int)(n - 2), out);
+  return ir_sprintf(ctx, "%s.h", out);
+}
+
+static const char *base_name(const char *path)
+{
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+/* Writes both files under temporary names and renames them only when
+ * everything succeeded, so bad input never leaves a partial output. */
+static bool write_outputs(aotc_ctx *ctx, const ir_module *m, ir_func *const *fs, int n, const emit_options *base,
+                          int64_t *const *fixed, const char *out)
+{
+  const char *hout = header_path(ctx, out);
+  char *ctmp = ir_sprintf(ctx, "%s.tmp%ld", out, (long)getpid());
+  char *htmp = ir_sprintf(ctx, "%s.tmp%ld", hout, (long)getpid());
+  if (!hout || !ctmp || !htmp)
+    return false;
+  FILE *c = fopen(ctmp, "w"), *h = c ? fopen(htmp, "w") : NULL;
+  bool ok = c && h;
+  if (!ok)
+    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+  emit_options opt = *base;
+  opt.header_name = base_name(hout);
+  for (int i = 0; ok && i < n; i++) {
+    opt.fixed_sizes = fixed[i];
+    ok = emit_c_module(ctx, m, &fs[i], 1, &opt, c, h);
+  }
+  if (c && fclose(c))
+    ok = false;
+  if (h && fclose(h))
+    ok = false;
+  if (ok && (rename(ctmp, out) || rename(htmp, hout))) {
+    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+    remove(out);
+    ok = false;
+  }
+  remove(ctmp);
+  remove(htmp);
+  return ok;
+}
+
+static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
+{
+  int n;
+  ir_func **fs = select_funcs(ctx, m, o, &n);
+  if (!fs)
+    return 1;
+  int64_t **fixed = IR_NEW_ARRAY(ctx, int64_t *, n);
+  for (int i = 0; fixed && i < n; i++)
+    if (!(fixed[i] = fixed_sizes(ctx, o, fs, n, i)))
+      return 1;
+  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule};
+  const char *out = o->output ? o->output : default_output(ctx, o->file);
+  return fixed && out && write_outputs(ctx, m, fs, n, &opt, fixed, out) ? 0 : 1;
+}
+
+static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
+{
+  if (o->n_entries > 1 || (!o->n_entries && m->n_funcs > 1)) {
+    aotc_error(ctx, noloc, "'%s' holds %d defs: choose one with --entry", o->file, m->n_funcs);
+    return 1;
+  }
+  int n;
+  ir_func **fs = select_funcs(ctx, m, o, &n);
+  int64_t *fixed = fs ? fixed_sizes(ctx, o, fs, 1, 0) : NULL;
+  if (!fixed)
+    return 1;
+  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed};
+  run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
+                     .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
+                     .keep_temps = o->keep_temps, .verbose = o->verbose};
+  return driver_run(ctx, m, &req);
+}
+
+static int do_check(aotc_ctx *ctx, const options *o, const ir_module *m)
+{
+  int n;
+  ir_func **fs = select_funcs(ctx, m, o, &n);
+  if (!fs)
+    return 1;
+  for (int i = 0; i < n; i++)
+    ir_print_ranges(stdout, fs[i]);
+  return 0;
+}
+
+static int dispatch(aotc_ctx *ctx, const options *o)
+{
+  ir_module *m = load_module(ctx, o);
+  if (!m)
+    return 1;
+  if (o->dump_ir)
+    for (int i = 0; i < m->n_funcs; i++)
+      ir_print_func(stderr, m->funcs[i]);
+  switch (o->cmd) {
+  case CMD_RUN:
+    return do_run(ctx, o, m);
+  case CMD_CHECK:
+    return do_check(ctx, o, m);
+  default:
+    return do_compile(ctx, o, m);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || (i == 1 && !strcmp(argv[i], "help"))) {
+      fputs(usage, stdout);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--version")) {
+      printf("aotc %s\n", AOTC_VERSION);
+      return 0;
+    }
+  }
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 1;
+  }
+  aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+  if (!ctx) {
+    fputs("aotc: error: out of memory\n", stderr);
+    return 1;
+  }
+  options o = {0};
+  int rc = parse_args(ctx, &o, argc, argv) ? dispatch(ctx, &o) : 1;
+  if (ctx->n_errors || ctx->oom)
+    rc = rc ? rc : 1;
+  aotc_print_diags(ctx, stderr);
+  aotc_ctx_free(ctx);
+  return rc;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# test.sh: installs what is missing, builds aotc, runs every test suite, then
+# runs the suites again against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer. Ends with the line `N passed, N failed, N skipped`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+scripts/setup.sh || { echo "setup failed"; exit 1; }
+scripts/build.sh build || { echo "build failed"; exit 1; }
+scripts/build.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+  || { echo "sanitizer build failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+logdir=$(mktemp -d)
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1
+
+# Adds the counts of one suite's summary line to the totals.
+count() {
+  local name=$1 log=$2 rc=$3 line p f s
+  line=$(grep -E '^[A-Za-z]*:? ?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -z "$line" ]; then
+    line=$(grep -E 'Synthesis: Tested:' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+      p=$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$line")
+      f=$(sed -E 's/.*Failing: ([0-9]+).*Crashing: ([0-9]+).*/\1+\2/' <<<"$line")
+      f=$((f)); s=0
+    else
+      p=0; f=1; s=0
+    fi
+  else
+    p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+    f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
+    s=$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+  if [ "$f" -ne 0 ]; then
+    echo "---- $name: failures (last 40 lines of $log) ----"
+    tail -n 40 "$log"
+    echo "----"
+  fi
+}
+
+# Runs one suite: NAME COMMAND...; its output goes to a log.
+suite() {
+  local name=$1; shift
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log"
+  "$@" >"$log" 2>&1
+  count "$name" "$log" $?
+}
+
+for variant in build build-san; do
+  tag=""; [ "$variant" = build-san ] && tag=" [asan+ubsan]"
+  export AOTC="$root/$variant/aotc"
+  [ -x "$variant/tests/unit_tests" ] && suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
+  [ -x tests/errors/run.sh ] && suite "errors$tag" tests/errors/run.sh
+  [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
+  [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
+  [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
+  if [ "$variant" = build ]; then
+    [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
+  else
+    [ -x build-san/tests/mutate ] && suite "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
+  fi
+done
+rm -rf "$logdir"
+echo
+echo "total: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

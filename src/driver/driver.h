@@ -1,0 +1,28 @@
+/* driver.h: what the command-line driver's files share. */
+#ifndef AOTC_DRIVER_H
+#define AOTC_DRIVER_H
+
+#include "ir.h"
+#include "npy.h"
+
+typedef struct run_input {
+  const char *name;
+  const char *path;
+} run_input;
+
+typedef struct run_request {
+  const ir_func *func;
+  const emit_options *emit;
+  int n_inputs;
+  const run_input *inputs;
+  const char *output_dir;
+  bool interpret;   /* run the reference interpreter instead of compiled code */
+  bool keep_temps;  /* leave the temporary build directory in place */
+  bool verbose;
+} run_request;
+
+/* `aotc run`: binds sizes from the inputs, builds and runs the code, and
+ * writes one .npy per output. Returns 0 on success. */
+int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req);
+
+#endif

@@ -1,0 +1,29 @@
+/* npy.h: reading and writing NumPy .npy files (format versions 1-3). */
+#ifndef AOTC_NPY_H
+#define AOTC_NPY_H
+
+#include "ir.h"
+
+#define NPY_MAX_RANK 16
+
+typedef struct npy_array {
+  ir_type type;
+  int rank;
+  int64_t shape[NPY_MAX_RANK];
+  int64_t numel;
+  void *data; /* numel elements of type, little-endian, C order; malloc'ed */
+} npy_array;
+
+/* Parses a whole .npy file held in memory. Reports on ctx, naming `name`.
+ * Never reads past len; refuses Fortran order, big-endian and object data. */
+bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out);
+bool npy_load(aotc_ctx *ctx, const char *path, npy_array *out);
+bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a);
+void npy_free(npy_array *a);
+/* Converts a's elements to type `to` in place (reallocating as needed). */
+bool npy_convert(npy_array *a, ir_type to);
+
+/* Reads a whole file; NULL (reported on ctx) on failure. Caller frees. */
+unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len);
+
+#endif
