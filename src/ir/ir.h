@@ -179,6 +179,9 @@ typedef struct ir_tensor {
   ir_size **shape; /* rank entries; NULL entries before inference */
   ir_loc loc;
   const void *data; /* IR_CONSTANT only: dense row-major elements */
+  int64_t ws_offset; /* IR_TEMP: byte offset in the workspace from a memory
+                        plan; -1 (the default from builders) lets the backend
+                        lay temporaries out one after another */
 } ir_tensor;
 
 /* ------------------------------------------------------------------------
@@ -308,6 +311,11 @@ typedef struct ir_func {
   int *outputs;
   int n_stmts;
   ir_stmt **stmts;
+  int *stmt_kernel; /* per statement, the kernel (one fused loop nest group,
+                       scheduled by isl on its own) it belongs to, in
+                       non-decreasing order; NULL: the whole function is
+                       one kernel */
+  int64_t workspace_bytes; /* from a memory plan; -1 when unplanned */
 } ir_func;
 
 typedef struct ir_module {
