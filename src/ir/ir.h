@@ -179,9 +179,8 @@ typedef struct ir_tensor {
   ir_size **shape; /* rank entries; NULL entries before inference */
   ir_loc loc;
   const void *data; /* IR_CONSTANT only: dense row-major elements */
-  int64_t ws_offset; /* IR_TEMP: byte offset in the workspace from a memory
-                        plan; -1 (the default from builders) lets the backend
-                        lay temporaries out one after another */
+  int64_t ws_offset; /* IR_TEMP: byte offset in the workspace, when the
+                        function has a memory plan (memory_planned) */
 } ir_tensor;
 
 /* ------------------------------------------------------------------------
@@ -315,7 +314,9 @@ typedef struct ir_func {
                        scheduled by isl on its own) it belongs to, in
                        non-decreasing order; NULL: the whole function is
                        one kernel */
-  int64_t workspace_bytes; /* from a memory plan; -1 when unplanned */
+  bool memory_planned;     /* ws_offset of every temporary is set; otherwise
+                              the backend lays temporaries out in order */
+  int64_t workspace_bytes; /* from the memory plan */
 } ir_func;
 
 typedef struct ir_module {
