@@ -11,7 +11,8 @@ static const char usage[] =
     "usage: aotc [compile] FILE [-o OUT.c] [options]   compile to C (OUT.h is written beside OUT.c)\n"
     "       aotc run FILE --input NAME=PATH ... [--output-dir DIR] [options]\n"
     "                                                  build and run the code, write DIR/<output>.npy\n"
-    "       aotc check FILE                            parse, infer ranges, print them\n"
+    "       aotc check FILE [--size NAME=V,...]        parse, infer ranges, print them\n"
+    "                                                  (with --size: evaluated at those sizes)\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
@@ -373,14 +374,60 @@ static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
   return driver_run(ctx, m, &req);
 }
 
+static const char *const role_names[] = {"input", "output", "temp", "parameter", "constant"};
+
+/* `aotc check --size ...`: shapes and ranges evaluated at the given sizes. */
+static bool print_ranges_at(aotc_ctx *ctx, FILE *out, const ir_func *f, const int64_t *fixed)
+{
+  for (int p = 0; p < f->n_params; p++)
+    if (fixed[p] < 0) {
+      aotc_error(ctx, f->loc, "check --size: no value for size '%s' of '%s'", f->param_names[p], f->name);
+      return false;
+    }
+  fprintf(out, "def %s at", f->name);
+  for (int p = 0; p < f->n_params; p++)
+    fprintf(out, "%s%s=%lld", p ? ", " : " ", f->param_names[p], (long long)fixed[p]);
+  fputc('\n', out);
+  for (int t = 0; t < f->n_tensors; t++) {
+    const ir_tensor *x = f->tensors[t];
+    int64_t shape[64];
+    if (x->rank > 64 || !ir_tensor_shape(f, t, fixed, shape))
+      return false;
+    fprintf(out, "  tensor %s: %s %s(", x->name, role_names[x->role], ir_types[x->type].name);
+    for (int d = 0; d < x->rank; d++)
+      fprintf(out, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    fputs(")\n", out);
+  }
+  for (int k = 0; k < f->n_stmts; k++) {
+    const ir_stmt *s = f->stmts[k];
+    fprintf(out, "  stmt %d:", k);
+    for (int i = 0; i < s->n_index; i++) {
+      int64_t lo, hi;
+      if (!ir_size_eval(s->index[i].lo, fixed, &lo) || !ir_size_eval(s->index[i].hi, fixed, &hi))
+        return false;
+      fprintf(out, "%s %s in %lld:%lld%s", i ? "," : "", s->index[i].name, (long long)lo, (long long)hi,
+              s->index[i].reduction ? " (reduction)" : "");
+    }
+    fputc('\n', out);
+  }
+  return true;
+}
+
 static int do_check(aotc_ctx *ctx, const options *o, const ir_module *m)
 {
   int n;
   ir_func **fs = select_funcs(ctx, m, o, &n);
   if (!fs)
     return 1;
-  for (int i = 0; i < n; i++)
-    ir_print_ranges(stdout, fs[i]);
+  for (int i = 0; i < n; i++) {
+    if (!o->n_sizes) {
+      ir_print_ranges(stdout, fs[i]);
+      continue;
+    }
+    int64_t *fixed = fixed_sizes(ctx, o, fs, n, i);
+    if (!fixed || !print_ranges_at(ctx, stdout, fs[i], fixed))
+      return 1;
+  }
   return 0;
 }
 
