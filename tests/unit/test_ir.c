@@ -619,3 +619,34 @@ Test(ir, print_func_matmul)
                          "}\n");
   free(text);
 }
+
+static char *expr_to_string(const ir_func *f, const ir_stmt *s, const ir_expr *e)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  ir_print_expr(out, f, s, e);
+  fclose(out);
+  return buf;
+}
+
+Test(ir, print_expr_parentheses_and_literals)
+{
+  ir_func *f = build_matmul(ctx);
+  ir_stmt *s = f->stmts[0];
+  ir_expr *a = ex_acc_ix(ctx, f, 0, (int[]){0, 2});
+  ir_expr *sum = ex_bin(ctx, IR_ADD, IR_F32, a, ex_float(ctx, IR_F32, 0.1));
+  ir_expr *diff = ex_bin(ctx, IR_SUB, IR_F32, ex_float(ctx, IR_F32, 2.0), sum);
+  ir_expr *prod = ex_bin(ctx, IR_MUL, IR_F32, diff, ex_call(ctx, IR_FN_FMAX, IR_F32, a, ex_float(ctx, IR_F32, -1.5)));
+  ir_expr *neg = ir_expr_new(ctx, IR_UNARY, IR_F32, noloc, 1);
+  neg->op = IR_NEG;
+  neg->args[0] = prod;
+  ir_expr *sel = ir_expr_new(ctx, IR_SELECT, IR_F32, noloc, 3);
+  sel->args[0] = ex_bin(ctx, IR_LT, IR_BOOL, ex_index(ctx, 2), ex_int(ctx, IR_I64, 3));
+  sel->args[1] = neg;
+  sel->args[2] = ex_cast(ctx, IR_F32, ex_index(ctx, 1));
+  a->padded = true;
+  char *text = expr_to_string(f, s, sel);
+  cr_expect_str_eq(text, "r_k < 3 ? -((2.0 - (padded(A(m, r_k)) + 0.1)) * fmax(padded(A(m, r_k)), -1.5)) : float(n)");
+  free(text);
+}
