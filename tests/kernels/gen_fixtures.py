@@ -1,0 +1,914 @@
+#!/usr/bin/python3
+"""Writes the end-to-end fixtures of tests/kernels: random sizes, random
+inputs and expected outputs computed by an independent numpy implementation
+of each kernel (written directly in numpy, never by interpreting TC).
+
+    /usr/bin/python3 tests/kernels/gen_fixtures.py [--seed N]
+
+Dev-time tool only; the tests read the .npy files it writes:
+
+    tests/kernels/fixtures/<entry>/<input>.npy            inputs (scalars 0-d)
+    tests/kernels/fixtures/<entry>/expected_<output>.npy  expected outputs
+    tests/kernels/manifest.txt   one line per case:
+        FILE ENTRY in1 in2 ... -> out1 out2 ...
+    FILE is relative to tests/kernels/, inputs are in signature order.
+
+Every entry gets its own generator seeded from (seed, entry name), so adding
+a case does not change the others. Expected values are computed in float64
+from the float32 inputs and rounded to the output type at the end.
+"""
+import argparse
+import math
+import os
+import shutil
+import zlib
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = []
+
+
+def case(file, entry):
+    def deco(fn):
+        CASES.append((file, entry, fn))
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------- helpers
+
+def f32(r, *shape, lo=-1.0, hi=1.0):
+    return r.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def f64(r, *shape, lo=-1.0, hi=1.0):
+    return r.uniform(lo, hi, size=shape).astype(np.float64)
+
+
+def i32(r, lo, hi, *shape):  # lo <= v < hi
+    return r.integers(lo, hi, size=shape).astype(np.int32)
+
+
+def sc(v):  # a scalar argument: 0-d float32 array
+    return np.array(v, dtype=np.float32)
+
+
+def D(x):  # float64 view for the reference computation
+    return np.asarray(x, dtype=np.float64)
+
+
+def F(x):  # expected float output
+    return np.asarray(x, dtype=np.float32)
+
+
+def sz(r, lo, hi):  # a size, lo <= v <= hi
+    return int(r.integers(lo, hi + 1))
+
+
+def conv2d_ref(I, W, stride=1, pad=0, dil=1):
+    """Cross-correlation NCHW x FCKK; zero padding on both sides."""
+    I, W = D(I), D(W)
+    N, C, H, Wd = I.shape
+    Fo, C2, KH, KW = W.shape
+    assert C == C2
+    Ip = np.pad(I, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    OH = (H + 2 * pad - dil * (KH - 1) - 1) // stride + 1
+    OW = (Wd + 2 * pad - dil * (KW - 1) - 1) // stride + 1
+    O = np.zeros((N, Fo, OH, OW))
+    for kh in range(KH):
+        for kw in range(KW):
+            h0, w0 = kh * dil, kw * dil
+            patch = Ip[:, :, h0:h0 + stride * (OH - 1) + 1:stride, w0:w0 + stride * (OW - 1) + 1:stride]
+            O += np.einsum('nchw,fc->nfhw', patch, W[:, :, kh, kw])
+    return O
+
+
+def conv1d_ref(I, W, stride=1, dil=1):
+    I4 = D(I)[:, :, None, :]
+    W4 = D(W)[:, :, None, :]
+    return conv2d_ref(I4, W4, stride=stride, dil=dil)[:, :, 0, :]
+
+
+def pool_windows(I, k, stride, pad=0, fill=0.0):
+    """Returns an array N, C, OH, OW, k*k of windows."""
+    I = D(I)
+    N, C, H, W = I.shape
+    Ip = np.pad(I, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
+    OH = (H + 2 * pad - k) // stride + 1
+    OW = (W + 2 * pad - k) // stride + 1
+    wins = []
+    for kh in range(k):
+        for kw in range(k):
+            wins.append(Ip[:, :, kh:kh + stride * (OH - 1) + 1:stride, kw:kw + stride * (OW - 1) + 1:stride])
+    return np.stack(wins, axis=-1)
+
+
+def c_div(a, b):  # C integer division: truncate toward zero
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -q, q)
+
+
+def c_mod(a, b):
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    return a - b * c_div(a, b)
+
+
+def c_round(x):  # C round(): halves away from zero
+    x = D(x)
+    return np.where(x >= 0, np.floor(x + 0.5), -np.floor(-x + 0.5))
+
+
+verf = np.vectorize(math.erf, otypes=[np.float64])
+verfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def softmax_ref(X, axis=-1):
+    X = D(X)
+    e = np.exp(X - X.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# ---------------------------------------------------------------- matmul.tc
+
+@case('matmul.tc', 'matmul')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B = f32(r, M, K), f32(r, K, N)
+    return dict(A=A, B=B), dict(C=F(D(A) @ D(B)))
+
+
+@case('matmul.tc', 'matmul_ta')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B = f32(r, K, M), f32(r, K, N)
+    return dict(A=A, B=B), dict(C=F(D(A).T @ D(B)))
+
+
+@case('matmul.tc', 'matmul_tb')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B = f32(r, M, K), f32(r, N, K)
+    return dict(A=A, B=B), dict(C=F(D(A) @ D(B).T))
+
+
+@case('matmul.tc', 'matmul_tab')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B = f32(r, K, M), f32(r, N, K)
+    return dict(A=A, B=B), dict(C=F(D(A).T @ D(B).T))
+
+
+@case('matmul.tc', 'matmul_alpha')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B = f32(r, M, K), f32(r, K, N)
+    alpha = sc(r.uniform(-2, 2))
+    return dict(A=A, B=B, alpha=alpha), dict(C=F(D(alpha) * (D(A) @ D(B))))
+
+
+@case('matmul.tc', 'matmul_bias')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B, bias = f32(r, M, K), f32(r, K, N), f32(r, N)
+    return dict(A=A, B=B, bias=bias), dict(C=F(D(A) @ D(B) + D(bias)[None, :]))
+
+
+@case('matmul.tc', 'gemm')
+def _(r):
+    M, K, N = sz(r, 1, 12), sz(r, 1, 12), sz(r, 1, 12)
+    A, B, Cin = f32(r, M, K), f32(r, K, N), f32(r, M, N)
+    alpha, beta = sc(r.uniform(-2, 2)), sc(r.uniform(-2, 2))
+    C = D(alpha) * (D(A) @ D(B)) + D(beta) * D(Cin)
+    return dict(A=A, B=B, Cin=Cin, alpha=alpha, beta=beta), dict(C=F(C))
+
+
+@case('matmul.tc', 'matvec')
+def _(r):
+    M, K = sz(r, 1, 16), sz(r, 1, 16)
+    A, x = f32(r, M, K), f32(r, K)
+    return dict(A=A, x=x), dict(y=F(D(A) @ D(x)))
+
+
+@case('matmul.tc', 'dot')
+def _(r):
+    N = sz(r, 1, 40)
+    a, b = f32(r, N), f32(r, N)
+    return dict(a=a, b=b), dict(d=F([np.dot(D(a), D(b))]))
+
+
+# ---------------------------------------------------------------- bmm.tc
+
+@case('bmm.tc', 'bmm')
+def _(r):
+    B, M, K, N = sz(r, 1, 4), sz(r, 1, 8), sz(r, 1, 8), sz(r, 1, 8)
+    X, Y = f32(r, B, M, K), f32(r, B, K, N)
+    return dict(X=X, Y=Y), dict(Z=F(np.matmul(D(X), D(Y))))
+
+
+@case('bmm.tc', 'bmm_shared')
+def _(r):
+    B, M, K, N = sz(r, 1, 4), sz(r, 1, 8), sz(r, 1, 8), sz(r, 1, 8)
+    X, W = f32(r, B, M, K), f32(r, K, N)
+    return dict(X=X, W=W), dict(Z=F(np.einsum('bmk,kn->bmn', D(X), D(W))))
+
+
+@case('bmm.tc', 'bmm_tb')
+def _(r):
+    B, M, K, N = sz(r, 1, 4), sz(r, 1, 8), sz(r, 1, 8), sz(r, 1, 8)
+    X, Y = f32(r, B, M, K), f32(r, B, N, K)
+    return dict(X=X, Y=Y), dict(Z=F(np.matmul(D(X), D(Y).transpose(0, 2, 1))))
+
+
+# ---------------------------------------------------------------- conv.tc
+
+@case('conv.tc', 'conv1d')
+def _(r):
+    N, C, Fo, KL = sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 4), sz(r, 1, 4)
+    L = KL + sz(r, 0, 10)
+    I, W = f32(r, N, C, L), f32(r, Fo, C, KL)
+    return dict(I=I, W=W), dict(O=F(conv1d_ref(I, W)))
+
+
+@case('conv.tc', 'conv1d_s2d2')
+def _(r):
+    N, C, Fo, KL = sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 4), sz(r, 1, 3)
+    L = 2 * (KL - 1) + 1 + sz(r, 0, 10)
+    I, W = f32(r, N, C, L), f32(r, Fo, C, KL)
+    O = conv1d_ref(I, W, stride=2, dil=2)
+    assert O.shape[2] == (L - 2 * KL + 1) // 2 + 1
+    return dict(I=I, W=W), dict(O=F(O))
+
+
+@case('conv.tc', 'conv2d')
+def _(r):
+    N, C, Fo, KH, KW = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 3), sz(r, 1, 3)
+    H, W = KH + sz(r, 0, 6), KW + sz(r, 0, 6)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, KH, KW)
+    return dict(I=I, Wt=Wt), dict(O=F(conv2d_ref(I, Wt)))
+
+
+@case('conv.tc', 'conv2d_s2')
+def _(r):
+    N, C, Fo, KH, KW = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 3), sz(r, 1, 3)
+    H, W = KH + sz(r, 0, 7), KW + sz(r, 0, 7)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, KH, KW)
+    return dict(I=I, Wt=Wt), dict(O=F(conv2d_ref(I, Wt, stride=2)))
+
+
+@case('conv.tc', 'conv2d_bias_relu')
+def _(r):
+    N, C, Fo, KH, KW = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 3), sz(r, 1, 3)
+    H, W = KH + sz(r, 0, 6), KW + sz(r, 0, 6)
+    I, Wt, b = f32(r, N, C, H, W), f32(r, Fo, C, KH, KW), f32(r, Fo)
+    O = np.maximum(conv2d_ref(I, Wt) + D(b)[None, :, None, None], 0.0)
+    return dict(I=I, Wt=Wt, b=b), dict(O=F(O))
+
+
+@case('conv.tc', 'conv2d_pad1')
+def _(r):
+    N, C, Fo, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 8), sz(r, 1, 8)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, 3, 3)
+    return dict(I=I, Wt=Wt), dict(O=F(conv2d_ref(I, Wt, pad=1)))
+
+
+@case('conv.tc', 'conv2d_pad1_s2')
+def _(r):
+    N, C, Fo, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 9), sz(r, 1, 9)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, 3, 3)
+    O = conv2d_ref(I, Wt, stride=2, pad=1)
+    assert O.shape[2:] == ((H + 1) // 2, (W + 1) // 2)
+    return dict(I=I, Wt=Wt), dict(O=F(O))
+
+
+@case('conv.tc', 'group_conv')
+def _(r):
+    N, G, C, Fo, KH, KW = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 3), sz(r, 1, 3), sz(r, 1, 3), sz(r, 1, 3)
+    H, W = KH + sz(r, 0, 5), KW + sz(r, 0, 5)
+    I, Wt = f32(r, N, G, C, H, W), f32(r, G, Fo, C, KH, KW)
+    O = np.stack([conv2d_ref(I[:, g], Wt[g]) for g in range(G)], axis=1)
+    return dict(I=I, Wt=Wt), dict(O=F(O))
+
+
+@case('conv.tc', 'depthwise_conv')
+def _(r):
+    N, C, KH, KW = sz(r, 1, 2), sz(r, 1, 4), sz(r, 1, 3), sz(r, 1, 3)
+    H, W = KH + sz(r, 0, 6), KW + sz(r, 0, 6)
+    I, Wt = f32(r, N, C, H, W), f32(r, C, KH, KW)
+    O = np.concatenate([conv2d_ref(I[:, c:c + 1], Wt[c:c + 1, None]) for c in range(C)], axis=1)
+    return dict(I=I, Wt=Wt), dict(O=F(O))
+
+
+# ---------------------------------------------------------------- pool.tc
+
+@case('pool.tc', 'maxpool2')
+def _(r):
+    N, C, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 2, 9), sz(r, 2, 9)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(pool_windows(I, 2, 2).max(-1)))
+
+
+@case('pool.tc', 'maxpool3s1')
+def _(r):
+    N, C, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 3, 9), sz(r, 3, 9)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(pool_windows(I, 3, 1).max(-1)))
+
+
+@case('pool.tc', 'avgpool3')
+def _(r):
+    N, C, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 3, 11), sz(r, 3, 11)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(pool_windows(I, 3, 3).mean(-1)))
+
+
+@case('pool.tc', 'avgpool3_pad')
+def _(r):
+    N, C, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 8), sz(r, 1, 8)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(pool_windows(I, 3, 1, pad=1).sum(-1) / 9.0))
+
+
+@case('pool.tc', 'global_avgpool')
+def _(r):
+    N, C, H, W = sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 7), sz(r, 1, 7)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(D(I).mean(axis=(2, 3))))
+
+
+# ---------------------------------------------------------------- softmax.tc
+
+@case('softmax.tc', 'softmax')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X = f32(r, N, Dd, lo=-4, hi=4)
+    return dict(X=X), dict(Y=F(softmax_ref(X)))
+
+
+@case('softmax.tc', 'log_softmax')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X = f32(r, N, Dd, lo=-4, hi=4)
+    return dict(X=X), dict(Y=F(np.log(softmax_ref(X))))
+
+
+@case('softmax.tc', 'logsumexp')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X = f32(r, N, Dd, lo=-4, hi=4)
+    return dict(X=X), dict(Y=F(np.log(np.exp(D(X)).sum(-1))))
+
+
+@case('softmax.tc', 'cross_entropy')
+def _(r):
+    N, C = sz(r, 1, 8), sz(r, 1, 10)
+    X = f32(r, N, C, lo=-4, hi=4)
+    L = i32(r, 0, C, N)
+    loss = -np.log(softmax_ref(X)[np.arange(N), L])
+    return dict(X=X, L=L), dict(loss=F(loss))
+
+
+@case('softmax.tc', 'attention')
+def _(r):
+    B, T, S, Dd, E = sz(r, 1, 3), sz(r, 1, 6), sz(r, 1, 6), sz(r, 1, 8), sz(r, 1, 6)
+    Q, K, V = f32(r, B, T, Dd), f32(r, B, S, Dd), f32(r, B, S, E)
+    scale = sc(1.0 / math.sqrt(Dd))
+    P = softmax_ref(D(scale) * np.einsum('btd,bsd->bts', D(Q), D(K)))
+    O = np.einsum('bts,bse->bte', P, D(V))
+    return dict(Q=Q, K=K, V=V, scale=scale), dict(O=F(O))
+
+
+# ---------------------------------------------------------------- norm.tc
+
+@case('norm.tc', 'layernorm')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 2, 16)
+    X = f32(r, N, Dd, lo=-3, hi=3)
+    gamma, beta = f32(r, Dd, lo=0.5, hi=1.5), f32(r, Dd)
+    eps = sc(1e-5)
+    x = D(X)
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    Y = (x - mu) / np.sqrt(var + D(eps)) * D(gamma) + D(beta)
+    return dict(X=X, gamma=gamma, beta=beta, eps=eps), dict(Y=F(Y))
+
+
+@case('norm.tc', 'batchnorm')
+def _(r):
+    N, C, H, W = sz(r, 1, 3), sz(r, 1, 5), sz(r, 1, 5), sz(r, 1, 5)
+    X = f32(r, N, C, H, W, lo=-3, hi=3)
+    mean, var = f32(r, C), f32(r, C, lo=0.1, hi=2.0)
+    gamma, beta = f32(r, C, lo=0.5, hi=1.5), f32(r, C)
+    eps = sc(1e-3)
+    b = (slice(None), None, None)
+    Y = (D(X) - D(mean)[b]) / np.sqrt(D(var)[b] + D(eps)) * D(gamma)[b] + D(beta)[b]
+    return dict(X=X, mean=mean, var=var, gamma=gamma, beta=beta, eps=eps), dict(Y=F(Y))
+
+
+@case('norm.tc', 'rmsnorm')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X, g = f32(r, N, Dd, lo=-3, hi=3), f32(r, Dd)
+    x = D(X)
+    Y = x * D(g) / np.sqrt((x * x).mean(-1, keepdims=True) + np.float64(np.float32(1e-6)))
+    return dict(X=X, g=g), dict(Y=F(Y))
+
+
+@case('norm.tc', 'instancenorm')
+def _(r):
+    N, C, H, W = sz(r, 1, 3), sz(r, 1, 4), sz(r, 2, 6), sz(r, 2, 6)
+    X = f32(r, N, C, H, W, lo=-3, hi=3)
+    x = D(X)
+    m = x.mean(axis=(2, 3), keepdims=True)
+    v = ((x - m) ** 2).mean(axis=(2, 3), keepdims=True)
+    Y = (x - m) / np.sqrt(v + np.float64(np.float32(1e-5)))
+    return dict(X=X), dict(Y=F(Y))
+
+
+# ---------------------------------------------------------------- reduce.tc
+
+@case('reduce.tc', 'reduce_sum')
+def _(r):
+    M, N = sz(r, 1, 12), sz(r, 1, 20)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(D(A).sum(1)))
+
+
+@case('reduce.tc', 'reduce_prod')
+def _(r):
+    M, N = sz(r, 1, 12), sz(r, 1, 12)
+    A = f32(r, M, N, lo=0.6, hi=1.5) * np.where(r.random((M, N)) < 0.3, -1, 1).astype(np.float32)
+    return dict(A=A), dict(O=F(D(A).prod(1)))
+
+
+@case('reduce.tc', 'reduce_min')
+def _(r):
+    M, N = sz(r, 1, 12), sz(r, 1, 20)
+    A = f32(r, M, N, lo=-100, hi=100)
+    return dict(A=A), dict(O=F(A.min(1)))
+
+
+@case('reduce.tc', 'reduce_max')
+def _(r):
+    M, N = sz(r, 1, 20), sz(r, 1, 12)
+    A = f32(r, M, N, lo=-100, hi=-1)  # all negative: a 0 identity would show
+    return dict(A=A), dict(O=F(A.max(0)))
+
+
+@case('reduce.tc', 'reduce_accum')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = f32(r, M, N, lo=0.6, hi=1.5)
+    B = f32(r, M, lo=-2, hi=2)
+    a, b = D(A), D(B)
+    return dict(A=A, B=B), dict(S=F(b + a.sum(1)), P=F(b * a.prod(1)),
+                                L=F(np.minimum(b, a.min(1))), U=F(np.maximum(b, a.max(1))))
+
+
+@case('reduce.tc', 'reduce_mid')
+def _(r):
+    P, Q, R = sz(r, 1, 6), sz(r, 1, 8), sz(r, 1, 6)
+    X = f32(r, P, Q, R)
+    return dict(X=X), dict(O=F(D(X).sum(1)))
+
+
+@case('reduce.tc', 'reduce_all')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F([D(A).sum()]))
+
+
+# ---------------------------------------------------------------- broadcast.tc
+
+@case('broadcast.tc', 'add_row_bias')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A, b = f32(r, M, N), f32(r, N)
+    return dict(A=A, b=b), dict(O=F(D(A) + D(b)[None, :]))
+
+
+@case('broadcast.tc', 'add_col_bias')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A, b = f32(r, M, N), f32(r, M)
+    return dict(A=A, b=b), dict(O=F(D(A) + D(b)[:, None]))
+
+
+@case('broadcast.tc', 'outer')
+def _(r):
+    M, N = sz(r, 1, 12), sz(r, 1, 12)
+    x, y = f32(r, M), f32(r, N)
+    return dict(x=x, y=y), dict(O=F(np.outer(D(x), D(y))))
+
+
+@case('broadcast.tc', 'bcast3')
+def _(r):
+    B, M, N = sz(r, 1, 4), sz(r, 1, 6), sz(r, 1, 6)
+    A, P, s = f32(r, B, M, N), f32(r, M, N), f32(r, B)
+    return dict(A=A, P=P, s=s), dict(O=F(D(A) * D(s)[:, None, None] + D(P)[None]))
+
+
+@case('broadcast.tc', 'axpy')
+def _(r):
+    N = sz(r, 1, 30)
+    alpha, X, Y = sc(r.uniform(-3, 3)), f32(r, N), f32(r, N)
+    return dict(alpha=alpha, X=X, Y=Y), dict(Z=F(D(alpha) * D(X) + D(Y)))
+
+
+# ---------------------------------------------------------------- transpose.tc
+
+@case('transpose.tc', 'transpose2d')
+def _(r):
+    M, N = sz(r, 1, 12), sz(r, 1, 12)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(A.T))
+
+
+@case('transpose.tc', 'permute3d')
+def _(r):
+    P, Q, R = sz(r, 1, 6), sz(r, 1, 6), sz(r, 1, 6)
+    A = f32(r, P, Q, R)
+    return dict(A=A), dict(O=F(A.transpose(2, 0, 1)))
+
+
+@case('transpose.tc', 'reverse')
+def _(r):
+    N = sz(r, 1, 30)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F(A[::-1]))
+
+
+@case('transpose.tc', 'symmetrize')
+def _(r):
+    N = sz(r, 1, 10)
+    A = f32(r, N, N)
+    return dict(A=A), dict(O=F(0.5 * (D(A) + D(A).T)))
+
+
+# ---------------------------------------------------------------- indirect.tc
+
+@case('indirect.tc', 'embedding')
+def _(r):
+    V, R, B, N = sz(r, 1, 20), sz(r, 1, 8), sz(r, 1, 4), sz(r, 1, 6)
+    LUT, I = f32(r, V, R), i32(r, 0, V, B, N)
+    return dict(LUT=LUT, I=I), dict(O=F(LUT[I]))
+
+
+@case('indirect.tc', 'embedding_bag')
+def _(r):
+    V, R, B, N = sz(r, 1, 20), sz(r, 1, 8), sz(r, 1, 4), sz(r, 1, 6)
+    LUT, I = f32(r, V, R), i32(r, 0, V, B, N)
+    return dict(LUT=LUT, I=I), dict(O=F(D(LUT)[I].sum(1)))
+
+
+@case('indirect.tc', 'gather1d')
+def _(r):
+    N, M = sz(r, 1, 20), sz(r, 1, 20)
+    X, idx = f32(r, N), i32(r, 0, N, M)
+    return dict(X=X, idx=idx), dict(O=F(X[idx]))
+
+
+@case('indirect.tc', 'gather_cols')
+def _(r):
+    M, N, K = sz(r, 1, 8), sz(r, 1, 10), sz(r, 1, 10)
+    X, idx = f32(r, M, N), i32(r, 0, N, K)
+    return dict(X=X, idx=idx), dict(O=F(X[:, idx]))
+
+
+@case('indirect.tc', 'gather_nested')
+def _(r):
+    N, M = sz(r, 1, 16), sz(r, 1, 16)
+    X, p, q = f32(r, N), i32(r, 0, N, M), i32(r, 0, N, N)
+    return dict(X=X, p=p, q=q), dict(O=F(X[q[p]]))
+
+
+# ---------------------------------------------------------------- elementwise.tc
+
+@case('elementwise.tc', 'gelu')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 8)
+    X = f32(r, N, Dd, lo=-4, hi=4)
+    x = D(X)
+    return dict(X=X), dict(Y=F(0.5 * x * (1 + verf(x / math.sqrt(2)))))
+
+
+@case('elementwise.tc', 'gelu_tanh')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-4, hi=4)
+    x = D(X)
+    Y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return dict(X=X), dict(Y=F(Y))
+
+
+@case('elementwise.tc', 'sigmoid_silu')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-8, hi=8)
+    s = 1 / (1 + np.exp(-D(X)))
+    return dict(X=X), dict(S=F(s), E=F(s), U=F(D(X) * s))
+
+
+@case('elementwise.tc', 'tanh_exp')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-4, hi=4)
+    return dict(X=X), dict(T=F(np.tanh(D(X))), E=F(np.exp(D(X))))
+
+
+@case('elementwise.tc', 'sqrt_rsqrt')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-10, hi=10)
+    a = np.abs(D(X))
+    return dict(X=X), dict(S=F(np.sqrt(a)), R=F(1 / np.sqrt(a + 1)))
+
+
+@case('elementwise.tc', 'pow_fabs')
+def _(r):
+    N = sz(r, 1, 40)
+    X, Y = f32(r, N, lo=-3, hi=3), f32(r, N, lo=-2, hi=2)
+    return dict(X=X, Y=Y), dict(P=F(np.power(np.abs(D(X)) + 0.5, D(Y))))
+
+
+@case('elementwise.tc', 'fmax_fmin')
+def _(r):
+    N = sz(r, 1, 40)
+    X, Y = f32(r, N), f32(r, N)
+    return dict(X=X, Y=Y), dict(A=F(np.fmax(X, Y)), B=F(np.fmin(X, Y)))
+
+
+@case('elementwise.tc', 'logs')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-5, hi=5)
+    x = D(X)
+    a = np.abs(x)
+    a01 = D(np.float32(np.abs(X) + np.float32(0.1)))
+    return dict(X=X), dict(L=F(np.log(a01)), L1=F(np.log1p(a)), L2=F(np.log2(a01)),
+                           L10=F(np.log10(a01)), SP=F(np.log1p(np.exp(x))))
+
+
+@case('elementwise.tc', 'rounding')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-10, hi=10)
+    return dict(X=X), dict(F=F(np.floor(X)), C=F(np.ceil(X)), R=F(c_round(X)), T=F(np.trunc(X)))
+
+
+@case('elementwise.tc', 'trig')
+def _(r):
+    N = sz(r, 1, 40)
+    X, Y = f32(r, N, lo=-2, hi=2), f32(r, N, lo=-2, hi=2)
+    x, y = D(X), D(Y)
+    return dict(X=X, Y=Y), dict(S=F(np.sin(x)), C=F(np.cos(x)), T=F(np.tan(x * 0.5)), AT=F(np.arctan(x)),
+                                AT2=F(np.arctan2(x, y)), SH=F(np.sinh(x) + np.cosh(x)))
+
+
+@case('elementwise.tc', 'misc_math')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-4, hi=4)
+    Y = f32(r, N, lo=0.5, hi=2.0) * np.where(r.random(N) < 0.5, -1, 1).astype(np.float32)
+    x, y = D(X), D(Y)
+    return dict(X=X, Y=Y), dict(FM=F(np.fmod(x, y)), CB=F(np.cbrt(x)), E2=F(np.exp2(x)), EM=F(np.expm1(x)),
+                                EC=F(verfc(x)), MD=F(-x * y - x / y))
+
+
+# ---------------------------------------------------------------- int.tc
+
+@case('int.tc', 'imatmul')
+def _(r):
+    M, K, N = sz(r, 1, 10), sz(r, 1, 10), sz(r, 1, 10)
+    A, B = i32(r, -50, 50, M, K), i32(r, -50, 50, K, N)
+    return dict(A=A, B=B), dict(C=(A.astype(np.int64) @ B.astype(np.int64)).astype(np.int32))
+
+
+@case('int.tc', 'iarith')
+def _(r):
+    N = sz(r, 1, 40)
+    A = i32(r, -1000, 1000, N)
+    B = (i32(r, 1, 20, N) * np.where(r.random(N) < 0.5, -1, 1)).astype(np.int32)
+    return dict(A=A, B=B), dict(Q=c_div(A, B).astype(np.int32), R=c_mod(A, B).astype(np.int32),
+                                S=(A.astype(np.int64) * 3 - B + 7).astype(np.int32))
+
+
+@case('int.tc', 'iminmax')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = i32(r, -1000, 1000, M, N)
+    a = A.astype(np.int64)
+    AB = np.abs(a) + np.maximum(a, 0) - np.minimum(a, 1)
+    return dict(A=A), dict(MX=A.max(1), MN=A.min(1), AB=AB.astype(np.int32))
+
+
+@case('int.tc', 'isum64')
+def _(r):
+    M, N = sz(r, 1, 8), sz(r, 4, 12)
+    A = i32(r, 5000, 20000, M, N) * np.where(r.random((M, N)) < 0.2, -1, 1).astype(np.int32)
+    S = (A.astype(np.int64) * 100000).sum(1)
+    return dict(A=A), dict(S=S.astype(np.int64))
+
+
+@case('int.tc', 'icompare')
+def _(r):
+    N = sz(r, 1, 40)
+    A, B = i32(r, -5, 6, N), i32(r, -5, 6, N)
+    a, b = A.astype(np.int64), B.astype(np.int64)
+    cond = ((a < b) & (a != 0)) | (a == 2 * b)
+    return dict(A=A, B=B), dict(O=np.where(cond, a - b, a + b).astype(np.int32))
+
+
+# ---------------------------------------------------------------- double.tc
+
+@case('double.tc', 'dmatmul')
+def _(r):
+    M, K, N = sz(r, 1, 10), sz(r, 1, 10), sz(r, 1, 10)
+    A, B = f64(r, M, K), f64(r, K, N)
+    return dict(A=A, B=B), dict(C=A @ B)
+
+
+@case('double.tc', 'dsoftmax')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X = f64(r, N, Dd, lo=-10, hi=10)
+    return dict(X=X), dict(Y=softmax_ref(X))
+
+
+@case('double.tc', 'mixed_prec')
+def _(r):
+    N = sz(r, 1, 30)
+    X, Y = f32(r, N), f64(r, N)
+    return dict(X=X, Y=Y), dict(Z=D(X) * Y + 0.1)
+
+
+# ---------------------------------------------------------------- misc.tc
+
+@case('misc.tc', 'sum_first4')
+def _(r):
+    M, N = sz(r, 1, 8), sz(r, 4, 10)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(D(A)[:, :4].sum(1)))
+
+
+@case('misc.tc', 'diff')
+def _(r):
+    N = sz(r, 2, 30)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F(np.diff(D(A))))
+
+
+@case('misc.tc', 'window3')
+def _(r):
+    N = sz(r, 3, 30)
+    A = D(f32(r, N))
+    return dict(A=F(A)), dict(O=F(A[:-2] + A[1:-1] + A[2:]))
+
+
+@case('misc.tc', 'shift_exists')
+def _(r):
+    N, M = sz(r, 3, 10), sz(r, 2, 10)
+    A = f32(r, N, M)
+    return dict(A=A), dict(O=F(A[:N - 2, :M - 1]))
+
+
+@case('misc.tc', 'mean_tk')
+def _(r):
+    N, Dd = sz(r, 1, 8), sz(r, 1, 16)
+    X = f32(r, N, Dd)
+    return dict(X=X), dict(O=F(D(X).mean(1)))
+
+
+@case('misc.tc', 'last_col_tk')
+def _(r):
+    N, Dd = sz(r, 1, 10), sz(r, 1, 10)
+    X = f32(r, N, Dd)
+    return dict(X=X), dict(O=F(X[:, -1]))
+
+
+@case('misc.tc', 'relu_select')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    X = f32(r, M, N)
+    return dict(X=X), dict(Y=F(np.where(X > 0, X, 0)))
+
+
+@case('misc.tc', 'leaky_relu')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    X, slope = f32(r, M, N), sc(r.uniform(0.01, 0.3))
+    return dict(X=X, slope=slope), dict(Y=F(np.where(X >= 0, D(X), D(slope) * D(X))))
+
+
+@case('misc.tc', 'clamp')
+def _(r):
+    N = sz(r, 1, 40)
+    X = f32(r, N, lo=-2, hi=2)
+    lo, hi = sc(r.uniform(-1, 0)), sc(r.uniform(0, 1))
+    return dict(X=X, lo=lo, hi=hi), dict(Y=F(np.clip(X, lo, hi)))
+
+
+@case('misc.tc', 'casts')
+def _(r):
+    N = sz(r, 1, 40)
+    X, I = f32(r, N, lo=-10, hi=10), i32(r, -100, 100, N)
+    return dict(X=X, I=I), dict(F=F(I * 0.5 + D(X)), J=np.trunc(D(X) * 4).astype(np.int32),
+                                D=D(X) * 3.0)
+
+
+@case('misc.tc', 'index_math')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = f32(r, M, N)
+    i, j = np.meshgrid(np.arange(M), np.arange(N), indexing='ij')
+    return dict(A=A), dict(O=F(D(A) + (i * 10 - j) + (i + j) % 3))
+
+
+@case('misc.tc', 'causal_mask')
+def _(r):
+    N = sz(r, 1, 10)
+    S = f32(r, N, N)
+    return dict(S=S), dict(O=F(np.where(np.tril(np.ones((N, N), bool)), S, np.float32(-1e9))))
+
+
+@case('misc.tc', 'upsample2')
+def _(r):
+    N, C, H, W = sz(r, 1, 2), sz(r, 1, 3), sz(r, 1, 5), sz(r, 1, 5)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(I.repeat(2, axis=2).repeat(2, axis=3)))
+
+
+@case('misc.tc', 'laplacian')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = f32(r, M, N)
+    P = np.pad(D(A), 1)
+    O = P[:-2, 1:-1] + P[2:, 1:-1] + P[1:-1, :-2] + P[1:-1, 2:] - 4 * D(A)
+    return dict(A=A), dict(O=F(O))
+
+
+# ---------------------------------------------------------------- mlp.tc
+
+@case('mlp.tc', 'mlp2')
+def _(r):
+    B, IN, H, OUT = sz(r, 1, 4), sz(r, 1, 10), sz(r, 1, 10), sz(r, 1, 6)
+    X, W1, b1 = f32(r, B, IN), f32(r, IN, H), f32(r, H)
+    W2, b2 = f32(r, H, OUT), f32(r, OUT)
+    a = np.maximum(D(X) @ D(W1) + D(b1), 0)
+    return dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2), dict(Y=F(a @ D(W2) + D(b2)))
+
+
+@case('mlp.tc', 'glu')
+def _(r):
+    B, IN, H = sz(r, 1, 4), sz(r, 1, 10), sz(r, 1, 10)
+    X, Wa, Wb = f32(r, B, IN), f32(r, IN, H), f32(r, IN, H)
+    pa, pb = D(X) @ D(Wa), D(X) @ D(Wb)
+    return dict(X=X, Wa=Wa, Wb=Wb), dict(Y=F(pa / (1 + np.exp(-pb))))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--seed', type=int, default=20240601)
+    ap.add_argument('--out', default=HERE)
+    args = ap.parse_args()
+
+    fix = os.path.join(args.out, 'fixtures')
+    if os.path.isdir(fix):
+        shutil.rmtree(fix)
+    os.makedirs(fix)
+    seen = set()
+    lines = ['# Generated by gen_fixtures.py (seed %d); do not edit.' % args.seed,
+             '# FILE ENTRY inputs... -> outputs...   (FILE relative to tests/kernels,',
+             '# inputs fixtures/ENTRY/NAME.npy, outputs fixtures/ENTRY/expected_NAME.npy)']
+    total = 0
+    for file, entry, fn in CASES:
+        assert entry not in seen, entry
+        seen.add(entry)
+        assert os.path.exists(os.path.join(HERE, file)), file
+        r = np.random.default_rng([args.seed, zlib.crc32(entry.encode())])
+        ins, outs = fn(r)
+        d = os.path.join(fix, entry)
+        os.makedirs(d)
+        for name, a in ins.items():
+            a = np.ascontiguousarray(a)
+            assert a.dtype in (np.float32, np.float64, np.int32, np.int64), (entry, name, a.dtype)
+            np.save(os.path.join(d, name + '.npy'), a)
+            total += os.path.getsize(os.path.join(d, name + '.npy'))
+        for name, a in outs.items():
+            a = np.ascontiguousarray(a)
+            assert a.dtype in (np.float32, np.float64, np.int32, np.int64), (entry, name, a.dtype)
+            assert np.all(np.isfinite(a)), (entry, name)
+            np.save(os.path.join(d, 'expected_' + name + '.npy'), a)
+            total += os.path.getsize(os.path.join(d, 'expected_' + name + '.npy'))
+        lines.append('%s %s %s -> %s' % (file, entry, ' '.join(ins), ' '.join(outs)))
+    with open(os.path.join(args.out, 'manifest.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    print('%d cases, %d bytes of fixtures' % (len(CASES), total))
+
+
+if __name__ == '__main__':
+    main()
