@@ -115,20 +115,28 @@ static bool check_all_bound(aotc_ctx *ctx, const ir_func *f, const int64_t *size
   return ok;
 }
 
+/* Checks input i's rank and binds the parameters its shape names. */
+static bool bind_one(aotc_ctx *ctx, const ir_func *f, int i, const int64_t *shape, int rank, int64_t *sizes)
+{
+  const ir_tensor *t = f->tensors[f->inputs[i]];
+  if (!check_rank(ctx, t, rank))
+    return false;
+  if (t->rank > 0 && !shape) {
+    aotc_error(ctx, t->loc, "input '%s' has no shape", t->name);
+    return false;
+  }
+  return bind_input(ctx, f, t, shape, sizes);
+}
+
 bool ir_bind_sizes(aotc_ctx *ctx, const ir_func *f, const int64_t *const *shapes, const int *ranks,
                    int64_t *sizes)
 {
   bool ok = true;
   for (int p = 0; p < f->n_params; p++)
     sizes[p] = UNBOUND;
-  for (int i = 0; i < f->n_inputs; i++) {
-    const ir_tensor *t = f->tensors[f->inputs[i]];
-    if (!check_rank(ctx, t, ranks[i]))
-      ok = false;
-    else
-      ok = bind_input(ctx, f, t, shapes[i], sizes) && ok;
-  }
-  if (!check_all_bound(ctx, f, sizes))
+  for (int i = 0; i < f->n_inputs; i++)
+    ok = bind_one(ctx, f, i, shapes[i], ranks[i], sizes) && ok;
+  if (!ok || !check_all_bound(ctx, f, sizes))
     return false;
   for (int i = 0; ok && i < f->n_inputs; i++)
     ok = check_compound_dims(ctx, f->tensors[f->inputs[i]], shapes[i], sizes);
@@ -140,6 +148,8 @@ bool ir_tensor_shape(const ir_func *f, int t, const int64_t *sizes, int64_t *sha
   if (t < 0 || t >= f->n_tensors)
     return false;
   const ir_tensor *tensor = f->tensors[t];
+  if (tensor->rank > 0 && !tensor->shape)
+    return false;
   for (int d = 0; d < tensor->rank; d++)
     if (!ir_size_eval(tensor->shape[d], sizes, &shape[d]))
       return false;
@@ -152,6 +162,8 @@ int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes)
     return -1;
   const ir_tensor *tensor = f->tensors[t];
   int64_t n = 1;
+  if (tensor->rank > 0 && !tensor->shape)
+    return -1;
   for (int d = 0; d < tensor->rank; d++) {
     int64_t v;
     if (!ir_size_eval(tensor->shape[d], sizes, &v) || v < 0 || __builtin_mul_overflow(n, v, &n))

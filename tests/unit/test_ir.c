@@ -650,3 +650,82 @@ Test(ir, print_expr_parentheses_and_literals)
   cr_expect_str_eq(text, "r_k < 3 ? -((2.0 - (padded(A(m, r_k)) + 0.1)) * fmax(padded(A(m, r_k)), -1.5)) : float(n)");
   free(text);
 }
+
+/* ------------------------------------------------------------------------
+ * More interpreter corners: constants, unsigned extremes, compound shapes,
+ * allocation failure
+ * ------------------------------------------------------------------------ */
+
+/* O(i) max=! W(i) with W a constant; U(i) min=! U64 identity; unsigned compare. */
+Test(ir, interp_constant_and_unsigned)
+{
+  static const char *const params[] = {"N"};
+  ir_func *f = func_new(ctx, "cu", 1, params);
+  static const uint64_t wdata[] = {5, UINT64_MAX, 7};
+  int W = add_tensor(ctx, f, "W", IR_U64, IR_CONSTANT, 1, (int[]){3});
+  f->tensors[W]->data = wdata;
+  int O = add_tensor(ctx, f, "O", IR_U64, IR_OUTPUT, 1, (int[]){P(0)});
+  int B = add_tensor(ctx, f, "B", IR_BOOL, IR_OUTPUT, 1, (int[]){3});
+  add_stmt(ctx, f, O, IR_RED_MIN, true, 2, (ix_spec[]){{"i", 0, P(0)}, {"r_j", 0, 3}}, 1,
+           ex_acc_ix(ctx, f, W, (int[]){1}));
+  add_stmt(ctx, f, B, IR_RED_NONE, false, 1, (ix_spec[]){{"i", 0, 3}}, 1,
+           ex_bin(ctx, IR_GT, IR_BOOL, ex_acc_ix(ctx, f, W, (int[]){0}), ex_int(ctx, IR_U64, 6)));
+  uint64_t o[2] = {0, 0};
+  bool b[3];
+  int64_t sizes[] = {2};
+  cr_assert_eq(ir_interpret(ctx, f, sizes, (void *[]){o, b}), 0);
+  cr_expect_eq(o[0], 5);
+  cr_expect_eq(o[1], 5);
+  cr_expect(!b[0] && b[1] && b[2]);
+}
+
+Test(ir, bind_sizes_compound_dimension)
+{
+  static const char *const params[] = {"N"};
+  ir_func *f = func_new(ctx, "f", 1, params);
+  add_tensor(ctx, f, "A", IR_F32, IR_INPUT, 1, (int[]){P(0)});
+  int B = add_tensor(ctx, f, "B", IR_F32, IR_INPUT, 1, (int[]){0});
+  f->tensors[B]->shape[0] = ir_size_bin(ctx, IR_SZ_ADD, ir_size_param(ctx, 0), ir_size_const(ctx, 2));
+  int64_t sa[] = {4}, sb[] = {6}, sbad[] = {5}, sizes[1];
+  cr_expect(ir_bind_sizes(ctx, f, (const int64_t *[]){sa, sb}, (int[]){1, 1}, sizes));
+  expect_bind_error(f, (const int64_t *[]){sa, sbad}, (int[]){1, 1}, "dimension 0 of input 'B'");
+}
+
+static int allocs_left;
+
+static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  if (allocs_left-- <= 0)
+    return NULL;
+  return realloc(ptr, nsize);
+}
+
+/* Every allocation of a run with a temporary fails in turn: an error, no
+ * crash, nothing leaked (under ASan). */
+Test(ir, interp_allocation_failure)
+{
+  for (int budget = 0; budget < 8; budget++) {
+    aotc_ctx *c = aotc_ctx_new(NULL, NULL);
+    static const char *const params[] = {"N"};
+    ir_func *f = func_new(c, "t", 1, params);
+    int A = add_tensor(c, f, "A", IR_F32, IR_INPUT, 1, (int[]){P(0)});
+    int O = add_tensor(c, f, "O", IR_F32, IR_OUTPUT, 1, (int[]){P(0)});
+    int T = add_tensor(c, f, "T", IR_F32, IR_TEMP, 1, (int[]){P(0)});
+    ix_spec ix[] = {{"i", 0, P(0)}};
+    add_stmt(c, f, T, IR_RED_NONE, false, 1, ix, 1, ex_acc_ix(c, f, A, (int[]){0}));
+    add_stmt(c, f, O, IR_RED_NONE, false, 1, ix, 1, ex_acc_ix(c, f, T, (int[]){0}));
+    float a[] = {1, 2}, o[2] = {0, 0};
+    int64_t sizes[] = {2};
+    allocs_left = budget;
+    c->alloc = failing_alloc;
+    int rc = ir_interpret(c, f, sizes, (void *[]){a, o});
+    cr_expect(rc != 0 || (o[0] == 1 && o[1] == 2), "budget %d", budget);
+    aotc_ctx_free(c);
+  }
+}
