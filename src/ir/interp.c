@@ -79,7 +79,7 @@ static value type_min(ir_type t)
 static value float_to_int(ir_type t, double d)
 {
   if (t == IR_BOOL || isnan(d))
-    return make_int(t, !isnan(d) && d != 0);
+    return make_int(t, t == IR_BOOL && d != 0);
   d = trunc(d);
   if (!ir_types[t].is_signed && d >= 0)
     return make_int(t, d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d);
