@@ -1,4 +1,1308 @@
-/* emit_c.c: stub, to be replaced by its owner. */
-#include "ir.h"
+/* emit_c.c: the C backend. For every function: the polyhedral model and
+ * schedule (poly.c), isl's AST of that schedule, printed as standalone C99
+ * with int64_t loop variables, plus the header with the prototypes. */
+#define _POSIX_C_SOURCE 200809L
+#include "poly.h"
 
-bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int n_funcs, const emit_options *opt, FILE *c_out, FILE *h_out) { (void)m; (void)funcs; (void)n_funcs; (void)opt; (void)c_out; (void)h_out; aotc_error(ctx, (ir_loc){0}, "C backend not implemented"); return false; }
+#include <ctype.h>
+#include <isl/aff.h>
+#include <isl/id.h>
+#include <isl/options.h>
+#include <isl/val.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Module state: which static inline helpers the emitted code needs
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  H_FLOORDIV, /* aotc_floordiv */
+  H_CEILDIV,  /* aotc_ceildiv */
+  H_MIN,      /* aotc_min */
+  H_MAX,      /* aotc_max */
+  H_WS_SIZE,  /* aotc_ws_size */
+  H_COUNT
+} helper;
+
+typedef struct emitter {
+  aotc_ctx *ctx;
+  const emit_options *opt;
+  isl_ctx *isl;
+  bool helper[H_COUNT];
+  bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT];
+} emitter;
+
+/* One function being emitted. */
+typedef struct emit_fn {
+  emitter *em;
+  FILE *out;
+  const ir_func *f;
+  const char *name;        /* C name of the entry */
+  const char **param_c;    /* declared names of the size parameters */
+  const char **param_use;  /* spelling in expressions: name or fixed value */
+  const char **tensor_c;   /* C names of the tensors */
+  const char ***dim;       /* local holding a computed dimension, or NULL */
+  bool *is_read;           /* per tensor: read by some statement */
+  poly_kernel *k;
+  isl_ast_expr **iter;     /* current statement: value of each index */
+  int indent;
+  bool failed;
+} emit_fn;
+
+/* ------------------------------------------------------------------------
+ * Names: user identifiers that clash with C or with the emitted code's own
+ * names get a trailing '_'
+ * ------------------------------------------------------------------------ */
+
+static const char *const reserved_words[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+    "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool", "true", "false", "NULL", "INFINITY",
+    "NAN", "size_t", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
+    "uint64_t", "INT64_C", "UINT64_C", "INT8_MIN", "INT8_MAX", "INT16_MIN", "INT16_MAX", "INT32_MIN",
+    "INT32_MAX", "INT64_MIN", "INT64_MAX", "UINT8_MAX", "UINT16_MAX", "UINT32_MAX", "UINT64_MAX",
+    "workspace", "sizes", "args", "main", "errno", "asm", "fortran",
+};
+
+static bool is_libm_name(const char *s)
+{
+  for (int i = 0; i < IR_FN_COUNT; i++)
+    if ((ir_builtins[i].c_f32 && !strcmp(s, ir_builtins[i].c_f32)) ||
+        (ir_builtins[i].c_f64 && !strcmp(s, ir_builtins[i].c_f64)))
+      return true;
+  return false;
+}
+
+/* c0, c1, ...: isl's loop iterators. */
+static bool is_iterator_name(const char *s)
+{
+  if (s[0] != 'c' || !s[1])
+    return false;
+  for (const char *p = s + 1; *p; p++)
+    if (!isdigit((unsigned char)*p))
+      return false;
+  return true;
+}
+
+static bool is_reserved(const char *s)
+{
+  for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++)
+    if (!strcmp(s, reserved_words[i]))
+      return true;
+  return is_libm_name(s) || is_iterator_name(s) || !strncmp(s, "__", 2);
+}
+
+static bool is_taken(const char *s, const char *const *taken, int n_taken)
+{
+  for (int i = 0; i < n_taken; i++)
+    if (taken[i] && !strcmp(s, taken[i]))
+      return true;
+  return false;
+}
+
+/* A C identifier for name, distinct from taken[0..n_taken-1]. */
+static const char *c_ident(aotc_ctx *ctx, const char *name, const char *const *taken, int n_taken)
+{
+  const char *s = strncmp(name, "aotc_", 5) ? name : ir_sprintf(ctx, "u_%s", name);
+  while (s && (is_reserved(s) || is_taken(s, taken, n_taken)))
+    s = ir_sprintf(ctx, "%s_", s);
+  return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Small printers
+ * ------------------------------------------------------------------------ */
+
+static void put_indent(emit_fn *E)
+{
+  for (int i = 0; i < E->indent; i++)
+    fputs("  ", E->out);
+}
+
+static void print_i64(FILE *out, int64_t v)
+{
+  if (v == INT64_MIN)
+    fputs("(-INT64_C(9223372036854775807) - 1)", out);
+  else if (v > INT32_MAX || v < -INT32_MAX)
+    fprintf(out, v < 0 ? "(-INT64_C(%lld))" : "INT64_C(%lld)", (long long)(v < 0 ? -v : v));
+  else
+    fprintf(out, v < 0 ? "(%lld)" : "%lld", (long long)v);
+}
+
+/* Marks the helpers ir_size_print will call. */
+static void mark_size_helpers(emitter *em, const ir_size *s)
+{
+  if (!s)
+    return;
+  if (s->kind == IR_SZ_FLOORDIV)
+    em->helper[H_FLOORDIV] = true;
+  if (s->kind == IR_SZ_CEILDIV)
+    em->helper[H_CEILDIV] = true;
+  if (s->kind == IR_SZ_MIN)
+    em->helper[H_MIN] = true;
+  if (s->kind == IR_SZ_MAX)
+    em->helper[H_MAX] = true;
+  mark_size_helpers(em, s->a);
+  mark_size_helpers(em, s->b);
+}
+
+static void print_size(emit_fn *E, const ir_size *s)
+{
+  mark_size_helpers(E->em, s);
+  ir_size_print(E->out, s, E->param_use);
+}
+
+/* Dimension j of tensor t: a constant, a parameter or a local. */
+static void print_dim(emit_fn *E, int t, int j)
+{
+  if (E->dim[t][j])
+    fputs(E->dim[t][j], E->out);
+  else
+    print_size(E, E->f->tensors[t]->shape[j]);
+}
+
+static const char *ctype(ir_type t)
+{
+  return ir_types[t].c_name;
+}
+
+/* ------------------------------------------------------------------------
+ * isl AST expressions
+ * ------------------------------------------------------------------------ */
+
+static void print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e);
+
+static void print_ast_arg(emit_fn *E, __isl_keep isl_ast_expr *e, int i)
+{
+  isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
+  print_ast_expr(E, arg);
+  isl_ast_expr_free(arg);
+}
+
+static const char *ast_infix(enum isl_ast_expr_op_type type)
+{
+  switch (type) {
+  case isl_ast_expr_op_and:
+  case isl_ast_expr_op_and_then:
+    return "&&";
+  case isl_ast_expr_op_or:
+  case isl_ast_expr_op_or_else:
+    return "||";
+  case isl_ast_expr_op_add:
+    return "+";
+  case isl_ast_expr_op_sub:
+    return "-";
+  case isl_ast_expr_op_mul:
+    return "*";
+  case isl_ast_expr_op_div:
+  case isl_ast_expr_op_pdiv_q:
+    return "/";
+  case isl_ast_expr_op_pdiv_r:
+  case isl_ast_expr_op_zdiv_r:
+    return "%";
+  case isl_ast_expr_op_eq:
+    return "==";
+  case isl_ast_expr_op_le:
+    return "<=";
+  case isl_ast_expr_op_lt:
+    return "<";
+  case isl_ast_expr_op_ge:
+    return ">=";
+  case isl_ast_expr_op_gt:
+    return ">";
+  default:
+    return NULL;
+  }
+}
+
+/* min/max of n arguments as nested aotc_min/aotc_max calls. */
+static void print_ast_minmax(emit_fn *E, __isl_keep isl_ast_expr *e, bool is_min, int n)
+{
+  E->em->helper[is_min ? H_MIN : H_MAX] = true;
+  for (int i = 0; i < n - 1; i++) {
+    fputs(is_min ? "aotc_min(" : "aotc_max(", E->out);
+    print_ast_arg(E, e, i);
+    fputs(", ", E->out);
+  }
+  print_ast_arg(E, e, n - 1);
+  for (int i = 0; i < n - 1; i++)
+    fputc(')', E->out);
+}
+
+static void print_ast_call(emit_fn *E, __isl_keep isl_ast_expr *e, const char *fn, int n)
+{
+  fprintf(E->out, "%s(", fn);
+  for (int i = 0; i < n; i++) {
+    if (i)
+      fputs(", ", E->out);
+    print_ast_arg(E, e, i);
+  }
+  fputc(')', E->out);
+}
+
+static void print_ast_infix(emit_fn *E, __isl_keep isl_ast_expr *e, const char *infix, bool parens)
+{
+  fputs(parens ? "(" : "", E->out);
+  print_ast_arg(E, e, 0);
+  fprintf(E->out, " %s ", infix);
+  print_ast_arg(E, e, 1);
+  fputs(parens ? ")" : "", E->out);
+}
+
+static void print_ast_op(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  enum isl_ast_expr_op_type type = isl_ast_expr_op_get_type(e);
+  int n = isl_ast_expr_op_get_n_arg(e);
+  const char *infix = ast_infix(type);
+  if (infix && n == 2) {
+    print_ast_infix(E, e, infix, true);
+  } else if (type == isl_ast_expr_op_minus && n == 1) {
+    fputs("(-", E->out);
+    print_ast_arg(E, e, 0);
+    fputc(')', E->out);
+  } else if ((type == isl_ast_expr_op_min || type == isl_ast_expr_op_max) && n >= 1) {
+    print_ast_minmax(E, e, type == isl_ast_expr_op_min, n);
+  } else if (type == isl_ast_expr_op_fdiv_q && n == 2) {
+    E->em->helper[H_FLOORDIV] = true;
+    print_ast_call(E, e, "aotc_floordiv", 2);
+  } else if ((type == isl_ast_expr_op_cond || type == isl_ast_expr_op_select) && n == 3) {
+    fputc('(', E->out);
+    print_ast_arg(E, e, 0);
+    fputs(" ? ", E->out);
+    print_ast_arg(E, e, 1);
+    fputs(" : ", E->out);
+    print_ast_arg(E, e, 2);
+    fputc(')', E->out);
+  } else {
+    E->failed = true;
+    fputs("0", E->out);
+  }
+}
+
+static void print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
+    isl_id *id = isl_ast_expr_id_get_id(e);
+    fputs(isl_id_get_name(id), E->out);
+    isl_id_free(id);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_int) {
+    isl_val *v = isl_ast_expr_int_get_val(e);
+    print_i64(E->out, isl_val_get_num_si(v));
+    isl_val_free(v);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
+    print_ast_op(E, e);
+  } else {
+    E->failed = true;
+    fputs("0", E->out);
+  }
+}
+
+/* e without outer parentheses: a loop bound or condition. */
+static void print_ast_top(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  const char *infix = NULL;
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_op && isl_ast_expr_op_get_n_arg(e) == 2)
+    infix = ast_infix(isl_ast_expr_op_get_type(e));
+  if (infix)
+    print_ast_infix(E, e, infix, false);
+  else
+    print_ast_expr(E, e);
+}
+
+/* ------------------------------------------------------------------------
+ * IR expressions
+ * ------------------------------------------------------------------------ */
+
+static void print_expr(emit_fn *E, const ir_expr *e);
+
+static void print_int_const(FILE *out, int64_t v, ir_type t)
+{
+  if (ir_types[t].is_float)
+    fprintf(out, t == IR_F32 ? "%s%lld.0f%s" : "%s%lld.0%s", v < 0 ? "(" : "", (long long)v, v < 0 ? ")" : "");
+  else if (t == IR_U64 && v < 0)
+    fprintf(out, "UINT64_C(%llu)", (unsigned long long)v);
+  else
+    print_i64(out, v);
+}
+
+/* A decimal spelling that C reads back as the same float or double. */
+static void print_float_literal(FILE *out, double v, ir_type t)
+{
+  char buf[64];
+  if (isnan(v)) {
+    fputs(t == IR_F32 ? "NAN" : "(double)NAN", out);
+    return;
+  }
+  if (isinf(v)) {
+    fputs(v < 0 ? (t == IR_F32 ? "(-INFINITY)" : "(-(double)INFINITY)") : (t == IR_F32 ? "INFINITY" : "(double)INFINITY"), out);
+    return;
+  }
+  snprintf(buf, sizeof(buf), t == IR_F32 ? "%.9g" : "%.17g", t == IR_F32 ? (double)(float)v : v);
+  bool has_point = strpbrk(buf, ".e") != NULL;
+  fprintf(out, "%s%s%s%s%s", v < 0 ? "(" : "", buf, has_point ? "" : ".0", t == IR_F32 ? "f" : "", v < 0 ? ")" : "");
+}
+
+static void print_float_const(FILE *out, double v, ir_type t)
+{
+  if (ir_types[t].is_float)
+    print_float_literal(out, v, t);
+  else
+    fprintf(out, "((%s)%.17g)", ctype(t), v);
+}
+
+static bool is_small_int(ir_type t)
+{
+  return !ir_types[t].is_float && ir_types[t].bytes < 4;
+}
+
+/* The operand type of a binary operator printed as a C infix operator;
+ * false when it needs more (fmod, a narrowing cast). */
+static bool infix_operand_type(const ir_expr *e, ir_type *t)
+{
+  if (e->op >= IR_LT && e->op <= IR_NE)
+    *t = ir_promote(e->args[0]->type, e->args[1]->type);
+  else if (e->op == IR_AND || e->op == IR_OR)
+    *t = IR_BOOL;
+  else if ((e->op == IR_MOD && ir_types[e->type].is_float) || is_small_int(e->type))
+    return false;
+  else
+    *t = e->type;
+  return true;
+}
+
+static void print_as(emit_fn *E, const ir_expr *e, ir_type t);
+
+static void print_infix(emit_fn *E, const ir_expr *e, ir_type operand_type, bool parens)
+{
+  fputs(parens ? "(" : "", E->out);
+  print_as(E, e->args[0], operand_type);
+  fprintf(E->out, " %s ", ir_op_spelling[e->op]);
+  print_as(E, e->args[1], operand_type);
+  fputs(parens ? ")" : "", E->out);
+}
+
+/* e in type t without outer parentheses: a statement's right-hand side, an
+ * argument, a subscript. */
+static void print_top(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  ir_type operand_type;
+  if (e->kind == IR_BINARY && e->type == t && infix_operand_type(e, &operand_type))
+    print_infix(E, e, operand_type, false);
+  else
+    print_as(E, e, t);
+}
+
+/* e converted to type t: constants are spelled in t, others cast. */
+static void print_as(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  if (e->kind == IR_CONST_INT) {
+    print_int_const(E->out, e->ival, t);
+  } else if (e->kind == IR_CONST_FLOAT) {
+    print_float_const(E->out, e->fval, t);
+  } else if (e->type == t) {
+    print_expr(E, e);
+  } else {
+    fprintf(E->out, "((%s)", ctype(t));
+    print_expr(E, e);
+    fputc(')', E->out);
+  }
+}
+
+/* Where an index is printed: alone in the brackets, as the left operand of
+ * a product, or as the right operand of a sum. */
+typedef enum { AT_WHOLE, AT_FACTOR, AT_ADDEND } index_place;
+
+static bool is_arith_binary(const ir_expr *e)
+{
+  return e->kind == IR_BINARY && e->op >= IR_ADD && e->op <= IR_MOD && !is_small_int(e->type);
+}
+
+/* An index of a read, in int64 arithmetic whatever its type. */
+static void print_index(emit_fn *E, const ir_expr *e, index_place at)
+{
+  ir_type t = ir_types[e->type].is_float ? IR_I64 : e->type;
+  if (t != IR_I64) {
+    fputs("(int64_t)", E->out);
+    print_as(E, e, t);
+  } else if (at == AT_WHOLE || (at == AT_ADDEND && is_arith_binary(e))) {
+    print_top(E, e, t);
+  } else {
+    print_as(E, e, t);
+  }
+}
+
+typedef void (*index_printer)(emit_fn *E, const void *data, int j, index_place at);
+
+static void print_read_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  const ir_expr *e = data;
+  print_index(E, e->args[j], at);
+}
+
+/* T[(i0 * D1 + i1) * D2 + i2] */
+static void print_linear(emit_fn *E, int t, int rank, index_printer index, const void *data)
+{
+  fprintf(E->out, "%s[", E->tensor_c[t]);
+  if (rank == 0)
+    fputc('0', E->out);
+  for (int j = 0; j < rank - 2; j++)
+    fputc('(', E->out);
+  for (int j = 0; j < rank; j++) {
+    if (j > 0) {
+      fputs(" * ", E->out);
+      print_dim(E, t, j);
+      fputs(" + ", E->out);
+    }
+    index(E, data, j, rank == 1 ? AT_WHOLE : j == 0 ? AT_FACTOR : AT_ADDEND);
+    if (j > 0 && j < rank - 1)
+      fputc(')', E->out);
+  }
+  fputc(']', E->out);
+}
+
+/* (i0) >= 0 && (i0) < D0 && ... for a padded read. */
+static void print_in_bounds(emit_fn *E, const ir_expr *e)
+{
+  for (int j = 0; j < e->n_args; j++) {
+    fputs(j ? " && " : "", E->out);
+    print_read_index(E, e, j, AT_FACTOR);
+    fputs(" >= 0 && ", E->out);
+    print_read_index(E, e, j, AT_FACTOR);
+    fputs(" < ", E->out);
+    print_dim(E, e->tensor, j);
+  }
+}
+
+static void print_read(emit_fn *E, const ir_expr *e)
+{
+  const ir_tensor *T = E->f->tensors[e->tensor];
+  if (T->rank == 0 && T->role == IR_INPUT) {
+    fputs(E->tensor_c[e->tensor], E->out);
+  } else if (e->padded && e->n_args > 0) {
+    fputs("((", E->out);
+    print_in_bounds(E, e);
+    fputs(") ? ", E->out);
+    print_linear(E, e->tensor, T->rank, print_read_index, e);
+    fprintf(E->out, " : (%s)0)", ctype(T->type));
+  } else {
+    print_linear(E, e->tensor, T->rank, print_read_index, e);
+  }
+}
+
+static void print_binary(emit_fn *E, const ir_expr *e)
+{
+  ir_type t;
+  if (infix_operand_type(e, &t)) {
+    print_infix(E, e, t, true);
+  } else if (e->op == IR_MOD && ir_types[e->type].is_float) {
+    fputs(e->type == IR_F64 ? "fmod(" : "fmodf(", E->out);
+    print_as(E, e->args[0], e->type);
+    fputs(", ", E->out);
+    print_as(E, e->args[1], e->type);
+    fputc(')', E->out);
+  } else {
+    fprintf(E->out, "((%s)", ctype(e->type));
+    print_infix(E, e, e->type, true);
+    fputc(')', E->out);
+  }
+}
+
+static void print_unary(emit_fn *E, const ir_expr *e)
+{
+  fputs(e->op == IR_NOT ? "(!" : "(-", E->out);
+  print_as(E, e->args[0], e->op == IR_NOT ? e->args[0]->type : e->type);
+  fputc(')', E->out);
+}
+
+static void print_call_args(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  fputc('(', E->out);
+  for (int i = 0; i < e->n_args; i++) {
+    fputs(i ? ", " : "", E->out);
+    print_top(E, e->args[i], t);
+  }
+  fputc(')', E->out);
+}
+
+/* min, max and abs of any numeric type: a typed helper or libm. */
+static void print_typed_call(emit_fn *E, const ir_expr *e)
+{
+  ir_type t = e->type;
+  if (e->fn == IR_FN_ABS && ir_types[t].is_float) {
+    fputs(t == IR_F64 ? "fabs" : "fabsf", E->out);
+  } else if (e->fn == IR_FN_ABS && !ir_types[t].is_signed) {
+    print_as(E, e->args[0], t);
+    return;
+  } else {
+    bool *used = e->fn == IR_FN_MIN ? E->em->min_of : e->fn == IR_FN_MAX ? E->em->max_of : E->em->abs_of;
+    used[t] = true;
+    fprintf(E->out, "aotc_%s_%s", ir_builtins[e->fn].name, ir_types[t].name);
+  }
+  print_call_args(E, e, t);
+}
+
+static void print_call(emit_fn *E, const ir_expr *e)
+{
+  ir_type t = e->type == IR_F64 ? IR_F64 : IR_F32;
+  const char *f = t == IR_F64 ? "" : "f";
+  if (e->fn == IR_FN_MIN || e->fn == IR_FN_MAX || e->fn == IR_FN_ABS) {
+    print_typed_call(E, e);
+    return;
+  }
+  if (e->fn == IR_FN_RSQRT)
+    fprintf(E->out, "(%s / sqrt%s", t == IR_F64 ? "1.0" : "1.0f", f);
+  else if (e->fn == IR_FN_SIGMOID)
+    fprintf(E->out, "(%s / (%s + exp%s(-", t == IR_F64 ? "1.0" : "1.0f", t == IR_F64 ? "1.0" : "1.0f", f);
+  else
+    fputs(t == IR_F64 ? ir_builtins[e->fn].c_f64 : ir_builtins[e->fn].c_f32, E->out);
+  print_call_args(E, e, t);
+  fputs(e->fn == IR_FN_RSQRT ? ")" : e->fn == IR_FN_SIGMOID ? ")))" : "", E->out);
+}
+
+static void print_select(emit_fn *E, const ir_expr *e)
+{
+  fputc('(', E->out);
+  print_top(E, e->args[0], e->args[0]->type);
+  fputs(" ? ", E->out);
+  print_top(E, e->args[1], e->type);
+  fputs(" : ", E->out);
+  print_top(E, e->args[2], e->type);
+  fputc(')', E->out);
+}
+
+static void print_index_var(emit_fn *E, int index)
+{
+  if (E->iter && E->iter[index])
+    print_ast_expr(E, E->iter[index]);
+  else
+    E->failed = true;
+}
+
+static void print_expr(emit_fn *E, const ir_expr *e)
+{
+  switch (e->kind) {
+  case IR_CONST_INT:
+    print_int_const(E->out, e->ival, e->type);
+    return;
+  case IR_CONST_FLOAT:
+    print_float_const(E->out, e->fval, e->type);
+    return;
+  case IR_INDEX:
+    print_index_var(E, e->index);
+    return;
+  case IR_SIZE:
+    print_size(E, e->size);
+    return;
+  case IR_ACCESS:
+    print_read(E, e);
+    return;
+  case IR_UNARY:
+    print_unary(E, e);
+    return;
+  case IR_BINARY:
+    print_binary(E, e);
+    return;
+  case IR_SELECT:
+    print_select(E, e);
+    return;
+  case IR_CAST:
+    print_as(E, e->args[0], e->type);
+    return;
+  case IR_CALL:
+    print_call(E, e);
+    return;
+  default:
+    E->failed = true;
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+static const char *const int_max_name[IR_TYPE_COUNT] = {
+    [IR_BOOL] = "true", [IR_I8] = "INT8_MAX", [IR_U8] = "UINT8_MAX", [IR_I16] = "INT16_MAX",
+    [IR_U16] = "UINT16_MAX", [IR_I32] = "INT32_MAX", [IR_U32] = "UINT32_MAX", [IR_I64] = "INT64_MAX",
+    [IR_U64] = "UINT64_MAX", [IR_F32] = "INFINITY", [IR_F64] = "(double)INFINITY",
+};
+static const char *const int_min_name[IR_TYPE_COUNT] = {
+    [IR_BOOL] = "false", [IR_I8] = "INT8_MIN", [IR_U8] = "0", [IR_I16] = "INT16_MIN",
+    [IR_U16] = "0", [IR_I32] = "INT32_MIN", [IR_U32] = "0", [IR_I64] = "INT64_MIN",
+    [IR_U64] = "0", [IR_F32] = "(-INFINITY)", [IR_F64] = "(-(double)INFINITY)",
+};
+
+/* The identity of a reduction in type t. */
+static void print_identity(emit_fn *E, ir_reduction red, ir_type t)
+{
+  if (red == IR_RED_MIN)
+    fputs(int_max_name[t], E->out);
+  else if (red == IR_RED_MAX)
+    fputs(int_min_name[t], E->out);
+  else
+    print_int_const(E->out, red == IR_RED_MUL ? 1 : 0, t);
+}
+
+static void print_lhs_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  (void)at;
+  const ir_stmt *s = data;
+  print_index_var(E, s->lhs[j]);
+}
+
+static void print_lhs(emit_fn *E, const ir_stmt *s)
+{
+  print_linear(E, s->tensor, s->n_lhs, print_lhs_index, s);
+}
+
+/* LHS = aotc_min_T(LHS, rhs) for min= and max=. */
+static void print_minmax_update(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  bool is_min = s->red == IR_RED_MIN;
+  (is_min ? E->em->min_of : E->em->max_of)[t] = true;
+  print_lhs(E, s);
+  fprintf(E->out, " = aotc_%s_%s(", is_min ? "min" : "max", ir_types[t].name);
+  print_lhs(E, s);
+  fputs(", ", E->out);
+  print_top(E, s->rhs, t);
+  fputc(')', E->out);
+}
+
+static void print_update(emit_fn *E, const ir_stmt *s)
+{
+  static const char *const assign[] = {[IR_RED_NONE] = " = ", [IR_RED_ADD] = " += ", [IR_RED_MUL] = " *= "};
+  ir_type t = E->f->tensors[s->tensor]->type;
+  if (s->red == IR_RED_MIN || s->red == IR_RED_MAX) {
+    print_minmax_update(E, s, t);
+    return;
+  }
+  print_lhs(E, s);
+  fputs(assign[s->red], E->out);
+  print_top(E, s->rhs, t);
+}
+
+/* One isl statement, its index values given by the call's arguments. */
+static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_expr *call = isl_ast_node_user_get_expr(node);
+  isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
+  isl_id *id = isl_ast_expr_id_get_id(name);
+  poly_stmt ps;
+  if (!poly_stmt_from_name(isl_id_get_name(id), &ps) || ps.stmt >= E->f->n_stmts) {
+    E->failed = true;
+    goto error;
+  }
+  const ir_stmt *s = E->f->stmts[ps.stmt];
+  int n = isl_ast_expr_op_get_n_arg(call) - 1;
+  for (int j = 0; j < s->n_index; j++)
+    E->iter[j] = NULL;
+  for (int j = 0; j < n; j++)
+    E->iter[ps.init ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
+  put_indent(E);
+  if (ps.init) {
+    print_lhs(E, s);
+    fputs(" = ", E->out);
+    print_identity(E, s->red, E->f->tensors[s->tensor]->type);
+  } else {
+    print_update(E, s);
+  }
+  fputs(";\n", E->out);
+  for (int j = 0; j < s->n_index; j++)
+    E->iter[j] = isl_ast_expr_free(E->iter[j]);
+error:
+  isl_id_free(id);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+}
+
+/* ------------------------------------------------------------------------
+ * isl AST nodes
+ * ------------------------------------------------------------------------ */
+
+static void print_node(emit_fn *E, __isl_keep isl_ast_node *node);
+
+static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
+{
+  E->indent++;
+  print_node(E, body);
+  E->indent--;
+  isl_ast_node_free(body);
+}
+
+static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+  isl_ast_expr *init = isl_ast_node_for_get_init(node);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
+  put_indent(E);
+  fputs("for (int64_t ", E->out);
+  print_ast_expr(E, it);
+  fputs(" = ", E->out);
+  print_ast_top(E, init);
+  fputs("; ", E->out);
+  print_ast_top(E, cond);
+  fputs("; ", E->out);
+  print_ast_expr(E, it);
+  fputs(" += ", E->out);
+  print_ast_top(E, inc);
+  fputs(") {\n", E->out);
+  print_body(E, isl_ast_node_for_get_body(node));
+  put_indent(E);
+  fputs("}\n", E->out);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+}
+
+static void print_if(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_expr *cond = isl_ast_node_if_get_cond(node);
+  put_indent(E);
+  fputs("if (", E->out);
+  print_ast_top(E, cond);
+  fputs(") {\n", E->out);
+  isl_ast_expr_free(cond);
+  print_body(E, isl_ast_node_if_get_then_node(node));
+  if (isl_ast_node_if_has_else_node(node) == isl_bool_true) {
+    put_indent(E);
+    fputs("} else {\n", E->out);
+    print_body(E, isl_ast_node_if_get_else_node(node));
+  }
+  put_indent(E);
+  fputs("}\n", E->out);
+}
+
+static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_node_list *list = isl_ast_node_block_get_children(node);
+  isl_size n = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < n; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    print_node(E, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
+static void print_node(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  switch (isl_ast_node_get_type(node)) {
+  case isl_ast_node_for:
+    print_for(E, node);
+    return;
+  case isl_ast_node_if:
+    print_if(E, node);
+    return;
+  case isl_ast_node_block:
+    print_block(E, node);
+    return;
+  case isl_ast_node_mark: {
+    isl_ast_node *child = isl_ast_node_mark_get_node(node);
+    print_node(E, child);
+    isl_ast_node_free(child);
+    return;
+  }
+  case isl_ast_node_user:
+    print_user(E, node);
+    return;
+  default:
+    E->failed = true;
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Entry points: signatures, checks, workspace, packed form
+ * ------------------------------------------------------------------------ */
+
+static bool is_scalar_input(const ir_func *f, int t)
+{
+  return f->tensors[t]->rank == 0 && f->tensors[t]->role == IR_INPUT;
+}
+
+static void print_size_params(emit_fn *E)
+{
+  for (int p = 0; p < E->f->n_params; p++)
+    fprintf(E->out, "%sint64_t %s", p ? ", " : "", E->param_c[p]);
+  if (E->f->n_params == 0)
+    fputs("void", E->out);
+}
+
+static void print_signature(emit_fn *E)
+{
+  const ir_func *f = E->f;
+  fprintf(E->out, "int %s(", E->name);
+  for (int p = 0; p < f->n_params; p++)
+    fprintf(E->out, "int64_t %s, ", E->param_c[p]);
+  for (int i = 0; i < f->n_inputs; i++) {
+    int t = f->inputs[i];
+    fprintf(E->out, is_scalar_input(f, t) ? "%s %s, " : "const %s *%s, ", ctype(f->tensors[t]->type), E->tensor_c[t]);
+  }
+  for (int i = 0; i < f->n_outputs; i++)
+    fprintf(E->out, "%s *%s, ", ctype(f->tensors[f->outputs[i]]->type), E->tensor_c[f->outputs[i]]);
+  fputs("void *workspace)", E->out);
+}
+
+static void print_prototypes(emit_fn *E)
+{
+  print_signature(E);
+  fprintf(E->out, ";\nsize_t %s_workspace_bytes(", E->name);
+  print_size_params(E);
+  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace);\n", E->name);
+  fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes);\n", E->name);
+}
+
+static int first_temp(const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP)
+      return t;
+  return -1;
+}
+
+static bool has_temps(const ir_func *f)
+{
+  return first_temp(f) >= 0;
+}
+
+/* if (M < 0 || N != 64) return FAIL; */
+static void print_param_check(emit_fn *E, const char *fail)
+{
+  const int64_t *fixed = E->em->opt->fixed_sizes;
+  if (E->f->n_params == 0)
+    return;
+  fputs("  if (", E->out);
+  for (int p = 0; p < E->f->n_params; p++) {
+    fputs(p ? " || " : "", E->out);
+    if (fixed && fixed[p] >= 0)
+      fprintf(E->out, "%s != %lld", E->param_c[p], (long long)fixed[p]);
+    else
+      fprintf(E->out, "%s < 0", E->param_c[p]);
+  }
+  fprintf(E->out, ")\n    return %s;\n", fail);
+}
+
+/* Computed dimensions (untyped outputs, temporaries) as checked locals. */
+static void print_dim_locals(emit_fn *E, const char *fail)
+{
+  bool any = false;
+  for (int t = 0; t < E->f->n_tensors; t++)
+    for (int j = 0; j < E->f->tensors[t]->rank; j++)
+      if (E->dim[t][j]) {
+        fprintf(E->out, "  const int64_t %s = ", E->dim[t][j]);
+        print_size(E, E->f->tensors[t]->shape[j]);
+        fputs(";\n", E->out);
+        any = true;
+      }
+  if (!any)
+    return;
+  fputs("  if (", E->out);
+  const char *sep = "";
+  for (int t = 0; t < E->f->n_tensors; t++)
+    for (int j = 0; j < E->f->tensors[t]->rank; j++)
+      if (E->dim[t][j]) {
+        fprintf(E->out, "%s%s < 0", sep, E->dim[t][j]);
+        sep = " || ";
+      }
+  fprintf(E->out, ")\n    return %s;\n", fail);
+}
+
+/* aotc_ws_size(bytes of temporary t) */
+static void print_temp_bytes(emit_fn *E, int t)
+{
+  const ir_tensor *T = E->f->tensors[t];
+  E->em->helper[H_WS_SIZE] = true;
+  fputs("aotc_ws_size(", E->out);
+  for (int j = 0; j < T->rank; j++) {
+    fputs("(size_t)", E->out);
+    print_dim(E, t, j);
+    fputs(" * ", E->out);
+  }
+  fprintf(E->out, "sizeof(%s))", ctype(T->type));
+}
+
+/* Sum of the workspace sizes of the temporaries before temporary `before`. */
+static void print_temp_offset(emit_fn *E, int before)
+{
+  bool any = false;
+  for (int t = 0; t < before; t++)
+    if (E->f->tensors[t]->role == IR_TEMP) {
+      fputs(any ? " + " : "", E->out);
+      print_temp_bytes(E, t);
+      any = true;
+    }
+  if (!any)
+    fputc('0', E->out);
+}
+
+static void print_workspace_bytes(emit_fn *E)
+{
+  fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
+  print_size_params(E);
+  fputs(")\n{\n", E->out);
+  if (!has_temps(E->f)) {
+    for (int p = 0; p < E->f->n_params; p++)
+      fprintf(E->out, "  (void)%s;\n", E->param_c[p]);
+    fputs("  return 0;\n}\n\n", E->out);
+    return;
+  }
+  print_param_check(E, "0");
+  print_dim_locals(E, "0");
+  fputs("  return ", E->out);
+  print_temp_offset(E, E->f->n_tensors);
+  fputs(";\n}\n\n", E->out);
+}
+
+/* T *X = (T *)(void *)((unsigned char *)workspace + offset); per temporary. */
+static void print_temp_pointers(emit_fn *E)
+{
+  if (!has_temps(E->f)) {
+    fputs("  (void)workspace;\n", E->out);
+    return;
+  }
+  fputs("  if (workspace == NULL)\n    return 2;\n", E->out);
+  for (int t = 0; t < E->f->n_tensors; t++) {
+    if (E->f->tensors[t]->role != IR_TEMP)
+      continue;
+    const char *ty = ctype(E->f->tensors[t]->type);
+    if (first_temp(E->f) == t) {
+      fprintf(E->out, "  %s *%s = (%s *)workspace;\n", ty, E->tensor_c[t], ty);
+      continue;
+    }
+    fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + ", ty, E->tensor_c[t], ty);
+    print_temp_offset(E, t);
+    fputs(");\n", E->out);
+  }
+}
+
+static void print_unused_inputs(emit_fn *E)
+{
+  for (int i = 0; i < E->f->n_inputs; i++)
+    if (!E->is_read[E->f->inputs[i]])
+      fprintf(E->out, "  (void)%s;\n", E->tensor_c[E->f->inputs[i]]);
+}
+
+static void print_entry(emit_fn *E, __isl_keep isl_ast_node *ast)
+{
+  print_signature(E);
+  fputs("\n{\n", E->out);
+  print_unused_inputs(E);
+  print_param_check(E, "1");
+  print_dim_locals(E, "1");
+  print_temp_pointers(E);
+  E->indent = 1;
+  if (ast)
+    print_node(E, ast);
+  fputs("  return 0;\n}\n\n", E->out);
+}
+
+/* (const float *)args[i], or *(const float *)args[i] for a scalar. */
+static void print_packed_arg(emit_fn *E, int t, int i, bool is_input)
+{
+  const char *ty = ctype(E->f->tensors[t]->type);
+  if (is_input && is_scalar_input(E->f, t))
+    fprintf(E->out, "*(const %s *)args[%d]", ty, i);
+  else
+    fprintf(E->out, is_input ? "(const %s *)args[%d]" : "(%s *)args[%d]", ty, i);
+}
+
+static void print_packed_sizes(emit_fn *E)
+{
+  for (int p = 0; p < E->f->n_params; p++)
+    fprintf(E->out, "%ssizes[%d]", p ? ", " : "", p);
+}
+
+static void print_packed(emit_fn *E)
+{
+  const ir_func *f = E->f;
+  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace)\n{\n", E->name);
+  if (f->n_params == 0)
+    fputs("  (void)sizes;\n", E->out);
+  fprintf(E->out, "  return %s(", E->name);
+  print_packed_sizes(E);
+  for (int i = 0; i < f->n_inputs; i++) {
+    fputs(f->n_params || i ? ", " : "", E->out);
+    print_packed_arg(E, f->inputs[i], i, true);
+  }
+  for (int i = 0; i < f->n_outputs; i++) {
+    fputs(f->n_params || f->n_inputs || i ? ", " : "", E->out);
+    print_packed_arg(E, f->outputs[i], f->n_inputs + i, false);
+  }
+  fputs(f->n_params || f->n_inputs || f->n_outputs ? ", workspace);\n}\n\n" : "workspace);\n}\n\n", E->out);
+  fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes)\n{\n", E->name);
+  if (f->n_params == 0)
+    fputs("  (void)sizes;\n", E->out);
+  fprintf(E->out, "  return %s_workspace_bytes(", E->name);
+  print_packed_sizes(E);
+  fputs(");\n}\n\n", E->out);
+}
+
+/* ------------------------------------------------------------------------
+ * Per-function setup: names, computed dimensions, reads
+ * ------------------------------------------------------------------------ */
+
+static void mark_reads(bool *is_read, const ir_expr *e)
+{
+  if (!e)
+    return;
+  if (e->kind == IR_ACCESS)
+    is_read[e->tensor] = true;
+  for (int i = 0; i < e->n_args; i++)
+    mark_reads(is_read, e->args[i]);
+}
+
+static bool is_simple_size(const ir_size *s)
+{
+  return s && (s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM);
+}
+
+/* Names of parameters and tensors, distinct and clear of C's words. */
+static bool setup_names(emit_fn *E)
+{
+  aotc_ctx *ctx = E->em->ctx;
+  const ir_func *f = E->f;
+  int n = f->n_params + f->n_tensors;
+  const char **taken = IR_NEW_ARRAY(ctx, const char *, n);
+  E->param_c = IR_NEW_ARRAY(ctx, const char *, f->n_params);
+  E->param_use = IR_NEW_ARRAY(ctx, const char *, f->n_params);
+  E->tensor_c = IR_NEW_ARRAY(ctx, const char *, f->n_tensors);
+  if (!taken || !E->param_c || !E->param_use || !E->tensor_c)
+    return false;
+  const int64_t *fixed = E->em->opt->fixed_sizes;
+  for (int p = 0; p < f->n_params; p++) {
+    taken[p] = E->param_c[p] = c_ident(ctx, f->param_names[p], taken, p);
+    E->param_use[p] = fixed && fixed[p] >= 0 ? ir_sprintf(ctx, "%lld", (long long)fixed[p]) : E->param_c[p];
+  }
+  for (int t = 0; t < f->n_tensors; t++)
+    taken[f->n_params + t] = E->tensor_c[t] = c_ident(ctx, f->tensors[t]->name, taken, f->n_params + t);
+  return !ctx->oom;
+}
+
+static bool setup_dims(emit_fn *E)
+{
+  aotc_ctx *ctx = E->em->ctx;
+  const ir_func *f = E->f;
+  E->dim = IR_NEW_ARRAY(ctx, const char **, f->n_tensors);
+  E->is_read = IR_NEW_ARRAY(ctx, bool, f->n_tensors);
+  if (!E->dim || !E->is_read)
+    return false;
+  for (int t = 0; t < f->n_tensors; t++) {
+    const ir_tensor *T = f->tensors[t];
+    E->dim[t] = IR_NEW_ARRAY(ctx, const char *, T->rank);
+    for (int j = 0; E->dim[t] && j < T->rank; j++) {
+      if (!T->shape[j]) {
+        aotc_error(ctx, T->loc, "%s: the shape of '%s' is unknown", f->name, T->name);
+        return false;
+      }
+      if (!is_simple_size(T->shape[j]))
+        E->dim[t][j] = ir_sprintf(ctx, "aotc_%s_d%d", E->tensor_c[t], j);
+    }
+  }
+  for (int i = 0; i < f->n_stmts; i++)
+    mark_reads(E->is_read, f->stmts[i]->rhs);
+  return !ctx->oom;
+}
+
+static int max_indices(const ir_func *f)
+{
+  int n = 1;
+  for (int i = 0; i < f->n_stmts; i++)
+    n = f->stmts[i]->n_index > n ? f->stmts[i]->n_index : n;
+  return n;
+}
+
+/* ------------------------------------------------------------------------
+ * One function: model, schedule, AST, C
+ * ------------------------------------------------------------------------ */
+
+static void dump_schedule(emit_fn *E, __isl_keep isl_ast_node *ast)
+{
+  char *s = isl_schedule_to_str(E->k->schedule);
+  char *c = ast ? isl_ast_node_to_C_str(ast) : NULL;
+  fprintf(stderr, "# %s: %s schedule\n%s\n# %s: AST\n%s\n", E->f->name,
+          E->k->scheduled ? "isl" : "program-order", s ? s : "(none)", E->f->name, c ? c : "(none)");
+  free(s);
+  free(c);
+}
+
+static __isl_give isl_ast_node *schedule_func(emit_fn *E)
+{
+  const int64_t *fixed = E->em->opt->fixed_sizes;
+  E->k = poly_kernel_build(E->em->ctx, E->em->isl, E->f, E->param_c, E->tensor_c, fixed);
+  if (!E->k)
+    return NULL;
+  poly_kernel_schedule(E->k, E->em->opt->fuse);
+  isl_ast_node *ast = poly_kernel_ast(E->k);
+  if (!ast && E->f->n_stmts > 0)
+    aotc_error(E->em->ctx, E->f->loc, "%s: isl could not generate the loops", E->f->name);
+  if (E->em->opt->dump_schedule)
+    dump_schedule(E, ast);
+  return ast;
+}
+
+static bool setup_func(emit_fn *E)
+{
+  aotc_ctx *ctx = E->em->ctx;
+  if (!setup_names(E) || !setup_dims(E))
+    return false;
+  E->iter = IR_NEW_ARRAY(ctx, isl_ast_expr *, max_indices(E->f));
+  return E->iter != NULL;
+}
+
+/* Emits the definitions of f into out and its prototypes into h. */
+static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out, FILE *h)
+{
+  emit_fn E = {.em = em, .out = out, .f = f, .name = name};
+  if (!setup_func(&E))
+    return false;
+  isl_ast_node *ast = schedule_func(&E);
+  bool ok = ast || (E.k && f->n_stmts == 0);
+  if (ok) {
+    print_workspace_bytes(&E);
+    print_entry(&E, ast);
+    print_packed(&E);
+    E.out = h;
+    print_prototypes(&E);
+  }
+  if (E.failed)
+    aotc_error(em->ctx, f->loc, "%s: cannot print the generated loops as C", f->name);
+  isl_ast_node_free(ast);
+  poly_kernel_free(E.k);
+  return ok && !E.failed;
+}
+
+/* ------------------------------------------------------------------------
+ * Module: helpers, header, C file
+ * ------------------------------------------------------------------------ */
+
+static const char *const int_helper_text[H_COUNT] = {
+    [H_FLOORDIV] = "static inline int64_t aotc_floordiv(int64_t a, int64_t b)\n"
+                   "{\n  return (a % b != 0 && ((a < 0) != (b < 0))) ? a / b - 1 : a / b;\n}\n\n",
+    [H_CEILDIV] = "static inline int64_t aotc_ceildiv(int64_t a, int64_t b)\n"
+                  "{\n  return (a % b != 0 && ((a < 0) == (b < 0))) ? a / b + 1 : a / b;\n}\n\n",
+    [H_MIN] = "static inline int64_t aotc_min(int64_t a, int64_t b)\n{\n  return a < b ? a : b;\n}\n\n",
+    [H_MAX] = "static inline int64_t aotc_max(int64_t a, int64_t b)\n{\n  return a > b ? a : b;\n}\n\n",
+    [H_WS_SIZE] = "static inline size_t aotc_ws_size(size_t bytes)\n"
+                  "{\n  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;\n}\n\n",
+};
+
+static void print_typed_helpers(FILE *out, const emitter *em, ir_type t)
+{
+  const char *ty = ctype(t), *tn = ir_types[t].name;
+  if (em->min_of[t])
+    fprintf(out, "static inline %s aotc_min_%s(%s a, %s b)\n{\n  return (b < a) ? b : a;\n}\n\n", ty, tn, ty, ty);
+  if (em->max_of[t])
+    fprintf(out, "static inline %s aotc_max_%s(%s a, %s b)\n{\n  return (b > a) ? b : a;\n}\n\n", ty, tn, ty, ty);
+  if (em->abs_of[t])
+    fprintf(out, "static inline %s aotc_abs_%s(%s a)\n{\n  return a < 0 ? (%s)-a : a;\n}\n\n", ty, tn, ty, ty);
+}
+
+static void print_helpers(FILE *out, const emitter *em)
+{
+  for (int h = 0; h < H_COUNT; h++)
+    if (em->helper[h])
+      fputs(int_helper_text[h], out);
+  for (int t = 0; t < IR_TYPE_COUNT; t++)
+    print_typed_helpers(out, em, (ir_type)t);
+}
+
+static const char *const std_includes =
+    "#include <math.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n";
+
+static void print_c_file(FILE *c_out, const emitter *em, const char *protos, const char *defs)
+{
+  fputs("/* Generated by aotc " AOTC_VERSION ". */\n", c_out);
+  if (em->opt->header_name)
+    fprintf(c_out, "#include \"%s\"\n\n", em->opt->header_name);
+  fputs(std_includes, c_out);
+  fputc('\n', c_out);
+  if (!em->opt->header_name)
+    fprintf(c_out, "%s\n", protos);
+  print_helpers(c_out, em);
+  fputs(defs, c_out);
+}
+
+/* AOTC_<HEADER>_H from the header's file name. */
+static void print_guard(FILE *out, const char *header)
+{
+  const char *base = header ? strrchr(header, '/') : NULL;
+  base = base ? base + 1 : header ? header : "kernels.h";
+  fputs("AOTC_", out);
+  for (const char *p = base; *p; p++)
+    fputc(isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_', out);
+}
+
+static void print_header(FILE *h_out, const emitter *em, const char *protos)
+{
+  fputs("/* Generated by aotc " AOTC_VERSION ". */\n#ifndef ", h_out);
+  print_guard(h_out, em->opt->header_name);
+  fputs("\n#define ", h_out);
+  print_guard(h_out, em->opt->header_name);
+  fputs("\n\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n", h_out);
+  fputs("#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", h_out);
+  fputs(protos, h_out);
+  fputs("\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", h_out);
+}
+
+/* The C name of every entry: the def's name unless it clashes with C. */
+static const char *entry_name(emitter *em, const ir_func *f)
+{
+  const char *name = c_ident(em->ctx, f->name, NULL, 0);
+  if (name && strcmp(name, f->name))
+    aotc_warning(em->ctx, f->loc, "'%s' is a reserved name in C; the entry is emitted as '%s'", f->name, name);
+  return name;
+}
+
+static bool emit_funcs(emitter *em, ir_func *const *funcs, int n_funcs, FILE *defs, FILE *protos)
+{
+  for (int i = 0; i < n_funcs; i++) {
+    const char *name = entry_name(em, funcs[i]);
+    if (!name || !emit_func(em, funcs[i], name, defs, protos))
+      return false;
+    if (i + 1 < n_funcs)
+      fputc('\n', protos);
+  }
+  return true;
+}
+
+static isl_ctx *new_isl_ctx(const aotc_ctx *ctx)
+{
+  isl_ctx *isl = isl_ctx_alloc();
+  if (!isl)
+    return NULL;
+  isl_options_set_on_error(isl, ISL_ON_ERROR_CONTINUE);
+  isl_ctx_set_max_operations(isl, ctx->isl_max_ops > 0 ? (unsigned long)ctx->isl_max_ops : POLY_DEFAULT_MAX_OPS);
+  return isl;
+}
+
+bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int n_funcs,
+                   const emit_options *opt, FILE *c_out, FILE *h_out)
+{
+  static const emit_options defaults = {.fuse = true};
+  emitter em = {.ctx = ctx, .opt = opt ? opt : &defaults, .isl = new_isl_ctx(ctx)};
+  char *defs = NULL, *protos = NULL;
+  size_t defs_len = 0, protos_len = 0;
+  FILE *defs_f = open_memstream(&defs, &defs_len), *protos_f = open_memstream(&protos, &protos_len);
+  (void)m;
+  bool ok = em.isl && defs_f && protos_f && emit_funcs(&em, funcs, n_funcs, defs_f, protos_f);
+  if (defs_f)
+    fclose(defs_f);
+  if (protos_f)
+    fclose(protos_f);
+  if (ok && c_out)
+    print_c_file(c_out, &em, protos, defs);
+  if (ok && h_out)
+    print_header(h_out, &em, protos);
+  if (!em.isl || !defs_f || !protos_f)
+    aotc_error(ctx, (ir_loc){0}, "out of memory in the C backend");
+  free(defs);
+  free(protos);
+  if (em.isl)
+    isl_ctx_free(em.isl);
+  return ok;
+}

@@ -1,4 +1,445 @@
-/* poly.c: stub, to be replaced by its owner. */
-#include "ir.h"
+/* poly.c: IR -> isl. Each IR statement becomes an isl statement S_k over a
+ * box of its index ranges (plus S_k_init over the left-hand indices for the
+ * `!` reductions); accesses to tensors written in the function become access
+ * relations; isl's dataflow analysis gives the dependences and isl's
+ * scheduler a schedule, with the program order as the fallback. */
+#include "poly.h"
 
+#include <isl/aff.h>
+#include <isl/ast_build.h>
+#include <isl/constraint.h>
+#include <isl/flow.h>
+#include <isl/id.h>
+#include <isl/local_space.h>
+#include <isl/map.h>
+#include <isl/options.h>
+#include <isl/schedule_node.h>
+#include <isl/space.h>
+#include <isl/val.h>
+#include <stdlib.h>
+#include <string.h>
 
+/* ------------------------------------------------------------------------
+ * Spaces, sizes and affine index expressions
+ * ------------------------------------------------------------------------ */
+
+static __isl_give isl_space *param_space(const poly_kernel *k)
+{
+  isl_space *space = isl_space_params_alloc(k->isl, k->f->n_params);
+  for (int i = 0; i < k->f->n_params; i++)
+    space = isl_space_set_dim_id(space, isl_dim_param, i, isl_id_alloc(k->isl, k->param_ids[i], NULL));
+  return space;
+}
+
+/* The set space NAME[i0, ..., i(n-1)] with every size parameter. */
+static __isl_give isl_space *named_set_space(const poly_kernel *k, const char *name, int n)
+{
+  isl_space *space = isl_space_set_from_params(param_space(k));
+  space = isl_space_add_dims(space, isl_dim_set, n);
+  return isl_space_set_tuple_name(space, isl_dim_set, name);
+}
+
+static __isl_give isl_pw_aff *const_on(__isl_keep isl_space *space, int64_t v)
+{
+  isl_local_space *ls = isl_local_space_from_space(isl_space_copy(space));
+  return isl_pw_aff_from_aff(isl_aff_val_on_domain(ls, isl_val_int_from_si(isl_space_get_ctx(space), v)));
+}
+
+static __isl_give isl_pw_aff *var_on(__isl_keep isl_space *space, enum isl_dim_type type, int pos)
+{
+  return isl_pw_aff_var_on_domain(isl_local_space_from_space(isl_space_copy(space)), type, pos);
+}
+
+static __isl_give isl_pw_aff *size_param(const poly_kernel *k, __isl_keep isl_space *space, int p)
+{
+  if (k->fixed_sizes && k->fixed_sizes[p] >= 0)
+    return const_on(space, k->fixed_sizes[p]);
+  return var_on(space, isl_dim_param, p);
+}
+
+/* floor(a / b) or ceil(a / b) for a constant b. */
+static __isl_give isl_pw_aff *div_by(__isl_take isl_pw_aff *a, __isl_take isl_pw_aff *b, bool ceil)
+{
+  isl_pw_aff *q = isl_pw_aff_div(a, b);
+  return ceil ? isl_pw_aff_ceil(q) : isl_pw_aff_floor(q);
+}
+
+/* A size expression as a piecewise affine function on space. */
+static __isl_give isl_pw_aff *size_to_pw_aff(const poly_kernel *k, __isl_keep isl_space *space,
+                                             const ir_size *s)
+{
+  if (!s)
+    return NULL;
+  if (s->kind == IR_SZ_CONST)
+    return const_on(space, s->value);
+  if (s->kind == IR_SZ_PARAM)
+    return size_param(k, space, (int)s->value);
+  isl_pw_aff *a = size_to_pw_aff(k, space, s->a);
+  isl_pw_aff *b = size_to_pw_aff(k, space, s->b);
+  switch (s->kind) {
+  case IR_SZ_ADD:
+    return isl_pw_aff_add(a, b);
+  case IR_SZ_SUB:
+    return isl_pw_aff_sub(a, b);
+  case IR_SZ_MUL:
+    return isl_pw_aff_mul(a, b);
+  case IR_SZ_FLOORDIV:
+    return div_by(a, b, false);
+  case IR_SZ_CEILDIV:
+    return div_by(a, b, true);
+  case IR_SZ_MIN:
+    return isl_pw_aff_min(a, b);
+  default:
+    return isl_pw_aff_max(a, b);
+  }
+}
+
+static bool is_cst(__isl_keep isl_pw_aff *pa)
+{
+  return pa && isl_pw_aff_is_cst(pa) == isl_bool_true;
+}
+
+/* a op b for an affine binary operator; NULL when the result is not affine.
+ * Division and remainder are only affine by a positive constant. */
+static __isl_give isl_pw_aff *affine_binary(ir_op op, __isl_take isl_pw_aff *a, __isl_take isl_pw_aff *b,
+                                            bool positive_const_b)
+{
+  bool ok = a && b;
+  if (ok && op == IR_MUL)
+    ok = is_cst(a) || is_cst(b);
+  if (ok && (op == IR_DIV || op == IR_MOD))
+    ok = positive_const_b;
+  if (ok && op == IR_ADD)
+    return isl_pw_aff_add(a, b);
+  if (ok && op == IR_SUB)
+    return isl_pw_aff_sub(a, b);
+  if (ok && op == IR_MUL)
+    return isl_pw_aff_mul(a, b);
+  if (ok && op == IR_DIV)
+    return isl_pw_aff_tdiv_q(a, b);
+  if (ok && op == IR_MOD)
+    return isl_pw_aff_tdiv_r(a, b);
+  isl_pw_aff_free(a);
+  isl_pw_aff_free(b);
+  return NULL;
+}
+
+/* An integer index expression as an affine function of the statement's
+ * index variables (dimension j of space is index j); NULL if not affine. */
+static __isl_give isl_pw_aff *expr_to_pw_aff(const poly_kernel *k, __isl_keep isl_space *space,
+                                             const ir_expr *e)
+{
+  if (ir_types[e->type].is_float)
+    return NULL;
+  switch (e->kind) {
+  case IR_CONST_INT:
+    return const_on(space, e->ival);
+  case IR_INDEX:
+    return var_on(space, isl_dim_set, e->index);
+  case IR_SIZE:
+    return size_to_pw_aff(k, space, e->size);
+  case IR_CAST:
+    return expr_to_pw_aff(k, space, e->args[0]);
+  case IR_UNARY:
+    return e->op == IR_NEG ? isl_pw_aff_neg(expr_to_pw_aff(k, space, e->args[0])) : NULL;
+  case IR_BINARY:
+    return affine_binary(e->op, expr_to_pw_aff(k, space, e->args[0]), expr_to_pw_aff(k, space, e->args[1]),
+                         e->args[1]->kind == IR_CONST_INT && e->args[1]->ival > 0);
+  default:
+    return NULL;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Domains and accesses
+ * ------------------------------------------------------------------------ */
+
+/* {T[o] : 0 <= o_j < shape_j} */
+static __isl_give isl_set *tensor_bounds(const poly_kernel *k, int t)
+{
+  const ir_tensor *T = k->f->tensors[t];
+  isl_space *space = named_set_space(k, k->tensor_ids[t], T->rank);
+  isl_set *set = isl_set_universe(isl_space_copy(space));
+  for (int j = 0; j < T->rank; j++) {
+    set = isl_set_intersect(set, isl_pw_aff_ge_set(var_on(space, isl_dim_set, j), const_on(space, 0)));
+    if (T->shape[j])
+      set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j),
+                                                     size_to_pw_aff(k, space, T->shape[j])));
+  }
+  isl_space_free(space);
+  return set;
+}
+
+/* lo_j <= i_j < hi_j for the indices idx[0..n-1] of s (set dimension j). */
+static __isl_give isl_set *box_domain(const poly_kernel *k, const char *name, const ir_stmt *s,
+                                      const int *idx, int n)
+{
+  isl_space *space = named_set_space(k, name, n);
+  isl_set *set = isl_set_universe(isl_space_copy(space));
+  for (int j = 0; j < n; j++) {
+    const ir_index *x = &s->index[idx ? idx[j] : j];
+    set = isl_set_intersect(set, isl_pw_aff_le_set(size_to_pw_aff(k, space, x->lo), var_on(space, isl_dim_set, j)));
+    set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j), size_to_pw_aff(k, space, x->hi)));
+  }
+  isl_space_free(space);
+  return isl_set_intersect_params(set, isl_set_copy(k->context));
+}
+
+/* {S[i] -> [o]} for one tensor dimension: o = idx(i), or any o. */
+static __isl_give isl_map *access_dim(const poly_kernel *k, __isl_keep isl_space *space, const ir_expr *idx)
+{
+  isl_pw_aff *pa = expr_to_pw_aff(k, space, idx);
+  if (pa)
+    return isl_map_from_pw_aff(pa);
+  isl_ctx_reset_error(k->isl);
+  isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
+  return isl_map_add_dims(m, isl_dim_out, 1);
+}
+
+/* {S[i] -> T[idx(i)]} for a read T(args...), bounded by T's shape. */
+static __isl_give isl_map *read_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_expr *e)
+{
+  isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
+  for (int j = 0; j < e->n_args; j++)
+    m = isl_map_flat_range_product(m, access_dim(k, space, e->args[j]));
+  m = isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[e->tensor]);
+  return isl_map_intersect_range(m, tensor_bounds(k, e->tensor));
+}
+
+/* {S[i] -> T[i_lhs]}: dimension j of T is set dimension pos[j] of space. */
+static __isl_give isl_map *lhs_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s,
+                                      bool init)
+{
+  isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
+  for (int j = 0; j < s->n_lhs; j++)
+    m = isl_map_flat_range_product(m, isl_map_from_pw_aff(var_on(space, isl_dim_set, init ? j : s->lhs[j])));
+  return isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
+}
+
+/* Is tensor t written by some statement of f? */
+static bool is_written(const ir_func *f, int t)
+{
+  for (int i = 0; i < f->n_stmts; i++)
+    if (f->stmts[i]->tensor == t)
+      return true;
+  return false;
+}
+
+/* Adds every read of a written tensor in e (nested index reads included). */
+static __isl_give isl_union_map *collect_reads(const poly_kernel *k, __isl_keep isl_space *space,
+                                               const ir_expr *e, __isl_take isl_union_map *reads)
+{
+  if (!e)
+    return reads;
+  if (e->kind == IR_ACCESS && is_written(k->f, e->tensor))
+    reads = isl_union_map_add_map(reads, read_access(k, space, e));
+  for (int j = 0; j < e->n_args; j++)
+    reads = collect_reads(k, space, e->args[j], reads);
+  return reads;
+}
+
+/* The program order of one statement: its loops in index order. */
+static __isl_give isl_schedule *stmt_order(__isl_take isl_set *dom)
+{
+  isl_size n = isl_set_dim(dom, isl_dim_set);
+  isl_space *space = isl_set_get_space(dom);
+  isl_schedule *s = isl_schedule_from_domain(isl_union_set_from_set(dom));
+  if (n <= 0) {
+    isl_space_free(space);
+    return s;
+  }
+  isl_multi_aff *ma = isl_multi_aff_identity(isl_space_map_from_set(space));
+  ma = isl_multi_aff_reset_tuple_id(ma, isl_dim_out);
+  isl_union_map *um = isl_union_map_from_map(isl_map_from_multi_aff(ma));
+  return isl_schedule_insert_partial_schedule(s, isl_multi_union_pw_aff_from_union_map(um));
+}
+
+static __isl_give isl_schedule *sequence(__isl_take isl_schedule *a, __isl_take isl_schedule *b)
+{
+  return a ? isl_schedule_sequence(a, b) : b;
+}
+
+/* Adds isl statement name (domain dom) with its accesses to k. */
+static void add_stmt(poly_kernel *k, __isl_take isl_set *dom, __isl_take isl_union_map *reads,
+                     __isl_take isl_map *write)
+{
+  k->domain = isl_union_set_add_set(k->domain, isl_set_copy(dom));
+  k->reads = isl_union_map_union(k->reads, isl_union_map_intersect_domain(reads, isl_union_set_from_set(isl_set_copy(dom))));
+  k->writes = isl_union_map_add_map(k->writes, isl_map_intersect_domain(write, isl_set_copy(dom)));
+  k->order = sequence(k->order, stmt_order(dom));
+}
+
+/* S_n_init[lhs] for a `!` reduction: writes the left-hand side. */
+static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
+{
+  char name[32];
+  snprintf(name, sizeof(name), "S_%d_init", n);
+  isl_set *dom = box_domain(k, name, s, s->lhs, s->n_lhs);
+  isl_space *space = isl_set_get_space(dom);
+  isl_map *write = lhs_access(k, space, s, true);
+  isl_union_map *reads = isl_union_map_empty(isl_space_params(isl_space_copy(space)));
+  isl_space_free(space);
+  add_stmt(k, dom, reads, write);
+}
+
+/* S_n[index]: reads its right-hand side (and the left for reductions). */
+static void add_main_stmt(poly_kernel *k, const ir_stmt *s, int n)
+{
+  char name[32];
+  snprintf(name, sizeof(name), "S_%d", n);
+  isl_set *dom = box_domain(k, name, s, NULL, s->n_index);
+  isl_space *space = isl_set_get_space(dom);
+  isl_map *write = lhs_access(k, space, s, false);
+  isl_union_map *reads = isl_union_map_empty(isl_space_params(isl_space_copy(space)));
+  reads = collect_reads(k, space, s->rhs, reads);
+  if (s->red != IR_RED_NONE)
+    reads = isl_union_map_add_map(reads, isl_map_copy(write));
+  isl_space_free(space);
+  add_stmt(k, dom, reads, write);
+}
+
+/* Size parameters >= 0; specialised ones equal to their value. */
+static __isl_give isl_set *build_context(const poly_kernel *k)
+{
+  isl_space *space = param_space(k);
+  isl_set *set = isl_set_universe(isl_space_copy(space));
+  for (int p = 0; p < k->f->n_params; p++) {
+    set = isl_set_lower_bound_si(set, isl_dim_param, p, 0);
+    if (k->fixed_sizes && k->fixed_sizes[p] >= 0)
+      set = isl_set_fix_val(set, isl_dim_param, p, isl_val_int_from_si(k->isl, k->fixed_sizes[p]));
+  }
+  isl_space_free(space);
+  return set;
+}
+
+static bool check_sizes(aotc_ctx *ctx, const ir_func *f)
+{
+  for (int i = 0; i < f->n_stmts; i++)
+    for (int j = 0; j < f->stmts[i]->n_index; j++)
+      if (!f->stmts[i]->index[j].lo || !f->stmts[i]->index[j].hi) {
+        aotc_error(ctx, f->stmts[i]->loc, "index '%s' has no inferred range", f->stmts[i]->index[j].name);
+        return false;
+      }
+  return true;
+}
+
+poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f,
+                               const char *const *param_ids, const char *const *tensor_ids,
+                               const int64_t *fixed_sizes)
+{
+  if (!check_sizes(ctx, f))
+    return NULL;
+  poly_kernel *k = IR_NEW(ctx, poly_kernel);
+  if (!k)
+    return NULL;
+  *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids, .fixed_sizes = fixed_sizes};
+  isl_ctx_reset_error(isl);
+  isl_ctx_reset_operations(isl);
+  k->context = build_context(k);
+  k->domain = isl_union_set_empty(param_space(k));
+  k->reads = isl_union_map_empty(param_space(k));
+  k->writes = isl_union_map_empty(param_space(k));
+  for (int i = 0; i < f->n_stmts; i++) {
+    if (f->stmts[i]->init && f->stmts[i]->red != IR_RED_NONE)
+      add_init_stmt(k, f->stmts[i], i);
+    add_main_stmt(k, f->stmts[i], i);
+  }
+  if (!k->order)
+    k->order = isl_schedule_empty(param_space(k));
+  if (!k->context || !k->domain || !k->reads || !k->writes || !k->order) {
+    aotc_error(ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
+               isl_ctx_last_error_msg(isl) ? isl_ctx_last_error_msg(isl) : "out of operations");
+    poly_kernel_free(k);
+    return NULL;
+  }
+  return k;
+}
+
+/* ------------------------------------------------------------------------
+ * Dependences and scheduling
+ * ------------------------------------------------------------------------ */
+
+/* Dependences to sink from must_src (and may_src) under the program order. */
+static __isl_give isl_union_map *flow_deps(const poly_kernel *k, __isl_keep isl_union_map *sink,
+                                           __isl_keep isl_union_map *must_src, __isl_keep isl_union_map *may_src)
+{
+  isl_union_access_info *ai = isl_union_access_info_from_sink(isl_union_map_copy(sink));
+  ai = isl_union_access_info_set_must_source(ai, isl_union_map_copy(must_src));
+  if (may_src)
+    ai = isl_union_access_info_set_may_source(ai, isl_union_map_copy(may_src));
+  ai = isl_union_access_info_set_schedule(ai, isl_schedule_copy(k->order));
+  isl_union_flow *flow = isl_union_access_info_compute_flow(ai);
+  isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
+  isl_union_flow_free(flow);
+  return deps;
+}
+
+/* RAW into dep_raw; RAW, WAR and WAW into dep_all. */
+static bool compute_dependences(poly_kernel *k)
+{
+  k->dep_raw = flow_deps(k, k->reads, k->writes, NULL);
+  isl_union_map *false_deps = flow_deps(k, k->writes, k->writes, k->reads);
+  k->dep_all = isl_union_map_union(isl_union_map_copy(k->dep_raw), false_deps);
+  return k->dep_raw && k->dep_all;
+}
+
+static __isl_give isl_schedule *isl_scheduler(poly_kernel *k, bool fuse)
+{
+  isl_options_set_schedule_serialize_sccs(k->isl, fuse ? 0 : 1);
+  isl_options_set_schedule_whole_component(k->isl, 0);
+  isl_schedule_constraints *sc = isl_schedule_constraints_on_domain(isl_union_set_copy(k->domain));
+  sc = isl_schedule_constraints_set_context(sc, isl_set_copy(k->context));
+  sc = isl_schedule_constraints_set_validity(sc, isl_union_map_copy(k->dep_all));
+  sc = isl_schedule_constraints_set_proximity(sc, isl_union_map_copy(k->dep_raw));
+  return isl_schedule_constraints_compute_schedule(sc);
+}
+
+void poly_kernel_schedule(poly_kernel *k, bool fuse)
+{
+  isl_ctx_reset_error(k->isl);
+  isl_ctx_reset_operations(k->isl);
+  if (compute_dependences(k))
+    k->schedule = isl_scheduler(k, fuse);
+  k->scheduled = k->schedule != NULL;
+  if (!k->schedule)
+    k->schedule = isl_schedule_copy(k->order);
+  isl_ctx_reset_error(k->isl);
+}
+
+__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+{
+  isl_ctx_reset_error(k->isl);
+  isl_ctx_reset_operations(k->isl);
+  isl_ast_build *build = isl_ast_build_from_context(isl_set_copy(k->context));
+  isl_ast_node *ast = isl_ast_build_node_from_schedule(build, isl_schedule_copy(k->schedule));
+  isl_ast_build_free(build);
+  return ast;
+}
+
+void poly_kernel_free(poly_kernel *k)
+{
+  if (!k)
+    return;
+  isl_set_free(k->context);
+  isl_union_set_free(k->domain);
+  isl_union_map_free(k->reads);
+  isl_union_map_free(k->writes);
+  isl_schedule_free(k->order);
+  isl_union_map_free(k->dep_raw);
+  isl_union_map_free(k->dep_all);
+  isl_schedule_free(k->schedule);
+  memset(k, 0, sizeof(*k));
+}
+
+bool poly_stmt_from_name(const char *name, poly_stmt *out)
+{
+  if (!name || strncmp(name, "S_", 2))
+    return false;
+  char *end;
+  long n = strtol(name + 2, &end, 10);
+  if (end == name + 2 || (*end && strcmp(end, "_init")))
+    return false;
+  out->stmt = (int)n;
+  out->init = *end != 0;
+  return true;
+}

@@ -1,0 +1,53 @@
+/* poly.h: the polyhedral model of one IR function: iteration domains, access
+ * relations, dependences and a schedule, all as isl objects, and the AST isl
+ * generates from that schedule. The C backend walks the AST. */
+#ifndef AOTC_POLY_H
+#define AOTC_POLY_H
+
+#include "ir.h"
+
+#include <isl/ast.h>
+#include <isl/ctx.h>
+#include <isl/schedule.h>
+#include <isl/set.h>
+#include <isl/union_map.h>
+#include <isl/union_set.h>
+
+#define POLY_DEFAULT_MAX_OPS 2000000L
+
+/* One isl statement: IR statement stmt, or its `!` initialisation. */
+typedef struct poly_stmt {
+  int stmt;
+  bool init;
+} poly_stmt;
+
+typedef struct poly_kernel {
+  isl_ctx *isl;
+  const ir_func *f;
+  const char *const *param_ids; /* isl names of the size parameters */
+  const char *const *tensor_ids; /* isl names of the tensors */
+  const int64_t *fixed_sizes;   /* NULL or per parameter: value, -1 generic */
+  isl_set *context;             /* parameters >= 0, fixed ones equal their value */
+  isl_union_set *domain;
+  isl_union_map *reads, *writes; /* tensors written in the function only */
+  isl_schedule *order;          /* program order */
+  isl_union_map *dep_raw, *dep_all;
+  isl_schedule *schedule;       /* isl's, or the program order */
+  bool scheduled;               /* isl's scheduler produced the schedule */
+} poly_kernel;
+
+/* Builds domains, accesses and the program order; NULL on failure (reported
+ * on ctx). param_ids and tensor_ids must outlive the kernel. */
+poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f,
+                               const char *const *param_ids, const char *const *tensor_ids,
+                               const int64_t *fixed_sizes);
+/* Dependences and a schedule; falls back to the program order when the
+ * dependence analysis or the scheduler fails or runs out of operations. */
+void poly_kernel_schedule(poly_kernel *k, bool fuse);
+__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k);
+void poly_kernel_free(poly_kernel *k);
+
+/* Decodes an isl statement name ("S_3", "S_3_init"); false if not ours. */
+bool poly_stmt_from_name(const char *name, poly_stmt *out);
+
+#endif
