@@ -337,6 +337,16 @@ static binding *find_binding(sema *s, const char *name, int limit)
   return NULL;
 }
 
+/* Whether a statement of the def writes a tensor of that name (so that a
+ * read of a temporary before its statement gets a precise message). */
+static bool written_somewhere(sema *s, const char *name)
+{
+  for (int i = 0; i < s->def->n_stmts; i++)
+    if (!strcmp(s->def->stmts[i].lhs, name))
+      return true;
+  return false;
+}
+
 static bool is_function_name(const char *name)
 {
   ir_type t;
@@ -680,6 +690,8 @@ static texpr ident_expr(sema *s, const tc_node *n)
     return scalar_read(s, t, n->loc);
   if (is_function_name(n->name))
     return error_at(s, n->loc, "'%s' is a function and needs arguments", n->name);
+  if (written_somewhere(s, n->name))
+    return error_at(s, n->loc, "tensor '%s' is read before any statement writes it", n->name);
   return index_expr(s, add_index(s, n->name, n->loc, false), n->loc);
 }
 
@@ -687,15 +699,15 @@ static texpr ident_expr(sema *s, const tc_node *n)
 static ir_size *dim_of(sema *s, const char *name, int64_t k, ir_loc loc)
 {
   int t = find_tensor(s, name);
-  if (t < 0) {
+  if (t < 0 && !written_somewhere(s, name)) {
     aotc_error(s->ctx, loc, "unknown tensor '%s'", name);
     return NULL;
   }
-  tinfo *ti = tensor(s, t);
-  if (!ti->shape_known) {
+  if (t < 0 || !tensor(s, t)->shape_known) {
     aotc_error(s->ctx, loc, "the size of '%s' is not known here: no earlier statement writes it", name);
     return NULL;
   }
+  tinfo *ti = tensor(s, t);
   if (k < 0 || k >= ti->t->rank) {
     aotc_error(s->ctx, loc, "tensor '%s' of rank %d has no dimension %lld", name, ti->t->rank, (long long)k);
     return NULL;
@@ -794,6 +806,8 @@ static texpr call_expr(sema *s, const tc_node *n)
     return cast_expr(s, n, to);
   if (ir_builtin_from_name(n->name, strlen(n->name), &fn))
     return builtin_call(s, n, fn);
+  if (written_somewhere(s, n->name))
+    return error_at(s, n->loc, "tensor '%s' is read before any statement writes it", n->name);
   return error_at(s, n->loc, "unknown tensor or function '%s'", n->name);
 }
 
