@@ -32,6 +32,7 @@ typedef struct emitter {
   isl_ctx *isl;
   bool helper[H_COUNT];
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT];
+  const char *first_name; /* C name of the first entry: names the header's guard */
 } emitter;
 
 /* One function being emitted. */
@@ -817,6 +818,88 @@ static void print_node(emit_fn *E, __isl_keep isl_ast_node *node)
 }
 
 /* ------------------------------------------------------------------------
+ * Constant tensors: static const arrays in the C file
+ * ------------------------------------------------------------------------ */
+
+/* Element i of a dense array of type t. */
+static void print_element(FILE *out, const void *data, ir_type t, int64_t i)
+{
+  switch (t) {
+  case IR_F32:
+    print_float_literal(out, ((const float *)data)[i], IR_F32);
+    return;
+  case IR_F64:
+    print_float_literal(out, ((const double *)data)[i], IR_F64);
+    return;
+  case IR_BOOL:
+    fputs(((const bool *)data)[i] ? "1" : "0", out);
+    return;
+  case IR_I8:
+    print_i64(out, ((const int8_t *)data)[i]);
+    return;
+  case IR_U8:
+    print_i64(out, ((const uint8_t *)data)[i]);
+    return;
+  case IR_I16:
+    print_i64(out, ((const int16_t *)data)[i]);
+    return;
+  case IR_U16:
+    print_i64(out, ((const uint16_t *)data)[i]);
+    return;
+  case IR_I32:
+    print_i64(out, ((const int32_t *)data)[i]);
+    return;
+  case IR_U32:
+    print_i64(out, ((const uint32_t *)data)[i]);
+    return;
+  case IR_I64:
+    print_i64(out, ((const int64_t *)data)[i]);
+    return;
+  default:
+    fprintf(out, "UINT64_C(%llu)", (unsigned long long)((const uint64_t *)data)[i]);
+    return;
+  }
+}
+
+/* Number of elements of a tensor whose shape holds no parameter; -1 if not. */
+static int64_t const_numel(const ir_tensor *T)
+{
+  int64_t n = 1, d;
+  for (int j = 0; j < T->rank; j++) {
+    const ir_size *s = T->shape[j];
+    if (!s || !ir_size_is_const(s, &d) || d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  }
+  return n;
+}
+
+static bool print_constant(emit_fn *E, int t)
+{
+  const ir_tensor *T = E->f->tensors[t];
+  int64_t n = const_numel(T);
+  if (n < 0 || (!T->data && n > 0)) {
+    aotc_error(E->em->ctx, T->loc, "%s: constant '%s' has no data of a constant shape", E->f->name, T->name);
+    return false;
+  }
+  fprintf(E->out, "static const %s %s[%lld] = {", ctype(T->type), E->tensor_c[t], (long long)(n > 0 ? n : 1));
+  for (int64_t i = 0; i < n; i++) {
+    fputs(i % 8 ? " " : "\n  ", E->out);
+    print_element(E->out, T->data, T->type, i);
+    fputc(',', E->out);
+  }
+  fputs(n > 0 ? "\n};\n\n" : "0};\n\n", E->out);
+  return true;
+}
+
+static bool print_constants(emit_fn *E)
+{
+  for (int t = 0; t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_CONSTANT && !print_constant(E, t))
+      return false;
+  return true;
+}
+
+/* ------------------------------------------------------------------------
  * Entry points: signatures, checks, workspace, packed form
  * ------------------------------------------------------------------------ */
 
@@ -848,6 +931,38 @@ static void print_signature(emit_fn *E)
   fputs("void *workspace)", E->out);
 }
 
+static int64_t ws_size(int64_t bytes)
+{
+  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
+}
+
+/* The workspace size of an entry without size parameters; -1 if unknown. */
+static int64_t static_workspace_bytes(const ir_func *f)
+{
+  int64_t total = 0;
+  if (f->n_params > 0)
+    return -1;
+  if (f->memory_planned)
+    return f->workspace_bytes;
+  for (int t = 0; t < f->n_tensors; t++) {
+    int64_t n = const_numel(f->tensors[t]);
+    if (f->tensors[t]->role != IR_TEMP)
+      continue;
+    if (n < 0 || n > INT64_MAX / 16)
+      return -1;
+    total += ws_size(n * ir_types[f->tensors[t]->type].bytes);
+  }
+  return total;
+}
+
+/* #define NAME_WORKSPACE_BYTES for static allocation. */
+static void print_workspace_constant(emit_fn *E)
+{
+  int64_t n = static_workspace_bytes(E->f);
+  if (n >= 0)
+    fprintf(E->out, "#define %s_WORKSPACE_BYTES ((size_t)%lld)\n", E->name, (long long)n);
+}
+
 static void print_prototypes(emit_fn *E)
 {
   print_signature(E);
@@ -855,6 +970,7 @@ static void print_prototypes(emit_fn *E)
   print_size_params(E);
   fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace);\n", E->name);
   fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes);\n", E->name);
+  print_workspace_constant(E);
 }
 
 static int first_temp(const ir_func *f)
@@ -952,6 +1068,10 @@ static void print_workspace_bytes(emit_fn *E)
     return;
   }
   print_param_check(E, "0");
+  if (E->f->memory_planned) {
+    fprintf(E->out, "  return %lld;\n}\n\n", (long long)E->f->workspace_bytes);
+    return;
+  }
   print_dim_locals(E, "0");
   fputs("  return ", E->out);
   print_temp_offset(E, E->f->n_tensors);
@@ -970,6 +1090,11 @@ static void print_temp_pointers(emit_fn *E)
     if (E->f->tensors[t]->role != IR_TEMP)
       continue;
     const char *ty = ctype(E->f->tensors[t]->type);
+    if (E->f->memory_planned) {
+      fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + %lld);\n", ty, E->tensor_c[t], ty,
+              (long long)E->f->tensors[t]->ws_offset);
+      continue;
+    }
     if (first_temp(E->f) == t) {
       fprintf(E->out, "  %s *%s = (%s *)workspace;\n", ty, E->tensor_c[t], ty);
       continue;
@@ -987,8 +1112,11 @@ static void print_unused_inputs(emit_fn *E)
       fprintf(E->out, "  (void)%s;\n", E->tensor_c[E->f->inputs[i]]);
 }
 
-static void print_entry(emit_fn *E, __isl_keep isl_ast_node *ast)
+static bool print_kernel(emit_fn *E, int first, int end);
+
+static bool print_entry(emit_fn *E)
 {
+  bool ok = true;
   print_signature(E);
   fputs("\n{\n", E->out);
   print_unused_inputs(E);
@@ -996,9 +1124,12 @@ static void print_entry(emit_fn *E, __isl_keep isl_ast_node *ast)
   print_dim_locals(E, "1");
   print_temp_pointers(E);
   E->indent = 1;
-  if (ast)
-    print_node(E, ast);
+  for (int first = 0, end; ok && first < E->f->n_stmts; first = end) {
+    end = poly_kernel_end(E->f, first);
+    ok = print_kernel(E, first, end);
+  }
   fputs("  return 0;\n}\n\n", E->out);
+  return ok;
 }
 
 /* (const float *)args[i], or *(const float *)args[i] for a scalar. */
@@ -1079,7 +1210,9 @@ static bool setup_names(emit_fn *E)
     E->param_use[p] = fixed && fixed[p] >= 0 ? ir_sprintf(ctx, "%lld", (long long)fixed[p]) : E->param_c[p];
   }
   for (int t = 0; t < f->n_tensors; t++)
-    taken[f->n_params + t] = E->tensor_c[t] = c_ident(ctx, f->tensors[t]->name, taken, f->n_params + t);
+    taken[f->n_params + t] = E->tensor_c[t] =
+        f->tensors[t]->role == IR_CONSTANT ? ir_sprintf(ctx, "aotc_k_%s_%s", E->name, f->tensors[t]->name)
+                                           : c_ident(ctx, f->tensors[t]->name, taken, f->n_params + t);
   return !ctx->oom;
 }
 
@@ -1130,19 +1263,25 @@ static void dump_schedule(emit_fn *E, __isl_keep isl_ast_node *ast)
   free(c);
 }
 
-static __isl_give isl_ast_node *schedule_func(emit_fn *E)
+/* Model, schedule and loops of the statements first..end-1. */
+static bool print_kernel(emit_fn *E, int first, int end)
 {
-  const int64_t *fixed = E->em->opt->fixed_sizes;
-  E->k = poly_kernel_build(E->em->ctx, E->em->isl, E->f, E->param_c, E->tensor_c, fixed);
+  emitter *em = E->em;
+  E->k = poly_kernel_build(em->ctx, em->isl, E->f, first, end, E->param_c, E->tensor_c, em->opt->fixed_sizes);
   if (!E->k)
-    return NULL;
-  poly_kernel_schedule(E->k, E->em->opt->fuse);
+    return false;
+  poly_kernel_schedule(E->k, em->opt->fuse);
   isl_ast_node *ast = poly_kernel_ast(E->k);
-  if (!ast && E->f->n_stmts > 0)
-    aotc_error(E->em->ctx, E->f->loc, "%s: isl could not generate the loops", E->f->name);
-  if (E->em->opt->dump_schedule)
+  if (!ast)
+    aotc_error(em->ctx, E->f->stmts[first]->loc, "%s: isl could not generate the loops", E->f->name);
+  if (em->opt->dump_schedule)
     dump_schedule(E, ast);
-  return ast;
+  if (ast)
+    print_node(E, ast);
+  isl_ast_node_free(ast);
+  poly_kernel_free(E->k);
+  E->k = NULL;
+  return ast != NULL;
 }
 
 static bool setup_func(emit_fn *E)
@@ -1158,21 +1297,15 @@ static bool setup_func(emit_fn *E)
 static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out, FILE *h)
 {
   emit_fn E = {.em = em, .out = out, .f = f, .name = name};
-  if (!setup_func(&E))
+  if (!setup_func(&E) || !print_constants(&E))
     return false;
-  isl_ast_node *ast = schedule_func(&E);
-  bool ok = ast || (E.k && f->n_stmts == 0);
-  if (ok) {
-    print_workspace_bytes(&E);
-    print_entry(&E, ast);
-    print_packed(&E);
-    E.out = h;
-    print_prototypes(&E);
-  }
+  print_workspace_bytes(&E);
+  bool ok = print_entry(&E);
+  print_packed(&E);
+  E.out = h;
+  print_prototypes(&E);
   if (E.failed)
     aotc_error(em->ctx, f->loc, "%s: cannot print the generated loops as C", f->name);
-  isl_ast_node_free(ast);
-  poly_kernel_free(E.k);
   return ok && !E.failed;
 }
 
@@ -1182,41 +1315,67 @@ static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out
 
 static const char *const int_helper_text[H_COUNT] = {
     [H_FLOORDIV] = "static inline int64_t aotc_floordiv(int64_t a, int64_t b)\n"
-                   "{\n  return (a % b != 0 && ((a < 0) != (b < 0))) ? a / b - 1 : a / b;\n}\n\n",
+                   "{\n  return (a % b != 0 && ((a < 0) != (b < 0))) ? a / b - 1 : a / b;\n}\n",
     [H_CEILDIV] = "static inline int64_t aotc_ceildiv(int64_t a, int64_t b)\n"
-                  "{\n  return (a % b != 0 && ((a < 0) == (b < 0))) ? a / b + 1 : a / b;\n}\n\n",
-    [H_MIN] = "static inline int64_t aotc_min(int64_t a, int64_t b)\n{\n  return a < b ? a : b;\n}\n\n",
-    [H_MAX] = "static inline int64_t aotc_max(int64_t a, int64_t b)\n{\n  return a > b ? a : b;\n}\n\n",
+                  "{\n  return (a % b != 0 && ((a < 0) == (b < 0))) ? a / b + 1 : a / b;\n}\n",
+    [H_MIN] = "static inline int64_t aotc_min(int64_t a, int64_t b)\n{\n  return a < b ? a : b;\n}\n",
+    [H_MAX] = "static inline int64_t aotc_max(int64_t a, int64_t b)\n{\n  return a > b ? a : b;\n}\n",
     [H_WS_SIZE] = "static inline size_t aotc_ws_size(size_t bytes)\n"
-                  "{\n  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;\n}\n\n",
+                  "{\n  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;\n}\n",
 };
 
-static void print_typed_helpers(FILE *out, const emitter *em, ir_type t)
+static const char *const int_helper_name[H_COUNT] = {
+    [H_FLOORDIV] = "floordiv", [H_CEILDIV] = "ceildiv", [H_MIN] = "min", [H_MAX] = "max", [H_WS_SIZE] = "ws_size",
+};
+
+/* Helpers are guarded so that a file emitted in several calls (one per
+ * entry) defines each once. */
+static void print_guarded(FILE *out, const char *name, const char *text)
 {
+  fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n%s#endif\n\n", name, name, text);
+}
+
+static void print_typed_helper(FILE *out, const char *fn, ir_type t, const char *body)
+{
+  char text[512], name[64];
   const char *ty = ctype(t), *tn = ir_types[t].name;
-  if (em->min_of[t])
-    fprintf(out, "static inline %s aotc_min_%s(%s a, %s b)\n{\n  return (b < a) ? b : a;\n}\n\n", ty, tn, ty, ty);
-  if (em->max_of[t])
-    fprintf(out, "static inline %s aotc_max_%s(%s a, %s b)\n{\n  return (b > a) ? b : a;\n}\n\n", ty, tn, ty, ty);
-  if (em->abs_of[t])
-    fprintf(out, "static inline %s aotc_abs_%s(%s a)\n{\n  return a < 0 ? (%s)-a : a;\n}\n\n", ty, tn, ty, ty);
+  if (!strcmp(fn, "abs"))
+    snprintf(text, sizeof(text), "static inline %s aotc_abs_%s(%s a)\n{\n  return %s;\n}\n", ty, tn, ty, body);
+  else
+    snprintf(text, sizeof(text), "static inline %s aotc_%s_%s(%s a, %s b)\n{\n  return %s;\n}\n", ty, fn, tn, ty,
+             ty, body);
+  snprintf(name, sizeof(name), "%s_%s", fn, tn);
+  print_guarded(out, name, text);
 }
 
 static void print_helpers(FILE *out, const emitter *em)
 {
   for (int h = 0; h < H_COUNT; h++)
     if (em->helper[h])
-      fputs(int_helper_text[h], out);
-  for (int t = 0; t < IR_TYPE_COUNT; t++)
-    print_typed_helpers(out, em, (ir_type)t);
+      print_guarded(out, int_helper_name[h], int_helper_text[h]);
+  for (int t = 0; t < IR_TYPE_COUNT; t++) {
+    if (em->min_of[t])
+      print_typed_helper(out, "min", (ir_type)t, "(b < a) ? b : a");
+    if (em->max_of[t])
+      print_typed_helper(out, "max", (ir_type)t, "(b > a) ? b : a");
+    if (em->abs_of[t])
+      print_typed_helper(out, "abs", (ir_type)t, "a < 0 ? -a : a");
+  }
 }
 
 static const char *const std_includes =
     "#include <math.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n";
 
+/* At the start of a file (or where that cannot be told)? */
+static bool at_start(FILE *out)
+{
+  return ftell(out) <= 0;
+}
+
 static void print_c_file(FILE *c_out, const emitter *em, const char *protos, const char *defs)
 {
-  fputs("/* Generated by aotc " AOTC_VERSION ". */\n", c_out);
+  if (at_start(c_out))
+    fputs("/* Generated by aotc " AOTC_VERSION ". */\n", c_out);
   if (em->opt->header_name)
     fprintf(c_out, "#include \"%s\"\n\n", em->opt->header_name);
   fputs(std_includes, c_out);
@@ -1227,22 +1386,27 @@ static void print_c_file(FILE *c_out, const emitter *em, const char *protos, con
   fputs(defs, c_out);
 }
 
-/* AOTC_<HEADER>_H from the header's file name. */
-static void print_guard(FILE *out, const char *header)
+/* AOTC_<HEADER>_H_<entry>: the header's file name and the first entry,
+ * so that a header written in several calls guards each part. */
+static void print_guard(FILE *out, const emitter *em)
 {
+  const char *header = em->opt->header_name;
   const char *base = header ? strrchr(header, '/') : NULL;
   base = base ? base + 1 : header ? header : "kernels.h";
   fputs("AOTC_", out);
   for (const char *p = base; *p; p++)
     fputc(isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_', out);
+  fprintf(out, "_%s", em->first_name ? em->first_name : "");
 }
 
 static void print_header(FILE *h_out, const emitter *em, const char *protos)
 {
-  fputs("/* Generated by aotc " AOTC_VERSION ". */\n#ifndef ", h_out);
-  print_guard(h_out, em->opt->header_name);
+  if (at_start(h_out))
+    fputs("/* Generated by aotc " AOTC_VERSION ". */\n", h_out);
+  fputs("#ifndef ", h_out);
+  print_guard(h_out, em);
   fputs("\n#define ", h_out);
-  print_guard(h_out, em->opt->header_name);
+  print_guard(h_out, em);
   fputs("\n\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n", h_out);
   fputs("#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", h_out);
   fputs(protos, h_out);
@@ -1262,6 +1426,8 @@ static bool emit_funcs(emitter *em, ir_func *const *funcs, int n_funcs, FILE *de
 {
   for (int i = 0; i < n_funcs; i++) {
     const char *name = entry_name(em, funcs[i]);
+    if (i == 0)
+      em->first_name = name;
     if (!name || !emit_func(em, funcs[i], name, defs, protos))
       return false;
     if (i + 1 < n_funcs)

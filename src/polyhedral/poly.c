@@ -216,11 +216,11 @@ static __isl_give isl_map *lhs_access(const poly_kernel *k, __isl_keep isl_space
   return isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
 }
 
-/* Is tensor t written by some statement of f? */
-static bool is_written(const ir_func *f, int t)
+/* Is tensor t written by some statement of the kernel? */
+static bool is_written(const poly_kernel *k, int t)
 {
-  for (int i = 0; i < f->n_stmts; i++)
-    if (f->stmts[i]->tensor == t)
+  for (int i = k->first; i < k->end; i++)
+    if (k->f->stmts[i]->tensor == t)
       return true;
   return false;
 }
@@ -231,7 +231,7 @@ static __isl_give isl_union_map *collect_reads(const poly_kernel *k, __isl_keep 
 {
   if (!e)
     return reads;
-  if (e->kind == IR_ACCESS && is_written(k->f, e->tensor))
+  if (e->kind == IR_ACCESS && is_written(k, e->tensor))
     reads = isl_union_map_add_map(reads, read_access(k, space, e));
   for (int j = 0; j < e->n_args; j++)
     reads = collect_reads(k, space, e->args[j], reads);
@@ -312,9 +312,9 @@ static __isl_give isl_set *build_context(const poly_kernel *k)
   return set;
 }
 
-static bool check_sizes(aotc_ctx *ctx, const ir_func *f)
+static bool check_sizes(aotc_ctx *ctx, const ir_func *f, int first, int end)
 {
-  for (int i = 0; i < f->n_stmts; i++)
+  for (int i = first; i < end; i++)
     for (int j = 0; j < f->stmts[i]->n_index; j++)
       if (!f->stmts[i]->index[j].lo || !f->stmts[i]->index[j].hi) {
         aotc_error(ctx, f->stmts[i]->loc, "index '%s' has no inferred range", f->stmts[i]->index[j].name);
@@ -323,23 +323,77 @@ static bool check_sizes(aotc_ctx *ctx, const ir_func *f)
   return true;
 }
 
-poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f,
+int poly_kernel_end(const ir_func *f, int first)
+{
+  int end = first + 1;
+  while (f->stmt_kernel && end < f->n_stmts && f->stmt_kernel[end] == f->stmt_kernel[first])
+    end++;
+  return f->stmt_kernel ? end : f->n_stmts;
+}
+
+/* Bytes of temporary t at the sizes fixed in k, or -1 when unknown. */
+static int64_t temp_bytes(const poly_kernel *k, int t)
+{
+  const ir_tensor *T = k->f->tensors[t];
+  int64_t n = ir_types[T->type].bytes, d;
+  for (int j = 0; j < T->rank; j++) {
+    if (!T->shape[j] || !ir_size_eval(T->shape[j], k->fixed_sizes, &d) || d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  }
+  return n;
+}
+
+static bool has_param(const ir_size *s)
+{
+  return s && (s->kind == IR_SZ_PARAM || has_param(s->a) || has_param(s->b));
+}
+
+/* Do memory-planned temporaries a and b share bytes? */
+static bool temps_overlap(const poly_kernel *k, int a, int b)
+{
+  const ir_tensor *A = k->f->tensors[a], *B = k->f->tensors[b];
+  for (int j = 0; !k->fixed_sizes && j < A->rank; j++)
+    if (has_param(A->shape[j]))
+      return true;
+  for (int j = 0; !k->fixed_sizes && j < B->rank; j++)
+    if (has_param(B->shape[j]))
+      return true;
+  int64_t na = temp_bytes(k, a), nb = temp_bytes(k, b);
+  return na < 0 || nb < 0 || (A->ws_offset < B->ws_offset + nb && B->ws_offset < A->ws_offset + na);
+}
+
+/* Two temporaries written in the kernel that share workspace bytes. */
+static bool find_shared_storage(const poly_kernel *k)
+{
+  const ir_func *f = k->f;
+  for (int i = k->first; f->memory_planned && i < k->end; i++)
+    for (int j = k->first; j < i; j++) {
+      int a = f->stmts[i]->tensor, b = f->stmts[j]->tensor;
+      if (a != b && f->tensors[a]->role == IR_TEMP && f->tensors[b]->role == IR_TEMP && temps_overlap(k, a, b))
+        return true;
+    }
+  return false;
+}
+
+poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, int first, int end,
                                const char *const *param_ids, const char *const *tensor_ids,
                                const int64_t *fixed_sizes)
 {
-  if (!check_sizes(ctx, f))
+  if (!check_sizes(ctx, f, first, end))
     return NULL;
   poly_kernel *k = IR_NEW(ctx, poly_kernel);
   if (!k)
     return NULL;
-  *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids, .fixed_sizes = fixed_sizes};
+  *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
+                     .fixed_sizes = fixed_sizes, .first = first, .end = end};
+  k->shared_storage = find_shared_storage(k);
   isl_ctx_reset_error(isl);
   isl_ctx_reset_operations(isl);
   k->context = build_context(k);
   k->domain = isl_union_set_empty(param_space(k));
   k->reads = isl_union_map_empty(param_space(k));
   k->writes = isl_union_map_empty(param_space(k));
-  for (int i = 0; i < f->n_stmts; i++) {
+  for (int i = first; i < end; i++) {
     if (f->stmts[i]->init && f->stmts[i]->red != IR_RED_NONE)
       add_init_stmt(k, f->stmts[i], i);
     add_main_stmt(k, f->stmts[i], i);
@@ -398,7 +452,7 @@ void poly_kernel_schedule(poly_kernel *k, bool fuse)
 {
   isl_ctx_reset_error(k->isl);
   isl_ctx_reset_operations(k->isl);
-  if (compute_dependences(k))
+  if (!k->shared_storage && compute_dependences(k))
     k->schedule = isl_scheduler(k, fuse);
   k->scheduled = k->schedule != NULL;
   if (!k->schedule)

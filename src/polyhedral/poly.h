@@ -27,6 +27,8 @@ typedef struct poly_kernel {
   const char *const *param_ids; /* isl names of the size parameters */
   const char *const *tensor_ids; /* isl names of the tensors */
   const int64_t *fixed_sizes;   /* NULL or per parameter: value, -1 generic */
+  int first, end;               /* the IR statements first..end-1 */
+  bool shared_storage;          /* memory-planned temporaries overlap: keep the order */
   isl_set *context;             /* parameters >= 0, fixed ones equal their value */
   isl_union_set *domain;
   isl_union_map *reads, *writes; /* tensors written in the function only */
@@ -36,11 +38,15 @@ typedef struct poly_kernel {
   bool scheduled;               /* isl's scheduler produced the schedule */
 } poly_kernel;
 
-/* Builds domains, accesses and the program order; NULL on failure (reported
- * on ctx). param_ids and tensor_ids must outlive the kernel. */
-poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f,
+/* Builds domains, accesses and the program order of the statements
+ * first..end-1 of f; NULL on failure (reported on ctx). param_ids and
+ * tensor_ids must outlive the kernel. */
+poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, int first, int end,
                                const char *const *param_ids, const char *const *tensor_ids,
                                const int64_t *fixed_sizes);
+/* The end of the kernel (group of statements scheduled together) that
+ * starts at statement first: f->stmt_kernel, or the whole function. */
+int poly_kernel_end(const ir_func *f, int first);
 /* Dependences and a schedule; falls back to the program order when the
  * dependence analysis or the scheduler fails or runs out of operations. */
 void poly_kernel_schedule(poly_kernel *k, bool fuse);
