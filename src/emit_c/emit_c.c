@@ -1294,7 +1294,9 @@ static void dump_schedule(emit_fn *E, __isl_keep isl_ast_node *ast)
 static bool print_kernel(emit_fn *E, int first, int end)
 {
   emitter *em = E->em;
-  E->k = poly_kernel_build(em->ctx, em->isl, E->f, first, end, E->param_c, E->tensor_c, em->opt->fixed_sizes);
+  unsigned long max_ops = em->ctx->isl_max_ops > 0 ? (unsigned long)em->ctx->isl_max_ops : POLY_DEFAULT_MAX_OPS;
+  E->k = poly_kernel_build(em->ctx, em->isl, E->f, first, end, max_ops, E->param_c, E->tensor_c,
+                           em->opt->fixed_sizes);
   if (!E->k)
     return false;
   poly_kernel_schedule(E->k, em->opt->fuse);
@@ -1464,13 +1466,12 @@ static bool emit_funcs(emitter *em, ir_func *const *funcs, int n_funcs, FILE *de
   return true;
 }
 
-static isl_ctx *new_isl_ctx(const aotc_ctx *ctx)
+static isl_ctx *new_isl_ctx(void)
 {
   isl_ctx *isl = isl_ctx_alloc();
   if (!isl)
     return NULL;
   isl_options_set_on_error(isl, ISL_ON_ERROR_CONTINUE);
-  isl_ctx_set_max_operations(isl, ctx->isl_max_ops > 0 ? (unsigned long)ctx->isl_max_ops : POLY_DEFAULT_MAX_OPS);
   return isl;
 }
 
@@ -1478,7 +1479,7 @@ bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int
                    const emit_options *opt, FILE *c_out, FILE *h_out)
 {
   static const emit_options defaults = {.fuse = true};
-  emitter em = {.ctx = ctx, .opt = opt ? opt : &defaults, .isl = new_isl_ctx(ctx)};
+  emitter em = {.ctx = ctx, .opt = opt ? opt : &defaults, .isl = new_isl_ctx()};
   char *defs = NULL, *protos = NULL;
   size_t defs_len = 0, protos_len = 0;
   FILE *defs_f = open_memstream(&defs, &defs_len), *protos_f = open_memstream(&protos, &protos_len);

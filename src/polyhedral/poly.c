@@ -362,21 +362,44 @@ static bool temps_overlap(const poly_kernel *k, int a, int b)
   return na < 0 || nb < 0 || (A->ws_offset < B->ws_offset + nb && B->ws_offset < A->ws_offset + na);
 }
 
-/* Two temporaries written in the kernel that share workspace bytes. */
+/* Does e read tensor t? */
+static bool reads_tensor(const ir_expr *e, int t)
+{
+  if (!e)
+    return false;
+  if (e->kind == IR_ACCESS && e->tensor == t)
+    return true;
+  for (int j = 0; j < e->n_args; j++)
+    if (reads_tensor(e->args[j], t))
+      return true;
+  return false;
+}
+
+/* Is temporary t read or written by the statements first..end-1? */
+static bool kernel_uses(const poly_kernel *k, int t)
+{
+  for (int i = k->first; i < k->end; i++)
+    if (k->f->stmts[i]->tensor == t || reads_tensor(k->f->stmts[i]->rhs, t))
+      return true;
+  return false;
+}
+
+/* A temporary written in the kernel that shares workspace bytes with
+ * another temporary the kernel uses. */
 static bool find_shared_storage(const poly_kernel *k)
 {
   const ir_func *f = k->f;
-  for (int i = k->first; f->memory_planned && i < k->end; i++)
-    for (int j = k->first; j < i; j++) {
-      int a = f->stmts[i]->tensor, b = f->stmts[j]->tensor;
-      if (a != b && f->tensors[a]->role == IR_TEMP && f->tensors[b]->role == IR_TEMP && temps_overlap(k, a, b))
+  for (int i = k->first; f->memory_planned && i < k->end; i++) {
+    int a = f->stmts[i]->tensor;
+    for (int b = 0; f->tensors[a]->role == IR_TEMP && b < f->n_tensors; b++)
+      if (b != a && f->tensors[b]->role == IR_TEMP && kernel_uses(k, b) && temps_overlap(k, a, b))
         return true;
-    }
+  }
   return false;
 }
 
 poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, int first, int end,
-                               const char *const *param_ids, const char *const *tensor_ids,
+                               unsigned long max_ops, const char *const *param_ids, const char *const *tensor_ids,
                                const int64_t *fixed_sizes)
 {
   if (!check_sizes(ctx, f, first, end))
@@ -385,10 +408,10 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
   if (!k)
     return NULL;
   *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
-                     .fixed_sizes = fixed_sizes, .first = first, .end = end};
+                     .fixed_sizes = fixed_sizes, .first = first, .end = end, .max_ops = max_ops};
   k->shared_storage = find_shared_storage(k);
   isl_ctx_reset_error(isl);
-  isl_ctx_reset_operations(isl);
+  isl_ctx_set_max_operations(isl, 0);
   k->context = build_context(k);
   k->domain = isl_union_set_empty(param_space(k));
   k->reads = isl_union_map_empty(param_space(k));
@@ -402,7 +425,7 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
     k->order = isl_schedule_empty(param_space(k));
   if (!k->context || !k->domain || !k->reads || !k->writes || !k->order) {
     aotc_error(ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
-               isl_ctx_last_error_msg(isl) ? isl_ctx_last_error_msg(isl) : "out of operations");
+               isl_ctx_last_error_msg(isl) ? isl_ctx_last_error_msg(isl) : "unknown error");
     poly_kernel_free(k);
     return NULL;
   }
@@ -451,6 +474,7 @@ static __isl_give isl_schedule *isl_scheduler(poly_kernel *k, bool fuse)
 void poly_kernel_schedule(poly_kernel *k, bool fuse)
 {
   isl_ctx_reset_error(k->isl);
+  isl_ctx_set_max_operations(k->isl, k->max_ops);
   isl_ctx_reset_operations(k->isl);
   if (!k->shared_storage && compute_dependences(k))
     k->schedule = isl_scheduler(k, fuse);
@@ -460,14 +484,27 @@ void poly_kernel_schedule(poly_kernel *k, bool fuse)
   isl_ctx_reset_error(k->isl);
 }
 
-__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+static __isl_give isl_ast_node *build_ast(poly_kernel *k, unsigned long max_ops)
 {
   isl_ctx_reset_error(k->isl);
+  isl_ctx_set_max_operations(k->isl, max_ops);
   isl_ctx_reset_operations(k->isl);
   isl_ast_build *build = isl_ast_build_from_context(isl_set_copy(k->context));
   isl_ast_node *ast = isl_ast_build_node_from_schedule(build, isl_schedule_copy(k->schedule));
   isl_ast_build_free(build);
+  isl_ctx_reset_error(k->isl);
   return ast;
+}
+
+__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+{
+  isl_ast_node *ast = build_ast(k, k->scheduled ? k->max_ops : 0);
+  if (ast || !k->scheduled)
+    return ast;
+  isl_schedule_free(k->schedule);
+  k->schedule = isl_schedule_copy(k->order);
+  k->scheduled = false;
+  return build_ast(k, 0);
 }
 
 void poly_kernel_free(poly_kernel *k)

@@ -29,6 +29,7 @@ typedef struct poly_kernel {
   const int64_t *fixed_sizes;   /* NULL or per parameter: value, -1 generic */
   int first, end;               /* the IR statements first..end-1 */
   bool shared_storage;          /* memory-planned temporaries overlap: keep the order */
+  unsigned long max_ops;        /* bound on isl's work for scheduling and the AST */
   isl_set *context;             /* parameters >= 0, fixed ones equal their value */
   isl_union_set *domain;
   isl_union_map *reads, *writes; /* tensors written in the function only */
@@ -42,6 +43,7 @@ typedef struct poly_kernel {
  * first..end-1 of f; NULL on failure (reported on ctx). param_ids and
  * tensor_ids must outlive the kernel. */
 poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, int first, int end,
+                               unsigned long max_ops,
                                const char *const *param_ids, const char *const *tensor_ids,
                                const int64_t *fixed_sizes);
 /* The end of the kernel (group of statements scheduled together) that
@@ -50,6 +52,8 @@ int poly_kernel_end(const ir_func *f, int first);
 /* Dependences and a schedule; falls back to the program order when the
  * dependence analysis or the scheduler fails or runs out of operations. */
 void poly_kernel_schedule(poly_kernel *k, bool fuse);
+/* The loops of the schedule; those of the program order when isl runs out
+ * of operations on the scheduled one. */
 __isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k);
 void poly_kernel_free(poly_kernel *k);
 

@@ -80,6 +80,13 @@ static ir_expr *iconst(int64_t v, ir_type t)
   return e;
 }
 
+static ir_expr *fconst_f32(double v)
+{
+  ir_expr *e = ir_expr_new(ctx, IR_CONST_FLOAT, IR_F32, noloc, 0);
+  e->fval = v;
+  return e;
+}
+
 static ir_expr *acc(const ir_func *f, int t, int n, ir_expr *a, ir_expr *b)
 {
   ir_expr *e = ir_expr_new(ctx, IR_ACCESS, f->tensors[t]->type, noloc, n);
@@ -457,4 +464,60 @@ Test(emit, cross_compiles_for_cortex_m4)
            "-Wall -Wextra -Werror -c k.c -o k.o && rm -rf %s",
            dir, dir);
   cr_assert_eq(system(cmd), 0);
+}
+
+/* When isl runs out of operations the program order is used. */
+Test(emit, operation_bound_falls_back_to_program_order)
+{
+  ctx->isl_max_ops = 1;
+  built b = build(matmul(), &generic);
+  check_matmul(&b, 3, 4, 5);
+  unload(&b);
+}
+
+/* A model-like function: no size parameters, a constant tensor, two
+ * kernels, and a memory plan in which T3 reuses T1's bytes, so the second
+ * kernel must keep the program order:
+ *   T1(i) = A(i) * W(i)            kernel 0
+ *   T2(i) = T1(3 - i) + 1          kernel 1
+ *   T3(i) = T2(i) * 3              kernel 1 (T3 at T1's offset)
+ *   O(i) = T3(i) + T2(i)           kernel 1 */
+Test(emit, kernels_memory_plan_and_constants)
+{
+  static const float wdata[4] = {1, 2, 3, 4};
+  ir_func *f = func("planned", 0, NULL);
+  int A = tensor(f, "A", IR_F32, IR_INPUT, 1, K(4), NULL);
+  int O = tensor(f, "O", IR_F32, IR_OUTPUT, 1, K(4), NULL);
+  int W = tensor(f, "W", IR_F32, IR_CONSTANT, 1, K(4), NULL);
+  int T1 = tensor(f, "T1", IR_F32, IR_TEMP, 1, K(4), NULL);
+  int T2 = tensor(f, "T2", IR_F32, IR_TEMP, 1, K(4), NULL);
+  int T3 = tensor(f, "T3", IR_F32, IR_TEMP, 1, K(4), NULL);
+  f->tensors[W]->data = wdata;
+  f->tensors[T2]->ws_offset = 64;
+  f->memory_planned = true;
+  f->workspace_bytes = 128;
+  ir_size *r[] = {K(0), K(4)};
+  stmt(f, T1, 1, 1, r, IR_RED_NONE, false, bin(IR_MUL, IR_F32, acc(f, A, 1, idx(0), NULL), acc(f, W, 1, idx(0), NULL)));
+  ir_expr *rev = bin(IR_SUB, IR_I64, iconst(3, IR_I64), idx(0));
+  stmt(f, T2, 1, 1, r, IR_RED_NONE, false, bin(IR_ADD, IR_F32, acc(f, T1, 1, rev, NULL), fconst_f32(1)));
+  stmt(f, T3, 1, 1, r, IR_RED_NONE, false, bin(IR_MUL, IR_F32, acc(f, T2, 1, idx(0), NULL), fconst_f32(3)));
+  stmt(f, O, 1, 1, r, IR_RED_NONE, false,
+       bin(IR_ADD, IR_F32, acc(f, T3, 1, idx(0), NULL), acc(f, T2, 1, idx(0), NULL)));
+  static int kernel_of[] = {0, 1, 1, 1};
+  f->stmt_kernel = kernel_of;
+  built b = build(f, &generic);
+  cr_assert_eq(b.ws(NULL), 128);
+  float a[4] = {1, -2, 0.5f, 3}, o[4], want[4];
+  for (int i = 0; i < 4; i++)
+    want[i] = 4 * (a[3 - i] * wdata[3 - i] + 1);
+  _Alignas(64) unsigned char work[128];
+  cr_assert_eq(b.call(NULL, (void *[]){a, o}, work), 0);
+  assert_close(o, want, 4);
+  cr_assert(strstr(b.source, "static const float aotc_k_planned_W[4]"), "%s", b.source);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/k.h", b.dir);
+  char *h = read_text(path);
+  cr_assert(strstr(h, "#define planned_WORKSPACE_BYTES ((size_t)128)"), "%s", h);
+  free(h);
+  unload(&b);
 }
