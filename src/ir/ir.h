@@ -372,11 +372,45 @@ int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *co
  * any error was reported on ctx. */
 ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src);
 
+/* Reads an ONNX model (a serialized ModelProto; path names the file, for
+ * messages and external data) and lowers it to a module with one function
+ * named func_name: inputs and outputs in the model's order (initializers are
+ * not inputs), weights as IR_CONSTANT tensors, static shapes, no size
+ * parameters. Tensor names are the model's, made into C identifiers. NULL
+ * when any error was reported on ctx (unsupported operators name the node). */
+ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                        const char *func_name);
+
+/* A value the caller knows for a model input. Its shape fixes dynamic
+ * dimensions; its data (may be NULL) is used where the input determines a
+ * shape (Reshape's shape, Slice's starts, ...): the input then becomes a
+ * constant and leaves the function's inputs. */
+typedef struct onnx_given {
+  const char *name; /* the input's name in the model */
+  ir_type type;
+  int rank;
+  const int64_t *shape;
+  const void *data;
+} onnx_given;
+
+ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                              const char *func_name, const onnx_given *given, int n_given);
+
+/* Reads a serialized ONNX TensorProto (a .pb file of the ONNX test data):
+ * element type, rank, shape (up to 16 dimensions) and the elements, dense
+ * row-major, in *data_out (malloc'ed, the caller frees). name is the file,
+ * for messages. */
+bool onnx_read_tensor(aotc_ctx *ctx, const char *name, const unsigned char *data, size_t len, ir_type *type,
+                      int *rank, int64_t *shape /*16*/, void **data_out /*malloc*/);
+
 /* ------------------------------------------------------------------------
  * Backend: polyhedral model, schedule and C
  * ------------------------------------------------------------------------ */
 
+struct sched_options;
+
 typedef struct emit_options {
+  const struct sched_options *sched; /* loop transformations; NULL: none */
   const int64_t *fixed_sizes; /* per size parameter: value, or -1 when generic; NULL: all generic */
   bool fuse;                  /* let isl's scheduler fuse statements */
   const char *header_name;    /* #include line of the C file ("model.h") */
