@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing; runs apt-get as root (or via sudo).
 set -euo pipefail
 packages=(meson ninja-build pkg-config gcc libc6-dev libisl-dev libcriterion-dev
-          gcc-arm-none-eabi libnewlib-arm-none-eabi)
+          gcc-arm-none-eabi libnewlib-arm-none-eabi
+          libonnx-dev protobuf-c-compiler libprotobuf-c-dev libonnx-testdata python3-onnx python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -396,6 +396,14 @@ typedef struct onnx_given {
 ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                               const char *func_name, const onnx_given *given, int n_given);
 
+/* The names of an ONNX model's inputs (graph inputs that are not
+ * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.
+ * Arena-allocated; NULL (reported on ctx) when the model cannot be decoded. */
+const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n);
+/* The C identifier a model frontend gives a tensor named `name` (before
+ * making it unique within the function): other characters become '_'. */
+const char *ir_c_identifier(aotc_ctx *ctx, const char *name);
+
 /* Reads a serialized ONNX TensorProto (a .pb file of the ONNX test data):
  * element type, rank, shape (up to 16 dimensions) and the elements, dense
  * row-major, in *data_out (malloc'ed, the caller frees). name is the file,
