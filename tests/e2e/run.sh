@@ -7,7 +7,8 @@
 #
 # Environment: AOTC (default build/aotc), CC (default cc, builds npycmp),
 # JOBS (cases run at once, default: number of CPUs), TIMEOUT (seconds per
-# aotc command, default 120), KEEP=1 keeps the scratch directory.
+# aotc command, default 120), E2E_SEED (seed of pass 3), RAND=0 (no pass 3),
+# KEEP=1 keeps the scratch directory.
 #
 # Comparison (tests/e2e/npycmp.c): same element type and shape, then
 # elementwise |got - expected| <= 1e-4 * (1 + |expected|) for floating point
@@ -16,7 +17,11 @@
 # Pass 1 (name): compiled code against the numpy expectations.
 # Pass 2 (interp:name): `aotc run ... --interpret` (the reference interpreter)
 # against the compiled outputs of pass 1 (against the expectations when pass 1
-# produced none). Skipped, one SKIP line, when `aotc run --help` does not
+# failed).
+# Pass 3 (rand:name): fresh random sizes and inputs drawn from
+# tests/kernels/random.txt by npyrand.c (seed E2E_SEED, default from the clock,
+# printed), compiled code against the interpreter. RAND=0 skips it.
+# Passes 2 and 3 are skipped, one SKIP line, when `aotc run --help` does not
 # mention --interpret.
 #
 # Prints PASS/FAIL per case (details indented below a FAIL) and ends with
@@ -45,11 +50,14 @@ else
   trap 'rm -rf "$tmp"' EXIT
 fi
 
-if ! "$CC" -std=c99 -O2 -o "$tmp/npycmp" "$here/npycmp.c" -lm; then
-  echo "error: cannot build npycmp with $CC" >&2
-  exit 2
-fi
-npycmp=$tmp/npycmp
+for tool in npycmp npyrand; do
+  if ! "$CC" -std=c99 -O2 -o "$tmp/$tool" "$here/$tool.c" -lm; then
+    echo "error: cannot build $tool with $CC" >&2
+    exit 2
+  fi
+done
+npycmp=$tmp/npycmp npyrand=$tmp/npyrand
+seed=${E2E_SEED:-$(( $(date +%s) % 1000000 ))}
 
 if command -v timeout >/dev/null 2>&1; then
   tmo=(timeout -k 5 "$TIMEOUT")
@@ -81,49 +89,104 @@ if [ "$n" = 0 ]; then
   exit 2
 fi
 
-# ---- one case: run_case IDX MODE, MODE is c or interp; writes $tmp/res/MODE.IDX
-# (first line PASS/FAIL name, details after)
+# ---- random specs (tests/kernels/random.txt), by entry
+declare -A spec
+while read -r line; do
+  case $line in '' | '#'*) continue ;; esac
+  read -r -a w <<<"$line"
+  rest=${line#* }
+  rest=${rest#* }
+  spec[${w[1]}]=${rest% -> *}
+done <"$kdir/random.txt"
+
+# aotc_run LOG INDIR OUTDIR K [EXTRA...]: runs case K's entry; status of aotc
+aotc_run() {
+  local log=$1 indir=$2 outdir=$3 k=$4 a args=()
+  shift 4
+  mkdir -p "$outdir"
+  for a in ${ins[$k]}; do args+=(--input "$a=$indir/$a.npy"); done
+  (cd "$tmp" && "${tmo[@]}" "$AOTC" run "$kdir/${files[$k]}" --entry "${entries[$k]}" "${args[@]}" \
+    --output-dir "$outdir" "$@") >"$log" 2>&1
+}
+
+# run_failed RC LOG: appends the reason and the first lines of LOG to why
+run_failed() {
+  local l
+  if [ "$1" = 124 ] || [ "$1" = 137 ]; then
+    why+=("$2 timed out after ${TIMEOUT}s")
+  else
+    why+=("$2 exited $1")
+  fi
+  while IFS= read -r l; do why+=("  $l"); done < <(head -n 8 "$3")
+}
+
+# compare_outputs K GOTDIR REFDIR REFPREFIX: compares every output of case K
+compare_outputs() {
+  local k=$1 got=$2 ref=$3 prefix=$4 o msg
+  for o in ${outs[$k]}; do
+    if [ ! -f "$got/$o.npy" ]; then
+      why+=("$o: no $o.npy written")
+    elif ! msg=$("$npycmp" "$got/$o.npy" "$ref/$prefix$o.npy" 2>&1); then
+      why+=("$o: $msg")
+    fi
+  done
+}
+
+# ---- one case: run_case IDX MODE, MODE is c, interp or rand; writes
+# $tmp/res/MODE.IDX (first line PASS/FAIL name, details after)
 mkdir -p "$tmp/res"
 run_case() {
-  local k=$1 mode=$2
-  local file=${files[$k]} entry=${entries[$k]}
-  local fix=$kdir/fixtures/$entry
-  local name=$entry extra=() outdir=$tmp/out/$entry
-  if [ "$mode" = interp ]; then
-    name=interp:$entry extra=(--interpret) outdir=$tmp/interp/$entry
-  fi
-  local res=$tmp/res/$mode.$k log=$tmp/res/$mode.$k.log
-  mkdir -p "$outdir"
-  local args=() a
-  for a in ${ins[$k]}; do args+=(--input "$a=$fix/$a.npy"); done
-  local rc=0
-  (cd "$tmp" && "${tmo[@]}" "$AOTC" run "$kdir/$file" --entry "$entry" "${args[@]}" \
-    --output-dir "$outdir" "${extra[@]}") >"$log" 2>&1 || rc=$?
-  local why=()
-  if [ $rc != 0 ]; then
-    if [ $rc = 124 ] || [ $rc = 137 ]; then
-      why+=("timed out after ${TIMEOUT}s")
+  local k=$1 mode=$2 rc=0
+  local entry=${entries[$k]}
+  local fix=$kdir/fixtures/$entry res=$tmp/res/$mode.$k log=$tmp/res/$mode.$k.log
+  local name=$entry
+  why=()
+  case $mode in
+  c)
+    aotc_run "$log" "$fix" "$tmp/out/$entry" "$k" || rc=$?
+    if [ $rc != 0 ]; then
+      run_failed $rc "aotc run" "$log"
     else
-      why+=("aotc run exited $rc")
+      compare_outputs "$k" "$tmp/out/$entry" "$fix" expected_
     fi
-    while IFS= read -r l; do why+=("$l"); done < <(head -n 8 "$log")
-  else
-    local o ref msg
-    for o in ${outs[$k]}; do
-      ref=$fix/expected_$o.npy
-      if [ "$mode" = interp ] && [ -f "$tmp/out/$entry/$o.npy" ]; then
-        ref=$tmp/out/$entry/$o.npy
+    ;;
+  interp)
+    name=interp:$entry
+    aotc_run "$log" "$fix" "$tmp/interp/$entry" "$k" --interpret || rc=$?
+    if [ $rc != 0 ]; then
+      run_failed $rc "aotc run --interpret" "$log"
+    elif [ -f "$tmp/res/c.$k" ] && head -n 1 "$tmp/res/c.$k" | grep -q '^PASS'; then
+      compare_outputs "$k" "$tmp/interp/$entry" "$tmp/out/$entry" ""
+    else
+      why+=("(compiled run failed: interpreter compared with the expected outputs)")
+      compare_outputs "$k" "$tmp/interp/$entry" "$fix" expected_
+      [ ${#why[@]} = 1 ] && why=()
+    fi
+    ;;
+  rand)
+    name=rand:$entry
+    local d=$tmp/rand/$entry sizes
+    mkdir -p "$d/in"
+    if [ -z "${spec[$entry]:-}" ]; then
+      why+=("no spec in random.txt")
+    elif ! sizes=$("$npyrand" "$seed" "$entry" "$d/in" ${spec[$entry]} 2>&1); then
+      why+=("npyrand failed: $sizes")
+    else
+      aotc_run "$log" "$d/in" "$d/c" "$k" || rc=$?
+      if [ $rc != 0 ]; then
+        run_failed $rc "aotc run" "$log"
+      else
+        aotc_run "$log" "$d/in" "$d/interp" "$k" --interpret || rc=$?
+        if [ $rc != 0 ]; then
+          run_failed $rc "aotc run --interpret" "$log"
+        else
+          compare_outputs "$k" "$d/c" "$d/interp" ""
+        fi
       fi
-      if [ ! -f "$outdir/$o.npy" ]; then
-        why+=("$o: no $o.npy written")
-        continue
-      fi
-      if ! msg=$("$npycmp" "$outdir/$o.npy" "$ref" 2>&1); then
-        [ "$mode" = interp ] && [ "$ref" = "$fix/expected_$o.npy" ] && msg="$msg (vs expected: no compiled output)"
-        why+=("$o: $msg")
-      fi
-    done
-  fi
+      [ ${#why[@]} = 0 ] || why=("sizes $sizes (reproduce: E2E_SEED=$seed tests/e2e/run.sh $entry)" "${why[@]}")
+    fi
+    ;;
+  esac
   if [ ${#why[@]} = 0 ]; then
     echo "PASS $name" >"$res"
   else
@@ -163,9 +226,16 @@ run_pass c
 
 if "$AOTC" run --help 2>&1 | grep -q -- '--interpret'; then
   run_pass interp
+  if [ "${RAND:-1}" != 0 ]; then
+    echo "rand: seed $seed (E2E_SEED=$seed reproduces this pass)"
+    run_pass rand
+  else
+    echo "SKIP rand: RAND=0 ($n cases)"
+    skip=$((skip + n))
+  fi
 else
-  echo "SKIP interp: \`aotc run --help\` does not mention --interpret ($n cases)"
-  skip=$((skip + n))
+  echo "SKIP interp, rand: \`aotc run --help\` does not mention --interpret ($((2 * n)) cases)"
+  skip=$((skip + 2 * n))
 fi
 
 if [ $skip -gt 0 ]; then

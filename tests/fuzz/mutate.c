@@ -1,6 +1,6 @@
 /* mutate.c: mutation smoke test of the TC frontend.
  *
- *   mutate [N] [--seed S] [--only K] [--print] [DIR | FILE.tc ...]
+ *   mutate [N] [--seed S] [--only K] [--print] [--emit] [DIR | FILE.tc ...]
  *
  * Reads every *.tc file of DIR (default: tests/kernels, or the KERNEL_DIR
  * macro), makes N (default 3000) mutants of them, each with one to four
@@ -12,7 +12,9 @@
  * so memory errors abort) and the frontend keeps its contract:
  *   - tc_compile returns NULL exactly when an error was reported;
  *   - every function of a module it returns passes ir_verify;
- *   - printing the diagnostics (aotc_print_diags) works.
+ *   - printing the diagnostics (aotc_print_diags) works;
+ *   - with --emit, emit_c_module on what compiled does not crash and returns
+ *     false exactly when it reported an error.
  * Mutant K depends only on (S, K): `mutate --only K --print` reproduces it and
  * prints its text. Ends with the line `N passed, N failed`; exit status 1 when
  * any mutant failed.
@@ -376,6 +378,7 @@ static void on_death(void)
 void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 static FILE *devnull;
+static int do_emit;
 
 /* Returns NULL on success, else what went wrong. */
 static const char *check(const char *name, const buf *text, int *compiled)
@@ -402,6 +405,18 @@ static const char *check(const char *name, const buf *text, int *compiled)
         break;
       }
   }
+  if (m && !why && do_emit && m->n_funcs > 0) {
+    emit_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.fuse = true;
+    opt.header_name = "mutant.h";
+    int errors = ctx->n_errors;
+    bool ok = emit_c_module(ctx, m, m->funcs, m->n_funcs, &opt, devnull, devnull);
+    if (ok && ctx->n_errors > errors)
+      why = "emit_c_module returned true although errors were reported";
+    else if (!ok && ctx->n_errors == errors && !ctx->oom)
+      why = "emit_c_module returned false without reporting an error";
+  }
   for (int i = 0; i < ctx->n_diags; i++)
     if (!ctx->diags[i].msg || !ctx->diags[i].msg[0]) {
       why = "a diagnostic with an empty message";
@@ -425,6 +440,8 @@ int main(int argc, char **argv)
       only = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--print"))
       print = 1;
+    else if (!strcmp(argv[i], "--emit"))
+      do_emit = 1;
     else if (argv[i][0] >= '0' && argv[i][0] <= '9')
       n = strtol(argv[i], NULL, 10);
     else {

@@ -12,6 +12,8 @@ Dev-time tool only; the tests read the .npy files it writes:
     tests/kernels/manifest.txt   one line per case:
         FILE ENTRY in1 in2 ... -> out1 out2 ...
     FILE is relative to tests/kernels/, inputs are in signature order.
+    tests/kernels/random.txt     the same cases as size and value ranges,
+        for the e2e pass on fresh random sizes (see SPECS below).
 
 Every entry gets its own generator seeded from (seed, entry name), so adding
 a case does not change the others. Expected values are computed in float64
@@ -868,6 +870,172 @@ def _(r):
     return dict(X=X, Wa=Wa, Wb=Wb), dict(Y=F(pa / (1 + np.exp(-pb))))
 
 
+# ---------------------------------------------------------------- random specs
+#
+# For the e2e pass that compares compiled code with the reference interpreter
+# on fresh random sizes (tests/e2e/npyrand.c draws them), each entry also has a
+# spec written to random.txt:
+#
+#     FILE ENTRY SIZE=LO:HI ... : INPUT=TYPE[DIMS](LO,HI[,pm]) ... -> OUTPUTS
+#
+# Sizes are drawn in order, LO and HI inclusive, both expressions (integers,
+# earlier sizes, + - * and parentheses, no spaces). TYPE is f4 f8 i4 i8; DIMS
+# are expressions (empty for a scalar). Floats are uniform in [LO, HI]
+# (default -1, 1); integers uniform in [LO, HI) with LO and HI expressions
+# (default -10, 10); pm flips the sign of each element with probability 1/2.
+# main() checks that every fixture is one of the draws its spec allows.
+
+SPECS = {
+    'matmul': 'M=1:12 K=1:12 N=1:12 : A=f4[M,K] B=f4[K,N]',
+    'matmul_ta': 'M=1:12 K=1:12 N=1:12 : A=f4[K,M] B=f4[K,N]',
+    'matmul_tb': 'M=1:12 K=1:12 N=1:12 : A=f4[M,K] B=f4[N,K]',
+    'matmul_tab': 'M=1:12 K=1:12 N=1:12 : A=f4[K,M] B=f4[N,K]',
+    'matmul_alpha': 'M=1:12 K=1:12 N=1:12 : A=f4[M,K] B=f4[K,N] alpha=f4[](-2,2)',
+    'matmul_bias': 'M=1:12 K=1:12 N=1:12 : A=f4[M,K] B=f4[K,N] bias=f4[N]',
+    'gemm': 'M=1:12 K=1:12 N=1:12 : A=f4[M,K] B=f4[K,N] Cin=f4[M,N] alpha=f4[](-2,2) beta=f4[](-2,2)',
+    'matvec': 'M=1:16 K=1:16 : A=f4[M,K] x=f4[K]',
+    'dot': 'N=1:40 : a=f4[N] b=f4[N]',
+    'bmm': 'B=1:4 M=1:8 K=1:8 N=1:8 : X=f4[B,M,K] Y=f4[B,K,N]',
+    'bmm_shared': 'B=1:4 M=1:8 K=1:8 N=1:8 : X=f4[B,M,K] W=f4[K,N]',
+    'bmm_tb': 'B=1:4 M=1:8 K=1:8 N=1:8 : X=f4[B,M,K] Y=f4[B,N,K]',
+    'conv1d': 'N=1:3 C=1:4 F=1:4 KL=1:4 L=KL:KL+10 : I=f4[N,C,L] W=f4[F,C,KL]',
+    'conv1d_s2d2': 'N=1:3 C=1:4 F=1:4 KL=1:3 L=2*KL-1:2*KL+9 : I=f4[N,C,L] W=f4[F,C,KL]',
+    'conv2d': 'N=1:2 C=1:3 F=1:4 KH=1:3 KW=1:3 H=KH:KH+6 W=KW:KW+6 : I=f4[N,C,H,W] Wt=f4[F,C,KH,KW]',
+    'conv2d_s2': 'N=1:2 C=1:3 F=1:4 KH=1:3 KW=1:3 H=KH:KH+7 W=KW:KW+7 : I=f4[N,C,H,W] Wt=f4[F,C,KH,KW]',
+    'conv2d_bias_relu': 'N=1:2 C=1:3 F=1:4 KH=1:3 KW=1:3 H=KH:KH+6 W=KW:KW+6 : I=f4[N,C,H,W] Wt=f4[F,C,KH,KW] b=f4[F]',
+    'conv2d_pad1': 'N=1:2 C=1:3 F=1:4 H=1:8 W=1:8 : I=f4[N,C,H,W] Wt=f4[F,C,3,3]',
+    'conv2d_pad1_s2': 'N=1:2 C=1:3 F=1:4 H=1:9 W=1:9 : I=f4[N,C,H,W] Wt=f4[F,C,3,3]',
+    'group_conv': 'N=1:2 G=1:3 C=1:3 F=1:3 KH=1:3 KW=1:3 H=KH:KH+5 W=KW:KW+5 : I=f4[N,G,C,H,W] Wt=f4[G,F,C,KH,KW]',
+    'depthwise_conv': 'N=1:2 C=1:4 KH=1:3 KW=1:3 H=KH:KH+6 W=KW:KW+6 : I=f4[N,C,H,W] Wt=f4[C,KH,KW]',
+    'maxpool2': 'N=1:2 C=1:3 H=2:9 W=2:9 : I=f4[N,C,H,W]',
+    'maxpool3s1': 'N=1:2 C=1:3 H=3:9 W=3:9 : I=f4[N,C,H,W]',
+    'avgpool3': 'N=1:2 C=1:3 H=3:11 W=3:11 : I=f4[N,C,H,W]',
+    'avgpool3_pad': 'N=1:2 C=1:3 H=1:8 W=1:8 : I=f4[N,C,H,W]',
+    'global_avgpool': 'N=1:3 C=1:4 H=1:7 W=1:7 : I=f4[N,C,H,W]',
+    'softmax': 'N=1:8 D=1:16 : X=f4[N,D](-4,4)',
+    'log_softmax': 'N=1:8 D=1:16 : X=f4[N,D](-4,4)',
+    'logsumexp': 'N=1:8 D=1:16 : X=f4[N,D](-4,4)',
+    'cross_entropy': 'N=1:8 C=1:10 : X=f4[N,C](-4,4) L=i4[N](0,C)',
+    'attention': 'B=1:3 T=1:6 S=1:6 D=1:8 E=1:6 : Q=f4[B,T,D] K=f4[B,S,D] V=f4[B,S,E] scale=f4[](0.3,1)',
+    'layernorm': 'N=1:8 D=2:16 : X=f4[N,D](-3,3) gamma=f4[D](0.5,1.5) beta=f4[D] eps=f4[](1e-5,1e-4)',
+    'batchnorm': 'N=1:3 C=1:5 H=1:5 W=1:5 : X=f4[N,C,H,W](-3,3) mean=f4[C] var=f4[C](0.1,2) '
+                 'gamma=f4[C](0.5,1.5) beta=f4[C] eps=f4[](1e-5,1e-2)',
+    'rmsnorm': 'N=1:8 D=1:16 : X=f4[N,D](-3,3) g=f4[D]',
+    'instancenorm': 'N=1:3 C=1:4 H=2:6 W=2:6 : X=f4[N,C,H,W](-3,3)',
+    'reduce_sum': 'M=1:12 N=1:20 : A=f4[M,N]',
+    'reduce_prod': 'M=1:12 N=1:12 : A=f4[M,N](0.6,1.5,pm)',
+    'reduce_min': 'M=1:12 N=1:20 : A=f4[M,N](-100,100)',
+    'reduce_max': 'M=1:20 N=1:12 : A=f4[M,N](-100,-1)',
+    'reduce_accum': 'M=1:10 N=1:10 : A=f4[M,N](0.6,1.5) B=f4[M](-2,2)',
+    'reduce_mid': 'P=1:6 Q=1:8 R=1:6 : X=f4[P,Q,R]',
+    'reduce_all': 'M=1:10 N=1:10 : A=f4[M,N]',
+    'add_row_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[N]',
+    'add_col_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[M]',
+    'outer': 'M=1:12 N=1:12 : x=f4[M] y=f4[N]',
+    'bcast3': 'B=1:4 M=1:6 N=1:6 : A=f4[B,M,N] P=f4[M,N] s=f4[B]',
+    'axpy': 'N=1:30 : alpha=f4[](-3,3) X=f4[N] Y=f4[N]',
+    'transpose2d': 'M=1:12 N=1:12 : A=f4[M,N]',
+    'permute3d': 'P=1:6 Q=1:6 R=1:6 : A=f4[P,Q,R]',
+    'reverse': 'N=1:30 : A=f4[N]',
+    'symmetrize': 'N=1:10 : A=f4[N,N]',
+    'embedding': 'V=1:20 R=1:8 B=1:4 N=1:6 : LUT=f4[V,R] I=i4[B,N](0,V)',
+    'embedding_bag': 'V=1:20 R=1:8 B=1:4 N=1:6 : LUT=f4[V,R] I=i4[B,N](0,V)',
+    'gather1d': 'N=1:20 M=1:20 : X=f4[N] idx=i4[M](0,N)',
+    'gather_cols': 'M=1:8 N=1:10 K=1:10 : X=f4[M,N] idx=i4[K](0,N)',
+    'gather_nested': 'N=1:16 M=1:16 : X=f4[N] p=i4[M](0,N) q=i4[N](0,N)',
+    'gelu': 'N=1:8 D=1:8 : X=f4[N,D](-4,4)',
+    'gelu_tanh': 'N=1:40 : X=f4[N](-4,4)',
+    'sigmoid_silu': 'N=1:40 : X=f4[N](-8,8)',
+    'tanh_exp': 'N=1:40 : X=f4[N](-4,4)',
+    'sqrt_rsqrt': 'N=1:40 : X=f4[N](-10,10)',
+    'pow_fabs': 'N=1:40 : X=f4[N](-3,3) Y=f4[N](-2,2)',
+    'fmax_fmin': 'N=1:40 : X=f4[N] Y=f4[N]',
+    'logs': 'N=1:40 : X=f4[N](-5,5)',
+    'rounding': 'N=1:40 : X=f4[N](-10,10)',
+    'trig': 'N=1:40 : X=f4[N](-2,2) Y=f4[N](-2,2)',
+    'misc_math': 'N=1:40 : X=f4[N](-4,4) Y=f4[N](0.5,2,pm)',
+    'imatmul': 'M=1:10 K=1:10 N=1:10 : A=i4[M,K](-50,50) B=i4[K,N](-50,50)',
+    'iarith': 'N=1:40 : A=i4[N](-1000,1000) B=i4[N](1,20,pm)',
+    'iminmax': 'M=1:10 N=1:10 : A=i4[M,N](-1000,1000)',
+    'isum64': 'M=1:8 N=4:12 : A=i4[M,N](5000,20000,pm)',
+    'icompare': 'N=1:40 : A=i4[N](-5,6) B=i4[N](-5,6)',
+    'dmatmul': 'M=1:10 K=1:10 N=1:10 : A=f8[M,K] B=f8[K,N]',
+    'dsoftmax': 'N=1:8 D=1:16 : X=f8[N,D](-10,10)',
+    'mixed_prec': 'N=1:30 : X=f4[N] Y=f8[N]',
+    'sum_first4': 'M=1:8 N=4:10 : A=f4[M,N]',
+    'diff': 'N=2:30 : A=f4[N]',
+    'window3': 'N=3:30 : A=f4[N]',
+    'shift_exists': 'N=3:10 M=2:10 : A=f4[N,M]',
+    'mean_tk': 'N=1:8 D=1:16 : X=f4[N,D]',
+    'last_col_tk': 'N=1:10 D=1:10 : X=f4[N,D]',
+    'relu_select': 'M=1:10 N=1:10 : X=f4[M,N]',
+    'leaky_relu': 'M=1:10 N=1:10 : X=f4[M,N] slope=f4[](0.01,0.3)',
+    'clamp': 'N=1:40 : X=f4[N](-2,2) lo=f4[](-1,0) hi=f4[](0,1)',
+    'casts': 'N=1:40 : X=f4[N](-10,10) I=i4[N](-100,100)',
+    'index_math': 'M=1:10 N=1:10 : A=f4[M,N]',
+    'causal_mask': 'N=1:10 : S=f4[N,N]',
+    'upsample2': 'N=1:2 C=1:3 H=1:5 W=1:5 : I=f4[N,C,H,W]',
+    'laplacian': 'M=1:10 N=1:10 : A=f4[M,N]',
+    'mlp2': 'B=1:4 IN=1:10 H=1:10 OUT=1:6 : X=f4[B,IN] W1=f4[IN,H] b1=f4[H] W2=f4[H,OUT] b2=f4[OUT]',
+    'glu': 'B=1:4 IN=1:10 H=1:10 : X=f4[B,IN] Wa=f4[IN,H] Wb=f4[IN,H]',
+}
+
+import re
+
+DTYPES = {'f4': np.float32, 'f8': np.float64, 'i4': np.int32, 'i8': np.int64}
+
+
+def eval_size(e, env):
+    if not re.fullmatch(r'[A-Za-z0-9_+\-*()]+', e):
+        raise ValueError('bad size expression %r' % e)
+    return int(eval(e, {'__builtins__': {}}, dict(env)))
+
+
+def parse_spec(spec):
+    left, right = spec.split(' : ')
+    sizes = [tok.split('=', 1) for tok in left.split()]
+    sizes = [(n, rng.split(':')) for n, rng in sizes]
+    inputs = []
+    for tok in right.split():
+        m = re.fullmatch(r'(\w+)=(f4|f8|i4|i8)\[([^\]]*)\](?:\(([^)]*)\))?', tok)
+        if not m:
+            raise ValueError('bad input %r' % tok)
+        name, ty, dims, rng = m.groups()
+        dims = [d for d in dims.split(',') if d]
+        rng = rng.split(',') if rng else []
+        pm = len(rng) == 3 and rng[2] == 'pm'
+        inputs.append((name, ty, dims, rng[:2], pm))
+    return sizes, inputs
+
+
+def check_spec(entry, spec, ins):
+    """The fixture inputs must be one draw the spec allows."""
+    sizes, inputs = parse_spec(spec)
+    assert [i[0] for i in inputs] == list(ins), (entry, 'inputs differ from the spec')
+    names = [n for n, _ in sizes]
+    env = {}
+    for name, ty, dims, rng, pm in inputs:
+        a = ins[name]
+        assert a.dtype == DTYPES[ty], (entry, name, a.dtype)
+        assert a.ndim == len(dims), (entry, name, a.shape)
+        for d, v in zip(dims, a.shape):
+            if d in names:
+                assert env.setdefault(d, v) == v, (entry, name, d)
+    assert set(env) == set(names), (entry, 'sizes not bound by inputs', set(names) - set(env))
+    for n, (lo, hi) in sizes:
+        assert eval_size(lo, env) <= env[n] <= eval_size(hi, env), (entry, n, env[n], lo, hi)
+    for name, ty, dims, rng, pm in inputs:
+        a = ins[name]
+        assert list(a.shape) == [eval_size(d, env) for d in dims], (entry, name)
+        v = np.abs(a) if pm else a
+        if ty[0] == 'f':
+            lo, hi = (float(rng[0]), float(rng[1])) if rng else (-1.0, 1.0)
+            assert np.all((v >= np.float32(lo) if ty == 'f4' else v >= lo)) and np.all(v <= hi), (entry, name)
+        else:
+            lo, hi = (eval_size(rng[0], env), eval_size(rng[1], env)) if rng else (-10, 10)
+            assert np.all(v >= lo) and np.all(v < hi), (entry, name)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -884,7 +1052,11 @@ def main():
     lines = ['# Generated by gen_fixtures.py (seed %d); do not edit.' % args.seed,
              '# FILE ENTRY inputs... -> outputs...   (FILE relative to tests/kernels,',
              '# inputs fixtures/ENTRY/NAME.npy, outputs fixtures/ENTRY/expected_NAME.npy)']
+    rlines = ['# Generated by gen_fixtures.py from SPECS; do not edit.',
+              '# FILE ENTRY SIZE=LO:HI ... : INPUT=TYPE[DIMS](LO,HI[,pm]) ... -> OUTPUTS',
+              '# (see SPECS in gen_fixtures.py; drawn by tests/e2e/npyrand.c)']
     total = 0
+    assert set(SPECS) == set(e for _, e, _ in CASES), set(SPECS) ^ set(e for _, e, _ in CASES)
     for file, entry, fn in CASES:
         assert entry not in seen, entry
         seen.add(entry)
@@ -905,8 +1077,12 @@ def main():
             np.save(os.path.join(d, 'expected_' + name + '.npy'), a)
             total += os.path.getsize(os.path.join(d, 'expected_' + name + '.npy'))
         lines.append('%s %s %s -> %s' % (file, entry, ' '.join(ins), ' '.join(outs)))
+        check_spec(entry, SPECS[entry], ins)
+        rlines.append('%s %s %s -> %s' % (file, entry, SPECS[entry], ' '.join(outs)))
     with open(os.path.join(args.out, 'manifest.txt'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
+    with open(os.path.join(args.out, 'random.txt'), 'w') as f:
+        f.write('\n'.join(rlines) + '\n')
     print('%d cases, %d bytes of fixtures' % (len(CASES), total))
 
 
