@@ -638,3 +638,12 @@ Test(tc_errors, out_of_memory_never_crashes)
     aotc_ctx_free(c);
   }
 }
+
+Test(tc_errors, unused_binding_is_a_warning)
+{
+  cr_expect_not_null(compile("def f(float(N) A) -> (B) { B(i) = A(i) where x = A(i + 1) }"));
+  cr_assert_eq(ctx->n_diags, 1);
+  cr_expect_eq(ctx->diags[0].severity, AOTC_WARNING);
+  cr_expect_eq(ctx->diags[0].loc.col, 46);
+  cr_expect_not_null(strstr(ctx->diags[0].msg, "never used"));
+}

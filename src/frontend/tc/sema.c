@@ -1032,6 +1032,15 @@ static bool exists_accesses(sema *s, const tc_stmt *st, ir_vec *out)
   return true;
 }
 
+static void warn_unused_bindings(sema *s)
+{
+  for (int i = 0; i < s->binds.n; i++) {
+    binding *b = s->binds.items[i];
+    if (!b->done)
+      aotc_warning(s->ctx, b->w->loc, "binding '%s' is never used", b->w->name);
+  }
+}
+
 static bool check_reductions(sema *s, const tc_stmt *st)
 {
   if (st->red != IR_RED_NONE)
@@ -1485,7 +1494,10 @@ static bool statement(sema *s, const tc_stmt *st)
   if (t < 0 || !lhs_indices(s, st) || !collect_bindings(s, st))
     return false;
   texpr rhs = analyze(s, st->rhs);
-  if (!rhs.e || !exists_accesses(s, st, &exists) || !check_reductions(s, st) || !explicit_ranges(s, st))
+  if (!rhs.e || !exists_accesses(s, st, &exists))
+    return false;
+  warn_unused_bindings(s);
+  if (!check_reductions(s, st) || !explicit_ranges(s, st))
     return false;
   return infer_ranges(s, tensor(s, t), rhs.e, &exists) && finish_stmt(s, st, t, rhs);
 }
