@@ -108,14 +108,16 @@ bool op_broadcast(ir_graph *g, const ir_node *n, int rank_a, const int64_t *a, i
                   int *rank, int64_t *out)
 {
   int r = rank_a > rank_b ? rank_a : rank_b;
+  int64_t res[IR_MAX_RANK];
   for (int d = 0; d < r; d++) {
     int64_t x = d - (r - rank_a) >= 0 ? a[d - (r - rank_a)] : 1;
     int64_t y = d - (r - rank_b) >= 0 ? b[d - (r - rank_b)] : 1;
     if (x != y && x != 1 && y != 1)
       return op_fail(g, n, "shapes do not broadcast: dimension %d is %lld and %lld", d, (long long)x,
                      (long long)y);
-    out[d] = x == 1 ? y : x;
+    res[d] = x == 1 ? y : x;
   }
+  memcpy(out, res, sizeof(int64_t) * (size_t)r);
   *rank = r;
   return true;
 }
@@ -551,14 +553,15 @@ static bool infer_float_unary(ir_graph *g, ir_node *n)
   return infer_same(g, n);
 }
 
-static const ir_builtin unary_builtin[IR_NODE_COUNT] = {
-    [IR_NODE_ACOS] = IR_FN_ACOS, [IR_NODE_ACOSH] = IR_FN_ACOSH, [IR_NODE_ASIN] = IR_FN_ASIN,
-    [IR_NODE_ASINH] = IR_FN_ASINH, [IR_NODE_ATAN] = IR_FN_ATAN, [IR_NODE_ATANH] = IR_FN_ATANH,
-    [IR_NODE_CEIL] = IR_FN_CEIL, [IR_NODE_COS] = IR_FN_COS, [IR_NODE_COSH] = IR_FN_COSH,
-    [IR_NODE_ERF] = IR_FN_ERF, [IR_NODE_EXP] = IR_FN_EXP, [IR_NODE_FLOOR] = IR_FN_FLOOR,
-    [IR_NODE_LOG] = IR_FN_LOG, [IR_NODE_SIGMOID] = IR_FN_SIGMOID, [IR_NODE_SIN] = IR_FN_SIN,
-    [IR_NODE_SINH] = IR_FN_SINH, [IR_NODE_SQRT] = IR_FN_SQRT, [IR_NODE_TAN] = IR_FN_TAN,
-    [IR_NODE_TANH] = IR_FN_TANH,
+/* The builtin of a plain unary function, plus one (0: none). */
+static const int unary_builtin[IR_NODE_COUNT] = {
+    [IR_NODE_ACOS] = IR_FN_ACOS + 1, [IR_NODE_ACOSH] = IR_FN_ACOSH + 1, [IR_NODE_ASIN] = IR_FN_ASIN + 1,
+    [IR_NODE_ASINH] = IR_FN_ASINH + 1, [IR_NODE_ATAN] = IR_FN_ATAN + 1, [IR_NODE_ATANH] = IR_FN_ATANH + 1,
+    [IR_NODE_CEIL] = IR_FN_CEIL + 1, [IR_NODE_COS] = IR_FN_COS + 1, [IR_NODE_COSH] = IR_FN_COSH + 1,
+    [IR_NODE_ERF] = IR_FN_ERF + 1, [IR_NODE_EXP] = IR_FN_EXP + 1, [IR_NODE_FLOOR] = IR_FN_FLOOR + 1,
+    [IR_NODE_LOG] = IR_FN_LOG + 1, [IR_NODE_SIGMOID] = IR_FN_SIGMOID + 1, [IR_NODE_SIN] = IR_FN_SIN + 1,
+    [IR_NODE_SINH] = IR_FN_SINH + 1, [IR_NODE_SQRT] = IR_FN_SQRT + 1, [IR_NODE_TAN] = IR_FN_TAN + 1,
+    [IR_NODE_TANH] = IR_FN_TANH + 1,
 };
 
 ir_expr *ex_const(ir_lower *L, double v, ir_type t)
@@ -660,7 +663,7 @@ static ir_expr *unary_math(ir_lower *L, const ir_node *n, ir_expr *x, ir_type t)
     return ex_bin(L, IR_OR, pos, neg);
   }
   default:
-    return unary_builtin[n->op] ? fn1(L, unary_builtin[n->op], x) : activation(L, n, x, t);
+    return unary_builtin[n->op] ? fn1(L, (ir_builtin)(unary_builtin[n->op] - 1), x) : activation(L, n, x, t);
   }
 }
 
@@ -1010,9 +1013,10 @@ static bool infer_reshape(ir_graph *g, ir_node *n)
 static bool infer_flatten(ir_graph *g, ir_node *n)
 {
   const ir_value *x = op_in(g, n, 0);
-  int axis;
-  if (!op_axis(g, n, ir_attr_int(n, "axis", 1), x->rank + 1, &axis))
-    return false;
+  int64_t axis = ir_attr_int(n, "axis", 1);
+  axis = axis < 0 ? axis + x->rank : axis;
+  if (axis < 0 || axis > x->rank)
+    return op_fail(g, n, "axis %lld is out of range", (long long)ir_attr_int(n, "axis", 1));
   int64_t shape[2] = {1, 1};
   for (int d = 0; d < x->rank; d++)
     shape[d >= axis] *= x->shape[d];

@@ -377,8 +377,8 @@ static bool convt_geom(ir_graph *g, const ir_node *n, const ir_value *x, const i
     int64_t full = cg->s[i] * (cg->in[i] - 1) + outpad[i] + (cg->k[i] - 1) * cg->d[i] + 1;
     if (os || !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
       int64_t target = os ? oshape[i] : cg->in[i] * cg->s[i], total = full - target;
-      total = total > 0 ? total : 0;
-      cg->pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      cg->pb[i] = !strcmp(ap, "SAME_UPPER") ? half : total - half;
       cg->pe[i] = total - cg->pb[i];
     }
     cg->out[i] = full - cg->pb[i] - cg->pe[i];

@@ -134,7 +134,9 @@ static ot_result compare(ot_case *c, const ir_func *f, char *msg, size_t msg_len
     long long bad = 0;
     ir_tensor_shape(f, f->outputs[k], NULL, shape);
     if (t->type != e->type || t->rank != e->rank || memcmp(shape, e->shape, sizeof(int64_t) * (size_t)e->rank))
-      return say(OT_FAIL, msg, msg_len, "output %d ('%s'): type or shape differs", k, t->name);
+      return say(OT_FAIL, msg, msg_len, "output %d ('%s'): %s rank %d (first dimension %lld), expected %s rank %d (%lld)",
+                 k, t->name, ir_types[t->type].name, t->rank, t->rank ? (long long)shape[0] : 0LL,
+                 ir_types[e->type].name, e->rank, e->rank ? (long long)e->shape[0] : 0LL);
     if (!onnx_testdata_close(t->type, c->results[k], e->data, numel(e), &bad))
       return say(OT_FAIL, msg, msg_len, "output %d ('%s'): element %lld differs", k, t->name, bad);
   }
@@ -173,6 +175,18 @@ static ot_result execute(ot_case *c, const ir_func *f, const char **names, char 
   return compare(c, f, msg, msg_len);
 }
 
+/* Test data that cannot be read (sequences, strings, float16): unsupported
+ * when the model is refused for that reason too. */
+static ot_result data_error(ot_case *c, const char *path, char *msg, size_t msg_len)
+{
+  char first[512];
+  first_error(c->ctx, first, sizeof(first));
+  aotc_clear_diags(c->ctx);
+  if (onnx_compile(c->ctx, path, c->model, c->model_len, "model") || !first_error(c->ctx, msg, msg_len))
+    return say(is_unsupported(first) ? OT_UNSUPPORTED : OT_FAIL, msg, msg_len, "%s", first);
+  return is_unsupported(msg) || is_unsupported(first) ? OT_UNSUPPORTED : OT_FAIL;
+}
+
 static ot_result run_case(ot_case *c, const char *dir, char *msg, size_t msg_len)
 {
   char path[4096];
@@ -183,7 +197,7 @@ static ot_result run_case(ot_case *c, const char *dir, char *msg, size_t msg_len
     return say(OT_FAIL, msg, msg_len, "cannot read %s", path);
   const char **names = onnx_model_inputs(c->ctx, c->model, c->model_len, &n_names);
   if (!names || !load_tensors(c, dir, "input", c->in, &c->n_in) || !load_tensors(c, dir, "output", c->out, &c->n_out))
-    return first_error(c->ctx, msg, msg_len), OT_FAIL;
+    return data_error(c, path, msg, msg_len);
   if (n_names != c->n_in)
     return say(OT_FAIL, msg, msg_len, "the model has %d inputs, the test data %d", n_names, c->n_in);
   for (int k = 0; k < c->n_in; k++)

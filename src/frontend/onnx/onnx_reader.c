@@ -89,7 +89,7 @@ static bool input_type(reader *r, const Onnx__ValueInfoProto *vi, ir_value *v)
   const Onnx__TypeProto *tp = vi->type;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
       !tp->tensor_type->has_elem_type) {
-    aotc_error(r->ctx, r->loc, "input '%s': only tensor inputs are supported", v->name);
+    aotc_error(r->ctx, r->loc, "input '%s': inputs other than tensors (sequences, optionals, maps) are not supported", v->name);
     return false;
   }
   if (!ir_type_from_onnx(tp->tensor_type->elem_type, &v->type)) {
