@@ -647,3 +647,21 @@ Test(tc_errors, unused_binding_is_a_warning)
   cr_expect_eq(ctx->diags[0].loc.col, 46);
   cr_expect_not_null(strstr(ctx->diags[0].msg, "never used"));
 }
+
+Test(tc_errors, binding_used_before_definition)
+{
+  expect_error("def f(float(N) A) -> (B) {\n  B(i) = x where x = y + 1, y = A(i)\n}\n", 2, 22,
+               "binding 'y' is used in its own definition or before it");
+}
+
+Test(tc_sema, small_forms)
+{
+  ir_func *f = compile1("def f(float(N) A, int64 k) -> (s, int64(N) O) {\n"
+                        "  s +=! A(r);; O(i) = 5 + k # trailing comment\n"
+                        "  O(i) += 1 where exists A(i + 1)\n"
+                        "}");
+  int64_t p[] = {6};
+  cr_expect_eq(f->stmts[1]->rhs->args[0]->type, IR_I64);
+  expect_range(f->stmts[1], "i", p, 0, 6);
+  expect_range(f->stmts[2], "i", p, 0, 5);
+}

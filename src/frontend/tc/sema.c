@@ -679,6 +679,8 @@ static texpr ident_expr(sema *s, const tc_node *n)
   binding *b = find_binding(s, n->name, s->visible_binds);
   if (b)
     return binding_value(s, b);
+  if (find_binding(s, n->name, s->binds.n))
+    return error_at(s, n->loc, "binding '%s' is used in its own definition or before it", n->name);
   int i = find_index(s, n->name);
   if (i >= 0)
     return index_expr(s, i, n->loc);
