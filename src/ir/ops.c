@@ -721,8 +721,45 @@ static bool is_compare(ir_node_op op)
          op == IR_NODE_GREATEROREQUAL || op == IR_NODE_AND || op == IR_NODE_OR || op == IR_NODE_XOR;
 }
 
+/* Before opset 7, Add, Sub, Mul, Div, Pow, And, Or, Xor, Equal, Less and
+ * Greater broadcast B only with broadcast=1, aligned at dimension `axis` of
+ * A (by default at the end). -1: the current numpy-style rule applies. */
+static int legacy_axis(ir_graph *g, const ir_node *n)
+{
+  const ir_value *a = op_in(g, n, 0), *b = op_in(g, n, 1);
+  if (n->op == IR_NODE_PRELU && n->opset < 7 && a && b && a->rank >= 2 && b->rank == 1 && b->shape[0] == a->shape[1] &&
+      b->shape[0] != 1)
+    return 1;
+  if (n->opset >= 7 || n->n_in != 2 || !ir_attr_int(n, "broadcast", 0) || !op_in(g, n, 0) || !op_in(g, n, 1))
+    return -1;
+  int ra = op_in(g, n, 0)->rank, rb = op_in(g, n, 1)->rank;
+  return (int)ir_attr_int(n, "axis", ra - rb);
+}
+
+static bool infer_legacy(ir_graph *g, ir_node *n, int axis)
+{
+  const ir_value *a = op_in(g, n, 0), *b = op_in(g, n, 1);
+  if (axis < 0 || axis + b->rank > a->rank)
+    return op_fail(g, n, "legacy broadcast axis %d does not fit", axis);
+  for (int d = 0; d < b->rank; d++)
+    if (b->shape[d] != 1 && b->shape[d] != a->shape[axis + d])
+      return op_fail(g, n, "legacy broadcast: dimension %d of B does not match", d);
+  return op_set_out(g, n, 0, is_compare(n->op) ? IR_BOOL : a->type, a->rank, a->shape);
+}
+
+/* B read for a legacy broadcast at axis. */
+static ir_expr *legacy_read(ir_lower *L, int b, int axis)
+{
+  ir_expr *idx[IR_MAX_RANK];
+  for (int d = 0; d < lw_tensor(L, b)->rank; d++)
+    idx[d] = lw_dim(L, b, d) == 1 ? ex_int(L, 0) : ex_idx(L, axis + d);
+  return ex_read(L, b, idx, false);
+}
+
 static bool infer_nary(ir_graph *g, ir_node *n)
 {
+  if (n->opset < 7 && n->n_in == 2 && legacy_axis(g, n) >= 0)
+    return infer_legacy(g, n, legacy_axis(g, n));
   int rank = 0;
   int64_t shape[IR_MAX_RANK];
   int first = n->op == IR_NODE_WHERE ? 1 : 0;
@@ -785,8 +822,10 @@ static bool lower_nary(ir_lower *L, ir_node *n)
   int r = lw_tensor(L, y)->rank;
   ir_type t = lw_tensor(L, lw_in(L, n->in[0]))->type;
   ir_expr *acc = ex_bcast(L, lw_in(L, n->in[0]), r, 0);
+  int legacy = legacy_axis(L->g, n);
   for (int k = 1; k < n->n_in; k++)
-    acc = binary_expr(L, n, acc, ex_bcast(L, lw_in(L, n->in[k]), r, 0), t);
+    acc = binary_expr(L, n, acc, legacy >= 0 ? legacy_read(L, lw_in(L, n->in[k]), legacy)
+                                              : ex_bcast(L, lw_in(L, n->in[k]), r, 0), t);
   if (n->op == IR_NODE_MEAN)
     acc = ex_bin(L, IR_DIV, acc, ex_const(L, n->n_in, t));
   return st_map(L, y, acc);

@@ -584,6 +584,8 @@ bool infer_batchnorm(ir_graph *g, ir_node *n)
   const ir_value *x = op_in(g, n, 0);
   if (ir_attr_int(n, "training_mode", 0) || op_out(g, n, 1) || op_out(g, n, 2))
     return op_fail(g, n, "training mode is not supported");
+  if (!ir_attr_int(n, "spatial", 1))
+    return op_fail(g, n, "spatial=0 is not supported");
   if (x->rank < 2 || !ir_types[x->type].is_float || !check_channel_params(g, n, 1, 4, x->shape[1]))
     return op_fail(g, n, "floating-point input of rank 2 or more expected");
   return op_set_out(g, n, 0, x->type, x->rank, x->shape);
