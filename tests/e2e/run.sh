@@ -14,13 +14,18 @@
 # elementwise |got - expected| <= 1e-4 * (1 + |expected|) for floating point
 # and equality for integers.
 #
+# Cases are the lines of tests/kernels/manifest.txt; a case named ENTRY@VARIANT
+# runs ENTRY on other sizes. Selecting ENTRY on the command line selects its
+# variants too.
+#
 # Pass 1 (name): compiled code against the numpy expectations.
 # Pass 2 (interp:name): `aotc run ... --interpret` (the reference interpreter)
 # against the compiled outputs of pass 1 (against the expectations when pass 1
 # failed).
 # Pass 3 (rand:name): fresh random sizes and inputs drawn from
 # tests/kernels/random.txt by npyrand.c (seed E2E_SEED, default from the clock,
-# printed), compiled code against the interpreter. RAND=0 skips it.
+# printed), compiled code, size-generic and specialised with --size, against
+# the interpreter. RAND=0 skips it.
 # Passes 2 and 3 are skipped, one SKIP line, when `aotc run --help` does not
 # mention --interpret.
 #
@@ -77,7 +82,7 @@ while read -r line; do
   done
   if [ $# -gt 0 ]; then
     keep=0
-    for want in "$@"; do [ "$want" = "$e" ] && keep=1; done
+    for want in "$@"; do [ "$want" = "$e" ] || [ "$want" = "${e%@*}" ] && keep=1; done
     [ $keep = 1 ] || continue
   fi
   files+=("$f") entries+=("$e") ins+=("$i") outs+=("$o")
@@ -105,7 +110,7 @@ aotc_run() {
   shift 4
   mkdir -p "$outdir"
   for a in ${ins[$k]}; do args+=(--input "$a=$indir/$a.npy"); done
-  (cd "$tmp" && "${tmo[@]}" "$AOTC" run "$kdir/${files[$k]}" --entry "${entries[$k]}" "${args[@]}" \
+  (cd "$tmp" && "${tmo[@]}" "$AOTC" run "$kdir/${files[$k]}" --entry "${entries[$k]%@*}" "${args[@]}" \
     --output-dir "$outdir" "$@") >"$log" 2>&1
 }
 
@@ -181,6 +186,15 @@ run_case() {
           run_failed $rc "aotc run --interpret" "$log"
         else
           compare_outputs "$k" "$d/c" "$d/interp" ""
+          # the same with code specialised to these sizes
+          aotc_run "$log" "$d/in" "$d/s" "$k" --size "${sizes// /,}" || rc=$?
+          if [ $rc != 0 ]; then
+            run_failed $rc "aotc run --size ${sizes// /,}" "$log"
+          else
+            local before=${#why[@]}
+            compare_outputs "$k" "$d/s" "$d/interp" ""
+            for ((; before < ${#why[@]}; before++)); do why[$before]="--size: ${why[$before]}"; done
+          fi
         fi
       fi
       [ ${#why[@]} = 0 ] || why=("sizes $sizes (reproduce: E2E_SEED=$seed tests/e2e/run.sh $entry)" "${why[@]}")

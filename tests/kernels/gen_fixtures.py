@@ -10,8 +10,9 @@ Dev-time tool only; the tests read the .npy files it writes:
     tests/kernels/fixtures/<entry>/<input>.npy            inputs (scalars 0-d)
     tests/kernels/fixtures/<entry>/expected_<output>.npy  expected outputs
     tests/kernels/manifest.txt   one line per case:
-        FILE ENTRY in1 in2 ... -> out1 out2 ...
-    FILE is relative to tests/kernels/, inputs are in signature order.
+        FILE CASE in1 in2 ... -> out1 out2 ...
+    FILE is relative to tests/kernels/, inputs are in signature order; CASE is
+    the entry name, or ENTRY@VARIANT for another size regime of the entry.
     tests/kernels/random.txt     the same cases as size and value ranges,
         for the e2e pass on fresh random sizes (see SPECS below).
 
@@ -870,6 +871,170 @@ def _(r):
     return dict(X=X, Wa=Wa, Wb=Wb), dict(Y=F(pa / (1 + np.exp(-pb))))
 
 
+# ---------------------------------------------------------------- hazards.tc
+
+@case('hazards.tc', 'rev_temp')
+def _(r):
+    N = sz(r, 1, 30)
+    A = f32(r, N)
+    T = 2 * D(A)
+    return dict(A=A), dict(O=F(T[::-1] + T))
+
+
+@case('hazards.tc', 'diff_temp')
+def _(r):
+    N = sz(r, 2, 30)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F(np.diff(np.exp(D(A)))))
+
+
+@case('hazards.tc', 'transpose_temp')
+def _(r):
+    N = sz(r, 1, 12)
+    A = f32(r, N, N)
+    T = 2 * D(A) + 1
+    return dict(A=A), dict(O=F(T.T - T))
+
+
+@case('hazards.tc', 'matmul_chain')
+def _(r):
+    M, K, L, N = sz(r, 1, 10), sz(r, 1, 10), sz(r, 1, 10), sz(r, 1, 10)
+    A, B, C = f32(r, M, K), f32(r, K, L), f32(r, L, N)
+    return dict(A=A, B=B, C=C), dict(O=F(D(A) @ D(B) @ D(C)))
+
+
+@case('hazards.tc', 'output_reuse')
+def _(r):
+    N = sz(r, 2, 30)
+    A = f32(r, N)
+    O = D(A) ** 2
+    return dict(A=A), dict(O=F(O - 1), P=F(O[:-1] + O[1:]))
+
+
+@case('hazards.tc', 'stencil_of_sum')
+def _(r):
+    M, N = sz(r, 3, 12), sz(r, 1, 10)
+    A = f32(r, M, N)
+    S = D(A).sum(1)
+    return dict(A=A), dict(O=F(S[:-2] + S[1:-1] + S[2:]))
+
+
+@case('hazards.tc', 'normalize_total')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 10)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(D(A) / (np.abs(D(A)).sum() + 1)))
+
+
+@case('hazards.tc', 'cond_reduce')
+def _(r):
+    M, N = sz(r, 1, 10), sz(r, 1, 12)
+    A = (i32(r, -4, 5, M, N) / 4).astype(np.float32)  # ties for the argmax
+    return dict(A=A), dict(P=F(np.where(A > 0, D(A), 0).sum(1)), C=(A > 0.5).sum(1).astype(np.int32),
+                           AM=A.argmax(1).astype(np.int32))
+
+
+@case('hazards.tc', 'roll')
+def _(r):
+    N = sz(r, 1, 30)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F(np.roll(A, -1)))
+
+
+@case('hazards.tc', 'crop_tk')
+def _(r):
+    M, N = sz(r, 3, 12), sz(r, 3, 12)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(A[1:-1, 1:-1]))
+
+
+# ---------------------------------------------------------------- larger sizes
+# The same entries with sizes past small tile sizes (case id ENTRY@big).
+
+@case('matmul.tc', 'matmul@big')
+def _(r):
+    M, K, N = sz(r, 33, 70), sz(r, 33, 70), sz(r, 33, 70)
+    A, B = f32(r, M, K), f32(r, K, N)
+    return dict(A=A, B=B), dict(C=F(D(A) @ D(B)))
+
+
+@case('matmul.tc', 'matmul_tb@big')
+def _(r):
+    M, K, N = sz(r, 33, 70), sz(r, 33, 70), sz(r, 33, 70)
+    A, B = f32(r, M, K), f32(r, N, K)
+    return dict(A=A, B=B), dict(C=F(D(A) @ D(B).T))
+
+
+@case('bmm.tc', 'bmm@big')
+def _(r):
+    B, M, K, N = sz(r, 2, 3), sz(r, 17, 40), sz(r, 17, 40), sz(r, 17, 40)
+    X, Y = f32(r, B, M, K), f32(r, B, K, N)
+    return dict(X=X, Y=Y), dict(Z=F(np.matmul(D(X), D(Y))))
+
+
+@case('conv.tc', 'conv2d@big')
+def _(r):
+    N, C, Fo, KH, KW = 1, sz(r, 3, 8), sz(r, 8, 16), 3, 3
+    H, W = sz(r, 20, 36), sz(r, 20, 36)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, KH, KW)
+    return dict(I=I, Wt=Wt), dict(O=F(conv2d_ref(I, Wt)))
+
+
+@case('conv.tc', 'conv2d_pad1_s2@big')
+def _(r):
+    N, C, Fo, H, W = 1, sz(r, 3, 8), sz(r, 8, 16), sz(r, 20, 40), sz(r, 20, 40)
+    I, Wt = f32(r, N, C, H, W), f32(r, Fo, C, 3, 3)
+    return dict(I=I, Wt=Wt), dict(O=F(conv2d_ref(I, Wt, stride=2, pad=1)))
+
+
+@case('softmax.tc', 'softmax@big')
+def _(r):
+    N, Dd = sz(r, 20, 64), sz(r, 100, 300)
+    X = f32(r, N, Dd, lo=-4, hi=4)
+    return dict(X=X), dict(Y=F(softmax_ref(X)))
+
+
+@case('norm.tc', 'layernorm@big')
+def _(r):
+    N, Dd = sz(r, 20, 64), sz(r, 64, 200)
+    X = f32(r, N, Dd, lo=-3, hi=3)
+    gamma, beta = f32(r, Dd, lo=0.5, hi=1.5), f32(r, Dd)
+    eps = sc(1e-5)
+    x = D(X)
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    Y = (x - mu) / np.sqrt(var + D(eps)) * D(gamma) + D(beta)
+    return dict(X=X, gamma=gamma, beta=beta, eps=eps), dict(Y=F(Y))
+
+
+@case('transpose.tc', 'transpose2d@big')
+def _(r):
+    M, N = sz(r, 40, 130), sz(r, 40, 130)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(A.T))
+
+
+@case('reduce.tc', 'reduce_sum@big')
+def _(r):
+    M, N = sz(r, 20, 70), sz(r, 100, 400)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(D(A).sum(1)))
+
+
+@case('pool.tc', 'maxpool2@big')
+def _(r):
+    N, C, H, W = 1, sz(r, 4, 8), sz(r, 30, 64), sz(r, 30, 64)
+    I = f32(r, N, C, H, W)
+    return dict(I=I), dict(O=F(pool_windows(I, 2, 2).max(-1)))
+
+
+@case('int.tc', 'imatmul@big')
+def _(r):
+    M, K, N = sz(r, 33, 60), sz(r, 33, 60), sz(r, 33, 60)
+    A, B = i32(r, -50, 50, M, K), i32(r, -50, 50, K, N)
+    return dict(A=A, B=B), dict(C=(A.astype(np.int64) @ B.astype(np.int64)).astype(np.int32))
+
+
 # ---------------------------------------------------------------- random specs
 #
 # For the e2e pass that compares compiled code with the reference interpreter
@@ -978,6 +1143,27 @@ SPECS = {
     'laplacian': 'M=1:10 N=1:10 : A=f4[M,N]',
     'mlp2': 'B=1:4 IN=1:10 H=1:10 OUT=1:6 : X=f4[B,IN] W1=f4[IN,H] b1=f4[H] W2=f4[H,OUT] b2=f4[OUT]',
     'glu': 'B=1:4 IN=1:10 H=1:10 : X=f4[B,IN] Wa=f4[IN,H] Wb=f4[IN,H]',
+    'rev_temp': 'N=1:30 : A=f4[N]',
+    'diff_temp': 'N=2:30 : A=f4[N]',
+    'transpose_temp': 'N=1:12 : A=f4[N,N]',
+    'matmul_chain': 'M=1:10 K=1:10 L=1:10 N=1:10 : A=f4[M,K] B=f4[K,L] C=f4[L,N]',
+    'output_reuse': 'N=2:30 : A=f4[N]',
+    'stencil_of_sum': 'M=3:12 N=1:10 : A=f4[M,N]',
+    'normalize_total': 'M=1:10 N=1:10 : A=f4[M,N]',
+    'cond_reduce': 'M=1:10 N=1:12 : A=f4[M,N]',
+    'roll': 'N=1:30 : A=f4[N]',
+    'crop_tk': 'M=3:12 N=3:12 : A=f4[M,N]',
+    'matmul@big': 'M=33:70 K=33:70 N=33:70 : A=f4[M,K] B=f4[K,N]',
+    'matmul_tb@big': 'M=33:70 K=33:70 N=33:70 : A=f4[M,K] B=f4[N,K]',
+    'bmm@big': 'B=2:3 M=17:40 K=17:40 N=17:40 : X=f4[B,M,K] Y=f4[B,K,N]',
+    'conv2d@big': 'N=1:1 C=3:8 F=8:16 KH=3:3 KW=3:3 H=20:36 W=20:36 : I=f4[N,C,H,W] Wt=f4[F,C,KH,KW]',
+    'conv2d_pad1_s2@big': 'N=1:1 C=3:8 F=8:16 H=20:40 W=20:40 : I=f4[N,C,H,W] Wt=f4[F,C,3,3]',
+    'softmax@big': 'N=20:64 D=100:300 : X=f4[N,D](-4,4)',
+    'layernorm@big': 'N=20:64 D=64:200 : X=f4[N,D](-3,3) gamma=f4[D](0.5,1.5) beta=f4[D] eps=f4[](1e-5,1e-4)',
+    'transpose2d@big': 'M=40:130 N=40:130 : A=f4[M,N]',
+    'reduce_sum@big': 'M=20:70 N=100:400 : A=f4[M,N]',
+    'maxpool2@big': 'N=1:1 C=4:8 H=30:64 W=30:64 : I=f4[N,C,H,W]',
+    'imatmul@big': 'M=33:60 K=33:60 N=33:60 : A=i4[M,K](-50,50) B=i4[K,N](-50,50)',
 }
 
 import re
@@ -1050,8 +1236,9 @@ def main():
     os.makedirs(fix)
     seen = set()
     lines = ['# Generated by gen_fixtures.py (seed %d); do not edit.' % args.seed,
-             '# FILE ENTRY inputs... -> outputs...   (FILE relative to tests/kernels,',
-             '# inputs fixtures/ENTRY/NAME.npy, outputs fixtures/ENTRY/expected_NAME.npy)']
+             '# FILE CASE inputs... -> outputs...   (FILE relative to tests/kernels; CASE is',
+             '# the entry, or ENTRY@VARIANT for other sizes of the same entry; inputs are',
+             '# fixtures/CASE/NAME.npy, expected outputs fixtures/CASE/expected_NAME.npy)']
     rlines = ['# Generated by gen_fixtures.py from SPECS; do not edit.',
               '# FILE ENTRY SIZE=LO:HI ... : INPUT=TYPE[DIMS](LO,HI[,pm]) ... -> OUTPUTS',
               '# (see SPECS in gen_fixtures.py; drawn by tests/e2e/npyrand.c)']
@@ -1061,6 +1248,7 @@ def main():
         assert entry not in seen, entry
         seen.add(entry)
         assert os.path.exists(os.path.join(HERE, file)), file
+        assert '@' not in entry or entry.split('@')[0] in [e for _, e, _ in CASES], entry
         r = np.random.default_rng([args.seed, zlib.crc32(entry.encode())])
         ins, outs = fn(r)
         d = os.path.join(fix, entry)
