@@ -39,7 +39,7 @@ static void copy_typed(ir_type t, void *dst, const void *src, ir_type src_type, 
 {
   for (size_t k = 0; k < count; k++) {
     int64_t iv = src_type == IR_I32 ? ((const int32_t *)src)[k] : ((const int64_t *)src)[k];
-    uint64_t uv = ((const uint64_t *)src)[k];
+    uint64_t uv = (uint64_t)iv;
     switch (t) {
     case IR_BOOL: ((bool *)dst)[k] = iv != 0; break;
     case IR_I8: ((int8_t *)dst)[k] = (int8_t)iv; break;
