@@ -386,7 +386,7 @@ ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *da
  * shape (Reshape's shape, Slice's starts, ...): the input then becomes a
  * constant and leaves the function's inputs. */
 typedef struct onnx_given {
-  const char *name; /* the input's name in the model */
+  const char *name; /* the input's name in the model, or its C identifier */
   ir_type type;
   int rank;
   const int64_t *shape;

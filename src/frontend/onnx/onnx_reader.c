@@ -81,7 +81,7 @@ static bool read_initializers(reader *r, const Onnx__GraphProto *gp)
 static const onnx_given *find_given(const reader *r, const char *name)
 {
   for (int k = 0; k < r->n_given; k++)
-    if (r->given[k].name && !strcmp(r->given[k].name, name))
+    if (r->given[k].name && (!strcmp(r->given[k].name, name) || !strcmp(r->given[k].name, ir_c_identifier(r->ctx, name))))
       return &r->given[k];
   return NULL;
 }

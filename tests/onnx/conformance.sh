@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# conformance.sh: runs every directory of Debian's libonnx-testdata (node/,
+# simple/, pytorch-converted/, pytorch-operator/) through `aotc run` and
+# compares the outputs with the expected TensorProto files. Prints one line
+# per failing test and the passed / failed / unsupported counts per suite.
+#
+#   AOTC=build/aotc tests/onnx/conformance.sh [-j N] [-k PATTERN] [-l LIST]
+#
+#   AOTC     the aotc binary (default: build/aotc)
+#   BUILD    the meson build folder holding libaotc.a (default: the folder of $AOTC)
+#   DATA     the test data root (default: /usr/share/libonnx-testdata/data)
+#   -j N     tests run in parallel (default: nproc)
+#   -k PAT   only tests whose directory name matches the grep pattern PAT
+#   -l LIST  a file of test names (suite/test_x) that must pass; exit status 1
+#            when one of them does not
+#   -p FILE  write the names of the passing tests to FILE
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+BUILD=${BUILD:-$(dirname "$AOTC")}
+DATA=${DATA:-/usr/share/libonnx-testdata/data}
+jobs=$(nproc 2>/dev/null || echo 4)
+pattern=.
+list=
+passfile=
+while getopts "j:k:l:p:" opt; do
+  case $opt in
+    j) jobs=$OPTARG ;;
+    k) pattern=$OPTARG ;;
+    l) list=$OPTARG ;;
+    p) passfile=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+
+[ -x "$AOTC" ] || { echo "conformance: no aotc at $AOTC (set AOTC)" >&2; exit 2; }
+[ -d "$DATA/node" ] || { echo "conformance: no test data at $DATA (install libonnx-testdata)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-conformance.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The two helpers, built against the library next to $AOTC.
+cc=${CC:-cc}
+libs="-lprotobuf-c -lisl -lm"
+inc="-I$root/src/ir -I$root/src/driver -I$here"
+$cc -O1 -o "$work/onnx_io_names" "$here/onnx_io_names.c" $inc "$BUILD/libaotc.a" $libs || exit 2
+$cc -O1 -o "$work/onnx_compare" "$here/onnx_compare.c" "$here/onnx_testdata.c" $inc "$BUILD/libaotc.a" $libs || exit 2
+
+# One test: prints "PASS|FAIL|UNSUPPORTED suite/name reason".
+run_one() {
+  local dir=$1 name out io args=() outputs=() kind tname file
+  name="$(basename "$(dirname "$dir")")/$(basename "$dir")"
+  out="$work/$(echo "$name" | tr / _)"
+  mkdir -p "$out"
+  if ! io=$("$work/onnx_io_names" "$dir" 2>"$out/io.err"); then
+    if grep -q "not supported\|must be a constant" "$out/io.err"; then
+      echo "UNSUPPORTED $name $(head -c 200 "$out/io.err" | head -1)"
+    else
+      echo "FAIL $name $(head -c 200 "$out/io.err" | head -1)"
+    fi
+    return
+  fi
+  while read -r kind tname file; do
+    [ "$kind" = input ] && args+=(--input "$tname=$file")
+    [ "$kind" = output ] && outputs+=("$tname=$file")
+  done <<< "$io"
+  if ! timeout 300 "$AOTC" run "$dir/model.onnx" "${args[@]}" --output-dir "$out" >"$out/run.log" 2>&1; then
+    if grep -q "not supported" "$out/run.log"; then
+      echo "UNSUPPORTED $name $(grep -m1 "not supported" "$out/run.log" | head -c 200)"
+    else
+      echo "FAIL $name $(grep -m1 "error" "$out/run.log" | head -c 200)"
+    fi
+    return
+  fi
+  for o in "${outputs[@]}"; do
+    if ! "$work/onnx_compare" "${o#*=}" "$out/${o%%=*}.npy" 2>"$out/cmp.err"; then
+      echo "FAIL $name $(head -1 "$out/cmp.err" | head -c 200)"
+      return
+    fi
+  done
+  echo "PASS $name"
+  rm -rf "$out"
+}
+export -f run_one
+export AOTC work
+
+for suite in node simple pytorch-converted pytorch-operator; do
+  [ -d "$DATA/$suite" ] || continue
+  ls -d "$DATA/$suite"/test_* | grep -e "$pattern" | xargs -P "$jobs" -I{} bash -c 'run_one "$1"' _ {}
+done > "$work/results.txt"
+
+grep -v '^PASS' "$work/results.txt" | sort
+for suite in node simple pytorch-converted pytorch-operator; do
+  p=$(grep -c "^PASS $suite/" "$work/results.txt")
+  f=$(grep -c "^FAIL $suite/" "$work/results.txt")
+  u=$(grep -c "^UNSUPPORTED $suite/" "$work/results.txt")
+  printf '%-18s passed %4d  failed %4d  unsupported %4d\n' "$suite" "$p" "$f" "$u"
+done
+printf '%-18s passed %4d  failed %4d  unsupported %4d\n' total "$(grep -c '^PASS' "$work/results.txt")" \
+  "$(grep -c '^FAIL' "$work/results.txt")" "$(grep -c '^UNSUPPORTED' "$work/results.txt")"
+[ -n "$passfile" ] && grep '^PASS' "$work/results.txt" | cut -d' ' -f2 | sort > "$passfile"
+
+status=0
+if [ -n "$list" ]; then
+  while read -r t; do
+    [ -z "$t" ] && continue
+    grep -q "^PASS $t\$" "$work/results.txt" || { echo "conformance: $t no longer passes" >&2; status=1; }
+  done < "$list"
+fi
+exit $status

@@ -1,0 +1,102 @@
+/* onnx_io_names.c: for one ONNX backend test directory, prints the compiled
+ * function's inputs and outputs with the test data file of each:
+ *
+ *   input NAME DIR/test_data_set_0/input_K.pb
+ *   output NAME DIR/test_data_set_0/output_K.pb
+ *
+ * NAME is the tensor name in the compiled function (the model's name made a
+ * C identifier). Every model input is listed, also those that shape
+ * inference turns into constants when their values are given (Reshape's
+ * shape, ...): `aotc run` passes all --input values to the frontend. Exit status 2 when the model is refused
+ * (the first error goes to stderr), 1 on other failures. */
+#include "ir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IO 64
+
+typedef struct io_tensor {
+  ir_type type;
+  int rank;
+  int64_t shape[16];
+  void *data;
+} io_tensor;
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+  *len = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
+  fclose(f);
+  return buf;
+}
+
+static int load_inputs(aotc_ctx *ctx, const char *dir, io_tensor *in)
+{
+  char path[4096];
+  int n = 0;
+  for (; n < MAX_IO; n++) {
+    size_t len;
+    snprintf(path, sizeof(path), "%s/test_data_set_0/input_%d.pb", dir, n);
+    unsigned char *buf = slurp(path, &len);
+    if (!buf)
+      break;
+    bool ok = onnx_read_tensor(ctx, path, buf, len, &in[n].type, &in[n].rank, in[n].shape, &in[n].data);
+    free(buf);
+    if (!ok)
+      return -1;
+  }
+  return n;
+}
+
+static int fail(aotc_ctx *ctx, int status)
+{
+  for (int k = 0; k < ctx->n_diags; k++)
+    if (ctx->diags[k].severity == AOTC_ERROR) {
+      fprintf(stderr, "%s\n", ctx->diags[k].msg);
+      break;
+    }
+  return status;
+}
+
+static void print_io(aotc_ctx *ctx, const ir_func *f, const char *dir, const char **names, int n_names)
+{
+  for (int j = 0; j < n_names; j++)
+    printf("input %s %s/test_data_set_0/input_%d.pb\n", ir_c_identifier(ctx, names[j]), dir, j);
+  for (int k = 0; k < f->n_outputs; k++)
+    printf("output %s %s/test_data_set_0/output_%d.pb\n", f->tensors[f->outputs[k]]->name, dir, k);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 2) {
+    fprintf(stderr, "usage: onnx_io_names DIR\n");
+    return 1;
+  }
+  char path[4096];
+  size_t len;
+  io_tensor in[MAX_IO];
+  onnx_given given[MAX_IO];
+  int n_names = 0;
+  aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+  snprintf(path, sizeof(path), "%s/model.onnx", argv[1]);
+  unsigned char *model = slurp(path, &len);
+  const char **names = model ? onnx_model_inputs(ctx, model, len, &n_names) : NULL;
+  int n_in = names ? load_inputs(ctx, argv[1], in) : -1;
+  if (n_in < 0 || n_in != n_names)
+    return fail(ctx, onnx_compile(ctx, path, model, len, "model") ? 1 : 2);
+  for (int k = 0; k < n_in; k++)
+    given[k] = (onnx_given){names[k], in[k].type, in[k].rank, in[k].shape, in[k].data};
+  ir_module *m = onnx_compile_given(ctx, path, model, len, "model", given, n_in);
+  if (!m)
+    return fail(ctx, 2);
+  print_io(ctx, m->funcs[0], argv[1], names, n_names);
+  return 0;
+}
