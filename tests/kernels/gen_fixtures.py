@@ -724,6 +724,31 @@ def _(r):
     return dict(A=A, B=B), dict(O=np.where(cond, a - b, a + b).astype(np.int32))
 
 
+@case('int.tc', 'small_ints')
+def _(r):
+    N = sz(r, 1, 40)
+    A, B = i32(r, -128, 128, N), i32(r, 0, 256, N)
+    a8, b8 = A.astype(np.int8), B.astype(np.uint8)
+    S = (a8.astype(np.uint8) + b8) // np.uint8(2)  # uint8 arithmetic wraps
+    T = a8.astype(np.int16) * b8.astype(np.int16) * np.int16(2)
+    U = a8.astype(np.int64).astype(np.uint32) // np.uint32(3)
+    return dict(A=A, B=B), dict(S=S.astype(np.uint8), T=T.astype(np.int16), U=U.astype(np.uint32))
+
+
+@case('transpose.tc', 'reverse_dims6')
+def _(r):
+    shape = [sz(r, 1, 3) for _ in range(6)]
+    X = f32(r, *shape)
+    return dict(X=X), dict(O=F(2 * D(X).transpose(5, 4, 3, 2, 1, 0)))
+
+
+@case('transpose.tc', 'trace_square')
+def _(r):
+    N = sz(r, 1, 12)
+    A = f32(r, N, N)
+    return dict(A=A), dict(O=F([np.trace(D(A) @ D(A))]))
+
+
 # ---------------------------------------------------------------- double.tc
 
 @case('double.tc', 'dmatmul')
@@ -1143,6 +1168,9 @@ SPECS = {
     'laplacian': 'M=1:10 N=1:10 : A=f4[M,N]',
     'mlp2': 'B=1:4 IN=1:10 H=1:10 OUT=1:6 : X=f4[B,IN] W1=f4[IN,H] b1=f4[H] W2=f4[H,OUT] b2=f4[OUT]',
     'glu': 'B=1:4 IN=1:10 H=1:10 : X=f4[B,IN] Wa=f4[IN,H] Wb=f4[IN,H]',
+    'small_ints': 'N=1:40 : A=i4[N](-128,128) B=i4[N](0,256)',
+    'reverse_dims6': 'P=1:3 Q=1:3 R=1:3 S=1:3 T=1:3 U=1:3 : X=f4[P,Q,R,S,T,U]',
+    'trace_square': 'N=1:12 : A=f4[N,N]',
     'rev_temp': 'N=1:30 : A=f4[N]',
     'diff_temp': 'N=2:30 : A=f4[N]',
     'transpose_temp': 'N=1:12 : A=f4[N,N]',
@@ -1260,7 +1288,8 @@ def main():
             total += os.path.getsize(os.path.join(d, name + '.npy'))
         for name, a in outs.items():
             a = np.ascontiguousarray(a)
-            assert a.dtype in (np.float32, np.float64, np.int32, np.int64), (entry, name, a.dtype)
+            assert a.dtype in (np.float32, np.float64, np.int32, np.int64, np.int8, np.uint8, np.int16,
+                               np.uint16, np.uint32, np.uint64), (entry, name, a.dtype)
             assert np.all(np.isfinite(a)), (entry, name)
             np.save(os.path.join(d, 'expected_' + name + '.npy'), a)
             total += os.path.getsize(os.path.join(d, 'expected_' + name + '.npy'))
