@@ -21,6 +21,10 @@ typedef struct run_request {
   bool verbose;
 } run_request;
 
+/* Loads an array from a .npy file or a serialized ONNX TensorProto (.pb),
+ * told apart by content. */
+bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out);
+
 /* `aotc run`: binds sizes from the inputs, builds and runs the code, and
  * writes one .npy per output. Returns 0 on success. */
 int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req);

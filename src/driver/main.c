@@ -17,12 +17,14 @@ static const char usage[] =
     "options:\n"
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
     "  --entry NAME           compile or run this def only (repeatable for compile)\n"
+    "  --name NAME            a model's function name (default: the file's stem)\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --no-fuse              keep statements in separate loop nests\n"
     "  --dump=schedule        print the schedule tree and AST of each kernel on stderr\n"
     "  --dump=ir              print the IR after range inference on stderr\n"
     "  --target c             code to emit (only c for now)\n"
     "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
+    "                         or as a serialized ONNX TensorProto (.pb)\n"
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
     "  --interpret            run: execute the reference interpreter instead of compiled code\n"
     "  --keep-temps           run: keep the temporary build directory\n"
@@ -31,7 +33,8 @@ static const char usage[] =
     "  --version              print the version\n"
     "\n"
     "The input kind is detected from the content: Tensor Comprehensions text\n"
-    "(.tc). ONNX and TorchScript inputs are recognised but not supported yet.\n"
+    "(.tc) or an ONNX model (.onnx). TorchScript archives are recognised but not\n"
+    "supported yet.\n"
     "run uses $CC (default cc) to build the emitted code.\n";
 
 typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK } command;
@@ -41,6 +44,7 @@ typedef struct options {
   const char *file;
   const char *output;
   const char *output_dir;
+  const char *name; /* --name: the model's function name */
   const char **entries;
   int n_entries;
   const char **sizes; /* NAME=V,... strings */
@@ -113,6 +117,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
   if (is_option(a, "--input"))
     return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
+  if (is_option(a, "--name"))
+    return (o->name = option_value(ctx, argc, argv, i, "--name")) != NULL;
   if (is_option(a, "--output-dir"))
     return (o->output_dir = option_value(ctx, argc, argv, i, "--output-dir")) != NULL;
   if (is_option(a, "--target")) {
@@ -168,22 +174,58 @@ static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
   return true;
 }
 
-/* Detects the input kind from the content, as DESIGN.md asks. */
-static bool check_input_kind(aotc_ctx *ctx, const char *path, const unsigned char *buf, size_t len)
+typedef enum { INPUT_TC, INPUT_ONNX, INPUT_TORCHSCRIPT } input_kind;
+
+/* Detects the input kind from the content, as DESIGN.md asks: a zip archive
+ * is TorchScript, binary protobuf is ONNX, text is TC. */
+static input_kind detect_input_kind(const unsigned char *buf, size_t len)
 {
-  if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4)) {
-    aotc_error(ctx, noloc, "'%s' is a zip archive (TorchScript?): TorchScript input is not supported yet", path);
-    return false;
-  }
-  bool text = true;
+  if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
+    return INPUT_TORCHSCRIPT;
   for (size_t i = 0; i < len && i < 4096; i++)
     if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t'))
-      text = false;
-  if (!text && len > 0 && buf[0] == 0x08) {
-    aotc_error(ctx, noloc, "'%s' looks like an ONNX model: ONNX input is not supported yet", path);
-    return false;
+      return INPUT_ONNX;
+  return INPUT_TC;
+}
+
+/* The model's function name: --name, else the file's stem as a C identifier. */
+static const char *model_name(aotc_ctx *ctx, const options *o)
+{
+  if (o->name)
+    return o->name;
+  const char *base = strrchr(o->file, '/');
+  base = base ? base + 1 : o->file;
+  const char *dot = strrchr(base, '.');
+  char *stem = ir_strndup(ctx, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+  return stem ? ir_c_identifier(ctx, stem) : NULL;
+}
+
+/* Loads every --input so a model can be compiled for their shapes (and
+ * their values, where an input decides a shape). */
+static onnx_given *load_given(aotc_ctx *ctx, const options *o, npy_array *arrays)
+{
+  onnx_given *given = IR_NEW_ARRAY(ctx, onnx_given, o->n_inputs);
+  for (int i = 0; given && i < o->n_inputs; i++) {
+    if (!driver_load_array(ctx, o->inputs[i].path, &arrays[i]))
+      return NULL;
+    given[i] = (onnx_given){o->inputs[i].name, arrays[i].type, arrays[i].rank, arrays[i].shape, arrays[i].data};
   }
-  return true;
+  return given;
+}
+
+static ir_module *load_onnx(aotc_ctx *ctx, const options *o, const unsigned char *buf, size_t len)
+{
+  const char *name = model_name(ctx, o);
+  if (!name)
+    return NULL;
+  if (o->cmd != CMD_RUN)
+    return onnx_compile(ctx, o->file, buf, len, name);
+  npy_array *arrays = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
+  onnx_given *given = arrays ? load_given(ctx, o, arrays) : NULL;
+  ir_module *m = given ? onnx_compile_given(ctx, o->file, buf, len, name, given, o->n_inputs) : NULL;
+  for (int i = 0; arrays && i < o->n_inputs; i++)
+    npy_free(&arrays[i]);
+  return m;
 }
 
 static ir_module *load_module(aotc_ctx *ctx, const options *o)
@@ -193,12 +235,20 @@ static ir_module *load_module(aotc_ctx *ctx, const options *o)
   if (!buf)
     return NULL;
   ir_module *m = NULL;
-  const aotc_source *src = NULL;
-  if (check_input_kind(ctx, o->file, buf, len))
+  const aotc_source *src;
+  switch (detect_input_kind(buf, len)) {
+  case INPUT_TORCHSCRIPT:
+    aotc_error(ctx, noloc, "'%s' is a zip archive (TorchScript?): TorchScript input is not supported yet", o->file);
+    break;
+  case INPUT_ONNX:
+    m = load_onnx(ctx, o, buf, len);
+    break;
+  case INPUT_TC:
     src = aotc_add_source(ctx, o->file, (const char *)buf, len);
+    m = src ? tc_compile(ctx, src) : NULL;
+    break;
+  }
   free(buf);
-  if (src)
-    m = tc_compile(ctx, src);
   for (int i = 0; m && i < m->n_funcs; i++)
     if (!ir_verify(ctx, m->funcs[i]))
       m = NULL;

@@ -25,12 +25,59 @@ typedef struct run_state {
 
 static const ir_loc noloc;
 
-static const run_input *find_input(const run_request *req, const char *name)
+bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out)
+{
+  size_t len;
+  unsigned char *buf = aotc_read_file(ctx, path, &len);
+  if (!buf)
+    return false;
+  bool ok;
+  memset(out, 0, sizeof(*out));
+  if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
+    ok = npy_parse(ctx, path, buf, len, out);
+  } else {
+    ok = onnx_read_tensor(ctx, path, buf, len, &out->type, &out->rank, out->shape, &out->data);
+    out->numel = 1;
+    for (int d = 0; ok && d < out->rank; d++)
+      out->numel *= out->shape[d];
+  }
+  free(buf);
+  return ok;
+}
+
+/* The --input for tensor `name`: given by that name or by a model name
+ * whose C identifier it is. */
+static const run_input *find_input(aotc_ctx *ctx, const run_request *req, const char *name)
 {
   for (int i = 0; i < req->n_inputs; i++)
     if (!strcmp(req->inputs[i].name, name))
       return &req->inputs[i];
+  for (int i = 0; i < req->n_inputs; i++) {
+    const char *id = ir_c_identifier(ctx, req->inputs[i].name);
+    if (id && !strcmp(id, name))
+      return &req->inputs[i];
+  }
   return NULL;
+}
+
+static bool is_func_input(const ir_func *f, int t)
+{
+  for (int k = 0; t >= 0 && k < f->n_inputs; k++)
+    if (f->inputs[k] == t)
+      return true;
+  return false;
+}
+
+/* A model input that the frontend folded into a constant (a Reshape shape,
+ * say) is no longer an argument, yet naming it is right. */
+static bool is_folded_model_input(aotc_ctx *ctx, const ir_func *f, const char *name)
+{
+  int t = ir_func_find_tensor(f, name);
+  if (t < 0) {
+    const char *id = ir_c_identifier(ctx, name);
+    t = id ? ir_func_find_tensor(f, id) : -1;
+  }
+  return t >= 0 && f->tensors[t]->role == IR_CONSTANT;
 }
 
 static bool check_input_names(aotc_ctx *ctx, const run_request *req)
@@ -38,17 +85,17 @@ static bool check_input_names(aotc_ctx *ctx, const run_request *req)
   const ir_func *f = req->func;
   bool ok = true;
   for (int i = 0; i < req->n_inputs; i++) {
+    const char *id = ir_c_identifier(ctx, req->inputs[i].name);
     int t = ir_func_find_tensor(f, req->inputs[i].name);
-    bool is_input = false;
-    for (int k = 0; t >= 0 && k < f->n_inputs; k++)
-      is_input |= f->inputs[k] == t;
-    if (!is_input) {
+    if (t < 0 && id)
+      t = ir_func_find_tensor(f, id);
+    if (!is_func_input(f, t) && !is_folded_model_input(ctx, f, req->inputs[i].name)) {
       aotc_error(ctx, noloc, "'%s' has no input named '%s'", f->name, req->inputs[i].name);
       ok = false;
     }
   }
   for (int k = 0; k < f->n_inputs; k++)
-    if (!find_input(req, f->tensors[f->inputs[k]]->name)) {
+    if (!find_input(ctx, req, f->tensors[f->inputs[k]]->name)) {
       aotc_error(ctx, noloc, "missing --input %s=PATH for '%s'", f->tensors[f->inputs[k]]->name, f->name);
       ok = false;
     }
@@ -61,9 +108,9 @@ static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
   const ir_func *f = req->func;
   for (int k = 0; k < f->n_inputs; k++) {
     const ir_tensor *t = f->tensors[f->inputs[k]];
-    const run_input *in = find_input(req, t->name);
+    const run_input *in = find_input(ctx, req, t->name);
     npy_array *a = &st->arrays[k];
-    if (!npy_load(ctx, in->path, a))
+    if (!driver_load_array(ctx, in->path, a))
       return false;
     if (a->rank != t->rank && !(t->rank == 0 && a->numel == 1)) {
       aotc_error(ctx, t->loc, "input '%s' has rank %d but '%s' declares rank %d", in->path, a->rank, t->name, t->rank);
