@@ -16,6 +16,8 @@ typedef struct run_request {
   int n_inputs;
   const run_input *inputs;
   const char *output_dir;
+  const char *const *model_inputs; /* a model's input names (some may have been folded into constants) */
+  int n_model_inputs;
   bool interpret;   /* run the reference interpreter instead of compiled code */
   bool keep_temps;  /* leave the temporary build directory in place */
   bool verbose;
