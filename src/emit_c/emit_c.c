@@ -3,6 +3,7 @@
  * with int64_t loop variables, plus the header with the prototypes. */
 #define _POSIX_C_SOURCE 200809L
 #include "poly.h"
+#include "../schedule/schedule.h"
 
 #include <ctype.h>
 #include <isl/aff.h>
@@ -33,7 +34,11 @@ typedef struct emitter {
   bool helper[H_COUNT];
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT];
   const char *first_name; /* C name of the first entry: names the header's guard */
+  int n_ukr;              /* micro-kernels the code calls: register tile and vector width */
+  sched_blocks ukr[16];
 } emitter;
+
+#define MAX_CONTRACTIONS 64
 
 /* One function being emitted. */
 typedef struct emit_fn {
@@ -51,6 +56,10 @@ typedef struct emit_fn {
   isl_ast_expr **iter;     /* current statement: value of each index */
   int indent;
   bool failed;
+  sched_options sched;     /* the options every kernel of the function is scheduled with */
+  int n_contr;             /* kernels emitted as packed micro-kernel loops */
+  sched_contraction contr[MAX_CONTRACTIONS];
+  sched_blocks blocks[MAX_CONTRACTIONS];
 } emit_fn;
 
 /* ------------------------------------------------------------------------
@@ -845,6 +854,462 @@ static void print_node(emit_fn *E, __isl_keep isl_ast_node *node)
 }
 
 /* ------------------------------------------------------------------------
+ * Contractions: packed BLIS-like loops around a register-tile micro-kernel
+ *
+ * C(i, j) (+)= A(.. i .. k ..) * B(.. k .. j ..) is computed block by block:
+ * columns of C in blocks of nc, depth in blocks of kc (B's block packed in
+ * panels of nr columns), rows in blocks of mc (A's block packed in panels of
+ * mr rows), and an mr x nr tile of C accumulated in registers. The packing
+ * buffers live in the workspace after the temporaries, one set per thread.
+ * ------------------------------------------------------------------------ */
+
+static void line(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line of emitted code at the current indentation. */
+static void line(emit_fn *E, const char *fmt, ...)
+{
+  va_list ap;
+  put_indent(E);
+  va_start(ap, fmt);
+  vfprintf(E->out, fmt, ap);
+  va_end(ap);
+  fputc('\n', E->out);
+}
+
+static void open_block(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void open_block(emit_fn *E, const char *fmt, ...)
+{
+  va_list ap;
+  put_indent(E);
+  va_start(ap, fmt);
+  vfprintf(E->out, fmt, ap);
+  va_end(ap);
+  fputs(" {\n", E->out);
+  E->indent++;
+}
+
+static void close_block(emit_fn *E)
+{
+  E->indent--;
+  line(E, "}");
+}
+
+/* The micro-kernel's name: aotc_ukr_f32_6x64_v16. */
+static void print_ukr_name(FILE *out, const sched_blocks *b)
+{
+  fprintf(out, "aotc_ukr_f32_%dx%d_v%d", b->mr, b->nr, b->vw);
+}
+
+static void use_ukr(emitter *em, const sched_blocks *b)
+{
+  for (int i = 0; i < em->n_ukr; i++)
+    if (em->ukr[i].mr == b->mr && em->ukr[i].nr == b->nr && em->ukr[i].vw == b->vw)
+      return;
+  if (em->n_ukr < (int)(sizeof(em->ukr) / sizeof(em->ukr[0])))
+    em->ukr[em->n_ukr++] = *b;
+}
+
+static const char *const vec_guard = "#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))\n";
+
+/* The vector path: mr x nr/vw accumulator vectors, one broadcast of A per
+ * row and depth, FMAs (contraction asked for with gcc's optimize). */
+static void print_ukr_vector(FILE *out, const sched_blocks *b)
+{
+  int nv = b->nr / b->vw;
+  fprintf(out, "  aotc_vf%d", b->vw);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "%s c%d_%d = {0.0f}", r || v ? "," : "", r, v);
+  fputs(";\n  for (int64_t p = 0; p < kc; p++) {\n", out);
+  for (int v = 0; v < nv; v++)
+    fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
+            v * b->vw);
+  fprintf(out, "    const float *ap = a + %d * p;\n", b->mr);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "    c%d_%d += b%d * ap[%d];\n", r, v, v, r);
+  fprintf(out, "  }\n  if (mr == %d && nr == %d && cs == 1) {\n    if (first) {\n", b->mr, b->nr);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "      *(aotc_vf%d *)(c + %d * rs + %d) = c%d_%d;\n", b->vw, r, v * b->vw, r, v);
+  fputs("    } else {\n", out);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "      *(aotc_vf%d *)(c + %d * rs + %d) += c%d_%d;\n", b->vw, r, v * b->vw, r, v);
+  fputs("    }\n    return;\n  }\n", out);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "  *(aotc_vf%d *)(t + %d) = c%d_%d;\n", b->vw, r * b->nr + v * b->vw, r, v);
+}
+
+/* The portable path: the tile in a local array. */
+static void print_ukr_scalar(FILE *out, const sched_blocks *b)
+{
+  fprintf(out, "  for (int i = 0; i < %d; i++)\n    t[i] = 0.0f;\n", b->mr * b->nr);
+  fprintf(out, "  for (int64_t p = 0; p < kc; p++)\n    for (int i = 0; i < %d; i++)\n", b->mr);
+  fprintf(out, "      for (int j = 0; j < %d; j++)\n        t[i * %d + j] += a[%d * p + i] * b[%d * p + j];\n",
+          b->nr, b->nr, b->mr, b->nr);
+}
+
+static void print_ukr(FILE *out, const sched_blocks *b)
+{
+  char name[64];
+  snprintf(name, sizeof(name), "ukr_f32_%dx%d_v%d", b->mr, b->nr, b->vw);
+  fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n", name, name);
+  bool vec = b->vw > 1;
+  if (vec) {
+    fputs(vec_guard, out);
+    fprintf(out, "#ifndef AOTC_HAVE_vf%d\n#define AOTC_HAVE_vf%d\n", b->vw, b->vw);
+    fprintf(out, "typedef float aotc_vf%d __attribute__((__vector_size__(%d), __may_alias__, __aligned__(4)));\n#endif\n",
+            b->vw, b->vw * 4);
+    fputs("#if !defined(__clang__)\n__attribute__((optimize(\"fp-contract=fast\")))\n#endif\n#endif\n", out);
+  }
+  fputs("static void ", out);
+  print_ukr_name(out, b);
+  fputs("(int64_t kc, const float *a, const float *b, float *c, int64_t rs, int64_t cs,\n"
+        "    int64_t mr, int64_t nr, int first)\n{\n", out);
+  fprintf(out, "  float t[%d];\n", b->mr * b->nr);
+  if (vec) {
+    fputs(vec_guard, out);
+    print_ukr_vector(out, b);
+    fputs("#else\n", out);
+  }
+  print_ukr_scalar(out, b);
+  if (vec)
+    fputs("#endif\n", out);
+  fputs("  for (int64_t i = 0; i < mr; i++)\n    for (int64_t j = 0; j < nr; j++)\n", out);
+  fprintf(out, "      c[i * rs + j * cs] = (first ? 0.0f : c[i * rs + j * cs]) + t[i * %d + j];\n}\n#endif\n\n",
+          b->nr);
+}
+
+/* ---- sizes of the packing buffers */
+
+static const ir_size *index_hi(const ir_func *f, const sched_contraction *c, int x)
+{
+  return f->stmts[c->stmt]->index[x].hi;
+}
+
+/* Floats one thread packs into, for extents m, n, k (C expressions). */
+static void print_pack_floats(emit_fn *E, const sched_blocks *b, const char *m, const char *n, const char *k)
+{
+  E->em->helper[H_MIN] = true;
+  fprintf(E->out, "((aotc_min(%d, %s) + %d) / %d * %d + (aotc_min(%d, %s) + %d) / %d * %d) * aotc_min(%d, %s) + 32",
+          b->mc, m, b->mr - 1, b->mr, b->mr, b->nc, n, b->nr - 1, b->nr, b->nr, b->kc, k);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+  return a < b ? a : b;
+}
+
+static int64_t pack_floats_value(const sched_blocks *b, int64_t m, int64_t n, int64_t k)
+{
+  int64_t rows = (min64(b->mc, m) + b->mr - 1) / b->mr * b->mr;
+  int64_t cols = (min64(b->nc, n) + b->nr - 1) / b->nr * b->nr;
+  return (rows + cols) * min64(b->kc, k) + 32;
+}
+
+/* Workspace bytes of the packing buffers of all contractions (the largest:
+ * kernels run one after the other), for a function without parameters. */
+static int64_t static_pack_bytes(const emit_fn *E)
+{
+  int64_t most = 0, m, n, k;
+  for (int i = 0; i < E->n_contr; i++) {
+    const sched_contraction *c = &E->contr[i];
+    if (!ir_size_eval(index_hi(E->f, c, c->i), NULL, &m) || !ir_size_eval(index_hi(E->f, c, c->j), NULL, &n) ||
+        !ir_size_eval(index_hi(E->f, c, c->k), NULL, &k))
+      return -1;
+    int64_t v = pack_floats_value(&E->blocks[i], m, n, k) * E->blocks[i].threads * 4;
+    most = v > most ? v : most;
+  }
+  return most;
+}
+
+/* (size_t)(threads * 4) * aotc_max(floats of kernel 1, ...) per thread set. */
+static void print_pack_bytes(emit_fn *E)
+{
+  E->em->helper[H_MAX] = true;
+  fputs("(size_t)aotc_max(0", E->out);
+  for (int i = 0; i < E->n_contr; i++) {
+    const sched_contraction *c = &E->contr[i];
+    fputs(", ", E->out);
+    char *m, *n, *k;
+    size_t len;
+    FILE *saved = E->out;
+    char *buf[3] = {NULL};
+    const int idx[3] = {c->i, c->j, c->k};
+    for (int d = 0; d < 3; d++) {
+      E->out = open_memstream(&buf[d], &len);
+      if (E->out) {
+        print_size(E, index_hi(E->f, c, idx[d]));
+        fclose(E->out);
+      }
+    }
+    E->out = saved;
+    m = buf[0], n = buf[1], k = buf[2];
+    if (!m || !n || !k) {
+      E->failed = true;
+    } else {
+      fprintf(E->out, "%d * (", E->blocks[i].threads * 4);
+      print_pack_floats(E, &E->blocks[i], m, n, k);
+      fputc(')', E->out);
+    }
+    free(m);
+    free(n);
+    free(k);
+  }
+  fputc(')', E->out);
+}
+
+/* ---- the loops */
+
+/* Binds index x of the statement to the C variable aotc_x<x>. */
+static void bind_index(emit_fn *E, int x)
+{
+  char name[32];
+  snprintf(name, sizeof(name), "aotc_x%d", x);
+  isl_ast_expr_free(E->iter[x]);
+  E->iter[x] = isl_ast_expr_from_id(isl_id_alloc(E->em->isl, name, NULL));
+}
+
+/* The product of the dimensions of tensor t after position pos. */
+static void print_stride(emit_fn *E, int t, int pos)
+{
+  fputs("(int64_t)1", E->out);
+  for (int j = pos + 1; j < E->f->tensors[t]->rank; j++) {
+    fputs(" * ", E->out);
+    print_dim(E, t, j);
+  }
+}
+
+static int lhs_pos(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (s->lhs[j] == x)
+      return j;
+  return 0;
+}
+
+/* The extents and the per-thread chunk of the batch and the rows/columns. */
+static void print_contraction_extents(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+{
+  const char *names[3] = {"aotc_m", "aotc_n", "aotc_k"};
+  const int idx[3] = {c->i, c->j, c->k};
+  for (int d = 0; d < 3; d++) {
+    put_indent(E);
+    fprintf(E->out, "const int64_t %s = ", names[d]);
+    print_size(E, s->index[idx[d]].hi);
+    fputs(";\n", E->out);
+  }
+  put_indent(E);
+  fputs("const int64_t aotc_nb = 1", E->out);
+  for (int b = 0; b < c->n_batch; b++) {
+    fputs(" * ", E->out);
+    print_size(E, s->index[c->batch[b]].hi);
+  }
+  fputs(";\n", E->out);
+}
+
+static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir_stmt *s, int threads)
+{
+  if (c->n_batch > 0)
+    line(E, "int64_t aotc_b = aotc_q / %d;", threads);
+  for (int b = c->n_batch - 1; b >= 0; b--) {
+    put_indent(E);
+    fprintf(E->out, "const int64_t aotc_x%d = aotc_b %% ", c->batch[b]);
+    print_size(E, s->index[c->batch[b]].hi);
+    fputs(";\n", E->out);
+    if (b > 0) {
+      put_indent(E);
+      fputs("aotc_b /= ", E->out);
+      print_size(E, s->index[c->batch[b]].hi);
+      fputs(";\n", E->out);
+    }
+  }
+}
+
+/* Thread t of T takes a slice of the columns (or of the rows when there
+ * are more rows), whole register tiles each. */
+static void print_thread_slice(emit_fn *E, const sched_blocks *b)
+{
+  line(E, "int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
+  if (b->threads <= 1)
+    return;
+  line(E, "const int64_t aotc_t = aotc_q %% %d;", b->threads);
+  open_block(E, "if (aotc_n >= aotc_m)");
+  line(E, "const int64_t aotc_w = (aotc_n + %d) / %d * %d;", b->threads * b->nr - 1, b->threads * b->nr, b->nr);
+  line(E, "aotc_j0 = aotc_min(aotc_n, aotc_t * aotc_w);");
+  line(E, "aotc_j1 = aotc_min(aotc_n, aotc_j0 + aotc_w);");
+  E->indent--;
+  open_block(E, "} else");
+  line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
+  line(E, "aotc_i0 = aotc_min(aotc_m, aotc_t * aotc_w);");
+  line(E, "aotc_i1 = aotc_min(aotc_m, aotc_i0 + aotc_w);");
+  close_block(E);
+}
+
+/* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
+static void print_pack_panel(emit_fn *E, const ir_expr *read, int width, int lane_x, const char *lane0,
+                             const char *lane_end, int k_x)
+{
+  open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
+  line(E, "const int64_t aotc_x%d = aotc_pc + aotc_p;", k_x);
+  open_block(E, "if (%s + %d <= %s)", lane0, width, lane_end);
+  open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  line(E, "const int64_t aotc_x%d = %s + aotc_l;", lane_x, lane0);
+  put_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
+  print_read(E, read);
+  fputs(";\n", E->out);
+  close_block(E);
+  E->indent--;
+  open_block(E, "} else");
+  open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  line(E, "const int64_t aotc_x%d = %s + aotc_l;", lane_x, lane0);
+  put_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = aotc_x%d < %s ? ", width, lane_x, lane_end);
+  print_read(E, read);
+  fputs(" : 0.0f;\n", E->out);
+  close_block(E);
+  close_block(E);
+  close_block(E);
+}
+
+static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  line(E, "float *aotc_d = aotc_bp + aotc_jr * aotc_kc;");
+  line(E, "const int64_t aotc_l0 = aotc_jc + aotc_jr;");
+  print_pack_panel(E, c->b, b->nr, c->j, "aotc_l0", "aotc_j1", c->k);
+  close_block(E);
+}
+
+static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+  line(E, "float *aotc_d = aotc_ap + aotc_ir * aotc_kc;");
+  line(E, "const int64_t aotc_l0 = aotc_ic + aotc_ir;");
+  print_pack_panel(E, c->a, b->mr, c->i, "aotc_l0", "aotc_i1", c->k);
+  close_block(E);
+}
+
+/* The register tiles of one block: C tile address, strides, micro-kernel. */
+static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+  line(E, "const int64_t aotc_x%d = aotc_ic + aotc_ir, aotc_x%d = aotc_jc + aotc_jr;", c->i, c->j);
+  put_indent(E);
+  fputs("float *aotc_c = &", E->out);
+  print_lhs(E, s);
+  fputs(";\n", E->out);
+  put_indent(E);
+  print_ukr_name(E->out, b);
+  fprintf(E->out, "(aotc_kc, aotc_ap + aotc_ir * aotc_kc, aotc_bp + aotc_jr * aotc_kc, aotc_c, aotc_rs, aotc_cs,\n");
+  put_indent(E);
+  fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
+          c->init ? "aotc_pc == 0" : "0");
+  close_block(E);
+  close_block(E);
+}
+
+/* C = 0 over the slice when the depth is empty (`+=!` only). */
+static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+{
+  if (!c->init)
+    return;
+  open_block(E, "if (aotc_k == 0)");
+  open_block(E, "for (int64_t aotc_x%d = aotc_i0; aotc_x%d < aotc_i1; aotc_x%d++)", c->i, c->i, c->i);
+  open_block(E, "for (int64_t aotc_x%d = aotc_j0; aotc_x%d < aotc_j1; aotc_x%d++)", c->j, c->j, c->j);
+  put_indent(E);
+  print_lhs(E, s);
+  fputs(" = 0.0f;\n", E->out);
+  close_block(E);
+  close_block(E);
+  close_block(E);
+}
+
+static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
+  line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
+  open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
+  line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
+  print_pack_b(E, c, b);
+  open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
+  line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
+  print_pack_a(E, c, b);
+  print_tiles(E, c, s, b);
+  close_block(E);
+  close_block(E);
+  close_block(E);
+}
+
+static void print_contraction(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  E->stmt = s;
+  E->em->helper[H_MIN] = true;
+  use_ukr(E->em, b);
+  for (int x = 0; x < s->n_index; x++)
+    bind_index(E, x);
+  line(E, "/* %s: packed %dx%d register tiles, blocks %d x %d x %d, %d thread(s) */", E->f->name, b->mr, b->nr,
+       b->mc, b->nc, b->kc, b->threads);
+  line(E, "{");
+  E->indent++;
+  print_contraction_extents(E, c, s);
+  put_indent(E);
+  fputs("const int64_t aotc_rs = ", E->out);
+  print_stride(E, s->tensor, lhs_pos(s, c->i));
+  fputs(", aotc_cs = ", E->out);
+  print_stride(E, s->tensor, lhs_pos(s, c->j));
+  fputs(";\n", E->out);
+  put_indent(E);
+  fputs("const int64_t aotc_per = ", E->out);
+  print_pack_floats(E, b, "aotc_m", "aotc_n", "aotc_k");
+  fputs(";\n", E->out);
+  if (b->threads > 1) {
+    fputs("#ifdef _OPENMP\n", E->out);
+    fprintf(E->out, "#pragma omp parallel for schedule(static) num_threads(%d)\n#endif\n", b->threads);
+  }
+  open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb * %d; aotc_q++)", b->threads);
+  print_batch_indices(E, c, s, b->threads);
+  print_thread_slice(E, b);
+  line(E, "float *aotc_ap = aotc_pack + %s * aotc_per;", b->threads > 1 ? "aotc_t" : "0");
+  line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
+       b->mr - 1, b->mr, b->mr, b->kc);
+  print_blis_loops(E, c, s, b);
+  print_empty_depth(E, c, s);
+  close_block(E);
+  close_block(E);
+  for (int x = 0; x < s->n_index; x++)
+    E->iter[x] = isl_ast_expr_free(E->iter[x]);
+  E->stmt = NULL;
+}
+
+/* Finds the contractions the options send to the micro-kernel path. */
+static void find_contractions(emit_fn *E)
+{
+  E->n_contr = 0;
+  if (!E->sched.microkernel)
+    return;
+  for (int i = 0; i < E->f->n_stmts && E->n_contr < MAX_CONTRACTIONS; i++)
+    if (sched_find_contraction(E->f, i, &E->contr[E->n_contr])) {
+      sched_contraction_blocks(&E->contr[E->n_contr], &E->sched, &E->blocks[E->n_contr]);
+      E->n_contr++;
+    }
+}
+
+static int contraction_of(const emit_fn *E, int stmt)
+{
+  for (int i = 0; i < E->n_contr; i++)
+    if (E->contr[i].stmt == stmt)
+      return i;
+  return -1;
+}
+
+/* ------------------------------------------------------------------------
  * Constant tensors: static const arrays in the C file
  * ------------------------------------------------------------------------ */
 
@@ -964,7 +1429,7 @@ static int64_t ws_size(int64_t bytes)
 }
 
 /* The workspace size of an entry without size parameters; -1 if unknown. */
-static int64_t static_workspace_bytes(const ir_func *f)
+static int64_t static_temp_bytes(const ir_func *f)
 {
   int64_t total = 0;
   if (f->n_params > 0)
@@ -982,10 +1447,25 @@ static int64_t static_workspace_bytes(const ir_func *f)
   return total;
 }
 
+static bool has_temps(const ir_func *f);
+
+/* The workspace of an entry without size parameters; -1 if unknown. */
+static int64_t static_workspace_bytes(const emit_fn *E)
+{
+  if (E->f->n_params > 0)
+    return -1;
+  int64_t temps = static_temp_bytes(E->f), pack = static_pack_bytes(E);
+  if (temps < 0 || pack < 0)
+    return -1;
+  if (E->n_contr == 0)
+    return temps;
+  return (has_temps(E->f) ? ws_size(temps) : 0) + pack;
+}
+
 /* #define NAME_WORKSPACE_BYTES for static allocation. */
 static void print_workspace_constant(emit_fn *E)
 {
-  int64_t n = static_workspace_bytes(E->f);
+  int64_t n = static_workspace_bytes(E);
   if (n >= 0)
     fprintf(E->out, "#define %s_WORKSPACE_BYTES ((size_t)%lld)\n", E->name, (long long)n);
 }
@@ -1083,36 +1563,57 @@ static void print_temp_offset(emit_fn *E, int before)
     fputc('0', E->out);
 }
 
+/* Bytes of the temporaries: where the packing buffers start. */
+static void print_temps_total(emit_fn *E)
+{
+  if (!has_temps(E->f))
+    fputc('0', E->out);
+  else if (E->f->memory_planned)
+    fprintf(E->out, "%lld", (long long)ws_size(E->f->workspace_bytes));
+  else
+    print_temp_offset(E, E->f->n_tensors);
+}
+
 static void print_workspace_bytes(emit_fn *E)
 {
   fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
   print_size_params(E);
   fputs(")\n{\n", E->out);
-  if (!has_temps(E->f)) {
+  if (!has_temps(E->f) && E->n_contr == 0) {
     for (int p = 0; p < E->f->n_params; p++)
       fprintf(E->out, "  (void)%s;\n", E->param_c[p]);
     fputs("  return 0;\n}\n\n", E->out);
     return;
   }
   print_param_check(E, "0");
-  if (E->f->memory_planned) {
+  if (E->f->memory_planned && E->n_contr == 0) {
     fprintf(E->out, "  return %lld;\n}\n\n", (long long)E->f->workspace_bytes);
     return;
   }
-  print_dim_locals(E, "0");
+  if (!E->f->memory_planned)
+    print_dim_locals(E, "0");
   fputs("  return ", E->out);
-  print_temp_offset(E, E->f->n_tensors);
+  print_temps_total(E);
+  if (E->n_contr > 0) {
+    fputs(" + ", E->out);
+    print_pack_bytes(E);
+  }
   fputs(";\n}\n\n", E->out);
 }
 
 /* T *X = (T *)(void *)((unsigned char *)workspace + offset); per temporary. */
 static void print_temp_pointers(emit_fn *E)
 {
-  if (!has_temps(E->f)) {
+  if (!has_temps(E->f) && E->n_contr == 0) {
     fputs("  (void)workspace;\n", E->out);
     return;
   }
   fputs("  if (workspace == NULL)\n    return 2;\n", E->out);
+  if (E->n_contr > 0) {
+    fputs("  float *aotc_pack = (float *)(void *)((unsigned char *)workspace + ", E->out);
+    print_temps_total(E);
+    fputs(");\n", E->out);
+  }
   for (int t = 0; t < E->f->n_tensors; t++) {
     if (E->f->tensors[t]->role != IR_TEMP)
       continue;
@@ -1280,6 +1781,23 @@ static int max_indices(const ir_func *f)
  * One function: model, schedule, AST, C
  * ------------------------------------------------------------------------ */
 
+static void dump_options(emit_fn *E)
+{
+  char buf[512];
+  sched_options_print(buf, sizeof(buf), &E->sched);
+  fprintf(stderr, "# %s: options %s%s\n", E->f->name, buf, E->em->opt->sched ? "" : " (heuristic)");
+}
+
+static void dump_contraction(emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->contr[ci];
+  const sched_blocks *b = &E->blocks[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  fprintf(stderr, "# %s: statement %d is a contraction: rows %s, columns %s, depth %s; packed micro-kernel "
+          "%dx%d (vector %d), blocks mc=%d nc=%d kc=%d, threads %d\n", E->f->name, c->stmt, s->index[c->i].name,
+          s->index[c->j].name, s->index[c->k].name, b->mr, b->nr, b->vw, b->mc, b->nc, b->kc, b->threads);
+}
+
 static void dump_schedule(emit_fn *E, __isl_keep isl_ast_node *ast)
 {
   char *s = isl_schedule_to_str(E->k->schedule);
@@ -1294,6 +1812,13 @@ static void dump_schedule(emit_fn *E, __isl_keep isl_ast_node *ast)
 static bool print_kernel(emit_fn *E, int first, int end)
 {
   emitter *em = E->em;
+  int ci = end == first + 1 ? contraction_of(E, first) : -1;
+  if (ci >= 0) {
+    if (em->opt->dump_schedule)
+      dump_contraction(E, ci);
+    print_contraction(E, &E->contr[ci], &E->blocks[ci]);
+    return true;
+  }
   unsigned long max_ops = em->ctx->isl_max_ops > 0 ? (unsigned long)em->ctx->isl_max_ops : POLY_DEFAULT_MAX_OPS;
   E->k = poly_kernel_build(em->ctx, em->isl, E->f, first, end, max_ops, E->param_c, E->tensor_c,
                            em->opt->fixed_sizes);
@@ -1326,6 +1851,13 @@ static bool setup_func(emit_fn *E)
 static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out, FILE *h)
 {
   emit_fn E = {.em = em, .out = out, .f = f, .name = name};
+  if (em->opt->sched)
+    E.sched = *em->opt->sched;
+  else
+    sched_options_heuristic(f, em->opt->threads, sched_host_vector_bytes(), &E.sched);
+  find_contractions(&E);
+  if (em->opt->dump_schedule)
+    dump_options(&E);
   if (!setup_func(&E) || !print_constants(&E))
     return false;
   print_workspace_bytes(&E);
@@ -1379,6 +1911,8 @@ static void print_typed_helper(FILE *out, const char *fn, ir_type t, const char 
 
 static void print_helpers(FILE *out, const emitter *em)
 {
+  for (int i = 0; i < em->n_ukr; i++)
+    print_ukr(out, &em->ukr[i]);
   for (int h = 0; h < H_COUNT; h++)
     if (em->helper[h])
       print_guarded(out, int_helper_name[h], int_helper_text[h]);

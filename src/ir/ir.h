@@ -418,7 +418,8 @@ bool onnx_read_tensor(aotc_ctx *ctx, const char *name, const unsigned char *data
 struct sched_options;
 
 typedef struct emit_options {
-  const struct sched_options *sched; /* loop transformations; NULL: none */
+  const struct sched_options *sched; /* loop transformations; NULL: sched_options_heuristic */
+  int threads;                /* with sched NULL: threads the heuristics schedule for (0: 1) */
   const int64_t *fixed_sizes; /* per size parameter: value, or -1 when generic; NULL: all generic */
   bool fuse;                  /* let isl's scheduler fuse statements */
   const char *header_name;    /* #include line of the C file ("model.h") */

@@ -17,16 +17,30 @@ typedef enum {
   SCHED_FUSE_COUNT
 } sched_fusion;
 
+/* Text form (sched_options_print, sched_options_parse): one line of
+ * `key=value` separated by spaces; a missing key keeps its default
+ * (sched_options_default), "none" or "" is the default itself:
+ *
+ *   tile=64,256,128 reg=6,32,1 order=0,2,1 fuse=max unroll=8 vec=1 vbytes=64
+ *   threads=2 pack=1 sr=1 mk=1
+ *
+ * Lists are per member of the outermost permutable band (for a contraction
+ * handled by the micro-kernel: per index of the statement, in its order),
+ * missing members are 0 (order: in place). */
 typedef struct sched_options {
-  int tile[SCHED_MAX_DIMS];     /* cache tile size per member of the outermost permutable band; 0: untiled */
-  int reg_tile[SCHED_MAX_DIMS]; /* register tile size per member inside the cache tiles; 0: none */
-  int order[SCHED_MAX_DIMS];    /* order of the point loops inside the tiles (a permutation of 0..n-1) */
-  sched_fusion fusion;
-  int unroll;          /* unroll register tiles of up to this many iterations; 0: off */
-  bool vectorize;      /* innermost stride-1 loop in a form gcc and clang vectorise */
-  int threads;         /* threads the code is scheduled for; > 1: OpenMP over outer coincident loops */
-  bool pack;           /* copy reused tiles into contiguous workspace buffers */
-  bool scalar_replace; /* keep reduction accumulators in locals */
+  int tile[SCHED_MAX_DIMS];     /* tile=: cache tile size per band member; 0: untiled */
+  int reg_tile[SCHED_MAX_DIMS]; /* reg=: register tile size per member inside the cache tiles; 0: none */
+  int order[SCHED_MAX_DIMS];    /* order=: order of the point loops inside the tiles (a permutation of 0..n-1) */
+  sched_fusion fusion;          /* fuse=max|keep|min */
+  int unroll;          /* unroll=: unroll register tiles of up to this many iterations; 0: off */
+  bool vectorize;      /* vec=: innermost stride-1 loop in a form gcc and clang vectorise */
+  int threads;         /* threads=: threads the code is scheduled for; > 1: OpenMP over outer coincident loops */
+  bool pack;           /* pack=: copy reused tiles into contiguous workspace buffers */
+  bool scalar_replace; /* sr=: keep reduction accumulators in locals */
+  bool microkernel;    /* mk=: contractions (C(i,j) +=! A(.i.k.) * B(.k.j.)) become packed
+                          BLIS-like loops around a register-tile micro-kernel: tile= gives the
+                          cache blocks (rows, columns, depth), reg= the register tile */
+  int vector_bytes;    /* vbytes=: bytes of a SIMD vector the code is written for (16, 32, 64) */
 } sched_options;
 
 /* No transformation: program-order-like loops, one thread. */
@@ -34,11 +48,54 @@ void sched_options_default(sched_options *o);
 /* Good options without tuning: cache and register tiles from the loop
  * nest's footprint and the vector width (bytes) of this machine. */
 void sched_options_heuristic(const ir_func *f, int threads, int vector_bytes, sched_options *o);
+/* The SIMD width (bytes) of the machine aotc runs on: 64, 32 or 16. */
+int sched_host_vector_bytes(void);
 /* Text form, one line, `key=value` separated by spaces, e.g.
  *   tile=64,256,128 reg=6,32,1 order=0,2,1 fuse=max unroll=8 vec=1 threads=2 pack=1 sr=1
  * Returns the length snprintf would need. */
 int sched_options_print(char *buf, size_t n, const sched_options *o);
 /* Parses the text form; unknown keys or bad values: false, with a message. */
 bool sched_options_parse(const char *s, sched_options *o, char *err, size_t err_len);
+
+/* ------------------------------------------------------------------------
+ * Contractions: statements the micro-kernel path handles
+ * ------------------------------------------------------------------------ */
+
+/* C(b.., i, j) (+)=(!) A(.. i .. k ..) * B(.. k .. j ..) in float32: every
+ * subscript a plain index variable, i in A and C, j in B and C, one
+ * reduction index k in A and B, batch indices in C (and A and/or B), every
+ * range starting at 0. */
+typedef struct sched_contraction {
+  int stmt;            /* the IR statement */
+  const ir_expr *a, *b; /* the two accesses: a holds i, b holds j */
+  int i, j, k;         /* index variables: row, column, depth */
+  int n_batch;
+  int batch[SCHED_MAX_DIMS]; /* the other left-hand indices */
+  bool init;           /* `+=!`: C starts at 0 */
+} sched_contraction;
+
+/* Is statement stmt of f (alone in its kernel) a contraction? */
+bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out);
+/* The micro-kernel's blocks for a contraction under options o (defaults
+ * filled in, register tile multiple of the vector width). */
+typedef struct sched_blocks {
+  int mc, nc, kc; /* cache blocks: rows of A, columns of B, depth */
+  int mr, nr;     /* register tile */
+  int vw;         /* vector width in elements (nr is a multiple); 1: scalar */
+  int threads;
+} sched_blocks;
+void sched_contraction_blocks(const sched_contraction *c, const sched_options *o, sched_blocks *b);
+
+/* ------------------------------------------------------------------------
+ * Schedule tree transformations
+ * ------------------------------------------------------------------------ */
+
+/* Applies tiling (cache then register tiles), point-loop order and marks
+ * for parallel and vector loops to a kernel's schedule. The outermost
+ * permutable band is tiled only when legal (permutable) and every member
+ * has a tile size. Returns the new schedule (schedule on failure). */
+__isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sched_options *o);
+/* isl options (fusion) to set before the scheduler runs. */
+void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 
 #endif

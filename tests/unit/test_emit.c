@@ -3,6 +3,7 @@
  * small inputs and compared with loops written here. */
 #define _GNU_SOURCE
 #include "ir.h"
+#include "../../src/schedule/schedule.h"
 
 #include <criterion/criterion.h>
 #include <dlfcn.h>
@@ -274,13 +275,19 @@ static void check_matmul(built *b, int M, int Kd, int N)
   ref_matmul(A, B, W, M, Kd, N);
   int64_t sizes[] = {M, Kd, N};
   void *args[] = {A, B, C};
-  cr_assert_eq(b->call(sizes, args, NULL), 0);
+  size_t wsb = b->ws(sizes);
+  void *ws = wsb ? malloc(wsb) : NULL;
+  cr_assert_eq(b->call(sizes, args, ws), 0);
+  free(ws);
   assert_close(C, W, M * N);
 }
 
 Test(emit, matmul)
 {
-  built b = build(matmul(), &generic);
+  sched_options none;
+  sched_options_default(&none);
+  emit_options o = {.fuse = true, .sched = &none};
+  built b = build(matmul(), &o);
   check_matmul(&b, 3, 4, 5);
   check_matmul(&b, 1, 7, 2);
   check_matmul(&b, 6, 1, 6);
@@ -306,8 +313,9 @@ Test(emit, specialised_sizes)
   built b = build(matmul(), &o);
   check_matmul(&b, 3, 4, 5);
   float A[64], B[64], C[64];
-  cr_assert_neq(b.call((int64_t[]){3, 4, 6}, (void *[]){A, B, C}, NULL), 0);
-  cr_assert_neq(b.call((int64_t[]){2, 4, 5}, (void *[]){A, B, C}, NULL), 0);
+  static unsigned char ws[1 << 16];
+  cr_assert_neq(b.call((int64_t[]){3, 4, 6}, (void *[]){A, B, C}, ws), 0);
+  cr_assert_neq(b.call((int64_t[]){2, 4, 5}, (void *[]){A, B, C}, ws), 0);
   cr_assert_null(strstr(b.source, "< M"), "loops should use constants:\n%s", b.source);
   unload(&b);
 }

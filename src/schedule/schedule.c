@@ -1,0 +1,399 @@
+/* schedule.c: the schedule options (defaults, heuristics, text form), the
+ * recognition of contractions for the micro-kernel path, and the
+ * transformations of a kernel's isl schedule tree (tiling, point-loop order,
+ * parallel and vector marks) before the AST is built. */
+#include "schedule.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <isl/aff.h>
+#include <isl/ctx.h>
+#include <isl/id.h>
+#include <isl/options.h>
+#include <isl/schedule_node.h>
+#include <isl/union_set.h>
+#include <isl/val.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Defaults and heuristics
+ * ------------------------------------------------------------------------ */
+
+void sched_options_default(sched_options *o)
+{
+  memset(o, 0, sizeof(*o));
+  for (int i = 0; i < SCHED_MAX_DIMS; i++)
+    o->order[i] = i;
+  o->fusion = SCHED_FUSE_MAX;
+  o->threads = 1;
+  o->vector_bytes = 16;
+}
+
+int sched_host_vector_bytes(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return 64;
+  if (__builtin_cpu_supports("avx2"))
+    return 32;
+#endif
+  return 16;
+}
+
+/* The first statement of f that is a contraction alone in its kernel. */
+static bool first_contraction(const ir_func *f, sched_contraction *c)
+{
+  for (int i = 0; i < f->n_stmts; i++)
+    if (sched_find_contraction(f, i, c))
+      return true;
+  return false;
+}
+
+/* Register tile (rows, columns) for a vector of vb bytes: about 24
+ * accumulator vectors out of 32 (AVX-512), 12 of 16 otherwise. */
+static void register_tile(int vb, int *mr, int *nr)
+{
+  int vw = vb / 4;
+  *mr = 6;
+  *nr = vb >= 64 ? 4 * vw : 2 * vw;
+}
+
+static void contraction_heuristic(const sched_contraction *c, int vb, sched_options *o)
+{
+  int mr, nr;
+  register_tile(vb, &mr, &nr);
+  o->microkernel = true;
+  o->pack = true;
+  o->scalar_replace = true;
+  o->vectorize = true;
+  o->tile[c->i] = mr * 32;
+  o->tile[c->j] = 4096;
+  o->tile[c->k] = 256;
+  o->reg_tile[c->i] = mr;
+  o->reg_tile[c->j] = nr;
+  o->reg_tile[c->k] = 1;
+}
+
+void sched_options_heuristic(const ir_func *f, int threads, int vector_bytes, sched_options *o)
+{
+  sched_contraction c;
+  sched_options_default(o);
+  o->threads = threads > 0 ? threads : 1;
+  o->vector_bytes = vector_bytes >= 64 ? 64 : vector_bytes >= 32 ? 32 : 16;
+  o->vectorize = true;
+  o->scalar_replace = true;
+  o->fusion = SCHED_FUSE_KEEP_PARALLEL;
+  if (f && first_contraction(f, &c) && c.i < SCHED_MAX_DIMS && c.j < SCHED_MAX_DIMS && c.k < SCHED_MAX_DIMS)
+    contraction_heuristic(&c, o->vector_bytes, o);
+}
+
+/* ------------------------------------------------------------------------
+ * Text form
+ * ------------------------------------------------------------------------ */
+
+static const char *const fusion_name[SCHED_FUSE_COUNT] = {
+    [SCHED_FUSE_MAX] = "max", [SCHED_FUSE_KEEP_PARALLEL] = "keep", [SCHED_FUSE_MIN] = "min"};
+
+/* Members up to the last one that differs from the default value. */
+static int list_len(const int *v, bool is_order)
+{
+  int n = SCHED_MAX_DIMS;
+  while (n > 1 && v[n - 1] == (is_order ? n - 1 : 0))
+    n--;
+  return n;
+}
+
+typedef struct strbuf {
+  char *buf;
+  size_t cap, len;
+} strbuf;
+
+static void put(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(strbuf *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(b->len < b->cap ? b->buf + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0, fmt, ap);
+  va_end(ap);
+  b->len += n > 0 ? (size_t)n : 0;
+}
+
+static void put_list(strbuf *b, const char *key, const int *v, bool is_order)
+{
+  int n = list_len(v, is_order);
+  put(b, "%s=", key);
+  for (int i = 0; i < n; i++)
+    put(b, i ? ",%d" : "%d", v[i]);
+  put(b, " ");
+}
+
+int sched_options_print(char *buf, size_t n, const sched_options *o)
+{
+  strbuf b = {buf, n, 0};
+  if (buf && n)
+    buf[0] = 0;
+  put_list(&b, "tile", o->tile, false);
+  put_list(&b, "reg", o->reg_tile, false);
+  put_list(&b, "order", o->order, true);
+  put(&b, "fuse=%s unroll=%d vec=%d vbytes=%d threads=%d pack=%d sr=%d mk=%d",
+      o->fusion < SCHED_FUSE_COUNT ? fusion_name[o->fusion] : "max", o->unroll, o->vectorize, o->vector_bytes,
+      o->threads, o->pack, o->scalar_replace, o->microkernel);
+  return (int)b.len;
+}
+
+static bool fail(char *err, size_t err_len, const char *fmt, const char *what, size_t what_len)
+{
+  if (err && err_len)
+    snprintf(err, err_len, fmt, (int)what_len, what);
+  return false;
+}
+
+/* A decimal integer in [lo, hi] spanning exactly s[0..len-1]. */
+static bool parse_int(const char *s, size_t len, long lo, long hi, int *out)
+{
+  char tmp[32];
+  if (len == 0 || len >= sizeof(tmp))
+    return false;
+  memcpy(tmp, s, len);
+  tmp[len] = 0;
+  char *end;
+  errno = 0;
+  long v = strtol(tmp, &end, 10);
+  if (*end || errno || v < lo || v > hi || !(isdigit((unsigned char)tmp[0]) || tmp[0] == '-'))
+    return false;
+  *out = (int)v;
+  return true;
+}
+
+/* "a,b,c" into v[0..]; the rest is the default; n_out: entries given. */
+static bool parse_list(const char *s, size_t len, long lo, long hi, int *v, bool is_order, int *n_out)
+{
+  int n = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && s[i] != ',')
+      continue;
+    if (n == SCHED_MAX_DIMS || !parse_int(s + start, i - start, lo, hi, &v[n]))
+      return false;
+    n++;
+    start = i + 1;
+  }
+  for (int i = n; i < SCHED_MAX_DIMS; i++)
+    v[i] = is_order ? i : 0;
+  *n_out = n;
+  return true;
+}
+
+static bool is_permutation(const int *v, int n)
+{
+  bool seen[SCHED_MAX_DIMS] = {false};
+  for (int i = 0; i < n; i++) {
+    if (v[i] < 0 || v[i] >= n || seen[v[i]])
+      return false;
+    seen[v[i]] = true;
+  }
+  return true;
+}
+
+static bool parse_bool(const char *s, size_t len, bool *out)
+{
+  int v;
+  if (!parse_int(s, len, 0, 1, &v))
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool parse_fusion(const char *s, size_t len, sched_fusion *out)
+{
+  for (int i = 0; i < SCHED_FUSE_COUNT; i++)
+    if (strlen(fusion_name[i]) == len && !strncmp(s, fusion_name[i], len)) {
+      *out = (sched_fusion)i;
+      return true;
+    }
+  return false;
+}
+
+/* One key=value pair. */
+static bool parse_pair(const char *key, size_t klen, const char *val, size_t vlen, sched_options *o)
+{
+  int n;
+#define KEY(name) (klen == strlen(name) && !strncmp(key, name, klen))
+  if (KEY("tile"))
+    return parse_list(val, vlen, 0, 1 << 20, o->tile, false, &n);
+  if (KEY("reg"))
+    return parse_list(val, vlen, 0, 256, o->reg_tile, false, &n);
+  if (KEY("order"))
+    return parse_list(val, vlen, 0, SCHED_MAX_DIMS - 1, o->order, true, &n) && is_permutation(o->order, n);
+  if (KEY("fuse"))
+    return parse_fusion(val, vlen, &o->fusion);
+  if (KEY("unroll"))
+    return parse_int(val, vlen, 0, 1024, &o->unroll);
+  if (KEY("vec"))
+    return parse_bool(val, vlen, &o->vectorize);
+  if (KEY("vbytes"))
+    return parse_int(val, vlen, 4, 256, &o->vector_bytes) && !(o->vector_bytes & (o->vector_bytes - 1));
+  if (KEY("threads"))
+    return parse_int(val, vlen, 1, 1024, &o->threads);
+  if (KEY("pack"))
+    return parse_bool(val, vlen, &o->pack);
+  if (KEY("sr"))
+    return parse_bool(val, vlen, &o->scalar_replace);
+  if (KEY("mk"))
+    return parse_bool(val, vlen, &o->microkernel);
+#undef KEY
+  return false;
+}
+
+bool sched_options_parse(const char *s, sched_options *o, char *err, size_t err_len)
+{
+  sched_options r;
+  sched_options_default(&r);
+  if (err && err_len)
+    err[0] = 0;
+  if (!s)
+    s = "";
+  while (*s) {
+    while (isspace((unsigned char)*s))
+      s++;
+    size_t len = 0;
+    while (s[len] && !isspace((unsigned char)s[len]))
+      len++;
+    if (len == 0)
+      break;
+    const char *eq = memchr(s, '=', len);
+    if (!eq && len == 4 && !strncmp(s, "none", 4)) {
+      s += len;
+      continue;
+    }
+    if (!eq)
+      return fail(err, err_len, "schedule option '%.*s' is not key=value", s, len);
+    if (!parse_pair(s, (size_t)(eq - s), eq + 1, len - (size_t)(eq - s) - 1, &r))
+      return fail(err, err_len, "bad schedule option '%.*s'", s, len);
+    s += len;
+  }
+  *o = r;
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Contractions
+ * ------------------------------------------------------------------------ */
+
+/* Does access e (plain index variables, each once) subscript with index x? */
+static bool access_has(const ir_expr *e, int x)
+{
+  for (int j = 0; j < e->n_args; j++)
+    if (e->args[j]->index == x)
+      return true;
+  return false;
+}
+
+static bool plain_access(const ir_func *f, const ir_expr *e, int n_index)
+{
+  if (e->kind != IR_ACCESS || e->padded || e->type != IR_F32 || f->tensors[e->tensor]->rank != e->n_args)
+    return false;
+  unsigned seen = 0;
+  for (int j = 0; j < e->n_args; j++) {
+    const ir_expr *x = e->args[j];
+    if (x->kind != IR_INDEX || x->index < 0 || x->index >= n_index || (seen >> x->index & 1u))
+      return false;
+    seen |= 1u << x->index;
+  }
+  return true;
+}
+
+static bool lhs_has(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (s->lhs[j] == x)
+      return true;
+  return false;
+}
+
+/* Role of every index: i, j, k or batch; false when one fits none. */
+static bool assign_roles(const ir_stmt *s, sched_contraction *c)
+{
+  c->i = c->j = c->k = -1;
+  c->n_batch = 0;
+  for (int x = 0; x < s->n_index; x++) {
+    bool in_a = access_has(c->a, x), in_b = access_has(c->b, x), in_c = lhs_has(s, x);
+    int64_t lo;
+    if (!ir_size_is_const(s->index[x].lo, &lo) || lo != 0)
+      return false;
+    if (in_c && in_a && !in_b && c->i < 0)
+      c->i = x;
+    else if (in_c && in_b && !in_a && c->j < 0)
+      c->j = x;
+    else if (!in_c && in_a && in_b && s->index[x].reduction && c->k < 0)
+      c->k = x;
+    else if (in_c && !s->index[x].reduction && c->n_batch < SCHED_MAX_DIMS)
+      c->batch[c->n_batch++] = x;
+    else
+      return false;
+  }
+  return c->i >= 0 && c->j >= 0 && c->k >= 0;
+}
+
+static bool alone_in_kernel(const ir_func *f, int stmt)
+{
+  return !f->stmt_kernel ? f->n_stmts == 1
+                         : !((stmt > 0 && f->stmt_kernel[stmt - 1] == f->stmt_kernel[stmt]) ||
+                             (stmt + 1 < f->n_stmts && f->stmt_kernel[stmt + 1] == f->stmt_kernel[stmt]));
+}
+
+bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
+{
+  const ir_stmt *s = f->stmts[stmt];
+  const ir_expr *e = s->rhs;
+  sched_contraction c = {.stmt = stmt, .init = s->init};
+  if (s->red != IR_RED_ADD || s->n_index > 31 || f->tensors[s->tensor]->type != IR_F32 || !alone_in_kernel(f, stmt))
+    return false;
+  if (e->kind != IR_BINARY || e->op != IR_MUL || e->type != IR_F32)
+    return false;
+  if (!plain_access(f, e->args[0], s->n_index) || !plain_access(f, e->args[1], s->n_index))
+    return false;
+  if (e->args[0]->tensor == s->tensor || e->args[1]->tensor == s->tensor)
+    return false;
+  c.a = e->args[0];
+  c.b = e->args[1];
+  if (s->n_lhs > 0 && access_has(c.a, s->lhs[s->n_lhs - 1]) && !access_has(c.b, s->lhs[s->n_lhs - 1])) {
+    c.a = e->args[1];
+    c.b = e->args[0];
+  }
+  if (!assign_roles(s, &c))
+    return false;
+  *out = c;
+  return true;
+}
+
+static int round_up(int v, int m)
+{
+  return (v + m - 1) / m * m;
+}
+
+static int pick(const int *v, int x, int dflt)
+{
+  return x < SCHED_MAX_DIMS && v[x] > 0 ? v[x] : dflt;
+}
+
+void sched_contraction_blocks(const sched_contraction *c, const sched_options *o, sched_blocks *b)
+{
+  int mr, nr;
+  register_tile(o->vector_bytes, &mr, &nr);
+  b->mr = pick(o->reg_tile, c->i, mr);
+  b->nr = pick(o->reg_tile, c->j, nr);
+  b->mr = b->mr > 32 ? 32 : b->mr;
+  b->nr = b->nr > 256 ? 256 : b->nr;
+  b->vw = 1;
+  for (int vw = o->vector_bytes / 4; o->vectorize && vw > 1 && b->vw == 1; vw /= 2)
+    if (b->nr % vw == 0 && b->nr / vw <= 8)
+      b->vw = vw;
+  b->kc = pick(o->tile, c->k, 256);
+  b->mc = round_up(pick(o->tile, c->i, b->mr * 32), b->mr);
+  b->nc = round_up(pick(o->tile, c->j, 4096), b->nr);
+  b->threads = o->threads > 0 ? o->threads : 1;
+}
