@@ -1,0 +1,813 @@
+/* evaluate.c: one candidate of the autotuner from options to a time. The
+ * entry is emitted for the tuning sizes with the candidate's options and
+ * built by the system compiler into a shared object (two compilers at a
+ * time, each in a child process that emits and then execs cc). Each built
+ * candidate then runs alone in a child process with OMP_NUM_THREADS set:
+ * once on the inputs of the reference, whose outputs are checked, then a
+ * warm-up and timed repeats rotating over several buffer sets. A candidate
+ * that crashes or hangs takes only its child down. */
+#define _GNU_SOURCE
+#include "tune.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVAL_JOBS 2                 /* compilers at a time on this 2-core machine */
+#define EVAL_REF_POINTS 2e7         /* interpreter points affordable for the reference */
+#define EVAL_SET_BYTES (256L << 20) /* memory for all buffer sets together */
+#define EVAL_MAX_SETS 4
+#define EVAL_MIN_REPEATS 3
+#define EVAL_MAX_REPEATS 25
+#define EVAL_BUILD_LIMIT 120 /* seconds for one compiler run */
+#define EVAL_RUN_LIMIT 30    /* seconds for one candidate's runs */
+#define EVAL_RTOL 1e-3
+#define EVAL_MIN_SAMPLE 2e-4 /* seconds: tiny kernels are timed over several calls */
+
+typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
+typedef size_t (*packed_ws_fn)(const int64_t *sizes);
+
+/* Which rows (first dimension) of an output the reference holds. */
+typedef struct out_check {
+  int64_t rows, row_elems;
+  int64_t window; /* rows [0, window) and [rows - window, rows) */
+  double tol;
+} out_check;
+
+struct tune_eval {
+  aotc_ctx *ctx;
+  tune_eval_config cfg;
+  int n_args; /* inputs then outputs */
+  size_t *bytes;
+  int n_sets;
+  void ***sets; /* sets[s][a] */
+  void **ref;   /* per output */
+  out_check *check;
+  char dir[256];
+  int serial;
+  double best; /* fastest time so far, 0 when none */
+};
+
+typedef struct run_report {
+  tune_status status;
+  double seconds, max_error;
+  char message[TUNE_FIELD];
+} run_report;
+
+static const ir_loc noloc;
+
+static double now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static const char *compiler(const tune_eval_config *cfg)
+{
+  const char *env = getenv("CC");
+  return cfg->cc && *cfg->cc ? cfg->cc : env && *env ? env : "cc";
+}
+
+/* ------------------------------------------------------------------------
+ * Counting: domain points, operations, reduction lengths
+ * ------------------------------------------------------------------------ */
+
+static double stmt_points(const ir_stmt *s, const int64_t *sizes, bool reduction_only)
+{
+  double points = 1;
+  for (int i = 0; i < s->n_index; i++) {
+    int64_t lo, hi;
+    if (reduction_only && !s->index[i].reduction)
+      continue;
+    if (!ir_size_eval(s->index[i].lo, sizes, &lo) || !ir_size_eval(s->index[i].hi, sizes, &hi))
+      return 0;
+    points *= hi > lo ? (double)(hi - lo) : 0;
+  }
+  return points;
+}
+
+static int expr_ops(const ir_expr *e)
+{
+  if (!e)
+    return 0;
+  int n = e->kind == IR_UNARY || e->kind == IR_BINARY || e->kind == IR_SELECT || e->kind == IR_CALL;
+  if (e->kind == IR_ACCESS)
+    return 0;
+  for (int i = 0; i < e->n_args; i++)
+    n += expr_ops(e->args[i]);
+  return n;
+}
+
+double tune_flops(const ir_func *f, const int64_t *sizes)
+{
+  double flops = 0;
+  for (int i = 0; i < f->n_stmts; i++) {
+    const ir_stmt *s = f->stmts[i];
+    flops += stmt_points(s, sizes, false) * (expr_ops(s->rhs) + (s->red != IR_RED_NONE));
+  }
+  return flops;
+}
+
+static double total_points(const ir_func *f, const int64_t *sizes)
+{
+  double points = 0;
+  for (int i = 0; i < f->n_stmts; i++)
+    points += stmt_points(f->stmts[i], sizes, false);
+  return points;
+}
+
+static double reduction_length(const ir_func *f, const int64_t *sizes, int tensor)
+{
+  double len = 1;
+  for (int i = 0; i < f->n_stmts; i++)
+    if (f->stmts[i]->tensor == tensor && f->stmts[i]->red != IR_RED_NONE)
+      len = fmax(len, stmt_points(f->stmts[i], sizes, true));
+  return len;
+}
+
+/* ------------------------------------------------------------------------
+ * Buffers: random inputs, zeroed outputs, several sets
+ * ------------------------------------------------------------------------ */
+
+static int arg_tensor(const ir_func *f, int a)
+{
+  return a < f->n_inputs ? f->inputs[a] : f->outputs[a - f->n_inputs];
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* An integer 0 or 1 (safe as an index) in an element of any width. */
+static void store_bit(void *data, ir_type t, int64_t i, unsigned bit)
+{
+  unsigned char *p = (unsigned char *)data + i * ir_types[t].bytes;
+  memset(p, 0, (size_t)ir_types[t].bytes);
+  *p = (unsigned char)bit;
+}
+
+/* Floats uniform in [-1, 1); integers and bools 0 or 1. */
+static void fill_random(void *data, ir_type t, int64_t n, uint64_t *seed)
+{
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t r = splitmix(seed);
+    double u = (double)(r >> 11) * 0x1.0p-53 * 2 - 1;
+    if (t == IR_F32)
+      ((float *)data)[i] = (float)u;
+    else if (t == IR_F64)
+      ((double *)data)[i] = u;
+    else
+      store_bit(data, t, i, (unsigned)(r & 1));
+  }
+}
+
+static bool size_args(tune_eval *ev)
+{
+  const ir_func *f = ev->cfg.func;
+  ev->n_args = f->n_inputs + f->n_outputs;
+  ev->bytes = IR_NEW_ARRAY(ev->ctx, size_t, ev->n_args);
+  if (!ev->bytes)
+    return false;
+  for (int a = 0; a < ev->n_args; a++) {
+    int t = arg_tensor(f, a);
+    int64_t n = ir_tensor_numel(f, t, ev->cfg.sizes);
+    if (n < 0) {
+      aotc_error(ev->ctx, f->tensors[t]->loc, "tune: '%s' has no valid shape at these sizes", f->tensors[t]->name);
+      return false;
+    }
+    ev->bytes[a] = (size_t)(n ? n : 1) * (size_t)ir_types[f->tensors[t]->type].bytes;
+  }
+  return true;
+}
+
+static void *alloc_buffer(size_t bytes)
+{
+  void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+  if (p)
+    memset(p, 0, bytes);
+  return p;
+}
+
+static bool alloc_sets(tune_eval *ev)
+{
+  const ir_func *f = ev->cfg.func;
+  size_t per_set = 0;
+  for (int a = 0; a < ev->n_args; a++)
+    per_set += ev->bytes[a];
+  ev->n_sets = per_set ? (int)(EVAL_SET_BYTES / per_set) : EVAL_MAX_SETS;
+  ev->n_sets = ev->n_sets < 1 ? 1 : ev->n_sets > EVAL_MAX_SETS ? EVAL_MAX_SETS : ev->n_sets;
+  ev->sets = IR_NEW_ARRAY(ev->ctx, void **, ev->n_sets);
+  uint64_t seed = 0x5eed;
+  for (int s = 0; ev->sets && s < ev->n_sets; s++) {
+    if (!(ev->sets[s] = IR_NEW_ARRAY(ev->ctx, void *, ev->n_args)))
+      return false;
+    for (int a = 0; a < ev->n_args; a++) {
+      if (!(ev->sets[s][a] = alloc_buffer(ev->bytes[a]))) {
+        aotc_error(ev->ctx, noloc, "tune: out of memory for the buffers");
+        return false;
+      }
+      ir_type t = f->tensors[arg_tensor(f, a)]->type;
+      if (a < f->n_inputs)
+        fill_random(ev->sets[s][a], t, (int64_t)(ev->bytes[a] / (size_t)ir_types[t].bytes), &seed);
+    }
+  }
+  return ev->sets != NULL;
+}
+
+static void zero_outputs(tune_eval *ev, void **args)
+{
+  for (int a = ev->cfg.func->n_inputs; a < ev->n_args; a++)
+    memset(args[a], 0, ev->bytes[a]);
+}
+
+/* ------------------------------------------------------------------------
+ * Reference: the interpreter on set 0, whole or on a window of rows
+ * ------------------------------------------------------------------------ */
+
+static bool tensor_is_read(const ir_expr *e, int t)
+{
+  if (!e)
+    return false;
+  if (e->kind == IR_ACCESS && e->tensor == t)
+    return true;
+  for (int i = 0; i < e->n_args; i++)
+    if (tensor_is_read(e->args[i], t))
+      return true;
+  return false;
+}
+
+/* An output can be checked on a window of rows when no statement reads it:
+ * each row then depends only on the statements' points of that row. */
+static bool output_sliceable(const ir_func *f, int t)
+{
+  if (f->tensors[t]->rank < 1)
+    return false;
+  for (int i = 0; i < f->n_stmts; i++)
+    if (tensor_is_read(f->stmts[i]->rhs, t))
+      return false;
+  return true;
+}
+
+static bool setup_checks(tune_eval *ev)
+{
+  const ir_func *f = ev->cfg.func;
+  double points = total_points(f, ev->cfg.sizes), frac = points > EVAL_REF_POINTS ? EVAL_REF_POINTS / (2 * points) : 1;
+  bool slice = frac < 1;
+  for (int o = 0; o < f->n_outputs; o++)
+    slice &= output_sliceable(f, f->outputs[o]);
+  ev->check = IR_NEW_ARRAY(ev->ctx, out_check, f->n_outputs);
+  for (int o = 0; ev->check && o < f->n_outputs; o++) {
+    int t = f->outputs[o];
+    out_check *c = &ev->check[o];
+    int64_t numel = ir_tensor_numel(f, t, ev->cfg.sizes), shape[64];
+    c->rows = f->tensors[t]->rank >= 1 && f->tensors[t]->rank <= 64 && ir_tensor_shape(f, t, ev->cfg.sizes, shape)
+                  ? shape[0] : 1;
+    c->row_elems = c->rows ? numel / c->rows : 0;
+    c->window = slice ? (int64_t)ceil((double)c->rows * frac) : c->rows;
+    c->window = c->window < 1 ? 1 : c->window > c->rows ? c->rows : c->window;
+    c->tol = EVAL_RTOL * sqrt(fmax(1, reduction_length(f, ev->cfg.sizes, t) / 256));
+  }
+  return ev->check != NULL;
+}
+
+/* s with its first left-hand index narrowed to the window of rows. */
+static ir_stmt *window_stmt(tune_eval *ev, const ir_stmt *s, const out_check *c, bool last)
+{
+  aotc_ctx *ctx = ev->ctx;
+  ir_stmt *w = IR_NEW(ctx, ir_stmt);
+  ir_index *index = IR_NEW_ARRAY(ctx, ir_index, s->n_index);
+  int64_t lo, hi, wlo = last ? c->rows - c->window : 0, whi = last ? c->rows : c->window;
+  if (!w || !index || s->n_lhs < 1)
+    return NULL;
+  *w = *s;
+  memcpy(index, s->index, sizeof *index * (size_t)s->n_index);
+  ir_index *x = &index[s->lhs[0]];
+  if (!ir_size_eval(x->lo, ev->cfg.sizes, &lo) || !ir_size_eval(x->hi, ev->cfg.sizes, &hi))
+    return NULL;
+  lo = lo > wlo ? lo : wlo;
+  hi = hi < whi ? hi : whi;
+  x->lo = ir_size_const(ctx, lo);
+  x->hi = ir_size_const(ctx, hi > lo ? hi : lo);
+  w->index = index;
+  return x->lo && x->hi ? w : NULL;
+}
+
+/* A copy of f whose statements writing an output only touch the first (or
+ * the last) window of its rows. */
+static ir_func *window_func(tune_eval *ev, bool last)
+{
+  aotc_ctx *ctx = ev->ctx;
+  const ir_func *f = ev->cfg.func;
+  ir_func *g = IR_NEW(ctx, ir_func);
+  ir_stmt **stmts = IR_NEW_ARRAY(ctx, ir_stmt *, f->n_stmts);
+  if (!g || !stmts)
+    return NULL;
+  *g = *f;
+  g->stmts = stmts;
+  for (int i = 0; i < f->n_stmts; i++) {
+    stmts[i] = f->stmts[i];
+    for (int o = 0; o < f->n_outputs; o++)
+      if (f->stmts[i]->tensor == f->outputs[o] && !(stmts[i] = window_stmt(ev, f->stmts[i], &ev->check[o], last)))
+        return NULL;
+  }
+  return g;
+}
+
+static bool windowed(const tune_eval *ev)
+{
+  for (int o = 0; o < ev->cfg.func->n_outputs; o++)
+    if (ev->check[o].window < ev->check[o].rows)
+      return true;
+  return false;
+}
+
+static bool interpret_into(tune_eval *ev, const ir_func *f, void **args)
+{
+  if (!f || ir_interpret(ev->ctx, f, ev->cfg.sizes, args)) {
+    aotc_error(ev->ctx, ev->cfg.func->loc, "tune: the reference interpreter failed on '%s'", ev->cfg.func->name);
+    return false;
+  }
+  return true;
+}
+
+static bool compute_reference(tune_eval *ev)
+{
+  const ir_func *f = ev->cfg.func;
+  void **args = IR_NEW_ARRAY(ev->ctx, void *, ev->n_args);
+  ev->ref = IR_NEW_ARRAY(ev->ctx, void *, f->n_outputs);
+  if (!args || !ev->ref)
+    return false;
+  for (int a = 0; a < ev->n_args; a++)
+    args[a] = a < f->n_inputs ? ev->sets[0][a] : (ev->ref[a - f->n_inputs] = alloc_buffer(ev->bytes[a]));
+  for (int o = 0; o < f->n_outputs; o++)
+    if (!ev->ref[o])
+      return false;
+  if (!windowed(ev))
+    return interpret_into(ev, f, args);
+  return interpret_into(ev, window_func(ev, false), args) && interpret_into(ev, window_func(ev, true), args);
+}
+
+/* ------------------------------------------------------------------------
+ * Checking a candidate's outputs against the reference
+ * ------------------------------------------------------------------------ */
+
+static double load_float(const void *p, ir_type t, int64_t i)
+{
+  return t == IR_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+
+static double rms(const void *p, ir_type t, const out_check *c)
+{
+  double sum = 0, n = 0;
+  for (int64_t r = 0; r < c->rows; r++)
+    for (int64_t k = 0; (r < c->window || r >= c->rows - c->window) && k < c->row_elems; k++, n++) {
+      double v = load_float(p, t, r * c->row_elems + k);
+      sum += isfinite(v) ? v * v : 0;
+    }
+  return n ? sqrt(sum / n) : 0;
+}
+
+/* Scaled error of one float element: 0 when equal (NaN matching NaN). */
+static double float_error(double got, double want, double scale)
+{
+  if (isnan(want) || isnan(got))
+    return isnan(want) && isnan(got) ? 0 : INFINITY;
+  if (got == want)
+    return 0;
+  return fabs(got - want) / (fabs(want) + scale);
+}
+
+/* Largest error over the checked rows of output o, relative to its tolerance
+ * (> 1: wrong); *bad is the first element beyond it. */
+static double output_error(const tune_eval *ev, int o, const void *got, int64_t *bad)
+{
+  const ir_func *f = ev->cfg.func;
+  ir_type t = f->tensors[f->outputs[o]]->type;
+  const out_check *c = &ev->check[o];
+  bool fl = t == IR_F32 || t == IR_F64;
+  size_t eb = (size_t)ir_types[t].bytes;
+  double scale = fl ? rms(ev->ref[o], t, c) + 1e-30 : 0, worst = 0;
+  for (int64_t r = 0; r < c->rows; r++)
+    for (int64_t k = 0; (r < c->window || r >= c->rows - c->window) && k < c->row_elems; k++) {
+      int64_t i = r * c->row_elems + k;
+      double e = fl ? float_error(load_float(got, t, i), load_float(ev->ref[o], t, i), scale) / c->tol
+                    : (memcmp((const char *)got + i * eb, (const char *)ev->ref[o] + i * eb, eb) ? INFINITY : 0);
+      if (e > 1 && worst <= 1)
+        *bad = i;
+      worst = e > worst ? e : worst;
+    }
+  return worst;
+}
+
+static void check_outputs(const tune_eval *ev, void *const *args, run_report *rep)
+{
+  const ir_func *f = ev->cfg.func;
+  for (int o = 0; o < f->n_outputs; o++) {
+    int64_t bad = -1;
+    double e = output_error(ev, o, args[f->n_inputs + o], &bad);
+    rep->max_error = e > rep->max_error ? e : rep->max_error;
+    if (e > 1 && rep->status == TUNE_OK) {
+      rep->status = TUNE_WRONG;
+      snprintf(rep->message, sizeof rep->message, "output '%s' differs from the reference at element %lld",
+               f->tensors[f->outputs[o]]->name, (long long)bad);
+    }
+  }
+}
+
+/* The debug hook AOTC_TUNE_CORRUPT=1 spoils the first output element, so the
+ * path that discards wrong candidates can be tested. */
+static void maybe_corrupt(const tune_eval *ev, void *const *args)
+{
+#ifndef NDEBUG
+  const ir_func *f = ev->cfg.func;
+  const char *env = getenv("AOTC_TUNE_CORRUPT");
+  if (!env || strcmp(env, "1") || !f->n_outputs)
+    return;
+  ir_type t = f->tensors[f->outputs[0]]->type;
+  void *p = args[f->n_inputs];
+  if (t == IR_F32)
+    *(float *)p = *(float *)p * 2 + 1;
+  else if (t == IR_F64)
+    *(double *)p = *(double *)p * 2 + 1;
+  else
+    *(unsigned char *)p ^= 1;
+#else
+  (void)ev, (void)args;
+#endif
+}
+
+/* ------------------------------------------------------------------------
+ * Running a built candidate (in a child process)
+ * ------------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Mean time of one call over `calls` calls, rotating over the buffer sets
+ * from set `first`. */
+static double time_calls(const tune_eval *ev, packed_fn fn, void *ws, int first, int calls, int *rc)
+{
+  double t0 = now();
+  for (int i = 0; i < calls && !*rc; i++)
+    *rc = fn(ev->cfg.sizes, ev->sets[(first + i) % ev->n_sets], ws);
+  return (now() - t0) / calls;
+}
+
+/* Calls per sample so that a sample lasts at least EVAL_MIN_SAMPLE. */
+static int calls_per_sample(double one)
+{
+  double n = one > 0 ? EVAL_MIN_SAMPLE / one : 1000;
+  return n < 1 ? 1 : n > 1000 ? 1000 : (int)n;
+}
+
+/* Warm-up, then samples on rotating buffer sets until the budget is spent;
+ * a candidate far slower than the best so far stops after one sample. */
+static void time_runs(const tune_eval *ev, packed_fn fn, void *ws, run_report *rep)
+{
+  double times[EVAL_MAX_REPEATS], start = now();
+  int rc = 0, n = 0;
+  double warm = time_calls(ev, fn, ws, 1, 1, &rc);
+  int calls = calls_per_sample(warm);
+  bool hopeless = ev->best > 0 && warm > 2 * ev->best;
+  while (!rc && n < EVAL_MAX_REPEATS && (n < EVAL_MIN_REPEATS || now() - start < ev->cfg.time_per_candidate)) {
+    times[n] = time_calls(ev, fn, ws, 2 + n * calls, calls, &rc);
+    if (++n == 1 && hopeless)
+      break;
+  }
+  if (rc) {
+    rep->status = TUNE_CRASHED;
+    snprintf(rep->message, sizeof rep->message, "returned %d while timed", rc);
+    return;
+  }
+  qsort(times, (size_t)n, sizeof times[0], cmp_double);
+  rep->seconds = times[n / 2];
+}
+
+static bool load_candidate(const tune_eval *ev, const char *so, void **dl, packed_fn *fn, void **ws, run_report *rep)
+{
+  char name[512];
+  *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+  snprintf(name, sizeof name, "%s_call", ev->cfg.func->name);
+  *fn = *dl ? (packed_fn)dlsym(*dl, name) : NULL;
+  snprintf(name, sizeof name, "%s_call_workspace_bytes", ev->cfg.func->name);
+  packed_ws_fn wsf = *dl ? (packed_ws_fn)dlsym(*dl, name) : NULL;
+  if (!*fn || !wsf) {
+    snprintf(rep->message, sizeof rep->message, "cannot load: %s", dlerror());
+    return false;
+  }
+  size_t bytes = wsf(ev->cfg.sizes);
+  *ws = bytes ? alloc_buffer(bytes) : NULL;
+  if (bytes && !*ws)
+    snprintf(rep->message, sizeof rep->message, "no memory for a workspace of %zu bytes", bytes);
+  return !bytes || *ws;
+}
+
+static void run_candidate(const tune_eval *ev, const char *so, run_report *rep)
+{
+  void *dl, *ws;
+  packed_fn fn;
+  rep->status = TUNE_CRASHED;
+  if (!load_candidate(ev, so, &dl, &fn, &ws, rep))
+    return;
+  void **args = ev->sets[0];
+  zero_outputs((tune_eval *)ev, args);
+  double t0 = now();
+  int rc = fn(ev->cfg.sizes, args, ws);
+  double first = now() - t0;
+  if (rc) {
+    snprintf(rep->message, sizeof rep->message, "returned %d: the code does not fit the sizes", rc);
+    return;
+  }
+  rep->status = TUNE_OK;
+  maybe_corrupt(ev, args);
+  check_outputs(ev, args, rep);
+  if (rep->status == TUNE_OK && ev->best > 0 && first > 4 * ev->best)
+    rep->seconds = first;
+  else if (rep->status == TUNE_OK)
+    time_runs(ev, fn, ws, rep);
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+  while (n) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return;
+    p = (const char *)p + k;
+    n -= (size_t)k;
+  }
+}
+
+/* Seconds a candidate may run: generous, but a candidate many times slower
+ * than the best so far is not worth waiting for. */
+static unsigned run_limit(const tune_eval *ev)
+{
+  double limit = ev->best > 0 ? 2 + 40 * ev->best : EVAL_RUN_LIMIT;
+  return limit < EVAL_RUN_LIMIT ? (unsigned)limit : EVAL_RUN_LIMIT;
+}
+
+static void child_run(const tune_eval *ev, const char *so, int fd)
+{
+  char threads[16];
+  run_report rep = {0};
+  snprintf(threads, sizeof threads, "%d", ev->cfg.threads);
+  setenv("OMP_NUM_THREADS", threads, 1);
+  alarm(run_limit(ev));
+  run_candidate(ev, so, &rep);
+  write_all(fd, &rep, sizeof rep);
+  _exit(0);
+}
+
+static bool read_report(int fd, run_report *rep)
+{
+  size_t got = 0;
+  while (got < sizeof *rep) {
+    ssize_t k = read(fd, (char *)rep + got, sizeof *rep - got);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return false;
+    got += (size_t)k;
+  }
+  return true;
+}
+
+static void describe_death(const tune_eval *ev, int status, run_report *rep)
+{
+  rep->status = TUNE_CRASHED;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    rep->status = TUNE_SLOW;
+    snprintf(rep->message, sizeof rep->message, "took longer than %u s", run_limit(ev));
+  } else if (WIFSIGNALED(status))
+    snprintf(rep->message, sizeof rep->message, "killed by signal %d", WTERMSIG(status));
+  else
+    snprintf(rep->message, sizeof rep->message, "exited with status %d", WEXITSTATUS(status));
+}
+
+static void measure(tune_eval *ev, const char *so, run_report *rep)
+{
+  int fds[2], status;
+  fflush(NULL);
+  if (pipe(fds)) {
+    rep->status = TUNE_CRASHED;
+    snprintf(rep->message, sizeof rep->message, "pipe: %s", strerror(errno));
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_run(ev, so, fds[1]);
+  }
+  close(fds[1]);
+  bool got = pid > 0 && read_report(fds[0], rep);
+  close(fds[0]);
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (pid < 0 || !got)
+    describe_death(ev, pid < 0 ? 0 : status, rep);
+}
+
+/* ------------------------------------------------------------------------
+ * Building candidates (child processes: emit, then exec the compiler)
+ * ------------------------------------------------------------------------ */
+
+static bool emit_candidate(tune_eval *ev, const sched_options *o, const char *c_path, const char *h_path,
+                           const char *h_name)
+{
+  FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w");
+  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = h_name};
+  ir_func *fn = (ir_func *)ev->cfg.func;
+  bool ok = c && h && emit_c_module(ev->ctx, NULL, &fn, 1, &opt, c, h);
+  if (c && fclose(c))
+    ok = false;
+  if (h && fclose(h))
+    ok = false;
+  return ok;
+}
+
+/* In the child: stderr to the log, emit, exec the compiler. */
+static void child_build(tune_eval *ev, const sched_options *o, int id)
+{
+  char c[320], h[320], hn[32], so[320], log[320];
+  snprintf(c, sizeof c, "%s/cand%d.c", ev->dir, id);
+  snprintf(h, sizeof h, "%s/cand%d.h", ev->dir, id);
+  snprintf(hn, sizeof hn, "cand%d.h", id);
+  snprintf(so, sizeof so, "%s/cand%d.so", ev->dir, id);
+  snprintf(log, sizeof log, "%s/cand%d.log", ev->dir, id);
+  if (!freopen(log, "w", stderr))
+    _exit(126);
+  alarm(EVAL_BUILD_LIMIT);
+  aotc_clear_diags(ev->ctx);
+  if (!emit_candidate(ev, o, c, h, hn)) {
+    aotc_print_diags(ev->ctx, stderr);
+    _exit(125);
+  }
+  const char *cc = compiler(&ev->cfg);
+  char *argv[] = {(char *)cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-o", so, c, "-lm", NULL};
+  execvp(cc, argv);
+  fprintf(stderr, "cannot run '%s': %s\n", cc, strerror(errno));
+  _exit(127);
+}
+
+static pid_t start_build(tune_eval *ev, const sched_options *o, int id)
+{
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0)
+    child_build(ev, o, id);
+  return pid;
+}
+
+/* The first line of a failed build's log, for the report. */
+static void build_failure(const tune_eval *ev, int id, int status, tune_result *res)
+{
+  char path[320], line[TUNE_FIELD] = "";
+  snprintf(path, sizeof path, "%s/cand%d.log", ev->dir, id);
+  FILE *in = fopen(path, "r");
+  if (in && fgets(line, sizeof line, in))
+    line[strcspn(line, "\n")] = 0;
+  if (in)
+    fclose(in);
+  res->status = TUNE_NO_BUILD;
+  snprintf(res->message, sizeof res->message, "%s (status %d)%s%s",
+           WIFEXITED(status) && WEXITSTATUS(status) == 125 ? "emission failed" : "the C compiler failed",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1, line[0] ? ": " : "", line);
+}
+
+static void wait_build(tune_eval *ev, pid_t *pids, const int *ids, int n, tune_result *results)
+{
+  int status;
+  pid_t pid;
+  while ((pid = wait(&status)) < 0 && errno == EINTR)
+    ;
+  for (int i = 0; pid > 0 && i < n; i++)
+    if (pids[i] == pid) {
+      pids[i] = 0;
+      if (!WIFEXITED(status) || WEXITSTATUS(status))
+        build_failure(ev, ids[i], status, &results[i]);
+    }
+}
+
+static void build_all(tune_eval *ev, const sched_options *cands, int n, const int *ids, tune_result *results)
+{
+  pid_t *pids = calloc((size_t)n, sizeof *pids);
+  int running = 0;
+  for (int i = 0; pids && i < n; i++) {
+    results[i].status = TUNE_OK;
+    if (running == EVAL_JOBS)
+      wait_build(ev, pids, ids, n, results), running--;
+    pids[i] = start_build(ev, &cands[i], ids[i]);
+    if (pids[i] < 0) {
+      results[i].status = TUNE_NO_BUILD;
+      snprintf(results[i].message, sizeof results[i].message, "fork: %s", strerror(errno));
+      pids[i] = 0;
+    } else {
+      running++;
+    }
+  }
+  for (; pids && running > 0; running--)
+    wait_build(ev, pids, ids, n, results);
+  free(pids);
+}
+
+static void remove_candidate(const tune_eval *ev, int id)
+{
+  static const char *const ext[] = {"c", "h", "so", "log"};
+  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/cand%d.%s", ev->dir, id, ext[i]);
+    unlink(path);
+  }
+}
+
+void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results)
+{
+  int *ids = calloc((size_t)(n ? n : 1), sizeof *ids);
+  for (int i = 0; ids && i < n; i++)
+    ids[i] = ev->serial++;
+  memset(results, 0, sizeof *results * (size_t)n);
+  if (ids)
+    build_all(ev, cands, n, ids, results);
+  for (int i = 0; ids && i < n; i++) {
+    if (results[i].status == TUNE_OK) {
+      char so[320];
+      run_report rep = {0};
+      snprintf(so, sizeof so, "%s/cand%d.so", ev->dir, ids[i]);
+      measure(ev, so, &rep);
+      results[i].status = rep.status;
+      results[i].seconds = rep.seconds;
+      results[i].max_error = rep.max_error;
+      memcpy(results[i].message, rep.message, sizeof rep.message);
+      if (rep.status == TUNE_OK && (ev->best == 0 || rep.seconds < ev->best))
+        ev->best = rep.seconds;
+    }
+    if (!ev->cfg.keep_temps)
+      remove_candidate(ev, ids[i]);
+  }
+  free(ids);
+}
+
+/* ------------------------------------------------------------------------
+ * Setup and teardown
+ * ------------------------------------------------------------------------ */
+
+static bool make_dir(tune_eval *ev)
+{
+  const char *tmp = getenv("TMPDIR");
+  snprintf(ev->dir, sizeof ev->dir, "%s/aotc-tune-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(ev->dir)) {
+    aotc_error(ev->ctx, noloc, "tune: cannot create a temporary directory: %s", strerror(errno));
+    ev->dir[0] = 0;
+    return false;
+  }
+  return true;
+}
+
+tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
+{
+  tune_eval *ev = calloc(1, sizeof *ev);
+  if (!ev) {
+    aotc_error(ctx, noloc, "tune: out of memory");
+    return NULL;
+  }
+  ev->ctx = ctx;
+  ev->cfg = *cfg;
+  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && compute_reference(ev) && make_dir(ev))
+    return ev;
+  tune_eval_free(ev);
+  return NULL;
+}
+
+void tune_eval_free(tune_eval *ev)
+{
+  if (!ev)
+    return;
+  for (int s = 0; ev->sets && s < ev->n_sets && ev->sets[s]; s++)
+    for (int a = 0; a < ev->n_args; a++)
+      free(ev->sets[s][a]);
+  for (int o = 0; ev->ref && o < ev->cfg.func->n_outputs; o++)
+    free(ev->ref[o]);
+  if (ev->dir[0] && ev->cfg.keep_temps)
+    fprintf(stderr, "aotc: kept tuning files in %s\n", ev->dir);
+  else if (ev->dir[0])
+    rmdir(ev->dir);
+  free(ev);
+}
