@@ -1,6 +1,7 @@
 /* main.c: the `aotc` command line. The only place that prints usage and
  * decides the exit status; everything else reports on the context. */
 #include "driver.h"
+#include "../autotune/tune.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ static const char usage[] =
     "                                                  build and run the code, write DIR/<output>.npy\n"
     "       aotc check FILE [--size NAME=V,...]        parse, infer ranges, print them\n"
     "                                                  (with --size: evaluated at those sizes)\n"
+    "       aotc tune FILE --entry NAME --size NAME=V,... [--trials N] [--time S] [--cache FILE]\n"
+    "                                                  search schedule options, record the best\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
@@ -28,6 +31,12 @@ static const char usage[] =
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
     "  --interpret            run: execute the reference interpreter instead of compiled code\n"
     "  --keep-temps           run: keep the temporary build directory\n"
+    "  --threads N            threads the code is scheduled (and tuned) for (default 1)\n"
+    "  --cache FILE           tuning cache: tune records the best options there, compile\n"
+    "                         and run use them (the heuristics when it has no entry)\n"
+    "  --trials N             tune: candidates to evaluate (default 60)\n"
+    "  --time S               tune: stop after S seconds\n"
+    "  --seed N               tune: seed of the search (default 1)\n"
     "  -v, --verbose          show the commands run\n"
     "  -h, --help             this help\n"
     "  --version              print the version\n"
@@ -37,7 +46,7 @@ static const char usage[] =
     "supported yet.\n"
     "run uses $CC (default cc) to build the emitted code.\n";
 
-typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK } command;
+typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK, CMD_TUNE } command;
 
 typedef struct options {
   command cmd;
@@ -45,6 +54,8 @@ typedef struct options {
   const char *output;
   const char *output_dir;
   const char *name; /* --name: the model's function name */
+  const char **model_inputs; /* an ONNX model's input names */
+  int n_model_inputs;
   const char **entries;
   int n_entries;
   const char **sizes; /* NAME=V,... strings */
@@ -52,6 +63,11 @@ typedef struct options {
   run_input *inputs;
   int n_inputs;
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose;
+  const char *cache; /* --cache */
+  int threads;       /* --threads; 0: not given */
+  int trials;        /* tune --trials; 0: default */
+  double time_s;     /* tune --time; 0: none */
+  uint64_t seed;     /* tune --seed */
 } options;
 
 static const ir_loc noloc;
@@ -106,6 +122,55 @@ static bool push_str(aotc_ctx *ctx, const char ***list, int *n, const char *s)
   return true;
 }
 
+/* ------------------------------------------------------------------------
+ * Tuning options: --cache, --threads (compile, run, tune), --trials, --time,
+ * --seed (tune)
+ * ------------------------------------------------------------------------ */
+
+static bool is_tune_option(const char *a)
+{
+  return is_option(a, "--cache") || is_option(a, "--threads") || is_option(a, "--trials") ||
+         is_option(a, "--time") || is_option(a, "--seed");
+}
+
+/* A number in [lo, hi] for option name. */
+static bool number_value(aotc_ctx *ctx, const char *name, const char *v, double lo, double hi, double *out)
+{
+  char *end;
+  errno = 0;
+  *out = v ? strtod(v, &end) : 0;
+  if (!v || !*v || *end || errno || !(*out >= lo && *out <= hi)) {
+    if (v)
+      aotc_error(ctx, noloc, "%s expects a number from %g to %g, got '%s'", name, lo, hi, v);
+    return false;
+  }
+  return true;
+}
+
+static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
+{
+  static const char *const names[] = {"--cache", "--threads", "--trials", "--time", "--seed"};
+  const char *a = argv[*i];
+  size_t k = 0;
+  while (k < 4 && !is_option(a, names[k]))
+    k++;
+  const char *v = option_value(ctx, argc, argv, i, names[k]);
+  double x;
+  if (k == 0)
+    return (o->cache = v) != NULL;
+  if (k == 1 && number_value(ctx, names[k], v, 1, 1024, &x) && x == (int)x)
+    return (o->threads = (int)x), true;
+  if (k == 2 && number_value(ctx, names[k], v, 1, 100000, &x) && x == (int)x)
+    return (o->trials = (int)x), true;
+  if (k == 3 && number_value(ctx, names[k], v, 0.001, 1e6, &x))
+    return (o->time_s = x), true;
+  if (k == 4 && number_value(ctx, names[k], v, 0, 1e18, &x) && x == (double)(uint64_t)x)
+    return (o->seed = (uint64_t)x), true;
+  if (v && !ctx->n_errors)
+    aotc_error(ctx, noloc, "%s expects a whole number, got '%s'", names[k], v);
+  return false;
+}
+
 static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   const char *a = argv[*i], *v;
@@ -142,6 +207,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->dump_schedule = true);
   if (!strcmp(a, "--dump=ir"))
     return (o->dump_ir = true);
+  if (is_tune_option(a))
+    return parse_tune_option(ctx, o, argc, argv, i);
   aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
   return false;
 }
@@ -156,6 +223,8 @@ static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
     o->cmd = CMD_RUN, i++;
   else if (i < argc && !strcmp(argv[i], "check"))
     o->cmd = CMD_CHECK, i++;
+  else if (i < argc && !strcmp(argv[i], "tune"))
+    o->cmd = CMD_TUNE, i++;
   for (; i < argc; i++) {
     if (argv[i][0] == '-' && argv[i][1]) {
       if (!parse_option(ctx, o, argc, argv, &i))
@@ -213,10 +282,10 @@ static onnx_given *load_given(aotc_ctx *ctx, const options *o, npy_array *arrays
   return given;
 }
 
-static ir_module *load_onnx(aotc_ctx *ctx, const options *o, const unsigned char *buf, size_t len)
+static ir_module *load_onnx(aotc_ctx *ctx, options *o, const unsigned char *buf, size_t len)
 {
   const char *name = model_name(ctx, o);
-  if (!name)
+  if (!name || !(o->model_inputs = onnx_model_inputs(ctx, buf, len, &o->n_model_inputs)))
     return NULL;
   if (o->cmd != CMD_RUN)
     return onnx_compile(ctx, o->file, buf, len, name);
@@ -228,7 +297,7 @@ static ir_module *load_onnx(aotc_ctx *ctx, const options *o, const unsigned char
   return m;
 }
 
-static ir_module *load_module(aotc_ctx *ctx, const options *o)
+static ir_module *load_module(aotc_ctx *ctx, options *o)
 {
   size_t len;
   unsigned char *buf = aotc_read_file(ctx, o->file, &len);
@@ -360,7 +429,7 @@ static const char *base_name(const char *path)
 /* Writes both files under temporary names and renames them only when
  * everything succeeded, so bad input never leaves a partial output. */
 static bool write_outputs(aotc_ctx *ctx, const ir_module *m, ir_func *const *fs, int n, const emit_options *base,
-                          int64_t *const *fixed, const char *out)
+                          int64_t *const *fixed, const sched_options *const *scheds, const char *out)
 {
   const char *hout = header_path(ctx, out);
   char *ctmp = ir_sprintf(ctx, "%s.tmp%ld", out, (long)getpid());
@@ -375,6 +444,7 @@ static bool write_outputs(aotc_ctx *ctx, const ir_module *m, ir_func *const *fs,
   opt.header_name = base_name(hout);
   for (int i = 0; ok && i < n; i++) {
     opt.fixed_sizes = fixed[i];
+    opt.sched = scheds[i];
     ok = emit_c_module(ctx, m, &fs[i], 1, &opt, c, h);
   }
   if (c && fclose(c))
@@ -391,6 +461,72 @@ static bool write_outputs(aotc_ctx *ctx, const ir_module *m, ir_func *const *fs,
   return ok;
 }
 
+/* ------------------------------------------------------------------------
+ * Tuning: `aotc tune`, and the cache lookup of compile and run
+ * ------------------------------------------------------------------------ */
+
+static bool all_sizes_fixed(const ir_func *f, const int64_t *fixed)
+{
+  for (int p = 0; p < f->n_params; p++)
+    if (!fixed || fixed[p] < 0)
+      return false;
+  return true;
+}
+
+/* With --cache: the options recorded for f at the --size values, or NULL:
+ * emission then uses the heuristics for --threads (a note with -v). */
+static const sched_options *cached_schedule(aotc_ctx *ctx, const options *o, const ir_func *f,
+                                            const int64_t *fixed)
+{
+  sched_options *s = o->cache ? IR_NEW(ctx, sched_options) : NULL;
+  int threads = o->threads ? o->threads : 1;
+  if (!s)
+    return NULL;
+  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, o->cache, f, fixed, threads, NULL, s)) {
+    if (o->verbose)
+      aotc_note(ctx, noloc, "'%s': tuned schedule from '%s'", f->name, o->cache);
+    return s;
+  }
+  if (o->verbose)
+    aotc_note(ctx, noloc, "'%s': no entry in '%s' for these sizes, threads, CPU and compiler: heuristics", f->name,
+              o->cache);
+  return NULL;
+}
+
+static void print_tune_outcome(const ir_func *f, const tune_outcome *r)
+{
+  char text[2 * TUNE_FIELD];
+  sched_options_print(text, sizeof text, &r->best);
+  printf("best: %s\n", text);
+  printf("%s: %.4g ms, %.1f GFLOP/s", f->name, r->seconds * 1e3, r->gflops);
+  if (r->heuristic_seconds > 0)
+    printf(" (heuristics %.4g ms)", r->heuristic_seconds * 1e3);
+  printf("; %d trials, %d wrong, %d failed, %d too slow\n", r->trials, r->rejected, r->failed, r->slow);
+}
+
+static int do_tune(aotc_ctx *ctx, const options *o, const ir_module *m)
+{
+  if (o->n_entries != 1 && m->n_funcs != 1) {
+    aotc_error(ctx, noloc, "tune: choose one def of '%s' with --entry", o->file);
+    return 1;
+  }
+  int n;
+  ir_func **fs = select_funcs(ctx, m, o, &n);
+  int64_t *fixed = fs ? fixed_sizes(ctx, o, fs, 1, 0) : NULL;
+  if (!fixed)
+    return 1;
+  tune_request req = {.func = fs[0], .sizes = fixed, .threads = o->threads ? o->threads : 1, .trials = o->trials,
+                      .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse, .cache_path = o->cache,
+                      .verbose = o->verbose, .keep_temps = o->keep_temps};
+  tune_outcome r;
+  if (!tune_run(ctx, &req, &r))
+    return 1;
+  print_tune_outcome(fs[0], &r);
+  if (o->cache)
+    aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
+  return 0;
+}
+
 static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
 {
   int n;
@@ -401,9 +537,12 @@ static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
   for (int i = 0; fixed && i < n; i++)
     if (!(fixed[i] = fixed_sizes(ctx, o, fs, n, i)))
       return 1;
-  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule};
+  const sched_options **scheds = IR_NEW_ARRAY(ctx, const sched_options *, n);
+  for (int i = 0; fixed && scheds && i < n; i++)
+    scheds[i] = cached_schedule(ctx, o, fs[i], fixed[i]);
+  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
-  return fixed && out && write_outputs(ctx, m, fs, n, &opt, fixed, out) ? 0 : 1;
+  return fixed && scheds && out && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out) ? 0 : 1;
 }
 
 static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
@@ -417,9 +556,11 @@ static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
   int64_t *fixed = fs ? fixed_sizes(ctx, o, fs, 1, 0) : NULL;
   if (!fixed)
     return 1;
-  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed};
+  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed,
+                      .threads = o->threads, .sched = cached_schedule(ctx, o, fs[0], fixed)};
   run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
+                     .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,
                      .keep_temps = o->keep_temps, .verbose = o->verbose};
   return driver_run(ctx, m, &req);
 }
@@ -481,7 +622,7 @@ static int do_check(aotc_ctx *ctx, const options *o, const ir_module *m)
   return 0;
 }
 
-static int dispatch(aotc_ctx *ctx, const options *o)
+static int dispatch(aotc_ctx *ctx, options *o)
 {
   ir_module *m = load_module(ctx, o);
   if (!m)
@@ -494,6 +635,8 @@ static int dispatch(aotc_ctx *ctx, const options *o)
     return do_run(ctx, o, m);
   case CMD_CHECK:
     return do_check(ctx, o, m);
+  case CMD_TUNE:
+    return do_tune(ctx, o, m);
   default:
     return do_compile(ctx, o, m);
   }
