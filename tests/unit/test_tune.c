@@ -1,0 +1,376 @@
+/* test_tune.c: the autotuner. The tuning cache (round trip, misses, the
+ * best of two, hostile files, what the key depends on), the search
+ * operators (every child parses and is legal), and small end-to-end tunes:
+ * a 32x32 matmul recorded in a cache that `aotc compile --cache` then uses,
+ * and a deliberately wrong candidate (AOTC_TUNE_CORRUPT=1) that is never
+ * kept. */
+#define _GNU_SOURCE
+#include "ir.h"
+#include "../../src/autotune/tune.h"
+
+#include <criterion/criterion.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static aotc_ctx *ctx;
+static char dir[256];
+
+static void setup(void)
+{
+  ctx = aotc_ctx_new(NULL, NULL);
+  snprintf(dir, sizeof dir, "/tmp/aotc-test-tune-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+  aotc_ctx_free(ctx);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd))
+    cr_log_warn("could not remove %s", dir);
+}
+
+TestSuite(tune, .init = setup, .fini = teardown);
+
+static const char *path_in_dir(const char *name)
+{
+  return ir_sprintf(ctx, "%s/%s", dir, name);
+}
+
+static ir_func *compile1(const char *text)
+{
+  ir_module *m = tc_compile(ctx, aotc_add_source(ctx, "t.tc", text, strlen(text)));
+  cr_assert_not_null(m, "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  return m->funcs[0];
+}
+
+static const char mm_text[] = "def mm(float(M, K) A, float(K, N) B) -> (C) {\n  C(m, n) +=! A(m, r_k) * B(r_k, n)\n}\n";
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(text, 1, len, f), len);
+  fclose(f);
+}
+
+static tune_entry entry(const char *kernel, const char *sizes, int threads, double seconds, const char *options)
+{
+  tune_entry e;
+  memset(&e, 0, sizeof e);
+  snprintf(e.key.kernel, sizeof e.key.kernel, "%s", kernel);
+  snprintf(e.key.sizes, sizeof e.key.sizes, "%s", sizes);
+  e.key.threads = threads;
+  snprintf(e.key.cpu, sizeof e.key.cpu, "Test CPU @ 3.00GHz");
+  snprintf(e.key.isa, sizeof e.key.isa, "avx2,avx512f");
+  snprintf(e.key.compiler, sizeof e.key.compiler, "cc (Test) 12.2.0");
+  e.seconds = seconds;
+  snprintf(e.options, sizeof e.options, "%s", options);
+  return e;
+}
+
+/* ------------------------------------------------------------------------
+ * Cache
+ * ------------------------------------------------------------------------ */
+
+Test(tune, hash_is_fnv1a_64)
+{
+  cr_assert_eq(tune_hash("", 0), 0xcbf29ce484222325ULL);
+  cr_assert_eq(tune_hash("a", 1), 0xaf63dc4c8601ec8cULL);
+}
+
+Test(tune, cache_round_trip)
+{
+  const char *path = path_in_dir("cache.txt");
+  tune_cache c = {0}, back;
+  tune_entry a = entry("0123456789abcdef:mm", "M=64,K=64,N=64", 1, 1.5e-3, "tile=64,64,64 threads=1");
+  tune_entry b = entry("0123456789abcdef:mm", "M=64,K=64,N=64", 2, 0.8e-3, "tile=32,64,64 threads=2");
+  cr_assert(tune_cache_record(ctx, &c, &a));
+  cr_assert(tune_cache_record(ctx, &c, &b));
+  cr_assert(tune_cache_save(ctx, path, &c));
+  cr_assert(tune_cache_load(ctx, path, &back));
+  cr_assert_eq(back.n, 2);
+  const tune_entry *e = tune_cache_lookup(&back, &b.key);
+  cr_assert_not_null(e);
+  cr_assert_str_eq(e->options, b.options);
+  cr_assert_float_eq(e->seconds, b.seconds, 1e-12);
+  cr_assert_str_eq(e->key.cpu, "Test CPU @ 3.00GHz");
+  cr_assert_eq(ctx->n_diags, 0);
+}
+
+Test(tune, cache_missing_file_is_empty)
+{
+  tune_cache c;
+  cr_assert(tune_cache_load(ctx, path_in_dir("none.txt"), &c));
+  cr_assert_eq(c.n, 0);
+  cr_assert_eq(ctx->n_errors, 0);
+}
+
+Test(tune, cache_lookup_miss)
+{
+  tune_cache c = {0};
+  tune_entry a = entry("0123456789abcdef:mm", "M=64,K=64,N=64", 1, 1e-3, "tile=64");
+  tune_entry other_threads = a, other_sizes = a, other_cpu = a, other_cc = a, other_kernel = a;
+  other_threads.key.threads = 2;
+  snprintf(other_sizes.key.sizes, sizeof other_sizes.key.sizes, "M=64,K=64,N=128");
+  snprintf(other_cpu.key.cpu, sizeof other_cpu.key.cpu, "Other CPU");
+  snprintf(other_cc.key.compiler, sizeof other_cc.key.compiler, "clang version 16.0.6");
+  snprintf(other_kernel.key.kernel, sizeof other_kernel.key.kernel, "fedcba9876543210:mm");
+  cr_assert(tune_cache_record(ctx, &c, &a));
+  cr_assert_not_null(tune_cache_lookup(&c, &a.key));
+  cr_assert_null(tune_cache_lookup(&c, &other_threads.key));
+  cr_assert_null(tune_cache_lookup(&c, &other_sizes.key));
+  cr_assert_null(tune_cache_lookup(&c, &other_cpu.key));
+  cr_assert_null(tune_cache_lookup(&c, &other_cc.key));
+  cr_assert_null(tune_cache_lookup(&c, &other_kernel.key));
+}
+
+Test(tune, cache_keeps_the_best_of_two)
+{
+  const char *path = path_in_dir("best.txt");
+  tune_entry slow = entry("0123456789abcdef:mm", "M=8,K=8,N=8", 1, 2e-3, "tile=8 threads=1");
+  tune_entry fast = entry("0123456789abcdef:mm", "M=8,K=8,N=8", 1, 1e-3, "tile=4 threads=1");
+  cr_assert(tune_cache_update(ctx, path, &slow));
+  cr_assert(tune_cache_update(ctx, path, &fast));
+  cr_assert(tune_cache_update(ctx, path, &slow));
+  tune_cache c;
+  cr_assert(tune_cache_load(ctx, path, &c));
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.entries[0].options, "tile=4 threads=1");
+  cr_assert_float_eq(c.entries[0].seconds, 1e-3, 1e-12);
+}
+
+Test(tune, cache_skips_malformed_lines)
+{
+  const char *path = path_in_dir("bad.txt");
+  tune_entry good = entry("0123456789abcdef:mm", "M=8", 1, 1e-3, "tile=4");
+  tune_cache c = {0};
+  cr_assert(tune_cache_record(ctx, &c, &good));
+  cr_assert(tune_cache_save(ctx, path, &c));
+  FILE *f = fopen(path, "ab");
+  cr_assert_not_null(f);
+  fputs("garbage\n", f);
+  fputs("aotc1\tk:mm\tM=8\t1\tcpu\tisa\tcc\t1e-3\n", f);                    /* a field short */
+  fputs("aotc1\tk:mm\tM=8\t1\tcpu\tisa\tcc\t1e-3\topts\textra\n", f);       /* a field too many */
+  fputs("aotc1\tk:mm\tM=8\t0\tcpu\tisa\tcc\t1e-3\topts\n", f);              /* no threads */
+  fputs("aotc1\tk:mm\tM=8\t1\tcpu\tisa\tcc\t-1\topts\n", f);                /* negative time */
+  fputs("aotc1\tk:mm\tM=8\t1\tcpu\tisa\tcc\tnan\topts\n", f);               /* not a time */
+  fputs("aotc1\tk:mm\tM=8\tx\tcpu\tisa\tcc\t1e-3\topts\n", f);              /* bad threads */
+  fputs("aotc9\tk:mm\tM=8\t1\tcpu\tisa\tcc\t1e-3\topts\n", f);              /* unknown version */
+  fputs("aotc1\t\tM=8\t1\tcpu\tisa\tcc\t1e-3\topts\n", f);                  /* empty field */
+  static const char nul_line[] = "aotc1\tk:mm\tM=8\t1\tc\0u\tisa\tcc\t1e-3\topts\n"; /* a NUL byte */
+  fwrite(nul_line, 1, sizeof nul_line - 1, f);
+  for (int i = 0; i < 5000; i++)
+    fputc('x', f);
+  fputs("\n\n   \n# a comment\n", f);
+  fclose(f);
+  tune_cache back;
+  cr_assert(tune_cache_load(ctx, path, &back));
+  cr_assert_eq(back.n, 1);
+  cr_assert_str_eq(back.entries[0].options, "tile=4");
+  cr_assert_gt(ctx->n_diags, 0);
+  cr_assert_eq(ctx->n_errors, 0);
+}
+
+Test(tune, cache_survives_random_bytes)
+{
+  const char *path = path_in_dir("random.txt");
+  tune_rng r = {42};
+  static char buf[1 << 16];
+  for (int round = 0; round < 20; round++) {
+    size_t n = 1 + tune_rng_next(&r) % sizeof buf;
+    for (size_t i = 0; i < n; i++)
+      buf[i] = round % 2 ? "aotc1\t\n0123:=,."[tune_rng_next(&r) % 15] : (char)tune_rng_next(&r);
+    write_text(path, buf, n);
+    tune_cache c;
+    cr_assert(tune_cache_load(ctx, path, &c));
+    aotc_clear_diags(ctx);
+  }
+}
+
+Test(tune, key_depends_on_threads_sizes_and_kernel)
+{
+  ir_func *mm = compile1(mm_text);
+  ir_func *mm2 = compile1("def mm(float(M, K) A, float(K, N) B) -> (C) {\n  C(m, n) +=! A(m, r_k) * B(r_k, n) * 2\n}\n");
+  int64_t s1[] = {32, 32, 32}, s2[] = {32, 32, 64};
+  tune_key a, a_again, b, c, d;
+  cr_assert(tune_key_make(ctx, mm, s1, 1, NULL, &a));
+  cr_assert(tune_key_make(ctx, mm, s1, 1, NULL, &a_again));
+  cr_assert(tune_key_make(ctx, mm, s1, 2, NULL, &b));
+  cr_assert(tune_key_make(ctx, mm, s2, 1, NULL, &c));
+  cr_assert(tune_key_make(ctx, mm2, s1, 1, NULL, &d));
+  cr_assert(tune_key_equal(&a, &a_again));
+  cr_assert_not(tune_key_equal(&a, &b));
+  cr_assert_not(tune_key_equal(&a, &c));
+  cr_assert_not(tune_key_equal(&a, &d));
+  cr_assert_str_eq(a.sizes, "M=32,K=32,N=32");
+  cr_assert_not_null(strstr(a.kernel, ":mm"));
+  cr_assert_eq(strlen(a.kernel), 16 + 3);
+  cr_assert_null(strpbrk(a.cpu, "\t\n"));
+  cr_assert_null(strpbrk(a.compiler, "\t\n"));
+}
+
+/* ------------------------------------------------------------------------
+ * Search operators
+ * ------------------------------------------------------------------------ */
+
+static void assert_parses_and_legal(const sched_options *o, int dims)
+{
+  char text[2 * TUNE_FIELD], again[2 * TUNE_FIELD], err[256];
+  sched_options back;
+  cr_assert(tune_options_legal(o, dims));
+  cr_assert_lt(sched_options_print(text, sizeof text, o), (int)sizeof text);
+  cr_assert(sched_options_parse(text, &back, err, sizeof err), "'%s': %s", text, err);
+  sched_options_print(again, sizeof again, &back);
+  cr_assert_str_eq(text, again);
+  cr_assert(tune_options_legal(&back, dims));
+}
+
+static void check_operators(const char *text, const int64_t *sizes, int threads)
+{
+  ir_func *f = compile1(text);
+  tune_space sp;
+  tune_rng r = {7};
+  sched_options h, pop[8];
+  tune_space_init(&sp, f, sizes, threads);
+  sched_options_heuristic(f, threads, sched_host_vector_bytes(), &h);
+  for (int i = 0; i < 8; i++) {
+    pop[i] = h;
+    tune_mutate(&sp, &r, &pop[i]);
+    assert_parses_and_legal(&pop[i], sp.dims);
+  }
+  for (int i = 0; i < 2000; i++) {
+    sched_options child;
+    if (i % 2)
+      tune_crossover(&sp, &r, &pop[tune_rng_next(&r) % 8], &pop[tune_rng_next(&r) % 8], &child);
+    else
+      child = pop[tune_rng_next(&r) % 8], tune_mutate(&sp, &r, &child);
+    assert_parses_and_legal(&child, sp.dims);
+    cr_assert_eq(child.threads, threads);
+    pop[tune_rng_next(&r) % 8] = child;
+  }
+}
+
+Test(tune, operators_on_matmul)
+{
+  int64_t sizes[] = {1024, 1024, 1024};
+  check_operators(mm_text, sizes, 2);
+}
+
+Test(tune, operators_on_elementwise)
+{
+  int64_t sizes[] = {7};
+  check_operators("def relu(float(N) X) -> (Y) {\n  Y(i) = fmax(X(i), 0)\n}\n", sizes, 1);
+}
+
+Test(tune, operators_on_conv)
+{
+  int64_t sizes[] = {2, 3, 9, 9, 4, 3, 3};
+  check_operators("def conv(float(B, C, H, W) I, float(F, C, KH, KW) Wt) -> (O) {\n"
+                  "  O(b, f, h, w) +=! I(b, r_c, h + r_kh, w + r_kw) * Wt(f, r_c, r_kh, r_kw)\n}\n",
+                  sizes, 2);
+}
+
+Test(tune, flops_of_matmul)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {4, 5, 6};
+  cr_assert_float_eq(tune_flops(mm, sizes), 2.0 * 4 * 5 * 6, 1e-9);
+}
+
+/* ------------------------------------------------------------------------
+ * End to end
+ * ------------------------------------------------------------------------ */
+
+/* build/aotc, beside the directory of this test binary (build/tests). */
+static const char *aotc_binary(void)
+{
+  static char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
+  if (n <= 0)
+    return NULL;
+  exe[n] = 0;
+  char *d = dirname(dirname(exe));
+  char *path = ir_sprintf(ctx, "%s/aotc", d);
+  return access(path, X_OK) ? NULL : path;
+}
+
+static char *run_capture(const char *cmd)
+{
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  static char out[1 << 16];
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  pclose(p);
+  return out;
+}
+
+Test(tune, tiny_tune_is_recorded_and_used, .timeout = 120)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {32, 32, 32};
+  const char *cache = path_in_dir("e2e.txt");
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 6, .seed = 3, .fuse = true,
+                      .cache_path = cache, .quiet = true};
+  tune_outcome out;
+  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(out.trials, 6);
+  cr_assert_eq(out.rejected, 0);
+  cr_assert_gt(out.seconds, 0);
+  cr_assert_gt(out.gflops, 0);
+  sched_options found;
+  cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, &found));
+  char a[2 * TUNE_FIELD], b[2 * TUNE_FIELD];
+  sched_options_print(a, sizeof a, &found);
+  sched_options_print(b, sizeof b, &out.best);
+  cr_assert_str_eq(a, b);
+  cr_assert_not(tune_cache_find(ctx, cache, mm, sizes, 2, NULL, &found));
+
+  const char *aotc = aotc_binary();
+  if (!aotc) {
+    cr_log_warn("build/aotc not found: the compile --cache half is skipped");
+    return;
+  }
+  const char *tc = path_in_dir("mm.tc");
+  write_text(tc, mm_text, strlen(mm_text));
+  char *cmd = ir_sprintf(ctx, "'%s' compile '%s' --size M=32,N=32,K=32 --cache '%s' -v -o '%s/mm.c' 2>&1", aotc, tc,
+                         cache, dir);
+  cr_assert_not_null(strstr(run_capture(cmd), "tuned schedule from"));
+  cmd = ir_sprintf(ctx, "'%s' compile '%s' --size M=32,N=32,K=16 --cache '%s' -v -o '%s/mm.c' 2>&1", aotc, tc, cache,
+                   dir);
+  cr_assert_not_null(strstr(run_capture(cmd), "heuristics"));
+}
+
+Test(tune, wrong_candidates_are_discarded, .timeout = 120)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {16, 16, 16};
+  const char *cache = path_in_dir("corrupt.txt");
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 3, .fuse = true, .cache_path = cache, .quiet = true};
+  tune_outcome out;
+  setenv("AOTC_TUNE_CORRUPT", "1", 1);
+  bool ok = tune_run(ctx, &req, &out);
+  unsetenv("AOTC_TUNE_CORRUPT");
+  cr_assert_not(ok);
+  cr_assert_eq(out.trials, 3);
+  cr_assert_eq(out.rejected, 3);
+  cr_assert_eq(out.seconds, 0);
+  struct stat st;
+  cr_assert_neq(stat(cache, &st), 0, "no entry may be written from wrong candidates");
+}
+
+Test(tune, sizes_are_required)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {16, -1, 16};
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 1, .quiet = true};
+  tune_outcome out;
+  cr_assert_not(tune_run(ctx, &req, &out));
+  cr_assert_gt(ctx->n_errors, 0);
+}
