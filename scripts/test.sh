@@ -77,6 +77,7 @@ for variant in build build-san; do
   else
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
   fi
+  [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
 done
 rm -rf "$logdir"
 echo
