@@ -57,6 +57,7 @@ typedef struct emit_fn {
   int indent;
   bool failed;
   sched_options sched;     /* the options every kernel of the function is scheduled with */
+  const char *acc;         /* scalar replacement: the local that stands for the left-hand side */
   int n_contr;             /* kernels emitted as packed micro-kernel loops */
   sched_contraction contr[MAX_CONTRACTIONS];
   sched_blocks blocks[MAX_CONTRACTIONS];
@@ -692,7 +693,10 @@ static void print_lhs_index(emit_fn *E, const void *data, int j, index_place at)
 
 static void print_lhs(emit_fn *E, const ir_stmt *s)
 {
-  print_linear(E, s->tensor, s->n_lhs, print_lhs_index, s);
+  if (E->acc)
+    fputs(E->acc, E->out);
+  else
+    print_linear(E, s->tensor, s->n_lhs, print_lhs_index, s);
 }
 
 /* LHS = aotc_min_T(LHS, rhs) for min= and max=. */
@@ -721,23 +725,43 @@ static void print_update(emit_fn *E, const ir_stmt *s)
   print_top(E, s->rhs, t);
 }
 
-/* One isl statement, its index values given by the call's arguments. */
-static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
+/* The statement a user node runs, its index values bound in E->iter from
+ * the call's arguments; NULL if not ours. */
+static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_stmt *ps)
 {
   isl_ast_expr *call = isl_ast_node_user_get_expr(node);
   isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
   isl_id *id = isl_ast_expr_id_get_id(name);
-  poly_stmt ps;
-  if (!poly_stmt_from_name(isl_id_get_name(id), &ps) || ps.stmt >= E->f->n_stmts) {
-    E->failed = true;
-    goto error;
+  const ir_stmt *s = NULL;
+  if (poly_stmt_from_name(isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
+    s = E->stmt = E->f->stmts[ps->stmt];
+    int n = isl_ast_expr_op_get_n_arg(call) - 1;
+    for (int j = 0; j < s->n_index; j++)
+      E->iter[j] = isl_ast_expr_free(E->iter[j]);
+    for (int j = 0; j < n; j++)
+      E->iter[ps->init ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
   }
-  const ir_stmt *s = E->stmt = E->f->stmts[ps.stmt];
-  int n = isl_ast_expr_op_get_n_arg(call) - 1;
+  isl_id_free(id);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+  return s;
+}
+
+static void unbind_call(emit_fn *E, const ir_stmt *s)
+{
   for (int j = 0; j < s->n_index; j++)
-    E->iter[j] = NULL;
-  for (int j = 0; j < n; j++)
-    E->iter[ps.init ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
+    E->iter[j] = isl_ast_expr_free(E->iter[j]);
+}
+
+/* One isl statement, its index values given by the call's arguments. */
+static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_call(E, node, &ps);
+  if (!s) {
+    E->failed = true;
+    return;
+  }
   put_indent(E);
   if (ps.init) {
     print_lhs(E, s);
@@ -747,12 +771,71 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
     print_update(E, s);
   }
   fputs(";\n", E->out);
-  for (int j = 0; j < s->n_index; j++)
-    E->iter[j] = isl_ast_expr_free(E->iter[j]);
-error:
+  unbind_call(E, s);
+}
+
+/* Does e mention the identifier named name? */
+static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
+{
+  bool found = false;
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
+    isl_id *id = isl_ast_expr_id_get_id(e);
+    found = !strcmp(isl_id_get_name(id), name);
+    isl_id_free(id);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
+    for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
+      isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
+      found = expr_mentions(arg, name);
+      isl_ast_expr_free(arg);
+    }
+  }
+  return found;
+}
+
+/* The reduction a loop with body `body` and iterator `it` can keep in a
+ * local: the body is one reduction statement whose left-hand side does not
+ * move with the loop. */
+static const ir_stmt *replaceable_reduction(emit_fn *E, __isl_keep isl_ast_node *body, __isl_keep isl_ast_expr *it)
+{
+  poly_stmt ps;
+  if (!E->sched.scalar_replace || E->acc || isl_ast_node_get_type(body) != isl_ast_node_user)
+    return NULL;
+  const ir_stmt *s = bind_call(E, body, &ps);
+  bool ok = s && !ps.init && s->red != IR_RED_NONE;
+  isl_id *id = isl_ast_expr_id_get_id(it);
+  for (int j = 0; ok && j < s->n_lhs; j++)
+    ok = E->iter[s->lhs[j]] && !expr_mentions(E->iter[s->lhs[j]], isl_id_get_name(id));
   isl_id_free(id);
-  isl_ast_expr_free(name);
-  isl_ast_expr_free(call);
+  return ok ? s : NULL;
+}
+
+static void print_for(emit_fn *E, __isl_keep isl_ast_node *node);
+
+/* { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
+static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const ir_stmt *s)
+{
+  put_indent(E);
+  fprintf(E->out, "{\n");
+  E->indent++;
+  put_indent(E);
+  fprintf(E->out, "%s aotc_acc = ", ctype(E->f->tensors[s->tensor]->type));
+  print_lhs(E, s);
+  fputs(";\n", E->out);
+  unbind_call(E, s);
+  E->acc = "aotc_acc";
+  print_for(E, node);
+  E->acc = NULL;
+  isl_ast_node *body = isl_ast_node_for_get_body(node);
+  poly_stmt ps;
+  bind_call(E, body, &ps);
+  isl_ast_node_free(body);
+  put_indent(E);
+  print_lhs(E, s);
+  fputs(" = aotc_acc;\n", E->out);
+  unbind_call(E, s);
+  E->indent--;
+  put_indent(E);
+  fputs("}\n", E->out);
 }
 
 /* ------------------------------------------------------------------------
@@ -760,6 +843,7 @@ error:
  * ------------------------------------------------------------------------ */
 
 static void print_node(emit_fn *E, __isl_keep isl_ast_node *node);
+static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node);
 
 static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
 {
@@ -772,6 +856,16 @@ static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+  if (!E->acc) {
+    isl_ast_node *body = isl_ast_node_for_get_body(node);
+    const ir_stmt *s = replaceable_reduction(E, body, it);
+    isl_ast_node_free(body);
+    if (s) {
+      isl_ast_expr_free(it);
+      print_replaced_for(E, node, s);
+      return;
+    }
+  }
   isl_ast_expr *init = isl_ast_node_for_get_init(node);
   isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
   isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
@@ -826,6 +920,24 @@ static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
   isl_ast_node_list_free(list);
 }
 
+/* aotc_parallel: an OpenMP parallel loop; aotc_simd: an OpenMP simd loop;
+ * both only where the marked node is a loop, and only under -fopenmp. */
+static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_id *id = isl_ast_node_mark_get_id(node);
+  isl_ast_node *child = isl_ast_node_mark_get_node(node);
+  const char *name = isl_id_get_name(id);
+  bool is_for = isl_ast_node_get_type(child) == isl_ast_node_for;
+  if (is_for && name && !strcmp(name, "aotc_parallel"))
+    fprintf(E->out, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) num_threads(%d)\n#endif\n",
+            E->sched.threads);
+  else if (is_for && name && !strcmp(name, "aotc_simd"))
+    fputs("#ifdef _OPENMP\n#pragma omp simd\n#endif\n", E->out);
+  print_node(E, child);
+  isl_ast_node_free(child);
+  isl_id_free(id);
+}
+
 static void print_node(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   switch (isl_ast_node_get_type(node)) {
@@ -838,12 +950,9 @@ static void print_node(emit_fn *E, __isl_keep isl_ast_node *node)
   case isl_ast_node_block:
     print_block(E, node);
     return;
-  case isl_ast_node_mark: {
-    isl_ast_node *child = isl_ast_node_mark_get_node(node);
-    print_node(E, child);
-    isl_ast_node_free(child);
+  case isl_ast_node_mark:
+    print_mark(E, node);
     return;
-  }
   case isl_ast_node_user:
     print_user(E, node);
     return;
@@ -1824,7 +1933,10 @@ static bool print_kernel(emit_fn *E, int first, int end)
                            em->opt->fixed_sizes);
   if (!E->k)
     return false;
+  sched_set_isl_options(em->isl, &E->sched);
   poly_kernel_schedule(E->k, em->opt->fuse);
+  if (E->k->scheduled)
+    E->k->schedule = sched_apply(E->k->schedule, &E->sched);
   isl_ast_node *ast = poly_kernel_ast(E->k);
   if (!ast)
     aotc_error(em->ctx, E->f->stmts[first]->loc, "%s: isl could not generate the loops", E->f->name);

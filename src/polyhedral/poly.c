@@ -462,11 +462,13 @@ static bool compute_dependences(poly_kernel *k)
 
 static __isl_give isl_schedule *isl_scheduler(poly_kernel *k, bool fuse)
 {
-  isl_options_set_schedule_serialize_sccs(k->isl, fuse ? 0 : 1);
+  if (!fuse)
+    isl_options_set_schedule_serialize_sccs(k->isl, 1);
   isl_options_set_schedule_whole_component(k->isl, 0);
   isl_schedule_constraints *sc = isl_schedule_constraints_on_domain(isl_union_set_copy(k->domain));
   sc = isl_schedule_constraints_set_context(sc, isl_set_copy(k->context));
   sc = isl_schedule_constraints_set_validity(sc, isl_union_map_copy(k->dep_all));
+  sc = isl_schedule_constraints_set_coincidence(sc, isl_union_map_copy(k->dep_all));
   sc = isl_schedule_constraints_set_proximity(sc, isl_union_map_copy(k->dep_raw));
   return isl_schedule_constraints_compute_schedule(sc);
 }

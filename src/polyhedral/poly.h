@@ -50,7 +50,9 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
  * starts at statement first: f->stmt_kernel, or the whole function. */
 int poly_kernel_end(const ir_func *f, int first);
 /* Dependences and a schedule; falls back to the program order when the
- * dependence analysis or the scheduler fails or runs out of operations. */
+ * dependence analysis or the scheduler fails or runs out of operations.
+ * fuse false serialises the strongly connected components; otherwise the
+ * isl options in force (sched_set_isl_options) decide the fusion. */
 void poly_kernel_schedule(poly_kernel *k, bool fuse);
 /* The loops of the schedule; those of the program order when isl runs out
  * of operations on the scheduled one. */

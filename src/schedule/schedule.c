@@ -397,3 +397,163 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
   b->nc = round_up(pick(o->tile, c->j, 4096), b->nr);
   b->threads = o->threads > 0 ? o->threads : 1;
 }
+
+/* ------------------------------------------------------------------------
+ * Schedule tree transformations
+ * ------------------------------------------------------------------------ */
+
+void sched_set_isl_options(isl_ctx *isl, const sched_options *o)
+{
+  isl_options_set_schedule_serialize_sccs(isl, o->fusion == SCHED_FUSE_MIN);
+  isl_options_set_schedule_outer_coincidence(isl, o->fusion == SCHED_FUSE_KEEP_PARALLEL);
+  isl_options_set_schedule_whole_component(isl, 0);
+}
+
+/* The sizes v[0..n-1] as a multi_val on the band's space; NULL when one is
+ * 0 (that band is left alone). */
+static __isl_give isl_multi_val *band_sizes(__isl_keep isl_schedule_node *band, const int *v, int n)
+{
+  if (n > SCHED_MAX_DIMS)
+    return NULL;
+  for (int i = 0; i < n; i++)
+    if (v[i] <= 0)
+      return NULL;
+  isl_space *space = isl_schedule_node_band_get_space(band);
+  isl_multi_val *mv = isl_multi_val_zero(space);
+  for (int i = 0; i < n; i++)
+    mv = isl_multi_val_set_val(mv, i, isl_val_int_from_si(isl_schedule_node_get_ctx(band), v[i]));
+  return mv;
+}
+
+static bool all_coincident(__isl_keep isl_schedule_node *band, int n, bool *coincident)
+{
+  bool all = true;
+  for (int i = 0; i < n; i++) {
+    coincident[i] = isl_schedule_node_band_member_get_coincident(band, i) == isl_bool_true;
+    all = all && coincident[i];
+  }
+  return all;
+}
+
+/* Reorders the members of a permutable band: member i becomes order[i]. */
+static __isl_give isl_schedule_node *permute_band(__isl_take isl_schedule_node *band, const int *order, int n)
+{
+  bool identity = true, coincident[SCHED_MAX_DIMS];
+  for (int i = 0; i < n; i++)
+    identity = identity && order[i] == i;
+  if (identity || n > SCHED_MAX_DIMS || n < 2)
+    return band;
+  all_coincident(band, n, coincident);
+  isl_multi_union_pw_aff *old = isl_schedule_node_band_get_partial_schedule(band);
+  isl_multi_union_pw_aff *mupa = isl_multi_union_pw_aff_copy(old);
+  for (int i = 0; i < n; i++)
+    mupa = isl_multi_union_pw_aff_set_union_pw_aff(mupa, i, isl_multi_union_pw_aff_get_union_pw_aff(old, order[i]));
+  isl_multi_union_pw_aff_free(old);
+  band = isl_schedule_node_delete(band);
+  band = isl_schedule_node_insert_partial_schedule(band, mupa);
+  band = isl_schedule_node_band_set_permutable(band, 1);
+  for (int i = 0; i < n; i++)
+    band = isl_schedule_node_band_member_set_coincident(band, i, coincident[order[i]]);
+  return band;
+}
+
+static __isl_give isl_schedule_node *mark(__isl_take isl_schedule_node *node, const char *name)
+{
+  return isl_schedule_node_insert_mark(node, isl_id_alloc(isl_schedule_node_get_ctx(node), name, NULL));
+}
+
+/* Unrolls the register tile loops (the band at node) when their iterations
+ * are at most o->unroll in all. */
+static __isl_give isl_schedule_node *unroll_band(__isl_take isl_schedule_node *node, const int *reg, int n,
+                                                 const sched_options *o)
+{
+  long product = 1;
+  for (int i = 0; i < n; i++)
+    product *= reg[i] > 0 ? reg[i] : 1 << 20;
+  if (o->unroll <= 0 || product > o->unroll)
+    return node;
+  for (int i = 0; i < n; i++)
+    node = isl_schedule_node_band_member_set_ast_loop_type(node, i, isl_ast_loop_unroll);
+  return node;
+}
+
+/* Marks the last member of the band at node "aotc_simd" when it is
+ * coincident and innermost (the band's child is a leaf). */
+static __isl_give isl_schedule_node *mark_simd(__isl_take isl_schedule_node *node, const sched_options *o)
+{
+  isl_size n = isl_schedule_node_band_n_member(node);
+  if (!o->vectorize || n < 1 || isl_schedule_node_band_member_get_coincident(node, n - 1) != isl_bool_true)
+    return node;
+  isl_schedule_node *child = isl_schedule_node_get_child(node, 0);
+  bool leaf = child && isl_schedule_node_get_type(child) == isl_schedule_node_leaf;
+  isl_schedule_node_free(child);
+  if (!leaf || isl_schedule_node_band_member_get_ast_loop_type(node, n - 1) == isl_ast_loop_unroll)
+    return node;
+  if (n > 1)
+    node = isl_schedule_node_child(isl_schedule_node_band_split(node, n - 1), 0);
+  node = mark(node, "aotc_simd");
+  return n > 1 ? isl_schedule_node_parent(node) : node;
+}
+
+/* Tiles, reorders, unrolls and marks one outermost band; returns the node
+ * at the same place (the outermost new node). */
+static __isl_give isl_schedule_node *transform_band(__isl_take isl_schedule_node *band, const sched_options *o)
+{
+  isl_size n = isl_schedule_node_band_n_member(band);
+  bool coincident[SCHED_MAX_DIMS] = {false};
+  if (n < 1 || n > SCHED_MAX_DIMS || isl_schedule_node_band_get_permutable(band) != isl_bool_true)
+    return band;
+  all_coincident(band, n, coincident);
+  bool parallel = o->threads > 1 && coincident[0];
+  int depth = 0;
+  isl_multi_val *tile = band_sizes(band, o->tile, n);
+  if (tile) {
+    band = isl_schedule_node_child(isl_schedule_node_band_tile(band, tile), 0);
+    depth++;
+  }
+  band = permute_band(band, o->order, n);
+  int reg[SCHED_MAX_DIMS];
+  for (int i = 0; i < n; i++)
+    reg[i] = o->reg_tile[o->order[i] < n ? o->order[i] : i];
+  isl_multi_val *rt = band_sizes(band, reg, n);
+  if (rt) {
+    band = isl_schedule_node_child(isl_schedule_node_band_tile(band, rt), 0);
+    depth++;
+    band = unroll_band(band, reg, n, o);
+  }
+  band = mark_simd(band, o);
+  for (; depth > 0; depth--)
+    band = isl_schedule_node_parent(band);
+  return parallel ? mark(band, "aotc_parallel") : band;
+}
+
+/* The outermost bands, found top-down: each is transformed once. */
+static __isl_give isl_schedule_node *transform_outermost(__isl_take isl_schedule_node *node, const sched_options *o)
+{
+  if (!node)
+    return NULL;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_band)
+    return transform_band(node, o);
+  isl_size n = isl_schedule_node_n_children(node);
+  for (int i = 0; i < n && node; i++) {
+    node = isl_schedule_node_child(node, i);
+    node = transform_outermost(node, o);
+    node = isl_schedule_node_parent(node);
+  }
+  return node;
+}
+
+__isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sched_options *o)
+{
+  if (!schedule || !o)
+    return schedule;
+  isl_schedule *copy = isl_schedule_copy(schedule);
+  isl_schedule_node *root = transform_outermost(isl_schedule_get_root(schedule), o);
+  isl_schedule_free(schedule);
+  if (!root)
+    return copy;
+  isl_schedule_free(copy);
+  isl_schedule *result = isl_schedule_node_get_schedule(root);
+  isl_schedule_node_free(root);
+  return result;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# sgemm.sh: sgemm of aotc's emitted mm under a given schedule against OpenBLAS.
+#   bench/sgemm.sh BUILDDIR "SCHEDULE" THREADS [SIZES...]
+# SCHEDULE as sched_options_print writes it, or heuristic[:T].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+b=$1 sched=$2 t=$3
+shift 3
+out=$b/bench/s$$
+mkdir -p "$out"
+"$b/bench/emit_sched" bench/kernels.tc mm "$out/mm.c" "$sched"
+cc -O3 -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/gemm" bench/gemm.c "$out/mm.c" $(pkg-config --cflags --libs openblas) -lm
+for n in ${@:-1024}; do
+  OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
+done
+rm -rf "$out"
