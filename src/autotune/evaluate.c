@@ -54,6 +54,11 @@ struct tune_eval {
   char dir[256];
   int serial;
   double best; /* fastest time so far, 0 when none */
+  struct {
+    uint64_t hash; /* of a candidate's C text and header */
+    tune_result result;
+  } *codes;      /* every code measured */
+  int n_codes, cap_codes;
 };
 
 typedef struct run_report {
@@ -626,40 +631,80 @@ static void measure(tune_eval *ev, const char *so, run_report *rep)
 }
 
 /* ------------------------------------------------------------------------
- * Building candidates (child processes: emit, then exec the compiler)
+ * Building candidates: emitted here on a scratch context (options that give
+ * the same code as an earlier candidate are not built again), compiled by
+ * child processes, two at a time, each in its own directory
  * ------------------------------------------------------------------------ */
 
-static bool emit_candidate(tune_eval *ev, const sched_options *o, const char *c_path, const char *h_path,
-                           const char *h_name)
+static const char *cand_path(const tune_eval *ev, int id, const char *file, char *buf, size_t n)
 {
-  FILE *c = fopen(c_path, "w"), *h = fopen(h_path, "w");
-  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = h_name};
+  snprintf(buf, n, "%s/%d%s%s", ev->dir, id, file ? "/" : "", file ? file : "");
+  return buf;
+}
+
+static bool write_text(const char *path, const char *text, size_t len)
+{
+  FILE *f = fopen(path, "w");
+  bool ok = f && fwrite(text, 1, len, f) == len;
+  return f && !fclose(f) && ok;
+}
+
+static void emission_failure(aotc_ctx *scratch, tune_result *res)
+{
+  res->status = TUNE_NO_BUILD;
+  snprintf(res->message, sizeof res->message, "emission failed: %s",
+           scratch && scratch->n_diags ? scratch->diags[0].msg : "out of memory");
+}
+
+/* Emits the C file and header of a candidate into memory. */
+static bool emit_text(tune_eval *ev, aotc_ctx *scratch, const sched_options *o, char **c, size_t *clen, char **h,
+                      size_t *hlen)
+{
+  FILE *cf = open_memstream(c, clen), *hf = open_memstream(h, hlen);
+  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
+                      .threads = ev->cfg.threads};
   ir_func *fn = (ir_func *)ev->cfg.func;
-  bool ok = c && h && emit_c_module(ev->ctx, NULL, &fn, 1, &opt, c, h);
-  if (c && fclose(c))
+  bool ok = cf && hf && emit_c_module(scratch, NULL, &fn, 1, &opt, cf, hf);
+  if (cf && fclose(cf))
     ok = false;
-  if (h && fclose(h))
+  if (hf && fclose(hf))
     ok = false;
   return ok;
 }
 
-/* In the child: stderr to the log, emit, exec the compiler. */
-static void child_build(tune_eval *ev, const sched_options *o, int id)
+/* Writes DIR/ID/kernel.c and kernel.h; *hash identifies the code. */
+static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64_t *hash, tune_result *res)
 {
-  char c[320], h[320], hn[32], so[320], log[320];
-  snprintf(c, sizeof c, "%s/cand%d.c", ev->dir, id);
-  snprintf(h, sizeof h, "%s/cand%d.h", ev->dir, id);
-  snprintf(hn, sizeof hn, "cand%d.h", id);
-  snprintf(so, sizeof so, "%s/cand%d.so", ev->dir, id);
-  snprintf(log, sizeof log, "%s/cand%d.log", ev->dir, id);
-  if (!freopen(log, "w", stderr))
+  aotc_ctx *scratch = aotc_ctx_new(ev->ctx->alloc, ev->ctx->alloc_ud);
+  char *c = NULL, *h = NULL, path[320];
+  size_t clen = 0, hlen = 0;
+  bool ok = scratch && emit_text(ev, scratch, o, &c, &clen, &h, &hlen);
+  if (ok) {
+    *hash = tune_hash(c, clen) ^ (tune_hash(h, hlen) * 31);
+    ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700) &&
+         write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
+         write_text(cand_path(ev, id, "kernel.h", path, sizeof path), h, hlen);
+    if (!ok)
+      snprintf(res->message, sizeof res->message, "cannot write in '%.200s': %s", ev->dir, strerror(errno));
+    res->status = ok ? TUNE_OK : TUNE_NO_BUILD;
+  } else {
+    emission_failure(scratch, res);
+  }
+  free(c);
+  free(h);
+  aotc_ctx_free(scratch);
+  return ok;
+}
+
+/* In the child: stderr to the log, exec the compiler. */
+static void child_build(const tune_eval *ev, int id)
+{
+  char c[320], so[320], log[320];
+  cand_path(ev, id, "kernel.c", c, sizeof c);
+  cand_path(ev, id, "kernel.so", so, sizeof so);
+  if (!freopen(cand_path(ev, id, "log", log, sizeof log), "w", stderr))
     _exit(126);
   alarm(EVAL_BUILD_LIMIT);
-  aotc_clear_diags(ev->ctx);
-  if (!emit_candidate(ev, o, c, h, hn)) {
-    aotc_print_diags(ev->ctx, stderr);
-    _exit(125);
-  }
   const char *cc = compiler(&ev->cfg);
   char *argv[] = {(char *)cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-o", so, c, "-lm", NULL};
   execvp(cc, argv);
@@ -667,12 +712,12 @@ static void child_build(tune_eval *ev, const sched_options *o, int id)
   _exit(127);
 }
 
-static pid_t start_build(tune_eval *ev, const sched_options *o, int id)
+static pid_t start_build(const tune_eval *ev, int id)
 {
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0)
-    child_build(ev, o, id);
+    child_build(ev, id);
   return pid;
 }
 
@@ -680,15 +725,13 @@ static pid_t start_build(tune_eval *ev, const sched_options *o, int id)
 static void build_failure(const tune_eval *ev, int id, int status, tune_result *res)
 {
   char path[320], line[TUNE_FIELD] = "";
-  snprintf(path, sizeof path, "%s/cand%d.log", ev->dir, id);
-  FILE *in = fopen(path, "r");
+  FILE *in = fopen(cand_path(ev, id, "log", path, sizeof path), "r");
   if (in && fgets(line, sizeof line, in))
     line[strcspn(line, "\n")] = 0;
   if (in)
     fclose(in);
   res->status = TUNE_NO_BUILD;
-  snprintf(res->message, sizeof res->message, "%s (status %d)%s%s",
-           WIFEXITED(status) && WEXITSTATUS(status) == 125 ? "emission failed" : "the C compiler failed",
+  snprintf(res->message, sizeof res->message, "the C compiler failed (status %d)%s%s",
            WIFEXITED(status) ? WEXITSTATUS(status) : -1, line[0] ? ": " : "", line);
 }
 
@@ -706,22 +749,23 @@ static void wait_build(tune_eval *ev, pid_t *pids, const int *ids, int n, tune_r
     }
 }
 
-static void build_all(tune_eval *ev, const sched_options *cands, int n, const int *ids, tune_result *results)
+/* Compiles the candidates whose build[i] is set. */
+static void build_all(tune_eval *ev, const bool *build, int n, const int *ids, tune_result *results)
 {
   pid_t *pids = calloc((size_t)n, sizeof *pids);
   int running = 0;
   for (int i = 0; pids && i < n; i++) {
-    results[i].status = TUNE_OK;
+    if (!build[i])
+      continue;
     if (running == EVAL_JOBS)
       wait_build(ev, pids, ids, n, results), running--;
-    pids[i] = start_build(ev, &cands[i], ids[i]);
-    if (pids[i] < 0) {
-      results[i].status = TUNE_NO_BUILD;
-      snprintf(results[i].message, sizeof results[i].message, "fork: %s", strerror(errno));
-      pids[i] = 0;
-    } else {
+    if ((pids[i] = start_build(ev, ids[i])) > 0) {
       running++;
+      continue;
     }
+    results[i].status = TUNE_NO_BUILD;
+    snprintf(results[i].message, sizeof results[i].message, "fork: %s", strerror(errno));
+    pids[i] = 0;
   }
   for (; pids && running > 0; running--)
     wait_build(ev, pids, ids, n, results);
@@ -730,39 +774,112 @@ static void build_all(tune_eval *ev, const sched_options *cands, int n, const in
 
 static void remove_candidate(const tune_eval *ev, int id)
 {
-  static const char *const ext[] = {"c", "h", "so", "log"};
-  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-    char path[320];
-    snprintf(path, sizeof path, "%s/cand%d.%s", ev->dir, id, ext[i]);
-    unlink(path);
+  static const char *const files[] = {"kernel.c", "kernel.h", "kernel.so", "log"};
+  char path[320];
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    unlink(cand_path(ev, id, files[i], path, sizeof path));
+  rmdir(cand_path(ev, id, NULL, path, sizeof path));
+}
+
+/* ------------------------------------------------------------------------
+ * Code already measured
+ * ------------------------------------------------------------------------ */
+
+static const tune_result *known_code(const tune_eval *ev, uint64_t hash)
+{
+  for (int i = 0; i < ev->n_codes; i++)
+    if (ev->codes[i].hash == hash)
+      return &ev->codes[i].result;
+  return NULL;
+}
+
+static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res)
+{
+  if (known_code(ev, hash))
+    return;
+  if (ev->n_codes == ev->cap_codes) {
+    int cap = ev->cap_codes ? 2 * ev->cap_codes : 64;
+    void *grown = realloc(ev->codes, sizeof *ev->codes * (size_t)cap);
+    if (!grown)
+      return;
+    ev->codes = grown;
+    ev->cap_codes = cap;
   }
+  ev->codes[ev->n_codes].hash = hash;
+  ev->codes[ev->n_codes++].result = *res;
+}
+
+/* Emits every candidate; build[i] tells which need compiling: not those that
+ * failed, nor those whose code was measured before (result copied). */
+static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int *ids, uint64_t *hashes, bool *build,
+                     tune_result *results)
+{
+  for (int i = 0; i < n; i++) {
+    const tune_result *known;
+    build[i] = emit_candidate(ev, &cands[i], ids[i], &hashes[i], &results[i]);
+    if (build[i] && (known = known_code(ev, hashes[i]))) {
+      results[i] = *known;
+      results[i].same_code = true;
+      build[i] = false;
+    }
+    for (int j = 0; build[i] && j < i; j++)
+      if (build[j] && hashes[j] == hashes[i])
+        build[i] = false, results[i].same_code = true;
+  }
+}
+
+static void measure_one(tune_eval *ev, int id, tune_result *res)
+{
+  char so[320];
+  run_report rep = {0};
+  measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
+  res->status = rep.status;
+  res->seconds = rep.seconds;
+  res->max_error = rep.max_error;
+  memcpy(res->message, rep.message, sizeof rep.message);
+  if (rep.status == TUNE_OK && (ev->best == 0 || rep.seconds < ev->best))
+    ev->best = rep.seconds;
+}
+
+/* Candidates with the code of an earlier one in the same batch share its
+ * result. */
+static void share_results(tune_eval *ev, int n, const uint64_t *hashes, const bool *emitted, tune_result *results)
+{
+  for (int i = 0; i < n; i++)
+    if (results[i].same_code && emitted[i]) {
+      const tune_result *known = known_code(ev, hashes[i]);
+      if (known)
+        results[i] = *known, results[i].same_code = true;
+    }
 }
 
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results)
 {
   int *ids = calloc((size_t)(n ? n : 1), sizeof *ids);
+  uint64_t *hashes = calloc((size_t)(n ? n : 1), sizeof *hashes);
+  bool *build = calloc((size_t)(n ? n : 1), sizeof *build), *emitted = calloc((size_t)(n ? n : 1), sizeof *emitted);
+  memset(results, 0, sizeof *results * (size_t)n);
   for (int i = 0; ids && i < n; i++)
     ids[i] = ev->serial++;
-  memset(results, 0, sizeof *results * (size_t)n);
-  if (ids)
-    build_all(ev, cands, n, ids, results);
-  for (int i = 0; ids && i < n; i++) {
-    if (results[i].status == TUNE_OK) {
-      char so[320];
-      run_report rep = {0};
-      snprintf(so, sizeof so, "%s/cand%d.so", ev->dir, ids[i]);
-      measure(ev, so, &rep);
-      results[i].status = rep.status;
-      results[i].seconds = rep.seconds;
-      results[i].max_error = rep.max_error;
-      memcpy(results[i].message, rep.message, sizeof rep.message);
-      if (rep.status == TUNE_OK && (ev->best == 0 || rep.seconds < ev->best))
-        ev->best = rep.seconds;
-    }
-    if (!ev->cfg.keep_temps)
-      remove_candidate(ev, ids[i]);
+  if (ids && hashes && build && emitted) {
+    emit_all(ev, cands, n, ids, hashes, build, results);
+    for (int i = 0; i < n; i++)
+      emitted[i] = results[i].status != TUNE_NO_BUILD;
+    build_all(ev, build, n, ids, results);
+    for (int i = 0; i < n; i++)
+      if (build[i] && results[i].status == TUNE_OK)
+        measure_one(ev, ids[i], &results[i]);
+    for (int i = 0; i < n; i++)
+      if (build[i])
+        remember_code(ev, hashes[i], &results[i]);
+    share_results(ev, n, hashes, emitted, results);
   }
+  for (int i = 0; ids && i < n && !ev->cfg.keep_temps; i++)
+    remove_candidate(ev, ids[i]);
   free(ids);
+  free(hashes);
+  free(build);
+  free(emitted);
 }
 
 /* ------------------------------------------------------------------------
@@ -809,5 +926,6 @@ void tune_eval_free(tune_eval *ev)
     fprintf(stderr, "aotc: kept tuning files in %s\n", ev->dir);
   else if (ev->dir[0])
     rmdir(ev->dir);
+  free(ev->codes);
   free(ev);
 }

@@ -22,6 +22,7 @@
 #define MAX_REG 256
 #define MAX_UNROLL 1024
 #define MAX_TRIALS 100000
+#define MAX_SAME_IN_A_ROW 500 /* the search space looks exhausted */
 
 static const ir_loc noloc;
 
@@ -255,7 +256,8 @@ typedef struct search {
   member pop[POPULATION];
   int n_pop;
   uint64_t *seen; /* hashes of the option texts evaluated */
-  int n_seen, max_trials;
+  int n_seen, cap_seen, max_trials;
+  int same_in_a_row; /* candidates in a row whose code was measured before */
   double start, flops;
   bool tty;
   tune_outcome *out;
@@ -286,7 +288,8 @@ static bool seen_before(const search *s, const sched_options *o)
 
 static bool budget_left(const search *s)
 {
-  return s->out->trials < s->max_trials && (s->req->time_s <= 0 || now() - s->start < s->req->time_s);
+  return s->out->trials < s->max_trials && s->same_in_a_row < MAX_SAME_IN_A_ROW &&
+         (s->req->time_s <= 0 || now() - s->start < s->req->time_s);
 }
 
 /* Tournament of two among the population. */
@@ -387,8 +390,12 @@ static void show_progress(search *s, const tune_result *res)
 
 static void record_result(search *s, const sched_options *o, const tune_result *res)
 {
+  if (s->n_seen < s->cap_seen)
+    s->seen[s->n_seen++] = options_hash(o);
+  s->same_in_a_row = res->same_code ? s->same_in_a_row + 1 : 0;
+  if (res->same_code)
+    return;
   s->out->trials++;
-  s->seen[s->n_seen++] = options_hash(o);
   if (res->status == TUNE_WRONG)
     s->out->rejected++;
   else if (res->status == TUNE_SLOW)
@@ -523,7 +530,8 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   s.max_trials = s.max_trials < MAX_TRIALS ? s.max_trials : MAX_TRIALS;
   s.flops = tune_flops(req->func, req->sizes);
   tune_space_init(&s.sp, req->func, req->sizes, req->threads);
-  s.seen = IR_NEW_ARRAY(ctx, uint64_t, s.max_trials);
+  s.cap_seen = s.max_trials < MAX_TRIALS / 2 ? 4 * s.max_trials + 1024 : 2 * MAX_TRIALS;
+  s.seen = IR_NEW_ARRAY(ctx, uint64_t, s.cap_seen);
   if (!s.seen || !(s.ev = start_eval(ctx, req)))
     return false;
   bool ok = run_search(&s);

@@ -116,6 +116,7 @@ typedef struct tune_result {
   double seconds;   /* median time of one call, TUNE_OK only */
   double max_error; /* largest scaled error seen by the check */
   char message[TUNE_FIELD];
+  bool same_code;   /* the code of a candidate measured before: result copied */
 } tune_result;
 
 /* Random inputs, the reference outputs from ir_interpret and a temporary
