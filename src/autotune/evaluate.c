@@ -59,6 +59,7 @@ struct tune_eval {
     tune_result result;
   } *codes;      /* every code measured */
   int n_codes, cap_codes;
+  bool remeasure; /* tune_eval_again: build and time even code measured before */
 };
 
 typedef struct run_report {
@@ -817,7 +818,7 @@ static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int
   for (int i = 0; i < n; i++) {
     const tune_result *known;
     build[i] = emit_candidate(ev, &cands[i], ids[i], &hashes[i], &results[i]);
-    if (build[i] && (known = known_code(ev, hashes[i]))) {
+    if (build[i] && !ev->remeasure && (known = known_code(ev, hashes[i]))) {
       results[i] = *known;
       results[i].same_code = true;
       build[i] = false;
@@ -851,6 +852,13 @@ static void share_results(tune_eval *ev, int n, const uint64_t *hashes, const bo
       if (known)
         results[i] = *known, results[i].same_code = true;
     }
+}
+
+void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_result *results)
+{
+  ev->remeasure = true;
+  tune_eval_batch(ev, cands, n, results);
+  ev->remeasure = false;
 }
 
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results)

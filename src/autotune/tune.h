@@ -126,6 +126,8 @@ void tune_eval_free(tune_eval *ev);
 /* Builds n candidates (two compilers at a time), then checks and times each
  * one alone. */
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results);
+/* The same, measuring again code that was measured before. */
+void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_result *results);
 /* Arithmetic operations of one call: per statement, domain points times the
  * operators of its right-hand side, plus one for a reduction. */
 double tune_flops(const ir_func *f, const int64_t *sizes);
