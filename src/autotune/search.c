@@ -532,6 +532,23 @@ static tune_eval *start_eval(aotc_ctx *ctx, const tune_request *req)
   return tune_eval_new(ctx, &cfg);
 }
 
+/* The cache is read once before the search, so a bad file or a directory
+ * that cannot be written is reported before minutes are spent. */
+static bool check_cache(aotc_ctx *ctx, const char *path)
+{
+  tune_cache cache;
+  char *dir = ir_strdup(ctx, path), *slash = dir ? strrchr(dir, '/') : NULL;
+  if (!dir || !tune_cache_load(ctx, path, &cache))
+    return false;
+  if (slash)
+    slash[slash == dir] = 0;
+  if (access(slash ? dir : ".", W_OK)) {
+    aotc_error(ctx, noloc, "cannot write the tuning cache '%s': the directory is not writable", path);
+    return false;
+  }
+  return true;
+}
+
 static bool check_request(aotc_ctx *ctx, const tune_request *req)
 {
   for (int p = 0; p < req->func->n_params; p++)
@@ -544,7 +561,7 @@ static bool check_request(aotc_ctx *ctx, const tune_request *req)
     aotc_error(ctx, noloc, "tune: --threads must be at least 1");
     return false;
   }
-  return true;
+  return !req->cache_path || check_cache(ctx, req->cache_path);
 }
 
 bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
