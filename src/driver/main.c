@@ -493,14 +493,26 @@ static const sched_options *cached_schedule(aotc_ctx *ctx, const options *o, con
   return NULL;
 }
 
+static void print_time(double seconds)
+{
+  if (seconds < 1e-3)
+    printf("%.4g us", seconds * 1e6);
+  else
+    printf("%.4g ms", seconds * 1e3);
+}
+
 static void print_tune_outcome(const ir_func *f, const tune_outcome *r)
 {
   char text[2 * TUNE_FIELD];
   sched_options_print(text, sizeof text, &r->best);
-  printf("best: %s\n", text);
-  printf("%s: %.4g ms, %.1f GFLOP/s", f->name, r->seconds * 1e3, r->gflops);
-  if (r->heuristic_seconds > 0)
-    printf(" (heuristics %.4g ms)", r->heuristic_seconds * 1e3);
+  printf("best: %s\n%s: ", text, f->name);
+  print_time(r->seconds);
+  printf(", %.1f GFLOP/s", r->gflops);
+  if (r->heuristic_seconds > 0) {
+    printf(" (heuristics ");
+    print_time(r->heuristic_seconds);
+    printf(")");
+  }
   printf("; %d trials, %d wrong, %d failed, %d too slow\n", r->trials, r->rejected, r->failed, r->slow);
 }
 
@@ -519,12 +531,12 @@ static int do_tune(aotc_ctx *ctx, const options *o, const ir_module *m)
                       .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse, .cache_path = o->cache,
                       .verbose = o->verbose, .keep_temps = o->keep_temps};
   tune_outcome r;
-  if (!tune_run(ctx, &req, &r))
-    return 1;
-  print_tune_outcome(fs[0], &r);
-  if (o->cache)
+  bool ok = tune_run(ctx, &req, &r);
+  if (r.seconds > 0)
+    print_tune_outcome(fs[0], &r);
+  if (ok && o->cache)
     aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
-  return 0;
+  return ok ? 0 : 1;
 }
 
 static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
