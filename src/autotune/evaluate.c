@@ -270,7 +270,8 @@ static bool output_sliceable(const ir_func *f, int t)
 static bool setup_checks(tune_eval *ev)
 {
   const ir_func *f = ev->cfg.func;
-  double points = total_points(f, ev->cfg.sizes), frac = points > EVAL_REF_POINTS ? EVAL_REF_POINTS / (2 * points) : 1;
+  double budget = ev->cfg.ref_points > 0 ? ev->cfg.ref_points : EVAL_REF_POINTS;
+  double points = total_points(f, ev->cfg.sizes), frac = points > budget ? budget / (2 * points) : 1;
   bool slice = frac < 1;
   for (int o = 0; o < f->n_outputs; o++)
     slice &= output_sliceable(f, f->outputs[o]);

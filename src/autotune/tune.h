@@ -107,6 +107,8 @@ typedef struct tune_eval_config {
   bool fuse;
   const char *cc;        /* NULL: $CC, else "cc" */
   double time_per_candidate; /* seconds of timing runs per candidate */
+  double ref_points;     /* interpreter points the reference may cost before it
+                            is computed on row windows; 0: 2e7 */
   bool verbose;
   bool keep_temps;
 } tune_eval_config;
