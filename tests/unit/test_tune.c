@@ -374,3 +374,55 @@ Test(tune, sizes_are_required)
   cr_assert_not(tune_run(ctx, &req, &out));
   cr_assert_gt(ctx->n_errors, 0);
 }
+
+/* A tune_eval whose reference is computed on row windows (ref_points small). */
+static void eval_heuristic(const char *text, const int64_t *sizes, tune_status want)
+{
+  ir_func *f = compile1(text);
+  tune_eval_config cfg = {.func = f, .sizes = sizes, .threads = 1, .fuse = true, .time_per_candidate = 0.01,
+                          .ref_points = 500};
+  tune_eval *ev = tune_eval_new(ctx, &cfg);
+  cr_assert_not_null(ev, "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  sched_options o[2];
+  tune_result res[2];
+  sched_options_heuristic(f, 1, sched_host_vector_bytes(), &o[0]);
+  sched_options_default(&o[1]);
+  tune_eval_batch(ev, o, 2, res);
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(res[i].status, want, "candidate %d: %s", i, res[i].message);
+  tune_eval_free(ev);
+}
+
+Test(tune, windowed_reference_matmul, .timeout = 60)
+{
+  int64_t sizes[] = {40, 24, 36};
+  eval_heuristic(mm_text, sizes, TUNE_OK);
+}
+
+Test(tune, windowed_reference_with_temporaries, .timeout = 60)
+{
+  int64_t sizes[] = {20, 24, 16, 10};
+  eval_heuristic("def mlp(float(B, IN) X, float(IN, H) W1, float(H) b1, float(H, OUT) W2) -> (Y) {\n"
+                 "  T(b, h) +=! X(b, r_i) * W1(r_i, h)\n"
+                 "  R(b, h) = fmax(T(b, h) + b1(h), 0)\n"
+                 "  Y(b, o) +=! R(b, r_h) * W2(r_h, o)\n}\n",
+                 sizes, TUNE_OK);
+}
+
+Test(tune, windowed_reference_catches_a_wrong_first_row, .timeout = 60)
+{
+  int64_t sizes[] = {40, 24, 36};
+  setenv("AOTC_TUNE_CORRUPT", "1", 1);
+  eval_heuristic(mm_text, sizes, TUNE_WRONG);
+}
+
+Test(tune, time_budget_stops_the_search, .timeout = 60)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {16, 16, 16};
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .time_s = 1.5, .fuse = true, .quiet = true};
+  tune_outcome out;
+  cr_assert(tune_run(ctx, &req, &out));
+  cr_assert_geq(out.trials, 1);
+  cr_assert_lt(out.trials, 1000);
+}
