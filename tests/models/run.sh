@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# run.sh: whole models through compiled C. Each fixture NAME.onnx is run by
+# `aotc run` on NAME.input.npy and its output compared with PyTorch's
+# (NAME.output.npy) by tests/e2e/npycmp.c: |got - expected| <= 1e-4 * (1 +
+# |expected|) elementwise.
+#
+#   AOTC=build/aotc tests/models/run.sh [NAME...]
+#
+# The small fixtures (mlp, cnn, transformer) are committed here; the large
+# ones (resnet18, mobilenet_v2, squeezenet1_1) are made by make_fixtures.py
+# into $MODELS_DIR (default: build/models beside $AOTC) when /usr/bin/python3
+# has torch and torchvision, and are skipped otherwise. Ends with
+# `N passed, N failed, N skipped`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+MODELS_DIR=${MODELS_DIR:-$(dirname "$AOTC")/models}
+PYTHON=${PYTHON:-/usr/bin/python3}
+small="mlp cnn transformer"
+large="resnet18 mobilenet_v2 squeezenet1_1"
+names=${*:-$small $large}
+
+[ -x "$AOTC" ] || { echo "models: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-models.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+# Where NAME's fixture lies, made when it is a large one; empty when it cannot be.
+fixture_dir() {
+  local name=$1
+  if [ -f "$here/$name.onnx" ]; then echo "$here"; return; fi
+  if [ ! -f "$MODELS_DIR/$name.onnx" ]; then
+    "$PYTHON" -c "import torch, torchvision, onnx" 2>/dev/null || return
+    mkdir -p "$MODELS_DIR"
+    "$PYTHON" "$here/make_fixtures.py" "$MODELS_DIR" "$name" >"$work/$name.make.log" 2>&1 || return
+  fi
+  echo "$MODELS_DIR"
+}
+
+passed=0 failed=0 skipped=0
+for name in $names; do
+  dir=$(fixture_dir "$name")
+  if [ -z "$dir" ]; then
+    echo "SKIP $name (no fixture: /usr/bin/python3 lacks torch, torchvision or onnx)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  out=$work/$name
+  mkdir -p "$out"
+  start=$(date +%s.%N)
+  if ! "$AOTC" run "$dir/$name.onnx" --input "input=$dir/$name.input.npy" --output-dir "$out" >"$out/run.log" 2>&1; then
+    echo "FAIL $name: aotc run failed"; sed 's/^/  /' "$out/run.log" | head -20
+    failed=$((failed + 1))
+    continue
+  fi
+  secs=$(echo "$(date +%s.%N) - $start" | bc)
+  if why=$("$work/npycmp" "$out/output.npy" "$dir/$name.output.npy"); then
+    printf 'PASS %s (aotc run %.1f s)\n' "$name" "$secs"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: $why"
+    failed=$((failed + 1))
+  fi
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
