@@ -131,6 +131,17 @@ static double total_points(const ir_func *f, const int64_t *sizes)
   return points;
 }
 
+/* Points of the statements that write no output: computed whole for each
+ * window of rows. */
+static double temp_points(const ir_func *f, const int64_t *sizes)
+{
+  double points = 0;
+  for (int i = 0; i < f->n_stmts; i++)
+    if (f->tensors[f->stmts[i]->tensor]->role != IR_OUTPUT)
+      points += stmt_points(f->stmts[i], sizes, false);
+  return points;
+}
+
 static double reduction_length(const ir_func *f, const int64_t *sizes, int tensor)
 {
   double len = 1;
@@ -272,7 +283,7 @@ static bool setup_checks(tune_eval *ev)
   const ir_func *f = ev->cfg.func;
   double budget = ev->cfg.ref_points > 0 ? ev->cfg.ref_points : EVAL_REF_POINTS;
   double points = total_points(f, ev->cfg.sizes), frac = points > budget ? budget / (2 * points) : 1;
-  bool slice = frac < 1;
+  bool slice = frac < 1 && 2 * temp_points(f, ev->cfg.sizes) < points;
   for (int o = 0; o < f->n_outputs; o++)
     slice &= output_sliceable(f, f->outputs[o]);
   ev->check = IR_NEW_ARRAY(ev->ctx, out_check, f->n_outputs);

@@ -401,7 +401,7 @@ Test(tune, windowed_reference_matmul, .timeout = 60)
 
 Test(tune, windowed_reference_with_temporaries, .timeout = 60)
 {
-  int64_t sizes[] = {20, 24, 16, 10};
+  int64_t sizes[] = {20, 4, 16, 40};
   eval_heuristic("def mlp(float(B, IN) X, float(IN, H) W1, float(H) b1, float(H, OUT) W2) -> (Y) {\n"
                  "  T(b, h) +=! X(b, r_i) * W1(r_i, h)\n"
                  "  R(b, h) = fmax(T(b, h) + b1(h), 0)\n"
