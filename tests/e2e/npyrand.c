@@ -206,7 +206,7 @@ static void gen_input(const char *outdir, const char *tok)
     } else {
       ilo = eval(a, (size_t)(c1 - a));
       ihi = eval(c1 + 1, (size_t)(hi_end - c1 - 1));
-      if (ihi <= ilo)
+      if (ihi <= ilo && numel > 0)
         die("empty integer range", tok);
     }
   } else if (rb[1]) {
@@ -230,7 +230,7 @@ static void gen_input(const char *outdir, const char *tok)
         memcpy(data + i * 8, &v, 8);
       }
     } else {
-      int64_t v = ilo + (int64_t)(next() % (uint64_t)(ihi - ilo));
+      int64_t v = ilo + (int64_t)(next() % (uint64_t)(ihi - ilo)); /* numel > 0: ihi > ilo */
       if (neg)
         v = -v;
       if (bytes == 4) {
