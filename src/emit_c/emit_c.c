@@ -1139,7 +1139,10 @@ static int64_t static_pack_bytes(const emit_fn *E)
 static void print_pack_bytes(emit_fn *E)
 {
   E->em->helper[H_MAX] = true;
-  fputs("(size_t)aotc_max(0", E->out);
+  fputs("(size_t)", E->out);
+  for (int i = 0; i < E->n_contr; i++)
+    fputs("aotc_max(", E->out);
+  fputc('0', E->out);
   for (int i = 0; i < E->n_contr; i++) {
     const sched_contraction *c = &E->contr[i];
     fputs(", ", E->out);
@@ -1167,8 +1170,8 @@ static void print_pack_bytes(emit_fn *E)
     free(m);
     free(n);
     free(k);
+    fputc(')', E->out);
   }
-  fputc(')', E->out);
 }
 
 /* ---- the loops */
