@@ -11,7 +11,8 @@
 # first error lines indented below a FAIL) and ends with `N passed, N failed`;
 # when arm-none-eabi-gcc is absent it prints `0 passed, 0 failed, N skipped`.
 # Environment: AOTC (default build/aotc), ARM_CC (default arm-none-eabi-gcc),
-# HOST_CC (default cc), KEEP=1 keeps the scratch directory.
+# HOST_CC (default cc), AOTC_COMPILE_FLAGS (added to `aotc compile`),
+# KEEP=1 keeps the scratch directory.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,7 +53,7 @@ for tc in "${tcs[@]}"; do
   d=$tmp/$base
   mkdir -p "$d"
   why=() log=$d/log
-  if ! "$AOTC" compile "$tc" -o "$d/$base.c" >"$log" 2>&1; then
+  if ! "$AOTC" compile "$tc" -o "$d/$base.c" ${AOTC_COMPILE_FLAGS:-} >"$log" 2>&1; then
     why+=("aotc compile failed:")
   elif [ ! -f "$d/$base.h" ]; then
     why+=("aotc compile wrote no $base.h")

@@ -8,7 +8,8 @@
 # Environment: AOTC (default build/aotc), CC (default cc, builds npycmp),
 # JOBS (cases run at once, default: number of CPUs), TIMEOUT (seconds per
 # aotc command, default 120), E2E_SEED (seed of pass 3), RAND=0 (no pass 3),
-# KEEP=1 keeps the scratch directory.
+# AOTC_RUN_FLAGS (added to every `aotc run`, e.g. "--threads 4"), KEEP=1 keeps
+# the scratch directory.
 #
 # Comparison (tests/e2e/npycmp.c): same element type and shape, then
 # elementwise |got - expected| <= 1e-4 * (1 + |expected|) for floating point
@@ -111,7 +112,7 @@ aotc_run() {
   mkdir -p "$outdir"
   for a in ${ins[$k]}; do args+=(--input "$a=$indir/$a.npy"); done
   (cd "$tmp" && "${tmo[@]}" "$AOTC" run "$kdir/${files[$k]}" --entry "${entries[$k]%@*}" "${args[@]}" \
-    --output-dir "$outdir" "$@") >"$log" 2>&1
+    --output-dir "$outdir" ${AOTC_RUN_FLAGS:-} "$@") >"$log" 2>&1
 }
 
 # run_failed RC LOG: appends the reason and the first lines of LOG to why
