@@ -35,10 +35,12 @@
 typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
 typedef size_t (*packed_ws_fn)(const int64_t *sizes);
 
-/* Which rows (first dimension) of an output the reference holds. */
+/* Which elements of an output the reference holds: those whose coordinate
+ * along dimension dim lies in [0, window) or [extent - window, extent). */
 typedef struct out_check {
-  int64_t rows, row_elems;
-  int64_t window; /* rows [0, window) and [rows - window, rows) */
+  int dim;
+  int64_t extent, inner, numel; /* inner: elements per step along dim */
+  int64_t window;
   double tol;
 } out_check;
 
@@ -278,6 +280,28 @@ static bool output_sliceable(const ir_func *f, int t)
   return true;
 }
 
+/* The dimension the windows cut: the first with 8 or more elements (batch
+ * dimensions of 1 are passed over), else the longest. */
+static bool choose_slice_dim(const ir_func *f, int t, const int64_t *sizes, out_check *c)
+{
+  int rank = f->tensors[t]->rank;
+  int64_t shape[64];
+  memset(c, 0, sizeof *c);
+  c->numel = ir_tensor_numel(f, t, sizes);
+  c->extent = c->inner = 1;
+  if (rank < 1)
+    return c->numel >= 0;
+  if (rank > 64 || !ir_tensor_shape(f, t, sizes, shape))
+    return false;
+  for (int d = 0; d < rank; d++)
+    if (shape[d] > shape[c->dim] && shape[c->dim] < 8)
+      c->dim = d;
+  c->extent = shape[c->dim];
+  for (int d = c->dim + 1; d < rank; d++)
+    c->inner *= shape[d];
+  return c->numel >= 0;
+}
+
 static bool setup_checks(tune_eval *ev)
 {
   const ir_func *f = ev->cfg.func;
@@ -290,29 +314,34 @@ static bool setup_checks(tune_eval *ev)
   for (int o = 0; ev->check && o < f->n_outputs; o++) {
     int t = f->outputs[o];
     out_check *c = &ev->check[o];
-    int64_t numel = ir_tensor_numel(f, t, ev->cfg.sizes), shape[64];
-    c->rows = f->tensors[t]->rank >= 1 && f->tensors[t]->rank <= 64 && ir_tensor_shape(f, t, ev->cfg.sizes, shape)
-                  ? shape[0] : 1;
-    c->row_elems = c->rows ? numel / c->rows : 0;
-    c->window = slice ? (int64_t)ceil((double)c->rows * frac) : c->rows;
-    c->window = c->window < 1 ? 1 : c->window > c->rows ? c->rows : c->window;
+    if (!choose_slice_dim(f, t, ev->cfg.sizes, c))
+      return false;
+    c->window = slice ? (int64_t)ceil((double)c->extent * frac) : c->extent;
+    c->window = c->window < 1 ? 1 : c->window > c->extent ? c->extent : c->window;
     c->tol = EVAL_RTOL * sqrt(fmax(1, reduction_length(f, ev->cfg.sizes, t) / 256));
   }
   return ev->check != NULL;
 }
 
-/* s with its first left-hand index narrowed to the window of rows. */
+static bool checked(const out_check *c, int64_t i)
+{
+  int64_t x = c->inner ? i / c->inner % c->extent : 0;
+  return x < c->window || x >= c->extent - c->window;
+}
+
+/* s with the left-hand index of the output's dimension c->dim narrowed to
+ * the first (or last) window. */
 static ir_stmt *window_stmt(tune_eval *ev, const ir_stmt *s, const out_check *c, bool last)
 {
   aotc_ctx *ctx = ev->ctx;
   ir_stmt *w = IR_NEW(ctx, ir_stmt);
   ir_index *index = IR_NEW_ARRAY(ctx, ir_index, s->n_index);
-  int64_t lo, hi, wlo = last ? c->rows - c->window : 0, whi = last ? c->rows : c->window;
-  if (!w || !index || s->n_lhs < 1)
+  int64_t lo, hi, wlo = last ? c->extent - c->window : 0, whi = last ? c->extent : c->window;
+  if (!w || !index || s->n_lhs <= c->dim)
     return NULL;
   *w = *s;
   memcpy(index, s->index, sizeof *index * (size_t)s->n_index);
-  ir_index *x = &index[s->lhs[0]];
+  ir_index *x = &index[s->lhs[c->dim]];
   if (!ir_size_eval(x->lo, ev->cfg.sizes, &lo) || !ir_size_eval(x->hi, ev->cfg.sizes, &hi))
     return NULL;
   lo = lo > wlo ? lo : wlo;
@@ -347,7 +376,7 @@ static ir_func *window_func(tune_eval *ev, bool last)
 static bool windowed(const tune_eval *ev)
 {
   for (int o = 0; o < ev->cfg.func->n_outputs; o++)
-    if (ev->check[o].window < ev->check[o].rows)
+    if (ev->check[o].window < ev->check[o].extent)
       return true;
   return false;
 }
@@ -390,10 +419,11 @@ static double load_float(const void *p, ir_type t, int64_t i)
 static double rms(const void *p, ir_type t, const out_check *c)
 {
   double sum = 0, n = 0;
-  for (int64_t r = 0; r < c->rows; r++)
-    for (int64_t k = 0; (r < c->window || r >= c->rows - c->window) && k < c->row_elems; k++, n++) {
-      double v = load_float(p, t, r * c->row_elems + k);
+  for (int64_t i = 0; i < c->numel; i++)
+    if (checked(c, i)) {
+      double v = load_float(p, t, i);
       sum += isfinite(v) ? v * v : 0;
+      n++;
     }
   return n ? sqrt(sum / n) : 0;
 }
@@ -418,9 +448,8 @@ static double output_error(const tune_eval *ev, int o, const void *got, int64_t 
   bool fl = t == IR_F32 || t == IR_F64;
   size_t eb = (size_t)ir_types[t].bytes;
   double scale = fl ? rms(ev->ref[o], t, c) + 1e-30 : 0, worst = 0;
-  for (int64_t r = 0; r < c->rows; r++)
-    for (int64_t k = 0; (r < c->window || r >= c->rows - c->window) && k < c->row_elems; k++) {
-      int64_t i = r * c->row_elems + k;
+  for (int64_t i = 0; i < c->numel; i++)
+    if (checked(c, i)) {
       double e = fl ? float_error(load_float(got, t, i), load_float(ev->ref[o], t, i), scale) / c->tol
                     : (memcmp((const char *)got + i * eb, (const char *)ev->ref[o] + i * eb, eb) ? INFINITY : 0);
       if (e > 1 && worst <= 1)

@@ -188,12 +188,37 @@ static void swap_order(const tune_space *sp, tune_rng *r, sched_options *o)
   o->order[b] = t;
 }
 
-static void mutate_gene(const tune_space *sp, tune_rng *r, sched_options *o)
+/* A band is tiled only when every member has a size: zero sizes are filled
+ * in together. */
+static void fill_tiles(const tune_space *sp, tune_rng *r, int *v, bool reg)
+{
+  for (int d = 0; d < sp->dims; d++)
+    while (!v[d])
+      v[d] = reg ? random_reg(sp, r) : random_tile(sp, r, d) + (sp->extent[d] < 4);
+}
+
+static bool has_zero(const int *v, int dims)
+{
+  for (int d = 0; d < dims; d++)
+    if (!v[d])
+      return true;
+  return false;
+}
+
+static void mutate_tiles(const tune_space *sp, tune_rng *r, int *v, bool reg)
 {
   int d = pick(r, sp->dims);
+  if (has_zero(v, sp->dims) && coin(r, 40))
+    fill_tiles(sp, r, v, reg);
+  else
+    v[d] = reg ? random_reg(sp, r) : random_tile(sp, r, d);
+}
+
+static void mutate_gene(const tune_space *sp, tune_rng *r, sched_options *o)
+{
   switch (pick(r, 10)) {
-  case 0: case 1: case 2: o->tile[d] = random_tile(sp, r, d); break;
-  case 3: case 4: o->reg_tile[d] = random_reg(sp, r); break;
+  case 0: case 1: case 2: mutate_tiles(sp, r, o->tile, false); break;
+  case 3: case 4: mutate_tiles(sp, r, o->reg_tile, true); break;
   case 5: swap_order(sp, r, o); break;
   case 6: o->unroll = random_unroll(r); break;
   case 7: o->fusion = (sched_fusion)pick(r, SCHED_FUSE_COUNT); break;

@@ -409,6 +409,14 @@ Test(tune, windowed_reference_with_temporaries, .timeout = 60)
                  sizes, TUNE_OK);
 }
 
+Test(tune, windowed_reference_past_a_batch_of_one, .timeout = 60)
+{
+  int64_t sizes[] = {1, 4, 10, 10, 16, 3, 3};
+  eval_heuristic("def conv(float(N, C, H, W) I, float(F, C, KH, KW) Wt) -> (O) {\n"
+                 "  O(n, f, h, w) +=! I(n, r_c, h + r_kh, w + r_kw) * Wt(f, r_c, r_kh, r_kw)\n}\n",
+                 sizes, TUNE_OK);
+}
+
 Test(tune, windowed_reference_catches_a_wrong_first_row, .timeout = 60)
 {
   int64_t sizes[] = {40, 24, 36};
