@@ -539,6 +539,15 @@ static int do_tune(aotc_ctx *ctx, const options *o, const ir_module *m)
   return ok ? 0 : 1;
 }
 
+/* -v: a model's memory plan (workspace size against its lower bound). */
+static void note_memory_plan(aotc_ctx *ctx, const ir_func *f)
+{
+  int kernels = f->stmt_kernel && f->n_stmts ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
+  if (f->memory_planned)
+    aotc_note(ctx, noloc, "'%s': %d kernels, workspace %lld bytes, lower bound %lld bytes", f->name, kernels,
+              (long long)f->workspace_bytes, (long long)f->workspace_lower_bound);
+}
+
 static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
 {
   int n;
@@ -552,6 +561,8 @@ static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
   const sched_options **scheds = IR_NEW_ARRAY(ctx, const sched_options *, n);
   for (int i = 0; fixed && scheds && i < n; i++)
     scheds[i] = cached_schedule(ctx, o, fs[i], fixed[i]);
+  for (int i = 0; o->verbose && i < n; i++)
+    note_memory_plan(ctx, fs[i]);
   emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
   return fixed && scheds && out && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out) ? 0 : 1;

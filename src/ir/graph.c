@@ -2,7 +2,10 @@
  * folding (a node whose inputs are all constant is run through the reference
  * interpreter), dead-node elimination and lowering to one ir_func. */
 #include "graph.h"
+#include "ops_internal.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Nodes with larger outputs stay nodes: folding is for shape computations
@@ -235,6 +238,115 @@ bool ir_graph_infer(ir_graph *g)
 }
 
 /* ------------------------------------------------------------------------
+ * Batch normalisation folded into the convolution before it:
+ * W'[m] = W[m] * s[m], b'[m] = (b[m] - mean[m]) * s[m] + B[m] with
+ * s = scale / sqrt(var + epsilon)
+ * ------------------------------------------------------------------------ */
+
+/* Uses of value v by live nodes and as a graph output. */
+static int uses(const ir_graph *g, int v)
+{
+  int n = 0;
+  for (int k = 0; k < g->n_nodes; k++)
+    for (int j = 0; !g->nodes[k].dead && j < g->nodes[k].n_in; j++)
+      n += g->nodes[k].in[j] == v;
+  for (int k = 0; k < g->n_outputs; k++)
+    n += g->outputs[k] == v;
+  return n;
+}
+
+static bool is_const_f32(const ir_graph *g, int v, int64_t numel)
+{
+  return v >= 0 && g->values[v].data && g->values[v].type == IR_F32 && ir_value_numel(&g->values[v]) == numel;
+}
+
+/* The convolution whose output batch normalisation node n reads, when it
+ * can take n in; NULL otherwise. */
+static ir_node *foldable_conv(const ir_graph *g, const ir_node *n)
+{
+  if (n->dead || n->op != IR_NODE_BATCHNORM || n->n_in != 5 || ir_attr_int(n, "training_mode", 0) ||
+      ir_attr_int(n, "spatial", 1) != 1)
+    return NULL;
+  for (int k = 1; k < n->n_out; k++)
+    if (n->out[k] >= 0)
+      return NULL;
+  int x = n->in[0];
+  const ir_value *xv = &g->values[x];
+  if (xv->producer < 0 || xv->data || xv->rank < 2 || uses(g, x) != 1)
+    return NULL;
+  ir_node *c = &g->nodes[xv->producer];
+  int64_t m = xv->shape[1];
+  if (c->dead || c->op != IR_NODE_CONV || c->out[0] != x || c->n_in < 2 || xv->type != IR_F32)
+    return NULL;
+  if (!g->values[c->in[1]].data || g->values[c->in[1]].type != IR_F32 || g->values[c->in[1]].shape[0] != m)
+    return NULL;
+  if (c->n_in > 2 && c->in[2] >= 0 && !is_const_f32(g, c->in[2], m))
+    return NULL;
+  for (int k = 1; k < 5; k++)
+    if (!is_const_f32(g, n->in[k], m))
+      return NULL;
+  return c;
+}
+
+/* A new constant value like `like` (type, shape) holding data. */
+static int new_constant(ir_graph *g, int like, const char *suffix, const void *data)
+{
+  const char *name = ir_sprintf(g->ctx, "%s_%s", g->values[like].name, suffix);
+  int v = name ? ir_graph_add_value(g, name) : -1;
+  if (v < 0)
+    return -1;
+  ir_value *val = &g->values[v], *src = &g->values[like];
+  val->type = src->type;
+  val->rank = src->rank;
+  memcpy(val->shape, src->shape, sizeof(val->shape));
+  val->data = data;
+  val->loc = src->loc;
+  return v;
+}
+
+static bool fold_batchnorm(ir_graph *g, ir_node *n, ir_node *c)
+{
+  int64_t m = g->values[n->in[0]].shape[1], per = ir_value_numel(&g->values[c->in[1]]) / m;
+  const float *w = g->values[c->in[1]].data, *scale = g->values[n->in[1]].data, *beta = g->values[n->in[2]].data;
+  const float *mean = g->values[n->in[3]].data, *var = g->values[n->in[4]].data;
+  const float *bias = c->n_in > 2 && c->in[2] >= 0 ? g->values[c->in[2]].data : NULL;
+  double eps = ir_attr_float(n, "epsilon", 1e-5);
+  float *w2 = IR_NEW_ARRAY(g->ctx, float, m * per), *b2 = IR_NEW_ARRAY(g->ctx, float, m);
+  int *in = IR_NEW_ARRAY(g->ctx, int, 3);
+  if (!w2 || !b2 || !in)
+    return false;
+  for (int64_t o = 0; o < m; o++) {
+    double sc = scale[o] / sqrt((double)var[o] + eps);
+    for (int64_t j = 0; j < per; j++)
+      w2[o * per + j] = (float)(w[o * per + j] * sc);
+    b2[o] = (float)(((bias ? bias[o] : 0.0) - mean[o]) * sc + beta[o]);
+  }
+  in[0] = c->in[0];
+  in[1] = new_constant(g, c->in[1], "bn", w2);
+  in[2] = new_constant(g, n->in[1], "conv_bias", b2);
+  if (in[1] < 0 || in[2] < 0)
+    return false;
+  c = &g->nodes[g->values[n->in[0]].producer];
+  c->in = in;
+  c->n_in = 3;
+  c->out[0] = n->out[0];
+  g->values[n->out[0]].producer = (int)(c - g->nodes);
+  n->n_in = n->n_out = 0;
+  n->dead = true;
+  return true;
+}
+
+bool ir_graph_fold_batchnorm(ir_graph *g)
+{
+  for (int k = 0; k < g->n_nodes; k++) {
+    ir_node *n = &g->nodes[k], *c = foldable_conv(g, n);
+    if (c && !fold_batchnorm(g, n, c))
+      return false;
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------------------
  * Dead-node elimination
  * ------------------------------------------------------------------------ */
 
@@ -288,6 +400,30 @@ static int *output_tensors(ir_graph *g, ir_lower *L, bool *deferred)
   return out;
 }
 
+/* The node each statement came from (a number per node and per deferred
+ * output copy), filled as the statements are appended. */
+static void mark_stmts(ir_lower *L, int **stmt_node, int *n_marked, int node)
+{
+  int n = L->stmts.n;
+  if (n <= *n_marked)
+    return;
+  int *grown = realloc(*stmt_node, sizeof(int) * (size_t)n);
+  if (!grown) {
+    L->ctx->oom = true;
+    return;
+  }
+  for (int i = *n_marked; i < n; i++)
+    grown[i] = node;
+  *stmt_node = grown;
+  *n_marked = n;
+}
+
+/* Kernels and the memory plan of the lowered function. */
+static bool plan(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
+{
+  return ir_partition(ctx, f, stmt_node) && ir_memplan(ctx, f, &f->workspace_lower_bound);
+}
+
 ir_func *ir_graph_lower(ir_graph *g, const char *func_name)
 {
   ir_lower *L = ir_lower_new(g, func_name);
@@ -298,16 +434,24 @@ ir_func *ir_graph_lower(ir_graph *g, const char *func_name)
     if (g->values[g->inputs[k]].is_input)
       ir_lower_tensor(L, g->inputs[k], IR_INPUT);
   int *out = output_tensors(g, L, deferred);
-  for (int k = 0; out && k < g->n_nodes; k++)
-    if (!g->nodes[k].dead && !ir_lower_node(L, &g->nodes[k]))
-      return NULL;
-  for (int k = 0; out && k < g->n_outputs; k++)
-    if (deferred[k])
+  int *stmt_node = NULL, n_marked = 0;
+  bool ok = out != NULL;
+  for (int k = 0; ok && k < g->n_nodes; k++) {
+    ok = g->nodes[k].dead || ir_lower_node(L, &g->nodes[k]);
+    mark_stmts(L, &stmt_node, &n_marked, k);
+  }
+  for (int k = 0; ok && k < g->n_outputs; k++)
+    if (deferred[k]) {
       out[k] = ir_lower_copy_output(L, g->outputs[k]);
-  ir_func *f = ir_lower_finish(L);
-  if (!f || !out)
-    return NULL;
-  f->outputs = out;
-  f->n_outputs = g->n_outputs;
+      mark_stmts(L, &stmt_node, &n_marked, g->n_nodes + k);
+    }
+  ir_func *f = ok ? ir_lower_finish(L) : NULL;
+  if (f) {
+    f->outputs = out;
+    f->n_outputs = g->n_outputs;
+  }
+  if (f && !plan(g->ctx, f, stmt_node))
+    f = NULL;
+  free(stmt_node);
   return f;
 }

@@ -137,11 +137,25 @@ size_t ir_value_bytes(const ir_value *v);
  * constant (and small) are folded into constants. Reports unsupported
  * operators and attributes naming the node. */
 bool ir_graph_infer(ir_graph *g);
+/* Folds inference-mode BatchNormalization into the Conv before it when the
+ * convolution's weights and the normalisation's parameters are constants and
+ * nothing else reads the convolution's output. */
+bool ir_graph_fold_batchnorm(ir_graph *g);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and
  * temporaries as tensors, every node through the op library. */
 ir_func *ir_graph_lower(ir_graph *g, const char *func_name);
+/* Kernel partitioning (partition.c): sets f->stmt_kernel from the node each
+ * statement came from (stmt_node, non-decreasing): one kernel per node,
+ * elementwise consumers joined to their producer's kernel, contractions
+ * alone. */
+bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node);
+/* Static memory plan (memplan.c): ws_offset of every temporary by liveness
+ * over the kernels, f->workspace_bytes and f->memory_planned; *lower_bound
+ * is the largest total size of temporaries live at once. Leaves f unplanned
+ * (and returns true) when a temporary has no constant size. */
+bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound);
 
 /* ------------------------------------------------------------------------
  * The op library (ops.c), shared by the model frontends

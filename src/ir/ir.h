@@ -317,6 +317,8 @@ typedef struct ir_func {
   bool memory_planned;     /* ws_offset of every temporary is set; otherwise
                               the backend lays temporaries out in order */
   int64_t workspace_bytes; /* from the memory plan */
+  int64_t workspace_lower_bound; /* the plan's lower bound: the most bytes
+                                    of temporaries live at once */
 } ir_func;
 
 typedef struct ir_module {

@@ -10,7 +10,9 @@
 # ones (resnet18, mobilenet_v2, squeezenet1_1) are made by make_fixtures.py
 # into $MODELS_DIR (default: build/models beside $AOTC) when /usr/bin/python3
 # has torch and torchvision, and are skipped otherwise. Ends with
-# `N passed, N failed, N skipped`.
+# `N passed, N failed, N skipped`. Before running, `aotc compile -v` must
+# report a memory plan within 1.15x of its lower bound and leave no batch
+# normalisation that follows a convolution.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -38,6 +40,21 @@ fixture_dir() {
   echo "$MODELS_DIR"
 }
 
+# `aotc compile -v`: the memory plan within 1.15x of its lower bound, and no
+# batch normalisation left after a convolution (folded into it).
+check_compile() {
+  local dir=$1 name=$2 out=$3 note ws lb
+  "$AOTC" "$dir/$name.onnx" -o "$out/$name.c" -v --dump=ir >"$out/compile.log" 2>&1 ||
+    { echo "aotc compile failed: $(grep -m1 error "$out/compile.log")"; return 1; }
+  note=$(grep -m1 "workspace .* bytes, lower bound" "$out/compile.log")
+  ws=$(sed -E 's/.*workspace ([0-9]+) bytes.*/\1/' <<<"$note")
+  lb=$(sed -E 's/.*lower bound ([0-9]+) bytes.*/\1/' <<<"$note")
+  [ -n "$note" ] || { echo "no memory plan reported"; return 1; }
+  [ $((ws * 100)) -le $((lb * 115)) ] || { echo "workspace $ws bytes is over 1.15 x the lower bound $lb"; return 1; }
+  ! grep -q "running_var" "$out/compile.log" || { echo "batch normalisation was not folded"; return 1; }
+  echo "$note" >"$out/plan.txt"
+}
+
 passed=0 failed=0 skipped=0
 for name in $names; do
   dir=$(fixture_dir "$name")
@@ -48,6 +65,11 @@ for name in $names; do
   fi
   out=$work/$name
   mkdir -p "$out"
+  if ! why=$(check_compile "$dir" "$name" "$out"); then
+    echo "FAIL $name: $why"
+    failed=$((failed + 1))
+    continue
+  fi
   start=$(date +%s.%N)
   if ! "$AOTC" run "$dir/$name.onnx" --input "input=$dir/$name.input.npy" --output-dir "$out" >"$out/run.log" 2>&1; then
     echo "FAIL $name: aotc run failed"; sed 's/^/  /' "$out/run.log" | head -20
@@ -56,7 +78,7 @@ for name in $names; do
   fi
   secs=$(echo "$(date +%s.%N) - $start" | bc)
   if why=$("$work/npycmp" "$out/output.npy" "$dir/$name.output.npy"); then
-    printf 'PASS %s (aotc run %.1f s)\n' "$name" "$secs"
+    printf 'PASS %s (aotc run %.1f s; %s)\n' "$name" "$secs" "$(sed -E "s/.*': //" "$out/plan.txt")"
     passed=$((passed + 1))
   else
     echo "FAIL $name: $why"

@@ -360,7 +360,8 @@ static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char 
     return NULL;
   }
   r->g = ir_graph_new(r->ctx, r->loc);
-  if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g))
+  if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g) ||
+      !ir_graph_fold_batchnorm(r->g))
     return NULL;
   ir_graph_dce(r->g);
   return ir_graph_lower(r->g, func_name);

@@ -1,0 +1,135 @@
+/* memplan.c: the static memory plan of a function whose tensors have
+ * constant shapes. Every temporary lives from the first kernel that touches
+ * it to the last; temporaries whose lifetimes overlap get disjoint byte
+ * ranges of one workspace, the others may share bytes. Placement is greedy,
+ * largest first, at the lowest 64-byte aligned offset free of every placed
+ * temporary it overlaps. The lower bound is the largest total size of the
+ * temporaries live in one kernel. */
+#include "graph.h"
+
+#include <stdlib.h>
+
+typedef struct live_range {
+  int t;
+  int first, last; /* kernels */
+  int64_t bytes;   /* rounded up to 64 */
+  int64_t offset;
+} live_range;
+
+static int64_t temp_bytes(const ir_tensor *T)
+{
+  int64_t n = 1, d;
+  for (int j = 0; j < T->rank; j++)
+    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &d) || d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  if (__builtin_mul_overflow(n, (int64_t)ir_types[T->type].bytes, &n) || n > INT64_MAX / 2)
+    return -1;
+  return n == 0 ? 64 : (n + 63) / 64 * 64;
+}
+
+static void touch(live_range *r, int kernel)
+{
+  if (r->first < 0 || kernel < r->first)
+    r->first = kernel;
+  if (kernel > r->last)
+    r->last = kernel;
+}
+
+static void touch_expr(live_range *by_tensor, const ir_expr *e, int kernel)
+{
+  if (e->kind == IR_ACCESS)
+    touch(&by_tensor[e->tensor], kernel);
+  for (int k = 0; k < e->n_args; k++)
+    touch_expr(by_tensor, e->args[k], kernel);
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+  const live_range *x = a, *y = b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  return x->first - y->first;
+}
+
+static bool overlaps(const live_range *a, const live_range *b)
+{
+  return a->first <= b->last && b->first <= a->last;
+}
+
+/* The lowest offset where r fits beside the placed ranges 0..n-1. */
+static int64_t place(const live_range *placed, int n, const live_range *r)
+{
+  int64_t offset = 0;
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (int i = 0; i < n; i++)
+      if (overlaps(&placed[i], r) && offset < placed[i].offset + placed[i].bytes &&
+          placed[i].offset < offset + r->bytes) {
+        offset = placed[i].offset + placed[i].bytes;
+        moved = true;
+      }
+  }
+  return offset;
+}
+
+static int64_t lower_bound(const live_range *r, int n, int n_kernels)
+{
+  int64_t best = 0;
+  for (int k = 0; k < n_kernels; k++) {
+    int64_t live = 0;
+    for (int i = 0; i < n; i++)
+      if (r[i].first <= k && k <= r[i].last)
+        live += r[i].bytes;
+    if (live > best)
+      best = live;
+  }
+  return best;
+}
+
+/* Lifetimes of the temporaries, compacted to the front of by_tensor; the
+ * number of them, or -1 when one has no constant size. */
+static int collect(const ir_func *f, live_range *by_tensor)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    by_tensor[t] = (live_range){.t = t, .first = -1, .last = -1};
+  for (int i = 0; i < f->n_stmts; i++) {
+    int kernel = f->stmt_kernel ? f->stmt_kernel[i] : 0;
+    touch(&by_tensor[f->stmts[i]->tensor], kernel);
+    touch_expr(by_tensor, f->stmts[i]->rhs, kernel);
+  }
+  int n = 0;
+  for (int t = 0; t < f->n_tensors; t++) {
+    if (f->tensors[t]->role != IR_TEMP)
+      continue;
+    live_range r = by_tensor[t];
+    if ((r.bytes = temp_bytes(f->tensors[t])) < 0)
+      return -1;
+    if (r.first < 0)
+      r.first = r.last = 0;
+    by_tensor[n++] = r;
+  }
+  return n;
+}
+
+bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
+{
+  live_range *r = IR_NEW_ARRAY(ctx, live_range, f->n_tensors);
+  if (!r)
+    return false;
+  int n = collect(f, r);
+  if (n < 0)
+    return true;
+  int n_kernels = f->n_stmts && f->stmt_kernel ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
+  *bound = lower_bound(r, n, n_kernels);
+  qsort(r, (size_t)n, sizeof(*r), by_size_desc);
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    r[i].offset = place(r, i, &r[i]);
+    f->tensors[r[i].t]->ws_offset = r[i].offset;
+    if (r[i].offset + r[i].bytes > total)
+      total = r[i].offset + r[i].bytes;
+  }
+  f->workspace_bytes = total;
+  f->memory_planned = true;
+  return true;
+}

@@ -1,0 +1,97 @@
+/* partition.c: kernel partitioning of a lowered model. The statements of
+ * one node form one kernel (a group isl schedules on its own); a node whose
+ * statements only read the current kernel's results pointwise (elementwise
+ * consumers: bias, batch normalisation, activations, residual adds) joins
+ * that kernel. A contraction (C += A * B over plain accesses) stays alone so
+ * that the backend can give it the packed micro-kernel path. */
+#include "graph.h"
+
+#include <string.h>
+
+static bool is_identity_access(const ir_stmt *s, const ir_expr *e)
+{
+  if (e->padded || e->n_args != s->n_lhs)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (e->args[j]->kind != IR_INDEX || e->args[j]->index != s->lhs[j])
+      return false;
+  return true;
+}
+
+/* Whether e reads the tensors marked in `written` only at the statement's
+ * own point; *reads counts such reads. */
+static bool reads_pointwise(const ir_stmt *s, const ir_expr *e, const bool *written, int *reads)
+{
+  if (e->kind == IR_ACCESS && written[e->tensor]) {
+    if (!is_identity_access(s, e))
+      return false;
+    ++*reads;
+  }
+  for (int k = 0; k < e->n_args; k++)
+    if (!reads_pointwise(s, e->args[k], written, reads))
+      return false;
+  return true;
+}
+
+static bool is_plain_access(const ir_expr *e)
+{
+  if (e->kind != IR_ACCESS || e->padded)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (e->args[j]->kind != IR_INDEX)
+      return false;
+  return true;
+}
+
+static bool is_contraction(const ir_func *f, const ir_stmt *s)
+{
+  const ir_expr *e = s->rhs;
+  return s->red == IR_RED_ADD && s->n_index > s->n_lhs && f->tensors[s->tensor]->type == IR_F32 &&
+         e->kind == IR_BINARY && e->op == IR_MUL && is_plain_access(e->args[0]) && is_plain_access(e->args[1]);
+}
+
+/* Whether the statements first..end-1 (one node) can join the kernel whose
+ * written tensors are marked. */
+static bool fuses(const ir_func *f, int first, int end, const bool *written)
+{
+  int reads = 0;
+  for (int i = first; i < end; i++) {
+    const ir_stmt *s = f->stmts[i];
+    if (s->red != IR_RED_NONE || s->n_index != s->n_lhs || is_contraction(f, s) ||
+        !reads_pointwise(s, s->rhs, written, &reads))
+      return false;
+  }
+  return reads > 0;
+}
+
+static void new_kernel(const ir_func *f, int *k, bool *written)
+{
+  ++*k;
+  memset(written, 0, sizeof(bool) * (size_t)f->n_tensors);
+}
+
+bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
+{
+  int *kernel = IR_NEW_ARRAY(ctx, int, f->n_stmts);
+  bool *written = IR_NEW_ARRAY(ctx, bool, f->n_tensors);
+  if (!kernel || !written)
+    return false;
+  int k = -1;
+  bool alone = false;
+  for (int i = 0, end; i < f->n_stmts; i = end) {
+    for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i]; end++)
+      ;
+    if (k < 0 || alone || !fuses(f, i, end, written))
+      new_kernel(f, &k, written);
+    for (int j = i; j < end; j++) {
+      bool contraction = is_contraction(f, f->stmts[j]);
+      if (j > i && (contraction || alone))
+        new_kernel(f, &k, written);
+      kernel[j] = k;
+      written[f->stmts[j]->tensor] = true;
+      alone = contraction;
+    }
+  }
+  f->stmt_kernel = kernel;
+  return true;
+}
