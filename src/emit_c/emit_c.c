@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "poly.h"
 #include "../schedule/schedule.h"
+#include "emit_model.h"
 
 #include <ctype.h>
 #include <isl/aff.h>
@@ -1223,10 +1224,10 @@ static void print_contraction_extents(emit_fn *E, const sched_contraction *c, co
   fputs(";\n", E->out);
 }
 
-static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir_stmt *s, int threads)
+static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
 {
   if (c->n_batch > 0)
-    line(E, "int64_t aotc_b = aotc_q / %d;", threads);
+    line(E, "int64_t aotc_b = aotc_q;");
   for (int b = c->n_batch - 1; b >= 0; b--) {
     put_indent(E);
     fprintf(E->out, "const int64_t aotc_x%d = aotc_b %% ", c->batch[b]);
@@ -1241,20 +1242,20 @@ static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir
   }
 }
 
-/* Thread t of T takes a slice of the columns (or of the rows when there
- * are more rows), whole register tiles each. */
+/* With fewer batches than threads, thread t of T takes a slice of the
+ * columns (or of the rows when there are more rows), whole register tiles
+ * each; otherwise whole batches. */
 static void print_thread_slice(emit_fn *E, const sched_blocks *b)
 {
   line(E, "int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
   if (b->threads <= 1)
     return;
-  line(E, "const int64_t aotc_t = aotc_q %% %d;", b->threads);
-  open_block(E, "if (aotc_n >= aotc_m)");
+  open_block(E, "if (aotc_nb < %d && aotc_n >= aotc_m)", b->threads);
   line(E, "const int64_t aotc_w = (aotc_n + %d) / %d * %d;", b->threads * b->nr - 1, b->threads * b->nr, b->nr);
   line(E, "aotc_j0 = aotc_min(aotc_n, aotc_t * aotc_w);");
   line(E, "aotc_j1 = aotc_min(aotc_n, aotc_j0 + aotc_w);");
   E->indent--;
-  open_block(E, "} else");
+  open_block(E, "} else if (aotc_nb < %d)", b->threads);
   line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
   line(E, "aotc_i0 = aotc_min(aotc_m, aotc_t * aotc_w);");
   line(E, "aotc_i1 = aotc_min(aotc_m, aotc_i0 + aotc_w);");
@@ -1385,14 +1386,20 @@ static void print_contraction(emit_fn *E, const sched_contraction *c, const sche
     fputs("#ifdef _OPENMP\n", E->out);
     fprintf(E->out, "#pragma omp parallel for schedule(static) num_threads(%d)\n#endif\n", b->threads);
   }
-  open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb * %d; aotc_q++)", b->threads);
-  print_batch_indices(E, c, s, b->threads);
-  print_thread_slice(E, b);
-  line(E, "float *aotc_ap = aotc_pack + %s * aotc_per;", b->threads > 1 ? "aotc_t" : "0");
+  open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
+  line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
   line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
        b->mr - 1, b->mr, b->mr, b->kc);
+  if (b->threads > 1)
+    open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; aotc_q += aotc_nb < %d ? 1 : %d)",
+               b->threads, b->threads, b->threads);
+  else
+    open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
+  print_batch_indices(E, c, s);
+  print_thread_slice(E, b);
   print_blis_loops(E, c, s, b);
   print_empty_depth(E, c, s);
+  close_block(E);
   close_block(E);
   close_block(E);
   for (int x = 0; x < s->n_index; x++)
@@ -1485,6 +1492,8 @@ static bool print_constant(emit_fn *E, int t)
     aotc_error(E->em->ctx, T->loc, "%s: constant '%s' has no data of a constant shape", E->f->name, T->name);
     return false;
   }
+  if (emit_model_constant(E->out, T, E->tensor_c[t], n))
+    return true;
   fprintf(E->out, "static const %s %s[%lld] = {", ctype(T->type), E->tensor_c[t], (long long)(n > 0 ? n : 1));
   for (int64_t i = 0; i < n; i++) {
     fputs(i % 8 ? " " : "\n  ", E->out);
@@ -1980,6 +1989,7 @@ static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out
   print_packed(&E);
   E.out = h;
   print_prototypes(&E);
+  emit_model_io_table(out, h, f, name);
   if (E.failed)
     aotc_error(em->ctx, f->loc, "%s: cannot print the generated loops as C", f->name);
   return ok && !E.failed;
