@@ -2,6 +2,7 @@
  * decides the exit status; everything else reports on the context. */
 #include "driver.h"
 #include "../autotune/tune.h"
+#include "emit_model.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ static const char usage[] =
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
     "  --entry NAME           compile or run this def only (repeatable for compile)\n"
     "  --name NAME            a model's function name (default: the file's stem)\n"
+    "  --weights FILE         a model's weights go to the blob FILE, handed to the code at\n"
+    "                         run time by NAME_set_weights, instead of into the C file\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --no-fuse              keep statements in separate loop nests\n"
     "  --dump=schedule        print the schedule tree and AST of each kernel on stderr\n"
@@ -54,6 +57,7 @@ typedef struct options {
   const char *output;
   const char *output_dir;
   const char *name; /* --name: the model's function name */
+  const char *weights; /* --weights: a model's weights blob */
   const char **model_inputs; /* an ONNX model's input names */
   int n_model_inputs;
   const char **entries;
@@ -182,6 +186,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
   if (is_option(a, "--input"))
     return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
+  if (is_option(a, "--weights"))
+    return (o->weights = option_value(ctx, argc, argv, i, "--weights")) != NULL;
   if (is_option(a, "--name"))
     return (o->name = option_value(ctx, argc, argv, i, "--name")) != NULL;
   if (is_option(a, "--output-dir"))
@@ -563,9 +569,17 @@ static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
     scheds[i] = cached_schedule(ctx, o, fs[i], fixed[i]);
   for (int i = 0; o->verbose && i < n; i++)
     note_memory_plan(ctx, fs[i]);
-  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads};
+  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads,
+                      .weights = o->weights};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
-  return fixed && scheds && out && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out) ? 0 : 1;
+  bool ok = fixed && scheds && out && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out);
+  if (ok && o->weights && n != 1) {
+    aotc_error(ctx, noloc, "--weights takes one model function, not %d", n);
+    ok = false;
+  }
+  if (ok && o->weights)
+    ok = emit_model_write_weights(ctx, fs[0], o->weights);
+  return ok ? 0 : 1;
 }
 
 static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)

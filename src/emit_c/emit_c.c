@@ -1492,7 +1492,7 @@ static bool print_constant(emit_fn *E, int t)
     aotc_error(E->em->ctx, T->loc, "%s: constant '%s' has no data of a constant shape", E->f->name, T->name);
     return false;
   }
-  if (emit_model_constant(E->out, T, E->tensor_c[t], n))
+  if (emit_model_constant(E->out, E->f, t, E->tensor_c[t], E->name, n, E->em->opt->weights != NULL))
     return true;
   fprintf(E->out, "static const %s %s[%lld] = {", ctype(T->type), E->tensor_c[t], (long long)(n > 0 ? n : 1));
   for (int64_t i = 0; i < n; i++) {
@@ -1769,6 +1769,7 @@ static bool print_entry(emit_fn *E)
   print_signature(E);
   fputs("\n{\n", E->out);
   print_unused_inputs(E);
+  emit_model_entry_check(E->out, E->f, E->name, E->em->opt->weights != NULL);
   print_param_check(E, "1");
   print_dim_locals(E, "1");
   print_temp_pointers(E);
@@ -1989,7 +1990,7 @@ static bool emit_func(emitter *em, const ir_func *f, const char *name, FILE *out
   print_packed(&E);
   E.out = h;
   print_prototypes(&E);
-  emit_model_io_table(out, h, f, name);
+  emit_model_io_table(out, h, f, name, em->opt->weights != NULL);
   if (E.failed)
     aotc_error(em->ctx, f->loc, "%s: cannot print the generated loops as C", f->name);
   return ok && !E.failed;

@@ -2,6 +2,7 @@
  * table of a model (see emit_model.h and docs/models.md). */
 #include "emit_model.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define LINE_BYTES 40 /* bytes of data per source line (at most 160 characters) */
@@ -35,11 +36,62 @@ static void print_string_line(FILE *out, const unsigned char *p, int n)
   fwrite(line, 1, (size_t)len, out);
 }
 
-bool emit_model_constant(FILE *out, const ir_tensor *T, const char *name, int64_t numel)
+static int64_t const_bytes(const ir_tensor *T)
 {
+  int64_t n = 1, d;
+  for (int j = 0; j < T->rank; j++)
+    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &d) || d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  return n * ir_types[T->type].bytes;
+}
+
+static bool in_blob(const ir_tensor *T)
+{
+  return T->role == IR_CONSTANT && T->data && const_bytes(T) >= EMIT_MODEL_BLOB_BYTES;
+}
+
+static int64_t round64(int64_t n)
+{
+  return (n + 63) / 64 * 64;
+}
+
+/* Offset of constant `end` in the weights blob; with end == n_tensors, the
+ * blob's size. */
+static int64_t blob_offset(const ir_func *f, int end)
+{
+  int64_t offset = 64;
+  for (int t = 0; t < end; t++)
+    if (in_blob(f->tensors[t]))
+      offset += round64(const_bytes(f->tensors[t]));
+  return offset;
+}
+
+static bool has_blob(const ir_func *f)
+{
+  return blob_offset(f, f->n_tensors) > 64;
+}
+
+static void print_external(FILE *out, const ir_func *f, int t, const char *name, const char *fname)
+{
+  const ir_tensor *T = f->tensors[t];
+  int64_t offset = blob_offset(f, t);
+  if (offset == 64)
+    fprintf(out, "static const unsigned char *aotc_weights_%s;\n\n", fname);
+  fprintf(out, "#define %s ((const %s *)(const void *)(aotc_weights_%s + %lld))\n", name, ir_types[T->type].c_name,
+          fname, (long long)offset);
+}
+
+bool emit_model_constant(FILE *out, const ir_func *f, int t, const char *name, const char *fname, int64_t numel,
+                         bool external)
+{
+  const ir_tensor *T = f->tensors[t];
   int64_t bytes = numel * ir_types[T->type].bytes;
-  if (numel <= 0 || !T->data || bytes < EMIT_MODEL_BLOB_BYTES)
+  if (numel <= 0 || !in_blob(T))
     return false;
+  if (external) {
+    print_external(out, f, t, name, fname);
+    return true;
+  }
   const unsigned char *p = T->data;
   fputs(endian_check, out);
   fprintf(out, "static const union {\n  unsigned char b[%lld];\n  %s v[%lld];\n} %s_u = {\n", (long long)bytes + 1,
@@ -48,6 +100,54 @@ bool emit_model_constant(FILE *out, const ir_tensor *T, const char *name, int64_
     print_string_line(out, p + i, bytes - i < LINE_BYTES ? (int)(bytes - i) : LINE_BYTES);
   fprintf(out, "};\n#define %s (%s_u.v)\n\n", name, name);
   return true;
+}
+
+void emit_model_entry_check(FILE *out, const ir_func *f, const char *name, bool external)
+{
+  if (external && has_blob(f))
+    fprintf(out, "  if (aotc_weights_%s == NULL)\n    return 3;\n", name);
+}
+
+/* int NAME_set_weights(const void *blob, size_t bytes): 0 when the blob is
+ * this model's (magic, size, 8-byte alignment). */
+static void print_set_weights(FILE *c, FILE *h, const ir_func *f, const char *name)
+{
+  long long total = (long long)blob_offset(f, f->n_tensors);
+  fprintf(h, "#define %s_WEIGHTS_BYTES ((size_t)%lld)\nint %s_set_weights(const void *blob, size_t bytes);\n", name,
+          total, name);
+  fprintf(c, "\n%sint %s_set_weights(const void *blob, size_t bytes)\n{\n", endian_check, name);
+  fputs("  static const char magic[9] = \"AOTCWTS1\";\n", c);
+  fputs("  const unsigned char *p = (const unsigned char *)blob;\n  uint64_t size = 0;\n", c);
+  fputs("  if (p == NULL || ((uintptr_t)p & 7) != 0 || bytes < 64)\n    return 1;\n", c);
+  fputs("  for (int i = 0; i < 8; i++)\n    if (p[i] != (unsigned char)magic[i])\n      return 1;\n", c);
+  fputs("  for (int i = 0; i < 8; i++)\n    size |= (uint64_t)p[8 + i] << (8 * i);\n", c);
+  fprintf(c, "  if (size != %lldu || bytes != %lldu)\n    return 2;\n", total, total);
+  fprintf(c, "  aotc_weights_%s = p;\n  return 0;\n}\n", name);
+}
+
+bool emit_model_write_weights(aotc_ctx *ctx, const ir_func *f, const char *path)
+{
+  static const unsigned char zeros[64];
+  unsigned char header[64] = "AOTCWTS1";
+  uint64_t total = (uint64_t)blob_offset(f, f->n_tensors);
+  for (int i = 0; i < 8; i++)
+    header[8 + i] = (unsigned char)(total >> (8 * i));
+  FILE *out = fopen(path, "wb");
+  bool ok = out && fwrite(header, 1, 64, out) == 64;
+  for (int t = 0; ok && t < f->n_tensors; t++) {
+    const ir_tensor *T = f->tensors[t];
+    if (!in_blob(T))
+      continue;
+    size_t bytes = (size_t)const_bytes(T), pad = (size_t)(round64((int64_t)bytes) - (int64_t)bytes);
+    ok = fwrite(T->data, 1, bytes, out) == bytes && fwrite(zeros, 1, pad, out) == pad;
+  }
+  if (out && fclose(out))
+    ok = false;
+  if (!ok) {
+    aotc_error(ctx, f->loc, "cannot write the weights to '%s'", path);
+    remove(path);
+  }
+  return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -93,8 +193,10 @@ static void print_table(FILE *c, const ir_func *f, const char *name, const char 
   fputs("};\n", c);
 }
 
-void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name)
+void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, bool external)
 {
+  if (external && has_blob(f))
+    print_set_weights(c, h, f, name);
   if (!f->stmt_kernel)
     return;
   fputs(io_info_type, h);

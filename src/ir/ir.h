@@ -426,6 +426,8 @@ typedef struct emit_options {
   bool fuse;                  /* let isl's scheduler fuse statements */
   const char *header_name;    /* #include line of the C file ("model.h") */
   bool dump_schedule;         /* print schedule trees on stderr */
+  const char *weights;        /* models: constants of 1 KiB or more are read from this weights
+                                 blob at run time (emit_model.h) instead of being embedded */
 } emit_options;
 
 /* Writes the C source and header for the given functions of a module. */
