@@ -170,16 +170,17 @@ static uint64_t splitmix(uint64_t *s)
   return z ^ (z >> 31);
 }
 
-/* An integer 0 or 1 (safe as an index) in an element of any width. */
-static void store_bit(void *data, ir_type t, int64_t i, unsigned bit)
+/* A small non-negative integer in an element of any width. */
+static void store_small(void *data, ir_type t, int64_t i, unsigned v)
 {
   unsigned char *p = (unsigned char *)data + i * ir_types[t].bytes;
   memset(p, 0, (size_t)ir_types[t].bytes);
-  *p = (unsigned char)bit;
+  *p = (unsigned char)v;
 }
 
-/* Floats uniform in [-1, 1); integers and bools 0 or 1. */
-static void fill_random(void *data, ir_type t, int64_t n, uint64_t *seed)
+/* Floats uniform in [-1, 1); integers int_base or int_base + 1 (bools 0 or
+ * 1): small enough to be indices, and with int_base 1 never a divisor 0. */
+static void fill_random(void *data, ir_type t, int64_t n, uint64_t *seed, unsigned int_base)
 {
   for (int64_t i = 0; i < n; i++) {
     uint64_t r = splitmix(seed);
@@ -189,7 +190,7 @@ static void fill_random(void *data, ir_type t, int64_t n, uint64_t *seed)
     else if (t == IR_F64)
       ((double *)data)[i] = u;
     else
-      store_bit(data, t, i, (unsigned)(r & 1));
+      store_small(data, t, i, (t == IR_BOOL ? 0 : int_base) + (unsigned)(r & 1));
   }
 }
 
@@ -222,31 +223,44 @@ static void *alloc_buffer(size_t bytes)
 
 static bool alloc_sets(tune_eval *ev)
 {
-  const ir_func *f = ev->cfg.func;
   size_t per_set = 0;
   for (int a = 0; a < ev->n_args; a++)
     per_set += ev->bytes[a];
   ev->n_sets = per_set ? (int)(EVAL_SET_BYTES / per_set) : EVAL_MAX_SETS;
   ev->n_sets = ev->n_sets < 1 ? 1 : ev->n_sets > EVAL_MAX_SETS ? EVAL_MAX_SETS : ev->n_sets;
   ev->sets = IR_NEW_ARRAY(ev->ctx, void **, ev->n_sets);
-  uint64_t seed = 0x5eed;
   for (int s = 0; ev->sets && s < ev->n_sets; s++) {
     if (!(ev->sets[s] = IR_NEW_ARRAY(ev->ctx, void *, ev->n_args)))
       return false;
-    for (int a = 0; a < ev->n_args; a++) {
+    for (int a = 0; a < ev->n_args; a++)
       if (!(ev->sets[s][a] = alloc_buffer(ev->bytes[a]))) {
         aotc_error(ev->ctx, noloc, "tune: out of memory for the buffers");
         return false;
       }
-      ir_type t = f->tensors[arg_tensor(f, a)]->type;
-      if (a < f->n_inputs)
-        fill_random(ev->sets[s][a], t, (int64_t)(ev->bytes[a] / (size_t)ir_types[t].bytes), &seed);
-    }
   }
   return ev->sets != NULL;
 }
 
-static void zero_outputs(tune_eval *ev, void **args)
+static void fill_inputs(tune_eval *ev, unsigned int_base)
+{
+  const ir_func *f = ev->cfg.func;
+  uint64_t seed = 0x5eed;
+  for (int s = 0; s < ev->n_sets; s++)
+    for (int a = 0; a < f->n_inputs; a++) {
+      ir_type t = f->tensors[arg_tensor(f, a)]->type;
+      fill_random(ev->sets[s][a], t, (int64_t)(ev->bytes[a] / (size_t)ir_types[t].bytes), &seed, int_base);
+    }
+}
+
+static bool has_integer_input(const ir_func *f)
+{
+  for (int a = 0; a < f->n_inputs; a++)
+    if (!ir_types[f->tensors[f->inputs[a]]->type].is_float && f->tensors[f->inputs[a]]->type != IR_BOOL)
+      return true;
+  return false;
+}
+
+static void zero_outputs(const tune_eval *ev, void **args)
 {
   for (int a = ev->cfg.func->n_inputs; a < ev->n_args; a++)
     memset(args[a], 0, ev->bytes[a]);
@@ -390,21 +404,45 @@ static bool interpret_into(tune_eval *ev, const ir_func *f, void **args)
   return true;
 }
 
+static bool alloc_reference(tune_eval *ev)
+{
+  const ir_func *f = ev->cfg.func;
+  ev->ref = IR_NEW_ARRAY(ev->ctx, void *, f->n_outputs);
+  for (int o = 0; ev->ref && o < f->n_outputs; o++)
+    if (!(ev->ref[o] = alloc_buffer(ev->bytes[f->n_inputs + o])))
+      return false;
+  return ev->ref != NULL;
+}
+
 static bool compute_reference(tune_eval *ev)
 {
   const ir_func *f = ev->cfg.func;
   void **args = IR_NEW_ARRAY(ev->ctx, void *, ev->n_args);
-  ev->ref = IR_NEW_ARRAY(ev->ctx, void *, f->n_outputs);
-  if (!args || !ev->ref)
+  if (!args)
     return false;
   for (int a = 0; a < ev->n_args; a++)
-    args[a] = a < f->n_inputs ? ev->sets[0][a] : (ev->ref[a - f->n_inputs] = alloc_buffer(ev->bytes[a]));
-  for (int o = 0; o < f->n_outputs; o++)
-    if (!ev->ref[o])
-      return false;
+    args[a] = a < f->n_inputs ? ev->sets[0][a] : ev->ref[a - f->n_inputs];
+  zero_outputs(ev, args);
   if (!windowed(ev))
     return interpret_into(ev, f, args);
   return interpret_into(ev, window_func(ev, false), args) && interpret_into(ev, window_func(ev, true), args);
+}
+
+/* Integer inputs of 0 and 1 first; when the interpreter fails on them (a
+ * division by zero), 1 and 2 instead, with the first attempt's errors
+ * forgotten. */
+static bool reference(tune_eval *ev)
+{
+  int n_diags = ev->ctx->n_diags, n_errors = ev->ctx->n_errors;
+  fill_inputs(ev, 0);
+  if (!alloc_reference(ev))
+    return false;
+  if (compute_reference(ev) || !has_integer_input(ev->cfg.func) || ev->ctx->oom)
+    return ev->ctx->n_errors == n_errors;
+  ev->ctx->n_diags = n_diags;
+  ev->ctx->n_errors = n_errors;
+  fill_inputs(ev, 1);
+  return compute_reference(ev);
 }
 
 /* ------------------------------------------------------------------------
@@ -573,7 +611,7 @@ static void run_candidate(const tune_eval *ev, const char *so, run_report *rep)
   if (!load_candidate(ev, so, &dl, &fn, &ws, rep))
     return;
   void **args = ev->sets[0];
-  zero_outputs((tune_eval *)ev, args);
+  zero_outputs(ev, args);
   double t0 = now();
   int rc = fn(ev->cfg.sizes, args, ws);
   double first = now() - t0;
@@ -956,7 +994,7 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   }
   ev->ctx = ctx;
   ev->cfg = *cfg;
-  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && compute_reference(ev) && make_dir(ev))
+  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev) && make_dir(ev))
     return ev;
   tune_eval_free(ev);
   return NULL;

@@ -434,3 +434,13 @@ Test(tune, time_budget_stops_the_search, .timeout = 60)
   cr_assert_geq(out.trials, 1);
   cr_assert_lt(out.trials, 1000);
 }
+
+Test(tune, integer_division_gets_nonzero_inputs, .timeout = 60)
+{
+  ir_func *f = compile1("def idiv(int32(N) A, int32(N) B) -> (Q) {\n  Q(i) = A(i) / B(i)\n}\n");
+  int64_t sizes[] = {64};
+  tune_request req = {.func = f, .sizes = sizes, .threads = 1, .trials = 2, .fuse = true, .quiet = true};
+  tune_outcome out;
+  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(ctx->n_errors, 0);
+}
