@@ -758,6 +758,8 @@ static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64
   aotc_ctx *scratch = aotc_ctx_new(ev->ctx->alloc, ev->ctx->alloc_ud);
   char *c = NULL, *h = NULL, path[320];
   size_t clen = 0, hlen = 0;
+  if (scratch)
+    scratch->isl_max_ops = ev->ctx->isl_max_ops;
   bool ok = scratch && emit_text(ev, scratch, o, &c, &clen, &h, &hlen);
   if (ok) {
     *hash = tune_hash(c, clen) ^ (tune_hash(h, hlen) * 31);
