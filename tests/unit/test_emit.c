@@ -3,6 +3,7 @@
  * small inputs and compared with loops written here. */
 #define _GNU_SOURCE
 #include "ir.h"
+#include "npy.h"
 #include "../../src/schedule/schedule.h"
 
 #include <criterion/criterion.h>
@@ -10,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static aotc_ctx *ctx;
 static const ir_loc noloc = {0};
@@ -528,4 +530,336 @@ Test(emit, kernels_memory_plan_and_constants)
   cr_assert(strstr(h, "#define planned_WORKSPACE_BYTES ((size_t)128)"), "%s", h);
   free(h);
   unload(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Schedule options: text form, heuristics, and random legal option sets on
+ * the kernel corpus (tests/kernels) against the numpy expectations
+ * ------------------------------------------------------------------------ */
+
+TestSuite(sched, .init = setup, .fini = teardown);
+
+Test(sched, text_round_trip)
+{
+  sched_options o, p;
+  char buf[512], err[128];
+  cr_assert(sched_options_parse("tile=64,256,128 reg=6,32,1 order=0,2,1 fuse=keep unroll=8 vec=1 threads=2 pack=1 "
+                                "sr=1 mk=1 vbytes=32", &o, err, sizeof(err)), "%s", err);
+  cr_assert_eq(o.tile[1], 256);
+  cr_assert_eq(o.reg_tile[0], 6);
+  cr_assert_eq(o.order[1], 2);
+  cr_assert_eq(o.order[3], 3);
+  cr_assert_eq(o.fusion, SCHED_FUSE_KEEP_PARALLEL);
+  cr_assert_eq(o.threads, 2);
+  cr_assert_eq(o.vector_bytes, 32);
+  cr_assert(o.microkernel && o.pack && o.scalar_replace && o.vectorize);
+  int n = sched_options_print(buf, sizeof(buf), &o);
+  cr_assert_eq(n, (int)strlen(buf));
+  cr_assert(sched_options_parse(buf, &p, err, sizeof(err)), "%s: %s", buf, err);
+  cr_assert_eq(memcmp(&o, &p, sizeof(o)), 0, "%s", buf);
+  cr_assert_eq(sched_options_print(NULL, 0, &o), n);
+  cr_assert(sched_options_parse("", &p, err, sizeof(err)));
+  sched_options_default(&o);
+  cr_assert_eq(memcmp(&o, &p, sizeof(o)), 0);
+  cr_assert(sched_options_parse("none", &p, err, sizeof(err)));
+  cr_assert_eq(memcmp(&o, &p, sizeof(o)), 0);
+}
+
+Test(sched, parse_rejects_bad_text)
+{
+  static const char *const bad[] = {
+      "tile", "tile=", "tile=a", "tile=1,,2", "tile=-1", "tile=1,2,3,4,5,6,7,8,9", "order=0,0", "order=1",
+      "order=0,2", "fuse=most", "vec=2", "threads=0", "threads=99999", "bogus=1", "tile=99999999999999999999",
+      "vbytes=24", "=3", "tile=1 2",
+  };
+  sched_options o;
+  char err[128];
+  sched_options_default(&o);
+  o.threads = 7;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cr_assert_not(sched_options_parse(bad[i], &o, err, sizeof(err)), "accepted '%s'", bad[i]);
+    cr_assert(err[0], "no message for '%s'", bad[i]);
+    cr_assert_eq(o.threads, 7, "'%s' changed the options", bad[i]);
+  }
+}
+
+Test(sched, heuristic_finds_the_contraction)
+{
+  sched_options o;
+  sched_contraction c;
+  ir_func *f = matmul();
+  cr_assert(sched_find_contraction(f, 0, &c));
+  cr_assert(c.i == 0 && c.j == 1 && c.k == 2 && c.n_batch == 0 && c.init);
+  sched_options_heuristic(f, 2, 64, &o);
+  cr_assert(o.microkernel && o.threads == 2);
+  cr_assert(o.reg_tile[1] % 16 == 0 && o.reg_tile[0] > 0 && o.tile[2] > 0);
+  sched_blocks b;
+  sched_contraction_blocks(&c, &o, &b);
+  cr_assert_eq(b.vw, 16);
+  cr_assert_eq(b.mc % b.mr, 0);
+  cr_assert_eq(b.nc % b.nr, 0);
+}
+
+static unsigned next_rand(unsigned *seed)
+{
+  *seed = *seed * 1103515245u + 12345u;
+  return (*seed >> 16) & 0x7fff;
+}
+
+static int pick_of(unsigned *seed, const int *v, int n)
+{
+  return v[next_rand(seed) % (unsigned)n];
+}
+
+/* A random legal option set (every option set is legal: the
+ * transformations check legality themselves). */
+static void random_options(unsigned *seed, sched_options *o)
+{
+  static const int tiles[] = {0, 1, 2, 3, 5, 8, 16, 64}, regs[] = {0, 1, 2, 3, 4};
+  static const int mrs[] = {1, 2, 3, 4, 6, 8}, nrs[] = {1, 3, 4, 8, 16, 32, 48, 64}, vbs[] = {16, 32, 64};
+  sched_options_default(o);
+  bool tiled = next_rand(seed) % 4 != 0;
+  int n = 1 + (int)(next_rand(seed) % 3);
+  for (int i = 0; i < 3; i++) {
+    o->tile[i] = tiled ? pick_of(seed, tiles + 1, 7) : 0;
+    o->reg_tile[i] = pick_of(seed, regs, 5);
+  }
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)(next_rand(seed) % (unsigned)(i + 1)), t = o->order[i];
+    o->order[i] = o->order[j];
+    o->order[j] = t;
+  }
+  o->fusion = (sched_fusion)(next_rand(seed) % SCHED_FUSE_COUNT);
+  o->unroll = pick_of(seed, (const int[]){0, 4, 16}, 3);
+  o->vectorize = next_rand(seed) % 2;
+  o->vector_bytes = pick_of(seed, vbs, 3);
+  o->threads = 1 + (int)(next_rand(seed) % 3);
+  o->scalar_replace = next_rand(seed) % 2;
+  o->microkernel = next_rand(seed) % 3 != 0;
+  o->pack = o->microkernel;
+  if (o->microkernel) {
+    o->reg_tile[0] = pick_of(seed, mrs, 6);
+    o->reg_tile[1] = pick_of(seed, nrs, 8);
+  }
+}
+
+typedef struct corpus_case {
+  char file[64], name[64], entry[64];
+  char inputs[8][32], outputs[4][32];
+  int n_in, n_out;
+} corpus_case;
+
+/* The directory of tests/kernels: $AOTC_KERNELS, beside this file, or
+ * from the working directory (the source root or a build directory). */
+static const char *kernels_dir(void)
+{
+  static char dir[4096];
+  char probe[4200];
+  const char *slash = strrchr(__FILE__, '/');
+  const char *env = getenv("AOTC_KERNELS");
+  for (int i = 0; i < 4; i++) {
+    if (i == 0 && env)
+      snprintf(dir, sizeof(dir), "%s", env);
+    else if (i == 1 && slash)
+      snprintf(dir, sizeof(dir), "%.*s/../kernels", (int)(slash - __FILE__), __FILE__);
+    else
+      snprintf(dir, sizeof(dir), "%s", i == 2 ? "tests/kernels" : "../tests/kernels");
+    snprintf(probe, sizeof(probe), "%s/manifest.txt", dir);
+    FILE *f = fopen(probe, "r");
+    if (f) {
+      fclose(f);
+      return dir;
+    }
+  }
+  return "tests/kernels";
+}
+
+static int read_manifest(corpus_case *cases, int max)
+{
+  char path[4200], line[512];
+  snprintf(path, sizeof(path), "%s/manifest.txt", kernels_dir());
+  FILE *in = fopen(path, "r");
+  cr_assert(in, "cannot open %s", path);
+  int n = 0;
+  while (n < max && fgets(line, sizeof(line), in)) {
+    if (line[0] == '#' || line[0] == '\n')
+      continue;
+    corpus_case *c = &cases[n];
+    memset(c, 0, sizeof(*c));
+    char *tok = strtok(line, " \t\n");
+    snprintf(c->file, sizeof(c->file), "%s", tok);
+    tok = strtok(NULL, " \t\n");
+    snprintf(c->name, sizeof(c->name), "%s", tok);
+    snprintf(c->entry, sizeof(c->entry), "%.*s", (int)strcspn(tok, "@"), tok);
+    bool out = false;
+    while ((tok = strtok(NULL, " \t\n"))) {
+      if (!strcmp(tok, "->"))
+        out = true;
+      else if (out && c->n_out < 4)
+        snprintf(c->outputs[c->n_out++], 32, "%s", tok);
+      else if (!out && c->n_in < 8)
+        snprintf(c->inputs[c->n_in++], 32, "%s", tok);
+    }
+    n++;
+  }
+  fclose(in);
+  return n;
+}
+
+static ir_module *compile_tc(const char *file)
+{
+  char path[4200];
+  size_t len;
+  snprintf(path, sizeof(path), "%.4000s/%.100s", kernels_dir(), file);
+  unsigned char *text = aotc_read_file(ctx, path, &len);
+  cr_assert(text, "cannot read %s", path);
+  const aotc_source *src = aotc_add_source(ctx, path, (const char *)text, len);
+  free(text);
+  ir_module *m = tc_compile(ctx, src);
+  cr_assert(m, "%s does not compile", path);
+  return m;
+}
+
+/* Emits every def of m with options o and builds a shared object. */
+static void *build_module(ir_module *m, const sched_options *o, bool openmp, char *dir)
+{
+  char cpath[128], hpath[128], cmd[512];
+  strcpy(dir, "/tmp/aotc_sched_XXXXXX");
+  cr_assert(mkdtemp(dir));
+  snprintf(cpath, sizeof(cpath), "%s/k.c", dir);
+  snprintf(hpath, sizeof(hpath), "%s/k.h", dir);
+  FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
+  emit_options eo = {.fuse = true, .sched = o, .header_name = "k.h"};
+  bool ok = emit_c_module(ctx, m, m->funcs, m->n_funcs, &eo, c, h);
+  fclose(c);
+  fclose(h);
+  if (!ok)
+    aotc_print_diags(ctx, stderr);
+  cr_assert(ok, "emit failed");
+  snprintf(cmd, sizeof(cmd), "cd %s && cc -std=c99 -Wall -Wextra -Werror -pedantic -O1 %s -fPIC -shared -o k.so k.c -lm",
+           dir, openmp ? "-fopenmp" : "");
+  cr_assert_eq(system(cmd), 0, "compile failed in %s", dir);
+  snprintf(cpath, sizeof(cpath), "%s/k.so", dir);
+  void *so = dlopen(cpath, RTLD_NOW | RTLD_LOCAL);
+  cr_assert(so, "dlopen: %s", dlerror());
+  return so;
+}
+
+static double element(const npy_array *a, int64_t i)
+{
+  switch (a->type) {
+  case IR_F32: return ((const float *)a->data)[i];
+  case IR_F64: return ((const double *)a->data)[i];
+  case IR_I32: return ((const int32_t *)a->data)[i];
+  case IR_I64: return (double)((const int64_t *)a->data)[i];
+  case IR_BOOL: return ((const bool *)a->data)[i];
+  default: return NAN;
+  }
+}
+
+/* Runs one manifest case through the shared object; false when skipped. */
+static bool run_case(void *so, ir_module *m, const corpus_case *c, const char *what)
+{
+  ir_func *f = ir_module_find(m, c->entry);
+  char path[4400], sym[128];
+  if (!f || f->n_inputs != c->n_in || f->n_outputs != c->n_out)
+    return false;
+  snprintf(sym, sizeof(sym), "%s_call", c->entry);
+  call_fn call = (call_fn)dlsym(so, sym);
+  snprintf(sym, sizeof(sym), "%s_call_workspace_bytes", c->entry);
+  ws_fn ws = (ws_fn)dlsym(so, sym);
+  if (!call || !ws)
+    return false;
+  npy_array in[8] = {0}, want[4] = {0};
+  const int64_t *shapes[8];
+  int ranks[8];
+  void *args[12];
+  for (int i = 0; i < c->n_in; i++) {
+    snprintf(path, sizeof(path), "%s/fixtures/%s/%s.npy", kernels_dir(), c->name, c->inputs[i]);
+    cr_assert(npy_load(ctx, path, &in[i]), "%s", path);
+    cr_assert(npy_convert(&in[i], f->tensors[f->inputs[i]]->type));
+    if (f->tensors[f->inputs[i]]->rank == 0 && in[i].numel == 1)
+      in[i].rank = 0;
+    shapes[i] = in[i].shape;
+    ranks[i] = in[i].rank;
+    args[i] = in[i].data;
+  }
+  int64_t sizes[32];
+  bool bound = ir_bind_sizes(ctx, f, shapes, ranks, sizes);
+  if (!bound)
+    aotc_print_diags(ctx, stderr);
+  cr_assert(bound, "%s: sizes", c->name);
+  for (int k = 0; k < c->n_out; k++) {
+    int t = f->outputs[k];
+    snprintf(path, sizeof(path), "%s/fixtures/%s/expected_%s.npy", kernels_dir(), c->name, c->outputs[k]);
+    cr_assert(npy_load(ctx, path, &want[k]), "%s", path);
+    int64_t n = ir_tensor_numel(f, t, sizes);
+    cr_assert_eq(n, want[k].numel, "%s: output %s size", c->name, c->outputs[k]);
+    args[c->n_in + k] = calloc((size_t)(n ? n : 1), (size_t)ir_types[f->tensors[t]->type].bytes);
+  }
+  size_t wsb = ws(sizes);
+  void *work = wsb ? malloc(wsb) : NULL;
+  cr_assert_eq(call(sizes, args, work), 0, "%s [%s]: rejected", c->name, what);
+  for (int k = 0; k < c->n_out; k++) {
+    npy_array got = {.type = f->tensors[f->outputs[k]]->type, .numel = want[k].numel, .data = args[c->n_in + k]};
+    for (int64_t i = 0; i < want[k].numel; i++) {
+      double g = element(&got, i), e = element(&want[k], i);
+      cr_assert(fabs(g - e) <= 1e-4 * (1 + fabs(e)) || (isnan(g) && isnan(e)),
+                "%s [%s]: %s[%lld] = %g, want %g", c->name, what, c->outputs[k], (long long)i, g, e);
+    }
+    free(args[c->n_in + k]);
+    npy_free(&want[k]);
+  }
+  for (int i = 0; i < c->n_in; i++)
+    npy_free(&in[i]);
+  free(work);
+  return true;
+}
+
+/* Every .tc file of the corpus under AOTC_SCHED_SETS (default 3) random
+ * option sets plus the heuristics for 2 threads, built with and without
+ * OpenMP; every manifest case of the file checked. AOTC_SCHED_SEED picks
+ * the seed (default from the clock, printed on failure). */
+Test(sched, random_options_on_kernel_corpus, .timeout = 900)
+{
+  static corpus_case cases[256];
+  int n = read_manifest(cases, 256);
+  void *gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL);
+  const char *env = getenv("AOTC_SCHED_SETS");
+  int sets = env ? atoi(env) : 3;
+  env = getenv("AOTC_SCHED_SEED");
+  unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+  unsigned seed0 = seed;
+  int checked = 0;
+  for (int i = 0; i < n; i++) {
+    bool first = true;
+    for (int j = 0; j < i; j++)
+      first = first && strcmp(cases[j].file, cases[i].file);
+    if (!first)
+      continue;
+    ir_module *m = compile_tc(cases[i].file);
+    for (int set = 0; set <= sets; set++) {
+      sched_options o;
+      if (set == sets)
+        sched_options_heuristic(m->funcs[0], 2, 64, &o);
+      else
+        random_options(&seed, &o);
+      char what[600], dir[64];
+      int len = snprintf(what, sizeof(what), "seed %u, %s: ", seed0, cases[i].file);
+      sched_options_print(what + len, sizeof(what) - (size_t)len, &o);
+      void *so = build_module(m, &o, set % 2 == 0 && !getenv("AOTC_SCHED_NO_OPENMP"), dir);
+      for (int j = i; j < n; j++)
+        if (!strcmp(cases[j].file, cases[i].file)) {
+          if (getenv("AOTC_SCHED_VERBOSE"))
+            fprintf(stderr, "%s [%s]\n", cases[j].name, what);
+          checked += run_case(so, m, &cases[j], what);
+        }
+      dlclose(so);
+      char cmd[128];
+      snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+      cr_assert_eq(system(cmd), 0);
+    }
+  }
+  cr_assert_gt(checked, 100, "only %d cases ran", checked);
+  (void)gomp; /* stays loaded: OpenMP's threads outlive the kernels */
 }
