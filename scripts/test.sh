@@ -14,6 +14,7 @@ passed=0 failed=0 skipped=0
 logdir=$(mktemp -d)
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
+export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp
 
 # Adds the counts of one suite's summary line to the totals.
 count() {
