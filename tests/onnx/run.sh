@@ -25,10 +25,15 @@ list=$here/passing.txt
 passes=$(mktemp)
 trap 'rm -f "$passes"' EXIT
 "$here/conformance.sh" -j "$jobs" -p "$passes" 2>&1
+if [ $? -eq 2 ]; then
+  echo "onnx conformance: conformance.sh could not run"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 listed_pass=$(comm -12 <(sort "$list") "$passes" | wc -l)
 lost=$(comm -23 <(sort "$list") "$passes")
 new=$(comm -13 <(sort "$list") "$passes")
 [ -n "$new" ] && echo "passing but not on passing.txt: $(echo $new)"
-[ -n "$lost" ] && echo "no longer passing: $(echo $lost)"
+[ -n "$lost" ] && echo "no longer passing ($(echo "$lost" | wc -l)): $(echo $lost | cut -d' ' -f1-20)"
 echo "$listed_pass passed, $(echo -n "$lost" | grep -c .) failed"
 [ -z "$lost" ]
