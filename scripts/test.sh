@@ -79,6 +79,7 @@ for variant in build build-san; do
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
   fi
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
+  [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
 done
 rm -rf "$logdir"
 echo
