@@ -22,7 +22,8 @@
 #define MAX_REG 256
 #define MAX_UNROLL 1024
 #define MAX_TRIALS 100000
-#define CONFIRM 3 /* best candidates measured again at the end */
+#define CONFIRM 4        /* best candidates measured again at the end, with the heuristic */
+#define CONFIRM_ROUNDS 2
 #define MAX_SAME_IN_A_ROW 500 /* the search space looks exhausted */
 
 static const ir_loc noloc;
@@ -284,6 +285,7 @@ typedef struct search {
   uint64_t *seen; /* hashes of the option texts evaluated */
   int n_seen, cap_seen, max_trials;
   int same_in_a_row; /* candidates in a row whose code was measured before */
+  uint64_t heuristic_hash;
   double start, flops;
   bool tty;
   tune_outcome *out;
@@ -430,6 +432,8 @@ static void record_result(search *s, const sched_options *o, const tune_result *
     s->out->failed++;
   if (res->status != TUNE_OK && (res->status != TUNE_SLOW || s->req->verbose))
     report_rejected(s, o, res);
+  if (res->status == TUNE_OK && options_hash(o) == s->heuristic_hash)
+    s->out->heuristic_seconds = res->seconds;
   if (res->status == TUNE_OK) {
     insert_member(s, o, res->seconds);
     if (s->out->seconds == 0 || res->seconds < s->out->seconds) {
@@ -469,8 +473,6 @@ static void first_generation(search *s, const sched_options *heuristic)
       tune_mutate(&s->sp, &s->rng, &batch[n]);
     }
     evaluate(s, batch, n);
-    if (made == 0)
-      s->out->heuristic_seconds = s->out->seconds;
     made += n;
   }
 }
@@ -488,29 +490,44 @@ static void later_generations(search *s)
   }
 }
 
-/* The fastest few measured once more, each keeping the better of its two
- * times: load on the machine only ever adds time, so a runner-up measured
- * while something else ran gets a second chance. */
-static void confirm_best(search *s)
+/* The final contenders: the fastest few and the heuristic options. */
+static int contenders(const search *s, const sched_options *heuristic, member *c)
 {
-  sched_options batch[CONFIRM];
-  tune_result results[CONFIRM];
   int n = s->n_pop < CONFIRM ? s->n_pop : CONFIRM;
+  bool has_heuristic = false;
+  memcpy(c, s->pop, sizeof *c * (size_t)n);
   for (int i = 0; i < n; i++)
-    batch[i] = s->pop[i].o;
-  tune_eval_again(s->ev, batch, n, results);
+    has_heuristic |= options_hash(&c[i].o) == s->heuristic_hash;
+  if (!has_heuristic && s->out->heuristic_seconds > 0)
+    c[n++] = (member){*heuristic, s->out->heuristic_seconds};
+  return n;
+}
+
+/* The contenders measured again, CONFIRM_ROUNDS times, each keeping its
+ * best time: load on the machine only ever adds time, so a candidate
+ * measured while something else ran gets more chances. */
+static void confirm_best(search *s, const sched_options *heuristic)
+{
+  member c[CONFIRM + 1];
+  sched_options batch[CONFIRM + 1];
+  tune_result results[CONFIRM + 1];
+  int n = contenders(s, heuristic, c), best = 0;
   for (int i = 0; i < n; i++)
-    if (results[i].status == TUNE_OK && results[i].seconds < s->pop[i].seconds)
-      s->pop[i].seconds = results[i].seconds;
-  for (int i = 1; i < n; i++)
-    if (s->pop[i].seconds < s->pop[0].seconds) {
-      member t = s->pop[0];
-      s->pop[0] = s->pop[i];
-      s->pop[i] = t;
-    }
+    batch[i] = c[i].o;
+  for (int round = 0; round < CONFIRM_ROUNDS && n > 0; round++) {
+    tune_eval_again(s->ev, batch, n, results);
+    for (int i = 0; i < n; i++)
+      if (results[i].status == TUNE_OK && results[i].seconds < c[i].seconds)
+        c[i].seconds = results[i].seconds;
+  }
+  for (int i = 0; i < n; i++) {
+    best = c[i].seconds < c[best].seconds ? i : best;
+    if (options_hash(&c[i].o) == s->heuristic_hash)
+      s->out->heuristic_seconds = c[i].seconds;
+  }
   if (n > 0) {
-    s->out->best = s->pop[0].o;
-    s->out->seconds = s->pop[0].seconds;
+    s->out->best = c[best].o;
+    s->out->seconds = c[best].seconds;
   }
 }
 
@@ -535,9 +552,10 @@ static bool run_search(search *s)
   sched_options_heuristic(s->req->func, s->req->threads, sched_host_vector_bytes(), &heuristic);
   heuristic.threads = s->req->threads;
   make_legal(&s->sp, &heuristic);
+  s->heuristic_hash = options_hash(&heuristic);
   first_generation(s, &heuristic);
   later_generations(s);
-  confirm_best(s);
+  confirm_best(s, &heuristic);
   if (s->tty && !s->req->quiet)
     fputc('\n', stderr);
   if (s->out->seconds == 0) {
