@@ -1095,9 +1095,38 @@ static void print_ukr(FILE *out, const sched_blocks *b)
 
 /* ---- sizes of the packing buffers */
 
-static const ir_size *index_hi(const ir_func *f, const sched_contraction *c, int x)
+/* The product of the ranges of set[0..n-1] without parameters; false if
+ * unknown. */
+static bool set_extent_value(const ir_func *f, const sched_contraction *c, const int *set, int n, int64_t *out)
 {
-  return f->stmts[c->stmt]->index[x].hi;
+  int64_t v = 1, d;
+  for (int t = 0; t < n; t++)
+    if (!ir_size_eval(f->stmts[c->stmt]->index[set[t]].hi, NULL, &d) || d < 0 || __builtin_mul_overflow(v, d, &v))
+      return false;
+  *out = v;
+  return true;
+}
+
+/* The product of the ranges of set[0..n-1] as a C expression (malloc'ed). */
+static char *set_extent_text(emit_fn *E, const sched_contraction *c, const int *set, int n)
+{
+  char *buf = NULL;
+  size_t len;
+  FILE *saved = E->out;
+  E->out = open_memstream(&buf, &len);
+  if (!E->out) {
+    E->out = saved;
+    return NULL;
+  }
+  fputc('(', E->out);
+  for (int t = 0; t < n; t++) {
+    fputs(t ? " * " : "", E->out);
+    print_size(E, E->f->stmts[c->stmt]->index[set[t]].hi);
+  }
+  fputc(')', E->out);
+  fclose(E->out);
+  E->out = saved;
+  return buf;
 }
 
 /* Floats one thread packs into, for extents m, n, k (C expressions). */
@@ -1127,8 +1156,8 @@ static int64_t static_pack_bytes(const emit_fn *E)
   int64_t most = 0, m, n, k;
   for (int i = 0; i < E->n_contr; i++) {
     const sched_contraction *c = &E->contr[i];
-    if (!ir_size_eval(index_hi(E->f, c, c->i), NULL, &m) || !ir_size_eval(index_hi(E->f, c, c->j), NULL, &n) ||
-        !ir_size_eval(index_hi(E->f, c, c->k), NULL, &k))
+    if (!set_extent_value(E->f, c, c->rows, c->n_rows, &m) || !set_extent_value(E->f, c, c->cols, c->n_cols, &n) ||
+        !set_extent_value(E->f, c, c->depth, c->n_depth, &k))
       return -1;
     int64_t v = pack_floats_value(&E->blocks[i], m, n, k) * E->blocks[i].threads * 4;
     most = v > most ? v : most;
@@ -1147,20 +1176,8 @@ static void print_pack_bytes(emit_fn *E)
   for (int i = 0; i < E->n_contr; i++) {
     const sched_contraction *c = &E->contr[i];
     fputs(", ", E->out);
-    char *m, *n, *k;
-    size_t len;
-    FILE *saved = E->out;
-    char *buf[3] = {NULL};
-    const int idx[3] = {c->i, c->j, c->k};
-    for (int d = 0; d < 3; d++) {
-      E->out = open_memstream(&buf[d], &len);
-      if (E->out) {
-        print_size(E, index_hi(E->f, c, idx[d]));
-        fclose(E->out);
-      }
-    }
-    E->out = saved;
-    m = buf[0], n = buf[1], k = buf[2];
+    char *m = set_extent_text(E, c, c->rows, c->n_rows), *n = set_extent_text(E, c, c->cols, c->n_cols);
+    char *k = set_extent_text(E, c, c->depth, c->n_depth);
     if (!m || !n || !k) {
       E->failed = true;
     } else {
@@ -1204,24 +1221,24 @@ static int lhs_pos(const ir_stmt *s, int x)
   return 0;
 }
 
-/* The extents and the per-thread chunk of the batch and the rows/columns. */
-static void print_contraction_extents(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+static void print_extent(emit_fn *E, const char *name, const int *set, int n)
 {
-  const char *names[3] = {"aotc_m", "aotc_n", "aotc_k"};
-  const int idx[3] = {c->i, c->j, c->k};
-  for (int d = 0; d < 3; d++) {
-    put_indent(E);
-    fprintf(E->out, "const int64_t %s = ", names[d]);
-    print_size(E, s->index[idx[d]].hi);
-    fputs(";\n", E->out);
-  }
   put_indent(E);
-  fputs("const int64_t aotc_nb = 1", E->out);
-  for (int b = 0; b < c->n_batch; b++) {
+  fprintf(E->out, "const int64_t %s = 1", name);
+  for (int t = 0; t < n; t++) {
     fputs(" * ", E->out);
-    print_size(E, s->index[c->batch[b]].hi);
+    print_size(E, E->stmt->index[set[t]].hi);
   }
   fputs(";\n", E->out);
+}
+
+/* The flattened extents: rows, columns, depth, batches. */
+static void print_contraction_extents(emit_fn *E, const sched_contraction *c)
+{
+  print_extent(E, "aotc_m", c->rows, c->n_rows);
+  print_extent(E, "aotc_n", c->cols, c->n_cols);
+  print_extent(E, "aotc_k", c->depth, c->n_depth);
+  print_extent(E, "aotc_nb", c->batch, c->n_batch);
 }
 
 static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
@@ -1262,29 +1279,76 @@ static void print_thread_slice(emit_fn *E, const sched_blocks *b)
   close_block(E);
 }
 
-/* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
-static void print_pack_panel(emit_fn *E, const ir_expr *read, int width, int lane_x, const char *lane0,
-                             const char *lane_end, int k_x)
+/* Declares the indices set[0..n-1] from their flattened value `flat`
+ * (const unless mutable: an odometer). */
+static void print_decompose(emit_fn *E, const int *set, int n, const char *flat, bool is_mutable)
 {
-  open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
-  line(E, "const int64_t aotc_x%d = aotc_pc + aotc_p;", k_x);
-  open_block(E, "if (%s + %d <= %s)", lane0, width, lane_end);
+  const ir_stmt *s = E->stmt;
+  for (int t = 0; t < n; t++) {
+    put_indent(E);
+    fprintf(E->out, "%sint64_t aotc_x%d = %s%s", is_mutable ? "" : "const ", set[t], n > 1 ? "(" : "", flat);
+    if (n > 1)
+      fputc(')', E->out);
+    for (int u = t + 1; u < n; u++) {
+      fputs(" / ", E->out);
+      print_size(E, s->index[set[u]].hi);
+    }
+    if (t > 0) {
+      fputs(" % ", E->out);
+      print_size(E, s->index[set[t]].hi);
+    }
+    fputs(";\n", E->out);
+  }
+}
+
+/* Steps the odometer set[0..n-1] by one. */
+static void print_odometer_step(emit_fn *E, const int *set, int n)
+{
+  const ir_stmt *s = E->stmt;
+  for (int t = n - 1; t > 0; t--) {
+    put_indent(E);
+    fprintf(E->out, "if (++aotc_x%d == ", set[t]);
+    print_size(E, s->index[set[t]].hi);
+    fprintf(E->out, ") {\n");
+    E->indent++;
+    line(E, "aotc_x%d = 0;", set[t]);
+  }
+  line(E, "++aotc_x%d;", set[0]);
+  for (int t = n - 1; t > 0; t--)
+    close_block(E);
+}
+
+/* The lanes of one depth step of a panel: dst[p * width + l] = read. */
+static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes,
+                             const char *lane_end, bool edge)
+{
+  if (n_lanes > 1)
+    print_decompose(E, lanes, n_lanes, "aotc_l0", true);
   open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
-  line(E, "const int64_t aotc_x%d = %s + aotc_l;", lane_x, lane0);
+  if (n_lanes == 1)
+    line(E, "const int64_t aotc_x%d = aotc_l0 + aotc_l;", lanes[0]);
   put_indent(E);
   fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
+  if (edge)
+    fprintf(E->out, "aotc_l0 + aotc_l < %s ? ", lane_end);
   print_read(E, read);
-  fputs(";\n", E->out);
+  fputs(edge ? " : 0.0f;\n" : ";\n", E->out);
+  if (n_lanes > 1)
+    print_odometer_step(E, lanes, n_lanes);
   close_block(E);
+}
+
+/* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
+static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
+                             const int *lanes, int n_lanes, const char *lane_end)
+{
+  open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
+  print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
+  open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
+  print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);
   E->indent--;
   open_block(E, "} else");
-  open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
-  line(E, "const int64_t aotc_x%d = %s + aotc_l;", lane_x, lane0);
-  put_indent(E);
-  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = aotc_x%d < %s ? ", width, lane_x, lane_end);
-  print_read(E, read);
-  fputs(" : 0.0f;\n", E->out);
-  close_block(E);
+  print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
   close_block(E);
   close_block(E);
 }
@@ -1294,7 +1358,7 @@ static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blo
   open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   line(E, "float *aotc_d = aotc_bp + aotc_jr * aotc_kc;");
   line(E, "const int64_t aotc_l0 = aotc_jc + aotc_jr;");
-  print_pack_panel(E, c->b, b->nr, c->j, "aotc_l0", "aotc_j1", c->k);
+  print_pack_panel(E, c, c->b, b->nr, c->cols, c->n_cols, "aotc_j1");
   close_block(E);
 }
 
@@ -1303,7 +1367,7 @@ static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blo
   open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
   line(E, "float *aotc_d = aotc_ap + aotc_ir * aotc_kc;");
   line(E, "const int64_t aotc_l0 = aotc_ic + aotc_ir;");
-  print_pack_panel(E, c->a, b->mr, c->i, "aotc_l0", "aotc_i1", c->k);
+  print_pack_panel(E, c, c->a, b->mr, c->rows, c->n_rows, "aotc_i1");
   close_block(E);
 }
 
@@ -1312,7 +1376,8 @@ static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s
 {
   open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
-  line(E, "const int64_t aotc_x%d = aotc_ic + aotc_ir, aotc_x%d = aotc_jc + aotc_jr;", c->i, c->j);
+  print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
+  print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
   put_indent(E);
   fputs("float *aotc_c = &", E->out);
   print_lhs(E, s);
@@ -1333,8 +1398,10 @@ static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_s
   if (!c->init)
     return;
   open_block(E, "if (aotc_k == 0)");
-  open_block(E, "for (int64_t aotc_x%d = aotc_i0; aotc_x%d < aotc_i1; aotc_x%d++)", c->i, c->i, c->i);
-  open_block(E, "for (int64_t aotc_x%d = aotc_j0; aotc_x%d < aotc_j1; aotc_x%d++)", c->j, c->j, c->j);
+  open_block(E, "for (int64_t aotc_fi = aotc_i0; aotc_fi < aotc_i1; aotc_fi++)");
+  open_block(E, "for (int64_t aotc_fj = aotc_j0; aotc_fj < aotc_j1; aotc_fj++)");
+  print_decompose(E, c->rows, c->n_rows, "aotc_fi", false);
+  print_decompose(E, c->cols, c->n_cols, "aotc_fj", false);
   put_indent(E);
   print_lhs(E, s);
   fputs(" = 0.0f;\n", E->out);
@@ -1371,7 +1438,7 @@ static void print_contraction(emit_fn *E, const sched_contraction *c, const sche
        b->mc, b->nc, b->kc, b->threads);
   line(E, "{");
   E->indent++;
-  print_contraction_extents(E, c, s);
+  print_contraction_extents(E, c);
   put_indent(E);
   fputs("const int64_t aotc_rs = ", E->out);
   print_stride(E, s->tensor, lhs_pos(s, c->i));

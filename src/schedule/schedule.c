@@ -283,59 +283,108 @@ bool sched_options_parse(const char *s, sched_options *o, char *err, size_t err_
  * Contractions
  * ------------------------------------------------------------------------ */
 
-/* Does access e (plain index variables, each once) subscript with index x? */
-static bool access_has(const ir_expr *e, int x)
+/* The index variables e mentions, as a bit set; false when e reads a
+ * tensor (an indirect subscript) or is not integer arithmetic. */
+static bool index_uses(const ir_expr *e, unsigned *used)
 {
-  for (int j = 0; j < e->n_args; j++)
-    if (e->args[j]->index == x)
-      return true;
-  return false;
-}
-
-static bool plain_access(const ir_func *f, const ir_expr *e, int n_index)
-{
-  if (e->kind != IR_ACCESS || e->padded || e->type != IR_F32 || f->tensors[e->tensor]->rank != e->n_args)
-    return false;
-  unsigned seen = 0;
-  for (int j = 0; j < e->n_args; j++) {
-    const ir_expr *x = e->args[j];
-    if (x->kind != IR_INDEX || x->index < 0 || x->index >= n_index || (seen >> x->index & 1u))
+  if (e->kind == IR_INDEX) {
+    if (e->index < 0 || e->index > 31)
       return false;
-    seen |= 1u << x->index;
+    *used |= 1u << e->index;
+    return true;
   }
+  if (e->kind == IR_ACCESS || e->kind == IR_CALL || e->kind == IR_SELECT || ir_types[e->type].is_float)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!index_uses(e->args[j], used))
+      return false;
   return true;
 }
 
-static bool lhs_has(const ir_stmt *s, int x)
+/* The indices an operand's subscripts use; false if it is not a float32
+ * read with arithmetic subscripts. */
+static bool operand_uses(const ir_func *f, const ir_expr *e, unsigned *used)
+{
+  *used = 0;
+  if (e->kind != IR_ACCESS || e->type != IR_F32 || f->tensors[e->tensor]->rank != e->n_args)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!index_uses(e->args[j], used))
+      return false;
+  return true;
+}
+
+static int lhs_position(const ir_stmt *s, int x)
 {
   for (int j = 0; j < s->n_lhs; j++)
     if (s->lhs[j] == x)
-      return true;
-  return false;
+      return j;
+  return -1;
 }
 
-/* Role of every index: i, j, k or batch; false when one fits none. */
-static bool assign_roles(const ir_stmt *s, sched_contraction *c)
+/* Sorts a role's indices by their position in C and keeps the longest
+ * tail that flattens: consecutive positions, every inner one spanning its
+ * whole dimension of C. The others become batch indices of c. */
+static void flatten_role(const ir_func *f, const ir_stmt *s, int *set, int *n, sched_contraction *c)
 {
-  c->i = c->j = c->k = -1;
-  c->n_batch = 0;
+  for (int a = 0; a < *n; a++)
+    for (int b = a + 1; b < *n; b++)
+      if (lhs_position(s, set[b]) < lhs_position(s, set[a])) {
+        int t = set[a];
+        set[a] = set[b];
+        set[b] = t;
+      }
+  const ir_tensor *C = f->tensors[s->tensor];
+  int first = *n - 1;
+  while (first > 0) {
+    int pos = lhs_position(s, set[first]);
+    if (pos != lhs_position(s, set[first - 1]) + 1 || !C->shape[pos] ||
+        !ir_size_equal(C->shape[pos], s->index[set[first]].hi))
+      break;
+    first--;
+  }
+  for (int a = 0; a < first && *n > 0 && c->n_batch < SCHED_MAX_DIMS; a++)
+    c->batch[c->n_batch++] = set[a];
+  memmove(set, set + first, sizeof(int) * (size_t)(*n - first));
+  *n -= first;
+}
+
+static void add_to(int *set, int *n, int x)
+{
+  set[(*n)++] = x;
+}
+
+/* Role of every index: row, column, depth or batch; false when one fits
+ * none. */
+static bool assign_roles(const ir_func *f, const ir_stmt *s, unsigned in_a, unsigned in_b, sched_contraction *c)
+{
+  c->n_rows = c->n_cols = c->n_depth = c->n_batch = 0;
   for (int x = 0; x < s->n_index; x++) {
-    bool in_a = access_has(c->a, x), in_b = access_has(c->b, x), in_c = lhs_has(s, x);
+    bool a = in_a >> x & 1u, b = in_b >> x & 1u, in_c = lhs_position(s, x) >= 0;
     int64_t lo;
-    if (!ir_size_is_const(s->index[x].lo, &lo) || lo != 0)
+    if (!ir_size_is_const(s->index[x].lo, &lo) || lo != 0 || c->n_batch == SCHED_MAX_DIMS)
       return false;
-    if (in_c && in_a && !in_b && c->i < 0)
-      c->i = x;
-    else if (in_c && in_b && !in_a && c->j < 0)
-      c->j = x;
-    else if (!in_c && in_a && in_b && s->index[x].reduction && c->k < 0)
-      c->k = x;
-    else if (in_c && !s->index[x].reduction && c->n_batch < SCHED_MAX_DIMS)
-      c->batch[c->n_batch++] = x;
+    if (c->n_rows == SCHED_MAX_DIMS || c->n_cols == SCHED_MAX_DIMS || c->n_depth == SCHED_MAX_DIMS)
+      return false;
+    if (in_c && a && !b)
+      add_to(c->rows, &c->n_rows, x);
+    else if (in_c && b && !a)
+      add_to(c->cols, &c->n_cols, x);
+    else if (!in_c && a && b && s->index[x].reduction)
+      add_to(c->depth, &c->n_depth, x);
+    else if (in_c && !s->index[x].reduction)
+      add_to(c->batch, &c->n_batch, x);
     else
       return false;
   }
-  return c->i >= 0 && c->j >= 0 && c->k >= 0;
+  if (!c->n_rows || !c->n_cols || !c->n_depth || c->n_batch + c->n_rows + c->n_cols > SCHED_MAX_DIMS)
+    return false;
+  flatten_role(f, s, c->rows, &c->n_rows, c);
+  flatten_role(f, s, c->cols, &c->n_cols, c);
+  c->i = c->rows[c->n_rows - 1];
+  c->j = c->cols[c->n_cols - 1];
+  c->k = c->depth[c->n_depth - 1];
+  return true;
 }
 
 static bool alone_in_kernel(const ir_func *f, int stmt)
@@ -350,21 +399,27 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   const ir_stmt *s = f->stmts[stmt];
   const ir_expr *e = s->rhs;
   sched_contraction c = {.stmt = stmt, .init = s->init};
-  if (s->red != IR_RED_ADD || s->n_index > 31 || f->tensors[s->tensor]->type != IR_F32 || !alone_in_kernel(f, stmt))
+  unsigned in_a, in_b;
+  if (s->red != IR_RED_ADD || s->n_index > 31 || s->n_lhs < 2 || f->tensors[s->tensor]->type != IR_F32 ||
+      !alone_in_kernel(f, stmt))
     return false;
   if (e->kind != IR_BINARY || e->op != IR_MUL || e->type != IR_F32)
     return false;
-  if (!plain_access(f, e->args[0], s->n_index) || !plain_access(f, e->args[1], s->n_index))
+  if (!operand_uses(f, e->args[0], &in_a) || !operand_uses(f, e->args[1], &in_b))
     return false;
   if (e->args[0]->tensor == s->tensor || e->args[1]->tensor == s->tensor)
     return false;
   c.a = e->args[0];
   c.b = e->args[1];
-  if (s->n_lhs > 0 && access_has(c.a, s->lhs[s->n_lhs - 1]) && !access_has(c.b, s->lhs[s->n_lhs - 1])) {
+  unsigned last = 1u << s->lhs[s->n_lhs - 1];
+  if ((in_a & last) && !(in_b & last)) {
+    unsigned t = in_a;
+    in_a = in_b;
+    in_b = t;
     c.a = e->args[1];
     c.b = e->args[0];
   }
-  if (!assign_roles(s, &c))
+  if (!assign_roles(f, s, in_a, in_b, &c))
     return false;
   *out = c;
   return true;
@@ -441,7 +496,7 @@ static __isl_give isl_schedule_node *permute_band(__isl_take isl_schedule_node *
   bool identity = true, coincident[SCHED_MAX_DIMS];
   for (int i = 0; i < n; i++)
     identity = identity && order[i] == i;
-  if (identity || n > SCHED_MAX_DIMS || n < 2)
+  if (identity || n > SCHED_MAX_DIMS || n < 2 || !is_permutation(order, n))
     return band;
   all_coincident(band, n, coincident);
   isl_multi_union_pw_aff *old = isl_schedule_node_band_get_partial_schedule(band);
@@ -504,9 +559,10 @@ static __isl_give isl_schedule_node *transform_band(__isl_take isl_schedule_node
   if (n < 1 || n > SCHED_MAX_DIMS || isl_schedule_node_band_get_permutable(band) != isl_bool_true)
     return band;
   all_coincident(band, n, coincident);
-  bool parallel = o->threads > 1 && coincident[0];
   int depth = 0;
   isl_multi_val *tile = band_sizes(band, o->tile, n);
+  bool permuted = n <= SCHED_MAX_DIMS && is_permutation(o->order, n);
+  bool parallel = o->threads > 1 && coincident[tile || !permuted ? 0 : o->order[0]];
   if (tile) {
     band = isl_schedule_node_child(isl_schedule_node_band_tile(band, tile), 0);
     depth++;
@@ -514,7 +570,7 @@ static __isl_give isl_schedule_node *transform_band(__isl_take isl_schedule_node
   band = permute_band(band, o->order, n);
   int reg[SCHED_MAX_DIMS];
   for (int i = 0; i < n; i++)
-    reg[i] = o->reg_tile[o->order[i] < n ? o->order[i] : i];
+    reg[i] = o->reg_tile[permuted ? o->order[i] : i];
   isl_multi_val *rt = band_sizes(band, reg, n);
   if (rt) {
     band = isl_schedule_node_child(isl_schedule_node_band_tile(band, rt), 0);

@@ -61,14 +61,22 @@ bool sched_options_parse(const char *s, sched_options *o, char *err, size_t err_
  * Contractions: statements the micro-kernel path handles
  * ------------------------------------------------------------------------ */
 
-/* C(b.., i, j) (+)=(!) A(.. i .. k ..) * B(.. k .. j ..) in float32: every
- * subscript a plain index variable, i in A and C, j in B and C, one
- * reduction index k in A and B, batch indices in C (and A and/or B), every
- * range starting at 0. */
+/* C(b.., I.., J..) (+)=(!) A(.. I .. K ..) * B(.. K .. J ..) in float32:
+ * the subscripts of A and B are index arithmetic (affine as in a
+ * convolution, padded reads allowed), rows I are the left-hand indices in
+ * A only, columns J those in B only, depth K the reduction indices in both,
+ * batch indices the other left-hand ones; rows and columns each occupy
+ * consecutive positions of C whose inner dimensions equal the index ranges
+ * (so that a flattened row or column moves by one stride), every range
+ * starts at 0. Flattened, it is a matrix product of M = |I| rows, N = |J|
+ * columns and depth K = |K|. */
 typedef struct sched_contraction {
   int stmt;            /* the IR statement */
-  const ir_expr *a, *b; /* the two accesses: a holds i, b holds j */
-  int i, j, k;         /* index variables: row, column, depth */
+  const ir_expr *a, *b; /* the two accesses: a holds the rows, b the columns */
+  int i, j, k;         /* the last row, column and depth index: where tile= and reg= are read */
+  int n_rows, rows[SCHED_MAX_DIMS];   /* row indices, outermost first */
+  int n_cols, cols[SCHED_MAX_DIMS];   /* column indices, outermost first */
+  int n_depth, depth[SCHED_MAX_DIMS]; /* depth indices, outermost first */
   int n_batch;
   int batch[SCHED_MAX_DIMS]; /* the other left-hand indices */
   bool init;           /* `+=!`: C starts at 0 */
