@@ -252,12 +252,20 @@ static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
 typedef enum { INPUT_TC, INPUT_ONNX, INPUT_TORCHSCRIPT } input_kind;
 
 /* Detects the input kind from the content, as DESIGN.md asks: a zip archive
- * is TorchScript, binary protobuf is ONNX, text is TC. */
+ * is TorchScript; binary data is ONNX (a ModelProto starts with the tag of
+ * ir_version, 0x08, or at least not with the letters, '#' or blanks a TC
+ * file starts with); the rest is TC, whose lexer reports stray bytes. */
 static input_kind detect_input_kind(const unsigned char *buf, size_t len)
 {
   if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
     return INPUT_TORCHSCRIPT;
-  for (size_t i = 0; i < len && i < 4096; i++)
+  if (len > 0 && buf[0] == 0x08)
+    return INPUT_ONNX;
+  size_t i = 0;
+  while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+    i++;
+  bool tc_start = i == len || buf[i] == '#' || (buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z');
+  for (i = 0; !tc_start && i < len && i < 4096; i++)
     if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t'))
       return INPUT_ONNX;
   return INPUT_TC;
