@@ -444,3 +444,29 @@ Test(tune, integer_division_gets_nonzero_inputs, .timeout = 60)
   cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
   cr_assert_eq(ctx->n_errors, 0);
 }
+
+Test(tune, command_line, .timeout = 120)
+{
+  const char *aotc = aotc_binary();
+  if (!aotc) {
+    cr_log_warn("build/aotc not found: skipped");
+    return;
+  }
+  const char *tc = path_in_dir("mm.tc"), *cache = path_in_dir("cli.txt");
+  write_text(tc, mm_text, strlen(mm_text));
+  char *out = run_capture(ir_sprintf(ctx, "'%s' tune '%s' --entry mm --size M=16,N=16,K=16 --trials 3 --threads 2 "
+                                          "--seed 5 --cache '%s' 2>/dev/null; echo rc=$?", aotc, tc, cache));
+  cr_assert_not_null(strstr(out, "best: "), "%s", out);
+  cr_assert_not_null(strstr(out, "threads=2"), "%s", out);
+  cr_assert_not_null(strstr(out, "3 trials, 0 wrong"), "%s", out);
+  cr_assert_not_null(strstr(out, "rc=0"), "%s", out);
+  sched_options found;
+  int64_t sizes[] = {16, 16, 16};
+  cr_assert(tune_cache_find(ctx, cache, compile1(mm_text), sizes, 2, NULL, &found));
+  cr_assert_eq(found.threads, 2);
+  out = run_capture(ir_sprintf(ctx, "'%s' tune '%s' --size M=16,N=16 --trials 3 2>&1; echo rc=$?", aotc, tc));
+  cr_assert_not_null(strstr(out, "no value for size 'K'"), "%s", out);
+  cr_assert_not_null(strstr(out, "rc=1"), "%s", out);
+  out = run_capture(ir_sprintf(ctx, "'%s' tune '%s' --size M=16,N=16,K=16 --trials 1.5 2>&1; echo rc=$?", aotc, tc));
+  cr_assert_not_null(strstr(out, "rc=1"), "%s", out);
+}
