@@ -812,6 +812,16 @@ static const ir_stmt *replaceable_reduction(emit_fn *E, __isl_keep isl_ast_node 
 
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node);
 
+/* With vectorisation on, the accumulator loop may reassociate (OpenMP's
+ * simd reduction, only under -fopenmp or -fopenmp-simd). */
+static void print_simd_reduction(emit_fn *E, ir_reduction red)
+{
+  static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MUL] = "*", [IR_RED_MIN] = "min",
+                                   [IR_RED_MAX] = "max"};
+  if (E->sched.vectorize && red != IR_RED_NONE)
+    fprintf(E->out, "#ifdef _OPENMP\n#pragma omp simd reduction(%s:aotc_acc)\n#endif\n", op[red]);
+}
+
 /* { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
 static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const ir_stmt *s)
 {
@@ -823,6 +833,7 @@ static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const 
   print_lhs(E, s);
   fputs(";\n", E->out);
   unbind_call(E, s);
+  print_simd_reduction(E, s->red);
   E->acc = "aotc_acc";
   print_for(E, node);
   E->acc = NULL;

@@ -84,7 +84,7 @@ void sched_options_heuristic(const ir_func *f, int threads, int vector_bytes, sc
   o->vector_bytes = vector_bytes >= 64 ? 64 : vector_bytes >= 32 ? 32 : 16;
   o->vectorize = true;
   o->scalar_replace = true;
-  o->fusion = SCHED_FUSE_KEEP_PARALLEL;
+  o->fusion = SCHED_FUSE_MIN;
   if (f && first_contraction(f, &c) && c.i < SCHED_MAX_DIMS && c.j < SCHED_MAX_DIMS && c.k < SCHED_MAX_DIMS)
     contraction_heuristic(&c, o->vector_bytes, o);
 }
