@@ -2,8 +2,8 @@
  * constant shapes. Every temporary lives from the first kernel that touches
  * it to the last; temporaries whose lifetimes overlap get disjoint byte
  * ranges of one workspace, the others may share bytes. Placement is greedy,
- * largest first, at the lowest 64-byte aligned offset free of every placed
- * temporary it overlaps. The lower bound is the largest total size of the
+ * at the lowest 64-byte aligned offset free of every placed temporary it
+ * overlaps, in the best of a few orders. The lower bound is the largest total size of the
  * temporaries live in one kernel. */
 #include "graph.h"
 
@@ -49,6 +49,19 @@ static int by_size_desc(const void *a, const void *b)
   if (x->bytes != y->bytes)
     return x->bytes > y->bytes ? -1 : 1;
   return x->first - y->first;
+}
+
+static int by_first(const void *a, const void *b)
+{
+  const live_range *x = a, *y = b;
+  return x->first != y->first ? x->first - y->first : by_size_desc(a, b);
+}
+
+static int by_area_desc(const void *a, const void *b)
+{
+  const live_range *x = a, *y = b;
+  double ax = (double)x->bytes * (x->last - x->first + 1), ay = (double)y->bytes * (y->last - y->first + 1);
+  return ax != ay ? (ax > ay ? -1 : 1) : by_size_desc(a, b);
 }
 
 static bool overlaps(const live_range *a, const live_range *b)
@@ -111,8 +124,23 @@ static int collect(const ir_func *f, live_range *by_tensor)
   return n;
 }
 
+/* Places the ranges in their current order; the workspace size. */
+static int64_t place_all(live_range *r, int n)
+{
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    r[i].offset = place(r, i, &r[i]);
+    if (r[i].offset + r[i].bytes > total)
+      total = r[i].offset + r[i].bytes;
+  }
+  return total;
+}
+
+/* The smallest of the greedy placements in a few orders (largest first,
+ * earliest first, largest size x lifetime first). */
 bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
 {
+  static int (*const orders[])(const void *, const void *) = {by_size_desc, by_first, by_area_desc};
   live_range *r = IR_NEW_ARRAY(ctx, live_range, f->n_tensors);
   if (!r)
     return false;
@@ -121,15 +149,18 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
     return true;
   int n_kernels = f->n_stmts && f->stmt_kernel ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
   *bound = lower_bound(r, n, n_kernels);
-  qsort(r, (size_t)n, sizeof(*r), by_size_desc);
-  int64_t total = 0;
-  for (int i = 0; i < n; i++) {
-    r[i].offset = place(r, i, &r[i]);
-    f->tensors[r[i].t]->ws_offset = r[i].offset;
-    if (r[i].offset + r[i].bytes > total)
-      total = r[i].offset + r[i].bytes;
+  int best = 0;
+  int64_t best_total = -1;
+  for (int o = 0; o < (int)(sizeof orders / sizeof orders[0]); o++) {
+    qsort(r, (size_t)n, sizeof(*r), orders[o]);
+    int64_t total = place_all(r, n);
+    if (best_total < 0 || total < best_total)
+      best = o, best_total = total;
   }
-  f->workspace_bytes = total;
+  qsort(r, (size_t)n, sizeof(*r), orders[best]);
+  f->workspace_bytes = place_all(r, n);
+  for (int i = 0; i < n; i++)
+    f->tensors[r[i].t]->ws_offset = r[i].offset;
   f->memory_planned = true;
   return true;
 }

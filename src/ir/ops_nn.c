@@ -330,12 +330,60 @@ static bool add_bias(ir_lower *L, const ir_node *n, int y)
                  ex_read(L, lw_in(L, n->in[2]), idx, false));
 }
 
+/* Whether Conv n lowers to im2col and a matrix product: one image, 2-D,
+ * no groups, float32 with constant weights. */
+static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
+{
+  const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
+  return cg->nsp == 2 && x->shape[0] == 1 && ir_attr_int(n, "group", 1) == 1 && x->type == IR_F32 &&
+         w->type == IR_F32 && w->data;
+}
+
+/* i / q - i / (q * m) * m: digit of index variable i in a mixed radix. */
+static ir_expr *radix_digit(ir_lower *L, int i, int64_t q, int64_t m)
+{
+  ir_expr *hi = ex_bin(L, IR_MUL, ex_bin(L, IR_DIV, ex_idx(L, i), ex_int(L, q * m)), ex_int(L, m));
+  return ex_bin(L, IR_SUB, ex_bin(L, IR_DIV, ex_idx(L, i), ex_int(L, q)), hi);
+}
+
+/* col(r, oh, ow) = x(0, c, oh * s + kh * d - p, ow * s + kw * d - p) with
+ * r = (c * KH + kh) * KW + kw, then y(0, m, oh, ow) +=! w(m, r) * col(r, oh,
+ * ow): the product is a plain contraction, which the backend runs as a
+ * packed matrix multiplication. */
+static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
+{
+  const ir_value *wv = &L->g->values[n->in[1]];
+  int64_t kk = cg->k[0] * cg->k[1], rows = wv->shape[1] * kk;
+  int64_t cshape[3] = {rows, cg->out[0], cg->out[1]}, wshape[2] = {wv->shape[0], rows};
+  int col = lw_temp(L, "col", IR_F32, 3, cshape), w = lw_const(L, "gemm", IR_F32, 2, wshape, wv->data);
+  if (col < 0 || w < 0)
+    return false;
+  ir_expr *ix[4] = {ex_int(L, 0), ex_bin(L, IR_DIV, ex_idx(L, 0), ex_int(L, kk))};
+  for (int i = 0; i < 2; i++) {
+    ir_expr *k = i == 0 ? radix_digit(L, 0, cg->k[1], cg->k[0]) : radix_digit(L, 0, 1, cg->k[1]);
+    ir_expr *e = ex_bin(L, IR_MUL, ex_idx(L, 1 + i), ex_int(L, cg->s[i]));
+    e = ex_bin(L, IR_ADD, e, ex_bin(L, IR_MUL, k, ex_int(L, cg->d[i])));
+    ix[2 + i] = ex_bin(L, IR_SUB, e, ex_int(L, cg->pb[i]));
+  }
+  if (!st_emit(L, st_new(L, col, 3, 0, cshape), IR_RED_NONE, false, ex_read(L, x, ix, geom_padded(cg))))
+    return false;
+  int64_t hi[5] = {1, wv->shape[0], cg->out[0], cg->out[1], rows};
+  ir_expr *iw[2] = {ex_idx(L, 1), ex_idx(L, 4)}, *ic[3] = {ex_idx(L, 4), ex_idx(L, 2), ex_idx(L, 3)};
+  ir_expr *rhs = ex_bin(L, IR_MUL, ex_read(L, w, iw, false), ex_read(L, col, ic, false));
+  return st_emit(L, st_new(L, y, 4, 1, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
+}
+
 bool lower_conv(ir_lower *L, ir_node *n)
 {
-  int x = lw_in(L, n->in[0]), w = lw_in(L, n->in[1]), y = lw_out(L, n->out[0]);
+  int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]);
   conv_geom cg;
-  if (x < 0 || w < 0 || y < 0 ||
+  if (x < 0 || y < 0 ||
       !conv_geom_of(L->g, n, &L->g->values[n->in[0]], L->g->values[n->in[1]].shape + 2, false, &cg))
+    return false;
+  if (conv_as_gemm(L, n, &cg))
+    return lower_conv_gemm(L, n, x, y, &cg);
+  int w = lw_in(L, n->in[1]);
+  if (w < 0)
     return false;
   int r = lw_tensor(L, y)->rank, c = r, k0 = r + 1;
   int64_t group = ir_attr_int(n, "group", 1), hi[2 * IR_MAX_RANK];

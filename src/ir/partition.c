@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#define PACKED_MIN_OUTPUT 4096
+
 static bool is_identity_access(const ir_stmt *s, const ir_expr *e)
 {
   if (e->padded || e->n_args != s->n_lhs)
@@ -43,10 +45,27 @@ static bool is_plain_access(const ir_expr *e)
   return true;
 }
 
+/* Elements of the statement's left-hand side; -1 when not constant. */
+static int64_t lhs_points(const ir_stmt *s)
+{
+  int64_t n = 1, lo, hi;
+  for (int j = 0; j < s->n_lhs; j++) {
+    const ir_index *x = &s->index[s->lhs[j]];
+    if (!ir_size_is_const(x->lo, &lo) || !ir_size_is_const(x->hi, &hi))
+      return -1;
+    n *= hi - lo;
+  }
+  return n;
+}
+
+/* A contraction with an output worth a packed matrix multiplication (a
+ * batch-1 matrix-vector product is not: it stays with its bias). */
 static bool is_contraction(const ir_func *f, const ir_stmt *s)
 {
   const ir_expr *e = s->rhs;
+  int64_t points = lhs_points(s);
   return s->red == IR_RED_ADD && s->n_index > s->n_lhs && f->tensors[s->tensor]->type == IR_F32 &&
+         (points < 0 || points >= PACKED_MIN_OUTPUT) &&
          e->kind == IR_BINARY && e->op == IR_MUL && is_plain_access(e->args[0]) && is_plain_access(e->args[1]);
 }
 
