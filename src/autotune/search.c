@@ -206,9 +206,21 @@ static bool has_zero(const int *v, int dims)
   return false;
 }
 
-static void mutate_tiles(const tune_space *sp, tune_rng *r, int *v, bool reg)
+/* A dimension to mutate: mostly one the heuristics tile, when there are. */
+static int pick_dim(const tune_space *sp, tune_rng *r)
 {
   int d = pick(r, sp->dims);
+  unsigned active = sp->active & ((1u << sp->dims) - 1);
+  if (!active || coin(r, 25))
+    return d;
+  while (!(active >> d & 1))
+    d = pick(r, sp->dims);
+  return d;
+}
+
+static void mutate_tiles(const tune_space *sp, tune_rng *r, int *v, bool reg)
+{
+  int d = pick_dim(sp, r);
   if (has_zero(v, sp->dims) && coin(r, 40))
     fill_tiles(sp, r, v, reg);
   else
@@ -553,6 +565,8 @@ static bool run_search(search *s)
   heuristic.threads = s->req->threads;
   make_legal(&s->sp, &heuristic);
   s->heuristic_hash = options_hash(&heuristic);
+  for (int d = 0; d < s->sp.dims; d++)
+    s->sp.active |= (unsigned)(heuristic.tile[d] || heuristic.reg_tile[d]) << d;
   first_generation(s, &heuristic);
   later_generations(s);
   confirm_best(s, &heuristic);

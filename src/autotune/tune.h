@@ -77,6 +77,7 @@ typedef struct tune_space {
   int threads;
   int vector_elems;             /* elements of the widest element type per vector */
   int64_t extent[SCHED_MAX_DIMS]; /* loop extent per dimension at the tuning sizes */
+  unsigned active;              /* bit d: dimension d is tiled by the heuristic options (mutated more often) */
 } tune_space;
 
 void tune_space_init(tune_space *sp, const ir_func *f, const int64_t *sizes, int threads);
