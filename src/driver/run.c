@@ -2,6 +2,7 @@
  * with the system compiler, load it, call its packed entry point on .npy
  * inputs and write the outputs as .npy files. */
 #include "driver.h"
+#include "../schedule/schedule.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -229,8 +230,10 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
   if (!cpath || !hpath || !sopath || !emit_to_file(ctx, req, cpath, hpath))
     return false;
   const char *cc = getenv("CC");
+  const emit_options *e = req->emit;
+  int threads = e->sched ? e->sched->threads : e->threads;
   char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-O2", "-std=c99", "-fPIC", "-shared",
-                  "-o", sopath, cpath, "-lm", NULL};
+                  "-o", sopath, cpath, "-lm", threads > 1 ? "-fopenmp" : NULL, NULL};
   if (!run_command(ctx, argv, req->verbose))
     return false;
   st->dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
