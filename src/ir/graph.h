@@ -14,34 +14,37 @@
  * Operators (ggml style: the enum ends in _COUNT, tables are sized by it)
  * ------------------------------------------------------------------------ */
 
-#define IR_NODE_OPS(X)                                                                                 \
-  X(ABS, "Abs") X(ACOS, "Acos") X(ACOSH, "Acosh") X(ADD, "Add") X(AND, "And") X(ARGMAX, "ArgMax")      \
-  X(ARGMIN, "ArgMin") X(ASIN, "Asin") X(ASINH, "Asinh") X(ATAN, "Atan") X(ATANH, "Atanh")              \
-  X(AVERAGEPOOL, "AveragePool") X(BATCHNORM, "BatchNormalization") X(CAST, "Cast")                     \
-  X(CASTLIKE, "CastLike") X(CEIL, "Ceil") X(CELU, "Celu") X(CLIP, "Clip") X(CONCAT, "Concat")          \
-  X(CONSTANT, "Constant") X(CONSTANTOFSHAPE, "ConstantOfShape") X(CONV, "Conv")                        \
-  X(CONVTRANSPOSE, "ConvTranspose") X(COS, "Cos") X(COSH, "Cosh") X(CUMSUM, "CumSum")                  \
-  X(DEPTHTOSPACE, "DepthToSpace") X(DIV, "Div") X(DROPOUT, "Dropout") X(ELU, "Elu") X(EQUAL, "Equal")  \
-  X(ERF, "Erf") X(EXP, "Exp") X(EXPAND, "Expand") X(EYELIKE, "EyeLike") X(FLATTEN, "Flatten")          \
-  X(FLOOR, "Floor") X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements") X(GEMM, "Gemm")            \
-  X(GLOBALAVERAGEPOOL, "GlobalAveragePool") X(GLOBALMAXPOOL, "GlobalMaxPool") X(GREATER, "Greater")    \
-  X(GREATEROREQUAL, "GreaterOrEqual") X(HARDMAX, "Hardmax") X(HARDSIGMOID, "HardSigmoid")              \
-  X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity") X(INSTANCENORM, "InstanceNormalization")           \
-  X(ISINF, "IsInf") X(ISNAN, "IsNaN") X(LAYERNORM, "LayerNormalization") X(LEAKYRELU, "LeakyRelu")     \
-  X(LESS, "Less") X(LESSOREQUAL, "LessOrEqual") X(LOG, "Log") X(LOGSOFTMAX, "LogSoftmax")              \
-  X(MATMUL, "MatMul") X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean") X(MIN, "Min") X(MISH, "Mish") \
-  X(MOD, "Mod") X(MUL, "Mul") X(NEG, "Neg") X(NOT, "Not") X(OR, "Or") X(PAD, "Pad") X(POW, "Pow")      \
-  X(PRELU, "PRelu") X(RANGE, "Range") X(RECIPROCAL, "Reciprocal") X(REDUCEL1, "ReduceL1")              \
-  X(REDUCEL2, "ReduceL2") X(REDUCELOGSUM, "ReduceLogSum") X(REDUCELOGSUMEXP, "ReduceLogSumExp")        \
-  X(REDUCEMAX, "ReduceMax") X(REDUCEMEAN, "ReduceMean") X(REDUCEMIN, "ReduceMin")                      \
-  X(REDUCEPROD, "ReduceProd") X(REDUCESUM, "ReduceSum") X(REDUCESUMSQUARE, "ReduceSumSquare")          \
-  X(RELU, "Relu") X(RESHAPE, "Reshape") X(ROUND, "Round") X(SELU, "Selu") X(SHAPE, "Shape")            \
-  X(SHRINK, "Shrink") X(SIGMOID, "Sigmoid") X(SIGN, "Sign") X(SIN, "Sin") X(SINH, "Sinh")              \
-  X(SIZE, "Size") X(SLICE, "Slice") X(SOFTMAX, "Softmax") X(SOFTPLUS, "Softplus")                      \
-  X(SOFTSIGN, "Softsign") X(SPACETODEPTH, "SpaceToDepth") X(SPLIT, "Split") X(SQRT, "Sqrt")            \
-  X(SQUEEZE, "Squeeze") X(SUB, "Sub") X(SUM, "Sum") X(TAN, "Tan") X(TANH, "Tanh")                      \
-  X(THRESHOLDEDRELU, "ThresholdedRelu") X(TILE, "Tile") X(TRANSPOSE, "Transpose") X(TRILU, "Trilu")    \
-  X(UNSQUEEZE, "Unsqueeze") X(WHERE, "Where") X(XOR, "Xor")
+#define IR_NODE_OPS(X)                                                                              \
+  X(ABS, "Abs") X(ACOS, "Acos") X(ACOSH, "Acosh") X(ADD, "Add") X(AND, "And") X(ARGMAX, "ArgMax")   \
+  X(ARGMIN, "ArgMin") X(ASIN, "Asin") X(ASINH, "Asinh") X(ATAN, "Atan") X(ATANH, "Atanh")           \
+  X(AVERAGEPOOL, "AveragePool") X(BATCHNORM, "BatchNormalization") X(CAST, "Cast")                  \
+  X(CASTLIKE, "CastLike") X(CEIL, "Ceil") X(CELU, "Celu") X(CLIP, "Clip") X(CONCAT, "Concat")       \
+  X(CONSTANT, "Constant") X(CONSTANTOFSHAPE, "ConstantOfShape") X(CONV, "Conv")                     \
+  X(CONVTRANSPOSE, "ConvTranspose") X(COS, "Cos") X(COSH, "Cosh") X(CUMSUM, "CumSum")               \
+  X(DEPTHTOSPACE, "DepthToSpace") X(DIV, "Div") X(DROPOUT, "Dropout") X(ELU, "Elu")                 \
+  X(EQUAL, "Equal") X(ERF, "Erf") X(EXP, "Exp") X(EXPAND, "Expand") X(EYELIKE, "EyeLike")           \
+  X(FLATTEN, "Flatten") X(FLOOR, "Floor") X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements")   \
+  X(GEMM, "Gemm") X(GLOBALAVERAGEPOOL, "GlobalAveragePool") X(GLOBALMAXPOOL, "GlobalMaxPool")       \
+  X(GREATER, "Greater") X(GREATEROREQUAL, "GreaterOrEqual") X(HARDMAX, "Hardmax")                   \
+  X(HARDSIGMOID, "HardSigmoid") X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity")                   \
+  X(INSTANCENORM, "InstanceNormalization") X(ISINF, "IsInf") X(ISNAN, "IsNaN")                      \
+  X(LAYERNORM, "LayerNormalization") X(LEAKYRELU, "LeakyRelu") X(LESS, "Less")                      \
+  X(LESSOREQUAL, "LessOrEqual") X(LOG, "Log") X(LOGSOFTMAX, "LogSoftmax") X(MATMUL, "MatMul")       \
+  X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean") X(MIN, "Min") X(MISH, "Mish") X(MOD, "Mod")   \
+  X(MUL, "Mul") X(NEG, "Neg") X(NEGATIVELOGLIKELIHOODLOSS, "NegativeLogLikelihoodLoss")             \
+  X(NOT, "Not") X(OR, "Or") X(PAD, "Pad") X(POW, "Pow") X(PRELU, "PRelu") X(RANGE, "Range")         \
+  X(RECIPROCAL, "Reciprocal") X(REDUCEL1, "ReduceL1") X(REDUCEL2, "ReduceL2")                       \
+  X(REDUCELOGSUM, "ReduceLogSum") X(REDUCELOGSUMEXP, "ReduceLogSumExp") X(REDUCEMAX, "ReduceMax")   \
+  X(REDUCEMEAN, "ReduceMean") X(REDUCEMIN, "ReduceMin") X(REDUCEPROD, "ReduceProd")                 \
+  X(REDUCESUM, "ReduceSum") X(REDUCESUMSQUARE, "ReduceSumSquare") X(RELU, "Relu")                   \
+  X(RESHAPE, "Reshape") X(RESIZE, "Resize") X(ROUND, "Round") X(SELU, "Selu") X(SHAPE, "Shape")     \
+  X(SHRINK, "Shrink") X(SIGMOID, "Sigmoid") X(SIGN, "Sign") X(SIN, "Sin") X(SINH, "Sinh")           \
+  X(SIZE, "Size") X(SLICE, "Slice") X(SOFTMAX, "Softmax")                                           \
+  X(SOFTMAXCROSSENTROPYLOSS, "SoftmaxCrossEntropyLoss") X(SOFTPLUS, "Softplus")                     \
+  X(SOFTSIGN, "Softsign") X(SPACETODEPTH, "SpaceToDepth") X(SPLIT, "Split") X(SQRT, "Sqrt")         \
+  X(SQUEEZE, "Squeeze") X(SUB, "Sub") X(SUM, "Sum") X(TAN, "Tan") X(TANH, "Tanh")                   \
+  X(THRESHOLDEDRELU, "ThresholdedRelu") X(TILE, "Tile") X(TRANSPOSE, "Transpose") X(TRILU, "Trilu") \
+  X(UNSQUEEZE, "Unsqueeze") X(UPSAMPLE, "Upsample") X(WHERE, "Where") X(XOR, "Xor")
 
 #define IR_NODE_ENUM(id, name) IR_NODE_##id,
 typedef enum { IR_NODE_OPS(IR_NODE_ENUM) IR_NODE_COUNT } ir_node_op;

@@ -106,4 +106,12 @@ bool lower_reduce(ir_lower *L, ir_node *n);
 bool infer_argmax(ir_graph *g, ir_node *n);
 bool lower_argmax(ir_lower *L, ir_node *n);
 
+/* ops_loss.c */
+bool infer_loss(ir_graph *g, ir_node *n);
+bool lower_loss(ir_lower *L, ir_node *n);
+
+/* ops_resize.c */
+bool infer_resize(ir_graph *g, ir_node *n);
+bool lower_resize(ir_lower *L, ir_node *n);
+
 #endif
