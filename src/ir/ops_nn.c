@@ -373,6 +373,55 @@ static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_ge
   return st_emit(L, st_new(L, y, 4, 1, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
 }
 
+/* Whether Conv n is a 2-D depthwise convolution (one input channel per
+ * output channel) with a small float32 kernel. */
+static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
+{
+  const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
+  return cg->nsp == 2 && x->type == IR_F32 && w->shape[1] == 1 && w->shape[0] == x->shape[1] &&
+         ir_attr_int(n, "group", 1) == x->shape[1] && cg->k[0] * cg->k[1] <= 49;
+}
+
+/* x with its padding made explicit (a copy), or x itself without padding. */
+static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
+{
+  if (!geom_padded(cg))
+    return x;
+  int64_t shape[4] = {lw_dim(L, x, 0), lw_dim(L, x, 1)};
+  for (int i = 0; i < 2; i++)
+    shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
+  int xp = lw_temp(L, "padded", IR_F32, 4, shape);
+  ir_expr *ix[4] = {ex_idx(L, 0), ex_idx(L, 1), ex_bin(L, IR_SUB, ex_idx(L, 2), ex_int(L, cg->pb[0])),
+                    ex_bin(L, IR_SUB, ex_idx(L, 3), ex_int(L, cg->pb[1]))};
+  return xp >= 0 && st_map(L, xp, ex_read(L, x, ix, true)) ? xp : -1;
+}
+
+/* Depthwise convolution as one elementwise statement per kernel tap over
+ * an explicitly padded input: y = xp(tap 0) * w(0) (+ bias), then
+ * y += xp(tap k) * w(k); every statement runs along the image rows. */
+static bool lower_conv_depthwise(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
+{
+  int w = lw_in(L, n->in[1]), xp = x < 0 ? -1 : explicit_padding(L, x, cg);
+  if (w < 0 || xp < 0)
+    return false;
+  int64_t hi[4];
+  for (int d = 0; d < 4; d++)
+    hi[d] = lw_dim(L, y, d);
+  for (int64_t kh = 0; kh < cg->k[0]; kh++)
+    for (int64_t kw = 0; kw < cg->k[1]; kw++) {
+      int64_t tap[2] = {kh, kw};
+      ir_expr *ix[4] = {ex_idx(L, 0), ex_idx(L, 1)}, *iw[4] = {ex_idx(L, 1), ex_int(L, 0), ex_int(L, kh), ex_int(L, kw)};
+      for (int i = 0; i < 2; i++)
+        ix[2 + i] = ex_bin(L, IR_ADD, ex_bin(L, IR_MUL, ex_idx(L, 2 + i), ex_int(L, cg->s[i])),
+                           ex_int(L, tap[i] * cg->d[i]));
+      ir_expr *rhs = ex_bin(L, IR_MUL, ex_read(L, xp, ix, false), ex_read(L, w, iw, false));
+      bool first = kh == 0 && kw == 0;
+      if (!st_emit(L, st_new(L, y, 4, 0, hi), first ? IR_RED_NONE : IR_RED_ADD, false, rhs))
+        return false;
+    }
+  return add_bias(L, n, y);
+}
+
 bool lower_conv(ir_lower *L, ir_node *n)
 {
   int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]);
@@ -382,6 +431,8 @@ bool lower_conv(ir_lower *L, ir_node *n)
     return false;
   if (conv_as_gemm(L, n, &cg))
     return lower_conv_gemm(L, n, x, y, &cg);
+  if (is_depthwise(L, n, &cg))
+    return lower_conv_depthwise(L, n, x, y, &cg);
   int w = lw_in(L, n->in[1]);
   if (w < 0)
     return false;
