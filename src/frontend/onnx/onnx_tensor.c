@@ -76,7 +76,7 @@ static bool decode_typed(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx
     aotc_error(ctx, loc, "%s: %zu elements stored, the dimensions need %zu", what, n, numel);
     return false;
   }
-  if (t == IR_F32 || t == IR_F64)
+  if (numel && (t == IR_F32 || t == IR_F64))
     memcpy(out, src, numel * (size_t)ir_types[t].bytes);
   else if (numel)
     copy_typed(t, out, src, src_type, numel);
