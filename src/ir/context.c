@@ -232,9 +232,11 @@ void aotc_print_diags(const aotc_ctx *ctx, FILE *out)
 {
   for (int i = 0; i < ctx->n_diags; i++) {
     const aotc_diag *d = &ctx->diags[i];
-    if (d->loc.src)
+    if (d->loc.src && d->loc.line > 0)
       fprintf(out, "%s:%d:%d: %s: %s\n", d->loc.src->name, d->loc.line, d->loc.col,
               severity_names[d->severity], d->msg);
+    else if (d->loc.src)
+      fprintf(out, "%s: %s: %s\n", d->loc.src->name, severity_names[d->severity], d->msg);
     else
       fprintf(out, "aotc: %s: %s\n", severity_names[d->severity], d->msg);
     if (d->loc.src && d->loc.line > 0)
