@@ -62,21 +62,35 @@ static double max_err(const float *a, const float *b, size_t n)
   return e;
 }
 
-/* Times f (aotc) and g (reference) alternately; medians in ta, tb. */
+static int threads_used = 1;
+
+/* Times f (aotc) and g (reference); medians in ta, tb. Alternating runs on
+ * one thread; with more (or BLOCKED=1) all of f's runs, then all of g's, so
+ * that neither library's idle spinning threads take a core from the other. */
 typedef void (*runner)(void *);
 static void timeit(runner f, runner g, void *arg, double *ta, double *tb)
 {
   double a[REPS], b[REPS];
+  const char *env = getenv("BLOCKED");
+  int blocked = env ? atoi(env) : threads_used > 1;
   for (int r = -1; r < REPS; r++) {
     double t0 = now();
     f(arg);
     double t1 = now();
-    g(arg);
+    if (!blocked)
+      g(arg);
     double t2 = now();
     if (r >= 0) {
       a[r] = t1 - t0;
       b[r] = t2 - t1;
     }
+  }
+  for (int r = -1; blocked && r < REPS; r++) {
+    double t1 = now();
+    g(arg);
+    double t2 = now();
+    if (r >= 0)
+      b[r] = t2 - t1;
   }
   *ta = median(a, REPS);
   *tb = median(b, REPS);
@@ -153,7 +167,7 @@ int main(int argc, char **argv)
   double ta, tb;
   srand(1);
   if (!strcmp(k, "bmm") && argc >= 6) {
-    int threads = argc > 6 ? atoi(argv[6]) : 1;
+    int threads = threads_used = argc > 6 ? atoi(argv[6]) : 1;
     openblas_set_num_threads(threads);
     bmm_arg a = {atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5])};
     size_t nz = (size_t)a.B * a.M * a.N;
@@ -169,7 +183,7 @@ int main(int argc, char **argv)
     return 0;
   }
   if (!strcmp(k, "conv") && argc >= 8) {
-    int threads = argc > 8 ? atoi(argv[8]) : 1;
+    int threads = threads_used = argc > 8 ? atoi(argv[8]) : 1;
     openblas_set_num_threads(threads);
     conv_arg a = {atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7])};
     a.OH = a.S == 1 ? a.H : (a.H + 1) / 2;
