@@ -819,7 +819,8 @@ static void print_simd_reduction(emit_fn *E, ir_reduction red)
   static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MUL] = "*", [IR_RED_MIN] = "min",
                                    [IR_RED_MAX] = "max"};
   if (E->sched.vectorize && red != IR_RED_NONE)
-    fprintf(E->out, "#ifdef _OPENMP\n#pragma omp simd reduction(%s:aotc_acc)\n#endif\n", op[red]);
+    fprintf(E->out, "#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd reduction(%s:aotc_acc)\n#endif\n",
+            op[red]);
 }
 
 /* { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
@@ -933,7 +934,8 @@ static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
 }
 
 /* aotc_parallel: an OpenMP parallel loop; aotc_simd: an OpenMP simd loop;
- * both only where the marked node is a loop, and only under -fopenmp. */
+ * both only where the marked node is a loop, and only under -fopenmp (simd
+ * not for clang, which warns about loops it cannot vectorise). */
 static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   isl_id *id = isl_ast_node_mark_get_id(node);
@@ -944,7 +946,7 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fprintf(E->out, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) num_threads(%d)\n#endif\n",
             E->sched.threads);
   else if (is_for && name && !strcmp(name, "aotc_simd"))
-    fputs("#ifdef _OPENMP\n#pragma omp simd\n#endif\n", E->out);
+    fputs("#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd\n#endif\n", E->out);
   print_node(E, child);
   isl_ast_node_free(child);
   isl_id_free(id);
