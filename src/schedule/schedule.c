@@ -71,7 +71,7 @@ static void contraction_heuristic(const sched_contraction *c, int vb, sched_opti
   o->vectorize = true;
   o->tile[c->i] = mr * 16;
   o->tile[c->j] = 4096;
-  o->tile[c->k] = 256;
+  o->tile[c->k] = vb >= 64 ? 512 : 256;
   o->reg_tile[c->i] = mr;
   o->reg_tile[c->j] = nr;
   o->reg_tile[c->k] = 1;
