@@ -346,26 +346,41 @@ static ir_expr *radix_digit(ir_lower *L, int i, int64_t q, int64_t m)
   return ex_bin(L, IR_SUB, ex_bin(L, IR_DIV, ex_idx(L, i), ex_int(L, q)), hi);
 }
 
-/* col(r, oh, ow) = x(0, c, oh * s + kh * d - p, ow * s + kw * d - p) with
+/* x with its padding made explicit (a copy), or x itself without padding. */
+static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
+{
+  if (!geom_padded(cg))
+    return x;
+  int64_t shape[4] = {lw_dim(L, x, 0), lw_dim(L, x, 1)};
+  for (int i = 0; i < 2; i++)
+    shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
+  int xp = lw_temp(L, "padded", IR_F32, 4, shape);
+  ir_expr *ix[4] = {ex_idx(L, 0), ex_idx(L, 1), ex_bin(L, IR_SUB, ex_idx(L, 2), ex_int(L, cg->pb[0])),
+                    ex_bin(L, IR_SUB, ex_idx(L, 3), ex_int(L, cg->pb[1]))};
+  return xp >= 0 && st_map(L, xp, ex_read(L, x, ix, true)) ? xp : -1;
+}
+
+/* col(r, oh, ow) = xp(0, c, oh * s + kh * d, ow * s + kw * d) with
  * r = (c * KH + kh) * KW + kw, then y(0, m, oh, ow) +=! w(m, r) * col(r, oh,
- * ow): the product is a plain contraction, which the backend runs as a
- * packed matrix multiplication. */
+ * ow), xp the input with its padding made explicit: the product is a plain
+ * contraction, which the backend runs as a packed matrix multiplication. */
 static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
   const ir_value *wv = &L->g->values[n->in[1]];
   int64_t kk = cg->k[0] * cg->k[1], rows = wv->shape[1] * kk;
   int64_t cshape[3] = {rows, cg->out[0], cg->out[1]}, wshape[2] = {wv->shape[0], rows};
   int col = lw_temp(L, "col", IR_F32, 3, cshape), w = lw_const(L, "gemm", IR_F32, 2, wshape, wv->data);
-  if (col < 0 || w < 0)
+  int xp = explicit_padding(L, x, cg);
+  if (col < 0 || w < 0 || xp < 0)
     return false;
   ir_expr *ix[4] = {ex_int(L, 0), ex_bin(L, IR_DIV, ex_idx(L, 0), ex_int(L, kk))};
   for (int i = 0; i < 2; i++) {
     ir_expr *k = i == 0 ? radix_digit(L, 0, cg->k[1], cg->k[0]) : radix_digit(L, 0, 1, cg->k[1]);
     ir_expr *e = ex_bin(L, IR_MUL, ex_idx(L, 1 + i), ex_int(L, cg->s[i]));
     e = ex_bin(L, IR_ADD, e, ex_bin(L, IR_MUL, k, ex_int(L, cg->d[i])));
-    ix[2 + i] = ex_bin(L, IR_SUB, e, ex_int(L, cg->pb[i]));
+    ix[2 + i] = e;
   }
-  if (!st_emit(L, st_new(L, col, 3, 0, cshape), IR_RED_NONE, false, ex_read(L, x, ix, geom_padded(cg))))
+  if (!st_emit(L, st_new(L, col, 3, 0, cshape), IR_RED_NONE, false, ex_read(L, xp, ix, false)))
     return false;
   int64_t hi[5] = {1, wv->shape[0], cg->out[0], cg->out[1], rows};
   ir_expr *iw[2] = {ex_idx(L, 1), ex_idx(L, 4)}, *ic[3] = {ex_idx(L, 4), ex_idx(L, 2), ex_idx(L, 3)};
@@ -380,20 +395,6 @@ static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
   const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
   return cg->nsp == 2 && x->type == IR_F32 && w->shape[1] == 1 && w->shape[0] == x->shape[1] &&
          ir_attr_int(n, "group", 1) == x->shape[1] && cg->k[0] * cg->k[1] <= 49;
-}
-
-/* x with its padding made explicit (a copy), or x itself without padding. */
-static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
-{
-  if (!geom_padded(cg))
-    return x;
-  int64_t shape[4] = {lw_dim(L, x, 0), lw_dim(L, x, 1)};
-  for (int i = 0; i < 2; i++)
-    shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
-  int xp = lw_temp(L, "padded", IR_F32, 4, shape);
-  ir_expr *ix[4] = {ex_idx(L, 0), ex_idx(L, 1), ex_bin(L, IR_SUB, ex_idx(L, 2), ex_int(L, cg->pb[0])),
-                    ex_bin(L, IR_SUB, ex_idx(L, 3), ex_int(L, cg->pb[1]))};
-  return xp >= 0 && st_map(L, xp, ex_read(L, x, ix, true)) ? xp : -1;
 }
 
 /* Depthwise convolution as one elementwise statement per kernel tap over
