@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 b=${1:-build}
 r=${REPEAT:-3}
-best1="tile=192,4096,512 reg=12,32 vec=1 vbytes=64 pack=1 sr=1 mk=1 threads=1"
+best1="tile=96,4096,384 reg=12,32 vec=1 vbytes=64 pack=1 sr=1 mk=1 threads=1"
 best2="tile=192,4096,512 reg=12,32 vec=1 vbytes=64 pack=1 sr=1 mk=1 threads=2"
 run() { for i in $(seq "$r"); do "$@"; done; }
 echo "## uptime: $(uptime)"
