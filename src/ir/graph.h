@@ -21,19 +21,20 @@
   X(CASTLIKE, "CastLike") X(CEIL, "Ceil") X(CELU, "Celu") X(CLIP, "Clip") X(CONCAT, "Concat")       \
   X(CONSTANT, "Constant") X(CONSTANTOFSHAPE, "ConstantOfShape") X(CONV, "Conv")                     \
   X(CONVTRANSPOSE, "ConvTranspose") X(COS, "Cos") X(COSH, "Cosh") X(CUMSUM, "CumSum")               \
-  X(DEPTHTOSPACE, "DepthToSpace") X(DIV, "Div") X(DROPOUT, "Dropout") X(ELU, "Elu")                 \
-  X(EQUAL, "Equal") X(ERF, "Erf") X(EXP, "Exp") X(EXPAND, "Expand") X(EYELIKE, "EyeLike")           \
-  X(FLATTEN, "Flatten") X(FLOOR, "Floor") X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements")   \
-  X(GEMM, "Gemm") X(GLOBALAVERAGEPOOL, "GlobalAveragePool") X(GLOBALMAXPOOL, "GlobalMaxPool")       \
-  X(GREATER, "Greater") X(GREATEROREQUAL, "GreaterOrEqual") X(HARDMAX, "Hardmax")                   \
-  X(HARDSIGMOID, "HardSigmoid") X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity")                   \
-  X(INSTANCENORM, "InstanceNormalization") X(ISINF, "IsInf") X(ISNAN, "IsNaN")                      \
-  X(LAYERNORM, "LayerNormalization") X(LEAKYRELU, "LeakyRelu") X(LESS, "Less")                      \
-  X(LESSOREQUAL, "LessOrEqual") X(LOG, "Log") X(LOGSOFTMAX, "LogSoftmax") X(MATMUL, "MatMul")       \
-  X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean") X(MIN, "Min") X(MISH, "Mish") X(MOD, "Mod")   \
-  X(MUL, "Mul") X(NEG, "Neg") X(NEGATIVELOGLIKELIHOODLOSS, "NegativeLogLikelihoodLoss")             \
-  X(NOT, "Not") X(OR, "Or") X(PAD, "Pad") X(POW, "Pow") X(PRELU, "PRelu") X(RANGE, "Range")         \
-  X(RECIPROCAL, "Reciprocal") X(REDUCEL1, "ReduceL1") X(REDUCEL2, "ReduceL2")                       \
+  X(DEPTHTOSPACE, "DepthToSpace") X(DEQUANTIZELINEAR, "DequantizeLinear") X(DIV, "Div")             \
+  X(DROPOUT, "Dropout") X(EINSUM, "Einsum") X(ELU, "Elu") X(EQUAL, "Equal") X(ERF, "Erf")           \
+  X(EXP, "Exp") X(EXPAND, "Expand") X(EYELIKE, "EyeLike") X(FLATTEN, "Flatten") X(FLOOR, "Floor")   \
+  X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements") X(GEMM, "Gemm")                           \
+  X(GLOBALAVERAGEPOOL, "GlobalAveragePool") X(GLOBALMAXPOOL, "GlobalMaxPool") X(GREATER, "Greater") \
+  X(GREATEROREQUAL, "GreaterOrEqual") X(HARDMAX, "Hardmax") X(HARDSIGMOID, "HardSigmoid")           \
+  X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity") X(INSTANCENORM, "InstanceNormalization")        \
+  X(ISINF, "IsInf") X(ISNAN, "IsNaN") X(LAYERNORM, "LayerNormalization") X(LEAKYRELU, "LeakyRelu")  \
+  X(LESS, "Less") X(LESSOREQUAL, "LessOrEqual") X(LOG, "Log") X(LOGSOFTMAX, "LogSoftmax")           \
+  X(MATMUL, "MatMul") X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean") X(MIN, "Min")             \
+  X(MISH, "Mish") X(MOD, "Mod") X(MUL, "Mul") X(NEG, "Neg")                                         \
+  X(NEGATIVELOGLIKELIHOODLOSS, "NegativeLogLikelihoodLoss") X(NOT, "Not") X(ONEHOT, "OneHot")       \
+  X(OR, "Or") X(PAD, "Pad") X(POW, "Pow") X(PRELU, "PRelu") X(QUANTIZELINEAR, "QuantizeLinear")     \
+  X(RANGE, "Range") X(RECIPROCAL, "Reciprocal") X(REDUCEL1, "ReduceL1") X(REDUCEL2, "ReduceL2")     \
   X(REDUCELOGSUM, "ReduceLogSum") X(REDUCELOGSUMEXP, "ReduceLogSumExp") X(REDUCEMAX, "ReduceMax")   \
   X(REDUCEMEAN, "ReduceMean") X(REDUCEMIN, "ReduceMin") X(REDUCEPROD, "ReduceProd")                 \
   X(REDUCESUM, "ReduceSum") X(REDUCESUMSQUARE, "ReduceSumSquare") X(RELU, "Relu")                   \

@@ -110,6 +110,14 @@ bool lower_argmax(ir_lower *L, ir_node *n);
 bool infer_loss(ir_graph *g, ir_node *n);
 bool lower_loss(ir_lower *L, ir_node *n);
 
+/* ops_misc.c */
+bool infer_einsum(ir_graph *g, ir_node *n);
+bool lower_einsum(ir_lower *L, ir_node *n);
+bool infer_onehot(ir_graph *g, ir_node *n);
+bool lower_onehot(ir_lower *L, ir_node *n);
+bool infer_quantize(ir_graph *g, ir_node *n);
+bool lower_quantize(ir_lower *L, ir_node *n);
+
 /* ops_resize.c */
 bool infer_resize(ir_graph *g, ir_node *n);
 bool lower_resize(ir_lower *L, ir_node *n);

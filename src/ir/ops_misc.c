@@ -1,0 +1,282 @@
+/* ops_misc.c: Einsum (one contraction statement from the equation), OneHot,
+ * QuantizeLinear and DequantizeLinear. */
+#include "ops_internal.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Einsum: labels are letters; the dimensions an ellipsis stands for get
+ * labels 256 + k, right-aligned over the widest ellipsis
+ * ------------------------------------------------------------------------ */
+
+#define EIN_MAX_OPS 8
+
+typedef struct einsum {
+  int n_ops;
+  int rank[EIN_MAX_OPS + 1]; /* the operands, then the output */
+  int label[EIN_MAX_OPS + 1][IR_MAX_RANK];
+  int n_labels;
+  int labels[2 * IR_MAX_RANK]; /* output labels first */
+  int64_t size[2 * IR_MAX_RANK];
+} einsum;
+
+/* Labels of one term (up to its end) for an operand of the given rank
+ * (-1: the output, whose ellipsis takes ell dimensions). */
+static bool parse_term(const char *s, const char *end, int rank, int *ell, int *out, int *n)
+{
+  int letters = 0;
+  bool has_ell = false;
+  for (const char *p = s; p < end; p++)
+    letters += (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+  for (const char *p = s; p + 2 < end + 1 && p < end; p++)
+    if (!strncmp(p, "...", 3))
+      has_ell = true;
+  int e = has_ell ? (rank < 0 ? *ell : rank - letters) : 0;
+  if (e < 0 || (rank >= 0 && !has_ell && letters != rank) || letters + e > IR_MAX_RANK)
+    return false;
+  if (rank >= 0 && e > *ell)
+    *ell = e;
+  *n = 0;
+  for (const char *p = s; p < end;) {
+    if (!strncmp(p, "...", 3)) {
+      for (int k = 0; k < e; k++)
+        out[(*n)++] = 256 + (rank < 0 ? k : *ell - e + k);
+      p += 3;
+    } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+      out[(*n)++] = (unsigned char)*p++;
+    } else if (*p == ' ') {
+      p++;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+static int label_count(const einsum *es, int label)
+{
+  int c = 0;
+  for (int k = 0; k < es->n_ops; k++)
+    for (int j = 0; j < es->rank[k]; j++)
+      c += es->label[k][j] == label;
+  return c;
+}
+
+static bool has_label(const int *ls, int n, int label)
+{
+  for (int j = 0; j < n; j++)
+    if (ls[j] == label)
+      return true;
+  return false;
+}
+
+/* The implicit output: ellipsis dimensions, then the labels used once, in
+ * alphabetical order. */
+static void implicit_output(einsum *es, int ell)
+{
+  int *o = es->label[es->n_ops], n = 0;
+  for (int k = 0; k < ell; k++)
+    o[n++] = 256 + k;
+  for (int c = 'A'; c <= 'z'; c++)
+    if (label_count(es, c) == 1)
+      o[n++] = c;
+  es->rank[es->n_ops] = n;
+}
+
+static bool parse_einsum(ir_graph *g, const ir_node *n, einsum *es)
+{
+  const char *eq = ir_attr_string(n, "equation", NULL), *arrow = eq ? strstr(eq, "->") : NULL;
+  if (!eq || n->n_in > EIN_MAX_OPS)
+    return op_fail(g, n, "an equation and at most %d operands expected", EIN_MAX_OPS);
+  const char *end = arrow ? arrow : eq + strlen(eq), *p = eq;
+  int ell = 0;
+  es->n_ops = n->n_in;
+  for (int k = 0; k < n->n_in; k++) {
+    const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
+    if ((k + 1 < n->n_in) != (comma != NULL) || !op_in(g, n, k) ||
+        !parse_term(p, stop, op_in(g, n, k)->rank, &ell, es->label[k], &es->rank[k]))
+      return op_fail(g, n, "the equation '%s' does not match operand %d", eq, k);
+    p = stop + 1;
+  }
+  if (arrow && !parse_term(arrow + 2, arrow + strlen(arrow), -1, &ell, es->label[es->n_ops], &es->rank[es->n_ops]))
+    return op_fail(g, n, "the output of equation '%s' cannot be read", eq);
+  if (!arrow)
+    implicit_output(es, ell);
+  return true;
+}
+
+/* Index variables: the output's labels, then the others; sizes checked. */
+static bool number_labels(ir_graph *g, const ir_node *n, einsum *es)
+{
+  es->n_labels = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int k = pass ? 0 : es->n_ops; k <= (pass ? es->n_ops - 1 : es->n_ops); k++)
+      for (int j = 0; j < es->rank[k]; j++)
+        if (!has_label(es->labels, es->n_labels, es->label[k][j])) {
+          if (es->n_labels == 2 * IR_MAX_RANK)
+            return op_fail(g, n, "too many labels");
+          es->size[es->n_labels] = -1;
+          es->labels[es->n_labels++] = es->label[k][j];
+        }
+  for (int k = 0; k < es->n_ops; k++)
+    for (int j = 0; j < es->rank[k]; j++)
+      for (int x = 0; x < es->n_labels; x++)
+        if (es->labels[x] == es->label[k][j]) {
+          int64_t d = op_in(g, n, k)->shape[j];
+          if (es->size[x] >= 0 && es->size[x] != d)
+            return op_fail(g, n, "dimension sizes of one label differ (broadcasting is not supported)");
+          es->size[x] = d;
+        }
+  int r = es->rank[es->n_ops];
+  for (int j = 0; j < r; j++)
+    if (es->size[j] < 0 || has_label(es->label[es->n_ops], j, es->label[es->n_ops][j]))
+      return op_fail(g, n, "an output label must appear once and in an operand");
+  return true;
+}
+
+bool infer_einsum(ir_graph *g, ir_node *n)
+{
+  einsum es;
+  if (!parse_einsum(g, n, &es) || !number_labels(g, n, &es))
+    return false;
+  const ir_value *x = op_in(g, n, 0);
+  for (int k = 1; k < n->n_in; k++)
+    if (op_in(g, n, k)->type != x->type)
+      return op_fail(g, n, "operands of one element type expected");
+  return op_set_out(g, n, 0, x->type, es.rank[es.n_ops], es.size);
+}
+
+static int label_index(const einsum *es, int label)
+{
+  for (int x = 0; x < es->n_labels; x++)
+    if (es->labels[x] == label)
+      return x;
+  return -1;
+}
+
+bool lower_einsum(ir_lower *L, ir_node *n)
+{
+  einsum es;
+  int y = lw_out(L, n->out[0]);
+  if (y < 0 || !parse_einsum(L->g, n, &es) || !number_labels(L->g, n, &es))
+    return false;
+  ir_expr *prod = NULL;
+  for (int k = 0; k < es.n_ops; k++) {
+    int t = lw_in(L, n->in[k]);
+    ir_expr *ix[IR_MAX_RANK];
+    for (int j = 0; j < es.rank[k]; j++)
+      ix[j] = ex_idx(L, label_index(&es, es.label[k][j]));
+    ir_expr *e = ex_read(L, t, ix, false);
+    prod = prod ? ex_bin(L, IR_MUL, prod, e) : e;
+  }
+  int r = es.rank[es.n_ops];
+  return st_emit(L, st_new(L, y, r, es.n_labels - r, es.size), IR_RED_ADD, true, prod);
+}
+
+/* ------------------------------------------------------------------------
+ * OneHot: y(..., d, ...) = wrap(indices(...)) == d ? values[1] : values[0]
+ * ------------------------------------------------------------------------ */
+
+bool infer_onehot(ir_graph *g, ir_node *n)
+{
+  const ir_value *ind = op_in(g, n, 0), *depth = op_in(g, n, 1), *vals = op_in(g, n, 2);
+  int64_t shape[IR_MAX_RANK];
+  int axis;
+  if (!depth || !vals || ir_value_numel(depth) != 1 || ir_value_numel(vals) != 2 || ind->rank + 1 > IR_MAX_RANK)
+    return op_fail(g, n, "a scalar depth and two values expected");
+  int64_t d = ir_types[depth->type].is_float ? (int64_t)(depth->type == IR_F32 ? *(const float *)depth->data
+                                                                                : *(const double *)depth->data)
+                                              : op_const_int(depth, 0);
+  if (d <= 0 || d > (1 << 24) || !op_axis(g, n, ir_attr_int(n, "axis", -1), ind->rank + 1, &axis))
+    return op_fail(g, n, "depth must be positive");
+  for (int j = 0, s = 0; j <= ind->rank; j++)
+    shape[j] = j == axis ? d : ind->shape[s++];
+  return op_set_out(g, n, 0, vals->type, ind->rank + 1, shape);
+}
+
+bool lower_onehot(ir_lower *L, ir_node *n)
+{
+  int ind = lw_in(L, n->in[0]), vals = lw_in(L, n->in[2]), y = lw_out(L, n->out[0]);
+  if (ind < 0 || vals < 0 || y < 0)
+    return false;
+  int r = lw_tensor(L, y)->rank, axis = (int)ir_attr_int(n, "axis", -1);
+  axis = axis < 0 ? axis + r : axis;
+  int64_t depth = lw_dim(L, y, axis);
+  ir_expr *ix[IR_MAX_RANK], *on[1] = {ex_int(L, 1)}, *off[1] = {ex_int(L, 0)};
+  for (int j = 0, s = 0; j < r; j++)
+    if (j != axis)
+      ix[s++] = ex_idx(L, j);
+  ir_expr *i = ex_cast(L, IR_I64, ex_read(L, ind, ix, false));
+  i = ex_sel(L, ex_bin(L, IR_LT, i, ex_int(L, 0)), ex_bin(L, IR_ADD, i, ex_int(L, depth)), i);
+  return st_map(L, y, ex_sel(L, ex_bin(L, IR_EQ, i, ex_idx(L, axis)), ex_read(L, vals, on, false),
+                             ex_read(L, vals, off, false)));
+}
+
+/* ------------------------------------------------------------------------
+ * QuantizeLinear and DequantizeLinear, per tensor or per axis
+ * ------------------------------------------------------------------------ */
+
+static bool quant_params(ir_graph *g, const ir_node *n, int *axis)
+{
+  const ir_value *x = op_in(g, n, 0), *s = op_in(g, n, 1), *z = op_in(g, n, 2);
+  if (!s || (z && ir_value_numel(z) != ir_value_numel(s)))
+    return op_fail(g, n, "a scale and a zero point of the same size expected");
+  *axis = -1;
+  if (ir_value_numel(s) == 1 && s->rank <= 1)
+    return true;
+  if (s->rank != 1 || !op_axis(g, n, ir_attr_int(n, "axis", 1), x->rank, axis) ||
+      s->shape[0] != x->shape[*axis])
+    return op_fail(g, n, "per-axis scale must match dimension axis of the input");
+  return true;
+}
+
+bool infer_quantize(ir_graph *g, ir_node *n)
+{
+  const ir_value *x = op_in(g, n, 0), *z = op_in(g, n, 2);
+  int axis;
+  if (!quant_params(g, n, &axis))
+    return false;
+  if (n->op == IR_NODE_DEQUANTIZELINEAR)
+    return op_set_out(g, n, 0, op_in(g, n, 1)->type, x->rank, x->shape);
+  ir_type t = z ? z->type : IR_U8;
+  if (t != IR_U8 && t != IR_I8)
+    return op_fail(g, n, "only uint8 and int8 outputs are supported");
+  return op_set_out(g, n, 0, t, x->rank, x->shape);
+}
+
+/* Parameter k (scale or zero point) at the statement's point, or NULL. */
+static ir_expr *param_at(ir_lower *L, const ir_node *n, int k, int axis)
+{
+  if (n->n_in <= k || n->in[k] < 0)
+    return NULL;
+  int t = lw_in(L, n->in[k]);
+  ir_expr *ix[1] = {axis < 0 ? ex_int(L, 0) : ex_idx(L, axis)};
+  return ex_read(L, t, lw_tensor(L, t)->rank == 0 ? NULL : ix, false);
+}
+
+bool lower_quantize(ir_lower *L, ir_node *n)
+{
+  int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]), axis;
+  if (x < 0 || y < 0 || !quant_params(L->g, n, &axis))
+    return false;
+  ir_type ty = lw_tensor(L, y)->type;
+  ir_expr *scale = param_at(L, n, 1, axis), *zp = param_at(L, n, 2, axis);
+  ir_expr *v = ex_at(L, x, 0);
+  if (n->op == IR_NODE_DEQUANTIZELINEAR) {
+    ir_expr *c = ex_cast(L, ty, v);
+    if (zp)
+      c = ex_bin(L, IR_SUB, c, ex_cast(L, ty, zp));
+    return st_map(L, y, ex_bin(L, IR_MUL, c, scale));
+  }
+  ir_type f = IR_F32;
+  ir_expr *q = ex_bin(L, IR_DIV, ex_cast(L, f, v), ex_cast(L, f, scale));
+  ir_expr *r = ex_call(L, IR_FN_FLOOR, ex_bin(L, IR_ADD, q, ex_flt(L, 0.5, f)), NULL);
+  ir_expr *tie = ex_bin(L, IR_EQ, ex_bin(L, IR_SUB, r, q), ex_flt(L, 0.5, f));
+  ir_expr *odd = ex_bin(L, IR_NE, ex_call(L, IR_FN_FMOD, r, ex_flt(L, 2, f)), ex_flt(L, 0, f));
+  r = ex_sel(L, ex_bin(L, IR_AND, tie, odd), ex_bin(L, IR_SUB, r, ex_flt(L, 1, f)), r);
+  if (zp)
+    r = ex_bin(L, IR_ADD, r, ex_cast(L, f, zp));
+  double lo = ty == IR_U8 ? 0 : -128, hi = ty == IR_U8 ? 255 : 127;
+  r = ex_call(L, IR_FN_FMIN, ex_call(L, IR_FN_FMAX, r, ex_flt(L, lo, f)), ex_flt(L, hi, f));
+  return st_map(L, y, ex_cast(L, ty, r));
+}
