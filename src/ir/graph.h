@@ -30,8 +30,8 @@
   X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity") X(INSTANCENORM, "InstanceNormalization")        \
   X(ISINF, "IsInf") X(ISNAN, "IsNaN") X(LAYERNORM, "LayerNormalization") X(LEAKYRELU, "LeakyRelu")  \
   X(LESS, "Less") X(LESSOREQUAL, "LessOrEqual") X(LOG, "Log") X(LOGSOFTMAX, "LogSoftmax")           \
-  X(MATMUL, "MatMul") X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean") X(MIN, "Min")             \
-  X(MISH, "Mish") X(MOD, "Mod") X(MUL, "Mul") X(NEG, "Neg")                                         \
+  X(LRN, "LRN") X(MATMUL, "MatMul") X(MAX, "Max") X(MAXPOOL, "MaxPool") X(MEAN, "Mean")             \
+  X(MIN, "Min") X(MISH, "Mish") X(MOD, "Mod") X(MUL, "Mul") X(NEG, "Neg")                           \
   X(NEGATIVELOGLIKELIHOODLOSS, "NegativeLogLikelihoodLoss") X(NOT, "Not") X(ONEHOT, "OneHot")       \
   X(OR, "Or") X(PAD, "Pad") X(POW, "Pow") X(PRELU, "PRelu") X(QUANTIZELINEAR, "QuantizeLinear")     \
   X(RANGE, "Range") X(RECIPROCAL, "Reciprocal") X(REDUCEL1, "ReduceL1") X(REDUCEL2, "ReduceL2")     \

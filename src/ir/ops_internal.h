@@ -117,6 +117,8 @@ bool infer_onehot(ir_graph *g, ir_node *n);
 bool lower_onehot(ir_lower *L, ir_node *n);
 bool infer_quantize(ir_graph *g, ir_node *n);
 bool lower_quantize(ir_lower *L, ir_node *n);
+bool infer_lrn(ir_graph *g, ir_node *n);
+bool lower_lrn(ir_lower *L, ir_node *n);
 
 /* ops_resize.c */
 bool infer_resize(ir_graph *g, ir_node *n);

@@ -1,5 +1,5 @@
 /* ops_misc.c: Einsum (one contraction statement from the equation), OneHot,
- * QuantizeLinear and DequantizeLinear. */
+ * QuantizeLinear and DequantizeLinear, and LRN. */
 #include "ops_internal.h"
 
 #include <string.h>
@@ -279,4 +279,43 @@ bool lower_quantize(ir_lower *L, ir_node *n)
   double lo = ty == IR_U8 ? 0 : -128, hi = ty == IR_U8 ? 255 : 127;
   r = ex_call(L, IR_FN_FMIN, ex_call(L, IR_FN_FMAX, r, ex_flt(L, lo, f)), ex_flt(L, hi, f));
   return st_map(L, y, ex_cast(L, ty, r));
+}
+
+/* ------------------------------------------------------------------------
+ * LRN: y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta
+ * ------------------------------------------------------------------------ */
+
+bool infer_lrn(ir_graph *g, ir_node *n)
+{
+  const ir_value *x = op_in(g, n, 0);
+  int64_t size = ir_attr_int(n, "size", 0);
+  if (x->rank < 3 || !ir_types[x->type].is_float || size <= 0 || size > (1 << 16))
+    return op_fail(g, n, "a floating-point input of rank 3 or more and a positive size expected");
+  return op_set_out(g, n, 0, x->type, x->rank, x->shape);
+}
+
+bool lower_lrn(ir_lower *L, ir_node *n)
+{
+  int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]);
+  if (x < 0 || y < 0)
+    return false;
+  const ir_tensor *X = lw_tensor(L, x);
+  int r = X->rank;
+  int64_t size = ir_attr_int(n, "size", 1), hi[IR_MAX_RANK + 1], shape[IR_MAX_RANK];
+  double alpha = ir_attr_float(n, "alpha", 1e-4), beta = ir_attr_float(n, "beta", 0.75);
+  double bias = ir_attr_float(n, "bias", 1.0);
+  for (int d = 0; d < r; d++)
+    shape[d] = hi[d] = lw_dim(L, x, d);
+  hi[r] = size;
+  int sq = lw_temp(L, "sqsum", X->type, r, shape);
+  ir_expr *ix[IR_MAX_RANK];
+  for (int d = 0; d < r; d++)
+    ix[d] = ex_idx(L, d);
+  ix[1] = ex_bin(L, IR_SUB, ex_bin(L, IR_ADD, ex_idx(L, 1), ex_idx(L, r)), ex_int(L, (size - 1) / 2));
+  ir_expr *v = ex_read(L, x, ix, true);
+  if (sq < 0 || !st_emit(L, st_new(L, sq, r, 1, hi), IR_RED_ADD, true, ex_bin(L, IR_MUL, v, v)))
+    return false;
+  ir_expr *base = ex_bin(L, IR_ADD, ex_flt(L, bias, X->type),
+                         ex_bin(L, IR_MUL, ex_flt(L, alpha / (double)size, X->type), ex_at(L, sq, 0)));
+  return st_map(L, y, ex_bin(L, IR_DIV, ex_at(L, x, 0), ex_call(L, IR_FN_POW, base, ex_flt(L, beta, X->type))));
 }
