@@ -24,7 +24,7 @@
   X(DEPTHTOSPACE, "DepthToSpace") X(DEQUANTIZELINEAR, "DequantizeLinear") X(DIV, "Div")             \
   X(DROPOUT, "Dropout") X(EINSUM, "Einsum") X(ELU, "Elu") X(EQUAL, "Equal") X(ERF, "Erf")           \
   X(EXP, "Exp") X(EXPAND, "Expand") X(EYELIKE, "EyeLike") X(FLATTEN, "Flatten") X(FLOOR, "Floor")   \
-  X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements") X(GEMM, "Gemm")                           \
+  X(GATHER, "Gather") X(GATHERELEMENTS, "GatherElements") X(GATHERND, "GatherND") X(GEMM, "Gemm")   \
   X(GLOBALAVERAGEPOOL, "GlobalAveragePool") X(GLOBALMAXPOOL, "GlobalMaxPool") X(GREATER, "Greater") \
   X(GREATEROREQUAL, "GreaterOrEqual") X(HARDMAX, "Hardmax") X(HARDSIGMOID, "HardSigmoid")           \
   X(HARDSWISH, "HardSwish") X(IDENTITY, "Identity") X(INSTANCENORM, "InstanceNormalization")        \
@@ -38,9 +38,9 @@
   X(REDUCELOGSUM, "ReduceLogSum") X(REDUCELOGSUMEXP, "ReduceLogSumExp") X(REDUCEMAX, "ReduceMax")   \
   X(REDUCEMEAN, "ReduceMean") X(REDUCEMIN, "ReduceMin") X(REDUCEPROD, "ReduceProd")                 \
   X(REDUCESUM, "ReduceSum") X(REDUCESUMSQUARE, "ReduceSumSquare") X(RELU, "Relu")                   \
-  X(RESHAPE, "Reshape") X(RESIZE, "Resize") X(ROUND, "Round") X(SELU, "Selu") X(SHAPE, "Shape")     \
-  X(SHRINK, "Shrink") X(SIGMOID, "Sigmoid") X(SIGN, "Sign") X(SIN, "Sin") X(SINH, "Sinh")           \
-  X(SIZE, "Size") X(SLICE, "Slice") X(SOFTMAX, "Softmax")                                           \
+  X(RESHAPE, "Reshape") X(RESIZE, "Resize") X(REVERSESEQUENCE, "ReverseSequence") X(ROUND, "Round") \
+  X(SELU, "Selu") X(SHAPE, "Shape") X(SHRINK, "Shrink") X(SIGMOID, "Sigmoid") X(SIGN, "Sign")       \
+  X(SIN, "Sin") X(SINH, "Sinh") X(SIZE, "Size") X(SLICE, "Slice") X(SOFTMAX, "Softmax")             \
   X(SOFTMAXCROSSENTROPYLOSS, "SoftmaxCrossEntropyLoss") X(SOFTPLUS, "Softplus")                     \
   X(SOFTSIGN, "Softsign") X(SPACETODEPTH, "SpaceToDepth") X(SPLIT, "Split") X(SQRT, "Sqrt")         \
   X(SQUEEZE, "Squeeze") X(SUB, "Sub") X(SUM, "Sum") X(TAN, "Tan") X(TANH, "Tanh")                   \

@@ -119,6 +119,10 @@ bool infer_quantize(ir_graph *g, ir_node *n);
 bool lower_quantize(ir_lower *L, ir_node *n);
 bool infer_lrn(ir_graph *g, ir_node *n);
 bool lower_lrn(ir_lower *L, ir_node *n);
+bool infer_gathernd(ir_graph *g, ir_node *n);
+bool lower_gathernd(ir_lower *L, ir_node *n);
+bool infer_reverse_sequence(ir_graph *g, ir_node *n);
+bool lower_reverse_sequence(ir_lower *L, ir_node *n);
 
 /* ops_resize.c */
 bool infer_resize(ir_graph *g, ir_node *n);

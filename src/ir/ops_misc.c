@@ -1,5 +1,5 @@
 /* ops_misc.c: Einsum (one contraction statement from the equation), OneHot,
- * QuantizeLinear and DequantizeLinear, and LRN. */
+ * QuantizeLinear and DequantizeLinear, LRN, GatherND and ReverseSequence. */
 #include "ops_internal.h"
 
 #include <string.h>
@@ -318,4 +318,87 @@ bool lower_lrn(ir_lower *L, ir_node *n)
   ir_expr *base = ex_bin(L, IR_ADD, ex_flt(L, bias, X->type),
                          ex_bin(L, IR_MUL, ex_flt(L, alpha / (double)size, X->type), ex_at(L, sq, 0)));
   return st_map(L, y, ex_bin(L, IR_DIV, ex_at(L, x, 0), ex_call(L, IR_FN_POW, base, ex_flt(L, beta, X->type))));
+}
+
+/* ------------------------------------------------------------------------
+ * GatherND: y(i..., j...) = x(b..., I(i..., 0), ..., I(i..., m-1), j...)
+ * ------------------------------------------------------------------------ */
+
+bool infer_gathernd(ir_graph *g, ir_node *n)
+{
+  const ir_value *x = op_in(g, n, 0), *ind = op_in(g, n, 1);
+  int64_t b = ir_attr_int(n, "batch_dims", 0), shape[IR_MAX_RANK];
+  if (!ind || ind->rank < 1 || ir_types[ind->type].is_float || b < 0 || b >= ind->rank || b > x->rank)
+    return op_fail(g, n, "integer indices of rank 1 or more and a valid batch_dims expected");
+  int64_t m = ind->shape[ind->rank - 1];
+  int r = 0;
+  if (m < 1 || b + m > x->rank)
+    return op_fail(g, n, "the indices' last dimension is out of range");
+  for (int d = 0; d < b; d++)
+    if (ind->shape[d] != x->shape[d])
+      return op_fail(g, n, "batch dimensions differ");
+  for (int d = 0; d < ind->rank - 1; d++)
+    shape[r++] = ind->shape[d];
+  for (int64_t d = b + m; d < x->rank; d++)
+    shape[r++] = x->shape[d];
+  if (r > IR_MAX_RANK)
+    return op_fail(g, n, "output rank %d is not supported", r);
+  return op_set_out(g, n, 0, x->type, r, shape);
+}
+
+/* Index value v wrapped into 0..size-1 when negative. */
+static ir_expr *wrap_negative(ir_lower *L, ir_expr *v, int64_t size)
+{
+  return ex_sel(L, ex_bin(L, IR_LT, v, ex_int(L, 0)), ex_bin(L, IR_ADD, v, ex_int(L, size)), v);
+}
+
+bool lower_gathernd(ir_lower *L, ir_node *n)
+{
+  int x = lw_in(L, n->in[0]), ind = lw_in(L, n->in[1]), y = lw_out(L, n->out[0]);
+  if (x < 0 || ind < 0 || y < 0)
+    return false;
+  int q = lw_tensor(L, ind)->rank, rx = lw_tensor(L, x)->rank;
+  int64_t b = ir_attr_int(n, "batch_dims", 0), m = lw_dim(L, ind, q - 1);
+  ir_expr *ix[IR_MAX_RANK], *ii[IR_MAX_RANK];
+  for (int d = 0; d < b; d++)
+    ix[d] = ex_idx(L, d);
+  for (int64_t k = 0; k < m; k++) {
+    for (int d = 0; d < q - 1; d++)
+      ii[d] = ex_idx(L, d);
+    ii[q - 1] = ex_int(L, k);
+    ix[b + k] = wrap_negative(L, ex_cast(L, IR_I64, ex_read(L, ind, ii, false)), lw_dim(L, x, (int)(b + k)));
+  }
+  for (int64_t d = b + m; d < rx; d++)
+    ix[d] = ex_idx(L, (int)(q - 1 + d - b - m));
+  return st_map(L, y, ex_read(L, x, ix, false));
+}
+
+/* ------------------------------------------------------------------------
+ * ReverseSequence: the first len(b) steps of each batch entry reversed
+ * ------------------------------------------------------------------------ */
+
+bool infer_reverse_sequence(ir_graph *g, ir_node *n)
+{
+  const ir_value *x = op_in(g, n, 0), *len = op_in(g, n, 1);
+  int64_t ta = ir_attr_int(n, "time_axis", 0), ba = ir_attr_int(n, "batch_axis", 1);
+  if (!len || x->rank < 2 || ta < 0 || ba < 0 || ta > 1 || ba > 1 || ta == ba || len->rank != 1 ||
+      len->shape[0] != x->shape[ba] || ir_types[len->type].is_float)
+    return op_fail(g, n, "time and batch axes 0 and 1 and one integer length per batch entry expected");
+  return op_set_out(g, n, 0, x->type, x->rank, x->shape);
+}
+
+bool lower_reverse_sequence(ir_lower *L, ir_node *n)
+{
+  int x = lw_in(L, n->in[0]), len = lw_in(L, n->in[1]), y = lw_out(L, n->out[0]);
+  if (x < 0 || len < 0 || y < 0)
+    return false;
+  int r = lw_tensor(L, x)->rank, ta = (int)ir_attr_int(n, "time_axis", 0), ba = 1 - ta;
+  ir_expr *ib[1] = {ex_idx(L, ba)}, *ix[IR_MAX_RANK];
+  ir_expr *l = ex_cast(L, IR_I64, ex_read(L, len, ib, false));
+  for (int d = 0; d < r; d++)
+    ix[d] = ex_idx(L, d);
+  ir_expr *t = ex_idx(L, ta);
+  ix[ta] = ex_sel(L, ex_bin(L, IR_LT, t, l), ex_bin(L, IR_SUB, ex_bin(L, IR_SUB, l, ex_int(L, 1)), ex_idx(L, ta)),
+                  ex_idx(L, ta));
+  return st_map(L, y, ex_read(L, x, ix, false));
 }
