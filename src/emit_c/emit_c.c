@@ -35,6 +35,7 @@ typedef struct emitter {
   bool helper[H_COUNT];
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT];
   const char *first_name; /* C name of the first entry: names the header's guard */
+  bool need_thread;       /* aotc_thread(): the OpenMP thread number, 0 without OpenMP */
   int n_ukr;              /* micro-kernels the code calls: register tile and vector width */
   sched_blocks ukr[16];
 } emitter;
@@ -1405,12 +1406,19 @@ static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s
   close_block(E);
 }
 
+static void print_omp(emit_fn *E, const char *what)
+{
+  fprintf(E->out, "#ifdef _OPENMP\n#pragma omp %s\n#endif\n", what);
+}
+
 /* C = 0 over the slice when the depth is empty (`+=!` only). */
-static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s, bool cooperative)
 {
   if (!c->init)
     return;
   open_block(E, "if (aotc_k == 0)");
+  if (cooperative)
+    print_omp(E, "for schedule(static)");
   open_block(E, "for (int64_t aotc_fi = aotc_i0; aotc_fi < aotc_i1; aotc_fi++)");
   open_block(E, "for (int64_t aotc_fj = aotc_j0; aotc_fj < aotc_j1; aotc_fj++)");
   print_decompose(E, c->rows, c->n_rows, "aotc_fi", false);
@@ -1423,20 +1431,62 @@ static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_s
   close_block(E);
 }
 
-static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+/* The blocked loops; cooperative: the threads of an enclosing parallel
+ * region share the packing of B and take blocks of rows in turn. */
+static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b,
+                             bool cooperative)
 {
   open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
   line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
   open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
   line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
+  if (cooperative)
+    print_omp(E, "for schedule(static)");
   print_pack_b(E, c, b);
-  open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
-  line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
+  if (cooperative) {
+    print_omp(E, "for schedule(dynamic, 1)");
+    open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += aotc_mcb)");
+    line(E, "const int64_t aotc_mc = aotc_min(aotc_mcb, aotc_i1 - aotc_ic);");
+  } else {
+    open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
+    line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
+  }
   print_pack_a(E, c, b);
   print_tiles(E, c, s, b);
   close_block(E);
   close_block(E);
   close_block(E);
+}
+
+/* With fewer batches than threads: one parallel region whose threads pack
+ * the shared panels of B together (at the start of the packing area) and
+ * take blocks of rows dynamically, each packing A into its own buffer. The
+ * thread-slice form (whole batches per thread) follows in the else branch. */
+static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  E->em->helper[H_MAX] = true;
+  E->em->need_thread = true;
+  open_block(E, "if (aotc_nb < %d)", b->threads);
+  line(E, "const int64_t aotc_aps = (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
+       b->mr - 1, b->mr, b->mr, b->kc);
+  line(E, "const int64_t aotc_bps = (aotc_min(%d, aotc_n) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->nc,
+       b->nr - 1, b->nr, b->nr, b->kc);
+  line(E, "const int64_t aotc_mcb = aotc_max(%d, aotc_min(%d, ((aotc_m + %d) / %d + %d) / %d * %d));", b->mr, b->mc,
+       b->threads - 1, b->threads, b->mr - 1, b->mr, b->mr);
+  line(E, "float *aotc_bp = aotc_pack;");
+  fprintf(E->out, "#ifdef _OPENMP\n#pragma omp parallel num_threads(%d)\n#endif\n", b->threads);
+  line(E, "{");
+  E->indent++;
+  line(E, "float *aotc_ap = aotc_pack + aotc_bps + aotc_thread() * aotc_aps;");
+  open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
+  print_batch_indices(E, c, s);
+  line(E, "const int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
+  print_blis_loops(E, c, s, b, true);
+  print_empty_depth(E, c, s, true);
+  close_block(E);
+  close_block(E);
+  E->indent--;
+  open_block(E, "} else");
 }
 
 static void print_contraction(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
@@ -1463,6 +1513,7 @@ static void print_contraction(emit_fn *E, const sched_contraction *c, const sche
   print_pack_floats(E, b, "aotc_m", "aotc_n", "aotc_k");
   fputs(";\n", E->out);
   if (b->threads > 1) {
+    print_cooperative(E, c, s, b);
     fputs("#ifdef _OPENMP\n", E->out);
     fprintf(E->out, "#pragma omp parallel for schedule(static) num_threads(%d)\n#endif\n", b->threads);
   }
@@ -1477,10 +1528,12 @@ static void print_contraction(emit_fn *E, const sched_contraction *c, const sche
     open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
   print_thread_slice(E, b);
-  print_blis_loops(E, c, s, b);
-  print_empty_depth(E, c, s);
+  print_blis_loops(E, c, s, b, false);
+  print_empty_depth(E, c, s, false);
   close_block(E);
   close_block(E);
+  if (b->threads > 1)
+    close_block(E);
   close_block(E);
   for (int x = 0; x < s->n_index; x++)
     E->iter[x] = isl_ast_expr_free(E->iter[x]);
@@ -2117,6 +2170,9 @@ static void print_typed_helper(FILE *out, const char *fn, ir_type t, const char 
 
 static void print_helpers(FILE *out, const emitter *em)
 {
+  if (em->need_thread)
+    print_guarded(out, "thread", "#ifdef _OPENMP\n#include <omp.h>\n#define aotc_thread() omp_get_thread_num()\n"
+                                 "#else\n#define aotc_thread() 0\n#endif\n");
   for (int i = 0; i < em->n_ukr; i++)
     print_ukr(out, &em->ukr[i]);
   for (int h = 0; h < H_COUNT; h++)
