@@ -24,9 +24,15 @@ typedef enum {
  *   tile=64,256,128 reg=6,32,1 order=0,2,1 fuse=max unroll=8 vec=1 vbytes=64
  *   threads=2 pack=1 sr=1 mk=1
  *
- * Lists are per member of the outermost permutable band (for a contraction
- * handled by the micro-kernel: per index of the statement, in its order),
- * missing members are 0 (order: in place). */
+ * Lists are per member of the outermost permutable band, missing members
+ * are 0 (order: in place). For a contraction handled by the micro-kernel
+ * (mk=1, see sched_contraction) the lists are indexed by the statement's
+ * index variables and read at its last row, column and depth index: tile=
+ * gives the cache blocks (rows of A, columns of B, depth), reg= the register
+ * tile (rows, columns; columns a multiple of the vector width for the vector
+ * path), threads= the threads; order= and unroll= do not apply there (the
+ * micro-kernel is always fully unrolled). 0 or a missing entry: the
+ * heuristic value. */
 typedef struct sched_options {
   int tile[SCHED_MAX_DIMS];     /* tile=: cache tile size per band member; 0: untiled */
   int reg_tile[SCHED_MAX_DIMS]; /* reg=: register tile size per member inside the cache tiles; 0: none */
