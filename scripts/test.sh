@@ -73,6 +73,7 @@ for variant in build build-san; do
   [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
+  [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else

@@ -26,6 +26,9 @@ static const char usage[] =
     "                         run time by NAME_set_weights, instead of into the C file\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --no-fuse              keep statements in separate loop nests\n"
+    "  --schedule TEXT        schedule options instead of the heuristics or the cache, e.g.\n"
+    "                         'tile=96,4096,384 reg=12,32 vec=1 pack=1 sr=1 mk=1'; 'none':\n"
+    "                         untransformed loops (format: src/schedule/schedule.h)\n"
     "  --dump=schedule        print the schedule tree and AST of each kernel on stderr\n"
     "  --dump=ir              print the IR after range inference on stderr\n"
     "  --target c             code to emit (only c for now)\n"
@@ -57,6 +60,7 @@ typedef struct options {
   const char *output;
   const char *output_dir;
   const char *name; /* --name: the model's function name */
+  const char *schedule; /* --schedule: options text (sched_options_parse) */
   const char *weights; /* --weights: a model's weights blob */
   const char **model_inputs; /* an ONNX model's input names */
   int n_model_inputs;
@@ -188,6 +192,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
   if (is_option(a, "--weights"))
     return (o->weights = option_value(ctx, argc, argv, i, "--weights")) != NULL;
+  if (is_option(a, "--schedule"))
+    return (o->schedule = option_value(ctx, argc, argv, i, "--schedule")) != NULL;
   if (is_option(a, "--name"))
     return (o->name = option_value(ctx, argc, argv, i, "--name")) != NULL;
   if (is_option(a, "--output-dir"))
@@ -489,9 +495,31 @@ static bool all_sizes_fixed(const ir_func *f, const int64_t *fixed)
 
 /* With --cache: the options recorded for f at the --size values, or NULL:
  * emission then uses the heuristics for --threads (a note with -v). */
+/* --schedule TEXT: the options given on the command line; --threads, when
+ * given too, overrides their thread count. NULL with an error when the text
+ * does not parse. */
+static const sched_options *given_schedule(aotc_ctx *ctx, const options *o)
+{
+  sched_options *s = IR_NEW(ctx, sched_options);
+  char err[256];
+  if (!s)
+    return NULL;
+  if (!sched_options_parse(o->schedule, s, err, sizeof err)) {
+    aotc_error(ctx, noloc, "--schedule: %s", err);
+    return NULL;
+  }
+  if (o->threads)
+    s->threads = o->threads;
+  return s;
+}
+
+/* The schedule options for f: --schedule, else a tuned entry of --cache,
+ * else NULL (the heuristics). */
 static const sched_options *cached_schedule(aotc_ctx *ctx, const options *o, const ir_func *f,
                                             const int64_t *fixed)
 {
+  if (o->schedule)
+    return given_schedule(ctx, o);
   sched_options *s = o->cache ? IR_NEW(ctx, sched_options) : NULL;
   int threads = o->threads ? o->threads : 1;
   if (!s)
@@ -580,7 +608,7 @@ static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
   emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads,
                       .weights = o->weights};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
-  bool ok = fixed && scheds && out && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out);
+  bool ok = fixed && scheds && out && !ctx->n_errors && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out);
   if (ok && o->weights && n != 1) {
     aotc_error(ctx, noloc, "--weights takes one model function, not %d", n);
     ok = false;
@@ -603,6 +631,8 @@ static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
     return 1;
   emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed,
                       .threads = o->threads, .sched = cached_schedule(ctx, o, fs[0], fixed)};
+  if (ctx->n_errors)
+    return 1;
   run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
                      .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,

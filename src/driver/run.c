@@ -236,7 +236,7 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
                   "-o", sopath, cpath, "-lm", threads > 1 ? "-fopenmp" : NULL, NULL};
   if (!run_command(ctx, argv, req->verbose))
     return false;
-  st->dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL);
+  st->dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!st->dl) {
     aotc_error(ctx, noloc, "cannot load the built kernel: %s", dlerror());
     return false;
