@@ -9,7 +9,8 @@
 #
 # Needs Debian's python3-torch, python3-torchvision and python3-onnx; ONNX
 # Runtime comes from PyPI into the git-ignored .venv (made when missing).
-# The emitted code runs with OMP_WAIT_POLICY=passive unless set otherwise.
+# The emitted code runs with libgomp's default waiting (spin briefly, then sleep)
+# unless OMP_WAIT_POLICY says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
@@ -28,7 +29,7 @@ aotc_ms() {
   local m=$1
   "$AOTC" "$out/$m.onnx" -o "$out/$m.c" --threads "$THREADS" >&2
   cc -std=gnu11 $CFLAGS -fopenmp -DMODEL="$m" -I"$out" -o "$out/$m.bench" bench/model_main.c "$out/$m.c" -lm >&2
-  OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} "$out/$m.bench" "$REPS"
+  OMP_NUM_THREADS=$THREADS "$out/$m.bench" "$REPS"
 }
 
 ort_ms() {

@@ -14,5 +14,5 @@ for e in bmm conv3x3 conv3x3s2 softmax layernorm; do
 done
 cc -O3 -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/ops" bench/ops.c "$out"/{bmm,conv3x3,conv3x3s2,softmax,layernorm}.c \
   $(pkg-config --cflags --libs openblas) -lm
-OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$out/ops" "$@"
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$out/ops" "$@"
 rm -rf "$out"

@@ -11,6 +11,6 @@ mkdir -p "$out"
 "$b/bench/emit_sched" bench/kernels.tc mm "$out/mm.c" "$sched"
 cc -O3 -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/gemm" bench/gemm.c "$out/mm.c" $(pkg-config --cflags --libs openblas) -lm
 for n in ${@:-1024}; do
-  OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
+  OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
 done
 rm -rf "$out"
