@@ -7,24 +7,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timing.h"
+
 #define STR2(x) #x
 #define STR(x) STR2(x)
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
 #include STR(MODEL.h)
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static size_t numel(const aotc_io_info *io)
 {
