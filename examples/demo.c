@@ -30,8 +30,9 @@ int main(void)
   for (int i = 0; i < B * K; i++) X[i] = (float)rand() / RAND_MAX - 0.5f;
   for (int i = 0; i < K * N; i++) W[i] = (float)rand() / RAND_MAX - 0.5f;
   for (int i = 0; i < N; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
-  void *ws = malloc(softmax_workspace_bytes(B, N) + 64);
-  if (dense_relu(B, K, N, X, W, bias, Y, NULL) || softmax(B, N, Y, P, ws)) {
+  size_t ws1 = dense_relu_workspace_bytes(B, K, N), ws2 = softmax_workspace_bytes(B, N);
+  void *ws = malloc(ws1 > ws2 ? ws1 : ws2);
+  if (dense_relu(B, K, N, X, W, bias, Y, ws) || softmax(B, N, Y, P, ws)) {
     fprintf(stderr, "demo: the emitted code rejected the sizes\n");
     return 1;
   }
