@@ -1471,8 +1471,13 @@ static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_s
        b->mr - 1, b->mr, b->mr, b->kc);
   line(E, "const int64_t aotc_bps = (aotc_min(%d, aotc_n) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->nc,
        b->nr - 1, b->nr, b->nr, b->kc);
-  line(E, "const int64_t aotc_mcb = aotc_max(%d, aotc_min(%d, ((aotc_m + %d) / %d + %d) / %d * %d));", b->mr, b->mc,
-       b->threads - 1, b->threads, b->mr - 1, b->mr, b->mr);
+  /* Row blocks of at most mc rows, as many as a multiple of the thread
+   * count and as even in register tiles as they can be, so that the
+   * dynamic schedule leaves no thread a block more than another. */
+  int cap = (b->mc / b->mr > 0 ? b->mc / b->mr : 1) * b->threads;
+  line(E, "const int64_t aotc_mt = (aotc_m + %d) / %d;", b->mr - 1, b->mr);
+  line(E, "const int64_t aotc_nbk = aotc_max(1, (aotc_mt + %d) / %d) * %d;", cap - 1, cap, b->threads);
+  line(E, "const int64_t aotc_mcb = aotc_max(1, (aotc_mt + aotc_nbk - 1) / aotc_nbk) * %d;", b->mr);
   line(E, "float *aotc_bp = aotc_pack;");
   fprintf(E->out, "#ifdef _OPENMP\n#pragma omp parallel num_threads(%d)\n#endif\n", b->threads);
   line(E, "{");
