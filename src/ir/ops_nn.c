@@ -330,20 +330,13 @@ static bool add_bias(ir_lower *L, const ir_node *n, int y)
                  ex_read(L, lw_in(L, n->in[2]), idx, false));
 }
 
-/* Whether Conv n lowers to im2col and a matrix product: one image, 2-D,
+/* Whether Conv n lowers to a packed matrix product (implicit im2col): one image, 2-D,
  * no groups, float32 with constant weights. */
 static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
 {
   const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
   return cg->nsp == 2 && x->shape[0] == 1 && ir_attr_int(n, "group", 1) == 1 && x->type == IR_F32 &&
          w->type == IR_F32 && w->data;
-}
-
-/* i / q - i / (q * m) * m: digit of index variable i in a mixed radix. */
-static ir_expr *radix_digit(ir_lower *L, int i, int64_t q, int64_t m)
-{
-  ir_expr *hi = ex_bin(L, IR_MUL, ex_bin(L, IR_DIV, ex_idx(L, i), ex_int(L, q * m)), ex_int(L, m));
-  return ex_bin(L, IR_SUB, ex_bin(L, IR_DIV, ex_idx(L, i), ex_int(L, q)), hi);
 }
 
 /* x with its padding made explicit (a copy), or x itself without padding. */
@@ -360,32 +353,23 @@ static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
   return xp >= 0 && st_map(L, xp, ex_read(L, x, ix, true)) ? xp : -1;
 }
 
-/* col(r, oh, ow) = xp(0, c, oh * s + kh * d, ow * s + kw * d) with
- * r = (c * KH + kh) * KW + kw, then y(0, m, oh, ow) +=! w(m, r) * col(r, oh,
- * ow), xp the input with its padding made explicit: the product is a plain
- * contraction, which the backend runs as a packed matrix multiplication. */
+/* y(0, m, oh, ow) +=! w(m, c, kh, kw) * xp(0, c, oh * s + kh * d, ow * s +
+ * kw * d), xp the input with its padding made explicit: a contraction with
+ * affine subscripts, which the backend runs as a packed matrix
+ * multiplication packing the windows straight from xp (implicit im2col; no
+ * column matrix). */
 static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
-  const ir_value *wv = &L->g->values[n->in[1]];
-  int64_t kk = cg->k[0] * cg->k[1], rows = wv->shape[1] * kk;
-  int64_t cshape[3] = {rows, cg->out[0], cg->out[1]}, wshape[2] = {wv->shape[0], rows};
-  int col = lw_temp(L, "col", IR_F32, 3, cshape), w = lw_const(L, "gemm", IR_F32, 2, wshape, wv->data);
-  int xp = explicit_padding(L, x, cg);
-  if (col < 0 || w < 0 || xp < 0)
+  int xp = explicit_padding(L, x, cg), w = lw_in(L, n->in[1]);
+  if (xp < 0 || w < 0)
     return false;
-  ir_expr *ix[4] = {ex_int(L, 0), ex_bin(L, IR_DIV, ex_idx(L, 0), ex_int(L, kk))};
-  for (int i = 0; i < 2; i++) {
-    ir_expr *k = i == 0 ? radix_digit(L, 0, cg->k[1], cg->k[0]) : radix_digit(L, 0, 1, cg->k[1]);
-    ir_expr *e = ex_bin(L, IR_MUL, ex_idx(L, 1 + i), ex_int(L, cg->s[i]));
-    e = ex_bin(L, IR_ADD, e, ex_bin(L, IR_MUL, k, ex_int(L, cg->d[i])));
-    ix[2 + i] = e;
-  }
-  if (!st_emit(L, st_new(L, col, 3, 0, cshape), IR_RED_NONE, false, ex_read(L, xp, ix, false)))
-    return false;
-  int64_t hi[5] = {1, wv->shape[0], cg->out[0], cg->out[1], rows};
-  ir_expr *iw[2] = {ex_idx(L, 1), ex_idx(L, 4)}, *ic[3] = {ex_idx(L, 4), ex_idx(L, 2), ex_idx(L, 3)};
-  ir_expr *rhs = ex_bin(L, IR_MUL, ex_read(L, w, iw, false), ex_read(L, col, ic, false));
-  return st_emit(L, st_new(L, y, 4, 1, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
+  int64_t hi[7] = {1, lw_dim(L, w, 0), cg->out[0], cg->out[1], lw_dim(L, w, 1), cg->k[0], cg->k[1]};
+  ir_expr *ix[4] = {ex_int(L, 0), ex_idx(L, 4)}, *iw[4] = {ex_idx(L, 1), ex_idx(L, 4), ex_idx(L, 5), ex_idx(L, 6)};
+  for (int i = 0; i < 2; i++)
+    ix[2 + i] = ex_bin(L, IR_ADD, ex_bin(L, IR_MUL, ex_idx(L, 2 + i), ex_int(L, cg->s[i])),
+                       ex_bin(L, IR_MUL, ex_idx(L, 5 + i), ex_int(L, cg->d[i])));
+  ir_expr *rhs = ex_bin(L, IR_MUL, ex_read(L, w, iw, false), ex_read(L, xp, ix, false));
+  return st_emit(L, st_new(L, y, 4, 3, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
 }
 
 /* Whether Conv n is a 2-D depthwise convolution (one input channel per

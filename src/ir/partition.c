@@ -35,12 +35,22 @@ static bool reads_pointwise(const ir_stmt *s, const ir_expr *e, const bool *writ
   return true;
 }
 
+/* A subscript of indices, integer constants, sums and products (the
+ * window positions of a convolution). */
+static bool index_arith(const ir_expr *e)
+{
+  if (e->kind == IR_INDEX || e->kind == IR_CONST_INT)
+    return true;
+  return e->kind == IR_BINARY && (e->op == IR_ADD || e->op == IR_MUL) && index_arith(e->args[0]) &&
+         index_arith(e->args[1]);
+}
+
 static bool is_plain_access(const ir_expr *e)
 {
   if (e->kind != IR_ACCESS || e->padded)
     return false;
   for (int j = 0; j < e->n_args; j++)
-    if (e->args[j]->kind != IR_INDEX)
+    if (!index_arith(e->args[j]))
       return false;
   return true;
 }
