@@ -45,7 +45,7 @@ trap 'rm -rf "$work"' EXIT
 cc=${CC:-cc}
 libs="-lprotobuf-c -lisl -lm"
 inc="-I$root/src/ir -I$root/src/driver -I$here"
-$cc -O1 -o "$work/onnx_io_names" "$here/onnx_io_names.c" $inc "$BUILD/libaotc.a" $libs || exit 2
+$cc -O1 -o "$work/onnx_io_names" "$here/onnx_io_names.c" "$here/onnx_testdata.c" $inc "$BUILD/libaotc.a" $libs || exit 2
 $cc -O1 -o "$work/onnx_compare" "$here/onnx_compare.c" "$here/onnx_testdata.c" $inc "$BUILD/libaotc.a" $libs || exit 2
 
 # One test: prints "PASS|FAIL|UNSUPPORTED suite/name reason".

@@ -9,6 +9,7 @@
  * inference turns into constants when their values are given (Reshape's
  * shape, ...): `aotc run` passes all --input values to the frontend. Exit status 2 when the model is refused
  * (the first error goes to stderr), 1 on other failures. */
+#include "onnx_testdata.h"
 #include "ir.h"
 
 #include <stdio.h>
@@ -24,20 +25,6 @@ typedef struct io_tensor {
   void *data;
 } io_tensor;
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-  *len = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-  fclose(f);
-  return buf;
-}
-
 static int load_inputs(aotc_ctx *ctx, const char *dir, io_tensor *in)
 {
   char path[4096];
@@ -45,7 +32,7 @@ static int load_inputs(aotc_ctx *ctx, const char *dir, io_tensor *in)
   for (; n < MAX_IO; n++) {
     size_t len;
     snprintf(path, sizeof(path), "%s/test_data_set_0/input_%d.pb", dir, n);
-    unsigned char *buf = slurp(path, &len);
+    unsigned char *buf = onnx_testdata_slurp(path, &len);
     if (!buf)
       break;
     bool ok = onnx_read_tensor(ctx, path, buf, len, &in[n].type, &in[n].rank, in[n].shape, &in[n].data);
@@ -97,7 +84,7 @@ int main(int argc, char **argv)
   int n_names = 0;
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   snprintf(path, sizeof(path), "%s/model.onnx", argv[1]);
-  unsigned char *model = slurp(path, &len);
+  unsigned char *model = onnx_testdata_slurp(path, &len);
   const char **names = model ? onnx_model_inputs(ctx, model, len, &n_names) : NULL;
   int n_in = names ? load_inputs(ctx, argv[1], in) : -1;
   if (n_in < 0 || n_in != n_names)

@@ -27,7 +27,7 @@ typedef struct ot_case {
   void *results[OT_MAX_IO];
 } ot_case;
 
-static unsigned char *slurp(const char *path, size_t *len)
+unsigned char *onnx_testdata_slurp(const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   if (!f)
@@ -61,7 +61,7 @@ static bool load_tensors(ot_case *c, const char *dir, const char *kind, ot_tenso
   for (*n = 0; *n < OT_MAX_IO; (*n)++) {
     size_t len;
     snprintf(path, sizeof(path), "%s/test_data_set_0/%s_%d.pb", dir, kind, *n);
-    unsigned char *buf = slurp(path, &len);
+    unsigned char *buf = onnx_testdata_slurp(path, &len);
     if (!buf)
       return true;
     ot_tensor *t = &ts[*n];
@@ -193,7 +193,7 @@ static ot_result run_case(ot_case *c, const char *dir, char *msg, size_t msg_len
   onnx_given given[OT_MAX_IO];
   int n_names = 0;
   snprintf(path, sizeof(path), "%s/model.onnx", dir);
-  if (!(c->model = slurp(path, &c->model_len)))
+  if (!(c->model = onnx_testdata_slurp(path, &c->model_len)))
     return say(OT_FAIL, msg, msg_len, "cannot read %s", path);
   const char **names = onnx_model_inputs(c->ctx, c->model, c->model_len, &n_names);
   if (!names || !load_tensors(c, dir, "input", c->in, &c->n_in) || !load_tensors(c, dir, "output", c->out, &c->n_out))

@@ -14,6 +14,9 @@ typedef enum {
   OT_UNSUPPORTED, /* the frontend refused the model: unsupported op or attribute */
 } ot_result;
 
+/* A whole file (malloc'ed; NULL when it cannot be read); *len its size. */
+unsigned char *onnx_testdata_slurp(const char *path, size_t *len);
+
 /* Reads everything under dir and runs it; msg receives a one-line reason. */
 ot_result onnx_testdata_run(const char *dir, char *msg, size_t msg_len);
 

@@ -65,20 +65,6 @@ Test(onnx, node_tests_through_the_interpreter)
  * Unsupported operators
  * ------------------------------------------------------------------------ */
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-  *len = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-  fclose(f);
-  return buf;
-}
-
 static bool diags_mention(const aotc_ctx *ctx, const char *a, const char *b)
 {
   for (int k = 0; k < ctx->n_diags; k++)
@@ -92,7 +78,7 @@ Test(onnx, unsupported_operator_names_op_and_node)
   if (!have_testdata())
     cr_skip_test("libonnx-testdata is not installed");
   size_t len;
-  unsigned char *buf = slurp(NODE_DIR "test_nonzero_example/model.onnx", &len);
+  unsigned char *buf = onnx_testdata_slurp(NODE_DIR "test_nonzero_example/model.onnx", &len);
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   cr_assert(buf && len);
   cr_expect_null(onnx_compile(ctx, "model.onnx", buf, len, "model"));
@@ -107,7 +93,7 @@ Test(onnx, compile_names_function_and_orders_io)
   if (!have_testdata())
     cr_skip_test("libonnx-testdata is not installed");
   size_t len;
-  unsigned char *buf = slurp(NODE_DIR "test_gemm_all_attributes/model.onnx", &len);
+  unsigned char *buf = onnx_testdata_slurp(NODE_DIR "test_gemm_all_attributes/model.onnx", &len);
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   ir_module *m = onnx_compile(ctx, "dir/model.onnx", buf, len, "gemm");
   cr_assert_not_null(m);
@@ -264,7 +250,7 @@ Test(onnx, truncated_and_corrupted_models_give_errors)
   if (!have_testdata())
     cr_skip_test("libonnx-testdata is not installed");
   size_t len;
-  unsigned char *buf = slurp(NODE_DIR "test_conv_with_strides_padding/model.onnx", &len);
+  unsigned char *buf = onnx_testdata_slurp(NODE_DIR "test_conv_with_strides_padding/model.onnx", &len);
   cr_assert(buf && len);
   for (size_t cut = 0; cut < len; cut += 1 + cut / 16)
     compile_bytes(buf, cut);
