@@ -18,6 +18,7 @@ typedef struct run_request {
   const char *output_dir;
   const char *const *model_inputs; /* a model's input names (some may have been folded into constants) */
   int n_model_inputs;
+  npy_array *loaded; /* NULL, or inputs[i] already read: taken over (data set to NULL) */
   bool interpret;   /* run the reference interpreter instead of compiled code */
   bool keep_temps;  /* leave the temporary build directory in place */
   bool verbose;

@@ -63,6 +63,7 @@ typedef struct options {
   const char *schedule; /* --schedule: options text (sched_options_parse) */
   const char *weights; /* --weights: a model's weights blob */
   const char **model_inputs; /* an ONNX model's input names */
+  npy_array *loaded;         /* run of a model: the --input arrays, read once, one per input */
   int n_model_inputs;
   const char **entries;
   int n_entries;
@@ -277,15 +278,25 @@ static input_kind detect_input_kind(const unsigned char *buf, size_t len)
   return INPUT_TC;
 }
 
+static const char *base_name(const char *path)
+{
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+/* The file name without its folder and its last extension. */
+static const char *file_stem(aotc_ctx *ctx, const char *path)
+{
+  const char *base = base_name(path), *dot = strrchr(base, '.');
+  return ir_strndup(ctx, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+}
+
 /* The model's function name: --name, else the file's stem as a C identifier. */
 static const char *model_name(aotc_ctx *ctx, const options *o)
 {
   if (o->name)
     return o->name;
-  const char *base = strrchr(o->file, '/');
-  base = base ? base + 1 : o->file;
-  const char *dot = strrchr(base, '.');
-  char *stem = ir_strndup(ctx, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+  const char *stem = file_stem(ctx, o->file);
   return stem ? ir_c_identifier(ctx, stem) : NULL;
 }
 
@@ -312,8 +323,7 @@ static ir_module *load_onnx(aotc_ctx *ctx, options *o, const unsigned char *buf,
   npy_array *arrays = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
   onnx_given *given = arrays ? load_given(ctx, o, arrays) : NULL;
   ir_module *m = given ? onnx_compile_given(ctx, o->file, buf, len, name, given, o->n_inputs) : NULL;
-  for (int i = 0; arrays && i < o->n_inputs; i++)
-    npy_free(&arrays[i]);
+  o->loaded = arrays;
   return m;
 }
 
@@ -424,11 +434,8 @@ static int64_t *fixed_sizes(aotc_ctx *ctx, const options *o, ir_func *const *fs,
 
 static const char *default_output(aotc_ctx *ctx, const char *file)
 {
-  const char *base = strrchr(file, '/');
-  base = base ? base + 1 : file;
-  const char *dot = strrchr(base, '.');
-  size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-  return ir_sprintf(ctx, "%.*s.c", (int)n, base);
+  const char *stem = file_stem(ctx, file);
+  return stem ? ir_sprintf(ctx, "%s.c", stem) : NULL;
 }
 
 /* OUT.c -> OUT.h (appends .h when OUT has no .c extension). */
@@ -438,12 +445,6 @@ static const char *header_path(aotc_ctx *ctx, const char *out)
   if (n > 2 && !strcmp(out + n - 2, ".c"))
     return ir_sprintf(ctx, "%.*s.h", (int)(n - 2), out);
   return ir_sprintf(ctx, "%s.h", out);
-}
-
-static const char *base_name(const char *path)
-{
-  const char *s = strrchr(path, '/');
-  return s ? s + 1 : path;
 }
 
 /* Writes both files under temporary names and renames them only when
@@ -636,6 +637,7 @@ static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
   run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
                      .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,
+                     .loaded = o->loaded,
                      .keep_temps = o->keep_temps, .verbose = o->verbose};
   return driver_run(ctx, m, &req);
 }
@@ -740,6 +742,8 @@ int main(int argc, char **argv)
   }
   options o = {0};
   int rc = parse_args(ctx, &o, argc, argv) ? dispatch(ctx, &o) : 1;
+  for (int i = 0; o.loaded && i < o.n_inputs; i++)
+    npy_free(&o.loaded[i]);
   if (ctx->n_errors || ctx->oom)
     rc = rc ? rc : 1;
   aotc_print_diags(ctx, stderr);
