@@ -1,4 +1,4 @@
-/* graph.h: the model graph that model frontends (ONNX, later TorchScript)
+/* graph.h: the model graph (the table of contents of src/graph) that model frontends (ONNX, later TorchScript)
  * build before lowering: values with a type, a static shape and optional
  * constant data, and nodes (an operator, attributes, inputs, outputs).
  * Passes: shape inference with constant folding, dead-node elimination,
