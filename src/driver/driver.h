@@ -28,6 +28,10 @@ typedef struct run_request {
  * told apart by content. */
 bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out);
 
+/* Parses --shape NAME=D0,D1,... (shape_spec.c). */
+#define IR_MAX_RANK_SPEC 16
+bool driver_parse_shape(aotc_ctx *ctx, const char *spec, onnx_shape_spec *out);
+
 /* `aotc run`: binds sizes from the inputs, builds and runs the code, and
  * writes one .npy per output. Returns 0 on success. */
 int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req);

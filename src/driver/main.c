@@ -25,6 +25,9 @@ static const char usage[] =
     "  --weights FILE         a model's weights go to the blob FILE, handed to the code at\n"
     "                         run time by NAME_set_weights, instead of into the C file\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
+    "  --shape NAME=D0,D1,... a model input's dimensions, each a number or a name (a size\n"
+    "                         parameter of the emitted code: --shape x=N,3,224,224); the\n"
+    "                         model's own dimension names are used otherwise (repeatable)\n"
     "  --no-fuse              keep statements in separate loop nests\n"
     "  --schedule TEXT        schedule options instead of the heuristics or the cache, e.g.\n"
     "                         'tile=96,4096,384 reg=12,32 vec=1 pack=1 sr=1 mk=1'; 'none':\n"
@@ -69,6 +72,8 @@ typedef struct options {
   int n_entries;
   const char **sizes; /* NAME=V,... strings */
   int n_sizes;
+  onnx_shape_spec *shapes; /* --shape */
+  int n_shapes;
   run_input *inputs;
   int n_inputs;
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose;
@@ -117,6 +122,17 @@ static bool add_input(aotc_ctx *ctx, options *o, const char *spec)
   o->inputs = in;
   o->n_inputs++;
   return true;
+}
+
+static bool add_shape(aotc_ctx *ctx, options *o, const char *spec)
+{
+  onnx_shape_spec *s = IR_NEW_ARRAY(ctx, onnx_shape_spec, o->n_shapes + 1);
+  if (!s)
+    return false;
+  if (o->n_shapes)
+    memcpy(s, o->shapes, sizeof(*s) * (size_t)o->n_shapes);
+  o->shapes = s;
+  return driver_parse_shape(ctx, spec, &s[o->n_shapes++]);
 }
 
 static bool push_str(aotc_ctx *ctx, const char ***list, int *n, const char *s)
@@ -189,6 +205,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
   if (is_option(a, "--size"))
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
+  if (is_option(a, "--shape"))
+    return (v = option_value(ctx, argc, argv, i, "--shape")) && add_shape(ctx, o, v);
   if (is_option(a, "--input"))
     return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
   if (is_option(a, "--weights"))
@@ -308,7 +326,7 @@ static onnx_given *load_given(aotc_ctx *ctx, const options *o, npy_array *arrays
   for (int i = 0; given && i < o->n_inputs; i++) {
     if (!driver_load_array(ctx, o->inputs[i].path, &arrays[i]))
       return NULL;
-    given[i] = (onnx_given){o->inputs[i].name, arrays[i].type, arrays[i].rank, arrays[i].shape, arrays[i].data};
+    given[i] = (onnx_given){o->inputs[i].name, arrays[i].type, arrays[i].rank, arrays[i].shape, arrays[i].data, false};
   }
   return given;
 }
@@ -319,7 +337,7 @@ static ir_module *load_onnx(aotc_ctx *ctx, options *o, const unsigned char *buf,
   if (!name || !(o->model_inputs = onnx_model_inputs(ctx, buf, len, &o->n_model_inputs)))
     return NULL;
   if (o->cmd != CMD_RUN)
-    return onnx_compile(ctx, o->file, buf, len, name);
+    return onnx_compile_shaped(ctx, o->file, buf, len, name, o->shapes, o->n_shapes);
   npy_array *arrays = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
   onnx_given *given = arrays ? load_given(ctx, o, arrays) : NULL;
   ir_module *m = given ? onnx_compile_given(ctx, o->file, buf, len, name, given, o->n_inputs) : NULL;

@@ -367,6 +367,30 @@ int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes);
 int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args);
 
 /* ------------------------------------------------------------------------
+ * Size-generic functions from size-specific ones (generalize.c)
+ *
+ * A frontend that infers shapes with numbers lowers its program once per
+ * probe (ir_probe_sizes gives the values of the named sizes at probe k:
+ * probe 0 the base, probe 1 + i with size i bumped, probe n_params + 1 to
+ * verify); ir_generalize checks that the functions are the same program and
+ * returns it with every varying number (shapes, ranges, integer constants)
+ * an affine expression of the size parameters. Anything else that varies is
+ * an error naming the tensor or statement. The result has no memory plan.
+ * ------------------------------------------------------------------------ */
+
+#define IR_PROBES_MAX 8 /* named sizes one function may have */
+
+typedef struct ir_probes {
+  int n_params;             /* named sizes, 1..IR_PROBES_MAX */
+  const char *const *names; /* their names, in order of first appearance */
+  int n;                    /* probes: n_params + 2 */
+  const int64_t *values;    /* n rows of n_params: the sizes of each probe */
+} ir_probes;
+
+void ir_probe_sizes(int n_params, int probe, int64_t *sizes);
+ir_func *ir_generalize(aotc_ctx *ctx, ir_func *const *fs, const ir_probes *p);
+
+/* ------------------------------------------------------------------------
  * Frontends
  * ------------------------------------------------------------------------ */
 
@@ -393,10 +417,28 @@ typedef struct onnx_given {
   int rank;
   const int64_t *shape;
   const void *data;
+  bool overrides; /* the shape replaces the model's declared dimensions (--shape) */
 } onnx_given;
 
 ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                               const char *func_name, const onnx_given *given, int n_given);
+
+/* An input's dimensions given on the command line (--shape x=N,3,224,224):
+ * dims[d], or the named size names[d] when that is not NULL. */
+typedef struct onnx_shape_spec {
+  const char *input;
+  int rank;
+  const int64_t *dims;
+  const char *const *names;
+} onnx_shape_spec;
+
+/* Compiles a model whose inputs may have named dimensions (the model's
+ * dim_param names, or those of specs, which override an input's whole
+ * shape): one size-generic function with a size parameter per name, in
+ * order of first appearance among the inputs (onnx_sizes.c). Without named
+ * dimensions, the same as onnx_compile_given with the shapes of specs. */
+ir_module *onnx_compile_shaped(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                               const char *func_name, const onnx_shape_spec *specs, int n_specs);
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.

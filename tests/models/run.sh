@@ -110,5 +110,39 @@ for name in $names; do
     failed=$((failed + 1))
   fi
 done
+# Dynamic sizes: a model with named dimensions (dynamic_axes at export, or
+# --shape) compiles once to size-generic C; that one object, built against
+# dynamic_main.c, runs every size of dynamic/ and matches PyTorch. The sizes
+# come from the fixture names (B3_T5: B=3, T=5), in the order of the entry's
+# size parameters.
+dynamic_case() {
+  local label=$1 model=$2 stem=$3 w=$work/dyn-$1 cc=${CC:-cc} f sizes
+  shift 3
+  mkdir -p "$w"
+  "$AOTC" "$model" -o "$w/$stem.c" --name "$stem" "$@" || return 1
+  $cc -std=c11 -O1 -Wall -Wextra -Werror -DMODEL="$stem" -I"$w" -o "$w/main" "$here/dynamic_main.c" "$w/$stem.c" -lm ||
+    return 1
+  grep -q "^int $stem(int64_t" "$w/$stem.h" || { echo "the entry has no size parameter"; return 1; }
+  for f in "$here/dynamic/${stem}".*.input.npy; do
+    sizes=$(basename "$f" .input.npy); sizes=${sizes#*.}
+    sizes=$(tr '_' ' ' <<<"$sizes" | sed -E 's/[A-Za-z]+//g')
+    echo "sizes $sizes"
+    "$w/main" "$f" "${f%.input.npy}.output.npy" $sizes || return 1
+  done
+}
+dynamic_cases=("cnn_dyn $here/dynamic/cnn_dyn.onnx cnn_dyn"
+               "transformer_dyn $here/dynamic/transformer_dyn.onnx transformer_dyn"
+               "cnn--shape $here/cnn.onnx cnn_dyn --shape input=N,3,32,32")
+for c in "${dynamic_cases[@]}"; do
+  set -- $c
+  case " $names " in *" ${1%%--*} "*|*" ${1%_dyn} "*) ;; *) continue ;; esac
+  if dynamic_case "$@" >"$work/dyn-$1.log" 2>&1; then
+    echo "PASS dynamic $1 ($(grep -c '^sizes' "$work/dyn-$1.log") sizes, one object)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL dynamic $1"; sed 's/^/  /' "$work/dyn-$1.log" | tail -20
+    failed=$((failed + 1))
+  fi
+done
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

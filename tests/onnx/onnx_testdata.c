@@ -201,7 +201,7 @@ static ot_result run_case(ot_case *c, const char *dir, char *msg, size_t msg_len
   if (n_names != c->n_in)
     return say(OT_FAIL, msg, msg_len, "the model has %d inputs, the test data %d", n_names, c->n_in);
   for (int k = 0; k < c->n_in; k++)
-    given[k] = (onnx_given){names[k], c->in[k].type, c->in[k].rank, c->in[k].shape, c->in[k].data};
+    given[k] = (onnx_given){names[k], c->in[k].type, c->in[k].rank, c->in[k].shape, c->in[k].data, false};
   ir_module *m = onnx_compile_given(c->ctx, path, c->model, c->model_len, "model", given, c->n_in);
   if (!m) {
     first_error(c->ctx, msg, msg_len);

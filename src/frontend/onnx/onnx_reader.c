@@ -110,7 +110,7 @@ static bool input_dims(reader *r, const Onnx__TensorShapeProto *sp, ir_value *v,
     aotc_error(r->ctx, r->loc, "input '%s' has no shape", v->name);
     return false;
   }
-  v->rank = sp ? (int)(sp->n_dim > IR_MAX_RANK ? IR_MAX_RANK + 1 : sp->n_dim) : gv->rank;
+  v->rank = sp && !(gv && gv->overrides) ? (int)(sp->n_dim > IR_MAX_RANK ? IR_MAX_RANK + 1 : sp->n_dim) : gv->rank;
   if (v->rank > IR_MAX_RANK || (gv && gv->rank != v->rank)) {
     aotc_error(r->ctx, r->loc, "input '%s': rank %d is not supported or does not match the value given", v->name,
                v->rank);
@@ -119,8 +119,8 @@ static bool input_dims(reader *r, const Onnx__TensorShapeProto *sp, ir_value *v,
   for (int d = 0; d < v->rank; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = sp ? sp->dim[d] : NULL;
     bool fixed = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    v->shape[d] = fixed ? dim->dim_value : gv ? gv->shape[d] : 1;
-    if (v->shape[d] < 0 || (fixed && gv && gv->shape[d] != v->shape[d])) {
+    v->shape[d] = fixed && !(gv && gv->overrides) ? dim->dim_value : gv ? gv->shape[d] : 1;
+    if (v->shape[d] < 0 || (fixed && gv && !gv->overrides && gv->shape[d] != v->shape[d])) {
       aotc_error(r->ctx, r->loc, "input '%s': dimension %d is negative or does not match the value given", v->name, d);
       return false;
     }
