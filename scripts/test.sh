@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: installs what is missing, builds aotc, runs every test suite, then
 # runs the suites again against a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Ends with the line `N passed, N failed, N skipped`.
+# UndefinedBehaviorSanitizer. Each suite's line gives its time; ends with the
+# line `N passed, N failed, N skipped`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -10,7 +11,7 @@ scripts/build.sh build || { echo "build failed"; exit 1; }
 scripts/build.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
   || { echo "sanitizer build failed"; exit 1; }
 
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 secs=0 suites_start=$SECONDS
 logdir=$(mktemp -d)
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
@@ -36,7 +37,7 @@ count() {
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+  printf '%-28s %4d passed, %d failed, %d skipped  (%ss)\n' "$name" "$p" "$f" "$s" "$secs"
   if [ "$f" -ne 0 ]; then
     echo "---- $name: failures (last 40 lines of $log) ----"
     tail -n 40 "$log"
@@ -48,21 +49,24 @@ count() {
 # NAME COMMAND...
 single() {
   local name=$1; shift
-  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log"
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS
   "$@" >"$log" 2>&1
   local rc=$? p=1 f=0
+  secs=$((SECONDS - start))
   [ "$rc" -eq 0 ] || { p=0; f=1; }
   passed=$((passed + p)); failed=$((failed + f))
-  printf '%-28s %4d passed, %d failed (%s)\n' "$name" "$p" "$f" "$(tail -n 1 "$log")"
+  printf '%-28s %4d passed, %d failed  (%ss; %s)\n' "$name" "$p" "$f" "$secs" "$(tail -n 1 "$log")"
   [ "$f" -eq 0 ] || { echo "---- $name ----"; tail -n 40 "$log"; echo "----"; }
 }
 
 # Runs one suite: NAME COMMAND...; its output goes to a log.
 suite() {
   local name=$1; shift
-  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log"
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS rc
   "$@" >"$log" 2>&1
-  count "$name" "$log" $?
+  rc=$?
+  secs=$((SECONDS - start))
+  count "$name" "$log" $rc
 }
 
 for variant in build build-san; do
@@ -84,5 +88,6 @@ for variant in build build-san; do
 done
 rm -rf "$logdir"
 echo
+echo "all suites took $((SECONDS - suites_start))s (builds included: ${SECONDS}s)"
 echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
