@@ -420,7 +420,8 @@ ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src);
 /* Reads an ONNX model (a serialized ModelProto; path names the file, for
  * messages and external data) and lowers it to a module with one function
  * named func_name: inputs and outputs in the model's order (initializers are
- * not inputs), weights as IR_CONSTANT tensors, static shapes, no size
+ * not inputs), weights as IR_CONSTANT tensors (IR_PARAMETER ones with
+ * onnx_compile_opts and weights_as_params), static shapes, no size
  * parameters. Tensor names are the model's, made into C identifiers. NULL
  * when any error was reported on ctx (unsupported operators name the node). */
 ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
