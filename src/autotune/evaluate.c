@@ -351,6 +351,8 @@ static ir_stmt *window_stmt(tune_eval *ev, const ir_stmt *s, const out_check *c,
   ir_stmt *w = IR_NEW(ctx, ir_stmt);
   ir_index *index = IR_NEW_ARRAY(ctx, ir_index, s->n_index);
   int64_t lo, hi, wlo = last ? c->extent - c->window : 0, whi = last ? c->extent : c->window;
+  if (!ir_stmt_is_plain(s))
+    return (ir_stmt *)s;
   if (!w || !index || s->n_lhs <= c->dim)
     return NULL;
   *w = *s;

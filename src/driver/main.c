@@ -24,6 +24,9 @@ static const char usage[] =
     "  --name NAME            a model's function name (default: the file's stem)\n"
     "  --weights FILE         a model's weights go to the blob FILE, handed to the code at\n"
     "                         run time by NAME_set_weights, instead of into the C file\n"
+    "  --weights-as-inputs    a model's floating-point weights become arguments after its\n"
+    "                         inputs (initializer order) instead of embedded constants;\n"
+    "                         run passes the model's values unless --input gives others\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --shape NAME=D0,D1,... a model input's dimensions, each a number or a name (a size\n"
     "                         parameter of the emitted code: --shape x=N,3,224,224); the\n"
@@ -76,7 +79,7 @@ typedef struct options {
   int n_shapes;
   run_input *inputs;
   int n_inputs;
-  bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose;
+  bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose, weights_as_inputs;
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
   int trials;        /* tune --trials; 0: default */
@@ -230,6 +233,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return !(o->fuse = false);
   if (!strcmp(a, "--interpret"))
     return (o->interpret = true);
+  if (!strcmp(a, "--weights-as-inputs"))
+    return (o->weights_as_inputs = true);
   if (!strcmp(a, "--keep-temps"))
     return (o->keep_temps = true);
   if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
@@ -336,11 +341,14 @@ static ir_module *load_onnx(aotc_ctx *ctx, options *o, const unsigned char *buf,
   const char *name = model_name(ctx, o);
   if (!name || !(o->model_inputs = onnx_model_inputs(ctx, buf, len, &o->n_model_inputs)))
     return NULL;
+  onnx_options opt = {.weights_as_params = o->weights_as_inputs, .shapes = o->shapes, .n_shapes = o->n_shapes};
   if (o->cmd != CMD_RUN)
-    return onnx_compile_shaped(ctx, o->file, buf, len, name, o->shapes, o->n_shapes);
+    return onnx_compile_shaped(ctx, o->file, buf, len, name, &opt);
   npy_array *arrays = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
   onnx_given *given = arrays ? load_given(ctx, o, arrays) : NULL;
-  ir_module *m = given ? onnx_compile_given(ctx, o->file, buf, len, name, given, o->n_inputs) : NULL;
+  opt.given = given;
+  opt.n_given = o->n_inputs;
+  ir_module *m = given ? onnx_compile_opts(ctx, o->file, buf, len, name, &opt) : NULL;
   o->loaded = arrays;
   return m;
 }

@@ -94,14 +94,32 @@ static bool check_input_names(aotc_ctx *ctx, const run_request *req)
     }
   }
   for (int k = 0; k < f->n_inputs; k++)
-    if (!find_input(ctx, req, f->tensors[f->inputs[k]]->name)) {
+    if (!find_input(ctx, req, f->tensors[f->inputs[k]]->name) && !f->tensors[f->inputs[k]]->data) {
       aotc_error(ctx, noloc, "missing --input %s=PATH for '%s'", f->tensors[f->inputs[k]]->name, f->name);
       ok = false;
     }
   return ok;
 }
 
-/* Loads every input, converted to its declared element type. */
+/* A parameter's initial value (a model's initializer), copied. */
+static bool initial_value(aotc_ctx *ctx, const ir_func *f, int t, npy_array *a)
+{
+  const ir_tensor *T = f->tensors[t];
+  a->type = T->type;
+  a->rank = T->rank;
+  a->numel = ir_tensor_numel(f, t, NULL);
+  size_t bytes = (size_t)(a->numel > 0 ? a->numel : 0) * (size_t)ir_types[T->type].bytes;
+  if (a->rank > NPY_MAX_RANK || a->numel < 0 || !ir_tensor_shape(f, t, NULL, a->shape) ||
+      !(a->data = malloc(bytes ? bytes : 1))) {
+    aotc_error(ctx, T->loc, "cannot pass the value of parameter '%s'", T->name);
+    return false;
+  }
+  memcpy(a->data, T->data, bytes);
+  return true;
+}
+
+/* Loads every input, converted to its declared element type; a parameter
+ * not given gets its initial value. */
 static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
   const ir_func *f = req->func;
@@ -109,6 +127,11 @@ static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
     const ir_tensor *t = f->tensors[f->inputs[k]];
     const run_input *in = find_input(ctx, req, t->name);
     npy_array *a = &st->arrays[k];
+    if (!in) {
+      if (!initial_value(ctx, f, f->inputs[k], a))
+        return false;
+      continue;
+    }
     npy_array *pre = req->loaded ? &req->loaded[in - req->inputs] : NULL;
     if (pre && pre->data) {
       *a = *pre;

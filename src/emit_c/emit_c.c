@@ -688,9 +688,19 @@ static void print_identity(emit_fn *E, ir_reduction red, ir_type t)
 
 static void print_lhs_index(emit_fn *E, const void *data, int j, index_place at)
 {
-  (void)at;
   const ir_stmt *s = data;
-  print_index_var(E, s->lhs[j]);
+  if (ir_stmt_is_plain(s))
+    print_index_var(E, s->lhs[j]);
+  else
+    print_index(E, s->lhs_expr[j], at);
+}
+
+/* The element a general `!` initialisation writes: its point's coordinates. */
+static void print_init_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  (void)data;
+  (void)at;
+  print_index_var(E, j);
 }
 
 static void print_lhs(emit_fn *E, const ir_stmt *s)
@@ -699,6 +709,21 @@ static void print_lhs(emit_fn *E, const ir_stmt *s)
     fputs(E->acc, E->out);
   else
     print_linear(E, s->tensor, s->n_lhs, print_lhs_index, s);
+}
+
+static void print_init_lhs(emit_fn *E, const ir_stmt *s)
+{
+  if (ir_stmt_is_plain(s))
+    print_lhs(E, s);
+  else
+    print_linear(E, s->tensor, s->n_lhs, print_init_index, s);
+}
+
+/* Index values bound for s: its indices, or a general initialisation's
+ * coordinates. */
+static int bound_count(const ir_stmt *s)
+{
+  return !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
 }
 
 /* LHS = aotc_min_T(LHS, rhs) for min= and max=. */
@@ -738,10 +763,10 @@ static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_
   if (poly_stmt_from_name(isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
     s = E->stmt = E->f->stmts[ps->stmt];
     int n = isl_ast_expr_op_get_n_arg(call) - 1;
-    for (int j = 0; j < s->n_index; j++)
+    for (int j = 0; j < bound_count(s); j++)
       E->iter[j] = isl_ast_expr_free(E->iter[j]);
     for (int j = 0; j < n; j++)
-      E->iter[ps->init ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
+      E->iter[ps->init && ir_stmt_is_plain(s) ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
   }
   isl_id_free(id);
   isl_ast_expr_free(name);
@@ -751,7 +776,7 @@ static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_
 
 static void unbind_call(emit_fn *E, const ir_stmt *s)
 {
-  for (int j = 0; j < s->n_index; j++)
+  for (int j = 0; j < bound_count(s); j++)
     E->iter[j] = isl_ast_expr_free(E->iter[j]);
 }
 
@@ -766,7 +791,7 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
   }
   put_indent(E);
   if (ps.init) {
-    print_lhs(E, s);
+    print_init_lhs(E, s);
     fputs(" = ", E->out);
     print_identity(E, s->red, E->f->tensors[s->tensor]->type);
   } else {
@@ -794,6 +819,14 @@ static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
   return found;
 }
 
+static bool lhs_uses_index(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (ir_stmt_is_plain(s) ? s->lhs[j] == x : ir_expr_uses_index(s->lhs_expr[j], x))
+      return true;
+  return false;
+}
+
 /* The reduction a loop with body `body` and iterator `it` can keep in a
  * local: the body is one reduction statement whose left-hand side does not
  * move with the loop. */
@@ -805,8 +838,8 @@ static const ir_stmt *replaceable_reduction(emit_fn *E, __isl_keep isl_ast_node 
   const ir_stmt *s = bind_call(E, body, &ps);
   bool ok = s && !ps.init && s->red != IR_RED_NONE;
   isl_id *id = isl_ast_expr_id_get_id(it);
-  for (int j = 0; ok && j < s->n_lhs; j++)
-    ok = E->iter[s->lhs[j]] && !expr_mentions(E->iter[s->lhs[j]], isl_id_get_name(id));
+  for (int x = 0; ok && x < s->n_index; x++)
+    ok = !lhs_uses_index(s, x) || (E->iter[x] && !expr_mentions(E->iter[x], isl_id_get_name(id)));
   isl_id_free(id);
   return ok ? s : NULL;
 }
@@ -1975,6 +2008,13 @@ static void mark_reads(bool *is_read, const ir_expr *e)
     mark_reads(is_read, e->args[i]);
 }
 
+static void mark_stmt_reads(bool *is_read, const ir_stmt *s)
+{
+  mark_reads(is_read, s->rhs);
+  for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+    mark_reads(is_read, s->lhs_expr[j]);
+}
+
 static bool is_simple_size(const ir_size *s)
 {
   return s && (s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM);
@@ -2025,7 +2065,7 @@ static bool setup_dims(emit_fn *E)
     }
   }
   for (int i = 0; i < f->n_stmts; i++)
-    mark_reads(E->is_read, f->stmts[i]->rhs);
+    mark_stmt_reads(E->is_read, f->stmts[i]);
   return !ctx->oom;
 }
 
@@ -2033,7 +2073,7 @@ static int max_indices(const ir_func *f)
 {
   int n = 1;
   for (int i = 0; i < f->n_stmts; i++)
-    n = f->stmts[i]->n_index > n ? f->stmts[i]->n_index : n;
+    n = bound_count(f->stmts[i]) > n ? bound_count(f->stmts[i]) : n;
   return n;
 }
 

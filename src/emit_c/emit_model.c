@@ -199,13 +199,18 @@ void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, b
     print_set_weights(c, h, f, name);
   if (!f->stmt_kernel)
     return;
+  int n_in = ir_func_first_parameter(f), n_par = f->n_inputs - n_in;
   fputs(io_info_type, h);
-  fprintf(h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", name, f->n_inputs, name, f->n_outputs);
-  fprintf(h, "extern const aotc_io_info %s_inputs[%d];\nextern const aotc_io_info %s_outputs[%d];\n", name,
-          f->n_inputs ? f->n_inputs : 1, name, f->n_outputs ? f->n_outputs : 1);
+  fprintf(h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_PARAMS %d\n#define %s_NUM_OUTPUTS %d\n", name, n_in, name,
+          n_par, name, f->n_outputs);
+  fprintf(h, "extern const aotc_io_info %s_inputs[%d];\nextern const aotc_io_info %s_params[%d];\n", name,
+          n_in ? n_in : 1, name, n_par ? n_par : 1);
+  fprintf(h, "extern const aotc_io_info %s_outputs[%d];\n", name, f->n_outputs ? f->n_outputs : 1);
   fputs("\n", c);
-  print_shapes(c, f, name, "input", f->inputs, f->n_inputs);
+  print_shapes(c, f, name, "input", f->inputs, n_in);
+  print_shapes(c, f, name, "param", f->inputs + n_in, n_par);
   print_shapes(c, f, name, "output", f->outputs, f->n_outputs);
-  print_table(c, f, name, "input", f->inputs, f->n_inputs);
+  print_table(c, f, name, "input", f->inputs, n_in);
+  print_table(c, f, name, "param", f->inputs + n_in, n_par);
   print_table(c, f, name, "output", f->outputs, f->n_outputs);
 }

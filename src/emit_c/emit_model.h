@@ -23,7 +23,8 @@
 bool emit_model_constant(FILE *out, const ir_func *f, int t, const char *name, const char *fname, int64_t numel,
                          bool external);
 
-/* The table of a model's inputs and outputs (name, element type, shape):
+/* The tables of a model's inputs, parameters (IR_PARAMETER inputs) and
+ * outputs (name, element type, shape):
  * declarations in h, definitions in c. Only for functions with a kernel
  * partition (models). */
 void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, bool external);

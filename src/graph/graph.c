@@ -142,6 +142,13 @@ int64_t ir_value_numel(const ir_value *v)
   return n;
 }
 
+bool ir_value_is_weight(const ir_graph *g, int v)
+{
+  const ir_value *val = &g->values[v];
+  return g->weights_as_params && val->data && val->producer < 0 && !val->is_input && !val->given &&
+         ir_types[val->type].is_float;
+}
+
 size_t ir_value_bytes(const ir_value *v)
 {
   int64_t n = ir_value_numel(v);
@@ -193,7 +200,7 @@ static bool foldable(const ir_graph *g, const ir_node *n)
   if (!ir_op_lowerable(n->op))
     return false;
   for (int k = 0; k < n->n_in; k++)
-    if (n->in[k] >= 0 && !g->values[n->in[k]].data)
+    if (n->in[k] >= 0 && (!g->values[n->in[k]].data || ir_value_is_weight(g, n->in[k])))
       return false;
   for (int k = 0; k < n->n_out; k++) {
     const ir_value *v = n->out[k] >= 0 ? &g->values[n->out[k]] : NULL;
@@ -338,6 +345,8 @@ static bool fold_batchnorm(ir_graph *g, ir_node *n, ir_node *c)
 
 bool ir_graph_fold_batchnorm(ir_graph *g)
 {
+  if (g->weights_as_params)
+    return true;
   for (int k = 0; k < g->n_nodes; k++) {
     ir_node *n = &g->nodes[k], *c = foldable_conv(g, n);
     if (c && !fold_batchnorm(g, n, c))

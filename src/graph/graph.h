@@ -117,6 +117,9 @@ typedef struct ir_graph {
   ir_node *nodes;
   int n_inputs, n_outputs;
   int *inputs, *outputs; /* value numbers, signature order */
+  bool weights_as_params; /* weights (ir_value_is_weight) lower to IR_PARAMETER
+                             tensors, arguments after the inputs in value
+                             order, and no pass folds them into constants */
 } ir_graph;
 
 ir_graph *ir_graph_new(aotc_ctx *ctx, ir_loc loc);
@@ -131,6 +134,9 @@ double ir_attr_float(const ir_node *n, const char *name, double dflt);
 const char *ir_attr_string(const ir_node *n, const char *name, const char *dflt);
 
 int64_t ir_value_numel(const ir_value *v); /* -1 on overflow or unknown shape */
+/* With g->weights_as_params: whether value v is a weight, a floating-point
+ * initializer (constant data no node produced and no caller gave). */
+bool ir_value_is_weight(const ir_graph *g, int v);
 size_t ir_value_bytes(const ir_value *v);
 
 /* ------------------------------------------------------------------------

@@ -109,6 +109,8 @@ static int collect(const ir_func *f, live_range *by_tensor)
     int kernel = f->stmt_kernel ? f->stmt_kernel[i] : 0;
     touch(&by_tensor[f->stmts[i]->tensor], kernel);
     touch_expr(by_tensor, f->stmts[i]->rhs, kernel);
+    for (int d = 0; !ir_stmt_is_plain(f->stmts[i]) && d < f->stmts[i]->n_lhs; d++)
+      touch_expr(by_tensor, f->stmts[i]->lhs_expr[d], kernel);
   }
   int n = 0;
   for (int t = 0; t < f->n_tensors; t++) {

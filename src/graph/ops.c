@@ -228,10 +228,12 @@ int ir_lower_tensor(ir_lower *L, int v, ir_role role)
   if (L->tensor_of[v] >= 0)
     return L->tensor_of[v];
   const ir_value *val = &L->g->values[v];
+  if (role == IR_CONSTANT && ir_value_is_weight(L->g, v))
+    role = IR_PARAMETER;
   int t = add_tensor(L, val->name, val->type, val->rank, val->shape, role);
   if (t < 0)
     return -1;
-  if (role == IR_CONSTANT)
+  if (role == IR_CONSTANT || role == IR_PARAMETER)
     ((ir_tensor *)L->tensors.items[t])->data = val->data;
   return L->tensor_of[v] = t;
 }
@@ -511,6 +513,9 @@ ir_func *ir_lower_finish(ir_lower *L)
     if (f->tensors[t]->role == IR_OUTPUT)
       f->outputs[f->n_outputs++] = t;
   }
+  for (int v = 0; v < L->g->n_values; v++)
+    if (L->tensor_of[v] >= 0 && f->tensors[L->tensor_of[v]]->role == IR_PARAMETER)
+      f->inputs[f->n_inputs++] = L->tensor_of[v];
   return f;
 }
 

@@ -73,8 +73,8 @@ static int64_t lhs_points(const ir_stmt *s)
 static bool is_contraction(const ir_func *f, const ir_stmt *s)
 {
   const ir_expr *e = s->rhs;
-  int64_t points = lhs_points(s);
-  return s->red == IR_RED_ADD && s->n_index > s->n_lhs && f->tensors[s->tensor]->type == IR_F32 &&
+  int64_t points = ir_stmt_is_plain(s) ? lhs_points(s) : 0;
+  return ir_stmt_is_plain(s) && s->red == IR_RED_ADD && s->n_index > s->n_lhs && f->tensors[s->tensor]->type == IR_F32 &&
          (points < 0 || points >= PACKED_MIN_OUTPUT) &&
          e->kind == IR_BINARY && e->op == IR_MUL && is_plain_access(e->args[0]) && is_plain_access(e->args[1]);
 }
@@ -86,7 +86,7 @@ static bool fuses(const ir_func *f, int first, int end, const bool *written)
   int reads = 0;
   for (int i = first; i < end; i++) {
     const ir_stmt *s = f->stmts[i];
-    if (s->red != IR_RED_NONE || s->n_index != s->n_lhs || is_contraction(f, s) ||
+    if (!ir_stmt_is_plain(s) || s->red != IR_RED_NONE || s->n_index != s->n_lhs || is_contraction(f, s) ||
         !reads_pointwise(s, s->rhs, written, &reads))
       return false;
   }

@@ -519,6 +519,21 @@ static int reduce(interp *in, ir_reduction red, value old, value x, value *out)
   }
 }
 
+/* Subscript d of the left-hand side at the current point. */
+static int lhs_subscript(interp *in, int d, int64_t *idx)
+{
+  const ir_stmt *s = in->s;
+  value v;
+  if (ir_stmt_is_plain(s)) {
+    *idx = in->iv[s->lhs[d]];
+    return 0;
+  }
+  if (eval(in, s->lhs_expr[d], &v))
+    return 1;
+  *idx = convert(v, IR_I64).i;
+  return 0;
+}
+
 /* Offset of the element the statement writes at the current point. */
 static int lhs_offset(interp *in, int64_t *off)
 {
@@ -526,7 +541,9 @@ static int lhs_offset(interp *in, int64_t *off)
   const slot *sl = &in->slots[s->tensor];
   *off = 0;
   for (int d = 0; d < s->n_lhs; d++) {
-    int64_t idx = in->iv[s->lhs[d]];
+    int64_t idx;
+    if (lhs_subscript(in, d, &idx))
+      return 1;
     if (idx < 0 || idx >= sl->shape[d]) {
       aotc_error(in->ctx, s->loc, "write to '%s' out of bounds: index %lld in dimension %d of size %lld",
                  in->f->tensors[s->tensor]->name, (long long)idx, d, (long long)sl->shape[d]);
@@ -544,6 +561,17 @@ static int init_point(interp *in)
   if (lhs_offset(in, &off))
     return 1;
   elem_ops[t->type].store(in->slots[in->s->tensor].data, off, identity(in->s->red, t->type));
+  return 0;
+}
+
+/* The `!` initialisation of a general left-hand side: the whole tensor. */
+static int init_tensor(interp *in)
+{
+  const ir_tensor *t = in->f->tensors[in->s->tensor];
+  int64_t n = ir_tensor_numel(in->f, in->s->tensor, in->sizes);
+  value id = identity(in->s->red, t->type);
+  for (int64_t k = 0; k < n; k++)
+    elem_ops[t->type].store(in->slots[in->s->tensor].data, k, id);
   return 0;
 }
 
@@ -577,6 +605,13 @@ static int loop_nest(interp *in, int d, int n, int (*body)(interp *))
   return 0;
 }
 
+static int init_stmt(interp *in, const ir_stmt *s)
+{
+  if (!s->init)
+    return 0;
+  return ir_stmt_is_plain(s) ? loop_nest(in, 0, s->n_lhs, init_point) : init_tensor(in);
+}
+
 static int eval_ranges(interp *in, const ir_stmt *s)
 {
   for (int k = 0; k < s->n_index; k++)
@@ -597,7 +632,7 @@ static int exec_stmt(interp *in, const ir_stmt *s)
   }
   if (eval_ranges(in, s))
     return 1;
-  if (s->init && loop_nest(in, 0, s->n_lhs, init_point))
+  if (init_stmt(in, s))
     return 1;
   return loop_nest(in, 0, s->n_index, update_point);
 }

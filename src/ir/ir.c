@@ -283,6 +283,46 @@ ir_expr *ir_expr_new(aotc_ctx *ctx, ir_expr_kind kind, ir_type type, ir_loc loc,
   return e;
 }
 
+bool ir_expr_reads(const ir_expr *e, int t)
+{
+  if (!e)
+    return false;
+  if (e->kind == IR_ACCESS && e->tensor == t)
+    return true;
+  for (int k = 0; k < e->n_args; k++)
+    if (ir_expr_reads(e->args[k], t))
+      return true;
+  return false;
+}
+
+bool ir_expr_uses_index(const ir_expr *e, int k)
+{
+  if (e->kind == IR_INDEX)
+    return e->index == k;
+  for (int j = 0; j < e->n_args; j++)
+    if (ir_expr_uses_index(e->args[j], k))
+      return true;
+  return false;
+}
+
+bool ir_stmt_reads(const ir_stmt *s, int t)
+{
+  if ((s->red != IR_RED_NONE && s->tensor == t) || ir_expr_reads(s->rhs, t))
+    return true;
+  for (int d = 0; s->lhs_expr && d < s->n_lhs; d++)
+    if (ir_expr_reads(s->lhs_expr[d], t))
+      return true;
+  return false;
+}
+
+int ir_func_first_parameter(const ir_func *f)
+{
+  int k = f->n_inputs;
+  while (k > 0 && f->tensors[f->inputs[k - 1]]->role == IR_PARAMETER)
+    k--;
+  return k;
+}
+
 int ir_func_find_tensor(const ir_func *f, const char *name)
 {
   for (int i = 0; i < f->n_tensors; i++)

@@ -167,7 +167,7 @@ typedef enum {
   IR_INPUT,     /* read-only argument (a scalar argument is a rank-0 input) */
   IR_OUTPUT,    /* written argument */
   IR_TEMP,      /* written, not an argument: lives in the workspace */
-  IR_PARAMETER, /* trainable weight (models) */
+  IR_PARAMETER, /* trainable weight: a read-only argument after the inputs (data: its initial value) */
   IR_CONSTANT,  /* constant data embedded in the output (models) */
 } ir_role;
 
@@ -178,7 +178,8 @@ typedef struct ir_tensor {
   int rank;
   ir_size **shape; /* rank entries; NULL entries before inference */
   ir_loc loc;
-  const void *data; /* IR_CONSTANT only: dense row-major elements */
+  const void *data; /* IR_CONSTANT: dense row-major elements; IR_PARAMETER: the
+                       initial value (a model's initializer) or NULL */
   int64_t ws_offset; /* IR_TEMP: byte offset in the workspace, when the
                         function has a memory plan (memory_planned) */
 } ir_tensor;
@@ -281,17 +282,54 @@ typedef struct ir_index {
   bool explicit_range; /* from a `where i in lo:hi` clause */
 } ir_index;
 
+/* A statement runs at every point of the box of its index ranges and
+ * combines the right-hand side into one element of the tensor it writes.
+ *
+ * Plain form (lhs_expr NULL): the subscripts are index variables,
+ * tensor(index[lhs[0]], ...), the first n_lhs indices each once; every
+ * point writes its own element except along the reduction indices.
+ *
+ * General form (lhs_expr set, lhs NULL): subscript d is the integer
+ * expression lhs_expr[d] of the index variables and sizes: affine
+ * (`G(2*i + k)`) or indirect (`H(Idx(b, n))`, a read of an integer tensor
+ * other than the one written). Several points may write one element: with
+ * a reduction operator they accumulate (a scatter-add), with `=` the last
+ * point in index order wins. Index variables are not split: `reduction`
+ * marks those no subscript mentions. A write outside the tensor is an error
+ * of the interpreter and undefined in emitted code.
+ *
+ * Without init, a reduction accumulates into the tensor's current values
+ * (an argument's caller-provided contents, or an earlier statement's
+ * results). With init (the `!` form) it first sets the left-hand box
+ * (plain) or the whole tensor (general) to the reduction's identity. */
 typedef struct ir_stmt {
   ir_loc loc;
   int tensor;   /* the tensor written */
-  int n_index;  /* all index variables: those of the left-hand side first */
+  int n_index;  /* all index variables (plain form: those of the left-hand side first) */
   ir_index *index;
-  int n_lhs;    /* left-hand side: tensor(index[lhs[0]], ...) */
-  int *lhs;
+  int n_lhs;    /* subscripts on the left: the rank of the tensor written */
+  int *lhs;     /* plain form: tensor(index[lhs[0]], ...); NULL in the general form */
+  ir_expr **lhs_expr; /* general form: tensor(lhs_expr[0], ...); NULL in the plain form */
   ir_reduction red;
   bool init;    /* the `!` form: initialise with the reduction's identity */
   ir_expr *rhs;
 } ir_stmt;
+
+/* Whether s has the plain form (index variables on the left). Passes that
+ * only know that form (contraction recognisers, partitioning) leave the
+ * others alone. */
+static inline bool ir_stmt_is_plain(const ir_stmt *s)
+{
+  return s->lhs_expr == NULL;
+}
+/* Whether e (NULL: false) reads tensor t anywhere, nested subscripts
+ * included. */
+bool ir_expr_reads(const ir_expr *e, int t);
+/* Whether e mentions index variable k. */
+bool ir_expr_uses_index(const ir_expr *e, int k);
+/* Whether s reads t: its right-hand side, its left-hand subscripts, or the
+ * tensor it accumulates into. */
+bool ir_stmt_reads(const ir_stmt *s, int t);
 
 /* ------------------------------------------------------------------------
  * Functions and modules
@@ -304,7 +342,8 @@ typedef struct ir_func {
   const char **param_names;
   int n_tensors;
   ir_tensor **tensors;
-  int n_inputs;  /* signature order, scalar arguments included */
+  int n_inputs;  /* signature order, scalar arguments included; the
+                    IR_PARAMETER tensors come last (ir_func_first_parameter) */
   int *inputs;   /* tensor numbers */
   int n_outputs;
   int *outputs;
@@ -328,6 +367,9 @@ typedef struct ir_module {
 
 /* Tensor by name, -1 when absent. */
 int ir_func_find_tensor(const ir_func *f, const char *name);
+/* The position in f->inputs of the first IR_PARAMETER tensor: the data
+ * inputs are inputs[0..k-1], the parameters inputs[k..n_inputs-1]. */
+int ir_func_first_parameter(const ir_func *f);
 ir_func *ir_module_find(const ir_module *m, const char *name);
 
 /* ------------------------------------------------------------------------
@@ -347,9 +389,9 @@ void ir_print_ranges(FILE *out, const ir_func *f);
 /* ------------------------------------------------------------------------
  * Calling convention shared by the interpreter and the emitted code
  *
- * sizes: one int64 per size parameter; args: the inputs then the outputs, in
- * signature order, each a pointer to dense row-major data (a pointer to the
- * value for a scalar argument).
+ * sizes: one int64 per size parameter; args: the inputs (data inputs, then
+ * parameters) then the outputs, in signature order, each a pointer to dense
+ * row-major data (a pointer to the value for a scalar argument).
  * ------------------------------------------------------------------------ */
 
 /* Binds size parameters from the shapes of the inputs (shapes[i] has
@@ -363,7 +405,8 @@ int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes);
 
 /* The reference interpreter: executes the statements one by one, directly
  * on the IR. Temporaries are allocated with ctx's allocator. Returns 0 on
- * success; a read out of bounds (not padded) is an error on ctx. */
+ * success; a read out of bounds (not padded) or a write out of bounds is an
+ * error on ctx. */
 int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args);
 
 /* ------------------------------------------------------------------------
@@ -401,7 +444,8 @@ ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src);
 /* Reads an ONNX model (a serialized ModelProto; path names the file, for
  * messages and external data) and lowers it to a module with one function
  * named func_name: inputs and outputs in the model's order (initializers are
- * not inputs), weights as IR_CONSTANT tensors, static shapes, no size
+ * not inputs), weights as IR_CONSTANT tensors (IR_PARAMETER ones with
+ * onnx_compile_opts and weights_as_params), static shapes, no size
  * parameters. Tensor names are the model's, made into C identifiers. NULL
  * when any error was reported on ctx (unsupported operators name the node). */
 ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
@@ -423,6 +467,21 @@ typedef struct onnx_given {
 ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                               const char *func_name, const onnx_given *given, int n_given);
 
+typedef struct onnx_options {
+  const onnx_given *given; /* values the caller knows (may be NULL) */
+  int n_given;
+  bool weights_as_params;  /* the floating-point initializers become IR_PARAMETER
+                              tensors (arguments after the inputs, in the order
+                              of the model's initializers, their values as
+                              data) instead of constants; no graph pass folds
+                              them (`--weights-as-inputs`) */
+  const struct onnx_shape_spec *shapes; /* --shape: onnx_compile_shaped only */
+  int n_shapes;
+} onnx_options;
+
+ir_module *onnx_compile_opts(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                             const char *func_name, const onnx_options *opt);
+
 /* An input's dimensions given on the command line (--shape x=N,3,224,224):
  * dims[d], or the named size names[d] when that is not NULL. */
 typedef struct onnx_shape_spec {
@@ -433,12 +492,12 @@ typedef struct onnx_shape_spec {
 } onnx_shape_spec;
 
 /* Compiles a model whose inputs may have named dimensions (the model's
- * dim_param names, or those of specs, which override an input's whole
+ * dim_param names, or those of opt->shapes, which override an input's whole
  * shape): one size-generic function with a size parameter per name, in
  * order of first appearance among the inputs (onnx_sizes.c). Without named
- * dimensions, the same as onnx_compile_given with the shapes of specs. */
+ * dimensions, the same as onnx_compile_opts with the shapes of opt->shapes. */
 ir_module *onnx_compile_shaped(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                               const char *func_name, const onnx_shape_spec *specs, int n_specs);
+                               const char *func_name, const onnx_options *opt);
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.

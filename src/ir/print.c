@@ -146,14 +146,25 @@ void ir_print_expr(FILE *out, const ir_func *f, const ir_stmt *s, const ir_expr 
   }
 }
 
-/* `C(m, n) +=! RHS`, without the where clause. */
+/* Subscript d of the left-hand side: an index name, or an expression. */
+static void print_lhs_subscript(FILE *out, const ir_func *f, const ir_stmt *s, int d)
+{
+  if (ir_stmt_is_plain(s))
+    fputs(s->index[s->lhs[d]].name, out);
+  else
+    ir_print_expr(out, f, s, s->lhs_expr[d]);
+}
+
+/* `C(m, n) +=! RHS` or `G(2 * i + k) += RHS`, without the where clause. */
 static void print_stmt_body(FILE *out, const ir_func *f, const ir_stmt *s)
 {
   fputs(f->tensors[s->tensor]->name, out);
   if (s->n_lhs > 0) {
     fputc('(', out);
-    for (int d = 0; d < s->n_lhs; d++)
-      fprintf(out, "%s%s", d ? ", " : "", s->index[s->lhs[d]].name);
+    for (int d = 0; d < s->n_lhs; d++) {
+      fputs(d ? ", " : "", out);
+      print_lhs_subscript(out, f, s, d);
+    }
     fputc(')', out);
   }
   fprintf(out, " %s%s ", red_spelling[s->red], s->init ? "!" : "");
@@ -168,12 +179,13 @@ static void print_range(FILE *out, const ir_func *f, const ir_index *ix)
   ir_size_print(out, ix->hi, f->param_names);
 }
 
-/* The where clause: ranges of reduction indices and explicit ranges. */
+/* The where clause: ranges of reduction indices and explicit ranges; every
+ * range for a general left-hand side, which implies none. */
 static void print_where(FILE *out, const ir_func *f, const ir_stmt *s)
 {
   int n = 0;
   for (int k = 0; k < s->n_index; k++) {
-    if (!s->index[k].reduction && !s->index[k].explicit_range)
+    if (ir_stmt_is_plain(s) && !s->index[k].reduction && !s->index[k].explicit_range)
       continue;
     fputs(n++ ? ", " : " where ", out);
     print_range(out, f, &s->index[k]);

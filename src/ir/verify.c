@@ -58,14 +58,22 @@ static bool tensor_number_ok(const ir_func *f, int t)
   return t >= 0 && t < f->n_tensors && f->tensors[t];
 }
 
-/* The signature: inputs are readable tensors, outputs written ones. */
+/* The signature: inputs are readable tensors (parameters last), outputs
+ * written ones. */
 static void check_signature(verifier *v)
 {
   const ir_func *f = v->f;
-  for (int i = 0; i < f->n_inputs; i++)
+  bool parameters = false;
+  for (int i = 0; i < f->n_inputs; i++) {
     if (!tensor_number_ok(f, f->inputs[i]) || f->tensors[f->inputs[i]]->role == IR_OUTPUT ||
-        f->tensors[f->inputs[i]]->role == IR_TEMP)
+        f->tensors[f->inputs[i]]->role == IR_TEMP) {
       fail(v, f->loc, "IR: input %d of '%s' is not an input tensor", i, f->name);
+      continue;
+    }
+    if (parameters && f->tensors[f->inputs[i]]->role != IR_PARAMETER)
+      fail(v, f->loc, "IR: input %d of '%s' follows a parameter", i, f->name);
+    parameters |= f->tensors[f->inputs[i]]->role == IR_PARAMETER;
+  }
   for (int i = 0; i < f->n_outputs; i++)
     if (!tensor_number_ok(f, f->outputs[i]) || f->tensors[f->outputs[i]]->role != IR_OUTPUT)
       fail(v, f->loc, "IR: output %d of '%s' is not an output tensor", i, f->name);
@@ -185,8 +193,8 @@ static void check_expr(verifier *v, const ir_expr *e)
  * Statements
  * ------------------------------------------------------------------------ */
 
-/* The left-hand side lists the first n_lhs indices, each once. */
-static void check_lhs(verifier *v, const ir_stmt *s)
+/* Plain form: the left-hand side lists the first n_lhs indices, each once. */
+static void check_plain_lhs(verifier *v, const ir_stmt *s)
 {
   for (int d = 0; d < s->n_lhs; d++) {
     bool dup = false;
@@ -198,6 +206,42 @@ static void check_lhs(verifier *v, const ir_stmt *s)
   }
 }
 
+static bool on_general_lhs(const ir_stmt *s, int k)
+{
+  for (int d = 0; d < s->n_lhs; d++)
+    if (s->lhs_expr[d] && ir_expr_uses_index(s->lhs_expr[d], k))
+      return true;
+  return false;
+}
+
+/* General form: each subscript an integer expression that does not read
+ * the tensor written. */
+static void check_general_lhs(verifier *v, const ir_stmt *s)
+{
+  const char *name = v->f->tensors[s->tensor]->name;
+  if (s->lhs)
+    fail(v, s->loc, "IR: statement writing '%s' has both a plain and a general left-hand side", name);
+  for (int d = 0; d < s->n_lhs; d++) {
+    const ir_expr *e = s->lhs_expr[d];
+    if (!e) {
+      fail(v, s->loc, "IR: left-hand side subscript %d of '%s' is missing", d, name);
+      continue;
+    }
+    check_expr(v, e);
+    if (e->type < IR_TYPE_COUNT && ir_types[e->type].is_float)
+      fail(v, e->loc, "IR: left-hand side subscript %d of '%s' is not an integer", d, name);
+    if (ir_expr_reads(e, s->tensor))
+      fail(v, e->loc, "IR: left-hand side subscript %d reads '%s', the tensor written", d, name);
+  }
+}
+
+static bool reduction_flag_ok(const ir_stmt *s, int k)
+{
+  if (ir_stmt_is_plain(s))
+    return !s->index[k].reduction || k >= s->n_lhs;
+  return s->index[k].reduction == !on_general_lhs(s, k);
+}
+
 static void check_indices(verifier *v, const ir_stmt *s)
 {
   bool any_reduction = false;
@@ -205,8 +249,9 @@ static void check_indices(verifier *v, const ir_stmt *s)
     const ir_index *ix = &s->index[k];
     if (!ix->name || !size_ok(v->f, ix->lo) || !size_ok(v->f, ix->hi))
       fail(v, s->loc, "IR: index %d has no name or a bad range", k);
-    if (ix->reduction && k < s->n_lhs)
-      fail(v, s->loc, "IR: left-hand side index '%s' is marked reduction", ix->name ? ix->name : "?");
+    if ((v->ok || ir_stmt_is_plain(s)) && !reduction_flag_ok(s, k))
+      fail(v, s->loc, "IR: index '%s' is %smarked reduction", ix->name ? ix->name : "?",
+           ix->reduction ? "" : "not ");
     any_reduction |= ix->reduction;
   }
   if (any_reduction && s->red == IR_RED_NONE)
@@ -221,9 +266,11 @@ static bool check_stmt_frame(verifier *v, const ir_stmt *s)
     return false;
   }
   const ir_tensor *t = v->f->tensors[s->tensor];
-  if (t->role == IR_INPUT || t->role == IR_CONSTANT)
+  if (t->role == IR_INPUT || t->role == IR_PARAMETER || t->role == IR_CONSTANT)
     fail(v, s->loc, "IR: statement writes '%s', which is read-only", t->name);
-  if (s->n_lhs < 0 || s->n_lhs > s->n_index || (s->n_index > 0 && !s->index) || (s->n_lhs > 0 && !s->lhs)) {
+  bool plain = ir_stmt_is_plain(s);
+  if (s->n_lhs < 0 || (plain && s->n_lhs > s->n_index) || (s->n_index > 0 && !s->index) ||
+      (plain && s->n_lhs > 0 && !s->lhs)) {
     fail(v, s->loc, "IR: statement with %d indices, %d on the left", s->n_index, s->n_lhs);
     return false;
   }
@@ -246,7 +293,10 @@ static void check_stmt(verifier *v, int k)
   v->s = s;
   if (!check_stmt_frame(v, s))
     return;
-  check_lhs(v, s);
+  if (ir_stmt_is_plain(s))
+    check_plain_lhs(v, s);
+  else
+    check_general_lhs(v, s);
   check_indices(v, s);
   check_expr(v, s->rhs);
   v->s = NULL;

@@ -206,14 +206,27 @@ static __isl_give isl_map *read_access(const poly_kernel *k, __isl_keep isl_spac
   return isl_map_intersect_range(m, tensor_bounds(k, e->tensor));
 }
 
-/* {S[i] -> T[i_lhs]}: dimension j of T is set dimension pos[j] of space. */
+/* {S[i] -> [o]} for dimension j of the element written: set dimension j
+ * (an initialisation), index lhs[j] (plain form), or subscript j (general
+ * form: exact when affine, any o otherwise). */
+static __isl_give isl_map *lhs_dim(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s, int j,
+                                   bool init)
+{
+  if (!init && !ir_stmt_is_plain(s))
+    return access_dim(k, space, s->lhs_expr[j]);
+  return isl_map_from_pw_aff(var_on(space, isl_dim_set, init ? j : s->lhs[j]));
+}
+
+/* {S[i] -> T[lhs(i)]}. A general left-hand side is bounded by T's shape, so
+ * that an indirect subscript writes (conservatively) the whole tensor. */
 static __isl_give isl_map *lhs_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s,
                                       bool init)
 {
   isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
   for (int j = 0; j < s->n_lhs; j++)
-    m = isl_map_flat_range_product(m, isl_map_from_pw_aff(var_on(space, isl_dim_set, init ? j : s->lhs[j])));
-  return isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
+    m = isl_map_flat_range_product(m, lhs_dim(k, space, s, j, init));
+  m = isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
+  return ir_stmt_is_plain(s) ? m : isl_map_intersect_range(m, tensor_bounds(k, s->tensor));
 }
 
 /* Is tensor t written by some statement of the kernel? */
@@ -269,12 +282,22 @@ static void add_stmt(poly_kernel *k, __isl_take isl_set *dom, __isl_take isl_uni
   k->order = sequence(k->order, stmt_order(dom));
 }
 
+/* The points a `!` initialisation writes: the box of the left-hand indices
+ * (plain form) or the whole tensor (general form). */
+static __isl_give isl_set *init_domain(const poly_kernel *k, const char *name, const ir_stmt *s)
+{
+  if (ir_stmt_is_plain(s))
+    return box_domain(k, name, s, s->lhs, s->n_lhs);
+  isl_set *set = isl_set_set_tuple_name(tensor_bounds(k, s->tensor), name);
+  return isl_set_intersect_params(set, isl_set_copy(k->context));
+}
+
 /* S_n_init[lhs] for a `!` reduction: writes the left-hand side. */
 static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
 {
   char name[32];
   snprintf(name, sizeof(name), "S_%d_init", n);
-  isl_set *dom = box_domain(k, name, s, s->lhs, s->n_lhs);
+  isl_set *dom = init_domain(k, name, s);
   isl_space *space = isl_set_get_space(dom);
   isl_map *write = lhs_access(k, space, s, true);
   isl_union_map *reads = isl_union_map_empty(isl_space_params(isl_space_copy(space)));
@@ -292,6 +315,8 @@ static void add_main_stmt(poly_kernel *k, const ir_stmt *s, int n)
   isl_map *write = lhs_access(k, space, s, false);
   isl_union_map *reads = isl_union_map_empty(isl_space_params(isl_space_copy(space)));
   reads = collect_reads(k, space, s->rhs, reads);
+  for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+    reads = collect_reads(k, space, s->lhs_expr[j], reads);
   if (s->red != IR_RED_NONE)
     reads = isl_union_map_add_map(reads, isl_map_copy(write));
   isl_space_free(space);
@@ -362,24 +387,11 @@ static bool temps_overlap(const poly_kernel *k, int a, int b)
   return na < 0 || nb < 0 || (A->ws_offset < B->ws_offset + nb && B->ws_offset < A->ws_offset + na);
 }
 
-/* Does e read tensor t? */
-static bool reads_tensor(const ir_expr *e, int t)
-{
-  if (!e)
-    return false;
-  if (e->kind == IR_ACCESS && e->tensor == t)
-    return true;
-  for (int j = 0; j < e->n_args; j++)
-    if (reads_tensor(e->args[j], t))
-      return true;
-  return false;
-}
-
 /* Is temporary t read or written by the statements first..end-1? */
 static bool kernel_uses(const poly_kernel *k, int t)
 {
   for (int i = k->first; i < k->end; i++)
-    if (k->f->stmts[i]->tensor == t || reads_tensor(k->f->stmts[i]->rhs, t))
+    if (k->f->stmts[i]->tensor == t || ir_stmt_reads(k->f->stmts[i], t))
       return true;
   return false;
 }

@@ -401,8 +401,8 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   const ir_expr *e = s->rhs;
   sched_contraction c = {.stmt = stmt, .init = s->init};
   unsigned in_a, in_b;
-  if (s->red != IR_RED_ADD || s->n_index > 31 || s->n_lhs < 2 || f->tensors[s->tensor]->type != IR_F32 ||
-      !alone_in_kernel(f, stmt))
+  if (!ir_stmt_is_plain(s) || s->red != IR_RED_ADD || s->n_index > 31 || s->n_lhs < 2 ||
+      f->tensors[s->tensor]->type != IR_F32 || !alone_in_kernel(f, stmt))
     return false;
   if (e->kind != IR_BINARY || e->op != IR_MUL || e->type != IR_F32)
     return false;

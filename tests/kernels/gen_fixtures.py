@@ -587,6 +587,81 @@ def _(r):
     return dict(X=X, p=p, q=q), dict(O=F(X[q[p]]))
 
 
+# ---------------------------------------------------------------- scatter.tc
+
+def conv_grad_input_ref(dY, W, stride):
+    """The adjoint of a strided cross-correlation with respect to its input:
+    each output position (oh, ow) scatters dY * W back onto its window."""
+    dY, W = D(dY), D(W)
+    N, Fo, OH, OW = dY.shape
+    _, C, KH, KW = W.shape
+    dX = np.zeros((N, C, stride * (OH - 1) + KH, stride * (OW - 1) + KW))
+    for oh in range(OH):
+        for ow in range(OW):
+            h, w = stride * oh, stride * ow
+            dX[:, :, h:h + KH, w:w + KW] += np.einsum('nf,fckl->nckl', dY[:, :, oh, ow], W)
+    return dX
+
+
+@case('scatter.tc', 'conv1d_s2_grad_input')
+def _(r):
+    N, Fo, L, C, K = sz(r, 1, 3), sz(r, 1, 4), sz(r, 1, 8), sz(r, 1, 4), sz(r, 1, 3)
+    dY, W = f32(r, N, Fo, L), f32(r, Fo, C, K)
+    dX = conv_grad_input_ref(dY[:, :, None, :], W[:, :, None, :], 2)[:, :, 0, :]
+    return dict(dY=dY, W=W), dict(dX=F(dX))
+
+
+@case('scatter.tc', 'conv2d_s2_grad_input')
+def _(r):
+    N, Fo, OH, OW, C, KH, KW = sz(r, 1, 2), sz(r, 1, 4), sz(r, 1, 5), sz(r, 1, 5), sz(r, 1, 3), sz(r, 1, 3), sz(r, 1, 3)
+    dY, W = f32(r, N, Fo, OH, OW), f32(r, Fo, C, KH, KW)
+    return dict(dY=dY, W=W), dict(dX=F(conv_grad_input_ref(dY, W, 2)))
+
+
+@case('scatter.tc', 'histogram')
+def _(r):
+    B, N = sz(r, 1, 8), sz(r, 1, 40)
+    H0, b, X = f32(r, B), i32(r, 0, B, N), f32(r, N)
+    H = D(H0).copy()
+    np.add.at(H, b, D(X))
+    return dict(H0=H0, bin=b, X=X), dict(H=F(H))
+
+
+@case('scatter.tc', 'embedding_grad')
+def _(r):
+    V, R, B, N = sz(r, 1, 12), sz(r, 1, 8), sz(r, 1, 4), sz(r, 1, 6)
+    LUT, I, dO = f32(r, V, R), i32(r, 0, V, B, N), f32(r, B, N, R)
+    dLUT = np.zeros((V, R))
+    np.add.at(dLUT, I.reshape(-1), D(dO).reshape(-1, R))
+    return dict(LUT=LUT, I=I, dO=dO), dict(dLUT=F(dLUT))
+
+
+@case('scatter.tc', 'stack2')
+def _(r):
+    N = sz(r, 1, 20)
+    X, Y = f32(r, N), f32(r, N)
+    return dict(X=X, Y=Y), dict(O=F(np.stack([X, Y], axis=1)))
+
+
+@case('scatter.tc', 'pair_sum')
+def _(r):
+    M = sz(r, 1, 12)
+    N = sz(r, 1, 2 * M)
+    Z, X = f32(r, M), f32(r, N)
+    S = D(Z).copy()
+    np.add.at(S, np.arange(N) // 2, D(X))
+    return dict(Z=Z, X=X), dict(S=F(S))
+
+
+@case('scatter.tc', 'scatter_perm')
+def _(r):
+    N = sz(r, 1, 20)
+    X, perm = f32(r, N), r.permutation(N).astype(np.int32)
+    P = np.zeros(N, dtype=np.float32)
+    P[perm] = X
+    return dict(X=X, perm=perm), dict(P=P)
+
+
 # ---------------------------------------------------------------- elementwise.tc
 
 @case('elementwise.tc', 'gelu')
@@ -1133,6 +1208,13 @@ SPECS = {
     'gather1d': 'N=1:20 M=1:20 : X=f4[N] idx=i4[M](0,N)',
     'gather_cols': 'M=1:8 N=1:10 K=1:10 : X=f4[M,N] idx=i4[K](0,N)',
     'gather_nested': 'N=1:16 M=1:16 : X=f4[N] p=i4[M](0,N) q=i4[N](0,N)',
+    'conv1d_s2_grad_input': 'N=1:3 F=1:4 L=1:8 C=1:4 K=1:3 : dY=f4[N,F,L] W=f4[F,C,K]',
+    'conv2d_s2_grad_input': 'N=1:2 F=1:4 OH=1:5 OW=1:5 C=1:3 KH=1:3 KW=1:3 : dY=f4[N,F,OH,OW] W=f4[F,C,KH,KW]',
+    'histogram': 'B=1:8 N=1:40 : H0=f4[B] bin=i4[N](0,B) X=f4[N]',
+    'embedding_grad': 'V=1:12 R=1:8 B=1:4 N=1:6 : LUT=f4[V,R] I=i4[B,N](0,V) dO=f4[B,N,R]',
+    'stack2': 'N=1:20 : X=f4[N] Y=f4[N]',
+    'pair_sum': 'M=1:12 N=1:2*M : Z=f4[M] X=f4[N]',
+    'scatter_perm': 'N=1:20 : X=f4[N] perm=i4[N](0,N)',
     'gelu': 'N=1:8 D=1:8 : X=f4[N,D](-4,4)',
     'gelu_tanh': 'N=1:40 : X=f4[N](-4,4)',
     'sigmoid_silu': 'N=1:40 : X=f4[N](-8,8)',

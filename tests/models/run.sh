@@ -110,6 +110,28 @@ for name in $names; do
     failed=$((failed + 1))
   fi
 done
+# --weights-as-inputs: the small models with their weights as arguments (the
+# driver passes the initializers' values) match PyTorch's output too, and the
+# header lists them as parameters.
+params_case() {
+  local name=$1 p=$work/params-$1
+  mkdir -p "$p"
+  "$AOTC" "$here/$name.onnx" --weights-as-inputs -o "$p/$name.c" || return 1
+  grep -q "#define ${name}_NUM_INPUTS 1$" "$p/$name.h" && ! grep -q "#define ${name}_NUM_PARAMS 0$" "$p/$name.h" ||
+    { echo "the header does not list the weights as parameters"; return 1; }
+  "$AOTC" run "$here/$name.onnx" --weights-as-inputs --input "input=$here/$name.input.npy" --output-dir "$p" &&
+    "$work/npycmp" "$p/output.npy" "$here/$name.output.npy"
+}
+for name in $names; do
+  case " $small " in *" $name "*) ;; *) continue ;; esac
+  if params_case "$name" >"$work/params-$name.log" 2>&1; then
+    echo "PASS params $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL params $name"; sed 's/^/  /' "$work/params-$name.log" | head -20
+    failed=$((failed + 1))
+  fi
+done
 # Dynamic sizes: a model with named dimensions (dynamic_axes at export, or
 # --shape) compiles once to size-generic C; that one object, built against
 # dynamic_main.c, runs every size of dynamic/ and matches PyTorch. The sizes

@@ -18,7 +18,7 @@ schedules=(
   "tile=16,32,8 reg=4,8 vec=1 threads=2 sr=1 mk=0"
   "tile=12,64,16 reg=6,16 vec=1 threads=2 pack=1 sr=1 mk=1"
 )
-cases="matmul bmm conv2d conv2d_pad1 softmax layernorm embedding maxpool2"
+cases="matmul bmm conv2d conv2d_pad1 softmax layernorm embedding maxpool2 conv2d_s2_grad_input histogram"
 pass=0 fail=0
 for case in $cases; do
   line=$(grep -E "^[^ ]+ $case " "$kdir/manifest.txt" | head -1)

@@ -19,6 +19,7 @@ typedef struct reader {
   int opset;
   const onnx_given *given;
   int n_given;
+  bool weights_as_params;
 } reader;
 
 static bool is_default_domain(const char *d)
@@ -360,6 +361,8 @@ static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char 
     return NULL;
   }
   r->g = ir_graph_new(r->ctx, r->loc);
+  if (r->g)
+    r->g->weights_as_params = r->weights_as_params;
   if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g) ||
       !ir_graph_fold_batchnorm(r->g))
     return NULL;
@@ -367,11 +370,12 @@ static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char 
   return ir_graph_lower(r->g, func_name);
 }
 
-ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                              const char *func_name, const onnx_given *given, int n_given)
+ir_module *onnx_compile_opts(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                             const char *func_name, const onnx_options *opt)
 {
   const aotc_source *src = aotc_add_source(ctx, path ? path : "<onnx>", "", 0);
-  reader r = {.ctx = ctx, .loc = {src, 0, 0}, .dir = dir_of(ctx, path), .given = given, .n_given = n_given};
+  reader r = {.ctx = ctx, .loc = {src, 0, 0}, .dir = dir_of(ctx, path), .given = opt->given,
+              .n_given = opt->n_given, .weights_as_params = opt->weights_as_params};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
   if (!mp) {
     aotc_error(ctx, r.loc, "not a valid ONNX model (the protobuf cannot be decoded)");
@@ -382,6 +386,13 @@ ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned ch
   if (!f || ctx->n_errors)
     return NULL;
   return module_of(ctx, f);
+}
+
+ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                              const char *func_name, const onnx_given *given, int n_given)
+{
+  onnx_options opt = {.given = given, .n_given = n_given};
+  return onnx_compile_opts(ctx, path, data, len, func_name, &opt);
 }
 
 ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,

@@ -21,6 +21,7 @@ typedef struct input_decl {
 typedef struct sizes_reader {
   aotc_ctx *ctx;
   ir_loc loc;
+  const onnx_options *opt;
   input_decl *in;
   int n_in;
   const char *names[IR_PROBES_MAX];
@@ -174,7 +175,12 @@ static ir_func *compile_at(sizes_reader *s, const char *path, const unsigned cha
   onnx_given *given = shapes ? givens_at(s, sizes, shapes) : NULL;
   if (!given && s->n_in)
     return NULL;
-  ir_module *m = onnx_compile_given(s->ctx, path, data, len, func_name, given, given ? count_known(s, given) : 0);
+  onnx_options opt = *s->opt;
+  opt.given = given;
+  opt.n_given = given ? count_known(s, given) : 0;
+  opt.shapes = NULL;
+  opt.n_shapes = 0;
+  ir_module *m = onnx_compile_opts(s->ctx, path, data, len, func_name, &opt);
   return m ? m->funcs[0] : NULL;
 }
 
@@ -221,17 +227,17 @@ static ir_module *compile_generic(sizes_reader *s, const char *path, const unsig
 }
 
 ir_module *onnx_compile_shaped(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                               const char *func_name, const onnx_shape_spec *specs, int n_specs)
+                               const char *func_name, const onnx_options *opt)
 {
   const aotc_source *src = aotc_add_source(ctx, path ? path : "<onnx>", "", 0);
-  sizes_reader s = {.ctx = ctx, .loc = {src, 0, 0}};
+  sizes_reader s = {.ctx = ctx, .loc = {src, 0, 0}, .opt = opt};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
   if (!mp || !mp->graph) {
     if (mp)
       onnx__model_proto__free_unpacked(mp, NULL);
-    return onnx_compile(ctx, path, data, len, func_name);
+    return onnx_compile_opts(ctx, path, data, len, func_name, opt);
   }
-  bool ok = read_decls(&s, mp->graph, specs, n_specs);
+  bool ok = read_decls(&s, mp->graph, opt->shapes, opt->n_shapes);
   onnx__model_proto__free_unpacked(mp, NULL);
   if (!ok)
     return NULL;

@@ -390,26 +390,43 @@ static bool where_clauses(parser *P, tc_token **rest, tc_token *tok, tc_stmt *s)
   return s->where != NULL;
 }
 
-/* lhs_indices = "(" [IDENT ("," IDENT)*] ")" */
-static bool lhs_indices(parser *P, tc_token **rest, tc_token *tok, tc_stmt *s)
+/* The index names of a plain left-hand side, whose subscripts are all bare
+ * names; the others have the general form. */
+static bool plain_names(parser *P, tc_stmt *s)
 {
-  ir_vec names = {0}, locs = {0};
+  for (int k = 0; k < s->n_idx; k++)
+    s->general |= s->sub[k]->kind != TC_N_IDENT;
+  if (s->general)
+    return true;
+  s->idx = IR_NEW_ARRAY(P->ctx, const char *, s->n_idx);
+  s->idx_loc = IR_NEW_ARRAY(P->ctx, ir_loc, s->n_idx);
+  if (!s->idx || !s->idx_loc)
+    return false;
+  for (int k = 0; k < s->n_idx; k++) {
+    s->idx[k] = s->sub[k]->name;
+    s->idx_loc[k] = s->sub[k]->loc;
+  }
+  return true;
+}
+
+/* lhs_subscripts = "(" [expr ("," expr)*] ")"
+ * Index names (`C(m, n)`) or integer expressions of the indices
+ * (`G(2*i + k)`, `H(Idx(n))`). */
+static bool lhs_subscripts(parser *P, tc_token **rest, tc_token *tok, tc_stmt *s)
+{
+  ir_vec subs = {0};
   tok = next(tok);
   while (!consume(&tok, tok, ")")) {
-    if (names.n && !skip(P, &tok, tok, ","))
+    if (subs.n && !skip(P, &tok, tok, ","))
       return false;
-    ir_loc *loc = IR_NEW(P->ctx, ir_loc);
-    if (loc)
-      *loc = tok->loc;
-    const char *name = ident(P, &tok, tok, "an index name on the left-hand side");
-    if (!loc || !name || !ir_vec_push(P->ctx, &names, (void *)name) || !ir_vec_push(P->ctx, &locs, loc))
+    tc_node *e = expr(P, &tok, tok);
+    if (!e || !ir_vec_push(P->ctx, &subs, e))
       return false;
   }
-  s->n_idx = names.n;
-  s->idx = (const char **)names.items;
-  s->idx_loc = vec_to_array(P, &locs, sizeof(ir_loc));
+  s->n_idx = subs.n;
+  s->sub = (tc_node **)subs.items;
   *rest = tok;
-  return s->idx_loc != NULL;
+  return plain_names(P, s);
 }
 
 /* redop = "=" | "+=" | "*=" | "min=" | "max=" | "+=!" | "*=!" | "min=!" | "max=!" */
@@ -427,7 +444,7 @@ static bool reduction(parser *P, tc_token **rest, tc_token *tok, tc_stmt *s)
   return false;
 }
 
-/* stmt = IDENT [lhs_indices] redop expr [where] [";"] */
+/* stmt = IDENT [lhs_subscripts] redop expr [where] [";"] */
 static tc_stmt *statement(parser *P, tc_token **rest, tc_token *tok)
 {
   tc_stmt *s = IR_NEW(P->ctx, tc_stmt);
@@ -436,7 +453,7 @@ static tc_stmt *statement(parser *P, tc_token **rest, tc_token *tok)
   s->loc = tok->loc;
   if (!(s->lhs = ident(P, &tok, tok, "a statement")))
     return NULL;
-  if (tc_equal(tok, "(") && !lhs_indices(P, &tok, tok, s))
+  if (tc_equal(tok, "(") && !lhs_subscripts(P, &tok, tok, s))
     return NULL;
   if (!reduction(P, &tok, tok, s) || !(s->rhs = expr(P, &tok, tok)) || !where_clauses(P, &tok, tok, s))
     return NULL;

@@ -1354,11 +1354,12 @@ static bool infer_rounds(sema *s, ir_vec *dims)
   return true;
 }
 
-/* Unconstrained left-hand indices of a tensor of known shape span it. */
+/* Unconstrained left-hand indices of a tensor of known shape span it (the
+ * plain form; ti NULL for the general one). */
 static bool lhs_fallback(sema *s, const tinfo *ti)
 {
   bool any = false;
-  if (!ti->shape_known)
+  if (!ti || !ti->shape_known)
     return false;
   for (int k = 0; k < s->idx.n && index_at(s, k)->lhs; k++)
     if (!index_at(s, k)->known) {
@@ -1445,11 +1446,106 @@ static bool update_shape(sema *s, tinfo *ti)
   return true;
 }
 
-static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs)
+/* ------------------------------------------------------------------------
+ * Statements: general left-hand sides (`G(2*i + k) += ...`, `H(Idx(n)) += ...`)
+ * ------------------------------------------------------------------------ */
+
+/* Subscript k of a general left-hand side: an integer expression that does
+ * not read the tensor written. */
+static ir_expr *lhs_subscript(sema *s, const tc_stmt *st, int t, int k)
+{
+  const tc_node *n = st->sub[k];
+  texpr x = analyze(s, n);
+  if (!x.e)
+    return NULL;
+  if (!is_integer(x.e->type)) {
+    report(s, n->loc, "left-hand side subscript must be an integer, not %s", type_name(x.e->type));
+    return NULL;
+  }
+  if (ir_expr_reads(x.e, t)) {
+    report(s, n->loc, "left-hand side subscript reads '%s', the tensor it writes", st->lhs);
+    return NULL;
+  }
+  return x.e;
+}
+
+/* The subscripts of a general left-hand side (the indices they mention are
+ * its left-hand indices); each also joins `reads`, whose reads bound the
+ * index ranges. */
+static ir_expr **lhs_subscripts(sema *s, const tc_stmt *st, int t, ir_vec *reads)
+{
+  ir_expr **subs = IR_NEW_ARRAY(s->ctx, ir_expr *, st->n_idx);
+  for (int k = 0; subs && k < st->n_idx; k++)
+    if (!(subs[k] = lhs_subscript(s, st, t, k)) || !ir_vec_push(s->ctx, reads, subs[k]))
+      return NULL;
+  for (int i = 0; subs && i < s->idx.n; i++)
+    index_at(s, i)->lhs = true;
+  return subs;
+}
+
+/* Plain form: the left-hand indices, then the bindings; general form: the
+ * bindings, then the subscripts, which may use them. */
+static bool lhs_and_bindings(sema *s, const tc_stmt *st, int t, ir_expr ***subs, ir_vec *reads)
+{
+  if (!st->general)
+    return lhs_indices(s, st) && collect_bindings(s, st);
+  return collect_bindings(s, st) && (*subs = lhs_subscripts(s, st, t, reads)) != NULL;
+}
+
+/* The least (or greatest) value of an affine subscript over the ranges. */
+static ir_size *subscript_bound(sema *s, const affine *a, bool greatest)
+{
+  dimref r = {.a = *a};
+  return tc_size_simplify(s->ctx, rest_bound(s, &r, -1, greatest));
+}
+
+/* Dimension d of ti, written through affine subscript `sub`: never below 0,
+ * inside a declared shape, or extending an inferred one. */
+static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, const affine *a)
+{
+  ir_size *lo = subscript_bound(s, a, false), *top = subscript_bound(s, a, true);
+  ir_size *hi = top ? tc_size_simplify(s->ctx, sz(s, IR_SZ_ADD, top, szc(s, 1))) : NULL;
+  int64_t v;
+  if (!lo || !hi)
+    return false;
+  if (ir_size_is_const(lo, &v) && v < 0)
+    return report(s, sub->loc, "left-hand side subscript %d of '%s' goes down to %lld, below 0", d, ti->t->name,
+                  (long long)v);
+  if (ti->shape_fixed && !size_le(hi, ti->t->shape[d]))
+    return report(s, sub->loc, "size conflict: left-hand side subscript %d goes up to %s but dimension %d of '%s' "
+                  "has size %s", d, size_text(s, top), d, ti->t->name, size_text(s, ti->t->shape[d]));
+  if (!ti->shape_fixed)
+    ti->t->shape[d] = ti->shape_known ? tc_size_simplify(s->ctx, sz(s, IR_SZ_MAX, ti->t->shape[d], hi)) : hi;
+  return ti->t->shape[d] != NULL;
+}
+
+/* The shape of a tensor written through general subscripts: affine ones
+ * bound it as index ranges do; another (indirect) one needs it known. */
+static bool general_shape(sema *s, tinfo *ti, ir_expr **subs)
+{
+  for (int d = 0; d < ti->t->rank; d++) {
+    affine a;
+    if (affine_of(s, subs[d], &a)) {
+      if (!affine_write_dim(s, ti, d, subs[d], &a))
+        return false;
+    } else if (!ti->shape_known) {
+      return report(s, subs[d]->loc, "cannot infer dimension %d of '%s' from a subscript that is not affine in the "
+                    "indices; declare '%s' with a shape or write it with index variables first", d, ti->t->name,
+                    ti->t->name);
+    }
+  }
+  ti->shape_known = true;
+  return true;
+}
+
+static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs, ir_expr **subs)
 {
   ir_stmt *out = IR_NEW(s->ctx, ir_stmt);
-  if (!out || !(out->index = IR_NEW_ARRAY(s->ctx, ir_index, s->idx.n)) || !(out->lhs = IR_NEW_ARRAY(s->ctx, int, st->n_idx)))
+  if (!out || !(out->index = IR_NEW_ARRAY(s->ctx, ir_index, s->idx.n)))
     return NULL;
+  if (!subs && !(out->lhs = IR_NEW_ARRAY(s->ctx, int, st->n_idx)))
+    return NULL;
+  out->lhs_expr = subs;
   out->loc = st->loc;
   out->tensor = t;
   out->n_index = s->idx.n;
@@ -1461,21 +1557,23 @@ static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs)
     sidx *x = index_at(s, i);
     out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range};
   }
-  for (int k = 0; k < st->n_idx; k++)
+  for (int k = 0; !subs && k < st->n_idx; k++)
     out->lhs[k] = k;
   return out;
 }
 
-static bool finish_stmt(sema *s, const tc_stmt *st, int t, texpr rhs)
+/* Records the statement; subs: the subscripts of a general left-hand side,
+ * NULL for the plain form. */
+static bool finish_stmt(sema *s, const tc_stmt *st, int t, texpr rhs, ir_expr **subs)
 {
   tinfo *ti = tensor(s, t);
   if (!ti->type_known)
     ti->t->type = rhs.e->type;
   ti->type_known = true;
   ir_expr *value = coerce(s, rhs, ti->t->type);
-  if (!value || !update_shape(s, ti))
+  if (!value || !(subs ? general_shape(s, ti, subs) : update_shape(s, ti)))
     return false;
-  ir_stmt *out = build_stmt(s, st, t, value);
+  ir_stmt *out = build_stmt(s, st, t, value, subs);
   ti->written = true;
   return out && ir_vec_push(s->ctx, &s->stmts, out);
 }
@@ -1491,9 +1589,10 @@ static void stmt_reset(sema *s)
 static bool statement(sema *s, const tc_stmt *st)
 {
   ir_vec exists = {0};
+  ir_expr **subs = NULL;
   stmt_reset(s);
   int t = lhs_tensor(s, st);
-  if (t < 0 || !lhs_indices(s, st) || !collect_bindings(s, st))
+  if (t < 0 || !lhs_and_bindings(s, st, t, &subs, &exists))
     return false;
   texpr rhs = analyze(s, st->rhs);
   if (!rhs.e || !exists_accesses(s, st, &exists))
@@ -1501,7 +1600,7 @@ static bool statement(sema *s, const tc_stmt *st)
   warn_unused_bindings(s);
   if (!check_reductions(s, st) || !explicit_ranges(s, st))
     return false;
-  return infer_ranges(s, tensor(s, t), rhs.e, &exists) && finish_stmt(s, st, t, rhs);
+  return infer_ranges(s, subs ? NULL : tensor(s, t), rhs.e, &exists) && finish_stmt(s, st, t, rhs, subs);
 }
 
 /* ------------------------------------------------------------------------

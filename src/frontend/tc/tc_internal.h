@@ -99,8 +99,10 @@ typedef struct tc_where {
 typedef struct tc_stmt {
   ir_loc loc; /* the tensor written */
   const char *lhs;
-  int n_idx;
-  const char **idx;
+  int n_idx;       /* subscripts on the left */
+  tc_node **sub;   /* the subscripts as written */
+  bool general;    /* some subscript is not a bare name: `G(2*i + k)`, `H(Idx(n))` */
+  const char **idx; /* plain form: the index names */
   ir_loc *idx_loc;
   ir_reduction red;
   bool init;
