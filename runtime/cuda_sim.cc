@@ -247,17 +247,16 @@ cudaError_t cudaMalloc(void **ptr, size_t bytes) {
   return cudaSuccess;
 }
 
+/* Frees even after a sticky error (which it still returns), so leak checkers stay quiet. */
 cudaError_t cudaFree(void *ptr) {
-  if (cudaError_t e = enter())
-    return e;
-  if (!ptr)
-    return cudaSuccess;
+  cudaError_t sticky = enter();
   auto it = g.device.find((uintptr_t)ptr);
-  if (it == g.device.end())
-    return fail(cudaErrorInvalidDevicePointer);
-  g.device.erase(it);
+  if (ptr && it == g.device.end())
+    return sticky ? sticky : fail(cudaErrorInvalidDevicePointer);
+  if (ptr)
+    g.device.erase(it);
   free(ptr);
-  return cudaSuccess;
+  return sticky;
 }
 
 cudaError_t cudaMallocHost(void **ptr, size_t bytes) {
@@ -332,12 +331,11 @@ cudaError_t cudaStreamCreate(cudaStream_t *stream) {
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-  if (cudaError_t e = enter())
-    return e;
+  cudaError_t sticky = enter();
   if (!stream || g.streams.erase(stream) == 0)
-    return fail(cudaErrorInvalidResourceHandle);
+    return sticky ? sticky : fail(cudaErrorInvalidResourceHandle);
   delete stream;
-  return cudaSuccess;
+  return sticky;
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
@@ -361,12 +359,11 @@ cudaError_t cudaEventCreate(cudaEvent_t *event) {
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  if (cudaError_t e = enter())
-    return e;
+  cudaError_t sticky = enter();
   if (!event || g.events.erase(event) == 0)
-    return fail(cudaErrorInvalidResourceHandle);
+    return sticky ? sticky : fail(cudaErrorInvalidResourceHandle);
   delete event;
-  return cudaSuccess;
+  return sticky;
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {

@@ -175,7 +175,21 @@ struct fiber {
   void *fake_stack;
 };
 
-std::vector<fiber *> g_fibers;
+/* The fibers (and their stacks) of the largest block so far, reused by every block. */
+struct fiber_pool {
+  std::vector<fiber *> fibers;
+  fiber *operator[](size_t i) const { return fibers[i]; }
+  size_t size() const { return fibers.size(); }
+  ~fiber_pool() {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (fiber *f : fibers) {
+      munmap(f->stack - page, f->stack_bytes + page);
+      delete f;
+    }
+  }
+};
+
+fiber_pool g_fibers;
 ucontext_t g_scheduler;
 fiber *g_self;
 const void *g_main_bottom;
@@ -219,7 +233,7 @@ bool ensure_fibers(unsigned n) {
     fiber *f = new_fiber(bytes);
     if (!f)
       return false;
-    g_fibers.push_back(f);
+    g_fibers.fibers.push_back(f);
   }
   return true;
 }
@@ -495,6 +509,14 @@ void aotc_sim_syncthreads(const char *file, int line) {
 
 void *aotc_sim_dynamic_shared(void) { return g_launch ? g_launch->dynamic_shared : nullptr; }
 
-void aotc_sim_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* ThreadSanitizer does not model fences (blocks run one after another, so a fence orders
+ * nothing it could check): there, only the compiler is fenced. */
+void aotc_sim_fence(void) {
+#if defined(__SANITIZE_THREAD__)
+  __asm__ __volatile__("" ::: "memory");
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
 
 } /* extern "C" */

@@ -6,14 +6,16 @@
 
 #define B 64
 
-/* Reads one element past the end of a shared array: ASan must report it. */
+/* Reads one element past the end of a shared array through a flattened pointer, as emitted
+ * code addresses a promoted tile: ASan must report it (UBSan's bounds check cannot). */
 __global__ void shared_oob_kernel(int64_t N, const float *X, float *Y) {
   __shared__ float t[B];
+  float *tile = &t[0];
   int64_t i = (int64_t)blockIdx.x * B + threadIdx.x;
-  t[threadIdx.x] = i < N ? X[i] : 0.0f;
+  tile[threadIdx.x] = i < N ? X[i] : 0.0f;
   __syncthreads();
   if (i < N)
-    Y[i] = t[threadIdx.x + 1];
+    Y[i] = tile[threadIdx.x + 1]; /* BUG-LINE oob */
 }
 
 /* Half of the block waits at a barrier the other half never reaches. */

@@ -90,8 +90,10 @@ static int check(const char *test, const floats &out, const doubles &ref, const 
       max_err = err;
   }
   if (bad) {
-    fprintf(stderr, "%s: %zu of %zu wrong; first [%zu] = %.9g, expected %.9g (bound %.3g)\n",
-            test, bad, out.size(), first, (double)out[first], ref[first], bound[first]);
+    fprintf(stderr,
+            "%s: %zu of %zu wrong; first [%zu] = %.9g, expected %.9g (bound %.3g) hash=%016llx\n",
+            test, bad, out.size(), first, (double)out[first], ref[first], bound[first],
+            (unsigned long long)hash_bits(out));
     return 1;
   }
   printf("%s: ok max_err=%.3g hash=%016llx\n", test, max_err,
