@@ -463,13 +463,25 @@ cudaError_t check_config(const aotc_sim_site *site, const void *kernel, dim3 g, 
   return cudaSuccess;
 }
 
+/* The k-th block to run; only the random order needs a table (huge 1-D grids stay cheap). */
+unsigned long long nth_block(const std::vector<unsigned long long> &shuffled,
+                             unsigned long long blocks, unsigned long long k) {
+  if (!shuffled.empty())
+    return shuffled[k];
+  return aotc_sim_settings_get()->order == AOTC_SIM_REVERSE ? blocks - 1 - k : k;
+}
+
 bool run_grid(const launch *l) {
   unsigned long long blocks = (unsigned long long)l->grid.x * l->grid.y * l->grid.z;
-  bool threads = aotc_sim_settings_get()->mode == AOTC_SIM_PTHREADS;
+  const aotc_sim_settings *s = aotc_sim_settings_get();
+  bool threads = s->mode == AOTC_SIM_PTHREADS;
+  std::vector<unsigned long long> shuffled;
+  if (s->order == AOTC_SIM_RANDOM)
+    shuffled = run_order(blocks);
   blockDim = uint3{l->block.x, l->block.y, l->block.z};
   gridDim = uint3{l->grid.x, l->grid.y, l->grid.z};
-  for (unsigned long long b : run_order(blocks)) {
-    blockIdx = block_index(b, l->grid);
+  for (unsigned long long k = 0; k < blocks; k++) {
+    blockIdx = block_index(nth_block(shuffled, blocks, k), l->grid);
     poison_shared(l);
     if (!(threads ? run_block_threads(l) : run_block_fibers(l)))
       return false;

@@ -170,11 +170,7 @@ oob_shared() {
 
 # ------------------------------------------------------------------ suites
 
-cases=("matmul 37 45 29" "matmul 64 64 64" "matmul 1 1 1" "matmul 100 3 17" "matmul 0 5 3"
-       "matmul_reg 70 33 65" "matmul_reg 32 16 32" "matmul_reg 5 100 3"
-       "reduce 10007" "reduce 1" "reduce 256" "reduce 100000"
-       "softmax 5 300" "softmax 3 128" "softmax 2 1"
-       "bias_act 37 123" "bias_act 1000 7" "block_reverse 1000 96" "block_reverse 64 64" "api")
+mapfile -t cases < <(grep -v '^#' $here/cases.txt)
 small=("matmul 20 20 20" "matmul_reg 33 17 35" "reduce 1000" "softmax 3 200" "bias_act 10 33"
        "block_reverse 100 32")
 
