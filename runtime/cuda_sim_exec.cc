@@ -499,6 +499,10 @@ void aotc_sim_launch_body(const aotc_sim_site *site, const void *kernel, dim3 gr
     return aotc_sim_set_last_error(e);
   if (cudaError_t e = check_config(site, kernel, grid, block, shmem, stream))
     return aotc_sim_set_last_error(e);
+  if (g_self || g_barrier) {
+    config_error(site, "a launch from device code (dynamic parallelism) is not simulated");
+    return aotc_sim_set_sticky_error(cudaErrorLaunchFailure);
+  }
   launch l{site, grid, block, block.x * block.y * block.z, body, frame,
            (unsigned char *)malloc(shmem ? shmem : 1), shmem};
   const launch *outer = g_launch;
