@@ -2,7 +2,7 @@
 # setup.sh: installs the Debian packages aotc needs to build and test.
 # Idempotent: installs only what is missing; runs apt-get as root (or via sudo).
 set -euo pipefail
-packages=(meson ninja-build pkg-config gcc libc6-dev libisl-dev libcriterion-dev
+packages=(meson ninja-build pkg-config gcc g++ libc6-dev libisl-dev libcriterion-dev
           gcc-arm-none-eabi libnewlib-arm-none-eabi
           libonnx-dev protobuf-c-compiler libprotobuf-c-dev libonnx-testdata python3-onnx python3-torch
           python3-torchvision python3-numpy)

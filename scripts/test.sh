@@ -78,6 +78,11 @@ for variant in build build-san; do
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
+  if [ -x tests/cudasim/run.sh ]; then
+    t0=$SECONDS
+    suite "cuda simulator$tag" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
+    echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
+  fi
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else
