@@ -74,7 +74,8 @@ static bool is_contraction(const ir_func *f, const ir_stmt *s)
 {
   const ir_expr *e = s->rhs;
   int64_t points = ir_stmt_is_plain(s) ? lhs_points(s) : 0;
-  return ir_stmt_is_plain(s) && s->red == IR_RED_ADD && s->n_index > s->n_lhs && f->tensors[s->tensor]->type == IR_F32 &&
+  return ir_stmt_is_plain(s) && s->red == IR_RED_ADD && s->n_index > s->n_lhs &&
+         f->tensors[s->tensor]->type == IR_F32 &&
          (points < 0 || points >= PACKED_MIN_OUTPUT) &&
          e->kind == IR_BINARY && e->op == IR_MUL && is_plain_access(e->args[0]) && is_plain_access(e->args[1]);
 }

@@ -1,12 +1,13 @@
 /* test_revmode.c: the IR's reverse-mode forms. General left-hand sides
  * (affine `G(2*i + k)` and indirect `H(Idx(n))` subscripts, scatter-adds)
- * through the interpreter, the verifier, the printer, the TC frontend and
- * emitted C, against closed forms computed here; weights as parameters
+ * through the interpreter, the verifier, the printer, the TC frontend, the
+ * isl model and emitted C, against closed forms computed here; weights as parameters
  * (IR_PARAMETER arguments) of an ONNX model against its embedded-weights
  * form. */
 #define _GNU_SOURCE
 #include "ir.h"
 #include "npy.h"
+#include "../../src/polyhedral/poly.h"
 
 #include <criterion/criterion.h>
 #include <dlfcn.h>
@@ -334,6 +335,55 @@ Test(revmode, printer_prints_subscripts_and_every_range)
 }
 
 /* ------------------------------------------------------------------------
+ * The polyhedral model
+ * ------------------------------------------------------------------------ */
+
+/* Whether the relation `want` (isl syntax) is a subset of `have`, or equal
+ * to its part on want's domain when exact. */
+static bool relation_holds(isl_ctx *isl, __isl_keep isl_union_map *have, const char *want, bool exact)
+{
+  isl_union_map *w = isl_union_map_read_from_str(isl, want);
+  isl_union_set *dom = isl_union_map_domain(isl_union_map_copy(w));
+  isl_union_map *part = isl_union_map_intersect_domain(isl_union_map_copy(have), dom);
+  isl_bool ok = exact ? isl_union_map_is_equal(w, part) : isl_union_map_is_subset(w, have);
+  isl_union_map_free(w);
+  isl_union_map_free(part);
+  return ok == isl_bool_true;
+}
+
+static poly_kernel *kernel_of(isl_ctx *isl, const ir_func *f)
+{
+  const char **tensor_ids = IR_NEW_ARRAY(ctx, const char *, f->n_tensors);
+  for (int t = 0; t < f->n_tensors; t++)
+    tensor_ids[t] = f->tensors[t]->name;
+  poly_kernel *k = poly_kernel_build(ctx, isl, f, 0, f->n_stmts, POLY_DEFAULT_MAX_OPS, f->param_names, tensor_ids,
+                                     NULL);
+  cr_assert(k);
+  poly_kernel_schedule(k, true);
+  cr_assert(k->dep_all, "no dependences for %s", f->name);
+  return k;
+}
+
+Test(revmode, isl_model_of_affine_and_indirect_writes)
+{
+  isl_ctx *isl = isl_ctx_alloc();
+  poly_kernel *k = kernel_of(isl, build_strided());
+  cr_expect(relation_holds(isl, k->writes, "[I, K] -> { S_0[i, k] -> G[2i + k] : 0 <= i < I and 0 <= k < K }", true));
+  cr_expect(relation_holds(isl, k->writes,
+                           "[I, K] -> { S_0_init[o] -> G[o] : 0 <= o < 2I + K - 2 and I >= 0 and K >= 0 }", true));
+  cr_expect(relation_holds(isl, k->dep_all,
+                           "[I, K] -> { S_0[i, k] -> S_0[i + 1, k - 2] : 0 <= i < I - 1 and 2 <= k < K }", false));
+  poly_kernel_free(k);
+  k = kernel_of(isl, build_histogram());
+  cr_expect(relation_holds(isl, k->writes, "[N, B] -> { S_1[n] -> H[o] : 0 <= n < N and 0 <= o < B }", true));
+  cr_expect(relation_holds(isl, k->reads, "[N, B] -> { S_1[n] -> H[o] : 0 <= n < N and 0 <= o < B }", false));
+  cr_expect(relation_holds(isl, k->dep_all, "[N, B] -> { S_1[n] -> S_1[n + 1] : 0 <= n < N - 1 and B > 0 }", false));
+  cr_expect(relation_holds(isl, k->dep_all, "[N, B] -> { S_0[b] -> S_1[0] : 0 <= b < B and N > 0 }", false));
+  poly_kernel_free(k);
+  isl_ctx_free(isl);
+}
+
+/* ------------------------------------------------------------------------
  * TC frontend
  * ------------------------------------------------------------------------ */
 
@@ -404,8 +454,8 @@ static built build(ir_func **fs, int n, const emit_options *opt, bool openmp)
   strcpy(b.dir, "/tmp/aotc_revmode_XXXXXX");
   cr_assert(mkdtemp(b.dir));
   cr_assert(emit_files(fs, n, opt, b.dir), "emit failed");
-  snprintf(cmd, sizeof(cmd), "cd %s && cc -std=c99 -Wall -Wextra -Werror -pedantic -O1 %s -fPIC -shared -o k.so k.c -lm",
-           b.dir, openmp ? "-fopenmp" : "");
+  snprintf(cmd, sizeof(cmd), "cd %s && cc -std=c99 -Wall -Wextra -Werror -pedantic -O1 %s -fPIC -shared -o k.so k.c %s",
+           b.dir, openmp ? "-fopenmp" : "", "-lm");
   cr_assert_eq(system(cmd), 0, "compile failed in %s", b.dir);
   snprintf(path, sizeof(path), "%s/k.so", b.dir);
   b.so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -451,6 +501,33 @@ Test(revmode, emitted_scatter_adds_with_openmp_threads)
   if (!gomp)
     cr_skip_test("libgomp.so.1 is not available");
   check_emitted(4);
+}
+
+/* G(2*i + k) += dY(i) * W(k) without `!` accumulates into the caller's G:
+ * two calls on a G of 100s give 100 + 2 * the strided sum, in the
+ * interpreter and in emitted code alike. */
+static void check_accumulate(runner run, void *env, ir_func *f)
+{
+  float G[NG], G_ref[NG];
+  strided_ref(G_ref);
+  for (int o = 0; o < NG; o++)
+    G[o] = 100.0f;
+  for (int call = 0; call < 2; call++)
+    cr_assert_eq(run(env, f, (int64_t[]){NI, NK}, (void *[]){(void *)dY_data, (void *)W_data, G}), 0);
+  for (int o = 0; o < NG; o++)
+    G_ref[o] = 100.0f + 2.0f * G_ref[o];
+  expect_close(G, G_ref, NG, "accumulate");
+}
+
+Test(revmode, accumulate_into_caller_buffers)
+{
+  ir_module *m = compile_text("def acc(float(I) dY, float(K) W) -> (G) {\n  G(2*i + k) += dY(i) * W(k)\n}\n");
+  cr_assert(m);
+  check_accumulate(interpret, NULL, m->funcs[0]);
+  emit_options opt = {.fuse = true};
+  built b = build(m->funcs, 1, &opt, false);
+  check_accumulate(call_built, &b, m->funcs[0]);
+  unload(&b);
 }
 
 /* ------------------------------------------------------------------------

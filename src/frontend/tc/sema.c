@@ -1511,6 +1511,9 @@ static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, cons
   if (ir_size_is_const(lo, &v) && v < 0)
     return report(s, sub->loc, "left-hand side subscript %d of '%s' goes down to %lld, below 0", d, ti->t->name,
                   (long long)v);
+  if (!size_le(szc(s, 0), lo))
+    return report(s, sub->loc, "left-hand side subscript %d of '%s' can go below 0: its least value is %s", d,
+                  ti->t->name, size_text(s, lo));
   if (ti->shape_fixed && !size_le(hi, ti->t->shape[d]))
     return report(s, sub->loc, "size conflict: left-hand side subscript %d goes up to %s but dimension %d of '%s' "
                   "has size %s", d, size_text(s, top), d, ti->t->name, size_text(s, ti->t->shape[d]));
