@@ -24,21 +24,21 @@ unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len)
     return NULL;
   }
   size_t cap = 1 << 16, n = 0;
-  unsigned char *buf = malloc(cap + 1);
+  unsigned char *buf = aotc_malloc(ctx, cap + 1);
   while (buf) {
     n += fread(buf + n, 1, cap - n, f);
     if (n < cap)
       break;
     cap *= 2;
-    unsigned char *nb = realloc(buf, cap + 1);
+    unsigned char *nb = aotc_realloc(ctx, buf, cap + 1);
     if (!nb)
-      free(buf);
+      aotc_free(ctx, buf);
     buf = nb;
   }
   bool err = ferror(f);
   fclose(f);
   if (!buf || err) {
-    free(buf);
+    aotc_free(ctx, buf);
     aotc_error(ctx, (ir_loc){0}, "cannot read '%s'", path);
     return NULL;
   }
@@ -153,7 +153,8 @@ bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t
     aotc_error(ctx, (ir_loc){0}, "'%s': data shorter than its shape says", name);
     return false;
   }
-  out->data = malloc(bytes ? bytes : 1);
+  out->ctx = ctx;
+  out->data = aotc_malloc(ctx, bytes ? bytes : 1);
   if (!out->data) {
     aotc_error(ctx, (ir_loc){0}, "'%s': out of memory", name);
     return false;
@@ -169,7 +170,7 @@ bool npy_load(aotc_ctx *ctx, const char *path, npy_array *out)
   if (!buf)
     return false;
   bool ok = npy_parse(ctx, path, buf, len, out);
-  free(buf);
+  aotc_free(ctx, buf);
   return ok;
 }
 
@@ -213,9 +214,17 @@ bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
   return ok;
 }
 
+static void *array_alloc(aotc_ctx *ctx, size_t bytes)
+{
+  return ctx ? aotc_malloc(ctx, bytes) : malloc(bytes);
+}
+
 void npy_free(npy_array *a)
 {
-  free(a->data);
+  if (a->ctx)
+    aotc_free(a->ctx, a->data);
+  else
+    free(a->data);
   a->data = NULL;
 }
 
@@ -268,12 +277,12 @@ bool npy_convert(npy_array *a, ir_type to)
 {
   if (a->type == to)
     return true;
-  void *nd = malloc((size_t)(a->numel ? a->numel : 1) * (size_t)ir_types[to].bytes);
+  void *nd = array_alloc(a->ctx, (size_t)(a->numel ? a->numel : 1) * (size_t)ir_types[to].bytes);
   if (!nd)
     return false;
   for (int64_t i = 0; i < a->numel; i++)
     store(nd, to, i, a->data, a->type, i);
-  free(a->data);
+  npy_free(a);
   a->data = nd;
   a->type = to;
   return true;

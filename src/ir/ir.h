@@ -83,6 +83,13 @@ char *ir_sprintf(aotc_ctx *ctx, const char *fmt, ...) __attribute__((format(prin
 #define IR_NEW(ctx, T) ((T *)ir_alloc((ctx), sizeof(T)))
 #define IR_NEW_ARRAY(ctx, T, n) ((T *)ir_alloc((ctx), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
 
+/* Heap blocks through the same hook, for memory freed before the context:
+ * 64-byte aligned, not zeroed; NULL and ctx->oom on failure (aotc_realloc
+ * then leaves p as it was). aotc_free(ctx, NULL) does nothing. */
+void *aotc_malloc(aotc_ctx *ctx, size_t n);
+void *aotc_realloc(aotc_ctx *ctx, void *p, size_t n);
+void aotc_free(aotc_ctx *ctx, void *p);
+
 /* A growable array of pointers, arena-backed (old storage is abandoned). */
 typedef struct ir_vec {
   void **items;
@@ -314,6 +321,8 @@ typedef struct ir_func {
                        scheduled by isl on its own) it belongs to, in
                        non-decreasing order; NULL: the whole function is
                        one kernel */
+  int *stmt_origin; /* per statement, the operator it was lowered from (non-
+                       decreasing; what partitioning groups); NULL: none */
   bool memory_planned;     /* ws_offset of every temporary is set; otherwise
                               the backend lays temporaries out in order */
   int64_t workspace_bytes; /* from the memory plan */
@@ -397,6 +406,13 @@ typedef struct onnx_given {
 
 ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                               const char *func_name, const onnx_given *given, int n_given);
+
+/* The ONNX frontend proper: reads the model into a model graph (graph.h)
+ * and runs no pass; onnx_compile and onnx_compile_given are the pipeline
+ * (src/driver/pipeline.h) from this read through verification. NULL when
+ * any error was reported on ctx. */
+struct ir_graph *onnx_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                                 const onnx_given *given, int n_given);
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.

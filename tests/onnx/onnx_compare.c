@@ -41,7 +41,7 @@ int main(int argc, char **argv)
   }
   npy_free(&got);
   free(expect);
-  free(buf);
+  aotc_free(ctx, buf);
   aotc_ctx_free(ctx);
   return 0;
 }

@@ -714,7 +714,7 @@ static ir_module *compile_tc(const char *file)
   unsigned char *text = aotc_read_file(ctx, path, &len);
   cr_assert(text, "cannot read %s", path);
   const aotc_source *src = aotc_add_source(ctx, path, (const char *)text, len);
-  free(text);
+  aotc_free(ctx, text);
   ir_module *m = tc_compile(ctx, src);
   cr_assert(m, "%s does not compile", path);
   return m;
