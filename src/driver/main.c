@@ -558,7 +558,7 @@ static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
 static int dispatch(aotc_ctx *ctx, options *o)
 {
   size_t len;
-  unsigned char *buf = check_dump_after(ctx, o) ? aotc_read_file(ctx, o->file, &len) : NULL;
+  unsigned char *buf = check_dump_after(ctx, o) ? driver_read_file(ctx, o->file, &len) : NULL;
   if (!buf)
     return 1;
   driver_config cfg = config_of(o);
@@ -604,7 +604,7 @@ int main(int argc, char **argv)
   options o = {0};
   int rc = parse_args(ctx, &o, argc, argv) ? dispatch(ctx, &o) : 1;
   for (int i = 0; o.loaded && i < o.n_inputs; i++)
-    npy_free(&o.loaded[i]);
+    driver_npy_free(&o.loaded[i]);
   if (ctx->n_errors || ctx->oom)
     rc = rc ? rc : 1;
   aotc_print_diags(ctx, stderr);

@@ -16,7 +16,7 @@ static const struct {
 };
 #define N_NPY_TYPES (sizeof(npy_types) / sizeof(npy_types[0]))
 
-unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len)
+unsigned char *driver_read_file(aotc_ctx *ctx, const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -109,7 +109,7 @@ static bool parse_shape(const char *hdr, npy_array *a)
   }
 }
 
-bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
+bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
 {
   memset(out, 0, sizeof(*out));
   if (len < 10 || memcmp(buf, "\x93NUMPY", 6)) {
@@ -163,13 +163,13 @@ bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t
   return true;
 }
 
-bool npy_load(aotc_ctx *ctx, const char *path, npy_array *out)
+bool driver_npy_load(aotc_ctx *ctx, const char *path, npy_array *out)
 {
   size_t len;
-  unsigned char *buf = aotc_read_file(ctx, path, &len);
+  unsigned char *buf = driver_read_file(ctx, path, &len);
   if (!buf)
     return false;
-  bool ok = npy_parse(ctx, path, buf, len, out);
+  bool ok = driver_npy_parse(ctx, path, buf, len, out);
   aotc_free(ctx, buf);
   return ok;
 }
@@ -182,7 +182,7 @@ static const char *descr_of(ir_type t)
   return NULL;
 }
 
-bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
+bool driver_npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
 {
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(a->type));
@@ -219,7 +219,7 @@ static void *array_alloc(aotc_ctx *ctx, size_t bytes)
   return ctx ? aotc_malloc(ctx, bytes) : malloc(bytes);
 }
 
-void npy_free(npy_array *a)
+void driver_npy_free(npy_array *a)
 {
   if (a->ctx)
     aotc_free(a->ctx, a->data);
@@ -273,7 +273,7 @@ static void store(void *p, ir_type t, int64_t i, const void *src, ir_type st, in
   }
 }
 
-bool npy_convert(npy_array *a, ir_type to)
+bool driver_npy_convert(npy_array *a, ir_type to)
 {
   if (a->type == to)
     return true;
@@ -282,7 +282,7 @@ bool npy_convert(npy_array *a, ir_type to)
     return false;
   for (int64_t i = 0; i < a->numel; i++)
     store(nd, to, i, a->data, a->type, i);
-  npy_free(a);
+  driver_npy_free(a);
   a->data = nd;
   a->type = to;
   return true;

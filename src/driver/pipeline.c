@@ -2,8 +2,8 @@
  * (pipeline.h) and does one job; the table below is the order they run in,
  * what `aotc --dump=passes` prints and what `--dump-after=PASS` names. In
  * test builds (no NDEBUG, or AOTC_VERIFY=1) the IR is verified after every
- * pass that changes it. onnx_compile and onnx_compile_given, the ONNX
- * frontend's old entry points, are this pipeline from read to verify. */
+ * pass that changes it. driver_compile_onnx (behind onnx_compile) is this
+ * pipeline from read to verify. */
 #include "pipeline.h"
 #include "graph.h"
 #include "../schedule/schedule.h"
@@ -277,11 +277,11 @@ bool driver_run_after(driver_module *m, const char *first)
 }
 
 /* ------------------------------------------------------------------------
- * The ONNX frontend's entry points: read through verify
+ * A model from bytes to verified IR (onnx_compile and onnx_compile_given)
  * ------------------------------------------------------------------------ */
 
-ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                              const char *func_name, const onnx_given *given, int n_given)
+ir_module *driver_compile_onnx(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                               const char *func_name, const onnx_given *given, int n_given)
 {
   driver_module m;
   driver_module_init(&m, ctx, NULL, path ? path : "<onnx>", data, len);
@@ -290,10 +290,4 @@ ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned ch
   m.given = given;
   m.n_given = n_given;
   return driver_run_until(&m, "verify") ? m.ir : NULL;
-}
-
-ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                        const char *func_name)
-{
-  return onnx_compile_given(ctx, path, data, len, func_name, NULL, 0);
 }

@@ -100,6 +100,11 @@ bool driver_run_until(driver_module *m, const char *last);
 /* Runs every pass after the one named first (the backend after select). */
 bool driver_run_after(driver_module *m, const char *first);
 
+/* An ONNX model's bytes through every pass up to verify: what the ONNX
+ * frontend's onnx_compile_given (ir.h) runs. NULL on any error. */
+ir_module *driver_compile_onnx(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                               const char *func_name, const onnx_given *given, int n_given);
+
 /* dump.c: what --dump-after prints: the model graph while there is one and
  * no IR, the IR (with kernels and memory plan) after that, the plans after
  * select, the written files after emit. */

@@ -51,13 +51,13 @@ static bool load_tensor_proto(aotc_ctx *ctx, const char *path, const unsigned ch
 bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out)
 {
   size_t len;
-  unsigned char *buf = aotc_read_file(ctx, path, &len);
+  unsigned char *buf = driver_read_file(ctx, path, &len);
   if (!buf)
     return false;
   bool ok;
   memset(out, 0, sizeof(*out));
   if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
-    ok = npy_parse(ctx, path, buf, len, out);
+    ok = driver_npy_parse(ctx, path, buf, len, out);
   else
     ok = load_tensor_proto(ctx, path, buf, len, out);
   aotc_free(ctx, buf);
@@ -145,7 +145,7 @@ static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
     }
     if (t->rank == 0)
       a->rank = 0;
-    if (!npy_convert(a, t->type)) {
+    if (!driver_npy_convert(a, t->type)) {
       aotc_error(ctx, noloc, "out of memory converting '%s'", in->path);
       return false;
     }
@@ -204,7 +204,7 @@ static bool write_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
   for (int k = 0; ok && k < f->n_outputs; k++) {
     final[k] = ir_sprintf(ctx, "%s/%s.npy", req->output_dir, f->tensors[f->outputs[k]]->name);
     tmp[k] = final[k] ? ir_sprintf(ctx, "%s.tmp%ld", final[k], (long)getpid()) : NULL;
-    ok = tmp[k] && driver_tmp_track(tmp[k]) && npy_save(ctx, tmp[k], &st->arrays[f->n_inputs + k]);
+    ok = tmp[k] && driver_tmp_track(tmp[k]) && driver_npy_save(ctx, tmp[k], &st->arrays[f->n_inputs + k]);
   }
   for (int k = 0; ok && k < f->n_outputs; k++)
     if (rename(tmp[k], final[k])) {
@@ -333,7 +333,7 @@ int driver_run(aotc_ctx *ctx, const run_request *req)
     dlclose(st.dl);
   aotc_free(ctx, st.workspace);
   for (int i = 0; i < st.n_arrays; i++)
-    npy_free(&st.arrays[i]);
+    driver_npy_free(&st.arrays[i]);
   if (st.tmpdir[0] && req->keep_temps) {
     driver_tmp_keep(st.tmpdir);
     fprintf(stderr, "aotc: kept build files in %s\n", st.tmpdir);

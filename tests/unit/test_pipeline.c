@@ -44,7 +44,7 @@ static const char *here(const char *name)
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
-  unsigned char *buf = aotc_read_file(ctx, path, len);
+  unsigned char *buf = driver_read_file(ctx, path, len);
   cr_assert_not_null(buf, "cannot read %s", path);
   return buf;
 }
@@ -404,9 +404,9 @@ Test(pipeline, tuning_cache_reader_out_of_memory, .timeout = 60)
 static bool load_npy(aotc_ctx *c, void *arg)
 {
   npy_array a;
-  bool loaded = npy_load(c, arg, &a), ok = loaded && npy_convert(&a, IR_F64) && a.numel == 32;
+  bool loaded = driver_npy_load(c, arg, &a), ok = loaded && driver_npy_convert(&a, IR_F64) && a.numel == 32;
   if (loaded)
-    npy_free(&a);
+    driver_npy_free(&a);
   return ok;
 }
 
@@ -419,8 +419,70 @@ Test(pipeline, npy_reader_out_of_memory)
     data[i] = (float)i;
   npy_array a = {.type = IR_F32, .rank = 2, .shape = {4, 8}, .numel = 32, .data = data};
   const char *path = ir_sprintf(ctx, "%s/a.npy", dir);
-  cr_assert(npy_save(ctx, path, &a));
+  cr_assert(driver_npy_save(ctx, path, &a));
   sweep(load_npy, (void *)path);
   unlink(path);
   rmdir(dir);
+}
+
+/* ------------------------------------------------------------------------
+ * aotc run: outputs all or none, no temporary folder left when killed
+ * ------------------------------------------------------------------------ */
+
+/* A private folder with two.tc (two outputs) and a.npy (8 floats). */
+static const char *run_fixture(void)
+{
+  static const char text[] = "def two(float(N) A) -> (C, D) {\n  C(i) = A(i)\n  D(i) = A(i) * 2\n}\n";
+  char *dir = ir_strdup(ctx, "/tmp/aotc-test-run-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  FILE *f = fopen(ir_sprintf(ctx, "%s/two.tc", dir), "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+  float data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  npy_array a = {.type = IR_F32, .rank = 1, .shape = {8}, .numel = 8, .data = data};
+  cr_assert(driver_npy_save(ctx, ir_sprintf(ctx, "%s/a.npy", dir), &a));
+  return dir;
+}
+
+static void remove_fixture(const char *dir)
+{
+  int rc;
+  run_capture(ir_sprintf(ctx, "rm -rf '%s'", dir), &rc);
+}
+
+Test(pipeline, run_writes_all_outputs_or_none, .timeout = 60)
+{
+  const char *aotc = require_aotc(), *dir = run_fixture();
+  int rc;
+  const char *run = ir_sprintf(ctx, "cd '%s' && '%s' run two.tc --input A=a.npy --output-dir out", dir, aotc);
+  char *out = run_capture(ir_sprintf(ctx, "mkdir -p '%s/out/D.npy' && %s", dir, run), &rc);
+  cr_expect_eq(rc, 1, "%s", out);
+  cr_expect_not_null(strstr(out, "cannot write"), "%s", out);
+  out = run_capture(ir_sprintf(ctx, "ls -A '%s/out'", dir), &rc);
+  cr_expect_str_eq(out, "D.npy\n", "C.npy written although D.npy could not be");
+  out = run_capture(ir_sprintf(ctx, "rmdir '%s/out/D.npy' && %s && ls -A '%s/out'", dir, run, dir), &rc);
+  cr_expect_str_eq(out, "C.npy\nD.npy\n");
+  remove_fixture(dir);
+}
+
+Test(pipeline, killed_run_leaves_no_temporary_folder, .timeout = 90)
+{
+  const char *aotc = require_aotc(), *dir = run_fixture();
+  int rc;
+  FILE *f = fopen(ir_sprintf(ctx, "%s/slow-cc", dir), "w");
+  cr_assert_not_null(f);
+  fputs("#!/bin/sh\nsleep 20\nexec cc \"$@\"\n", f);
+  fclose(f);
+  const char *cmd = ir_sprintf(
+      ctx,
+      "cd '%s' && chmod +x slow-cc && mkdir tmp && "
+      "(TMPDIR=$PWD/tmp CC=$PWD/slow-cc '%s' run two.tc --input A=a.npy --output-dir out >/dev/null 2>&1 & "
+      "pid=$!; for i in $(seq 200); do ls tmp | grep -q aotc-run && break; sleep 0.1; done; sleep 0.3; "
+      "kill -TERM $pid; wait $pid; echo status=$?; ls -A tmp; ls out 2>/dev/null)",
+      dir, aotc);
+  char *out = run_capture(cmd, &rc), *status = strstr(out, "status=");
+  cr_assert_not_null(status, "%s", out);
+  cr_expect_str_eq(status, "status=143\n", "killed by SIGTERM, nothing left in TMPDIR: %s", out);
+  remove_fixture(dir);
 }

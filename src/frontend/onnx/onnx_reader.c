@@ -2,8 +2,9 @@
  * code generated from onnx.proto (allocating through the context's hook) and
  * builds the model graph: initializers as constants, inputs, nodes with
  * their attributes, outputs. The passes that follow are the pipeline's
- * (src/driver/pipeline.c). */
+ * (src/driver/pipeline.c): onnx_compile runs them up to verification. */
 #include "onnx_internal.h"
+#include "pipeline.h"
 
 #include <string.h>
 
@@ -385,6 +386,18 @@ ir_graph *onnx_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *
   bool ok = read_model(&r, mp);
   onnx__model_proto__free_unpacked(mp, &pa);
   return ok && !ctx->n_errors && !ctx->oom ? r.g : NULL;
+}
+
+ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                              const char *func_name, const onnx_given *given, int n_given)
+{
+  return driver_compile_onnx(ctx, path, data, len, func_name, given, n_given);
+}
+
+ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                        const char *func_name)
+{
+  return driver_compile_onnx(ctx, path, data, len, func_name, NULL, 0);
 }
 
 const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n)
