@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -793,14 +792,10 @@ static pid_t start_build(const tune_eval *ev, int id)
 /* The first line of a failed build's log, for the report. */
 static void build_failure(const tune_eval *ev, int id, int status, tune_result *res)
 {
-  char path[320], line[TUNE_FIELD] = "";
-  FILE *in = fopen(cand_path(ev, id, "log", path, sizeof path), "r");
-  if (in && fgets(line, sizeof line, in))
-    line[strcspn(line, "\n")] = 0;
-  if (in)
-    fclose(in);
+  char path[320], line[TUNE_FIELD];
+  driver_build_log_line(cand_path(ev, id, "log", path, sizeof path), line, sizeof line);
   res->status = TUNE_NO_BUILD;
-  snprintf(res->message, sizeof res->message, "the C compiler failed (status %d)%s%s",
+  snprintf(res->message, sizeof res->message, "the C compiler failed (status %d)%s%.200s",
            WIFEXITED(status) ? WEXITSTATUS(status) : -1, line[0] ? ": " : "", line);
 }
 

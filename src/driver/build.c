@@ -230,8 +230,7 @@ pid_t driver_build_wait_any(int *status)
   return pid;
 }
 
-/* The first line of the compiler's log, for the message. */
-static void first_line(const char *path, char *line, size_t cap)
+void driver_build_log_line(const char *path, char *line, size_t cap)
 {
   FILE *in = path ? fopen(path, "r") : NULL;
   line[0] = 0;
@@ -255,7 +254,7 @@ bool driver_build(aotc_ctx *ctx, const driver_build_request *r)
   if (got == pid && WIFEXITED(status) && !WEXITSTATUS(status))
     return true;
   char line[256];
-  first_line(r->log, line, sizeof line);
+  driver_build_log_line(r->log, line, sizeof line);
   aotc_error(ctx, noloc, "'%s' failed on the emitted code%s%s", driver_compiler(r->cc), line[0] ? ": " : "", line);
   return false;
 }

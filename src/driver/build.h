@@ -44,6 +44,8 @@ pid_t driver_build_start(const driver_build_request *r);
 /* Waits for any child started by driver_build_start (or other children);
  * the pid (-1 when none is left) and its wait status. */
 pid_t driver_build_wait_any(int *status);
+/* The first line of a build's log (path may be NULL), "" when none. */
+void driver_build_log_line(const char *path, char *line, size_t cap);
 /* Builds and waits; false with an error on ctx (naming the compiler and
  * the first line of its log) when it fails. */
 bool driver_build(aotc_ctx *ctx, const driver_build_request *r);
