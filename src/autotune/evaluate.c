@@ -759,8 +759,10 @@ static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64
   bool ok = scratch && emit_text(ev, scratch, o, &c, &clen, &h, &hlen);
   if (ok) {
     *hash = tune_hash(c, clen) ^ (tune_hash(h, hlen) * 31);
-    ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700) && driver_tmp_track(path) &&
-         write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
+    ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700);
+    if (ok)
+      driver_tmp_track(path);
+    ok = ok && write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
          write_text(cand_path(ev, id, "kernel.h", path, sizeof path), h, hlen);
     if (!ok)
       snprintf(res->message, sizeof res->message, "cannot write in '%.200s': %s", ev->dir, strerror(errno));

@@ -72,7 +72,7 @@ static void install_handler(void)
   }
 }
 
-bool driver_tmp_track(const char *path)
+void driver_tmp_track(const char *path)
 {
   size_t n = strlen(path);
   install_handler();
@@ -80,9 +80,8 @@ bool driver_tmp_track(const char *path)
     if (!tracked.used[i]) {
       memcpy(tracked.path[i], path, n + 1);
       tracked.used[i] = 1;
-      return true;
+      return;
     }
-  return false;
 }
 
 /* Whether p is path or lies under it. */

@@ -204,7 +204,9 @@ static bool write_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
   for (int k = 0; ok && k < f->n_outputs; k++) {
     final[k] = ir_sprintf(ctx, "%s/%s.npy", req->output_dir, f->tensors[f->outputs[k]]->name);
     tmp[k] = final[k] ? ir_sprintf(ctx, "%s.tmp%ld", final[k], (long)getpid()) : NULL;
-    ok = tmp[k] && driver_tmp_track(tmp[k]) && driver_npy_save(ctx, tmp[k], &st->arrays[f->n_inputs + k]);
+    if (tmp[k])
+      driver_tmp_track(tmp[k]);
+    ok = tmp[k] && driver_npy_save(ctx, tmp[k], &st->arrays[f->n_inputs + k]);
   }
   for (int k = 0; ok && k < f->n_outputs; k++)
     if (rename(tmp[k], final[k])) {
