@@ -509,7 +509,7 @@ static driver_config config_of(const options *o)
   return (driver_config){.entries = o->entries, .n_entries = o->n_entries, .sizes = o->sizes,
                          .n_sizes = o->n_sizes, .schedule = o->schedule, .cache = o->cache,
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
-                         .weights = o->weights, .verbose = o->verbose,
+                         .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN};
 }
 
