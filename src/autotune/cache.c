@@ -4,6 +4,7 @@
  * Writing goes to a temporary file renamed over the old one. */
 #define _GNU_SOURCE
 #include "tune.h"
+#include "../driver/build.h"
 
 #include <errno.h>
 #include <math.h>
@@ -100,10 +101,10 @@ static bool has_word(const char *list, const char *word)
   return false;
 }
 
-static void isa_field(char *dst, size_t cap)
+static void isa_field(aotc_ctx *ctx, char *dst, size_t cap)
 {
   static const char *const flags[] = {"avx2", "avx512f", "asimd", "sve"};
-  char *line = malloc(1 << 16);
+  char *line = aotc_malloc(ctx, 1 << 16);
   char *list = line ? cpuinfo_value("flags", line, 1 << 16) : NULL;
   if (line && !list)
     list = cpuinfo_value("Features", line, 1 << 16);
@@ -114,7 +115,7 @@ static void isa_field(char *dst, size_t cap)
       at += (size_t)snprintf(dst + at, cap - at, "%s%s", at ? "," : "", flags[i]);
   if (!at)
     snprintf(dst, cap, "-");
-  free(line);
+  aotc_free(ctx, line);
 }
 
 static void cpu_field(char *dst, size_t cap)
@@ -128,8 +129,7 @@ static void cpu_field(char *dst, size_t cap)
 static void compiler_field(const char *cc, char *dst, size_t cap)
 {
   char cmd[1024], line[512] = "";
-  if (!cc || !*cc)
-    cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+  cc = driver_compiler(cc);
   snprintf(cmd, sizeof cmd, "%s --version 2>/dev/null", cc);
   fflush(NULL);
   FILE *p = popen(cmd, "r");
@@ -153,7 +153,7 @@ bool tune_key_make(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, int th
   sizes_field(f, sizes, key->sizes, sizeof key->sizes);
   key->threads = threads;
   cpu_field(key->cpu, sizeof key->cpu);
-  isa_field(key->isa, sizeof key->isa);
+  isa_field(ctx, key->isa, sizeof key->isa);
   compiler_field(cc, key->compiler, sizeof key->compiler);
   return true;
 }
@@ -313,15 +313,15 @@ static bool parse_cache_text(aotc_ctx *ctx, const char *path, char *text, size_t
 static char *read_all(aotc_ctx *ctx, const char *path, FILE *in, size_t *len)
 {
   size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
+  char *buf = aotc_malloc(ctx, cap);
   while (buf) {
     n += fread(buf + n, 1, cap - n, in);
     if (n < cap || ferror(in))
       break;
-    char *grown = cap < (size_t)CACHE_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
+    char *grown = cap < (size_t)CACHE_MAX_BYTES ? aotc_realloc(ctx, buf, cap * 2) : NULL;
     if (!grown) {
       aotc_error(ctx, noloc, "'%s': tuning cache too large or out of memory", path);
-      free(buf);
+      aotc_free(ctx, buf);
       return NULL;
     }
     buf = grown;
@@ -329,7 +329,7 @@ static char *read_all(aotc_ctx *ctx, const char *path, FILE *in, size_t *len)
   }
   if (!buf || ferror(in)) {
     aotc_error(ctx, noloc, "cannot read '%s': %s", path, buf ? strerror(errno) : "out of memory");
-    free(buf);
+    aotc_free(ctx, buf);
     return NULL;
   }
   *len = n;
@@ -350,7 +350,7 @@ bool tune_cache_load(aotc_ctx *ctx, const char *path, tune_cache *cache)
   char *text = read_all(ctx, path, in, &len);
   fclose(in);
   bool ok = text && parse_cache_text(ctx, path, text, len, cache);
-  free(text);
+  aotc_free(ctx, text);
   return ok;
 }
 

@@ -1,18 +1,18 @@
 /* evaluate.c: one candidate of the autotuner from options to a time. The
  * entry is emitted for the tuning sizes with the candidate's options and
- * built by the system compiler into a shared object (two compilers at a
- * time, each in a child process that emits and then execs cc). Each built
+ * built into a shared object by the driver's build helper (build.h: the
+ * same compiler and flags as `aotc run`), two compilers at a time. Each built
  * candidate then runs alone in a child process with OMP_NUM_THREADS set:
  * once on the inputs of the reference, whose outputs are checked, then a
  * warm-up and timed repeats rotating over several buffer sets. A candidate
  * that crashes or hangs takes only its child down. */
 #define _GNU_SOURCE
 #include "tune.h"
+#include "../driver/build.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,12 +77,6 @@ static double now(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static const char *compiler(const tune_eval_config *cfg)
-{
-  const char *env = getenv("CC");
-  return cfg->cc && *cfg->cc ? cfg->cc : env && *env ? env : "cc";
 }
 
 /* ------------------------------------------------------------------------
@@ -213,9 +207,10 @@ static bool size_args(tune_eval *ev)
   return true;
 }
 
-static void *alloc_buffer(size_t bytes)
+/* 64-byte aligned and zeroed, from the context's hook. */
+static void *alloc_buffer(const tune_eval *ev, size_t bytes)
 {
-  void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+  void *p = aotc_malloc(ev->ctx, bytes);
   if (p)
     memset(p, 0, bytes);
   return p;
@@ -233,7 +228,7 @@ static bool alloc_sets(tune_eval *ev)
     if (!(ev->sets[s] = IR_NEW_ARRAY(ev->ctx, void *, ev->n_args)))
       return false;
     for (int a = 0; a < ev->n_args; a++)
-      if (!(ev->sets[s][a] = alloc_buffer(ev->bytes[a]))) {
+      if (!(ev->sets[s][a] = alloc_buffer(ev, ev->bytes[a]))) {
         aotc_error(ev->ctx, noloc, "tune: out of memory for the buffers");
         return false;
       }
@@ -411,7 +406,7 @@ static bool alloc_reference(tune_eval *ev)
   const ir_func *f = ev->cfg.func;
   ev->ref = IR_NEW_ARRAY(ev->ctx, void *, f->n_outputs);
   for (int o = 0; ev->ref && o < f->n_outputs; o++)
-    if (!(ev->ref[o] = alloc_buffer(ev->bytes[f->n_inputs + o])))
+    if (!(ev->ref[o] = alloc_buffer(ev, ev->bytes[f->n_inputs + o])))
       return false;
   return ev->ref != NULL;
 }
@@ -599,7 +594,7 @@ static bool load_candidate(const tune_eval *ev, const char *so, void **dl, packe
     return false;
   }
   size_t bytes = wsf(ev->cfg.sizes);
-  *ws = bytes ? alloc_buffer(bytes) : NULL;
+  *ws = bytes ? alloc_buffer(ev, bytes) : NULL;
   if (bytes && !*ws)
     snprintf(rep->message, sizeof rep->message, "no memory for a workspace of %zu bytes", bytes);
   return !bytes || *ws;
@@ -726,6 +721,7 @@ static const char *cand_path(const tune_eval *ev, int id, const char *file, char
 
 static bool write_text(const char *path, const char *text, size_t len)
 {
+  driver_tmp_track(path);
   FILE *f = fopen(path, "w");
   bool ok = f && fwrite(text, 1, len, f) == len;
   return f && !fclose(f) && ok;
@@ -765,8 +761,10 @@ static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64
   bool ok = scratch && emit_text(ev, scratch, o, &c, &clen, &h, &hlen);
   if (ok) {
     *hash = tune_hash(c, clen) ^ (tune_hash(h, hlen) * 31);
-    ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700) &&
-         write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
+    ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700);
+    if (ok)
+      driver_tmp_track(path);
+    ok = ok && write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
          write_text(cand_path(ev, id, "kernel.h", path, sizeof path), h, hlen);
     if (!ok)
       snprintf(res->message, sizeof res->message, "cannot write in '%.200s': %s", ev->dir, strerror(errno));
@@ -780,51 +778,35 @@ static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64
   return ok;
 }
 
-/* In the child: stderr to the log, exec the compiler. */
-static void child_build(const tune_eval *ev, int id)
-{
-  char c[320], so[320], log[320];
-  cand_path(ev, id, "kernel.c", c, sizeof c);
-  cand_path(ev, id, "kernel.so", so, sizeof so);
-  if (!freopen(cand_path(ev, id, "log", log, sizeof log), "w", stderr))
-    _exit(126);
-  alarm(EVAL_BUILD_LIMIT);
-  const char *cc = compiler(&ev->cfg);
-  char *argv[] = {(char *)cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-o", so, c, "-lm", NULL};
-  execvp(cc, argv);
-  fprintf(stderr, "cannot run '%s': %s\n", cc, strerror(errno));
-  _exit(127);
-}
-
+/* Starts the compiler on candidate id: DIR/ID/kernel.so, messages in
+ * DIR/ID/log. */
 static pid_t start_build(const tune_eval *ev, int id)
 {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0)
-    child_build(ev, id);
-  return pid;
+  char c[320], so[320], log[320];
+  const char *sources[] = {cand_path(ev, id, "kernel.c", c, sizeof c)};
+  driver_build_request r = {.cc = ev->cfg.cc, .kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1,
+                            .output = cand_path(ev, id, "kernel.so", so, sizeof so), .threads = ev->cfg.threads,
+                            .log = cand_path(ev, id, "log", log, sizeof log), .time_limit = EVAL_BUILD_LIMIT,
+                            .verbose = ev->cfg.verbose};
+  driver_tmp_track(so);
+  driver_tmp_track(log);
+  return driver_build_start(&r);
 }
 
 /* The first line of a failed build's log, for the report. */
 static void build_failure(const tune_eval *ev, int id, int status, tune_result *res)
 {
-  char path[320], line[TUNE_FIELD] = "";
-  FILE *in = fopen(cand_path(ev, id, "log", path, sizeof path), "r");
-  if (in && fgets(line, sizeof line, in))
-    line[strcspn(line, "\n")] = 0;
-  if (in)
-    fclose(in);
+  char path[320], line[TUNE_FIELD];
+  driver_build_log_line(cand_path(ev, id, "log", path, sizeof path), line, sizeof line);
   res->status = TUNE_NO_BUILD;
-  snprintf(res->message, sizeof res->message, "the C compiler failed (status %d)%s%s",
+  snprintf(res->message, sizeof res->message, "the C compiler failed (status %d)%s%.200s",
            WIFEXITED(status) ? WEXITSTATUS(status) : -1, line[0] ? ": " : "", line);
 }
 
 static void wait_build(tune_eval *ev, pid_t *pids, const int *ids, int n, tune_result *results)
 {
   int status;
-  pid_t pid;
-  while ((pid = wait(&status)) < 0 && errno == EINTR)
-    ;
+  pid_t pid = driver_build_wait_any(&status);
   for (int i = 0; pid > 0 && i < n; i++)
     if (pids[i] == pid) {
       pids[i] = 0;
@@ -836,7 +818,9 @@ static void wait_build(tune_eval *ev, pid_t *pids, const int *ids, int n, tune_r
 /* Compiles the candidates whose build[i] is set. */
 static void build_all(tune_eval *ev, const bool *build, int n, const int *ids, tune_result *results)
 {
-  pid_t *pids = calloc((size_t)n, sizeof *pids);
+  pid_t *pids = aotc_malloc(ev->ctx, sizeof *pids * (size_t)(n ? n : 1));
+  if (pids)
+    memset(pids, 0, sizeof *pids * (size_t)(n ? n : 1));
   int running = 0;
   for (int i = 0; pids && i < n; i++) {
     if (!build[i])
@@ -853,16 +837,13 @@ static void build_all(tune_eval *ev, const bool *build, int n, const int *ids, t
   }
   for (; pids && running > 0; running--)
     wait_build(ev, pids, ids, n, results);
-  free(pids);
+  aotc_free(ev->ctx, pids);
 }
 
 static void remove_candidate(const tune_eval *ev, int id)
 {
-  static const char *const files[] = {"kernel.c", "kernel.h", "kernel.so", "log"};
   char path[320];
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-    unlink(cand_path(ev, id, files[i], path, sizeof path));
-  rmdir(cand_path(ev, id, NULL, path, sizeof path));
+  driver_tmp_remove(cand_path(ev, id, NULL, path, sizeof path));
 }
 
 /* ------------------------------------------------------------------------
@@ -883,7 +864,7 @@ static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res)
     return;
   if (ev->n_codes == ev->cap_codes) {
     int cap = ev->cap_codes ? 2 * ev->cap_codes : 64;
-    void *grown = realloc(ev->codes, sizeof *ev->codes * (size_t)cap);
+    void *grown = aotc_realloc(ev->ctx, ev->codes, sizeof *ev->codes * (size_t)cap);
     if (!grown)
       return;
     ev->codes = grown;
@@ -944,11 +925,20 @@ void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_resu
   ev->remeasure = false;
 }
 
+/* n zeroed elements of size bytes from the context's hook. */
+static void *zeroed(const tune_eval *ev, int n, size_t size)
+{
+  void *p = aotc_malloc(ev->ctx, size * (size_t)(n ? n : 1));
+  if (p)
+    memset(p, 0, size * (size_t)(n ? n : 1));
+  return p;
+}
+
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results)
 {
-  int *ids = calloc((size_t)(n ? n : 1), sizeof *ids);
-  uint64_t *hashes = calloc((size_t)(n ? n : 1), sizeof *hashes);
-  bool *build = calloc((size_t)(n ? n : 1), sizeof *build), *emitted = calloc((size_t)(n ? n : 1), sizeof *emitted);
+  int *ids = zeroed(ev, n, sizeof *ids);
+  uint64_t *hashes = zeroed(ev, n, sizeof *hashes);
+  bool *build = zeroed(ev, n, sizeof *build), *emitted = zeroed(ev, n, sizeof *emitted);
   memset(results, 0, sizeof *results * (size_t)n);
   for (int i = 0; ids && i < n; i++)
     ids[i] = ev->serial++;
@@ -967,38 +957,28 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   }
   for (int i = 0; ids && i < n && !ev->cfg.keep_temps; i++)
     remove_candidate(ev, ids[i]);
-  free(ids);
-  free(hashes);
-  free(build);
-  free(emitted);
+  aotc_free(ev->ctx, ids);
+  aotc_free(ev->ctx, hashes);
+  aotc_free(ev->ctx, build);
+  aotc_free(ev->ctx, emitted);
 }
 
 /* ------------------------------------------------------------------------
  * Setup and teardown
  * ------------------------------------------------------------------------ */
 
-static bool make_dir(tune_eval *ev)
-{
-  const char *tmp = getenv("TMPDIR");
-  snprintf(ev->dir, sizeof ev->dir, "%s/aotc-tune-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(ev->dir)) {
-    aotc_error(ev->ctx, noloc, "tune: cannot create a temporary directory: %s", strerror(errno));
-    ev->dir[0] = 0;
-    return false;
-  }
-  return true;
-}
-
 tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
 {
-  tune_eval *ev = calloc(1, sizeof *ev);
+  tune_eval *ev = aotc_malloc(ctx, sizeof *ev);
   if (!ev) {
     aotc_error(ctx, noloc, "tune: out of memory");
     return NULL;
   }
+  memset(ev, 0, sizeof *ev);
   ev->ctx = ctx;
   ev->cfg = *cfg;
-  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev) && make_dir(ev))
+  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev) &&
+      driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir))
     return ev;
   tune_eval_free(ev);
   return NULL;
@@ -1008,15 +988,18 @@ void tune_eval_free(tune_eval *ev)
 {
   if (!ev)
     return;
+  aotc_ctx *ctx = ev->ctx;
   for (int s = 0; ev->sets && s < ev->n_sets && ev->sets[s]; s++)
     for (int a = 0; a < ev->n_args; a++)
-      free(ev->sets[s][a]);
+      aotc_free(ctx, ev->sets[s][a]);
   for (int o = 0; ev->ref && o < ev->cfg.func->n_outputs; o++)
-    free(ev->ref[o]);
-  if (ev->dir[0] && ev->cfg.keep_temps)
+    aotc_free(ctx, ev->ref[o]);
+  if (ev->dir[0] && ev->cfg.keep_temps) {
+    driver_tmp_keep(ev->dir);
     fprintf(stderr, "aotc: kept tuning files in %s\n", ev->dir);
-  else if (ev->dir[0])
-    rmdir(ev->dir);
-  free(ev->codes);
-  free(ev);
+  } else if (ev->dir[0]) {
+    driver_tmp_remove(ev->dir);
+  }
+  aotc_free(ctx, ev->codes);
+  aotc_free(ctx, ev);
 }

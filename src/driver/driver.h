@@ -4,6 +4,7 @@
 
 #include "ir.h"
 #include "npy.h"
+#include "pipeline.h"
 
 typedef struct run_input {
   const char *name;
@@ -11,8 +12,7 @@ typedef struct run_input {
 } run_input;
 
 typedef struct run_request {
-  const ir_func *func;
-  const emit_options *emit;
+  driver_module *module; /* after the select pass: one plan; run emits it */
   int n_inputs;
   const run_input *inputs;
   const char *output_dir;
@@ -25,15 +25,16 @@ typedef struct run_request {
 } run_request;
 
 /* Loads an array from a .npy file or a serialized ONNX TensorProto (.pb),
- * told apart by content. */
+ * told apart by content; its data comes from ctx's allocation hook. */
 bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out);
 
 /* Parses --shape NAME=D0,D1,... (shape_spec.c). */
-#define IR_MAX_RANK_SPEC 16
+#define DRIVER_MAX_SHAPE_RANK 16
 bool driver_parse_shape(aotc_ctx *ctx, const char *spec, onnx_shape_spec *out);
 
-/* `aotc run`: binds sizes from the inputs, builds and runs the code, and
- * writes one .npy per output. Returns 0 on success. */
-int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req);
+/* `aotc run`: binds sizes from the inputs, runs the backend passes into a
+ * temporary folder, builds and runs the code (build.h), and writes one
+ * .npy per output, all or none. Returns 0 on success. */
+int driver_run(aotc_ctx *ctx, const run_request *req);
 
 #endif

@@ -1,12 +1,15 @@
 /* main.c: the `aotc` command line. The only place that prints usage and
  * decides the exit status; everything else reports on the context. */
 #include "driver.h"
+#include "build.h"
+#include "pipeline.h"
 #include "../autotune/tune.h"
 #include "emit_model.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -36,7 +39,9 @@ static const char usage[] =
     "                         'tile=96,4096,384 reg=12,32 vec=1 pack=1 sr=1 mk=1'; 'none':\n"
     "                         untransformed loops (format: src/schedule/schedule.h)\n"
     "  --dump=schedule        print the schedule tree and AST of each kernel on stderr\n"
-    "  --dump=ir              print the IR after range inference on stderr\n"
+    "  --dump=ir              print the IR after verification on stderr\n"
+    "  --dump=passes          list the passes of the pipeline, in order\n"
+    "  --dump-after=PASS      print the module (graph, IR, plans or output) after PASS on stderr\n"
     "  --target c             code to emit (only c for now)\n"
     "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
     "                         or as a serialized ONNX TensorProto (.pb)\n"
@@ -56,7 +61,9 @@ static const char usage[] =
     "The input kind is detected from the content: Tensor Comprehensions text\n"
     "(.tc) or an ONNX model (.onnx). TorchScript archives are recognised but not\n"
     "supported yet.\n"
-    "run uses $CC (default cc) to build the emitted code.\n";
+    "run and tune build the emitted code with $CC (default cc):\n"
+    "  $CC -O2 -march=native -std=gnu11 [-fopenmp] -fPIC -shared ... -lm\n"
+    "with -fopenmp when the code is scheduled for more than one thread.\n";
 
 typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK, CMD_TUNE } command;
 
@@ -68,6 +75,7 @@ typedef struct options {
   const char *name; /* --name: the model's function name */
   const char *schedule; /* --schedule: options text (sched_options_parse) */
   const char *weights; /* --weights: a model's weights blob */
+  const char *dump_after; /* --dump-after: a pass's name */
   const char **model_inputs; /* an ONNX model's input names */
   npy_array *loaded;         /* run of a model: the --input arrays, read once, one per input */
   int n_model_inputs;
@@ -243,6 +251,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->dump_schedule = true);
   if (!strcmp(a, "--dump=ir"))
     return (o->dump_ir = true);
+  if (is_option(a, "--dump-after"))
+    return (o->dump_after = option_value(ctx, argc, argv, i, "--dump-after")) != NULL;
   if (is_tune_option(a))
     return parse_tune_option(ctx, o, argc, argv, i);
   aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
@@ -277,28 +287,6 @@ static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
     return false;
   }
   return true;
-}
-
-typedef enum { INPUT_TC, INPUT_ONNX, INPUT_TORCHSCRIPT } input_kind;
-
-/* Detects the input kind from the content, as DESIGN.md asks: a zip archive
- * is TorchScript; binary data is ONNX (a ModelProto starts with the tag of
- * ir_version, 0x08, or at least not with the letters, '#' or blanks a TC
- * file starts with); the rest is TC, whose lexer reports stray bytes. */
-static input_kind detect_input_kind(const unsigned char *buf, size_t len)
-{
-  if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
-    return INPUT_TORCHSCRIPT;
-  if (len > 0 && buf[0] == 0x08)
-    return INPUT_ONNX;
-  size_t i = 0;
-  while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-    i++;
-  bool tc_start = i == len || buf[i] == '#' || (buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z');
-  for (i = 0; !tc_start && i < len && i < 4096; i++)
-    if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t'))
-      return INPUT_ONNX;
-  return INPUT_TC;
 }
 
 static const char *base_name(const char *path)
@@ -336,126 +324,23 @@ static onnx_given *load_given(aotc_ctx *ctx, const options *o, npy_array *arrays
   return given;
 }
 
-static ir_module *load_onnx(aotc_ctx *ctx, options *o, const unsigned char *buf, size_t len)
+/* A model's name and, for run, its input names and the --input values. */
+static bool prepare_onnx(aotc_ctx *ctx, options *o, driver_module *m)
 {
-  const char *name = model_name(ctx, o);
-  if (!name || !(o->model_inputs = onnx_model_inputs(ctx, buf, len, &o->n_model_inputs)))
-    return NULL;
-  onnx_options opt = {.weights_as_params = o->weights_as_inputs, .shapes = o->shapes, .n_shapes = o->n_shapes};
-  if (o->cmd != CMD_RUN)
-    return onnx_compile_shaped(ctx, o->file, buf, len, name, &opt);
-  npy_array *arrays = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
-  onnx_given *given = arrays ? load_given(ctx, o, arrays) : NULL;
-  opt.given = given;
-  opt.n_given = o->n_inputs;
-  ir_module *m = given ? onnx_compile_opts(ctx, o->file, buf, len, name, &opt) : NULL;
-  o->loaded = arrays;
-  return m;
-}
-
-static ir_module *load_module(aotc_ctx *ctx, options *o)
-{
-  size_t len;
-  unsigned char *buf = aotc_read_file(ctx, o->file, &len);
-  if (!buf)
-    return NULL;
-  ir_module *m = NULL;
-  const aotc_source *src;
-  switch (detect_input_kind(buf, len)) {
-  case INPUT_TORCHSCRIPT:
-    aotc_error(ctx, noloc, "'%s' is a zip archive (TorchScript?): TorchScript input is not supported yet", o->file);
-    break;
-  case INPUT_ONNX:
-    m = load_onnx(ctx, o, buf, len);
-    break;
-  case INPUT_TC:
-    src = aotc_add_source(ctx, o->file, (const char *)buf, len);
-    m = src ? tc_compile(ctx, src) : NULL;
-    break;
-  }
-  free(buf);
-  for (int i = 0; m && i < m->n_funcs; i++)
-    if (!ir_verify(ctx, m->funcs[i]))
-      m = NULL;
-  return m;
-}
-
-/* The defs selected by --entry, in the order given (all when none). */
-static ir_func **select_funcs(aotc_ctx *ctx, const ir_module *m, const options *o, int *n)
-{
-  *n = o->n_entries ? o->n_entries : m->n_funcs;
-  ir_func **fs = IR_NEW_ARRAY(ctx, ir_func *, *n);
-  if (!fs)
-    return NULL;
-  for (int i = 0; i < *n; i++) {
-    fs[i] = o->n_entries ? ir_module_find(m, o->entries[i]) : m->funcs[i];
-    if (!fs[i]) {
-      aotc_error(ctx, noloc, "no def named '%s' in '%s'", o->entries[i], o->file);
-      return NULL;
-    }
-  }
-  return fs;
-}
-
-static bool parse_size_spec(aotc_ctx *ctx, const char *spec, const char **name, size_t *name_len, int64_t *value,
-                            const char **next)
-{
-  const char *eq = strchr(spec, '='), *comma = strchr(spec, ',');
-  if (!comma)
-    comma = spec + strlen(spec);
-  char *end;
-  errno = 0;
-  long long v = eq && eq < comma ? strtoll(eq + 1, &end, 10) : -1;
-  if (!eq || eq > comma || eq == spec || errno || end != comma || v < 0) {
-    aotc_error(ctx, noloc, "--size expects NAME=VALUE[,NAME=VALUE...] with VALUE >= 0, got '%s'", spec);
+  if (!(m->func_name = model_name(ctx, o)))
     return false;
-  }
-  *name = spec;
-  *name_len = (size_t)(eq - spec);
-  *value = v;
-  *next = *comma ? comma + 1 : NULL;
-  return true;
-}
-
-/* True when `name` (len bytes) names a size parameter of f; sets it in fixed. */
-static bool apply_one_size(const ir_func *f, int64_t *fixed, const char *name, size_t len, int64_t v)
-{
-  bool used = false;
-  for (int p = 0; p < f->n_params; p++)
-    if (strlen(f->param_names[p]) == len && !strncmp(f->param_names[p], name, len)) {
-      if (fixed)
-        fixed[p] = v;
-      used = true;
-    }
-  return used;
-}
-
-/* One entry per size parameter of fs[which]: the --size value, or -1. A
- * name that is no size parameter of any selected def is an error. */
-static int64_t *fixed_sizes(aotc_ctx *ctx, const options *o, ir_func *const *fs, int n, int which)
-{
-  const ir_func *f = fs[which];
-  int64_t *fixed = IR_NEW_ARRAY(ctx, int64_t, f->n_params);
-  if (!fixed)
-    return NULL;
-  for (int p = 0; p < f->n_params; p++)
-    fixed[p] = -1;
-  for (int s = 0; s < o->n_sizes; s++)
-    for (const char *spec = o->sizes[s]; spec;) {
-      const char *name;
-      size_t len;
-      int64_t v;
-      if (!parse_size_spec(ctx, spec, &name, &len, &v, &spec))
-        return NULL;
-      bool anywhere = apply_one_size(f, fixed, name, len, v);
-      for (int k = 0; k < n; k++)
-        anywhere |= apply_one_size(fs[k], NULL, name, len, v);
-      if (!anywhere) {
-        aotc_error(ctx, noloc, "--size names '%.*s', which is no size parameter of the selected defs", (int)len, name);
-        return NULL;
-      }
-    }
-  return fixed;
+  m->weights_as_params = o->weights_as_inputs;
+  m->shapes = o->shapes;
+  m->n_shapes = o->n_shapes;
+  if (o->cmd != CMD_RUN)
+    return true;
+  if (!(o->model_inputs = onnx_model_inputs(ctx, m->source, m->source_len, &o->n_model_inputs)))
+    return false;
+  o->loaded = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
+  onnx_given *given = o->loaded ? load_given(ctx, o, o->loaded) : NULL;
+  m->given = given;
+  m->n_given = o->n_inputs;
+  return given != NULL;
 }
 
 static const char *default_output(aotc_ctx *ctx, const char *file)
@@ -473,94 +358,85 @@ static const char *header_path(aotc_ctx *ctx, const char *out)
   return ir_sprintf(ctx, "%s.h", out);
 }
 
-/* Writes both files under temporary names and renames them only when
- * everything succeeded, so bad input never leaves a partial output. */
-static bool write_outputs(aotc_ctx *ctx, const ir_module *m, ir_func *const *fs, int n, const emit_options *base,
-                          int64_t *const *fixed, const sched_options *const *scheds, const char *out)
+static bool close_both(driver_module *m)
 {
+  bool ok = true;
+  if (m->c_out && fclose(m->c_out))
+    ok = false;
+  if (m->h_out && fclose(m->h_out))
+    ok = false;
+  m->c_out = m->h_out = NULL;
+  return ok;
+}
+
+/* Renames both temporary files to their names; false (the first removed
+ * again) when either rename fails. */
+static bool rename_both(aotc_ctx *ctx, const char *ctmp, const char *htmp, const char *out, const char *hout)
+{
+  if (!rename(ctmp, out) && !rename(htmp, hout))
+    return true;
+  aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+  remove(out);
+  return false;
+}
+
+/* An output that exists and is not a regular file (/dev/null, a FIFO, a
+ * terminal) is written in place, C then header: renaming a temporary over
+ * it would replace the device. */
+static bool is_special_file(const char *path)
+{
+  struct stat st;
+  return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static bool write_special(aotc_ctx *ctx, driver_module *m, const char *out)
+{
+  m->c_out = fopen(out, "w");
+  m->h_out = m->c_out;
+  m->c_path = m->h_path = out;
+  m->header_name = NULL;
+  if (!m->c_out) {
+    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+    return false;
+  }
+  bool ok = driver_run_after(m, "select");
+  ok = !fclose(m->c_out) && ok;
+  m->c_out = m->h_out = NULL;
+  return ok;
+}
+
+/* The backend passes write both files under temporary names, renamed only
+ * when everything succeeded, so bad input never leaves a partial output. */
+static bool write_outputs(aotc_ctx *ctx, driver_module *m, const char *out)
+{
+  if (is_special_file(out))
+    return write_special(ctx, m, out);
   const char *hout = header_path(ctx, out);
   char *ctmp = ir_sprintf(ctx, "%s.tmp%ld", out, (long)getpid());
   char *htmp = ir_sprintf(ctx, "%s.tmp%ld", hout, (long)getpid());
   if (!hout || !ctmp || !htmp)
     return false;
-  FILE *c = fopen(ctmp, "w"), *h = c ? fopen(htmp, "w") : NULL;
-  bool ok = c && h;
+  driver_tmp_track(ctmp);
+  driver_tmp_track(htmp);
+  m->c_out = fopen(ctmp, "w");
+  m->h_out = m->c_out ? fopen(htmp, "w") : NULL;
+  m->c_path = ctmp;
+  m->h_path = htmp;
+  m->header_name = base_name(hout);
+  bool ok = m->c_out && m->h_out;
   if (!ok)
     aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
-  emit_options opt = *base;
-  opt.header_name = base_name(hout);
-  for (int i = 0; ok && i < n; i++) {
-    opt.fixed_sizes = fixed[i];
-    opt.sched = scheds[i];
-    ok = emit_c_module(ctx, m, &fs[i], 1, &opt, c, h);
-  }
-  if (c && fclose(c))
-    ok = false;
-  if (h && fclose(h))
-    ok = false;
-  if (ok && (rename(ctmp, out) || rename(htmp, hout))) {
-    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
-    remove(out);
-    ok = false;
-  }
-  remove(ctmp);
-  remove(htmp);
+  ok = ok && driver_run_after(m, "select");
+  ok = close_both(m) && ok;
+  ok = ok && rename_both(ctx, ctmp, htmp, out, hout);
+  driver_tmp_remove(ctmp);
+  driver_tmp_remove(htmp);
   return ok;
 }
 
 /* ------------------------------------------------------------------------
- * Tuning: `aotc tune`, and the cache lookup of compile and run
+ * Commands
  * ------------------------------------------------------------------------ */
-
-static bool all_sizes_fixed(const ir_func *f, const int64_t *fixed)
-{
-  for (int p = 0; p < f->n_params; p++)
-    if (!fixed || fixed[p] < 0)
-      return false;
-  return true;
-}
-
-/* With --cache: the options recorded for f at the --size values, or NULL:
- * emission then uses the heuristics for --threads (a note with -v). */
-/* --schedule TEXT: the options given on the command line; --threads, when
- * given too, overrides their thread count. NULL with an error when the text
- * does not parse. */
-static const sched_options *given_schedule(aotc_ctx *ctx, const options *o)
-{
-  sched_options *s = IR_NEW(ctx, sched_options);
-  char err[256];
-  if (!s)
-    return NULL;
-  if (!sched_options_parse(o->schedule, s, err, sizeof err)) {
-    aotc_error(ctx, noloc, "--schedule: %s", err);
-    return NULL;
-  }
-  if (o->threads)
-    s->threads = o->threads;
-  return s;
-}
-
-/* The schedule options for f: --schedule, else a tuned entry of --cache,
- * else NULL (the heuristics). */
-static const sched_options *cached_schedule(aotc_ctx *ctx, const options *o, const ir_func *f,
-                                            const int64_t *fixed)
-{
-  if (o->schedule)
-    return given_schedule(ctx, o);
-  sched_options *s = o->cache ? IR_NEW(ctx, sched_options) : NULL;
-  int threads = o->threads ? o->threads : 1;
-  if (!s)
-    return NULL;
-  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, o->cache, f, fixed, threads, NULL, s)) {
-    if (o->verbose)
-      aotc_note(ctx, noloc, "'%s': tuned schedule from '%s'", f->name, o->cache);
-    return s;
-  }
-  if (o->verbose)
-    aotc_note(ctx, noloc, "'%s': no entry in '%s' for these sizes, threads, CPU and compiler: heuristics", f->name,
-              o->cache);
-  return NULL;
-}
 
 static void print_time(double seconds)
 {
@@ -585,87 +461,49 @@ static void print_tune_outcome(const ir_func *f, const tune_outcome *r)
   printf("; %d trials, %d wrong, %d failed, %d too slow\n", r->trials, r->rejected, r->failed, r->slow);
 }
 
-static int do_tune(aotc_ctx *ctx, const options *o, const ir_module *m)
+static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
 {
-  if (o->n_entries != 1 && m->n_funcs != 1) {
+  if (o->n_entries != 1 && m->ir->n_funcs != 1) {
     aotc_error(ctx, noloc, "tune: choose one def of '%s' with --entry", o->file);
     return 1;
   }
-  int n;
-  ir_func **fs = select_funcs(ctx, m, o, &n);
-  int64_t *fixed = fs ? fixed_sizes(ctx, o, fs, 1, 0) : NULL;
-  if (!fixed)
-    return 1;
-  tune_request req = {.func = fs[0], .sizes = fixed, .threads = o->threads ? o->threads : 1, .trials = o->trials,
-                      .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse, .cache_path = o->cache,
-                      .verbose = o->verbose, .keep_temps = o->keep_temps};
+  const driver_plan *p = &m->plans[0];
+  tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
+                      .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
+                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps};
   tune_outcome r;
   bool ok = tune_run(ctx, &req, &r);
   if (r.seconds > 0)
-    print_tune_outcome(fs[0], &r);
+    print_tune_outcome(p->func, &r);
   if (ok && o->cache)
     aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
   return ok ? 0 : 1;
 }
 
-/* -v: a model's memory plan (workspace size against its lower bound). */
-static void note_memory_plan(aotc_ctx *ctx, const ir_func *f)
+static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
 {
-  int kernels = f->stmt_kernel && f->n_stmts ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
-  if (f->memory_planned)
-    aotc_note(ctx, noloc, "'%s': %d kernels, workspace %lld bytes, lower bound %lld bytes", f->name, kernels,
-              (long long)f->workspace_bytes, (long long)f->workspace_lower_bound);
-}
-
-static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
-{
-  int n;
-  ir_func **fs = select_funcs(ctx, m, o, &n);
-  if (!fs)
-    return 1;
-  int64_t **fixed = IR_NEW_ARRAY(ctx, int64_t *, n);
-  for (int i = 0; fixed && i < n; i++)
-    if (!(fixed[i] = fixed_sizes(ctx, o, fs, n, i)))
-      return 1;
-  const sched_options **scheds = IR_NEW_ARRAY(ctx, const sched_options *, n);
-  for (int i = 0; fixed && scheds && i < n; i++)
-    scheds[i] = cached_schedule(ctx, o, fs[i], fixed[i]);
-  for (int i = 0; o->verbose && i < n; i++)
-    note_memory_plan(ctx, fs[i]);
-  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads,
-                      .weights = o->weights};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
-  bool ok = fixed && scheds && out && !ctx->n_errors && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out);
-  if (ok && o->weights && n != 1) {
-    aotc_error(ctx, noloc, "--weights takes one model function, not %d", n);
+  bool ok = out && write_outputs(ctx, m, out);
+  if (ok && o->weights && m->n_plans != 1) {
+    aotc_error(ctx, noloc, "--weights takes one model function, not %d", m->n_plans);
     ok = false;
   }
   if (ok && o->weights)
-    ok = emit_model_write_weights(ctx, fs[0], o->weights);
+    ok = emit_model_write_weights(ctx, m->plans[0].func, o->weights);
   return ok ? 0 : 1;
 }
 
-static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
+static int do_run(aotc_ctx *ctx, const options *o, driver_module *m)
 {
-  if (o->n_entries > 1 || (!o->n_entries && m->n_funcs > 1)) {
-    aotc_error(ctx, noloc, "'%s' holds %d defs: choose one with --entry", o->file, m->n_funcs);
+  if (o->n_entries > 1 || (!o->n_entries && m->ir->n_funcs > 1)) {
+    aotc_error(ctx, noloc, "'%s' holds %d defs: choose one with --entry", o->file, m->ir->n_funcs);
     return 1;
   }
-  int n;
-  ir_func **fs = select_funcs(ctx, m, o, &n);
-  int64_t *fixed = fs ? fixed_sizes(ctx, o, fs, 1, 0) : NULL;
-  if (!fixed)
-    return 1;
-  emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed,
-                      .threads = o->threads, .sched = cached_schedule(ctx, o, fs[0], fixed)};
-  if (ctx->n_errors)
-    return 1;
-  run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
+  run_request req = {.module = m, .n_inputs = o->n_inputs, .inputs = o->inputs,
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
                      .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,
-                     .loaded = o->loaded,
-                     .keep_temps = o->keep_temps, .verbose = o->verbose};
-  return driver_run(ctx, m, &req);
+                     .loaded = o->loaded, .keep_temps = o->keep_temps, .verbose = o->verbose};
+  return driver_run(ctx, &req);
 }
 
 static const char *const role_names[] = {"input", "output", "temp", "parameter", "constant"};
@@ -707,32 +545,58 @@ static bool print_ranges_at(aotc_ctx *ctx, FILE *out, const ir_func *f, const in
   return true;
 }
 
-static int do_check(aotc_ctx *ctx, const options *o, const ir_module *m)
+static int do_check(aotc_ctx *ctx, const options *o, driver_module *m)
 {
-  int n;
-  ir_func **fs = select_funcs(ctx, m, o, &n);
-  if (!fs)
-    return 1;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < m->n_plans; i++) {
     if (!o->n_sizes) {
-      ir_print_ranges(stdout, fs[i]);
+      ir_print_ranges(stdout, m->plans[i].func);
       continue;
     }
-    int64_t *fixed = fixed_sizes(ctx, o, fs, n, i);
-    if (!fixed || !print_ranges_at(ctx, stdout, fs[i], fixed))
+    if (!print_ranges_at(ctx, stdout, m->plans[i].func, m->plans[i].fixed))
       return 1;
   }
   return 0;
 }
 
-static int dispatch(aotc_ctx *ctx, options *o)
+static driver_config config_of(const options *o)
 {
-  ir_module *m = load_module(ctx, o);
-  if (!m)
+  return (driver_config){.entries = o->entries, .n_entries = o->n_entries, .sizes = o->sizes,
+                         .n_sizes = o->n_sizes, .schedule = o->schedule, .cache = o->cache,
+                         .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
+                         .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
+                         .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN};
+}
+
+/* The last pass a command runs: check and tune stop before the backend,
+ * and so does run with --interpret. */
+static const char *last_pass(const options *o)
+{
+  bool emits = o->cmd == CMD_COMPILE || (o->cmd == CMD_RUN && !o->interpret);
+  return emits ? driver_passes[driver_n_passes - 1].name : "select";
+}
+
+static bool check_dump_after(aotc_ctx *ctx, const options *o)
+{
+  int k = o->dump_after ? driver_pass_index(o->dump_after) : 0;
+  if (k < 0) {
+    aotc_error(ctx, noloc, "--dump-after: no pass named '%s' (aotc --dump=passes lists them)", o->dump_after);
+    return false;
+  }
+  if (k > driver_pass_index(last_pass(o))) {
+    aotc_error(ctx, noloc, "--dump-after=%s: that pass does not run for this command", o->dump_after);
+    return false;
+  }
+  return true;
+}
+
+static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
+{
+  if (m->kind == DRIVER_INPUT_ONNX && !prepare_onnx(ctx, o, m))
     return 1;
-  if (o->dump_ir)
-    for (int i = 0; i < m->n_funcs; i++)
-      ir_print_func(stderr, m->funcs[i]);
+  if (!driver_run_until(m, "select"))
+    return 1;
+  for (int i = 0; o->dump_ir && i < m->ir->n_funcs; i++)
+    ir_print_func(stderr, m->ir->funcs[i]);
   switch (o->cmd) {
   case CMD_RUN:
     return do_run(ctx, o, m);
@@ -745,17 +609,42 @@ static int dispatch(aotc_ctx *ctx, options *o)
   }
 }
 
+static int dispatch(aotc_ctx *ctx, options *o)
+{
+  size_t len;
+  unsigned char *buf = check_dump_after(ctx, o) ? driver_read_file(ctx, o->file, &len) : NULL;
+  if (!buf)
+    return 1;
+  driver_config cfg = config_of(o);
+  driver_module m;
+  driver_module_init(&m, ctx, &cfg, o->file, buf, len);
+  m.dump_after = o->dump_after;
+  int rc = run_command(ctx, o, &m);
+  aotc_free(ctx, buf);
+  return rc;
+}
+
+static bool asks(int argc, char **argv, const char *what)
+{
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], what))
+      return true;
+  return false;
+}
+
 int main(int argc, char **argv)
 {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || (i == 1 && !strcmp(argv[i], "help"))) {
-      fputs(usage, stdout);
-      return 0;
-    }
-    if (!strcmp(argv[i], "--version")) {
-      printf("aotc %s\n", AOTC_VERSION);
-      return 0;
-    }
+  if (asks(argc, argv, "-h") || asks(argc, argv, "--help") || (argc > 1 && !strcmp(argv[1], "help"))) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (asks(argc, argv, "--version")) {
+    printf("aotc %s\n", AOTC_VERSION);
+    return 0;
+  }
+  if (asks(argc, argv, "--dump=passes")) {
+    driver_print_passes(stdout);
+    return 0;
   }
   if (argc < 2) {
     fputs(usage, stderr);
@@ -769,7 +658,7 @@ int main(int argc, char **argv)
   options o = {0};
   int rc = parse_args(ctx, &o, argc, argv) ? dispatch(ctx, &o) : 1;
   for (int i = 0; o.loaded && i < o.n_inputs; i++)
-    npy_free(&o.loaded[i]);
+    driver_npy_free(&o.loaded[i]);
   if (ctx->n_errors || ctx->oom)
     rc = rc ? rc : 1;
   aotc_print_diags(ctx, stderr);

@@ -16,7 +16,7 @@ static const struct {
 };
 #define N_NPY_TYPES (sizeof(npy_types) / sizeof(npy_types[0]))
 
-unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len)
+unsigned char *driver_read_file(aotc_ctx *ctx, const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -24,21 +24,21 @@ unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len)
     return NULL;
   }
   size_t cap = 1 << 16, n = 0;
-  unsigned char *buf = malloc(cap + 1);
+  unsigned char *buf = aotc_malloc(ctx, cap + 1);
   while (buf) {
     n += fread(buf + n, 1, cap - n, f);
     if (n < cap)
       break;
     cap *= 2;
-    unsigned char *nb = realloc(buf, cap + 1);
+    unsigned char *nb = aotc_realloc(ctx, buf, cap + 1);
     if (!nb)
-      free(buf);
+      aotc_free(ctx, buf);
     buf = nb;
   }
   bool err = ferror(f);
   fclose(f);
   if (!buf || err) {
-    free(buf);
+    aotc_free(ctx, buf);
     aotc_error(ctx, (ir_loc){0}, "cannot read '%s'", path);
     return NULL;
   }
@@ -109,7 +109,7 @@ static bool parse_shape(const char *hdr, npy_array *a)
   }
 }
 
-bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
+bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
 {
   memset(out, 0, sizeof(*out));
   if (len < 10 || memcmp(buf, "\x93NUMPY", 6)) {
@@ -153,7 +153,8 @@ bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t
     aotc_error(ctx, (ir_loc){0}, "'%s': data shorter than its shape says", name);
     return false;
   }
-  out->data = malloc(bytes ? bytes : 1);
+  out->ctx = ctx;
+  out->data = aotc_malloc(ctx, bytes ? bytes : 1);
   if (!out->data) {
     aotc_error(ctx, (ir_loc){0}, "'%s': out of memory", name);
     return false;
@@ -162,14 +163,14 @@ bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t
   return true;
 }
 
-bool npy_load(aotc_ctx *ctx, const char *path, npy_array *out)
+bool driver_npy_load(aotc_ctx *ctx, const char *path, npy_array *out)
 {
   size_t len;
-  unsigned char *buf = aotc_read_file(ctx, path, &len);
+  unsigned char *buf = driver_read_file(ctx, path, &len);
   if (!buf)
     return false;
-  bool ok = npy_parse(ctx, path, buf, len, out);
-  free(buf);
+  bool ok = driver_npy_parse(ctx, path, buf, len, out);
+  aotc_free(ctx, buf);
   return ok;
 }
 
@@ -181,7 +182,7 @@ static const char *descr_of(ir_type t)
   return NULL;
 }
 
-bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
+bool driver_npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
 {
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(a->type));
@@ -213,9 +214,17 @@ bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a)
   return ok;
 }
 
-void npy_free(npy_array *a)
+static void *array_alloc(aotc_ctx *ctx, size_t bytes)
 {
-  free(a->data);
+  return ctx ? aotc_malloc(ctx, bytes) : malloc(bytes);
+}
+
+void driver_npy_free(npy_array *a)
+{
+  if (a->ctx)
+    aotc_free(a->ctx, a->data);
+  else
+    free(a->data);
   a->data = NULL;
 }
 
@@ -264,16 +273,16 @@ static void store(void *p, ir_type t, int64_t i, const void *src, ir_type st, in
   }
 }
 
-bool npy_convert(npy_array *a, ir_type to)
+bool driver_npy_convert(npy_array *a, ir_type to)
 {
   if (a->type == to)
     return true;
-  void *nd = malloc((size_t)(a->numel ? a->numel : 1) * (size_t)ir_types[to].bytes);
+  void *nd = array_alloc(a->ctx, (size_t)(a->numel ? a->numel : 1) * (size_t)ir_types[to].bytes);
   if (!nd)
     return false;
   for (int64_t i = 0; i < a->numel; i++)
     store(nd, to, i, a->data, a->type, i);
-  free(a->data);
+  driver_npy_free(a);
   a->data = nd;
   a->type = to;
   return true;

@@ -11,19 +11,22 @@ typedef struct npy_array {
   int rank;
   int64_t shape[NPY_MAX_RANK];
   int64_t numel;
-  void *data; /* numel elements of type, little-endian, C order; malloc'ed */
+  void *data; /* numel elements of type, little-endian, C order */
+  aotc_ctx *ctx; /* data comes from this context's hook (aotc_malloc); NULL: from malloc */
 } npy_array;
 
 /* Parses a whole .npy file held in memory. Reports on ctx, naming `name`.
  * Never reads past len; refuses Fortran order, big-endian and object data. */
-bool npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out);
-bool npy_load(aotc_ctx *ctx, const char *path, npy_array *out);
-bool npy_save(aotc_ctx *ctx, const char *path, const npy_array *a);
-void npy_free(npy_array *a);
-/* Converts a's elements to type `to` in place (reallocating as needed). */
-bool npy_convert(npy_array *a, ir_type to);
+bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out);
+bool driver_npy_load(aotc_ctx *ctx, const char *path, npy_array *out);
+bool driver_npy_save(aotc_ctx *ctx, const char *path, const npy_array *a);
+void driver_npy_free(npy_array *a);
+/* Converts a's elements to type `to` in place (reallocating through
+ * a->ctx's hook, or malloc when a->ctx is NULL). */
+bool driver_npy_convert(npy_array *a, ir_type to);
 
-/* Reads a whole file; NULL (reported on ctx) on failure. Caller frees. */
-unsigned char *aotc_read_file(aotc_ctx *ctx, const char *path, size_t *len);
+/* Reads a whole file (NUL-terminated); NULL (reported on ctx) on failure.
+ * The caller frees it with aotc_free(ctx, ...). */
+unsigned char *driver_read_file(aotc_ctx *ctx, const char *path, size_t *len);
 
 #endif

@@ -1,7 +1,10 @@
-/* run.c: `aotc run`: emit C for one entry, build it into a shared object
- * with the system compiler, load it, call its packed entry point on .npy
- * inputs and write the outputs as .npy files. */
+/* run.c: `aotc run`: the backend passes emit C for one entry into a
+ * temporary folder, the build helper (build.h) makes a shared object of it,
+ * which is loaded and its packed entry point called on the inputs; the
+ * outputs are written as .npy files under temporary names and renamed only
+ * when every one was written. */
 #include "driver.h"
+#include "build.h"
 #include "../schedule/schedule.h"
 
 #include <dlfcn.h>
@@ -9,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
 typedef size_t (*packed_ws_fn)(const int64_t *sizes);
 
 typedef struct run_state {
+  const ir_func *func;
+  const driver_plan *plan;
   npy_array *arrays; /* inputs then outputs */
   int n_arrays;
   int64_t *sizes;
@@ -26,24 +30,43 @@ typedef struct run_state {
 
 static const ir_loc noloc;
 
+/* The data of a TensorProto (.pb), copied from malloc into ctx's hook. */
+static bool load_tensor_proto(aotc_ctx *ctx, const char *path, const unsigned char *buf, size_t len,
+                              npy_array *out)
+{
+  void *data = NULL;
+  bool ok = onnx_read_tensor(ctx, path, buf, len, &out->type, &out->rank, out->shape, &data);
+  out->numel = 1;
+  for (int d = 0; ok && d < out->rank; d++)
+    out->numel *= out->shape[d];
+  size_t bytes = ok ? (size_t)(out->numel ? out->numel : 1) * (size_t)ir_types[out->type].bytes : 0;
+  out->data = ok ? aotc_malloc(ctx, bytes) : NULL;
+  out->ctx = ctx;
+  if (out->data)
+    memcpy(out->data, data, bytes);
+  free(data);
+  return out->data != NULL;
+}
+
 bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out)
 {
   size_t len;
-  unsigned char *buf = aotc_read_file(ctx, path, &len);
+  unsigned char *buf = driver_read_file(ctx, path, &len);
   if (!buf)
     return false;
   bool ok;
   memset(out, 0, sizeof(*out));
-  if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
-    ok = npy_parse(ctx, path, buf, len, out);
-  } else {
-    ok = onnx_read_tensor(ctx, path, buf, len, &out->type, &out->rank, out->shape, &out->data);
-    out->numel = 1;
-    for (int d = 0; ok && d < out->rank; d++)
-      out->numel *= out->shape[d];
-  }
-  free(buf);
+  if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+    ok = driver_npy_parse(ctx, path, buf, len, out);
+  else
+    ok = load_tensor_proto(ctx, path, buf, len, out);
+  aotc_free(ctx, buf);
   return ok;
+}
+
+static const ir_func *run_func(const run_request *req)
+{
+  return req->module->plans[0].func;
 }
 
 /* The --input for tensor `name`: given by that name or by a model name
@@ -81,7 +104,7 @@ static bool is_model_input(const run_request *req, const char *name)
 
 static bool check_input_names(aotc_ctx *ctx, const run_request *req)
 {
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
   bool ok = true;
   for (int i = 0; i < req->n_inputs; i++) {
     const char *id = ir_c_identifier(ctx, req->inputs[i].name);
@@ -122,7 +145,7 @@ static bool initial_value(aotc_ctx *ctx, const ir_func *f, int t, npy_array *a)
  * not given gets its initial value. */
 static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
   for (int k = 0; k < f->n_inputs; k++) {
     const ir_tensor *t = f->tensors[f->inputs[k]];
     const run_input *in = find_input(ctx, req, t->name);
@@ -145,7 +168,7 @@ static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
     }
     if (t->rank == 0)
       a->rank = 0;
-    if (!npy_convert(a, t->type)) {
+    if (!driver_npy_convert(a, t->type)) {
       aotc_error(ctx, noloc, "out of memory converting '%s'", in->path);
       return false;
     }
@@ -155,7 +178,7 @@ static bool load_inputs(aotc_ctx *ctx, const run_request *req, run_state *st)
 
 static bool bind_sizes(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
   const int64_t **shapes = IR_NEW_ARRAY(ctx, const int64_t *, f->n_inputs);
   int *ranks = IR_NEW_ARRAY(ctx, int, f->n_inputs);
   if (!shapes || !ranks)
@@ -169,7 +192,7 @@ static bool bind_sizes(aotc_ctx *ctx, const run_request *req, run_state *st)
 
 static bool alloc_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
   for (int k = 0; k < f->n_outputs; k++) {
     int t = f->outputs[k];
     npy_array *a = &st->arrays[f->n_inputs + k];
@@ -180,7 +203,11 @@ static bool alloc_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
       aotc_error(ctx, f->tensors[t]->loc, "output '%s' has no valid shape for these input sizes", f->tensors[t]->name);
       return false;
     }
-    a->data = calloc((size_t)(a->numel ? a->numel : 1), (size_t)ir_types[a->type].bytes);
+    size_t bytes = (size_t)(a->numel ? a->numel : 1) * (size_t)ir_types[a->type].bytes;
+    a->ctx = ctx;
+    a->data = aotc_malloc(ctx, bytes);
+    if (a->data)
+      memset(a->data, 0, bytes);
     if (!a->data) {
       aotc_error(ctx, noloc, "out of memory for output '%s'", f->tensors[t]->name);
       return false;
@@ -189,65 +216,54 @@ static bool alloc_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
   return true;
 }
 
+/* Every output under a temporary name first; renamed when all were
+ * written, removed otherwise, so a failure leaves no output of this run. */
 static bool write_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
+  char **final = IR_NEW_ARRAY(ctx, char *, f->n_outputs), **tmp = IR_NEW_ARRAY(ctx, char *, f->n_outputs);
+  bool ok = final && tmp;
   mkdir(req->output_dir, 0777);
-  for (int k = 0; k < f->n_outputs; k++) {
-    const char *path = ir_sprintf(ctx, "%s/%s.npy", req->output_dir, f->tensors[f->outputs[k]]->name);
-    if (!path || !npy_save(ctx, path, &st->arrays[f->n_inputs + k]))
-      return false;
+  for (int k = 0; ok && k < f->n_outputs; k++) {
+    final[k] = ir_sprintf(ctx, "%s/%s.npy", req->output_dir, f->tensors[f->outputs[k]]->name);
+    tmp[k] = final[k] ? ir_sprintf(ctx, "%s.tmp%ld", final[k], (long)getpid()) : NULL;
+    if (tmp[k])
+      driver_tmp_track(tmp[k]);
+    ok = tmp[k] && driver_npy_save(ctx, tmp[k], &st->arrays[f->n_inputs + k]);
   }
-  return true;
-}
-
-static bool emit_to_file(aotc_ctx *ctx, const run_request *req, const char *cpath, const char *hpath)
-{
-  FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
-  bool ok = c && h;
-  if (ok) {
-    ir_func *fn = (ir_func *)req->func;
-    emit_options opt = *req->emit;
-    opt.header_name = "kernel.h";
-    ok = emit_c_module(ctx, NULL, &fn, 1, &opt, c, h);
-  } else {
-    aotc_error(ctx, noloc, "cannot create files in '%s'", cpath);
-  }
-  if (c && fclose(c))
-    ok = false;
-  if (h && fclose(h))
-    ok = false;
+  for (int k = 0; ok && k < f->n_outputs; k++)
+    if (rename(tmp[k], final[k])) {
+      aotc_error(ctx, noloc, "cannot write '%s': %s", final[k], strerror(errno));
+      for (int j = 0; j < k; j++)
+        remove(final[j]);
+      ok = false;
+    }
+  for (int k = 0; tmp && k < f->n_outputs && tmp[k]; k++)
+    driver_tmp_remove(tmp[k]);
   return ok;
 }
 
-/* Runs argv without a shell; true when it exits with status 0. */
-static bool run_command(aotc_ctx *ctx, char *const *argv, bool verbose)
+/* The backend passes write DIR/kernel.c and kernel.h. */
+static bool emit_to_dir(aotc_ctx *ctx, const run_request *req, const char *cpath, const char *hpath)
 {
-  if (verbose) {
-    for (int i = 0; argv[i]; i++)
-      fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
-    fputc('\n', stderr);
-  }
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    aotc_error(ctx, noloc, "cannot start '%s': %s", argv[0], strerror(errno));
-    return false;
-  }
-  if (pid == 0) {
-    execvp(argv[0], argv);
-    fprintf(stderr, "aotc: error: cannot run '%s': %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return false;
-  if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-    aotc_error(ctx, noloc, "'%s' failed on the emitted code", argv[0]);
-    return false;
-  }
-  return true;
+  driver_module *m = req->module;
+  driver_tmp_track(cpath);
+  driver_tmp_track(hpath);
+  m->c_out = fopen(cpath, "w");
+  m->h_out = fopen(hpath, "w");
+  m->c_path = cpath;
+  m->h_path = hpath;
+  m->header_name = "kernel.h";
+  bool ok = m->c_out && m->h_out;
+  if (!ok)
+    aotc_error(ctx, noloc, "cannot create files in '%s'", cpath);
+  ok = ok && driver_run_after(m, "select");
+  if (m->c_out && fclose(m->c_out))
+    ok = false;
+  if (m->h_out && fclose(m->h_out))
+    ok = false;
+  m->c_out = m->h_out = NULL;
+  return ok;
 }
 
 static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
@@ -255,14 +271,15 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
   char *cpath = ir_sprintf(ctx, "%s/kernel.c", st->tmpdir);
   char *hpath = ir_sprintf(ctx, "%s/kernel.h", st->tmpdir);
   char *sopath = ir_sprintf(ctx, "%s/kernel.so", st->tmpdir);
-  if (!cpath || !hpath || !sopath || !emit_to_file(ctx, req, cpath, hpath))
+  if (!cpath || !hpath || !sopath || !emit_to_dir(ctx, req, cpath, hpath))
     return false;
-  const char *cc = getenv("CC");
-  const emit_options *e = req->emit;
-  int threads = e->sched ? e->sched->threads : e->threads;
-  char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-O2", "-std=c99", "-fPIC", "-shared",
-                  "-o", sopath, cpath, "-lm", threads > 1 ? "-fopenmp" : NULL, NULL};
-  if (!run_command(ctx, argv, req->verbose))
+  const driver_plan *p = &req->module->plans[0];
+  const driver_config *cfg = req->module->cfg;
+  const char *sources[] = {cpath};
+  driver_build_request b = {.kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1, .output = sopath,
+                            .threads = p->sched ? p->sched->threads : cfg->threads, .verbose = req->verbose};
+  driver_tmp_track(sopath);
+  if (!driver_build(ctx, &b))
     return false;
   st->dl = dlopen(sopath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!st->dl) {
@@ -274,7 +291,7 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
 
 static int call_compiled(aotc_ctx *ctx, const run_request *req, run_state *st, void **args)
 {
-  const char *name = req->func->name;
+  const char *name = run_func(req)->name;
   packed_fn fn = (packed_fn)dlsym(st->dl, ir_sprintf(ctx, "%s_call", name));
   packed_ws_fn ws = (packed_ws_fn)dlsym(st->dl, ir_sprintf(ctx, "%s_call_workspace_bytes", name));
   if (!fn || !ws) {
@@ -282,12 +299,9 @@ static int call_compiled(aotc_ctx *ctx, const run_request *req, run_state *st, v
     return 1;
   }
   size_t bytes = ws(st->sizes);
-  if (bytes) {
-    st->workspace = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    if (!st->workspace) {
-      aotc_error(ctx, noloc, "cannot allocate a workspace of %zu bytes", bytes);
-      return 1;
-    }
+  if (bytes && !(st->workspace = aotc_malloc(ctx, bytes))) {
+    aotc_error(ctx, noloc, "cannot allocate a workspace of %zu bytes", bytes);
+    return 1;
   }
   int rc = fn(st->sizes, args, st->workspace);
   if (rc)
@@ -295,56 +309,44 @@ static int call_compiled(aotc_ctx *ctx, const run_request *req, run_state *st, v
   return rc;
 }
 
-static void remove_tmpdir(const run_state *st)
+static bool sizes_match(aotc_ctx *ctx, const run_request *req, const run_state *st)
 {
-  static const char *const names[] = {"kernel.c", "kernel.h", "kernel.so"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", st->tmpdir, names[i]);
-    unlink(path);
-  }
-  rmdir(st->tmpdir);
+  const ir_func *f = run_func(req);
+  const int64_t *fixed = req->module->plans[0].fixed;
+  for (int p = 0; fixed && p < f->n_params; p++)
+    if (fixed[p] >= 0 && fixed[p] != st->sizes[p]) {
+      aotc_error(ctx, noloc, "--size %s=%lld does not match the inputs (%s=%lld)", f->param_names[p],
+                 (long long)fixed[p], f->param_names[p], (long long)st->sizes[p]);
+      return false;
+    }
+  return true;
+}
+
+static bool compile_and_call(aotc_ctx *ctx, const run_request *req, run_state *st, void **args)
+{
+  if (!driver_tmpdir_new(ctx, "run", st->tmpdir, sizeof st->tmpdir))
+    return false;
+  return build_and_load(ctx, req, st) && !call_compiled(ctx, req, st, args);
 }
 
 static int run_with_state(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
-  const ir_func *f = req->func;
-  if (!check_input_names(ctx, req) || !load_inputs(ctx, req, st) || !bind_sizes(ctx, req, st))
-    return 1;
-  for (int p = 0; req->emit->fixed_sizes && p < f->n_params; p++)
-    if (req->emit->fixed_sizes[p] >= 0 && req->emit->fixed_sizes[p] != st->sizes[p]) {
-      aotc_error(ctx, noloc, "--size %s=%lld does not match the inputs (%s=%lld)", f->param_names[p],
-                 (long long)req->emit->fixed_sizes[p], f->param_names[p], (long long)st->sizes[p]);
-      return 1;
-    }
-  if (!alloc_outputs(ctx, req, st))
+  const ir_func *f = run_func(req);
+  if (!check_input_names(ctx, req) || !load_inputs(ctx, req, st) || !bind_sizes(ctx, req, st) ||
+      !sizes_match(ctx, req, st) || !alloc_outputs(ctx, req, st))
     return 1;
   void **args = IR_NEW_ARRAY(ctx, void *, st->n_arrays);
   if (!args)
     return 1;
   for (int i = 0; i < st->n_arrays; i++)
     args[i] = st->arrays[i].data;
-  if (req->interpret) {
-    if (ir_interpret(ctx, f, st->sizes, args))
-      return 1;
-  } else {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(st->tmpdir, sizeof st->tmpdir, "%s/aotc-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(st->tmpdir)) {
-      aotc_error(ctx, noloc, "cannot create a temporary directory: %s", strerror(errno));
-      st->tmpdir[0] = 0;
-      return 1;
-    }
-    if (!build_and_load(ctx, req, st) || call_compiled(ctx, req, st, args))
-      return 1;
-  }
-  return write_outputs(ctx, req, st) ? 0 : 1;
+  bool ok = req->interpret ? !ir_interpret(ctx, f, st->sizes, args) : compile_and_call(ctx, req, st, args);
+  return ok && write_outputs(ctx, req, st) ? 0 : 1;
 }
 
-int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req)
+int driver_run(aotc_ctx *ctx, const run_request *req)
 {
-  (void)m;
-  const ir_func *f = req->func;
+  const ir_func *f = run_func(req);
   run_state st = {0};
   st.n_arrays = f->n_inputs + f->n_outputs;
   st.arrays = IR_NEW_ARRAY(ctx, npy_array, st.n_arrays);
@@ -354,12 +356,14 @@ int driver_run(aotc_ctx *ctx, const ir_module *m, const run_request *req)
   int rc = run_with_state(ctx, req, &st);
   if (st.dl)
     dlclose(st.dl);
-  free(st.workspace);
+  aotc_free(ctx, st.workspace);
   for (int i = 0; i < st.n_arrays; i++)
-    npy_free(&st.arrays[i]);
-  if (st.tmpdir[0] && !req->keep_temps)
-    remove_tmpdir(&st);
-  else if (st.tmpdir[0])
+    driver_npy_free(&st.arrays[i]);
+  if (st.tmpdir[0] && req->keep_temps) {
+    driver_tmp_keep(st.tmpdir);
     fprintf(stderr, "aotc: kept build files in %s\n", st.tmpdir);
+  } else if (st.tmpdir[0]) {
+    driver_tmp_remove(st.tmpdir);
+  }
   return rc;
 }

@@ -56,9 +56,9 @@ bool driver_parse_shape(aotc_ctx *ctx, const char *spec, onnx_shape_spec *out)
   int rank = count_dims(eq + 1);
   int64_t *dims = IR_NEW_ARRAY(ctx, int64_t, rank);
   const char **names = IR_NEW_ARRAY(ctx, const char *, rank);
-  if (!dims || !names || rank > IR_MAX_RANK_SPEC) {
-    if (rank > IR_MAX_RANK_SPEC)
-      aotc_error(ctx, (ir_loc){0}, "--shape %s: more than %d dimensions", spec, IR_MAX_RANK_SPEC);
+  if (!dims || !names || rank > DRIVER_MAX_SHAPE_RANK) {
+    if (rank > DRIVER_MAX_SHAPE_RANK)
+      aotc_error(ctx, (ir_loc){0}, "--shape %s: more than %d dimensions", spec, DRIVER_MAX_SHAPE_RANK);
     return false;
   }
   const char *p = eq + 1;

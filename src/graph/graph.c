@@ -1,6 +1,7 @@
-/* graph.c: the model graph: building it, shape inference with constant
- * folding (a node whose inputs are all constant is run through the reference
- * interpreter), dead-node elimination and lowering to one ir_func. */
+/* graph.c: the model graph: building it, shape inference (folding the
+ * nodes that shapes depend on), constant folding (a node whose inputs are
+ * all constant is run through the reference interpreter), dead-node
+ * elimination and lowering to one ir_func. */
 #include "graph.h"
 #include "ops_internal.h"
 
@@ -232,15 +233,45 @@ static bool fold_node(ir_graph *g, ir_node *n)
   return true;
 }
 
+/* Per node, whether a shape depends on its outputs' values: they reach,
+ * through any chain of nodes, an input that must be constant (Reshape's
+ * shape, Slice's starts, ...). Nodes are in topological order. */
+static bool *shape_nodes(ir_graph *g)
+{
+  bool *needed = IR_NEW_ARRAY(g->ctx, bool, g->n_values), *shape = IR_NEW_ARRAY(g->ctx, bool, g->n_nodes);
+  if (!needed || !shape)
+    return NULL;
+  for (int k = g->n_nodes - 1; k >= 0; k--) {
+    const ir_node *n = &g->nodes[k];
+    for (int j = 0; j < n->n_out; j++)
+      shape[k] |= n->out[j] >= 0 && needed[n->out[j]];
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] >= 0 && (shape[k] || ir_op_needs_const(n, j)))
+        needed[n->in[j]] = true;
+  }
+  return shape;
+}
+
 bool ir_graph_infer(ir_graph *g)
 {
+  bool *shape = shape_nodes(g);
+  if (!shape)
+    return false;
   for (int k = 0; k < g->n_nodes; k++) {
     ir_node *n = &g->nodes[k];
     if (!check_inputs(g, n) || !ir_op_infer(g, n))
       return false;
-    if (foldable(g, n) && !fold_node(g, n))
+    if (shape[k] && foldable(g, n) && !fold_node(g, n))
       return false;
   }
+  return !g->ctx->n_errors;
+}
+
+bool ir_graph_fold(ir_graph *g)
+{
+  for (int k = 0; k < g->n_nodes; k++)
+    if (foldable(g, &g->nodes[k]) && !fold_node(g, &g->nodes[k]))
+      return false;
   return !g->ctx->n_errors;
 }
 
@@ -410,57 +441,42 @@ static int *output_tensors(ir_graph *g, ir_lower *L, bool *deferred)
 }
 
 /* The node each statement came from (a number per node and per deferred
- * output copy), filled as the statements are appended. */
-static void mark_stmts(ir_lower *L, int **stmt_node, int *n_marked, int node)
+ * output copy), from the statement count after each of them. */
+static int *stmt_origins(aotc_ctx *ctx, const int *ends, int n_units, int n_stmts)
 {
-  int n = L->stmts.n;
-  if (n <= *n_marked)
-    return;
-  int *grown = realloc(*stmt_node, sizeof(int) * (size_t)n);
-  if (!grown) {
-    L->ctx->oom = true;
-    return;
-  }
-  for (int i = *n_marked; i < n; i++)
-    grown[i] = node;
-  *stmt_node = grown;
-  *n_marked = n;
-}
-
-/* Kernels and the memory plan of the lowered function. */
-static bool plan(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
-{
-  return ir_partition(ctx, f, stmt_node) && ir_memplan(ctx, f, &f->workspace_lower_bound);
+  int *origin = IR_NEW_ARRAY(ctx, int, n_stmts);
+  for (int u = 0, i = 0; origin && u < n_units; u++)
+    for (; i < ends[u]; i++)
+      origin[i] = u;
+  return origin;
 }
 
 ir_func *ir_graph_lower(ir_graph *g, const char *func_name)
 {
   ir_lower *L = ir_lower_new(g, func_name);
   bool *deferred = IR_NEW_ARRAY(g->ctx, bool, g->n_outputs);
-  if (!L || !deferred)
+  int *ends = IR_NEW_ARRAY(g->ctx, int, g->n_nodes + g->n_outputs);
+  if (!L || !deferred || !ends)
     return NULL;
   for (int k = 0; k < g->n_inputs; k++)
     if (g->values[g->inputs[k]].is_input)
       ir_lower_tensor(L, g->inputs[k], IR_INPUT);
   int *out = output_tensors(g, L, deferred);
-  int *stmt_node = NULL, n_marked = 0;
   bool ok = out != NULL;
   for (int k = 0; ok && k < g->n_nodes; k++) {
     ok = g->nodes[k].dead || ir_lower_node(L, &g->nodes[k]);
-    mark_stmts(L, &stmt_node, &n_marked, k);
+    ends[k] = L->stmts.n;
   }
-  for (int k = 0; ok && k < g->n_outputs; k++)
-    if (deferred[k]) {
+  for (int k = 0; ok && k < g->n_outputs; k++) {
+    if (deferred[k])
       out[k] = ir_lower_copy_output(L, g->outputs[k]);
-      mark_stmts(L, &stmt_node, &n_marked, g->n_nodes + k);
-    }
+    ends[g->n_nodes + k] = L->stmts.n;
+  }
   ir_func *f = ok ? ir_lower_finish(L) : NULL;
   if (f) {
     f->outputs = out;
     f->n_outputs = g->n_outputs;
+    f->stmt_origin = stmt_origins(g->ctx, ends, g->n_nodes + g->n_outputs, f->n_stmts);
   }
-  if (f && !plan(g->ctx, f, stmt_node))
-    f = NULL;
-  free(stmt_node);
-  return f;
+  return f && f->stmt_origin ? f : NULL;
 }

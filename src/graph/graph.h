@@ -143,10 +143,14 @@ size_t ir_value_bytes(const ir_value *v);
  * Passes
  * ------------------------------------------------------------------------ */
 
-/* Shapes and types of every value, in node order; nodes whose inputs are all
- * constant (and small) are folded into constants. Reports unsupported
+/* Shapes and types of every value, in node order; the nodes a shape depends
+ * on (those whose values reach an input that must be constant, like
+ * Reshape's shape) are folded as they are met. Reports unsupported
  * operators and attributes naming the node. */
 bool ir_graph_infer(ir_graph *g);
+/* Constant folding: every other node whose inputs are all constant (and
+ * whose outputs are small) becomes a constant. */
+bool ir_graph_fold(ir_graph *g);
 /* Folds inference-mode BatchNormalization into the Conv before it when the
  * convolution's weights and the normalisation's parameters are constants and
  * nothing else reads the convolution's output. */
@@ -154,7 +158,9 @@ bool ir_graph_fold_batchnorm(ir_graph *g);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and
- * temporaries as tensors, every node through the op library. */
+ * temporaries as tensors, every node through the op library; f->stmt_origin
+ * numbers the node each statement came from. Kernels and the memory plan
+ * are later passes (ir_partition, ir_memplan). */
 ir_func *ir_graph_lower(ir_graph *g, const char *func_name);
 /* Kernel partitioning (partition.c): sets f->stmt_kernel from the node each
  * statement came from (stmt_node, non-decreasing): one kernel per node,

@@ -95,6 +95,54 @@ void *ir_alloc(aotc_ctx *ctx, size_t size)
   return p;
 }
 
+/* ------------------------------------------------------------------------
+ * Heap blocks through the hook, for memory freed before the context (file
+ * buffers, arrays of `aotc run`, the tuner's buffers): 64-byte aligned; the
+ * 16 bytes before a block hold the hook's size and the offset into it.
+ * ------------------------------------------------------------------------ */
+
+#define HEAP_ALIGN 64
+#define HEAP_EXTRA (HEAP_ALIGN + 16)
+
+void *aotc_malloc(aotc_ctx *ctx, size_t n)
+{
+  if (n > SIZE_MAX - HEAP_EXTRA) {
+    ctx->oom = true;
+    return NULL;
+  }
+  unsigned char *raw = ctx_raw_alloc(ctx, n + HEAP_EXTRA);
+  if (!raw)
+    return NULL;
+  unsigned char *p = raw + 16 + (HEAP_ALIGN - (uintptr_t)(raw + 16) % HEAP_ALIGN) % HEAP_ALIGN;
+  size_t head[2] = {n + HEAP_EXTRA, (size_t)(p - raw)};
+  memcpy(p - 16, head, sizeof head);
+  return p;
+}
+
+static size_t heap_head(const void *p, int k)
+{
+  size_t head[2];
+  memcpy(head, (const unsigned char *)p - 16, sizeof head);
+  return head[k];
+}
+
+void aotc_free(aotc_ctx *ctx, void *p)
+{
+  if (p)
+    ctx_raw_free(ctx, (unsigned char *)p - heap_head(p, 1), heap_head(p, 0));
+}
+
+void *aotc_realloc(aotc_ctx *ctx, void *p, size_t n)
+{
+  void *q = aotc_malloc(ctx, n);
+  if (!q || !p)
+    return q;
+  size_t old = heap_head(p, 0) - HEAP_EXTRA;
+  memcpy(q, p, old < n ? old : n);
+  aotc_free(ctx, p);
+  return q;
+}
+
 char *ir_strndup(aotc_ctx *ctx, const char *s, size_t n)
 {
   char *p = ir_alloc(ctx, n + 1);

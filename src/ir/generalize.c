@@ -256,10 +256,36 @@ static ir_expr *gen_expr(gen *G, const ir_expr *const *es)
  * Statements
  * ------------------------------------------------------------------------ */
 
+static bool same_ints(const int *a, const int *b, int n)
+{
+  if (!a || !b)
+    return !a && !b;
+  return !memcmp(a, b, sizeof(int) * (size_t)n);
+}
+
 static bool same_stmt_kind(const ir_stmt *a, const ir_stmt *b)
 {
   return a->tensor == b->tensor && a->n_index == b->n_index && a->n_lhs == b->n_lhs && a->red == b->red &&
-         a->init == b->init && !memcmp(a->lhs, b->lhs, sizeof(int) * (size_t)a->n_lhs);
+         a->init == b->init && same_ints(a->lhs, b->lhs, a->n_lhs) && !a->lhs_expr == !b->lhs_expr;
+}
+
+/* The general form's left-hand side: each subscript generalized. */
+static bool gen_lhs(gen *G, int s, ir_stmt *st)
+{
+  if (!st->lhs_expr)
+    return true;
+  ir_expr **lhs = IR_NEW_ARRAY(G->ctx, ir_expr *, st->n_lhs);
+  if (!lhs)
+    return false;
+  for (int j = 0; j < st->n_lhs; j++) {
+    const ir_expr *sub[IR_PROBES_MAX + 2];
+    for (int k = 0; k < G->p->n; k++)
+      sub[k] = G->fs[k]->stmts[s]->lhs_expr[j];
+    if (!(lhs[j] = gen_expr(G, sub)))
+      return false;
+  }
+  st->lhs_expr = lhs;
+  return true;
 }
 
 static bool gen_index(gen *G, int s, int i, ir_index *x)
@@ -293,6 +319,8 @@ static ir_stmt *gen_stmt(gen *G, int s)
   for (int i = 0; i < s0->n_index; i++)
     if (!gen_index(G, s, i, &index[i]))
       return NULL;
+  if (!gen_lhs(G, s, st))
+    return NULL;
   const ir_expr *rhs[IR_PROBES_MAX + 2];
   for (int k = 0; k < G->p->n; k++)
     rhs[k] = G->fs[k]->stmts[s]->rhs;
@@ -306,9 +334,8 @@ static ir_stmt *gen_stmt(gen *G, int s)
 
 static bool same_kernels(const ir_func *a, const ir_func *b)
 {
-  if (!a->stmt_kernel || !b->stmt_kernel)
-    return !a->stmt_kernel && !b->stmt_kernel;
-  return !memcmp(a->stmt_kernel, b->stmt_kernel, sizeof(int) * (size_t)a->n_stmts);
+  return same_ints(a->stmt_kernel, b->stmt_kernel, a->n_stmts) &&
+         same_ints(a->stmt_origin, b->stmt_origin, a->n_stmts);
 }
 
 static bool same_signature(const ir_func *a, const ir_func *b)

@@ -83,6 +83,13 @@ char *ir_sprintf(aotc_ctx *ctx, const char *fmt, ...) __attribute__((format(prin
 #define IR_NEW(ctx, T) ((T *)ir_alloc((ctx), sizeof(T)))
 #define IR_NEW_ARRAY(ctx, T, n) ((T *)ir_alloc((ctx), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
 
+/* Heap blocks through the same hook, for memory freed before the context:
+ * 64-byte aligned, not zeroed; NULL and ctx->oom on failure (aotc_realloc
+ * then leaves p as it was). aotc_free(ctx, NULL) does nothing. */
+void *aotc_malloc(aotc_ctx *ctx, size_t n);
+void *aotc_realloc(aotc_ctx *ctx, void *p, size_t n);
+void aotc_free(aotc_ctx *ctx, void *p);
+
 /* A growable array of pointers, arena-backed (old storage is abandoned). */
 typedef struct ir_vec {
   void **items;
@@ -353,6 +360,8 @@ typedef struct ir_func {
                        scheduled by isl on its own) it belongs to, in
                        non-decreasing order; NULL: the whole function is
                        one kernel */
+  int *stmt_origin; /* per statement, the operator it was lowered from (non-
+                       decreasing; what partitioning groups); NULL: none */
   bool memory_planned;     /* ws_offset of every temporary is set; otherwise
                               the backend lays temporaries out in order */
   int64_t workspace_bytes; /* from the memory plan */
@@ -475,7 +484,7 @@ typedef struct onnx_options {
                               of the model's initializers, their values as
                               data) instead of constants; no graph pass folds
                               them (`--weights-as-inputs`) */
-  const struct onnx_shape_spec *shapes; /* --shape: onnx_compile_shaped only */
+  const struct onnx_shape_spec *shapes; /* --shape: named or fixed dimensions */
   int n_shapes;
 } onnx_options;
 
@@ -491,13 +500,27 @@ typedef struct onnx_shape_spec {
   const char *const *names;
 } onnx_shape_spec;
 
-/* Compiles a model whose inputs may have named dimensions (the model's
- * dim_param names, or those of opt->shapes, which override an input's whole
- * shape): one size-generic function with a size parameter per name, in
- * order of first appearance among the inputs (onnx_sizes.c). Without named
- * dimensions, the same as onnx_compile_opts with the shapes of opt->shapes. */
-ir_module *onnx_compile_shaped(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
-                               const char *func_name, const onnx_options *opt);
+/* A model's named sizes (onnx_sizes.c): the model's dim_param names, or
+ * those of --shape specs, which replace an input's whole shape. Each name
+ * becomes a size parameter, in order of first appearance among the inputs;
+ * the pipeline reads the model once per probe of ir_probe_sizes with the
+ * shapes onnx_sizes_given returns and generalizes the lowered functions.
+ * NULL (reported) when a spec names no input or does not fit it. */
+struct onnx_sizes;
+struct onnx_sizes *onnx_sizes_read(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                                   const onnx_shape_spec *specs, int n_specs);
+int onnx_sizes_count(const struct onnx_sizes *s);
+const char *const *onnx_sizes_names(const struct onnx_sizes *s);
+/* The shapes of the inputs with the named sizes at sizes[] (NULL when there
+ * are none): the fixed and --shape dimensions as given; inputs with unknown
+ * dimensions are left out (the reader compiles those for 1, warned). */
+const onnx_given *onnx_sizes_given(struct onnx_sizes *s, const int64_t *sizes, int *n_given);
+/* The ONNX frontend proper: reads the model into a model graph (graph.h)
+ * and runs no pass; onnx_compile and onnx_compile_given are the pipeline
+ * (src/driver/pipeline.h) from this read through verification. NULL when
+ * any error was reported on ctx. */
+struct ir_graph *onnx_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                                 const onnx_options *opt);
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.

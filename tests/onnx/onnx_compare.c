@@ -23,8 +23,8 @@ int main(int argc, char **argv)
   int64_t shape[16];
   void *expect = NULL;
   npy_array got;
-  unsigned char *buf = aotc_read_file(ctx, argv[1], &len);
-  if (!buf || !onnx_read_tensor(ctx, argv[1], buf, len, &type, &rank, shape, &expect) || !npy_load(ctx, argv[2], &got)) {
+  unsigned char *buf = driver_read_file(ctx, argv[1], &len);
+  if (!buf || !onnx_read_tensor(ctx, argv[1], buf, len, &type, &rank, shape, &expect) || !driver_npy_load(ctx, argv[2], &got)) {
     aotc_print_diags(ctx, stderr);
     return 2;
   }
@@ -39,9 +39,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: element %lld differs from %s\n", argv[2], bad, argv[1]);
     return 1;
   }
-  npy_free(&got);
+  driver_npy_free(&got);
   free(expect);
-  free(buf);
+  aotc_free(ctx, buf);
   aotc_ctx_free(ctx);
   return 0;
 }

@@ -4,6 +4,10 @@
  *   input NAME DIR/test_data_set_0/input_K.pb
  *   output NAME DIR/test_data_set_0/output_K.pb
  *
+ * then `folded 1` when no statement of the compiled function reads an input
+ * (shape inference and constant folding computed every output at compile
+ * time, so the emitted C only copies constants), else `folded 0`.
+ *
  * NAME is the tensor name in the compiled function (the model's name made a
  * C identifier). Every model input is listed, also those that shape
  * inference turns into constants when their values are given (Reshape's
@@ -53,12 +57,34 @@ static int fail(aotc_ctx *ctx, int status)
   return status;
 }
 
+static bool reads_input(const ir_func *f, const ir_expr *e)
+{
+  if (!e)
+    return false;
+  if (e->kind == IR_ACCESS && f->tensors[e->tensor]->role == IR_INPUT)
+    return true;
+  for (int i = 0; i < e->n_args; i++)
+    if (reads_input(f, e->args[i]))
+      return true;
+  return false;
+}
+
+/* Every output computed at compile time: no statement reads an input. */
+static bool folded(const ir_func *f)
+{
+  for (int i = 0; i < f->n_stmts; i++)
+    if (reads_input(f, f->stmts[i]->rhs))
+      return false;
+  return true;
+}
+
 static void print_io(aotc_ctx *ctx, const ir_func *f, const char *dir, const char **names, int n_names)
 {
   for (int j = 0; j < n_names; j++)
     printf("input %s %s/test_data_set_0/input_%d.pb\n", ir_c_identifier(ctx, names[j]), dir, j);
   for (int k = 0; k < f->n_outputs; k++)
     printf("output %s %s/test_data_set_0/output_%d.pb\n", f->tensors[f->outputs[k]]->name, dir, k);
+  printf("folded %d\n", folded(f));
 }
 
 /* The inputs could not be given: the model's own error (a sequence input,

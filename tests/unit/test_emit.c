@@ -711,10 +711,10 @@ static ir_module *compile_tc(const char *file)
   char path[4200];
   size_t len;
   snprintf(path, sizeof(path), "%.4000s/%.100s", kernels_dir(), file);
-  unsigned char *text = aotc_read_file(ctx, path, &len);
+  unsigned char *text = driver_read_file(ctx, path, &len);
   cr_assert(text, "cannot read %s", path);
   const aotc_source *src = aotc_add_source(ctx, path, (const char *)text, len);
-  free(text);
+  aotc_free(ctx, text);
   ir_module *m = tc_compile(ctx, src);
   cr_assert(m, "%s does not compile", path);
   return m;
@@ -776,8 +776,8 @@ static bool run_case(void *so, ir_module *m, const corpus_case *c, const char *w
   void *args[12];
   for (int i = 0; i < c->n_in; i++) {
     snprintf(path, sizeof(path), "%s/fixtures/%s/%s.npy", kernels_dir(), c->name, c->inputs[i]);
-    cr_assert(npy_load(ctx, path, &in[i]), "%s", path);
-    cr_assert(npy_convert(&in[i], f->tensors[f->inputs[i]]->type));
+    cr_assert(driver_npy_load(ctx, path, &in[i]), "%s", path);
+    cr_assert(driver_npy_convert(&in[i], f->tensors[f->inputs[i]]->type));
     if (f->tensors[f->inputs[i]]->rank == 0 && in[i].numel == 1)
       in[i].rank = 0;
     shapes[i] = in[i].shape;
@@ -792,7 +792,7 @@ static bool run_case(void *so, ir_module *m, const corpus_case *c, const char *w
   for (int k = 0; k < c->n_out; k++) {
     int t = f->outputs[k];
     snprintf(path, sizeof(path), "%s/fixtures/%s/expected_%s.npy", kernels_dir(), c->name, c->outputs[k]);
-    cr_assert(npy_load(ctx, path, &want[k]), "%s", path);
+    cr_assert(driver_npy_load(ctx, path, &want[k]), "%s", path);
     int64_t n = ir_tensor_numel(f, t, sizes);
     cr_assert_eq(n, want[k].numel, "%s: output %s size", c->name, c->outputs[k]);
     args[c->n_in + k] = calloc((size_t)(n ? n : 1), (size_t)ir_types[f->tensors[t]->type].bytes);
@@ -808,10 +808,10 @@ static bool run_case(void *so, ir_module *m, const corpus_case *c, const char *w
                 "%s [%s]: %s[%lld] = %g, want %g", c->name, what, c->outputs[k], (long long)i, g, e);
     }
     free(args[c->n_in + k]);
-    npy_free(&want[k]);
+    driver_npy_free(&want[k]);
   }
   for (int i = 0; i < c->n_in; i++)
-    npy_free(&in[i]);
+    driver_npy_free(&in[i]);
   free(work);
   return true;
 }

@@ -556,11 +556,11 @@ static const char *model_path(const char *name)
 static ir_func *compile_mlp(bool params)
 {
   size_t len;
-  unsigned char *buf = aotc_read_file(ctx, model_path("mlp.onnx"), &len);
+  unsigned char *buf = driver_read_file(ctx, model_path("mlp.onnx"), &len);
   cr_assert(buf, "cannot read mlp.onnx");
   onnx_options opt = {.weights_as_params = params};
   ir_module *m = onnx_compile_opts(ctx, "mlp.onnx", buf, len, "mlp", &opt);
-  free(buf);
+  aotc_free(ctx, buf);
   cr_assert(m, "mlp.onnx does not compile");
   return m->funcs[0];
 }
@@ -600,7 +600,7 @@ Test(revmode, weights_as_parameters_are_read_from_the_arguments)
 {
   ir_func *f = compile_mlp(true), *e = compile_mlp(false);
   npy_array x;
-  cr_assert(npy_load(ctx, model_path("mlp.input.npy"), &x));
+  cr_assert(driver_npy_load(ctx, model_path("mlp.input.npy"), &x));
   float want[10], got[10], shifted[10];
   cr_assert_eq(ir_interpret(ctx, e, NULL, (void *[]){x.data, want}), 0);
   void **args = mlp_args(f, x.data, got);
@@ -614,14 +614,14 @@ Test(revmode, weights_as_parameters_are_read_from_the_arguments)
   cr_assert_eq(ir_interpret(ctx, f, NULL, args), 0);
   for (int i = 0; i < 10; i++)
     cr_expect(fabsf(shifted[i] - (want[i] + 1.0f)) <= 1e-5f * (1.0f + fabsf(want[i])), "element %d", i);
-  npy_free(&x);
+  driver_npy_free(&x);
 }
 
 Test(revmode, emitted_model_takes_its_weights_as_arguments)
 {
   ir_func *f = compile_mlp(true), *e = compile_mlp(false);
   npy_array x;
-  cr_assert(npy_load(ctx, model_path("mlp.input.npy"), &x));
+  cr_assert(driver_npy_load(ctx, model_path("mlp.input.npy"), &x));
   float want[10], got[10];
   cr_assert_eq(ir_interpret(ctx, e, NULL, (void *[]){x.data, want}), 0);
   emit_options opt = {.fuse = true};
@@ -634,10 +634,10 @@ Test(revmode, emitted_model_takes_its_weights_as_arguments)
   expect_close(got, want, 10, "emitted parameters");
   char hpath[128];
   snprintf(hpath, sizeof(hpath), "%s/k.h", b.dir);
-  unsigned char *h = aotc_read_file(ctx, hpath, &(size_t){0});
+  unsigned char *h = driver_read_file(ctx, hpath, &(size_t){0});
   cr_expect(h && strstr((const char *)h, "#define mlp_NUM_PARAMS 6"), "header without the parameter table");
-  free(h);
+  aotc_free(ctx, h);
   free(workspace);
-  npy_free(&x);
+  driver_npy_free(&x);
   unload(&b);
 }

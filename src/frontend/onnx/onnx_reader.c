@@ -1,8 +1,10 @@
 /* onnx_reader.c: the ONNX frontend: decodes a ModelProto with the protobuf-c
- * code generated from onnx.proto, builds the model graph (initializers as
- * constants, inputs, nodes with their attributes, outputs), then runs the
- * graph passes and lowers it to one IR function. */
+ * code generated from onnx.proto (allocating through the context's hook) and
+ * builds the model graph: initializers as constants, inputs, nodes with
+ * their attributes, outputs. The passes that follow are the pipeline's
+ * (src/driver/pipeline.c): onnx_compile runs them up to verification. */
 #include "onnx_internal.h"
+#include "pipeline.h"
 
 #include <string.h>
 
@@ -341,51 +343,59 @@ static char *dir_of(aotc_ctx *ctx, const char *path)
   return slash ? ir_strndup(ctx, path, (size_t)(slash - path)) : ir_strdup(ctx, ".");
 }
 
-static ir_module *module_of(aotc_ctx *ctx, ir_func *f)
+/* protobuf-c allocates through the context's hook, so out-of-memory
+ * injection reaches the decoder too. */
+static void *pb_alloc(void *ctx, size_t size)
 {
-  ir_module *m = IR_NEW(ctx, ir_module);
-  if (!m || !f)
-    return NULL;
-  m->funcs = IR_NEW_ARRAY(ctx, ir_func *, 1);
-  if (!m->funcs)
-    return NULL;
-  m->funcs[0] = f;
-  m->n_funcs = 1;
-  return m;
+  return aotc_malloc(ctx, size);
 }
 
-static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char *func_name)
+static void pb_free(void *ctx, void *p)
+{
+  aotc_free(ctx, p);
+}
+
+static Onnx__ModelProto *unpack_model(aotc_ctx *ctx, const unsigned char *data, size_t len,
+                                      ProtobufCAllocator *pa)
+{
+  *pa = (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = ctx};
+  return onnx__model_proto__unpack(pa, len, data);
+}
+
+static bool read_model(reader *r, const Onnx__ModelProto *mp)
 {
   if (!mp->graph) {
     aotc_error(r->ctx, r->loc, "the model has no graph");
-    return NULL;
+    return false;
   }
   r->g = ir_graph_new(r->ctx, r->loc);
   if (r->g)
     r->g->weights_as_params = r->weights_as_params;
-  if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g) ||
-      !ir_graph_fold_batchnorm(r->g))
+  return r->g && read_opset(r, mp) && read_graph(r, mp->graph);
+}
+
+ir_graph *onnx_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                          const onnx_options *opt)
+{
+  const aotc_source *src = aotc_add_source(ctx, path ? path : "<onnx>", "", 0);
+  reader r = {.ctx = ctx, .loc = {src, 0, 0}, .dir = dir_of(ctx, path), .given = opt ? opt->given : NULL,
+              .n_given = opt ? opt->n_given : 0, .weights_as_params = opt && opt->weights_as_params};
+  ProtobufCAllocator pa;
+  Onnx__ModelProto *mp = unpack_model(ctx, data, len, &pa);
+  if (!mp) {
+    aotc_error(ctx, r.loc, ctx->oom ? "out of memory decoding the ONNX model"
+                                    : "not a valid ONNX model (the protobuf cannot be decoded)");
     return NULL;
-  ir_graph_dce(r->g);
-  return ir_graph_lower(r->g, func_name);
+  }
+  bool ok = read_model(&r, mp);
+  onnx__model_proto__free_unpacked(mp, &pa);
+  return ok && !ctx->n_errors && !ctx->oom ? r.g : NULL;
 }
 
 ir_module *onnx_compile_opts(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                              const char *func_name, const onnx_options *opt)
 {
-  const aotc_source *src = aotc_add_source(ctx, path ? path : "<onnx>", "", 0);
-  reader r = {.ctx = ctx, .loc = {src, 0, 0}, .dir = dir_of(ctx, path), .given = opt->given,
-              .n_given = opt->n_given, .weights_as_params = opt->weights_as_params};
-  Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
-  if (!mp) {
-    aotc_error(ctx, r.loc, "not a valid ONNX model (the protobuf cannot be decoded)");
-    return NULL;
-  }
-  ir_func *f = compile_model(&r, mp, func_name ? func_name : "model");
-  onnx__model_proto__free_unpacked(mp, NULL);
-  if (!f || ctx->n_errors)
-    return NULL;
-  return module_of(ctx, f);
+  return driver_compile_onnx(ctx, path, data, len, func_name, opt);
 }
 
 ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
@@ -398,18 +408,19 @@ ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned ch
 ir_module *onnx_compile(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                         const char *func_name)
 {
-  return onnx_compile_given(ctx, path, data, len, func_name, NULL, 0);
+  return onnx_compile_opts(ctx, path, data, len, func_name, NULL);
 }
 
 const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n)
 {
-  Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
+  ProtobufCAllocator pa;
+  Onnx__ModelProto *mp = unpack_model(ctx, data, len, &pa);
   const char **names = NULL;
   *n = 0;
   if (!mp || !mp->graph) {
     aotc_error(ctx, (ir_loc){0}, "not a valid ONNX model");
     if (mp)
-      onnx__model_proto__free_unpacked(mp, NULL);
+      onnx__model_proto__free_unpacked(mp, &pa);
     return NULL;
   }
   const Onnx__GraphProto *gp = mp->graph;
@@ -422,6 +433,6 @@ const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t 
     if (!init)
       names[(*n)++] = ir_strdup(ctx, name);
   }
-  onnx__model_proto__free_unpacked(mp, NULL);
+  onnx__model_proto__free_unpacked(mp, &pa);
   return names;
 }
