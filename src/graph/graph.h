@@ -1,8 +1,12 @@
-/* graph.h: the model graph (the table of contents of src/graph) that model frontends (ONNX, later TorchScript)
- * build before lowering: values with a type, a static shape and optional
- * constant data, and nodes (an operator, attributes, inputs, outputs).
- * Passes: shape inference with constant folding, dead-node elimination,
- * and lowering of every node to IR statements through the op library. */
+/* graph.h: the model graph (the table of contents of src/graph) that model
+ * frontends (ONNX, later TorchScript) build before lowering: values with a
+ * type, a static shape and optional constant data, and nodes (an op named
+ * for what it does, its typed parameters, inputs, outputs). No frontend's
+ * names, attributes or versions appear here: src/frontend/onnx decodes
+ * ONNX's into these ops and parameters. Sections: operators, parameters,
+ * values and nodes, builders, passes (shape inference with constant
+ * folding, batch-norm folding, dead-node elimination, lowering,
+ * partitioning, memory plan), the op library. */
 #ifndef AOTC_GRAPH_H
 #define AOTC_GRAPH_H
 
@@ -355,10 +359,10 @@ typedef struct ir_value {
 
 typedef struct ir_node {
   graph_op op;
-  const char *name;    /* the node's name, or its first output's */
+  const char *name;      /* the node's name, or its first output's */
   int n_in, n_out;
-  int *in, *out;       /* value numbers; -1: an optional input or output left out */
-  graph_params p;      /* the op's parameters (graph_params' member for its family) */
+  int *in, *out;         /* value numbers; -1: an optional input or output left out */
+  graph_params p;        /* the op's parameters (graph_params' member for its family) */
   const char *source_op; /* the frontend's name of the operator, for messages (NULL: graph_op_names) */
   bool dead;
   ir_loc loc;
@@ -476,7 +480,7 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound);
 typedef struct ir_lower ir_lower;
 
 /* Sets the types and shapes of n's outputs (and their data where the op
- * computes it from shapes or attributes alone). */
+ * computes it from shapes or parameters alone). */
 bool graph_op_infer(ir_graph *g, ir_node *n);
 /* Whether input k of op must be constant data for shape inference. */
 bool graph_op_needs_const(const ir_node *n, int k);

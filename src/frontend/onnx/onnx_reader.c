@@ -45,6 +45,10 @@ static const char *safe_name(const char *s)
 
 int onnx_add_constant(reader *r, const char *name, const Onnx__TensorProto *tp)
 {
+  if (ir_graph_find_value(r->g, name) >= 0) {
+    aotc_error(r->ctx, r->loc, "tensor '%s' is defined twice", name);
+    return -1;
+  }
   int v = ir_graph_add_value(r->g, ir_strdup(r->ctx, name));
   if (v < 0)
     return -1;
@@ -128,6 +132,10 @@ static bool read_input(reader *r, const Onnx__ValueInfoProto *vi)
   int v = ir_graph_find_value(r->g, name);
   if (v >= 0 && r->g->values[v].data)
     return true;
+  if (v >= 0) {
+    aotc_error(r->ctx, r->loc, "input '%s' is declared twice", name);
+    return false;
+  }
   v = ir_graph_add_value(r->g, ir_strdup(r->ctx, name));
   if (v < 0)
     return false;
