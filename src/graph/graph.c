@@ -96,7 +96,7 @@ ir_node *ir_graph_add_node(ir_graph *g, graph_op op, const char *name, int n_in,
 
 const char *graph_node_op_name(const ir_node *n)
 {
-  return n->source_op ? n->source_op : graph_node_op_name(n);
+  return n->source_op ? n->source_op : graph_op_names[n->op];
 }
 
 int64_t ir_value_numel(const ir_value *v)
