@@ -56,10 +56,11 @@ extern const char *const graph_op_names[GRAPH_OP_COUNT];
 
 /* ------------------------------------------------------------------------
  * Typed parameters: one struct per op family, held by the node in a union
- * (graph_params). Defaults are what the zero-initialised struct says unless
- * a field's comment names another; the constructors below take them by
- * pointer. Lists that ONNX and TorchScript both compute at run time in some
- * models (Reshape's shape, Slice's starts, Pad's pads, Reduce's axes, Clip's
+ * (graph_params) and given to the builders by pointer. Every field means
+ * what it holds (a gemm's alpha 0 is 0) except where its comment gives a
+ * zero another meaning (conv groups 0: 1, transpose n_perm 0: reversed).
+ * Lists that ONNX and TorchScript both compute at run time in some models
+ * (reshape's shape, slice's starts, pad's pads, reduce's axes, clip's
  * bounds, ...) are not parameters but inputs, constant for shape inference.
  * ------------------------------------------------------------------------ */
 
@@ -451,7 +452,7 @@ int graph_cast(ir_graph *g, int x, ir_type to);
 
 /* Shapes and types of every value, in node order; nodes whose inputs are all
  * constant (and small) are folded into constants. Reports unsupported
- * operators and attributes naming the node. */
+ * operators and parameters naming the node. */
 bool ir_graph_infer(ir_graph *g);
 /* Folds inference-mode BatchNormalization into the Conv before it when the
  * convolution's weights and the normalisation's parameters are constants and

@@ -42,7 +42,7 @@ bool graph_broadcast(ir_graph *g, const ir_node *n, int rank_a, const int64_t *a
 /* Overflow-checked size arithmetic for shape inference: an operation that
  * overflows (or divides by a divisor <= 0) sets the sticky flag and gives
  * 0; graph_dim_ok then reports it on the node. Every size computed from
- * input dimensions, attributes or constant inputs goes through these. */
+ * input dimensions, parameters or constant inputs goes through these. */
 typedef struct graph_dim_check {
   bool overflow;
 } graph_dim_check;
