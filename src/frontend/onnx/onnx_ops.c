@@ -235,9 +235,11 @@ static bool decode_conv(onnx_decoder *d)
 static bool decode_conv_transpose(onnx_decoder *d)
 {
   graph_conv_transpose_params *p = &d->n->p.conv_transpose;
-  return onnx_attr_window(d, &p->window, p->output_padding) && onnx_attr_int(d, "group", 1, &p->groups) &&
-         onnx_attr_ints(d, "output_shape", IR_MAX_RANK, p->output_shape, &p->n_output_shape) &&
-         (p->n_output_shape = p->n_output_shape < 0 ? 0 : p->n_output_shape, true);
+  if (!onnx_attr_window(d, &p->window, p->output_padding) || !onnx_attr_int(d, "group", 1, &p->groups) ||
+      !onnx_attr_ints(d, "output_shape", IR_MAX_RANK, p->output_shape, &p->n_output_shape))
+    return false;
+  p->n_output_shape = p->n_output_shape < 0 ? 0 : p->n_output_shape;
+  return true;
 }
 
 static bool decode_pool(onnx_decoder *d)

@@ -1,6 +1,6 @@
 /* onnx_reader.c: the ONNX frontend: decodes a ModelProto with the protobuf-c
  * code generated from onnx.proto, builds the model graph (initializers as
- * constants, inputs, nodes with their attributes, outputs), then runs the
+ * constants, inputs, nodes through onnx_ops.c, outputs), then runs the
  * graph passes and lowers it to one IR function. */
 #include "onnx_internal.h"
 
