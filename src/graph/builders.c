@@ -205,7 +205,8 @@ int graph_concat(ir_graph *g, const int *xs, int n, int64_t axis)
 int graph_reduce(ir_graph *g, graph_op op, int x, int n_axes, const int64_t *axes, bool keep_dims)
 {
   int64_t count = n_axes;
-  int in[2] = {x, n_axes ? graph_constant(g, NULL, IR_I64, 1, &count, axes) : -1};
+  const char *name = ir_sprintf(g->ctx, "%s_axes", graph_op_names[op]);
+  int in[2] = {x, n_axes ? graph_constant(g, name, IR_I64, 1, &count, axes) : -1};
   graph_params gp = {.reduce = {.keep_dims = keep_dims}};
   if (n_axes && in[1] < 0)
     return -1;

@@ -402,3 +402,41 @@ Test(graph, slice_with_a_repeated_axis_is_an_error)
   graph_output(g, graph_node(g, GRAPH_OP_SLICE, in, 4, NULL));
   expect_refused(g, "axis 1 is sliced twice", NULL);
 }
+
+/* ------------------------------------------------------------------------
+ * More builders: transpose, matmul, concat, reduce, cast
+ * ------------------------------------------------------------------------ */
+
+/* y = cast<f64>(sum over j of concat(x x^T, 2 x x^T)(i, j)) for x (2, 3). */
+Test(graph, builders_for_data_movement_and_reductions)
+{
+  ir_graph *g = ir_graph_new(ctx, (ir_loc){0});
+  int64_t xs[2] = {2, 3}, axis = 1;
+  float x[6] = {1, -2, 3, 0.5f, 4, -1};
+  double got[4], want[4];
+  int xv = graph_input(g, "x", IR_F32, 2, xs);
+  int m = graph_matmul(g, xv, graph_transpose(g, xv, 2, (int[]){1, 0}));
+  int two = graph_constant(g, "two", IR_F32, 0, NULL, &(float){2});
+  int cat = graph_concat(g, (int[]){m, graph_mul(g, m, two)}, 2, 0);
+  int y = graph_cast(g, graph_reduce(g, GRAPH_OP_REDUCE_SUM, cat, 1, &axis, false), IR_F64);
+  cr_assert(y >= 0 && graph_output(g, y));
+  cr_assert(ir_graph_infer(g));
+  ir_graph_dce(g);
+  ir_func *f = ir_graph_lower(g, "f");
+  cr_assert_not_null(f);
+  cr_assert_eq(g->values[y].rank, 1);
+  cr_assert_eq(g->values[y].shape[0], 4);
+  cr_assert_eq(g->values[y].type, IR_F64);
+  for (int i = 0; i < 2; i++) {
+    double s = 0;
+    for (int j = 0; j < 2; j++)
+      for (int k = 0; k < 3; k++)
+        s += (double)x[i * 3 + k] * x[j * 3 + k];
+    want[i] = s;
+    want[2 + i] = 2 * s;
+  }
+  void *args[2] = {x, got};
+  cr_assert_eq(ir_interpret(ctx, f, NULL, args), 0);
+  for (int i = 0; i < 4; i++)
+    cr_expect(fabs(got[i] - want[i]) < 1e-5, "element %d is %g, expected %g", i, got[i], want[i]);
+}
