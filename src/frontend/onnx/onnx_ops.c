@@ -627,8 +627,8 @@ static bool check_node(onnx_reader *r, const Onnx__NodeProto *np, const char *na
     aotc_error(r->ctx, r->loc, "node '%s' (%s): domain '%s' is not supported", name, type, np->domain);
     return false;
   }
-  if (np->n_input > 1024 || np->n_output > 1024) {
-    aotc_error(r->ctx, r->loc, "node '%s' (%s): too many inputs or outputs", name, type);
+  if (np->n_input > 1024 || np->n_output > 1024 || np->n_attribute > 1024) {
+    aotc_error(r->ctx, r->loc, "node '%s' (%s): too many inputs, outputs or attributes", name, type);
     return false;
   }
   for (size_t k = 0; k < np->n_attribute; k++)
@@ -642,28 +642,27 @@ static bool check_node(onnx_reader *r, const Onnx__NodeProto *np, const char *na
   return true;
 }
 
-/* A Constant node's value from its one attribute. */
+/* A Constant node's value from its one attribute (value, value_int,
+ * value_ints, value_float or value_floats). */
 static int constant_value(onnx_decoder *d, const char *name)
 {
   const Onnx__AttributeProto *a = d->np->n_attribute == 1 ? d->np->attribute[0] : NULL;
   const char *kind = a ? safe_name(a->name) : "";
   ir_graph *g = d->r->g;
-  int64_t count;
-  if (!strcmp(kind, "value") && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR && a->t)
-    return onnx_add_constant(d->r, name, a->t);
-  if (!strcmp(kind, "value_int") && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
-    return graph_constant(g, name, IR_I64, 0, NULL, &a->i);
-  if (!strcmp(kind, "value_float") && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
-    return graph_constant(g, name, IR_F32, 0, NULL, &a->f);
-  if (!strcmp(kind, "value_ints") && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
-    return graph_constant(g, name, IR_I64, 1, (count = (int64_t)a->n_ints, &count), a->ints);
-  if (!strcmp(kind, "value_floats") && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS)
-    return graph_constant(g, name, IR_F32, 1, (count = (int64_t)a->n_floats, &count), a->floats);
-  if (!a)
-    aotc_error(d->r->ctx, d->r->loc, "node '%s' (Constant): exactly one attribute expected", d->n->name);
-  else
-    onnx_attr_fail(d, kind, "is not supported");
-  return -1;
+  int64_t n_ints = a ? (int64_t)a->n_ints : 0, n_floats = a ? (int64_t)a->n_floats : 0;
+  switch (a ? a->type : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED) {
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+    return !strcmp(kind, "value") && a->t ? onnx_add_constant(d->r, name, a->t) : -2;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+    return !strcmp(kind, "value_int") ? graph_constant(g, name, IR_I64, 0, NULL, &a->i) : -2;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+    return !strcmp(kind, "value_float") ? graph_constant(g, name, IR_F32, 0, NULL, &a->f) : -2;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+    return !strcmp(kind, "value_ints") ? graph_constant(g, name, IR_I64, 1, &n_ints, a->ints) : -2;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+    return !strcmp(kind, "value_floats") ? graph_constant(g, name, IR_F32, 1, &n_floats, a->floats) : -2;
+  default: return -2;
+  }
 }
 
 /* A Constant node adds no node: its output is a constant value. */
@@ -676,7 +675,15 @@ static bool read_constant(onnx_reader *r, const Onnx__NodeProto *np, const char 
     aotc_error(r->ctx, r->loc, "node '%s' (Constant): no inputs and one output expected", name);
     return false;
   }
-  return name_free(r, name, "Constant", out) && constant_value(&d, ir_strdup(r->ctx, out)) >= 0;
+  if (!name_free(r, name, "Constant", out))
+    return false;
+  int v = constant_value(&d, ir_strdup(r->ctx, out));
+  if (v == -2 && (np->n_attribute != 1 || !np->attribute[0]))
+    aotc_error(r->ctx, r->loc, "node '%s' (Constant): exactly one attribute expected", name);
+  else if (v == -2)
+    onnx_attr_fail(&d, safe_name(np->attribute[0]->name),
+                   "is not supported (value: a tensor, value_int(s): ints, value_float(s): floats)");
+  return v >= 0;
 }
 
 static bool decode(onnx_reader *r, const Onnx__NodeProto *np, ir_node *n, decode_fn fn)
