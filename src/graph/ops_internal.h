@@ -1,5 +1,8 @@
-/* ops_internal.h: what the files of the op library share: the lowering
- * state, expression and statement builders, and the per-op functions. */
+/* ops_internal.h: what the files of the op library share: helpers of shape
+ * inference (outputs and the memory budget, axes, constant inputs,
+ * broadcasting, overflow-checked size arithmetic), the lowering state with
+ * its tensor, expression and statement builders, and the per-op functions
+ * the op table (ops.c) points to. */
 #ifndef AOTC_OPS_INTERNAL_H
 #define AOTC_OPS_INTERNAL_H
 
@@ -97,6 +100,7 @@ bool graph_st_map(ir_lower *L, int t, ir_expr *rhs);
 /* ------------------------------------------------------------------------
  * Per-op functions
  * ------------------------------------------------------------------------ */
+
 /* ops_eltwise.c */
 bool graph_infer_same(ir_graph *g, ir_node *n);
 bool graph_infer_float_unary(ir_graph *g, ir_node *n);
@@ -114,7 +118,7 @@ bool graph_infer_cast(ir_graph *g, ir_node *n);
 bool graph_lower_cast(ir_lower *L, ir_node *n);
 /* ops_shape.c */
 bool graph_infer_shape(ir_graph *g, ir_node *n);
-bool graph_infer_constant_of_shape(ir_graph *g, ir_node *n);
+bool graph_infer_fill(ir_graph *g, ir_node *n);
 bool graph_infer_range(ir_graph *g, ir_node *n);
 bool graph_infer_reshape(ir_graph *g, ir_node *n);
 bool graph_infer_flatten(ir_graph *g, ir_node *n);

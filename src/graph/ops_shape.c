@@ -41,7 +41,7 @@ bool graph_infer_shape(ir_graph *g, ir_node *n)
   return set_const_out(g, n, IR_I64, 1, &len, x->shape + start);
 }
 
-bool graph_infer_constant_of_shape(ir_graph *g, ir_node *n)
+bool graph_infer_fill(ir_graph *g, ir_node *n)
 {
   const ir_value *s = graph_in(g, n, 0);
   ir_type t = n->p.fill.type;
