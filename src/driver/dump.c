@@ -51,7 +51,7 @@ static void print_operands(FILE *out, const int *vals, int n)
 static void print_node(FILE *out, const ir_graph *g, int k)
 {
   const ir_node *n = &g->nodes[k];
-  fprintf(out, "  node %d %s '%s' ", k, ir_node_op_names[n->op], n->name);
+  fprintf(out, "  node %d %s '%s' ", k, graph_node_op_name(n), n->name);
   print_operands(out, n->in, n->n_in);
   fputs(" -> ", out);
   print_operands(out, n->out, n->n_out);

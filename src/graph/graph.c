@@ -13,20 +13,10 @@
  * and small constants, not for running whole layers at compile time. */
 #define FOLD_MAX_ELEMENTS (1 << 16)
 
-#define IR_NODE_NAME(id, name) [IR_NODE_##id] = name,
-const char *const ir_node_op_names[IR_NODE_COUNT] = {IR_NODE_OPS(IR_NODE_NAME)};
-#undef IR_NODE_NAME
-_Static_assert(sizeof(ir_node_op_names) / sizeof(ir_node_op_names[0]) == IR_NODE_COUNT, "op name table");
-
-bool ir_node_op_from_name(const char *name, ir_node_op *out)
-{
-  for (int k = 0; k < IR_NODE_COUNT; k++)
-    if (!strcmp(ir_node_op_names[k], name)) {
-      *out = (ir_node_op)k;
-      return true;
-    }
-  return false;
-}
+#define GRAPH_OP_NAME(id, name) [GRAPH_OP_##id] = name,
+const char *const graph_op_names[GRAPH_OP_COUNT] = {GRAPH_OPS(GRAPH_OP_NAME)};
+#undef GRAPH_OP_NAME
+_Static_assert(sizeof(graph_op_names) / sizeof(graph_op_names[0]) == GRAPH_OP_COUNT, "op name table");
 
 /* ------------------------------------------------------------------------
  * Building
@@ -38,6 +28,7 @@ ir_graph *ir_graph_new(aotc_ctx *ctx, ir_loc loc)
   if (g) {
     g->ctx = ctx;
     g->loc = loc;
+    g->max_bytes = GRAPH_DEFAULT_MAX_BYTES;
   }
   return g;
 }
@@ -75,12 +66,12 @@ int ir_graph_add_value(ir_graph *g, const char *name)
 int ir_graph_find_value(const ir_graph *g, const char *name)
 {
   for (int k = g->n_values - 1; k >= 0; k--)
-    if (!strcmp(g->values[k].name, name))
+    if (!g->values[k].internal && !strcmp(g->values[k].name, name))
       return k;
   return -1;
 }
 
-ir_node *ir_graph_add_node(ir_graph *g, ir_node_op op, const char *name, int n_in, int n_out)
+ir_node *ir_graph_add_node(ir_graph *g, graph_op op, const char *name, int n_in, int n_out)
 {
   ir_node *ns = grow(g->ctx, g->nodes, g->n_nodes, &g->cap_nodes, sizeof(ir_node));
   if (!ns)
@@ -104,32 +95,9 @@ ir_node *ir_graph_add_node(ir_graph *g, ir_node_op op, const char *name, int n_i
   return n;
 }
 
-const ir_attr *ir_node_attr(const ir_node *n, const char *name)
+const char *graph_node_op_name(const ir_node *n)
 {
-  for (int k = 0; k < n->n_attrs; k++)
-    if (!strcmp(n->attrs[k].name, name))
-      return &n->attrs[k];
-  return NULL;
-}
-
-int64_t ir_attr_int(const ir_node *n, const char *name, int64_t dflt)
-{
-  const ir_attr *a = ir_node_attr(n, name);
-  return a && a->kind == IR_ATTR_INT ? a->i : dflt;
-}
-
-double ir_attr_float(const ir_node *n, const char *name, double dflt)
-{
-  const ir_attr *a = ir_node_attr(n, name);
-  if (a && a->kind == IR_ATTR_FLOAT)
-    return a->f;
-  return a && a->kind == IR_ATTR_INT ? (double)a->i : dflt;
-}
-
-const char *ir_attr_string(const ir_node *n, const char *name, const char *dflt)
-{
-  const ir_attr *a = ir_node_attr(n, name);
-  return a && a->kind == IR_ATTR_STRING ? a->s : dflt;
+  return n->source_op ? n->source_op : graph_op_names[n->op];
 }
 
 int64_t ir_value_numel(const ir_value *v)
@@ -176,7 +144,7 @@ static bool require_const(ir_graph *g, ir_node *n, int k)
     return true;
   }
   aotc_error(g->ctx, n->loc, "node '%s' (%s): input %d ('%s') must be a constant: its value determines a shape",
-             n->name, ir_node_op_names[n->op], k, v->name);
+             n->name, graph_node_op_name(n), k, v->name);
   return false;
 }
 
@@ -186,11 +154,11 @@ static bool check_inputs(ir_graph *g, ir_node *n)
     if (n->in[k] < 0)
       continue;
     if (g->values[n->in[k]].rank < 0) {
-      aotc_error(g->ctx, n->loc, "node '%s' (%s): input '%s' has no known shape", n->name,
-                 ir_node_op_names[n->op], g->values[n->in[k]].name);
+      aotc_error(g->ctx, n->loc, "node '%s' (%s): input '%s' has no known shape", n->name, graph_node_op_name(n),
+                 g->values[n->in[k]].name);
       return false;
     }
-    if (ir_op_needs_const(n, k) && !require_const(g, n, k))
+    if (graph_op_needs_const(n, k) && !require_const(g, n, k))
       return false;
   }
   return true;
@@ -198,7 +166,7 @@ static bool check_inputs(ir_graph *g, ir_node *n)
 
 static bool foldable(const ir_graph *g, const ir_node *n)
 {
-  if (!ir_op_lowerable(n->op))
+  if (!graph_op_lowerable(n->op))
     return false;
   for (int k = 0; k < n->n_in; k++)
     if (n->in[k] >= 0 && (!g->values[n->in[k]].data || ir_value_is_weight(g, n->in[k])))
@@ -246,7 +214,7 @@ static bool *shape_nodes(ir_graph *g)
     for (int j = 0; j < n->n_out; j++)
       shape[k] |= n->out[j] >= 0 && needed[n->out[j]];
     for (int j = 0; j < n->n_in; j++)
-      if (n->in[j] >= 0 && (shape[k] || ir_op_needs_const(n, j)))
+      if (n->in[j] >= 0 && (shape[k] || graph_op_needs_const(n, j)))
         needed[n->in[j]] = true;
   }
   return shape;
@@ -259,7 +227,7 @@ bool ir_graph_infer(ir_graph *g)
     return false;
   for (int k = 0; k < g->n_nodes; k++) {
     ir_node *n = &g->nodes[k];
-    if (!check_inputs(g, n) || !ir_op_infer(g, n))
+    if (!check_inputs(g, n) || !graph_op_infer(g, n))
       return false;
     if (shape[k] && foldable(g, n) && !fold_node(g, n))
       return false;
@@ -302,8 +270,7 @@ static bool is_const_f32(const ir_graph *g, int v, int64_t numel)
  * can take n in; NULL otherwise. */
 static ir_node *foldable_conv(const ir_graph *g, const ir_node *n)
 {
-  if (n->dead || n->op != IR_NODE_BATCHNORM || n->n_in != 5 || ir_attr_int(n, "training_mode", 0) ||
-      ir_attr_int(n, "spatial", 1) != 1)
+  if (n->dead || n->op != GRAPH_OP_BATCHNORM || n->n_in != 5)
     return NULL;
   for (int k = 1; k < n->n_out; k++)
     if (n->out[k] >= 0)
@@ -314,7 +281,7 @@ static ir_node *foldable_conv(const ir_graph *g, const ir_node *n)
     return NULL;
   ir_node *c = &g->nodes[xv->producer];
   int64_t m = xv->shape[1];
-  if (c->dead || c->op != IR_NODE_CONV || c->out[0] != x || c->n_in < 2 || xv->type != IR_F32)
+  if (c->dead || c->op != GRAPH_OP_CONV || c->out[0] != x || c->n_in < 2 || xv->type != IR_F32)
     return NULL;
   if (!g->values[c->in[1]].data || g->values[c->in[1]].type != IR_F32 || g->values[c->in[1]].shape[0] != m)
     return NULL;
@@ -348,8 +315,8 @@ static bool fold_batchnorm(ir_graph *g, ir_node *n, ir_node *c)
   const float *w = g->values[c->in[1]].data, *scale = g->values[n->in[1]].data, *beta = g->values[n->in[2]].data;
   const float *mean = g->values[n->in[3]].data, *var = g->values[n->in[4]].data;
   const float *bias = c->n_in > 2 && c->in[2] >= 0 ? g->values[c->in[2]].data : NULL;
-  double eps = ir_attr_float(n, "epsilon", 1e-5);
-  float *w2 = IR_NEW_ARRAY(g->ctx, float, m * per), *b2 = IR_NEW_ARRAY(g->ctx, float, m);
+  double eps = n->p.norm.epsilon;
+  float *w2 = IR_NEW_ARRAY(g->ctx, float, m *per), *b2 = IR_NEW_ARRAY(g->ctx, float, m);
   int *in = IR_NEW_ARRAY(g->ctx, int, 3);
   if (!w2 || !b2 || !in)
     return false;

@@ -85,21 +85,21 @@ static void implicit_output(einsum *es, int ell)
 
 static bool parse_einsum(ir_graph *g, const ir_node *n, einsum *es)
 {
-  const char *eq = ir_attr_string(n, "equation", NULL), *arrow = eq ? strstr(eq, "->") : NULL;
+  const char *eq = n->p.einsum.equation, *arrow = eq ? strstr(eq, "->") : NULL;
   if (!eq || n->n_in > EIN_MAX_OPS)
-    return op_fail(g, n, "an equation and at most %d operands expected", EIN_MAX_OPS);
+    return graph_fail(g, n, "an equation and at most %d operands expected", EIN_MAX_OPS);
   const char *end = arrow ? arrow : eq + strlen(eq), *p = eq;
   int ell = 0;
   es->n_ops = n->n_in;
   for (int k = 0; k < n->n_in; k++) {
     const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma ? comma : end;
-    if ((k + 1 < n->n_in) != (comma != NULL) || !op_in(g, n, k) ||
-        !parse_term(p, stop, op_in(g, n, k)->rank, &ell, es->label[k], &es->rank[k]))
-      return op_fail(g, n, "the equation '%s' does not match operand %d", eq, k);
+    if ((k + 1 < n->n_in) != (comma != NULL) || !graph_in(g, n, k) ||
+        !parse_term(p, stop, graph_in(g, n, k)->rank, &ell, es->label[k], &es->rank[k]))
+      return graph_fail(g, n, "the equation '%s' does not match operand %d", eq, k);
     p = stop + 1;
   }
   if (arrow && !parse_term(arrow + 2, arrow + strlen(arrow), -1, &ell, es->label[es->n_ops], &es->rank[es->n_ops]))
-    return op_fail(g, n, "the output of equation '%s' cannot be read", eq);
+    return graph_fail(g, n, "the output of equation '%s' cannot be read", eq);
   if (!arrow)
     implicit_output(es, ell);
   return true;
@@ -114,7 +114,7 @@ static bool number_labels(ir_graph *g, const ir_node *n, einsum *es)
       for (int j = 0; j < es->rank[k]; j++)
         if (!has_label(es->labels, es->n_labels, es->label[k][j])) {
           if (es->n_labels == 2 * IR_MAX_RANK)
-            return op_fail(g, n, "too many labels");
+            return graph_fail(g, n, "too many labels");
           es->size[es->n_labels] = -1;
           es->labels[es->n_labels++] = es->label[k][j];
         }
@@ -122,28 +122,28 @@ static bool number_labels(ir_graph *g, const ir_node *n, einsum *es)
     for (int j = 0; j < es->rank[k]; j++)
       for (int x = 0; x < es->n_labels; x++)
         if (es->labels[x] == es->label[k][j]) {
-          int64_t d = op_in(g, n, k)->shape[j];
+          int64_t d = graph_in(g, n, k)->shape[j];
           if (es->size[x] >= 0 && es->size[x] != d)
-            return op_fail(g, n, "dimension sizes of one label differ (broadcasting is not supported)");
+            return graph_fail(g, n, "dimension sizes of one label differ (broadcasting is not supported)");
           es->size[x] = d;
         }
   int r = es->rank[es->n_ops];
   for (int j = 0; j < r; j++)
     if (es->size[j] < 0 || has_label(es->label[es->n_ops], j, es->label[es->n_ops][j]))
-      return op_fail(g, n, "an output label must appear once and in an operand");
+      return graph_fail(g, n, "an output label must appear once and in an operand");
   return true;
 }
 
-bool infer_einsum(ir_graph *g, ir_node *n)
+bool graph_infer_einsum(ir_graph *g, ir_node *n)
 {
   einsum es;
   if (!parse_einsum(g, n, &es) || !number_labels(g, n, &es))
     return false;
-  const ir_value *x = op_in(g, n, 0);
+  const ir_value *x = graph_in(g, n, 0);
   for (int k = 1; k < n->n_in; k++)
-    if (op_in(g, n, k)->type != x->type)
-      return op_fail(g, n, "operands of one element type expected");
-  return op_set_out(g, n, 0, x->type, es.rank[es.n_ops], es.size);
+    if (graph_in(g, n, k)->type != x->type)
+      return graph_fail(g, n, "operands of one element type expected");
+  return graph_set_out(g, n, 0, x->type, es.rank[es.n_ops], es.size);
 }
 
 static int label_index(const einsum *es, int label)
@@ -154,62 +154,67 @@ static int label_index(const einsum *es, int label)
   return -1;
 }
 
-bool lower_einsum(ir_lower *L, ir_node *n)
+bool graph_lower_einsum(ir_lower *L, ir_node *n)
 {
   einsum es;
-  int y = lw_out(L, n->out[0]);
+  int y = graph_lw_out(L, n->out[0]);
   if (y < 0 || !parse_einsum(L->g, n, &es) || !number_labels(L->g, n, &es))
     return false;
   ir_expr *prod = NULL;
   for (int k = 0; k < es.n_ops; k++) {
-    int t = lw_in(L, n->in[k]);
+    int t = graph_lw_in(L, n->in[k]);
     ir_expr *ix[IR_MAX_RANK];
     for (int j = 0; j < es.rank[k]; j++)
-      ix[j] = ex_idx(L, label_index(&es, es.label[k][j]));
-    ir_expr *e = ex_read(L, t, ix, false);
-    prod = prod ? ex_bin(L, IR_MUL, prod, e) : e;
+      ix[j] = graph_ex_idx(L, label_index(&es, es.label[k][j]));
+    ir_expr *e = graph_ex_read(L, t, ix, false);
+    prod = prod ? graph_ex_bin(L, IR_MUL, prod, e) : e;
   }
   int r = es.rank[es.n_ops];
-  return st_emit(L, st_new(L, y, r, es.n_labels - r, es.size), IR_RED_ADD, true, prod);
+  return graph_st_emit(L, graph_st_new(L, y, r, es.n_labels - r, es.size), IR_RED_ADD, true, prod);
 }
 
 /* ------------------------------------------------------------------------
  * OneHot: y(..., d, ...) = wrap(indices(...)) == d ? values[1] : values[0]
  * ------------------------------------------------------------------------ */
 
-bool infer_onehot(ir_graph *g, ir_node *n)
+bool graph_infer_onehot(ir_graph *g, ir_node *n)
 {
-  const ir_value *ind = op_in(g, n, 0), *depth = op_in(g, n, 1), *vals = op_in(g, n, 2);
+  const ir_value *ind = graph_in(g, n, 0), *depth = graph_in(g, n, 1), *vals = graph_in(g, n, 2);
   int64_t shape[IR_MAX_RANK];
   int axis;
   if (!depth || !vals || ir_value_numel(depth) != 1 || ir_value_numel(vals) != 2 || ind->rank + 1 > IR_MAX_RANK)
-    return op_fail(g, n, "a scalar depth and two values expected");
-  int64_t d = ir_types[depth->type].is_float ? (int64_t)(depth->type == IR_F32 ? *(const float *)depth->data
-                                                                                : *(const double *)depth->data)
-                                              : op_const_int(depth, 0);
-  if (d <= 0 || d > (1 << 24) || !op_axis(g, n, ir_attr_int(n, "axis", -1), ind->rank + 1, &axis))
-    return op_fail(g, n, "depth must be positive");
+    return graph_fail(g, n, "a scalar depth and two values expected");
+  int64_t d = ir_types[depth->type].is_float
+                  ? (int64_t)(depth->type == IR_F32 ? *(const float *)depth->data : *(const double *)depth->data)
+                  : graph_const_int(depth, 0);
+  if (d <= 0 || d > (1 << 24))
+    return graph_fail(g, n, "depth must be positive");
+  if (!graph_axis(g, n, n->p.axis.axis, ind->rank + 1, &axis))
+    return false;
   for (int j = 0, s = 0; j <= ind->rank; j++)
     shape[j] = j == axis ? d : ind->shape[s++];
-  return op_set_out(g, n, 0, vals->type, ind->rank + 1, shape);
+  return graph_set_out(g, n, 0, vals->type, ind->rank + 1, shape);
 }
 
-bool lower_onehot(ir_lower *L, ir_node *n)
+bool graph_lower_onehot(ir_lower *L, ir_node *n)
 {
-  int ind = lw_in(L, n->in[0]), vals = lw_in(L, n->in[2]), y = lw_out(L, n->out[0]);
+  int ind = graph_lw_in(L, n->in[0]), vals = graph_lw_in(L, n->in[2]), y = graph_lw_out(L, n->out[0]);
   if (ind < 0 || vals < 0 || y < 0)
     return false;
-  int r = lw_tensor(L, y)->rank, axis = (int)ir_attr_int(n, "axis", -1);
-  axis = axis < 0 ? axis + r : axis;
-  int64_t depth = lw_dim(L, y, axis);
-  ir_expr *ix[IR_MAX_RANK], *on[1] = {ex_int(L, 1)}, *off[1] = {ex_int(L, 0)};
+  int r = graph_lw_tensor(L, y)->rank, axis;
+  if (!graph_axis(L->g, n, n->p.axis.axis, r, &axis))
+    return false;
+  int64_t depth = graph_lw_dim(L, y, axis);
+  ir_expr *ix[IR_MAX_RANK], *on[1] = {graph_ex_int(L, 1)}, *off[1] = {graph_ex_int(L, 0)};
   for (int j = 0, s = 0; j < r; j++)
     if (j != axis)
-      ix[s++] = ex_idx(L, j);
-  ir_expr *i = ex_cast(L, IR_I64, ex_read(L, ind, ix, false));
-  i = ex_sel(L, ex_bin(L, IR_LT, i, ex_int(L, 0)), ex_bin(L, IR_ADD, i, ex_int(L, depth)), i);
-  return st_map(L, y, ex_sel(L, ex_bin(L, IR_EQ, i, ex_idx(L, axis)), ex_read(L, vals, on, false),
-                             ex_read(L, vals, off, false)));
+      ix[s++] = graph_ex_idx(L, j);
+  ir_expr *i = graph_ex_cast(L, IR_I64, graph_ex_read(L, ind, ix, false));
+  i = graph_ex_sel(L, graph_ex_bin(L, IR_LT, i, graph_ex_int(L, 0)), graph_ex_bin(L, IR_ADD, i, graph_ex_int(L, depth)),
+                   i);
+  return graph_st_map(L, y,
+                      graph_ex_sel(L, graph_ex_bin(L, IR_EQ, i, graph_ex_idx(L, axis)),
+                                   graph_ex_read(L, vals, on, false), graph_ex_read(L, vals, off, false)));
 }
 
 /* ------------------------------------------------------------------------
@@ -218,30 +223,29 @@ bool lower_onehot(ir_lower *L, ir_node *n)
 
 static bool quant_params(ir_graph *g, const ir_node *n, int *axis)
 {
-  const ir_value *x = op_in(g, n, 0), *s = op_in(g, n, 1), *z = op_in(g, n, 2);
+  const ir_value *x = graph_in(g, n, 0), *s = graph_in(g, n, 1), *z = graph_in(g, n, 2);
   if (!s || (z && ir_value_numel(z) != ir_value_numel(s)))
-    return op_fail(g, n, "a scale and a zero point of the same size expected");
+    return graph_fail(g, n, "a scale and a zero point of the same size expected");
   *axis = -1;
   if (ir_value_numel(s) == 1 && s->rank <= 1)
     return true;
-  if (s->rank != 1 || !op_axis(g, n, ir_attr_int(n, "axis", 1), x->rank, axis) ||
-      s->shape[0] != x->shape[*axis])
-    return op_fail(g, n, "per-axis scale must match dimension axis of the input");
+  if (s->rank != 1 || !graph_axis(g, n, n->p.axis.axis, x->rank, axis) || s->shape[0] != x->shape[*axis])
+    return graph_fail(g, n, "per-axis scale must match dimension axis of the input");
   return true;
 }
 
-bool infer_quantize(ir_graph *g, ir_node *n)
+bool graph_infer_quantize(ir_graph *g, ir_node *n)
 {
-  const ir_value *x = op_in(g, n, 0), *z = op_in(g, n, 2);
+  const ir_value *x = graph_in(g, n, 0), *z = graph_in(g, n, 2);
   int axis;
   if (!quant_params(g, n, &axis))
     return false;
-  if (n->op == IR_NODE_DEQUANTIZELINEAR)
-    return op_set_out(g, n, 0, op_in(g, n, 1)->type, x->rank, x->shape);
+  if (n->op == GRAPH_OP_DEQUANTIZE)
+    return graph_set_out(g, n, 0, graph_in(g, n, 1)->type, x->rank, x->shape);
   ir_type t = z ? z->type : IR_U8;
   if (t != IR_U8 && t != IR_I8)
-    return op_fail(g, n, "only uint8 and int8 outputs are supported");
-  return op_set_out(g, n, 0, t, x->rank, x->shape);
+    return graph_fail(g, n, "only uint8 and int8 outputs are supported");
+  return graph_set_out(g, n, 0, t, x->rank, x->shape);
 }
 
 /* Parameter k (scale or zero point) at the statement's point, or NULL. */
@@ -249,156 +253,162 @@ static ir_expr *param_at(ir_lower *L, const ir_node *n, int k, int axis)
 {
   if (n->n_in <= k || n->in[k] < 0)
     return NULL;
-  int t = lw_in(L, n->in[k]);
-  ir_expr *ix[1] = {axis < 0 ? ex_int(L, 0) : ex_idx(L, axis)};
-  return ex_read(L, t, lw_tensor(L, t)->rank == 0 ? NULL : ix, false);
+  int t = graph_lw_in(L, n->in[k]);
+  ir_expr *ix[1] = {axis < 0 ? graph_ex_int(L, 0) : graph_ex_idx(L, axis)};
+  return graph_ex_read(L, t, graph_lw_tensor(L, t)->rank == 0 ? NULL : ix, false);
 }
 
-bool lower_quantize(ir_lower *L, ir_node *n)
+bool graph_lower_quantize(ir_lower *L, ir_node *n)
 {
-  int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]), axis;
+  int x = graph_lw_in(L, n->in[0]), y = graph_lw_out(L, n->out[0]), axis;
   if (x < 0 || y < 0 || !quant_params(L->g, n, &axis))
     return false;
-  ir_type ty = lw_tensor(L, y)->type;
+  ir_type ty = graph_lw_tensor(L, y)->type;
   ir_expr *scale = param_at(L, n, 1, axis), *zp = param_at(L, n, 2, axis);
-  ir_expr *v = ex_at(L, x, 0);
-  if (n->op == IR_NODE_DEQUANTIZELINEAR) {
-    ir_expr *c = ex_cast(L, ty, v);
+  ir_expr *v = graph_ex_at(L, x, 0);
+  if (n->op == GRAPH_OP_DEQUANTIZE) {
+    ir_expr *c = graph_ex_cast(L, ty, v);
     if (zp)
-      c = ex_bin(L, IR_SUB, c, ex_cast(L, ty, zp));
-    return st_map(L, y, ex_bin(L, IR_MUL, c, scale));
+      c = graph_ex_bin(L, IR_SUB, c, graph_ex_cast(L, ty, zp));
+    return graph_st_map(L, y, graph_ex_bin(L, IR_MUL, c, scale));
   }
   ir_type f = IR_F32;
-  ir_expr *q = ex_bin(L, IR_DIV, ex_cast(L, f, v), ex_cast(L, f, scale));
-  ir_expr *r = ex_call(L, IR_FN_FLOOR, ex_bin(L, IR_ADD, q, ex_flt(L, 0.5, f)), NULL);
-  ir_expr *tie = ex_bin(L, IR_EQ, ex_bin(L, IR_SUB, r, q), ex_flt(L, 0.5, f));
-  ir_expr *odd = ex_bin(L, IR_NE, ex_call(L, IR_FN_FMOD, r, ex_flt(L, 2, f)), ex_flt(L, 0, f));
-  r = ex_sel(L, ex_bin(L, IR_AND, tie, odd), ex_bin(L, IR_SUB, r, ex_flt(L, 1, f)), r);
+  ir_expr *q = graph_ex_bin(L, IR_DIV, graph_ex_cast(L, f, v), graph_ex_cast(L, f, scale));
+  ir_expr *r = graph_ex_call(L, IR_FN_FLOOR, graph_ex_bin(L, IR_ADD, q, graph_ex_flt(L, 0.5, f)), NULL);
+  ir_expr *tie = graph_ex_bin(L, IR_EQ, graph_ex_bin(L, IR_SUB, r, q), graph_ex_flt(L, 0.5, f));
+  ir_expr *odd = graph_ex_bin(L, IR_NE, graph_ex_call(L, IR_FN_FMOD, r, graph_ex_flt(L, 2, f)), graph_ex_flt(L, 0, f));
+  r = graph_ex_sel(L, graph_ex_bin(L, IR_AND, tie, odd), graph_ex_bin(L, IR_SUB, r, graph_ex_flt(L, 1, f)), r);
   if (zp)
-    r = ex_bin(L, IR_ADD, r, ex_cast(L, f, zp));
+    r = graph_ex_bin(L, IR_ADD, r, graph_ex_cast(L, f, zp));
   double lo = ty == IR_U8 ? 0 : -128, hi = ty == IR_U8 ? 255 : 127;
-  r = ex_call(L, IR_FN_FMIN, ex_call(L, IR_FN_FMAX, r, ex_flt(L, lo, f)), ex_flt(L, hi, f));
-  return st_map(L, y, ex_cast(L, ty, r));
+  r = graph_ex_call(L, IR_FN_FMIN, graph_ex_call(L, IR_FN_FMAX, r, graph_ex_flt(L, lo, f)), graph_ex_flt(L, hi, f));
+  return graph_st_map(L, y, graph_ex_cast(L, ty, r));
 }
 
 /* ------------------------------------------------------------------------
  * LRN: y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta
  * ------------------------------------------------------------------------ */
 
-bool infer_lrn(ir_graph *g, ir_node *n)
+bool graph_infer_lrn(ir_graph *g, ir_node *n)
 {
-  const ir_value *x = op_in(g, n, 0);
-  int64_t size = ir_attr_int(n, "size", 0);
+  const ir_value *x = graph_in(g, n, 0);
+  int64_t size = n->p.lrn.size;
   if (x->rank < 3 || !ir_types[x->type].is_float || size <= 0 || size > (1 << 16))
-    return op_fail(g, n, "a floating-point input of rank 3 or more and a positive size expected");
-  return op_set_out(g, n, 0, x->type, x->rank, x->shape);
+    return graph_fail(g, n, "a floating-point input of rank 3 or more and a positive size expected");
+  return graph_set_out(g, n, 0, x->type, x->rank, x->shape);
 }
 
-bool lower_lrn(ir_lower *L, ir_node *n)
+bool graph_lower_lrn(ir_lower *L, ir_node *n)
 {
-  int x = lw_in(L, n->in[0]), y = lw_out(L, n->out[0]);
+  int x = graph_lw_in(L, n->in[0]), y = graph_lw_out(L, n->out[0]);
   if (x < 0 || y < 0)
     return false;
-  const ir_tensor *X = lw_tensor(L, x);
+  const ir_tensor *X = graph_lw_tensor(L, x);
   int r = X->rank;
-  int64_t size = ir_attr_int(n, "size", 1), hi[IR_MAX_RANK + 1], shape[IR_MAX_RANK];
-  double alpha = ir_attr_float(n, "alpha", 1e-4), beta = ir_attr_float(n, "beta", 0.75);
-  double bias = ir_attr_float(n, "bias", 1.0);
+  int64_t size = n->p.lrn.size, hi[IR_MAX_RANK + 1], shape[IR_MAX_RANK];
+  double alpha = n->p.lrn.alpha, beta = n->p.lrn.beta, bias = n->p.lrn.bias;
   for (int d = 0; d < r; d++)
-    shape[d] = hi[d] = lw_dim(L, x, d);
+    shape[d] = hi[d] = graph_lw_dim(L, x, d);
   hi[r] = size;
-  int sq = lw_temp(L, "sqsum", X->type, r, shape);
+  int sq = graph_lw_temp(L, "sqsum", X->type, r, shape);
   ir_expr *ix[IR_MAX_RANK];
   for (int d = 0; d < r; d++)
-    ix[d] = ex_idx(L, d);
-  ix[1] = ex_bin(L, IR_SUB, ex_bin(L, IR_ADD, ex_idx(L, 1), ex_idx(L, r)), ex_int(L, (size - 1) / 2));
-  ir_expr *v = ex_read(L, x, ix, true);
-  if (sq < 0 || !st_emit(L, st_new(L, sq, r, 1, hi), IR_RED_ADD, true, ex_bin(L, IR_MUL, v, v)))
+    ix[d] = graph_ex_idx(L, d);
+  ix[1] = graph_ex_bin(L, IR_SUB, graph_ex_bin(L, IR_ADD, graph_ex_idx(L, 1), graph_ex_idx(L, r)),
+                       graph_ex_int(L, (size - 1) / 2));
+  ir_expr *v = graph_ex_read(L, x, ix, true);
+  if (sq < 0 || !graph_st_emit(L, graph_st_new(L, sq, r, 1, hi), IR_RED_ADD, true, graph_ex_bin(L, IR_MUL, v, v)))
     return false;
-  ir_expr *base = ex_bin(L, IR_ADD, ex_flt(L, bias, X->type),
-                         ex_bin(L, IR_MUL, ex_flt(L, alpha / (double)size, X->type), ex_at(L, sq, 0)));
-  return st_map(L, y, ex_bin(L, IR_DIV, ex_at(L, x, 0), ex_call(L, IR_FN_POW, base, ex_flt(L, beta, X->type))));
+  ir_expr *base =
+      graph_ex_bin(L, IR_ADD, graph_ex_flt(L, bias, X->type),
+                   graph_ex_bin(L, IR_MUL, graph_ex_flt(L, alpha / (double)size, X->type), graph_ex_at(L, sq, 0)));
+  return graph_st_map(
+      L, y,
+      graph_ex_bin(L, IR_DIV, graph_ex_at(L, x, 0), graph_ex_call(L, IR_FN_POW, base, graph_ex_flt(L, beta, X->type))));
 }
 
 /* ------------------------------------------------------------------------
  * GatherND: y(i..., j...) = x(b..., I(i..., 0), ..., I(i..., m-1), j...)
  * ------------------------------------------------------------------------ */
 
-bool infer_gathernd(ir_graph *g, ir_node *n)
+bool graph_infer_gathernd(ir_graph *g, ir_node *n)
 {
-  const ir_value *x = op_in(g, n, 0), *ind = op_in(g, n, 1);
-  int64_t b = ir_attr_int(n, "batch_dims", 0), shape[IR_MAX_RANK];
+  const ir_value *x = graph_in(g, n, 0), *ind = graph_in(g, n, 1);
+  int64_t b = n->p.gather_nd.batch_dims, shape[IR_MAX_RANK];
   if (!ind || ind->rank < 1 || ir_types[ind->type].is_float || b < 0 || b >= ind->rank || b > x->rank)
-    return op_fail(g, n, "integer indices of rank 1 or more and a valid batch_dims expected");
+    return graph_fail(g, n, "integer indices of rank 1 or more and a valid batch_dims expected");
   int64_t m = ind->shape[ind->rank - 1];
   int r = 0;
   if (m < 1 || b + m > x->rank)
-    return op_fail(g, n, "the indices' last dimension is out of range");
+    return graph_fail(g, n, "the indices' last dimension is out of range");
   for (int d = 0; d < b; d++)
     if (ind->shape[d] != x->shape[d])
-      return op_fail(g, n, "batch dimensions differ");
+      return graph_fail(g, n, "batch dimensions differ");
   for (int d = 0; d < ind->rank - 1; d++)
     shape[r++] = ind->shape[d];
   for (int64_t d = b + m; d < x->rank; d++)
     shape[r++] = x->shape[d];
   if (r > IR_MAX_RANK)
-    return op_fail(g, n, "output rank %d is not supported", r);
-  return op_set_out(g, n, 0, x->type, r, shape);
+    return graph_fail(g, n, "output rank %d is not supported", r);
+  return graph_set_out(g, n, 0, x->type, r, shape);
 }
 
 /* Index value v wrapped into 0..size-1 when negative. */
 static ir_expr *wrap_negative(ir_lower *L, ir_expr *v, int64_t size)
 {
-  return ex_sel(L, ex_bin(L, IR_LT, v, ex_int(L, 0)), ex_bin(L, IR_ADD, v, ex_int(L, size)), v);
+  return graph_ex_sel(L, graph_ex_bin(L, IR_LT, v, graph_ex_int(L, 0)),
+                      graph_ex_bin(L, IR_ADD, v, graph_ex_int(L, size)), v);
 }
 
-bool lower_gathernd(ir_lower *L, ir_node *n)
+bool graph_lower_gathernd(ir_lower *L, ir_node *n)
 {
-  int x = lw_in(L, n->in[0]), ind = lw_in(L, n->in[1]), y = lw_out(L, n->out[0]);
+  int x = graph_lw_in(L, n->in[0]), ind = graph_lw_in(L, n->in[1]), y = graph_lw_out(L, n->out[0]);
   if (x < 0 || ind < 0 || y < 0)
     return false;
-  int q = lw_tensor(L, ind)->rank, rx = lw_tensor(L, x)->rank;
-  int64_t b = ir_attr_int(n, "batch_dims", 0), m = lw_dim(L, ind, q - 1);
+  int q = graph_lw_tensor(L, ind)->rank, rx = graph_lw_tensor(L, x)->rank;
+  int64_t b = n->p.gather_nd.batch_dims, m = graph_lw_dim(L, ind, q - 1);
   ir_expr *ix[IR_MAX_RANK], *ii[IR_MAX_RANK];
   for (int d = 0; d < b; d++)
-    ix[d] = ex_idx(L, d);
+    ix[d] = graph_ex_idx(L, d);
   for (int64_t k = 0; k < m; k++) {
     for (int d = 0; d < q - 1; d++)
-      ii[d] = ex_idx(L, d);
-    ii[q - 1] = ex_int(L, k);
-    ix[b + k] = wrap_negative(L, ex_cast(L, IR_I64, ex_read(L, ind, ii, false)), lw_dim(L, x, (int)(b + k)));
+      ii[d] = graph_ex_idx(L, d);
+    ii[q - 1] = graph_ex_int(L, k);
+    ix[b + k] =
+        wrap_negative(L, graph_ex_cast(L, IR_I64, graph_ex_read(L, ind, ii, false)), graph_lw_dim(L, x, (int)(b + k)));
   }
   for (int64_t d = b + m; d < rx; d++)
-    ix[d] = ex_idx(L, (int)(q - 1 + d - b - m));
-  return st_map(L, y, ex_read(L, x, ix, false));
+    ix[d] = graph_ex_idx(L, (int)(q - 1 + d - b - m));
+  return graph_st_map(L, y, graph_ex_read(L, x, ix, false));
 }
 
 /* ------------------------------------------------------------------------
  * ReverseSequence: the first len(b) steps of each batch entry reversed
  * ------------------------------------------------------------------------ */
 
-bool infer_reverse_sequence(ir_graph *g, ir_node *n)
+bool graph_infer_reverse_sequence(ir_graph *g, ir_node *n)
 {
-  const ir_value *x = op_in(g, n, 0), *len = op_in(g, n, 1);
-  int64_t ta = ir_attr_int(n, "time_axis", 0), ba = ir_attr_int(n, "batch_axis", 1);
+  const ir_value *x = graph_in(g, n, 0), *len = graph_in(g, n, 1);
+  int64_t ta = n->p.reverse.time_axis, ba = n->p.reverse.batch_axis;
   if (!len || x->rank < 2 || ta < 0 || ba < 0 || ta > 1 || ba > 1 || ta == ba || len->rank != 1 ||
       len->shape[0] != x->shape[ba] || ir_types[len->type].is_float)
-    return op_fail(g, n, "time and batch axes 0 and 1 and one integer length per batch entry expected");
-  return op_set_out(g, n, 0, x->type, x->rank, x->shape);
+    return graph_fail(g, n, "time and batch axes 0 and 1 and one integer length per batch entry expected");
+  return graph_set_out(g, n, 0, x->type, x->rank, x->shape);
 }
 
-bool lower_reverse_sequence(ir_lower *L, ir_node *n)
+bool graph_lower_reverse_sequence(ir_lower *L, ir_node *n)
 {
-  int x = lw_in(L, n->in[0]), len = lw_in(L, n->in[1]), y = lw_out(L, n->out[0]);
+  int x = graph_lw_in(L, n->in[0]), len = graph_lw_in(L, n->in[1]), y = graph_lw_out(L, n->out[0]);
   if (x < 0 || len < 0 || y < 0)
     return false;
-  int r = lw_tensor(L, x)->rank, ta = (int)ir_attr_int(n, "time_axis", 0), ba = 1 - ta;
-  ir_expr *ib[1] = {ex_idx(L, ba)}, *ix[IR_MAX_RANK];
-  ir_expr *l = ex_cast(L, IR_I64, ex_read(L, len, ib, false));
+  int r = graph_lw_tensor(L, x)->rank, ta = (int)n->p.reverse.time_axis, ba = 1 - ta;
+  ir_expr *ib[1] = {graph_ex_idx(L, ba)}, *ix[IR_MAX_RANK];
+  ir_expr *l = graph_ex_cast(L, IR_I64, graph_ex_read(L, len, ib, false));
   for (int d = 0; d < r; d++)
-    ix[d] = ex_idx(L, d);
-  ir_expr *t = ex_idx(L, ta);
-  ix[ta] = ex_sel(L, ex_bin(L, IR_LT, t, l), ex_bin(L, IR_SUB, ex_bin(L, IR_SUB, l, ex_int(L, 1)), ex_idx(L, ta)),
-                  ex_idx(L, ta));
-  return st_map(L, y, ex_read(L, x, ix, false));
+    ix[d] = graph_ex_idx(L, d);
+  ir_expr *t = graph_ex_idx(L, ta);
+  ix[ta] = graph_ex_sel(L, graph_ex_bin(L, IR_LT, t, l),
+                        graph_ex_bin(L, IR_SUB, graph_ex_bin(L, IR_SUB, l, graph_ex_int(L, 1)), graph_ex_idx(L, ta)),
+                        graph_ex_idx(L, ta));
+  return graph_st_map(L, y, graph_ex_read(L, x, ix, false));
 }

@@ -8,6 +8,31 @@
 /* Largest tensor the reader accepts (bytes). */
 #define ONNX_MAX_TENSOR_BYTES ((size_t)1 << 34)
 
+/* The reader's state while it builds the graph of one model. */
+typedef struct onnx_reader {
+  aotc_ctx *ctx;
+  ir_graph *g;
+  ir_loc loc;
+  const char *dir; /* the model's folder, for external data */
+  int opset;       /* of the default domain */
+  const onnx_given *given;
+  int n_given;
+  bool weights_as_params; /* --weights-as-inputs */
+} onnx_reader;
+
+/* A constant value named name holding the decoded tensor tp; -1 (reported)
+ * when it cannot be decoded. */
+int onnx_add_constant(onnx_reader *r, const char *name, const Onnx__TensorProto *tp);
+
+/* Adds the node (onnx_ops.c): its graph op, typed parameters and inputs
+ * from the ONNX op type, attributes and opset; a Constant node becomes a
+ * constant value. Errors name the node. */
+bool onnx_read_node(onnx_reader *r, const Onnx__NodeProto *np);
+
+/* ONNX TensorProto.DataType codes (also Cast's `to` attribute); false for
+ * types the IR does not have (strings, float16, complex). */
+bool onnx_ir_type(int64_t code, ir_type *out);
+
 /* The decoded contents of a TensorProto: element type, shape and dense
  * row-major data in the context's arena. dir is the model's folder, for
  * external data (NULL: external data refused). Reports on ctx naming what. */

@@ -1,7 +1,7 @@
 /* onnx_reader.c: the ONNX frontend: decodes a ModelProto with the protobuf-c
  * code generated from onnx.proto (allocating through the context's hook) and
- * builds the model graph: initializers as constants, inputs, nodes with
- * their attributes, outputs. The passes that follow are the pipeline's
+ * builds the model graph: initializers as constants, inputs, nodes through
+ * onnx_ops.c, outputs. The passes that follow are the pipeline's
  * (src/driver/pipeline.c): onnx_compile runs them up to verification. */
 #include "onnx_internal.h"
 #include "pipeline.h"
@@ -13,16 +13,7 @@
 #define ONNX_MIN_OPSET 1
 #define ONNX_MAX_OPSET 18
 
-typedef struct reader {
-  aotc_ctx *ctx;
-  ir_graph *g;
-  ir_loc loc;
-  const char *dir; /* the model's folder, for external data */
-  int opset;
-  const onnx_given *given;
-  int n_given;
-  bool weights_as_params;
-} reader;
+typedef onnx_reader reader;
 
 static bool is_default_domain(const char *d)
 {
@@ -54,8 +45,12 @@ static const char *safe_name(const char *s)
  * Initializers and inputs
  * ------------------------------------------------------------------------ */
 
-static int add_constant(reader *r, const char *name, const Onnx__TensorProto *tp)
+int onnx_add_constant(reader *r, const char *name, const Onnx__TensorProto *tp)
 {
+  if (ir_graph_find_value(r->g, name) >= 0) {
+    aotc_error(r->ctx, r->loc, "tensor '%s' is defined twice", name);
+    return -1;
+  }
   int v = ir_graph_add_value(r->g, ir_strdup(r->ctx, name));
   if (v < 0)
     return -1;
@@ -73,7 +68,7 @@ static bool read_initializers(reader *r, const Onnx__GraphProto *gp)
   bool ok = true;
   for (size_t k = 0; k < gp->n_initializer; k++)
     if (gp->initializer[k])
-      ok = add_constant(r, safe_name(gp->initializer[k]->name), gp->initializer[k]) >= 0 && ok;
+      ok = onnx_add_constant(r, safe_name(gp->initializer[k]->name), gp->initializer[k]) >= 0 && ok;
   if (gp->n_sparse_initializer) {
     aotc_error(r->ctx, r->loc, "sparse initializers are not supported");
     return false;
@@ -97,7 +92,7 @@ static bool input_type(reader *r, const Onnx__ValueInfoProto *vi, ir_value *v)
     aotc_error(r->ctx, r->loc, "input '%s': inputs other than tensors (sequences, optionals, maps) are not supported", v->name);
     return false;
   }
-  if (!ir_type_from_onnx(tp->tensor_type->elem_type, &v->type)) {
+  if (!onnx_ir_type(tp->tensor_type->elem_type, &v->type)) {
     aotc_error(r->ctx, r->loc, "input '%s': element type %s is not supported", v->name,
                onnx_type_name(tp->tensor_type->elem_type));
     return false;
@@ -139,6 +134,10 @@ static bool read_input(reader *r, const Onnx__ValueInfoProto *vi)
   int v = ir_graph_find_value(r->g, name);
   if (v >= 0 && r->g->values[v].data)
     return true;
+  if (v >= 0) {
+    aotc_error(r->ctx, r->loc, "input '%s' is declared twice", name);
+    return false;
+  }
   v = ir_graph_add_value(r->g, ir_strdup(r->ctx, name));
   if (v < 0)
     return false;
@@ -175,135 +174,6 @@ static bool read_inputs(reader *r, const Onnx__GraphProto *gp)
   return ok;
 }
 
-/* ------------------------------------------------------------------------
- * Nodes and attributes
- * ------------------------------------------------------------------------ */
-
-static bool read_tensor_attr(reader *r, const Onnx__AttributeProto *a, ir_attr *out, const char *node)
-{
-  const char *what = ir_sprintf(r->ctx, "attribute '%s' of node '%s'", out->name, node);
-  out->kind = IR_ATTR_TENSOR;
-  out->value = add_constant(r, what ? what : "", a->t);
-  return out->value >= 0;
-}
-
-static bool read_list_attr(reader *r, const Onnx__AttributeProto *a, ir_attr *out)
-{
-  bool floats = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
-  size_t n = floats ? a->n_floats : a->n_ints;
-  if (n > (1 << 24))
-    return false;
-  out->kind = floats ? IR_ATTR_FLOATS : IR_ATTR_INTS;
-  out->n = (int)n;
-  if (floats) {
-    out->floats = IR_NEW_ARRAY(r->ctx, double, out->n);
-    for (int k = 0; out->floats && k < out->n; k++)
-      out->floats[k] = a->floats[k];
-    return out->floats != NULL;
-  }
-  out->ints = IR_NEW_ARRAY(r->ctx, int64_t, out->n);
-  if (out->ints && n)
-    memcpy(out->ints, a->ints, sizeof(int64_t) * n);
-  return out->ints != NULL;
-}
-
-static bool read_attr(reader *r, const Onnx__AttributeProto *a, ir_attr *out, const char *node)
-{
-  out->name = ir_strdup(r->ctx, safe_name(a->name));
-  switch (a->type) {
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: out->kind = IR_ATTR_INT; out->i = a->i; return true;
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: out->kind = IR_ATTR_FLOAT; out->f = a->f; return true;
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
-    out->kind = IR_ATTR_STRING;
-    out->s = ir_strndup(r->ctx, a->s.data ? (const char *)a->s.data : "", a->s.len);
-    return out->s != NULL;
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: return read_list_attr(r, a, out);
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: return a->t && read_tensor_attr(r, a, out, node);
-  default: out->kind = IR_ATTR_OTHER; return true;
-  }
-}
-
-static bool read_attrs(reader *r, const Onnx__NodeProto *np, ir_node *n)
-{
-  n->attrs = IR_NEW_ARRAY(r->ctx, ir_attr, (int)np->n_attribute);
-  if (!n->attrs)
-    return false;
-  for (size_t k = 0; k < np->n_attribute; k++) {
-    if (!np->attribute[k])
-      continue;
-    if (!read_attr(r, np->attribute[k], &n->attrs[n->n_attrs++], n->name)) {
-      aotc_error(r->ctx, r->loc, "node '%s' (%s): attribute '%s' is malformed", n->name, ir_node_op_names[n->op],
-                 safe_name(np->attribute[k]->name));
-      return false;
-    }
-  }
-  return true;
-}
-
-static bool link_inputs(reader *r, const Onnx__NodeProto *np, ir_node *n)
-{
-  for (size_t k = 0; k < np->n_input; k++) {
-    const char *name = safe_name(np->input[k]);
-    if (!*name)
-      continue;
-    n->in[k] = ir_graph_find_value(r->g, name);
-    if (n->in[k] < 0) {
-      aotc_error(r->ctx, r->loc, "node '%s' (%s) reads '%s', which no earlier node, input or initializer defines",
-                 n->name, ir_node_op_names[n->op], name);
-      return false;
-    }
-  }
-  return true;
-}
-
-static bool link_outputs(reader *r, const Onnx__NodeProto *np, ir_node *n, int node_index)
-{
-  for (size_t k = 0; k < np->n_output; k++) {
-    const char *name = safe_name(np->output[k]);
-    if (!*name)
-      continue;
-    n->out[k] = ir_graph_add_value(r->g, ir_strdup(r->ctx, name));
-    if (n->out[k] < 0)
-      return false;
-    r->g->values[n->out[k]].producer = node_index;
-  }
-  return true;
-}
-
-static const char *node_name(reader *r, const Onnx__NodeProto *np)
-{
-  if (np->name && *np->name)
-    return ir_strdup(r->ctx, np->name);
-  if (np->n_output && np->output[0] && *np->output[0])
-    return ir_strdup(r->ctx, np->output[0]);
-  return ir_sprintf(r->ctx, "#%d", r->g->n_nodes);
-}
-
-static bool read_node(reader *r, const Onnx__NodeProto *np)
-{
-  ir_node_op op;
-  const char *name = node_name(r, np), *type = safe_name(np->op_type);
-  if (!is_default_domain(np->domain)) {
-    aotc_error(r->ctx, r->loc, "node '%s' (%s): domain '%s' is not supported", name, type, np->domain);
-    return false;
-  }
-  if (!ir_node_op_from_name(type, &op)) {
-    aotc_error(r->ctx, r->loc, "node '%s' (%s): operator is not supported", name, type);
-    return false;
-  }
-  if (np->n_input > 1024 || np->n_output > 1024) {
-    aotc_error(r->ctx, r->loc, "node '%s' (%s): too many inputs or outputs", name, type);
-    return false;
-  }
-  int index = r->g->n_nodes;
-  ir_node *n = ir_graph_add_node(r->g, op, name, (int)np->n_input, (int)np->n_output);
-  if (!n)
-    return false;
-  n->opset = r->opset;
-  return read_attrs(r, np, n) && link_inputs(r, np, n) && link_outputs(r, np, n, index);
-}
-
 static bool read_outputs(reader *r, const Onnx__GraphProto *gp)
 {
   r->g->outputs = IR_NEW_ARRAY(r->ctx, int, (int)gp->n_output);
@@ -328,7 +198,7 @@ static bool read_graph(reader *r, const Onnx__GraphProto *gp)
 {
   bool ok = read_initializers(r, gp) && read_inputs(r, gp);
   for (size_t k = 0; ok && k < gp->n_node; k++)
-    if (!gp->node[k] || !read_node(r, gp->node[k]))
+    if (!gp->node[k] || !onnx_read_node(r, gp->node[k]))
       ok = false;
   return ok && read_outputs(r, gp);
 }

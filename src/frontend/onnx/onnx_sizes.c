@@ -83,7 +83,7 @@ static bool decl_input(onnx_sizes *s, const Onnx__ValueInfoProto *vi, const onnx
   const Onnx__TypeProto *tp = vi->type;
   const Onnx__TensorShapeProto *sp = tp && tp->tensor_type ? tp->tensor_type->shape : NULL;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
-      !ir_type_from_onnx(tp->tensor_type->elem_type, &in->type))
+      !onnx_ir_type(tp->tensor_type->elem_type, &in->type))
     return false;
   in->name = ir_strdup(s->ctx, vi->name);
   in->overrides = spec != NULL;

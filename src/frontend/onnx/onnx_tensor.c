@@ -15,6 +15,16 @@ const char *onnx_type_name(int64_t code)
   return code >= 0 && code < (int64_t)(sizeof(names) / sizeof(names[0])) ? names[code] : "unknown";
 }
 
+bool onnx_ir_type(int64_t code, ir_type *out)
+{
+  static const int map[] = {-1, IR_F32, IR_U8, IR_I8, IR_U16, IR_I16, IR_I32, IR_I64, -1, IR_BOOL, -1, IR_F64,
+                            IR_U32, IR_U64};
+  if (code < 0 || code >= (int64_t)(sizeof(map) / sizeof(map[0])) || map[code] < 0)
+    return false;
+  *out = (ir_type)map[code];
+  return true;
+}
+
 static bool shape_of(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, int *rank,
                      int64_t *shape, size_t *numel)
 {
@@ -197,7 +207,7 @@ bool onnx_tensor_decode(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx_
                         ir_type *type, int *rank, int64_t *shape, void **data)
 {
   size_t numel, bytes;
-  if (!tp->has_data_type || !ir_type_from_onnx(tp->data_type, type)) {
+  if (!tp->has_data_type || !onnx_ir_type(tp->data_type, type)) {
     aotc_error(ctx, loc, "%s: element type %s is not supported", what,
                onnx_type_name(tp->has_data_type ? tp->data_type : 0));
     return false;
