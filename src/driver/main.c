@@ -3,6 +3,7 @@
 #include "driver.h"
 #include "../autotune/tune.h"
 #include "emit_model.h"
+#include "ts.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -701,6 +702,8 @@ static int do_check(aotc_ctx *ctx, const options *o, const ir_module *m)
 
 static int dispatch(aotc_ctx *ctx, options *o)
 {
+  if (o->cmd == CMD_CHECK && ts_file_is_archive(o->file))
+    return ts_check_file(ctx, o->file, stdout);
   ir_module *m = load_module(ctx, o);
   if (!m)
     return 1;
