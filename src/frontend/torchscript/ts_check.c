@@ -21,7 +21,7 @@ typedef struct op_count {
 
 static const char *const builtins[] = {
     "int",   "float", "bool",  "len",        "str",           "range",          "annotate", "uninitialized",
-    "isinstance", "unchecked_cast", "getattr", "min", "max", "abs", "print", "list", "tuple", "dict",
+    "isinstance", "unchecked_cast", "min", "max", "abs", "print", "list", "tuple", "dict",
 };
 
 /* ------------------------------------------------------------------------

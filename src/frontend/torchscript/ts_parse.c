@@ -44,16 +44,17 @@ static const char *const keywords[] = {
  * Helpers
  * ------------------------------------------------------------------------ */
 
-static _Noreturn void error_tok(parser *p, const ts_token *tok, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static _Noreturn void error_tok(parser *p, const ts_token *tok, const char *fmt, ...)
+static _Noreturn void error_at(parser *p, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static _Noreturn void error_at(parser *p, ir_loc loc, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  aotc_vdiag(p->ctx, AOTC_ERROR, tok->loc, fmt, ap);
+  aotc_vdiag(p->ctx, AOTC_ERROR, loc, fmt, ap);
   va_end(ap);
   longjmp(p->fail, 1);
 }
+
+#define error_tok(p, tok, ...) error_at((p), (tok)->loc, __VA_ARGS__)
 
 static const char *describe(parser *p, const ts_token *tok)
 {
@@ -296,7 +297,7 @@ static ts_node *call(parser *p, ts_token **rest, ts_token *tok, ts_node *callee)
   while (!ts_token_is(tok, ")")) {
     ts_node *a = arg(p, &tok, tok);
     if (a->kind != TS_N_KWARG && n->items.n && n->items.items[n->items.n - 1]->kind == TS_N_KWARG)
-      error_tok(p, tok, "a positional argument follows a keyword argument");
+      error_at(p, a->loc, "a positional argument follows a keyword argument");
     push(p, &n->items, a);
     if (!consume(&tok, tok, ","))
       break;
@@ -565,15 +566,15 @@ static ts_node *exprlist(parser *p, ts_token **rest, ts_token *tok)
  * Simple statements
  * ------------------------------------------------------------------------ */
 
-static void check_target(parser *p, const ts_node *t, const ts_token *tok)
+static void check_target(parser *p, const ts_node *t)
 {
   if (t->kind == TS_N_TUPLE || t->kind == TS_N_LIST) {
     for (int i = 0; i < t->items.n; i++)
-      check_target(p, t->items.items[i], tok);
+      check_target(p, t->items.items[i]);
     return;
   }
   if (t->kind != TS_N_NAME && t->kind != TS_N_ATTR && t->kind != TS_N_SUBSCRIPT)
-    error_tok(p, tok, "cannot assign to a %s", ts_node_kind_names[t->kind]);
+    error_at(p, t->loc, "cannot assign to a %s", ts_node_kind_names[t->kind]);
 }
 
 static const char *const aug_ops[] = {"+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=", "<<=", ">>=", NULL};
@@ -586,7 +587,7 @@ static ts_node *expr_stmt(parser *p, ts_token **rest, ts_token *tok)
   for (int k = 0; aug_ops[k]; k++)
     if (ts_token_is(tok, aug_ops[k])) {
       ts_node *n = new_node(p, TS_N_AUGASSIGN, start);
-      check_target(p, e, tok);
+      check_target(p, e);
       n->op = ir_strndup(p->ctx, aug_ops[k], strlen(aug_ops[k]) - 1);
       push(p, &n->items, e);
       n->lhs = expr(p, rest, tok->next);
@@ -594,7 +595,7 @@ static ts_node *expr_stmt(parser *p, ts_token **rest, ts_token *tok)
     }
   if (ts_token_is(tok, ":")) {
     ts_node *n = new_node(p, TS_N_ANNASSIGN, start);
-    check_target(p, e, tok);
+    check_target(p, e);
     push(p, &n->items, e);
     n->rhs = expr(p, &tok, tok->next);
     if (consume(&tok, tok, "="))
@@ -610,7 +611,7 @@ static ts_node *expr_stmt(parser *p, ts_token **rest, ts_token *tok)
   }
   ts_node *n = new_node(p, TS_N_ASSIGN, start);
   while (consume(&tok, tok, "=")) {
-    check_target(p, e, tok);
+    check_target(p, e);
     push(p, &n->items, e);
     e = exprlist(p, &tok, tok);
   }
@@ -754,9 +755,8 @@ static ts_node *target_list(parser *p, ts_token **rest, ts_token *tok)
 static ts_node *for_stmt(parser *p, ts_token **rest, ts_token *tok)
 {
   ts_node *n = new_node(p, TS_N_FOR, tok);
-  ts_token *at = tok->next;
   n->lhs = target_list(p, &tok, tok->next);
-  check_target(p, n->lhs, at);
+  check_target(p, n->lhs);
   n->rhs = exprlist(p, &tok, skip(p, tok, "in"));
   block(p, rest, skip(p, tok, ":"), &n->body);
   return n;
@@ -777,9 +777,8 @@ static ts_node *with_stmt(parser *p, ts_token **rest, ts_token *tok)
   ts_node *n = new_node(p, TS_N_WITH, tok);
   n->lhs = expr(p, &tok, tok->next);
   if (consume(&tok, tok, "as")) {
-    ts_token *at = tok;
     n->extra = postfix(p, &tok, tok);
-    check_target(p, n->extra, at);
+    check_target(p, n->extra);
   }
   block(p, rest, skip(p, tok, ":"), &n->body);
   return n;

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#define MAX_MEMO (1 << 22)
+#define MAX_MEMO (1 << 20)
 #define MAX_GLOBAL_NAME 1024
 
 /* What a whitelisted global does when called (REDUCE) or instantiated (NEWOBJ). */
@@ -203,7 +203,7 @@ static bool memo_put(unpickler *u, uint64_t index)
   ts_value *v = top(u);
   if (!v)
     return false;
-  if (index >= MAX_MEMO || index > (uint64_t)(u->end - u->start))
+  if (index >= MAX_MEMO)
     return fail(u, "memo index %llu is out of range", (unsigned long long)index);
   if (!ts_grow(u->ctx, (void **)&u->memo, &u->cap_memo, (int)index + 1, sizeof(ts_value *)))
     return false;
@@ -290,8 +290,9 @@ static bool push_global(unpickler *u, const char *module, size_t mlen, const cha
   const char *m = ir_strndup(u->ctx, module, mlen), *n = ir_strndup(u->ctx, name, nlen);
   if (!v || !m || !n)
     return false;
-  int builtin = strlen(m) == mlen && strlen(n) == nlen ? whitelisted_builtin(m, n) : -1;
-  if (builtin < 0 && printable(m) && printable(n))
+  bool plain = strlen(m) == mlen && strlen(n) == nlen && printable(m) && printable(n);
+  int builtin = plain ? whitelisted_builtin(m, n) : -1;
+  if (builtin < 0 && plain)
     return fail(u, "global '%s.%s' is not allowed in a TorchScript pickle (not on the whitelist)", m, n);
   if (builtin < 0)
     return fail(u, "a global with an unprintable name is not allowed in a TorchScript pickle");
@@ -802,11 +803,10 @@ static bool run(unpickler *u)
       return fail(u, "the pickle ends without STOP (truncated?)");
     u->op_at = (size_t)(u->p - u->start);
     unsigned char op = *u->p++;
-    if (!opcodes[op]) {
-      bool shown = op >= 0x20 && op < 0x7f;
-      return fail(u, "unsupported pickle opcode 0x%02x%s%c%s", op, shown ? " ('" : "", shown ? op : ' ',
-                  shown ? "')" : "");
-    }
+    if (!opcodes[op] && op >= 0x20 && op < 0x7f)
+      return fail(u, "unsupported pickle opcode 0x%02x ('%c')", op, op);
+    if (!opcodes[op])
+      return fail(u, "unsupported pickle opcode 0x%02x", op);
     if (!opcodes[op](u))
       return false;
   }
