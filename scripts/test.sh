@@ -74,6 +74,7 @@ for variant in build build-san; do
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
+  [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else

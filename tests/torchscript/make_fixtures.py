@@ -22,10 +22,18 @@ archives loop_scripted.pt and loop_frozen.pt), tensors (scripted: buffers
 of every dtype the reader supports, views with strides, offsets, stride 0
 and shared storages, a scalar and an empty tensor; each buffer's values are
 saved as tensors.NAME.npy, half and bfloat16 as float32).
+
+Beside each archive, ARCHIVE.ops.txt holds the line `aotc check` must print
+for it: every operator call in its code files (torch.X, ops.ns.X and the
+builtins aotc lists), counted by a regular expression here, independently
+of aotc's parser.
 """
 import importlib.util
 import os
+import re
 import sys
+import zipfile
+from collections import Counter
 from typing import List
 
 import numpy as np
@@ -100,6 +108,21 @@ class Tensors(nn.Module):
         return x + self.base
 
 
+BUILTINS = ["int", "float", "bool", "len", "str", "range", "annotate", "uninitialized", "isinstance",
+            "unchecked_cast", "min", "max", "abs", "print", "list", "tuple", "dict"]
+CALL = re.compile(r"(?<![\w.])(torch\.[A-Za-z_][\w.]*|ops\.\w+\.\w+|" + "|".join(BUILTINS) + r")\(")
+
+
+def operator_line(archive):
+    """`operators: a xN, b xM` over the archive's code files, sorted by name."""
+    counts = Counter()
+    with zipfile.ZipFile(archive) as z:
+        for name in z.namelist():
+            if "/code/" in name and name.endswith(".py"):
+                counts.update(CALL.findall(z.read(name).decode()))
+    return "operators: " + ", ".join(f"{op} x{n}" for op, n in sorted(counts.items()))
+
+
 def randomise(models, model, gen):
     models.randomise_batchnorm(model, gen)
     return model
@@ -139,7 +162,10 @@ def save_archives(name, model, x, outdir):
         traced = torch.jit.trace(model, x)
         archives = {"traced": traced, "frozen": torch.jit.freeze(torch.jit.trace(model, x))}
     for kind, module in archives.items():
-        torch.jit.save(module, os.path.join(outdir, f"{name}_{kind}.pt"))
+        path = os.path.join(outdir, f"{name}_{kind}.pt")
+        torch.jit.save(module, path)
+        with open(path[:-3] + ".ops.txt", "w") as f:
+            f.write(operator_line(path) + "\n")
 
 
 def make(name, models, outdir):

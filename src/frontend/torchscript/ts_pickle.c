@@ -248,7 +248,7 @@ static bool take_line(unpickler *u, const char **s, size_t *len)
   size_t left = (size_t)(u->end - u->p), max = left < MAX_GLOBAL_NAME ? left : MAX_GLOBAL_NAME;
   const unsigned char *nl = memchr(u->p, '\n', max);
   if (!nl)
-    return fail(u, "GLOBAL's name has no end");
+    return fail(u, "GLOBAL's name has no end (truncated?)");
   *s = (const char *)u->p;
   *len = (size_t)(nl - u->p);
   u->p = nl + 1;
