@@ -21,7 +21,8 @@ loop.input.npy / loop.output.npy and loop.input2.npy / loop.output2.npy;
 archives loop_scripted.pt and loop_frozen.pt), tensors (scripted: buffers
 of every dtype the reader supports, views with strides, offsets, stride 0
 and shared storages, a scalar and an empty tensor; each buffer's values are
-saved as tensors.NAME.npy, half and bfloat16 as float32).
+saved as tensors.NAME.npy, half and bfloat16 as float32), reuse (traced: one
+Linear called twice, so its class has forward and forward1).
 
 Beside each archive, ARCHIVE.ops.txt holds the line `aotc check` must print
 for it: every operator call in its code files (torch.X, ops.ns.X and the
@@ -41,7 +42,7 @@ import torch
 import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL = ["mlp", "cnn", "transformer", "loop", "tensors"]
+ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse"]
 
 
 def load_models_module():
@@ -79,6 +80,17 @@ class Loop(nn.Module):
 
 def shift(x: torch.Tensor, by: float) -> torch.Tensor:
     return x - by
+
+
+class Reuse(nn.Module):
+    """One submodule called twice: tracing gives its class forward and forward1."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.fc(x)))
 
 
 class Tensors(nn.Module):
@@ -142,6 +154,8 @@ def build(name, models, gen):
         return Loop(), [x.abs() + 0.5, -x.abs() - 2.0]
     if name == "tensors":
         return Tensors(gen), [torch.randn(4, 6, generator=gen)]
+    if name == "reuse":
+        return Reuse(), [torch.randn(2, 8, generator=gen)]
     raise SystemExit(f"make_fixtures: unknown model '{name}'")
 
 

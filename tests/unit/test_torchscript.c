@@ -29,7 +29,7 @@ static const char *const versions[] = {"torch-1.13", "torch-2.15"};
 #define N_VERSIONS 2
 static const char *const archives[] = {"mlp_traced",         "mlp_frozen",  "cnn_traced",   "cnn_frozen",
                                        "transformer_traced", "transformer_frozen", "loop_scripted",
-                                       "loop_frozen",        "tensors_scripted"};
+                                       "loop_frozen",        "tensors_scripted", "reuse_traced"};
 #define N_ARCHIVES (sizeof(archives) / sizeof(archives[0]))
 
 /* ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ static ts_code_file *parse(aotc_ctx *ctx, const char *code)
 
 static const char *const fixture_archives[] = {
     "mlp_traced", "mlp_frozen", "cnn_traced", "cnn_frozen", "transformer_traced", "transformer_frozen",
-    "loop_scripted", "loop_frozen", "tensors_scripted"};
+    "loop_scripted", "loop_frozen", "tensors_scripted", "reuse_traced"};
 
 /* Every class has a forward; every top-level statement is a class or a def. */
 static void expect_well_formed(const ts_archive *a, const char *what)
@@ -95,6 +95,29 @@ Test(ts_parse, scripted_loop_has_its_control_flow)
   cr_assert(shift, "the free function shift");
   cr_expect_eq(shift->items.n, 2);
   cr_expect_str_eq(shift->loc.src->name, "loop_scripted.pt:code/__torch__.py");
+  free(b);
+  aotc_ctx_free(ctx);
+}
+
+/* A submodule called twice: its class has forward and forward1, and the
+ * root's forward calls both. */
+Test(ts_parse, reused_module_has_forward1)
+{
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/torch-1.13/reuse_traced.pt", TS_FIXTURE_DIR);
+  size_t len;
+  unsigned char *b = zw_read_file(path, &len);
+  aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+  ts_archive *a = ts_archive_open(ctx, "reuse_traced.pt", b, len);
+  cr_assert(a, "%s", diags_text(ctx));
+  const ts_attr *fc = ts_module_attr(a->root, "fc");
+  cr_assert(fc && fc->kind == TS_ATTR_MODULE);
+  cr_expect(strstr(fc->module->cls->qualname, "___torch_mangle_"), "%s", fc->module->cls->qualname);
+  cr_expect(ts_class_method(fc->module->cls, "forward") && ts_class_method(fc->module->cls, "forward1"));
+  const ts_node *ret = ts_class_method(a->root->cls, "forward")->body.items[2];
+  cr_assert_eq(ret->kind, TS_N_RETURN);
+  cr_expect(ret->lhs->kind == TS_N_CALL && !strcmp(ret->lhs->lhs->name, "forward1"));
+  cr_expect_str_eq(ret->lhs->lhs->lhs->name, "fc");
   free(b);
   aotc_ctx_free(ctx);
 }
