@@ -356,10 +356,20 @@ Test(ts_parse, deep_nesting_is_an_error_not_a_crash)
   char *parens = repeat("x = ", '(', 100000, "1\n");
   char *minus = repeat("x = ", '-', 100000, "1\n");
   char *nots = repeat("x = ", '~', 100000, "1\n");
-  const char *const inputs[] = {parens, minus, nots};
+  char *sums = malloc(400000), *attrs = malloc(400000);
+  strcpy(sums, "x = a");
+  strcpy(attrs, "x = a");
+  for (int i = 0; i < 50000; i++) {
+    strcat(sums + 4 * i, " + a");
+    strcat(attrs + 2 * i, ".b");
+  }
+  strcat(sums, "\n");
+  strcat(attrs, "\n");
+  const char *const inputs[] = {parens, minus, nots, sums, attrs};
   const char *const messages[] = {"brackets are nested too deeply (limit 200)", "code is nested too deeply (limit 200)",
+                                  "code is nested too deeply (limit 200)", "code is nested too deeply (limit 200)",
                                   "code is nested too deeply (limit 200)"};
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 5; i++) {
     aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
     cr_expect_null(parse(ctx, inputs[i]));
     char *text = diags_text(ctx);
@@ -370,6 +380,8 @@ Test(ts_parse, deep_nesting_is_an_error_not_a_crash)
   free(parens);
   free(minus);
   free(nots);
+  free(sums);
+  free(attrs);
 }
 
 Test(ts_parse, deep_blocks)

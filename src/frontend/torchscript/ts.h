@@ -11,6 +11,20 @@
 #include "ir.h"
 
 /* ------------------------------------------------------------------------
+ * String maps (ts_map.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct ts_map {
+  const char **keys; /* NULL: an empty slot */
+  void **values;
+  int n, cap;        /* cap: 0 or a power of two */
+} ts_map;
+
+void *ts_map_get(const ts_map *m, const char *key);
+/* Sets key (kept, not copied) to value; false when out of memory. */
+bool ts_map_put(aotc_ctx *ctx, ts_map *m, const char *key, void *value);
+
+/* ------------------------------------------------------------------------
  * Zip archives (ts_zip.c)
  * ------------------------------------------------------------------------ */
 
@@ -180,8 +194,7 @@ struct ts_value {
 typedef struct ts_storage_source {
   ts_zip *zip;
   const char *folder;
-  ts_storage **cache; /* storages read so far, by key */
-  int n_cache, cap_cache;
+  ts_map cache;       /* storages read so far, by key */
 } ts_storage_source;
 
 /* Unpickles bytes[0..len) (the entry `name`, for diagnostics). Storages are
@@ -365,6 +378,7 @@ typedef struct ts_archive {
   int n_files, cap_files;
   ts_class **classes;
   int n_classes, cap_classes;
+  ts_map class_map;         /* classes by qualified name */
   ts_module *root;
 } ts_archive;
 

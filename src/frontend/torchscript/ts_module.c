@@ -146,7 +146,7 @@ static bool add_class(loader *l, ts_code_file *f, const ts_node *def)
   if (!ts_grow(l->ctx, (void **)&a->classes, &a->cap_classes, a->n_classes + 1, sizeof(ts_class *)))
     return false;
   a->classes[a->n_classes++] = c;
-  return true;
+  return ts_map_put(l->ctx, &a->class_map, qualname, c);
 }
 
 static bool read_code_file(loader *l, const ts_zip_entry *e)
@@ -344,10 +344,7 @@ ts_archive *ts_archive_open(aotc_ctx *ctx, const char *name, const unsigned char
 
 ts_class *ts_archive_class(const ts_archive *a, const char *qualname)
 {
-  for (int i = 0; i < a->n_classes; i++)
-    if (!strcmp(a->classes[i]->qualname, qualname))
-      return a->classes[i];
-  return NULL;
+  return ts_map_get(&a->class_map, qualname);
 }
 
 const ts_attr *ts_module_attr(const ts_module *m, const char *name)

@@ -142,10 +142,20 @@ static ts_node *binary(parser *p, const ts_token *tok, const char *op, ts_node *
   return n;
 }
 
+/* Counts one level of nesting: of the C stack, and of the tree (a chain
+ * such as a.b.c or a + b + c is as deep as it is long), so every walk of
+ * the tree is bounded too. */
 static void enter(parser *p, const ts_token *tok)
 {
   if (++p->depth > MAX_DEPTH)
     error_tok(p, tok, "code is nested too deeply (limit %d)", MAX_DEPTH);
+}
+
+/* Leaves the levels a chain entered; returns n for the caller to pass on. */
+static ts_node *leave(parser *p, int levels, ts_node *n)
+{
+  p->depth -= levels;
+  return n;
 }
 
 /* True when tok can start an expression (after return, raise, ...). */
@@ -344,7 +354,8 @@ static ts_node *subscript(parser *p, ts_token **rest, ts_token *tok, ts_node *va
 static ts_node *postfix(parser *p, ts_token **rest, ts_token *tok)
 {
   ts_node *n = atom(p, &tok, tok);
-  for (;;) {
+  for (int levels = 0;; levels++) {
+    enter(p, tok);
     if (ts_token_is(tok, ".")) {
       ts_node *a = new_node(p, TS_N_ATTR, tok->next);
       a->lhs = n;
@@ -357,7 +368,7 @@ static ts_node *postfix(parser *p, ts_token **rest, ts_token *tok)
       n = subscript(p, &tok, tok, n);
     } else {
       *rest = tok;
-      return n;
+      return leave(p, levels + 1, n);
     }
   }
 }
@@ -397,15 +408,16 @@ typedef ts_node *(*rule_fn)(parser *, ts_token **, ts_token *);
 static ts_node *left_assoc(parser *p, ts_token **rest, ts_token *tok, rule_fn next, const char *const *ops)
 {
   ts_node *n = next(p, &tok, tok);
-  for (;;) {
+  for (int levels = 0;; levels++) {
     int k = 0;
     while (ops[k] && !ts_token_is(tok, ops[k]))
       k++;
     if (!ops[k]) {
       *rest = tok;
-      return n;
+      return leave(p, levels, n);
     }
     ts_token *op = tok;
+    enter(p, op);
     n = binary(p, op, ops[k], n, next(p, &tok, tok->next));
   }
 }
@@ -479,12 +491,15 @@ static ts_node *comparison(parser *p, ts_token **rest, ts_token *tok)
   ts_node *n = bitor(p, &tok, tok);
   const char *op;
   ts_token *at = tok;
+  int levels = 0;
   while ((op = comp_op(&tok, tok))) {
+    enter(p, at);
+    levels++;
     n = binary(p, at, op, n, bitor(p, &tok, tok));
     at = tok;
   }
   *rest = tok;
-  return n;
+  return leave(p, levels, n);
 }
 
 /* not_test = "not" not_test | comparison */
@@ -504,28 +519,32 @@ static ts_node *not_test(parser *p, ts_token **rest, ts_token *tok)
 static ts_node *and_test(parser *p, ts_token **rest, ts_token *tok)
 {
   ts_node *n = not_test(p, &tok, tok);
-  while (ts_token_is(tok, "and")) {
+  int levels = 0;
+  for (; ts_token_is(tok, "and"); levels++) {
+    enter(p, tok);
     ts_node *a = new_node(p, TS_N_AND, tok);
     a->lhs = n;
     a->rhs = not_test(p, &tok, tok->next);
     n = a;
   }
   *rest = tok;
-  return n;
+  return leave(p, levels, n);
 }
 
 /* or_test = and_test ("or" and_test)* */
 static ts_node *or_test(parser *p, ts_token **rest, ts_token *tok)
 {
   ts_node *n = and_test(p, &tok, tok);
-  while (ts_token_is(tok, "or")) {
+  int levels = 0;
+  for (; ts_token_is(tok, "or"); levels++) {
+    enter(p, tok);
     ts_node *o = new_node(p, TS_N_OR, tok);
     o->lhs = n;
     o->rhs = and_test(p, &tok, tok->next);
     n = o;
   }
   *rest = tok;
-  return n;
+  return leave(p, levels, n);
 }
 
 /* expr = or_test ["if" or_test "else" expr] */

@@ -306,14 +306,6 @@ static bool push_global(unpickler *u, const char *module, size_t mlen, const cha
  * Storages (BINPERSID) and tensors
  * ------------------------------------------------------------------------ */
 
-static ts_storage *cached_storage(ts_storage_source *src, const char *key)
-{
-  for (int i = 0; i < src->n_cache; i++)
-    if (!strcmp(src->cache[i]->key, key))
-      return src->cache[i];
-  return NULL;
-}
-
 static bool check_persid(unpickler *u, const ts_value *pid)
 {
   const ts_value *const *it = pid->kind == TS_V_TUPLE ? (const ts_value *const *)pid->u.seq.items : NULL;
@@ -349,7 +341,7 @@ static ts_storage *read_storage(unpickler *u, ts_storage_source *src, const char
 static ts_storage *find_storage(unpickler *u, const char *key, ts_dtype dtype, int64_t numel)
 {
   ts_storage_source *src = u->storages;
-  ts_storage *s = cached_storage(src, key);
+  ts_storage *s = ts_map_get(&src->cache, key);
   if (s && s->dtype != dtype)
     return failp(u, "storage '%s' is used as %s and as %s", key, ts_dtypes[s->dtype].name, ts_dtypes[dtype].name);
   if (s && s->numel != numel)
@@ -357,10 +349,7 @@ static ts_storage *find_storage(unpickler *u, const char *key, ts_dtype dtype, i
   if (s)
     return s;
   s = read_storage(u, src, key, dtype, numel);
-  if (!s || !ts_grow(u->ctx, (void **)&src->cache, &src->cap_cache, src->n_cache + 1, sizeof(ts_storage *)))
-    return NULL;
-  src->cache[src->n_cache++] = s;
-  return s;
+  return s && ts_map_put(u->ctx, &src->cache, s->key, s) ? s : NULL;
 }
 
 static bool op_binpersid(unpickler *u)
