@@ -72,8 +72,9 @@ ts_zip *ts_zip_open_limited(aotc_ctx *ctx, const char *name, const unsigned char
                             const ts_zip_limits *limits);
 /* The entry at `path` below the top folder (or a full name); NULL if none. */
 const ts_zip_entry *ts_zip_find(const ts_zip *z, const char *path);
-/* The entry's uncompressed bytes (NUL-terminated, arena-owned, CRC
- * checked) and their count in *len; NULL with an error on ctx. */
+/* The entry's uncompressed bytes, CRC checked, and their count in *len:
+ * for a stored entry they point into the archive, for a DEFLATE one into
+ * the arena (not NUL-terminated either way); NULL with an error on ctx. */
 const unsigned char *ts_zip_read(ts_zip *z, const ts_zip_entry *e, size_t *len);
 /* True when bytes look like a zip archive (a local header first). */
 bool ts_is_archive(const unsigned char *bytes, size_t len);
