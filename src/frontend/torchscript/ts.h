@@ -390,6 +390,8 @@ ts_class *ts_archive_class(const ts_archive *a, const char *qualname);
 const ts_attr *ts_module_attr(const ts_module *m, const char *name);
 /* A method of a class (forward, forward1, ...); NULL if none. */
 const ts_node *ts_class_method(const ts_class *c, const char *name);
+/* CONSTANTS.cN of the code: constants.pkl's item N (name "cN"); NULL if none. */
+ts_value *ts_archive_constant(const ts_archive *a, const char *name);
 /* A top-level function of a code module ("__torch__", "helper"). */
 const ts_node *ts_archive_function(const ts_archive *a, const char *module, const char *name);
 

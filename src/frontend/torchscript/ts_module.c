@@ -6,6 +6,7 @@
  * tree; nothing here builds graphs or knows operators. */
 #include "ts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_MODULE_DEPTH 64
@@ -361,6 +362,15 @@ const ts_node *ts_class_method(const ts_class *c, const char *name)
     if (!strcmp(c->methods.items[i]->name, name))
       return c->methods.items[i];
   return NULL;
+}
+
+ts_value *ts_archive_constant(const ts_archive *a, const char *name)
+{
+  char *end;
+  if (name[0] != 'c' || name[1] < '0' || name[1] > '9' || !a->constants)
+    return NULL;
+  long i = strtol(name + 1, &end, 10);
+  return *end || i >= a->constants->u.seq.n ? NULL : a->constants->u.seq.items[i];
 }
 
 const ts_node *ts_archive_function(const ts_archive *a, const char *module, const char *name)
