@@ -1,8 +1,9 @@
 /* ts_check.c: `aotc check model.pt` for a TorchScript archive: prints the
  * module tree (each module's class and code file), its parameters, buffers
- * and attributes with their shapes or values, each class method's
- * signature with the operators it calls, and a summary of every operator
- * the archive's code uses (`torch._convolution x3, torch.relu_ x2`). */
+ * and attributes with their shapes or values, each class's methods (at its
+ * first module) and the free functions with their signatures and the
+ * operators they call, and a summary of every operator the archive's code
+ * uses (`torch._convolution x3, torch.relu_ x2`). */
 #include "ts.h"
 
 #include <stdlib.h>
@@ -193,12 +194,15 @@ static void print_ops(FILE *out, op_count *c)
  * The tree
  * ------------------------------------------------------------------------ */
 
-static void print_method(FILE *out, aotc_ctx *ctx, const ts_node *def, int indent)
+/* "method forward(x: Tensor) -> Tensor: torch.relu x1; calls fc.forward x1"
+ * (a method's self is left out; a function is named with its module). */
+static void print_def(FILE *out, aotc_ctx *ctx, const ts_node *def, const char *module, int indent)
 {
-  fprintf(out, "%*smethod %s(", indent, "", def->name);
-  for (int i = 1; i < def->items.n; i++) {
+  fprintf(out, "%*s%s %s%s%s(", indent, "", module ? "function" : "method", module ? module : "", module ? "." : "",
+          def->name);
+  for (int i = module ? 0 : 1; i < def->items.n; i++) {
     const ts_node *p = def->items.items[i];
-    fprintf(out, "%s%s%s%s", i > 1 ? ", " : "", p->name, p->rhs ? ": " : "", p->rhs ? text_of(ctx, p->rhs) : "");
+    fprintf(out, "%s%s%s%s", i > !module ? ", " : "", p->name, p->rhs ? ": " : "", p->rhs ? text_of(ctx, p->rhs) : "");
   }
   fprintf(out, ")%s%s: ", def->rhs ? " -> " : "", def->rhs ? text_of(ctx, def->rhs) : "");
   calls *c = IR_NEW(ctx, calls);
@@ -209,6 +213,14 @@ static void print_method(FILE *out, aotc_ctx *ctx, const ts_node *def, int inden
     print_ops(out, &c->others);
   }
   fputc('\n', out);
+}
+
+static void print_functions(FILE *out, const ts_archive *a)
+{
+  for (int f = 0; f < a->n_files; f++)
+    for (int i = 0; i < a->files[f]->stmts.n; i++)
+      if (a->files[f]->stmts.items[i]->kind == TS_N_DEF)
+        print_def(out, a->ctx, a->files[f]->stmts.items[i], a->files[f]->module, 0);
 }
 
 static const char *value_text(aotc_ctx *ctx, const ts_value *v)
@@ -229,18 +241,25 @@ static const char *value_text(aotc_ctx *ctx, const ts_value *v)
 
 static const char *const attr_kinds[] = {"parameter", "buffer", "module", "attribute"};
 
-static void print_module(FILE *out, aotc_ctx *ctx, const ts_module *m, const char *name, int indent)
+/* Prints a module, its attributes and submodules; a class's methods are
+ * listed at its first module only (shown: the classes listed so far). */
+static void print_module(FILE *out, aotc_ctx *ctx, ts_map *shown, const ts_module *m, const char *name, int indent)
 {
   fprintf(out, "%*smodule %s: %s (%s)\n", indent, "", name, m->cls->qualname, m->cls->file->path);
   for (int i = 0; i < m->n_attrs; i++) {
     const ts_attr *at = &m->attrs[i];
     if (at->kind == TS_ATTR_MODULE)
-      print_module(out, ctx, at->module, at->name, indent + 2);
+      print_module(out, ctx, shown, at->module, at->name, indent + 2);
     else
       fprintf(out, "%*s%s %s: %s\n", indent + 2, "", attr_kinds[at->kind], at->name, value_text(ctx, at->value));
   }
+  if (ts_map_get(shown, m->cls->qualname)) {
+    fprintf(out, "%*smethods: as above\n", indent + 2, "");
+    return;
+  }
+  ts_map_put(ctx, shown, m->cls->qualname, m->cls);
   for (int i = 0; i < m->cls->methods.n; i++)
-    print_method(out, ctx, m->cls->methods.items[i], indent + 2);
+    print_def(out, ctx, m->cls->methods.items[i], NULL, indent + 2);
 }
 
 /* Parameters and buffers: count and elements, over the whole tree. */
@@ -271,7 +290,9 @@ void ts_print_archive(FILE *out, const ts_archive *a)
   aotc_ctx *ctx = a->ctx;
   fprintf(out, "archive %s: TorchScript version %s, folder '%s', %d entries, %d code files\n", a->name, a->version,
           a->zip->top, a->zip->n_entries, a->n_files);
-  print_module(out, ctx, a->root, "<root>", 0);
+  ts_map shown = {0};
+  print_module(out, ctx, &shown, a->root, "<root>", 0);
+  print_functions(out, a);
   int64_t n = 0, elems = 0;
   count_tensors(a->root, &n, &elems);
   fprintf(out, "tensors: %lld (%lld elements)\n", (long long)n, (long long)elems);
