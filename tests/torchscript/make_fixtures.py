@@ -22,7 +22,8 @@ archives loop_scripted.pt and loop_frozen.pt), tensors (scripted: buffers
 of every dtype the reader supports, views with strides, offsets, stride 0
 and shared storages, a scalar and an empty tensor; each buffer's values are
 saved as tensors.NAME.npy, half and bfloat16 as float32), reuse (traced: one
-Linear called twice, so its class has forward and forward1).
+Linear called twice, so its class has forward and forward1), attrs (scripted:
+typed list, dict, tuple, str, Optional and tensor-list attributes).
 
 Beside each archive, ARCHIVE.ops.txt holds the line `aotc check` must print
 for it: every operator call in its code files (torch.X, ops.ns.X and the
@@ -35,14 +36,14 @@ import re
 import sys
 import zipfile
 from collections import Counter
-from typing import List
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse"]
+ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse", "attrs"]
 
 
 def load_models_module():
@@ -91,6 +92,22 @@ class Reuse(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.relu(self.fc(x)))
+
+
+class Attrs(nn.Module):
+    """Typed attributes: torch pickles them with torch.jit._pickle helpers."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes: List[int] = [1, 2]
+        self.table: Dict[str, int] = {"a": 1}
+        self.pair: Tuple[int, float] = (3, 2.5)
+        self.name = "hello"
+        self.maybe: Optional[int] = None
+        self.tensors = [torch.ones(2)]
+
+    def forward(self, x):
+        return x + self.sizes[1] + self.table["a"] + self.tensors[0]
 
 
 class Tensors(nn.Module):
@@ -156,6 +173,8 @@ def build(name, models, gen):
         return Tensors(gen), [torch.randn(4, 6, generator=gen)]
     if name == "reuse":
         return Reuse(), [torch.randn(2, 8, generator=gen)]
+    if name == "attrs":
+        return Attrs(), [torch.randn(2, generator=gen)]
     raise SystemExit(f"make_fixtures: unknown model '{name}'")
 
 
@@ -167,7 +186,7 @@ def save_npy(outdir, name, t):
 
 
 def save_archives(name, model, x, outdir):
-    if name in ("loop", "tensors"):
+    if name in ("loop", "tensors", "attrs"):
         scripted = torch.jit.script(model)
         archives = {"scripted": scripted}
         if name == "loop":

@@ -29,7 +29,8 @@ static const char *const versions[] = {"torch-1.13", "torch-2.15"};
 #define N_VERSIONS 2
 static const char *const archives[] = {"mlp_traced",         "mlp_frozen",  "cnn_traced",   "cnn_frozen",
                                        "transformer_traced", "transformer_frozen", "loop_scripted",
-                                       "loop_frozen",        "tensors_scripted", "reuse_traced"};
+                                       "loop_frozen",        "tensors_scripted", "reuse_traced",
+                                       "attrs_scripted"};
 #define N_ARCHIVES (sizeof(archives) / sizeof(archives[0]))
 
 /* ------------------------------------------------------------------------
@@ -778,6 +779,41 @@ Test(ts_module, module_containing_itself)
   cr_expect_null(open_made(ctx, &p, model_code, true));
   expect_error(ctx, "module 's' contains itself");
   aotc_ctx_free(ctx);
+}
+
+static const ts_value *attr_value(const ts_module *m, const char *name, ts_value_kind kind)
+{
+  const ts_attr *at = ts_module_attr(m, name);
+  cr_assert(at && at->kind == TS_ATTR_VALUE, "attribute %s", name);
+  cr_assert_eq(at->value->kind, kind, "attribute %s is a %s", name, ts_value_kind_names[at->value->kind]);
+  return at->value;
+}
+
+/* Typed attributes as make_fixtures.py sets them: sizes [1, 2], table
+ * {"a": 1}, pair (3, 2.5), name "hello", maybe None, tensors [ones(2)]
+ * (torch pickles them through torch.jit._pickle helpers). */
+Test(ts_module, typed_attributes)
+{
+  for (int v = 0; v < N_VERSIONS; v++) {
+    aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+    unsigned char *b;
+    ts_archive *a = open_archive(ctx, versions[v], "attrs_scripted", &b);
+    const ts_value *sizes = attr_value(a->root, "sizes", TS_V_LIST);
+    cr_expect(sizes->u.seq.n == 2 && sizes->u.seq.items[0]->u.i == 1 && sizes->u.seq.items[1]->u.i == 2);
+    const ts_value *table = attr_value(a->root, "table", TS_V_DICT);
+    cr_expect(table->u.seq.n == 2 && ts_value_get(table, "a") && ts_value_get(table, "a")->u.i == 1);
+    const ts_value *pair = attr_value(a->root, "pair", TS_V_TUPLE);
+    cr_expect(pair->u.seq.n == 2 && pair->u.seq.items[0]->u.i == 3 && pair->u.seq.items[1]->u.f == 2.5);
+    cr_expect_str_eq(attr_value(a->root, "name", TS_V_STR)->u.str.s, "hello");
+    attr_value(a->root, "maybe", TS_V_NONE);
+    const ts_value *list = attr_value(a->root, "tensors", TS_V_LIST);
+    cr_assert(list->u.seq.n == 1 && list->u.seq.items[0]->kind == TS_V_TENSOR);
+    const ts_tensor *t = list->u.seq.items[0]->u.tensor;
+    cr_expect(t->rank == 1 && t->shape[0] == 2 && ts_tensor_get(t, 0) == 1 && ts_tensor_get(t, 1) == 1);
+    cr_expect_eq(attr_value(a->root, "training", TS_V_BOOL)->u.b, false);
+    free(b);
+    aotc_ctx_free(ctx);
+  }
 }
 
 /* ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ static ts_code_file *parse(aotc_ctx *ctx, const char *code)
 
 static const char *const fixture_archives[] = {
     "mlp_traced", "mlp_frozen", "cnn_traced", "cnn_frozen", "transformer_traced", "transformer_frozen",
-    "loop_scripted", "loop_frozen", "tensors_scripted", "reuse_traced"};
+    "loop_scripted", "loop_frozen", "tensors_scripted", "reuse_traced", "attrs_scripted"};
 
 /* Every class has a forward; every top-level statement is a class or a def. */
 static void expect_well_formed(const ts_archive *a, const char *what)
