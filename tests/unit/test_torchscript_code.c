@@ -269,6 +269,22 @@ Test(ts_parse, operators_by_precedence)
   aotc_ctx_free(ctx);
 }
 
+/* A backslash continues a line; so does an open bracket; a semicolon
+ * separates statements; tabs indent to multiples of 8; CRLF ends lines. */
+Test(ts_parse, continuations_and_blanks)
+{
+  aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+  ts_code_file *f = parse(ctx, "x = a + \\\n  b; y = [1,\n\n 2]\r\nif x:\r\n\ty = 1\n        z = 2\n# end");
+  cr_assert(f, "%s", diags_text(ctx));
+  cr_assert_eq(f->stmts.n, 3);
+  cr_expect_str_eq(f->stmts.items[0]->lhs->rhs->name, "b");
+  expect_loc(f->stmts.items[0]->lhs->rhs, 2, 3);
+  cr_expect_eq(f->stmts.items[1]->lhs->items.n, 2);
+  cr_expect_eq(f->stmts.items[2]->body.n, 2);
+  expect_loc(f->stmts.items[2]->body.items[1], 7, 9);
+  aotc_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------------
  * Malformed code: one error at file:line:col
  * ------------------------------------------------------------------------ */
