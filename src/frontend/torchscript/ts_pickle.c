@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MAX_MEMO (1 << 20)
+#define MAX_STACK (1 << 24)
 #define MAX_GLOBAL_NAME 1024
 
 /* What a whitelisted global does when called (REDUCE) or instantiated (NEWOBJ). */
@@ -159,6 +160,8 @@ const char *ts_value_class(aotc_ctx *ctx, const ts_value *v)
 
 static bool push(unpickler *u, ts_value *v)
 {
+  if (u->n_stack == MAX_STACK)
+    return fail(u, "the pickle's stack grows past %d items", MAX_STACK);
   if (!v || !ts_grow(u->ctx, (void **)&u->stack, &u->cap_stack, u->n_stack + 1, sizeof(ts_value *)))
     return false;
   u->stack[u->n_stack++] = v;
@@ -696,6 +699,8 @@ static bool op_frame(unpickler *u)
 
 static bool op_mark(unpickler *u)
 {
+  if (u->n_marks == MAX_STACK)
+    return fail(u, "the pickle has more than %d open MARKs", MAX_STACK);
   if (!ts_grow(u->ctx, (void **)&u->marks, &u->cap_marks, u->n_marks + 1, sizeof(int)))
     return false;
   u->marks[u->n_marks++] = u->n_stack;
