@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(meson ninja-build pkg-config gcc g++ libc6-dev libisl-dev libcriterion-dev
           gcc-arm-none-eabi libnewlib-arm-none-eabi
-          libonnx-dev protobuf-c-compiler libprotobuf-c-dev libonnx-testdata python3-onnx python3-torch
+          libonnx-dev protobuf-c-compiler libprotobuf-c-dev zlib1g-dev libonnx-testdata python3-onnx python3-torch
           python3-torchvision python3-numpy)
 missing=()
 for p in "${packages[@]}"; do

@@ -83,10 +83,16 @@ for variant in build build-san; do
     suite "cuda simulator$tag" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
     echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
   fi
+  [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
+    if [ -x build-san/tests/mutate_ts ]; then
+      t0=$SECONDS
+      single "torchscript mutation$tag" build-san/tests/mutate_ts 2000
+      echo "  (torchscript mutation: $((SECONDS - t0)) s)"
+    fi
   fi
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh

@@ -5,6 +5,7 @@
 #include "pipeline.h"
 #include "../autotune/tune.h"
 #include "emit_model.h"
+#include "ts.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -591,6 +592,8 @@ static bool check_dump_after(aotc_ctx *ctx, const options *o)
 
 static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
 {
+  if (o->cmd == CMD_CHECK && m->kind == DRIVER_INPUT_TORCHSCRIPT)
+    return ts_check_file(ctx, o->file, stdout);
   if (m->kind == DRIVER_INPUT_ONNX && !prepare_onnx(ctx, o, m))
     return 1;
   if (!driver_run_until(m, "select"))
