@@ -38,6 +38,9 @@ static const char usage[] =
     "  --interpret            run: execute the reference interpreter instead of compiled code\n"
     "  --keep-temps           run: keep the temporary build directory\n"
     "  --threads N            threads the code is scheduled (and tuned) for (default 1)\n"
+    "  --cpu NAME             the CPU the code is scheduled (and tuned) for: native (default),\n"
+    "                         x86-64-v4, x86-64-v3, x86-64-v2, generic, cortex-m4; with a\n"
+    "                         name other than native the code does not depend on this machine\n"
     "  --cache FILE           tuning cache: tune records the best options there, compile\n"
     "                         and run use them (the heuristics when it has no entry)\n"
     "  --trials N             tune: candidates to evaluate (default 60)\n"
@@ -74,6 +77,7 @@ typedef struct options {
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose;
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
+  const sched_cpu *cpu; /* --cpu; NULL: native */
   int trials;        /* tune --trials; 0: default */
   double time_s;     /* tune --time; 0: none */
   uint64_t seed;     /* tune --seed */
@@ -180,6 +184,21 @@ static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, 
   return false;
 }
 
+/* --cpu NAME: a row of the CPU table (src/schedule); native stays NULL. */
+static bool parse_cpu(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
+{
+  const char *v = option_value(ctx, argc, argv, i, "--cpu");
+  char names[256];
+  if (!v)
+    return false;
+  o->cpu = strcmp(v, "native") ? sched_cpu_find(v) : NULL;
+  if (o->cpu || !strcmp(v, "native"))
+    return true;
+  sched_cpu_list(names, sizeof names);
+  aotc_error(ctx, noloc, "unknown --cpu '%s' (one of: %s)", v, names);
+  return false;
+}
+
 static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   const char *a = argv[*i], *v;
@@ -222,6 +241,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->dump_ir = true);
   if (is_tune_option(a))
     return parse_tune_option(ctx, o, argc, argv, i);
+  if (is_option(a, "--cpu"))
+    return parse_cpu(ctx, o, argc, argv, i);
   aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
   return false;
 }
@@ -525,7 +546,7 @@ static const sched_options *cached_schedule(aotc_ctx *ctx, const options *o, con
   int threads = o->threads ? o->threads : 1;
   if (!s)
     return NULL;
-  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, o->cache, f, fixed, threads, NULL, s)) {
+  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, o->cache, f, fixed, threads, NULL, o->cpu, s)) {
     if (o->verbose)
       aotc_note(ctx, noloc, "'%s': tuned schedule from '%s'", f->name, o->cache);
     return s;
@@ -572,7 +593,7 @@ static int do_tune(aotc_ctx *ctx, const options *o, const ir_module *m)
     return 1;
   tune_request req = {.func = fs[0], .sizes = fixed, .threads = o->threads ? o->threads : 1, .trials = o->trials,
                       .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse, .cache_path = o->cache,
-                      .verbose = o->verbose, .keep_temps = o->keep_temps};
+                      .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu};
   tune_outcome r;
   bool ok = tune_run(ctx, &req, &r);
   if (r.seconds > 0)
@@ -607,7 +628,7 @@ static int do_compile(aotc_ctx *ctx, const options *o, const ir_module *m)
   for (int i = 0; o->verbose && i < n; i++)
     note_memory_plan(ctx, fs[i]);
   emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .threads = o->threads,
-                      .weights = o->weights};
+                      .weights = o->weights, .cpu = o->cpu};
   const char *out = o->output ? o->output : default_output(ctx, o->file);
   bool ok = fixed && scheds && out && !ctx->n_errors && write_outputs(ctx, m, fs, n, &opt, fixed, scheds, out);
   if (ok && o->weights && n != 1) {
@@ -631,7 +652,7 @@ static int do_run(aotc_ctx *ctx, const options *o, const ir_module *m)
   if (!fixed)
     return 1;
   emit_options opt = {.fuse = o->fuse, .dump_schedule = o->dump_schedule, .fixed_sizes = fixed,
-                      .threads = o->threads, .sched = cached_schedule(ctx, o, fs[0], fixed)};
+                      .threads = o->threads, .cpu = o->cpu, .sched = cached_schedule(ctx, o, fs[0], fixed)};
   if (ctx->n_errors)
     return 1;
   run_request req = {.func = fs[0], .emit = &opt, .n_inputs = o->n_inputs, .inputs = o->inputs,
