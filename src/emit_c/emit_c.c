@@ -16,14 +16,14 @@
  * ------------------------------------------------------------------------ */
 
 /* Element i of a dense array of type t. */
-static void print_element(FILE *out, const void *data, ir_type t, int64_t i)
+static void print_element(const emit_target *tg, FILE *out, const void *data, ir_type t, int64_t i)
 {
   switch (t) {
   case IR_F32:
-    emit_print_float_literal(out, ((const float *)data)[i], IR_F32);
+    emit_print_float_literal(tg, out, ((const float *)data)[i], IR_F32);
     return;
   case IR_F64:
-    emit_print_float_literal(out, ((const double *)data)[i], IR_F64);
+    emit_print_float_literal(tg, out, ((const double *)data)[i], IR_F64);
     return;
   case IR_BOOL:
     fputs(((const bool *)data)[i] ? "1" : "0", out);
@@ -69,7 +69,7 @@ static bool print_constant(emit_fn *E, int t)
           (long long)(n > 0 ? n : 1));
   for (int64_t i = 0; i < n; i++) {
     fputs(i % 8 ? " " : "\n  ", E->out);
-    print_element(E->out, T->data, T->type, i);
+    print_element(E->em->tg, E->out, T->data, T->type, i);
     fputc(',', E->out);
   }
   fputs(n > 0 ? "\n};\n\n" : "0};\n\n", E->out);

@@ -222,7 +222,7 @@ static void print_int_const(FILE *out, int64_t v, ir_type t)
 }
 
 /* A decimal spelling that C reads back as the same float or double. */
-void emit_print_float_literal(FILE *out, double v, ir_type t)
+void emit_print_float_literal(const emit_target *tg, FILE *out, double v, ir_type t)
 {
   char buf[64];
   if (isnan(v)) {
@@ -230,7 +230,7 @@ void emit_print_float_literal(FILE *out, double v, ir_type t)
     return;
   }
   if (isinf(v)) {
-    fputs(v < 0 ? (t == IR_F32 ? "(-INFINITY)" : "(-(double)INFINITY)") : (t == IR_F32 ? "INFINITY" : "(double)INFINITY"), out);
+    fputs(v < 0 ? tg->type_min[t] : tg->type_max[t], out);
     return;
   }
   snprintf(buf, sizeof(buf), t == IR_F32 ? "%.9g" : "%.17g", t == IR_F32 ? (double)(float)v : v);
@@ -241,7 +241,7 @@ void emit_print_float_literal(FILE *out, double v, ir_type t)
 static void print_float_const(emit_fn *E, double v, ir_type t)
 {
   if (ir_types[t].is_float)
-    emit_print_float_literal(E->out, v, t);
+    emit_print_float_literal(E->em->tg, E->out, v, t);
   else
     fprintf(E->out, "((%s)%.17g)", emit_type_name(E, t), v);
 }

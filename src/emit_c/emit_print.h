@@ -72,7 +72,7 @@ void emit_close_block(emit_fn *E);
 
 void emit_print_i64(FILE *out, int64_t v);
 /* A decimal spelling that C reads back as the same float or double. */
-void emit_print_float_literal(FILE *out, double v, ir_type t);
+void emit_print_float_literal(const emit_target *tg, FILE *out, double v, ir_type t);
 /* A size expression (marks the helpers it calls). */
 void emit_print_size(emit_fn *E, const ir_size *s);
 /* Dimension j of tensor t: a constant, a parameter or a local. */

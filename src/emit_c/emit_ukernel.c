@@ -446,22 +446,27 @@ static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_st
  * the shared panels of B together (at the start of the packing area) and
  * take blocks of rows dynamically, each packing A into its own buffer. The
  * thread-slice form (whole batches per thread) follows in the else branch. */
+/* aotc_mcb: row blocks of at most mc rows, as many as a multiple of the
+ * thread count and as even in register tiles as they can be, so that the
+ * dynamic schedule leaves no thread a block more than another. */
+static void print_row_blocks(emit_fn *E, const sched_blocks *b)
+{
+  int cap = (b->mc / b->mr > 0 ? b->mc / b->mr : 1) * b->threads;
+  emit_line(E, "const int64_t aotc_mt = (aotc_m + %d) / %d;", b->mr - 1, b->mr);
+  emit_line(E, "const int64_t aotc_nbk = aotc_max(1, (aotc_mt + %d) / %d) * %d;", cap - 1, cap, b->threads);
+  emit_line(E, "const int64_t aotc_mcb = aotc_max(1, (aotc_mt + aotc_nbk - 1) / aotc_nbk) * %d;", b->mr);
+}
+
 static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
   E->em->helper[EMIT_H_MAX] = true;
   E->em->need_thread = true;
   emit_open_block(E, "if (aotc_nb < %d)", b->threads);
   emit_line(E, "const int64_t aotc_aps = (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
-       b->mr - 1, b->mr, b->mr, b->kc);
+            b->mr - 1, b->mr, b->mr, b->kc);
   emit_line(E, "const int64_t aotc_bps = (aotc_min(%d, aotc_n) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->nc,
-       b->nr - 1, b->nr, b->nr, b->kc);
-  /* Row blocks of at most mc rows, as many as a multiple of the thread
-   * count and as even in register tiles as they can be, so that the
-   * dynamic schedule leaves no thread a block more than another. */
-  int cap = (b->mc / b->mr > 0 ? b->mc / b->mr : 1) * b->threads;
-  emit_line(E, "const int64_t aotc_mt = (aotc_m + %d) / %d;", b->mr - 1, b->mr);
-  emit_line(E, "const int64_t aotc_nbk = aotc_max(1, (aotc_mt + %d) / %d) * %d;", cap - 1, cap, b->threads);
-  emit_line(E, "const int64_t aotc_mcb = aotc_max(1, (aotc_mt + aotc_nbk - 1) / aotc_nbk) * %d;", b->mr);
+            b->nr - 1, b->nr, b->nr, b->kc);
+  print_row_blocks(E, b);
   emit_line(E, "float *aotc_bp = aotc_pack;");
   fprintf(E->out, E->em->tg->parallel_region, b->threads);
   emit_line(E, "{");
@@ -478,20 +483,9 @@ static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_s
   emit_open_block(E, "} else");
 }
 
-void emit_ukernel_print_contraction(emit_fn *E, int ci)
+/* Extents, strides of C's rows and columns, floats per thread's buffers. */
+static void print_contraction_sizes(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
-  const sched_contraction *c = &E->pf->contr[ci];
-  const sched_blocks *b = &E->pf->blocks[ci];
-  const ir_stmt *s = E->f->stmts[c->stmt];
-  E->stmt = s;
-  E->em->helper[EMIT_H_MIN] = true;
-  use_ukr(E->em, b);
-  for (int x = 0; x < s->n_index; x++)
-    emit_bind_index(E, x);
-  emit_line(E, "/* %s: packed %dx%d register tiles, blocks %d x %d x %d, %d thread(s) */", E->f->name, b->mr, b->nr,
-       b->mc, b->nc, b->kc, b->threads);
-  emit_line(E, "{");
-  E->indent++;
   print_contraction_extents(E, c);
   emit_indent(E);
   fputs("const int64_t aotc_rs = ", E->out);
@@ -503,17 +497,18 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
   fputs("const int64_t aotc_per = ", E->out);
   print_pack_floats(E, b, "aotc_m", "aotc_n", "aotc_k");
   fputs(";\n", E->out);
-  if (b->threads > 1) {
-    print_cooperative(E, c, s, b);
-    fprintf(E->out, E->em->tg->parallel_for, b->threads);
-  }
+}
+
+/* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
+static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
   emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
-       b->mr - 1, b->mr, b->mr, b->kc);
+            b->mr - 1, b->mr, b->mr, b->kc);
   if (b->threads > 1)
-    emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; aotc_q += aotc_nb < %d ? 1 : %d)",
-               b->threads, b->threads, b->threads);
+    emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
+                       "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
   else
     emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
@@ -522,6 +517,28 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
   print_empty_depth(E, c, s, false);
   emit_close_block(E);
   emit_close_block(E);
+}
+
+void emit_ukernel_print_contraction(emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const sched_blocks *b = &E->pf->blocks[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  E->stmt = s;
+  E->em->helper[EMIT_H_MIN] = true;
+  use_ukr(E->em, b);
+  for (int x = 0; x < s->n_index; x++)
+    emit_bind_index(E, x);
+  emit_line(E, "/* %s: packed %dx%d register tiles, blocks %d x %d x %d, %d thread(s) */", E->f->name, b->mr, b->nr,
+            b->mc, b->nc, b->kc, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  print_contraction_sizes(E, c, s, b);
+  if (b->threads > 1) {
+    print_cooperative(E, c, s, b);
+    fprintf(E->out, E->em->tg->parallel_for, b->threads);
+  }
+  print_thread_loops(E, c, s, b);
   if (b->threads > 1)
     emit_close_block(E);
   emit_close_block(E);

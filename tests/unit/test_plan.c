@@ -269,7 +269,8 @@ Test(cpu, pinned_cpu_output_does_not_depend_on_the_machine)
   char *b = emit_by_phases(chain(2), &pinned, NULL), *nb = emit_by_phases(chain(2), &native, NULL);
   cr_assert_str_eq(a, b);
   cr_assert_str_neq(na, nb);
-  cr_assert(strstr(a, "aotc_ukr_f32_6x16_v8") && strstr(na, "aotc_ukr_f32_6x8_v4") && strstr(nb, "aotc_ukr_f32_12x32_v16"));
+  cr_assert(strstr(a, "aotc_ukr_f32_6x16_v8") && strstr(na, "aotc_ukr_f32_6x8_v4"));
+  cr_assert(strstr(nb, "aotc_ukr_f32_12x32_v16"));
   free(a);
   free(b);
   free(na);
