@@ -5,6 +5,7 @@
 #include "emit_plan.h"
 
 #include <ctype.h>
+#include <isl/id.h>
 #include <isl/options.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,73 @@ bool emit_plan_schedule(emit_plan *p)
 }
 
 /* ------------------------------------------------------------------------
- * AST
+ * AST: isl's loops; with sr=1 the loops whose accumulator can live in a
+ * local are annotated EMIT_PLAN_ACC
  * ------------------------------------------------------------------------ */
+
+/* Does e mention the identifier named name? */
+static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
+{
+  bool found = false;
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
+    isl_id *id = isl_ast_expr_id_get_id(e);
+    found = !strcmp(isl_id_get_name(id), name);
+    isl_id_free(id);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
+    for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
+      isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
+      found = expr_mentions(arg, name);
+      isl_ast_expr_free(arg);
+    }
+  }
+  return found;
+}
+
+/* Does the statement call `call` (S_k(i0, i1, ...)) write an element that
+ * stays the same for every value of the loop iterator `it`? */
+static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const char *it)
+{
+  bool ok = true;
+  for (int j = 0; ok && j < s->n_lhs; j++) {
+    if (s->lhs[j] + 1 >= isl_ast_expr_op_get_n_arg(call))
+      return false;
+    isl_ast_expr *x = isl_ast_expr_op_get_arg(call, s->lhs[j] + 1);
+    ok = x && !expr_mentions(x, it);
+    isl_ast_expr_free(x);
+  }
+  return ok;
+}
+
+/* A loop whose body is one reduction (not its initialisation) into an
+ * element that does not move with the loop. */
+static bool is_replaceable(const ir_func *f, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body)
+                                                                                : NULL;
+  isl_ast_expr *name = call ? isl_ast_expr_op_get_arg(call, 0) : NULL;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  poly_stmt ps;
+  bool ok = id && it_id && poly_stmt_from_name(isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init &&
+            f->stmts[ps.stmt]->red != IR_RED_NONE && lhs_stays(f->stmts[ps.stmt], call, isl_id_get_name(it_id));
+  isl_id_free(id);
+  isl_id_free(it_id);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+  isl_ast_node_free(body);
+  return ok;
+}
+
+static __isl_give isl_ast_node *annotate_for(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
+                                             void *user)
+{
+  (void)build;
+  if (!node || !is_replaceable(user, node))
+    return node;
+  return isl_ast_node_set_annotation(node, isl_id_alloc(isl_ast_node_get_ctx(node), EMIT_PLAN_ACC, NULL));
+}
 
 bool emit_plan_ast(emit_plan *p)
 {
@@ -236,6 +302,8 @@ bool emit_plan_ast(emit_plan *p)
       emit_kernel *k = &pf->kernels[j];
       if (k->contraction >= 0)
         continue;
+      k->poly->after_each_for = pf->sched.scalar_replace ? annotate_for : NULL;
+      k->poly->after_each_for_user = (void *)pf->f;
       k->ast = poly_kernel_ast(k->poly);
       if (!k->ast) {
         aotc_error(p->ctx, pf->f->stmts[k->first]->loc, "%s: isl could not generate the loops", pf->f->name);

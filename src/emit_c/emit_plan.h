@@ -11,7 +11,9 @@
  *                       heuristics for opt->cpu); contractions (mk=1) get
  *                       their micro-kernel blocks, the other kernels isl's
  *                       schedule with the options applied (schedule.h)
- *   emit_plan_ast       isl's AST of every scheduled kernel
+ *   emit_plan_ast       isl's AST of every scheduled kernel; with sr=1, the
+ *                       loops whose accumulator may live in a local carry
+ *                       the annotation EMIT_PLAN_ACC
  *   emit_plan_print     the source and the header (emit_c.c)
  *   emit_plan_free      isl's objects and context
  *
@@ -27,6 +29,10 @@
 
 #include <isl/ast.h>
 #include <stdio.h>
+
+/* The annotation of a for node whose body is one reduction into an element
+ * that does not move with the loop: printed with the element in a local. */
+#define EMIT_PLAN_ACC "aotc_acc"
 
 /* A kernel: statements scheduled together (poly_kernel_end). */
 typedef struct emit_kernel {

@@ -658,41 +658,6 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
   emit_unbind_indices(E, s);
 }
 
-/* Does e mention the identifier named name? */
-static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
-{
-  bool found = false;
-  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
-    isl_id *id = isl_ast_expr_id_get_id(e);
-    found = !strcmp(isl_id_get_name(id), name);
-    isl_id_free(id);
-  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
-    for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
-      isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
-      found = expr_mentions(arg, name);
-      isl_ast_expr_free(arg);
-    }
-  }
-  return found;
-}
-
-/* The reduction a loop with body `body` and iterator `it` can keep in a
- * local: the body is one reduction statement whose left-hand side does not
- * move with the loop. */
-static const ir_stmt *replaceable_reduction(emit_fn *E, __isl_keep isl_ast_node *body, __isl_keep isl_ast_expr *it)
-{
-  poly_stmt ps;
-  if (!E->pf->sched.scalar_replace || E->acc || isl_ast_node_get_type(body) != isl_ast_node_user)
-    return NULL;
-  const ir_stmt *s = bind_call(E, body, &ps);
-  bool ok = s && !ps.init && s->red != IR_RED_NONE;
-  isl_id *id = isl_ast_expr_id_get_id(it);
-  for (int j = 0; ok && j < s->n_lhs; j++)
-    ok = E->iter[s->lhs[j]] && !expr_mentions(E->iter[s->lhs[j]], isl_id_get_name(id));
-  isl_id_free(id);
-  return ok ? s : NULL;
-}
-
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node);
 
 /* With vectorisation on, the accumulator loop may reassociate (OpenMP's
@@ -705,9 +670,18 @@ static void print_simd_reduction(emit_fn *E, ir_reduction red)
     fprintf(E->out, E->em->tg->simd_reduction, op[red]);
 }
 
-/* { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
-static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const ir_stmt *s)
+/* A loop the plan annotated EMIT_PLAN_ACC:
+ * { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
+static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
+  poly_stmt ps;
+  isl_ast_node *body = isl_ast_node_for_get_body(node);
+  const ir_stmt *s = bind_call(E, body, &ps);
+  if (!s) {
+    E->failed = true;
+    isl_ast_node_free(body);
+    return;
+  }
   emit_indent(E);
   fprintf(E->out, "{\n");
   E->indent++;
@@ -720,8 +694,6 @@ static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const 
   E->acc = "aotc_acc";
   print_for(E, node);
   E->acc = NULL;
-  isl_ast_node *body = isl_ast_node_for_get_body(node);
-  poly_stmt ps;
   bind_call(E, body, &ps);
   isl_ast_node_free(body);
   emit_indent(E);
@@ -731,6 +703,14 @@ static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node, const 
   E->indent--;
   emit_indent(E);
   fputs("}\n", E->out);
+}
+
+static bool is_annotated(__isl_keep isl_ast_node *node, const char *name)
+{
+  isl_id *id = isl_ast_node_get_annotation(node);
+  bool yes = id && isl_id_get_name(id) && !strcmp(isl_id_get_name(id), name);
+  isl_id_free(id);
+  return yes;
 }
 
 /* ------------------------------------------------------------------------
@@ -749,17 +729,11 @@ static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
 
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
-  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
-  if (!E->acc) {
-    isl_ast_node *body = isl_ast_node_for_get_body(node);
-    const ir_stmt *s = replaceable_reduction(E, body, it);
-    isl_ast_node_free(body);
-    if (s) {
-      isl_ast_expr_free(it);
-      print_replaced_for(E, node, s);
-      return;
-    }
+  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
+    print_replaced_for(E, node);
+    return;
   }
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
   isl_ast_expr *init = isl_ast_node_for_get_init(node);
   isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
   isl_ast_expr *inc = isl_ast_node_for_get_inc(node);

@@ -83,8 +83,9 @@ void sched_options_heuristic(const ir_func *f, int threads, const sched_cpu *cpu
  * Text form
  * ------------------------------------------------------------------------ */
 
-static const char *const fusion_name[SCHED_FUSE_COUNT] = {
+static const char *const fusion_name[] = {
     [SCHED_FUSE_MAX] = "max", [SCHED_FUSE_KEEP_PARALLEL] = "keep", [SCHED_FUSE_MIN] = "min"};
+_Static_assert(sizeof(fusion_name) / sizeof(fusion_name[0]) == SCHED_FUSE_COUNT, "fusion names");
 
 /* Members up to the last one that differs from the default value. */
 static int list_len(const int *v, bool is_order)
