@@ -252,15 +252,15 @@ static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
  * stays the same for every value of the loop iterator `it`? */
 static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const char *it)
 {
-  bool ok = true;
-  for (int j = 0; ok && j < s->n_lhs; j++) {
-    if (s->lhs[j] + 1 >= isl_ast_expr_op_get_n_arg(call))
-      return false;
-    isl_ast_expr *x = isl_ast_expr_op_get_arg(call, s->lhs[j] + 1);
-    ok = x && !expr_mentions(x, it);
+  for (int j = 0; j < s->n_lhs; j++) {
+    isl_ast_expr *x = s->lhs[j] + 1 < isl_ast_expr_op_get_n_arg(call) ? isl_ast_expr_op_get_arg(call, s->lhs[j] + 1)
+                                                                       : NULL;
+    bool moves = !x || expr_mentions(x, it);
     isl_ast_expr_free(x);
+    if (moves)
+      return false;
   }
-  return ok;
+  return true;
 }
 
 /* A loop whose body is one reduction (not its initialisation) into an
