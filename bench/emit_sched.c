@@ -61,7 +61,7 @@ int main(int argc, char **argv)
   sched_options so;
   char err[256];
   if (!strncmp(argv[4], "heuristic", 9)) {
-    sched_options_heuristic(f, argv[4][9] == ':' ? atoi(argv[4] + 10) : 1, sched_host_vector_bytes(), &so);
+    sched_options_heuristic(f, argv[4][9] == ':' ? atoi(argv[4] + 10) : 1, NULL, &so);
   } else if (!sched_options_parse(argv[4], &so, err, sizeof(err))) {
     fprintf(stderr, "emit_sched: %s\n", err);
     return 1;

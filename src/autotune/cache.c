@@ -158,6 +158,13 @@ bool tune_key_make(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, int th
   return true;
 }
 
+void tune_key_for_cpu(tune_key *key, const sched_cpu *cpu)
+{
+  size_t n = strlen(key->isa);
+  if (cpu && n < sizeof key->isa)
+    snprintf(key->isa + n, sizeof key->isa - n, "@%s", cpu->name);
+}
+
 bool tune_key_equal(const tune_key *a, const tune_key *b)
 {
   return a->threads == b->threads && !strcmp(a->kernel, b->kernel) && !strcmp(a->sizes, b->sizes) &&
@@ -414,13 +421,14 @@ bool tune_cache_update(aotc_ctx *ctx, const char *path, const tune_entry *e)
 }
 
 bool tune_cache_find(aotc_ctx *ctx, const char *path, const ir_func *f, const int64_t *sizes, int threads,
-                     const char *cc, sched_options *o)
+                     const char *cc, const sched_cpu *cpu, sched_options *o)
 {
   tune_cache cache;
   tune_key key;
   char err[256];
   if (!tune_cache_load(ctx, path, &cache) || !tune_key_make(ctx, f, sizes, threads, cc, &key))
     return false;
+  tune_key_for_cpu(&key, cpu);
   const tune_entry *e = tune_cache_lookup(&cache, &key);
   if (!e)
     return false;

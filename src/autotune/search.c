@@ -57,13 +57,14 @@ static int widest_element(const ir_func *f)
   return bytes;
 }
 
-void tune_space_init(tune_space *sp, const ir_func *f, const int64_t *sizes, int threads)
+void tune_space_init(tune_space *sp, const ir_func *f, const int64_t *sizes, int threads, const sched_cpu *cpu)
 {
   const ir_stmt *s = deepest_stmt(f);
   memset(sp, 0, sizeof *sp);
   sp->dims = tune_dims(f);
   sp->threads = threads < 1 ? 1 : threads;
-  sp->vector_elems = sched_host_vector_bytes() / widest_element(f);
+  sp->vector_bytes = (cpu ? cpu : sched_cpu_native())->vector_bytes;
+  sp->vector_elems = sp->vector_bytes / widest_element(f);
   sp->vector_elems = sp->vector_elems < 1 ? 1 : sp->vector_elems;
   for (int d = 0; d < sp->dims; d++) {
     int64_t lo = 0, hi = 1 << 20;
@@ -179,7 +180,7 @@ static void make_legal(const tune_space *sp, sched_options *o)
   o->unroll = o->unroll < 0 ? 0 : o->unroll > MAX_UNROLL ? MAX_UNROLL : o->unroll;
   o->fusion = o->fusion >= 0 && o->fusion < SCHED_FUSE_COUNT ? o->fusion : SCHED_FUSE_MAX;
   o->threads = sp->threads;
-  o->vector_bytes = sched_host_vector_bytes();
+  o->vector_bytes = sp->vector_bytes;
 }
 
 static void swap_order(const tune_space *sp, tune_rng *r, sched_options *o)
@@ -553,6 +554,7 @@ static bool save_best(search *s)
   memset(&e, 0, sizeof e);
   if (!tune_key_make(s->ctx, s->req->func, s->req->sizes, s->req->threads, s->req->cc, &e.key))
     return false;
+  tune_key_for_cpu(&e.key, s->req->cpu);
   e.seconds = s->out->seconds;
   sched_options_print(e.options, sizeof e.options, &s->out->best);
   return tune_cache_update(s->ctx, s->req->cache_path, &e);
@@ -561,7 +563,7 @@ static bool save_best(search *s)
 static bool run_search(search *s)
 {
   sched_options heuristic;
-  sched_options_heuristic(s->req->func, s->req->threads, sched_host_vector_bytes(), &heuristic);
+  sched_options_heuristic(s->req->func, s->req->threads, s->req->cpu, &heuristic);
   heuristic.threads = s->req->threads;
   make_legal(&s->sp, &heuristic);
   s->heuristic_hash = options_hash(&heuristic);
@@ -631,7 +633,7 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   s.max_trials = req->trials > 0 ? req->trials : req->time_s > 0 ? MAX_TRIALS : DEFAULT_TRIALS;
   s.max_trials = s.max_trials < MAX_TRIALS ? s.max_trials : MAX_TRIALS;
   s.flops = tune_flops(req->func, req->sizes);
-  tune_space_init(&s.sp, req->func, req->sizes, req->threads);
+  tune_space_init(&s.sp, req->func, req->sizes, req->threads, req->cpu);
   s.cap_seen = s.max_trials < MAX_TRIALS / 2 ? 4 * s.max_trials + 1024 : 2 * MAX_TRIALS;
   s.seen = IR_NEW_ARRAY(ctx, uint64_t, s.cap_seen);
   if (!s.seen || !(s.ev = start_eval(ctx, req)))

@@ -21,7 +21,8 @@ typedef struct tune_key {
   char sizes[TUNE_FIELD];    /* "M=1024,N=1024,K=1024" in parameter order ("-" when none) */
   int threads;
   char cpu[TUNE_FIELD];      /* /proc/cpuinfo "model name" */
-  char isa[TUNE_FIELD];      /* "avx2,avx512f", the vector ISA flags that matter ("-" when none) */
+  char isa[TUNE_FIELD];      /* "avx2,avx512f", the vector ISA flags that matter ("-" when none);
+                                "avx2,avx512f@x86-64-v3" when tuned for --cpu x86-64-v3 */
   char compiler[TUNE_FIELD]; /* first line of `$CC --version` */
 } tune_key;
 
@@ -41,6 +42,9 @@ uint64_t tune_hash(const void *data, size_t len);
 /* The key of f at the given sizes (one per size parameter, all >= 0) on this
  * machine with compiler cc (NULL: $CC, else "cc"). */
 bool tune_key_make(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, int threads, const char *cc, tune_key *key);
+/* The key of code written for cpu (--cpu) rather than for this machine;
+ * cpu NULL (native): key unchanged. */
+void tune_key_for_cpu(tune_key *key, const sched_cpu *cpu);
 bool tune_key_equal(const tune_key *a, const tune_key *b);
 /* Reads a cache file; a missing file is an empty cache. Malformed lines are
  * skipped with a warning on ctx. False only when the file cannot be read. */
@@ -52,10 +56,10 @@ bool tune_cache_record(aotc_ctx *ctx, tune_cache *cache, const tune_entry *e);
 bool tune_cache_save(aotc_ctx *ctx, const char *path, const tune_cache *cache);
 /* Re-reads path, records e and saves: what `aotc tune` does at the end. */
 bool tune_cache_update(aotc_ctx *ctx, const char *path, const tune_entry *e);
-/* The options recorded for f at sizes on this machine; false (and *o
- * untouched) when the file has no usable entry. */
+/* The options recorded for f at sizes on this machine for cpu (NULL:
+ * native); false (and *o untouched) when the file has no usable entry. */
 bool tune_cache_find(aotc_ctx *ctx, const char *path, const ir_func *f, const int64_t *sizes, int threads,
-                     const char *cc, sched_options *o);
+                     const char *cc, const sched_cpu *cpu, sched_options *o);
 
 /* ------------------------------------------------------------------------
  * Search space helpers (search.c)
@@ -75,12 +79,14 @@ uint32_t tune_rng_next(tune_rng *r);
 typedef struct tune_space {
   int dims;
   int threads;
+  int vector_bytes;             /* SIMD width the candidates are written for */
   int vector_elems;             /* elements of the widest element type per vector */
   int64_t extent[SCHED_MAX_DIMS]; /* loop extent per dimension at the tuning sizes */
   unsigned active;              /* bit d: dimension d is tiled by the heuristic options (mutated more often) */
 } tune_space;
 
-void tune_space_init(tune_space *sp, const ir_func *f, const int64_t *sizes, int threads);
+/* cpu: what the code is written for (--cpu); NULL: native. */
+void tune_space_init(tune_space *sp, const ir_func *f, const int64_t *sizes, int threads, const sched_cpu *cpu);
 /* Changes one to three genes of o; the result is legal. */
 void tune_mutate(const tune_space *sp, tune_rng *r, sched_options *o);
 /* A child taking each gene from a or b; the result is legal. */
@@ -149,6 +155,7 @@ typedef struct tune_request {
   bool fuse;
   const char *cache_path; /* NULL: no cache */
   const char *cc;         /* NULL: $CC, else "cc" */
+  const sched_cpu *cpu;   /* --cpu: what the code is written for; NULL: native */
   bool verbose;
   bool keep_temps;
   bool quiet; /* no progress lines (rejected candidates are still reported) */

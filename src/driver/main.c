@@ -50,6 +50,9 @@ static const char usage[] =
     "  --interpret            run: execute the reference interpreter instead of compiled code\n"
     "  --keep-temps           run: keep the temporary build directory\n"
     "  --threads N            threads the code is scheduled (and tuned) for (default 1)\n"
+    "  --cpu NAME             the CPU the code is scheduled (and tuned) for: native (default),\n"
+    "                         x86-64-v4, x86-64-v3, x86-64-v2, generic, cortex-m4; with a\n"
+    "                         name other than native the code does not depend on this machine\n"
     "  --cache FILE           tuning cache: tune records the best options there, compile\n"
     "                         and run use them (the heuristics when it has no entry)\n"
     "  --trials N             tune: candidates to evaluate (default 60)\n"
@@ -91,6 +94,7 @@ typedef struct options {
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose, weights_as_inputs;
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
+  const sched_cpu *cpu; /* --cpu; NULL: native */
   int trials;        /* tune --trials; 0: default */
   double time_s;     /* tune --time; 0: none */
   uint64_t seed;     /* tune --seed */
@@ -208,6 +212,21 @@ static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, 
   return false;
 }
 
+/* --cpu NAME: a row of the CPU table (src/schedule); native stays NULL. */
+static bool parse_cpu(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
+{
+  const char *v = option_value(ctx, argc, argv, i, "--cpu");
+  char names[256];
+  if (!v)
+    return false;
+  o->cpu = strcmp(v, "native") ? sched_cpu_find(v) : NULL;
+  if (o->cpu || !strcmp(v, "native"))
+    return true;
+  sched_cpu_list(names, sizeof names);
+  aotc_error(ctx, noloc, "unknown --cpu '%s' (one of: %s)", v, names);
+  return false;
+}
+
 static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   const char *a = argv[*i], *v;
@@ -256,6 +275,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->dump_after = option_value(ctx, argc, argv, i, "--dump-after")) != NULL;
   if (is_tune_option(a))
     return parse_tune_option(ctx, o, argc, argv, i);
+  if (is_option(a, "--cpu"))
+    return parse_cpu(ctx, o, argc, argv, i);
   aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
   return false;
 }
@@ -471,7 +492,7 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
-                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps};
+                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu};
   tune_outcome r;
   bool ok = tune_run(ctx, &req, &r);
   if (r.seconds > 0)
@@ -565,7 +586,7 @@ static driver_config config_of(const options *o)
                          .n_sizes = o->n_sizes, .schedule = o->schedule, .cache = o->cache,
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
-                         .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN};
+                         .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu};
 }
 
 /* The last pass a command runs: check and tune stop before the backend,

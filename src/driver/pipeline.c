@@ -222,7 +222,7 @@ static bool pass_emit(driver_module *m)
 {
   const driver_config *cfg = m->cfg;
   emit_options opt = {.fuse = cfg->fuse, .dump_schedule = cfg->dump_schedule, .threads = cfg->threads,
-                      .weights = cfg->weights, .header_name = m->header_name};
+                      .weights = cfg->weights, .header_name = m->header_name, .cpu = cfg->cpu};
   for (int i = 0; i < m->n_plans; i++) {
     opt.fixed_sizes = m->plans[i].fixed;
     opt.sched = m->plans[i].sched;

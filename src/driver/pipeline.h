@@ -29,6 +29,7 @@ typedef struct driver_config {
   const char *weights;  /* --weights: constants go to this blob */
   bool verbose;
   bool schedules;       /* the command emits code: look up schedule options */
+  const struct sched_cpu *cpu; /* --cpu; NULL: native */
 } driver_config;
 
 /* One selected function and the decisions about it. */

@@ -126,7 +126,7 @@ static const sched_options *schedule_of(aotc_ctx *ctx, const driver_config *cfg,
   int threads = cfg->threads ? cfg->threads : 1;
   if (!s)
     return NULL;
-  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, cfg->cache, f, fixed, threads, NULL, s)) {
+  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, cfg->cache, f, fixed, threads, NULL, cfg->cpu, s)) {
     if (cfg->verbose)
       aotc_note(ctx, noloc, "'%s': tuned schedule from '%s'", f->name, cfg->cache);
     return s;

@@ -542,10 +542,12 @@ bool onnx_read_tensor(aotc_ctx *ctx, const char *name, const unsigned char *data
  * ------------------------------------------------------------------------ */
 
 struct sched_options;
+struct sched_cpu;
 
 typedef struct emit_options {
   const struct sched_options *sched; /* loop transformations; NULL: sched_options_heuristic */
   int threads;                /* with sched NULL: threads the heuristics schedule for (0: 1) */
+  const struct sched_cpu *cpu; /* with sched NULL: the CPU the heuristics assume (--cpu); NULL: native */
   const int64_t *fixed_sizes; /* per size parameter: value, or -1 when generic; NULL: all generic */
   bool fuse;                  /* let isl's scheduler fuse statements */
   const char *header_name;    /* #include line of the C file ("model.h") */
@@ -554,7 +556,8 @@ typedef struct emit_options {
                                  blob at run time (emit_model.h) instead of being embedded */
 } emit_options;
 
-/* Writes the C source and header for the given functions of a module. */
+/* Writes the C source and header for the given functions of a module: the
+ * phases of src/emit_c/emit_plan.h (model, schedule, AST) then the printer. */
 bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int n_funcs,
                    const emit_options *opt, FILE *c_out, FILE *h_out);
 

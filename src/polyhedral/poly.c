@@ -504,6 +504,8 @@ static __isl_give isl_ast_node *build_ast(poly_kernel *k, unsigned long max_ops)
   isl_ctx_set_max_operations(k->isl, max_ops);
   isl_ctx_reset_operations(k->isl);
   isl_ast_build *build = isl_ast_build_from_context(isl_set_copy(k->context));
+  if (k->after_each_for)
+    build = isl_ast_build_set_after_each_for(build, k->after_each_for, k->after_each_for_user);
   isl_ast_node *ast = isl_ast_build_node_from_schedule(build, isl_schedule_copy(k->schedule));
   isl_ast_build_free(build);
   isl_ctx_reset_error(k->isl);

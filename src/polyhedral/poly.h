@@ -7,6 +7,7 @@
 #include "ir.h"
 
 #include <isl/ast.h>
+#include <isl/ast_build.h>
 #include <isl/ctx.h>
 #include <isl/schedule.h>
 #include <isl/set.h>
@@ -37,6 +38,11 @@ typedef struct poly_kernel {
   isl_union_map *dep_raw, *dep_all;
   isl_schedule *schedule;       /* isl's, or the program order */
   bool scheduled;               /* isl's scheduler produced the schedule */
+  /* Called on every for node the AST gets (isl_ast_build_set_after_each_for),
+   * e.g. to annotate it; NULL: none. Set before poly_kernel_ast. */
+  __isl_give isl_ast_node *(*after_each_for)(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
+                                             void *user);
+  void *after_each_for_user;
 } poly_kernel;
 
 /* Builds domains, accesses and the program order of the statements

@@ -30,18 +30,6 @@ void sched_options_default(sched_options *o)
   o->vector_bytes = 16;
 }
 
-int sched_host_vector_bytes(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f"))
-    return 64;
-  if (__builtin_cpu_supports("avx2"))
-    return 32;
-#endif
-  return 16;
-}
-
 /* The first statement of f that is a contraction alone in its kernel. */
 static bool first_contraction(const ir_func *f, sched_contraction *c)
 {
@@ -61,41 +49,43 @@ static void register_tile(int vb, int *mr, int *nr)
   *nr = 2 * vw;
 }
 
-static void contraction_heuristic(const sched_contraction *c, int vb, sched_options *o)
+static void contraction_heuristic(const sched_contraction *c, const sched_cpu *cpu, sched_options *o)
 {
-  int mr, nr;
-  register_tile(vb, &mr, &nr);
+  int vw = cpu->vector_bytes / 4 > 1 ? cpu->vector_bytes / 4 : 1;
   o->microkernel = true;
   o->pack = true;
   o->scalar_replace = true;
-  o->vectorize = true;
-  o->tile[c->i] = mr * 16;
-  o->tile[c->j] = 4096;
-  o->tile[c->k] = vb >= 64 ? 512 : 256;
-  o->reg_tile[c->i] = mr;
-  o->reg_tile[c->j] = nr;
+  o->tile[c->i] = cpu->mr * cpu->mc_tiles;
+  o->tile[c->j] = cpu->nc;
+  o->tile[c->k] = cpu->kc;
+  o->reg_tile[c->i] = cpu->mr;
+  o->reg_tile[c->j] = cpu->nr_vectors * vw;
   o->reg_tile[c->k] = 1;
 }
 
-void sched_options_heuristic(const ir_func *f, int threads, int vector_bytes, sched_options *o)
+void sched_options_heuristic(const ir_func *f, int threads, const sched_cpu *cpu, sched_options *o)
 {
   sched_contraction c;
+  if (!cpu)
+    cpu = sched_cpu_native();
   sched_options_default(o);
   o->threads = threads > 0 ? threads : 1;
-  o->vector_bytes = vector_bytes >= 64 ? 64 : vector_bytes >= 32 ? 32 : 16;
-  o->vectorize = true;
+  o->vector_bytes = cpu->vector_bytes;
+  o->vectorize = cpu->vector_bytes > 4;
   o->scalar_replace = true;
   o->fusion = SCHED_FUSE_MIN;
-  if (f && first_contraction(f, &c) && c.i < SCHED_MAX_DIMS && c.j < SCHED_MAX_DIMS && c.k < SCHED_MAX_DIMS)
-    contraction_heuristic(&c, o->vector_bytes, o);
+  if (cpu->microkernel && f && first_contraction(f, &c) && c.i < SCHED_MAX_DIMS && c.j < SCHED_MAX_DIMS &&
+      c.k < SCHED_MAX_DIMS)
+    contraction_heuristic(&c, cpu, o);
 }
 
 /* ------------------------------------------------------------------------
  * Text form
  * ------------------------------------------------------------------------ */
 
-static const char *const fusion_name[SCHED_FUSE_COUNT] = {
+static const char *const fusion_name[] = {
     [SCHED_FUSE_MAX] = "max", [SCHED_FUSE_KEEP_PARALLEL] = "keep", [SCHED_FUSE_MIN] = "min"};
+_Static_assert(sizeof(fusion_name) / sizeof(fusion_name[0]) == SCHED_FUSE_COUNT, "fusion names");
 
 /* Members up to the last one that differs from the default value. */
 static int list_len(const int *v, bool is_order)

@@ -49,13 +49,44 @@ typedef struct sched_options {
   int vector_bytes;    /* vbytes=: bytes of a SIMD vector the code is written for (16, 32, 64) */
 } sched_options;
 
+/* ------------------------------------------------------------------------
+ * CPUs: what the heuristics assume about the machine the code will run on
+ * ------------------------------------------------------------------------ */
+
+/* One row per `--cpu NAME` (cpu.c). The heuristics read the vector width and
+ * the micro-kernel's blocks from a row, never from the compiling machine;
+ * only "native" looks at it, to pick the row it matches. */
+typedef struct sched_cpu {
+  const char *name;  /* --cpu NAME */
+  const char *what;  /* one line: what the row assumes */
+  int vector_bytes;  /* SIMD width the code is written for (vbytes=); 4: no vectors */
+  bool microkernel;  /* contractions take the packed micro-kernel path (mk=) */
+  int mr;            /* micro-kernel: register tile rows */
+  int nr_vectors;    /* register tile columns, in vectors */
+  int mc_tiles;      /* row block, in register tiles */
+  int nc;            /* column block */
+  int kc;            /* depth block */
+} sched_cpu;
+
+/* The row named name; "native": sched_cpu_native(). NULL if unknown. */
+const sched_cpu *sched_cpu_find(const char *name);
+/* The row this machine matches: x86-64-v4, -v3 or -v2 by its vector ISA,
+ * generic elsewhere. AOTC_HOST_CPU=NAME in the environment pretends to be
+ * that machine (tests emulate a machine without AVX-512 with it). */
+const sched_cpu *sched_cpu_native(void);
+/* "native, x86-64-v4, ...": the names, for messages and --help. */
+void sched_cpu_list(char *buf, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Options: defaults and heuristics
+ * ------------------------------------------------------------------------ */
+
 /* No transformation: program-order-like loops, one thread. */
 void sched_options_default(sched_options *o);
-/* Good options without tuning: cache and register tiles from the loop
- * nest's footprint and the vector width (bytes) of this machine. */
-void sched_options_heuristic(const ir_func *f, int threads, int vector_bytes, sched_options *o);
-/* The SIMD width (bytes) of the machine aotc runs on: 64, 32 or 16. */
-int sched_host_vector_bytes(void);
+/* Good options without tuning for cpu (NULL: sched_cpu_native()): the
+ * micro-kernel's blocks for a contraction, else scalar replacement and
+ * vector marks. */
+void sched_options_heuristic(const ir_func *f, int threads, const sched_cpu *cpu, sched_options *o);
 /* Text form, one line, `key=value` separated by spaces, e.g.
  *   tile=64,256,128 reg=6,32,1 order=0,2,1 fuse=max unroll=8 vec=1 threads=2 pack=1 sr=1
  * Returns the length snprintf would need. */

@@ -5,6 +5,13 @@
 # the checked-in X.c.expected. The emitted C must also build warning-free
 # with $CC -std=c99 -Wall -Wextra -Werror -pedantic.
 #
+# Every X.args pins the CPU the code is scheduled for (--cpu), so that the
+# expected files hold on any machine: each case is compiled again on two
+# emulated machines (AOTC_HOST_CPU=x86-64-v2, a machine without AVX2, and
+# AOTC_HOST_CPU=x86-64-v4) and must give the same bytes. The same input
+# pinned to other CPUs is a case of its own (X_v3.tc -> X.tc, with X_v3.args
+# and its own expected file).
+#
 #   AOTC=build/aotc tests/golden/run.sh [X ...]
 #
 # UPDATE=1 rewrites the expected files from the current output (review the
@@ -72,6 +79,15 @@ check() {
     ok=1
     sed 's/^/    /' "$out/cc" | head -30
   fi
+  for host in x86-64-v2 x86-64-v4; do
+    mkdir -p "$out/$host"
+    if ! (cd "$out/$host" && AOTC_HOST_CPU=$host "$AOTC" compile "$here/$name.tc" -o "$name.c" "${args[@]}") \
+        > "$out/$host/log" 2>&1 || ! cmp -s "$out/$name.c" "$out/$host/$name.c"; then
+      [ $ok = 0 ] && echo "FAIL $name"
+      ok=1
+      echo "    on an emulated $host machine (AOTC_HOST_CPU) the output differs: pin --cpu in $name.args"
+    fi
+  done
   [ $ok = 0 ] && echo "PASS $name"
   return $ok
 }

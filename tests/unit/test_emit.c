@@ -590,7 +590,7 @@ Test(sched, heuristic_finds_the_contraction)
   ir_func *f = matmul();
   cr_assert(sched_find_contraction(f, 0, &c));
   cr_assert(c.i == 0 && c.j == 1 && c.k == 2 && c.n_batch == 0 && c.init);
-  sched_options_heuristic(f, 2, 64, &o);
+  sched_options_heuristic(f, 2, sched_cpu_find("x86-64-v4"), &o);
   cr_assert(o.microkernel && o.threads == 2);
   cr_assert(o.reg_tile[1] % 16 == 0 && o.reg_tile[0] > 0 && o.tile[2] > 0);
   sched_blocks b;
@@ -841,7 +841,7 @@ Test(sched, random_options_on_kernel_corpus, .timeout = 900)
     for (int set = 0; set <= sets; set++) {
       sched_options o;
       if (set == sets)
-        sched_options_heuristic(m->funcs[0], 2, 64, &o);
+        sched_options_heuristic(m->funcs[0], 2, sched_cpu_find("x86-64-v4"), &o);
       else
         random_options(&seed, &o);
       char what[600], dir[64];

@@ -373,7 +373,7 @@ static bool find_in_cache(aotc_ctx *c, void *arg)
   sched_options o;
   tune_cache cache;
   return tune_cache_load(c, cc->path, &cache) && cache.n == 40 &&
-         tune_cache_find(c, cc->path, cc->f, cc->sizes, 1, "cc", &o) && o.tile[0] == 16;
+         tune_cache_find(c, cc->path, cc->f, cc->sizes, 1, "cc", NULL, &o) && o.tile[0] == 16;
 }
 
 Test(pipeline, tuning_cache_reader_out_of_memory, .timeout = 60)

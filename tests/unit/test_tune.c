@@ -238,8 +238,8 @@ static void check_operators(const char *text, const int64_t *sizes, int threads)
   tune_space sp;
   tune_rng r = {7};
   sched_options h, pop[8];
-  tune_space_init(&sp, f, sizes, threads);
-  sched_options_heuristic(f, threads, sched_host_vector_bytes(), &h);
+  tune_space_init(&sp, f, sizes, threads, NULL);
+  sched_options_heuristic(f, threads, NULL, &h);
   for (int i = 0; i < 8; i++) {
     pop[i] = h;
     tune_mutate(&sp, &r, &pop[i]);
@@ -334,12 +334,12 @@ Test(tune, tiny_tune_is_recorded, .timeout = 120)
   cr_assert_gt(out.seconds, 0);
   cr_assert_gt(out.gflops, 0);
   sched_options found;
-  cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, &found));
+  cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
   char a[2 * TUNE_FIELD], b[2 * TUNE_FIELD];
   sched_options_print(a, sizeof a, &found);
   sched_options_print(b, sizeof b, &out.best);
   cr_assert_str_eq(a, b);
-  cr_assert_not(tune_cache_find(ctx, cache, mm, sizes, 2, NULL, &found));
+  cr_assert_not(tune_cache_find(ctx, cache, mm, sizes, 2, NULL, NULL, &found));
 }
 
 Test(tune, recorded_tune_is_used_by_compile, .timeout = 120)
@@ -396,7 +396,7 @@ static void eval_heuristic(const char *text, const int64_t *sizes, tune_status w
   cr_assert_not_null(ev, "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
   sched_options o[2];
   tune_result res[2];
-  sched_options_heuristic(f, 1, sched_host_vector_bytes(), &o[0]);
+  sched_options_heuristic(f, 1, NULL, &o[0]);
   sched_options_default(&o[1]);
   tune_eval_batch(ev, o, 2, res);
   for (int i = 0; i < 2; i++)
@@ -471,7 +471,7 @@ Test(tune, command_line, .timeout = 120)
   cr_assert_not_null(strstr(out, "rc=0"), "%s", out);
   sched_options found;
   int64_t sizes[] = {16, 16, 16};
-  cr_assert(tune_cache_find(ctx, cache, compile1(mm_text), sizes, 2, NULL, &found));
+  cr_assert(tune_cache_find(ctx, cache, compile1(mm_text), sizes, 2, NULL, NULL, &found));
   cr_assert_eq(found.threads, 2);
   out = run_capture(ir_sprintf(ctx, "'%s' tune '%s' --size M=16,N=16 --trials 3 2>&1; echo rc=$?", aotc, tc));
   cr_assert_not_null(strstr(out, "no value for size 'K'"), "%s", out);

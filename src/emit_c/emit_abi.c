@@ -1,0 +1,322 @@
+/* emit_abi.c: the entry ABI of the emitted code (README "Emitted C"): the
+ * signature, size checks, computed dimensions, the workspace (its size
+ * function, the constant for static allocation, the temporaries' pointers
+ * into it) and the packed NAME_call form for FFI. */
+#include "emit_print.h"
+#include "emit_model.h"
+
+
+int64_t emit_abi_const_numel(const ir_tensor *T)
+{
+  int64_t n = 1, d;
+  for (int j = 0; j < T->rank; j++) {
+    const ir_size *s = T->shape[j];
+    if (!s || !ir_size_is_const(s, &d) || d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
+  }
+  return n;
+}
+
+
+static bool is_scalar_input(const ir_func *f, int t)
+{
+  return f->tensors[t]->rank == 0 && f->tensors[t]->role == IR_INPUT;
+}
+
+static void print_size_params(emit_fn *E)
+{
+  for (int p = 0; p < E->f->n_params; p++)
+    fprintf(E->out, "%sint64_t %s", p ? ", " : "", E->param_c[p]);
+  if (E->f->n_params == 0)
+    fputs("void", E->out);
+}
+
+/* `int NAME(int64_t M, ..., const float *A, ..., float *C, ..., void *workspace)` */
+static void print_signature(emit_fn *E)
+{
+  const ir_func *f = E->f;
+  const char *q = E->em->tg->fn_qualifier[EMIT_FN_ENTRY], *rp = E->em->tg->restrict_ptr;
+  fprintf(E->out, "%s%sint %s(", q, *q ? " " : "", E->name);
+  for (int p = 0; p < f->n_params; p++)
+    fprintf(E->out, "int64_t %s, ", E->param_c[p]);
+  for (int i = 0; i < f->n_inputs; i++) {
+    int t = f->inputs[i];
+    if (is_scalar_input(f, t))
+      fprintf(E->out, "%s %s, ", emit_type_name(E, f->tensors[t]->type), E->tensor_c[t]);
+    else
+      fprintf(E->out, "const %s *%s%s, ", emit_type_name(E, f->tensors[t]->type), rp, E->tensor_c[t]);
+  }
+  for (int i = 0; i < f->n_outputs; i++)
+    fprintf(E->out, "%s *%s%s, ", emit_type_name(E, f->tensors[f->outputs[i]]->type), rp, E->tensor_c[f->outputs[i]]);
+  fputs("void *workspace)", E->out);
+}
+
+static int64_t ws_size(int64_t bytes)
+{
+  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
+}
+
+/* The workspace size of an entry without size parameters; -1 if unknown. */
+static int64_t static_temp_bytes(const ir_func *f)
+{
+  int64_t total = 0;
+  if (f->n_params > 0)
+    return -1;
+  if (f->memory_planned)
+    return f->workspace_bytes;
+  for (int t = 0; t < f->n_tensors; t++) {
+    int64_t n = emit_abi_const_numel(f->tensors[t]);
+    if (f->tensors[t]->role != IR_TEMP)
+      continue;
+    if (n < 0 || n > INT64_MAX / 16)
+      return -1;
+    total += ws_size(n * ir_types[f->tensors[t]->type].bytes);
+  }
+  return total;
+}
+
+static bool has_temps(const ir_func *f);
+
+/* The workspace of an entry without size parameters; -1 if unknown. */
+static int64_t static_workspace_bytes(const emit_fn *E)
+{
+  if (E->f->n_params > 0)
+    return -1;
+  int64_t temps = static_temp_bytes(E->f), pack = emit_ukernel_static_pack_bytes(E);
+  if (temps < 0 || pack < 0)
+    return -1;
+  if (E->pf->n_contr == 0)
+    return temps;
+  return (has_temps(E->f) ? ws_size(temps) : 0) + pack;
+}
+
+/* #define NAME_WORKSPACE_BYTES for static allocation. */
+static void print_workspace_constant(emit_fn *E)
+{
+  int64_t n = static_workspace_bytes(E);
+  if (n >= 0)
+    fprintf(E->out, "#define %s_WORKSPACE_BYTES ((size_t)%lld)\n", E->name, (long long)n);
+}
+
+void emit_abi_print_prototypes(emit_fn *E)
+{
+  print_signature(E);
+  fprintf(E->out, ";\nsize_t %s_workspace_bytes(", E->name);
+  print_size_params(E);
+  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace);\n", E->name);
+  fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes);\n", E->name);
+  print_workspace_constant(E);
+}
+
+static int first_temp(const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP)
+      return t;
+  return -1;
+}
+
+static bool has_temps(const ir_func *f)
+{
+  return first_temp(f) >= 0;
+}
+
+/* if (M < 0 || N != 64) return FAIL; */
+static void print_param_check(emit_fn *E, const char *fail)
+{
+  const int64_t *fixed = E->em->plan->opt->fixed_sizes;
+  if (E->f->n_params == 0)
+    return;
+  fputs("  if (", E->out);
+  for (int p = 0; p < E->f->n_params; p++) {
+    fputs(p ? " || " : "", E->out);
+    if (fixed && fixed[p] >= 0)
+      fprintf(E->out, "%s != %lld", E->param_c[p], (long long)fixed[p]);
+    else
+      fprintf(E->out, "%s < 0", E->param_c[p]);
+  }
+  fprintf(E->out, ")\n    return %s;\n", fail);
+}
+
+/* Computed dimensions (untyped outputs, temporaries) as checked locals. */
+static void print_dim_locals(emit_fn *E, const char *fail)
+{
+  bool any = false;
+  for (int t = 0; t < E->f->n_tensors; t++)
+    for (int j = 0; j < E->f->tensors[t]->rank; j++)
+      if (E->dim[t][j]) {
+        fprintf(E->out, "  const int64_t %s = ", E->dim[t][j]);
+        emit_print_size(E, E->f->tensors[t]->shape[j]);
+        fputs(";\n", E->out);
+        any = true;
+      }
+  if (!any)
+    return;
+  fputs("  if (", E->out);
+  const char *sep = "";
+  for (int t = 0; t < E->f->n_tensors; t++)
+    for (int j = 0; j < E->f->tensors[t]->rank; j++)
+      if (E->dim[t][j]) {
+        fprintf(E->out, "%s%s < 0", sep, E->dim[t][j]);
+        sep = " || ";
+      }
+  fprintf(E->out, ")\n    return %s;\n", fail);
+}
+
+/* aotc_ws_size(bytes of temporary t) */
+static void print_temp_bytes(emit_fn *E, int t)
+{
+  const ir_tensor *T = E->f->tensors[t];
+  E->em->helper[EMIT_H_WS_SIZE] = true;
+  fputs("aotc_ws_size(", E->out);
+  for (int j = 0; j < T->rank; j++) {
+    fputs("(size_t)", E->out);
+    emit_print_dim(E, t, j);
+    fputs(" * ", E->out);
+  }
+  fprintf(E->out, "sizeof(%s))", emit_type_name(E, T->type));
+}
+
+/* Sum of the workspace sizes of the temporaries before temporary `before`. */
+static void print_temp_offset(emit_fn *E, int before)
+{
+  bool any = false;
+  for (int t = 0; t < before; t++)
+    if (E->f->tensors[t]->role == IR_TEMP) {
+      fputs(any ? " + " : "", E->out);
+      print_temp_bytes(E, t);
+      any = true;
+    }
+  if (!any)
+    fputc('0', E->out);
+}
+
+/* Bytes of the temporaries: where the packing buffers start. */
+static void print_temps_total(emit_fn *E)
+{
+  if (!has_temps(E->f))
+    fputc('0', E->out);
+  else if (E->f->memory_planned)
+    fprintf(E->out, "%lld", (long long)ws_size(E->f->workspace_bytes));
+  else
+    print_temp_offset(E, E->f->n_tensors);
+}
+
+void emit_abi_print_workspace_bytes(emit_fn *E)
+{
+  fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
+  print_size_params(E);
+  fputs(")\n{\n", E->out);
+  if (!has_temps(E->f) && E->pf->n_contr == 0) {
+    for (int p = 0; p < E->f->n_params; p++)
+      fprintf(E->out, "  (void)%s;\n", E->param_c[p]);
+    fputs("  return 0;\n}\n\n", E->out);
+    return;
+  }
+  print_param_check(E, "0");
+  if (E->f->memory_planned && E->pf->n_contr == 0) {
+    fprintf(E->out, "  return %lld;\n}\n\n", (long long)E->f->workspace_bytes);
+    return;
+  }
+  if (!E->f->memory_planned)
+    print_dim_locals(E, "0");
+  fputs("  return ", E->out);
+  print_temps_total(E);
+  if (E->pf->n_contr > 0) {
+    fputs(" + ", E->out);
+    emit_ukernel_print_pack_bytes(E);
+  }
+  fputs(";\n}\n\n", E->out);
+}
+
+/* T *X = (T *)(void *)((unsigned char *)workspace + offset); per temporary. */
+static void print_temp_pointers(emit_fn *E)
+{
+  if (!has_temps(E->f) && E->pf->n_contr == 0) {
+    fputs("  (void)workspace;\n", E->out);
+    return;
+  }
+  fputs("  if (workspace == NULL)\n    return 2;\n", E->out);
+  if (E->pf->n_contr > 0) {
+    fputs("  float *aotc_pack = (float *)(void *)((unsigned char *)workspace + ", E->out);
+    print_temps_total(E);
+    fputs(");\n", E->out);
+  }
+  for (int t = 0; t < E->f->n_tensors; t++) {
+    if (E->f->tensors[t]->role != IR_TEMP)
+      continue;
+    const char *ty = emit_type_name(E, E->f->tensors[t]->type);
+    if (E->f->memory_planned) {
+      fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + %lld);\n", ty, E->tensor_c[t], ty,
+              (long long)E->f->tensors[t]->ws_offset);
+      continue;
+    }
+    if (first_temp(E->f) == t) {
+      fprintf(E->out, "  %s *%s = (%s *)workspace;\n", ty, E->tensor_c[t], ty);
+      continue;
+    }
+    fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + ", ty, E->tensor_c[t], ty);
+    print_temp_offset(E, t);
+    fputs(");\n", E->out);
+  }
+}
+
+static void print_unused_inputs(emit_fn *E)
+{
+  for (int i = 0; i < E->f->n_inputs; i++)
+    if (!E->is_read[E->f->inputs[i]])
+      fprintf(E->out, "  (void)%s;\n", E->tensor_c[E->f->inputs[i]]);
+}
+
+void emit_abi_print_entry_open(emit_fn *E)
+{
+  print_signature(E);
+  fputs("\n{\n", E->out);
+  print_unused_inputs(E);
+  emit_model_entry_check(E->out, E->f, E->name, E->em->plan->opt->weights != NULL);
+  print_param_check(E, "1");
+  print_dim_locals(E, "1");
+  print_temp_pointers(E);
+}
+
+/* (const float *)args[i], or *(const float *)args[i] for a scalar. */
+static void print_packed_arg(emit_fn *E, int t, int i, bool is_input)
+{
+  const char *ty = emit_type_name(E, E->f->tensors[t]->type);
+  if (is_input && is_scalar_input(E->f, t))
+    fprintf(E->out, "*(const %s *)args[%d]", ty, i);
+  else
+    fprintf(E->out, is_input ? "(const %s *)args[%d]" : "(%s *)args[%d]", ty, i);
+}
+
+static void print_packed_sizes(emit_fn *E)
+{
+  for (int p = 0; p < E->f->n_params; p++)
+    fprintf(E->out, "%ssizes[%d]", p ? ", " : "", p);
+}
+
+void emit_abi_print_packed(emit_fn *E)
+{
+  const ir_func *f = E->f;
+  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace)\n{\n", E->name);
+  if (f->n_params == 0)
+    fputs("  (void)sizes;\n", E->out);
+  fprintf(E->out, "  return %s(", E->name);
+  print_packed_sizes(E);
+  for (int i = 0; i < f->n_inputs; i++) {
+    fputs(f->n_params || i ? ", " : "", E->out);
+    print_packed_arg(E, f->inputs[i], i, true);
+  }
+  for (int i = 0; i < f->n_outputs; i++) {
+    fputs(f->n_params || f->n_inputs || i ? ", " : "", E->out);
+    print_packed_arg(E, f->outputs[i], f->n_inputs + i, false);
+  }
+  fputs(f->n_params || f->n_inputs || f->n_outputs ? ", workspace);\n}\n\n" : "workspace);\n}\n\n", E->out);
+  fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes)\n{\n", E->name);
+  if (f->n_params == 0)
+    fputs("  (void)sizes;\n", E->out);
+  fprintf(E->out, "  return %s_workspace_bytes(", E->name);
+  print_packed_sizes(E);
+  fputs(");\n}\n\n", E->out);
+}
+

@@ -1,0 +1,416 @@
+/* emit_plan.c: the phases before printing (emit_plan.h): names, the
+ * polyhedral model of every kernel, the options and contractions of every
+ * function, isl's schedules and ASTs. The decisions are made by poly.c
+ * and src/schedule; this file records them in the plan. */
+#include "emit_plan.h"
+
+#include <ctype.h>
+#include <isl/id.h>
+#include <isl/options.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Names: user identifiers that clash with the target or with the emitted
+ * code's own names get a trailing '_'
+ * ------------------------------------------------------------------------ */
+
+static bool is_libm_name(const emit_target *tg, const char *s)
+{
+  for (int i = 0; i < IR_FN_COUNT; i++)
+    if ((tg->libm[i][0] && !strcmp(s, tg->libm[i][0])) || (tg->libm[i][1] && !strcmp(s, tg->libm[i][1])))
+      return true;
+  return false;
+}
+
+/* c0, c1, ...: isl's loop iterators. */
+static bool is_iterator_name(const char *s)
+{
+  if (s[0] != 'c' || !s[1])
+    return false;
+  for (const char *p = s + 1; *p; p++)
+    if (!isdigit((unsigned char)*p))
+      return false;
+  return true;
+}
+
+static bool is_reserved(const emit_target *tg, const char *s)
+{
+  for (const char *const *w = tg->reserved; *w; w++)
+    if (!strcmp(s, *w))
+      return true;
+  return is_libm_name(tg, s) || is_iterator_name(s) || !strncmp(s, "__", 2);
+}
+
+static bool is_taken(const char *s, const char *const *taken, int n_taken)
+{
+  for (int i = 0; i < n_taken; i++)
+    if (taken[i] && !strcmp(s, taken[i]))
+      return true;
+  return false;
+}
+
+/* An identifier for name, distinct from taken[0..n_taken-1]. */
+static const char *identifier(const emit_plan *p, const char *name, const char *const *taken, int n_taken)
+{
+  const char *s = strncmp(name, "aotc_", 5) ? name : ir_sprintf(p->ctx, "u_%s", name);
+  while (s && (is_reserved(p->target, s) || is_taken(s, taken, n_taken)))
+    s = ir_sprintf(p->ctx, "%s_", s);
+  return s;
+}
+
+/* The entry's name: the def's name unless it clashes with the target. */
+static const char *entry_name(const emit_plan *p, const ir_func *f)
+{
+  const char *name = identifier(p, f->name, NULL, 0);
+  if (name && strcmp(name, f->name))
+    aotc_warning(p->ctx, f->loc, "'%s' is a reserved name in C; the entry is emitted as '%s'", f->name, name);
+  return name;
+}
+
+/* Names of parameters and tensors, distinct and clear of the target's words;
+ * constants are named after the entry, so that entries never share one. */
+static bool name_params_and_tensors(const emit_plan *p, emit_plan_fn *pf)
+{
+  const ir_func *f = pf->f;
+  const char **taken = IR_NEW_ARRAY(p->ctx, const char *, f->n_params + f->n_tensors);
+  pf->param_c = IR_NEW_ARRAY(p->ctx, const char *, f->n_params);
+  pf->tensor_c = IR_NEW_ARRAY(p->ctx, const char *, f->n_tensors);
+  if (!taken || !pf->param_c || !pf->tensor_c)
+    return false;
+  for (int i = 0; i < f->n_params; i++)
+    taken[i] = pf->param_c[i] = identifier(p, f->param_names[i], taken, i);
+  for (int t = 0; t < f->n_tensors; t++)
+    taken[f->n_params + t] = pf->tensor_c[t] =
+        f->tensors[t]->role == IR_CONSTANT ? ir_sprintf(p->ctx, "aotc_k_%s_%s", pf->name, f->tensors[t]->name)
+                                           : identifier(p, f->tensors[t]->name, taken, f->n_params + t);
+  return !p->ctx->oom;
+}
+
+/* ------------------------------------------------------------------------
+ * Build: kernels and their polyhedral models
+ * ------------------------------------------------------------------------ */
+
+static bool check_shapes(const emit_plan *p, const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    for (int j = 0; j < f->tensors[t]->rank; j++)
+      if (!f->tensors[t]->shape[j]) {
+        aotc_error(p->ctx, f->tensors[t]->loc, "%s: the shape of '%s' is unknown", f->name, f->tensors[t]->name);
+        return false;
+      }
+  return true;
+}
+
+static int count_kernels(const ir_func *f)
+{
+  int n = 0;
+  for (int first = 0; first < f->n_stmts; first = poly_kernel_end(f, first))
+    n++;
+  return n;
+}
+
+static bool list_kernels(const emit_plan *p, emit_plan_fn *pf)
+{
+  pf->n_kernels = count_kernels(pf->f);
+  pf->kernels = IR_NEW_ARRAY(p->ctx, emit_kernel, pf->n_kernels > 0 ? pf->n_kernels : 1);
+  if (!pf->kernels)
+    return false;
+  for (int i = 0, first = 0; i < pf->n_kernels; first = pf->kernels[i++].end)
+    pf->kernels[i] = (emit_kernel){.first = first, .end = poly_kernel_end(pf->f, first), .contraction = -1};
+  return true;
+}
+
+static unsigned long max_ops(const emit_plan *p)
+{
+  return p->ctx->isl_max_ops > 0 ? (unsigned long)p->ctx->isl_max_ops : POLY_DEFAULT_MAX_OPS;
+}
+
+static bool build_models(const emit_plan *p, emit_plan_fn *pf)
+{
+  for (int i = 0; i < pf->n_kernels; i++) {
+    emit_kernel *k = &pf->kernels[i];
+    k->poly = poly_kernel_build(p->ctx, p->isl, pf->f, k->first, k->end, max_ops(p), pf->param_c, pf->tensor_c,
+                                p->opt->fixed_sizes);
+    if (!k->poly)
+      return false;
+  }
+  return true;
+}
+
+static bool build_fn(emit_plan *p, emit_plan_fn *pf)
+{
+  return check_shapes(p, pf->f) && name_params_and_tensors(p, pf) && list_kernels(p, pf) && build_models(p, pf);
+}
+
+bool emit_plan_build(emit_plan *p)
+{
+  for (int i = 0; i < p->n_funcs; i++)
+    if (!(p->funcs[i].name = entry_name(p, p->funcs[i].f)))
+      return false;
+  for (int i = 0; i < p->n_funcs; i++)
+    if (!build_fn(p, &p->funcs[i]))
+      return false;
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Schedule: options, contractions, isl's schedules
+ * ------------------------------------------------------------------------ */
+
+static void choose_options(const emit_plan *p, emit_plan_fn *pf)
+{
+  pf->heuristic = !p->opt->sched;
+  if (p->opt->sched)
+    pf->sched = *p->opt->sched;
+  else
+    sched_options_heuristic(pf->f, p->opt->threads, p->opt->cpu, &pf->sched);
+}
+
+/* The contractions the options send to the micro-kernel path. */
+static bool find_contractions(const emit_plan *p, emit_plan_fn *pf)
+{
+  const ir_func *f = pf->f;
+  sched_contraction c;
+  int n = 0;
+  for (int i = 0; pf->sched.microkernel && i < f->n_stmts; i++)
+    n += sched_find_contraction(f, i, &c);
+  pf->n_contr = 0;
+  pf->contr = IR_NEW_ARRAY(p->ctx, sched_contraction, n > 0 ? n : 1);
+  pf->blocks = IR_NEW_ARRAY(p->ctx, sched_blocks, n > 0 ? n : 1);
+  if (!pf->contr || !pf->blocks)
+    return false;
+  for (int i = 0; pf->n_contr < n && i < f->n_stmts; i++)
+    if (sched_find_contraction(f, i, &pf->contr[pf->n_contr])) {
+      sched_contraction_blocks(&pf->contr[pf->n_contr], &pf->sched, &pf->blocks[pf->n_contr]);
+      pf->n_contr++;
+    }
+  return true;
+}
+
+static int contraction_of(const emit_plan_fn *pf, const emit_kernel *k)
+{
+  for (int i = 0; k->end == k->first + 1 && i < pf->n_contr; i++)
+    if (pf->contr[i].stmt == k->first)
+      return i;
+  return -1;
+}
+
+/* A contraction keeps its blocks; the other kernels get isl's schedule. */
+static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k)
+{
+  k->contraction = contraction_of(pf, k);
+  if (k->contraction >= 0) {
+    poly_kernel_free(k->poly);
+    k->poly = NULL;
+    return;
+  }
+  sched_set_isl_options(p->isl, &pf->sched);
+  poly_kernel_schedule(k->poly, p->opt->fuse);
+  if (k->poly->scheduled)
+    k->poly->schedule = sched_apply(k->poly->schedule, &pf->sched);
+}
+
+bool emit_plan_schedule(emit_plan *p)
+{
+  for (int i = 0; i < p->n_funcs; i++) {
+    emit_plan_fn *pf = &p->funcs[i];
+    choose_options(p, pf);
+    if (!find_contractions(p, pf))
+      return false;
+    pf->scheduled = true;
+    for (int j = 0; j < pf->n_kernels; j++)
+      schedule_kernel(p, pf, &pf->kernels[j]);
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * AST: isl's loops; with sr=1 the loops whose accumulator can live in a
+ * local are annotated EMIT_PLAN_ACC
+ * ------------------------------------------------------------------------ */
+
+/* Does e mention the identifier named name? */
+static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
+{
+  bool found = false;
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
+    isl_id *id = isl_ast_expr_id_get_id(e);
+    found = !strcmp(isl_id_get_name(id), name);
+    isl_id_free(id);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
+    for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
+      isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
+      found = expr_mentions(arg, name);
+      isl_ast_expr_free(arg);
+    }
+  }
+  return found;
+}
+
+/* Does the statement call `call` (S_k(i0, i1, ...)) write an element that
+ * stays the same for every value of the loop iterator `it`? */
+static bool lhs_uses_index(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (ir_stmt_is_plain(s) ? s->lhs[j] == x : ir_expr_uses_index(s->lhs_expr[j], x))
+      return true;
+  return false;
+}
+
+static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const char *it)
+{
+  for (int x = 0; x < s->n_index; x++) {
+    if (!lhs_uses_index(s, x))
+      continue;
+    isl_ast_expr *v = x + 1 < isl_ast_expr_op_get_n_arg(call) ? isl_ast_expr_op_get_arg(call, x + 1) : NULL;
+    bool moves = !v || expr_mentions(v, it);
+    isl_ast_expr_free(v);
+    if (moves)
+      return false;
+  }
+  return true;
+}
+
+/* A loop whose body is one reduction (not its initialisation) into an
+ * element that does not move with the loop. */
+static bool is_replaceable(const ir_func *f, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body)
+                                                                                : NULL;
+  isl_ast_expr *name = call ? isl_ast_expr_op_get_arg(call, 0) : NULL;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  poly_stmt ps;
+  bool ok = id && it_id && poly_stmt_from_name(isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init &&
+            f->stmts[ps.stmt]->red != IR_RED_NONE && lhs_stays(f->stmts[ps.stmt], call, isl_id_get_name(it_id));
+  isl_id_free(id);
+  isl_id_free(it_id);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+  isl_ast_node_free(body);
+  return ok;
+}
+
+static __isl_give isl_ast_node *annotate_for(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
+                                             void *user)
+{
+  (void)build;
+  if (!node || !is_replaceable(user, node))
+    return node;
+  return isl_ast_node_set_annotation(node, isl_id_alloc(isl_ast_node_get_ctx(node), EMIT_PLAN_ACC, NULL));
+}
+
+bool emit_plan_ast(emit_plan *p)
+{
+  for (int i = 0; i < p->n_funcs; i++) {
+    emit_plan_fn *pf = &p->funcs[i];
+    for (int j = 0; j < pf->n_kernels; j++) {
+      emit_kernel *k = &pf->kernels[j];
+      if (k->contraction >= 0)
+        continue;
+      k->poly->after_each_for = pf->sched.scalar_replace ? annotate_for : NULL;
+      k->poly->after_each_for_user = (void *)pf->f;
+      k->ast = poly_kernel_ast(k->poly);
+      if (!k->ast) {
+        aotc_error(p->ctx, pf->f->stmts[k->first]->loc, "%s: isl could not generate the loops", pf->f->name);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Dump (--dump=schedule)
+ * ------------------------------------------------------------------------ */
+
+static void dump_options(const emit_plan_fn *pf, FILE *out)
+{
+  char buf[512];
+  sched_options_print(buf, sizeof(buf), &pf->sched);
+  fprintf(out, "# %s: options %s%s\n", pf->f->name, buf, pf->heuristic ? " (heuristic)" : "");
+}
+
+static void dump_contraction(const emit_plan_fn *pf, int ci, FILE *out)
+{
+  const sched_contraction *c = &pf->contr[ci];
+  const sched_blocks *b = &pf->blocks[ci];
+  const ir_stmt *s = pf->f->stmts[c->stmt];
+  fprintf(out, "# %s: statement %d is a contraction: rows %s, columns %s, depth %s; packed micro-kernel "
+          "%dx%d (vector %d), blocks mc=%d nc=%d kc=%d, threads %d\n", pf->f->name, c->stmt, s->index[c->i].name,
+          s->index[c->j].name, s->index[c->k].name, b->mr, b->nr, b->vw, b->mc, b->nc, b->kc, b->threads);
+}
+
+static void dump_schedule(const emit_plan_fn *pf, const emit_kernel *k, FILE *out)
+{
+  char *s = isl_schedule_to_str(k->poly->schedule);
+  char *c = k->ast ? isl_ast_node_to_C_str(k->ast) : NULL;
+  fprintf(out, "# %s: %s schedule\n%s\n# %s: AST\n%s\n", pf->f->name,
+          k->poly->scheduled ? "isl" : "program-order", s ? s : "(none)", pf->f->name, c ? c : "(none)");
+  free(s);
+  free(c);
+}
+
+void emit_plan_dump(const emit_plan *p, FILE *out)
+{
+  for (int i = 0; i < p->n_funcs && p->funcs[i].scheduled; i++) {
+    const emit_plan_fn *pf = &p->funcs[i];
+    dump_options(pf, out);
+    for (int j = 0; j < pf->n_kernels; j++) {
+      const emit_kernel *k = &pf->kernels[j];
+      if (k->contraction >= 0)
+        dump_contraction(pf, k->contraction, out);
+      else if (k->poly && k->poly->schedule)
+        dump_schedule(pf, k, out);
+      if (k->contraction < 0 && !k->ast)
+        return;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Plan
+ * ------------------------------------------------------------------------ */
+
+static isl_ctx *new_isl_ctx(void)
+{
+  isl_ctx *isl = isl_ctx_alloc();
+  if (!isl)
+    return NULL;
+  isl_options_set_on_error(isl, ISL_ON_ERROR_CONTINUE);
+  return isl;
+}
+
+emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, const emit_options *opt,
+                         const emit_target *target)
+{
+  static const emit_options defaults = {.fuse = true};
+  emit_plan *p = IR_NEW(ctx, emit_plan);
+  emit_plan_fn *fns = IR_NEW_ARRAY(ctx, emit_plan_fn, n_funcs > 0 ? n_funcs : 1);
+  isl_ctx *isl = p && fns ? new_isl_ctx() : NULL;
+  if (!isl) {
+    aotc_error(ctx, (ir_loc){0}, "out of memory in the C backend");
+    return NULL;
+  }
+  *p = (emit_plan){.ctx = ctx, .opt = opt ? opt : &defaults, .target = target, .isl = isl, .n_funcs = n_funcs,
+                   .funcs = fns};
+  for (int i = 0; i < n_funcs; i++)
+    fns[i] = (emit_plan_fn){.f = funcs[i]};
+  return p;
+}
+
+void emit_plan_free(emit_plan *p)
+{
+  if (!p)
+    return;
+  for (int i = 0; i < p->n_funcs; i++)
+    for (int j = 0; j < p->funcs[i].n_kernels; j++) {
+      isl_ast_node_free(p->funcs[i].kernels[j].ast);
+      poly_kernel_free(p->funcs[i].kernels[j].poly);
+    }
+  isl_ctx_free(p->isl);
+  memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,85 @@
+/* emit_plan.h: the backend's phases, each callable as a pass of its own,
+ * and the plan they fill in. Everything the printer needs that is a
+ * decision (names, options, which kernels are contractions and their
+ * blocks, isl's schedule and AST) lands in the plan before printing; the
+ * printer only walks it.
+ *
+ *   emit_plan_new       an empty plan for some functions of a module
+ *   emit_plan_build     the entries' C names and the polyhedral model of
+ *                       every kernel (poly.h)
+ *   emit_plan_schedule  the options of every function (given, or the
+ *                       heuristics for opt->cpu); contractions (mk=1) get
+ *                       their micro-kernel blocks, the other kernels isl's
+ *                       schedule with the options applied (schedule.h)
+ *   emit_plan_ast       isl's AST of every scheduled kernel; with sr=1, the
+ *                       loops whose accumulator may live in a local carry
+ *                       the annotation EMIT_PLAN_ACC
+ *   emit_plan_print     the source and the header (emit_c.c)
+ *   emit_plan_free      isl's objects and context
+ *
+ * emit_c_module (ir.h) runs them in this order. Each phase returns false
+ * (reported on ctx) on failure and stops there; the plan must still be
+ * freed. */
+#ifndef AOTC_EMIT_PLAN_H
+#define AOTC_EMIT_PLAN_H
+
+#include "emit_target.h"
+#include "poly.h"
+#include "../schedule/schedule.h"
+
+#include <isl/ast.h>
+#include <stdio.h>
+
+/* The annotation of a for node whose body is one reduction into an element
+ * that does not move with the loop: printed with the element in a local. */
+#define EMIT_PLAN_ACC "aotc_acc"
+
+/* A kernel: statements scheduled together (poly_kernel_end). */
+typedef struct emit_kernel {
+  int first, end;     /* the IR statements first..end-1 */
+  int contraction;    /* >= 0: printed as packed micro-kernel loops, contr[contraction]; -1: isl's loops */
+  poly_kernel *poly;  /* model and schedule; NULL once the kernel is a contraction */
+  isl_ast_node *ast;  /* isl's loops (emit_plan_ast); NULL for a contraction */
+} emit_kernel;
+
+/* One function. */
+typedef struct emit_plan_fn {
+  const ir_func *f;
+  const char *name;         /* the entry's C name */
+  const char **param_c;     /* C names of the size parameters: also their isl ids in the AST */
+  const char **tensor_c;    /* C names of the tensors */
+  bool scheduled;           /* emit_plan_schedule chose sched and the contractions */
+  sched_options sched;      /* the options every kernel of the function is scheduled with */
+  bool heuristic;           /* sched came from sched_options_heuristic */
+  int n_contr;              /* contractions on the micro-kernel path, in statement order */
+  sched_contraction *contr; /* [n_contr] */
+  sched_blocks *blocks;     /* [n_contr]: their register tiles, cache blocks and threads */
+  int n_kernels;
+  emit_kernel *kernels;     /* [n_kernels], in statement order */
+} emit_plan_fn;
+
+typedef struct emit_plan {
+  aotc_ctx *ctx;
+  const emit_options *opt;
+  const emit_target *target;
+  isl_ctx *isl;
+  int n_funcs;
+  emit_plan_fn *funcs; /* [n_funcs] */
+} emit_plan;
+
+/* A plan for funcs printed for target (names avoid its reserved words);
+ * opt NULL: fused, heuristics, generic sizes. opt, target and funcs must
+ * outlive the plan. NULL (reported on ctx) when out of memory. */
+emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, const emit_options *opt,
+                         const emit_target *target);
+bool emit_plan_build(emit_plan *p);
+bool emit_plan_schedule(emit_plan *p);
+bool emit_plan_ast(emit_plan *p);
+/* The options, contractions, schedules and ASTs, as --dump=schedule shows
+ * them, up to the first kernel that failed. */
+void emit_plan_dump(const emit_plan *p, FILE *out);
+/* The source into c_out and the header into h_out (either may be NULL). */
+bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out);
+void emit_plan_free(emit_plan *p);
+
+#endif

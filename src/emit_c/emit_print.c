@@ -1,0 +1,886 @@
+/* emit_print.c: the printer core. isl AST nodes (loops, conditions, marks),
+ * statements and IR expressions to text, in the spelling of the plan's
+ * target (emit_target.h). Knows no target and makes no decision: the
+ * options, marks and loops come from the plan. */
+#include "emit_print.h"
+
+#include <isl/id.h>
+#include <isl/val.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Small printers
+ * ------------------------------------------------------------------------ */
+
+void emit_indent(emit_fn *E)
+{
+  for (int i = 0; i < E->indent; i++)
+    fputs("  ", E->out);
+}
+
+void emit_print_i64(FILE *out, int64_t v)
+{
+  if (v == INT64_MIN)
+    fputs("(-INT64_C(9223372036854775807) - 1)", out);
+  else if (v > INT32_MAX || v < -INT32_MAX)
+    fprintf(out, v < 0 ? "(-INT64_C(%lld))" : "INT64_C(%lld)", (long long)(v < 0 ? -v : v));
+  else
+    fprintf(out, v < 0 ? "(%lld)" : "%lld", (long long)v);
+}
+
+/* Marks the helpers ir_size_print will call. */
+static void mark_size_helpers(emit_module *em, const ir_size *s)
+{
+  if (!s)
+    return;
+  if (s->kind == IR_SZ_FLOORDIV)
+    em->helper[EMIT_H_FLOORDIV] = true;
+  if (s->kind == IR_SZ_CEILDIV)
+    em->helper[EMIT_H_CEILDIV] = true;
+  if (s->kind == IR_SZ_MIN)
+    em->helper[EMIT_H_MIN] = true;
+  if (s->kind == IR_SZ_MAX)
+    em->helper[EMIT_H_MAX] = true;
+  mark_size_helpers(em, s->a);
+  mark_size_helpers(em, s->b);
+}
+
+void emit_print_size(emit_fn *E, const ir_size *s)
+{
+  mark_size_helpers(E->em, s);
+  ir_size_print(E->out, s, E->param_use);
+}
+
+/* Dimension j of tensor t: a constant, a parameter or a local. */
+void emit_print_dim(emit_fn *E, int t, int j)
+{
+  if (E->dim[t][j])
+    fputs(E->dim[t][j], E->out);
+  else
+    emit_print_size(E, E->f->tensors[t]->shape[j]);
+}
+
+/* ------------------------------------------------------------------------
+ * isl AST expressions
+ * ------------------------------------------------------------------------ */
+
+static void print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e);
+
+static void print_ast_arg(emit_fn *E, __isl_keep isl_ast_expr *e, int i)
+{
+  isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
+  print_ast_expr(E, arg);
+  isl_ast_expr_free(arg);
+}
+
+static const char *ast_infix(enum isl_ast_expr_op_type type)
+{
+  switch (type) {
+  case isl_ast_expr_op_and:
+  case isl_ast_expr_op_and_then:
+    return "&&";
+  case isl_ast_expr_op_or:
+  case isl_ast_expr_op_or_else:
+    return "||";
+  case isl_ast_expr_op_add:
+    return "+";
+  case isl_ast_expr_op_sub:
+    return "-";
+  case isl_ast_expr_op_mul:
+    return "*";
+  case isl_ast_expr_op_div:
+  case isl_ast_expr_op_pdiv_q:
+    return "/";
+  case isl_ast_expr_op_pdiv_r:
+  case isl_ast_expr_op_zdiv_r:
+    return "%";
+  case isl_ast_expr_op_eq:
+    return "==";
+  case isl_ast_expr_op_le:
+    return "<=";
+  case isl_ast_expr_op_lt:
+    return "<";
+  case isl_ast_expr_op_ge:
+    return ">=";
+  case isl_ast_expr_op_gt:
+    return ">";
+  default:
+    return NULL;
+  }
+}
+
+/* min/max of n arguments as nested aotc_min/aotc_max calls. */
+static void print_ast_minmax(emit_fn *E, __isl_keep isl_ast_expr *e, bool is_min, int n)
+{
+  E->em->helper[is_min ? EMIT_H_MIN : EMIT_H_MAX] = true;
+  for (int i = 0; i < n - 1; i++) {
+    fputs(is_min ? "aotc_min(" : "aotc_max(", E->out);
+    print_ast_arg(E, e, i);
+    fputs(", ", E->out);
+  }
+  print_ast_arg(E, e, n - 1);
+  for (int i = 0; i < n - 1; i++)
+    fputc(')', E->out);
+}
+
+static void print_ast_call(emit_fn *E, __isl_keep isl_ast_expr *e, const char *fn, int n)
+{
+  fprintf(E->out, "%s(", fn);
+  for (int i = 0; i < n; i++) {
+    if (i)
+      fputs(", ", E->out);
+    print_ast_arg(E, e, i);
+  }
+  fputc(')', E->out);
+}
+
+static void print_ast_infix(emit_fn *E, __isl_keep isl_ast_expr *e, const char *infix, bool parens)
+{
+  fputs(parens ? "(" : "", E->out);
+  print_ast_arg(E, e, 0);
+  fprintf(E->out, " %s ", infix);
+  print_ast_arg(E, e, 1);
+  fputs(parens ? ")" : "", E->out);
+}
+
+static void print_ast_op(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  enum isl_ast_expr_op_type type = isl_ast_expr_op_get_type(e);
+  int n = isl_ast_expr_op_get_n_arg(e);
+  const char *infix = ast_infix(type);
+  if (infix && n == 2) {
+    print_ast_infix(E, e, infix, true);
+  } else if (type == isl_ast_expr_op_minus && n == 1) {
+    fputs("(-", E->out);
+    print_ast_arg(E, e, 0);
+    fputc(')', E->out);
+  } else if ((type == isl_ast_expr_op_min || type == isl_ast_expr_op_max) && n >= 1) {
+    print_ast_minmax(E, e, type == isl_ast_expr_op_min, n);
+  } else if (type == isl_ast_expr_op_fdiv_q && n == 2) {
+    E->em->helper[EMIT_H_FLOORDIV] = true;
+    print_ast_call(E, e, "aotc_floordiv", 2);
+  } else if ((type == isl_ast_expr_op_cond || type == isl_ast_expr_op_select) && n == 3) {
+    fputc('(', E->out);
+    print_ast_arg(E, e, 0);
+    fputs(" ? ", E->out);
+    print_ast_arg(E, e, 1);
+    fputs(" : ", E->out);
+    print_ast_arg(E, e, 2);
+    fputc(')', E->out);
+  } else {
+    E->failed = true;
+    fputs("0", E->out);
+  }
+}
+
+static void print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
+    isl_id *id = isl_ast_expr_id_get_id(e);
+    fputs(isl_id_get_name(id), E->out);
+    isl_id_free(id);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_int) {
+    isl_val *v = isl_ast_expr_int_get_val(e);
+    emit_print_i64(E->out, isl_val_get_num_si(v));
+    isl_val_free(v);
+  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
+    print_ast_op(E, e);
+  } else {
+    E->failed = true;
+    fputs("0", E->out);
+  }
+}
+
+/* e without outer parentheses: a loop bound or condition. */
+static void print_ast_top(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  const char *infix = NULL;
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_op && isl_ast_expr_op_get_n_arg(e) == 2)
+    infix = ast_infix(isl_ast_expr_op_get_type(e));
+  if (infix)
+    print_ast_infix(E, e, infix, false);
+  else
+    print_ast_expr(E, e);
+}
+
+/* ------------------------------------------------------------------------
+ * IR expressions
+ * ------------------------------------------------------------------------ */
+
+static void print_expr(emit_fn *E, const ir_expr *e);
+
+static void print_int_const(FILE *out, int64_t v, ir_type t)
+{
+  if (ir_types[t].is_float)
+    fprintf(out, t == IR_F32 ? "%s%lld.0f%s" : "%s%lld.0%s", v < 0 ? "(" : "", (long long)v, v < 0 ? ")" : "");
+  else if (t == IR_U64 && v < 0)
+    fprintf(out, "UINT64_C(%llu)", (unsigned long long)v);
+  else
+    emit_print_i64(out, v);
+}
+
+/* A decimal spelling that C reads back as the same float or double. */
+void emit_print_float_literal(const emit_target *tg, FILE *out, double v, ir_type t)
+{
+  char buf[64];
+  if (isnan(v)) {
+    fputs(t == IR_F32 ? "NAN" : "(double)NAN", out);
+    return;
+  }
+  if (isinf(v)) {
+    fputs(v < 0 ? tg->type_min[t] : tg->type_max[t], out);
+    return;
+  }
+  snprintf(buf, sizeof(buf), t == IR_F32 ? "%.9g" : "%.17g", t == IR_F32 ? (double)(float)v : v);
+  bool has_point = strpbrk(buf, ".e") != NULL;
+  fprintf(out, "%s%s%s%s%s", v < 0 ? "(" : "", buf, has_point ? "" : ".0", t == IR_F32 ? "f" : "", v < 0 ? ")" : "");
+}
+
+static void print_float_const(emit_fn *E, double v, ir_type t)
+{
+  if (ir_types[t].is_float)
+    emit_print_float_literal(E->em->tg, E->out, v, t);
+  else
+    fprintf(E->out, "((%s)%.17g)", emit_type_name(E, t), v);
+}
+
+static bool is_small_int(ir_type t)
+{
+  return !ir_types[t].is_float && ir_types[t].bytes < 4;
+}
+
+/* The operand type of a binary operator printed as a C infix operator;
+ * false when it needs more (fmod, a narrowing cast). */
+static bool infix_operand_type(const ir_expr *e, ir_type *t)
+{
+  if (e->op >= IR_LT && e->op <= IR_NE)
+    *t = ir_promote(e->args[0]->type, e->args[1]->type);
+  else if (e->op == IR_AND || e->op == IR_OR)
+    *t = IR_BOOL;
+  else if ((e->op == IR_MOD && ir_types[e->type].is_float) || is_small_int(e->type))
+    return false;
+  else
+    *t = e->type;
+  return true;
+}
+
+static void print_as(emit_fn *E, const ir_expr *e, ir_type t);
+
+static void print_infix(emit_fn *E, const ir_expr *e, ir_type operand_type, bool parens)
+{
+  fputs(parens ? "(" : "", E->out);
+  print_as(E, e->args[0], operand_type);
+  fprintf(E->out, " %s ", ir_op_spelling[e->op]);
+  print_as(E, e->args[1], operand_type);
+  fputs(parens ? ")" : "", E->out);
+}
+
+/* e in type t without outer parentheses: a statement's right-hand side, an
+ * argument, a subscript. */
+static void print_top(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  ir_type operand_type;
+  if (e->kind == IR_BINARY && e->type == t && infix_operand_type(e, &operand_type))
+    print_infix(E, e, operand_type, false);
+  else
+    print_as(E, e, t);
+}
+
+/* e converted to type t: constants are spelled in t, others cast. */
+static void print_as(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  if (e->kind == IR_CONST_INT) {
+    print_int_const(E->out, e->ival, t);
+  } else if (e->kind == IR_CONST_FLOAT) {
+    print_float_const(E, e->fval, t);
+  } else if (e->type == t) {
+    print_expr(E, e);
+  } else {
+    fprintf(E->out, "((%s)", emit_type_name(E, t));
+    print_expr(E, e);
+    fputc(')', E->out);
+  }
+}
+
+/* Where an index is printed: alone in the brackets, as the left operand of
+ * a product, or as the right operand of a sum. */
+typedef enum { AT_WHOLE, AT_FACTOR, AT_ADDEND } index_place;
+
+static bool is_arith_binary(const ir_expr *e)
+{
+  return e->kind == IR_BINARY && e->op >= IR_ADD && e->op <= IR_MOD && !is_small_int(e->type);
+}
+
+/* An index of a read, in int64 arithmetic whatever its type. */
+static void print_index(emit_fn *E, const ir_expr *e, index_place at)
+{
+  ir_type t = ir_types[e->type].is_float ? IR_I64 : e->type;
+  if (e->kind == IR_CONST_INT) {
+    emit_print_i64(E->out, e->ival);
+  } else if (t != IR_I64) {
+    fputs("(int64_t)", E->out);
+    print_as(E, e, t);
+  } else if (at == AT_WHOLE || (at == AT_ADDEND && is_arith_binary(e))) {
+    print_top(E, e, t);
+  } else {
+    print_as(E, e, t);
+  }
+}
+
+typedef void (*index_printer)(emit_fn *E, const void *data, int j, index_place at);
+
+static void print_read_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  const ir_expr *e = data;
+  print_index(E, e->args[j], at);
+}
+
+/* T[(i0 * D1 + i1) * D2 + i2] */
+static void print_linear(emit_fn *E, int t, int rank, index_printer index, const void *data)
+{
+  fprintf(E->out, "%s[", E->tensor_c[t]);
+  if (rank == 0)
+    fputc('0', E->out);
+  for (int j = 0; j < rank - 2; j++)
+    fputc('(', E->out);
+  for (int j = 0; j < rank; j++) {
+    if (j > 0) {
+      fputs(" * ", E->out);
+      emit_print_dim(E, t, j);
+      fputs(" + ", E->out);
+    }
+    index(E, data, j, rank == 1 ? AT_WHOLE : j == 0 ? AT_FACTOR : AT_ADDEND);
+    if (j > 0 && j < rank - 1)
+      fputc(')', E->out);
+  }
+  fputc(']', E->out);
+}
+
+/* Is dimension j of a padded read an index variable whose whole range lies
+ * in the bounds? Then it needs no check. */
+static bool always_in_bounds(emit_fn *E, const ir_expr *e, int j)
+{
+  const ir_expr *x = e->args[j];
+  int64_t lo;
+  if (x->kind != IR_INDEX || !E->stmt)
+    return false;
+  const ir_index *ix = &E->stmt->index[x->index];
+  return ir_size_is_const(ix->lo, &lo) && lo >= 0 && ir_size_equal(ix->hi, E->f->tensors[e->tensor]->shape[j]);
+}
+
+/* i0 >= 0 && i0 < D0 && ... for a padded read. */
+static void print_in_bounds(emit_fn *E, const ir_expr *e)
+{
+  const char *sep = "";
+  for (int j = 0; j < e->n_args; j++) {
+    if (always_in_bounds(E, e, j))
+      continue;
+    fputs(sep, E->out);
+    sep = " && ";
+    print_read_index(E, e, j, AT_FACTOR);
+    fputs(" >= 0 && ", E->out);
+    print_read_index(E, e, j, AT_FACTOR);
+    fputs(" < ", E->out);
+    emit_print_dim(E, e->tensor, j);
+  }
+}
+
+static bool all_in_bounds(emit_fn *E, const ir_expr *e)
+{
+  for (int j = 0; j < e->n_args; j++)
+    if (!always_in_bounds(E, e, j))
+      return false;
+  return true;
+}
+
+void emit_print_read(emit_fn *E, const ir_expr *e)
+{
+  const ir_tensor *T = E->f->tensors[e->tensor];
+  if (T->rank == 0 && T->role == IR_INPUT) {
+    fputs(E->tensor_c[e->tensor], E->out);
+  } else if (e->padded && !all_in_bounds(E, e)) {
+    fputs("((", E->out);
+    print_in_bounds(E, e);
+    fputs(") ? ", E->out);
+    print_linear(E, e->tensor, T->rank, print_read_index, e);
+    fprintf(E->out, " : (%s)0)", emit_type_name(E, T->type));
+  } else {
+    print_linear(E, e->tensor, T->rank, print_read_index, e);
+  }
+}
+
+/* The target's name of builtin fn for float (t IR_F32) or double. */
+static const char *libm_name(const emit_fn *E, ir_builtin fn, ir_type t)
+{
+  return E->em->tg->libm[fn][t == IR_F64];
+}
+
+static void print_binary(emit_fn *E, const ir_expr *e)
+{
+  ir_type t;
+  if (infix_operand_type(e, &t)) {
+    print_infix(E, e, t, true);
+  } else if (e->op == IR_MOD && ir_types[e->type].is_float) {
+    fprintf(E->out, "%s(", libm_name(E, IR_FN_FMOD, e->type));
+    print_as(E, e->args[0], e->type);
+    fputs(", ", E->out);
+    print_as(E, e->args[1], e->type);
+    fputc(')', E->out);
+  } else {
+    fprintf(E->out, "((%s)", emit_type_name(E, e->type));
+    print_infix(E, e, e->type, true);
+    fputc(')', E->out);
+  }
+}
+
+static void print_unary(emit_fn *E, const ir_expr *e)
+{
+  fputs(e->op == IR_NOT ? "(!" : "(-", E->out);
+  print_as(E, e->args[0], e->op == IR_NOT ? e->args[0]->type : e->type);
+  fputc(')', E->out);
+}
+
+static void print_call_args(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  fputc('(', E->out);
+  for (int i = 0; i < e->n_args; i++) {
+    fputs(i ? ", " : "", E->out);
+    print_top(E, e->args[i], t);
+  }
+  fputc(')', E->out);
+}
+
+/* min, max and abs of any numeric type: a typed helper or libm. */
+static void print_typed_call(emit_fn *E, const ir_expr *e)
+{
+  ir_type t = e->type;
+  if (e->fn == IR_FN_ABS && ir_types[t].is_float) {
+    fputs(libm_name(E, IR_FN_FABS, t), E->out);
+  } else if (e->fn == IR_FN_ABS && !ir_types[t].is_signed) {
+    print_as(E, e->args[0], t);
+    return;
+  } else {
+    bool *used = e->fn == IR_FN_MIN ? E->em->min_of : e->fn == IR_FN_MAX ? E->em->max_of : E->em->abs_of;
+    used[t] = true;
+    fprintf(E->out, "aotc_%s_%s", ir_builtins[e->fn].name, ir_types[t].name);
+  }
+  print_call_args(E, e, t);
+}
+
+static void print_call(emit_fn *E, const ir_expr *e)
+{
+  ir_type t = e->type == IR_F64 ? IR_F64 : IR_F32;
+  const char *one = t == IR_F64 ? "1.0" : "1.0f";
+  if (e->fn == IR_FN_MIN || e->fn == IR_FN_MAX || e->fn == IR_FN_ABS) {
+    print_typed_call(E, e);
+    return;
+  }
+  if (e->fn == IR_FN_RSQRT)
+    fprintf(E->out, "(%s / %s", one, libm_name(E, IR_FN_SQRT, t));
+  else if (e->fn == IR_FN_SIGMOID)
+    fprintf(E->out, "(%s / (%s + %s(-", one, one, libm_name(E, IR_FN_EXP, t));
+  else
+    fputs(libm_name(E, e->fn, t), E->out);
+  print_call_args(E, e, t);
+  fputs(e->fn == IR_FN_RSQRT ? ")" : e->fn == IR_FN_SIGMOID ? ")))" : "", E->out);
+}
+
+static void print_select(emit_fn *E, const ir_expr *e)
+{
+  fputc('(', E->out);
+  print_top(E, e->args[0], e->args[0]->type);
+  fputs(" ? ", E->out);
+  print_top(E, e->args[1], e->type);
+  fputs(" : ", E->out);
+  print_top(E, e->args[2], e->type);
+  fputc(')', E->out);
+}
+
+static void print_index_var(emit_fn *E, int index)
+{
+  if (E->iter && E->iter[index])
+    print_ast_expr(E, E->iter[index]);
+  else
+    E->failed = true;
+}
+
+static void print_expr(emit_fn *E, const ir_expr *e)
+{
+  switch (e->kind) {
+  case IR_CONST_INT:
+    print_int_const(E->out, e->ival, e->type);
+    return;
+  case IR_CONST_FLOAT:
+    print_float_const(E, e->fval, e->type);
+    return;
+  case IR_INDEX:
+    print_index_var(E, e->index);
+    return;
+  case IR_SIZE:
+    emit_print_size(E, e->size);
+    return;
+  case IR_ACCESS:
+    emit_print_read(E, e);
+    return;
+  case IR_UNARY:
+    print_unary(E, e);
+    return;
+  case IR_BINARY:
+    print_binary(E, e);
+    return;
+  case IR_SELECT:
+    print_select(E, e);
+    return;
+  case IR_CAST:
+    print_as(E, e->args[0], e->type);
+    return;
+  case IR_CALL:
+    print_call(E, e);
+    return;
+  default:
+    E->failed = true;
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+/* The identity of a reduction in type t. */
+static void print_identity(emit_fn *E, ir_reduction red, ir_type t)
+{
+  if (red == IR_RED_MIN)
+    fputs(E->em->tg->type_max[t], E->out);
+  else if (red == IR_RED_MAX)
+    fputs(E->em->tg->type_min[t], E->out);
+  else
+    print_int_const(E->out, red == IR_RED_MUL ? 1 : 0, t);
+}
+
+static void print_lhs_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  const ir_stmt *s = data;
+  if (ir_stmt_is_plain(s))
+    print_index_var(E, s->lhs[j]);
+  else
+    print_index(E, s->lhs_expr[j], at);
+}
+
+/* The element a general `!` initialisation writes: its point's coordinates. */
+static void print_init_index(emit_fn *E, const void *data, int j, index_place at)
+{
+  (void)data;
+  (void)at;
+  print_index_var(E, j);
+}
+
+void emit_print_lhs(emit_fn *E, const ir_stmt *s)
+{
+  if (E->acc)
+    fputs(E->acc, E->out);
+  else
+    print_linear(E, s->tensor, s->n_lhs, print_lhs_index, s);
+}
+
+static void print_init_lhs(emit_fn *E, const ir_stmt *s)
+{
+  if (ir_stmt_is_plain(s))
+    emit_print_lhs(E, s);
+  else
+    print_linear(E, s->tensor, s->n_lhs, print_init_index, s);
+}
+
+int emit_bound_count(const ir_stmt *s)
+{
+  return !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
+}
+
+/* LHS = aotc_min_T(LHS, rhs) for min= and max=. */
+static void print_minmax_update(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  bool is_min = s->red == IR_RED_MIN;
+  (is_min ? E->em->min_of : E->em->max_of)[t] = true;
+  emit_print_lhs(E, s);
+  fprintf(E->out, " = aotc_%s_%s(", is_min ? "min" : "max", ir_types[t].name);
+  emit_print_lhs(E, s);
+  fputs(", ", E->out);
+  print_top(E, s->rhs, t);
+  fputc(')', E->out);
+}
+
+static void print_update(emit_fn *E, const ir_stmt *s)
+{
+  static const char *const assign[] = {[IR_RED_NONE] = " = ", [IR_RED_ADD] = " += ", [IR_RED_MUL] = " *= "};
+  ir_type t = E->f->tensors[s->tensor]->type;
+  if (s->red == IR_RED_MIN || s->red == IR_RED_MAX) {
+    print_minmax_update(E, s, t);
+    return;
+  }
+  emit_print_lhs(E, s);
+  fputs(assign[s->red], E->out);
+  print_top(E, s->rhs, t);
+}
+
+/* The statement a user node runs, its index values bound in E->iter from
+ * the call's arguments; NULL if not ours. */
+static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_stmt *ps)
+{
+  isl_ast_expr *call = isl_ast_node_user_get_expr(node);
+  isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
+  isl_id *id = isl_ast_expr_id_get_id(name);
+  const ir_stmt *s = NULL;
+  if (poly_stmt_from_name(isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
+    s = E->stmt = E->f->stmts[ps->stmt];
+    int n = isl_ast_expr_op_get_n_arg(call) - 1;
+    for (int j = 0; j < emit_bound_count(s); j++)
+      E->iter[j] = isl_ast_expr_free(E->iter[j]);
+    for (int j = 0; j < n; j++)
+      E->iter[ps->init && ir_stmt_is_plain(s) ? s->lhs[j] : j] = isl_ast_expr_op_get_arg(call, j + 1);
+  }
+  isl_id_free(id);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+  return s;
+}
+
+void emit_unbind_indices(emit_fn *E, const ir_stmt *s)
+{
+  for (int j = 0; j < emit_bound_count(s); j++)
+    E->iter[j] = isl_ast_expr_free(E->iter[j]);
+}
+
+void emit_bind_index(emit_fn *E, int x)
+{
+  char name[32];
+  snprintf(name, sizeof(name), "aotc_x%d", x);
+  isl_ast_expr_free(E->iter[x]);
+  E->iter[x] = isl_ast_expr_from_id(isl_id_alloc(E->em->plan->isl, name, NULL));
+}
+
+/* One isl statement, its index values given by the call's arguments. */
+static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_call(E, node, &ps);
+  if (!s) {
+    E->failed = true;
+    return;
+  }
+  emit_indent(E);
+  if (ps.init) {
+    print_init_lhs(E, s);
+    fputs(" = ", E->out);
+    print_identity(E, s->red, E->f->tensors[s->tensor]->type);
+  } else {
+    print_update(E, s);
+  }
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+}
+
+static void print_for(emit_fn *E, __isl_keep isl_ast_node *node);
+
+/* With vectorisation on, the accumulator loop may reassociate (OpenMP's
+ * simd reduction, only under -fopenmp or -fopenmp-simd). */
+static void print_simd_reduction(emit_fn *E, ir_reduction red)
+{
+  static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MUL] = "*", [IR_RED_MIN] = "min",
+                                   [IR_RED_MAX] = "max"};
+  if (E->pf->sched.vectorize && red != IR_RED_NONE)
+    fprintf(E->out, E->em->tg->simd_reduction, op[red]);
+}
+
+/* A loop the plan annotated EMIT_PLAN_ACC:
+ * { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
+static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  poly_stmt ps;
+  isl_ast_node *body = isl_ast_node_for_get_body(node);
+  const ir_stmt *s = bind_call(E, body, &ps);
+  if (!s) {
+    E->failed = true;
+    isl_ast_node_free(body);
+    return;
+  }
+  emit_indent(E);
+  fprintf(E->out, "{\n");
+  E->indent++;
+  emit_indent(E);
+  fprintf(E->out, "%s aotc_acc = ", emit_type_name(E, E->f->tensors[s->tensor]->type));
+  emit_print_lhs(E, s);
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+  print_simd_reduction(E, s->red);
+  E->acc = "aotc_acc";
+  print_for(E, node);
+  E->acc = NULL;
+  bind_call(E, body, &ps);
+  isl_ast_node_free(body);
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = aotc_acc;\n", E->out);
+  emit_unbind_indices(E, s);
+  E->indent--;
+  emit_indent(E);
+  fputs("}\n", E->out);
+}
+
+static bool is_annotated(__isl_keep isl_ast_node *node, const char *name)
+{
+  isl_id *id = isl_ast_node_get_annotation(node);
+  bool yes = id && isl_id_get_name(id) && !strcmp(isl_id_get_name(id), name);
+  isl_id_free(id);
+  return yes;
+}
+
+/* ------------------------------------------------------------------------
+ * isl AST nodes
+ * ------------------------------------------------------------------------ */
+
+static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node);
+
+static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
+{
+  E->indent++;
+  emit_print_node(E, body);
+  E->indent--;
+  isl_ast_node_free(body);
+}
+
+static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
+    print_replaced_for(E, node);
+    return;
+  }
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+  isl_ast_expr *init = isl_ast_node_for_get_init(node);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
+  emit_indent(E);
+  fputs("for (int64_t ", E->out);
+  print_ast_expr(E, it);
+  fputs(" = ", E->out);
+  print_ast_top(E, init);
+  fputs("; ", E->out);
+  print_ast_top(E, cond);
+  fputs("; ", E->out);
+  print_ast_expr(E, it);
+  fputs(" += ", E->out);
+  print_ast_top(E, inc);
+  fputs(") {\n", E->out);
+  print_body(E, isl_ast_node_for_get_body(node));
+  emit_indent(E);
+  fputs("}\n", E->out);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+}
+
+static void print_if(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_expr *cond = isl_ast_node_if_get_cond(node);
+  emit_indent(E);
+  fputs("if (", E->out);
+  print_ast_top(E, cond);
+  fputs(") {\n", E->out);
+  isl_ast_expr_free(cond);
+  print_body(E, isl_ast_node_if_get_then_node(node));
+  if (isl_ast_node_if_has_else_node(node) == isl_bool_true) {
+    emit_indent(E);
+    fputs("} else {\n", E->out);
+    print_body(E, isl_ast_node_if_get_else_node(node));
+  }
+  emit_indent(E);
+  fputs("}\n", E->out);
+}
+
+static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_ast_node_list *list = isl_ast_node_block_get_children(node);
+  isl_size n = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < n; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    emit_print_node(E, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
+/* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to
+ * vectorise (schedule.c puts the marks); both only where the marked node is
+ * a loop. */
+static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  isl_id *id = isl_ast_node_mark_get_id(node);
+  isl_ast_node *child = isl_ast_node_mark_get_node(node);
+  const char *name = isl_id_get_name(id);
+  bool is_for = isl_ast_node_get_type(child) == isl_ast_node_for;
+  if (is_for && name && !strcmp(name, "aotc_parallel"))
+    fprintf(E->out, E->em->tg->parallel_for, E->pf->sched.threads);
+  else if (is_for && name && !strcmp(name, "aotc_simd"))
+    fputs(E->em->tg->simd_for, E->out);
+  emit_print_node(E, child);
+  isl_ast_node_free(child);
+  isl_id_free(id);
+}
+
+void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  switch (isl_ast_node_get_type(node)) {
+  case isl_ast_node_for:
+    print_for(E, node);
+    return;
+  case isl_ast_node_if:
+    print_if(E, node);
+    return;
+  case isl_ast_node_block:
+    print_block(E, node);
+    return;
+  case isl_ast_node_mark:
+    print_mark(E, node);
+    return;
+  case isl_ast_node_user:
+    print_user(E, node);
+    return;
+  default:
+    E->failed = true;
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Lines and blocks at the current indentation
+ * ------------------------------------------------------------------------ */
+
+void emit_line(emit_fn *E, const char *fmt, ...)
+{
+  va_list ap;
+  emit_indent(E);
+  va_start(ap, fmt);
+  vfprintf(E->out, fmt, ap);
+  va_end(ap);
+  fputc('\n', E->out);
+}
+
+void emit_open_block(emit_fn *E, const char *fmt, ...)
+{
+  va_list ap;
+  emit_indent(E);
+  va_start(ap, fmt);
+  vfprintf(E->out, fmt, ap);
+  va_end(ap);
+  fputs(" {\n", E->out);
+  E->indent++;
+}
+
+void emit_close_block(emit_fn *E)
+{
+  E->indent--;
+  emit_line(E, "}");
+}
+

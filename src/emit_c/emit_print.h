@@ -1,0 +1,121 @@
+/* emit_print.h: the printer's state and the functions its files share,
+ * internal to src/emit_c. The printer walks a plan (emit_plan.h) and
+ * decides nothing; every spelling of the target comes from the plan's
+ * emit_target row.
+ *
+ *   emit_print.c    the core: isl AST nodes, statements and IR expressions
+ *   emit_ukernel.c  contractions: packed loops around register-tile micro-kernels
+ *   emit_abi.c      the entry ABI: signatures, size checks, workspace, packed form
+ *   emit_c.c        functions, constants, helpers, files; emit_plan_print
+ */
+#ifndef AOTC_EMIT_PRINT_H
+#define AOTC_EMIT_PRINT_H
+
+#include "emit_plan.h"
+
+#include <stdio.h>
+
+/* Integer helpers the emitted code may call. */
+typedef enum {
+  EMIT_H_FLOORDIV, /* aotc_floordiv */
+  EMIT_H_CEILDIV,  /* aotc_ceildiv */
+  EMIT_H_MIN,      /* aotc_min */
+  EMIT_H_MAX,      /* aotc_max */
+  EMIT_H_WS_SIZE,  /* aotc_ws_size */
+  EMIT_H_COUNT
+} emit_helper;
+
+/* The module being printed: which helpers its code needs. */
+typedef struct emit_module {
+  const emit_plan *plan;
+  const emit_target *tg;
+  bool helper[EMIT_H_COUNT];
+  bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT]; /* typed helpers */
+  bool need_thread;  /* aotc_thread(): the thread's number */
+  int n_ukr;         /* micro-kernels the code calls (distinct register tile and vector width) */
+  sched_blocks *ukr; /* room for every contraction of the plan */
+} emit_module;
+
+/* One function being printed. */
+typedef struct emit_fn {
+  emit_module *em;
+  const emit_plan_fn *pf;
+  FILE *out;
+  const ir_func *f;
+  const char *name;         /* C name of the entry */
+  const char **param_c;     /* declared names of the size parameters */
+  const char **param_use;   /* spelling in expressions: name or fixed value */
+  const char **tensor_c;    /* C names of the tensors */
+  const char ***dim;        /* local holding a computed dimension, or NULL */
+  bool *is_read;            /* per tensor: read by some statement */
+  const ir_stmt *stmt;      /* the statement being printed */
+  isl_ast_expr **iter;      /* current statement: value of each index */
+  int indent;
+  bool failed;
+  const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
+} emit_fn;
+
+static inline const char *emit_type_name(const emit_fn *E, ir_type t)
+{
+  return E->em->tg->type_name[t];
+}
+
+/* ---- emit_print.c: text at the current indentation */
+
+void emit_indent(emit_fn *E);
+void emit_line(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `TEXT {` and one level deeper; emit_close_block ends it. */
+void emit_open_block(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void emit_close_block(emit_fn *E);
+
+/* ---- emit_print.c: values, sizes, accesses */
+
+void emit_print_i64(FILE *out, int64_t v);
+/* A decimal spelling that C reads back as the same float or double. */
+void emit_print_float_literal(const emit_target *tg, FILE *out, double v, ir_type t);
+/* A size expression (marks the helpers it calls). */
+void emit_print_size(emit_fn *E, const ir_size *s);
+/* Dimension j of tensor t: a constant, a parameter or a local. */
+void emit_print_dim(emit_fn *E, int t, int j);
+/* A read T[...] of the statement being printed, bounds-checked when padded. */
+void emit_print_read(emit_fn *E, const ir_expr *e);
+/* The left-hand side of s: T[...], or the scalar-replacement local. */
+void emit_print_lhs(emit_fn *E, const ir_stmt *s);
+/* Index values bound for s: its indices, or a general initialisation's
+ * coordinates (one per dimension of the tensor written). */
+int emit_bound_count(const ir_stmt *s);
+/* Binds index x of the statement being printed to the C variable aotc_x<x>. */
+void emit_bind_index(emit_fn *E, int x);
+void emit_unbind_indices(emit_fn *E, const ir_stmt *s);
+
+/* ---- emit_print.c: isl's loops */
+
+void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node);
+
+/* ---- emit_ukernel.c */
+
+/* The packed loops of contraction ci of the function (E->pf->contr). */
+void emit_ukernel_print_contraction(emit_fn *E, int ci);
+/* The definitions of the micro-kernels the module's code calls. */
+void emit_ukernel_print_defs(FILE *out, const emit_module *em);
+/* Workspace bytes of the packing buffers: a constant for a function
+ * without parameters (-1 if unknown), else an expression of the sizes. */
+int64_t emit_ukernel_static_pack_bytes(const emit_fn *E);
+void emit_ukernel_print_pack_bytes(emit_fn *E);
+
+/* ---- emit_abi.c */
+
+/* Elements of a tensor whose shape holds no parameter; -1 if it does. */
+int64_t emit_abi_const_numel(const ir_tensor *T);
+
+/* NAME_workspace_bytes(sizes). */
+void emit_abi_print_workspace_bytes(emit_fn *E);
+/* The entry's signature and prologue up to its first kernel: unused inputs,
+ * size checks, computed dimensions, workspace pointers. */
+void emit_abi_print_entry_open(emit_fn *E);
+/* NAME_call and NAME_call_workspace_bytes (packed arguments, for FFI). */
+void emit_abi_print_packed(emit_fn *E);
+/* The header's prototypes and NAME_WORKSPACE_BYTES. */
+void emit_abi_print_prototypes(emit_fn *E);
+
+#endif

@@ -1,0 +1,553 @@
+/* emit_ukernel.c: contractions on the micro-kernel path (emit_plan.h gives
+ * each its blocks): the micro-kernels, the size of their packing buffers,
+ * and the packed loops around them, in the target's spelling. */
+#define _POSIX_C_SOURCE 200809L
+#include "emit_print.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Contractions: packed BLIS-like loops around a register-tile micro-kernel
+ *
+ * C(i, j) (+)= A(.. i .. k ..) * B(.. k .. j ..) is computed block by block:
+ * columns of C in blocks of nc, depth in blocks of kc (B's block packed in
+ * panels of nr columns), rows in blocks of mc (A's block packed in panels of
+ * mr rows), and an mr x nr tile of C accumulated in registers. The packing
+ * buffers live in the workspace after the temporaries, one set per thread.
+ * ------------------------------------------------------------------------ */
+
+/* The micro-kernel's name: aotc_ukr_f32_6x64_v16. */
+static void print_ukr_name(FILE *out, const sched_blocks *b)
+{
+  fprintf(out, "aotc_ukr_f32_%dx%d_v%d", b->mr, b->nr, b->vw);
+}
+
+/* Records a micro-kernel the code calls; em->ukr has room for every
+ * contraction of the plan. */
+static void use_ukr(emit_module *em, const sched_blocks *b)
+{
+  for (int i = 0; i < em->n_ukr; i++)
+    if (em->ukr[i].mr == b->mr && em->ukr[i].nr == b->nr && em->ukr[i].vw == b->vw)
+      return;
+  em->ukr[em->n_ukr++] = *b;
+}
+
+/* The vector path: mr x nr/vw accumulator vectors, one broadcast of A per
+ * row and depth, FMAs (contraction asked for with gcc's optimize). */
+static void print_ukr_vector(FILE *out, const sched_blocks *b)
+{
+  int nv = b->nr / b->vw;
+  fprintf(out, "  aotc_vf%d", b->vw);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "%s c%d_%d = {0.0f}", r || v ? "," : "", r, v);
+  fputs(";\n  for (int64_t p = 0; p < kc; p++) {\n", out);
+  for (int v = 0; v < nv; v++)
+    fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
+            v * b->vw);
+  fprintf(out, "    const float *ap = a + %d * p;\n", b->mr);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "    c%d_%d += b%d * ap[%d];\n", r, v, v, r);
+  fprintf(out, "  }\n  if (mr == %d && nr == %d && cs == 1) {\n    if (first) {\n", b->mr, b->nr);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "      *(aotc_vf%d *)(c + %d * rs + %d) = c%d_%d;\n", b->vw, r, v * b->vw, r, v);
+  fputs("    } else {\n", out);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "      *(aotc_vf%d *)(c + %d * rs + %d) += c%d_%d;\n", b->vw, r, v * b->vw, r, v);
+  fputs("    }\n    return;\n  }\n", out);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < nv; v++)
+      fprintf(out, "  *(aotc_vf%d *)(t + %d) = c%d_%d;\n", b->vw, r * b->nr + v * b->vw, r, v);
+}
+
+/* The portable path: the tile in a local array. */
+static void print_ukr_scalar(FILE *out, const sched_blocks *b)
+{
+  fprintf(out, "  for (int i = 0; i < %d; i++)\n    t[i] = 0.0f;\n", b->mr * b->nr);
+  fprintf(out, "  for (int64_t p = 0; p < kc; p++)\n    for (int i = 0; i < %d; i++)\n", b->mr);
+  fprintf(out, "      for (int j = 0; j < %d; j++)\n        t[i * %d + j] += a[%d * p + i] * b[%d * p + j];\n",
+          b->nr, b->nr, b->mr, b->nr);
+}
+
+static void print_ukr(FILE *out, const emit_target *tg, const sched_blocks *b)
+{
+  char name[64];
+  snprintf(name, sizeof(name), "ukr_f32_%dx%d_v%d", b->mr, b->nr, b->vw);
+  fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n", name, name);
+  bool vec = b->vw > 1;
+  if (vec) {
+    fputs(tg->vector_guard, out);
+    fprintf(out, "#ifndef AOTC_HAVE_vf%d\n#define AOTC_HAVE_vf%d\n", b->vw, b->vw);
+    fprintf(out, tg->vector_type, b->vw, b->vw * 4);
+    fputs("#endif\n", out);
+    fputs(tg->fp_contract, out);
+    fputs("#endif\n", out);
+  }
+  fprintf(out, "%s void ", tg->fn_qualifier[EMIT_FN_UKERNEL]);
+  print_ukr_name(out, b);
+  fputs("(int64_t kc, const float *a, const float *b, float *c, int64_t rs, int64_t cs,\n"
+        "    int64_t mr, int64_t nr, int first)\n{\n", out);
+  fprintf(out, "  float t[%d];\n", b->mr * b->nr);
+  if (vec) {
+    fputs(tg->vector_guard, out);
+    print_ukr_vector(out, b);
+    fputs("#else\n", out);
+  }
+  print_ukr_scalar(out, b);
+  if (vec)
+    fputs("#endif\n", out);
+  fputs("  for (int64_t i = 0; i < mr; i++)\n    for (int64_t j = 0; j < nr; j++)\n", out);
+  fprintf(out, "      c[i * rs + j * cs] = (first ? 0.0f : c[i * rs + j * cs]) + t[i * %d + j];\n}\n#endif\n\n",
+          b->nr);
+}
+
+/* ---- sizes of the packing buffers */
+
+/* The product of the ranges of set[0..n-1] without parameters; false if
+ * unknown. */
+static bool set_extent_value(const ir_func *f, const sched_contraction *c, const int *set, int n, int64_t *out)
+{
+  int64_t v = 1, d;
+  for (int t = 0; t < n; t++)
+    if (!ir_size_eval(f->stmts[c->stmt]->index[set[t]].hi, NULL, &d) || d < 0 || __builtin_mul_overflow(v, d, &v))
+      return false;
+  *out = v;
+  return true;
+}
+
+/* The product of the ranges of set[0..n-1] as a C expression (malloc'ed). */
+static char *set_extent_text(emit_fn *E, const sched_contraction *c, const int *set, int n)
+{
+  char *buf = NULL;
+  size_t len;
+  FILE *saved = E->out;
+  E->out = open_memstream(&buf, &len);
+  if (!E->out) {
+    E->out = saved;
+    return NULL;
+  }
+  fputc('(', E->out);
+  for (int t = 0; t < n; t++) {
+    fputs(t ? " * " : "", E->out);
+    emit_print_size(E, E->f->stmts[c->stmt]->index[set[t]].hi);
+  }
+  fputc(')', E->out);
+  fclose(E->out);
+  E->out = saved;
+  return buf;
+}
+
+/* Floats one thread packs into, for extents m, n, k (C expressions). */
+static void print_pack_floats(emit_fn *E, const sched_blocks *b, const char *m, const char *n, const char *k)
+{
+  E->em->helper[EMIT_H_MIN] = true;
+  fprintf(E->out, "((aotc_min(%d, %s) + %d) / %d * %d + (aotc_min(%d, %s) + %d) / %d * %d) * aotc_min(%d, %s) + 32",
+          b->mc, m, b->mr - 1, b->mr, b->mr, b->nc, n, b->nr - 1, b->nr, b->nr, b->kc, k);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+  return a < b ? a : b;
+}
+
+static int64_t pack_floats_value(const sched_blocks *b, int64_t m, int64_t n, int64_t k)
+{
+  int64_t rows = (min64(b->mc, m) + b->mr - 1) / b->mr * b->mr;
+  int64_t cols = (min64(b->nc, n) + b->nr - 1) / b->nr * b->nr;
+  return (rows + cols) * min64(b->kc, k) + 32;
+}
+
+/* Workspace bytes of the packing buffers of all contractions (the largest:
+ * kernels run one after the other), for a function without parameters. */
+int64_t emit_ukernel_static_pack_bytes(const emit_fn *E)
+{
+  int64_t most = 0, m, n, k;
+  for (int i = 0; i < E->pf->n_contr; i++) {
+    const sched_contraction *c = &E->pf->contr[i];
+    if (!set_extent_value(E->f, c, c->rows, c->n_rows, &m) || !set_extent_value(E->f, c, c->cols, c->n_cols, &n) ||
+        !set_extent_value(E->f, c, c->depth, c->n_depth, &k))
+      return -1;
+    int64_t v = pack_floats_value(&E->pf->blocks[i], m, n, k) * E->pf->blocks[i].threads * 4;
+    most = v > most ? v : most;
+  }
+  return most;
+}
+
+/* (size_t)(threads * 4) * aotc_max(floats of kernel 1, ...) per thread set. */
+void emit_ukernel_print_pack_bytes(emit_fn *E)
+{
+  E->em->helper[EMIT_H_MAX] = true;
+  fputs("(size_t)", E->out);
+  for (int i = 0; i < E->pf->n_contr; i++)
+    fputs("aotc_max(", E->out);
+  fputc('0', E->out);
+  for (int i = 0; i < E->pf->n_contr; i++) {
+    const sched_contraction *c = &E->pf->contr[i];
+    fputs(", ", E->out);
+    char *m = set_extent_text(E, c, c->rows, c->n_rows), *n = set_extent_text(E, c, c->cols, c->n_cols);
+    char *k = set_extent_text(E, c, c->depth, c->n_depth);
+    if (!m || !n || !k) {
+      E->failed = true;
+    } else {
+      fprintf(E->out, "%d * (", E->pf->blocks[i].threads * 4);
+      print_pack_floats(E, &E->pf->blocks[i], m, n, k);
+      fputc(')', E->out);
+    }
+    free(m);
+    free(n);
+    free(k);
+    fputc(')', E->out);
+  }
+}
+
+/* ---- the loops */
+
+/* The product of the dimensions of tensor t after position pos. */
+static void print_stride(emit_fn *E, int t, int pos)
+{
+  fputs("(int64_t)1", E->out);
+  for (int j = pos + 1; j < E->f->tensors[t]->rank; j++) {
+    fputs(" * ", E->out);
+    emit_print_dim(E, t, j);
+  }
+}
+
+static int lhs_pos(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (s->lhs[j] == x)
+      return j;
+  return 0;
+}
+
+static void print_extent(emit_fn *E, const char *name, const int *set, int n)
+{
+  emit_indent(E);
+  fprintf(E->out, "const int64_t %s = 1", name);
+  for (int t = 0; t < n; t++) {
+    fputs(" * ", E->out);
+    emit_print_size(E, E->stmt->index[set[t]].hi);
+  }
+  fputs(";\n", E->out);
+}
+
+/* The flattened extents: rows, columns, depth, batches. */
+static void print_contraction_extents(emit_fn *E, const sched_contraction *c)
+{
+  print_extent(E, "aotc_m", c->rows, c->n_rows);
+  print_extent(E, "aotc_n", c->cols, c->n_cols);
+  print_extent(E, "aotc_k", c->depth, c->n_depth);
+  print_extent(E, "aotc_nb", c->batch, c->n_batch);
+}
+
+static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+{
+  if (c->n_batch > 0)
+    emit_line(E, "int64_t aotc_b = aotc_q;");
+  for (int b = c->n_batch - 1; b >= 0; b--) {
+    emit_indent(E);
+    fprintf(E->out, "const int64_t aotc_x%d = aotc_b %% ", c->batch[b]);
+    emit_print_size(E, s->index[c->batch[b]].hi);
+    fputs(";\n", E->out);
+    if (b > 0) {
+      emit_indent(E);
+      fputs("aotc_b /= ", E->out);
+      emit_print_size(E, s->index[c->batch[b]].hi);
+      fputs(";\n", E->out);
+    }
+  }
+}
+
+/* With fewer batches than threads, thread t of T takes a slice of the
+ * columns (or of the rows when there are more rows), whole register tiles
+ * each; otherwise whole batches. */
+static void print_thread_slice(emit_fn *E, const sched_blocks *b)
+{
+  emit_line(E, "int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
+  if (b->threads <= 1)
+    return;
+  emit_open_block(E, "if (aotc_nb < %d && aotc_n >= aotc_m)", b->threads);
+  emit_line(E, "const int64_t aotc_w = (aotc_n + %d) / %d * %d;", b->threads * b->nr - 1, b->threads * b->nr, b->nr);
+  emit_line(E, "aotc_j0 = aotc_min(aotc_n, aotc_t * aotc_w);");
+  emit_line(E, "aotc_j1 = aotc_min(aotc_n, aotc_j0 + aotc_w);");
+  E->indent--;
+  emit_open_block(E, "} else if (aotc_nb < %d)", b->threads);
+  emit_line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
+  emit_line(E, "aotc_i0 = aotc_min(aotc_m, aotc_t * aotc_w);");
+  emit_line(E, "aotc_i1 = aotc_min(aotc_m, aotc_i0 + aotc_w);");
+  emit_close_block(E);
+}
+
+/* Declares the indices set[0..n-1] from their flattened value `flat`
+ * (const unless mutable: an odometer). */
+static void print_decompose(emit_fn *E, const int *set, int n, const char *flat, bool is_mutable)
+{
+  const ir_stmt *s = E->stmt;
+  for (int t = 0; t < n; t++) {
+    emit_indent(E);
+    fprintf(E->out, "%sint64_t aotc_x%d = %s%s", is_mutable ? "" : "const ", set[t], n > 1 ? "(" : "", flat);
+    if (n > 1)
+      fputc(')', E->out);
+    for (int u = t + 1; u < n; u++) {
+      fputs(" / ", E->out);
+      emit_print_size(E, s->index[set[u]].hi);
+    }
+    if (t > 0) {
+      fputs(" % ", E->out);
+      emit_print_size(E, s->index[set[t]].hi);
+    }
+    fputs(";\n", E->out);
+  }
+}
+
+/* Steps the odometer set[0..n-1] by one. */
+static void print_odometer_step(emit_fn *E, const int *set, int n)
+{
+  const ir_stmt *s = E->stmt;
+  for (int t = n - 1; t > 0; t--) {
+    emit_indent(E);
+    fprintf(E->out, "if (++aotc_x%d == ", set[t]);
+    emit_print_size(E, s->index[set[t]].hi);
+    fprintf(E->out, ") {\n");
+    E->indent++;
+    emit_line(E, "aotc_x%d = 0;", set[t]);
+  }
+  emit_line(E, "++aotc_x%d;", set[0]);
+  for (int t = n - 1; t > 0; t--)
+    emit_close_block(E);
+}
+
+/* The lanes of one depth step of a panel: dst[p * width + l] = read. */
+static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes,
+                             const char *lane_end, bool edge)
+{
+  if (n_lanes > 1)
+    print_decompose(E, lanes, n_lanes, "aotc_l0", true);
+  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  if (n_lanes == 1)
+    emit_line(E, "const int64_t aotc_x%d = aotc_l0 + aotc_l;", lanes[0]);
+  emit_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
+  if (edge)
+    fprintf(E->out, "aotc_l0 + aotc_l < %s ? ", lane_end);
+  emit_print_read(E, read);
+  fputs(edge ? " : 0.0f;\n" : ";\n", E->out);
+  if (n_lanes > 1)
+    print_odometer_step(E, lanes, n_lanes);
+  emit_close_block(E);
+}
+
+/* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
+static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
+                             const int *lanes, int n_lanes, const char *lane_end)
+{
+  emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
+  print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
+  emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
+  print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);
+  E->indent--;
+  emit_open_block(E, "} else");
+  print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  emit_line(E, "float *aotc_d = aotc_bp + aotc_jr * aotc_kc;");
+  emit_line(E, "const int64_t aotc_l0 = aotc_jc + aotc_jr;");
+  print_pack_panel(E, c, c->b, b->nr, c->cols, c->n_cols, "aotc_j1");
+  emit_close_block(E);
+}
+
+static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+  emit_line(E, "float *aotc_d = aotc_ap + aotc_ir * aotc_kc;");
+  emit_line(E, "const int64_t aotc_l0 = aotc_ic + aotc_ir;");
+  print_pack_panel(E, c, c->a, b->mr, c->rows, c->n_rows, "aotc_i1");
+  emit_close_block(E);
+}
+
+/* The register tiles of one block: C tile address, strides, micro-kernel. */
+static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+  print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
+  print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
+  emit_indent(E);
+  fputs("float *aotc_c = &", E->out);
+  emit_print_lhs(E, s);
+  fputs(";\n", E->out);
+  emit_indent(E);
+  print_ukr_name(E->out, b);
+  fprintf(E->out, "(aotc_kc, aotc_ap + aotc_ir * aotc_kc, aotc_bp + aotc_jr * aotc_kc, aotc_c, aotc_rs, aotc_cs,\n");
+  emit_indent(E);
+  fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
+          c->init ? "aotc_pc == 0" : "0");
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+/* C = 0 over the slice when the depth is empty (`+=!` only). */
+static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s, bool cooperative)
+{
+  if (!c->init)
+    return;
+  emit_open_block(E, "if (aotc_k == 0)");
+  if (cooperative)
+    fputs(E->em->tg->for_static, E->out);
+  emit_open_block(E, "for (int64_t aotc_fi = aotc_i0; aotc_fi < aotc_i1; aotc_fi++)");
+  emit_open_block(E, "for (int64_t aotc_fj = aotc_j0; aotc_fj < aotc_j1; aotc_fj++)");
+  print_decompose(E, c->rows, c->n_rows, "aotc_fi", false);
+  print_decompose(E, c->cols, c->n_cols, "aotc_fj", false);
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = 0.0f;\n", E->out);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+/* The blocked loops; cooperative: the threads of an enclosing parallel
+ * region share the packing of B and take blocks of rows in turn. */
+static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b,
+                             bool cooperative)
+{
+  emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
+  emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
+  emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
+  emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
+  if (cooperative)
+    fputs(E->em->tg->for_static, E->out);
+  print_pack_b(E, c, b);
+  if (cooperative) {
+    fputs(E->em->tg->for_dynamic, E->out);
+    emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += aotc_mcb)");
+    emit_line(E, "const int64_t aotc_mc = aotc_min(aotc_mcb, aotc_i1 - aotc_ic);");
+  } else {
+    emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
+    emit_line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
+  }
+  print_pack_a(E, c, b);
+  print_tiles(E, c, s, b);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+/* With fewer batches than threads: one parallel region whose threads pack
+ * the shared panels of B together (at the start of the packing area) and
+ * take blocks of rows dynamically, each packing A into its own buffer. The
+ * thread-slice form (whole batches per thread) follows in the else branch. */
+/* aotc_mcb: row blocks of at most mc rows, as many as a multiple of the
+ * thread count and as even in register tiles as they can be, so that the
+ * dynamic schedule leaves no thread a block more than another. */
+static void print_row_blocks(emit_fn *E, const sched_blocks *b)
+{
+  int cap = (b->mc / b->mr > 0 ? b->mc / b->mr : 1) * b->threads;
+  emit_line(E, "const int64_t aotc_mt = (aotc_m + %d) / %d;", b->mr - 1, b->mr);
+  emit_line(E, "const int64_t aotc_nbk = aotc_max(1, (aotc_mt + %d) / %d) * %d;", cap - 1, cap, b->threads);
+  emit_line(E, "const int64_t aotc_mcb = aotc_max(1, (aotc_mt + aotc_nbk - 1) / aotc_nbk) * %d;", b->mr);
+}
+
+static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  E->em->helper[EMIT_H_MAX] = true;
+  E->em->need_thread = true;
+  emit_open_block(E, "if (aotc_nb < %d)", b->threads);
+  emit_line(E, "const int64_t aotc_aps = (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
+            b->mr - 1, b->mr, b->mr, b->kc);
+  emit_line(E, "const int64_t aotc_bps = (aotc_min(%d, aotc_n) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->nc,
+            b->nr - 1, b->nr, b->nr, b->kc);
+  print_row_blocks(E, b);
+  emit_line(E, "float *aotc_bp = aotc_pack;");
+  fprintf(E->out, E->em->tg->parallel_region, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  emit_line(E, "float *aotc_ap = aotc_pack + aotc_bps + aotc_thread() * aotc_aps;");
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
+  print_batch_indices(E, c, s);
+  emit_line(E, "const int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
+  print_blis_loops(E, c, s, b, true);
+  print_empty_depth(E, c, s, true);
+  emit_close_block(E);
+  emit_close_block(E);
+  E->indent--;
+  emit_open_block(E, "} else");
+}
+
+/* Extents, strides of C's rows and columns, floats per thread's buffers. */
+static void print_contraction_sizes(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  print_contraction_extents(E, c);
+  emit_indent(E);
+  fputs("const int64_t aotc_rs = ", E->out);
+  print_stride(E, s->tensor, lhs_pos(s, c->i));
+  fputs(", aotc_cs = ", E->out);
+  print_stride(E, s->tensor, lhs_pos(s, c->j));
+  fputs(";\n", E->out);
+  emit_indent(E);
+  fputs("const int64_t aotc_per = ", E->out);
+  print_pack_floats(E, b, "aotc_m", "aotc_n", "aotc_k");
+  fputs(";\n", E->out);
+}
+
+/* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
+static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
+  emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
+  emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
+            b->mr - 1, b->mr, b->mr, b->kc);
+  if (b->threads > 1)
+    emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
+                       "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
+  else
+    emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
+  print_batch_indices(E, c, s);
+  print_thread_slice(E, b);
+  print_blis_loops(E, c, s, b, false);
+  print_empty_depth(E, c, s, false);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+void emit_ukernel_print_contraction(emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const sched_blocks *b = &E->pf->blocks[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  E->stmt = s;
+  E->em->helper[EMIT_H_MIN] = true;
+  use_ukr(E->em, b);
+  for (int x = 0; x < s->n_index; x++)
+    emit_bind_index(E, x);
+  emit_line(E, "/* %s: packed %dx%d register tiles, blocks %d x %d x %d, %d thread(s) */", E->f->name, b->mr, b->nr,
+            b->mc, b->nc, b->kc, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  print_contraction_sizes(E, c, s, b);
+  if (b->threads > 1) {
+    print_cooperative(E, c, s, b);
+    fprintf(E->out, E->em->tg->parallel_for, b->threads);
+  }
+  print_thread_loops(E, c, s, b);
+  if (b->threads > 1)
+    emit_close_block(E);
+  emit_close_block(E);
+  emit_unbind_indices(E, s);
+  E->stmt = NULL;
+}
+
+void emit_ukernel_print_defs(FILE *out, const emit_module *em)
+{
+  for (int i = 0; i < em->n_ukr; i++)
+    print_ukr(out, em->tg, &em->ukr[i]);
+}
