@@ -6,6 +6,7 @@
  * written C file and header after emit. */
 #include "pipeline.h"
 #include "graph.h"
+#include "emit_plan.h"
 #include "../schedule/schedule.h"
 
 #include <string.h>
@@ -149,8 +150,13 @@ static void print_outputs(FILE *out, const driver_module *m)
 void driver_dump_module(FILE *out, const driver_module *m, const driver_pass *after)
 {
   fprintf(out, "=== after %s ===\n", after->name);
-  if (after->kind == DRIVER_PASS_BACKEND) {
+  if (after->kind == DRIVER_PASS_BACKEND && !strcmp(after->name, "print")) {
     print_outputs(out, m);
+    return;
+  }
+  if (after->kind == DRIVER_PASS_BACKEND) {
+    for (int i = 0; m->emit_plans && i < m->n_plans; i++)
+      emit_plan_dump(m->emit_plans[i], out);
     return;
   }
   if (m->n_plans)

@@ -7,6 +7,7 @@
 #include "pipeline.h"
 #include "graph.h"
 #include "../schedule/schedule.h"
+#include "emit_plan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -216,20 +217,64 @@ static bool pass_verify(driver_module *m)
  * Backend
  * ------------------------------------------------------------------------ */
 
-/* emit: today one call does it all (polyhedral model, schedule, AST,
- * printing) per selected function, into m->c_out and m->h_out. */
-static bool pass_emit(driver_module *m)
+/* The backend phases (src/emit_c/emit_plan.h) run on one plan per
+ * selected function, each with its own sizes and schedule options. */
+static bool each_emit_plan(driver_module *m, bool (*phase)(emit_plan *p))
+{
+  for (int i = 0; i < m->n_plans; i++)
+    if (!m->emit_plans[i] || !phase(m->emit_plans[i]))
+      return false;
+  return true;
+}
+
+static emit_options options_of(const driver_module *m, const driver_plan *p)
 {
   const driver_config *cfg = m->cfg;
-  emit_options opt = {.fuse = cfg->fuse, .dump_schedule = cfg->dump_schedule, .threads = cfg->threads,
-                      .weights = cfg->weights, .header_name = m->header_name, .cpu = cfg->cpu};
-  for (int i = 0; i < m->n_plans; i++) {
-    opt.fixed_sizes = m->plans[i].fixed;
-    opt.sched = m->plans[i].sched;
-    if (!emit_c_module(m->ctx, m->ir, &m->plans[i].func, 1, &opt, m->c_out, m->h_out))
-      return false;
+  return (emit_options){.fuse = cfg->fuse, .dump_schedule = cfg->dump_schedule, .threads = cfg->threads,
+                        .weights = cfg->weights, .header_name = m->header_name, .cpu = cfg->cpu,
+                        .fixed_sizes = p->fixed, .sched = p->sched};
+}
+
+/* build-model: the entries' C names and each kernel's polyhedral model. */
+static bool pass_build_model(driver_module *m)
+{
+  m->emit_opts = IR_NEW_ARRAY(m->ctx, emit_options, m->n_plans);
+  m->emit_plans = IR_NEW_ARRAY(m->ctx, emit_plan *, m->n_plans);
+  for (int i = 0; m->emit_plans && m->emit_opts && i < m->n_plans; i++) {
+    m->emit_opts[i] = options_of(m, &m->plans[i]);
+    m->emit_plans[i] = emit_plan_new(m->ctx, &m->plans[i].func, 1, &m->emit_opts[i], &emit_target_c);
   }
+  return m->emit_plans && each_emit_plan(m, emit_plan_build);
+}
+
+static bool pass_schedule(driver_module *m)
+{
+  return each_emit_plan(m, emit_plan_schedule);
+}
+
+static bool pass_ast(driver_module *m)
+{
+  bool ok = each_emit_plan(m, emit_plan_ast);
+  for (int i = 0; m->cfg->dump_schedule && i < m->n_plans; i++)
+    emit_plan_dump(m->emit_plans[i], stderr);
+  return ok;
+}
+
+/* print: C into m->c_out and the header into m->h_out. */
+static bool pass_print(driver_module *m)
+{
+  for (int i = 0; i < m->n_plans; i++)
+    if (!emit_plan_print(m->emit_plans[i], m->c_out, m->h_out))
+      return false;
   return !m->ctx->n_errors;
+}
+
+/* The isl objects of the backend plans, once the backend ran or failed. */
+static void free_emit_plans(driver_module *m)
+{
+  for (int i = 0; m->emit_plans && i < m->n_plans; i++)
+    emit_plan_free(m->emit_plans[i]);
+  m->emit_plans = NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -256,10 +301,13 @@ const driver_pass driver_passes[] = {
     {"verify", "IR invariants checked (ir_verify)", DRIVER_PASS_CHECK, pass_verify},
     {"select", "the --entry functions, their --size values and schedule options (--schedule, --cache, heuristics)",
      DRIVER_PASS_CHECK, driver_select},
-    /* Backend phases. The printer split (build-model, schedule, ast, print)
-     * replaces `emit` here, one pass per phase, when it lands. */
-    {"emit", "C and header: polyhedral model, schedule, AST and printing (emit_c_module)", DRIVER_PASS_BACKEND,
-     pass_emit},
+    {"build-model", "backend: C names, and each kernel's polyhedral model (domains, accesses, dependences)",
+     DRIVER_PASS_BACKEND, pass_build_model},
+    {"schedule", "backend: options per function; packed plans for contractions, isl's schedule for the rest",
+     DRIVER_PASS_BACKEND, pass_schedule},
+    {"ast", "backend: isl's AST of every scheduled kernel (accumulators annotated)", DRIVER_PASS_BACKEND, pass_ast},
+    {"print", "backend: C and header printed from the plan through the target table", DRIVER_PASS_BACKEND,
+     pass_print},
 };
 const int driver_n_passes = (int)(sizeof driver_passes / sizeof driver_passes[0]);
 
@@ -334,10 +382,12 @@ static bool run_pass(driver_module *m, const driver_pass *p)
 
 bool driver_run_passes(driver_module *m, int first, int last)
 {
-  for (int i = first; i <= last && i < driver_n_passes; i++)
-    if (!run_pass(m, &driver_passes[i]))
-      return false;
-  return true;
+  bool ok = true;
+  for (int i = first; ok && i <= last && i < driver_n_passes; i++)
+    ok = run_pass(m, &driver_passes[i]);
+  if (!ok || last >= driver_n_passes - 1)
+    free_emit_plans(m);
+  return ok;
 }
 
 bool driver_run_until(driver_module *m, const char *last)

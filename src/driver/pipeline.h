@@ -63,7 +63,10 @@ typedef struct driver_module {
   ir_module *ir;          /* lower (or read, for TC) onwards */
   driver_plan *plans;     /* select onwards */
   int n_plans;
-  /* the output of emit */
+  /* the backend's plans (build-model .. print) */
+  struct emit_plan **emit_plans;
+  emit_options *emit_opts;
+  /* the output of print */
   FILE *c_out, *h_out;
   const char *c_path, *h_path; /* for --dump-after=emit */
   const char *header_name;     /* the #include line of the C file */
