@@ -66,64 +66,13 @@ typedef struct emit_fn {
 } emit_fn;
 
 /* ------------------------------------------------------------------------
- * Names: user identifiers that clash with C or with the emitted code's own
- * names get a trailing '_'
+ * Names: one scheme for every user name, ir_c_name (src/ir/names.c)
  * ------------------------------------------------------------------------ */
-
-static const char *const reserved_words[] = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
-    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
-    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-    "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool", "true", "false", "NULL", "INFINITY",
-    "NAN", "size_t", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
-    "uint64_t", "INT64_C", "UINT64_C", "INT8_MIN", "INT8_MAX", "INT16_MIN", "INT16_MAX", "INT32_MIN",
-    "INT32_MAX", "INT64_MIN", "INT64_MAX", "UINT8_MAX", "UINT16_MAX", "UINT32_MAX", "UINT64_MAX",
-    "workspace", "sizes", "args", "main", "errno", "asm", "fortran",
-};
-
-static bool is_libm_name(const char *s)
-{
-  for (int i = 0; i < IR_FN_COUNT; i++)
-    if ((ir_builtins[i].c_f32 && !strcmp(s, ir_builtins[i].c_f32)) ||
-        (ir_builtins[i].c_f64 && !strcmp(s, ir_builtins[i].c_f64)))
-      return true;
-  return false;
-}
-
-/* c0, c1, ...: isl's loop iterators. */
-static bool is_iterator_name(const char *s)
-{
-  if (s[0] != 'c' || !s[1])
-    return false;
-  for (const char *p = s + 1; *p; p++)
-    if (!isdigit((unsigned char)*p))
-      return false;
-  return true;
-}
-
-static bool is_reserved(const char *s)
-{
-  for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++)
-    if (!strcmp(s, reserved_words[i]))
-      return true;
-  return is_libm_name(s) || is_iterator_name(s) || !strncmp(s, "__", 2);
-}
-
-static bool is_taken(const char *s, const char *const *taken, int n_taken)
-{
-  for (int i = 0; i < n_taken; i++)
-    if (taken[i] && !strcmp(s, taken[i]))
-      return true;
-  return false;
-}
 
 /* A C identifier for name, distinct from taken[0..n_taken-1]. */
 static const char *c_ident(aotc_ctx *ctx, const char *name, const char *const *taken, int n_taken)
 {
-  const char *s = strncmp(name, "aotc_", 5) ? name : ir_sprintf(ctx, "u_%s", name);
-  while (s && (is_reserved(s) || is_taken(s, taken, n_taken)))
-    s = ir_sprintf(ctx, "%s_", s);
-  return s;
+  return ir_c_name(ctx, name, taken, n_taken);
 }
 
 /* ------------------------------------------------------------------------

@@ -160,38 +160,6 @@ static bool name_taken(const ir_lower *L, const char *name)
   return false;
 }
 
-static bool is_c_keyword(const char *s)
-{
-  static const char *const kw[] = {"auto", "break", "case", "char", "const", "continue", "default", "do",
-                                   "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline",
-                                   "int", "long", "register", "restrict", "return", "short", "signed", "sizeof",
-                                   "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-                                   "volatile", "while", "bool", "workspace"};
-  for (size_t k = 0; k < sizeof(kw) / sizeof(kw[0]); k++)
-    if (!strcmp(kw[k], s))
-      return true;
-  return false;
-}
-
-const char *ir_c_identifier(aotc_ctx *ctx, const char *raw)
-{
-  size_t len = strlen(raw);
-  char *s = ir_alloc(ctx, len + 4);
-  if (!s)
-    return NULL;
-  size_t o = 0;
-  if (!len || (raw[0] >= '0' && raw[0] <= '9'))
-    s[o++] = 't';
-  for (size_t k = 0; k < len; k++) {
-    char c = raw[k];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    s[o++] = ok ? c : '_';
-  }
-  if (is_c_keyword(s) || !strncmp(s, "aotc_", 5))
-    s[o++] = '_';
-  return s;
-}
-
 /* A C identifier made from a model's name, unique among the tensors. */
 static const char *tensor_name(ir_lower *L, const char *raw)
 {

@@ -402,9 +402,18 @@ ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned ch
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.
  * Arena-allocated; NULL (reported on ctx) when the model cannot be decoded. */
 const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n);
-/* The C identifier a model frontend gives a tensor named `name` (before
- * making it unique within the function): other characters become '_'. */
+/* C names (names.c): the one mangling scheme from a user's name to a C
+ * identifier, documented at the top of names.c. ir_c_name returns a valid
+ * C identifier, clear of C's and the emitted code's reserved names and
+ * distinct from taken[0..n_taken-1] (arena-allocated; NULL on OOM).
+ * ir_c_identifier is ir_c_name with nothing taken. ir_c_entry_clash: the
+ * first entry i among names[0..n-1] whose C name, or a name derived from it
+ * (NAME_call, NAME_workspace_bytes, ...), was already declared by an earlier
+ * entry (*other; *c_name: that name), or -1 when they are all distinct. */
+const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, int n_taken);
 const char *ir_c_identifier(aotc_ctx *ctx, const char *name);
+bool ir_c_name_reserved(const char *s);
+int ir_c_entry_clash(aotc_ctx *ctx, const char *const *names, int n, int *other, const char **c_name);
 
 /* Reads a serialized ONNX TensorProto (a .pb file of the ONNX test data):
  * element type, rank, shape (up to 16 dimensions) and the elements, dense

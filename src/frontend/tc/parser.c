@@ -571,18 +571,24 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tok)
  * Entry point
  * ------------------------------------------------------------------------ */
 
+/* Distinct defs, also in C: no two declare the same C function. */
 static bool check_duplicate_defs(aotc_ctx *ctx, const tc_program *prog)
 {
-  bool ok = true;
-  for (int i = 0; i < prog->n_defs; i++)
-    for (int j = 0; j < i; j++)
-      if (!strcmp(prog->defs[i].name, prog->defs[j].name)) {
-        aotc_error(ctx, prog->defs[i].loc, "duplicate def '%s'", prog->defs[i].name);
-        aotc_note(ctx, prog->defs[j].loc, "'%s' first defined here", prog->defs[j].name);
-        ok = false;
-        break;
-      }
-  return ok;
+  const char **names = IR_NEW_ARRAY(ctx, const char *, prog->n_defs);
+  const char *c_name = NULL;
+  int j = -1;
+  for (int i = 0; names && i < prog->n_defs; i++)
+    names[i] = prog->defs[i].name;
+  int i = names ? ir_c_entry_clash(ctx, names, prog->n_defs, &j, &c_name) : -1;
+  if (i < 0)
+    return names != NULL;
+  if (!strcmp(names[i], names[j]))
+    aotc_error(ctx, prog->defs[i].loc, "duplicate def '%s'", names[i]);
+  else
+    aotc_error(ctx, prog->defs[i].loc, "def '%s' and def '%s' both declare '%s' in the emitted C; rename one",
+               names[i], names[j], c_name);
+  aotc_note(ctx, prog->defs[j].loc, "'%s' first defined here", names[j]);
+  return false;
 }
 
 static ir_module *analyze(aotc_ctx *ctx, const tc_program *prog)

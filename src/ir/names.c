@@ -1,0 +1,240 @@
+/* names.c: the one C-name mangling scheme. Every user name (a TC def,
+ * tensor or size, an ONNX value, a model's file stem) reaches the emitted C
+ * through ir_c_name, used by the model frontends and the C emitter alike.
+ *
+ * The scheme, applied in this order to a name `raw`:
+ *   1. every character outside [A-Za-z0-9_] becomes '_' ("../x" -> "___x");
+ *   2. an empty name or one starting with a digit gets the prefix 't'
+ *      ("" -> "t", "0" -> "t0");
+ *   3. a name C reserves by its prefix ("__", '_' and a capital) or that
+ *      starts like the emitted code's own names ("aotc_", "AOTC_") gets the
+ *      prefix 'u' ("__A" -> "u__A", "aotc_k" -> "uaotc_k");
+ *   4. a reserved word gets a trailing '_' ("int" -> "int_"): C and C++
+ *      keywords, the identifiers and macros of the headers the emitted code
+ *      includes (math.h, stdint.h, stddef.h, stdbool.h), and the names the
+ *      emitted code declares (isl's iterators c0, c1, ..., workspace, sizes,
+ *      args);
+ *   5. a name already in `taken` gets "_1", "_2", ... : the first of them
+ *      that is neither taken nor reserved.
+ * No step can undo an earlier one, so one pass always ends; step 5 tries at
+ * most n_taken + |reserved| suffixes. Uniqueness within a function comes
+ * from passing the names given so far as `taken`; uniqueness across the
+ * entries of one file is checked by the frontend that makes several
+ * entries (TC sema, with ir_c_entry_clash). */
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reserved_words[] = {
+    /* C89 .. C23 keywords */
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+    "alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert", "thread_local", "true",
+    "typeof", "typeof_unqual", "asm", "fortran",
+    /* C++ keywords (the header is included from C++) */
+    "and", "and_eq", "bitand", "bitor", "catch", "char8_t", "char16_t", "char32_t", "class", "compl",
+    "concept", "consteval", "constinit", "const_cast", "co_await", "co_return", "co_yield", "decltype",
+    "delete", "dynamic_cast", "explicit", "export", "friend", "mutable", "namespace", "new", "noexcept", "not",
+    "not_eq", "operator", "or", "or_eq", "private", "protected", "public", "reinterpret_cast", "requires",
+    "static_cast", "template", "this", "throw", "try", "typeid", "typename", "using", "virtual", "wchar_t",
+    "xor", "xor_eq",
+    /* stddef.h, stdbool.h, stdint.h */
+    "NULL", "offsetof", "size_t", "ptrdiff_t", "max_align_t", "int8_t", "int16_t", "int32_t", "int64_t",
+    "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t",
+    "INT8_C", "INT16_C", "INT32_C", "INT64_C", "UINT8_C", "UINT16_C", "UINT32_C", "UINT64_C", "INTMAX_C",
+    "UINTMAX_C", "INT8_MIN", "INT8_MAX", "INT16_MIN", "INT16_MAX", "INT32_MIN", "INT32_MAX", "INT64_MIN",
+    "INT64_MAX", "UINT8_MAX", "UINT16_MAX", "UINT32_MAX", "UINT64_MAX", "INTPTR_MIN", "INTPTR_MAX",
+    "UINTPTR_MAX", "INTMAX_MIN", "INTMAX_MAX", "UINTMAX_MAX", "PTRDIFF_MIN", "PTRDIFF_MAX", "SIZE_MAX",
+    "SIG_ATOMIC_MIN", "SIG_ATOMIC_MAX", "WCHAR_MIN", "WCHAR_MAX", "WINT_MIN", "WINT_MAX",
+    /* math.h macros and types */
+    "INFINITY", "NAN", "HUGE_VAL", "HUGE_VALF", "HUGE_VALL", "FP_NAN", "FP_INFINITE", "FP_ZERO",
+    "FP_SUBNORMAL", "FP_NORMAL", "FP_FAST_FMA", "FP_FAST_FMAF", "FP_FAST_FMAL", "FP_ILOGB0", "FP_ILOGBNAN",
+    "MATH_ERRNO", "MATH_ERREXCEPT", "math_errhandling", "float_t", "double_t", "fpclassify", "isfinite",
+    "isinf", "isnan", "isnormal", "signbit", "isgreater", "isgreaterequal", "isless", "islessequal",
+    "islessgreater", "isunordered", "errno",
+    /* names the emitted code declares or calls */
+    "workspace", "sizes", "args", "main", "omp_get_thread_num",
+};
+
+/* math.h functions; each also has an 'f' and an 'l' variant. */
+static const char *const math_functions[] = {
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign", "cos", "cosh",
+    "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "frexp",
+    "hypot", "ilogb", "ldexp", "lgamma", "llrint", "llround", "log", "log10", "log1p", "log2", "logb", "lrint",
+    "lround", "modf", "nan", "nearbyint", "nextafter", "nexttoward", "pow", "remainder", "remquo", "rint",
+    "round", "scalbln", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "j0", "j1", "jn",
+    "y0", "y1", "yn",
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(s, list[i]))
+      return true;
+  return false;
+}
+
+/* A math.h function, or its float or long double variant. */
+static bool is_math_function(const char *s)
+{
+  size_t len = strlen(s);
+  if (in_list(s, math_functions, COUNT(math_functions)))
+    return true;
+  if (len < 2 || (s[len - 1] != 'f' && s[len - 1] != 'l'))
+    return false;
+  for (size_t i = 0; i < COUNT(math_functions); i++)
+    if (strlen(math_functions[i]) == len - 1 && !strncmp(s, math_functions[i], len - 1))
+      return true;
+  return false;
+}
+
+/* c0, c1, ...: isl's loop iterators. */
+static bool is_iterator_name(const char *s)
+{
+  if (s[0] != 'c' || !s[1])
+    return false;
+  for (const char *p = s + 1; *p; p++)
+    if (*p < '0' || *p > '9')
+      return false;
+  return true;
+}
+
+/* A name that needs a trailing '_' (step 4). */
+static bool is_reserved_word(const char *s)
+{
+  return in_list(s, reserved_words, COUNT(reserved_words)) || is_math_function(s) || is_iterator_name(s);
+}
+
+/* A name that needs the prefix 'u' (step 3). */
+static bool has_reserved_prefix(const char *s)
+{
+  return (s[0] == '_' && (s[1] == '_' || (s[1] >= 'A' && s[1] <= 'Z'))) || !strncmp(s, "aotc_", 5) ||
+         !strncmp(s, "AOTC_", 5);
+}
+
+static bool is_ident_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool ir_c_name_reserved(const char *s)
+{
+  return !s[0] || (s[0] >= '0' && s[0] <= '9') || has_reserved_prefix(s) || is_reserved_word(s);
+}
+
+/* Steps 1 and 2: only identifier characters, not starting with a digit. */
+static char *substitute(aotc_ctx *ctx, const char *raw)
+{
+  size_t len = strlen(raw), o = 0;
+  char *s = ir_alloc(ctx, len + 2);
+  if (!s)
+    return NULL;
+  if (!len || (raw[0] >= '0' && raw[0] <= '9'))
+    s[o++] = 't';
+  for (size_t k = 0; k < len; k++)
+    s[o++] = is_ident_char(raw[k]) ? raw[k] : '_';
+  return s;
+}
+
+/* Steps 1 to 4: a valid, unreserved C identifier. */
+static const char *mangle(aotc_ctx *ctx, const char *raw)
+{
+  const char *s = substitute(ctx, raw);
+  if (s && has_reserved_prefix(s))
+    s = ir_sprintf(ctx, "u%s", s);
+  if (s && is_reserved_word(s))
+    s = ir_sprintf(ctx, "%s_", s);
+  return s;
+}
+
+static bool is_taken(const char *s, const char *const *taken, int n_taken)
+{
+  for (int i = 0; i < n_taken; i++)
+    if (taken[i] && !strcmp(s, taken[i]))
+      return true;
+  return false;
+}
+
+const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, int n_taken)
+{
+  const char *base = mangle(ctx, raw);
+  if (!base || !is_taken(base, taken, n_taken))
+    return base;
+  for (long k = 1;; k++) {
+    const char *s = ir_sprintf(ctx, "%s_%ld", base, k);
+    if (!s || (!is_taken(s, taken, n_taken) && !ir_c_name_reserved(s)))
+      return s;
+  }
+}
+
+const char *ir_c_identifier(aotc_ctx *ctx, const char *name)
+{
+  return ir_c_name(ctx, name, NULL, 0);
+}
+
+/* The file-scope names an entry named `name` declares besides itself. */
+static const char *const entry_suffixes[] = {"", "_workspace_bytes", "_call", "_call_workspace_bytes",
+                                             "_inputs", "_outputs", "_WORKSPACE_BYTES"};
+
+/* An open-addressing set of strings, each with the entry that declares it. */
+typedef struct name_set {
+  const char **key;
+  int *owner;
+  size_t cap;
+} name_set;
+
+static size_t hash_name(const char *s)
+{
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* Adds s for entry `owner`; returns the entry that declared it before, or -1. */
+static int set_add(name_set *set, const char *s, int owner)
+{
+  size_t i = hash_name(s) & (set->cap - 1);
+  for (; set->key[i]; i = (i + 1) & (set->cap - 1))
+    if (!strcmp(set->key[i], s))
+      return set->owner[i];
+  set->key[i] = s;
+  set->owner[i] = owner;
+  return -1;
+}
+
+/* Adds every file-scope name of entry i; the first earlier entry one of them
+ * belongs to (*clash: that name), or -1. */
+static int add_entry(aotc_ctx *ctx, name_set *set, const char *c_name, int i, const char **clash)
+{
+  for (size_t k = 0; k < COUNT(entry_suffixes); k++) {
+    const char *s = ir_sprintf(ctx, "%s%s", c_name, entry_suffixes[k]);
+    int j = s ? set_add(set, s, i) : -1;
+    *clash = s;
+    if (j >= 0 && j != i)
+      return j;
+  }
+  return -1;
+}
+
+int ir_c_entry_clash(aotc_ctx *ctx, const char *const *names, int n, int *other, const char **c_name)
+{
+  name_set set = {NULL, NULL, 16};
+  while (set.cap < 4 * COUNT(entry_suffixes) * (size_t)(n > 0 ? n : 1))
+    set.cap *= 2;
+  set.key = IR_NEW_ARRAY(ctx, const char *, set.cap);
+  set.owner = IR_NEW_ARRAY(ctx, int, set.cap);
+  for (int i = 0; set.key && set.owner && i < n; i++) {
+    const char *c = ir_c_name(ctx, names[i], NULL, 0);
+    int j = c ? add_entry(ctx, &set, c, i, c_name) : -1;
+    if (j >= 0) {
+      *other = j;
+      return i;
+    }
+  }
+  return -1;
+}
