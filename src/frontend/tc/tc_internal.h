@@ -135,4 +135,26 @@ ir_func *tc_sema_def(aotc_ctx *ctx, const tc_def *def);
 /* Simplifies a size expression: affine parts are collected into one sum. */
 ir_size *tc_size_simplify(aotc_ctx *ctx, ir_size *s);
 
+/* ------------------------------------------------------------------------
+ * Linear size expressions and affine index expressions (affine.c)
+ * ------------------------------------------------------------------------ */
+
+/* a <= b for every value of the (non-negative) size parameters, as far as
+ * linear forms and min/max can show it. */
+bool tc_size_le(const ir_size *a, const ir_size *b);
+
+#define TC_AFFINE_TERMS 16
+
+/* sum of coef[k] * index[idx[k]] + rest */
+typedef struct tc_affine {
+  int n;
+  int idx[TC_AFFINE_TERMS];
+  int64_t coef[TC_AFFINE_TERMS];
+  ir_size *rest; /* NULL: 0 */
+} tc_affine;
+
+/* The affine form of an index expression over the statement's indices and
+ * the sizes; false when it has another form. */
+bool tc_affine_of(aotc_ctx *ctx, const ir_expr *e, tc_affine *out);
+
 #endif
