@@ -279,6 +279,7 @@ typedef struct ir_index {
   ir_size *lo, *hi; /* lo <= i < hi */
   bool reduction;   /* appears on the right only */
   bool explicit_range; /* from a `where i in lo:hi` clause */
+  ir_loc loc;          /* the `where` clause of an explicit range, else the index's first use */
 } ir_index;
 
 typedef struct ir_stmt {
@@ -319,6 +320,8 @@ typedef struct ir_func {
   int64_t workspace_bytes; /* from the memory plan */
   int64_t workspace_lower_bound; /* the plan's lower bound: the most bytes
                                     of temporaries live at once */
+  int n_checks;      /* size conditions the entry checks first: when one of */
+  ir_size **checks;  /* them is negative, it returns 1 (reads would leave a tensor) */
 } ir_func;
 
 typedef struct ir_module {

@@ -24,6 +24,7 @@ typedef struct tinfo {
 typedef struct sidx {
   const char *name;
   ir_loc loc; /* first occurrence */
+  ir_loc range_loc; /* the where clause of an explicit range */
   bool lhs;
   bool known, explicit_range;
   ir_size *lo, *hi;
@@ -921,6 +922,7 @@ static bool explicit_range(sema *s, const tc_where *w)
   x->lo = tc_size_simplify(s->ctx, bound_size(s, w->lo));
   x->hi = x->lo ? tc_size_simplify(s->ctx, bound_size(s, w->hi)) : NULL;
   x->known = x->explicit_range = x->hi != NULL;
+  x->range_loc = w->loc;
   return x->known;
 }
 
@@ -1157,7 +1159,8 @@ static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs)
   out->rhs = rhs;
   for (int i = 0; i < s->idx.n; i++) {
     sidx *x = index_at(s, i);
-    out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range};
+    out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range,
+                               x->explicit_range ? x->range_loc : x->loc};
   }
   for (int k = 0; k < st->n_idx; k++)
     out->lhs[k] = k;
@@ -1262,5 +1265,6 @@ ir_func *tc_sema_def(aotc_ctx *ctx, const tc_def *def)
       return NULL;
   if (!check_outputs_written(&s, def))
     return NULL;
-  return build_func(&s, def);
+  ir_func *f = build_func(&s, def);
+  return f && tc_check_reads(ctx, f) ? f : NULL;
 }

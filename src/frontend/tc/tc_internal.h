@@ -132,6 +132,10 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tokens);
 
 /* Resolves names, types and ranges of one def; NULL after reporting. */
 ir_func *tc_sema_def(aotc_ctx *ctx, const tc_def *def);
+/* Checks that every read of f stays inside its tensor (bounds.c): an error
+ * when a read leaves it for every size, a run-time check (f->checks) when
+ * only for some; false after reporting. */
+bool tc_check_reads(aotc_ctx *ctx, ir_func *f);
 /* Simplifies a size expression: affine parts are collected into one sum. */
 ir_size *tc_size_simplify(aotc_ctx *ctx, ir_size *s);
 
