@@ -325,10 +325,10 @@ static bool check_sizes(aotc_ctx *ctx, const ir_func *f, int first, int end)
 
 int poly_kernel_end(const ir_func *f, int first)
 {
-  int end = first + 1;
-  while (f->stmt_kernel && end < f->n_stmts && f->stmt_kernel[end] == f->stmt_kernel[first])
+  int end = first + 1, limit = f->n_stmts - first > POLY_MAX_KERNEL_STMTS ? first + POLY_MAX_KERNEL_STMTS : f->n_stmts;
+  while (end < limit && (!f->stmt_kernel || f->stmt_kernel[end] == f->stmt_kernel[first]))
     end++;
-  return f->stmt_kernel ? end : f->n_stmts;
+  return end;
 }
 
 /* Bytes of temporary t at the sizes fixed in k, or -1 when unknown. */
@@ -362,38 +362,50 @@ static bool temps_overlap(const poly_kernel *k, int a, int b)
   return na < 0 || nb < 0 || (A->ws_offset < B->ws_offset + nb && B->ws_offset < A->ws_offset + na);
 }
 
-/* Does e read tensor t? */
-static bool reads_tensor(const ir_expr *e, int t)
+/* Appends to used[] the temporaries e reads that are not there yet. */
+static void collect_temps(const ir_func *f, const ir_expr *e, ir_vec *used, aotc_ctx *ctx)
 {
   if (!e)
-    return false;
-  if (e->kind == IR_ACCESS && e->tensor == t)
-    return true;
+    return;
   for (int j = 0; j < e->n_args; j++)
-    if (reads_tensor(e->args[j], t))
-      return true;
-  return false;
+    collect_temps(f, e->args[j], used, ctx);
+  if (e->kind != IR_ACCESS || f->tensors[e->tensor]->role != IR_TEMP)
+    return;
+  for (int i = 0; i < used->n; i++)
+    if ((intptr_t)used->items[i] == e->tensor)
+      return;
+  ir_vec_push(ctx, used, (void *)(intptr_t)e->tensor);
 }
 
-/* Is temporary t read or written by the statements first..end-1? */
-static bool kernel_uses(const poly_kernel *k, int t)
+/* The temporaries the statements first..end-1 read or write. */
+static ir_vec kernel_temps(aotc_ctx *ctx, const poly_kernel *k)
 {
-  for (int i = k->first; i < k->end; i++)
-    if (k->f->stmts[i]->tensor == t || reads_tensor(k->f->stmts[i]->rhs, t))
-      return true;
-  return false;
+  ir_vec used = {0};
+  for (int i = k->first; i < k->end; i++) {
+    const ir_stmt *s = k->f->stmts[i];
+    ir_expr lhs = {.kind = IR_ACCESS, .tensor = s->tensor};
+    collect_temps(k->f, &lhs, &used, ctx);
+    collect_temps(k->f, s->rhs, &used, ctx);
+  }
+  return used;
 }
 
 /* A temporary written in the kernel that shares workspace bytes with
- * another temporary the kernel uses. */
-static bool find_shared_storage(const poly_kernel *k)
+ * another temporary the kernel uses. Linear in the kernel's size (times the
+ * temporaries it uses), not in the function's. */
+static bool find_shared_storage(aotc_ctx *ctx, const poly_kernel *k)
 {
   const ir_func *f = k->f;
-  for (int i = k->first; f->memory_planned && i < k->end; i++) {
+  if (!f->memory_planned)
+    return false;
+  ir_vec used = kernel_temps(ctx, k);
+  for (int i = k->first; i < k->end; i++) {
     int a = f->stmts[i]->tensor;
-    for (int b = 0; f->tensors[a]->role == IR_TEMP && b < f->n_tensors; b++)
-      if (b != a && f->tensors[b]->role == IR_TEMP && kernel_uses(k, b) && temps_overlap(k, a, b))
+    for (int j = 0; f->tensors[a]->role == IR_TEMP && j < used.n; j++) {
+      int b = (int)(intptr_t)used.items[j];
+      if (b != a && temps_overlap(k, a, b))
         return true;
+    }
   }
   return false;
 }
@@ -409,7 +421,7 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
     return NULL;
   *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
                      .fixed_sizes = fixed_sizes, .first = first, .end = end, .max_ops = max_ops};
-  k->shared_storage = find_shared_storage(k);
+  k->shared_storage = find_shared_storage(ctx, k);
   isl_ctx_reset_error(isl);
   isl_ctx_set_max_operations(isl, 0);
   k->context = build_context(k);
@@ -451,9 +463,57 @@ static __isl_give isl_union_map *flow_deps(const poly_kernel *k, __isl_keep isl_
   return deps;
 }
 
-/* RAW into dep_raw; RAW, WAR and WAW into dep_all. */
+/* The statement of the kernel that writes t, -1 when none, -2 when several. */
+static int writer_of(const poly_kernel *k, int t)
+{
+  int found = -1;
+  for (int i = k->first; i < k->end; i++)
+    if (k->f->stmts[i]->tensor == t)
+      found = found == -1 ? i : -2;
+  return found;
+}
+
+/* Whether every read in e of a tensor written in the kernel reads what one
+ * statement before statement j wrote. */
+static bool reads_earlier_writes(const poly_kernel *k, const ir_expr *e, int j)
+{
+  if (!e)
+    return true;
+  if (e->kind == IR_ACCESS) {
+    int w = writer_of(k, e->tensor);
+    if (w == -2 || w >= j)
+      return false;
+  }
+  for (int a = 0; a < e->n_args; a++)
+    if (!reads_earlier_writes(k, e->args[a], j))
+      return false;
+  return true;
+}
+
+/* A kernel whose dependences follow from its text: no reductions, every
+ * tensor written by one statement (once per element: a left-hand side lists
+ * distinct indices) and read only by later statements. */
+static bool has_simple_dependences(const poly_kernel *k)
+{
+  for (int i = k->first; i < k->end; i++) {
+    const ir_stmt *s = k->f->stmts[i];
+    if (s->red != IR_RED_NONE || writer_of(k, s->tensor) != i || !reads_earlier_writes(k, s->rhs, i))
+      return false;
+  }
+  return true;
+}
+
+/* RAW into dep_raw; RAW, WAR and WAW into dep_all. In a kernel with simple
+ * dependences, the flow dependences are writes . reads^-1 and there are no
+ * others: no need for isl's dataflow analysis, the costliest step of small
+ * kernels. */
 static bool compute_dependences(poly_kernel *k)
 {
+  if (has_simple_dependences(k)) {
+    k->dep_raw = isl_union_map_apply_range(isl_union_map_copy(k->writes), isl_union_map_reverse(isl_union_map_copy(k->reads)));
+    k->dep_all = isl_union_map_copy(k->dep_raw);
+    return k->dep_raw && k->dep_all;
+  }
   k->dep_raw = flow_deps(k, k->reads, k->writes, NULL);
   isl_union_map *false_deps = flow_deps(k, k->writes, k->writes, k->reads);
   k->dep_all = isl_union_map_union(isl_union_map_copy(k->dep_raw), false_deps);

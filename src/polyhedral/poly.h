@@ -14,6 +14,9 @@
 #include <isl/union_set.h>
 
 #define POLY_DEFAULT_MAX_OPS 2000000L
+#ifndef POLY_MAX_KERNEL_STMTS
+#define POLY_MAX_KERNEL_STMTS 32 /* a longer kernel is split: isl's work grows faster than its size */
+#endif
 
 /* One isl statement: IR statement stmt, or its `!` initialisation. */
 typedef struct poly_stmt {
