@@ -34,7 +34,7 @@ bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out)
     return false;
   bool ok;
   memset(out, 0, sizeof(*out));
-  if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
+  if (npy_looks_like(path, buf, len)) {
     ok = npy_parse(ctx, path, buf, len, out);
   } else {
     ok = onnx_read_tensor(ctx, path, buf, len, &out->type, &out->rank, out->shape, &out->data);

@@ -57,10 +57,15 @@ typedef struct aotc_ctx {
   aotc_source **sources;
   int n_sources;
   long isl_max_ops; /* bound on isl's work per kernel (0: default) */
+  int64_t max_bytes; /* memory budget for what a reader allocates (0: AOTC_DEFAULT_MAX_BYTES) */
 } aotc_ctx;
+
+#define AOTC_DEFAULT_MAX_BYTES ((int64_t)2 << 30)
 
 aotc_ctx *aotc_ctx_new(aotc_alloc_fn alloc, void *ud); /* alloc NULL: libc */
 void aotc_ctx_free(aotc_ctx *ctx);
+/* The memory budget in force: ctx->max_bytes, or the default. */
+int64_t aotc_max_bytes(const aotc_ctx *ctx);
 /* Registers a source text (copied) so locations can show the line. */
 const aotc_source *aotc_add_source(aotc_ctx *ctx, const char *name, const char *text, size_t len);
 void aotc_error(aotc_ctx *ctx, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -5,8 +5,6 @@
 #include "graph.h"
 #include "onnx.pb-c.h"
 
-/* Largest tensor the reader accepts (bytes). */
-#define ONNX_MAX_TENSOR_BYTES ((size_t)1 << 34)
 
 /* The decoded contents of a TensorProto: element type, shape and dense
  * row-major data in the context's arena. dir is the model's folder, for

@@ -28,17 +28,18 @@ static bool is_default_domain(const char *d)
 
 static bool read_opset(reader *r, const Onnx__ModelProto *m)
 {
-  r->opset = -1;
+  int64_t version = -1;
   for (size_t k = 0; k < m->n_opset_import; k++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[k];
     if (o && is_default_domain(o->domain) && o->has_version)
-      r->opset = o->version > 1000 ? 1000 : (int)o->version;
+      version = o->version;
   }
-  if (r->opset < ONNX_MIN_OPSET || r->opset > ONNX_MAX_OPSET) {
-    aotc_error(r->ctx, r->loc, "opset %d of the default domain is not supported (supported: %d to %d)", r->opset,
-               ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+  if (version < ONNX_MIN_OPSET || version > ONNX_MAX_OPSET) {
+    aotc_error(r->ctx, r->loc, "opset %lld of the default domain is not supported (supported: %d to %d)",
+               (long long)version, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
     return false;
   }
+  r->opset = (int)version;
   return true;
 }
 
