@@ -154,6 +154,23 @@ static __isl_give isl_pw_aff *expr_to_pw_aff(const poly_kernel *k, __isl_keep is
  * Domains and accesses
  * ------------------------------------------------------------------------ */
 
+/* { x : lo <= x_pos }, a max of bounds as the intersection of its bounds
+ * (isl's max of many terms has exponentially many pieces). */
+static __isl_give isl_set *at_least(const poly_kernel *k, __isl_keep isl_space *space, int pos, const ir_size *lo)
+{
+  if (lo && lo->kind == IR_SZ_MAX)
+    return isl_set_intersect(at_least(k, space, pos, lo->a), at_least(k, space, pos, lo->b));
+  return isl_pw_aff_le_set(size_to_pw_aff(k, space, lo), var_on(space, isl_dim_set, pos));
+}
+
+/* { x : x_pos < hi }, a min of bounds as the intersection of its bounds. */
+static __isl_give isl_set *below(const poly_kernel *k, __isl_keep isl_space *space, int pos, const ir_size *hi)
+{
+  if (hi && hi->kind == IR_SZ_MIN)
+    return isl_set_intersect(below(k, space, pos, hi->a), below(k, space, pos, hi->b));
+  return isl_pw_aff_lt_set(var_on(space, isl_dim_set, pos), size_to_pw_aff(k, space, hi));
+}
+
 /* {T[o] : 0 <= o_j < shape_j} */
 static __isl_give isl_set *tensor_bounds(const poly_kernel *k, int t)
 {
@@ -163,8 +180,7 @@ static __isl_give isl_set *tensor_bounds(const poly_kernel *k, int t)
   for (int j = 0; j < T->rank; j++) {
     set = isl_set_intersect(set, isl_pw_aff_ge_set(var_on(space, isl_dim_set, j), const_on(space, 0)));
     if (T->shape[j])
-      set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j),
-                                                     size_to_pw_aff(k, space, T->shape[j])));
+      set = isl_set_intersect(set, below(k, space, j, T->shape[j]));
   }
   isl_space_free(space);
   return set;
@@ -178,8 +194,8 @@ static __isl_give isl_set *box_domain(const poly_kernel *k, const char *name, co
   isl_set *set = isl_set_universe(isl_space_copy(space));
   for (int j = 0; j < n; j++) {
     const ir_index *x = &s->index[idx ? idx[j] : j];
-    set = isl_set_intersect(set, isl_pw_aff_le_set(size_to_pw_aff(k, space, x->lo), var_on(space, isl_dim_set, j)));
-    set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j), size_to_pw_aff(k, space, x->hi)));
+    set = isl_set_intersect(set, at_least(k, space, j, x->lo));
+    set = isl_set_intersect(set, below(k, space, j, x->hi));
   }
   isl_space_free(space);
   return isl_set_intersect_params(set, isl_set_copy(k->context));

@@ -6,7 +6,9 @@
  * are compared with the extent:
  *   - inside for every size, as linear forms show: nothing to do;
  *   - otherwise isl decides, over the sizes for which the statement runs
- *     (every range non-empty): inside for all of them: nothing to do;
+ *     (every range non-empty; when the sizes hold more than a few min and
+ *     max, isl is skipped as if it said "some"): inside for all of them:
+ *     nothing to do;
  *     outside for all of them: an error at the range that lets the read out
  *     (its `where` clause, or the index's first use); outside for some: a
  *     run-time check of the entry (f->checks), which then returns 1.
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 
 #define BOUNDS_MAX_ISL_OPS 200000
+#define BOUNDS_MAX_MINMAX 6 /* beyond this, a run-time check instead of isl */
 
 typedef struct reader {
   aotc_ctx *ctx;
@@ -99,6 +102,17 @@ static __isl_give isl_pw_aff *size_pa(__isl_keep isl_space *space, const ir_size
   }
 }
 
+/* { lo < hi }, a max in lo or a min in hi as the intersection of its terms
+ * conditions (isl's min of many terms has exponentially many pieces). */
+static __isl_give isl_set *less(__isl_keep isl_space *space, const ir_size *lo, const ir_size *hi)
+{
+  if (lo && lo->kind == IR_SZ_MAX)
+    return isl_set_intersect(less(space, lo->a, hi), less(space, lo->b, hi));
+  if (hi && hi->kind == IR_SZ_MIN)
+    return isl_set_intersect(less(space, lo, hi->a), less(space, lo, hi->b));
+  return isl_pw_aff_lt_set(size_pa(space, lo), size_pa(space, hi));
+}
+
 /* The sizes (all non-negative) for which every range of the statement is
  * non-empty. */
 static __isl_give isl_set *runs(reader *r, __isl_keep isl_space *space)
@@ -108,7 +122,7 @@ static __isl_give isl_set *runs(reader *r, __isl_keep isl_space *space)
     set = isl_set_intersect(set, isl_pw_aff_nonneg_set(size_pa(space, ir_size_param(r->ctx, p))));
   for (int k = 0; k < r->st->n_index; k++) {
     const ir_index *x = &r->st->index[k];
-    set = isl_set_intersect(set, isl_pw_aff_lt_set(size_pa(space, x->lo), size_pa(space, x->hi)));
+    set = isl_set_intersect(set, less(space, x->lo, x->hi));
   }
   return set;
 }
@@ -158,12 +172,29 @@ static verdict isl_verdict(reader *r, const read_dim *d)
   return all == isl_bool_true ? OUTSIDE : DEPENDS;
 }
 
+/* The min and max nodes of s: each can double the pieces isl works on. */
+static int minmax_nodes(const ir_size *s)
+{
+  if (!s || s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM)
+    return 0;
+  return (s->kind == IR_SZ_MIN || s->kind == IR_SZ_MAX) + minmax_nodes(s->a) + minmax_nodes(s->b);
+}
+
+/* Whether isl can decide d quickly: few min and max nodes in its sizes. */
+static bool small_for_isl(reader *r, const read_dim *d)
+{
+  int n = minmax_nodes(d->least) + minmax_nodes(d->greatest) + minmax_nodes(d->extent);
+  for (int k = 0; k < r->st->n_index; k++)
+    n += minmax_nodes(r->st->index[k].lo) + minmax_nodes(r->st->index[k].hi);
+  return n <= BOUNDS_MAX_MINMAX;
+}
+
 static verdict judge(reader *r, const read_dim *d)
 {
   ir_size *last = bin(r, IR_SZ_SUB, d->extent, konst(r, 1));
   if (tc_size_le(konst(r, 0), d->least) && tc_size_le(d->greatest, last))
     return INSIDE;
-  return isl_verdict(r, d);
+  return small_for_isl(r, d) ? isl_verdict(r, d) : DEPENDS;
 }
 
 /* ------------------------------------------------------------------------

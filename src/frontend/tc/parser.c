@@ -470,6 +470,10 @@ static bool dims(parser *P, tc_token **rest, tc_token *tok, tc_param *p)
     tc_dim *d = IR_NEW(P->ctx, tc_dim);
     if ((v.n && !skip(P, &tok, tok, ",")) || !d || !dim(P, &tok, tok, d) || !ir_vec_push(P->ctx, &v, d))
       return false;
+    if (v.n > TC_MAX_RANK) {
+      aotc_error(P->ctx, d->loc, "too many dimensions (a tensor has at most %d)", TC_MAX_RANK);
+      return false;
+    }
   }
   p->rank = v.n;
   p->dims = vec_to_array(P, &v, sizeof(tc_dim));
@@ -523,6 +527,10 @@ static bool body(parser *P, tc_token **rest, tc_token *tok, tc_def *d)
       continue;
     if (tok->kind == TC_TK_EOF)
       return syntax_error(P, tok, "'}'");
+    if (v.n == TC_MAX_STMTS) {
+      aotc_error(P->ctx, tok->loc, "too many statements (a def has at most %d)", TC_MAX_STMTS);
+      return false;
+    }
     tc_stmt *s = statement(P, &tok, tok);
     if (!s || !ir_vec_push(P->ctx, &v, s))
       return false;
@@ -558,6 +566,10 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tok)
   if (!prog)
     return NULL;
   while (tok->kind != TC_TK_EOF) {
+    if (v.n == TC_MAX_DEFS) {
+      aotc_error(ctx, tok->loc, "too many defs (a file has at most %d)", TC_MAX_DEFS);
+      return NULL;
+    }
     tc_def *d = definition(&P, &tok, tok);
     if (!d || !ir_vec_push(ctx, &v, d))
       return NULL;

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TENSORS 4096
-#define MAX_PARAMS 4096
-#define MAX_INDICES 256
 
 typedef struct tinfo {
   ir_tensor *t;
@@ -153,8 +150,8 @@ static int add_index(sema *s, const char *name, ir_loc loc, bool lhs)
   sidx *x = IR_NEW(s->ctx, sidx);
   if (!x)
     return -1;
-  if (s->idx.n >= MAX_INDICES) {
-    aotc_error(s->ctx, loc, "too many index variables in one statement (more than %d)", MAX_INDICES);
+  if (s->idx.n >= TC_MAX_INDICES) {
+    aotc_error(s->ctx, loc, "too many index variables in one statement (more than %d)", TC_MAX_INDICES);
     return -1;
   }
   x->name = name;
@@ -168,8 +165,8 @@ static int add_param(sema *s, const tc_dim *d)
   int p = find_param(s, d->name);
   if (p >= 0)
     return p;
-  if (s->params.n >= MAX_PARAMS) {
-    aotc_error(s->ctx, d->loc, "too many size parameters (more than %d)", MAX_PARAMS);
+  if (s->params.n >= TC_MAX_PARAMS) {
+    aotc_error(s->ctx, d->loc, "too many size parameters (more than %d)", TC_MAX_PARAMS);
     return -1;
   }
   return ir_vec_push(s->ctx, &s->params, (void *)d->name) ? s->params.n - 1 : -1;
@@ -193,8 +190,8 @@ static tinfo *new_tensor(sema *s, const char *name, ir_loc loc, ir_role role)
   ir_tensor *t = IR_NEW(s->ctx, ir_tensor);
   if (!ti || !t)
     return NULL;
-  if (s->tensors.n >= MAX_TENSORS) {
-    aotc_error(s->ctx, loc, "too many tensors in one def (more than %d)", MAX_TENSORS);
+  if (s->tensors.n >= TC_MAX_TENSORS) {
+    aotc_error(s->ctx, loc, "too many tensors in one def (more than %d)", TC_MAX_TENSORS);
     return NULL;
   }
   t->name = name;

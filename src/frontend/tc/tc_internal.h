@@ -12,6 +12,13 @@
 #define TC_MAX_IR_DEPTH 1024    /* depth after substituting bindings */
 #define TC_MAX_IR_NODES 200000  /* nodes of one statement after substituting bindings */
 #define TC_MAX_NUMBER_LEN 64    /* characters of one numeric literal */
+/* Limits that keep isl's work (which grows fast with these) bounded. */
+#define TC_MAX_RANK 16          /* dimensions of a tensor */
+#define TC_MAX_INDICES 16       /* index variables of one statement */
+#define TC_MAX_PARAMS 64        /* size parameters of one def */
+#define TC_MAX_TENSORS 1024     /* tensors of one def */
+#define TC_MAX_STMTS 1024       /* statements of one def */
+#define TC_MAX_DEFS 1024        /* defs of one file */
 
 /* ------------------------------------------------------------------------
  * Tokens
