@@ -357,8 +357,12 @@ static ir_module *load_module(aotc_ctx *ctx, options *o)
 {
   size_t len;
   unsigned char *buf = aotc_read_file(ctx, o->file, &len);
-  if (!buf)
+  if (!buf || len == 0) {
+    if (buf)
+      aotc_error(ctx, noloc, "'%s' is empty: nothing to compile", o->file);
+    free(buf);
     return NULL;
+  }
   ir_module *m = NULL;
   const aotc_source *src;
   switch (detect_input_kind(buf, len)) {

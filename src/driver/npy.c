@@ -93,11 +93,12 @@ static bool parse_descr(const char *hdr, ir_type *type)
   return false;
 }
 
-static bool parse_shape(const char *hdr, npy_array *a)
+/* Parses 'shape': (d0, d1, ...); NULL, or what is wrong with it. */
+static const char *parse_shape(const char *hdr, npy_array *a)
 {
   const char *p = dict_value(hdr, "'shape'");
   if (!p || *p != '(')
-    return false;
+    return "no 'shape' tuple in the header";
   p++;
   a->rank = 0;
   a->numel = 1;
@@ -105,20 +106,24 @@ static bool parse_shape(const char *hdr, npy_array *a)
     while (*p == ' ' || *p == ',')
       p++;
     if (*p == ')')
-      return true;
-    if (*p < '0' || *p > '9' || a->rank == NPY_MAX_RANK)
-      return false;
+      return NULL;
+    if (*p == '-')
+      return "a negative dimension";
+    if (*p < '0' || *p > '9')
+      return "a dimension that is not a number";
+    if (a->rank == NPY_MAX_RANK)
+      return "more than 16 dimensions";
     char *end;
     errno = 0;
     long long v = strtoll(p, &end, 10);
-    if (errno || v < 0 || __builtin_mul_overflow(a->numel, (int64_t)v, &a->numel))
-      return false;
+    if (errno || __builtin_mul_overflow(a->numel, (int64_t)v, &a->numel))
+      return "more elements than 64 bits can count";
     a->shape[a->rank++] = v;
     p = end;
     while (*p == 'L')
       p++;
     if (*p != ',' && *p != ')' && *p != ' ')
-      return false;
+      return "a dimension that is not a number";
   }
 }
 
@@ -147,8 +152,8 @@ static bool parse_preamble(aotc_ctx *ctx, const char *name, const unsigned char 
     return false;
   }
   if (len < *off) {
-    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy file: %zu bytes, the preamble of version %d takes %zu", name,
-               len, major, *off);
+    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy file: %zu bytes, the preamble alone takes %zu", name, len,
+               *off);
     return false;
   }
   *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
@@ -173,8 +178,9 @@ static bool parse_header(aotc_ctx *ctx, const char *name, const char *hdr, npy_a
     aotc_error(ctx, (ir_loc){0}, "'%s': unsupported element type (supported: float32, float64, int8-64, uint8-64, bool, little-endian)", name);
     return false;
   }
-  if (!parse_shape(hdr, out)) {
-    aotc_error(ctx, (ir_loc){0}, "'%s': malformed shape in .npy header", name);
+  const char *wrong = parse_shape(hdr, out);
+  if (wrong) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': malformed shape in the .npy header: %s", name, wrong);
     return false;
   }
   return true;

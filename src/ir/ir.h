@@ -408,7 +408,8 @@ ir_module *onnx_compile_given(aotc_ctx *ctx, const char *path, const unsigned ch
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.
- * Arena-allocated; NULL (reported on ctx) when the model cannot be decoded. */
+ * Arena-allocated; none (nothing reported: onnx_compile says why) when the
+ * model cannot be decoded; NULL only when out of memory. */
 const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n);
 /* C names (names.c): the one mangling scheme from a user's name to a C
  * identifier, documented at the top of names.c. ir_c_name returns a valid

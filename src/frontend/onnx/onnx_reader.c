@@ -34,6 +34,10 @@ static bool read_opset(reader *r, const Onnx__ModelProto *m)
     if (o && is_default_domain(o->domain) && o->has_version)
       version = o->version;
   }
+  if (version == -1) {
+    aotc_error(r->ctx, r->loc, "the model imports no opset of the default domain (ai.onnx)");
+    return false;
+  }
   if (version < ONNX_MIN_OPSET || version > ONNX_MAX_OPSET) {
     aotc_error(r->ctx, r->loc, "opset %lld of the default domain is not supported (supported: %d to %d)",
                (long long)version, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
@@ -397,10 +401,9 @@ const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t 
   const char **names = NULL;
   *n = 0;
   if (!mp || !mp->graph) {
-    aotc_error(ctx, (ir_loc){0}, "not a valid ONNX model");
     if (mp)
       onnx__model_proto__free_unpacked(mp, NULL);
-    return NULL;
+    return IR_NEW_ARRAY(ctx, const char *, 0);
   }
   const Onnx__GraphProto *gp = mp->graph;
   names = IR_NEW_ARRAY(ctx, const char *, (int)gp->n_input);

@@ -624,6 +624,10 @@ ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src)
   int errors = ctx->n_errors;
   tc_token *tokens = tc_tokenize(ctx, src);
   tc_program *prog = tokens ? tc_parse(ctx, tokens) : NULL;
+  if (prog && prog->n_defs == 0) {
+    aotc_error(ctx, (ir_loc){src, 1, 1}, "no def in this file: nothing to compile");
+    return NULL;
+  }
   ir_module *m = prog ? analyze(ctx, prog) : NULL;
   if (!m && ctx->n_errors == errors && !ctx->oom)
     aotc_error(ctx, (ir_loc){src, 1, 1}, "could not compile this TC source");
