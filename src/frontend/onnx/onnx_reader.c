@@ -115,12 +115,13 @@ static bool input_dims(reader *r, const Onnx__TensorShapeProto *sp, ir_value *v,
     aotc_error(r->ctx, r->loc, "input '%s' has no shape", v->name);
     return false;
   }
-  v->rank = sp ? (int)(sp->n_dim > IR_MAX_RANK ? IR_MAX_RANK + 1 : sp->n_dim) : gv->rank;
-  if (v->rank > IR_MAX_RANK || (gv && gv->rank != v->rank)) {
-    aotc_error(r->ctx, r->loc, "input '%s': rank %d is not supported or does not match the value given", v->name,
-               v->rank);
+  size_t rank = sp ? sp->n_dim : (size_t)gv->rank;
+  if (rank > IR_MAX_RANK || (gv && (size_t)gv->rank != rank)) {
+    aotc_error(r->ctx, r->loc, "input '%s': rank %zu is not supported (at most %d) or does not match the value given",
+               v->name, rank, IR_MAX_RANK);
     return false;
   }
+  v->rank = (int)rank;
   for (int d = 0; d < v->rank; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = sp ? sp->dim[d] : NULL;
     bool fixed = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
