@@ -54,6 +54,7 @@ typedef struct emit_fn {
   const char ***dim;       /* local holding a computed dimension, or NULL */
   bool *is_read;           /* per tensor: read by some statement */
   poly_kernel *k;
+  poly_cache *cache;       /* loops of the kernels printed so far */
   const ir_stmt *stmt;     /* the statement being printed */
   isl_ast_expr **iter;     /* current statement: value of each index */
   int indent;
@@ -684,7 +685,7 @@ static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_
   isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
   isl_id *id = isl_ast_expr_id_get_id(name);
   const ir_stmt *s = NULL;
-  if (poly_stmt_from_name(isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
+  if (poly_kernel_stmt(E->k, isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
     s = E->stmt = E->f->stmts[ps->stmt];
     int n = isl_ast_expr_op_get_n_arg(call) - 1;
     for (int j = 0; j < s->n_index; j++)
@@ -1866,10 +1867,12 @@ static bool print_entry(emit_fn *E)
   print_dim_locals(E, "1");
   print_temp_pointers(E);
   E->indent = 1;
+  E->cache = poly_cache_new();
   for (int first = 0, end; ok && first < E->f->n_stmts; first = end) {
     end = poly_kernel_end(E->f, first);
     ok = print_kernel(E, first, end);
   }
+  poly_cache_free(E->cache);
   fputs("  return 0;\n}\n\n", E->out);
   return ok;
 }
@@ -1939,22 +1942,21 @@ static bool setup_names(emit_fn *E)
 {
   aotc_ctx *ctx = E->em->ctx;
   const ir_func *f = E->f;
-  int n = f->n_params + f->n_tensors;
-  const char **taken = IR_NEW_ARRAY(ctx, const char *, n);
+  ir_name_set taken = {0};
   E->param_c = IR_NEW_ARRAY(ctx, const char *, f->n_params);
   E->param_use = IR_NEW_ARRAY(ctx, const char *, f->n_params);
   E->tensor_c = IR_NEW_ARRAY(ctx, const char *, f->n_tensors);
-  if (!taken || !E->param_c || !E->param_use || !E->tensor_c)
+  if (!E->param_c || !E->param_use || !E->tensor_c)
     return false;
   const int64_t *fixed = E->em->opt->fixed_sizes;
   for (int p = 0; p < f->n_params; p++) {
-    taken[p] = E->param_c[p] = c_ident(ctx, f->param_names[p], taken, p);
+    E->param_c[p] = ir_c_name_unique(ctx, &taken, f->param_names[p]);
     E->param_use[p] = fixed && fixed[p] >= 0 ? ir_sprintf(ctx, "%lld", (long long)fixed[p]) : E->param_c[p];
   }
   for (int t = 0; t < f->n_tensors; t++)
-    taken[f->n_params + t] = E->tensor_c[t] =
-        f->tensors[t]->role == IR_CONSTANT ? ir_sprintf(ctx, "aotc_k_%s_%s", E->name, f->tensors[t]->name)
-                                           : c_ident(ctx, f->tensors[t]->name, taken, f->n_params + t);
+    E->tensor_c[t] = f->tensors[t]->role == IR_CONSTANT
+                         ? ir_sprintf(ctx, "aotc_k_%s_%s", E->name, f->tensors[t]->name)
+                         : ir_c_name_unique(ctx, &taken, f->tensors[t]->name);
   return !ctx->oom;
 }
 
@@ -2038,6 +2040,7 @@ static bool print_kernel(emit_fn *E, int first, int end)
                            em->opt->fixed_sizes);
   if (!E->k)
     return false;
+  E->k->cache = E->cache;
   sched_set_isl_options(em->isl, &E->sched);
   poly_kernel_schedule(E->k, em->opt->fuse);
   if (E->k->scheduled)

@@ -152,22 +152,10 @@ ir_lower *ir_lower_new(ir_graph *g, const char *func_name)
   return L;
 }
 
-static bool name_taken(const ir_lower *L, const char *name)
-{
-  for (int k = 0; k < L->tensors.n; k++)
-    if (!strcmp(((ir_tensor *)L->tensors.items[k])->name, name))
-      return true;
-  return false;
-}
-
 /* A C identifier made from a model's name, unique among the tensors. */
 static const char *tensor_name(ir_lower *L, const char *raw)
 {
-  const char *s = ir_c_identifier(L->ctx, raw);
-  const char *name = s;
-  for (int k = 1; name && name_taken(L, name); k++)
-    name = ir_sprintf(L->ctx, "%s_%d", s, k);
-  return name;
+  return ir_c_name_unique(L->ctx, &L->names, raw);
 }
 
 static int add_tensor(ir_lower *L, const char *raw, ir_type type, int rank, const int64_t *shape, ir_role role)

@@ -423,6 +423,16 @@ const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, 
 const char *ir_c_identifier(aotc_ctx *ctx, const char *name);
 bool ir_c_name_reserved(const char *s);
 int ir_c_entry_clash(aotc_ctx *ctx, const char *const *names, int n, int *other, const char **c_name);
+/* A set of names (open addressing, arena-backed; zero-initialise) for
+ * uniqueness among many names in linear time. ir_c_name_unique is ir_c_name
+ * with the set as what is taken, and adds the name it returns. */
+typedef struct ir_name_set {
+  const char **slot;
+  int n, cap;
+} ir_name_set;
+bool ir_name_set_add(aotc_ctx *ctx, ir_name_set *set, const char *name); /* false: there already, or OOM */
+bool ir_name_set_has(const ir_name_set *set, const char *name);
+const char *ir_c_name_unique(aotc_ctx *ctx, ir_name_set *set, const char *raw);
 
 /* Reads a serialized ONNX TensorProto (a .pb file of the ONNX test data):
  * element type, rank, shape (up to 16 dimensions) and the elements, dense

@@ -151,6 +151,14 @@ static const char *mangle(aotc_ctx *ctx, const char *raw)
   return s;
 }
 
+static size_t hash_name(const char *s)
+{
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
 static bool is_taken(const char *s, const char *const *taken, int n_taken)
 {
   for (int i = 0; i < n_taken; i++)
@@ -171,6 +179,53 @@ const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, 
   }
 }
 
+/* The slot of set holding name, or the empty slot where it goes. */
+static const char **name_slot(const ir_name_set *set, const char *name)
+{
+  size_t i = hash_name(name) & (size_t)(set->cap - 1);
+  while (set->slot[i] && strcmp(set->slot[i], name))
+    i = (i + 1) & (size_t)(set->cap - 1);
+  return &set->slot[i];
+}
+
+static bool name_set_grow(aotc_ctx *ctx, ir_name_set *set)
+{
+  ir_name_set bigger = {NULL, 0, set->cap ? 2 * set->cap : 64};
+  if (!(bigger.slot = IR_NEW_ARRAY(ctx, const char *, bigger.cap)))
+    return false;
+  for (int i = 0; i < set->cap; i++)
+    if (set->slot[i])
+      *name_slot(&bigger, set->slot[i]) = set->slot[i];
+  bigger.n = set->n;
+  *set = bigger;
+  return true;
+}
+
+bool ir_name_set_add(aotc_ctx *ctx, ir_name_set *set, const char *name)
+{
+  if ((set->n + 1) * 2 > set->cap && !name_set_grow(ctx, set))
+    return false;
+  const char **slot = name_slot(set, name);
+  if (*slot)
+    return false;
+  *slot = name;
+  set->n++;
+  return true;
+}
+
+bool ir_name_set_has(const ir_name_set *set, const char *name)
+{
+  return set->cap && *name_slot(set, name);
+}
+
+const char *ir_c_name_unique(aotc_ctx *ctx, ir_name_set *set, const char *raw)
+{
+  const char *base = mangle(ctx, raw), *s = base;
+  for (long k = 1; s && (ir_name_set_has(set, s) || ir_c_name_reserved(s)); k++)
+    s = ir_sprintf(ctx, "%s_%ld", base, k);
+  return s && ir_name_set_add(ctx, set, s) ? s : NULL;
+}
+
 const char *ir_c_identifier(aotc_ctx *ctx, const char *name)
 {
   return ir_c_name(ctx, name, NULL, 0);
@@ -186,14 +241,6 @@ typedef struct name_set {
   int *owner;
   size_t cap;
 } name_set;
-
-static size_t hash_name(const char *s)
-{
-  size_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
 
 /* Adds s for entry `owner`; returns the entry that declared it before, or -1. */
 static int set_add(name_set *set, const char *s, int owner)

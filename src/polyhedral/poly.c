@@ -171,11 +171,28 @@ static __isl_give isl_set *below(const poly_kernel *k, __isl_keep isl_space *spa
   return isl_pw_aff_lt_set(var_on(space, isl_dim_set, pos), size_to_pw_aff(k, space, hi));
 }
 
+/* The isl name of tensor t in the kernel: T<j> for the j-th tensor the
+ * kernel mentions (so that repeated layers print alike), A<t> past 64. */
+static const char *tensor_id(poly_kernel *k, int t, char *buf, size_t size)
+{
+  int j = 0;
+  while (j < k->n_names && k->names[j] != t)
+    j++;
+  if (j == k->n_names && k->n_names < (int)(sizeof(k->names) / sizeof(k->names[0])))
+    k->names[k->n_names++] = t;
+  if (j < k->n_names)
+    snprintf(buf, size, "T%d", j);
+  else
+    snprintf(buf, size, "A%d", t);
+  return buf;
+}
+
 /* {T[o] : 0 <= o_j < shape_j} */
-static __isl_give isl_set *tensor_bounds(const poly_kernel *k, int t)
+static __isl_give isl_set *tensor_bounds(poly_kernel *k, int t)
 {
   const ir_tensor *T = k->f->tensors[t];
-  isl_space *space = named_set_space(k, k->tensor_ids[t], T->rank);
+  char name[32];
+  isl_space *space = named_set_space(k, tensor_id(k, t, name, sizeof(name)), T->rank);
   isl_set *set = isl_set_universe(isl_space_copy(space));
   for (int j = 0; j < T->rank; j++) {
     set = isl_set_intersect(set, isl_pw_aff_ge_set(var_on(space, isl_dim_set, j), const_on(space, 0)));
@@ -213,23 +230,24 @@ static __isl_give isl_map *access_dim(const poly_kernel *k, __isl_keep isl_space
 }
 
 /* {S[i] -> T[idx(i)]} for a read T(args...), bounded by T's shape. */
-static __isl_give isl_map *read_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_expr *e)
+static __isl_give isl_map *read_access(poly_kernel *k, __isl_keep isl_space *space, const ir_expr *e)
 {
+  char name[32];
   isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
   for (int j = 0; j < e->n_args; j++)
     m = isl_map_flat_range_product(m, access_dim(k, space, e->args[j]));
-  m = isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[e->tensor]);
+  m = isl_map_set_tuple_name(m, isl_dim_out, tensor_id(k, e->tensor, name, sizeof(name)));
   return isl_map_intersect_range(m, tensor_bounds(k, e->tensor));
 }
 
 /* {S[i] -> T[i_lhs]}: dimension j of T is set dimension pos[j] of space. */
-static __isl_give isl_map *lhs_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s,
-                                      bool init)
+static __isl_give isl_map *lhs_access(poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s, bool init)
 {
+  char name[32];
   isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
   for (int j = 0; j < s->n_lhs; j++)
     m = isl_map_flat_range_product(m, isl_map_from_pw_aff(var_on(space, isl_dim_set, init ? j : s->lhs[j])));
-  return isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
+  return isl_map_set_tuple_name(m, isl_dim_out, tensor_id(k, s->tensor, name, sizeof(name)));
 }
 
 /* Is tensor t written by some statement of the kernel? */
@@ -242,7 +260,7 @@ static bool is_written(const poly_kernel *k, int t)
 }
 
 /* Adds every read of a written tensor in e (nested index reads included). */
-static __isl_give isl_union_map *collect_reads(const poly_kernel *k, __isl_keep isl_space *space,
+static __isl_give isl_union_map *collect_reads(poly_kernel *k, __isl_keep isl_space *space,
                                                const ir_expr *e, __isl_take isl_union_map *reads)
 {
   if (!e)
@@ -289,7 +307,7 @@ static void add_stmt(poly_kernel *k, __isl_take isl_set *dom, __isl_take isl_uni
 static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
 {
   char name[32];
-  snprintf(name, sizeof(name), "S_%d_init", n);
+  snprintf(name, sizeof(name), "S_%d_init", n - k->first);
   isl_set *dom = box_domain(k, name, s, s->lhs, s->n_lhs);
   isl_space *space = isl_set_get_space(dom);
   isl_map *write = lhs_access(k, space, s, true);
@@ -302,7 +320,7 @@ static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
 static void add_main_stmt(poly_kernel *k, const ir_stmt *s, int n)
 {
   char name[32];
-  snprintf(name, sizeof(name), "S_%d", n);
+  snprintf(name, sizeof(name), "S_%d", n - k->first);
   isl_set *dom = box_domain(k, name, s, NULL, s->n_index);
   isl_space *space = isl_set_get_space(dom);
   isl_map *write = lhs_access(k, space, s, false);
@@ -435,29 +453,35 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
   poly_kernel *k = IR_NEW(ctx, poly_kernel);
   if (!k)
     return NULL;
-  *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
+  *k = (poly_kernel){.ctx = ctx, .isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
                      .fixed_sizes = fixed_sizes, .first = first, .end = end, .max_ops = max_ops};
   k->shared_storage = find_shared_storage(ctx, k);
-  isl_ctx_reset_error(isl);
-  isl_ctx_set_max_operations(isl, 0);
+  return k;
+}
+
+/* Domains, accesses and program order of the kernel's statements as isl
+ * objects (done only when the cache does not have the kernel's loops). */
+static bool build_model(poly_kernel *k)
+{
+  const ir_func *f = k->f;
+  isl_ctx_reset_error(k->isl);
+  isl_ctx_set_max_operations(k->isl, 0);
   k->context = build_context(k);
   k->domain = isl_union_set_empty(param_space(k));
   k->reads = isl_union_map_empty(param_space(k));
   k->writes = isl_union_map_empty(param_space(k));
-  for (int i = first; i < end; i++) {
+  for (int i = k->first; i < k->end; i++) {
     if (f->stmts[i]->init && f->stmts[i]->red != IR_RED_NONE)
       add_init_stmt(k, f->stmts[i], i);
     add_main_stmt(k, f->stmts[i], i);
   }
   if (!k->order)
     k->order = isl_schedule_empty(param_space(k));
-  if (!k->context || !k->domain || !k->reads || !k->writes || !k->order) {
-    aotc_error(ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
-               isl_ctx_last_error_msg(isl) ? isl_ctx_last_error_msg(isl) : "unknown error");
-    poly_kernel_free(k);
-    return NULL;
-  }
-  return k;
+  if (k->context && k->domain && k->reads && k->writes && k->order)
+    return true;
+  aotc_error(k->ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
+             isl_ctx_last_error_msg(k->isl) ? isl_ctx_last_error_msg(k->isl) : "unknown error");
+  return false;
 }
 
 /* ------------------------------------------------------------------------
@@ -549,8 +573,186 @@ static __isl_give isl_schedule *isl_scheduler(poly_kernel *k, bool fuse)
   return isl_schedule_constraints_compute_schedule(sc);
 }
 
+/* ------------------------------------------------------------------------
+ * The cache of loops, by model text
+ * ------------------------------------------------------------------------ */
+
+typedef struct cache_entry {
+  char *key;
+  isl_schedule *schedule; /* the final one, after the schedule options */
+  isl_ast_node *ast;
+} cache_entry;
+
+struct poly_cache {
+  cache_entry *slot; /* open addressing, cap a power of two */
+  size_t n, cap;
+};
+
+poly_cache *poly_cache_new(void)
+{
+  return calloc(1, sizeof(poly_cache));
+}
+
+void poly_cache_free(poly_cache *c)
+{
+  for (size_t i = 0; c && i < c->cap; i++)
+    if (c->slot[i].key) {
+      free(c->slot[i].key);
+      isl_schedule_free(c->slot[i].schedule);
+      isl_ast_node_free(c->slot[i].ast);
+    }
+  if (c)
+    free(c->slot);
+  free(c);
+}
+
+static size_t hash_text(const char *s)
+{
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The slot holding key, or the empty slot where it goes. */
+static cache_entry *cache_slot(poly_cache *c, const char *key)
+{
+  size_t i = hash_text(key) & (c->cap - 1);
+  while (c->slot[i].key && strcmp(c->slot[i].key, key))
+    i = (i + 1) & (c->cap - 1);
+  return &c->slot[i];
+}
+
+static bool cache_grow(poly_cache *c)
+{
+  poly_cache bigger = {calloc(c->cap ? 2 * c->cap : 64, sizeof(cache_entry)), 0, c->cap ? 2 * c->cap : 64};
+  if (!bigger.slot)
+    return false;
+  for (size_t i = 0; i < c->cap; i++)
+    if (c->slot[i].key)
+      *cache_slot(&bigger, c->slot[i].key) = c->slot[i];
+  free(c->slot);
+  c->slot = bigger.slot;
+  c->cap = bigger.cap;
+  return true;
+}
+
+static void key_size(FILE *out, const ir_size *s)
+{
+  if (!s)
+    fputs("?", out);
+  else if (s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM)
+    fprintf(out, "%c%lld", s->kind == IR_SZ_CONST ? 'c' : 'p', (long long)s->value);
+  else {
+    fprintf(out, "(%d ", (int)s->kind);
+    key_size(out, s->a);
+    fputc(' ', out);
+    key_size(out, s->b);
+    fputc(')', out);
+  }
+}
+
+/* Tensor t as the kernel numbers it (in order of first mention), with its
+ * shape; a tensor the kernel does not write is only "x". */
+static void key_tensor(FILE *out, poly_kernel *k, int t)
+{
+  char name[32];
+  if (!is_written(k, t)) {
+    fputs("x", out);
+    return;
+  }
+  fputs(tensor_id(k, t, name, sizeof(name)), out);
+  for (int j = 0; j < k->f->tensors[t]->rank; j++) {
+    fputc(j ? ',' : '[', out);
+    key_size(out, k->f->tensors[t]->shape[j]);
+  }
+  fputc(']', out);
+}
+
+/* An expression tree as text: everything the model takes from it. */
+static void key_expr(FILE *out, poly_kernel *k, const ir_expr *e)
+{
+  fprintf(out, "(%d %d ", (int)e->kind, (int)e->type);
+  if (e->kind == IR_CONST_INT || e->kind == IR_INDEX || e->kind == IR_UNARY || e->kind == IR_BINARY)
+    fprintf(out, "%lld ", (long long)(e->kind == IR_CONST_INT ? e->ival : e->kind == IR_INDEX ? e->index : (int)e->op));
+  if (e->kind == IR_SIZE)
+    key_size(out, e->size);
+  if (e->kind == IR_ACCESS) {
+    key_tensor(out, k, e->tensor);
+    fputs(e->padded ? "p" : "", out);
+  }
+  for (int a = 0; a < e->n_args; a++)
+    key_expr(out, k, e->args[a]);
+  fputc(')', out);
+}
+
+static void key_stmt(FILE *out, poly_kernel *k, const ir_stmt *s)
+{
+  fprintf(out, "{%d %d %d %d ", (int)s->red, s->init, s->n_index, s->n_lhs);
+  for (int j = 0; j < s->n_index; j++) {
+    key_size(out, s->index[j].lo);
+    fputc(':', out);
+    key_size(out, s->index[j].hi);
+    fputc(' ', out);
+  }
+  for (int j = 0; j < s->n_lhs; j++)
+    fprintf(out, "%d,", s->lhs[j]);
+  key_tensor(out, k, s->tensor);
+  key_expr(out, k, s->rhs);
+  fputs("}\n", out);
+}
+
+/* The kernel as text: everything the polyhedral model, the schedule and
+ * the loops are made from (the function's sizes, parameters and schedule
+ * options are the same for every kernel of the cache). NULL on failure. */
+static char *model_key(poly_kernel *k, bool fuse)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  if (!out)
+    return NULL;
+  fprintf(out, "fuse=%d shared=%d ops=%lu\n", fuse, k->shared_storage, k->max_ops);
+  for (int i = k->first; i < k->end; i++)
+    key_stmt(out, k, k->f->stmts[i]);
+  if (fclose(out) != 0) {
+    free(buf);
+    return NULL;
+  }
+  k->n_names = 0;
+  return buf;
+}
+
+/* Looks the kernel up: on a hit, its final schedule and AST. */
+static bool cache_lookup(poly_kernel *k, bool fuse)
+{
+  if (!k->cache || !(k->key = model_key(k, fuse)) || !k->cache->cap)
+    return false;
+  cache_entry *e = cache_slot(k->cache, k->key);
+  if (!e->key)
+    return false;
+  k->schedule = isl_schedule_copy(e->schedule);
+  k->cached_ast = isl_ast_node_copy(e->ast);
+  return k->schedule && k->cached_ast;
+}
+
+static void cache_store(poly_kernel *k, __isl_keep isl_ast_node *ast)
+{
+  poly_cache *c = k->cache;
+  if (!c || !k->key || !ast || !k->schedule || ((c->n + 1) * 2 > c->cap && !cache_grow(c)))
+    return;
+  cache_entry *e = cache_slot(c, k->key);
+  if (e->key)
+    return;
+  *e = (cache_entry){k->key, isl_schedule_copy(k->schedule), isl_ast_node_copy(ast)};
+  k->key = NULL;
+  c->n++;
+}
+
 void poly_kernel_schedule(poly_kernel *k, bool fuse)
 {
+  if (cache_lookup(k, fuse) || !build_model(k))
+    return;
   isl_ctx_reset_error(k->isl);
   isl_ctx_set_max_operations(k->isl, k->max_ops);
   isl_ctx_reset_operations(k->isl);
@@ -574,7 +776,7 @@ static __isl_give isl_ast_node *build_ast(poly_kernel *k, unsigned long max_ops)
   return ast;
 }
 
-__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+static __isl_give isl_ast_node *new_ast(poly_kernel *k)
 {
   isl_ast_node *ast = build_ast(k, k->scheduled ? k->max_ops : 0);
   if (ast || !k->scheduled)
@@ -583,6 +785,17 @@ __isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
   k->schedule = isl_schedule_copy(k->order);
   k->scheduled = false;
   return build_ast(k, 0);
+}
+
+__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+{
+  if (k->cached_ast)
+    return isl_ast_node_copy(k->cached_ast);
+  if (!k->schedule)
+    return NULL;
+  isl_ast_node *ast = new_ast(k);
+  cache_store(k, ast);
+  return ast;
 }
 
 void poly_kernel_free(poly_kernel *k)
@@ -597,7 +810,17 @@ void poly_kernel_free(poly_kernel *k)
   isl_union_map_free(k->dep_raw);
   isl_union_map_free(k->dep_all);
   isl_schedule_free(k->schedule);
+  isl_ast_node_free(k->cached_ast);
+  free(k->key);
   memset(k, 0, sizeof(*k));
+}
+
+bool poly_kernel_stmt(const poly_kernel *k, const char *name, poly_stmt *out)
+{
+  if (!poly_stmt_from_name(name, out) || out->stmt < 0 || out->stmt >= k->end - k->first)
+    return false;
+  out->stmt += k->first;
+  return true;
 }
 
 bool poly_stmt_from_name(const char *name, poly_stmt *out)
