@@ -117,6 +117,7 @@ typedef struct ir_graph {
   ir_node *nodes;
   int n_inputs, n_outputs;
   int *inputs, *outputs; /* value numbers, signature order */
+  int *by_name, cap_by_name; /* hash index: the last value of each name */
 } ir_graph;
 
 ir_graph *ir_graph_new(aotc_ctx *ctx, ir_loc loc);

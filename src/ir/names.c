@@ -26,70 +26,69 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* C89 .. C23 and C++ keywords (the header is included from C++), the
+ * identifiers and macros of stddef.h, stdbool.h, stdint.h and math.h, and
+ * the names the emitted code declares or calls. Sorted (strcmp order) for
+ * bsearch. */
 static const char *const reserved_words[] = {
-    /* C89 .. C23 keywords */
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
-    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
-    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
-    "alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert", "thread_local", "true",
-    "typeof", "typeof_unqual", "asm", "fortran",
-    /* C++ keywords (the header is included from C++) */
-    "and", "and_eq", "bitand", "bitor", "catch", "char8_t", "char16_t", "char32_t", "class", "compl",
-    "concept", "consteval", "constinit", "const_cast", "co_await", "co_return", "co_yield", "decltype",
-    "delete", "dynamic_cast", "explicit", "export", "friend", "mutable", "namespace", "new", "noexcept", "not",
-    "not_eq", "operator", "or", "or_eq", "private", "protected", "public", "reinterpret_cast", "requires",
-    "static_cast", "template", "this", "throw", "try", "typeid", "typename", "using", "virtual", "wchar_t",
-    "xor", "xor_eq",
-    /* stddef.h, stdbool.h, stdint.h */
-    "NULL", "offsetof", "size_t", "ptrdiff_t", "max_align_t", "int8_t", "int16_t", "int32_t", "int64_t",
-    "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t",
-    "INT8_C", "INT16_C", "INT32_C", "INT64_C", "UINT8_C", "UINT16_C", "UINT32_C", "UINT64_C", "INTMAX_C",
-    "UINTMAX_C", "INT8_MIN", "INT8_MAX", "INT16_MIN", "INT16_MAX", "INT32_MIN", "INT32_MAX", "INT64_MIN",
-    "INT64_MAX", "UINT8_MAX", "UINT16_MAX", "UINT32_MAX", "UINT64_MAX", "INTPTR_MIN", "INTPTR_MAX",
-    "UINTPTR_MAX", "INTMAX_MIN", "INTMAX_MAX", "UINTMAX_MAX", "PTRDIFF_MIN", "PTRDIFF_MAX", "SIZE_MAX",
-    "SIG_ATOMIC_MIN", "SIG_ATOMIC_MAX", "WCHAR_MIN", "WCHAR_MAX", "WINT_MIN", "WINT_MAX",
-    /* math.h macros and types */
-    "INFINITY", "NAN", "HUGE_VAL", "HUGE_VALF", "HUGE_VALL", "FP_NAN", "FP_INFINITE", "FP_ZERO",
-    "FP_SUBNORMAL", "FP_NORMAL", "FP_FAST_FMA", "FP_FAST_FMAF", "FP_FAST_FMAL", "FP_ILOGB0", "FP_ILOGBNAN",
-    "MATH_ERRNO", "MATH_ERREXCEPT", "math_errhandling", "float_t", "double_t", "fpclassify", "isfinite",
-    "isinf", "isnan", "isnormal", "signbit", "isgreater", "isgreaterequal", "isless", "islessequal",
-    "islessgreater", "isunordered", "errno",
-    /* names the emitted code declares or calls */
-    "workspace", "sizes", "args", "main", "omp_get_thread_num",
+    "FP_FAST_FMA", "FP_FAST_FMAF", "FP_FAST_FMAL", "FP_ILOGB0", "FP_ILOGBNAN", "FP_INFINITE", "FP_NAN",
+    "FP_NORMAL", "FP_SUBNORMAL", "FP_ZERO", "HUGE_VAL", "HUGE_VALF", "HUGE_VALL", "INFINITY", "INT16_C",
+    "INT16_MAX", "INT16_MIN", "INT32_C", "INT32_MAX", "INT32_MIN", "INT64_C", "INT64_MAX", "INT64_MIN",
+    "INT8_C", "INT8_MAX", "INT8_MIN", "INTMAX_C", "INTMAX_MAX", "INTMAX_MIN", "INTPTR_MAX", "INTPTR_MIN",
+    "MATH_ERREXCEPT", "MATH_ERRNO", "NAN", "NULL", "PTRDIFF_MAX", "PTRDIFF_MIN", "SIG_ATOMIC_MAX",
+    "SIG_ATOMIC_MIN", "SIZE_MAX", "UINT16_C", "UINT16_MAX", "UINT32_C", "UINT32_MAX", "UINT64_C",
+    "UINT64_MAX", "UINT8_C", "UINT8_MAX", "UINTMAX_C", "UINTMAX_MAX", "UINTPTR_MAX", "WCHAR_MAX", "WCHAR_MIN",
+    "WINT_MAX", "WINT_MIN", "alignas", "alignof", "and", "and_eq", "args", "asm", "auto", "bitand", "bitor",
+    "bool", "break", "case", "catch", "char", "char16_t", "char32_t", "char8_t", "class", "co_await",
+    "co_return", "co_yield", "compl", "concept", "const", "const_cast", "consteval", "constexpr", "constinit",
+    "continue", "decltype", "default", "delete", "do", "double", "double_t", "dynamic_cast", "else", "enum",
+    "errno", "explicit", "export", "extern", "false", "float", "float_t", "for", "fortran", "fpclassify",
+    "friend", "goto", "if", "inline", "int", "int16_t", "int32_t", "int64_t", "int8_t", "intmax_t",
+    "intptr_t", "isfinite", "isgreater", "isgreaterequal", "isinf", "isless", "islessequal", "islessgreater",
+    "isnan", "isnormal", "isunordered", "long", "main", "math_errhandling", "max_align_t", "mutable",
+    "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "offsetof", "omp_get_thread_num", "operator",
+    "or", "or_eq", "private", "protected", "ptrdiff_t", "public", "register", "reinterpret_cast", "requires",
+    "restrict", "return", "short", "signbit", "signed", "size_t", "sizeof", "sizes", "static",
+    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
+    "try", "typedef", "typeid", "typename", "typeof", "typeof_unqual", "uint16_t", "uint32_t", "uint64_t",
+    "uint8_t", "uintmax_t", "uintptr_t", "union", "unsigned", "using", "virtual", "void", "volatile",
+    "wchar_t", "while", "workspace", "xor", "xor_eq",
 };
 
-/* math.h functions; each also has an 'f' and an 'l' variant. */
+/* math.h functions; each also has an 'f' and an 'l' variant. Sorted. */
 static const char *const math_functions[] = {
     "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "copysign", "cos", "cosh",
     "erf", "erfc", "exp", "exp2", "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "frexp",
-    "hypot", "ilogb", "ldexp", "lgamma", "llrint", "llround", "log", "log10", "log1p", "log2", "logb", "lrint",
-    "lround", "modf", "nan", "nearbyint", "nextafter", "nexttoward", "pow", "remainder", "remquo", "rint",
-    "round", "scalbln", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh", "tgamma", "trunc", "j0", "j1", "jn",
-    "y0", "y1", "yn",
+    "hypot", "ilogb", "j0", "j1", "jn", "ldexp", "lgamma", "llrint", "llround", "log", "log10", "log1p",
+    "log2", "logb", "lrint", "lround", "modf", "nan", "nearbyint", "nextafter", "nexttoward", "pow",
+    "remainder", "remquo", "rint", "round", "scalbln", "scalbn", "sin", "sinh", "sqrt", "tan", "tanh",
+    "tgamma", "trunc", "y0", "y1", "yn",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+static int compare_word(const void *key, const void *item)
+{
+  return strcmp(key, *(const char *const *)item);
+}
+
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(s, list[i]))
-      return true;
-  return false;
+  return bsearch(s, list, n, sizeof(list[0]), compare_word) != NULL;
 }
 
 /* A math.h function, or its float or long double variant. */
 static bool is_math_function(const char *s)
 {
   size_t len = strlen(s);
+  char base[32];
   if (in_list(s, math_functions, COUNT(math_functions)))
     return true;
-  if (len < 2 || (s[len - 1] != 'f' && s[len - 1] != 'l'))
+  if (len < 2 || len > sizeof(base) || (s[len - 1] != 'f' && s[len - 1] != 'l'))
     return false;
-  for (size_t i = 0; i < COUNT(math_functions); i++)
-    if (strlen(math_functions[i]) == len - 1 && !strncmp(s, math_functions[i], len - 1))
-      return true;
-  return false;
+  memcpy(base, s, len - 1);
+  base[len - 1] = 0;
+  return in_list(base, math_functions, COUNT(math_functions));
 }
 
 /* c0, c1, ...: isl's loop iterators. */
