@@ -57,12 +57,13 @@ single() {
   [ "$f" -eq 0 ] || { echo "---- $name ----"; tail -n 40 "$log"; echo "----"; }
 }
 
-# Runs one suite: NAME COMMAND...; its output goes to a log.
+# Runs one suite: NAME COMMAND...; its output goes to a log. Prints its time.
 suite() {
   local name=$1; shift
-  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log"
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS
   "$@" >"$log" 2>&1
   count "$name" "$log" $?
+  printf '%-28s %4ds\n' "  time" $((SECONDS - start))
 }
 
 for variant in build build-san; do
@@ -79,6 +80,13 @@ for variant in build build-san; do
   else
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
   fi
+  [ -x tests/errors/run_models.sh ] && suite "errors onnx+npy$tag" tests/errors/run_models.sh
+  [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
+  if [ "$variant" = build ] && [ -x tests/scale/run.sh ]; then
+    suite "compile-time scaling" tests/scale/run.sh
+    grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
+  fi
+  [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
 done
