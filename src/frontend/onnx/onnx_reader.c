@@ -359,6 +359,22 @@ static ir_module *module_of(aotc_ctx *ctx, ir_func *f)
   return m;
 }
 
+/* Every graph output got a type and shape from the node producing it (a
+ * node may name more outputs than its operator has). */
+static bool outputs_inferred(reader *r)
+{
+  for (int k = 0; k < r->g->n_outputs; k++) {
+    const ir_value *v = &r->g->values[r->g->outputs[k]];
+    const ir_node *p = v->producer >= 0 ? &r->g->nodes[v->producer] : NULL;
+    if (v->rank >= 0)
+      continue;
+    aotc_error(r->ctx, r->loc, "graph output '%s' is not computed%s%s%s", v->name, p ? " by node '" : "",
+               p ? p->name : "", p ? "': its operator has fewer outputs" : "");
+    return false;
+  }
+  return true;
+}
+
 static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char *func_name)
 {
   if (!mp->graph) {
@@ -366,7 +382,7 @@ static ir_func *compile_model(reader *r, const Onnx__ModelProto *mp, const char 
     return NULL;
   }
   r->g = ir_graph_new(r->ctx, r->loc);
-  if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g) ||
+  if (!r->g || !read_opset(r, mp) || !read_graph(r, mp->graph) || !ir_graph_infer(r->g) || !outputs_inferred(r) ||
       !ir_graph_fold_batchnorm(r->g))
     return NULL;
   ir_graph_dce(r->g);
