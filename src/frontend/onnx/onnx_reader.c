@@ -35,7 +35,7 @@ static bool read_opset(reader *r, const Onnx__ModelProto *m)
       version = o->version;
   }
   if (version == -1) {
-    aotc_error(r->ctx, r->loc, "the model imports no opset of the default domain (ai.onnx)");
+    aotc_error(r->ctx, r->loc, "a model without an opset of the default domain (ai.onnx) is not supported");
     return false;
   }
   if (version < ONNX_MIN_OPSET || version > ONNX_MAX_OPSET) {
