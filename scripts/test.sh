@@ -59,7 +59,7 @@ single() {
   [ "$f" -eq 0 ] || { echo "---- $name ----"; tail -n 40 "$log"; echo "----"; }
 }
 
-# Runs one suite: NAME COMMAND...; its output goes to a log.
+# Runs one suite: NAME COMMAND...; its output goes to a log. Prints its time.
 suite() {
   local name=$1; shift
   local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS rc
@@ -94,6 +94,13 @@ for variant in build build-san; do
       echo "  (torchscript mutation: $((SECONDS - t0)) s)"
     fi
   fi
+  [ -x tests/errors/run_models.sh ] && suite "errors onnx+npy$tag" tests/errors/run_models.sh
+  [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
+  if [ "$variant" = build ] && [ -x tests/scale/run.sh ]; then
+    suite "compile-time scaling" tests/scale/run.sh
+    grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
+  fi
+  [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
 done

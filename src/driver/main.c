@@ -49,6 +49,8 @@ static const char usage[] =
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
     "  --interpret            run: execute the reference interpreter instead of compiled code\n"
     "  --keep-temps           run: keep the temporary build directory\n"
+    "  --max-memory BYTES     memory budget for what is read: a tensor, a file (default 2G;\n"
+    "                         suffixes K, M, G, T: powers of 1024)\n"
     "  --threads N            threads the code is scheduled (and tuned) for (default 1)\n"
     "  --cpu NAME             the CPU the code is scheduled (and tuned) for: native (default),\n"
     "                         x86-64-v4, x86-64-v3, x86-64-v2, generic, cortex-m4; with a\n"
@@ -227,6 +229,28 @@ static bool parse_cpu(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
   return false;
 }
 
+/* --max-memory BYTES: a whole number with an optional K, M, G or T (powers
+ * of 1024, optionally followed by "iB" or "B"). */
+static bool parse_bytes(aotc_ctx *ctx, const char *v, int64_t *out)
+{
+  static const char units[] = "KMGT";
+  char *end;
+  if (!v)
+    return false;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  const char *u = n >= 0 && end != v && *end ? strchr(units, *end >= 'a' ? *end - 32 : *end) : NULL;
+  int shift = u ? 10 * (int)(u - units + 1) : 0;
+  const char *rest = u ? end + 1 : end;
+  bool ok = n > 0 && !errno && rest && (!*rest || (u && (!strcmp(rest, "B") || !strcmp(rest, "iB")))) &&
+            n <= (INT64_MAX >> shift);
+  if (!ok)
+    aotc_error(ctx, noloc, "--max-memory expects a positive number of bytes (suffixes K, M, G, T), got '%s'", v);
+  else
+    *out = (int64_t)n << shift;
+  return ok;
+}
+
 static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   const char *a = argv[*i], *v;
@@ -244,6 +268,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->weights = option_value(ctx, argc, argv, i, "--weights")) != NULL;
   if (is_option(a, "--schedule"))
     return (o->schedule = option_value(ctx, argc, argv, i, "--schedule")) != NULL;
+  if (is_option(a, "--max-memory"))
+    return parse_bytes(ctx, option_value(ctx, argc, argv, i, "--max-memory"), &ctx->max_bytes);
   if (is_option(a, "--name"))
     return (o->name = option_value(ctx, argc, argv, i, "--name")) != NULL;
   if (is_option(a, "--output-dir"))
@@ -639,6 +665,11 @@ static int dispatch(aotc_ctx *ctx, options *o)
   unsigned char *buf = check_dump_after(ctx, o) ? driver_read_file(ctx, o->file, &len) : NULL;
   if (!buf)
     return 1;
+  if (len == 0) {
+    aotc_error(ctx, noloc, "'%s' is empty: nothing to compile", o->file);
+    aotc_free(ctx, buf);
+    return 1;
+  }
   driver_config cfg = config_of(o);
   driver_module m;
   driver_module_init(&m, ctx, &cfg, o->file, buf, len);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct {
   const char *descr;
@@ -19,17 +20,24 @@ static const struct {
 unsigned char *driver_read_file(aotc_ctx *ctx, const char *path, size_t *len)
 {
   FILE *f = fopen(path, "rb");
+  struct stat st;
   if (!f) {
     aotc_error(ctx, (ir_loc){0}, "cannot open '%s': %s", path, strerror(errno));
     return NULL;
   }
-  size_t cap = 1 << 16, n = 0;
+  if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    fclose(f);
+    aotc_error(ctx, (ir_loc){0}, "cannot read '%s': it is a %s, not a file", path,
+               S_ISDIR(st.st_mode) ? "folder" : "device");
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0, budget = (size_t)aotc_max_bytes(ctx);
   unsigned char *buf = aotc_malloc(ctx, cap + 1);
   while (buf) {
     n += fread(buf + n, 1, cap - n, f);
-    if (n < cap)
+    if (n < cap || n > budget)
       break;
-    cap *= 2;
+    cap = cap > budget / 2 ? budget + 1 : cap * 2;
     unsigned char *nb = aotc_realloc(ctx, buf, cap + 1);
     if (!nb)
       aotc_free(ctx, buf);
@@ -37,6 +45,11 @@ unsigned char *driver_read_file(aotc_ctx *ctx, const char *path, size_t *len)
   }
   bool err = ferror(f);
   fclose(f);
+  if (buf && n > budget) {
+    aotc_free(ctx, buf);
+    aotc_error(ctx, (ir_loc){0}, "'%s' is larger than the memory budget of %zu bytes (--max-memory)", path, budget);
+    return NULL;
+  }
   if (!buf || err) {
     aotc_free(ctx, buf);
     aotc_error(ctx, (ir_loc){0}, "cannot read '%s'", path);
@@ -80,11 +93,12 @@ static bool parse_descr(const char *hdr, ir_type *type)
   return false;
 }
 
-static bool parse_shape(const char *hdr, npy_array *a)
+/* Parses 'shape': (d0, d1, ...); NULL, or what is wrong with it. */
+static const char *parse_shape(const char *hdr, npy_array *a)
 {
   const char *p = dict_value(hdr, "'shape'");
   if (!p || *p != '(')
-    return false;
+    return "no 'shape' tuple in the header";
   p++;
   a->rank = 0;
   a->numel = 1;
@@ -92,49 +106,69 @@ static bool parse_shape(const char *hdr, npy_array *a)
     while (*p == ' ' || *p == ',')
       p++;
     if (*p == ')')
-      return true;
-    if (*p < '0' || *p > '9' || a->rank == NPY_MAX_RANK)
-      return false;
+      return NULL;
+    if (*p == '-')
+      return "a negative dimension";
+    if (*p < '0' || *p > '9')
+      return "a dimension that is not a number";
+    if (a->rank == NPY_MAX_RANK)
+      return "more than 16 dimensions";
     char *end;
     errno = 0;
     long long v = strtoll(p, &end, 10);
-    if (errno || v < 0 || __builtin_mul_overflow(a->numel, (int64_t)v, &a->numel))
-      return false;
+    if (errno || __builtin_mul_overflow(a->numel, (int64_t)v, &a->numel))
+      return "more elements than 64 bits can count";
     a->shape[a->rank++] = v;
     p = end;
     while (*p == 'L')
       p++;
     if (*p != ',' && *p != ')' && *p != ' ')
-      return false;
+      return "a dimension that is not a number";
   }
 }
 
-bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
+bool driver_npy_looks_like(const char *path, const unsigned char *buf, size_t len)
 {
-  memset(out, 0, sizeof(*out));
-  if (len < 10 || memcmp(buf, "\x93NUMPY", 6)) {
-    aotc_error(ctx, (ir_loc){0}, "'%s' is not a .npy file", name);
+  size_t n = strlen(path);
+  return (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) || (n >= 4 && !strcmp(path + n - 4, ".npy"));
+}
+
+/* The header's length and where it starts, for format versions 1 to 3. */
+static bool parse_preamble(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, size_t *hlen,
+                           size_t *off)
+{
+  if (len == 0) {
+    aotc_error(ctx, (ir_loc){0}, "'%s' is empty, not a .npy file", name);
     return false;
   }
-  int major = buf[6];
-  size_t hlen, off;
-  if (major == 1) {
-    hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
-    off = 10;
-  } else if ((major == 2 || major == 3) && len >= 12) {
-    hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
-    off = 12;
-  } else {
+  if (memcmp(buf, "\x93NUMPY", len < 6 ? len : 6)) {
+    aotc_error(ctx, (ir_loc){0}, "'%s' is not a .npy file (it does not start with \\x93NUMPY)", name);
+    return false;
+  }
+  int major = len > 6 ? buf[6] : 1;
+  *off = major == 1 ? 10 : 12;
+  if (major < 1 || major > 3) {
     aotc_error(ctx, (ir_loc){0}, "'%s': unsupported .npy version %d", name, major);
     return false;
   }
-  if (hlen > len - off) {
-    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy header", name);
+  if (len < *off) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy file: %zu bytes, the preamble alone takes %zu", name, len,
+               *off);
     return false;
   }
-  char *hdr = ir_strndup(ctx, (const char *)buf + off, hlen);
-  if (!hdr)
+  *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+  if (major > 1)
+    *hlen |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+  if (*hlen > len - *off) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy header: it declares %zu bytes, the file holds %zu after the preamble",
+               name, *hlen, len - *off);
     return false;
+  }
+  return true;
+}
+
+static bool parse_header(aotc_ctx *ctx, const char *name, const char *hdr, npy_array *out)
+{
   const char *fo = dict_value(hdr, "'fortran_order'");
   if (!fo || strncmp(fo, "False", 5)) {
     aotc_error(ctx, (ir_loc){0}, "'%s': only C-order .npy arrays are supported", name);
@@ -144,15 +178,42 @@ bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf,
     aotc_error(ctx, (ir_loc){0}, "'%s': unsupported element type (supported: float32, float64, int8-64, uint8-64, bool, little-endian)", name);
     return false;
   }
-  if (!parse_shape(hdr, out)) {
-    aotc_error(ctx, (ir_loc){0}, "'%s': malformed shape in .npy header", name);
+  const char *wrong = parse_shape(hdr, out);
+  if (wrong) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': malformed shape in the .npy header: %s", name, wrong);
     return false;
   }
-  size_t bytes = (size_t)out->numel * (size_t)ir_types[out->type].bytes;
-  if (out->numel > (int64_t)(SIZE_MAX / 16) || bytes > len - off - hlen) {
-    aotc_error(ctx, (ir_loc){0}, "'%s': data shorter than its shape says", name);
+  return true;
+}
+
+/* The data's size in bytes, checked against the bytes present and the
+ * memory budget. */
+static bool check_data(aotc_ctx *ctx, const char *name, const npy_array *a, size_t present, size_t *bytes)
+{
+  int64_t b;
+  if (__builtin_mul_overflow(a->numel, (int64_t)ir_types[a->type].bytes, &b) || b > aotc_max_bytes(ctx)) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': %lld elements of %s exceed the memory budget of %lld bytes (--max-memory)", name,
+               (long long)a->numel, ir_types[a->type].name, (long long)aotc_max_bytes(ctx));
     return false;
   }
+  if ((uint64_t)b > present) {
+    aotc_error(ctx, (ir_loc){0}, "'%s': truncated .npy data: its shape needs %lld bytes of %s, the file holds %zu", name,
+               (long long)b, ir_types[a->type].name, present);
+    return false;
+  }
+  *bytes = (size_t)b;
+  return true;
+}
+
+bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out)
+{
+  size_t hlen, off, bytes;
+  memset(out, 0, sizeof(*out));
+  if (!parse_preamble(ctx, name, buf, len, &hlen, &off))
+    return false;
+  char *hdr = ir_strndup(ctx, (const char *)buf + off, hlen);
+  if (!hdr || !parse_header(ctx, name, hdr, out) || !check_data(ctx, name, out, len - off - hlen, &bytes))
+    return false;
   out->ctx = ctx;
   out->data = aotc_malloc(ctx, bytes ? bytes : 1);
   if (!out->data) {
@@ -253,10 +314,23 @@ static int64_t load_i(const void *p, ir_type t, int64_t i)
   }
 }
 
+/* d as an integer, truncated toward 0, NaN as 0 and out-of-range values
+ * clamped (C leaves the plain conversion undefined there). */
+static int64_t saturate_i64(double d)
+{
+  if (d != d)
+    return 0;
+  if (d >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (d <= -9223372036854775808.0)
+    return INT64_MIN;
+  return (int64_t)d;
+}
+
 static void store(void *p, ir_type t, int64_t i, const void *src, ir_type st, int64_t si)
 {
   double d = ir_types[st].is_float ? load_f(src, st, si) : (double)load_i(src, st, si);
-  int64_t v = ir_types[st].is_float ? (int64_t)d : load_i(src, st, si);
+  int64_t v = ir_types[st].is_float ? saturate_i64(d) : load_i(src, st, si);
   switch (t) {
   case IR_F32: ((float *)p)[i] = (float)d; break;
   case IR_F64: ((double *)p)[i] = d; break;

@@ -19,6 +19,10 @@ typedef struct npy_array {
  * Never reads past len; refuses Fortran order, big-endian and object data. */
 bool driver_npy_parse(aotc_ctx *ctx, const char *name, const unsigned char *buf, size_t len, npy_array *out);
 bool driver_npy_load(aotc_ctx *ctx, const char *path, npy_array *out);
+/* Whether a file is meant as .npy: it starts with the magic string, or its
+ * name ends with .npy (so an empty or truncated one gets the .npy reader's
+ * message). */
+bool driver_npy_looks_like(const char *path, const unsigned char *buf, size_t len);
 bool driver_npy_save(aotc_ctx *ctx, const char *path, const npy_array *a);
 void driver_npy_free(npy_array *a);
 /* Converts a's elements to type `to` in place (reallocating through

@@ -56,7 +56,7 @@ bool driver_load_array(aotc_ctx *ctx, const char *path, npy_array *out)
     return false;
   bool ok;
   memset(out, 0, sizeof(*out));
-  if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+  if (driver_npy_looks_like(path, buf, len))
     ok = driver_npy_parse(ctx, path, buf, len, out);
   else
     ok = load_tensor_proto(ctx, path, buf, len, out);
@@ -94,11 +94,13 @@ static bool is_func_input(const ir_func *f, int t)
 
 /* A model input that the frontend folded into a constant (a Reshape shape,
  * say) is no longer an argument, yet naming it is right. */
-static bool is_model_input(const run_request *req, const char *name)
+static bool is_model_input(aotc_ctx *ctx, const run_request *req, const char *name)
 {
-  for (int i = 0; i < req->n_model_inputs; i++)
-    if (!strcmp(req->model_inputs[i], name))
+  for (int i = 0; i < req->n_model_inputs; i++) {
+    const char *id = ir_c_identifier(ctx, req->model_inputs[i]);
+    if (!strcmp(req->model_inputs[i], name) || (id && !strcmp(id, name)))
       return true;
+  }
   return false;
 }
 
@@ -111,7 +113,7 @@ static bool check_input_names(aotc_ctx *ctx, const run_request *req)
     int t = ir_func_find_tensor(f, req->inputs[i].name);
     if (t < 0 && id)
       t = ir_func_find_tensor(f, id);
-    if (!is_func_input(f, t) && !is_model_input(req, req->inputs[i].name)) {
+    if (!is_func_input(f, t) && !is_model_input(ctx, req, req->inputs[i].name)) {
       aotc_error(ctx, noloc, "'%s' has no input named '%s'", f->name, req->inputs[i].name);
       ok = false;
     }

@@ -135,6 +135,11 @@ static void print_param_check(emit_fn *E, const char *fail)
     else
       fprintf(E->out, "%s < 0", E->param_c[p]);
   }
+  for (int c = 0; c < E->f->n_checks; c++) {
+    fputs(" || ", E->out);
+    emit_print_size(E, E->f->checks[c]);
+    fputs(" < 0", E->out);
+  }
   fprintf(E->out, ")\n    return %s;\n", fail);
 }
 

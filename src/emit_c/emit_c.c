@@ -175,8 +175,10 @@ static void print_kernels(emit_fn *E)
     const emit_kernel *k = &E->pf->kernels[i];
     if (k->contraction >= 0)
       emit_ukernel_print_contraction(E, k->contraction);
-    else
+    else {
+      E->k = k->poly;
       emit_print_node(E, k->ast);
+    }
   }
 }
 

@@ -4,65 +4,19 @@
  * and src/schedule; this file records them in the plan. */
 #include "emit_plan.h"
 
-#include <ctype.h>
 #include <isl/id.h>
 #include <isl/options.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------
- * Names: user identifiers that clash with the target or with the emitted
- * code's own names get a trailing '_'
+ * Names: one scheme for every user name, ir_c_name (src/ir/names.c)
  * ------------------------------------------------------------------------ */
-
-static bool is_libm_name(const emit_target *tg, const char *s)
-{
-  for (int i = 0; i < IR_FN_COUNT; i++)
-    if ((tg->libm[i][0] && !strcmp(s, tg->libm[i][0])) || (tg->libm[i][1] && !strcmp(s, tg->libm[i][1])))
-      return true;
-  return false;
-}
-
-/* c0, c1, ...: isl's loop iterators. */
-static bool is_iterator_name(const char *s)
-{
-  if (s[0] != 'c' || !s[1])
-    return false;
-  for (const char *p = s + 1; *p; p++)
-    if (!isdigit((unsigned char)*p))
-      return false;
-  return true;
-}
-
-static bool is_reserved(const emit_target *tg, const char *s)
-{
-  for (const char *const *w = tg->reserved; *w; w++)
-    if (!strcmp(s, *w))
-      return true;
-  return is_libm_name(tg, s) || is_iterator_name(s) || !strncmp(s, "__", 2);
-}
-
-static bool is_taken(const char *s, const char *const *taken, int n_taken)
-{
-  for (int i = 0; i < n_taken; i++)
-    if (taken[i] && !strcmp(s, taken[i]))
-      return true;
-  return false;
-}
-
-/* An identifier for name, distinct from taken[0..n_taken-1]. */
-static const char *identifier(const emit_plan *p, const char *name, const char *const *taken, int n_taken)
-{
-  const char *s = strncmp(name, "aotc_", 5) ? name : ir_sprintf(p->ctx, "u_%s", name);
-  while (s && (is_reserved(p->target, s) || is_taken(s, taken, n_taken)))
-    s = ir_sprintf(p->ctx, "%s_", s);
-  return s;
-}
 
 /* The entry's name: the def's name unless it clashes with the target. */
 static const char *entry_name(const emit_plan *p, const ir_func *f)
 {
-  const char *name = identifier(p, f->name, NULL, 0);
+  const char *name = ir_c_name(p->ctx, f->name, NULL, 0);
   if (name && strcmp(name, f->name))
     aotc_warning(p->ctx, f->loc, "'%s' is a reserved name in C; the entry is emitted as '%s'", f->name, name);
   return name;
@@ -73,17 +27,17 @@ static const char *entry_name(const emit_plan *p, const ir_func *f)
 static bool name_params_and_tensors(const emit_plan *p, emit_plan_fn *pf)
 {
   const ir_func *f = pf->f;
-  const char **taken = IR_NEW_ARRAY(p->ctx, const char *, f->n_params + f->n_tensors);
+  ir_name_set taken = {0};
   pf->param_c = IR_NEW_ARRAY(p->ctx, const char *, f->n_params);
   pf->tensor_c = IR_NEW_ARRAY(p->ctx, const char *, f->n_tensors);
-  if (!taken || !pf->param_c || !pf->tensor_c)
+  if (!pf->param_c || !pf->tensor_c)
     return false;
   for (int i = 0; i < f->n_params; i++)
-    taken[i] = pf->param_c[i] = identifier(p, f->param_names[i], taken, i);
+    pf->param_c[i] = ir_c_name_unique(p->ctx, &taken, f->param_names[i]);
   for (int t = 0; t < f->n_tensors; t++)
-    taken[f->n_params + t] = pf->tensor_c[t] =
-        f->tensors[t]->role == IR_CONSTANT ? ir_sprintf(p->ctx, "aotc_k_%s_%s", pf->name, f->tensors[t]->name)
-                                           : identifier(p, f->tensors[t]->name, taken, f->n_params + t);
+    pf->tensor_c[t] = f->tensors[t]->role == IR_CONSTANT
+                          ? ir_sprintf(p->ctx, "aotc_k_%s_%s", pf->name, f->tensors[t]->name)
+                          : ir_c_name_unique(p->ctx, &taken, f->tensors[t]->name);
   return !p->ctx->oom;
 }
 
@@ -134,12 +88,17 @@ static bool build_models(const emit_plan *p, emit_plan_fn *pf)
                                 p->opt->fixed_sizes);
     if (!k->poly)
       return false;
+    k->poly->cache = pf->cache;
   }
   return true;
 }
 
 static bool build_fn(emit_plan *p, emit_plan_fn *pf)
 {
+  if (!pf->cache && !(pf->cache = poly_cache_new())) {
+    aotc_error(p->ctx, pf->f->loc, "out of memory in the C backend");
+    return false;
+  }
   return check_shapes(p, pf->f) && name_params_and_tensors(p, pf) && list_kernels(p, pf) && build_models(p, pf);
 }
 
@@ -207,8 +166,9 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
   }
   sched_set_isl_options(p->isl, &pf->sched);
   poly_kernel_schedule(k->poly, p->opt->fuse);
-  if (k->poly->scheduled)
+  if (k->poly->scheduled && !k->poly->from_cache)
     k->poly->schedule = sched_apply(k->poly->schedule, &pf->sched);
+  poly_kernel_cache_schedule(k->poly);
 }
 
 bool emit_plan_schedule(emit_plan *p)
@@ -274,8 +234,9 @@ static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const cha
 
 /* A loop whose body is one reduction (not its initialisation) into an
  * element that does not move with the loop. */
-static bool is_replaceable(const ir_func *f, __isl_keep isl_ast_node *loop)
+static bool is_replaceable(const poly_kernel *k, __isl_keep isl_ast_node *loop)
 {
+  const ir_func *f = k->f;
   isl_ast_node *body = isl_ast_node_for_get_body(loop);
   isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body)
                                                                                 : NULL;
@@ -283,7 +244,7 @@ static bool is_replaceable(const ir_func *f, __isl_keep isl_ast_node *loop)
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
   poly_stmt ps;
-  bool ok = id && it_id && poly_stmt_from_name(isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init &&
+  bool ok = id && it_id && poly_kernel_stmt(k, isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init &&
             f->stmts[ps.stmt]->red != IR_RED_NONE && lhs_stays(f->stmts[ps.stmt], call, isl_id_get_name(it_id));
   isl_id_free(id);
   isl_id_free(it_id);
@@ -312,7 +273,7 @@ bool emit_plan_ast(emit_plan *p)
       if (k->contraction >= 0)
         continue;
       k->poly->after_each_for = pf->sched.scalar_replace ? annotate_for : NULL;
-      k->poly->after_each_for_user = (void *)pf->f;
+      k->poly->after_each_for_user = k->poly;
       k->ast = poly_kernel_ast(k->poly);
       if (!k->ast) {
         aotc_error(p->ctx, pf->f->stmts[k->first]->loc, "%s: isl could not generate the loops", pf->f->name);
@@ -411,6 +372,8 @@ void emit_plan_free(emit_plan *p)
       isl_ast_node_free(p->funcs[i].kernels[j].ast);
       poly_kernel_free(p->funcs[i].kernels[j].poly);
     }
+  for (int i = 0; i < p->n_funcs; i++)
+    poly_cache_free(p->funcs[i].cache);
   isl_ctx_free(p->isl);
   memset(p, 0, sizeof(*p));
 }

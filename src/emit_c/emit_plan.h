@@ -56,6 +56,7 @@ typedef struct emit_plan_fn {
   sched_blocks *blocks;     /* [n_contr]: their register tiles, cache blocks and threads */
   int n_kernels;
   emit_kernel *kernels;     /* [n_kernels], in statement order */
+  poly_cache *cache;        /* schedules and loops of the kernels seen so far (poly.h) */
 } emit_plan_fn;
 
 typedef struct emit_plan {

@@ -632,7 +632,7 @@ static const ir_stmt *bind_call(emit_fn *E, __isl_keep isl_ast_node *node, poly_
   isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
   isl_id *id = isl_ast_expr_id_get_id(name);
   const ir_stmt *s = NULL;
-  if (poly_stmt_from_name(isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
+  if (poly_kernel_stmt(E->k, isl_id_get_name(id), ps) && ps->stmt < E->f->n_stmts) {
     s = E->stmt = E->f->stmts[ps->stmt];
     int n = isl_ast_expr_op_get_n_arg(call) - 1;
     for (int j = 0; j < emit_bound_count(s); j++)

@@ -48,6 +48,7 @@ typedef struct emit_fn {
   const char **tensor_c;    /* C names of the tensors */
   const char ***dim;        /* local holding a computed dimension, or NULL */
   bool *is_read;            /* per tensor: read by some statement */
+  const poly_kernel *k;     /* the kernel being printed (its statements are named from its first) */
   const ir_stmt *stmt;      /* the statement being printed */
   isl_ast_expr **iter;      /* current statement: value of each index */
   int indent;

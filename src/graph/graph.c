@@ -28,7 +28,7 @@ ir_graph *ir_graph_new(aotc_ctx *ctx, ir_loc loc)
   if (g) {
     g->ctx = ctx;
     g->loc = loc;
-    g->max_bytes = GRAPH_DEFAULT_MAX_BYTES;
+    g->max_bytes = ctx->max_bytes > 0 ? (size_t)ctx->max_bytes : GRAPH_DEFAULT_MAX_BYTES;
   }
   return g;
 }
@@ -48,6 +48,42 @@ static void *grow(aotc_ctx *ctx, void *items, int n, int *cap, size_t sz)
   return p;
 }
 
+static size_t name_hash(const char *s)
+{
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The slot of by_name for name: its value, or an empty slot (-1). */
+static int *name_slot(const ir_graph *g, const char *name)
+{
+  size_t i = name_hash(name) & (size_t)(g->cap_by_name - 1);
+  while (g->by_name[i] >= 0 && strcmp(g->values[g->by_name[i]].name, name))
+    i = (i + 1) & (size_t)(g->cap_by_name - 1);
+  return &g->by_name[i];
+}
+
+/* Records value v under its name (a later value of the same name wins, as
+ * a backward search would find it); rebuilds the index when half full. */
+static bool index_value(ir_graph *g, int v)
+{
+  if (2 * (g->n_values + 1) > g->cap_by_name) {
+    int cap = g->cap_by_name ? 4 * g->cap_by_name : 64;
+    int *slots = IR_NEW_ARRAY(g->ctx, int, cap);
+    if (!slots)
+      return false;
+    memset(slots, 0xff, sizeof(int) * (size_t)cap);
+    g->by_name = slots;
+    g->cap_by_name = cap;
+    for (int k = 0; k < v; k++)
+      *name_slot(g, g->values[k].name) = k;
+  }
+  *name_slot(g, g->values[v].name) = v;
+  return true;
+}
+
 int ir_graph_add_value(ir_graph *g, const char *name)
 {
   ir_value *vs = grow(g->ctx, g->values, g->n_values, &g->cap_values, sizeof(ir_value));
@@ -60,12 +96,17 @@ int ir_graph_add_value(ir_graph *g, const char *name)
   v->rank = -1;
   v->producer = -1;
   v->loc = g->loc;
+  if (!index_value(g, g->n_values))
+    return -1;
   return g->n_values++;
 }
 
 int ir_graph_find_value(const ir_graph *g, const char *name)
 {
-  for (int k = g->n_values - 1; k >= 0; k--)
+  int v = g->cap_by_name ? *name_slot(g, name) : -1;
+  if (v < 0 || !g->values[v].internal)
+    return v;
+  for (int k = v - 1; k >= 0; k--)
     if (!g->values[k].internal && !strcmp(g->values[k].name, name))
       return k;
   return -1;
@@ -220,6 +261,22 @@ static bool *shape_nodes(ir_graph *g)
   return shape;
 }
 
+/* Every graph output got a type and shape from the node producing it (a
+ * node may name more outputs than its operator has). */
+static bool outputs_inferred(ir_graph *g)
+{
+  for (int k = 0; k < g->n_outputs; k++) {
+    const ir_value *v = &g->values[g->outputs[k]];
+    const ir_node *p = v->producer >= 0 ? &g->nodes[v->producer] : NULL;
+    if (v->rank >= 0)
+      continue;
+    aotc_error(g->ctx, g->loc, "graph output '%s' is not computed%s%s%s", v->name, p ? " by node '" : "",
+               p ? p->name : "", p ? "': its operator has fewer outputs" : "");
+    return false;
+  }
+  return true;
+}
+
 bool ir_graph_infer(ir_graph *g)
 {
   bool *shape = shape_nodes(g);
@@ -232,7 +289,7 @@ bool ir_graph_infer(ir_graph *g)
     if (shape[k] && foldable(g, n) && !fold_node(g, n))
       return false;
   }
-  return !g->ctx->n_errors;
+  return !g->ctx->n_errors && outputs_inferred(g);
 }
 
 bool ir_graph_fold(ir_graph *g)

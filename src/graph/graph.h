@@ -382,6 +382,7 @@ typedef struct ir_graph {
                              tensors, arguments after the inputs in value
                              order, and no pass folds them into constants */
   size_t max_bytes;      /* the memory budget: the largest output a node may create */
+  int *by_name, cap_by_name; /* hash index: the last value of each name */
 } ir_graph;
 
 /* The memory budget of a new graph (4 GiB). */

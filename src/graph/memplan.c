@@ -69,32 +69,45 @@ static bool overlaps(const live_range *a, const live_range *b)
   return a->first <= b->last && b->first <= a->last;
 }
 
-/* The lowest offset where r fits beside the placed ranges 0..n-1. */
-static int64_t place(const live_range *placed, int n, const live_range *r)
+/* The placed ranges by the kernel they start in: a range that overlaps r in
+ * time starts at most `longest` kernels before r does, so placing r looks
+ * at those kernels' ranges only (near-linear unless lifetimes are long). */
+typedef struct placed_index {
+  int *head, *next; /* per kernel: first placed range; per range: the next one */
+  int longest;      /* the longest lifetime placed, in kernels */
+} placed_index;
+
+/* The lowest offset where r fits beside the placed ranges. */
+static int64_t place(const live_range *all, const placed_index *ix, const live_range *r)
 {
   int64_t offset = 0;
+  int from = r->first - ix->longest > 0 ? r->first - ix->longest : 0;
   for (bool moved = true; moved;) {
     moved = false;
-    for (int i = 0; i < n; i++)
-      if (overlaps(&placed[i], r) && offset < placed[i].offset + placed[i].bytes &&
-          placed[i].offset < offset + r->bytes) {
-        offset = placed[i].offset + placed[i].bytes;
-        moved = true;
-      }
+    for (int k = from; k <= r->last; k++)
+      for (int i = ix->head[k]; i >= 0; i = ix->next[i])
+        if (overlaps(&all[i], r) && offset < all[i].offset + all[i].bytes && all[i].offset < offset + r->bytes) {
+          offset = all[i].offset + all[i].bytes;
+          moved = true;
+        }
   }
   return offset;
 }
 
-static int64_t lower_bound(const live_range *r, int n, int n_kernels)
+/* The largest total size of the ranges live in one kernel (a sweep over
+ * the kernels with the sizes starting and ending at each). */
+static int64_t lower_bound(aotc_ctx *ctx, const live_range *r, int n, int n_kernels)
 {
-  int64_t best = 0;
+  int64_t *delta = IR_NEW_ARRAY(ctx, int64_t, n_kernels + 1), best = 0, live = 0;
+  if (!delta)
+    return 0;
+  for (int i = 0; i < n; i++) {
+    delta[r[i].first] += r[i].bytes;
+    delta[r[i].last + 1] -= r[i].bytes;
+  }
   for (int k = 0; k < n_kernels; k++) {
-    int64_t live = 0;
-    for (int i = 0; i < n; i++)
-      if (r[i].first <= k && k <= r[i].last)
-        live += r[i].bytes;
-    if (live > best)
-      best = live;
+    live += delta[k];
+    best = live > best ? live : best;
   }
   return best;
 }
@@ -127,11 +140,19 @@ static int collect(const ir_func *f, live_range *by_tensor)
 }
 
 /* Places the ranges in their current order; the workspace size. */
-static int64_t place_all(live_range *r, int n)
+static int64_t place_all(aotc_ctx *ctx, live_range *r, int n, int n_kernels)
 {
+  placed_index ix = {IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n), 0};
   int64_t total = 0;
+  if (!ix.head || !ix.next)
+    return -1;
+  for (int k = 0; k < n_kernels; k++)
+    ix.head[k] = -1;
   for (int i = 0; i < n; i++) {
-    r[i].offset = place(r, i, &r[i]);
+    r[i].offset = place(r, &ix, &r[i]);
+    ix.next[i] = ix.head[r[i].first];
+    ix.head[r[i].first] = i;
+    ix.longest = r[i].last - r[i].first > ix.longest ? r[i].last - r[i].first : ix.longest;
     if (r[i].offset + r[i].bytes > total)
       total = r[i].offset + r[i].bytes;
   }
@@ -150,17 +171,19 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
   if (n < 0)
     return true;
   int n_kernels = f->n_stmts && f->stmt_kernel ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
-  *bound = lower_bound(r, n, n_kernels);
+  *bound = lower_bound(ctx, r, n, n_kernels);
   int best = 0;
   int64_t best_total = -1;
   for (int o = 0; o < (int)(sizeof orders / sizeof orders[0]); o++) {
     qsort(r, (size_t)n, sizeof(*r), orders[o]);
-    int64_t total = place_all(r, n);
+    int64_t total = place_all(ctx, r, n, n_kernels);
     if (best_total < 0 || total < best_total)
       best = o, best_total = total;
   }
   qsort(r, (size_t)n, sizeof(*r), orders[best]);
-  f->workspace_bytes = place_all(r, n);
+  f->workspace_bytes = place_all(ctx, r, n, n_kernels);
+  if (f->workspace_bytes < 0)
+    return false;
   for (int i = 0; i < n; i++)
     f->tensors[r[i].t]->ws_offset = r[i].offset;
   f->memory_planned = true;

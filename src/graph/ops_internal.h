@@ -14,6 +14,7 @@ struct ir_lower {
   const char *name;
   int *tensor_of; /* per value: its tensor, or -1 */
   ir_vec tensors;
+  ir_name_set names; /* the tensors' names */
   ir_vec stmts;
   const ir_node *node; /* the node being lowered */
 };

@@ -25,54 +25,10 @@ ir_lower *ir_lower_new(ir_graph *g, const char *func_name)
   return L;
 }
 
-static bool name_taken(const ir_lower *L, const char *name)
-{
-  for (int k = 0; k < L->tensors.n; k++)
-    if (!strcmp(((ir_tensor *)L->tensors.items[k])->name, name))
-      return true;
-  return false;
-}
-
-static bool is_c_keyword(const char *s)
-{
-  static const char *const kw[] = {
-      "auto",   "break",    "case",     "char",     "const", "continue", "default", "do",     "double",
-      "else",   "enum",     "extern",   "float",    "for",   "goto",     "if",      "inline", "int",
-      "long",   "register", "restrict", "return",   "short", "signed",   "sizeof",  "static", "struct",
-      "switch", "typedef",  "union",    "unsigned", "void",  "volatile", "while",   "bool",   "workspace"};
-  for (size_t k = 0; k < sizeof(kw) / sizeof(kw[0]); k++)
-    if (!strcmp(kw[k], s))
-      return true;
-  return false;
-}
-
-const char *ir_c_identifier(aotc_ctx *ctx, const char *raw)
-{
-  size_t len = strlen(raw);
-  char *s = ir_alloc(ctx, len + 4);
-  if (!s)
-    return NULL;
-  size_t o = 0;
-  if (!len || (raw[0] >= '0' && raw[0] <= '9'))
-    s[o++] = 't';
-  for (size_t k = 0; k < len; k++) {
-    char c = raw[k];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    s[o++] = ok ? c : '_';
-  }
-  if (is_c_keyword(s) || !strncmp(s, "aotc_", 5))
-    s[o++] = '_';
-  return s;
-}
-
 /* A C identifier made from a model's name, unique among the tensors. */
 static const char *tensor_name(ir_lower *L, const char *raw)
 {
-  const char *s = ir_c_identifier(L->ctx, raw);
-  const char *name = s;
-  for (int k = 1; name && name_taken(L, name); k++)
-    name = ir_sprintf(L->ctx, "%s_%d", s, k);
-  return name;
+  return ir_c_name_unique(L->ctx, &L->names, raw);
 }
 
 static int add_tensor(ir_lower *L, const char *raw, ir_type type, int rank, const int64_t *shape, ir_role role)

@@ -62,6 +62,11 @@ aotc_ctx *aotc_ctx_new(aotc_alloc_fn alloc, void *ud)
   return ctx;
 }
 
+int64_t aotc_max_bytes(const aotc_ctx *ctx)
+{
+  return ctx->max_bytes > 0 ? ctx->max_bytes : AOTC_DEFAULT_MAX_BYTES;
+}
+
 void aotc_ctx_free(aotc_ctx *ctx)
 {
   if (!ctx)

@@ -57,10 +57,15 @@ typedef struct aotc_ctx {
   aotc_source **sources;
   int n_sources;
   long isl_max_ops; /* bound on isl's work per kernel (0: default) */
+  int64_t max_bytes; /* memory budget for what a reader allocates (0: AOTC_DEFAULT_MAX_BYTES) */
 } aotc_ctx;
+
+#define AOTC_DEFAULT_MAX_BYTES ((int64_t)2 << 30)
 
 aotc_ctx *aotc_ctx_new(aotc_alloc_fn alloc, void *ud); /* alloc NULL: libc */
 void aotc_ctx_free(aotc_ctx *ctx);
+/* The memory budget in force: ctx->max_bytes, or the default. */
+int64_t aotc_max_bytes(const aotc_ctx *ctx);
 /* Registers a source text (copied) so locations can show the line. */
 const aotc_source *aotc_add_source(aotc_ctx *ctx, const char *name, const char *text, size_t len);
 void aotc_error(aotc_ctx *ctx, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -287,6 +292,7 @@ typedef struct ir_index {
   ir_size *lo, *hi; /* lo <= i < hi */
   bool reduction;   /* appears on the right only */
   bool explicit_range; /* from a `where i in lo:hi` clause */
+  ir_loc loc;          /* the `where` clause of an explicit range, else the index's first use */
 } ir_index;
 
 /* A statement runs at every point of the box of its index ranges and
@@ -367,6 +373,8 @@ typedef struct ir_func {
   int64_t workspace_bytes; /* from the memory plan */
   int64_t workspace_lower_bound; /* the plan's lower bound: the most bytes
                                     of temporaries live at once */
+  int n_checks;      /* size conditions the entry checks first: when one of */
+  ir_size **checks;  /* them is negative, it returns 1 (reads would leave a tensor) */
 } ir_func;
 
 typedef struct ir_module {
@@ -524,11 +532,31 @@ struct ir_graph *onnx_read_graph(aotc_ctx *ctx, const char *path, const unsigned
 
 /* The names of an ONNX model's inputs (graph inputs that are not
  * initializers), in order: input_k.pb of the ONNX test data feeds the k-th.
- * Arena-allocated; NULL (reported on ctx) when the model cannot be decoded. */
+ * Arena-allocated; none (nothing reported: onnx_compile says why) when the
+ * model cannot be decoded; NULL only when out of memory. */
 const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t len, int *n);
-/* The C identifier a model frontend gives a tensor named `name` (before
- * making it unique within the function): other characters become '_'. */
+/* C names (names.c): the one mangling scheme from a user's name to a C
+ * identifier, documented at the top of names.c. ir_c_name returns a valid
+ * C identifier, clear of C's and the emitted code's reserved names and
+ * distinct from taken[0..n_taken-1] (arena-allocated; NULL on OOM).
+ * ir_c_identifier is ir_c_name with nothing taken. ir_c_entry_clash: the
+ * first entry i among names[0..n-1] whose C name, or a name derived from it
+ * (NAME_call, NAME_workspace_bytes, ...), was already declared by an earlier
+ * entry (*other; *c_name: that name), or -1 when they are all distinct. */
+const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, int n_taken);
 const char *ir_c_identifier(aotc_ctx *ctx, const char *name);
+bool ir_c_name_reserved(const char *s);
+int ir_c_entry_clash(aotc_ctx *ctx, const char *const *names, int n, int *other, const char **c_name);
+/* A set of names (open addressing, arena-backed; zero-initialise) for
+ * uniqueness among many names in linear time. ir_c_name_unique is ir_c_name
+ * with the set as what is taken, and adds the name it returns. */
+typedef struct ir_name_set {
+  const char **slot;
+  int n, cap;
+} ir_name_set;
+bool ir_name_set_add(aotc_ctx *ctx, ir_name_set *set, const char *name); /* false: there already, or OOM */
+bool ir_name_set_has(const ir_name_set *set, const char *name);
+const char *ir_c_name_unique(aotc_ctx *ctx, ir_name_set *set, const char *raw);
 
 /* Reads a serialized ONNX TensorProto (a .pb file of the ONNX test data):
  * element type, rank, shape (up to 16 dimensions) and the elements, dense

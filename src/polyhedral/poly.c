@@ -154,17 +154,50 @@ static __isl_give isl_pw_aff *expr_to_pw_aff(const poly_kernel *k, __isl_keep is
  * Domains and accesses
  * ------------------------------------------------------------------------ */
 
+/* { x : lo <= x_pos }, a max of bounds as the intersection of its bounds
+ * (isl's max of many terms has exponentially many pieces). */
+static __isl_give isl_set *at_least(const poly_kernel *k, __isl_keep isl_space *space, int pos, const ir_size *lo)
+{
+  if (lo && lo->kind == IR_SZ_MAX)
+    return isl_set_intersect(at_least(k, space, pos, lo->a), at_least(k, space, pos, lo->b));
+  return isl_pw_aff_le_set(size_to_pw_aff(k, space, lo), var_on(space, isl_dim_set, pos));
+}
+
+/* { x : x_pos < hi }, a min of bounds as the intersection of its bounds. */
+static __isl_give isl_set *below(const poly_kernel *k, __isl_keep isl_space *space, int pos, const ir_size *hi)
+{
+  if (hi && hi->kind == IR_SZ_MIN)
+    return isl_set_intersect(below(k, space, pos, hi->a), below(k, space, pos, hi->b));
+  return isl_pw_aff_lt_set(var_on(space, isl_dim_set, pos), size_to_pw_aff(k, space, hi));
+}
+
+/* The isl name of tensor t in the kernel: T<j> for the j-th tensor the
+ * kernel mentions (so that repeated layers print alike), A<t> past 64. */
+static const char *tensor_id(poly_kernel *k, int t, char *buf, size_t size)
+{
+  int j = 0;
+  while (j < k->n_names && k->names[j] != t)
+    j++;
+  if (j == k->n_names && k->n_names < (int)(sizeof(k->names) / sizeof(k->names[0])))
+    k->names[k->n_names++] = t;
+  if (j < k->n_names)
+    snprintf(buf, size, "T%d", j);
+  else
+    snprintf(buf, size, "A%d", t);
+  return buf;
+}
+
 /* {T[o] : 0 <= o_j < shape_j} */
-static __isl_give isl_set *tensor_bounds(const poly_kernel *k, int t)
+static __isl_give isl_set *tensor_bounds(poly_kernel *k, int t)
 {
   const ir_tensor *T = k->f->tensors[t];
-  isl_space *space = named_set_space(k, k->tensor_ids[t], T->rank);
+  char name[32];
+  isl_space *space = named_set_space(k, tensor_id(k, t, name, sizeof(name)), T->rank);
   isl_set *set = isl_set_universe(isl_space_copy(space));
   for (int j = 0; j < T->rank; j++) {
     set = isl_set_intersect(set, isl_pw_aff_ge_set(var_on(space, isl_dim_set, j), const_on(space, 0)));
     if (T->shape[j])
-      set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j),
-                                                     size_to_pw_aff(k, space, T->shape[j])));
+      set = isl_set_intersect(set, below(k, space, j, T->shape[j]));
   }
   isl_space_free(space);
   return set;
@@ -178,8 +211,8 @@ static __isl_give isl_set *box_domain(const poly_kernel *k, const char *name, co
   isl_set *set = isl_set_universe(isl_space_copy(space));
   for (int j = 0; j < n; j++) {
     const ir_index *x = &s->index[idx ? idx[j] : j];
-    set = isl_set_intersect(set, isl_pw_aff_le_set(size_to_pw_aff(k, space, x->lo), var_on(space, isl_dim_set, j)));
-    set = isl_set_intersect(set, isl_pw_aff_lt_set(var_on(space, isl_dim_set, j), size_to_pw_aff(k, space, x->hi)));
+    set = isl_set_intersect(set, at_least(k, space, j, x->lo));
+    set = isl_set_intersect(set, below(k, space, j, x->hi));
   }
   isl_space_free(space);
   return isl_set_intersect_params(set, isl_set_copy(k->context));
@@ -197,19 +230,20 @@ static __isl_give isl_map *access_dim(const poly_kernel *k, __isl_keep isl_space
 }
 
 /* {S[i] -> T[idx(i)]} for a read T(args...), bounded by T's shape. */
-static __isl_give isl_map *read_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_expr *e)
+static __isl_give isl_map *read_access(poly_kernel *k, __isl_keep isl_space *space, const ir_expr *e)
 {
+  char name[32];
   isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
   for (int j = 0; j < e->n_args; j++)
     m = isl_map_flat_range_product(m, access_dim(k, space, e->args[j]));
-  m = isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[e->tensor]);
+  m = isl_map_set_tuple_name(m, isl_dim_out, tensor_id(k, e->tensor, name, sizeof(name)));
   return isl_map_intersect_range(m, tensor_bounds(k, e->tensor));
 }
 
 /* {S[i] -> [o]} for dimension j of the element written: set dimension j
  * (an initialisation), index lhs[j] (plain form), or subscript j (general
  * form: exact when affine, any o otherwise). */
-static __isl_give isl_map *lhs_dim(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s, int j,
+static __isl_give isl_map *lhs_dim(poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s, int j,
                                    bool init)
 {
   if (!init && !ir_stmt_is_plain(s))
@@ -219,13 +253,13 @@ static __isl_give isl_map *lhs_dim(const poly_kernel *k, __isl_keep isl_space *s
 
 /* {S[i] -> T[lhs(i)]}. A general left-hand side is bounded by T's shape, so
  * that an indirect subscript writes (conservatively) the whole tensor. */
-static __isl_give isl_map *lhs_access(const poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s,
-                                      bool init)
+static __isl_give isl_map *lhs_access(poly_kernel *k, __isl_keep isl_space *space, const ir_stmt *s, bool init)
 {
+  char name[32];
   isl_map *m = isl_map_from_domain(isl_set_universe(isl_space_copy(space)));
   for (int j = 0; j < s->n_lhs; j++)
     m = isl_map_flat_range_product(m, lhs_dim(k, space, s, j, init));
-  m = isl_map_set_tuple_name(m, isl_dim_out, k->tensor_ids[s->tensor]);
+  m = isl_map_set_tuple_name(m, isl_dim_out, tensor_id(k, s->tensor, name, sizeof(name)));
   return ir_stmt_is_plain(s) ? m : isl_map_intersect_range(m, tensor_bounds(k, s->tensor));
 }
 
@@ -239,7 +273,7 @@ static bool is_written(const poly_kernel *k, int t)
 }
 
 /* Adds every read of a written tensor in e (nested index reads included). */
-static __isl_give isl_union_map *collect_reads(const poly_kernel *k, __isl_keep isl_space *space,
+static __isl_give isl_union_map *collect_reads(poly_kernel *k, __isl_keep isl_space *space,
                                                const ir_expr *e, __isl_take isl_union_map *reads)
 {
   if (!e)
@@ -284,7 +318,7 @@ static void add_stmt(poly_kernel *k, __isl_take isl_set *dom, __isl_take isl_uni
 
 /* The points a `!` initialisation writes: the box of the left-hand indices
  * (plain form) or the whole tensor (general form). */
-static __isl_give isl_set *init_domain(const poly_kernel *k, const char *name, const ir_stmt *s)
+static __isl_give isl_set *init_domain(poly_kernel *k, const char *name, const ir_stmt *s)
 {
   if (ir_stmt_is_plain(s))
     return box_domain(k, name, s, s->lhs, s->n_lhs);
@@ -296,7 +330,7 @@ static __isl_give isl_set *init_domain(const poly_kernel *k, const char *name, c
 static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
 {
   char name[32];
-  snprintf(name, sizeof(name), "S_%d_init", n);
+  snprintf(name, sizeof(name), "S_%d_init", n - k->first);
   isl_set *dom = init_domain(k, name, s);
   isl_space *space = isl_set_get_space(dom);
   isl_map *write = lhs_access(k, space, s, true);
@@ -309,7 +343,7 @@ static void add_init_stmt(poly_kernel *k, const ir_stmt *s, int n)
 static void add_main_stmt(poly_kernel *k, const ir_stmt *s, int n)
 {
   char name[32];
-  snprintf(name, sizeof(name), "S_%d", n);
+  snprintf(name, sizeof(name), "S_%d", n - k->first);
   isl_set *dom = box_domain(k, name, s, NULL, s->n_index);
   isl_space *space = isl_set_get_space(dom);
   isl_map *write = lhs_access(k, space, s, false);
@@ -350,10 +384,10 @@ static bool check_sizes(aotc_ctx *ctx, const ir_func *f, int first, int end)
 
 int poly_kernel_end(const ir_func *f, int first)
 {
-  int end = first + 1;
-  while (f->stmt_kernel && end < f->n_stmts && f->stmt_kernel[end] == f->stmt_kernel[first])
+  int end = first + 1, limit = f->n_stmts - first > POLY_MAX_KERNEL_STMTS ? first + POLY_MAX_KERNEL_STMTS : f->n_stmts;
+  while (end < limit && (!f->stmt_kernel || f->stmt_kernel[end] == f->stmt_kernel[first]))
     end++;
-  return f->stmt_kernel ? end : f->n_stmts;
+  return end;
 }
 
 /* Bytes of temporary t at the sizes fixed in k, or -1 when unknown. */
@@ -387,25 +421,52 @@ static bool temps_overlap(const poly_kernel *k, int a, int b)
   return na < 0 || nb < 0 || (A->ws_offset < B->ws_offset + nb && B->ws_offset < A->ws_offset + na);
 }
 
-/* Is temporary t read or written by the statements first..end-1? */
-static bool kernel_uses(const poly_kernel *k, int t)
+/* Appends to used[] the temporaries e reads that are not there yet. */
+static void collect_temps(const ir_func *f, const ir_expr *e, ir_vec *used, aotc_ctx *ctx)
 {
-  for (int i = k->first; i < k->end; i++)
-    if (k->f->stmts[i]->tensor == t || ir_stmt_reads(k->f->stmts[i], t))
-      return true;
-  return false;
+  if (!e)
+    return;
+  for (int j = 0; j < e->n_args; j++)
+    collect_temps(f, e->args[j], used, ctx);
+  if (e->kind != IR_ACCESS || f->tensors[e->tensor]->role != IR_TEMP)
+    return;
+  for (int i = 0; i < used->n; i++)
+    if ((intptr_t)used->items[i] == e->tensor)
+      return;
+  ir_vec_push(ctx, used, (void *)(intptr_t)e->tensor);
+}
+
+/* The temporaries the statements first..end-1 read or write. */
+static ir_vec kernel_temps(aotc_ctx *ctx, const poly_kernel *k)
+{
+  ir_vec used = {0};
+  for (int i = k->first; i < k->end; i++) {
+    const ir_stmt *s = k->f->stmts[i];
+    ir_expr lhs = {.kind = IR_ACCESS, .tensor = s->tensor};
+    collect_temps(k->f, &lhs, &used, ctx);
+    collect_temps(k->f, s->rhs, &used, ctx);
+    for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+      collect_temps(k->f, s->lhs_expr[j], &used, ctx);
+  }
+  return used;
 }
 
 /* A temporary written in the kernel that shares workspace bytes with
- * another temporary the kernel uses. */
-static bool find_shared_storage(const poly_kernel *k)
+ * another temporary the kernel uses. Linear in the kernel's size (times the
+ * temporaries it uses), not in the function's. */
+static bool find_shared_storage(aotc_ctx *ctx, const poly_kernel *k)
 {
   const ir_func *f = k->f;
-  for (int i = k->first; f->memory_planned && i < k->end; i++) {
+  if (!f->memory_planned)
+    return false;
+  ir_vec used = kernel_temps(ctx, k);
+  for (int i = k->first; i < k->end; i++) {
     int a = f->stmts[i]->tensor;
-    for (int b = 0; f->tensors[a]->role == IR_TEMP && b < f->n_tensors; b++)
-      if (b != a && f->tensors[b]->role == IR_TEMP && kernel_uses(k, b) && temps_overlap(k, a, b))
+    for (int j = 0; f->tensors[a]->role == IR_TEMP && j < used.n; j++) {
+      int b = (int)(intptr_t)used.items[j];
+      if (b != a && temps_overlap(k, a, b))
         return true;
+    }
   }
   return false;
 }
@@ -419,29 +480,35 @@ poly_kernel *poly_kernel_build(aotc_ctx *ctx, isl_ctx *isl, const ir_func *f, in
   poly_kernel *k = IR_NEW(ctx, poly_kernel);
   if (!k)
     return NULL;
-  *k = (poly_kernel){.isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
+  *k = (poly_kernel){.ctx = ctx, .isl = isl, .f = f, .param_ids = param_ids, .tensor_ids = tensor_ids,
                      .fixed_sizes = fixed_sizes, .first = first, .end = end, .max_ops = max_ops};
-  k->shared_storage = find_shared_storage(k);
-  isl_ctx_reset_error(isl);
-  isl_ctx_set_max_operations(isl, 0);
+  k->shared_storage = find_shared_storage(ctx, k);
+  return k;
+}
+
+/* Domains, accesses and program order of the kernel's statements as isl
+ * objects (done only when the cache does not have the kernel's loops). */
+static bool build_model(poly_kernel *k)
+{
+  const ir_func *f = k->f;
+  isl_ctx_reset_error(k->isl);
+  isl_ctx_set_max_operations(k->isl, 0);
   k->context = build_context(k);
   k->domain = isl_union_set_empty(param_space(k));
   k->reads = isl_union_map_empty(param_space(k));
   k->writes = isl_union_map_empty(param_space(k));
-  for (int i = first; i < end; i++) {
+  for (int i = k->first; i < k->end; i++) {
     if (f->stmts[i]->init && f->stmts[i]->red != IR_RED_NONE)
       add_init_stmt(k, f->stmts[i], i);
     add_main_stmt(k, f->stmts[i], i);
   }
   if (!k->order)
     k->order = isl_schedule_empty(param_space(k));
-  if (!k->context || !k->domain || !k->reads || !k->writes || !k->order) {
-    aotc_error(ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
-               isl_ctx_last_error_msg(isl) ? isl_ctx_last_error_msg(isl) : "unknown error");
-    poly_kernel_free(k);
-    return NULL;
-  }
-  return k;
+  if (k->context && k->domain && k->reads && k->writes && k->order)
+    return true;
+  aotc_error(k->ctx, f->loc, "%s: cannot build the polyhedral model (isl: %s)", f->name,
+             isl_ctx_last_error_msg(k->isl) ? isl_ctx_last_error_msg(k->isl) : "unknown error");
+  return false;
 }
 
 /* ------------------------------------------------------------------------
@@ -463,9 +530,58 @@ static __isl_give isl_union_map *flow_deps(const poly_kernel *k, __isl_keep isl_
   return deps;
 }
 
-/* RAW into dep_raw; RAW, WAR and WAW into dep_all. */
+/* The statement of the kernel that writes t, -1 when none, -2 when several. */
+static int writer_of(const poly_kernel *k, int t)
+{
+  int found = -1;
+  for (int i = k->first; i < k->end; i++)
+    if (k->f->stmts[i]->tensor == t)
+      found = found == -1 ? i : -2;
+  return found;
+}
+
+/* Whether every read in e of a tensor written in the kernel reads what one
+ * statement before statement j wrote. */
+static bool reads_earlier_writes(const poly_kernel *k, const ir_expr *e, int j)
+{
+  if (!e)
+    return true;
+  if (e->kind == IR_ACCESS) {
+    int w = writer_of(k, e->tensor);
+    if (w == -2 || w >= j)
+      return false;
+  }
+  for (int a = 0; a < e->n_args; a++)
+    if (!reads_earlier_writes(k, e->args[a], j))
+      return false;
+  return true;
+}
+
+/* A kernel whose dependences follow from its text: no reductions, every
+ * tensor written by one statement (once per element: a left-hand side lists
+ * distinct indices) and read only by later statements. */
+static bool has_simple_dependences(const poly_kernel *k)
+{
+  for (int i = k->first; i < k->end; i++) {
+    const ir_stmt *s = k->f->stmts[i];
+    if (s->red != IR_RED_NONE || !ir_stmt_is_plain(s) || writer_of(k, s->tensor) != i ||
+        !reads_earlier_writes(k, s->rhs, i))
+      return false;
+  }
+  return true;
+}
+
+/* RAW into dep_raw; RAW, WAR and WAW into dep_all. In a kernel with simple
+ * dependences, the flow dependences are writes . reads^-1 and there are no
+ * others: no need for isl's dataflow analysis, the costliest step of small
+ * kernels. */
 static bool compute_dependences(poly_kernel *k)
 {
+  if (has_simple_dependences(k)) {
+    k->dep_raw = isl_union_map_apply_range(isl_union_map_copy(k->writes), isl_union_map_reverse(isl_union_map_copy(k->reads)));
+    k->dep_all = isl_union_map_copy(k->dep_raw);
+    return k->dep_raw && k->dep_all;
+  }
   k->dep_raw = flow_deps(k, k->reads, k->writes, NULL);
   isl_union_map *false_deps = flow_deps(k, k->writes, k->writes, k->reads);
   k->dep_all = isl_union_map_union(isl_union_map_copy(k->dep_raw), false_deps);
@@ -485,8 +601,206 @@ static __isl_give isl_schedule *isl_scheduler(poly_kernel *k, bool fuse)
   return isl_schedule_constraints_compute_schedule(sc);
 }
 
+/* ------------------------------------------------------------------------
+ * The cache of loops, by model text
+ * ------------------------------------------------------------------------ */
+
+typedef struct cache_entry {
+  char *key;
+  isl_schedule *schedule; /* the final one, after the schedule options */
+  isl_ast_node *ast;
+  bool scheduled; /* isl's scheduler made it */
+} cache_entry;
+
+struct poly_cache {
+  cache_entry *slot; /* open addressing, cap a power of two */
+  size_t n, cap;
+};
+
+poly_cache *poly_cache_new(void)
+{
+  return calloc(1, sizeof(poly_cache));
+}
+
+void poly_cache_free(poly_cache *c)
+{
+  for (size_t i = 0; c && i < c->cap; i++)
+    if (c->slot[i].key) {
+      free(c->slot[i].key);
+      isl_schedule_free(c->slot[i].schedule);
+      isl_ast_node_free(c->slot[i].ast);
+    }
+  if (c)
+    free(c->slot);
+  free(c);
+}
+
+static size_t hash_text(const char *s)
+{
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The slot holding key, or the empty slot where it goes. */
+static cache_entry *cache_slot(poly_cache *c, const char *key)
+{
+  size_t i = hash_text(key) & (c->cap - 1);
+  while (c->slot[i].key && strcmp(c->slot[i].key, key))
+    i = (i + 1) & (c->cap - 1);
+  return &c->slot[i];
+}
+
+static bool cache_grow(poly_cache *c)
+{
+  poly_cache bigger = {calloc(c->cap ? 2 * c->cap : 64, sizeof(cache_entry)), 0, c->cap ? 2 * c->cap : 64};
+  if (!bigger.slot)
+    return false;
+  for (size_t i = 0; i < c->cap; i++)
+    if (c->slot[i].key)
+      *cache_slot(&bigger, c->slot[i].key) = c->slot[i];
+  free(c->slot);
+  c->slot = bigger.slot;
+  c->cap = bigger.cap;
+  return true;
+}
+
+static void key_size(FILE *out, const ir_size *s)
+{
+  if (!s)
+    fputs("?", out);
+  else if (s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM)
+    fprintf(out, "%c%lld", s->kind == IR_SZ_CONST ? 'c' : 'p', (long long)s->value);
+  else {
+    fprintf(out, "(%d ", (int)s->kind);
+    key_size(out, s->a);
+    fputc(' ', out);
+    key_size(out, s->b);
+    fputc(')', out);
+  }
+}
+
+/* Tensor t as the kernel numbers it (in order of first mention), with its
+ * shape; a tensor the kernel does not write is only "x". */
+static void key_tensor(FILE *out, poly_kernel *k, int t)
+{
+  char name[32];
+  if (!is_written(k, t)) {
+    fputs("x", out);
+    return;
+  }
+  fputs(tensor_id(k, t, name, sizeof(name)), out);
+  for (int j = 0; j < k->f->tensors[t]->rank; j++) {
+    fputc(j ? ',' : '[', out);
+    key_size(out, k->f->tensors[t]->shape[j]);
+  }
+  fputc(']', out);
+}
+
+/* An expression tree as text: everything the model takes from it. */
+static void key_expr(FILE *out, poly_kernel *k, const ir_expr *e)
+{
+  fprintf(out, "(%d %d ", (int)e->kind, (int)e->type);
+  if (e->kind == IR_CONST_INT || e->kind == IR_INDEX || e->kind == IR_UNARY || e->kind == IR_BINARY)
+    fprintf(out, "%lld ", (long long)(e->kind == IR_CONST_INT ? e->ival : e->kind == IR_INDEX ? e->index : (int)e->op));
+  if (e->kind == IR_SIZE)
+    key_size(out, e->size);
+  if (e->kind == IR_ACCESS) {
+    key_tensor(out, k, e->tensor);
+    fputs(e->padded ? "p" : "", out);
+  }
+  for (int a = 0; a < e->n_args; a++)
+    key_expr(out, k, e->args[a]);
+  fputc(')', out);
+}
+
+static void key_stmt(FILE *out, poly_kernel *k, const ir_stmt *s)
+{
+  fprintf(out, "{%d %d %d %d ", (int)s->red, s->init, s->n_index, s->n_lhs);
+  for (int j = 0; j < s->n_index; j++) {
+    key_size(out, s->index[j].lo);
+    fputc(':', out);
+    key_size(out, s->index[j].hi);
+    fputc(' ', out);
+  }
+  for (int j = 0; ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+    fprintf(out, "%d,", s->lhs[j]);
+  for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+    key_expr(out, k, s->lhs_expr[j]);
+  key_tensor(out, k, s->tensor);
+  key_expr(out, k, s->rhs);
+  fputs("}\n", out);
+}
+
+/* The kernel as text: everything the polyhedral model, the schedule and
+ * the loops are made from (the function's sizes, parameters and schedule
+ * options are the same for every kernel of the cache). NULL on failure. */
+static char *model_key(poly_kernel *k, bool fuse)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  if (!out)
+    return NULL;
+  fprintf(out, "fuse=%d shared=%d ops=%lu\n", fuse, k->shared_storage, k->max_ops);
+  for (int i = k->first; i < k->end; i++)
+    key_stmt(out, k, k->f->stmts[i]);
+  if (fclose(out) != 0) {
+    free(buf);
+    return NULL;
+  }
+  k->n_names = 0;
+  return buf;
+}
+
+/* The kernel's entry in its cache, or NULL. */
+static cache_entry *cache_find(const poly_kernel *k)
+{
+  if (!k->cache || !k->key || !k->cache->cap)
+    return NULL;
+  cache_entry *e = cache_slot(k->cache, k->key);
+  return e->key ? e : NULL;
+}
+
+/* Looks the kernel up: on a hit, its final schedule (and its AST once an
+ * earlier kernel of the same text has built it). */
+static bool cache_lookup(poly_kernel *k, bool fuse)
+{
+  if (!k->cache || !(k->key = model_key(k, fuse)))
+    return false;
+  cache_entry *e = cache_find(k);
+  if (!e || !e->schedule)
+    return false;
+  k->schedule = isl_schedule_copy(e->schedule);
+  k->from_cache = k->schedule != NULL;
+  k->scheduled = e->scheduled;
+  return k->from_cache;
+}
+
+void poly_kernel_cache_schedule(poly_kernel *k)
+{
+  poly_cache *c = k->cache;
+  if (!c || !k->key || !k->schedule || k->from_cache || cache_find(k) || ((c->n + 1) * 2 > c->cap && !cache_grow(c)))
+    return;
+  char *key = strdup(k->key);
+  if (!key)
+    return;
+  *cache_slot(c, key) = (cache_entry){key, isl_schedule_copy(k->schedule), NULL, k->scheduled};
+  c->n++;
+}
+
+static void cache_store_ast(poly_kernel *k, __isl_keep isl_ast_node *ast)
+{
+  cache_entry *e = cache_find(k);
+  if (e && ast && !e->ast)
+    e->ast = isl_ast_node_copy(ast);
+}
+
 void poly_kernel_schedule(poly_kernel *k, bool fuse)
 {
+  if (cache_lookup(k, fuse) || !build_model(k))
+    return;
   isl_ctx_reset_error(k->isl);
   isl_ctx_set_max_operations(k->isl, k->max_ops);
   isl_ctx_reset_operations(k->isl);
@@ -512,7 +826,7 @@ static __isl_give isl_ast_node *build_ast(poly_kernel *k, unsigned long max_ops)
   return ast;
 }
 
-__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+static __isl_give isl_ast_node *new_ast(poly_kernel *k)
 {
   isl_ast_node *ast = build_ast(k, k->scheduled ? k->max_ops : 0);
   if (ast || !k->scheduled)
@@ -521,6 +835,18 @@ __isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
   k->schedule = isl_schedule_copy(k->order);
   k->scheduled = false;
   return build_ast(k, 0);
+}
+
+__isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k)
+{
+  cache_entry *e = k->from_cache ? cache_find(k) : NULL;
+  if (k->from_cache)
+    return e && e->ast ? isl_ast_node_copy(e->ast) : NULL;
+  if (!k->schedule)
+    return NULL;
+  isl_ast_node *ast = new_ast(k);
+  cache_store_ast(k, ast);
+  return ast;
 }
 
 void poly_kernel_free(poly_kernel *k)
@@ -535,7 +861,16 @@ void poly_kernel_free(poly_kernel *k)
   isl_union_map_free(k->dep_raw);
   isl_union_map_free(k->dep_all);
   isl_schedule_free(k->schedule);
+  free(k->key);
   memset(k, 0, sizeof(*k));
+}
+
+bool poly_kernel_stmt(const poly_kernel *k, const char *name, poly_stmt *out)
+{
+  if (!poly_stmt_from_name(name, out) || out->stmt < 0 || out->stmt >= k->end - k->first)
+    return false;
+  out->stmt += k->first;
+  return true;
 }
 
 bool poly_stmt_from_name(const char *name, poly_stmt *out)

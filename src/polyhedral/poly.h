@@ -15,6 +15,9 @@
 #include <isl/union_set.h>
 
 #define POLY_DEFAULT_MAX_OPS 2000000L
+#ifndef POLY_MAX_KERNEL_STMTS
+#define POLY_MAX_KERNEL_STMTS 32 /* a longer kernel is split: isl's work grows faster than its size */
+#endif
 
 /* One isl statement: IR statement stmt, or its `!` initialisation. */
 typedef struct poly_stmt {
@@ -22,11 +25,23 @@ typedef struct poly_stmt {
   bool init;
 } poly_stmt;
 
+/* The loops of kernels already seen in one function, by polyhedral model:
+ * a kernel whose domains, accesses and context print the same as an earlier
+ * one's (statements and tensors are numbered from the kernel's first, so
+ * repeated layers look alike) reuses that kernel's schedule and AST instead
+ * of running isl's dependence analysis, scheduler and AST generator again.
+ * One per function (the schedule options are the function's); free it
+ * before the isl_ctx. */
+typedef struct poly_cache poly_cache;
+poly_cache *poly_cache_new(void);
+void poly_cache_free(poly_cache *c);
+
 typedef struct poly_kernel {
+  aotc_ctx *ctx;
   isl_ctx *isl;
   const ir_func *f;
   const char *const *param_ids; /* isl names of the size parameters */
-  const char *const *tensor_ids; /* isl names of the tensors */
+  const char *const *tensor_ids; /* unused: tensors are named T0, T1, ... in order of appearance */
   const int64_t *fixed_sizes;   /* NULL or per parameter: value, -1 generic */
   int first, end;               /* the IR statements first..end-1 */
   bool shared_storage;          /* memory-planned temporaries overlap: keep the order */
@@ -37,12 +52,17 @@ typedef struct poly_kernel {
   isl_schedule *order;          /* program order */
   isl_union_map *dep_raw, *dep_all;
   isl_schedule *schedule;       /* isl's, or the program order */
-  bool scheduled;               /* isl's scheduler produced the schedule */
   /* Called on every for node the AST gets (isl_ast_build_set_after_each_for),
    * e.g. to annotate it; NULL: none. Set before poly_kernel_ast. */
   __isl_give isl_ast_node *(*after_each_for)(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
                                              void *user);
   void *after_each_for_user;
+  bool scheduled;               /* isl's scheduler produced the schedule (not set when cached) */
+  poly_cache *cache;            /* NULL, or where to look the kernel's loops up and record them */
+  char *key;                    /* the kernel's statements as text, for the cache (malloc'ed) */
+  bool from_cache;              /* the schedule (final: options applied) came from the cache */
+  int n_names;                  /* tensors named so far: tensor names[j] is "T<j>" */
+  int names[64];
 } poly_kernel;
 
 /* Builds domains, accesses and the program order of the statements
@@ -63,9 +83,15 @@ void poly_kernel_schedule(poly_kernel *k, bool fuse);
 /* The loops of the schedule; those of the program order when isl runs out
  * of operations on the scheduled one. */
 __isl_give isl_ast_node *poly_kernel_ast(poly_kernel *k);
+/* Records the kernel's schedule, once the schedule options are applied,
+ * in its cache (when it has one and the schedule did not come from it). */
+void poly_kernel_cache_schedule(poly_kernel *k);
 void poly_kernel_free(poly_kernel *k);
 
-/* Decodes an isl statement name ("S_3", "S_3_init"); false if not ours. */
+/* Decodes an isl statement name ("S_3", "S_3_init": statement 3 of the
+ * kernel, counted from its first); false if not ours. */
 bool poly_stmt_from_name(const char *name, poly_stmt *out);
+/* The same, as a statement number of the function. */
+bool poly_kernel_stmt(const poly_kernel *k, const char *name, poly_stmt *out);
 
 #endif

@@ -368,15 +368,15 @@ Test(revmode, isl_model_of_affine_and_indirect_writes)
 {
   isl_ctx *isl = isl_ctx_alloc();
   poly_kernel *k = kernel_of(isl, build_strided());
-  cr_expect(relation_holds(isl, k->writes, "[I, K] -> { S_0[i, k] -> G[2i + k] : 0 <= i < I and 0 <= k < K }", true));
+  cr_expect(relation_holds(isl, k->writes, "[I, K] -> { S_0[i, k] -> T0[2i + k] : 0 <= i < I and 0 <= k < K }", true));
   cr_expect(relation_holds(isl, k->writes,
-                           "[I, K] -> { S_0_init[o] -> G[o] : 0 <= o < 2I + K - 2 and I >= 0 and K >= 0 }", true));
+                           "[I, K] -> { S_0_init[o] -> T0[o] : 0 <= o < 2I + K - 2 and I >= 0 and K >= 0 }", true));
   cr_expect(relation_holds(isl, k->dep_all,
                            "[I, K] -> { S_0[i, k] -> S_0[i + 1, k - 2] : 0 <= i < I - 1 and 2 <= k < K }", false));
   poly_kernel_free(k);
   k = kernel_of(isl, build_histogram());
-  cr_expect(relation_holds(isl, k->writes, "[N, B] -> { S_1[n] -> H[o] : 0 <= n < N and 0 <= o < B }", true));
-  cr_expect(relation_holds(isl, k->reads, "[N, B] -> { S_1[n] -> H[o] : 0 <= n < N and 0 <= o < B }", false));
+  cr_expect(relation_holds(isl, k->writes, "[N, B] -> { S_1[n] -> T0[o] : 0 <= n < N and 0 <= o < B }", true));
+  cr_expect(relation_holds(isl, k->reads, "[N, B] -> { S_1[n] -> T0[o] : 0 <= n < N and 0 <= o < B }", false));
   cr_expect(relation_holds(isl, k->dep_all, "[N, B] -> { S_1[n] -> S_1[n + 1] : 0 <= n < N - 1 and B > 0 }", false));
   cr_expect(relation_holds(isl, k->dep_all, "[N, B] -> { S_0[b] -> S_1[0] : 0 <= b < B and N > 0 }", false));
   poly_kernel_free(k);

@@ -5,8 +5,6 @@
 #include "graph.h"
 #include "onnx.pb-c.h"
 
-/* Largest tensor the reader accepts (bytes). */
-#define ONNX_MAX_TENSOR_BYTES ((size_t)1 << 34)
 
 /* The reader's state while it builds the graph of one model. */
 typedef struct onnx_reader {

@@ -22,17 +22,22 @@ static bool is_default_domain(const char *d)
 
 static bool read_opset(reader *r, const Onnx__ModelProto *m)
 {
-  r->opset = -1;
+  int64_t version = -1;
   for (size_t k = 0; k < m->n_opset_import; k++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[k];
     if (o && is_default_domain(o->domain) && o->has_version)
-      r->opset = o->version > 1000 ? 1000 : (int)o->version;
+      version = o->version;
   }
-  if (r->opset < ONNX_MIN_OPSET || r->opset > ONNX_MAX_OPSET) {
-    aotc_error(r->ctx, r->loc, "opset %d of the default domain is not supported (supported: %d to %d)", r->opset,
-               ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+  if (version == -1) {
+    aotc_error(r->ctx, r->loc, "a model without an opset of the default domain (ai.onnx) is not supported");
     return false;
   }
+  if (version < ONNX_MIN_OPSET || version > ONNX_MAX_OPSET) {
+    aotc_error(r->ctx, r->loc, "opset %lld of the default domain is not supported (supported: %d to %d)",
+               (long long)version, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+    return false;
+  }
+  r->opset = (int)version;
   return true;
 }
 
@@ -108,12 +113,13 @@ static bool input_dims(reader *r, const Onnx__TensorShapeProto *sp, ir_value *v,
     aotc_error(r->ctx, r->loc, "input '%s' has no shape", v->name);
     return false;
   }
-  v->rank = sp && !(gv && gv->overrides) ? (int)(sp->n_dim > IR_MAX_RANK ? IR_MAX_RANK + 1 : sp->n_dim) : gv->rank;
-  if (v->rank > IR_MAX_RANK || (gv && gv->rank != v->rank)) {
-    aotc_error(r->ctx, r->loc, "input '%s': rank %d is not supported or does not match the value given", v->name,
-               v->rank);
+  size_t rank = sp && !(gv && gv->overrides) ? sp->n_dim : (size_t)gv->rank;
+  if (rank > IR_MAX_RANK || (gv && (size_t)gv->rank != rank)) {
+    aotc_error(r->ctx, r->loc, "input '%s': rank %zu is not supported (at most %d) or does not match the value given",
+               v->name, rank, IR_MAX_RANK);
     return false;
   }
+  v->rank = (int)rank;
   for (int d = 0; d < v->rank; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = sp ? sp->dim[d] : NULL;
     bool fixed = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -288,10 +294,9 @@ const char **onnx_model_inputs(aotc_ctx *ctx, const unsigned char *data, size_t 
   const char **names = NULL;
   *n = 0;
   if (!mp || !mp->graph) {
-    aotc_error(ctx, (ir_loc){0}, "not a valid ONNX model");
     if (mp)
       onnx__model_proto__free_unpacked(mp, &pa);
-    return NULL;
+    return ctx->oom ? NULL : IR_NEW_ARRAY(ctx, const char *, 0);
   }
   const Onnx__GraphProto *gp = mp->graph;
   names = IR_NEW_ARRAY(ctx, const char *, (int)gp->n_input);

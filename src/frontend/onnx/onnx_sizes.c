@@ -88,6 +88,11 @@ static bool decl_input(onnx_sizes *s, const Onnx__ValueInfoProto *vi, const onnx
   in->name = ir_strdup(s->ctx, vi->name);
   in->overrides = spec != NULL;
   in->rank = spec ? spec->rank : sp ? (int)sp->n_dim : -1;
+  if (!spec && sp && sp->n_dim > IR_MAX_RANK) {
+    aotc_error(s->ctx, s->loc, "input '%s': rank %zu is not supported (at most %d)", vi->name, sp->n_dim,
+               IR_MAX_RANK);
+    return false;
+  }
   if (in->rank < 0 || in->rank > IR_MAX_RANK || (spec && sp && (size_t)spec->rank != sp->n_dim)) {
     aotc_error(s->ctx, s->loc, "input '%s': the shape given has rank %d, the model's %d", vi->name, in->rank,
                sp ? (int)sp->n_dim : -1);

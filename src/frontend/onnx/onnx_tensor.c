@@ -1,11 +1,22 @@
 /* onnx_tensor.c: decoding ONNX TensorProto messages (initializers, tensor
  * attributes, the .pb files of the ONNX test data) into dense arrays: raw
  * data, the typed repeated fields, or external data files next to the model.
- * Every count is checked against the dimensions; nothing is trusted. */
+ * Nothing is trusted: the size the dimensions give is checked against the
+ * memory budget (aotc_max_bytes) and against the bytes actually present
+ * before anything is allocated; external data must be a regular file whose
+ * real path stays inside the model's folder, opened without following a
+ * final symbolic link and without blocking (a FIFO or a device is refused,
+ * never read). */
+#define _GNU_SOURCE
 #include "onnx_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *onnx_type_name(int64_t code)
 {
@@ -76,21 +87,28 @@ static const void *typed_field(const Onnx__TensorProto *tp, ir_type t, size_t *n
   }
 }
 
-static bool decode_typed(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, ir_type t,
-                         size_t numel, void *out)
+/* The typed field holds exactly the elements the dimensions need. */
+static bool check_typed(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, ir_type t,
+                        size_t numel)
+{
+  size_t n;
+  ir_type src_type;
+  typed_field(tp, t, &n, &src_type);
+  if (n == numel)
+    return true;
+  aotc_error(ctx, loc, "%s: %zu elements stored, the dimensions need %zu", what, n, numel);
+  return false;
+}
+
+static void decode_typed(const Onnx__TensorProto *tp, ir_type t, size_t numel, void *out)
 {
   size_t n;
   ir_type src_type;
   const void *src = typed_field(tp, t, &n, &src_type);
-  if (n != numel) {
-    aotc_error(ctx, loc, "%s: %zu elements stored, the dimensions need %zu", what, n, numel);
-    return false;
-  }
   if (numel && (t == IR_F32 || t == IR_F64))
     memcpy(out, src, numel * (size_t)ir_types[t].bytes);
   else if (numel)
     copy_typed(t, out, src, src_type, numel);
-  return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -155,75 +173,195 @@ static bool ext_ref_of(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__
   return true;
 }
 
-static bool read_external(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp,
-                          const char *dir, size_t bytes, void *out)
+/* The real path of the model's folder, or NULL (reported). */
+static char *real_dir(aotc_ctx *ctx, ir_loc loc, const char *what, const char *dir)
+{
+  char *real = realpath(dir, NULL);
+  char *out = real ? ir_strdup(ctx, real) : NULL;
+  free(real);
+  if (!real)
+    aotc_error(ctx, loc, "%s: cannot resolve the model's folder '%s': %s", what, dir, strerror(errno));
+  return out;
+}
+
+/* Whether the file named path (open, of status st) has a real path inside
+ * folder `inside` (a real path), and is still the file at that path. */
+static bool inside_folder(const char *path, const char *inside, const struct stat *st)
+{
+  struct stat again;
+  char *real = realpath(path, NULL);
+  size_t n = strlen(inside);
+  bool ok = real && !strncmp(real, inside, n) && (real[n] == '/' || (n == 1 && inside[0] == '/')) &&
+            stat(real, &again) == 0 && again.st_dev == st->st_dev && again.st_ino == st->st_ino;
+  free(real);
+  return ok;
+}
+
+/* Opens external data file r->location of folder dir for reading: a regular
+ * file inside the folder; -1 (reported) otherwise. *size: its size. */
+static int open_external(aotc_ctx *ctx, ir_loc loc, const char *what, const char *dir, const ext_ref *r,
+                         int64_t *size)
+{
+  char *real = real_dir(ctx, loc, what, dir), *path = ir_sprintf(ctx, "%s/%s", dir, r->location);
+  if (!real || !path)
+    return -1;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    aotc_error(ctx, loc, "%s: cannot open external data '%s': %s", what, path,
+               errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    aotc_error(ctx, loc, "%s: external data '%s' is not a regular file", what, path);
+  } else if (!inside_folder(path, real, &st)) {
+    aotc_error(ctx, loc, "%s: external data '%s' leads outside the model's folder", what, path);
+  } else {
+    *size = (int64_t)st.st_size;
+    return fd;
+  }
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+
+/* Checks that r's bytes are present in the file: offset + bytes <= size. */
+static bool check_extent(aotc_ctx *ctx, ir_loc loc, const char *what, const ext_ref *r, size_t bytes,
+                         int64_t size)
+{
+  if (r->length >= 0 && (uint64_t)r->length != bytes) {
+    aotc_error(ctx, loc, "%s: external data length %lld, the dimensions need %zu bytes", what, (long long)r->length,
+               bytes);
+    return false;
+  }
+  if (r->offset > size || (uint64_t)(size - r->offset) < bytes) {
+    aotc_error(ctx, loc, "%s: external data '%s' holds %lld bytes, the dimensions need %zu at offset %lld", what,
+               r->location, (long long)size, bytes, (long long)r->offset);
+    return false;
+  }
+  return true;
+}
+
+static bool read_all(int fd, void *out, size_t bytes, int64_t offset)
+{
+  size_t done = 0;
+  while (done < bytes) {
+    ssize_t n = pread(fd, (char *)out + done, bytes - done, (off_t)offset + (off_t)done);
+    if (n <= 0 && !(n < 0 && errno == EINTR))
+      return false;
+    done += n > 0 ? (size_t)n : 0;
+  }
+  return true;
+}
+
+/* An open external data file, checked: where to read bytes from. */
+typedef struct ext_file {
+  int fd;
+  int64_t offset;
+} ext_file;
+
+static bool prepare_external(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp,
+                             const char *dir, size_t bytes, ext_file *out)
 {
   ext_ref r;
+  int64_t size = 0;
   if (!dir) {
     aotc_error(ctx, loc, "%s: external data is not allowed here", what);
     return false;
   }
-  if (!ext_ref_of(ctx, loc, what, tp, &r))
+  if (!ext_ref_of(ctx, loc, what, tp, &r) || (out->fd = open_external(ctx, loc, what, dir, &r, &size)) < 0)
     return false;
-  if (r.length >= 0 && (uint64_t)r.length != bytes) {
-    aotc_error(ctx, loc, "%s: external data length %lld, the dimensions need %zu bytes", what, (long long)r.length,
-               bytes);
-    return false;
-  }
-  char *path = ir_sprintf(ctx, "%s/%s", dir, r.location);
-  FILE *f = path ? fopen(path, "rb") : NULL;
-  bool ok = f && fseek(f, (long)r.offset, SEEK_SET) == 0 && fread(out, 1, bytes, f) == bytes;
-  if (f)
-    fclose(f);
-  if (!ok)
-    aotc_error(ctx, loc, "%s: cannot read %zu bytes at offset %lld of external data '%s'", what, bytes,
-               (long long)r.offset, path ? path : r.location);
-  return ok;
+  out->offset = r.offset;
+  if (check_extent(ctx, loc, what, &r, bytes, size))
+    return true;
+  close(out->fd);
+  out->fd = -1;
+  return false;
 }
 
 /* ------------------------------------------------------------------------
  * Decoding
  * ------------------------------------------------------------------------ */
 
-static bool decode_payload(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp,
-                           const char *dir, ir_type t, size_t numel, void *out)
+static bool is_external(const Onnx__TensorProto *tp)
+{
+  return tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+}
+
+/* Checks that the payload holds the bytes the dimensions need (opening
+ * external data into *ext), before anything is allocated. */
+static bool check_payload(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, const char *dir,
+                          ir_type t, size_t numel, ext_file *ext)
 {
   size_t bytes = numel * (size_t)ir_types[t].bytes;
-  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-    return read_external(ctx, loc, what, tp, dir, bytes, out);
-  if (tp->has_raw_data) {
-    if (tp->raw_data.len != bytes) {
-      aotc_error(ctx, loc, "%s: raw data has %zu bytes, the dimensions need %zu", what, tp->raw_data.len, bytes);
-      return false;
-    }
-    if (bytes)
-      memcpy(out, tp->raw_data.data, bytes);
-    return true;
+  if (is_external(tp))
+    return prepare_external(ctx, loc, what, tp, dir, bytes, ext);
+  if (tp->has_raw_data && tp->raw_data.len != bytes) {
+    aotc_error(ctx, loc, "%s: raw data has %zu bytes, the dimensions need %zu", what, tp->raw_data.len, bytes);
+    return false;
   }
-  return decode_typed(ctx, loc, what, tp, t, numel, out);
+  return tp->has_raw_data || check_typed(ctx, loc, what, tp, t, numel);
+}
+
+static bool copy_payload(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, ir_type t,
+                         size_t numel, const ext_file *ext, void *out)
+{
+  size_t bytes = numel * (size_t)ir_types[t].bytes;
+  if (ext->fd >= 0 && !read_all(ext->fd, out, bytes, ext->offset)) {
+    aotc_error(ctx, loc, "%s: cannot read %zu bytes of external data", what, bytes);
+    return false;
+  }
+  if (ext->fd < 0 && tp->has_raw_data && bytes)
+    memcpy(out, tp->raw_data.data, bytes);
+  else if (ext->fd < 0 && !tp->has_raw_data)
+    decode_typed(tp, t, numel, out);
+  return true;
+}
+
+/* The shape as text, for messages: [2, 3, 4]. */
+static const char *shape_text(aotc_ctx *ctx, int rank, const int64_t *shape)
+{
+  char buf[256];
+  size_t n = 0;
+  buf[n++] = '[';
+  for (int d = 0; d < rank && n < sizeof(buf) - 32; d++)
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%lld", d ? ", " : "", (long long)shape[d]);
+  snprintf(buf + n, sizeof(buf) - n, "]");
+  return ir_strdup(ctx, buf);
+}
+
+/* The tensor's size in bytes, within the memory budget. */
+static bool check_budget(aotc_ctx *ctx, ir_loc loc, const char *what, ir_type t, int rank, const int64_t *shape,
+                         size_t numel, size_t *bytes)
+{
+  int64_t budget = aotc_max_bytes(ctx);
+  if (!__builtin_mul_overflow(numel, (size_t)ir_types[t].bytes, bytes) && *bytes <= (uint64_t)budget &&
+      *bytes < SIZE_MAX - 16)
+    return true;
+  aotc_error(ctx, loc, "%s: %s of %s is %zu elements, more bytes than the memory budget of %lld (--max-memory)",
+             what, shape_text(ctx, rank, shape), ir_types[t].name, numel, (long long)budget);
+  return false;
 }
 
 bool onnx_tensor_decode(aotc_ctx *ctx, ir_loc loc, const char *what, const Onnx__TensorProto *tp, const char *dir,
                         ir_type *type, int *rank, int64_t *shape, void **data)
 {
   size_t numel, bytes;
+  ext_file ext = {-1, 0};
   if (!tp->has_data_type || !onnx_ir_type(tp->data_type, type)) {
     aotc_error(ctx, loc, "%s: element type %s is not supported", what,
                onnx_type_name(tp->has_data_type ? tp->data_type : 0));
     return false;
   }
-  if (!shape_of(ctx, loc, what, tp, rank, shape, &numel))
+  if (!shape_of(ctx, loc, what, tp, rank, shape, &numel) ||
+      !check_budget(ctx, loc, what, *type, *rank, shape, numel, &bytes) ||
+      !check_payload(ctx, loc, what, tp, dir, *type, numel, &ext))
     return false;
-  if (__builtin_mul_overflow(numel, (size_t)ir_types[*type].bytes, &bytes) || bytes > ONNX_MAX_TENSOR_BYTES) {
-    aotc_error(ctx, loc, "%s: tensor is too large", what);
-    return false;
-  }
   *data = ir_alloc(ctx, bytes + 1);
-  if (!*data) {
+  bool ok = *data && copy_payload(ctx, loc, what, tp, *type, numel, &ext, *data);
+  if (!*data)
     aotc_error(ctx, loc, "%s: out of memory", what);
-    return false;
-  }
-  return decode_payload(ctx, loc, what, tp, dir, *type, numel, *data);
+  if (ext.fd >= 0)
+    close(ext.fd);
+  return ok;
 }
 
 /* The folder of a file name ("." when it has none). */

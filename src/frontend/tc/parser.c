@@ -487,6 +487,10 @@ static bool dims(parser *P, tc_token **rest, tc_token *tok, tc_param *p)
     tc_dim *d = IR_NEW(P->ctx, tc_dim);
     if ((v.n && !skip(P, &tok, tok, ",")) || !d || !dim(P, &tok, tok, d) || !ir_vec_push(P->ctx, &v, d))
       return false;
+    if (v.n > TC_MAX_RANK) {
+      aotc_error(P->ctx, d->loc, "too many dimensions (a tensor has at most %d)", TC_MAX_RANK);
+      return false;
+    }
   }
   p->rank = v.n;
   p->dims = vec_to_array(P, &v, sizeof(tc_dim));
@@ -540,6 +544,10 @@ static bool body(parser *P, tc_token **rest, tc_token *tok, tc_def *d)
       continue;
     if (tok->kind == TC_TK_EOF)
       return syntax_error(P, tok, "'}'");
+    if (v.n == TC_MAX_STMTS) {
+      aotc_error(P->ctx, tok->loc, "too many statements (a def has at most %d)", TC_MAX_STMTS);
+      return false;
+    }
     tc_stmt *s = statement(P, &tok, tok);
     if (!s || !ir_vec_push(P->ctx, &v, s))
       return false;
@@ -575,6 +583,10 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tok)
   if (!prog)
     return NULL;
   while (tok->kind != TC_TK_EOF) {
+    if (v.n == TC_MAX_DEFS) {
+      aotc_error(ctx, tok->loc, "too many defs (a file has at most %d)", TC_MAX_DEFS);
+      return NULL;
+    }
     tc_def *d = definition(&P, &tok, tok);
     if (!d || !ir_vec_push(ctx, &v, d))
       return NULL;
@@ -588,18 +600,24 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tok)
  * Entry point
  * ------------------------------------------------------------------------ */
 
+/* Distinct defs, also in C: no two declare the same C function. */
 static bool check_duplicate_defs(aotc_ctx *ctx, const tc_program *prog)
 {
-  bool ok = true;
-  for (int i = 0; i < prog->n_defs; i++)
-    for (int j = 0; j < i; j++)
-      if (!strcmp(prog->defs[i].name, prog->defs[j].name)) {
-        aotc_error(ctx, prog->defs[i].loc, "duplicate def '%s'", prog->defs[i].name);
-        aotc_note(ctx, prog->defs[j].loc, "'%s' first defined here", prog->defs[j].name);
-        ok = false;
-        break;
-      }
-  return ok;
+  const char **names = IR_NEW_ARRAY(ctx, const char *, prog->n_defs);
+  const char *c_name = NULL;
+  int j = -1;
+  for (int i = 0; names && i < prog->n_defs; i++)
+    names[i] = prog->defs[i].name;
+  int i = names ? ir_c_entry_clash(ctx, names, prog->n_defs, &j, &c_name) : -1;
+  if (i < 0)
+    return names != NULL;
+  if (!strcmp(names[i], names[j]))
+    aotc_error(ctx, prog->defs[i].loc, "duplicate def '%s'", names[i]);
+  else
+    aotc_error(ctx, prog->defs[i].loc, "def '%s' and def '%s' both declare '%s' in the emitted C; rename one",
+               names[i], names[j], c_name);
+  aotc_note(ctx, prog->defs[j].loc, "'%s' first defined here", names[j]);
+  return false;
 }
 
 static ir_module *analyze(aotc_ctx *ctx, const tc_program *prog)
@@ -623,6 +641,10 @@ ir_module *tc_compile(aotc_ctx *ctx, const aotc_source *src)
   int errors = ctx->n_errors;
   tc_token *tokens = tc_tokenize(ctx, src);
   tc_program *prog = tokens ? tc_parse(ctx, tokens) : NULL;
+  if (prog && prog->n_defs == 0) {
+    aotc_error(ctx, (ir_loc){src, 1, 1}, "no def in this file: nothing to compile");
+    return NULL;
+  }
   ir_module *m = prog ? analyze(ctx, prog) : NULL;
   if (!m && ctx->n_errors == errors && !ctx->oom)
     aotc_error(ctx, (ir_loc){src, 1, 1}, "could not compile this TC source");

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TENSORS 4096
-#define MAX_PARAMS 4096
-#define MAX_INDICES 256
-#define AFFINE_TERMS 16
-#define LIN_TERMS 16
 
 typedef struct tinfo {
   ir_tensor *t;
@@ -26,6 +21,7 @@ typedef struct tinfo {
 typedef struct sidx {
   const char *name;
   ir_loc loc; /* first occurrence */
+  ir_loc range_loc; /* the where clause of an explicit range */
   bool lhs;
   bool known, explicit_range;
   ir_size *lo, *hi;
@@ -61,190 +57,6 @@ static texpr analyze(sema *s, const tc_node *n);
  * Size expressions: linear forms and simplification
  * ------------------------------------------------------------------------ */
 
-typedef struct lin {
-  int n;
-  int param[LIN_TERMS];
-  int64_t coef[LIN_TERMS];
-  int64_t c;
-} lin;
-
-static bool lin_add_term(lin *l, int param, int64_t coef)
-{
-  for (int i = 0; i < l->n; i++)
-    if (l->param[i] == param)
-      return !__builtin_add_overflow(l->coef[i], coef, &l->coef[i]);
-  if (l->n == LIN_TERMS)
-    return false;
-  l->param[l->n] = param;
-  l->coef[l->n++] = coef;
-  return true;
-}
-
-/* l += k * m */
-static bool lin_add_scaled(lin *l, const lin *m, int64_t k)
-{
-  int64_t t;
-  for (int i = 0; i < m->n; i++)
-    if (__builtin_mul_overflow(m->coef[i], k, &t) || !lin_add_term(l, m->param[i], t))
-      return false;
-  return !__builtin_mul_overflow(m->c, k, &t) && !__builtin_add_overflow(l->c, t, &l->c);
-}
-
-static bool lin_is_const(const lin *l)
-{
-  for (int i = 0; i < l->n; i++)
-    if (l->coef[i])
-      return false;
-  return true;
-}
-
-static int64_t floordiv64(int64_t a, int64_t b)
-{
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static bool lin_of(const ir_size *s, lin *out);
-
-/* A size operator on two constant linear forms. */
-static bool lin_const_op(ir_size_kind kind, const lin *a, const lin *b, lin *out)
-{
-  if (!lin_is_const(a) || !lin_is_const(b))
-    return false;
-  if ((kind == IR_SZ_FLOORDIV || kind == IR_SZ_CEILDIV) && (b->c <= 0 || (kind == IR_SZ_CEILDIV && a->c == INT64_MIN)))
-    return false;
-  if (kind == IR_SZ_FLOORDIV)
-    out->c = floordiv64(a->c, b->c);
-  else if (kind == IR_SZ_CEILDIV)
-    out->c = -floordiv64(-a->c, b->c);
-  else if (kind == IR_SZ_MIN)
-    out->c = a->c < b->c ? a->c : b->c;
-  else
-    out->c = a->c > b->c ? a->c : b->c;
-  return true;
-}
-
-static bool lin_binary(const ir_size *s, lin *out)
-{
-  lin a, b;
-  if (!lin_of(s->a, &a) || !lin_of(s->b, &b))
-    return false;
-  switch (s->kind) {
-  case IR_SZ_ADD:
-    return lin_add_scaled(out, &a, 1) && lin_add_scaled(out, &b, 1);
-  case IR_SZ_SUB:
-    return lin_add_scaled(out, &a, 1) && lin_add_scaled(out, &b, -1);
-  case IR_SZ_MUL:
-    if (lin_is_const(&a))
-      return lin_add_scaled(out, &b, a.c);
-    return lin_is_const(&b) && lin_add_scaled(out, &a, b.c);
-  default:
-    return lin_const_op(s->kind, &a, &b, out);
-  }
-}
-
-/* The linear form of s over the size parameters; false when s is not affine
- * (a min, max or division of non-constants) or a coefficient overflows. */
-static bool lin_of(const ir_size *s, lin *out)
-{
-  memset(out, 0, sizeof(*out));
-  if (!s)
-    return false;
-  if (s->kind == IR_SZ_CONST) {
-    out->c = s->value;
-    return true;
-  }
-  if (s->kind == IR_SZ_PARAM)
-    return lin_add_term(out, (int)s->value, 1);
-  return lin_binary(s, out);
-}
-
-static ir_size *lin_term(aotc_ctx *ctx, int param, int64_t coef)
-{
-  ir_size *p = ir_size_param(ctx, param);
-  return coef == 1 ? p : ir_size_bin(ctx, IR_SZ_MUL, ir_size_const(ctx, coef), p);
-}
-
-static ir_size *lin_append(aotc_ctx *ctx, ir_size *acc, int param, int64_t coef)
-{
-  if (!acc)
-    return lin_term(ctx, param, coef);
-  if (coef > 0)
-    return ir_size_bin(ctx, IR_SZ_ADD, acc, lin_term(ctx, param, coef));
-  if (coef == INT64_MIN)
-    return ir_size_bin(ctx, IR_SZ_ADD, acc, lin_term(ctx, param, coef));
-  return ir_size_bin(ctx, IR_SZ_SUB, acc, lin_term(ctx, param, -coef));
-}
-
-/* Positive terms before negative ones, then by parameter number. */
-static bool term_before(const lin *l, int i, int j)
-{
-  if ((l->coef[i] > 0) != (l->coef[j] > 0))
-    return l->coef[i] > 0;
-  return l->param[i] < l->param[j];
-}
-
-static void lin_sort(lin *l)
-{
-  for (int i = 1; i < l->n; i++)
-    for (int j = i; j > 0 && term_before(l, j, j - 1); j--) {
-      int p = l->param[j];
-      int64_t c = l->coef[j];
-      l->param[j] = l->param[j - 1];
-      l->coef[j] = l->coef[j - 1];
-      l->param[j - 1] = p;
-      l->coef[j - 1] = c;
-    }
-}
-
-/* The canonical sum of l's terms and its constant. */
-static ir_size *lin_build(aotc_ctx *ctx, lin *l)
-{
-  ir_size *acc = NULL;
-  lin_sort(l);
-  for (int i = 0; i < l->n; i++)
-    if (l->coef[i])
-      acc = lin_append(ctx, acc, l->param[i], l->coef[i]);
-  if (!acc)
-    return ir_size_const(ctx, l->c);
-  if (l->c > 0 || l->c == INT64_MIN)
-    return ir_size_bin(ctx, IR_SZ_ADD, acc, ir_size_const(ctx, l->c));
-  if (l->c < 0)
-    return ir_size_bin(ctx, IR_SZ_SUB, acc, ir_size_const(ctx, -l->c));
-  return acc;
-}
-
-/* a - b as a constant, when both are affine and differ by one. */
-static bool lin_const_diff(const ir_size *a, const ir_size *b, int64_t *d)
-{
-  lin la, lb, diff = {0};
-  if (!lin_of(a, &la) || !lin_of(b, &lb) || !lin_add_scaled(&diff, &la, 1) || !lin_add_scaled(&diff, &lb, -1))
-    return false;
-  *d = diff.c;
-  return lin_is_const(&diff);
-}
-
-static ir_size *simplify_minmax(aotc_ctx *ctx, ir_size_kind kind, ir_size *a, ir_size *b)
-{
-  int64_t d;
-  if (lin_const_diff(a, b, &d))
-    return (d <= 0) == (kind == IR_SZ_MIN) ? a : b;
-  return ir_size_bin(ctx, kind, a, b);
-}
-
-ir_size *tc_size_simplify(aotc_ctx *ctx, ir_size *s)
-{
-  lin l;
-  if (!s || s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM)
-    return s;
-  if (lin_of(s, &l))
-    return lin_build(ctx, &l);
-  ir_size *a = tc_size_simplify(ctx, s->a), *b = tc_size_simplify(ctx, s->b);
-  if (s->kind == IR_SZ_MIN || s->kind == IR_SZ_MAX)
-    return simplify_minmax(ctx, s->kind, a, b);
-  return ir_size_bin(ctx, s->kind, a, b);
-}
-
 static ir_size *sz(sema *s, ir_size_kind kind, ir_size *a, ir_size *b)
 {
   return ir_size_bin(s->ctx, kind, a, b);
@@ -253,27 +65,6 @@ static ir_size *sz(sema *s, ir_size_kind kind, ir_size *a, ir_size *b)
 static ir_size *szc(sema *s, int64_t v)
 {
   return ir_size_const(s->ctx, v);
-}
-
-/* a <= b for every value of the (non-negative) size parameters. */
-static bool size_le(const ir_size *a, const ir_size *b)
-{
-  lin la, lb, diff = {0};
-  if (lin_of(a, &la) && lin_of(b, &lb) && lin_add_scaled(&diff, &lb, 1) && lin_add_scaled(&diff, &la, -1)) {
-    for (int i = 0; i < diff.n; i++)
-      if (diff.coef[i] < 0)
-        return false;
-    return diff.c >= 0;
-  }
-  if (a && a->kind == IR_SZ_MIN)
-    return size_le(a->a, b) || size_le(a->b, b);
-  if (a && a->kind == IR_SZ_MAX)
-    return size_le(a->a, b) && size_le(a->b, b);
-  if (b && b->kind == IR_SZ_MAX)
-    return size_le(a, b->a) || size_le(a, b->b);
-  if (b && b->kind == IR_SZ_MIN)
-    return size_le(a, b->a) && size_le(a, b->b);
-  return false;
 }
 
 /* The size as C text, for messages (truncated when long). */
@@ -359,8 +150,8 @@ static int add_index(sema *s, const char *name, ir_loc loc, bool lhs)
   sidx *x = IR_NEW(s->ctx, sidx);
   if (!x)
     return -1;
-  if (s->idx.n >= MAX_INDICES) {
-    aotc_error(s->ctx, loc, "too many index variables in one statement (more than %d)", MAX_INDICES);
+  if (s->idx.n >= TC_MAX_INDICES) {
+    aotc_error(s->ctx, loc, "too many index variables in one statement (more than %d)", TC_MAX_INDICES);
     return -1;
   }
   x->name = name;
@@ -374,8 +165,8 @@ static int add_param(sema *s, const tc_dim *d)
   int p = find_param(s, d->name);
   if (p >= 0)
     return p;
-  if (s->params.n >= MAX_PARAMS) {
-    aotc_error(s->ctx, d->loc, "too many size parameters (more than %d)", MAX_PARAMS);
+  if (s->params.n >= TC_MAX_PARAMS) {
+    aotc_error(s->ctx, d->loc, "too many size parameters (more than %d)", TC_MAX_PARAMS);
     return -1;
   }
   return ir_vec_push(s->ctx, &s->params, (void *)d->name) ? s->params.n - 1 : -1;
@@ -399,8 +190,8 @@ static tinfo *new_tensor(sema *s, const char *name, ir_loc loc, ir_role role)
   ir_tensor *t = IR_NEW(s->ctx, ir_tensor);
   if (!ti || !t)
     return NULL;
-  if (s->tensors.n >= MAX_TENSORS) {
-    aotc_error(s->ctx, loc, "too many tensors in one def (more than %d)", MAX_TENSORS);
+  if (s->tensors.n >= TC_MAX_TENSORS) {
+    aotc_error(s->ctx, loc, "too many tensors in one def (more than %d)", TC_MAX_TENSORS);
     return NULL;
   }
   t->name = name;
@@ -1128,6 +919,7 @@ static bool explicit_range(sema *s, const tc_where *w)
   x->lo = tc_size_simplify(s->ctx, bound_size(s, w->lo));
   x->hi = x->lo ? tc_size_simplify(s->ctx, bound_size(s, w->hi)) : NULL;
   x->known = x->explicit_range = x->hi != NULL;
+  x->range_loc = w->loc;
   return x->known;
 }
 
@@ -1143,106 +935,11 @@ static bool explicit_ranges(sema *s, const tc_stmt *st)
  * Range inference
  * ------------------------------------------------------------------------ */
 
-/* sum of coef[k] * index[idx[k]] + rest */
-typedef struct affine {
-  int n;
-  int idx[AFFINE_TERMS];
-  int64_t coef[AFFINE_TERMS];
-  ir_size *rest;
-} affine;
-
 /* One dimension of a read: its index expression and the extent. */
 typedef struct dimref {
-  affine a;
+  tc_affine a;
   ir_size *extent;
 } dimref;
-
-static bool affine_of(sema *s, const ir_expr *e, affine *out);
-
-static bool affine_term(affine *a, int idx, int64_t coef)
-{
-  for (int k = 0; k < a->n; k++)
-    if (a->idx[k] == idx)
-      return !__builtin_add_overflow(a->coef[k], coef, &a->coef[k]);
-  if (a->n == AFFINE_TERMS)
-    return false;
-  a->idx[a->n] = idx;
-  a->coef[a->n++] = coef;
-  return true;
-}
-
-/* out += k * a */
-static bool affine_add(sema *s, affine *out, const affine *a, int64_t k)
-{
-  int64_t c;
-  for (int i = 0; i < a->n; i++)
-    if (__builtin_mul_overflow(a->coef[i], k, &c) || !affine_term(out, a->idx[i], c))
-      return false;
-  if (!a->rest)
-    return true;
-  ir_size *r = k == 1 ? a->rest : sz(s, IR_SZ_MUL, szc(s, k), a->rest);
-  out->rest = out->rest ? sz(s, IR_SZ_ADD, out->rest, r) : r;
-  return out->rest != NULL;
-}
-
-static bool affine_is_const(const affine *a, int64_t *v)
-{
-  for (int i = 0; i < a->n; i++)
-    if (a->coef[i])
-      return false;
-  if (!a->rest)
-    *v = 0;
-  return !a->rest || ir_size_is_const(a->rest, v);
-}
-
-static bool affine_mul(sema *s, const ir_expr *e, affine *out)
-{
-  affine a, b;
-  int64_t k;
-  if (!affine_of(s, e->args[0], &a) || !affine_of(s, e->args[1], &b))
-    return false;
-  if (affine_is_const(&a, &k))
-    return affine_add(s, out, &b, k);
-  if (affine_is_const(&b, &k))
-    return affine_add(s, out, &a, k);
-  return false;
-}
-
-static bool affine_binary(sema *s, const ir_expr *e, affine *out)
-{
-  affine a, b;
-  if (e->op == IR_MUL)
-    return affine_mul(s, e, out);
-  if (e->op != IR_ADD && e->op != IR_SUB)
-    return false;
-  return affine_of(s, e->args[0], &a) && affine_of(s, e->args[1], &b) && affine_add(s, out, &a, 1) &&
-         affine_add(s, out, &b, e->op == IR_ADD ? 1 : -1);
-}
-
-/* The affine form of an index expression over the statement's indices and
- * the sizes; false when it has another form. */
-static bool affine_of(sema *s, const ir_expr *e, affine *out)
-{
-  memset(out, 0, sizeof(*out));
-  switch (e->kind) {
-  case IR_CONST_INT:
-    return (out->rest = szc(s, e->ival)) != NULL;
-  case IR_INDEX:
-    return affine_term(out, e->index, 1);
-  case IR_SIZE:
-    return (out->rest = e->size) != NULL;
-  case IR_BINARY:
-    return affine_binary(s, e, out);
-  case IR_UNARY: {
-    affine a;
-    return e->op == IR_NEG && affine_of(s, e->args[0], &a) && affine_add(s, out, &a, -1);
-  }
-  case IR_CAST:
-    return is_integer(e->type) && affine_of(s, e->args[0], out);
-  default:
-    return false;
-  }
-}
 
 /* The dimensions of the reads in e: padded ones when `padded` is set,
  * the others otherwise. */
@@ -1258,7 +955,7 @@ static bool collect_dims(sema *s, const ir_expr *e, bool padded, ir_vec *out)
     if (!r)
       return false;
     r->extent = tensor(s, e->tensor)->t->shape[d];
-    if (affine_of(s, e->args[d], &r->a) && !ir_vec_push(s->ctx, out, r))
+    if (tc_affine_of(s->ctx, e->args[d], &r->a) && !ir_vec_push(s->ctx, out, r))
       return false;
   }
   return true;
@@ -1406,7 +1103,7 @@ static bool infer_ranges(sema *s, const tinfo *lhs, const ir_expr *rhs, const ir
 static bool clamp_lhs(sema *s, sidx *x)
 {
   int64_t v;
-  if (size_le(szc(s, 0), x->lo))
+  if (tc_size_le(szc(s, 0), x->lo))
     return true;
   if (!x->explicit_range) {
     x->lo = tc_size_simplify(s->ctx, sz(s, IR_SZ_MAX, x->lo, szc(s, 0)));
@@ -1421,7 +1118,7 @@ static bool clamp_lhs(sema *s, sidx *x)
 static bool check_fits(sema *s, const tinfo *ti, int k)
 {
   sidx *x = index_at(s, k);
-  if (size_le(x->hi, ti->t->shape[k]))
+  if (tc_size_le(x->hi, ti->t->shape[k]))
     return true;
   return report(s, x->loc, "size conflict: index '%s' goes up to %s but dimension %d of '%s' has size %s", x->name,
                   size_text(s, x->hi), k, ti->t->name, size_text(s, ti->t->shape[k]));
@@ -1493,7 +1190,7 @@ static bool lhs_and_bindings(sema *s, const tc_stmt *st, int t, ir_expr ***subs,
 }
 
 /* The least (or greatest) value of an affine subscript over the ranges. */
-static ir_size *subscript_bound(sema *s, const affine *a, bool greatest)
+static ir_size *subscript_bound(sema *s, const tc_affine *a, bool greatest)
 {
   dimref r = {.a = *a};
   return tc_size_simplify(s->ctx, rest_bound(s, &r, -1, greatest));
@@ -1501,7 +1198,7 @@ static ir_size *subscript_bound(sema *s, const affine *a, bool greatest)
 
 /* Dimension d of ti, written through affine subscript `sub`: never below 0,
  * inside a declared shape, or extending an inferred one. */
-static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, const affine *a)
+static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, const tc_affine *a)
 {
   ir_size *lo = subscript_bound(s, a, false), *top = subscript_bound(s, a, true);
   ir_size *hi = top ? tc_size_simplify(s->ctx, sz(s, IR_SZ_ADD, top, szc(s, 1))) : NULL;
@@ -1511,10 +1208,10 @@ static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, cons
   if (ir_size_is_const(lo, &v) && v < 0)
     return report(s, sub->loc, "left-hand side subscript %d of '%s' goes down to %lld, below 0", d, ti->t->name,
                   (long long)v);
-  if (!size_le(szc(s, 0), lo))
+  if (!tc_size_le(szc(s, 0), lo))
     return report(s, sub->loc, "left-hand side subscript %d of '%s' can go below 0: its least value is %s", d,
                   ti->t->name, size_text(s, lo));
-  if (ti->shape_fixed && !size_le(hi, ti->t->shape[d]))
+  if (ti->shape_fixed && !tc_size_le(hi, ti->t->shape[d]))
     return report(s, sub->loc, "size conflict: left-hand side subscript %d goes up to %s but dimension %d of '%s' "
                   "has size %s", d, size_text(s, top), d, ti->t->name, size_text(s, ti->t->shape[d]));
   if (!ti->shape_fixed)
@@ -1527,8 +1224,8 @@ static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, cons
 static bool general_shape(sema *s, tinfo *ti, ir_expr **subs)
 {
   for (int d = 0; d < ti->t->rank; d++) {
-    affine a;
-    if (affine_of(s, subs[d], &a)) {
+    tc_affine a;
+    if (tc_affine_of(s->ctx, subs[d], &a)) {
       if (!affine_write_dim(s, ti, d, subs[d], &a))
         return false;
     } else if (!ti->shape_known) {
@@ -1558,7 +1255,8 @@ static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs, ir_e
   out->rhs = rhs;
   for (int i = 0; i < s->idx.n; i++) {
     sidx *x = index_at(s, i);
-    out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range};
+    out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range,
+                               x->explicit_range ? x->range_loc : x->loc};
   }
   for (int k = 0; !subs && k < st->n_idx; k++)
     out->lhs[k] = k;
@@ -1666,5 +1364,6 @@ ir_func *tc_sema_def(aotc_ctx *ctx, const tc_def *def)
       return NULL;
   if (!check_outputs_written(&s, def))
     return NULL;
-  return build_func(&s, def);
+  ir_func *f = build_func(&s, def);
+  return f && tc_check_reads(ctx, f) ? f : NULL;
 }

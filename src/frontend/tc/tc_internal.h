@@ -12,6 +12,13 @@
 #define TC_MAX_IR_DEPTH 1024    /* depth after substituting bindings */
 #define TC_MAX_IR_NODES 200000  /* nodes of one statement after substituting bindings */
 #define TC_MAX_NUMBER_LEN 64    /* characters of one numeric literal */
+/* Limits that keep isl's work (which grows fast with these) bounded. */
+#define TC_MAX_RANK 16          /* dimensions of a tensor */
+#define TC_MAX_INDICES 16       /* index variables of one statement */
+#define TC_MAX_PARAMS 64        /* size parameters of one def */
+#define TC_MAX_TENSORS 1024     /* tensors of one def */
+#define TC_MAX_STMTS 1024       /* statements of one def */
+#define TC_MAX_DEFS 1024        /* defs of one file */
 
 /* ------------------------------------------------------------------------
  * Tokens
@@ -134,7 +141,33 @@ tc_program *tc_parse(aotc_ctx *ctx, tc_token *tokens);
 
 /* Resolves names, types and ranges of one def; NULL after reporting. */
 ir_func *tc_sema_def(aotc_ctx *ctx, const tc_def *def);
+/* Checks that every read of f stays inside its tensor (bounds.c): an error
+ * when a read leaves it for every size, a run-time check (f->checks) when
+ * only for some; false after reporting. */
+bool tc_check_reads(aotc_ctx *ctx, ir_func *f);
 /* Simplifies a size expression: affine parts are collected into one sum. */
 ir_size *tc_size_simplify(aotc_ctx *ctx, ir_size *s);
+
+/* ------------------------------------------------------------------------
+ * Linear size expressions and affine index expressions (affine.c)
+ * ------------------------------------------------------------------------ */
+
+/* a <= b for every value of the (non-negative) size parameters, as far as
+ * linear forms and min/max can show it. */
+bool tc_size_le(const ir_size *a, const ir_size *b);
+
+#define TC_AFFINE_TERMS 16
+
+/* sum of coef[k] * index[idx[k]] + rest */
+typedef struct tc_affine {
+  int n;
+  int idx[TC_AFFINE_TERMS];
+  int64_t coef[TC_AFFINE_TERMS];
+  ir_size *rest; /* NULL: 0 */
+} tc_affine;
+
+/* The affine form of an index expression over the statement's indices and
+ * the sizes; false when it has another form. */
+bool tc_affine_of(aotc_ctx *ctx, const ir_expr *e, tc_affine *out);
 
 #endif
