@@ -81,10 +81,10 @@ static bool decl_input(onnx_sizes *s, const Onnx__ValueInfoProto *vi, const onnx
                        input_decl *in)
 {
   const Onnx__TypeProto *tp = vi->type;
-  const Onnx__TensorShapeProto *sp = tp && tp->tensor_type ? tp->tensor_type->shape : NULL;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
       !onnx_ir_type(tp->tensor_type->elem_type, &in->type))
     return false;
+  const Onnx__TensorShapeProto *sp = tp->tensor_type->shape;
   in->name = ir_strdup(s->ctx, vi->name);
   in->overrides = spec != NULL;
   in->rank = spec ? spec->rank : sp ? (int)sp->n_dim : -1;
