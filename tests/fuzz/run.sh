@@ -6,6 +6,7 @@
 #   tests/fuzz/run.sh [--time SECONDS] [--jobs N] [--keep DIR] [TARGET...]
 #
 # TARGET is tc, onnx or npy (default: all three); SECONDS per target
+# The search starts from seed $FUZZ_SEED (default 1: the CI run is repeatable; set another for longer runs).
 # (default 30, or $FUZZ_TIME). A target passes when the regression inputs
 # and the run end without a crash, a leak, a timeout (20 s per input) or
 # more than 2 GiB of memory. Prints one line per target with its execution
@@ -57,7 +58,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   par=()
   [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
-  (cd "$tmp" && "$root/$bin" -max_total_time="$time_s" -timeout=20 -rss_limit_mb=2048 "${par[@]}" \
+  (cd "$tmp" && "$root/$bin" -max_total_time="$time_s" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 "${par[@]}" \
     -artifact_prefix="$root/build-fuzz/crashes/${t}-" -print_final_stats=1 \
     "$corpus" "$tmp/seeds/$t") >"$log" 2>&1 || ok=0
   runs=$(grep -ho 'stat::number_of_executed_units: *[0-9]*' "$log" "$tmp"/fuzz-*.log 2>/dev/null | grep -o '[0-9]*$' |
