@@ -6,7 +6,6 @@
 #   tests/fuzz/run.sh [--time SECONDS] [--jobs N] [--keep DIR] [TARGET...]
 #
 # TARGET is tc, onnx or npy (default: all three); SECONDS per target
-# The search starts from seed $FUZZ_SEED (default 1: the CI run is repeatable; set another for longer runs).
 # (default 30, or $FUZZ_TIME). A target passes when the regression inputs
 # and the run end without a crash, a leak, a timeout (20 s per input) or
 # more than 2 GiB of memory. Prints one line per target with its execution
@@ -14,6 +13,8 @@
 # for `build-fuzz/fuzz_TARGET FILE` to reproduce. For a long run:
 #   tests/fuzz/run.sh --time 3600 --keep build-fuzz/corpus
 # (--keep keeps the grown corpus there for the next run.)
+# libFuzzer starts from seed $FUZZ_SEED (default 1, so the CI budget
+# replays the same search; set another for longer runs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
