@@ -77,6 +77,14 @@ expect_ok() {
 
 tc() { printf '%b' "$2" >"$tmp/$1.tc"; }
 
+# gen ARGS...: runs onnxgen; on failure the next check fails with its message.
+gen() {
+  "$GEN" "$@" 2>"$tmp/gen.err" && return 0
+  status=99 peak=0 elapsed=0
+  echo "onnxgen $1 failed: $(head -n 3 "$tmp/gen.err")" >"$tmp/stderr"
+  return 1
+}
+
 # ---------------------------------------------------------------- names
 names() {
   tc names_tensor 'def f(float(N) __A) -> (B) {\n  B(i) = __A(i)\n}\n'
@@ -89,11 +97,10 @@ names() {
   tc names_clash 'def mm(float(N) A) -> (B) {\n  B(i) = A(i)\n}\ndef mm_call(float(N) A) -> (B) {\n  B(i) = A(i)\n}\n'
   aotc "$tmp/names_clash.tc" -o "$tmp/names_clash.c"
   expect_error "TC defs clashing in C" "both declare 'mm_call'" "$tmp/names_clash.c" "$tmp/names_clash.h"
-  "$GEN" names "$tmp/names_dots.onnx" __ .. ../x || fail "onnxgen names" "failed"
-  aotc "$tmp/names_dots.onnx" -o "$tmp/names_dots.c"
+  gen names "$tmp/names_dots.onnx" __ .. ../x && aotc "$tmp/names_dots.onnx" -o "$tmp/names_dots.c"
   expect_ok "ONNX values __, .., ../x" "$tmp/names_dots.c"
-  "$GEN" names "$tmp/names_collide.onnx" a.b a_b 'a?b' int int_ c0 sizes workspace aotc_k 9 || fail "onnxgen names" "failed"
-  aotc "$tmp/names_collide.onnx" -o "$tmp/names_collide.c"
+  gen names "$tmp/names_collide.onnx" a.b a_b 'a?b' int int_ c0 sizes workspace aotc_k 9 &&
+    aotc "$tmp/names_collide.onnx" -o "$tmp/names_collide.c"
   expect_ok "ONNX values colliding after mangling" "$tmp/names_collide.c"
 }
 
@@ -133,19 +140,19 @@ bounds() {
   awk 'BEGIN { print "def f(float(N) A) -> (B) {"; for (k = 0; k < 1024; k++) printf "  B(i) = A(i) + %d.0\n", k; print "}" }' >"$tmp/stmts1k.tc"
   aotc "$tmp/stmts1k.tc" -o "$tmp/stmts1k.c"
   expect_ok "1,024 statements writing one tensor" "$tmp/stmts1k.c"
-  "$GEN" rank "$tmp/rank60.onnx" 60 && aotc "$tmp/rank60.onnx" -o "$tmp/rank60m.c"
+  gen rank "$tmp/rank60.onnx" 60 && aotc "$tmp/rank60.onnx" -o "$tmp/rank60m.c"
   expect_error "ONNX input of rank 60" "rank 60 is not supported" "$tmp/rank60m.c"
 }
 
 # ---------------------------------------------------------------- readers
 readers() {
-  "$GEN" bigdecl "$tmp/bigdecl.onnx" 1073741824 && aotc "$tmp/bigdecl.onnx" -o "$tmp/bigdecl.c"
+  gen bigdecl "$tmp/bigdecl.onnx" 1073741824 && aotc "$tmp/bigdecl.onnx" -o "$tmp/bigdecl.c"
   expect_error "2^30-element initializer without data (no 4 GB allocation)" "memory budget" "$tmp/bigdecl.c"
-  "$GEN" bigdecl "$tmp/bigdecl1g.onnx" 268435456 && aotc "$tmp/bigdecl1g.onnx" -o "$tmp/bigdecl1g.c"
+  gen bigdecl "$tmp/bigdecl1g.onnx" 268435456 && aotc "$tmp/bigdecl1g.onnx" -o "$tmp/bigdecl1g.c"
   expect_error "2^28-element initializer without data" "0 elements stored, the dimensions need 268435456" "$tmp/bigdecl1g.c"
   aotc "$tmp/bigdecl1g.onnx" --max-memory 64M -o "$tmp/bigdecl1g.c"
   expect_error "--max-memory 64M" "more bytes than the memory budget of 67108864" "$tmp/bigdecl1g.c"
-  "$GEN" opset "$tmp/opset.onnx" 10000 && aotc "$tmp/opset.onnx" -o "$tmp/opset.c"
+  gen opset "$tmp/opset.onnx" 10000 && aotc "$tmp/opset.onnx" -o "$tmp/opset.c"
   expect_error "opset 10000" "opset 10000 of the default domain is not supported" "$tmp/opset.c"
   aotc /dev/zero -o "$tmp/zero.c"
   expect_error "a device as the input" "it is a device" "$tmp/zero.c"
@@ -156,7 +163,7 @@ readers() {
   ln -s ../outside "$tmp/m/linkdir"
   ln -s /dev/zero "$tmp/m/dev.bin"
   mkfifo "$tmp/m/fifo.bin"
-  "$GEN" external "$tmp/m/ok.onnx" w.bin && aotc "$tmp/m/ok.onnx" -o "$tmp/m/ok.c"
+  gen external "$tmp/m/ok.onnx" w.bin && aotc "$tmp/m/ok.onnx" -o "$tmp/m/ok.c"
   expect_ok "external data in the model's folder" "$tmp/m/ok.c"
   local loc want
   for loc in link.bin:"it is a symbolic link" linkdir/secret.bin:"leads outside the model's folder" \
@@ -164,7 +171,7 @@ readers() {
              ../outside/secret.bin:"must be a relative path" /etc/passwd:"must be a relative path"; do
     want=${loc#*:}
     loc=${loc%%:*}
-    "$GEN" external "$tmp/m/ext.onnx" "$loc" && aotc "$tmp/m/ext.onnx" -o "$tmp/m/ext.c"
+    gen external "$tmp/m/ext.onnx" "$loc" && aotc "$tmp/m/ext.onnx" -o "$tmp/m/ext.c"
     expect_error "external data $loc" "$want" "$tmp/m/ext.c"
   done
 }

@@ -77,7 +77,8 @@ static void add_node(graph *G, const char *op, char *in0, char *in1, char *in2, 
   n->output[0] = out;
   if (G->g.n_node == G->cap_node) {
     Onnx__NodeProto **v = gen_alloc((G->cap_node = 2 * G->cap_node + 16) * sizeof(*v));
-    memcpy(v, G->g.node, G->g.n_node * sizeof(*v));
+    if (G->g.n_node)
+      memcpy(v, G->g.node, G->g.n_node * sizeof(*v));
     G->g.node = v;
   }
   G->g.node[G->g.n_node++] = n;
@@ -116,7 +117,8 @@ static Onnx__TensorProto *tensor(const char *name, int rank, const int64_t *dims
   t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
   t->n_dims = (size_t)rank;
   t->dims = gen_alloc((size_t)rank * sizeof(int64_t) + 1);
-  memcpy(t->dims, dims, (size_t)rank * sizeof(int64_t));
+  if (rank)
+    memcpy(t->dims, dims, (size_t)rank * sizeof(int64_t));
   return t;
 }
 
@@ -124,7 +126,8 @@ static void add_init(graph *G, Onnx__TensorProto *t)
 {
   if (G->g.n_initializer == G->cap_init) {
     Onnx__TensorProto **v = gen_alloc((G->cap_init = 2 * G->cap_init + 16) * sizeof(*v));
-    memcpy(v, G->g.initializer, G->g.n_initializer * sizeof(*v));
+    if (G->g.n_initializer)
+      memcpy(v, G->g.initializer, G->g.n_initializer * sizeof(*v));
     G->g.initializer = v;
   }
   G->g.initializer[G->g.n_initializer++] = t;
