@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static aotc_ctx *ctx;
@@ -256,6 +257,8 @@ Test(pipeline, dump_after_on_the_command_line)
   }
   char *out = run_capture(ir_sprintf(ctx, "'%s' '%s' -o /dev/null --dump-after plan-memory", aotc, model), &rc);
   cr_expect_not_null(strstr(out, "memory plan: workspace"), "%s", out);
+  struct stat st;
+  cr_expect(!stat("/dev/null", &st) && S_ISCHR(st.st_mode), "-o /dev/null replaced the device with a file");
   out = run_capture(ir_sprintf(ctx, "'%s' '%s' -o /dev/null --dump-after=fold", aotc, model), &rc);
   cr_expect_eq(rc, 1);
   cr_expect_not_null(strstr(out, "no pass named 'fold'"), "%s", out);
