@@ -140,6 +140,8 @@ bounds() {
   awk 'BEGIN { print "def f(float(N) A) -> (B) {"; for (k = 0; k < 1024; k++) printf "  B(i) = A(i) + %d.0\n", k; print "}" }' >"$tmp/stmts1k.tc"
   aotc "$tmp/stmts1k.tc" -o "$tmp/stmts1k.c"
   expect_ok "1,024 statements writing one tensor" "$tmp/stmts1k.c"
+  gen chain 200001 "$tmp/chain.onnx" && aotc "$tmp/chain.onnx" -o "$tmp/chain.c"
+  expect_error "ONNX graph of 200,001 nodes" "the model has 200001 nodes; at most 200000 are supported" "$tmp/chain.c"
   gen rank "$tmp/rank60.onnx" 60 && aotc "$tmp/rank60.onnx" -o "$tmp/rank60m.c"
   expect_error "ONNX input of rank 60" "rank 60 is not supported" "$tmp/rank60m.c"
 }

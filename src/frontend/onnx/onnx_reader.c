@@ -12,6 +12,7 @@
  * reads at inference (consumed_inputs, is_test). */
 #define ONNX_MIN_OPSET 1
 #define ONNX_MAX_OPSET 18
+#define ONNX_MAX_NODES 200000 /* nodes (and initializers, inputs, outputs) of one graph */
 
 typedef onnx_reader reader;
 
@@ -200,9 +201,23 @@ static bool read_outputs(reader *r, const Onnx__GraphProto *gp)
   return gp->n_output > 0;
 }
 
+/* Bounds on the work one model may ask for (compile time is near-linear in
+ * these, memory too). */
+static bool within_limits(reader *r, const Onnx__GraphProto *gp)
+{
+  size_t n[] = {gp->n_node, gp->n_initializer, gp->n_input, gp->n_output};
+  static const char *const what[] = {"nodes", "initializers", "inputs", "outputs"};
+  for (int k = 0; k < 4; k++)
+    if (n[k] > ONNX_MAX_NODES) {
+      aotc_error(r->ctx, r->loc, "the model has %zu %s; at most %d are supported", n[k], what[k], ONNX_MAX_NODES);
+      return false;
+    }
+  return true;
+}
+
 static bool read_graph(reader *r, const Onnx__GraphProto *gp)
 {
-  bool ok = read_initializers(r, gp) && read_inputs(r, gp);
+  bool ok = within_limits(r, gp) && read_initializers(r, gp) && read_inputs(r, gp);
   for (size_t k = 0; ok && k < gp->n_node; k++)
     if (!gp->node[k] || !onnx_read_node(r, gp->node[k]))
       ok = false;
