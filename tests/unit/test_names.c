@@ -130,3 +130,34 @@ Test(names, tc_clashing_defs_are_errors)
   cr_assert_eq(ctx->n_errors, 1);
   cr_assert(strstr(ctx->diags[0].msg, "both declare 'mm_call'"), "%s", ctx->diags[0].msg);
 }
+
+/* Every word of the sorted tables is found (bsearch needs them sorted). */
+Test(names, reserved_tables_searchable)
+{
+  const char *words[] = {"INFINITY", "NULL", "SIZE_MAX", "UINT64_MAX", "_Bool", "alignas", "and", "args", "asm",
+                         "bool", "char8_t", "double_t", "errno", "fpclassify", "main", "math_errhandling",
+                         "omp_get_thread_num", "sizes", "uintptr_t", "while", "xor_eq", "acos", "acosf", "y1l",
+                         "yn", "ynf", "trunc", "lgammal"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    cr_assert(ir_c_name_reserved(words[i]), "'%s' should be reserved", words[i]);
+  cr_assert(!ir_c_name_reserved("acosx"));
+  cr_assert(!ir_c_name_reserved("W"));
+}
+
+/* The hashed set gives the same names as ir_c_name with an array, in linear
+ * time for many names. */
+Test(names, name_set_unique)
+{
+  ir_name_set set = {0};
+  const char *taken[3000];
+  for (int i = 0; i < 3000; i++) {
+    const char *raw = i % 3 == 0 ? "x" : i % 3 == 1 ? "x.1" : "int";
+    const char *a = ir_c_name_unique(ctx, &set, raw);
+    const char *b = ir_c_name(ctx, raw, taken, i);
+    cr_assert_str_eq(a, b);
+    taken[i] = a;
+  }
+  cr_assert_eq(set.n, 3000);
+  cr_assert(ir_name_set_has(&set, "x_1_999"));
+  cr_assert(!ir_name_set_add(ctx, &set, "x"));
+}
