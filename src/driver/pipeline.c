@@ -370,9 +370,19 @@ void driver_module_init(driver_module *m, aotc_ctx *ctx, const driver_config *cf
   m->verify_each = verify_by_default();
 }
 
+/* A pass that fails must say why: the exit-1-with-an-error-line contract. */
+static void name_silent_failure(driver_module *m, const driver_pass *p)
+{
+  if (!m->ctx->n_errors && !m->ctx->oom)
+    aotc_error(m->ctx, noloc, "'%s' could not be compiled (pass '%s' failed without saying why)",
+               m->path ? m->path : "<input>", p->name);
+}
+
 static bool run_pass(driver_module *m, const driver_pass *p)
 {
   bool ok = p->run(m) && !m->ctx->n_errors && !m->ctx->oom;
+  if (!ok)
+    name_silent_failure(m, p);
   if (ok && m->verify_each && p->kind == DRIVER_PASS_IR)
     ok = verify_all(m);
   if (ok && m->dump_after && !strcmp(m->dump_after, p->name))

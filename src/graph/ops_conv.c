@@ -336,7 +336,9 @@ bool graph_infer_convtranspose(ir_graph *g, ir_node *n)
   conv_geom cg;
   if (!w || x->rank < 3 || w->rank != x->rank || group <= 0 || x->shape[1] != w->shape[0] || w->shape[0] % group)
     return graph_fail(g, n, "weights do not match the input (channels, group, rank)");
-  if (!ir_types[x->type].is_float || !convt_geom(g, n, x, w, &cg))
+  if (!ir_types[x->type].is_float)
+    return graph_fail(g, n, "input type %s is not supported (float only)", ir_types[x->type].name);
+  if (!convt_geom(g, n, x, w, &cg))
     return false;
   shape[0] = x->shape[0];
   shape[1] = w->shape[1] * group;
