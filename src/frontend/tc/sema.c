@@ -1,66 +1,18 @@
 /* sema.c: semantic analysis of one TC def: resolves names (tensors, sizes,
  * index variables, bindings), types expressions with TC's promotion and weak
- * literals, infers index ranges in rounds, and builds the ir_func. Every
- * check reports on the context with the location of the offending token. */
-#include "tc_internal.h"
+ * literals, has ranges.c give every index its range and every written tensor
+ * its shape, builds the ir_func and has bounds.c check its reads. Every check
+ * reports on the context with the location of the offending token. */
+#include "sema_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-
-typedef struct tinfo {
-  ir_tensor *t;
-  ir_loc loc;
-  bool written;     /* an earlier statement wrote it */
-  bool rank_known;  /* declared, or written once */
-  bool type_known;
-  bool shape_fixed; /* declared shape: writes must stay inside it */
-  bool shape_known;
-} tinfo;
-
-typedef struct sidx {
-  const char *name;
-  ir_loc loc; /* first occurrence */
-  ir_loc range_loc; /* the where clause of an explicit range */
-  bool lhs;
-  bool known, explicit_range;
-  ir_size *lo, *hi;
-} sidx;
-
-typedef struct texpr {
-  ir_expr *e; /* NULL after an error */
-  bool weak;  /* a literal, or arithmetic on literals only */
-  int depth;
-} texpr;
-
-typedef struct binding {
-  const tc_where *w;
-  texpr value;
-  bool done;
-} binding;
-
-typedef struct sema {
-  aotc_ctx *ctx;
-  const tc_def *def;
-  ir_vec tensors; /* tinfo* */
-  ir_vec params;  /* const char* */
-  ir_vec stmts;   /* ir_stmt* */
-  ir_vec idx;     /* sidx*, of the current statement */
-  ir_vec binds;   /* binding*, of the current statement */
-  int visible_binds;
-  long nodes;
-} sema;
-
 static texpr analyze(sema *s, const tc_node *n);
 
 /* ------------------------------------------------------------------------
- * Size expressions: linear forms and simplification
+ * Size expressions
  * ------------------------------------------------------------------------ */
-
-static ir_size *sz(sema *s, ir_size_kind kind, ir_size *a, ir_size *b)
-{
-  return ir_size_bin(s->ctx, kind, a, b);
-}
 
 static ir_size *szc(sema *s, int64_t v)
 {
@@ -68,7 +20,7 @@ static ir_size *szc(sema *s, int64_t v)
 }
 
 /* The size as C text, for messages (truncated when long). */
-static const char *size_text(sema *s, const ir_size *e)
+const char *tc_sema_size_text(sema *s, const ir_size *e)
 {
   static const size_t cap = 256;
   char *buf = ir_alloc(s->ctx, cap);
@@ -84,7 +36,7 @@ static const char *size_text(sema *s, const ir_size *e)
  * Names: tensors, sizes, indices, bindings
  * ------------------------------------------------------------------------ */
 
-static tinfo *tensor(sema *s, int t)
+tinfo *tc_sema_tensor(sema *s, int t)
 {
   return s->tensors.items[t];
 }
@@ -92,12 +44,12 @@ static tinfo *tensor(sema *s, int t)
 static int find_tensor(sema *s, const char *name)
 {
   for (int i = 0; i < s->tensors.n; i++)
-    if (!strcmp(tensor(s, i)->t->name, name))
+    if (!strcmp(tc_sema_tensor(s, i)->t->name, name))
       return i;
   return -1;
 }
 
-static int find_param(sema *s, const char *name)
+int tc_sema_find_param(sema *s, const char *name)
 {
   for (int i = 0; i < s->params.n; i++)
     if (!strcmp(s->params.items[i], name))
@@ -105,7 +57,7 @@ static int find_param(sema *s, const char *name)
   return -1;
 }
 
-static int find_index(sema *s, const char *name)
+int tc_sema_find_index(sema *s, const char *name)
 {
   for (int i = 0; i < s->idx.n; i++)
     if (!strcmp(((sidx *)s->idx.items[i])->name, name))
@@ -113,7 +65,7 @@ static int find_index(sema *s, const char *name)
   return -1;
 }
 
-static sidx *index_at(sema *s, int i)
+sidx *tc_sema_index(sema *s, int i)
 {
   return s->idx.items[i];
 }
@@ -162,7 +114,7 @@ static int add_index(sema *s, const char *name, ir_loc loc, bool lhs)
 
 static int add_param(sema *s, const tc_dim *d)
 {
-  int p = find_param(s, d->name);
+  int p = tc_sema_find_param(s, d->name);
   if (p >= 0)
     return p;
   if (s->params.n >= TC_MAX_PARAMS) {
@@ -232,9 +184,9 @@ static bool declare_argument(sema *s, const tc_param *p, ir_role role)
 static bool check_size_names(sema *s)
 {
   for (int i = 0; i < s->tensors.n; i++)
-    if (find_param(s, tensor(s, i)->t->name) >= 0) {
-      aotc_error(s->ctx, tensor(s, i)->loc, "'%s' is used both as a size and as an argument name",
-                 tensor(s, i)->t->name);
+    if (tc_sema_find_param(s, tc_sema_tensor(s, i)->t->name) >= 0) {
+      aotc_error(s->ctx, tc_sema_tensor(s, i)->loc, "'%s' is used both as a size and as an argument name",
+                 tc_sema_tensor(s, i)->t->name);
       return false;
     }
   return true;
@@ -271,8 +223,7 @@ static texpr error_at(sema *s, ir_loc loc, const char *fmt, ...)
 }
 
 /* Reports an error and returns false. */
-static bool report(sema *s, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool report(sema *s, ir_loc loc, const char *fmt, ...)
+bool tc_sema_report(sema *s, ir_loc loc, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -415,7 +366,7 @@ static texpr index_expr(sema *s, int i, ir_loc loc)
 /* Checks that tensor t may be read here with n indices. */
 static bool check_read(sema *s, int t, int n, ir_loc loc)
 {
-  tinfo *ti = tensor(s, t);
+  tinfo *ti = tc_sema_tensor(s, t);
   if (ti->t->role != IR_INPUT && !ti->written) {
     aotc_error(s->ctx, loc, "tensor '%s' is read before any statement writes it", ti->t->name);
     return false;
@@ -430,12 +381,12 @@ static bool check_read(sema *s, int t, int n, ir_loc loc)
 
 static texpr scalar_read(sema *s, int t, ir_loc loc)
 {
-  if (tensor(s, t)->t->rank > 0 && (tensor(s, t)->written || tensor(s, t)->t->role == IR_INPUT))
-    return error_at(s, loc, "tensor '%s' of rank %d is used without indices", tensor(s, t)->t->name,
-                    tensor(s, t)->t->rank);
+  if (tc_sema_tensor(s, t)->t->rank > 0 && (tc_sema_tensor(s, t)->written || tc_sema_tensor(s, t)->t->role == IR_INPUT))
+    return error_at(s, loc, "tensor '%s' of rank %d is used without indices", tc_sema_tensor(s, t)->t->name,
+                    tc_sema_tensor(s, t)->t->rank);
   if (!check_read(s, t, 0, loc))
     return fail();
-  ir_expr *e = new_expr(s, IR_ACCESS, tensor(s, t)->t->type, loc, 0);
+  ir_expr *e = new_expr(s, IR_ACCESS, tc_sema_tensor(s, t)->t->type, loc, 0);
   if (e)
     e->tensor = t;
   return leaf(s, e, false);
@@ -472,10 +423,10 @@ static texpr ident_expr(sema *s, const tc_node *n)
     return binding_value(s, b);
   if (find_binding(s, n->name, s->binds.n))
     return error_at(s, n->loc, "binding '%s' is used in its own definition or before it", n->name);
-  int i = find_index(s, n->name);
+  int i = tc_sema_find_index(s, n->name);
   if (i >= 0)
     return index_expr(s, i, n->loc);
-  int p = find_param(s, n->name);
+  int p = tc_sema_find_param(s, n->name);
   if (p >= 0)
     return size_expr(s, ir_size_param(s->ctx, p), n->loc);
   int t = find_tensor(s, n->name);
@@ -489,18 +440,18 @@ static texpr ident_expr(sema *s, const tc_node *n)
 }
 
 /* The shape entry k of tensor name, checking that it is known. */
-static ir_size *dim_of(sema *s, const char *name, int64_t k, ir_loc loc)
+ir_size *tc_sema_dim_of(sema *s, const char *name, int64_t k, ir_loc loc)
 {
   int t = find_tensor(s, name);
   if (t < 0 && !written_somewhere(s, name)) {
     aotc_error(s->ctx, loc, "unknown tensor '%s'", name);
     return NULL;
   }
-  if (t < 0 || !tensor(s, t)->shape_known) {
+  if (t < 0 || !tc_sema_tensor(s, t)->shape_known) {
     aotc_error(s->ctx, loc, "the size of '%s' is not known here: no earlier statement writes it", name);
     return NULL;
   }
-  tinfo *ti = tensor(s, t);
+  tinfo *ti = tc_sema_tensor(s, t);
   if (k < 0 || k >= ti->t->rank) {
     aotc_error(s->ctx, loc, "tensor '%s' of rank %d has no dimension %lld", name, ti->t->rank, (long long)k);
     return NULL;
@@ -510,7 +461,7 @@ static ir_size *dim_of(sema *s, const char *name, int64_t k, ir_loc loc)
 
 static texpr dim_expr(sema *s, const tc_node *n)
 {
-  ir_size *d = dim_of(s, n->name, n->ival, n->loc);
+  ir_size *d = tc_sema_dim_of(s, n->name, n->ival, n->loc);
   return d ? size_expr(s, d, n->loc) : fail();
 }
 
@@ -531,7 +482,7 @@ static texpr tensor_read(sema *s, const tc_node *n, int t)
   texpr *args = IR_NEW_ARRAY(s->ctx, texpr, n->n_args);
   if (!args || !check_read(s, t, n->n_args, n->loc) || !analyze_args(s, n, args))
     return fail();
-  ir_expr *e = new_expr(s, IR_ACCESS, tensor(s, t)->t->type, n->loc, n->n_args);
+  ir_expr *e = new_expr(s, IR_ACCESS, tc_sema_tensor(s, t)->t->type, n->loc, n->n_args);
   if (!e)
     return fail();
   e->tensor = t;
@@ -655,15 +606,15 @@ static bool binary_operand_type(sema *s, const tc_node *n, texpr a, texpr b, ir_
   *t = unify(a, b);
   if (n->op == IR_AND || n->op == IR_OR) {
     if (!ba || !bb)
-      return report(s, n->loc, "operands of '%s' must be bool, not %s", op, type_name(ba ? b.e->type : a.e->type));
+      return tc_sema_report(s, n->loc, "operands of '%s' must be bool, not %s", op, type_name(ba ? b.e->type : a.e->type));
     return true;
   }
   if ((is_arith(n->op) || is_order(n->op)) && (ba || bb))
-    return report(s, n->loc, "operands of '%s' must be numeric, not bool", op);
+    return tc_sema_report(s, n->loc, "operands of '%s' must be numeric, not bool", op);
   if (ba != bb)
-    return report(s, n->loc, "cannot compare bool with %s", type_name(ba ? b.e->type : a.e->type));
+    return tc_sema_report(s, n->loc, "cannot compare bool with %s", type_name(ba ? b.e->type : a.e->type));
   if (n->op == IR_MOD && !is_integer(*t))
-    return report(s, n->loc, "operands of '%%' must be integers, not %s", type_name(*t));
+    return tc_sema_report(s, n->loc, "operands of '%%' must be integers, not %s", type_name(*t));
   return true;
 }
 
@@ -732,7 +683,7 @@ static texpr analyze(sema *s, const tc_node *n)
 
 static int lhs_new_tensor(sema *s, const tc_stmt *st)
 {
-  if (find_param(s, st->lhs) >= 0) {
+  if (tc_sema_find_param(s, st->lhs) >= 0) {
     aotc_error(s->ctx, st->loc, "cannot write to size '%s'", st->lhs);
     return -1;
   }
@@ -752,7 +703,7 @@ static int lhs_tensor(sema *s, const tc_stmt *st)
   int t = find_tensor(s, st->lhs);
   if (t < 0 && (t = lhs_new_tensor(s, st)) < 0)
     return -1;
-  tinfo *ti = tensor(s, t);
+  tinfo *ti = tc_sema_tensor(s, t);
   if (ti->t->role == IR_INPUT) {
     aotc_error(s->ctx, st->loc, "cannot write to input '%s'", st->lhs);
     return -1;
@@ -769,12 +720,12 @@ static int lhs_tensor(sema *s, const tc_stmt *st)
 
 static bool lhs_index(sema *s, const char *name, ir_loc loc)
 {
-  if (find_index(s, name) >= 0)
-    return report(s, loc, "index '%s' appears twice on the left-hand side", name);
-  if (find_param(s, name) >= 0)
-    return report(s, loc, "'%s' is a size, not an index variable", name);
+  if (tc_sema_find_index(s, name) >= 0)
+    return tc_sema_report(s, loc, "index '%s' appears twice on the left-hand side", name);
+  if (tc_sema_find_param(s, name) >= 0)
+    return tc_sema_report(s, loc, "'%s' is a size, not an index variable", name);
   if (find_tensor(s, name) >= 0)
-    return report(s, loc, "'%s' is a tensor, not an index variable", name);
+    return tc_sema_report(s, loc, "'%s' is a tensor, not an index variable", name);
   return add_index(s, name, loc, true) >= 0;
 }
 
@@ -792,9 +743,9 @@ static bool add_binding(sema *s, const tc_where *w)
   if (!b)
     return false;
   if (find_binding(s, w->name, s->binds.n))
-    return report(s, w->loc, "binding '%s' is defined twice", w->name);
-  if (find_index(s, w->name) >= 0 || find_param(s, w->name) >= 0 || find_tensor(s, w->name) >= 0)
-    return report(s, w->loc, "binding '%s' has the name of an index, size or tensor", w->name);
+    return tc_sema_report(s, w->loc, "binding '%s' is defined twice", w->name);
+  if (tc_sema_find_index(s, w->name) >= 0 || tc_sema_find_param(s, w->name) >= 0 || find_tensor(s, w->name) >= 0)
+    return tc_sema_report(s, w->loc, "binding '%s' has the name of an index, size or tensor", w->name);
   b->w = w;
   return ir_vec_push(s->ctx, &s->binds, b);
 }
@@ -817,7 +768,7 @@ static bool exists_accesses(sema *s, const tc_stmt *st, ir_vec *out)
     if (w->kind != TC_W_EXISTS)
       continue;
     if (find_tensor(s, w->e->name) < 0)
-      return report(s, w->e->loc, "unknown tensor '%s' in exists clause", w->e->name);
+      return tc_sema_report(s, w->e->loc, "unknown tensor '%s' in exists clause", w->e->name);
     texpr x = analyze(s, w->e);
     if (!x.e || !ir_vec_push(s->ctx, out, x.e))
       return false;
@@ -839,307 +790,11 @@ static bool check_reductions(sema *s, const tc_stmt *st)
   if (st->red != IR_RED_NONE)
     return true;
   for (int i = 0; i < s->idx.n; i++)
-    if (!index_at(s, i)->lhs)
-      return report(s, index_at(s, i)->loc,
+    if (!tc_sema_index(s, i)->lhs)
+      return tc_sema_report(s, tc_sema_index(s, i)->loc,
                     "index '%s' is not on the left-hand side; reducing over it needs a reduction operator (+=, *=, "
                     "min=, max=)",
-                    index_at(s, i)->name);
-  return true;
-}
-
-/* ------------------------------------------------------------------------
- * Explicit ranges
- * ------------------------------------------------------------------------ */
-
-static ir_size *bound_size(sema *s, const tc_node *n);
-
-static ir_size *bound_error(sema *s, const tc_node *n, const char *what)
-{
-  aotc_error(s->ctx, n->loc, "%s", what);
-  return NULL;
-}
-
-static ir_size *bound_name(sema *s, const tc_node *n)
-{
-  int p = find_param(s, n->name);
-  if (p >= 0)
-    return ir_size_param(s->ctx, p);
-  aotc_error(s->ctx, n->loc, "'%s' is not a size; range bounds use integers, sizes and T.k", n->name);
-  return NULL;
-}
-
-static ir_size *bound_binary(sema *s, const tc_node *n)
-{
-  ir_size *a = bound_size(s, n->args[0]), *b = a ? bound_size(s, n->args[1]) : NULL;
-  int64_t v;
-  if (!b)
-    return NULL;
-  if (n->op == IR_ADD || n->op == IR_SUB)
-    return sz(s, n->op == IR_ADD ? IR_SZ_ADD : IR_SZ_SUB, a, b);
-  if (n->op == IR_MUL && (ir_size_is_const(a, NULL) || ir_size_is_const(b, NULL)))
-    return sz(s, IR_SZ_MUL, a, b);
-  if (n->op == IR_MUL)
-    return bound_error(s, n, "range bound must be affine: one factor of '*' must be a constant");
-  if (n->op == IR_DIV && ir_size_is_const(b, &v) && v > 0)
-    return sz(s, IR_SZ_FLOORDIV, a, b);
-  if (n->op == IR_DIV)
-    return bound_error(s, n, "range bound can only be divided by a positive constant");
-  return bound_error(s, n, "range bound must be a size expression (integers, sizes, T.k, + - * /)");
-}
-
-/* A size expression written in a `where i in LO:HI` clause. */
-static ir_size *bound_size(sema *s, const tc_node *n)
-{
-  switch (n->kind) {
-  case TC_N_INT:
-    return szc(s, n->ival);
-  case TC_N_IDENT:
-    return bound_name(s, n);
-  case TC_N_DIM:
-    return dim_of(s, n->name, n->ival, n->loc);
-  case TC_N_BINARY:
-    return bound_binary(s, n);
-  case TC_N_UNARY:
-    if (n->op == IR_NEG)
-      return sz(s, IR_SZ_SUB, szc(s, 0), bound_size(s, n->args[0]));
-    return bound_error(s, n, "range bound must be a size expression (integers, sizes, T.k, + - * /)");
-  default:
-    return bound_error(s, n, "range bound must be a size expression (integers, sizes, T.k, + - * /)");
-  }
-}
-
-static bool explicit_range(sema *s, const tc_where *w)
-{
-  int i = find_index(s, w->name);
-  if (i < 0)
-    return report(s, w->loc, "unknown index '%s' in where clause: it does not appear in the statement", w->name);
-  sidx *x = index_at(s, i);
-  if (x->explicit_range)
-    return report(s, w->loc, "index '%s' already has a range", w->name);
-  x->lo = tc_size_simplify(s->ctx, bound_size(s, w->lo));
-  x->hi = x->lo ? tc_size_simplify(s->ctx, bound_size(s, w->hi)) : NULL;
-  x->known = x->explicit_range = x->hi != NULL;
-  x->range_loc = w->loc;
-  return x->known;
-}
-
-static bool explicit_ranges(sema *s, const tc_stmt *st)
-{
-  for (int i = 0; i < st->n_where; i++)
-    if (st->where[i].kind == TC_W_RANGE && !explicit_range(s, &st->where[i]))
-      return false;
-  return true;
-}
-
-/* ------------------------------------------------------------------------
- * Range inference
- * ------------------------------------------------------------------------ */
-
-/* One dimension of a read: its index expression and the extent. */
-typedef struct dimref {
-  tc_affine a;
-  ir_size *extent;
-} dimref;
-
-/* The dimensions of the reads in e: padded ones when `padded` is set,
- * the others otherwise. */
-static bool collect_dims(sema *s, const ir_expr *e, bool padded, ir_vec *out)
-{
-  for (int i = 0; i < e->n_args; i++)
-    if (!collect_dims(s, e->args[i], padded, out))
-      return false;
-  if (e->kind != IR_ACCESS || e->padded != padded)
-    return true;
-  for (int d = 0; d < e->n_args; d++) {
-    dimref *r = IR_NEW(s->ctx, dimref);
-    if (!r)
-      return false;
-    r->extent = tensor(s, e->tensor)->t->shape[d];
-    if (tc_affine_of(s->ctx, e->args[d], &r->a) && !ir_vec_push(s->ctx, out, r))
-      return false;
-  }
-  return true;
-}
-
-/* The only index of r whose range is unknown, -1 if none or several. */
-static int sole_unknown(sema *s, const dimref *r, int64_t *coef)
-{
-  int found = -1;
-  for (int k = 0; k < r->a.n; k++) {
-    if (!r->a.coef[k] || index_at(s, r->a.idx[k])->known)
-      continue;
-    if (found >= 0)
-      return -1;
-    found = r->a.idx[k];
-    *coef = r->a.coef[k];
-  }
-  return found;
-}
-
-/* The least (or greatest) value of r's terms other than index i. */
-static ir_size *rest_bound(sema *s, const dimref *r, int i, bool greatest)
-{
-  ir_size *acc = r->a.rest ? r->a.rest : szc(s, 0);
-  for (int k = 0; k < r->a.n; k++) {
-    int64_t c = r->a.coef[k];
-    if (!c || r->a.idx[k] == i)
-      continue;
-    sidx *x = index_at(s, r->a.idx[k]);
-    ir_size *last = sz(s, IR_SZ_SUB, x->hi, szc(s, 1));
-    ir_size *v = (c > 0) == greatest ? last : x->lo;
-    acc = sz(s, IR_SZ_ADD, acc, sz(s, IR_SZ_MUL, szc(s, c), v));
-  }
-  return acc;
-}
-
-/* The range of i for which 0 <= a*i + rest < extent for every value of rest. */
-static bool bound_from(sema *s, const dimref *r, int i, int64_t a, ir_size **lo, ir_size **hi)
-{
-  ir_size *rmin = rest_bound(s, r, i, false), *rmax = rest_bound(s, r, i, true);
-  ir_size *last = sz(s, IR_SZ_SUB, r->extent, szc(s, 1));
-  if (a == INT64_MIN)
-    return false;
-  if (a > 0) {
-    *lo = sz(s, IR_SZ_CEILDIV, sz(s, IR_SZ_SUB, szc(s, 0), rmin), szc(s, a));
-    *hi = sz(s, IR_SZ_ADD, sz(s, IR_SZ_FLOORDIV, sz(s, IR_SZ_SUB, last, rmax), szc(s, a)), szc(s, 1));
-  } else {
-    *lo = sz(s, IR_SZ_CEILDIV, sz(s, IR_SZ_SUB, rmax, last), szc(s, -a));
-    *hi = sz(s, IR_SZ_ADD, sz(s, IR_SZ_FLOORDIV, rmin, szc(s, -a)), szc(s, 1));
-  }
-  return *lo && *hi;
-}
-
-static void intersect(sema *s, ir_size **acc, ir_size *v, ir_size_kind kind)
-{
-  v = tc_size_simplify(s->ctx, v);
-  *acc = *acc ? tc_size_simplify(s->ctx, sz(s, kind, *acc, v)) : v;
-}
-
-/* One round: every index that is the sole unknown of some dimension gets
- * the intersection of what those dimensions allow. */
-static bool infer_round(sema *s, ir_vec *dims, bool *progress)
-{
-  ir_size **lo = IR_NEW_ARRAY(s->ctx, ir_size *, s->idx.n), **hi = IR_NEW_ARRAY(s->ctx, ir_size *, s->idx.n);
-  if (!lo || !hi)
-    return false;
-  for (int d = 0; d < dims->n; d++) {
-    const dimref *r = dims->items[d];
-    int64_t a;
-    ir_size *l, *h;
-    int i = sole_unknown(s, r, &a);
-    if (i < 0 || !bound_from(s, r, i, a, &l, &h))
-      continue;
-    intersect(s, &lo[i], l, IR_SZ_MAX);
-    intersect(s, &hi[i], h, IR_SZ_MIN);
-  }
-  *progress = false;
-  for (int i = 0; i < s->idx.n; i++)
-    if (lo[i] && hi[i]) {
-      index_at(s, i)->lo = lo[i];
-      index_at(s, i)->hi = hi[i];
-      index_at(s, i)->known = *progress = true;
-    }
-  return true;
-}
-
-static bool infer_rounds(sema *s, ir_vec *dims)
-{
-  bool progress = true;
-  while (progress)
-    if (!infer_round(s, dims, &progress))
-      return false;
-  return true;
-}
-
-/* Unconstrained left-hand indices of a tensor of known shape span it (the
- * plain form; ti NULL for the general one). */
-static bool lhs_fallback(sema *s, const tinfo *ti)
-{
-  bool any = false;
-  if (!ti || !ti->shape_known)
-    return false;
-  for (int k = 0; k < s->idx.n && index_at(s, k)->lhs; k++)
-    if (!index_at(s, k)->known) {
-      index_at(s, k)->lo = szc(s, 0);
-      index_at(s, k)->hi = ti->t->shape[k];
-      index_at(s, k)->known = any = true;
-    }
-  return any;
-}
-
-static bool report_unknown(sema *s)
-{
-  for (int i = 0; i < s->idx.n; i++)
-    if (!index_at(s, i)->known)
-      return report(s, index_at(s, i)->loc, "cannot infer the range of index '%s'; add a 'where %s in LO:HI' clause",
-                    index_at(s, i)->name, index_at(s, i)->name);
-  return true;
-}
-
-/* Rounds over the reads and `exists` accesses; then, for what is left, the
- * left-hand shape; then the padded reads. */
-static bool infer_ranges(sema *s, const tinfo *lhs, const ir_expr *rhs, const ir_vec *exists)
-{
-  ir_vec dims = {0};
-  if (!collect_dims(s, rhs, false, &dims))
-    return false;
-  for (int i = 0; i < exists->n; i++)
-    if (!collect_dims(s, exists->items[i], false, &dims))
-      return false;
-  if (!infer_rounds(s, &dims))
-    return false;
-  if (lhs_fallback(s, lhs) && !infer_rounds(s, &dims))
-    return false;
-  if (!collect_dims(s, rhs, true, &dims) || !infer_rounds(s, &dims))
-    return false;
-  return report_unknown(s);
-}
-
-/* ------------------------------------------------------------------------
- * Statements: writes and shapes
- * ------------------------------------------------------------------------ */
-
-/* Writes never go below 0: an inferred left-hand range starts at 0 at least. */
-static bool clamp_lhs(sema *s, sidx *x)
-{
-  int64_t v;
-  if (tc_size_le(szc(s, 0), x->lo))
-    return true;
-  if (!x->explicit_range) {
-    x->lo = tc_size_simplify(s->ctx, sz(s, IR_SZ_MAX, x->lo, szc(s, 0)));
-    return x->lo != NULL;
-  }
-  if (ir_size_is_const(x->lo, &v))
-    return report(s, x->loc, "range of index '%s' starts at %lld, below 0, on the left-hand side", x->name,
-                    (long long)v);
-  return true;
-}
-
-static bool check_fits(sema *s, const tinfo *ti, int k)
-{
-  sidx *x = index_at(s, k);
-  if (tc_size_le(x->hi, ti->t->shape[k]))
-    return true;
-  return report(s, x->loc, "size conflict: index '%s' goes up to %s but dimension %d of '%s' has size %s", x->name,
-                  size_text(s, x->hi), k, ti->t->name, size_text(s, ti->t->shape[k]));
-}
-
-static bool update_shape(sema *s, tinfo *ti)
-{
-  for (int k = 0; k < ti->t->rank; k++) {
-    sidx *x = index_at(s, k);
-    if (!clamp_lhs(s, x))
-      return false;
-    if (ti->shape_fixed && !check_fits(s, ti, k))
-      return false;
-    if (ti->shape_fixed)
-      continue;
-    ir_size *hi = x->hi;
-    ti->t->shape[k] = ti->shape_known ? tc_size_simplify(s->ctx, sz(s, IR_SZ_MAX, ti->t->shape[k], hi)) : hi;
-    if (!ti->t->shape[k])
-      return false;
-  }
-  ti->shape_known = true;
+                    tc_sema_index(s, i)->name);
   return true;
 }
 
@@ -1156,11 +811,11 @@ static ir_expr *lhs_subscript(sema *s, const tc_stmt *st, int t, int k)
   if (!x.e)
     return NULL;
   if (!is_integer(x.e->type)) {
-    report(s, n->loc, "left-hand side subscript must be an integer, not %s", type_name(x.e->type));
+    tc_sema_report(s, n->loc, "left-hand side subscript must be an integer, not %s", type_name(x.e->type));
     return NULL;
   }
   if (ir_expr_reads(x.e, t)) {
-    report(s, n->loc, "left-hand side subscript reads '%s', the tensor it writes", st->lhs);
+    tc_sema_report(s, n->loc, "left-hand side subscript reads '%s', the tensor it writes", st->lhs);
     return NULL;
   }
   return x.e;
@@ -1176,7 +831,7 @@ static ir_expr **lhs_subscripts(sema *s, const tc_stmt *st, int t, ir_vec *reads
     if (!(subs[k] = lhs_subscript(s, st, t, k)) || !ir_vec_push(s->ctx, reads, subs[k]))
       return NULL;
   for (int i = 0; subs && i < s->idx.n; i++)
-    index_at(s, i)->lhs = true;
+    tc_sema_index(s, i)->lhs = true;
   return subs;
 }
 
@@ -1190,54 +845,6 @@ static bool lhs_and_bindings(sema *s, const tc_stmt *st, int t, ir_expr ***subs,
 }
 
 /* The least (or greatest) value of an affine subscript over the ranges. */
-static ir_size *subscript_bound(sema *s, const tc_affine *a, bool greatest)
-{
-  dimref r = {.a = *a};
-  return tc_size_simplify(s->ctx, rest_bound(s, &r, -1, greatest));
-}
-
-/* Dimension d of ti, written through affine subscript `sub`: never below 0,
- * inside a declared shape, or extending an inferred one. */
-static bool affine_write_dim(sema *s, tinfo *ti, int d, const ir_expr *sub, const tc_affine *a)
-{
-  ir_size *lo = subscript_bound(s, a, false), *top = subscript_bound(s, a, true);
-  ir_size *hi = top ? tc_size_simplify(s->ctx, sz(s, IR_SZ_ADD, top, szc(s, 1))) : NULL;
-  int64_t v;
-  if (!lo || !hi)
-    return false;
-  if (ir_size_is_const(lo, &v) && v < 0)
-    return report(s, sub->loc, "left-hand side subscript %d of '%s' goes down to %lld, below 0", d, ti->t->name,
-                  (long long)v);
-  if (!tc_size_le(szc(s, 0), lo))
-    return report(s, sub->loc, "left-hand side subscript %d of '%s' can go below 0: its least value is %s", d,
-                  ti->t->name, size_text(s, lo));
-  if (ti->shape_fixed && !tc_size_le(hi, ti->t->shape[d]))
-    return report(s, sub->loc, "size conflict: left-hand side subscript %d goes up to %s but dimension %d of '%s' "
-                  "has size %s", d, size_text(s, top), d, ti->t->name, size_text(s, ti->t->shape[d]));
-  if (!ti->shape_fixed)
-    ti->t->shape[d] = ti->shape_known ? tc_size_simplify(s->ctx, sz(s, IR_SZ_MAX, ti->t->shape[d], hi)) : hi;
-  return ti->t->shape[d] != NULL;
-}
-
-/* The shape of a tensor written through general subscripts: affine ones
- * bound it as index ranges do; another (indirect) one needs it known. */
-static bool general_shape(sema *s, tinfo *ti, ir_expr **subs)
-{
-  for (int d = 0; d < ti->t->rank; d++) {
-    tc_affine a;
-    if (tc_affine_of(s->ctx, subs[d], &a)) {
-      if (!affine_write_dim(s, ti, d, subs[d], &a))
-        return false;
-    } else if (!ti->shape_known) {
-      return report(s, subs[d]->loc, "cannot infer dimension %d of '%s' from a subscript that is not affine in the "
-                    "indices; declare '%s' with a shape or write it with index variables first", d, ti->t->name,
-                    ti->t->name);
-    }
-  }
-  ti->shape_known = true;
-  return true;
-}
-
 static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs, ir_expr **subs)
 {
   ir_stmt *out = IR_NEW(s->ctx, ir_stmt);
@@ -1254,7 +861,7 @@ static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs, ir_e
   out->init = st->init;
   out->rhs = rhs;
   for (int i = 0; i < s->idx.n; i++) {
-    sidx *x = index_at(s, i);
+    sidx *x = tc_sema_index(s, i);
     out->index[i] = (ir_index){x->name, x->lo, x->hi, !x->lhs, x->explicit_range,
                                x->explicit_range ? x->range_loc : x->loc};
   }
@@ -1267,12 +874,12 @@ static ir_stmt *build_stmt(sema *s, const tc_stmt *st, int t, ir_expr *rhs, ir_e
  * NULL for the plain form. */
 static bool finish_stmt(sema *s, const tc_stmt *st, int t, texpr rhs, ir_expr **subs)
 {
-  tinfo *ti = tensor(s, t);
+  tinfo *ti = tc_sema_tensor(s, t);
   if (!ti->type_known)
     ti->t->type = rhs.e->type;
   ti->type_known = true;
   ir_expr *value = coerce(s, rhs, ti->t->type);
-  if (!value || !(subs ? general_shape(s, ti, subs) : update_shape(s, ti)))
+  if (!value || !(subs ? tc_general_shape(s, ti, subs) : tc_update_shape(s, ti)))
     return false;
   ir_stmt *out = build_stmt(s, st, t, value, subs);
   ti->written = true;
@@ -1299,9 +906,9 @@ static bool statement(sema *s, const tc_stmt *st)
   if (!rhs.e || !exists_accesses(s, st, &exists))
     return false;
   warn_unused_bindings(s);
-  if (!check_reductions(s, st) || !explicit_ranges(s, st))
+  if (!check_reductions(s, st) || !tc_explicit_ranges(s, st))
     return false;
-  return infer_ranges(s, subs ? NULL : tensor(s, t), rhs.e, &exists) && finish_stmt(s, st, t, rhs, subs);
+  return tc_infer_ranges(s, subs ? NULL : tc_sema_tensor(s, t), rhs.e, &exists) && finish_stmt(s, st, t, rhs, subs);
 }
 
 /* ------------------------------------------------------------------------
@@ -1312,9 +919,9 @@ static bool check_outputs_written(sema *s, const tc_def *def)
 {
   bool ok = true;
   for (int i = 0; i < def->n_out; i++) {
-    tinfo *ti = tensor(s, def->n_in + i);
+    tinfo *ti = tc_sema_tensor(s, def->n_in + i);
     if (!ti->written)
-      ok = report(s, ti->loc, "output '%s' is never written", ti->t->name);
+      ok = tc_sema_report(s, ti->loc, "output '%s' is never written", ti->t->name);
   }
   return ok;
 }
@@ -1334,7 +941,7 @@ static ir_func *build_func(sema *s, const tc_def *def)
   if (!f || !tensors)
     return NULL;
   for (int i = 0; i < s->tensors.n; i++)
-    tensors[i] = tensor(s, i)->t;
+    tensors[i] = tc_sema_tensor(s, i)->t;
   f->name = def->name;
   f->loc = def->loc;
   f->n_params = s->params.n;
