@@ -318,6 +318,27 @@ bool graph_lower_instancenorm(ir_lower *L, ir_node *n)
   return graph_st_map(L, y, graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, norm, chan(L, n, 1)), chan(L, n, 2)));
 }
 
+/* Whether p broadcasts (unidirectionally) to dimensions axis.. of x. */
+static bool broadcasts_to_tail(const ir_value *p, const ir_value *x, int axis)
+{
+  if (p->rank > x->rank - axis)
+    return false;
+  for (int j = 1; j <= p->rank; j++)
+    if (p->shape[p->rank - j] != 1 && p->shape[p->rank - j] != x->shape[x->rank - j])
+      return false;
+  return true;
+}
+
+/* Scale (input 1, required) and bias (input 2, optional) of a LayerNormalization. */
+static bool layernorm_params_fit(ir_graph *g, ir_node *n, const ir_value *x, int axis)
+{
+  for (int k = 1; k < 3; k++)
+    if ((k == 1 || graph_in(g, n, k)) && (!graph_in(g, n, k) || !broadcasts_to_tail(graph_in(g, n, k), x, axis)))
+      return graph_fail(g, n, "%s must broadcast to the normalized dimensions %d.. of the input",
+                        k == 1 ? "scale" : "bias", axis);
+  return true;
+}
+
 bool graph_infer_layernorm(ir_graph *g, ir_node *n)
 {
   const ir_value *x = graph_in(g, n, 0);
@@ -325,7 +346,7 @@ bool graph_infer_layernorm(ir_graph *g, ir_node *n)
   int64_t shape[IR_MAX_RANK];
   if (!ir_types[x->type].is_float)
     return graph_fail(g, n, "floating-point input expected");
-  if (!graph_axis(g, n, n->p.layernorm.axis, x->rank, &axis))
+  if (!graph_axis(g, n, n->p.layernorm.axis, x->rank, &axis) || !layernorm_params_fit(g, n, x, axis))
     return false;
   for (int d = 0; d < x->rank; d++)
     shape[d] = d < axis ? x->shape[d] : 1;
