@@ -73,8 +73,8 @@ static bool overlaps(const live_range *a, const live_range *b)
  * time starts at most `longest` kernels before r does, so placing r looks
  * at those kernels' ranges only (near-linear unless lifetimes are long). */
 typedef struct placed_index {
-  int *head, *next; /* per kernel: first placed range; per range: the next one */
-  int longest;      /* the longest lifetime placed, in kernels */
+  int *head, *tail, *next; /* per kernel: first and last placed range, in placement order; per range: the next */
+  int longest;             /* the longest lifetime placed, in kernels */
 } placed_index;
 
 /* The lowest offset where r fits beside the placed ranges. */
@@ -142,16 +142,21 @@ static int collect(const ir_func *f, live_range *by_tensor)
 /* Places the ranges in their current order; the workspace size. */
 static int64_t place_all(aotc_ctx *ctx, live_range *r, int n, int n_kernels)
 {
-  placed_index ix = {IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n), 0};
+  placed_index ix = {IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n), 0};
   int64_t total = 0;
-  if (!ix.head || !ix.next)
+  if (!ix.head || !ix.tail || !ix.next)
     return -1;
   for (int k = 0; k < n_kernels; k++)
-    ix.head[k] = -1;
+    ix.head[k] = ix.tail[k] = -1;
   for (int i = 0; i < n; i++) {
+    int k = r[i].first;
     r[i].offset = place(r, &ix, &r[i]);
-    ix.next[i] = ix.head[r[i].first];
-    ix.head[r[i].first] = i;
+    ix.next[i] = -1;
+    if (ix.tail[k] >= 0)
+      ix.next[ix.tail[k]] = i;
+    else
+      ix.head[k] = i;
+    ix.tail[k] = i;
     ix.longest = r[i].last - r[i].first > ix.longest ? r[i].last - r[i].first : ix.longest;
     if (r[i].offset + r[i].bytes > total)
       total = r[i].offset + r[i].bytes;

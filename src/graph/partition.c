@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define PACKED_MIN_OUTPUT 4096
+#define KERNEL_MAX_STMTS 32 /* fusion stops here: isl's work and the temporaries live at once grow with it */
 
 static bool is_identity_access(const ir_stmt *s, const ir_expr *e)
 {
@@ -106,17 +107,21 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
   bool *written = IR_NEW_ARRAY(ctx, bool, f->n_tensors);
   if (!kernel || !written)
     return false;
-  int k = -1;
+  int k = -1, first = 0;
   bool alone = false;
   for (int i = 0, end; i < f->n_stmts; i = end) {
     for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i]; end++)
       ;
-    if (k < 0 || alone || !fuses(f, i, end, written))
+    if (k < 0 || alone || end - first > KERNEL_MAX_STMTS || !fuses(f, i, end, written)) {
       new_kernel(f, &k, written);
+      first = i;
+    }
     for (int j = i; j < end; j++) {
       bool contraction = is_contraction(f, f->stmts[j]);
-      if (j > i && (contraction || alone))
+      if (j > i && (contraction || alone)) {
         new_kernel(f, &k, written);
+        first = j;
+      }
       kernel[j] = k;
       written[f->stmts[j]->tensor] = true;
       alone = contraction;

@@ -552,6 +552,7 @@ int ir_c_entry_clash(aotc_ctx *ctx, const char *const *names, int n, int *other,
  * with the set as what is taken, and adds the name it returns. */
 typedef struct ir_name_set {
   const char **slot;
+  long *next; /* per slot: the next suffix to try for that name as a base */
   int n, cap;
 } ir_name_set;
 bool ir_name_set_add(aotc_ctx *ctx, ir_name_set *set, const char *name); /* false: there already, or OOM */

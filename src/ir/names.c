@@ -179,23 +179,27 @@ const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, 
 }
 
 /* The slot of set holding name, or the empty slot where it goes. */
-static const char **name_slot(const ir_name_set *set, const char *name)
+static int name_slot(const ir_name_set *set, const char *name)
 {
   size_t i = hash_name(name) & (size_t)(set->cap - 1);
   while (set->slot[i] && strcmp(set->slot[i], name))
     i = (i + 1) & (size_t)(set->cap - 1);
-  return &set->slot[i];
+  return (int)i;
 }
 
 static bool name_set_grow(aotc_ctx *ctx, ir_name_set *set)
 {
-  ir_name_set bigger = {NULL, 0, set->cap ? 2 * set->cap : 64};
-  if (!(bigger.slot = IR_NEW_ARRAY(ctx, const char *, bigger.cap)))
+  ir_name_set bigger = {NULL, NULL, set->n, set->cap ? 2 * set->cap : 64};
+  bigger.slot = IR_NEW_ARRAY(ctx, const char *, bigger.cap);
+  bigger.next = IR_NEW_ARRAY(ctx, long, bigger.cap);
+  if (!bigger.slot || !bigger.next)
     return false;
   for (int i = 0; i < set->cap; i++)
-    if (set->slot[i])
-      *name_slot(&bigger, set->slot[i]) = set->slot[i];
-  bigger.n = set->n;
+    if (set->slot[i]) {
+      int j = name_slot(&bigger, set->slot[i]);
+      bigger.slot[j] = set->slot[i];
+      bigger.next[j] = set->next[i];
+    }
   *set = bigger;
   return true;
 }
@@ -204,24 +208,36 @@ bool ir_name_set_add(aotc_ctx *ctx, ir_name_set *set, const char *name)
 {
   if ((set->n + 1) * 2 > set->cap && !name_set_grow(ctx, set))
     return false;
-  const char **slot = name_slot(set, name);
-  if (*slot)
+  int i = name_slot(set, name);
+  if (set->slot[i])
     return false;
-  *slot = name;
+  set->slot[i] = name;
+  set->next[i] = 1;
   set->n++;
   return true;
 }
 
 bool ir_name_set_has(const ir_name_set *set, const char *name)
 {
-  return set->cap && *name_slot(set, name);
+  return set->cap && set->slot[name_slot(set, name)];
+}
+
+/* The first suffix to try for base: past those an earlier call took, so
+ * that n names of one base cost n tries, not n^2 / 2. */
+static long *next_suffix(ir_name_set *set, const char *base)
+{
+  int i = set->cap ? name_slot(set, base) : -1;
+  return i >= 0 && set->slot[i] ? &set->next[i] : NULL;
 }
 
 const char *ir_c_name_unique(aotc_ctx *ctx, ir_name_set *set, const char *raw)
 {
   const char *base = mangle(ctx, raw), *s = base;
-  for (long k = 1; s && (ir_name_set_has(set, s) || ir_c_name_reserved(s)); k++)
-    s = ir_sprintf(ctx, "%s_%ld", base, k);
+  long *next = base ? next_suffix(set, base) : NULL, k = next ? *next : 1;
+  while (s && (ir_name_set_has(set, s) || ir_c_name_reserved(s)))
+    s = ir_sprintf(ctx, "%s_%ld", base, k++);
+  if (next && (next = next_suffix(set, base)))
+    *next = k;
   return s && ir_name_set_add(ctx, set, s) ? s : NULL;
 }
 

@@ -142,6 +142,9 @@ bounds() {
   expect_ok "1,024 statements writing one tensor" "$tmp/stmts1k.c"
   gen chain 200001 "$tmp/chain.onnx" && aotc "$tmp/chain.onnx" -o "$tmp/chain.c"
   expect_error "ONNX graph of 200,001 nodes" "the model has 200001 nodes; at most 200000 are supported" "$tmp/chain.c"
+  gen names "$tmp/samename.onnx" $(for _ in $(seq 1 20000); do printf 'a_rather_long_value_name '; done) &&
+    aotc "$tmp/samename.onnx" -o "$tmp/samename.c"
+  expect_ok "20,000 values of one name" "$tmp/samename.c"
   gen rank "$tmp/rank60.onnx" 60 && aotc "$tmp/rank60.onnx" -o "$tmp/rank60m.c"
   expect_error "ONNX input of rank 60" "rank 60 is not supported" "$tmp/rank60m.c"
 }
