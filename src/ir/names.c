@@ -15,9 +15,10 @@
  *      emitted code declares (isl's iterators c0, c1, ..., workspace, sizes,
  *      args);
  *   5. a name already in `taken` gets "_1", "_2", ... : the first of them
- *      that is neither taken nor reserved.
+ *      not taken ("_" and "aotc", whose suffixed forms "__1" and "aotc_1"
+ *      would be reserved, become "u__1" and "uaotc_1").
  * No step can undo an earlier one, so one pass always ends; step 5 tries at
- * most n_taken + |reserved| suffixes. Uniqueness within a function comes
+ * most n_taken + 1 suffixes (no suffixed name is reserved). Uniqueness within a function comes
  * from passing the names given so far as `taken`; uniqueness across the
  * entries of one file is checked by the frontend that makes several
  * entries (TC sema, with ir_c_entry_clash). */
@@ -166,14 +167,23 @@ static bool is_taken(const char *s, const char *const *taken, int n_taken)
   return false;
 }
 
+/* The stem of the suffixed names base_1, base_2, ...: base, unless that
+ * makes them reserved ("_" gives "__1", "aotc" gives "aotc_1"), then "u"
+ * and base. No name u..._K is reserved, so the suffixes always end. */
+static const char *suffix_stem(aotc_ctx *ctx, const char *base)
+{
+  const char *probe = ir_sprintf(ctx, "%s_1", base);
+  return probe && ir_c_name_reserved(probe) ? ir_sprintf(ctx, "u%s", base) : probe ? base : NULL;
+}
+
 const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, int n_taken)
 {
-  const char *base = mangle(ctx, raw);
-  if (!base || !is_taken(base, taken, n_taken))
-    return base;
+  const char *base = mangle(ctx, raw), *stem = base && is_taken(base, taken, n_taken) ? suffix_stem(ctx, base) : NULL;
+  if (!stem)
+    return base && !is_taken(base, taken, n_taken) ? base : NULL;
   for (long k = 1;; k++) {
-    const char *s = ir_sprintf(ctx, "%s_%ld", base, k);
-    if (!s || (!is_taken(s, taken, n_taken) && !ir_c_name_reserved(s)))
+    const char *s = ir_sprintf(ctx, "%s_%ld", stem, k);
+    if (!s || !is_taken(s, taken, n_taken))
       return s;
   }
 }
@@ -233,11 +243,14 @@ static long *next_suffix(ir_name_set *set, const char *base)
 const char *ir_c_name_unique(aotc_ctx *ctx, ir_name_set *set, const char *raw)
 {
   const char *base = mangle(ctx, raw), *s = base;
-  long *next = base ? next_suffix(set, base) : NULL, k = next ? *next : 1;
-  while (s && (ir_name_set_has(set, s) || ir_c_name_reserved(s)))
-    s = ir_sprintf(ctx, "%s_%ld", base, k++);
-  if (next && (next = next_suffix(set, base)))
-    *next = k;
+  if (base && ir_name_set_has(set, base)) {
+    const char *stem = suffix_stem(ctx, base);
+    long *next = next_suffix(set, base), k = *next;
+    for (s = base; s && stem && ir_name_set_has(set, s); k++)
+      s = ir_sprintf(ctx, "%s_%ld", stem, k);
+    if ((next = next_suffix(set, base)))
+      *next = k;
+  }
   return s && ir_name_set_add(ctx, set, s) ? s : NULL;
 }
 

@@ -102,6 +102,8 @@ names() {
   gen names "$tmp/names_collide.onnx" a.b a_b 'a?b' int int_ c0 sizes workspace aotc_k 9 &&
     aotc "$tmp/names_collide.onnx" -o "$tmp/names_collide.c"
   expect_ok "ONNX values colliding after mangling" "$tmp/names_collide.c"
+  gen names "$tmp/names_under.onnx" $'\xff' $'\xfe' _ aotc aotc_1 AOTC && aotc "$tmp/names_under.onnx" -o "$tmp/names_under.c"
+  expect_ok "ONNX values mangled to _ and aotc, several times" "$tmp/names_under.c"
 }
 
 # ---------------------------------------------------------------- reads outside

@@ -56,6 +56,21 @@ Test(names, mangling_steps)
   expect_name("\xc3\xa9t\xc3\xa9", "u__t__");
 }
 
+/* Names whose suffixed forms would be reserved ("__1", "aotc_1") get a
+ * stem that is not (this used to loop forever, found by fuzz_onnx). */
+Test(names, suffixes_never_reserved)
+{
+  const char *one[] = {"_"}, *two[] = {"aotc"};
+  cr_assert_str_eq(ir_c_name(ctx, "_", NULL, 0), "_");
+  cr_assert_str_eq(ir_c_name(ctx, "\xff", one, 1), "u__1");
+  cr_assert_str_eq(ir_c_name(ctx, "aotc", two, 1), "uaotc_1");
+  ir_name_set set = {0};
+  for (int i = 0; i < 100; i++) {
+    const char *s = ir_c_name_unique(ctx, &set, i % 2 ? "_" : "aotc");
+    cr_assert(s && !ir_c_name_reserved(s), "%s", s ? s : "NULL");
+  }
+}
+
 Test(names, unique_among_taken)
 {
   const char *taken[] = {"a_b", "a_b_1", "int_", NULL};
@@ -71,9 +86,9 @@ Test(names, many_collisions_stay_distinct)
 {
   enum { N = 300 };
   const char *taken[N];
-  const char *raw[] = {"__", "..", "../x", "a.b", "a_b", "int", "int_", "c0", "", "0"};
+  const char *raw[] = {"__", "..", "../x", "a.b", "a_b", "int", "int_", "c0", "", "0", "_", "\xff", "aotc", "AOTC"};
   for (int i = 0; i < N; i++) {
-    taken[i] = ir_c_name(ctx, raw[i % 10], taken, i);
+    taken[i] = ir_c_name(ctx, raw[i % 14], taken, i);
     cr_assert(taken[i]);
     cr_assert(!ir_c_name_reserved(taken[i]), "'%s' is reserved", taken[i]);
     for (const char *p = taken[i]; *p; p++)
@@ -151,13 +166,13 @@ Test(names, name_set_unique)
   ir_name_set set = {0};
   const char *taken[3000];
   for (int i = 0; i < 3000; i++) {
-    const char *raw = i % 3 == 0 ? "x" : i % 3 == 1 ? "x.1" : "int";
+    const char *raw = i % 4 == 0 ? "x" : i % 4 == 1 ? "x.1" : i % 4 == 2 ? "int" : "_";
     const char *a = ir_c_name_unique(ctx, &set, raw);
     const char *b = ir_c_name(ctx, raw, taken, i);
     cr_assert_str_eq(a, b);
     taken[i] = a;
   }
   cr_assert_eq(set.n, 3000);
-  cr_assert(ir_name_set_has(&set, "x_1_999"));
+  cr_assert(ir_name_set_has(&set, "u__749"));
   cr_assert(!ir_name_set_add(ctx, &set, "x"));
 }
