@@ -52,8 +52,19 @@ static int add_tensor(ir_lower *L, const char *raw, ir_type type, int rank, cons
   return L->tensors.n - 1;
 }
 
+/* An operand left out (an empty name) that the operator needs: an error, not a read at index -1. */
+static int absent_operand(ir_lower *L)
+{
+  const ir_node *n = L->node;
+  aotc_error(L->ctx, n ? n->loc : L->g->loc, "node '%s' (%s): an input or output it needs is absent (an empty name)",
+             n ? n->name : "?", n ? (n->source_op ? n->source_op : graph_op_names[n->op]) : "?");
+  return -1;
+}
+
 int ir_lower_tensor(ir_lower *L, int v, ir_role role)
 {
+  if (v < 0 || v >= L->g->n_values)
+    return absent_operand(L);
   if (L->tensor_of[v] >= 0)
     return L->tensor_of[v];
   const ir_value *val = &L->g->values[v];
@@ -69,6 +80,8 @@ int ir_lower_tensor(ir_lower *L, int v, ir_role role)
 
 int graph_lw_in(ir_lower *L, int v)
 {
+  if (v < 0 || v >= L->g->n_values)
+    return absent_operand(L);
   const ir_value *val = &L->g->values[v];
   if (L->tensor_of[v] < 0 && !val->data && !val->is_input) {
     aotc_error(L->ctx, L->g->loc, "value '%s' is read before it is written", val->name);
