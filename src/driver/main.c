@@ -36,6 +36,8 @@ static const char usage[] =
     "                         parameter of the emitted code: --shape x=N,3,224,224); the\n"
     "                         model's own dimension names are used otherwise (repeatable)\n"
     "  --no-fuse              keep statements in separate loop nests\n"
+    "  --unchecked-indices    no run-time checks of indices read from data (Gather, LUT(I(n))):\n"
+    "                         by default the entry returns 4 when one lies outside its tensor\n"
     "  --schedule TEXT        schedule options instead of the heuristics or the cache, e.g.\n"
     "                         'tile=96,4096,384 reg=12,32 vec=1 pack=1 sr=1 mk=1'; 'none':\n"
     "                         untransformed loops (format: src/schedule/schedule.h)\n"
@@ -94,6 +96,7 @@ typedef struct options {
   run_input *inputs;
   int n_inputs;
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose, weights_as_inputs;
+  bool unchecked_indices;
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
   const sched_cpu *cpu; /* --cpu; NULL: native */
@@ -285,6 +288,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
   }
   if (!strcmp(a, "--no-fuse"))
     return !(o->fuse = false);
+  if (!strcmp(a, "--unchecked-indices"))
+    return (o->unchecked_indices = true);
   if (!strcmp(a, "--interpret"))
     return (o->interpret = true);
   if (!strcmp(a, "--weights-as-inputs"))
@@ -612,7 +617,8 @@ static driver_config config_of(const options *o)
                          .n_sizes = o->n_sizes, .schedule = o->schedule, .cache = o->cache,
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
-                         .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu};
+                         .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
+                         .unchecked_indices = o->unchecked_indices};
 }
 
 /* The last pass a command runs: check and tune stop before the backend,

@@ -25,6 +25,7 @@ typedef struct driver_config {
   const char *cache;    /* --cache: the tuning cache to look options up in */
   int threads;          /* --threads; 0: not given */
   bool fuse;            /* false: --no-fuse */
+  bool unchecked_indices; /* --unchecked-indices */
   bool dump_schedule;   /* --dump=schedule */
   const char *weights;  /* --weights: constants go to this blob */
   bool verbose;

@@ -306,7 +306,10 @@ static int call_compiled(aotc_ctx *ctx, const run_request *req, run_state *st, v
     return 1;
   }
   int rc = fn(st->sizes, args, st->workspace);
-  if (rc)
+  if (rc == AOTC_RC_INDEX)
+    aotc_error(ctx, noloc, "'%s' returned %d: an index read from data lies outside its tensor (%s)", name, rc,
+               emit_checks_describe(ctx, run_func(req)));
+  else if (rc)
     aotc_error(ctx, noloc, "'%s' returned %d: the sizes do not fit the code", name, rc);
   return rc;
 }

@@ -100,6 +100,7 @@ static void print_workspace_constant(emit_fn *E)
 
 void emit_abi_print_prototypes(emit_fn *E)
 {
+  emit_checks_print_note(E);
   print_signature(E);
   fprintf(E->out, ";\nsize_t %s_workspace_bytes(", E->name);
   print_size_params(E);

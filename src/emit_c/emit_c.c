@@ -173,6 +173,7 @@ static void print_kernels(emit_fn *E)
   E->indent = 1;
   for (int i = 0; i < E->pf->n_kernels; i++) {
     const emit_kernel *k = &E->pf->kernels[i];
+    emit_checks_print_kernel(E, k);
     if (k->contraction >= 0)
       emit_ukernel_print_contraction(E, k->contraction);
     else {

@@ -108,7 +108,7 @@ bool emit_plan_build(emit_plan *p)
     if (!(p->funcs[i].name = entry_name(p, p->funcs[i].f)))
       return false;
   for (int i = 0; i < p->n_funcs; i++)
-    if (!build_fn(p, &p->funcs[i]))
+    if (!emit_checks_constant_indices(p->ctx, p->funcs[i].f) || !build_fn(p, &p->funcs[i]))
       return false;
   return true;
 }

@@ -82,5 +82,8 @@ void emit_plan_dump(const emit_plan *p, FILE *out);
 /* The source into c_out and the header into h_out (either may be NULL). */
 bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out);
 void emit_plan_free(emit_plan *p);
+/* Subscripts read from constant tensors (emit_checks_const.c): false
+ * (reported) when one lies outside its tensor at some point. */
+bool emit_checks_constant_indices(aotc_ctx *ctx, const ir_func *f);
 
 #endif

@@ -329,6 +329,11 @@ static void print_index(emit_fn *E, const ir_expr *e, index_place at)
   }
 }
 
+void emit_print_subscript(emit_fn *E, const ir_expr *e)
+{
+  print_index(E, e, AT_WHOLE);
+}
+
 typedef void (*index_printer)(emit_fn *E, const void *data, int j, index_place at);
 
 static void print_read_index(emit_fn *E, const void *data, int j, index_place at)

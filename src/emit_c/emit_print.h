@@ -78,6 +78,8 @@ void emit_print_float_literal(const emit_target *tg, FILE *out, double v, ir_typ
 void emit_print_size(emit_fn *E, const ir_size *s);
 /* Dimension j of tensor t: a constant, a parameter or a local. */
 void emit_print_dim(emit_fn *E, int t, int j);
+/* A subscript of the statement being printed, as an int64_t value. */
+void emit_print_subscript(emit_fn *E, const ir_expr *e);
 /* A read T[...] of the statement being printed, bounds-checked when padded. */
 void emit_print_read(emit_fn *E, const ir_expr *e);
 /* The left-hand side of s: T[...], or the scalar-replacement local. */
@@ -103,6 +105,35 @@ void emit_ukernel_print_defs(FILE *out, const emit_module *em);
  * without parameters (-1 if unknown), else an expression of the sizes. */
 int64_t emit_ukernel_static_pack_bytes(const emit_fn *E);
 void emit_ukernel_print_pack_bytes(emit_fn *E);
+
+/* ---- emit_checks.c: run-time checks of indices read from data */
+
+/* One access with data-dependent subscripts: tensor t at subs[0..n-1],
+ * read by statement s or (write) its general left-hand side. */
+typedef struct emit_checked_access {
+  const ir_stmt *s;
+  int t, n;
+  ir_expr *const *subs;
+  bool write;
+  ir_loc loc;
+} emit_checked_access;
+
+typedef void (*emit_access_visitor)(void *data, const emit_checked_access *a);
+
+/* Whether e reads a tensor anywhere (a subscript that does is data-dependent). */
+bool emit_checks_reads_data(const ir_expr *e);
+/* Calls fn on each access of s with data-dependent subscripts, inner ones
+ * first: its reads, then a general left-hand side. Padded reads are not. */
+void emit_checks_visit_stmt(const ir_stmt *s, emit_access_visitor fn, void *data);
+/* Marks the indices a's data-dependent subscripts mention. */
+void emit_checks_mark_used(const emit_checked_access *a, bool *used);
+
+/* The checks of kernel k's data-dependent subscripts, before its loops. */
+void emit_checks_print_kernel(emit_fn *E, const emit_kernel *k);
+/* Accesses of the function with checked subscripts. */
+int emit_checks_count(const emit_fn *E);
+/* The header's note of the return code, when the function has checks. */
+void emit_checks_print_note(emit_fn *E);
 
 /* ---- emit_abi.c */
 

@@ -583,7 +583,16 @@ typedef struct emit_options {
   bool dump_schedule;         /* print schedule trees on stderr */
   const char *weights;        /* models: constants of 1 KiB or more are read from this weights
                                  blob at run time (emit_model.h) instead of being embedded */
+  bool unchecked_indices;     /* --unchecked-indices: no run-time checks of indices read from data */
 } emit_options;
+
+/* What an emitted entry returns when an index it reads from data (Gather's
+ * indices, TC's `LUT(I(n))`) lies outside its tensor; nothing was written by
+ * the kernel that would have used it (src/emit_c/emit_checks.c). */
+#define AOTC_RC_INDEX 4
+/* The accesses of f whose indices are read from data, for messages:
+ * "'X' read at indices read from 'I', ..." ("" when none). */
+const char *emit_checks_describe(aotc_ctx *ctx, const ir_func *f);
 
 /* Writes the C source and header for the given functions of a module: the
  * phases of src/emit_c/emit_plan.h (model, schedule, AST) then the printer. */

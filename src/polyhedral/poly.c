@@ -382,10 +382,39 @@ static bool check_sizes(aotc_ctx *ctx, const ir_func *f, int first, int end)
   return true;
 }
 
+/* Whether e holds a subscript (a read's, when e is one) that reads a tensor
+ * written by statements first..end-1. */
+static bool subscript_reads(const ir_func *f, const ir_expr *e, int first, int end, bool in_subscript)
+{
+  if (e->kind == IR_ACCESS && in_subscript)
+    for (int i = first; i < end; i++)
+      if (f->stmts[i]->tensor == e->tensor)
+        return true;
+  for (int k = 0; k < e->n_args; k++)
+    if (subscript_reads(f, e->args[k], first, end, in_subscript || e->kind == IR_ACCESS))
+      return true;
+  return false;
+}
+
+/* Whether statement j indexes with data written earlier in its kernel: it
+ * starts a kernel of its own, so that its indices are complete when the
+ * checks before the kernel read them (emit_checks.c). */
+static bool indexes_with_kernel_data(const ir_func *f, int first, int j)
+{
+  const ir_stmt *s = f->stmts[j];
+  if (subscript_reads(f, s->rhs, first, j, false))
+    return true;
+  for (int d = 0; !ir_stmt_is_plain(s) && d < s->n_lhs; d++)
+    if (subscript_reads(f, s->lhs_expr[d], first, j, true))
+      return true;
+  return false;
+}
+
 int poly_kernel_end(const ir_func *f, int first)
 {
   int end = first + 1, limit = f->n_stmts - first > POLY_MAX_KERNEL_STMTS ? first + POLY_MAX_KERNEL_STMTS : f->n_stmts;
-  while (end < limit && (!f->stmt_kernel || f->stmt_kernel[end] == f->stmt_kernel[first]))
+  while (end < limit && (!f->stmt_kernel || f->stmt_kernel[end] == f->stmt_kernel[first]) &&
+         !indexes_with_kernel_data(f, first, end))
     end++;
   return end;
 }

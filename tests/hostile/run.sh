@@ -5,7 +5,9 @@
 # it is 1 (with the expected text), no output file after an error, under
 # 4 GiB of memory; where the input is valid, the emitted C builds with
 # -Wall -Wextra -Werror and runs. Models are made at test time by
-# build/tests/onnxgen (no Python). Prints one line per case and
+# build/tests/onnxgen (no Python), or are fixtures/ (make_fixtures.py).
+# Indices read from data: the entry returns 4 and leaves its output alone
+# (index_harness.c), `aotc run` names the tensor, constant ones are refused. Prints one line per case and
 # `N passed, N failed`.
 #
 #   AOTC=build/aotc tests/hostile/run.sh
@@ -144,9 +146,10 @@ bounds() {
   expect_ok "1,024 statements writing one tensor" "$tmp/stmts1k.c"
   gen chain 200001 "$tmp/chain.onnx" && aotc "$tmp/chain.onnx" -o "$tmp/chain.c"
   expect_error "ONNX graph of 200,001 nodes" "the model has 200001 nodes; at most 200000 are supported" "$tmp/chain.c"
-  gen names "$tmp/samename.onnx" $(for _ in $(seq 1 20000); do printf 'a_rather_long_value_name '; done) &&
+  gen names "$tmp/samename.onnx" $(awk 'BEGIN { split(".-:/+@!", c, ""); for (k = 0; k < 20000; k++) {
+      s = "a_rather_long_value_name"; v = k; for (d = 0; d < 6; d++) { s = s c[v % 7 + 1]; v = int(v / 7) } print s } }') &&
     aotc "$tmp/samename.onnx" -o "$tmp/samename.c"
-  expect_ok "20,000 values of one name" "$tmp/samename.c"
+  expect_ok "20,000 values of one C name (distinct until mangled)" "$tmp/samename.c"
   gen rank "$tmp/rank60.onnx" 60 && aotc "$tmp/rank60.onnx" -o "$tmp/rank60m.c"
   expect_error "ONNX input of rank 60" "rank 60 is not supported" "$tmp/rank60m.c"
 }
@@ -183,9 +186,59 @@ readers() {
   done
 }
 
+# ---------------------------------------------------------------- indices read from data
+# npy FILE DESCR SHAPE VALUE...: a .npy of 4- or 8-byte little-endian integers, or float zeros ('<f4').
+npy() {
+  local file=$1 descr=$2 shape=$3 h v b
+  shift 3
+  h="{'descr': '$descr', 'fortran_order': False, 'shape': $shape, }"
+  { printf '\x93NUMPY\x01\x00\x76\x00%s%*s\n' "$h" $((117 - ${#h})) ''
+    for v in "$@"; do
+      for b in $(seq 0 $(( ${descr:2:1} - 1 ))); do printf "\\x$(printf %02x $(( (v >> (8 * b)) & 255 )))"; done
+    done; } >"$file"
+}
+
+indices() {
+  local fx=$here/fixtures
+  tc lut 'def lut(float(K, R) LUT, int32(B, N) I) -> (O) {\n  O(b, n, r) = LUT(I(b, n), r)\n}\ndef scat(float(N) V, int32(N) Idx) -> (H) {\n  H(i) = 0.0 where i in 0:8\n  H(Idx(n)) += V(n)\n}\n'
+  aotc "$tmp/lut.tc" -o "$tmp/lut.c"
+  expect_ok "TC indirect read and scatter: checked indices" "$tmp/lut.c"
+  grep -q 'lut returns 4 when an index' "$tmp/lut.h" || fail "the header names return code 4" "no note in lut.h"
+  if $CC -std=c99 -Wall -Wextra -Werror "$here/index_harness.c" "$tmp/lut.c" -o "$tmp/lut_harness" 2>"$tmp/cc.log" &&
+     "$tmp/lut_harness" >"$tmp/harness.log"; then
+    pass "index out of range: entry returns 4, output canary untouched ($(grep -c '^ok' "$tmp/harness.log") cases)"
+  else
+    fail "index out of range: entry returns 4, output canary untouched" "$(grep -m 2 FAIL "$tmp/harness.log") $(head -n 3 "$tmp/cc.log")"
+  fi
+  aotc "$tmp/lut.tc" --unchecked-indices -o "$tmp/lut_u.c"
+  expect_ok "--unchecked-indices" "$tmp/lut_u.c"
+  if grep -q 'return 4' "$tmp/lut_u.c" || grep -q 'returns 4' "$tmp/lut_u.h"; then
+    fail "--unchecked-indices removes the checks" "a check is still in lut_u.c"
+  fi
+  npy "$tmp/lut_t.npy" '<f4' '(4, 3)' 0 0 0 0 0 0 0 0 0 0 0 0
+  npy "$tmp/lut_i.npy" '<i4' '(1, 2)' 1 4
+  aotc run "$tmp/lut.tc" --entry lut --input "LUT=$tmp/lut_t.npy" --input "I=$tmp/lut_i.npy" --output-dir "$tmp/lut_out"
+  expect_error "aotc run: TC index outside, naming the tensor" "returned 4: an index read from data lies outside its tensor ('LUT' read at indices read from 'I')" "$tmp/lut_out/O.npy"
+  npy "$tmp/g_data.npy" '<f4' '(5, 3)' 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+  npy "$tmp/g_idx.npy" '<i8' '(4,)' 0 1 -6 2
+  aotc run "$fx/gather_input.onnx" --input "data=$tmp/g_data.npy" --input "indices=$tmp/g_idx.npy" --output-dir "$tmp/g_out"
+  expect_error "aotc run: Gather index -6 of 5 rows" "read at indices read from 'indices'" "$tmp/g_out/out.npy"
+  npy "$tmp/g_idx_ok.npy" '<i8' '(4,)' 0 1 -5 4
+  aotc run "$fx/gather_input.onnx" --input "data=$tmp/g_data.npy" --input "indices=$tmp/g_idx_ok.npy" --output-dir "$tmp/g_ok"
+  if [ "$status" -eq 0 ] && [ -s "$tmp/g_ok/out.npy" ]; then pass "aotc run: Gather indices inside (-5 and 4 of 5)"
+  else fail "aotc run: Gather indices inside" "status $status: $(grep -m 1 'error: ' "$tmp/stderr")"; fi
+  aotc "$fx/gather_const_oob.onnx" -o "$tmp/g_const.c"
+  expect_error "constant Gather index 7 of 5: compile-time error" "index 7 computed from constant 'indices' lies outside dimension 0 of 'data' (size 5)" "$tmp/g_const.c" "$tmp/g_const.h"
+  aotc "$fx/gather_const_neg.onnx" -o "$tmp/g_neg.c"
+  expect_error "constant Gather index -6 of 5: compile-time error" "computed from constant 'indices' lies outside" "$tmp/g_neg.c"
+  aotc "$fx/gather_const_ok.onnx" -o "$tmp/g_cok.c"
+  expect_ok "constant Gather indices -5 and 4 of 5" "$tmp/g_cok.c"
+}
+
 names
 reads
 bounds
 readers
+indices
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
