@@ -147,23 +147,20 @@ static void open_loop(emit_fn *E, const ir_index *x, int i)
   emit_bind_index(E, i);
 }
 
-/* `if (SUB < 0 || SUB >= DIM) return 4;` for each data-dependent subscript. */
+/* `aotc_bad |= (uint64_t)(SUB) >= (uint64_t)DIM;` for each data-dependent
+ * subscript (one unsigned comparison catches negative values too; no early
+ * exit, so that the loop vectorises). */
 static void print_tests(emit_fn *E, const emit_checked_access *a)
 {
   for (int j = 0; j < a->n; j++) {
     if (!emit_checks_reads_data(a->subs[j]))
       continue;
     emit_indent(E);
-    fprintf(E->out, "const int64_t aotc_ix%d = ", j);
+    fputs("aotc_bad |= (uint64_t)(", E->out);
     emit_print_subscript(E, a->subs[j]);
-    fputs(";\n", E->out);
-    emit_indent(E);
-    fprintf(E->out, "if (aotc_ix%d < 0 || aotc_ix%d >= ", j, j);
+    fputs(") >= (uint64_t)", E->out);
     emit_print_dim(E, a->t, j);
-    fprintf(E->out, ")\n");
-    E->indent++;
-    emit_line(E, "return %d;", AOTC_RC_INDEX);
-    E->indent--;
+    fputs(";\n", E->out);
   }
 }
 
@@ -190,6 +187,9 @@ static void print_check(void *data, const emit_checked_access *a)
     t = first_read(a->subs[j]);
   emit_line(E, "/* '%s' %s at indices read from '%s' */", E->f->tensors[a->t]->name, a->write ? "written" : "read",
             t >= 0 ? E->f->tensors[t]->name : "?");
+  emit_line(E, "{");
+  E->indent++;
+  emit_line(E, "int aotc_bad = 0;");
   E->stmt = s;
   int depth = 0;
   for (int x = 0; x < s->n_index; x++)
@@ -198,7 +198,11 @@ static void print_check(void *data, const emit_checked_access *a)
       depth++;
     }
   print_tests(E, a);
-  for (int d = 0; d < depth + opened; d++)
+  for (int d = 0; d < depth; d++)
+    emit_close_block(E);
+  emit_line(E, "if (aotc_bad)");
+  emit_line(E, "  return %d;", AOTC_RC_INDEX);
+  for (int d = 0; d < 1 + opened; d++)
     emit_close_block(E);
   emit_unbind_indices(E, s);
   E->stmt = NULL;
