@@ -8,9 +8,10 @@
  * guarantee the index tensors are complete by then (poly_kernel_end starts a
  * kernel at a statement whose subscripts read a tensor of the kernel).
  * Padded reads need no check (outside is 0). Subscripts that read constant
- * tensors only are evaluated at compile time too (emit_checks_constant_indices,
- * called by emit_plan_build): one outside is an error. The checks are conservative: a
- * read in a branch of a select is checked at every point of the statement.
+ * tensors only are evaluated at compile time too (emit_checks_const.c,
+ * called by emit_plan_build): one outside is an error. The checks are
+ * conservative: a read in a branch of a select is checked at every point of
+ * the statement.
  * --unchecked-indices (emit_options.unchecked_indices) leaves them out; only
  * the C target has them (a device target's tensors are not the host's). */
 #include "emit_print.h"
@@ -54,6 +55,14 @@ static int first_read(const ir_expr *e)
       return t;
   }
   return -1;
+}
+
+int emit_checks_index_source(const emit_checked_access *a)
+{
+  int t = -1;
+  for (int j = 0; t < 0 && j < a->n; j++)
+    t = first_read(a->subs[j]);
+  return t;
 }
 
 /* ------------------------------------------------------------------------
@@ -176,15 +185,13 @@ static void print_check(void *data, const emit_checked_access *a)
   emit_fn *E = data;
   const ir_stmt *s = a->s;
   bool *used = IR_NEW_ARRAY(E->em->plan->ctx, bool, s->n_index > 0 ? s->n_index : 1), opened = false;
-  int t = first_read(a->subs[0]);
+  int t = emit_checks_index_source(a);
   if (used)
     emit_checks_mark_used(a, used);
   if (!used || !print_guard(E, s, used, &opened)) {
     E->failed |= !used;
     return;
   }
-  for (int j = 0; t < 0 && j < a->n; j++)
-    t = first_read(a->subs[j]);
   emit_line(E, "/* '%s' %s at indices read from '%s' */", E->f->tensors[a->t]->name, a->write ? "written" : "read",
             t >= 0 ? E->f->tensors[t]->name : "?");
   emit_line(E, "{");
@@ -251,9 +258,7 @@ typedef struct describer {
 static void describe_access(void *data, const emit_checked_access *a)
 {
   describer *d = data;
-  int t = -1;
-  for (int j = 0; t < 0 && j < a->n; j++)
-    t = first_read(a->subs[j]);
+  int t = emit_checks_index_source(a);
   if (!d->text)
     return;
   d->text = ir_sprintf(d->ctx, "%s%s'%s' %s at indices read from '%s'", d->text, *d->text ? ", " : "",

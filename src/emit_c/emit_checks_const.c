@@ -166,21 +166,9 @@ static bool next_point(const ir_stmt *s, const bool *used, int64_t *iv)
   return false;
 }
 
-static int first_read(const ir_expr *e)
-{
-  if (e->kind == IR_ACCESS)
-    return e->tensor;
-  for (int k = 0; k < e->n_args; k++) {
-    int t = first_read(e->args[k]);
-    if (t >= 0)
-      return t;
-  }
-  return -1;
-}
-
 static bool report(aotc_ctx *ctx, const ir_func *f, const emit_checked_access *a, int j, int64_t v, int64_t d)
 {
-  int from = first_read(a->subs[j]);
+  int from = emit_checks_index_source(a);
   aotc_error(ctx, a->loc, "index %lld computed from constant '%s' lies outside dimension %d of '%s' (size %lld)",
              (long long)v, from >= 0 ? f->tensors[from]->name : "?", j, f->tensors[a->t]->name, (long long)d);
   return false;

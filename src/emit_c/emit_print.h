@@ -125,6 +125,8 @@ bool emit_checks_reads_data(const ir_expr *e);
 /* Calls fn on each access of s with data-dependent subscripts, inner ones
  * first: its reads, then a general left-hand side. Padded reads are not. */
 void emit_checks_visit_stmt(const ir_stmt *s, emit_access_visitor fn, void *data);
+/* The tensor a's indices are read from (the first its subscripts read). */
+int emit_checks_index_source(const emit_checked_access *a);
 /* Marks the indices a's data-dependent subscripts mention. */
 void emit_checks_mark_used(const emit_checked_access *a, bool *used);
 
