@@ -235,10 +235,20 @@ indices() {
   expect_ok "constant Gather indices -5 and 4 of 5" "$tmp/g_cok.c"
 }
 
+# ---------------------------------------------------------------- partial outputs
+outputs() {
+  tc two_out 'def f(float(N) A) -> (B, C) {\n  B(i) = A(i)\n  C(i) = A(i) + 1.0\n}\n'
+  npy "$tmp/a4.npy" '<f4' '(4,)' 0 0 0 0
+  mkdir -p "$tmp/two_out/C.npy"
+  aotc run "$tmp/two_out.tc" --input "A=$tmp/a4.npy" --output-dir "$tmp/two_out"
+  expect_error "aotc run: a later output cannot be written, the earlier is not left" "C.npy" "$tmp/two_out/B.npy"
+}
+
 names
 reads
 bounds
 readers
 indices
+outputs
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
