@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build.sh: builds the libFuzzer targets (fuzz_tc, fuzz_onnx, fuzz_npy) with
+# build.sh: builds the libFuzzer targets (fuzz_tc, fuzz_onnx, fuzz_npy,
+# fuzz_ts: the TorchScript zip, pickle and code readers) with
 # clang -fsanitize=fuzzer,address,undefined into build-fuzz/ (or $1): the
 # library is configured with meson (CC=clang, sanitizers, -fsanitize=fuzzer-no-link),
 # then each target links against it with the fuzzer runtime.
@@ -18,4 +19,6 @@ for t in tc onnx npy; do
   clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $inc \
     tests/fuzz/fuzz_$t.c $libs -o "$dir/fuzz_$t"
 done
-echo "built $dir/fuzz_tc $dir/fuzz_onnx $dir/fuzz_npy"
+clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $inc -Isrc/frontend/torchscript \
+  tests/fuzz/fuzz_torchscript.c tests/torchscript/zipwrite.c $libs -lz -o "$dir/fuzz_ts"
+echo "built $dir/fuzz_tc $dir/fuzz_onnx $dir/fuzz_npy $dir/fuzz_ts"

@@ -5,7 +5,7 @@
 #
 #   tests/fuzz/run.sh [--time SECONDS] [--jobs N] [--keep DIR] [TARGET...]
 #
-# TARGET is tc, onnx or npy (default: all three); SECONDS per target
+# TARGET is tc, onnx, npy or ts (TorchScript; default: all four); SECONDS per target
 # (default 30, or $FUZZ_TIME). A target passes when the regression inputs
 # and the run end without a crash, a leak, a timeout (20 s per input) or
 # more than 2 GiB of memory. Prints one line per target with its execution
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(tc onnx npy)
+[ ${#targets[@]} -gt 0 ] || targets=(tc onnx npy ts)
 if ! command -v clang >/dev/null; then
   echo "clang is not installed: fuzzing skipped"
   echo "0 passed, 0 failed, ${#targets[@]} skipped"
@@ -59,6 +59,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   par=()
   [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
+  [ "$t" = ts ] && par+=(-max_len=262144)
   (cd "$tmp" && "$root/$bin" -max_total_time="$time_s" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 "${par[@]}" \
     -artifact_prefix="$root/build-fuzz/crashes/${t}-" -print_final_stats=1 \
     "$corpus" "$tmp/seeds/$t") >"$log" 2>&1 || ok=0
