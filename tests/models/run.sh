@@ -134,7 +134,8 @@ for name in $names; do
 done
 # Dynamic sizes: a model with named dimensions (dynamic_axes at export, or
 # --shape) compiles once to size-generic C; that one object, built against
-# dynamic_main.c, runs every size of dynamic/ and matches PyTorch. The sizes
+# dynamic_main.c, runs every size of dynamic/ and matches PyTorch (its
+# temporaries placed per call by aotc_ws_plan, in a NaN-filled workspace). The sizes
 # come from the fixture names (B3_T5: B=3, T=5), in the order of the entry's
 # size parameters.
 dynamic_case() {
@@ -145,6 +146,7 @@ dynamic_case() {
   $cc -std=c11 -O1 -Wall -Wextra -Werror -DMODEL="$stem" -I"$w" -o "$w/main" "$here/dynamic_main.c" "$w/$stem.c" -lm ||
     return 1
   grep -q "^int $stem(int64_t" "$w/$stem.h" || { echo "the entry has no size parameter"; return 1; }
+  grep -q "aotc_ws_plan(" "$w/$stem.c" || { echo "the workspace is not planned per call"; return 1; }
   for f in "$here/dynamic/${stem}".*.input.npy; do
     sizes=$(basename "$f" .input.npy); sizes=${sizes#*.}
     sizes=$(tr '_' ' ' <<<"$sizes" | sed -E 's/[A-Za-z]+//g')
