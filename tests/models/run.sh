@@ -137,7 +137,9 @@ done
 # dynamic_main.c, runs every size of dynamic/ and matches PyTorch (its
 # temporaries placed per call by aotc_ws_plan, in a NaN-filled workspace). The sizes
 # come from the fixture names (B3_T5: B=3, T=5), in the order of the entry's
-# size parameters.
+# size parameters. With --size-hint the object holds code compiled for the
+# hinted sizes beside the generic code, and the entry picks one per call: the
+# fixtures at the hinted sizes run the first, the others the second.
 dynamic_case() {
   local label=$1 model=$2 stem=$3 w=$work/dyn-$1 cc=${CC:-cc} f sizes
   shift 3
@@ -156,7 +158,9 @@ dynamic_case() {
 }
 dynamic_cases=("cnn_dyn $here/dynamic/cnn_dyn.onnx cnn_dyn"
                "transformer_dyn $here/dynamic/transformer_dyn.onnx transformer_dyn"
-               "cnn--shape $here/cnn.onnx cnn_dyn --shape input=N,3,32,32")
+               "cnn--shape $here/cnn.onnx cnn_dyn --shape input=N,3,32,32"
+               "cnn--size-hint $here/dynamic/cnn_dyn.onnx cnn_dyn --size-hint N=1"
+               "transformer--size-hint $here/dynamic/transformer_dyn.onnx transformer_dyn --size-hint B=1,T=16")
 for c in "${dynamic_cases[@]}"; do
   set -- $c
   case " $names " in *" ${1%%--*} "*|*" ${1%_dyn} "*) ;; *) continue ;; esac
