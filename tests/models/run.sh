@@ -172,5 +172,31 @@ for c in "${dynamic_cases[@]}"; do
     failed=$((failed + 1))
   fi
 done
+# --size-hint that does not fit the model: exit status 1, the reason on
+# stderr, no output file.
+hint_error() { # WHY MODEL HINT...
+  local why=$1 model=$2 e=$work/hint-err
+  shift 2
+  rm -rf "$e" && mkdir -p "$e"
+  "$AOTC" "$model" -o "$e/m.c" "$@" 2>"$e/err"
+  [ $? -eq 1 ] && grep -q -- "$why" "$e/err" && [ ! -e "$e/m.c" ] && [ ! -e "$e/m.h" ]
+}
+hint_errors=("no value for the named size 'T'|$here/dynamic/transformer_dyn.onnx|--size-hint B=1"
+             "is no named size|$here/dynamic/cnn_dyn.onnx|--size-hint M=1"
+             "expects NAME=VALUE|$here/dynamic/cnn_dyn.onnx|--size-hint N=x"
+             "applies to one model with named sizes|$here/cnn.onnx|--size-hint N=1")
+case " $names " in
+*" cnn "*)
+  for c in "${hint_errors[@]}"; do
+    IFS='|' read -r why model hint <<<"$c"
+    if hint_error "$why" "$model" $hint; then
+      passed=$((passed + 1))
+    else
+      echo "FAIL --size-hint error '$why'"; head -3 "$work/hint-err/err"
+      failed=$((failed + 1))
+    fi
+  done
+  [ "$failed" -eq 0 ] && echo "PASS --size-hint errors (${#hint_errors[@]} cases)" ;;
+esac
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
