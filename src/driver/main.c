@@ -32,6 +32,8 @@ static const char usage[] =
     "                         inputs (initializer order) instead of embedded constants;\n"
     "                         run passes the model's values unless --input gives others\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
+    "  --size-hint NAME=V,... a model with named sizes gets a fast path for these sizes\n"
+    "                         (code compiled for them) beside its size-generic code\n"
     "  --shape NAME=D0,D1,... a model input's dimensions, each a number or a name (a size\n"
     "                         parameter of the emitted code: --shape x=N,3,224,224); the\n"
     "                         model's own dimension names are used otherwise (repeatable)\n"
@@ -91,6 +93,8 @@ typedef struct options {
   int n_entries;
   const char **sizes; /* NAME=V,... strings */
   int n_sizes;
+  const char **size_hints; /* --size-hint: NAME=V,... strings */
+  int n_size_hints;
   onnx_shape_spec *shapes; /* --shape */
   int n_shapes;
   run_input *inputs;
@@ -263,6 +267,9 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
   if (is_option(a, "--size"))
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
+  if (is_option(a, "--size-hint"))
+    return (v = option_value(ctx, argc, argv, i, "--size-hint")) &&
+           push_str(ctx, &o->size_hints, &o->n_size_hints, v);
   if (is_option(a, "--shape"))
     return (v = option_value(ctx, argc, argv, i, "--shape")) && add_shape(ctx, o, v);
   if (is_option(a, "--input"))
@@ -442,6 +449,13 @@ static bool is_special_file(const char *path)
   return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
+/* The backend passes, or with --size-hint the hinted fast path, the
+ * generic code and the entry choosing between them (hint.c). */
+static bool run_backend(driver_module *m)
+{
+  return m->cfg->n_size_hints ? driver_emit_hinted(m) : driver_run_after(m, "select");
+}
+
 static bool write_special(aotc_ctx *ctx, driver_module *m, const char *out)
 {
   m->c_out = fopen(out, "w");
@@ -452,7 +466,7 @@ static bool write_special(aotc_ctx *ctx, driver_module *m, const char *out)
     aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
     return false;
   }
-  bool ok = driver_run_after(m, "select");
+  bool ok = run_backend(m);
   ok = !fclose(m->c_out) && ok;
   m->c_out = m->h_out = NULL;
   return ok;
@@ -479,7 +493,7 @@ static bool write_outputs(aotc_ctx *ctx, driver_module *m, const char *out)
   bool ok = m->c_out && m->h_out;
   if (!ok)
     aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
-  ok = ok && driver_run_after(m, "select");
+  ok = ok && run_backend(m);
   ok = close_both(m) && ok;
   ok = ok && rename_both(ctx, ctmp, htmp, out, hout);
   driver_tmp_remove(ctmp);
@@ -614,7 +628,8 @@ static int do_check(aotc_ctx *ctx, const options *o, driver_module *m)
 static driver_config config_of(const options *o)
 {
   return (driver_config){.entries = o->entries, .n_entries = o->n_entries, .sizes = o->sizes,
-                         .n_sizes = o->n_sizes, .schedule = o->schedule, .cache = o->cache,
+                         .n_sizes = o->n_sizes, .size_hints = o->size_hints, .n_size_hints = o->n_size_hints,
+                         .schedule = o->schedule, .cache = o->cache,
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,

@@ -186,6 +186,9 @@ static void note_memory_plan(aotc_ctx *ctx, const ir_func *f)
   if (f->memory_planned)
     aotc_note(ctx, noloc, "'%s': %d kernels, workspace %lld bytes, lower bound %lld bytes", f->name, kernels,
               (long long)f->workspace_bytes, (long long)f->workspace_lower_bound);
+  else if (f->memory_planned_per_call)
+    aotc_note(ctx, noloc, "'%s': %d kernels, workspace planned at each call (its sizes depend on %s)", f->name,
+              kernels, f->n_params ? f->param_names[0] : "the sizes");
 }
 
 static bool pass_plan_memory(driver_module *m)
@@ -296,7 +299,7 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_IR, pass_generalize},
     {"partition", "IR of a model: statements grouped into kernels (fused loop nests)", DRIVER_PASS_IR,
      pass_partition},
-    {"plan-memory", "IR of a model: every temporary an offset in one workspace, by liveness", DRIVER_PASS_IR,
+    {"plan-memory", "IR of a model: temporaries placed in one workspace by liveness (named sizes: at each call)", DRIVER_PASS_IR,
      pass_plan_memory},
     {"verify", "IR invariants checked (ir_verify)", DRIVER_PASS_CHECK, pass_verify},
     {"select", "the --entry functions, their --size values and schedule options (--schedule, --cache, heuristics)",

@@ -21,6 +21,8 @@ typedef struct driver_config {
   int n_entries;
   const char *const *sizes; /* --size: NAME=V,... strings */
   int n_sizes;
+  const char *const *size_hints; /* --size-hint: NAME=V,... strings (hint.c) */
+  int n_size_hints;
   const char *schedule; /* --schedule: options text; NULL: cache, else heuristics */
   const char *cache;    /* --cache: the tuning cache to look options up in */
   int threads;          /* --threads; 0: not given */
@@ -121,6 +123,11 @@ ir_module *driver_compile_onnx(aotc_ctx *ctx, const char *path, const unsigned c
  * no IR, the IR (with kernels and memory plan) after that, the plans after
  * select, the written files after emit. */
 void driver_dump_module(FILE *out, const driver_module *m, const driver_pass *after);
+
+/* hint.c: the backend passes for --size-hint: the model specialised to the
+ * hinted sizes, the size-generic model and the entry choosing between them,
+ * all into m's files. */
+bool driver_emit_hinted(driver_module *m);
 
 /* plan.c: the select pass: the functions named by --entry (all when none),
  * each with its --size values and schedule options. */

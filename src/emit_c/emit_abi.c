@@ -1,9 +1,59 @@
 /* emit_abi.c: the entry ABI of the emitted code (README "Emitted C"): the
  * signature, size checks, computed dimensions, the workspace (its size
  * function, the constant for static allocation, the temporaries' pointers
- * into it) and the packed NAME_call form for FFI. */
+ * into it, the per-call memory plan) and the packed NAME_call form for FFI. */
 #include "emit_print.h"
 #include "emit_model.h"
+
+/* memplan.c's placement in the emitted code, run at each call of a function
+ * whose temporaries' sizes depend on size parameters. Temporary i < n lives
+ * from kernel live[i][0] to live[i][1] and takes p[i] bytes (a multiple of
+ * 64); its offset goes to p[n + i]; p[2n..5n) is scratch (trial offsets, the
+ * order, the placed temporaries by offset). Three orders (largest first;
+ * earliest first; largest size x lifetime first; ties by size, then first
+ * kernel, then number), each placed at the lowest offsets that keep
+ * temporaries live in one kernel apart; the smallest workspace wins and is
+ * returned. O(n^2) integer operations, no allocation. */
+const char emit_abi_ws_plan_text[] =
+    "size_t aotc_ws_plan(int n, const int live[][2], size_t *p)\n"
+    "{\n"
+    "  size_t *bytes = p, *off = p + n, *at = p + 2 * n, *ord = p + 3 * n, *by_at = p + 4 * n, best = 0;\n"
+    "  for (int mode = 0; mode < 3; mode++) {\n"
+    "    size_t top = 0;\n"
+    "    for (int i = 0; i < n; i++) {\n"
+    "      double ki = mode == 0 ? 0 : mode == 1 ? live[i][0] : -(double)bytes[i] * (live[i][1] - live[i][0] + 1);\n"
+    "      int j = i;\n"
+    "      for (; j > 0; j--) {\n"
+    "        size_t y = ord[j - 1];\n"
+    "        double ky = mode == 0 ? 0 : mode == 1 ? live[y][0] : -(double)bytes[y] * (live[y][1] - live[y][0] + 1);\n"
+    "        if (ky < ki || (ky == ki && (bytes[y] > bytes[i] || (bytes[y] == bytes[i] && live[y][0] <= live[i][0]))))\n"
+    "          break;\n"
+    "        ord[j] = y;\n"
+    "      }\n"
+    "      ord[j] = (size_t)i;\n"
+    "    }\n"
+    "    for (int k = 0; k < n; k++) {\n"
+    "      size_t x = ord[k], o = 0;\n"
+    "      int w = 0;\n"
+    "      for (; w < k && at[by_at[w]] < o + bytes[x]; w++) {\n"
+    "        size_t y = by_at[w];\n"
+    "        if (live[y][0] <= live[x][1] && live[x][0] <= live[y][1] && at[y] + bytes[y] > o)\n"
+    "          o = at[y] + bytes[y];\n"
+    "      }\n"
+    "      at[x] = o;\n"
+    "      for (w = k; w > 0 && at[by_at[w - 1]] > o; w--)\n"
+    "        by_at[w] = by_at[w - 1];\n"
+    "      by_at[w] = x;\n"
+    "      top = o + bytes[x] > top ? o + bytes[x] : top;\n"
+    "    }\n"
+    "    if (mode == 0 || top < best) {\n"
+    "      best = top;\n"
+    "      for (int i = 0; i < n; i++)\n"
+    "        off[i] = at[i];\n"
+    "    }\n"
+    "  }\n"
+    "  return best;\n"
+    "}\n";
 
 
 int64_t emit_abi_const_numel(const ir_tensor *T)
@@ -197,11 +247,54 @@ static void print_temp_offset(emit_fn *E, int before)
     fputc('0', E->out);
 }
 
+static int count_temps(const ir_func *f)
+{
+  int n = 0;
+  for (int t = 0; t < f->n_tensors; t++)
+    n += f->tensors[t]->role == IR_TEMP;
+  return n;
+}
+
+static bool planned_per_call(const ir_func *f)
+{
+  return !f->memory_planned && f->memory_planned_per_call && count_temps(f) > 0;
+}
+
+/* static const int aotc_live_NAME[n][2] = {{first, last}, ...}; the
+ * temporaries' lifetimes in kernels, in tensor order. */
+static void print_live_table(emit_fn *E)
+{
+  const ir_func *f = E->f;
+  fprintf(E->out, "static const int aotc_live_%s[%d][2] = {", E->name, count_temps(f));
+  for (int t = 0, i = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP)
+      fprintf(E->out, "%s{%d, %d}", i++ ? ", " : "", f->tensors[t]->live_first, f->tensors[t]->live_last);
+  fputs("};\n\n", E->out);
+}
+
+/* The temporaries' sizes of this call into aotc_plan, and their placement:
+ * aotc_plan[n + i] is the offset of temporary i, aotc_temps their bytes. */
+static void print_per_call_plan(emit_fn *E)
+{
+  int n = count_temps(E->f);
+  E->em->helper[EMIT_H_WS_PLAN] = true;
+  fprintf(E->out, "  size_t aotc_plan[5 * %d];\n", n);
+  for (int t = 0, i = 0; t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_TEMP) {
+      fprintf(E->out, "  aotc_plan[%d] = ", i++);
+      print_temp_bytes(E, t);
+      fputs(";\n", E->out);
+    }
+  fprintf(E->out, "  const size_t aotc_temps = aotc_ws_plan(%d, aotc_live_%s, aotc_plan);\n", n, E->name);
+}
+
 /* Bytes of the temporaries: where the packing buffers start. */
 static void print_temps_total(emit_fn *E)
 {
   if (!has_temps(E->f))
     fputc('0', E->out);
+  else if (planned_per_call(E->f))
+    fputs("aotc_temps", E->out);
   else if (E->f->memory_planned)
     fprintf(E->out, "%lld", (long long)ws_size(E->f->workspace_bytes));
   else
@@ -210,6 +303,8 @@ static void print_temps_total(emit_fn *E)
 
 void emit_abi_print_workspace_bytes(emit_fn *E)
 {
+  if (planned_per_call(E->f))
+    print_live_table(E);
   fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
   print_size_params(E);
   fputs(")\n{\n", E->out);
@@ -226,6 +321,8 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
   }
   if (!E->f->memory_planned)
     print_dim_locals(E, "0");
+  if (planned_per_call(E->f))
+    print_per_call_plan(E);
   fputs("  return ", E->out);
   print_temps_total(E);
   if (E->pf->n_contr > 0) {
@@ -235,7 +332,25 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
   fputs(";\n}\n\n", E->out);
 }
 
-/* T *X = (T *)(void *)((unsigned char *)workspace + offset); per temporary. */
+/* T *X = (T *)(void *)((unsigned char *)workspace + offset); for temporary
+ * t, the i-th of the function. */
+static void print_temp_pointer(emit_fn *E, int t, int i)
+{
+  const char *ty = emit_type_name(E, E->f->tensors[t]->type);
+  fprintf(E->out, "  %s *%s = (%s *)", ty, E->tensor_c[t], ty);
+  if (planned_per_call(E->f))
+    fprintf(E->out, "(void *)((unsigned char *)workspace + aotc_plan[%d]);\n", count_temps(E->f) + i);
+  else if (E->f->memory_planned)
+    fprintf(E->out, "(void *)((unsigned char *)workspace + %lld);\n", (long long)E->f->tensors[t]->ws_offset);
+  else if (first_temp(E->f) == t)
+    fputs("workspace;\n", E->out);
+  else {
+    fputs("(void *)((unsigned char *)workspace + ", E->out);
+    print_temp_offset(E, t);
+    fputs(");\n", E->out);
+  }
+}
+
 static void print_temp_pointers(emit_fn *E)
 {
   if (!has_temps(E->f) && E->pf->n_contr == 0) {
@@ -243,28 +358,16 @@ static void print_temp_pointers(emit_fn *E)
     return;
   }
   fputs("  if (workspace == NULL)\n    return 2;\n", E->out);
+  if (planned_per_call(E->f))
+    print_per_call_plan(E);
   if (E->pf->n_contr > 0) {
     fputs("  float *aotc_pack = (float *)(void *)((unsigned char *)workspace + ", E->out);
     print_temps_total(E);
     fputs(");\n", E->out);
   }
-  for (int t = 0; t < E->f->n_tensors; t++) {
-    if (E->f->tensors[t]->role != IR_TEMP)
-      continue;
-    const char *ty = emit_type_name(E, E->f->tensors[t]->type);
-    if (E->f->memory_planned) {
-      fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + %lld);\n", ty, E->tensor_c[t], ty,
-              (long long)E->f->tensors[t]->ws_offset);
-      continue;
-    }
-    if (first_temp(E->f) == t) {
-      fprintf(E->out, "  %s *%s = (%s *)workspace;\n", ty, E->tensor_c[t], ty);
-      continue;
-    }
-    fprintf(E->out, "  %s *%s = (%s *)(void *)((unsigned char *)workspace + ", ty, E->tensor_c[t], ty);
-    print_temp_offset(E, t);
-    fputs(");\n", E->out);
-  }
+  for (int t = 0, i = 0; t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_TEMP)
+      print_temp_pointer(E, t, i++);
 }
 
 static void print_unused_inputs(emit_fn *E)

@@ -222,12 +222,13 @@ static const char *const int_helper_text[] = {
     [EMIT_H_MAX] = "int64_t aotc_max(int64_t a, int64_t b)\n{\n  return a > b ? a : b;\n}\n",
     [EMIT_H_WS_SIZE] = "size_t aotc_ws_size(size_t bytes)\n"
                        "{\n  return bytes == 0 ? 64 : (bytes + 63) / 64 * 64;\n}\n",
+    [EMIT_H_WS_PLAN] = emit_abi_ws_plan_text,
 };
 _Static_assert(sizeof(int_helper_text) / sizeof(int_helper_text[0]) == EMIT_H_COUNT, "helper texts");
 
 static const char *const int_helper_name[] = {
     [EMIT_H_FLOORDIV] = "floordiv", [EMIT_H_CEILDIV] = "ceildiv", [EMIT_H_MIN] = "min",
-    [EMIT_H_MAX] = "max",           [EMIT_H_WS_SIZE] = "ws_size",
+    [EMIT_H_MAX] = "max",           [EMIT_H_WS_SIZE] = "ws_size", [EMIT_H_WS_PLAN] = "ws_plan",
 };
 _Static_assert(sizeof(int_helper_name) / sizeof(int_helper_name[0]) == EMIT_H_COUNT, "helper names");
 

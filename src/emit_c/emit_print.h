@@ -22,6 +22,7 @@ typedef enum {
   EMIT_H_MIN,      /* aotc_min */
   EMIT_H_MAX,      /* aotc_max */
   EMIT_H_WS_SIZE,  /* aotc_ws_size */
+  EMIT_H_WS_PLAN,  /* aotc_ws_plan: the per-call memory plan (emit_abi.c) */
   EMIT_H_COUNT
 } emit_helper;
 
@@ -138,6 +139,10 @@ int emit_checks_count(const emit_fn *E);
 void emit_checks_print_note(emit_fn *E);
 
 /* ---- emit_abi.c */
+
+/* The text of aotc_ws_plan, the memory plan the emitted code runs at each
+ * call when the sizes of temporaries depend on size parameters (memplan.c). */
+extern const char emit_abi_ws_plan_text[];
 
 /* Elements of a tensor whose shape holds no parameter; -1 if it does. */
 int64_t emit_abi_const_numel(const ir_tensor *T);

@@ -483,8 +483,10 @@ ir_func *ir_graph_lower(ir_graph *g, const char *func_name);
 bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node);
 /* Static memory plan (memplan.c): ws_offset of every temporary by liveness
  * over the kernels, f->workspace_bytes and f->memory_planned; *lower_bound
- * is the largest total size of temporaries live at once. Leaves f unplanned
- * (and returns true) when a temporary has no constant size. */
+ * is the largest total size of temporaries live at once. When a temporary
+ * has no constant size, records every temporary's lifetime instead
+ * (live_first, live_last) and sets f->memory_planned_per_call: the emitted
+ * code places them at each call (aotc_ws_plan). */
 bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound);
 
 /* ------------------------------------------------------------------------

@@ -1,10 +1,17 @@
-/* memplan.c: the static memory plan of a function whose tensors have
- * constant shapes. Every temporary lives from the first kernel that touches
- * it to the last; temporaries whose lifetimes overlap get disjoint byte
- * ranges of one workspace, the others may share bytes. Placement is greedy,
- * at the lowest 64-byte aligned offset free of every placed temporary it
- * overlaps, in the best of a few orders. The lower bound is the largest total size of the
- * temporaries live in one kernel. */
+/* memplan.c: the memory plan. Every temporary lives from the first kernel
+ * that touches it to the last; temporaries whose lifetimes overlap get
+ * disjoint byte ranges of one workspace, the others may share bytes.
+ * Placement is greedy, at the lowest 64-byte aligned offset free of every
+ * placed temporary it overlaps, in the best of a few orders, each a total
+ * order (ties go to the lower tensor number). The lower bound is the largest
+ * total size of the temporaries live in one kernel.
+ *
+ * With constant shapes the offsets are fixed here. When a temporary's size
+ * depends on size parameters the lifetimes, which do not depend on them, are
+ * recorded instead, and the emitted code runs the same placement on the
+ * sizes of each call (emit_abi.c, aotc_ws_plan): the same orders, the same
+ * lowest offsets, so a call gets the plan a compilation at its sizes would
+ * give. */
 #include "graph.h"
 
 #include <stdlib.h>
@@ -48,7 +55,7 @@ static int by_size_desc(const void *a, const void *b)
   const live_range *x = a, *y = b;
   if (x->bytes != y->bytes)
     return x->bytes > y->bytes ? -1 : 1;
-  return x->first - y->first;
+  return x->first != y->first ? x->first - y->first : x->t - y->t;
 }
 
 static int by_first(const void *a, const void *b)
@@ -112,9 +119,8 @@ static int64_t lower_bound(aotc_ctx *ctx, const live_range *r, int n, int n_kern
   return best;
 }
 
-/* Lifetimes of the temporaries, compacted to the front of by_tensor; the
- * number of them, or -1 when one has no constant size. */
-static int collect(const ir_func *f, live_range *by_tensor)
+/* The lifetime of every tensor, by tensor number (first -1: untouched). */
+static void collect_lifetimes(const ir_func *f, live_range *by_tensor)
 {
   for (int t = 0; t < f->n_tensors; t++)
     by_tensor[t] = (live_range){.t = t, .first = -1, .last = -1};
@@ -125,6 +131,16 @@ static int collect(const ir_func *f, live_range *by_tensor)
     for (int d = 0; !ir_stmt_is_plain(f->stmts[i]) && d < f->stmts[i]->n_lhs; d++)
       touch_expr(by_tensor, f->stmts[i]->lhs_expr[d], kernel);
   }
+  for (int t = 0; t < f->n_tensors; t++)
+    if (by_tensor[t].first < 0)
+      by_tensor[t].first = by_tensor[t].last = 0;
+}
+
+/* Lifetimes of the temporaries, compacted to the front of by_tensor; the
+ * number of them, or -1 when one has no constant size. */
+static int collect(const ir_func *f, live_range *by_tensor)
+{
+  collect_lifetimes(f, by_tensor);
   int n = 0;
   for (int t = 0; t < f->n_tensors; t++) {
     if (f->tensors[t]->role != IR_TEMP)
@@ -132,11 +148,26 @@ static int collect(const ir_func *f, live_range *by_tensor)
     live_range r = by_tensor[t];
     if ((r.bytes = temp_bytes(f->tensors[t])) < 0)
       return -1;
-    if (r.first < 0)
-      r.first = r.last = 0;
     by_tensor[n++] = r;
   }
   return n;
+}
+
+/* A function whose temporaries' sizes depend on size parameters: their
+ * lifetimes, for the placement the emitted code does at each call. */
+static bool plan_per_call(aotc_ctx *ctx, ir_func *f)
+{
+  live_range *r = IR_NEW_ARRAY(ctx, live_range, f->n_tensors);
+  if (!r)
+    return false;
+  collect_lifetimes(f, r);
+  for (int t = 0; t < f->n_tensors; t++) {
+    f->tensors[t]->live_first = r[t].first;
+    f->tensors[t]->live_last = r[t].last;
+  }
+  f->memory_planned = false;
+  f->memory_planned_per_call = true;
+  return true;
 }
 
 /* Places the ranges in their current order; the workspace size. */
@@ -174,7 +205,7 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
     return false;
   int n = collect(f, r);
   if (n < 0)
-    return true;
+    return plan_per_call(ctx, f);
   int n_kernels = f->n_stmts && f->stmt_kernel ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
   *bound = lower_bound(ctx, r, n, n_kernels);
   int best = 0;

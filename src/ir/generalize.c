@@ -5,7 +5,9 @@
  * the same program and rebuilds it with every number that varies replaced
  * by an affine expression of the size parameters, fitted on the probes and
  * verified on one more. A program whose structure or constants change with
- * the sizes in any other way is refused with the statement that differs. */
+ * the sizes in any other way is refused with the statement that differs.
+ * The memory plan comes later (plan-memory): with sizes that depend on the
+ * parameters it is made at each call of the emitted code (memplan.c). */
 #include "ir.h"
 
 #include <string.h>
@@ -381,6 +383,7 @@ ir_func *ir_generalize(aotc_ctx *ctx, ir_func *const *fs, const ir_probes *p)
     return NULL;
   memcpy(f->param_names, p->names, sizeof(char *) * (size_t)p->n_params);
   f->memory_planned = false;
+  f->memory_planned_per_call = false;
   f->workspace_bytes = 0;
   f->workspace_lower_bound = 0;
   G.out = f;

@@ -194,6 +194,8 @@ typedef struct ir_tensor {
                        initial value (a model's initializer) or NULL */
   int64_t ws_offset; /* IR_TEMP: byte offset in the workspace, when the
                         function has a memory plan (memory_planned) */
+  int live_first, live_last; /* IR_TEMP of a function planned per call: the
+                                first and last kernel that use it */
 } ir_tensor;
 
 /* ------------------------------------------------------------------------
@@ -370,6 +372,9 @@ typedef struct ir_func {
                        decreasing; what partitioning groups); NULL: none */
   bool memory_planned;     /* ws_offset of every temporary is set; otherwise
                               the backend lays temporaries out in order */
+  bool memory_planned_per_call; /* temporaries with size parameters: the
+                                   emitted code places them at each call by
+                                   their lifetimes (live_first, live_last) */
   int64_t workspace_bytes; /* from the memory plan */
   int64_t workspace_lower_bound; /* the plan's lower bound: the most bytes
                                     of temporaries live at once */

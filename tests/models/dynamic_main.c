@@ -2,7 +2,9 @@
  * every size) on a .npy input and compares its output with PyTorch's
  * (|got - expected| <= 1e-4 * (1 + |expected|) elementwise). Uses only the
  * packed entry points of the emitted API: MODEL_call and
- * MODEL_call_workspace_bytes, with the sizes from the command line.
+ * MODEL_call_workspace_bytes, with the sizes from the command line. The
+ * workspace starts filled with NaNs, so a temporary read where another one
+ * (planned into the same bytes) was written shows in the output.
  *
  *   cc -DMODEL=cnn_dyn -I DIR dynamic_main.c DIR/cnn_dyn.c -lm
  *   ./a.out input.npy expected.npy SIZE...
@@ -62,10 +64,12 @@ int main(int argc, char **argv)
   size_t n_in, n_out;
   float *x = read_npy(argv[1], &n_in), *want = read_npy(argv[2], &n_out);
   float *y = calloc(n_out + 1, sizeof(float));
-  void *ws = malloc(CAT(MODEL, _call_workspace_bytes)(sizes) + 64);
+  size_t ws_bytes = CAT(MODEL, _call_workspace_bytes)(sizes);
+  void *ws = malloc(ws_bytes + 64);
   void *args[2] = {x, y};
   if (!y || !ws)
     return 2;
+  memset(ws, 0xff, ws_bytes + 64);
   int rc = CAT(MODEL, _call)(sizes, args, ws);
   if (rc)
     printf("%s returned %d\n", STR(MODEL), rc);

@@ -134,9 +134,12 @@ for name in $names; do
 done
 # Dynamic sizes: a model with named dimensions (dynamic_axes at export, or
 # --shape) compiles once to size-generic C; that one object, built against
-# dynamic_main.c, runs every size of dynamic/ and matches PyTorch. The sizes
+# dynamic_main.c, runs every size of dynamic/ and matches PyTorch (its
+# temporaries placed per call by aotc_ws_plan, in a NaN-filled workspace). The sizes
 # come from the fixture names (B3_T5: B=3, T=5), in the order of the entry's
-# size parameters.
+# size parameters. With --size-hint the object holds code compiled for the
+# hinted sizes beside the generic code, and the entry picks one per call: the
+# fixtures at the hinted sizes run the first, the others the second.
 dynamic_case() {
   local label=$1 model=$2 stem=$3 w=$work/dyn-$1 cc=${CC:-cc} f sizes
   shift 3
@@ -145,6 +148,7 @@ dynamic_case() {
   $cc -std=c11 -O1 -Wall -Wextra -Werror -DMODEL="$stem" -I"$w" -o "$w/main" "$here/dynamic_main.c" "$w/$stem.c" -lm ||
     return 1
   grep -q "^int $stem(int64_t" "$w/$stem.h" || { echo "the entry has no size parameter"; return 1; }
+  grep -q "aotc_ws_plan(" "$w/$stem.c" || { echo "the workspace is not planned per call"; return 1; }
   for f in "$here/dynamic/${stem}".*.input.npy; do
     sizes=$(basename "$f" .input.npy); sizes=${sizes#*.}
     sizes=$(tr '_' ' ' <<<"$sizes" | sed -E 's/[A-Za-z]+//g')
@@ -154,7 +158,9 @@ dynamic_case() {
 }
 dynamic_cases=("cnn_dyn $here/dynamic/cnn_dyn.onnx cnn_dyn"
                "transformer_dyn $here/dynamic/transformer_dyn.onnx transformer_dyn"
-               "cnn--shape $here/cnn.onnx cnn_dyn --shape input=N,3,32,32")
+               "cnn--shape $here/cnn.onnx cnn_dyn --shape input=N,3,32,32"
+               "cnn--size-hint $here/dynamic/cnn_dyn.onnx cnn_dyn --size-hint N=1"
+               "transformer--size-hint $here/dynamic/transformer_dyn.onnx transformer_dyn --size-hint B=1,T=16")
 for c in "${dynamic_cases[@]}"; do
   set -- $c
   case " $names " in *" ${1%%--*} "*|*" ${1%_dyn} "*) ;; *) continue ;; esac
@@ -166,5 +172,31 @@ for c in "${dynamic_cases[@]}"; do
     failed=$((failed + 1))
   fi
 done
+# --size-hint that does not fit the model: exit status 1, the reason on
+# stderr, no output file.
+hint_error() { # WHY MODEL HINT...
+  local why=$1 model=$2 e=$work/hint-err
+  shift 2
+  rm -rf "$e" && mkdir -p "$e"
+  "$AOTC" "$model" -o "$e/m.c" "$@" 2>"$e/err"
+  [ $? -eq 1 ] && grep -q -- "$why" "$e/err" && [ ! -e "$e/m.c" ] && [ ! -e "$e/m.h" ]
+}
+hint_errors=("no value for the named size 'T'|$here/dynamic/transformer_dyn.onnx|--size-hint B=1"
+             "is no named size|$here/dynamic/cnn_dyn.onnx|--size-hint M=1"
+             "expects NAME=VALUE|$here/dynamic/cnn_dyn.onnx|--size-hint N=x"
+             "applies to one model with named sizes|$here/cnn.onnx|--size-hint N=1")
+case " $names " in
+*" cnn "*)
+  for c in "${hint_errors[@]}"; do
+    IFS='|' read -r why model hint <<<"$c"
+    if hint_error "$why" "$model" $hint; then
+      passed=$((passed + 1))
+    else
+      echo "FAIL --size-hint error '$why'"; head -3 "$work/hint-err/err"
+      failed=$((failed + 1))
+    fi
+  done
+  [ "$failed" -eq 0 ] && echo "PASS --size-hint errors (${#hint_errors[@]} cases)" ;;
+esac
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
