@@ -394,7 +394,8 @@ static bool prepare_onnx(aotc_ctx *ctx, options *o, driver_module *m)
   m->n_shapes = o->n_shapes;
   if (o->cmd != CMD_RUN)
     return true;
-  if (!(o->model_inputs = onnx_model_inputs(ctx, m->source, m->source_len, &o->n_model_inputs)))
+  if (m->kind == DRIVER_INPUT_ONNX &&
+      !(o->model_inputs = onnx_model_inputs(ctx, m->source, m->source_len, &o->n_model_inputs)))
     return false;
   o->loaded = IR_NEW_ARRAY(ctx, npy_array, o->n_inputs);
   onnx_given *given = o->loaded ? load_given(ctx, o, o->loaded) : NULL;
@@ -662,7 +663,7 @@ static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
 {
   if (o->cmd == CMD_CHECK && m->kind == DRIVER_INPUT_TORCHSCRIPT)
     return ts_check_file(ctx, o->file, stdout);
-  if (m->kind == DRIVER_INPUT_ONNX && !prepare_onnx(ctx, o, m))
+  if ((m->kind == DRIVER_INPUT_ONNX || m->kind == DRIVER_INPUT_TORCHSCRIPT) && !prepare_onnx(ctx, o, m))
     return 1;
   if (!driver_run_until(m, "select"))
     return 1;

@@ -8,6 +8,7 @@
 #include "graph.h"
 #include "../schedule/schedule.h"
 #include "emit_plan.h"
+#include "ts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,22 @@ static bool read_onnx(driver_module *m)
   return m->graph != NULL;
 }
 
+/* A TorchScript archive's forward, run at compile time, becomes one graph
+ * (src/frontend/torchscript/ts_graph.c). */
+static bool read_torchscript(driver_module *m)
+{
+  ts_graph_options opt = {.given = m->given, .n_given = m->n_given, .shapes = m->shapes, .n_shapes = m->n_shapes,
+                          .weights_as_params = m->weights_as_params};
+  m->graphs = IR_NEW_ARRAY(m->ctx, ir_graph *, 1);
+  m->graph = m->graphs ? ts_read_graph(m->ctx, m->path, m->source, m->source_len, &opt) : NULL;
+  m->n_graphs = m->graph ? 1 : 0;
+  if (m->graphs)
+    m->graphs[0] = m->graph;
+  return m->graph != NULL;
+}
+
 /* read: TC text is parsed, checked and its ranges inferred (IR); an ONNX
- * model becomes the model graph. */
+ * model or a TorchScript archive becomes the model graph. */
 static bool pass_read(driver_module *m)
 {
   switch (m->kind) {
@@ -85,9 +100,7 @@ static bool pass_read(driver_module *m)
   case DRIVER_INPUT_ONNX:
     return read_onnx(m);
   default:
-    aotc_error(m->ctx, noloc, "'%s' is a zip archive (TorchScript?): TorchScript input is not supported yet",
-               m->path);
-    return false;
+    return read_torchscript(m);
   }
 }
 
@@ -285,7 +298,7 @@ static void free_emit_plans(driver_module *m)
  * ------------------------------------------------------------------------ */
 
 const driver_pass driver_passes[] = {
-    {"read", "decode the input: TC parsed, checked, ranges inferred (IR); ONNX into the model graph",
+    {"read", "decode the input: TC parsed, checked, ranges inferred (IR); ONNX, TorchScript into the model graph",
      DRIVER_PASS_IR, pass_read},
     {"infer-shapes", "graph: type and shape of every value; the nodes a shape depends on are evaluated",
      DRIVER_PASS_GRAPH, pass_infer_shapes},
@@ -370,6 +383,8 @@ void driver_module_init(driver_module *m, aotc_ctx *ctx, const driver_config *cf
   m->source = source;
   m->source_len = len;
   m->kind = driver_detect_input(source, len);
+  if (ts_archive_extension(path))
+    m->kind = DRIVER_INPUT_TORCHSCRIPT;
   m->verify_each = verify_by_default();
 }
 

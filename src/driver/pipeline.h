@@ -12,7 +12,7 @@ struct sched_options;
 typedef enum {
   DRIVER_INPUT_TC,          /* Tensor Comprehensions text */
   DRIVER_INPUT_ONNX,        /* a serialized ONNX ModelProto */
-  DRIVER_INPUT_TORCHSCRIPT, /* a zip archive (recognised, not supported yet) */
+  DRIVER_INPUT_TORCHSCRIPT, /* a zip archive, or a .pt/.pth/.ts file: torch.jit.save's */
 } driver_input_kind;
 
 /* What the command line asks of the passes (set once, read by them). */

@@ -396,6 +396,33 @@ ts_value *ts_archive_constant(const ts_archive *a, const char *name);
 const ts_node *ts_archive_function(const ts_archive *a, const char *module, const char *name);
 
 /* ------------------------------------------------------------------------
+ * The model graph (ts_graph.c, ts_eval.c, ts_ops.c, ts_ops_nn.c)
+ * ------------------------------------------------------------------------ */
+
+struct ir_graph;
+
+/* What the caller knows of forward's arguments: the inputs of `aotc run`
+ * (shape, type, values) or the --shape specs. */
+typedef struct ts_graph_options {
+  const onnx_given *given;
+  int n_given;
+  const onnx_shape_spec *shapes;
+  int n_shapes;
+  bool weights_as_params; /* --weights-as-inputs */
+} ts_graph_options;
+
+/* Runs the root module's forward at compile time into a model graph
+ * (graph.h): forward's arguments are the inputs (every one needs a shape),
+ * what it returns the outputs ("output", or "output0", "output1", ... for
+ * a tuple). NULL with an error naming the archive's code file:line:col
+ * (an unsupported operator, data-dependent control flow). */
+struct ir_graph *ts_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                               const ts_graph_options *opt);
+/* Whether a path names a TorchScript archive by its extension (.pt, .pth,
+ * .ts), so that a file that is not a zip gets the archive reader's error. */
+bool ts_archive_extension(const char *path);
+
+/* ------------------------------------------------------------------------
  * Listing (ts_check.c): `aotc check model.pt`
  * ------------------------------------------------------------------------ */
 
