@@ -43,7 +43,13 @@ import torch
 import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse", "attrs"]
+ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse", "attrs", "attn", "zoo", "scripted", "encoder",
+       "unsupported"]
+LARGE = ["resnet18", "mobilenet_v2", "squeezenet1_1"]
+# forward's argument names, in order (NAME.run lists them with their files)
+ARGS = {"mlp": ["input"], "zoo": ["x", "ids"], "encoder": ["src"]}
+# models `aotc run` compiles and compares (tests/torchscript/run_models.sh)
+RUN = ["mlp", "cnn", "transformer", "reuse", "attn", "zoo", "scripted", "encoder", "tensors"]
 
 
 def load_models_module():
@@ -137,6 +143,104 @@ class Tensors(nn.Module):
         return x + self.base
 
 
+class Attn(nn.Module):
+    """A transformer block as tracing writes it: sizes through NumToTensor
+    and int, div with rounding_mode="trunc", chunk, view with -1,
+    contiguous, bmm, softmax, dropout (inference), layer_norm, mul."""
+
+    def __init__(self, dim=32, heads=4, hidden=64):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.drop = nn.Dropout(0.1)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.1), nn.Linear(hidden, dim))
+
+    def forward(self, x):
+        b, t, d = x.size()
+        h = self.heads
+        hd = torch.div(d, h, rounding_mode="trunc")
+        q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
+        q = q.view(b, t, h, -1).transpose(1, 2).contiguous().view(b * h, t, -1)
+        k = k.view(b, t, h, -1).transpose(1, 2).contiguous().view(b * h, t, -1)
+        v = v.view(b, t, h, -1).transpose(1, 2).contiguous().view(b * h, t, -1)
+        att = torch.bmm(q, k.transpose(1, 2)) * (1.0 / float(hd) ** 0.5)
+        att = self.drop(torch.softmax(att, dim=-1))
+        y = torch.bmm(att, v).view(b, h, t, -1).transpose(1, 2).contiguous().view(b, t, -1)
+        x = x + self.drop(self.proj(y))
+        return x + self.ff(self.ln2(x))
+
+
+class Zoo(nn.Module):
+    """Many operators in one traced module with two inputs and two outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.emb = nn.Embedding(10, 6)
+        self.fc = nn.Linear(6, 6)
+        self.w = nn.Parameter(torch.randn(6, 5) * 0.3)
+        self.b = nn.Parameter(torch.randn(5) * 0.1)
+
+    def forward(self, x, ids):
+        y = torch.relu_(self.conv(x))
+        y += nn.functional.hardtanh(y, -0.5, 0.5)
+        a = nn.functional.max_pool2d(y, 3, 2, ceil_mode=True)
+        p = nn.functional.avg_pool2d(y, 2)
+        q = nn.functional.adaptive_avg_pool2d(y, (2, 2))
+        z = torch.cat([a.flatten(2), p.flatten(2)], dim=2).permute(0, 2, 1).unsqueeze(1).squeeze(1)
+        s0, s1 = torch.split(z, [3, 5], dim=2)
+        z = torch.stack([s0.sum(dim=2), s1.mean(dim=2)], dim=1).select(1, 0)[:, 2:10]
+        e = self.emb(ids)
+        e = (nn.functional.gelu(self.fc(e), approximate="tanh") + nn.functional.silu(e) + nn.functional.hardswish(e)
+             + torch.sigmoid(e) * torch.tanh(e) + nn.functional.relu6(e) - nn.functional.leaky_relu(e, 0.2))
+        m = torch.addmm(self.b, e.reshape(-1, 6), self.w)
+        m = torch.mm(m.t(), m)
+        m = torch.log_softmax(m, dim=1) + torch.amax(m, dim=0, keepdim=True)
+        r = m.sum() + z.max() + q.mean() + e.view(2, -1).max(dim=1)[0].sum()
+        return m * r, torch.matmul(z, z.t()).unbind(0)[0]
+
+
+class Scripted(nn.Module):
+    """Scripted: loops with trip counts and conditions known at compile time."""
+
+    use_norm: bool
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
+        self.norm = nn.LayerNorm(8)
+        self.use_norm = True
+        self.repeats = 2
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        for i in range(self.repeats):
+            x = x + 0.5 * x * float(i)
+        if self.use_norm:
+            x = self.norm(x)
+        if x.dim() == 2:
+            x = x * 2.0
+        else:
+            x = x - 1.0
+        n = x.size(0)
+        k = 0
+        while k < n:
+            x = x + 1.0
+            k += 1
+        return shift(x, 0.5)
+
+
+class Unsupported(nn.Module):
+    """An operator aotc does not have (the error names it and its line)."""
+
+    def forward(self, x):
+        return torch.erfinv(torch.tanh(x) * 0.5)
+
+
 BUILTINS = ["int", "float", "bool", "len", "str", "range", "annotate", "uninitialized", "isinstance",
             "unchecked_cast", "min", "max", "abs", "print", "list", "tuple", "dict"]
 CALL = re.compile(r"(?<![\w.])(torch\.[A-Za-z_][\w.]*|ops\.\w+\.\w+|" + "|".join(BUILTINS) + r")\(")
@@ -175,6 +279,20 @@ def build(name, models, gen):
         return Reuse(), [torch.randn(2, 8, generator=gen)]
     if name == "attrs":
         return Attrs(), [torch.randn(2, generator=gen)]
+    if name == "attn":
+        return Attn(), [torch.randn(2, 8, 32, generator=gen)]
+    if name == "zoo":
+        return Zoo(), [(torch.randn(1, 4, 8, 8, generator=gen), torch.randint(0, 10, (2, 5), generator=gen))]
+    if name == "scripted":
+        return Scripted(), [torch.randn(3, 8, generator=gen)]
+    if name == "encoder":
+        layer = nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, dropout=0.0, batch_first=True)
+        return layer, [torch.randn(2, 8, 32, generator=gen)]
+    if name == "unsupported":
+        return Unsupported(), [torch.randn(2, 3, generator=gen)]
+    if name in LARGE:
+        import torchvision.models as tvm
+        return randomise(models, getattr(tvm, name)(), gen), [torch.randn(1, 3, 224, 224, generator=gen)]
     raise SystemExit(f"make_fixtures: unknown model '{name}'")
 
 
@@ -186,19 +304,45 @@ def save_npy(outdir, name, t):
 
 
 def save_archives(name, model, x, outdir):
-    if name in ("loop", "tensors", "attrs"):
+    args = x if isinstance(x, tuple) else (x,)
+    if name in ("loop", "tensors", "attrs", "scripted"):
         scripted = torch.jit.script(model)
         archives = {"scripted": scripted}
-        if name == "loop":
+        if name in ("loop", "scripted"):
             archives["frozen"] = torch.jit.freeze(torch.jit.script(model))
+    elif name == "encoder":
+        archives = {"traced": torch.jit.trace(model, args)}
+        model.train()
+        archives["train"] = torch.jit.trace(model, args)
+        model.eval()
     else:
-        traced = torch.jit.trace(model, x)
-        archives = {"traced": traced, "frozen": torch.jit.freeze(torch.jit.trace(model, x))}
+        traced = torch.jit.trace(model, args)
+        archives = {"traced": traced, "frozen": torch.jit.freeze(torch.jit.trace(model, args))}
     for kind, module in archives.items():
         path = os.path.join(outdir, f"{name}_{kind}.pt")
         torch.jit.save(module, path)
         with open(path[:-3] + ".ops.txt", "w") as f:
             f.write(operator_line(path) + "\n")
+
+
+def write_run(outdir, name, x, y):
+    """NAME.run: line 1 the inputs (ARG=FILE), line 2 the outputs (NAME=FILE)
+    of `aotc run` on the archives of NAME, for tests/torchscript/run_models.sh."""
+    args = x if isinstance(x, tuple) else (x,)
+    names = ARGS.get(name, ["x"])
+    ins = []
+    for k, (arg, t) in enumerate(zip(names, args)):
+        file = f"{name}.input.npy" if k == 0 else f"{name}.{arg}.npy"
+        save_npy(outdir, file, t)
+        ins.append(f"{arg}={file}")
+    ys = y if isinstance(y, tuple) else (y,)
+    outs = []
+    for k, t in enumerate(ys):
+        out = "output" if len(ys) == 1 else f"output{k}"
+        save_npy(outdir, f"{name}.{out}.npy", t)
+        outs.append(f"{out}={name}.{out}.npy")
+    with open(os.path.join(outdir, f"{name}.run"), "w") as f:
+        f.write(" ".join(ins) + "\n" + " ".join(outs) + "\n")
 
 
 def make(name, models, outdir):
@@ -208,7 +352,12 @@ def make(name, models, outdir):
     model.eval()
     with torch.no_grad():
         save_archives(name, model, inputs[0], outdir)
+        if name in RUN or name in LARGE:
+            x = inputs[0]
+            write_run(outdir, name, x, model(*x) if isinstance(x, tuple) else model(x))
         for k, x in enumerate(inputs):
+            if isinstance(x, tuple):
+                continue
             suffix = "" if k == 0 else str(k + 1)
             save_npy(outdir, f"{name}.input{suffix}.npy", x)
             save_npy(outdir, f"{name}.output{suffix}.npy", model(x))
@@ -220,7 +369,7 @@ def make(name, models, outdir):
 def main():
     args = sys.argv[1:]
     version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
-    outdir = args.pop(0) if args and not args[0] in ALL else os.path.join(HERE, "fixtures", f"torch-{version}")
+    outdir = args.pop(0) if args and args[0] not in ALL + LARGE else os.path.join(HERE, "fixtures", f"torch-{version}")
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(2)
     models = load_models_module()

@@ -336,8 +336,32 @@ static ts_x *eval_name(ts_interp *I, ts_frame *f, const ts_node *e)
   return ts_fail(I, e, "name '%s' is not defined", e->name);
 }
 
+static const char *dotted(ts_interp *I, const ts_node *e);
+
+/* __torch__.a.b.name: a free function of module __torch__.a.b. */
+static const ts_node *free_function(ts_interp *I, const char *name)
+{
+  const char *dot = strrchr(name, '.');
+  const char *module = ir_strndup(I->ctx, name, (size_t)(dot - name));
+  return module ? ts_archive_function(I->a, module, dot + 1) : NULL;
+}
+
+static ts_x *function_value(ts_interp *I, const ts_node *e, const char *name)
+{
+  const ts_node *def = free_function(I, name);
+  ts_x *x = def ? ts_new_x(I, TS_X_FUNC) : NULL;
+  if (!def)
+    return ts_fail(I, e, "'%s' is not a function of the archive", name);
+  if (x)
+    x->u.def = def;
+  return x;
+}
+
 static ts_x *eval_attr(ts_interp *I, ts_frame *f, const ts_node *e)
 {
+  const char *name = dotted(I, e);
+  if (name && !strncmp(name, "__torch__.", 10))
+    return function_value(I, e, name);
   if (e->lhs->kind == TS_N_NAME && !strcmp(e->lhs->name, "CONSTANTS")) {
     ts_value *v = ts_archive_constant(I->a, e->name);
     return v ? ts_from_pickle(I, v, ir_sprintf(I->ctx, "CONSTANTS.%s", e->name), e)
@@ -355,7 +379,8 @@ static ts_x *eval_attr(ts_interp *I, ts_frame *f, const ts_node *e)
 
 static ts_x *eval_seq(ts_interp *I, ts_frame *f, const ts_node *e)
 {
-  ts_x *x = ts_seq_x(I, e->kind == TS_N_LIST ? TS_X_LIST : TS_X_TUPLE, e->items.n);
+  ts_x_kind kind = e->kind == TS_N_LIST ? TS_X_LIST : e->kind == TS_N_DICT ? TS_X_DICT : TS_X_TUPLE;
+  ts_x *x = ts_seq_x(I, kind, e->items.n);
   for (int i = 0; x && i < e->items.n; i++)
     if (!(x->u.seq.items[i] = ts_eval(I, f, e->items.items[i])))
       return NULL;
@@ -378,11 +403,30 @@ static ts_x *slice_seq(ts_interp *I, ts_frame *f, const ts_x *s, const ts_node *
   return r;
 }
 
+static bool same_key(const ts_x *a, const ts_x *b)
+{
+  if (a->kind == TS_X_STR && b->kind == TS_X_STR)
+    return !strcmp(a->u.s, b->u.s);
+  return is_number(a) && is_number(b) && num(a) == num(b);
+}
+
+static ts_x *dict_get(ts_interp *I, const ts_x *d, const ts_x *key, const ts_node *at)
+{
+  for (int i = 0; i + 1 < d->u.seq.n; i += 2)
+    if (same_key(d->u.seq.items[i], key))
+      return d->u.seq.items[i + 1];
+  return ts_fail(I, at, "the dict has no such key");
+}
+
 static ts_x *eval_subscript(ts_interp *I, ts_frame *f, const ts_node *e)
 {
   ts_x *s = ts_eval(I, f, e->lhs);
   if (!s)
     return NULL;
+  if (s->kind == TS_X_DICT) {
+    ts_x *k = ts_eval(I, f, e->rhs);
+    return k ? dict_get(I, s, k, e) : NULL;
+  }
   if (s->kind != TS_X_LIST && s->kind != TS_X_TUPLE)
     return ts_fail(I, e, "subscripts are supported on lists and tuples only");
   if (e->rhs->kind == TS_N_SLICE)
@@ -460,7 +504,8 @@ ts_x *ts_eval(ts_interp *I, ts_frame *f, const ts_node *e)
   case TS_N_CALL: return eval_call(I, f, e);
   case TS_N_SUBSCRIPT: return eval_subscript(I, f, e);
   case TS_N_TUPLE:
-  case TS_N_LIST: return eval_seq(I, f, e);
+  case TS_N_LIST:
+  case TS_N_DICT: return eval_seq(I, f, e);
   case TS_N_UNARY: return eval_unary(I, f, e);
   case TS_N_AND:
   case TS_N_OR: return eval_logic(I, f, e);
@@ -534,9 +579,7 @@ static ts_x *call_op(ts_interp *I, ts_frame *f, const ts_node *e, const char *na
 
 static ts_x *call_free_function(ts_interp *I, ts_frame *f, const ts_node *e, const char *name)
 {
-  const char *dot = strrchr(name, '.');
-  const char *module = ir_strndup(I->ctx, name, (size_t)(dot - name));
-  const ts_node *def = module ? ts_archive_function(I->a, module, dot + 1) : NULL;
+  const ts_node *def = free_function(I, name);
   ts_call c = {.node = e, .op = name};
   if (!def)
     return ts_fail(I, e, "function '%s' is not defined in the archive", name);
@@ -566,9 +609,19 @@ static ts_x *call_method(ts_interp *I, ts_frame *f, const ts_node *e)
   return op->fn(I, &c);
 }
 
+/* f(args) where f holds a function value. */
+static ts_x *call_value(ts_interp *I, ts_frame *f, const ts_node *e, const ts_x *fn)
+{
+  ts_call c = {.node = e, .op = fn->u.def->name};
+  return eval_args(I, f, e, &c, 0) ? ts_call_function(I, fn->u.def, &c, NULL) : NULL;
+}
+
 static ts_x *eval_call(ts_interp *I, ts_frame *f, const ts_node *e)
 {
   const char *name = dotted(I, e->lhs);
+  ts_x *local = e->lhs->kind == TS_N_NAME ? ts_map_get(&f->vars, e->lhs->name) : NULL;
+  if (local && local->kind == TS_X_FUNC)
+    return call_value(I, f, e, local);
   if (name && (!strncmp(name, "torch.", 6) || !strncmp(name, "ops.", 4) || e->lhs->kind == TS_N_NAME))
     return call_op(I, f, e, name);
   if (name && !strncmp(name, "__torch__.", 10))

@@ -108,7 +108,8 @@ ts_x *ts_archive_tensor(ts_interp *I, const ts_tensor *t, const char *name, cons
 
 static ts_x *pickled_seq(ts_interp *I, const ts_value *v, const char *name, const ts_node *at)
 {
-  ts_x *x = ts_seq_x(I, v->kind == TS_V_TUPLE ? TS_X_TUPLE : TS_X_LIST, v->u.seq.n);
+  ts_x_kind kind = v->kind == TS_V_TUPLE ? TS_X_TUPLE : v->kind == TS_V_DICT ? TS_X_DICT : TS_X_LIST;
+  ts_x *x = ts_seq_x(I, kind, v->u.seq.n);
   for (int i = 0; x && i < v->u.seq.n; i++)
     if (!(x->u.seq.items[i] = ts_from_pickle(I, v->u.seq.items[i], ir_sprintf(I->ctx, "%s.%d", name, i), at)))
       return NULL;
@@ -128,7 +129,8 @@ ts_x *ts_from_pickle(ts_interp *I, const ts_value *v, const char *name, const ts
       x->u.s = v->u.str.s;
     return x;
   case TS_V_TUPLE:
-  case TS_V_LIST: return pickled_seq(I, v, name ? name : "", at);
+  case TS_V_LIST:
+  case TS_V_DICT: return pickled_seq(I, v, name ? name : "", at);
   case TS_V_TENSOR: return ts_archive_tensor(I, v->u.tensor, name, at);
   default: return ts_new_x(I, TS_X_OTHER);
   }

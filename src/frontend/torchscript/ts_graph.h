@@ -26,6 +26,8 @@ typedef enum {
   TS_X_TUPLE,  /* tuple */
   TS_X_TENSOR, /* a value of the graph (constant data when known) */
   TS_X_MODULE, /* a module of the archive's tree */
+  TS_X_FUNC,   /* a free function of the archive's code */
+  TS_X_DICT,   /* dict: keys and values interleaved in seq */
   TS_X_OTHER,  /* a value only passed along (a dtype, a device, a dict) */
 } ts_x_kind;
 
@@ -49,6 +51,7 @@ struct ts_x {
     } seq;
     ts_slot *t;
     ts_module *m;
+    const ts_node *def;
   } u;
 };
 
@@ -193,6 +196,10 @@ ts_x *ts_op_silu(ts_interp *I, const ts_call *c);
 ts_x *ts_op_hardtanh(ts_interp *I, const ts_call *c);
 ts_x *ts_op_relu6(ts_interp *I, const ts_call *c);
 ts_x *ts_op_leaky_relu(ts_interp *I, const ts_call *c);
+
+/* ts_ops_attn.c: attention (registered in ts_ops.c's table). */
+ts_x *ts_op_unflatten(ts_interp *I, const ts_call *c);
+ts_x *ts_op_sdpa(ts_interp *I, const ts_call *c);
 ts_x *ts_op_encoder_layer(ts_interp *I, const ts_call *c);
 
 #endif

@@ -642,18 +642,6 @@ static ts_x *op_hardsigmoid(ts_interp *I, const ts_call *c)
 }
 
 /* ------------------------------------------------------------------------
- * Not supported, with advice
- * ------------------------------------------------------------------------ */
-
-ts_x *ts_op_encoder_layer(ts_interp *I, const ts_call *c)
-{
-  return ts_fail(I, c->node,
-                 "%s (nn.TransformerEncoderLayer's fused inference path) is not supported: trace the model in "
-                 "train mode with dropout 0 (model.train(); torch.jit.trace(...)) to get its separate operators",
-                 c->op);
-}
-
-/* ------------------------------------------------------------------------
  * The table
  * ------------------------------------------------------------------------ */
 
@@ -701,6 +689,7 @@ static const ts_op ops[] = {
     {"torch.matmul", ts_op_matmul}, {"torch.bmm", ts_op_matmul}, {"torch.mm", ts_op_matmul},
     {"torch.addmm", ts_op_addmm}, {"torch.softmax", ts_op_softmax}, {"torch.log_softmax", ts_op_log_softmax},
     {"torch.embedding", ts_op_embedding}, {"torch._transformer_encoder_layer_fwd", ts_op_encoder_layer},
+    {"torch.unflatten", ts_op_unflatten}, {"torch.scaled_dot_product_attention", ts_op_sdpa},
 };
 
 const ts_op *ts_find_op(const char *name)
