@@ -103,6 +103,14 @@ for variant in build build-san; do
   [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
+  if [ -x tests/torchscript/run_models.sh ]; then
+    if [ "$variant" = build ]; then
+      suite "torchscript models" tests/torchscript/run_models.sh
+    else
+      TS_LARGE=none suite "torchscript models$tag" tests/torchscript/run_models.sh mlp cnn attn zoo errors
+    fi
+    grep -E '^torchscript models took' "$logdir/torchscript_models${tag//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
+  fi
 done
 rm -rf "$logdir"
 echo

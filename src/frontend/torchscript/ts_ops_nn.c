@@ -294,11 +294,14 @@ ts_x *ts_op_log_softmax(ts_interp *I, const ts_call *c)
   return softmax_like(I, c, GRAPH_OP_LOG_SOFTMAX);
 }
 
-/* embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse) */
+/* embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse);
+ * floating-point indices (an input given by --shape is float32) are cast. */
 ts_x *ts_op_embedding(ts_interp *I, const ts_call *c)
 {
   int w = ts_arg_tensor(I, c, 0, "weight"), i = w >= 0 ? ts_arg_tensor(I, c, 1, "indices") : -1;
   graph_params p = {.axis = {.axis = 0}};
+  if (i >= 0 && ir_types[ts_value_of(I, i)->type].is_float && !made_v(I, c, graph_cast(I->g, i, IR_I64), &i))
+    return NULL;
   int in[2] = {w, i};
   return i < 0 ? NULL : ts_made(I, c, graph_node(I->g, GRAPH_OP_GATHER, in, 2, &p));
 }

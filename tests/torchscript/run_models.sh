@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# run_models.sh: TorchScript archives compiled to C and run. For every
+# fixture with a NAME.run manifest (line 1: forward's arguments as
+# ARG=FILE.npy, line 2: the outputs as OUTPUT=FILE.npy, PyTorch's values),
+# each archive NAME_*.pt is
+#   - compiled with `aotc NAME_KIND.pt --shape ARG=D0,D1,... -o m.c` (shapes
+#     read from the input files) and m.c built with -std=c99 -Wall -Wextra
+#     -Werror (the fixtures of the first torch version only, for time);
+#   - run with `aotc run NAME_KIND.pt --input ARG=FILE ...` and every output
+#     compared with PyTorch's by tests/e2e/npycmp.c: |got - expected| <=
+#     1e-4 * (1 + |expected|).
+# The committed fixtures (tests/torchscript/fixtures/torch-*/) come from
+# torch 1.13 and 2.x; the large ones (ResNet-18 traced, MobileNetV2 frozen,
+# SqueezeNet traced; TS_LARGE=all: traced and frozen of each, TS_LARGE=none:
+# none) are made with /usr/bin/python3's torch and torchvision into
+# $TS_MODELS_DIR (default: ts_models beside $AOTC) and skipped when those
+# are missing. Then the error cases: one error each, with its text and the
+# archive's code file:line:col. Ends with `N passed, N failed, N skipped`
+# and what it cost.
+#
+#   AOTC=build/aotc tests/torchscript/run_models.sh [NAME...]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+TS_MODELS_DIR=${TS_MODELS_DIR:-$(dirname "$AOTC")/ts_models}
+PYTHON=${PYTHON:-/usr/bin/python3}
+CC=${CC:-cc}
+TS_LARGE=${TS_LARGE:-some}
+large="resnet18 mobilenet_v2 squeezenet1_1"
+only=" ${*:-} "
+
+[ -x "$AOTC" ] || { echo "torchscript models: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-tsmodels.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+$CC -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+passed=0 failed=0 skipped=0 start=$SECONDS
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+wanted() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
+
+# The shape of a .npy file as D0,D1,... (from its header).
+npy_shape() {
+  head -c 256 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)" | sed -E "s/.*\(([0-9, ]*)\).*/\1/; s/ //g; s/,$//"
+}
+
+# aotc ARCHIVE --shape ... -o m.c, then m.c built warning-free.
+check_compile() {
+  local dir=$1 pt=$2 ins=$3 out=$4 args=() i
+  for i in $ins; do args+=(--shape "${i%%=*}=$(npy_shape "$dir/${i#*=}")"); done
+  "$AOTC" "$pt" "${args[@]}" -o "$out/m.c" >"$out/compile.log" 2>&1 ||
+    { echo "aotc compile: $(grep -m1 error "$out/compile.log")"; return 1; }
+  $CC -std=c99 -Wall -Wextra -Werror -c -o "$out/m.o" "$out/m.c" >"$out/cc.log" 2>&1 ||
+    { echo "cc -Wall -Wextra -Werror: $(head -n 3 "$out/cc.log")"; return 1; }
+}
+
+# aotc run ARCHIVE --input ...; every output compared.
+check_run() {
+  local dir=$1 pt=$2 ins=$3 outs=$4 out=$5 args=() i o why
+  for i in $ins; do args+=(--input "${i%%=*}=$dir/${i#*=}"); done
+  "$AOTC" run "$pt" "${args[@]}" --output-dir "$out" >"$out/run.log" 2>&1 ||
+    { echo "aotc run: $(grep -m1 error "$out/run.log")"; return 1; }
+  for o in $outs; do
+    why=$("$work/npycmp" "$out/${o%%=*}.npy" "$dir/${o#*=}") || { echo "${o%%=*}: $why"; return 1; }
+  done
+}
+
+run_archive() {
+  local dir=$1 pt=$2 compile=$3 run=${2%_*}.run out why t0=$SECONDS
+  out=$work/$(basename "$dir")/$(basename "$pt" .pt)
+  mkdir -p "$out"
+  local ins outs
+  ins=$(sed -n 1p "$run")
+  outs=$(sed -n 2p "$run")
+  if [ "$compile" = yes ] && ! why=$(check_compile "$dir" "$pt" "$ins" "$out"); then
+    fail "$pt: $why"
+    return
+  fi
+  if why=$(check_run "$dir" "$pt" "$ins" "$outs" "$out"); then
+    pass
+    echo "ok   $(basename "$dir")/$(basename "$pt") ($((SECONDS - t0)) s)"
+  else
+    fail "$pt: $why"
+  fi
+}
+
+# ---- committed fixtures, both torch versions ----
+for run in "$here"/fixtures/torch-*/*.run; do
+  dir=$(dirname "$run")
+  name=$(basename "$run" .run)
+  wanted "$name" || continue
+  compile=no
+  [ "$dir" = "$(ls -d "$here"/fixtures/torch-* | head -n 1)" ] && compile=yes
+  for pt in "$dir/${name}"_*.pt; do
+    run_archive "$dir" "$pt" $compile
+  done
+done
+
+# ---- large models, made on demand ----
+large_archives() {
+  case $TS_LARGE in
+  all) echo "resnet18_traced resnet18_frozen mobilenet_v2_traced mobilenet_v2_frozen squeezenet1_1_traced squeezenet1_1_frozen" ;;
+  none) ;;
+  *) echo "resnet18_traced mobilenet_v2_frozen squeezenet1_1_traced" ;;
+  esac
+}
+
+make_large() {
+  local name=$1
+  [ -f "$TS_MODELS_DIR/$name.run" ] && return 0
+  "$PYTHON" -c "import torch, torchvision" 2>/dev/null || return 1
+  mkdir -p "$TS_MODELS_DIR"
+  "$PYTHON" "$here/make_fixtures.py" "$TS_MODELS_DIR" "$name" >"$work/$name.make.log" 2>&1
+}
+
+for archive in $(large_archives); do
+  name=${archive%_*}
+  wanted "$name" || continue
+  if ! make_large "$name"; then
+    echo "SKIP $archive (no fixture: $PYTHON lacks torch or torchvision)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  run_archive "$TS_MODELS_DIR" "$TS_MODELS_DIR/$archive.pt" no
+done
+
+# ---- errors: one each, its text and where ----
+check_error() {
+  local pt=$1 want=$2 err rc n
+  shift 2
+  err=$(cd "$(dirname "$pt")" && "$AOTC" "$(basename "$pt")" "$@" -o "$work/err.c" 2>&1 >/dev/null)
+  rc=$?
+  n=$(grep -c ': error: ' <<<"$err")
+  if [ "$rc" -eq 1 ] && [ "$n" -eq 1 ] && grep -qF -- "$want" <<<"$err" && [ ! -e "$work/err.c" ]; then
+    pass
+  else
+    fail "$pt $* (exit $rc, $n errors)"
+    printf '  want: %s\n  got:  %s\n' "$want" "$err"
+  fi
+}
+
+if wanted errors; then
+  for v in "$here"/fixtures/torch-*; do
+    check_error "$v/loop_scripted.pt" \
+      "loop_scripted.pt:code/__torch__.py:16:5: error: data-dependent control flow (a condition on a tensor's value) is not supported yet" \
+      --shape x=2,8
+    check_error "$v/unsupported_traced.pt" "error: operator 'torch.erfinv' is not supported" --shape x=2,3
+    check_error "$v/unsupported_traced.pt" "unsupported_traced.pt:code/__torch__.py:" --shape x=2,3
+    check_error "$v/mlp_traced.pt" "error: input 'input' has no shape: pass --shape input=D0,D1,..."
+    check_error "$v/mlp_traced.pt" "--shape x: forward has no argument named 'x'" --shape x=2,32
+    check_error "$v/mlp_traced.pt" "linear.py:12:24: error: torch.linear: input (..., 31) and weight (out, in) do not fit" \
+      --shape input=2,31
+  done
+fi
+
+echo "torchscript models took $((SECONDS - start)) s"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
