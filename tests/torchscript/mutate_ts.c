@@ -5,7 +5,8 @@
  * Reads every *.pt archive of the DIRs (default: the fixture folders of
  * tests/torchscript/fixtures, or the TS_FIXTURE_DIR macro), makes N
  * (default 2000) mutants, and opens each with ts_archive_open in a fresh
- * context. A mutant edits either the archive's bytes (bit flips, bytes set
+ * context, then builds its model graph with ts_read_graph (the shapes of the
+ * fixture it came from, by name) in another. A mutant edits either the archive's bytes (bit flips, bytes set
  * to 0x00/0xff/0x80, 0xffffffff words, deleted and duplicated ranges,
  * truncation) or one entry's contents before zipping it again with valid
  * CRCs (so the edits reach the pickle reader and the code parser): pickles
@@ -14,8 +15,8 @@
  * entries are dropped or storages truncated.
  *
  * A mutant passes when nothing crashes (build with -fsanitize=address,undefined
- * so memory errors abort) and the readers keep their contract: NULL exactly
- * when an error was reported (or memory ran out); printing the archive
+ * so memory errors abort) and the readers and the graph builder keep their
+ * contract: NULL exactly when an error was reported (or memory ran out); printing the archive
  * (ts_print_archive) and the diagnostics works. Mutant K depends only on
  * (S, K): `--only K --save FILE` writes it out; --verbose prints every
  * mutant's diagnostics and listing. The last line is
@@ -35,7 +36,7 @@
 #define TS_FIXTURE_DIR "tests/torchscript/fixtures"
 #endif
 
-#define MAX_ARCHIVES 64
+#define MAX_ARCHIVES 128
 #define MAX_ENTRIES 256
 
 typedef struct entry {
@@ -278,9 +279,12 @@ static buf entry_mutant(const archive *a)
   return out;
 }
 
+static const archive *mutant_source; /* the archive the last mutant came from */
+
 static buf make_mutant(const archive *as, int n_archives)
 {
   const archive *a = &as[below((size_t)n_archives)];
+  mutant_source = a;
   if (below(10) >= 3)
     return entry_mutant(a);
   buf b = {xmalloc(a->len + 1), a->len};
@@ -291,17 +295,57 @@ static buf make_mutant(const archive *as, int n_archives)
   return b;
 }
 
+/* ------------------------------------------------------------------ graphs */
+
+/* The forward arguments' shapes of each fixture, by the archive's name. */
+typedef struct shape_row {
+  const char *prefix, *arg;
+  int rank;
+  int64_t dims[4];
+} shape_row;
+
+static const shape_row shape_rows[] = {
+    {"mlp_", "input", 2, {2, 32}},      {"cnn_", "x", 4, {1, 3, 32, 32}}, {"transformer_", "x", 3, {1, 8, 32}},
+    {"attn_", "x", 3, {2, 8, 32}},      {"zoo_", "x", 4, {1, 4, 8, 8}},   {"zoo_", "ids", 2, {2, 5}},
+    {"scripted_", "x", 2, {3, 8}},      {"reuse_", "x", 2, {2, 8}},       {"loop_", "x", 2, {2, 8}},
+    {"encoder_", "src", 3, {2, 8, 32}}, {"tensors_", "x", 2, {4, 6}},     {"attrs_", "x", 1, {2}},
+    {"unsupported_", "x", 2, {2, 3}},
+};
+
+static int shapes_of(const archive *a, onnx_shape_spec *specs)
+{
+  const char *base = strrchr(a->path, '/') ? strrchr(a->path, '/') + 1 : a->path;
+  int n = 0;
+  for (size_t i = 0; i < sizeof shape_rows / sizeof shape_rows[0]; i++)
+    if (!strncmp(base, shape_rows[i].prefix, strlen(shape_rows[i].prefix)))
+      specs[n++] = (onnx_shape_spec){shape_rows[i].arg, shape_rows[i].rank, shape_rows[i].dims, NULL};
+  return n;
+}
+
+/* Builds a mutant's model graph; true when the builder kept its contract. */
+static bool graph_mutant(const buf *b, FILE *sink)
+{
+  onnx_shape_spec specs[4];
+  ts_graph_options opt = {.shapes = specs, .n_shapes = shapes_of(mutant_source, specs)};
+  aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
+  struct ir_graph *g = ts_read_graph(ctx, "mutant.pt", b->p, b->len, &opt);
+  bool ok = (g == NULL) == (ctx->n_errors > 0 || ctx->oom);
+  aotc_print_diags(ctx, sink);
+  aotc_ctx_free(ctx);
+  return ok;
+}
+
 /* Opens a mutant; true when the readers kept their contract. */
 static bool run_mutant(const buf *b, FILE *sink)
 {
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   ts_archive *a = ts_archive_open(ctx, "mutant.pt", b->p, b->len);
-  bool ok = (a == NULL) == (ctx->n_errors > 0 || ctx->oom);
+  bool ok = (a == NULL) == (ctx->n_errors > 0 || ctx->oom), opened = a != NULL;
   if (a)
     ts_print_archive(sink, a);
   aotc_print_diags(ctx, sink);
   aotc_ctx_free(ctx);
-  return ok;
+  return ok && (!opened || graph_mutant(b, sink));
 }
 
 static void save(const char *path, const buf *b)

@@ -11,6 +11,7 @@
 
 #define MAX_STEPS 2000000L /* statements run, unrolled loops included */
 #define MAX_RANGE 1000000
+#define MAX_NODES 200000   /* graph nodes one forward may make */
 
 struct ts_frame {
   ts_map vars;
@@ -176,6 +177,10 @@ static bool exec_stmt(ts_interp *I, ts_frame *f, const ts_node *s)
     ts_fail(I, s, "more than %ld statements run (a loop too long to unroll?)", MAX_STEPS);
     return false;
   }
+  if (I->g->n_nodes > MAX_NODES) {
+    ts_fail(I, s, "the model graph grows past %d nodes", MAX_NODES);
+    return false;
+  }
   switch (s->kind) {
   case TS_N_EXPR_STMT: return ts_eval(I, f, s->lhs) != NULL;
   case TS_N_ASSIGN: return exec_assign(I, f, s);
@@ -226,15 +231,27 @@ static double num(const ts_x *x)
   return x->kind == TS_X_FLOAT ? x->u.f : x->kind == TS_X_INT ? (double)x->u.i : x->u.b;
 }
 
+/* +, - and * of Python ints, overflow reported. */
+static ts_x *int_ring(ts_interp *I, const ts_node *at, char op, int64_t a, int64_t b)
+{
+  int64_t r = 0;
+  bool overflow = op == '+' ? __builtin_add_overflow(a, b, &r)
+                  : op == '-' ? __builtin_sub_overflow(a, b, &r)
+                              : __builtin_mul_overflow(a, b, &r);
+  return overflow ? ts_fail(I, at, "integer arithmetic overflows") : ts_int_x(I, r);
+}
+
 static ts_x *int_arith(ts_interp *I, const ts_node *at, const char *op, int64_t a, int64_t b)
 {
   if ((!strcmp(op, "//") || !strcmp(op, "%")) && b == 0)
     return ts_fail(I, at, "integer division by zero");
+  if ((!strcmp(op, "//") || !strcmp(op, "%")) && b == -1 && a == INT64_MIN)
+    return ts_fail(I, at, "integer arithmetic overflows");
   switch (op[0]) {
-  case '+': return ts_int_x(I, a + b);
-  case '-': return ts_int_x(I, a - b);
-  case '*': return op[1] == '*' ? ts_int_x(I, (int64_t)pow((double)a, (double)b)) : ts_int_x(I, a * b);
-  case '%': return ts_int_x(I, ((a % b) + b) % b);
+  case '+':
+  case '-': return int_ring(I, at, op[0], a, b);
+  case '*': return op[1] == '*' ? ts_int_x(I, ts_to_int(pow((double)a, (double)b))) : int_ring(I, at, '*', a, b);
+  case '%': return ts_int_x(I, a % b + (a % b != 0 && (a % b < 0) != (b < 0) ? b : 0));
   case '/':
     if (op[1] == '/')
       return ts_int_x(I, a / b - ((a % b != 0) && ((a < 0) != (b < 0))));
@@ -643,13 +660,16 @@ ts_x *ts_range_list(ts_interp *I, const ts_call *c)
     v[1] = v[0], v[0] = 0;
   if (c->n_args < 1 || c->n_args > 3 || v[2] == 0)
     return ts_fail(I, c->node, "range() takes 1 to 3 integers, the step not 0");
-  int64_t n = v[2] > 0 ? (v[1] - v[0] + v[2] - 1) / v[2] : (v[0] - v[1] - v[2] - 1) / -v[2];
-  n = n < 0 ? 0 : n;
-  if (n > MAX_RANGE)
-    return ts_fail(I, c->node, "range() of %lld values: too long to unroll", (long long)n);
+  double span = ((double)v[1] - (double)v[0]) / (double)v[2];
+  if (span > MAX_RANGE)
+    return ts_fail(I, c->node, "range() of more than %d values: too long to unroll", MAX_RANGE);
+  int64_t n = span > 0 ? (int64_t)ceil(span) : 0, at;
   ts_x *r = ts_seq_x(I, TS_X_LIST, (int)n);
-  for (int64_t i = 0; r && i < n; i++)
-    if (!(r->u.seq.items[i] = ts_int_x(I, v[0] + i * v[2])))
+  for (int64_t i = 0; r && i < n; i++) {
+    if (__builtin_mul_overflow(i, v[2], &at) || __builtin_add_overflow(at, v[0], &at))
+      return ts_fail(I, c->node, "range(): integer arithmetic overflows");
+    if (!(r->u.seq.items[i] = ts_int_x(I, at)))
       return NULL;
+  }
   return r;
 }

@@ -145,6 +145,8 @@ int ts_reshape(ts_interp *I, const ts_call *c, int x, int rank, const int64_t *s
 bool ts_dim(ts_interp *I, const ts_call *c, int64_t d, int rank, int *out);
 /* Broadcasting binary op on tensors or numbers with torch's promotion. */
 ts_x *ts_binary(ts_interp *I, const ts_call *c, graph_op op, ts_x *a, ts_x *b);
+/* A double as an int64, saturated (NaN: 0): no undefined conversion. */
+int64_t ts_to_int(double d);
 /* Scalar value of a number or one-element constant tensor. */
 bool ts_scalar_of(ts_interp *I, const ts_x *x, double *out, bool *is_float);
 /* x[start:end:step] along dim (clamped as Python does); x itself when whole. */

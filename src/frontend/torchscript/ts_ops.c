@@ -64,6 +64,13 @@ static double const_get(const ir_value *v, int64_t k)
   }
 }
 
+int64_t ts_to_int(double d)
+{
+  if (!(d == d))
+    return 0;
+  return d >= 0x1p63 ? INT64_MAX : d < -0x1p63 ? INT64_MIN : (int64_t)d;
+}
+
 bool ts_scalar_of(ts_interp *I, const ts_x *x, double *out, bool *is_float)
 {
   switch (x->kind) {
@@ -92,7 +99,7 @@ bool ts_arg_int(ts_interp *I, const ts_call *c, int k, const char *name, int64_t
     return true;
   }
   if (ts_scalar_of(I, x, &d, &is_float) && !is_float) {
-    *out = x->kind == TS_X_INT ? x->u.i : (int64_t)d;
+    *out = x->kind == TS_X_INT ? x->u.i : ts_to_int(d);
     return true;
   }
   ts_fail(I, c->node, "%s: %s must be an integer known at compile time", c->op, arg_label(c, k, name));
@@ -144,7 +151,7 @@ bool ts_arg_ints(ts_interp *I, const ts_call *c, int k, const char *name, int64_
       ts_fail(I, c->node, "%s: %s must be integers known at compile time", c->op, arg_label(c, k, name));
       return false;
     }
-    out[(*n)++] = (int64_t)d;
+    out[(*n)++] = ts_to_int(d);
   }
   return true;
 }
@@ -174,18 +181,19 @@ int ts_i64_const(ts_interp *I, int n, const int64_t *vals)
 
 static void store_as(ir_type t, double value, void *p)
 {
+  int64_t i = ts_to_int(value);
   switch (t) {
   case IR_BOOL: *(bool *)p = value != 0; break;
-  case IR_I8: *(int8_t *)p = (int8_t)value; break;
-  case IR_U8: *(uint8_t *)p = (uint8_t)value; break;
-  case IR_I16: *(int16_t *)p = (int16_t)value; break;
-  case IR_U16: *(uint16_t *)p = (uint16_t)value; break;
-  case IR_I32: *(int32_t *)p = (int32_t)value; break;
-  case IR_U32: *(uint32_t *)p = (uint32_t)value; break;
-  case IR_U64: *(uint64_t *)p = (uint64_t)value; break;
+  case IR_I8: *(int8_t *)p = (int8_t)i; break;
+  case IR_U8: *(uint8_t *)p = (uint8_t)i; break;
+  case IR_I16: *(int16_t *)p = (int16_t)i; break;
+  case IR_U16: *(uint16_t *)p = (uint16_t)i; break;
+  case IR_I32: *(int32_t *)p = (int32_t)i; break;
+  case IR_U32: *(uint32_t *)p = (uint32_t)i; break;
+  case IR_U64: *(uint64_t *)p = (uint64_t)i; break;
   case IR_F32: *(float *)p = (float)value; break;
   case IR_F64: *(double *)p = value; break;
-  default: *(int64_t *)p = (int64_t)value; break;
+  default: *(int64_t *)p = i; break;
   }
 }
 
@@ -323,7 +331,7 @@ static ts_x *fold_binary(ts_interp *I, graph_op op, operand a, operand b, ir_typ
   if (is_compare(op))
     t = IR_BOOL;
   if (a.priority == 0 && b.priority == 0)
-    return t == IR_BOOL ? ts_bool_x(I, r != 0) : ir_types[t].is_float ? ts_float_x(I, r) : ts_int_x(I, (int64_t)r);
+    return t == IR_BOOL ? ts_bool_x(I, r != 0) : ir_types[t].is_float ? ts_float_x(I, r) : ts_int_x(I, ts_to_int(r));
   return ts_tensor_x(I, ts_scalar_const(I, t, r));
 }
 
@@ -356,8 +364,8 @@ static ts_x *op_int(ts_interp *I, const ts_call *c)
   bool is_float;
   ts_x *x = ts_arg(c, 0, NULL);
   if (!x || !ts_scalar_of(I, x, &d, &is_float))
-    return ts_fail(I, c->node, "int() of a value not known at compile time (a tensor's data): not supported yet");
-  return ts_int_x(I, x->kind == TS_X_INT ? x->u.i : (int64_t)d);
+    return ts_fail(I, c->node, "int() of a tensor's value (data-dependent, not known at compile time) is not supported yet");
+  return ts_int_x(I, x->kind == TS_X_INT ? x->u.i : ts_to_int(d));
 }
 
 static ts_x *op_float(ts_interp *I, const ts_call *c)
@@ -366,7 +374,7 @@ static ts_x *op_float(ts_interp *I, const ts_call *c)
   bool is_float;
   ts_x *x = ts_arg(c, 0, NULL);
   if (!x || !ts_scalar_of(I, x, &d, &is_float))
-    return ts_fail(I, c->node, "float() of a value not known at compile time (a tensor's data): not supported yet");
+    return ts_fail(I, c->node, "float() of a tensor's value (data-dependent, not known at compile time) is not supported yet");
   return ts_float_x(I, d);
 }
 
@@ -563,7 +571,7 @@ static ts_x *round_known(ts_interp *I, ts_x *q, const char *mode, ir_type t)
   d = !strcmp(mode, "floor") ? floor(d) : trunc(d);
   if (q->kind == TS_X_TENSOR)
     return ts_tensor_x(I, ts_scalar_const(I, t, d));
-  return ir_types[t].is_float ? ts_float_x(I, d) : ts_int_x(I, (int64_t)d);
+  return ir_types[t].is_float ? ts_float_x(I, d) : ts_int_x(I, ts_to_int(d));
 }
 
 /* trunc(v) = v < 0 ? ceil(v) : floor(v) */
