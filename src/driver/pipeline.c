@@ -76,17 +76,30 @@ static bool read_onnx(driver_module *m)
   return m->graph != NULL;
 }
 
-/* A TorchScript archive's forward, run at compile time, becomes one graph
+/* A TorchScript archive's forward, run at compile time, becomes one graph,
+ * or one per probe when --shape names dimensions
  * (src/frontend/torchscript/ts_graph.c). */
 static bool read_torchscript(driver_module *m)
 {
   ts_graph_options opt = {.given = m->given, .n_given = m->n_given, .shapes = m->shapes, .n_shapes = m->n_shapes,
                           .weights_as_params = m->weights_as_params};
-  m->graphs = IR_NEW_ARRAY(m->ctx, ir_graph *, 1);
-  m->graph = m->graphs ? ts_read_graph(m->ctx, m->path, m->source, m->source_len, &opt) : NULL;
-  m->n_graphs = m->graph ? 1 : 0;
-  if (m->graphs)
-    m->graphs[0] = m->graph;
+  int64_t values[IR_PROBES_MAX];
+  int n = m->given ? 0 : ts_size_names(m->ctx, m->path, m->source, m->source_len, m->shapes, m->n_shapes, &m->size_names);
+  if (n < 0)
+    return false;
+  m->n_size_names = opt.n_sizes = n;
+  opt.size_names = m->size_names;
+  opt.size_values = values;
+  m->n_graphs = n ? n + 2 : 1;
+  m->graphs = IR_NEW_ARRAY(m->ctx, ir_graph *, m->n_graphs);
+  for (int k = 0; m->graphs && k < m->n_graphs; k++) {
+    int before = m->ctx->n_diags, errors = m->ctx->n_errors;
+    ir_probe_sizes(n, k, values);
+    if (!(m->graphs[k] = ts_read_graph(m->ctx, m->path, m->source, m->source_len, &opt)))
+      return false;
+    drop_repeats(m, k, before, errors);
+  }
+  m->graph = m->graphs ? m->graphs[0] : NULL;
   return m->graph != NULL;
 }
 
@@ -167,11 +180,12 @@ static bool pass_generalize(driver_module *m)
 {
   if (m->n_graphs < 2)
     return true;
-  int n = onnx_sizes_count(m->sizes);
+  int n = m->sizes ? onnx_sizes_count(m->sizes) : m->n_size_names;
   int64_t *values = IR_NEW_ARRAY(m->ctx, int64_t, m->n_graphs * n);
   for (int k = 0; values && k < m->n_graphs; k++)
     ir_probe_sizes(n, k, values + (size_t)k * (size_t)n);
-  ir_probes p = {.n_params = n, .names = onnx_sizes_names(m->sizes), .n = m->n_graphs, .values = values};
+  const char *const *names = m->sizes ? onnx_sizes_names(m->sizes) : m->size_names;
+  ir_probes p = {.n_params = n, .names = names, .n = m->n_graphs, .values = values};
   m->ir = values ? module_of(m->ctx, ir_generalize(m->ctx, m->lowered, &p)) : NULL;
   return m->ir != NULL;
 }

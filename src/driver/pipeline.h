@@ -62,6 +62,8 @@ typedef struct driver_module {
   struct ir_graph **graphs; /* a model with named sizes: one graph per probe (ir_probe_sizes) */
   int n_graphs;
   struct onnx_sizes *sizes; /* the model's named sizes (onnx_sizes.c); NULL for aotc run */
+  const char *const *size_names; /* a TorchScript archive's named sizes (--shape), when no onnx_sizes */
+  int n_size_names;
   ir_func **lowered;        /* lower: one function per graph, until generalize */
   ir_module *ir;          /* lower (or read, for TC) onwards */
   driver_plan *plans;     /* select onwards */

@@ -408,6 +408,9 @@ typedef struct ts_graph_options {
   int n_given;
   const onnx_shape_spec *shapes;
   int n_shapes;
+  const char *const *size_names; /* named dimensions of the specs (ts_size_names) */
+  const int64_t *size_values;    /* their values in this reading (a probe) */
+  int n_sizes;
   bool weights_as_params; /* --weights-as-inputs */
 } ts_graph_options;
 
@@ -418,6 +421,13 @@ typedef struct ts_graph_options {
  * (an unsupported operator, data-dependent control flow). */
 struct ir_graph *ts_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                                const ts_graph_options *opt);
+/* The named dimensions of the --shape specs (--shape x=N,3,224,224), in
+ * order of first appearance among forward's arguments: *names (arena) and
+ * their count, or -1 with an error (a spec naming no argument, more than
+ * IR_PROBES_MAX names). The pipeline reads the archive once per probe of
+ * ir_probe_sizes with size_values set, then generalizes. */
+int ts_size_names(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                  const onnx_shape_spec *specs, int n_specs, const char *const **names);
 /* Whether a path names a TorchScript archive by its extension (.pt, .pth,
  * .ts), so that a file that is not a zip gets the archive reader's error. */
 bool ts_archive_extension(const char *path);

@@ -292,15 +292,32 @@ static const onnx_shape_spec *spec_for(const ts_graph_options *opt, const char *
   return NULL;
 }
 
-static int spec_input(ts_interp *I, const ts_node *param, const onnx_shape_spec *s)
+/* A named dimension's value in this reading. */
+static bool size_value(const ts_graph_options *opt, const char *name, int64_t *out)
 {
-  for (int d = 0; d < s->rank; d++)
-    if (s->names && s->names[d]) {
-      ts_fail(I, param, "--shape %s: named dimension '%s': a TorchScript input takes numbers for now", s->input,
-              s->names[d]);
+  for (int i = 0; i < opt->n_sizes; i++)
+    if (!strcmp(opt->size_names[i], name)) {
+      *out = opt->size_values[i];
+      return true;
+    }
+  return false;
+}
+
+static int spec_input(ts_interp *I, const ts_node *param, const onnx_shape_spec *s, const ts_graph_options *opt)
+{
+  int64_t dims[IR_MAX_RANK];
+  if (s->rank > IR_MAX_RANK) {
+    ts_fail(I, param, "--shape %s: rank %d is not supported", s->input, s->rank);
+    return -1;
+  }
+  for (int d = 0; d < s->rank; d++) {
+    dims[d] = s->dims[d];
+    if (s->names && s->names[d] && !size_value(opt, s->names[d], &dims[d])) {
+      ts_fail(I, param, "--shape %s: no value for the named dimension '%s'", s->input, s->names[d]);
       return -1;
     }
-  return graph_input(I->g, param->name, IR_F32, s->rank, s->dims);
+  }
+  return graph_input(I->g, param->name, IR_F32, s->rank, dims);
 }
 
 /* Forward's argument `param` as a graph input. */
@@ -312,7 +329,7 @@ static ts_x *make_input(ts_interp *I, const ts_node *param, const ts_graph_optio
   if (given)
     v = graph_input(I->g, param->name, given->type, given->rank, given->shape);
   else if (spec)
-    v = spec_input(I, param, spec);
+    v = spec_input(I, param, spec, opt);
   else
     return ts_fail(I, NULL, "input '%s' has no shape: pass --shape %s=D0,D1,... (a TorchScript archive records none)",
                    param->name, param->name);
@@ -408,6 +425,37 @@ ir_graph *ts_read_graph(aotc_ctx *ctx, const char *path, const unsigned char *da
   *I = (ts_interp){.ctx = ctx, .a = a, .g = g};
   g->weights_as_params = opt && opt->weights_as_params;
   return run_forward(I, opt);
+}
+
+static bool add_name(aotc_ctx *ctx, const char **names, int *n, const char *name)
+{
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(names[i], name))
+      return true;
+  if (*n == IR_PROBES_MAX) {
+    aotc_error(ctx, (ir_loc){0}, "--shape: more than %d named dimensions", IR_PROBES_MAX);
+    return false;
+  }
+  names[(*n)++] = name;
+  return true;
+}
+
+int ts_size_names(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
+                  const onnx_shape_spec *specs, int n_specs, const char *const **names)
+{
+  ts_archive *a = ts_archive_open(ctx, path, data, len);
+  const ts_node *def = a ? ts_class_method(a->root->cls, "forward") : NULL;
+  const char **out = IR_NEW_ARRAY(ctx, const char *, IR_PROBES_MAX);
+  int n = 0;
+  if (!def || !out)
+    return a && !def ? (aotc_error(ctx, a->zip->loc, "the root module has no forward method"), -1) : -1;
+  for (int k = 1; k < def->items.n; k++)
+    for (int i = 0; i < n_specs; i++)
+      for (int d = 0; !strcmp(specs[i].input, def->items.items[k]->name) && specs[i].names && d < specs[i].rank; d++)
+        if (specs[i].names[d] && !add_name(ctx, out, &n, specs[i].names[d]))
+          return -1;
+  *names = out;
+  return n;
 }
 
 bool ts_archive_extension(const char *path)
