@@ -25,6 +25,12 @@ saved as tensors.NAME.npy, half and bfloat16 as float32), reuse (traced: one
 Linear called twice, so its class has forward and forward1), attrs (scripted:
 typed list, dict, tuple, str, Optional and tensor-list attributes).
 
+Models that `aotc run` compiles get NAME.run (their inputs and outputs, for
+run_models.sh); mlp, cnn and attn also NAME.batch3.input.npy and
+NAME.batch3.output.npy (`make_fixtures.py --batch [NAME...]` writes only
+those, from the saved traced archive). torchvision's resnet18, mobilenet_v2
+and squeezenet1_1 (random weights) are made only when named, into OUTDIR.
+
 Beside each archive, ARCHIVE.ops.txt holds the line `aotc check` must print
 for it: every operator call in its code files (torch.X, ops.ns.X and the
 builtins aotc lists), counted by a regular expression here, independently
@@ -48,6 +54,8 @@ ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse", "attrs", "attn",
 LARGE = ["resnet18", "mobilenet_v2", "squeezenet1_1"]
 # forward's argument names, in order (NAME.run lists them with their files)
 ARGS = {"mlp": ["input"], "zoo": ["x", "ids"], "encoder": ["src"]}
+# models also run at batch 3 by one size-generic object (--shape x=N,...)
+DYNAMIC = ["mlp", "cnn", "attn"]
 # models `aotc run` compiles and compares (tests/torchscript/run_models.sh)
 RUN = ["mlp", "cnn", "transformer", "reuse", "attn", "zoo", "scripted", "encoder", "tensors"]
 
@@ -366,8 +374,25 @@ def make(name, models, outdir):
             save_npy(outdir, f"tensors.{buf_name}.npy", buf)
 
 
+def write_batch(outdir, name):
+    """NAME.batch3.input.npy / .output.npy: the traced archive run by torch on
+    a batch of 3, for the size-generic (--shape x=N,...) test."""
+    module = torch.jit.load(os.path.join(outdir, f"{name}_traced.pt"))
+    first = np.load(os.path.join(outdir, f"{name}.input.npy"))
+    gen = torch.Generator().manual_seed(99)
+    x = torch.randn(3, *first.shape[1:], generator=gen)
+    with torch.no_grad():
+        save_npy(outdir, f"{name}.batch3.input.npy", x)
+        save_npy(outdir, f"{name}.batch3.output.npy", module(x))
+
+
 def main():
     args = sys.argv[1:]
+    if args and args[0] == "--batch":
+        outdir = os.path.join(HERE, "fixtures", "torch-" + ".".join(torch.__version__.split("+")[0].split(".")[:2]))
+        for name in args[1:] or DYNAMIC:
+            write_batch(outdir, name)
+        return
     version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
     outdir = args.pop(0) if args and args[0] not in ALL + LARGE else os.path.join(HERE, "fixtures", f"torch-{version}")
     os.makedirs(outdir, exist_ok=True)
@@ -375,6 +400,8 @@ def main():
     models = load_models_module()
     for name in args or ALL:
         make(name, models, outdir)
+        if name in DYNAMIC:
+            write_batch(outdir, name)
     with open(os.path.join(outdir, "VERSION"), "w") as f:
         f.write(f"torch {torch.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}\n")
     print(f"{outdir}: torch {torch.__version__}")

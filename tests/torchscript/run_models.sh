@@ -97,6 +97,36 @@ for run in "$here"/fixtures/torch-*/*.run; do
   done
 done
 
+# ---- size-generic: --shape ARG=N,... compiles once; the fixture's batch and 3 run ----
+dynamic_case() {
+  local dir=$1 pt=$2 w stem arg shape n
+  stem=$(basename "$pt" .pt)_dyn
+  w=$work/dyn/$(basename "$dir")/$stem
+  mkdir -p "$w"
+  arg=$(sed -n 1p "${pt%_*}.run" | cut -d= -f1)
+  shape=$(npy_shape "${pt%_*}.input.npy")
+  n=${shape%%,*}
+  shape=N${shape#$n}
+  "$AOTC" "$pt" --shape "$arg=$shape" --name "$stem" -o "$w/$stem.c" || return 1
+  grep -q "^int $stem(int64_t N" "$w/$stem.h" || { echo "no size parameter N"; return 1; }
+  $CC -std=c11 -O1 -Wall -Wextra -Werror -DMODEL="$stem" -I"$w" -o "$w/main" "$root/tests/models/dynamic_main.c" \
+    "$w/$stem.c" -lm || return 1
+  "$w/main" "${pt%_*}.input.npy" "${pt%_*}.output.npy" "$n" && "$w/main" "${pt%_*}.batch3.input.npy" "${pt%_*}.batch3.output.npy" 3
+}
+
+for input in "$(ls -d "$here"/fixtures/torch-* | tail -n 1)"/*.batch3.input.npy; do
+  name=$(basename "$input" .batch3.input.npy)
+  wanted "$name" || wanted dynamic || continue
+  for pt in "$(dirname "$input")/${name}"_*.pt; do
+    if why=$(dynamic_case "$(dirname "$input")" "$pt" 2>&1); then
+      pass
+      echo "ok   $(basename "$(dirname "$pt")")/$(basename "$pt") at two batch sizes (one size-generic object)"
+    else
+      fail "$pt --shape N: $(tail -n 3 <<<"$why")"
+    fi
+  done
+done
+
 # ---- large models, made on demand ----
 large_archives() {
   case $TS_LARGE in
