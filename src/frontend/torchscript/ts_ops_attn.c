@@ -45,7 +45,8 @@ ts_x *ts_op_unflatten(ts_interp *I, const ts_call *c)
   if (!ts_dim(I, c, dim, v->rank, &d) || v->rank - 1 + n > IR_MAX_RANK)
     return NULL;
   for (int k = 0; k < n; k++)
-    known *= sizes[k] == -1 ? 1 : sizes[k];
+    if ((sizes[k] < 0 && sizes[k] != -1) || __builtin_mul_overflow(known, sizes[k] == -1 ? 1 : sizes[k], &known))
+      return ts_fail(I, c->node, "%s: sizes that do not fit", c->op);
   for (int k = 0; k < n; k++)
     sizes[k] = sizes[k] == -1 && known ? v->shape[d] / known : sizes[k];
   int r = 0;

@@ -29,7 +29,7 @@ ts_x *ts_op_linear(ts_interp *I, const ts_call *c)
   if (w < 0)
     return NULL;
   const ir_value *xv = ts_value_of(I, x), *wv = ts_value_of(I, w);
-  if (wv->rank != 2 || xv->rank < 1 || xv->shape[xv->rank - 1] != wv->shape[1])
+  if (wv->rank != 2 || xv->rank < 1 || wv->shape[1] < 1 || xv->shape[xv->rank - 1] != wv->shape[1])
     return ts_fail(I, c->node, "%s: input (..., %lld) and weight (out, in) do not fit", c->op,
                    (long long)(xv->rank ? xv->shape[xv->rank - 1] : 0));
   int64_t shape[IR_MAX_RANK], rows = ir_value_numel(xv) / wv->shape[1];
@@ -262,6 +262,9 @@ ts_x *ts_op_layer_norm(ts_interp *I, const ts_call *c)
   const ir_value *v = ts_value_of(I, x);
   if (n < 1 || n > v->rank)
     return ts_fail(I, c->node, "%s: normalized_shape has %d dimensions for an input of rank %d", c->op, n, v->rank);
+  for (int k = 0; k < n; k++)
+    if (shape[k] != v->shape[v->rank - n + k])
+      return ts_fail(I, c->node, "%s: normalized_shape is not the input's last dimensions", c->op);
   p.layernorm.axis = v->rank - n;
   int w = ts_arg_opt_tensor(I, c, 2, "weight"), b = ts_arg_opt_tensor(I, c, 3, "bias");
   if ((w < 0 && (w = filled(I, n, shape, 1.0)) < 0) || (b < 0 && (b = filled(I, n, shape, 0.0)) < 0))

@@ -24,28 +24,26 @@ static ts_x *tensor_result(ts_interp *I, int v)
  * ------------------------------------------------------------------------ */
 
 /* The shape with its -1 inferred from the element count. */
+/* The shape with its -1 inferred from the element count. */
 static bool infer_minus_one(ts_interp *I, const ts_call *c, const ir_value *x, int64_t *shape, int n)
 {
-  int64_t known = 1, numel = ir_value_numel(x);
+  int64_t known = 1, numel = ir_value_numel(x), total = 1;
   int hole = -1;
+  bool overflow = false;
   for (int d = 0; d < n; d++) {
     if (shape[d] == -1 && hole < 0)
       hole = d;
-    else if (shape[d] < 0) {
-      ts_fail(I, c->node, "%s: dimension %lld is not valid", c->op, (long long)shape[d]);
-      return false;
-    } else
-      known *= shape[d];
+    else if (shape[d] < 0)
+      return ts_fail(I, c->node, "%s: dimension %lld is not valid", c->op, (long long)shape[d]) != NULL;
+    else
+      overflow |= __builtin_mul_overflow(known, shape[d], &known);
   }
-  if (hole >= 0 && known > 0 && numel % known == 0)
+  if (hole >= 0 && known > 0 && !overflow && numel % known == 0)
     shape[hole] = numel / known;
-  int64_t total = 1;
   for (int d = 0; d < n; d++)
-    total *= shape[d];
-  if (total != numel) {
-    ts_fail(I, c->node, "%s: %lld elements do not fit the shape asked for", c->op, (long long)numel);
-    return false;
-  }
+    overflow |= __builtin_mul_overflow(total, shape[d], &total);
+  if (overflow || total != numel)
+    return ts_fail(I, c->node, "%s: %lld elements do not fit the shape asked for", c->op, (long long)numel) != NULL;
   return true;
 }
 
@@ -246,7 +244,7 @@ static ts_x *pieces(ts_interp *I, const ts_call *c, int x, int dim, const int64_
 static ts_x *even_pieces(ts_interp *I, const ts_call *c, int x, int dim, int64_t each)
 {
   int64_t size = ts_value_of(I, x)->shape[dim];
-  int64_t n = each > 0 ? (size + each - 1) / each : 0, sizes[MAX_PIECES];
+  int64_t n = each > 0 ? size / each + (size % each != 0) : 0, sizes[MAX_PIECES];
   if (each <= 0 || n > MAX_PIECES)
     return ts_fail(I, c->node, "%s: pieces of %lld elements are not supported", c->op, (long long)each);
   for (int64_t k = 0; k < n; k++)
@@ -264,7 +262,7 @@ ts_x *ts_op_chunk(ts_interp *I, const ts_call *c)
     return NULL;
   if (chunks < 1)
     return ts_fail(I, c->node, "%s: %lld chunks", c->op, (long long)chunks);
-  return even_pieces(I, c, x, d, (v->shape[d] + chunks - 1) / chunks);
+  return even_pieces(I, c, x, d, v->shape[d] / chunks + (v->shape[d] % chunks != 0));
 }
 
 ts_x *ts_op_split(ts_interp *I, const ts_call *c)
