@@ -629,6 +629,8 @@ static ts_x *op_unary(ts_interp *I, const ts_call *c)
   graph_op op = unary_of(c->op);
   if (x < 0)
     return NULL;
+  if (op == GRAPH_OP_NEG && known_scalar(I, c->args[0]))
+    return ts_binary(I, c, GRAPH_OP_MUL, c->args[0], ts_int_x(I, -1));
   if (ir_types[ts_value_of(I, x)->type].is_float == false && op != GRAPH_OP_NEG && op != GRAPH_OP_ABS &&
       op != GRAPH_OP_NOT && op != GRAPH_OP_SIGN && op != GRAPH_OP_RELU)
     x = cast_to(I, c, x, IR_F32);
