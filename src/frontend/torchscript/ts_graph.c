@@ -440,9 +440,21 @@ static bool add_name(aotc_ctx *ctx, const char **names, int *n, const char *name
   return true;
 }
 
+static bool any_named(const onnx_shape_spec *specs, int n_specs)
+{
+  for (int i = 0; i < n_specs; i++)
+    for (int d = 0; specs[i].names && d < specs[i].rank; d++)
+      if (specs[i].names[d])
+        return true;
+  return false;
+}
+
 int ts_size_names(aotc_ctx *ctx, const char *path, const unsigned char *data, size_t len,
                   const onnx_shape_spec *specs, int n_specs, const char *const **names)
 {
+  *names = NULL;
+  if (!any_named(specs, n_specs))
+    return 0;
   ts_archive *a = ts_archive_open(ctx, path, data, len);
   const ts_node *def = a ? ts_class_method(a->root->cls, "forward") : NULL;
   const char **out = IR_NEW_ARRAY(ctx, const char *, IR_PROBES_MAX);
