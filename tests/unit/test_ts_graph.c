@@ -43,16 +43,16 @@ static const char header[] = "class M(Module):\n"
                              "  __buffers__ = [\"w\", ]\n"
                              "  w : Tensor\n"
                              "  steps : Final[int] = 3\n"
-                             "  def forward(self: __torch__.M,\n"
-                             "    x: Tensor) -> Tensor:\n";
+                             "  def forward(self: __torch__.M,\n";
+static const char signature[] = "    x: Tensor) -> Tensor:\n";
 
-/* The graph of M whose forward body is `body` (lines indented by 4), x of
- * shape (4,) unless no_shape; NULL with errors on ctx. */
-static ir_graph *graph_of(const char *body, bool no_shape)
+/* The graph of M whose forward's arguments and body are `rest`, x of shape
+ * (4,) unless no_shape; NULL with errors on ctx. */
+static ir_graph *graph_of_code(const char *rest, bool no_shape)
 {
-  char *code = malloc(strlen(header) + strlen(body) + 1);
+  char *code = malloc(strlen(header) + strlen(rest) + 1);
   strcpy(code, header);
-  strcat(code, body);
+  strcat(code, rest);
   zw_entry e[] = {{"m/data.pkl", 0, pickle, sizeof(pickle) - 1, false},
                   {"m/data/0", 0, w_values, sizeof(w_values), false},
                   {"m/code/__torch__.py", 0, code, strlen(code), true},
@@ -64,6 +64,17 @@ static ir_graph *graph_of(const char *body, bool no_shape)
   ts_graph_options opt = {.shapes = &spec, .n_shapes = no_shape ? 0 : 1};
   ir_graph *g = ts_read_graph(ctx, "m.pt", b, len, &opt);
   free(b);
+  free(code);
+  return g;
+}
+
+/* The graph of M whose forward(x) has the body `body` (lines indented by 4). */
+static ir_graph *graph_of(const char *body, bool no_shape)
+{
+  char *code = malloc(strlen(signature) + strlen(body) + 1);
+  strcpy(code, signature);
+  strcat(code, body);
+  ir_graph *g = graph_of_code(code, no_shape);
   free(code);
   return g;
 }
@@ -92,10 +103,9 @@ static void expect_output(const char *body, const float *want, int n)
     cr_expect_float_eq(out[i], want[i], 1e-5, "element %d: %g, not %g", i, out[i], want[i]);
 }
 
-/* The one error of a forward body: its text and where. */
-static void expect_error(const char *body, bool no_shape, const char *text, int line, int col)
+/* The one error after reading: its text and where. */
+static void expect_diag(const char *text, int line, int col)
 {
-  cr_assert_null(graph_of(body, no_shape));
   cr_assert_eq(ctx->n_errors, 1, "one error");
   const aotc_diag *d = &ctx->diags[ctx->n_diags - 1];
   cr_expect(strstr(d->msg, text), "'%s' does not say '%s'", d->msg, text);
@@ -105,6 +115,13 @@ static void expect_error(const char *body, bool no_shape, const char *text, int 
     cr_expect_eq(d->loc.line, line);
     cr_expect_eq(d->loc.col, col, "column %d, not %d", d->loc.col, col);
   }
+}
+
+/* The one error of a forward body. */
+static void expect_error(const char *body, bool no_shape, const char *text, int line, int col)
+{
+  cr_assert_null(graph_of(body, no_shape));
+  expect_diag(text, line, col);
 }
 
 /* ------------------------------------------------------------------------
@@ -220,6 +237,12 @@ Test(ts_graph, recursion_is_bounded)
                "def again(x: Tensor) -> Tensor:\n"
                "  return __torch__.again(x, )\n",
                false, "calls nest deeper than", 10, 25);
+}
+
+Test(ts_graph, arguments_that_are_not_tensors)
+{
+  cr_assert_null(graph_of_code("    x: Tensor, n: int) -> Tensor:\n    return x\n", false));
+  expect_diag("forward's argument 'n' is not a Tensor", 7, 16);
 }
 
 Test(ts_graph, shapes_that_do_not_fit)

@@ -323,6 +323,10 @@ static int spec_input(ts_interp *I, const ts_node *param, const onnx_shape_spec 
 /* Forward's argument `param` as a graph input. */
 static ts_x *make_input(ts_interp *I, const ts_node *param, const ts_graph_options *opt)
 {
+  const ts_node *type = param->rhs;
+  if (type && !(type->kind == TS_N_NAME && !strcmp(type->name, "Tensor")))
+    return ts_fail(I, param, "forward's argument '%s' is not a Tensor: only tensor arguments are supported",
+                   param->name);
   const onnx_given *given = given_for(I->ctx, opt, param->name);
   const onnx_shape_spec *spec = spec_for(opt, param->name);
   int v = -1;
