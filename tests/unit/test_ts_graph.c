@@ -245,6 +245,22 @@ Test(ts_graph, arguments_that_are_not_tensors)
   expect_diag("forward's argument 'n' is not a Tensor", 7, 16);
 }
 
+Test(ts_graph, arguments_with_defaults_take_them)
+{
+  const float want[] = {12, 22, 32, 42};
+  float out[4];
+  run_graph(graph_of_code("    x: Tensor, mask: Optional[Tensor]=None, k: int=2) -> Tensor:\n"
+                          "    if torch.__is__(mask, None):\n"
+                          "      y = torch.add(x, k)\n"
+                          "    else:\n"
+                          "      y = x\n"
+                          "    return y\n",
+                          false),
+            out, 4);
+  for (int i = 0; i < 4; i++)
+    cr_expect_float_eq(out[i], want[i], 1e-5);
+}
+
 Test(ts_graph, shapes_that_do_not_fit)
 {
   expect_error("    return torch.view(x, [3, -1])\n", false, "4 elements do not fit the shape", 8, 22);

@@ -320,10 +320,15 @@ static int spec_input(ts_interp *I, const ts_node *param, const onnx_shape_spec 
   return graph_input(I->g, param->name, IR_F32, s->rank, dims);
 }
 
-/* Forward's argument `param` as a graph input. */
+/* Forward's argument `param` as a graph input; an argument with a default
+ * value that no --shape or input names takes its default. */
 static ts_x *make_input(ts_interp *I, const ts_node *param, const ts_graph_options *opt)
 {
   const ts_node *type = param->rhs;
+  ts_frame *f = param->extra && !given_for(I->ctx, opt, param->name) && !spec_for(opt, param->name)
+                    ? ts_frame_new(I) : NULL;
+  if (f)
+    return ts_eval(I, f, param->extra);
   if (type && !(type->kind == TS_N_NAME && !strcmp(type->name, "Tensor")))
     return ts_fail(I, param, "forward's argument '%s' is not a Tensor: only tensor arguments are supported",
                    param->name);

@@ -429,6 +429,26 @@ static ts_x *op_none(ts_interp *I, const ts_call *c)
   return ts_none_x(I);
 }
 
+/* torch.__is__(a, b), torch.__isnot__(a, b): None against None or a value. */
+static ts_x *op_is(ts_interp *I, const ts_call *c)
+{
+  ts_x *a = ts_arg(c, 0, NULL), *b = ts_arg(c, 1, NULL);
+  if (!a || !b)
+    return ts_fail(I, c->node, "%s: two operands expected", c->op);
+  bool same = a == b || (a->kind == TS_X_NONE && b->kind == TS_X_NONE);
+  return ts_bool_x(I, strstr(c->op, "isnot") ? !same : same);
+}
+
+static ts_x *op_not(ts_interp *I, const ts_call *c)
+{
+  ts_x *x = ts_arg(c, 0, NULL);
+  double d;
+  bool is_float;
+  if (!x || !ts_scalar_of(I, x, &d, &is_float))
+    return ts_fail(I, c->node, "%s: a value known at compile time expected", c->op);
+  return ts_bool_x(I, d == 0);
+}
+
 /* min/max of numbers, or of a list of numbers. */
 static ts_x *op_minmax(ts_interp *I, const ts_call *c)
 {
@@ -659,6 +679,7 @@ static const ts_op ops[] = {
     {"int", op_int}, {"float", op_float}, {"bool", op_bool}, {"len", op_len}, {"getattr", op_getattr},
     {"range", op_range}, {"annotate", op_passthrough}, {"unchecked_cast", op_passthrough},
     {"uninitialized", op_none}, {"print", op_none}, {"min", op_minmax}, {"max", op_minmax},
+    {"torch.__is__", op_is}, {"torch.__isnot__", op_is}, {"torch.__not__", op_not},
     {"ops.prim.NumToTensor", op_num_to_tensor}, {"torch.size", op_size}, {"torch.dim", op_dim},
     {"torch.numel", op_numel}, {"ops.aten.Int", op_int}, {"torch.Int", op_int}, {"ops.aten.Float", op_float},
     {"torch.add", op_binary}, {"torch.add_", op_binary}, {"torch.sub", op_binary}, {"torch.sub_", op_binary},
