@@ -29,7 +29,8 @@ Models that `aotc run` compiles get NAME.run (their inputs and outputs, for
 run_models.sh); mlp, cnn and attn also NAME.batch3.input.npy and
 NAME.batch3.output.npy (`make_fixtures.py --batch [NAME...]` writes only
 those, from the saved traced archive). torchvision's resnet18, mobilenet_v2
-and squeezenet1_1 (random weights) are made only when named, into OUTDIR.
+and squeezenet1_1 (random weights; traced, frozen and scripted) are made only
+when named, into OUTDIR.
 
 Beside each archive, ARCHIVE.ops.txt holds the line `aotc check` must print
 for it: every operator call in its code files (torch.X, ops.ns.X and the
@@ -326,6 +327,8 @@ def save_archives(name, model, x, outdir):
     else:
         traced = torch.jit.trace(model, args)
         archives = {"traced": traced, "frozen": torch.jit.freeze(torch.jit.trace(model, args))}
+        if name in LARGE:
+            archives["scripted"] = torch.jit.script(model)
     for kind, module in archives.items():
         path = os.path.join(outdir, f"{name}_{kind}.pt")
         torch.jit.save(module, path)

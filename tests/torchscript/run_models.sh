@@ -11,8 +11,8 @@
 #     1e-4 * (1 + |expected|).
 # The committed fixtures (tests/torchscript/fixtures/torch-*/) come from
 # torch 1.13 and 2.x; the large ones (ResNet-18 traced, MobileNetV2 frozen,
-# SqueezeNet traced; TS_LARGE=all: traced and frozen of each, TS_LARGE=none:
-# none) are made with /usr/bin/python3's torch and torchvision into
+# SqueezeNet scripted; TS_LARGE=all: traced, frozen and scripted of each,
+# TS_LARGE=none: none) are made with /usr/bin/python3's torch and torchvision into
 # $TS_MODELS_DIR (default: ts_models beside $AOTC) and skipped when those
 # are missing. Then the error cases: one error each, with its text and the
 # archive's code file:line:col. Ends with `N passed, N failed, N skipped`
@@ -130,15 +130,16 @@ done
 # ---- large models, made on demand ----
 large_archives() {
   case $TS_LARGE in
-  all) echo "resnet18_traced resnet18_frozen mobilenet_v2_traced mobilenet_v2_frozen squeezenet1_1_traced squeezenet1_1_frozen" ;;
+  all)
+    for n in $large; do echo "${n}_traced ${n}_frozen ${n}_scripted"; done ;;
   none) ;;
-  *) echo "resnet18_traced mobilenet_v2_frozen squeezenet1_1_traced" ;;
+  *) echo "resnet18_traced mobilenet_v2_frozen squeezenet1_1_scripted" ;;
   esac
 }
 
 make_large() {
-  local name=$1
-  [ -f "$TS_MODELS_DIR/$name.run" ] && return 0
+  local name=$1 archive=$2
+  [ -f "$TS_MODELS_DIR/$name.run" ] && [ -f "$TS_MODELS_DIR/$archive.pt" ] && return 0
   "$PYTHON" -c "import torch, torchvision" 2>/dev/null || return 1
   mkdir -p "$TS_MODELS_DIR"
   "$PYTHON" "$here/make_fixtures.py" "$TS_MODELS_DIR" "$name" >"$work/$name.make.log" 2>&1
@@ -147,7 +148,7 @@ make_large() {
 for archive in $(large_archives); do
   name=${archive%_*}
   wanted "$name" || continue
-  if ! make_large "$name"; then
+  if ! make_large "$name" "$archive"; then
     echo "SKIP $archive (no fixture: $PYTHON lacks torch or torchvision)"
     skipped=$((skipped + 1))
     continue

@@ -559,10 +559,51 @@ static ts_x *scaled(ts_interp *I, const ts_call *c, ts_x *b)
 
 static ts_x *rounded(ts_interp *I, const ts_call *c, ts_x *q, const char *mode);
 
+/* eq and ne of strings, of None and of lists of numbers. */
+static bool same_value(ts_interp *I, const ts_x *a, const ts_x *b)
+{
+  double x, y;
+  bool fa, fb;
+  if (a->kind == TS_X_STR && b->kind == TS_X_STR)
+    return !strcmp(a->u.s, b->u.s);
+  if (a->kind == TS_X_NONE || b->kind == TS_X_NONE)
+    return a->kind == b->kind;
+  if ((a->kind == TS_X_LIST || a->kind == TS_X_TUPLE) && a->kind == b->kind && a->u.seq.n == b->u.seq.n) {
+    for (int i = 0; i < a->u.seq.n; i++)
+      if (!same_value(I, a->u.seq.items[i], b->u.seq.items[i]))
+        return false;
+    return true;
+  }
+  return ts_scalar_of(I, a, &x, &fa) && ts_scalar_of(I, b, &y, &fb) && x == y;
+}
+
+static bool plain_value(const ts_x *x)
+{
+  return x->kind == TS_X_STR || x->kind == TS_X_NONE || x->kind == TS_X_LIST || x->kind == TS_X_TUPLE;
+}
+
+/* ne: not eq (tensors: equal, then not). */
+static ts_x *op_ne(ts_interp *I, const ts_call *c)
+{
+  ts_x *a = ts_arg(c, 0, "self"), *b = ts_arg(c, 1, "other");
+  if (!a || !b)
+    return ts_fail(I, c->node, "%s: two operands expected", c->op);
+  if (plain_value(a) || plain_value(b))
+    return ts_bool_x(I, !same_value(I, a, b));
+  ts_x *eq = ts_binary(I, c, GRAPH_OP_EQUAL, a, b);
+  if (!eq || eq->kind != TS_X_TENSOR)
+    return eq ? ts_bool_x(I, !eq->u.b) : NULL;
+  if (known_scalar(I, eq))
+    return ts_binary(I, c, GRAPH_OP_EQUAL, eq, ts_bool_x(I, false));
+  return ts_made(I, c, graph_unary(I->g, GRAPH_OP_NOT, eq->u.t->v));
+}
+
 static ts_x *op_binary(ts_interp *I, const ts_call *c)
 {
   graph_op op = binary_of(c->op);
   ts_x *a = ts_arg(c, 0, "self"), *b = ts_arg(c, 1, "other");
+  if (a && b && op == GRAPH_OP_EQUAL && (plain_value(a) || plain_value(b)))
+    return ts_bool_x(I, same_value(I, a, b));
   bool is_add = op == GRAPH_OP_ADD || (op == GRAPH_OP_SUB && !strstr(c->op, "rsub"));
   if (!a || !b)
     return ts_fail(I, c->node, "%s: two operands expected", c->op);
@@ -679,7 +720,7 @@ static const ts_op ops[] = {
     {"int", op_int}, {"float", op_float}, {"bool", op_bool}, {"len", op_len}, {"getattr", op_getattr},
     {"range", op_range}, {"annotate", op_passthrough}, {"unchecked_cast", op_passthrough},
     {"uninitialized", op_none}, {"print", op_none}, {"min", op_minmax}, {"max", op_minmax},
-    {"torch.__is__", op_is}, {"torch.__isnot__", op_is}, {"torch.__not__", op_not},
+    {"torch.ne", op_ne}, {"torch.len", op_len}, {"torch.__is__", op_is}, {"torch.__isnot__", op_is}, {"torch.__not__", op_not},
     {"ops.prim.NumToTensor", op_num_to_tensor}, {"torch.size", op_size}, {"torch.dim", op_dim},
     {"torch.numel", op_numel}, {"ops.aten.Int", op_int}, {"torch.Int", op_int}, {"ops.aten.Float", op_float},
     {"torch.add", op_binary}, {"torch.add_", op_binary}, {"torch.sub", op_binary}, {"torch.sub_", op_binary},
