@@ -5,7 +5,10 @@ with the running torch, into fixtures/torch-MAJOR.MINOR/ beside this script
 
     /usr/bin/python3 tests/torchscript/make_fixtures.py          # Debian's torch 1.13
     .venv/bin/python tests/torchscript/make_fixtures.py          # torch 2.x from PyPI
-    python tests/torchscript/make_fixtures.py OUTDIR [NAME...]
+    python tests/torchscript/make_fixtures.py OUTDIR [NAME[:KIND,...]...]
+
+(NAME:traced,frozen,scripted saves only those archives of NAME, without
+their .ops.txt.)
 
 For each model it saves archives with torch.jit.save and PyTorch's output
 for a fixed input, as .npy files:
@@ -312,8 +315,15 @@ def save_npy(outdir, name, t):
     np.save(os.path.join(outdir, name), t.contiguous().numpy())
 
 
-def save_archives(name, model, x, outdir):
+def save_archives(name, model, x, outdir, kinds=None):
     args = x if isinstance(x, tuple) else (x,)
+    if kinds:
+        for kind in kinds:
+            module = {"traced": lambda: torch.jit.trace(model, args),
+                      "frozen": lambda: torch.jit.freeze(torch.jit.trace(model, args)),
+                      "scripted": lambda: torch.jit.script(model)}[kind]()
+            torch.jit.save(module, os.path.join(outdir, f"{name}_{kind}.pt"))
+        return
     if name in ("loop", "tensors", "attrs", "scripted"):
         scripted = torch.jit.script(model)
         archives = {"scripted": scripted}
@@ -356,13 +366,13 @@ def write_run(outdir, name, x, y):
         f.write(" ".join(ins) + "\n" + " ".join(outs) + "\n")
 
 
-def make(name, models, outdir):
+def make(name, models, outdir, kinds=None):
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     model, inputs = build(name, models, gen)
     model.eval()
     with torch.no_grad():
-        save_archives(name, model, inputs[0], outdir)
+        save_archives(name, model, inputs[0], outdir, kinds)
         if name in RUN or name in LARGE:
             x = inputs[0]
             write_run(outdir, name, x, model(*x) if isinstance(x, tuple) else model(x))
@@ -397,13 +407,14 @@ def main():
             write_batch(outdir, name)
         return
     version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
-    outdir = args.pop(0) if args and args[0] not in ALL + LARGE else os.path.join(HERE, "fixtures", f"torch-{version}")
+    outdir = args.pop(0) if args and args[0].split(":")[0] not in ALL + LARGE else os.path.join(HERE, "fixtures", f"torch-{version}")
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(2)
     models = load_models_module()
-    for name in args or ALL:
-        make(name, models, outdir)
-        if name in DYNAMIC:
+    for arg in args or ALL:
+        name, _, kinds = arg.partition(":")
+        make(name, models, outdir, kinds.split(",") if kinds else None)
+        if name in DYNAMIC and not kinds:
             write_batch(outdir, name)
     with open(os.path.join(outdir, "VERSION"), "w") as f:
         f.write(f"torch {torch.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}\n")

@@ -142,7 +142,7 @@ make_large() {
   [ -f "$TS_MODELS_DIR/$name.run" ] && [ -f "$TS_MODELS_DIR/$archive.pt" ] && return 0
   "$PYTHON" -c "import torch, torchvision" 2>/dev/null || return 1
   mkdir -p "$TS_MODELS_DIR"
-  "$PYTHON" "$here/make_fixtures.py" "$TS_MODELS_DIR" "$name" >"$work/$name.make.log" 2>&1
+  "$PYTHON" "$here/make_fixtures.py" "$TS_MODELS_DIR" "$name:${archive##*_}" >"$work/$name.make.log" 2>&1
 }
 
 for archive in $(large_archives); do
