@@ -154,13 +154,13 @@ static bool exec_assign(ts_interp *I, ts_frame *f, const ts_node *s)
   return true;
 }
 
-static ts_x *binary(ts_interp *I, ts_frame *f, const ts_node *at, const char *op, ts_x *a, ts_x *b);
+static ts_x *binary(ts_interp *I, const ts_node *at, const char *op, ts_x *a, ts_x *b);
 
 static bool exec_augassign(ts_interp *I, ts_frame *f, const ts_node *s)
 {
   const ts_node *target = s->items.items[0];
   ts_x *a = ts_eval(I, f, target), *b = a ? ts_eval(I, f, s->lhs) : NULL;
-  ts_x *r = b ? binary(I, f, s, s->op, a, b) : NULL;
+  ts_x *r = b ? binary(I, s, s->op, a, b) : NULL;
   return r && assign(I, f, target, r);
 }
 
@@ -322,9 +322,8 @@ static ts_x *identity_test(ts_interp *I, const char *op, const ts_x *a, const ts
   return ts_bool_x(I, !strcmp(op, "is") ? same : !same);
 }
 
-static ts_x *binary(ts_interp *I, ts_frame *f, const ts_node *at, const char *op, ts_x *a, ts_x *b)
+static ts_x *binary(ts_interp *I, const ts_node *at, const char *op, ts_x *a, ts_x *b)
 {
-  (void)f;
   if (!strcmp(op, "is") || !strcmp(op, "is not"))
     return identity_test(I, op, a, b);
   if (is_number(a) && is_number(b))
@@ -529,7 +528,7 @@ ts_x *ts_eval(ts_interp *I, ts_frame *f, const ts_node *e)
   case TS_N_IFEXP: return eval_ifexp(I, f, e);
   case TS_N_BINARY: {
     ts_x *a = ts_eval(I, f, e->lhs), *b = a ? ts_eval(I, f, e->rhs) : NULL;
-    return b ? binary(I, f, e, e->op, a, b) : NULL;
+    return b ? binary(I, e, e->op, a, b) : NULL;
   }
   default: return ts_fail(I, e, "a %s expression is not supported", ts_node_kind_names[e->kind]);
   }
