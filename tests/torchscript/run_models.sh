@@ -171,6 +171,19 @@ check_error() {
   fi
 }
 
+# aotc run with an input missing: one error naming the --input to give.
+check_run_error() {
+  local dir=$1 err rc
+  err=$("$AOTC" run "$dir/mlp_traced.pt" --input "x=$dir/mlp.input.npy" --output-dir "$work/run-err" 2>&1)
+  rc=$?
+  if [ "$rc" -eq 1 ] && grep -qF "error: missing --input input=PATH (an argument of forward)" <<<"$err" &&
+    [ ! -e "$work/run-err/output.npy" ]; then
+    pass
+  else
+    fail "aotc run $dir/mlp_traced.pt with the wrong input name (exit $rc): $err"
+  fi
+}
+
 if wanted errors; then
   for v in "$here"/fixtures/torch-*; do
     check_error "$v/loop_scripted.pt" \
@@ -180,6 +193,7 @@ if wanted errors; then
     check_error "$v/unsupported_traced.pt" "unsupported_traced.pt:code/__torch__.py:" --shape x=2,3
     check_error "$v/mlp_traced.pt" "error: input 'input' has no shape: pass --shape input=D0,D1,..."
     check_error "$v/mlp_traced.pt" "--shape x: forward has no argument named 'x'" --shape x=2,32
+    check_run_error "$v"
     check_error "$v/mlp_traced.pt" "linear.py:12:24: error: torch.linear: input (..., 31) and weight (out, in) do not fit" \
       --shape input=2,31
   done

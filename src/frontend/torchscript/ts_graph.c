@@ -339,6 +339,8 @@ static ts_x *make_input(ts_interp *I, const ts_node *param, const ts_graph_optio
     v = graph_input(I->g, param->name, given->type, given->rank, given->shape);
   else if (spec)
     v = spec_input(I, param, spec, opt);
+  else if (opt && opt->given)
+    return ts_fail(I, NULL, "missing --input %s=PATH (an argument of forward)", param->name);
   else
     return ts_fail(I, NULL, "input '%s' has no shape: pass --shape %s=D0,D1,... (a TorchScript archive records none)",
                    param->name, param->name);
