@@ -98,7 +98,7 @@ static void print_signature(emit_fn *E)
   }
   for (int i = 0; i < f->n_outputs; i++)
     fprintf(E->out, "%s *%s%s, ", emit_type_name(E, f->tensors[f->outputs[i]]->type), rp, E->tensor_c[f->outputs[i]]);
-  fputs("void *workspace)", E->out);
+  fprintf(E->out, "void *workspace%s)", E->em->tg->entry_extra_param);
 }
 
 static int64_t ws_size(int64_t bytes)
@@ -154,7 +154,8 @@ void emit_abi_print_prototypes(emit_fn *E)
   print_signature(E);
   fprintf(E->out, ";\nsize_t %s_workspace_bytes(", E->name);
   print_size_params(E);
-  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace);\n", E->name);
+  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace%s);\n", E->name,
+          E->em->tg->entry_extra_param);
   fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes);\n", E->name);
   print_workspace_constant(E);
 }
@@ -407,7 +408,8 @@ static void print_packed_sizes(emit_fn *E)
 void emit_abi_print_packed(emit_fn *E)
 {
   const ir_func *f = E->f;
-  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace)\n{\n", E->name);
+  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace%s)\n{\n", E->name,
+          E->em->tg->entry_extra_param);
   if (f->n_params == 0)
     fputs("  (void)sizes;\n", E->out);
   fprintf(E->out, "  return %s(", E->name);
@@ -420,7 +422,8 @@ void emit_abi_print_packed(emit_fn *E)
     fputs(f->n_params || f->n_inputs || i ? ", " : "", E->out);
     print_packed_arg(E, f->outputs[i], f->n_inputs + i, false);
   }
-  fputs(f->n_params || f->n_inputs || f->n_outputs ? ", workspace);\n}\n\n" : "workspace);\n}\n\n", E->out);
+  fprintf(E->out, "%sworkspace%s);\n}\n\n", f->n_params || f->n_inputs || f->n_outputs ? ", " : "",
+          E->em->tg->entry_extra_arg);
   fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes)\n{\n", E->name);
   if (f->n_params == 0)
     fputs("  (void)sizes;\n", E->out);

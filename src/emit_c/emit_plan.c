@@ -122,8 +122,12 @@ static void choose_options(const emit_plan *p, emit_plan_fn *pf)
   pf->heuristic = !p->opt->sched;
   if (p->opt->sched)
     pf->sched = *p->opt->sched;
+  else if (emit_target_is_gpu(p->target))
+    sched_gpu_options_heuristic(&pf->sched);
   else
     sched_options_heuristic(pf->f, p->opt->threads, p->opt->cpu, &pf->sched);
+  if (emit_target_is_gpu(p->target))
+    pf->sched.microkernel = false;
 }
 
 /* The contractions the options send to the micro-kernel path. */
@@ -166,7 +170,9 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
   }
   sched_set_isl_options(p->isl, &pf->sched);
   poly_kernel_schedule(k->poly, p->opt->fuse);
-  if (k->poly->scheduled && !k->poly->from_cache)
+  if (k->poly->scheduled && !k->poly->from_cache && emit_target_is_gpu(p->target))
+    k->poly->schedule = sched_gpu_map(p->ctx, k->poly->schedule, &pf->sched);
+  else if (k->poly->scheduled && !k->poly->from_cache)
     k->poly->schedule = sched_apply(k->poly->schedule, &pf->sched);
   poly_kernel_cache_schedule(k->poly);
 }
