@@ -192,16 +192,43 @@ void emit_cuda_print_kernels(emit_fn *E)
  * Launches
  * ------------------------------------------------------------------------ */
 
-/* The number of tiles of member i as an expression of the sizes; the
- * largest grid when isl cannot tell. */
-static void print_tiles(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b, int i)
+static isl_stat piece_constant(__isl_take isl_set *set, __isl_take isl_aff *aff, void *user)
 {
-  isl_ast_build *build = isl_ast_build_from_context(isl_set_copy(k->poly->context));
+  isl_val *v = isl_aff_is_cst(aff) == isl_bool_true ? isl_aff_get_constant_val(aff) : NULL;
+  long long *out = user;
+  if (v && isl_val_is_int(v) == isl_bool_true)
+    *out = isl_val_get_num_si(v);
+  isl_val_free(v);
+  isl_set_free(set);
+  isl_aff_free(aff);
+  return isl_stat_ok;
+}
+
+/* The value of a constant pw_aff of one piece; -1 when it is not one. */
+static long long constant_of(__isl_keep isl_pw_aff *pa)
+{
+  long long v = -1;
+  if (pa && isl_pw_aff_n_piece(pa) == 1)
+    isl_pw_aff_foreach_piece(pa, piece_constant, &v);
+  return v;
+}
+
+/* The number of tiles of member i as an expression of the sizes; a grid of
+ * 1024 blocks along x, 16 along y and z when isl cannot tell (the kernel
+ * loops over its tiles: any grid is correct). */
+static void print_tiles(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b, int i, int d)
+{
+  long long v = constant_of(b->tiles[i]);
+  if (v >= 0) {
+    fprintf(E->out, "%lld", v);
+    return;
+  }
+  isl_ast_build *build = isl_ast_build_from_context(isl_set_params(isl_set_copy(k->poly->context)));
   isl_ast_expr *e = b->tiles[i] ? isl_ast_build_expr_from_pw_aff(build, isl_pw_aff_copy(b->tiles[i])) : NULL;
   if (e)
     emit_print_ast_expr(E, e);
   else
-    fputs("1024", E->out);
+    fputs(d == 0 ? "1024" : "16", E->out);
   isl_ast_expr_free(e);
   isl_ast_build_free(build);
 }
@@ -220,7 +247,7 @@ static void print_grid(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b
       continue;
     }
     fputs("aotc_cuda_grid_dim(", E->out);
-    print_tiles(E, k, b, i);
+    print_tiles(E, k, b, i, d);
     fprintf(E->out, ", %lld)", cap);
   }
   fputc(')', E->out);
