@@ -49,8 +49,9 @@ static int each_kernel_part(emit_fn *E, part_fn fn)
 }
 
 /* The band a part maps: the part is a grid mark, alone under guards
- * (conditions on the sizes without else); NULL when it is anything else
- * (it then runs on one thread). */
+ * (conditions without else) and loops over outer coincident members (every
+ * thread runs them); NULL when it is anything else (it then runs on one
+ * thread). */
 static const sched_gpu_band *part_band(__isl_keep isl_ast_node *node)
 {
   const sched_gpu_band *b = NULL;
@@ -63,6 +64,10 @@ static const sched_gpu_band *part_band(__isl_keep isl_ast_node *node)
     isl_ast_node *then = isl_ast_node_if_get_then_node(node);
     b = part_band(then);
     isl_ast_node_free(then);
+  } else if (isl_ast_node_get_type(node) == isl_ast_node_for) {
+    isl_ast_node *body = isl_ast_node_for_get_body(node);
+    b = part_band(body);
+    isl_ast_node_free(body);
   }
   return b;
 }

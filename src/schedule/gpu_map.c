@@ -109,7 +109,7 @@ static int leading_coincident(__isl_keep isl_schedule_node *band)
 {
   isl_size n = isl_schedule_node_band_n_member(band);
   int c = 0;
-  while (c < n && c < 3 && isl_schedule_node_band_member_get_coincident(band, c) == isl_bool_true)
+  while (c < n && isl_schedule_node_band_member_get_coincident(band, c) == isl_bool_true)
     c++;
   return c;
 }
@@ -138,12 +138,18 @@ static void describe(__isl_keep isl_schedule_node *band, int c, const sched_opti
   }
 }
 
-/* Splits off, tiles and marks the leading coincident members of band;
- * returns the outermost new node. */
+/* Splits off, tiles and marks the leading coincident members of band (the
+ * innermost three of them when there are more, so that x runs along the
+ * innermost, usually contiguous, dimension; the outer ones stay loops that
+ * every thread runs); returns the outermost new node. */
 static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_schedule_node *band,
                                               const sched_options *o)
 {
   int c = leading_coincident(band);
+  if (c > 3) {
+    band = isl_schedule_node_child(isl_schedule_node_band_split(band, c - 3), 0);
+    return isl_schedule_node_parent(map_band(ctx, band, o));
+  }
   sched_gpu_band *b = c > 0 ? IR_NEW(ctx, sched_gpu_band) : NULL;
   if (!b)
     return band;
