@@ -19,7 +19,8 @@
 
 typedef void (*part_fn)(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index);
 
-/* Calls fn on every part of node (a block is cut into its children). */
+/* Calls fn on every part of node (a block is cut into its children); a
+ * contraction (emit_cuda_contr.c) is one part, given as NULL. */
 static int each_part(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *node, part_fn fn, int index)
 {
   if (isl_ast_node_get_type(node) != isl_ast_node_block) {
@@ -42,7 +43,9 @@ static int each_kernel_part(emit_fn *E, part_fn fn)
   int index = 0;
   for (int i = 0; i < E->pf->n_kernels; i++) {
     const emit_kernel *k = &E->pf->kernels[i];
-    if (k->contraction < 0 && k->ast)
+    if (k->contraction >= 0)
+      fn(E, k, NULL, index++);
+    else if (k->ast)
       index = each_part(E, k, k->ast, fn, index);
   }
   return index;
@@ -169,12 +172,16 @@ static void print_kernel_name(emit_fn *E, int index)
 
 static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
 {
-  const sched_gpu_band *b = part_band(part);
+  const sched_gpu_band *b = part ? part_band(part) : NULL;
   int block[3];
-  part_block(b, block);
-  fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared 0 bytes */\n", E->name, index,
-          block[0], block[1], block[2]);
-  fprintf(E->out, "%s __launch_bounds__(%d) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL], block[0] * block[1] * block[2]);
+  if (part)
+    part_block(b, block);
+  else
+    emit_cuda_contraction_block(block);
+  fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes */\n", E->name, index,
+          block[0], block[1], block[2], part ? 0 : emit_cuda_contraction_shared_bytes());
+  fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],
+          block[0] * block[1] * block[2]);
   print_kernel_name(E, index);
   fputc('(', E->out);
   print_args(E, true);
@@ -183,7 +190,10 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
   E->k = k->poly;
   E->indent = 1;
   E->map_on = b != NULL;
-  emit_print_node(E, part);
+  if (part)
+    emit_print_node(E, part);
+  else
+    emit_cuda_print_contraction_body(E, k->contraction);
   E->map_on = false;
   fputs("}\n\n", E->out);
 }
@@ -260,14 +270,20 @@ static void print_grid(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b
 
 static void print_launch(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
 {
-  const sched_gpu_band *b = part_band(part);
+  const sched_gpu_band *b = part ? part_band(part) : NULL;
   int block[3];
-  part_block(b, block);
+  if (part)
+    part_block(b, block);
+  else
+    emit_cuda_contraction_block(block);
   fputs("  AOTC_CUDA_TRY(AOTC_LAUNCH(", E->out);
   print_kernel_name(E, index);
   fputs(", ", E->out);
   E->k = k->poly;
-  print_grid(E, k, b);
+  if (part)
+    print_grid(E, k, b);
+  else
+    emit_cuda_print_contraction_grid(E, k->contraction);
   fprintf(E->out, ", dim3(%d, %d, %d), 0, stream", block[0], block[1], block[2]);
   print_args(E, false);
   fputs("));\n", E->out);

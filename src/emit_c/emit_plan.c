@@ -136,7 +136,8 @@ static bool find_contractions(const emit_plan *p, emit_plan_fn *pf)
   const ir_func *f = pf->f;
   sched_contraction c;
   int n = 0;
-  for (int i = 0; pf->sched.microkernel && i < f->n_stmts; i++)
+  bool wanted = emit_target_is_gpu(p->target) ? pf->sched.gpu_promote : pf->sched.microkernel;
+  for (int i = 0; wanted && i < f->n_stmts; i++)
     n += sched_find_contraction(f, i, &c);
   pf->n_contr = 0;
   pf->contr = IR_NEW_ARRAY(p->ctx, sched_contraction, n > 0 ? n : 1);

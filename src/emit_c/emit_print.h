@@ -112,6 +112,15 @@ void emit_cuda_print_kernels(emit_fn *E);
 /* The entry's launches of them, in order, on `stream`. */
 void emit_cuda_print_launches(emit_fn *E);
 
+/* ---- emit_cuda_contr.c: contractions with their tiles in shared memory */
+
+int emit_cuda_contraction_shared_bytes(void);
+void emit_cuda_contraction_block(int block[3]);
+/* The kernel's body for contraction ci of the function (E->pf->contr). */
+void emit_cuda_print_contraction_body(emit_fn *E, int ci);
+/* Its grid: dim3(...) of the sizes. */
+void emit_cuda_print_contraction_grid(emit_fn *E, int ci);
+
 /* ---- emit_ukernel.c */
 
 /* The packed loops of contraction ci of the function (E->pf->contr). */

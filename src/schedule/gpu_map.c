@@ -47,6 +47,7 @@ void sched_gpu_options_heuristic(sched_options *o)
   o->microkernel = false;
   o->pack = false;
   o->vector_bytes = 4;
+  o->gpu_promote = true;
 }
 
 /* ------------------------------------------------------------------------

@@ -146,6 +146,8 @@ int sched_options_print(char *buf, size_t n, const sched_options *o)
       o->threads, o->pack, o->scalar_replace, o->microkernel);
   put_gpu(&b, "block", o->gpu_block);
   put_gpu(&b, "grid", o->gpu_grid);
+  if (o->gpu_promote)
+    put(&b, " shared=1");
   return (int)b.len;
 }
 
@@ -264,6 +266,8 @@ static bool parse_pair(const char *key, size_t klen, const char *val, size_t vle
     return parse_gpu_list(val, vlen, 1024, o->gpu_block);
   if (KEY("grid"))
     return parse_gpu_list(val, vlen, 1 << 30, o->gpu_grid);
+  if (KEY("shared"))
+    return parse_bool(val, vlen, &o->gpu_promote);
 #undef KEY
   return false;
 }

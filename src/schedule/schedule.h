@@ -50,6 +50,7 @@ typedef struct sched_options {
   /* CUDA (gpu_map.c); printed only when set */
   int gpu_block[3];    /* block=: threads per block along x, y, z (x: innermost mapped loop); 0: heuristic */
   int gpu_grid[3];     /* grid=: at most this many blocks along x, y, z; 0: one block per tile */
+  bool gpu_promote;    /* shared=: contractions as tiled kernels with their operands' tiles in shared memory */
 } sched_options;
 
 /* ------------------------------------------------------------------------
