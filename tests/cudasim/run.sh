@@ -207,7 +207,7 @@ source "$here/emitted.sh"
 plain_suite() {
   local c
   if [ "${ONLY:-}" = emitted ]; then
-    emitted_sim sim -O2 -Wall -Wextra -Werror
+    emitted_sim sim -O1 -Wall -Wextra -Werror
     emitted_nvcc
     return
   fi
@@ -225,7 +225,7 @@ plain_suite() {
   tsan_race tsan-drop2 matmul 20 20 20
   nvcc_checks
   [ "${ONLY:-}" = sim ] && return
-  emitted_sim sim -O2 -Wall -Wextra -Werror
+  emitted_sim sim -O1 -Wall -Wextra -Werror
   emitted_nvcc
 }
 
