@@ -9,6 +9,7 @@
  *   AOTC_DYNAMIC_SHARED(type, name)   declares the block's dynamic shared memory as type *name
  *   AOTC_UNROLL(n)                    #pragma unroll n, for nvcc and for g++
  *   AOTC_CUDA_TRY(expr)               returns (int)expr from the enclosing function on error
+ *   aotc_cuda_grid_dim(n, cap)        a grid dimension of n blocks, clamped to [1, cap]
  */
 #ifndef AOTC_CUDA_H
 #define AOTC_CUDA_H
@@ -46,6 +47,13 @@
     if (aotc_cuda_err_ != cudaSuccess)                                                        \
       return (int)aotc_cuda_err_;                                                             \
   } while (0)
+
+/* A grid dimension for n tiles: at least one block (an empty launch is an invalid
+ * configuration; emitted kernels loop over their tiles, so a block with none does
+ * nothing), at most cap (the hardware's limit, or the grid= option). */
+static inline unsigned int aotc_cuda_grid_dim(long long n, long long cap) {
+  return (unsigned int)(n < 1 ? 1 : n > cap ? cap : n);
+}
 
 /* "cudaErrorX: text" for a code returned by emitted code (0 prints "cudaSuccess: ..."). */
 static inline const char *aotc_cuda_error_name(int code) {

@@ -22,6 +22,7 @@ typedef struct run_request {
   bool interpret;   /* run the reference interpreter instead of compiled code */
   bool keep_temps;  /* leave the temporary build directory in place */
   bool verbose;
+  const char *target; /* --target: NULL or "c"; "cuda-sim" (run_cuda.c); "cuda" */
 } run_request;
 
 /* Loads an array from a .npy file or a serialized ONNX TensorProto (.pb),
@@ -36,5 +37,17 @@ bool driver_parse_shape(aotc_ctx *ctx, const char *spec, onnx_shape_spec *out);
  * temporary folder, builds and runs the code (build.h), and writes one
  * .npy per output, all or none. Returns 0 on success. */
 int driver_run(aotc_ctx *ctx, const run_request *req);
+
+/* run_cuda.c: `aotc run --target cuda-sim` (and cuda, on a machine with a
+ * GPU): the emitted .cu built with a runner (runtime/aotc_cuda_runner.cc)
+ * by g++ against the simulator (or by nvcc), run on the inputs in a child
+ * process. args: inputs then outputs, sizes: the size parameters. */
+bool driver_run_cuda(aotc_ctx *ctx, const run_request *req, const char *tmpdir, const int64_t *sizes,
+                     npy_array *arrays, int n_arrays);
+/* One line saying that `aotc COMMAND --target TARGET` needs a GPU and
+ * there is none (or that tuning on one is not supported yet); returns 1. */
+int driver_cuda_unavailable(aotc_ctx *ctx, const char *command, const char *target);
+/* Does this machine have an NVIDIA GPU the driver can open? */
+bool driver_gpu_present(void);
 
 #endif

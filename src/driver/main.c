@@ -5,6 +5,7 @@
 #include "pipeline.h"
 #include "../autotune/tune.h"
 #include "emit_model.h"
+#include "emit_target.h"
 #include "ts.h"
 
 #include <errno.h>
@@ -48,7 +49,8 @@ static const char usage[] =
     "  --dump=ir              print the IR after verification on stderr\n"
     "  --dump=passes          list the passes of the pipeline, in order\n"
     "  --dump-after=PASS      print the module (graph, IR, plans or output) after PASS on stderr\n"
-    "  --target c             code to emit (only c for now)\n"
+    "  --target c|cuda        code to emit: C (default) or CUDA (-o k.cu writes k.cu and k.h);\n"
+    "                         run: cuda-sim runs the CUDA on the CPU simulator (g++), cuda on a GPU\n"
     "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
     "                         or as a serialized ONNX TensorProto (.pb)\n"
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
@@ -108,6 +110,7 @@ typedef struct options {
   int trials;        /* tune --trials; 0: default */
   double time_s;     /* tune --time; 0: none */
   uint64_t seed;     /* tune --seed */
+  const char *target; /* --target: c, cuda, cuda-sim; NULL: c */
 } options;
 
 static const ir_loc noloc;
@@ -288,10 +291,11 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
   if (is_option(a, "--target")) {
     if (!(v = option_value(ctx, argc, argv, i, "--target")))
       return false;
-    if (strcmp(v, "c")) {
-      aotc_error(ctx, noloc, "--target %s is not supported yet (only c)", v);
+    if (strcmp(v, "c") && strcmp(v, "cuda") && strcmp(v, "cuda-sim")) {
+      aotc_error(ctx, noloc, "--target %s is not supported (c, cuda, cuda-sim)", v);
       return false;
     }
+    o->target = v;
     return true;
   }
   if (!strcmp(a, "--no-fuse"))
@@ -405,18 +409,25 @@ static bool prepare_onnx(aotc_ctx *ctx, options *o, driver_module *m)
   return given != NULL;
 }
 
-static const char *default_output(aotc_ctx *ctx, const char *file)
+static bool is_cuda(const options *o)
 {
-  const char *stem = file_stem(ctx, file);
-  return stem ? ir_sprintf(ctx, "%s.c", stem) : NULL;
+  return o->target && strcmp(o->target, "c");
 }
 
-/* OUT.c -> OUT.h (appends .h when OUT has no .c extension). */
+static const char *default_output(aotc_ctx *ctx, const options *o)
+{
+  const char *stem = file_stem(ctx, o->file);
+  return stem ? ir_sprintf(ctx, is_cuda(o) ? "%s.cu" : "%s.c", stem) : NULL;
+}
+
+/* OUT.c or OUT.cu -> OUT.h (appends .h when OUT has neither extension). */
 static const char *header_path(aotc_ctx *ctx, const char *out)
 {
   size_t n = strlen(out);
   if (n > 2 && !strcmp(out + n - 2, ".c"))
     return ir_sprintf(ctx, "%.*s.h", (int)(n - 2), out);
+  if (n > 3 && !strcmp(out + n - 3, ".cu"))
+    return ir_sprintf(ctx, "%.*s.h", (int)(n - 3), out);
   return ir_sprintf(ctx, "%s.h", out);
 }
 
@@ -551,7 +562,11 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
 
 static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
 {
-  const char *out = o->output ? o->output : default_output(ctx, o->file);
+  const char *out = o->output ? o->output : default_output(ctx, o);
+  if (is_cuda(o) && o->weights) {
+    aotc_error(ctx, noloc, "--weights is not supported with --target %s (weights are embedded)", o->target);
+    return 1;
+  }
   bool ok = out && write_outputs(ctx, m, out);
   if (ok && o->weights && m->n_plans != 1) {
     aotc_error(ctx, noloc, "--weights takes one model function, not %d", m->n_plans);
@@ -568,10 +583,13 @@ static int do_run(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "'%s' holds %d defs: choose one with --entry", o->file, m->ir->n_funcs);
     return 1;
   }
+  if (o->target && !strcmp(o->target, "cuda") && !o->interpret && !driver_gpu_present())
+    return driver_cuda_unavailable(ctx, "run", o->target);
   run_request req = {.module = m, .n_inputs = o->n_inputs, .inputs = o->inputs,
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
                      .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,
-                     .loaded = o->loaded, .keep_temps = o->keep_temps, .verbose = o->verbose};
+                     .loaded = o->loaded, .keep_temps = o->keep_temps, .verbose = o->verbose,
+                     .target = o->target};
   return driver_run(ctx, &req);
 }
 
@@ -635,7 +653,8 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices};
+                         .unchecked_indices = o->unchecked_indices,
+                         .target = is_cuda(o) ? &emit_target_cuda : NULL};
 }
 
 /* The last pass a command runs: check and tune stop before the backend,
@@ -676,7 +695,7 @@ static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
   case CMD_CHECK:
     return do_check(ctx, o, m);
   case CMD_TUNE:
-    return do_tune(ctx, o, m);
+    return is_cuda(o) ? driver_cuda_unavailable(ctx, "tune", o->target) : do_tune(ctx, o, m);
   default:
     return do_compile(ctx, o, m);
   }

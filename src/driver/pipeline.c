@@ -272,7 +272,8 @@ static bool pass_build_model(driver_module *m)
   m->emit_plans = IR_NEW_ARRAY(m->ctx, emit_plan *, m->n_plans);
   for (int i = 0; m->emit_plans && m->emit_opts && i < m->n_plans; i++) {
     m->emit_opts[i] = options_of(m, &m->plans[i]);
-    m->emit_plans[i] = emit_plan_new(m->ctx, &m->plans[i].func, 1, &m->emit_opts[i], &emit_target_c);
+    m->emit_plans[i] = emit_plan_new(m->ctx, &m->plans[i].func, 1, &m->emit_opts[i],
+                                     m->cfg->target ? m->cfg->target : &emit_target_c);
   }
   return m->emit_plans && each_emit_plan(m, emit_plan_build);
 }

@@ -33,6 +33,7 @@ typedef struct driver_config {
   bool verbose;
   bool schedules;       /* the command emits code: look up schedule options */
   const struct sched_cpu *cpu; /* --cpu; NULL: native */
+  const struct emit_target *target; /* --target; NULL: C */
 } driver_config;
 
 /* One selected function and the decisions about it. */

@@ -327,10 +327,20 @@ static bool sizes_match(aotc_ctx *ctx, const run_request *req, const run_state *
   return true;
 }
 
+/* --target cuda-sim or cuda: kernel.cu built and run by run_cuda.c. */
+static bool run_cuda(aotc_ctx *ctx, const run_request *req, run_state *st)
+{
+  char *cpath = ir_sprintf(ctx, "%s/kernel.cu", st->tmpdir), *hpath = ir_sprintf(ctx, "%s/kernel.h", st->tmpdir);
+  return cpath && hpath && emit_to_dir(ctx, req, cpath, hpath) &&
+         driver_run_cuda(ctx, req, st->tmpdir, st->sizes, st->arrays, st->n_arrays);
+}
+
 static bool compile_and_call(aotc_ctx *ctx, const run_request *req, run_state *st, void **args)
 {
   if (!driver_tmpdir_new(ctx, "run", st->tmpdir, sizeof st->tmpdir))
     return false;
+  if (req->target && strcmp(req->target, "c"))
+    return run_cuda(ctx, req, st);
   return build_and_load(ctx, req, st) && !call_compiled(ctx, req, st, args);
 }
 

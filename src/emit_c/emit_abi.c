@@ -68,6 +68,13 @@ int64_t emit_abi_const_numel(const ir_tensor *T)
 }
 
 
+/* Does the entry pack contractions into workspace buffers (the CPU's
+ * micro-kernel path; CUDA's contractions tile in shared memory)? */
+static bool packs(const emit_fn *E)
+{
+  return E->pf->n_contr > 0 && !emit_target_is_gpu(E->em->tg);
+}
+
 static bool is_scalar_input(const ir_func *f, int t)
 {
   return f->tensors[t]->rank == 0 && f->tensors[t]->role == IR_INPUT;
@@ -98,7 +105,7 @@ static void print_signature(emit_fn *E)
   }
   for (int i = 0; i < f->n_outputs; i++)
     fprintf(E->out, "%s *%s%s, ", emit_type_name(E, f->tensors[f->outputs[i]]->type), rp, E->tensor_c[f->outputs[i]]);
-  fputs("void *workspace)", E->out);
+  fprintf(E->out, "void *workspace%s)", E->em->tg->entry_extra_param);
 }
 
 static int64_t ws_size(int64_t bytes)
@@ -135,7 +142,7 @@ static int64_t static_workspace_bytes(const emit_fn *E)
   int64_t temps = static_temp_bytes(E->f), pack = emit_ukernel_static_pack_bytes(E);
   if (temps < 0 || pack < 0)
     return -1;
-  if (E->pf->n_contr == 0)
+  if (!packs(E))
     return temps;
   return (has_temps(E->f) ? ws_size(temps) : 0) + pack;
 }
@@ -154,7 +161,8 @@ void emit_abi_print_prototypes(emit_fn *E)
   print_signature(E);
   fprintf(E->out, ";\nsize_t %s_workspace_bytes(", E->name);
   print_size_params(E);
-  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace);\n", E->name);
+  fprintf(E->out, ");\nint %s_call(const int64_t *sizes, void *const *args, void *workspace%s);\n", E->name,
+          E->em->tg->entry_extra_param);
   fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes);\n", E->name);
   print_workspace_constant(E);
 }
@@ -308,14 +316,14 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
   fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
   print_size_params(E);
   fputs(")\n{\n", E->out);
-  if (!has_temps(E->f) && E->pf->n_contr == 0) {
+  if (!has_temps(E->f) && !packs(E)) {
     for (int p = 0; p < E->f->n_params; p++)
       fprintf(E->out, "  (void)%s;\n", E->param_c[p]);
     fputs("  return 0;\n}\n\n", E->out);
     return;
   }
   print_param_check(E, "0");
-  if (E->f->memory_planned && E->pf->n_contr == 0) {
+  if (E->f->memory_planned && !packs(E)) {
     fprintf(E->out, "  return %lld;\n}\n\n", (long long)E->f->workspace_bytes);
     return;
   }
@@ -325,7 +333,7 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
     print_per_call_plan(E);
   fputs("  return ", E->out);
   print_temps_total(E);
-  if (E->pf->n_contr > 0) {
+  if (packs(E)) {
     fputs(" + ", E->out);
     emit_ukernel_print_pack_bytes(E);
   }
@@ -353,14 +361,14 @@ static void print_temp_pointer(emit_fn *E, int t, int i)
 
 static void print_temp_pointers(emit_fn *E)
 {
-  if (!has_temps(E->f) && E->pf->n_contr == 0) {
+  if (!has_temps(E->f) && !packs(E)) {
     fputs("  (void)workspace;\n", E->out);
     return;
   }
   fputs("  if (workspace == NULL)\n    return 2;\n", E->out);
   if (planned_per_call(E->f))
     print_per_call_plan(E);
-  if (E->pf->n_contr > 0) {
+  if (packs(E)) {
     fputs("  float *aotc_pack = (float *)(void *)((unsigned char *)workspace + ", E->out);
     print_temps_total(E);
     fputs(");\n", E->out);
@@ -407,7 +415,8 @@ static void print_packed_sizes(emit_fn *E)
 void emit_abi_print_packed(emit_fn *E)
 {
   const ir_func *f = E->f;
-  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace)\n{\n", E->name);
+  fprintf(E->out, "int %s_call(const int64_t *sizes, void *const *args, void *workspace%s)\n{\n", E->name,
+          E->em->tg->entry_extra_param);
   if (f->n_params == 0)
     fputs("  (void)sizes;\n", E->out);
   fprintf(E->out, "  return %s(", E->name);
@@ -420,7 +429,8 @@ void emit_abi_print_packed(emit_fn *E)
     fputs(f->n_params || f->n_inputs || i ? ", " : "", E->out);
     print_packed_arg(E, f->outputs[i], f->n_inputs + i, false);
   }
-  fputs(f->n_params || f->n_inputs || f->n_outputs ? ", workspace);\n}\n\n" : "workspace);\n}\n\n", E->out);
+  fprintf(E->out, "%sworkspace%s);\n}\n\n", f->n_params || f->n_inputs || f->n_outputs ? ", " : "",
+          E->em->tg->entry_extra_arg);
   fprintf(E->out, "size_t %s_call_workspace_bytes(const int64_t *sizes)\n{\n", E->name);
   if (f->n_params == 0)
     fputs("  (void)sizes;\n", E->out);

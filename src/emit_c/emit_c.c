@@ -63,7 +63,8 @@ static bool print_constant(emit_fn *E, int t)
     aotc_error(E->em->plan->ctx, T->loc, "%s: constant '%s' has no data of a constant shape", E->f->name, T->name);
     return false;
   }
-  if (emit_model_constant(E->out, E->f, t, E->tensor_c[t], E->name, n, E->em->plan->opt->weights != NULL))
+  if (!emit_target_is_gpu(E->em->tg) &&
+      emit_model_constant(E->out, E->f, t, E->tensor_c[t], E->name, n, E->em->plan->opt->weights != NULL))
     return true;
   fprintf(E->out, "%s %s %s[%lld] = {", E->em->tg->const_data, emit_type_name(E, T->type), E->tensor_c[t],
           (long long)(n > 0 ? n : 1));
@@ -186,7 +187,10 @@ static void print_kernels(emit_fn *E)
 static void print_entry(emit_fn *E)
 {
   emit_abi_print_entry_open(E);
-  print_kernels(E);
+  if (emit_target_is_gpu(E->em->tg))
+    emit_cuda_print_launches(E);
+  else
+    print_kernels(E);
   fputs("  return 0;\n}\n\n", E->out);
 }
 
@@ -197,6 +201,8 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   bool weights = em->plan->opt->weights != NULL;
   if (!setup_func(&E) || !print_constants(&E))
     return false;
+  if (emit_target_is_gpu(em->tg))
+    emit_cuda_print_kernels(&E);
   emit_abi_print_workspace_bytes(&E);
   print_entry(&E);
   emit_abi_print_packed(&E);

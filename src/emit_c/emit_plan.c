@@ -122,8 +122,12 @@ static void choose_options(const emit_plan *p, emit_plan_fn *pf)
   pf->heuristic = !p->opt->sched;
   if (p->opt->sched)
     pf->sched = *p->opt->sched;
+  else if (emit_target_is_gpu(p->target))
+    sched_gpu_options_heuristic(&pf->sched);
   else
     sched_options_heuristic(pf->f, p->opt->threads, p->opt->cpu, &pf->sched);
+  if (emit_target_is_gpu(p->target))
+    pf->sched.microkernel = false;
 }
 
 /* The contractions the options send to the micro-kernel path. */
@@ -132,7 +136,8 @@ static bool find_contractions(const emit_plan *p, emit_plan_fn *pf)
   const ir_func *f = pf->f;
   sched_contraction c;
   int n = 0;
-  for (int i = 0; pf->sched.microkernel && i < f->n_stmts; i++)
+  bool wanted = emit_target_is_gpu(p->target) ? pf->sched.gpu_promote : pf->sched.microkernel;
+  for (int i = 0; wanted && i < f->n_stmts; i++)
     n += sched_find_contraction(f, i, &c);
   pf->n_contr = 0;
   pf->contr = IR_NEW_ARRAY(p->ctx, sched_contraction, n > 0 ? n : 1);
@@ -166,7 +171,9 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
   }
   sched_set_isl_options(p->isl, &pf->sched);
   poly_kernel_schedule(k->poly, p->opt->fuse);
-  if (k->poly->scheduled && !k->poly->from_cache)
+  if (k->poly->scheduled && !k->poly->from_cache && emit_target_is_gpu(p->target))
+    k->poly->schedule = sched_gpu_map(p->ctx, k->poly->schedule, &pf->sched);
+  else if (k->poly->scheduled && !k->poly->from_cache)
     k->poly->schedule = sched_apply(k->poly->schedule, &pf->sched);
   poly_kernel_cache_schedule(k->poly);
 }

@@ -193,6 +193,11 @@ static void print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e)
   }
 }
 
+void emit_print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  print_ast_expr(E, e);
+}
+
 /* e without outer parentheses: a loop bound or condition. */
 static void print_ast_top(emit_fn *E, __isl_keep isl_ast_expr *e)
 {
@@ -755,17 +760,9 @@ static void print_body(emit_fn *E, __isl_take isl_ast_node *body)
   isl_ast_node_free(body);
 }
 
-static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
+static void print_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
+                           __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
 {
-  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
-    print_replaced_for(E, node);
-    return;
-  }
-  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
-  isl_ast_expr *init = isl_ast_node_for_get_init(node);
-  isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
-  isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
-  emit_indent(E);
   fputs("for (int64_t ", E->out);
   print_ast_expr(E, it);
   fputs(" = ", E->out);
@@ -777,7 +774,51 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   fputs(" += ", E->out);
   print_ast_top(E, inc);
   fputs(") {\n", E->out);
+}
+
+/* CUDA: a loop of a mapped band as a stride loop over the blocks (or the
+ * threads of a block) along the band's dimension, correct for any grid:
+ *   for (c = INIT + blockIdx.x * INC; COND; c += gridDim.x * INC) */
+static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
+                                  __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
+{
+  const emit_target *tg = E->em->tg;
+  int d = E->map_n - 1 - E->map_depth;
+  bool blocks = E->map_kind == EMIT_MAP_BLOCKS;
+  fputs("for (int64_t ", E->out);
+  print_ast_expr(E, it);
+  fputs(" = ", E->out);
+  print_ast_expr(E, init);
+  fprintf(E->out, " + (int64_t)%s * ", (blocks ? tg->block_index : tg->thread_index)[d]);
+  print_ast_expr(E, inc);
+  fputs("; ", E->out);
+  print_ast_top(E, cond);
+  fputs("; ", E->out);
+  print_ast_expr(E, it);
+  fprintf(E->out, " += (int64_t)%s * ", (blocks ? tg->grid_dim : tg->block_dim)[d]);
+  print_ast_expr(E, inc);
+  fputs(") {\n", E->out);
+}
+
+static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
+{
+  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
+    print_replaced_for(E, node);
+    return;
+  }
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+  isl_ast_expr *init = isl_ast_node_for_get_init(node);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(node);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
+  emit_indent(E);
+  bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
+  if (mapped)
+    print_mapped_for_head(E, it, init, cond, inc);
+  else
+    print_for_head(E, it, init, cond, inc);
+  E->map_depth += mapped;
   print_body(E, isl_ast_node_for_get_body(node));
+  E->map_depth -= mapped;
   emit_indent(E);
   fputs("}\n", E->out);
   isl_ast_expr_free(it);
@@ -816,6 +857,29 @@ static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
   isl_ast_node_list_free(list);
 }
 
+static bool is_map_mark(const char *name)
+{
+  return !strcmp(name, SCHED_MARK_GRID) || !strcmp(name, SCHED_MARK_BLOCK) || !strcmp(name, SCHED_MARK_SEQ);
+}
+
+/* CUDA: the loops below a mark of sched_gpu_map: the band's loops go to the
+ * blocks (grid mark) or threads (block mark), those below the seq mark
+ * stay sequential. */
+static void print_mapped(emit_fn *E, __isl_keep isl_id *id, __isl_keep isl_ast_node *child)
+{
+  const char *name = isl_id_get_name(id);
+  const sched_gpu_band *b = isl_id_get_user(id);
+  int kind = E->map_kind, n = E->map_n, depth = E->map_depth;
+  E->map_kind = !strcmp(name, SCHED_MARK_GRID) ? EMIT_MAP_BLOCKS
+                : !strcmp(name, SCHED_MARK_BLOCK) ? EMIT_MAP_THREADS : EMIT_MAP_NONE;
+  E->map_n = b ? b->n : 0;
+  E->map_depth = 0;
+  emit_print_node(E, child);
+  E->map_kind = kind;
+  E->map_n = n;
+  E->map_depth = depth;
+}
+
 /* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to
  * vectorise (schedule.c puts the marks); both only where the marked node is
  * a loop. */
@@ -829,7 +893,10 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fprintf(E->out, E->em->tg->parallel_for, E->pf->sched.threads);
   else if (is_for && name && !strcmp(name, "aotc_simd"))
     fputs(E->em->tg->simd_for, E->out);
-  emit_print_node(E, child);
+  if (E->map_on && name && is_map_mark(name))
+    print_mapped(E, id, child);
+  else
+    emit_print_node(E, child);
   isl_ast_node_free(child);
   isl_id_free(id);
 }

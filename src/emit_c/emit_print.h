@@ -55,7 +55,14 @@ typedef struct emit_fn {
   int indent;
   bool failed;
   const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
+  /* CUDA (emit_cuda.c): the loops of a mapped band (sched_gpu_map) are
+   * spread over the blocks or the threads of a block */
+  bool map_on;              /* the kernel being printed runs on a grid: its marks map loops */
+  int map_kind;             /* EMIT_MAP_NONE, _BLOCKS, _THREADS */
+  int map_n, map_depth;     /* mapped loops of the band; how many enclose the loop being printed */
 } emit_fn;
+
+enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
 static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 {
@@ -95,6 +102,24 @@ void emit_unbind_indices(emit_fn *E, const ir_stmt *s);
 /* ---- emit_print.c: isl's loops */
 
 void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node);
+/* An isl expression (a loop bound, a grid size). */
+void emit_print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e);
+
+/* ---- emit_cuda.c */
+
+/* The __global__ functions of every kernel of the function. */
+void emit_cuda_print_kernels(emit_fn *E);
+/* The entry's launches of them, in order, on `stream`. */
+void emit_cuda_print_launches(emit_fn *E);
+
+/* ---- emit_cuda_contr.c: contractions with their tiles in shared memory */
+
+int emit_cuda_contraction_shared_bytes(void);
+void emit_cuda_contraction_block(int block[3]);
+/* The kernel's body for contraction ci of the function (E->pf->contr). */
+void emit_cuda_print_contraction_body(emit_fn *E, int ci);
+/* Its grid: dim3(...) of the sizes. */
+void emit_cuda_print_contraction_grid(emit_fn *E, int ci);
 
 /* ---- emit_ukernel.c */
 

@@ -3,6 +3,8 @@
  * builtin cannot be left without a spelling. */
 #include "emit_target.h"
 
+#include <string.h>
+
 static const char *const c_type_name[] = {
     [IR_BOOL] = "bool",     [IR_I8] = "int8_t",   [IR_U8] = "uint8_t",   [IR_I16] = "int16_t",
     [IR_U16] = "uint16_t",  [IR_I32] = "int32_t", [IR_U32] = "uint32_t", [IR_I64] = "int64_t",
@@ -101,4 +103,86 @@ const emit_target emit_target_c = {
     .header_open = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
     .header_close = "#ifdef __cplusplus\n}\n#endif\n",
     .reserved = c_reserved,
+    .entry_extra_param = "",
+    .entry_extra_arg = "",
 };
+
+/* ------------------------------------------------------------------------
+ * CUDA: C++ for nvcc (and g++ with the simulator, runtime/cuda_sim.h)
+ * ------------------------------------------------------------------------ */
+
+static const char *const cuda_fn_qualifier[] = {
+    [EMIT_FN_HELPER] = "static inline __host__ __device__",
+    [EMIT_FN_UKERNEL] = "static __device__",
+    [EMIT_FN_ENTRY] = "",
+    [EMIT_FN_KERNEL] = "__global__ void",
+};
+_Static_assert(sizeof(cuda_fn_qualifier) / sizeof(cuda_fn_qualifier[0]) == EMIT_FN_COUNT, "CUDA qualifiers");
+
+/* C's words, CUDA's and C++'s. */
+static const char *const cuda_reserved[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+    "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool", "true", "false", "NULL", "INFINITY",
+    "NAN", "size_t", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
+    "uint64_t", "INT64_C", "UINT64_C", "INT8_MIN", "INT8_MAX", "INT16_MIN", "INT16_MAX", "INT32_MIN",
+    "INT32_MAX", "INT64_MIN", "INT64_MAX", "UINT8_MAX", "UINT16_MAX", "UINT32_MAX", "UINT64_MAX",
+    "workspace", "sizes", "args", "main", "errno", "asm", "fortran", "stream",
+    "alignas", "alignof", "and", "and_eq", "bitand", "bitor", "catch", "class", "compl", "concept",
+    "constexpr", "consteval", "constinit", "const_cast", "decltype", "delete", "dynamic_cast", "explicit",
+    "export", "friend", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator",
+    "or", "or_eq", "private", "protected", "public", "reinterpret_cast", "requires", "static_assert",
+    "static_cast", "template", "this", "thread_local", "throw", "try", "typeid", "typename", "using",
+    "virtual", "wchar_t", "xor", "xor_eq", "char8_t", "char16_t", "char32_t", "co_await", "co_return",
+    "co_yield", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "dim3", "uint3",
+    "min", "max", "std", NULL,
+};
+
+static const char *const cuda_thread_index[] = {"threadIdx.x", "threadIdx.y", "threadIdx.z"};
+static const char *const cuda_block_index[] = {"blockIdx.x", "blockIdx.y", "blockIdx.z"};
+static const char *const cuda_block_dim[] = {"blockDim.x", "blockDim.y", "blockDim.z"};
+static const char *const cuda_grid_dim[] = {"gridDim.x", "gridDim.y", "gridDim.z"};
+
+const emit_target emit_target_cuda = {
+    .name = "cuda",
+    .type_name = c_type_name,
+    .type_max = c_type_max,
+    .type_min = c_type_min,
+    .libm = c_libm,
+    .fn_qualifier = cuda_fn_qualifier,
+    .restrict_ptr = "",
+    .const_data = "static __device__ const",
+    .shared_data = "__shared__",
+    .parallel_for = "",
+    .parallel_region = "",
+    .for_static = "",
+    .for_dynamic = "",
+    .simd_for = "",
+    .simd_reduction = "",
+    .thread_num = "#define aotc_thread() 0\n",
+    .barrier = "__syncthreads();",
+    .thread_index = cuda_thread_index,
+    .block_index = cuda_block_index,
+    .block_dim = cuda_block_dim,
+    .grid_dim = cuda_grid_dim,
+    .vector_guard = "#if 0\n",
+    .vector_type = "typedef float aotc_vf%d[%d];\n",
+    .fp_contract = "",
+    .source_includes = "#include <math.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n",
+    .header_includes = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include \"aotc_cuda.h\"\n",
+    .header_open = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
+    .header_close = "#ifdef __cplusplus\n}\n#endif\n",
+    .reserved = cuda_reserved,
+    .entry_extra_param = ", cudaStream_t stream",
+    .entry_extra_arg = ", stream",
+};
+
+const emit_target *emit_target_find(const char *name)
+{
+  static const emit_target *const rows[] = {&emit_target_c, &emit_target_cuda};
+  for (size_t i = 0; name && i < sizeof rows / sizeof rows[0]; i++)
+    if (!strcmp(rows[i]->name, name))
+      return rows[i];
+  return NULL;
+}

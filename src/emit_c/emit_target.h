@@ -47,6 +47,8 @@ typedef struct emit_target {
   const char *barrier;            /* CUDA: statement waiting for the block ("__syncthreads();"); NULL: none */
   const char *const *thread_index; /* CUDA: 3 spellings ("threadIdx.x", ...); NULL: none */
   const char *const *block_index;  /* CUDA: 3 spellings ("blockIdx.x", ...); NULL: none */
+  const char *const *block_dim;    /* CUDA: 3 spellings ("blockDim.x", ...); NULL: none */
+  const char *const *grid_dim;     /* CUDA: 3 spellings ("gridDim.x", ...); NULL: none */
 
   /* Vectors (micro-kernels) */
   const char *vector_guard; /* #if line under which vector types exist */
@@ -59,10 +61,25 @@ typedef struct emit_target {
   const char *header_open;     /* around the prototypes (extern "C") */
   const char *header_close;
   const char *const *reserved; /* words a user name must not take, NULL-terminated */
+
+  /* Entries (CUDA: the host function launching the kernels) */
+  const char *entry_extra_param; /* after `void *workspace` in an entry's parameters (", cudaStream_t stream"); "" */
+  const char *entry_extra_arg;   /* the same as an argument (", stream"); "" */
 } emit_target;
 
 /* Standalone C99 with libm; OpenMP pragmas (guarded by _OPENMP) and GCC
  * vector types (guarded by __GNUC__) where the options ask for them. */
 extern const emit_target emit_target_c;
+/* CUDA C++ for nvcc and for the CPU simulator (runtime/aotc_cuda.h): each
+ * kernel a __global__ function, the entry launching them on a stream. */
+extern const emit_target emit_target_cuda;
+
+/* The row named name ("c", "cuda"); NULL if none. */
+const emit_target *emit_target_find(const char *name);
+/* Does the target launch kernels on a grid (CUDA)? */
+static inline bool emit_target_is_gpu(const emit_target *tg)
+{
+  return tg->block_index != NULL;
+}
 
 #endif

@@ -121,6 +121,18 @@ static void put_list(strbuf *b, const char *key, const int *v, bool is_order)
   put(b, " ");
 }
 
+/* " block=32,8": a CUDA list, only when set. */
+static void put_gpu(strbuf *b, const char *key, const int *v)
+{
+  int n = 3;
+  while (n > 0 && v[n - 1] == 0)
+    n--;
+  if (n > 0)
+    put(b, " %s=", key);
+  for (int i = 0; i < n; i++)
+    put(b, i ? ",%d" : "%d", v[i]);
+}
+
 int sched_options_print(char *buf, size_t n, const sched_options *o)
 {
   strbuf b = {buf, n, 0};
@@ -132,6 +144,10 @@ int sched_options_print(char *buf, size_t n, const sched_options *o)
   put(&b, "fuse=%s unroll=%d vec=%d vbytes=%d threads=%d pack=%d sr=%d mk=%d",
       o->fusion < SCHED_FUSE_COUNT ? fusion_name[o->fusion] : "max", o->unroll, o->vectorize, o->vector_bytes,
       o->threads, o->pack, o->scalar_replace, o->microkernel);
+  put_gpu(&b, "block", o->gpu_block);
+  put_gpu(&b, "grid", o->gpu_grid);
+  if (o->gpu_promote)
+    put(&b, " shared=1");
   return (int)b.len;
 }
 
@@ -208,6 +224,17 @@ static bool parse_fusion(const char *s, size_t len, sched_fusion *out)
   return false;
 }
 
+/* Up to three entries (x, y, z) in [0, hi]. */
+static bool parse_gpu_list(const char *s, size_t len, long hi, int *v)
+{
+  int tmp[SCHED_MAX_DIMS], n;
+  if (!parse_list(s, len, 0, hi, tmp, false, &n) || n > 3)
+    return false;
+  for (int i = 0; i < 3; i++)
+    v[i] = tmp[i];
+  return true;
+}
+
 /* One key=value pair. */
 static bool parse_pair(const char *key, size_t klen, const char *val, size_t vlen, sched_options *o)
 {
@@ -235,6 +262,12 @@ static bool parse_pair(const char *key, size_t klen, const char *val, size_t vle
     return parse_bool(val, vlen, &o->scalar_replace);
   if (KEY("mk"))
     return parse_bool(val, vlen, &o->microkernel);
+  if (KEY("block"))
+    return parse_gpu_list(val, vlen, 1024, o->gpu_block);
+  if (KEY("grid"))
+    return parse_gpu_list(val, vlen, 1 << 30, o->gpu_grid);
+  if (KEY("shared"))
+    return parse_bool(val, vlen, &o->gpu_promote);
 #undef KEY
   return false;
 }

@@ -47,6 +47,10 @@ typedef struct sched_options {
                           BLIS-like loops around a register-tile micro-kernel: tile= gives the
                           cache blocks (rows, columns, depth), reg= the register tile */
   int vector_bytes;    /* vbytes=: bytes of a SIMD vector the code is written for (16, 32, 64) */
+  /* CUDA (gpu_map.c); printed only when set */
+  int gpu_block[3];    /* block=: threads per block along x, y, z (x: innermost mapped loop); 0: heuristic */
+  int gpu_grid[3];     /* grid=: at most this many blocks along x, y, z; 0: one block per tile */
+  bool gpu_promote;    /* shared=: contractions as tiled kernels with their operands' tiles in shared memory */
 } sched_options;
 
 /* ------------------------------------------------------------------------
@@ -142,5 +146,36 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
 __isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sched_options *o);
 /* isl options (fusion) to set before the scheduler runs. */
 void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
+
+/* ------------------------------------------------------------------------
+ * CUDA: the mapping of bands to blocks and threads (gpu_map.c)
+ * ------------------------------------------------------------------------ */
+
+#define SCHED_MARK_GRID "aotc_grid"   /* above the tile loops: spread over the blocks */
+#define SCHED_MARK_BLOCK "aotc_block" /* above the point loops: spread over a block's threads */
+#define SCHED_MARK_SEQ "aotc_seq"     /* below them: sequential in each thread */
+#define SCHED_GPU_MAX_THREADS 1024
+
+struct isl_pw_aff;
+
+/* What a grid mark's id carries (isl_id_get_user): the mapped members of a
+ * band, outermost first; the innermost goes to x. */
+typedef struct sched_gpu_band {
+  int n;                        /* mapped members, 1..3 */
+  int tile[3];                  /* tile size per member */
+  int block[3];                 /* threads per member */
+  int grid_cap[3];              /* at most this many blocks per member; 0: no limit */
+  struct isl_pw_aff *tiles[3];  /* tiles per member as a function of the sizes; NULL: unknown */
+} sched_gpu_band;
+
+/* Options for CUDA without tuning: fusion that keeps parallel loops, scalar
+ * replacement, no CPU micro-kernels or vectors, the heuristic blocks. */
+void sched_gpu_options_heuristic(sched_options *o);
+/* Threads per block along x, y, z for n mapped members (at most 1024). */
+void sched_gpu_block_sizes(const sched_options *o, int n, int block[3]);
+/* Tiles and marks the leading coincident members of every outermost band
+ * (SCHED_MARK_GRID, _BLOCK, _SEQ). Returns the new schedule (schedule on
+ * failure). */
+__isl_give isl_schedule *sched_gpu_map(aotc_ctx *ctx, __isl_take isl_schedule *schedule, const sched_options *o);
 
 #endif

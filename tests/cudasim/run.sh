@@ -11,8 +11,15 @@
 #   tests/cudasim/run.sh          plain build, pthreads mode, ThreadSanitizer, nvcc
 #   tests/cudasim/run.sh --san    the same tests under ASan+UBSan, and the ASan catch test
 #
+# Then the CUDA that aotc emits (emitted.sh): the TC kernel corpus (tests/kernels) and the small
+# model fixtures through `aotc run --target cuda-sim` against their references in all three
+# thread orders (under ASan+UBSan with --san), and every emitted .cu through nvcc for sm_80 and
+# sm_90 with its resource usage checked against the mapping's budget (plain run only).
+#
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
-# /usr/local/cuda/bin/nvcc) choose the compilers; KEEP=1 keeps the build directory.
+# /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
+# test; KEEP=1 keeps the build directory; ONLY=emitted runs only the emitted-code tests,
+# ONLY=sim only the hand-written ones; CUDA_CASES="ENTRY ..." limits the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -195,8 +202,15 @@ nvcc_checks() {
   done
 }
 
+source "$here/emitted.sh"
+
 plain_suite() {
   local c
+  if [ "${ONLY:-}" = emitted ]; then
+    emitted_sim sim -O1 -Wall -Wextra -Werror
+    emitted_nvcc
+    return
+  fi
   if ! flavor sim -O2 || ! flavor tsan -O1 -fsanitize=thread; then
     fail "build" "$build/sim.log"; cat "$build/tsan.log" "$build/link.log" 2>/dev/null | tail -n 20
     return
@@ -210,6 +224,9 @@ plain_suite() {
   tsan_race tsan-drop1 matmul 20 20 20
   tsan_race tsan-drop2 matmul 20 20 20
   nvcc_checks
+  [ "${ONLY:-}" = sim ] && return
+  emitted_sim sim -O1 -Wall -Wextra -Werror
+  emitted_nvcc
 }
 
 san_suite() {
@@ -217,6 +234,10 @@ san_suite() {
                  -fsanitize-sections=aotc_shared)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+  if [ "${ONLY:-}" = emitted ]; then
+    emitted_sim asan "${flags[@]}"
+    return
+  fi
   if ! BUGFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address -fsanitize-sections=aotc_shared" \
        flavor asan "${flags[@]}"; then
     fail "build" "$build/asan.log"; tail -n 20 "$build/link.log"; return
@@ -225,6 +246,8 @@ san_suite() {
   barrier_bugs asan
   dropped_barrier asan-drop2
   oob_shared asan
+  [ "${ONLY:-}" = sim ] && return
+  emitted_sim asan "${flags[@]}"
 }
 
 if ! command -v "$cxx" >/dev/null; then

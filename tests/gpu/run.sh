@@ -8,6 +8,13 @@
 # memcheck, reported as informational since one element past a small shared array can lie
 # inside the block's shared window).
 #
+# Then the CUDA that aotc emits (needs AOTC, default build/aotc): every case of
+# tests/kernels/manifest.txt and the model fixtures with `aotc run --target cuda` against their
+# numpy/PyTorch references; compute-sanitizer (racecheck, synccheck, memcheck) on the programs of
+# a few of them; and SGEMM 4096^3 fp32 of the emitted matmul against cuBLAS with TF32 off
+# (sgemm_bench.cu), whose line is appended to bench/RESULTS.md with RECORD=1; SGEMM_MIN_RATIO
+# (default 0: informational) fails the run below that fraction of cuBLAS.
+#
 # Without a GPU (nvidia-smi absent or failing) or without nvcc, everything is reported as
 # skipped. Ends with `N passed, N failed, N skipped`. NVCC and COMPUTE_SANITIZER override
 # the tools; KEEP=1 keeps the build directory; GPU_FORCE=1 skips the nvidia-smi check (to
@@ -36,6 +43,7 @@ sanitizer=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer ||
 skip_all() {
   local c
   for c in "${cases[@]}"; do skip "gpu $c ($1)"; done
+  skip "emitted corpus, models, compute-sanitizer and SGEMM vs cuBLAS ($1)"
   echo "$passed passed, $failed failed, $skipped skipped"
   exit 0
 }
@@ -114,5 +122,8 @@ for c in "${cases[@]}"; do run_case gpu $c; done
 run_case gpu matmul 1024 1024 1024
 run_case gpu matmul_reg 1000 1000 1000
 sanitizer_suite
+source "$root/tests/gpu/emitted.sh"
+emitted_gpu
+sgemm_vs_cublas
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

@@ -1,0 +1,197 @@
+/* gpu_map.c: the mapping of a kernel's schedule tree to a CUDA grid, in the
+ * manner of PPCG and Tensor Comprehensions. The leading coincident members
+ * (at most three) of every outermost band are split off and tiled; the tile
+ * band is marked SCHED_MARK_GRID (its loops go to blockIdx), the point band
+ * SCHED_MARK_BLOCK (its loops go to threadIdx), and the rest of the band and
+ * everything below it SCHED_MARK_SEQ (sequential in each thread: per-thread
+ * reductions). The printer spreads a marked loop over the blocks or threads
+ * with a stride loop, so sizes not divisible by the tiles and grids smaller
+ * than the number of tiles stay correct. The grid mark's id carries a
+ * sched_gpu_band: block sizes and the number of tiles of every member as a
+ * function of the size parameters, for the host's launch. */
+#include "schedule.h"
+
+#include <isl/aff.h>
+#include <isl/id.h>
+#include <isl/schedule_node.h>
+#include <isl/set.h>
+#include <isl/union_map.h>
+#include <isl/union_set.h>
+#include <isl/val.h>
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+/* Threads per block along x, y, z for n mapped members: given, else 256
+ * threads with 32 along x (a warp over the innermost member). */
+void sched_gpu_block_sizes(const sched_options *o, int n, int block[3])
+{
+  static const int heuristic[4][3] = {{1, 1, 1}, {256, 1, 1}, {32, 8, 1}, {32, 4, 2}};
+  for (int d = 0; d < 3; d++)
+    block[d] = d < n ? (o->gpu_block[d] > 0 ? o->gpu_block[d] : heuristic[n][d]) : 1;
+  long threads = (long)block[0] * block[1] * block[2];
+  for (int d = 2; threads > SCHED_GPU_MAX_THREADS && d >= 0; d--)
+    while (threads > SCHED_GPU_MAX_THREADS && block[d] > 1) {
+      block[d] = (block[d] + 1) / 2;
+      threads = (long)block[0] * block[1] * block[2];
+    }
+}
+
+void sched_gpu_options_heuristic(sched_options *o)
+{
+  sched_options_default(o);
+  o->fusion = SCHED_FUSE_KEEP_PARALLEL;
+  o->scalar_replace = true;
+  o->vectorize = false;
+  o->microkernel = false;
+  o->pack = false;
+  o->vector_bytes = 4;
+  o->gpu_promote = true;
+}
+
+/* ------------------------------------------------------------------------
+ * The number of tiles of a band member
+ * ------------------------------------------------------------------------ */
+
+/* The values member d of band takes on its domain, as a 1-d set. */
+static __isl_give isl_set *member_values(__isl_keep isl_schedule_node *band, int d)
+{
+  isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(band);
+  isl_union_pw_aff *upa = isl_multi_union_pw_aff_get_union_pw_aff(mupa, d);
+  isl_multi_union_pw_aff_free(mupa);
+  isl_union_set *dom = isl_schedule_node_get_domain(band);
+  isl_union_set *values = isl_union_set_apply(dom, isl_union_map_from_union_pw_aff(upa));
+  return isl_set_from_union_set(values);
+}
+
+/* floor(v / tile) */
+static __isl_give isl_pw_aff *tile_of(__isl_take isl_pw_aff *v, int tile)
+{
+  isl_val *t = isl_val_int_from_si(isl_pw_aff_get_ctx(v), tile);
+  return isl_pw_aff_floor(isl_pw_aff_scale_down_val(v, t));
+}
+
+/* floor(max / tile) - floor(min / tile) + 1 over the member's values. */
+static __isl_give isl_pw_aff *count_tiles(__isl_keep isl_schedule_node *band, int d, int tile)
+{
+  isl_set *values = member_values(band, d);
+  if (!values)
+    return NULL;
+  isl_pw_aff *max = tile_of(isl_set_dim_max(isl_set_copy(values), 0), tile);
+  isl_pw_aff *min = tile_of(isl_set_dim_min(values, 0), tile);
+  isl_pw_aff *n = isl_pw_aff_sub(max, min);
+  isl_val *one = isl_val_one(isl_pw_aff_get_ctx(n));
+  return isl_pw_aff_coalesce(isl_pw_aff_add_constant_val(n, one));
+}
+
+/* ------------------------------------------------------------------------
+ * Marks
+ * ------------------------------------------------------------------------ */
+
+static void free_band(void *user)
+{
+  sched_gpu_band *b = user;
+  for (int d = 0; d < 3; d++)
+    b->tiles[d] = isl_pw_aff_free(b->tiles[d]);
+}
+
+/* A mark named name above node; owner: the id frees b's isl objects. */
+static __isl_give isl_schedule_node *mark(__isl_take isl_schedule_node *node, const char *name, sched_gpu_band *b,
+                                          bool owner)
+{
+  isl_id *id = isl_id_alloc(isl_schedule_node_get_ctx(node), name, b);
+  if (owner)
+    id = isl_id_set_free_user(id, free_band);
+  return isl_schedule_node_insert_mark(node, id);
+}
+
+static int leading_coincident(__isl_keep isl_schedule_node *band)
+{
+  isl_size n = isl_schedule_node_band_n_member(band);
+  int c = 0;
+  while (c < n && isl_schedule_node_band_member_get_coincident(band, c) == isl_bool_true)
+    c++;
+  return c;
+}
+
+static __isl_give isl_multi_val *tile_sizes(__isl_keep isl_schedule_node *band, const sched_gpu_band *b)
+{
+  isl_multi_val *mv = isl_multi_val_zero(isl_schedule_node_band_get_space(band));
+  for (int i = 0; i < b->n; i++)
+    mv = isl_multi_val_set_val(mv, i, isl_val_int_from_si(isl_schedule_node_get_ctx(band), b->tile[i]));
+  return mv;
+}
+
+/* The band's mapping: members outermost first; block[] of the options is
+ * x (innermost member), y, z. */
+static void describe(__isl_keep isl_schedule_node *band, int c, const sched_options *o, sched_gpu_band *b)
+{
+  int block[3];
+  sched_gpu_block_sizes(o, c, block);
+  b->n = c;
+  for (int i = 0; i < c; i++) {
+    int d = c - 1 - i;
+    b->block[i] = block[d];
+    b->tile[i] = block[d];
+    b->grid_cap[i] = o->gpu_grid[d];
+    b->tiles[i] = count_tiles(band, i, b->tile[i]);
+  }
+}
+
+/* Splits off, tiles and marks the leading coincident members of band (the
+ * innermost three of them when there are more, so that x runs along the
+ * innermost, usually contiguous, dimension; the outer ones stay loops that
+ * every thread runs); returns the outermost new node. */
+static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_schedule_node *band,
+                                              const sched_options *o)
+{
+  int c = leading_coincident(band);
+  if (c > 3) {
+    band = isl_schedule_node_child(isl_schedule_node_band_split(band, c - 3), 0);
+    return isl_schedule_node_parent(map_band(ctx, band, o));
+  }
+  sched_gpu_band *b = c > 0 ? IR_NEW(ctx, sched_gpu_band) : NULL;
+  if (!b)
+    return band;
+  if (isl_schedule_node_band_n_member(band) > c)
+    band = isl_schedule_node_band_split(band, c);
+  describe(band, c, o, b);
+  band = isl_schedule_node_band_tile(band, tile_sizes(band, b));
+  band = isl_schedule_node_child(isl_schedule_node_child(band, 0), 0);
+  band = isl_schedule_node_parent(mark(band, SCHED_MARK_SEQ, NULL, false));
+  band = isl_schedule_node_parent(mark(band, SCHED_MARK_BLOCK, b, false));
+  return mark(band, SCHED_MARK_GRID, b, true);
+}
+
+/* The outermost bands, found top-down: each is mapped once. */
+static __isl_give isl_schedule_node *map_outermost(aotc_ctx *ctx, __isl_take isl_schedule_node *node,
+                                                   const sched_options *o)
+{
+  if (!node)
+    return NULL;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_band)
+    return map_band(ctx, node, o);
+  isl_size n = isl_schedule_node_n_children(node);
+  for (int i = 0; i < n && node; i++) {
+    node = isl_schedule_node_child(node, i);
+    node = map_outermost(ctx, node, o);
+    node = isl_schedule_node_parent(node);
+  }
+  return node;
+}
+
+__isl_give isl_schedule *sched_gpu_map(aotc_ctx *ctx, __isl_take isl_schedule *schedule, const sched_options *o)
+{
+  if (!schedule || !o)
+    return schedule;
+  isl_schedule *copy = isl_schedule_copy(schedule);
+  isl_schedule_node *root = map_outermost(ctx, isl_schedule_get_root(schedule), o);
+  isl_schedule_free(schedule);
+  if (!root)
+    return copy;
+  isl_schedule_free(copy);
+  isl_schedule *result = isl_schedule_node_get_schedule(root);
+  isl_schedule_node_free(root);
+  return result;
+}

@@ -1,0 +1,233 @@
+# tests/cudasim/emitted.sh: the CUDA that aotc emits, on the simulator and through nvcc.
+# Sourced by tests/cudasim/run.sh (uses its pass/fail/skip, $build, $root, $cxx).
+#
+# emitted_sim FLAVOR FLAGS...: the runner and the simulator are compiled once with FLAGS;
+# every case of tests/kernels/manifest.txt and the small model fixtures then goes through
+# `aotc run --target cuda-sim` (forward thread order) against its numpy/PyTorch reference,
+# and the kept program is rerun in reverse and random order: its outputs must be the
+# same bytes. emitted_nvcc: every .tc file of the corpus and the model fixtures emitted
+# with --target cuda and compiled by nvcc for sm_80 and sm_90 with warnings and spills as
+# errors; --resource-usage must show no spill, the shared memory each kernel's comment
+# declares, and registers x threads within an SM's 64K registers.
+#
+# CUDA_CASES="matmul conv2d ..." limits the corpus to those entries, CUDA_NVCC_FILES="conv pool"
+# the nvcc checks to those .tc files; JOBS (default 2).
+
+kdir=$root/tests/kernels
+mdir=$root/tests/models
+cuda_models=(mlp cnn)
+AOTC=${AOTC:-$root/build/aotc}
+
+emitted_prepare() {
+  [ -x "$build/npycmp" ] || ${CC:-cc} -O2 -o "$build/npycmp" "$root/tests/e2e/npycmp.c" -lm
+}
+
+# rt_objects FLAVOR FLAGS...: the runner and the simulator as objects; prints their paths.
+rt_objects() {
+  local flavor=$1 k objs=() pids=() ok=0; shift
+  mkdir -p "$build/rt-$flavor"
+  for k in aotc_cuda_runner cuda_sim cuda_sim_exec; do
+    nice "$cxx" -std=c++17 -DAOTC_CUDA_SIM -I"$root/runtime" "$@" -c -x c++ "$root/runtime/$k.cc" \
+      -o "$build/rt-$flavor/$k.o" 2>>"$build/rt-$flavor.log" & pids+=($!)
+    objs+=("$build/rt-$flavor/$k.o")
+  done
+  for k in "${pids[@]}"; do wait "$k" || ok=1; done
+  [ $ok -eq 0 ] && echo "${objs[*]}"
+}
+
+# The manifest's cases: FILE ENTRY inputs -> outputs, one per line.
+manifest_cases() {
+  local line w
+  while read -r line; do
+    case $line in '' | '#'*) continue ;; esac
+    read -r -a w <<<"$line"
+    if [ -n "${CUDA_CASES:-}" ] && [[ " $CUDA_CASES " != *" ${w[1]%@*} "* ]]; then continue; fi
+    echo "$line"
+  done <"$kdir/manifest.txt"
+}
+
+# sim_case RESULT NAME FILE ENTRY OUTS INPUT_ARGS...: one case, its verdict into RESULT.
+sim_case() {
+  local res=$1 name=$2 file=$3 entry=$4 outs=$5 refdir=$6 refpre=$7; shift 7
+  local out=$build/emit/$name o kept order why="" log
+  mkdir -p "$out"
+  log=$out/run.log
+  if ! AOTC_SIM_ORDER=forward nice "$AOTC" run "$file" ${entry:+--entry "$entry"} --target cuda-sim "$@" \
+       --output-dir "$out/fwd" --keep-temps >"$log" 2>&1; then
+    { echo "FAIL $name: aotc run --target cuda-sim"; sed 's/^/    /' "$log" | grep -v '^    aotc: kept' | tail -n 12; } >"$res"
+    rm -rf "$(sed -n 's/^aotc: kept build files in //p' "$log")"
+    return
+  fi
+  kept=$(sed -n 's/^aotc: kept build files in //p' "$log")
+  for o in $outs; do
+    why=$("$build/npycmp" "$out/fwd/$o.npy" "$refdir/$refpre$o.npy" 2>&1) || { why="$o: $why"; break; }
+    why=""
+  done
+  for order in reverse random; do
+    [ -n "$why" ] && break
+    if ! AOTC_SIM_ORDER=$order AOTC_SIM_SEED=${AOTC_SIM_SEED:-12345} "$kept/runner" "$kept/spec.txt" \
+         "$kept/inputs.bin" "$kept/out-$order.bin" >"$out/$order.log" 2>&1; then
+      why="$order order: $(head -n 3 "$out/$order.log")"
+    elif ! cmp -s "$kept/outputs.bin" "$kept/out-$order.bin"; then
+      why="$order order: outputs differ from forward order"
+    fi
+  done
+  if [ -z "$why" ]; then echo "PASS $name (forward, reverse, random: same bits, reference ok)" >"$res"
+  else echo "FAIL $name: $why" >"$res"; fi
+  rm -rf "$kept"
+}
+
+corpus_case() {
+  local res=$1 line=$2 w f e ins="" outs="" side=in tok a args=()
+  read -r -a w <<<"$line"
+  f=${w[0]} e=${w[1]}
+  for tok in "${w[@]:2}"; do
+    if [ "$tok" = "->" ]; then side=out; continue; fi
+    if [ $side = in ]; then ins="$ins $tok"; else outs="$outs $tok"; fi
+  done
+  for a in $ins; do args+=(--input "$a=$kdir/fixtures/$e/$a.npy"); done
+  sim_case "$res" "$e" "$kdir/$f" "${e%@*}" "$outs" "$kdir/fixtures/$e" expected_ "${args[@]}"
+}
+
+model_case() {
+  local res=$1 m=$2
+  mkdir -p "$build/emit/model-$m/ref"
+  ln -sf "$mdir/$m.output.npy" "$build/emit/model-$m/ref/output.npy"
+  sim_case "$res" "model-$m" "$mdir/$m.onnx" "" output "$build/emit/model-$m/ref" "" \
+    --input "input=$mdir/$m.input.npy"
+}
+
+# Runs the cases JOBS at a time, prints the verdicts in order and counts them.
+emitted_sim() {
+  local flavor=$1 objs start=$SECONDS i=0 line m running=0 jobs=${JOBS:-2}; shift
+  emitted_prepare
+  if ! objs=$(rt_objects "$flavor" "$@"); then fail "emitted [$flavor]: runtime build" "$build/rt-$flavor.log"; return; fi
+  export AOTC_CUDA_SIM_OBJS="$objs" AOTC_CUDA_SIM_FLAGS="$*"
+  mkdir -p "$build/res-$flavor"
+  mapfile -t lines < <(manifest_cases)
+  for line in "${lines[@]}"; do
+    corpus_case "$build/res-$flavor/$i" "$line" & i=$((i + 1)) running=$((running + 1))
+    [ $running -ge "$jobs" ] && { wait -n; running=$((running - 1)); }
+  done
+  for m in "${cuda_models[@]}"; do
+    model_case "$build/res-$flavor/$i" "$m" & i=$((i + 1)) running=$((running + 1))
+    [ $running -ge "$jobs" ] && { wait -n; running=$((running - 1)); }
+  done
+  wait
+  for ((k = 0; k < i; k++)); do
+    if [ ! -f "$build/res-$flavor/$k" ]; then fail "emitted case $k [$flavor]: no verdict"; continue; fi
+    line=$(head -n 1 "$build/res-$flavor/$k")
+    case $line in
+      PASS*) pass "${line#PASS } [$flavor]" ;;
+      *) fail "${line#FAIL } [$flavor]"; tail -n +2 "$build/res-$flavor/$k" ;;
+    esac
+  done
+  unset AOTC_CUDA_SIM_OBJS AOTC_CUDA_SIM_FLAGS
+  echo "emitted CUDA on the simulator [$flavor]: $i cases in $((SECONDS - start)) s"
+}
+
+# ------------------------------------------------------------------ nvcc
+
+# check_usage CU LOG: every kernel of CU (its comment gives block and shared bytes) within
+# the budget in nvcc's --resource-usage LOG.
+check_usage() {
+  local cu=$1 log=$2
+  awk -v cu="$cu" '
+    BEGIN {
+      while ((getline l < cu) > 0)
+        if (match(l, /aotc: kernel [A-Za-z0-9_]+: block [0-9]+x[0-9]+x[0-9]+, shared [0-9]+ bytes/)) {
+          split(substr(l, RSTART, RLENGTH), w, " ")
+          nm = substr(w[3], 1, length(w[3]) - 1)
+          split(w[5], b, "x")
+          threads[nm] = b[1] * b[2] * (b[3] + 0); shared[nm] = w[7]
+        }
+    }
+    /Compiling entry function/ {
+      name = ""
+      if (match($0, /_Z[0-9]+/)) name = substr($0, RSTART + RLENGTH, substr($0, RSTART + 2, RLENGTH - 2) + 0)
+      if (!(name in threads)) { print "unknown kernel: " $0; bad = 1; name = "" }
+    }
+    /spill stores/ && $5 != 0 { print name ": spills: " $0; bad = 1 }
+    /spill stores/ && $1 != 0 { lmem++ }
+    /Used [0-9]+ registers/ && name != "" {
+      regs = $5; smem = 0
+      if (match($0, /[0-9]+ bytes smem/)) smem = substr($0, RSTART, RLENGTH) + 0
+      if (regs * threads[name] > 65536) { print name ": " regs " registers x " threads[name] " threads"; bad = 1 }
+      if (smem != shared[name]) { print name ": " smem " bytes of shared memory, " shared[name] " planned"; bad = 1 }
+      if (regs > maxr) maxr = regs
+      n++
+    }
+    END {
+      if (!bad) print "ok " n / 2 " kernels, " maxr " registers at most" (lmem ? ", local memory in " lmem " compilations (sinf/cosf/tanf)" : "")
+      exit bad
+    }' "$log"
+}
+
+# trig_lmem_only CU LOG: every ptxas error of LOG is local memory (not a spill) in a kernel of CU
+# that calls sinf, cosf or tanf (or their double forms), whose accurate argument reduction
+# (Payne-Hanek) keeps a small array in local memory: the one use of local memory accepted.
+trig_lmem_only() {
+  awk -v cu="$1" '
+    BEGIN {
+      while ((getline l < cu) > 0) {
+        if (match(l, /aotc: kernel [A-Za-z0-9_]+:/)) { split(substr(l, RSTART, RLENGTH), w, " "); k = substr(w[3], 1, length(w[3]) - 1) }
+        if (k != "" && l ~ /(^|[^A-Za-z0-9_])(sin|cos|tan)f?\(/) trig[k] = 1
+      }
+    }
+    /error/ {
+      if ($0 !~ /Local memory used for function/) { bad = 1; next }
+      name = ""
+      if (match($0, /_Z[0-9]+/)) name = substr($0, RSTART + RLENGTH, substr($0, RSTART + 2, RLENGTH - 2) + 0)
+      if (!(name in trig)) bad = 1
+      n++
+    }
+    END { exit bad || n == 0 }' "$2"
+}
+
+# nvcc_strict NVCC BASE FLAGS... -- STRICT...: BASE.cu with FLAGS and STRICT into BASE.fatbin,
+# log in BASE.log; when only trig_lmem_only errors remain, again without -warn-lmem-usage.
+nvcc_strict() {
+  local nvcc=$1 base=$2 flags=() strict; shift 2
+  while [ "$1" != -- ]; do flags+=("$1"); shift; done; shift
+  strict=("$@")
+  nice "$nvcc" "${flags[@]}" "${strict[@]}" -x cu "$base.cu" -o "$base.fatbin" >"$base.log" 2>&1 && return 0
+  trig_lmem_only "$base.cu" "$base.log" || return 1
+  mv "$base.log" "$base.lmem.log"
+  nice "$nvcc" "${flags[@]}" -Xptxas -warn-spills,-Werror -x cu "$base.cu" -o "$base.fatbin" >"$base.log" 2>&1 &&
+    echo "accepted: local memory of sinf/cosf/tanf argument reduction" >>"$base.log"
+}
+
+emitted_nvcc() {
+  local nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)} f base start=$SECONDS pids=() msg
+  local flags=(-I"$root/runtime" -Werror all-warnings --resource-usage --fatbin
+               -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90)
+  local strict=(-Xptxas -warn-spills,-warn-lmem-usage,-Werror)
+  if [ ! -x "$nvcc" ]; then skip "nvcc on the emitted CUDA (no nvcc)"; return; fi
+  mkdir -p "$build/nv"
+  local srcs=()
+  for f in "$kdir"/*.tc; do
+    base=$(basename "$f" .tc)
+    if [ -n "${CUDA_NVCC_FILES:-}" ] && [[ " $CUDA_NVCC_FILES " != *" $base "* ]]; then continue; fi
+    if nice "$AOTC" "$f" --target cuda -o "$build/nv/$base.cu" 2>"$build/nv/$base.aotc.log"; then srcs+=("$base")
+    else fail "aotc --target cuda $base.tc" "$build/nv/$base.aotc.log"; fi
+  done
+  for f in "${cuda_models[@]}"; do
+    if nice "$AOTC" "$mdir/$f.onnx" --target cuda -o "$build/nv/model_$f.cu" 2>"$build/nv/model_$f.aotc.log"
+    then srcs+=("model_$f"); else fail "aotc --target cuda $f.onnx" "$build/nv/model_$f.aotc.log"; fi
+  done
+  for base in "${srcs[@]}"; do
+    (nvcc_strict "$nvcc" "$build/nv/$base" "${flags[@]}" -- "${strict[@]}"
+     echo $? >"$build/nv/$base.rc") & pids+=($!)
+    [ ${#pids[@]} -ge "${JOBS:-2}" ] && { wait "${pids[0]}"; pids=("${pids[@]:1}"); }
+  done
+  wait
+  for base in "${srcs[@]}"; do
+    if [ "$(cat "$build/nv/$base.rc")" != 0 ]; then
+      grep -E 'error|warning' "$build/nv/$base.log" >"$build/nv/$base.err"
+      fail "nvcc $base.cu (sm_80, sm_90)" "$build/nv/$base.err"
+    elif msg=$(check_usage "$build/nv/$base.cu" "$build/nv/$base.log"); then
+      pass "nvcc $base.cu for sm_80 and sm_90, no warnings, no spills: ${msg#ok }"
+    else fail "nvcc $base.cu: resource usage: $msg"; fi
+  done
+  echo "nvcc on the emitted CUDA: ${#srcs[@]} files in $((SECONDS - start)) s"
+}

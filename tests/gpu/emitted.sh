@@ -1,0 +1,77 @@
+# tests/gpu/emitted.sh: the CUDA that aotc emits, on a GPU. Sourced by tests/gpu/run.sh (uses
+# its pass/fail/skip, $build, $root, $nvcc, $sanitizer, arch_flags).
+
+AOTC=${AOTC:-$root/build/aotc}
+kdir=$root/tests/kernels
+mdir=$root/tests/models
+san_cases=" matmul conv2d_pad1 softmax maxpool2 layernorm bmm reduce_sum transpose2d "
+
+# gpu_case NAME FILE ENTRY OUTS REFDIR REFPREFIX INPUT_ARGS...
+gpu_case() {
+  local name=$1 file=$2 entry=$3 outs=$4 refdir=$5 refpre=$6 o kept why="" tool; shift 6
+  local out=$build/emit/$name
+  mkdir -p "$out"
+  if ! timeout 600 "$AOTC" run "$file" ${entry:+--entry "$entry"} --target cuda "$@" --output-dir "$out" \
+       --keep-temps >"$out/run.log" 2>&1; then
+    fail "emitted $name: aotc run --target cuda" "$out/run.log"
+    rm -rf "$(sed -n 's/^aotc: kept build files in //p' "$out/run.log")"
+    return
+  fi
+  kept=$(sed -n 's/^aotc: kept build files in //p' "$out/run.log")
+  for o in $outs; do
+    why=$("$build/npycmp" "$out/$o.npy" "$refdir/$refpre$o.npy" 2>&1) && why="" || { why="$o: $why"; break; }
+  done
+  if [ -z "$why" ]; then pass "emitted $name on the GPU"; else fail "emitted $name on the GPU: $why"; fi
+  if [[ "$san_cases" == *" ${entry:-none} "* ]] && [ -x "$sanitizer" ]; then
+    for tool in racecheck synccheck memcheck; do
+      if timeout 600 "$sanitizer" --tool $tool --error-exitcode 99 "$kept/runner" "$kept/spec.txt" \
+           "$kept/inputs.bin" "$kept/san.bin" >"$out/$tool.log" 2>&1 &&
+         ! grep -Eq '[1-9][0-9]* (hazards|errors)' "$out/$tool.log"; then
+        pass "$tool emitted $name: clean"
+      else fail "$tool emitted $name" "$out/$tool.log"; fi
+    done
+  fi
+  rm -rf "$kept"
+}
+
+emitted_gpu() {
+  local line w f e ins outs side tok a args m
+  if [ ! -x "$AOTC" ]; then skip "emitted CUDA (no aotc at $AOTC)"; return; fi
+  ${CC:-cc} -O2 -o "$build/npycmp" "$root/tests/e2e/npycmp.c" -lm || { fail "npycmp build"; return; }
+  while read -r line; do
+    case $line in '' | '#'*) continue ;; esac
+    read -r -a w <<<"$line"
+    f=${w[0]} e=${w[1]} ins="" outs="" side=in args=()
+    for tok in "${w[@]:2}"; do
+      if [ "$tok" = "->" ]; then side=out; continue; fi
+      if [ $side = in ]; then ins="$ins $tok"; else outs="$outs $tok"; fi
+    done
+    for a in $ins; do args+=(--input "$a=$kdir/fixtures/$e/$a.npy"); done
+    gpu_case "$e" "$kdir/$f" "${e%@*}" "$outs" "$kdir/fixtures/$e" expected_ "${args[@]}"
+  done <"$kdir/manifest.txt"
+  for m in mlp cnn transformer; do
+    mkdir -p "$build/ref-$m" && ln -sf "$mdir/$m.output.npy" "$build/ref-$m/output.npy"
+    gpu_case "model-$m" "$mdir/$m.onnx" "" output "$build/ref-$m" "" --input "input=$mdir/$m.input.npy"
+  done
+}
+
+sgemm_vs_cublas() {
+  local d=$build/sgemm line ratio
+  mkdir -p "$d"
+  if ! "$AOTC" "$kdir/matmul.tc" --entry matmul --target cuda -o "$d/mm.cu" >"$d/log" 2>&1 ||
+     ! "$nvcc" -O2 $(arch_flags) -I"$root/runtime" -I"$d" "$root/tests/gpu/sgemm_bench.cu" "$d/mm.cu" \
+       -lcublas -o "$d/bench" >>"$d/log" 2>&1; then
+    fail "sgemm bench build" "$d/log"; return
+  fi
+  if ! line=$(NVIDIA_TF32_OVERRIDE=0 "$d/bench" "${SGEMM_SIZE:-4096}" 10 2>"$d/err"); then
+    fail "sgemm ${SGEMM_SIZE:-4096}: $line" "$d/err"; return
+  fi
+  ratio=$(sed -E 's/.*ratio ([0-9.]+).*/\1/' <<<"$line")
+  if awk -v r="$ratio" -v m="${SGEMM_MIN_RATIO:-0}" 'BEGIN { exit !(r >= m) }'; then pass "$line"
+  else fail "$line (below ${SGEMM_MIN_RATIO}x cuBLAS)"; fi
+  if [ -n "${RECORD:-}" ]; then
+    mkdir -p "$root/bench"
+    echo "- $(date -u +%Y-%m-%d) $(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1), $("$nvcc" --version | tail -n 1): $line" \
+      >>"$root/bench/RESULTS.md"
+  fi
+}
