@@ -31,6 +31,8 @@ static const char usage[] =
     "  --weights-as-inputs    a model's floating-point weights become arguments after its\n"
     "                         inputs (initializer order) instead of embedded constants;\n"
     "                         run passes the model's values unless --input gives others\n"
+    "  --grad NAME           also emit NAME_grad: the inputs and the outputs' adjoints in,\n"
+    "                         the inputs' adjoints out (docs/training.md; repeatable)\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --size-hint NAME=V,... a model with named sizes gets a fast path for these sizes\n"
     "                         (code compiled for them) beside its size-generic code\n"
@@ -91,6 +93,8 @@ typedef struct options {
   int n_model_inputs;
   const char **entries;
   int n_entries;
+  const char **grads; /* --grad NAME */
+  int n_grads;
   const char **sizes; /* NAME=V,... strings */
   int n_sizes;
   const char **size_hints; /* --size-hint: NAME=V,... strings */
@@ -265,6 +269,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->output = option_value(ctx, argc, argv, i, !strcmp(a, "-o") ? "-o" : "--output")) != NULL;
   if (is_option(a, "--entry"))
     return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
+  if (is_option(a, "--grad"))
+    return (v = option_value(ctx, argc, argv, i, "--grad")) && push_str(ctx, &o->grads, &o->n_grads, v);
   if (is_option(a, "--size"))
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
   if (is_option(a, "--size-hint"))
@@ -633,7 +639,7 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices};
+                         .unchecked_indices = o->unchecked_indices, .grads = o->grads, .n_grads = o->n_grads};
 }
 
 /* The last pass a command runs: check and tune stop before the backend,
