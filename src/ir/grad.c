@@ -44,7 +44,7 @@ static bool name_taken(const grad_builder *b, const char *name)
 }
 
 /* prefix + base + suffix, with _2, _3, ... until no tensor has it. */
-static const char *fresh_name(grad_builder *b, const char *prefix, const char *base, const char *suffix)
+const char *grad_fresh_name(grad_builder *b, const char *prefix, const char *base, const char *suffix)
 {
   const char *name = ir_sprintf(b->ctx, "%s%s%s", prefix, base, suffix);
   for (int k = 2; name && name_taken(b, name); k++)
@@ -101,7 +101,7 @@ int grad_add_tensor(grad_builder *b, const char *name, ir_type type, ir_role rol
 static int like(grad_builder *b, int t, const char *prefix, const char *suffix, ir_role role)
 {
   const ir_tensor *x = tensor_of(b, t);
-  const char *name = fresh_name(b, prefix, x->name, suffix);
+  const char *name = grad_fresh_name(b, prefix, x->name, suffix);
   int n = name ? grad_add_tensor(b, name, x->type, role, x->rank, x->shape) : -1;
   if (n >= 0)
     b->origin[n] = b->origin[t];
@@ -280,6 +280,11 @@ grad_builder *grad_begin(aotc_ctx *ctx, const ir_func *f, const char *name, bool
 ir_func *grad_func_of(grad_builder *b)
 {
   return b->g;
+}
+
+aotc_ctx *grad_ctx(grad_builder *b)
+{
+  return b->ctx;
 }
 
 int grad_final(const grad_builder *b, int t)
@@ -573,14 +578,20 @@ static bool make_adjoints(grad_builder *b, bool inputs_out)
 {
   for (int i = 0; i < b->f->n_inputs; i++) {
     int t = b->f->inputs[i];
-    if (b->active[t] && (b->adjoint[t] = like(b, t, "d_", "", inputs_out ? IR_OUTPUT : IR_TEMP)) < 0)
+    int d = b->active[t] ? like(b, t, "d_", "", inputs_out ? IR_OUTPUT : IR_TEMP) : -1;
+    if (b->active[t] && d < 0)
       return false;
+    b->adjoint[t] = d;
   }
   int n = b->tensors.n;
-  for (int t = 0; t < n; t++)
-    if (b->active[t] && !is_input(b, t) && tensor_of(b, t)->role != IR_CONSTANT &&
-        (b->adjoint[t] = like(b, t, "d_", "", IR_TEMP)) < 0)
+  for (int t = 0; t < n; t++) {
+    if (!b->active[t] || is_input(b, t) || tensor_of(b, t)->role == IR_CONSTANT)
+      continue;
+    int d = like(b, t, "d_", "", IR_TEMP);
+    if (d < 0)
       return false;
+    b->adjoint[t] = d;
+  }
   return true;
 }
 

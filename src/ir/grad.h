@@ -36,11 +36,14 @@ typedef struct grad_builder grad_builder;
  * (reported: a read of a value a later statement changes in place). */
 grad_builder *grad_begin(aotc_ctx *ctx, const ir_func *f, const char *name, const bool *active);
 ir_func *grad_func_of(grad_builder *b);
+aotc_ctx *grad_ctx(grad_builder *b);
 /* The tensor of g holding f's tensor t after the forward part. */
 int grad_final(const grad_builder *b, int t);
 /* A new tensor of g (rank dims of shape, role); its number, -1 on OOM. */
 int grad_add_tensor(grad_builder *b, const char *name, ir_type type, ir_role role, int rank,
                     ir_size *const *shape);
+/* prefix + base + suffix, made distinct from every tensor name of g. */
+const char *grad_fresh_name(grad_builder *b, const char *prefix, const char *base, const char *suffix);
 /* Appends a forward statement (g's numbering). */
 bool grad_add_stmt(grad_builder *b, ir_stmt *s);
 /* A statement over the whole shape of tensor t, T(i0, ...) red= rhs, whose
