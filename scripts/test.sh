@@ -84,6 +84,8 @@ for variant in build build-san; do
     echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
   fi
   [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
+  [ -x tests/grad/run.sh ] && suite "grad vs pytorch$tag" tests/grad/run.sh
+  [ -x tests/train/run.sh ] && suite "train vs pytorch$tag" tests/train/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else

@@ -6,7 +6,9 @@
 # model's initializers and every DIR/<parameter>.npy and DIR/loss.npy must
 # match within tests/e2e/npycmp.c's 1e-4 * (1 + |expected|). The emitted
 # training code (aotc train) must also build with -std=c99 -Wall -Wextra
-# -Werror, and the interpreter (--interpret) must agree as well.
+# -Werror (and, when arm-none-eabi-gcc is there, for a Cortex-M4 with
+# --cpu cortex-m4; its workspace size is printed), and the interpreter
+# (--interpret) must agree as well.
 #
 #   AOTC=build/aotc tests/train/run.sh [CASE...]
 set -uo pipefail
@@ -45,6 +47,13 @@ check() {
   "$AOTC" train "$here/$model.onnx" --loss "$loss" --optimizer "$opt" "$@" -o "$out/train.c" 2>"$out/log" &&
     ${CC:-cc} -std=c99 -Wall -Wextra -Werror -c "$out/train.c" -o "$out/train.o" 2>>"$out/log" ||
     { echo "FAIL $name: aotc train: $(head -3 "$out/log")"; return 1; }
+  if command -v arm-none-eabi-gcc >/dev/null; then
+    "$AOTC" train "$here/$model.onnx" --loss "$loss" --optimizer "$opt" "$@" --cpu cortex-m4 -o "$out/m4.c" \
+      2>"$out/log" && arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -std=c99 \
+      -Wall -Wextra -Werror -c "$out/m4.c" -o "$out/m4.o" 2>>"$out/log" ||
+      { echo "FAIL $name: cortex-m4: $(head -3 "$out/log")"; return 1; }
+    echo "     $name: $(grep -o "${model}_train_step_WORKSPACE_BYTES ((size_t)[0-9]*)" "$out/m4.h")"
+  fi
   for mode in compiled interpret; do
     local flag=()
     [ $mode = interpret ] && flag=(--interpret)
