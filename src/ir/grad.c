@@ -355,6 +355,11 @@ static bool check_values(grad_builder *b)
       continue;
     if (reads_changed(b, k, s->rhs))
       return false;
+    if (ir_expr_reads(s->rhs, s->tensor)) {
+      aotc_error(b->ctx, s->loc, "cannot differentiate: this statement reads '%s', which it updates in place",
+                 tensor_of(b, s->tensor)->name);
+      return false;
+    }
     bool own = s->red == IR_RED_MAX || s->red == IR_RED_MIN || s->red == IR_RED_MUL;
     if (own && later_writer(b, k, s->tensor) >= 0) {
       aotc_error(b->ctx, s->loc, "cannot differentiate: the result of this reduction into '%s' is changed later",

@@ -190,3 +190,17 @@ GRAD_TEST(relu_mlp, 3, 4, 5, 2)
 GRAD_TEST(bias_inplace, 3, 4)
 GRAD_TEST(histogram, 4, 6)
 GRAD_TEST(minmax_select, 9)
+
+/* A statement that reads what it updates in place (not a full overwrite,
+ * which gets a version) is refused with a message at the statement. */
+Test(grad, in_place_update_is_refused)
+{
+  static const char text[] = "def f(float(N) X) -> (Y) {\n  Y(i) = X(i)\n  Y(i) += Y(i) * X(i)\n}\n";
+  const aotc_source *src = aotc_add_source(ctx, "inplace.tc", text, sizeof text - 1);
+  ir_module *m = tc_compile(ctx, src);
+  cr_assert(m);
+  cr_assert_null(grad_func(ctx, m->funcs[0]));
+  cr_assert_eq(ctx->n_errors, 1);
+  cr_expect_str_eq(ctx->diags[0].msg, "cannot differentiate: this statement reads 'Y', which it updates in place");
+  cr_expect_eq(ctx->diags[0].loc.line, 3);
+}
