@@ -104,6 +104,7 @@ for variant in build build-san; do
   fi
   [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
+  [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
 done
 rm -rf "$logdir"
