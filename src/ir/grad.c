@@ -155,15 +155,13 @@ ir_stmt *grad_stmt_over(grad_builder *b, int t, int n_index, ir_size *const *ext
   return s;
 }
 
-/* X(i...) = value over the whole of t; value NULL: 0. */
-static bool fill(grad_builder *b, int t, ir_expr *(*value)(grad_builder *b, int t, ir_stmt *s), int src)
+/* t(i...) = 0 over the whole of t. */
+static bool zero_fill(grad_builder *b, int t)
 {
   ir_stmt *s = grad_stmt_over(b, t, tensor_of(b, t)->rank, NULL, IR_RED_NONE, false);
   if (!s)
     return false;
-  s->rhs = value ? value(b, src, s) : grad_fconst(b->ctx, tensor_of(b, t)->type, 0, noloc);
-  if (value && src >= 0)
-    s->red = IR_RED_ADD;
+  s->rhs = grad_fconst(b->ctx, tensor_of(b, t)->type, 0, noloc);
   return s->rhs && grad_add_stmt(b, s);
 }
 
@@ -535,24 +533,23 @@ static bool written_before_g(const grad_builder *b, int k, int t)
 static bool zero_overwritten(grad_builder *b, const ir_stmt *s)
 {
   int dT = b->adjoint[s->tensor];
-  ir_stmt *c = new_stmt(b, dT, ir_stmt_is_plain(s) ? s->n_lhs : s->n_index, s->loc);
+  ir_expr *zero = grad_fconst(b->ctx, tensor_of(b, dT)->type, 0, s->loc);
+  if (!ir_stmt_is_plain(s)) {
+    ir_expr lhs = {.kind = IR_ACCESS, .n_args = s->n_lhs, .args = s->lhs_expr};
+    ir_stmt *g = zero ? adjoint_general(b, &lhs, dT, zero) : NULL;
+    if (g)
+      g->red = IR_RED_MUL;
+    return g && grad_add_stmt(b, g);
+  }
+  ir_stmt *c = new_stmt(b, dT, s->n_lhs, s->loc);
   if (!c)
     return false;
-  if (ir_stmt_is_plain(s)) {
-    for (int d = 0; d < s->n_lhs; d++) {
-      c->index[d] = s->index[s->lhs[d]];
-      c->index[d].reduction = false;
-      c->lhs[d] = d;
-    }
-  } else {
-    ir_stmt *g = adjoint_general(b, &(ir_expr){.kind = IR_ACCESS, .n_args = s->n_lhs, .args = s->lhs_expr}, dT,
-                                 grad_fconst(b->ctx, tensor_of(b, dT)->type, 0, s->loc));
-    if (!g)
-      return false;
-    g->red = IR_RED_MUL;
-    return grad_add_stmt(b, g);
+  for (int d = 0; d < s->n_lhs; d++) {
+    c->index[d] = s->index[s->lhs[d]];
+    c->index[d].reduction = false;
+    c->lhs[d] = d;
   }
-  c->rhs = grad_fconst(b->ctx, tensor_of(b, dT)->type, 0, s->loc);
+  c->rhs = zero;
   return c->rhs && grad_add_stmt(b, c);
 }
 
@@ -633,7 +630,7 @@ bool grad_backward(grad_builder *b, const int *seed, const int *seed_value_t, in
   if (!check_values(b) || !make_adjoints(b, inputs_adjoint_out))
     return false;
   for (int t = 0; t < b->tensors.n; t++)
-    if (b->adjoint[t] >= 0 && !fill(b, b->adjoint[t], NULL, -1))
+    if (b->adjoint[t] >= 0 && !zero_fill(b, b->adjoint[t]))
       return false;
   for (int i = 0; i < n_seeds; i++)
     if (!add_seed(b, seed[i], seed_value_t[i]))

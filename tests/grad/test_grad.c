@@ -204,3 +204,4 @@ Test(grad, in_place_update_is_refused)
   cr_expect_str_eq(ctx->diags[0].msg, "cannot differentiate: this statement reads 'Y', which it updates in place");
   cr_expect_eq(ctx->diags[0].loc.line, 3);
 }
+GRAD_TEST(overwrite, 5)
