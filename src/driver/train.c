@@ -4,6 +4,7 @@
  * command line. aotc run --train is train_run.c. */
 #include "driver.h"
 #include "train.h"
+#include "graph.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +23,24 @@ static bool add_func(aotc_ctx *ctx, ir_module *mod, ir_func *g)
   return true;
 }
 
+/* The running statistics of batch normalisations (inputs 3 and 4) are
+ * not trained: their C names. */
+static const char **batchnorm_stats(driver_module *m, int *n)
+{
+  const ir_graph *g = m->graph;
+  const char **names = g ? IR_NEW_ARRAY(m->ctx, const char *, 2 * g->n_nodes) : NULL;
+  *n = 0;
+  for (int k = 0; names && k < g->n_nodes; k++) {
+    const ir_node *node = &g->nodes[k];
+    if (node->dead || node->op != GRAPH_OP_BATCHNORM || node->n_in < 5)
+      continue;
+    for (int i = 3; i < 5; i++)
+      if (node->in[i] >= 0)
+        names[(*n)++] = ir_c_identifier(m->ctx, g->values[node->in[i]].name);
+  }
+  return names;
+}
+
 /* The model function becomes the three training functions. */
 static bool build_training(driver_module *m)
 {
@@ -31,6 +50,7 @@ static bool build_training(driver_module *m)
     return false;
   }
   train_options opt = {.loss = (train_loss)t->loss, .optimizer = (train_optimizer)t->optimizer};
+  opt.frozen = batchnorm_stats(m, &opt.n_frozen);
   ir_func **funcs = IR_NEW_ARRAY(m->ctx, ir_func *, 3);
   if (!funcs || !train_build(m->ctx, m->ir->funcs[0], &opt, funcs))
     return false;

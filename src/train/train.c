@@ -9,20 +9,30 @@
 
 static const ir_loc noloc;
 
-/* Whether f's tensor t is trained: a floating-point parameter of rank >= 1. */
-static bool trained(const ir_func *f, int t)
+static bool is_frozen(const train_options *opt, const char *name)
 {
-  const ir_tensor *x = f->tensors[t];
-  return x->role == IR_PARAMETER && ir_types[x->type].is_float && x->rank >= 1;
+  for (int k = 0; k < opt->n_frozen; k++)
+    if (!strcmp(opt->frozen[k], name))
+      return true;
+  return false;
 }
 
-/* Rank-0 parameters (Clip bounds, ...) become constants of f. */
-static bool freeze_scalars(aotc_ctx *ctx, ir_func *f)
+/* Whether f's tensor t is trained: a floating-point parameter of rank >= 1
+ * that is not frozen. */
+static bool trained(const ir_func *f, int t, const train_options *opt)
+{
+  const ir_tensor *x = f->tensors[t];
+  return x->role == IR_PARAMETER && ir_types[x->type].is_float && x->rank >= 1 && !is_frozen(opt, x->name);
+}
+
+/* Untrained parameters (rank 0: Clip bounds, ...; frozen) become constants
+ * of f. */
+static bool freeze_untrained(aotc_ctx *ctx, ir_func *f, const train_options *opt)
 {
   int n = 0;
   for (int i = 0; i < f->n_inputs; i++) {
     ir_tensor *x = f->tensors[f->inputs[i]];
-    if (x->role == IR_PARAMETER && !trained(f, f->inputs[i])) {
+    if (x->role == IR_PARAMETER && !trained(f, f->inputs[i], opt)) {
       if (!x->data) {
         aotc_error(ctx, x->loc, "train: parameter '%s' has no value", x->name);
         return false;
@@ -51,7 +61,7 @@ static bool find_params(step *st)
   st->params = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
   st->state = IR_NEW_ARRAY(st->ctx, int, 2 * f->n_inputs);
   for (int i = 0; st->params && i < f->n_inputs; i++)
-    if (trained(f, f->inputs[i]))
+    if (trained(f, f->inputs[i], st->opt))
       st->params[st->n_params++] = f->inputs[i];
   if (st->params && !st->n_params)
     aotc_error(st->ctx, f->loc, "train: '%s' has no trainable parameters (floating-point initializers)", f->name);
@@ -198,7 +208,7 @@ static ir_func *build_init(step *st, const ir_func *g)
 bool train_build(aotc_ctx *ctx, ir_func *f, const train_options *opt, ir_func **out)
 {
   step st = {.ctx = ctx, .f = f, .opt = opt};
-  if (!f->n_outputs || !freeze_scalars(ctx, f) || !find_params(&st))
+  if (!f->n_outputs || !freeze_untrained(ctx, f, opt) || !find_params(&st))
     return false;
   ir_func *g = build_step(&st);
   ir_func *h = g ? build_init(&st, g) : NULL;

@@ -12,8 +12,8 @@
  * parameters and the state in place and writing the mean loss of the batch.
  * NAME_init writes the model's initial values (its initializers) and zeroes
  * the state. The parameters are f's floating-point IR_PARAMETER tensors of
- * rank >= 1 in order; rank-0 ones (Clip bounds and the like) become
- * constants. See docs/training.md for the exact signatures. */
+ * rank >= 1 in order; rank-0 ones (Clip bounds and the like) and the
+ * frozen ones (train_options) become constants. See docs/training.md for the exact signatures. */
 #ifndef AOTC_TRAIN_H
 #define AOTC_TRAIN_H
 
@@ -44,6 +44,8 @@ enum {
 typedef struct train_options {
   train_loss loss;
   train_optimizer optimizer;
+  const char *const *frozen; /* parameters that stay constants (batch norm's */
+  int n_frozen;              /* running statistics): their tensor names */
 } train_options;
 
 /* The three functions, in the order above, in out[3]. False on error

@@ -40,6 +40,22 @@ class CNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class MLPBN(nn.Module):
+    """Batch normalisation in eval mode (running statistics, not trained)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.fc2 = nn.Linear(16, 5)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.5, 0.5)
+            self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.bn(self.fc1(x))))
+
+
 CASES = [
     # name, model, loss, optimizer, kwargs, steps
     ("mlp_sgd", "mlp", "cross_entropy", "sgd", dict(lr=0.1, momentum=0.9, weight_decay=1e-3), 3),
@@ -47,6 +63,7 @@ CASES = [
     ("mlp_adamw_mse", "mlp", "mse", "adamw", dict(lr=1e-2, weight_decay=0.1), 3),
     ("cnn_sgd", "cnn", "cross_entropy", "sgd", dict(lr=0.05), 1),
     ("cnn_adam", "cnn", "cross_entropy", "adam", dict(lr=1e-3, weight_decay=1e-2), 2),
+    ("mlpbn_eval_sgd", "mlpbn", "cross_entropy", "sgd", dict(lr=0.1, momentum=0.5), 2),
 ]
 
 
@@ -57,6 +74,7 @@ def export(model, x, name):
 
 def run_case(model, x, target, loss, opt, kwargs, steps, out):
     model = copy.deepcopy(model)
+    model.eval()
     optim = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opt](
         model.parameters(), **kwargs)
     losses = []
@@ -72,14 +90,15 @@ def run_case(model, x, target, loss, opt, kwargs, steps, out):
         losses.append(l.item())
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, "loss.npy"), np.array(losses, np.float32))
-    for name, p in model.named_parameters():
+    for name, p in model.named_parameters():  # trained ones only: running statistics are buffers
         np.save(os.path.join(out, name.replace(".", "_") + ".npy"), p.detach().numpy())
 
 
 def main():
     rng = np.random.default_rng(7)
     models = {"mlp": (MLP(), rng.standard_normal((8, 20)).astype(np.float32)),
-              "cnn": (CNN(), rng.standard_normal((4, 1, 8, 8)).astype(np.float32))}
+              "cnn": (CNN(), rng.standard_normal((4, 1, 8, 8)).astype(np.float32)),
+              "mlpbn": (MLPBN().eval(), rng.standard_normal((8, 20)).astype(np.float32))}
     for name, (model, x) in models.items():
         export(model, torch.tensor(x), name)
         np.save(os.path.join(here, name + ".x.npy"), x)
