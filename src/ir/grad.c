@@ -14,14 +14,11 @@ struct grad_builder {
   ir_func *g;
   ir_vec tensors, stmts;
   int *cur;        /* per tensor of f: the tensor of g holding its value now */
-  int *origin;     /* per tensor of g: the tensor of f it is a version of */
   int n_forward;   /* statements of g before the backward part */
   int cap;         /* entries of active, adjoint */
   bool *active;    /* per tensor of g: depends on an active input */
   int *adjoint;    /* per tensor of g: its adjoint, or -1 */
-  ir_vec inputs, outputs;
   const ir_stmt *s; /* the statement being differentiated */
-  int stmt_no;
 };
 
 static const ir_loc noloc;
@@ -58,19 +55,17 @@ static bool grow_maps(grad_builder *b, int n)
     return true;
   int cap = 2 * n + 16;
   bool *active = IR_NEW_ARRAY(b->ctx, bool, cap);
-  int *adjoint = IR_NEW_ARRAY(b->ctx, int, cap), *origin = IR_NEW_ARRAY(b->ctx, int, cap);
-  if (!active || !adjoint || !origin)
+  int *adjoint = IR_NEW_ARRAY(b->ctx, int, cap);
+  if (!active || !adjoint)
     return false;
   for (int t = 0; t < cap; t++)
-    adjoint[t] = origin[t] = -1;
+    adjoint[t] = -1;
   if (b->cap) {
     memcpy(active, b->active, sizeof(bool) * (size_t)b->cap);
     memcpy(adjoint, b->adjoint, sizeof(int) * (size_t)b->cap);
-    memcpy(origin, b->origin, sizeof(int) * (size_t)b->cap);
   }
   b->active = active;
   b->adjoint = adjoint;
-  b->origin = origin;
   b->cap = cap;
   return true;
 }
@@ -102,10 +97,7 @@ static int like(grad_builder *b, int t, const char *prefix, const char *suffix, 
 {
   const ir_tensor *x = tensor_of(b, t);
   const char *name = grad_fresh_name(b, prefix, x->name, suffix);
-  int n = name ? grad_add_tensor(b, name, x->type, role, x->rank, x->shape) : -1;
-  if (n >= 0)
-    b->origin[n] = b->origin[t];
-  return n;
+  return name ? grad_add_tensor(b, name, x->type, role, x->rank, x->shape) : -1;
 }
 
 /* ------------------------------------------------------------------------
@@ -241,7 +233,6 @@ static bool copy_tensors(grad_builder *b)
       x->role = IR_INPUT;
     if (push_tensor(b, x) != t)
       return false;
-    b->origin[t] = t;
     b->cur[t] = t;
   }
   return true;
@@ -559,7 +550,6 @@ static bool adjoint_of(grad_builder *b, int k)
   if (!b->active[s->tensor] || b->adjoint[s->tensor] < 0)
     return true;
   b->s = s;
-  b->stmt_no = k;
   if (!grad_expr(b->ctx, s->rhs, rhs_seed(b, s), leaf_active, leaf_stmt, b))
     return false;
   bool overwrite = s->red == IR_RED_NONE || s->init;
