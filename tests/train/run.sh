@@ -10,6 +10,9 @@
 # --cpu cortex-m4; its workspace size is printed), and the interpreter
 # (--interpret) must agree as well.
 #
+# Without CASE arguments it also checks that bad training requests are
+# refused (exit 1, the message, no output file).
+#
 #   AOTC=build/aotc tests/train/run.sh [CASE...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,5 +74,25 @@ for c in "${cases[@]}"; do
   [ "$want" = "  " ] || [[ "$want" == *" $1 "* ]] || continue
   if check "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
+# Refusals: exit status 1, the message, no output file.
+refuse() {
+  local name=$1 want=$2 out=$work/refuse_$1
+  shift 2
+  mkdir -p "$out"
+  if "$AOTC" "$@" -o "$out/x.c" 2>"$out/log" || ! grep -qF -e "$want" "$out/log" || [ -e "$out/x.c" ]; then
+    echo "FAIL refuse $name: $(head -2 "$out/log")"
+    return 1
+  fi
+  echo "ok   refuse $name"
+}
+if [ "$want" = "  " ]; then
+  for r in "bad_loss|--loss: unknown 'hinge'|train $here/mlp.onnx --loss hinge" \
+           "bad_lr|--lr expects a non-negative number|train $here/mlp.onnx --loss mse --lr -1" \
+           "no_params|no trainable parameters|train $here/in_place.tc --loss mse" \
+           "in_place|updates in place|$here/in_place.tc --grad f"; do
+    IFS='|' read -r name msg args <<<"$r"
+    if refuse "$name" "$msg" $args; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
+fi
 echo "train: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
