@@ -84,6 +84,8 @@ for variant in build build-san; do
     echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
   fi
   [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
+  [ -x tests/grad/run.sh ] && suite "grad vs pytorch$tag" tests/grad/run.sh
+  [ -x tests/train/run.sh ] && suite "train vs pytorch$tag" tests/train/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else
@@ -102,6 +104,7 @@ for variant in build build-san; do
   fi
   [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
+  [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
   if [ -x tests/torchscript/run_models.sh ]; then
     if [ "$variant" = build ]; then

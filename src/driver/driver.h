@@ -49,5 +49,29 @@ bool driver_run_cuda(aotc_ctx *ctx, const run_request *req, const char *tmpdir, 
 int driver_cuda_unavailable(aotc_ctx *ctx, const char *command, const char *target);
 /* Does this machine have an NVIDIA GPU the driver can open? */
 bool driver_gpu_present(void);
+/* ------------------------------------------------------------------------
+ * Training (train.c): aotc train, aotc run --train
+ * ------------------------------------------------------------------------ */
+
+typedef struct driver_train {
+  bool on;         /* aotc train, or run --train */
+  int loss;        /* train_loss (src/train/train.h) */
+  int optimizer;   /* train_optimizer */
+  double hyper[6]; /* TRAIN_HYPER_*: lr, momentum or beta1, beta2, eps, weight decay, (step) */
+  bool given[6];   /* which of them the command line gave */
+  int steps;       /* run --train: steps to take (default 1) */
+} driver_train;
+
+/* Parses a training option at argv[*i] (--loss, --optimizer, --lr,
+ * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train);
+ * 1: parsed, 0: not a training option, -1: bad value (reported). */
+int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **argv, int *i);
+/* The defaults (PyTorch's) for what the command line did not give. */
+void driver_train_defaults(driver_train *t);
+/* aotc run MODEL --train: compiles the training step and takes t->steps
+ * steps on the inputs (x..., target), starting from the initializers;
+ * writes DIR/loss.npy (one loss per step) and DIR/<parameter>.npy. */
+int driver_run_train(aotc_ctx *ctx, driver_module *m, const driver_train *t, const run_input *inputs, int n_inputs,
+                     const char *output_dir, bool interpret, bool keep_temps, bool verbose);
 
 #endif

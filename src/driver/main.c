@@ -20,6 +20,8 @@ static const char usage[] =
     "                                                  build and run the code, write DIR/<output>.npy\n"
     "       aotc check FILE [--size NAME=V,...]        parse, infer ranges, print them\n"
     "                                                  (with --size: evaluated at those sizes)\n"
+    "       aotc train MODEL --loss cross_entropy|mse --optimizer sgd|adam|adamw [--lr X] -o OUT.c\n"
+    "                                                  emit NAME_train_step, NAME_forward, NAME_init\n"
     "       aotc tune FILE --entry NAME --size NAME=V,... [--trials N] [--time S] [--cache FILE]\n"
     "                                                  search schedule options, record the best\n"
     "\n"
@@ -32,6 +34,13 @@ static const char usage[] =
     "  --weights-as-inputs    a model's floating-point weights become arguments after its\n"
     "                         inputs (initializer order) instead of embedded constants;\n"
     "                         run passes the model's values unless --input gives others\n"
+    "  --grad NAME           also emit NAME_grad: the inputs and the outputs' adjoints in,\n"
+    "                         the inputs' adjoints out (docs/training.md; repeatable)\n"
+    "  --loss L, --optimizer O  train: cross_entropy or mse; sgd, adam or adamw\n"
+    "  --lr X, --momentum X, --beta1 X, --beta2 X, --eps X, --weight-decay X\n"
+    "                         train: hyper-parameters (PyTorch's defaults; docs/training.md)\n"
+    "  --train, --steps N     run: take N training steps (default 1) on --input x=.. target=..,\n"
+    "                         write DIR/loss.npy and DIR/<parameter>.npy\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"
     "  --size-hint NAME=V,... a model with named sizes gets a fast path for these sizes\n"
     "                         (code compiled for them) beside its size-generic code\n"
@@ -94,6 +103,8 @@ typedef struct options {
   int n_model_inputs;
   const char **entries;
   int n_entries;
+  const char **grads; /* --grad NAME */
+  int n_grads;
   const char **sizes; /* NAME=V,... strings */
   int n_sizes;
   const char **size_hints; /* --size-hint: NAME=V,... strings */
@@ -107,6 +118,7 @@ typedef struct options {
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
   const sched_cpu *cpu; /* --cpu; NULL: native */
+  driver_train train; /* aotc train, run --train (train.c) */
   int trials;        /* tune --trials; 0: default */
   double time_s;     /* tune --time; 0: none */
   uint64_t seed;     /* tune --seed */
@@ -269,6 +281,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->output = option_value(ctx, argc, argv, i, !strcmp(a, "-o") ? "-o" : "--output")) != NULL;
   if (is_option(a, "--entry"))
     return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
+  if (is_option(a, "--grad"))
+    return (v = option_value(ctx, argc, argv, i, "--grad")) && push_str(ctx, &o->grads, &o->n_grads, v);
   if (is_option(a, "--size"))
     return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
   if (is_option(a, "--size-hint"))
@@ -318,6 +332,9 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return (o->dump_after = option_value(ctx, argc, argv, i, "--dump-after")) != NULL;
   if (is_tune_option(a))
     return parse_tune_option(ctx, o, argc, argv, i);
+  int tr = driver_parse_train_option(ctx, &o->train, argc, argv, i);
+  if (tr)
+    return tr > 0;
   if (is_option(a, "--cpu"))
     return parse_cpu(ctx, o, argc, argv, i);
   aotc_error(ctx, noloc, "unknown option '%s' (see aotc --help)", a);
@@ -336,6 +353,8 @@ static bool parse_args(aotc_ctx *ctx, options *o, int argc, char **argv)
     o->cmd = CMD_CHECK, i++;
   else if (i < argc && !strcmp(argv[i], "tune"))
     o->cmd = CMD_TUNE, i++;
+  else if (i < argc && !strcmp(argv[i], "train"))
+    o->train.on = o->weights_as_inputs = true, i++;
   for (; i < argc; i++) {
     if (argv[i][0] == '-' && argv[i][1]) {
       if (!parse_option(ctx, o, argc, argv, &i))
@@ -653,7 +672,8 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices,
+                         .unchecked_indices = o->unchecked_indices, .grads = o->grads, .n_grads = o->n_grads,
+                         .train = o->train.on ? &o->train : NULL,
                          .target = is_cuda(o) ? &emit_target_cuda : NULL};
 }
 
@@ -683,6 +703,12 @@ static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
 {
   if (o->cmd == CMD_CHECK && m->kind == DRIVER_INPUT_TORCHSCRIPT)
     return ts_check_file(ctx, o->file, stdout);
+  if (o->train.on)
+    driver_train_defaults(&o->train);
+  if (o->train.on && o->cmd == CMD_RUN)
+    return (m->func_name = model_name(ctx, o)) ? driver_run_train(ctx, m, &o->train, o->inputs, o->n_inputs,
+                                                                  o->output_dir ? o->output_dir : ".", o->interpret,
+                                                                  o->keep_temps, o->verbose) : 1;
   if ((m->kind == DRIVER_INPUT_ONNX || m->kind == DRIVER_INPUT_TORCHSCRIPT) && !prepare_onnx(ctx, o, m))
     return 1;
   if (!driver_run_until(m, "select"))

@@ -325,6 +325,8 @@ const driver_pass driver_passes[] = {
     {"lower", "graph to IR: every live node to statements through the op library", DRIVER_PASS_IR, pass_lower},
     {"generalize", "IR of a model with named sizes: the probes' functions as one size-generic function",
      DRIVER_PASS_IR, pass_generalize},
+    {"grad", "IR: NAME_grad for every --grad NAME: reverse-mode adjoint statements (src/ir/grad.c)",
+     DRIVER_PASS_IR, driver_grad},
     {"partition", "IR of a model: statements grouped into kernels (fused loop nests)", DRIVER_PASS_IR,
      pass_partition},
     {"plan-memory", "IR of a model: temporaries placed in one workspace by liveness (named sizes: at each call)", DRIVER_PASS_IR,

@@ -34,6 +34,9 @@ typedef struct driver_config {
   bool schedules;       /* the command emits code: look up schedule options */
   const struct sched_cpu *cpu; /* --cpu; NULL: native */
   const struct emit_target *target; /* --target; NULL: C */
+  const char *const *grads; /* --grad: functions whose NAME_grad is added (src/ir/grad.h) */
+  int n_grads;
+  const struct driver_train *train; /* aotc train, run --train: the model becomes a training step */
 } driver_config;
 
 /* One selected function and the decisions about it. */
@@ -131,6 +134,11 @@ void driver_dump_module(FILE *out, const driver_module *m, const driver_pass *af
  * hinted sizes, the size-generic model and the entry choosing between them,
  * all into m's files. */
 bool driver_emit_hinted(driver_module *m);
+
+/* train.c: the grad pass: NAME_grad of every --grad NAME, added to the
+ * module after NAME; for aotc train (cfg->train) the model function
+ * becomes NAME_forward, NAME_train_step and NAME_init (src/train/train.h). */
+bool driver_grad(driver_module *m);
 
 /* plan.c: the select pass: the functions named by --entry (all when none),
  * each with its --size values and schedule options. */
