@@ -444,6 +444,43 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
   b->threads = o->threads > 0 ? o->threads : 1;
 }
 
+/* Iterations of statement s, -1 when a range is not constant. */
+static int64_t stmt_points(const ir_stmt *s)
+{
+  int64_t n = 1, lo, hi;
+  for (int x = 0; x < s->n_index; x++) {
+    if (!ir_size_is_const(s->index[x].lo, &lo) || !ir_size_is_const(s->index[x].hi, &hi) ||
+        __builtin_mul_overflow(n, hi > lo ? hi - lo : 0, &n))
+      return -1;
+  }
+  return n;
+}
+
+int sched_kernel_threads(const ir_func *f, int first, int end, int threads)
+{
+  int64_t total = 0;
+  for (int i = first; i < end; i++) {
+    int64_t n = stmt_points(f->stmts[i]);
+    if (n < 0 || __builtin_add_overflow(total, n, &total))
+      return threads;
+  }
+  return total < SCHED_SERIAL_POINTS ? 1 : threads;
+}
+
+void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
+                                 const sched_cpu *cpu, sched_blocks *b)
+{
+  sched_options own = *o;
+  memset(own.tile, 0, sizeof(own.tile));
+  memset(own.reg_tile, 0, sizeof(own.reg_tile));
+  if (!cpu)
+    cpu = sched_cpu_native();
+  if (c->i < SCHED_MAX_DIMS && c->j < SCHED_MAX_DIMS && c->k < SCHED_MAX_DIMS)
+    contraction_heuristic(c, cpu, &own);
+  own.threads = sched_kernel_threads(f, c->stmt, c->stmt + 1, o->threads);
+  sched_contraction_blocks(c, &own, b);
+}
+
 /* ------------------------------------------------------------------------
  * Schedule tree transformations
  * ------------------------------------------------------------------------ */
