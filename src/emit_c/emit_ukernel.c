@@ -413,8 +413,23 @@ static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blo
   emit_close_block(E);
 }
 
+/* The panel of operand op the micro-kernel reads: the packing buffer, or
+ * the array packed in advance (emit_prepack.c) at the panel's first lane
+ * and the depth block. */
+static void print_panel(emit_fn *E, int ci, int op)
+{
+  const sched_blocks *b = &E->pf->blocks[ci];
+  if (!emit_prepack_usable(E, ci, op)) {
+    fputs(op ? "aotc_bp + aotc_jr * aotc_kc" : "aotc_ap + aotc_ir * aotc_kc", E->out);
+    return;
+  }
+  emit_prepack_print_name(E, ci, op);
+  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
+          op ? b->nr : b->mr);
+}
+
 /* The register tiles of one block: C tile address, strides, micro-kernel. */
-static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
@@ -426,7 +441,11 @@ static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s
   fputs(";\n", E->out);
   emit_indent(E);
   print_ukr_name(E->out, b);
-  fprintf(E->out, "(aotc_kc, aotc_ap + aotc_ir * aotc_kc, aotc_bp + aotc_jr * aotc_kc, aotc_c, aotc_rs, aotc_cs,\n");
+  fputs("(aotc_kc, ", E->out);
+  print_panel(E, ci, 0);
+  fputs(", ", E->out);
+  print_panel(E, ci, 1);
+  fputs(", aotc_c, aotc_rs, aotc_cs,\n", E->out);
   emit_indent(E);
   fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
           c->init ? "aotc_pc == 0" : "0");
@@ -453,17 +472,20 @@ static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_s
 }
 
 /* The blocked loops over one thread's slice. */
-static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+static void print_blis_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                             const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
   emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
   emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
   emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
-  print_pack_b(E, c, b);
+  if (!emit_prepack_usable(E, ci, 1))
+    print_pack_b(E, c, b);
   emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
   emit_line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
-  print_pack_a(E, c, b);
-  print_tiles(E, c, s, b);
+  if (!emit_prepack_usable(E, ci, 0))
+    print_pack_a(E, c, b);
+  print_tiles(E, ci, c, s, b);
   emit_close_block(E);
   emit_close_block(E);
   emit_close_block(E);
@@ -486,7 +508,8 @@ static void print_contraction_sizes(emit_fn *E, const sched_contraction *c, cons
 }
 
 /* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
-static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                               const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
@@ -499,7 +522,7 @@ static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_
     emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
   print_thread_slice(E, b);
-  print_blis_loops(E, c, s, b);
+  print_blis_loops(E, ci, c, s, b);
   print_empty_depth(E, c, s);
   emit_close_block(E);
   emit_close_block(E);
@@ -522,7 +545,7 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
   print_contraction_sizes(E, c, s, b);
   if (b->threads > 1)
     fprintf(E->out, E->em->tg->parallel_for, b->threads);
-  print_thread_loops(E, c, s, b);
+  print_thread_loops(E, ci, c, s, b);
   emit_close_block(E);
   emit_unbind_indices(E, s);
   E->stmt = NULL;
