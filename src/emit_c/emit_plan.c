@@ -168,8 +168,10 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
     return;
   }
   sched_options o = pf->sched;
-  if (pf->heuristic)
+  if (pf->heuristic) {
     o.threads = sched_kernel_threads(pf->f, k->first, k->end, o.threads);
+    o.fusion = sched_kernel_fusion(pf->f, k->first, k->end, o.fusion);
+  }
   sched_set_isl_options(p->isl, &o);
   poly_kernel_schedule(k->poly, p->opt->fuse);
   if (k->poly->scheduled && !k->poly->from_cache)

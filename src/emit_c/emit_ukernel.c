@@ -515,6 +515,8 @@ static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, c
   emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
   emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
             b->mr - 1, b->mr, b->mr, b->kc);
+  if (emit_prepack_usable(E, ci, 0) || emit_prepack_usable(E, ci, 1))
+    emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
   if (b->threads > 1)
     emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
                        "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
