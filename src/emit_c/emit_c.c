@@ -80,9 +80,9 @@ static bool print_constant(emit_fn *E, int t)
 static bool print_constants(emit_fn *E)
 {
   for (int t = 0; t < E->f->n_tensors; t++)
-    if (E->f->tensors[t]->role == IR_CONSTANT && !print_constant(E, t))
+    if (E->f->tensors[t]->role == IR_CONSTANT && !emit_prepack_replaces(E, t) && !print_constant(E, t))
       return false;
-  return true;
+  return emit_prepack_print(E);
 }
 
 

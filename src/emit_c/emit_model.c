@@ -102,6 +102,18 @@ bool emit_model_constant(FILE *out, const ir_func *f, int t, const char *name, c
   return true;
 }
 
+void emit_model_float_array(FILE *out, const char *name, const float *v, int64_t n)
+{
+  int64_t bytes = n * (int64_t)sizeof(float);
+  const unsigned char *p = (const unsigned char *)v;
+  fputs(endian_check, out);
+  fprintf(out, "static const union {\n  unsigned char b[%lld];\n  float v[%lld];\n} %s_u = {\n", (long long)bytes + 1,
+          (long long)n, name);
+  for (int64_t i = 0; i < bytes; i += LINE_BYTES)
+    print_string_line(out, p + i, bytes - i < LINE_BYTES ? (int)(bytes - i) : LINE_BYTES);
+  fprintf(out, "};\n#define %s (%s_u.v)\n\n", name, name);
+}
+
 void emit_model_entry_check(FILE *out, const ir_func *f, const char *name, bool external)
 {
   if (external && has_blob(f))

@@ -23,6 +23,9 @@
 bool emit_model_constant(FILE *out, const ir_func *f, int t, const char *name, const char *fname, int64_t numel,
                          bool external);
 
+/* n floats v (n > 0) as a constant array `name` in the same encoding. */
+void emit_model_float_array(FILE *out, const char *name, const float *v, int64_t n);
+
 /* The tables of a model's inputs, parameters (IR_PARAMETER inputs) and
  * outputs (name, element type, shape):
  * declarations in h, definitions in c. Only for functions with a kernel

@@ -146,7 +146,10 @@ static bool find_contractions(const emit_plan *p, emit_plan_fn *pf)
     return false;
   for (int i = 0; pf->n_contr < n && i < f->n_stmts; i++)
     if (sched_find_contraction(f, i, &pf->contr[pf->n_contr])) {
-      sched_contraction_blocks(&pf->contr[pf->n_contr], &pf->sched, &pf->blocks[pf->n_contr]);
+      if (pf->heuristic)
+        sched_contraction_heuristic(f, &pf->contr[pf->n_contr], &pf->sched, p->opt->cpu, &pf->blocks[pf->n_contr]);
+      else
+        sched_contraction_blocks(&pf->contr[pf->n_contr], &pf->sched, &pf->blocks[pf->n_contr]);
       pf->n_contr++;
     }
   return true;
@@ -169,12 +172,17 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
     k->poly = NULL;
     return;
   }
-  sched_set_isl_options(p->isl, &pf->sched);
+  sched_options o = pf->sched;
+  if (pf->heuristic) {
+    o.threads = sched_kernel_threads(pf->f, k->first, k->end, o.threads);
+    o.fusion = sched_kernel_fusion(pf->f, k->first, k->end, o.fusion);
+  }
+  sched_set_isl_options(p->isl, &o);
   poly_kernel_schedule(k->poly, p->opt->fuse);
   if (k->poly->scheduled && !k->poly->from_cache && emit_target_is_gpu(p->target))
     k->poly->schedule = sched_gpu_map(p->ctx, k->poly->schedule, &pf->sched);
   else if (k->poly->scheduled && !k->poly->from_cache)
-    k->poly->schedule = sched_apply(k->poly->schedule, &pf->sched);
+    k->poly->schedule = sched_apply(k->poly->schedule, &o);
   poly_kernel_cache_schedule(k->poly);
 }
 

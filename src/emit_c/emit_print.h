@@ -64,6 +64,19 @@ typedef struct emit_fn {
 
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
+/* ---- emit_prepack.c: constant operands of contractions packed in advance */
+
+/* Whether operand op (0: a, the rows; 1: b, the columns) of contraction ci
+ * is a constant packed when printed (constant extents, no batch index). */
+bool emit_prepack_usable(const emit_fn *E, int ci, int op);
+/* The packed array's C name. */
+void emit_prepack_print_name(const emit_fn *E, int ci, int op);
+/* The packed arrays of E's function, before it. */
+bool emit_prepack_print(emit_fn *E);
+/* Whether constant tensor t is read only through packed arrays (and so
+ * not printed). */
+bool emit_prepack_replaces(const emit_fn *E, int t);
+
 static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 {
   return E->em->tg->type_name[t];

@@ -327,6 +327,8 @@ static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const i
 {
   if (n_lanes > 1)
     print_decompose(E, lanes, n_lanes, "aotc_l0", true);
+  else
+    fputs(E->em->tg->simd_for, E->out);
   emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
   if (n_lanes == 1)
     emit_line(E, "const int64_t aotc_x%d = aotc_l0 + aotc_l;", lanes[0]);
@@ -341,6 +343,40 @@ static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const i
   emit_close_block(E);
 }
 
+/* The lanes of one depth step of a full panel in runs along the innermost
+ * lane index: no odometer inside a run, and a vector loop (contiguous reads
+ * where the operand is stride-1 in that index, as an implicit im2col is). */
+static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes)
+{
+  const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
+  emit_indent(E);
+  fputs("const int64_t aotc_lo = aotc_l0 / ", E->out);
+  emit_print_size(E, inner);
+  fputs(";\n", E->out);
+  print_decompose(E, lanes, n_lanes - 1, "aotc_lo", true);
+  emit_indent(E);
+  fputs("int64_t aotc_s = aotc_l0 % ", E->out);
+  emit_print_size(E, inner);
+  fputs(";\n", E->out);
+  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d;)", width);
+  emit_indent(E);
+  fprintf(E->out, "const int64_t aotc_run = aotc_min(%d - aotc_l, ", width);
+  emit_print_size(E, inner);
+  fputs(" - aotc_s);\n", E->out);
+  fputs(E->em->tg->simd_for, E->out);
+  emit_open_block(E, "for (int64_t aotc_r = 0; aotc_r < aotc_run; aotc_r++)");
+  emit_line(E, "const int64_t aotc_x%d = aotc_s + aotc_r;", lanes[n_lanes - 1]);
+  emit_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l + aotc_r] = ", width);
+  emit_print_read(E, read);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+  emit_line(E, "aotc_l += aotc_run;");
+  emit_line(E, "aotc_s = 0;");
+  print_odometer_step(E, lanes, n_lanes - 1);
+  emit_close_block(E);
+}
+
 /* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
 static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
                              const int *lanes, int n_lanes, const char *lane_end)
@@ -348,7 +384,10 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
   print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
-  print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);
+  if (n_lanes > 1)
+    print_pack_runs(E, read, width, lanes, n_lanes);
+  else
+    print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);
   E->indent--;
   emit_open_block(E, "} else");
   print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
@@ -374,8 +413,23 @@ static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blo
   emit_close_block(E);
 }
 
+/* The panel of operand op the micro-kernel reads: the packing buffer, or
+ * the array packed in advance (emit_prepack.c) at the panel's first lane
+ * and the depth block. */
+static void print_panel(emit_fn *E, int ci, int op)
+{
+  const sched_blocks *b = &E->pf->blocks[ci];
+  if (!emit_prepack_usable(E, ci, op)) {
+    fputs(op ? "aotc_bp + aotc_jr * aotc_kc" : "aotc_ap + aotc_ir * aotc_kc", E->out);
+    return;
+  }
+  emit_prepack_print_name(E, ci, op);
+  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
+          op ? b->nr : b->mr);
+}
+
 /* The register tiles of one block: C tile address, strides, micro-kernel. */
-static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
@@ -387,7 +441,11 @@ static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s
   fputs(";\n", E->out);
   emit_indent(E);
   print_ukr_name(E->out, b);
-  fprintf(E->out, "(aotc_kc, aotc_ap + aotc_ir * aotc_kc, aotc_bp + aotc_jr * aotc_kc, aotc_c, aotc_rs, aotc_cs,\n");
+  fputs("(aotc_kc, ", E->out);
+  print_panel(E, ci, 0);
+  fputs(", ", E->out);
+  print_panel(E, ci, 1);
+  fputs(", aotc_c, aotc_rs, aotc_cs,\n", E->out);
   emit_indent(E);
   fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
           c->init ? "aotc_pc == 0" : "0");
@@ -396,13 +454,11 @@ static void print_tiles(emit_fn *E, const sched_contraction *c, const ir_stmt *s
 }
 
 /* C = 0 over the slice when the depth is empty (`+=!` only). */
-static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s, bool cooperative)
+static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
 {
   if (!c->init)
     return;
   emit_open_block(E, "if (aotc_k == 0)");
-  if (cooperative)
-    fputs(E->em->tg->for_static, E->out);
   emit_open_block(E, "for (int64_t aotc_fi = aotc_i0; aotc_fi < aotc_i1; aotc_fi++)");
   emit_open_block(E, "for (int64_t aotc_fj = aotc_j0; aotc_fj < aotc_j1; aotc_fj++)");
   print_decompose(E, c->rows, c->n_rows, "aotc_fi", false);
@@ -415,72 +471,24 @@ static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_s
   emit_close_block(E);
 }
 
-/* The blocked loops; cooperative: the threads of an enclosing parallel
- * region share the packing of B and take blocks of rows in turn. */
-static void print_blis_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b,
-                             bool cooperative)
+/* The blocked loops over one thread's slice. */
+static void print_blis_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                             const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
   emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
   emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
   emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
-  if (cooperative)
-    fputs(E->em->tg->for_static, E->out);
-  print_pack_b(E, c, b);
-  if (cooperative) {
-    fputs(E->em->tg->for_dynamic, E->out);
-    emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += aotc_mcb)");
-    emit_line(E, "const int64_t aotc_mc = aotc_min(aotc_mcb, aotc_i1 - aotc_ic);");
-  } else {
-    emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
-    emit_line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
-  }
-  print_pack_a(E, c, b);
-  print_tiles(E, c, s, b);
+  if (!emit_prepack_usable(E, ci, 1))
+    print_pack_b(E, c, b);
+  emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
+  emit_line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
+  if (!emit_prepack_usable(E, ci, 0))
+    print_pack_a(E, c, b);
+  print_tiles(E, ci, c, s, b);
   emit_close_block(E);
   emit_close_block(E);
   emit_close_block(E);
-}
-
-/* With fewer batches than threads: one parallel region whose threads pack
- * the shared panels of B together (at the start of the packing area) and
- * take blocks of rows dynamically, each packing A into its own buffer. The
- * thread-slice form (whole batches per thread) follows in the else branch. */
-/* aotc_mcb: row blocks of at most mc rows, as many as a multiple of the
- * thread count and as even in register tiles as they can be, so that the
- * dynamic schedule leaves no thread a block more than another. */
-static void print_row_blocks(emit_fn *E, const sched_blocks *b)
-{
-  int cap = (b->mc / b->mr > 0 ? b->mc / b->mr : 1) * b->threads;
-  emit_line(E, "const int64_t aotc_mt = (aotc_m + %d) / %d;", b->mr - 1, b->mr);
-  emit_line(E, "const int64_t aotc_nbk = aotc_max(1, (aotc_mt + %d) / %d) * %d;", cap - 1, cap, b->threads);
-  emit_line(E, "const int64_t aotc_mcb = aotc_max(1, (aotc_mt + aotc_nbk - 1) / aotc_nbk) * %d;", b->mr);
-}
-
-static void print_cooperative(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
-{
-  E->em->helper[EMIT_H_MAX] = true;
-  E->em->need_thread = true;
-  emit_open_block(E, "if (aotc_nb < %d)", b->threads);
-  emit_line(E, "const int64_t aotc_aps = (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
-            b->mr - 1, b->mr, b->mr, b->kc);
-  emit_line(E, "const int64_t aotc_bps = (aotc_min(%d, aotc_n) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->nc,
-            b->nr - 1, b->nr, b->nr, b->kc);
-  print_row_blocks(E, b);
-  emit_line(E, "float *aotc_bp = aotc_pack;");
-  fprintf(E->out, E->em->tg->parallel_region, b->threads);
-  emit_line(E, "{");
-  E->indent++;
-  emit_line(E, "float *aotc_ap = aotc_pack + aotc_bps + aotc_thread() * aotc_aps;");
-  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
-  print_batch_indices(E, c, s);
-  emit_line(E, "const int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
-  print_blis_loops(E, c, s, b, true);
-  print_empty_depth(E, c, s, true);
-  emit_close_block(E);
-  emit_close_block(E);
-  E->indent--;
-  emit_open_block(E, "} else");
 }
 
 /* Extents, strides of C's rows and columns, floats per thread's buffers. */
@@ -500,12 +508,15 @@ static void print_contraction_sizes(emit_fn *E, const sched_contraction *c, cons
 }
 
 /* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
-static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
+static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                               const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
   emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
             b->mr - 1, b->mr, b->mr, b->kc);
+  if (emit_prepack_usable(E, ci, 0) || emit_prepack_usable(E, ci, 1))
+    emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
   if (b->threads > 1)
     emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
                        "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
@@ -513,8 +524,8 @@ static void print_thread_loops(emit_fn *E, const sched_contraction *c, const ir_
     emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
   print_thread_slice(E, b);
-  print_blis_loops(E, c, s, b, false);
-  print_empty_depth(E, c, s, false);
+  print_blis_loops(E, ci, c, s, b);
+  print_empty_depth(E, c, s);
   emit_close_block(E);
   emit_close_block(E);
 }
@@ -534,13 +545,9 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
   emit_line(E, "{");
   E->indent++;
   print_contraction_sizes(E, c, s, b);
-  if (b->threads > 1) {
-    print_cooperative(E, c, s, b);
-    fprintf(E->out, E->em->tg->parallel_for, b->threads);
-  }
-  print_thread_loops(E, c, s, b);
   if (b->threads > 1)
-    emit_close_block(E);
+    fprintf(E->out, E->em->tg->parallel_for, b->threads);
+  print_thread_loops(E, ci, c, s, b);
   emit_close_block(E);
   emit_unbind_indices(E, s);
   E->stmt = NULL;

@@ -3,7 +3,10 @@
  * statements only read the current kernel's results pointwise (elementwise
  * consumers: bias, batch normalisation, activations, residual adds) joins
  * that kernel. A contraction (C += A * B over plain accesses) stays alone so
- * that the backend can give it the packed micro-kernel path. */
+ * that the backend can give it the packed micro-kernel path. A statement
+ * that reads a result of its kernel at another point (a convolution's taps
+ * over its padded copy) starts a new kernel: the rest can then be fused into
+ * one pass without shifted loops. */
 #include "graph.h"
 
 #include <string.h>
@@ -95,6 +98,19 @@ static bool fuses(const ir_func *f, int first, int end, const bool *written)
   return reads > 0;
 }
 
+/* Whether e reads a tensor marked in `written` at other than the
+ * statement's own point (a stencil over a result of the kernel, such as a
+ * convolution's taps over its padded copy). */
+static bool reads_shifted(const ir_stmt *s, const ir_expr *e, const bool *written)
+{
+  if (e->kind == IR_ACCESS && written[e->tensor] && !is_identity_access(s, e))
+    return true;
+  for (int k = 0; k < e->n_args; k++)
+    if (reads_shifted(s, e->args[k], written))
+      return true;
+  return false;
+}
+
 static void new_kernel(const ir_func *f, int *k, bool *written)
 {
   ++*k;
@@ -117,8 +133,9 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
       first = i;
     }
     for (int j = i; j < end; j++) {
-      bool contraction = is_contraction(f, f->stmts[j]);
-      if (j > i && (contraction || alone)) {
+      const ir_stmt *s = f->stmts[j];
+      bool contraction = is_contraction(f, s);
+      if (j > i && (contraction || alone || (ir_stmt_is_plain(s) && reads_shifted(s, s->rhs, written)))) {
         new_kernel(f, &k, written);
         first = j;
       }

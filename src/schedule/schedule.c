@@ -477,6 +477,67 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
   b->threads = o->threads > 0 ? o->threads : 1;
 }
 
+/* Iterations of statement s, -1 when a range is not constant. */
+static int64_t stmt_points(const ir_stmt *s)
+{
+  int64_t n = 1, lo, hi;
+  for (int x = 0; x < s->n_index; x++) {
+    if (!ir_size_is_const(s->index[x].lo, &lo) || !ir_size_is_const(s->index[x].hi, &hi) ||
+        __builtin_mul_overflow(n, hi > lo ? hi - lo : 0, &n))
+      return -1;
+  }
+  return n;
+}
+
+int sched_kernel_threads(const ir_func *f, int first, int end, int threads)
+{
+  int64_t total = 0;
+  for (int i = first; i < end; i++) {
+    int64_t n = stmt_points(f->stmts[i]);
+    if (n < 0 || __builtin_add_overflow(total, n, &total))
+      return threads;
+  }
+  return total < SCHED_SERIAL_POINTS ? 1 : threads;
+}
+
+/* Whether statements a and b run over the same box with no reduction. */
+static bool same_pointwise_box(const ir_stmt *a, const ir_stmt *b)
+{
+  if (a->n_index != b->n_index || a->n_index != a->n_lhs || b->n_index != b->n_lhs)
+    return false;
+  for (int x = 0; x < a->n_index; x++)
+    if (!ir_size_equal(a->index[x].lo, b->index[x].lo) || !ir_size_equal(a->index[x].hi, b->index[x].hi))
+      return false;
+  return true;
+}
+
+sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fusion fusion)
+{
+  if (end - first < 3)
+    return fusion;
+  for (int i = first; i < end; i++)
+    if (!ir_stmt_is_plain(f->stmts[i]) || f->stmts[i]->n_index != f->stmts[i]->n_lhs)
+      return fusion;
+  for (int i = first + 2; i < end; i++)
+    if (!same_pointwise_box(f->stmts[first + 1], f->stmts[i]))
+      return fusion;
+  return SCHED_FUSE_MAX;
+}
+
+void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
+                                 const sched_cpu *cpu, sched_blocks *b)
+{
+  sched_options own = *o;
+  memset(own.tile, 0, sizeof(own.tile));
+  memset(own.reg_tile, 0, sizeof(own.reg_tile));
+  if (!cpu)
+    cpu = sched_cpu_native();
+  if (c->i < SCHED_MAX_DIMS && c->j < SCHED_MAX_DIMS && c->k < SCHED_MAX_DIMS)
+    contraction_heuristic(c, cpu, &own);
+  own.threads = sched_kernel_threads(f, c->stmt, c->stmt + 1, o->threads);
+  sched_contraction_blocks(c, &own, b);
+}
+
 /* ------------------------------------------------------------------------
  * Schedule tree transformations
  * ------------------------------------------------------------------------ */
@@ -556,15 +617,38 @@ static __isl_give isl_schedule_node *unroll_band(__isl_take isl_schedule_node *n
   return node;
 }
 
+/* Whether node is a leaf, or a sequence of filters over leaves (fused
+ * statements in one loop body). */
+static bool is_loop_body(__isl_keep isl_schedule_node *node)
+{
+  if (!node)
+    return false;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_leaf)
+    return true;
+  if (isl_schedule_node_get_type(node) != isl_schedule_node_sequence)
+    return false;
+  isl_size n = isl_schedule_node_n_children(node);
+  bool body = n > 0;
+  for (int i = 0; body && i < n; i++) {
+    isl_schedule_node *filter = isl_schedule_node_get_child(node, i);
+    isl_schedule_node *child = filter ? isl_schedule_node_get_child(filter, 0) : NULL;
+    body = child && isl_schedule_node_get_type(child) == isl_schedule_node_leaf;
+    isl_schedule_node_free(child);
+    isl_schedule_node_free(filter);
+  }
+  return body;
+}
+
 /* Marks the last member of the band at node "aotc_simd" when it is
- * coincident and innermost (the band's child is a leaf). */
+ * coincident and innermost (the band's child is a leaf, or fused
+ * statements). */
 static __isl_give isl_schedule_node *mark_simd(__isl_take isl_schedule_node *node, const sched_options *o)
 {
   isl_size n = isl_schedule_node_band_n_member(node);
   if (!o->vectorize || n < 1 || isl_schedule_node_band_member_get_coincident(node, n - 1) != isl_bool_true)
     return node;
   isl_schedule_node *child = isl_schedule_node_get_child(node, 0);
-  bool leaf = child && isl_schedule_node_get_type(child) == isl_schedule_node_leaf;
+  bool leaf = is_loop_body(child);
   isl_schedule_node_free(child);
   if (!leaf || isl_schedule_node_band_member_get_ast_loop_type(node, n - 1) == isl_ast_loop_unroll)
     return node;

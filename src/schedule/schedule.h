@@ -134,6 +134,27 @@ typedef struct sched_blocks {
   int threads;
 } sched_blocks;
 void sched_contraction_blocks(const sched_contraction *c, const sched_options *o, sched_blocks *b);
+/* The heuristic blocks of one contraction of f for cpu (NULL: native), from
+ * its own row, column and depth indices (options o hold the heuristics of a
+ * function's first contraction, indexed by that one's index variables), on
+ * sched_kernel_threads threads. */
+void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
+                                 const sched_cpu *cpu, sched_blocks *b);
+
+/* Kernels of fewer iterations than this (all statements, reductions
+ * included) run on one thread: a parallel region costs more than it saves,
+ * and far more on a loaded machine where a barrier waits for a descheduled
+ * thread. */
+#define SCHED_SERIAL_POINTS 4096
+/* The threads for the kernel of statements first..end-1 of f under the
+ * heuristics: 1 when it is small (SCHED_SERIAL_POINTS), else threads. */
+int sched_kernel_threads(const ir_func *f, int first, int end, int threads);
+/* The fusion for the kernel of statements first..end-1 under the
+ * heuristics: SCHED_FUSE_MAX when none has a reduction and all but the first
+ * run over the same box (a depthwise convolution: its padded copy, then the
+ * taps, bias and activation; a chain of elementwise operators): one pass over
+ * memory instead of one per statement. Else fusion. */
+sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fusion fusion);
 
 /* ------------------------------------------------------------------------
  * Schedule tree transformations

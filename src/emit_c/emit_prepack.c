@@ -1,0 +1,225 @@
+/* emit_prepack.c: constant operands of contractions packed when the code is
+ * printed. The packed loops (emit_ukernel.c) copy panels of each operand
+ * into the workspace at every call: mr rows (or nr columns) by the depth,
+ * lane fastest. For a weight that copy is the same every time, and for the
+ * large layers of a network it is a second pass over memory as large as the
+ * arithmetic's. Here such an operand is written out once, in that panel
+ * order over its whole depth, P[lane panel][depth][lane] (lanes past the end
+ * zero), so the micro-kernel reads panel q at depth block pc directly at
+ * P + q * width * K + pc * width. The original constant is left out of the
+ * file when nothing else reads it. */
+#define _POSIX_C_SOURCE 200809L
+#include "emit_print.h"
+#include "emit_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INDEX 32
+
+/* The operand (0: a, rows; 1: b, columns) of contraction ci. */
+static const ir_expr *operand(const emit_fn *E, int ci, int op)
+{
+  return op ? E->pf->contr[ci].b : E->pf->contr[ci].a;
+}
+
+static void lanes_of(const sched_contraction *c, int op, const int **set, int *n)
+{
+  *set = op ? c->cols : c->rows;
+  *n = op ? c->n_cols : c->n_rows;
+}
+
+/* A subscript's value at the index values x; false when it is not integer
+ * arithmetic of indices and constants. */
+static bool eval_index(const ir_expr *e, const int64_t *x, int64_t *out)
+{
+  int64_t a, b;
+  switch (e->kind) {
+  case IR_INDEX:
+    *out = x[e->index];
+    return e->index >= 0 && e->index < MAX_INDEX;
+  case IR_CONST_INT:
+    *out = e->ival;
+    return true;
+  case IR_BINARY:
+    if (!eval_index(e->args[0], x, &a) || !eval_index(e->args[1], x, &b))
+      return false;
+    if (e->op == IR_ADD)
+      *out = a + b;
+    else if (e->op == IR_SUB)
+      *out = a - b;
+    else if (e->op == IR_MUL)
+      *out = a * b;
+    else
+      return false;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Whether e's subscripts use only the indices in `allowed` (a bit set). */
+static bool uses_only(const ir_expr *e, unsigned allowed)
+{
+  if (e->kind == IR_INDEX)
+    return e->index >= 0 && e->index < MAX_INDEX && (allowed >> e->index & 1u);
+  if (e->kind != IR_CONST_INT && e->kind != IR_BINARY)
+    return false;
+  for (int k = 0; k < e->n_args; k++)
+    if (!uses_only(e->args[k], allowed))
+      return false;
+  return true;
+}
+
+static bool const_extent(const ir_stmt *s, const int *set, int n, int64_t *out)
+{
+  int64_t v = 1, d;
+  for (int t = 0; t < n; t++)
+    if (!ir_size_is_const(s->index[set[t]].hi, &d) || d < 0 || __builtin_mul_overflow(v, d, &v))
+      return false;
+  *out = v;
+  return v > 0 && v < ((int64_t)1 << 31);
+}
+
+static bool tensor_dims(const ir_tensor *T, int64_t *dims)
+{
+  for (int j = 0; j < T->rank; j++)
+    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &dims[j]) || dims[j] < 0)
+      return false;
+  return T->rank <= MAX_INDEX;
+}
+
+bool emit_prepack_usable(const emit_fn *E, int ci, int op)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  const ir_expr *e = operand(E, ci, op);
+  const ir_tensor *T = E->f->tensors[e->tensor];
+  const int *lanes;
+  int n_lanes;
+  int64_t m, k, dims[MAX_INDEX];
+  unsigned allowed = 0;
+  lanes_of(c, op, &lanes, &n_lanes);
+  if (T->role != IR_CONSTANT || T->type != IR_F32 || !T->data || E->em->plan->opt->weights ||
+      s->n_index > MAX_INDEX || !tensor_dims(T, dims) || !const_extent(s, lanes, n_lanes, &m) ||
+      !const_extent(s, c->depth, c->n_depth, &k))
+    return false;
+  for (int t = 0; t < n_lanes; t++)
+    allowed |= 1u << lanes[t];
+  for (int t = 0; t < c->n_depth; t++)
+    allowed |= 1u << c->depth[t];
+  for (int j = 0; j < e->n_args; j++)
+    if (!uses_only(e->args[j], allowed))
+      return false;
+  return true;
+}
+
+void emit_prepack_print_name(const emit_fn *E, int ci, int op)
+{
+  fprintf(E->out, "aotc_pk%d%c_%s", ci, op ? 'b' : 'a', E->name);
+}
+
+/* Sets x[set[0..n-1]] from the flattened value v (last fastest). */
+static void decompose(const ir_stmt *s, const int *set, int n, int64_t v, int64_t *x)
+{
+  for (int t = n - 1; t >= 0; t--) {
+    int64_t d;
+    ir_size_is_const(s->index[set[t]].hi, &d);
+    x[set[t]] = v % d;
+    v /= d;
+  }
+}
+
+/* The element of T that e reads at x; 0 outside T (a padded read). */
+static float element(const ir_tensor *T, const int64_t *dims, const ir_expr *e, const int64_t *x)
+{
+  int64_t off = 0, v;
+  for (int j = 0; j < e->n_args; j++) {
+    if (!eval_index(e->args[j], x, &v) || v < 0 || v >= dims[j])
+      return 0.0f;
+    off = off * dims[j] + v;
+  }
+  return ((const float *)T->data)[off];
+}
+
+/* P[q][p][l] = operand at lane q * width + l and depth p. */
+static float *packed_values(const emit_fn *E, int ci, int op, int width, int64_t *n_out)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  const ir_expr *e = operand(E, ci, op);
+  const ir_tensor *T = E->f->tensors[e->tensor];
+  const int *lanes;
+  int n_lanes;
+  int64_t m, k, dims[MAX_INDEX], x[MAX_INDEX] = {0};
+  lanes_of(c, op, &lanes, &n_lanes);
+  const_extent(s, lanes, n_lanes, &m);
+  const_extent(s, c->depth, c->n_depth, &k);
+  tensor_dims(T, dims);
+  int64_t mp = (m + width - 1) / width * width;
+  float *v = calloc((size_t)(mp * k), sizeof(float));
+  for (int64_t r = 0; v && r < m; r++) {
+    decompose(s, lanes, n_lanes, r, x);
+    for (int64_t p = 0; p < k; p++) {
+      decompose(s, c->depth, c->n_depth, p, x);
+      v[(r / width) * width * k + p * width + r % width] = element(T, dims, e, x);
+    }
+  }
+  *n_out = mp * k;
+  return v;
+}
+
+static bool print_one(emit_fn *E, int ci, int op)
+{
+  const sched_blocks *b = &E->pf->blocks[ci];
+  int64_t n;
+  float *v = packed_values(E, ci, op, op ? b->nr : b->mr, &n);
+  char *name = NULL;
+  size_t len;
+  FILE *saved = E->out;
+  if (!v || !(E->out = open_memstream(&name, &len))) {
+    E->out = saved;
+    free(v);
+    aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
+    return false;
+  }
+  emit_prepack_print_name(E, ci, op);
+  fclose(E->out);
+  E->out = saved;
+  emit_model_float_array(E->out, name, v, n);
+  free(name);
+  free(v);
+  return true;
+}
+
+bool emit_prepack_print(emit_fn *E)
+{
+  for (int ci = 0; ci < E->pf->n_contr; ci++)
+    for (int op = 0; op < 2; op++)
+      if (emit_prepack_usable(E, ci, op) && !print_one(E, ci, op))
+        return false;
+  return true;
+}
+
+static int reads_of(const ir_expr *e, int t)
+{
+  int n = e && e->kind == IR_ACCESS && e->tensor == t;
+  for (int k = 0; e && k < e->n_args; k++)
+    n += reads_of(e->args[k], t);
+  return n;
+}
+
+bool emit_prepack_replaces(const emit_fn *E, int t)
+{
+  int reads = 0, packed = 0;
+  for (int i = 0; i < E->f->n_stmts; i++) {
+    const ir_stmt *s = E->f->stmts[i];
+    reads += reads_of(s->rhs, t);
+    for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
+      reads += reads_of(s->lhs_expr[j], t);
+  }
+  for (int ci = 0; ci < E->pf->n_contr; ci++)
+    for (int op = 0; op < 2; op++)
+      packed += operand(E, ci, op)->tensor == t && emit_prepack_usable(E, ci, op);
+  return reads > 0 && reads == packed;
+}
