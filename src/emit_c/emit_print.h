@@ -95,6 +95,13 @@ void emit_unbind_indices(emit_fn *E, const ir_stmt *s);
 
 void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node);
 
+/* ---- emit_c.c and emit_region.c: kernels and the regions around them */
+
+/* Kernel i of the function: packed loops or isl's. */
+void emit_print_kernel(emit_fn *E, int i);
+/* The kernels of region r inside its branches and loops. */
+void emit_region_print(emit_fn *E, const ir_region *r);
+
 /* ---- emit_ukernel.c */
 
 /* The packed loops of contraction ci of the function (E->pf->contr). */
