@@ -224,8 +224,63 @@ static bool check_loop_body(ir_graph *g, ir_node *n)
   return true;
 }
 
+/* The one-element integer constant v, when it is one. */
+static bool small_constant(const ir_graph *body, int v, int64_t *c)
+{
+  const ir_value *val = v >= 0 ? &body->values[v] : NULL;
+  if (!val || !val->data || ir_value_numel(val) != 1 || ir_types[val->type].is_float)
+    return false;
+  *c = graph_const_int(val, 0);
+  return true;
+}
+
+/* Whether one-element value v is the iteration number plus *off: through
+ * unsqueeze, reshape, identity, integer casts and additions of one-element
+ * constants (x[i:i+1] spelled with Unsqueeze, Add and Slice). */
+static bool iteration_offset(const ir_graph *body, int v, int64_t *off)
+{
+  int64_t c;
+  *off = 0;
+  for (int depth = 0; depth < 64 && v >= 0; depth++) {
+    const ir_node *n = body->values[v].producer >= 0 ? &body->nodes[body->values[v].producer] : NULL;
+    if (v == body->inputs[0])
+      return true;
+    if (!n || n->n_in < 1)
+      return false;
+    if (n->op == GRAPH_OP_UNSQUEEZE || n->op == GRAPH_OP_RESHAPE || n->op == GRAPH_OP_IDENTITY ||
+        (n->op == GRAPH_OP_CAST && !ir_types[n->p.cast.to].is_float))
+      v = n->in[0];
+    else if ((n->op == GRAPH_OP_ADD || n->op == GRAPH_OP_SUB) && n->n_in == 2 && small_constant(body, n->in[1], &c))
+      *off += n->op == GRAPH_OP_ADD ? c : -c, v = n->in[0];
+    else if (n->op == GRAPH_OP_ADD && n->n_in == 2 && small_constant(body, n->in[0], &c))
+      *off += c, v = n->in[1];
+    else
+      return false;
+  }
+  return false;
+}
+
+/* Slice(x, i + a, i + a + 1, [axis]) with i the iteration number: a
+ * gather of element i + a along axis (its shape does not depend on i). */
+static void gather_iteration_slice(ir_graph *body, ir_node *n)
+{
+  int64_t start, end, axis = 0, step = 1;
+  if (n->op != GRAPH_OP_SLICE || n->n_in < 3 || n->in[1] < 0 || n->in[2] < 0 || body->values[n->in[1]].data ||
+      !iteration_offset(body, n->in[1], &start) || !iteration_offset(body, n->in[2], &end) || start < 0 ||
+      end != start + 1)
+    return;
+  if ((n->n_in > 3 && n->in[3] >= 0 && !small_constant(body, n->in[3], &axis)) ||
+      (n->n_in > 4 && n->in[4] >= 0 && (!small_constant(body, n->in[4], &step) || step != 1)))
+    return;
+  n->op = GRAPH_OP_GATHER;
+  n->n_in = 2;
+  n->p.axis.axis = axis;
+}
+
 bool graph_infer_loop(ir_graph *g, ir_node *n)
 {
+  for (int k = 0; n->p.control.body[0] && k < n->p.control.body[0]->n_nodes; k++)
+    gather_iteration_slice(n->p.control.body[0], &n->p.control.body[0]->nodes[k]);
   const graph_control_params *p = &n->p.control;
   ir_graph *body = p->body[0];
   int nc = p->n_carried;
