@@ -13,6 +13,13 @@
  * Builders
  * ------------------------------------------------------------------------ */
 
+/* memcpy of n ints, none when n is 0 (src may then be NULL). */
+static void copy_ints(int *dst, const int *src, int n)
+{
+  if (n > 0)
+    memcpy(dst, src, sizeof(int) * (size_t)n);
+}
+
 static bool valid_values(ir_graph *g, const int *in, int n, bool optional)
 {
   for (int k = 0; k < n; k++)
@@ -31,7 +38,7 @@ int graph_control_node(ir_graph *g, graph_op op, const int *in, int n_in, int n_
     aotc_error(g->ctx, g->loc, "%s: an input is not a value of the graph", graph_op_names[op]);
     return -1;
   }
-  memcpy(n->in, in, sizeof(int) * (size_t)n_in);
+  copy_ints(n->in, in, n_in);
   n->p.control = *p;
   for (int k = 0; k < n_out; k++) {
     const char *vname = out_names ? out_names[k] : k ? ir_sprintf(g->ctx, "%s_%d", name, k) : name;
@@ -58,8 +65,8 @@ int graph_if(ir_graph *g, int cond, ir_graph *then_g, const int *then_in, ir_gra
   if (!in || !valid_values(g, then_in, then_g->n_inputs, false) || !valid_values(g, else_in, else_g->n_inputs, false))
     return -1;
   in[0] = cond;
-  memcpy(in + 1, then_in, sizeof(int) * (size_t)then_g->n_inputs);
-  memcpy(in + 1 + then_g->n_inputs, else_in, sizeof(int) * (size_t)else_g->n_inputs);
+  copy_ints(in + 1, then_in, then_g->n_inputs);
+  copy_ints(in + 1 + then_g->n_inputs, else_in, else_g->n_inputs);
   graph_control_params p = {.body = {then_g, else_g}, .n_then = then_g->n_inputs};
   int node = graph_control_node(g, GRAPH_OP_IF, in, n_in, then_g->n_outputs, &p, NULL, outs);
   return node < 0 ? -1 : g->nodes[node].n_out ? g->nodes[node].out[0] : -1;
@@ -80,8 +87,8 @@ int graph_loop(ir_graph *g, int trip, int cond, const int *carried, int n_carrie
     return -1;
   in[0] = trip;
   in[1] = cond;
-  memcpy(in + 2, carried, sizeof(int) * (size_t)n_carried);
-  memcpy(in + 2 + n_carried, outer, sizeof(int) * (size_t)n_outer);
+  copy_ints(in + 2, carried, n_carried);
+  copy_ints(in + 2 + n_carried, outer, n_outer);
   graph_control_params p = {.body = {body, NULL}, .n_carried = n_carried};
   int node = graph_control_node(g, GRAPH_OP_LOOP, in, n_in, body->n_outputs - 1, &p, NULL, outs);
   return node < 0 ? -1 : g->nodes[node].n_out ? g->nodes[node].out[0] : -1;

@@ -177,10 +177,9 @@ static int *node_inputs(onnx_reader *r, const int *fixed, int n_fixed, onnx_scop
   if (!in)
     return NULL;
   memcpy(in, fixed, sizeof(int) * (size_t)n_fixed);
-  for (int k = 0; k < n_sc; k++) {
-    memcpy(in + at, sc[k]->outer_v, sizeof(int) * (size_t)sc[k]->n_caps);
-    at += sc[k]->n_caps;
-  }
+  for (int k = 0; k < n_sc; at += sc[k++]->n_caps)
+    if (sc[k]->n_caps)
+      memcpy(in + at, sc[k]->outer_v, sizeof(int) * (size_t)sc[k]->n_caps);
   return in;
 }
 
