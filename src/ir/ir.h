@@ -349,7 +349,7 @@ bool ir_stmt_reads(const ir_stmt *s, int t);
  * ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------
- * Regions: control flow over the statements (region.c, docs/ir.md)
+ * Regions: control flow over the statements (region.c, docs/control-flow.md)
  *
  * A function with a body runs it instead of its statements in order. Every
  * region covers a contiguous range of statements, its children the same
