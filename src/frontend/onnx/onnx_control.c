@@ -2,9 +2,9 @@
  * graph's if and loop ops (graph.h, graph_control_params). A subgraph
  * attribute becomes a subgraph whose inputs are its formal inputs, then
  * the values it reads from the graphs around it by name (captured in the
- * order it meets them). Scan (opset 9 on, default axes and directions)
- * becomes a loop over its scan inputs' first dimension: the body gathers
- * element i of each scan input. */
+ * order it meets them). Scan (default axes and directions; before opset
+ * 9 a batch of one) becomes a loop over its scan inputs' first dimension:
+ * the body gathers element i of each scan input. */
 #include "onnx_attr.h"
 
 #include <string.h>
@@ -208,11 +208,15 @@ static const char **output_names(onnx_reader *r, const Onnx__NodeProto *np, cons
   return names;
 }
 
+/* The node, its outputs named by np's (internal: named after the node,
+ * returned in outs for the caller to finish). */
 static bool add_node(onnx_reader *r, const Onnx__NodeProto *np, const char *name, graph_op op, const int *in, int n_in,
-                     const graph_control_params *p)
+                     const graph_control_params *p, int *internal)
 {
   const char **names = output_names(r, np, name);
-  int k = names ? graph_control_node(r->g, op, in, n_in, (int)np->n_output, p, names, NULL) : -1;
+  for (size_t j = 0; internal && names && j < np->n_output; j++)
+    names[j] = ir_sprintf(r->ctx, "%s_batch_%zu", name, j);
+  int k = names ? graph_control_node(r->g, op, in, n_in, (int)np->n_output, p, names, internal) : -1;
   if (k < 0)
     return false;
   ir_node *n = &r->g->nodes[k];
@@ -220,7 +224,7 @@ static bool add_node(onnx_reader *r, const Onnx__NodeProto *np, const char *name
   n->source_op = ir_strdup(r->ctx, safe_name(np->op_type));
   n->loc = r->loc;
   for (int j = 0; j < n->n_out; j++)
-    r->g->values[n->out[j]].internal = !*safe_name(np->output[j]);
+    r->g->values[n->out[j]].internal = internal || !*safe_name(np->output[j]);
   return true;
 }
 
@@ -238,7 +242,7 @@ static bool read_if(onnx_decoder *d, const char *name)
     return false;
   graph_control_params p = {.body = {read_body(r, tg, &st, -1), read_body(r, eg, &se, -1)}, .n_then = st.n_caps};
   int *in = p.body[0] && p.body[1] ? node_inputs(r, &cond, 1, sc, 2, &n_in) : NULL;
-  return in && add_node(r, d->np, name, GRAPH_OP_IF, in, n_in, &p);
+  return in && add_node(r, d->np, name, GRAPH_OP_IF, in, n_in, &p, NULL);
 }
 
 static bool read_loop(onnx_decoder *d, const char *name)
@@ -257,7 +261,7 @@ static bool read_loop(onnx_decoder *d, const char *name)
       return false;
   graph_control_params p = {.body = {bg && fixed ? read_body(r, bg, &sb, -1) : NULL}, .n_carried = n_fixed - 2};
   int *in = p.body[0] ? node_inputs(r, fixed, n_fixed, sc, 1, &n_in) : NULL;
-  return in && add_node(r, d->np, name, GRAPH_OP_LOOP, in, n_in, &p);
+  return in && add_node(r, d->np, name, GRAPH_OP_LOOP, in, n_in, &p, NULL);
 }
 
 /* Scan's axes and directions other than the defaults are refused. */
@@ -287,34 +291,80 @@ static int scan_length(onnx_reader *r, int x)
   return v;
 }
 
+/* Scan before opset 9 has a batch dimension first: a batch of one is
+ * squeezed away before the loop (unsqueeze: put back after it, naming the
+ * value). */
+static int batch_axis(onnx_reader *r, graph_op op, int v, const char *value_name)
+{
+  int64_t zero = 0, one = 1;
+  int axes = graph_constant(r->g, "batch_axis", IR_I64, 1, &one, &zero);
+  ir_node *n = axes >= 0 ? ir_graph_add_node(r->g, op, ir_sprintf(r->ctx, "%s_batch", value_name), 2, 1) : NULL;
+  int out = n ? ir_graph_add_value(r->g, ir_strdup(r->ctx, value_name)) : -1;
+  if (out < 0)
+    return -1;
+  r->g->values[axes].internal = true;
+  r->g->values[out].internal = op == GRAPH_OP_SQUEEZE;
+  r->g->values[out].producer = r->g->n_nodes - 1;
+  n->in[0] = v;
+  n->in[1] = axes;
+  n->out[0] = out;
+  return out;
+}
+
+/* The scan's inputs after the trip count and condition; Scan-8's
+ * sequence lengths (input 0) must be left out. */
+static int *scan_inputs(onnx_decoder *d, const char *name, int first)
+{
+  onnx_reader *r = d->r;
+  int *fixed = IR_NEW_ARRAY(r->ctx, int, d->np->n_input + 2);
+  if (!fixed)
+    return NULL;
+  if (first && *safe_name(d->np->input[0])) {
+    aotc_error(r->ctx, r->loc, "node '%s' (Scan): sequence_lens is not supported", name);
+    return NULL;
+  }
+  fixed[1] = -1;
+  for (size_t k = (size_t)first; k < d->np->n_input; k++) {
+    int *v = &fixed[2 + k - (size_t)first];
+    if (!input_value(r, d->np, k, name, v) || *v < 0)
+      return NULL;
+    if (first && (*v = batch_axis(r, GRAPH_OP_SQUEEZE, *v, ir_sprintf(r->ctx, "%s_in_%zu", name, k))) < 0)
+      return NULL;
+  }
+  return fixed;
+}
+
+static bool unbatch_outputs(onnx_decoder *d, const int *outs)
+{
+  for (size_t k = 0; k < d->np->n_output; k++)
+    if (*safe_name(d->np->output[k]) && batch_axis(d->r, GRAPH_OP_UNSQUEEZE, outs[k], d->np->output[k]) < 0)
+      return false;
+  return true;
+}
+
 static bool read_scan(onnx_decoder *d, const char *name)
 {
   onnx_reader *r = d->r;
   onnx_scope sb = {0}, *sc[1] = {&sb};
   const Onnx__GraphProto *bg = onnx_attr_graph(d, "body");
   int64_t n_scan;
-  int n_states = (int)d->np->n_input, n_in;
+  int first = d->opset < 9, n_states = (int)d->np->n_input - first, n_in;
   if (!bg || !onnx_attr_int(d, "num_scan_inputs", -1, &n_scan) || !scan_defaults(d))
     return false;
-  if (d->opset < 9 || n_scan < 1 || n_scan > n_states)
-    return onnx_attr_fail(d, "num_scan_inputs", "must be between 1 and the inputs (and Scan before opset 9, with a "
-                          "batch dimension, is not supported)");
+  if (n_scan < 1 || n_scan > n_states)
+    return onnx_attr_fail(d, "num_scan_inputs", "must be between 1 and the inputs");
   n_states -= (int)n_scan;
-  if (bg->n_input != d->np->n_input) {
+  if (bg->n_input != d->np->n_input - (size_t)first) {
     aotc_error(r->ctx, r->loc, "node '%s' (Scan): the body must have one input per input of the node", name);
     return false;
   }
-  int *fixed = IR_NEW_ARRAY(r->ctx, int, d->np->n_input + 2);
-  if (!fixed)
+  int *fixed = scan_inputs(d, name, first), *outs = IR_NEW_ARRAY(r->ctx, int, d->np->n_output);
+  if (!fixed || !outs || (fixed[0] = scan_length(r, fixed[2 + n_states])) < 0)
     return false;
-  fixed[1] = -1;
-  for (size_t k = 0; k < d->np->n_input; k++)
-    if (!input_value(r, d->np, k, name, &fixed[2 + k]) || fixed[2 + k] < 0)
-      return false;
-  fixed[0] = scan_length(r, fixed[2 + n_states]);
-  graph_control_params p = {.body = {fixed[0] >= 0 ? read_body(r, bg, &sb, n_states) : NULL}, .n_carried = n_states};
-  int *in = p.body[0] ? node_inputs(r, fixed, (int)d->np->n_input + 2, sc, 1, &n_in) : NULL;
-  return in && add_node(r, d->np, name, GRAPH_OP_LOOP, in, n_in, &p);
+  graph_control_params p = {.body = {read_body(r, bg, &sb, n_states)}, .n_carried = n_states};
+  int *in = p.body[0] ? node_inputs(r, fixed, (int)bg->n_input + 2, sc, 1, &n_in) : NULL;
+  return in && add_node(r, d->np, name, GRAPH_OP_LOOP, in, n_in, &p, first ? outs : NULL) &&
+         (!first || unbatch_outputs(d, outs));
 }
 
 bool onnx_read_control(onnx_reader *r, const Onnx__NodeProto *np, const char *name, const char *type)
