@@ -154,6 +154,15 @@ static bool control_input(ir_graph *g, ir_node *n, int k, const char *what, bool
   return true;
 }
 
+/* Every input from first on is present. */
+static bool inputs_present(ir_graph *g, ir_node *n, int first)
+{
+  for (int k = first; k < n->n_in; k++)
+    if (n->in[k] < 0)
+      return graph_fail(g, n, "input %d is missing", k);
+  return true;
+}
+
 /* The outputs are the taken branch's when the condition is known, else
  * the branches' (which must agree). */
 bool graph_infer_if(ir_graph *g, ir_node *n)
@@ -161,7 +170,7 @@ bool graph_infer_if(ir_graph *g, ir_node *n)
   const graph_control_params *p = &n->p.control;
   bool known;
   int64_t cond;
-  if (!control_input(g, n, 0, "condition", &known, &cond))
+  if (!control_input(g, n, 0, "condition", &known, &cond) || !inputs_present(g, n, 0))
     return false;
   for (int b = 0; b < 2; b++) {
     ir_graph *body = p->body[b];
@@ -293,6 +302,8 @@ bool graph_infer_loop(ir_graph *g, ir_node *n)
   int nc = p->n_carried;
   if (!body || n->n_in < 2 + nc || body->n_inputs != n->n_in || body->n_outputs != n->n_out + 1 || n->n_out < nc)
     return graph_fail(g, n, "the body does not match the node");
+  if (!inputs_present(g, n, 2))
+    return false;
   bind_scalar(body, 0, IR_I64);
   bind_scalar(body, 1, IR_BOOL);
   for (int k = 2; k < n->n_in; k++)
