@@ -770,8 +770,9 @@ static int exec_region(interp *in, const ir_region *r);
 static int exec_loop(interp *in, const ir_region *r)
 {
   int64_t n = r->trip >= 0 ? convert(control_value(in, r->trip), IR_I64).i : r->max_trip;
+  bool bounded = r->trip >= 0 || r->max_trip >= 0;
   int rc = 0;
-  for (int64_t i = 0; !rc && (n < 0 || i < n) && (r->cond < 0 || truthy(control_value(in, r->cond))); i++)
+  for (int64_t i = 0; !rc && (!bounded || i < n) && (r->cond < 0 || truthy(control_value(in, r->cond))); i++)
     rc = exec_region(in, r->children[0]);
   return rc;
 }

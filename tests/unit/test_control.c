@@ -4,7 +4,9 @@
  * compared with closed forms: both branches of a data-dependent if, a loop
  * whose trip count and condition are run-time values (stopped by the trip
  * count, by the condition, and never run), and a loop with a stacked scan
- * output. */
+ * output. ONNX models from tests/unit/onnx_models/make_control.py: a Loop
+ * with run-time trip count and condition and an If inside its body, and
+ * branches of different shapes, refused. */
 #define _GNU_SOURCE
 #include "graph.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static aotc_ctx *ctx;
 
@@ -222,6 +225,7 @@ Test(control, loop_with_run_time_trip_count_and_condition)
   check_loop(f, &b, 5, true, 3);
   check_loop(f, &b, 5, false, 100);
   check_loop(f, &b, 0, true, 100);
+  check_loop(f, &b, -3, true, 100);
   check_loop(f, &b, 7, true, -2);
   unbuild(&b);
 }
@@ -289,4 +293,94 @@ Test(control, branches_of_different_shapes_are_refused_naming_the_node)
   cr_assert(ctx->n_diags > 0);
   cr_expect(strstr(ctx->diags[0].msg, "if_") && strstr(ctx->diags[0].msg, "must agree"), "message: %s",
             ctx->diags[0].msg);
+}
+
+/* ------------------------------------------------------------------------
+ * ONNX: Loop with run-time trip count and condition, an If in its body
+ * ------------------------------------------------------------------------ */
+
+static unsigned char *read_model(const char *name, size_t *len)
+{
+  char path[4400];
+  const char *slash = strrchr(__FILE__, '/');
+  snprintf(path, sizeof(path), "%.*s/onnx_models/%s.onnx", slash ? (int)(slash - __FILE__) : 1,
+           slash ? __FILE__ : ".", name);
+  if (access(path, R_OK) != 0)
+    snprintf(path, sizeof(path), "tests/unit/onnx_models/%s.onnx", name);
+  FILE *in = fopen(path, "rb");
+  cr_assert(in, "cannot open %s", path);
+  fseek(in, 0, SEEK_END);
+  long n = ftell(in);
+  fseek(in, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)n + 1);
+  cr_assert(buf && fread(buf, 1, (size_t)n, in) == (size_t)n);
+  fclose(in);
+  *len = (size_t)n;
+  return buf;
+}
+
+static ir_module *compile_model(const char *name)
+{
+  size_t len;
+  unsigned char *buf = read_model(name, &len);
+  ir_module *m = onnx_compile(ctx, name, buf, len, name);
+  free(buf);
+  return m;
+}
+
+/* The model's loop, run directly. */
+static void loop_while_if_reference(int64_t n, bool c, float limit, float *s)
+{
+  for (int64_t i = 0; i < n && c; i++) {
+    float total = 0;
+    for (int k = 0; k < 3; k++) {
+      s[k] = i % 2 == 0 ? 2 * s[k] : s[k] + 1;
+      total += s[k];
+    }
+    c = total < limit;
+  }
+}
+
+static void check_loop_while_if(ir_func *f, built *b, int64_t n, bool c, float limit)
+{
+  float x[3] = {0.5f, -1, 2}, want[3], got[3];
+  memcpy(want, x, sizeof(want));
+  loop_while_if_reference(n, c, limit, want);
+  void *args[5] = {&n, &c, x, &limit, got};
+  memset(got, 0, sizeof(got));
+  cr_assert_eq(ir_interpret(ctx, f, NULL, args), 0);
+  expect_close(got, want, 3, "interpreter");
+  memset(got, 0, sizeof(got));
+  run_c(b, args);
+  expect_close(got, want, 3, "emitted C");
+}
+
+Test(control, onnx_loop_with_an_if_inside_runs_as_long_as_its_inputs_say)
+{
+  ir_module *m = compile_model("loop_while_if");
+  if (!m)
+    aotc_print_diags(ctx, stderr);
+  cr_assert_not_null(m);
+  ir_func *f = m->funcs[0];
+  cr_assert_not_null(f->body);
+  cr_assert_eq(f->n_inputs, 4, "n, c, x and limit stay inputs");
+  built b;
+  build(f, &b);
+  check_loop_while_if(f, &b, 10, true, 1000);
+  check_loop_while_if(f, &b, 10, true, 8);
+  check_loop_while_if(f, &b, 3, true, 1000);
+  check_loop_while_if(f, &b, 10, false, 1000);
+  check_loop_while_if(f, &b, -1, true, 1000);
+  unbuild(&b);
+}
+
+Test(control, onnx_if_with_branches_of_different_shapes_is_refused)
+{
+  cr_assert_null(compile_model("if_shapes_differ"));
+  bool found = false;
+  for (int k = 0; k < ctx->n_diags; k++)
+    found |= strstr(ctx->diags[k].msg, "node 'choose' (If)") && strstr(ctx->diags[k].msg, "must agree");
+  if (!found)
+    aotc_print_diags(ctx, stderr);
+  cr_expect(found, "the error names the node");
 }
