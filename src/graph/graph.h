@@ -508,6 +508,10 @@ bool ir_graph_infer(ir_graph *g);
 /* Constant folding: every other node whose inputs are all constant (and
  * whose outputs are small) becomes a constant. */
 bool ir_graph_fold(ir_graph *g);
+/* fold-control (fold_control.c): an if whose condition is known becomes
+ * its taken branch's nodes, a loop that never runs (no scan outputs)
+ * identities of its initial values; then folds constants again. */
+bool ir_graph_fold_control(ir_graph *g);
 /* Folds inference-mode BatchNormalization into the Conv before it when the
  * convolution's weights and the normalisation's parameters are constants and
  * nothing else reads the convolution's output. */

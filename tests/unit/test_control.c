@@ -274,6 +274,65 @@ Test(control, loop_stacks_a_scan_output)
 }
 
 /* ------------------------------------------------------------------------
+ * fold-control: a known condition leaves the taken branch's nodes; a loop
+ * that never runs leaves identities
+ * ------------------------------------------------------------------------ */
+
+static int count_ops(const ir_graph *g, graph_op op)
+{
+  int n = 0;
+  for (int k = 0; k < g->n_nodes; k++)
+    n += g->nodes[k].op == op;
+  return n;
+}
+
+static ir_graph *build_known_if(bool p)
+{
+  ir_graph *g = ir_graph_new(ctx, (ir_loc){0}), *then_g = ir_graph_new(ctx, (ir_loc){0});
+  ir_graph *else_g = ir_graph_new(ctx, (ir_loc){0});
+  int x = graph_input(g, "x", IR_F32, 1, vec), cond = graph_constant(g, "p", IR_BOOL, 0, NULL, &p), out;
+  int a = graph_input(then_g, "a", IR_F32, 1, vec), b = graph_input(else_g, "b", IR_F32, 1, vec);
+  cr_assert(graph_output(then_g, graph_mul(then_g, a, a)));
+  cr_assert(graph_output(else_g, graph_unary(else_g, GRAPH_OP_NEG, b)));
+  cr_assert(graph_if(g, cond, then_g, &x, else_g, &x, &out) >= 0 && graph_output(g, out));
+  return g;
+}
+
+static void check_known_if(bool p)
+{
+  ir_graph *g = build_known_if(p);
+  cr_assert(ir_graph_infer(g) && ir_graph_fold(g) && ir_graph_fold_control(g));
+  cr_expect_eq(count_ops(g, GRAPH_OP_IF), 0, "the if is gone");
+  cr_expect_eq(count_ops(g, p ? GRAPH_OP_MUL : GRAPH_OP_NEG), 1, "the taken branch's node is in the graph");
+  ir_graph_dce(g);
+  ir_func *f = ir_graph_lower(g, "known");
+  cr_assert_not_null(f);
+  cr_expect_null(f->body, "no regions");
+  float x[N] = {1.5f, -2, 0.25f, 3}, want[N], got[N];
+  for (int i = 0; i < N; i++)
+    want[i] = p ? x[i] * x[i] : -x[i];
+  void *args[2] = {x, got};
+  cr_assert_eq(ir_interpret(ctx, f, NULL, args), 0);
+  expect_close(got, want, N, "interpreter");
+}
+
+Test(control, fold_control_inlines_the_taken_branch)
+{
+  check_known_if(true);
+  check_known_if(false);
+}
+
+Test(control, fold_control_turns_a_loop_that_never_runs_into_copies)
+{
+  ir_graph *g = build_loop();
+  int64_t zero = 0;
+  g->nodes[g->n_nodes - 1].in[0] = graph_constant(g, "never", IR_I64, 0, NULL, &zero);
+  cr_assert(ir_graph_infer(g) && ir_graph_fold(g) && ir_graph_fold_control(g));
+  cr_expect_eq(count_ops(g, GRAPH_OP_LOOP), 0, "the loop is gone");
+  cr_expect_eq(count_ops(g, GRAPH_OP_IDENTITY), 2, "its outputs are its initial values");
+}
+
+/* ------------------------------------------------------------------------
  * Refused: branches of different shapes under a run-time condition
  * ------------------------------------------------------------------------ */
 
