@@ -144,6 +144,7 @@ static bool setup_dims(emit_fn *E)
   }
   for (int i = 0; i < f->n_stmts; i++)
     mark_stmt_reads(E->is_read, f->stmts[i]);
+  emit_region_mark_reads(f->body, E->is_read);
   return !ctx->oom;
 }
 

@@ -101,6 +101,8 @@ void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node);
 void emit_print_kernel(emit_fn *E, int i);
 /* The kernels of region r inside its branches and loops. */
 void emit_region_print(emit_fn *E, const ir_region *r);
+/* Marks the tensors the control of r (NULL: none) reads. */
+void emit_region_mark_reads(const ir_region *r, bool *is_read);
 
 /* ---- emit_ukernel.c */
 

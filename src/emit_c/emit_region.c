@@ -77,3 +77,15 @@ void emit_region_print(emit_fn *E, const ir_region *r)
 {
   print_region(E, r, 0);
 }
+
+void emit_region_mark_reads(const ir_region *r, bool *is_read)
+{
+  if (!r)
+    return;
+  if (r->cond >= 0)
+    is_read[r->cond] = true;
+  if (r->trip >= 0)
+    is_read[r->trip] = true;
+  for (int k = 0; k < r->n_children; k++)
+    emit_region_mark_reads(r->children[k], is_read);
+}

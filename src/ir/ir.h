@@ -440,6 +440,9 @@ bool ir_region_add(aotc_ctx *ctx, ir_region *parent, ir_region *child);
 /* Checks f->body (ranges, children, control tensors, kernels inside
  * regions); reports on ctx. */
 bool ir_region_verify(aotc_ctx *ctx, const ir_func *f);
+/* Whether two trees (NULL: none) are the same: kinds, ranges, control
+ * tensors, constant trip counts. */
+bool ir_region_same(const ir_region *a, const ir_region *b);
 /* The region tree as `--dump-after` shows it. */
 void ir_region_print(FILE *out, const ir_func *f);
 /* Whether statement i is the first of a region of statements (lowering

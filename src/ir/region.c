@@ -117,6 +117,19 @@ bool ir_region_verify(aotc_ctx *ctx, const ir_func *f)
   return true;
 }
 
+bool ir_region_same(const ir_region *a, const ir_region *b)
+{
+  if (!a || !b)
+    return a == b;
+  if (a->kind != b->kind || a->first != b->first || a->end != b->end || a->n_children != b->n_children ||
+      a->cond != b->cond || a->trip != b->trip || a->max_trip != b->max_trip)
+    return false;
+  for (int k = 0; k < a->n_children; k++)
+    if (!ir_region_same(a->children[k], b->children[k]))
+      return false;
+  return true;
+}
+
 /* ------------------------------------------------------------------------
  * Blocks and lifetimes
  * ------------------------------------------------------------------------ */
