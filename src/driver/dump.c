@@ -96,6 +96,7 @@ static void print_memory_plan(FILE *out, const ir_func *f)
 static void print_func(FILE *out, const ir_func *f)
 {
   ir_print_func(out, f);
+  ir_region_print(out, f);
   if (f->stmt_origin) {
     fprintf(out, "operators of '%s':\n", f->name);
     print_groups(out, "operator", f->stmt_origin, f->n_stmts);

@@ -143,6 +143,11 @@ static bool pass_fold_constants(driver_module *m)
   return each_graph(m, ir_graph_fold);
 }
 
+static bool pass_fold_control(driver_module *m)
+{
+  return each_graph(m, ir_graph_fold_control);
+}
+
 static bool pass_fold_batchnorm(driver_module *m)
 {
   return each_graph(m, ir_graph_fold_batchnorm);
@@ -319,6 +324,8 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_GRAPH, pass_infer_shapes},
     {"fold-constants", "graph: every other node whose inputs are all constant becomes a constant",
      DRIVER_PASS_GRAPH, pass_fold_constants},
+    {"fold-control", "graph: an if with a known condition becomes its taken branch; a loop that never runs, copies",
+     DRIVER_PASS_GRAPH, pass_fold_control},
     {"fold-batchnorm", "graph: inference BatchNormalization folded into the Conv before it", DRIVER_PASS_GRAPH,
      pass_fold_batchnorm},
     {"dce", "graph: nodes no output needs are marked dead", DRIVER_PASS_GRAPH, pass_dce},

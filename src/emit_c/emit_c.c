@@ -145,6 +145,7 @@ static bool setup_dims(emit_fn *E)
   }
   for (int i = 0; i < f->n_stmts; i++)
     mark_stmt_reads(E->is_read, f->stmts[i]);
+  emit_region_mark_reads(f->body, E->is_read);
   return !ctx->oom;
 }
 
@@ -168,20 +169,29 @@ static bool setup_func(emit_fn *E)
  * One function: constants, workspace size, entry, packed form, prototypes
  * ------------------------------------------------------------------------ */
 
-/* The kernels in order: packed contractions and isl's loops. */
+void emit_print_kernel(emit_fn *E, int i)
+{
+  const emit_kernel *k = &E->pf->kernels[i];
+  emit_checks_print_kernel(E, k);
+  if (k->contraction >= 0)
+    emit_ukernel_print_contraction(E, k->contraction);
+  else {
+    E->k = k->poly;
+    emit_print_node(E, k->ast);
+  }
+}
+
+/* The kernels in order (inside the branches and loops of the function's
+ * regions, when it has some). */
 static void print_kernels(emit_fn *E)
 {
   E->indent = 1;
-  for (int i = 0; i < E->pf->n_kernels; i++) {
-    const emit_kernel *k = &E->pf->kernels[i];
-    emit_checks_print_kernel(E, k);
-    if (k->contraction >= 0)
-      emit_ukernel_print_contraction(E, k->contraction);
-    else {
-      E->k = k->poly;
-      emit_print_node(E, k->ast);
-    }
+  if (E->f->body) {
+    emit_region_print(E, E->f->body);
+    return;
   }
+  for (int i = 0; i < E->pf->n_kernels; i++)
+    emit_print_kernel(E, i);
 }
 
 static void print_entry(emit_fn *E)

@@ -134,6 +134,15 @@ void emit_cuda_print_contraction_body(emit_fn *E, int ci);
 /* Its grid: dim3(...) of the sizes. */
 void emit_cuda_print_contraction_grid(emit_fn *E, int ci);
 
+/* ---- emit_c.c and emit_region.c: kernels and the regions around them */
+
+/* Kernel i of the function: packed loops or isl's. */
+void emit_print_kernel(emit_fn *E, int i);
+/* The kernels of region r inside its branches and loops. */
+void emit_region_print(emit_fn *E, const ir_region *r);
+/* Marks the tensors the control of r (NULL: none) reads. */
+void emit_region_mark_reads(const ir_region *r, bool *is_read);
+
 /* ---- emit_ukernel.c */
 
 /* The packed loops of contraction ci of the function (E->pf->contr). */

@@ -30,9 +30,9 @@
   X(GATHER_ELEMENTS, "gather_elements") X(GATHER_ND, "gather_nd") X(GEMM, "gemm")                             \
   X(GLOBAL_AVGPOOL, "global_avgpool") X(GLOBAL_MAXPOOL, "global_maxpool") X(GREATER, "greater")               \
   X(GREATER_EQUAL, "greater_equal") X(HARDMAX, "hardmax") X(HARD_SIGMOID, "hard_sigmoid")                     \
-  X(HARD_SWISH, "hard_swish") X(IDENTITY, "identity") X(INSTANCENORM, "instancenorm") X(ISINF, "isinf")       \
+  X(HARD_SWISH, "hard_swish") X(IDENTITY, "identity") X(IF, "if") X(INSTANCENORM, "instancenorm") X(ISINF, "isinf")       \
   X(ISNAN, "isnan") X(LAYERNORM, "layernorm") X(LEAKY_RELU, "leaky_relu") X(LESS, "less")                     \
-  X(LESS_EQUAL, "less_equal") X(LOG, "log") X(LOG_SOFTMAX, "log_softmax") X(LRN, "lrn") X(MATMUL, "matmul")   \
+  X(LESS_EQUAL, "less_equal") X(LOG, "log") X(LOG_SOFTMAX, "log_softmax") X(LOOP, "loop") X(LRN, "lrn") X(MATMUL, "matmul")   \
   X(MAX, "max") X(MAXPOOL, "maxpool") X(MEAN, "mean") X(MIN, "min") X(MISH, "mish") X(MOD, "mod")             \
   X(MUL, "mul") X(NEG, "neg") X(NLL_LOSS, "nll_loss") X(NOT, "not") X(ONE_HOT, "one_hot") X(OR, "or")         \
   X(PAD, "pad") X(POW, "pow") X(PRELU, "prelu") X(QUANTIZE, "quantize") X(RANGE, "range")                     \
@@ -308,6 +308,28 @@ typedef struct graph_resize_params {
   bool exclude_outside; /* cubic taps outside the input get weight 0 (the rest renormalised) */
 } graph_resize_params;
 
+/* if and loop (ops_control.c): subgraphs on the same context whose inputs
+ * are what they read from the graph around them.
+ *
+ * if: input 0 is the condition (one element); inputs 1 .. n_then feed
+ * body[0]'s inputs (the then branch) in order, the rest body[1]'s (else).
+ * The outputs are the taken branch's outputs (both branches' outputs have
+ * the same types and shapes unless the condition is constant).
+ *
+ * loop: inputs trip count (one integer; -1: none), condition (one bool;
+ * -1: none), the n_carried initial values, then values the body reads from
+ * outside. body[0]'s inputs: the iteration number (int64, rank 0), the
+ * condition (bool, rank 0), the carried values, the values from outside;
+ * its outputs: the next condition, the carried values, then scan outputs.
+ * The node's outputs: the carried values after the last iteration, then
+ * each scan output stacked over the iterations (a new first dimension:
+ * the loop must run a number of times known at compile time). */
+typedef struct graph_control_params {
+  struct ir_graph *body[2];
+  int n_then;
+  int n_carried;
+} graph_control_params;
+
 typedef union graph_params {
   graph_activation_params act;
   graph_shrink_params shrink;
@@ -339,6 +361,7 @@ typedef union graph_params {
   graph_gather_nd_params gather_nd;
   graph_reverse_params reverse;
   graph_resize_params resize;
+  graph_control_params control;
 } graph_params;
 
 /* ------------------------------------------------------------------------
@@ -452,6 +475,26 @@ int graph_concat(ir_graph *g, const int *xs, int n, int64_t axis);
  * (none: every axis). */
 int graph_reduce(ir_graph *g, graph_op op, int x, int n_axes, const int64_t *axes, bool keep_dims);
 int graph_cast(ir_graph *g, int x, ir_type to);
+/* Control flow (ops_control.c). A subgraph is an ir_graph on g's context
+ * whose inputs (graph_input; shapes are set from what feeds them) and
+ * outputs (graph_output) are its interface; it may be shared by no other
+ * node. graph_if: then_g reads then_in[k] of g as its input k, else_g
+ * else_in[k]; outs receives the node's outputs (then_g->n_outputs of them).
+ * graph_loop: trip and cond may be -1; body's inputs are the iteration
+ * number, the condition, the n_carried values (carried[k] initially), then
+ * outer[k] for its remaining inputs; outs receives body->n_outputs - 1
+ * values (the final carried values, then the stacked scan outputs). Both
+ * return the node's first output, or -1 (reported). */
+/* The general form: a node of op (GRAPH_OP_IF or GRAPH_OP_LOOP) with the
+ * inputs and parameters described at graph_control_params, n_out outputs
+ * named out_names[k] (NULL: after the node) returned in outs (may be
+ * NULL); the node's number, or -1 (reported). */
+int graph_control_node(ir_graph *g, graph_op op, const int *in, int n_in, int n_out, const graph_control_params *p,
+                       const char *const *out_names, int *outs);
+int graph_if(ir_graph *g, int cond, ir_graph *then_g, const int *then_in, ir_graph *else_g, const int *else_in,
+             int *outs);
+int graph_loop(ir_graph *g, int trip, int cond, const int *carried, int n_carried, ir_graph *body, const int *outer,
+               int *outs);
 
 /* ------------------------------------------------------------------------
  * Passes
@@ -465,6 +508,10 @@ bool ir_graph_infer(ir_graph *g);
 /* Constant folding: every other node whose inputs are all constant (and
  * whose outputs are small) becomes a constant. */
 bool ir_graph_fold(ir_graph *g);
+/* fold-control (fold_control.c): an if whose condition is known becomes
+ * its taken branch's nodes, a loop that never runs (no scan outputs)
+ * identities of its initial values; then folds constants again. */
+bool ir_graph_fold_control(ir_graph *g);
 /* Folds inference-mode BatchNormalization into the Conv before it when the
  * convolution's weights and the normalisation's parameters are constants and
  * nothing else reads the convolution's output. */

@@ -146,6 +146,7 @@ static int collect(const ir_func *f, live_range *by_tensor)
     if (f->tensors[t]->role != IR_TEMP)
       continue;
     live_range r = by_tensor[t];
+    ir_region_widen_live(f, t, &r.first, &r.last);
     if ((r.bytes = temp_bytes(f->tensors[t])) < 0)
       return -1;
     by_tensor[n++] = r;

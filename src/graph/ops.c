@@ -238,6 +238,7 @@ static const op_def op_defs[] = {
     [GRAPH_OP_HARD_SIGMOID] = {graph_infer_float_unary, graph_lower_unary, 0},
     [GRAPH_OP_HARD_SWISH] = {graph_infer_float_unary, graph_lower_unary, 0},
     [GRAPH_OP_IDENTITY] = {graph_infer_same, graph_lower_identity, 0},
+    [GRAPH_OP_IF] = {graph_infer_if, graph_lower_if, 0},
     [GRAPH_OP_INSTANCENORM] = {graph_infer_instancenorm, graph_lower_instancenorm, 0},
     [GRAPH_OP_ISINF] = {graph_infer_isx, graph_lower_unary, 0},
     [GRAPH_OP_ISNAN] = {graph_infer_isx, graph_lower_unary, 0},
@@ -248,6 +249,7 @@ static const op_def op_defs[] = {
     [GRAPH_OP_LESS_EQUAL] = {graph_infer_nary, graph_lower_nary, 0},
     [GRAPH_OP_LOG] = {graph_infer_float_unary, graph_lower_unary, 0},
     [GRAPH_OP_LOG_SOFTMAX] = {graph_infer_softmax, graph_lower_softmax, 0},
+    [GRAPH_OP_LOOP] = {graph_infer_loop, graph_lower_loop, 0},
     [GRAPH_OP_MATMUL] = {graph_infer_matmul, graph_lower_matmul, 0},
     [GRAPH_OP_MAX] = {graph_infer_nary, graph_lower_nary, 0},
     [GRAPH_OP_MAXPOOL] = {graph_infer_pool, graph_lower_pool, 0},
@@ -315,7 +317,7 @@ _Static_assert(sizeof(op_defs) / sizeof(op_defs[0]) == GRAPH_OP_COUNT, "op table
 
 bool graph_op_needs_const(const ir_node *n, int k)
 {
-  return k < 32 && (op_defs[n->op].const_inputs >> k) & 1;
+  return (k < 32 && (op_defs[n->op].const_inputs >> k) & 1) || graph_control_needs_const(n, k);
 }
 
 bool graph_op_lowerable(graph_op op)
@@ -330,7 +332,7 @@ bool graph_op_infer(ir_graph *g, ir_node *n)
   if (n->n_in < 1)
     return graph_fail(g, n, "missing input");
   if (n->op != GRAPH_OP_SUM && n->op != GRAPH_OP_MAX && n->op != GRAPH_OP_MIN && n->op != GRAPH_OP_MEAN &&
-      n->op != GRAPH_OP_CONCAT && !graph_in(g, n, 0))
+      n->op != GRAPH_OP_CONCAT && n->op != GRAPH_OP_LOOP && !graph_in(g, n, 0))
     return graph_fail(g, n, "missing input 0");
   return op_defs[n->op].infer(g, n);
 }

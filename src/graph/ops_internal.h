@@ -17,7 +17,10 @@ struct ir_lower {
   ir_name_set names; /* the tensors' names */
   ir_vec stmts;
   const ir_node *node; /* the node being lowered */
+  struct graph_blocks *blocks; /* control flow (ops_control.c): the function's regions
+                                  under construction; NULL while it has none */
 };
+typedef struct graph_blocks graph_blocks;
 
 typedef bool (*graph_infer_fn)(ir_graph *g, ir_node *n);
 typedef bool (*graph_lower_fn)(ir_lower *L, ir_node *n);
@@ -196,6 +199,15 @@ bool graph_infer_gathernd(ir_graph *g, ir_node *n);
 bool graph_lower_gathernd(ir_lower *L, ir_node *n);
 bool graph_infer_reverse_sequence(ir_graph *g, ir_node *n);
 bool graph_lower_reverse_sequence(ir_lower *L, ir_node *n);
+
+/* ops_control.c */
+bool graph_infer_if(ir_graph *g, ir_node *n);
+bool graph_lower_if(ir_lower *L, ir_node *n);
+bool graph_infer_loop(ir_graph *g, ir_node *n);
+bool graph_lower_loop(ir_lower *L, ir_node *n);
+bool graph_control_needs_const(const ir_node *n, int k);
+/* The region tree lowered so far (NULL when no control node was met). */
+ir_region *graph_blocks_finish(ir_lower *L);
 
 /* ops_resize.c */
 bool graph_infer_resize(ir_graph *g, ir_node *n);

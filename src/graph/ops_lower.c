@@ -357,6 +357,7 @@ ir_func *ir_lower_finish(ir_lower *L)
   f->tensors = (ir_tensor **)L->tensors.items;
   f->n_stmts = L->stmts.n;
   f->stmts = (ir_stmt **)L->stmts.items;
+  f->body = graph_blocks_finish(L);
   f->inputs = IR_NEW_ARRAY(L->ctx, int, f->n_tensors);
   f->outputs = IR_NEW_ARRAY(L->ctx, int, f->n_tensors);
   if (!f->inputs || !f->outputs)

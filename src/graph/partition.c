@@ -126,9 +126,10 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
   int k = -1, first = 0;
   bool alone = false;
   for (int i = 0, end; i < f->n_stmts; i = end) {
-    for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i]; end++)
+    for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i] && !ir_region_starts_leaf(f, end); end++)
       ;
-    if (k < 0 || alone || end - first > KERNEL_MAX_STMTS || !fuses(f, i, end, written)) {
+    if (k < 0 || alone || end - first > KERNEL_MAX_STMTS || ir_region_starts_block(f, i) ||
+        !fuses(f, i, end, written)) {
       new_kernel(f, &k, written);
       first = i;
     }

@@ -345,7 +345,8 @@ static bool same_signature(const ir_func *a, const ir_func *b)
   return a->n_tensors == b->n_tensors && a->n_stmts == b->n_stmts && a->n_inputs == b->n_inputs &&
          a->n_outputs == b->n_outputs && a->n_params == 0 && b->n_params == 0 &&
          !memcmp(a->inputs, b->inputs, sizeof(int) * (size_t)a->n_inputs) &&
-         !memcmp(a->outputs, b->outputs, sizeof(int) * (size_t)a->n_outputs) && same_kernels(a, b);
+         !memcmp(a->outputs, b->outputs, sizeof(int) * (size_t)a->n_outputs) && same_kernels(a, b) &&
+         ir_region_same(a->body, b->body);
 }
 
 static bool gen_body(gen *G)

@@ -755,6 +755,48 @@ static void interp_free(interp *in)
   raw_free(in->ctx, in->lo, in->index_bytes * 3);
 }
 
+/* ------------------------------------------------------------------------
+ * Regions: branches and loops over the statements (ir.h)
+ * ------------------------------------------------------------------------ */
+
+/* Element 0 of a region's control tensor t. */
+static value control_value(interp *in, int t)
+{
+  return elem_ops[in->f->tensors[t]->type].load(in->slots[t].data, 0);
+}
+
+static int exec_region(interp *in, const ir_region *r);
+
+static int exec_loop(interp *in, const ir_region *r)
+{
+  int64_t n = r->trip >= 0 ? convert(control_value(in, r->trip), IR_I64).i : r->max_trip;
+  bool bounded = r->trip >= 0 || r->max_trip >= 0;
+  int rc = 0;
+  for (int64_t i = 0; !rc && (!bounded || i < n) && (r->cond < 0 || truthy(control_value(in, r->cond))); i++)
+    rc = exec_region(in, r->children[0]);
+  return rc;
+}
+
+static int exec_region(interp *in, const ir_region *r)
+{
+  int rc = 0;
+  switch (r->kind) {
+  case IR_REGION_STMTS:
+    for (int k = r->first; !rc && k < r->end; k++)
+      rc = exec_stmt(in, in->f->stmts[k]);
+    return rc;
+  case IR_REGION_SEQ:
+    for (int k = 0; !rc && k < r->n_children; k++)
+      rc = exec_region(in, r->children[k]);
+    return rc;
+  case IR_REGION_IF:
+    return exec_region(in, r->children[truthy(control_value(in, r->cond)) ? 0 : 1]);
+  case IR_REGION_LOOP:
+    return exec_loop(in, r);
+  }
+  return 1;
+}
+
 int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args)
 {
   interp in = {.ctx = ctx, .f = f, .sizes = sizes};
@@ -764,8 +806,10 @@ int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *co
   if (!interp_setup(&in) && !shape_tensors(&in)) {
     bind_args(&in, args);
     rc = place_tensors(&in);
-    for (int k = 0; !rc && k < f->n_stmts; k++)
+    for (int k = 0; !rc && !f->body && k < f->n_stmts; k++)
       rc = exec_stmt(&in, f->stmts[k]);
+    if (!rc && f->body)
+      rc = exec_region(&in, f->body);
   }
   interp_free(&in);
   return rc;

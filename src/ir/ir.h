@@ -350,6 +350,34 @@ bool ir_stmt_reads(const ir_stmt *s, int t);
  * Functions and modules
  * ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------
+ * Regions: control flow over the statements (region.c, docs/control-flow.md)
+ *
+ * A function with a body runs it instead of its statements in order. Every
+ * region covers a contiguous range of statements, its children the same
+ * range in order. Kernels never cross a region's boundary; control reads
+ * tensors holding one element (element 0) and writes none: the statements
+ * inside do the rest (copies of loop-carried values, the iteration number).
+ * ------------------------------------------------------------------------ */
+
+typedef enum {
+  IR_REGION_STMTS, /* statements first .. end-1, in order */
+  IR_REGION_SEQ,   /* the children in order */
+  IR_REGION_IF,    /* if (cond[0]) children[0] else children[1] */
+  IR_REGION_LOOP,  /* n = trip[0] (or max_trip); for (i = 0; i < n && cond[0]; i++) children[0] */
+} ir_region_kind;
+
+typedef struct ir_region {
+  ir_region_kind kind;
+  int first, end;  /* the statements covered */
+  int n_children;
+  struct ir_region **children;
+  int cond;        /* IF: the condition; LOOP: checked before every iteration (-1: none) */
+  int trip;        /* LOOP: an integer tensor, the most iterations (-1: max_trip) */
+  int64_t max_trip; /* LOOP without trip: the iteration count (-1: unbounded, cond must stop it) */
+  ir_loc loc;
+} ir_region;
+
 typedef struct ir_func {
   const char *name;
   ir_loc loc;
@@ -380,6 +408,8 @@ typedef struct ir_func {
                                     of temporaries live at once */
   int n_checks;      /* size conditions the entry checks first: when one of */
   ir_size **checks;  /* them is negative, it returns 1 (reads would leave a tensor) */
+  ir_region *body;   /* control flow over the statements (an IR_REGION_SEQ over
+                        all of them); NULL: the statements run in order */
 } ir_func;
 
 typedef struct ir_module {
@@ -407,6 +437,29 @@ void ir_print_expr(FILE *out, const ir_func *f, const ir_stmt *s, const ir_expr 
 /* `aotc check` output: each statement with its inferred ranges, and the
  * shape of every tensor. */
 void ir_print_ranges(FILE *out, const ir_func *f);
+
+/* Regions (region.c). ir_region_new: a region of kind over no statements
+ * yet; ir_region_add appends a child (its range extends the parent's). */
+ir_region *ir_region_new(aotc_ctx *ctx, ir_region_kind kind, int first);
+bool ir_region_add(aotc_ctx *ctx, ir_region *parent, ir_region *child);
+/* Checks f->body (ranges, children, control tensors, kernels inside
+ * regions); reports on ctx. */
+bool ir_region_verify(aotc_ctx *ctx, const ir_func *f);
+/* Whether two trees (NULL: none) are the same: kinds, ranges, control
+ * tensors, constant trip counts. */
+bool ir_region_same(const ir_region *a, const ir_region *b);
+/* The region tree as `--dump-after` shows it. */
+void ir_region_print(FILE *out, const ir_func *f);
+/* Whether statement i is the first of a region of statements (lowering
+ * gives each node inside a branch or loop its own). */
+bool ir_region_starts_leaf(const ir_func *f, int i);
+/* Memory plans: widens the kernel span [*first, *last] of tensor t so that
+ * a tensor used inside a control region (or live across it, or read by its
+ * control) stays live over the whole of the outermost such region. */
+void ir_region_widen_live(const ir_func *f, int t, int *first, int *last);
+/* Whether statement i starts a new block: the first statement of a region,
+ * or the first after one ends (kernels start there). */
+bool ir_region_starts_block(const ir_func *f, int i);
 
 /* ------------------------------------------------------------------------
  * Calling convention shared by the interpreter and the emitted code

@@ -317,5 +317,5 @@ bool ir_verify(aotc_ctx *ctx, const ir_func *f)
   check_signature(&v);
   for (int k = 0; k < f->n_stmts; k++)
     check_stmt(&v, k);
-  return v.ok;
+  return v.ok && ir_region_verify(ctx, f);
 }

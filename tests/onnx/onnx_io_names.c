@@ -69,9 +69,22 @@ static bool reads_input(const ir_func *f, const ir_expr *e)
   return false;
 }
 
-/* Every output computed at compile time: no statement reads an input. */
+/* Whether a branch or loop of region r reads an input (its control). */
+static bool region_reads_input(const ir_func *f, const ir_region *r)
+{
+  for (int k = 0; r && k < r->n_children; k++)
+    if (region_reads_input(f, r->children[k]))
+      return true;
+  return r && ((r->cond >= 0 && f->tensors[r->cond]->role == IR_INPUT) ||
+               (r->trip >= 0 && f->tensors[r->trip]->role == IR_INPUT));
+}
+
+/* Every output computed at compile time: no statement (or branch) reads
+ * an input. */
 static bool folded(const ir_func *f)
 {
+  if (region_reads_input(f, f->body))
+    return false;
   for (int i = 0; i < f->n_stmts; i++)
     if (reads_input(f, f->stmts[i]->rhs))
       return false;

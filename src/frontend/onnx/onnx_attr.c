@@ -282,3 +282,13 @@ bool onnx_input_float(onnx_decoder *d, int k, const char *what, double v)
   float f = (float)v;
   return set_input(d, k, add_constant(d, what, IR_F32, 0, NULL, &f));
 }
+
+const Onnx__GraphProto *onnx_attr_graph(onnx_decoder *d, const char *name)
+{
+  const Onnx__AttributeProto *a = onnx_attr_find(d, name);
+  if (!a)
+    onnx_attr_fail(d, name, "is required");
+  else if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH || !a->g)
+    onnx_attr_fail(d, name, "must be a graph");
+  return a && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ? a->g : NULL;
+}

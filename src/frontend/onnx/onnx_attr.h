@@ -44,6 +44,9 @@ bool onnx_attr_window(onnx_decoder *d, graph_window *w, int64_t *output_padding)
  * vector that becomes input k of the node. */
 bool onnx_attr_list_input(onnx_decoder *d, const char *name, int k);
 bool onnx_attr_floats_input(onnx_decoder *d, const char *name, int k);
+/* A subgraph attribute (If's branches, Loop's and Scan's body); NULL
+ * (reported) when absent or not a graph. */
+const Onnx__GraphProto *onnx_attr_graph(onnx_decoder *d, const char *name);
 /* A float32 scalar constant as input k (what names it). */
 bool onnx_input_float(onnx_decoder *d, int k, const char *what, double v);
 

@@ -16,7 +16,17 @@ typedef struct onnx_reader {
   const onnx_given *given;
   int n_given;
   bool weights_as_params; /* --weights-as-inputs */
+  struct onnx_scope *scope; /* reading a subgraph (onnx_control.c): the graph around it */
 } onnx_reader;
+
+/* The value called name as a node of r's graph sees it: its own, or one of
+ * a graph around it (a subgraph reads it through a new input); -1 when no
+ * graph defines it. */
+int onnx_find_value(onnx_reader *r, const char *name);
+/* Whether type is If, Loop or Scan; onnx_read_control reads such a node
+ * and its subgraphs (onnx_control.c). */
+bool onnx_is_control(const char *type);
+bool onnx_read_control(onnx_reader *r, const Onnx__NodeProto *np, const char *name, const char *type);
 
 /* A constant value named name holding the decoded tensor tp; -1 (reported)
  * when it cannot be decoded. */

@@ -570,7 +570,7 @@ static bool link_inputs(onnx_reader *r, const Onnx__NodeProto *np, ir_node *n)
     const char *name = safe_name(np->input[k]);
     if (!*name)
       continue;
-    n->in[k] = ir_graph_find_value(r->g, name);
+    n->in[k] = onnx_find_value(r, name);
     if (n->in[k] < 0) {
       aotc_error(r->ctx, n->loc, "node '%s' (%s) reads '%s', which no earlier node, input or initializer defines",
                  n->name, graph_node_op_name(n), name);
@@ -699,6 +699,8 @@ bool onnx_read_node(onnx_reader *r, const Onnx__NodeProto *np)
     return false;
   if (!strcmp(type, "Constant"))
     return read_constant(r, np, name);
+  if (onnx_is_control(type))
+    return onnx_read_control(r, np, name, type);
   const struct onnx_op *o = find_op(type);
   if (!o) {
     aotc_error(r->ctx, r->loc, "node '%s' (%s): operator is not supported", name, type);
