@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#define ONNX_MAX_NESTING 64 /* subgraphs inside subgraphs */
+
 typedef struct onnx_scope {
   onnx_reader *outer; /* the reader of the graph around the subgraph */
   int n_caps, cap;
@@ -145,6 +147,13 @@ static bool body_outputs(onnx_reader *r, const Onnx__GraphProto *gp, bool scan)
  * body with that many states); its captured values land in sc. */
 static ir_graph *read_body(onnx_reader *r, const Onnx__GraphProto *gp, onnx_scope *sc, int scan_states)
 {
+  int depth = 0;
+  for (const onnx_reader *o = r; o->scope; o = o->scope->outer)
+    depth++;
+  if (depth >= ONNX_MAX_NESTING) {
+    aotc_error(r->ctx, r->loc, "subgraphs nested more than %d deep are not supported", ONNX_MAX_NESTING);
+    return NULL;
+  }
   onnx_reader sub = *r;
   sub.g = ir_graph_new(r->ctx, r->loc);
   sub.scope = sc;
