@@ -294,6 +294,7 @@ static void print_per_call_plan(emit_fn *E)
       fputs(";\n", E->out);
     }
   fprintf(E->out, "  const size_t aotc_temps = aotc_ws_plan(%d, aotc_live_%s, aotc_plan);\n", n, E->name);
+  fputs("  (void)aotc_temps;\n", E->out);
 }
 
 /* Bytes of the temporaries: where the packing buffers start. */
