@@ -100,7 +100,8 @@ bool emit_prepack_usable(const emit_fn *E, int ci, int op)
   int64_t m, k, dims[MAX_INDEX];
   unsigned allowed = 0;
   lanes_of(c, op, &lanes, &n_lanes);
-  if (T->role != IR_CONSTANT || T->type != IR_F32 || !T->data || E->em->plan->opt->weights ||
+  if (emit_target_is_gpu(E->em->tg) || T->role != IR_CONSTANT || T->type != IR_F32 || !T->data ||
+      E->em->plan->opt->weights ||
       s->n_index > MAX_INDEX || !tensor_dims(T, dims) || !const_extent(s, lanes, n_lanes, &m) ||
       !const_extent(s, c->depth, c->n_depth, &k))
     return false;
