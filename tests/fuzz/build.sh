@@ -14,11 +14,11 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 ninja -C "$dir" libaotc.a onnx.pb-c.h >/dev/null
 inc="-Isrc/ir -Isrc/driver -I$dir"
-libs="$dir/libaotc.a $(pkg-config --libs isl libprotobuf-c) -lm"
+libs="$dir/libaotc.a $(pkg-config --libs isl libprotobuf-c zlib) -lm"
 for t in tc onnx npy; do
   clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $inc \
     tests/fuzz/fuzz_$t.c $libs -o "$dir/fuzz_$t"
 done
 clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $inc -Isrc/frontend/torchscript \
-  tests/fuzz/fuzz_torchscript.c tests/torchscript/zipwrite.c $libs -lz -o "$dir/fuzz_ts"
+  tests/fuzz/fuzz_torchscript.c tests/torchscript/zipwrite.c $libs -o "$dir/fuzz_ts"
 echo "built $dir/fuzz_tc $dir/fuzz_onnx $dir/fuzz_npy $dir/fuzz_ts"
