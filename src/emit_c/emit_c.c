@@ -79,10 +79,16 @@ static bool print_constant(emit_fn *E, int t)
 
 static bool print_constants(emit_fn *E)
 {
-  for (int t = 0; t < E->f->n_tensors; t++)
-    if (E->f->tensors[t]->role == IR_CONSTANT && !emit_prepack_replaces(E, t) && !print_constant(E, t))
-      return false;
-  return emit_prepack_print(E);
+  aotc_ctx *ctx = E->em->plan->ctx;
+  int *reads = aotc_malloc(ctx, sizeof(int) * (size_t)(E->f->n_tensors > 0 ? E->f->n_tensors : 1));
+  bool ok = reads != NULL;
+  if (ok)
+    emit_prepack_count_reads(E, reads);
+  for (int t = 0; ok && t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_CONSTANT && !emit_prepack_replaces(E, t, reads[t]))
+      ok = print_constant(E, t);
+  aotc_free(ctx, reads);
+  return ok && emit_prepack_print(E);
 }
 
 

@@ -202,24 +202,30 @@ bool emit_prepack_print(emit_fn *E)
   return true;
 }
 
-static int reads_of(const ir_expr *e, int t)
+static void count_reads(const ir_expr *e, int *reads)
 {
-  int n = e && e->kind == IR_ACCESS && e->tensor == t;
+  if (e && e->kind == IR_ACCESS)
+    reads[e->tensor]++;
   for (int k = 0; e && k < e->n_args; k++)
-    n += reads_of(e->args[k], t);
-  return n;
+    count_reads(e->args[k], reads);
 }
 
-bool emit_prepack_replaces(const emit_fn *E, int t)
+void emit_prepack_count_reads(const emit_fn *E, int *reads)
 {
-  int reads = 0, packed = 0;
+  for (int t = 0; t < E->f->n_tensors; t++)
+    reads[t] = 0;
   for (int i = 0; i < E->f->n_stmts; i++) {
     const ir_stmt *s = E->f->stmts[i];
-    reads += reads_of(s->rhs, t);
+    count_reads(s->rhs, reads);
     for (int j = 0; !ir_stmt_is_plain(s) && j < s->n_lhs; j++)
-      reads += reads_of(s->lhs_expr[j], t);
+      count_reads(s->lhs_expr[j], reads);
   }
-  for (int ci = 0; ci < E->pf->n_contr; ci++)
+}
+
+bool emit_prepack_replaces(const emit_fn *E, int t, int reads)
+{
+  int packed = 0;
+  for (int ci = 0; reads > 0 && ci < E->pf->n_contr; ci++)
     for (int op = 0; op < 2; op++)
       packed += operand(E, ci, op)->tensor == t && emit_prepack_usable(E, ci, op);
   return reads > 0 && reads == packed;

@@ -73,9 +73,11 @@ bool emit_prepack_usable(const emit_fn *E, int ci, int op);
 void emit_prepack_print_name(const emit_fn *E, int ci, int op);
 /* The packed arrays of E's function, before it. */
 bool emit_prepack_print(emit_fn *E);
-/* Whether constant tensor t is read only through packed arrays (and so
- * not printed). */
-bool emit_prepack_replaces(const emit_fn *E, int t);
+/* How many times each tensor of E's function is read: reads[t]. */
+void emit_prepack_count_reads(const emit_fn *E, int *reads);
+/* Whether constant tensor t, read `reads` times, is read only through
+ * packed arrays (and so not printed). */
+bool emit_prepack_replaces(const emit_fn *E, int t, int reads);
 
 static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 {
