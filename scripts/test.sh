@@ -102,7 +102,7 @@ for variant in build build-san; do
     suite "compile-time scaling" tests/scale/run.sh
     grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
   fi
-  [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (30 s a reader)" tests/fuzz/run.sh --time 30
+  [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (20 s a reader)" tests/fuzz/run.sh --time 20
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
