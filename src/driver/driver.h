@@ -37,6 +37,9 @@ bool driver_parse_shape(aotc_ctx *ctx, const char *spec, onnx_shape_spec *out);
  * temporary folder, builds and runs the code (build.h), and writes one
  * .npy per output, all or none. Returns 0 on success. */
 int driver_run(aotc_ctx *ctx, const run_request *req);
+/* The backend passes of m (after select) write cpath and hpath, the .c
+ * including header_name; both are tracked as temporaries. */
+bool driver_emit_files(aotc_ctx *ctx, driver_module *m, const char *cpath, const char *hpath, const char *header_name);
 
 /* run_cuda.c: `aotc run --target cuda-sim` (and cuda, on a machine with a
  * GPU): the emitted .cu built with a runner (runtime/aotc_cuda_runner.cc)

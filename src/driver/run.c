@@ -245,17 +245,15 @@ static bool write_outputs(aotc_ctx *ctx, const run_request *req, run_state *st)
   return ok;
 }
 
-/* The backend passes write DIR/kernel.c and kernel.h. */
-static bool emit_to_dir(aotc_ctx *ctx, const run_request *req, const char *cpath, const char *hpath)
+bool driver_emit_files(aotc_ctx *ctx, driver_module *m, const char *cpath, const char *hpath, const char *header_name)
 {
-  driver_module *m = req->module;
   driver_tmp_track(cpath);
   driver_tmp_track(hpath);
   m->c_out = fopen(cpath, "w");
   m->h_out = fopen(hpath, "w");
   m->c_path = cpath;
   m->h_path = hpath;
-  m->header_name = "kernel.h";
+  m->header_name = header_name;
   bool ok = m->c_out && m->h_out;
   if (!ok)
     aotc_error(ctx, noloc, "cannot create files in '%s'", cpath);
@@ -273,7 +271,7 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
   char *cpath = ir_sprintf(ctx, "%s/kernel.c", st->tmpdir);
   char *hpath = ir_sprintf(ctx, "%s/kernel.h", st->tmpdir);
   char *sopath = ir_sprintf(ctx, "%s/kernel.so", st->tmpdir);
-  if (!cpath || !hpath || !sopath || !emit_to_dir(ctx, req, cpath, hpath))
+  if (!cpath || !hpath || !sopath || !driver_emit_files(ctx, req->module, cpath, hpath, "kernel.h"))
     return false;
   const driver_plan *p = &req->module->plans[0];
   const driver_config *cfg = req->module->cfg;
@@ -331,7 +329,7 @@ static bool sizes_match(aotc_ctx *ctx, const run_request *req, const run_state *
 static bool run_cuda(aotc_ctx *ctx, const run_request *req, run_state *st)
 {
   char *cpath = ir_sprintf(ctx, "%s/kernel.cu", st->tmpdir), *hpath = ir_sprintf(ctx, "%s/kernel.h", st->tmpdir);
-  return cpath && hpath && emit_to_dir(ctx, req, cpath, hpath) &&
+  return cpath && hpath && driver_emit_files(ctx, req->module, cpath, hpath, "kernel.h") &&
          driver_run_cuda(ctx, req, st->tmpdir, st->sizes, st->arrays, st->n_arrays);
 }
 

@@ -143,28 +143,6 @@ static bool bind_and_alloc(trainer *tr)
  * Building and calling
  * ------------------------------------------------------------------------ */
 
-static bool emit_to(trainer *tr, const char *cpath, const char *hpath)
-{
-  driver_module *m = tr->m;
-  driver_tmp_track(cpath);
-  driver_tmp_track(hpath);
-  m->c_out = fopen(cpath, "w");
-  m->h_out = fopen(hpath, "w");
-  m->c_path = cpath;
-  m->h_path = hpath;
-  m->header_name = "train.h";
-  bool ok = m->c_out && m->h_out;
-  if (!ok)
-    aotc_error(tr->ctx, noloc, "cannot create files in '%s'", tr->tmpdir);
-  ok = ok && driver_run_after(m, "select");
-  if (m->c_out && fclose(m->c_out))
-    ok = false;
-  if (m->h_out && fclose(m->h_out))
-    ok = false;
-  m->c_out = m->h_out = NULL;
-  return ok;
-}
-
 static bool build_and_load(trainer *tr)
 {
   aotc_ctx *ctx = tr->ctx;
@@ -172,7 +150,7 @@ static bool build_and_load(trainer *tr)
     return false;
   char *cpath = ir_sprintf(ctx, "%s/train.c", tr->tmpdir), *hpath = ir_sprintf(ctx, "%s/train.h", tr->tmpdir);
   char *sopath = ir_sprintf(ctx, "%s/train.so", tr->tmpdir);
-  if (!cpath || !hpath || !sopath || !emit_to(tr, cpath, hpath))
+  if (!cpath || !hpath || !sopath || !driver_emit_files(tr->ctx, tr->m, cpath, hpath, "train.h"))
     return false;
   const char *sources[] = {cpath};
   driver_build_request b = {.kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1, .output = sopath,
