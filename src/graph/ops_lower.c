@@ -188,17 +188,7 @@ ir_expr *graph_ex_not(ir_lower *L, ir_expr *a)
 
 ir_expr *graph_ex_fn(ir_lower *L, ir_builtin fn, ir_type t, ir_expr *a, ir_expr *b)
 {
-  int n = ir_builtins[fn].arity;
-  if (!a || (n == 2 && !b))
-    return NULL;
-  ir_expr *e = ir_expr_new(L->ctx, IR_CALL, t, node_loc(L), n);
-  if (!e)
-    return NULL;
-  e->fn = fn;
-  e->args[0] = a;
-  if (n == 2)
-    e->args[1] = b;
-  return e;
+  return ir_expr_call(L->ctx, fn, t, node_loc(L), a, b);
 }
 
 ir_expr *graph_ex_const(ir_lower *L, double v, ir_type t)

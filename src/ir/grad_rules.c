@@ -71,17 +71,7 @@ static ir_expr *neg(aotc_ctx *ctx, ir_expr *a)
 
 ir_expr *grad_call(aotc_ctx *ctx, ir_builtin fn, ir_type type, ir_expr *a, ir_expr *b)
 {
-  int n = ir_builtins[fn].arity;
-  if (!a || (n == 2 && !b))
-    return NULL;
-  ir_expr *e = ir_expr_new(ctx, IR_CALL, type, a->loc, n);
-  if (!e)
-    return NULL;
-  e->fn = fn;
-  e->args[0] = a;
-  if (n == 2)
-    e->args[1] = b;
-  return e;
+  return ir_expr_call(ctx, fn, type, a ? a->loc : (ir_loc){0}, a, b);
 }
 
 ir_expr *grad_select(aotc_ctx *ctx, ir_expr *c, ir_expr *a, ir_expr *b)

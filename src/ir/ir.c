@@ -283,6 +283,21 @@ ir_expr *ir_expr_new(aotc_ctx *ctx, ir_expr_kind kind, ir_type type, ir_loc loc,
   return e;
 }
 
+ir_expr *ir_expr_call(aotc_ctx *ctx, ir_builtin fn, ir_type type, ir_loc loc, ir_expr *a, ir_expr *b)
+{
+  int n = ir_builtins[fn].arity;
+  if (!a || (n == 2 && !b))
+    return NULL;
+  ir_expr *e = ir_expr_new(ctx, IR_CALL, type, loc, n);
+  if (!e)
+    return NULL;
+  e->fn = fn;
+  e->args[0] = a;
+  if (n == 2)
+    e->args[1] = b;
+  return e;
+}
+
 bool ir_expr_reads(const ir_expr *e, int t)
 {
   if (!e)

@@ -429,6 +429,9 @@ ir_func *ir_module_find(const ir_module *m, const char *name);
  * ------------------------------------------------------------------------ */
 
 ir_expr *ir_expr_new(aotc_ctx *ctx, ir_expr_kind kind, ir_type type, ir_loc loc, int n_args);
+/* A call of builtin fn on a (and b when it takes two); NULL when an
+ * argument it needs is NULL or on out-of-memory. */
+ir_expr *ir_expr_call(aotc_ctx *ctx, ir_builtin fn, ir_type type, ir_loc loc, ir_expr *a, ir_expr *b);
 /* Checks the invariants every pass relies on; reports on ctx. */
 bool ir_verify(aotc_ctx *ctx, const ir_func *f);
 /* TC-like text of the whole function. */
