@@ -314,23 +314,10 @@ static int64_t load_i(const void *p, ir_type t, int64_t i)
   }
 }
 
-/* d as an integer, truncated toward 0, NaN as 0 and out-of-range values
- * clamped (C leaves the plain conversion undefined there). */
-static int64_t saturate_i64(double d)
-{
-  if (d != d)
-    return 0;
-  if (d >= 9223372036854775807.0)
-    return INT64_MAX;
-  if (d <= -9223372036854775808.0)
-    return INT64_MIN;
-  return (int64_t)d;
-}
-
 static void store(void *p, ir_type t, int64_t i, const void *src, ir_type st, int64_t si)
 {
   double d = ir_types[st].is_float ? load_f(src, st, si) : (double)load_i(src, st, si);
-  int64_t v = ir_types[st].is_float ? saturate_i64(d) : load_i(src, st, si);
+  int64_t v = ir_types[st].is_float ? ir_saturate_i64(d) : load_i(src, st, si);
   switch (t) {
   case IR_F32: ((float *)p)[i] = (float)d; break;
   case IR_F64: ((double *)p)[i] = d; break;

@@ -117,14 +117,6 @@ bool graph_axis(ir_graph *g, const ir_node *n, int64_t axis, int rank, int *out)
   return true;
 }
 
-/* A float as an int64, saturated (NaN: 0). */
-static int64_t saturate(double x)
-{
-  if (!(x == x))
-    return 0;
-  return x >= 0x1p63 ? INT64_MAX : x < -0x1p63 ? INT64_MIN : (int64_t)x;
-}
-
 int64_t graph_const_int(const ir_value *v, int64_t k)
 {
   switch (v->type) {
@@ -137,8 +129,8 @@ int64_t graph_const_int(const ir_value *v, int64_t k)
   case IR_I32: return ((const int32_t *)v->data)[k];
   case IR_U64:
     return (int64_t)(((const uint64_t *)v->data)[k] > INT64_MAX ? INT64_MAX : ((const uint64_t *)v->data)[k]);
-  case IR_F32: return saturate(((const float *)v->data)[k]);
-  case IR_F64: return saturate(((const double *)v->data)[k]);
+  case IR_F32: return ir_saturate_i64(((const float *)v->data)[k]);
+  case IR_F64: return ir_saturate_i64(((const double *)v->data)[k]);
   default: return ((const int64_t *)v->data)[k];
   }
 }

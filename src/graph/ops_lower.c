@@ -193,7 +193,7 @@ ir_expr *graph_ex_fn(ir_lower *L, ir_builtin fn, ir_type t, ir_expr *a, ir_expr 
 
 ir_expr *graph_ex_const(ir_lower *L, double v, ir_type t)
 {
-  return ir_types[t].is_float ? graph_ex_flt(L, v, t) : graph_ex_cast(L, t, graph_ex_int(L, (int64_t)v));
+  return ir_types[t].is_float ? graph_ex_flt(L, v, t) : graph_ex_cast(L, t, graph_ex_int(L, ir_saturate_i64(v)));
 }
 
 ir_expr *graph_ex_call(ir_lower *L, ir_builtin fn, ir_expr *a, ir_expr *b)

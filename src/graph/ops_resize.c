@@ -90,10 +90,10 @@ static int64_t nearest_index(const resize_spec *rs, double x)
   double f = floor(x);
   bool half = x - f == 0.5;
   switch (rs->p.nearest) {
-  case GRAPH_NEAREST_FLOOR: return (int64_t)f;
-  case GRAPH_NEAREST_CEIL: return (int64_t)ceil(x);
-  case GRAPH_NEAREST_ROUND_PREFER_CEIL: return half ? (int64_t)f + 1 : (int64_t)floor(x + 0.5);
-  default: return half ? (int64_t)f : (int64_t)floor(x + 0.5);
+  case GRAPH_NEAREST_FLOOR: return ir_saturate_i64(f);
+  case GRAPH_NEAREST_CEIL: return ir_saturate_i64(ceil(x));
+  case GRAPH_NEAREST_ROUND_PREFER_CEIL: return ir_saturate_i64(half ? f + 1 : floor(x + 0.5));
+  default: return ir_saturate_i64(half ? f : floor(x + 0.5));
   }
 }
 
@@ -120,7 +120,7 @@ static int taps_of(graph_resize_mode m)
 static void taps(const resize_spec *rs, int d, int64_t i, int64_t *idx, double *w)
 {
   double x = source_coord(rs, d, i), f = floor(x), t = x - f;
-  int64_t n = rs->in[d], base = (int64_t)f;
+  int64_t n = rs->in[d], base = ir_saturate_i64(f);
   if (rs->p.mode == GRAPH_RESIZE_NEAREST) {
     idx[0] = clamp(nearest_index(rs, x), n);
     w[0] = 1;

@@ -156,6 +156,13 @@ bool ir_tensor_shape(const ir_func *f, int t, const int64_t *sizes, int64_t *sha
   return true;
 }
 
+int64_t ir_saturate_i64(double d)
+{
+  if (!(d == d))
+    return 0;
+  return d >= 0x1p63 ? INT64_MAX : d < -0x1p63 ? INT64_MIN : (int64_t)d;
+}
+
 int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes)
 {
   if (t < 0 || t >= f->n_tensors)

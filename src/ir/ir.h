@@ -478,6 +478,9 @@ bool ir_bind_sizes(aotc_ctx *ctx, const ir_func *f, const int64_t *const *shapes
                    int64_t *sizes);
 /* Concrete shape of tensor t under the given sizes. */
 bool ir_tensor_shape(const ir_func *f, int t, const int64_t *sizes, int64_t *shape);
+/* A double as an int64, truncated and saturated (NaN: 0): the one conversion
+ * of untrusted floats to integers, never undefined. */
+int64_t ir_saturate_i64(double d);
 /* Number of elements (product of the shape); -1 on overflow. */
 int64_t ir_tensor_numel(const ir_func *f, int t, const int64_t *sizes);
 

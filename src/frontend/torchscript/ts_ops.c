@@ -66,9 +66,7 @@ static double const_get(const ir_value *v, int64_t k)
 
 int64_t ts_to_int(double d)
 {
-  if (!(d == d))
-    return 0;
-  return d >= 0x1p63 ? INT64_MAX : d < -0x1p63 ? INT64_MIN : (int64_t)d;
+  return ir_saturate_i64(d);
 }
 
 bool ts_scalar_of(ts_interp *I, const ts_x *x, double *out, bool *is_float)
