@@ -72,7 +72,14 @@ suite() {
 for variant in build build-san; do
   tag=""; [ "$variant" = build-san ] && tag=" [asan+ubsan]"
   export AOTC="$root/$variant/aotc"
-  [ -x "$variant/tests/unit_tests" ] && suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
+  if [ "$variant" = build ]; then
+    [ -x "$variant/tests/unit_tests" ] && suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
+  else
+    # Under the sanitizers the random schedule test builds 1 option set a corpus file
+    # plus the heuristic (the plain run builds 3 plus the heuristic).
+    [ -x "$variant/tests/unit_tests" ] &&
+      AOTC_SCHED_SETS=1 suite "unit$tag (sched: 1 random set)" "$variant/tests/unit_tests" --jobs 2
+  fi
   [ -x tests/errors/run.sh ] && suite "errors$tag" tests/errors/run.sh
   [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
