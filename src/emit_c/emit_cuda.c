@@ -170,14 +170,21 @@ static void print_kernel_name(emit_fn *E, int index)
   fprintf(E->out, "aotc_%s_kernel%d", E->name, index);
 }
 
-static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
+/* Threads per block of a kernel: its part's band, or the contraction's tile. */
+static const sched_gpu_band *kernel_block(__isl_keep isl_ast_node *part, int block[3])
 {
   const sched_gpu_band *b = part ? part_band(part) : NULL;
-  int block[3];
   if (part)
     part_block(b, block);
   else
     emit_cuda_contraction_block(block);
+  return b;
+}
+
+static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
+{
+  int block[3];
+  const sched_gpu_band *b = kernel_block(part, block);
   fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes */\n", E->name, index,
           block[0], block[1], block[2], part ? 0 : emit_cuda_contraction_shared_bytes());
   fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],
@@ -270,12 +277,8 @@ static void print_grid(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b
 
 static void print_launch(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
 {
-  const sched_gpu_band *b = part ? part_band(part) : NULL;
   int block[3];
-  if (part)
-    part_block(b, block);
-  else
-    emit_cuda_contraction_block(block);
+  const sched_gpu_band *b = kernel_block(part, block);
   fputs("  AOTC_CUDA_TRY(AOTC_LAUNCH(", E->out);
   print_kernel_name(E, index);
   fputs(", ", E->out);
