@@ -60,10 +60,21 @@ typedef struct driver_train {
   bool on;         /* aotc train, or run --train */
   int loss;        /* train_loss (src/train/train.h) */
   int optimizer;   /* train_optimizer */
-  double hyper[6]; /* TRAIN_HYPER_*: lr, momentum or beta1, beta2, eps, weight decay, (step) */
-  bool given[6];   /* which of them the command line gave */
+  double hyper[7]; /* TRAIN_HYPER_*: lr, momentum or beta1, beta2, eps, weight decay, (step), seed */
+  bool given[7];   /* which of them the command line gave */
   int steps;       /* run --train: steps to take (default 1) */
+  int init;           /* train_init: --init kaiming|xavier (model: the initializers) */
+  double bn_momentum; /* --bn-momentum (PyTorch's convention, default 0.1) */
+  bool bn_momentum_given;
+  bool bn_eval;       /* --batchnorm eval: running statistics frozen */
 } driver_train;
+
+/* The running statistics the training step updates (2 per batch
+ * normalisation in training mode): they follow the parameters among the
+ * step's outputs (train.c). */
+int driver_train_buffers(const driver_module *m);
+/* The print pass of a training module: NAME_params_save/_load (blob.c). */
+bool driver_train_emit_blob(driver_module *m);
 
 /* Parses a training option at argv[*i] (--loss, --optimizer, --lr,
  * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train);

@@ -9,6 +9,7 @@
 #include "../schedule/schedule.h"
 #include "emit_plan.h"
 #include "ts.h"
+#include "driver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,8 @@ static bool pass_print(driver_module *m)
   for (int i = 0; i < m->n_plans; i++)
     if (!emit_plan_print(m->emit_plans[i], m->c_out, m->h_out))
       return false;
+  if (m->cfg->train && m->cfg->train->on && m->n_plans == 3 && !driver_train_emit_blob(m))
+    return false;
   return !m->ctx->n_errors;
 }
 

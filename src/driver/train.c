@@ -23,20 +23,90 @@ static bool add_func(aotc_ctx *ctx, ir_module *mod, ir_func *g)
   return true;
 }
 
-/* The running statistics of batch normalisations (inputs 3 and 4) are
- * not trained: their C names. */
-static const char **batchnorm_stats(driver_module *m, int *n)
+/* The batch normalisations of m (the C names of their running statistics,
+ * inputs 3 and 4). */
+static train_batchnorm *batchnorms(const driver_module *m, int *n)
 {
   const ir_graph *g = m->graph;
-  const char **names = g ? IR_NEW_ARRAY(m->ctx, const char *, 2 * g->n_nodes) : NULL;
+  train_batchnorm *bns = IR_NEW_ARRAY(m->ctx, train_batchnorm, g ? g->n_nodes : 1);
   *n = 0;
-  for (int k = 0; names && k < g->n_nodes; k++) {
+  for (int k = 0; bns && g && k < g->n_nodes; k++) {
     const ir_node *node = &g->nodes[k];
-    if (node->dead || node->op != GRAPH_OP_BATCHNORM || node->n_in < 5)
+    if (node->dead || node->op != GRAPH_OP_BATCHNORM || node->n_in < 5 || node->in[3] < 0 || node->in[4] < 0)
       continue;
-    for (int i = 3; i < 5; i++)
-      if (node->in[i] >= 0)
-        names[(*n)++] = ir_c_identifier(m->ctx, g->values[node->in[i]].name);
+    bns[*n].mean = ir_c_identifier(m->ctx, g->values[node->in[3]].name);
+    bns[(*n)++].var = ir_c_identifier(m->ctx, g->values[node->in[4]].name);
+  }
+  return bns;
+}
+
+int driver_train_buffers(const driver_module *m)
+{
+  int n = 0;
+  if (m->cfg && m->cfg->train && !m->cfg->train->bn_eval)
+    batchnorms(m, &n);
+  return 2 * n;
+}
+
+/* In eval mode (--batchnorm eval) the running statistics stay constants. */
+static bool batchnorm_options(driver_module *m, train_options *opt)
+{
+  int n;
+  train_batchnorm *bns = batchnorms(m, &n);
+  const char **names = IR_NEW_ARRAY(m->ctx, const char *, 2 * n);
+  if (!bns || !names)
+    return false;
+  for (int k = 0; k < n; k++) {
+    names[2 * k] = bns[k].mean;
+    names[2 * k + 1] = bns[k].var;
+  }
+  if (m->cfg->train->bn_eval) {
+    opt->frozen = names;
+    opt->n_frozen = 2 * n;
+  } else {
+    opt->bns = bns;
+    opt->n_bns = n;
+  }
+  opt->bn_momentum = m->cfg->train->bn_momentum;
+  return true;
+}
+
+/* A dropout's ratio: its input 1 (opset 12 and later) or 0.5. */
+static double dropout_ratio(const ir_graph *g, const ir_node *node)
+{
+  const ir_value *r = node->n_in > 1 && node->in[1] >= 0 ? &g->values[node->in[1]] : NULL;
+  if (!r || !r->data)
+    return 0.5;
+  return r->type == IR_F64 ? *(const double *)r->data : r->type == IR_F32 ? *(const float *)r->data : 0.5;
+}
+
+static bool dropout_options(driver_module *m, train_options *opt)
+{
+  const ir_graph *g = m->graph;
+  train_dropout *drops = IR_NEW_ARRAY(m->ctx, train_dropout, g ? g->n_nodes : 1);
+  for (int k = 0; drops && g && k < g->n_nodes; k++) {
+    const ir_node *node = &g->nodes[k];
+    if (node->dead || node->op != GRAPH_OP_DROPOUT || node->out[0] < 0)
+      continue;
+    drops[opt->n_drops].output = ir_c_identifier(m->ctx, g->values[node->out[0]].name);
+    drops[opt->n_drops++].ratio = dropout_ratio(g, node);
+  }
+  opt->drops = drops;
+  return drops != NULL;
+}
+
+/* The layers (weight, bias names) whose biases --init draws. */
+static const char **init_layers(const driver_module *m, int *n)
+{
+  const ir_graph *g = m->graph;
+  const char **names = IR_NEW_ARRAY(m->ctx, const char *, g ? 2 * g->n_nodes : 1);
+  *n = 0;
+  for (int k = 0; names && g && k < g->n_nodes; k++) {
+    const ir_node *node = &g->nodes[k];
+    if (node->dead || (node->op != GRAPH_OP_CONV && node->op != GRAPH_OP_GEMM) || node->n_in < 3 || node->in[2] < 0)
+      continue;
+    names[2 * *n] = ir_c_identifier(m->ctx, g->values[node->in[1]].name);
+    names[2 * (*n)++ + 1] = ir_c_identifier(m->ctx, g->values[node->in[2]].name);
   }
   return names;
 }
@@ -50,13 +120,27 @@ static bool build_training(driver_module *m)
     return false;
   }
   train_options opt = {.loss = (train_loss)t->loss, .optimizer = (train_optimizer)t->optimizer};
-  opt.frozen = batchnorm_stats(m, &opt.n_frozen);
+  int n_layers;
+  const char **layers = init_layers(m, &n_layers);
   ir_func **funcs = IR_NEW_ARRAY(m->ctx, ir_func *, 3);
-  if (!funcs || !train_build(m->ctx, m->ir->funcs[0], &opt, funcs))
+  if (!funcs || !layers || !batchnorm_options(m, &opt) || !dropout_options(m, &opt))
+    return false;
+  if (!train_init_values(m->ctx, m->ir->funcs[0], (train_init)t->init, (uint64_t)t->hyper[TRAIN_HYPER_SEED], layers,
+                         n_layers) ||
+      !train_build(m->ctx, m->ir->funcs[0], &opt, funcs))
     return false;
   m->ir->funcs = funcs;
   m->ir->n_funcs = 3;
   return true;
+}
+
+/* NAME_params_save and _load after the training functions (blob.c). */
+bool driver_train_emit_blob(driver_module *m)
+{
+  const ir_func *init = m->plans[2].func;
+  size_t n = strlen(init->name);
+  const char *name = n > 5 ? ir_sprintf(m->ctx, "%.*s", (int)(n - 5), init->name) : NULL;
+  return name && train_emit_blob(m->ctx, init, name, m->c_out, m->h_out);
 }
 
 bool driver_grad(driver_module *m)
@@ -114,7 +198,8 @@ static int choose(aotc_ctx *ctx, const char *name, const char *v, const char *co
       return (*out = k), 1;
   if (v)
     aotc_error(ctx, noloc, "%s: unknown '%s' (one of: %s)", name, v,
-               n == 2 ? "cross_entropy, mse" : "sgd, adam, adamw");
+               words[0][0] == 'c' ? "cross_entropy, mse" : words[0][0] == 's' ? "sgd, adam, adamw"
+               : words[0][0] == 'm' ? "model, kaiming, xavier" : "train, eval");
   return -1;
 }
 
@@ -149,6 +234,8 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
 {
   static const char *const losses[] = {"cross_entropy", "mse"};
   static const char *const optimizers[] = {"sgd", "adam", "adamw"};
+  static const char *const inits[] = {"model", "kaiming", "xavier"};
+  static const char *const bn_modes[] = {"train", "eval"};
   const char *a = argv[*i];
   double steps;
   if (!strcmp(a, "--train"))
@@ -157,6 +244,31 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
     return choose(ctx, "--loss", value_of(ctx, argc, argv, i, "--loss"), losses, 2, &t->loss);
   if (is_opt(a, "--optimizer"))
     return choose(ctx, "--optimizer", value_of(ctx, argc, argv, i, "--optimizer"), optimizers, 3, &t->optimizer);
+  if (is_opt(a, "--init"))
+    return choose(ctx, "--init", value_of(ctx, argc, argv, i, "--init"), inits, 3, &t->init);
+  if (is_opt(a, "--batchnorm")) {
+    int mode = 0, rc = choose(ctx, "--batchnorm", value_of(ctx, argc, argv, i, "--batchnorm"), bn_modes, 2, &mode);
+    t->bn_eval = mode == 1;
+    return rc;
+  }
+  if (is_opt(a, "--bn-momentum")) {
+    int rc = number(ctx, "--bn-momentum", value_of(ctx, argc, argv, i, "--bn-momentum"), &t->bn_momentum);
+    if (rc > 0 && t->bn_momentum > 1) {
+      aotc_error(ctx, noloc, "--bn-momentum expects a number from 0 to 1");
+      return -1;
+    }
+    t->bn_momentum_given = rc > 0;
+    return rc;
+  }
+  if (is_opt(a, "--seed")) {
+    int rc = number(ctx, "--seed", value_of(ctx, argc, argv, i, "--seed"), &t->hyper[TRAIN_HYPER_SEED]);
+    if (rc > 0 && (t->hyper[TRAIN_HYPER_SEED] >= 16777216 || t->hyper[TRAIN_HYPER_SEED] != (int)t->hyper[TRAIN_HYPER_SEED])) {
+      aotc_error(ctx, noloc, "--seed expects a whole number below 2^24 (16777216)");
+      return -1;
+    }
+    t->given[TRAIN_HYPER_SEED] = rc > 0;
+    return rc;
+  }
   if (is_opt(a, "--steps")) {
     int rc = number(ctx, "--steps", value_of(ctx, argc, argv, i, "--steps"), &steps);
     if (rc > 0 && (steps < 1 || steps > 1e7 || steps != (int)steps)) {
@@ -173,10 +285,12 @@ void driver_train_defaults(driver_train *t)
 {
   bool adam = t->optimizer != TRAIN_SGD;
   double defaults[TRAIN_HYPER_COUNT] = {adam ? 1e-3 : 1e-2, adam ? 0.9 : 0, 0.999, 1e-8,
-                                        t->optimizer == TRAIN_ADAMW ? 1e-2 : 0, 1};
+                                        t->optimizer == TRAIN_ADAMW ? 1e-2 : 0, 1, 0};
   for (int k = 0; k < TRAIN_HYPER_COUNT; k++)
     if (!t->given[k])
       t->hyper[k] = defaults[k];
   if (!t->steps)
     t->steps = 1;
+  if (!t->bn_momentum_given)
+    t->bn_momentum = 0.1;
 }

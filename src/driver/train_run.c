@@ -221,7 +221,8 @@ static bool save(trainer *tr, const char *dir, const char *name, const npy_array
 /* loss.npy and one file per parameter, renamed when all were written. */
 static bool write_results(trainer *tr, const char *dir, float *losses)
 {
-  int n_params = (tr->step->n_outputs - 1) / (train_state_per_param((train_optimizer)tr->t->optimizer) + 1);
+  int n_buffers = driver_train_buffers(tr->m), per = train_state_per_param((train_optimizer)tr->t->optimizer);
+  int n_params = (tr->step->n_outputs - 1 - n_buffers) / (per + 1) + n_buffers;
   char **final = IR_NEW_ARRAY(tr->ctx, char *, n_params + 1), **tmp = IR_NEW_ARRAY(tr->ctx, char *, n_params + 1);
   npy_array la = {.type = IR_F32, .rank = 1, .shape = {tr->t->steps}, .numel = tr->t->steps, .data = losses};
   mkdir(dir, 0777);

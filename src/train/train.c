@@ -22,7 +22,16 @@ static bool is_frozen(const train_options *opt, const char *name)
 static bool trained(const ir_func *f, int t, const train_options *opt)
 {
   const ir_tensor *x = f->tensors[t];
-  return x->role == IR_PARAMETER && ir_types[x->type].is_float && x->rank >= 1 && !is_frozen(opt, x->name);
+  return x->role == IR_PARAMETER && ir_types[x->type].is_float && x->rank >= 1 && !is_frozen(opt, x->name) &&
+         !train_is_buffer(opt, x->name);
+}
+
+/* Whether f's tensor t is a buffer: a running statistic updated by the
+ * step, not by the optimizer. */
+static bool buffer(const ir_func *f, int t, const train_options *opt)
+{
+  const ir_tensor *x = f->tensors[t];
+  return x->role == IR_PARAMETER && train_is_buffer(opt, x->name);
 }
 
 /* Untrained parameters (rank 0: Clip bounds, ...; frozen) become constants
@@ -32,7 +41,7 @@ static bool freeze_untrained(aotc_ctx *ctx, ir_func *f, const train_options *opt
   int n = 0;
   for (int i = 0; i < f->n_inputs; i++) {
     ir_tensor *x = f->tensors[f->inputs[i]];
-    if (x->role == IR_PARAMETER && !trained(f, f->inputs[i], opt)) {
+    if (x->role == IR_PARAMETER && !trained(f, f->inputs[i], opt) && !buffer(f, f->inputs[i], opt)) {
       if (!x->data) {
         aotc_error(ctx, x->loc, "train: parameter '%s' has no value", x->name);
         return false;
@@ -53,6 +62,9 @@ typedef struct step {
   const train_options *opt;
   int loss, target, hyper;
   int n_params, *params, *state; /* f's trained parameters; their state, per parameter */
+  int n_buffers, *buffers;       /* f's running statistics */
+  const ir_func *mode;           /* f's training-mode copy (bn_train.c) */
+  train_bn_site *bns;
 } step;
 
 static bool find_params(step *st)
@@ -60,17 +72,20 @@ static bool find_params(step *st)
   ir_func *f = st->f;
   st->params = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
   st->state = IR_NEW_ARRAY(st->ctx, int, 2 * f->n_inputs);
-  for (int i = 0; st->params && i < f->n_inputs; i++)
+  st->buffers = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
+  for (int i = 0; st->params && st->buffers && i < f->n_inputs; i++)
     if (trained(f, f->inputs[i], st->opt))
       st->params[st->n_params++] = f->inputs[i];
+    else if (buffer(f, f->inputs[i], st->opt))
+      st->buffers[st->n_buffers++] = f->inputs[i];
   if (st->params && !st->n_params)
     aotc_error(st->ctx, f->loc, "train: '%s' has no trainable parameters (floating-point initializers)", f->name);
-  return st->params && st->state && st->n_params > 0;
+  return st->params && st->state && st->buffers && st->n_params > 0;
 }
 
 static bool *active_params(step *st)
 {
-  bool *active = IR_NEW_ARRAY(st->ctx, bool, st->f->n_tensors);
+  bool *active = IR_NEW_ARRAY(st->ctx, bool, st->mode->n_tensors);
   for (int i = 0; active && i < st->n_params; i++)
     active[st->params[i]] = true;
   return active;
@@ -78,25 +93,25 @@ static bool *active_params(step *st)
 
 static bool add_updates(step *st)
 {
-  ir_size *six = ir_size_const(st->ctx, TRAIN_HYPER_COUNT);
-  const char *name = grad_fresh_name(st->b, "", "hyper", "");
-  st->hyper = grad_add_tensor(st->b, name, IR_F32, IR_INPUT, 1, &six);
   int per = train_state_per_param(st->opt->optimizer);
-  for (int i = 0; st->hyper >= 0 && i < st->n_params; i++) {
+  for (int k = 0; k < st->opt->n_bns; k++)
+    if (!train_add_running_update(st->b, st->opt, &st->bns[k]))
+      return false;
+  for (int i = 0; i < st->n_params; i++) {
     int p = st->params[i], dp = grad_adjoint(st->b, p);
     grad_func_of(st->b)->tensors[p]->role = IR_OUTPUT;
     if (dp < 0 || !train_add_update(st->b, st->opt->optimizer, p, dp, st->hyper, st->state + per * i))
       return false;
   }
-  return st->hyper >= 0;
+  return true;
 }
 
-/* (data inputs, target, hyper) -> (parameters, state, loss). */
+/* (data inputs, target, hyper) -> (parameters, buffers, state, loss). */
 static bool step_signature(step *st, ir_func *g)
 {
   int first = ir_func_first_parameter(st->f), per = train_state_per_param(st->opt->optimizer);
   g->inputs = IR_NEW_ARRAY(st->ctx, int, first + 2);
-  g->outputs = IR_NEW_ARRAY(st->ctx, int, st->n_params * (per + 1) + 1);
+  g->outputs = IR_NEW_ARRAY(st->ctx, int, st->n_params * (per + 1) + st->n_buffers + 1);
   if (!g->inputs || !g->outputs)
     return false;
   memcpy(g->inputs, st->f->inputs, sizeof(int) * (size_t)first);
@@ -106,6 +121,8 @@ static bool step_signature(step *st, ir_func *g)
   g->n_outputs = 0;
   for (int i = 0; i < st->n_params; i++)
     g->outputs[g->n_outputs++] = st->params[i];
+  for (int i = 0; i < st->n_buffers; i++)
+    g->outputs[g->n_outputs++] = st->buffers[i];
   for (int i = 0; i < st->n_params * per; i++)
     g->outputs[g->n_outputs++] = st->state[i];
   g->outputs[g->n_outputs++] = st->loss;
@@ -115,8 +132,10 @@ static bool step_signature(step *st, ir_func *g)
 static ir_func *build_step(step *st)
 {
   const char *name = ir_sprintf(st->ctx, "%s_train_step", st->f->name);
-  bool *active = active_params(st);
-  st->b = name && active ? grad_begin(st->ctx, st->f, name, active) : NULL;
+  st->bns = IR_NEW_ARRAY(st->ctx, train_bn_site, st->opt->n_bns + 1);
+  st->mode = st->bns ? train_mode_func(st->ctx, st->f, st->opt, st->bns, &st->hyper) : NULL;
+  bool *active = st->mode ? active_params(st) : NULL;
+  st->b = name && active ? grad_begin(st->ctx, st->mode, name, active) : NULL;
   if (!st->b)
     return NULL;
   int y = grad_final(st->b, st->f->outputs[0]);
@@ -180,7 +199,7 @@ static bool init_param(step *st, ir_func *h, int p)
 
 static ir_func *build_init(step *st, const ir_func *g)
 {
-  int per = train_state_per_param(st->opt->optimizer), n = st->n_params * (per + 2);
+  int per = train_state_per_param(st->opt->optimizer), n = st->n_params * (per + 2) + 2 * st->n_buffers;
   ir_func *h = IR_NEW(st->ctx, ir_func);
   if (!h)
     return NULL;
@@ -196,6 +215,9 @@ static ir_func *build_init(step *st, const ir_func *g)
     return NULL;
   for (int i = 0; i < st->n_params; i++)
     if (!init_param(st, h, st->params[i]))
+      return NULL;
+  for (int i = 0; i < st->n_buffers; i++)
+    if (!init_param(st, h, st->buffers[i]))
       return NULL;
   for (int i = 0; i < st->n_params * per; i++) {
     const ir_tensor *x = g->tensors[st->state[i]];

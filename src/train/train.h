@@ -19,6 +19,9 @@
 
 #include "grad.h"
 
+#include <stdint.h>
+#include <stdio.h>
+
 typedef enum {
   TRAIN_LOSS_CROSS_ENTROPY, /* logits (B, C), target int64 class indices (B): mean of -log softmax */
   TRAIN_LOSS_MSE,           /* prediction and target of one shape: mean of the squared difference */
@@ -37,16 +40,80 @@ enum {
   TRAIN_HYPER_BETA2,        /* Adam: beta2 */
   TRAIN_HYPER_EPS,          /* Adam: eps */
   TRAIN_HYPER_WEIGHT_DECAY, /* weight decay */
-  TRAIN_HYPER_STEP,         /* Adam: the step number, 1 for the first (bias correction) */
+  TRAIN_HYPER_STEP,         /* the step number, 1 for the first (Adam's bias correction, dropout) */
+  TRAIN_HYPER_SEED,         /* dropout: the seed, a whole number below 2^24 (dropout.c) */
   TRAIN_HYPER_COUNT
 };
+
+/* A batch normalisation trained in training mode (bn_train.c): the C names
+ * of its running mean and variance (the model's inputs 3 and 4). */
+typedef struct train_batchnorm {
+  const char *mean, *var;
+} train_batchnorm;
+
+/* A dropout (dropout.c): the C name of its output and its ratio. */
+typedef struct train_dropout {
+  const char *output;
+  double ratio;
+} train_dropout;
 
 typedef struct train_options {
   train_loss loss;
   train_optimizer optimizer;
   const char *const *frozen; /* parameters that stay constants (batch norm's */
-  int n_frozen;              /* running statistics): their tensor names */
+  int n_frozen;              /* running statistics in eval mode): their tensor names */
+  const train_batchnorm *bns; /* batch normalisations in training mode; their */
+  int n_bns;                  /* running statistics are buffers */
+  double bn_momentum;         /* PyTorch's convention: new = (1 - m) old + m batch */
+  const train_dropout *drops;
+  int n_drops;
 } train_options;
+
+/* bn_train.c: a batch normalisation of the step's training-mode copy:
+ * its running statistics (buffers) and batch statistics (temporaries of the
+ * copy), and the elements per channel (a float expression). */
+typedef struct train_bn_site {
+  int mean, var, bm, bv;
+  ir_expr *count;
+} train_bn_site;
+
+/* f's training-mode copy for the step: every batch normalisation of opt
+ * normalises by its batch statistics (sites[k] for opt->bns[k]) and every
+ * dropout drops (dropout.c); *hyper is a new input tensor of the copy, the
+ * step's hyper-parameters. NULL on error (reported). */
+ir_func *train_mode_func(aotc_ctx *ctx, const ir_func *f, const train_options *opt, train_bn_site *sites,
+                         int *hyper);
+/* After the backward pass: running = (1 - m) running + m batch, the
+ * variance unbiased (n / (n - 1)). */
+bool train_add_running_update(grad_builder *b, const train_options *opt, const train_bn_site *site);
+/* Whether tensor name is a running statistic of opt's batch normalisations. */
+bool train_is_buffer(const train_options *opt, const char *name);
+/* A new temporary of f (f->tensors has room), its name made unique. */
+int train_new_tensor(aotc_ctx *ctx, ir_func *f, const char *name, ir_type type, int rank, ir_size *const *shape);
+/* Appends s to f's statements (f->stmts has room) with its operator origin. */
+void train_push_stmt(ir_func *f, ir_stmt *s, int origin);
+
+/* dropout.c: statement s of f (y(i...) = x(i...), the identity a dropout
+ * lowers to) becomes y = x * mask / (1 - ratio), the mask drawn per element
+ * from the seed, the step and the element's index (in hyper, a tensor of
+ * c), appended to c with the generator's temporaries and statements (4
+ * statements, 3 tensors); layer numbers the dropouts (below 64). */
+bool train_dropout_rewrite(aotc_ctx *ctx, ir_func *c, const ir_stmt *s, int origin, double ratio, int layer,
+                           int hyper);
+/* The generator on the host: 32 random bits of (seed, counter). */
+uint32_t train_random_bits(uint64_t seed, uint64_t counter);
+
+/* init.c: --init kaiming|xavier: new initial values (x->data) for f's
+ * parameters of rank >= 2 (weights; fans from the shape as PyTorch's
+ * _calculate_fan_in_and_fan_out) and for the biases of layers[] (pairs
+ * weight name, bias name). Returns false on OOM. */
+typedef enum { TRAIN_INIT_MODEL, TRAIN_INIT_KAIMING, TRAIN_INIT_XAVIER } train_init;
+bool train_init_values(aotc_ctx *ctx, ir_func *f, train_init kind, uint64_t seed, const char *const *layers,
+                       int n_layers);
+
+/* blob.c: NAME_params_save / NAME_params_load (docs/training.md) for the
+ * tensors init writes (its outputs, in order), printed into c and h. */
+bool train_emit_blob(aotc_ctx *ctx, const ir_func *init, const char *name, FILE *c, FILE *h);
 
 /* The three functions, in the order above, in out[3]. False on error
  * (reported: a model without parameters, a loss the output's shape does not

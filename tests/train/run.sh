@@ -30,7 +30,7 @@ cases=(
   "mlp_adamw_mse mlp mse adamw 3 --lr 1e-2 --weight-decay 0.1"
   "cnn_sgd cnn cross_entropy sgd 1 --lr 0.05"
   "cnn_adam cnn cross_entropy adam 2 --lr 1e-3 --weight-decay 1e-2"
-  "mlpbn_eval_sgd mlpbn cross_entropy sgd 2 --lr 0.1 --momentum 0.5"
+  "mlpbn_eval_sgd mlpbn cross_entropy sgd 2 --lr 0.1 --momentum 0.5 --batchnorm eval"
 )
 want=" ${*:-} "
 passed=0 failed=0
