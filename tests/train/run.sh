@@ -31,6 +31,8 @@ cases=(
   "cnn_sgd cnn cross_entropy sgd 1 --lr 0.05"
   "cnn_adam cnn cross_entropy adam 2 --lr 1e-3 --weight-decay 1e-2"
   "mlpbn_eval_sgd mlpbn cross_entropy sgd 2 --lr 0.1 --momentum 0.5 --batchnorm eval"
+  "cnnbn_sgd cnnbn cross_entropy sgd 2 --lr 0.05 --momentum 0.9"
+  "cnnbn_adam cnnbn cross_entropy adam 2 --lr 1e-2"
 )
 want=" ${*:-} "
 passed=0 failed=0
