@@ -80,6 +80,8 @@ bool driver_train_emit_blob(driver_module *m);
  * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train);
  * 1: parsed, 0: not a training option, -1: bad value (reported). */
 int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **argv, int *i);
+/* --seed S (shared with tune): the training seed (init, dropout). */
+void driver_train_seed(driver_train *t, double seed);
 /* The defaults (PyTorch's) for what the command line did not give. */
 void driver_train_defaults(driver_train *t);
 /* aotc run MODEL --train: compiles the training step and takes t->steps

@@ -233,7 +233,7 @@ static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, 
   if (k == 3 && number_value(ctx, names[k], v, 0.001, 1e6, &x))
     return (o->time_s = x), true;
   if (k == 4 && number_value(ctx, names[k], v, 0, 1e18, &x) && x == (double)(uint64_t)x)
-    return (o->seed = (uint64_t)x), true;
+    return (o->seed = (uint64_t)x), driver_train_seed(&o->train, x), true;
   if (v && !ctx->n_errors)
     aotc_error(ctx, noloc, "%s expects a whole number, got '%s'", names[k], v);
   return false;

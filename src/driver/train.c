@@ -120,6 +120,10 @@ static bool build_training(driver_module *m)
     return false;
   }
   train_options opt = {.loss = (train_loss)t->loss, .optimizer = (train_optimizer)t->optimizer};
+  if (t->hyper[TRAIN_HYPER_SEED] >= 16777216) {
+    aotc_error(m->ctx, noloc, "--seed: training takes a whole number below 2^24 (16777216)");
+    return false;
+  }
   int n_layers;
   const char **layers = init_layers(m, &n_layers);
   ir_func **funcs = IR_NEW_ARRAY(m->ctx, ir_func *, 3);
@@ -260,15 +264,6 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
     t->bn_momentum_given = rc > 0;
     return rc;
   }
-  if (is_opt(a, "--seed")) {
-    int rc = number(ctx, "--seed", value_of(ctx, argc, argv, i, "--seed"), &t->hyper[TRAIN_HYPER_SEED]);
-    if (rc > 0 && (t->hyper[TRAIN_HYPER_SEED] >= 16777216 || t->hyper[TRAIN_HYPER_SEED] != (int)t->hyper[TRAIN_HYPER_SEED])) {
-      aotc_error(ctx, noloc, "--seed expects a whole number below 2^24 (16777216)");
-      return -1;
-    }
-    t->given[TRAIN_HYPER_SEED] = rc > 0;
-    return rc;
-  }
   if (is_opt(a, "--steps")) {
     int rc = number(ctx, "--steps", value_of(ctx, argc, argv, i, "--steps"), &steps);
     if (rc > 0 && (steps < 1 || steps > 1e7 || steps != (int)steps)) {
@@ -279,6 +274,12 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
     return rc;
   }
   return hyper_option(ctx, t, argc, argv, i);
+}
+
+void driver_train_seed(driver_train *t, double seed)
+{
+  t->hyper[TRAIN_HYPER_SEED] = seed;
+  t->given[TRAIN_HYPER_SEED] = true;
 }
 
 void driver_train_defaults(driver_train *t)
