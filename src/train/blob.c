@@ -132,12 +132,22 @@ static const char *const blob_code[] = {
 };
 
 static const char *const blob_header[] = {
-    "/* Save and load of NAME_init's tensors (parameters, buffers, optimizer",
-    " * state, in that order) as one blob (docs/training.md). */",
+    "#ifndef AOTC_BLOB_@",
+    "#define AOTC_BLOB_@",
+    "#ifdef __cplusplus",
+    "extern \"C\" {",
+    "#endif",
+    "/* Save and load of @_init's tensors (parameters, buffers, optimizer",
+    " * state, in that order) as one blob of @_PARAMS_BLOB_BYTES bytes",
+    " * (docs/training.md). They return one of these: */",
     "enum { @_BLOB_OK, @_BLOB_SHORT, @_BLOB_NOT_A_BLOB, @_BLOB_OTHER_MODEL, @_BLOB_CORRUPT };",
     "size_t @_params_blob_bytes(void);",
     "int @_params_save(const void *const *tensors, void *blob, size_t capacity);",
     "int @_params_load(void *const *tensors, const void *blob, size_t size);",
+    "#ifdef __cplusplus",
+    "}",
+    "#endif",
+    "#endif",
 };
 
 static void put_lines(FILE *out, const char *const *lines, size_t n, const char *name)
@@ -152,17 +162,18 @@ static void put_lines(FILE *out, const char *const *lines, size_t n, const char 
   }
 }
 
-static void put_constants(FILE *c, const char *name, const int64_t *bytes, int n, uint32_t model)
+/* The counts in the header, the rest in the C file. */
+static void put_constants(FILE *c, FILE *h, const char *name, const int64_t *bytes, int n, uint32_t model)
 {
   int64_t total = 16 + 8 * (int64_t)n + 4;
   for (int k = 0; k < n; k++)
     total += bytes[k];
+  fprintf(h, "\n#ifndef %s_PARAMS_COUNT\n#define %s_PARAMS_COUNT %d\n", name, name, n);
+  fprintf(h, "#define %s_PARAMS_BLOB_BYTES ((size_t)%lld)\n#endif\n", name, (long long)total);
   fprintf(c, "\n#include <string.h>\n\n");
   fprintf(c, "#define %s_BLOB_VERSION %uu\n#define %s_BLOB_MODEL %luu\n", name, BLOB_VERSION, name,
           (unsigned long)model);
-  fprintf(c, "#define %s_PARAMS_COUNT %d\n#define %s_BLOB_HEADER ((size_t)%lld)\n", name, n, name,
-          (long long)(16 + 8 * (int64_t)n));
-  fprintf(c, "#define %s_PARAMS_BLOB_BYTES ((size_t)%lld)\n", name, (long long)total);
+  fprintf(c, "#define %s_BLOB_HEADER ((size_t)%lld)\n", name, (long long)(16 + 8 * (int64_t)n));
   fprintf(c, "static const uint64_t %s_blob_sizes[%d] = {", name, n);
   for (int k = 0; k < n; k++)
     fprintf(c, "%s%lldu", k ? ", " : "", (long long)bytes[k]);
@@ -177,9 +188,8 @@ bool train_emit_blob(aotc_ctx *ctx, const ir_func *init, const char *name, FILE 
   for (int k = 0; k < init->n_outputs; k++)
     if ((bytes[k] = tensor_bytes(init->tensors[init->outputs[k]])) < 0)
       return true;
-  put_constants(c, name, bytes, init->n_outputs, identity(init, name, bytes));
+  put_constants(c, h, name, bytes, init->n_outputs, identity(init, name, bytes));
   put_lines(c, blob_code, sizeof blob_code / sizeof blob_code[0], name);
-  fputc('\n', h);
   put_lines(h, blob_header, sizeof blob_header / sizeof blob_header[0], name);
   return true;
 }

@@ -22,6 +22,7 @@ AOTC=${AOTC:-$root/build/aotc}
 work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-train.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 ${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+${CC:-cc} -O2 -o "$work/npystat" "$here/npystat.c" -lm || exit 2
 
 # case model loss optimizer steps hyper-parameters...
 cases=(
@@ -76,6 +77,105 @@ for c in "${cases[@]}"; do
   [ "$want" = "  " ] || [[ "$want" == *" $1 "* ]] || continue
   if check "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
+# Dropout (drop.onnx: y = Dropout(x * w), x = w = 1, 4096 elements, ratio
+# 0.5; MSE against 0). With SGD at lr 512 one step sets a kept element of w
+# to exactly 0 (its gradient is 2/4096 * 2^2) and leaves a dropped one at 1,
+# so w after the step is the mask. PyTorch's masks come from another
+# generator by design: the comparison is statistical (binomial bounds).
+dropout_run() { # out seed steps [model lr mode...]
+  local out=$1 seed=$2 steps=$3 model=${4:-drop} lr=${5:-512}
+  shift 5 2>/dev/null || shift $#
+  "$AOTC" run "$here/$model.onnx" --train --loss mse --optimizer sgd --lr "$lr" --seed "$seed" --steps "$steps" "$@" \
+    --input x="$here/drop.x.npy" --input target="$here/drop.target_mse.npy" --output-dir "$work/$out" 2>"$work/log" ||
+    { echo "FAIL dropout $out: $(head -2 "$work/log")"; return 1; }
+}
+within() { # value lo hi
+  awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'
+}
+dropout_checks() {
+  local n=4096 zeros ones loss kept
+  dropout_run d1 1 1 && dropout_run d1b 1 1 && dropout_run d2 2 1 && dropout_run d1i 1 1 drop 512 --interpret &&
+    dropout_run d2s 1 2 && dropout_run p0 1 1 drop0 2048 || return 1
+  read -r _ _ _ _ _ zeros ones < <("$work/npystat" "$work/d1/w.npy")
+  kept=$zeros
+  [ $((zeros + ones)) -eq $n ] || { echo "FAIL dropout: w holds values other than 0 and 1"; return 1; }
+  within "$zeros" $((2048 - 160)) $((2048 + 160)) ||
+    { echo "FAIL dropout: $zeros of $n kept, outside 2048 +- 5 sigma"; return 1; }
+  read -r _ loss _ < <("$work/npystat" "$work/d1/loss.npy")
+  within "$(awk -v l="$loss" -v k="$zeros" 'BEGIN { print l * 4096 / 4 / k }')" 0.999999 1.000001 ||
+    { echo "FAIL dropout: loss $loss is not 4 * $zeros / 4096 (scaling 1 / (1 - p) inexact)"; return 1; }
+  cmp -s "$work/d1/w.npy" "$work/d1b/w.npy" || { echo "FAIL dropout: same seed, different masks"; return 1; }
+  cmp -s "$work/d1/w.npy" "$work/d1i/w.npy" || { echo "FAIL dropout: interpreter and C draw different masks"; return 1; }
+  ! cmp -s "$work/d1/w.npy" "$work/d2/w.npy" || { echo "FAIL dropout: seeds 1 and 2 give the same mask"; return 1; }
+  read -r _ _ _ _ _ _ ones < <("$work/npystat" "$work/d2s/w.npy")
+  within "$ones" $((1024 - 139)) $((1024 + 139)) ||
+    { echo "FAIL dropout: $ones dropped in both of 2 steps, outside 1024 +- 5 sigma (steps 1 and 2 share masks?)"; return 1; }
+  read -r _ _ _ _ _ zeros _ < <("$work/npystat" "$work/p0/w.npy")
+  read -r _ loss _ < <("$work/npystat" "$work/p0/loss.npy")
+  [ "$zeros" -eq $n ] && [ "$loss" = 1 ] || { echo "FAIL dropout: ratio 0 is not the identity ($zeros kept, loss $loss)"; return 1; }
+  "$AOTC" run "$here/drop.onnx" --input x="$here/drop.x.npy" --output-dir "$work/fwd" 2>"$work/log" &&
+    read -r _ _ _ _ _ _ ones < <("$work/npystat" "$work/fwd/y.npy") && [ "$ones" -eq $n ] ||
+    { echo "FAIL dropout: inference is not the identity"; return 1; }
+  echo "ok   dropout (kept $kept/$n at p = 0.5; seeds, steps, ratio 0, inference)"
+}
+
+# --init: with lr 0 the parameters written are the initial values; each
+# weight's and bias's mean and variance must fit U(-b, b) within 5 sigma
+# (var b^2/3), no value beyond b; same seed, same values; other seed, other.
+init_run() { # out kind seed
+  "$AOTC" run "$here/cnn.onnx" --train --loss cross_entropy --optimizer sgd --lr 0 --init "$2" --seed "$3" \
+    --input x="$here/cnn.x.npy" --input target="$here/cnn.target_ce.npy" --output-dir "$work/$1" 2>"$work/log" ||
+    { echo "FAIL init $1: $(head -2 "$work/log")"; return 1; }
+}
+init_checks() {
+  init_run k1 kaiming 5 && init_run k1b kaiming 5 && init_run k2 kaiming 6 && init_run x1 xavier 5 || return 1
+  # parameter kaiming-bound xavier-bound (conv1: fan_in 9, fan_out 36; conv2: 36, 54; fc: 24, 5)
+  local p b n mean var lo hi f
+  while read -r p kb xb; do
+    for kind in k1 x1; do
+      b=$kb
+      [ $kind = x1 ] && b=$xb
+      read -r n mean var lo hi _ < <("$work/npystat" "$work/$kind/$p.npy")
+      f=$(awk -v n="$n" -v m="$mean" -v v="$var" -v lo="$lo" -v hi="$hi" -v b="$b" 'BEGIN {
+        if (b == 0) { print (lo == 0 && hi == 0) ? "ok" : "nonzero"; exit }
+        e = b * b / 3; sm = b / sqrt(3 * n); sv = sqrt(4 * b ^ 4 / 45 / n)
+        if (lo < -b || hi > b) print "beyond the bound";
+        else if (m < -5 * sm || m > 5 * sm) print "mean " m;
+        else if (v < e - 5 * sv || v > e + 5 * sv) print "variance " v " (expected " e ")";
+        else print "ok" }')
+      [ "$f" = ok ] || { echo "FAIL init $kind $p: $f"; return 1; }
+    done
+  done <<EOT
+conv1_weight 0.333333333 0.365148372
+conv1_bias 0.333333333 0
+conv2_weight 0.166666667 0.258198890
+conv2_bias 0.166666667 0
+fc_weight 0.204124145 0.454858826
+fc_bias 0.204124145 0
+EOT
+  cmp -s "$work/k1/conv2_weight.npy" "$work/k1b/conv2_weight.npy" || { echo "FAIL init: same seed, other values"; return 1; }
+  ! cmp -s "$work/k1/conv2_weight.npy" "$work/k2/conv2_weight.npy" || { echo "FAIL init: seeds 5 and 6 agree"; return 1; }
+  echo "ok   init (kaiming, xavier: per-layer mean, variance, bound; seeds)"
+}
+
+# The parameter blob: blob_check.c against the emitted MLP and CNN steps.
+blob_checks() {
+  local out=$work/blob
+  mkdir -p "$out"
+  "$AOTC" train "$here/mlp.onnx" --loss cross_entropy --optimizer adam -o "$out/mlp.c" 2>"$work/log" &&
+    "$AOTC" train "$here/cnn.onnx" --loss cross_entropy --optimizer sgd -o "$out/cnn.c" 2>>"$work/log" &&
+    ${CC:-cc} -std=c99 -Wall -Wextra -Werror -g -fsanitize=address,undefined -I"$out" -o "$out/check" \
+      "$here/blob_check.c" "$out/mlp.c" "$out/cnn.c" -lm 2>>"$work/log" ||
+    { echo "FAIL blob: build: $(head -3 "$work/log")"; return 1; }
+  ASAN_OPTIONS=detect_leaks=0 "$out/check" || { echo "FAIL blob"; return 1; }
+  echo "ok   blob (round trip, truncated, corrupted, other model)"
+}
+
+for extra in dropout init blob; do
+  [ "$want" = "  " ] || [[ "$want" == *" $extra "* ]] || continue
+  if ${extra}_checks; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+
 # Refusals: exit status 1, the message, no output file.
 refuse() {
   local name=$1 want=$2 out=$work/refuse_$1
