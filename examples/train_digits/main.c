@@ -150,7 +150,7 @@ static double now(void)
 
 static void train(int epochs, const int *train_idx, int n_train)
 {
-  float hyper[6] = {1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f};
+  float hyper[7] = {1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f, 0.0f};
   int *perm = malloc(sizeof(int) * (size_t)n_train);
   memcpy(perm, train_idx, sizeof(int) * (size_t)n_train);
   for (int e = 0; e < epochs; e++) {

@@ -62,7 +62,8 @@ typedef struct step {
   const train_options *opt;
   int loss, target, hyper;
   int n_params, *params, *state; /* f's trained parameters; their state, per parameter */
-  int n_buffers, *buffers;       /* f's running statistics */
+  int n_buffers;                 /* f's running statistics */
+  int n_kept, *kept;             /* both, in f's order: the step's first outputs */
   const ir_func *mode;           /* f's training-mode copy (bn_train.c) */
   train_bn_site *bns;
 } step;
@@ -72,15 +73,15 @@ static bool find_params(step *st)
   ir_func *f = st->f;
   st->params = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
   st->state = IR_NEW_ARRAY(st->ctx, int, 2 * f->n_inputs);
-  st->buffers = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
-  for (int i = 0; st->params && st->buffers && i < f->n_inputs; i++)
+  st->kept = IR_NEW_ARRAY(st->ctx, int, f->n_inputs);
+  for (int i = 0; st->params && st->kept && i < f->n_inputs; i++)
     if (trained(f, f->inputs[i], st->opt))
-      st->params[st->n_params++] = f->inputs[i];
-    else if (buffer(f, f->inputs[i], st->opt))
-      st->buffers[st->n_buffers++] = f->inputs[i];
+      st->params[st->n_params++] = st->kept[st->n_kept++] = f->inputs[i];
+    else if (buffer(f, f->inputs[i], st->opt) && ++st->n_buffers)
+      st->kept[st->n_kept++] = f->inputs[i];
   if (st->params && !st->n_params)
     aotc_error(st->ctx, f->loc, "train: '%s' has no trainable parameters (floating-point initializers)", f->name);
-  return st->params && st->state && st->buffers && st->n_params > 0;
+  return st->params && st->state && st->kept && st->n_params > 0;
 }
 
 static bool *active_params(step *st)
@@ -106,7 +107,8 @@ static bool add_updates(step *st)
   return true;
 }
 
-/* (data inputs, target, hyper) -> (parameters, buffers, state, loss). */
+/* (data inputs, target, hyper) -> (parameters and buffers in f's order,
+ * state, loss). */
 static bool step_signature(step *st, ir_func *g)
 {
   int first = ir_func_first_parameter(st->f), per = train_state_per_param(st->opt->optimizer);
@@ -119,10 +121,8 @@ static bool step_signature(step *st, ir_func *g)
   g->inputs[first + 1] = st->hyper;
   g->n_inputs = first + 2;
   g->n_outputs = 0;
-  for (int i = 0; i < st->n_params; i++)
-    g->outputs[g->n_outputs++] = st->params[i];
-  for (int i = 0; i < st->n_buffers; i++)
-    g->outputs[g->n_outputs++] = st->buffers[i];
+  for (int i = 0; i < st->n_kept; i++)
+    g->outputs[g->n_outputs++] = st->kept[i];
   for (int i = 0; i < st->n_params * per; i++)
     g->outputs[g->n_outputs++] = st->state[i];
   g->outputs[g->n_outputs++] = st->loss;
@@ -213,11 +213,8 @@ static ir_func *build_init(step *st, const ir_func *g)
       return NULL;
   if (!h->name || !h->tensors || !h->outputs || !h->stmts)
     return NULL;
-  for (int i = 0; i < st->n_params; i++)
-    if (!init_param(st, h, st->params[i]))
-      return NULL;
-  for (int i = 0; i < st->n_buffers; i++)
-    if (!init_param(st, h, st->buffers[i]))
+  for (int i = 0; i < st->n_kept; i++)
+    if (!init_param(st, h, st->kept[i]))
       return NULL;
   for (int i = 0; i < st->n_params * per; i++) {
     const ir_tensor *x = g->tensors[st->state[i]];

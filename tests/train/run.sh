@@ -171,7 +171,31 @@ blob_checks() {
   echo "ok   blob (round trip, truncated, corrupted, other model)"
 }
 
-for extra in dropout init blob; do
+# Issue 11's must-show: the digits MLP's training code (batch 32) and the
+# dropout model's build warning-free for the host and for a Cortex-M4; the
+# MLP's workspace is printed.
+m4_checks() {
+  local out=$work/m4 m name loss
+  mkdir -p "$out"
+  for m in "$root/examples/train_digits/mlp.onnx x=32,64" "$here/drop.onnx x=1,4096"; do
+    set -- $m
+    name=$(basename "$1" .onnx) loss=cross_entropy
+    [ "$name" = drop ] && loss=mse
+    "$AOTC" train "$1" --loss $loss --optimizer adam --shape "$2" -o "$out/$name.c" 2>"$work/log" &&
+      ${CC:-cc} -std=c99 -Wall -Wextra -Werror -c "$out/$name.c" -o "$out/$name.o" 2>>"$work/log" ||
+      { echo "FAIL m4 $name (host): $(head -3 "$work/log")"; return 1; }
+    command -v arm-none-eabi-gcc >/dev/null || { echo "skip m4: no arm-none-eabi-gcc"; return 0; }
+    "$AOTC" train "$1" --loss $loss --optimizer adam --shape "$2" --cpu cortex-m4 -o "$out/${name}_m4.c" 2>"$work/log" &&
+      arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -std=c99 -Wall -Wextra -Werror \
+        -c "$out/${name}_m4.c" -o "$out/${name}_m4.o" 2>>"$work/log" ||
+      { echo "FAIL m4 $name: $(head -3 "$work/log")"; return 1; }
+    echo "     $name (cortex-m4): $(grep -o "${name}_train_step_WORKSPACE_BYTES ((size_t)[0-9]*)" "$out/${name}_m4.h")," \
+      "blob $(grep -o "${name}_PARAMS_BLOB_BYTES ((size_t)[0-9]*)" "$out/${name}_m4.h")"
+  done
+  echo "ok   m4 (digits MLP batch 32 and dropout: host and Cortex-M4, -Werror)"
+}
+
+for extra in dropout init blob m4; do
   [ "$want" = "  " ] || [[ "$want" == *" $extra "* ]] || continue
   if ${extra}_checks; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
