@@ -3,13 +3,15 @@
  *
  *   NAME_forward  f itself: inference on the same parameters
  *   NAME_train_step(<data inputs>, target, hyper,
- *                   <parameters, in-out>, <optimizer state, in-out>, loss)
- *   NAME_init(<parameters, out>, <optimizer state, out>)
+ *                   <parameters and buffers, in-out>, <optimizer state, in-out>, loss)
+ *   NAME_init(<parameters and buffers, out>, <optimizer state, out>)
  *
  * (each with f's size parameters first and a workspace last, as every
  * entry). The step runs the forward pass, the loss (loss.c), the backward
  * pass (src/ir/grad.c) and the optimizer (optim.c), updating the
- * parameters and the state in place and writing the mean loss of the batch.
+ * parameters and the state in place and writing the mean loss of the batch;
+ * batch normalisations use batch statistics and update their running
+ * statistics, the buffers (bn_train.c), and dropouts drop (dropout.c).
  * NAME_init writes the model's initial values (its initializers) and zeroes
  * the state. The parameters are f's floating-point IR_PARAMETER tensors of
  * rank >= 1 in order; rank-0 ones (Clip bounds and the like) and the
