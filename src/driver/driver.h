@@ -63,10 +63,12 @@ typedef struct driver_train {
   double hyper[6]; /* TRAIN_HYPER_*: lr, momentum or beta1, beta2, eps, weight decay, (step) */
   bool given[6];   /* which of them the command line gave */
   int steps;       /* run --train: steps to take (default 1) */
+  bool ddp;        /* train --ddp: gradient-synchronisation hooks (docs/ddp.md) */
 } driver_train;
 
 /* Parses a training option at argv[*i] (--loss, --optimizer, --lr,
- * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train);
+ * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train,
+ * --ddp);
  * 1: parsed, 0: not a training option, -1: bad value (reported). */
 int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **argv, int *i);
 /* The defaults (PyTorch's) for what the command line did not give. */

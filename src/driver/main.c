@@ -39,6 +39,8 @@ static const char usage[] =
     "  --loss L, --optimizer O  train: cross_entropy or mse; sgd, adam or adamw\n"
     "  --lr X, --momentum X, --beta1 X, --beta2 X, --eps X, --weight-decay X\n"
     "                         train: hyper-parameters (PyTorch's defaults; docs/training.md)\n"
+    "  --ddp                  train: data-parallel; the step calls gradient-synchronisation\n"
+    "                         hooks (runtime/aotc_ddp.c over MPI; docs/ddp.md)\n"
     "  --train, --steps N     run: take N training steps (default 1) on --input x=.. target=..,\n"
     "                         write DIR/loss.npy and DIR/<parameter>.npy\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"

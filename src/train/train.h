@@ -46,6 +46,7 @@ typedef struct train_options {
   train_optimizer optimizer;
   const char *const *frozen; /* parameters that stay constants (batch norm's */
   int n_frozen;              /* running statistics): their tensor names */
+  bool ddp;                  /* data-parallel: gradient-synchronisation calls (train_ddp.h) */
 } train_options;
 
 /* The three functions, in the order above, in out[3]. False on error
