@@ -3,7 +3,6 @@
  * backward pass finishes them, one MPI_Iallreduce per bucket started by
  * the ready hook that fills it, waited and averaged by the first wait hook
  * of the bucket, and an event log for tests. */
-#define _POSIX_C_SOURCE 200809L
 #include "aotc_ddp.h"
 
 #include <stdio.h>
