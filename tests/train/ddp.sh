@@ -20,7 +20,7 @@
 #   faults    with AOTC_DDP_FAULT=no-average (sums, not means) and
 #             no-allreduce (no communication) the 2-rank check must FAIL
 #
-# Skipped (exit 77 after the summary) when mpicc or mpirun is missing.
+# Without mpicc or mpirun it reports 1 skipped (not passed) and exits 0.
 #
 #   AOTC=build/aotc tests/train/ddp.sh [--san]
 #
