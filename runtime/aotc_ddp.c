@@ -25,7 +25,7 @@ typedef struct bucket {
 
 typedef struct event {
   int kind, index, step, detail;
-  double t;
+  double t, waited; /* seconds since init; wait: seconds spent in MPI_Wait */
 } event;
 
 static struct {
@@ -44,10 +44,10 @@ static struct {
   int n_log, log_cap;
 } ddp;
 
-static void note(int kind, int index, int detail)
+static void note(int kind, int index, int detail, double waited)
 {
   if (ddp.log && ddp.n_log < ddp.log_cap)
-    ddp.log[ddp.n_log++] = (event){kind, index, ddp.step, detail, MPI_Wtime() - ddp.t0};
+    ddp.log[ddp.n_log++] = (event){kind, index, ddp.step, detail, MPI_Wtime() - ddp.t0, waited};
 }
 
 /* Consecutive slots; a gradient that would take a non-empty bucket past
@@ -174,7 +174,8 @@ static void write_log(void)
   static const char *const kinds[] = {"ready", "start", "wait"};
   for (int i = 0; f && i < ddp.n_log; i++) {
     const event *e = &ddp.log[i];
-    fprintf(f, "%d %d %s %d %.1f %d\n", i, e->step, kinds[e->kind], e->index, 1e6 * e->t, e->detail);
+    fprintf(f, "%d %d %s %d %.1f %d %.1f\n", i, e->step, kinds[e->kind], e->index, 1e6 * e->t, e->detail,
+            1e6 * e->waited);
   }
   if (f)
     fclose(f);
@@ -239,7 +240,7 @@ static int start(int b)
   bucket *k = &ddp.buckets[b];
   k->state = IN_FLIGHT;
   k->done_early = 0;
-  note(LOG_START, b, (int)k->count);
+  note(LOG_START, b, (int)k->count, 0);
   if (ddp.fault == FAULT_NO_ALLREDUCE)
     return 0;
   return MPI_Iallreduce(MPI_IN_PLACE, ddp.buffer + k->offset, (int)k->count, MPI_FLOAT, MPI_SUM, ddp.comm,
@@ -259,7 +260,7 @@ int aotc_ddp_grad_ready(int slot, float *grad, int64_t count)
   if (k->state != FILLING)
     return 1;
   memcpy(ddp.buffer + ddp.offset[slot], grad, sizeof(float) * (size_t)count);
-  note(LOG_READY, slot, b);
+  note(LOG_READY, slot, b, 0);
   progress();
   return ++k->n_ready == k->end - k->first ? start(b) : 0;
 }
@@ -271,14 +272,16 @@ static int finish(int b)
   int done = k->done_early;
   if (!done && k->req != MPI_REQUEST_NULL && MPI_Test(&k->req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
     return 1;
+  double t = MPI_Wtime();
   if (k->req != MPI_REQUEST_NULL && MPI_Wait(&k->req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
     return 1;
+  double waited = MPI_Wtime() - t;
   float *v = ddp.buffer + k->offset, p = (float)ddp.size;
   if (ddp.fault != FAULT_NO_AVERAGE)
     for (size_t i = 0; i < k->count; i++)
       v[i] /= p;
   k->state = REDUCED;
-  note(LOG_WAIT, b, done || ddp.fault == FAULT_NO_ALLREDUCE);
+  note(LOG_WAIT, b, done || ddp.fault == FAULT_NO_ALLREDUCE, waited);
   return 0;
 }
 

@@ -18,8 +18,11 @@
  * hooks do nothing: the step is then the single-process step.
  *
  * Environment: AOTC_DDP_LOG=PREFIX records every hook event and writes
- * PREFIX.<rank> at aotc_ddp_finalize (one line per event: sequence, step,
- * event, slot or bucket, microseconds since init, detail); AOTC_DDP_FAULT=
+ * PREFIX.<rank> at aotc_ddp_finalize, one line per event:
+ *   SEQ STEP ready SLOT MICROSECONDS BUCKET 0
+ *   SEQ STEP start BUCKET MICROSECONDS FLOATS 0
+ *   SEQ STEP wait BUCKET MICROSECONDS DONE_BEFORE MICROSECONDS_IN_MPI_WAIT
+ * (microseconds since init, at the end of the event); AOTC_DDP_FAULT=
  * no-average (sums instead of averages) or no-allreduce (no communication)
  * breaks the synchronisation on purpose, for tests that must fail.
  *
