@@ -270,9 +270,11 @@ int main(int argc, char **argv)
   int steps = epochs * ((N_IMAGES - N_TEST) / BATCH), rank = ddp_rank();
   double acc = accuracy(order, N_TEST);
   if (rank == 0)
-    printf("%s: %d epochs in %.2f s (%.3f ms a step of %d images on each of %d ranks); train accuracy %.2f%%, "
-           "test accuracy %.2f%% (%d images)\n", MODEL_NAME, epochs, t1 - t0, 1e3 * (t1 - t0) / steps,
-           (int)local[0], ddp_size(), 100 * accuracy(order + N_TEST, N_IMAGES - N_TEST), 100 * acc, N_TEST);
+    printf("%s: %d epochs in %.2f s; train accuracy %.2f%%, test accuracy %.2f%% (%d images)\n", MODEL_NAME, epochs,
+           t1 - t0, 100 * accuracy(order + N_TEST, N_IMAGES - N_TEST), 100 * acc, N_TEST);
+  if (rank == 0 && ddp_requested)
+    printf("%s: %.3f ms a step of %d images on each of %d ranks\n", MODEL_NAME, 1e3 * (t1 - t0) / steps,
+           (int)local[0], ddp_size());
   int differ = ddp_requested ? report_ddp(epochs, rng_before) : 0;
   ddp_end();
   return differ ? 3 : rank != 0 || acc >= 0.95 ? 0 : 2;
