@@ -18,7 +18,8 @@
 #             statements keeps them from fusing, and the weight gradient of
 #             conv1 alone in its kernel is summed in another order)
 #   faults    with AOTC_DDP_FAULT=no-average (sums, not means) and
-#             no-allreduce (no communication) the 2-rank check must FAIL
+#             no-allreduce (no communication) the 2-rank check must fail,
+#             exiting non-zero after reporting differing tensors
 #
 # Without mpicc or mpirun it reports 1 skipped (not passed) and exits 0.
 #
@@ -38,13 +39,13 @@ if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
   exit 0
 fi
 san=()
+mpirun=(mpirun --oversubscribe)
 if [ "${1:-}" = --san ]; then
   san=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-  export ASAN_OPTIONS=detect_leaks=0
+  mpirun=(env ASAN_OPTIONS=detect_leaks=0 "${mpirun[@]}")
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-ddp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mpirun=(mpirun --oversubscribe)
 [ "$(id -u)" = 0 ] && mpirun+=(--allow-run-as-root)
 passed=0 failed=0
 
@@ -105,8 +106,9 @@ check() {
   "${mpirun[@]}" -np 1 "$dir/ddp_check" "$@" --tol "$np1_tol" >"$dir/np1.log" 2>&1 &&
     result ok "$name: 1 rank $what the plain step" || { result fail "$name: 1 rank"; cat "$dir/np1.log"; }
   for fault in no-average no-allreduce; do
-    if AOTC_DDP_FAULT=$fault "${mpirun[@]}" -np 2 "$dir/ddp_check" "$@" >"$dir/$fault.log" 2>&1; then
-      result fail "$name: AOTC_DDP_FAULT=$fault was not caught"
+    if AOTC_DDP_FAULT=$fault "${mpirun[@]}" -np 2 "$dir/ddp_check" "$@" >"$dir/$fault.log" 2>&1 ||
+      ! grep -q '^FAIL' "$dir/$fault.log"; then
+      result fail "$name: AOTC_DDP_FAULT=$fault was not caught by the comparison: $(tail -3 "$dir/$fault.log")"
     else
       result ok "$name: AOTC_DDP_FAULT=$fault is caught ($(grep -c '^FAIL' "$dir/$fault.log") tensors differ)"
     fi
