@@ -132,7 +132,7 @@ typedef struct data {
 
 static int train(const options *o, model *ref, model *dp, data *d)
 {
-  float hyper[6] = {(float)o->lr, 0.9f, 0.999f, 1e-8f, 1e-3f, 0};
+  float hyper[16] = {(float)o->lr, 0.9f, 0.999f, 1e-8f, 1e-3f, 0}; /* TRAIN_HYPER_*; room for more, zero */
   for (int s = 0; s < o->steps; s++) {
     hyper[5] = (float)(s + 1);
     make_batch(d->x, d->t, o->batch, d->features, d->classes);
