@@ -93,6 +93,7 @@ for variant in build build-san; do
   [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
   [ -x tests/grad/run.sh ] && suite "grad vs pytorch$tag" tests/grad/run.sh
   [ -x tests/train/run.sh ] && suite "train vs pytorch$tag" tests/train/run.sh
+  [ -x tests/train/ddp.sh ] && suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
   else

@@ -9,7 +9,12 @@
  * the emitted tables (MODEL_train_step_outputs), so one program serves
  * every model. A fixed shuffle splits the set 80/20 (1,437 / 360).
  *
- *   ./train DIGITS.csv.gz [EPOCHS] */
+ *   ./train DIGITS.csv.gz [EPOCHS]
+ *   mpirun -np P ./train --ddp [--check] [--bucket-bytes N] DIGITS.csv.gz [EPOCHS]
+ *
+ * --ddp (built with -DAOTC_DDP, ddp.h): data-parallel over MPI, each rank
+ * on its shard of every batch; --check then trains again in one process
+ * on the whole batches and prints how far the parameters are apart. */
 #include MODEL_HEADER
 
 #include <math.h>
@@ -18,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
+
+#include "ddp.h"
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -82,6 +89,7 @@ static int load_digits(const char *path)
 /* Every output of the training step (parameters, state, loss), sized from
  * its table. */
 static void *outputs[FN(_train_step_NUM_OUTPUTS)];
+static size_t output_bytes[FN(_train_step_NUM_OUTPUTS)];
 
 static int alloc_outputs(void)
 {
@@ -90,6 +98,7 @@ static int alloc_outputs(void)
     size_t n = 1;
     for (int d = 0; d < io->rank; d++)
       n *= (size_t)io->shape[d];
+    output_bytes[k] = n * (size_t)io->element_bytes;
     if (!(outputs[k] = calloc(n, (size_t)io->element_bytes)))
       return 0;
   }
@@ -102,11 +111,12 @@ static int train_batch(const int *idx, float *hyper, float *loss)
 {
   static float x[BATCH][N_PIXELS];
   static int64_t target[BATCH];
-  for (int b = 0; b < BATCH; b++) {
-    memcpy(x[b], images[idx[b]], sizeof x[b]);
-    target[b] = labels[idx[b]];
+  int n = 0;
+  for (int b = ddp_rank(); b < BATCH; b += ddp_size(), n++) {
+    memcpy(x[n], images[idx[b]], sizeof x[n]);
+    target[n] = labels[idx[b]];
   }
-  int64_t sizes[] = {BATCH};
+  int64_t sizes[] = {n};
   void *args[3 + FN(_train_step_NUM_OUTPUTS)] = {x, target, hyper};
   memcpy(args + 3, outputs, sizeof outputs);
   int rc = FN(_train_step_call)(sizes, args, workspace);
@@ -164,36 +174,108 @@ static void train(int epochs, const int *train_idx, int n_train)
         fprintf(stderr, "train step failed\n");
         exit(1);
       }
-      sum += loss;
+      sum += ddp_mean(loss);
     }
-    if (e == 0 || (e + 1) % 5 == 0 || e + 1 == epochs)
+    if (ddp_rank() == 0 && (e == 0 || (e + 1) % 5 == 0 || e + 1 == epochs))
       printf("epoch %2d: mean loss %.4f\n", e + 1, sum / steps);
   }
   free(perm);
 }
 
+#ifdef AOTC_DDP
+#define DDP_GRADS FN(_train_step_DDP_GRADS), FN(_train_step_ddp_numel)
+#else
+#define DDP_GRADS 0, NULL
+#endif
+
+/* max |a - b| / max |b| over n floats */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+  double d = 0, m = 0;
+  for (size_t i = 0; i < n; i++) {
+    d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
+    m = fabs((double)b[i]) > m ? fabs((double)b[i]) : m;
+  }
+  return m > 0 ? d / m : d;
+}
+
+/* --check (rank 0): the same epochs again in one process on whole batches
+ * (the runtime stopped, the step's hooks do nothing), from the same
+ * initial values and shuffles (rng as it was before training); the worst
+ * rel_diff of the data-parallel parameters from those. */
+static double check_one_process(int epochs, uint64_t rng_before)
+{
+  int64_t sizes[] = {BATCH};
+  double worst = 0;
+  void *trained[FN(_forward_NUM_PARAMS)];
+  for (int k = 0; k < FN(_forward_NUM_PARAMS); k++)
+    if ((trained[k] = malloc(output_bytes[k])))
+      memcpy(trained[k], outputs[k], output_bytes[k]);
+  printf("%s: the same epochs in one process on whole batches (--check)\n", MODEL_NAME);
+  rng = rng_before;
+  if (FN(_init_call)(sizes, outputs, NULL))
+    return INFINITY;
+  train(epochs, order + N_TEST, N_IMAGES - N_TEST);
+  for (int k = 0; k < FN(_forward_NUM_PARAMS); k++) {
+    double d = trained[k] ? rel_diff(trained[k], outputs[k], output_bytes[k] / sizeof(float)) : INFINITY;
+    worst = d > worst ? d : worst;
+    free(trained[k]);
+  }
+  return worst;
+}
+
+/* Data-parallel: the parameters and state of every rank compared with
+ * rank 0's; with --check, against one process. */
+static int report_ddp(int epochs, uint64_t rng_before)
+{
+  int differ = ddp_count_different(outputs, output_bytes, FN(_train_step_NUM_OUTPUTS) - 1);
+  if (ddp_rank() == 0)
+    printf("%s: %d ranks; parameters and optimizer state identical on every rank (bitwise): %s\n", MODEL_NAME,
+           ddp_size(), differ ? "NO" : "yes");
+  int rank = ddp_rank(), size = ddp_size();
+  ddp_stop();
+  if (ddp_check_requested && rank == 0)
+    printf("%s: one process, whole batches: the %d-rank parameters are within %.2e of it (max |ddp - one| / max "
+           "|one|, worst tensor)\n", MODEL_NAME, size, check_one_process(epochs, rng_before));
+  return differ;
+}
+
 int main(int argc, char **argv)
 {
+  if (ddp_start(&argc, argv, DDP_GRADS))
+    return 1;
   const char *path = argc > 1 ? argv[1] : "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
   int epochs = argc > 2 ? atoi(argv[2]) : 20;
-  int64_t sizes[] = {BATCH};
-  if (!load_digits(path)) {
-    fprintf(stderr, "cannot read the digits from %s (Debian: apt-get install python3-sklearn)\n", path);
+  int64_t sizes[] = {BATCH}, local[] = {BATCH / ddp_size()};
+  if (BATCH % ddp_size() || !load_digits(path)) {
+    fprintf(stderr, "cannot read the digits from %s (Debian: apt-get install python3-sklearn), or %d ranks do not "
+            "divide the batch\n", path, ddp_size());
     return 1;
   }
   for (int i = 0; i < N_IMAGES; i++)
     order[i] = i;
   shuffle(order, N_IMAGES);
-  workspace = malloc(FN(_train_step_call_workspace_bytes)(sizes) + 1);
-  if (!alloc_outputs() || !workspace || FN(_init_call)(sizes, outputs, NULL))
+  size_t ws = FN(_train_step_call_workspace_bytes)(sizes), ws_local = FN(_train_step_call_workspace_bytes)(local);
+  workspace = malloc((ws > ws_local ? ws : ws_local) + 1);
+  if (!alloc_outputs() || !workspace || FN(_init_call)(sizes, outputs, NULL) ||
+      ddp_broadcast(outputs, output_bytes, FN(_train_step_NUM_OUTPUTS) - 1))
     return 1;
-  printf("%s: %d parameter tensors, training step workspace %zu bytes (batch %d)\n", MODEL_NAME,
-         FN(_forward_NUM_PARAMS), FN(_train_step_call_workspace_bytes)(sizes), BATCH);
+  if (ddp_rank() == 0)
+    printf("%s: %d parameter tensors, training step workspace %zu bytes (batch %d)\n", MODEL_NAME,
+           FN(_forward_NUM_PARAMS), FN(_train_step_call_workspace_bytes)(local), (int)local[0]);
+  uint64_t rng_before = rng;
   double t0 = now();
   train(epochs, order + N_TEST, N_IMAGES - N_TEST);
   double t1 = now();
+  int steps = epochs * ((N_IMAGES - N_TEST) / BATCH), rank = ddp_rank();
   double acc = accuracy(order, N_TEST);
-  printf("%s: %d epochs in %.2f s; train accuracy %.2f%%, test accuracy %.2f%% (%d images)\n", MODEL_NAME, epochs,
-         t1 - t0, 100 * accuracy(order + N_TEST, N_IMAGES - N_TEST), 100 * acc, N_TEST);
-  return acc >= 0.95 ? 0 : 2;
+  if (rank == 0)
+    printf("%s: %d epochs in %.2f s; train accuracy %.2f%%, test accuracy %.2f%% (%d images)\n", MODEL_NAME, epochs,
+           t1 - t0, 100 * accuracy(order + N_TEST, N_IMAGES - N_TEST), 100 * acc, N_TEST);
+  if (rank == 0 && ddp_requested)
+    printf("%s: %.3f ms a step of %d images on each of %d ranks\n", MODEL_NAME, 1e3 * (t1 - t0) / steps,
+           (int)local[0], ddp_size());
+  int differ = ddp_requested ? report_ddp(epochs, rng_before) : 0;
+  ddp_end();
+  return differ ? 3 : rank != 0 || acc >= 0.95 ? 0 : 2;
 }

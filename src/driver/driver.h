@@ -67,6 +67,7 @@ typedef struct driver_train {
   double bn_momentum; /* --bn-momentum (PyTorch's convention, default 0.1) */
   bool bn_momentum_given;
   bool bn_eval;       /* --batchnorm eval: running statistics frozen */
+  bool ddp;        /* train --ddp: gradient-synchronisation hooks (docs/ddp.md) */
 } driver_train;
 
 /* The running statistics the training step updates (2 per batch
@@ -77,7 +78,8 @@ int driver_train_buffers(const driver_module *m);
 bool driver_train_emit_blob(driver_module *m);
 
 /* Parses a training option at argv[*i] (--loss, --optimizer, --lr,
- * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train);
+ * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train,
+ * --ddp);
  * 1: parsed, 0: not a training option, -1: bad value (reported). */
 int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **argv, int *i);
 /* --seed S (shared with tune): the training seed (init, dropout). */

@@ -41,6 +41,8 @@ static const char usage[] =
     "                         train: hyper-parameters (PyTorch's defaults; docs/training.md)\n"
     "  --init kaiming|xavier, --seed S  train: initial values drawn with seed S (also dropout's)\n"
     "  --batchnorm train|eval, --bn-momentum X  train: batch statistics (default) or frozen\n"
+    "  --ddp                  train: data-parallel; the step calls gradient-synchronisation\n"
+    "                         hooks (runtime/aotc_ddp.c over MPI; docs/ddp.md)\n"
     "  --train, --steps N     run: take N training steps (default 1) on --input x=.. target=..,\n"
     "                         write DIR/loss.npy and DIR/<parameter>.npy\n"
     "  --size NAME=V,...      specialise size parameters (repeatable)\n"

@@ -119,7 +119,7 @@ static bool build_training(driver_module *m)
     aotc_error(m->ctx, noloc, "train: '%s' must hold one model function, not %d", m->path, m->ir->n_funcs);
     return false;
   }
-  train_options opt = {.loss = (train_loss)t->loss, .optimizer = (train_optimizer)t->optimizer};
+  train_options opt = {.loss = (train_loss)t->loss, .optimizer = (train_optimizer)t->optimizer, .ddp = t->ddp};
   if (t->hyper[TRAIN_HYPER_SEED] >= 16777216) {
     aotc_error(m->ctx, noloc, "--seed: training takes a whole number below 2^24 (16777216)");
     return false;
@@ -244,6 +244,8 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
   double steps;
   if (!strcmp(a, "--train"))
     return (t->on = true), 1;
+  if (!strcmp(a, "--ddp"))
+    return (t->ddp = true), 1;
   if (is_opt(a, "--loss"))
     return choose(ctx, "--loss", value_of(ctx, argc, argv, i, "--loss"), losses, 2, &t->loss);
   if (is_opt(a, "--optimizer"))

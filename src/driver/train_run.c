@@ -289,6 +289,10 @@ int driver_run_train(aotc_ctx *ctx, driver_module *m, const driver_train *t, con
     aotc_error(ctx, noloc, "run --train: '%s' is not an ONNX model", m->path);
     return 1;
   }
+  if (t->ddp) {
+    aotc_error(ctx, noloc, "run --train: --ddp needs MPI (aotc train --ddp and runtime/aotc_ddp.c, docs/ddp.md)");
+    return 1;
+  }
   trainer tr = {.ctx = ctx, .m = m, .t = t, .inputs = inputs, .n_inputs = n_inputs, .interpret = interpret,
                 .verbose = verbose};
   m->weights_as_params = true;

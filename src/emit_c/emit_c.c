@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "emit_print.h"
 #include "emit_model.h"
+#include "emit_ddp.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -196,8 +197,11 @@ static void print_kernels(emit_fn *E)
     emit_region_print(E, E->f->body);
     return;
   }
-  for (int i = 0; i < E->pf->n_kernels; i++)
+  for (int i = 0; i < E->pf->n_kernels; i++) {
+    emit_ddp_print_calls(E, E->pf->kernels[i].first);
     emit_print_kernel(E, i);
+  }
+  emit_ddp_print_calls(E, E->f->n_stmts);
 }
 
 static void print_entry(emit_fn *E)
@@ -215,7 +219,7 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
 {
   emit_fn E = {.em = em, .pf = pf, .out = out, .f = pf->f, .name = pf->name};
   bool weights = em->plan->opt->weights != NULL;
-  if (!setup_func(&E) || !print_constants(&E))
+  if (!setup_func(&E) || !emit_ddp_check(&E) || !print_constants(&E))
     return false;
   if (emit_target_is_gpu(em->tg))
     emit_cuda_print_kernels(&E);
@@ -225,6 +229,7 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   E.out = h;
   emit_abi_print_prototypes(&E);
   emit_model_io_table(out, h, E.f, E.name, weights);
+  emit_ddp_print_tables(out, h, E.f, E.name);
   if (E.failed)
     aotc_error(em->plan->ctx, E.f->loc, "%s: cannot print the generated loops as C", E.f->name);
   return !E.failed;

@@ -111,6 +111,16 @@ static bool reads_shifted(const ir_stmt *s, const ir_expr *e, const bool *writte
   return false;
 }
 
+/* Whether a gradient-synchronisation call (ir_sync) comes before
+ * statement i: a kernel starts there. */
+static bool sync_before(const ir_func *f, int i)
+{
+  for (int k = 0; k < f->n_syncs; k++)
+    if (f->syncs[k].before == i)
+      return true;
+  return false;
+}
+
 static void new_kernel(const ir_func *f, int *k, bool *written)
 {
   ++*k;
@@ -126,10 +136,12 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
   int k = -1, first = 0;
   bool alone = false;
   for (int i = 0, end; i < f->n_stmts; i = end) {
-    for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i] && !ir_region_starts_leaf(f, end); end++)
+    for (end = i + 1; end < f->n_stmts && stmt_node[end] == stmt_node[i] && !ir_region_starts_leaf(f, end) &&
+                          !sync_before(f, end);
+         end++)
       ;
     if (k < 0 || alone || end - first > KERNEL_MAX_STMTS || ir_region_starts_block(f, i) ||
-        !fuses(f, i, end, written)) {
+        sync_before(f, i) || !fuses(f, i, end, written)) {
       new_kernel(f, &k, written);
       first = i;
     }

@@ -378,6 +378,17 @@ typedef struct ir_region {
   ir_loc loc;
 } ir_region;
 
+/* Data-parallel training (aotc train --ddp, docs/ddp.md): a call of a
+ * gradient-synchronisation hook between two kernels. Partitioning starts a
+ * kernel at `before`; the C printer prints the call there. */
+typedef struct ir_sync {
+  int before;  /* the statement it comes before (n_stmts: after the last) */
+  bool wait;   /* false: aotc_ddp_grad_ready (the gradient is final); true: aotc_ddp_grad_wait (before its update) */
+  int slot;    /* the gradient's place in the order the gradients become final */
+  int tensor;  /* the gradient: a float temporary of constant shape */
+  int param;   /* the parameter it is the gradient of */
+} ir_sync;
+
 typedef struct ir_func {
   const char *name;
   ir_loc loc;
@@ -410,6 +421,8 @@ typedef struct ir_func {
   ir_size **checks;  /* them is negative, it returns 1 (reads would leave a tensor) */
   ir_region *body;   /* control flow over the statements (an IR_REGION_SEQ over
                         all of them); NULL: the statements run in order */
+  int n_syncs;       /* gradient-synchronisation calls, by `before` (ir_sync) */
+  ir_sync *syncs;
 } ir_func;
 
 typedef struct ir_module {

@@ -4,6 +4,7 @@
  * update per parameter; init copies the initializers into the parameters
  * and zeroes the optimizer state. */
 #include "train.h"
+#include "train_ddp.h"
 
 #include <string.h>
 
@@ -66,6 +67,7 @@ typedef struct step {
   int n_kept, *kept;             /* both, in f's order: the step's first outputs */
   const ir_func *mode;           /* f's training-mode copy (bn_train.c) */
   train_bn_site *bns;
+  train_ddp *ddp;                 /* --ddp: the update order and the sync calls */
 } step;
 
 static bool find_params(step *st)
@@ -98,8 +100,10 @@ static bool add_updates(step *st)
   for (int k = 0; k < st->opt->n_bns; k++)
     if (!train_add_running_update(st->b, st->opt, &st->bns[k]))
       return false;
-  for (int i = 0; i < st->n_params; i++) {
-    int p = st->params[i], dp = grad_adjoint(st->b, p);
+  for (int k = 0; k < st->n_params; k++) {
+    int i = st->ddp ? train_ddp_param(st->ddp, k) : k, p = st->params[i], dp = grad_adjoint(st->b, p);
+    if (st->ddp)
+      train_ddp_update_starts(st->ddp, k);
     grad_func_of(st->b)->tensors[p]->role = IR_OUTPUT;
     if (dp < 0 || !train_add_update(st->b, st->opt->optimizer, p, dp, st->hyper, st->state + per * i))
       return false;
@@ -142,10 +146,14 @@ static ir_func *build_step(step *st)
   if (!train_add_loss(st->b, st->opt->loss, y, &st->loss, &st->target))
     return NULL;
   int minus_one = -1;
-  if (!grad_backward(st->b, &st->loss, &minus_one, 1, false) || !add_updates(st))
+  if (!grad_backward(st->b, &st->loss, &minus_one, 1, false))
+    return NULL;
+  if (st->opt->ddp && !(st->ddp = train_ddp_begin(st->b, st->params, st->n_params)))
+    return NULL;
+  if (!add_updates(st))
     return NULL;
   ir_func *g = grad_finish(st->b);
-  return g && step_signature(st, g) ? g : NULL;
+  return g && step_signature(st, g) && (!st->ddp || train_ddp_finish(st->ddp, g)) ? g : NULL;
 }
 
 /* ------------------------------------------------------------------------

@@ -69,6 +69,7 @@ typedef struct train_options {
   double bn_momentum;         /* PyTorch's convention: new = (1 - m) old + m batch */
   const train_dropout *drops;
   int n_drops;
+  bool ddp;                  /* data-parallel: gradient-synchronisation calls (train_ddp.h) */
 } train_options;
 
 /* bn_train.c: a batch normalisation of the step's training-mode copy:
