@@ -442,19 +442,50 @@ static int branch_tensor(ts_interp *I, merging *m, int k, ts_x *x, bool outer)
 
 static ts_x *merge(ts_interp *I, merging *m, ts_x *const x[2], const bool outer[2]);
 
-/* Both values as tensors of the same type and shape: one output. */
+static const char *kind_name(const ts_x *x)
+{
+  switch (x->kind) {
+  case TS_X_TENSOR: return "a tensor";
+  case TS_X_NONE: return "None";
+  case TS_X_BOOL:
+  case TS_X_INT:
+  case TS_X_FLOAT: return "a number";
+  case TS_X_STR: return "a string";
+  case TS_X_LIST: return "a list";
+  case TS_X_TUPLE: return "a tuple";
+  case TS_X_MODULE: return "a module";
+  default: return "a value";
+  }
+}
+
+/* The subgraph value of branch k's x: a tensor, or a number as a 0-d
+ * tensor of type t (IR_TYPE_COUNT: the number's own). */
+static int leaf_value(ts_interp *I, merging *m, int k, ts_x *x, bool outer, ir_type t)
+{
+  if (x->kind == TS_X_TENSOR)
+    return branch_tensor(I, m, k, x, outer);
+  return number_tensor(I, &m->b[k]->sc, x, t == IR_TYPE_COUNT ? number_type(x) : t);
+}
+
+/* Both values as tensors of the same type and shape (a number beside a
+ * 0-d tensor becomes one of its type): one output. */
 static ts_x *merge_tensors(ts_interp *I, merging *m, ts_x *const x[2], const bool outer[2])
 {
-  int v[2];
-  if (x[0]->kind != x[1]->kind && (!is_number(x[0]) || !is_number(x[1]) || x[0]->kind == TS_X_TENSOR))
-    return ts_fail(I, m->at, "variable '%s' is a tensor in one branch of this data-dependent `if` and a number in "
-                   "the other", m->name);
-  for (int k = 0; k < 2; k++) {
-    v[k] = x[k]->kind == TS_X_TENSOR ? branch_tensor(I, m, k, x[k], outer[k])
-                                     : number_tensor(I, &m->b[k]->sc, x[k], number_type(x[k]));
-    if (v[k] < 0 || (v[k] = output_value(I, &m->b[k]->sc, v[k], m->at)) < 0)
+  int v[2] = {-1, -1}, first = x[0]->kind == TS_X_TENSOR ? 0 : 1;
+  if (!(x[0]->kind == TS_X_TENSOR || is_number(x[0])) || !(x[1]->kind == TS_X_TENSOR || is_number(x[1])))
+    return ts_fail(I, m->at, "variable '%s' is %s in the then branch of this data-dependent `if` and %s in the else "
+                   "branch: not supported", m->name, kind_name(x[0]), kind_name(x[1]));
+  if ((v[first] = leaf_value(I, m, first, x[first], outer[first], IR_TYPE_COUNT)) < 0)
+    return NULL;
+  const ir_value *fv = &m->b[first]->sc.inner_g->values[v[first]];
+  if (x[1 - first]->kind != TS_X_TENSOR && fv->rank != 0 && x[first]->kind == TS_X_TENSOR)
+    return ts_fail(I, m->at, "variable '%s' is a tensor of rank %d in one branch of this data-dependent `if` and a "
+                   "number in the other", m->name, fv->rank);
+  if ((v[1 - first] = leaf_value(I, m, 1 - first, x[1 - first], outer[1 - first], fv->type)) < 0)
+    return NULL;
+  for (int k = 0; k < 2; k++)
+    if ((v[k] = output_value(I, &m->b[k]->sc, v[k], m->at)) < 0)
       return NULL;
-  }
   const ir_value *t = &m->b[0]->sc.inner_g->values[v[0]], *e = &m->b[1]->sc.inner_g->values[v[1]];
   if (!same_type_shape(t, e))
     return ts_fail(I, m->at, "variable '%s' is %s in the then branch and %s in the else branch: the branches of a "
@@ -502,10 +533,10 @@ static ts_x *merge(ts_interp *I, merging *m, ts_x *const x[2], const bool outer[
     return merge_tensors(I, m, x, outer);
   if (same_value(x[0], x[1]))
     return x[0];
-  if (is_number(x[0]) && x[0]->kind == x[1]->kind)
+  if (is_number(x[0]) && is_number(x[1]))
     return merge_tensors(I, m, x, outer);
-  return ts_fail(I, m->at, "variable '%s' has a different type or value in each branch of this data-dependent `if` "
-                 "(only tensors and numbers may differ)", m->name);
+  return ts_fail(I, m->at, "variable '%s' is %s in the then branch of this data-dependent `if` and %s in the else "
+                 "branch: only tensors and numbers may differ", m->name, kind_name(x[0]), kind_name(x[1]));
 }
 
 /* Variable `name` in branch b: its own value, else (*outer) the one before. */
