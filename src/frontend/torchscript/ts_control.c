@@ -610,16 +610,16 @@ static bool merge_frames(ts_interp *I, ts_frame *f, merging *m)
   return true;
 }
 
-static bool graph_outputs(ts_interp *I, ts_scope *s, const int *v, int n)
+static bool graph_outputs(ts_scope *s, const int *v, int n)
 {
   for (int k = 0; k < n; k++)
     if (!graph_output(s->inner_g, v[k]))
       return false;
-  (void)I;
   return true;
 }
 
-/* The node made (node: its number), located at s and named after op. */
+/* Shape inference of the node whose first output is first_out, located
+ * at s and named after op. */
 static bool finish_node(ts_interp *I, const ts_node *s, const char *op, int first_out)
 {
   ir_node *n = first_out >= 0 ? &I->g->nodes[I->g->values[first_out].producer] : NULL;
@@ -642,7 +642,7 @@ bool ts_control_if(ts_interp *I, ts_frame *f, const ts_node *s, ts_x *c)
   if (!outs.n)
     return true;
   int *node_outs = IR_NEW_ARRAY(I->ctx, int, outs.n);
-  if (!node_outs || !graph_outputs(I, &b[0].sc, outs.v[0], outs.n) || !graph_outputs(I, &b[1].sc, outs.v[1], outs.n))
+  if (!node_outs || !graph_outputs(&b[0].sc, outs.v[0], outs.n) || !graph_outputs(&b[1].sc, outs.v[1], outs.n))
     return false;
   int first = graph_if(I->g, cond, b[0].sc.inner_g, b[0].sc.outer_v, b[1].sc.inner_g, b[1].sc.outer_v, node_outs);
   if (!finish_node(I, s, "if", first))
@@ -751,9 +751,11 @@ static int carried_out(ts_interp *I, loop *L, int k)
   const ir_value *in = &I->g->values[L->in[k]->u.t->v];
   ir_type t = in->type;
   int v = x && x->kind == TS_X_TENSOR ? x->u.t->v : x && is_number(x) ? number_tensor(I, NULL, x, t) : -1;
-  if (v < 0)
-    return ts_fail(I, L->s, "variable '%s' is not a tensor or a number after the body of this data-dependent loop",
-                   L->names[k]), -1;
+  if (v < 0) {
+    ts_fail(I, L->s, "variable '%s' is not a tensor or a number after the body of this data-dependent loop",
+            L->names[k]);
+    return -1;
+  }
   if (I->g->values[v].type != t)
     v = made(I, L->s, "cast", graph_cast(I->g, v, t));
   in = &I->g->values[L->in[k]->u.t->v];
