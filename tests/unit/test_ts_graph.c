@@ -207,6 +207,20 @@ Test(ts_graph, data_dependent_if_takes_either_branch)
                 else_side, 4);
 }
 
+Test(ts_graph, data_dependent_checks_are_taken_to_pass)
+{
+  const float want[] = {20, 40, 60, 80};
+  expect_output("    _0 = bool(torch.gt(torch.sum(x), 0))\n"
+                "    if _0:\n"
+                "      pass\n"
+                "    else:\n"
+                "      ops.prim.RaiseException(\"AssertionError: sum\")\n"
+                "    if bool(torch.lt(torch.sum(x), -5)):\n"
+                "      raise ValueError(\"negative\")\n"
+                "    return torch.mul(x, 2)\n",
+                want, 4);
+}
+
 Test(ts_graph, data_dependent_loops)
 {
   const float sums[] = {-14, -4, 6, 16}, halved[] = {5, 10, 15, 20};

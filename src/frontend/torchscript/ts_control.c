@@ -8,8 +8,10 @@
  * defined after it become the if's outputs; the variables a loop body
  * assigns that exist before the loop are its carried values. Numbers that
  * differ between the branches, or that a loop changes, become 0-d
- * tensors. Conditions known at compile time never come here (ts_eval.c
- * folds them). */
+ * tensors. A branch that raises an exception (a check, torch._assert) is
+ * taken to be one the inputs never take: the other runs unconditionally.
+ * Conditions known at compile time never come here (ts_eval.c folds
+ * them). */
 #include "ts_graph.h"
 
 #include <stdio.h>
@@ -630,8 +632,25 @@ static bool finish_node(ts_interp *I, const ts_node *s, const char *op, int firs
   return graph_op_infer(I->g, n);
 }
 
+/* Whether statements raise an exception (`raise`,
+ * `ops.prim.RaiseException(...)`, what torch._assert becomes). */
+static bool raises(const ts_node_list *body)
+{
+  for (int i = 0; i < body->n; i++) {
+    const ts_node *s = body->items[i], *fn = s->kind == TS_N_EXPR_STMT && s->lhs->kind == TS_N_CALL ? s->lhs->lhs : NULL;
+    bool raise_call = fn && fn->kind == TS_N_ATTR && !strcmp(fn->name, "RaiseException") && fn->lhs->kind == TS_N_ATTR &&
+                      !strcmp(fn->lhs->name, "prim");
+    if (s->kind == TS_N_RAISE || raise_call)
+      return true;
+  }
+  return false;
+}
+
 bool ts_control_if(ts_interp *I, ts_frame *f, const ts_node *s, ts_x *c)
 {
+  bool r0 = raises(&s->body), r1 = raises(&s->orelse);
+  if (r0 != r1)
+    return ts_exec_list(I, f, r0 ? &s->orelse : &s->body);
   branch b[2];
   ts_outs outs = {0};
   merging m = {.b = {&b[0], &b[1]}, .outs = &outs, .at = s};
