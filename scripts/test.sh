@@ -118,7 +118,7 @@ for variant in build build-san; do
     if [ "$variant" = build ]; then
       suite "torchscript models" tests/torchscript/run_models.sh
     else
-      TS_LARGE=none suite "torchscript models$tag" tests/torchscript/run_models.sh mlp cnn attn zoo errors
+      TS_LARGE=none suite "torchscript models$tag" tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
     fi
     grep -E '^torchscript models took' "$logdir/torchscript_models${tag//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
   fi

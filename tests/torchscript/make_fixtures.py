@@ -54,14 +54,19 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL = ["mlp", "cnn", "transformer", "loop", "tensors", "reuse", "attrs", "attn", "zoo", "scripted", "encoder",
-       "unsupported"]
+       "unsupported", "branch", "dloop", "control", "refused"]
 LARGE = ["resnet18", "mobilenet_v2", "squeezenet1_1"]
 # forward's argument names, in order (NAME.run lists them with their files)
-ARGS = {"mlp": ["input"], "zoo": ["x", "ids"], "encoder": ["src"]}
+ARGS = {"mlp": ["input"], "zoo": ["x", "ids"], "encoder": ["src"], "dloop": ["x", "n"]}
 # models also run at batch 3 by one size-generic object (--shape x=N,...)
 DYNAMIC = ["mlp", "cnn", "attn"]
 # models `aotc run` compiles and compares (tests/torchscript/run_models.sh)
-RUN = ["mlp", "cnn", "transformer", "reuse", "attn", "zoo", "scripted", "encoder", "tensors"]
+RUN = ["mlp", "cnn", "transformer", "reuse", "attn", "zoo", "scripted", "encoder", "tensors", "loop", "branch", "dloop",
+       "control"]
+# scripted (and frozen) models with data-dependent control flow: every
+# input set is written to NAME.run, so that every side of every `if` and
+# loops run 0, 1 and several times are tested
+CONTROL = ["loop", "branch", "dloop", "control"]
 
 
 def load_models_module():
@@ -246,6 +251,123 @@ class Scripted(nn.Module):
         return shift(x, 0.5)
 
 
+class Branch(nn.Module):
+    """Data-dependent branches: a submodule call in one, a number that
+    differs between them, an in-place update and a nested branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            y = self.fc(x)
+            k = 2
+        else:
+            y = torch.relu(x) - 1.0
+            k = 3
+        z = x.clone()
+        if bool(x.max() < 1.0):
+            z.add_(1.0)
+            if bool(y.max() > 0.2):
+                y = y * k
+        return y + z
+
+    @staticmethod
+    def paths(model, x):
+        """Which side each `if` takes (then, else) for input x, as PyTorch runs it."""
+        pos = bool(x.sum() > 0)
+        y = model.fc(x) if pos else torch.relu(x) - 1.0
+        low = bool(x.max() < 1.0)
+        return {"if1": pos, "if2": low, "if3": low and bool(y.max() > 0.2)}
+
+
+class DLoop(nn.Module):
+    """Data-dependent loops: `for i in range(int(n))` over a submodule call
+    and a `while` on a tensor's value counting in a number."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x, n):
+        acc = x * 0.0
+        for i in range(int(n)):
+            acc = acc + torch.tanh(self.fc(x + acc)) * (i + 1)
+        halvings = 0
+        while bool(acc.abs().sum() > 4.0):
+            acc = acc * 0.5
+            halvings += 1
+        return acc + halvings
+
+    @staticmethod
+    def paths(model, args):
+        """The trip count of each loop for inputs (x, n)."""
+        x, n = args
+        acc = x * 0.0
+        for i in range(int(n)):
+            acc = acc + torch.tanh(model.fc(x + acc)) * (i + 1)
+        halvings = 0
+        while bool(acc.abs().sum() > 4.0):
+            acc = acc * 0.5
+            halvings += 1
+        return {"for": int(n), "while": halvings}
+
+
+class Control(nn.Module):
+    """A data-dependent `while` holding a data-dependent `if` with a
+    submodule call in one branch and a free function in the other."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = x
+        steps = 0
+        while bool(y.abs().sum() < 40.0):
+            if bool(y.sum() > 0):
+                y = y * 2.0 + torch.tanh(self.fc(y))
+            else:
+                y = shift(y, -1.5)
+            steps += 1
+        return y * steps
+
+    @staticmethod
+    def paths(model, x):
+        y, steps, sides = x, 0, set()
+        while bool(y.abs().sum() < 40.0):
+            sides.add(bool(y.sum() > 0))
+            y = y * 2.0 + torch.tanh(model.fc(y)) if bool(y.sum() > 0) else y + 1.5
+            steps += 1
+        return {"while": steps, "then": True in sides, "else": False in sides}
+
+
+class Halve(nn.Module):
+    """A `break` in a data-dependent loop: TorchScript writes it as a
+    condition; refused_break.pt has the code edited to a real `break`."""
+
+    def forward(self, x):
+        y = x
+        while bool(y.sum() < 10.0):
+            y = y * 2.0
+            if bool(y.max() > 5.0):
+                break
+        return y
+
+
+class Optional_(nn.Module):
+    """A variable that is a tensor in one branch and None in the other."""
+
+    def forward(self, x):
+        z: Optional[torch.Tensor] = None
+        if bool(x.sum() > 0):
+            z = x * 2.0
+        if z is None:
+            return x
+        return z
+
+
 class Unsupported(nn.Module):
     """An operator aotc does not have (the error names it and its line)."""
 
@@ -302,6 +424,17 @@ def build(name, models, gen):
         return layer, [torch.randn(2, 8, 32, generator=gen)]
     if name == "unsupported":
         return Unsupported(), [torch.randn(2, 3, generator=gen)]
+    if name == "branch":
+        x = torch.randn(2, 8, generator=gen)
+        return Branch(), [x.abs() + 0.5, -x.abs() - 0.5, x.abs() * 0.01 + 0.01, x.abs() * 4.0 + 3.0]
+    if name == "dloop":
+        x = torch.randn(2, 8, generator=gen)
+        return DLoop(), [(x, torch.tensor(n)) for n in (0, 1, 4)]
+    if name == "control":
+        x = torch.randn(2, 8, generator=gen)
+        return Control(), [x.abs() * 5.0 + 5.0, -x.abs() * 0.5, x.abs() * 0.3]
+    if name == "refused":
+        return Halve(), [torch.randn(2, 3, generator=gen)]
     if name in LARGE:
         import torchvision.models as tvm
         return randomise(models, getattr(tvm, name)(), gen), [torch.randn(1, 3, 224, 224, generator=gen)]
@@ -324,11 +457,13 @@ def save_archives(name, model, x, outdir, kinds=None):
                       "scripted": lambda: torch.jit.script(model)}[kind]()
             torch.jit.save(module, os.path.join(outdir, f"{name}_{kind}.pt"))
         return
-    if name in ("loop", "tensors", "attrs", "scripted"):
+    if name in ("loop", "tensors", "attrs", "scripted") or name in CONTROL:
         scripted = torch.jit.script(model)
         archives = {"scripted": scripted}
-        if name in ("loop", "scripted"):
+        if name in ("loop", "scripted") or name in CONTROL:
             archives["frozen"] = torch.jit.freeze(torch.jit.script(model))
+    elif name == "refused":
+        archives = {"optional": torch.jit.script(Optional_()), "break": torch.jit.script(model)}
     elif name == "encoder":
         archives = {"traced": torch.jit.trace(model, args)}
         model.train()
@@ -342,28 +477,66 @@ def save_archives(name, model, x, outdir, kinds=None):
     for kind, module in archives.items():
         path = os.path.join(outdir, f"{name}_{kind}.pt")
         torch.jit.save(module, path)
+        if name == "refused" and kind == "break":
+            with_real_break(path)
         with open(path[:-3] + ".ops.txt", "w") as f:
             f.write(operator_line(path) + "\n")
 
 
-def write_run(outdir, name, x, y):
-    """NAME.run: line 1 the inputs (ARG=FILE), line 2 the outputs (NAME=FILE)
-    of `aotc run` on the archives of NAME, for tests/torchscript/run_models.sh."""
+def with_real_break(path):
+    """The archive at path with its code's `_1 = False` (how TorchScript
+    writes a `break`) turned back into a `break` statement."""
+    with zipfile.ZipFile(path) as z:
+        items = [(info, z.read(info.filename)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for info, data in items:
+            if info.filename.endswith("code/__torch__.py"):
+                assert b"_1 = False" in data, data
+                data = data.replace(b"_1 = False", b"break")
+            z.writestr(info, data, compress_type=info.compress_type)
+
+
+def run_lines(outdir, name, x, y, suffix):
+    """The two lines of NAME.run for one input set: the inputs (ARG=FILE)
+    and the outputs (NAME=FILE), their files written."""
     args = x if isinstance(x, tuple) else (x,)
     names = ARGS.get(name, ["x"])
     ins = []
     for k, (arg, t) in enumerate(zip(names, args)):
-        file = f"{name}.input.npy" if k == 0 else f"{name}.{arg}.npy"
+        file = f"{name}.input{suffix}.npy" if k == 0 else f"{name}.{arg}{suffix}.npy"
         save_npy(outdir, file, t)
         ins.append(f"{arg}={file}")
     ys = y if isinstance(y, tuple) else (y,)
     outs = []
     for k, t in enumerate(ys):
         out = "output" if len(ys) == 1 else f"output{k}"
-        save_npy(outdir, f"{name}.{out}.npy", t)
-        outs.append(f"{out}={name}.{out}.npy")
+        save_npy(outdir, f"{name}.{out}{suffix}.npy", t)
+        outs.append(f"{out}={name}.{out}{suffix}.npy")
+    return " ".join(ins) + "\n" + " ".join(outs) + "\n"
+
+
+def write_run(outdir, name, sets):
+    """NAME.run: per input set (x, PyTorch's y), a line of inputs (ARG=FILE)
+    and a line of outputs (NAME=FILE) of `aotc run` on the archives of NAME,
+    for tests/torchscript/run_models.sh."""
     with open(os.path.join(outdir, f"{name}.run"), "w") as f:
-        f.write(" ".join(ins) + "\n" + " ".join(outs) + "\n")
+        for k, (x, y) in enumerate(sets):
+            f.write(run_lines(outdir, name, x, y, "" if k == 0 else str(k + 1)))
+
+
+def check_paths(name, model, inputs):
+    """Every side of every data-dependent `if` is taken and loops run 0, 1
+    and several times over the input sets (PyTorch's own run decides)."""
+    paths = [type(model).paths(model, x) for x in inputs]
+    print(f"{name}: {paths}")
+    if name == "branch":
+        assert all(any(p[k] == side for p in paths) for k in paths[0] for side in (True, False)), paths
+    if name == "dloop":
+        assert {p["for"] for p in paths} >= {0, 1, 4} and {p["while"] for p in paths} >= {0}, paths
+        assert any(p["while"] == 1 for p in paths) or any(p["while"] > 1 for p in paths), paths
+    if name == "control":
+        assert any(p["while"] == 0 for p in paths) and any(p["while"] > 1 for p in paths), paths
+        assert any(p["then"] for p in paths) and any(p["else"] for p in paths), paths
 
 
 def make(name, models, outdir, kinds=None):
@@ -374,8 +547,10 @@ def make(name, models, outdir, kinds=None):
     with torch.no_grad():
         save_archives(name, model, inputs[0], outdir, kinds)
         if name in RUN or name in LARGE:
-            x = inputs[0]
-            write_run(outdir, name, x, model(*x) if isinstance(x, tuple) else model(x))
+            sets = inputs if name in CONTROL else inputs[:1]
+            write_run(outdir, name, [(x, model(*x) if isinstance(x, tuple) else model(x)) for x in sets])
+        if name in CONTROL and name != "loop":
+            check_paths(name, model, inputs)
         for k, x in enumerate(inputs):
             if isinstance(x, tuple):
                 continue

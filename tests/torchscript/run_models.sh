@@ -45,10 +45,14 @@ npy_shape() {
   head -c 256 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)" | sed -E "s/.*\(([0-9, ]*)\).*/\1/; s/ //g; s/,$//"
 }
 
-# aotc ARCHIVE --shape ... -o m.c, then m.c built warning-free.
+# aotc ARCHIVE --shape ... -o m.c, then m.c built warning-free (a 0-d
+# input, a count, as --shape n=1).
 check_compile() {
-  local dir=$1 pt=$2 ins=$3 out=$4 args=() i
-  for i in $ins; do args+=(--shape "${i%%=*}=$(npy_shape "$dir/${i#*=}")"); done
+  local dir=$1 pt=$2 ins=$3 out=$4 args=() i shape
+  for i in $ins; do
+    shape=$(npy_shape "$dir/${i#*=}")
+    args+=(--shape "${i%%=*}=${shape:-1}")
+  done
   "$AOTC" "$pt" "${args[@]}" -o "$out/m.c" >"$out/compile.log" 2>&1 ||
     { echo "aotc compile: $(grep -m1 error "$out/compile.log")"; return 1; }
   $CC -std=c99 -Wall -Wextra -Werror -c -o "$out/m.o" "$out/m.c" >"$out/cc.log" 2>&1 ||
@@ -66,20 +70,52 @@ check_run() {
   done
 }
 
+# The C statements data-dependent control flow must become in m.c: a
+# real branch (if) and loop (for over a run-time trip count, while).
+control_expected() {
+  case $(basename "$1" .pt) in
+  loop_* | branch_*) echo if ;;
+  dloop_*) echo for while ;;
+  control_*) echo while if ;;
+  esac
+}
+
+check_control() {
+  local c=$1 pt=$2 kind
+  for kind in $(control_expected "$pt"); do
+    case $kind in
+    if) grep -Eq '^ +if \([a-z_0-9]+\[0\] != 0\) \{' "$c" ;;
+    for) grep -q 'for (int64_t aotc_iter[0-9]* = 0; aotc_iter[0-9]* < aotc_trip' "$c" ;;
+    while) grep -Eq '^ +while \([a-z_0-9]+\[0\] != 0\) \{' "$c" ;;
+    esac || { echo "m.c has no data-dependent $kind"; return 1; }
+  done
+}
+
+# Every input set of NAME.run (a line of inputs, a line of outputs each).
+run_sets() {
+  local dir=$1 pt=$2 run=$3 out=$4 k ins outs
+  for ((k = 1; k < $(wc -l <"$run"); k += 2)); do
+    ins=$(sed -n "${k}p" "$run")
+    outs=$(sed -n "$((k + 1))p" "$run")
+    mkdir -p "$out/set$k"
+    check_run "$dir" "$pt" "$ins" "$outs" "$out/set$k" || { echo "(input set $(((k + 1) / 2)))"; return 1; }
+  done
+}
+
 run_archive() {
   local dir=$1 pt=$2 compile=$3 run=${2%_*}.run out why t0=$SECONDS
   out=$work/$(basename "$dir")/$(basename "$pt" .pt)
   mkdir -p "$out"
-  local ins outs
+  local ins sets
   ins=$(sed -n 1p "$run")
-  outs=$(sed -n 2p "$run")
-  if [ "$compile" = yes ] && ! why=$(check_compile "$dir" "$pt" "$ins" "$out"); then
+  sets=$(($(wc -l <"$run") / 2))
+  if [ "$compile" = yes ] && ! why=$(check_compile "$dir" "$pt" "$ins" "$out" && check_control "$out/m.c" "$pt"); then
     fail "$pt: $why"
     return
   fi
-  if why=$(check_run "$dir" "$pt" "$ins" "$outs" "$out"); then
+  if why=$(run_sets "$dir" "$pt" "$run" "$out"); then
     pass
-    echo "ok   $(basename "$dir")/$(basename "$pt") ($((SECONDS - t0)) s)"
+    echo "ok   $(basename "$dir")/$(basename "$pt") ($sets input set$([ "$sets" = 1 ] || echo s), $((SECONDS - t0)) s)"
   else
     fail "$pt: $why"
   fi
@@ -186,9 +222,12 @@ check_run_error() {
 
 if wanted errors; then
   for v in "$here"/fixtures/torch-*; do
-    check_error "$v/loop_scripted.pt" \
-      "loop_scripted.pt:code/__torch__.py:16:5: error: data-dependent control flow (a condition on a tensor's value) is not supported yet" \
-      --shape x=2,8
+    check_error "$v/refused_break.pt" \
+      "refused_break.pt:code/__torch__.py:13:9: error: \`break\` inside a data-dependent \`while\` loop is not supported" \
+      --shape x=2,3
+    check_error "$v/refused_optional.pt" \
+      "refused_optional.pt:code/__torch__.py:8:5: error: variable 'z' is a tensor in the then branch of this data-dependent \`if\` and None in the else branch: not supported" \
+      --shape x=2,3
     check_error "$v/unsupported_traced.pt" "error: operator 'torch.erfinv' is not supported" --shape x=2,3
     check_error "$v/unsupported_traced.pt" "unsupported_traced.pt:code/__torch__.py:" --shape x=2,3
     check_error "$v/mlp_traced.pt" "error: input 'input' has no shape: pass --shape input=D0,D1,..."

@@ -189,14 +189,81 @@ Test(ts_graph, free_functions_and_function_values)
  * Errors: the text and the code's file:line:col
  * ------------------------------------------------------------------------ */
 
-Test(ts_graph, data_dependent_if_names_its_line)
+Test(ts_graph, data_dependent_if_takes_either_branch)
 {
-  expect_error("    if bool(torch.gt(torch.sum(x), 0)):\n"
-               "      y = x\n"
-               "    else:\n"
-               "      y = torch.neg(x)\n"
+  const float else_side[] = {-13, -23, -33, -43};
+  const float want_then[] = {18, 38, 58, 78};
+  expect_output("    if bool(torch.gt(torch.sum(x), 0)):\n"
+                "      y, k = torch.mul(x, 2), 2\n"
+                "    else:\n"
+                "      y, k = torch.neg(x), 3\n"
+                "    return torch.sub(y, k)\n",
+                want_then, 4);
+  expect_output("    if bool(torch.lt(torch.sum(x), 0)):\n"
+                "      y, k = torch.mul(x, 2), 2\n"
+                "    else:\n"
+                "      y, k = torch.neg(x), 3\n"
+                "    return torch.sub(y, k)\n",
+                else_side, 4);
+}
+
+Test(ts_graph, data_dependent_checks_are_taken_to_pass)
+{
+  const float want[] = {20, 40, 60, 80};
+  expect_output("    _0 = bool(torch.gt(torch.sum(x), 0))\n"
+                "    if _0:\n"
+                "      pass\n"
+                "    else:\n"
+                "      ops.prim.RaiseException(\"AssertionError: sum\")\n"
+                "    if bool(torch.lt(torch.sum(x), -5)):\n"
+                "      raise ValueError(\"negative\")\n"
+                "    return torch.mul(x, 2)\n",
+                want, 4);
+}
+
+Test(ts_graph, data_dependent_loops)
+{
+  const float sums[] = {-14, -4, 6, 16}, halved[] = {5, 10, 15, 20};
+  expect_output("    y = x\n"
+                "    for i in range(int(torch.div(torch.select(x, 0, 0), 5))):\n"
+                "      y = torch.add(y, torch.mul(torch.select(self.w, 0, 0), i))\n"
+                "    y0 = y\n"
+                "    for j in range(int(torch.sub(torch.select(x, 0, 0), 10))):\n"
+                "      y0 = torch.add(y0, torch.select(x, 0, 3))\n"
+                "    return torch.sub(y0, 25)\n",
+                sums, 4);
+  expect_output("    y = x\n"
+                "    _0 = bool(torch.gt(torch.sum(y), 50))\n"
+                "    while _0:\n"
+                "      y = torch.div(y, 2)\n"
+                "      _0 = bool(torch.gt(torch.sum(y), 50))\n"
+                "    return y\n",
+                halved, 4);
+}
+
+Test(ts_graph, data_dependent_refusals_name_their_line)
+{
+  expect_error("    y = x\n"
+               "    while bool(torch.gt(torch.sum(y), 50)):\n"
+               "      y = torch.div(y, 2)\n"
+               "      break\n"
                "    return y\n",
-               false, "data-dependent control flow", 8, 5);
+               false, "`break` inside a data-dependent `while` loop is not supported", 11, 7);
+  aotc_ctx_free(ctx);
+  ctx = aotc_ctx_new(NULL, NULL);
+  expect_error("    if bool(torch.gt(torch.sum(x), 0)):\n"
+               "      y = torch.sum(x)\n"
+               "    else:\n"
+               "      y = x\n"
+               "    return y\n",
+               false, "variable 'y' is float[] in the then branch and float[4] in the else branch", 8, 5);
+  aotc_ctx_free(ctx);
+  ctx = aotc_ctx_new(NULL, NULL);
+  expect_error("    y = x\n"
+               "    for i in range(int(torch.sum(x)), 3):\n"
+               "      y = x\n"
+               "    return y\n",
+               false, "only `for ... in range(n)` (one argument) may depend", 9, 19);
 }
 
 Test(ts_graph, unsupported_operator_names_it)
@@ -211,11 +278,11 @@ Test(ts_graph, missing_shape_says_what_to_pass)
   expect_error("    return x\n", true, "input 'x' has no shape: pass --shape x=D0,D1,...", 0, 0);
 }
 
-Test(ts_graph, int_of_data_is_refused)
+Test(ts_graph, int_of_many_elements_is_refused)
 {
-  expect_error("    n = int(torch.sum(x))\n"
+  expect_error("    n = int(x)\n"
                "    return x\n",
-               false, "int() of a tensor's value", 8, 12);
+               false, "int() of a tensor of 4 elements", 8, 12);
 }
 
 Test(ts_graph, integer_overflow_and_long_ranges)

@@ -1,9 +1,10 @@
 /* ts_eval.c: runs TorchScript code at compile time: statements (assignments,
  * `for` loops over ranges and lists unrolled, `while` loops and `if`s whose
- * condition is known at compile time, return) and expressions (names,
- * attributes, calls of operators, submodules and functions, tuples and
- * lists, arithmetic on Python numbers). A condition on a tensor's value is
- * data-dependent control flow: reported at its line, not supported yet. */
+ * condition is known at compile time folded, return) and expressions
+ * (names, attributes, calls of operators, submodules and functions, tuples
+ * and lists, arithmetic on Python numbers). An `if`, `while` or
+ * `for ... in range(n)` on a tensor's value is data-dependent control flow:
+ * ts_control.c builds it as the graph's if or loop. */
 #include "ts_graph.h"
 
 #include <math.h>
@@ -12,12 +13,6 @@
 #define MAX_STEPS 2000000L /* statements run, unrolled loops included */
 #define MAX_RANGE 1000000
 #define MAX_NODES 200000   /* graph nodes one forward may make */
-
-struct ts_frame {
-  ts_map vars;
-  bool returned, broke, continued;
-  ts_x *ret;
-};
 
 ts_frame *ts_frame_new(ts_interp *I)
 {
@@ -29,14 +24,20 @@ bool ts_frame_set(ts_interp *I, ts_frame *f, const char *name, ts_x *x)
   return ts_map_put(I->ctx, &f->vars, name, x);
 }
 
-static bool exec_list(ts_interp *I, ts_frame *f, const ts_node_list *body);
 
 /* ------------------------------------------------------------------------
  * Truth and assignment
  * ------------------------------------------------------------------------ */
 
+bool ts_data_dependent(ts_interp *I, const ts_x *x)
+{
+  double d;
+  bool is_float;
+  return x->kind == TS_X_TENSOR && !ts_scalar_of(I, x, &d, &is_float);
+}
+
 /* The truth of a condition known at compile time; a tensor without a
- * known value is data-dependent control flow. */
+ * known value is data-dependent control flow (here: an expression). */
 static bool truth(ts_interp *I, const ts_x *x, const ts_node *at, bool *out)
 {
   double d;
@@ -53,7 +54,8 @@ static bool truth(ts_interp *I, const ts_x *x, const ts_node *at, bool *out)
       *out = d != 0;
       return true;
     }
-    ts_fail(I, at, "data-dependent control flow (a condition on a tensor's value) is not supported yet");
+    ts_fail(I, at, "a condition on a tensor's value (data-dependent) is supported in `if`, `while` and `for` "
+                   "statements only, not in this expression");
     return false;
   default: ts_fail(I, at, "this condition is not known at compile time"); return false;
   }
@@ -95,25 +97,44 @@ static bool exec_if(ts_interp *I, ts_frame *f, const ts_node *s)
 {
   ts_x *c = ts_eval(I, f, s->rhs);
   bool t;
+  if (c && ts_data_dependent(I, c))
+    return ts_control_if(I, f, s, c);
   if (!c || !truth(I, c, s, &t))
     return false;
-  return exec_list(I, f, t ? &s->body : &s->orelse);
+  return ts_exec_list(I, f, t ? &s->body : &s->orelse);
 }
 
 /* One pass through a loop body; false on error. *stop when the loop ends
  * (break, return). */
 static bool loop_body(ts_interp *I, ts_frame *f, const ts_node *s, bool *stop)
 {
-  if (!exec_list(I, f, &s->body))
+  if (!ts_exec_list(I, f, &s->body))
     return false;
   *stop = f->returned || f->broke;
   f->broke = f->continued = false;
   return true;
 }
 
+/* The iterable of a `for`: range(n) of a tensor's value is a loop built
+ * by ts_control_for (*data set), anything else a list. */
+static ts_x *for_iterable(ts_interp *I, ts_frame *f, const ts_node *e, bool *data)
+{
+  *data = false;
+  if (e->kind != TS_N_CALL || e->lhs->kind != TS_N_NAME || strcmp(e->lhs->name, "range") || e->items.n != 1 ||
+      e->items.items[0]->kind == TS_N_KWARG || ts_map_get(&f->vars, "range"))
+    return ts_eval(I, f, e);
+  ts_x *n = ts_eval(I, f, e->items.items[0]);
+  if (!n || (*data = ts_data_dependent(I, n)))
+    return n;
+  return ts_range_list(I, &(ts_call){.node = e, .op = "range", .args = &n, .n_args = 1});
+}
+
 static bool exec_for(ts_interp *I, ts_frame *f, const ts_node *s)
 {
-  ts_x *it = ts_eval(I, f, s->rhs);
+  bool data;
+  ts_x *it = for_iterable(I, f, s->rhs, &data);
+  if (it && data)
+    return ts_control_for(I, f, s, it);
   if (!it)
     return false;
   if (it->kind != TS_X_LIST && it->kind != TS_X_TUPLE) {
@@ -133,6 +154,8 @@ static bool exec_while(ts_interp *I, ts_frame *f, const ts_node *s)
   for (bool stop = false; !stop;) {
     ts_x *c = ts_eval(I, f, s->rhs);
     bool t;
+    if (c && ts_data_dependent(I, c))
+      return ts_control_while(I, f, s, c);
     if (!c || !truth(I, c, s, &t))
       return false;
     if (!t)
@@ -202,7 +225,7 @@ static bool exec_stmt(ts_interp *I, ts_frame *f, const ts_node *s)
   }
 }
 
-static bool exec_list(ts_interp *I, ts_frame *f, const ts_node_list *body)
+bool ts_exec_list(ts_interp *I, ts_frame *f, const ts_node_list *body)
 {
   for (int i = 0; i < body->n && !f->returned && !f->broke && !f->continued; i++)
     if (!exec_stmt(I, f, body->items[i]))
@@ -212,7 +235,7 @@ static bool exec_list(ts_interp *I, ts_frame *f, const ts_node_list *body)
 
 ts_x *ts_run_body(ts_interp *I, ts_frame *f, const ts_node_list *body)
 {
-  if (!exec_list(I, f, body))
+  if (!ts_exec_list(I, f, body))
     return NULL;
   return f->returned ? f->ret : ts_none_x(I);
 }
@@ -652,7 +675,8 @@ ts_x *ts_range_list(ts_interp *I, const ts_call *c)
   int64_t v[3] = {0, 0, 1};
   for (int i = 0; i < c->n_args && i < 3; i++) {
     if (c->args[i]->kind != TS_X_INT)
-      return ts_fail(I, c->node, "range() of values not known at compile time: data-dependent loops are not supported yet");
+      return ts_fail(I, c->node, "range() of values not known at compile time: only `for ... in range(n)` "
+                                 "(one argument) may depend on a tensor's value");
     v[i] = c->args[i]->u.i;
   }
   if (c->n_args == 1)

@@ -97,11 +97,15 @@ ts_x *ts_archive_tensor(ts_interp *I, const ts_tensor *t, const char *name, cons
   ts_x *x = ts_map_get(&I->tensors, key);
   if (x)
     return x;
-  const void *data = ts_tensor_ir_data(I->ctx, t);
-  int v = data ? graph_constant(I->g, name, ts_dtypes[t->dtype].ir, t->rank, t->shape, data) : -1;
-  if (v < 0)
-    return at ? ts_fail(I, at, "cannot use tensor '%s'", name) : NULL;
-  x = ts_tensor_x(I, v);
+  if (I->scope) {
+    x = ts_control_archive_tensor(I, t, name, at);
+  } else {
+    const void *data = ts_tensor_ir_data(I->ctx, t);
+    int v = data ? graph_constant(I->g, name, ts_dtypes[t->dtype].ir, t->rank, t->shape, data) : -1;
+    if (v < 0)
+      return at ? ts_fail(I, at, "cannot use tensor '%s'", name) : NULL;
+    x = ts_tensor_x(I, v);
+  }
   const char *k = ir_strdup(I->ctx, key);
   return x && k && ts_map_put(I->ctx, &I->tensors, k, x) ? x : NULL;
 }

@@ -59,6 +59,8 @@ struct ts_x {
  * The interpreter
  * ------------------------------------------------------------------------ */
 
+typedef struct ts_scope ts_scope;
+
 typedef struct ts_interp {
   aotc_ctx *ctx;
   ts_archive *a;
@@ -66,6 +68,7 @@ typedef struct ts_interp {
   ts_map tensors; /* graph constants of archive tensors, by address */
   int depth;      /* nested calls */
   long steps;     /* statements run (a bound on unrolled loops) */
+  ts_scope *scope; /* the branch or loop body being built (NULL: forward's graph) */
 } ts_interp;
 
 /* One call of an operator: positional arguments, then keyword ones. */
@@ -112,12 +115,36 @@ ts_x *ts_module_get(ts_interp *I, ts_module *m, const char *name, const ts_node 
 ts_x *ts_made(ts_interp *I, const ts_call *c, int v);
 
 /* ts_eval.c */
-typedef struct ts_frame ts_frame;
+typedef struct ts_frame {
+  ts_map vars;
+  bool returned, broke, continued;
+  ts_x *ret;
+} ts_frame;
 ts_frame *ts_frame_new(ts_interp *I);
 bool ts_frame_set(ts_interp *I, ts_frame *f, const char *name, ts_x *x);
 /* Runs a function body; the returned value (None when it falls off). */
 ts_x *ts_run_body(ts_interp *I, ts_frame *f, const ts_node_list *body);
 ts_x *ts_eval(ts_interp *I, ts_frame *f, const ts_node *e);
+/* Runs statements until they end, return, break or continue. */
+bool ts_exec_list(ts_interp *I, ts_frame *f, const ts_node_list *body);
+/* Whether x is a tensor whose value is not known at compile time. */
+bool ts_data_dependent(ts_interp *I, const ts_x *x);
+
+/* ts_control.c: control flow that depends on a tensor's value becomes the
+ * graph's if and loop ops (graph_if, graph_loop): each branch or loop body
+ * is run once into a subgraph whose inputs are the values it reads from
+ * around it. */
+/* `if` statement s whose condition cond is a tensor not known at compile time. */
+bool ts_control_if(ts_interp *I, ts_frame *f, const ts_node *s, ts_x *cond);
+/* `while` statement s whose condition cond is not known at compile time. */
+bool ts_control_while(ts_interp *I, ts_frame *f, const ts_node *s, ts_x *cond);
+/* `for target in range(n)` statement s, n a tensor not known at compile time. */
+bool ts_control_for(ts_interp *I, ts_frame *f, const ts_node *s, ts_x *n);
+/* An archive tensor used inside a subgraph: made in the graph around it
+ * (recursively) and captured as an input. */
+ts_x *ts_control_archive_tensor(ts_interp *I, const ts_tensor *t, const char *name, const ts_node *at);
+/* A tensor with one element as a 0-d tensor of type t (int(), float()). */
+ts_x *ts_control_scalar(ts_interp *I, const ts_call *c, ts_x *x, ir_type t);
 
 /* ts_ops.c */
 const ts_op *ts_find_op(const char *name);

@@ -361,8 +361,10 @@ static ts_x *op_int(ts_interp *I, const ts_call *c)
   double d;
   bool is_float;
   ts_x *x = ts_arg(c, 0, NULL);
+  if (x && ts_data_dependent(I, x))
+    return ts_control_scalar(I, c, x, IR_I64);
   if (!x || !ts_scalar_of(I, x, &d, &is_float))
-    return ts_fail(I, c->node, "int() of a tensor's value (data-dependent, not known at compile time) is not supported yet");
+    return ts_fail(I, c->node, "int() of a value that is not a number or a tensor");
   return ts_int_x(I, x->kind == TS_X_INT ? x->u.i : ts_to_int(d));
 }
 
@@ -371,8 +373,10 @@ static ts_x *op_float(ts_interp *I, const ts_call *c)
   double d;
   bool is_float;
   ts_x *x = ts_arg(c, 0, NULL);
+  if (x && ts_data_dependent(I, x))
+    return ts_control_scalar(I, c, x, IR_F32);
   if (!x || !ts_scalar_of(I, x, &d, &is_float))
-    return ts_fail(I, c->node, "float() of a tensor's value (data-dependent, not known at compile time) is not supported yet");
+    return ts_fail(I, c->node, "float() of a value that is not a number or a tensor");
   return ts_float_x(I, d);
 }
 
