@@ -95,6 +95,10 @@ for variant in build build-san; do
   [ -x tests/train/run.sh ] && suite "train vs pytorch$tag" tests/train/run.sh
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
+    if [ -x tests/firmware/run.sh ]; then
+      suite "firmware on qemu cortex-m4" tests/firmware/run.sh
+      sed -n '/^Cortex-M4/,/^image/p' "$logdir/firmware_on_qemu_cortex-m4.log" | sed 's/^/    /'
+    fi
   else
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
     if [ -x build-san/tests/mutate_ts ]; then
