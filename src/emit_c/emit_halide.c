@@ -6,10 +6,13 @@
  * NAME_halide_argv and NAME_halide_metadata (Halide's filter metadata) so
  * that RunGen or a Halide extern stage can drive it. The scratch and NAME's
  * own workspace come from a static array when every shape is constant
- * (NAME_HALIDE_WORKSPACE_BYTES), else from NAME_halide_set_workspace. Halide
- * dimension 0 is the tensor's last (fastest) index. Only emitted C under this
+ * (NAME_HALIDE_WORKSPACE_BYTES), else from NAME_halide_set_workspace. A
+ * buffer without memory is a bounds query, answered with the whole tensor.
+ * Halide dimension 0 is the tensor's last (fastest) index. Only emitted C under this
  * flag includes HalideRuntime.h. */
 #include "emit_print.h"
+
+#include <string.h>
 
 #define HB_MAX_RANK 16
 
@@ -32,11 +35,27 @@ static const char runtime_text[] =
     "  for (int d = 0; d < rank; d++)\n"
     "    if (b->dim[d].extent < 0)\n"
     "      return halide_error_code_buffer_extents_negative;\n"
-    "  if (b->host == NULL)\n"
+    "  if (b->host == NULL && b->device != 0)\n"
     "    return halide_error_code_host_is_null;\n"
     "  if (b->flags & halide_buffer_flag_device_dirty)\n"
     "    return halide_error_code_device_dirty_with_no_device_support;\n"
     "  return 0;\n"
+    "}\n\n"
+    "/* A bounds query: no memory behind the buffer (Halide's convention). */\n"
+    "static inline int aotc_hb_query(const struct halide_buffer_t *b)\n"
+    "{\n"
+    "  return b->host == NULL && b->device == 0;\n"
+    "}\n\n"
+    "/* Answers a bounds query on b: mins 0, the extents (Halide's order), dense strides. */\n"
+    "static inline void aotc_hb_fill(struct halide_buffer_t *b, const int64_t *extent)\n"
+    "{\n"
+    "  int32_t s = 1;\n"
+    "  for (int d = 0; d < b->dimensions; d++) {\n"
+    "    b->dim[d].min = 0;\n"
+    "    b->dim[d].extent = (int32_t)extent[d];\n"
+    "    b->dim[d].stride = s;\n"
+    "    s *= (int32_t)extent[d];\n"
+    "  }\n"
     "}\n\n"
     "static inline size_t aotc_hb_round(size_t n)\n"
     "{\n"
@@ -377,11 +396,92 @@ static void print_scatters(emit_fn *E)
   }
 }
 
+/* aotc_hb_query(A) || ...: whether any buffer argument is a query. */
+static void print_any_query(emit_fn *E)
+{
+  const char *sep = "";
+  for (int i = 0; i < n_args(E->f); i++)
+    if (!is_scalar_input(E->f, arg_tensor(E->f, i))) {
+      fprintf(E->out, "%saotc_hb_query(%s)", sep, E->tensor_c[arg_tensor(E->f, i)]);
+      sep = " || ";
+    }
+  if (!*sep)
+    fputs("0", E->out);
+}
+
+/* const int64_t M = the extent of the first buffer holding M that is not a
+ * query, else -1. */
+static void print_query_param(emit_fn *E, int p)
+{
+  fprintf(E->out, "  const int64_t %s = ", E->param_c[p]);
+  for (int i = 0; i < n_args(E->f); i++) {
+    int t = arg_tensor(E->f, i);
+    const ir_tensor *T = E->f->tensors[t];
+    for (int j = 0; j < T->rank; j++)
+      if (T->shape[j]->kind == IR_SZ_PARAM && T->shape[j]->value == p)
+        fprintf(E->out, "!aotc_hb_query(%s) ? (int64_t)%s->dim[%d].extent : ", E->tensor_c[t], E->tensor_c[t],
+                T->rank - 1 - j);
+  }
+  fputs("-1;\n", E->out);
+}
+
+/* if (aotc_hb_query(X)) { int64_t e[] = {...}; aotc_hb_fill(X, e); } */
+static void print_query_fill(emit_fn *E, int t)
+{
+  const ir_tensor *T = E->f->tensors[t];
+  fprintf(E->out, "  if (aotc_hb_query(%s)) {\n    const int64_t aotc_e[%d] = {", E->tensor_c[t], T->rank ? T->rank : 1);
+  for (int d = 0; d < T->rank; d++) {
+    fputs(d ? ", " : "", E->out);
+    emit_print_size(E, T->shape[T->rank - 1 - d]);
+  }
+  fprintf(E->out, "%s};\n    aotc_hb_fill(%s, aotc_e);\n  }\n", T->rank ? "" : "0", E->tensor_c[t]);
+}
+
+/* The answer to a bounds query: every query buffer gets the whole tensor
+ * (sizes from the other buffers' extents), nothing is computed. */
+static void print_bounds_query(emit_fn *E)
+{
+  fprintf(E->out, "static int aotc_hb_bounds_%s(", E->name);
+  for (int i = 0, first = 1; i < n_args(E->f); i++)
+    if (!is_scalar_input(E->f, arg_tensor(E->f, i))) {
+      fprintf(E->out, "%sstruct halide_buffer_t *%s", first ? "" : ", ", E->tensor_c[arg_tensor(E->f, i)]);
+      first = 0;
+    }
+  fputs(")\n{\n", E->out);
+  for (int p = 0; p < E->f->n_params; p++)
+    print_query_param(E, p);
+  if (E->f->n_params) {
+    fputs("  if (", E->out);
+    for (int p = 0; p < E->f->n_params; p++)
+      fprintf(E->out, "%s%s < 0", p ? " || " : "", E->param_c[p]);
+    fputs(")\n    return halide_error_code_constraint_violated;\n", E->out);
+  }
+  for (int i = 0; i < n_args(E->f); i++)
+    if (!is_scalar_input(E->f, arg_tensor(E->f, i)))
+      print_query_fill(E, arg_tensor(E->f, i));
+  fputs("  return 0;\n}\n\n", E->out);
+}
+
+static void print_bounds_call(emit_fn *E)
+{
+  fputs("  if (", E->out);
+  print_any_query(E);
+  fprintf(E->out, ")\n    return aotc_hb_bounds_%s(", E->name);
+  for (int i = 0, first = 1; i < n_args(E->f); i++)
+    if (!is_scalar_input(E->f, arg_tensor(E->f, i))) {
+      fprintf(E->out, "%s%s", first ? "" : ", ", E->tensor_c[arg_tensor(E->f, i)]);
+      first = 0;
+    }
+  fputs(");\n", E->out);
+}
+
 static void print_entry(emit_fn *E)
 {
+  print_bounds_query(E);
   print_halide_signature(E);
   fputs("\n{\n  int aotc_rc;\n", E->out);
   print_buffer_checks(E);
+  print_bounds_call(E);
   print_param_reads(E);
   print_extent_checks(E);
   print_scratch_check(E);

@@ -210,10 +210,11 @@ static void negative(halide_buffer_t *A, halide_buffer_t *B, halide_buffer_t *C)
     A->dim[0].extent = -1;
 }
 
-static void no_host(halide_buffer_t *A, halide_buffer_t *B, halide_buffer_t *C)
+static void device_only(halide_buffer_t *A, halide_buffer_t *B, halide_buffer_t *C)
 {
     (void)A, (void)B;
     C->host = NULL;
+    C->device = 1;
 }
 
 static void device_dirty(halide_buffer_t *A, halide_buffer_t *B, halide_buffer_t *C)
@@ -236,7 +237,7 @@ static void test_matmul_refusals(void)
         {wrong_k, halide_error_code_constraint_violated, "B with K-1 rows refused: constraint_violated"},
         {wrong_out, halide_error_code_constraint_violated, "C with N+1 columns refused: constraint_violated"},
         {negative, halide_error_code_buffer_extents_negative, "negative extent refused"},
-        {no_host, halide_error_code_host_is_null, "C without host memory refused: host_is_null"},
+        {device_only, halide_error_code_host_is_null, "device-only C refused: host_is_null"},
         {device_dirty, halide_error_code_device_dirty_with_no_device_support, "device-dirty A refused"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -251,6 +252,26 @@ static void test_matmul_refusals(void)
     halide_buffer_t C = float_buffer(c, 2, dc, (const int[]){0, N, 1, 0, M, N});
     check(matmul_halide(&A, NULL, &C) == halide_error_code_buffer_argument_is_null,
           "matmul: NULL B refused: buffer_argument_is_null");
+}
+
+/* A bounds query (input buffers without memory, as a Halide extern stage
+ * asks before the call): the whole tensors, dense, nothing computed. */
+static void test_matmul_bounds_query(void)
+{
+    float c[M * N];
+    for (int i = 0; i < M * N; i++)
+        c[i] = 5.0f;
+    halide_dimension_t da[2], db[2], dc[2];
+    halide_buffer_t A = float_buffer(NULL, 2, da, (const int[]){3, 1, 1, 4, 1, 1});
+    halide_buffer_t B = float_buffer(b_dense, 2, db, (const int[]){0, N, 1, 0, K, N});
+    halide_buffer_t C = float_buffer(c, 2, dc, (const int[]){0, N, 1, 0, M, N});
+    int rc = matmul_halide(&A, &B, &C);
+    int ok = rc == 0 && da[0].min == 0 && da[1].min == 0 && da[0].extent == K && da[1].extent == M;
+    ok = ok && da[0].stride == 1 && da[1].stride == K && c[0] == 5.0f && A.host == NULL;
+    check(ok, "matmul: bounds query on A answered (M from C, K from B; dense; nothing computed)");
+    halide_buffer_t B2 = float_buffer(NULL, 2, db, (const int[]){0, 1, 1, 0, 1, 1});
+    check(matmul_halide(&A, &B2, &C) == halide_error_code_constraint_violated,
+          "matmul: bounds query with no buffer giving K refused: constraint_violated");
 }
 
 /* A strided buffer needs scratch: a workspace too small is refused. */
@@ -338,6 +359,10 @@ static void test_mlp(void)
     halide_buffer_t W = make_buffer(in2, halide_type_float, 32, 2, di,
                                     (const int[]){0, mlp_input_D1 + 1, 1, 0, 1, mlp_input_D1 + 1});
     check(mlp_halide(&W, &O) == halide_error_code_constraint_violated, "mlp: 257-wide input refused");
+    halide_dimension_t dq[2];
+    halide_buffer_t Q = float_buffer(NULL, 2, dq, (const int[]){0, 0, 0, 0, 0, 0});
+    ok = mlp_halide(&Q, &O) == 0 && dq[0].extent == mlp_input_D1 && dq[1].extent == 1 && dq[1].stride == mlp_input_D1;
+    check(ok, "mlp: bounds query on the input answered with the constant shape");
 }
 
 int main(void)
@@ -350,6 +375,7 @@ int main(void)
     test_matmul_strided();
     test_matmul_cropped_input();
     test_matmul_refusals();
+    test_matmul_bounds_query();
     test_matmul_workspace();
     test_matmul_argv_metadata();
     test_permute3d();
