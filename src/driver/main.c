@@ -606,6 +606,10 @@ static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "--weights is not supported with --target %s (weights are embedded)", o->target);
     return 1;
   }
+  if (is_cuda(o) && o->abi_halide) {
+    aotc_error(ctx, noloc, "--abi halide is not supported with --target %s (C only)", o->target);
+    return 1;
+  }
   bool ok = out && write_outputs(ctx, m, out);
   if (ok && o->weights && m->n_plans != 1) {
     aotc_error(ctx, noloc, "--weights takes one model function, not %d", m->n_plans);
@@ -692,7 +696,7 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices, .abi_halide = o->abi_halide,
+                         .unchecked_indices = o->unchecked_indices, .abi_halide = o->cmd == CMD_COMPILE && o->abi_halide,
                          .grads = o->grads, .n_grads = o->n_grads,
                          .train = o->train.on ? &o->train : NULL,
                          .target = is_cuda(o) ? &emit_target_cuda : NULL};
