@@ -696,8 +696,8 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices, .abi_halide = o->cmd == CMD_COMPILE && o->abi_halide,
-                         .grads = o->grads, .n_grads = o->n_grads,
+                         .unchecked_indices = o->unchecked_indices,
+                         .abi_halide = o->cmd == CMD_COMPILE && o->abi_halide, .grads = o->grads, .n_grads = o->n_grads,
                          .train = o->train.on ? &o->train : NULL,
                          .target = is_cuda(o) ? &emit_target_cuda : NULL};
 }
