@@ -1,5 +1,5 @@
 /* halide_test.c: drives code emitted with `aotc --abi halide` through
- * halide_buffer_t (tests/halide/run.sh builds it with matmul and permute3d
+ * halide_buffer_t (tests/halide/run.sh builds it with matmul, matmul_alpha, permute3d
  * from tests/kernels and the MLP of tests/models). Dense, transposed,
  * strided and cropped (non-zero min) buffers are checked against closed
  * forms (a naive matrix product, the permutation) and, for the MLP, against
@@ -310,6 +310,29 @@ static void test_matmul_argv_metadata(void)
     check(ok, "matmul: filter metadata (version, names, kinds, types)");
 }
 
+/* C = alpha A B: a scalar argument by value, and by pointer in the argv form. */
+static void test_matmul_alpha(void)
+{
+    float c[M * N], alpha = 2.5f;
+    halide_dimension_t da[2], db[2], dc[2];
+    halide_buffer_t A = float_buffer(a_dense, 2, da, (const int[]){0, K, 1, 0, M, K});
+    halide_buffer_t B = float_buffer(b_dense, 2, db, (const int[]){0, N, 1, 0, K, N});
+    halide_buffer_t C = float_buffer(c, 2, dc, (const int[]){0, N, 1, 0, M, N});
+    matmul_alpha_halide_set_workspace(workspace, matmul_alpha_halide_workspace_bytes(M, K, N));
+    int ok = matmul_alpha_halide(&A, &B, alpha, &C) == 0;
+    for (int i = 0; ok && i < M * N; i++)
+        ok = close_to(c[i], alpha * c_ref[i], 1e-5f);
+    memset(c, 0, sizeof c);
+    void *args[4] = {&A, &B, &alpha, &C};
+    ok = ok && matmul_alpha_halide_argv(args) == 0;
+    for (int i = 0; ok && i < M * N; i++)
+        ok = close_to(c[i], alpha * c_ref[i], 1e-5f);
+    const struct halide_filter_argument_t *a = matmul_alpha_halide_metadata()->arguments;
+    ok = ok && !strcmp(a[2].name, "alpha") && a[2].kind == halide_argument_kind_input_scalar && a[2].dimensions == 0;
+    ok = ok && a[2].type.code == halide_type_float && a[2].type.bits == 32;
+    check(ok, "matmul_alpha: scalar by value, argv by pointer, input_scalar metadata");
+}
+
 /* O(k, i, j) = A(i, j, k), A of P x Q x R, read through permuted strides. */
 static void test_permute3d(void)
 {
@@ -378,6 +401,7 @@ int main(void)
     test_matmul_bounds_query();
     test_matmul_workspace();
     test_matmul_argv_metadata();
+    test_matmul_alpha();
     test_permute3d();
     test_mlp();
     printf("%d passed, %d failed\n", passed, failed);

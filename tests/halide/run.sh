@@ -3,7 +3,8 @@
 #
 #   AOTC=build/aotc tests/halide/run.sh
 #
-# Emits matmul (tests/kernels/matmul.tc, size-generic), permute3d
+# Emits matmul and matmul_alpha (tests/kernels/matmul.tc, size-generic; a
+# scalar argument), permute3d
 # (transpose.tc, 3-D transposing) and the MLP of tests/models (constant
 # shapes) with --abi halide, builds them with -std=c99 -Wall -Wextra -Werror
 # (and -pedantic for the kernels) against Debian's HalideRuntime.h (libhalide14-0-dev), and runs
@@ -44,7 +45,7 @@ fail() {
 emit() {
   "$AOTC" compile "$@" --abi halide >"$tmp/log" 2>&1 || fail "aotc compile $*"
 }
-emit "$root/tests/kernels/matmul.tc" --entry matmul -o "$tmp/matmul.c"
+emit "$root/tests/kernels/matmul.tc" --entry matmul --entry matmul_alpha -o "$tmp/matmul.c"
 emit "$root/tests/kernels/transpose.tc" --entry permute3d -o "$tmp/perm.c"
 emit "$root/tests/models/mlp.onnx" -o "$tmp/mlp.c"
 "$AOTC" compile "$root/tests/kernels/matmul.tc" --entry matmul -o "$tmp/plain.c" >"$tmp/log" 2>&1 || fail "plain"
