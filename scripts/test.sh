@@ -85,6 +85,7 @@ for variant in build build-san; do
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
+  [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
   if [ -x tests/cudasim/run.sh ]; then
     t0=$SECONDS
     suite "cuda simulator$tag" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
@@ -96,6 +97,10 @@ for variant in build build-san; do
   [ -x tests/train/ddp.sh ] && suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
+    if [ -x tests/firmware/run.sh ]; then
+      suite "firmware on qemu cortex-m4" tests/firmware/run.sh
+      sed -n '/^Cortex-M4/,/^image/p' "$logdir/firmware_on_qemu_cortex-m4.log" | sed 's/^/    /'
+    fi
   else
     [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
     if [ -x build-san/tests/mutate_ts ]; then

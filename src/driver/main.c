@@ -55,6 +55,8 @@ static const char usage[] =
     "  --no-fuse              keep statements in separate loop nests\n"
     "  --unchecked-indices    no run-time checks of indices read from data (Gather, LUT(I(n))):\n"
     "                         by default the entry returns 4 when one lies outside its tensor\n"
+    "  --abi halide           also emit NAME_halide(halide_buffer_t *...), its argv form and\n"
+    "                         Halide's filter metadata (docs/halide.md); default: --abi c\n"
     "  --schedule TEXT        schedule options instead of the heuristics or the cache, e.g.\n"
     "                         'tile=96,4096,384 reg=12,32 vec=1 pack=1 sr=1 mk=1'; 'none':\n"
     "                         untransformed loops (format: src/schedule/schedule.h)\n"
@@ -119,6 +121,7 @@ typedef struct options {
   int n_inputs;
   bool fuse, dump_schedule, dump_ir, interpret, keep_temps, verbose, weights_as_inputs;
   bool unchecked_indices;
+  bool abi_halide; /* --abi halide */
   const char *cache; /* --cache */
   int threads;       /* --threads; 0: not given */
   const sched_cpu *cpu; /* --cpu; NULL: native */
@@ -256,6 +259,19 @@ static bool parse_cpu(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
   return false;
 }
 
+/* --abi c|halide: halide adds NAME_halide and Halide's metadata. */
+static bool parse_abi(aotc_ctx *ctx, const char *v, options *o)
+{
+  if (!v)
+    return false;
+  if (strcmp(v, "c") && strcmp(v, "halide")) {
+    aotc_error(ctx, (ir_loc){0}, "--abi %s is not supported (c, halide)", v);
+    return false;
+  }
+  o->abi_halide = !strcmp(v, "halide");
+  return true;
+}
+
 /* --max-memory BYTES: a whole number with an optional K, M, G or T (powers
  * of 1024, optionally followed by "iB" or "B"). */
 static bool parse_bytes(aotc_ctx *ctx, const char *v, int64_t *out)
@@ -320,6 +336,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return !(o->fuse = false);
   if (!strcmp(a, "--unchecked-indices"))
     return (o->unchecked_indices = true);
+  if (is_option(a, "--abi"))
+    return parse_abi(ctx, option_value(ctx, argc, argv, i, "--abi"), o);
   if (!strcmp(a, "--interpret"))
     return (o->interpret = true);
   if (!strcmp(a, "--weights-as-inputs"))
@@ -590,6 +608,10 @@ static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "--weights is not supported with --target %s (weights are embedded)", o->target);
     return 1;
   }
+  if (is_cuda(o) && o->abi_halide) {
+    aotc_error(ctx, noloc, "--abi halide is not supported with --target %s (C only)", o->target);
+    return 1;
+  }
   bool ok = out && write_outputs(ctx, m, out);
   if (ok && o->weights && m->n_plans != 1) {
     aotc_error(ctx, noloc, "--weights takes one model function, not %d", m->n_plans);
@@ -676,7 +698,8 @@ static driver_config config_of(const options *o)
                          .threads = o->threads, .fuse = o->fuse, .dump_schedule = o->dump_schedule,
                          .weights = o->cmd == CMD_COMPILE ? o->weights : NULL, .verbose = o->verbose,
                          .schedules = o->cmd == CMD_COMPILE || o->cmd == CMD_RUN, .cpu = o->cpu,
-                         .unchecked_indices = o->unchecked_indices, .grads = o->grads, .n_grads = o->n_grads,
+                         .unchecked_indices = o->unchecked_indices,
+                         .abi_halide = o->cmd == CMD_COMPILE && o->abi_halide, .grads = o->grads, .n_grads = o->n_grads,
                          .train = o->train.on ? &o->train : NULL,
                          .target = is_cuda(o) ? &emit_target_cuda : NULL};
 }

@@ -28,6 +28,7 @@ typedef struct driver_config {
   int threads;          /* --threads; 0: not given */
   bool fuse;            /* false: --no-fuse */
   bool unchecked_indices; /* --unchecked-indices */
+  bool abi_halide;        /* --abi halide */
   bool dump_schedule;   /* --dump=schedule */
   const char *weights;  /* --weights: constants go to this blob */
   bool verbose;

@@ -226,8 +226,12 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   emit_abi_print_workspace_bytes(&E);
   print_entry(&E);
   emit_abi_print_packed(&E);
+  if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
+    emit_halide_print(&E);
   E.out = h;
   emit_abi_print_prototypes(&E);
+  if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
+    emit_halide_print_prototypes(&E);
   emit_model_io_table(out, h, E.f, E.name, weights);
   emit_ddp_print_tables(out, h, E.f, E.name);
   if (E.failed)

@@ -206,4 +206,12 @@ void emit_abi_print_packed(emit_fn *E);
 /* The header's prototypes and NAME_WORKSPACE_BYTES. */
 void emit_abi_print_prototypes(emit_fn *E);
 
+/* ---- emit_halide.c: --abi halide (docs/halide.md) */
+
+/* NAME_halide over halide_buffer_t, NAME_halide_argv, the filter metadata
+ * and the workspace functions, after NAME; sets E->failed if unsupported. */
+void emit_halide_print(emit_fn *E);
+/* Their prototypes and NAME_HALIDE_WORKSPACE_BYTES, for the header. */
+void emit_halide_print_prototypes(emit_fn *E);
+
 #endif

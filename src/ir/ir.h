@@ -661,6 +661,7 @@ typedef struct emit_options {
   const char *weights;        /* models: constants of 1 KiB or more are read from this weights
                                  blob at run time (emit_model.h) instead of being embedded */
   bool unchecked_indices;     /* --unchecked-indices: no run-time checks of indices read from data */
+  bool abi_halide;            /* --abi halide: also NAME_halide over halide_buffer_t (emit_halide.c) */
 } emit_options;
 
 /* What an emitted entry returns when an index it reads from data (Gather's
