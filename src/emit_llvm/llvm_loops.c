@@ -1,0 +1,446 @@
+/* llvm_loops.c: isl's AST nodes (loops, conditions, blocks, marks,
+ * statements) as LLVM control flow, the contractions of the plan as plain
+ * loop nests the O2/O3 pipeline vectorises, and the run-time checks of
+ * indices read from data (emit_checks.c's meaning: before the kernel, the
+ * entry returns AOTC_RC_INDEX). Parallel marks run serially. */
+#include "llvm_priv.h"
+
+#include <isl/id.h>
+#include <string.h>
+
+static void node(lw_fn *F, __isl_keep isl_ast_node *n);
+
+/* ------------------------------------------------------------------------
+ * Loops and branches
+ * ------------------------------------------------------------------------ */
+
+typedef LLVMValueRef (*cond_fn)(lw_fn *F, LLVMValueRef i, void *data);
+typedef LLVMValueRef (*inc_fn)(lw_fn *F, void *data);
+
+/* for (i = init; cond(i); i += inc) body(i) */
+static void loop(lw_fn *F, LLVMValueRef init, cond_fn cond, inc_fn inc, lw_body_fn body, void *data)
+{
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(F->b), head = lw_block(F, "loop"), in = lw_block(F, "body"),
+                    out = lw_block(F, "exit");
+  LLVMBuildBr(F->b, head);
+  LLVMPositionBuilderAtEnd(F->b, head);
+  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->i64, "i");
+  LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
+  LLVMPositionBuilderAtEnd(F->b, in);
+  body(F, i, data);
+  LLVMValueRef next = LLVMBuildAdd(F->b, i, inc(F, data), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
+  LLVMBuildBr(F->b, head);
+  LLVMValueRef vals[] = {init, next};
+  LLVMBasicBlockRef blocks[] = {pre, latch};
+  LLVMAddIncoming(i, vals, blocks, 2);
+  LLVMPositionBuilderAtEnd(F->b, out);
+}
+
+typedef struct counted {
+  LLVMValueRef hi;
+  lw_body_fn body;
+  void *data;
+} counted;
+
+static LLVMValueRef counted_cond(lw_fn *F, LLVMValueRef i, void *data)
+{
+  return LLVMBuildICmp(F->b, LLVMIntSLT, i, ((counted *)data)->hi, "");
+}
+
+static LLVMValueRef counted_inc(lw_fn *F, void *data)
+{
+  (void)data;
+  return lw_i64(F->L, 1);
+}
+
+static void counted_body(lw_fn *F, LLVMValueRef i, void *data)
+{
+  counted *c = data;
+  c->body(F, i, c->data);
+}
+
+void lw_counted_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, lw_body_fn body, void *data)
+{
+  counted c = {hi, body, data};
+  loop(F, lo, counted_cond, counted_inc, counted_body, &c);
+}
+
+/* if (cond) then(F, data) */
+static void branch(lw_fn *F, LLVMValueRef cond, void (*then)(lw_fn *, void *), void *data)
+{
+  LLVMBasicBlockRef yes = lw_block(F, "then"), join = lw_block(F, "endif");
+  LLVMBuildCondBr(F->b, cond, yes, join);
+  LLVMPositionBuilderAtEnd(F->b, yes);
+  then(F, data);
+  LLVMBuildBr(F->b, join);
+  LLVMPositionBuilderAtEnd(F->b, join);
+}
+
+void lw_fail_if(lw_fn *F, LLVMValueRef bad)
+{
+  if (!F->fail_index) {
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(F->b);
+    F->fail_index = lw_block(F, "index_fail");
+    LLVMPositionBuilderAtEnd(F->b, F->fail_index);
+    LLVMBuildRet(F->b, LLVMConstInt(F->L->i32, AOTC_RC_INDEX, 0));
+    LLVMPositionBuilderAtEnd(F->b, here);
+  }
+  LLVMBasicBlockRef ok = lw_block(F, "index_ok");
+  LLVMBuildCondBr(F->b, bad, F->fail_index, ok);
+  LLVMPositionBuilderAtEnd(F->b, ok);
+}
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+static LLVMValueRef lhs_index(lw_fn *F, const void *data, int j)
+{
+  const ir_stmt *s = data;
+  return ir_stmt_is_plain(s) ? F->iter[s->lhs[j]] : lw_subscript(F, s->lhs_expr[j]);
+}
+
+static LLVMValueRef init_index(lw_fn *F, const void *data, int j)
+{
+  (void)data;
+  return F->iter[j];
+}
+
+static void store_identity(lw_fn *F, const ir_stmt *s)
+{
+  lw_index_fn index = ir_stmt_is_plain(s) ? lhs_index : init_index;
+  LLVMValueRef addr = lw_address(F, s->tensor, s->n_lhs, index, s);
+  lw_store(F, s->tensor, addr, lw_identity(F, s->red, F->f->tensors[s->tensor]->type));
+}
+
+static void update(lw_fn *F, const ir_stmt *s)
+{
+  ir_type t = F->f->tensors[s->tensor]->type;
+  LLVMValueRef rhs = lw_expr_as(F, s->rhs, t), addr = lw_address(F, s->tensor, s->n_lhs, lhs_index, s), v = rhs;
+  if (s->red != IR_RED_NONE) {
+    LLVMValueRef old = lw_load(F, s->tensor, addr);
+    bool fl = ir_types[t].is_float;
+    if (s->red == IR_RED_ADD)
+      v = fl ? LLVMBuildFAdd(F->b, old, rhs, "") : LLVMBuildAdd(F->b, old, rhs, "");
+    else if (s->red == IR_RED_MUL)
+      v = fl ? LLVMBuildFMul(F->b, old, rhs, "") : LLVMBuildMul(F->b, old, rhs, "");
+    else
+      v = lw_minmax(F, s->red == IR_RED_MIN, old, rhs, t);
+  }
+  lw_store(F, s->tensor, addr, v);
+}
+
+static int bound_count(const ir_stmt *s)
+{
+  return !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
+}
+
+static void unbind(lw_fn *F, const ir_stmt *s)
+{
+  for (int j = 0; j < bound_count(s); j++)
+    F->iter[j] = NULL;
+  F->stmt = NULL;
+}
+
+/* The statement a user node runs, its index values bound from the call's
+ * arguments (emit_print.c's bind_call). */
+static void user(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_expr *call = isl_ast_node_user_get_expr(n), *name = isl_ast_expr_op_get_arg(call, 0);
+  isl_id *id = isl_ast_expr_id_get_id(name);
+  poly_stmt ps;
+  if (poly_kernel_stmt(F->k, isl_id_get_name(id), &ps) && ps.stmt < F->f->n_stmts) {
+    const ir_stmt *s = F->stmt = F->f->stmts[ps.stmt];
+    int nargs = isl_ast_expr_op_get_n_arg(call) - 1;
+    for (int j = 0; j < nargs; j++) {
+      isl_ast_expr *arg = isl_ast_expr_op_get_arg(call, j + 1);
+      F->iter[ps.init && ir_stmt_is_plain(s) ? s->lhs[j] : j] = lw_ast_expr(F, arg);
+      isl_ast_expr_free(arg);
+    }
+    if (ps.init)
+      store_identity(F, s);
+    else
+      update(F, s);
+    unbind(F, s);
+  } else {
+    lw_fail(F, "an isl statement of another kernel");
+  }
+  isl_id_free(id);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+}
+
+/* ------------------------------------------------------------------------
+ * isl AST nodes
+ * ------------------------------------------------------------------------ */
+
+typedef struct ast_for {
+  isl_ast_node *node;
+  const char *name;
+  isl_ast_expr *cond, *inc;
+} ast_for;
+
+static LLVMValueRef for_cond(lw_fn *F, LLVMValueRef i, void *data)
+{
+  ast_for *a = data;
+  lw_push_var(F, a->name, i);
+  LLVMValueRef c = lw_ast_expr(F, a->cond);
+  lw_pop_var(F);
+  return LLVMTypeOf(c) == F->L->i1 ? c : LLVMBuildICmp(F->b, LLVMIntNE, c, lw_i64(F->L, 0), "");
+}
+
+static LLVMValueRef for_inc(lw_fn *F, void *data)
+{
+  return lw_ast_expr(F, ((ast_for *)data)->inc);
+}
+
+static void for_body(lw_fn *F, LLVMValueRef i, void *data)
+{
+  ast_for *a = data;
+  isl_ast_node *body = isl_ast_node_for_get_body(a->node);
+  lw_push_var(F, a->name, i);
+  node(F, body);
+  lw_pop_var(F);
+  isl_ast_node_free(body);
+}
+
+static void ast_for_node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
+  isl_id *id = isl_ast_expr_id_get_id(it);
+  ast_for a = {n, isl_id_get_name(id), isl_ast_node_for_get_cond(n), isl_ast_node_for_get_inc(n)};
+  loop(F, lw_ast_expr(F, init), for_cond, for_inc, for_body, &a);
+  isl_ast_expr_free(a.cond);
+  isl_ast_expr_free(a.inc);
+  isl_ast_expr_free(init);
+  isl_id_free(id);
+  isl_ast_expr_free(it);
+}
+
+static void ast_if_node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_expr *cond = isl_ast_node_if_get_cond(n);
+  LLVMValueRef c = lw_ast_expr(F, cond);
+  isl_ast_expr_free(cond);
+  if (LLVMTypeOf(c) != F->L->i1)
+    c = LLVMBuildICmp(F->b, LLVMIntNE, c, lw_i64(F->L, 0), "");
+  LLVMBasicBlockRef yes = lw_block(F, "then"), no = lw_block(F, "else"), join = lw_block(F, "endif");
+  LLVMBuildCondBr(F->b, c, yes, no);
+  LLVMPositionBuilderAtEnd(F->b, yes);
+  isl_ast_node *then = isl_ast_node_if_get_then_node(n);
+  node(F, then);
+  isl_ast_node_free(then);
+  LLVMBuildBr(F->b, join);
+  LLVMPositionBuilderAtEnd(F->b, no);
+  if (isl_ast_node_if_has_else_node(n) == isl_bool_true) {
+    isl_ast_node *other = isl_ast_node_if_get_else_node(n);
+    node(F, other);
+    isl_ast_node_free(other);
+  }
+  LLVMBuildBr(F->b, join);
+  LLVMPositionBuilderAtEnd(F->b, join);
+}
+
+static void ast_block_node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_node_list *list = isl_ast_node_block_get_children(n);
+  isl_size count = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < count; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    node(F, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
+/* Marks (aotc_parallel, aotc_simd): the loop below, serial; LLVM's
+ * vectoriser finds the simd loops itself. */
+static void ast_mark_node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_node *child = isl_ast_node_mark_get_node(n);
+  node(F, child);
+  isl_ast_node_free(child);
+}
+
+static void node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  switch (isl_ast_node_get_type(n)) {
+  case isl_ast_node_for:
+    ast_for_node(F, n);
+    return;
+  case isl_ast_node_if:
+    ast_if_node(F, n);
+    return;
+  case isl_ast_node_block:
+    ast_block_node(F, n);
+    return;
+  case isl_ast_node_mark:
+    ast_mark_node(F, n);
+    return;
+  case isl_ast_node_user:
+    user(F, n);
+    return;
+  default:
+    lw_fail(F, "an isl node without a translation");
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Loop nests over a statement's own index ranges (contractions, checks)
+ * ------------------------------------------------------------------------ */
+
+typedef struct nest {
+  const ir_stmt *s;
+  const int *order; /* the indices, outermost first */
+  int n, depth;
+  void (*inner)(lw_fn *F, struct nest *n);
+  const void *data;
+} nest;
+
+static void nest_level(lw_fn *F, nest *n);
+
+static void nest_body(lw_fn *F, LLVMValueRef i, void *data)
+{
+  nest *n = data;
+  F->iter[n->order[n->depth]] = i;
+  n->depth++;
+  nest_level(F, n);
+  n->depth--;
+}
+
+static void nest_level(lw_fn *F, nest *n)
+{
+  if (n->depth == n->n) {
+    n->inner(F, n);
+    return;
+  }
+  const ir_index *x = &n->s->index[n->order[n->depth]];
+  lw_counted_loop(F, lw_size(F, x->lo), lw_size(F, x->hi), nest_body, n);
+}
+
+static void run_nest(lw_fn *F, nest *n)
+{
+  F->stmt = n->s;
+  n->depth = 0;
+  nest_level(F, n);
+  unbind(F, n->s);
+}
+
+/* ---- contractions: C(batch, rows, cols) (+)= A * B; the columns inside */
+
+static void contraction_init(lw_fn *F, nest *n)
+{
+  store_identity(F, n->s);
+}
+
+static void contraction_update(lw_fn *F, nest *n)
+{
+  update(F, n->s);
+}
+
+static int contraction_order(const ir_stmt *s, const sched_contraction *c, int *order)
+{
+  int n = 0;
+  bool used[SCHED_MAX_DIMS * 4] = {0};
+  const int *lists[] = {c->batch, c->rows, c->depth, c->cols};
+  const int counts[] = {c->n_batch, c->n_rows, c->n_depth, c->n_cols};
+  for (int l = 0; l < 4; l++)
+    for (int i = 0; i < counts[l]; i++)
+      if (!used[lists[l][i]]) {
+        used[lists[l][i]] = true;
+        order[n++] = lists[l][i];
+      }
+  for (int x = 0; x < s->n_index; x++)
+    if (!used[x])
+      order[n++] = x;
+  return n;
+}
+
+static void contraction(lw_fn *F, int ci)
+{
+  const sched_contraction *c = &F->pf->contr[ci];
+  const ir_stmt *s = F->f->stmts[c->stmt];
+  int order[SCHED_MAX_DIMS * 4];
+  if (s->n_index > SCHED_MAX_DIMS * 4 || !ir_stmt_is_plain(s)) {
+    lw_fail(F, "a contraction of an unexpected form");
+    return;
+  }
+  if (s->init) {
+    nest init = {.s = s, .order = s->lhs, .n = s->n_lhs, .inner = contraction_init};
+    run_nest(F, &init);
+  }
+  nest body = {.s = s, .order = order, .n = contraction_order(s, c, order), .inner = contraction_update};
+  run_nest(F, &body);
+}
+
+/* ---- index checks */
+
+static void check_tests(lw_fn *F, nest *n)
+{
+  const emit_checked_access *a = n->data;
+  for (int j = 0; j < a->n; j++) {
+    if (!emit_checks_reads_data(a->subs[j]))
+      continue;
+    LLVMValueRef v = lw_subscript(F, a->subs[j]);
+    lw_fail_if(F, LLVMBuildICmp(F->b, LLVMIntUGE, v, F->dim[a->t][j], ""));
+  }
+}
+
+typedef struct check_job {
+  const emit_checked_access *a;
+  bool *used;
+} check_job;
+
+static void check_loops(lw_fn *F, void *data)
+{
+  check_job *job = data;
+  const ir_stmt *s = job->a->s;
+  int order[64], k = 0;
+  for (int x = 0; x < s->n_index && k < 64; x++)
+    if (job->used[x])
+      order[k++] = x;
+  nest n = {.s = s, .order = order, .n = k, .inner = check_tests, .data = job->a};
+  run_nest(F, &n);
+}
+
+/* The statement runs somewhere: every range the check does not loop over
+ * is non-empty. */
+static LLVMValueRef runs(lw_fn *F, const ir_stmt *s, const bool *used)
+{
+  LLVMValueRef ok = LLVMConstInt(F->L->i1, 1, 0);
+  for (int x = 0; x < s->n_index; x++)
+    if (!used[x])
+      ok = LLVMBuildAnd(
+          F->b, ok, LLVMBuildICmp(F->b, LLVMIntSGT, lw_size(F, s->index[x].hi), lw_size(F, s->index[x].lo), ""), "");
+  return ok;
+}
+
+static void check_access(void *data, const emit_checked_access *a)
+{
+  lw_fn *F = data;
+  bool used[64] = {0};
+  if (a->s->n_index > 64) {
+    lw_fail(F, "a checked statement with too many indices");
+    return;
+  }
+  emit_checks_mark_used(a, used);
+  check_job job = {a, used};
+  F->stmt = a->s;
+  branch(F, runs(F, a->s, used), check_loops, &job);
+  F->stmt = NULL;
+}
+
+void lw_kernel(lw_fn *F, int i)
+{
+  const emit_kernel *k = &F->pf->kernels[i];
+  for (int s = k->first; !F->p->opt->unchecked_indices && s < k->end; s++)
+    emit_checks_visit_stmt(F->f->stmts[s], check_access, F);
+  if (k->contraction >= 0) {
+    contraction(F, k->contraction);
+    return;
+  }
+  F->k = k->poly;
+  node(F, k->ast);
+}
