@@ -121,7 +121,7 @@ static bool optimise(emit_llvm *L)
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
   LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-  LLVMPassBuilderOptionsSetLoopUnrolling(po, 1);
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
   LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
   LLVMErrorRef err = LLVMRunPasses(L->m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
