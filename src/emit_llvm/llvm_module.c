@@ -40,11 +40,13 @@ static bool is_host(const emit_llvm_options *o)
   return !o->triple || !o->cpu || !strcmp(o->cpu, "native");
 }
 
-/* The target machine for opt (NULL: reported). */
+/* The target machine for opt (NULL: reported). The triple is normalised:
+ * thumbv7em-none-eabihf is otherwise read as OS "eabihf" and no
+ * environment, and code for it gets the soft-float calling convention. */
 static LLVMTargetMachineRef make_tm(aotc_ctx *ctx, const emit_llvm_options *o)
 {
   char *def = LLVMGetDefaultTargetTriple(), *err = NULL;
-  const char *triple = o->triple ? o->triple : def;
+  char *triple = LLVMNormalizeTargetTriple(o->triple ? o->triple : def);
   LLVMTargetRef target;
   LLVMTargetMachineRef tm = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &err)) {
@@ -62,6 +64,7 @@ static LLVMTargetMachineRef make_tm(aotc_ctx *ctx, const emit_llvm_options *o)
   }
   LLVMDisposeMessage(err);
   LLVMDisposeMessage(def);
+  LLVMDisposeMessage(triple);
   return tm;
 }
 
@@ -104,6 +107,16 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
   return L;
 }
 
+/* $AOTC_LLVM_IR=FILE: the optimised module's text there (debugging). */
+static void dump_ir(emit_llvm *L)
+{
+  const char *path = getenv("AOTC_LLVM_IR");
+  char *err = NULL;
+  if (path && *path && LLVMPrintModuleToFile(L->m, path, &err))
+    aotc_warning(L->ctx, (ir_loc){0}, "AOTC_LLVM_IR: %s", err ? err : "cannot write");
+  LLVMDisposeMessage(err);
+}
+
 /* Verifies, then runs default<On>. */
 static bool optimise(emit_llvm *L)
 {
@@ -125,6 +138,8 @@ static bool optimise(emit_llvm *L)
   LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
   LLVMErrorRef err = LLVMRunPasses(L->m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
+  if (!err)
+    dump_ir(L);
   return err ? llvm_failed(L->ctx, err, "optimisation") : true;
 }
 
