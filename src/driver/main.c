@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -599,11 +600,18 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
-                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu};
+                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu,
+                      .llvm = o->llvm};
   tune_outcome r;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   bool ok = tune_run(ctx, &req, &r);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
   if (r.seconds > 0)
     print_tune_outcome(p->func, &r);
+  double wall = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  printf("%d candidates in %.1f s (%s): %.1f per minute\n", r.trials, wall, o->llvm ? "llvm" : "cc",
+         wall > 0 ? 60.0 * r.trials / wall : 0.0);
   if (ok && o->cache)
     aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
   return ok ? 0 : 1;

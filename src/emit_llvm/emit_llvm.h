@@ -36,6 +36,12 @@ bool emit_llvm_write_object(emit_llvm *L, const char *path);
 bool emit_llvm_jit(emit_llvm *L);
 /* The address of a JIT-compiled function; NULL (reported) if absent. */
 void *emit_llvm_lookup(emit_llvm *L, const char *name);
+/* tune --backend llvm: f under opt (the C path's emit_options) scheduled,
+ * built and compiled in-process for this machine; *call and *call_ws are
+ * its NAME_call and NAME_call_workspace_bytes. NULL on failure, the reason
+ * in msg (errors go to a scratch context, not ctx). */
+emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
+                              char *msg, size_t cap);
 /* The textual IR (for --dump-after=print and tests); NULL if none. */
 char *emit_llvm_ir_text(emit_llvm *L);
 void emit_llvm_free(emit_llvm *L);

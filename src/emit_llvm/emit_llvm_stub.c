@@ -2,6 +2,8 @@
  * without LLVM (meson found no llvm-config-15): each reports so. */
 #include "emit_llvm.h"
 
+#include <stdio.h>
+
 static void without(aotc_ctx *ctx)
 {
   aotc_error(ctx, (ir_loc){0}, "this aotc was built without LLVM (install llvm-15-dev and reconfigure)");
@@ -43,6 +45,14 @@ void *emit_llvm_lookup(emit_llvm *L, const char *name)
 {
   (void)L;
   (void)name;
+  return NULL;
+}
+
+emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
+                              char *msg, size_t cap)
+{
+  (void)ctx, (void)f, (void)opt, (void)call, (void)call_ws;
+  snprintf(msg, cap, "this aotc was built without LLVM");
   return NULL;
 }
 

@@ -114,9 +114,27 @@ static void store_identity(lw_fn *F, const ir_stmt *s)
   lw_store(F, s->tensor, addr, lw_identity(F, s->red, F->f->tensors[s->tensor]->type));
 }
 
+/* LHS += a * b in floating point: one multiply-add. */
+static bool is_mul_add(const ir_stmt *s, ir_type t)
+{
+  const ir_expr *e = s->rhs;
+  return s->red == IR_RED_ADD && ir_types[t].is_float && e->kind == IR_BINARY && e->op == IR_MUL && e->type == t;
+}
+
+static void mul_add(lw_fn *F, const ir_stmt *s, ir_type t)
+{
+  LLVMValueRef a = lw_expr_as(F, s->rhs->args[0], t), b = lw_expr_as(F, s->rhs->args[1], t);
+  LLVMValueRef addr = lw_address(F, s->tensor, s->n_lhs, lhs_index, s);
+  lw_store(F, s->tensor, addr, lw_fmuladd(F, a, b, lw_load(F, s->tensor, addr), t));
+}
+
 static void update(lw_fn *F, const ir_stmt *s)
 {
   ir_type t = F->f->tensors[s->tensor]->type;
+  if (is_mul_add(s, t)) {
+    mul_add(F, s, t);
+    return;
+  }
   LLVMValueRef rhs = lw_expr_as(F, s->rhs, t), addr = lw_address(F, s->tensor, s->n_lhs, lhs_index, s), v = rhs;
   if (s->red != IR_RED_NONE) {
     LLVMValueRef old = lw_load(F, s->tensor, addr);

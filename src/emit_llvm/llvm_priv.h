@@ -74,6 +74,9 @@ void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v);
 LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e);
 /* min/max of a reduction: (b < a) ? b : a, (b > a) ? b : a in type t. */
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t);
+/* a * b + c, fused where the target has FMA (C's default contraction,
+ * -ffp-contract=fast in gcc's GNU modes). */
+LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t);
 LLVMValueRef lw_identity(lw_fn *F, ir_reduction red, ir_type t);
 void lw_fail(lw_fn *F, const char *why);
 /* A new block in the function. */

@@ -331,6 +331,15 @@ static LLVMValueRef call_fn(lw_fn *F, ir_builtin fn, ir_type t, LLVMValueRef *ar
   return LLVMBuildCall2(F->b, fty, decl, args, (unsigned)n, "");
 }
 
+LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t)
+{
+  LLVMTypeRef ty = lw_type(F->L, t);
+  unsigned id = LLVMLookupIntrinsicID("llvm.fmuladd", 12);
+  LLVMValueRef args[] = {a, b, c};
+  return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ty, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ty, 1),
+                        args, 3, "");
+}
+
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t)
 {
   LLVMValueRef c = compare(F, is_min ? IR_LT : IR_GT, b, a, t);
