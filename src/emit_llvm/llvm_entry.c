@@ -368,6 +368,8 @@ static bool add_fn(emit_llvm *L, const emit_plan *p, const emit_plan_fn *pf)
   lw_fn E = {.L = L, .p = p, .pf = pf, .f = pf->f}, W = E, C = E, CW = E;
   bool ok = build_entry(&E) && build_ws_bytes(&W) && build_call(&C, E.fn, entry_type(L, pf->f)) &&
             build_call_ws(&CW, W.fn, ws_bytes_type(L, pf->f));
+  if (ok)
+    lw_io_tables(L, pf->f, pf->name);
   const char *what = E.failed ? E.why : W.failed ? W.why : NULL;
   end_fn(&E), end_fn(&W), end_fn(&C), end_fn(&CW);
   if (!ok)

@@ -94,6 +94,11 @@ void lw_kernel(lw_fn *F, int i);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
 
+/* ---- llvm_iotable.c */
+
+/* A model's NAME_inputs, NAME_params, NAME_outputs (the header's). */
+void lw_io_tables(emit_llvm *L, const ir_func *f, const char *name);
+
 /* ---- llvm_region.c */
 
 void lw_region(lw_fn *F, const ir_region *r);
