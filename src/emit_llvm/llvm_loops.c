@@ -315,6 +315,7 @@ typedef struct nest {
   int n, depth;
   void (*inner)(lw_fn *F, struct nest *n);
   const void *data;
+  LLVMValueRef *lo, *hi; /* per index: a tile's bounds instead of its range (NULL: none) */
 } nest;
 
 static void nest_level(lw_fn *F, nest *n);
@@ -334,8 +335,11 @@ static void nest_level(lw_fn *F, nest *n)
     n->inner(F, n);
     return;
   }
-  const ir_index *x = &n->s->index[n->order[n->depth]];
-  lw_counted_loop(F, lw_size(F, x->lo), lw_size(F, x->hi), nest_body, n);
+  int k = n->order[n->depth];
+  const ir_index *x = &n->s->index[k];
+  LLVMValueRef lo = n->lo && n->lo[k] ? n->lo[k] : lw_size(F, x->lo);
+  LLVMValueRef hi = n->hi && n->hi[k] ? n->hi[k] : lw_size(F, x->hi);
+  lw_counted_loop(F, lo, hi, nest_body, n);
 }
 
 static void run_nest(lw_fn *F, nest *n)
@@ -376,6 +380,79 @@ static int contraction_order(const ir_stmt *s, const sched_contraction *c, int *
   return n;
 }
 
+/* ---- cache blocks: tile loops over the last column, depth and row index
+ * (steps nc, kc, mc of the plan's blocks, capped so that a kc x nc block of
+ * B stays in L2 without packing), the point loops inside */
+
+typedef struct tiles {
+  nest *body;
+  int idx[3];
+  int64_t step[3];
+  int depth;
+} tiles;
+
+static void tile_level(lw_fn *F, tiles *t);
+
+typedef struct stepped {
+  LLVMValueRef hi;
+  int64_t step;
+  tiles *t;
+} stepped;
+
+static LLVMValueRef stepped_inc(lw_fn *F, void *data)
+{
+  const counted *c = data;
+  return lw_i64(F->L, ((const stepped *)c->data)->step);
+}
+
+static void tile_body(lw_fn *F, LLVMValueRef start, void *data)
+{
+  stepped *st = data;
+  tiles *t = st->t;
+  int x = t->idx[t->depth];
+  LLVMValueRef end = LLVMBuildAdd(F->b, start, lw_i64(F->L, st->step), "");
+  t->body->lo[x] = start;
+  t->body->hi[x] = LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSLT, end, st->hi, ""), end, st->hi, "");
+  t->depth++;
+  tile_level(F, t);
+  t->depth--;
+  t->body->lo[x] = t->body->hi[x] = NULL;
+}
+
+static void tile_level(lw_fn *F, tiles *t)
+{
+  if (t->depth == 3) {
+    run_nest(F, t->body);
+    return;
+  }
+  int x = t->idx[t->depth];
+  if (x < 0 || t->step[t->depth] <= 0) {
+    t->depth++;
+    tile_level(F, t);
+    t->depth--;
+    return;
+  }
+  const ir_index *ix = &t->body->s->index[x];
+  stepped st = {lw_size(F, ix->hi), t->step[t->depth], t};
+  counted c = {st.hi, tile_body, &st};
+  loop(F, lw_size(F, ix->lo), counted_cond, stepped_inc, counted_body, &c);
+}
+
+static int64_t cap(int64_t v, int64_t most)
+{
+  return v > 0 && v < most ? v : most;
+}
+
+static void blocked(lw_fn *F, const sched_contraction *c, const sched_blocks *b, nest *body)
+{
+  LLVMValueRef lo[SCHED_MAX_DIMS * 4] = {0}, hi[SCHED_MAX_DIMS * 4] = {0};
+  body->lo = lo;
+  body->hi = hi;
+  tiles t = {body, {c->j, c->k, c->i}, {cap(b->nc, 512), cap(b->kc, 256), cap(b->mc, 128)}, 0};
+  tile_level(F, &t);
+  body->lo = body->hi = NULL;
+}
+
 static void contraction(lw_fn *F, int ci)
 {
   const sched_contraction *c = &F->pf->contr[ci];
@@ -390,7 +467,7 @@ static void contraction(lw_fn *F, int ci)
     run_nest(F, &init);
   }
   nest body = {.s = s, .order = order, .n = contraction_order(s, c, order), .inner = contraction_update};
-  run_nest(F, &body);
+  blocked(F, c, &F->pf->blocks[ci], &body);
 }
 
 /* ---- index checks */

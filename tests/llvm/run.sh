@@ -85,6 +85,29 @@ for case in $cases; do
   done
 done
 
+# ---- 2b. contractions larger than one cache block (tiles of 512 columns,
+# 256 depth, 128 rows) and with remainders, against the interpreter
+cc -O2 -o "$work/npyrand" "$root/tests/e2e/npyrand.c" -lm || exit 2
+big=("matmul M=130:140 K=257:270 N=513:530 : A=f4[M,K] B=f4[K,N]"
+  "bmm B=2:2 M=129:133 K=300:310 N=520:525 : X=f4[B,M,K] Y=f4[B,K,N]")
+[ "${SAN:-0}" = 1 ] && big=("${big[0]}")
+for spec in "${big[@]}"; do
+  entry=${spec%% *} file=matmul.tc
+  [ "$entry" = bmm ] && file=bmm.tc
+  rm -rf "$work/big"; mkdir -p "$work/big"
+  "$work/npyrand" 7 "$entry" "$work/big" ${spec#* } >/dev/null || { bad "big $entry: npyrand"; continue; }
+  args=()
+  for f in "$work"/big/*.npy; do n=$(basename "$f" .npy); args+=(--input "$n=$f"); done
+  out=$([ "$entry" = bmm ] && echo Z || echo C)
+  if "$AOTC" run "$kdir/$file" --entry "$entry" "${args[@]}" --backend llvm --output-dir "$work/big/l" >"$work/log" 2>&1 &&
+    "$AOTC" run "$kdir/$file" --entry "$entry" "${args[@]}" --interpret --output-dir "$work/big/i" >>"$work/log" 2>&1 &&
+    "$work/npycmp" "$work/big/l/$out.npy" "$work/big/i/$out.npy" >>"$work/log" 2>&1; then
+    ok "big $entry (several cache blocks) --backend llvm vs the interpreter"
+  else
+    bad "big $entry --backend llvm" "$work/log"
+  fi
+done
+
 # ---- 3. models
 models="mlp cnn transformer"
 [ "${SAN:-0}" = 1 ] || models="$models resnet18 mobilenet_v2 squeezenet1_1"
