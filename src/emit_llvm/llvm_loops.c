@@ -405,6 +405,23 @@ static LLVMValueRef stepped_inc(lw_fn *F, void *data)
   return lw_i64(F->L, ((const stepped *)c->data)->step);
 }
 
+typedef struct step_loop {
+  counted c; /* first: counted_cond and counted_body read it */
+  int64_t step;
+} step_loop;
+
+static LLVMValueRef step_inc(lw_fn *F, void *data)
+{
+  return lw_i64(F->L, ((const step_loop *)data)->step);
+}
+
+/* for (i = lo; i < hi; i += step) body(i) */
+static void stepped_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int64_t step, lw_body_fn body, void *data)
+{
+  step_loop s = {{hi, body, data}, step};
+  loop(F, lo, counted_cond, step_inc, counted_body, &s);
+}
+
 static void tile_body(lw_fn *F, LLVMValueRef start, void *data)
 {
   stepped *st = data;
@@ -438,6 +455,195 @@ static void tile_level(lw_fn *F, tiles *t)
   loop(F, lw_size(F, ix->lo), counted_cond, stepped_inc, counted_body, &c);
 }
 
+/* ---- register tiles: mr rows x nr columns of C in vectors of vw floats
+ * across the depth block, B loaded as vectors along the columns, A
+ * broadcast (the C path's micro-kernel, without packing); the rows and
+ * columns left over take the scalar loops */
+
+#define UKR_MAX_ACC 32
+
+typedef struct ukr {
+  const sched_contraction *c;
+  const sched_blocks *b;
+  const ir_stmt *s;
+  nest *outer;                      /* its lo/hi hold the tile's bounds */
+  LLVMValueRef acc[UKR_MAX_ACC];    /* allocas of the accumulators */
+  LLVMValueRef i0, j0, klo, khi, jlo;
+} ukr;
+
+static bool subs_use(const ir_expr *e, int from, int to, int x)
+{
+  for (int j = from; j < to; j++)
+    if (ir_expr_uses_index(e->args[j], x) || emit_checks_reads_data(e->args[j]))
+      return true;
+  return false;
+}
+
+static bool plain_f32_read(const lw_fn *F, const ir_expr *e)
+{
+  return e->kind == IR_ACCESS && !e->padded && e->type == IR_F32 && F->f->tensors[e->tensor]->type == IR_F32 &&
+         F->f->tensors[e->tensor]->rank == e->n_args && e->n_args > 0;
+}
+
+/* C(.., j) += A(..) * B(.., j): j the last subscript of C and B only, A
+ * without j; vectors of vw floats, at most UKR_MAX_ACC accumulators. */
+static bool ukr_usable(const lw_fn *F, const sched_contraction *c, const sched_blocks *b, const ir_stmt *s)
+{
+  const ir_expr *e = s->rhs, *A = c->a, *B = c->b;
+  if (b->vw <= 1 || b->mr < 1 || b->nr < b->vw || b->nr % b->vw || b->mr * (b->nr / b->vw) > UKR_MAX_ACC)
+    return false;
+  if (c->k < 0 || !ir_stmt_is_plain(s) || s->red != IR_RED_ADD || F->f->tensors[s->tensor]->type != IR_F32)
+    return false;
+  if (e->kind != IR_BINARY || e->op != IR_MUL || e->type != IR_F32 ||
+      !((e->args[0] == A && e->args[1] == B) || (e->args[0] == B && e->args[1] == A)))
+    return false;
+  if (!plain_f32_read(F, A) || !plain_f32_read(F, B) || s->lhs[s->n_lhs - 1] != c->j)
+    return false;
+  const ir_expr *last = B->args[B->n_args - 1];
+  return last->kind == IR_INDEX && last->index == c->j && !subs_use(B, 0, B->n_args - 1, c->j) &&
+         !subs_use(A, 0, A->n_args, c->j) && !subs_use(B, 0, B->n_args, -1);
+}
+
+static LLVMTypeRef ukr_vec(lw_fn *F, const ukr *u)
+{
+  return LLVMVectorType(F->L->f32, (unsigned)u->b->vw);
+}
+
+static LLVMValueRef entry_alloca(lw_fn *F, LLVMTypeRef ty)
+{
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(F->L->c);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(F->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(b, first);
+  else
+    LLVMPositionBuilderAtEnd(b, entry);
+  LLVMValueRef a = LLVMBuildAlloca(b, ty, "acc");
+  LLVMDisposeBuilder(b);
+  return a;
+}
+
+/* Binds row r and column vector v of the tile. */
+static void ukr_at(lw_fn *F, ukr *u, int r, int v)
+{
+  if (r >= 0)
+    F->iter[u->c->i] = LLVMBuildAdd(F->b, u->i0, lw_i64(F->L, r), "");
+  if (v >= 0)
+    F->iter[u->c->j] = LLVMBuildAdd(F->b, u->j0, lw_i64(F->L, (int64_t)v * u->b->vw), "");
+}
+
+static LLVMValueRef ukr_c_addr(lw_fn *F, ukr *u, int r, int v)
+{
+  ukr_at(F, u, r, v);
+  return lw_address(F, u->s->tensor, u->s->n_lhs, lhs_index, u->s);
+}
+
+static void ukr_depth(lw_fn *F, LLVMValueRef k, void *data)
+{
+  ukr *u = data;
+  int mr = u->b->mr, nv = u->b->nr / u->b->vw;
+  LLVMTypeRef vt = ukr_vec(F, u);
+  LLVMValueRef bv[UKR_MAX_ACC], zero = LLVMConstNull(LLVMVectorType(F->L->i32, (unsigned)u->b->vw));
+  F->iter[u->c->k] = k;
+  for (int v = 0; v < nv; v++) {
+    ukr_at(F, u, -1, v);
+    bv[v] = LLVMBuildLoad2(F->b, vt, lw_access_address(F, u->c->b), "");
+    LLVMSetAlignment(bv[v], 4);
+  }
+  for (int r = 0; r < mr; r++) {
+    ukr_at(F, u, r, -1);
+    LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, lw_access_address(F, u->c->a), "");
+    LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), a, LLVMConstInt(F->L->i32, 0, 0), "");
+    LLVMValueRef splat = LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), zero, "");
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef *slot = &u->acc[r * nv + v];
+      LLVMValueRef sum = lw_fmuladd(F, splat, bv[v], LLVMBuildLoad2(F->b, vt, *slot, ""), IR_F32);
+      LLVMBuildStore(F->b, sum, *slot);
+    }
+  }
+}
+
+/* Loads or stores the accumulators from or to C. */
+static void ukr_move(lw_fn *F, ukr *u, bool load)
+{
+  int nv = u->b->nr / u->b->vw;
+  LLVMTypeRef vt = ukr_vec(F, u);
+  for (int r = 0; r < u->b->mr; r++)
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef addr = ukr_c_addr(F, u, r, v), x;
+      if (load) {
+        x = LLVMBuildLoad2(F->b, vt, addr, "");
+        LLVMSetAlignment(x, 4);
+        LLVMBuildStore(F->b, x, u->acc[r * nv + v]);
+      } else {
+        x = LLVMBuildStore(F->b, LLVMBuildLoad2(F->b, vt, u->acc[r * nv + v], ""), addr);
+        LLVMSetAlignment(x, 4);
+      }
+    }
+}
+
+static void ukr_cols(lw_fn *F, LLVMValueRef j0, void *data)
+{
+  ukr *u = data;
+  u->j0 = j0;
+  ukr_move(F, u, true);
+  lw_counted_loop(F, u->klo, u->khi, ukr_depth, u);
+  ukr_move(F, u, false);
+}
+
+/* lo + (hi - lo) / step * step: the end of the whole steps. */
+static LLVMValueRef whole(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int step)
+{
+  LLVMValueRef n = LLVMBuildSDiv(F->b, LLVMBuildSub(F->b, hi, lo, ""), lw_i64(F->L, step), "");
+  return LLVMBuildAdd(F->b, lo, LLVMBuildMul(F->b, n, lw_i64(F->L, step), ""), "");
+}
+
+typedef struct ukr_rows {
+  ukr *u;
+  LLVMValueRef jend;
+} ukr_rows;
+
+static void ukr_row(lw_fn *F, LLVMValueRef i0, void *data)
+{
+  ukr_rows *rows = data;
+  rows->u->i0 = i0;
+  stepped_loop(F, rows->u->jlo, rows->jend, rows->u->b->nr, ukr_cols, rows->u);
+}
+
+/* The scalar loops over rows [ilo, ihi) and columns [jlo, jhi) of the tile. */
+static void ukr_rest(lw_fn *F, ukr *u, LLVMValueRef ilo, LLVMValueRef ihi, LLVMValueRef jlo, LLVMValueRef jhi)
+{
+  const sched_contraction *c = u->c;
+  int order[3] = {c->i, c->k, c->j};
+  LLVMValueRef lo[SCHED_MAX_DIMS * 4] = {0}, hi[SCHED_MAX_DIMS * 4] = {0};
+  lo[c->i] = ilo, hi[c->i] = ihi, lo[c->j] = jlo, hi[c->j] = jhi, lo[c->k] = u->klo, hi[c->k] = u->khi;
+  nest n = {.s = u->s, .order = order, .n = 3, .inner = contraction_update, .lo = lo, .hi = hi};
+  n.depth = 0;
+  nest_level(F, &n);
+}
+
+static LLVMValueRef bound(lw_fn *F, nest *n, int x, bool hi)
+{
+  LLVMValueRef *v = hi ? n->hi : n->lo;
+  return v && v[x] ? v[x] : lw_size(F, hi ? n->s->index[x].hi : n->s->index[x].lo);
+}
+
+/* The point loops of one cache block: register tiles, then the rest. */
+static void ukr_block(lw_fn *F, nest *n)
+{
+  ukr *u = (ukr *)n->data;
+  const sched_contraction *c = u->c;
+  LLVMValueRef ilo = bound(F, n, c->i, false), ihi = bound(F, n, c->i, true);
+  LLVMValueRef jlo = bound(F, n, c->j, false), jhi = bound(F, n, c->j, true);
+  u->klo = bound(F, n, c->k, false), u->khi = bound(F, n, c->k, true), u->jlo = jlo;
+  LLVMValueRef iend = whole(F, ilo, ihi, u->b->mr), jend = whole(F, jlo, jhi, u->b->nr);
+  ukr_rows rows = {u, jend};
+  u->outer = n;
+  stepped_loop(F, ilo, iend, u->b->mr, ukr_row, &rows);
+  ukr_rest(F, u, ilo, iend, jend, jhi);
+  ukr_rest(F, u, iend, ihi, jlo, jhi);
+}
+
 static int64_t cap(int64_t v, int64_t most)
 {
   return v > 0 && v < most ? v : most;
@@ -451,6 +657,16 @@ static void blocked(lw_fn *F, const sched_contraction *c, const sched_blocks *b,
   tiles t = {body, {c->j, c->k, c->i}, {cap(b->nc, 512), cap(b->kc, 256), cap(b->mc, 128)}, 0};
   tile_level(F, &t);
   body->lo = body->hi = NULL;
+}
+
+/* order without the register tile's row, column and depth index. */
+static int without(int *order, int n, const sched_contraction *c)
+{
+  int k = 0;
+  for (int x = 0; x < n; x++)
+    if (order[x] != c->i && order[x] != c->j && order[x] != c->k)
+      order[k++] = order[x];
+  return k;
 }
 
 static void contraction(lw_fn *F, int ci)
@@ -467,7 +683,15 @@ static void contraction(lw_fn *F, int ci)
     run_nest(F, &init);
   }
   nest body = {.s = s, .order = order, .n = contraction_order(s, c, order), .inner = contraction_update};
-  blocked(F, c, &F->pf->blocks[ci], &body);
+  ukr u = {.c = c, .b = &F->pf->blocks[ci], .s = s};
+  if (ukr_usable(F, c, u.b, s)) {
+    body.n = without(order, body.n, c);
+    body.inner = ukr_block;
+    body.data = &u;
+    for (int a = 0; a < u.b->mr * (u.b->nr / u.b->vw); a++)
+      u.acc[a] = entry_alloca(F, ukr_vec(F, &u));
+  }
+  blocked(F, c, u.b, &body);
 }
 
 /* ---- index checks */

@@ -70,12 +70,14 @@ typedef LLVMValueRef (*lw_index_fn)(lw_fn *F, const void *data, int j);
 LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void *data);
 LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr);
 void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v);
+/* The address a read e (not padded) loads from. */
+LLVMValueRef lw_access_address(lw_fn *F, const ir_expr *e);
 /* A subscript as i64. */
 LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e);
 /* min/max of a reduction: (b < a) ? b : a, (b > a) ? b : a in type t. */
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t);
-/* a * b + c, fused where the target has FMA (C's default contraction,
- * -ffp-contract=fast in gcc's GNU modes). */
+/* a * b + c (scalars or vectors of type t), fused where the target has
+ * FMA (C's default contraction, -ffp-contract=fast in gcc's GNU modes). */
 LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t);
 LLVMValueRef lw_identity(lw_fn *F, ir_reduction red, ir_type t);
 void lw_fail(lw_fn *F, const char *why);

@@ -331,9 +331,15 @@ static LLVMValueRef call_fn(lw_fn *F, ir_builtin fn, ir_type t, LLVMValueRef *ar
   return LLVMBuildCall2(F->b, fty, decl, args, (unsigned)n, "");
 }
 
+LLVMValueRef lw_access_address(lw_fn *F, const ir_expr *e)
+{
+  return lw_address(F, e->tensor, e->n_args, read_index, e);
+}
+
 LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t)
 {
-  LLVMTypeRef ty = lw_type(F->L, t);
+  LLVMTypeRef ty = LLVMTypeOf(a);
+  (void)t;
   unsigned id = LLVMLookupIntrinsicID("llvm.fmuladd", 12);
   LLVMValueRef args[] = {a, b, c};
   return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ty, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ty, 1),
