@@ -461,6 +461,7 @@ static void tile_level(lw_fn *F, tiles *t)
  * columns left over take the scalar loops */
 
 #define UKR_MAX_ACC 32
+#define UKR_KC 256 /* the most depth of a cache block (its panel of B lives on the stack) */
 
 typedef struct ukr {
   const sched_contraction *c;
@@ -468,25 +469,37 @@ typedef struct ukr {
   const ir_stmt *s;
   nest *outer;                      /* its lo/hi hold the tile's bounds */
   LLVMValueRef acc[UKR_MAX_ACC];    /* allocas of the accumulators */
+  LLVMValueRef panel;               /* alloca: B's depth block x nr columns, packed */
+  LLVMValueRef row;                 /* alloca: the panel's row of the depth point */
+  int kc;                           /* the depth block's most points (panel rows) */
+  int64_t step0;                    /* cache block of the outermost depth index */
   LLVMValueRef i0, j0, klo, khi, jlo;
 } ukr;
 
-static bool subs_use(const ir_expr *e, int from, int to, int x)
+/* Points of the depth indices inside the outermost one (constant ranges);
+ * 0 when not constant or too many for a panel. */
+static int64_t inner_depth(const ir_stmt *s, const sched_contraction *c)
 {
-  for (int j = from; j < to; j++)
-    if (ir_expr_uses_index(e->args[j], x) || emit_checks_reads_data(e->args[j]))
-      return true;
-  return false;
+  int64_t n = 1, lo, hi;
+  if (c->n_depth < 1)
+    return 0;
+  for (int d = 1; d < c->n_depth; d++) {
+    const ir_index *x = &s->index[c->depth[d]];
+    if (!ir_size_is_const(x->lo, &lo) || !ir_size_is_const(x->hi, &hi) || hi <= lo || (n *= hi - lo) > UKR_KC)
+      return 0;
+  }
+  return n;
 }
 
 static bool plain_f32_read(const lw_fn *F, const ir_expr *e)
 {
-  return e->kind == IR_ACCESS && !e->padded && e->type == IR_F32 && F->f->tensors[e->tensor]->type == IR_F32 &&
+  return e->kind == IR_ACCESS && e->type == IR_F32 && F->f->tensors[e->tensor]->type == IR_F32 &&
          F->f->tensors[e->tensor]->rank == e->n_args && e->n_args > 0;
 }
 
-/* C(.., j) += A(..) * B(.., j): j the last subscript of C and B only, A
- * without j; vectors of vw floats, at most UKR_MAX_ACC accumulators. */
+/* C(.., j) += A(..) * B(..): j the last subscript of C, A without j, B
+ * without i (B is packed: any subscripts, padded or not); vectors of vw
+ * floats, at most UKR_MAX_ACC accumulators. */
 static bool ukr_usable(const lw_fn *F, const sched_contraction *c, const sched_blocks *b, const ir_stmt *s)
 {
   const ir_expr *e = s->rhs, *A = c->a, *B = c->b;
@@ -499,9 +512,7 @@ static bool ukr_usable(const lw_fn *F, const sched_contraction *c, const sched_b
     return false;
   if (!plain_f32_read(F, A) || !plain_f32_read(F, B) || s->lhs[s->n_lhs - 1] != c->j)
     return false;
-  const ir_expr *last = B->args[B->n_args - 1];
-  return last->kind == IR_INDEX && last->index == c->j && !subs_use(B, 0, B->n_args - 1, c->j) &&
-         !subs_use(A, 0, A->n_args, c->j) && !subs_use(B, 0, B->n_args, -1);
+  return !ir_expr_uses_index(A, c->j) && !ir_expr_uses_index(B, c->i) && inner_depth(s, c) > 0;
 }
 
 static LLVMTypeRef ukr_vec(lw_fn *F, const ukr *u)
@@ -538,21 +549,61 @@ static LLVMValueRef ukr_c_addr(lw_fn *F, ukr *u, int r, int v)
   return lw_address(F, u->s->tensor, u->s->n_lhs, lhs_index, u->s);
 }
 
-static void ukr_depth(lw_fn *F, LLVMValueRef k, void *data)
+/* Every point of the depth indices of the block (the outermost in its
+ * cache block), in order, each with its panel row: fn(F, row, u). */
+typedef void (*depth_fn)(lw_fn *F, LLVMValueRef row, ukr *u);
+
+typedef struct depth_walk {
+  ukr *u;
+  int d;
+  depth_fn fn;
+} depth_walk;
+
+static void walk_level(lw_fn *F, depth_walk *w);
+
+static void walk_body(lw_fn *F, LLVMValueRef x, void *data)
 {
-  ukr *u = data;
+  depth_walk *w = data;
+  F->iter[w->u->c->depth[w->d]] = x;
+  w->d++;
+  walk_level(F, w);
+  w->d--;
+}
+
+static void walk_level(lw_fn *F, depth_walk *w)
+{
+  ukr *u = w->u;
+  if (w->d == u->c->n_depth) {
+    LLVMValueRef row = LLVMBuildLoad2(F->b, F->L->i64, u->row, "");
+    w->fn(F, LLVMBuildMul(F->b, row, lw_i64(F->L, u->b->nr), ""), u);
+    LLVMBuildStore(F->b, LLVMBuildAdd(F->b, row, lw_i64(F->L, 1), ""), u->row);
+    return;
+  }
+  const ir_index *x = &u->s->index[u->c->depth[w->d]];
+  LLVMValueRef lo = w->d ? lw_size(F, x->lo) : u->klo, hi = w->d ? lw_size(F, x->hi) : u->khi;
+  lw_counted_loop(F, lo, hi, walk_body, w);
+}
+
+static void walk_depth(lw_fn *F, ukr *u, depth_fn fn)
+{
+  depth_walk w = {u, 0, fn};
+  LLVMBuildStore(F->b, lw_i64(F->L, 0), u->row);
+  walk_level(F, &w);
+}
+
+static void ukr_depth(lw_fn *F, LLVMValueRef row, ukr *u)
+{
   int mr = u->b->mr, nv = u->b->nr / u->b->vw;
   LLVMTypeRef vt = ukr_vec(F, u);
   LLVMValueRef bv[UKR_MAX_ACC], zero = LLVMConstNull(LLVMVectorType(F->L->i32, (unsigned)u->b->vw));
-  F->iter[u->c->k] = k;
   for (int v = 0; v < nv; v++) {
-    ukr_at(F, u, -1, v);
-    bv[v] = LLVMBuildLoad2(F->b, vt, lw_access_address(F, u->c->b), "");
+    LLVMValueRef at = LLVMBuildAdd(F->b, row, lw_i64(F->L, (int64_t)v * u->b->vw), "");
+    bv[v] = LLVMBuildLoad2(F->b, vt, LLVMBuildGEP2(F->b, F->L->f32, u->panel, &at, 1, ""), "");
     LLVMSetAlignment(bv[v], 4);
   }
   for (int r = 0; r < mr; r++) {
     ukr_at(F, u, r, -1);
-    LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, lw_access_address(F, u->c->a), "");
+    LLVMValueRef a = lw_expr_as(F, u->c->a, IR_F32);
     LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), a, LLVMConstInt(F->L->i32, 0, 0), "");
     LLVMValueRef splat = LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), zero, "");
     for (int v = 0; v < nv; v++) {
@@ -582,12 +633,12 @@ static void ukr_move(lw_fn *F, ukr *u, bool load)
     }
 }
 
-static void ukr_cols(lw_fn *F, LLVMValueRef j0, void *data)
+static void ukr_tile(lw_fn *F, LLVMValueRef i0, void *data)
 {
   ukr *u = data;
-  u->j0 = j0;
+  u->i0 = i0;
   ukr_move(F, u, true);
-  lw_counted_loop(F, u->klo, u->khi, ukr_depth, u);
+  walk_depth(F, u, ukr_depth);
   ukr_move(F, u, false);
 }
 
@@ -598,26 +649,43 @@ static LLVMValueRef whole(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int step)
   return LLVMBuildAdd(F->b, lo, LLVMBuildMul(F->b, n, lw_i64(F->L, step), ""), "");
 }
 
-typedef struct ukr_rows {
-  ukr *u;
-  LLVMValueRef jend;
-} ukr_rows;
-
-static void ukr_row(lw_fn *F, LLVMValueRef i0, void *data)
+/* panel[(k - klo) * nr + jj] = B at (k, j0 + jj) */
+static void pack_depth(lw_fn *F, LLVMValueRef row, ukr *u)
 {
-  ukr_rows *rows = data;
-  rows->u->i0 = i0;
-  stepped_loop(F, rows->u->jlo, rows->jend, rows->u->b->nr, ukr_cols, rows->u);
+  for (int jj = 0; jj < u->b->nr; jj++) {
+    F->iter[u->c->j] = LLVMBuildAdd(F->b, u->j0, lw_i64(F->L, jj), "");
+    LLVMValueRef at = LLVMBuildAdd(F->b, row, lw_i64(F->L, jj), "");
+    LLVMBuildStore(F->b, lw_expr_as(F, u->c->b, IR_F32), LLVMBuildGEP2(F->b, F->L->f32, u->panel, &at, 1, ""));
+  }
+}
+
+typedef struct ukr_cols {
+  ukr *u;
+  LLVMValueRef ilo, iend;
+} ukr_cols;
+
+/* One panel of nr columns: B packed, then the register tiles down the rows. */
+static void ukr_panel(lw_fn *F, LLVMValueRef j0, void *data)
+{
+  ukr_cols *cols = data;
+  ukr *u = cols->u;
+  u->j0 = j0;
+  walk_depth(F, u, pack_depth);
+  stepped_loop(F, cols->ilo, cols->iend, u->b->mr, ukr_tile, u);
 }
 
 /* The scalar loops over rows [ilo, ihi) and columns [jlo, jhi) of the tile. */
 static void ukr_rest(lw_fn *F, ukr *u, LLVMValueRef ilo, LLVMValueRef ihi, LLVMValueRef jlo, LLVMValueRef jhi)
 {
   const sched_contraction *c = u->c;
-  int order[3] = {c->i, c->k, c->j};
+  int order[SCHED_MAX_DIMS + 2], k = 0, d0 = c->depth[0];
+  order[k++] = c->i;
+  for (int d = 0; d < c->n_depth; d++)
+    order[k++] = c->depth[d];
+  order[k++] = c->j;
   LLVMValueRef lo[SCHED_MAX_DIMS * 4] = {0}, hi[SCHED_MAX_DIMS * 4] = {0};
-  lo[c->i] = ilo, hi[c->i] = ihi, lo[c->j] = jlo, hi[c->j] = jhi, lo[c->k] = u->klo, hi[c->k] = u->khi;
-  nest n = {.s = u->s, .order = order, .n = 3, .inner = contraction_update, .lo = lo, .hi = hi};
+  lo[c->i] = ilo, hi[c->i] = ihi, lo[c->j] = jlo, hi[c->j] = jhi, lo[d0] = u->klo, hi[d0] = u->khi;
+  nest n = {.s = u->s, .order = order, .n = k, .inner = contraction_update, .lo = lo, .hi = hi};
   n.depth = 0;
   nest_level(F, &n);
 }
@@ -635,11 +703,11 @@ static void ukr_block(lw_fn *F, nest *n)
   const sched_contraction *c = u->c;
   LLVMValueRef ilo = bound(F, n, c->i, false), ihi = bound(F, n, c->i, true);
   LLVMValueRef jlo = bound(F, n, c->j, false), jhi = bound(F, n, c->j, true);
-  u->klo = bound(F, n, c->k, false), u->khi = bound(F, n, c->k, true), u->jlo = jlo;
+  u->klo = bound(F, n, c->depth[0], false), u->khi = bound(F, n, c->depth[0], true), u->jlo = jlo;
   LLVMValueRef iend = whole(F, ilo, ihi, u->b->mr), jend = whole(F, jlo, jhi, u->b->nr);
-  ukr_rows rows = {u, jend};
+  ukr_cols cols = {u, ilo, iend};
   u->outer = n;
-  stepped_loop(F, ilo, iend, u->b->mr, ukr_row, &rows);
+  stepped_loop(F, jlo, jend, u->b->nr, ukr_panel, &cols);
   ukr_rest(F, u, ilo, iend, jend, jhi);
   ukr_rest(F, u, iend, ihi, jlo, jhi);
 }
@@ -649,22 +717,33 @@ static int64_t cap(int64_t v, int64_t most)
   return v > 0 && v < most ? v : most;
 }
 
-static void blocked(lw_fn *F, const sched_contraction *c, const sched_blocks *b, nest *body)
+/* The cache blocks around body; u: the register tiles' (their depth block
+ * is over the outermost depth index), NULL: the plain loop nest's. */
+static void blocked(lw_fn *F, const sched_contraction *c, const sched_blocks *b, nest *body, const ukr *u)
 {
   LLVMValueRef lo[SCHED_MAX_DIMS * 4] = {0}, hi[SCHED_MAX_DIMS * 4] = {0};
   body->lo = lo;
   body->hi = hi;
-  tiles t = {body, {c->j, c->k, c->i}, {cap(b->nc, 512), cap(b->kc, 256), cap(b->mc, 128)}, 0};
+  tiles t = {body, {c->j, u ? c->depth[0] : c->k, c->i}, {cap(b->nc, 512), u ? u->step0 : cap(b->kc, UKR_KC),
+                                                          cap(b->mc, 128)}, 0};
   tile_level(F, &t);
   body->lo = body->hi = NULL;
 }
 
-/* order without the register tile's row, column and depth index. */
+static bool is_depth(const sched_contraction *c, int x)
+{
+  for (int d = 0; d < c->n_depth; d++)
+    if (c->depth[d] == x)
+      return true;
+  return false;
+}
+
+/* order without the register tile's row, column and depth indices. */
 static int without(int *order, int n, const sched_contraction *c)
 {
   int k = 0;
   for (int x = 0; x < n; x++)
-    if (order[x] != c->i && order[x] != c->j && order[x] != c->k)
+    if (order[x] != c->i && order[x] != c->j && !is_depth(c, order[x]))
       order[k++] = order[x];
   return k;
 }
@@ -690,8 +769,13 @@ static void contraction(lw_fn *F, int ci)
     body.data = &u;
     for (int a = 0; a < u.b->mr * (u.b->nr / u.b->vw); a++)
       u.acc[a] = entry_alloca(F, ukr_vec(F, &u));
+    int64_t inner = inner_depth(s, c);
+    u.step0 = UKR_KC / inner > 0 ? UKR_KC / inner : 1;
+    u.kc = (int)(u.step0 * inner);
+    u.panel = entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(u.kc * u.b->nr)));
+    u.row = entry_alloca(F, F->L->i64);
   }
-  blocked(F, c, u.b, &body);
+  blocked(F, c, u.b, &body, body.inner == ukr_block ? &u : NULL);
 }
 
 /* ---- index checks */
