@@ -28,7 +28,6 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # ---- 1. speed
 "$AOTC" bench/kernels.tc --entry mm -o "$out/mm.c"
 "$AOTC" bench/kernels.tc --entry mm --emit obj -o "$out/mm_llvm.o"
-cp "$out/mm.h" "$out/mm_llvm.h.bak" 2>/dev/null || true
 for o in O2 O3; do
   cc -std=gnu11 -$o -march=native -I"$out" -Ibench -o "$out/mm_$o" bench/mm_main.c "$out/mm.c" -lm
 done
