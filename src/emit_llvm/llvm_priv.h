@@ -3,8 +3,13 @@
  *   llvm_module.c  the module: targets, functions per plan (entry ABI,
  *                  constants, workspace), object files, ORC LLJIT
  *   llvm_expr.c    values: sizes, isl AST expressions, IR expressions
- *   llvm_loops.c   isl's AST nodes, statements, contractions, index checks
- *   llvm_region.c  regions: branches and loops around kernels */
+ *   llvm_entry.c   the functions of a plan: entry ABI, workspace, constants
+ *   llvm_loops.c   isl's AST nodes, statements, contractions (cache blocks,
+ *                  register tiles over a packed panel of B), index checks
+ *   llvm_region.c  regions: branches and loops around kernels
+ *   llvm_iotable.c a model's io tables
+ *   llvm_plan.c    one function through the phases, JIT-compiled (tune)
+ *   llvm_driver.c  the command line's paths (--emit obj, run --backend llvm) */
 #ifndef AOTC_LLVM_PRIV_H
 #define AOTC_LLVM_PRIV_H
 
