@@ -86,6 +86,7 @@ for variant in build build-san; do
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
   [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
+  [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) suite "llvm backend$tag" tests/llvm/run.sh
   if [ -x tests/cudasim/run.sh ]; then
     t0=$SECONDS
     suite "cuda simulator$tag" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)

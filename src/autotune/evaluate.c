@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "tune.h"
 #include "../driver/build.h"
+#include "emit_llvm.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -62,6 +63,7 @@ struct tune_eval {
   } *codes;      /* every code measured */
   int n_codes, cap_codes;
   bool remeasure; /* tune_eval_again: build and time even code measured before */
+  void *jit_call, *jit_ws; /* --backend llvm: the candidate being measured, compiled in-process */
 };
 
 typedef struct run_report {
@@ -584,11 +586,11 @@ static void time_runs(const tune_eval *ev, packed_fn fn, void *ws, run_report *r
 static bool load_candidate(const tune_eval *ev, const char *so, void **dl, packed_fn *fn, void **ws, run_report *rep)
 {
   char name[512];
-  *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+  *dl = ev->jit_call ? NULL : dlopen(so, RTLD_NOW | RTLD_LOCAL);
   snprintf(name, sizeof name, "%s_call", ev->cfg.func->name);
-  *fn = *dl ? (packed_fn)dlsym(*dl, name) : NULL;
+  *fn = ev->jit_call ? (packed_fn)ev->jit_call : *dl ? (packed_fn)dlsym(*dl, name) : NULL;
   snprintf(name, sizeof name, "%s_call_workspace_bytes", ev->cfg.func->name);
-  packed_ws_fn wsf = *dl ? (packed_ws_fn)dlsym(*dl, name) : NULL;
+  packed_ws_fn wsf = ev->jit_ws ? (packed_ws_fn)ev->jit_ws : *dl ? (packed_ws_fn)dlsym(*dl, name) : NULL;
   if (!*fn || !wsf) {
     snprintf(rep->message, sizeof rep->message, "cannot load: %s", dlerror());
     return false;
@@ -893,11 +895,28 @@ static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int
   }
 }
 
-static void measure_one(tune_eval *ev, int id, tune_result *res)
+/* --backend llvm: the candidate compiled in-process, in place of cc's
+ * kernel.so; NULL (res says why) on failure. */
+static emit_llvm *jit_candidate(tune_eval *ev, const sched_options *o, tune_result *res)
+{
+  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .threads = ev->cfg.threads};
+  emit_llvm *L = emit_llvm_jit_func(ev->ctx, ev->cfg.func, &opt, &ev->jit_call, &ev->jit_ws, res->message,
+                                    sizeof res->message);
+  if (!L)
+    res->status = TUNE_NO_BUILD;
+  return L;
+}
+
+static void measure_one(tune_eval *ev, int id, const sched_options *o, tune_result *res)
 {
   char so[320];
   run_report rep = {0};
+  emit_llvm *jit = ev->cfg.llvm ? jit_candidate(ev, o, res) : NULL;
+  if (ev->cfg.llvm && !jit)
+    return;
   measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
+  emit_llvm_free(jit);
+  ev->jit_call = ev->jit_ws = NULL;
   res->status = rep.status;
   res->seconds = rep.seconds;
   res->max_error = rep.max_error;
@@ -946,10 +965,11 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
     emit_all(ev, cands, n, ids, hashes, build, results);
     for (int i = 0; i < n; i++)
       emitted[i] = results[i].status != TUNE_NO_BUILD;
-    build_all(ev, build, n, ids, results);
+    if (!ev->cfg.llvm)
+      build_all(ev, build, n, ids, results);
     for (int i = 0; i < n; i++)
       if (build[i] && results[i].status == TUNE_OK)
-        measure_one(ev, ids[i], &results[i]);
+        measure_one(ev, ids[i], &cands[i], &results[i]);
     for (int i = 0; i < n; i++)
       if (build[i])
         remember_code(ev, hashes[i], &results[i]);

@@ -587,7 +587,7 @@ static tune_eval *start_eval(aotc_ctx *ctx, const tune_request *req)
 {
   tune_eval_config cfg = {.func = req->func, .sizes = req->sizes, .threads = req->threads, .fuse = req->fuse,
                           .cc = req->cc, .time_per_candidate = TIME_PER_CANDIDATE, .verbose = req->verbose,
-                          .keep_temps = req->keep_temps};
+                          .keep_temps = req->keep_temps, .llvm = req->llvm};
   return tune_eval_new(ctx, &cfg);
 }
 

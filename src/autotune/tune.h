@@ -118,6 +118,7 @@ typedef struct tune_eval_config {
                             is computed on row windows; 0: 2e7 */
   bool verbose;
   bool keep_temps;
+  bool llvm;             /* candidates compiled in-process by the LLVM backend (ORC LLJIT), not by cc */
 } tune_eval_config;
 
 typedef struct tune_result {
@@ -159,6 +160,7 @@ typedef struct tune_request {
   bool verbose;
   bool keep_temps;
   bool quiet; /* no progress lines (rejected candidates are still reported) */
+  bool llvm;  /* --backend llvm: candidates JIT-compiled in-process (src/emit_llvm) */
 } tune_request;
 
 typedef struct tune_outcome {

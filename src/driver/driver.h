@@ -23,6 +23,7 @@ typedef struct run_request {
   bool keep_temps;  /* leave the temporary build directory in place */
   bool verbose;
   const char *target; /* --target: NULL or "c"; "cuda-sim" (run_cuda.c); "cuda" */
+  bool llvm;          /* --backend llvm: compiled in-process by the LLVM backend (llvm_driver.c) */
 } run_request;
 
 /* Loads an array from a .npy file or a serialized ONNX TensorProto (.pb),

@@ -7,11 +7,13 @@
 #include "emit_model.h"
 #include "emit_target.h"
 #include "ts.h"
+#include "llvm_driver.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -66,6 +68,9 @@ static const char usage[] =
     "  --dump-after=PASS      print the module (graph, IR, plans or output) after PASS on stderr\n"
     "  --target c|cuda        code to emit: C (default) or CUDA (-o k.cu writes k.cu and k.h);\n"
     "                         run: cuda-sim runs the CUDA on the CPU simulator (g++), cuda on a GPU\n"
+    "  --backend c|llvm       run, tune: build with cc (default) or compile in-process with LLVM (docs/llvm.md)\n"
+    "  --emit c|obj           compile: C (default) or an object file through LLVM, header beside it\n"
+    "  --triple T             --emit obj: the target triple (default: this machine's); --cpu names the CPU\n"
     "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
     "                         or as a serialized ONNX TensorProto (.pb)\n"
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
@@ -130,6 +135,9 @@ typedef struct options {
   double time_s;     /* tune --time; 0: none */
   uint64_t seed;     /* tune --seed */
   const char *target; /* --target: c, cuda, cuda-sim; NULL: c */
+  bool llvm;          /* --backend llvm */
+  bool emit_obj;      /* --emit obj */
+  const char *triple; /* --triple */
 } options;
 
 static const ir_loc noloc;
@@ -294,6 +302,23 @@ static bool parse_bytes(aotc_ctx *ctx, const char *v, int64_t *out)
   return ok;
 }
 
+/* --backend c|llvm, --emit c|obj */
+static bool parse_llvm_choice(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
+{
+  bool backend = is_option(argv[*i], "--backend");
+  const char *v = option_value(ctx, argc, argv, i, backend ? "--backend" : "--emit");
+  const char *other = backend ? "llvm" : "obj";
+  if (v && strcmp(v, "c") && strcmp(v, other)) {
+    aotc_error(ctx, noloc, "%s %s is not supported (c, %s)", backend ? "--backend" : "--emit", v, other);
+    return false;
+  }
+  if (v && backend)
+    o->llvm = !strcmp(v, "llvm");
+  else if (v)
+    o->emit_obj = !strcmp(v, "obj");
+  return v != NULL;
+}
+
 static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   const char *a = argv[*i], *v;
@@ -332,6 +357,10 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     o->target = v;
     return true;
   }
+  if (is_option(a, "--backend") || is_option(a, "--emit"))
+    return parse_llvm_choice(ctx, o, argc, argv, i);
+  if (is_option(a, "--triple"))
+    return (o->triple = option_value(ctx, argc, argv, i, "--triple")) != NULL;
   if (!strcmp(a, "--no-fuse"))
     return !(o->fuse = false);
   if (!strcmp(a, "--unchecked-indices"))
@@ -591,18 +620,40 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
-                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu};
+                      .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu,
+                      .llvm = o->llvm};
   tune_outcome r;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   bool ok = tune_run(ctx, &req, &r);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
   if (r.seconds > 0)
     print_tune_outcome(p->func, &r);
+  double wall = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  printf("%d candidates in %.1f s (%s): %.1f per minute\n", r.trials, wall, o->llvm ? "llvm" : "cc",
+         wall > 0 ? 60.0 * r.trials / wall : 0.0);
   if (ok && o->cache)
     aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
   return ok ? 0 : 1;
 }
 
+/* --emit obj: OUT.o (default: the input's stem) and OUT.h through LLVM. */
+static int do_compile_object(aotc_ctx *ctx, const options *o, driver_module *m)
+{
+  const char *stem = o->output ? NULL : file_stem(ctx, o->file);
+  const char *out = o->output ? o->output : stem ? ir_sprintf(ctx, "%s.o", stem) : NULL;
+  emit_llvm_options opt = {.triple = o->triple, .cpu = o->cpu ? o->cpu->name : NULL, .opt_level = 3};
+  if (is_cuda(o) || o->n_size_hints || o->weights) {
+    aotc_error(ctx, noloc, "--emit obj takes neither --target cuda, --size-hint nor --weights yet");
+    return 1;
+  }
+  return out && driver_llvm_object(ctx, m, out, &opt) ? 0 : 1;
+}
+
 static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
 {
+  if (o->emit_obj)
+    return do_compile_object(ctx, o, m);
   const char *out = o->output ? o->output : default_output(ctx, o);
   if (is_cuda(o) && o->weights) {
     aotc_error(ctx, noloc, "--weights is not supported with --target %s (weights are embedded)", o->target);
@@ -634,7 +685,7 @@ static int do_run(aotc_ctx *ctx, const options *o, driver_module *m)
                      .output_dir = o->output_dir ? o->output_dir : ".", .interpret = o->interpret,
                      .model_inputs = o->model_inputs, .n_model_inputs = o->n_model_inputs,
                      .loaded = o->loaded, .keep_temps = o->keep_temps, .verbose = o->verbose,
-                     .target = o->target};
+                     .target = o->target, .llvm = o->llvm};
   return driver_run(ctx, &req);
 }
 

@@ -8,6 +8,7 @@
 #include "graph.h"
 #include "../schedule/schedule.h"
 #include "emit_plan.h"
+#include "emit_llvm.h"
 #include "ts.h"
 #include "driver.h"
 
@@ -302,7 +303,8 @@ static bool pass_ast(driver_module *m)
 static bool pass_print(driver_module *m)
 {
   for (int i = 0; i < m->n_plans; i++)
-    if (!emit_plan_print(m->emit_plans[i], m->c_out, m->h_out))
+    if (!emit_plan_print(m->emit_plans[i], m->llvm ? NULL : m->c_out, m->h_out) ||
+        (m->llvm && !emit_llvm_add_plan(m->llvm, m->emit_plans[i])))
       return false;
   if (m->cfg->train && m->cfg->train->on && m->n_plans == 3 && !driver_train_emit_blob(m))
     return false;

@@ -80,6 +80,7 @@ typedef struct driver_module {
   FILE *c_out, *h_out;
   const char *c_path, *h_path; /* for --dump-after=emit */
   const char *header_name;     /* the #include line of the C file */
+  struct emit_llvm *llvm;      /* set: print builds LLVM IR here and prints only the header (llvm_driver.c) */
   /* debugging */
   const char *dump_after; /* print the module after this pass (stderr) */
   bool verify_each;       /* ir_verify after every pass that changes the IR */

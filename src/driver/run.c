@@ -5,6 +5,7 @@
  * when every one was written. */
 #include "driver.h"
 #include "build.h"
+#include "llvm_driver.h"
 #include "../schedule/schedule.h"
 
 #include <dlfcn.h>
@@ -25,6 +26,7 @@ typedef struct run_state {
   int64_t *sizes;
   char tmpdir[256];
   void *dl;
+  struct emit_llvm *jit; /* --backend llvm: the compiled module, instead of dl */
   void *workspace;
 } run_state;
 
@@ -289,11 +291,19 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
   return true;
 }
 
+/* A function of the built kernel (dlopen) or of the JIT-compiled module. */
+static void *lookup(run_state *st, const char *name)
+{
+  if (!name)
+    return NULL;
+  return st->jit ? emit_llvm_lookup(st->jit, name) : dlsym(st->dl, name);
+}
+
 static int call_compiled(aotc_ctx *ctx, const run_request *req, run_state *st, void **args)
 {
   const char *name = run_func(req)->name;
-  packed_fn fn = (packed_fn)dlsym(st->dl, ir_sprintf(ctx, "%s_call", name));
-  packed_ws_fn ws = (packed_ws_fn)dlsym(st->dl, ir_sprintf(ctx, "%s_call_workspace_bytes", name));
+  packed_fn fn = (packed_fn)lookup(st, ir_sprintf(ctx, "%s_call", name));
+  packed_ws_fn ws = (packed_ws_fn)lookup(st, ir_sprintf(ctx, "%s_call_workspace_bytes", name));
   if (!fn || !ws) {
     aotc_error(ctx, noloc, "the built kernel lacks %s_call", name);
     return 1;
@@ -339,6 +349,8 @@ static bool compile_and_call(aotc_ctx *ctx, const run_request *req, run_state *s
     return false;
   if (req->target && strcmp(req->target, "c"))
     return run_cuda(ctx, req, st);
+  if (req->llvm)
+    return (st->jit = driver_llvm_jit(ctx, req->module)) && !call_compiled(ctx, req, st, args);
   return build_and_load(ctx, req, st) && !call_compiled(ctx, req, st, args);
 }
 
@@ -369,6 +381,7 @@ int driver_run(aotc_ctx *ctx, const run_request *req)
   int rc = run_with_state(ctx, req, &st);
   if (st.dl)
     dlclose(st.dl);
+  emit_llvm_free(st.jit);
   aotc_free(ctx, st.workspace);
   for (int i = 0; i < st.n_arrays; i++)
     driver_npy_free(&st.arrays[i]);

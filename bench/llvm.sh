@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# llvm.sh: the LLVM backend (docs/llvm.md) against the C path, side by side
+# in one run (the machine is shared and noisy: rounds alternate):
+#   1. speed of the emitted code, 1 thread: sgemm 1024 (mm of
+#      bench/kernels.tc, GFLOP/s, bench/mm_main.c) and ResNet-18 batch 1 (ms,
+#      bench/model_main.c), the same plan printed as C and built with
+#      `cc -O2` and `cc -O3` (-march=native), or built by LLVM
+#      (`--emit obj`, O3 pipeline, this CPU);
+#   2. tuning throughput: `aotc tune` of mm 256^3 for TRIALS candidates with
+#      cc and with `--backend llvm` (candidates per minute, end to end: the
+#      timing runs are the same in both), and build-only throughput: the
+#      same SCHEDS schedules built as C + `cc -O2 -shared` or as an object by
+#      LLVM (builds per minute).
+# Prints markdown tables for bench/RESULTS.md.
+#
+#   bench/llvm.sh          (AOTC=build/aotc ROUNDS=3 REPS=9 TRIALS=20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+AOTC=${AOTC:-build/aotc}
+ROUNDS=${ROUNDS:-3} REPS=${REPS:-9} TRIALS=${TRIALS:-20}
+out=build/bench/llvm
+models=${MODELS_DIR:-build/models}
+mkdir -p "$out"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# ---- 1. speed
+"$AOTC" bench/kernels.tc --entry mm -o "$out/mm.c"
+"$AOTC" bench/kernels.tc --entry mm --emit obj -o "$out/mm_llvm.o"
+for o in O2 O3; do
+  cc -std=gnu11 -$o -march=native -I"$out" -Ibench -o "$out/mm_$o" bench/mm_main.c "$out/mm.c" -lm
+done
+cc -std=gnu11 -O2 -march=native -I"$out" -Ibench -o "$out/mm_llvm" bench/mm_main.c "$out/mm_llvm.o" -lm
+
+have_resnet=0
+if [ -f "$models/resnet18.onnx" ] || /usr/bin/python3 tests/models/make_fixtures.py "$models" resnet18 >/dev/null 2>&1; then
+  have_resnet=1
+  mkdir -p "$out/c" "$out/l"
+  "$AOTC" "$models/resnet18.onnx" -o "$out/c/resnet18.c"
+  "$AOTC" "$models/resnet18.onnx" --emit obj -o "$out/l/resnet18.o"
+  for o in O2 O3; do
+    cc -std=gnu11 -$o -march=native -DMODEL=resnet18 -I"$out/c" -Ibench -o "$out/resnet18_$o" bench/model_main.c \
+      "$out/c/resnet18.c" -lm
+  done
+  cc -std=gnu11 -O2 -march=native -DMODEL=resnet18 -I"$out/l" -Ibench -o "$out/resnet18_llvm" bench/model_main.c \
+    "$out/l/resnet18.o" -lm
+fi
+
+for v in O2 O3 llvm; do : >"$out/mm_$v.txt"; : >"$out/rn_$v.txt"; done
+for ((r = 0; r < ROUNDS; r++)); do
+  for v in O2 O3 llvm; do
+    "$out/mm_$v" 1024 "$REPS" >>"$out/mm_$v.txt"
+    [ $have_resnet = 0 ] || "$out/resnet18_$v" "$REPS" >>"$out/rn_$v.txt"
+  done
+done
+mm2=$(median <"$out/mm_O2.txt") mm3=$(median <"$out/mm_O3.txt") mml=$(median <"$out/mm_llvm.txt")
+echo
+echo "| case (1 thread) | C, cc -O2 | C, cc -O3 | LLVM backend | LLVM / cc -O2 | LLVM / cc -O3 |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+awk -v a="$mm2" -v b="$mm3" -v c="$mml" \
+  'BEGIN { printf "| sgemm 1024 (GFLOP/s, higher is better) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", a, b, c, c / a, c / b }'
+if [ $have_resnet = 1 ]; then
+  r2=$(median <"$out/rn_O2.txt") r3=$(median <"$out/rn_O3.txt") rl=$(median <"$out/rn_llvm.txt")
+  awk -v a="$r2" -v b="$r3" -v c="$rl" \
+    'BEGIN { printf "| ResNet-18 batch 1 (ms, lower is better) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", a, b, c, a / c, b / c }'
+else
+  echo "| ResNet-18 | skipped: no build/models/resnet18.onnx (needs torch and torchvision) | | | | |"
+fi
+echo "(ratios: speed of the LLVM code relative to the C path's; above 1: LLVM faster)"
+
+# ---- 2. tuning and build throughput
+tune() { # LABEL FLAGS...
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$AOTC" tune bench/kernels.tc --entry mm --size M=256,N=256,K=256 --trials "$TRIALS" "${@:2}" >"$out/tune_$1.txt" 2>&1
+  t1=$(date +%s.%N)
+  echo "$t0 $t1"
+}
+read -r a0 a1 < <(tune cc)
+read -r b0 b1 < <(tune llvm --backend llvm)
+schedules=("none" "tile=32,64,32 vec=1 mk=0" "tile=64,256,128 reg=6,16 vec=1 pack=1 sr=1 mk=1"
+  "tile=16,32,8 reg=4,8 vec=1 sr=1 mk=0" "tile=96,512,256 reg=6,32 vec=1 pack=1 sr=1 mk=1"
+  "tile=8,8,8 mk=0" "tile=128,128,64 reg=8,16 vec=1 pack=1 mk=1" "tile=48,96,48 reg=2,8 vec=1 sr=1 mk=0")
+c0=$(date +%s.%N)
+for s in "${schedules[@]}"; do
+  "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" -o "$out/cand.c"
+  cc -std=gnu11 -O2 -march=native -fPIC -shared -o "$out/cand.so" "$out/cand.c" -lm
+done
+c1=$(date +%s.%N)
+for s in "${schedules[@]}"; do
+  "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" --emit obj -o "$out/cand.o"
+done
+c2=$(date +%s.%N)
+echo
+echo "| mm 256^3 | cc | LLVM backend | LLVM / cc |"
+echo "| --- | ---: | ---: | ---: |"
+awk -v n="$TRIALS" -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" 'BEGIN {
+  x = 60 * n / (a1 - a0); y = 60 * n / (b1 - b0);
+  printf "| aotc tune, %d candidates, end to end (candidates/min) | %.1f | %.1f | %.2f |\n", n, x, y, y / x }'
+awk -v n="${#schedules[@]}" -v c0="$c0" -v c1="$c1" -v c2="$c2" 'BEGIN {
+  x = 60 * n / (c1 - c0); y = 60 * n / (c2 - c1);
+  printf "| build only, %d schedules (builds/min) | %.1f | %.1f | %.2f |\n", n, x, y, y / x }'
+grep -h "^matmul\|^mm:" "$out/tune_cc.txt" "$out/tune_llvm.txt" | sed 's/^/    /'

@@ -1,0 +1,49 @@
+/* emit_llvm.h: the LLVM backend (docs/llvm.md). It walks the same plan as
+ * the C printer (emit_plan.h: isl's ASTs, contractions, memory plan) and
+ * builds LLVM IR through the LLVM C API instead of text, then writes an
+ * object file for a triple or compiles the module in-process (ORC LLJIT).
+ * The header of an object is the C path's (emit_plan_print with no source).
+ * Built without LLVM (meson found no llvm-config-15), every function here
+ * reports "aotc was built without LLVM" on the context and fails. */
+#ifndef AOTC_EMIT_LLVM_H
+#define AOTC_EMIT_LLVM_H
+
+#include "ir.h"
+
+struct emit_plan;
+
+/* Where and how the code is generated. */
+typedef struct emit_llvm_options {
+  const char *triple;   /* target triple; NULL: this machine's */
+  const char *cpu;      /* LLVM CPU name ("cortex-m4", "x86-64-v3"); NULL or "native": this machine's */
+  const char *features; /* LLVM feature string ("+fp-armv8"); NULL: the CPU's */
+  int opt_level;        /* 0..3 (the O2/O3 pipeline); 0: none */
+} emit_llvm_options;
+
+typedef struct emit_llvm emit_llvm;
+
+/* Whether this aotc was built with LLVM. */
+bool emit_llvm_available(void);
+/* A module to which plans are added; NULL (reported) on failure. */
+emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt);
+/* The functions of a scheduled plan (emit_plan_ast done): each entry,
+ * NAME_workspace_bytes, NAME_call and NAME_call_workspace_bytes. */
+bool emit_llvm_add_plan(emit_llvm *L, const struct emit_plan *p);
+/* Optimises the module and writes an ELF object. */
+bool emit_llvm_write_object(emit_llvm *L, const char *path);
+/* Optimises the module and compiles it in-process; afterwards
+ * emit_llvm_lookup finds its functions. The module is consumed. */
+bool emit_llvm_jit(emit_llvm *L);
+/* The address of a JIT-compiled function; NULL (reported) if absent. */
+void *emit_llvm_lookup(emit_llvm *L, const char *name);
+/* tune --backend llvm: f under opt (the C path's emit_options) scheduled,
+ * built and compiled in-process for this machine; *call and *call_ws are
+ * its NAME_call and NAME_call_workspace_bytes. NULL on failure, the reason
+ * in msg (errors go to a scratch context, not ctx). */
+emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
+                              char *msg, size_t cap);
+/* The textual IR (for --dump-after=print and tests); NULL if none. */
+char *emit_llvm_ir_text(emit_llvm *L);
+void emit_llvm_free(emit_llvm *L);
+
+#endif

@@ -1,0 +1,68 @@
+/* emit_llvm_stub.c: the LLVM backend's entry points when aotc is built
+ * without LLVM (meson found no llvm-config-15): each reports so. */
+#include "emit_llvm.h"
+
+#include <stdio.h>
+
+static void without(aotc_ctx *ctx)
+{
+  aotc_error(ctx, (ir_loc){0}, "this aotc was built without LLVM (install llvm-15-dev and reconfigure)");
+}
+
+bool emit_llvm_available(void)
+{
+  return false;
+}
+
+emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
+{
+  (void)opt;
+  without(ctx);
+  return NULL;
+}
+
+bool emit_llvm_add_plan(emit_llvm *L, const struct emit_plan *p)
+{
+  (void)L;
+  (void)p;
+  return false;
+}
+
+bool emit_llvm_write_object(emit_llvm *L, const char *path)
+{
+  (void)L;
+  (void)path;
+  return false;
+}
+
+bool emit_llvm_jit(emit_llvm *L)
+{
+  (void)L;
+  return false;
+}
+
+void *emit_llvm_lookup(emit_llvm *L, const char *name)
+{
+  (void)L;
+  (void)name;
+  return NULL;
+}
+
+emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
+                              char *msg, size_t cap)
+{
+  (void)ctx, (void)f, (void)opt, (void)call, (void)call_ws;
+  snprintf(msg, cap, "this aotc was built without LLVM");
+  return NULL;
+}
+
+char *emit_llvm_ir_text(emit_llvm *L)
+{
+  (void)L;
+  return NULL;
+}
+
+void emit_llvm_free(emit_llvm *L)
+{
+  (void)L;
+}

@@ -1,0 +1,387 @@
+/* llvm_entry.c: the functions of one plan in the LLVM module, with the C
+ * path's ABI (emit_abi.c): NAME (size checks, computed dimensions, the
+ * temporaries' pointers into the workspace from the memory plan, the
+ * kernels), NAME_workspace_bytes, NAME_call and NAME_call_workspace_bytes;
+ * constant tensors as private constant globals (.rodata). */
+#include "llvm_priv.h"
+
+#include <string.h>
+
+static LLVMValueRef ret_if(lw_fn *F, LLVMValueRef bad, LLVMValueRef code)
+{
+  LLVMBasicBlockRef fail = lw_block(F, "fail"), ok = lw_block(F, "ok");
+  LLVMBuildCondBr(F->b, bad, fail, ok);
+  LLVMPositionBuilderAtEnd(F->b, fail);
+  LLVMBuildRet(F->b, code);
+  LLVMPositionBuilderAtEnd(F->b, ok);
+  return NULL;
+}
+
+static bool is_scalar_input(const ir_func *f, int t)
+{
+  return f->tensors[t]->rank == 0 && f->tensors[t]->role == IR_INPUT;
+}
+
+static bool is_simple_size(const ir_size *s)
+{
+  return s && (s->kind == IR_SZ_CONST || s->kind == IR_SZ_PARAM);
+}
+
+static const int64_t *fixed_sizes(const lw_fn *F)
+{
+  return F->p->opt ? F->p->opt->fixed_sizes : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Prologue: sizes, dimensions
+ * ------------------------------------------------------------------------ */
+
+/* if (M < 0 || N != 64 || check < 0) return code; then a fixed size is a
+ * constant. */
+static void check_params(lw_fn *F, LLVMValueRef code)
+{
+  const int64_t *fixed = fixed_sizes(F);
+  LLVMValueRef bad = LLVMConstInt(F->L->i1, 0, 0);
+  for (int p = 0; p < F->f->n_params; p++) {
+    bool fx = fixed && fixed[p] >= 0;
+    LLVMValueRef c = fx ? LLVMBuildICmp(F->b, LLVMIntNE, F->param[p], lw_i64(F->L, fixed[p]), "")
+                        : LLVMBuildICmp(F->b, LLVMIntSLT, F->param[p], lw_i64(F->L, 0), "");
+    bad = LLVMBuildOr(F->b, bad, c, "");
+  }
+  for (int c = 0; c < F->f->n_checks; c++)
+    bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, lw_size(F, F->f->checks[c]), lw_i64(F->L, 0), ""),
+                      "");
+  ret_if(F, bad, code);
+  for (int p = 0; fixed && p < F->f->n_params; p++)
+    if (fixed[p] >= 0)
+      F->param[p] = lw_i64(F->L, fixed[p]);
+}
+
+/* Every dimension's value; computed ones must not be negative. */
+static bool compute_dims(lw_fn *F, LLVMValueRef code)
+{
+  LLVMValueRef bad = LLVMConstInt(F->L->i1, 0, 0);
+  F->dim = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef *, F->f->n_tensors);
+  for (int t = 0; F->dim && t < F->f->n_tensors; t++) {
+    const ir_tensor *T = F->f->tensors[t];
+    if (!(F->dim[t] = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, T->rank)))
+      return false;
+    for (int j = 0; j < T->rank; j++) {
+      F->dim[t][j] = lw_size(F, T->shape[j]);
+      if (!is_simple_size(T->shape[j]))
+        bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, F->dim[t][j], lw_i64(F->L, 0), ""), "");
+    }
+  }
+  if (!F->dim)
+    return false;
+  ret_if(F, bad, code);
+  return true;
+}
+
+static int count_temps(const ir_func *f)
+{
+  int n = 0;
+  for (int t = 0; t < f->n_tensors; t++)
+    n += f->tensors[t]->role == IR_TEMP;
+  return n;
+}
+
+static bool per_call_plan(const ir_func *f)
+{
+  return !f->memory_planned && f->memory_planned_per_call && count_temps(f) > 0;
+}
+
+/* aotc_ws_size(bytes of temporary t): rounded up to 64, at least 64. */
+static LLVMValueRef temp_bytes(lw_fn *F, int t)
+{
+  const ir_tensor *T = F->f->tensors[t];
+  LLVMValueRef n = lw_i64(F->L, ir_types[T->type].bytes);
+  for (int j = 0; j < T->rank; j++)
+    n = LLVMBuildMul(F->b, n, F->dim[t][j], "");
+  LLVMValueRef up = LLVMBuildAnd(F->b, LLVMBuildAdd(F->b, n, lw_i64(F->L, 63), ""), lw_i64(F->L, ~(int64_t)63), "");
+  LLVMValueRef zero = LLVMBuildICmp(F->b, LLVMIntEQ, n, lw_i64(F->L, 0), "");
+  return LLVMBuildSelect(F->b, zero, lw_i64(F->L, 64), up, "");
+}
+
+/* Offset of temporary t (the memory plan's, or the sum of those before). */
+static LLVMValueRef temp_offset(lw_fn *F, int t)
+{
+  if (F->f->memory_planned)
+    return lw_i64(F->L, F->f->tensors[t]->ws_offset);
+  LLVMValueRef off = lw_i64(F->L, 0);
+  for (int u = 0; u < t; u++)
+    if (F->f->tensors[u]->role == IR_TEMP)
+      off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
+  return off;
+}
+
+static LLVMValueRef workspace_total(lw_fn *F)
+{
+  if (count_temps(F->f) == 0)
+    return lw_i64(F->L, 0);
+  if (F->f->memory_planned)
+    return lw_i64(F->L, F->f->workspace_bytes);
+  LLVMValueRef off = lw_i64(F->L, 0);
+  for (int u = 0; u < F->f->n_tensors; u++)
+    if (F->f->tensors[u]->role == IR_TEMP)
+      off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
+  return off;
+}
+
+/* ------------------------------------------------------------------------
+ * Constants
+ * ------------------------------------------------------------------------ */
+
+static LLVMValueRef constant_global(lw_fn *F, int t)
+{
+  const ir_tensor *T = F->f->tensors[t];
+  int64_t n = emit_abi_const_numel(T);
+  if (n < 0 || (!T->data && n > 0)) {
+    lw_fail(F, "a constant without data of a constant shape");
+    return LLVMConstNull(F->L->ptr);
+  }
+  size_t bytes = (size_t)n * (size_t)ir_types[T->type].bytes;
+  LLVMValueRef init = bytes ? LLVMConstStringInContext(F->L->c, T->data, (unsigned)bytes, 1)
+                            : LLVMConstNull(LLVMArrayType(F->L->i8, 1));
+  const char *name = ir_sprintf(F->L->ctx, "aotc_%s_%s", F->pf->name, F->pf->tensor_c[t]);
+  LLVMValueRef g = LLVMAddGlobal(F->L->m, LLVMTypeOf(init), name ? name : "aotc_const");
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  LLVMSetAlignment(g, 64);
+  return g;
+}
+
+/* ------------------------------------------------------------------------
+ * Functions
+ * ------------------------------------------------------------------------ */
+
+static LLVMTypeRef arg_type(emit_llvm *L, const ir_func *f, int t)
+{
+  return is_scalar_input(f, t) ? lw_mem_type(L, f->tensors[t]->type) : L->ptr;
+}
+
+/* int NAME(int64_t sizes..., inputs..., outputs..., void *workspace) */
+static LLVMTypeRef entry_type(emit_llvm *L, const ir_func *f)
+{
+  int n = f->n_params + f->n_inputs + f->n_outputs + 1, k = 0;
+  LLVMTypeRef *ty = IR_NEW_ARRAY(L->ctx, LLVMTypeRef, n);
+  if (!ty)
+    return NULL;
+  for (int p = 0; p < f->n_params; p++)
+    ty[k++] = L->i64;
+  for (int i = 0; i < f->n_inputs; i++)
+    ty[k++] = arg_type(L, f, f->inputs[i]);
+  for (int i = 0; i < f->n_outputs; i++)
+    ty[k++] = L->ptr;
+  ty[k++] = L->ptr;
+  return LLVMFunctionType(L->i32, ty, (unsigned)n, 0);
+}
+
+static LLVMTypeRef ws_bytes_type(emit_llvm *L, const ir_func *f)
+{
+  LLVMTypeRef *ty = IR_NEW_ARRAY(L->ctx, LLVMTypeRef, f->n_params);
+  for (int p = 0; ty && p < f->n_params; p++)
+    ty[p] = L->i64;
+  return ty ? LLVMFunctionType(L->size_t_ty, ty, (unsigned)f->n_params, 0) : NULL;
+}
+
+static void add_noalias(emit_llvm *L, LLVMValueRef fn, unsigned arg)
+{
+  unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
+  LLVMAddAttributeAtIndex(fn, arg + 1, LLVMCreateEnumAttribute(L->c, kind, 0));
+}
+
+static bool start_fn(lw_fn *F, const char *name, LLVMTypeRef ty)
+{
+  emit_llvm *L = F->L;
+  if (!ty || !name)
+    return false;
+  F->fn = LLVMAddFunction(L->m, name, ty);
+  F->b = LLVMCreateBuilderInContext(L->c);
+  LLVMPositionBuilderAtEnd(F->b, lw_block(F, "entry"));
+  F->param = IR_NEW_ARRAY(L->ctx, LLVMValueRef, F->f->n_params);
+  F->tensor = IR_NEW_ARRAY(L->ctx, LLVMValueRef, F->f->n_tensors);
+  for (int p = 0; F->param && p < F->f->n_params; p++)
+    F->param[p] = LLVMGetParam(F->fn, (unsigned)p);
+  return F->param && F->tensor;
+}
+
+static void bind_tensors(lw_fn *F)
+{
+  const ir_func *f = F->f;
+  unsigned k = (unsigned)f->n_params;
+  for (int i = 0; i < f->n_inputs; i++, k++) {
+    F->tensor[f->inputs[i]] = LLVMGetParam(F->fn, k);
+    if (!is_scalar_input(f, f->inputs[i]))
+      add_noalias(F->L, F->fn, k);
+  }
+  for (int i = 0; i < f->n_outputs; i++, k++) {
+    F->tensor[f->outputs[i]] = LLVMGetParam(F->fn, k);
+    add_noalias(F->L, F->fn, k);
+  }
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_CONSTANT)
+      F->tensor[t] = constant_global(F, t);
+}
+
+static void bind_temps(lw_fn *F, LLVMValueRef ws)
+{
+  if (count_temps(F->f) == 0)
+    return;
+  ret_if(F, LLVMBuildIsNull(F->b, ws, ""), LLVMConstInt(F->L->i32, 2, 0));
+  for (int t = 0; t < F->f->n_tensors; t++)
+    if (F->f->tensors[t]->role == IR_TEMP) {
+      LLVMValueRef off = temp_offset(F, t);
+      F->tensor[t] = LLVMBuildGEP2(F->b, F->L->i8, ws, &off, 1, "");
+    }
+}
+
+static void run_kernels(lw_fn *F)
+{
+  if (F->f->body) {
+    lw_region(F, F->f->body);
+    return;
+  }
+  for (int i = 0; i < F->pf->n_kernels; i++)
+    lw_kernel(F, i);
+}
+
+static int max_indices(const ir_func *f)
+{
+  int n = 1;
+  for (int i = 0; i < f->n_stmts; i++) {
+    const ir_stmt *s = f->stmts[i];
+    int k = !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
+    n = k > n ? k : n;
+  }
+  return n;
+}
+
+static bool build_entry(lw_fn *F)
+{
+  const ir_func *f = F->f;
+  if (!start_fn(F, F->pf->name, entry_type(F->L, f)))
+    return false;
+  LLVMValueRef one = LLVMConstInt(F->L->i32, 1, 0);
+  F->iter = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, max_indices(f));
+  if (!F->iter)
+    return false;
+  bind_tensors(F);
+  check_params(F, one);
+  if (!compute_dims(F, one))
+    return false;
+  bind_temps(F, LLVMGetParam(F->fn, (unsigned)(f->n_params + f->n_inputs + f->n_outputs)));
+  run_kernels(F);
+  LLVMBuildRet(F->b, LLVMConstInt(F->L->i32, 0, 0));
+  return !F->failed;
+}
+
+static LLVMValueRef to_size_t(lw_fn *F, LLVMValueRef v)
+{
+  return F->L->size_t_ty == F->L->i64 ? v : LLVMBuildTrunc(F->b, v, F->L->size_t_ty, "");
+}
+
+static bool build_ws_bytes(lw_fn *F)
+{
+  if (!start_fn(F, ir_sprintf(F->L->ctx, "%s_workspace_bytes", F->pf->name), ws_bytes_type(F->L, F->f)))
+    return false;
+  LLVMValueRef zero = LLVMConstInt(F->L->size_t_ty, 0, 0);
+  for (int t = 0; t < F->f->n_tensors; t++)
+    F->tensor[t] = LLVMConstNull(F->L->ptr);
+  check_params(F, zero);
+  if (!compute_dims(F, zero))
+    return false;
+  LLVMBuildRet(F->b, to_size_t(F, workspace_total(F)));
+  return !F->failed;
+}
+
+/* NAME_call(const int64_t *sizes, void *const *args, void *workspace) */
+static bool build_call(lw_fn *F, LLVMValueRef entry, LLVMTypeRef ety)
+{
+  const ir_func *f = F->f;
+  LLVMTypeRef ty[] = {F->L->ptr, F->L->ptr, F->L->ptr};
+  if (!start_fn(F, ir_sprintf(F->L->ctx, "%s_call", F->pf->name), LLVMFunctionType(F->L->i32, ty, 3, 0)))
+    return false;
+  int n = f->n_params + f->n_inputs + f->n_outputs + 1, k = 0;
+  LLVMValueRef *args = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, n), sizes = LLVMGetParam(F->fn, 0),
+               argv = LLVMGetParam(F->fn, 1);
+  if (!args)
+    return false;
+  for (int p = 0; p < f->n_params; p++) {
+    LLVMValueRef i = lw_i64(F->L, p);
+    args[k++] = LLVMBuildLoad2(F->b, F->L->i64, LLVMBuildGEP2(F->b, F->L->i64, sizes, &i, 1, ""), "");
+  }
+  for (int i = 0; i < f->n_inputs + f->n_outputs; i++) {
+    LLVMValueRef x = lw_i64(F->L, i);
+    LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->ptr, LLVMBuildGEP2(F->b, F->L->ptr, argv, &x, 1, ""), "");
+    int t = i < f->n_inputs ? f->inputs[i] : -1;
+    args[k++] = t >= 0 && is_scalar_input(f, t) ? LLVMBuildLoad2(F->b, arg_type(F->L, f, t), a, "") : a;
+  }
+  args[k++] = LLVMGetParam(F->fn, 2);
+  LLVMBuildRet(F->b, LLVMBuildCall2(F->b, ety, entry, args, (unsigned)n, ""));
+  return true;
+}
+
+static bool build_call_ws(lw_fn *F, LLVMValueRef wsf, LLVMTypeRef wty)
+{
+  const ir_func *f = F->f;
+  if (!start_fn(F, ir_sprintf(F->L->ctx, "%s_call_workspace_bytes", F->pf->name),
+                LLVMFunctionType(F->L->size_t_ty, &F->L->ptr, 1, 0)))
+    return false;
+  LLVMValueRef *args = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, f->n_params), sizes = LLVMGetParam(F->fn, 0);
+  for (int p = 0; args && p < f->n_params; p++) {
+    LLVMValueRef i = lw_i64(F->L, p);
+    args[p] = LLVMBuildLoad2(F->b, F->L->i64, LLVMBuildGEP2(F->b, F->L->i64, sizes, &i, 1, ""), "");
+  }
+  LLVMBuildRet(F->b, LLVMBuildCall2(F->b, wty, wsf, args, (unsigned)f->n_params, ""));
+  return args != NULL;
+}
+
+static void end_fn(lw_fn *F)
+{
+  if (F->b)
+    LLVMDisposeBuilder(F->b);
+  F->b = NULL;
+}
+
+/* What the backend cannot build yet, reported before building. */
+static const char *unsupported(const emit_plan *p, const emit_plan_fn *pf)
+{
+  if (p->opt && p->opt->weights)
+    return "--weights (constants in a blob)";
+  if (per_call_plan(pf->f))
+    return "a memory plan computed at each call (named sizes with temporaries)";
+  if (emit_target_is_gpu(p->target))
+    return "a GPU target";
+  return NULL;
+}
+
+static bool add_fn(emit_llvm *L, const emit_plan *p, const emit_plan_fn *pf)
+{
+  const char *why = unsupported(p, pf);
+  if (why) {
+    aotc_error(L->ctx, pf->f->loc, "%s: the LLVM backend does not support %s yet", pf->f->name, why);
+    return false;
+  }
+  lw_fn E = {.L = L, .p = p, .pf = pf, .f = pf->f}, W = E, C = E, CW = E;
+  bool ok = build_entry(&E) && build_ws_bytes(&W) && build_call(&C, E.fn, entry_type(L, pf->f)) &&
+            build_call_ws(&CW, W.fn, ws_bytes_type(L, pf->f));
+  if (ok)
+    lw_io_tables(L, pf->f, pf->name);
+  const char *what = E.failed ? E.why : W.failed ? W.why : NULL;
+  end_fn(&E), end_fn(&W), end_fn(&C), end_fn(&CW);
+  if (!ok)
+    aotc_error(L->ctx, pf->f->loc, "%s: cannot build the LLVM function%s%s", pf->f->name, what ? ": " : "",
+               what ? what : "");
+  return ok;
+}
+
+bool emit_llvm_add_plan(emit_llvm *L, const emit_plan *p)
+{
+  for (int i = 0; i < p->n_funcs; i++)
+    if (!add_fn(L, p, &p->funcs[i]))
+      return false;
+  return true;
+}

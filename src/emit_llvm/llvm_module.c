@@ -1,0 +1,229 @@
+/* llvm_module.c: the LLVM module of the backend and what is done with it:
+ * the target machine for a triple and CPU, the O2/O3 pipeline (the new pass
+ * manager), an ELF object, or in-process compilation with ORC's LLJIT
+ * (libm and the process's symbols resolved from the process). */
+#include "llvm_priv.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool emit_llvm_available(void)
+{
+  return true;
+}
+
+static void init_targets(void)
+{
+  static bool done;
+  if (done)
+    return;
+  done = true;
+  LLVMInitializeAllTargetInfos();
+  LLVMInitializeAllTargets();
+  LLVMInitializeAllTargetMCs();
+  LLVMInitializeAllAsmPrinters();
+}
+
+/* Reports an LLVM error (consumed) on ctx; false. */
+static bool llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what)
+{
+  char *msg = LLVMGetErrorMessage(err);
+  aotc_error(ctx, (ir_loc){0}, "LLVM: %s: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return false;
+}
+
+static bool is_host(const emit_llvm_options *o)
+{
+  return !o->triple || !o->cpu || !strcmp(o->cpu, "native");
+}
+
+/* The target machine for opt (NULL: reported). The triple is normalised:
+ * thumbv7em-none-eabihf is otherwise read as OS "eabihf" and no
+ * environment, and code for it gets the soft-float calling convention. */
+static LLVMTargetMachineRef make_tm(aotc_ctx *ctx, const emit_llvm_options *o)
+{
+  char *def = LLVMGetDefaultTargetTriple(), *err = NULL;
+  char *triple = LLVMNormalizeTargetTriple(o->triple ? o->triple : def);
+  LLVMTargetRef target;
+  LLVMTargetMachineRef tm = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    aotc_error(ctx, (ir_loc){0}, "LLVM: no target for '%s': %s", triple, err ? err : "");
+  } else {
+    bool host = is_host(o) && !o->triple;
+    char *cpu = host ? LLVMGetHostCPUName() : NULL, *feat = host ? LLVMGetHostCPUFeatures() : NULL;
+    const char *c = cpu ? cpu : o->cpu && strcmp(o->cpu, "native") ? o->cpu : "generic";
+    bool on_linux = strstr(triple, "linux") != NULL;
+    tm = LLVMCreateTargetMachine(target, triple, c, feat ? feat : o->features ? o->features : "",
+                                 o->opt_level >= 3 ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
+                                 on_linux ? LLVMRelocPIC : LLVMRelocStatic, LLVMCodeModelDefault);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(feat);
+  }
+  LLVMDisposeMessage(err);
+  LLVMDisposeMessage(def);
+  LLVMDisposeMessage(triple);
+  return tm;
+}
+
+static void init_types(emit_llvm *L)
+{
+  L->i1 = LLVMInt1TypeInContext(L->c);
+  L->i8 = LLVMInt8TypeInContext(L->c);
+  L->i32 = LLVMInt32TypeInContext(L->c);
+  L->i64 = LLVMInt64TypeInContext(L->c);
+  L->f32 = LLVMFloatTypeInContext(L->c);
+  L->f64 = LLVMDoubleTypeInContext(L->c);
+  L->ptr = LLVMPointerTypeInContext(L->c, 0);
+  L->size_t_ty = LLVMIntPtrTypeInContext(L->c, L->td);
+}
+
+emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
+{
+  emit_llvm *L = calloc(1, sizeof *L);
+  if (!L) {
+    aotc_error(ctx, (ir_loc){0}, "out of memory in the LLVM backend");
+    return NULL;
+  }
+  init_targets();
+  L->ctx = ctx;
+  L->opt = opt ? *opt : (emit_llvm_options){.opt_level = 2};
+  L->tm = make_tm(ctx, &L->opt);
+  if (!L->tm) {
+    free(L);
+    return NULL;
+  }
+  L->tsc = LLVMOrcCreateNewThreadSafeContext();
+  L->c = LLVMOrcThreadSafeContextGetContext(L->tsc);
+  L->m = LLVMModuleCreateWithNameInContext("aotc", L->c);
+  char *triple = LLVMGetTargetMachineTriple(L->tm);
+  LLVMSetTarget(L->m, triple);
+  LLVMDisposeMessage(triple);
+  L->td = LLVMCreateTargetDataLayout(L->tm);
+  LLVMSetModuleDataLayout(L->m, L->td);
+  init_types(L);
+  return L;
+}
+
+/* $AOTC_LLVM_IR=FILE: the optimised module's text there (debugging). */
+static void dump_ir(emit_llvm *L)
+{
+  const char *path = getenv("AOTC_LLVM_IR");
+  char *err = NULL;
+  if (path && *path && LLVMPrintModuleToFile(L->m, path, &err))
+    aotc_warning(L->ctx, (ir_loc){0}, "AOTC_LLVM_IR: %s", err ? err : "cannot write");
+  LLVMDisposeMessage(err);
+}
+
+/* Verifies, then runs default<On>. */
+static bool optimise(emit_llvm *L)
+{
+  char *msg = NULL;
+  if (LLVMVerifyModule(L->m, LLVMReturnStatusAction, &msg)) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: the module does not verify: %.2000s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return false;
+  }
+  LLVMDisposeMessage(msg);
+  if (L->opt.opt_level <= 0)
+    return true;
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", L->opt.opt_level > 3 ? 3 : L->opt.opt_level);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
+  LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
+  LLVMErrorRef err = LLVMRunPasses(L->m, passes, L->tm, po);
+  LLVMDisposePassBuilderOptions(po);
+  if (!err)
+    dump_ir(L);
+  return err ? llvm_failed(L->ctx, err, "optimisation") : true;
+}
+
+bool emit_llvm_write_object(emit_llvm *L, const char *path)
+{
+  char *err = NULL;
+  if (!L->m || !optimise(L))
+    return false;
+  if (LLVMTargetMachineEmitToFile(L->tm, L->m, (char *)path, LLVMObjectFile, &err)) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: cannot write '%s': %s", path, err ? err : "");
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  return true;
+}
+
+char *emit_llvm_ir_text(emit_llvm *L)
+{
+  return L->m ? LLVMPrintModuleToString(L->m) : NULL;
+}
+
+static bool add_process_symbols(emit_llvm *L)
+{
+  LLVMOrcDefinitionGeneratorRef gen;
+  LLVMErrorRef err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(L->jit),
+                                                                          NULL, NULL);
+  if (err)
+    return llvm_failed(L->ctx, err, "process symbols");
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(L->jit), gen);
+  return true;
+}
+
+bool emit_llvm_jit(emit_llvm *L)
+{
+  if (!L->m || !optimise(L))
+    return false;
+  LLVMTargetMachineRef tm = make_tm(L->ctx, &L->opt);
+  if (!tm)
+    return false;
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  LLVMErrorRef err = LLVMOrcCreateLLJIT(&L->jit, builder);
+  if (err)
+    return llvm_failed(L->ctx, err, "LLJIT");
+  if (!add_process_symbols(L))
+    return false;
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(L->m, L->tsc);
+  L->m = NULL;
+  err = LLVMOrcLLJITAddLLVMIRModule(L->jit, LLVMOrcLLJITGetMainJITDylib(L->jit), tsm);
+  if (err) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    return llvm_failed(L->ctx, err, "adding the module");
+  }
+  return true;
+}
+
+void *emit_llvm_lookup(emit_llvm *L, const char *name)
+{
+  LLVMOrcExecutorAddress addr = 0;
+  if (!L->jit) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: nothing compiled to look '%s' up in", name);
+    return NULL;
+  }
+  LLVMErrorRef err = LLVMOrcLLJITLookup(L->jit, &addr, name);
+  if (err) {
+    llvm_failed(L->ctx, err, name);
+    return NULL;
+  }
+  return (void *)(uintptr_t)addr;
+}
+
+void emit_llvm_free(emit_llvm *L)
+{
+  if (!L)
+    return;
+  if (L->jit)
+    LLVMOrcDisposeLLJIT(L->jit);
+  if (L->m)
+    LLVMDisposeModule(L->m);
+  if (L->td)
+    LLVMDisposeTargetData(L->td);
+  if (L->tsc)
+    LLVMOrcDisposeThreadSafeContext(L->tsc);
+  if (L->tm)
+    LLVMDisposeTargetMachine(L->tm);
+  free(L);
+}

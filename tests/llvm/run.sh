@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# run.sh: the LLVM backend (docs/llvm.md) against independent references.
+#
+#   AOTC=build/aotc tests/llvm/run.sh
+#
+# 1. e2e: the whole TC kernel corpus (tests/kernels/manifest.txt) through
+#    `aotc run --backend llvm` (ORC LLJIT, no cc), by tests/e2e/run.sh: the
+#    numpy fixtures, the reference interpreter, random sizes (RAND=0: not).
+# 2. sched: the schedules and --cpu rows of tests/sched/run.sh on its sample
+#    of the corpus (packed contractions, tiling, threads), against numpy.
+# 3. models: the ONNX fixtures of tests/models (mlp, cnn, transformer; the
+#    large ones when $MODELS_DIR holds them) through `run --backend llvm`,
+#    against PyTorch's outputs.
+# 4. objects: `--emit obj` for x86_64-pc-linux-gnu (linked with
+#    model_main.c and run on the model fixtures), aarch64-linux-gnu and
+#    thumbv7em-none-eabihf/cortex-m4 (inspected with readelf/objdump: machine,
+#    symbols, weights in .rodata, hard-float ABI attributes, VFP code;
+#    linked by arm-none-eabi-gcc when present).
+# Everything is skipped (exit 0, one SKIP line) when aotc was built without
+# LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
+# under ASan is slow): e2e without random sizes on a sample, the small models.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+kdir=$root/tests/kernels
+AOTC=${AOTC:-$root/build/aotc}
+case $AOTC in /*) ;; *) AOTC=$PWD/$AOTC ;; esac
+MODELS_DIR=${MODELS_DIR:-$(dirname "$AOTC")/models}
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-llvm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0 skip=0
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); [ -f "${2:-}" ] && sed 's/^/  /' "$2" | head -8; }
+cc -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+if "$AOTC" run "$kdir/matmul.tc" --entry matmul --backend llvm --input A="$kdir/fixtures/matmul/A.npy" \
+  --input B="$kdir/fixtures/matmul/B.npy" --output-dir "$work/probe" 2>&1 | grep -q "built without LLVM"; then
+  echo "SKIP llvm (aotc was built without LLVM)"
+  echo "0 passed, 0 failed, 1 skipped"
+  exit 0
+fi
+
+# ---- 1. the TC corpus
+if [ "${SAN:-0}" = 1 ]; then
+  e2e_cases=(matmul bmm conv2d_pad1 softmax layernorm embedding gather_nested histogram scatter_perm imatmul small_ints casts trig rounding)
+  e2e_env=(RAND=0)
+else
+  e2e_cases=()
+  e2e_env=(RAND=${RAND:-1})
+fi
+env "${e2e_env[@]}" AOTC="$AOTC" AOTC_RUN_FLAGS="--backend llvm" JOBS=${JOBS:-2} \
+  "$root/tests/e2e/run.sh" "${e2e_cases[@]}" >"$work/e2e.log" 2>&1
+summary=$(tail -1 "$work/e2e.log")
+if grep -q "^FAIL" "$work/e2e.log" || ! grep -q " passed, 0 failed" <<<"$summary"; then
+  grep -A4 "^FAIL" "$work/e2e.log" | head -40 >"$work/e2e.fail"
+  bad "e2e --backend llvm: $summary" "$work/e2e.fail"
+else
+  ok "e2e --backend llvm: $summary"
+fi
+
+# ---- 2. schedules and CPUs
+schedules=("none" "tile=8,16,4 reg=2,4 vec=1 sr=1 mk=0" "tile=5,24,7 reg=3,8 vec=1 pack=1 sr=1 mk=1"
+  "tile=12,64,16 reg=6,16 vec=1 threads=2 pack=1 sr=1 mk=1")
+cpus=(x86-64-v4 generic cortex-m4)
+cases="matmul bmm conv2d conv2d_pad1 softmax layernorm embedding maxpool2 conv2d_s2_grad_input histogram"
+[ "${SAN:-0}" = 1 ] && cases="matmul conv2d_pad1 embedding"
+runs=()
+for s in "${schedules[@]}"; do runs+=("--schedule=$s"); done
+for c in "${cpus[@]}"; do runs+=("--cpu=$c"); done
+for case in $cases; do
+  line=$(grep -E "^[^ ]+ $case " "$kdir/manifest.txt" | head -1)
+  read -r file _ rest <<<"$line"
+  ins=${rest%%->*} outs=${rest##*->}
+  args=()
+  for n in $ins; do args+=(--input "$n=$kdir/fixtures/$case/$n.npy"); done
+  for r in "${runs[@]}"; do
+    rm -rf "$work/out"
+    good=1
+    "$AOTC" run "$kdir/$file" --entry "$case" --backend llvm "$r" "${args[@]}" --output-dir "$work/out" \
+      >"$work/log" 2>&1 || good=0
+    for n in $outs; do
+      [ $good = 1 ] && { "$work/npycmp" "$work/out/$n.npy" "$kdir/fixtures/$case/expected_$n.npy" >>"$work/log" 2>&1 || good=0; }
+    done
+    if [ $good = 1 ]; then ok "sched $case $r"; else bad "sched $case $r" "$work/log"; fi
+  done
+done
+
+# ---- 2b. contractions larger than one cache block (tiles of 512 columns,
+# 256 depth, 128 rows) and with remainders, against the interpreter
+cc -O2 -o "$work/npyrand" "$root/tests/e2e/npyrand.c" -lm || exit 2
+big=("matmul M=130:140 K=257:270 N=513:530 : A=f4[M,K] B=f4[K,N]"
+  "bmm B=2:2 M=129:133 K=300:310 N=520:525 : X=f4[B,M,K] Y=f4[B,K,N]")
+[ "${SAN:-0}" = 1 ] && big=("${big[0]}")
+for spec in "${big[@]}"; do
+  entry=${spec%% *} file=matmul.tc
+  [ "$entry" = bmm ] && file=bmm.tc
+  rm -rf "$work/big"; mkdir -p "$work/big"
+  "$work/npyrand" 7 "$entry" "$work/big" ${spec#* } >/dev/null || { bad "big $entry: npyrand"; continue; }
+  args=()
+  for f in "$work"/big/*.npy; do n=$(basename "$f" .npy); args+=(--input "$n=$f"); done
+  out=$([ "$entry" = bmm ] && echo Z || echo C)
+  if "$AOTC" run "$kdir/$file" --entry "$entry" "${args[@]}" --backend llvm --output-dir "$work/big/l" >"$work/log" 2>&1 &&
+    "$AOTC" run "$kdir/$file" --entry "$entry" "${args[@]}" --interpret --output-dir "$work/big/i" >>"$work/log" 2>&1 &&
+    "$work/npycmp" "$work/big/l/$out.npy" "$work/big/i/$out.npy" >>"$work/log" 2>&1; then
+    ok "big $entry (several cache blocks) --backend llvm vs the interpreter"
+  else
+    bad "big $entry --backend llvm" "$work/log"
+  fi
+done
+
+# ---- 3. models
+models="mlp cnn transformer"
+[ "${SAN:-0}" = 1 ] || models="$models resnet18 mobilenet_v2 squeezenet1_1"
+for name in $models; do
+  dir=$root/tests/models
+  [ -f "$dir/$name.onnx" ] || dir=$MODELS_DIR
+  if [ ! -f "$dir/$name.onnx" ]; then
+    echo "SKIP model $name (no fixture in $MODELS_DIR: tests/models/run.sh makes it)"
+    skip=$((skip + 1))
+    continue
+  fi
+  rm -rf "$work/out"
+  if "$AOTC" run "$dir/$name.onnx" --backend llvm --input "input=$dir/$name.input.npy" --output-dir "$work/out" \
+    >"$work/log" 2>&1 && "$work/npycmp" "$work/out/output.npy" "$dir/$name.output.npy" >>"$work/log" 2>&1; then
+    ok "model $name --backend llvm"
+  else
+    bad "model $name --backend llvm" "$work/log"
+  fi
+done
+
+# ---- 4. objects for three triples
+obj() { # NAME TRIPLE CPU DIR
+  mkdir -p "$work/$4"
+  "$AOTC" "$root/tests/models/$1.onnx" --emit obj --triple "$2" --cpu "$3" -o "$work/$4/$1.o" >"$work/log" 2>&1
+}
+for name in mlp cnn transformer; do
+  d=$root/tests/models
+  if obj "$name" x86_64-pc-linux-gnu x86-64-v3 x86 && [ -f "$work/x86/$name.h" ] &&
+    cc -O2 -I"$work/x86" -DMODEL="$name" -include "$name.h" "$here/model_main.c" "$work/x86/$name.o" -lm \
+      -o "$work/x86/$name" >>"$work/log" 2>&1 &&
+    "$work/x86/$name" "$d/$name.input.npy" "$d/$name.output.npy" >>"$work/log" 2>&1; then
+    ok "object x86_64-pc-linux-gnu $name: linked, matches PyTorch"
+  else
+    bad "object x86_64-pc-linux-gnu $name" "$work/log"
+  fi
+done
+
+# mlp.onnx is almost all weights: at least 95% of its bytes must sit in .rodata.
+weights=$(( $(wc -c <"$root/tests/models/mlp.onnx") * 95 / 100 ))
+rodata_size() {
+  local hex
+  hex=$(readelf -S -W "$1" | sed -n 's/.*\] \.rodata *PROGBITS *[0-9a-f]* [0-9a-f]* \([0-9a-f]*\).*/\1/p' | head -1)
+  echo $((16#${hex:-0}))
+}
+defines() { nm "$1" | grep -qE " T $2\$"; }
+if obj mlp aarch64-linux-gnu generic a64 && readelf -h "$work/a64/mlp.o" | grep -q "AArch64" &&
+  defines "$work/a64/mlp.o" mlp && defines "$work/a64/mlp.o" mlp_call && defines "$work/a64/mlp.o" mlp_workspace_bytes &&
+  [ "$(rodata_size "$work/a64/mlp.o")" -ge $weights ] && { ! command -v llvm-objdump-15 >/dev/null || llvm-objdump-15 -d "$work/a64/mlp.o" | grep -qE "fmla|fmul|fadd"; }; then
+  ok "object aarch64-linux-gnu mlp: AArch64 ELF, entry symbols, weights in .rodata"
+else
+  bad "object aarch64-linux-gnu mlp" "$work/log"
+fi
+
+if ! command -v arm-none-eabi-readelf >/dev/null; then
+  echo "SKIP object thumbv7em-none-eabihf (no arm-none-eabi binutils)"
+  skip=$((skip + 1))
+elif obj mlp thumbv7em-none-eabihf cortex-m4 m4 && arm-none-eabi-readelf -A "$work/m4/mlp.o" >"$work/attrs" &&
+  grep -q 'Tag_CPU_name: "cortex-m4"' "$work/attrs" && grep -q "Tag_ABI_VFP_args: VFP registers" "$work/attrs" &&
+  grep -q "Tag_FP_arch: VFPv4-D16" "$work/attrs" && [ "$(rodata_size "$work/m4/mlp.o")" -ge $weights ] &&
+  arm-none-eabi-objdump -d "$work/m4/mlp.o" | grep -qE "vfma.f32|vmla.f32|vadd.f32"; then
+  printf '#include "mlp.h"\nstatic unsigned char ws[mlp_WORKSPACE_BYTES] __attribute__((aligned(64)));\n%s\n' \
+    'float in[784], out[10]; int main(void) { return mlp(in, out, ws); }' >"$work/m4/main.c"
+  if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -I"$work/m4" \
+    "$work/m4/main.c" "$work/m4/mlp.o" --specs=nosys.specs -o "$work/m4/mlp.elf" -lm >"$work/log" 2>&1; then
+    ok "object thumbv7em-none-eabihf mlp: cortex-m4, hard-float ABI, VFP code, weights in .rodata, links"
+  else
+    bad "object thumbv7em-none-eabihf mlp: does not link with arm-none-eabi-gcc -mfloat-abi=hard" "$work/log"
+  fi
+else
+  bad "object thumbv7em-none-eabihf mlp" "$work/attrs"
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
