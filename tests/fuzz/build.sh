@@ -9,12 +9,14 @@ cd "$(dirname "$0")/../.."
 dir=${1:-build-fuzz}
 command -v clang >/dev/null || { echo "build.sh: clang is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 if [ ! -f "$dir/build.ninja" ]; then
-  CC=clang meson setup "$dir" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
-    -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null
+  CC=clang meson setup "$dir" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized -Dllvm=disabled \
+    -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null </dev/null
+else
+  CC=clang meson setup --reconfigure "$dir" -Dllvm=disabled >/dev/null </dev/null
 fi
-ninja -C "$dir" libaotc.a onnx.pb-c.h >/dev/null
+ninja -C "$dir" libaotc.a libaotc_llvm.a onnx.pb-c.h >/dev/null
 inc="-Isrc/ir -Isrc/driver -I$dir"
-libs="$dir/libaotc.a $(pkg-config --libs isl libprotobuf-c zlib) -lm"
+libs="$dir/libaotc.a $dir/libaotc_llvm.a $(pkg-config --libs isl libprotobuf-c zlib) -lm"
 for t in tc onnx npy; do
   clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $inc \
     tests/fuzz/fuzz_$t.c $libs -o "$dir/fuzz_$t"
