@@ -167,7 +167,7 @@ int driver_build_argv(const driver_build_request *r, const char **argv, int cap)
   if (r->threads > 1)
     argv[n++] = "-fopenmp";
   if (r->kind == DRIVER_BUILD_SHARED)
-    argv[n++] = "-fPIC", argv[n++] = "-shared";
+    argv[n++] = "-fPIC", argv[n++] = "-shared", argv[n++] = "-Wl,-Bsymbolic";
   argv[n++] = "-o";
   argv[n++] = r->output;
   for (int i = 0; i < r->n_sources; i++)

@@ -95,7 +95,7 @@ static const char usage[] =
     "(.tc) or an ONNX model (.onnx). TorchScript archives are recognised but not\n"
     "supported yet.\n"
     "run and tune build the emitted code with $CC (default cc):\n"
-    "  $CC -O2 -march=native -std=gnu11 [-fopenmp] -fPIC -shared ... -lm\n"
+    "  $CC -O2 -march=native -std=gnu11 [-fopenmp] -fPIC -shared -Wl,-Bsymbolic ... -lm\n"
     "with -fopenmp when the code is scheduled for more than one thread.\n";
 
 typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK, CMD_TUNE } command;

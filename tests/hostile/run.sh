@@ -99,6 +99,7 @@ names() {
   tc names_clash 'def mm(float(N) A) -> (B) {\n  B(i) = A(i)\n}\ndef mm_call(float(N) A) -> (B) {\n  B(i) = A(i)\n}\n'
   aotc "$tmp/names_clash.tc" -o "$tmp/names_clash.c"
   expect_error "TC defs clashing in C" "both declare 'mm_call'" "$tmp/names_clash.c" "$tmp/names_clash.h"
+  libc_names
   gen names "$tmp/names_dots.onnx" __ .. ../x && aotc "$tmp/names_dots.onnx" -o "$tmp/names_dots.c"
   expect_ok "ONNX values __, .., ../x" "$tmp/names_dots.c"
   gen names "$tmp/names_collide.onnx" a.b a_b 'a?b' int int_ c0 sizes workspace aotc_k 9 &&
@@ -106,6 +107,20 @@ names() {
   expect_ok "ONNX values colliding after mangling" "$tmp/names_collide.c"
   gen names "$tmp/names_under.onnx" $'\xff' $'\xfe' _ aotc aotc_1 AOTC && aotc "$tmp/names_under.onnx" -o "$tmp/names_under.c"
   expect_ok "ONNX values mangled to _ and aotc, several times" "$tmp/names_under.c"
+}
+
+# Defs named like libc functions (brk, raise, exit): `aotc run` loads the
+# built object into its own process, where they must not bind to libc's.
+libc_names() {
+  local f got
+  npy "$tmp/z4.npy" '<f4' '(4,)' 0 0 0 0
+  for f in brk raise exit; do
+    tc "libc_$f" "def $f(float(N) A) -> (B) {\\n  B(i) = A(i) + 1.0\\n}\\n"
+    aotc run "$tmp/libc_$f.tc" --input "A=$tmp/z4.npy" --output-dir "$tmp/libc_$f"
+    got=$(tail -c 16 "$tmp/libc_$f/B.npy" 2>/dev/null | od -An -tf4 | xargs)
+    if [ "$status" -eq 0 ] && [ "$got" = "1 1 1 1" ]; then pass "aotc run: a def named $f (a libc function)"
+    else fail "aotc run: a def named $f" "status $status, B = '$got': $(grep -m 1 'error' "$tmp/stderr")"; fi
+  done
 }
 
 # ---------------------------------------------------------------- reads outside
