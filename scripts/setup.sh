@@ -6,7 +6,7 @@ packages=(meson ninja-build pkg-config gcc g++ libc6-dev libisl-dev libcriterion
           gcc-arm-none-eabi libnewlib-arm-none-eabi
           libonnx-dev protobuf-c-compiler libprotobuf-c-dev zlib1g-dev libonnx-testdata python3-onnx python3-torch
           python3-torchvision python3-numpy clang
-          qemu-system-arm libhalide14-0-dev llvm-15-dev libopenmpi-dev openmpi-bin)
+          qemu-system-arm libhalide14-0-dev llvm-15-dev libopenmpi-dev openmpi-bin python3-sklearn)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -98,6 +98,7 @@ for variant in build build-san; do
   [ -x tests/train/ddp.sh ] && suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
+    [ -x examples/train_digits/run.sh ] && single "digits example (mlp, cnn)" examples/train_digits/run.sh
     if [ -x tests/firmware/run.sh ]; then
       suite "firmware on qemu cortex-m4" tests/firmware/run.sh
       sed -n '/^Cortex-M4/,/^image/p' "$logdir/firmware_on_qemu_cortex-m4.log" | sed 's/^/    /'
