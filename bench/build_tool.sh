@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 b=${1:-build}
 mkdir -p "$b/bench"
-cc -O2 -std=gnu11 -Isrc/ir -Isrc/frontend/tc -o "$b/bench/emit_sched" bench/emit_sched.c "$b/libaotc.a" \
-  $(pkg-config --libs isl libprotobuf-c) -lm
+cc -O2 -std=gnu11 -Isrc/ir -Isrc/frontend/tc -o "$b/bench/emit_sched" bench/emit_sched.c \
+  $(scripts/link-flags.sh "$b")

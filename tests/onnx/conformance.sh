@@ -46,10 +46,10 @@ trap 'rm -rf "$work"' EXIT
 
 # The two helpers, built against the library next to $AOTC.
 cc=${CC:-cc}
-libs="-lprotobuf-c -lisl -lz -lm"
+libs=$("$root/scripts/link-flags.sh" "$BUILD")
 inc="-I$root/src/ir -I$root/src/driver -I$here"
-$cc -O1 -o "$work/onnx_io_names" "$here/onnx_io_names.c" "$here/onnx_testdata.c" $inc "$BUILD/libaotc.a" $libs || exit 2
-$cc -O1 -o "$work/onnx_compare" "$here/onnx_compare.c" "$here/onnx_testdata.c" $inc "$BUILD/libaotc.a" $libs || exit 2
+$cc -O1 -o "$work/onnx_io_names" "$here/onnx_io_names.c" "$here/onnx_testdata.c" $inc $libs || exit 2
+$cc -O1 -o "$work/onnx_compare" "$here/onnx_compare.c" "$here/onnx_testdata.c" $inc $libs || exit 2
 
 # One test: prints "PASS|FAIL|UNSUPPORTED suite/name reason".
 run_one() {
