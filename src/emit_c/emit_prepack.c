@@ -267,6 +267,23 @@ static bool setup_blob(emit_fn *E)
   return true;
 }
 
+/* Embedded weights past EMIT_EMBED_WARN_BYTES: C text about three times
+ * their size, which compilers read slowly. */
+static void warn_embedded(const emit_fn *E)
+{
+  int64_t bytes = 0;
+  for (int t = 0; t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_CONSTANT && E->f->tensors[t]->data && !E->replaced[t])
+      bytes += tensor_bytes(E->f->tensors[t]) > 0 ? tensor_bytes(E->f->tensors[t]) : 0;
+  for (int q = 0; q < 2 * E->pf->n_contr; q++)
+    bytes += E->prepack[q] ? packed_floats(E, q / 2, q % 2) * 4 : 0;
+  if (bytes > EMIT_EMBED_WARN_BYTES)
+    aotc_warning(E->em->plan->ctx, E->f->loc,
+                 "%s: %lld MB of weights embedded in the C file (about three times as much C text); "
+                 "--weights FILE puts them, packed, in a blob instead",
+                 E->f->name, (long long)(bytes >> 20));
+}
+
 bool emit_prepack_setup(emit_fn *E)
 {
   aotc_ctx *ctx = E->em->plan->ctx;
@@ -285,6 +302,8 @@ bool emit_prepack_setup(emit_fn *E)
   cap_copies(E);
   mark_replaced(E, reads);
   aotc_free(ctx, reads);
+  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg))
+    warn_embedded(E);
   return !E->em->plan->opt->weights || emit_target_is_gpu(E->em->tg) || setup_blob(E);
 }
 

@@ -71,6 +71,8 @@ enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
 /* A constant read elsewhere too is packed in advance only up to this size. */
 #define EMIT_PREPACK_COPY_BYTES ((int64_t)16 << 20)
+/* Past this many bytes of embedded weights, a warning suggests --weights. */
+#define EMIT_EMBED_WARN_BYTES ((int64_t)256 << 20)
 /* Decides which operands are packed in advance and which constants they
  * replace; with --weights, E->blob. Before anything else is printed. */
 bool emit_prepack_setup(emit_fn *E);
