@@ -377,10 +377,44 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   emit_close_block(E);
 }
 
+/* Whether the operand's last subscript is the (only) depth index: its
+ * elements are contiguous along the depth, not along the lanes (the
+ * activations of a linear layer, K of Q.K^T). */
+static bool depth_contiguous(const sched_contraction *c, const ir_expr *read)
+{
+  const ir_expr *last = read->n_args > 0 ? read->args[read->n_args - 1] : NULL;
+  return c->n_depth == 1 && last && last->kind == IR_INDEX && last->index == c->depth[0];
+}
+
+/* A full panel of such an operand lane by lane: a contiguous read along
+ * the depth for each lane (strided stores into the panel) instead of one
+ * gather across the lanes per depth step. */
+static void print_pack_by_lane(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
+                               const int *lanes, int n_lanes)
+{
+  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  print_decompose(E, lanes, n_lanes, "aotc_l0 + aotc_l", false);
+  fputs(E->em->tg->simd_for, E->out);
+  emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
+  emit_line(E, "const int64_t aotc_x%d = aotc_pc + aotc_p;", c->depth[0]);
+  emit_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
+  emit_print_read(E, read);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
 /* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
 static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
                              const int *lanes, int n_lanes, const char *lane_end)
 {
+  if (depth_contiguous(c, read)) {
+    emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
+    print_pack_by_lane(E, c, read, width, lanes, n_lanes);
+    E->indent--;
+    emit_open_block(E, "} else");
+  }
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
   print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
@@ -393,6 +427,8 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
   emit_close_block(E);
   emit_close_block(E);
+  if (depth_contiguous(c, read))
+    emit_close_block(E);
 }
 
 static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
