@@ -78,7 +78,7 @@ def main():
             "{ o[i] = i; tot += kt_t[i]; }" % (name, n, n),
             "  for (int i = 0; i < %d; i++) for (int j = i + 1; j < %d; j++) if (kt_t[o[j]] > kt_t[o[i]]) "
             "{ int t = o[i]; o[i] = o[j]; o[j] = t; }" % (n, n),
-            "  fprintf(f, \"total %%.3f ms per call\\n\", tot * 1e3 / calls);",
+            "  fprintf(f, \"total %.3f ms per call\\n\", tot * 1e3 / calls);",
             "  for (int i = 0; i < %d; i++) fprintf(f, \"%%8.3f ms %%5.1f%%%% %%s\\n\", kt_t[o[i]] * 1e3 / calls, "
             "100 * kt_t[o[i]] / tot, kt_label[o[i]]); }" % n]
     text = "\n".join(out)
