@@ -6,8 +6,10 @@ not hold as fixtures, exported on demand with Debian's torch and torchvision
     /usr/bin/python3 bench/bench_models.py OUTDIR NAME...
 
 Extra models: vit_b_16 (torchvision, 224x224), encoder (nn.TransformerEncoder,
-2 layers, d=128, 4 heads, 64 tokens), and any other torchvision classifier by
-its constructor name (densenet121, resnext50_32x4d, efficientnet_b0, ...).
+2 layers, d=128, 4 heads, 64 tokens), attention (ViT-B/16's attention core:
+softmax(X.X^T).X on 12 heads x 197 tokens x 64, X standing for Q, K and V),
+and any other torchvision classifier by its constructor name (densenet121,
+resnext50_32x4d, efficientnet_b0, ...).
 Writes OUTDIR/NAME.onnx and OUTDIR/NAME.input.npy like make_fixtures.py.
 """
 import os
@@ -23,9 +25,16 @@ import make_fixtures  # noqa: E402
 KNOWN = make_fixtures.SMALL + make_fixtures.LARGE
 
 
+class Attention(nn.Module):
+    def forward(self, x):
+        return torch.matmul(torch.softmax(torch.matmul(x, x.transpose(2, 3)), dim=-1), x)
+
+
 def build(name):
     if name in KNOWN:
         return make_fixtures.build(name)
+    if name == "attention":
+        return Attention(), (1, 12, 197, 64)
     if name == "encoder":
         layer = nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
         return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False), (1, 64, 128)

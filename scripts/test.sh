@@ -87,6 +87,7 @@ for variant in build build-san; do
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
   [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
   [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) suite "llvm backend$tag" tests/llvm/run.sh
+  [ -x tests/matmul/run.sh ] && suite "matmul$tag" tests/matmul/run.sh
   if [ -x tests/cudasim/run.sh ]; then
     t0=$SECONDS
     suite "cuda simulator$tag" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)

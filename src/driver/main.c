@@ -663,14 +663,11 @@ static int do_compile(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "--abi halide is not supported with --target %s (C only)", o->target);
     return 1;
   }
-  bool ok = out && write_outputs(ctx, m, out);
-  if (ok && o->weights && m->n_plans != 1) {
+  if (o->weights && m->n_plans != 1) {
     aotc_error(ctx, noloc, "--weights takes one model function, not %d", m->n_plans);
-    ok = false;
+    return 1;
   }
-  if (ok && o->weights)
-    ok = emit_model_write_weights(ctx, m->plans[0].func, o->weights);
-  return ok ? 0 : 1;
+  return out && write_outputs(ctx, m, out) ? 0 : 1;
 }
 
 static int do_run(aotc_ctx *ctx, const options *o, driver_module *m)

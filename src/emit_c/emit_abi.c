@@ -391,7 +391,7 @@ void emit_abi_print_entry_open(emit_fn *E)
   print_signature(E);
   fputs("\n{\n", E->out);
   print_unused_inputs(E);
-  emit_model_entry_check(E->out, E->f, E->name, E->em->plan->opt->weights != NULL);
+  emit_model_entry_check(E->out, E->f, E->name, E->blob);
   print_param_check(E, "1");
   print_dim_locals(E, "1");
   print_temp_pointers(E);

@@ -65,7 +65,7 @@ static bool print_constant(emit_fn *E, int t)
     return false;
   }
   if (!emit_target_is_gpu(E->em->tg) &&
-      emit_model_constant(E->out, E->f, t, E->tensor_c[t], E->name, n, E->em->plan->opt->weights != NULL))
+      emit_model_constant(E->out, E->f, t, E->tensor_c[t], E->name, n, E->blob))
     return true;
   fprintf(E->out, "%s %s %s[%lld] = {", E->em->tg->const_data, emit_type_name(E, T->type), E->tensor_c[t],
           (long long)(n > 0 ? n : 1));
@@ -80,15 +80,11 @@ static bool print_constant(emit_fn *E, int t)
 
 static bool print_constants(emit_fn *E)
 {
-  aotc_ctx *ctx = E->em->plan->ctx;
-  int *reads = aotc_malloc(ctx, sizeof(int) * (size_t)(E->f->n_tensors > 0 ? E->f->n_tensors : 1));
-  bool ok = reads != NULL;
-  if (ok)
-    emit_prepack_count_reads(E, reads);
+  bool ok = true;
+  emit_model_declare_blob(E->out, E->f, E->name, E->blob);
   for (int t = 0; ok && t < E->f->n_tensors; t++)
-    if (E->f->tensors[t]->role == IR_CONSTANT && !emit_prepack_replaces(E, t, reads[t]))
+    if (E->f->tensors[t]->role == IR_CONSTANT && !emit_prepack_replaces(E, t))
       ok = print_constant(E, t);
-  aotc_free(ctx, reads);
   return ok && emit_prepack_print(E);
 }
 
@@ -218,8 +214,7 @@ static void print_entry(emit_fn *E)
 static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE *h)
 {
   emit_fn E = {.em = em, .pf = pf, .out = out, .f = pf->f, .name = pf->name};
-  bool weights = em->plan->opt->weights != NULL;
-  if (!setup_func(&E) || !emit_ddp_check(&E) || !print_constants(&E))
+  if (!setup_func(&E) || !emit_ddp_check(&E) || !emit_prepack_setup(&E) || !print_constants(&E))
     return false;
   if (emit_target_is_gpu(em->tg))
     emit_cuda_print_kernels(&E);
@@ -232,11 +227,11 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   emit_abi_print_prototypes(&E);
   if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
     emit_halide_print_prototypes(&E);
-  emit_model_io_table(out, h, E.f, E.name, weights);
+  emit_model_io_table(out, h, E.f, E.name, E.blob);
   emit_ddp_print_tables(out, h, E.f, E.name);
   if (E.failed)
     aotc_error(em->plan->ctx, E.f->loc, "%s: cannot print the generated loops as C", E.f->name);
-  return !E.failed;
+  return !E.failed && (!E.blob || em->plan->n_funcs != 1 || emit_prepack_write_blob(&E, em->plan->opt->weights));
 }
 
 /* ------------------------------------------------------------------------

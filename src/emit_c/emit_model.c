@@ -50,46 +50,66 @@ static bool in_blob(const ir_tensor *T)
   return T->role == IR_CONSTANT && T->data && const_bytes(T) >= EMIT_MODEL_BLOB_BYTES;
 }
 
+static bool in_external(const ir_func *f, const emit_blob *x, int t)
+{
+  return in_blob(f->tensors[t]) && !(x && x->left_out && x->left_out[t]);
+}
+
 static int64_t round64(int64_t n)
 {
   return (n + 63) / 64 * 64;
 }
 
 /* Offset of constant `end` in the weights blob; with end == n_tensors, the
- * blob's size. */
-static int64_t blob_offset(const ir_func *f, int end)
+ * end of the constants. */
+static int64_t blob_offset(const ir_func *f, const emit_blob *x, int end)
 {
   int64_t offset = 64;
   for (int t = 0; t < end; t++)
-    if (in_blob(f->tensors[t]))
+    if (in_external(f, x, t))
       offset += round64(const_bytes(f->tensors[t]));
   return offset;
 }
 
-static bool has_blob(const ir_func *f)
+int64_t emit_model_blob_constants_end(const ir_func *f, const emit_blob *external)
 {
-  return blob_offset(f, f->n_tensors) > 64;
+  return blob_offset(f, external, f->n_tensors);
 }
 
-static void print_external(FILE *out, const ir_func *f, int t, const char *name, const char *fname)
+static int64_t blob_total(const ir_func *f, const emit_blob *x)
+{
+  return blob_offset(f, x, f->n_tensors) + (x ? x->extra_bytes : 0);
+}
+
+static bool has_blob(const ir_func *f, const emit_blob *x)
+{
+  return blob_total(f, x) > 64;
+}
+
+void emit_model_declare_blob(FILE *out, const ir_func *f, const char *fname, const emit_blob *external)
+{
+  if (external && has_blob(f, external))
+    fprintf(out, "static const unsigned char *aotc_weights_%s;\n\n", fname);
+}
+
+static void print_external(FILE *out, const ir_func *f, const emit_blob *x, int t, const char *name,
+                           const char *fname)
 {
   const ir_tensor *T = f->tensors[t];
-  int64_t offset = blob_offset(f, t);
-  if (offset == 64)
-    fprintf(out, "static const unsigned char *aotc_weights_%s;\n\n", fname);
+  int64_t offset = blob_offset(f, x, t);
   fprintf(out, "#define %s ((const %s *)(const void *)(aotc_weights_%s + %lld))\n", name, ir_types[T->type].c_name,
           fname, (long long)offset);
 }
 
 bool emit_model_constant(FILE *out, const ir_func *f, int t, const char *name, const char *fname, int64_t numel,
-                         bool external)
+                         const emit_blob *external)
 {
   const ir_tensor *T = f->tensors[t];
   int64_t bytes = numel * ir_types[T->type].bytes;
   if (numel <= 0 || !in_blob(T))
     return false;
   if (external) {
-    print_external(out, f, t, name, fname);
+    print_external(out, f, external, t, name, fname);
     return true;
   }
   const unsigned char *p = T->data;
@@ -114,17 +134,17 @@ void emit_model_float_array(FILE *out, const char *name, const float *v, int64_t
   fprintf(out, "};\n#define %s (%s_u.v)\n\n", name, name);
 }
 
-void emit_model_entry_check(FILE *out, const ir_func *f, const char *name, bool external)
+void emit_model_entry_check(FILE *out, const ir_func *f, const char *name, const emit_blob *external)
 {
-  if (external && has_blob(f))
+  if (external && has_blob(f, external))
     fprintf(out, "  if (aotc_weights_%s == NULL)\n    return 3;\n", name);
 }
 
 /* int NAME_set_weights(const void *blob, size_t bytes): 0 when the blob is
  * this model's (magic, size, 8-byte alignment). */
-static void print_set_weights(FILE *c, FILE *h, const ir_func *f, const char *name)
+static void print_set_weights(FILE *c, FILE *h, const ir_func *f, const char *name, const emit_blob *x)
 {
-  long long total = (long long)blob_offset(f, f->n_tensors);
+  long long total = (long long)blob_total(f, x);
   fprintf(h, "#define %s_WEIGHTS_BYTES ((size_t)%lld)\nint %s_set_weights(const void *blob, size_t bytes);\n", name,
           total, name);
   fprintf(c, "\n%sint %s_set_weights(const void *blob, size_t bytes)\n{\n", endian_check, name);
@@ -137,22 +157,25 @@ static void print_set_weights(FILE *c, FILE *h, const ir_func *f, const char *na
   fprintf(c, "  aotc_weights_%s = p;\n  return 0;\n}\n", name);
 }
 
-bool emit_model_write_weights(aotc_ctx *ctx, const ir_func *f, const char *path)
+bool emit_model_write_weights(aotc_ctx *ctx, const ir_func *f, const emit_blob *external, const char *path,
+                              bool (*extra)(FILE *out, void *arg), void *arg)
 {
   static const unsigned char zeros[64];
   unsigned char header[64] = "AOTCWTS1";
-  uint64_t total = (uint64_t)blob_offset(f, f->n_tensors);
+  uint64_t total = (uint64_t)blob_total(f, external);
   for (int i = 0; i < 8; i++)
     header[8 + i] = (unsigned char)(total >> (8 * i));
   FILE *out = fopen(path, "wb");
   bool ok = out && fwrite(header, 1, 64, out) == 64;
   for (int t = 0; ok && t < f->n_tensors; t++) {
     const ir_tensor *T = f->tensors[t];
-    if (!in_blob(T))
+    if (!in_external(f, external, t))
       continue;
     size_t bytes = (size_t)const_bytes(T), pad = (size_t)(round64((int64_t)bytes) - (int64_t)bytes);
     ok = fwrite(T->data, 1, bytes, out) == bytes && fwrite(zeros, 1, pad, out) == pad;
   }
+  if (ok && extra)
+    ok = extra(out, arg);
   if (out && fclose(out))
     ok = false;
   if (!ok) {
@@ -205,10 +228,10 @@ static void print_table(FILE *c, const ir_func *f, const char *name, const char 
   fputs("};\n", c);
 }
 
-void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, bool external)
+void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, const emit_blob *external)
 {
-  if (external && has_blob(f))
-    print_set_weights(c, h, f, name);
+  if (external && has_blob(f, external))
+    print_set_weights(c, h, f, name, external);
   if (!f->stmt_kernel)
     return;
   int n_in = ir_func_first_parameter(f), n_par = f->n_inputs - n_in;

@@ -193,6 +193,7 @@ bool emit_plan_schedule(emit_plan *p)
     choose_options(p, pf);
     if (!find_contractions(p, pf))
       return false;
+    emit_ukernel_warn_fallbacks(p, pf);
     pf->scheduled = true;
     for (int j = 0; j < pf->n_kernels; j++)
       schedule_kernel(p, pf, &pf->kernels[j]);

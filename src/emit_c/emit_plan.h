@@ -86,4 +86,8 @@ void emit_plan_free(emit_plan *p);
  * (reported) when one lies outside its tensor at some point. */
 bool emit_checks_constant_indices(aotc_ctx *ctx, const ir_func *f);
 
+/* emit_ukernel.c: a warning for every matrix product of pf left to plain
+ * loops when its options ask for the micro-kernel path. */
+void emit_ukernel_warn_fallbacks(const emit_plan *p, const emit_plan_fn *pf);
+
 #endif

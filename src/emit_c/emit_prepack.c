@@ -7,7 +7,12 @@
  * order over its whole depth, P[lane panel][depth][lane] (lanes past the end
  * zero), so the micro-kernel reads panel q at depth block pc directly at
  * P + q * width * K + pc * width. The original constant is left out of the
- * file when nothing else reads it. */
+ * file when nothing else reads it; one that something else reads too is
+ * packed in advance only up to EMIT_PREPACK_COPY_BYTES (above, it would be
+ * stored twice, and is packed at run time instead). With --weights FILE the
+ * packed arrays go into the blob after the constants, written when the C is
+ * printed (docs/models.md): the C file holds no weights at all, and the
+ * run-time code neither packs nor copies them. */
 #define _POSIX_C_SOURCE 200809L
 #include "emit_print.h"
 #include "emit_model.h"
@@ -89,7 +94,9 @@ static bool tensor_dims(const ir_tensor *T, int64_t *dims)
   return T->rank <= MAX_INDEX;
 }
 
-bool emit_prepack_usable(const emit_fn *E, int ci, int op)
+/* Whether the operand can be packed in advance: a float32 constant read with
+ * subscripts of its lane and depth indices only, constant extents. */
+static bool packable(const emit_fn *E, int ci, int op)
 {
   const sched_contraction *c = &E->pf->contr[ci];
   const ir_stmt *s = E->f->stmts[c->stmt];
@@ -101,7 +108,6 @@ bool emit_prepack_usable(const emit_fn *E, int ci, int op)
   unsigned allowed = 0;
   lanes_of(c, op, &lanes, &n_lanes);
   if (emit_target_is_gpu(E->em->tg) || T->role != IR_CONSTANT || T->type != IR_F32 || !T->data ||
-      E->em->plan->opt->weights ||
       s->n_index > MAX_INDEX || !tensor_dims(T, dims) || !const_extent(s, lanes, n_lanes, &m) ||
       !const_extent(s, c->depth, c->n_depth, &k))
     return false;
@@ -170,36 +176,35 @@ static float *packed_values(const emit_fn *E, int ci, int op, int width, int64_t
   return v;
 }
 
-static bool print_one(emit_fn *E, int ci, int op)
+
+static int64_t round64(int64_t n)
 {
-  const sched_blocks *b = &E->pf->blocks[ci];
-  int64_t n;
-  float *v = packed_values(E, ci, op, op ? b->nr : b->mr, &n);
-  char *name = NULL;
-  size_t len;
-  FILE *saved = E->out;
-  if (!v || !(E->out = open_memstream(&name, &len))) {
-    E->out = saved;
-    free(v);
-    aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
-    return false;
-  }
-  emit_prepack_print_name(E, ci, op);
-  fclose(E->out);
-  E->out = saved;
-  emit_model_float_array(E->out, name, v, n);
-  free(name);
-  free(v);
-  return true;
+  return (n + 63) / 64 * 64;
 }
 
-bool emit_prepack_print(emit_fn *E)
+/* Floats of operand op's packed array: lanes rounded up to the panel width,
+ * times the depth. */
+static int64_t packed_floats(const emit_fn *E, int ci, int op)
 {
-  for (int ci = 0; ci < E->pf->n_contr; ci++)
-    for (int op = 0; op < 2; op++)
-      if (emit_prepack_usable(E, ci, op) && !print_one(E, ci, op))
-        return false;
-  return true;
+  const sched_contraction *c = &E->pf->contr[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  const int *lanes;
+  int n_lanes, width = op ? E->pf->blocks[ci].nr : E->pf->blocks[ci].mr;
+  int64_t m, k;
+  lanes_of(c, op, &lanes, &n_lanes);
+  const_extent(s, lanes, n_lanes, &m);
+  const_extent(s, c->depth, c->n_depth, &k);
+  return (m + width - 1) / width * width * k;
+}
+
+static int64_t tensor_bytes(const ir_tensor *T)
+{
+  int64_t dims[MAX_INDEX], n = 1;
+  if (!tensor_dims(T, dims))
+    return -1;
+  for (int j = 0; j < T->rank; j++)
+    n *= dims[j];
+  return n * 4;
 }
 
 static void count_reads(const ir_expr *e, int *reads)
@@ -210,7 +215,7 @@ static void count_reads(const ir_expr *e, int *reads)
     count_reads(e->args[k], reads);
 }
 
-void emit_prepack_count_reads(const emit_fn *E, int *reads)
+static void count_all_reads(const emit_fn *E, int *reads)
 {
   for (int t = 0; t < E->f->n_tensors; t++)
     reads[t] = 0;
@@ -222,11 +227,172 @@ void emit_prepack_count_reads(const emit_fn *E, int *reads)
   }
 }
 
-bool emit_prepack_replaces(const emit_fn *E, int t, int reads)
+/* replaced[t]: every read of constant t goes through a packed array. */
+static void mark_replaced(emit_fn *E, const int *reads)
 {
-  int packed = 0;
-  for (int ci = 0; reads > 0 && ci < E->pf->n_contr; ci++)
-    for (int op = 0; op < 2; op++)
-      packed += operand(E, ci, op)->tensor == t && emit_prepack_usable(E, ci, op);
-  return reads > 0 && reads == packed;
+  int n = E->pf->n_contr;
+  for (int t = 0; t < E->f->n_tensors; t++) {
+    int packed = 0;
+    for (int q = 0; q < 2 * n; q++)
+      packed += E->prepack[q] && operand(E, q / 2, q % 2)->tensor == t;
+    E->replaced[t] = reads[t] > 0 && reads[t] == packed;
+  }
+}
+
+/* A constant that something else also reads would be stored twice: above
+ * EMIT_PREPACK_COPY_BYTES it is packed at run time instead. */
+static void cap_copies(emit_fn *E)
+{
+  for (int q = 0; q < 2 * E->pf->n_contr; q++) {
+    const ir_tensor *T = E->f->tensors[operand(E, q / 2, q % 2)->tensor];
+    if (E->prepack[q] && !E->replaced[operand(E, q / 2, q % 2)->tensor] &&
+        tensor_bytes(T) > EMIT_PREPACK_COPY_BYTES)
+      E->prepack[q] = false;
+  }
+}
+
+/* The blob's layout with --weights: the constants not replaced, then the
+ * packed arrays. */
+static bool setup_blob(emit_fn *E)
+{
+  emit_blob *b = IR_NEW(E->em->plan->ctx, emit_blob);
+  if (!b)
+    return false;
+  b->left_out = E->replaced;
+  b->extra_bytes = 0;
+  for (int q = 0; q < 2 * E->pf->n_contr; q++)
+    if (E->prepack[q])
+      b->extra_bytes += round64(packed_floats(E, q / 2, q % 2) * 4);
+  E->blob = b;
+  return true;
+}
+
+/* Embedded weights past EMIT_EMBED_WARN_BYTES: C text about three times
+ * their size, which compilers read slowly. */
+static void warn_embedded(const emit_fn *E)
+{
+  int64_t bytes = 0;
+  for (int t = 0; t < E->f->n_tensors; t++)
+    if (E->f->tensors[t]->role == IR_CONSTANT && E->f->tensors[t]->data && !E->replaced[t])
+      bytes += tensor_bytes(E->f->tensors[t]) > 0 ? tensor_bytes(E->f->tensors[t]) : 0;
+  for (int q = 0; q < 2 * E->pf->n_contr; q++)
+    bytes += E->prepack[q] ? packed_floats(E, q / 2, q % 2) * 4 : 0;
+  if (bytes > EMIT_EMBED_WARN_BYTES)
+    aotc_warning(E->em->plan->ctx, E->f->loc,
+                 "%s: %lld MB of weights embedded in the C file (about three times as much C text); "
+                 "--weights FILE puts them, packed, in a blob instead",
+                 E->f->name, (long long)(bytes >> 20));
+}
+
+bool emit_prepack_setup(emit_fn *E)
+{
+  aotc_ctx *ctx = E->em->plan->ctx;
+  int n = E->pf->n_contr, nt = E->f->n_tensors > 0 ? E->f->n_tensors : 1;
+  int *reads = aotc_malloc(ctx, sizeof(int) * (size_t)nt);
+  E->prepack = IR_NEW_ARRAY(ctx, bool, 2 * n + 1);
+  E->replaced = IR_NEW_ARRAY(ctx, bool, nt);
+  if (!reads || !E->prepack || !E->replaced) {
+    aotc_free(ctx, reads);
+    return false;
+  }
+  for (int q = 0; q < 2 * n; q++)
+    E->prepack[q] = packable(E, q / 2, q % 2);
+  count_all_reads(E, reads);
+  mark_replaced(E, reads);
+  cap_copies(E);
+  mark_replaced(E, reads);
+  aotc_free(ctx, reads);
+  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg))
+    warn_embedded(E);
+  return !E->em->plan->opt->weights || emit_target_is_gpu(E->em->tg) || setup_blob(E);
+}
+
+bool emit_prepack_usable(const emit_fn *E, int ci, int op)
+{
+  return E->prepack && E->prepack[2 * ci + op];
+}
+
+bool emit_prepack_replaces(const emit_fn *E, int t)
+{
+  return E->replaced && E->replaced[t];
+}
+
+static char *name_of(emit_fn *E, int ci, int op)
+{
+  char *name = NULL;
+  size_t len;
+  FILE *saved = E->out;
+  if (!(E->out = open_memstream(&name, &len))) {
+    E->out = saved;
+    return NULL;
+  }
+  emit_prepack_print_name(E, ci, op);
+  fclose(E->out);
+  E->out = saved;
+  return name;
+}
+
+static bool print_one(emit_fn *E, int ci, int op)
+{
+  const sched_blocks *b = &E->pf->blocks[ci];
+  int64_t n;
+  float *v = packed_values(E, ci, op, op ? b->nr : b->mr, &n);
+  char *name = name_of(E, ci, op);
+  if (v && name)
+    emit_model_float_array(E->out, name, v, n);
+  else
+    aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
+  free(name);
+  free(v);
+  return v && name;
+}
+
+/* With --weights: the packed array is a pointer into the blob. */
+static void print_external(emit_fn *E, int ci, int op, int64_t offset)
+{
+  fputs("#define ", E->out);
+  emit_prepack_print_name(E, ci, op);
+  fprintf(E->out, " ((const float *)(const void *)(aotc_weights_%s + %lld))\n", E->name, (long long)offset);
+}
+
+bool emit_prepack_print(emit_fn *E)
+{
+  int64_t offset = E->blob ? emit_model_blob_constants_end(E->f, E->blob) : 0;
+  for (int q = 0; q < 2 * E->pf->n_contr; q++) {
+    if (!emit_prepack_usable(E, q / 2, q % 2))
+      continue;
+    if (E->blob) {
+      print_external(E, q / 2, q % 2, offset);
+      offset += round64(packed_floats(E, q / 2, q % 2) * 4);
+    } else if (!print_one(E, q / 2, q % 2)) {
+      return false;
+    }
+  }
+  if (E->blob)
+    fputc('\n', E->out);
+  return true;
+}
+
+/* The packed arrays in the blob after the constants, each 64-byte aligned. */
+static bool write_packed(FILE *out, void *arg)
+{
+  static const unsigned char zeros[64];
+  emit_fn *E = arg;
+  bool ok = true;
+  for (int q = 0; ok && q < 2 * E->pf->n_contr; q++) {
+    if (!emit_prepack_usable(E, q / 2, q % 2))
+      continue;
+    const sched_blocks *b = &E->pf->blocks[q / 2];
+    int64_t n;
+    float *v = packed_values(E, q / 2, q % 2, q % 2 ? b->nr : b->mr, &n);
+    size_t bytes = (size_t)n * 4, pad = (size_t)(round64(n * 4) - n * 4);
+    ok = v && fwrite(v, 1, bytes, out) == bytes && fwrite(zeros, 1, pad, out) == pad;
+    free(v);
+  }
+  return ok;
+}
+
+bool emit_prepack_write_blob(emit_fn *E, const char *path)
+{
+  return emit_model_write_weights(E->em->plan->ctx, E->f, E->blob, path, write_packed, E);
 }

@@ -55,6 +55,9 @@ typedef struct emit_fn {
   int indent;
   bool failed;
   const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
+  bool *prepack;            /* [2 * contraction + operand]: packed in advance (emit_prepack_setup) */
+  bool *replaced;           /* per tensor: a constant read only through packed arrays */
+  const struct emit_blob *blob; /* with --weights: the blob's layout, else NULL */
   /* CUDA (emit_cuda.c): the loops of a mapped band (sched_gpu_map) are
    * spread over the blocks or the threads of a block */
   bool map_on;              /* the kernel being printed runs on a grid: its marks map loops */
@@ -66,18 +69,26 @@ enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */
 
+/* A constant read elsewhere too is packed in advance only up to this size. */
+#define EMIT_PREPACK_COPY_BYTES ((int64_t)16 << 20)
+/* Past this many bytes of embedded weights, a warning suggests --weights. */
+#define EMIT_EMBED_WARN_BYTES ((int64_t)256 << 20)
+/* Decides which operands are packed in advance and which constants they
+ * replace; with --weights, E->blob. Before anything else is printed. */
+bool emit_prepack_setup(emit_fn *E);
 /* Whether operand op (0: a, the rows; 1: b, the columns) of contraction ci
- * is a constant packed when printed (constant extents, no batch index). */
+ * is a constant packed in advance (constant extents, no batch index). */
 bool emit_prepack_usable(const emit_fn *E, int ci, int op);
 /* The packed array's C name. */
 void emit_prepack_print_name(const emit_fn *E, int ci, int op);
-/* The packed arrays of E's function, before it. */
+/* The packed arrays of E's function (or, with --weights, their places in
+ * the blob), before it. */
 bool emit_prepack_print(emit_fn *E);
-/* How many times each tensor of E's function is read: reads[t]. */
-void emit_prepack_count_reads(const emit_fn *E, int *reads);
-/* Whether constant tensor t, read `reads` times, is read only through
- * packed arrays (and so not printed). */
-bool emit_prepack_replaces(const emit_fn *E, int t, int reads);
+/* Whether constant tensor t is read only through packed arrays (and so
+ * not printed). */
+bool emit_prepack_replaces(const emit_fn *E, int t);
+/* With --weights: the blob (constants, then packed arrays) to path. */
+bool emit_prepack_write_blob(emit_fn *E, const char *path);
 
 static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 {

@@ -377,10 +377,44 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   emit_close_block(E);
 }
 
+/* Whether the operand's last subscript is the (only) depth index: its
+ * elements are contiguous along the depth, not along the lanes (the
+ * activations of a linear layer, K of Q.K^T). */
+static bool depth_contiguous(const sched_contraction *c, const ir_expr *read)
+{
+  const ir_expr *last = read->n_args > 0 ? read->args[read->n_args - 1] : NULL;
+  return c->n_depth == 1 && last && last->kind == IR_INDEX && last->index == c->depth[0];
+}
+
+/* A full panel of such an operand lane by lane: a contiguous read along
+ * the depth for each lane (strided stores into the panel) instead of one
+ * gather across the lanes per depth step. */
+static void print_pack_by_lane(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
+                               const int *lanes, int n_lanes)
+{
+  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  print_decompose(E, lanes, n_lanes, "aotc_l0 + aotc_l", false);
+  fputs(E->em->tg->simd_for, E->out);
+  emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
+  emit_line(E, "const int64_t aotc_x%d = aotc_pc + aotc_p;", c->depth[0]);
+  emit_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
+  emit_print_read(E, read);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
 /* dst[p * width + lane] = read, zero beyond the end (a panel of B or A). */
 static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_expr *read, int width,
                              const int *lanes, int n_lanes, const char *lane_end)
 {
+  if (depth_contiguous(c, read)) {
+    emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
+    print_pack_by_lane(E, c, read, width, lanes, n_lanes);
+    E->indent--;
+    emit_open_block(E, "} else");
+  }
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
   print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
@@ -393,6 +427,8 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
   emit_close_block(E);
   emit_close_block(E);
+  if (depth_contiguous(c, read))
+    emit_close_block(E);
 }
 
 static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
@@ -557,4 +593,74 @@ void emit_ukernel_print_defs(FILE *out, const emit_module *em)
 {
   for (int i = 0; i < em->n_ukr; i++)
     print_ukr(out, em->tg, &em->ukr[i]);
+}
+
+/* ---- products left to plain loops */
+
+/* partition.c's threshold: smaller products are fused with their bias. */
+#define EMIT_PACKED_MIN_OUTPUT 4096
+
+/* The reduction indices e's subscripts mention, as a bit set. */
+static unsigned reduction_uses(const ir_stmt *s, const ir_expr *e)
+{
+  unsigned used = 0;
+  if (e->kind == IR_INDEX && e->index >= 0 && e->index < 32 && s->index[e->index].reduction)
+    used |= 1u << e->index;
+  for (int k = 0; k < e->n_args; k++)
+    used |= reduction_uses(s, e->args[k]);
+  return used;
+}
+
+/* Elements the statement writes, when its ranges are constant. */
+static bool small_output(const ir_stmt *s)
+{
+  int64_t n = 1, lo, hi;
+  for (int j = 0; j < s->n_lhs; j++) {
+    const ir_index *x = &s->index[s->lhs[j]];
+    if (!ir_size_is_const(x->lo, &lo) || !ir_size_is_const(x->hi, &hi))
+      return false;
+    n *= hi - lo;
+  }
+  return n < EMIT_PACKED_MIN_OUTPUT;
+}
+
+/* A float sum over products (times a constant or not) of two tensor reads
+ * sharing a reduction index,
+ * with a matrix (two or more indices, EMIT_PACKED_MIN_OUTPUT elements or
+ * more: a smaller one stays with its bias on purpose) on the left. */
+static bool is_product(const ir_func *f, const ir_stmt *s)
+{
+  const ir_expr *e = s->rhs;
+  if (e->kind == IR_BINARY && e->op == IR_MUL && e->args[0]->kind == IR_CONST_FLOAT)
+    e = e->args[1];
+  else if (e->kind == IR_BINARY && e->op == IR_MUL && e->args[1]->kind == IR_CONST_FLOAT)
+    e = e->args[0];
+  if (!ir_stmt_is_plain(s) || s->red != IR_RED_ADD || s->n_lhs < 2 || f->tensors[s->tensor]->type != IR_F32 ||
+      e->kind != IR_BINARY || e->op != IR_MUL || e->type != IR_F32 || small_output(s))
+    return false;
+  if (e->args[0]->kind != IR_ACCESS || e->args[1]->kind != IR_ACCESS)
+    return false;
+  return (reduction_uses(s, e->args[0]) & reduction_uses(s, e->args[1])) != 0;
+}
+
+static bool is_packed(const emit_plan_fn *pf, int stmt)
+{
+  for (int i = 0; i < pf->n_contr; i++)
+    if (pf->contr[i].stmt == stmt)
+      return true;
+  return false;
+}
+
+void emit_ukernel_warn_fallbacks(const emit_plan *p, const emit_plan_fn *pf)
+{
+  const ir_func *f = pf->f;
+  const sched_cpu *cpu = p->opt->cpu ? p->opt->cpu : sched_cpu_native();
+  if (emit_target_is_gpu(p->target) || !(pf->sched.microkernel || (pf->heuristic && cpu->microkernel)))
+    return;
+  for (int i = 0; i < f->n_stmts; i++)
+    if (is_product(f, f->stmts[i]) && !is_packed(pf, i))
+      aotc_warning(p->ctx, f->stmts[i]->loc,
+                   "%s: the matrix product writing '%s' runs as plain loops, not on the packed micro-kernel path "
+                   "(its operands' subscripts or its kernel do not fit)",
+                   f->name, f->tensors[f->stmts[i]->tensor]->name);
 }

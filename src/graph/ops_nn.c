@@ -434,6 +434,24 @@ static bool lower_hardmax(ir_lower *L, int x, int y, const bool *reduced, int mx
   return graph_st_map(L, y, graph_ex_cast(L, graph_lw_tensor(L, y)->type, is));
 }
 
+/* Softmax with one exp per element: e = exp(x - max) into a temporary, its
+ * sum, then y = e / sum (the sum does not recompute the exponentials). */
+static bool lower_softmax_exp_once(ir_lower *L, int x, int y, const bool *reduced, int mx, int sum)
+{
+  bool none[IR_MAX_RANK] = {false};
+  red_map m, f;
+  int e = keep_temp(L, x, none, "exp", graph_lw_tensor(L, y)->type);
+  full_map(L, &f, x, reduced);
+  ir_expr *shifted = graph_ex_bin(L, IR_SUB, full_read(L, &f, x), red_read_keep(L, &f, mx));
+  if (!graph_st_map(L, e, graph_ex_call(L, IR_FN_EXP, shifted, NULL)))
+    return false;
+  red_map_init(L, &m, e, reduced, true);
+  if (!graph_st_emit(L, red_stmt(L, &m, sum), IR_RED_ADD, true, red_read_x(L, &m, e)))
+    return false;
+  full_map(L, &f, e, reduced);
+  return graph_st_map(L, y, graph_ex_bin(L, IR_DIV, full_read(L, &f, e), red_read_keep(L, &f, sum)));
+}
+
 bool graph_lower_softmax(ir_lower *L, ir_node *n)
 {
   int x = graph_lw_in(L, n->in[0]), y = graph_lw_out(L, n->out[0]);
@@ -448,17 +466,16 @@ bool graph_lower_softmax(ir_lower *L, ir_node *n)
     return false;
   if (n->op == GRAPH_OP_HARDMAX)
     return lower_hardmax(L, x, y, reduced, mx);
+  if (n->op == GRAPH_OP_SOFTMAX)
+    return lower_softmax_exp_once(L, x, y, reduced, mx, sum);
   ir_expr *e =
       graph_ex_call(L, IR_FN_EXP, graph_ex_bin(L, IR_SUB, red_read_x(L, &m, x), red_read_keep(L, &m, mx)), NULL);
   if (!graph_st_emit(L, red_stmt(L, &m, sum), IR_RED_ADD, true, e))
     return false;
   full_map(L, &f, x, reduced);
   ir_expr *shifted = graph_ex_bin(L, IR_SUB, full_read(L, &f, x), red_read_keep(L, &f, mx));
-  if (n->op == GRAPH_OP_LOG_SOFTMAX)
-    return graph_st_map(L, y,
-                        graph_ex_bin(L, IR_SUB, shifted, graph_ex_call(L, IR_FN_LOG, red_read_keep(L, &f, sum), NULL)));
   return graph_st_map(L, y,
-                      graph_ex_bin(L, IR_DIV, graph_ex_call(L, IR_FN_EXP, shifted, NULL), red_read_keep(L, &f, sum)));
+                      graph_ex_bin(L, IR_SUB, shifted, graph_ex_call(L, IR_FN_LOG, red_read_keep(L, &f, sum), NULL)));
 }
 
 /* ------------------------------------------------------------------------

@@ -524,6 +524,19 @@ sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fus
   return SCHED_FUSE_MAX;
 }
 
+/* Rows up to a quarter past the row block take one block: a second block
+ * of a few rows would stream every panel of B again (ViT's 197 tokens
+ * against 192-row blocks). */
+static void widen_row_block(const ir_func *f, const sched_contraction *c, sched_blocks *b)
+{
+  int64_t m = 1, d;
+  for (int t = 0; t < c->n_rows; t++)
+    if (!ir_size_is_const(f->stmts[c->stmt]->index[c->rows[t]].hi, &d) || __builtin_mul_overflow(m, d, &m))
+      return;
+  if (m > b->mc && m <= b->mc + b->mc / 4)
+    b->mc = round_up((int)m, b->mr);
+}
+
 void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
                                  const sched_cpu *cpu, sched_blocks *b)
 {
@@ -536,6 +549,7 @@ void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, c
     contraction_heuristic(c, cpu, &own);
   own.threads = sched_kernel_threads(f, c->stmt, c->stmt + 1, o->threads);
   sched_contraction_blocks(c, &own, b);
+  widen_row_block(f, c, b);
 }
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""make_fixtures.py: ONNX models of matrix products on rank-3 and rank-4
+tensors (broadcast batch dimensions, transposed operands through Transpose
+and Gemm's transA/transB, attention's Q.K^T and P.V, Linear on
+[batch, tokens, features]) at odd sizes (not multiples of any register
+tile; every output at least 4,096 elements, the size from which a product
+is packed rather than fused with its bias), with random inputs and numpy's results, for tests/matmul/run.sh.
+
+    /usr/bin/python3 tests/matmul/make_fixtures.py tests/matmul
+
+Writes NAME.onnx, NAME.<input>.npy and NAME.expected.npy per case, and
+cases.txt: one line per case, its name and its number of packed products
+(Gemm with alpha != 1 is not packed yet: 0, and a warning).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(20261202)
+
+
+def rand(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def model(name, nodes, inputs, inits, out_shape):
+    g = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(v.shape)) for n, v in inputs.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(out_shape))],
+        [numpy_helper.from_array(v, n) for n, v in inits.items()])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def case(outdir, name, nodes, inputs, inits, expected):
+    m = model(name, nodes, inputs, inits, expected.shape)
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(outdir, name + ".onnx"))
+    for n, v in inputs.items():
+        np.save(os.path.join(outdir, "%s.%s.npy" % (name, n)), v)
+    np.save(os.path.join(outdir, name + ".expected.npy"), expected.astype(np.float32))
+
+
+def cases():
+    a, b = rand(2, 3, 29, 37), rand(2, 3, 37, 37)
+    yield "bmm4", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
+    a, b = rand(3, 1, 17, 37), rand(1, 5, 37, 21)
+    yield "bcast4", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
+    a, w = rand(2, 37, 45), rand(45, 61)
+    yield "linear3_const", [helper.make_node("MatMul", ["a", "w"], ["y"])], {"a": a}, {"w": w}, a @ w
+    a, w = rand(2, 37, 45), rand(45, 61)
+    yield "linear3_input", [helper.make_node("MatMul", ["a", "w"], ["y"])], {"a": a, "w": w}, {}, a @ w
+    w, b = rand(43, 45), rand(3, 45, 47)
+    yield "bcast_left3", [helper.make_node("MatMul", ["w", "b"], ["y"])], {"b": b}, {"w": w}, w @ b
+    q, k = rand(1, 9, 33, 17), rand(1, 9, 33, 17)
+    yield "qkt", [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+                  helper.make_node("MatMul", ["q", "kt"], ["y"])], {"q": q, "k": k}, {}, q @ k.transpose(0, 1, 3, 2)
+    p, v = rand(1, 9, 33, 33), rand(1, 9, 33, 17)
+    yield "pv", [helper.make_node("MatMul", ["p", "v"], ["y"])], {"p": p, "v": v}, {}, p @ v
+    x = rand(2, 11, 33, 13)
+    yield "tt4", [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1, 3]),
+                  helper.make_node("Transpose", ["x"], ["xu"], perm=[0, 2, 3, 1]),
+                  helper.make_node("MatMul", ["xt", "xu"], ["y"])], {"x": x}, {}, \
+        x.transpose(0, 2, 1, 3) @ x.transpose(0, 2, 3, 1)
+    for ta in (0, 1):
+        for tb in (0, 1):
+            a = rand(37, 67) if ta else rand(67, 37)
+            bm = rand(71, 37) if tb else rand(37, 71)
+            c = rand(71)
+            ref = (a.T if ta else a) @ (bm.T if tb else bm) + c
+            yield "gemm_t%d%d" % (ta, tb), [helper.make_node("Gemm", ["a", "b", "c"], ["y"], transA=ta, transB=tb)], \
+                {"a": a}, {"b": bm, "c": c}, ref
+    a, bm, c = rand(67, 37), rand(71, 37), rand(71)
+    yield "gemm_alpha", [helper.make_node("Gemm", ["a", "b", "c"], ["y"], transB=1, alpha=0.5, beta=2.0)], \
+        {"a": a}, {"b": bm, "c": c}, 0.5 * a @ bm.T + 2.0 * c
+    a, b = rand(67, 29), rand(71, 29)
+    yield "gemm_inputs_tb", [helper.make_node("Gemm", ["a", "b"], ["y"], transB=1)], {"a": a, "b": b}, {}, a @ b.T
+    x, w1, w2 = rand(1, 57, 40), rand(40, 75), rand(75, 83)
+    yield "mlp3", [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+                   helper.make_node("MatMul", ["r", "w2"], ["y"])], {"x": x}, {"w1": w1, "w2": w2}, \
+        np.maximum(x @ w1, 0) @ w2
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    names = []
+    for name, nodes, inputs, inits, expected in cases():
+        case(outdir, name, nodes, inputs, inits, expected)
+        packed = sum(n.op_type in ("MatMul", "Gemm") for n in nodes)
+        names.append("%s %d" % (name, 0 if name == "gemm_alpha" else packed))
+    with open(os.path.join(outdir, "cases.txt"), "w") as f:
+        f.write("\n".join(names) + "\n")
+
+
+if __name__ == "__main__":
+    main()

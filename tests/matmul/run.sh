@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Matrix products on rank-3 and rank-4 tensors (broadcast batch dimensions,
+# transposed operands, Gemm with every transA/transB, attention's products,
+# Linear on [batch, tokens, features]) at odd sizes, fixtures made by
+# tests/matmul/make_fixtures.py. Each case:
+#   - compiles without a warning and every product in the C is packed
+#     (`packed ... register tiles`, no plain-loop fallback), or, for a case
+#     whose line in cases.txt says 0 packed products, with the warning that
+#     names the product left to plain loops;
+#   - `aotc run` on 1 and 2 threads, and with --weights (packed weights in
+#     the blob), against numpy's result (NAME.expected.npy);
+#   - `aotc run --interpret` (the reference interpreter) against the same.
+# Comparison: tests/e2e/npycmp.c (|got - want| <= 1e-4 (1 + |want|)).
+#
+#   AOTC=build/aotc tests/matmul/run.sh [CASE...]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+AOTC=${AOTC:-$here/../../build/aotc}
+case $AOTC in /*) ;; *) AOTC=$PWD/$AOTC ;; esac
+CC=${CC:-cc}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aotc-matmul.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+"$CC" -std=c99 -O2 -o "$tmp/npycmp" "$here/../e2e/npycmp.c" -lm || exit 2
+cases=${*:-$(awk '{ print $1 }' "$here/cases.txt")}
+pass=0 fail=0
+
+inputs_of() { # CASE: --input NAME=PATH for each input fixture
+  local f n
+  for f in "$here/$1".*.npy; do
+    n=${f#"$here/$1".}
+    n=${n%.npy}
+    [ "$n" = expected ] || printf -- '--input %s=%s ' "$n" "$f"
+  done
+}
+
+one_case() { # CASE LOG
+  local c=$1 d=$tmp/$1 in
+  in=$(inputs_of "$c")
+  mkdir -p "$d"
+  "$AOTC" "$here/$c.onnx" -o "$d/$c.c" 2>"$d/warn" || return 1
+  local want got
+  want=$(awk -v c="$c" '$1 == c { print $2 }' "$here/cases.txt")
+  if [ "$want" = 0 ]; then
+    grep -q "warning: .*matrix product writing 'y' runs as plain loops" "$d/warn" || { echo "no fallback warning"; return 1; }
+  elif [ -s "$d/warn" ]; then
+    echo "warnings:"; cat "$d/warn"; return 1
+  fi
+  got=$(grep -c 'packed .* register tiles' "$d/$c.c")
+  [ "$got" = "$want" ] || { echo "$got packed products, $want MatMul/Gemm nodes"; return 1; }
+  for run in "t1:--threads 1" "t2:--threads 2" "interp:--interpret"; do
+    # shellcheck disable=SC2086
+    "$AOTC" run "$here/$c.onnx" $in ${run#*:} --output-dir "$d/${run%%:*}" || { echo "run ${run%%:*} failed"; return 1; }
+    "$tmp/npycmp" "$d/${run%%:*}/y.npy" "$here/$c.expected.npy" || { echo "${run%%:*} differs"; return 1; }
+  done
+}
+
+for c in $cases; do
+  if one_case "$c" >"$tmp/$c.log" 2>&1; then
+    echo "PASS $c"; pass=$((pass + 1))
+  else
+    echo "FAIL $c"; sed 's/^/  /' "$tmp/$c.log" | head -20; fail=$((fail + 1))
+  fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
