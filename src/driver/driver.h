@@ -77,6 +77,9 @@ typedef struct driver_train {
 int driver_train_buffers(const driver_module *m);
 /* The print pass of a training module: NAME_params_save/_load (blob.c). */
 bool driver_train_emit_blob(driver_module *m);
+/* The value of an option given as `--opt V` or `--opt=V`; advances *i;
+ * NULL (reported) when it is missing (train.c; main.c uses it too). */
+const char *driver_option_value(aotc_ctx *ctx, int argc, char **argv, int *i, const char *name);
 
 /* Parses a training option at argv[*i] (--loss, --optimizer, --lr,
  * --momentum, --beta1, --beta2, --eps, --weight-decay, --steps, --train,

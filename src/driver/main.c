@@ -142,19 +142,6 @@ typedef struct options {
 
 static const ir_loc noloc;
 
-/* The value of an option given as `--opt V` or `--opt=V`; advances *i. */
-static const char *option_value(aotc_ctx *ctx, int argc, char **argv, int *i, const char *name)
-{
-  size_t n = strlen(name);
-  if (argv[*i][n] == '=')
-    return argv[*i] + n + 1;
-  if (*i + 1 >= argc) {
-    aotc_error(ctx, noloc, "option '%s' needs a value", name);
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static bool is_option(const char *arg, const char *name)
 {
   size_t n = strlen(name);
@@ -235,7 +222,7 @@ static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, 
   size_t k = 0;
   while (k < 4 && !is_option(a, names[k]))
     k++;
-  const char *v = option_value(ctx, argc, argv, i, names[k]);
+  const char *v = driver_option_value(ctx, argc, argv, i, names[k]);
   double x;
   if (k == 0)
     return (o->cache = v) != NULL;
@@ -255,7 +242,7 @@ static bool parse_tune_option(aotc_ctx *ctx, options *o, int argc, char **argv, 
 /* --cpu NAME: a row of the CPU table (src/schedule); native stays NULL. */
 static bool parse_cpu(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
-  const char *v = option_value(ctx, argc, argv, i, "--cpu");
+  const char *v = driver_option_value(ctx, argc, argv, i, "--cpu");
   char names[256];
   if (!v)
     return false;
@@ -306,7 +293,7 @@ static bool parse_bytes(aotc_ctx *ctx, const char *v, int64_t *out)
 static bool parse_llvm_choice(aotc_ctx *ctx, options *o, int argc, char **argv, int *i)
 {
   bool backend = is_option(argv[*i], "--backend");
-  const char *v = option_value(ctx, argc, argv, i, backend ? "--backend" : "--emit");
+  const char *v = driver_option_value(ctx, argc, argv, i, backend ? "--backend" : "--emit");
   const char *other = backend ? "llvm" : "obj";
   if (v && strcmp(v, "c") && strcmp(v, other)) {
     aotc_error(ctx, noloc, "%s %s is not supported (c, %s)", backend ? "--backend" : "--emit", v, other);
@@ -323,32 +310,32 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
 {
   const char *a = argv[*i], *v;
   if (!strcmp(a, "-o") || is_option(a, "--output"))
-    return (o->output = option_value(ctx, argc, argv, i, !strcmp(a, "-o") ? "-o" : "--output")) != NULL;
+    return (o->output = driver_option_value(ctx, argc, argv, i, !strcmp(a, "-o") ? "-o" : "--output")) != NULL;
   if (is_option(a, "--entry"))
-    return (v = option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
+    return (v = driver_option_value(ctx, argc, argv, i, "--entry")) && push_str(ctx, &o->entries, &o->n_entries, v);
   if (is_option(a, "--grad"))
-    return (v = option_value(ctx, argc, argv, i, "--grad")) && push_str(ctx, &o->grads, &o->n_grads, v);
+    return (v = driver_option_value(ctx, argc, argv, i, "--grad")) && push_str(ctx, &o->grads, &o->n_grads, v);
   if (is_option(a, "--size"))
-    return (v = option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
+    return (v = driver_option_value(ctx, argc, argv, i, "--size")) && push_str(ctx, &o->sizes, &o->n_sizes, v);
   if (is_option(a, "--size-hint"))
-    return (v = option_value(ctx, argc, argv, i, "--size-hint")) &&
+    return (v = driver_option_value(ctx, argc, argv, i, "--size-hint")) &&
            push_str(ctx, &o->size_hints, &o->n_size_hints, v);
   if (is_option(a, "--shape"))
-    return (v = option_value(ctx, argc, argv, i, "--shape")) && add_shape(ctx, o, v);
+    return (v = driver_option_value(ctx, argc, argv, i, "--shape")) && add_shape(ctx, o, v);
   if (is_option(a, "--input"))
-    return (v = option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
+    return (v = driver_option_value(ctx, argc, argv, i, "--input")) && add_input(ctx, o, v);
   if (is_option(a, "--weights"))
-    return (o->weights = option_value(ctx, argc, argv, i, "--weights")) != NULL;
+    return (o->weights = driver_option_value(ctx, argc, argv, i, "--weights")) != NULL;
   if (is_option(a, "--schedule"))
-    return (o->schedule = option_value(ctx, argc, argv, i, "--schedule")) != NULL;
+    return (o->schedule = driver_option_value(ctx, argc, argv, i, "--schedule")) != NULL;
   if (is_option(a, "--max-memory"))
-    return parse_bytes(ctx, option_value(ctx, argc, argv, i, "--max-memory"), &ctx->max_bytes);
+    return parse_bytes(ctx, driver_option_value(ctx, argc, argv, i, "--max-memory"), &ctx->max_bytes);
   if (is_option(a, "--name"))
-    return (o->name = option_value(ctx, argc, argv, i, "--name")) != NULL;
+    return (o->name = driver_option_value(ctx, argc, argv, i, "--name")) != NULL;
   if (is_option(a, "--output-dir"))
-    return (o->output_dir = option_value(ctx, argc, argv, i, "--output-dir")) != NULL;
+    return (o->output_dir = driver_option_value(ctx, argc, argv, i, "--output-dir")) != NULL;
   if (is_option(a, "--target")) {
-    if (!(v = option_value(ctx, argc, argv, i, "--target")))
+    if (!(v = driver_option_value(ctx, argc, argv, i, "--target")))
       return false;
     if (strcmp(v, "c") && strcmp(v, "cuda") && strcmp(v, "cuda-sim")) {
       aotc_error(ctx, noloc, "--target %s is not supported (c, cuda, cuda-sim)", v);
@@ -360,13 +347,13 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
   if (is_option(a, "--backend") || is_option(a, "--emit"))
     return parse_llvm_choice(ctx, o, argc, argv, i);
   if (is_option(a, "--triple"))
-    return (o->triple = option_value(ctx, argc, argv, i, "--triple")) != NULL;
+    return (o->triple = driver_option_value(ctx, argc, argv, i, "--triple")) != NULL;
   if (!strcmp(a, "--no-fuse"))
     return !(o->fuse = false);
   if (!strcmp(a, "--unchecked-indices"))
     return (o->unchecked_indices = true);
   if (is_option(a, "--abi"))
-    return parse_abi(ctx, option_value(ctx, argc, argv, i, "--abi"), o);
+    return parse_abi(ctx, driver_option_value(ctx, argc, argv, i, "--abi"), o);
   if (!strcmp(a, "--interpret"))
     return (o->interpret = true);
   if (!strcmp(a, "--weights-as-inputs"))
@@ -380,7 +367,7 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
   if (!strcmp(a, "--dump=ir"))
     return (o->dump_ir = true);
   if (is_option(a, "--dump-after"))
-    return (o->dump_after = option_value(ctx, argc, argv, i, "--dump-after")) != NULL;
+    return (o->dump_after = driver_option_value(ctx, argc, argv, i, "--dump-after")) != NULL;
   if (is_tune_option(a))
     return parse_tune_option(ctx, o, argc, argv, i);
   int tr = driver_parse_train_option(ctx, &o->train, argc, argv, i);

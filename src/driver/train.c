@@ -183,7 +183,7 @@ static bool is_opt(const char *arg, const char *name)
   return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
 }
 
-static const char *value_of(aotc_ctx *ctx, int argc, char **argv, int *i, const char *name)
+const char *driver_option_value(aotc_ctx *ctx, int argc, char **argv, int *i, const char *name)
 {
   size_t n = strlen(name);
   if (argv[*i][n] == '=')
@@ -227,7 +227,7 @@ static int hyper_option(aotc_ctx *ctx, driver_train *t, int argc, char **argv, i
     if (!is_opt(argv[*i], name))
       continue;
     int slot = hyper_options[k].slot;
-    int rc = number(ctx, name, value_of(ctx, argc, argv, i, name), &t->hyper[slot]);
+    int rc = number(ctx, name, driver_option_value(ctx, argc, argv, i, name), &t->hyper[slot]);
     t->given[slot] = rc > 0;
     return rc;
   }
@@ -247,18 +247,18 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
   if (!strcmp(a, "--ddp"))
     return (t->ddp = true), 1;
   if (is_opt(a, "--loss"))
-    return choose(ctx, "--loss", value_of(ctx, argc, argv, i, "--loss"), losses, 2, &t->loss);
+    return choose(ctx, "--loss", driver_option_value(ctx, argc, argv, i, "--loss"), losses, 2, &t->loss);
   if (is_opt(a, "--optimizer"))
-    return choose(ctx, "--optimizer", value_of(ctx, argc, argv, i, "--optimizer"), optimizers, 3, &t->optimizer);
+    return choose(ctx, "--optimizer", driver_option_value(ctx, argc, argv, i, "--optimizer"), optimizers, 3, &t->optimizer);
   if (is_opt(a, "--init"))
-    return choose(ctx, "--init", value_of(ctx, argc, argv, i, "--init"), inits, 3, &t->init);
+    return choose(ctx, "--init", driver_option_value(ctx, argc, argv, i, "--init"), inits, 3, &t->init);
   if (is_opt(a, "--batchnorm")) {
-    int mode = 0, rc = choose(ctx, "--batchnorm", value_of(ctx, argc, argv, i, "--batchnorm"), bn_modes, 2, &mode);
+    int mode = 0, rc = choose(ctx, "--batchnorm", driver_option_value(ctx, argc, argv, i, "--batchnorm"), bn_modes, 2, &mode);
     t->bn_eval = mode == 1;
     return rc;
   }
   if (is_opt(a, "--bn-momentum")) {
-    int rc = number(ctx, "--bn-momentum", value_of(ctx, argc, argv, i, "--bn-momentum"), &t->bn_momentum);
+    int rc = number(ctx, "--bn-momentum", driver_option_value(ctx, argc, argv, i, "--bn-momentum"), &t->bn_momentum);
     if (rc > 0 && t->bn_momentum > 1) {
       aotc_error(ctx, noloc, "--bn-momentum expects a number from 0 to 1");
       return -1;
@@ -267,7 +267,7 @@ int driver_parse_train_option(aotc_ctx *ctx, driver_train *t, int argc, char **a
     return rc;
   }
   if (is_opt(a, "--steps")) {
-    int rc = number(ctx, "--steps", value_of(ctx, argc, argv, i, "--steps"), &steps);
+    int rc = number(ctx, "--steps", driver_option_value(ctx, argc, argv, i, "--steps"), &steps);
     if (rc > 0 && (steps < 1 || steps > 1e7 || steps != (int)steps)) {
       aotc_error(ctx, noloc, "--steps expects a whole number from 1 to 10000000");
       return -1;
