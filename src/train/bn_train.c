@@ -105,13 +105,7 @@ static ir_expr *per_channel(aotc_ctx *ctx, const ir_stmt *s, ir_type type)
   for (int d = 0; d < s->n_index; d++)
     if (d != 1)
       c = ir_size_bin(ctx, IR_SZ_MUL, c, ir_size_bin(ctx, IR_SZ_SUB, s->index[d].hi, s->index[d].lo));
-  ir_expr *sz = ir_expr_new(ctx, IR_SIZE, IR_I64, noloc, 0);
-  ir_expr *cast = ir_expr_new(ctx, IR_CAST, type, noloc, 1);
-  if (!sz || !cast || !c)
-    return NULL;
-  sz->size = c;
-  cast->args[0] = sz;
-  return cast;
+  return train_size_value(ctx, c, type);
 }
 
 static ir_expr *channel_read(aotc_ctx *ctx, const ir_func *f, int t)

@@ -7,19 +7,24 @@
 
 static const ir_loc noloc;
 
+ir_expr *train_size_value(aotc_ctx *ctx, ir_size *n, ir_type type)
+{
+  ir_expr *sz = ir_expr_new(ctx, IR_SIZE, IR_I64, noloc, 0);
+  ir_expr *cast = ir_expr_new(ctx, IR_CAST, type, noloc, 1);
+  if (!sz || !cast || !n)
+    return NULL;
+  sz->size = n;
+  cast->args[0] = sz;
+  return cast;
+}
+
 /* The number of elements of the box dims[0..n-1], cast to type. */
 static ir_expr *count(aotc_ctx *ctx, ir_size *const *dims, int n, ir_type type)
 {
   ir_size *c = ir_size_const(ctx, 1);
   for (int d = 0; d < n; d++)
     c = ir_size_bin(ctx, IR_SZ_MUL, c, dims[d]);
-  ir_expr *sz = ir_expr_new(ctx, IR_SIZE, IR_I64, noloc, 0);
-  ir_expr *cast = ir_expr_new(ctx, IR_CAST, type, noloc, 1);
-  if (!sz || !cast || !c)
-    return NULL;
-  sz->size = c;
-  cast->args[0] = sz;
-  return cast;
+  return train_size_value(ctx, c, type);
 }
 
 /* Tensor t at the statement's indices first, first+1, ... */

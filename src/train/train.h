@@ -134,4 +134,7 @@ bool train_add_loss(grad_builder *b, train_loss loss, int y, int *loss_t, int *t
  * numbering), reading hyper; its state tensors (new outputs) in state[]. */
 bool train_add_update(grad_builder *b, train_optimizer opt, int p, int dp, int hyper, int *state);
 
+/* The size n as a value of type (loss.c; batch norm's counts use it too). */
+ir_expr *train_size_value(aotc_ctx *ctx, ir_size *n, ir_type type);
+
 #endif
