@@ -10,8 +10,8 @@
 # errors; --resource-usage must show no spill, the shared memory each kernel's comment
 # declares, and registers x threads within an SM's 64K registers.
 #
-# CUDA_CASES="matmul conv2d ..." limits the corpus to those entries, CUDA_NVCC_FILES="conv pool"
-# the nvcc checks to those .tc files; JOBS (default 2).
+# CUDA_CASES="matmul conv2d ..." limits the corpus to those entries, CUDA_SAMPLE=N to every Nth
+# case, CUDA_NVCC_FILES="conv pool" the nvcc checks to those .tc files; JOBS (default 2).
 
 kdir=$root/tests/kernels
 mdir=$root/tests/models
@@ -37,12 +37,13 @@ rt_objects() {
 
 # The manifest's cases: FILE ENTRY inputs -> outputs, one per line.
 manifest_cases() {
-  local line w
+  local line w n=0
   while read -r line; do
     case $line in '' | '#'*) continue ;; esac
     read -r -a w <<<"$line"
     if [ -n "${CUDA_CASES:-}" ] && [[ " $CUDA_CASES " != *" ${w[1]%@*} "* ]]; then continue; fi
-    echo "$line"
+    n=$((n + 1))
+    [ $(((n - 1) % ${CUDA_SAMPLE:-1})) -eq 0 ] && echo "$line"
   done <"$kdir/manifest.txt"
 }
 

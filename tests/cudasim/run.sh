@@ -13,7 +13,8 @@
 #
 # Then the CUDA that aotc emits (emitted.sh): the TC kernel corpus (tests/kernels) and the small
 # model fixtures through `aotc run --target cuda-sim` against their references in all three
-# thread orders (under ASan+UBSan with --san), and every emitted .cu through nvcc for sm_80 and
+# thread orders (the whole corpus under ASan+UBSan with --san; every 4th case in the plain run,
+# CUDA_SAMPLE=1 for all), and every emitted .cu through nvcc for sm_80 and
 # sm_90 with its resource usage checked against the mapping's budget (plain run only).
 #
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
@@ -225,7 +226,7 @@ plain_suite() {
   tsan_race tsan-drop2 matmul 20 20 20
   nvcc_checks
   [ "${ONLY:-}" = sim ] && return
-  emitted_sim sim -O1 -Wall -Wextra -Werror
+  CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
   emitted_nvcc
 }
 
