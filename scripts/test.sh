@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test.sh: installs what is missing, builds aotc, runs every test suite, then
-# runs the suites again against a build with AddressSanitizer and
+# test.sh: installs what is missing, builds aotc, runs every test suite, and
+# beside them the suites again against a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer. Each suite's line gives its time; ends with the
 # line `N passed, N failed, N skipped`.
 set -uo pipefail
@@ -69,8 +69,11 @@ suite() {
   count "$name" "$log" $rc
 }
 
-for variant in build build-san; do
-  tag=""; [ "$variant" = build-san ] && tag=" [asan+ubsan]"
+# Every suite against one build (VARIANT: build or build-san); the totals go
+# to $logdir/totals-VARIANT.
+run_variant() {
+  local variant=$1 tag=""
+  [ "$variant" = build-san ] && tag=" [asan+ubsan]"
   export AOTC="$root/$variant/aotc"
   if [ "$variant" = build ]; then
     [ -x "$variant/tests/unit_tests" ] && suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
@@ -116,11 +119,6 @@ for variant in build build-san; do
   fi
   [ -x tests/errors/run_models.sh ] && suite "errors onnx+npy$tag" tests/errors/run_models.sh
   [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
-  if [ "$variant" = build ] && [ -x tests/scale/run.sh ]; then
-    suite "compile-time scaling" tests/scale/run.sh
-    grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
-  fi
-  [ "$variant" = build ] && [ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader)" tests/fuzz/run.sh --time 10
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
@@ -132,7 +130,28 @@ for variant in build build-san; do
     fi
     grep -E '^torchscript models took' "$logdir/torchscript_models${tag//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
   fi
-done
+  echo "$passed $failed $skipped" >"$logdir/totals-$variant"
+}
+
+# The two builds' suites run side by side (most suites keep one core busy);
+# the sanitizer lines are printed when the plain ones are done. The suites
+# that measure time (compile-time scaling, fuzzing) run after both, alone.
+run_variant build-san >"$logdir/san.out" 2>&1 &
+san_pid=$!
+run_variant build
+wait "$san_pid"
+echo "---- beside them, against the ASan+UBSan build:"
+cat "$logdir/san.out"
+read -r p f s <"$logdir/totals-build" || { p=0; f=1; s=0; }
+read -r p2 f2 s2 <"$logdir/totals-build-san" || { p2=0; f2=1; s2=0; }
+passed=$((p + p2)) failed=$((f + f2)) skipped=$((s + s2))
+echo "---- alone, after them:"
+export AOTC="$root/build/aotc"
+if [ -x tests/scale/run.sh ]; then
+  suite "compile-time scaling" tests/scale/run.sh
+  grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
+fi
+[ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader)" tests/fuzz/run.sh --time 10
 rm -rf "$logdir"
 echo
 echo "all suites took $((SECONDS - suites_start))s (builds included: ${SECONDS}s)"
