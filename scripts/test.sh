@@ -89,6 +89,8 @@ run_variant() {
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
   [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
+  # models makes build/models, whose large fixtures the llvm suite also runs.
+  [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
   [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) suite "llvm backend$tag" tests/llvm/run.sh
   [ -x tests/matmul/run.sh ] && suite "matmul$tag" tests/matmul/run.sh
   if [ -x tests/cudasim/run.sh ]; then
@@ -121,7 +123,6 @@ run_variant() {
   [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
-  [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
   if [ -x tests/torchscript/run_models.sh ]; then
     if [ "$variant" = build ]; then
       suite "torchscript models" tests/torchscript/run_models.sh
