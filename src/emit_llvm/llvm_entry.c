@@ -115,8 +115,29 @@ static LLVMValueRef temp_offset(lw_fn *F, int t)
   return off;
 }
 
+static bool packs(const lw_fn *F)
+{
+  return F->pf->n_contr > 0;
+}
+
+/* Bytes of the temporaries: where the packing buffers start. */
+static LLVMValueRef temps_total(lw_fn *F)
+{
+  if (count_temps(F->f) == 0)
+    return lw_i64(F->L, 0);
+  if (F->f->memory_planned)
+    return lw_i64(F->L, F->f->workspace_bytes == 0 ? 64 : (F->f->workspace_bytes + 63) / 64 * 64);
+  LLVMValueRef off = lw_i64(F->L, 0);
+  for (int u = 0; u < F->f->n_tensors; u++)
+    if (F->f->tensors[u]->role == IR_TEMP)
+      off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
+  return off;
+}
+
 static LLVMValueRef workspace_total(lw_fn *F)
 {
+  if (packs(F))
+    return LLVMBuildAdd(F->b, temps_total(F), lw_pack_bytes(F), "");
   if (count_temps(F->f) == 0)
     return lw_i64(F->L, 0);
   if (F->f->memory_planned)
@@ -228,9 +249,13 @@ static void bind_tensors(lw_fn *F)
 
 static void bind_temps(lw_fn *F, LLVMValueRef ws)
 {
-  if (count_temps(F->f) == 0)
+  if (count_temps(F->f) == 0 && !packs(F))
     return;
   ret_if(F, LLVMBuildIsNull(F->b, ws, ""), LLVMConstInt(F->L->i32, 2, 0));
+  if (packs(F)) {
+    LLVMValueRef off = temps_total(F);
+    F->pack = LLVMBuildGEP2(F->b, F->L->i8, ws, &off, 1, "");
+  }
   for (int t = 0; t < F->f->n_tensors; t++)
     if (F->f->tensors[t]->role == IR_TEMP) {
       LLVMValueRef off = temp_offset(F, t);

@@ -4,8 +4,11 @@
  *                  constants, workspace), object files, ORC LLJIT
  *   llvm_expr.c    values: sizes, isl AST expressions, IR expressions
  *   llvm_entry.c   the functions of a plan: entry ABI, workspace, constants
- *   llvm_loops.c   isl's AST nodes, statements, contractions (cache blocks,
- *                  register tiles over a packed panel of B), index checks
+ *   llvm_nest.c    loops, branches, nests over a statement's ranges, index
+ *                  checks, a kernel
+ *   llvm_ast.c     isl's AST nodes and the statements they call
+ *   llvm_ukernel.c the register-tile micro-kernels (emit_ukernel.c's)
+ *   llvm_contr.c   contractions: the packed loops around the micro-kernels
  *   llvm_region.c  regions: branches and loops around kernels
  *   llvm_iotable.c a model's io tables
  *   llvm_plan.c    one function through the phases, JIT-compiled (tune)
@@ -24,6 +27,8 @@
 #include <llvm-c/TargetMachine.h>
 
 #define LW_MAX_VARS 64
+/* The most accumulators (vectors or scalars) of a micro-kernel. */
+#define LW_UKR_MAX_ACC 64
 
 struct emit_llvm {
   aotc_ctx *ctx;
@@ -54,6 +59,7 @@ typedef struct lw_fn {
   const poly_kernel *k;  /* the kernel being built */
   const ir_stmt *stmt;   /* the statement being built */
   LLVMValueRef *iter;    /* its index values (i64), NULL when unbound */
+  LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
   bool failed;
   const char *why;       /* what failed, for the message */
@@ -91,15 +97,62 @@ LLVMBasicBlockRef lw_block(lw_fn *F, const char *name);
 void lw_push_var(lw_fn *F, const char *name, LLVMValueRef v);
 void lw_pop_var(lw_fn *F);
 
-/* ---- llvm_loops.c */
+/* ---- llvm_nest.c */
 
-/* for (i = lo; i < hi; i++) body(F, i, data) */
 typedef void (*lw_body_fn)(lw_fn *F, LLVMValueRef i, void *data);
+typedef LLVMValueRef (*lw_cond_fn)(lw_fn *F, LLVMValueRef i, void *data);
+typedef LLVMValueRef (*lw_inc_fn)(lw_fn *F, void *data);
+typedef void (*lw_then_fn)(lw_fn *F, void *data);
+/* for (i = init; cond(i); i += inc()) body(F, i, data); inc is built at
+ * the end of the body. */
+void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data);
+/* for (i = lo; i < hi; i++) body(F, i, data) */
 void lw_counted_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, lw_body_fn body, void *data);
-/* Kernel i of the function: its index checks, then its loops. */
-void lw_kernel(lw_fn *F, int i);
+/* for (i = lo; i < hi; i += step) body(F, i, data) */
+void lw_stepped_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int64_t step, lw_body_fn body, void *data);
+/* if (cond) then(F, data) else other(F, data) (other may be NULL) */
+void lw_if_else(lw_fn *F, LLVMValueRef cond, lw_then_fn then, lw_then_fn other, void *data);
+/* A variable of type ty in the function's entry block. */
+LLVMValueRef lw_entry_alloca(lw_fn *F, LLVMTypeRef ty, const char *name);
+/* The smaller of two i64. */
+LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
+
+/* Loops over indices order[0..n-1] of statement s (outermost first), each
+ * over its range, inner(F, nest) inside. */
+typedef struct lw_nest {
+  const ir_stmt *s;
+  const int *order;
+  int n, depth;
+  void (*inner)(lw_fn *F, struct lw_nest *n);
+  const void *data;
+} lw_nest;
+void lw_run_nest(lw_fn *F, lw_nest *n);
+/* Kernel i of the function: its index checks, then its loops. */
+void lw_kernel(lw_fn *F, int i);
+
+/* ---- llvm_ast.c */
+
+/* An isl AST node of kernel F->k. */
+void lw_ast(lw_fn *F, __isl_keep isl_ast_node *n);
+/* Forgets the index values of statement s. */
+void lw_unbind(lw_fn *F, const ir_stmt *s);
+
+/* ---- llvm_ukernel.c */
+
+/* The micro-kernel for blocks b (vector width b->vw, b->mr x b->nr tile):
+ * void aotc_ukr_f32_MRxNR_vVW(i64 kc, ptr a, ptr b, ptr c, i64 rs, i64 cs,
+ * i64 mr, i64 nr, i32 first), emit_ukernel.c's, made once per module; *ty
+ * its type. */
+LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty);
+
+/* ---- llvm_contr.c */
+
+/* The packed loops of contraction ci of the function. */
+void lw_contraction(lw_fn *F, int ci);
+/* Bytes of the packing buffers (emit_ukernel_print_pack_bytes's). */
+LLVMValueRef lw_pack_bytes(lw_fn *F);
 
 /* ---- llvm_iotable.c */
 

@@ -1,0 +1,407 @@
+/* llvm_contr.c: the contractions of a plan on the LLVM backend, packed as
+ * the C path packs them (emit_ukernel.c): rows, columns and depth
+ * flattened; columns in blocks of nc, depth in blocks of kc (B's block
+ * packed in panels of nr columns), rows in blocks of mc (A's block packed in
+ * panels of mr rows), and the micro-kernel (llvm_ukernel.c) on each mr x nr
+ * tile of C. The packing buffers are the workspace's, after the
+ * temporaries, the same bytes as the C path's (one set of them is used: the
+ * backend runs parallel loops serially). */
+#include "llvm_priv.h"
+
+typedef struct contr {
+  lw_fn *F;
+  const sched_contraction *c;
+  const sched_blocks *b;
+  const ir_stmt *s;
+  LLVMValueRef m, n, k, nb, rs, cs; /* extents, C's row and column strides */
+  LLVMValueRef ap, bp;              /* packing buffers of A and B */
+  LLVMValueRef jc, nc, pc, kc, ic, mc, jr;
+  LLVMValueRef ukr;
+  LLVMTypeRef ukr_ty;
+} contr;
+
+/* One panel being packed: d[p * width + lane] = read. */
+typedef struct panel {
+  contr *x;
+  const ir_expr *read;
+  int width;
+  const int *lanes;
+  int n_lanes;
+  LLVMValueRef end, d, l0, p, l, s0, run;
+} panel;
+
+static LLVMValueRef add(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildAdd(F->b, a, b, "");
+}
+
+static LLVMValueRef mul(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildMul(F->b, a, b, "");
+}
+
+static LLVMValueRef hi(lw_fn *F, const ir_stmt *s, int x)
+{
+  return lw_size(F, s->index[x].hi);
+}
+
+static LLVMValueRef extent(lw_fn *F, const ir_stmt *s, const int *set, int n)
+{
+  LLVMValueRef v = lw_i64(F->L, 1);
+  for (int t = 0; t < n; t++)
+    v = mul(F, v, hi(F, s, set[t]));
+  return v;
+}
+
+static LLVMValueRef f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
+{
+  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
+}
+
+/* Binds the indices set[0..n-1] from their flattened value flat. */
+static void decompose(lw_fn *F, const ir_stmt *s, const int *set, int n, LLVMValueRef flat)
+{
+  for (int t = n - 1; t >= 0; t--) {
+    LLVMValueRef h = hi(F, s, set[t]);
+    F->iter[set[t]] = t > 0 ? LLVMBuildURem(F->b, flat, h, "") : flat;
+    if (t > 0)
+      flat = LLVMBuildUDiv(F->b, flat, h, "");
+  }
+}
+
+/* ---- the packing buffers' size: emit_ukernel.c's pack_floats_value */
+
+static LLVMValueRef round_up(lw_fn *F, LLVMValueRef v, int step)
+{
+  LLVMValueRef s = lw_i64(F->L, step);
+  return mul(F, LLVMBuildSDiv(F->b, add(F, v, lw_i64(F->L, step - 1)), s, ""), s);
+}
+
+/* Rows of A's packing buffer: min(mc, m) rounded up to mr. */
+static LLVMValueRef a_rows(lw_fn *F, const sched_blocks *b, LLVMValueRef m)
+{
+  return round_up(F, lw_min(F, lw_i64(F->L, b->mc), m), b->mr);
+}
+
+static LLVMValueRef pack_floats(lw_fn *F, const sched_contraction *c, const sched_blocks *b)
+{
+  const ir_stmt *s = F->f->stmts[c->stmt];
+  LLVMValueRef m = extent(F, s, c->rows, c->n_rows), n = extent(F, s, c->cols, c->n_cols);
+  LLVMValueRef k = extent(F, s, c->depth, c->n_depth);
+  LLVMValueRef cols = round_up(F, lw_min(F, lw_i64(F->L, b->nc), n), b->nr);
+  LLVMValueRef v = mul(F, add(F, a_rows(F, b, m), cols), lw_min(F, lw_i64(F->L, b->kc), k));
+  return add(F, v, lw_i64(F->L, 32));
+}
+
+LLVMValueRef lw_pack_bytes(lw_fn *F)
+{
+  LLVMValueRef most = lw_i64(F->L, 0);
+  for (int i = 0; i < F->pf->n_contr; i++) {
+    LLVMValueRef v = mul(F, pack_floats(F, &F->pf->contr[i], &F->pf->blocks[i]),
+                         lw_i64(F->L, (int64_t)F->pf->blocks[i].threads * 4));
+    most = LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSGT, v, most, ""), v, most, "");
+  }
+  return most;
+}
+
+/* ---- packing */
+
+static void store_read(panel *q, LLVMValueRef at)
+{
+  lw_fn *F = q->x->F;
+  LLVMBuildStore(F->b, lw_expr_as(F, q->read, IR_F32), f32_at(F, q->d, at));
+}
+
+static LLVMValueRef panel_at(panel *q, LLVMValueRef p, LLVMValueRef l)
+{
+  lw_fn *F = q->x->F;
+  return add(F, mul(F, p, lw_i64(F->L, q->width)), l);
+}
+
+static void lane_read(lw_fn *F, void *data)
+{
+  panel *q = data;
+  store_read(q, panel_at(q, q->p, q->l));
+}
+
+static void lane_zero(lw_fn *F, void *data)
+{
+  panel *q = data;
+  LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), f32_at(F, q->d, panel_at(q, q->p, q->l)));
+}
+
+/* Lane l of depth step q->p, zero beyond the end. */
+static void pack_lane(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  LLVMValueRef flat = add(F, q->l0, l);
+  q->l = l;
+  decompose(F, q->x->s, q->lanes, q->n_lanes, flat);
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntSLT, flat, q->end, ""), lane_read, lane_zero, q);
+}
+
+static LLVMValueRef run_cond(lw_fn *F, LLVMValueRef l, void *data)
+{
+  return LLVMBuildICmp(F->b, LLVMIntSLT, l, lw_i64(F->L, ((panel *)data)->width), "");
+}
+
+static void run_elem(lw_fn *F, LLVMValueRef r, void *data)
+{
+  panel *q = data;
+  F->iter[q->lanes[q->n_lanes - 1]] = add(F, q->s0, r);
+  store_read(q, panel_at(q, q->p, add(F, q->l, r)));
+}
+
+/* The run of lanes from l along the innermost lane index; its length is
+ * the increment. */
+static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  const ir_stmt *s = q->x->s;
+  LLVMValueRef flat = add(F, q->l0, l), inner = hi(F, s, q->lanes[q->n_lanes - 1]);
+  decompose(F, s, q->lanes, q->n_lanes - 1, LLVMBuildUDiv(F->b, flat, inner, ""));
+  q->s0 = LLVMBuildURem(F->b, flat, inner, "");
+  q->l = l;
+  LLVMValueRef run = lw_min(F, LLVMBuildSub(F->b, lw_i64(F->L, q->width), l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
+  lw_counted_loop(F, lw_i64(F->L, 0), run, run_elem, q);
+  q->run = run;
+}
+
+static LLVMValueRef run_inc(lw_fn *F, void *data)
+{
+  (void)F;
+  return ((panel *)data)->run;
+}
+
+static void full_runs(lw_fn *F, void *data)
+{
+  lw_loop(F, lw_i64(F->L, 0), run_cond, run_inc, pack_run, data);
+}
+
+static void one_lane(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  q->l = l;
+  F->iter[q->lanes[0]] = add(F, q->l0, l);
+  lane_read(F, q);
+}
+
+static void full_lanes(lw_fn *F, void *data)
+{
+  panel *q = data;
+  if (q->n_lanes > 1)
+    full_runs(F, q);
+  else
+    lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, q->width), one_lane, q);
+}
+
+static void edge_lanes(lw_fn *F, void *data)
+{
+  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, ((panel *)data)->width), pack_lane, data);
+}
+
+static LLVMValueRef panel_full(panel *q)
+{
+  lw_fn *F = q->x->F;
+  return LLVMBuildICmp(F->b, LLVMIntSLE, add(F, q->l0, lw_i64(F->L, q->width)), q->end, "");
+}
+
+/* Depth step p: the depth indices, then the lanes. */
+static void pack_step(lw_fn *F, LLVMValueRef p, void *data)
+{
+  panel *q = data;
+  contr *x = q->x;
+  q->p = p;
+  decompose(F, x->s, x->c->depth, x->c->n_depth, add(F, x->pc, p));
+  lw_if_else(F, panel_full(q), full_lanes, edge_lanes, q);
+}
+
+static void by_lane_step(lw_fn *F, LLVMValueRef p, void *data)
+{
+  panel *q = data;
+  F->iter[q->x->c->depth[0]] = add(F, q->x->pc, p);
+  store_read(q, panel_at(q, p, q->l));
+}
+
+static void by_lane(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  decompose(F, q->x->s, q->lanes, q->n_lanes, add(F, q->l0, l));
+  q->l = l;
+  lw_counted_loop(F, lw_i64(F->L, 0), q->x->kc, by_lane_step, q);
+}
+
+/* A full panel of an operand contiguous along its single depth index: lane
+ * by lane, contiguous reads along the depth. */
+static void pack_by_lane(lw_fn *F, void *data)
+{
+  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, ((panel *)data)->width), by_lane, data);
+}
+
+static void pack_steps(lw_fn *F, void *data)
+{
+  lw_counted_loop(F, lw_i64(F->L, 0), ((panel *)data)->x->kc, pack_step, data);
+}
+
+/* emit_ukernel.c's depth_contiguous. */
+static bool depth_contiguous(const sched_contraction *c, const ir_expr *read)
+{
+  const ir_expr *last = read->n_args > 0 ? read->args[read->n_args - 1] : NULL;
+  return c->n_depth == 1 && last && last->kind == IR_INDEX && last->index == c->depth[0];
+}
+
+static void pack_panel(panel *q)
+{
+  lw_fn *F = q->x->F;
+  if (depth_contiguous(q->x->c, q->read))
+    lw_if_else(F, panel_full(q), pack_by_lane, pack_steps, q);
+  else
+    pack_steps(F, q);
+}
+
+static void pack_b_panel(lw_fn *F, LLVMValueRef jr, void *data)
+{
+  contr *x = data;
+  panel q = {x, x->c->b, x->b->nr, x->c->cols, x->c->n_cols, x->n};
+  q.d = f32_at(F, x->bp, mul(F, jr, x->kc));
+  q.l0 = add(F, x->jc, jr);
+  pack_panel(&q);
+}
+
+static void pack_a_panel(lw_fn *F, LLVMValueRef ir, void *data)
+{
+  contr *x = data;
+  panel q = {x, x->c->a, x->b->mr, x->c->rows, x->c->n_rows, x->m};
+  q.d = f32_at(F, x->ap, mul(F, ir, x->kc));
+  q.l0 = add(F, x->ic, ir);
+  pack_panel(&q);
+}
+
+/* ---- the blocked loops */
+
+static LLVMValueRef lhs_index(lw_fn *F, const void *data, int j)
+{
+  return F->iter[((const ir_stmt *)data)->lhs[j]];
+}
+
+static void tile(lw_fn *F, LLVMValueRef ir, void *data)
+{
+  contr *x = data;
+  const sched_blocks *b = x->b;
+  decompose(F, x->s, x->c->rows, x->c->n_rows, add(F, x->ic, ir));
+  decompose(F, x->s, x->c->cols, x->c->n_cols, add(F, x->jc, x->jr));
+  LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, lw_i64(F->L, 0), ""),
+                                                  F->L->i32, "")
+                                  : LLVMConstInt(F->L->i32, 0, 0);
+  LLVMValueRef args[] = {x->kc,
+                         f32_at(F, x->ap, mul(F, ir, x->kc)),
+                         f32_at(F, x->bp, mul(F, x->jr, x->kc)),
+                         lw_address(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s),
+                         x->rs,
+                         x->cs,
+                         lw_min(F, lw_i64(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, "")),
+                         lw_min(F, lw_i64(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, "")),
+                         first};
+  LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, 9, "");
+}
+
+static void tile_column(lw_fn *F, LLVMValueRef jr, void *data)
+{
+  contr *x = data;
+  x->jr = jr;
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, tile, x);
+}
+
+static void row_block(lw_fn *F, LLVMValueRef ic, void *data)
+{
+  contr *x = data;
+  x->ic = ic;
+  x->mc = lw_min(F, lw_i64(F->L, x->b->mc), LLVMBuildSub(F->b, x->m, ic, ""));
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, tile_column, x);
+}
+
+static void depth_block(lw_fn *F, LLVMValueRef pc, void *data)
+{
+  contr *x = data;
+  x->pc = pc;
+  x->kc = lw_min(F, lw_i64(F->L, x->b->kc), LLVMBuildSub(F->b, x->k, pc, ""));
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->m, x->b->mc, row_block, x);
+}
+
+static void column_block(lw_fn *F, LLVMValueRef jc, void *data)
+{
+  contr *x = data;
+  x->jc = jc;
+  x->nc = lw_min(F, lw_i64(F->L, x->b->nc), LLVMBuildSub(F->b, x->n, jc, ""));
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->k, x->b->kc, depth_block, x);
+}
+
+/* C = 0 where the depth is empty (`+=!` only). */
+static void zero_column(lw_fn *F, LLVMValueRef j, void *data)
+{
+  contr *x = data;
+  decompose(F, x->s, x->c->cols, x->c->n_cols, j);
+  LLVMValueRef addr = lw_address(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
+  LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), addr);
+}
+
+static void zero_row(lw_fn *F, LLVMValueRef i, void *data)
+{
+  contr *x = data;
+  decompose(F, x->s, x->c->rows, x->c->n_rows, i);
+  lw_counted_loop(F, lw_i64(F->L, 0), x->n, zero_column, x);
+}
+
+static void zero_all(lw_fn *F, void *data)
+{
+  lw_counted_loop(F, lw_i64(F->L, 0), ((contr *)data)->m, zero_row, data);
+}
+
+static void batch(lw_fn *F, LLVMValueRef q, void *data)
+{
+  contr *x = data;
+  decompose(F, x->s, x->c->batch, x->c->n_batch, q);
+  lw_stepped_loop(F, lw_i64(F->L, 0), x->n, x->b->nc, column_block, x);
+  if (x->c->init)
+    lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, x->k, lw_i64(F->L, 0), ""), zero_all, NULL, x);
+}
+
+/* The product of the dimensions of tensor t after position pos. */
+static LLVMValueRef stride(lw_fn *F, int t, int pos)
+{
+  LLVMValueRef v = lw_i64(F->L, 1);
+  for (int j = pos + 1; j < F->f->tensors[t]->rank; j++)
+    v = mul(F, v, F->dim[t][j]);
+  return v;
+}
+
+static int lhs_pos(const ir_stmt *s, int x)
+{
+  for (int j = 0; j < s->n_lhs; j++)
+    if (s->lhs[j] == x)
+      return j;
+  return 0;
+}
+
+void lw_contraction(lw_fn *F, int ci)
+{
+  const sched_contraction *c = &F->pf->contr[ci];
+  const sched_blocks *b = &F->pf->blocks[ci];
+  const ir_stmt *s = F->f->stmts[c->stmt];
+  if (!F->pack || b->mr < 1 || b->nr < 1 || b->vw < 1 || b->nr % b->vw || b->mr * (b->nr / b->vw) > LW_UKR_MAX_ACC) {
+    lw_fail(F, "a contraction's blocks the micro-kernel cannot take");
+    return;
+  }
+  contr x = {.F = F, .c = c, .b = b, .s = s};
+  F->stmt = s;
+  x.ukr = lw_ukernel(F->L, b, &x.ukr_ty);
+  x.m = extent(F, s, c->rows, c->n_rows), x.n = extent(F, s, c->cols, c->n_cols);
+  x.k = extent(F, s, c->depth, c->n_depth), x.nb = extent(F, s, c->batch, c->n_batch);
+  x.rs = stride(F, s->tensor, lhs_pos(s, c->i)), x.cs = stride(F, s->tensor, lhs_pos(s, c->j));
+  x.ap = F->pack;
+  x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_i64(F->L, b->kc), x.k)));
+  lw_counted_loop(F, lw_i64(F->L, 0), x.nb, batch, &x);
+  lw_unbind(F, s);
+}

@@ -1,0 +1,217 @@
+/* llvm_nest.c: control flow for the LLVM backend: counted and stepped
+ * loops, branches, variables in the entry block, loop nests over a
+ * statement's own index ranges, the run-time checks of indices read from
+ * data (emit_checks.c's meaning: before the kernel, the entry returns
+ * AOTC_RC_INDEX), and a kernel: packed loops (llvm_contr.c) or isl's
+ * (llvm_ast.c). */
+#include "llvm_priv.h"
+
+/* ------------------------------------------------------------------------
+ * Loops and branches
+ * ------------------------------------------------------------------------ */
+
+void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data)
+{
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(F->b), head = lw_block(F, "loop"), in = lw_block(F, "body"),
+                    out = lw_block(F, "exit");
+  LLVMBuildBr(F->b, head);
+  LLVMPositionBuilderAtEnd(F->b, head);
+  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->i64, "i");
+  LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
+  LLVMPositionBuilderAtEnd(F->b, in);
+  body(F, i, data);
+  LLVMValueRef next = LLVMBuildAdd(F->b, i, inc(F, data), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
+  LLVMBuildBr(F->b, head);
+  LLVMValueRef vals[] = {init, next};
+  LLVMBasicBlockRef blocks[] = {pre, latch};
+  LLVMAddIncoming(i, vals, blocks, 2);
+  LLVMPositionBuilderAtEnd(F->b, out);
+}
+
+typedef struct counted {
+  LLVMValueRef hi;
+  lw_body_fn body;
+  void *data;
+  int64_t step;
+} counted;
+
+static LLVMValueRef counted_cond(lw_fn *F, LLVMValueRef i, void *data)
+{
+  return LLVMBuildICmp(F->b, LLVMIntSLT, i, ((counted *)data)->hi, "");
+}
+
+static LLVMValueRef counted_inc(lw_fn *F, void *data)
+{
+  return lw_i64(F->L, ((counted *)data)->step);
+}
+
+static void counted_body(lw_fn *F, LLVMValueRef i, void *data)
+{
+  counted *c = data;
+  c->body(F, i, c->data);
+}
+
+void lw_stepped_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int64_t step, lw_body_fn body, void *data)
+{
+  counted c = {hi, body, data, step};
+  lw_loop(F, lo, counted_cond, counted_inc, counted_body, &c);
+}
+
+void lw_counted_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, lw_body_fn body, void *data)
+{
+  lw_stepped_loop(F, lo, hi, 1, body, data);
+}
+
+void lw_if_else(lw_fn *F, LLVMValueRef cond, lw_then_fn then, lw_then_fn other, void *data)
+{
+  LLVMBasicBlockRef yes = lw_block(F, "then"), no = other ? lw_block(F, "else") : NULL, join = lw_block(F, "endif");
+  LLVMBuildCondBr(F->b, cond, yes, no ? no : join);
+  LLVMPositionBuilderAtEnd(F->b, yes);
+  then(F, data);
+  LLVMBuildBr(F->b, join);
+  if (no) {
+    LLVMPositionBuilderAtEnd(F->b, no);
+    other(F, data);
+    LLVMBuildBr(F->b, join);
+  }
+  LLVMPositionBuilderAtEnd(F->b, join);
+}
+
+void lw_fail_if(lw_fn *F, LLVMValueRef bad)
+{
+  if (!F->fail_index) {
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(F->b);
+    F->fail_index = lw_block(F, "index_fail");
+    LLVMPositionBuilderAtEnd(F->b, F->fail_index);
+    LLVMBuildRet(F->b, LLVMConstInt(F->L->i32, AOTC_RC_INDEX, 0));
+    LLVMPositionBuilderAtEnd(F->b, here);
+  }
+  LLVMBasicBlockRef ok = lw_block(F, "index_ok");
+  LLVMBuildCondBr(F->b, bad, F->fail_index, ok);
+  LLVMPositionBuilderAtEnd(F->b, ok);
+}
+
+LLVMValueRef lw_entry_alloca(lw_fn *F, LLVMTypeRef ty, const char *name)
+{
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(F->L->c);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(F->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(b, first);
+  else
+    LLVMPositionBuilderAtEnd(b, entry);
+  LLVMValueRef a = LLVMBuildAlloca(b, ty, name);
+  LLVMDisposeBuilder(b);
+  return a;
+}
+
+LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* ------------------------------------------------------------------------
+ * Loop nests over a statement's own index ranges
+ * ------------------------------------------------------------------------ */
+
+static void nest_level(lw_fn *F, lw_nest *n);
+
+static void nest_body(lw_fn *F, LLVMValueRef i, void *data)
+{
+  lw_nest *n = data;
+  F->iter[n->order[n->depth]] = i;
+  n->depth++;
+  nest_level(F, n);
+  n->depth--;
+}
+
+static void nest_level(lw_fn *F, lw_nest *n)
+{
+  if (n->depth == n->n) {
+    n->inner(F, n);
+    return;
+  }
+  const ir_index *x = &n->s->index[n->order[n->depth]];
+  lw_counted_loop(F, lw_size(F, x->lo), lw_size(F, x->hi), nest_body, n);
+}
+
+void lw_run_nest(lw_fn *F, lw_nest *n)
+{
+  F->stmt = n->s;
+  n->depth = 0;
+  nest_level(F, n);
+  lw_unbind(F, n->s);
+}
+
+/* ------------------------------------------------------------------------
+ * Index checks
+ * ------------------------------------------------------------------------ */
+
+static void check_tests(lw_fn *F, lw_nest *n)
+{
+  const emit_checked_access *a = n->data;
+  for (int j = 0; j < a->n; j++) {
+    if (!emit_checks_reads_data(a->subs[j]))
+      continue;
+    LLVMValueRef v = lw_subscript(F, a->subs[j]);
+    lw_fail_if(F, LLVMBuildICmp(F->b, LLVMIntUGE, v, F->dim[a->t][j], ""));
+  }
+}
+
+typedef struct check_job {
+  const emit_checked_access *a;
+  bool *used;
+} check_job;
+
+static void check_loops(lw_fn *F, void *data)
+{
+  check_job *job = data;
+  const ir_stmt *s = job->a->s;
+  int order[64], k = 0;
+  for (int x = 0; x < s->n_index && k < 64; x++)
+    if (job->used[x])
+      order[k++] = x;
+  lw_nest n = {.s = s, .order = order, .n = k, .inner = check_tests, .data = job->a};
+  lw_run_nest(F, &n);
+}
+
+/* The statement runs somewhere: every range the check does not loop over
+ * is non-empty. */
+static LLVMValueRef runs(lw_fn *F, const ir_stmt *s, const bool *used)
+{
+  LLVMValueRef ok = LLVMConstInt(F->L->i1, 1, 0);
+  for (int x = 0; x < s->n_index; x++)
+    if (!used[x])
+      ok = LLVMBuildAnd(
+          F->b, ok, LLVMBuildICmp(F->b, LLVMIntSGT, lw_size(F, s->index[x].hi), lw_size(F, s->index[x].lo), ""), "");
+  return ok;
+}
+
+static void check_access(void *data, const emit_checked_access *a)
+{
+  lw_fn *F = data;
+  bool used[64] = {0};
+  if (a->s->n_index > 64) {
+    lw_fail(F, "a checked statement with too many indices");
+    return;
+  }
+  emit_checks_mark_used(a, used);
+  check_job job = {a, used};
+  F->stmt = a->s;
+  lw_if_else(F, runs(F, a->s, used), check_loops, NULL, &job);
+  F->stmt = NULL;
+}
+
+void lw_kernel(lw_fn *F, int i)
+{
+  const emit_kernel *k = &F->pf->kernels[i];
+  for (int s = k->first; !F->p->opt->unchecked_indices && s < k->end; s++)
+    emit_checks_visit_stmt(F->f->stmts[s], check_access, F);
+  if (k->contraction >= 0) {
+    lw_contraction(F, k->contraction);
+    return;
+  }
+  F->k = k->poly;
+  lw_ast(F, k->ast);
+}
