@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include "tune.h"
 #include "../driver/build.h"
-#include "emit_llvm.h"
+#include "eval_llvm.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -63,7 +63,8 @@ struct tune_eval {
   } *codes;      /* every code measured */
   int n_codes, cap_codes;
   bool remeasure; /* tune_eval_again: build and time even code measured before */
-  void *jit_call, *jit_ws; /* --backend llvm: the candidate being measured, compiled in-process */
+  emit_llvm_session *jit;        /* --backend llvm: the candidates compiled in-process (eval_llvm.h) */
+  void *jit_call, *jit_ws;   /* the candidate being measured */
 };
 
 typedef struct run_report {
@@ -876,14 +877,27 @@ static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res)
   ev->codes[ev->n_codes++].result = *res;
 }
 
+/* Emits (--backend llvm: plans) candidate i; false when it failed. */
+static bool emit_one(tune_eval *ev, const sched_options *o, int id, uint64_t *hash, tune_result *res,
+                     tune_llvm_cand *lc)
+{
+  if (!ev->cfg.llvm)
+    return emit_candidate(ev, o, id, hash, res);
+  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
+                      .threads = ev->cfg.threads};
+  bool ok = tune_llvm_plan(ev->ctx, ev->cfg.func, &opt, lc, hash, res->message, sizeof res->message);
+  res->status = ok ? TUNE_OK : TUNE_NO_BUILD;
+  return ok;
+}
+
 /* Emits every candidate; build[i] tells which need compiling: not those that
  * failed, nor those whose code was measured before (result copied). */
 static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int *ids, uint64_t *hashes, bool *build,
-                     tune_result *results)
+                     tune_result *results, tune_llvm_cand *lcs)
 {
   for (int i = 0; i < n; i++) {
     const tune_result *known;
-    build[i] = emit_candidate(ev, &cands[i], ids[i], &hashes[i], &results[i]);
+    build[i] = emit_one(ev, &cands[i], ids[i], &hashes[i], &results[i], &lcs[i]);
     if (build[i] && !ev->remeasure && (known = known_code(ev, hashes[i]))) {
       results[i] = *known;
       results[i].same_code = true;
@@ -895,27 +909,19 @@ static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int
   }
 }
 
-/* --backend llvm: the candidate compiled in-process, in place of cc's
- * kernel.so; NULL (res says why) on failure. */
-static emit_llvm *jit_candidate(tune_eval *ev, const sched_options *o, tune_result *res)
-{
-  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .threads = ev->cfg.threads};
-  emit_llvm *L = emit_llvm_jit_func(ev->ctx, ev->cfg.func, &opt, &ev->jit_call, &ev->jit_ws, res->message,
-                                    sizeof res->message);
-  if (!L)
-    res->status = TUNE_NO_BUILD;
-  return L;
-}
-
-static void measure_one(tune_eval *ev, int id, const sched_options *o, tune_result *res)
+static void measure_one(tune_eval *ev, int id, tune_llvm_cand *lc, tune_result *res)
 {
   char so[320];
   run_report rep = {0};
-  emit_llvm *jit = ev->cfg.llvm ? jit_candidate(ev, o, res) : NULL;
-  if (ev->cfg.llvm && !jit)
+  int handle = ev->cfg.llvm ? tune_llvm_compile(ev->jit, lc, &ev->jit_call, &ev->jit_ws, res->message,
+                                                sizeof res->message)
+                            : -1;
+  if (ev->cfg.llvm && handle < 0) {
+    res->status = TUNE_NO_BUILD;
     return;
+  }
   measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
-  emit_llvm_free(jit);
+  emit_llvm_session_drop(ev->jit, handle);
   ev->jit_call = ev->jit_ws = NULL;
   res->status = rep.status;
   res->seconds = rep.seconds;
@@ -958,29 +964,33 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   int *ids = zeroed(ev, n, sizeof *ids);
   uint64_t *hashes = zeroed(ev, n, sizeof *hashes);
   bool *build = zeroed(ev, n, sizeof *build), *emitted = zeroed(ev, n, sizeof *emitted);
+  tune_llvm_cand *lcs = zeroed(ev, n, sizeof *lcs);
   memset(results, 0, sizeof *results * (size_t)n);
   for (int i = 0; ids && i < n; i++)
     ids[i] = ev->serial++;
-  if (ids && hashes && build && emitted) {
-    emit_all(ev, cands, n, ids, hashes, build, results);
+  if (ids && hashes && build && emitted && lcs) {
+    emit_all(ev, cands, n, ids, hashes, build, results, lcs);
     for (int i = 0; i < n; i++)
       emitted[i] = results[i].status != TUNE_NO_BUILD;
     if (!ev->cfg.llvm)
       build_all(ev, build, n, ids, results);
     for (int i = 0; i < n; i++)
       if (build[i] && results[i].status == TUNE_OK)
-        measure_one(ev, ids[i], &cands[i], &results[i]);
+        measure_one(ev, ids[i], &lcs[i], &results[i]);
     for (int i = 0; i < n; i++)
       if (build[i])
         remember_code(ev, hashes[i], &results[i]);
     share_results(ev, n, hashes, emitted, results);
   }
-  for (int i = 0; ids && i < n && !ev->cfg.keep_temps; i++)
+  for (int i = 0; lcs && i < n; i++)
+    tune_llvm_cand_free(&lcs[i]);
+  for (int i = 0; ids && i < n && !ev->cfg.keep_temps && !ev->cfg.llvm; i++)
     remove_candidate(ev, ids[i]);
   aotc_free(ev->ctx, ids);
   aotc_free(ev->ctx, hashes);
   aotc_free(ev->ctx, build);
   aotc_free(ev->ctx, emitted);
+  aotc_free(ev->ctx, lcs);
 }
 
 /* ------------------------------------------------------------------------
@@ -998,7 +1008,7 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   ev->ctx = ctx;
   ev->cfg = *cfg;
   if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev) &&
-      driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir))
+      driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) && (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))))
     return ev;
   tune_eval_free(ev);
   return NULL;
@@ -1021,5 +1031,6 @@ void tune_eval_free(tune_eval *ev)
     driver_tmp_remove(ev->dir);
   }
   aotc_free(ctx, ev->codes);
+  emit_llvm_session_free(ev->jit);
   aotc_free(ctx, ev);
 }

@@ -36,12 +36,19 @@ bool emit_llvm_write_object(emit_llvm *L, const char *path);
 bool emit_llvm_jit(emit_llvm *L);
 /* The address of a JIT-compiled function; NULL (reported) if absent. */
 void *emit_llvm_lookup(emit_llvm *L, const char *name);
-/* tune --backend llvm: f under opt (the C path's emit_options) scheduled,
- * built and compiled in-process for this machine; *call and *call_ws are
- * its NAME_call and NAME_call_workspace_bytes. NULL on failure, the reason
- * in msg (errors go to a scratch context, not ctx). */
-emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
-                              char *msg, size_t cap);
+/* tune --backend llvm: candidates compiled in-process for this machine
+ * into one ORC LLJIT (pipeline opt_level), each kept until dropped. */
+typedef struct emit_llvm_session emit_llvm_session;
+emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level);
+/* The one function of plan p (emit_plan_ast done) compiled under a name of
+ * its own; *call and *call_ws are its NAME_call and
+ * NAME_call_workspace_bytes. Returns a handle for emit_llvm_session_drop, or -1
+ * with the reason in msg (diagnostics on p's context). */
+int emit_llvm_session_add(emit_llvm_session *J, const struct emit_plan *p, void **call, void **call_ws, char *msg,
+                      size_t cap);
+/* Frees the code of a candidate. */
+void emit_llvm_session_drop(emit_llvm_session *J, int handle);
+void emit_llvm_session_free(emit_llvm_session *J);
 /* The textual IR (for --dump-after=print and tests); NULL if none. */
 char *emit_llvm_ir_text(emit_llvm *L);
 void emit_llvm_free(emit_llvm *L);

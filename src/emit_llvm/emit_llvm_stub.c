@@ -48,12 +48,29 @@ void *emit_llvm_lookup(emit_llvm *L, const char *name)
   return NULL;
 }
 
-emit_llvm *emit_llvm_jit_func(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, void **call, void **call_ws,
-                              char *msg, size_t cap)
+emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
 {
-  (void)ctx, (void)f, (void)opt, (void)call, (void)call_ws;
-  snprintf(msg, cap, "this aotc was built without LLVM");
+  (void)opt_level;
+  without(ctx);
   return NULL;
+}
+
+int emit_llvm_session_add(emit_llvm_session *J, const struct emit_plan *p, void **call, void **call_ws, char *msg, size_t cap)
+{
+  (void)J, (void)p;
+  *call = *call_ws = NULL;
+  snprintf(msg, cap, "this aotc was built without LLVM");
+  return -1;
+}
+
+void emit_llvm_session_drop(emit_llvm_session *J, int handle)
+{
+  (void)J, (void)handle;
+}
+
+void emit_llvm_session_free(emit_llvm_session *J)
+{
+  (void)J;
 }
 
 char *emit_llvm_ir_text(emit_llvm *L)

@@ -121,6 +121,7 @@ static LLVMValueRef panel_at(panel *q, LLVMValueRef p, LLVMValueRef l)
 static void lane_read(lw_fn *F, void *data)
 {
   panel *q = data;
+  (void)F;
   store_read(q, panel_at(q, q->p, q->l));
 }
 
@@ -262,7 +263,7 @@ static void pack_panel(panel *q)
 static void pack_b_panel(lw_fn *F, LLVMValueRef jr, void *data)
 {
   contr *x = data;
-  panel q = {x, x->c->b, x->b->nr, x->c->cols, x->c->n_cols, x->n};
+  panel q = {.x = x, .read = x->c->b, .width = x->b->nr, .lanes = x->c->cols, .n_lanes = x->c->n_cols, .end = x->n};
   q.d = f32_at(F, x->bp, mul(F, jr, x->kc));
   q.l0 = add(F, x->jc, jr);
   pack_panel(&q);
@@ -271,7 +272,7 @@ static void pack_b_panel(lw_fn *F, LLVMValueRef jr, void *data)
 static void pack_a_panel(lw_fn *F, LLVMValueRef ir, void *data)
 {
   contr *x = data;
-  panel q = {x, x->c->a, x->b->mr, x->c->rows, x->c->n_rows, x->m};
+  panel q = {.x = x, .read = x->c->a, .width = x->b->mr, .lanes = x->c->rows, .n_lanes = x->c->n_rows, .end = x->m};
   q.d = f32_at(F, x->ap, mul(F, ir, x->kc));
   q.l0 = add(F, x->ic, ir);
   pack_panel(&q);
@@ -390,7 +391,7 @@ void lw_contraction(lw_fn *F, int ci)
   const sched_contraction *c = &F->pf->contr[ci];
   const sched_blocks *b = &F->pf->blocks[ci];
   const ir_stmt *s = F->f->stmts[c->stmt];
-  if (!F->pack || b->mr < 1 || b->nr < 1 || b->vw < 1 || b->nr % b->vw || b->mr * (b->nr / b->vw) > LW_UKR_MAX_ACC) {
+  if (!F->pack || b->mr < 1 || b->nr < 1 || b->vw < 1 || b->nr % b->vw) {
     lw_fail(F, "a contraction's blocks the micro-kernel cannot take");
     return;
   }

@@ -27,7 +27,7 @@ static void init_targets(void)
 }
 
 /* Reports an LLVM error (consumed) on ctx; false. */
-static bool llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what)
+bool lw_llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what)
 {
   char *msg = LLVMGetErrorMessage(err);
   aotc_error(ctx, (ir_loc){0}, "LLVM: %s: %s", what, msg);
@@ -43,8 +43,9 @@ static bool is_host(const emit_llvm_options *o)
 /* The target machine for opt (NULL: reported). The triple is normalised:
  * thumbv7em-none-eabihf is otherwise read as OS "eabihf" and no
  * environment, and code for it gets the soft-float calling convention. */
-static LLVMTargetMachineRef make_tm(aotc_ctx *ctx, const emit_llvm_options *o)
+LLVMTargetMachineRef lw_target_machine(aotc_ctx *ctx, const emit_llvm_options *o)
 {
+  init_targets();
   char *def = LLVMGetDefaultTargetTriple(), *err = NULL;
   char *triple = LLVMNormalizeTargetTriple(o->triple ? o->triple : def);
   LLVMTargetRef target;
@@ -80,7 +81,7 @@ static void init_types(emit_llvm *L)
   L->size_t_ty = LLVMIntPtrTypeInContext(L->c, L->td);
 }
 
-emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
+emit_llvm *lw_module_new(aotc_ctx *ctx, const emit_llvm_options *opt, LLVMTargetMachineRef tm)
 {
   emit_llvm *L = calloc(1, sizeof *L);
   if (!L) {
@@ -90,7 +91,8 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
   init_targets();
   L->ctx = ctx;
   L->opt = opt ? *opt : (emit_llvm_options){.opt_level = 2};
-  L->tm = make_tm(ctx, &L->opt);
+  L->own_tm = !tm;
+  L->tm = tm ? tm : lw_target_machine(ctx, &L->opt);
   if (!L->tm) {
     free(L);
     return NULL;
@@ -107,6 +109,11 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
   return L;
 }
 
+emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
+{
+  return lw_module_new(ctx, opt, NULL);
+}
+
 /* $AOTC_LLVM_IR=FILE: the optimised module's text there (debugging). */
 static void dump_ir(emit_llvm *L)
 {
@@ -118,7 +125,7 @@ static void dump_ir(emit_llvm *L)
 }
 
 /* Verifies, then runs default<On>. */
-static bool optimise(emit_llvm *L)
+bool lw_optimise(emit_llvm *L)
 {
   char *msg = NULL;
   if (LLVMVerifyModule(L->m, LLVMReturnStatusAction, &msg)) {
@@ -140,13 +147,13 @@ static bool optimise(emit_llvm *L)
   LLVMDisposePassBuilderOptions(po);
   if (!err)
     dump_ir(L);
-  return err ? llvm_failed(L->ctx, err, "optimisation") : true;
+  return err ? lw_llvm_failed(L->ctx, err, "optimisation") : true;
 }
 
 bool emit_llvm_write_object(emit_llvm *L, const char *path)
 {
   char *err = NULL;
-  if (!L->m || !optimise(L))
+  if (!L->m || !lw_optimise(L))
     return false;
   if (LLVMTargetMachineEmitToFile(L->tm, L->m, (char *)path, LLVMObjectFile, &err)) {
     aotc_error(L->ctx, (ir_loc){0}, "LLVM: cannot write '%s': %s", path, err ? err : "");
@@ -161,37 +168,47 @@ char *emit_llvm_ir_text(emit_llvm *L)
   return L->m ? LLVMPrintModuleToString(L->m) : NULL;
 }
 
-static bool add_process_symbols(emit_llvm *L)
+static bool add_process_symbols(aotc_ctx *ctx, LLVMOrcLLJITRef jit)
 {
   LLVMOrcDefinitionGeneratorRef gen;
-  LLVMErrorRef err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(L->jit),
+  LLVMErrorRef err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit),
                                                                           NULL, NULL);
   if (err)
-    return llvm_failed(L->ctx, err, "process symbols");
-  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(L->jit), gen);
+    return lw_llvm_failed(ctx, err, "process symbols");
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
   return true;
+}
+
+LLVMOrcLLJITRef lw_lljit(aotc_ctx *ctx, const emit_llvm_options *opt)
+{
+  LLVMTargetMachineRef tm = lw_target_machine(ctx, opt);
+  LLVMOrcLLJITRef jit = NULL;
+  if (!tm)
+    return NULL;
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, builder);
+  if (err)
+    return lw_llvm_failed(ctx, err, "LLJIT"), NULL;
+  if (!add_process_symbols(ctx, jit)) {
+    LLVMOrcDisposeLLJIT(jit);
+    return NULL;
+  }
+  return jit;
 }
 
 bool emit_llvm_jit(emit_llvm *L)
 {
-  if (!L->m || !optimise(L))
+  if (!L->m || !lw_optimise(L))
     return false;
-  LLVMTargetMachineRef tm = make_tm(L->ctx, &L->opt);
-  if (!tm)
-    return false;
-  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&L->jit, builder);
-  if (err)
-    return llvm_failed(L->ctx, err, "LLJIT");
-  if (!add_process_symbols(L))
+  if (!(L->jit = lw_lljit(L->ctx, &L->opt)))
     return false;
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(L->m, L->tsc);
   L->m = NULL;
-  err = LLVMOrcLLJITAddLLVMIRModule(L->jit, LLVMOrcLLJITGetMainJITDylib(L->jit), tsm);
+  LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModule(L->jit, LLVMOrcLLJITGetMainJITDylib(L->jit), tsm);
   if (err) {
     LLVMOrcDisposeThreadSafeModule(tsm);
-    return llvm_failed(L->ctx, err, "adding the module");
+    return lw_llvm_failed(L->ctx, err, "adding the module");
   }
   return true;
 }
@@ -205,7 +222,7 @@ void *emit_llvm_lookup(emit_llvm *L, const char *name)
   }
   LLVMErrorRef err = LLVMOrcLLJITLookup(L->jit, &addr, name);
   if (err) {
-    llvm_failed(L->ctx, err, name);
+    lw_llvm_failed(L->ctx, err, name);
     return NULL;
   }
   return (void *)(uintptr_t)addr;
@@ -223,7 +240,7 @@ void emit_llvm_free(emit_llvm *L)
     LLVMDisposeTargetData(L->td);
   if (L->tsc)
     LLVMOrcDisposeThreadSafeContext(L->tsc);
-  if (L->tm)
+  if (L->tm && L->own_tm)
     LLVMDisposeTargetMachine(L->tm);
   free(L);
 }

@@ -3,7 +3,9 @@
  * vw floats, per depth step nr/vw vector loads of the packed panel of B and
  * one broadcast of the packed panel of A per row, fmuladd; a full tile of a
  * row-major C is stored (first) or added as vectors, an edge tile goes
- * through a local tile of the accumulators. vw = 1: scalar accumulators. */
+ * through a local tile of the accumulators. vw = 1: scalar accumulators;
+ * a tile of more than LW_UKR_MAX_ACC of them: the C path's portable loops
+ * over a local tile. */
 #include "llvm_priv.h"
 
 #include <stdio.h>
@@ -15,6 +17,7 @@ typedef struct ukr {
   LLVMTypeRef vt;         /* an accumulator's type */
   LLVMValueRef acc[LW_UKR_MAX_ACC];
   LLVMValueRef kc, a, bp, c, rs, cs, mr, nr, first;
+  LLVMValueRef t, i, p; /* the local tile; the loops' row and depth step */
 } ukr;
 
 static LLVMValueRef param(ukr *u, unsigned i)
@@ -110,48 +113,45 @@ static void full_tile(lw_fn *F, void *data)
   LLVMPositionBuilderAtEnd(F->b, lw_block(F, "dead"));
 }
 
-typedef struct edge {
-  ukr *u;
-  LLVMValueRef t, i;
-} edge;
-
 /* c[i * rs + j * cs] = (first ? 0 : c[..]) + t[i * NR + j] */
 static void edge_elem(lw_fn *F, LLVMValueRef j, void *data)
 {
-  edge *e = data;
-  ukr *u = e->u;
-  LLVMValueRef off = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, e->i, u->rs, ""), LLVMBuildMul(F->b, j, u->cs, ""), "");
+  ukr *u = data;
+  LLVMValueRef off = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, u->i, u->rs, ""), LLVMBuildMul(F->b, j, u->cs, ""), "");
   LLVMValueRef addr = at(u, u->c, off), zero = LLVMConstReal(F->L->f32, 0.0);
   LLVMValueRef old = LLVMBuildLoad2(F->b, F->L->f32, addr, "");
   LLVMValueRef first = LLVMBuildICmp(F->b, LLVMIntNE, u->first, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef tv = LLVMBuildLoad2(F->b, F->L->f32, at(u, e->t, LLVMBuildAdd(F->b, mul_i64(u, e->i, u->b->nr), j, "")), "");
+  LLVMValueRef tv = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->t, LLVMBuildAdd(F->b, mul_i64(u, u->i, u->b->nr), j, "")), "");
   LLVMBuildStore(F->b, LLVMBuildFAdd(F->b, LLVMBuildSelect(F->b, first, zero, old, ""), tv, ""), addr);
 }
 
 static void edge_row(lw_fn *F, LLVMValueRef i, void *data)
 {
-  edge *e = data;
-  e->i = i;
-  lw_counted_loop(F, lw_i64(F->L, 0), e->u->nr, edge_elem, e);
+  ukr *u = data;
+  u->i = i;
+  lw_counted_loop(F, lw_i64(F->L, 0), u->nr, edge_elem, u);
 }
 
-/* The tile through a local array t, for the rows and columns that exist. */
-static void edge_tile(ukr *u)
+/* The rows and columns of the local tile that exist, into C. */
+static void store_tile(ukr *u)
+{
+  lw_counted_loop(&u->F, lw_i64(u->F.L, 0), u->mr, edge_row, u);
+}
+
+static void accumulators_to_tile(ukr *u)
 {
   lw_fn *F = &u->F;
-  edge e = {u, lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(u->b->mr * u->b->nr)), "t"), NULL};
   for (int r = 0; r < u->b->mr; r++)
     for (int v = 0; v < u->nv; v++)
       store_vec(u, LLVMBuildLoad2(F->b, u->vt, u->acc[r * u->nv + v], ""),
-                at(u, e.t, lw_i64(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
-  lw_counted_loop(F, lw_i64(F->L, 0), u->mr, edge_row, &e);
+                at(u, u->t, lw_i64(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
 }
 
-static void body(ukr *u)
+/* The register tile: accumulators over the depth, a full tile stored
+ * directly, an edge tile through the local tile. */
+static void register_tile(ukr *u)
 {
   lw_fn *F = &u->F;
-  u->kc = param(u, 0), u->a = param(u, 1), u->bp = param(u, 2), u->c = param(u, 3), u->rs = param(u, 4);
-  u->cs = param(u, 5), u->mr = param(u, 6), u->nr = param(u, 7), u->first = param(u, 8);
   for (int x = 0; x < u->b->mr * u->nv; x++) {
     u->acc[x] = lw_entry_alloca(F, u->vt, "acc");
     LLVMBuildStore(F->b, LLVMConstNull(u->vt), u->acc[x]);
@@ -161,7 +161,58 @@ static void body(ukr *u)
                                    LLVMBuildICmp(F->b, LLVMIntEQ, u->nr, lw_i64(F->L, u->b->nr), ""), "");
   full = LLVMBuildAnd(F->b, full, LLVMBuildICmp(F->b, LLVMIntEQ, u->cs, lw_i64(F->L, 1), ""), "");
   lw_if_else(F, full, full_tile, NULL, u);
-  edge_tile(u);
+  accumulators_to_tile(u);
+}
+
+/* t[i * NR + j] += a[MR * p + i] * b[NR * p + j] */
+static void loop_elem(lw_fn *F, LLVMValueRef j, void *data)
+{
+  ukr *u = data;
+  LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, LLVMBuildAdd(F->b, mul_i64(u, u->p, u->b->mr), u->i, "")), "");
+  LLVMValueRef b = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->bp, LLVMBuildAdd(F->b, mul_i64(u, u->p, u->b->nr), j, "")), "");
+  LLVMValueRef addr = at(u, u->t, LLVMBuildAdd(F->b, mul_i64(u, u->i, u->b->nr), j, ""));
+  LLVMBuildStore(F->b, lw_fmuladd(F, a, b, LLVMBuildLoad2(F->b, F->L->f32, addr, ""), IR_F32), addr);
+}
+
+static void loop_row(lw_fn *F, LLVMValueRef i, void *data)
+{
+  ukr *u = data;
+  u->i = i;
+  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, u->b->nr), loop_elem, u);
+}
+
+static void loop_step(lw_fn *F, LLVMValueRef p, void *data)
+{
+  ukr *u = data;
+  u->p = p;
+  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, u->b->mr), loop_row, u);
+}
+
+static void zero_elem(lw_fn *F, LLVMValueRef i, void *data)
+{
+  ukr *u = data;
+  LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), at(u, u->t, i));
+}
+
+/* The portable loops: the tile accumulated in the local tile. */
+static void loop_tile(ukr *u)
+{
+  lw_fn *F = &u->F;
+  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, (int64_t)u->b->mr * u->b->nr), zero_elem, u);
+  lw_counted_loop(F, lw_i64(F->L, 0), u->kc, loop_step, u);
+}
+
+static void body(ukr *u)
+{
+  lw_fn *F = &u->F;
+  u->kc = param(u, 0), u->a = param(u, 1), u->bp = param(u, 2), u->c = param(u, 3), u->rs = param(u, 4);
+  u->cs = param(u, 5), u->mr = param(u, 6), u->nr = param(u, 7), u->first = param(u, 8);
+  u->t = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(u->b->mr * u->b->nr)), "t");
+  if (u->b->mr * u->nv <= LW_UKR_MAX_ACC)
+    register_tile(u);
+  else
+    loop_tile(u);
+  store_tile(u);
   LLVMBuildRetVoid(F->b);
 }
 
