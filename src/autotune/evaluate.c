@@ -4,8 +4,11 @@
  * same compiler and flags as `aotc run`), two compilers at a time. Each built
  * candidate then runs alone in a child process with OMP_NUM_THREADS set:
  * once on the inputs of the reference, whose outputs are checked, then a
- * warm-up and timed repeats rotating over several buffer sets. A candidate
- * that crashes or hangs takes only its child down. */
+ * warm-up and timed repeats rotating over several buffer sets, stopped
+ * early once the candidate is clearly slower than the best (time_runs). A
+ * candidate that crashes or hangs takes only its child down. With
+ * --backend llvm (eval_llvm.h) candidates are planned once and compiled
+ * in-process, two at a time, instead of written out and built by cc. */
 #define _GNU_SOURCE
 #include "tune.h"
 #include "../driver/build.h"
@@ -32,6 +35,7 @@
 #define EVAL_RUN_LIMIT 30    /* seconds for one candidate's runs */
 #define EVAL_RTOL 1e-3
 #define EVAL_MIN_SAMPLE 2e-4 /* seconds: tiny kernels are timed over several calls */
+#define EVAL_CLEARLY_SLOWER 1.5 /* a candidate's fastest sample this many times the best: timing stops */
 
 typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
 typedef size_t (*packed_ws_fn)(const int64_t *sizes);
@@ -60,9 +64,11 @@ struct tune_eval {
   struct {
     uint64_t hash; /* of a candidate's C text and header */
     tune_result result;
+    int jit;       /* --backend llvm: its code, still loaded (a handle); -1: none */
   } *codes;      /* every code measured */
   int n_codes, cap_codes;
   bool remeasure; /* tune_eval_again: build and time even code measured before */
+  tune_times times;
   emit_llvm_session *jit;        /* --backend llvm: the candidates compiled in-process (eval_llvm.h) */
   void *jit_call, *jit_ws;   /* the candidate being measured */
 };
@@ -561,18 +567,24 @@ static int calls_per_sample(double one)
   return n < 1 ? 1 : n > 1000 ? 1000 : (int)n;
 }
 
-/* Warm-up, then samples on rotating buffer sets until the budget is spent;
- * a candidate far slower than the best so far stops after one sample. */
+/* Warm-up, then samples on rotating buffer sets until the budget is spent.
+ * The same rules in both paths stop early a candidate that cannot be the
+ * best: one sample when the warm-up took more than twice the best time so
+ * far, and no more samples once its fastest sample is EVAL_CLEARLY_SLOWER
+ * times the best (its median, the time reported, is at least that). */
 static void time_runs(const tune_eval *ev, packed_fn fn, void *ws, run_report *rep)
 {
-  double times[EVAL_MAX_REPEATS], start = now();
+  double times[EVAL_MAX_REPEATS], start = now(), fastest = 0;
   int rc = 0, n = 0;
   double warm = time_calls(ev, fn, ws, 1, 1, &rc);
   int calls = calls_per_sample(warm);
   bool hopeless = ev->best > 0 && warm > 2 * ev->best;
   while (!rc && n < EVAL_MAX_REPEATS && (n < EVAL_MIN_REPEATS || now() - start < ev->cfg.time_per_candidate)) {
     times[n] = time_calls(ev, fn, ws, 2 + n * calls, calls, &rc);
+    fastest = n == 0 || times[n] < fastest ? times[n] : fastest;
     if (++n == 1 && hopeless)
+      break;
+    if (ev->best > 0 && fastest > EVAL_CLEARLY_SLOWER * ev->best)
       break;
   }
   if (rc) {
@@ -853,27 +865,40 @@ static void remove_candidate(const tune_eval *ev, int id)
  * Code already measured
  * ------------------------------------------------------------------------ */
 
-static const tune_result *known_code(const tune_eval *ev, uint64_t hash)
+static int code_index(const tune_eval *ev, uint64_t hash)
 {
   for (int i = 0; i < ev->n_codes; i++)
     if (ev->codes[i].hash == hash)
-      return &ev->codes[i].result;
-  return NULL;
+      return i;
+  return -1;
 }
 
-static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res)
+static const tune_result *known_code(const tune_eval *ev, uint64_t hash)
 {
-  if (known_code(ev, hash))
+  int i = code_index(ev, hash);
+  return i >= 0 ? &ev->codes[i].result : NULL;
+}
+
+/* jit: the code of a passing --backend llvm candidate, kept loaded for a
+ * later measure (tune_eval_again) instead of compiled again. */
+static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res, int jit)
+{
+  if (known_code(ev, hash)) {
+    emit_llvm_session_drop(ev->jit, jit);
     return;
+  }
   if (ev->n_codes == ev->cap_codes) {
     int cap = ev->cap_codes ? 2 * ev->cap_codes : 64;
     void *grown = aotc_realloc(ev->ctx, ev->codes, sizeof *ev->codes * (size_t)cap);
-    if (!grown)
+    if (!grown) {
+      emit_llvm_session_drop(ev->jit, jit);
       return;
+    }
     ev->codes = grown;
     ev->cap_codes = cap;
   }
   ev->codes[ev->n_codes].hash = hash;
+  ev->codes[ev->n_codes].jit = jit;
   ev->codes[ev->n_codes++].result = *res;
 }
 
@@ -885,7 +910,7 @@ static bool emit_one(tune_eval *ev, const sched_options *o, int id, uint64_t *ha
     return emit_candidate(ev, o, id, hash, res);
   emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
                       .threads = ev->cfg.threads};
-  bool ok = tune_llvm_plan(ev->ctx, ev->cfg.func, &opt, lc, hash, res->message, sizeof res->message);
+  bool ok = tune_llvm_plan(ev->ctx, ev->cfg.func, &opt, id, lc, hash, res->message, sizeof res->message);
   res->status = ok ? TUNE_OK : TUNE_NO_BUILD;
   return ok;
 }
@@ -897,7 +922,11 @@ static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int
 {
   for (int i = 0; i < n; i++) {
     const tune_result *known;
+    double t0 = now();
     build[i] = emit_one(ev, &cands[i], ids[i], &hashes[i], &results[i], &lcs[i]);
+    int k = build[i] && ev->cfg.llvm ? code_index(ev, hashes[i]) : -1;
+    lcs[i].loaded = k >= 0 ? ev->codes[k].jit : -1;
+    ev->times.emit += now() - t0;
     if (build[i] && !ev->remeasure && (known = known_code(ev, hashes[i]))) {
       results[i] = *known;
       results[i].same_code = true;
@@ -909,19 +938,28 @@ static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int
   }
 }
 
-static void measure_one(tune_eval *ev, int id, tune_llvm_cand *lc, tune_result *res)
+/* --backend llvm: the candidate's code loaded (or loaded before); its
+ * handle, -1 (res says why) on failure. */
+static int load_llvm(tune_eval *ev, tune_llvm_cand *lc, tune_result *res)
+{
+  if (lc->loaded >= 0 && emit_llvm_session_entry(ev->jit, lc->loaded, &ev->jit_call, &ev->jit_ws))
+    return lc->loaded;
+  int handle = tune_llvm_load(ev->jit, lc, &ev->jit_call, &ev->jit_ws, res->message, sizeof res->message);
+  if (handle < 0)
+    res->status = TUNE_NO_BUILD;
+  return handle;
+}
+
+/* Measures a built candidate; --backend llvm: returns the handle of its
+ * code when it passed (kept loaded), else -1. */
+static int measure_one(tune_eval *ev, int id, tune_llvm_cand *lc, tune_result *res)
 {
   char so[320];
   run_report rep = {0};
-  int handle = ev->cfg.llvm ? tune_llvm_compile(ev->jit, lc, &ev->jit_call, &ev->jit_ws, res->message,
-                                                sizeof res->message)
-                            : -1;
-  if (ev->cfg.llvm && handle < 0) {
-    res->status = TUNE_NO_BUILD;
-    return;
-  }
+  int handle = ev->cfg.llvm ? load_llvm(ev, lc, res) : -1;
+  if (ev->cfg.llvm && handle < 0)
+    return -1;
   measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
-  emit_llvm_session_drop(ev->jit, handle);
   ev->jit_call = ev->jit_ws = NULL;
   res->status = rep.status;
   res->seconds = rep.seconds;
@@ -929,6 +967,11 @@ static void measure_one(tune_eval *ev, int id, tune_llvm_cand *lc, tune_result *
   memcpy(res->message, rep.message, sizeof rep.message);
   if (rep.status == TUNE_OK && (ev->best == 0 || rep.seconds < ev->best))
     ev->best = rep.seconds;
+  if (rep.status != TUNE_OK && handle >= 0 && handle != lc->loaded) {
+    emit_llvm_session_drop(ev->jit, handle);
+    handle = -1;
+  }
+  return handle == lc->loaded ? -1 : handle;
 }
 
 /* Candidates with the code of an earlier one in the same batch share its
@@ -965,21 +1008,27 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   uint64_t *hashes = zeroed(ev, n, sizeof *hashes);
   bool *build = zeroed(ev, n, sizeof *build), *emitted = zeroed(ev, n, sizeof *emitted);
   tune_llvm_cand *lcs = zeroed(ev, n, sizeof *lcs);
+  int *jit = zeroed(ev, n, sizeof *jit);
   memset(results, 0, sizeof *results * (size_t)n);
   for (int i = 0; ids && i < n; i++)
     ids[i] = ev->serial++;
-  if (ids && hashes && build && emitted && lcs) {
+  if (ids && hashes && build && emitted && lcs && jit) {
     emit_all(ev, cands, n, ids, hashes, build, results, lcs);
     for (int i = 0; i < n; i++)
       emitted[i] = results[i].status != TUNE_NO_BUILD;
-    if (!ev->cfg.llvm)
+    double wb = now();
+    if (ev->cfg.llvm)
+      tune_llvm_compile_all(ev->jit, lcs, build, n);
+    else
       build_all(ev, build, n, ids, results);
+    ev->times.build += now() - wb;
+    double wr = now();
     for (int i = 0; i < n; i++)
-      if (build[i] && results[i].status == TUNE_OK)
-        measure_one(ev, ids[i], &lcs[i], &results[i]);
+      jit[i] = build[i] && results[i].status == TUNE_OK ? measure_one(ev, ids[i], &lcs[i], &results[i]) : -1;
+    ev->times.runs += now() - wr;
     for (int i = 0; i < n; i++)
       if (build[i])
-        remember_code(ev, hashes[i], &results[i]);
+        remember_code(ev, hashes[i], &results[i], jit[i]);
     share_results(ev, n, hashes, emitted, results);
   }
   for (int i = 0; lcs && i < n; i++)
@@ -991,6 +1040,12 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   aotc_free(ev->ctx, build);
   aotc_free(ev->ctx, emitted);
   aotc_free(ev->ctx, lcs);
+  aotc_free(ev->ctx, jit);
+}
+
+const tune_times *tune_eval_times(const tune_eval *ev)
+{
+  return &ev->times;
 }
 
 /* ------------------------------------------------------------------------
@@ -1007,8 +1062,11 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   memset(ev, 0, sizeof *ev);
   ev->ctx = ctx;
   ev->cfg = *cfg;
-  if (size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev) &&
-      driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) && (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))))
+  double t0 = now();
+  bool ready = size_args(ev) && alloc_sets(ev) && setup_checks(ev) && reference(ev);
+  ev->times.reference = now() - t0;
+  if (ready && driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) &&
+      (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))))
     return ev;
   tune_eval_free(ev);
   return NULL;

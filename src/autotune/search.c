@@ -639,6 +639,10 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   if (!s.seen || !(s.ev = start_eval(ctx, req)))
     return false;
   bool ok = run_search(&s);
+  const tune_times *t = tune_eval_times(s.ev);
+  if (!req->quiet)
+    fprintf(stderr, "tune: %.2f s reference, %.2f s emitting, %.2f s building (%s), %.2f s checking and timing\n",
+            t->reference, t->emit, t->build, req->llvm ? "LLVM, in-process" : "cc", t->runs);
   tune_eval_free(s.ev);
   return ok;
 }

@@ -138,6 +138,14 @@ void tune_eval_free(tune_eval *ev);
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results);
 /* The same, measuring again code that was measured before. */
 void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_result *results);
+/* Where a search's time went (wall seconds): the reference outputs,
+ * emitting (scheduling and printing or planning) the candidates, building
+ * them (compilers, or the LLVM backend's in-process compilation), and
+ * loading, checking and timing them. */
+typedef struct tune_times {
+  double reference, emit, build, runs;
+} tune_times;
+const tune_times *tune_eval_times(const tune_eval *ev);
 /* Arithmetic operations of one call: per statement, domain points times the
  * operators of its right-hand side, plus one for a reduction. */
 double tune_flops(const ir_func *f, const int64_t *sizes);

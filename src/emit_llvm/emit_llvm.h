@@ -37,16 +37,25 @@ bool emit_llvm_jit(emit_llvm *L);
 /* The address of a JIT-compiled function; NULL (reported) if absent. */
 void *emit_llvm_lookup(emit_llvm *L, const char *name);
 /* tune --backend llvm: candidates compiled in-process for this machine
- * into one ORC LLJIT (pipeline opt_level), each kept until dropped. */
+ * (pipeline opt_level) and loaded into one ORC LLJIT, each kept until
+ * dropped. */
 typedef struct emit_llvm_session emit_llvm_session;
+typedef struct emit_llvm_object emit_llvm_object;
 emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level);
-/* The one function of plan p (emit_plan_ast done) compiled under a name of
- * its own; *call and *call_ws are its NAME_call and
- * NAME_call_workspace_bytes. Returns a handle for emit_llvm_session_drop, or -1
- * with the reason in msg (diagnostics on p's context). */
-int emit_llvm_session_add(emit_llvm_session *J, const struct emit_plan *p, void **call, void **call_ws, char *msg,
-                      size_t cap);
-/* Frees the code of a candidate. */
+/* The one function of plan p (emit_plan_ast done) compiled to an object
+ * under a name of its own (id: unique in the session); NULL with the
+ * reason on p's context. Several threads may compile at once, each its own
+ * plan. */
+emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const struct emit_plan *p, int id);
+/* Loads o's code (o keeps its name, not its code); *call and *call_ws are its
+ * NAME_call and NAME_call_workspace_bytes. Returns a handle for
+ * emit_llvm_session_drop, or -1 with the reason in msg. */
+int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **call, void **call_ws, char *msg,
+                           size_t cap);
+/* The functions of a loaded candidate; false if none. */
+bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call, void **call_ws);
+void emit_llvm_object_free(emit_llvm_object *o);
+/* Frees the code of a loaded candidate. */
 void emit_llvm_session_drop(emit_llvm_session *J, int handle);
 void emit_llvm_session_free(emit_llvm_session *J);
 /* The textual IR (for --dump-after=print and tests); NULL if none. */

@@ -55,12 +55,30 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   return NULL;
 }
 
-int emit_llvm_session_add(emit_llvm_session *J, const struct emit_plan *p, void **call, void **call_ws, char *msg, size_t cap)
+emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const struct emit_plan *p, int id)
 {
-  (void)J, (void)p;
+  (void)J, (void)p, (void)id;
+  return NULL;
+}
+
+int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **call, void **call_ws, char *msg,
+                           size_t cap)
+{
+  (void)J, (void)o;
   *call = *call_ws = NULL;
   snprintf(msg, cap, "this aotc was built without LLVM");
   return -1;
+}
+
+bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call, void **call_ws)
+{
+  (void)J, (void)handle, (void)call, (void)call_ws;
+  return false;
+}
+
+void emit_llvm_object_free(emit_llvm_object *o)
+{
+  (void)o;
 }
 
 void emit_llvm_session_drop(emit_llvm_session *J, int handle)

@@ -1,7 +1,9 @@
-/* llvm_jit.c: the tuner's in-process compiler: one ORC LLJIT for all the
- * candidates of a search (its target machine, the process's symbols and the
- * JIT itself made once), each candidate's module optimised and added under
- * names of its own with a resource tracker, its code freed when dropped. */
+/* llvm_jit.c: the tuner's in-process compiler. A candidate's plan is
+ * compiled to an object in memory (IR, the pipeline, code generation, with
+ * a target machine of its own: safe on several threads at once, one
+ * candidate per thread), then loaded into the one ORC LLJIT of the search
+ * (made once, resolving the process's symbols) under names of its own,
+ * with a resource tracker; its code is freed when dropped. */
 #include "llvm_priv.h"
 
 #include <stdio.h>
@@ -12,10 +14,14 @@
 struct emit_llvm_session {
   aotc_ctx *ctx;
   emit_llvm_options opt;
-  LLVMTargetMachineRef tm; /* for the modules: data layout, the pipeline's cost model */
   LLVMOrcLLJITRef jit;
   LLVMOrcResourceTrackerRef rt[JIT_MAX_LIVE];
-  int serial;
+  void *call[JIT_MAX_LIVE], *call_ws[JIT_MAX_LIVE];
+};
+
+struct emit_llvm_object {
+  char name[256];            /* the entry's name in the JIT */
+  LLVMMemoryBufferRef code;  /* the ELF object; NULL once loaded */
 };
 
 emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
@@ -27,12 +33,47 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   }
   J->ctx = ctx;
   J->opt = (emit_llvm_options){.opt_level = opt_level};
-  J->tm = lw_target_machine(ctx, &J->opt);
-  if (!J->tm || !(J->jit = lw_lljit(ctx, &J->opt))) {
+  if (!(J->jit = lw_lljit(ctx, &J->opt))) {
     emit_llvm_session_free(J);
     return NULL;
   }
   return J;
+}
+
+/* The plan's functions under the entry name `name`, optimised, as an object. */
+static LLVMMemoryBufferRef compile(const emit_llvm_options *opt, const emit_plan *p, const char *name)
+{
+  emit_llvm *L = emit_llvm_new(p->ctx, opt);
+  emit_plan_fn *pf = &p->funcs[0];
+  const char *saved = pf->name;
+  LLVMMemoryBufferRef code = NULL;
+  char *err = NULL;
+  pf->name = name;
+  bool ok = L && emit_llvm_add_plan(L, p) && lw_optimise(L);
+  pf->name = saved;
+  if (ok && LLVMTargetMachineEmitToMemoryBuffer(L->tm, L->m, LLVMObjectFile, &err, &code)) {
+    aotc_error(p->ctx, (ir_loc){0}, "LLVM: code generation: %s", err ? err : "");
+    code = NULL;
+  }
+  LLVMDisposeMessage(err);
+  emit_llvm_free(L);
+  return code;
+}
+
+emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const emit_plan *p, int id)
+{
+  emit_llvm_object *o = calloc(1, sizeof *o);
+  if (!o || p->n_funcs != 1) {
+    aotc_error(p->ctx, (ir_loc){0}, "LLVM: a candidate of one function expected");
+    free(o);
+    return NULL;
+  }
+  snprintf(o->name, sizeof o->name, "%.200s__aotc_cand%d", p->funcs[0].name, id);
+  if (!(o->code = compile(&J->opt, p, o->name))) {
+    free(o);
+    return NULL;
+  }
+  return o;
 }
 
 static int free_slot(const emit_llvm_session *J)
@@ -43,85 +84,80 @@ static int free_slot(const emit_llvm_session *J)
   return -1;
 }
 
-static void *lookup(emit_llvm_session *J, aotc_ctx *ctx, const char *name, const char *suffix)
+static void *lookup(emit_llvm_session *J, const char *name, const char *suffix, char *msg, size_t cap)
 {
   char sym[600];
   LLVMOrcExecutorAddress addr = 0;
   snprintf(sym, sizeof sym, "%s%s", name, suffix);
   LLVMErrorRef err = LLVMOrcLLJITLookup(J->jit, &addr, sym);
-  if (err)
-    lw_llvm_failed(ctx, err, sym);
+  if (err) {
+    char *m = LLVMGetErrorMessage(err);
+    snprintf(msg, cap, "LLVM: %s: %s", sym, m);
+    LLVMDisposeErrorMessage(m);
+  }
   return (void *)(uintptr_t)addr;
 }
 
-/* The plan's functions under the entry name `name` into a new module. */
-static emit_llvm *build(emit_llvm_session *J, const emit_plan *p, const char *name)
+static void remove_code(LLVMOrcResourceTrackerRef rt)
 {
-  emit_llvm *L = lw_module_new(p->ctx, &J->opt, J->tm);
-  emit_plan_fn *pf = &p->funcs[0];
-  const char *saved = pf->name;
-  pf->name = name;
-  bool ok = L && emit_llvm_add_plan(L, p) && lw_optimise(L);
-  pf->name = saved;
-  if (!ok) {
-    emit_llvm_free(L);
-    return NULL;
-  }
-  return L;
+  LLVMErrorRef err = LLVMOrcResourceTrackerRemove(rt);
+  if (err)
+    LLVMConsumeError(err);
+  LLVMOrcReleaseResourceTracker(rt);
 }
 
-/* Adds L's module to the JIT, tracked by a new resource tracker. */
-static LLVMOrcResourceTrackerRef add_module(emit_llvm_session *J, emit_llvm *L)
-{
-  LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(J->jit));
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(L->m, L->tsc);
-  L->m = NULL;
-  LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModuleWithRT(J->jit, rt, tsm);
-  if (err) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    LLVMOrcReleaseResourceTracker(rt);
-    lw_llvm_failed(L->ctx, err, "adding the module");
-    return NULL;
-  }
-  return rt;
-}
-
-static void failure(const emit_plan *p, char *msg, size_t cap)
-{
-  snprintf(msg, cap, "LLVM: %s", p->ctx->n_diags ? p->ctx->diags[0].msg : "out of memory");
-}
-
-int emit_llvm_session_add(emit_llvm_session *J, const emit_plan *p, void **call, void **call_ws, char *msg, size_t cap)
+int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **call, void **call_ws, char *msg,
+                           size_t cap)
 {
   int slot = free_slot(J);
-  const char *name = p->n_funcs == 1 ? ir_sprintf(p->ctx, "%s__aotc_cand%d", p->funcs[0].name, J->serial++) : NULL;
-  emit_llvm *L = slot >= 0 && name ? build(J, p, name) : NULL;
-  LLVMOrcResourceTrackerRef rt = L ? add_module(J, L) : NULL;
-  emit_llvm_free(L);
-  *call = rt ? lookup(J, p->ctx, name, "_call") : NULL;
-  *call_ws = rt ? lookup(J, p->ctx, name, "_call_workspace_bytes") : NULL;
+  *call = *call_ws = NULL;
+  if (slot < 0 || !o->code) {
+    snprintf(msg, cap, "LLVM: %s", slot < 0 ? "too many candidates loaded" : "loaded before");
+    return -1;
+  }
+  LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(J->jit));
+  LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(J->jit, rt, o->code);
+  o->code = NULL;
+  if (err) {
+    char *m = LLVMGetErrorMessage(err);
+    snprintf(msg, cap, "LLVM: adding the object: %s", m);
+    LLVMDisposeErrorMessage(m);
+    LLVMOrcReleaseResourceTracker(rt);
+    return -1;
+  }
+  *call = lookup(J, o->name, "_call", msg, cap);
+  *call_ws = *call ? lookup(J, o->name, "_call_workspace_bytes", msg, cap) : NULL;
   if (!*call || !*call_ws) {
-    failure(p, msg, cap);
-    if (rt) {
-      LLVMErrorRef err = LLVMOrcResourceTrackerRemove(rt);
-      if (err)
-        LLVMConsumeError(err);
-      LLVMOrcReleaseResourceTracker(rt);
-    }
+    remove_code(rt);
     return -1;
   }
   J->rt[slot] = rt;
+  J->call[slot] = *call;
+  J->call_ws[slot] = *call_ws;
   return slot;
+}
+
+bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call, void **call_ws)
+{
+  if (!J || handle < 0 || handle >= JIT_MAX_LIVE || !J->rt[handle])
+    return false;
+  *call = J->call[handle];
+  *call_ws = J->call_ws[handle];
+  return true;
+}
+
+void emit_llvm_object_free(emit_llvm_object *o)
+{
+  if (o && o->code)
+    LLVMDisposeMemoryBuffer(o->code);
+  free(o);
 }
 
 void emit_llvm_session_drop(emit_llvm_session *J, int handle)
 {
   if (!J || handle < 0 || handle >= JIT_MAX_LIVE || !J->rt[handle])
     return;
-  LLVMErrorRef err = LLVMOrcResourceTrackerRemove(J->rt[handle]);
-  if (err)
-    lw_llvm_failed(J->ctx, err, "freeing a candidate's code");
-  LLVMOrcReleaseResourceTracker(J->rt[handle]);
+  remove_code(J->rt[handle]);
   J->rt[handle] = NULL;
 }
 
@@ -133,7 +169,5 @@ void emit_llvm_session_free(emit_llvm_session *J)
     emit_llvm_session_drop(J, i);
   if (J->jit)
     LLVMOrcDisposeLLJIT(J->jit);
-  if (J->tm)
-    LLVMDisposeTargetMachine(J->tm);
   free(J);
 }

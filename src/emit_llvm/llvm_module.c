@@ -81,7 +81,7 @@ static void init_types(emit_llvm *L)
   L->size_t_ty = LLVMIntPtrTypeInContext(L->c, L->td);
 }
 
-emit_llvm *lw_module_new(aotc_ctx *ctx, const emit_llvm_options *opt, LLVMTargetMachineRef tm)
+emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
 {
   emit_llvm *L = calloc(1, sizeof *L);
   if (!L) {
@@ -91,8 +91,7 @@ emit_llvm *lw_module_new(aotc_ctx *ctx, const emit_llvm_options *opt, LLVMTarget
   init_targets();
   L->ctx = ctx;
   L->opt = opt ? *opt : (emit_llvm_options){.opt_level = 2};
-  L->own_tm = !tm;
-  L->tm = tm ? tm : lw_target_machine(ctx, &L->opt);
+  L->tm = lw_target_machine(ctx, &L->opt);
   if (!L->tm) {
     free(L);
     return NULL;
@@ -107,11 +106,6 @@ emit_llvm *lw_module_new(aotc_ctx *ctx, const emit_llvm_options *opt, LLVMTarget
   LLVMSetModuleDataLayout(L->m, L->td);
   init_types(L);
   return L;
-}
-
-emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
-{
-  return lw_module_new(ctx, opt, NULL);
 }
 
 /* $AOTC_LLVM_IR=FILE: the optimised module's text there (debugging). */
@@ -240,7 +234,7 @@ void emit_llvm_free(emit_llvm *L)
     LLVMDisposeTargetData(L->td);
   if (L->tsc)
     LLVMOrcDisposeThreadSafeContext(L->tsc);
-  if (L->tm && L->own_tm)
+  if (L->tm)
     LLVMDisposeTargetMachine(L->tm);
   free(L);
 }
