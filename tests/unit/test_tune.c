@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "ir.h"
 #include "../../src/autotune/tune.h"
+#include "emit_llvm.h"
 
 #include <criterion/criterion.h>
 #include <libgen.h>
@@ -372,6 +373,47 @@ Test(tune, wrong_candidates_are_discarded, .timeout = 120)
   cr_assert_eq(out.trials, 3);
   cr_assert_eq(out.rejected, 3);
   cr_assert_eq(out.seconds, 0);
+  struct stat st;
+  cr_assert_neq(stat(cache, &st), 0, "no entry may be written from wrong candidates");
+}
+
+/* --backend llvm: candidates compiled in-process, the confirm rounds on the
+ * code kept loaded; every candidate checked. */
+Test(tune, llvm_tune_is_recorded, .timeout = 120)
+{
+  if (!emit_llvm_available())
+    cr_skip_test("aotc was built without LLVM");
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {48, 40, 24};
+  const char *cache = path_in_dir("llvm.txt");
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 8, .seed = 5, .fuse = true,
+                      .cache_path = cache, .quiet = true, .llvm = true};
+  tune_outcome out;
+  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(out.trials, 8);
+  cr_assert_eq(out.rejected, 0);
+  cr_assert_eq(out.failed, 0);
+  cr_assert_gt(out.seconds, 0);
+  sched_options found;
+  cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
+}
+
+Test(tune, llvm_wrong_candidates_are_discarded, .timeout = 120)
+{
+  if (!emit_llvm_available())
+    cr_skip_test("aotc was built without LLVM");
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {16, 16, 16};
+  const char *cache = path_in_dir("llvm_corrupt.txt");
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 3, .fuse = true, .cache_path = cache,
+                      .quiet = true, .llvm = true};
+  tune_outcome out;
+  setenv("AOTC_TUNE_CORRUPT", "1", 1);
+  bool ok = tune_run(ctx, &req, &out);
+  unsetenv("AOTC_TUNE_CORRUPT");
+  cr_assert_not(ok);
+  cr_assert_eq(out.trials, 3);
+  cr_assert_eq(out.rejected, 3);
   struct stat st;
   cr_assert_neq(stat(cache, &st), 0, "no entry may be written from wrong candidates");
 }
