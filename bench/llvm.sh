@@ -7,10 +7,11 @@
 #      `cc -O2` and `cc -O3` (-march=native), or built by LLVM
 #      (`--emit obj`, O3 pipeline, this CPU);
 #   2. tuning throughput: `aotc tune` of mm 256^3 for TRIALS candidates with
-#      cc and with `--backend llvm` (candidates per minute, end to end: the
-#      timing runs are the same in both), and build-only throughput: the
-#      same SCHEDS schedules built as C + `cc -O2 -shared` or as an object by
-#      LLVM (builds per minute).
+#      cc and with `--backend llvm` (candidates per minute, end to end, and
+#      without the reference outputs both compute first: tune's own report
+#      of where its time went), and build-only throughput: the same 8
+#      schedules built as C + `cc -O2 -shared` or as an object by LLVM
+#      (builds per minute); the paths alternate in every round, medians.
 # Prints markdown tables for bench/RESULTS.md.
 #
 #   bench/llvm.sh          (AOTC=build/aotc ROUNDS=3 REPS=9 TRIALS=20)
@@ -69,36 +70,61 @@ else
 fi
 echo "(ratios: speed of the LLVM code relative to the C path's; above 1: LLVM faster)"
 
-# ---- 2. tuning and build throughput
-tune() { # LABEL FLAGS...
+# ---- 2. tuning and build throughput, the two paths alternating in each round
+tune() { # OUT FLAGS...: wall seconds of one `aotc tune`, its report in OUT
   local t0 t1
   t0=$(date +%s.%N)
-  "$AOTC" tune bench/kernels.tc --entry mm --size M=256,N=256,K=256 --trials "$TRIALS" "${@:2}" >"$out/tune_$1.txt" 2>&1
+  "$AOTC" tune bench/kernels.tc --entry mm --size M=256,N=256,K=256 --trials "$TRIALS" "${@:2}" >"$1" 2>&1
   t1=$(date +%s.%N)
-  echo "$t0 $t1"
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
-read -r a0 a1 < <(tune cc)
-read -r b0 b1 < <(tune llvm --backend llvm)
+# Seconds of the reference in a tune report (`tune: X s reference, ...`).
+reference_s() { awk '$1 == "tune:" { print $2 }' "$1"; }
 schedules=("none" "tile=32,64,32 vec=1 mk=0" "tile=64,256,128 reg=6,16 vec=1 pack=1 sr=1 mk=1"
   "tile=16,32,8 reg=4,8 vec=1 sr=1 mk=0" "tile=96,512,256 reg=6,32 vec=1 pack=1 sr=1 mk=1"
   "tile=8,8,8 mk=0" "tile=128,128,64 reg=8,16 vec=1 pack=1 mk=1" "tile=48,96,48 reg=2,8 vec=1 sr=1 mk=0")
-c0=$(date +%s.%N)
-for s in "${schedules[@]}"; do
-  "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" -o "$out/cand.c"
-  cc -std=gnu11 -O2 -march=native -fPIC -shared -o "$out/cand.so" "$out/cand.c" -lm
+build_cc() {
+  local s t0 t1
+  t0=$(date +%s.%N)
+  for s in "${schedules[@]}"; do
+    "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" -o "$out/cand.c"
+    cc -std=gnu11 -O2 -march=native -fPIC -shared -o "$out/cand.so" "$out/cand.c" -lm
+  done
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+build_llvm() {
+  local s t0 t1
+  t0=$(date +%s.%N)
+  for s in "${schedules[@]}"; do
+    "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" --emit obj -o "$out/cand.o"
+  done
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+for v in cc llvm; do : >"$out/tune_$v.txt"; : >"$out/tref_$v.txt"; : >"$out/build_$v.txt"; done
+for ((r = 0; r < ROUNDS; r++)); do
+  tune "$out/tune_cc_$r.log" >>"$out/tune_cc.txt"
+  tune "$out/tune_llvm_$r.log" --backend llvm >>"$out/tune_llvm.txt"
+  reference_s "$out/tune_cc_$r.log" >>"$out/tref_cc.txt"
+  reference_s "$out/tune_llvm_$r.log" >>"$out/tref_llvm.txt"
+  build_cc >>"$out/build_cc.txt"
+  build_llvm >>"$out/build_llvm.txt"
 done
-c1=$(date +%s.%N)
-for s in "${schedules[@]}"; do
-  "$AOTC" bench/kernels.tc --entry mm --size M=256,N=256,K=256 --schedule "$s" --emit obj -o "$out/cand.o"
-done
-c2=$(date +%s.%N)
+# candidates per minute from the median wall time (minus the median reference)
+rate() { awk -v n="$1" -v t="$2" -v r="${3:-0}" 'BEGIN { printf "%.1f", 60 * n / (t - r) }'; }
+tc=$(median <"$out/tune_cc.txt") tl=$(median <"$out/tune_llvm.txt")
+rc=$(median <"$out/tref_cc.txt") rl=$(median <"$out/tref_llvm.txt")
+bc=$(median <"$out/build_cc.txt") bl=$(median <"$out/build_llvm.txt")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+e2c=$(rate "$TRIALS" "$tc") e2l=$(rate "$TRIALS" "$tl") sc=$(rate "$TRIALS" "$tc" "$rc") sl=$(rate "$TRIALS" "$tl" "$rl")
+b8c=$(rate "${#schedules[@]}" "$bc") b8l=$(rate "${#schedules[@]}" "$bl")
 echo
-echo "| mm 256^3 | cc | LLVM backend | LLVM / cc |"
+echo "| mm 256^3 (median of $ROUNDS rounds) | cc | LLVM backend | LLVM / cc |"
 echo "| --- | ---: | ---: | ---: |"
-awk -v n="$TRIALS" -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" 'BEGIN {
-  x = 60 * n / (a1 - a0); y = 60 * n / (b1 - b0);
-  printf "| aotc tune, %d candidates, end to end (candidates/min) | %.1f | %.1f | %.2f |\n", n, x, y, y / x }'
-awk -v n="${#schedules[@]}" -v c0="$c0" -v c1="$c1" -v c2="$c2" 'BEGIN {
-  x = 60 * n / (c1 - c0); y = 60 * n / (c2 - c1);
-  printf "| build only, %d schedules (builds/min) | %.1f | %.1f | %.2f |\n", n, x, y, y / x }'
-grep -h "^matmul\|^mm:" "$out/tune_cc.txt" "$out/tune_llvm.txt" | sed 's/^/    /'
+echo "| aotc tune, $TRIALS candidates, end to end (candidates/min) | $e2c | $e2l | $(ratio "$e2c" "$e2l") |"
+echo "| the same without the reference outputs (${rc} s, ${rl} s; candidates/min) | $sc | $sl | $(ratio "$sc" "$sl") |"
+echo "| build only: aotc + cc -O2, or aotc --emit obj, ${#schedules[@]} schedules (builds/min) | $b8c | $b8l | $(ratio "$b8c" "$b8l") |"
+echo
+echo "Where the time of the last round went (aotc tune's own report):"
+grep -h "^tune: \|^mm:" "$out/tune_cc_$((ROUNDS - 1)).log" "$out/tune_llvm_$((ROUNDS - 1)).log" | sed 's/^/    /'

@@ -64,14 +64,9 @@ static void update(lw_fn *F, const ir_stmt *s)
   lw_store(F, s->tensor, addr, v);
 }
 
-static int bound_count(const ir_stmt *s)
-{
-  return !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
-}
-
 void lw_unbind(lw_fn *F, const ir_stmt *s)
 {
-  for (int j = 0; j < bound_count(s); j++)
+  for (int j = 0; j < emit_bound_count(s); j++)
     F->iter[j] = NULL;
   F->stmt = NULL;
 }

@@ -277,8 +277,7 @@ static int max_indices(const ir_func *f)
 {
   int n = 1;
   for (int i = 0; i < f->n_stmts; i++) {
-    const ir_stmt *s = f->stmts[i];
-    int k = !ir_stmt_is_plain(s) && s->n_lhs > s->n_index ? s->n_lhs : s->n_index;
+    int k = emit_bound_count(f->stmts[i]);
     n = k > n ? k : n;
   }
   return n;
