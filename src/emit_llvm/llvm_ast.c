@@ -5,6 +5,7 @@
 #include "llvm_priv.h"
 
 #include <isl/id.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -36,10 +37,17 @@ static bool is_mul_add(const ir_stmt *s, ir_type t)
   return s->red == IR_RED_ADD && ir_types[t].is_float && e->kind == IR_BINARY && e->op == IR_MUL && e->type == t;
 }
 
+/* The element an update writes: the local accumulator inside a loop
+ * annotated EMIT_PLAN_ACC. */
+static LLVMValueRef lhs_address(lw_fn *F, const ir_stmt *s)
+{
+  return F->acc ? F->acc : lw_address(F, s->tensor, s->n_lhs, lhs_index, s);
+}
+
 static void mul_add(lw_fn *F, const ir_stmt *s, ir_type t)
 {
   LLVMValueRef a = lw_expr_as(F, s->rhs->args[0], t), b = lw_expr_as(F, s->rhs->args[1], t);
-  LLVMValueRef addr = lw_address(F, s->tensor, s->n_lhs, lhs_index, s);
+  LLVMValueRef addr = lhs_address(F, s);
   lw_store(F, s->tensor, addr, lw_fmuladd(F, a, b, lw_load(F, s->tensor, addr), t));
 }
 
@@ -50,7 +58,7 @@ static void update(lw_fn *F, const ir_stmt *s)
     mul_add(F, s, t);
     return;
   }
-  LLVMValueRef rhs = lw_expr_as(F, s->rhs, t), addr = lw_address(F, s->tensor, s->n_lhs, lhs_index, s), v = rhs;
+  LLVMValueRef rhs = lw_expr_as(F, s->rhs, t), addr = lhs_address(F, s), v = rhs;
   if (s->red != IR_RED_NONE) {
     LLVMValueRef old = lw_load(F, s->tensor, addr);
     bool fl = ir_types[t].is_float;
@@ -71,32 +79,41 @@ void lw_unbind(lw_fn *F, const ir_stmt *s)
   F->stmt = NULL;
 }
 
-/* The statement a user node runs, its index values bound from the call's
- * arguments (emit_print.c's bind_call). */
-static void user(lw_fn *F, __isl_keep isl_ast_node *n)
+/* The statement a user node calls, its index values bound from the call's
+ * arguments (emit_print.c's bind_call); NULL (failed) if none. */
+static const ir_stmt *bind_call(lw_fn *F, __isl_keep isl_ast_node *n, poly_stmt *ps)
 {
   isl_ast_expr *call = isl_ast_node_user_get_expr(n), *name = isl_ast_expr_op_get_arg(call, 0);
   isl_id *id = isl_ast_expr_id_get_id(name);
-  poly_stmt ps;
-  if (poly_kernel_stmt(F->k, isl_id_get_name(id), &ps) && ps.stmt < F->f->n_stmts) {
-    const ir_stmt *s = F->stmt = F->f->stmts[ps.stmt];
+  const ir_stmt *s = NULL;
+  if (poly_kernel_stmt(F->k, isl_id_get_name(id), ps) && ps->stmt < F->f->n_stmts) {
+    s = F->stmt = F->f->stmts[ps->stmt];
     int nargs = isl_ast_expr_op_get_n_arg(call) - 1;
     for (int j = 0; j < nargs; j++) {
       isl_ast_expr *arg = isl_ast_expr_op_get_arg(call, j + 1);
-      F->iter[ps.init && ir_stmt_is_plain(s) ? s->lhs[j] : j] = lw_ast_expr(F, arg);
+      F->iter[ps->init && ir_stmt_is_plain(s) ? s->lhs[j] : j] = lw_ast_expr(F, arg);
       isl_ast_expr_free(arg);
     }
-    if (ps.init)
-      store_identity(F, s);
-    else
-      update(F, s);
-    lw_unbind(F, s);
   } else {
     lw_fail(F, "an isl statement of another kernel");
   }
   isl_id_free(id);
   isl_ast_expr_free(name);
   isl_ast_expr_free(call);
+  return s;
+}
+
+static void user(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_call(F, n, &ps);
+  if (!s)
+    return;
+  if (ps.init)
+    store_identity(F, s);
+  else
+    update(F, s);
+  lw_unbind(F, s);
 }
 
 /* ------------------------------------------------------------------------
@@ -133,7 +150,7 @@ static void for_body(lw_fn *F, LLVMValueRef i, void *data)
   isl_ast_node_free(body);
 }
 
-static void ast_for_node(lw_fn *F, __isl_keep isl_ast_node *n)
+static void plain_for(lw_fn *F, __isl_keep isl_ast_node *n)
 {
   isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
   isl_id *id = isl_ast_expr_id_get_id(it);
@@ -144,6 +161,64 @@ static void ast_for_node(lw_fn *F, __isl_keep isl_ast_node *n)
   isl_ast_expr_free(init);
   isl_id_free(id);
   isl_ast_expr_free(it);
+}
+
+/* The address of the element the loop's one statement reduces into (it does
+ * not move with the loop: the iterator stands at its first value). */
+static LLVMValueRef reduced_element(lw_fn *F, __isl_keep isl_ast_node *n, __isl_keep isl_ast_node *body,
+                                    const ir_stmt **s)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
+  isl_id *id = isl_ast_expr_id_get_id(it);
+  LLVMValueRef addr = NULL;
+  poly_stmt ps;
+  lw_push_var(F, isl_id_get_name(id), lw_ast_expr(F, init));
+  *s = bind_call(F, body, &ps);
+  if (*s && !ps.init)
+    addr = lw_address(F, (*s)->tensor, (*s)->n_lhs, lhs_index, *s);
+  if (*s)
+    lw_unbind(F, *s);
+  lw_pop_var(F);
+  isl_id_free(id);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(it);
+  return addr;
+}
+
+/* A loop the plan annotated EMIT_PLAN_ACC (emit_print.c's
+ * print_replaced_for): the element in a local across the loop. */
+static void replaced_for(lw_fn *F, __isl_keep isl_ast_node *n, __isl_keep isl_ast_node *body)
+{
+  const ir_stmt *s = NULL;
+  LLVMValueRef addr = reduced_element(F, n, body, &s);
+  if (!addr) {
+    plain_for(F, n);
+    return;
+  }
+  int t = s->tensor;
+  F->acc = lw_entry_alloca(F, lw_mem_type(F->L, F->f->tensors[t]->type), "acc");
+  lw_store(F, t, F->acc, lw_load(F, t, addr));
+  plain_for(F, n);
+  lw_store(F, t, addr, lw_load(F, t, F->acc));
+  F->acc = NULL;
+}
+
+static bool is_annotated(__isl_keep isl_ast_node *n, const char *name)
+{
+  isl_id *id = isl_ast_node_get_annotation(n);
+  bool yes = id && isl_id_get_name(id) && !strcmp(isl_id_get_name(id), name);
+  isl_id_free(id);
+  return yes;
+}
+
+static void ast_for_node(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(n);
+  if (!F->acc && is_annotated(n, EMIT_PLAN_ACC) && isl_ast_node_get_type(body) == isl_ast_node_user)
+    replaced_for(F, n, body);
+  else
+    plain_for(F, n);
+  isl_ast_node_free(body);
 }
 
 static void ast_if_node(lw_fn *F, __isl_keep isl_ast_node *n)

@@ -60,6 +60,7 @@ typedef struct lw_fn {
   const ir_stmt *stmt;   /* the statement being built */
   LLVMValueRef *iter;    /* its index values (i64), NULL when unbound */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
+  LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
   bool failed;
   const char *why;       /* what failed, for the message */
