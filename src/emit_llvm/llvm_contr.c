@@ -15,6 +15,7 @@ typedef struct contr {
   const ir_stmt *s;
   LLVMValueRef m, n, k, nb, rs, cs; /* extents, C's row and column strides */
   LLVMValueRef ap, bp;              /* packing buffers of A and B */
+  LLVMValueRef apk, bpk;            /* A and B packed when built (llvm_prepack.c); NULL: packed here */
   LLVMValueRef jc, nc, pc, kc, ic, mc, jr;
   LLVMValueRef ukr;
   LLVMTypeRef ukr_ty;
@@ -285,6 +286,19 @@ static LLVMValueRef lhs_index(lw_fn *F, const void *data, int j)
   return F->iter[((const ir_stmt *)data)->lhs[j]];
 }
 
+/* The panel of operand op the micro-kernel reads at lane offset r of the
+ * block: the packing buffer, or the array packed when built (emit_ukernel.c's
+ * print_panel). */
+static LLVMValueRef panel_of(contr *x, int op, LLVMValueRef r)
+{
+  lw_fn *F = x->F;
+  LLVMValueRef pk = op ? x->bpk : x->apk, l0 = add(F, op ? x->jc : x->ic, r);
+  int width = op ? x->b->nr : x->b->mr;
+  if (!pk)
+    return f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
+  return f32_at(F, pk, add(F, mul(F, l0, x->k), mul(F, x->pc, lw_i64(F->L, width))));
+}
+
 static void tile(lw_fn *F, LLVMValueRef ir, void *data)
 {
   contr *x = data;
@@ -295,8 +309,8 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
                                                   F->L->i32, "")
                                   : LLVMConstInt(F->L->i32, 0, 0);
   LLVMValueRef args[] = {x->kc,
-                         f32_at(F, x->ap, mul(F, ir, x->kc)),
-                         f32_at(F, x->bp, mul(F, x->jr, x->kc)),
+                         panel_of(x, 0, ir),
+                         panel_of(x, 1, x->jr),
                          lw_address(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s),
                          x->rs,
                          x->cs,
@@ -318,7 +332,8 @@ static void row_block(lw_fn *F, LLVMValueRef ic, void *data)
   contr *x = data;
   x->ic = ic;
   x->mc = lw_min(F, lw_i64(F->L, x->b->mc), LLVMBuildSub(F->b, x->m, ic, ""));
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
+  if (!x->apk)
+    lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
   lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, tile_column, x);
 }
 
@@ -327,7 +342,8 @@ static void depth_block(lw_fn *F, LLVMValueRef pc, void *data)
   contr *x = data;
   x->pc = pc;
   x->kc = lw_min(F, lw_i64(F->L, x->b->kc), LLVMBuildSub(F->b, x->k, pc, ""));
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
+  if (!x->bpk)
+    lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
   lw_stepped_loop(F, lw_i64(F->L, 0), x->m, x->b->mc, row_block, x);
 }
 
@@ -402,6 +418,7 @@ void lw_contraction(lw_fn *F, int ci)
   x.k = extent(F, s, c->depth, c->n_depth), x.nb = extent(F, s, c->batch, c->n_batch);
   x.rs = stride(F, s->tensor, lhs_pos(s, c->i)), x.cs = stride(F, s->tensor, lhs_pos(s, c->j));
   x.ap = F->pack;
+  x.apk = lw_prepacked(F, ci, 0), x.bpk = lw_prepacked(F, ci, 1);
   x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_i64(F->L, b->kc), x.k)));
   lw_counted_loop(F, lw_i64(F->L, 0), x.nb, batch, &x);
   lw_unbind(F, s);

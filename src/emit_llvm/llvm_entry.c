@@ -243,7 +243,7 @@ static void bind_tensors(lw_fn *F)
     add_noalias(F->L, F->fn, k);
   }
   for (int t = 0; t < f->n_tensors; t++)
-    if (f->tensors[t]->role == IR_CONSTANT)
+    if (f->tensors[t]->role == IR_CONSTANT && !lw_prepack_replaces(F, t))
       F->tensor[t] = constant_global(F, t);
 }
 
@@ -290,7 +290,7 @@ static bool build_entry(lw_fn *F)
     return false;
   LLVMValueRef one = LLVMConstInt(F->L->i32, 1, 0);
   F->iter = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, max_indices(f));
-  if (!F->iter)
+  if (!F->iter || !lw_prepack_setup(F))
     return false;
   bind_tensors(F);
   check_params(F, one);

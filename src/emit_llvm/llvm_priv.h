@@ -9,6 +9,7 @@
  *   llvm_ast.c     isl's AST nodes and the statements they call
  *   llvm_ukernel.c the register-tile micro-kernels (emit_ukernel.c's)
  *   llvm_contr.c   contractions: the packed loops around the micro-kernels
+ *   llvm_prepack.c constant operands of contractions packed when built
  *   llvm_region.c  regions: branches and loops around kernels
  *   llvm_iotable.c a model's io tables
  *   llvm_jit.c     the tuner's candidates: objects in memory, one LLJIT
@@ -61,6 +62,8 @@ typedef struct lw_fn {
   LLVMValueRef *iter;    /* its index values (i64), NULL when unbound */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
   LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
+  bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
+  LLVMValueRef *prepack; /* the same: the packed constant, once made */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
   bool failed;
   const char *why;       /* what failed, for the message */
@@ -164,6 +167,15 @@ LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty);
 void lw_contraction(lw_fn *F, int ci);
 /* Bytes of the packing buffers (emit_ukernel_print_pack_bytes's). */
 LLVMValueRef lw_pack_bytes(lw_fn *F);
+
+/* ---- llvm_prepack.c */
+
+/* Which contraction operands are constants packed when built. */
+bool lw_prepack_setup(lw_fn *F);
+/* Whether constant t is read only through a packed array (not emitted). */
+bool lw_prepack_replaces(const lw_fn *F, int t);
+/* The packed array of operand op (0: A, 1: B) of contraction ci; NULL: none. */
+LLVMValueRef lw_prepacked(lw_fn *F, int ci, int op);
 
 /* ---- llvm_iotable.c */
 
