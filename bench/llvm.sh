@@ -15,6 +15,9 @@
 # Prints markdown tables for bench/RESULTS.md.
 #
 #   bench/llvm.sh          (AOTC=build/aotc ROUNDS=3 REPS=9 TRIALS=20)
+# BENCH_CPU_TIME=1 times the code by CPU time (CLOCK_PROCESS_CPUTIME_ID:
+# 1 thread, so a loaded machine's waits are left out). SPEED_ONLY=1 stops
+# after part 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
@@ -68,7 +71,8 @@ if [ $have_resnet = 1 ]; then
 else
   echo "| ResNet-18 | skipped: no build/models/resnet18.onnx (needs torch and torchvision) | | | | |"
 fi
-echo "(ratios: speed of the LLVM code relative to the C path's; above 1: LLVM faster)"
+echo "(ratios: speed of the LLVM code relative to the C path's; above 1: LLVM faster; clock: $([ -n "${BENCH_CPU_TIME:-}" ] && echo CPU time || echo wall))"
+[ -z "${SPEED_ONLY:-}" ] || exit 0
 
 # ---- 2. tuning and build throughput, the two paths alternating in each round
 tune() { # OUT FLAGS...: wall seconds of one `aotc tune`, its report in OUT
