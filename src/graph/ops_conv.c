@@ -2,7 +2,7 @@
  * geometry (strides, dilations, pads, auto padding, ceil mode), conv (a
  * packed matrix product for one image, per-tap statements for depthwise
  * kernels, one reduction otherwise), conv_transpose, maxpool and avgpool. */
-#include "ops_internal.h"
+#include "ops_conv.h"
 
 #include <math.h>
 #include <string.h>
@@ -10,12 +10,6 @@
 /* ------------------------------------------------------------------------
  * Convolution and pooling geometry
  * ------------------------------------------------------------------------ */
-
-typedef struct conv_geom {
-  int nsp; /* spatial dimensions */
-  int64_t in[IR_MAX_RANK], k[IR_MAX_RANK], s[IR_MAX_RANK], d[IR_MAX_RANK];
-  int64_t pb[IR_MAX_RANK], pe[IR_MAX_RANK], out[IR_MAX_RANK];
-} conv_geom;
 
 /* "3x3": a list of sizes for messages, in buf. */
 static const char *sizes_text(char *buf, size_t len, const int64_t *v, int n)
@@ -183,8 +177,7 @@ static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
          w->type == IR_F32 && w->data;
 }
 
-/* x with its padding made explicit (a copy), or x itself without padding. */
-static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
+int graph_conv_explicit_padding(ir_lower *L, int x, const conv_geom *cg)
 {
   if (!geom_padded(cg))
     return x;
@@ -205,7 +198,7 @@ static int explicit_padding(ir_lower *L, int x, const conv_geom *cg)
  * column matrix). */
 static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
-  int xp = explicit_padding(L, x, cg), w = graph_lw_in(L, n->in[1]);
+  int xp = graph_conv_explicit_padding(L, x, cg), w = graph_lw_in(L, n->in[1]);
   if (xp < 0 || w < 0)
     return false;
   int64_t hi[7] = {1, graph_lw_dim(L, w, 0), cg->out[0], cg->out[1], graph_lw_dim(L, w, 1), cg->k[0], cg->k[1]};
@@ -232,7 +225,7 @@ static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
  * y += xp(tap k) * w(k); every statement runs along the image rows. */
 static bool lower_conv_depthwise(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
-  int w = graph_lw_in(L, n->in[1]), xp = x < 0 ? -1 : explicit_padding(L, x, cg);
+  int w = graph_lw_in(L, n->in[1]), xp = x < 0 ? -1 : graph_conv_explicit_padding(L, x, cg);
   if (w < 0 || xp < 0)
     return false;
   int64_t hi[4];
@@ -265,6 +258,8 @@ bool graph_lower_conv(ir_lower *L, ir_node *n)
     return lower_conv_gemm(L, n, x, y, &cg);
   if (is_depthwise(L, n, &cg))
     return lower_conv_depthwise(L, n, x, y, &cg);
+  if (graph_conv_is_grouped(L, n, &cg))
+    return graph_lower_conv_grouped(L, n, x, y, &cg);
   int w = graph_lw_in(L, n->in[1]);
   if (w < 0)
     return false;
