@@ -195,6 +195,7 @@ typedef struct graph_window {
 typedef struct graph_conv_params {
   graph_window window;
   int64_t groups; /* 0 taken as 1 */
+  int winograd;   /* graph pass winograd: 0, or the output tile m of F(m x m, 3 x 3) (src/graph/winograd.c) */
 } graph_conv_params;
 
 /* conv_transpose: weights (C, M / groups, k...); output_padding adds to the
@@ -516,6 +517,9 @@ bool ir_graph_fold_control(ir_graph *g);
  * convolution's weights and the normalisation's parameters are constants and
  * nothing else reads the convolution's output. */
 bool ir_graph_fold_batchnorm(ir_graph *g);
+/* 3x3 stride-1 convolutions where Winograd wins: weights transformed, the
+ * node marked (src/graph/winograd.c). */
+bool graph_winograd_rewrite(ir_graph *g);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and

@@ -254,6 +254,8 @@ bool graph_lower_conv(ir_lower *L, ir_node *n)
   if (x < 0 || y < 0 ||
       !conv_geom_of(L->g, n, &n->p.conv.window, &L->g->values[n->in[0]], L->g->values[n->in[1]].shape + 2, false, &cg))
     return false;
+  if (n->p.conv.winograd)
+    return graph_lower_conv_winograd(L, n, x, y, &cg);
   if (conv_as_gemm(L, n, &cg))
     return lower_conv_gemm(L, n, x, y, &cg);
   if (is_depthwise(L, n, &cg))

@@ -22,4 +22,7 @@ bool graph_conv_is_grouped(ir_lower *L, const ir_node *n, const conv_geom *cg);
 /* Conv n from x into y as one packed product batched over the groups. */
 bool graph_lower_conv_grouped(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg);
 
+/* Conv n marked by the winograd pass, from x into y (winograd.c). */
+bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg);
+
 #endif

@@ -1,0 +1,344 @@
+/* winograd.c: 3x3 stride-1 convolutions by Winograd's minimal filtering
+ * F(m x m, 3 x 3) (Lavin and Gray, 2015), m = 2 (tiles of 4 x 4 inputs) or
+ * 4 (6 x 6). The graph pass `winograd` (after fold-batchnorm, so folded
+ * weights are the ones transformed) picks the convolutions where it wins
+ * (winograd_wins: a rule from measured times) and transforms their weights
+ * at compile time, U = G g G^T, as a new constant input of the node
+ * [a, a, M, C] (a = m + 2); the lowering below then emits, instead of the
+ * implicit-im2col product:
+ *
+ *   input transform, rows then columns (one statement per transformed row or
+ *   column, each a sum of a few reads of the zero-padded input):
+ *     W(xi, n, c, ty, w)      = sum_i BT(xi, i) x(n, c, m ty + i - pad, w - pad)
+ *     V(xi, nu, c, n, ty, tx) = sum_j BT(nu, j) W(xi, n, c, ty, m tx + j)
+ *   a product batched over the a x a points, on the packed path:
+ *     P(xi, nu, k, n, ty, tx) +=! U(xi, nu, k, c) * V(xi, nu, c, n, ty, tx)
+ *   output transform, rows then columns (the output position's remainder
+ *   modulo m selects the row of AT):
+ *     R(nu, k, n, oh, tx)     = sum_xi AT(oh % m, xi) P(xi, nu, k, n, oh / m, tx)
+ *     y(n, k, oh, ow)         = sum_nu AT(ow % m, nu) R(nu, k, n, oh, ow / m) (+ b(k))
+ *
+ * Sizes that are not multiples of m read zeros past the input's end and
+ * the last tiles' extra outputs are never stored. AOTC_WINOGRAD=0 turns the
+ * pass off, 2 or 4 forces F(2x2) or F(4x4) wherever it applies (tests,
+ * measurements). */
+#include "ops_conv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WINO_MAX 6
+
+typedef struct wino_tables {
+  int m, a;                        /* output tile, input tile (m + 2) */
+  double bt[WINO_MAX][WINO_MAX];   /* input transform BT, a x a */
+  double g[WINO_MAX][3];           /* weight transform G, a x 3 */
+  double at[WINO_MAX][WINO_MAX];   /* output transform AT, m x a */
+} wino_tables;
+
+static const wino_tables wino_f2 = {
+    2, 4,
+    {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+    {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+    {{1, 1, 1, 0}, {0, 1, -1, -1}},
+};
+
+static const wino_tables wino_f4 = {
+    4, 6,
+    {{4, 0, -5, 0, 1, 0},
+     {0, -4, -4, 1, 1, 0},
+     {0, 4, -4, -1, 1, 0},
+     {0, -2, -1, 2, 1, 0},
+     {0, 2, -1, -2, 1, 0},
+     {0, 4, 0, -5, 0, 1}},
+    {{1.0 / 4, 0, 0},
+     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+     {0, 0, 1}},
+    {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}},
+};
+
+static const wino_tables *tables_of(int m)
+{
+  return m == 4 ? &wino_f4 : &wino_f2;
+}
+
+/* ------------------------------------------------------------------------
+ * The graph pass
+ * ------------------------------------------------------------------------ */
+
+/* Whether the window has strides and dilations 1 and explicit pads. */
+static bool unit_window(const graph_window *w)
+{
+  if (w->auto_pad != GRAPH_AUTO_PAD_NONE && w->auto_pad != GRAPH_AUTO_PAD_VALID)
+    return false;
+  for (int i = 0; i < w->n_spatial; i++)
+    if (w->strides[i] != 1 || w->dilations[i] != 1)
+      return false;
+  return true;
+}
+
+/* Whether Conv n can run as Winograd: 2-D, 3x3, stride and dilation 1, no
+ * groups, float32 input and constant float32 weights. */
+static bool winograd_legal(const ir_graph *g, const ir_node *n)
+{
+  if (n->dead || n->op != GRAPH_OP_CONV || n->n_in < 2 || n->n_in > 3 || n->p.conv.groups > 1 ||
+      n->p.conv.winograd || n->out[0] < 0)
+    return false;
+  const ir_value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+  return x->rank == 4 && x->type == IR_F32 && w->type == IR_F32 && w->data && w->rank == 4 && w->shape[2] == 3 &&
+         w->shape[3] == 3 && y->rank == 4 && unit_window(&n->p.conv.window);
+}
+
+/* The tile where Winograd wins over the packed implicit-im2col product, 0
+ * where it does not. Measured on ResNet-18's 3x3 layers (bench/conv.sh, 1
+ * thread, CPU ms, bench/RESULTS.md): F(2x2) 0.87-0.9x of the direct product
+ * at 56x56 and 28x28 with 64 and 128 channels, even at 14x14, 1.7x slower at
+ * 7x7 (16 tiles); F(4x4) slower than F(2x2) at every size (its transforms). */
+static int winograd_wins(const ir_graph *g, const ir_node *n)
+{
+  const ir_value *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+  int64_t k = w->shape[0], c = w->shape[1], pixels = y->shape[2] * y->shape[3];
+  return k >= 32 && c >= 32 && pixels >= 28 * 28 ? 2 : 0;
+}
+
+/* U(xi, nu, k, c) = sum_ij G(xi, i) w(k, c, i, j) G(nu, j). */
+static float *transform_weights(ir_graph *g, const float *w, int64_t k, int64_t c, const wino_tables *t)
+{
+  int a = t->a;
+  float *u = IR_NEW_ARRAY(g->ctx, float, (size_t)(a * a) * (size_t)(k * c));
+  for (int64_t o = 0; u && o < k * c; o++) {
+    const float *f = w + o * 9;
+    for (int xi = 0; xi < a; xi++)
+      for (int nu = 0; nu < a; nu++) {
+        double s = 0;
+        for (int i = 0; i < 3; i++)
+          for (int j = 0; j < 3; j++)
+            s += t->g[xi][i] * f[i * 3 + j] * t->g[nu][j];
+        u[(size_t)(xi * a + nu) * (size_t)(k * c) + (size_t)o] = (float)s;
+      }
+  }
+  return u;
+}
+
+/* The transformed weights as a new constant, the node's fourth input. */
+static bool rewrite(ir_graph *g, int node, int m)
+{
+  const wino_tables *t = tables_of(m);
+  const ir_value *w = &g->values[g->nodes[node].in[1]];
+  int64_t k = w->shape[0], c = w->shape[1];
+  float *u = transform_weights(g, w->data, k, c, t);
+  const char *name = ir_sprintf(g->ctx, "%s_winograd", w->name);
+  int *in = IR_NEW_ARRAY(g->ctx, int, 4), v = u && name && in ? ir_graph_add_value(g, name) : -1;
+  if (v < 0)
+    return false;
+  ir_node *n = &g->nodes[node];
+  ir_value *uv = &g->values[v];
+  uv->type = IR_F32;
+  uv->rank = 4;
+  uv->shape[0] = uv->shape[1] = t->a;
+  uv->shape[2] = k;
+  uv->shape[3] = c;
+  uv->data = u;
+  uv->loc = n->loc;
+  memcpy(in, n->in, sizeof(int) * (size_t)n->n_in);
+  for (int j = n->n_in; j < 3; j++)
+    in[j] = -1;
+  in[3] = v;
+  n->in = in;
+  n->n_in = 4;
+  n->p.conv.winograd = m;
+  return true;
+}
+
+/* AOTC_WINOGRAD: 0 off, 2 or 4 that tile wherever legal; else -1 (the rule). */
+static int forced_tile(void)
+{
+  const char *env = getenv("AOTC_WINOGRAD");
+  if (!env || !*env)
+    return -1;
+  int v = atoi(env);
+  return v == 2 || v == 4 ? v : 0;
+}
+
+bool graph_winograd_rewrite(ir_graph *g)
+{
+  int forced = forced_tile();
+  if (g->weights_as_params || !forced)
+    return true;
+  for (int k = 0; k < g->n_nodes; k++) {
+    if (!winograd_legal(g, &g->nodes[k]))
+      continue;
+    int m = forced > 0 ? forced : winograd_wins(g, &g->nodes[k]);
+    if (m && !rewrite(g, k, m))
+      return false;
+  }
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Lowering
+ * ------------------------------------------------------------------------ */
+
+typedef struct wino_lower {
+  ir_lower *L;
+  const wino_tables *t;
+  const conv_geom *cg;
+  int64_t n, c, k, th, tw; /* images, channels in and out, tiles down and across */
+} wino_lower;
+
+static ir_expr *idx_times(ir_lower *L, int k, int64_t f, int64_t plus)
+{
+  ir_expr *e = graph_ex_bin(L, IR_MUL, graph_ex_idx(L, k), graph_ex_int(L, f));
+  return graph_ex_bin(L, IR_ADD, e, graph_ex_int(L, plus));
+}
+
+/* sum + coef * v, sum NULL for the first term. */
+static ir_expr *add_term(ir_lower *L, ir_expr *sum, double coef, ir_expr *v)
+{
+  if (coef == -1 && sum)
+    return graph_ex_bin(L, IR_SUB, sum, v);
+  ir_expr *term = coef == 1 ? v : graph_ex_bin(L, IR_MUL, graph_ex_flt(L, coef, IR_F32), v);
+  return sum ? graph_ex_bin(L, IR_ADD, sum, term) : term;
+}
+
+/* One statement writing slice `fixed` of dimension `dim` of t (the others
+ * over their whole range) with rhs. */
+static bool emit_slice(ir_lower *L, int t, int dim, int fixed, ir_expr *rhs)
+{
+  const ir_tensor *T = graph_lw_tensor(L, t);
+  int64_t hi[IR_MAX_RANK];
+  for (int d = 0; d < T->rank; d++)
+    hi[d] = graph_lw_dim(L, t, d);
+  ir_stmt *s = graph_st_new(L, t, T->rank, 0, hi);
+  graph_st_range(s, L, dim, fixed, fixed + 1);
+  return graph_st_emit(L, s, IR_RED_NONE, false, rhs);
+}
+
+/* W(xi, n, c, ty, w) = sum_i BT(xi, i) x(n, c, m ty + i - pad, w - pad). */
+static int input_rows(const wino_lower *W, int x)
+{
+  ir_lower *L = W->L;
+  int64_t shape[5] = {W->t->a, W->n, W->c, W->th, W->tw * W->t->m + 2};
+  int t = graph_lw_temp(L, "wino_rows", IR_F32, 5, shape);
+  for (int xi = 0; t >= 0 && xi < W->t->a; xi++) {
+    ir_expr *sum = NULL;
+    for (int i = 0; i < W->t->a; i++) {
+      if (!W->t->bt[xi][i])
+        continue;
+      ir_expr *ix[4] = {graph_ex_idx(L, 1), graph_ex_idx(L, 2), idx_times(L, 3, W->t->m, i - W->cg->pb[0]),
+                        idx_times(L, 4, 1, -W->cg->pb[1])};
+      sum = add_term(L, sum, W->t->bt[xi][i], graph_ex_read(L, x, ix, true));
+    }
+    if (!emit_slice(L, t, 0, xi, sum))
+      return -1;
+  }
+  return t;
+}
+
+/* V(xi, nu, c, n, ty, tx) = sum_j BT(nu, j) W(xi, n, c, ty, m tx + j). */
+static int input_cols(const wino_lower *W, int rows)
+{
+  ir_lower *L = W->L;
+  int64_t shape[6] = {W->t->a, W->t->a, W->c, W->n, W->th, W->tw};
+  int t = graph_lw_temp(L, "wino_in", IR_F32, 6, shape);
+  for (int nu = 0; t >= 0 && nu < W->t->a; nu++) {
+    ir_expr *sum = NULL;
+    for (int j = 0; j < W->t->a; j++) {
+      if (!W->t->bt[nu][j])
+        continue;
+      ir_expr *ix[5] = {graph_ex_idx(L, 0), graph_ex_idx(L, 3), graph_ex_idx(L, 2), graph_ex_idx(L, 4),
+                        idx_times(L, 5, W->t->m, j)};
+      sum = add_term(L, sum, W->t->bt[nu][j], graph_ex_read(L, rows, ix, false));
+    }
+    if (!emit_slice(L, t, 1, nu, sum))
+      return -1;
+  }
+  return t;
+}
+
+/* P(xi, nu, k, n, ty, tx) +=! U(xi, nu, k, c) * V(xi, nu, c, n, ty, tx). */
+static int product(const wino_lower *W, int u, int v)
+{
+  ir_lower *L = W->L;
+  int64_t a = W->t->a, shape[6] = {a, a, W->k, W->n, W->th, W->tw};
+  int64_t hi[7] = {a, a, W->k, W->n, W->th, W->tw, W->c};
+  int t = graph_lw_temp(L, "wino_prod", IR_F32, 6, shape);
+  ir_expr *iu[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 2), graph_ex_idx(L, 6)};
+  ir_expr *iv[6] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 6),
+                    graph_ex_idx(L, 3), graph_ex_idx(L, 4), graph_ex_idx(L, 5)};
+  ir_expr *rhs = graph_ex_bin(L, IR_MUL, graph_ex_read(L, u, iu, false), graph_ex_read(L, v, iv, false));
+  return t >= 0 && graph_st_emit(L, graph_st_new(L, t, 6, 1, hi), IR_RED_ADD, true, rhs) ? t : -1;
+}
+
+/* sum_j AT(r, j) read(j) for the remainder r = index `at` mod m, as a chain
+ * of selects on r; read_at builds the read of point j. */
+static ir_expr *output_sum(const wino_lower *W, int at, ir_expr *(*read_at)(const wino_lower *, int, void *),
+                           void *arg)
+{
+  ir_lower *L = W->L;
+  ir_expr *r = graph_ex_bin(L, IR_MOD, graph_ex_idx(L, at), graph_ex_int(L, W->t->m)), *e = NULL;
+  for (int row = W->t->m - 1; row >= 0; row--) {
+    ir_expr *sum = NULL;
+    for (int j = 0; j < W->t->a; j++)
+      if (W->t->at[row][j])
+        sum = add_term(L, sum, W->t->at[row][j], read_at(W, j, arg));
+    e = !e ? sum : graph_ex_sel(L, graph_ex_bin(L, IR_EQ, r, graph_ex_int(L, row)), sum, e);
+  }
+  return e;
+}
+
+/* P(xi = j, nu, k, n, oh / m, tx) in R's statement (nu, k, n, oh, tx). */
+static ir_expr *read_prod(const wino_lower *W, int j, void *arg)
+{
+  ir_lower *L = W->L;
+  ir_expr *ix[6] = {graph_ex_int(L, j), graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 2),
+                    graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 3), graph_ex_int(L, W->t->m)), graph_ex_idx(L, 4)};
+  return graph_ex_read(L, *(int *)arg, ix, false);
+}
+
+/* R(nu = j, k, n, oh, ow / m) in y's statement (n, k, oh, ow). */
+static ir_expr *read_rows(const wino_lower *W, int j, void *arg)
+{
+  ir_lower *L = W->L;
+  ir_expr *ix[5] = {graph_ex_int(L, j), graph_ex_idx(L, 1), graph_ex_idx(L, 0), graph_ex_idx(L, 2),
+                    graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 3), graph_ex_int(L, W->t->m))};
+  return graph_ex_read(L, *(int *)arg, ix, false);
+}
+
+/* R(nu, k, n, oh, tx) = sum_xi AT(oh % m, xi) P(xi, nu, k, n, oh / m, tx):
+ * rows first, so that the select on the remainder is outside the inner loop. */
+static int output_rows(const wino_lower *W, int prod)
+{
+  int64_t shape[5] = {W->t->a, W->k, W->n, W->cg->out[0], W->tw};
+  int t = graph_lw_temp(W->L, "wino_out_rows", IR_F32, 5, shape);
+  return t >= 0 && graph_st_map(W->L, t, output_sum(W, 3, read_prod, &prod)) ? t : -1;
+}
+
+/* y(n, k, oh, ow) = sum_nu AT(ow % m, nu) R(nu, k, n, oh, ow / m) (+ b(k)). */
+static bool output_cols(const wino_lower *W, const ir_node *n, int rows, int y)
+{
+  ir_lower *L = W->L;
+  ir_expr *rhs = output_sum(W, 3, read_rows, &rows);
+  if (n->in[2] >= 0) {
+    int b = graph_lw_in(L, n->in[2]);
+    ir_expr *ib[1] = {graph_ex_idx(L, 1)};
+    if (b < 0)
+      return false;
+    rhs = graph_ex_bin(L, IR_ADD, rhs, graph_ex_read(L, b, ib, false));
+  }
+  return graph_st_map(L, y, rhs);
+}
+
+bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
+{
+  const wino_tables *t = tables_of(n->p.conv.winograd);
+  int u = graph_lw_in(L, n->in[3]);
+  wino_lower W = {L, t, cg, graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1), graph_lw_dim(L, y, 1),
+                  (cg->out[0] + t->m - 1) / t->m, (cg->out[1] + t->m - 1) / t->m};
+  int rows = u < 0 ? -1 : input_rows(&W, x), in = rows < 0 ? -1 : input_cols(&W, rows);
+  int prod = in < 0 ? -1 : product(&W, u, in), out = prod < 0 ? -1 : output_rows(&W, prod);
+  return out >= 0 && output_cols(&W, n, out, y);
+}
