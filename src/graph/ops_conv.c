@@ -168,12 +168,12 @@ static bool add_bias(ir_lower *L, const ir_node *n, int y)
                        graph_ex_read(L, graph_lw_in(L, n->in[2]), idx, false));
 }
 
-/* Whether Conv n lowers to a packed matrix product (implicit im2col): one image, 2-D,
- * no groups, float32 with constant weights. */
+/* Whether Conv n lowers to a packed matrix product (implicit im2col): 2-D,
+ * no groups, float32 with constant weights (the images are its batches). */
 static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
 {
   const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
-  return cg->nsp == 2 && x->shape[0] == 1 && groups_of(n->p.conv.groups) == 1 && x->type == IR_F32 &&
+  return cg->nsp == 2 && groups_of(n->p.conv.groups) == 1 && x->type == IR_F32 &&
          w->type == IR_F32 && w->data;
 }
 
@@ -191,7 +191,7 @@ int graph_conv_explicit_padding(ir_lower *L, int x, const conv_geom *cg)
   return xp >= 0 && graph_st_map(L, xp, graph_ex_read(L, x, ix, true)) ? xp : -1;
 }
 
-/* y(0, m, oh, ow) +=! w(m, c, kh, kw) * xp(0, c, oh * s + kh * d, ow * s +
+/* y(n, m, oh, ow) +=! w(m, c, kh, kw) * xp(n, c, oh * s + kh * d, ow * s +
  * kw * d), xp the input with its padding made explicit: a contraction with
  * affine subscripts, which the backend runs as a packed matrix
  * multiplication packing the windows straight from xp (implicit im2col; no
@@ -201,8 +201,9 @@ static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_ge
   int xp = graph_conv_explicit_padding(L, x, cg), w = graph_lw_in(L, n->in[1]);
   if (xp < 0 || w < 0)
     return false;
-  int64_t hi[7] = {1, graph_lw_dim(L, w, 0), cg->out[0], cg->out[1], graph_lw_dim(L, w, 1), cg->k[0], cg->k[1]};
-  ir_expr *ix[4] = {graph_ex_int(L, 0), graph_ex_idx(L, 4)},
+  int64_t hi[7] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, w, 0), cg->out[0], cg->out[1], graph_lw_dim(L, w, 1),
+                   cg->k[0], cg->k[1]};
+  ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 4)},
           *iw[4] = {graph_ex_idx(L, 1), graph_ex_idx(L, 4), graph_ex_idx(L, 5), graph_ex_idx(L, 6)};
   for (int i = 0; i < 2; i++)
     ix[2 + i] = graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_idx(L, 2 + i), graph_ex_int(L, cg->s[i])),

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""make_fixtures.py: the convolutions of tests/conv, as small ONNX files with
+an input and PyTorch's output (torch 1.13, the independent reference):
+
+    /usr/bin/python3 tests/conv/make_fixtures.py tests/conv
+
+Grouped convolutions (groups 2..8, strides 1 and 2, padding, kernels 1x1,
+3x3 and 2x3, with and without bias, batch 1 and 2) for the packed grouped
+path; 3x3 stride-1 convolutions at odd sizes and channel counts (padding 0,
+1, 2 and asymmetric, batch 2, with a batch normalisation folded in) for the
+Winograd path; dense convolutions at batch 2. Each case NAME gets NAME.onnx,
+NAME.input.npy and NAME.output.npy (float32), and cases.txt lists them with
+the path run.sh expects them to take.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from onnx import helper, numpy_helper, TensorProto
+
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+CASES = [
+    ("grouped_g2_3x3", 1, 8, 8, (9, 9), 3, 1, 1, 2, True, "grouped"),
+    ("grouped_g3_s2_b2", 2, 12, 18, (10, 11), 3, 2, 1, 3, True, "grouped"),
+    ("grouped_g4_1x1", 1, 16, 32, (8, 8), 1, 1, 0, 4, True, "grouped"),
+    ("grouped_g8_valid", 1, 32, 32, (7, 9), 3, 1, 0, 8, False, "grouped"),
+    ("grouped_g2_2x3_s12", 2, 6, 4, (6, 7), (2, 3), (1, 2), (1, 0), 2, True, "grouped"),
+    ("grouped_g32_resnext", 1, 128, 128, (14, 14), 3, 1, 1, 32, False, "grouped"),
+    ("wino_c3_k5_7x7", 1, 3, 5, (7, 7), 3, 1, 1, 1, True, "winograd"),
+    ("wino_b2_c19_k24_15x13", 2, 19, 24, (15, 13), 3, 1, 1, 1, True, "winograd"),
+    ("wino_valid_6x5", 1, 8, 4, (6, 5), 3, 1, 0, 1, False, "winograd"),
+    ("wino_pad2_9x11", 1, 16, 16, (9, 11), 3, 1, 2, 1, True, "winograd"),
+    ("dense_b2_s2", 2, 8, 32, (16, 15), 3, 2, 1, 1, True, "dense"),
+    ("dense_b2_1x1", 2, 16, 32, (12, 11), 1, 1, 0, 1, True, "dense"),
+]
+
+
+def save(outdir, name, x, y):
+    np.save(os.path.join(outdir, name + ".input.npy"), x.astype(np.float32))
+    np.save(os.path.join(outdir, name + ".output.npy"), y.astype(np.float32))
+
+
+def export(outdir, name, model, x):
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    torch.onnx.export(model, x, os.path.join(outdir, name + ".onnx"), opset_version=13,
+                      input_names=["input"], output_names=["output"], do_constant_folding=False)
+    save(outdir, name, x.numpy(), y.numpy())
+
+
+def conv_case(outdir, case, gen):
+    name, n, c, k, hw, ks, s, p, g, bias, _ = case
+    model = nn.Conv2d(c, k, ks, stride=s, padding=p, groups=g, bias=bias)
+    export(outdir, name, model, torch.randn(n, c, *hw, generator=gen))
+
+
+def bn_case(outdir, gen):
+    """conv 3x3 (no bias) + batch norm + relu at 28x28, 32 channels: the
+    batch norm folds into the weights that the Winograd pass transforms, and
+    the default cost rule takes Winograd there."""
+    model = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+    bn = model[1]
+    bn.running_mean.copy_(torch.randn(32, generator=gen) * 0.1)
+    bn.running_var.copy_(torch.rand(32, generator=gen) + 0.5)
+    bn.weight.data.copy_(torch.rand(32, generator=gen) + 0.5)
+    bn.bias.data.copy_(torch.randn(32, generator=gen) * 0.1)
+    export(outdir, "wino_bn_relu_28x28", model, torch.randn(1, 32, 28, 28, generator=gen))
+
+
+def asym_case(outdir, gen):
+    """A Conv node with asymmetric pads (top 1, left 0, bottom 0, right 2),
+    which torch cannot export: written with onnx.helper, the reference is
+    F.pad then conv2d."""
+    x = torch.randn(1, 7, 8, 9, generator=gen)
+    w = torch.randn(6, 7, 3, 3, generator=gen) * 0.2
+    b = torch.randn(6, generator=gen) * 0.1
+    y = F.conv2d(F.pad(x, (0, 2, 1, 0)), w, b)
+    node = helper.make_node("Conv", ["input", "w", "b"], ["output"], kernel_shape=[3, 3], pads=[1, 0, 0, 2])
+    graph = helper.make_graph([node], "asym", [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(y.shape))],
+                              [numpy_helper.from_array(w.numpy(), "w"), numpy_helper.from_array(b.numpy(), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(outdir, "wino_asym_pads.onnx"))
+    save(outdir, "wino_asym_pads", x.numpy(), y.numpy())
+
+
+def main():
+    outdir = sys.argv[1]
+    torch.manual_seed(1234)
+    gen = torch.Generator().manual_seed(4321)
+    lines = []
+    for case in CASES:
+        conv_case(outdir, case, gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    bn_case(outdir, gen)
+    lines.append("wino_bn_relu_28x28 winograd-default")
+    asym_case(outdir, gen)
+    lines.append("wino_asym_pads winograd")
+    with open(os.path.join(outdir, "cases.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

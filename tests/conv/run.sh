@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run.sh: convolutions on their fast paths through compiled C, against
+# PyTorch's outputs (made by make_fixtures.py, committed here). For each case
+# of cases.txt, `aotc run` on NAME.input.npy is compared with NAME.output.npy
+# by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 + |expected|)), and
+# the emitted C must show the path the case is for:
+#   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning
+#   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
+#                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
+#   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too)
+#   dense             batch 2 on the packed path (no plain-loop warning)
+#
+#   AOTC=build/aotc tests/conv/run.sh [NAME...]
+#
+# Ends with `N passed, N failed`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+[ -x "$AOTC" ] || { echo "conv: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-conv.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+# compile NAME TAG WINOGRAD: the C in $work/TAG/NAME.c, warnings in .log.
+compile() {
+  mkdir -p "$work/$2"
+  AOTC_WINOGRAD=$3 "$AOTC" "$here/$1.onnx" -o "$work/$2/$1.c" >"$work/$2/$1.log" 2>&1
+}
+
+# run NAME TAG WINOGRAD: compiled, run and compared with PyTorch's output.
+run() {
+  local out=$work/$2/out-$1
+  AOTC_WINOGRAD=$3 "$AOTC" run "$here/$1.onnx" --input "input=$here/$1.input.npy" --output-dir "$out" \
+    >"$out.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out.log")"; return 1; }
+  "$work/npycmp" "$out/output.npy" "$here/$1.output.npy"
+}
+
+# check NAME TAG WINOGRAD PATTERN WANT: compiled with the pattern in the C
+# (WANT=yes) or not (no), no plain-loop warning, and the output matches.
+check() {
+  local name=$1 tag=$2 wino=$3 pattern=$4 want=$5
+  compile "$name" "$tag" "$wino" || { echo "compile failed: $(grep -m1 error "$work/$tag/$name.log")"; return 1; }
+  if grep -q -- "$pattern" "$work/$tag/$name.c"; then
+    [ "$want" = yes ] || { echo "$pattern in the C"; return 1; }
+  else
+    [ "$want" = no ] || { echo "no $pattern in the C"; return 1; }
+  fi
+  ! grep -q "runs as plain loops" "$work/$tag/$name.log" || { echo "$(grep -m1 'plain loops' "$work/$tag/$name.log")"; return 1; }
+  run "$name" "$tag" "$wino"
+}
+
+passed=0 failed=0
+result() { # LABEL STATUS WHY
+  if [ "$2" = 0 ]; then echo "PASS $1"; passed=$((passed + 1)); else echo "FAIL $1: $3"; failed=$((failed + 1)); fi
+}
+
+while read -r name path; do
+  [ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
+  case $path in
+  grouped) why=$(check "$name" grouped "" _groups yes); result "$name (grouped)" $? "$why" ;;
+  dense) why=$(check "$name" dense "" _groups no); result "$name (dense, packed)" $? "$why" ;;
+  winograd)
+    for w in 2 4 0; do
+      want=yes; [ "$w" = 0 ] && want=no
+      why=$(check "$name" "w$w" "$w" _wino_prod $want); result "$name (AOTC_WINOGRAD=$w)" $? "$why"
+    done ;;
+  winograd-default)
+    why=$(check "$name" default "" _wino_prod yes); result "$name (cost rule takes Winograd)" $? "$why"
+    why=$(check "$name" w4 4 _wino_prod yes); result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
+  esac
+done <"$here/cases.txt"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
