@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # conv.sh: CPU time per call of single convolutions (one Conv node with
-# bias, batch N) emitted by aotc under each variant, measured side by side:
-# the variants alternate, ROUNDS rounds, median of the rounds' medians.
+# bias, batch N) or whole models emitted by aotc under each variant, measured
+# side by side: the variants alternate, ROUNDS rounds, median of the rounds'
+# medians.
 #
 #   bench/conv.sh "N C K H W KS STRIDE PAD GROUPS" ...   (AOTC=build/aotc THREADS=1 REPS=20 ROUNDS=3)
+#   bench/conv.sh resnet18 resnext50_32x4d ...           (models: bench/bench_models.py into build/bench/models)
 #   VARIANTS="wino0:AOTC_WINOGRAD=0 wino2:AOTC_WINOGRAD=2" (default), each TAG:ENV;
 #   BASE_AOTC=PATH adds the variant "base" (that aotc, no environment).
 #
@@ -46,12 +48,24 @@ declare -A aotc_of
 tags=()
 for v in $VARIANTS; do tags+=("${v%%:*}"); aotc_of[${v%%:*}]=$AOTC; done
 if [ -n "${BASE_AOTC:-}" ]; then tags=(base "${tags[@]}"); aotc_of[base]=$BASE_AOTC; VARIANTS="base: $VARIANTS"; fi
-echo "| N C K HxW k s p g | $(printf '%s (ms) | ' "${tags[@]}")"
+echo "| N C K H W k s p g, or model | $(printf '%s (ms) | ' "${tags[@]}")"
 echo "|$(printf -- '---|%.0s' $(seq 0 ${#tags[@]}))"
+# The ONNX file of a shape (made here) or of a model (bench_models.py).
+onnx_of() {
+  if [[ $1 != *" "* ]]; then
+    [ -f "build/bench/models/$1.onnx" ] || /usr/bin/python3 bench/bench_models.py build/bench/models "$1" >/dev/null 2>&1
+    cp "build/bench/models/$1.onnx" "$out/$1.onnx"
+    echo "$1"
+    return
+  fi
+  local n c k h w ks s p g
+  read -r n c k h w ks s p g <<<"$1"
+  make_onnx "$out/c_${n}_${c}_${k}_${h}_${w}_${ks}_${s}_${p}_${g}.onnx" "$n" "$c" "$k" "$h" "$w" "$ks" "$s" "$p" "$g"
+  echo "c_${n}_${c}_${k}_${h}_${w}_${ks}_${s}_${p}_${g}"
+}
+
 for shape in "$@"; do
-  read -r n c k h w ks s p g <<<"$shape"
-  stem=c_${n}_${c}_${k}_${h}_${w}_${ks}_${s}_${p}_${g}
-  make_onnx "$out/$stem.onnx" "$n" "$c" "$k" "$h" "$w" "$ks" "$s" "$p" "$g"
+  stem=$(onnx_of "$shape")
   declare -A bin times
   for v in $VARIANTS; do
     tag=${v%%:*}; envs=${v#*:}
@@ -63,7 +77,7 @@ for shape in "$@"; do
       times[$tag]+="$(BENCH_CPU_TIME=1 OMP_NUM_THREADS=$THREADS "${bin[$tag]}" "$REPS") "
     done
   done
-  row="| $n $c $k ${h}x$w $ks $s $p $g |"
+  row="| $shape |"
   for tag in "${tags[@]}"; do
     row+=" $(echo "${times[$tag]}" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') |"
   done
