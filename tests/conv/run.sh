@@ -9,6 +9,7 @@
 #                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
 #   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too)
 #   dense             batch 2 on the packed path (no plain-loop warning)
+# and a grouped and a Winograd case again on two threads.
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
 #
@@ -28,10 +29,10 @@ compile() {
   AOTC_WINOGRAD=$3 "$AOTC" "$here/$1.onnx" -o "$work/$2/$1.c" >"$work/$2/$1.log" 2>&1
 }
 
-# run NAME TAG WINOGRAD: compiled, run and compared with PyTorch's output.
+# run NAME TAG WINOGRAD [THREADS]: compiled, run and compared with PyTorch's output.
 run() {
   local out=$work/$2/out-$1
-  AOTC_WINOGRAD=$3 "$AOTC" run "$here/$1.onnx" --input "input=$here/$1.input.npy" --output-dir "$out" \
+  AOTC_WINOGRAD=$3 "$AOTC" run "$here/$1.onnx" --threads "${4:-1}" --input "input=$here/$1.input.npy" --output-dir "$out" \
     >"$out.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out.log")"; return 1; }
   "$work/npycmp" "$out/output.npy" "$here/$1.output.npy"
 }
@@ -70,5 +71,11 @@ while read -r name path; do
     why=$(check "$name" w4 4 _wino_prod yes); result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
+# Two threads (OpenMP): the batched products split across threads.
+for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13; do
+  [ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
+  mkdir -p "$work/t2"
+  why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); result "$name (--threads 2)" $? "$why"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
