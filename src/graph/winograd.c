@@ -94,7 +94,7 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
 
 /* The tile where Winograd wins over the packed implicit-im2col product, 0
  * where it does not. Measured on ResNet-18's 3x3 layers (bench/conv.sh, 1
- * thread, CPU ms, bench/RESULTS.md): F(2x2) 0.87-0.9x of the direct product
+ * thread, CPU ms, bench/RESULTS.md): F(2x2) 0.7-0.9x of the direct product
  * at 56x56 and 28x28 with 64 and 128 channels, even at 14x14, 1.7x slower at
  * 7x7 (16 tiles); F(4x4) slower than F(2x2) at every size (its transforms). */
 static int winograd_wins(const ir_graph *g, const ir_node *n)
