@@ -155,6 +155,11 @@ static bool pass_fold_batchnorm(driver_module *m)
   return each_graph(m, ir_graph_fold_batchnorm);
 }
 
+static bool pass_fuse_layernorm(driver_module *m)
+{
+  return each_graph(m, ir_graph_fuse_layernorm);
+}
+
 static bool dce(ir_graph *g)
 {
   ir_graph_dce(g);
@@ -334,6 +339,8 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_GRAPH, pass_fold_control},
     {"fold-batchnorm", "graph: inference BatchNormalization folded into the Conv before it", DRIVER_PASS_GRAPH,
      pass_fold_batchnorm},
+    {"fuse-layernorm", "graph: decomposed layer normalisation (ReduceMean .. Sqrt, Div, Mul, Add) as one node",
+     DRIVER_PASS_GRAPH, pass_fuse_layernorm},
     {"dce", "graph: nodes no output needs are marked dead", DRIVER_PASS_GRAPH, pass_dce},
     {"lower", "graph to IR: every live node to statements through the op library", DRIVER_PASS_IR, pass_lower},
     {"generalize", "IR of a model with named sizes: the probes' functions as one size-generic function",

@@ -516,6 +516,10 @@ bool ir_graph_fold_control(ir_graph *g);
  * convolution's weights and the normalisation's parameters are constants and
  * nothing else reads the convolution's output. */
 bool ir_graph_fold_batchnorm(ir_graph *g);
+/* Decomposed layer normalisation (ReduceMean, Sub, Pow, ReduceMean, Add,
+ * Sqrt, Div, Mul[, Add]) becomes one LayerNormalization node
+ * (fuse_layernorm.c). */
+bool ir_graph_fuse_layernorm(ir_graph *g);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and

@@ -5,7 +5,9 @@
 # near the polynomials' seams, NaN, inf, zeros, subnormals), built at
 # -std=c99 -O2 -pedantic -Werror (scalar) and at -O3 -march=native -fopenmp
 # (vectorised, fused multiply-adds); gcc must vectorise the four loops at
-# -O2 -fopenmp; --cpu generic and cortex-m4 must keep libm's names.
+# -O2 -fopenmp; --cpu generic and cortex-m4 must keep libm's names. Also:
+# the fuse-layernorm pass turns the transformer fixture's two decomposed
+# layer norms into layernorm nodes (tests/models checks the outputs).
 #
 #   AOTC=build/aotc tests/vmath/run.sh
 #
@@ -50,6 +52,14 @@ keeps_libm() { # CPU
     grep -q "= expf(" "$tmp/libm_$1.c" && grep -q "erff(" "$tmp/libm_$1.c" && ! grep -q "aotc_expf" "$tmp/libm_$1.c"
 }
 
+fuses_layernorm() { # the transformer fixture's two decomposed layer norms become layernorm nodes
+  local n
+  n=$("$AOTC" "$here/../models/transformer.onnx" --dump-after=fuse-layernorm -o "$tmp/tr.c" 2>&1 |
+    grep -c "^  node [0-9]* layernorm ")
+  echo "$n layernorm nodes"
+  [ "$n" -eq 2 ] && ! grep -q "powf" "$tmp/tr.c"
+}
+
 if ! "$AOTC" "$here/vm.tc" --cpu x86-64-v3 -o "$tmp/vm.c" 2>"$tmp/err"; then
   cat "$tmp/err"
   echo "0 passed, 1 failed"
@@ -62,5 +72,6 @@ if $CC --version 2>/dev/null | grep -q "Free Software Foundation"; then
 fi
 check "--cpu generic keeps libm" keeps_libm generic
 check "--cpu cortex-m4 keeps libm" keeps_libm cortex-m4
+check "fuse-layernorm: transformer fixture (tests/models checks its numbers)" fuses_layernorm
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
