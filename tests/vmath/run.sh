@@ -60,6 +60,15 @@ fuses_layernorm() { # the transformer fixture's two decomposed layer norms becom
   [ "$n" -eq 2 ] && ! grep -q "powf" "$tmp/tr.c"
 }
 
+layernorm_fixture() { # decomposed layer norms against PyTorch (make_layernorm.py): one fused, one not
+  local n
+  n=$("$AOTC" "$here/layernorm.onnx" --dump-after=fuse-layernorm -o "$tmp/ln.c" 2>&1 | grep -c "^  node [0-9]* layernorm ")
+  echo "$n layernorm nodes"
+  [ "$n" -eq 1 ] && $CC -O2 -o "$tmp/npycmp" "$here/../e2e/npycmp.c" -lm &&
+    "$AOTC" run "$here/layernorm.onnx" --input x="$here/layernorm.input.npy" --output-dir "$tmp/ln" &&
+    "$tmp/npycmp" "$tmp/ln/y.npy" "$here/layernorm.output.npy"
+}
+
 if ! "$AOTC" "$here/vm.tc" --cpu x86-64-v3 -o "$tmp/vm.c" 2>"$tmp/err"; then
   cat "$tmp/err"
   echo "0 passed, 1 failed"
@@ -73,5 +82,6 @@ fi
 check "--cpu generic keeps libm" keeps_libm generic
 check "--cpu cortex-m4 keeps libm" keeps_libm cortex-m4
 check "fuse-layernorm: transformer fixture (tests/models checks its numbers)" fuses_layernorm
+check "fuse-layernorm: decomposed layer norms against PyTorch" layernorm_fixture
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
