@@ -94,6 +94,7 @@ run_variant() {
   [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) suite "llvm backend$tag" tests/llvm/run.sh
   [ -x tests/matmul/run.sh ] && suite "matmul$tag" tests/matmul/run.sh
   [ -x tests/conv/run.sh ] && suite "conv fast paths$tag" tests/conv/run.sh
+  [ -x tests/vmath/run.sh ] && suite "vector math, layer norm$tag" tests/vmath/run.sh
   if [ -x tests/cudasim/run.sh ]; then
     t0=$SECONDS
     # The emitted corpus runs whole under the sanitizers; the plain run takes every 4th case.

@@ -162,6 +162,11 @@ static bool pass_winograd(driver_module *m)
   return m->n_graphs != 1 || each_graph(m, graph_winograd_rewrite);
 }
 
+static bool pass_fuse_layernorm(driver_module *m)
+{
+  return each_graph(m, ir_graph_fuse_layernorm);
+}
+
 static bool dce(ir_graph *g)
 {
   ir_graph_dce(g);
@@ -343,6 +348,8 @@ const driver_pass driver_passes[] = {
      pass_fold_batchnorm},
     {"winograd", "graph: 3x3 stride-1 convolutions where Winograd F(2x2,3x3) wins: weights transformed (src/graph/winograd.c)",
      DRIVER_PASS_GRAPH, pass_winograd},
+    {"fuse-layernorm", "graph: decomposed layer normalisation (ReduceMean .. Sqrt, Div, Mul, Add) as one node",
+     DRIVER_PASS_GRAPH, pass_fuse_layernorm},
     {"dce", "graph: nodes no output needs are marked dead", DRIVER_PASS_GRAPH, pass_dce},
     {"lower", "graph to IR: every live node to statements through the op library", DRIVER_PASS_IR, pass_lower},
     {"generalize", "IR of a model with named sizes: the probes' functions as one size-generic function",

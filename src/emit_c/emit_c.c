@@ -284,6 +284,7 @@ static void print_helpers(FILE *out, const emit_module *em)
   if (em->need_thread)
     print_guarded(out, "thread", NULL, tg->thread_num);
   emit_ukernel_print_defs(out, em);
+  emit_vmath_print_defs(out, em);
   for (int h = 0; h < EMIT_H_COUNT; h++)
     if (em->helper[h])
       print_guarded(out, int_helper_name[h], tg->fn_qualifier[EMIT_FN_HELPER], int_helper_text[h]);

@@ -424,7 +424,8 @@ void emit_print_read(emit_fn *E, const ir_expr *e)
 /* The target's name of builtin fn for float (t IR_F32) or double. */
 static const char *libm_name(const emit_fn *E, ir_builtin fn, ir_type t)
 {
-  return E->em->tg->libm[fn][t == IR_F64];
+  const char *inline_fn = emit_vmath_name(E->em, fn, t);
+  return inline_fn ? inline_fn : E->em->tg->libm[fn][t == IR_F64];
 }
 
 static void print_binary(emit_fn *E, const ir_expr *e)
@@ -483,8 +484,15 @@ static void print_call(emit_fn *E, const ir_expr *e)
 {
   ir_type t = e->type == IR_F64 ? IR_F64 : IR_F32;
   const char *one = t == IR_F64 ? "1.0" : "1.0f";
+  const char *power = emit_vmath_power(E, e);
   if (e->fn == IR_FN_MIN || e->fn == IR_FN_MAX || e->fn == IR_FN_ABS) {
     print_typed_call(E, e);
+    return;
+  }
+  if (power) {
+    fprintf(E->out, "%s(", power);
+    print_top(E, e->args[0], t);
+    fputc(')', E->out);
     return;
   }
   if (e->fn == IR_FN_RSQRT)

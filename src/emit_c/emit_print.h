@@ -26,6 +26,19 @@ typedef enum {
   EMIT_H_COUNT
 } emit_helper;
 
+/* Float math printed as inline polynomials (emit_vmath.c). */
+typedef enum {
+  EMIT_VM_PICK,  /* aotc_pickf: a select on the bits (the others use it) */
+  EMIT_VM_EXP,   /* aotc_expf */
+  EMIT_VM_ERF,   /* aotc_erff */
+  EMIT_VM_TANH,  /* aotc_tanhf */
+  EMIT_VM_POW2F, /* aotc_pow2f: x * x */
+  EMIT_VM_POW3F, /* aotc_pow3f */
+  EMIT_VM_POW2,  /* aotc_pow2: double */
+  EMIT_VM_POW3,  /* aotc_pow3 */
+  EMIT_VM_COUNT
+} emit_vmath_fn;
+
 /* The module being printed: which helpers its code needs. */
 typedef struct emit_module {
   const emit_plan *plan;
@@ -33,6 +46,7 @@ typedef struct emit_module {
   bool helper[EMIT_H_COUNT];
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT]; /* typed helpers */
   bool need_thread;  /* aotc_thread(): the thread's number */
+  bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
   int n_ukr;         /* micro-kernels the code calls (distinct register tile and vector width) */
   sched_blocks *ukr; /* room for every contraction of the plan */
 } emit_module;
@@ -94,6 +108,17 @@ static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 {
   return E->em->tg->type_name[t];
 }
+
+/* ---- emit_vmath.c: float math as inline polynomials */
+
+/* The inline helper standing for builtin fn on type t (marked as used), or
+ * NULL: libm's name then. */
+const char *emit_vmath_name(emit_module *em, ir_builtin fn, ir_type t);
+/* pow(x, 2) or pow(x, 3) (a constant exponent): the one-argument helper
+ * that multiplies (marked as used); NULL otherwise. */
+const char *emit_vmath_power(emit_fn *E, const ir_expr *e);
+/* The marked helpers' definitions, each guarded to be defined once. */
+void emit_vmath_print_defs(FILE *out, const emit_module *em);
 
 /* ---- emit_print.c: text at the current indentation */
 

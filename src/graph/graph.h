@@ -520,6 +520,10 @@ bool ir_graph_fold_batchnorm(ir_graph *g);
 /* 3x3 stride-1 convolutions where Winograd wins: weights transformed, the
  * node marked (src/graph/winograd.c). */
 bool graph_winograd_rewrite(ir_graph *g);
+/* Decomposed layer normalisation (ReduceMean, Sub, Pow, ReduceMean, Add,
+ * Sqrt, Div, Mul[, Add]) becomes one LayerNormalization node
+ * (fuse_layernorm.c). */
+bool ir_graph_fuse_layernorm(ir_graph *g);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and

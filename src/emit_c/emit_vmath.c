@@ -1,0 +1,175 @@
+/* emit_vmath.c: vector-friendly float math for the emitted C. expf, erff
+ * and tanhf (and sigmoid, an expression of exp) become static inline
+ * branch-free polynomials, printed once and only when the code calls them,
+ * so that gcc vectorises the loops that call them (libm's are opaque calls
+ * that keep a loop scalar); pow with a constant exponent of 2 or 3 becomes
+ * multiplications on every target. The polynomials are within a few ulp of
+ * libm (tests/vmath/run.sh sweeps them against it; the coefficients come
+ * from tests/vmath/fit.py). They are written in plain C99 (a union for the
+ * bits of a float, selects as conditional expressions) and are used for the
+ * CPUs with vector units; double, CUDA, --cpu generic and cortex-m4 keep
+ * libm. */
+#include "emit_print.h"
+#include "../schedule/schedule.h"
+
+#include <string.h>
+
+/* exp: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite), e^r by Cephes' expf
+ * polynomial, 2^n as two halves so that subnormal results and the top of
+ * the range stay exact; clamped so that n fits, NaN passes through. */
+static const char vm_exp_text[] =
+    "float aotc_expf(float x)\n"
+    "{\n"
+    "  union { float f; uint32_t u; } t, h, s1, s2;\n"
+    "  float c = aotc_pickf(x < -104.0f, -104.0f, aotc_pickf(x > 89.0f, 89.0f, x));\n"
+    "  t.f = c * 1.44269504089f + 12582912.0f;\n"
+    "  float n = t.f - 12582912.0f;\n"
+    "  float r = c - n * 0.693359375f + n * 2.12194440e-4f;\n"
+    "  float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +\n"
+    "             1.6666665459e-1f) * r + 5.0000001201e-1f;\n"
+    "  h.f = (n * 0.5f - 0.25f) + 12582912.0f;\n"
+    "  uint32_t k = t.u - 0x4b400000u, k1 = h.u - 0x4b400000u;\n"
+    "  s1.u = (k1 + 127u) << 23;\n"
+    "  s2.u = (k - k1 + 127u) << 23;\n"
+    "  return (p * r * r + r + 1.0f) * s1.f * s2.f;\n"
+    "}\n";
+
+/* erf: x P(x^2) below 0.875; above, 1 - e^(-x^2) Q(1/x) (Q ~ erfcx) up to
+ * 3.925, where erff rounds to 1; the sign of x. */
+static const char vm_erf_text[] =
+    "float aotc_erff(float x)\n"
+    "{\n"
+    "  float a = aotc_pickf(x < 0.0f, -x, x), z = x * x;\n"
+    "  float small = x * ((((((8.714060095e-05f * z - 8.220518357e-04f) * z + 5.207621492e-03f) * z -\n"
+    "                      2.686196938e-02f) * z + 1.128374115e-01f) * z - 3.761263788e-01f) * z +\n"
+    "                    1.128379226e+00f);\n"
+    "  float b = aotc_pickf(a < 0.875f, 0.875f, aotc_pickf(a > 3.925f, 3.925f, a)), t = 1.0f / b;\n"
+    "  float q = (((((((7.072105538e-03f * t - 5.993933603e-02f) * t + 2.275880575e-01f) * t - 5.054230094e-01f) * t +\n"
+    "               7.059048414e-01f) * t - 5.756156445e-01f) * t + 7.369392365e-02f) * t + 5.536369681e-01f) * t +\n"
+    "            6.656673504e-04f;\n"
+    "  float big = aotc_pickf(a >= 3.925f, 1.0f, 1.0f - aotc_expf(-(b * b)) * q);\n"
+    "  return aotc_pickf(a < 0.875f, small, aotc_pickf(x < 0.0f, -big, big));\n"
+    "}\n";
+
+/* tanh: x (1 + x^2 P(x^2)) below 0.625 (-0 stays -0); above, 1 - 2 / (e^(2|x|) + 1) with the
+ * sign of x (9.1 and past round to 1). */
+static const char vm_tanh_text[] =
+    "float aotc_tanhf(float x)\n"
+    "{\n"
+    "  float a = aotc_pickf(x < 0.0f, -x, x), z = x * x;\n"
+    "  float small = x * (1.0f + z * ((((((-8.678099257e-04f * z + 3.313198686e-03f) * z - 8.794299327e-03f) * z +\n"
+    "                                   2.186063491e-02f) * z - 5.396771803e-02f) * z + 1.333333254e-01f) * z -\n"
+    "                                 3.333333433e-01f));\n"
+    "  float b = aotc_pickf(a > 9.1f, 9.1f, a);\n"
+    "  float big = 1.0f - 2.0f / (aotc_expf(2.0f * b) + 1.0f);\n"
+    "  return aotc_pickf(a < 0.625f, small, aotc_pickf(x < 0.0f, -big, big));\n"
+    "}\n";
+
+/* c ? a : b on the bits: both computed, no branch for the vectoriser to
+ * give up on (with -ftrapping-math gcc does not turn a conditional
+ * expression with arithmetic in an arm into a select). */
+static const char vm_pick_text[] =
+    "float aotc_pickf(int c, float a, float b)\n"
+    "{\n"
+    "  union { float f; uint32_t u; } x, y;\n"
+    "  uint32_t m = 0u - (uint32_t)c;\n"
+    "  x.f = a;\n"
+    "  y.f = b;\n"
+    "  x.u = (x.u & m) | (y.u & ~m);\n"
+    "  return x.f;\n"
+    "}\n";
+
+/* Whole powers, float and double. */
+static const char vm_pow2f_text[] = "float aotc_pow2f(float x)\n{\n  return x * x;\n}\n";
+static const char vm_pow3f_text[] = "float aotc_pow3f(float x)\n{\n  return x * x * x;\n}\n";
+static const char vm_pow2_text[] = "double aotc_pow2(double x)\n{\n  return x * x;\n}\n";
+static const char vm_pow3_text[] = "double aotc_pow3(double x)\n{\n  return x * x * x;\n}\n";
+
+static const struct {
+  const char *name; /* C name, and AOTC_HAVE_<name> guards it */
+  const char *text; /* after the helper qualifier */
+  int needs;        /* another helper printed before it, or -1 */
+} vm_defs[] = {
+    [EMIT_VM_PICK] = {"aotc_pickf", vm_pick_text, -1},
+    [EMIT_VM_EXP] = {"aotc_expf", vm_exp_text, EMIT_VM_PICK},
+    [EMIT_VM_ERF] = {"aotc_erff", vm_erf_text, EMIT_VM_EXP},
+    [EMIT_VM_TANH] = {"aotc_tanhf", vm_tanh_text, EMIT_VM_EXP},
+    [EMIT_VM_POW2F] = {"aotc_pow2f", vm_pow2f_text, -1},
+    [EMIT_VM_POW3F] = {"aotc_pow3f", vm_pow3f_text, -1}, [EMIT_VM_POW2] = {"aotc_pow2", vm_pow2_text, -1},
+    [EMIT_VM_POW3] = {"aotc_pow3", vm_pow3_text, -1},
+};
+_Static_assert(sizeof(vm_defs) / sizeof(vm_defs[0]) == EMIT_VM_COUNT, "vector math helpers");
+
+/* Whether the module's code is written for a CPU with vector units (not
+ * --cpu generic or cortex-m4) in C. */
+static bool vmath_wanted(const emit_module *em)
+{
+  const sched_cpu *cpu = em->plan->opt && em->plan->opt->cpu ? em->plan->opt->cpu : sched_cpu_native();
+  return !emit_target_is_gpu(em->tg) && cpu && !strncmp(cpu->name, "x86-64", 6);
+}
+
+static const char *use(emit_module *em, emit_vmath_fn v)
+{
+  em->vmath[v] = true;
+  if (vm_defs[v].needs >= 0)
+    use(em, (emit_vmath_fn)vm_defs[v].needs);
+  return vm_defs[v].name;
+}
+
+const char *emit_vmath_name(emit_module *em, ir_builtin fn, ir_type t)
+{
+  if (t != IR_F32 || !vmath_wanted(em))
+    return NULL;
+  switch (fn) {
+  case IR_FN_EXP:
+    return use(em, EMIT_VM_EXP);
+  case IR_FN_ERF:
+    return use(em, EMIT_VM_ERF);
+  case IR_FN_TANH:
+    return use(em, EMIT_VM_TANH);
+  default:
+    return NULL;
+  }
+}
+
+/* The value of e when it is a number or a read of a one-element constant
+ * tensor of floats. */
+static bool constant_value(const ir_func *f, const ir_expr *e, double *v)
+{
+  if (e->kind == IR_CONST_FLOAT || e->kind == IR_CONST_INT) {
+    *v = e->kind == IR_CONST_FLOAT ? e->fval : (double)e->ival;
+    return true;
+  }
+  if (e->kind == IR_CAST)
+    return constant_value(f, e->args[0], v);
+  if (e->kind != IR_ACCESS)
+    return false;
+  const ir_tensor *T = f->tensors[e->tensor];
+  int64_t d;
+  for (int j = 0; j < T->rank; j++)
+    if (!ir_size_is_const(T->shape[j], &d) || d != 1)
+      return false;
+  if (T->role != IR_CONSTANT || !T->data || (T->type != IR_F32 && T->type != IR_F64))
+    return false;
+  *v = T->type == IR_F32 ? (double)*(const float *)T->data : *(const double *)T->data;
+  return true;
+}
+
+const char *emit_vmath_power(emit_fn *E, const ir_expr *e)
+{
+  double k;
+  bool f32 = e->type != IR_F64;
+  if (e->kind != IR_CALL || e->fn != IR_FN_POW || e->n_args != 2 || !ir_types[e->type].is_float ||
+      !constant_value(E->f, e->args[1], &k) || (k != 2 && k != 3))
+    return NULL;
+  return use(E->em, k == 2 ? (f32 ? EMIT_VM_POW2F : EMIT_VM_POW2) : (f32 ? EMIT_VM_POW3F : EMIT_VM_POW3));
+}
+
+void emit_vmath_print_defs(FILE *out, const emit_module *em)
+{
+  const char *qualifier = em->tg->fn_qualifier[EMIT_FN_HELPER];
+  for (int v = 0; v < EMIT_VM_COUNT; v++)
+    if (em->vmath[v])
+      fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n%s %s#endif\n\n", vm_defs[v].name, vm_defs[v].name,
+              qualifier, vm_defs[v].text);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The emitted vector math (src/emit_c/emit_vmath.c): tests/vmath/vm.tc
+# (exp, erf, tanh, sigmoid of a vector) compiled by aotc for x86-64-v3 and
+# swept against libm by sweep.c (every 251st float bit pattern, every float
+# near the polynomials' seams, NaN, inf, zeros, subnormals), built at
+# -std=c99 -O2 -pedantic -Werror (scalar) and at -O3 -march=native -fopenmp
+# (vectorised, fused multiply-adds); gcc must vectorise the four loops at
+# -O2 -fopenmp; --cpu generic and cortex-m4 must keep libm's names. Also:
+# the fuse-layernorm pass turns the transformer fixture's two decomposed
+# layer norms into layernorm nodes (tests/models checks the outputs).
+#
+#   AOTC=build/aotc tests/vmath/run.sh
+#
+# Ends with `N passed, N failed`; exits 1 when any case failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+AOTC=${AOTC:-$here/../../build/aotc}
+CC=${CC:-cc}
+case $AOTC in /*) ;; *) AOTC=$PWD/$AOTC ;; esac
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aotc-vmath.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+check() { # NAME COMMAND...
+  local name=$1
+  shift
+  if "$@" >"$tmp/log" 2>&1; then
+    passed=$((passed + 1))
+    echo "PASS $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name"
+    sed 's/^/  /' "$tmp/log" | tail -20
+  fi
+  grep -E "ulp|special" "$tmp/log" | sed 's/^/  /'
+}
+
+sweep() { # FLAGS...
+  $CC "$@" -I"$tmp" -o "$tmp/sweep" "$here/sweep.c" "$tmp/vm.c" -lm && OMP_NUM_THREADS=1 "$tmp/sweep"
+}
+
+vectorised() {
+  local n
+  n=$($CC -std=gnu11 -O2 -fopenmp -march=x86-64-v3 -fopt-info-vec-optimized -c -o "$tmp/v.o" "$tmp/vm.c" 2>&1 |
+    grep -c "loop vectorized")
+  echo "$n loops vectorized"
+  [ "$n" -ge 4 ]
+}
+
+keeps_libm() { # CPU
+  "$AOTC" "$here/vm.tc" --cpu "$1" -o "$tmp/libm_$1.c" &&
+    grep -q "= expf(" "$tmp/libm_$1.c" && grep -q "erff(" "$tmp/libm_$1.c" && ! grep -q "aotc_expf" "$tmp/libm_$1.c"
+}
+
+fuses_layernorm() { # the transformer fixture's two decomposed layer norms become layernorm nodes
+  local n
+  n=$("$AOTC" "$here/../models/transformer.onnx" --dump-after=fuse-layernorm -o "$tmp/tr.c" 2>&1 |
+    grep -c "^  node [0-9]* layernorm ")
+  echo "$n layernorm nodes"
+  [ "$n" -eq 2 ] && ! grep -q "powf" "$tmp/tr.c"
+}
+
+layernorm_fixture() { # decomposed layer norms against PyTorch (make_layernorm.py): one fused, one not
+  local n
+  n=$("$AOTC" "$here/layernorm.onnx" --dump-after=fuse-layernorm -o "$tmp/ln.c" 2>&1 | grep -c "^  node [0-9]* layernorm ")
+  echo "$n layernorm nodes"
+  [ "$n" -eq 1 ] && $CC -O2 -o "$tmp/npycmp" "$here/../e2e/npycmp.c" -lm &&
+    "$AOTC" run "$here/layernorm.onnx" --input x="$here/layernorm.input.npy" --output-dir "$tmp/ln" &&
+    "$tmp/npycmp" "$tmp/ln/y.npy" "$here/layernorm.output.npy"
+}
+
+if ! "$AOTC" "$here/vm.tc" --cpu x86-64-v3 -o "$tmp/vm.c" 2>"$tmp/err"; then
+  cat "$tmp/err"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+check "sweep, -std=c99 -O2 -pedantic -Werror" sweep -std=c99 -O2 -Wall -Wextra -pedantic -Werror
+check "sweep, -O3 -march=native -fopenmp" sweep -std=gnu11 -O3 -march=native -fopenmp
+if $CC --version 2>/dev/null | grep -q "Free Software Foundation"; then
+  check "gcc -O2 -fopenmp vectorises exp, erf, tanh, sigmoid" vectorised
+fi
+check "--cpu generic keeps libm" keeps_libm generic
+check "--cpu cortex-m4 keeps libm" keeps_libm cortex-m4
+check "fuse-layernorm: transformer fixture (tests/models checks its numbers)" fuses_layernorm
+check "fuse-layernorm: decomposed layer norms against PyTorch" layernorm_fixture
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
