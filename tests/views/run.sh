@@ -4,8 +4,9 @@
 # numpy) is run by `aotc run` on NAME.input.npy and every output compared
 # with NAME.<output>.npy by tests/e2e/npycmp.c; `aotc compile -v` must also
 # report at least as many copies removed as the case expects (a DenseNet-like
-# chain of concatenations loses every copy), and the same outputs must come
-# with the views off (AOTC_VIEWS=0).
+# chain of concatenations loses every copy), the emitted C must build with
+# -Wall -Wextra -Werror, and the same outputs must come with the views off
+# (AOTC_VIEWS=0).
 #
 #   AOTC=build/aotc tests/views/run.sh [NAME...]
 #
@@ -41,6 +42,8 @@ check_removed() {
   want=$(expected_removed "$name")
   "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 ||
     { echo "aotc compile failed: $(grep -m1 error "$out/compile.log")"; return 1; }
+  ${CC:-cc} -std=c99 -Wall -Wextra -Werror -c "$out/$name.c" -o "$out/$name.o" 2>"$out/cc.log" ||
+    { echo "the emitted C does not build warning-free: $(grep -m1 -E 'error|warning' "$out/cc.log")"; return 1; }
   got=$(sed -nE "s/.*: ([0-9]+) copies removed.*/\1/p" "$out/compile.log")
   got=${got:-0}
   [ "$got" -ge "${want:-0}" ] || { echo "$got copies removed, expected at least $want"; return 1; }
