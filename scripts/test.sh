@@ -87,6 +87,7 @@ run_variant() {
   [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
   [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
+  [ -x tests/views/run.sh ] && suite "views$tag" tests/views/run.sh
   [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
   [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
   # models makes build/models, whose large fixtures the llvm suite also runs.

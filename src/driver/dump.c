@@ -84,13 +84,41 @@ static void print_groups(FILE *out, const char *what, const int *group, int n)
   }
 }
 
+static bool has_views(const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP && f->tensors[t]->view)
+      return true;
+  return false;
+}
+
+/* `, view of Y at byte K` for a temporary stored inside another (views.c). */
+static void print_view(FILE *out, const ir_func *f, int t)
+{
+  const ir_tensor *T = f->tensors[t];
+  if (T->role == IR_TEMP && T->view)
+    fprintf(out, ", view of %s at byte %lld", f->tensors[T->view_of]->name, (long long)T->view_offset);
+  fputc('\n', out);
+}
+
+static void print_views(FILE *out, const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP && f->tensors[t]->view) {
+      fprintf(out, "  %s", f->tensors[t]->name);
+      print_view(out, f, t);
+    }
+}
+
 static void print_memory_plan(FILE *out, const ir_func *f)
 {
   fprintf(out, "memory plan: workspace %lld bytes, lower bound %lld bytes\n", (long long)f->workspace_bytes,
           (long long)f->workspace_lower_bound);
   for (int t = 0; t < f->n_tensors; t++)
-    if (f->tensors[t]->role == IR_TEMP)
-      fprintf(out, "  %s at offset %lld\n", f->tensors[t]->name, (long long)f->tensors[t]->ws_offset);
+    if (f->tensors[t]->role == IR_TEMP) {
+      fprintf(out, "  %s at offset %lld", f->tensors[t]->name, (long long)f->tensors[t]->ws_offset);
+      print_view(out, f, t);
+    }
 }
 
 static void print_func(FILE *out, const ir_func *f)
@@ -107,6 +135,10 @@ static void print_func(FILE *out, const ir_func *f)
   }
   if (f->memory_planned)
     print_memory_plan(out, f);
+  else if (has_views(f)) {
+    fprintf(out, "views of '%s' (their copies removed):\n", f->name);
+    print_views(out, f);
+  }
 }
 
 /* ------------------------------------------------------------------------

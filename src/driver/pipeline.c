@@ -225,6 +225,20 @@ static bool pass_partition(driver_module *m)
   return true;
 }
 
+/* views: copies removed where a temporary can live inside another
+ * (src/graph/views.c); AOTC_VIEWS=0 keeps them. */
+static bool pass_views(driver_module *m)
+{
+  const char *env = getenv("AOTC_VIEWS");
+  for (int i = 0, removed; !(env && !strcmp(env, "0")) && i < m->ir->n_funcs; i++) {
+    if (!ir_views(m->ctx, m->ir->funcs[i], &removed))
+      return false;
+    if (removed && m->cfg && m->cfg->verbose)
+      aotc_note(m->ctx, noloc, "'%s': %d copies removed (views)", m->ir->funcs[i]->name, removed);
+  }
+  return true;
+}
+
 /* -v: a model's memory plan (workspace size against its lower bound). */
 static void note_memory_plan(aotc_ctx *ctx, const ir_func *f)
 {
@@ -358,6 +372,8 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_IR, driver_grad},
     {"partition", "IR of a model: statements grouped into kernels (fused loop nests)", DRIVER_PASS_IR,
      pass_partition},
+    {"views", "IR of a model: copies (Concat's bands, Split, Slice, Reshape) removed where one temporary can live "
+     "inside another", DRIVER_PASS_IR, pass_views},
     {"plan-memory", "IR of a model: temporaries placed in one workspace by liveness (named sizes: at each call)", DRIVER_PASS_IR,
      pass_plan_memory},
     {"verify", "IR invariants checked (ir_verify)", DRIVER_PASS_CHECK, pass_verify},

@@ -360,6 +360,16 @@ static void print_temp_pointer(emit_fn *E, int t, int i)
   }
 }
 
+/* Whether temporary t is a view or holds one (src/graph/views.c): its
+ * copies are gone, so its pointer may have no use left. */
+static bool in_views(const ir_func *f, int t)
+{
+  for (int u = 0; u < f->n_tensors; u++)
+    if (f->tensors[u]->role == IR_TEMP && f->tensors[u]->view && (u == t || f->tensors[u]->view_of == t))
+      return true;
+  return false;
+}
+
 static void print_temp_pointers(emit_fn *E)
 {
   if (!has_temps(E->f) && !packs(E)) {
@@ -375,8 +385,11 @@ static void print_temp_pointers(emit_fn *E)
     fputs(");\n", E->out);
   }
   for (int t = 0, i = 0; t < E->f->n_tensors; t++)
-    if (E->f->tensors[t]->role == IR_TEMP)
+    if (E->f->tensors[t]->role == IR_TEMP) {
       print_temp_pointer(E, t, i++);
+      if (in_views(E->f, t))
+        fprintf(E->out, "  (void)%s; /* views share its bytes: it may have no use left */\n", E->tensor_c[t]);
+    }
 }
 
 static void print_unused_inputs(emit_fn *E)

@@ -536,6 +536,11 @@ ir_func *ir_graph_lower(ir_graph *g, const char *func_name);
  * elementwise consumers joined to their producer's kernel, contractions
  * alone. */
 bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node);
+/* Views (views.c): statements that copy a contiguous range of one
+ * temporary into another removed where one can live inside the other
+ * (ir_tensor.view); models with constant sizes and no control regions.
+ * *removed: how many statements went. */
+bool ir_views(aotc_ctx *ctx, ir_func *f, int *removed);
 /* Static memory plan (memplan.c): ws_offset of every temporary by liveness
  * over the kernels, f->workspace_bytes and f->memory_planned; *lower_bound
  * is the largest total size of temporaries live at once. When a temporary

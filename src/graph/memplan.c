@@ -11,7 +11,11 @@
  * recorded instead, and the emitted code runs the same placement on the
  * sizes of each call (emit_abi.c, aotc_ws_plan): the same orders, the same
  * lowest offsets, so a call gets the plan a compilation at its sizes would
- * give. */
+ * give.
+ *
+ * A view (views.c) takes no bytes of its own: the temporary it lives in is
+ * live wherever the view is, and the view's offset follows from that
+ * temporary's. */
 #include "graph.h"
 
 #include <stdlib.h>
@@ -119,7 +123,20 @@ static int64_t lower_bound(aotc_ctx *ctx, const live_range *r, int n, int n_kern
   return best;
 }
 
-/* The lifetime of every tensor, by tensor number (first -1: untouched). */
+/* A view's lifetime joins that of the temporary it lives in. */
+static void widen_to_views(const ir_func *f, live_range *by_tensor)
+{
+  for (int t = 0; t < f->n_tensors; t++) {
+    const ir_tensor *T = f->tensors[t];
+    if (T->role == IR_TEMP && T->view && by_tensor[t].first >= 0) {
+      touch(&by_tensor[T->view_of], by_tensor[t].first);
+      touch(&by_tensor[T->view_of], by_tensor[t].last);
+    }
+  }
+}
+
+/* The lifetime of every tensor, by tensor number (first -1: untouched);
+ * views widen the temporaries they live in. */
 static void collect_lifetimes(const ir_func *f, live_range *by_tensor)
 {
   for (int t = 0; t < f->n_tensors; t++)
@@ -131,19 +148,20 @@ static void collect_lifetimes(const ir_func *f, live_range *by_tensor)
     for (int d = 0; !ir_stmt_is_plain(f->stmts[i]) && d < f->stmts[i]->n_lhs; d++)
       touch_expr(by_tensor, f->stmts[i]->lhs_expr[d], kernel);
   }
+  widen_to_views(f, by_tensor);
   for (int t = 0; t < f->n_tensors; t++)
     if (by_tensor[t].first < 0)
       by_tensor[t].first = by_tensor[t].last = 0;
 }
 
-/* Lifetimes of the temporaries, compacted to the front of by_tensor; the
- * number of them, or -1 when one has no constant size. */
+/* Lifetimes of the temporaries that are no views, compacted to the front
+ * of by_tensor; the number of them, or -1 when one has no constant size. */
 static int collect(const ir_func *f, live_range *by_tensor)
 {
   collect_lifetimes(f, by_tensor);
   int n = 0;
   for (int t = 0; t < f->n_tensors; t++) {
-    if (f->tensors[t]->role != IR_TEMP)
+    if (f->tensors[t]->role != IR_TEMP || f->tensors[t]->view)
       continue;
     live_range r = by_tensor[t];
     ir_region_widen_live(f, t, &r.first, &r.last);
@@ -223,6 +241,9 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
     return false;
   for (int i = 0; i < n; i++)
     f->tensors[r[i].t]->ws_offset = r[i].offset;
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->role == IR_TEMP && f->tensors[t]->view)
+      f->tensors[t]->ws_offset = f->tensors[f->tensors[t]->view_of]->ws_offset + f->tensors[t]->view_offset;
   f->memory_planned = true;
   return true;
 }

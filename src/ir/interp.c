@@ -689,6 +689,16 @@ static int alloc_temp(interp *in, int t)
   return 0;
 }
 
+/* A view (src/graph/views.c) is stored inside the temporary it lives in. */
+static void place_views(interp *in)
+{
+  for (int t = 0; t < in->f->n_tensors; t++) {
+    const ir_tensor *tensor = in->f->tensors[t];
+    if (tensor->role == IR_TEMP && tensor->view)
+      in->slots[t].data = (unsigned char *)in->slots[tensor->view_of].data + tensor->view_offset;
+  }
+}
+
 /* Storage for every tensor that is not an argument. */
 static int place_tensors(interp *in)
 {
@@ -699,7 +709,7 @@ static int place_tensors(interp *in)
       return tensor_error(in, t, "argument is NULL");
     if (sl->arg)
       continue;
-    if (tensor->role == IR_TEMP && alloc_temp(in, t))
+    if (tensor->role == IR_TEMP && !tensor->view && alloc_temp(in, t))
       return 1;
     if (tensor->role != IR_TEMP && !tensor->data)
       return tensor_error(in, t, "no storage (not an argument, no data)");
@@ -708,6 +718,7 @@ static int place_tensors(interp *in)
       sl->readonly = true;
     }
   }
+  place_views(in);
   return 0;
 }
 

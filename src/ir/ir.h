@@ -196,6 +196,9 @@ typedef struct ir_tensor {
                         function has a memory plan (memory_planned) */
   int live_first, live_last; /* IR_TEMP of a function planned per call: the
                                 first and last kernel that use it */
+  bool view;          /* IR_TEMP stored inside temporary view_of (src/graph/views.c) */
+  int view_of;        /* view: the temporary that owns the bytes (itself no view) */
+  int64_t view_offset; /* view: where its dense row-major elements start in view_of's, in bytes */
 } ir_tensor;
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# run.sh: copies turned into views by the memory plan (src/graph/views.c).
+# Each fixture NAME.onnx (made by make_fixtures.py, outputs computed by
+# numpy) is run by `aotc run` on NAME.input.npy and every output compared
+# with NAME.<output>.npy by tests/e2e/npycmp.c; `aotc compile -v` must also
+# report at least as many copies removed as the case expects (a DenseNet-like
+# chain of concatenations loses every copy), the emitted C must build with
+# -Wall -Wextra -Werror, and the same outputs must come with the views off
+# (AOTC_VIEWS=0).
+#
+#   AOTC=build/aotc tests/views/run.sh [NAME...]
+#
+# Ends with `N passed, N failed, N skipped`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+# NAME:copies at least removed (Concat bands, Split parts, Slices, Reshapes)
+cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5"
+names=${*:-$(for c in $cases; do echo "${c%%:*}"; done)}
+
+[ -x "$AOTC" ] || { echo "views: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-views.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+expected_removed() {
+  for c in $cases; do [ "${c%%:*}" = "$1" ] && echo "${c##*:}"; done
+}
+
+# The outputs of the model, from its fixture files.
+outputs() {
+  local name=$1 f o
+  for f in "$here/$name".*.npy; do
+    o=${f#"$here/$name."}; o=${o%.npy}
+    [ "$o" = input ] || echo "$o"
+  done
+}
+
+check_removed() {
+  local name=$1 out=$2 want got
+  want=$(expected_removed "$name")
+  "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 ||
+    { echo "aotc compile failed: $(grep -m1 error "$out/compile.log")"; return 1; }
+  ${CC:-cc} -std=c99 -Wall -Wextra -Werror -c "$out/$name.c" -o "$out/$name.o" 2>"$out/cc.log" ||
+    { echo "the emitted C does not build warning-free: $(grep -m1 -E 'error|warning' "$out/cc.log")"; return 1; }
+  got=$(sed -nE "s/.*: ([0-9]+) copies removed.*/\1/p" "$out/compile.log")
+  got=${got:-0}
+  [ "$got" -ge "${want:-0}" ] || { echo "$got copies removed, expected at least $want"; return 1; }
+  echo "$got"
+}
+
+run_and_compare() { # NAME OUTDIR [ENV...]
+  local name=$1 out=$2 o why
+  shift 2
+  mkdir -p "$out"
+  env "$@" "$AOTC" run "$here/$name.onnx" --input "input=$here/$name.input.npy" --output-dir "$out" \
+    >"$out/run.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
+  for o in $(outputs "$name"); do
+    why=$("$work/npycmp" "$out/$o.npy" "$here/$name.$o.npy") || { echo "$o: $why"; return 1; }
+  done
+}
+
+passed=0 failed=0 skipped=0
+for name in $names; do
+  if [ ! -f "$here/$name.onnx" ]; then
+    echo "SKIP $name (no fixture)"; skipped=$((skipped + 1)); continue
+  fi
+  out=$work/$name
+  mkdir -p "$out"
+  if ! removed=$(check_removed "$name" "$out"); then
+    echo "FAIL $name: $removed"; failed=$((failed + 1)); continue
+  fi
+  if ! why=$(run_and_compare "$name" "$out/views") || ! why=$(run_and_compare "$name" "$out/plain" AOTC_VIEWS=0); then
+    echo "FAIL $name: $why"; failed=$((failed + 1)); continue
+  fi
+  echo "PASS $name ($removed copies removed)"
+  passed=$((passed + 1))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
