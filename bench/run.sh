@@ -4,13 +4,16 @@
 #   OPTS="-O2 -O3"   the emitted code is built at each level (speed must not depend on it)
 #   THREADS="1 2"    ROUNDS=3: rounds alternating the builds; a summary of the median ratios
 #   CLOCK=cpu        time in CPU time (bench/gemm.c), steadier on a loaded machine
+#   AOTC=PATH        another aotc (an older build, for before/after), default build/aotc
+#   OUT=DIR          where the builds go (default build/bench)
 # OpenBLAS runs its own kernel for this CPU: the benchmark process runs without
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (a machine that pins them to Haswell
 # would compare against the AVX2 kernel); gemm.c prints the kernel's name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh build </dev/null
-out=build/bench
+AOTC=${AOTC:-build/aotc}
+[ "$AOTC" != build/aotc ] || scripts/build.sh build </dev/null
+out=${OUT:-build/bench}
 mkdir -p "$out"
 blas=$(pkg-config --cflags --libs openblas)
 opts=${OPTS:--O2 -O3}
@@ -18,7 +21,7 @@ threads=${THREADS:-1 2}
 # One build per thread count: the code is scheduled for the threads it runs on.
 for t in $threads; do
   mkdir -p "$out/t$t"
-  build/aotc bench/kernels.tc --entry mm --threads "$t" -o "$out/t$t/mm.c" ${AOTC_FLAGS:-}
+  "$AOTC" bench/kernels.tc --entry mm --threads "$t" -o "$out/t$t/mm.c" ${AOTC_FLAGS:-}
   for o in $opts; do
     cc "$o" -march=native -std=gnu11 -fopenmp -I"$out/t$t" -o "$out/t$t/gemm$o" bench/gemm.c "$out/t$t/mm.c" $blas -lm
   done
