@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # sgemm.sh: sgemm of aotc's emitted mm under a given schedule against OpenBLAS.
 #   bench/sgemm.sh BUILDDIR "SCHEDULE" THREADS [SIZES...]
-# SCHEDULE as sched_options_print writes it, or heuristic[:T].
+# SCHEDULE as sched_options_print writes it, or heuristic[:T]. OPT=-O2 builds
+# the emitted code at another level (default -O3); CLOCK=cpu times CPU time.
+# OpenBLAS runs its own kernel for this CPU (the process runs without
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; gemm.c prints the kernel's name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 b=$1 sched=$2 t=$3
@@ -9,8 +12,8 @@ shift 3
 out=$b/bench/s$$
 mkdir -p "$out"
 "$b/bench/emit_sched" bench/kernels.tc mm "$out/mm.c" "$sched"
-cc -O3 -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/gemm" bench/gemm.c "$out/mm.c" $(pkg-config --cflags --libs openblas) -lm
+cc ${OPT:--O3} -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/gemm" bench/gemm.c "$out/mm.c" $(pkg-config --cflags --libs openblas) -lm
 for n in ${@:-1024}; do
-  OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
 done
 rm -rf "$out"

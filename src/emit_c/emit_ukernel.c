@@ -33,6 +33,16 @@ static void use_ukr(emit_module *em, const sched_blocks *b)
   em->ukr[em->n_ukr++] = *b;
 }
 
+/* A full tile's lines of C, asked for before the depth loop so that
+ * they arrive while it runs (rows of C are often 4 KiB apart). */
+static void print_ukr_prefetch_c(FILE *out, const sched_blocks *b)
+{
+  fprintf(out, "  if (mr == %d && nr == %d && cs == 1)\n    for (int i = 0; i < %d; i++) {\n", b->mr, b->nr, b->mr);
+  for (int v = 0; v < b->nr; v += 16)
+    fprintf(out, "      __builtin_prefetch(c + i * rs + %d, 1);\n", v);
+  fputs("    }\n", out);
+}
+
 /* The vector path: mr x nr/vw accumulator vectors, one broadcast of A per
  * row and depth, FMAs (contraction asked for with gcc's optimize). */
 static void print_ukr_vector(FILE *out, const sched_blocks *b)
@@ -42,7 +52,9 @@ static void print_ukr_vector(FILE *out, const sched_blocks *b)
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < nv; v++)
       fprintf(out, "%s c%d_%d = {0.0f}", r || v ? "," : "", r, v);
-  fputs(";\n  for (int64_t p = 0; p < kc; p++) {\n", out);
+  fputs(";\n", out);
+  print_ukr_prefetch_c(out, b);
+  fputs("  for (int64_t p = 0; p < kc; p++) {\n", out);
   for (int v = 0; v < nv; v++)
     fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
             v * b->vw);
@@ -464,12 +476,15 @@ static void print_panel(emit_fn *E, int ci, int op)
           op ? b->nr : b->mr);
 }
 
-/* The register tiles of one block: C tile address, strides, micro-kernel. */
+/* The register tiles of one block, rows outer: a panel of A (mr x kc,
+ * broadcast) stays in L1 while the panels of B (the vector operand) stream
+ * from L2 along a row of tiles of C; per tile, C's address, strides and
+ * the micro-kernel. */
 static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
-  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
   print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
+  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
   print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
   emit_indent(E);
   fputs("float *aotc_c = &", E->out);

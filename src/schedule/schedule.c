@@ -473,7 +473,7 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
       b->vw = vw;
   b->kc = pick(o->tile, c->k, 256);
   b->mc = round_up(pick(o->tile, c->i, b->mr * 32), b->mr);
-  b->nc = round_up(pick(o->tile, c->j, 4096), b->nr);
+  b->nc = round_up(pick(o->tile, c->j, 1024), b->nr);
   b->threads = o->threads > 0 ? o->threads : 1;
 }
 

@@ -225,9 +225,9 @@ Test(cpu, table_rows_give_the_documented_heuristics)
 {
   static const struct {
     const char *name;
-    int vbytes, mr, nr, kc;
-  } rows[] = {{"x86-64-v4", 64, 12, 32, 512}, {"x86-64-v3", 32, 6, 16, 256}, {"x86-64-v2", 16, 6, 8, 256},
-              {"generic", 16, 6, 8, 256}};
+    int vbytes, mr, nr, nc, kc;
+  } rows[] = {{"x86-64-v4", 64, 12, 32, 1024, 256}, {"x86-64-v3", 32, 6, 16, 512, 256},
+              {"x86-64-v2", 16, 6, 8, 512, 256}, {"generic", 16, 6, 8, 512, 256}};
   ir_func *f = chain(1);
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
     sched_options o;
@@ -235,6 +235,7 @@ Test(cpu, table_rows_give_the_documented_heuristics)
     cr_assert(o.microkernel && o.vectorize, "%s", rows[i].name);
     cr_assert_eq(o.vector_bytes, rows[i].vbytes, "%s", rows[i].name);
     cr_assert(o.reg_tile[0] == rows[i].mr && o.reg_tile[1] == rows[i].nr, "%s", rows[i].name);
+    cr_assert_eq(o.tile[1], rows[i].nc, "%s", rows[i].name);
     cr_assert_eq(o.tile[2], rows[i].kc, "%s", rows[i].name);
   }
   sched_options m4;
