@@ -94,22 +94,18 @@ static bool tensor_dims(const ir_tensor *T, int64_t *dims)
   return T->rank <= MAX_INDEX;
 }
 
-/* Whether the operand can be packed in advance: a float32 constant read with
- * subscripts of its lane and depth indices only, constant extents. */
-static bool packable(const emit_fn *E, int ci, int op)
+bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op)
 {
-  const sched_contraction *c = &E->pf->contr[ci];
-  const ir_stmt *s = E->f->stmts[c->stmt];
-  const ir_expr *e = operand(E, ci, op);
-  const ir_tensor *T = E->f->tensors[e->tensor];
+  const ir_stmt *s = f->stmts[c->stmt];
+  const ir_expr *e = op ? c->b : c->a;
+  const ir_tensor *T = f->tensors[e->tensor];
   const int *lanes;
   int n_lanes;
   int64_t m, k, dims[MAX_INDEX];
   unsigned allowed = 0;
   lanes_of(c, op, &lanes, &n_lanes);
-  if (emit_target_is_gpu(E->em->tg) || T->role != IR_CONSTANT || T->type != IR_F32 || !T->data ||
-      s->n_index > MAX_INDEX || !tensor_dims(T, dims) || !const_extent(s, lanes, n_lanes, &m) ||
-      !const_extent(s, c->depth, c->n_depth, &k))
+  if (T->role != IR_CONSTANT || T->type != IR_F32 || !T->data || s->n_index > MAX_INDEX || !tensor_dims(T, dims) ||
+      !const_extent(s, lanes, n_lanes, &m) || !const_extent(s, c->depth, c->n_depth, &k))
     return false;
   for (int t = 0; t < n_lanes; t++)
     allowed |= 1u << lanes[t];
@@ -119,6 +115,11 @@ static bool packable(const emit_fn *E, int ci, int op)
     if (!uses_only(e->args[j], allowed))
       return false;
   return true;
+}
+
+static bool packable(const emit_fn *E, int ci, int op)
+{
+  return !emit_target_is_gpu(E->em->tg) && emit_pack_operand_ok(E->f, &E->pf->contr[ci], op);
 }
 
 void emit_prepack_print_name(const emit_fn *E, int ci, int op)
@@ -149,13 +150,11 @@ static float element(const ir_tensor *T, const int64_t *dims, const ir_expr *e, 
   return ((const float *)T->data)[off];
 }
 
-/* P[q][p][l] = operand at lane q * width + l and depth p. */
-static float *packed_values(const emit_fn *E, int ci, int op, int width, int64_t *n_out)
+float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, int width, int64_t *n_out)
 {
-  const sched_contraction *c = &E->pf->contr[ci];
-  const ir_stmt *s = E->f->stmts[c->stmt];
-  const ir_expr *e = operand(E, ci, op);
-  const ir_tensor *T = E->f->tensors[e->tensor];
+  const ir_stmt *s = f->stmts[c->stmt];
+  const ir_expr *e = op ? c->b : c->a;
+  const ir_tensor *T = f->tensors[e->tensor];
   const int *lanes;
   int n_lanes;
   int64_t m, k, dims[MAX_INDEX], x[MAX_INDEX] = {0};
@@ -176,6 +175,10 @@ static float *packed_values(const emit_fn *E, int ci, int op, int width, int64_t
   return v;
 }
 
+static float *packed_values(const emit_fn *E, int ci, int op, int width, int64_t *n_out)
+{
+  return emit_pack_operand(E->f, &E->pf->contr[ci], op, width, n_out);
+}
 
 static int64_t round64(int64_t n)
 {

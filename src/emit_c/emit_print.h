@@ -82,6 +82,13 @@ typedef struct emit_fn {
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */
+/* Whether operand op (0: a, rows; 1: b, columns) of contraction c of f can
+ * be packed when the code is built: a float32 constant read with subscripts
+ * of its lane and depth indices only, constant extents (both backends). */
+bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op);
+/* That operand packed P[lane panel][depth][lane] for panels of width lanes
+ * (lanes past the end zero); *n_out floats, calloc'ed (NULL: out of memory). */
+float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, int width, int64_t *n_out);
 
 /* A constant read elsewhere too is packed in advance only up to this size. */
 #define EMIT_PREPACK_COPY_BYTES ((int64_t)16 << 20)
