@@ -44,15 +44,7 @@ static bool ungroup(ir_lower *L, const ir_node *n, int yg, int y)
   ir_expr *mg = graph_ex_int(L, graph_lw_dim(L, yg, 2));
   ir_expr *ig[5] = {graph_ex_idx(L, 0), graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 1), mg),
                     graph_ex_bin(L, IR_MOD, graph_ex_idx(L, 1), mg), graph_ex_idx(L, 2), graph_ex_idx(L, 3)};
-  ir_expr *rhs = graph_ex_read(L, yg, ig, false);
-  if (n->n_in >= 3 && n->in[2] >= 0) {
-    int b = graph_lw_in(L, n->in[2]);
-    ir_expr *ib[1] = {graph_ex_idx(L, 1)};
-    if (b < 0)
-      return false;
-    rhs = graph_ex_bin(L, IR_ADD, rhs, graph_ex_read(L, b, ib, false));
-  }
-  return graph_st_map(L, y, rhs);
+  return graph_conv_store_biased(L, n, graph_ex_read(L, yg, ig, false), y);
 }
 
 bool graph_lower_conv_grouped(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)

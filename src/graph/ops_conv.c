@@ -168,6 +168,18 @@ static bool add_bias(ir_lower *L, const ir_node *n, int y)
                        graph_ex_read(L, graph_lw_in(L, n->in[2]), idx, false));
 }
 
+bool graph_conv_store_biased(ir_lower *L, const ir_node *n, ir_expr *rhs, int y)
+{
+  if (n->n_in >= 3 && n->in[2] >= 0) {
+    int b = graph_lw_in(L, n->in[2]);
+    ir_expr *ib[1] = {graph_ex_idx(L, 1)};
+    if (b < 0)
+      return false;
+    rhs = graph_ex_bin(L, IR_ADD, rhs, graph_ex_read(L, b, ib, false));
+  }
+  return graph_st_map(L, y, rhs);
+}
+
 /* Whether Conv n lowers to a packed matrix product (implicit im2col): 2-D,
  * no groups, float32 with constant weights (the images are its batches). */
 static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)

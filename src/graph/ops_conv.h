@@ -16,6 +16,8 @@ typedef struct conv_geom {
  * -1 on failure. */
 int graph_conv_explicit_padding(ir_lower *L, int x, const conv_geom *cg);
 
+/* y(n, k, ...) = rhs (+ Conv n's bias b(k) when it has one), one statement. */
+bool graph_conv_store_biased(ir_lower *L, const ir_node *n, ir_expr *rhs, int y);
 /* Whether Conv n (geometry cg) is a 2-D grouped convolution with more than
  * one input channel per group, in float32: conv_grouped.c lowers it. */
 bool graph_conv_is_grouped(ir_lower *L, const ir_node *n, const conv_geom *cg);

@@ -320,16 +320,7 @@ static int output_rows(const wino_lower *W, int prod)
 /* y(n, k, oh, ow) = sum_nu AT(ow % m, nu) R(nu, k, n, oh, ow / m) (+ b(k)). */
 static bool output_cols(const wino_lower *W, const ir_node *n, int rows, int y)
 {
-  ir_lower *L = W->L;
-  ir_expr *rhs = output_sum(W, 3, read_rows, &rows);
-  if (n->in[2] >= 0) {
-    int b = graph_lw_in(L, n->in[2]);
-    ir_expr *ib[1] = {graph_ex_idx(L, 1)};
-    if (b < 0)
-      return false;
-    rhs = graph_ex_bin(L, IR_ADD, rhs, graph_ex_read(L, b, ib, false));
-  }
-  return graph_st_map(L, y, rhs);
+  return graph_conv_store_biased(W->L, n, output_sum(W, 3, read_rows, &rows), y);
 }
 
 bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
