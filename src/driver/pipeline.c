@@ -230,6 +230,8 @@ static bool pass_partition(driver_module *m)
 static bool pass_views(driver_module *m)
 {
   const char *env = getenv("AOTC_VIEWS");
+  if (m->library_ir)
+    return true;
   for (int i = 0, removed; !(env && !strcmp(env, "0")) && i < m->ir->n_funcs; i++) {
     if (!ir_views(m->ctx, m->ir->funcs[i], &removed))
       return false;
@@ -503,6 +505,7 @@ ir_module *driver_compile_onnx(aotc_ctx *ctx, const char *path, const unsigned c
   driver_module_init(&m, ctx, NULL, path ? path : "<onnx>", data, len);
   m.kind = DRIVER_INPUT_ONNX;
   m.func_name = func_name;
+  m.library_ir = true;
   if (opt) {
     m.given = opt->given;
     m.n_given = opt->n_given;

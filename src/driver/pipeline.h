@@ -60,6 +60,7 @@ typedef struct driver_module {
   const onnx_given *given; /* values known for a model's inputs (aotc run) */
   int n_given;
   bool weights_as_params;        /* --weights-as-inputs */
+  bool library_ir;               /* onnx_compile: IR for further passes (grad, the interpreter): no views */
   const onnx_shape_spec *shapes; /* --shape */
   int n_shapes;
   /* what the passes build */

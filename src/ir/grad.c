@@ -247,8 +247,23 @@ static void mark_inputs(grad_builder *b, const bool *active)
   }
 }
 
+/* A function whose copies the views pass removed reads through aliases its
+ * statements do not show: its adjoint would miss those paths. */
+static bool has_views(aotc_ctx *ctx, const ir_func *f)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    if (f->tensors[t]->view) {
+      aotc_error(ctx, f->loc, "cannot differentiate '%s': '%s' is a view (the views pass ran); differentiate before it",
+                 f->name, f->tensors[t]->name);
+      return true;
+    }
+  return false;
+}
+
 grad_builder *grad_begin(aotc_ctx *ctx, const ir_func *f, const char *name, bool const *active)
 {
+  if (has_views(ctx, f))
+    return NULL;
   grad_builder *b = IR_NEW(ctx, grad_builder);
   ir_func *g = IR_NEW(ctx, ir_func);
   if (!b || !g || !(b->cur = IR_NEW_ARRAY(ctx, int, f->n_tensors)))
