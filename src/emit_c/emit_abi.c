@@ -360,14 +360,20 @@ static void print_temp_pointer(emit_fn *E, int t, int i)
   }
 }
 
-/* Whether temporary t is a view or holds one (src/graph/views.c): its
- * copies are gone, so its pointer may have no use left. */
-static bool in_views(const ir_func *f, int t)
+/* The temporaries that are views or hold one (src/graph/views.c): their
+ * copies are gone, so their pointers may have no use left. NULL: none or
+ * out of memory (the (void)s are then left out). */
+static bool *view_shared(emit_fn *E)
 {
-  for (int u = 0; u < f->n_tensors; u++)
-    if (f->tensors[u]->role == IR_TEMP && f->tensors[u]->view && (u == t || f->tensors[u]->view_of == t))
-      return true;
-  return false;
+  const ir_func *f = E->f;
+  bool *shared = IR_NEW_ARRAY(E->em->plan->ctx, bool, f->n_tensors);
+  for (int u = 0; shared && u < f->n_tensors; u++)
+    if (f->tensors[u]->role == IR_TEMP && f->tensors[u]->view) {
+      shared[u] = true;
+      if (f->tensors[u]->view_of >= 0 && f->tensors[u]->view_of < f->n_tensors)
+        shared[f->tensors[u]->view_of] = true;
+    }
+  return shared;
 }
 
 static void print_temp_pointers(emit_fn *E)
@@ -384,10 +390,11 @@ static void print_temp_pointers(emit_fn *E)
     print_temps_total(E);
     fputs(");\n", E->out);
   }
+  bool *shared = view_shared(E);
   for (int t = 0, i = 0; t < E->f->n_tensors; t++)
     if (E->f->tensors[t]->role == IR_TEMP) {
       print_temp_pointer(E, t, i++);
-      if (in_views(E->f, t))
+      if (shared && shared[t])
         fprintf(E->out, "  (void)%s; /* views share its bytes: it may have no use left */\n", E->tensor_c[t]);
     }
 }
