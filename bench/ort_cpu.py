@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """ort_cpu.py: ONNX Runtime's CPU time per inference (time.process_time,
-median of REPS calls after 3 warm-up calls) on one intra-op thread, for a
+median of REPS calls after 3 warm-up calls) on THREADS intra-op threads
+(default 1; spinning off, so waits cost no CPU time), for a
 loaded machine where wall-clock times say more about the load than the code
 (bench/conv.sh measures aotc's code the same way).
 
-    .venv/bin/python bench/ort_cpu.py build/bench/models/resnet18.onnx [REPS]
+    .venv/bin/python bench/ort_cpu.py build/bench/models/resnet18.onnx [REPS [THREADS]]
 """
 import sys
 import time
@@ -15,7 +16,7 @@ import onnxruntime as ort
 path = sys.argv[1]
 reps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 so = ort.SessionOptions()
-so.intra_op_num_threads = 1
+so.intra_op_num_threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 so.inter_op_num_threads = 1
 so.add_session_config_entry("session.intra_op.allow_spinning", "0")
 s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])

@@ -2,7 +2,7 @@
 # views.sh: before/after of the views pass (src/graph/views.c) on the models
 # heavy in Concat, Split, Reshape and channel shuffles: the code two aotc
 # builds emit and ONNX Runtime, CPU time per inference (CLOCK_PROCESS_CPUTIME_ID
-# for aotc, time.process_time for ONNX Runtime: robust on a loaded machine),
+# for aotc, bench/ort_cpu.py for ONNX Runtime, spinning off: robust on a loaded machine),
 # rounds alternating between the three, median of the rounds' medians.
 # Prints a markdown table.
 #
@@ -37,21 +37,7 @@ aotc_ms() { # MODEL TAG
 }
 
 ort_ms() {
-  "$ORT_PYTHON" - "$out/$1.onnx" "$out/$1.input.npy" "$THREADS" "$REPS" <<'PY'
-import sys, time, numpy as np, onnxruntime as ort
-path, inp, threads, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-so = ort.SessionOptions()
-so.intra_op_num_threads = threads
-so.inter_op_num_threads = 1
-s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-x = {"input": np.load(inp)}
-for _ in range(3):
-    s.run(None, x)
-t = []
-for _ in range(reps):
-    t0 = time.process_time(); s.run(None, x); t.append(time.process_time() - t0)
-print("%.3f" % (sorted(t)[reps // 2] * 1e3))
-PY
+  "$ORT_PYTHON" bench/ort_cpu.py "$out/$1.onnx" "$REPS" "$THREADS"
 }
 
 median() { tr ' ' '\n' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
