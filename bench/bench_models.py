@@ -9,7 +9,7 @@ Extra models: vit_b_16 (torchvision, 224x224), encoder (nn.TransformerEncoder,
 2 layers, d=128, 4 heads, 64 tokens), attention (ViT-B/16's attention core:
 softmax(X.X^T).X on 12 heads x 197 tokens x 64, X standing for Q, K and V),
 and any other torchvision classifier by its constructor name (densenet121,
-resnext50_32x4d, efficientnet_b0, ...).
+resnext50_32x4d, efficientnet_b0, ...). NAME_bN is NAME at batch N.
 Writes OUTDIR/NAME.onnx and OUTDIR/NAME.input.npy like make_fixtures.py.
 """
 import os
@@ -42,13 +42,24 @@ def build(name):
     return getattr(tvm, name)(), (1, 3, 224, 224)
 
 
+def split_batch(name):
+    """"resnet18_b8" -> ("resnet18", 8); "resnet18" -> ("resnet18", None)."""
+    base, _, batch = name.rpartition("_b")
+    if base and batch.isdigit():
+        return base, int(batch)
+    return name, None
+
+
 def export(name, outdir):
+    base, batch = split_batch(name)
     if name in KNOWN:
         make_fixtures.export(name, outdir)
         return
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
-    model, shape = build(name)
+    model, shape = build(base)
+    if batch is not None:
+        shape = (batch,) + tuple(shape[1:])
     make_fixtures.randomise_batchnorm(model, gen)
     model.eval()
     x = torch.randn(*shape, generator=gen)

@@ -1,99 +1,112 @@
 #!/usr/bin/env bash
-# models.sh: batch-1 latency on THREADS threads (default 2) of ResNet-18,
-# MobileNetV2 and the MLP of tests/models: aotc's emitted C, ONNX Runtime and
-# PyTorch, measured one after the other in one run on the same ONNX file
-# (made by tests/models/make_fixtures.py, or bench/bench_models.py for vit_b_16,
-# encoder and other torchvision classifiers). Prints a markdown table of median
-# milliseconds.
+# models.sh: issue 10's model table. For every model, batch, thread count and
+# optimisation level: the code aotc emits, ONNX Runtime and PyTorch eager,
+# measured side by side in one run (the three alternate, ROUNDS rounds, median
+# of the rounds' medians), wall and CPU milliseconds per call. Ends with the
+# summary issue 10 asks for: per configuration the geometric mean and the
+# largest aotc / ORT ratio, and the models where aotc is not faster than PyTorch.
 #
-#   bench/models.sh [MODEL...]        (AOTC=build/aotc THREADS=2 REPS=50)
+#   bench/models.sh [MODEL...]
+#     AOTC=build/aotc BATCHES="1" THREADS="2" OPTS="-O2" ROUNDS=1 REPS=20
+#     BASE_AOTC=PATH  adds the code an older aotc emits (before/after on a noisy machine)
+#     NO_TORCH=1      leaves PyTorch out (it builds each model in Python: slow)
+#     ENV="AOTC_X=0"  environment for aotc (pass switches)
+#     CFLAGS="-O3 -mavx2"  one set of flags instead of OPTS (OPTS: levels, each with -march=native)
 #
-# BASE_AOTC=PATH adds a column: the code an older aotc emits, built and timed
-# in the same run (before/after comparisons on a noisy machine).
-#
-# Needs Debian's python3-torch, python3-torchvision and python3-onnx; ONNX
-# Runtime comes from PyPI into the git-ignored .venv (made when missing).
-# The emitted code runs with libgomp's default waiting (spin briefly, then sleep)
-# unless OMP_WAIT_POLICY says otherwise.
+# Default models: ResNet-18, MobileNetV2, the MLP. SUITE=all: every model issue
+# 10 names (tests/models' fixtures, the transformer encoder, ViT-B/16 and the
+# torchvision classifiers), made on demand by bench/bench_models.py.
+# Needs Debian's python3-torch, python3-torchvision, python3-onnx; see bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 AOTC=${AOTC:-build/aotc}
+BATCHES=${BATCHES:-1}
 THREADS=${THREADS:-2}
-REPS=${REPS:-50}
-CFLAGS=${CFLAGS:--O3 -march=native}
-models=${*:-resnet18 mobilenet_v2 mlp}
-out=build/bench/models
-mkdir -p "$out"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnxruntime" 2>/dev/null; then
-  python3 -m venv --system-site-packages .venv
-  .venv/bin/pip install -q onnxruntime
-fi
+CFLAGS=${CFLAGS:+${CFLAGS// /,}}
+OPTS=${OPTS:-${CFLAGS:--O2}}
+ROUNDS=${ROUNDS:-1}
+REPS=${REPS:-20}
+ALL="resnet18 mobilenet_v2 squeezenet1_1 transformer encoder vit_b_16 densenet121 resnext50_32x4d regnet_y_400mf
+efficientnet_b0 googlenet shufflenet_v2_x1_0 mobilenet_v3_small convnext_tiny mlp"
+if [ $# -gt 0 ]; then models=$*; elif [ "${SUITE:-}" = all ]; then models=$ALL; else models="resnet18 mobilenet_v2 mlp"; fi
+bench_python
+declare -A ms
+tools=(aotc ort)
+[ -n "${BASE_AOTC:-}" ] && tools=(base "${tools[@]}")
+[ -n "${NO_TORCH:-}" ] || tools+=(torch)
 
-aotc_ms() { # MODEL AOTC TAG
-  local m=$1 d=$out/$3
-  mkdir -p "$d"
-  "$2" "$out/$m.onnx" -o "$d/$m.c" --threads "$THREADS" >&2
-  cc -std=gnu11 $CFLAGS -fopenmp -DMODEL="$m" -I"$d" -o "$d/$m.bench" bench/model_main.c "$d/$m.c" -lm >&2
-  OMP_NUM_THREADS=$THREADS "$d/$m.bench" "$REPS"
+dir_of() { echo "$BENCH_OUT/$1/$(echo "t$2$3" | tr -d ' =,-')"; } # TOOL THREADS OPT
+
+build_all() { # NAME
+  for t in $THREADS; do
+    for o in $OPTS; do
+      # shellcheck disable=SC2086
+      bench_build "$AOTC" "$1" "$(dir_of after "$t" "$o")" "$t" "${o//,/ } -march=native" ${ENV:-}
+      [ -z "${BASE_AOTC:-}" ] || bench_build "$BASE_AOTC" "$1" "$(dir_of before "$t" "$o")" "$t" "${o//,/ } -march=native"
+    done
+  done
 }
 
-ort_ms() {
-  .venv/bin/python - "$out/$1.onnx" "$out/$1.input.npy" "$THREADS" "$REPS" <<'PY'
-import sys, time, numpy as np, onnxruntime as ort
-path, inp, threads, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-so = ort.SessionOptions()
-so.intra_op_num_threads = threads
-so.inter_op_num_threads = 1
-s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-x = {"input": np.load(inp)}
-for _ in range(3):
-    s.run(None, x)
-t = []
-for _ in range(reps):
-    t0 = time.perf_counter(); s.run(None, x); t.append(time.perf_counter() - t0)
-print("%.3f" % (sorted(t)[reps // 2] * 1e3))
-PY
+time_round() { # NAME
+  local t o
+  for t in $THREADS; do
+    for o in $OPTS; do
+      ms[aotc $t $o]+="$(bench_aotc "$1" "$(dir_of after "$t" "$o")" "$t" "$REPS");"
+      [ -z "${BASE_AOTC:-}" ] || ms[base $t $o]+="$(bench_aotc "$1" "$(dir_of before "$t" "$o")" "$t" "$REPS");"
+    done
+    ms[ort $t]+="$(bench_peer ort "$1" "$t" "$REPS");"
+    [ -n "${NO_TORCH:-}" ] || ms[torch $t]+="$(bench_peer torch "$1" "$t" "$REPS");"
+  done
 }
 
-torch_ms() {
-  /usr/bin/python3 - "$1" "$out/$1.input.npy" "$THREADS" "$REPS" <<'PY' 2>/dev/null
-import sys, time, numpy as np, torch
-sys.path.insert(0, "bench")
-import bench_models
-name, inp, threads, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(threads)
-torch.manual_seed(1234)
-model, _ = bench_models.build(name)
-model.eval()
-x = torch.from_numpy(np.load(inp))
-with torch.no_grad():
-    for _ in range(3):
-        model(x)
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter(); model(x); t.append(time.perf_counter() - t0)
-print("%.3f" % (sorted(t)[reps // 2] * 1e3))
-PY
+cell() { # KEY FIELD(1 wall, 2 cpu)
+  echo "${ms[$1]}" | tr ';' '\n' | grep . | cut -d' ' -f"$2" | tr '\n' ' ' | median
 }
 
-if [ -n "${BASE_AOTC:-}" ]; then
-  echo "| model | aotc before (ms) | aotc (ms) | ONNX Runtime (ms) | PyTorch (ms) | before / ORT | aotc / ORT |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-else
-  echo "| model | aotc (ms) | ONNX Runtime (ms) | PyTorch (ms) | aotc / ORT |"
-  echo "| --- | ---: | ---: | ---: | ---: |"
-fi
+header() {
+  local h="| model | batch | threads | opt |" s="| --- | ---: | ---: | --- |" x
+  for x in "${tools[@]}"; do h+=" $x ms (wall / CPU) |"; s+=" ---: |"; done
+  for x in "${tools[@]}"; do [ "$x" = aotc ] || [ "$x" = ort ] || { h+=" aotc / $x |"; s+=" ---: |"; }; done
+  echo "$h aotc / ort (wall / CPU) |"
+  echo "$s ---: |"
+}
+
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+echo "## $(date -u '+%Y-%m-%d %H:%M') UTC, load average $(load_avg)"
+header
 for m in $models; do
-  [ -f "$out/$m.onnx" ] || /usr/bin/python3 bench/bench_models.py "$out" "$m" >/dev/null 2>&1
-  [ -z "${BASE_AOTC:-}" ] || b=$(aotc_ms "$m" "$BASE_AOTC" before)
-  a=$(aotc_ms "$m" "$AOTC" after)
-  o=$(ort_ms "$m")
-  p=$(torch_ms "$m")
-  if [ -n "${BASE_AOTC:-}" ]; then
-    echo "| $m | $b | $a | $o | $p | $(echo "scale=2; $b / $o" | bc) | $(echo "scale=2; $a / $o" | bc) |"
-  else
-    echo "| $m | $a | $o | $p | $(echo "scale=2; $a / $o" | bc) |"
-  fi
+  for b in $BATCHES; do
+    name=$m; [ "$b" = 1 ] || name=${m}_b$b
+    bench_onnx "$name"
+    build_all "$name"
+    ms=()
+    for _ in $(seq "$ROUNDS"); do time_round "$name"; done
+    for t in $THREADS; do
+      for o in $OPTS; do
+        row="| $m | $b | $t | ${o//,/ } |"
+        for x in "${tools[@]}"; do
+          k="$x $t $o"; [ "$x" = ort ] || [ "$x" = torch ] && k="$x $t"
+          row+=" $(cell "$k" 1) / $(cell "$k" 2) |"
+        done
+        aw=$(cell "aotc $t $o" 1); ac=$(cell "aotc $t $o" 2)
+        [ -z "${BASE_AOTC:-}" ] || row+=" $(ratio "$aw" "$(cell "base $t $o" 1)") |"
+        [ -n "${NO_TORCH:-}" ] || row+=" $(ratio "$aw" "$(cell "torch $t" 1)") |"
+        ow=$(cell "ort $t" 1); oc=$(cell "ort $t" 2)
+        echo "$row $(ratio "$aw" "$ow") / $(ratio "$ac" "$oc") |"
+        tw=-; [ -n "${NO_TORCH:-}" ] || tw=$(cell "torch $t" 1)
+        echo "$b $t $o $m $aw $ow $tw" >>"$summary"
+      done
+    done
+  done
 done
 echo
-echo "THREADS=$THREADS REPS=$REPS CFLAGS='$CFLAGS' $(cc --version | head -1); onnxruntime $(.venv/bin/python -c 'import onnxruntime; print(onnxruntime.__version__)'); torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+awk '{k = "batch " $1 ", " $2 " thread(s), " $3; n[k]++; r = $5 / $6; s[k] += log(r)
+      if (r > mx[k]) { mx[k] = r; mm[k] = $4 }
+      if ($7 != "-") { torch[k] = 1; if ($5 >= $7) slow[k] = slow[k] " " $4 } }
+     END { for (k in n) printf "- %s: geometric mean aotc / ORT %.2f over %d models, largest %.2f (%s); %s\n",
+                                k, exp(s[k] / n[k]), n[k], mx[k], mm[k],
+                                !torch[k] ? "PyTorch not measured" : "not faster than PyTorch:" (slow[k] ? slow[k] : " none") }' "$summary" | sort
+echo
+echo "ROUNDS=$ROUNDS REPS=$REPS OPTS='$OPTS' ENV='${ENV:-}' $(cc --version | head -1); onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)'); torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null); load average $(load_avg)"

@@ -1,31 +1,18 @@
 #!/usr/bin/env python3
-"""ort_cpu.py: ONNX Runtime's CPU time per inference (time.process_time,
-median of REPS calls after 3 warm-up calls) on THREADS intra-op threads
-(default 1; spinning off, so waits cost no CPU time), for a
-loaded machine where wall-clock times say more about the load than the code
-(bench/conv.sh measures aotc's code the same way).
+"""ort_cpu.py: ONNX Runtime's CPU time per inference alone (milliseconds,
+median of REPS calls on THREADS intra-op threads, spinning off): the second
+number of bench/peer_time.py, for scripts that time by CPU on a loaded machine.
 
     .venv/bin/python bench/ort_cpu.py build/bench/models/resnet18.onnx [REPS [THREADS]]
 """
+import os
 import sys
-import time
 
-import numpy as np
-import onnxruntime as ort
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_time  # noqa: E402
 
-path = sys.argv[1]
+if len(sys.argv) < 2:
+    raise SystemExit(__doc__)
 reps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-so = ort.SessionOptions()
-so.intra_op_num_threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-so.inter_op_num_threads = 1
-so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-x = {"input": np.load(path[:-len(".onnx")] + ".input.npy")}
-for _ in range(3):
-    s.run(None, x)
-t = []
-for _ in range(reps):
-    t0 = time.process_time()
-    s.run(None, x)
-    t.append(time.process_time() - t0)
-print("%.3f" % (sorted(t)[reps // 2] * 1e3))
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+print("%.3f" % peer_time.measure(peer_time.ort_runner(sys.argv[1], threads), reps)[1])
