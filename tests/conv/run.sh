@@ -13,15 +13,12 @@
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
 #
-# Ends with `N passed, N failed`.
+# Ends with `N passed, N failed, N skipped`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
-[ -x "$AOTC" ] || { echo "conv: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-conv.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+suite_init conv || exit 2
 
 # compile NAME TAG WINOGRAD: the C in $work/TAG/NAME.c, warnings in .log.
 compile() {
@@ -51,31 +48,25 @@ check() {
   run "$name" "$tag" "$wino"
 }
 
-passed=0 failed=0
-result() { # LABEL STATUS WHY
-  if [ "$2" = 0 ]; then echo "PASS $1"; passed=$((passed + 1)); else echo "FAIL $1: $3"; failed=$((failed + 1)); fi
-}
-
 while read -r name path; do
-  [ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
+  suite_selected "$name" "$@" || continue
   case $path in
-  grouped) why=$(check "$name" grouped "" _groups yes); result "$name (grouped)" $? "$why" ;;
-  dense) why=$(check "$name" dense "" _groups no); result "$name (dense, packed)" $? "$why" ;;
+  grouped) why=$(check "$name" grouped "" _groups yes); suite_result "$name (grouped)" $? "$why" ;;
+  dense) why=$(check "$name" dense "" _groups no); suite_result "$name (dense, packed)" $? "$why" ;;
   winograd)
     for w in 2 4 0; do
       want=yes; [ "$w" = 0 ] && want=no
-      why=$(check "$name" "w$w" "$w" _wino_prod $want); result "$name (AOTC_WINOGRAD=$w)" $? "$why"
+      why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
     done ;;
   winograd-default)
-    why=$(check "$name" default "" _wino_prod yes); result "$name (cost rule takes Winograd)" $? "$why"
-    why=$(check "$name" w4 4 _wino_prod yes); result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
+    why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
+    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
 for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13; do
-  [ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
+  suite_selected "$name" "$@" || continue
   mkdir -p "$work/t2"
-  why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); result "$name (--threads 2)" $? "$why"
+  why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); suite_result "$name (--threads 2)" $? "$why"
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+suite_end

@@ -10,12 +10,9 @@
 #   AOTC=build/aotc tests/grad/run.sh [DEF...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
-[ -x "$AOTC" ] || { echo "grad: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-grad.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+suite_init grad || exit 2
 
 names=${*:-$(ls "$here/fixtures")}
 passed=0 failed=0

@@ -16,12 +16,9 @@
 #   AOTC=build/aotc tests/train/run.sh [CASE...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
-[ -x "$AOTC" ] || { echo "train: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-train.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+suite_init train || exit 2
 ${CC:-cc} -O2 -o "$work/npystat" "$here/npystat.c" -lm || exit 2
 
 # case model loss optimizer steps hyper-parameters...

@@ -13,16 +13,13 @@
 # Ends with `N passed, N failed, N skipped`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 # NAME:copies at least removed (Concat bands, Split parts, Slices, Reshapes)
 cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5"
 names=${*:-$(for c in $cases; do echo "${c%%:*}"; done)}
 
-[ -x "$AOTC" ] || { echo "views: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-views.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+suite_init views || exit 2
 
 expected_removed() {
   for c in $cases; do [ "${c%%:*}" = "$1" ] && echo "${c##*:}"; done
@@ -61,21 +58,18 @@ run_and_compare() { # NAME OUTDIR [ENV...]
   done
 }
 
-passed=0 failed=0 skipped=0
 for name in $names; do
   if [ ! -f "$here/$name.onnx" ]; then
-    echo "SKIP $name (no fixture)"; skipped=$((skipped + 1)); continue
+    suite_result "$name" 77 "no fixture"; continue
   fi
   out=$work/$name
   mkdir -p "$out"
   if ! removed=$(check_removed "$name" "$out"); then
-    echo "FAIL $name: $removed"; failed=$((failed + 1)); continue
+    suite_result "$name" 1 "$removed"; continue
   fi
   if ! why=$(run_and_compare "$name" "$out/views") || ! why=$(run_and_compare "$name" "$out/plain" AOTC_VIEWS=0); then
-    echo "FAIL $name: $why"; failed=$((failed + 1)); continue
+    suite_result "$name" 1 "$why"; continue
   fi
-  echo "PASS $name ($removed copies removed)"
-  passed=$((passed + 1))
+  suite_result "$name ($removed copies removed)" 0
 done
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+suite_end
