@@ -38,18 +38,13 @@ static double cpu_now(void)
 }
 
 #ifdef BLOB
+#include "../runtime/aotc_blob.h"
+
 static int load_blob(const char *path)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return 1;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  void *blob = aligned_alloc(64, ((size_t)n + 63) / 64 * 64);
-  int ok = blob && fread(blob, 1, (size_t)n, f) == (size_t)n;
-  fclose(f);
-  return !ok || CAT(MODEL, _set_weights)(blob, (size_t)n);
+  size_t n;
+  void *blob = aotc_blob_load(path, &n);
+  return !blob || CAT(MODEL, _set_weights)(blob, n);
 }
 #endif
 
