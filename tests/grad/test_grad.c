@@ -3,7 +3,7 @@
  * precision, differentiated with grad_func, and both the function and its
  * gradient run in the reference interpreter: the adjoint of every input
  * element must match (L(x + h) - L(x - h)) / 2h for L = sum(d_Y * Y). */
-#include "grad.h"
+#include "fd.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -51,30 +51,6 @@ static ir_module *corpus(void)
   return m;
 }
 
-static void expr_to_double(ir_expr *e)
-{
-  if (!e)
-    return;
-  if (e->type == IR_F32)
-    e->type = IR_F64;
-  for (int k = 0; k < e->n_args; k++)
-    expr_to_double(e->args[k]);
-}
-
-/* The same function in double precision. */
-static void func_to_double(ir_func *f)
-{
-  for (int t = 0; t < f->n_tensors; t++)
-    if (f->tensors[t]->type == IR_F32)
-      f->tensors[t]->type = IR_F64;
-  for (int k = 0; k < f->n_stmts; k++) {
-    ir_stmt *s = f->stmts[k];
-    expr_to_double(s->rhs);
-    for (int d = 0; s->lhs_expr && d < s->n_lhs; d++)
-      expr_to_double(s->lhs_expr[d]);
-  }
-}
-
 static uint64_t rng = 88172645463325252ull;
 
 static double uniform(void)
@@ -112,28 +88,6 @@ static void free_args(void **args, int n)
 }
 
 /* sum(dY * Y) over the outputs of f. */
-static double objective(const ir_func *f, const int64_t *sizes, void **args, void **dys, const int64_t *numel)
-{
-  cr_assert_eq(ir_interpret(ctx, f, sizes, args), 0, "interpreting %s", f->name);
-  double l = 0;
-  for (int o = 0; o < f->n_outputs; o++)
-    for (int64_t j = 0; j < numel[f->n_inputs + o]; j++)
-      l += ((double *)dys[o])[j] * ((double *)args[f->n_inputs + o])[j];
-  return l;
-}
-
-static double fd(const ir_func *f, const int64_t *sizes, void **args, void **dys, const int64_t *numel, double *x)
-{
-  const double h = 1e-6;
-  double x0 = *x;
-  *x = x0 + h;
-  double lp = objective(f, sizes, args, dys, numel);
-  *x = x0 - h;
-  double lm = objective(f, sizes, args, dys, numel);
-  *x = x0;
-  return (lp - lm) / (2 * h);
-}
-
 /* The analytic gradient of every float input element against the finite
  * difference. */
 static void check_def(const char *name, const int64_t *sizes)
@@ -141,7 +95,7 @@ static void check_def(const char *name, const int64_t *sizes)
   ir_module *m = corpus();
   ir_func *f = ir_module_find(m, name);
   cr_assert(f, "no def %s", name);
-  func_to_double(f);
+  test_func_to_double(f);
   ir_func *g = grad_func(ctx, f);
   if (!g)
     aotc_print_diags(ctx, stderr);
@@ -160,7 +114,7 @@ static void check_def(const char *name, const int64_t *sizes)
       continue;
     double *an = gargs[out++];
     for (int64_t j = 0; j < numel[i]; j++, checked++) {
-      double want = fd(f, sizes, args, dys, numel, (double *)args[i] + j);
+      double want = test_central_difference(ctx, f, sizes, args, dys, numel, (double *)args[i] + j);
       cr_assert(fabs(an[j] - want) <= 1e-6 + 1e-6 * fabs(want), "%s: d_%s[%lld] = %.12g, finite differences %.12g",
                 name, f->tensors[f->inputs[i]]->name, (long long)j, an[j], want);
     }

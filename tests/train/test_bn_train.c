@@ -8,6 +8,7 @@
  * through the batch statistics. Also the generator of dropout.c against
  * Widynski's published Squares reference values. */
 #include "train.h"
+#include "../grad/fd.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -35,32 +36,13 @@ static const char bn_text[] =
     "  Y(n, c, h) = (X(n, c, h) - rm(c)) / sqrt(rv(c) + 0.00001) * scale(c) + bias(c)\n"
     "}\n";
 
-static void expr_to_double(ir_expr *e)
-{
-  if (!e)
-    return;
-  if (e->type == IR_F32)
-    e->type = IR_F64;
-  for (int k = 0; k < e->n_args; k++)
-    expr_to_double(e->args[k]);
-}
-
-static void func_to_double(ir_func *f)
-{
-  for (int t = 0; t < f->n_tensors; t++)
-    if (f->tensors[t]->type == IR_F32)
-      f->tensors[t]->type = IR_F64;
-  for (int k = 0; k < f->n_stmts; k++)
-    expr_to_double(f->stmts[k]->rhs);
-}
-
 /* bn's training-mode copy in double precision. */
 static ir_func *train_bn(void)
 {
   const aotc_source *src = aotc_add_source(ctx, "bn.tc", bn_text, sizeof bn_text - 1);
   ir_module *m = tc_compile(ctx, src);
   cr_assert(m);
-  func_to_double(m->funcs[0]);
+  test_func_to_double(m->funcs[0]);
   train_batchnorm bns[1] = {{"rm", "rv"}};
   train_options opt = {.bns = bns, .n_bns = 1, .bn_momentum = 0.1};
   train_bn_site site;
@@ -115,25 +97,12 @@ Test(train, batchnorm_training_mode_forward)
   }
 }
 
-static double objective(ir_func *f, const double *dy)
+/* Central differences of L = sum(dY * Y) for the element *v of an input. */
+static double fd(ir_func *f, double *dy, double *v)
 {
-  cr_assert_eq(ir_interpret(ctx, f, sizes, args), 0);
-  double l = 0;
-  for (int i = 0; i < NX; i++)
-    l += dy[i] * y[i];
-  return l;
-}
-
-static double fd(ir_func *f, const double *dy, double *v)
-{
-  const double h = 1e-6;
-  double v0 = *v;
-  *v = v0 + h;
-  double lp = objective(f, dy);
-  *v = v0 - h;
-  double lm = objective(f, dy);
-  *v = v0;
-  return (lp - lm) / (2 * h);
+  static const int64_t numel[6] = {NX, C, C, C, C, NX};
+  void *dys[1] = {dy};
+  return test_central_difference(ctx, f, sizes, args, dys, numel, v);
 }
 
 Test(train, batchnorm_training_mode_gradient)
