@@ -52,17 +52,6 @@ static ir_expr *u64(aotc_ctx *ctx, uint64_t v)
   return e;
 }
 
-static ir_expr *op64(aotc_ctx *ctx, ir_op op, ir_expr *a, ir_expr *b)
-{
-  ir_expr *e = a && b ? ir_expr_new(ctx, IR_BINARY, IR_U64, noloc, 2) : NULL;
-  if (!e)
-    return NULL;
-  e->op = op;
-  e->args[0] = a;
-  e->args[1] = b;
-  return e;
-}
-
 static ir_expr *cast64(aotc_ctx *ctx, ir_expr *a)
 {
   ir_expr *e = a ? ir_expr_new(ctx, IR_CAST, IR_U64, noloc, 1) : NULL;
@@ -79,14 +68,14 @@ static ir_expr *clone(aotc_ctx *ctx, const ir_expr *e)
 /* The halves of x swapped: x / 2^32 + x 2^32 (the bits do not overlap). */
 static ir_expr *swapped(aotc_ctx *ctx, ir_expr *x)
 {
-  return op64(ctx, IR_ADD, op64(ctx, IR_DIV, x, u64(ctx, HALF)), op64(ctx, IR_MUL, clone(ctx, x), u64(ctx, HALF)));
+  return grad_bin(ctx, IR_ADD, grad_bin(ctx, IR_DIV, x, u64(ctx, HALF)), grad_bin(ctx, IR_MUL, clone(ctx, x), u64(ctx, HALF)));
 }
 
 /* square(swapped(read)) + add */
 static ir_expr *round_of(aotc_ctx *ctx, ir_expr *read, ir_expr *add)
 {
   ir_expr *s = swapped(ctx, read);
-  return op64(ctx, IR_ADD, op64(ctx, IR_MUL, s, clone(ctx, s)), add);
+  return grad_bin(ctx, IR_ADD, grad_bin(ctx, IR_MUL, s, clone(ctx, s)), add);
 }
 
 static ir_expr *hyper_at(aotc_ctx *ctx, const ir_func *f, int hyper, int slot)
@@ -128,19 +117,19 @@ static ir_expr *first(const gen *g)
 {
   aotc_ctx *ctx = g->ctx;
   ir_expr *step = hyper_at(ctx, g->c, g->hyper, TRAIN_HYPER_STEP);
-  ir_expr *row = op64(ctx, IR_ADD, op64(ctx, IR_MUL, step, u64(ctx, 64)), u64(ctx, (uint64_t)g->layer));
-  ir_expr *counter = op64(ctx, IR_ADD, op64(ctx, IR_MUL, row, u64(ctx, HALF)), element(ctx, g->s));
+  ir_expr *row = grad_bin(ctx, IR_ADD, grad_bin(ctx, IR_MUL, step, u64(ctx, 64)), u64(ctx, (uint64_t)g->layer));
+  ir_expr *counter = grad_bin(ctx, IR_ADD, grad_bin(ctx, IR_MUL, row, u64(ctx, HALF)), element(ctx, g->s));
   ir_expr *seed = hyper_at(ctx, g->c, g->hyper, TRAIN_HYPER_SEED);
-  ir_expr *key = op64(ctx, IR_MUL, op64(ctx, IR_ADD, op64(ctx, IR_MUL, seed, u64(ctx, 2)), u64(ctx, 1)),
+  ir_expr *key = grad_bin(ctx, IR_MUL, grad_bin(ctx, IR_ADD, grad_bin(ctx, IR_MUL, seed, u64(ctx, 2)), u64(ctx, 1)),
                       u64(ctx, GOLDEN));
-  return op64(ctx, IR_MUL, counter, key);
+  return grad_bin(ctx, IR_MUL, counter, key);
 }
 
 /* first + key, the generator's z. */
 static ir_expr *first_plus_key(const gen *g)
 {
   ir_expr *x = first(g);
-  return x ? op64(g->ctx, IR_ADD, x, clone(g->ctx, x->args[1])) : NULL;
+  return x ? grad_bin(g->ctx, IR_ADD, x, clone(g->ctx, x->args[1])) : NULL;
 }
 
 /* t(i...) = rhs over s's indices, t a new uint64 temporary; t's number. */
@@ -172,14 +161,14 @@ static ir_expr *read(const gen *g, int t)
 static ir_expr *bits(const gen *g)
 {
   ir_expr *x = first(g);
-  int a1 = push_round(g, "_rng1", x ? op64(g->ctx, IR_ADD, op64(g->ctx, IR_MUL, x, clone(g->ctx, x)),
+  int a1 = push_round(g, "_rng1", x ? grad_bin(g->ctx, IR_ADD, grad_bin(g->ctx, IR_MUL, x, clone(g->ctx, x)),
                                            clone(g->ctx, x))
                                     : NULL);
   int a2 = a1 >= 0 ? push_round(g, "_rng2", round_of(g->ctx, read(g, a1), first_plus_key(g))) : -1;
   int a3 = a2 >= 0 ? push_round(g, "_rng3", round_of(g->ctx, read(g, a2), first(g))) : -1;
   if (a3 < 0)
     return NULL;
-  return op64(g->ctx, IR_DIV, round_of(g->ctx, read(g, a3), first_plus_key(g)), u64(g->ctx, HALF));
+  return grad_bin(g->ctx, IR_DIV, round_of(g->ctx, read(g, a3), first_plus_key(g)), u64(g->ctx, HALF));
 }
 
 /* The threshold below which an element is dropped: ratio 2^32, rounded. */
