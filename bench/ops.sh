@@ -5,6 +5,7 @@
 #   bench/ops.sh BUILDDIR "SCHEDULE" ARGS...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh --bench >&2
 b=$1 sched=$2
 shift 2
 out=$b/bench/o$$

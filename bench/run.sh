@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh: benchmarks aotc's emitted sgemm against OpenBLAS in one process.
-# Usage: bench/run.sh [SIZES...]   (default 256 512 1024 2048); needs libopenblas-dev.
+# Usage: bench/run.sh [SIZES...]   (default 256 512 1024 2048); libopenblas-dev comes from `scripts/setup.sh --bench`.
 #   OPTS="-O2 -O3"   the emitted code is built at each level (speed must not depend on it)
 #   THREADS="1 2"    ROUNDS=3: rounds alternating the builds; a summary of the median ratios
 #   CLOCK=cpu        time in CPU time (bench/gemm.c), steadier on a loaded machine
@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
+scripts/setup.sh --bench >&2
 [ "$AOTC" != build/aotc ] || scripts/build.sh build </dev/null
 out=${OUT:-build/bench}
 mkdir -p "$out"

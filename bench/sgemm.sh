@@ -7,6 +7,7 @@
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; gemm.c prints the kernel's name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh --bench >&2
 b=$1 sched=$2 t=$3
 shift 3
 out=$b/bench/s$$
