@@ -108,10 +108,11 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
   return L;
 }
 
-/* $AOTC_LLVM_IR=FILE: the optimised module's text there (debugging). */
-static void dump_ir(emit_llvm *L)
+/* $AOTC_LLVM_IR=FILE: the optimised module's text there;
+ * $AOTC_LLVM_IR_RAW=FILE: the module before the pipeline (debugging). */
+static void dump_ir(emit_llvm *L, const char *var)
 {
-  const char *path = getenv("AOTC_LLVM_IR");
+  const char *path = getenv(var);
   char *err = NULL;
   if (path && *path && LLVMPrintModuleToFile(L->m, path, &err))
     aotc_warning(L->ctx, (ir_loc){0}, "AOTC_LLVM_IR: %s", err ? err : "cannot write");
@@ -128,6 +129,7 @@ bool lw_optimise(emit_llvm *L)
     return false;
   }
   LLVMDisposeMessage(msg);
+  dump_ir(L, "AOTC_LLVM_IR_RAW");
   if (L->opt.opt_level <= 0)
     return true;
   char passes[32];
@@ -140,7 +142,7 @@ bool lw_optimise(emit_llvm *L)
   LLVMErrorRef err = LLVMRunPasses(L->m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
   if (!err)
-    dump_ir(L);
+    dump_ir(L, "AOTC_LLVM_IR");
   return err ? lw_llvm_failed(L->ctx, err, "optimisation") : true;
 }
 
