@@ -2,8 +2,10 @@
  * IR directly, independent of the polyhedral backend: statements in program
  * order, each index over its range in index order, every value tagged with
  * its type and kept to the C semantics of that type after each operation.
- * Simple on purpose: obviously correct beats fast here. */
-#include "ir.h"
+ * Simple on purpose: obviously correct beats fast here. Float statements
+ * with affine subscripts run compiled (interp_fast.c: the same arithmetic
+ * and order, checked against this walk on the corpus). */
+#include "interp_priv.h"
 
 #include <math.h>
 #include <string.h>
@@ -163,12 +165,7 @@ static double rsqrt_d(double x) { return 1.0 / sqrt(x); }
 static float sigmoid_f(float x) { return 1.0f / (1.0f + expf(-x)); }
 static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-typedef struct fn_impl {
-  float (*f1)(float);
-  double (*d1)(double);
-  float (*f2)(float, float);
-  double (*d2)(double, double);
-} fn_impl;
+typedef ir_interp_fn fn_impl;
 
 static const fn_impl fn_impls[IR_FN_COUNT] = {
     [IR_FN_EXP] = {expf, exp, 0, 0},       [IR_FN_LOG] = {logf, log, 0, 0},
@@ -193,6 +190,11 @@ static const fn_impl fn_impls[IR_FN_COUNT] = {
 };
 _Static_assert(sizeof(fn_impls) / sizeof(fn_impls[0]) == IR_FN_COUNT, "builtin implementation table");
 
+const ir_interp_fn *ir_interp_builtin(ir_builtin fn)
+{
+  return &fn_impls[fn];
+}
+
 /* ------------------------------------------------------------------------
  * Interpreter state
  * ------------------------------------------------------------------------ */
@@ -216,6 +218,9 @@ typedef struct interp {
   int64_t *lo, *hi;    /* its index ranges */
   int64_t *iv;         /* the current point */
   size_t index_bytes;
+  void **data;         /* per tensor: slots[t].data and .shape, for interp_fast.c */
+  int64_t **shape;
+  bool walk_only;      /* no compiled statements */
 } interp;
 
 static void *raw_alloc(aotc_ctx *ctx, size_t n)
@@ -623,6 +628,16 @@ static int eval_ranges(interp *in, const ir_stmt *s)
   return 0;
 }
 
+static int fast_stmt(interp *in, const ir_stmt *s)
+{
+  for (int t = 0; t < in->f->n_tensors; t++) {
+    in->data[t] = in->slots[t].data;
+    in->shape[t] = in->slots[t].shape;
+  }
+  ir_interp_view v = {.data = in->data, .shape = in->shape, .sizes = in->sizes};
+  return ir_interp_fast_stmt(in->ctx, in->f, s, &v, in->lo, in->hi);
+}
+
 static int exec_stmt(interp *in, const ir_stmt *s)
 {
   in->s = s;
@@ -634,7 +649,8 @@ static int exec_stmt(interp *in, const ir_stmt *s)
     return 1;
   if (init_stmt(in, s))
     return 1;
-  return loop_nest(in, 0, s->n_index, update_point);
+  int rc = in->walk_only ? -1 : fast_stmt(in, s);
+  return rc >= 0 ? rc : loop_nest(in, 0, s->n_index, update_point);
 }
 
 /* ------------------------------------------------------------------------
@@ -747,7 +763,9 @@ static int interp_setup(interp *in)
   in->slots = raw_alloc(in->ctx, sizeof(slot) * (size_t)(in->f->n_tensors + 1));
   in->dims = raw_alloc(in->ctx, in->dims_bytes);
   in->lo = raw_alloc(in->ctx, in->index_bytes * 3);
-  if (!in->slots || !in->dims || !in->lo) {
+  in->data = raw_alloc(in->ctx, sizeof(void *) * (size_t)(in->f->n_tensors + 1));
+  in->shape = raw_alloc(in->ctx, sizeof(int64_t *) * (size_t)(in->f->n_tensors + 1));
+  if (!in->slots || !in->dims || !in->lo || !in->data || !in->shape) {
     aotc_error(in->ctx, in->f->loc, "out of memory");
     return 1;
   }
@@ -764,6 +782,8 @@ static void interp_free(interp *in)
   raw_free(in->ctx, in->slots, sizeof(slot) * (size_t)(in->f->n_tensors + 1));
   raw_free(in->ctx, in->dims, in->dims_bytes);
   raw_free(in->ctx, in->lo, in->index_bytes * 3);
+  raw_free(in->ctx, in->data, sizeof(void *) * (size_t)(in->f->n_tensors + 1));
+  raw_free(in->ctx, in->shape, sizeof(int64_t *) * (size_t)(in->f->n_tensors + 1));
 }
 
 /* ------------------------------------------------------------------------
@@ -808,9 +828,9 @@ static int exec_region(interp *in, const ir_region *r)
   return 1;
 }
 
-int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args)
+static int interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args, bool walk_only)
 {
-  interp in = {.ctx = ctx, .f = f, .sizes = sizes};
+  interp in = {.ctx = ctx, .f = f, .sizes = sizes, .walk_only = walk_only};
   int rc = 1;
   if (!ir_verify(ctx, f))
     return 1;
@@ -824,4 +844,14 @@ int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *co
   }
   interp_free(&in);
   return rc;
+}
+
+int ir_interpret(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args)
+{
+  return interpret(ctx, f, sizes, args, false);
+}
+
+int ir_interpret_walk(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, void *const *args)
+{
+  return interpret(ctx, f, sizes, args, true);
 }
