@@ -25,12 +25,14 @@ typedef struct aff {
 
 typedef struct fnode fnode;
 
-/* The state of a point: the indices and the first read out of bounds. */
+/* The state of a point: the indices, the first read out of bounds, and
+ * in a run along the innermost index the offsets of the accesses. */
 typedef struct fenv {
   const int64_t *iv;
   const fnode *bad;
   int bad_dim;
   int64_t bad_idx;
+  int64_t *off; /* per access (fnode.slot) */
 } fenv;
 
 typedef double (*fnode_fn)(const fnode *n, fenv *env);
@@ -48,6 +50,9 @@ struct fnode {
   const void *data;
   const int64_t *shape;
   const aff *sub;
+  fnode_fn point_fn, run_fn; /* an access at any point, or in a run whose points are all inside */
+  int slot;
+  int64_t step; /* in a run: elements from one point to the next */
 };
 
 typedef struct fast {
@@ -58,6 +63,8 @@ typedef struct fast {
   fnode *nodes;
   aff *affs;
   int n_nodes, cap_nodes, n_affs, cap_affs;
+  fnode **acc; /* the accesses, by slot */
+  int n_acc;
 } fast;
 
 /* ------------------------------------------------------------------------
@@ -104,6 +111,16 @@ static double load_f64(const fnode *n, fenv *env)
 {
   int64_t off = access_offset(n, env);
   return off < 0 ? 0 : ((const double *)n->data)[off];
+}
+
+static double run_f32(const fnode *n, fenv *env)
+{
+  return (double)((const float *)n->data)[env->off[n->slot]];
+}
+
+static double run_f64(const fnode *n, fenv *env)
+{
+  return ((const double *)n->data)[env->off[n->slot]];
 }
 
 static double constant(const fnode *n, fenv *env)
@@ -314,6 +331,10 @@ static fnode *compile_access(fast *F, const ir_expr *e)
     n->data = F->v->data[e->tensor];
     n->shape = F->v->shape[e->tensor];
     n->sub = sub;
+    n->point_fn = n->fn;
+    n->run_fn = t == IR_F32 ? run_f32 : run_f64;
+    n->slot = F->n_acc;
+    F->acc[F->n_acc++] = n;
   }
   return n;
 }
@@ -426,6 +447,16 @@ static double reduce(const point_ctx *P, double old, double x)
   }
 }
 
+static void store_out(const point_ctx *P, int64_t off, double x)
+{
+  if (P->F->s->red != IR_RED_NONE)
+    x = reduce(P, P->out_f32 ? (double)((float *)P->out)[off] : ((double *)P->out)[off], x);
+  if (P->out_f32)
+    ((float *)P->out)[off] = (float)x;
+  else
+    ((double *)P->out)[off] = x;
+}
+
 static int run_point(const point_ctx *P, fenv *env)
 {
   int64_t off;
@@ -435,32 +466,103 @@ static int run_point(const point_ctx *P, fenv *env)
     return read_error(P->F, env);
   if (write_offset(P, env->iv, &off))
     return 1;
-  if (P->F->s->red != IR_RED_NONE)
-    x = reduce(P, P->out_f32 ? (double)((float *)P->out)[off] : ((double *)P->out)[off], x);
-  if (P->out_f32)
-    ((float *)P->out)[off] = (float)x;
-  else
-    ((double *)P->out)[off] = x;
+  store_out(P, off, x);
   return 0;
 }
 
-/* Every point, the last index innermost. */
-static int run_points(const point_ctx *P, const int64_t *lo, const int64_t *hi, int64_t *iv)
+/* Element offset and step along index k of an access in a run of index k
+ * over [v0, v1]; false when a point of the run falls outside (affine: the
+ * ends tell). */
+static bool access_run(const fnode *a, int64_t *iv, int k, int64_t v0, int64_t v1, int64_t *off, int64_t *step)
 {
-  int n = P->F->s->n_index;
-  fenv env = {.iv = iv};
-  for (int k = 0; k < n; k++)
+  *off = *step = 0;
+  for (int d = 0; d < a->e->n_args; d++) {
+    const aff *x = &a->sub[d];
+    iv[k] = v1;
+    int64_t i1 = aff_eval(x, iv), c = 0;
+    iv[k] = v0;
+    int64_t i0 = aff_eval(x, iv);
+    if (i0 < 0 || i0 >= a->shape[d] || i1 < 0 || i1 >= a->shape[d])
+      return false;
+    for (int t = 0; t < x->n; t++)
+      c += x->k[t] == k ? x->c[t] : 0;
+    *off = *off * a->shape[d] + i0;
+    *step = *step * a->shape[d] + c;
+  }
+  return true;
+}
+
+/* The same for the element written. */
+static bool write_run(const point_ctx *P, int64_t *iv, int k, int64_t v0, int64_t v1, int64_t *off, int64_t *step)
+{
+  const ir_stmt *s = P->F->s;
+  *off = *step = 0;
+  for (int d = 0; d < s->n_lhs; d++) {
+    int64_t i0 = s->lhs[d] == k ? v0 : iv[s->lhs[d]], i1 = s->lhs[d] == k ? v1 : i0;
+    if (i0 < 0 || i0 >= P->out_shape[d] || i1 < 0 || i1 >= P->out_shape[d])
+      return false;
+    *off = *off * P->out_shape[d] + i0;
+    *step = *step * P->out_shape[d] + (s->lhs[d] == k);
+  }
+  return true;
+}
+
+/* Sets the accesses up for a run of the innermost index from lo to hi - 1
+ * (offsets in env, steps in the nodes); false, each access evaluated point
+ * by point, when some point of the run is outside a bound. */
+static bool start_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t lo, int64_t hi, int64_t *out_step)
+{
+  int k = P->F->s->n_index - 1;
+  bool inside = write_run(P, iv, k, lo, hi - 1, &env->off[P->F->n_acc], out_step);
+  for (int a = 0; inside && a < P->F->n_acc; a++)
+    inside = access_run(P->F->acc[a], iv, k, lo, hi - 1, &env->off[a], &P->F->acc[a]->step);
+  iv[k] = lo;
+  for (int a = 0; a < P->F->n_acc; a++)
+    P->F->acc[a]->fn = inside ? P->F->acc[a]->run_fn : P->F->acc[a]->point_fn;
+  return inside;
+}
+
+/* A run whose points are all inside: no check, offsets stepped. */
+static void fast_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t hi, int64_t out_step)
+{
+  int k = P->F->s->n_index - 1, n_acc = P->F->n_acc;
+  int64_t *off = env->off;
+  for (; iv[k] < hi; iv[k]++) {
+    store_out(P, off[n_acc], P->rhs->fn(P->rhs, env));
+    for (int a = 0; a < n_acc; a++)
+      off[a] += P->F->acc[a]->step;
+    off[n_acc] += out_step;
+  }
+}
+
+static int checked_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t hi)
+{
+  int k = P->F->s->n_index - 1;
+  for (; iv[k] < hi; iv[k]++)
+    if (run_point(P, env))
+      return 1;
+  return 0;
+}
+
+/* Every point, the last index innermost, a run of it at a time. */
+static int run_points(const point_ctx *P, const int64_t *lo, const int64_t *hi, int64_t *iv, int64_t *off)
+{
+  int n = P->F->s->n_index, k;
+  int64_t out_step;
+  fenv env = {.iv = iv, .off = off};
+  for (k = 0; k < n; k++)
     if ((iv[k] = lo[k]) >= hi[k])
       return 0;
-  for (;;) {
-    if (run_point(P, &env))
+  do {
+    if (start_run(P, &env, iv, lo[n - 1], hi[n - 1], &out_step))
+      fast_run(P, &env, iv, hi[n - 1], out_step);
+    else if (checked_run(P, &env, iv, hi[n - 1]))
       return 1;
-    int k = n - 1;
-    while (k >= 0 && ++iv[k] == hi[k])
-      iv[k] = lo[k], k--;
-    if (k < 0)
-      return 0;
-  }
+    iv[n - 1] = lo[n - 1];
+    for (k = n - 2; k >= 0 && ++iv[k] == hi[k]; k--)
+      iv[k] = lo[k];
+  } while (k >= 0);
+  return 0;
 }
 
 static int expr_nodes(const ir_expr *e)
@@ -488,14 +590,14 @@ static void free_bytes(aotc_ctx *ctx, void *p, size_t n)
     ctx->alloc(ctx->alloc_ud, p, n ? n : 1, 0);
 }
 
-static int compile_and_run(fast *F, const int64_t *lo, const int64_t *hi, int64_t *iv)
+static int compile_and_run(fast *F, const int64_t *lo, const int64_t *hi, int64_t *iv, int64_t *off)
 {
   const ir_stmt *s = F->s;
   ir_type out = F->f->tensors[s->tensor]->type;
   point_ctx P = {.F = F, .rhs = compile(F, s->rhs), .out = F->v->data[s->tensor],
                  .out_shape = F->v->shape[s->tensor], .out_f32 = out == IR_F32,
                  .sum_f32 = ir_promote(out, s->rhs->type) == IR_F32};
-  return P.rhs ? run_points(&P, lo, hi, iv) : -1;
+  return P.rhs ? run_points(&P, lo, hi, iv, off) : -1;
 }
 
 int ir_interp_fast_stmt(aotc_ctx *ctx, const ir_func *f, const ir_stmt *s, const ir_interp_view *v,
@@ -503,16 +605,18 @@ int ir_interp_fast_stmt(aotc_ctx *ctx, const ir_func *f, const ir_stmt *s, const
 {
   if (!compilable_stmt(f, s))
     return -1;
-  fast F = {.ctx = ctx, .f = f, .s = s, .v = v, .cap_nodes = expr_nodes(s->rhs)};
-  F.cap_affs = F.cap_nodes;
-  size_t node_bytes = sizeof(fnode) * (size_t)F.cap_nodes, aff_bytes = sizeof(aff) * (size_t)F.cap_affs;
-  size_t iv_bytes = sizeof(int64_t) * (size_t)s->n_index;
-  F.nodes = alloc_bytes(ctx, node_bytes);
-  F.affs = alloc_bytes(ctx, aff_bytes);
-  int64_t *iv = alloc_bytes(ctx, iv_bytes);
-  int rc = F.nodes && F.affs && iv ? compile_and_run(&F, lo, hi, iv) : -1;
-  free_bytes(ctx, F.nodes, node_bytes);
-  free_bytes(ctx, F.affs, aff_bytes);
-  free_bytes(ctx, iv, iv_bytes);
+  int n = expr_nodes(s->rhs);
+  fast F = {.ctx = ctx, .f = f, .s = s, .v = v, .cap_nodes = n, .cap_affs = n};
+  size_t bytes = (sizeof(fnode) + sizeof(aff) + sizeof(fnode *) + sizeof(int64_t)) * (size_t)n +
+                 sizeof(int64_t) * (size_t)(s->n_index + 1);
+  char *block = alloc_bytes(ctx, bytes);
+  if (!block)
+    return -1;
+  F.nodes = (fnode *)block;
+  F.affs = (aff *)(F.nodes + n);
+  F.acc = (fnode **)(F.affs + n);
+  int64_t *off = (int64_t *)(F.acc + n), *iv = off + n + 1;
+  int rc = compile_and_run(&F, lo, hi, iv, off);
+  free_bytes(ctx, block, bytes);
   return rc;
 }
