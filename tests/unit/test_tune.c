@@ -3,8 +3,9 @@
  * operators (every child parses and is legal), and small end-to-end tunes:
  * a 32x32 matmul recorded in a cache that `aotc compile --cache` then uses
  * (skipped, not passed, when build/aotc is missing),
- * and a deliberately wrong candidate (AOTC_TUNE_CORRUPT=1) that is never
- * kept. */
+ * and deliberately wrong candidates (AOTC_TUNE_CORRUPT=1: all of them;
+ * =half: the codes whose hash is odd, among right ones) that are never
+ * kept, on both backends. */
 #define _GNU_SOURCE
 #include "ir.h"
 #include "../../src/autotune/tune.h"
@@ -416,6 +417,53 @@ Test(tune, llvm_wrong_candidates_are_discarded, .timeout = 120)
   cr_assert_eq(out.rejected, 3);
   struct stat st;
   cr_assert_neq(stat(cache, &st), 0, "no entry may be written from wrong candidates");
+}
+
+/* Wrong code among right code (AOTC_TUNE_CORRUPT=half: the codes whose
+ * hash is odd spoiled in the middle of the output, every time they run):
+ * each is rejected, and the kept best, measured again with the hook on,
+ * passes, so it is none of them. */
+static void tune_with_wrong_half(bool llvm)
+{
+  ir_func *mm = compile1(mm_text);
+  int64_t sizes[] = {48, 40, 24};
+  const char *cache = path_in_dir(llvm ? "half_llvm.txt" : "half_cc.txt");
+  tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 12, .seed = 7, .fuse = true,
+                      .cache_path = cache, .quiet = true, .llvm = llvm};
+  tune_outcome out;
+  setenv("AOTC_TUNE_CORRUPT", "half", 1);
+  bool ok = tune_run(ctx, &req, &out);
+  tune_eval_config cfg = {.func = mm, .sizes = sizes, .threads = 1, .fuse = true, .time_per_candidate = 0.01,
+                          .llvm = llvm};
+  tune_eval *ev = ok ? tune_eval_new(ctx, &cfg) : NULL;
+  tune_result again = {.status = TUNE_CRASHED};
+  if (ev)
+    tune_eval_batch(ev, &out.best, 1, &again);
+  tune_eval_free(ev);
+  unsetenv("AOTC_TUNE_CORRUPT");
+  cr_assert(ok, "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(out.trials, 12);
+  cr_assert_gt(out.rejected, 0, "no candidate was spoiled: the hook did not run");
+  cr_assert_lt(out.rejected + out.failed, 12);
+  cr_assert_eq(again.status, TUNE_OK, "the kept best is a wrong candidate: %s", again.message);
+  sched_options found;
+  char a[2 * TUNE_FIELD], b[2 * TUNE_FIELD];
+  cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
+  sched_options_print(a, sizeof a, &found);
+  sched_options_print(b, sizeof b, &out.best);
+  cr_assert_str_eq(a, b);
+}
+
+Test(tune, wrong_code_among_right_code_is_never_kept, .timeout = 120)
+{
+  tune_with_wrong_half(false);
+}
+
+Test(tune, llvm_wrong_code_among_right_code_is_never_kept, .timeout = 120)
+{
+  if (!emit_llvm_available())
+    cr_skip_test("aotc was built without LLVM");
+  tune_with_wrong_half(true);
 }
 
 Test(tune, sizes_are_required)
