@@ -53,7 +53,7 @@ bool tune_llvm_plan(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, in
 }
 
 typedef struct compile_job {
-  const emit_llvm_session *J;
+  emit_llvm_session *J;
   tune_llvm_cand *lcs;
   const bool *build;
   int n, next;
@@ -69,7 +69,7 @@ static void *compile_worker(void *data)
   return NULL;
 }
 
-void tune_llvm_compile_all(const emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n)
+void tune_llvm_compile_all(emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n)
 {
   compile_job job = {J, lcs, build, n, 0};
   pthread_t th[TUNE_LLVM_JOBS - 1];

@@ -30,7 +30,7 @@ bool tune_llvm_plan(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, in
                     uint64_t *hash, char *msg, size_t cap);
 /* Compiles the planned candidates whose build[i] is set, TUNE_LLVM_JOBS at
  * a time. */
-void tune_llvm_compile_all(const emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n);
+void tune_llvm_compile_all(emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n);
 /* Loads a compiled candidate into J: the handle for emit_llvm_session_drop,
  * -1 with the reason in msg. */
 int tune_llvm_load(emit_llvm_session *J, tune_llvm_cand *lc, void **call, void **call_ws, char *msg, size_t cap);

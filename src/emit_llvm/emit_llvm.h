@@ -46,7 +46,7 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level);
  * under a name of its own (id: unique in the session); NULL with the
  * reason on p's context. Several threads may compile at once, each its own
  * plan. */
-emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const struct emit_plan *p, int id);
+emit_llvm_object *emit_llvm_session_compile(emit_llvm_session *J, const struct emit_plan *p, int id);
 /* Loads o's code (o keeps its name, not its code); *call and *call_ws are its
  * NAME_call and NAME_call_workspace_bytes. Returns a handle for
  * emit_llvm_session_drop, or -1 with the reason in msg. */

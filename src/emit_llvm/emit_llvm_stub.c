@@ -55,7 +55,7 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   return NULL;
 }
 
-emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const struct emit_plan *p, int id)
+emit_llvm_object *emit_llvm_session_compile(emit_llvm_session *J, const struct emit_plan *p, int id)
 {
   (void)J, (void)p, (void)id;
   return NULL;

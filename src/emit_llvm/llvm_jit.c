@@ -3,13 +3,26 @@
  * a target machine of its own: safe on several threads at once, one
  * candidate per thread), then loaded into the one ORC LLJIT of the search
  * (made once, resolving the process's symbols) under names of its own,
- * with a resource tracker; its code is freed when dropped. */
+ * with a resource tracker; its code is freed when dropped. Its
+ * micro-kernels are compiled apart (llvm_split.c), each distinct one once
+ * per search, and stay loaded for the candidates that call them. */
 #include "llvm_priv.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define JIT_MAX_LIVE 4096
+#define JIT_MAX_UKR 256
+
+/* A micro-kernel of the search: compiled by the first candidate that needs
+ * it, loaded before the first candidate that calls it. */
+typedef struct jit_ukr {
+  char name[256];
+  LLVMMemoryBufferRef code; /* compiled, not loaded yet */
+  bool loaded;
+} jit_ukr;
 
 struct emit_llvm_session {
   aotc_ctx *ctx;
@@ -17,6 +30,9 @@ struct emit_llvm_session {
   LLVMOrcLLJITRef jit;
   LLVMOrcResourceTrackerRef rt[JIT_MAX_LIVE];
   void *call[JIT_MAX_LIVE], *call_ws[JIT_MAX_LIVE];
+  pthread_mutex_t lock; /* ukr and n_ukr, from the compiling threads */
+  jit_ukr ukr[JIT_MAX_UKR];
+  int n_ukr;
 };
 
 struct emit_llvm_object {
@@ -33,6 +49,7 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   }
   J->ctx = ctx;
   J->opt = (emit_llvm_options){.opt_level = opt_level};
+  pthread_mutex_init(&J->lock, NULL);
   if (!(J->jit = lw_lljit(ctx, &J->opt))) {
     emit_llvm_session_free(J);
     return NULL;
@@ -40,27 +57,71 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   return J;
 }
 
-/* The plan's functions under the entry name `name`, optimised, as an object. */
-static LLVMMemoryBufferRef compile(const emit_llvm_options *opt, const emit_plan *p, const char *name)
+/* The slot for micro-kernel name when no candidate compiled it yet; -1
+ * when one did (or is doing so), or when there is no room. */
+static int claim_ukr(emit_llvm_session *J, const char *name)
 {
-  emit_llvm *L = emit_llvm_new(p->ctx, opt);
-  emit_plan_fn *pf = &p->funcs[0];
-  const char *saved = pf->name;
+  int slot = -1;
+  pthread_mutex_lock(&J->lock);
+  bool seen = false;
+  for (int i = 0; i < J->n_ukr && !seen; i++)
+    seen = !strcmp(J->ukr[i].name, name);
+  if (!seen && J->n_ukr < JIT_MAX_UKR) {
+    slot = J->n_ukr++;
+    snprintf(J->ukr[slot].name, sizeof J->ukr[slot].name, "%.255s", name);
+  }
+  pthread_mutex_unlock(&J->lock);
+  return slot;
+}
+
+static LLVMMemoryBufferRef to_object(emit_llvm *L, LLVMModuleRef m)
+{
   LLVMMemoryBufferRef code = NULL;
   char *err = NULL;
-  pf->name = name;
-  bool ok = L && emit_llvm_add_plan(L, p) && lw_optimise(L);
-  pf->name = saved;
-  if (ok && LLVMTargetMachineEmitToMemoryBuffer(L->tm, L->m, LLVMObjectFile, &err, &code)) {
-    aotc_error(p->ctx, (ir_loc){0}, "LLVM: code generation: %s", err ? err : "");
+  if (LLVMTargetMachineEmitToMemoryBuffer(L->tm, m, LLVMObjectFile, &err, &code)) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: code generation: %s", err ? err : "");
     code = NULL;
   }
   LLVMDisposeMessage(err);
+  return code;
+}
+
+/* L's micro-kernels moved apart; those no candidate compiled before are
+ * compiled for the session. */
+static bool share_ukernels(emit_llvm_session *J, emit_llvm *L)
+{
+  lw_ukr u[LW_MAX_UKR];
+  int n = lw_split_ukernels(L, true, u, LW_MAX_UKR);
+  bool ok = n >= 0;
+  for (int i = 0; i < n; i++) {
+    int slot = ok ? claim_ukr(J, u[i].name) : -1;
+    if (slot >= 0) {
+      LLVMMemoryBufferRef code = lw_run_pipeline(L, u[i].m) ? to_object(L, u[i].m) : NULL;
+      pthread_mutex_lock(&J->lock);
+      J->ukr[slot].code = code;
+      pthread_mutex_unlock(&J->lock);
+      ok = code != NULL;
+    }
+    LLVMDisposeModule(u[i].m);
+  }
+  return ok;
+}
+
+/* The plan's functions under the entry name `name`, optimised, as an object. */
+static LLVMMemoryBufferRef compile(emit_llvm_session *J, const emit_plan *p, const char *name)
+{
+  emit_llvm *L = emit_llvm_new(p->ctx, &J->opt);
+  emit_plan_fn *pf = &p->funcs[0];
+  const char *saved = pf->name;
+  pf->name = name;
+  bool ok = L && emit_llvm_add_plan(L, p) && lw_verify(L) && share_ukernels(J, L) && lw_run_pipeline(L, L->m);
+  pf->name = saved;
+  LLVMMemoryBufferRef code = ok ? to_object(L, L->m) : NULL;
   emit_llvm_free(L);
   return code;
 }
 
-emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const emit_plan *p, int id)
+emit_llvm_object *emit_llvm_session_compile(emit_llvm_session *J, const emit_plan *p, int id)
 {
   emit_llvm_object *o = calloc(1, sizeof *o);
   if (!o || p->n_funcs != 1) {
@@ -69,7 +130,7 @@ emit_llvm_object *emit_llvm_session_compile(const emit_llvm_session *J, const em
     return NULL;
   }
   snprintf(o->name, sizeof o->name, "%.200s__aotc_cand%d", p->funcs[0].name, id);
-  if (!(o->code = compile(&J->opt, p, o->name))) {
+  if (!(o->code = compile(J, p, o->name))) {
     free(o);
     return NULL;
   }
@@ -106,10 +167,32 @@ static void remove_code(LLVMOrcResourceTrackerRef rt)
   LLVMOrcReleaseResourceTracker(rt);
 }
 
+/* The micro-kernels compiled since the last load, added for good. */
+static bool load_ukernels(emit_llvm_session *J, char *msg, size_t cap)
+{
+  LLVMOrcJITDylibRef main = LLVMOrcLLJITGetMainJITDylib(J->jit);
+  for (int i = 0; i < J->n_ukr; i++) {
+    if (J->ukr[i].loaded || !J->ukr[i].code)
+      continue;
+    LLVMErrorRef err = LLVMOrcLLJITAddObjectFile(J->jit, main, J->ukr[i].code);
+    J->ukr[i].code = NULL;
+    J->ukr[i].loaded = true;
+    if (err) {
+      char *m = LLVMGetErrorMessage(err);
+      snprintf(msg, cap, "LLVM: adding the micro-kernel %s: %s", J->ukr[i].name, m);
+      LLVMDisposeErrorMessage(m);
+      return false;
+    }
+  }
+  return true;
+}
+
 int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **call, void **call_ws, char *msg,
                            size_t cap)
 {
   int slot = free_slot(J);
+  if (!load_ukernels(J, msg, cap))
+    return -1;
   *call = *call_ws = NULL;
   if (slot < 0 || !o->code) {
     snprintf(msg, cap, "LLVM: %s", slot < 0 ? "too many candidates loaded" : "loaded before");
@@ -169,5 +252,9 @@ void emit_llvm_session_free(emit_llvm_session *J)
     emit_llvm_session_drop(J, i);
   if (J->jit)
     LLVMOrcDisposeLLJIT(J->jit);
+  for (int i = 0; i < J->n_ukr; i++)
+    if (J->ukr[i].code)
+      LLVMDisposeMemoryBuffer(J->ukr[i].code);
+  pthread_mutex_destroy(&J->lock);
   free(J);
 }

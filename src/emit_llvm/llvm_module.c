@@ -119,19 +119,18 @@ static void dump_ir(emit_llvm *L, const char *var)
   LLVMDisposeMessage(err);
 }
 
-/* Verifies, then runs default<On>. */
-bool lw_optimise(emit_llvm *L)
+bool lw_verify(emit_llvm *L)
 {
   char *msg = NULL;
-  if (LLVMVerifyModule(L->m, LLVMReturnStatusAction, &msg)) {
+  bool bad = LLVMVerifyModule(L->m, LLVMReturnStatusAction, &msg);
+  if (bad)
     aotc_error(L->ctx, (ir_loc){0}, "LLVM: the module does not verify: %.2000s", msg ? msg : "");
-    LLVMDisposeMessage(msg);
-    return false;
-  }
   LLVMDisposeMessage(msg);
-  dump_ir(L, "AOTC_LLVM_IR_RAW");
-  if (L->opt.opt_level <= 0)
-    return true;
+  return !bad;
+}
+
+bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
+{
   char passes[32];
   snprintf(passes, sizeof passes, "default<O%d>", L->opt.opt_level > 3 ? 3 : L->opt.opt_level);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
@@ -139,11 +138,33 @@ bool lw_optimise(emit_llvm *L)
   LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
   LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
   LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
-  LLVMErrorRef err = LLVMRunPasses(L->m, passes, L->tm, po);
+  LLVMErrorRef err = LLVMRunPasses(m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
-  if (!err)
-    dump_ir(L, "AOTC_LLVM_IR");
   return err ? lw_llvm_failed(L->ctx, err, "optimisation") : true;
+}
+
+/* Verifies, then runs default<On> on the module and on each micro-kernel
+ * apart (llvm_split.c), linked back after. */
+bool lw_optimise(emit_llvm *L)
+{
+  lw_ukr u[LW_MAX_UKR];
+  if (!lw_verify(L))
+    return false;
+  dump_ir(L, "AOTC_LLVM_IR_RAW");
+  if (L->opt.opt_level <= 0)
+    return true;
+  int n = lw_split_ukernels(L, false, u, LW_MAX_UKR);
+  if (n < 0) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: cannot move the micro-kernels apart");
+    return false;
+  }
+  bool ok = lw_run_pipeline(L, L->m);
+  for (int i = 0; i < n; i++)
+    ok = ok && lw_run_pipeline(L, u[i].m);
+  ok = lw_link_ukernels(L, u, n) && ok;
+  if (ok)
+    dump_ir(L, "AOTC_LLVM_IR");
+  return ok;
 }
 
 bool emit_llvm_write_object(emit_llvm *L, const char *path)

@@ -13,6 +13,8 @@
  *   llvm_region.c  regions: branches and loops around kernels
  *   llvm_iotable.c a model's io tables
  *   llvm_jit.c     the tuner's candidates: objects in memory, one LLJIT
+ *   llvm_split.c   micro-kernels optimised apart (shared by the tuner's
+ *                  candidates)
  *   llvm_driver.c  the command line's paths (--emit obj, run --backend llvm) */
 #ifndef AOTC_LLVM_PRIV_H
 #define AOTC_LLVM_PRIV_H
@@ -74,8 +76,31 @@ typedef struct lw_fn {
 LLVMTargetMachineRef lw_target_machine(aotc_ctx *ctx, const emit_llvm_options *o);
 /* An LLJIT for o's machine that resolves the process's symbols. */
 LLVMOrcLLJITRef lw_lljit(aotc_ctx *ctx, const emit_llvm_options *o);
-/* Verifies L's module, then runs the pipeline of its opt_level. */
+/* Verifies L's module, then runs the pipeline of its opt_level on it and,
+ * apart, on each micro-kernel (llvm_split.c), linked back after. */
 bool lw_optimise(emit_llvm *L);
+/* The module verified (reported on L's ctx when not). */
+bool lw_verify(emit_llvm *L);
+/* default<On> of L's opt_level on m (a module of L's context). */
+bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m);
+
+/* ---- llvm_split.c */
+
+#define LW_MAX_UKR 64
+
+/* A micro-kernel in a module of its own. */
+typedef struct lw_ukr {
+  char name[256];
+  uint64_t hash; /* of its IR before the pipeline */
+  LLVMModuleRef m;
+} lw_ukr;
+
+/* Moves every micro-kernel defined in L->m into a module of its own (L's
+ * context), L->m keeping a declaration; suffix_hash: both renamed
+ * NAME__HASH. The count, -1 on failure (nothing moved). */
+int lw_split_ukernels(emit_llvm *L, bool suffix_hash, lw_ukr *out, int cap);
+/* Links the modules (consumed) back into L->m, their functions internal. */
+bool lw_link_ukernels(emit_llvm *L, lw_ukr *u, int n);
 /* Reports an LLVM error (consumed) on ctx; false. */
 bool lw_llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what);
 

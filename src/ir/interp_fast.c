@@ -406,6 +406,7 @@ typedef struct point_ctx {
   void *out;
   const int64_t *out_shape;
   bool out_f32, sum_f32; /* the output's type, and the type the reduction computes in */
+  bool dot; /* float32 out += a * b, a and b float32 accesses of other tensors */
 } point_ctx;
 
 static int read_error(const fast *F, const fenv *env)
@@ -522,11 +523,44 @@ static bool start_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t lo, in
   return inside;
 }
 
+/* The same as fast_run for a dot product along the run: the sum kept in a
+ * float between points (rounded as each store would round it). */
+static void dot_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t hi)
+{
+  int k = P->F->s->n_index - 1;
+  const fnode *a = P->rhs->a, *b = P->rhs->b;
+  const float *x = (const float *)a->data + env->off[a->slot], *y = (const float *)b->data + env->off[b->slot];
+  float *out = (float *)P->out + env->off[P->F->n_acc], sum = *out;
+  int64_t n = hi - iv[k];
+  for (int64_t i = 0; i < n; i++) {
+    float prod = (float)((double)x[i * a->step] * (double)y[i * b->step]);
+    sum = (float)((double)sum + (double)prod);
+  }
+  *out = sum;
+  iv[k] = hi;
+}
+
+/* Whether P's statement is a dot product dot_run can take. */
+static bool is_dot(const point_ctx *P)
+{
+  const fnode *r = P->rhs;
+  const ir_stmt *s = P->F->s;
+  if (s->red != IR_RED_ADD || !P->out_f32 || !P->sum_f32 || r->fn != mul || !r->f32)
+    return false;
+  if (r->a->point_fn != load_f32 || r->b->point_fn != load_f32)
+    return false;
+  return r->a->e->tensor != s->tensor && r->b->e->tensor != s->tensor;
+}
+
 /* A run whose points are all inside: no check, offsets stepped. */
 static void fast_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t hi, int64_t out_step)
 {
   int k = P->F->s->n_index - 1, n_acc = P->F->n_acc;
   int64_t *off = env->off;
+  if (P->dot && out_step == 0) {
+    dot_run(P, env, iv, hi);
+    return;
+  }
   for (; iv[k] < hi; iv[k]++) {
     store_out(P, off[n_acc], P->rhs->fn(P->rhs, env));
     for (int a = 0; a < n_acc; a++)
@@ -597,6 +631,7 @@ static int compile_and_run(fast *F, const int64_t *lo, const int64_t *hi, int64_
   point_ctx P = {.F = F, .rhs = compile(F, s->rhs), .out = F->v->data[s->tensor],
                  .out_shape = F->v->shape[s->tensor], .out_f32 = out == IR_F32,
                  .sum_f32 = ir_promote(out, s->rhs->type) == IR_F32};
+  P.dot = P.rhs && is_dot(&P);
   return P.rhs ? run_points(&P, lo, hi, iv, off) : -1;
 }
 
