@@ -58,15 +58,15 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
 }
 
 /* The slot for micro-kernel name when no candidate compiled it yet; -1
- * when one did (or is doing so), or when there is no room. */
+ * when one did (or is doing so); -2 when there is no room (the candidate
+ * then keeps its own copy). */
 static int claim_ukr(emit_llvm_session *J, const char *name)
 {
-  int slot = -1;
+  int slot = -2;
   pthread_mutex_lock(&J->lock);
-  bool seen = false;
-  for (int i = 0; i < J->n_ukr && !seen; i++)
-    seen = !strcmp(J->ukr[i].name, name);
-  if (!seen && J->n_ukr < JIT_MAX_UKR) {
+  for (int i = 0; i < J->n_ukr && slot == -2; i++)
+    slot = strcmp(J->ukr[i].name, name) ? -2 : -1;
+  if (slot == -2 && J->n_ukr < JIT_MAX_UKR) {
     slot = J->n_ukr++;
     snprintf(J->ukr[slot].name, sizeof J->ukr[slot].name, "%.255s", name);
   }
@@ -86,25 +86,33 @@ static LLVMMemoryBufferRef to_object(emit_llvm *L, LLVMModuleRef m)
   return code;
 }
 
+static bool compile_ukr(emit_llvm_session *J, emit_llvm *L, int slot, LLVMModuleRef m)
+{
+  LLVMMemoryBufferRef code = lw_run_pipeline(L, m) ? to_object(L, m) : NULL;
+  pthread_mutex_lock(&J->lock);
+  J->ukr[slot].code = code;
+  pthread_mutex_unlock(&J->lock);
+  LLVMDisposeModule(m);
+  return code != NULL;
+}
+
 /* L's micro-kernels moved apart; those no candidate compiled before are
- * compiled for the session. */
+ * compiled for the session, those there is no room for linked back. */
 static bool share_ukernels(emit_llvm_session *J, emit_llvm *L)
 {
   lw_ukr u[LW_MAX_UKR];
-  int n = lw_split_ukernels(L, true, u, LW_MAX_UKR);
+  int n = lw_split_ukernels(L, true, u, LW_MAX_UKR), kept = 0;
   bool ok = n >= 0;
   for (int i = 0; i < n; i++) {
     int slot = ok ? claim_ukr(J, u[i].name) : -1;
-    if (slot >= 0) {
-      LLVMMemoryBufferRef code = lw_run_pipeline(L, u[i].m) ? to_object(L, u[i].m) : NULL;
-      pthread_mutex_lock(&J->lock);
-      J->ukr[slot].code = code;
-      pthread_mutex_unlock(&J->lock);
-      ok = code != NULL;
-    }
-    LLVMDisposeModule(u[i].m);
+    if (slot >= 0)
+      ok = compile_ukr(J, L, slot, u[i].m);
+    else if (slot == -2)
+      u[kept++] = u[i];
+    else
+      LLVMDisposeModule(u[i].m);
   }
-  return ok;
+  return lw_link_ukernels(L, u, kept) && ok;
 }
 
 /* The plan's functions under the entry name `name`, optimised, as an object. */
