@@ -645,8 +645,11 @@ int ir_interp_fast_stmt(aotc_ctx *ctx, const ir_func *f, const ir_stmt *s, const
   size_t bytes = (sizeof(fnode) + sizeof(aff) + sizeof(fnode *) + sizeof(int64_t)) * (size_t)n +
                  sizeof(int64_t) * (size_t)(s->n_index + 1);
   char *block = alloc_bytes(ctx, bytes);
-  if (!block)
-    return -1;
+  if (!block) {
+    ctx->oom = true;
+    aotc_error(ctx, s->loc, "out of memory");
+    return 1;
+  }
   F.nodes = (fnode *)block;
   F.affs = (aff *)(F.nodes + n);
   F.acc = (fnode **)(F.affs + n);
