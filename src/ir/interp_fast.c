@@ -540,6 +540,25 @@ static void dot_run(const point_ctx *P, fenv *env, int64_t *iv, int64_t hi)
   iv[k] = hi;
 }
 
+static int64_t elements(const int64_t *shape, int rank)
+{
+  int64_t n = 1;
+  for (int d = 0; d < rank; d++)
+    n *= shape[d];
+  return n;
+}
+
+/* Whether the storage an access reads overlaps the output's (the same
+ * tensor, or a view: src/graph/views.c). */
+static bool overlaps(const point_ctx *P, const fnode *a)
+{
+  const ir_func *f = P->F->f;
+  const char *x = a->data, *out = P->out;
+  int64_t xn = elements(a->shape, f->tensors[a->e->tensor]->rank) * 4;
+  int64_t on = elements(P->out_shape, f->tensors[P->F->s->tensor]->rank) * 4;
+  return a->e->tensor == P->F->s->tensor || (x < out + on && out < x + xn);
+}
+
 /* Whether P's statement is a dot product dot_run can take. */
 static bool is_dot(const point_ctx *P)
 {
@@ -549,7 +568,7 @@ static bool is_dot(const point_ctx *P)
     return false;
   if (r->a->point_fn != load_f32 || r->b->point_fn != load_f32)
     return false;
-  return r->a->e->tensor != s->tensor && r->b->e->tensor != s->tensor;
+  return !overlaps(P, r->a) && !overlaps(P, r->b);
 }
 
 /* A run whose points are all inside: no check, offsets stepped. */
