@@ -181,6 +181,8 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
   poly_kernel_schedule(k->poly, p->opt->fuse);
   if (k->poly->scheduled && !k->poly->from_cache && emit_target_is_gpu(p->target))
     k->poly->schedule = sched_gpu_map(p->ctx, k->poly->schedule, &pf->sched);
+  else if (pf->heuristic && !k->poly->from_cache && sched_row_prefix(pf->f, k->first, k->end) > 0)
+    k->poly->schedule = sched_row_schedule(k->poly->schedule, pf->f, k->first, k->end, &o);
   else if (k->poly->scheduled && !k->poly->from_cache)
     k->poly->schedule = sched_apply(k->poly->schedule, &o);
   poly_kernel_cache_schedule(k->poly);

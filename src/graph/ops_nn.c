@@ -434,22 +434,23 @@ static bool lower_hardmax(ir_lower *L, int x, int y, const bool *reduced, int mx
   return graph_st_map(L, y, graph_ex_cast(L, graph_lw_tensor(L, y)->type, is));
 }
 
-/* Softmax with one exp per element: e = exp(x - max) into a temporary, its
- * sum, then y = e / sum (the sum does not recompute the exponentials). */
+/* Softmax with one exp per element and no temporary of the input's size:
+ * y = exp(x - max), its sum, the sum's reciprocal, then y *= 1 / sum (a row
+ * kernel keeps each row in the cache between the four). */
 static bool lower_softmax_exp_once(ir_lower *L, int x, int y, const bool *reduced, int mx, int sum)
 {
-  bool none[IR_MAX_RANK] = {false};
   red_map m, f;
-  int e = keep_temp(L, x, none, "exp", graph_lw_tensor(L, y)->type);
+  ir_type t = graph_lw_tensor(L, y)->type;
   full_map(L, &f, x, reduced);
   ir_expr *shifted = graph_ex_bin(L, IR_SUB, full_read(L, &f, x), red_read_keep(L, &f, mx));
-  if (!graph_st_map(L, e, graph_ex_call(L, IR_FN_EXP, shifted, NULL)))
+  if (!graph_st_map(L, y, graph_ex_call(L, IR_FN_EXP, shifted, NULL)))
     return false;
-  red_map_init(L, &m, e, reduced, true);
-  if (!graph_st_emit(L, red_stmt(L, &m, sum), IR_RED_ADD, true, red_read_x(L, &m, e)))
+  red_map_init(L, &m, y, reduced, true);
+  if (!graph_st_emit(L, red_stmt(L, &m, sum), IR_RED_ADD, true, red_read_x(L, &m, y)) ||
+      !graph_st_map(L, sum, graph_ex_bin(L, IR_DIV, graph_ex_const(L, 1, t), graph_ex_at(L, sum, 0))))
     return false;
-  full_map(L, &f, e, reduced);
-  return graph_st_map(L, y, graph_ex_bin(L, IR_DIV, full_read(L, &f, e), red_read_keep(L, &f, sum)));
+  full_map(L, &f, y, reduced);
+  return graph_st_map(L, y, graph_ex_bin(L, IR_MUL, full_read(L, &f, y), red_read_keep(L, &f, sum)));
 }
 
 bool graph_lower_softmax(ir_lower *L, ir_node *n)

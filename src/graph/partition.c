@@ -8,6 +8,7 @@
  * over its padded copy) starts a new kernel: the rest can then be fused into
  * one pass without shifted loops. */
 #include "graph.h"
+#include "../schedule/schedule.h"
 
 #include <string.h>
 
@@ -145,10 +146,11 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
       new_kernel(f, &k, written);
       first = i;
     }
+    bool rows = sched_row_prefix(f, i, end) > 0;
     for (int j = i; j < end; j++) {
       const ir_stmt *s = f->stmts[j];
       bool contraction = is_contraction(f, s);
-      if (j > i && (contraction || alone || (ir_stmt_is_plain(s) && reads_shifted(s, s->rhs, written)))) {
+      if (j > i && (contraction || alone || (!rows && ir_stmt_is_plain(s) && reads_shifted(s, s->rhs, written)))) {
         new_kernel(f, &k, written);
         first = j;
       }

@@ -165,6 +165,18 @@ sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fus
  * permutable band is tiled only when legal (permutable) and every member
  * has a tile size. Returns the new schedule (schedule on failure). */
 __isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sched_options *o);
+
+/* Row kernels (rows.c): statements first..end-1 of f that reduce over part
+ * of a row and map over the same row, touching each other's results only
+ * in the same row. The number of leading left-hand dimensions (the rows)
+ * they share; 0 when they are not such a group. */
+int sched_row_prefix(const ir_func *f, int first, int end);
+/* For such a group: one loop (band) over the rows around each statement's
+ * loops in program order, vector marks on independent innermost loops,
+ * the rows spread over o->threads; schedule is only used for its domain
+ * (returned unchanged when the group does not qualify). */
+__isl_give isl_schedule *sched_row_schedule(__isl_take isl_schedule *schedule, const ir_func *f, int first,
+                                            int end, const sched_options *o);
 /* isl options (fusion) to set before the scheduler runs. */
 void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 
