@@ -540,7 +540,8 @@ static void print_expr(emit_fn *E, const ir_expr *e)
     emit_print_size(E, e->size);
     return;
   case IR_ACCESS:
-    emit_print_read(E, e);
+    if (!emit_hoisted(E, e))
+      emit_print_read(E, e);
     return;
   case IR_UNARY:
     print_unary(E, e);
@@ -901,10 +902,15 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fprintf(E->out, E->em->tg->parallel_for, E->pf->sched.threads);
   else if (is_for && name && !strcmp(name, "aotc_simd"))
     fputs(E->em->tg->simd_for, E->out);
+  bool hoist = is_for && name && !strcmp(name, "aotc_simd_rows") && emit_hoist_begin(E, child);
+  if (hoist)
+    fputs(E->em->tg->simd_for, E->out);
   if (E->map_on && name && is_map_mark(name))
     print_mapped(E, id, child);
   else
     emit_print_node(E, child);
+  if (hoist)
+    emit_hoist_end(E);
   isl_ast_node_free(child);
   isl_id_free(id);
 }

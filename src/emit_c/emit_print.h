@@ -52,6 +52,7 @@ typedef struct emit_module {
 } emit_module;
 
 /* One function being printed. */
+#define EMIT_MAX_HOIST 4
 typedef struct emit_fn {
   emit_module *em;
   const emit_plan_fn *pf;
@@ -77,7 +78,18 @@ typedef struct emit_fn {
   bool map_on;              /* the kernel being printed runs on a grid: its marks map loops */
   int map_kind;             /* EMIT_MAP_NONE, _BLOCKS, _THREADS */
   int map_n, map_depth;     /* mapped loops of the band; how many enclose the loop being printed */
+  int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
+  const ir_expr *hoist[EMIT_MAX_HOIST];
 } emit_fn;
+
+/* ---- emit_hoist.c: a row kernel's vector loop ("aotc_simd_rows") reads
+ * the loop-invariant values of other tensors from locals: prints "{" and
+ * them before the loop (false: not a loop over one statement, nothing
+ * printed); emit_hoist_end closes the block; emit_hoisted prints e's local
+ * when e is one of them. */
+bool emit_hoist_begin(emit_fn *E, __isl_keep isl_ast_node *loop);
+void emit_hoist_end(emit_fn *E);
+bool emit_hoisted(emit_fn *E, const ir_expr *e);
 
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 
