@@ -7,6 +7,9 @@
 #include "emit_print.h"
 
 #include <isl/id.h>
+#include <isl/val.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Whether isl expression e mentions the identifier named name. */
@@ -120,4 +123,127 @@ bool emit_hoisted(emit_fn *E, const ir_expr *e)
       return true;
     }
   return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Reductions along a row ("aotc_red_rows"): four accumulators over four
+ * quarters of the row (four independent vector chains instead of one
+ * whose latency bounds the loop), then the remainder, then their sum
+ * ------------------------------------------------------------------------ */
+
+static const char *const combine_fmt[] = {
+    [IR_RED_ADD] = "%s = %s + %s;", [IR_RED_MAX] = "%s = (%s > %s) ? %s : %s;",
+    [IR_RED_MIN] = "%s = (%s < %s) ? %s : %s;"};
+
+/* a = a op b, as C text. */
+static void print_combine(emit_fn *E, ir_reduction red, const char *a, const char *b)
+{
+  if (red == IR_RED_ADD)
+    fprintf(E->out, combine_fmt[red], a, a, b);
+  else
+    fprintf(E->out, combine_fmt[red], a, b, a, b, a);
+}
+
+/* { const int64_t IT = START; const T aotc_v = RHS; ACC = ACC op aotc_v; } */
+static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char *start, int acc)
+{
+  char a[16];
+  snprintf(a, sizeof(a), "aotc_a%d", acc);
+  emit_indent(E);
+  fprintf(E->out, "{ const int64_t %s = %s; const %s aotc_v = ", it, start,
+          emit_type_name(E, E->f->tensors[s->tensor]->type));
+  emit_print_rhs(E, s);
+  fputs("; ", E->out);
+  print_combine(E, s->red, a, "aotc_v");
+  fputs(" }\n", E->out);
+}
+
+/* The loop's first value and its trip count (iterator <= or < bound, step
+ * 1) as C text; false for other loops. */
+static bool loop_range(__isl_keep isl_ast_node *loop, char *lo, char *n, size_t size)
+{
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(loop), *inc = isl_ast_node_for_get_inc(loop);
+  isl_ast_expr *init = isl_ast_node_for_get_init(loop);
+  isl_val *step = inc && isl_ast_expr_get_type(inc) == isl_ast_expr_int ? isl_ast_expr_get_val(inc) : NULL;
+  enum isl_ast_expr_op_type op = cond && isl_ast_expr_get_type(cond) == isl_ast_expr_op ? isl_ast_expr_op_get_type(cond)
+                                                                                          : isl_ast_expr_op_error;
+  bool ok = step && isl_val_is_one(step) && (op == isl_ast_expr_op_le || op == isl_ast_expr_op_lt);
+  if (ok) {
+    isl_ast_expr *ub = isl_ast_expr_op_get_arg(cond, 1);
+    char *ls = isl_ast_expr_to_C_str(init), *us = isl_ast_expr_to_C_str(ub);
+    ok = ls && us && snprintf(lo, size, "(%s)", ls) < (int)size &&
+         snprintf(n, size, "((%s) - (%s)%s)", us, ls, op == isl_ast_expr_op_le ? " + 1" : "") < (int)size;
+    free(ls);
+    free(us);
+    isl_ast_expr_free(ub);
+  }
+  isl_val_free(step);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+  isl_ast_expr_free(init);
+  return ok;
+}
+
+static void print_split_loops(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
+{
+  static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MAX] = "max", [IR_RED_MIN] = "min"};
+  char start[300];
+  emit_line(E, "const int64_t aotc_n4 = %s / 4;", n);
+  if (E->pf->sched.vectorize && E->em->tg->simd_reduction)
+    fprintf(E->out, "#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd reduction(%s:aotc_a0,aotc_a1,aotc_a2,"
+            "aotc_a3)\n#endif\n", op[s->red]);
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_n4; aotc_q += 1)");
+  for (int k = 0; k < 4; k++) {
+    snprintf(start, sizeof(start), "%s + aotc_q + %d * aotc_n4", lo, k);
+    print_step(E, s, it, start, k);
+  }
+  emit_close_block(E);
+  emit_open_block(E, "for (int64_t aotc_r = 4 * aotc_n4; aotc_r < %s; aotc_r += 1)", n);
+  snprintf(start, sizeof(start), "%s + aotc_r", lo);
+  print_step(E, s, it, start, 0);
+  emit_close_block(E);
+}
+
+static void print_split_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
+{
+  const char *t = emit_type_name(E, E->f->tensors[s->tensor]->type);
+  emit_line(E, "{");
+  E->indent++;
+  emit_indent(E);
+  fprintf(E->out, "%s aotc_a0 = ", t);
+  emit_print_lhs(E, s);
+  const char *rest = s->red == IR_RED_ADD ? "0" : "aotc_a0";
+  fprintf(E->out, ", aotc_a1 = %s, aotc_a2 = %s, aotc_a3 = %s;\n", rest, rest, rest);
+  print_split_loops(E, s, it, lo, n);
+  emit_indent(E);
+  print_combine(E, s->red, "aotc_a0", "aotc_a1");
+  fputc(' ', E->out);
+  print_combine(E, s->red, "aotc_a2", "aotc_a3");
+  fputc(' ', E->out);
+  print_combine(E, s->red, "aotc_a0", "aotc_a2");
+  fputc('\n', E->out);
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = aotc_a0;\n", E->out);
+  E->indent--;
+  emit_line(E, "}");
+}
+
+bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  char lo[128], n[300];
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  const ir_stmt *s = body && it_id && isl_ast_node_get_type(body) == isl_ast_node_user ? bind(E, body) : NULL;
+  bool ok = s && (s->red == IR_RED_ADD || s->red == IR_RED_MAX || s->red == IR_RED_MIN) &&
+            ir_types[E->f->tensors[s->tensor]->type].is_float && loop_range(loop, lo, n, sizeof(lo));
+  if (ok)
+    print_split_reduction(E, s, isl_id_get_name(it_id), lo, n);
+  if (s)
+    emit_unbind_indices(E, s);
+  isl_id_free(it_id);
+  isl_ast_expr_free(it);
+  isl_ast_node_free(body);
+  return ok;
 }

@@ -293,6 +293,11 @@ static void print_top(emit_fn *E, const ir_expr *e, ir_type t)
     print_as(E, e, t);
 }
 
+void emit_print_rhs(emit_fn *E, const ir_stmt *s)
+{
+  print_top(E, s->rhs, E->f->tensors[s->tensor]->type);
+}
+
 /* e converted to type t: constants are spelled in t, others cast. */
 static void print_as(emit_fn *E, const ir_expr *e, ir_type t)
 {
@@ -905,7 +910,9 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
   bool hoist = is_for && name && !strcmp(name, "aotc_simd_rows") && emit_hoist_begin(E, child);
   if (hoist)
     fputs(E->em->tg->simd_for, E->out);
-  if (E->map_on && name && is_map_mark(name))
+  if (is_for && name && !strcmp(name, "aotc_red_rows") && emit_rows_reduction(E, child))
+    ;
+  else if (E->map_on && name && is_map_mark(name))
     print_mapped(E, id, child);
   else
     emit_print_node(E, child);

@@ -90,6 +90,12 @@ typedef struct emit_fn {
 bool emit_hoist_begin(emit_fn *E, __isl_keep isl_ast_node *loop);
 void emit_hoist_end(emit_fn *E);
 bool emit_hoisted(emit_fn *E, const ir_expr *e);
+/* A row kernel's reduction loop ("aotc_red_rows") over one float sum,
+ * maximum or minimum, printed with four accumulators; false: not such a
+ * loop, nothing printed. */
+bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop);
+/* The right-hand side of s in its tensor's type. */
+void emit_print_rhs(emit_fn *E, const ir_stmt *s);
 
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 

@@ -200,12 +200,12 @@ static __isl_give isl_schedule *stmt_schedule(__isl_take isl_set *dom, const ir_
   isl_multi_union_pw_aff *band = isl_multi_union_pw_aff_from_union_pw_multi_aff(
       isl_union_pw_multi_aff_from_pw_multi_aff(isl_pw_multi_aff_from_multi_aff(in)));
   sch = isl_schedule_insert_partial_schedule(sch, band);
-  if (!vectorize || !inner_is_parallel(s, init, inner, n_inner))
+  if (!vectorize)
     return sch;
   isl_schedule_node *node = isl_schedule_node_child(isl_schedule_get_root(sch), 0);
   if (n_inner > 1)
     node = isl_schedule_node_child(isl_schedule_node_band_split(node, n_inner - 1), 0);
-  node = mark(node, "aotc_simd_rows");
+  node = mark(node, inner_is_parallel(s, init, inner, n_inner) ? "aotc_simd_rows" : "aotc_red_rows");
   isl_schedule_free(sch);
   sch = isl_schedule_node_get_schedule(node);
   isl_schedule_node_free(node);
