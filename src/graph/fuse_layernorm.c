@@ -3,7 +3,7 @@
  *
  *   m = ReduceMean(x, axes)   d = Sub(x, m)   p = Pow(d, 2) (or Mul(d, d))
  *   v = ReduceMean(p, axes)   a = Add(v, eps)   s = Sqrt(a)   n = Div(d, s)
- *   y = Mul(n, scale)   [z = Add(y, bias)]
+ *   [y = Mul(n, scale)   [z = Add(y, bias)]]
  *
  * with axes the trailing dimensions of x, becomes one LayerNormalization
  * node (the op library's lowering: the mean, the variance and the
@@ -166,7 +166,8 @@ static ir_node *affine_step(ir_graph *g, int v, graph_op op, const ln_match *m, 
   return NULL;
 }
 
-/* The Div node n and what follows it: scale (required) and bias. */
+/* The Div node n and what follows it: scale and bias (a bias only after a
+ * scale; neither: LayerNormalization without an affine step). */
 static bool match_from_div(ir_graph *g, ir_node *div, ln_match *m)
 {
   m->n_nodes = 0;
@@ -179,8 +180,11 @@ static bool match_from_div(ir_graph *g, ir_node *div, ln_match *m)
     return false;
   m->nodes[m->n_nodes++] = (int)(div - g->nodes);
   ir_node *mul = affine_step(g, div->out[0], GRAPH_OP_MUL, m, &m->scale);
-  if (!mul)
-    return false;
+  m->out = div->out[0];
+  if (!mul) {
+    m->scale = -1;
+    return true;
+  }
   m->nodes[m->n_nodes++] = (int)(mul - g->nodes);
   m->out = mul->out[0];
   ir_node *add = affine_step(g, mul->out[0], GRAPH_OP_ADD, m, &m->bias);
@@ -211,7 +215,7 @@ static bool rewrite(ir_graph *g, const ln_match *m)
   ir_node *n = &g->nodes[last];
   n->op = GRAPH_OP_LAYERNORM;
   n->in = in;
-  n->n_in = m->bias >= 0 ? 3 : 2;
+  n->n_in = m->bias >= 0 ? 3 : m->scale >= 0 ? 2 : 1;
   n->n_out = 1;
   n->out[0] = m->out;
   n->source_op = NULL;

@@ -329,11 +329,14 @@ static bool broadcasts_to_tail(const ir_value *p, const ir_value *x, int axis)
   return true;
 }
 
-/* Scale (input 1, required) and bias (input 2, optional) of a LayerNormalization. */
+/* Scale (input 1, required, optional only in the fused node of
+ * fuse_layernorm.c, which has no source op) and bias (input 2, optional) of a
+ * LayerNormalization. */
 static bool layernorm_params_fit(ir_graph *g, ir_node *n, const ir_value *x, int axis)
 {
   for (int k = 1; k < 3; k++)
-    if ((k == 1 || graph_in(g, n, k)) && (!graph_in(g, n, k) || !broadcasts_to_tail(graph_in(g, n, k), x, axis)))
+    if ((k == 1 ? n->source_op || graph_in(g, n, k) : graph_in(g, n, k) != NULL) &&
+        (!graph_in(g, n, k) || !broadcasts_to_tail(graph_in(g, n, k), x, axis)))
       return graph_fail(g, n, "%s must broadcast to the normalized dimensions %d.. of the input",
                         k == 1 ? "scale" : "bias", axis);
   return true;
@@ -378,8 +381,9 @@ bool graph_lower_layernorm(ir_lower *L, ir_node *n)
   ir_expr *norm = graph_ex_bin(
       L, IR_MUL, graph_ex_bin(L, IR_SUB, graph_ex_cast(L, st, full_read(L, &m, x)), red_read_keep(L, &m, mean)),
       red_read_keep(L, &m, istd));
-  norm = graph_ex_bin(L, IR_MUL, graph_ex_cast(L, graph_lw_tensor(L, y)->type, norm),
-                      graph_ex_bcast(L, graph_lw_in(L, n->in[1]), r, 0));
+  norm = graph_ex_cast(L, graph_lw_tensor(L, y)->type, norm);
+  if (n->n_in > 1 && n->in[1] >= 0)
+    norm = graph_ex_bin(L, IR_MUL, norm, graph_ex_bcast(L, graph_lw_in(L, n->in[1]), r, 0));
   if (n->n_in > 2 && n->in[2] >= 0)
     norm = graph_ex_bin(L, IR_ADD, norm, graph_ex_bcast(L, graph_lw_in(L, n->in[2]), r, 0));
   return graph_st_map(L, y, norm);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# run.sh: row kernels (softmax, log-softmax, layer normalisation; src/schedule/
+# rows.c). Each fixture NAME.onnx (made by make_fixtures.py with torch 1.13)
+# is run by `aotc run --threads 2` on NAME.input.npy and compared with
+# PyTorch's NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 *
+# (1 + |expected|)). Every fixture but the rows of one element must also take
+# the row path: `--dump=schedule` shows the row kernel's marks
+# (aotc_red_rows: a reduction along the row with four accumulators).
+#
+#   AOTC=build/aotc tests/rows/run.sh [NAME...]
+#
+# Ends with `N passed, N failed, N skipped`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+[ -x "$AOTC" ] || { echo "rows: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-rows.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+if [ $# -gt 0 ]; then names="$*"; else names=$(cd "$here" && ls *.onnx | sed 's/\.onnx$//'); fi
+
+# Whether NAME's kernel should be a row kernel (a row of one element is not).
+wants_rows() {
+  case $1 in softmax_last_1 | logsoftmax_axis0) return 1 ;; *) return 0 ;; esac
+}
+
+check_one() {
+  local name=$1 out=$work/$1
+  mkdir -p "$out"
+  if wants_rows "$name"; then
+    "$AOTC" "$here/$name.onnx" -o "$out/$name.c" --threads 2 --dump=schedule >"$out/sched.txt" 2>&1 ||
+      { echo "compile failed: $(grep -m1 error "$out/sched.txt")"; return 1; }
+    grep -q "aotc_red_rows\|aotc_simd_rows" "$out/sched.txt" || { echo "not a row kernel (no row marks)"; return 1; }
+  fi
+  "$AOTC" run "$here/$name.onnx" --threads 2 --input "x=$here/$name.input.npy" --output-dir "$out" \
+    >"$out/run.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
+  "$work/npycmp" "$out/y.npy" "$here/$name.output.npy"
+}
+
+passed=0 failed=0 skipped=0
+for name in $names; do
+  if [ ! -f "$here/$name.onnx" ]; then
+    echo "SKIP $name (no fixture)"; skipped=$((skipped + 1)); continue
+  fi
+  if msg=$(check_one "$name" 2>&1); then
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: $msg"; failed=$((failed + 1))
+  fi
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
