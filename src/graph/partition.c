@@ -122,6 +122,22 @@ static bool sync_before(const ir_func *f, int i)
   return false;
 }
 
+/* Whether a row kernel's node (statements i..end-1: softmax, a layer norm)
+ * can join the kernel first..i-1 of maps over the same rows (attention's
+ * scale and mask before its softmax): the rows then pass through the
+ * cache once. */
+static bool joins_rows(const ir_func *f, int first, int i, int end)
+{
+  if (first >= i || end - first > KERNEL_MAX_STMTS || sched_row_prefix(f, i, end) <= 0)
+    return false;
+  for (int j = first; j < i; j++) {
+    const ir_stmt *s = f->stmts[j];
+    if (!ir_stmt_is_plain(s) || s->red != IR_RED_NONE || s->n_index != s->n_lhs || is_contraction(f, s))
+      return false;
+  }
+  return sched_row_prefix(f, first, end) > 0;
+}
+
 static void new_kernel(const ir_func *f, int *k, bool *written)
 {
   ++*k;
@@ -142,7 +158,7 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
          end++)
       ;
     if (k < 0 || alone || end - first > KERNEL_MAX_STMTS || ir_region_starts_block(f, i) ||
-        sync_before(f, i) || !fuses(f, i, end, written)) {
+        sync_before(f, i) || (!fuses(f, i, end, written) && !joins_rows(f, first, i, end))) {
       new_kernel(f, &k, written);
       first = i;
     }
