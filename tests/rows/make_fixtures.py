@@ -4,6 +4,8 @@
 # for the reference, cast to float32); opset 11 softmax over non-last axes
 # is written with onnx.helper (torch exports it through transposes) and its
 # reference is torch's softmax over the flattened trailing dimensions.
+# "attention" is softmax(x.x^T / 4 + mask).x: its scale and mask join the
+# softmax's row kernel.
 #
 #   /usr/bin/python3 tests/rows/make_fixtures.py tests/rows
 import sys, os
@@ -75,7 +77,18 @@ def layernorm_cases():
     export("layernorm_offset", m, (rng.standard_normal((4, 1000)) + 1e3).astype(np.float32), 13)
 
 
+class Attention(torch.nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.register_buffer("mask", torch.from_numpy((rng.random((n, n)) < 0.2).astype(np.float32) * -1e4))
+
+    def forward(self, x):
+        s = torch.matmul(x, x.transpose(-1, -2)) / 4.0 + self.mask
+        return torch.matmul(torch.softmax(s, -1), x)
+
+
 softmax_cases()
+export("attention", Attention(37), rng.standard_normal((2, 4, 37, 16)).astype(np.float32), 13)
 opset11("softmax11_axis1", "Softmax", 1, [2, 5, 7])
 opset11("logsoftmax11_axis1", "LogSoftmax", 1, [3, 4, 6])
 layernorm_cases()

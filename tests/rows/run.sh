@@ -34,6 +34,10 @@ check_one() {
       { echo "compile failed: $(grep -m1 error "$out/sched.txt")"; return 1; }
     grep -q "aotc_red_rows\|aotc_simd_rows" "$out/sched.txt" || { echo "not a row kernel (no row marks)"; return 1; }
   fi
+  if [ "$name" = attention ]; then
+    "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v 2>&1 | grep -q "4 kernels" ||
+      { echo "the scale and mask did not join the softmax (not 4 kernels: x^T, two products, one row kernel)"; return 1; }
+  fi
   "$AOTC" run "$here/$name.onnx" --threads 2 --input "x=$here/$name.input.npy" --output-dir "$out" \
     >"$out/run.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
   "$work/npycmp" "$out/y.npy" "$here/$name.output.npy"
