@@ -158,9 +158,24 @@ static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char 
   fputs(" }\n", E->out);
 }
 
+/* e as the printer spells it (its helpers marked as used), malloc'ed. */
+static char *ast_text(emit_fn *E, __isl_keep isl_ast_expr *e)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = E->out, *mem = open_memstream(&text, &len);
+  if (!mem)
+    return NULL;
+  E->out = mem;
+  emit_print_ast_expr(E, e);
+  E->out = out;
+  fclose(mem);
+  return text;
+}
+
 /* The loop's first value and its trip count (iterator <= or < bound, step
  * 1) as C text; false for other loops. */
-static bool loop_range(__isl_keep isl_ast_node *loop, char *lo, char *n, size_t size)
+static bool loop_range(emit_fn *E, __isl_keep isl_ast_node *loop, char *lo, char *n, size_t size)
 {
   isl_ast_expr *cond = isl_ast_node_for_get_cond(loop), *inc = isl_ast_node_for_get_inc(loop);
   isl_ast_expr *init = isl_ast_node_for_get_init(loop);
@@ -170,7 +185,7 @@ static bool loop_range(__isl_keep isl_ast_node *loop, char *lo, char *n, size_t 
   bool ok = step && isl_val_is_one(step) && (op == isl_ast_expr_op_le || op == isl_ast_expr_op_lt);
   if (ok) {
     isl_ast_expr *ub = isl_ast_expr_op_get_arg(cond, 1);
-    char *ls = isl_ast_expr_to_C_str(init), *us = isl_ast_expr_to_C_str(ub);
+    char *ls = ast_text(E, init), *us = ast_text(E, ub);
     ok = ls && us && snprintf(lo, size, "(%s)", ls) < (int)size &&
          snprintf(n, size, "((%s) - (%s)%s)", us, ls, op == isl_ast_expr_op_le ? " + 1" : "") < (int)size;
     free(ls);
@@ -187,7 +202,7 @@ static bool loop_range(__isl_keep isl_ast_node *loop, char *lo, char *n, size_t 
 static void print_split_loops(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
 {
   static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MAX] = "max", [IR_RED_MIN] = "min"};
-  char start[300];
+  char start[400];
   emit_line(E, "const int64_t aotc_n4 = %s / 4;", n);
   if (E->pf->sched.vectorize && E->em->tg->simd_reduction)
     fprintf(E->out, "#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd reduction(%s:aotc_a0,aotc_a1,aotc_a2,"
@@ -231,13 +246,13 @@ static void print_split_reduction(emit_fn *E, const ir_stmt *s, const char *it, 
 
 bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
-  char lo[128], n[300];
+  char lo[300], n[300];
   isl_ast_node *body = isl_ast_node_for_get_body(loop);
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_id *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
   const ir_stmt *s = body && it_id && isl_ast_node_get_type(body) == isl_ast_node_user ? bind(E, body) : NULL;
   bool ok = s && (s->red == IR_RED_ADD || s->red == IR_RED_MAX || s->red == IR_RED_MIN) &&
-            ir_types[E->f->tensors[s->tensor]->type].is_float && loop_range(loop, lo, n, sizeof(lo));
+            ir_types[E->f->tensors[s->tensor]->type].is_float && loop_range(E, loop, lo, n, sizeof(lo));
   if (ok)
     print_split_reduction(E, s, isl_id_get_name(it_id), lo, n);
   if (s)
