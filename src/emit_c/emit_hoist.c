@@ -128,8 +128,11 @@ bool emit_hoisted(emit_fn *E, const ir_expr *e)
 /* ------------------------------------------------------------------------
  * Reductions along a row ("aotc_red_rows"): four accumulators over four
  * quarters of the row (four independent vector chains instead of one
- * whose latency bounds the loop), then the remainder, then their sum
+ * whose latency bounds the loop), then the remainder, then their sum;
+ * rows known to be shorter than SPLIT_MIN keep one accumulator
  * ------------------------------------------------------------------------ */
+
+#define SPLIT_MIN 128 /* four quarters of 32: four vectors of 8 floats each */
 
 static const char *const combine_fmt[] = {
     [IR_RED_ADD] = "%s = %s + %s;", [IR_RED_MAX] = "%s = (%s > %s) ? %s : %s;",
@@ -173,8 +176,21 @@ static char *ast_text(emit_fn *E, __isl_keep isl_ast_expr *e)
   return text;
 }
 
+/* Whether the loop from init to ub (inclusive when le) is known to run
+ * fewer than SPLIT_MIN iterations: its quarters would not fill vectors. */
+static bool is_short(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *ub, bool le)
+{
+  if (isl_ast_expr_get_type(init) != isl_ast_expr_int || isl_ast_expr_get_type(ub) != isl_ast_expr_int)
+    return false;
+  isl_val *lo = isl_ast_expr_get_val(init), *hi = isl_ast_expr_get_val(ub);
+  long n = isl_val_get_num_si(hi) - isl_val_get_num_si(lo) + (le ? 1 : 0);
+  isl_val_free(lo);
+  isl_val_free(hi);
+  return n < SPLIT_MIN;
+}
+
 /* The loop's first value and its trip count (iterator <= or < bound, step
- * 1) as C text; false for other loops. */
+ * 1) as C text; false for other loops and short ones. */
 static bool loop_range(emit_fn *E, __isl_keep isl_ast_node *loop, char *lo, char *n, size_t size)
 {
   isl_ast_expr *cond = isl_ast_node_for_get_cond(loop), *inc = isl_ast_node_for_get_inc(loop);
@@ -186,7 +202,7 @@ static bool loop_range(emit_fn *E, __isl_keep isl_ast_node *loop, char *lo, char
   if (ok) {
     isl_ast_expr *ub = isl_ast_expr_op_get_arg(cond, 1);
     char *ls = ast_text(E, init), *us = ast_text(E, ub);
-    ok = ls && us && snprintf(lo, size, "(%s)", ls) < (int)size &&
+    ok = ls && us && ub && !is_short(init, ub, op == isl_ast_expr_op_le) && snprintf(lo, size, "(%s)", ls) < (int)size &&
          snprintf(n, size, "((%s) - (%s)%s)", us, ls, op == isl_ast_expr_op_le ? " + 1" : "") < (int)size;
     free(ls);
     free(us);
