@@ -24,21 +24,26 @@ bench_onnx() { # MODEL: makes $BENCH_OUT/MODEL.onnx and its input when missing
 }
 
 # AOTC MODEL DIR THREADS CFLAGS [ENV...]: DIR/MODEL.bench, weights in the blob
-# DIR/MODEL.weights (the C text stays small to compile); aotc's log in DIR/MODEL.log.
+# DIR/MODEL.weights (the C text stays small to compile; none for a model
+# without weights); aotc's log in DIR/MODEL.log.
 bench_build() {
   local aotc=$1 m=$2 d=$3 t=$4 cflags=$5
   shift 5
   mkdir -p "$d"
+  local blob=-DBLOB
+  rm -f "$d/$m.weights"
   env "$@" "$aotc" "$BENCH_OUT/$m.onnx" -o "$d/$m.c" --weights "$d/$m.weights" --threads "$t" -v 2>"$d/$m.log" >&2
+  grep -q "_set_weights" "$d/$m.h" || blob=""
   # shellcheck disable=SC2086
-  cc -std=gnu11 $cflags -fopenmp -DBLOB -DMODEL="$m" -I"$d" -Ibench -o "$d/$m.bench" bench/model_main.c "$d/$m.c" -lm >&2
+  cc -std=gnu11 $cflags -fopenmp $blob -DMODEL="$m" -I"$d" -Ibench -o "$d/$m.bench" bench/model_main.c "$d/$m.c" -lm >&2
 }
 
 # MODEL DIR THREADS REPS -> "wall cpu": wall time with libgomp's waiting as
 # OMP_WAIT_POLICY says (its default: spin a while, then sleep), CPU time with
 # passive waiting (a spinning worker's CPU time is not work).
 bench_aotc() {
-  local run="$2/$1.bench $4 $2/$1.weights"
+  local run="$2/$1.bench $4"
+  [ ! -f "$2/$1.weights" ] || run+=" $2/$1.weights"
   # shellcheck disable=SC2086
   echo "$(OMP_NUM_THREADS=$3 $run) $(BENCH_CPU_TIME=1 OMP_WAIT_POLICY=passive OMP_NUM_THREADS=$3 $run)"
 }
