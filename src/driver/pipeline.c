@@ -241,6 +241,24 @@ static bool pass_views(driver_module *m)
   return true;
 }
 
+/* epilogue: the elementwise chain after each contraction rewritten in place
+ * (src/graph/epilogue.c), for the backend to apply in the contraction's
+ * store; AOTC_EPILOGUE=0 keeps the chains as they are. */
+static bool pass_epilogue(driver_module *m)
+{
+  const char *env = getenv("AOTC_EPILOGUE");
+  if (m->library_ir || (env && !strcmp(env, "0")))
+    return true;
+  for (int i = 0, fused; i < m->ir->n_funcs; i++) {
+    if (!ir_epilogue(m->ctx, m->ir->funcs[i], &fused))
+      return false;
+    if (fused && m->cfg && m->cfg->verbose)
+      aotc_note(m->ctx, noloc, "'%s': %d statements rewritten in place after contractions (epilogue)",
+                m->ir->funcs[i]->name, fused);
+  }
+  return true;
+}
+
 /* -v: a model's memory plan (workspace size against its lower bound). */
 static void note_memory_plan(aotc_ctx *ctx, const ir_func *f)
 {
@@ -372,6 +390,9 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_IR, pass_generalize},
     {"grad", "IR: NAME_grad for every --grad NAME: reverse-mode adjoint statements (src/ir/grad.c)",
      DRIVER_PASS_IR, driver_grad},
+    {"epilogue", "IR of a model: the elementwise chain after each contraction (bias, activation, residual add) "
+     "in place on its last value, for the C backend to apply in the contraction's store", DRIVER_PASS_IR,
+     pass_epilogue},
     {"partition", "IR of a model: statements grouped into kernels (fused loop nests)", DRIVER_PASS_IR,
      pass_partition},
     {"views", "IR of a model: copies (Concat's bands, Split, Slice, Reshape) removed where one temporary can live "

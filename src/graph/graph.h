@@ -541,6 +541,11 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node);
  * (ir_tensor.view); models with constant sizes and no control regions.
  * *removed: how many statements went. */
 bool ir_views(aotc_ctx *ctx, ir_func *f, int *removed);
+/* Epilogues (epilogue.c): the elementwise chain after each contraction
+ * (bias, activations, residual add) rewritten to work in place on its last
+ * value, intermediates gone; before partitioning. *fused: statements
+ * rewritten. */
+bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused);
 /* Static memory plan (memplan.c): ws_offset of every temporary by liveness
  * over the kernels, f->workspace_bytes and f->memory_planned; *lower_bound
  * is the largest total size of temporaries live at once. When a temporary
