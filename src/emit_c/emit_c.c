@@ -175,6 +175,8 @@ static bool setup_func(emit_fn *E)
 void emit_print_kernel(emit_fn *E, int i)
 {
   const emit_kernel *k = &E->pf->kernels[i];
+  if (emit_epilogue_print_kernel(E, k))
+    return;
   emit_checks_print_kernel(E, k);
   if (k->contraction >= 0)
     emit_ukernel_print_contraction(E, k->contraction);

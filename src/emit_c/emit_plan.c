@@ -199,6 +199,7 @@ bool emit_plan_schedule(emit_plan *p)
     pf->scheduled = true;
     for (int j = 0; j < pf->n_kernels; j++)
       schedule_kernel(p, pf, &pf->kernels[j]);
+    emit_epilogue_plan(p, pf);
   }
   return true;
 }

@@ -40,6 +40,8 @@ typedef struct emit_kernel {
   int contraction;    /* >= 0: printed as packed micro-kernel loops, contr[contraction]; -1: isl's loops */
   poly_kernel *poly;  /* model and schedule; NULL once the kernel is a contraction */
   isl_ast_node *ast;  /* isl's loops (emit_plan_ast); NULL for a contraction */
+  int epilogue_of;    /* >= 0: applied in the store of contraction contr[epilogue_of] (emit_epilogue.c) and not
+                         printed on its own; -1: printed */
 } emit_kernel;
 
 /* One function. */
@@ -89,5 +91,8 @@ bool emit_checks_constant_indices(aotc_ctx *ctx, const ir_func *f);
 /* emit_ukernel.c: a warning for every matrix product of pf left to plain
  * loops when its options ask for the micro-kernel path. */
 void emit_ukernel_warn_fallbacks(const emit_plan *p, const emit_plan_fn *pf);
+/* emit_epilogue.c: marks the kernels after each packed contraction that its
+ * store applies (emit_kernel.epilogue_of); after the contractions are known. */
+void emit_epilogue_plan(const emit_plan *p, emit_plan_fn *pf);
 
 #endif

@@ -413,6 +413,8 @@ static bool all_in_bounds(emit_fn *E, const ir_expr *e)
 void emit_print_read(emit_fn *E, const ir_expr *e)
 {
   const ir_tensor *T = E->f->tensors[e->tensor];
+  if (E->epi_on && emit_epilogue_print_read(E, e))
+    return;
   if (T->rank == 0 && T->role == IR_INPUT) {
     fputs(E->tensor_c[e->tensor], E->out);
   } else if (e->padded && !all_in_bounds(E, e)) {
@@ -508,6 +510,11 @@ static void print_call(emit_fn *E, const ir_expr *e)
     fputs(libm_name(E, e->fn, t), E->out);
   print_call_args(E, e, t);
   fputs(e->fn == IR_FN_RSQRT ? ")" : e->fn == IR_FN_SIGMOID ? ")))" : "", E->out);
+}
+
+void emit_print_value(emit_fn *E, const ir_expr *e, ir_type t)
+{
+  print_top(E, e, t);
 }
 
 static void print_select(emit_fn *E, const ir_expr *e)

@@ -70,6 +70,8 @@ typedef struct emit_fn {
   int indent;
   bool failed;
   const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
+  bool epi_on;              /* printing a fused epilogue (emit_epilogue.c): reads of epi_tensor at the */
+  int epi_tensor;           /* point are the tile's value aotc_v, of tensors of its shape at aotc_eo */
   bool *prepack;            /* [2 * contraction + operand]: packed in advance (emit_prepack_setup) */
   bool *replaced;           /* per tensor: a constant read only through packed arrays */
   const struct emit_blob *blob; /* with --weights: the blob's layout, else NULL */
@@ -166,6 +168,8 @@ void emit_print_dim(emit_fn *E, int t, int j);
 void emit_print_subscript(emit_fn *E, const ir_expr *e);
 /* A read T[...] of the statement being printed, bounds-checked when padded. */
 void emit_print_read(emit_fn *E, const ir_expr *e);
+/* Expression e of the statement being printed, as a value of type t. */
+void emit_print_value(emit_fn *E, const ir_expr *e, ir_type t);
 /* The left-hand side of s: T[...], or the scalar-replacement local. */
 void emit_print_lhs(emit_fn *E, const ir_stmt *s);
 /* Index values bound for s: its indices, or a general initialisation's
@@ -205,6 +209,17 @@ void emit_print_kernel(emit_fn *E, int i);
 void emit_region_print(emit_fn *E, const ir_region *r);
 /* Marks the tensors the control of r (NULL: none) reads. */
 void emit_region_mark_reads(const ir_region *r, bool *is_read);
+
+/* ---- emit_epilogue.c: epilogues fused into the store of a contraction */
+
+/* After the micro-kernel call of contraction ci: its epilogue kernels on
+ * the tile, after the last depth block. */
+void emit_epilogue_print_tile(emit_fn *E, int ci);
+/* A read inside an epilogue: true when printed here (the tile's value, a
+ * residual at the element's offset). */
+bool emit_epilogue_print_read(emit_fn *E, const ir_expr *e);
+/* An epilogue kernel: a comment where its loops were; false for others. */
+bool emit_epilogue_print_kernel(emit_fn *E, const emit_kernel *k);
 
 /* ---- emit_ukernel.c */
 

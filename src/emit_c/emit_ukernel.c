@@ -500,6 +500,7 @@ static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir
   emit_indent(E);
   fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
           c->init ? "aotc_pc == 0" : "0");
+  emit_epilogue_print_tile(E, ci);
   emit_close_block(E);
   emit_close_block(E);
 }
