@@ -255,15 +255,22 @@ static void print_element(emit_fn *E, const tile_epilogue *te, const char *col)
   emit_line(E, "aotc_et[aotc_ej] = aotc_v;");
 }
 
-/* A row of the tile: computed into a local (no aliasing: it vectorises),
- * then stored; full rows of a stride-1 tile with a constant trip count. */
-static void print_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+/* Whether the contraction has fewer columns than a register tile (a
+ * constant): no full row then. */
+static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blocks *b)
 {
-  const sched_contraction *c = &E->pf->contr[te->ci];
-  if (c->n_rows == 1 && te->used[c->rows[0]])
-    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
-  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
-  emit_line(E, "float aotc_et[%d];", b->nr);
+  int64_t n = 1, hi;
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  for (int t = 0; t < c->n_cols; t++)
+    if (!ir_size_is_const(s->index[c->cols[t]].hi, &hi) || __builtin_mul_overflow(n, hi, &n))
+      return false;
+  return n < b->nr;
+}
+
+/* A full row of a stride-1 tile: computed into a local (no aliasing, a
+ * constant trip count: it vectorises at -O2), then stored. */
+static void print_full_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+{
   emit_open_block(E, "if (aotc_enr == %d && aotc_cs == 1)", b->nr);
   fputs(E->em->tg->simd_for, E->out);
   emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej++)", b->nr);
@@ -275,11 +282,25 @@ static void print_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b
   emit_close_block(E);
   E->indent--;
   emit_open_block(E, "} else");
+}
+
+/* A row of the tile (the elements of its row index). */
+static void print_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+{
+  const sched_contraction *c = &E->pf->contr[te->ci];
+  bool full = !narrow(E, c, b);
+  if (c->n_rows == 1 && te->used[c->rows[0]])
+    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
+  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
+  emit_line(E, "float aotc_et[%d];", b->nr);
+  if (full)
+    print_full_row(E, te, b);
   emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < aotc_enr; aotc_ej++)");
   print_element(E, te, "aotc_ej * aotc_cs");
   emit_line(E, "aotc_er[aotc_ej * aotc_cs] = aotc_et[aotc_ej];");
   emit_close_block(E);
-  emit_close_block(E);
+  if (full)
+    emit_close_block(E);
 }
 
 /* The contraction's statement and index names back, after the steps. */
