@@ -23,7 +23,10 @@
  * statement's own index runs over 0:1 (a batch-1 broadcast) are written as
  * that index, so that the chain reads its operands at its own point.
  * A residual Add reads two results: the chain goes through it from the
- * contraction that runs last (the other operand is then ready).
+ * contraction that runs last (the other operand is then ready). A chain
+ * also starts at the result of an operator that computes a product point
+ * by point (Winograd's output transform): partitioning then joins it to
+ * that loop nest.
  * AOTC_EPILOGUE=0 turns the pass off (pipeline.c). */
 #include "graph.h"
 
@@ -168,10 +171,115 @@ static bool moves_on(const ir_func *f, int s0, int i, int t)
          is_step(f, s0, i, t);
 }
 
+/* ---- a temporary read once, inlined (a DAG such as x * sigmoid(x) or
+ * GELU's x * 0.5 * (1 + erf(x / sqrt 2)) becomes one step) */
+
+static int count_reads(const ir_expr *e, int t)
+{
+  int n = e->kind == IR_ACCESS && e->tensor == t;
+  for (int k = 0; k < e->n_args; k++)
+    n += count_reads(e->args[k], t);
+  return n;
+}
+
+/* The one statement reading t (once, in its right-hand side) when i is
+ * its only writer and comes first; -1 otherwise. */
+static int single_reader(const ir_func *f, int i, int t)
+{
+  int u = -1;
+  for (int k = 0; k < f->n_stmts; k++) {
+    const ir_stmt *s = f->stmts[k];
+    if (k == i || !(ir_stmt_reads(s, t) || writes(f, k, t)))
+      continue;
+    if (u >= 0 || k < i || writes(f, k, t) || !ir_stmt_is_plain(s) || count_reads(s->rhs, t) != 1)
+      return -1;
+    u = k;
+  }
+  return u;
+}
+
+/* Statement i, pointwise over its tensor D and reading the chain's value
+ * t at its point, may go into the one statement u reading D (at u's own
+ * point, over the same box) when nothing in between writes what i reads. */
+static int inline_target(const ir_func *f, int i, int t)
+{
+  const ir_stmt *s = f->stmts[i];
+  const ir_tensor *D = f->tensors[s->tensor];
+  if (!covers_tensor(f, s) || s->n_index != s->n_lhs || s->red != IR_RED_NONE || s->init || D->role != IR_TEMP ||
+      D->view || !reads_at_own_point(s, s->rhs, t))
+    return -1;
+  int u = single_reader(f, i, s->tensor);
+  if (u < 0)
+    return -1;
+  const ir_stmt *r = f->stmts[u];
+  if (!covers_tensor(f, r) || r->n_index != r->n_lhs || !same_shape(D, f->tensors[r->tensor]) ||
+      !reads_at_own_point(r, r->rhs, s->tensor) || !others_ready(f, s->rhs, -1, i + 1, u + 1))
+    return -1;
+  return u;
+}
+
+/* A copy of e with index variable lhs[j] of its statement as to[j]. */
+static ir_expr *clone_expr(aotc_ctx *ctx, const ir_expr *e, const int *lhs, const int *to, int n)
+{
+  ir_expr *c = ir_expr_new(ctx, e->kind, e->type, e->loc, e->n_args);
+  if (!c)
+    return NULL;
+  ir_expr **args = c->args;
+  *c = *e;
+  c->args = args;
+  for (int j = 0; e->kind == IR_INDEX && j < n; j++)
+    if (lhs[j] == e->index)
+      c->index = to[j];
+  for (int k = 0; k < e->n_args; k++)
+    if (!(c->args[k] = clone_expr(ctx, e->args[k], lhs, to, n)))
+      return NULL;
+  return c;
+}
+
+/* The access of t in e (one) replaced by the value v. */
+static void substitute(ir_expr *e, int t, ir_expr *v)
+{
+  for (int k = 0; k < e->n_args; k++)
+    if (e->args[k]->kind == IR_ACCESS && e->args[k]->tensor == t)
+      e->args[k] = v;
+    else
+      substitute(e->args[k], t, v);
+}
+
+static void remove_stmt(ir_func *f, int i)
+{
+  for (int k = i; k + 1 < f->n_stmts; k++) {
+    f->stmts[k] = f->stmts[k + 1];
+    f->stmt_origin[k] = f->stmt_origin[k + 1];
+  }
+  f->n_stmts--;
+}
+
+/* Statement i into its one reader (then removed); false if it cannot be. */
+static bool inline_reader(aotc_ctx *ctx, ir_func *f, int i, int t)
+{
+  int u = inline_target(f, i, t);
+  if (u < 0 || f->n_syncs)
+    return false;
+  const ir_stmt *s = f->stmts[i];
+  ir_stmt *r = f->stmts[u];
+  ir_expr *v = clone_expr(ctx, s->rhs, s->lhs, r->lhs, s->n_lhs);
+  if (!v)
+    return false;
+  if (r->rhs->kind == IR_ACCESS && r->rhs->tensor == s->tensor)
+    r->rhs = v;
+  else
+    substitute(r->rhs, s->tensor, v);
+  remove_stmt(f, i);
+  return true;
+}
+
 /* ---- rewriting */
 
 typedef struct chain {
+  aotc_ctx *ctx;
   ir_func *f;
+  int inlined;    /* statements inlined into their reader */
   bool *dead;     /* per tensor: renamed by some chain */
   int s0;
   int n;          /* statements of the chain after s0 */
@@ -278,7 +386,7 @@ static bool drop_tensors(aotc_ctx *ctx, ir_func *f, const bool *dead)
 /* The chain after contraction s0; false when it has no step. */
 static bool find_chain(chain *c)
 {
-  const ir_func *f = c->f;
+  ir_func *f = c->f;
   int t = f->stmts[c->s0]->tensor;
   if (referenced(f, 0, c->s0, t))
     return false;
@@ -287,6 +395,11 @@ static bool find_chain(chain *c)
   for (int i = c->s0 + 1; i < f->n_stmts; i++) {
     if (!ir_stmt_reads(f->stmts[i], t) && !writes(f, i, t))
       continue;
+    if (!writes(f, i, t) && !moves_on(f, c->s0, i, t) && inline_reader(c->ctx, c->f, i, t)) {
+      c->inlined++;
+      i--;
+      continue;
+    }
     if (writes(f, i, t) ? !is_step(f, c->s0, i, t) : !moves_on(f, c->s0, i, t))
       break;
     if (!writes(f, i, t)) {
@@ -299,9 +412,29 @@ static bool find_chain(chain *c)
   return c->n > 0;
 }
 
+/* The last statement of an operator that computes a product, writing its
+ * result point by point (Winograd's output transform, bias included). */
+static bool is_product_result(const ir_func *f, int i)
+{
+  const ir_stmt *s = f->stmts[i];
+  if ((i + 1 < f->n_stmts && f->stmt_origin[i + 1] == f->stmt_origin[i]) || !covers_tensor(f, s) ||
+      s->n_index != s->n_lhs || s->red != IR_RED_NONE || s->init || f->tensors[s->tensor]->type != IR_F32)
+    return false;
+  for (int k = i - 1; k >= 0 && f->stmt_origin[k] == f->stmt_origin[i]; k--)
+    if (is_contraction(f, f->stmts[k]))
+      return true;
+  return false;
+}
+
+/* Where a chain starts: a contraction, or the result of a product. */
+static bool is_head(const ir_func *f, int i)
+{
+  return (is_contraction(f, f->stmts[i]) || is_product_result(f, i)) && covers_tensor(f, f->stmts[i]);
+}
+
 bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused)
 {
-  chain c = {.f = f};
+  chain c = {.ctx = ctx, .f = f};
   *fused = 0;
   if (!f->stmt_origin || f->body)
     return true;
@@ -311,9 +444,10 @@ bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused)
   if (!c.stmts || !c.renamed || !c.dead)
     return false;
   for (c.s0 = 0; c.s0 < f->n_stmts; c.s0++)
-    if (is_contraction(f, f->stmts[c.s0]) && covers_tensor(f, f->stmts[c.s0]) && find_chain(&c)) {
+    if (is_head(f, c.s0) && find_chain(&c)) {
       rewrite(ctx, &c);
       *fused += c.n;
     }
+  *fused += c.inlined;
   return !ctx->oom && (!*fused || drop_tensors(ctx, f, c.dead));
 }
