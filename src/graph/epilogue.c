@@ -255,12 +255,15 @@ static void remove_stmt(ir_func *f, int i)
   f->n_stmts--;
 }
 
-/* Statement i into its one reader (then removed); false if it cannot be. */
-static bool inline_reader(aotc_ctx *ctx, ir_func *f, int i, int t)
+/* Statement i into its one reader (then removed), when the chain's value
+ * t is read again after i (a DAG: x * sigmoid(x)); false if it cannot be.
+ * Its tensor is marked in dead. */
+static bool inline_reader(aotc_ctx *ctx, ir_func *f, int i, int t, bool *dead)
 {
-  int u = inline_target(f, i, t);
+  int u = referenced(f, i + 1, f->n_stmts, t) ? inline_target(f, i, t) : -1;
   if (u < 0 || f->n_syncs)
     return false;
+  dead[f->stmts[i]->tensor] = true;
   const ir_stmt *s = f->stmts[i];
   ir_stmt *r = f->stmts[u];
   ir_expr *v = clone_expr(ctx, s->rhs, s->lhs, r->lhs, s->n_lhs);
@@ -395,7 +398,7 @@ static bool find_chain(chain *c)
   for (int i = c->s0 + 1; i < f->n_stmts; i++) {
     if (!ir_stmt_reads(f->stmts[i], t) && !writes(f, i, t))
       continue;
-    if (!writes(f, i, t) && !moves_on(f, c->s0, i, t) && inline_reader(c->ctx, c->f, i, t)) {
+    if (!writes(f, i, t) && !moves_on(f, c->s0, i, t) && inline_reader(c->ctx, c->f, i, t, c->dead)) {
       c->inlined++;
       i--;
       continue;

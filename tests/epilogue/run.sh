@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# run.sh: fused epilogues (src/graph/epilogue.c, src/emit_c/emit_epilogue.c).
+# Each fixture NAME.onnx (make_fixtures.py: torch 1.13 models, PyTorch's
+# outputs) is compiled with `aotc compile -v`: the epilogue pass must report
+# the expected number of statements rewritten in place, the C must build
+# with -Wall -Wextra -Werror and hold the expected number of register-tile
+# epilogues ("fused into the store of the tile"; none where the convolution's
+# result has a second consumer); with AOTC_EPILOGUE=0 it must hold none.
+# Then `aotc run` (1 or 2 threads) with and without the epilogues, every
+# output compared with PyTorch's by tests/e2e/npycmp.c.
+#
+#   AOTC=build/aotc tests/epilogue/run.sh [NAME...]
+#
+# Ends with `N passed, N failed, N skipped`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AOTC=${AOTC:-$root/build/aotc}
+# NAME:threads:statements rewritten:tile epilogues
+cases="conv_relu:1:2:1 conv_bn_relu6:1:6:2 residual:1:11:5 residual:2:11:5 gemm_relu:1:4:2 gemm_relu:2:4:2
+matmul_gelu:1:6:1 matmul_silu:1:5:2 second_consumer:1:1:0"
+[ $# -gt 0 ] && cases=$(for c in $cases; do for n in "$@"; do [ "${c%%:*}" = "$n" ] && echo "$c"; done; done)
+
+[ -x "$AOTC" ] || { echo "epilogue: no aotc at $AOTC (set AOTC)"; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-epilogue.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+
+outputs() {
+  local name=$1 f o
+  for f in "$here/$name".*.npy; do
+    o=${f#"$here/$name."}; o=${o%.npy}
+    [ "$o" = input ] || echo "$o"
+  done
+}
+
+# NAME THREADS OUTDIR [ENV...]: compiled, built warning-free; prints
+# "rewritten tiles".
+compile() {
+  local name=$1 threads=$2 out=$3 rewritten tiles
+  shift 3
+  mkdir -p "$out"
+  env "$@" "$AOTC" "$here/$name.onnx" --threads "$threads" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 ||
+    { echo "aotc compile failed: $(grep -m1 error "$out/compile.log")"; return 1; }
+  ${CC:-cc} -std=c99 -Wall -Wextra -Werror -fopenmp -c "$out/$name.c" -o "$out/$name.o" 2>"$out/cc.log" ||
+    { echo "the emitted C does not build warning-free: $(grep -m1 -E 'error|warning' "$out/cc.log")"; return 1; }
+  rewritten=$(sed -nE "s/.*: ([0-9]+) statements rewritten in place.*/\1/p" "$out/compile.log")
+  tiles=$(grep -c "fused into the store of the tile" "$out/$name.c")
+  echo "${rewritten:-0} $tiles"
+}
+
+run_and_compare() { # NAME THREADS OUTDIR [ENV...]
+  local name=$1 threads=$2 out=$3 o why
+  shift 3
+  mkdir -p "$out"
+  env OMP_NUM_THREADS="$threads" "$@" "$AOTC" run "$here/$name.onnx" --threads "$threads" \
+    --input "input=$here/$name.input.npy" --output-dir "$out" >"$out/run.log" 2>&1 ||
+    { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
+  for o in $(outputs "$name"); do
+    why=$("$work/npycmp" "$out/$o.npy" "$here/$name.$o.npy") || { echo "$o: $why"; return 1; }
+  done
+}
+
+check_case() { # NAME THREADS REWRITTEN TILES
+  local name=$1 threads=$2 out=$work/$1-t$2 got
+  got=$(compile "$name" "$threads" "$out/on") || { echo "$got"; return 1; }
+  [ "$got" = "$3 $4" ] || { echo "rewritten, tile epilogues: got $got, expected $3 $4"; return 1; }
+  got=$(compile "$name" "$threads" "$out/off" AOTC_EPILOGUE=0) || { echo "AOTC_EPILOGUE=0: $got"; return 1; }
+  [ "$got" = "0 0" ] || { echo "AOTC_EPILOGUE=0: rewritten, tile epilogues: got $got, expected 0 0"; return 1; }
+  run_and_compare "$name" "$threads" "$out/run-on" || return 1
+  run_and_compare "$name" "$threads" "$out/run-off" AOTC_EPILOGUE=0 | sed 's/^/AOTC_EPILOGUE=0: /'
+  return "${PIPESTATUS[0]}"
+}
+
+passed=0 failed=0 skipped=0
+for c in $cases; do
+  IFS=: read -r name threads rewritten tiles <<<"$c"
+  if [ ! -f "$here/$name.onnx" ]; then
+    echo "SKIP $name (no fixture)"; skipped=$((skipped + 1)); continue
+  fi
+  if why=$(check_case "$name" "$threads" "$rewritten" "$tiles"); then
+    echo "PASS $name (--threads $threads; $rewritten statements in place, $tiles tile epilogues)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name (--threads $threads): $why"
+    failed=$((failed + 1))
+  fi
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
