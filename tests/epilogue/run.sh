@@ -14,17 +14,11 @@
 # Ends with `N passed, N failed, N skipped`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
+. "$here/../lib.sh"
+suite_init epilogue || exit 2
 # NAME:threads:statements rewritten:tile epilogues
 cases="conv_relu:1:2:1 conv_bn_relu6:1:6:2 residual:1:11:5 residual:2:11:5 gemm_relu:1:4:2 gemm_relu:2:4:2
 matmul_gelu:1:6:1 matmul_silu:1:5:2 second_consumer:1:1:0"
-[ $# -gt 0 ] && cases=$(for c in $cases; do for n in "$@"; do [ "${c%%:*}" = "$n" ] && echo "$c"; done; done)
-
-[ -x "$AOTC" ] || { echo "epilogue: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-epilogue.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
 
 outputs() {
   local name=$1 f o
@@ -72,19 +66,15 @@ check_case() { # NAME THREADS REWRITTEN TILES
   return "${PIPESTATUS[0]}"
 }
 
-passed=0 failed=0 skipped=0
 for c in $cases; do
   IFS=: read -r name threads rewritten tiles <<<"$c"
+  suite_selected "$name" "$@" || continue
+  label="$name (--threads $threads; $rewritten statements in place, $tiles tile epilogues)"
   if [ ! -f "$here/$name.onnx" ]; then
-    echo "SKIP $name (no fixture)"; skipped=$((skipped + 1)); continue
+    suite_result "$label" 77 "no fixture"
+    continue
   fi
-  if why=$(check_case "$name" "$threads" "$rewritten" "$tiles"); then
-    echo "PASS $name (--threads $threads; $rewritten statements in place, $tiles tile epilogues)"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name (--threads $threads): $why"
-    failed=$((failed + 1))
-  fi
+  why=$(check_case "$name" "$threads" "$rewritten" "$tiles")
+  suite_result "$label" $? "$why"
 done
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+suite_end
