@@ -43,11 +43,12 @@ compile() {
   echo "${rewritten:-0} $tiles"
 }
 
-run_and_compare() { # NAME THREADS OUTDIR [ENV...]
-  local name=$1 threads=$2 out=$3 o why
+run_and_compare() { # NAME THREADS OUTDIR [ENV [AOTC FLAGS...]]
+  local name=$1 threads=$2 out=$3 envs=${4:-AOTC_EPILOGUE=1} o why
   shift 3
+  [ $# -gt 0 ] && shift
   mkdir -p "$out"
-  env OMP_NUM_THREADS="$threads" "$@" "$AOTC" run "$here/$name.onnx" --threads "$threads" \
+  env OMP_NUM_THREADS="$threads" "$envs" "$AOTC" run "$here/$name.onnx" "$@" --threads "$threads" \
     --input "input=$here/$name.input.npy" --output-dir "$out" >"$out/run.log" 2>&1 ||
     { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
   for o in $(outputs "$name"); do
@@ -77,4 +78,14 @@ for c in $cases; do
   why=$(check_case "$name" "$threads" "$rewritten" "$tiles")
   suite_result "$label" $? "$why"
 done
+# The CUDA path keeps its chains apart (the pass does not run for GPU
+# targets): the same fixture through the CPU simulator for CUDA.
+if suite_selected cuda_sim "$@"; then
+  if command -v "${CXX:-g++}" >/dev/null; then
+    why=$(run_and_compare matmul_gelu 1 "$work/cuda-sim" AOTC_EPILOGUE=1 --target cuda-sim 2>&1)
+    suite_result "matmul_gelu --target cuda-sim" $? "$why"
+  else
+    suite_result "matmul_gelu --target cuda-sim" 77 "no C++ compiler for the simulator"
+  fi
+fi
 suite_end
