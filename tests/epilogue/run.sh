@@ -6,8 +6,10 @@
 # with -Wall -Wextra -Werror and hold the expected number of register-tile
 # epilogues ("fused into the store of the tile"; none where the convolution's
 # result has a second consumer); with AOTC_EPILOGUE=0 it must hold none.
-# Then `aotc run` (1 or 2 threads) with and without the epilogues, every
-# output compared with PyTorch's by tests/e2e/npycmp.c.
+# Then `aotc run` (1 or 2 threads) with and without the epilogues, and the
+# reference interpreter on the rewritten IR (--interpret), every output
+# compared with PyTorch's by tests/e2e/npycmp.c; last, one fixture through
+# the CPU simulator for CUDA.
 #
 #   AOTC=build/aotc tests/epilogue/run.sh [NAME...]
 #
@@ -63,6 +65,8 @@ check_case() { # NAME THREADS REWRITTEN TILES
   got=$(compile "$name" "$threads" "$out/off" AOTC_EPILOGUE=0) || { echo "AOTC_EPILOGUE=0: $got"; return 1; }
   [ "$got" = "0 0" ] || { echo "AOTC_EPILOGUE=0: rewritten, tile epilogues: got $got, expected 0 0"; return 1; }
   run_and_compare "$name" "$threads" "$out/run-on" || return 1
+  run_and_compare "$name" "$threads" "$out/run-interp" AOTC_EPILOGUE=1 --interpret | sed 's/^/--interpret: /'
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   run_and_compare "$name" "$threads" "$out/run-off" AOTC_EPILOGUE=0 | sed 's/^/AOTC_EPILOGUE=0: /'
   return "${PIPESTATUS[0]}"
 }
