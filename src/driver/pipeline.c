@@ -243,13 +243,11 @@ static bool pass_views(driver_module *m)
 
 /* epilogue: the elementwise chain after each contraction rewritten in place
  * (src/graph/epilogue.c), for the backend to apply in the contraction's
- * store; AOTC_EPILOGUE=0 keeps the chains as they are. Not for CUDA: its
- * mapping may run one point of a kernel in several blocks, which only
- * statements that do not update in place survive. */
+ * store; AOTC_EPILOGUE=0 keeps the chains as they are. */
 static bool pass_epilogue(driver_module *m)
 {
   const char *env = getenv("AOTC_EPILOGUE");
-  if (m->library_ir || (env && !strcmp(env, "0")) || (m->cfg && m->cfg->target && emit_target_is_gpu(m->cfg->target)))
+  if (m->library_ir || (env && !strcmp(env, "0")))
     return true;
   for (int i = 0, fused; i < m->ir->n_funcs; i++) {
     if (!ir_epilogue(m->ctx, m->ir->funcs[i], &fused))

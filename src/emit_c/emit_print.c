@@ -800,11 +800,26 @@ static void print_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep i
 /* CUDA: a loop of a mapped band as a stride loop over the blocks (or the
  * threads of a block) along the band's dimension, correct for any grid:
  *   for (c = INIT + blockIdx.x * INC; COND; c += gridDim.x * INC) */
+/* The member of the mapped band a loop runs over: from its iterator c<k>
+ * (k: schedule depth), since isl leaves loops of one iteration out. */
+static int mapped_member(emit_fn *E, __isl_keep isl_ast_expr *it)
+{
+  isl_id *id = isl_ast_expr_get_id(it);
+  const char *name = id ? isl_id_get_name(id) : NULL;
+  int k = -1, member = E->map_depth;
+  if (name && sscanf(name, "c%d", &k) == 1 && k - E->map_base >= E->map_depth && k - E->map_base < E->map_n)
+    member = k - E->map_base;
+  isl_id_free(id);
+  return member;
+}
+
 static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
                                   __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
 {
   const emit_target *tg = E->em->tg;
-  int d = E->map_n - 1 - E->map_depth;
+  int member = mapped_member(E, it);
+  int d = E->map_n - 1 - member;
+  E->map_depth = member;
   bool blocks = E->map_kind == EMIT_MAP_BLOCKS;
   fputs("for (int64_t ", E->out);
   print_ast_expr(E, it);
@@ -833,13 +848,14 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
   emit_indent(E);
   bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
+  int depth = E->map_depth;
   if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
     print_for_head(E, it, init, cond, inc);
   E->map_depth += mapped;
   print_body(E, isl_ast_node_for_get_body(node));
-  E->map_depth -= mapped;
+  E->map_depth = depth;
   emit_indent(E);
   fputs("}\n", E->out);
   isl_ast_expr_free(it);
@@ -890,15 +906,17 @@ static void print_mapped(emit_fn *E, __isl_keep isl_id *id, __isl_keep isl_ast_n
 {
   const char *name = isl_id_get_name(id);
   const sched_gpu_band *b = isl_id_get_user(id);
-  int kind = E->map_kind, n = E->map_n, depth = E->map_depth;
+  int kind = E->map_kind, n = E->map_n, depth = E->map_depth, base = E->map_base;
   E->map_kind = !strcmp(name, SCHED_MARK_GRID) ? EMIT_MAP_BLOCKS
                 : !strcmp(name, SCHED_MARK_BLOCK) ? EMIT_MAP_THREADS : EMIT_MAP_NONE;
   E->map_n = b ? b->n : 0;
+  E->map_base = b ? b->depth + (E->map_kind == EMIT_MAP_THREADS ? b->n : 0) : 0;
   E->map_depth = 0;
   emit_print_node(E, child);
   E->map_kind = kind;
   E->map_n = n;
   E->map_depth = depth;
+  E->map_base = base;
 }
 
 /* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to

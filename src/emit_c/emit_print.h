@@ -80,6 +80,7 @@ typedef struct emit_fn {
   bool map_on;              /* the kernel being printed runs on a grid: its marks map loops */
   int map_kind;             /* EMIT_MAP_NONE, _BLOCKS, _THREADS */
   int map_n, map_depth;     /* mapped loops of the band; how many enclose the loop being printed */
+  int map_base;             /* schedule depth of the band's first member (its loop c<map_base>) */
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
 } emit_fn;

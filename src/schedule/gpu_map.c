@@ -157,6 +157,7 @@ static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_sche
   if (isl_schedule_node_band_n_member(band) > c)
     band = isl_schedule_node_band_split(band, c);
   describe(band, c, o, b);
+  b->depth = isl_schedule_node_get_schedule_depth(band);
   band = isl_schedule_node_band_tile(band, tile_sizes(band, b));
   band = isl_schedule_node_child(isl_schedule_node_child(band, 0), 0);
   band = isl_schedule_node_parent(mark(band, SCHED_MARK_SEQ, NULL, false));

@@ -199,6 +199,9 @@ typedef struct sched_gpu_band {
   int block[3];                 /* threads per member */
   int grid_cap[3];              /* at most this many blocks per member; 0: no limit */
   struct isl_pw_aff *tiles[3];  /* tiles per member as a function of the sizes; NULL: unknown */
+  int depth;                    /* schedule depth of the tile band: its member i is the AST's loop
+                                 * c<depth + i>, the point band's c<depth + n + i> (a loop of one
+                                 * iteration is left out of the AST, so loops cannot be counted) */
 } sched_gpu_band;
 
 /* Options for CUDA without tuning: fusion that keeps parallel loops, scalar
