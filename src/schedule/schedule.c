@@ -418,6 +418,16 @@ static bool alone_in_kernel(const ir_func *f, int stmt)
                              (stmt + 1 < f->n_stmts && f->stmt_kernel[stmt + 1] == f->stmt_kernel[stmt]));
 }
 
+/* c with the operands' roles exchanged, when that still fits. */
+static void swap_roles(const ir_func *f, const ir_stmt *s, unsigned in_a, unsigned in_b, sched_contraction *c)
+{
+  sched_contraction w = *c;
+  w.a = c->b;
+  w.b = c->a;
+  if (assign_roles(f, s, in_b, in_a, &w))
+    *c = w;
+}
+
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
 {
   const ir_stmt *s = f->stmts[stmt];
@@ -446,6 +456,8 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   if (!assign_roles(f, s, in_a, in_b, &c))
     return false;
   *out = c;
+  if (sched_contraction_prefers_swap(f, &c))
+    swap_roles(f, s, in_a, in_b, out);
   return true;
 }
 
@@ -549,6 +561,8 @@ void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, c
     contraction_heuristic(c, cpu, &own);
   own.threads = sched_kernel_threads(f, c->stmt, c->stmt + 1, o->threads);
   sched_contraction_blocks(c, &own, b);
+  b->mr = sched_contraction_fit_rows(f, c, b->mr);
+  b->mc = round_up(b->mc, b->mr);
   widen_row_block(f, c, b);
 }
 

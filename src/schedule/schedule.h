@@ -125,6 +125,11 @@ typedef struct sched_contraction {
 
 /* Is statement stmt of f (alone in its kernel) a contraction? */
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out);
+/* contr_shape.c: whether the column role should go to the other operand
+ * (few columns that fill vectors badly, many rows that fill them well), and
+ * the rows of a register tile of mr rows fitted to the row extent. */
+bool sched_contraction_prefers_swap(const ir_func *f, const sched_contraction *c);
+int sched_contraction_fit_rows(const ir_func *f, const sched_contraction *c, int mr);
 /* The micro-kernel's blocks for a contraction under options o (defaults
  * filled in, register tile multiple of the vector width). */
 typedef struct sched_blocks {
