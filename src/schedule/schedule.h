@@ -127,9 +127,10 @@ typedef struct sched_contraction {
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out);
 /* contr_shape.c: whether the column role should go to the other operand
  * (few columns that fill vectors badly, many rows that fill them well), and
- * the rows of a register tile of mr rows fitted to the row extent. */
+ * b's register tile fitted to the extents (its blocks rounded to it). */
 bool sched_contraction_prefers_swap(const ir_func *f, const sched_contraction *c);
-int sched_contraction_fit_rows(const ir_func *f, const sched_contraction *c, int mr);
+struct sched_blocks;
+void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, struct sched_blocks *b);
 /* The micro-kernel's blocks for a contraction under options o (defaults
  * filled in, register tile multiple of the vector width). */
 typedef struct sched_blocks {

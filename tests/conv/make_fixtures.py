@@ -46,9 +46,9 @@ CASES = [
 # multiple of the 256 block, a 1x1 convolution reads plain subscripts.
 # name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
 TILE_CASES = [
-    ("dense_swap_7x7", 1, 32, 128, (7, 7), 3, 1, 1, 1, True, "direct-7x32"),
+    ("dense_swap_7x7", 1, 32, 128, (7, 7), 3, 1, 1, 1, True, "direct-7x64"),
     ("dense_swap_1x7", 1, 32, 32, (1, 7), 3, 1, 1, 1, False, "direct-7x32"),
-    ("dense_swap_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-6x32"),
+    ("dense_swap_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-6x64"),
     ("dense_m19_k297", 1, 33, 19, (15, 17), 3, 1, 1, 1, True, "direct-10x32"),
     ("pointwise_b2_m16", 2, 32, 16, (28, 28), 1, 1, 0, 1, True, "direct-8x32"),
 ]
