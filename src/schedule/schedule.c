@@ -418,16 +418,6 @@ static bool alone_in_kernel(const ir_func *f, int stmt)
                              (stmt + 1 < f->n_stmts && f->stmt_kernel[stmt + 1] == f->stmt_kernel[stmt]));
 }
 
-/* c with the operands' roles exchanged, when that still fits. */
-static void swap_roles(const ir_func *f, const ir_stmt *s, unsigned in_a, unsigned in_b, sched_contraction *c)
-{
-  sched_contraction w = *c;
-  w.a = c->b;
-  w.b = c->a;
-  if (assign_roles(f, s, in_b, in_a, &w))
-    *c = w;
-}
-
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
 {
   const ir_stmt *s = f->stmts[stmt];
@@ -456,8 +446,6 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   if (!assign_roles(f, s, in_a, in_b, &c))
     return false;
   *out = c;
-  if (sched_contraction_prefers_swap(f, &c))
-    swap_roles(f, s, in_a, in_b, out);
   return true;
 }
 

@@ -125,12 +125,6 @@ typedef struct sched_contraction {
 
 /* Is statement stmt of f (alone in its kernel) a contraction? */
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out);
-/* contr_shape.c: whether the column role should go to the other operand
- * (few columns that fill vectors badly, many rows that fill them well), and
- * b's register tile fitted to the extents (its blocks rounded to it). */
-bool sched_contraction_prefers_swap(const ir_func *f, const sched_contraction *c);
-struct sched_blocks;
-void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, struct sched_blocks *b);
 /* The micro-kernel's blocks for a contraction under options o (defaults
  * filled in, register tile multiple of the vector width). */
 typedef struct sched_blocks {
@@ -146,6 +140,10 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
  * sched_kernel_threads threads. */
 void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
                                  const sched_cpu *cpu, sched_blocks *b);
+/* contr_shape.c: b's register tile fitted to c's constant extents (fewer
+ * rows where the last tile of mr would be mostly padding), its row block
+ * rounded to it. */
+void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b);
 
 /* Kernels of fewer iterations than this (all statements, reductions
  * included) run on one thread: a parallel region costs more than it saves,

@@ -39,16 +39,16 @@ CASES = [
     ("dense_b2_1x1", 2, 16, 32, (12, 11), 1, 1, 0, 1, True, "dense"),
 ]
 
-# Dense convolutions whose products get a fitted register tile (checked with
-# --cpu x86-64-v4: 12x32 by default): few pixels (49, 7, 1) swap the
-# operands' roles (the vectors run over output channels, C stored
-# transposed), odd channel counts fit the tile's rows, the depth is not a
-# multiple of the 256 block, a 1x1 convolution reads plain subscripts.
+# Dense convolutions at odd product shapes, their register tiles checked
+# (for --cpu x86-64-v4: 12x32 unless the rows are fitted): few pixels (n 49,
+# 7, 1: edge tiles), output channels that 12 rows would pad (64, 32, 19, 16),
+# a depth that is not a multiple of the 256 block, a 1x1 convolution (plain
+# subscripts, contiguous panels) at batch 2.
 # name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
 TILE_CASES = [
-    ("dense_swap_7x7", 1, 32, 128, (7, 7), 3, 1, 1, 1, True, "direct-7x64"),
-    ("dense_swap_1x7", 1, 32, 32, (1, 7), 3, 1, 1, 1, False, "direct-7x32"),
-    ("dense_swap_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-6x64"),
+    ("dense_n49_7x7", 1, 32, 128, (7, 7), 3, 1, 1, 1, True, "direct-12x32"),
+    ("dense_n7_1x7", 1, 32, 32, (1, 7), 3, 1, 1, 1, False, "direct-8x32"),
+    ("dense_n1_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-8x32"),
     ("dense_m19_k297", 1, 33, 19, (15, 17), 3, 1, 1, 1, True, "direct-10x32"),
     ("pointwise_b2_m16", 2, 32, 16, (28, 28), 1, 1, 0, 1, True, "direct-8x32"),
 ]

@@ -78,7 +78,7 @@ while read -r name path; do
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
-for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_swap_7x7 dense_m19_k297 pointwise_b2_m16; do
+for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16; do
   suite_selected "$name" "$@" || continue
   mkdir -p "$work/t2"
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); suite_result "$name (--threads 2)" $? "$why"
