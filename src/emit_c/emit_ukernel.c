@@ -389,6 +389,45 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   emit_close_block(E);
 }
 
+/* Whether the lanes set[0..n-1] (n > 1) of read are its last subscripts,
+ * plain indices in order over whole inner dimensions, no other subscript
+ * using them: consecutive lanes are consecutive floats (a 1x1 convolution's
+ * pixels, Winograd's tiles), so a panel's row is one contiguous copy. */
+static bool lanes_contiguous(const emit_fn *E, const ir_expr *read, const int *set, int n)
+{
+  const ir_tensor *T = E->f->tensors[read->tensor];
+  int first = read->n_args - n;
+  if (read->kind != IR_ACCESS || read->padded || first < 0 || T->rank != read->n_args)
+    return false;
+  for (int t = 0; t < n; t++) {
+    const ir_expr *x = read->args[first + t];
+    if (x->kind != IR_INDEX || x->index != set[t])
+      return false;
+    if (t > 0 && (!T->shape[first + t] || !ir_size_equal(T->shape[first + t], E->stmt->index[set[t]].hi)))
+      return false;
+  }
+  for (int a = 0; a < first; a++)
+    for (int t = 0; t < n; t++)
+      if (ir_expr_uses_index(read->args[a], set[t]))
+        return false;
+  return true;
+}
+
+/* One depth step of a full panel of such an operand: width floats from
+ * the lane aotc_l0 on. */
+static void print_pack_contiguous(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes)
+{
+  print_decompose(E, lanes, n_lanes, "aotc_l0", false);
+  emit_indent(E);
+  fputs("const float *aotc_src = &", E->out);
+  emit_print_read(E, read);
+  fputs(";\n", E->out);
+  fputs(E->em->tg->simd_for, E->out);
+  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
+  emit_line(E, "aotc_d[aotc_p * %d + aotc_l] = aotc_src[aotc_l];", width);
+  emit_close_block(E);
+}
+
 /* Whether the operand's last subscript is the (only) depth index: its
  * elements are contiguous along the depth, not along the lanes (the
  * activations of a linear layer, K of Q.K^T). */
@@ -430,7 +469,9 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
   print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
-  if (n_lanes > 1)
+  if (n_lanes > 1 && lanes_contiguous(E, read, lanes, n_lanes))
+    print_pack_contiguous(E, read, width, lanes, n_lanes);
+  else if (n_lanes > 1)
     print_pack_runs(E, read, width, lanes, n_lanes);
   else
     print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);

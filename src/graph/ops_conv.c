@@ -224,6 +224,28 @@ static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_ge
   return graph_st_emit(L, graph_st_new(L, y, 4, 3, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
 }
 
+/* Whether the window is one pixel at every position, unpadded and
+ * unstrided (a 1x1 convolution reads its input as a matrix). */
+static bool is_pointwise(const conv_geom *cg)
+{
+  return cg->nsp == 2 && cg->k[0] == 1 && cg->k[1] == 1 && cg->s[0] == 1 && cg->s[1] == 1 && !geom_padded(cg);
+}
+
+/* y(n, m, oh, ow) +=! w(m, c, 0, 0) * x(n, c, oh, ow): plain subscripts,
+ * so that the pixels of a packed panel are consecutive floats. */
+static bool lower_conv_pointwise(ir_lower *L, ir_node *n, int x, int y)
+{
+  int w = graph_lw_in(L, n->in[1]);
+  if (w < 0)
+    return false;
+  int64_t hi[5] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, w, 0), graph_lw_dim(L, y, 2), graph_lw_dim(L, y, 3),
+                   graph_lw_dim(L, w, 1)};
+  ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 4), graph_ex_idx(L, 2), graph_ex_idx(L, 3)},
+          *iw[4] = {graph_ex_idx(L, 1), graph_ex_idx(L, 4), graph_ex_int(L, 0), graph_ex_int(L, 0)};
+  ir_expr *rhs = graph_ex_bin(L, IR_MUL, graph_ex_read(L, w, iw, false), graph_ex_read(L, x, ix, false));
+  return graph_st_emit(L, graph_st_new(L, y, 4, 1, hi), IR_RED_ADD, true, rhs) && add_bias(L, n, y);
+}
+
 /* Whether Conv n is a 2-D depthwise convolution (one input channel per
  * output channel) with a small float32 kernel. */
 static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
@@ -269,6 +291,8 @@ bool graph_lower_conv(ir_lower *L, ir_node *n)
     return false;
   if (n->p.conv.winograd)
     return graph_lower_conv_winograd(L, n, x, y, &cg);
+  if (conv_as_gemm(L, n, &cg) && is_pointwise(&cg))
+    return lower_conv_pointwise(L, n, x, y);
   if (conv_as_gemm(L, n, &cg))
     return lower_conv_gemm(L, n, x, y, &cg);
   if (is_depthwise(L, n, &cg))

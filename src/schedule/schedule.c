@@ -549,6 +549,7 @@ void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, c
     contraction_heuristic(c, cpu, &own);
   own.threads = sched_kernel_threads(f, c->stmt, c->stmt + 1, o->threads);
   sched_contraction_blocks(c, &own, b);
+  sched_contraction_fit_tile(f, c, b);
   widen_row_block(f, c, b);
 }
 

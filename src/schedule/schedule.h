@@ -140,6 +140,10 @@ void sched_contraction_blocks(const sched_contraction *c, const sched_options *o
  * sched_kernel_threads threads. */
 void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, const sched_options *o,
                                  const sched_cpu *cpu, sched_blocks *b);
+/* contr_shape.c: b's register tile fitted to c's constant extents (fewer
+ * rows where the last tile of mr would be mostly padding), its row block
+ * rounded to it. */
+void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b);
 
 /* Kernels of fewer iterations than this (all statements, reductions
  * included) run on one thread: a parallel region costs more than it saves,

@@ -8,7 +8,8 @@ Grouped convolutions (groups 2..8, strides 1 and 2, padding, kernels 1x1,
 3x3 and 2x3, with and without bias, batch 1 and 2) for the packed grouped
 path; 3x3 stride-1 convolutions at odd sizes and channel counts (padding 0,
 1, 2 and asymmetric, batch 2, with a batch normalisation folded in) for the
-Winograd path; dense convolutions at batch 2. Each case NAME gets NAME.onnx,
+Winograd path; dense convolutions at batch 2; dense convolutions whose
+register tiles are fitted to their shapes (TILE_CASES). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32), and cases.txt lists them with
 the path run.sh expects them to take.
 """
@@ -36,6 +37,20 @@ CASES = [
     ("wino_pad2_9x11", 1, 16, 16, (9, 11), 3, 1, 2, 1, True, "winograd"),
     ("dense_b2_s2", 2, 8, 32, (16, 15), 3, 2, 1, 1, True, "dense"),
     ("dense_b2_1x1", 2, 16, 32, (12, 11), 1, 1, 0, 1, True, "dense"),
+]
+
+# Dense convolutions at odd product shapes, their register tiles checked
+# (for --cpu x86-64-v4: 12x32 unless the rows are fitted): few pixels (n 49,
+# 7, 1: edge tiles), output channels that 12 rows would pad (64, 32, 19, 16),
+# a depth that is not a multiple of the 256 block, a 1x1 convolution (plain
+# subscripts, contiguous panels) at batch 2.
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+TILE_CASES = [
+    ("dense_n49_7x7", 1, 32, 128, (7, 7), 3, 1, 1, 1, True, "direct-12x32"),
+    ("dense_n7_1x7", 1, 32, 32, (1, 7), 3, 1, 1, 1, False, "direct-8x32"),
+    ("dense_n1_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-8x32"),
+    ("dense_m19_k297", 1, 33, 19, (15, 17), 3, 1, 1, 1, True, "direct-10x32"),
+    ("pointwise_b2_m16", 2, 32, 16, (28, 28), 1, 1, 0, 1, True, "direct-8x32"),
 ]
 
 
@@ -102,6 +117,10 @@ def main():
     lines.append("wino_bn_relu_28x28 winograd-default")
     asym_case(outdir, gen)
     lines.append("wino_asym_pads winograd")
+    tile_gen = torch.Generator().manual_seed(2468)
+    for case in TILE_CASES:
+        conv_case(outdir, case, tile_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -9,6 +9,8 @@
 #                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
 #   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too)
 #   dense             batch 2 on the packed path (no plain-loop warning)
+#   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
+#                     with register tiles of R rows by C columns (fitted to the shape)
 # and a grouped and a Winograd case again on two threads.
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
@@ -48,6 +50,17 @@ check() {
   run "$name" "$tag" "$wino"
 }
 
+# tile NAME RxC: the product's register tile for x86-64-v4, then the
+# native build against PyTorch's output.
+tile() {
+  mkdir -p "$work/tile"
+  AOTC_WINOGRAD=0 "$AOTC" "$here/$1.onnx" --cpu x86-64-v4 -o "$work/tile/$1.c" >"$work/tile/$1.log" 2>&1 ||
+    { echo "compile failed: $(grep -m1 error "$work/tile/$1.log")"; return 1; }
+  grep -q "packed $2 register tiles" "$work/tile/$1.c" || { echo "no $2 register tiles in the C"; return 1; }
+  ! grep -q "runs as plain loops" "$work/tile/$1.log" || { echo "$(grep -m1 'plain loops' "$work/tile/$1.log")"; return 1; }
+  run "$1" tile 0
+}
+
 while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
@@ -58,13 +71,14 @@ while read -r name path; do
       want=yes; [ "$w" = 0 ] && want=no
       why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
     done ;;
+  direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
   winograd-default)
     why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
-for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13; do
+for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16; do
   suite_selected "$name" "$@" || continue
   mkdir -p "$work/t2"
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); suite_result "$name (--threads 2)" $? "$why"
