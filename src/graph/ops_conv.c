@@ -496,7 +496,7 @@ bool graph_lower_pool(ir_lower *L, ir_node *n)
   conv_geom cg;
   if (x < 0 || y < 0 || !pool_geom(L->g, n, &L->g->values[n->in[0]], &cg))
     return false;
-  if (graph_window_taps_fit(&cg) && ir_types[graph_lw_tensor(L, y)->type].is_float)
+  if (graph_window_taps_fit(&cg))
     return lower_pool_taps(L, n, x, y, &cg);
   int r = graph_lw_tensor(L, y)->rank, k0 = r;
   int64_t hi[2 * IR_MAX_RANK];

@@ -5,49 +5,27 @@
  * condition; every statement runs along the output width, which the
  * backends vectorise, and the schedule fuses the taps (and the pointwise
  * consumers) into one pass. A tap that covers every output starts the
- * accumulation; otherwise an initial value does (-inf, 0 or the bias).
- * Rows narrower than NARROW_WIDTH (a 14x14 or 7x7 map) are not split at
- * their edges, where a few scalar columns would cost more than the vector
- * part: there every tap runs over the whole row and masks its reads of
- * the padding (0, or -inf for a float max). */
+ * accumulation; otherwise an initial value does (-inf, 0 or the bias). */
 #include "ops_conv.h"
 
 #include <math.h>
 
 #define TAPS_MAX 64
-#define NARROW_WIDTH 24 /* narrower outputs run whole rows, masked at the edges */
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* Whether spatial dimension i runs whole rows with masked reads. */
-static bool masked_dim(const conv_geom *cg, int i)
-{
-  return i == cg->nsp - 1 && cg->nsp > 1 && cg->out[i] < NARROW_WIDTH;
-}
-
 /* The outputs [lo, hi) of spatial dimension i whose tap k reads inside the
  * input: 0 <= o * s + k * d - pb < in. */
-static void inside_range(const conv_geom *cg, int i, int64_t k, int64_t *lo, int64_t *hi)
+static void tap_range(const conv_geom *cg, int i, int64_t k, int64_t *lo, int64_t *hi)
 {
   int64_t off = k * cg->d[i] - cg->pb[i];
   *lo = -floor_div(off, cg->s[i]);
   *hi = floor_div(cg->in[i] - 1 - off, cg->s[i]) + 1;
   *lo = *lo > 0 ? *lo : 0;
   *hi = *hi < cg->out[i] ? *hi : cg->out[i];
-}
-
-/* The outputs a tap's statement runs over in dimension i: those it reads
- * inside the input, or all of them in a masked dimension. */
-static void tap_range(const conv_geom *cg, int i, int64_t k, int64_t *lo, int64_t *hi)
-{
-  inside_range(cg, i, k, lo, hi);
-  if (masked_dim(cg, i) && *lo < *hi) {
-    *lo = 0;
-    *hi = cg->out[i];
-  }
 }
 
 /* Tap t of the window (row-major over the kernel) as per-dimension offsets. */
@@ -84,20 +62,11 @@ static bool tap_full(const conv_geom *cg, const int64_t *tap)
   return true;
 }
 
-/* Whether tap reads the padding of a masked dimension somewhere. */
-static bool tap_masked(const conv_geom *cg, const int64_t *tap)
-{
-  int i = cg->nsp - 1;
-  int64_t off = tap[i] * cg->d[i] - cg->pb[i];
-  return masked_dim(cg, i) && (off < 0 || (cg->out[i] - 1) * cg->s[i] + off >= cg->in[i]);
-}
-
-/* Whether tap reads no input at all (never inside it). */
 static bool tap_empty(const conv_geom *cg, const int64_t *tap)
 {
   for (int i = 0; i < cg->nsp; i++) {
     int64_t lo, hi;
-    inside_range(cg, i, tap[i], &lo, &hi);
+    tap_range(cg, i, tap[i], &lo, &hi);
     if (lo >= hi)
       return true;
   }
@@ -116,33 +85,20 @@ static int64_t full_tap(const conv_geom *cg)
   return -1;
 }
 
-static ir_expr *tap_pos(ir_lower *L, const conv_geom *cg, int i, const int64_t *tap)
-{
-  return graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_idx(L, 2 + i), graph_ex_int(L, cg->s[i])),
-                      graph_ex_int(L, tap[i] * cg->d[i] - cg->pb[i]));
-}
-
-/* x(n, c, o * s + k * d - pb ...) at tap; a masked read (0 outside x, or
- * -inf for a max) where the tap reaches the padding of a masked row. */
-static ir_expr *tap_read(ir_lower *L, const graph_taps *tp, const conv_geom *cg, const int64_t *tap)
+/* x(n, c, o * s + k * d - pb ...) at tap. */
+static ir_expr *tap_read(ir_lower *L, int x, const conv_geom *cg, const int64_t *tap)
 {
   ir_expr *ix[IR_MAX_RANK] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1)};
-  bool masked = tap_masked(cg, tap);
   for (int i = 0; i < cg->nsp; i++)
-    ix[2 + i] = tap_pos(L, cg, i, tap);
-  ir_expr *v = graph_ex_read(L, tp->x, ix, masked);
-  if (!masked || tp->red != IR_RED_MAX)
-    return v;
-  int w = cg->nsp - 1;
-  ir_type t = graph_lw_tensor(L, tp->y)->type;
-  return graph_ex_sel(L, graph_ex_in_range(L, tap_pos(L, cg, w, tap), 0, cg->in[w]), v,
-                      graph_ex_flt(L, -INFINITY, t));
+    ix[2 + i] = graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_idx(L, 2 + i), graph_ex_int(L, cg->s[i])),
+                             graph_ex_int(L, tap[i] * cg->d[i] - cg->pb[i]));
+  return graph_ex_read(L, x, ix, false);
 }
 
 /* w(c, 0, tap...) * x(tap) for depthwise weights w, else x(tap). */
 static ir_expr *tap_value(ir_lower *L, const graph_taps *tp, const conv_geom *cg, const int64_t *tap)
 {
-  ir_expr *v = tap_read(L, tp, cg, tap);
+  ir_expr *v = tap_read(L, tp->x, cg, tap);
   if (tp->w < 0)
     return v;
   ir_expr *iw[IR_MAX_RANK] = {graph_ex_idx(L, 1), graph_ex_int(L, 0)};

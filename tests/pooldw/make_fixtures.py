@@ -8,9 +8,8 @@ independent reference):
 
 Max and average pooling with pads 0, 1 and 2, strides 1 and 2, ceil mode,
 odd sizes, count_include_pad both ways; depthwise 3x3 and 5x5 at strides 1
-and 2 with a batch normalisation and ReLU6, SiLU or hard-swish; outputs
-narrower than 24 (rows masked at their edges) and wider (rows split at the
-edges, `-wide`); an SE block;
+and 2 with a batch normalisation and ReLU6, SiLU or hard-swish, on narrow
+and wide (`_wide`) outputs; an SE block;
 a Linear classifier; batch 2 throughout. Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take.
@@ -81,14 +80,14 @@ def cases(gen):
         ("avg_k3_s2_p1_ceil_excl", pool("avg", 3, 2, 1, ceil=True, include_pad=False), (2, 3, 14, 11), "pool"),
         ("avg_k5_s2_p2_incl", pool("avg", 5, 2, 2), (2, 3, 13, 12), "pool"),
         ("avg_k2_s2_p0", pool("avg", 2, 2, 0), (2, 6, 16, 16), "pool"),
-        ("max_k3_s2_p1_wide", pool("max", 3, 2, 1), (2, 3, 12, 61), "pool-wide"),
-        ("avg_k3_s1_p1_excl_wide", pool("avg", 3, 1, 1, include_pad=False), (1, 2, 6, 40), "pool-wide"),
+        ("max_k3_s2_p1_wide", pool("max", 3, 2, 1), (2, 3, 12, 61), "pool"),
+        ("avg_k3_s1_p1_excl_wide", pool("avg", 3, 1, 1, include_pad=False), (1, 2, 6, 40), "pool"),
         ("dw3_s1_relu6", depthwise(16, 3, 1, nn.ReLU6(), gen), (2, 16, 20, 19), "depthwise"),
         ("dw3_s2_silu", depthwise(12, 3, 2, nn.SiLU(), gen), (2, 12, 21, 18), "depthwise"),
         ("dw5_s1_silu", depthwise(8, 5, 1, nn.SiLU(), gen), (2, 8, 14, 14), "depthwise"),
         ("dw5_s2_hswish", depthwise(8, 5, 2, nn.Hardswish(), gen), (2, 8, 17, 15), "depthwise"),
-        ("dw3_s1_relu6_wide", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 10, 37), "depthwise-wide"),
-        ("dw5_s2_silu_wide", depthwise(8, 5, 2, nn.SiLU(), gen), (1, 8, 9, 60), "depthwise-wide"),
+        ("dw3_s1_relu6_wide", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 10, 37), "depthwise"),
+        ("dw5_s2_silu_wide", depthwise(8, 5, 2, nn.SiLU(), gen), (1, 8, 9, 60), "depthwise"),
         ("se_sigmoid", SE(24, 8, nn.Sigmoid()), (2, 24, 7, 9), "se"),
         ("se_hsigmoid", SE(16, 8, nn.Hardsigmoid()), (2, 16, 5, 5), "se"),
         ("classifier", Classifier(320, 100), (2, 320, 3, 3), "matvec"),

@@ -5,15 +5,13 @@
 # each case of cases.txt, `aotc run` on NAME.input.npy is compared with
 # NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 +
 # |expected|)), and the emitted C must show the path the case is for:
-#   pool       one statement per window tap: no reduction loop over the
-#              window (`reduction(`), no padded copy (`_padded`), vectorised
-#              loops (`omp simd`)
+#   pool       one statement per window tap over the outputs it reaches: no
+#              reduction loop over the window (`reduction(`), no padded copy
+#              (`_padded`), no padding condition (`>= 0 &&`) in the window's
+#              statements (torch writes count_include_pad as a Pad node before
+#              the pool: that copy has its own), vectorised loops (`omp simd`)
 #   depthwise  the same for the convolution's taps, with its batch
 #              normalisation and activation in the same kernel (one loop nest)
-#   *-wide     outputs 24 or more wide: each tap over the outputs it reaches,
-#              so no padding condition (`>= 0 &&`) in the window's statements
-#              (torch writes count_include_pad as a Pad node before the pool:
-#              that copy has its own)
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
@@ -64,7 +62,7 @@ path() {
     [ "$(grep -c "^  for (int64_t c0" "$c")" = 1 ] || { echo "not one loop nest"; return 1; } ;;
   esac
   case $2 in
-  *-wide) ! grep -E "^ *(output|_0_Conv_output_0)\[" "$c" | grep -q ">= 0 &&" ||
+  pool | depthwise) ! grep -E "^ *(output|_0_Conv_output_0)\[" "$c" | grep -q ">= 0 &&" ||
     { echo "a padding condition in the window's statements"; return 1; } ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
