@@ -24,12 +24,9 @@
 # Ends with `N passed, N failed, N skipped`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-AOTC=${AOTC:-$root/build/aotc}
-[ -x "$AOTC" ] || { echo "pooldw: no aotc at $AOTC (set AOTC)"; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/aotc-pooldw.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-${CC:-cc} -O2 -o "$work/npycmp" "$root/tests/e2e/npycmp.c" -lm || exit 2
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+suite_init pooldw || exit 2
 
 # run NAME TAG THREADS [OPTIONS...]: compiled, run and compared with PyTorch's output.
 run() {
@@ -69,11 +66,6 @@ path() {
   esac
 }
 
-passed=0 failed=0 skipped=0
-result() { # LABEL STATUS WHY
-  if [ "$2" = 0 ]; then echo "PASS $1"; passed=$((passed + 1)); else echo "FAIL $1: $3"; failed=$((failed + 1)); fi
-}
-
 # other NAME TAG OPTIONS...: PASS, FAIL or SKIP (aotc built without LLVM).
 other() {
   local name=$1 tag=$2
@@ -81,20 +73,19 @@ other() {
   why=$(run "$name" "$tag" 1 "$@")
   local st=$?
   if [ $st != 0 ] && grep -q "without LLVM" "$work/$tag/out-$name.log" 2>/dev/null; then
-    echo "SKIP $name ($*: aotc built without LLVM)"; skipped=$((skipped + 1))
+    suite_result "$name ($*)" 77 "aotc built without LLVM"
   else
-    result "$name ($*)" $st "$why"
+    suite_result "$name ($*)" $st "$why"
   fi
 }
 
 while read -r name kind; do
-  [ $# -eq 0 ] || [[ " $* " == *" $name "* ]] || continue
+  suite_selected "$name" "$@" || continue
   why=$(path "$name" "$kind") && why=$(run "$name" t1 1)
-  result "$name ($kind)" $? "$why"
-  why=$(OMP_NUM_THREADS=2 run "$name" t2 2); result "$name ($kind, --threads 2)" $? "$why"
+  suite_result "$name ($kind)" $? "$why"
+  why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
   case $kind in pool* | depthwise*) ;; *) continue ;; esac
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
 done <"$here/cases.txt"
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" = 0 ]
+suite_end
