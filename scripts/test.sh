@@ -96,6 +96,7 @@ run_variant() {
   [ -x tests/matmul/run.sh ] && suite "matmul$tag" tests/matmul/run.sh
   [ -x tests/conv/run.sh ] && suite "conv fast paths$tag" tests/conv/run.sh
   [ -x tests/epilogue/run.sh ] && suite "fused epilogues$tag" tests/epilogue/run.sh
+  [ -x tests/pooldw/run.sh ] && suite "pooling and depthwise$tag" tests/pooldw/run.sh
   [ -x tests/vmath/run.sh ] && suite "vector math, layer norm$tag" tests/vmath/run.sh
   [ -x tests/rows/run.sh ] && suite "row kernels (softmax, layer norm)$tag" tests/rows/run.sh
   if [ -x tests/cudasim/run.sh ]; then

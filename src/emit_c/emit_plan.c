@@ -185,6 +185,8 @@ static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k
     k->poly->schedule = sched_row_schedule(k->poly->schedule, pf->f, k->first, k->end, &o);
   else if (k->poly->scheduled && !k->poly->from_cache)
     k->poly->schedule = sched_apply(k->poly->schedule, &o);
+  if (pf->heuristic && k->poly->scheduled && !k->poly->from_cache && sched_kernel_taps(pf->f, k->first, k->end))
+    k->poly->schedule = sched_separate(k->poly->schedule);
   poly_kernel_cache_schedule(k->poly);
 }
 

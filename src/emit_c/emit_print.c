@@ -919,9 +919,25 @@ static void print_mapped(emit_fn *E, __isl_keep isl_id *id, __isl_keep isl_ast_n
   E->map_base = base;
 }
 
+/* aotc_simd over a block (a band separated into loops per range of
+ * statements, sched_separate): every loop of the block vectorised. */
+static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
+{
+  isl_ast_node_list *list = isl_ast_node_block_get_children(block);
+  isl_size n = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < n; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    if (isl_ast_node_get_type(child) == isl_ast_node_for)
+      fputs(E->em->tg->simd_for, E->out);
+    emit_print_node(E, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
 /* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to
- * vectorise (schedule.c puts the marks); both only where the marked node is
- * a loop. */
+ * vectorise (schedule.c puts the marks), or the loops of a block; both only
+ * where the marked node is a loop. */
 static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   isl_id *id = isl_ast_node_mark_get_id(node);
@@ -939,6 +955,8 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     ;
   else if (E->map_on && name && is_map_mark(name))
     print_mapped(E, id, child);
+  else if (name && !strcmp(name, "aotc_simd") && isl_ast_node_get_type(child) == isl_ast_node_block)
+    print_simd_block(E, child);
   else
     emit_print_node(E, child);
   if (hoist)

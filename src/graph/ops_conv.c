@@ -252,34 +252,26 @@ static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
 {
   const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
   return cg->nsp == 2 && x->type == IR_F32 && w->shape[1] == 1 && w->shape[0] == x->shape[1] &&
-         groups_of(n->p.conv.groups) == x->shape[1] && cg->k[0] * cg->k[1] <= 49;
+         groups_of(n->p.conv.groups) == x->shape[1] && graph_window_taps_fit(cg);
 }
 
-/* Depthwise convolution as one elementwise statement per kernel tap over
- * an explicitly padded input: y = xp(tap 0) * w(0) (+ bias), then
- * y += xp(tap k) * w(k); every statement runs along the image rows. */
+/* The bias b(c) of Conv n, or NULL without one. */
+static ir_expr *bias_read(ir_lower *L, const ir_node *n)
+{
+  ir_expr *ib[1] = {graph_ex_idx(L, 1)};
+  int b = n->n_in >= 3 && n->in[2] >= 0 ? graph_lw_in(L, n->in[2]) : -1;
+  return b < 0 ? NULL : graph_ex_read(L, b, ib, false);
+}
+
+/* Depthwise convolution as one elementwise statement per kernel tap
+ * (window_taps.c): y = tap * w (+ bias), then y += tap * w over the outputs
+ * each tap reaches inside x; no padded copy. */
 static bool lower_conv_depthwise(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
-  int w = graph_lw_in(L, n->in[1]), xp = x < 0 ? -1 : graph_conv_explicit_padding(L, x, cg);
-  if (w < 0 || xp < 0)
-    return false;
-  int64_t hi[4];
-  for (int d = 0; d < 4; d++)
-    hi[d] = graph_lw_dim(L, y, d);
-  for (int64_t kh = 0; kh < cg->k[0]; kh++)
-    for (int64_t kw = 0; kw < cg->k[1]; kw++) {
-      int64_t tap[2] = {kh, kw};
-      ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1)},
-              *iw[4] = {graph_ex_idx(L, 1), graph_ex_int(L, 0), graph_ex_int(L, kh), graph_ex_int(L, kw)};
-      for (int i = 0; i < 2; i++)
-        ix[2 + i] = graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_idx(L, 2 + i), graph_ex_int(L, cg->s[i])),
-                                 graph_ex_int(L, tap[i] * cg->d[i]));
-      ir_expr *rhs = graph_ex_bin(L, IR_MUL, graph_ex_read(L, xp, ix, false), graph_ex_read(L, w, iw, false));
-      bool first = kh == 0 && kw == 0;
-      if (!graph_st_emit(L, graph_st_new(L, y, 4, 0, hi), first ? IR_RED_NONE : IR_RED_ADD, false, rhs))
-        return false;
-    }
-  return add_bias(L, n, y);
+  ir_type t = graph_lw_tensor(L, y)->type;
+  ir_expr *b = bias_read(L, n);
+  graph_taps tp = {x, y, graph_lw_in(L, n->in[1]), IR_RED_ADD, b ? b : graph_ex_const(L, 0, t), bias_read(L, n)};
+  return tp.w >= 0 && graph_window_taps(L, &tp, cg);
 }
 
 bool graph_lower_conv(ir_lower *L, ir_node *n)
@@ -483,12 +475,53 @@ static int pool_counts(ir_lower *L, const conv_geom *cg, bool include_pad, ir_ty
   return graph_lw_const(L, "count", t, cg->nsp, cg->out, t == IR_F64 ? (void *)cnt : (void *)cnt32);
 }
 
+/* Whether every output of an average pool divides by the same count
+ * (*count): no padding reached, or padding counted everywhere. */
+static bool pool_count_uniform(const conv_geom *cg, bool include_pad, int64_t *count)
+{
+  *count = 1;
+  for (int i = 0; i < cg->nsp; i++) {
+    bool over = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] >= cg->in[i] + cg->pb[i] + cg->pe[i];
+    if (over || (!include_pad && geom_padded(cg)))
+      return false;
+    *count *= cg->k[i];
+  }
+  return true;
+}
+
+/* y = y / count: a constant, or a table over the spatial output shape. */
+static bool pool_divide(ir_lower *L, const ir_node *n, const conv_geom *cg, int y)
+{
+  ir_type t = graph_lw_tensor(L, y)->type;
+  int64_t count;
+  if (pool_count_uniform(cg, n->p.pool.count_include_pad, &count))
+    return graph_st_map(L, y, graph_ex_bin(L, IR_DIV, graph_ex_at(L, y, 0), graph_ex_const(L, (double)count, t)));
+  int cnt = pool_counts(L, cg, n->p.pool.count_include_pad, t);
+  ir_expr *ic[IR_MAX_RANK];
+  for (int i = 0; i < cg->nsp; i++)
+    ic[i] = graph_ex_idx(L, 2 + i);
+  return cnt >= 0 &&
+         graph_st_map(L, y, graph_ex_bin(L, IR_DIV, graph_ex_at(L, y, 0), graph_ex_read(L, cnt, ic, false)));
+}
+
+/* Pooling as one statement per window tap (window_taps.c): max from -inf,
+ * or a sum from 0 then the division by the count. */
+static bool lower_pool_taps(ir_lower *L, const ir_node *n, int x, int y, const conv_geom *cg)
+{
+  ir_type t = graph_lw_tensor(L, y)->type;
+  bool is_max = n->op == GRAPH_OP_MAXPOOL;
+  graph_taps tp = {x, y, -1, is_max ? IR_RED_MAX : IR_RED_ADD, is_max ? lowest(L, t) : graph_ex_const(L, 0, t), NULL};
+  return graph_window_taps(L, &tp, cg) && (is_max || pool_divide(L, n, cg, y));
+}
+
 bool graph_lower_pool(ir_lower *L, ir_node *n)
 {
   int x = graph_lw_in(L, n->in[0]), y = graph_lw_out(L, n->out[0]);
   conv_geom cg;
   if (x < 0 || y < 0 || !pool_geom(L->g, n, &L->g->values[n->in[0]], &cg))
     return false;
+  if (graph_window_taps_fit(&cg))
+    return lower_pool_taps(L, n, x, y, &cg);
   int r = graph_lw_tensor(L, y)->rank, k0 = r;
   int64_t hi[2 * IR_MAX_RANK];
   ir_type t = graph_lw_tensor(L, y)->type;

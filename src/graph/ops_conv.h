@@ -24,6 +24,21 @@ bool graph_conv_is_grouped(ir_lower *L, const ir_node *n, const conv_geom *cg);
 /* Conv n from x into y as one packed product batched over the groups. */
 bool graph_lower_conv_grouped(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg);
 
+/* A window as one statement per kernel tap (window_taps.c): y starts at
+ * the first tap that covers every output (plus `add` when not NULL: a
+ * bias), else at `start` over every output (-inf, 0, the bias), and every
+ * other tap reduces into it with red, reading x (or x times the depthwise
+ * weights w(c, 0, tap...) when w >= 0) over the box of outputs whose tap
+ * lies inside x: no padding is ever read. */
+typedef struct graph_taps {
+  int x, y, w;
+  ir_reduction red;
+  ir_expr *start, *add;
+} graph_taps;
+/* Whether the window is small enough for one statement per tap. */
+bool graph_window_taps_fit(const conv_geom *cg);
+bool graph_window_taps(ir_lower *L, const graph_taps *tp, const conv_geom *cg);
+
 /* Conv n marked by the winograd pass, from x into y (winograd.c). */
 bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg);
 

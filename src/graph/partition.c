@@ -15,12 +15,23 @@
 #define PACKED_MIN_OUTPUT 4096
 #define KERNEL_MAX_STMTS 32 /* fusion stops here: isl's work and the temporaries live at once grow with it */
 
+/* Whether subscript a reads left-hand index x of s: x itself, or 0 where x
+ * only takes the value 0 (a broadcast read of a size-1 dimension). */
+static bool reads_lhs_index(const ir_stmt *s, const ir_expr *a, int x)
+{
+  int64_t lo, hi;
+  if (a->kind == IR_INDEX)
+    return a->index == x;
+  return a->kind == IR_CONST_INT && a->ival == 0 && ir_size_is_const(s->index[x].lo, &lo) &&
+         ir_size_is_const(s->index[x].hi, &hi) && lo == 0 && hi == 1;
+}
+
 static bool is_identity_access(const ir_stmt *s, const ir_expr *e)
 {
   if (e->padded || e->n_args != s->n_lhs)
     return false;
   for (int j = 0; j < e->n_args; j++)
-    if (e->args[j]->kind != IR_INDEX || e->args[j]->index != s->lhs[j])
+    if (!reads_lhs_index(s, e->args[j], s->lhs[j]))
       return false;
   return true;
 }

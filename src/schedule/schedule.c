@@ -511,8 +511,44 @@ static bool same_pointwise_box(const ir_stmt *a, const ir_stmt *b)
   return true;
 }
 
+/* Whether statement a runs over a constant box inside b's, with no
+ * reduction index (a window's tap over the outputs it reaches). */
+static bool pointwise_box_within(const ir_stmt *a, const ir_stmt *b)
+{
+  int64_t alo, ahi, blo, bhi;
+  if (a->n_index != b->n_index || a->n_index != a->n_lhs || b->n_index != b->n_lhs)
+    return false;
+  for (int x = 0; x < a->n_index; x++)
+    if (!ir_size_is_const(a->index[x].lo, &alo) || !ir_size_is_const(a->index[x].hi, &ahi) ||
+        !ir_size_is_const(b->index[x].lo, &blo) || !ir_size_is_const(b->index[x].hi, &bhi) || alo < blo ||
+        ahi > bhi)
+      return false;
+  return true;
+}
+
+/* Whether every statement runs inside the first one's box, some strictly
+ * (the taps of a pooling window or a depthwise convolution, then their
+ * pointwise consumers): one pass, each tap over its own range. */
+static bool taps_within_first(const ir_func *f, int first, int end)
+{
+  bool smaller = false;
+  for (int i = first + 1; i < end; i++) {
+    if (!ir_stmt_is_plain(f->stmts[i]) || !pointwise_box_within(f->stmts[i], f->stmts[first]))
+      return false;
+    smaller = smaller || !same_pointwise_box(f->stmts[i], f->stmts[first]);
+  }
+  return smaller;
+}
+
+bool sched_kernel_taps(const ir_func *f, int first, int end)
+{
+  return end - first >= 2 && ir_stmt_is_plain(f->stmts[first]) && taps_within_first(f, first, end);
+}
+
 sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fusion fusion)
 {
+  if (sched_kernel_taps(f, first, end))
+    return SCHED_FUSE_MAX;
   if (end - first < 3)
     return fusion;
   for (int i = first; i < end; i++)
@@ -735,4 +771,23 @@ __isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sc
   isl_schedule *result = isl_schedule_node_get_schedule(root);
   isl_schedule_node_free(root);
   return result;
+}
+
+/* Every member of the band at node generated as separate loops per set of
+ * active statements (unrolled members stay unrolled). */
+static __isl_give isl_schedule_node *separate_band(__isl_take isl_schedule_node *node, void *user)
+{
+  (void)user;
+  if (!node || isl_schedule_node_get_type(node) != isl_schedule_node_band)
+    return node;
+  isl_size n = isl_schedule_node_band_n_member(node);
+  for (int i = 0; i < n; i++)
+    if (isl_schedule_node_band_member_get_ast_loop_type(node, i) != isl_ast_loop_unroll)
+      node = isl_schedule_node_band_member_set_ast_loop_type(node, i, isl_ast_loop_separate);
+  return node;
+}
+
+__isl_give isl_schedule *sched_separate(__isl_take isl_schedule *schedule)
+{
+  return isl_schedule_map_schedule_node_bottom_up(schedule, separate_band, NULL);
 }

@@ -159,6 +159,11 @@ int sched_kernel_threads(const ir_func *f, int first, int end, int threads);
  * taps, bias and activation; a chain of elementwise operators): one pass over
  * memory instead of one per statement. Else fusion. */
 sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fusion fusion);
+/* Whether the kernel of statements first..end-1 is a window's taps (each
+ * over the box of outputs it reaches, inside the first statement's box)
+ * with their pointwise consumers: fused (SCHED_FUSE_MAX) and separated
+ * (sched_separate) by the heuristics. */
+bool sched_kernel_taps(const ir_func *f, int first, int end);
 
 /* ------------------------------------------------------------------------
  * Schedule tree transformations
@@ -181,6 +186,10 @@ int sched_row_prefix(const ir_func *f, int first, int end);
  * (returned unchanged when the group does not qualify). */
 __isl_give isl_schedule *sched_row_schedule(__isl_take isl_schedule *schedule, const ir_func *f, int first,
                                             int end, const sched_options *o);
+/* Every band member generated as separate loops per set of active
+ * statements (isl's "separate"): a tap over part of the outputs gets its
+ * own loops, not a condition per element. */
+__isl_give isl_schedule *sched_separate(__isl_take isl_schedule *schedule);
 /* isl options (fusion) to set before the scheduler runs. */
 void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 

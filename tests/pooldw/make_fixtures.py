@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""make_fixtures.py: the window kernels of tests/pooldw (pooling, depthwise
+convolution, squeeze-and-excitation, a classifier's matrix-vector product)
+as small ONNX files with an input and PyTorch's output (torch 1.13, the
+independent reference):
+
+    /usr/bin/python3 tests/pooldw/make_fixtures.py tests/pooldw
+
+Max and average pooling with pads 0, 1 and 2, strides 1 and 2, ceil mode,
+odd sizes, count_include_pad both ways; depthwise 3x3 and 5x5 at strides 1
+and 2 with a batch normalisation and ReLU6, SiLU or hard-swish, on narrow
+and wide (`_wide`) outputs; an SE block;
+a Linear classifier; batch 2 throughout. Each case NAME gets NAME.onnx,
+NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
+path run.sh expects them to take.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def pool(kind, k, s, p, ceil=False, include_pad=True):
+    if kind == "max":
+        return nn.MaxPool2d(k, s, p, ceil_mode=ceil)
+    return nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=include_pad)
+
+
+def bn(c, gen):
+    b = nn.BatchNorm2d(c)
+    b.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
+    b.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+    b.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+    b.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+    return b
+
+
+def depthwise(c, k, s, act, gen):
+    return nn.Sequential(nn.Conv2d(c, c, k, s, k // 2, groups=c, bias=False), bn(c, gen), act)
+
+
+class SE(nn.Module):
+    """Squeeze-and-excitation as torchvision writes it: global average pool,
+    1x1 convolution, ReLU, 1x1 convolution, sigmoid (or hard sigmoid), scale."""
+
+    def __init__(self, c, r, gate):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, r, 1)
+        self.fc2 = nn.Conv2d(r, c, 1)
+        self.gate = gate
+
+    def forward(self, x):
+        s = nn.functional.adaptive_avg_pool2d(x, 1)
+        return x * self.gate(self.fc2(torch.relu(self.fc1(s))))
+
+
+class Classifier(nn.Module):
+    def __init__(self, c, k):
+        super().__init__()
+        self.fc = nn.Linear(c, k)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def cases(gen):
+    """name, model, input shape, path."""
+    return [
+        ("max_k3_s2_p1", pool("max", 3, 2, 1), (2, 5, 13, 15), "pool"),
+        ("max_k3_s1_p1", pool("max", 3, 1, 1), (2, 4, 9, 11), "pool"),
+        ("max_k2_s2_p0", pool("max", 2, 2, 0), (2, 3, 10, 12), "pool"),
+        ("max_k3_s2_p0_ceil", pool("max", 3, 2, 0, ceil=True), (2, 3, 12, 13), "pool"),
+        ("max_k5_s1_p2", pool("max", 5, 1, 2), (2, 3, 9, 8), "pool"),
+        ("max_k3_s2_p1_ceil", pool("max", 3, 2, 1, ceil=True), (2, 3, 14, 11), "pool"),
+        ("avg_k3_s1_p1_incl", pool("avg", 3, 1, 1), (2, 4, 9, 11), "pool"),
+        ("avg_k3_s1_p1_excl", pool("avg", 3, 1, 1, include_pad=False), (2, 4, 9, 11), "pool"),
+        ("avg_k2_s2_p0_ceil", pool("avg", 2, 2, 0, ceil=True), (2, 3, 11, 13), "pool"),
+        ("avg_k3_s2_p1_ceil_excl", pool("avg", 3, 2, 1, ceil=True, include_pad=False), (2, 3, 14, 11), "pool"),
+        ("avg_k5_s2_p2_incl", pool("avg", 5, 2, 2), (2, 3, 13, 12), "pool"),
+        ("avg_k2_s2_p0", pool("avg", 2, 2, 0), (2, 6, 16, 16), "pool"),
+        ("max_k3_s2_p1_wide", pool("max", 3, 2, 1), (2, 3, 12, 61), "pool"),
+        ("avg_k3_s1_p1_excl_wide", pool("avg", 3, 1, 1, include_pad=False), (1, 2, 6, 40), "pool"),
+        ("dw3_s1_relu6", depthwise(16, 3, 1, nn.ReLU6(), gen), (2, 16, 20, 19), "depthwise"),
+        ("dw3_s2_silu", depthwise(12, 3, 2, nn.SiLU(), gen), (2, 12, 21, 18), "depthwise"),
+        ("dw5_s1_silu", depthwise(8, 5, 1, nn.SiLU(), gen), (2, 8, 14, 14), "depthwise"),
+        ("dw5_s2_hswish", depthwise(8, 5, 2, nn.Hardswish(), gen), (2, 8, 17, 15), "depthwise"),
+        ("dw3_s1_relu6_wide", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 10, 37), "depthwise"),
+        ("dw5_s2_silu_wide", depthwise(8, 5, 2, nn.SiLU(), gen), (1, 8, 9, 60), "depthwise"),
+        ("se_sigmoid", SE(24, 8, nn.Sigmoid()), (2, 24, 7, 9), "se"),
+        ("se_hsigmoid", SE(16, 8, nn.Hardsigmoid()), (2, 16, 5, 5), "se"),
+        ("classifier", Classifier(320, 100), (2, 320, 3, 3), "matvec"),
+    ]
+
+
+def export(outdir, name, model, x):
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    torch.onnx.export(model, x, os.path.join(outdir, name + ".onnx"), opset_version=13,
+                      input_names=["input"], output_names=["output"], do_constant_folding=True)
+    np.save(os.path.join(outdir, name + ".input.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(outdir, name + ".output.npy"), y.numpy().astype(np.float32))
+
+
+def main():
+    outdir = sys.argv[1]
+    torch.manual_seed(1234)
+    gen = torch.Generator().manual_seed(4321)
+    lines = []
+    for name, model, shape, path in cases(gen):
+        for prm in model.parameters():
+            prm.data.copy_(torch.randn(prm.shape, generator=gen) * 0.3)
+        export(outdir, name, model, torch.randn(*shape, generator=gen))
+        lines.append("%s %s\n" % (name, path))
+    with open(os.path.join(outdir, "cases.txt"), "w") as f:
+        f.writelines(lines)
+
+
+if __name__ == "__main__":
+    main()
