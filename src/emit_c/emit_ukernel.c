@@ -85,6 +85,17 @@ static void print_ukr_scalar(FILE *out, const sched_blocks *b)
           b->nr, b->nr, b->mr, b->nr);
 }
 
+/* AOTC_ALIGN(n): the tile's alignment, stated. gcc 12 at -O2 for AVX-512
+ * vectorises a local tile of 12 floats with aligned stores and, in a leaf
+ * function, leaves the stack 8 bytes off them (a crash); asking for the
+ * alignment makes it realign the frame. */
+static void print_align_macro(FILE *out)
+{
+  fputs("#ifndef AOTC_ALIGN\n#if defined(__GNUC__)\n#define AOTC_ALIGN(n) __attribute__((__aligned__(n)))\n"
+        "#else\n#define AOTC_ALIGN(n)\n#endif\n#endif\n",
+        out);
+}
+
 static void print_ukr(FILE *out, const emit_target *tg, const sched_blocks *b)
 {
   char name[64];
@@ -99,11 +110,12 @@ static void print_ukr(FILE *out, const emit_target *tg, const sched_blocks *b)
     fputs(tg->fp_contract, out);
     fputs("#endif\n", out);
   }
+  print_align_macro(out);
   fprintf(out, "%s void ", tg->fn_qualifier[EMIT_FN_UKERNEL]);
   print_ukr_name(out, b);
   fputs("(int64_t kc, const float *a, const float *b, float *c, int64_t rs, int64_t cs,\n"
         "    int64_t mr, int64_t nr, int first)\n{\n", out);
-  fprintf(out, "  float t[%d];\n", b->mr * b->nr);
+  fprintf(out, "  float t[%d] AOTC_ALIGN(64);\n", b->mr * b->nr);
   if (vec) {
     fputs(tg->vector_guard, out);
     print_ukr_vector(out, b);
