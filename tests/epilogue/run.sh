@@ -86,8 +86,8 @@ done
 # would apply GELU twice: the grid mapping once did that when isl left a loop
 # of one iteration out), through the CPU simulator for CUDA.
 cuda_in_place() {
-  "$AOTC" "$here/matmul_gelu.onnx" --target cuda -v -o "$work/matmul_gelu.cu" 2>&1 | grep -q "rewritten in place" ||
-    { echo "no statements rewritten in place for CUDA"; return 1; }
+  "$AOTC" "$here/matmul_gelu.onnx" --target cuda -v -o "$work/matmul_gelu.cu" >"$work/cuda.log" 2>&1 &&
+    grep -q "rewritten in place" "$work/cuda.log" || { echo "no statements rewritten in place for CUDA"; return 1; }
   run_and_compare matmul_gelu 1 "$work/cuda-sim" AOTC_EPILOGUE=1 --target cuda-sim 2>&1
 }
 if suite_selected cuda_sim "$@"; then
