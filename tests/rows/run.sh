@@ -35,7 +35,7 @@ check_one() {
     grep -q "aotc_red_rows\|aotc_simd_rows" "$out/sched.txt" || { echo "not a row kernel (no row marks)"; return 1; }
   fi
   if [ "$name" = attention ]; then
-    "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v 2>&1 | grep -q "4 kernels" ||
+    "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 && grep -q "4 kernels" "$out/compile.log" ||
       { echo "the scale and mask did not join the softmax (not 4 kernels: x^T, two products, one row kernel)"; return 1; }
   fi
   "$AOTC" run "$here/$name.onnx" --threads 2 --input "x=$here/$name.input.npy" --output-dir "$out" \
