@@ -178,6 +178,13 @@ static bool pass_dce(driver_module *m)
   return each_graph(m, dce);
 }
 
+/* Whether the lowered function is for grad: onnx_compile's library IR,
+ * --grad, aotc train. */
+static bool will_differentiate(const driver_module *m)
+{
+  return m->library_ir || (m->cfg && (m->cfg->n_grads > 0 || m->cfg->train));
+}
+
 static bool pass_lower(driver_module *m)
 {
   if (!m->graph)
@@ -185,6 +192,7 @@ static bool pass_lower(driver_module *m)
   m->lowered = IR_NEW_ARRAY(m->ctx, ir_func *, m->n_graphs);
   for (int k = 0; m->lowered && k < m->n_graphs; k++) {
     int before = m->ctx->n_diags, errors = m->ctx->n_errors;
+    m->graphs[k]->differentiable = will_differentiate(m);
     if (!(m->lowered[k] = ir_graph_lower(m->graphs[k], m->func_name ? m->func_name : "model")))
       return false;
     drop_repeats(m, k, before, errors);

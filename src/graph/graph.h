@@ -406,6 +406,8 @@ typedef struct ir_graph {
                              tensors, arguments after the inputs in value
                              order, and no pass folds them into constants */
   size_t max_bytes;      /* the memory budget: the largest output a node may create */
+  bool differentiable;   /* its function will be differentiated (grad, training): lowerings
+                            keep the forms src/ir/grad.c takes (no window per tap) */
   int *by_name, cap_by_name; /* hash index: the last value of each name */
 } ir_graph;
 

@@ -247,12 +247,13 @@ static bool lower_conv_pointwise(ir_lower *L, ir_node *n, int x, int y)
 }
 
 /* Whether Conv n is a 2-D depthwise convolution (one input channel per
- * output channel) with a small float32 kernel. */
+ * output channel) with a small float32 kernel, for the window per tap
+ * (not in a function grad will differentiate). */
 static bool is_depthwise(ir_lower *L, const ir_node *n, const conv_geom *cg)
 {
   const ir_value *x = &L->g->values[n->in[0]], *w = &L->g->values[n->in[1]];
   return cg->nsp == 2 && x->type == IR_F32 && w->shape[1] == 1 && w->shape[0] == x->shape[1] &&
-         groups_of(n->p.conv.groups) == x->shape[1] && graph_window_taps_fit(cg);
+         groups_of(n->p.conv.groups) == x->shape[1] && !L->g->differentiable && graph_window_taps_fit(cg);
 }
 
 /* The bias b(c) of Conv n, or NULL without one. */
@@ -520,7 +521,7 @@ bool graph_lower_pool(ir_lower *L, ir_node *n)
   conv_geom cg;
   if (x < 0 || y < 0 || !pool_geom(L->g, n, &L->g->values[n->in[0]], &cg))
     return false;
-  if (graph_window_taps_fit(&cg))
+  if (!L->g->differentiable && graph_window_taps_fit(&cg))
     return lower_pool_taps(L, n, x, y, &cg);
   int r = graph_lw_tensor(L, y)->rank, k0 = r;
   int64_t hi[2 * IR_MAX_RANK];
