@@ -139,27 +139,63 @@ static bool is_step(const ir_func *f, int s0, int i, int t)
   return (in_place || !ir_expr_reads(s->rhs, s->tensor)) && others_ready(f, s->rhs, t, s0, i);
 }
 
-/* Whether any statement in first..end-1 reads or writes t. */
-static bool referenced(const ir_func *f, int first, int end, int t)
+/* ---- where each tensor is referenced, so that the pass stays linear in
+ * the statements: bounds that may only err on the safe side (first no
+ * later, last and last write no earlier than the truth), kept through the
+ * rewrites. */
+
+typedef struct refs {
+  int *first, *last, *wlast; /* per tensor: statements reading or writing it, writing it; -1: none */
+} refs;
+
+static void note(refs *R, int t, int i)
 {
-  for (int i = first; i < end; i++)
-    if (ir_stmt_reads(f->stmts[i], t) || writes(f, i, t))
-      return true;
-  return false;
+  if (R->first[t] < 0 || i < R->first[t])
+    R->first[t] = i;
+  if (i > R->last[t])
+    R->last[t] = i;
 }
 
-static bool written_after(const ir_func *f, int i, int t)
+static void note_reads(refs *R, const ir_expr *e, int i)
 {
-  for (int k = i + 1; k < f->n_stmts; k++)
-    if (writes(f, k, t))
-      return true;
-  return false;
+  if (!e)
+    return;
+  if (e->kind == IR_ACCESS)
+    note(R, e->tensor, i);
+  for (int k = 0; k < e->n_args; k++)
+    note_reads(R, e->args[k], i);
+}
+
+static void index_refs(const ir_func *f, refs *R)
+{
+  for (int t = 0; t < f->n_tensors; t++)
+    R->first[t] = R->last[t] = R->wlast[t] = -1;
+  for (int i = 0; i < f->n_stmts; i++) {
+    const ir_stmt *s = f->stmts[i];
+    note(R, s->tensor, i);
+    R->wlast[s->tensor] = i;
+    note_reads(R, s->rhs, i);
+    for (int d = 0; s->lhs_expr && d < s->n_lhs; d++)
+      note_reads(R, s->lhs_expr[d], i);
+  }
+}
+
+/* Whether a statement before b reads or writes t. */
+static bool referenced_before(const refs *R, int t, int b)
+{
+  return R->first[t] >= 0 && R->first[t] < b;
+}
+
+/* Whether a statement after i reads or writes t. */
+static bool referenced_after(const refs *R, int t, int i)
+{
+  return R->last[t] > i;
 }
 
 /* Statement i reads t and writes a new value u: the chain may move on to u
  * when t is a temporary nothing else reads and u is new (untouched before
  * i, written only by i). */
-static bool moves_on(const ir_func *f, int s0, int i, int t)
+static bool moves_on(const ir_func *f, const refs *R, int s0, int i, int t)
 {
   int u = f->stmts[i]->tensor;
   const ir_tensor *U = f->tensors[u];
@@ -167,7 +203,7 @@ static bool moves_on(const ir_func *f, int s0, int i, int t)
     return false;
   if (U->role != IR_TEMP && U->role != IR_OUTPUT)
     return false;
-  return !referenced(f, i + 1, f->n_stmts, t) && !referenced(f, 0, i, u) && !written_after(f, i, u) &&
+  return !referenced_after(R, t, i) && !referenced_before(R, u, i) && R->wlast[u] <= i &&
          is_step(f, s0, i, t);
 }
 
@@ -184,10 +220,12 @@ static int count_reads(const ir_expr *e, int t)
 
 /* The one statement reading t (once, in its right-hand side) when i is
  * its only writer and comes first; -1 otherwise. */
-static int single_reader(const ir_func *f, int i, int t)
+static int single_reader(const ir_func *f, const refs *R, int i, int t)
 {
   int u = -1;
-  for (int k = 0; k < f->n_stmts; k++) {
+  if (referenced_before(R, t, i))
+    return -1;
+  for (int k = i; k < f->n_stmts && k <= R->last[t]; k++) {
     const ir_stmt *s = f->stmts[k];
     if (k == i || !(ir_stmt_reads(s, t) || writes(f, k, t)))
       continue;
@@ -201,14 +239,14 @@ static int single_reader(const ir_func *f, int i, int t)
 /* Statement i, pointwise over its tensor D and reading the chain's value
  * t at its point, may go into the one statement u reading D (at u's own
  * point, over the same box) when nothing in between writes what i reads. */
-static int inline_target(const ir_func *f, int i, int t)
+static int inline_target(const ir_func *f, const refs *R, int i, int t)
 {
   const ir_stmt *s = f->stmts[i];
   const ir_tensor *D = f->tensors[s->tensor];
   if (!covers_tensor(f, s) || s->n_index != s->n_lhs || s->red != IR_RED_NONE || s->init || D->role != IR_TEMP ||
       D->view || !reads_at_own_point(s, s->rhs, t))
     return -1;
-  int u = single_reader(f, i, s->tensor);
+  int u = single_reader(f, R, i, s->tensor);
   if (u < 0)
     return -1;
   const ir_stmt *r = f->stmts[u];
@@ -246,21 +284,26 @@ static void substitute(ir_expr *e, int t, ir_expr *v)
       substitute(e->args[k], t, v);
 }
 
-static void remove_stmt(ir_func *f, int i)
+static void remove_stmt(ir_func *f, refs *R, int i)
 {
   for (int k = i; k + 1 < f->n_stmts; k++) {
     f->stmts[k] = f->stmts[k + 1];
     f->stmt_origin[k] = f->stmt_origin[k + 1];
   }
   f->n_stmts--;
+  for (int t = 0; t < f->n_tensors; t++) {
+    R->first[t] -= R->first[t] > i;
+    R->last[t] -= R->last[t] > i;
+    R->wlast[t] -= R->wlast[t] > i;
+  }
 }
 
 /* Statement i into its one reader (then removed), when the chain's value
  * t is read again after i (a DAG: x * sigmoid(x)); false if it cannot be.
  * Its tensor is marked in dead. */
-static bool inline_reader(aotc_ctx *ctx, ir_func *f, int i, int t, bool *dead)
+static bool inline_reader(aotc_ctx *ctx, ir_func *f, refs *R, int i, int t, bool *dead)
 {
-  int u = referenced(f, i + 1, f->n_stmts, t) ? inline_target(f, i, t) : -1;
+  int u = referenced_after(R, t, i) ? inline_target(f, R, i, t) : -1;
   if (u < 0 || f->n_syncs)
     return false;
   dead[f->stmts[i]->tensor] = true;
@@ -273,7 +316,8 @@ static bool inline_reader(aotc_ctx *ctx, ir_func *f, int i, int t, bool *dead)
     r->rhs = v;
   else
     substitute(r->rhs, s->tensor, v);
-  remove_stmt(f, i);
+  note_reads(R, v, u);
+  remove_stmt(f, R, i);
   return true;
 }
 
@@ -284,6 +328,7 @@ typedef struct chain {
   ir_func *f;
   int inlined;    /* statements inlined into their reader */
   bool *dead;     /* per tensor: renamed by some chain */
+  refs refs;      /* where tensors are referenced */
   int s0;
   int n;          /* statements of the chain after s0 */
   int *stmts;     /* [n] */
@@ -326,7 +371,15 @@ static void rewrite(aotc_ctx *ctx, chain *c)
     own_indices(ctx, s, s->rhs);
   }
   for (int t = 0; t < f->n_tensors; t++)
-    c->dead[t] = c->dead[t] || c->renamed[t];
+    if (c->renamed[t]) {
+      c->dead[t] = true;
+      note(&c->refs, c->last, c->refs.first[t]);
+      note(&c->refs, c->last, c->refs.last[t]);
+    }
+  note(&c->refs, c->last, c->s0);
+  note(&c->refs, c->last, c->stmts[c->n - 1]);
+  if (c->stmts[c->n - 1] > c->refs.wlast[c->last])
+    c->refs.wlast[c->last] = c->stmts[c->n - 1];
 }
 
 /* ---- the intermediates leave the function */
@@ -391,19 +444,20 @@ static bool find_chain(chain *c)
 {
   ir_func *f = c->f;
   int t = f->stmts[c->s0]->tensor;
-  if (referenced(f, 0, c->s0, t))
+  if (referenced_before(&c->refs, t, c->s0))
     return false;
   c->n = 0;
   memset(c->renamed, 0, sizeof(bool) * (size_t)f->n_tensors);
-  for (int i = c->s0 + 1; i < f->n_stmts; i++) {
+  for (int i = c->s0 + 1; i < f->n_stmts && i <= c->refs.last[t]; i++) {
     if (!ir_stmt_reads(f->stmts[i], t) && !writes(f, i, t))
       continue;
-    if (!writes(f, i, t) && !moves_on(f, c->s0, i, t) && inline_reader(c->ctx, c->f, i, t, c->dead)) {
+    if (!writes(f, i, t) && !moves_on(f, &c->refs, c->s0, i, t) &&
+        inline_reader(c->ctx, c->f, &c->refs, i, t, c->dead)) {
       c->inlined++;
       i--;
       continue;
     }
-    if (writes(f, i, t) ? !is_step(f, c->s0, i, t) : !moves_on(f, c->s0, i, t))
+    if (writes(f, i, t) ? !is_step(f, c->s0, i, t) : !moves_on(f, &c->refs, c->s0, i, t))
       break;
     if (!writes(f, i, t)) {
       c->renamed[t] = true;
@@ -444,8 +498,12 @@ bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused)
   c.stmts = IR_NEW_ARRAY(ctx, int, f->n_stmts);
   c.renamed = IR_NEW_ARRAY(ctx, bool, f->n_tensors);
   c.dead = IR_NEW_ARRAY(ctx, bool, f->n_tensors);
-  if (!c.stmts || !c.renamed || !c.dead)
+  c.refs.first = IR_NEW_ARRAY(ctx, int, f->n_tensors);
+  c.refs.last = IR_NEW_ARRAY(ctx, int, f->n_tensors);
+  c.refs.wlast = IR_NEW_ARRAY(ctx, int, f->n_tensors);
+  if (!c.stmts || !c.renamed || !c.dead || !c.refs.first || !c.refs.last || !c.refs.wlast)
     return false;
+  index_refs(f, &c.refs);
   for (c.s0 = 0; c.s0 < f->n_stmts; c.s0++)
     if (is_head(f, c.s0) && find_chain(&c)) {
       rewrite(ctx, &c);
