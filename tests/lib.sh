@@ -37,6 +37,16 @@ suite_selected() {
   [ $# -eq 0 ] || [[ " $* " == *" $name "* ]]
 }
 
+# NAME: the outputs of fixture NAME (the NAME.OUTPUT.npy files in $here
+# beside NAME.input.npy).
+suite_outputs() {
+  local f o
+  for f in "$here/$1".*.npy; do
+    o=${f#"$here/$1."}; o=${o%.npy}
+    [ "$o" = input ] || echo "$o"
+  done
+}
+
 # The summary line; fails when a case failed.
 suite_end() {
   echo "$passed passed, $failed failed, $skipped skipped"

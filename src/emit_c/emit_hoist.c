@@ -12,24 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Whether isl expression e mentions the identifier named name. */
-static bool mentions(__isl_keep isl_ast_expr *e, const char *name)
-{
-  bool found = false;
-  if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
-    isl_id *id = isl_ast_expr_id_get_id(e);
-    found = !strcmp(isl_id_get_name(id), name);
-    isl_id_free(id);
-  } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
-    for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
-      isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
-      found = mentions(arg, name);
-      isl_ast_expr_free(arg);
-    }
-  }
-  return found;
-}
-
 /* An access of another tensor than s writes, at index variables bound to
  * values that do not move with the loop iterator it. */
 static bool is_invariant(const emit_fn *E, const ir_stmt *s, const ir_expr *e, const char *it)
@@ -40,7 +22,7 @@ static bool is_invariant(const emit_fn *E, const ir_stmt *s, const ir_expr *e, c
     const ir_expr *a = e->args[j];
     if (a->kind == IR_CONST_INT)
       continue;
-    if (a->kind != IR_INDEX || !E->iter[a->index] || mentions(E->iter[a->index], it))
+    if (a->kind != IR_INDEX || !E->iter[a->index] || emit_ast_mentions(E->iter[a->index], it))
       return false;
   }
   return true;

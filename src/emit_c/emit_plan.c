@@ -211,8 +211,7 @@ bool emit_plan_schedule(emit_plan *p)
  * local are annotated EMIT_PLAN_ACC
  * ------------------------------------------------------------------------ */
 
-/* Does e mention the identifier named name? */
-static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
+bool emit_ast_mentions(__isl_keep isl_ast_expr *e, const char *name)
 {
   bool found = false;
   if (isl_ast_expr_get_type(e) == isl_ast_expr_id) {
@@ -222,7 +221,7 @@ static bool expr_mentions(__isl_keep isl_ast_expr *e, const char *name)
   } else if (isl_ast_expr_get_type(e) == isl_ast_expr_op) {
     for (int i = 0; !found && i < isl_ast_expr_op_get_n_arg(e); i++) {
       isl_ast_expr *arg = isl_ast_expr_op_get_arg(e, i);
-      found = expr_mentions(arg, name);
+      found = emit_ast_mentions(arg, name);
       isl_ast_expr_free(arg);
     }
   }
@@ -245,7 +244,7 @@ static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const cha
     if (!lhs_uses_index(s, x))
       continue;
     isl_ast_expr *v = x + 1 < isl_ast_expr_op_get_n_arg(call) ? isl_ast_expr_op_get_arg(call, x + 1) : NULL;
-    bool moves = !v || expr_mentions(v, it);
+    bool moves = !v || emit_ast_mentions(v, it);
     isl_ast_expr_free(v);
     if (moves)
       return false;

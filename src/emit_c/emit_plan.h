@@ -75,6 +75,8 @@ typedef struct emit_plan {
  * outlive the plan. NULL (reported on ctx) when out of memory. */
 emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, const emit_options *opt,
                          const emit_target *target);
+/* Whether isl expression e mentions the identifier named name. */
+bool emit_ast_mentions(__isl_keep isl_ast_expr *e, const char *name);
 bool emit_plan_build(emit_plan *p);
 bool emit_plan_schedule(emit_plan *p);
 bool emit_plan_ast(emit_plan *p);

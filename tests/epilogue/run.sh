@@ -22,13 +22,6 @@ suite_init epilogue || exit 2
 cases="conv_relu:1:2:1 conv_bn_relu6:1:6:2 residual:1:11:5 residual:2:11:5 gemm_relu:1:4:2 gemm_relu:2:4:2
 matmul_gelu:1:6:1 matmul_silu:1:5:2 second_consumer:1:1:0"
 
-outputs() {
-  local name=$1 f o
-  for f in "$here/$name".*.npy; do
-    o=${f#"$here/$name."}; o=${o%.npy}
-    [ "$o" = input ] || echo "$o"
-  done
-}
 
 # NAME THREADS OUTDIR [ENV...]: compiled, built warning-free; prints
 # "rewritten tiles".
@@ -53,7 +46,7 @@ run_and_compare() { # NAME THREADS OUTDIR [ENV [AOTC FLAGS...]]
   env OMP_NUM_THREADS="$threads" "$envs" "$AOTC" run "$here/$name.onnx" "$@" --threads "$threads" \
     --input "input=$here/$name.input.npy" --output-dir "$out" >"$out/run.log" 2>&1 ||
     { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
-  for o in $(outputs "$name"); do
+  for o in $(suite_outputs "$name"); do
     why=$("$work/npycmp" "$out/$o.npy" "$here/$name.$o.npy") || { echo "$o: $why"; return 1; }
   done
 }

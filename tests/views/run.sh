@@ -25,14 +25,6 @@ expected_removed() {
   for c in $cases; do [ "${c%%:*}" = "$1" ] && echo "${c##*:}"; done
 }
 
-# The outputs of the model, from its fixture files.
-outputs() {
-  local name=$1 f o
-  for f in "$here/$name".*.npy; do
-    o=${f#"$here/$name."}; o=${o%.npy}
-    [ "$o" = input ] || echo "$o"
-  done
-}
 
 check_removed() {
   local name=$1 out=$2 want got
@@ -53,7 +45,7 @@ run_and_compare() { # NAME OUTDIR [ENV...]
   mkdir -p "$out"
   env "$@" "$AOTC" run "$here/$name.onnx" --input "input=$here/$name.input.npy" --output-dir "$out" \
     >"$out/run.log" 2>&1 || { echo "aotc run failed: $(grep -m1 error "$out/run.log")"; return 1; }
-  for o in $(outputs "$name"); do
+  for o in $(suite_outputs "$name"); do
     why=$("$work/npycmp" "$out/$o.npy" "$here/$name.$o.npy") || { echo "$o: $why"; return 1; }
   done
 }
