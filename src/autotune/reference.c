@@ -202,18 +202,6 @@ void tune_ref_zero_outputs(const tune_eval *ev, void **args)
  * Reference: the interpreter on set 0, whole or on a window of rows
  * ------------------------------------------------------------------------ */
 
-static bool tensor_is_read(const ir_expr *e, int t)
-{
-  if (!e)
-    return false;
-  if (e->kind == IR_ACCESS && e->tensor == t)
-    return true;
-  for (int i = 0; i < e->n_args; i++)
-    if (tensor_is_read(e->args[i], t))
-      return true;
-  return false;
-}
-
 /* An output can be checked on a window of rows when no statement reads it:
  * each row then depends only on the statements' points of that row. */
 static bool output_sliceable(const ir_func *f, int t)
@@ -221,7 +209,7 @@ static bool output_sliceable(const ir_func *f, int t)
   if (f->tensors[t]->rank < 1)
     return false;
   for (int i = 0; i < f->n_stmts; i++)
-    if (tensor_is_read(f->stmts[i]->rhs, t))
+    if (ir_expr_reads(f->stmts[i]->rhs, t))
       return false;
   return true;
 }
