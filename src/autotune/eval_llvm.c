@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* The hash of the plan's C text and header (emit_candidate's in evaluate.c). */
 static bool text_hash(emit_plan *p, uint64_t *hash)
@@ -52,33 +53,78 @@ bool tune_llvm_plan(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, in
   return ok;
 }
 
-typedef struct compile_job {
-  emit_llvm_session *J;
-  tune_llvm_cand *lcs;
-  const bool *build;
-  int n, next;
-} compile_job;
-
-static void *compile_worker(void *data)
+static double now(void)
 {
-  compile_job *job = data;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Another candidate of the batch with the same code already compiles it. */
+static bool claimed_before(tune_llvm_batch *b, int i)
+{
+  pthread_mutex_lock(&b->lock);
+  bool taken = false;
+  for (int j = 0; j < b->n && !taken; j++)
+    taken = j != i && b->claimed[j] && b->hashes[j] == b->hashes[i];
+  b->claimed[i] = !taken;
+  pthread_mutex_unlock(&b->lock);
+  return taken;
+}
+
+static void add_times(tune_llvm_batch *b, double plan, double compile)
+{
+  pthread_mutex_lock(&b->lock);
+  b->plan_s += plan;
+  b->compile_s += compile;
+  pthread_mutex_unlock(&b->lock);
+}
+
+static void plan_and_compile(tune_llvm_batch *b, int i)
+{
+  tune_llvm_cand *lc = &b->lcs[i];
+  double t0 = now();
+  lc->loaded = -1;
+  b->planned[i] = tune_llvm_plan(b->ctx, b->f, &b->opts[i], b->ids[i], lc, &b->hashes[i], b->msgs[i], TUNE_FIELD);
+  double t1 = now();
+  if (b->planned[i] && b->wanted(b->user, b->hashes[i], &lc->loaded) && !claimed_before(b, i))
+    lc->obj = emit_llvm_session_compile(b->J, lc->plan, lc->id);
+  add_times(b, t1 - t0, now() - t1);
+}
+
+static void *pipeline_worker(void *data)
+{
+  tune_llvm_batch *b = data;
   int i;
-  while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->n)
-    if (job->build[i] && job->lcs[i].plan && job->lcs[i].loaded < 0)
-      job->lcs[i].obj = emit_llvm_session_compile(job->J, job->lcs[i].plan, job->lcs[i].id);
+  while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED)) < b->n)
+    plan_and_compile(b, i);
   return NULL;
 }
 
-void tune_llvm_compile_all(emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n)
+/* Candidate i needs code that another candidate of the batch compiled (the
+ * same hash): the object moves to i, the first to need it. */
+void tune_llvm_share_objects(tune_llvm_batch *b, const bool *build)
 {
-  compile_job job = {J, lcs, build, n, 0};
+  for (int i = 0; i < b->n; i++)
+    for (int k = 0; build[i] && !b->lcs[i].obj && b->lcs[i].loaded < 0 && k < b->n; k++)
+      if (k != i && b->lcs[k].obj && b->hashes[k] == b->hashes[i]) {
+        b->lcs[i].obj = b->lcs[k].obj;
+        b->lcs[k].obj = NULL;
+      }
+}
+
+void tune_llvm_plan_compile_all(tune_llvm_batch *b)
+{
   pthread_t th[TUNE_LLVM_JOBS - 1];
   int started = 0;
-  for (int t = 0; t < TUNE_LLVM_JOBS - 1 && t < n - 1; t++)
-    started += !pthread_create(&th[started], NULL, compile_worker, &job);
-  compile_worker(&job);
+  pthread_mutex_init(&b->lock, NULL);
+  b->next = 0;
+  for (int t = 0; t < TUNE_LLVM_JOBS - 1 && t < b->n - 1; t++)
+    started += !pthread_create(&th[started], NULL, pipeline_worker, b);
+  pipeline_worker(b);
   for (int t = 0; t < started; t++)
     pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&b->lock);
 }
 
 int tune_llvm_load(emit_llvm_session *J, tune_llvm_cand *lc, void **call, void **call_ws, char *msg, size_t cap)

@@ -8,6 +8,9 @@
 
 #include "emit_llvm.h"
 #include "ir.h"
+#include "tune.h"
+
+#include <pthread.h>
 
 struct emit_plan;
 
@@ -28,9 +31,35 @@ typedef struct tune_llvm_cand {
  * text and header, as the cc path's). False with the reason in msg. */
 bool tune_llvm_plan(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, int id, tune_llvm_cand *lc,
                     uint64_t *hash, char *msg, size_t cap);
-/* Compiles the planned candidates whose build[i] is set, TUNE_LLVM_JOBS at
- * a time. */
-void tune_llvm_compile_all(emit_llvm_session *J, tune_llvm_cand *lcs, const bool *build, int n);
+/* A batch of candidates planned and compiled on TUNE_LLVM_JOBS threads,
+ * each thread taking the next candidate, planning it (its own scratch
+ * context and isl_ctx) and compiling it unless wanted() says its code is
+ * not needed (measured before; *loaded: the handle of that code, or -1) or
+ * another candidate of the batch with the same hash compiles it. */
+typedef struct tune_llvm_batch {
+  aotc_ctx *ctx;
+  const ir_func *f;
+  emit_llvm_session *J;
+  const emit_options *opts; /* per candidate; they must outlive the plans */
+  const int *ids;
+  int n;
+  bool (*wanted)(void *user, uint64_t hash, int *loaded);
+  void *user;
+  tune_llvm_cand *lcs;       /* out: per candidate */
+  uint64_t *hashes;          /* out */
+  bool *planned;             /* out */
+  char (*msgs)[TUNE_FIELD];  /* out: why planning failed */
+  bool *claimed;             /* zeroed by the caller */
+  double plan_s, compile_s;  /* out: thread-seconds of each phase */
+  int next;
+  pthread_mutex_t lock;
+} tune_llvm_batch;
+
+void tune_llvm_plan_compile_all(tune_llvm_batch *b);
+/* Once the caller has decided which candidates build (build[i]: the first
+ * of the batch with its code), gives each the object compiled for its code
+ * by another candidate of the batch. */
+void tune_llvm_share_objects(tune_llvm_batch *b, const bool *build);
 /* Loads a compiled candidate into J: the handle for emit_llvm_session_drop,
  * -1 with the reason in msg. */
 int tune_llvm_load(emit_llvm_session *J, tune_llvm_cand *lc, void **call, void **call_ws, char *msg, size_t cap);

@@ -244,13 +244,27 @@ static void emission_failure(aotc_ctx *scratch, tune_result *res)
            scratch && scratch->n_diags ? scratch->diags[0].msg : "out of memory");
 }
 
+static emit_options candidate_options(const tune_eval *ev, const sched_options *o)
+{
+  return (emit_options){.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
+                        .threads = ev->cfg.threads};
+}
+
+/* n zeroed elements of size bytes from the context's hook. */
+static void *zeroed(const tune_eval *ev, int n, size_t size)
+{
+  void *p = aotc_malloc(ev->ctx, size * (size_t)(n ? n : 1));
+  if (p)
+    memset(p, 0, size * (size_t)(n ? n : 1));
+  return p;
+}
+
 /* Emits the C file and header of a candidate into memory. */
 static bool emit_text(tune_eval *ev, aotc_ctx *scratch, const sched_options *o, char **c, size_t *clen, char **h,
                       size_t *hlen)
 {
   FILE *cf = open_memstream(c, clen), *hf = open_memstream(h, hlen);
-  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
-                      .threads = ev->cfg.threads};
+  emit_options opt = candidate_options(ev, o);
   ir_func *fn = (ir_func *)ev->cfg.func;
   bool ok = cf && hf && emit_c_module(scratch, NULL, &fn, 1, &opt, cf, hf);
   if (cf && fclose(cf))
@@ -397,40 +411,81 @@ static void remember_code(tune_eval *ev, uint64_t hash, const tune_result *res, 
   ev->codes[ev->n_codes++].result = *res;
 }
 
-/* Emits (--backend llvm: plans) candidate i; false when it failed. */
-static bool emit_one(tune_eval *ev, const sched_options *o, int id, uint64_t *hash, tune_result *res,
-                     tune_llvm_cand *lc)
+/* An emitted candidate i needs no build when its code was measured before
+ * (result copied) or an earlier candidate of the batch has its code. */
+static void skip_known(tune_eval *ev, int i, const uint64_t *hashes, bool *build, tune_result *results)
 {
-  if (!ev->cfg.llvm)
-    return emit_candidate(ev, o, id, hash, res);
-  emit_options opt = {.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
-                      .threads = ev->cfg.threads};
-  bool ok = tune_llvm_plan(ev->ctx, ev->cfg.func, &opt, id, lc, hash, res->message, sizeof res->message);
-  res->status = ok ? TUNE_OK : TUNE_NO_BUILD;
-  return ok;
+  const tune_result *known;
+  if (build[i] && !ev->remeasure && (known = known_code(ev, hashes[i]))) {
+    results[i] = *known;
+    results[i].same_code = true;
+    build[i] = false;
+  }
+  for (int j = 0; build[i] && j < i; j++)
+    if (build[j] && hashes[j] == hashes[i])
+      build[i] = false, results[i].same_code = true;
 }
 
-/* Emits every candidate; build[i] tells which need compiling: not those that
- * failed, nor those whose code was measured before (result copied). */
+/* The cc path: emits every candidate; build[i] tells which need compiling:
+ * not those that failed, nor those whose code was measured before. */
 static void emit_all(tune_eval *ev, const sched_options *cands, int n, const int *ids, uint64_t *hashes, bool *build,
-                     tune_result *results, tune_llvm_cand *lcs)
+                     tune_result *results)
 {
   for (int i = 0; i < n; i++) {
-    const tune_result *known;
     double t0 = now();
-    build[i] = emit_one(ev, &cands[i], ids[i], &hashes[i], &results[i], &lcs[i]);
-    int k = build[i] && ev->cfg.llvm ? code_index(ev, hashes[i]) : -1;
-    lcs[i].loaded = k >= 0 ? ev->codes[k].jit : -1;
+    build[i] = emit_candidate(ev, &cands[i], ids[i], &hashes[i], &results[i]);
     ev->times.emit += now() - t0;
-    if (build[i] && !ev->remeasure && (known = known_code(ev, hashes[i]))) {
-      results[i] = *known;
-      results[i].same_code = true;
-      build[i] = false;
-    }
-    for (int j = 0; build[i] && j < i; j++)
-      if (build[j] && hashes[j] == hashes[i])
-        build[i] = false, results[i].same_code = true;
+    skip_known(ev, i, hashes, build, results);
   }
+}
+
+/* --backend llvm: does a planned candidate's code need compiling? *loaded:
+ * the handle of the same code kept loaded, or -1. */
+static bool llvm_wanted(void *user, uint64_t hash, int *loaded)
+{
+  tune_eval *ev = user;
+  int k = code_index(ev, hash);
+  *loaded = k >= 0 ? ev->codes[k].jit : -1;
+  return *loaded < 0 && (ev->remeasure || k < 0);
+}
+
+/* The wall time of the planning and compiling threads, shared between
+ * emitting and building as their thread-seconds are. */
+static void add_llvm_times(tune_eval *ev, const tune_llvm_batch *b, double wall)
+{
+  double all = b->plan_s + b->compile_s;
+  double plan = all > 0 ? wall * b->plan_s / all : 0;
+  ev->times.emit += plan;
+  ev->times.build += wall - plan;
+}
+
+/* --backend llvm: every candidate planned and compiled on threads
+ * (eval_llvm.h); then, as in emit_all, which ones are measured. */
+static void plan_compile_llvm(tune_eval *ev, const sched_options *cands, int n, const int *ids, uint64_t *hashes,
+                              bool *build, tune_result *results, tune_llvm_cand *lcs)
+{
+  emit_options *opts = zeroed(ev, n, sizeof *opts);
+  bool *claimed = zeroed(ev, n, sizeof *claimed);
+  char(*msgs)[TUNE_FIELD] = zeroed(ev, n, sizeof *msgs);
+  for (int i = 0; opts && i < n; i++)
+    opts[i] = candidate_options(ev, &cands[i]);
+  tune_llvm_batch b = {.ctx = ev->ctx, .f = ev->cfg.func, .J = ev->jit, .opts = opts, .ids = ids, .n = n,
+                       .wanted = llvm_wanted, .user = ev, .lcs = lcs, .hashes = hashes, .planned = build,
+                       .msgs = msgs, .claimed = claimed};
+  double t0 = now();
+  if (opts && claimed && msgs)
+    tune_llvm_plan_compile_all(&b);
+  add_llvm_times(ev, &b, now() - t0);
+  for (int i = 0; i < n; i++) {
+    results[i].status = build[i] ? TUNE_OK : TUNE_NO_BUILD;
+    if (!build[i])
+      snprintf(results[i].message, sizeof results[i].message, "%s", msgs ? msgs[i] : "out of memory");
+    skip_known(ev, i, hashes, build, results);
+  }
+  tune_llvm_share_objects(&b, build);
+  aotc_free(ev->ctx, opts);
+  aotc_free(ev->ctx, claimed);
+  aotc_free(ev->ctx, msgs);
 }
 
 /* --backend llvm: the candidate's code loaded (or loaded before); its
@@ -489,15 +544,6 @@ void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_resu
   ev->remeasure = false;
 }
 
-/* n zeroed elements of size bytes from the context's hook. */
-static void *zeroed(const tune_eval *ev, int n, size_t size)
-{
-  void *p = aotc_malloc(ev->ctx, size * (size_t)(n ? n : 1));
-  if (p)
-    memset(p, 0, size * (size_t)(n ? n : 1));
-  return p;
-}
-
 void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_result *results)
 {
   int *ids = zeroed(ev, n, sizeof *ids);
@@ -509,13 +555,14 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   for (int i = 0; ids && i < n; i++)
     ids[i] = ev->serial++;
   if (ids && hashes && build && emitted && lcs && jit) {
-    emit_all(ev, cands, n, ids, hashes, build, results, lcs);
+    if (ev->cfg.llvm)
+      plan_compile_llvm(ev, cands, n, ids, hashes, build, results, lcs);
+    else
+      emit_all(ev, cands, n, ids, hashes, build, results);
     for (int i = 0; i < n; i++)
       emitted[i] = results[i].status != TUNE_NO_BUILD;
     double wb = now();
-    if (ev->cfg.llvm)
-      tune_llvm_compile_all(ev->jit, lcs, build, n);
-    else
+    if (!ev->cfg.llvm)
       build_all(ev, build, n, ids, results);
     ev->times.build += now() - wb;
     double wr = now();
