@@ -85,6 +85,11 @@ static void plan_and_compile(tune_llvm_batch *b, int i)
   tune_llvm_cand *lc = &b->lcs[i];
   double t0 = now();
   lc->loaded = -1;
+  lc->id = b->ids[i];
+  if (b->planned_before(b->user, b->opts[i].sched, &b->hashes[i]) && !b->wanted(b->user, b->hashes[i], &lc->loaded)) {
+    b->planned[i] = true;
+    return;
+  }
   b->planned[i] = tune_llvm_plan(b->ctx, b->f, &b->opts[i], b->ids[i], lc, &b->hashes[i], b->msgs[i], TUNE_FIELD);
   double t1 = now();
   if (b->planned[i] && b->wanted(b->user, b->hashes[i], &lc->loaded) && !claimed_before(b, i))

@@ -35,7 +35,9 @@ bool tune_llvm_plan(aotc_ctx *ctx, const ir_func *f, const emit_options *opt, in
  * each thread taking the next candidate, planning it (its own scratch
  * context and isl_ctx) and compiling it unless wanted() says its code is
  * not needed (measured before; *loaded: the handle of that code, or -1) or
- * another candidate of the batch with the same hash compiles it. */
+ * another candidate of the batch with the same hash compiles it. A
+ * candidate whose options were planned before (the confirm rounds measure
+ * the best again) and whose code is still loaded is not planned again. */
 typedef struct tune_llvm_batch {
   aotc_ctx *ctx;
   const ir_func *f;
@@ -44,6 +46,9 @@ typedef struct tune_llvm_batch {
   const int *ids;
   int n;
   bool (*wanted)(void *user, uint64_t hash, int *loaded);
+  /* The hash of the code these options gave in an earlier batch, if any:
+   * when that code needs no compiling, the candidate is not planned. */
+  bool (*planned_before)(void *user, const sched_options *o, uint64_t *hash);
   void *user;
   tune_llvm_cand *lcs;       /* out: per candidate */
   uint64_t *hashes;          /* out */

@@ -7,6 +7,7 @@
 
 #include "tune.h"
 #include "eval_llvm.h"
+#include "poly.h"
 
 #define EVAL_MIN_REPEATS 3
 #define EVAL_MAX_REPEATS 25
@@ -14,6 +15,8 @@
 #define EVAL_RUN_LIMIT 30    /* seconds for one candidate's runs */
 #define EVAL_MIN_SAMPLE 2e-4 /* seconds: tiny kernels are timed over several calls */
 #define EVAL_CLEARLY_SLOWER 1.5 /* a candidate's fastest sample this many times the best: timing stops */
+
+#define EVAL_OPTIONS_KEY (3 * SCHED_MAX_DIMS + 16) /* ints: every field of sched_options */
 
 typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
 typedef size_t (*packed_ws_fn)(const int64_t *sizes);
@@ -50,6 +53,12 @@ struct tune_eval {
   tune_times times;
   emit_llvm_session *jit;        /* --backend llvm: the candidates compiled in-process (eval_llvm.h) */
   void *jit_call, *jit_ws;   /* the candidate being measured */
+  struct {
+    int key[EVAL_OPTIONS_KEY];
+    uint64_t hash;
+  } *plans;                  /* --backend llvm: options planned before and the hash of their code */
+  int n_plans, cap_plans;
+  poly_memo *memo;           /* isl's schedules, shared by every candidate's plan (poly.h) */
 };
 
 typedef struct run_report {

@@ -247,7 +247,7 @@ static void emission_failure(aotc_ctx *scratch, tune_result *res)
 static emit_options candidate_options(const tune_eval *ev, const sched_options *o)
 {
   return (emit_options){.sched = o, .fixed_sizes = ev->cfg.sizes, .fuse = ev->cfg.fuse, .header_name = "kernel.h",
-                        .threads = ev->cfg.threads};
+                        .threads = ev->cfg.threads, .memo = ev->memo};
 }
 
 /* n zeroed elements of size bytes from the context's hook. */
@@ -449,6 +449,52 @@ static bool llvm_wanted(void *user, uint64_t hash, int *loaded)
   return *loaded < 0 && (ev->remeasure || k < 0);
 }
 
+/* Every field of o, in order, for comparing options exactly. */
+static void options_key(const sched_options *o, int *key)
+{
+  int n = 0;
+  memset(key, 0, sizeof(int) * EVAL_OPTIONS_KEY);
+  for (int d = 0; d < SCHED_MAX_DIMS; d++) {
+    key[n++] = o->tile[d];
+    key[n++] = o->reg_tile[d];
+    key[n++] = o->order[d];
+  }
+  int rest[] = {(int)o->fusion, o->unroll, o->vectorize, o->threads, o->pack, o->scalar_replace, o->microkernel,
+                o->vector_bytes, o->gpu_block[0], o->gpu_block[1], o->gpu_block[2], o->gpu_grid[0], o->gpu_grid[1],
+                o->gpu_grid[2], o->gpu_promote};
+  memcpy(key + n, rest, sizeof rest);
+}
+
+static bool llvm_planned_before(void *user, const sched_options *o, uint64_t *hash)
+{
+  tune_eval *ev = user;
+  int key[EVAL_OPTIONS_KEY];
+  options_key(o, key);
+  for (int i = 0; i < ev->n_plans; i++)
+    if (!memcmp(ev->plans[i].key, key, sizeof key)) {
+      *hash = ev->plans[i].hash;
+      return true;
+    }
+  return false;
+}
+
+static void remember_plan(tune_eval *ev, const sched_options *o, uint64_t hash)
+{
+  uint64_t known;
+  if (llvm_planned_before(ev, o, &known))
+    return;
+  if (ev->n_plans == ev->cap_plans) {
+    int cap = ev->cap_plans ? 2 * ev->cap_plans : 64;
+    void *grown = aotc_realloc(ev->ctx, ev->plans, sizeof *ev->plans * (size_t)cap);
+    if (!grown)
+      return;
+    ev->plans = grown;
+    ev->cap_plans = cap;
+  }
+  options_key(o, ev->plans[ev->n_plans].key);
+  ev->plans[ev->n_plans++].hash = hash;
+}
+
 /* The wall time of the planning and compiling threads, shared between
  * emitting and building as their thread-seconds are. */
 static void add_llvm_times(tune_eval *ev, const tune_llvm_batch *b, double wall)
@@ -470,7 +516,7 @@ static void plan_compile_llvm(tune_eval *ev, const sched_options *cands, int n, 
   for (int i = 0; opts && i < n; i++)
     opts[i] = candidate_options(ev, &cands[i]);
   tune_llvm_batch b = {.ctx = ev->ctx, .f = ev->cfg.func, .J = ev->jit, .opts = opts, .ids = ids, .n = n,
-                       .wanted = llvm_wanted, .user = ev, .lcs = lcs, .hashes = hashes, .planned = build,
+                       .wanted = llvm_wanted, .planned_before = llvm_planned_before, .user = ev, .lcs = lcs, .hashes = hashes, .planned = build,
                        .msgs = msgs, .claimed = claimed};
   double t0 = now();
   if (opts && claimed && msgs)
@@ -480,6 +526,8 @@ static void plan_compile_llvm(tune_eval *ev, const sched_options *cands, int n, 
     results[i].status = build[i] ? TUNE_OK : TUNE_NO_BUILD;
     if (!build[i])
       snprintf(results[i].message, sizeof results[i].message, "%s", msgs ? msgs[i] : "out of memory");
+    if (build[i])
+      remember_plan(ev, &cands[i], hashes[i]);
     skip_known(ev, i, hashes, build, results);
   }
   tune_llvm_share_objects(&b, build);
@@ -608,7 +656,7 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   double t0 = now();
   bool ready = tune_ref_prepare(ev);
   ev->times.reference = now() - t0;
-  if (ready && driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) &&
+  if (ready && (ev->memo = poly_memo_new()) && driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) &&
       (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))))
     return ev;
   tune_eval_free(ev);
@@ -632,6 +680,8 @@ void tune_eval_free(tune_eval *ev)
     driver_tmp_remove(ev->dir);
   }
   aotc_free(ctx, ev->codes);
+  aotc_free(ctx, ev->plans);
   emit_llvm_session_free(ev->jit);
+  poly_memo_free(ev->memo);
   aotc_free(ctx, ev);
 }

@@ -89,6 +89,7 @@ static bool build_models(const emit_plan *p, emit_plan_fn *pf)
     if (!k->poly)
       return false;
     k->poly->cache = pf->cache;
+    k->poly->memo = p->opt->memo;
   }
   return true;
 }

@@ -826,6 +826,56 @@ static void cache_store_ast(poly_kernel *k, __isl_keep isl_ast_node *ast)
     e->ast = isl_ast_node_copy(ast);
 }
 
+/* The memo's key: the model, its context and isl's scheduling options. */
+static char *memo_key(const poly_kernel *k)
+{
+  char *context = isl_set_to_str(k->context), *key = NULL;
+  size_t len = 0;
+  FILE *out = context && k->key ? open_memstream(&key, &len) : NULL;
+  if (out) {
+    fprintf(out, "%s\n%s\nsccs=%d outer=%d whole=%d\n", k->key, context,
+            isl_options_get_schedule_serialize_sccs(k->isl), isl_options_get_schedule_outer_coincidence(k->isl),
+            isl_options_get_schedule_whole_component(k->isl));
+    if (fclose(out)) {
+      free(key);
+      key = NULL;
+    }
+  }
+  free(context);
+  return key;
+}
+
+/* isl's schedule of an earlier plan with the same key, or NULL. */
+static __isl_give isl_schedule *memo_schedule(poly_kernel *k, const char *key)
+{
+  char *text = key ? poly_memo_get(k->memo, key) : NULL;
+  isl_schedule *s = text ? isl_schedule_read_from_str(k->isl, text) : NULL;
+  free(text);
+  return s;
+}
+
+static void memo_record(poly_kernel *k, const char *key)
+{
+  char *text = key && k->schedule ? isl_schedule_to_str(k->schedule) : NULL;
+  if (text)
+    poly_memo_put(k->memo, key, text);
+  free(text);
+}
+
+/* Dependences and isl's scheduler, or the memo's schedule when it has one. */
+static void run_scheduler(poly_kernel *k, bool fuse)
+{
+  char *key = k->memo && !k->shared_storage ? memo_key(k) : NULL;
+  if ((k->schedule = memo_schedule(k, key))) {
+    free(key);
+    return;
+  }
+  if (!k->shared_storage && compute_dependences(k))
+    k->schedule = isl_scheduler(k, fuse);
+  memo_record(k, key);
+  free(key);
+}
+
 void poly_kernel_schedule(poly_kernel *k, bool fuse)
 {
   if (cache_lookup(k, fuse) || !build_model(k))
@@ -833,8 +883,7 @@ void poly_kernel_schedule(poly_kernel *k, bool fuse)
   isl_ctx_reset_error(k->isl);
   isl_ctx_set_max_operations(k->isl, k->max_ops);
   isl_ctx_reset_operations(k->isl);
-  if (!k->shared_storage && compute_dependences(k))
-    k->schedule = isl_scheduler(k, fuse);
+  run_scheduler(k, fuse);
   k->scheduled = k->schedule != NULL;
   if (!k->schedule)
     k->schedule = isl_schedule_copy(k->order);

@@ -36,6 +36,18 @@ typedef struct poly_cache poly_cache;
 poly_cache *poly_cache_new(void);
 void poly_cache_free(poly_cache *c);
 
+/* Schedules isl's scheduler computed, as text, shared by plans on other
+ * isl contexts and threads (poly_memo.c): keyed by the kernel's model text,
+ * its context and isl's scheduling options. Thread safe. */
+typedef struct poly_memo poly_memo;
+poly_memo *poly_memo_new(void);
+void poly_memo_free(poly_memo *m);
+/* The schedule recorded under key (malloc'ed), or NULL. */
+char *poly_memo_get(poly_memo *m, const char *key);
+void poly_memo_put(poly_memo *m, const char *key, const char *schedule);
+/* Schedules poly_memo_get found so far. */
+long poly_memo_hits(poly_memo *m);
+
 typedef struct poly_kernel {
   aotc_ctx *ctx;
   isl_ctx *isl;
@@ -61,6 +73,7 @@ typedef struct poly_kernel {
   poly_cache *cache;            /* NULL, or where to look the kernel's loops up and record them */
   char *key;                    /* the kernel's statements as text, for the cache (malloc'ed) */
   bool from_cache;              /* the schedule (final: options applied) came from the cache */
+  poly_memo *memo;              /* NULL, or isl's schedules of earlier plans (needs cache: the key) */
   int n_names;                  /* tensors named so far: tensor names[j] is "T<j>" */
   int names[64];
 } poly_kernel;
