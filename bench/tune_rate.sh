@@ -9,16 +9,21 @@
 # reference interpreter (only passing ones can be kept); the last column
 # counts the candidates rejected as wrong, per round.
 # Prints markdown tables for bench/RESULTS.md, then aotc tune's own report
-# of where the time of the last round went.
+# of where the time of the last round went. BASE=path/to/another/aotc adds
+# that binary's two paths to every round (alternating with AOTC's) and a
+# second table: before and after a change, under the same load.
 #
-#   bench/tune_rate.sh          (AOTC=build/aotc ROUNDS=3 TRIALS=16)
+#   bench/tune_rate.sh          (AOTC=build/aotc ROUNDS=3 TRIALS=16 BASE=)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
-ROUNDS=${ROUNDS:-3} TRIALS=${TRIALS:-16}
+ROUNDS=${ROUNDS:-3} TRIALS=${TRIALS:-16} BASE=${BASE:-}
+variants=(cc llvm)
+[ -z "$BASE" ] || variants+=(base_cc base_llvm)
 out=build/bench/tune_rate
 mkdir -p "$out"
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"
+load() { echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"; }
+load
 
 cases=("mm M=256,N=256,K=256" "bmm B=8,M=64,N=64,K=64" "conv3x3 N=1,C=32,H=28,W=28,F=32"
   "conv3x3s2 N=1,C=64,H=28,W=28,F=64" "softmax N=256,D=1024" "layernorm N=256,D=1024")
@@ -29,7 +34,9 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 tune() {
   local log=$1 entry=$2 sizes=$3
   shift 3
-  /usr/bin/time -f "%e %U %S" -o "$log.time" "$AOTC" tune bench/kernels.tc --entry "$entry" --size "$sizes" \
+  local bin=$AOTC
+  [ "${1:-}" != base ] || { bin=$BASE; shift; }
+  /usr/bin/time -f "%e %U %S" -o "$log.time" "$bin" tune bench/kernels.tc --entry "$entry" --size "$sizes" \
     --trials "$TRIALS" --seed 1 "$@" >"$log" 2>&1
   awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$log.time"
 }
@@ -37,14 +44,15 @@ wrong() { sed -n 's/.* \([0-9]*\) wrong, \([0-9]*\) failed.*/\1/p' "$1" | tail -
 
 for c in "${cases[@]}"; do
   read -r entry sizes <<<"$c"
-  for v in cc llvm; do : >"$out/${entry}_$v.wall"; : >"$out/${entry}_$v.cpu"; : >"$out/${entry}_$v.wrong"; done
+  for v in "${variants[@]}"; do : >"$out/${entry}_$v.wall"; : >"$out/${entry}_$v.cpu"; : >"$out/${entry}_$v.wrong"; done
 done
 for ((r = 0; r < ROUNDS; r++)); do
   for c in "${cases[@]}"; do
     read -r entry sizes <<<"$c"
-    for v in cc llvm; do
+    for v in "${variants[@]}"; do
       flags=()
-      [ $v = cc ] || flags=(--backend llvm)
+      [ "${v#base_}" = "$v" ] || flags=(base)
+      [ "${v#base_}" = cc ] || flags+=(--backend llvm)
       read -r w u < <(tune "$out/${entry}_${v}_$r.log" "$entry" "$sizes" "${flags[@]}")
       echo "$w" >>"$out/${entry}_$v.wall"
       echo "$u" >>"$out/${entry}_$v.cpu"
@@ -55,21 +63,30 @@ done
 
 rate() { awk -v n="$TRIALS" -v t="$1" 'BEGIN { printf "%.0f", 60 * n / t }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo
-echo "| kernel, sizes ($TRIALS candidates, median of $ROUNDS) | cc: cand/min wall | LLVM: cand/min wall | LLVM / cc wall | cc: cand/min CPU | LLVM: cand/min CPU | LLVM / cc CPU | rejected as wrong (cc; LLVM) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-for c in "${cases[@]}"; do
-  read -r entry sizes <<<"$c"
-  wc=$(median <"$out/${entry}_cc.wall") wl=$(median <"$out/${entry}_llvm.wall")
-  uc=$(median <"$out/${entry}_cc.cpu") ul=$(median <"$out/${entry}_llvm.cpu")
-  echo "| $entry $sizes | $(rate "$wc") | $(rate "$wl") | $(ratio "$wc" "$wl") | $(rate "$uc") | $(rate "$ul") |" \
-    "$(ratio "$uc" "$ul") | $(paste -sd+ "$out/${entry}_cc.wrong"); $(paste -sd+ "$out/${entry}_llvm.wrong") |"
-done
+# table PREFIX TITLE: the table of one binary's two paths
+table() {
+  local p=$1
+  echo
+  echo "$2"
+  echo
+  echo "| kernel, sizes ($TRIALS candidates, median of $ROUNDS) | cc: cand/min wall | LLVM: cand/min wall | LLVM / cc wall | cc: cand/min CPU | LLVM: cand/min CPU | LLVM / cc CPU | rejected as wrong (cc; LLVM) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  for c in "${cases[@]}"; do
+    read -r entry sizes <<<"$c"
+    wc=$(median <"$out/${entry}_${p}cc.wall") wl=$(median <"$out/${entry}_${p}llvm.wall")
+    uc=$(median <"$out/${entry}_${p}cc.cpu") ul=$(median <"$out/${entry}_${p}llvm.cpu")
+    echo "| $entry $sizes | $(rate "$wc") | $(rate "$wl") | $(ratio "$wc" "$wl") | $(rate "$uc") | $(rate "$ul") |" \
+      "$(ratio "$uc" "$ul") | $(paste -sd+ "$out/${entry}_${p}cc.wrong"); $(paste -sd+ "$out/${entry}_${p}llvm.wrong") |"
+  done
+}
+table "" "$AOTC:"
+[ -z "$BASE" ] || table base_ "$BASE (BASE):"
+load
 echo
 echo "Where the time of the last round went (aotc tune's own report):"
 for c in "${cases[@]}"; do
   read -r entry sizes <<<"$c"
-  for v in cc llvm; do
+  for v in "${variants[@]}"; do
     grep -h "^tune: " "$out/${entry}_${v}_$((ROUNDS - 1)).log" | sed "s/^/    $entry $v: /"
   done
 done
