@@ -31,10 +31,8 @@ static const char kernels[] =
 static const char *const options[] = {
     "tile=0 reg=0 order=0 fuse=min unroll=0 vec=1 vbytes=64 threads=1 pack=0 sr=1 mk=0",
     "tile=4,4 reg=0 order=0 fuse=min unroll=0 vec=1 vbytes=64 threads=1 pack=0 sr=1 mk=0",
-    "tile=64,16 reg=0 order=1,0 fuse=max unroll=8 vec=1 vbytes=64 threads=1 pack=0 sr=0 mk=0",
+    "tile=16,8 reg=0 order=1,0 fuse=max unroll=4 vec=0 vbytes=32 threads=2 pack=1 sr=0 mk=0",
     "tile=0 reg=8,4 order=0 fuse=keep unroll=0 vec=1 vbytes=64 threads=1 pack=0 sr=1 mk=0",
-    "tile=16 reg=0 order=0 fuse=keep unroll=0 vec=0 vbytes=32 threads=2 pack=1 sr=0 mk=0",
-    "tile=32,32,8 reg=4,16 order=0 fuse=max unroll=4 vec=1 vbytes=64 threads=1 pack=0 sr=1 mk=0",
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -65,19 +63,21 @@ static char *emit(ir_func *f, const char *o, poly_memo *memo)
   return c;
 }
 
-Test(tune_memo, memo_schedules_emit_the_same_code, .timeout = 120)
+Test(tune_memo, memo_schedules_emit_the_same_code, .timeout = 600)
 {
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   ir_module *m = module(ctx);
   poly_memo *memo = poly_memo_new();
   for (int fi = 0; fi < m->n_funcs; fi++)
-    for (int pass = 0; pass < 2; pass++)
-      for (int i = 0; i < N_OPTIONS; i++) {
-        char *plain = emit(m->funcs[fi], options[i], NULL), *memoed = emit(m->funcs[fi], options[i], memo);
+    for (int i = 0; i < N_OPTIONS; i++) {
+      char *plain = emit(m->funcs[fi], options[i], NULL);
+      for (int pass = 0; pass < 2; pass++) {
+        char *memoed = emit(m->funcs[fi], options[i], memo);
         cr_expect_str_eq(memoed, plain, "%s under %s (pass %d)", m->funcs[fi]->name, options[i], pass);
-        free(plain);
         free(memoed);
       }
+      free(plain);
+    }
   cr_expect_geq(poly_memo_hits(memo), (long)(m->n_funcs * N_OPTIONS), "the memo was used");
   poly_memo_free(memo);
   aotc_ctx_free(ctx);
@@ -100,7 +100,7 @@ static void *plan_all(void *data)
   return NULL;
 }
 
-Test(tune_memo, two_threads_plan_the_same_code, .timeout = 120)
+Test(tune_memo, two_threads_plan_the_same_code, .timeout = 600)
 {
   aotc_ctx *ctx = aotc_ctx_new(NULL, NULL);
   ir_module *m = module(ctx);
