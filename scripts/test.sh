@@ -11,11 +11,27 @@ scripts/build.sh build || { echo "build failed"; exit 1; }
 scripts/build.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
   || { echo "sanitizer build failed"; exit 1; }
 
-passed=0 failed=0 skipped=0 secs=0 suites_start=$SECONDS
+passed=0 failed=0 skipped=0 secs=0 cpu=0 suites_start=$SECONDS
 logdir=$(mktemp -d)
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp
+
+# Sets cpu_ms to the CPU time (user + sys, ms) of this shell's finished
+# children (`times` into a file: a command substitution would fork).
+cpu_mark() {
+  local u s f=$logdir/times.$BASHPID
+  times >"$f"
+  { read -r _; read -r u s; } <"$f"
+  cpu_ms=$(($(tms_ms "$u") + $(tms_ms "$s")))
+}
+
+# XmY.ZZZs (the format of `times`) in ms.
+tms_ms() {
+  local t=${1%s} sec
+  sec=${t#*m}
+  echo $((${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.}))
+}
 
 # Adds the counts of one suite's summary line to the totals.
 count() {
@@ -37,7 +53,7 @@ count() {
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  printf '%-28s %4d passed, %d failed, %d skipped  (%ss)\n' "$name" "$p" "$f" "$s" "$secs"
+  printf '%-28s %4d passed, %d failed, %d skipped  (%ss, cpu %ss)\n' "$name" "$p" "$f" "$s" "$secs" "$cpu"
   if [ "$f" -ne 0 ]; then
     echo "---- $name: failures (last 40 lines of $log) ----"
     tail -n 40 "$log"
@@ -49,23 +65,27 @@ count() {
 # NAME COMMAND...
 single() {
   local name=$1; shift
-  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS cpu_ms c0
+  cpu_mark; c0=$cpu_ms
   "$@" >"$log" 2>&1
   local rc=$? p=1 f=0
   secs=$((SECONDS - start))
+  cpu_mark; cpu=$(((cpu_ms - c0 + 500) / 1000))
   [ "$rc" -eq 0 ] || { p=0; f=1; }
   passed=$((passed + p)); failed=$((failed + f))
-  printf '%-28s %4d passed, %d failed  (%ss; %s)\n' "$name" "$p" "$f" "$secs" "$(tail -n 1 "$log")"
+  printf '%-28s %4d passed, %d failed  (%ss, cpu %ss; %s)\n' "$name" "$p" "$f" "$secs" "$cpu" "$(tail -n 1 "$log")"
   [ "$f" -eq 0 ] || { echo "---- $name ----"; tail -n 40 "$log"; echo "----"; }
 }
 
 # Runs one suite: NAME COMMAND...; its output goes to a log. Prints its time.
 suite() {
   local name=$1; shift
-  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS rc
+  local log="$logdir/${name//[^A-Za-z0-9_-]/_}.log" start=$SECONDS rc cpu_ms c0
+  cpu_mark; c0=$cpu_ms
   "$@" >"$log" 2>&1
   rc=$?
   secs=$((SECONDS - start))
+  cpu_mark; cpu=$(((cpu_ms - c0 + 500) / 1000))
   count "$name" "$log" $rc
 }
 
@@ -104,8 +124,9 @@ run_variant() {
   if [ -x tests/cudasim/run.sh ]; then
     t0=$SECONDS
     # The emitted corpus runs whole under the sanitizers; the plain run takes every 4th case.
-    cs_name="cuda simulator$tag"; [ "$variant" = build ] && cs_name="cuda simulator (emitted: 1 case in 4)"
-    suite "$cs_name" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
+    cs_name="cuda simulator$tag"
+    [ "$variant" = build ] && cs_name="cuda simulator (emitted: 1 case in 4; nvcc: each emitted file for sm_80 or sm_90, alternately)"
+    CUDA_NVCC_ALTERNATE=1 suite "$cs_name" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
     echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
   fi
   [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
@@ -132,12 +153,15 @@ run_variant() {
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   if [ -x tests/torchscript/run_models.sh ]; then
+    local ts_name="torchscript models$tag"
     if [ "$variant" = build ]; then
-      suite "torchscript models" tests/torchscript/run_models.sh
+      suite "$ts_name" tests/torchscript/run_models.sh
     else
-      TS_LARGE=none suite "torchscript models$tag" tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
+      ts_name="$ts_name (1 archive in 2)"
+      TS_LARGE=none TS_SAMPLE=2 suite "$ts_name" \
+        tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
     fi
-    grep -E '^torchscript models took' "$logdir/torchscript_models${tag//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
+    grep -E '^torchscript models took' "$logdir/${ts_name//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
   fi
   echo "$passed $failed $skipped" >"$logdir/totals-$variant"
 }
@@ -160,7 +184,7 @@ if [ -x tests/scale/run.sh ]; then
   suite "compile-time scaling" tests/scale/run.sh
   grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
 fi
-[ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader)" tests/fuzz/run.sh --time 10
+[ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader, 2 at a time)" tests/fuzz/run.sh --time 10 --parallel 2
 rm -rf "$logdir"
 echo
 echo "all suites took $((SECONDS - suites_start))s (builds included: ${SECONDS}s)"

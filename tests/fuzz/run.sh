@@ -3,8 +3,10 @@
 # fixed time from the seed corpus (tests/fuzz/seeds.sh), after replaying the
 # regression inputs of tests/fuzz/regress/<target>/ (crashes found earlier).
 #
-#   tests/fuzz/run.sh [--time SECONDS] [--jobs N] [--keep DIR] [TARGET...]
+#   tests/fuzz/run.sh [--time SECONDS] [--jobs N] [--parallel N] [--keep DIR] [TARGET...]
 #
+# --parallel N fuzzes N targets at once (each still for SECONDS; their lines
+# are printed in order when all are done).
 # TARGET is tc, onnx, npy or ts (TorchScript; default: all four); SECONDS per target
 # (default 30, or $FUZZ_TIME). A target passes when the regression inputs
 # and the run end without a crash, a leak, a timeout (20 s per input) or
@@ -20,13 +22,14 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 time_s=${FUZZ_TIME:-30}
 keep=""
-jobs=1
+jobs=1 parallel=1
 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
     --time) time_s=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --parallel) parallel=$2; shift 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -44,7 +47,10 @@ mkdir -p build-fuzz/crashes
 passed=0 failed=0
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for t in "${targets[@]}"; do
+# fuzz_target T: the regression inputs and the timed run of target T; its
+# lines on stdout, exit status 1 when it failed.
+fuzz_target() {
+  local t=$1 bin corpus log regress ok start par runs
   bin=build-fuzz/fuzz_$t
   corpus=${keep:+$(mkdir -p "$keep" && cd "$keep" && pwd)/$t}
   corpus=${corpus:-$tmp/corpus_$t}
@@ -60,19 +66,30 @@ for t in "${targets[@]}"; do
   par=()
   [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
   [ "$t" = ts ] && par+=(-max_len=262144)
-  (cd "$tmp" && "$root/$bin" -max_total_time="$time_s" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 "${par[@]}" \
+  mkdir -p "$tmp/run_$t"
+  (cd "$tmp/run_$t" && "$root/$bin" -max_total_time="$time_s" -seed="${FUZZ_SEED:-1}" -timeout=20 -rss_limit_mb=2048 "${par[@]}" \
     -artifact_prefix="$root/build-fuzz/crashes/${t}-" -print_final_stats=1 \
     "$corpus" "$tmp/seeds/$t") >"$log" 2>&1 || ok=0
-  runs=$(grep -ho 'stat::number_of_executed_units: *[0-9]*' "$log" "$tmp"/fuzz-*.log 2>/dev/null | grep -o '[0-9]*$' |
+  runs=$(grep -ho 'stat::number_of_executed_units: *[0-9]*' "$log" "$tmp/run_$t"/fuzz-*.log 2>/dev/null | grep -o '[0-9]*$' |
          awk '{s += $1} END {print s + 0}')
   if [ "$ok" -eq 1 ]; then
-    passed=$((passed + 1))
     printf 'PASS fuzz_%s: %s executions in %ss, no crash\n' "$t" "$runs" "$(( $(date +%s) - start ))"
   else
-    failed=$((failed + 1))
     printf 'FAIL fuzz_%s: after %s executions\n' "$t" "$runs"
-    grep -E 'ERROR|runtime error|SUMMARY|Test unit written' "$log" "$tmp"/fuzz-*.log 2>/dev/null | head -n 10
+    grep -E 'ERROR|runtime error|SUMMARY|Test unit written' "$log" "$tmp/run_$t"/fuzz-*.log 2>/dev/null | head -n 10
+    return 1
   fi
+}
+
+pids=()
+for t in "${targets[@]}"; do
+  fuzz_target "$t" >"$tmp/$t.out" 2>&1 &
+  pids+=($!)
+  [ $(jobs -rp | wc -l) -ge "$parallel" ] && wait -n
+done
+for i in "${!targets[@]}"; do
+  if wait "${pids[$i]}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  cat "$tmp/${targets[$i]}.out"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
