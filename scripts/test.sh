@@ -106,9 +106,13 @@ run_variant() {
   [ -x tests/errors/run.sh ] && suite "errors$tag" tests/errors/run.sh
   [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
   [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
-  [ -x tests/e2e/run.sh ] && suite "e2e$tag" tests/e2e/run.sh
+  # Under the sanitizers (which check aotc, not the code it writes) the suites
+  # that check results only build the emitted C at -O0 (tests/cc-opt.sh).
+  local o0=() o0_tag=""
+  [ "$variant" = build-san ] && o0=(env CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0) o0_tag=" (emitted C at -O0)"
+  [ -x tests/e2e/run.sh ] && suite "e2e$tag$o0_tag" "${o0[@]}" tests/e2e/run.sh
   [ -x tests/views/run.sh ] && suite "views$tag" tests/views/run.sh
-  [ -x tests/sched/run.sh ] && suite "schedules$tag" tests/sched/run.sh
+  [ -x tests/sched/run.sh ] && suite "schedules$tag$o0_tag" "${o0[@]}" tests/sched/run.sh
   [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
   # models makes build/models, whose large fixtures the llvm suite also runs.
   [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
@@ -150,12 +154,14 @@ run_variant() {
   fi
   [ -x tests/errors/run_models.sh ] && suite "errors onnx+npy$tag" tests/errors/run_models.sh
   [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
-  [ "$variant" = build ] && [ -x tests/onnx/run.sh ] && suite "onnx conformance" tests/onnx/run.sh
+  [ "$variant" = build ] && [ -x tests/onnx/run.sh ] &&
+    CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0 suite "onnx conformance (emitted C at -O0)" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
   if [ -x tests/torchscript/run_models.sh ]; then
     local ts_name="torchscript models$tag"
     if [ "$variant" = build ]; then
-      suite "$ts_name" tests/torchscript/run_models.sh
+      ts_name="$ts_name (resnet18: weights as inputs)"
+      TS_WEIGHTS_AS_INPUTS=resnet18_traced suite "$ts_name" tests/torchscript/run_models.sh
     else
       ts_name="$ts_name (1 archive in 2)"
       TS_LARGE=none TS_SAMPLE=2 suite "$ts_name" \
