@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test.sh: installs what is missing, builds aotc, runs every test suite, and
 # beside them the suites again against a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Each suite's line gives its time; ends with the
-# line `N passed, N failed, N skipped`.
+# UndefinedBehaviorSanitizer. Each suite's line gives its time and CPU time
+# (user + sys); ends with the line `N passed, N failed, N skipped`. The
+# suites of both builds share TEST_JOBS (default 2) slots: a suite starts
+# when one is free, whichever build it belongs to; the lines are printed in
+# the order below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -52,7 +55,7 @@ count() {
     s=$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+' || echo 0)
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  echo "$p $f $s" >>"$job_counts"
   printf '%-28s %4d passed, %d failed, %d skipped  (%ss, cpu %ss)\n' "$name" "$p" "$f" "$s" "$secs" "$cpu"
   if [ "$f" -ne 0 ]; then
     echo "---- $name: failures (last 40 lines of $log) ----"
@@ -72,7 +75,7 @@ single() {
   secs=$((SECONDS - start))
   cpu_mark; cpu=$(((cpu_ms - c0 + 500) / 1000))
   [ "$rc" -eq 0 ] || { p=0; f=1; }
-  passed=$((passed + p)); failed=$((failed + f))
+  echo "$p $f 0" >>"$job_counts"
   printf '%-28s %4d passed, %d failed  (%ss, cpu %ss; %s)\n' "$name" "$p" "$f" "$secs" "$cpu" "$(tail -n 1 "$log")"
   [ "$f" -eq 0 ] || { echo "---- $name ----"; tail -n 40 "$log"; echo "----"; }
 }
@@ -89,92 +92,128 @@ suite() {
   count "$name" "$log" $rc
 }
 
+# The slots: one token a free slot in a FIFO both builds' submitters read.
+mkfifo "$logdir/slots"
+exec 3<>"$logdir/slots"
+for ((i = 0; i < ${TEST_JOBS:-2}; i++)); do printf x >&3; done
+
+# spawn FUNC ARGS...: runs FUNC ARGS in the background once a slot is free,
+# its output to the build's next result file ($logdir/res-VARIANT.N; its
+# counts to .counts, .done when it ended). last_pid: its process.
+spawn() {
+  local res
+  read -r -n 1 -u 3 _
+  job_no=$((job_no + 1))
+  res=$logdir/res-$variant.$(printf %03d "$job_no")
+  { job_counts=$res.counts; : >"$job_counts"; "$@" >"$res" 2>&1; touch "$res.done"; printf x >&3; } &
+  last_pid=$!
+  job_pids+=("$last_pid")
+  flush
+}
+
+# Prints the result files of this build that ended, in order, up to the
+# first one still running.
+flush() {
+  while [ "$printed" -lt "$job_no" ]; do
+    local res=$logdir/res-$variant.$(printf %03d $((printed + 1)))
+    [ -e "$res.done" ] || return 0
+    cat "$res"
+    printed=$((printed + 1))
+  done
+}
+
+# suite_then SED NAME COMMAND...: suite NAME COMMAND..., then the lines of
+# its log the sed script SED prints, indented.
+suite_then() {
+  local script=$1
+  shift
+  suite "$@"
+  sed -n "$script" "$logdir/${1//[^A-Za-z0-9_-]/_}.log" | sed 's/^/    /'
+}
+
 # Every suite against one build (VARIANT: build or build-san); the totals go
 # to $logdir/totals-VARIANT.
 run_variant() {
-  local variant=$1 tag=""
+  local variant=$1 tag="" job_no=0 printed=0 last_pid models_pid="" job_pids=()
   [ "$variant" = build-san ] && tag=" [asan+ubsan]"
   export AOTC="$root/$variant/aotc"
   if [ "$variant" = build ]; then
-    [ -x "$variant/tests/unit_tests" ] && suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
+    [ -x "$variant/tests/unit_tests" ] && spawn suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
   else
     # Under the sanitizers the random schedule test builds 1 option set a corpus file
     # plus the heuristic (the plain run builds 3 plus the heuristic).
     [ -x "$variant/tests/unit_tests" ] &&
-      AOTC_SCHED_SETS=1 suite "unit$tag (sched: 1 random set)" "$variant/tests/unit_tests" --jobs 2
+      AOTC_SCHED_SETS=1 spawn suite "unit$tag (sched: 1 random set)" "$variant/tests/unit_tests" --jobs 2
   fi
-  [ -x tests/errors/run.sh ] && suite "errors$tag" tests/errors/run.sh
-  [ -x tests/check/run.sh ] && suite "check$tag" tests/check/run.sh
-  [ -x tests/golden/run.sh ] && suite "golden$tag" tests/golden/run.sh
+  [ -x tests/errors/run.sh ] && spawn suite "errors$tag" tests/errors/run.sh
+  [ -x tests/check/run.sh ] && spawn suite "check$tag" tests/check/run.sh
+  [ -x tests/golden/run.sh ] && spawn suite "golden$tag" tests/golden/run.sh
   # Under the sanitizers (which check aotc, not the code it writes) the suites
   # that check results only build the emitted C at -O0 (tests/cc-opt.sh).
   local o0=() o0_tag=""
   [ "$variant" = build-san ] && o0=(env CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0) o0_tag=" (emitted C at -O0)"
-  [ -x tests/e2e/run.sh ] && suite "e2e$tag$o0_tag" "${o0[@]}" tests/e2e/run.sh
-  [ -x tests/views/run.sh ] && suite "views$tag" tests/views/run.sh
-  [ -x tests/sched/run.sh ] && suite "schedules$tag$o0_tag" "${o0[@]}" tests/sched/run.sh
-  [ -x tests/halide/run.sh ] && suite "halide buffer abi$tag" tests/halide/run.sh
+  [ -x tests/e2e/run.sh ] && spawn suite "e2e$tag$o0_tag" "${o0[@]}" tests/e2e/run.sh
+  [ -x tests/views/run.sh ] && spawn suite "views$tag" tests/views/run.sh
+  [ -x tests/sched/run.sh ] && spawn suite "schedules$tag$o0_tag" "${o0[@]}" tests/sched/run.sh
+  [ -x tests/halide/run.sh ] && spawn suite "halide buffer abi$tag" tests/halide/run.sh
   # models makes build/models, whose large fixtures the llvm suite also runs.
-  [ "$variant" = build ] && [ -x tests/models/run.sh ] && suite "models" tests/models/run.sh
-  [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) suite "llvm backend$tag" tests/llvm/run.sh
-  [ -x tests/matmul/run.sh ] && suite "matmul$tag" tests/matmul/run.sh
-  [ -x tests/conv/run.sh ] && suite "conv fast paths$tag" tests/conv/run.sh
-  [ -x tests/epilogue/run.sh ] && suite "fused epilogues$tag" tests/epilogue/run.sh
+  [ "$variant" = build ] && [ -x tests/models/run.sh ] && spawn suite "models" tests/models/run.sh &&
+    models_pid=$last_pid
+  [ -n "$models_pid" ] && wait "$models_pid"
+  [ -x tests/llvm/run.sh ] && SAN=$([ "$variant" = build-san ] && echo 1 || echo 0) spawn suite "llvm backend$tag" tests/llvm/run.sh
+  [ -x tests/matmul/run.sh ] && spawn suite "matmul$tag" tests/matmul/run.sh
+  [ -x tests/conv/run.sh ] && spawn suite "conv fast paths$tag" tests/conv/run.sh
+  [ -x tests/epilogue/run.sh ] && spawn suite "fused epilogues$tag" tests/epilogue/run.sh
   local pd=2; [ "$variant" = build-san ] && pd=4
   [ -x tests/pooldw/run.sh ] &&
-    POOLDW_SAMPLE=$pd suite "pooling and depthwise$tag (2 threads, llvm, cuda-sim: 1 case in $pd)" tests/pooldw/run.sh
-  [ -x tests/vmath/run.sh ] && suite "vector math, layer norm$tag" tests/vmath/run.sh
-  [ -x tests/rows/run.sh ] && suite "row kernels (softmax, layer norm)$tag" tests/rows/run.sh
+    POOLDW_SAMPLE=$pd spawn suite "pooling and depthwise$tag (2 threads, llvm, cuda-sim: 1 case in $pd)" tests/pooldw/run.sh
+  [ -x tests/vmath/run.sh ] && spawn suite "vector math, layer norm$tag" tests/vmath/run.sh
+  [ -x tests/rows/run.sh ] && spawn suite "row kernels (softmax, layer norm)$tag" tests/rows/run.sh
   if [ -x tests/cudasim/run.sh ]; then
-    t0=$SECONDS
     # The emitted corpus runs whole under the sanitizers; the plain run takes every 4th case.
     cs_name="cuda simulator$tag"
     [ "$variant" = build ] && cs_name="cuda simulator (emitted: 1 case in 4; nvcc: each emitted file for sm_80 or sm_90, alternately)"
-    CUDA_NVCC_ALTERNATE=1 suite "$cs_name" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
-    echo "  (cuda simulator$tag took $((SECONDS - t0))s)"
+    CUDA_NVCC_ALTERNATE=1 spawn suite "$cs_name" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
   fi
-  [ -x tests/torchscript/run.sh ] && suite "torchscript check$tag" tests/torchscript/run.sh
-  [ -x tests/grad/run.sh ] && suite "grad vs pytorch$tag" tests/grad/run.sh
-  [ -x tests/train/run.sh ] && suite "train vs pytorch$tag" tests/train/run.sh
-  [ -x tests/train/ddp.sh ] && suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
+  [ -x tests/torchscript/run.sh ] && spawn suite "torchscript check$tag" tests/torchscript/run.sh
+  [ -x tests/grad/run.sh ] && spawn suite "grad vs pytorch$tag" tests/grad/run.sh
+  [ -x tests/train/run.sh ] && spawn suite "train vs pytorch$tag" tests/train/run.sh
+  [ -x tests/train/ddp.sh ] && spawn suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
   if [ "$variant" = build ]; then
-    [ -x tests/cortexm4/run.sh ] && suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
-    [ -x examples/train_digits/run.sh ] && single "digits example (mlp, cnn)" examples/train_digits/run.sh
-    if [ -x tests/firmware/run.sh ]; then
-      suite "firmware on qemu cortex-m4" tests/firmware/run.sh
-      sed -n '/^Cortex-M4/,/^image/p' "$logdir/firmware_on_qemu_cortex-m4.log" | sed 's/^/    /'
-    fi
+    [ -x tests/cortexm4/run.sh ] && spawn suite "cortex-m4 + -Werror" tests/cortexm4/run.sh
+    [ -x examples/train_digits/run.sh ] && spawn single "digits example (mlp, cnn)" examples/train_digits/run.sh
+    [ -x tests/firmware/run.sh ] &&
+      spawn suite_then '/^Cortex-M4/,/^image/p' "firmware on qemu cortex-m4" tests/firmware/run.sh
   else
-    [ -x build-san/tests/mutate ] && single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
-    if [ -x build-san/tests/mutate_ts ]; then
-      t0=$SECONDS
-      single "torchscript mutation$tag" build-san/tests/mutate_ts 2000
-      echo "  (torchscript mutation: $((SECONDS - t0)) s)"
-    fi
+    [ -x build-san/tests/mutate ] && spawn single "mutation smoke$tag" build-san/tests/mutate 3000 tests/kernels
+    [ -x build-san/tests/mutate_ts ] && spawn single "torchscript mutation$tag" build-san/tests/mutate_ts 2000
   fi
-  [ -x tests/errors/run_models.sh ] && suite "errors onnx+npy$tag" tests/errors/run_models.sh
-  [ -x tests/hostile/run.sh ] && suite "hostile inputs$tag" tests/hostile/run.sh
+  [ -x tests/errors/run_models.sh ] && spawn suite "errors onnx+npy$tag" tests/errors/run_models.sh
+  [ -x tests/hostile/run.sh ] && spawn suite "hostile inputs$tag" tests/hostile/run.sh
   [ "$variant" = build ] && [ -x tests/onnx/run.sh ] &&
-    CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0 suite "onnx conformance (emitted C at -O0)" tests/onnx/run.sh
-  [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && suite "grad of onnx ops" tests/grad/onnx_run.sh build
+    CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0 spawn suite "onnx conformance (emitted C at -O0)" tests/onnx/run.sh
+  [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && spawn suite "grad of onnx ops" tests/grad/onnx_run.sh build
   if [ -x tests/torchscript/run_models.sh ]; then
     local ts_name="torchscript models$tag"
     if [ "$variant" = build ]; then
       ts_name="$ts_name (resnet18: weights as inputs)"
-      TS_WEIGHTS_AS_INPUTS=resnet18_traced suite "$ts_name" tests/torchscript/run_models.sh
+      TS_WEIGHTS_AS_INPUTS=resnet18_traced spawn suite_then '/^torchscript models took/p' "$ts_name" \
+        tests/torchscript/run_models.sh
     else
       ts_name="$ts_name (1 archive in 2)"
-      TS_LARGE=none TS_SAMPLE=2 suite "$ts_name" \
+      TS_LARGE=none TS_SAMPLE=2 spawn suite_then '/^torchscript models took/p' "$ts_name" \
         tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
     fi
-    grep -E '^torchscript models took' "$logdir/${ts_name//[^A-Za-z0-9_-]/_}.log" | sed 's/^/  /'
   fi
-  echo "$passed $failed $skipped" >"$logdir/totals-$variant"
+  wait "${job_pids[@]}"
+  flush
+  cat "$logdir"/res-"$variant".*.counts 2>/dev/null |
+    awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}' >"$logdir/totals-$variant"
 }
 
-# The two builds' suites run side by side (most suites keep one core busy);
-# the sanitizer lines are printed when the plain ones are done. The suites
-# that measure time (compile-time scaling, fuzzing) run after both, alone.
+# The two builds' suites run side by side, sharing the slots; the sanitizer
+# lines are printed when the plain ones are done. The suite that measures
+# time (compile-time scaling) and the fuzzers run after both, alone.
 run_variant build-san >"$logdir/san.out" 2>&1 &
 san_pid=$!
 run_variant build
@@ -186,11 +225,15 @@ read -r p2 f2 s2 <"$logdir/totals-build-san" || { p2=0; f2=1; s2=0; }
 passed=$((p + p2)) failed=$((f + f2)) skipped=$((s + s2))
 echo "---- alone, after them:"
 export AOTC="$root/build/aotc"
+job_counts=$logdir/alone.counts
+: >"$job_counts"
 if [ -x tests/scale/run.sh ]; then
   suite "compile-time scaling" tests/scale/run.sh
   grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
 fi
 [ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader, 2 at a time)" tests/fuzz/run.sh --time 10 --parallel 2
+read -r p f s < <(awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}' "$job_counts" 2>/dev/null)
+passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) skipped=$((skipped + ${s:-0}))
 rm -rf "$logdir"
 echo
 echo "all suites took $((SECONDS - suites_start))s (builds included: ${SECONDS}s)"
