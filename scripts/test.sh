@@ -137,6 +137,9 @@ run_variant() {
   local variant=$1 tag="" job_no=0 printed=0 last_pid models_pid="" job_pids=()
   [ "$variant" = build-san ] && tag=" [asan+ubsan]"
   export AOTC="$root/$variant/aotc"
+  # The fuzzers (their own clang build, then 10 s a reader) first, for their build.
+  [ "$variant" = build-san ] && [ -x tests/fuzz/run.sh ] &&
+    spawn suite "fuzz (10 s a reader, 2 at a time)" tests/fuzz/run.sh --time 10 --parallel 2
   if [ "$variant" = build ]; then
     [ -x "$variant/tests/unit_tests" ] && spawn suite "unit$tag" "$variant/tests/unit_tests" --jobs 2
   else
@@ -144,6 +147,21 @@ run_variant() {
     # plus the heuristic (the plain run builds 3 plus the heuristic).
     [ -x "$variant/tests/unit_tests" ] &&
       AOTC_SCHED_SETS=1 spawn suite "unit$tag (sched: 1 random set)" "$variant/tests/unit_tests" --jobs 2
+  fi
+  # The longest suites early, so that the slots end together.
+  [ "$variant" = build ] && [ -x tests/onnx/run.sh ] &&
+    CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0 spawn suite "onnx conformance (emitted C at -O0)" tests/onnx/run.sh
+  if [ -x tests/torchscript/run_models.sh ]; then
+    local ts_name="torchscript models$tag"
+    if [ "$variant" = build ]; then
+      ts_name="$ts_name (resnet18: weights as inputs)"
+      TS_WEIGHTS_AS_INPUTS=resnet18_traced spawn suite_then '/^torchscript models took/p' "$ts_name" \
+        tests/torchscript/run_models.sh
+    else
+      ts_name="$ts_name (1 archive in 2)"
+      TS_LARGE=none TS_SAMPLE=2 spawn suite_then '/^torchscript models took/p' "$ts_name" \
+        tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
+    fi
   fi
   [ -x tests/errors/run.sh ] && spawn suite "errors$tag" tests/errors/run.sh
   [ -x tests/check/run.sh ] && spawn suite "check$tag" tests/check/run.sh
@@ -190,21 +208,7 @@ run_variant() {
   fi
   [ -x tests/errors/run_models.sh ] && spawn suite "errors onnx+npy$tag" tests/errors/run_models.sh
   [ -x tests/hostile/run.sh ] && spawn suite "hostile inputs$tag" tests/hostile/run.sh
-  [ "$variant" = build ] && [ -x tests/onnx/run.sh ] &&
-    CC="$root/tests/cc-opt.sh" AOTC_TEST_OPT=-O0 spawn suite "onnx conformance (emitted C at -O0)" tests/onnx/run.sh
   [ "$variant" = build ] && [ -x tests/grad/onnx_run.sh ] && spawn suite "grad of onnx ops" tests/grad/onnx_run.sh build
-  if [ -x tests/torchscript/run_models.sh ]; then
-    local ts_name="torchscript models$tag"
-    if [ "$variant" = build ]; then
-      ts_name="$ts_name (resnet18: weights as inputs)"
-      TS_WEIGHTS_AS_INPUTS=resnet18_traced spawn suite_then '/^torchscript models took/p' "$ts_name" \
-        tests/torchscript/run_models.sh
-    else
-      ts_name="$ts_name (1 archive in 2)"
-      TS_LARGE=none TS_SAMPLE=2 spawn suite_then '/^torchscript models took/p' "$ts_name" \
-        tests/torchscript/run_models.sh mlp cnn attn zoo loop branch dloop control errors
-    fi
-  fi
   wait "${job_pids[@]}"
   flush
   cat "$logdir"/res-"$variant".*.counts 2>/dev/null |
@@ -213,7 +217,7 @@ run_variant() {
 
 # The two builds' suites run side by side, sharing the slots; the sanitizer
 # lines are printed when the plain ones are done. The suite that measures
-# time (compile-time scaling) and the fuzzers run after both, alone.
+# time (compile-time scaling) runs after both, alone.
 run_variant build-san >"$logdir/san.out" 2>&1 &
 san_pid=$!
 run_variant build
@@ -231,7 +235,6 @@ if [ -x tests/scale/run.sh ]; then
   suite "compile-time scaling" tests/scale/run.sh
   grep -E '^(PASS|FAIL|  )' "$logdir/compile-time_scaling.log" | sed 's/^/    /'
 fi
-[ -x tests/fuzz/run.sh ] && suite "fuzz (10 s a reader, 2 at a time)" tests/fuzz/run.sh --time 10 --parallel 2
 read -r p f s < <(awk '{p += $1; f += $2; s += $3} END {print p + 0, f + 0, s + 0}' "$job_counts" 2>/dev/null)
 passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) skipped=$((skipped + ${s:-0}))
 rm -rf "$logdir"
