@@ -188,14 +188,24 @@ run_variant() {
   [ -x tests/vmath/run.sh ] && spawn suite "vector math, layer norm$tag" tests/vmath/run.sh
   [ -x tests/rows/run.sh ] && spawn suite "row kernels (softmax, layer norm)$tag" tests/rows/run.sh
   if [ -x tests/cudasim/run.sh ]; then
-    # The emitted corpus runs whole under the sanitizers; the plain run takes every 4th case.
-    cs_name="cuda simulator$tag"
-    [ "$variant" = build ] && cs_name="cuda simulator (emitted: 1 case in 4; nvcc: each emitted file for sm_80 or sm_90, alternately)"
-    CUDA_NVCC_ALTERNATE=1 spawn suite "$cs_name" tests/cudasim/run.sh $([ "$variant" = build-san ] && echo --san)
+    # The emitted corpus: the plain run takes every other case, the sanitizer run the others.
+    if [ "$variant" = build ]; then
+      CUDA_SAMPLE=2 CUDA_NVCC_ALTERNATE=1 spawn suite \
+        "cuda simulator (emitted: 1 case in 2; nvcc: each emitted file for sm_80 or sm_90, alternately)" tests/cudasim/run.sh
+    else
+      CUDA_SAMPLE=2 CUDA_SAMPLE_OFFSET=1 spawn suite \
+        "cuda simulator$tag (emitted: the plain run's other 1 case in 2)" tests/cudasim/run.sh --san
+    fi
   fi
   [ -x tests/torchscript/run.sh ] && spawn suite "torchscript check$tag" tests/torchscript/run.sh
   [ -x tests/grad/run.sh ] && spawn suite "grad vs pytorch$tag" tests/grad/run.sh
-  [ -x tests/train/run.sh ] && spawn suite "train vs pytorch$tag" tests/train/run.sh
+  if [ "$variant" = build ]; then
+    [ -x tests/train/run.sh ] && spawn suite "train vs pytorch" tests/train/run.sh
+  else
+    # Under the sanitizers 4 of the 8 training cases: each model, optimizer and loss once.
+    [ -x tests/train/run.sh ] && spawn suite "train vs pytorch$tag (4 of 8 cases: each model, optimizer, loss)" \
+      tests/train/run.sh mlp_adamw_mse cnn_sgd mlpbn_eval_sgd cnnbn_adam dropout init blob m4 refusals
+  fi
   [ -x tests/train/ddp.sh ] && spawn suite "train ddp (mpi)$tag" tests/train/ddp.sh $([ "$variant" = build-san ] && echo --san)
   if [ "$variant" = build ]; then
     [ -x tests/cortexm4/run.sh ] && spawn suite "cortex-m4 + -Werror" tests/cortexm4/run.sh

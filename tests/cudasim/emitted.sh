@@ -11,7 +11,8 @@
 # declares, and registers x threads within an SM's 64K registers.
 #
 # CUDA_CASES="matmul conv2d ..." limits the corpus to those entries, CUDA_SAMPLE=N to every Nth
-# case, CUDA_NVCC_FILES="conv pool" the nvcc checks to those .tc files, CUDA_NVCC_ALTERNATE=1
+# case (from case CUDA_SAMPLE_OFFSET, default 0: the plain and the sanitizer runs can take
+# the cases apart), CUDA_NVCC_FILES="conv pool" the nvcc checks to those .tc files, CUDA_NVCC_ALTERNATE=1
 # compiles each emitted file for one architecture, sm_80 and sm_90 in turn (half the nvcc time;
 # both still checked); JOBS (default 2).
 
@@ -45,7 +46,7 @@ manifest_cases() {
     read -r -a w <<<"$line"
     if [ -n "${CUDA_CASES:-}" ] && [[ " $CUDA_CASES " != *" ${w[1]%@*} "* ]]; then continue; fi
     n=$((n + 1))
-    [ $(((n - 1) % ${CUDA_SAMPLE:-1})) -eq 0 ] && echo "$line"
+    [ $(((n - 1 - ${CUDA_SAMPLE_OFFSET:-0}) % ${CUDA_SAMPLE:-1})) -eq 0 ] && echo "$line"
   done <"$kdir/manifest.txt"
 }
 

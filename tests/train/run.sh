@@ -10,8 +10,8 @@
 # --cpu cortex-m4; its workspace size is printed), and the interpreter
 # (--interpret) must agree as well.
 #
-# Without CASE arguments it also checks that bad training requests are
-# refused (exit 1, the message, no output file).
+# Without CASE arguments (or with the argument `refusals`) it also checks
+# that bad training requests are refused (exit 1, the message, no output file).
 #
 #   AOTC=build/aotc tests/train/run.sh [CASE...]
 set -uo pipefail
@@ -208,7 +208,7 @@ refuse() {
   fi
   echo "ok   refuse $name"
 }
-if [ "$want" = "  " ]; then
+if [ "$want" = "  " ] || [[ "$want" == *" refusals "* ]]; then
   for r in "bad_loss|--loss: unknown 'hinge'|train $here/mlp.onnx --loss hinge" \
            "bad_lr|--lr expects a non-negative number|train $here/mlp.onnx --loss mse --lr -1" \
            "no_params|no trainable parameters|train $here/in_place.tc --loss mse" \
