@@ -147,6 +147,36 @@ static void accumulators_to_tile(ukr *u)
                 at(u, u->t, lw_i64(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
 }
 
+/* __builtin_prefetch(addr, 1): for writing, kept in every cache level. */
+static void prefetch_write(lw_fn *F, LLVMValueRef addr)
+{
+  LLVMTypeRef ptr = F->L->ptr;
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 1, 0), LLVMConstInt(F->L->i32, 3, 0),
+                         LLVMConstInt(F->L->i32, 1, 0)};
+  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ptr, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ptr, 1),
+                 args, 4, "");
+}
+
+/* A full tile's lines of C, asked for before the depth loop so that they
+ * arrive while it runs (emit_ukernel.c's print_ukr_prefetch_c). */
+static void prefetch_c(lw_fn *F, void *data)
+{
+  ukr *u = data;
+  for (int r = 0; r < u->b->mr; r++)
+    for (int v = 0; v < u->b->nr; v += 16)
+      prefetch_write(F, at(u, u->c, add_i64(u, mul_i64(u, u->rs, r), v)));
+}
+
+/* mr, nr and cs those of a full tile of a row-major C. */
+static LLVMValueRef is_full(ukr *u)
+{
+  lw_fn *F = &u->F;
+  LLVMValueRef full = LLVMBuildAnd(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, u->mr, lw_i64(F->L, u->b->mr), ""),
+                                   LLVMBuildICmp(F->b, LLVMIntEQ, u->nr, lw_i64(F->L, u->b->nr), ""), "");
+  return LLVMBuildAnd(F->b, full, LLVMBuildICmp(F->b, LLVMIntEQ, u->cs, lw_i64(F->L, 1), ""), "");
+}
+
 /* The register tile: accumulators over the depth, a full tile stored
  * directly, an edge tile through the local tile. */
 static void register_tile(ukr *u)
@@ -156,11 +186,10 @@ static void register_tile(ukr *u)
     u->acc[x] = lw_entry_alloca(F, u->vt, "acc");
     LLVMBuildStore(F->b, LLVMConstNull(u->vt), u->acc[x]);
   }
+  if (u->b->vw > 1)
+    lw_if_else(F, is_full(u), prefetch_c, NULL, u);
   lw_counted_loop(F, lw_i64(F->L, 0), u->kc, depth_step, u);
-  LLVMValueRef full = LLVMBuildAnd(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, u->mr, lw_i64(F->L, u->b->mr), ""),
-                                   LLVMBuildICmp(F->b, LLVMIntEQ, u->nr, lw_i64(F->L, u->b->nr), ""), "");
-  full = LLVMBuildAnd(F->b, full, LLVMBuildICmp(F->b, LLVMIntEQ, u->cs, lw_i64(F->L, 1), ""), "");
-  lw_if_else(F, full, full_tile, NULL, u);
+  lw_if_else(F, is_full(u), full_tile, NULL, u);
   accumulators_to_tile(u);
 }
 
