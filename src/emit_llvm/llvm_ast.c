@@ -132,7 +132,7 @@ static LLVMValueRef for_cond(lw_fn *F, LLVMValueRef i, void *data)
   lw_push_var(F, a->name, i);
   LLVMValueRef c = lw_ast_expr(F, a->cond);
   lw_pop_var(F);
-  return LLVMTypeOf(c) == F->L->i1 ? c : LLVMBuildICmp(F->b, LLVMIntNE, c, lw_i64(F->L, 0), "");
+  return LLVMTypeOf(c) == F->L->i1 ? c : LLVMBuildICmp(F->b, LLVMIntNE, c, lw_idx(F->L, 0), "");
 }
 
 static LLVMValueRef for_inc(lw_fn *F, void *data)
@@ -227,7 +227,7 @@ static void ast_if_node(lw_fn *F, __isl_keep isl_ast_node *n)
   LLVMValueRef c = lw_ast_expr(F, cond);
   isl_ast_expr_free(cond);
   if (LLVMTypeOf(c) != F->L->i1)
-    c = LLVMBuildICmp(F->b, LLVMIntNE, c, lw_i64(F->L, 0), "");
+    c = LLVMBuildICmp(F->b, LLVMIntNE, c, lw_idx(F->L, 0), "");
   LLVMBasicBlockRef yes = lw_block(F, "then"), no = lw_block(F, "else"), join = lw_block(F, "endif");
   LLVMBuildCondBr(F->b, c, yes, no);
   LLVMPositionBuilderAtEnd(F->b, yes);

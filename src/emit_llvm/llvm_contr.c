@@ -48,7 +48,7 @@ static LLVMValueRef hi(lw_fn *F, const ir_stmt *s, int x)
 
 static LLVMValueRef extent(lw_fn *F, const ir_stmt *s, const int *set, int n)
 {
-  LLVMValueRef v = lw_i64(F->L, 1);
+  LLVMValueRef v = lw_idx(F->L, 1);
   for (int t = 0; t < n; t++)
     v = mul(F, v, hi(F, s, set[t]));
   return v;
@@ -74,14 +74,14 @@ static void decompose(lw_fn *F, const ir_stmt *s, const int *set, int n, LLVMVal
 
 static LLVMValueRef round_up(lw_fn *F, LLVMValueRef v, int step)
 {
-  LLVMValueRef s = lw_i64(F->L, step);
-  return mul(F, LLVMBuildSDiv(F->b, add(F, v, lw_i64(F->L, step - 1)), s, ""), s);
+  LLVMValueRef s = lw_idx(F->L, step);
+  return mul(F, LLVMBuildSDiv(F->b, add(F, v, lw_idx(F->L, step - 1)), s, ""), s);
 }
 
 /* Rows of A's packing buffer: min(mc, m) rounded up to mr. */
 static LLVMValueRef a_rows(lw_fn *F, const sched_blocks *b, LLVMValueRef m)
 {
-  return round_up(F, lw_min(F, lw_i64(F->L, b->mc), m), b->mr);
+  return round_up(F, lw_min(F, lw_idx(F->L, b->mc), m), b->mr);
 }
 
 static LLVMValueRef pack_floats(lw_fn *F, const sched_contraction *c, const sched_blocks *b)
@@ -89,17 +89,17 @@ static LLVMValueRef pack_floats(lw_fn *F, const sched_contraction *c, const sche
   const ir_stmt *s = F->f->stmts[c->stmt];
   LLVMValueRef m = extent(F, s, c->rows, c->n_rows), n = extent(F, s, c->cols, c->n_cols);
   LLVMValueRef k = extent(F, s, c->depth, c->n_depth);
-  LLVMValueRef cols = round_up(F, lw_min(F, lw_i64(F->L, b->nc), n), b->nr);
-  LLVMValueRef v = mul(F, add(F, a_rows(F, b, m), cols), lw_min(F, lw_i64(F->L, b->kc), k));
-  return add(F, v, lw_i64(F->L, 32));
+  LLVMValueRef cols = round_up(F, lw_min(F, lw_idx(F->L, b->nc), n), b->nr);
+  LLVMValueRef v = mul(F, add(F, a_rows(F, b, m), cols), lw_min(F, lw_idx(F->L, b->kc), k));
+  return add(F, v, lw_idx(F->L, 32));
 }
 
 LLVMValueRef lw_pack_bytes(lw_fn *F)
 {
-  LLVMValueRef most = lw_i64(F->L, 0);
+  LLVMValueRef most = lw_idx(F->L, 0);
   for (int i = 0; i < F->pf->n_contr; i++) {
     LLVMValueRef v = mul(F, pack_floats(F, &F->pf->contr[i], &F->pf->blocks[i]),
-                         lw_i64(F->L, (int64_t)F->pf->blocks[i].threads * 4));
+                         lw_idx(F->L, (int64_t)F->pf->blocks[i].threads * 4));
     most = LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSGT, v, most, ""), v, most, "");
   }
   return most;
@@ -116,7 +116,7 @@ static void store_read(panel *q, LLVMValueRef at)
 static LLVMValueRef panel_at(panel *q, LLVMValueRef p, LLVMValueRef l)
 {
   lw_fn *F = q->x->F;
-  return add(F, mul(F, p, lw_i64(F->L, q->width)), l);
+  return add(F, mul(F, p, lw_idx(F->L, q->width)), l);
 }
 
 static void lane_read(lw_fn *F, void *data)
@@ -144,7 +144,7 @@ static void pack_lane(lw_fn *F, LLVMValueRef l, void *data)
 
 static LLVMValueRef run_cond(lw_fn *F, LLVMValueRef l, void *data)
 {
-  return LLVMBuildICmp(F->b, LLVMIntSLT, l, lw_i64(F->L, ((panel *)data)->width), "");
+  return LLVMBuildICmp(F->b, LLVMIntSLT, l, lw_idx(F->L, ((panel *)data)->width), "");
 }
 
 static void run_elem(lw_fn *F, LLVMValueRef r, void *data)
@@ -164,8 +164,8 @@ static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
   decompose(F, s, q->lanes, q->n_lanes - 1, LLVMBuildUDiv(F->b, flat, inner, ""));
   q->s0 = LLVMBuildURem(F->b, flat, inner, "");
   q->l = l;
-  LLVMValueRef run = lw_min(F, LLVMBuildSub(F->b, lw_i64(F->L, q->width), l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
-  lw_counted_loop(F, lw_i64(F->L, 0), run, run_elem, q);
+  LLVMValueRef run = lw_min(F, LLVMBuildSub(F->b, lw_idx(F->L, q->width), l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
+  lw_counted_loop(F, lw_idx(F->L, 0), run, run_elem, q);
   q->run = run;
 }
 
@@ -177,7 +177,7 @@ static LLVMValueRef run_inc(lw_fn *F, void *data)
 
 static void full_runs(lw_fn *F, void *data)
 {
-  lw_loop(F, lw_i64(F->L, 0), run_cond, run_inc, pack_run, data);
+  lw_loop(F, lw_idx(F->L, 0), run_cond, run_inc, pack_run, data);
 }
 
 static void one_lane(lw_fn *F, LLVMValueRef l, void *data)
@@ -224,7 +224,7 @@ static void contiguous_lanes(lw_fn *F, panel *q)
 {
   decompose(F, q->x->s, q->lanes, q->n_lanes, q->l0);
   q->s0 = lw_access_address(F, q->read);
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, q->width), copy_lane, q);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, q->width), copy_lane, q);
 }
 
 static void full_lanes(lw_fn *F, void *data)
@@ -235,18 +235,18 @@ static void full_lanes(lw_fn *F, void *data)
   else if (q->n_lanes > 1)
     full_runs(F, q);
   else
-    lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, q->width), one_lane, q);
+    lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, q->width), one_lane, q);
 }
 
 static void edge_lanes(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, ((panel *)data)->width), pack_lane, data);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, ((panel *)data)->width), pack_lane, data);
 }
 
 static LLVMValueRef panel_full(panel *q)
 {
   lw_fn *F = q->x->F;
-  return LLVMBuildICmp(F->b, LLVMIntSLE, add(F, q->l0, lw_i64(F->L, q->width)), q->end, "");
+  return LLVMBuildICmp(F->b, LLVMIntSLE, add(F, q->l0, lw_idx(F->L, q->width)), q->end, "");
 }
 
 /* Depth step p: the depth indices, then the lanes. */
@@ -271,19 +271,19 @@ static void by_lane(lw_fn *F, LLVMValueRef l, void *data)
   panel *q = data;
   decompose(F, q->x->s, q->lanes, q->n_lanes, add(F, q->l0, l));
   q->l = l;
-  lw_counted_loop(F, lw_i64(F->L, 0), q->x->kc, by_lane_step, q);
+  lw_counted_loop(F, lw_idx(F->L, 0), q->x->kc, by_lane_step, q);
 }
 
 /* A full panel of an operand contiguous along its single depth index: lane
  * by lane, contiguous reads along the depth. */
 static void pack_by_lane(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, ((panel *)data)->width), by_lane, data);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, ((panel *)data)->width), by_lane, data);
 }
 
 static void pack_steps(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_i64(F->L, 0), ((panel *)data)->x->kc, pack_step, data);
+  lw_counted_loop(F, lw_idx(F->L, 0), ((panel *)data)->x->kc, pack_step, data);
 }
 
 /* emit_ukernel.c's depth_contiguous. */
@@ -337,7 +337,7 @@ static LLVMValueRef panel_of(contr *x, int op, LLVMValueRef r)
   int width = op ? x->b->nr : x->b->mr;
   if (!pk)
     return f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
-  return f32_at(F, pk, add(F, mul(F, l0, x->k), mul(F, x->pc, lw_i64(F->L, width))));
+  return f32_at(F, pk, add(F, mul(F, l0, x->k), mul(F, x->pc, lw_idx(F->L, width))));
 }
 
 static void tile(lw_fn *F, LLVMValueRef ir, void *data)
@@ -346,7 +346,7 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
   const sched_blocks *b = x->b;
   decompose(F, x->s, x->c->rows, x->c->n_rows, add(F, x->ic, ir));
   decompose(F, x->s, x->c->cols, x->c->n_cols, add(F, x->jc, x->jr));
-  LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, lw_i64(F->L, 0), ""),
+  LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, lw_idx(F->L, 0), ""),
                                                   F->L->i32, "")
                                   : LLVMConstInt(F->L->i32, 0, 0);
   LLVMValueRef args[] = {x->kc,
@@ -355,8 +355,8 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
                          lw_address(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s),
                          x->rs,
                          x->cs,
-                         lw_min(F, lw_i64(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, "")),
-                         lw_min(F, lw_i64(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, "")),
+                         lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, "")),
+                         lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, "")),
                          first};
   LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, 9, "");
 }
@@ -365,35 +365,35 @@ static void tile_column(lw_fn *F, LLVMValueRef jr, void *data)
 {
   contr *x = data;
   x->jr = jr;
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, tile, x);
+  lw_stepped_loop(F, lw_idx(F->L, 0), x->mc, x->b->mr, tile, x);
 }
 
 static void row_block(lw_fn *F, LLVMValueRef ic, void *data)
 {
   contr *x = data;
   x->ic = ic;
-  x->mc = lw_min(F, lw_i64(F->L, x->b->mc), LLVMBuildSub(F->b, x->m, ic, ""));
+  x->mc = lw_min(F, lw_idx(F->L, x->b->mc), LLVMBuildSub(F->b, x->m, ic, ""));
   if (!x->apk)
-    lw_stepped_loop(F, lw_i64(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, tile_column, x);
+    lw_stepped_loop(F, lw_idx(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
+  lw_stepped_loop(F, lw_idx(F->L, 0), x->nc, x->b->nr, tile_column, x);
 }
 
 static void depth_block(lw_fn *F, LLVMValueRef pc, void *data)
 {
   contr *x = data;
   x->pc = pc;
-  x->kc = lw_min(F, lw_i64(F->L, x->b->kc), LLVMBuildSub(F->b, x->k, pc, ""));
+  x->kc = lw_min(F, lw_idx(F->L, x->b->kc), LLVMBuildSub(F->b, x->k, pc, ""));
   if (!x->bpk)
-    lw_stepped_loop(F, lw_i64(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->m, x->b->mc, row_block, x);
+    lw_stepped_loop(F, lw_idx(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
+  lw_stepped_loop(F, lw_idx(F->L, 0), x->m, x->b->mc, row_block, x);
 }
 
 static void column_block(lw_fn *F, LLVMValueRef jc, void *data)
 {
   contr *x = data;
   x->jc = jc;
-  x->nc = lw_min(F, lw_i64(F->L, x->b->nc), LLVMBuildSub(F->b, x->n, jc, ""));
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->k, x->b->kc, depth_block, x);
+  x->nc = lw_min(F, lw_idx(F->L, x->b->nc), LLVMBuildSub(F->b, x->n, jc, ""));
+  lw_stepped_loop(F, lw_idx(F->L, 0), x->k, x->b->kc, depth_block, x);
 }
 
 /* C = 0 where the depth is empty (`+=!` only). */
@@ -409,27 +409,27 @@ static void zero_row(lw_fn *F, LLVMValueRef i, void *data)
 {
   contr *x = data;
   decompose(F, x->s, x->c->rows, x->c->n_rows, i);
-  lw_counted_loop(F, lw_i64(F->L, 0), x->n, zero_column, x);
+  lw_counted_loop(F, lw_idx(F->L, 0), x->n, zero_column, x);
 }
 
 static void zero_all(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_i64(F->L, 0), ((contr *)data)->m, zero_row, data);
+  lw_counted_loop(F, lw_idx(F->L, 0), ((contr *)data)->m, zero_row, data);
 }
 
 static void batch(lw_fn *F, LLVMValueRef q, void *data)
 {
   contr *x = data;
   decompose(F, x->s, x->c->batch, x->c->n_batch, q);
-  lw_stepped_loop(F, lw_i64(F->L, 0), x->n, x->b->nc, column_block, x);
+  lw_stepped_loop(F, lw_idx(F->L, 0), x->n, x->b->nc, column_block, x);
   if (x->c->init)
-    lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, x->k, lw_i64(F->L, 0), ""), zero_all, NULL, x);
+    lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, x->k, lw_idx(F->L, 0), ""), zero_all, NULL, x);
 }
 
 /* The product of the dimensions of tensor t after position pos. */
 static LLVMValueRef stride(lw_fn *F, int t, int pos)
 {
-  LLVMValueRef v = lw_i64(F->L, 1);
+  LLVMValueRef v = lw_idx(F->L, 1);
   for (int j = pos + 1; j < F->f->tensors[t]->rank; j++)
     v = mul(F, v, F->dim[t][j]);
   return v;
@@ -460,7 +460,7 @@ void lw_contraction(lw_fn *F, int ci)
   x.rs = stride(F, s->tensor, lhs_pos(s, c->i)), x.cs = stride(F, s->tensor, lhs_pos(s, c->j));
   x.ap = F->pack;
   x.apk = lw_prepacked(F, ci, 0), x.bpk = lw_prepacked(F, ci, 1);
-  x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_i64(F->L, b->kc), x.k)));
-  lw_counted_loop(F, lw_i64(F->L, 0), x.nb, batch, &x);
+  x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_idx(F->L, b->kc), x.k)));
+  lw_counted_loop(F, lw_idx(F->L, 0), x.nb, batch, &x);
   lw_unbind(F, s);
 }

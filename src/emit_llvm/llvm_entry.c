@@ -36,25 +36,35 @@ static const int64_t *fixed_sizes(const lw_fn *F)
  * Prologue: sizes, dimensions
  * ------------------------------------------------------------------------ */
 
-/* if (M < 0 || N != 64 || check < 0) return code; then a fixed size is a
- * constant. */
+/* The check of size parameter v (int64_t): != its fixed value, or < 0, or
+ * (a 32-bit index type) above INT32_MAX. */
+static LLVMValueRef bad_param(lw_fn *F, LLVMValueRef v, const int64_t *fixed, int p)
+{
+  LLVMValueRef zero = LLVMConstInt(F->L->i64, 0, 0);
+  if (fixed && fixed[p] >= 0)
+    return LLVMBuildICmp(F->b, LLVMIntNE, v, LLVMConstInt(F->L->i64, (unsigned long long)fixed[p], 1), "");
+  if (F->L->idx == F->L->i64)
+    return LLVMBuildICmp(F->b, LLVMIntSLT, v, zero, "");
+  return LLVMBuildICmp(F->b, LLVMIntUGT, v, LLVMConstInt(F->L->i64, INT32_MAX, 0), "");
+}
+
+/* if (M < 0 || N != 64 || check < 0) return code; then a size is a value
+ * of the index type, a fixed one a constant. */
 static void check_params(lw_fn *F, LLVMValueRef code)
 {
   const int64_t *fixed = fixed_sizes(F);
   LLVMValueRef bad = LLVMConstInt(F->L->i1, 0, 0);
   for (int p = 0; p < F->f->n_params; p++) {
-    bool fx = fixed && fixed[p] >= 0;
-    LLVMValueRef c = fx ? LLVMBuildICmp(F->b, LLVMIntNE, F->param[p], lw_i64(F->L, fixed[p]), "")
-                        : LLVMBuildICmp(F->b, LLVMIntSLT, F->param[p], lw_i64(F->L, 0), "");
-    bad = LLVMBuildOr(F->b, bad, c, "");
+    bad = LLVMBuildOr(F->b, bad, bad_param(F, F->param[p], fixed, p), "");
+    F->param[p] = lw_to_idx(F, F->param[p], IR_I64);
   }
   for (int c = 0; c < F->f->n_checks; c++)
-    bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, lw_size(F, F->f->checks[c]), lw_i64(F->L, 0), ""),
+    bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, lw_size(F, F->f->checks[c]), lw_idx(F->L, 0), ""),
                       "");
   ret_if(F, bad, code);
   for (int p = 0; fixed && p < F->f->n_params; p++)
     if (fixed[p] >= 0)
-      F->param[p] = lw_i64(F->L, fixed[p]);
+      F->param[p] = lw_idx(F->L, fixed[p]);
 }
 
 /* Every dimension's value; computed ones must not be negative. */
@@ -69,7 +79,7 @@ static bool compute_dims(lw_fn *F, LLVMValueRef code)
     for (int j = 0; j < T->rank; j++) {
       F->dim[t][j] = lw_size(F, T->shape[j]);
       if (!is_simple_size(T->shape[j]))
-        bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, F->dim[t][j], lw_i64(F->L, 0), ""), "");
+        bad = LLVMBuildOr(F->b, bad, LLVMBuildICmp(F->b, LLVMIntSLT, F->dim[t][j], lw_idx(F->L, 0), ""), "");
     }
   }
   if (!F->dim)
@@ -95,20 +105,20 @@ static bool per_call_plan(const ir_func *f)
 static LLVMValueRef temp_bytes(lw_fn *F, int t)
 {
   const ir_tensor *T = F->f->tensors[t];
-  LLVMValueRef n = lw_i64(F->L, ir_types[T->type].bytes);
+  LLVMValueRef n = lw_idx(F->L, ir_types[T->type].bytes);
   for (int j = 0; j < T->rank; j++)
     n = LLVMBuildMul(F->b, n, F->dim[t][j], "");
-  LLVMValueRef up = LLVMBuildAnd(F->b, LLVMBuildAdd(F->b, n, lw_i64(F->L, 63), ""), lw_i64(F->L, ~(int64_t)63), "");
-  LLVMValueRef zero = LLVMBuildICmp(F->b, LLVMIntEQ, n, lw_i64(F->L, 0), "");
-  return LLVMBuildSelect(F->b, zero, lw_i64(F->L, 64), up, "");
+  LLVMValueRef up = LLVMBuildAnd(F->b, LLVMBuildAdd(F->b, n, lw_idx(F->L, 63), ""), lw_idx(F->L, ~(int64_t)63), "");
+  LLVMValueRef zero = LLVMBuildICmp(F->b, LLVMIntEQ, n, lw_idx(F->L, 0), "");
+  return LLVMBuildSelect(F->b, zero, lw_idx(F->L, 64), up, "");
 }
 
 /* Offset of temporary t (the memory plan's, or the sum of those before). */
 static LLVMValueRef temp_offset(lw_fn *F, int t)
 {
   if (F->f->memory_planned)
-    return lw_i64(F->L, F->f->tensors[t]->ws_offset);
-  LLVMValueRef off = lw_i64(F->L, 0);
+    return lw_idx(F->L, F->f->tensors[t]->ws_offset);
+  LLVMValueRef off = lw_idx(F->L, 0);
   for (int u = 0; u < t; u++)
     if (F->f->tensors[u]->role == IR_TEMP)
       off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
@@ -124,10 +134,10 @@ static bool packs(const lw_fn *F)
 static LLVMValueRef temps_total(lw_fn *F)
 {
   if (count_temps(F->f) == 0)
-    return lw_i64(F->L, 0);
+    return lw_idx(F->L, 0);
   if (F->f->memory_planned)
-    return lw_i64(F->L, F->f->workspace_bytes == 0 ? 64 : (F->f->workspace_bytes + 63) / 64 * 64);
-  LLVMValueRef off = lw_i64(F->L, 0);
+    return lw_idx(F->L, F->f->workspace_bytes == 0 ? 64 : (F->f->workspace_bytes + 63) / 64 * 64);
+  LLVMValueRef off = lw_idx(F->L, 0);
   for (int u = 0; u < F->f->n_tensors; u++)
     if (F->f->tensors[u]->role == IR_TEMP)
       off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
@@ -139,10 +149,10 @@ static LLVMValueRef workspace_total(lw_fn *F)
   if (packs(F))
     return LLVMBuildAdd(F->b, temps_total(F), lw_pack_bytes(F), "");
   if (count_temps(F->f) == 0)
-    return lw_i64(F->L, 0);
+    return lw_idx(F->L, 0);
   if (F->f->memory_planned)
-    return lw_i64(F->L, F->f->workspace_bytes);
-  LLVMValueRef off = lw_i64(F->L, 0);
+    return lw_idx(F->L, F->f->workspace_bytes);
+  LLVMValueRef off = lw_idx(F->L, 0);
   for (int u = 0; u < F->f->n_tensors; u++)
     if (F->f->tensors[u]->role == IR_TEMP)
       off = LLVMBuildAdd(F->b, off, temp_bytes(F, u), "");
@@ -304,7 +314,7 @@ static bool build_entry(lw_fn *F)
 
 static LLVMValueRef to_size_t(lw_fn *F, LLVMValueRef v)
 {
-  return F->L->size_t_ty == F->L->i64 ? v : LLVMBuildTrunc(F->b, v, F->L->size_t_ty, "");
+  return LLVMBuildZExtOrBitCast(F->b, LLVMBuildTruncOrBitCast(F->b, v, F->L->size_t_ty, ""), F->L->size_t_ty, "");
 }
 
 static bool build_ws_bytes(lw_fn *F)
@@ -334,11 +344,11 @@ static bool build_call(lw_fn *F, LLVMValueRef entry, LLVMTypeRef ety)
   if (!args)
     return false;
   for (int p = 0; p < f->n_params; p++) {
-    LLVMValueRef i = lw_i64(F->L, p);
+    LLVMValueRef i = lw_idx(F->L, p);
     args[k++] = LLVMBuildLoad2(F->b, F->L->i64, LLVMBuildGEP2(F->b, F->L->i64, sizes, &i, 1, ""), "");
   }
   for (int i = 0; i < f->n_inputs + f->n_outputs; i++) {
-    LLVMValueRef x = lw_i64(F->L, i);
+    LLVMValueRef x = lw_idx(F->L, i);
     LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->ptr, LLVMBuildGEP2(F->b, F->L->ptr, argv, &x, 1, ""), "");
     int t = i < f->n_inputs ? f->inputs[i] : -1;
     args[k++] = t >= 0 && is_scalar_input(f, t) ? LLVMBuildLoad2(F->b, arg_type(F->L, f, t), a, "") : a;
@@ -356,7 +366,7 @@ static bool build_call_ws(lw_fn *F, LLVMValueRef wsf, LLVMTypeRef wty)
     return false;
   LLVMValueRef *args = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, f->n_params), sizes = LLVMGetParam(F->fn, 0);
   for (int p = 0; args && p < f->n_params; p++) {
-    LLVMValueRef i = lw_i64(F->L, p);
+    LLVMValueRef i = lw_idx(F->L, p);
     args[p] = LLVMBuildLoad2(F->b, F->L->i64, LLVMBuildGEP2(F->b, F->L->i64, sizes, &i, 1, ""), "");
   }
   LLVMBuildRet(F->b, LLVMBuildCall2(F->b, wty, wsf, args, (unsigned)f->n_params, ""));
@@ -402,8 +412,84 @@ static bool add_fn(emit_llvm *L, const emit_plan *p, const emit_plan_fn *pf)
   return ok;
 }
 
+/* ------------------------------------------------------------------------
+ * The index type
+ * ------------------------------------------------------------------------ */
+
+/* Whether s has a value at build time (no generic size parameter in it). */
+static bool size_known(const ir_size *s, const int64_t *fixed)
+{
+  if (!s)
+    return false;
+  if (s->kind == IR_SZ_PARAM)
+    return fixed && fixed[s->value] >= 0;
+  return s->kind == IR_SZ_CONST || (size_known(s->a, fixed) && size_known(s->b, fixed));
+}
+
+/* Whether s * scale is known and above INT32_MAX (or below INT32_MIN). */
+static bool too_big(const ir_size *s, const int64_t *fixed, int64_t scale)
+{
+  int64_t v;
+  if (!size_known(s, fixed) || !ir_size_eval(s, fixed, &v))
+    return false;
+  return __builtin_mul_overflow(v, scale, &v) || v > INT32_MAX || v < INT32_MIN;
+}
+
+static bool tensor_too_big(const ir_tensor *T, const int64_t *fixed)
+{
+  int64_t n = ir_types[T->type].bytes, v;
+  for (int j = 0; j < T->rank; j++) {
+    if (!size_known(T->shape[j], fixed) || !ir_size_eval(T->shape[j], fixed, &v))
+      return false;
+    if (__builtin_mul_overflow(n, v, &n) || n > INT32_MAX)
+      return true;
+  }
+  return false;
+}
+
+/* Whether a 32-bit index holds every bound of f known when built: its
+ * tensors' bytes, its statements' ranges, its workspace. A generic size is
+ * checked when called (above INT32_MAX: return 1, as for a negative one);
+ * a tensor it sizes must fit the 32-bit address space anyway. */
+static bool fits_i32(const ir_func *f, const int64_t *fixed)
+{
+  if (f->workspace_bytes > INT32_MAX)
+    return false;
+  for (int t = 0; t < f->n_tensors; t++)
+    if (tensor_too_big(f->tensors[t], fixed))
+      return false;
+  for (int s = 0; s < f->n_stmts; s++)
+    for (int x = 0; x < f->stmts[s]->n_index; x++)
+      if (too_big(f->stmts[s]->index[x].lo, fixed, 1) || too_big(f->stmts[s]->index[x].hi, fixed, 1))
+        return false;
+  return true;
+}
+
+/* The index type of L's module, picked with its first plan: i32 where the
+ * target's pointers are 32 bits wide and p's bounds fit (the C path prints
+ * int64_t, which gcc narrows where only the low bits reach an address;
+ * LLVM keeps 64-bit loop counters, pairs of registers on a 32-bit core). */
+static bool pick_index(emit_llvm *L, const emit_plan *p)
+{
+  bool narrow = LLVMPointerSize(L->td) == 4;
+  for (int i = 0; narrow && i < p->n_funcs; i++)
+    narrow = fits_i32(p->funcs[i].f, p->opt ? p->opt->fixed_sizes : NULL);
+  if (L->idx_picked && L->idx != L->i64 && !narrow) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: a plan with 64-bit bounds after one with 32-bit indices");
+    return false;
+  }
+  if (!L->idx_picked) {
+    L->idx = narrow ? L->i32 : L->i64;
+    L->idx_ir = narrow ? IR_I32 : IR_I64;
+  }
+  L->idx_picked = true;
+  return true;
+}
+
 bool emit_llvm_add_plan(emit_llvm *L, const emit_plan *p)
 {
+  if (!pick_index(L, p))
+    return false;
   for (int i = 0; i < p->n_funcs; i++)
     if (!add_fn(L, p, &p->funcs[i]))
       return false;

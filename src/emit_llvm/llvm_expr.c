@@ -1,5 +1,5 @@
 /* llvm_expr.c: values for the LLVM backend: size expressions, isl's AST
- * expressions (i64 loop bounds and conditions) and IR expressions with C's
+ * expressions (loop bounds of the index type, conditions) and IR expressions with C's
  * conversions, as the C printer spells them (emit_print.c). */
 #include "llvm_priv.h"
 
@@ -27,9 +27,14 @@ LLVMTypeRef lw_mem_type(emit_llvm *L, ir_type t)
   return t == IR_BOOL ? L->i8 : lw_type(L, t);
 }
 
-LLVMValueRef lw_i64(emit_llvm *L, int64_t v)
+LLVMValueRef lw_idx(emit_llvm *L, int64_t v)
 {
-  return LLVMConstInt(L->i64, (unsigned long long)v, 1);
+  return LLVMConstInt(L->idx, (unsigned long long)v, 1);
+}
+
+LLVMValueRef lw_to_idx(lw_fn *F, LLVMValueRef v, ir_type from)
+{
+  return lw_convert(F, v, from, F->L->idx_ir);
 }
 
 void lw_fail(lw_fn *F, const char *why)
@@ -69,10 +74,10 @@ static LLVMValueRef find_var(lw_fn *F, const char *name)
     if (!strcmp(F->pf->param_c[p], name))
       return F->param[p];
   lw_fail(F, "an isl name without a value");
-  return lw_i64(F->L, 0);
+  return lw_idx(F->L, 0);
 }
 
-static LLVMValueRef select_i64(lw_fn *F, LLVMIntPredicate pred, LLVMValueRef a, LLVMValueRef b)
+static LLVMValueRef select_idx(lw_fn *F, LLVMIntPredicate pred, LLVMValueRef a, LLVMValueRef b)
 {
   return LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, pred, a, b, ""), a, b, "");
 }
@@ -81,11 +86,11 @@ static LLVMValueRef select_i64(lw_fn *F, LLVMIntPredicate pred, LLVMValueRef a, 
 static LLVMValueRef int_div_round(lw_fn *F, LLVMValueRef a, LLVMValueRef b, bool floor)
 {
   LLVMBuilderRef B = F->b;
-  LLVMValueRef zero = lw_i64(F->L, 0), q = LLVMBuildSDiv(B, a, b, ""), r = LLVMBuildSRem(B, a, b, "");
+  LLVMValueRef zero = lw_idx(F->L, 0), q = LLVMBuildSDiv(B, a, b, ""), r = LLVMBuildSRem(B, a, b, "");
   LLVMValueRef inexact = LLVMBuildICmp(B, LLVMIntNE, r, zero, "");
   LLVMValueRef sa = LLVMBuildICmp(B, LLVMIntSLT, a, zero, ""), sb = LLVMBuildICmp(B, LLVMIntSLT, b, zero, "");
   LLVMValueRef adjust = LLVMBuildAnd(B, inexact, LLVMBuildICmp(B, floor ? LLVMIntNE : LLVMIntEQ, sa, sb, ""), "");
-  LLVMValueRef step = lw_i64(F->L, floor ? -1 : 1);
+  LLVMValueRef step = lw_idx(F->L, floor ? -1 : 1);
   return LLVMBuildSelect(B, adjust, LLVMBuildAdd(B, q, step, ""), q, "");
 }
 
@@ -97,10 +102,10 @@ LLVMValueRef lw_size(lw_fn *F, const ir_size *s)
 {
   if (!s) {
     lw_fail(F, "a missing size");
-    return lw_i64(F->L, 0);
+    return lw_idx(F->L, 0);
   }
   if (s->kind == IR_SZ_CONST)
-    return lw_i64(F->L, s->value);
+    return lw_idx(F->L, s->value);
   if (s->kind == IR_SZ_PARAM)
     return F->param[s->value];
   LLVMValueRef a = lw_size(F, s->a), b = lw_size(F, s->b);
@@ -115,24 +120,24 @@ LLVMValueRef lw_size(lw_fn *F, const ir_size *s)
   case IR_SZ_CEILDIV:
     return int_div_round(F, a, b, s->kind == IR_SZ_FLOORDIV);
   case IR_SZ_MIN:
-    return select_i64(F, LLVMIntSLT, a, b);
+    return select_idx(F, LLVMIntSLT, a, b);
   default:
-    return select_i64(F, LLVMIntSGT, a, b);
+    return select_idx(F, LLVMIntSGT, a, b);
   }
 }
 
 /* ------------------------------------------------------------------------
- * isl AST expressions: i64, conditions i1
+ * isl AST expressions: the index type, conditions i1
  * ------------------------------------------------------------------------ */
 
-static LLVMValueRef as_i64(lw_fn *F, LLVMValueRef v)
+static LLVMValueRef as_idx(lw_fn *F, LLVMValueRef v)
 {
-  return LLVMTypeOf(v) == F->L->i64 ? v : LLVMBuildZExt(F->b, v, F->L->i64, "");
+  return LLVMTypeOf(v) == F->L->idx ? v : LLVMBuildZExt(F->b, v, F->L->idx, "");
 }
 
 static LLVMValueRef as_i1(lw_fn *F, LLVMValueRef v)
 {
-  return LLVMTypeOf(v) == F->L->i1 ? v : LLVMBuildICmp(F->b, LLVMIntNE, v, lw_i64(F->L, 0), "");
+  return LLVMTypeOf(v) == F->L->i1 ? v : LLVMBuildICmp(F->b, LLVMIntNE, v, lw_idx(F->L, 0), "");
 }
 
 static LLVMValueRef ast_arg(lw_fn *F, __isl_keep isl_ast_expr *e, int i)
@@ -170,7 +175,7 @@ static LLVMValueRef ast_binary(lw_fn *F, enum isl_ast_expr_op_type type, LLVMVal
 {
   LLVMIntPredicate pred;
   if (ast_compare(type, &pred))
-    return LLVMBuildICmp(F->b, pred, as_i64(F, a), as_i64(F, b), "");
+    return LLVMBuildICmp(F->b, pred, as_idx(F, a), as_idx(F, b), "");
   switch (type) {
   case isl_ast_expr_op_and:
   case isl_ast_expr_op_and_then:
@@ -199,9 +204,9 @@ static LLVMValueRef ast_binary(lw_fn *F, enum isl_ast_expr_op_type type, LLVMVal
 
 static LLVMValueRef ast_minmax(lw_fn *F, __isl_keep isl_ast_expr *e, bool is_min, int n)
 {
-  LLVMValueRef v = as_i64(F, ast_arg(F, e, n - 1));
+  LLVMValueRef v = as_idx(F, ast_arg(F, e, n - 1));
   for (int i = n - 2; i >= 0; i--)
-    v = select_i64(F, is_min ? LLVMIntSLT : LLVMIntSGT, as_i64(F, ast_arg(F, e, i)), v);
+    v = select_idx(F, is_min ? LLVMIntSLT : LLVMIntSGT, as_idx(F, ast_arg(F, e, i)), v);
   return v;
 }
 
@@ -217,14 +222,14 @@ static LLVMValueRef ast_op(lw_fn *F, __isl_keep isl_ast_expr *e)
       return v;
   }
   if (type == isl_ast_expr_op_minus && n == 1)
-    return LLVMBuildNeg(F->b, as_i64(F, ast_arg(F, e, 0)), "");
+    return LLVMBuildNeg(F->b, as_idx(F, ast_arg(F, e, 0)), "");
   if ((type == isl_ast_expr_op_min || type == isl_ast_expr_op_max) && n >= 1)
     return ast_minmax(F, e, type == isl_ast_expr_op_min, n);
   if ((type == isl_ast_expr_op_cond || type == isl_ast_expr_op_select) && n == 3)
-    return LLVMBuildSelect(F->b, as_i1(F, ast_arg(F, e, 0)), as_i64(F, ast_arg(F, e, 1)),
-                           as_i64(F, ast_arg(F, e, 2)), "");
+    return LLVMBuildSelect(F->b, as_i1(F, ast_arg(F, e, 0)), as_idx(F, ast_arg(F, e, 1)),
+                           as_idx(F, ast_arg(F, e, 2)), "");
   lw_fail(F, "an isl operation without a translation");
-  return lw_i64(F->L, 0);
+  return lw_idx(F->L, 0);
 }
 
 LLVMValueRef lw_ast_expr(lw_fn *F, __isl_keep isl_ast_expr *e)
@@ -238,12 +243,12 @@ LLVMValueRef lw_ast_expr(lw_fn *F, __isl_keep isl_ast_expr *e)
   }
   if (type == isl_ast_expr_int) {
     isl_val *v = isl_ast_expr_int_get_val(e);
-    LLVMValueRef r = lw_i64(F->L, isl_val_get_num_si(v));
+    LLVMValueRef r = lw_idx(F->L, isl_val_get_num_si(v));
     isl_val_free(v);
     return r;
   }
   if (type == isl_ast_expr_op)
     return ast_op(F, e);
   lw_fail(F, "an isl expression without a translation");
-  return lw_i64(F->L, 0);
+  return lw_idx(F->L, 0);
 }

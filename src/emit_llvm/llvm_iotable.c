@@ -24,7 +24,7 @@ static LLVMValueRef shape(emit_llvm *L, const ir_tensor *T)
   int n = T->rank > 0 && T->rank <= 64 ? T->rank : 1;
   int64_t d;
   for (int j = 0; j < n; j++)
-    dims[j] = lw_i64(L, j < T->rank && T->shape[j] && ir_size_is_const(T->shape[j], &d) ? d : T->rank ? -1 : 0);
+    dims[j] = LLVMConstInt(L->i64, (unsigned long long)(j < T->rank && T->shape[j] && ir_size_is_const(T->shape[j], &d) ? d : T->rank ? -1 : 0), 1);
   LLVMValueRef init = LLVMConstArray(L->i64, dims, (unsigned)n);
   LLVMValueRef g = LLVMAddGlobal(L->m, LLVMTypeOf(init), "aotc_shape");
   LLVMSetInitializer(g, init);

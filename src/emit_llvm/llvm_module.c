@@ -75,6 +75,8 @@ static void init_types(emit_llvm *L)
   L->i8 = LLVMInt8TypeInContext(L->c);
   L->i32 = LLVMInt32TypeInContext(L->c);
   L->i64 = LLVMInt64TypeInContext(L->c);
+  L->idx = L->i64;
+  L->idx_ir = IR_I64;
   L->f32 = LLVMFloatTypeInContext(L->c);
   L->f64 = LLVMDoubleTypeInContext(L->c);
   L->ptr = LLVMPointerTypeInContext(L->c, 0);

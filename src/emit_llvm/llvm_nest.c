@@ -16,7 +16,7 @@ void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_bod
                     out = lw_block(F, "exit");
   LLVMBuildBr(F->b, head);
   LLVMPositionBuilderAtEnd(F->b, head);
-  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->i64, "i");
+  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->idx, "i");
   LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
   LLVMPositionBuilderAtEnd(F->b, in);
   body(F, i, data);
@@ -43,7 +43,7 @@ static LLVMValueRef counted_cond(lw_fn *F, LLVMValueRef i, void *data)
 
 static LLVMValueRef counted_inc(lw_fn *F, void *data)
 {
-  return lw_i64(F->L, ((counted *)data)->step);
+  return lw_idx(F->L, ((counted *)data)->step);
 }
 
 static void counted_body(lw_fn *F, LLVMValueRef i, void *data)

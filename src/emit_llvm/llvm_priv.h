@@ -43,6 +43,12 @@ struct emit_llvm {
   LLVMTargetDataRef td;
   LLVMOrcLLJITRef jit;
   LLVMTypeRef i1, i8, i32, i64, ptr, size_t_ty, f32, f64;
+  /* The index type (loops, subscripts, sizes): i64, or i32 on a target
+   * with 32-bit pointers where the plan's bounds allow (llvm_entry.c);
+   * idx_ir the same as an ir_type. */
+  LLVMTypeRef idx;
+  ir_type idx_ir;
+  bool idx_picked;
 };
 
 /* One function being built. */
@@ -55,13 +61,13 @@ typedef struct lw_fn {
   LLVMValueRef fn;
   LLVMValueRef *param;   /* per size parameter: its value (a constant when fixed) */
   LLVMValueRef *tensor;  /* per tensor: its pointer (a scalar input: its value) */
-  LLVMValueRef **dim;    /* per tensor, per dimension: i64 */
+  LLVMValueRef **dim;    /* per tensor, per dimension: the index type */
   int n_vars;            /* isl's loop iterators in scope */
   const char *var_name[LW_MAX_VARS];
   LLVMValueRef var_val[LW_MAX_VARS];
   const poly_kernel *k;  /* the kernel being built */
   const ir_stmt *stmt;   /* the statement being built */
-  LLVMValueRef *iter;    /* its index values (i64), NULL when unbound */
+  LLVMValueRef *iter;    /* its index values (the index type), NULL when unbound */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
   LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
   bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
@@ -108,7 +114,10 @@ bool lw_llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what);
 
 LLVMTypeRef lw_type(emit_llvm *L, ir_type t);     /* register type (bool: i1) */
 LLVMTypeRef lw_mem_type(emit_llvm *L, ir_type t); /* memory type (bool: i8) */
-LLVMValueRef lw_i64(emit_llvm *L, int64_t v);
+/* v as a constant of the index type. */
+LLVMValueRef lw_idx(emit_llvm *L, int64_t v);
+/* An integer value of type from as a value of the index type (C's rules). */
+LLVMValueRef lw_to_idx(lw_fn *F, LLVMValueRef v, ir_type from);
 LLVMValueRef lw_size(lw_fn *F, const ir_size *s);
 LLVMValueRef lw_ast_expr(lw_fn *F, __isl_keep isl_ast_expr *e);
 /* e converted to type t. */
@@ -122,7 +131,7 @@ LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr);
 void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v);
 /* The address a read e (not padded) loads from. */
 LLVMValueRef lw_access_address(lw_fn *F, const ir_expr *e);
-/* A subscript as i64. */
+/* A subscript as a value of the index type. */
 LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e);
 /* min/max of a reduction: (b < a) ? b : a, (b > a) ? b : a in type t. */
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t);
@@ -153,7 +162,7 @@ void lw_stepped_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, int64_t step, l
 void lw_if_else(lw_fn *F, LLVMValueRef cond, lw_then_fn then, lw_then_fn other, void *data);
 /* A variable of type ty in the function's entry block. */
 LLVMValueRef lw_entry_alloca(lw_fn *F, LLVMTypeRef ty, const char *name);
-/* The smaller of two i64. */
+/* The smaller of two values of the index type. */
 LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
@@ -181,9 +190,9 @@ void lw_unbind(lw_fn *F, const ir_stmt *s);
 /* ---- llvm_ukernel.c */
 
 /* The micro-kernel for blocks b (vector width b->vw, b->mr x b->nr tile):
- * void aotc_ukr_f32_MRxNR_vVW(i64 kc, ptr a, ptr b, ptr c, i64 rs, i64 cs,
- * i64 mr, i64 nr, i32 first), emit_ukernel.c's, made once per module; *ty
- * its type. */
+ * void aotc_ukr_f32_MRxNR_vVW(idx kc, ptr a, ptr b, ptr c, idx rs, idx cs,
+ * idx mr, idx nr, i32 first) (idx: the index type), emit_ukernel.c's,
+ * made once per module; *ty its type. */
 LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty);
 
 /* ---- llvm_contr.c */

@@ -44,23 +44,23 @@ static void if_region(lw_fn *F, const ir_region *r)
 static void loop_region(lw_fn *F, const ir_region *r)
 {
   bool bounded = r->trip >= 0 || r->max_trip >= 0;
-  LLVMValueRef trip = r->trip >= 0 ? lw_convert(F, control(F, r->trip), F->f->tensors[r->trip]->type, IR_I64)
-                                   : lw_i64(F->L, r->max_trip);
+  LLVMValueRef trip = r->trip >= 0 ? lw_to_idx(F, control(F, r->trip), F->f->tensors[r->trip]->type)
+                                   : lw_idx(F->L, r->max_trip);
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(F->b), head = lw_block(F, "rloop"), in = lw_block(F, "rloop.body"),
                     out = lw_block(F, "rloop.exit");
   LLVMBuildBr(F->b, head);
   LLVMPositionBuilderAtEnd(F->b, head);
-  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->i64, "iter");
+  LLVMValueRef i = LLVMBuildPhi(F->b, F->L->idx, "iter");
   LLVMValueRef go = bounded ? LLVMBuildICmp(F->b, LLVMIntSLT, i, trip, "") : LLVMConstInt(F->L->i1, 1, 0);
   if (r->cond >= 0)
     go = LLVMBuildAnd(F->b, go, control_true(F, r->cond), "");
   LLVMBuildCondBr(F->b, go, in, out);
   LLVMPositionBuilderAtEnd(F->b, in);
   region(F, r->children[0]);
-  LLVMValueRef next = LLVMBuildAdd(F->b, i, lw_i64(F->L, 1), "");
+  LLVMValueRef next = LLVMBuildAdd(F->b, i, lw_idx(F->L, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
   LLVMBuildBr(F->b, head);
-  LLVMValueRef vals[] = {lw_i64(F->L, 0), next};
+  LLVMValueRef vals[] = {lw_idx(F->L, 0), next};
   LLVMBasicBlockRef blocks[] = {pre, latch};
   LLVMAddIncoming(i, vals, blocks, 2);
   LLVMPositionBuilderAtEnd(F->b, out);

@@ -52,25 +52,25 @@ static LLVMValueRef splat(ukr *u, LLVMValueRef x)
   return LLVMBuildShuffleVector(u->F.b, one, LLVMGetUndef(u->vt), zero, "");
 }
 
-static LLVMValueRef mul_i64(ukr *u, LLVMValueRef x, int64_t k)
+static LLVMValueRef mul_idx(ukr *u, LLVMValueRef x, int64_t k)
 {
-  return LLVMBuildMul(u->F.b, x, lw_i64(u->F.L, k), "");
+  return LLVMBuildMul(u->F.b, x, lw_idx(u->F.L, k), "");
 }
 
-static LLVMValueRef add_i64(ukr *u, LLVMValueRef x, int64_t k)
+static LLVMValueRef add_idx(ukr *u, LLVMValueRef x, int64_t k)
 {
-  return LLVMBuildAdd(u->F.b, x, lw_i64(u->F.L, k), "");
+  return LLVMBuildAdd(u->F.b, x, lw_idx(u->F.L, k), "");
 }
 
 /* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]. */
 static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
-  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_i64(u, p, u->b->nr), arow = mul_i64(u, p, u->b->mr);
+  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
   for (int v = 0; v < u->nv; v++)
-    bv[v] = load_vec(u, at(u, u->bp, add_i64(u, brow, (int64_t)v * u->b->vw)));
+    bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
   for (int r = 0; r < u->b->mr; r++) {
-    LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_i64(u, arow, r)), "");
+    LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), "");
     LLVMValueRef s = splat(u, a);
     for (int v = 0; v < u->nv; v++) {
       LLVMValueRef *slot = &u->acc[r * u->nv + v];
@@ -82,7 +82,7 @@ static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 /* The address of row r, vector v of the tile in C (row-major, cs = 1). */
 static LLVMValueRef c_addr(ukr *u, int r, int v)
 {
-  return at(u, u->c, add_i64(u, mul_i64(u, u->rs, r), (int64_t)v * u->b->vw));
+  return at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), (int64_t)v * u->b->vw));
 }
 
 static void store_full(lw_fn *F, void *data)
@@ -121,7 +121,7 @@ static void edge_elem(lw_fn *F, LLVMValueRef j, void *data)
   LLVMValueRef addr = at(u, u->c, off), zero = LLVMConstReal(F->L->f32, 0.0);
   LLVMValueRef old = LLVMBuildLoad2(F->b, F->L->f32, addr, "");
   LLVMValueRef first = LLVMBuildICmp(F->b, LLVMIntNE, u->first, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef tv = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->t, LLVMBuildAdd(F->b, mul_i64(u, u->i, u->b->nr), j, "")), "");
+  LLVMValueRef tv = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->t, LLVMBuildAdd(F->b, mul_idx(u, u->i, u->b->nr), j, "")), "");
   LLVMBuildStore(F->b, LLVMBuildFAdd(F->b, LLVMBuildSelect(F->b, first, zero, old, ""), tv, ""), addr);
 }
 
@@ -129,13 +129,13 @@ static void edge_row(lw_fn *F, LLVMValueRef i, void *data)
 {
   ukr *u = data;
   u->i = i;
-  lw_counted_loop(F, lw_i64(F->L, 0), u->nr, edge_elem, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), u->nr, edge_elem, u);
 }
 
 /* The rows and columns of the local tile that exist, into C. */
 static void store_tile(ukr *u)
 {
-  lw_counted_loop(&u->F, lw_i64(u->F.L, 0), u->mr, edge_row, u);
+  lw_counted_loop(&u->F, lw_idx(u->F.L, 0), u->mr, edge_row, u);
 }
 
 static void accumulators_to_tile(ukr *u)
@@ -144,7 +144,7 @@ static void accumulators_to_tile(ukr *u)
   for (int r = 0; r < u->b->mr; r++)
     for (int v = 0; v < u->nv; v++)
       store_vec(u, LLVMBuildLoad2(F->b, u->vt, u->acc[r * u->nv + v], ""),
-                at(u, u->t, lw_i64(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
+                at(u, u->t, lw_idx(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
 }
 
 /* __builtin_prefetch(addr, 1): for writing, kept in every cache level. */
@@ -165,16 +165,16 @@ static void prefetch_c(lw_fn *F, void *data)
   ukr *u = data;
   for (int r = 0; r < u->b->mr; r++)
     for (int v = 0; v < u->b->nr; v += 16)
-      prefetch_write(F, at(u, u->c, add_i64(u, mul_i64(u, u->rs, r), v)));
+      prefetch_write(F, at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), v)));
 }
 
 /* mr, nr and cs those of a full tile of a row-major C. */
 static LLVMValueRef is_full(ukr *u)
 {
   lw_fn *F = &u->F;
-  LLVMValueRef full = LLVMBuildAnd(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, u->mr, lw_i64(F->L, u->b->mr), ""),
-                                   LLVMBuildICmp(F->b, LLVMIntEQ, u->nr, lw_i64(F->L, u->b->nr), ""), "");
-  return LLVMBuildAnd(F->b, full, LLVMBuildICmp(F->b, LLVMIntEQ, u->cs, lw_i64(F->L, 1), ""), "");
+  LLVMValueRef full = LLVMBuildAnd(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, u->mr, lw_idx(F->L, u->b->mr), ""),
+                                   LLVMBuildICmp(F->b, LLVMIntEQ, u->nr, lw_idx(F->L, u->b->nr), ""), "");
+  return LLVMBuildAnd(F->b, full, LLVMBuildICmp(F->b, LLVMIntEQ, u->cs, lw_idx(F->L, 1), ""), "");
 }
 
 /* The register tile: accumulators over the depth, a full tile stored
@@ -188,7 +188,7 @@ static void register_tile(ukr *u)
   }
   if (u->b->vw > 1)
     lw_if_else(F, is_full(u), prefetch_c, NULL, u);
-  lw_counted_loop(F, lw_i64(F->L, 0), u->kc, depth_step, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), u->kc, depth_step, u);
   lw_if_else(F, is_full(u), full_tile, NULL, u);
   accumulators_to_tile(u);
 }
@@ -197,9 +197,9 @@ static void register_tile(ukr *u)
 static void loop_elem(lw_fn *F, LLVMValueRef j, void *data)
 {
   ukr *u = data;
-  LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, LLVMBuildAdd(F->b, mul_i64(u, u->p, u->b->mr), u->i, "")), "");
-  LLVMValueRef b = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->bp, LLVMBuildAdd(F->b, mul_i64(u, u->p, u->b->nr), j, "")), "");
-  LLVMValueRef addr = at(u, u->t, LLVMBuildAdd(F->b, mul_i64(u, u->i, u->b->nr), j, ""));
+  LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, LLVMBuildAdd(F->b, mul_idx(u, u->p, u->b->mr), u->i, "")), "");
+  LLVMValueRef b = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->bp, LLVMBuildAdd(F->b, mul_idx(u, u->p, u->b->nr), j, "")), "");
+  LLVMValueRef addr = at(u, u->t, LLVMBuildAdd(F->b, mul_idx(u, u->i, u->b->nr), j, ""));
   LLVMBuildStore(F->b, lw_fmuladd(F, a, b, LLVMBuildLoad2(F->b, F->L->f32, addr, ""), IR_F32), addr);
 }
 
@@ -207,14 +207,14 @@ static void loop_row(lw_fn *F, LLVMValueRef i, void *data)
 {
   ukr *u = data;
   u->i = i;
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, u->b->nr), loop_elem, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, u->b->nr), loop_elem, u);
 }
 
 static void loop_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
   u->p = p;
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, u->b->mr), loop_row, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, u->b->mr), loop_row, u);
 }
 
 static void zero_elem(lw_fn *F, LLVMValueRef i, void *data)
@@ -227,8 +227,8 @@ static void zero_elem(lw_fn *F, LLVMValueRef i, void *data)
 static void loop_tile(ukr *u)
 {
   lw_fn *F = &u->F;
-  lw_counted_loop(F, lw_i64(F->L, 0), lw_i64(F->L, (int64_t)u->b->mr * u->b->nr), zero_elem, u);
-  lw_counted_loop(F, lw_i64(F->L, 0), u->kc, loop_step, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, (int64_t)u->b->mr * u->b->nr), zero_elem, u);
+  lw_counted_loop(F, lw_idx(F->L, 0), u->kc, loop_step, u);
 }
 
 static void body(ukr *u)
@@ -247,7 +247,7 @@ static void body(ukr *u)
 
 static LLVMTypeRef ukr_type(emit_llvm *L)
 {
-  LLVMTypeRef ty[] = {L->i64, L->ptr, L->ptr, L->ptr, L->i64, L->i64, L->i64, L->i64, L->i32};
+  LLVMTypeRef ty[] = {L->idx, L->ptr, L->ptr, L->ptr, L->idx, L->idx, L->idx, L->idx, L->i32};
   return LLVMFunctionType(LLVMVoidTypeInContext(L->c), ty, 9, 0);
 }
 

@@ -80,12 +80,12 @@ LLVMValueRef lw_expr_as(lw_fn *F, const ir_expr *e, ir_type t)
 LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e)
 {
   ir_type t = ir_types[e->type].is_float ? IR_I64 : e->type;
-  return lw_convert(F, lw_expr_as(F, e, t), t, IR_I64);
+  return lw_to_idx(F, lw_expr_as(F, e, t), t);
 }
 
 LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void *data)
 {
-  LLVMValueRef lin = lw_i64(F->L, 0);
+  LLVMValueRef lin = lw_idx(F->L, 0);
   for (int j = 0; j < rank; j++) {
     LLVMValueRef x = index(F, data, j);
     lin = j == 0 ? x : LLVMBuildAdd(F->b, LLVMBuildMul(F->b, lin, F->dim[t][j], ""), x, "");
@@ -133,7 +133,7 @@ static LLVMValueRef in_bounds(lw_fn *F, const ir_expr *e)
     if (always_in_bounds(F, e, j))
       continue;
     LLVMValueRef x = lw_subscript(F, e->args[j]);
-    LLVMValueRef lo = LLVMBuildICmp(F->b, LLVMIntSGE, x, lw_i64(F->L, 0), "");
+    LLVMValueRef lo = LLVMBuildICmp(F->b, LLVMIntSGE, x, lw_idx(F->L, 0), "");
     LLVMValueRef hi = LLVMBuildICmp(F->b, LLVMIntSLT, x, F->dim[e->tensor][j], "");
     ok = LLVMBuildAnd(F->b, ok, LLVMBuildAnd(F->b, lo, hi, ""), "");
   }
@@ -397,7 +397,7 @@ static LLVMValueRef index_var(lw_fn *F, int index)
   if (F->iter && F->iter[index])
     return F->iter[index];
   lw_fail(F, "an index variable without a value");
-  return lw_i64(F->L, 0);
+  return lw_idx(F->L, 0);
 }
 
 static LLVMValueRef expr(lw_fn *F, const ir_expr *e)
@@ -408,9 +408,9 @@ static LLVMValueRef expr(lw_fn *F, const ir_expr *e)
   case IR_CONST_FLOAT:
     return const_float(F, e->fval, e->type);
   case IR_INDEX:
-    return lw_convert(F, index_var(F, e->index), IR_I64, e->type);
+    return lw_convert(F, index_var(F, e->index), F->L->idx_ir, e->type);
   case IR_SIZE:
-    return lw_convert(F, lw_size(F, e->size), IR_I64, e->type);
+    return lw_convert(F, lw_size(F, e->size), F->L->idx_ir, e->type);
   case IR_ACCESS:
     return read(F, e);
   case IR_UNARY:
