@@ -5,6 +5,7 @@
  * constant tensors as private constant globals (.rodata). */
 #include "llvm_priv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static LLVMValueRef ret_if(lw_fn *F, LLVMValueRef bad, LLVMValueRef code)
@@ -481,6 +482,7 @@ static bool pick_index(emit_llvm *L, const emit_plan *p)
   if (!L->idx_picked) {
     L->idx = narrow ? L->i32 : L->i64;
     L->idx_ir = narrow ? IR_I32 : IR_I64;
+    L->unroll = narrow ? (getenv("AOTC_LLVM_UNROLL") ? atoi(getenv("AOTC_LLVM_UNROLL")) : 2) : 0;
   }
   L->idx_picked = true;
   return true;

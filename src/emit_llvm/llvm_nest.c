@@ -6,9 +6,25 @@
  * (llvm_ast.c). */
 #include "llvm_priv.h"
 
+#include <llvm-c/DebugInfo.h>
+
 /* ------------------------------------------------------------------------
  * Loops and branches
  * ------------------------------------------------------------------------ */
+
+/* !llvm.loop !{self, !{"llvm.loop.unroll.count", i32 n}}: the pipeline
+ * unrolls it n times even where it does not unroll on its own. */
+static void unroll_hint(lw_fn *F, LLVMValueRef latch_br, int n)
+{
+  LLVMContextRef c = F->L->c;
+  LLVMMetadataRef count[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.count", 22),
+                             LLVMValueAsMetadata(LLVMConstInt(F->L->i32, (unsigned)n, 0))};
+  LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
+  LLVMMetadataRef ops[] = {self, LLVMMDNodeInContext2(c, count, 2)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c, ops, 2);
+  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
+}
 
 void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data)
 {
@@ -19,10 +35,13 @@ void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_bod
   LLVMValueRef i = LLVMBuildPhi(F->b, F->L->idx, "i");
   LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
   LLVMPositionBuilderAtEnd(F->b, in);
+  int loops = ++F->L->n_loops;
   body(F, i, data);
-  LLVMValueRef next = LLVMBuildAdd(F->b, i, inc(F, data), "");
+  LLVMValueRef next = LLVMBuildNSWAdd(F->b, i, inc(F, data), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
-  LLVMBuildBr(F->b, head);
+  LLVMValueRef br = LLVMBuildBr(F->b, head);
+  if (F->L->unroll > 1 && F->L->n_loops == loops)
+    unroll_hint(F, br, F->L->unroll);
   LLVMValueRef vals[] = {init, next};
   LLVMBasicBlockRef blocks[] = {pre, latch};
   LLVMAddIncoming(i, vals, blocks, 2);

@@ -49,6 +49,9 @@ struct emit_llvm {
   LLVMTypeRef idx;
   ir_type idx_ir;
   bool idx_picked;
+  int unroll;  /* innermost loops unrolled this many times (<= 1: as the pipeline
+                * likes): 2 with a 32-bit index type, $AOTC_LLVM_UNROLL */
+  int n_loops; /* loops built so far (lw_loop: whether one is innermost) */
 };
 
 /* One function being built. */
