@@ -13,6 +13,7 @@ typedef struct contr {
   const sched_contraction *c;
   const sched_blocks *b;
   const ir_stmt *s;
+  int ci;
   LLVMValueRef m, n, k, nb, rs, cs; /* extents, C's row and column strides */
   LLVMValueRef ap, bp;              /* packing buffers of A and B */
   LLVMValueRef apk, bpk;            /* A and B packed when built (llvm_prepack.c); NULL: packed here */
@@ -349,16 +350,15 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
   LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, lw_idx(F->L, 0), ""),
                                                   F->L->i32, "")
                                   : LLVMConstInt(F->L->i32, 0, 0);
-  LLVMValueRef args[] = {x->kc,
-                         panel_of(x, 0, ir),
-                         panel_of(x, 1, x->jr),
-                         lw_address(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s),
-                         x->rs,
-                         x->cs,
-                         lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, "")),
-                         lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, "")),
-                         first};
+  LLVMValueRef off = lw_linear(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
+  lw_tile t = {.ci = x->ci, .off = off, .rs = x->rs, .cs = x->cs, .nr_full = b->nr};
+  t.c = f32_at(F, F->tensor[x->s->tensor], off);
+  t.mr = lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, ""));
+  t.nr = lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, ""));
+  LLVMValueRef args[] = {x->kc, panel_of(x, 0, ir), panel_of(x, 1, x->jr), t.c, x->rs, x->cs, t.mr, t.nr, first};
   LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, 9, "");
+  t.last = LLVMBuildICmp(F->b, LLVMIntEQ, add(F, x->pc, x->kc), x->k, "");
+  lw_epilogue_tile(F, &t);
 }
 
 static void tile_column(lw_fn *F, LLVMValueRef jr, void *data)
@@ -452,7 +452,7 @@ void lw_contraction(lw_fn *F, int ci)
     lw_fail(F, "a contraction's blocks the micro-kernel cannot take");
     return;
   }
-  contr x = {.F = F, .c = c, .b = b, .s = s};
+  contr x = {.F = F, .c = c, .b = b, .s = s, .ci = ci};
   F->stmt = s;
   x.ukr = lw_ukernel(F->L, b, &x.ukr_ty);
   x.m = extent(F, s, c->rows, c->n_rows), x.n = extent(F, s, c->cols, c->n_cols);

@@ -225,6 +225,8 @@ static void check_access(void *data, const emit_checked_access *a)
 void lw_kernel(lw_fn *F, int i)
 {
   const emit_kernel *k = &F->pf->kernels[i];
+  if (lw_epilogue_fused(F, i))
+    return;
   for (int s = k->first; !F->p->opt->unchecked_indices && s < k->end; s++)
     emit_checks_visit_stmt(F->f->stmts[s], check_access, F);
   if (k->contraction >= 0) {

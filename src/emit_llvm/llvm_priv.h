@@ -76,6 +76,10 @@ typedef struct lw_fn {
   bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
   LLVMValueRef *prepack; /* the same: the packed constant, once made */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
+  bool epi_on;           /* building a fused epilogue (llvm_epilogue.c): reads of */
+  int epi_tensor;        /* epi_tensor at the point are epi_v, of tensors of its */
+  LLVMValueRef epi_v;    /* shape loads at offset epi_eo */
+  LLVMValueRef epi_eo;
   bool failed;
   const char *why;       /* what failed, for the message */
 } lw_fn;
@@ -130,6 +134,8 @@ LLVMValueRef lw_convert(lw_fn *F, LLVMValueRef v, ir_type from, ir_type to);
 /* The address of element (subs) of tensor t; index(j) gives subscript j. */
 typedef LLVMValueRef (*lw_index_fn)(lw_fn *F, const void *data, int j);
 LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void *data);
+/* The row-major linear index lw_address takes. */
+LLVMValueRef lw_linear(lw_fn *F, int t, int rank, lw_index_fn index, const void *data);
 LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr);
 void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v);
 /* The address a read e (not padded) loads from. */
@@ -204,6 +210,25 @@ LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty);
 void lw_contraction(lw_fn *F, int ci);
 /* Bytes of the packing buffers (emit_ukernel_print_pack_bytes's). */
 LLVMValueRef lw_pack_bytes(lw_fn *F);
+
+/* ---- llvm_epilogue.c */
+
+/* A register tile of contraction ci just stored: last (i1) whether after
+ * the last depth block; c its first element, at linear offset off of the
+ * tensor; rs, cs its strides; mr x nr its rows and columns (nr_full those
+ * of a full tile). */
+typedef struct lw_tile {
+  int ci;
+  LLVMValueRef last, c, off, rs, cs, mr, nr;
+  int nr_full;
+} lw_tile;
+
+/* Whether kernel i of the function is applied in a contraction's tiles. */
+bool lw_epilogue_fused(const lw_fn *F, int kernel);
+/* The statements fused into t's contraction applied to the tile, if any. */
+void lw_epilogue_tile(lw_fn *F, const lw_tile *t);
+/* A read inside a fused epilogue (F->epi_on); NULL: an ordinary read. */
+LLVMValueRef lw_epilogue_read(lw_fn *F, const ir_expr *e);
 
 /* ---- llvm_prepack.c */
 

@@ -83,13 +83,19 @@ LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e)
   return lw_to_idx(F, lw_expr_as(F, e, t), t);
 }
 
-LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void *data)
+LLVMValueRef lw_linear(lw_fn *F, int t, int rank, lw_index_fn index, const void *data)
 {
   LLVMValueRef lin = lw_idx(F->L, 0);
   for (int j = 0; j < rank; j++) {
     LLVMValueRef x = index(F, data, j);
     lin = j == 0 ? x : LLVMBuildAdd(F->b, LLVMBuildMul(F->b, lin, F->dim[t][j], ""), x, "");
   }
+  return lin;
+}
+
+LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void *data)
+{
+  LLVMValueRef lin = lw_linear(F, t, rank, index, data);
   LLVMTypeRef ty = lw_mem_type(F->L, F->f->tensors[t]->type);
   return LLVMBuildGEP2(F->b, ty, F->tensor[t], &lin, 1, "");
 }
@@ -169,6 +175,9 @@ static bool all_in_bounds(lw_fn *F, const ir_expr *e)
 static LLVMValueRef read(lw_fn *F, const ir_expr *e)
 {
   const ir_tensor *T = F->f->tensors[e->tensor];
+  LLVMValueRef fused = F->epi_on ? lw_epilogue_read(F, e) : NULL;
+  if (fused)
+    return fused;
   if (T->rank == 0 && T->role == IR_INPUT)
     return T->type == IR_BOOL ? LLVMBuildTrunc(F->b, F->tensor[e->tensor], F->L->i1, "") : F->tensor[e->tensor];
   if (e->padded && !all_in_bounds(F, e))
