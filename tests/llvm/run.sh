@@ -16,6 +16,7 @@
 #    thumbv7em-none-eabihf/cortex-m4 (inspected with readelf/objdump: machine,
 #    symbols, weights in .rodata, hard-float ABI attributes, VFP code;
 #    linked by arm-none-eabi-gcc when present).
+# 5. the index type in the IR: i32 on thumbv7em, i64 on x86-64.
 # Everything is skipped (exit 0, one SKIP line) when aotc was built without
 # LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
 # under ASan is slow): e2e without random sizes on a sample, the small models.
@@ -178,6 +179,22 @@ elif obj mlp thumbv7em-none-eabihf cortex-m4 m4 && arm-none-eabi-readelf -A "$wo
   fi
 else
   bad "object thumbv7em-none-eabihf mlp" "$work/attrs"
+fi
+
+# ---- 5. the index type: i32 for thumbv7em (a loop counter in one register,
+# generic sizes above INT32_MAX refused at the call, innermost loops with an
+# unroll count), i64 for x86-64; read in the IR before the pipeline.
+raw_ir() { # TRIPLE CPU NAME
+  AOTC_LLVM_IR_RAW="$work/$3.ll" "$AOTC" "$root/tests/kernels/matmul.tc" --entry matmul --emit obj --triple "$1" \
+    --cpu "$2" -o "$work/$3.o" >"$work/log" 2>&1
+}
+if raw_ir thumbv7em-none-eabihf cortex-m4 m4ir && grep -q "phi i32" "$work/m4ir.ll" && ! grep -q "phi i64" "$work/m4ir.ll" &&
+  grep -q "icmp ugt i64 .*, 2147483647" "$work/m4ir.ll" && grep -q "llvm.loop.unroll.count" "$work/m4ir.ll" &&
+  raw_ir x86_64-pc-linux-gnu x86-64-v3 x86ir && grep -q "phi i64" "$work/x86ir.ll" && ! grep -q "phi i32" "$work/x86ir.ll" &&
+  ! grep -q "llvm.loop.unroll.count" "$work/x86ir.ll"; then
+  ok "index type: i32 loops on thumbv7em (sizes checked, unroll count), i64 on x86-64"
+else
+  bad "index type: i32 loops on thumbv7em, i64 on x86-64" "$work/log"
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
