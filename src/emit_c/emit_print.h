@@ -84,6 +84,7 @@ typedef struct emit_fn {
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
   const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
+  int win_end;                  /* emit_window.c: statements before it printed by a window kernel */
 } emit_fn;
 
 /* ---- emit_hoist.c: a row kernel's vector loop ("aotc_simd_rows") reads

@@ -300,9 +300,19 @@ static bool window_off(const emit_fn *E, const emit_kernel *ek)
          ek->epilogue_of >= 0 || ek->end - ek->first < 2;
 }
 
+/* The end of the partition's kernel that statement first opens: the plan
+ * splits one in pieces of POLY_MAX_KERNEL_STMTS for isl (a 7x7 window has
+ * 49 taps), the window takes them all. */
+static int partition_end(const ir_func *f, int first, int end)
+{
+  while (f->stmt_kernel && end < f->n_stmts && f->stmt_kernel[end] == f->stmt_kernel[first])
+    end++;
+  return end;
+}
+
 static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
 {
-  *k = (win_kernel){.f = E->f, .first = ek->first, .end = ek->end, .x = -1, .y = -1};
+  *k = (win_kernel){.f = E->f, .first = ek->first, .end = partition_end(E->f, ek->first, ek->end), .x = -1, .y = -1};
   if (window_off(E, ek) || !first_stmt(k, E->f->stmts[ek->first]) || !more_taps(k) || !pointwise_stmts(k))
     return false;
   if (k->n_taps < 2 && !(k->start && k->n_taps == 1))
@@ -691,10 +701,15 @@ static void print_window(emit_fn *E, win_kernel *k)
 bool emit_window_print_kernel(emit_fn *E, const emit_kernel *ek)
 {
   win_kernel k;
+  if (ek->first < E->win_end) {
+    emit_line(E, "/* statements %d..%d: in the window row kernel above */", ek->first, ek->end - 1);
+    return true;
+  }
   if (!recognise(E, ek, &k))
     return false;
   E->win = &k;
   print_window(E, &k);
   E->win = NULL;
+  E->win_end = k.end;
   return true;
 }
