@@ -680,11 +680,23 @@ static void print_row(emit_fn *E, win_kernel *k)
   emit_close_block(E);
 }
 
+/* (void)T; for the temporaries the kernel writes no more (their
+ * workspace pointers are declared all the same). */
+static void print_unstored(emit_fn *E, const win_kernel *k)
+{
+  for (int i = k->first; i < k->end; i++) {
+    int t = E->f->stmts[i]->tensor;
+    if (!written_in(k, t, i) && !stored(E, k, t))
+      emit_line(E, "(void)%s;", E->tensor_c[t]);
+  }
+}
+
 static void print_window(emit_fn *E, win_kernel *k)
 {
   const ir_stmt *s0 = E->f->stmts[k->first];
   emit_line(E, "/* statements %d..%d: a window of %d taps, stride %lldx%lld, as a row kernel (emit_window.c) */",
             k->first, k->end - 1, k->n_taps, (long long)k->str[0], (long long)k->str[1]);
+  print_unstored(E, k);
   int th = kernel_threads(E, k);
   if (th > 1)
     fprintf(E->out, E->em->tg->parallel_for, th);
