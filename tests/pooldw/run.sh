@@ -5,7 +5,8 @@
 # each case of cases.txt, `aotc run` on NAME.input.npy is compared with
 # NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 +
 # |expected|)), and the emitted C must show the path the case is for:
-#   pool       the window row kernel (src/emit_c/emit_window.c: a local row
+#   pool       with AOTC_WINDOW=1 (every width), the window row kernel
+#              (src/emit_c/emit_window.c: a local row
 #              accumulator, the taps of each input row in one loop, column
 #              ranges split at compile time), no reduction loop over the
 #              window (`reduction(`), no padded copy (`_padded`), no padding
@@ -20,7 +21,9 @@
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
-# Every case again on two threads, and the pooling and depthwise cases
+# Without AOTC_WINDOW, the row kernel takes the `_wide` cases (24 columns
+# or more) and leaves the others to the per-tap statements. Every case
+# again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM) and
 # `--target cuda-sim` (the emitted CUDA on the CPU simulator), which keep
@@ -80,6 +83,7 @@ path() {
   "$AOTC" "$here/$1.onnx" -o "$c" >"$c.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$c.log")"; return 1; }
   case $2 in
   pool | depthwise) window "$c" "$2" ;;
+  default-*) if [[ $1 == *_wide ]]; then window "$c" "${2#default-}"; else taps "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
@@ -103,6 +107,7 @@ other() {
 # Nth case only (CI's shorter variant; every case's own path and output
 # are always checked).
 sample=${POOLDW_SAMPLE:-1} case_no=0
+export AOTC_WINDOW=1
 while read -r name kind; do
   suite_selected "$name" "$@" || continue
   why=$(path "$name" "$kind") && why=$(run "$name" t1 1)
@@ -114,6 +119,8 @@ while read -r name kind; do
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
+    why=$(unset AOTC_WINDOW; path "$name" "default-$kind" -default && run "$name" default 1)
+    suite_result "$name (no AOTC_WINDOW: row kernel from 24 columns)" $? "$why"
   fi
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
