@@ -21,8 +21,9 @@
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
-# Without AOTC_WINDOW, the row kernel takes the `_wide` cases (24 columns
-# or more) and leaves the others to the per-tap statements. Every case
+# Without AOTC_WINDOW, the row kernel takes the `_wide` depthwise cases (24
+# columns or more) and leaves the others (and every pool) to the per-tap
+# statements. Every case
 # again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM) and
@@ -83,7 +84,7 @@ path() {
   "$AOTC" "$here/$1.onnx" -o "$c" >"$c.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$c.log")"; return 1; }
   case $2 in
   pool | depthwise) window "$c" "$2" ;;
-  default-*) if [[ $1 == *_wide ]]; then window "$c" "${2#default-}"; else taps "$c"; fi ;;
+  default-*) if [[ $1 == dw*_wide ]]; then window "$c" "${2#default-}"; else taps "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
@@ -120,7 +121,7 @@ while read -r name kind; do
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
     why=$(unset AOTC_WINDOW; path "$name" "default-$kind" -default && run "$name" default 1)
-    suite_result "$name (no AOTC_WINDOW: row kernel from 24 columns)" $? "$why"
+    suite_result "$name (no AOTC_WINDOW: row kernel for depthwise from 24 columns)" $? "$why"
   fi
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
