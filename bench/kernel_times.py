@@ -22,6 +22,9 @@ def label(block):
     if m and w:
         ev = [str(eval(x)) for x in m.groups()]
         return "packed %s m=%s n=%s k=%s batches=%s" % (w.group(1), *ev)
+    win = re.search(r"\n\s*(\w+)\[aotc_wo \+ aotc_ww\] = ", text)
+    if win:
+        return "window " + win.group(1)
     for line in block:
         a = re.match(r"\s*(\w+)\[[^=]*\] (\+|-|\*)?= ", line)
         if a:

@@ -175,7 +175,7 @@ static bool setup_func(emit_fn *E)
 void emit_print_kernel(emit_fn *E, int i)
 {
   const emit_kernel *k = &E->pf->kernels[i];
-  if (emit_epilogue_print_kernel(E, k))
+  if (emit_epilogue_print_kernel(E, k) || emit_window_print_kernel(E, k))
     return;
   emit_checks_print_kernel(E, k);
   if (k->contraction >= 0)

@@ -415,6 +415,8 @@ void emit_print_read(emit_fn *E, const ir_expr *e)
   const ir_tensor *T = E->f->tensors[e->tensor];
   if (E->epi_on && emit_epilogue_print_read(E, e))
     return;
+  if (E->win && emit_window_print_read(E, e))
+    return;
   if (T->rank == 0 && T->role == IR_INPUT) {
     fputs(E->tensor_c[e->tensor], E->out);
   } else if (e->padded && !all_in_bounds(E, e)) {

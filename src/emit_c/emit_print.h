@@ -83,6 +83,8 @@ typedef struct emit_fn {
   int map_base;             /* schedule depth of the band's first member (its loop c<map_base>) */
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
+  const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
+  int win_end;                  /* emit_window.c: statements before it printed by a window kernel */
 } emit_fn;
 
 /* ---- emit_hoist.c: a row kernel's vector loop ("aotc_simd_rows") reads
@@ -221,6 +223,15 @@ void emit_epilogue_print_tile(emit_fn *E, int ci);
 bool emit_epilogue_print_read(emit_fn *E, const ir_expr *e);
 /* An epilogue kernel: a comment where its loops were; false for others. */
 bool emit_epilogue_print_kernel(emit_fn *E, const emit_kernel *k);
+
+/* ---- emit_window.c: small 2-D windows as row kernels */
+
+/* Kernel k printed as a window row kernel; false (nothing printed) when it
+ * is not one. */
+bool emit_window_print_kernel(emit_fn *E, const emit_kernel *k);
+/* A read inside a window's pointwise statements: true when printed here
+ * (a value of the row held in a local). */
+bool emit_window_print_read(emit_fn *E, const ir_expr *e);
 
 /* ---- emit_ukernel.c */
 

@@ -4,13 +4,20 @@ convolution, squeeze-and-excitation, a classifier's matrix-vector product)
 as small ONNX files with an input and PyTorch's output (torch 1.13, the
 independent reference):
 
-    /usr/bin/python3 tests/pooldw/make_fixtures.py tests/pooldw
+    /usr/bin/python3 tests/pooldw/make_fixtures.py tests/pooldw [NAME...]
+
+With names, only those cases' files are written (the random draws of every
+case are made all the same, so the others' would come out unchanged).
 
 Max and average pooling with pads 0, 1 and 2, strides 1 and 2, ceil mode,
 odd sizes, count_include_pad both ways; depthwise 3x3 and 5x5 at strides 1
 and 2 with a batch normalisation and ReLU6, SiLU or hard-swish, on narrow
 and wide (`_wide`) outputs; an SE block;
-a Linear classifier; batch 2 throughout. Each case NAME gets NAME.onnx,
+a Linear classifier; batch 2 throughout. Then the window row kernel's
+cases (src/emit_c/emit_window.c): a 7x7 depthwise window with a bias
+(ConvNeXt), stride 2 on an even input at batch 3 (MobileNetV2's
+features.2), dilation 2, no bias, a residual add after the activation;
+max pooling at batch 4 (ResNet-18's) and stride 3, a 7x7 average pool. Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take.
 """
@@ -39,6 +46,17 @@ def bn(c, gen):
 
 def depthwise(c, k, s, act, gen):
     return nn.Sequential(nn.Conv2d(c, c, k, s, k // 2, groups=c, bias=False), bn(c, gen), act)
+
+
+class Residual(nn.Module):
+    """x + f(x)."""
+
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def forward(self, x):
+        return x + self.f(x)
 
 
 class SE(nn.Module):
@@ -76,7 +94,7 @@ def cases(gen):
         ("max_k3_s2_p1_ceil", pool("max", 3, 2, 1, ceil=True), (2, 3, 14, 11), "pool"),
         ("avg_k3_s1_p1_incl", pool("avg", 3, 1, 1), (2, 4, 9, 11), "pool"),
         ("avg_k3_s1_p1_excl", pool("avg", 3, 1, 1, include_pad=False), (2, 4, 9, 11), "pool"),
-        ("avg_k2_s2_p0_ceil", pool("avg", 2, 2, 0, ceil=True), (2, 3, 11, 13), "pool"),
+        ("avg_k2_s2_p0_ceil", pool("avg", 2, 2, 0, ceil=True), (2, 3, 11, 13), "pool-taps"),
         ("avg_k3_s2_p1_ceil_excl", pool("avg", 3, 2, 1, ceil=True, include_pad=False), (2, 3, 14, 11), "pool"),
         ("avg_k5_s2_p2_incl", pool("avg", 5, 2, 2), (2, 3, 13, 12), "pool"),
         ("avg_k2_s2_p0", pool("avg", 2, 2, 0), (2, 6, 16, 16), "pool"),
@@ -94,6 +112,22 @@ def cases(gen):
     ]
 
 
+def window_cases(gen):
+    """The row kernel's cases, drawn after the others (whose draws stay as
+    they were)."""
+    return [
+        ("dw7_s1_bias", nn.Conv2d(8, 8, 7, 1, 3, groups=8), (2, 8, 13, 15), "depthwise"),
+        ("dw3_s2_relu6_even", depthwise(16, 3, 2, nn.ReLU6(), gen), (3, 16, 24, 24), "depthwise"),
+        ("dw3_dil2_relu", nn.Sequential(nn.Conv2d(6, 6, 3, 1, 2, dilation=2, groups=6), nn.ReLU()), (2, 6, 11, 12),
+         "depthwise"),
+        ("dw3_s2_nobias", nn.Conv2d(6, 6, 3, 2, 1, groups=6, bias=False), (3, 6, 11, 10), "depthwise"),
+        ("dw3_s1_residual", Residual(depthwise(8, 3, 1, nn.ReLU6(), gen)), (2, 8, 10, 12), "depthwise"),
+        ("max_k3_s2_p1_b4", pool("max", 3, 2, 1), (4, 8, 16, 16), "pool"),
+        ("max_k3_s3_p1", pool("max", 3, 3, 1), (2, 3, 14, 16), "pool"),
+        ("avg_k7_s1_p0", pool("avg", 7, 1, 0), (2, 4, 7, 9), "pool"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -105,17 +139,26 @@ def export(outdir, name, model, x):
 
 
 def main():
-    outdir = sys.argv[1]
+    outdir, only = sys.argv[1], sys.argv[2:]
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for name, model, shape, path in cases(gen):
-        for prm in model.parameters():
-            prm.data.copy_(torch.randn(prm.shape, generator=gen) * 0.3)
-        export(outdir, name, model, torch.randn(*shape, generator=gen))
-        lines.append("%s %s\n" % (name, path))
+    for group in (cases, window_cases):
+        lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
+
+
+def make(outdir, only, group, gen):
+    lines = []
+    for name, model, shape, path in group:
+        for prm in model.parameters():
+            prm.data.copy_(torch.randn(prm.shape, generator=gen) * 0.3)
+        x = torch.randn(*shape, generator=gen)
+        if not only or name in only:
+            export(outdir, name, model, x)
+        lines.append("%s %s\n" % (name, path))
+    return lines
 
 
 if __name__ == "__main__":

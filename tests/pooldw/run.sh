@@ -5,19 +5,30 @@
 # each case of cases.txt, `aotc run` on NAME.input.npy is compared with
 # NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 +
 # |expected|)), and the emitted C must show the path the case is for:
-#   pool       one statement per window tap over the outputs it reaches: no
-#              reduction loop over the window (`reduction(`), no padded copy
-#              (`_padded`), no padding condition (`>= 0 &&`) in the window's
-#              statements (torch writes count_include_pad as a Pad node before
-#              the pool: that copy has its own), vectorised loops (`omp simd`)
-#   depthwise  the same for the convolution's taps, with its batch
-#              normalisation and activation in the same kernel (one loop nest)
+#   pool       with AOTC_WINDOW=1 (every width), the window row kernel
+#              (src/emit_c/emit_window.c: a local row
+#              accumulator, the taps of each input row in one loop, column
+#              ranges split at compile time), no reduction loop over the
+#              window (`reduction(`), no padded copy (`_padded`), no padding
+#              condition (`>= 0 &&`) in the window's stores, vectorised loops
+#              (`omp simd`)
+#   depthwise  the same with the convolution's batch normalisation and
+#              activation (or a residual add) in the row kernel: one loop nest
+#   pool-taps  a pool the row kernel does not take (its Pad copy shares its
+#              kernel): one statement per window tap over the outputs it
+#              reaches, no reduction loop, no padded copy, no padding
+#              condition, vectorised loops
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
-# Every case again on two threads, and the pooling and depthwise cases
+# Without AOTC_WINDOW, the row kernel takes the `_wide` depthwise cases (24
+# columns or more) and leaves the others (and every pool) to the per-tap
+# statements. Every case
+# again on two threads, and the pooling and depthwise cases
+# with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM) and
-# `--target cuda-sim` (the emitted CUDA on the CPU simulator).
+# `--target cuda-sim` (the emitted CUDA on the CPU simulator), which keep
+# the per-tap statements.
 #
 #   AOTC=build/aotc tests/pooldw/run.sh [NAME...]
 #
@@ -47,20 +58,34 @@ absent() {
   done
 }
 
-# path NAME PATH: the emitted C of NAME shows PATH (see the header).
+# taps FILE: the per-tap statements (pool-taps, or AOTC_WINDOW=0; a 7x7
+# window's 49 taps take two loop nests there).
+taps() {
+  absent "$1" "reduction(" _padded emit_window.c || return 1
+  grep -q "omp simd" "$1" || { echo "no omp simd"; return 1; }
+  ! grep -E "^ *(output|_0_Conv_output_0)\[" "$1" | grep -q ">= 0 &&" ||
+    { echo "a padding condition in the window's statements"; return 1; }
+}
+
+# window FILE KIND: the row kernel.
+window() {
+  absent "$1" "reduction(" _padded || return 1
+  grep -q "omp simd" "$1" || { echo "no omp simd"; return 1; }
+  grep -q "as a row kernel (emit_window.c)" "$1" || { echo "no window row kernel"; return 1; }
+  [ "$2" != depthwise ] || [ "$(grep -c "^  for (" "$1")" = 1 ] || { echo "not one loop nest"; return 1; }
+  ! grep -E "\[aotc_wo \+ aotc_ww\] = " "$1" | grep -q ">= 0 &&" ||
+    { echo "a padding condition in the window's stores"; return 1; }
+}
+
+# path NAME PATH [TAG]: the emitted C of NAME shows PATH (see the header).
 path() {
-  local c=$work/c/$1.c
-  mkdir -p "$work/c"
-  "$AOTC" "$here/$1.onnx" -o "$c" >"$work/c/$1.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$work/c/$1.log")"; return 1; }
+  local c=$work/c${3:-}/$1.c
+  mkdir -p "$work/c${3:-}"
+  "$AOTC" "$here/$1.onnx" -o "$c" >"$c.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$c.log")"; return 1; }
   case $2 in
-  pool*) absent "$c" "reduction(" _padded || return 1
-    grep -q "omp simd" "$c" || { echo "no omp simd"; return 1; } ;;
-  depthwise*) absent "$c" "reduction(" _padded || return 1
-    [ "$(grep -c "^  for (int64_t c0" "$c")" = 1 ] || { echo "not one loop nest"; return 1; } ;;
-  esac
-  case $2 in
-  pool | depthwise) ! grep -E "^ *(output|_0_Conv_output_0)\[" "$c" | grep -q ">= 0 &&" ||
-    { echo "a padding condition in the window's statements"; return 1; } ;;
+  pool | depthwise) window "$c" "$2" ;;
+  default-*) if [[ $1 == dw*_wide ]]; then window "$c" "${2#default-}"; else taps "$c"; fi ;;
+  pool-taps | taps-*) taps "$c" ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
   esac
@@ -83,6 +108,7 @@ other() {
 # Nth case only (CI's shorter variant; every case's own path and output
 # are always checked).
 sample=${POOLDW_SAMPLE:-1} case_no=0
+export AOTC_WINDOW=1
 while read -r name kind; do
   suite_selected "$name" "$@" || continue
   why=$(path "$name" "$kind") && why=$(run "$name" t1 1)
@@ -91,6 +117,12 @@ while read -r name kind; do
   [ $(((case_no - 1) % sample)) = 0 ] || continue
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
   case $kind in pool* | depthwise*) ;; *) continue ;; esac
+  if [ "$kind" != pool-taps ]; then
+    why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
+    suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
+    why=$(unset AOTC_WINDOW; path "$name" "default-$kind" -default && run "$name" default 1)
+    suite_result "$name (no AOTC_WINDOW: row kernel for depthwise from 24 columns)" $? "$why"
+  fi
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
 done <"$here/cases.txt"

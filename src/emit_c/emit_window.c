@@ -1,0 +1,743 @@
+/* emit_window.c: small 2-D windows (depthwise convolutions, max and average
+ * pooling) as row kernels in C.
+ *
+ * window_taps.c lowers a window to one statement per kernel tap over the
+ * outputs the tap reaches, and the pointwise statements after it (bias,
+ * batch normalisation, activations, the pool's division) fall into the same
+ * kernel. Printed by isl's loops that is one pass over the output plane per
+ * tap. Here such a kernel is recognised from its statements and printed as:
+ * for each (batch, channel), spread over the threads, the weights in
+ * locals; for each output row, a local row accumulator set by the first
+ * statement; for each row of taps whose input row exists, that input row
+ * split once into its stride's phases (so that every read is unit-stride),
+ * the columns where every tap of the row reads inside the input in one loop
+ * (the taps' terms added in order, one store) and the few others per tap;
+ * then the pointwise statements on the row and one store of every tensor
+ * read outside the kernel. Column ranges come from the statements' boxes,
+ * so no element tests padding. Outputs narrower than WIN_MIN_WIDTH keep
+ * the per-tap loops (measured on MobileNetV2: at 14 and 7 columns the row
+ * kernel's per-row work costs more than the passes it saves; at 28 they
+ * break even, at 56 and 112 it takes 0.6-0.8 of the time), and so do
+ * pools (ResNet-18's stride-2 max pool measured 0.63 ms per tap against
+ * 0.75 ms here: a maximum per element leaves the phase copies nothing to
+ * hide behind). C backend on CPUs only (the LLVM backend and CUDA keep the
+ * per-tap loops); AOTC_WINDOW=0 turns it off, AOTC_WINDOW=1 takes every
+ * window of every width. */
+#include "emit_print.h"
+
+#include <isl/id.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WIN_MAX_TAPS 64
+#define WIN_MAX_ROW 8192
+#define WIN_MAX_STRIDE 4
+#define WIN_MIN_WIDTH 24
+
+typedef struct win_tap {
+  const ir_stmt *s;
+  int64_t off[2], lo[2], hi[2]; /* input row/column o * str + off, over outputs [lo, hi) */
+  const ir_expr *w;             /* the factor (a depthwise weight), or NULL */
+  int group;                    /* its row of taps */
+} win_tap;
+
+typedef struct win_kernel {
+  const ir_func *f;
+  int first, taps_end, end; /* the taps first..taps_end-1, then the pointwise statements */
+  int x, y;                 /* the window's input, the tensor the taps write */
+  ir_reduction red;         /* IR_RED_ADD or IR_RED_MAX */
+  const ir_expr *start;     /* the first statement's value when it reads no tap, else NULL */
+  const ir_expr *add;       /* the first tap's added term (a bias), or NULL */
+  int64_t str[2], dim[4], in[2];
+  int n_taps; /* tap[0] is the first statement when it reads a tap */
+  win_tap tap[WIN_MAX_TAPS];
+  int n_groups;
+  int cur; /* while printing: the pointwise statement being printed */
+} win_kernel;
+
+/* ------------------------------------------------------------------------
+ * Recognition
+ * ------------------------------------------------------------------------ */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static bool const_dims(const ir_tensor *T, int64_t *dim)
+{
+  if (T->rank != 4 || T->type != IR_F32)
+    return false;
+  for (int j = 0; j < 4; j++)
+    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &dim[j]) || dim[j] <= 0 || dim[j] > WIN_MAX_ROW)
+      return false;
+  return true;
+}
+
+/* Whether s is plain over four index variables, all of them on its left. */
+static bool plain4(const ir_stmt *s)
+{
+  return ir_stmt_is_plain(s) && s->n_lhs == 4 && s->n_index == 4 && !s->init;
+}
+
+/* The constant range of s's left-hand dimension d. */
+static bool range_of(const ir_stmt *s, int d, int64_t *lo, int64_t *hi)
+{
+  const ir_index *x = &s->index[s->lhs[d]];
+  return ir_size_is_const(x->lo, lo) && ir_size_is_const(x->hi, hi);
+}
+
+/* Whether s runs over the whole of dim[0..3]. */
+static bool full_box(const ir_stmt *s, const int64_t *dim)
+{
+  int64_t lo, hi;
+  for (int d = 0; d < 4; d++)
+    if (!range_of(s, d, &lo, &hi) || lo != 0 || hi != dim[d])
+      return false;
+  return true;
+}
+
+static bool is_index(const ir_expr *e, int x)
+{
+  return e->kind == IR_INDEX && e->index == x;
+}
+
+/* e as x * *str + *off. */
+static bool affine_of(const ir_expr *e, int x, int64_t *str, int64_t *off)
+{
+  *str = 1;
+  *off = 0;
+  if (e->kind == IR_BINARY && (e->op == IR_ADD || e->op == IR_SUB) && e->args[1]->kind == IR_CONST_INT) {
+    *off = e->op == IR_ADD ? e->args[1]->ival : -e->args[1]->ival;
+    e = e->args[0];
+  }
+  if (e->kind == IR_BINARY && e->op == IR_MUL && e->args[1]->kind == IR_CONST_INT) {
+    *str = e->args[1]->ival;
+    e = e->args[0];
+  } else if (e->kind == IR_BINARY && e->op == IR_MUL && e->args[0]->kind == IR_CONST_INT) {
+    *str = e->args[0]->ival;
+    e = e->args[1];
+  }
+  return is_index(e, x) && *str >= 1 && *str <= WIN_MAX_STRIDE;
+}
+
+/* Whether subscript e of dimension d is s's own index there (or 0 where
+ * the dimension has one element). */
+static bool own_subscript(const ir_stmt *s, const ir_expr *e, int d)
+{
+  int64_t lo, hi;
+  return is_index(e, s->lhs[d]) ||
+         (e->kind == IR_CONST_INT && e->ival == 0 && range_of(s, d, &lo, &hi) && lo == 0 && hi == 1);
+}
+
+/* Whether e is a read x(n, c, h * s + a, w * s + b) of s (any x). */
+static bool is_tap_read(const ir_stmt *s, const ir_expr *e)
+{
+  int64_t str, off;
+  return e->kind == IR_ACCESS && !e->padded && e->n_args == 4 && own_subscript(s, e->args[0], 0) &&
+         own_subscript(s, e->args[1], 1) && affine_of(e->args[2], s->lhs[2], &str, &off) &&
+         affine_of(e->args[3], s->lhs[3], &str, &off);
+}
+
+static bool written_in(const win_kernel *k, int t, int end)
+{
+  for (int i = k->first; i < end; i++)
+    if (k->f->stmts[i]->tensor == t)
+      return true;
+  return false;
+}
+
+/* Whether no subscript of e reads data. */
+static bool plain_subscripts(const ir_expr *e)
+{
+  for (int j = 0; j < e->n_args; j++)
+    if ((e->kind == IR_ACCESS && emit_checks_reads_data(e->args[j])) || !plain_subscripts(e->args[j]))
+      return false;
+  return true;
+}
+
+/* Whether e is a value of the (batch, channel) alone: a weight, a bias. */
+static bool channel_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
+{
+  for (int t = 0; t < k->f->n_tensors; t++)
+    if (ir_expr_reads(e, t) && written_in(k, t, k->end))
+      return false;
+  return !ir_expr_uses_index(e, s->lhs[2]) && !ir_expr_uses_index(e, s->lhs[3]) && plain_subscripts(e);
+}
+
+/* rhs as read [* factor] [+ add] (add only where add is not NULL). */
+static bool tap_parts(const win_kernel *k, const ir_stmt *s, const ir_expr *rhs, const ir_expr **read,
+                      const ir_expr **w, const ir_expr **add)
+{
+  *w = NULL;
+  if (add && rhs->kind == IR_BINARY && rhs->op == IR_ADD && channel_value(k, s, rhs->args[1])) {
+    *add = rhs->args[1];
+    rhs = rhs->args[0];
+  }
+  if (rhs->kind == IR_BINARY && rhs->op == IR_MUL && is_tap_read(s, rhs->args[0]) &&
+      channel_value(k, s, rhs->args[1])) {
+    *w = rhs->args[1];
+    rhs = rhs->args[0];
+  } else if (rhs->kind == IR_BINARY && rhs->op == IR_MUL && is_tap_read(s, rhs->args[1]) &&
+             channel_value(k, s, rhs->args[0])) {
+    *w = rhs->args[0];
+    rhs = rhs->args[1];
+  }
+  *read = rhs;
+  return is_tap_read(s, rhs);
+}
+
+/* Whether the tap reads inside the input for every output of its box. */
+static bool tap_inside(const win_kernel *k, const win_tap *t)
+{
+  for (int i = 0; i < 2; i++)
+    if (t->lo[i] < 0 || t->hi[i] > k->dim[2 + i] || t->lo[i] >= t->hi[i] ||
+        t->lo[i] * k->str[i] + t->off[i] < 0 || (t->hi[i] - 1) * k->str[i] + t->off[i] >= k->in[i])
+      return false;
+  return true;
+}
+
+/* Tap t from statement s reading rd; the first fixes x and the strides. */
+static bool add_tap(win_kernel *k, const ir_stmt *s, const ir_expr *rd, const ir_expr *w)
+{
+  int64_t d[4], lo, hi, str[2];
+  if (k->n_taps == WIN_MAX_TAPS || (k->x >= 0 && rd->tensor != k->x) || !const_dims(k->f->tensors[rd->tensor], d))
+    return false;
+  win_tap *t = &k->tap[k->n_taps++];
+  *t = (win_tap){.s = s, .w = w};
+  for (int i = 0; i < 2; i++) {
+    if (!affine_of(rd->args[2 + i], s->lhs[2 + i], &str[i], &t->off[i]) || !range_of(s, 2 + i, &t->lo[i], &t->hi[i]) ||
+        (k->x >= 0 && str[i] != k->str[i]))
+      return false;
+    k->str[i] = str[i];
+    k->in[i] = d[2 + i];
+  }
+  for (int dd = 0; dd < 2; dd++)
+    if (!range_of(s, dd, &lo, &hi) || lo != 0 || hi != k->dim[dd] || d[dd] != k->dim[dd])
+      return false;
+  k->x = rd->tensor;
+  return tap_inside(k, t);
+}
+
+/* The first statement: a tap (plus a bias) over every output, or a start
+ * value of the channel alone. */
+static bool first_stmt(win_kernel *k, const ir_stmt *s)
+{
+  const ir_expr *rd, *w;
+  if (!plain4(s) || s->red != IR_RED_NONE || !const_dims(k->f->tensors[s->tensor], k->dim) ||
+      !full_box(s, k->dim))
+    return false;
+  k->y = s->tensor;
+  if (channel_value(k, s, s->rhs)) {
+    k->start = s->rhs;
+    return true;
+  }
+  return tap_parts(k, s, s->rhs, &rd, &w, &k->add) && add_tap(k, s, rd, w);
+}
+
+/* The taps after the first statement, up to the first other statement. */
+static bool more_taps(win_kernel *k)
+{
+  const ir_expr *rd, *w;
+  k->taps_end = k->first + 1;
+  for (int i = k->first + 1; i < k->end; i++, k->taps_end = i) {
+    const ir_stmt *s = k->f->stmts[i];
+    if (!plain4(s) || s->tensor != k->y || (s->red != IR_RED_ADD && s->red != IR_RED_MAX))
+      break;
+    if ((k->red != IR_RED_NONE && s->red != k->red) || !tap_parts(k, s, s->rhs, &rd, &w, NULL) ||
+        (w && s->red != IR_RED_ADD) || !add_tap(k, s, rd, w))
+      return false;
+    k->red = s->red;
+  }
+  return k->red != IR_RED_NONE;
+}
+
+/* Whether every read in e of a tensor the kernel writes is at s's own
+ * point, written by an earlier statement of the kernel. */
+static bool reads_ok(const win_kernel *k, const ir_stmt *s, int i, const ir_expr *e)
+{
+  if (e->kind == IR_ACCESS && written_in(k, e->tensor, k->end)) {
+    if (e->padded || e->n_args != 4 || !written_in(k, e->tensor, i))
+      return false;
+    for (int d = 0; d < 4; d++)
+      if (!own_subscript(s, e->args[d], d))
+        return false;
+    return true;
+  }
+  if (e->kind == IR_ACCESS && !plain_subscripts(e))
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!reads_ok(k, s, i, e->args[j]))
+      return false;
+  return true;
+}
+
+/* The pointwise statements after the taps: over the taps' whole box, in
+ * tensors of its shape. */
+static bool pointwise_stmts(const win_kernel *k)
+{
+  int64_t d[4];
+  for (int i = k->taps_end; i < k->end; i++) {
+    const ir_stmt *s = k->f->stmts[i];
+    if (!plain4(s) || s->red != IR_RED_NONE || !const_dims(k->f->tensors[s->tensor], d) ||
+        memcmp(d, k->dim, sizeof(d)) || !full_box(s, k->dim) || s->tensor == k->x || !reads_ok(k, s, i, s->rhs))
+      return false;
+  }
+  return true;
+}
+
+/* Groups of taps by input row: the first statement's first. */
+static void group_taps(win_kernel *k)
+{
+  k->n_groups = 0;
+  for (int a = 0; a < k->n_taps; a++) {
+    win_tap *t = &k->tap[a];
+    t->group = -1;
+    for (int b = 0; b < a && t->group < 0; b++)
+      if (k->tap[b].off[0] == t->off[0] && k->tap[b].lo[0] == t->lo[0] && k->tap[b].hi[0] == t->hi[0])
+        t->group = k->tap[b].group;
+    if (t->group < 0)
+      t->group = k->n_groups++;
+  }
+}
+
+/* AOTC_WINDOW: "0" off, "1" every width, else the heuristic. */
+static int window_env(void)
+{
+  const char *env = getenv("AOTC_WINDOW");
+  return env && !strcmp(env, "0") ? 0 : env && !strcmp(env, "1") ? 1 : -1;
+}
+
+static bool window_off(const emit_fn *E, const emit_kernel *ek)
+{
+  return window_env() == 0 || emit_target_is_gpu(E->em->tg) || ek->contraction >= 0 ||
+         ek->epilogue_of >= 0 || ek->end - ek->first < 2;
+}
+
+/* The end of the partition's kernel that statement first opens: the plan
+ * splits one in pieces of POLY_MAX_KERNEL_STMTS for isl (a 7x7 window has
+ * 49 taps), the window takes them all. */
+static int partition_end(const ir_func *f, int first, int end)
+{
+  while (f->stmt_kernel && end < f->n_stmts && f->stmt_kernel[end] == f->stmt_kernel[first])
+    end++;
+  return end;
+}
+
+static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
+{
+  *k = (win_kernel){.f = E->f, .first = ek->first, .end = partition_end(E->f, ek->first, ek->end), .x = -1, .y = -1};
+  if (window_off(E, ek) || !first_stmt(k, E->f->stmts[ek->first]) || !more_taps(k) || !pointwise_stmts(k))
+    return false;
+  if (k->n_taps < 2 && !(k->start && k->n_taps == 1))
+    return false;
+  if (window_env() != 1 && (k->dim[3] < WIN_MIN_WIDTH || !k->tap[k->n_taps - 1].w))
+    return false;
+  group_taps(k);
+  return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Printing: names and values
+ * ------------------------------------------------------------------------ */
+
+static void bind_name(emit_fn *E, int x, const char *name)
+{
+  isl_ast_expr_free(E->iter[x]);
+  E->iter[x] = isl_ast_expr_from_id(isl_id_alloc(E->em->plan->isl, name, NULL));
+}
+
+/* s's indices bound to the kernel's names (the first n of them). */
+static void bind_window(emit_fn *E, const ir_stmt *s, int n)
+{
+  static const char *const names[4] = {"aotc_wn", "aotc_wc", "aotc_wh", "aotc_ww"};
+  E->stmt = s;
+  for (int d = 0; d < n; d++)
+    bind_name(E, s->lhs[d], names[d]);
+}
+
+/* e of statement s at the (batch, channel), as a float. */
+static void print_channel_value(emit_fn *E, const ir_stmt *s, const ir_expr *e)
+{
+  bind_window(E, s, 2);
+  emit_print_value(E, e, IR_F32);
+  emit_unbind_indices(E, s);
+}
+
+/* The locals of a (batch, channel): the taps' factors aotc_k<t>, the start
+ * or bias aotc_kb, the input plane aotc_xp. */
+static void print_channel_locals(emit_fn *E, const win_kernel *k)
+{
+  for (int t = 0; t < k->n_taps; t++) {
+    if (!k->tap[t].w)
+      continue;
+    emit_indent(E);
+    fprintf(E->out, "const float aotc_k%d = ", t);
+    print_channel_value(E, k->tap[t].s, k->tap[t].w);
+    fputs(";\n", E->out);
+  }
+  if (k->start || k->add) {
+    emit_indent(E);
+    fputs("const float aotc_kb = ", E->out);
+    print_channel_value(E, E->f->stmts[k->first], k->start ? k->start : k->add);
+    fputs(";\n", E->out);
+  }
+  int64_t xd[4];
+  const_dims(E->f->tensors[k->x], xd);
+  emit_line(E, "const float *aotc_xp = &%s[(aotc_wn * %lld + aotc_wc) * %lld];", E->tensor_c[k->x], (long long)xd[1],
+            (long long)(xd[2] * xd[3]));
+}
+
+/* Tap t's input at column `col` of the output: a phase of the row (stride
+ * > 1) or the row itself. */
+static void print_tap_read(emit_fn *E, const win_kernel *k, int t, const char *col)
+{
+  int64_t off = k->tap[t].off[1], s = k->str[1];
+  int64_t shift = s > 1 ? floor_div(off, s) : off;
+  if (s > 1)
+    fprintf(E->out, "aotc_p%lld[%s", (long long)(off - shift * s), col);
+  else
+    fprintf(E->out, "aotc_r[%s", col);
+  if (shift)
+    fprintf(E->out, " %c %lld", shift < 0 ? '-' : '+', (long long)(shift < 0 ? -shift : shift));
+  fputc(']', E->out);
+}
+
+/* Tap t's term at column col: the read times its factor. */
+static void print_term(emit_fn *E, const win_kernel *k, int t, const char *col)
+{
+  print_tap_read(E, k, t, col);
+  if (k->tap[t].w)
+    fprintf(E->out, " * aotc_k%d", t);
+}
+
+static void print_max_open(emit_fn *E)
+{
+  E->em->max_of[IR_F32] = true;
+  fprintf(E->out, "aotc_max_%s(", ir_types[IR_F32].name);
+}
+
+static void print_simd(emit_fn *E)
+{
+  if (E->pf->sched.vectorize)
+    fputs(E->em->tg->simd_for, E->out);
+}
+
+/* for (aotc_ww = lo; aotc_ww < hi; ...) opened (with its simd pragma). */
+static void open_columns(emit_fn *E, int64_t lo, int64_t hi)
+{
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_ww = %lld; aotc_ww < %lld; aotc_ww++)", (long long)lo, (long long)hi);
+}
+
+/* ------------------------------------------------------------------------
+ * Printing: a row of taps
+ * ------------------------------------------------------------------------ */
+
+/* The columns where every tap of group g reads inside the input. */
+static void group_columns(const win_kernel *k, int g, int64_t *lo, int64_t *hi)
+{
+  *lo = 0;
+  *hi = k->dim[3];
+  for (int t = 0; t < k->n_taps; t++)
+    if (k->tap[t].group == g) {
+      *lo = k->tap[t].lo[1] > *lo ? k->tap[t].lo[1] : *lo;
+      *hi = k->tap[t].hi[1] < *hi ? k->tap[t].hi[1] : *hi;
+    }
+  if (*lo >= *hi)
+    *lo = *hi = 0;
+}
+
+static bool phase_used(const win_kernel *k, int g, int64_t p)
+{
+  for (int t = 0; t < k->n_taps; t++)
+    if (k->tap[t].group == g && k->tap[t].off[1] - floor_div(k->tap[t].off[1], k->str[1]) * k->str[1] == p)
+      return true;
+  return false;
+}
+
+static int64_t phase_len(const win_kernel *k, int64_t p)
+{
+  return p < k->in[1] ? (k->in[1] - p + k->str[1] - 1) / k->str[1] : 0;
+}
+
+/* The phases aotc_p<p>[j] = aotc_r[j * s + p] of the input row that the
+ * group's taps read, in one loop over their common length. */
+static void print_phases(emit_fn *E, const win_kernel *k, int g)
+{
+  int64_t s = k->str[1], common = k->in[1];
+  for (int64_t p = 0; p < s; p++)
+    if (phase_used(k, g, p)) {
+      emit_line(E, "float aotc_p%lld[%lld];", (long long)p, (long long)(phase_len(k, 0)));
+      common = phase_len(k, p) < common ? phase_len(k, p) : common;
+    }
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_wj = 0; aotc_wj < %lld; aotc_wj++)", (long long)common);
+  for (int64_t p = 0; p < s; p++)
+    if (phase_used(k, g, p))
+      emit_line(E, "aotc_p%lld[aotc_wj] = aotc_r[aotc_wj * %lld + %lld];", (long long)p, (long long)s, (long long)p);
+  emit_close_block(E);
+  for (int64_t p = 0; p < s; p++)
+    if (phase_used(k, g, p) && phase_len(k, p) > common)
+      emit_line(E, "aotc_p%lld[%lld] = aotc_r[%lld];", (long long)p, (long long)common,
+                (long long)(common * s + p));
+}
+
+/* Whether tap t is the first statement (an assignment, not an update). */
+static bool is_first(const win_kernel *k, int t)
+{
+  return t == 0 && !k->start;
+}
+
+/* aotc_acc[aotc_ww] = first tap's term (+ bias), over [lo, hi). */
+static void print_first_assign(emit_fn *E, const win_kernel *k, int64_t lo, int64_t hi)
+{
+  if (lo >= hi)
+    return;
+  open_columns(E, lo, hi);
+  emit_indent(E);
+  fputs("aotc_acc[aotc_ww] = ", E->out);
+  print_term(E, k, 0, "aotc_ww");
+  fputs(k->add ? " + aotc_kb;\n" : ";\n", E->out);
+  emit_close_block(E);
+}
+
+/* acc op= the group's taps in order, one expression: (first + bias) + a
+ * + b ..., acc + a + b ..., or max(max(acc, a), b) ...; the base is the
+ * first statement's term when first, else the accumulator. */
+static void print_fold(emit_fn *E, const win_kernel *k, int g, bool first)
+{
+  for (int t = 0; t < k->n_taps; t++)
+    if (k->tap[t].group == g && !is_first(k, t) && k->red == IR_RED_MAX)
+      print_max_open(E);
+  if (first) {
+    fputs("(", E->out);
+    print_term(E, k, 0, "aotc_ww");
+    fputs(k->add ? " + aotc_kb)" : ")", E->out);
+  } else {
+    fputs("aotc_acc[aotc_ww]", E->out);
+  }
+  for (int t = 0; t < k->n_taps; t++) {
+    if (k->tap[t].group != g || is_first(k, t))
+      continue;
+    fputs(k->red == IR_RED_MAX ? ", " : " + ", E->out);
+    print_term(E, k, t, "aotc_ww");
+    if (k->red == IR_RED_MAX)
+      fputc(')', E->out);
+  }
+}
+
+/* The columns [lo, hi) where every tap of the group reads: one loop. */
+static void print_inner(emit_fn *E, const win_kernel *k, int g, int64_t lo, int64_t hi)
+{
+  if (lo >= hi)
+    return;
+  open_columns(E, lo, hi);
+  emit_indent(E);
+  fputs("aotc_acc[aotc_ww] = ", E->out);
+  print_fold(E, k, g, !k->start && k->tap[0].group == g);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+}
+
+/* Tap t alone over [lo, hi). */
+static void print_tap_alone(emit_fn *E, const win_kernel *k, int t, int64_t lo, int64_t hi)
+{
+  if (lo >= hi)
+    return;
+  open_columns(E, lo, hi);
+  emit_indent(E);
+  fputs("aotc_acc[aotc_ww] = ", E->out);
+  if (k->red == IR_RED_MAX)
+    print_max_open(E);
+  fputs(k->red == IR_RED_MAX ? "aotc_acc[aotc_ww], " : "aotc_acc[aotc_ww] + ", E->out);
+  print_term(E, k, t, "aotc_ww");
+  fputs(k->red == IR_RED_MAX ? ");\n" : ";\n", E->out);
+  emit_close_block(E);
+}
+
+/* The input row of group g (its phases), then its taps. */
+static void print_group_body(emit_fn *E, const win_kernel *k, int g)
+{
+  int64_t lo, hi;
+  const win_tap *t0 = NULL;
+  for (int t = 0; t < k->n_taps && !t0; t++)
+    t0 = k->tap[t].group == g ? &k->tap[t] : NULL;
+  emit_line(E, "const float *aotc_r = aotc_xp + (aotc_wh * %lld + %lld) * %lld;", (long long)k->str[0],
+            (long long)t0->off[0], (long long)k->in[1]);
+  if (k->str[1] > 1)
+    print_phases(E, k, g);
+  group_columns(k, g, &lo, &hi);
+  if (!k->start && k->tap[0].group == g) {
+    print_first_assign(E, k, 0, lo);
+    print_first_assign(E, k, hi, k->dim[3]);
+  }
+  print_inner(E, k, g, lo, hi);
+  for (int t = 0; t < k->n_taps; t++)
+    if (k->tap[t].group == g && !is_first(k, t)) {
+      print_tap_alone(E, k, t, k->tap[t].lo[1], hi > lo && lo < k->tap[t].hi[1] ? lo : k->tap[t].hi[1]);
+      print_tap_alone(E, k, t, hi > lo && hi > k->tap[t].lo[1] ? hi : k->tap[t].hi[1], k->tap[t].hi[1]);
+    }
+}
+
+/* Group g inside the output rows whose input row exists. */
+static void print_group(emit_fn *E, const win_kernel *k, int g)
+{
+  const win_tap *t0 = NULL;
+  for (int t = 0; t < k->n_taps && !t0; t++)
+    t0 = k->tap[t].group == g ? &k->tap[t] : NULL;
+  if (t0->lo[0] == 0 && t0->hi[0] == k->dim[2])
+    emit_line(E, "{");
+  else
+    emit_open_block(E, "if (aotc_wh >= %lld && aotc_wh < %lld)", (long long)t0->lo[0], (long long)t0->hi[0]);
+  if (t0->lo[0] == 0 && t0->hi[0] == k->dim[2])
+    E->indent++;
+  print_group_body(E, k, g);
+  emit_close_block(E);
+}
+
+/* ------------------------------------------------------------------------
+ * Printing: the pointwise statements and the stores
+ * ------------------------------------------------------------------------ */
+
+/* The local holding tensor t at the current pointwise statement (written
+ * by an earlier one, or the accumulator), or NULL. */
+static void local_of(const win_kernel *k, int t, int before, char *buf, size_t n)
+{
+  buf[0] = 0;
+  for (int i = before - 1; i >= k->taps_end; i--)
+    if (k->f->stmts[i]->tensor == t) {
+      snprintf(buf, n, "aotc_v%d", i - k->first);
+      return;
+    }
+  if (t == k->y)
+    snprintf(buf, n, "aotc_acc[aotc_ww]");
+}
+
+bool emit_window_print_read(emit_fn *E, const ir_expr *e)
+{
+  char buf[32];
+  const win_kernel *k = E->win;
+  if (!written_in(k, e->tensor, k->end))
+    return false;
+  local_of(k, e->tensor, k->cur, buf, sizeof(buf));
+  fputs(buf, E->out);
+  return buf[0] != 0;
+}
+
+/* Whether tensor t, written by the kernel, is read after it (or might be:
+ * arguments, views, regions). */
+static bool stored(const emit_fn *E, const win_kernel *k, int t)
+{
+  const ir_tensor *T = E->f->tensors[t];
+  if (T->role != IR_TEMP || T->view || E->f->body)
+    return true;
+  for (int u = 0; u < E->f->n_tensors; u++)
+    if (u != t && E->f->tensors[u]->view && E->f->tensors[u]->view_of == t)
+      return true;
+  for (int i = 0; i < E->f->n_stmts; i++)
+    if ((i < k->first || i >= k->end) && ir_stmt_reads(E->f->stmts[i], t))
+      return true;
+  return false;
+}
+
+/* The pointwise statements at each column of the row, then the stores. */
+static void print_row_end(emit_fn *E, win_kernel *k)
+{
+  char buf[32];
+  emit_line(E, "const int64_t aotc_wo = ((aotc_wn * %lld + aotc_wc) * %lld + aotc_wh) * %lld;", (long long)k->dim[1],
+            (long long)k->dim[2], (long long)k->dim[3]);
+  open_columns(E, 0, k->dim[3]);
+  for (k->cur = k->taps_end; k->cur < k->end; k->cur++) {
+    const ir_stmt *s = E->f->stmts[k->cur];
+    emit_indent(E);
+    fprintf(E->out, "const float aotc_v%d = ", k->cur - k->first);
+    bind_window(E, s, 4);
+    emit_print_value(E, s->rhs, IR_F32);
+    emit_unbind_indices(E, s);
+    fputs(";\n", E->out);
+  }
+  for (int i = k->first; i < k->end; i++) {
+    int t = E->f->stmts[i]->tensor;
+    if (written_in(k, t, i) || !stored(E, k, t))
+      continue;
+    local_of(k, t, k->end, buf, sizeof(buf));
+    emit_line(E, "%s[aotc_wo + aotc_ww] = %s;", E->tensor_c[t], buf);
+  }
+  emit_close_block(E);
+}
+
+/* ------------------------------------------------------------------------
+ * Printing: the kernel
+ * ------------------------------------------------------------------------ */
+
+static int kernel_threads(const emit_fn *E, const win_kernel *k)
+{
+  int th = E->pf->sched.threads;
+  return E->pf->heuristic ? sched_kernel_threads(E->f, k->first, k->end, th) : th;
+}
+
+/* One output row: the accumulator, its taps by input row, its end. */
+static void print_row(emit_fn *E, win_kernel *k)
+{
+  emit_open_block(E, "for (int64_t aotc_wh = 0; aotc_wh < %lld; aotc_wh++)", (long long)k->dim[2]);
+  emit_line(E, "float aotc_acc[%lld];", (long long)k->dim[3]);
+  if (k->start) {
+    open_columns(E, 0, k->dim[3]);
+    emit_line(E, "aotc_acc[aotc_ww] = aotc_kb;");
+    emit_close_block(E);
+  }
+  if (!k->start)
+    print_group(E, k, k->tap[0].group);
+  for (int g = 0; g < k->n_groups; g++)
+    if (k->start || g != k->tap[0].group)
+      print_group(E, k, g);
+  print_row_end(E, k);
+  emit_close_block(E);
+}
+
+/* (void)T; for the temporaries the kernel writes no more (their
+ * workspace pointers are declared all the same). */
+static void print_unstored(emit_fn *E, const win_kernel *k)
+{
+  for (int i = k->first; i < k->end; i++) {
+    int t = E->f->stmts[i]->tensor;
+    if (!written_in(k, t, i) && !stored(E, k, t))
+      emit_line(E, "(void)%s;", E->tensor_c[t]);
+  }
+}
+
+static void print_window(emit_fn *E, win_kernel *k)
+{
+  const ir_stmt *s0 = E->f->stmts[k->first];
+  emit_line(E, "/* statements %d..%d: a window of %d taps, stride %lldx%lld, as a row kernel (emit_window.c) */",
+            k->first, k->end - 1, k->n_taps, (long long)k->str[0], (long long)k->str[1]);
+  print_unstored(E, k);
+  int th = kernel_threads(E, k);
+  if (th > 1)
+    fprintf(E->out, E->em->tg->parallel_for, th);
+  emit_open_block(E, "for (int64_t aotc_wq = 0; aotc_wq < %lld; aotc_wq++)", (long long)(k->dim[0] * k->dim[1]));
+  emit_line(E, "const int64_t aotc_wn = aotc_wq / %lld, aotc_wc = aotc_wq %% %lld;", (long long)k->dim[1],
+            (long long)k->dim[1]);
+  emit_line(E, "(void)aotc_wn;");
+  print_channel_locals(E, k);
+  print_row(E, k);
+  emit_close_block(E);
+  E->stmt = s0;
+}
+
+bool emit_window_print_kernel(emit_fn *E, const emit_kernel *ek)
+{
+  win_kernel k;
+  if (ek->first < E->win_end) {
+    emit_line(E, "/* statements %d..%d: in the window row kernel above */", ek->first, ek->end - 1);
+    return true;
+  }
+  if (!recognise(E, ek, &k))
+    return false;
+  E->win = &k;
+  print_window(E, &k);
+  E->win = NULL;
+  E->win_end = k.end;
+  return true;
+}
