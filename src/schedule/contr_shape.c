@@ -4,6 +4,8 @@
  * rows there are (sched_contraction_heuristic asks). */
 #include "schedule.h"
 
+#include <stdlib.h>
+
 /* The product of the ranges of set[0..n-1]; -1 when one is not constant. */
 static int64_t extent(const ir_func *f, const sched_contraction *c, const int *set, int n)
 {
@@ -34,8 +36,25 @@ static int fit_rows(const ir_func *f, const sched_contraction *c, int mr)
   return best;
 }
 
+static void deepen(const ir_func *f, const sched_contraction *c, sched_blocks *b)
+{
+  const char *env = getenv("AOTC_R18_DEEP");
+  int64_t n = extent(f, c, c->cols, c->n_cols), k = extent(f, c, c->depth, c->n_depth);
+  if ((env && !atoi(env)) || n <= 0 || k <= b->kc || n > b->nc)
+    return;
+  int64_t budget = (int64_t)b->nc * b->kc, cols = padded(n, b->nr);
+  int64_t kmax = env ? atoi(env) : 1 << 30;
+  int64_t blocks = (k * cols + budget - 1) / budget;
+  int64_t kc = (k + blocks - 1) / blocks;
+  if (kc > kmax)
+    kc = kmax;
+  if (kc > b->kc)
+    b->kc = (int)kc;
+}
+
 void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b)
 {
+  deepen(f, c, b);
   b->mr = fit_rows(f, c, b->mr);
   b->mc = (int)padded(b->mc, b->mr);
 }
