@@ -1,10 +1,9 @@
-/* contr_shape.c: a contraction's register tile fitted to its constant
- * extents. A tile of 12 rows wastes a ninth of its work on 64 output
- * channels (72 rows) and a third on 16: the tile's rows are fitted to the
- * rows there are (sched_contraction_heuristic asks). */
+/* contr_shape.c: a contraction's register tile and depth block fitted to
+ * its constant extents. A tile of 12 rows wastes a ninth of its work on 64
+ * output channels (72 rows) and a third on 16: the tile's rows are fitted to
+ * the rows there are; a product of few columns gets deeper blocks
+ * (sched_contraction_heuristic asks). */
 #include "schedule.h"
-
-#include <stdlib.h>
 
 /* The product of the ranges of set[0..n-1]; -1 when one is not constant. */
 static int64_t extent(const ir_func *f, const sched_contraction *c, const int *set, int n)
@@ -36,20 +35,18 @@ static int fit_rows(const ir_func *f, const sched_contraction *c, int mr)
   return best;
 }
 
+/* A product of few columns (two register tiles or fewer: ResNet-18's
+ * layer4, 512 x 49 x 4608) uses each panel of A once or twice, so A streams
+ * from memory panel by panel; a deeper block makes that stream long and
+ * sequential (one pass instead of one per depth block). Depth blocks as
+ * deep as B's block of the default size allows (nc x kc floats in L2). */
 static void deepen(const ir_func *f, const sched_contraction *c, sched_blocks *b)
 {
-  const char *env = getenv("AOTC_R18_DEEP");
   int64_t n = extent(f, c, c->cols, c->n_cols), k = extent(f, c, c->depth, c->n_depth);
-  if ((env && !atoi(env)) || n <= 0 || k <= b->kc || n > b->nc)
+  if (n <= 0 || k <= b->kc || n > 2 * b->nr)
     return;
-  int64_t budget = (int64_t)b->nc * b->kc, cols = padded(n, b->nr);
-  int64_t kmax = env ? atoi(env) : 1 << 30;
-  int64_t blocks = (k * cols + budget - 1) / budget;
-  int64_t kc = (k + blocks - 1) / blocks;
-  if (kc > kmax)
-    kc = kmax;
-  if (kc > b->kc)
-    b->kc = (int)kc;
+  int64_t budget = (int64_t)b->nc * b->kc, blocks = (k * padded(n, b->nr) + budget - 1) / budget;
+  b->kc = (int)((k + blocks - 1) / blocks);
 }
 
 void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b)
