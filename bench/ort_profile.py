@@ -21,7 +21,11 @@ Prints per thread count a table: group, ORT ms, aotc ms, aotc/ORT, aotc-ORT,
 sorted by aotc - ORT (largest loss first), and the totals.
 
     .venv/bin/python bench/ort_profile.py MODEL.onnx [--aotc build/aotc]
-        [--threads "1 2"] [--reps 20] [--rounds 3] [--top 0] [--opt -O2]
+        [--base-aotc OLD/aotc] [--threads "1 2"] [--reps 20] [--rounds 3] [--top 0] [--opt -O2]
+
+--base-aotc adds an older aotc's column (before/after), all three alternating
+in each round. On a loaded machine wall times swing by tens of percent from
+one round to the next: compare columns of one run, not runs.
 """
 import argparse
 import glob
@@ -135,12 +139,13 @@ def ort_times(path, threads, reps, tmp):
     return acc
 
 
-def aotc_build(args, model, threads, tmp):
+def aotc_build(aotc, args, threads, tmp):
     d = os.path.join(tmp, "aotc_t%d" % threads)
     os.makedirs(d, exist_ok=True)
+    model = args.model
     m = mangle(os.path.splitext(os.path.basename(model))[0])
     c, w = os.path.join(d, m + ".c"), os.path.join(d, m + ".weights")
-    subprocess.run([args.aotc, model, "-o", c, "--weights", w, "--threads", str(threads)], check=True)
+    subprocess.run([aotc, model, "-o", c, "--weights", w, "--threads", str(threads)], check=True)
     subprocess.run([sys.executable, os.path.join(HERE, "kernel_times.py"), c, m, os.path.join(d, m + "_kt.c")],
                    check=True)
     blob = ["-DBLOB"] if "_set_weights" in open(os.path.join(d, m + ".h")).read() else []
@@ -174,22 +179,32 @@ def grouped(rounds, keyfn):
     return {k: statistics.median(v + [0.0] * (len(rounds) - len(v))) for k, v in per.items()}
 
 
-def report(threads, o, a, top):
+def total(d):
+    return sum(d.values())
+
+
+def report(threads, o, a, base, top):
+    """the table, largest aotc - ORT first; base: an older aotc's times or None."""
     rows = sorted(set(o) | set(a), key=lambda k: a.get(k, 0) - o.get(k, 0), reverse=True)
-    print("\n### %d thread%s: ORT %.2f ms, aotc %.2f ms (sum of nodes / kernels), aotc/ORT %.2f"
-          % (threads, "" if threads == 1 else "s", sum(o.values()), sum(a.values()),
-             sum(a.values()) / max(sum(o.values()), 1e-9)))
-    print("| group | ORT ms | aotc ms | aotc/ORT | aotc-ORT ms |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    head = "\n### %d thread%s: ORT %.2f ms, aotc %.2f ms" % (threads, "" if threads == 1 else "s", total(o), total(a))
+    if base is not None:
+        head += ", base %.2f ms" % total(base)
+    print(head + " (sums of nodes / kernels); aotc/ORT %.2f" % (total(a) / max(total(o), 1e-9)))
+    cols = "| group | ORT ms |" + (" base ms | base/ORT |" if base is not None else "")
+    print(cols + " aotc ms | aotc/ORT | aotc-ORT ms |")
+    print("| --- | ---: |" + (" ---: | ---: |" if base is not None else "") + " ---: | ---: | ---: |")
+    ratio = lambda y, x: "%.2f" % (y / x) if x > 0 else "-"
     for k in rows[:top] if top else rows:
         x, y = o.get(k, 0.0), a.get(k, 0.0)
-        print("| %s | %.3f | %.3f | %s | %+.3f |" % (k, x, y, "%.2f" % (y / x) if x > 0 else "-", y - x))
+        mid = " %.3f | %s |" % (base.get(k, 0.0), ratio(base.get(k, 0.0), x)) if base is not None else ""
+        print("| %s | %.3f |%s %.3f | %s | %+.3f |" % (k, x, mid, y, ratio(y, x), y - x))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
     ap.add_argument("--aotc", default="build/aotc")
+    ap.add_argument("--base-aotc", default=None, help="an older aotc, timed alternately (before/after)")
     ap.add_argument("--threads", default="1 2")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
@@ -203,14 +218,22 @@ def main():
     print("## %s, load average %s" % (os.path.basename(args.model), open("/proc/loadavg").read().split()[0]))
     with tempfile.TemporaryDirectory() as tmp:
         for t in [int(x) for x in args.threads.split()]:
-            cmd = aotc_build(args, args.model, t, tmp)
-            ort_r, aotc_r = [], []
-            for _ in range(args.rounds):
-                aotc_r.append(aotc_times(cmd, t))
-                ort_r.append(ort_times(args.model, t, args.reps, tmp))
-            o = grouped(ort_r, lambda n: ort_group(n, group, node_out))
-            a = grouped(aotc_r, lambda lab: aotc_group(lab, by_mangled))
-            report(t, o, a, args.top)
+            run_threads(args, t, tmp, group, node_out, by_mangled)
+
+
+def run_threads(args, t, tmp, group, node_out, by_mangled):
+    cmd = aotc_build(args.aotc, args, t, os.path.join(tmp, "after"))
+    bcmd = aotc_build(args.base_aotc, args, t, os.path.join(tmp, "before")) if args.base_aotc else None
+    ort_r, aotc_r, base_r = [], [], []
+    for _ in range(args.rounds):
+        if bcmd:
+            base_r.append(aotc_times(bcmd, t))
+        aotc_r.append(aotc_times(cmd, t))
+        ort_r.append(ort_times(args.model, t, args.reps, tmp))
+    o = grouped(ort_r, lambda n: ort_group(n, group, node_out))
+    a = grouped(aotc_r, lambda lab: aotc_group(lab, by_mangled))
+    b = grouped(base_r, lambda lab: aotc_group(lab, by_mangled)) if bcmd else None
+    report(t, o, a, b, args.top)
 
 
 if __name__ == "__main__":
