@@ -25,7 +25,8 @@ sorted by aotc - ORT (largest loss first), and the totals.
 
 --base-aotc adds an older aotc's column (before/after), all three alternating
 in each round. On a loaded machine wall times swing by tens of percent from
-one round to the next: compare columns of one run, not runs.
+one round to the next: compare columns of one run, not runs; --passive keeps
+spinning idle threads (both sides) from starving the workers there.
 """
 import argparse
 import glob
@@ -41,6 +42,7 @@ import numpy as np
 import onnxruntime as ort
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PASSIVE = False  # --passive: idle threads sleep (ORT without spinning, OMP_WAIT_POLICY=passive)
 FOLLOWERS = {"Relu", "Add", "BatchNormalization", "Clip", "Sigmoid", "Mul", "Sum", "LeakyRelu",
              "HardSigmoid", "HardSwish", "Identity", "Dropout"}
 
@@ -119,7 +121,7 @@ def ort_times(path, threads, reps, tmp):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0" if PASSIVE else "1")
     s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feeds = {i.name: np.random.rand(*[d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
              for i in s.get_inputs()}
@@ -158,6 +160,8 @@ def aotc_build(aotc, args, threads, tmp):
 
 def aotc_times(cmd, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if PASSIVE:
+        env["OMP_WAIT_POLICY"] = "passive"
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     acc = {}
     for line in out.splitlines():
@@ -210,7 +214,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--top", type=int, default=0)
     ap.add_argument("--opt", default="-O2")
+    ap.add_argument("--passive", action="store_true", help="idle threads sleep (a loaded machine)")
     args = ap.parse_args()
+    global PASSIVE
+    PASSIVE = args.passive
     graph = load_graph(args.model)
     group, node_out = build_groups(graph)
     by_mangled = {mangle(t): grp for t, grp in group.items()}
