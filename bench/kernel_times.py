@@ -4,7 +4,8 @@
 Rewrites the entry function of an aotc-emitted C file so that every
 top-level statement of its body (one kernel: a loop nest or a packed
 contraction block) is timed with CLOCK_THREAD_CPUTIME_ID, accumulated over
-calls; NAME_kernel_report(FILE *) prints the kernels by time, each labelled
+calls (-DKT_CLOCK=CLOCK_MONOTONIC: wall time, for several threads);
+NAME_kernel_report(FILE *) prints the kernels by time, each labelled
 by the tensor it writes (and m x n x k for a packed contraction).
 
     bench/kernel_times.py IN.c NAME OUT.c      # then build OUT.c with
@@ -71,7 +72,8 @@ def main():
     n = len(labels)
     head = ["#include <time.h>", "#include <stdio.h>",
             "static double kt_t[%d], kt_t0;" % n,
-            "static double kt_now(void) { struct timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);"
+            "#ifndef KT_CLOCK", "#define KT_CLOCK CLOCK_THREAD_CPUTIME_ID", "#endif",
+            "static double kt_now(void) { struct timespec ts; clock_gettime(KT_CLOCK, &ts);"
             " return ts.tv_sec + ts.tv_nsec * 1e-9; }",
             "static void kt_begin(void) { kt_t0 = kt_now(); }",
             "static void kt_end(int i) { kt_t[i] += kt_now() - kt_t0; }",

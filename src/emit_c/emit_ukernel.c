@@ -43,11 +43,68 @@ static void print_ukr_prefetch_c(FILE *out, const sched_blocks *b)
   fputs("    }\n", out);
 }
 
+/* Columns a narrow tile computes with vectors down A's rows. */
+#define UKR_NARROW 4
+
+/* One depth step of a narrow tile: q vectors of columns as in the full
+ * path, then UKR_NARROW columns as vectors over the rows (lanes = rows). */
+static void print_narrow_step(FILE *out, const sched_blocks *b, int q)
+{
+  for (int v = 0; v < q; v++)
+    fprintf(out, "      const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
+            v * b->vw);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < q; v++)
+      fprintf(out, "      c%d_%d += b%d * a[%d * p + %d];\n", r, v, v, b->mr, r);
+  for (int j = 0; j < UKR_NARROW; j++)
+    fprintf(out, "      n%d += av * b[%d * p + %d];\n", j, b->nr, q * b->vw + j);
+}
+
+/* A tile of at most q * vw + UKR_NARROW columns (the last tile of a product
+ * whose columns are just past a multiple of the vector width: 49 = 32 + 17
+ * pays q + 1 column vectors, not nr / vw). A's panel is read a vector at a
+ * step (vw <= 2 mr keeps the read inside the panel; the last step copies). */
+static void print_ukr_narrow(FILE *out, const sched_blocks *b, int q)
+{
+  fprintf(out, "  %sif (nr <= %d) {\n    aotc_vf%d av", q ? "} else " : "", q * b->vw + UKR_NARROW, b->vw);
+  for (int j = 0; j < UKR_NARROW; j++)
+    fprintf(out, ", n%d = {0.0f}", j);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < q; v++)
+      fprintf(out, ", c%d_%d = {0.0f}", r, v);
+  fputs(";\n    int64_t p = 0;\n    for (; p + 1 < kc; p++) {\n", out);
+  fprintf(out, "      av = *(const aotc_vf%d *)(a + %d * p);\n", b->vw, b->mr);
+  print_narrow_step(out, b, q);
+  fprintf(out, "    }\n    av = (aotc_vf%d){0.0f};\n    __builtin_memcpy(&av, a + %d * p, %d);\n    {\n", b->vw,
+          b->mr, b->mr * 4);
+  print_narrow_step(out, b, q);
+  fputs("    }\n", out);
+  for (int r = 0; r < b->mr; r++)
+    for (int v = 0; v < q; v++)
+      fprintf(out, "    *(aotc_vf%d *)(t + %d) = c%d_%d;\n", b->vw, r * b->nr + v * b->vw, r, v);
+  fprintf(out, "    for (int i = 0; i < %d; i++) {\n", b->mr);
+  for (int j = 0; j < UKR_NARROW; j++)
+    fprintf(out, "      t[i * %d + %d] = n%d[i];\n", b->nr, q * b->vw + j, j);
+  fputs("    }\n", out);
+}
+
+/* Whether the micro-kernel has narrow tiles: vectors, A's panel of mr rows
+ * read in vectors of vw within it, more than one vector of columns. */
+static bool ukr_has_narrow(const sched_blocks *b)
+{
+  return b->vw > 1 && b->mr <= b->vw && 2 * b->mr >= b->vw && b->nr > b->vw;
+}
+
 /* The vector path: mr x nr/vw accumulator vectors, one broadcast of A per
- * row and depth, FMAs (contraction asked for with gcc's optimize). */
+ * row and depth, FMAs (contraction asked for with gcc's optimize); narrow
+ * last tiles first (print_ukr_narrow). */
 static void print_ukr_vector(FILE *out, const sched_blocks *b)
 {
   int nv = b->nr / b->vw;
+  for (int q = 0; ukr_has_narrow(b) && q < nv; q++)
+    print_ukr_narrow(out, b, q);
+  if (ukr_has_narrow(b))
+    fputs("  } else {\n", out);
   fprintf(out, "  aotc_vf%d", b->vw);
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < nv; v++)
@@ -58,7 +115,7 @@ static void print_ukr_vector(FILE *out, const sched_blocks *b)
   for (int v = 0; v < nv; v++)
     fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
             v * b->vw);
-  fprintf(out, "    const float *ap = a + %d * p;\n", b->mr);
+  fprintf(out, "    const float *ap = a + %d * p;\n    __builtin_prefetch(ap + %d);\n", b->mr, 32 * b->mr);
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < nv; v++)
       fprintf(out, "    c%d_%d += b%d * ap[%d];\n", r, v, v, r);
@@ -74,6 +131,8 @@ static void print_ukr_vector(FILE *out, const sched_blocks *b)
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < nv; v++)
       fprintf(out, "  *(aotc_vf%d *)(t + %d) = c%d_%d;\n", b->vw, r * b->nr + v * b->vw, r, v);
+  if (ukr_has_narrow(b))
+    fputs("  }\n", out);
 }
 
 /* The portable path: the tile in a local array. */

@@ -1,7 +1,8 @@
-/* contr_shape.c: a contraction's register tile fitted to its constant
- * extents. A tile of 12 rows wastes a ninth of its work on 64 output
- * channels (72 rows) and a third on 16: the tile's rows are fitted to the
- * rows there are (sched_contraction_heuristic asks). */
+/* contr_shape.c: a contraction's register tile and depth block fitted to
+ * its constant extents. A tile of 12 rows wastes a ninth of its work on 64
+ * output channels (72 rows) and a third on 16: the tile's rows are fitted to
+ * the rows there are; a product of few columns gets deeper blocks
+ * (sched_contraction_heuristic asks). */
 #include "schedule.h"
 
 /* The product of the ranges of set[0..n-1]; -1 when one is not constant. */
@@ -34,8 +35,23 @@ static int fit_rows(const ir_func *f, const sched_contraction *c, int mr)
   return best;
 }
 
+/* A product of few columns (two register tiles or fewer: ResNet-18's
+ * layer4, 512 x 49 x 4608) uses each panel of A once or twice, so A streams
+ * from memory panel by panel; a deeper block makes that stream long and
+ * sequential (one pass instead of one per depth block). Depth blocks as
+ * deep as B's block of the default size allows (nc x kc floats in L2). */
+static void deepen(const ir_func *f, const sched_contraction *c, sched_blocks *b)
+{
+  int64_t n = extent(f, c, c->cols, c->n_cols), k = extent(f, c, c->depth, c->n_depth);
+  if (n <= 0 || k <= b->kc || n > 2 * b->nr)
+    return;
+  int64_t budget = (int64_t)b->nc * b->kc, blocks = (k * padded(n, b->nr) + budget - 1) / budget;
+  b->kc = (int)((k + blocks - 1) / blocks);
+}
+
 void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b)
 {
+  deepen(f, c, b);
   b->mr = fit_rows(f, c, b->mr);
   b->mc = (int)padded(b->mc, b->mr);
 }

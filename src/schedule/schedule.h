@@ -142,7 +142,7 @@ void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, c
                                  const sched_cpu *cpu, sched_blocks *b);
 /* contr_shape.c: b's register tile fitted to c's constant extents (fewer
  * rows where the last tile of mr would be mostly padding), its row block
- * rounded to it. */
+ * rounded to it; deeper depth blocks for a product of few columns. */
 void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b);
 
 /* Kernels of fewer iterations than this (all statements, reductions

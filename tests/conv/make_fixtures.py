@@ -9,7 +9,8 @@ Grouped convolutions (groups 2..8, strides 1 and 2, padding, kernels 1x1,
 path; 3x3 stride-1 convolutions at odd sizes and channel counts (padding 0,
 1, 2 and asymmetric, batch 2, with a batch normalisation folded in) for the
 Winograd path; dense convolutions at batch 2; dense convolutions whose
-register tiles are fitted to their shapes (TILE_CASES). Each case NAME gets NAME.onnx,
+register tiles are fitted to their shapes (TILE_CASES); products with a narrow
+last tile and a deepened depth block (NARROW_CASES). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32), and cases.txt lists them with
 the path run.sh expects them to take.
 """
@@ -51,6 +52,16 @@ TILE_CASES = [
     ("dense_n1_1x1", 1, 64, 64, (1, 1), 3, 1, 1, 1, False, "direct-8x32"),
     ("dense_m19_k297", 1, 33, 19, (15, 17), 3, 1, 1, 1, True, "direct-10x32"),
     ("pointwise_b2_m16", 2, 32, 16, (28, 28), 1, 1, 0, 1, True, "direct-8x32"),
+]
+
+# Products whose last register tile is narrow (columns 32 + 4 and 32 + 17:
+# the micro-kernel's narrow tiles, vectors down A's rows) and whose depth
+# block is the whole depth (few columns: contr_shape.c deepens it), checked
+# for x86-64-v4 by the tile and the depth block (path narrow-RxC-KC).
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+NARROW_CASES = [
+    ("narrow_n36_k288", 1, 32, 120, (6, 6), 3, 1, 1, 1, True, "narrow-12x32-288"),
+    ("narrow_n49_k1152", 1, 128, 24, (7, 7), 3, 1, 1, 1, False, "narrow-12x32-1152"),
 ]
 
 
@@ -120,6 +131,10 @@ def main():
     tile_gen = torch.Generator().manual_seed(2468)
     for case in TILE_CASES:
         conv_case(outdir, case, tile_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    narrow_gen = torch.Generator().manual_seed(1357)
+    for case in NARROW_CASES:
+        conv_case(outdir, case, narrow_gen)
         lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")

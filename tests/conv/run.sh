@@ -11,6 +11,8 @@
 #   dense             batch 2 on the packed path (no plain-loop warning)
 #   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
 #                     with register tiles of R rows by C columns (fitted to the shape)
+#   narrow-RxC-KC     as direct-RxC, with depth blocks of KC (deepened: few columns) and
+#                     the micro-kernel's narrow last tiles (`if (nr <= 4)`)
 # and a grouped and a Winograd case again on two threads.
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
@@ -61,6 +63,13 @@ tile() {
   run "$1" tile 0
 }
 
+# narrow NAME RxC KC: tile's checks, the depth block KC and the narrow tiles in the C.
+narrow() {
+  why=$(tile "$1" "$2") || { echo "$why"; return 1; }
+  grep -q "packed $2 register tiles, blocks [0-9]* x [0-9]* x $3," "$work/tile/$1.c" || { echo "depth block not $3"; return 1; }
+  grep -q "if (nr <= 4)" "$work/tile/$1.c" || { echo "no narrow tiles in the micro-kernel"; return 1; }
+}
+
 while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
@@ -72,13 +81,16 @@ while read -r name path; do
       why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
     done ;;
   direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
+  narrow-*)
+    spec=${path#narrow-}
+    why=$(narrow "$name" "${spec%-*}" "${spec##*-}"); suite_result "$name (narrow tiles, depth block ${spec##*-})" $? "$why" ;;
   winograd-default)
     why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
-for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16; do
+for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16 narrow_n36_k288; do
   suite_selected "$name" "$@" || continue
   mkdir -p "$work/t2"
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); suite_result "$name (--threads 2)" $? "$why"
