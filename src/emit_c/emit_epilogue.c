@@ -22,7 +22,9 @@
  * Plan: which kernels are epilogues of which contraction
  * ------------------------------------------------------------------------ */
 
-static bool same_shape(const ir_tensor *a, const ir_tensor *b)
+/* Whether a and b have the same known shape (rank > 0); shared with the
+ * LLVM backend's epilogues. */
+bool emit_same_shape(const ir_tensor *a, const ir_tensor *b)
 {
   if (a->rank != b->rank || a->rank == 0)
     return false;
@@ -90,7 +92,7 @@ static bool rhs_ok(const sched_contraction *c, const ir_func *f, const ir_stmt *
   if (e->kind == IR_ACCESS) {
     if (e->padded)
       return false;
-    if (e->tensor == s->tensor || same_shape(f->tensors[e->tensor], f->tensors[s->tensor]))
+    if (e->tensor == s->tensor || emit_same_shape(f->tensors[e->tensor], f->tensors[s->tensor]))
       return own_point(s, e);
     for (int j = 0; j < e->n_args; j++)
       if (!subscript_ok(c, f, s, e->args[j]))
@@ -184,7 +186,7 @@ static void mark_uses(const emit_fn *E, const sched_contraction *c, const ir_stm
                       bool *residual)
 {
   if (e->kind == IR_ACCESS && e->tensor != s->tensor &&
-      same_shape(E->f->tensors[e->tensor], E->f->tensors[s->tensor])) {
+      emit_same_shape(E->f->tensors[e->tensor], E->f->tensors[s->tensor])) {
     *residual = true;
     return;
   }
@@ -344,7 +346,7 @@ bool emit_epilogue_print_read(emit_fn *E, const ir_expr *e)
     fputs("aotc_v", E->out);
     return true;
   }
-  if (!same_shape(f->tensors[e->tensor], f->tensors[E->epi_tensor]))
+  if (!emit_same_shape(f->tensors[e->tensor], f->tensors[E->epi_tensor]))
     return false;
   fprintf(E->out, "%s[aotc_eo]", E->tensor_c[e->tensor]);
   return true;

@@ -218,6 +218,13 @@ void emit_region_mark_reads(const ir_region *r, bool *is_read);
 /* After the micro-kernel call of contraction ci: its epilogue kernels on
  * the tile, after the last depth block. */
 void emit_epilogue_print_tile(emit_fn *E, int ci);
+
+/* Whether a and b have the same known shape (emit_epilogue.c). */
+bool emit_same_shape(const ir_tensor *a, const ir_tensor *b);
+
+/* Whether the lanes set[0..n-1] of s's read are consecutive floats
+ * (emit_ukernel.c). */
+bool emit_lanes_contiguous(const ir_func *f, const ir_stmt *s, const ir_expr *read, const int *set, int n);
 /* A read inside an epilogue: true when printed here (the tile's value, a
  * residual at the element's offset). */
 bool emit_epilogue_print_read(emit_fn *E, const ir_expr *e);

@@ -460,13 +460,14 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   emit_close_block(E);
 }
 
-/* Whether the lanes set[0..n-1] (n > 1) of read are its last subscripts,
- * plain indices in order over whole inner dimensions, no other subscript
- * using them: consecutive lanes are consecutive floats (a 1x1 convolution's
- * pixels, Winograd's tiles), so a panel's row is one contiguous copy. */
-static bool lanes_contiguous(const emit_fn *E, const ir_expr *read, const int *set, int n)
+/* Whether the lanes set[0..n-1] (n > 1) of s's read are its last
+ * subscripts, plain indices in order over whole inner dimensions, no other
+ * subscript using them: consecutive lanes are consecutive floats (a 1x1
+ * convolution's pixels, Winograd's tiles), so a panel's row is one
+ * contiguous copy. Shared with the LLVM backend's packing. */
+bool emit_lanes_contiguous(const ir_func *f, const ir_stmt *s, const ir_expr *read, const int *set, int n)
 {
-  const ir_tensor *T = E->f->tensors[read->tensor];
+  const ir_tensor *T = f->tensors[read->tensor];
   int first = read->n_args - n;
   if (read->kind != IR_ACCESS || read->padded || first < 0 || T->rank != read->n_args)
     return false;
@@ -474,7 +475,7 @@ static bool lanes_contiguous(const emit_fn *E, const ir_expr *read, const int *s
     const ir_expr *x = read->args[first + t];
     if (x->kind != IR_INDEX || x->index != set[t])
       return false;
-    if (t > 0 && (!T->shape[first + t] || !ir_size_equal(T->shape[first + t], E->stmt->index[set[t]].hi)))
+    if (t > 0 && (!T->shape[first + t] || !ir_size_equal(T->shape[first + t], s->index[set[t]].hi)))
       return false;
   }
   for (int a = 0; a < first; a++)
@@ -540,7 +541,7 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
   print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
-  if (n_lanes > 1 && lanes_contiguous(E, read, lanes, n_lanes))
+  if (n_lanes > 1 && emit_lanes_contiguous(E->f, E->stmt, read, lanes, n_lanes))
     print_pack_contiguous(E, read, width, lanes, n_lanes);
   else if (n_lanes > 1)
     print_pack_runs(E, read, width, lanes, n_lanes);

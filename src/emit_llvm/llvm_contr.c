@@ -189,29 +189,6 @@ static void one_lane(lw_fn *F, LLVMValueRef l, void *data)
   lane_read(F, q);
 }
 
-/* emit_ukernel.c's lanes_contiguous: the lanes are read's last subscripts,
- * plain indices in order over whole inner dimensions, no other subscript
- * using them; consecutive lanes are consecutive floats. */
-static bool lanes_contiguous(const lw_fn *F, const ir_stmt *s, const ir_expr *read, const int *set, int n)
-{
-  const ir_tensor *T = F->f->tensors[read->tensor];
-  int first = read->n_args - n;
-  if (read->kind != IR_ACCESS || read->padded || first < 0 || T->rank != read->n_args || T->type != IR_F32)
-    return false;
-  for (int t = 0; t < n; t++) {
-    const ir_expr *x = read->args[first + t];
-    if (x->kind != IR_INDEX || x->index != set[t])
-      return false;
-    if (t > 0 && (!T->shape[first + t] || !ir_size_equal(T->shape[first + t], s->index[set[t]].hi)))
-      return false;
-  }
-  for (int a = 0; a < first; a++)
-    for (int t = 0; t < n; t++)
-      if (ir_expr_uses_index(read->args[a], set[t]))
-        return false;
-  return true;
-}
-
 static void copy_lane(lw_fn *F, LLVMValueRef l, void *data)
 {
   panel *q = data;
@@ -231,7 +208,8 @@ static void contiguous_lanes(lw_fn *F, panel *q)
 static void full_lanes(lw_fn *F, void *data)
 {
   panel *q = data;
-  if (q->n_lanes > 1 && lanes_contiguous(F, q->x->s, q->read, q->lanes, q->n_lanes))
+  if (q->n_lanes > 1 && F->f->tensors[q->read->tensor]->type == IR_F32 &&
+      emit_lanes_contiguous(F->f, q->x->s, q->read, q->lanes, q->n_lanes))
     contiguous_lanes(F, q);
   else if (q->n_lanes > 1)
     full_runs(F, q);

@@ -34,21 +34,11 @@ bool lw_epilogue_fused(const lw_fn *F, int kernel)
   return F->pf->kernels[kernel].epilogue_of >= 0;
 }
 
-static bool same_shape(const ir_tensor *a, const ir_tensor *b)
-{
-  if (a->rank != b->rank || a->rank == 0)
-    return false;
-  for (int j = 0; j < a->rank; j++)
-    if (!a->shape[j] || !b->shape[j] || !ir_size_equal(a->shape[j], b->shape[j]))
-      return false;
-  return true;
-}
-
 LLVMValueRef lw_epilogue_read(lw_fn *F, const ir_expr *e)
 {
   if (e->tensor == F->epi_tensor)
     return F->epi_v;
-  if (!same_shape(F->f->tensors[e->tensor], F->f->tensors[F->epi_tensor]))
+  if (!emit_same_shape(F->f->tensors[e->tensor], F->f->tensors[F->epi_tensor]))
     return NULL;
   LLVMValueRef addr = LLVMBuildGEP2(F->b, lw_mem_type(F->L, F->f->tensors[e->tensor]->type), F->tensor[e->tensor],
                                     &F->epi_eo, 1, "");
