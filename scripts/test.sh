@@ -182,7 +182,7 @@ run_variant() {
   [ -x tests/matmul/run.sh ] && spawn suite "matmul$tag" tests/matmul/run.sh
   [ -x tests/conv/run.sh ] && spawn suite "conv fast paths$tag" tests/conv/run.sh
   [ -x tests/epilogue/run.sh ] && spawn suite "fused epilogues$tag" tests/epilogue/run.sh
-  local pd=2; [ "$variant" = build-san ] && pd=4
+  local pd=4; [ "$variant" = build-san ] && pd=8
   [ -x tests/pooldw/run.sh ] &&
     POOLDW_SAMPLE=$pd spawn suite "pooling and depthwise$tag (2 threads, llvm, cuda-sim: 1 case in $pd)" tests/pooldw/run.sh
   [ -x tests/vmath/run.sh ] && spawn suite "vector math, layer norm$tag" tests/vmath/run.sh
