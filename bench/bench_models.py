@@ -43,7 +43,11 @@ def build(name):
 
 
 def split_batch(name):
-    """"resnet18_b8" -> ("resnet18", 8); "resnet18" -> ("resnet18", None)."""
+    """"resnet18_b8" -> ("resnet18", 8); "resnet18" -> ("resnet18", None);
+    "efficientnet_b0" -> ("efficientnet_b0", None): a torchvision name wins."""
+    import torchvision.models as tvm
+    if callable(getattr(tvm, name, None)):
+        return name, None
     base, _, batch = name.rpartition("_b")
     if base and batch.isdigit():
         return base, int(batch)

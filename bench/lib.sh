@@ -12,7 +12,7 @@ BENCH_OUT=${BENCH_OUT:-build/bench/models}
 bench_python() { # -> sets PY to a python with onnxruntime
   PY=${PY:-.venv/bin/python}
   if ! "$PY" -c "import onnxruntime" 2>/dev/null; then
-    python3 -m venv --system-site-packages .venv
+    /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install -q onnxruntime
     PY=.venv/bin/python
   fi
@@ -20,7 +20,13 @@ bench_python() { # -> sets PY to a python with onnxruntime
 
 bench_onnx() { # MODEL: makes $BENCH_OUT/MODEL.onnx and its input when missing
   mkdir -p "$BENCH_OUT"
-  [ -f "$BENCH_OUT/$1.onnx" ] || /usr/bin/python3 bench/bench_models.py "$BENCH_OUT" "$1" >/dev/null 2>&1
+  [ -f "$BENCH_OUT/$1.onnx" ] && return 0
+  if ! /usr/bin/python3 bench/bench_models.py "$BENCH_OUT" "$1" >"$BENCH_OUT/$1.export.log" 2>&1 ||
+    [ ! -f "$BENCH_OUT/$1.onnx" ]; then
+    echo "bench: exporting $1 failed; its log, $BENCH_OUT/$1.export.log, ends:" >&2
+    tail -5 "$BENCH_OUT/$1.export.log" >&2
+    return 1
+  fi
 }
 
 # AOTC MODEL DIR THREADS CFLAGS [ENV...]: DIR/MODEL.bench, weights in the blob
