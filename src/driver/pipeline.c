@@ -227,7 +227,7 @@ static bool pass_partition(driver_module *m)
 {
   for (int i = 0; i < m->ir->n_funcs; i++) {
     ir_func *f = m->ir->funcs[i];
-    if (f->stmt_origin && !ir_partition(m->ctx, f, f->stmt_origin))
+    if (f->stmt_origin ? !ir_partition(m->ctx, f, f->stmt_origin) : !ir_partition_contractions(m->ctx, f))
       return false;
   }
   return true;
@@ -283,7 +283,7 @@ static bool pass_plan_memory(driver_module *m)
 {
   for (int i = 0; i < m->ir->n_funcs; i++) {
     ir_func *f = m->ir->funcs[i];
-    if (f->stmt_kernel && !ir_memplan(m->ctx, f, &f->workspace_lower_bound))
+    if (ir_func_is_model(f) && !ir_memplan(m->ctx, f, &f->workspace_lower_bound))
       return false;
     if (m->cfg && m->cfg->verbose)
       note_memory_plan(m->ctx, f);

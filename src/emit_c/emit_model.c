@@ -232,7 +232,7 @@ void emit_model_io_table(FILE *c, FILE *h, const ir_func *f, const char *name, c
 {
   if (external && has_blob(f, external))
     print_set_weights(c, h, f, name, external);
-  if (!f->stmt_kernel)
+  if (!ir_func_is_model(f))
     return;
   int n_in = ir_func_first_parameter(f), n_par = f->n_inputs - n_in;
   fputs(io_info_type, h);

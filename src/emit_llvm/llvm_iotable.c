@@ -66,7 +66,7 @@ static void table(emit_llvm *L, const ir_func *f, const char *name, const char *
 
 void lw_io_tables(emit_llvm *L, const ir_func *f, const char *name)
 {
-  if (!f->stmt_kernel)
+  if (!ir_func_is_model(f))
     return;
   int n_in = ir_func_first_parameter(f);
   table(L, f, name, "input", f->inputs, n_in);

@@ -538,6 +538,9 @@ ir_func *ir_graph_lower(ir_graph *g, const char *func_name);
  * elementwise consumers joined to their producer's kernel, contractions
  * alone. */
 bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node);
+/* The kernels of a function written in TC (no stmt_origin): one, except
+ * that each contraction worth the packed path is alone (partition.c). */
+bool ir_partition_contractions(aotc_ctx *ctx, ir_func *f);
 /* Views (views.c): statements that copy a contiguous range of one
  * temporary into another removed where one can live inside the other
  * (ir_tensor.view); models with constant sizes and no control regions.

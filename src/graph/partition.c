@@ -189,3 +189,30 @@ bool ir_partition(aotc_ctx *ctx, ir_func *f, const int *stmt_node)
   f->stmt_kernel = kernel;
   return true;
 }
+
+/* A function written in TC (no operator per statement) stays one kernel
+ * for isl to schedule and fuse, except that each contraction worth the
+ * packed micro-kernel is a kernel of its own: the statements before it, the
+ * contraction, and the statements after it (its bias and activation, which
+ * the C backend applies in the contraction's store when the epilogue pass
+ * marked them). Nothing changes for a function without such a contraction
+ * or of one statement. */
+bool ir_partition_contractions(aotc_ctx *ctx, ir_func *f)
+{
+  int n = 0;
+  for (int i = 0; i < f->n_stmts; i++)
+    n += is_contraction(f, f->stmts[i]);
+  if (!n || f->n_stmts < 2 || f->body || f->n_syncs)
+    return true;
+  int *kernel = IR_NEW_ARRAY(ctx, int, f->n_stmts);
+  if (!kernel)
+    return false;
+  for (int i = 0, k = 0; i < f->n_stmts; i++) {
+    bool c = is_contraction(f, f->stmts[i]);
+    if (i > 0 && (c || is_contraction(f, f->stmts[i - 1])))
+      k++;
+    kernel[i] = k;
+  }
+  f->stmt_kernel = kernel;
+  return true;
+}

@@ -395,7 +395,7 @@ static void decide(views *v, int y)
 
 static bool applies(const ir_func *f)
 {
-  if (!f->stmt_kernel || f->body || f->n_syncs)
+  if (!ir_func_is_model(f) || f->body || f->n_syncs)
     return false;
   for (int t = 0; t < f->n_tensors; t++)
     if (f->tensors[t]->role == IR_TEMP && numel_of(f->tensors[t]) < 0)

@@ -433,6 +433,15 @@ typedef struct ir_module {
   ir_func **funcs;
 } ir_module;
 
+/* Whether f was lowered from a model's graph and partitioned (an operator
+ * per statement, kernels): what gets the io tables, views and the memory
+ * plan. A function written in TC has no operators, even when its
+ * contractions were given kernels of their own. */
+static inline bool ir_func_is_model(const ir_func *f)
+{
+  return f->stmt_kernel && f->stmt_origin;
+}
+
 /* Tensor by name, -1 when absent. */
 int ir_func_find_tensor(const ir_func *f, const char *name);
 /* The position in f->inputs of the first IR_PARAMETER tensor: the data

@@ -10,7 +10,9 @@ is packed rather than fused with its bias), with random inputs and numpy's resul
 
 Writes NAME.onnx, NAME.<input>.npy and NAME.expected.npy per case, and
 cases.txt: one line per case, its name and its number of packed products
-(Gemm with alpha != 1 is not packed yet: 0, and a warning).
+(Gemm with alpha != 1 is not packed yet: 0, and a warning). Also the inputs
+and numpy's result of the TC case tc_dense_relu: examples/mlp.tc's
+dense_relu (product, bias, ReLU in one def) at B=37, K=70, N=130.
 """
 import os
 import sys
@@ -94,6 +96,12 @@ def main():
         names.append("%s %d" % (name, 0 if name == "gemm_alpha" else packed))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
+    tc = np.random.default_rng(20261203)
+    x, w, b = (tc.standard_normal(s).astype(np.float32) for s in ((37, 70), (70, 130), (130,)))
+    for n, v in (("X", x), ("W", w), ("bias", b)):
+        np.save(os.path.join(outdir, "tc_dense_relu.%s.npy" % n), v)
+    np.save(os.path.join(outdir, "tc_dense_relu.expected.npy"),
+            np.maximum(x.astype(np.float64) @ w + b, 0).astype(np.float32))
 
 
 if __name__ == "__main__":
