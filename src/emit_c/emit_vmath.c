@@ -168,8 +168,18 @@ const char *emit_vmath_power(emit_fn *E, const ir_expr *e)
 void emit_vmath_print_defs(FILE *out, const emit_module *em)
 {
   const char *qualifier = em->tg->fn_qualifier[EMIT_FN_HELPER];
+  bool any = false;
+  for (int v = 0; v < EMIT_VM_COUNT; v++)
+    any |= em->vmath[v];
+  /* Inlined whatever the -O level: at -O2 gcc keeps erf's and tanh's
+   * calls of aotc_expf as calls (too large for its inliner), and a loop
+   * with a call in it stays scalar (ConvNeXt's GELU epilogues). */
+  if (any)
+    fputs("#ifndef AOTC_VMATH_INLINE\n#if defined(__GNUC__)\n#define AOTC_VMATH_INLINE __attribute__((always_inline))\n"
+          "#else\n#define AOTC_VMATH_INLINE\n#endif\n#endif\n\n",
+          out);
   for (int v = 0; v < EMIT_VM_COUNT; v++)
     if (em->vmath[v])
-      fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n%s %s#endif\n\n", vm_defs[v].name, vm_defs[v].name,
-              qualifier, vm_defs[v].text);
+      fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n%s AOTC_VMATH_INLINE %s#endif\n\n", vm_defs[v].name,
+              vm_defs[v].name, qualifier, vm_defs[v].text);
 }
