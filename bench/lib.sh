@@ -38,10 +38,13 @@ bench_build() {
   mkdir -p "$d"
   local blob=-DBLOB
   rm -f "$d/$m.weights"
-  env "$@" "$aotc" "$BENCH_OUT/$m.onnx" -o "$d/$m.c" --weights "$d/$m.weights" --threads "$t" -v 2>"$d/$m.log" >&2
+  rm -f "$d/$m.bench"
+  env "$@" "$aotc" "$BENCH_OUT/$m.onnx" -o "$d/$m.c" --weights "$d/$m.weights" --threads "$t" -v 2>"$d/$m.log" >&2 ||
+    { echo "bench: $aotc failed on $m; $d/$m.log ends:" >&2; tail -3 "$d/$m.log" >&2; return 1; }
   grep -q "_set_weights" "$d/$m.h" || blob=""
   # shellcheck disable=SC2086
-  cc -std=gnu11 $cflags -fopenmp $blob -DMODEL="$m" -I"$d" -Ibench -o "$d/$m.bench" bench/model_main.c "$d/$m.c" -lm >&2
+  cc -std=gnu11 $cflags -fopenmp $blob -DMODEL="$m" -I"$d" -Ibench -o "$d/$m.bench" bench/model_main.c "$d/$m.c" -lm >&2 ||
+    { echo "bench: building $d/$m.bench failed" >&2; return 1; }
 }
 
 # MODEL DIR THREADS REPS -> "wall cpu": wall time with libgomp's waiting as

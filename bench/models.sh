@@ -42,8 +42,9 @@ build_all() { # NAME
   for t in $THREADS; do
     for o in $OPTS; do
       # shellcheck disable=SC2086
-      bench_build "$AOTC" "$1" "$(dir_of after "$t" "$o")" "$t" "${o//,/ } -march=native" ${ENV:-}
-      [ -z "${BASE_AOTC:-}" ] || bench_build "$BASE_AOTC" "$1" "$(dir_of before "$t" "$o")" "$t" "${o//,/ } -march=native"
+      bench_build "$AOTC" "$1" "$(dir_of after "$t" "$o")" "$t" "${o//,/ } -march=native" ${ENV:-} || return 1
+      [ -z "${BASE_AOTC:-}" ] || bench_build "$BASE_AOTC" "$1" "$(dir_of before "$t" "$o")" "$t" "${o//,/ } -march=native" ||
+        return 1
     done
   done
 }
@@ -79,8 +80,12 @@ header
 for m in $models; do
   for b in $BATCHES; do
     name=$m; [ "$b" = 1 ] || name=${m}_b$b
-    bench_onnx "$name"
-    build_all "$name"
+    # A model that does not export or build is a row saying so, not the end of the run.
+    if ! bench_onnx "$name" || ! build_all "$name"; then
+      echo "| $m | $b | FAILED: export or build (see above) |"
+      echo "$b - - $m FAILED" >>"$summary"
+      continue
+    fi
     ms=()
     for _ in $(seq "$ROUNDS"); do time_round "$name"; done
     for t in $THREADS; do
@@ -102,11 +107,13 @@ for m in $models; do
   done
 done
 echo
-awk '{k = "batch " $1 ", " $2 " thread(s), " $3; n[k]++; r = $5 / $6; s[k] += log(r)
+awk '$5 == "FAILED" { failed = failed " " $4 " (batch " $1 ")"; next }
+     {k = "batch " $1 ", " $2 " thread(s), " $3; n[k]++; r = $5 / $6; s[k] += log(r)
       if (r > mx[k]) { mx[k] = r; mm[k] = $4 }
       if ($7 != "-") { torch[k] = 1; if ($5 >= $7) slow[k] = slow[k] " " $4 } }
      END { for (k in n) printf "- %s: geometric mean aotc / ORT %.2f over %d models, largest %.2f (%s); %s\n",
                                 k, exp(s[k] / n[k]), n[k], mx[k], mm[k],
-                                !torch[k] ? "PyTorch not measured" : "not faster than PyTorch:" (slow[k] ? slow[k] : " none") }' "$summary" | sort
+                                !torch[k] ? "PyTorch not measured" : "not faster than PyTorch:" (slow[k] ? slow[k] : " none")
+           if (failed) printf "- FAILED (not in the means):%s\n", failed }' "$summary" | sort
 echo
 echo "ROUNDS=$ROUNDS REPS=$REPS OPTS='$OPTS' ENV='${ENV:-}' $(cc --version | head -1); onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)'); torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null); load average $(load_avg)"
