@@ -18,7 +18,7 @@
 
 kdir=$root/tests/kernels
 mdir=$root/tests/models
-cuda_models=(mlp cnn)
+cuda_models=(mlp cnn transformer)
 AOTC=${AOTC:-$root/build/aotc}
 
 emitted_prepare() {

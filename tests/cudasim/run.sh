@@ -19,7 +19,8 @@
 #
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
 # /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
-# test; KEEP=1 keeps the build directory; ONLY=emitted runs only the emitted-code tests,
+# test; KEEP=1 keeps the build directory; CUDA_SIM_EMITTED=0 leaves the emitted corpus on the
+# simulator to the --san run (the plain run keeps its nvcc checks); ONLY=emitted runs only the emitted-code tests,
 # ONLY=sim only the hand-written ones; CUDA_CASES="ENTRY ..." limits the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -226,7 +227,8 @@ plain_suite() {
   tsan_race tsan-drop2 matmul 20 20 20
   nvcc_checks
   [ "${ONLY:-}" = sim ] && return
-  CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
+  # CUDA_SIM_EMITTED=0: the emitted corpus runs under the sanitizers only (--san).
+  [ "${CUDA_SIM_EMITTED:-1}" = 0 ] || CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
   emitted_nvcc
 }
 
