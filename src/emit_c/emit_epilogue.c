@@ -275,27 +275,35 @@ static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blo
   return n < b->nr;
 }
 
-/* A row of the tile (the elements of its row index); a full row of a
- * stride-1 tile with a constant trip count (it vectorises). */
-static void print_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+/* The rows of the tile: the loop over its row index, each row's elements
+ * in a loop of their own; with a full stride-1 tile (a constant trip count:
+ * it vectorises) first a test, marked likely: gcc at -O2 predicts an
+ * equality false, and a loop it predicts cold it does not vectorise (the
+ * transformer's GELU epilogue: 0.072 ms scalar, 0.011 ms vectorised). */
+static void print_rows(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
 {
   const sched_contraction *c = &E->pf->contr[te->ci];
   bool full = !narrow(E, c, b);
-  if (c->n_rows == 1 && te->used[c->rows[0]])
-    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
-  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
-  if (full) {
-    emit_open_block(E, "if (aotc_enr == %d && aotc_cs == 1)", b->nr);
+  if (full)
+    emit_open_block(E, "if (AOTC_LIKELY(aotc_enr == %d && aotc_cs == 1))", b->nr);
+  for (int fast = full ? 1 : 0; fast >= 0; fast--) {
+    emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
+    if (c->n_rows == 1 && te->used[c->rows[0]])
+      emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
+    emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
     fputs(ivdep, E->out);
-    emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej++)", b->nr);
-    print_element(E, te, "aotc_ej");
+    if (fast)
+      emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej++)", b->nr);
+    else
+      emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < aotc_enr; aotc_ej++)");
+    print_element(E, te, fast ? "aotc_ej" : "aotc_ej * aotc_cs");
     emit_close_block(E);
-    E->indent--;
-    emit_open_block(E, "} else");
+    emit_close_block(E);
+    if (fast) {
+      E->indent--;
+      emit_open_block(E, "} else");
+    }
   }
-  emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < aotc_enr; aotc_ej++)");
-  print_element(E, te, "aotc_ej * aotc_cs");
-  emit_close_block(E);
   if (full)
     emit_close_block(E);
 }
@@ -329,12 +337,10 @@ void emit_epilogue_print_tile(emit_fn *E, int ci)
             b->mr, b->nr);
   if (te.residual)
     emit_line(E, "const int64_t aotc_eo0 = aotc_c - %s;", E->tensor_c[E->f->stmts[c->stmt]->tensor]);
-  emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
   E->epi_on = true;
   E->epi_tensor = E->f->stmts[c->stmt]->tensor;
-  print_row(E, &te, b);
+  print_rows(E, &te, b);
   E->epi_on = false;
-  emit_close_block(E);
   emit_close_block(E);
   rebind_contraction(E, c);
 }

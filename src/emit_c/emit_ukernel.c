@@ -720,14 +720,17 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
 
 void emit_ukernel_print_defs(FILE *out, const emit_module *em)
 {
+  /* For the fused epilogues' full-tile test (emit_epilogue.c): gcc at -O2
+   * predicts an equality false and keeps a loop it thinks cold scalar. */
+  if (em->n_ukr > 0)
+    fputs("#ifndef AOTC_LIKELY\n#if defined(__GNUC__)\n#define AOTC_LIKELY(c) __builtin_expect(!!(c), 1)\n#else\n"
+          "#define AOTC_LIKELY(c) (c)\n#endif\n#endif\n\n",
+          out);
   for (int i = 0; i < em->n_ukr; i++)
     print_ukr(out, em->tg, &em->ukr[i]);
 }
 
 /* ---- products left to plain loops */
-
-/* partition.c's threshold: smaller products are fused with their bias. */
-#define EMIT_PACKED_MIN_OUTPUT 4096
 
 /* The reduction indices e's subscripts mention, as a bit set. */
 static unsigned reduction_uses(const ir_stmt *s, const ir_expr *e)
@@ -750,12 +753,12 @@ static bool small_output(const ir_stmt *s)
       return false;
     n *= hi - lo;
   }
-  return n < EMIT_PACKED_MIN_OUTPUT;
+  return n < SCHED_PACKED_MIN_OUTPUT;
 }
 
 /* A float sum over products (times a constant or not) of two tensor reads
  * sharing a reduction index,
- * with a matrix (two or more indices, EMIT_PACKED_MIN_OUTPUT elements or
+ * with a matrix (two or more indices, SCHED_PACKED_MIN_OUTPUT elements or
  * more: a smaller one stays with its bias on purpose) on the left. */
 static bool is_product(const ir_func *f, const ir_stmt *s)
 {

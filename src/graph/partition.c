@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-#define PACKED_MIN_OUTPUT 4096
 #define KERNEL_MAX_STMTS 32 /* fusion stops here: isl's work and the temporaries live at once grow with it */
 
 /* Whether subscript a reads left-hand index x of s: x itself, or 0 where x
@@ -92,7 +91,7 @@ static bool is_contraction(const ir_func *f, const ir_stmt *s)
   int64_t points = ir_stmt_is_plain(s) ? lhs_points(s) : 0;
   return ir_stmt_is_plain(s) && s->red == IR_RED_ADD && s->n_index > s->n_lhs &&
          f->tensors[s->tensor]->type == IR_F32 &&
-         (points < 0 || points >= PACKED_MIN_OUTPUT) &&
+         (points < 0 || points >= SCHED_PACKED_MIN_OUTPUT) &&
          e->kind == IR_BINARY && e->op == IR_MUL && is_plain_access(e->args[0]) && is_plain_access(e->args[1]);
 }
 

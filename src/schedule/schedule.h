@@ -150,6 +150,13 @@ void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sc
  * and far more on a loaded machine where a barrier waits for a descheduled
  * thread. */
 #define SCHED_SERIAL_POINTS 4096
+/* Products with fewer output elements than this stay plain loops fused
+ * with their bias (a batch-1 matrix-vector product); larger ones take the
+ * packed micro-kernel path (partition.c gives them their own kernel,
+ * emit_ukernel.c warns when one does not). The transformer's 16x192 and
+ * 16x64 token products ran 10-30x slower as plain loops (their reduction
+ * innermost, over a column of the weights) than packed. */
+#define SCHED_PACKED_MIN_OUTPUT 1024
 /* The threads for the kernel of statements first..end-1 of f under the
  * heuristics: 1 when it is small (SCHED_SERIAL_POINTS), else threads. */
 int sched_kernel_threads(const ir_func *f, int first, int end, int threads);

@@ -84,6 +84,14 @@ def cases():
     yield "mlp3", [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
                    helper.make_node("MatMul", ["r", "w2"], ["y"])], {"x": x}, {"w1": w1, "w2": w2}, \
         np.maximum(x @ w1, 0) @ w2
+    # A transformer block's token products: 16x192 and 16x64 outputs (under
+    # 4096 elements: plain loops over a column of the weights until the
+    # threshold came down to 1024), with their biases.
+    x, w1, b1, w2, b2 = rand(1, 16, 64), rand(64, 192), rand(192), rand(192, 64), rand(64)
+    h = x @ w1 + b1
+    yield "tokens", [helper.make_node("MatMul", ["x", "w1"], ["p"]), helper.make_node("Add", ["p", "b1"], ["h"]),
+                     helper.make_node("MatMul", ["h", "w2"], ["q"]), helper.make_node("Add", ["q", "b2"], ["y"])], \
+        {"x": x}, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}, h @ w2 + b2
 
 
 def main():
