@@ -148,8 +148,10 @@ void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sc
 /* Kernels of fewer iterations than this (all statements, reductions
  * included) run on one thread: a parallel region costs more than it saves,
  * and far more on a loaded machine where a barrier waits for a descheduled
- * thread. */
-#define SCHED_SERIAL_POINTS 4096
+ * thread (2^17 points, some 20-40 us of work: the MLP's 256x256 products in
+ * parallel took 0.007 ms a call on a quiet machine and 14-16 ms at load 3;
+ * at 4096 before). */
+#define SCHED_SERIAL_POINTS 131072
 /* Products with fewer output elements than this stay plain loops fused
  * with their bias (a batch-1 matrix-vector product); larger ones take the
  * packed micro-kernel path (partition.c gives them their own kernel,
