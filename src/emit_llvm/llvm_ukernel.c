@@ -62,13 +62,28 @@ static LLVMValueRef add_idx(ukr *u, LLVMValueRef x, int64_t k)
   return LLVMBuildAdd(u->F.b, x, lw_idx(u->F.L, k), "");
 }
 
-/* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]. */
+/* __builtin_prefetch(addr, rw): kept in every cache level. */
+static void prefetch(lw_fn *F, LLVMValueRef addr, int rw)
+{
+  LLVMTypeRef ptr = F->L->ptr;
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, (unsigned long long)rw, 0), LLVMConstInt(F->L->i32, 3, 0),
+                         LLVMConstInt(F->L->i32, 1, 0)};
+  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ptr, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ptr, 1),
+                 args, 4, "");
+}
+
+/* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]; A's
+ * panel asked for 32 steps ahead (the C path's __builtin_prefetch(ap + 32 *
+ * mr): without it the vector loop waits on A at every new panel). */
 static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
   LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
   for (int v = 0; v < u->nv; v++)
     bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
+  if (u->b->vw > 1)
+    prefetch(F, at(u, u->a, add_idx(u, arow, 32 * (int64_t)u->b->mr)), 0);
   for (int r = 0; r < u->b->mr; r++) {
     LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), "");
     LLVMValueRef s = splat(u, a);
@@ -147,17 +162,6 @@ static void accumulators_to_tile(ukr *u)
                 at(u, u->t, lw_idx(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
 }
 
-/* __builtin_prefetch(addr, 1): for writing, kept in every cache level. */
-static void prefetch_write(lw_fn *F, LLVMValueRef addr)
-{
-  LLVMTypeRef ptr = F->L->ptr;
-  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
-  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 1, 0), LLVMConstInt(F->L->i32, 3, 0),
-                         LLVMConstInt(F->L->i32, 1, 0)};
-  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ptr, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ptr, 1),
-                 args, 4, "");
-}
-
 /* A full tile's lines of C, asked for before the depth loop so that they
  * arrive while it runs (emit_ukernel.c's print_ukr_prefetch_c). */
 static void prefetch_c(lw_fn *F, void *data)
@@ -165,7 +169,7 @@ static void prefetch_c(lw_fn *F, void *data)
   ukr *u = data;
   for (int r = 0; r < u->b->mr; r++)
     for (int v = 0; v < u->b->nr; v += 16)
-      prefetch_write(F, at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), v)));
+      prefetch(F, at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), v)), 1);
 }
 
 /* mr, nr and cs those of a full tile of a row-major C. */
