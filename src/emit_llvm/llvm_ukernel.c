@@ -18,7 +18,13 @@ typedef struct ukr {
   LLVMValueRef acc[LW_UKR_MAX_ACC];
   LLVMValueRef kc, a, bp, c, rs, cs, mr, nr, first;
   LLVMValueRef t, i, p; /* the local tile; the loops' row and depth step */
+  int q;                /* a narrow tile's column vectors (narrow_tile) */
+  LLVMValueRef n[4];    /* its UKR_NARROW columns, vectors over the rows */
 } ukr;
+
+/* Columns a narrow tile computes with vectors down A's rows (emit_ukernel.c's
+ * UKR_NARROW). */
+#define UKR_NARROW 4
 
 static LLVMValueRef param(ukr *u, unsigned i)
 {
@@ -62,13 +68,28 @@ static LLVMValueRef add_idx(ukr *u, LLVMValueRef x, int64_t k)
   return LLVMBuildAdd(u->F.b, x, lw_idx(u->F.L, k), "");
 }
 
-/* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]. */
+/* __builtin_prefetch(addr, rw): kept in every cache level. */
+static void prefetch(lw_fn *F, LLVMValueRef addr, int rw)
+{
+  LLVMTypeRef ptr = F->L->ptr;
+  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, (unsigned long long)rw, 0), LLVMConstInt(F->L->i32, 3, 0),
+                         LLVMConstInt(F->L->i32, 1, 0)};
+  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ptr, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ptr, 1),
+                 args, 4, "");
+}
+
+/* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]; A's
+ * panel asked for 32 steps ahead (the C path's __builtin_prefetch(ap + 32 *
+ * mr): without it the vector loop waits on A at every new panel). */
 static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
   LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
   for (int v = 0; v < u->nv; v++)
     bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
+  if (u->b->vw > 1)
+    prefetch(F, at(u, u->a, add_idx(u, arow, 32 * (int64_t)u->b->mr)), 0);
   for (int r = 0; r < u->b->mr; r++) {
     LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), "");
     LLVMValueRef s = splat(u, a);
@@ -147,17 +168,6 @@ static void accumulators_to_tile(ukr *u)
                 at(u, u->t, lw_idx(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
 }
 
-/* __builtin_prefetch(addr, 1): for writing, kept in every cache level. */
-static void prefetch_write(lw_fn *F, LLVMValueRef addr)
-{
-  LLVMTypeRef ptr = F->L->ptr;
-  unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
-  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 1, 0), LLVMConstInt(F->L->i32, 3, 0),
-                         LLVMConstInt(F->L->i32, 1, 0)};
-  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, &ptr, 1), LLVMGetIntrinsicDeclaration(F->L->m, id, &ptr, 1),
-                 args, 4, "");
-}
-
 /* A full tile's lines of C, asked for before the depth loop so that they
  * arrive while it runs (emit_ukernel.c's print_ukr_prefetch_c). */
 static void prefetch_c(lw_fn *F, void *data)
@@ -165,7 +175,7 @@ static void prefetch_c(lw_fn *F, void *data)
   ukr *u = data;
   for (int r = 0; r < u->b->mr; r++)
     for (int v = 0; v < u->b->nr; v += 16)
-      prefetch_write(F, at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), v)));
+      prefetch(F, at(u, u->c, add_idx(u, mul_idx(u, u->rs, r), v)), 1);
 }
 
 /* mr, nr and cs those of a full tile of a row-major C. */
@@ -191,6 +201,115 @@ static void register_tile(ukr *u)
   lw_counted_loop(F, lw_idx(F->L, 0), u->kc, depth_step, u);
   lw_if_else(F, is_full(u), full_tile, NULL, u);
   accumulators_to_tile(u);
+}
+
+/* ---- Narrow tiles (emit_ukernel.c's print_ukr_narrow): a tile of at most
+ * q * vw + UKR_NARROW columns pays q column vectors and UKR_NARROW vectors
+ * over A's rows (lanes = rows), not nr / vw column vectors: the last tile
+ * of 196 = 6 * 32 + 4 columns, 4 FMAs a depth step, not 2 mr. */
+
+/* Whether the micro-kernel has narrow tiles (emit_ukernel.c's
+ * ukr_has_narrow): vectors, A's panel of mr rows read in vectors of vw
+ * within it, more than one vector of columns (and a vector's mask of at most
+ * 64 lanes, a_rows). */
+static bool has_narrow(const sched_blocks *b)
+{
+  return b->vw > 1 && b->vw <= 64 && b->mr <= b->vw && 2 * b->mr >= b->vw && b->nr > b->vw;
+}
+
+/* A's mr rows at depth p as a vector of vw lanes: loaded whole before the
+ * last step (vw <= 2 mr keeps the read inside the panel), the last step's
+ * mr lanes alone (masked, the rest 0). */
+static LLVMValueRef a_rows(ukr *u, LLVMValueRef addr, bool last)
+{
+  lw_fn *F = &u->F;
+  if (!last)
+    return load_vec(u, addr);
+  LLVMValueRef mask[64];
+  for (int l = 0; l < u->b->vw; l++)
+    mask[l] = LLVMConstInt(LLVMInt1TypeInContext(F->L->c), l < u->b->mr, 0);
+  LLVMTypeRef tys[] = {u->vt, F->L->ptr};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 4, 0), LLVMConstVector(mask, (unsigned)u->b->vw),
+                         LLVMConstNull(u->vt)};
+  return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2),
+                        LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args, 4, "");
+}
+
+static void accumulate(ukr *u, LLVMValueRef slot, LLVMValueRef a, LLVMValueRef b)
+{
+  lw_fn *F = &u->F;
+  LLVMBuildStore(F->b, lw_fmuladd(F, a, b, LLVMBuildLoad2(F->b, u->vt, slot, ""), IR_F32), slot);
+}
+
+static void narrow_step_at(ukr *u, LLVMValueRef p, bool last)
+{
+  lw_fn *F = &u->F;
+  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
+  LLVMValueRef av = a_rows(u, at(u, u->a, arow), last);
+  for (int v = 0; v < u->q; v++)
+    bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
+  for (int r = 0; r < u->b->mr; r++) {
+    LLVMValueRef s = splat(u, LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), ""));
+    for (int v = 0; v < u->q; v++)
+      accumulate(u, u->acc[r * u->nv + v], s, bv[v]);
+  }
+  for (int j = 0; j < UKR_NARROW; j++) {
+    LLVMValueRef bj = at(u, u->bp, add_idx(u, brow, (int64_t)u->q * u->b->vw + j));
+    accumulate(u, u->n[j], av, splat(u, LLVMBuildLoad2(F->b, F->L->f32, bj, "")));
+  }
+}
+
+static void narrow_step(lw_fn *F, LLVMValueRef p, void *data)
+{
+  (void)F;
+  narrow_step_at(data, p, false);
+}
+
+/* The narrow tile of u->q column vectors into the local tile. */
+static void narrow_tile(lw_fn *F, void *data)
+{
+  ukr *u = data;
+  LLVMValueRef zero = LLVMConstNull(u->vt), last = LLVMBuildSub(F->b, u->kc, lw_idx(F->L, 1), "");
+  for (int r = 0; r < u->b->mr; r++)
+    for (int v = 0; v < u->q; v++)
+      LLVMBuildStore(F->b, zero, u->acc[r * u->nv + v] = lw_entry_alloca(F, u->vt, "acc"));
+  for (int j = 0; j < UKR_NARROW; j++)
+    LLVMBuildStore(F->b, zero, u->n[j] = lw_entry_alloca(F, u->vt, "nacc"));
+  lw_counted_loop(F, lw_idx(F->L, 0), last, narrow_step, u);
+  narrow_step_at(u, last, true);
+  for (int r = 0; r < u->b->mr; r++)
+    for (int v = 0; v < u->q; v++)
+      store_vec(u, LLVMBuildLoad2(F->b, u->vt, u->acc[r * u->nv + v], ""),
+                at(u, u->t, lw_idx(F->L, (int64_t)r * u->b->nr + (int64_t)v * u->b->vw)));
+  for (int j = 0; j < UKR_NARROW; j++) {
+    LLVMValueRef n = LLVMBuildLoad2(F->b, u->vt, u->n[j], "");
+    for (int r = 0; r < u->b->mr; r++)
+      LLVMBuildStore(F->b, LLVMBuildExtractElement(F->b, n, LLVMConstInt(F->L->i32, (unsigned long long)r, 0), ""),
+                     at(u, u->t, lw_idx(F->L, (int64_t)r * u->b->nr + (int64_t)u->q * u->b->vw + j)));
+  }
+}
+
+static void tiles(lw_fn *F, void *data);
+
+static void wider_tiles(lw_fn *F, void *data)
+{
+  ukr *u = data;
+  u->q++;
+  tiles(F, data);
+}
+
+/* if (nr <= UKR_NARROW) narrow tile of 0 vectors, else if (nr <= vw +
+ * UKR_NARROW) of 1, ..., else the full register tile. */
+static void tiles(lw_fn *F, void *data)
+{
+  ukr *u = data;
+  if (!has_narrow(u->b) || u->q == u->nv) {
+    register_tile(u);
+    return;
+  }
+  LLVMValueRef narrow = LLVMBuildICmp(F->b, LLVMIntSLE, u->nr, lw_idx(F->L, (int64_t)u->q * u->b->vw + UKR_NARROW), "");
+  lw_if_else(F, narrow, narrow_tile, wider_tiles, u);
 }
 
 /* t[i * NR + j] += a[MR * p + i] * b[NR * p + j] */
@@ -238,7 +357,7 @@ static void body(ukr *u)
   u->cs = param(u, 5), u->mr = param(u, 6), u->nr = param(u, 7), u->first = param(u, 8);
   u->t = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(u->b->mr * u->b->nr)), "t");
   if (u->b->mr * u->nv <= LW_UKR_MAX_ACC)
-    register_tile(u);
+    tiles(&u->F, u);
   else
     loop_tile(u);
   store_tile(u);

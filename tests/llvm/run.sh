@@ -10,7 +10,8 @@
 #    of the corpus (packed contractions, tiling, threads), against numpy.
 # 3. models: the ONNX fixtures of tests/models (mlp, cnn, transformer; the
 #    large ones when $MODELS_DIR holds them) through `run --backend llvm`,
-#    against PyTorch's outputs.
+#    against PyTorch's outputs; the narrow last tiles of the micro-kernel
+#    on tests/conv's narrow cases.
 # 4. objects: `--emit obj` for x86_64-pc-linux-gnu (linked with
 #    model_main.c and run on the model fixtures), aarch64-linux-gnu and
 #    thumbv7em-none-eabihf/cortex-m4 (inspected with readelf/objdump: machine,
@@ -106,6 +107,26 @@ for spec in "${big[@]}"; do
     ok "big $entry (several cache blocks) --backend llvm vs the interpreter"
   else
     bad "big $entry --backend llvm" "$work/log"
+  fi
+done
+
+# Narrow last tiles (llvm_ukernel.c, the C path's print_ukr_narrow): the
+# cases of tests/conv whose last tile of 12x32 has 4 and 17 columns, run
+# against PyTorch, and for x86-64-v4 the micro-kernel built with them (the
+# masked read of A's last depth step, in the IR before the pipeline).
+for name in narrow_n36_k288 narrow_n49_k1152; do
+  c=$root/tests/conv/$name
+  rm -rf "$work/out"
+  if ! AOTC_WINOGRAD=0 AOTC_LLVM_IR_RAW="$work/raw.ll" "$AOTC" "$c.onnx" --cpu x86-64-v4 --emit obj -o "$work/n.o" \
+    >"$work/log" 2>&1; then
+    bad "narrow tiles $name: --emit obj" "$work/log"
+  elif ! grep -q "call.*@llvm.masked.load" "$work/raw.ll"; then
+    bad "narrow tiles $name: none in the micro-kernel"
+  elif AOTC_WINOGRAD=0 "$AOTC" run "$c.onnx" --backend llvm --input "input=$c.input.npy" --output-dir "$work/out" \
+    >"$work/log" 2>&1 && "$work/npycmp" "$work/out/output.npy" "$c.output.npy" >>"$work/log" 2>&1; then
+    ok "narrow tiles $name --backend llvm vs PyTorch"
+  else
+    bad "narrow tiles $name --backend llvm" "$work/log"
   fi
 done
 
