@@ -233,13 +233,16 @@ static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, c
   char start[400];
   emit_line(E, "{");
   E->indent++;
-  emit_line(E, "%s aotc_l[%d];", emit_type_name(E, E->f->tensors[s->tensor]->type), RED_LANES);
+  const char *t = emit_type_name(E, E->f->tensors[s->tensor]->type);
   emit_indent(E);
-  fputs("aotc_l[0] = ", E->out);
+  fprintf(E->out, "const %s aotc_i = ", t);
   emit_print_lhs(E, s);
   fputs(";\n", E->out);
-  emit_line(E, "for (int aotc_k = 1; aotc_k < %d; aotc_k += 1)", RED_LANES);
-  emit_line(E, "  aotc_l[aotc_k] = %s;", s->red == IR_RED_ADD ? "0" : "aotc_l[0]");
+  emit_line(E, "%s aotc_l[%d];", t, RED_LANES);
+  emit_line(E, "for (int aotc_k = 0; aotc_k < %d; aotc_k += 1)", RED_LANES);
+  emit_line(E, "  aotc_l[aotc_k] = %s;", s->red == IR_RED_ADD ? "0" : "aotc_i");
+  if (s->red == IR_RED_ADD)
+    emit_line(E, "aotc_l[0] = aotc_i;");
   emit_line(E, "const int64_t aotc_nl = %s / %d;", n, RED_LANES);
   emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nl; aotc_q += 1)");
   fputs("#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd\n#endif\n", E->out);
@@ -252,14 +255,16 @@ static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, c
   snprintf(start, sizeof(start), "%s + aotc_r", lo);
   print_step_into(E, s, it, start, "aotc_l[0]");
   emit_close_block(E);
-  emit_line(E, "for (int aotc_w = %d; aotc_w > 0; aotc_w /= 2)", RED_LANES / 2);
-  E->indent++;
-  emit_line(E, "for (int aotc_k = 0; aotc_k < aotc_w; aotc_k += 1)");
-  E->indent++;
-  emit_indent(E);
-  print_combine(E, s->red, "aotc_l[aotc_k]", "aotc_l[aotc_k + aotc_w]");
-  fputc('\n', E->out);
-  E->indent -= 2;
+  for (int w = RED_LANES / 2; w > 0; w /= 2) { /* constant halves: vector ops down to one lane */
+    char b[40];
+    snprintf(b, sizeof(b), "aotc_l[aotc_k + %d]", w);
+    emit_line(E, "for (int aotc_k = 0; aotc_k < %d; aotc_k += 1)", w);
+    E->indent++;
+    emit_indent(E);
+    print_combine(E, s->red, "aotc_l[aotc_k]", b);
+    fputc('\n', E->out);
+    E->indent--;
+  }
   emit_indent(E);
   emit_print_lhs(E, s);
   fputs(" = aotc_l[0];\n", E->out);
