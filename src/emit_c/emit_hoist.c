@@ -228,6 +228,14 @@ static void print_split_loops(emit_fn *E, const ir_stmt *s, const char *it, cons
  * (bench/softmax_variants.py, RESULTS.md). */
 #define RED_LANES 32
 
+/* Whether the code is written for a CPU with vector units (not --cpu
+ * generic or cortex-m4: a lane array there is memory traffic). */
+static bool lanes_wanted(const emit_fn *E)
+{
+  const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
+  return E->pf->sched.vectorize && !emit_target_is_gpu(E->em->tg) && cpu && cpu->vector_bytes > 4;
+}
+
 static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
 {
   char start[400];
@@ -274,7 +282,7 @@ static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, c
 
 static void print_split_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
 {
-  if (E->pf->sched.vectorize && E->em->tg->simd_reduction) {
+  if (lanes_wanted(E)) {
     print_lane_reduction(E, s, it, lo, n);
     return;
   }
