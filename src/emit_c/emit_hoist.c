@@ -108,10 +108,10 @@ bool emit_hoisted(emit_fn *E, const ir_expr *e)
 }
 
 /* ------------------------------------------------------------------------
- * Reductions along a row ("aotc_red_rows"): four accumulators over four
- * quarters of the row (four independent vector chains instead of one
- * whose latency bounds the loop), then the remainder, then their sum;
- * rows known to be shorter than SPLIT_MIN keep one accumulator
+ * Reductions along a row ("aotc_red_rows"): on vector targets lanes (see
+ * print_lane_reduction), elsewhere four accumulators over four quarters
+ * of the row, then the remainder, then their sum; rows known to be
+ * shorter than SPLIT_MIN keep one accumulator
  * ------------------------------------------------------------------------ */
 
 #define SPLIT_MIN 128 /* four quarters of 32: four vectors of 8 floats each */
@@ -130,10 +130,8 @@ static void print_combine(emit_fn *E, ir_reduction red, const char *a, const cha
 }
 
 /* { const int64_t IT = START; const T aotc_v = RHS; ACC = ACC op aotc_v; } */
-static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char *start, int acc)
+static void print_step_into(emit_fn *E, const ir_stmt *s, const char *it, const char *start, const char *a)
 {
-  char a[16];
-  snprintf(a, sizeof(a), "aotc_a%d", acc);
   emit_indent(E);
   fprintf(E->out, "{ const int64_t %s = %s; const %s aotc_v = ", it, start,
           emit_type_name(E, E->f->tensors[s->tensor]->type));
@@ -141,6 +139,13 @@ static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char 
   fputs("; ", E->out);
   print_combine(E, s->red, a, "aotc_v");
   fputs(" }\n", E->out);
+}
+
+static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char *start, int acc)
+{
+  char a[16];
+  snprintf(a, sizeof(a), "aotc_a%d", acc);
+  print_step_into(E, s, it, start, a);
 }
 
 /* e as the printer spells it (its helpers marked as used), malloc'ed. */
@@ -199,12 +204,8 @@ static bool loop_range(emit_fn *E, __isl_keep isl_ast_node *loop, char *lo, char
 
 static void print_split_loops(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
 {
-  static const char *const op[] = {[IR_RED_ADD] = "+", [IR_RED_MAX] = "max", [IR_RED_MIN] = "min"};
   char start[400];
   emit_line(E, "const int64_t aotc_n4 = %s / 4;", n);
-  if (E->pf->sched.vectorize && E->em->tg->simd_reduction)
-    fprintf(E->out, "#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd reduction(%s:aotc_a0,aotc_a1,aotc_a2,"
-            "aotc_a3)\n#endif\n", op[s->red]);
   emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_n4; aotc_q += 1)");
   for (int k = 0; k < 4; k++) {
     snprintf(start, sizeof(start), "%s + aotc_q + %d * aotc_n4", lo, k);
@@ -217,8 +218,74 @@ static void print_split_loops(emit_fn *E, const ir_stmt *s, const char *it, cons
   emit_close_block(E);
 }
 
+/* Vector targets: RED_LANES accumulators in an array, element k of each
+ * block of RED_LANES into lane k (the inner loop vectorises without a
+ * reduction clause: two or four vector registers, no per-row spills of
+ * omp simd's private lane arrays), the remainder into lane 0, then a tree
+ * over the lanes. gcc's omp simd reductions over the four quarters stored
+ * and reloaded their lane arrays around every row: 0.6x memcpy for a
+ * softmax over 4096x1024 without its exp, 0.8-1.3x with these lanes
+ * (bench/softmax_variants.py, RESULTS.md). */
+#define RED_LANES 32
+
+/* Whether the code is written for a CPU with vector units (not --cpu
+ * generic or cortex-m4: a lane array there is memory traffic). */
+static bool lanes_wanted(const emit_fn *E)
+{
+  const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
+  return E->pf->sched.vectorize && !emit_target_is_gpu(E->em->tg) && cpu && cpu->vector_bytes > 4;
+}
+
+static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
+{
+  char start[400];
+  emit_line(E, "{");
+  E->indent++;
+  const char *t = emit_type_name(E, E->f->tensors[s->tensor]->type);
+  emit_indent(E);
+  fprintf(E->out, "const %s aotc_i = ", t);
+  emit_print_lhs(E, s);
+  fputs(";\n", E->out);
+  emit_line(E, "%s aotc_l[%d];", t, RED_LANES);
+  emit_line(E, "for (int aotc_k = 0; aotc_k < %d; aotc_k += 1)", RED_LANES);
+  emit_line(E, "  aotc_l[aotc_k] = %s;", s->red == IR_RED_ADD ? "0" : "aotc_i");
+  if (s->red == IR_RED_ADD)
+    emit_line(E, "aotc_l[0] = aotc_i;");
+  emit_line(E, "const int64_t aotc_nl = %s / %d;", n, RED_LANES);
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nl; aotc_q += 1)");
+  fputs("#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd\n#endif\n", E->out);
+  emit_open_block(E, "for (int aotc_k = 0; aotc_k < %d; aotc_k += 1)", RED_LANES);
+  snprintf(start, sizeof(start), "%s + aotc_q * %d + aotc_k", lo, RED_LANES);
+  print_step_into(E, s, it, start, "aotc_l[aotc_k]");
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_open_block(E, "for (int64_t aotc_r = %d * aotc_nl; aotc_r < %s; aotc_r += 1)", RED_LANES, n);
+  snprintf(start, sizeof(start), "%s + aotc_r", lo);
+  print_step_into(E, s, it, start, "aotc_l[0]");
+  emit_close_block(E);
+  for (int w = RED_LANES / 2; w > 0; w /= 2) { /* constant halves: vector ops down to one lane */
+    char b[40];
+    snprintf(b, sizeof(b), "aotc_l[aotc_k + %d]", w);
+    emit_line(E, "for (int aotc_k = 0; aotc_k < %d; aotc_k += 1)", w);
+    E->indent++;
+    emit_indent(E);
+    print_combine(E, s->red, "aotc_l[aotc_k]", b);
+    fputc('\n', E->out);
+    E->indent--;
+  }
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = aotc_l[0];\n", E->out);
+  E->indent--;
+  emit_line(E, "}");
+}
+
 static void print_split_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
 {
+  if (lanes_wanted(E)) {
+    print_lane_reduction(E, s, it, lo, n);
+    return;
+  }
   const char *t = emit_type_name(E, E->f->tensors[s->tensor]->type);
   emit_line(E, "{");
   E->indent++;

@@ -5,7 +5,10 @@
 # PyTorch's NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 *
 # (1 + |expected|)). Every fixture but the rows of one element must also take
 # the row path: `--dump=schedule` shows the row kernel's marks
-# (aotc_red_rows: a reduction along the row with four accumulators).
+# (aotc_red_rows: a reduction along the row). Rows of 128 and more
+# (softmax_last_1000, layernorm_offset) reduce into 32 lanes on vector CPUs
+# (x86-64-v3: `aotc_l[32]`, gcc vectorises the lanes' loop at -O2 -fopenmp)
+# and not on --cpu cortex-m4 (no vectors: plain loops).
 #
 #   AOTC=build/aotc tests/rows/run.sh [NAME...]
 #
@@ -34,6 +37,19 @@ check_one() {
       { echo "compile failed: $(grep -m1 error "$out/sched.txt")"; return 1; }
     grep -q "aotc_red_rows\|aotc_simd_rows" "$out/sched.txt" || { echo "not a row kernel (no row marks)"; return 1; }
   fi
+  case $name in softmax_last_1000 | layernorm_offset)
+    "$AOTC" "$here/$name.onnx" -o "$out/v3.c" --cpu x86-64-v3 && "$AOTC" "$here/$name.onnx" -o "$out/m4.c" --cpu cortex-m4 ||
+      { echo "compile failed (--cpu x86-64-v3 / cortex-m4)"; return 1; }
+    grep -q "aotc_l\[32\]" "$out/v3.c" || { echo "x86-64-v3: the row's reductions are not in 32 lanes"; return 1; }
+    ${CC:-cc} -std=gnu11 -O2 -fopenmp -march=x86-64-v3 -fopt-info-vec-optimized -c -o "$out/v3.o" "$out/v3.c" \
+      >"$out/vec.txt" 2>&1 || { echo "x86-64-v3: cc failed"; return 1; }
+    local l
+    for l in $(grep -n "for (int aotc_k = 0; aotc_k < 32; aotc_k += 1) {" "$out/v3.c" | cut -d: -f1); do
+      grep -q "v3.c:$((l + 1)):[0-9]*: optimized: loop vectorized" "$out/vec.txt" ||
+        { echo "x86-64-v3: gcc did not vectorise the lanes' loop at line $l"; return 1; }
+    done
+    ! grep -q "aotc_l\[" "$out/m4.c" || { echo "--cpu cortex-m4: lanes printed"; return 1; } ;;
+  esac
   if [ "$name" = attention ]; then
     "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 && grep -q "4 kernels" "$out/compile.log" ||
       { echo "the scale and mask did not join the softmax (not 4 kernels: x^T, two products, one row kernel)"; return 1; }
