@@ -90,7 +90,7 @@ sgemm_vs_cublas() {
 tuned_sgemm_vs_cublas() {
   local d=$build/tune n=${SGEMM_SIZE:-4096} opts cap
   mkdir -p "$d"
-  if ! timeout 3000 "$AOTC" tune "$kdir/matmul.tc" --entry matmul --size "M=$n,N=$n,K=$n" --target cuda \
+  if ! NVCC=$nvcc timeout 3000 "$AOTC" tune "$kdir/matmul.tc" --entry matmul --size "M=$n,N=$n,K=$n" --target cuda \
        --trials "${GPU_TUNE_TRIALS:-24}" --cache "$d/cache.txt" >"$d/log" 2>&1; then
     fail "aotc tune --target cuda matmul $n" "$d/log"; return
   fi
