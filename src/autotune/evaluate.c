@@ -30,6 +30,7 @@
 #define EVAL_JOBS 2                 /* compilers at a time on this 2-core machine */
 #define EVAL_CUDA_REPEATS 20        /* timed calls of a CUDA candidate on a GPU (median) */
 #define EVAL_CUDA_SIM_REPEATS 1     /* on the simulator: the loop exercised, not a speed */
+#define EVAL_CUDA_SIM_RUN_LIMIT 300 /* seconds for a candidate on the simulator */
 
 static const ir_loc noloc;
 
@@ -252,13 +253,17 @@ static void measure_cuda(tune_eval *ev, int id, run_report *rep)
   driver_tmp_track(cand_path(ev, id, "outputs.bin", out, sizeof out));
   driver_tmp_track(cand_path(ev, id, "times.txt", times, sizeof times));
   tune_ref_zero_outputs(ev, args);
-  int rc = driver_cuda_exec(dir, ev->dir, out, reps, times, ev->cfg.verbose);
+  unsigned limit = tune_cuda_sim(ev) ? EVAL_CUDA_SIM_RUN_LIMIT : EVAL_RUN_LIMIT;
+  int rc = driver_cuda_exec(dir, ev->dir, out, reps, times, limit, ev->cfg.verbose);
   rep->status = TUNE_CRASHED;
-  if (rc) {
+  if (rc < 0)
+    snprintf(rep->message, sizeof rep->message, "the runner died or ran longer than %u s on the %s", limit,
+             tune_cuda_sim(ev) ? "simulator" : "GPU");
+  else if (rc)
     snprintf(rep->message, sizeof rep->message, "the runner exited with status %d on the %s", rc,
              tune_cuda_sim(ev) ? "simulator" : "GPU");
+  if (rc)
     return;
-  }
   if (!driver_cuda_read_outputs(out, ev->cfg.func, args, ev->bytes, ev->n_args)) {
     snprintf(rep->message, sizeof rep->message, "cannot read the runner's outputs");
     return;

@@ -56,7 +56,8 @@ bool driver_run_cuda(aotc_ctx *ctx, const run_request *req, const char *tmpdir, 
  * spec and inputs in IO_DIR,
  * the outputs into outputs, and with reps > 0 the entry called reps more
  * times and the median seconds of one call (CUDA events; the simulator: wall
- * time) written as text to times: the exit status, -1 when it died;
+ * time) written as text to times; limit_s > 0: stopped after that many
+ * seconds. The exit status, -1 when it died (or was stopped);
  * the outputs read back into data. */
 bool driver_cuda_write_args(const char *dir, const ir_func *f, const int64_t *sizes, void *const *data,
                             const size_t *bytes, int n);
@@ -69,7 +70,7 @@ bool driver_cuda_build(aotc_ctx *ctx, const char *dir, bool sim, const char *obj
  * on ctx) on failure. */
 const char *driver_cuda_build_runtime(aotc_ctx *ctx, const char *dir, bool sim, bool verbose);
 int driver_cuda_exec(const char *dir, const char *io_dir, const char *outputs, int reps, const char *times,
-                     bool verbose);
+                     unsigned limit_s, bool verbose);
 bool driver_cuda_read_outputs(const char *path, const ir_func *f, void *const *data, const size_t *bytes, int n);
 /* What the tuning cache keys CUDA code on. */
 typedef struct driver_cuda_device {

@@ -167,9 +167,10 @@ static void print_argv(const char *const *argv)
   fputc('\n', stderr);
 }
 
-/* Runs argv; its stderr to log (NULL: inherited). The exit status, -1 when
- * it could not run or died of a signal. */
-static int spawn(const char *const *argv, const char *log, bool verbose)
+/* Runs argv; its stderr to log (NULL: inherited); limit_s > 0: killed by
+ * SIGALRM after that many seconds (an alarm survives exec). The exit
+ * status, -1 when it could not run or died of a signal. */
+static int spawn(const char *const *argv, const char *log, bool verbose, unsigned limit_s)
 {
   if (verbose)
     print_argv(argv);
@@ -179,6 +180,8 @@ static int spawn(const char *const *argv, const char *log, bool verbose)
     int fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
     if (log && (fd < 0 || dup2(fd, 2) < 0))
       _exit(126);
+    if (limit_s)
+      alarm(limit_s);
     execvp(argv[0], (char *const *)argv);
     fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -208,7 +211,7 @@ const char *driver_cuda_build_runtime(aotc_ctx *ctx, const char *dir, bool sim, 
     argv[n] = NULL;
     driver_tmp_track(o);
     driver_tmp_track(log);
-    if (spawn(argv, log, verbose) != 0) {
+    if (spawn(argv, log, verbose, 0) != 0) {
       char line[256];
       driver_build_log_line(log, line, sizeof line);
       aotc_error(ctx, noloc, "'%s' failed on %s%s%s", argv[0], runtime_sources[k], line[0] ? ": " : "", line);
@@ -230,7 +233,7 @@ bool driver_cuda_build(aotc_ctx *ctx, const char *dir, bool sim, const char *obj
   argv[n] = NULL;
   char *log = ir_sprintf(ctx, "%s/build.log", dir), line[256];
   driver_tmp_track(log);
-  if (spawn(argv, log, verbose) == 0)
+  if (spawn(argv, log, verbose, 0) == 0)
     return true;
   driver_build_log_line(log, line, sizeof line);
   aotc_error(ctx, noloc, "'%s' failed on the emitted CUDA%s%s", argv[0], line[0] ? ": " : "", line);
@@ -238,7 +241,7 @@ bool driver_cuda_build(aotc_ctx *ctx, const char *dir, bool sim, const char *obj
 }
 
 int driver_cuda_exec(const char *dir, const char *io_dir, const char *outputs, int reps, const char *times,
-                     bool verbose)
+                     unsigned limit_s, bool verbose)
 {
   char runner[512], spec[512], in[512], nreps[16];
   snprintf(runner, sizeof runner, "%s/runner", dir);
@@ -246,7 +249,7 @@ int driver_cuda_exec(const char *dir, const char *io_dir, const char *outputs, i
   snprintf(in, sizeof in, "%s/inputs.bin", io_dir);
   snprintf(nreps, sizeof nreps, "%d", reps);
   const char *argv[] = {runner, spec, in, outputs, reps > 0 ? nreps : NULL, times, NULL};
-  return spawn(argv, NULL, verbose);
+  return spawn(argv, NULL, verbose, limit_s);
 }
 
 /* The simulator's identity: fixed, its version that of the CUDA runtime it
@@ -267,7 +270,7 @@ static bool query_gpu(aotc_ctx *ctx, driver_cuda_device *dev, bool verbose)
   FILE *f = fopen(cu, "w");
   bool ok = f && fclose(f) == 0 && driver_cuda_build(ctx, dir, false, NULL, verbose);
   const char *argv[] = {ir_sprintf(ctx, "%s/runner", dir), "--device", info, NULL};
-  ok = ok && spawn(argv, NULL, verbose) == 0;
+  ok = ok && spawn(argv, NULL, verbose, 60) == 0;
   FILE *in = ok ? fopen(info, "r") : NULL;
   ok = in && fgets(dev->name, sizeof dev->name, in) &&
        fscanf(in, "%d %d %d %d", &dev->sm_major, &dev->sm_minor, &dev->runtime_version, &dev->driver_version) == 4;
@@ -315,7 +318,7 @@ bool driver_run_cuda(aotc_ctx *ctx, const run_request *req, const char *dir, con
   }
   if (!driver_cuda_build(ctx, dir, sim, NULL, req->verbose))
     return false;
-  int rc = driver_cuda_exec(dir, dir, out, 0, NULL, req->verbose);
+  int rc = driver_cuda_exec(dir, dir, out, 0, NULL, 0, req->verbose);
   if (rc != 0) {
     aotc_error(ctx, noloc, "the emitted CUDA failed on the %s (exit status %d)", sim ? "simulator" : "GPU", rc);
     return false;
