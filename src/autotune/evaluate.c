@@ -9,7 +9,12 @@
  * early once the candidate is clearly slower than the best (time_runs). A
  * candidate that crashes or hangs takes only its child down. With
  * --backend llvm (eval_llvm.h) candidates are planned once and compiled
- * in-process, two at a time, instead of written out and built by cc. */
+ * in-process, two at a time, instead of written out and built by cc. With
+ * --target cuda or cuda-sim (tune_eval_config.cuda) candidates are emitted
+ * as CUDA and built with the runner of `aotc run` (src/driver/run_cuda.c,
+ * the runtime's objects compiled once), one at a time; the runner checks
+ * nothing itself: it runs the entry on the inputs written once, its outputs
+ * are checked here, and it times further calls (measure_cuda). */
 #define _GNU_SOURCE
 #include "eval_priv.h"
 #include "../driver/build.h"

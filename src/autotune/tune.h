@@ -2,7 +2,10 @@
  * evolutionary strategy (search.c), each one emitted, built into a shared
  * object, checked against the reference interpreter and timed
  * (evaluate.c); the best is kept in a tuning cache, a text file keyed by the
- * kernel, sizes, threads, CPU and compiler (cache.c, docs/tuning-cache.md). */
+ * kernel, sizes, threads, CPU and compiler (cache.c, docs/tuning-cache.md).
+ * CUDA candidates (--target cuda, cuda-sim) search the mapping's options,
+ * run through the runner of `aotc run` and are keyed by the device
+ * (docs/cuda.md). */
 #ifndef AOTC_TUNE_H
 #define AOTC_TUNE_H
 

@@ -606,6 +606,10 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "tune: choose one def of '%s' with --entry", o->file);
     return 1;
   }
+  if (is_cuda(o) && o->llvm) {
+    aotc_error(ctx, noloc, "tune: --backend llvm builds C candidates; --target %s builds CUDA with its runner", o->target);
+    return 1;
+  }
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,

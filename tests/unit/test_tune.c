@@ -291,6 +291,41 @@ static void check_operators(const char *text, const int64_t *sizes, int threads)
   }
 }
 
+/* CUDA candidates: the operators move the mapping's genes, keep blocks
+ * within SCHED_GPU_MAX_THREADS threads and print and parse like C options. */
+Test(tune, gpu_operators_on_matmul)
+{
+  int64_t sizes[] = {256, 256, 256};
+  ir_func *f = compile1(mm_text);
+  tune_space sp;
+  tune_rng r = {11};
+  sched_options pop[8];
+  bool blocks_moved = false, promotion_moved = false;
+  tune_space_init(&sp, f, sizes, 1, NULL);
+  sp.gpu = true;
+  for (int i = 0; i < 8; i++) {
+    sched_gpu_options_heuristic(&pop[i]);
+    tune_mutate(&sp, &r, &pop[i]);
+  }
+  for (int i = 0; i < 2000; i++) {
+    sched_options child;
+    if (i % 2)
+      tune_crossover(&sp, &r, &pop[tune_rng_next(&r) % 8], &pop[tune_rng_next(&r) % 8], &child);
+    else
+      child = pop[tune_rng_next(&r) % 8], tune_mutate(&sp, &r, &child);
+    assert_parses_and_legal(&child, sp.dims);
+    long threads = 1;
+    for (int d = 0; d < 3; d++)
+      threads *= child.gpu_block[d] ? child.gpu_block[d] : 1;
+    cr_assert_leq(threads, SCHED_GPU_MAX_THREADS);
+    cr_assert_not(child.microkernel || child.pack || child.vectorize);
+    blocks_moved |= child.gpu_block[0] > 0 && child.gpu_block[1] > 0;
+    promotion_moved |= !child.gpu_promote;
+    pop[tune_rng_next(&r) % 8] = child;
+  }
+  cr_assert(blocks_moved && promotion_moved);
+}
+
 Test(tune, operators_on_matmul)
 {
   int64_t sizes[] = {1024, 1024, 1024};
