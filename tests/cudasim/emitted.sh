@@ -137,7 +137,8 @@ emitted_sim() {
 # device key; a deliberately wrong candidate (AOTC_TUNE_CORRUPT=1, builds without NDEBUG) is
 # rejected; compiling with --cache emits what --schedule with the tuned options emits, and an
 # entry rewritten to block=16,4 shows that block in the launch, but not for --target cuda (no GPU
-# here, so no entry of the simulator's is taken for one). The runtime's objects: the plain
+# here, so no entry of the simulator's is taken for one); without a GPU, `aotc tune --target cuda`
+# says so in one line and exits 1. The runtime's objects: the plain
 # emitted run's when built, else built here.
 emitted_tune() {
   local dir=$build/tune start=$SECONDS objs cache opts mm=(--entry matmul --size M=40,N=36,K=24)
@@ -180,6 +181,12 @@ emitted_tune() {
      ! grep -q "dim3(16, 4, 1)" "$dir/g.cu"; then
     pass "compile --cache: an entry's block=16,4 in the launch for cuda-sim, not for --target cuda"
   else fail "compile --cache block=16,4" "$dir/b.log"; fi
+  if [ -e /dev/nvidiactl ] && [ -e /dev/nvidia0 ]; then
+    skip "tune --target cuda without a GPU (this machine has one: tests/gpu/run.sh tunes on it)"
+  elif ! nice "$AOTC" tune "$kdir/matmul.tc" "${mm[@]}" --target cuda >"$dir/nogpu.log" 2>&1 &&
+       [ "$(wc -l <"$dir/nogpu.log")" = 1 ] && grep -q "needs an NVIDIA GPU" "$dir/nogpu.log"; then
+    pass "tune --target cuda without a GPU: one line, exit 1"
+  else fail "tune --target cuda without a GPU" "$dir/nogpu.log"; fi
   unset AOTC_CUDA_SIM_OBJS
   echo "tuning on the simulator: $((SECONDS - start)) s"
 }
