@@ -26,6 +26,7 @@ static const char usage[] =
     "                                                  emit NAME_train_step, NAME_forward, NAME_init\n"
     "       aotc tune FILE --entry NAME --size NAME=V,... [--trials N] [--time S] [--cache FILE]\n"
     "                                                  search schedule options, record the best\n"
+    "                                                  (--target cuda|cuda-sim: CUDA on the GPU|simulator)\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
