@@ -5,7 +5,14 @@
  * (-x cu) for a GPU; linked with the emitted code and -rdynamic, it finds the entry with
  * dlsym, so one object serves every entry.
  *
- *   runner SPEC INPUTS OUTPUTS
+ *   runner SPEC INPUTS OUTPUTS [REPS TIMES]
+ *   runner --device INFO
+ *
+ * With REPS, the entry is called REPS more times after the checked call, each bracketed by
+ * CUDA events (aotc_cuda_timer), and the median seconds of one call written as text to TIMES
+ * (the tuner's timing; on the simulator the events hold wall time). --device writes the
+ * device's name, then `SM_MAJOR SM_MINOR RUNTIME_VERSION DRIVER_VERSION` (the tuning cache's
+ * key) to INFO.
  *
  * SPEC is text: `entry NAME`, `sizes N v1 .. vN`, then one line per argument in order,
  * `in BYTES`, `scalar BYTES` (a rank-0 input, passed by value) or `out BYTES`. INPUTS holds
@@ -13,7 +20,9 @@
  * 2 (bad spec or files), 3 (a CUDA error or a non-zero return, printed on stderr). */
 #include "aotc_cuda.h"
 
+#include <algorithm>
 #include <dlfcn.h>
+#include <vector>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,8 @@ struct runner_arg {
 struct runner {
   char entry[512];
   int n_sizes, n_args;
+  int reps;          /* timed calls after the checked one; 0: none */
+  const char *times; /* where their median goes */
   int64_t sizes[MAX_SIZES];
   runner_arg args[MAX_ARGS];
 };
@@ -98,6 +109,42 @@ static bool write_outputs(const char *path, const runner *r) {
   return ok;
 }
 
+/* reps calls, each timed by events; the median to r->times. */
+static int time_entry(runner *r, packed_fn fn, void **call_args, void *ws, cudaStream_t stream) {
+  std::vector<float> ms((size_t)r->reps);
+  aotc_cuda_timer t;
+  int rc = aotc_cuda_timer_create(&t);
+  for (int i = 0; rc == 0 && i < r->reps; i++) {
+    rc = aotc_cuda_timer_start(&t, stream);
+    if (rc == 0)
+      rc = fn(r->sizes, call_args, ws, stream);
+    if (rc == 0)
+      rc = aotc_cuda_timer_stop(&t, stream, &ms[(size_t)i]);
+  }
+  aotc_cuda_timer_destroy(&t);
+  if (rc)
+    return rc;
+  std::sort(ms.begin(), ms.end());
+  FILE *out = fopen(r->times, "w");
+  if (!out || fprintf(out, "%.9g\n", ms[ms.size() / 2] * 1e-3) < 0 || fclose(out)) {
+    fprintf(stderr, "aotc-runner: cannot write %s\n", r->times);
+    return 2;
+  }
+  return 0;
+}
+
+static int write_device(const char *path) {
+  aotc_cuda_device_info d;
+  int rc = aotc_cuda_device_info_get(0, &d);
+  FILE *out = rc == 0 ? fopen(path, "w") : NULL;
+  if (rc)
+    aotc_cuda_print_error(stderr, "aotc-runner", rc);
+  if (!out)
+    return rc ? 3 : 2;
+  fprintf(out, "%s\n%d %d %d %d\n", d.name, d.sm_major, d.sm_minor, d.runtime_version, d.driver_version);
+  return fclose(out) ? 2 : 0;
+}
+
 /* The entry on the device: workspace, stream, call, wait. */
 static int call_entry(runner *r, packed_fn fn, packed_ws_fn ws_fn, void **call_args) {
   void *ws = NULL;
@@ -112,6 +159,8 @@ static int call_entry(runner *r, packed_fn fn, packed_ws_fn ws_fn, void **call_a
     fprintf(stderr, "aotc-runner: %s returned %d (%s)\n", r->entry, rc, aotc_cuda_error_name(rc));
   else if (rc == 0 && (rc = aotc_cuda_stream_sync(stream)) == 0)
     rc = copy_out(r);
+  if (rc == 0 && r->reps > 0)
+    rc = time_entry(r, fn, call_args, ws, stream);
   aotc_cuda_stream_destroy(stream);
   cudaFree(ws);
   for (int i = 0; i < r->n_args; i++)
@@ -128,7 +177,11 @@ int main(int argc, char **argv) {
   static runner r;
   static void *call_args[MAX_ARGS];
   char name[600];
-  if (argc != 4 || !read_spec(argv[1], &r) || !read_inputs(argv[2], &r)) {
+  if (argc == 3 && strcmp(argv[1], "--device") == 0)
+    return write_device(argv[2]);
+  r.reps = argc == 6 ? atoi(argv[4]) : 0;
+  r.times = argc == 6 ? argv[5] : NULL;
+  if ((argc != 4 && argc != 6) || !read_spec(argv[1], &r) || !read_inputs(argv[2], &r)) {
     fprintf(stderr, "aotc-runner: bad spec or inputs\n");
     free_host(&r);
     return 2;

@@ -165,6 +165,20 @@ void tune_key_for_cpu(tune_key *key, const sched_cpu *cpu)
     snprintf(key->isa + n, sizeof key->isa - n, "@%s", cpu->name);
 }
 
+void tune_key_for_gpu(tune_key *key, const char *name, int sm_major, int sm_minor, int runtime_version,
+                      int driver_version)
+{
+  char text[TUNE_FIELD];
+  set_field(key->cpu, sizeof key->cpu, name, strlen(name));
+  if (sm_major > 0)
+    snprintf(text, sizeof text, "sm_%d%d", sm_major, sm_minor);
+  else
+    snprintf(text, sizeof text, "cuda-sim");
+  set_field(key->isa, sizeof key->isa, text, strlen(text));
+  snprintf(text, sizeof text, "CUDA runtime %d, driver %d", runtime_version, driver_version);
+  set_field(key->compiler, sizeof key->compiler, text, strlen(text));
+}
+
 bool tune_key_equal(const tune_key *a, const tune_key *b)
 {
   return a->threads == b->threads && !strcmp(a->kernel, b->kernel) && !strcmp(a->sizes, b->sizes) &&
@@ -420,23 +434,30 @@ bool tune_cache_update(aotc_ctx *ctx, const char *path, const tune_entry *e)
          tune_cache_save(ctx, path, &cache);
 }
 
-bool tune_cache_find(aotc_ctx *ctx, const char *path, const ir_func *f, const int64_t *sizes, int threads,
-                     const char *cc, const sched_cpu *cpu, sched_options *o)
+bool tune_cache_find_key(aotc_ctx *ctx, const char *path, const tune_key *key, sched_options *o)
 {
   tune_cache cache;
-  tune_key key;
   char err[256];
-  if (!tune_cache_load(ctx, path, &cache) || !tune_key_make(ctx, f, sizes, threads, cc, &key))
+  if (!tune_cache_load(ctx, path, &cache))
     return false;
-  tune_key_for_cpu(&key, cpu);
-  const tune_entry *e = tune_cache_lookup(&cache, &key);
+  const tune_entry *e = tune_cache_lookup(&cache, key);
   if (!e)
     return false;
   sched_options parsed;
   if (!sched_options_parse(e->options, &parsed, err, sizeof err)) {
-    aotc_warning(ctx, noloc, "%s: the entry for '%s' holds bad options (%s): ignored", path, f->name, err);
+    aotc_warning(ctx, noloc, "%s: the entry for '%s' holds bad options (%s): ignored", path, key->kernel, err);
     return false;
   }
   *o = parsed;
   return true;
+}
+
+bool tune_cache_find(aotc_ctx *ctx, const char *path, const ir_func *f, const int64_t *sizes, int threads,
+                     const char *cc, const sched_cpu *cpu, sched_options *o)
+{
+  tune_key key;
+  if (!tune_key_make(ctx, f, sizes, threads, cc, &key))
+    return false;
+  tune_key_for_cpu(&key, cpu);
+  return tune_cache_find_key(ctx, path, &key, o);
 }

@@ -59,6 +59,7 @@ struct tune_eval {
   } *plans;                  /* --backend llvm: options planned before and the hash of their code */
   int n_plans, cap_plans;
   poly_memo *memo;           /* isl's schedules, shared by every candidate's plan (poly.h) */
+  const char *cuda_objs;     /* CUDA: the runner's (and simulator's) objects, built once (run_cuda.c) */
 };
 
 typedef struct run_report {

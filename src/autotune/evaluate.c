@@ -9,10 +9,17 @@
  * early once the candidate is clearly slower than the best (time_runs). A
  * candidate that crashes or hangs takes only its child down. With
  * --backend llvm (eval_llvm.h) candidates are planned once and compiled
- * in-process, two at a time, instead of written out and built by cc. */
+ * in-process, two at a time, instead of written out and built by cc. With
+ * --target cuda or cuda-sim (tune_eval_config.cuda) candidates are emitted
+ * as CUDA and built with the runner of `aotc run` (src/driver/run_cuda.c,
+ * the runtime's objects compiled once), one at a time; the runner checks
+ * nothing itself: it runs the entry on the inputs written once, its outputs
+ * are checked here, and it times further calls (measure_cuda). */
 #define _GNU_SOURCE
 #include "eval_priv.h"
 #include "../driver/build.h"
+#include "../driver/driver.h"
+#include "emit_plan.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +33,9 @@
 #include <unistd.h>
 
 #define EVAL_JOBS 2                 /* compilers at a time on this 2-core machine */
+#define EVAL_CUDA_REPEATS 20        /* timed calls of a CUDA candidate on a GPU (median) */
+#define EVAL_CUDA_SIM_REPEATS 1     /* on the simulator: the loop exercised, not a speed */
+#define EVAL_CUDA_SIM_RUN_LIMIT 300 /* seconds for a candidate on the simulator */
 
 static const ir_loc noloc;
 
@@ -34,6 +44,12 @@ static double now(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CUDA candidates on the simulator rather than a GPU. */
+static bool tune_cuda_sim(const tune_eval *ev)
+{
+  return ev->cfg.cuda && strcmp(ev->cfg.cuda, "cuda") != 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -229,6 +245,45 @@ static const char *cand_path(const tune_eval *ev, int id, const char *file, char
   return buf;
 }
 
+/* CUDA: the candidate's runner (DIR/ID/runner) on the inputs written once
+ * in DIR, its outputs checked, then the entry timed by the runner: CUDA
+ * events on a GPU, wall time on the simulator (which exercises the loop
+ * but says nothing about speed). */
+static void measure_cuda(tune_eval *ev, int id, run_report *rep)
+{
+  char dir[320], out[320], times[320];
+  void **args = ev->sets[0];
+  int reps = tune_cuda_sim(ev) ? EVAL_CUDA_SIM_REPEATS : EVAL_CUDA_REPEATS;
+  cand_path(ev, id, NULL, dir, sizeof dir);
+  driver_tmp_track(cand_path(ev, id, "outputs.bin", out, sizeof out));
+  driver_tmp_track(cand_path(ev, id, "times.txt", times, sizeof times));
+  tune_ref_zero_outputs(ev, args);
+  unsigned limit = tune_cuda_sim(ev) ? EVAL_CUDA_SIM_RUN_LIMIT : EVAL_RUN_LIMIT;
+  int rc = driver_cuda_exec(dir, ev->dir, out, reps, times, limit, ev->cfg.verbose);
+  rep->status = TUNE_CRASHED;
+  if (rc < 0)
+    snprintf(rep->message, sizeof rep->message, "the runner died or ran longer than %u s on the %s", limit,
+             tune_cuda_sim(ev) ? "simulator" : "GPU");
+  else if (rc)
+    snprintf(rep->message, sizeof rep->message, "the runner exited with status %d on the %s", rc,
+             tune_cuda_sim(ev) ? "simulator" : "GPU");
+  if (rc)
+    return;
+  if (!driver_cuda_read_outputs(out, ev->cfg.func, args, ev->bytes, ev->n_args)) {
+    snprintf(rep->message, sizeof rep->message, "cannot read the runner's outputs");
+    return;
+  }
+  rep->status = TUNE_OK;
+  tune_ref_check(ev, args, rep);
+  FILE *in = rep->status == TUNE_OK ? fopen(times, "r") : NULL;
+  if (rep->status == TUNE_OK && (!in || fscanf(in, "%lf", &rep->seconds) != 1 || !(rep->seconds > 0))) {
+    rep->status = TUNE_CRASHED;
+    snprintf(rep->message, sizeof rep->message, "the runner wrote no time");
+  }
+  if (in)
+    fclose(in);
+}
+
 static bool write_text(const char *path, const char *text, size_t len)
 {
   driver_tmp_track(path);
@@ -266,7 +321,7 @@ static bool emit_text(tune_eval *ev, aotc_ctx *scratch, const sched_options *o, 
   FILE *cf = open_memstream(c, clen), *hf = open_memstream(h, hlen);
   emit_options opt = candidate_options(ev, o);
   ir_func *fn = (ir_func *)ev->cfg.func;
-  bool ok = cf && hf && emit_c_module(scratch, NULL, &fn, 1, &opt, cf, hf);
+  bool ok = cf && hf && emit_plan_module(scratch, &fn, 1, &opt, ev->cfg.cuda ? &emit_target_cuda : &emit_target_c, cf, hf);
   if (cf && fclose(cf))
     ok = false;
   if (hf && fclose(hf))
@@ -288,7 +343,7 @@ static bool emit_candidate(tune_eval *ev, const sched_options *o, int id, uint64
     ok = !mkdir(cand_path(ev, id, NULL, path, sizeof path), 0700);
     if (ok)
       driver_tmp_track(path);
-    ok = ok && write_text(cand_path(ev, id, "kernel.c", path, sizeof path), c, clen) &&
+    ok = ok && write_text(cand_path(ev, id, ev->cfg.cuda ? "kernel.cu" : "kernel.c", path, sizeof path), c, clen) &&
          write_text(cand_path(ev, id, "kernel.h", path, sizeof path), h, hlen);
     if (!ok)
       snprintf(res->message, sizeof res->message, "cannot write in '%.200s': %s", ev->dir, strerror(errno));
@@ -337,6 +392,26 @@ static void wait_build(tune_eval *ev, pid_t *pids, const int *ids, int n, tune_r
       if (!WIFEXITED(status) || WEXITSTATUS(status))
         build_failure(ev, ids[i], status, &results[i]);
     }
+}
+
+/* CUDA: the candidates whose build[i] is set built one after the other
+ * with the runner (run_cuda.c: g++ and the simulator, or nvcc). */
+static void build_all_cuda(tune_eval *ev, const bool *build, int n, const int *ids, tune_result *results)
+{
+  char dir[320], runner[320];
+  for (int i = 0; i < n; i++) {
+    if (!build[i])
+      continue;
+    aotc_ctx *scratch = aotc_ctx_new(ev->ctx->alloc, ev->ctx->alloc_ud);
+    driver_tmp_track(cand_path(ev, ids[i], "runner", runner, sizeof runner));
+    if (!scratch || !driver_cuda_build(scratch, cand_path(ev, ids[i], NULL, dir, sizeof dir), tune_cuda_sim(ev),
+                                       ev->cuda_objs, ev->cfg.verbose)) {
+      results[i].status = TUNE_NO_BUILD;
+      snprintf(results[i].message, sizeof results[i].message, "%.250s",
+               scratch && scratch->n_diags ? scratch->diags[0].msg : "out of memory");
+    }
+    aotc_ctx_free(scratch);
+  }
 }
 
 /* Compiles the candidates whose build[i] is set. */
@@ -558,7 +633,10 @@ static int measure_one(tune_eval *ev, int id, uint64_t hash, tune_llvm_cand *lc,
   if (ev->cfg.llvm && handle < 0)
     return -1;
   ev->measuring = hash;
-  measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
+  if (ev->cfg.cuda)
+    measure_cuda(ev, id, &rep);
+  else
+    measure(ev, cand_path(ev, id, "kernel.so", so, sizeof so), &rep);
   ev->jit_call = ev->jit_ws = NULL;
   res->status = rep.status;
   res->seconds = rep.seconds;
@@ -610,7 +688,9 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
     for (int i = 0; i < n; i++)
       emitted[i] = results[i].status != TUNE_NO_BUILD;
     double wb = now();
-    if (!ev->cfg.llvm)
+    if (ev->cfg.cuda)
+      build_all_cuda(ev, build, n, ids, results);
+    else if (!ev->cfg.llvm)
       build_all(ev, build, n, ids, results);
     ev->times.build += now() - wb;
     double wr = now();
@@ -643,6 +723,20 @@ const tune_times *tune_eval_times(const tune_eval *ev)
  * Setup and teardown
  * ------------------------------------------------------------------------ */
 
+/* CUDA: the reference's inputs (set 0), the spec and the runtime's objects
+ * for every candidate's runner, once, in the tuning directory. */
+static bool write_cuda_inputs(tune_eval *ev)
+{
+  if (!driver_cuda_write_args(ev->dir, ev->cfg.func, ev->cfg.sizes, ev->sets[0], ev->bytes, ev->n_args)) {
+    aotc_error(ev->ctx, noloc, "tune: cannot write the inputs in '%s'", ev->dir);
+    return false;
+  }
+  double t0 = now();
+  ev->cuda_objs = driver_cuda_build_runtime(ev->ctx, ev->dir, tune_cuda_sim(ev), ev->cfg.verbose);
+  ev->times.build += now() - t0;
+  return ev->cuda_objs != NULL;
+}
+
 tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
 {
   tune_eval *ev = aotc_malloc(ctx, sizeof *ev);
@@ -657,7 +751,7 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   bool ready = tune_ref_prepare(ev);
   ev->times.reference = now() - t0;
   if (ready && (ev->memo = poly_memo_new()) && driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) &&
-      (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))))
+      (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))) && (!cfg->cuda || write_cuda_inputs(ev)))
     return ev;
   tune_eval_free(ev);
   return NULL;

@@ -5,6 +5,7 @@
  * the best kept across generations, under a trial and a time budget. */
 #define _GNU_SOURCE
 #include "tune.h"
+#include "../driver/driver.h"
 
 #include <limits.h>
 #include <math.h>
@@ -163,6 +164,29 @@ static int random_unroll(tune_rng *r)
   return values[pick(r, (int)(sizeof values / sizeof values[0]))];
 }
 
+/* CUDA: blocks of at most SCHED_GPU_MAX_THREADS threads (the largest
+ * dimension halved until they fit), no CPU micro-kernels. */
+static void make_legal_gpu(sched_options *o)
+{
+  for (int d = 0; d < 3; d++) {
+    o->gpu_block[d] = o->gpu_block[d] < 0 ? 0 : o->gpu_block[d] > SCHED_GPU_MAX_THREADS ? SCHED_GPU_MAX_THREADS
+                                                                                         : o->gpu_block[d];
+    o->gpu_grid[d] = o->gpu_grid[d] < 0 ? 0 : o->gpu_grid[d];
+  }
+  for (;;) {
+    long threads = 1;
+    int big = 0;
+    for (int d = 0; d < 3; d++) {
+      threads *= o->gpu_block[d] ? o->gpu_block[d] : 1;
+      big = o->gpu_block[d] > o->gpu_block[big] ? d : big;
+    }
+    if (threads <= SCHED_GPU_MAX_THREADS)
+      break;
+    o->gpu_block[big] /= 2;
+  }
+  o->microkernel = o->pack = o->vectorize = false;
+}
+
 /* Keeps register tiles inside cache tiles and unused dimensions empty. */
 static void make_legal(const tune_space *sp, sched_options *o)
 {
@@ -181,6 +205,8 @@ static void make_legal(const tune_space *sp, sched_options *o)
   o->fusion = o->fusion >= 0 && o->fusion < SCHED_FUSE_COUNT ? o->fusion : SCHED_FUSE_MAX;
   o->threads = sp->threads;
   o->vector_bytes = sp->vector_bytes;
+  if (sp->gpu)
+    make_legal_gpu(o);
 }
 
 static void swap_order(const tune_space *sp, tune_rng *r, sched_options *o)
@@ -250,11 +276,31 @@ static void mutate_gene(const tune_space *sp, tune_rng *r, sched_options *o)
   }
 }
 
+/* CUDA genes: threads per block along x, y, z (the mapping's tile sizes),
+ * a cap on the blocks per dimension, shared-memory promotion, unrolling,
+ * scalar replacement and fusion. */
+static void mutate_gpu_gene(const tune_space *sp, tune_rng *r, sched_options *o)
+{
+  static const int grid[] = {0, 0, 16, 64, 256};
+  int mapped = sp->dims < 3 ? sp->dims : 3, d = pick(r, mapped);
+  switch (pick(r, 8)) {
+  case 0: case 1: case 2: o->gpu_block[d] = coin(r, 10) ? 0 : 1 << pick(r, 10); break;
+  case 3: o->gpu_grid[d] = grid[pick(r, (int)(sizeof grid / sizeof grid[0]))]; break;
+  case 4: o->gpu_promote = !o->gpu_promote; break;
+  case 5: o->unroll = random_unroll(r); break;
+  case 6: o->scalar_replace = !o->scalar_replace; break;
+  default: o->fusion = (sched_fusion)pick(r, SCHED_FUSE_COUNT);
+  }
+}
+
 void tune_mutate(const tune_space *sp, tune_rng *r, sched_options *o)
 {
   int n = 1 + pick(r, 3);
   for (int i = 0; i < n; i++)
-    mutate_gene(sp, r, o);
+    if (sp->gpu)
+      mutate_gpu_gene(sp, r, o);
+    else
+      mutate_gene(sp, r, o);
   make_legal(sp, o);
 }
 
@@ -275,6 +321,11 @@ void tune_crossover(const tune_space *sp, tune_rng *r, const sched_options *a, c
   child->pack = coin(r, 50) ? a->pack : b->pack;
   child->scalar_replace = coin(r, 50) ? a->scalar_replace : b->scalar_replace;
   child->microkernel = coin(r, 50) ? a->microkernel : b->microkernel;
+  if (coin(r, 50))
+    memcpy(child->gpu_block, b->gpu_block, sizeof child->gpu_block);
+  if (coin(r, 50))
+    memcpy(child->gpu_grid, b->gpu_grid, sizeof child->gpu_grid);
+  child->gpu_promote = coin(r, 50) ? a->gpu_promote : b->gpu_promote;
   make_legal(sp, child);
 }
 
@@ -302,6 +353,7 @@ typedef struct search {
   double start, flops;
   bool tty;
   tune_outcome *out;
+  driver_cuda_device gpu; /* --target cuda, cuda-sim: the device of the cache key */
 } search;
 
 static double now(void)
@@ -554,7 +606,11 @@ static bool save_best(search *s)
   memset(&e, 0, sizeof e);
   if (!tune_key_make(s->ctx, s->req->func, s->req->sizes, s->req->threads, s->req->cc, &e.key))
     return false;
-  tune_key_for_cpu(&e.key, s->req->cpu);
+  if (s->req->cuda)
+    tune_key_for_gpu(&e.key, s->gpu.name, s->gpu.sm_major, s->gpu.sm_minor, s->gpu.runtime_version,
+                     s->gpu.driver_version);
+  else
+    tune_key_for_cpu(&e.key, s->req->cpu);
   e.seconds = s->out->seconds;
   sched_options_print(e.options, sizeof e.options, &s->out->best);
   return tune_cache_update(s->ctx, s->req->cache_path, &e);
@@ -563,7 +619,10 @@ static bool save_best(search *s)
 static bool run_search(search *s)
 {
   sched_options heuristic;
-  sched_options_heuristic(s->req->func, s->req->threads, s->req->cpu, &heuristic);
+  if (s->req->cuda)
+    sched_gpu_options_heuristic(&heuristic);
+  else
+    sched_options_heuristic(s->req->func, s->req->threads, s->req->cpu, &heuristic);
   heuristic.threads = s->req->threads;
   make_legal(&s->sp, &heuristic);
   s->heuristic_hash = options_hash(&heuristic);
@@ -571,7 +630,8 @@ static bool run_search(search *s)
     s->sp.active |= (unsigned)(heuristic.tile[d] || heuristic.reg_tile[d]) << d;
   first_generation(s, &heuristic);
   later_generations(s);
-  confirm_best(s, &heuristic);
+  if (!s->req->cuda || !strcmp(s->req->cuda, "cuda"))
+    confirm_best(s, &heuristic); /* not on the simulator: its times say nothing about speed */
   if (s->tty && !s->req->quiet)
     fputc('\n', stderr);
   if (s->out->seconds == 0) {
@@ -587,7 +647,7 @@ static tune_eval *start_eval(aotc_ctx *ctx, const tune_request *req)
 {
   tune_eval_config cfg = {.func = req->func, .sizes = req->sizes, .threads = req->threads, .fuse = req->fuse,
                           .cc = req->cc, .time_per_candidate = TIME_PER_CANDIDATE, .verbose = req->verbose,
-                          .keep_temps = req->keep_temps, .llvm = req->llvm};
+                          .keep_temps = req->keep_temps, .llvm = req->llvm, .cuda = req->cuda};
   return tune_eval_new(ctx, &cfg);
 }
 
@@ -634,6 +694,14 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   s.max_trials = s.max_trials < MAX_TRIALS ? s.max_trials : MAX_TRIALS;
   s.flops = tune_flops(req->func, req->sizes);
   tune_space_init(&s.sp, req->func, req->sizes, req->threads, req->cpu);
+  if (req->cuda) {
+    sched_options gpu;
+    sched_gpu_options_heuristic(&gpu);
+    s.sp.gpu = true;
+    s.sp.vector_bytes = gpu.vector_bytes;
+    if (!driver_cuda_device_get(ctx, strcmp(req->cuda, "cuda") != 0, req->verbose, &s.gpu))
+      return false;
+  }
   s.cap_seen = s.max_trials < MAX_TRIALS / 2 ? 4 * s.max_trials + 1024 : 2 * MAX_TRIALS;
   s.seen = IR_NEW_ARRAY(ctx, uint64_t, s.cap_seen);
   if (!s.seen || !(s.ev = start_eval(ctx, req)))
@@ -642,7 +710,9 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   const tune_times *t = tune_eval_times(s.ev);
   if (!req->quiet)
     fprintf(stderr, "tune: %.2f s reference, %.2f s emitting, %.2f s building (%s), %.2f s checking and timing\n",
-            t->reference, t->emit, t->build, req->llvm ? "LLVM, in-process" : "cc", t->runs);
+            t->reference, t->emit, t->build,
+            req->llvm ? "LLVM, in-process" : req->cuda ? (strcmp(req->cuda, "cuda") ? "g++, simulator" : "nvcc") : "cc",
+            t->runs);
   tune_eval_free(s.ev);
   return ok;
 }

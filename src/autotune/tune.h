@@ -2,7 +2,10 @@
  * evolutionary strategy (search.c), each one emitted, built into a shared
  * object, checked against the reference interpreter and timed
  * (evaluate.c); the best is kept in a tuning cache, a text file keyed by the
- * kernel, sizes, threads, CPU and compiler (cache.c, docs/tuning-cache.md). */
+ * kernel, sizes, threads, CPU and compiler (cache.c, docs/tuning-cache.md).
+ * CUDA candidates (--target cuda, cuda-sim) search the mapping's options,
+ * run through the runner of `aotc run` and are keyed by the device
+ * (docs/cuda.md). */
 #ifndef AOTC_TUNE_H
 #define AOTC_TUNE_H
 
@@ -45,6 +48,11 @@ bool tune_key_make(aotc_ctx *ctx, const ir_func *f, const int64_t *sizes, int th
 /* The key of code written for cpu (--cpu) rather than for this machine;
  * cpu NULL (native): key unchanged. */
 void tune_key_for_cpu(tune_key *key, const sched_cpu *cpu);
+/* The key of CUDA code: cpu holds the GPU's name, isa its SM version
+ * ("sm_90"; "cuda-sim" for the simulator) and compiler the CUDA runtime and
+ * driver versions, so that no entry of one GPU serves another (nor a CPU). */
+void tune_key_for_gpu(tune_key *key, const char *name, int sm_major, int sm_minor, int runtime_version,
+                      int driver_version);
 bool tune_key_equal(const tune_key *a, const tune_key *b);
 /* Reads a cache file; a missing file is an empty cache. Malformed lines are
  * skipped with a warning on ctx. False only when the file cannot be read. */
@@ -60,6 +68,10 @@ bool tune_cache_update(aotc_ctx *ctx, const char *path, const tune_entry *e);
  * native); false (and *o untouched) when the file has no usable entry. */
 bool tune_cache_find(aotc_ctx *ctx, const char *path, const ir_func *f, const int64_t *sizes, int threads,
                      const char *cc, const sched_cpu *cpu, sched_options *o);
+
+/* The options recorded under exactly key; false (and *o untouched) when
+ * none (what tune_cache_find does once it has made its key). */
+bool tune_cache_find_key(aotc_ctx *ctx, const char *path, const tune_key *key, sched_options *o);
 
 /* ------------------------------------------------------------------------
  * Search space helpers (search.c)
@@ -83,6 +95,7 @@ typedef struct tune_space {
   int vector_elems;             /* elements of the widest element type per vector */
   int64_t extent[SCHED_MAX_DIMS]; /* loop extent per dimension at the tuning sizes */
   unsigned active;              /* bit d: dimension d is tiled by the heuristic options (mutated more often) */
+  bool gpu;                     /* CUDA candidates: the genes are the mapping's (blocks, grid, promotion) */
 } tune_space;
 
 /* cpu: what the code is written for (--cpu); NULL: native. */
@@ -119,6 +132,8 @@ typedef struct tune_eval_config {
   bool verbose;
   bool keep_temps;
   bool llvm;             /* candidates compiled in-process by the LLVM backend (ORC LLJIT), not by cc */
+  const char *cuda;      /* "cuda" or "cuda-sim": candidates emitted as CUDA, built with the runner
+                            (src/driver/run_cuda.c) and run on the GPU or the simulator; NULL: C */
 } tune_eval_config;
 
 typedef struct tune_result {
@@ -169,6 +184,7 @@ typedef struct tune_request {
   bool keep_temps;
   bool quiet; /* no progress lines (rejected candidates are still reported) */
   bool llvm;  /* --backend llvm: candidates JIT-compiled in-process (src/emit_llvm) */
+  const char *cuda; /* --target cuda or cuda-sim: CUDA candidates timed on the GPU or the simulator; NULL: C */
 } tune_request;
 
 typedef struct tune_outcome {

@@ -48,8 +48,41 @@ bool driver_emit_files(aotc_ctx *ctx, driver_module *m, const char *cpath, const
  * process. args: inputs then outputs, sizes: the size parameters. */
 bool driver_run_cuda(aotc_ctx *ctx, const run_request *req, const char *tmpdir, const int64_t *sizes,
                      npy_array *arrays, int n_arrays);
+/* The steps of driver_run_cuda, shared with the tuner (src/autotune):
+ * DIR/spec.txt and DIR/inputs.bin for the runner (data: inputs then
+ * outputs, bytes each); DIR/kernel.cu and kernel.h built with the runner
+ * into DIR/runner (g++ and the simulator when sim, else nvcc; the first
+ * line of the compiler's messages reported on ctx); DIR/runner run on the
+ * spec and inputs in IO_DIR,
+ * the outputs into outputs, and with reps > 0 the entry called reps more
+ * times and the median seconds of one call (CUDA events; the simulator: wall
+ * time) written as text to times; limit_s > 0: stopped after that many
+ * seconds. The exit status, -1 when it died (or was stopped);
+ * the outputs read back into data. */
+bool driver_cuda_write_args(const char *dir, const ir_func *f, const int64_t *sizes, void *const *data,
+                            const size_t *bytes, int n);
+bool driver_cuda_build(aotc_ctx *ctx, const char *dir, bool sim, const char *objs, bool verbose);
+/* The runtime's part of every runner (the runner, and the simulator for
+ * sim) compiled once into DIR ($AOTC_CUDA_SIM_OBJS when set, for the
+ * simulator): the objects' paths, separated by spaces, for
+ * driver_cuda_build's objs (NULL there: $AOTC_CUDA_SIM_OBJS for the
+ * simulator, else the sources compiled with each kernel); NULL (reported
+ * on ctx) on failure. */
+const char *driver_cuda_build_runtime(aotc_ctx *ctx, const char *dir, bool sim, bool verbose);
+int driver_cuda_exec(const char *dir, const char *io_dir, const char *outputs, int reps, const char *times,
+                     unsigned limit_s, bool verbose);
+bool driver_cuda_read_outputs(const char *path, const ir_func *f, void *const *data, const size_t *bytes, int n);
+/* What the tuning cache keys CUDA code on. */
+typedef struct driver_cuda_device {
+  char name[256];        /* cudaDeviceProp.name; "cuda-sim" for the simulator */
+  int sm_major, sm_minor; /* compute capability; 0 for the simulator */
+  int runtime_version, driver_version;
+} driver_cuda_device;
+/* sim: the simulator's fixed identity; else the GPU's, asked through a
+ * runner built for the purpose (false, reported on ctx, when that fails). */
+bool driver_cuda_device_get(aotc_ctx *ctx, bool sim, bool verbose, driver_cuda_device *dev);
 /* One line saying that `aotc COMMAND --target TARGET` needs a GPU and
- * there is none (or that tuning on one is not supported yet); returns 1. */
+ * there is none; returns 1. */
 int driver_cuda_unavailable(aotc_ctx *ctx, const char *command, const char *target);
 /* Does this machine have an NVIDIA GPU the driver can open? */
 bool driver_gpu_present(void);

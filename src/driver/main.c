@@ -26,6 +26,7 @@ static const char usage[] =
     "                                                  emit NAME_train_step, NAME_forward, NAME_init\n"
     "       aotc tune FILE --entry NAME --size NAME=V,... [--trials N] [--time S] [--cache FILE]\n"
     "                                                  search schedule options, record the best\n"
+    "                                                  (--target cuda|cuda-sim: CUDA on the GPU|simulator)\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      output C file (default: the input's stem with .c)\n"
@@ -67,7 +68,9 @@ static const char usage[] =
     "  --dump=passes          list the passes of the pipeline, in order\n"
     "  --dump-after=PASS      print the module (graph, IR, plans or output) after PASS on stderr\n"
     "  --target c|cuda        code to emit: C (default) or CUDA (-o k.cu writes k.cu and k.h);\n"
-    "                         run: cuda-sim runs the CUDA on the CPU simulator (g++), cuda on a GPU\n"
+    "                         run: cuda-sim runs the CUDA on the CPU simulator (g++), cuda on a GPU;\n"
+    "                         tune: candidates timed on the GPU (cuda) or run on the simulator (cuda-sim);\n"
+    "                         compile with --cache: the entry tuned on this GPU (cuda) or the simulator\n"
     "  --backend c|llvm       run, tune: build with cc (default) or compile in-process with LLVM (docs/llvm.md)\n"
     "  --emit c|obj           compile: C (default) or an object file through LLVM, header beside it\n"
     "  --triple T             --emit obj: the target triple (default: this machine's); --cpu names the CPU\n"
@@ -604,11 +607,15 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "tune: choose one def of '%s' with --entry", o->file);
     return 1;
   }
+  if (is_cuda(o) && o->llvm) {
+    aotc_error(ctx, noloc, "tune: --backend llvm builds C candidates; --target %s builds CUDA with its runner", o->target);
+    return 1;
+  }
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
                       .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu,
-                      .llvm = o->llvm};
+                      .llvm = o->llvm, .cuda = is_cuda(o) ? o->target : NULL};
   tune_outcome r;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -617,7 +624,8 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
   if (r.seconds > 0)
     print_tune_outcome(p->func, &r);
   double wall = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-  printf("%d candidates in %.1f s (%s): %.1f per minute\n", r.trials, wall, o->llvm ? "llvm" : "cc",
+  printf("%d candidates in %.1f s (%s): %.1f per minute\n", r.trials, wall,
+         is_cuda(o) ? o->target : o->llvm ? "llvm" : "cc",
          wall > 0 ? 60.0 * r.trials / wall : 0.0);
   if (ok && o->cache)
     aotc_note(ctx, noloc, "recorded in the tuning cache '%s'", o->cache);
@@ -736,7 +744,8 @@ static driver_config config_of(const options *o)
                          .unchecked_indices = o->unchecked_indices,
                          .abi_halide = o->cmd == CMD_COMPILE && o->abi_halide, .grads = o->grads, .n_grads = o->n_grads,
                          .train = o->train.on ? &o->train : NULL,
-                         .target = is_cuda(o) ? &emit_target_cuda : NULL};
+                         .target = is_cuda(o) ? &emit_target_cuda : NULL,
+                         .target_name = is_cuda(o) ? o->target : NULL};
 }
 
 /* The last pass a command runs: check and tune stop before the backend,
@@ -783,7 +792,9 @@ static int run_command(aotc_ctx *ctx, options *o, driver_module *m)
   case CMD_CHECK:
     return do_check(ctx, o, m);
   case CMD_TUNE:
-    return is_cuda(o) ? driver_cuda_unavailable(ctx, "tune", o->target) : do_tune(ctx, o, m);
+    return is_cuda(o) && !strcmp(o->target, "cuda") && !driver_gpu_present()
+               ? driver_cuda_unavailable(ctx, "tune", o->target)
+               : do_tune(ctx, o, m);
   default:
     return do_compile(ctx, o, m);
   }

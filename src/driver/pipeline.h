@@ -35,6 +35,7 @@ typedef struct driver_config {
   bool schedules;       /* the command emits code: look up schedule options */
   const struct sched_cpu *cpu; /* --cpu; NULL: native */
   const struct emit_target *target; /* --target; NULL: C */
+  const char *target_name; /* "cuda" or "cuda-sim" (whose tuned entries --cache uses); NULL: C */
   const char *const *grads; /* --grad: functions whose NAME_grad is added (src/ir/grad.h) */
   int n_grads;
   const struct driver_train *train; /* aotc train, run --train: the model becomes a training step */

@@ -2,6 +2,7 @@
  * they are specialised to (--size) and the schedule options each one is
  * emitted with (--schedule, a tuned entry of --cache, else the heuristics). */
 #include "pipeline.h"
+#include "driver.h"
 #include "../autotune/tune.h"
 
 #include <errno.h>
@@ -115,6 +116,25 @@ static const sched_options *given_schedule(aotc_ctx *ctx, const driver_config *c
   return s;
 }
 
+/* --target cuda or cuda-sim: the entry tuned on this machine's GPU or on
+ * the simulator (the device's name, SM and CUDA versions in the key). */
+static bool gpu_cache_find(aotc_ctx *ctx, const driver_config *cfg, const ir_func *f, const int64_t *fixed,
+                           int threads, sched_options *s)
+{
+  bool sim = strcmp(cfg->target_name, "cuda") != 0;
+  driver_cuda_device dev;
+  tune_key key;
+  if (!sim && !driver_gpu_present()) {
+    if (cfg->verbose)
+      aotc_note(ctx, noloc, "--cache with --target cuda: this machine has no GPU to key the entry on");
+    return false;
+  }
+  if (!driver_cuda_device_get(ctx, sim, cfg->verbose, &dev) || !tune_key_make(ctx, f, fixed, threads, NULL, &key))
+    return false;
+  tune_key_for_gpu(&key, dev.name, dev.sm_major, dev.sm_minor, dev.runtime_version, dev.driver_version);
+  return tune_cache_find_key(ctx, cfg->cache, &key, s);
+}
+
 /* The schedule options for f: --schedule, else a tuned entry of --cache,
  * else NULL (the heuristics for --threads; a note with -v). */
 static const sched_options *schedule_of(aotc_ctx *ctx, const driver_config *cfg, const ir_func *f,
@@ -126,7 +146,9 @@ static const sched_options *schedule_of(aotc_ctx *ctx, const driver_config *cfg,
   int threads = cfg->threads ? cfg->threads : 1;
   if (!s)
     return NULL;
-  if (all_sizes_fixed(f, fixed) && tune_cache_find(ctx, cfg->cache, f, fixed, threads, NULL, cfg->cpu, s)) {
+  if (all_sizes_fixed(f, fixed) && (cfg->target_name ? gpu_cache_find(ctx, cfg, f, fixed, threads, s)
+                                                       : tune_cache_find(ctx, cfg->cache, f, fixed, threads, NULL,
+                                                                         cfg->cpu, s))) {
     if (cfg->verbose)
       aotc_note(ctx, noloc, "'%s': tuned schedule from '%s'", f->name, cfg->cache);
     return s;

@@ -397,7 +397,13 @@ bool emit_c_module(aotc_ctx *ctx, const ir_module *m, ir_func *const *funcs, int
                    const emit_options *opt, FILE *c_out, FILE *h_out)
 {
   (void)m;
-  emit_plan *p = emit_plan_new(ctx, funcs, n_funcs, opt, &emit_target_c);
+  return emit_plan_module(ctx, funcs, n_funcs, opt, &emit_target_c, c_out, h_out);
+}
+
+bool emit_plan_module(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, const emit_options *opt,
+                      const emit_target *target, FILE *c_out, FILE *h_out)
+{
+  emit_plan *p = emit_plan_new(ctx, funcs, n_funcs, opt, target);
   if (!p)
     return false;
   bool ok = emit_plan_build(p) && emit_plan_schedule(p) && emit_plan_ast(p);

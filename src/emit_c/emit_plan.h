@@ -86,6 +86,10 @@ void emit_plan_dump(const emit_plan *p, FILE *out);
 /* The source into c_out and the header into h_out (either may be NULL). */
 bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out);
 void emit_plan_free(emit_plan *p);
+/* Every phase for target, then the source and header printed (what
+ * emit_c_module does for C; the tuner's CUDA candidates). */
+bool emit_plan_module(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, const emit_options *opt,
+                      const emit_target *target, FILE *c_out, FILE *h_out);
 /* Subscripts read from constant tensors (emit_checks_const.c): false
  * (reported) when one lies outside its tensor at some point. */
 bool emit_checks_constant_indices(aotc_ctx *ctx, const ir_func *f);

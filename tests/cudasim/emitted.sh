@@ -130,6 +130,67 @@ emitted_sim() {
   echo "emitted CUDA on the simulator [$flavor]: $i cases in $((SECONDS - start)) s"
 }
 
+# ------------------------------------------------------------------ tuning
+
+# emitted_tune: `aotc tune --target cuda-sim` (src/autotune with the runner of run_cuda.c) on a
+# matmul and a reduction with a few candidates each; the cache holds both under the simulator's
+# device key; a deliberately wrong candidate (AOTC_TUNE_CORRUPT=1, builds without NDEBUG) is
+# rejected; compiling with --cache emits what --schedule with the tuned options emits, and an
+# entry rewritten to block=16,4 shows that block in the launch, but not for --target cuda (no GPU
+# here, so no entry of the simulator's is taken for one); without a GPU, `aotc tune --target cuda`
+# says so in one line and exits 1. The runtime's objects: the plain
+# emitted run's when built, else built here.
+emitted_tune() {
+  local dir=$build/tune start=$SECONDS objs cache opts mm=(--entry matmul --size M=40,N=36,K=24)
+  mkdir -p "$dir"/{cached,given}; cache=$dir/cache.txt
+  emitted_prepare
+  if ! objs=$(ls "$build"/rt-sim/{aotc_cuda_runner,cuda_sim,cuda_sim_exec}.o 2>/dev/null | tr '\n' ' ') ||
+     [ -z "$objs" ]; then
+    if ! objs=$(rt_objects tune -O1); then fail "tune: runtime build" "$build/rt-tune.log"; return; fi
+  fi
+  export AOTC_CUDA_SIM_OBJS="$objs"
+  echo "tune: runtime objects in $((SECONDS - start)) s"
+  if nice "$AOTC" tune "$kdir/matmul.tc" "${mm[@]}" --target cuda-sim --trials 3 --cache "$cache" \
+       >"$dir/matmul.log" 2>&1 && grep -q "3 trials, 0 wrong, 0 failed" "$dir/matmul.log"; then
+    pass "tune --target cuda-sim matmul: $(grep -m1 '^best:' "$dir/matmul.log")"
+  else fail "tune --target cuda-sim matmul" "$dir/matmul.log"; fi
+  if nice "$AOTC" tune "$kdir/reduce.tc" --entry reduce_sum --size M=24,N=40 --target cuda-sim --trials 3 \
+       --cache "$cache" >"$dir/reduce.log" 2>&1 && grep -q "3 trials, 0 wrong, 0 failed" "$dir/reduce.log"; then
+    pass "tune --target cuda-sim reduce_sum: $(grep -m1 '^best:' "$dir/reduce.log")"
+  else fail "tune --target cuda-sim reduce_sum" "$dir/reduce.log"; fi
+  if [ "$(awk -F'\t' '$4 == 1 && $5 == "cuda-sim" && $6 == "cuda-sim" && $7 ~ /^CUDA runtime [0-9]+, driver [0-9]+$/' \
+          "$cache" | wc -l)" = 2 ]; then
+    pass "tune --target cuda-sim: the cache holds both under the simulator's device key"
+  else fail "tune --target cuda-sim: cache keys" "$cache"; fi
+  if ! AOTC_TUNE_CORRUPT=1 nice "$AOTC" tune "$kdir/matmul.tc" "${mm[@]}" --target cuda-sim --trials 1 \
+       >"$dir/wrong.log" 2>&1 && grep -q "candidate 1 wrong result, discarded" "$dir/wrong.log" &&
+     grep -q "none of the 1 candidates for 'matmul' passed the check" "$dir/wrong.log"; then
+    pass "tune --target cuda-sim: a wrong candidate is rejected"
+  else fail "tune --target cuda-sim: wrong candidate" "$dir/wrong.log"; fi
+  opts=$(awk -F'\t' '$2 ~ /:matmul$/ { print $9 }' "$cache")
+  if [ -n "$opts" ] &&
+     nice "$AOTC" "$kdir/matmul.tc" "${mm[@]}" --target cuda-sim --cache "$cache" -o "$dir/cached/k.cu" 2>"$dir/c.log" &&
+     nice "$AOTC" "$kdir/matmul.tc" "${mm[@]}" --target cuda-sim --schedule "$opts" -o "$dir/given/k.cu" 2>>"$dir/c.log" &&
+     cmp -s "$dir/cached/k.cu" "$dir/given/k.cu"; then
+    pass "compile --target cuda-sim --cache: the tuned options ($opts)"
+  else fail "compile --target cuda-sim --cache" "$dir/c.log"; fi
+  awk -F'\t' 'BEGIN { OFS = "\t" } $2 ~ /:matmul$/ { $9 = "block=16,4" } { print }' "$cache" >"$dir/block.txt"
+  if nice "$AOTC" "$kdir/matmul.tc" "${mm[@]}" --target cuda-sim --cache "$dir/block.txt" -o "$dir/b.cu" 2>"$dir/b.log" &&
+     grep -q "dim3(16, 4, 1)" "$dir/b.cu" &&
+     nice "$AOTC" "$kdir/matmul.tc" "${mm[@]}" --target cuda --cache "$dir/block.txt" -o "$dir/g.cu" 2>>"$dir/b.log" &&
+     ! grep -q "dim3(16, 4, 1)" "$dir/g.cu"; then
+    pass "compile --cache: an entry's block=16,4 in the launch for cuda-sim, not for --target cuda"
+  else fail "compile --cache block=16,4" "$dir/b.log"; fi
+  if [ -e /dev/nvidiactl ] && [ -e /dev/nvidia0 ]; then
+    skip "tune --target cuda without a GPU (this machine has one: tests/gpu/run.sh tunes on it)"
+  elif ! nice "$AOTC" tune "$kdir/matmul.tc" "${mm[@]}" --target cuda >"$dir/nogpu.log" 2>&1 &&
+       [ "$(wc -l <"$dir/nogpu.log")" = 1 ] && grep -q "needs an NVIDIA GPU" "$dir/nogpu.log"; then
+    pass "tune --target cuda without a GPU: one line, exit 1"
+  else fail "tune --target cuda without a GPU" "$dir/nogpu.log"; fi
+  unset AOTC_CUDA_SIM_OBJS
+  echo "tuning on the simulator: $((SECONDS - start)) s"
+}
+
 # ------------------------------------------------------------------ nvcc
 
 # check_usage CU LOG ARCHS: every kernel of CU (its comment gives block and shared bytes) within

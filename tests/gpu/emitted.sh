@@ -55,17 +55,20 @@ emitted_gpu() {
   done
 }
 
-sgemm_vs_cublas() {
-  local d=$build/sgemm line ratio
+# sgemm_bench LABEL AOTC_ARGS...: the matmul emitted with AOTC_ARGS against cuBLAS; the line is
+# appended to bench/RESULTS.md with RECORD=1.
+sgemm_bench() {
+  local label=$1 d=$build/sgemm-$1 line ratio; shift
   mkdir -p "$d"
-  if ! "$AOTC" "$kdir/matmul.tc" --entry matmul --target cuda -o "$d/mm.cu" >"$d/log" 2>&1 ||
+  if ! "$AOTC" "$kdir/matmul.tc" --entry matmul --target cuda "$@" -o "$d/mm.cu" >"$d/log" 2>&1 ||
      ! "$nvcc" -O2 $(arch_flags) -I"$root/runtime" -I"$d" "$root/tests/gpu/sgemm_bench.cu" "$d/mm.cu" \
        -lcublas -o "$d/bench" >>"$d/log" 2>&1; then
-    fail "sgemm bench build" "$d/log"; return
+    fail "sgemm bench build ($label)" "$d/log"; return
   fi
   if ! line=$(NVIDIA_TF32_OVERRIDE=0 "$d/bench" "${SGEMM_SIZE:-4096}" 10 2>"$d/err"); then
-    fail "sgemm ${SGEMM_SIZE:-4096}: $line" "$d/err"; return
+    fail "sgemm ${SGEMM_SIZE:-4096} ($label): $line" "$d/err"; return
   fi
+  line="$label $line"
   ratio=$(sed -E 's/.*ratio ([0-9.]+).*/\1/' <<<"$line")
   if awk -v r="$ratio" -v m="${SGEMM_MIN_RATIO:-0}" 'BEGIN { exit !(r >= m) }'; then pass "$line"
   else fail "$line (below ${SGEMM_MIN_RATIO}x cuBLAS)"; fi
@@ -74,4 +77,29 @@ sgemm_vs_cublas() {
     echo "- $(date -u +%Y-%m-%d) $(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1), $("$nvcc" --version | tail -n 1): $line" \
       >>"$root/bench/RESULTS.md"
   fi
+}
+
+sgemm_vs_cublas() {
+  sgemm_bench heuristic
+}
+
+# tuned_sgemm_vs_cublas: `aotc tune --target cuda` on the matmul at SGEMM_SIZE (GPU_TUNE_TRIALS
+# candidates, default 24, each built by nvcc, checked against the reference and timed with CUDA
+# events); the cache must hold the entry under this GPU's key (name, sm_XY, CUDA runtime and
+# driver); the tuned options, size-generic through --schedule, then against cuBLAS.
+tuned_sgemm_vs_cublas() {
+  local d=$build/tune n=${SGEMM_SIZE:-4096} opts cap
+  mkdir -p "$d"
+  if ! NVCC=$nvcc timeout 3000 "$AOTC" tune "$kdir/matmul.tc" --entry matmul --size "M=$n,N=$n,K=$n" --target cuda \
+       --trials "${GPU_TUNE_TRIALS:-24}" --cache "$d/cache.txt" >"$d/log" 2>&1; then
+    fail "aotc tune --target cuda matmul $n" "$d/log"; return
+  fi
+  pass "aotc tune --target cuda matmul $n: $(grep -m1 '^matmul:' "$d/log")"
+  cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+  if awk -F'\t' -v sm="sm_$cap" '$2 ~ /:matmul$/ && $6 == sm && $7 ~ /^CUDA runtime/ { found = 1 } END { exit !found }' \
+       "$d/cache.txt"; then
+    pass "tune --target cuda: the cache key holds this GPU: $(awk -F'\t' '$2 ~ /:matmul$/ { print $5 ", " $6 ", " $7 }' "$d/cache.txt")"
+  else fail "tune --target cuda: cache key" "$d/cache.txt"; fi
+  opts=$(awk -F'\t' '$2 ~ /:matmul$/ { print $9 }' "$d/cache.txt")
+  sgemm_bench tuned --schedule "$opts"
 }

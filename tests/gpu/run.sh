@@ -13,7 +13,9 @@
 # numpy/PyTorch references; compute-sanitizer (racecheck, synccheck, memcheck) on the programs of
 # a few of them; and SGEMM 4096^3 fp32 of the emitted matmul against cuBLAS with TF32 off
 # (sgemm_bench.cu), whose line is appended to bench/RESULTS.md with RECORD=1; SGEMM_MIN_RATIO
-# (default 0: informational) fails the run below that fraction of cuBLAS.
+# (default 0: informational) fails the run below that fraction of cuBLAS. Then `aotc tune --target
+# cuda` on that matmul (GPU_TUNE_TRIALS candidates, default 24) and the tuned SGEMM against
+# cuBLAS, recorded the same way.
 #
 # Without a GPU (nvidia-smi absent or failing) or without nvcc, everything is reported as
 # skipped. Ends with `N passed, N failed, N skipped`. NVCC and COMPUTE_SANITIZER override
@@ -43,7 +45,7 @@ sanitizer=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer ||
 skip_all() {
   local c
   for c in "${cases[@]}"; do skip "gpu $c ($1)"; done
-  skip "emitted corpus, models, compute-sanitizer and SGEMM vs cuBLAS ($1)"
+  skip "emitted corpus, models, compute-sanitizer, SGEMM vs cuBLAS, aotc tune --target cuda ($1)"
   echo "$passed passed, $failed failed, $skipped skipped"
   exit 0
 }
@@ -125,5 +127,6 @@ sanitizer_suite
 source "$root/tests/gpu/emitted.sh"
 emitted_gpu
 sgemm_vs_cublas
+tuned_sgemm_vs_cublas
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

@@ -133,6 +133,38 @@ Test(tune, cache_lookup_miss)
   cr_assert_null(tune_cache_lookup(&c, &other_kernel.key));
 }
 
+/* Two GPUs, the simulator and a CPU: an entry recorded for one never
+ * serves another, through the file as through memory. */
+Test(tune, gpu_keys_keep_devices_apart)
+{
+  const char *path = path_in_dir("gpu.txt");
+  tune_entry h100 = entry("0123456789abcdef:mm", "M=64,K=64,N=64", 1, 1e-3, "block=32,8 shared=1");
+  tune_entry a100 = h100, other_driver = h100, sim = h100, cpu = h100;
+  tune_key_for_gpu(&h100.key, "NVIDIA H100 80GB HBM3", 9, 0, 12040, 12040);
+  tune_key_for_gpu(&a100.key, "NVIDIA A100-SXM4-80GB", 8, 0, 12040, 12040);
+  tune_key_for_gpu(&other_driver.key, "NVIDIA H100 80GB HBM3", 9, 0, 12040, 13000);
+  tune_key_for_gpu(&sim.key, "cuda-sim", 0, 0, 13000, 13000);
+  cr_assert_str_eq(h100.key.isa, "sm_90");
+  cr_assert_str_eq(h100.key.compiler, "CUDA runtime 12040, driver 12040");
+  cr_assert_str_eq(sim.key.isa, "cuda-sim");
+  cr_assert(tune_cache_update(ctx, path, &h100));
+  sched_options o;
+  sched_options_default(&o);
+  cr_assert(tune_cache_find_key(ctx, path, &h100.key, &o));
+  cr_assert_eq(o.gpu_block[0], 32);
+  cr_assert_eq(o.gpu_block[1], 8);
+  cr_assert(o.gpu_promote);
+  cr_assert_not(tune_cache_find_key(ctx, path, &a100.key, &o));
+  cr_assert_not(tune_cache_find_key(ctx, path, &other_driver.key, &o));
+  cr_assert_not(tune_cache_find_key(ctx, path, &sim.key, &o));
+  cr_assert_not(tune_cache_find_key(ctx, path, &cpu.key, &o));
+  cr_assert(tune_cache_update(ctx, path, &a100));
+  tune_cache c;
+  cr_assert(tune_cache_load(ctx, path, &c));
+  cr_assert_eq(c.n, 2);
+  cr_assert_eq(ctx->n_diags, 0);
+}
+
 Test(tune, cache_keeps_the_best_of_two)
 {
   const char *path = path_in_dir("best.txt");
@@ -257,6 +289,41 @@ static void check_operators(const char *text, const int64_t *sizes, int threads)
     cr_assert_eq(child.threads, threads);
     pop[tune_rng_next(&r) % 8] = child;
   }
+}
+
+/* CUDA candidates: the operators move the mapping's genes, keep blocks
+ * within SCHED_GPU_MAX_THREADS threads and print and parse like C options. */
+Test(tune, gpu_operators_on_matmul)
+{
+  int64_t sizes[] = {256, 256, 256};
+  ir_func *f = compile1(mm_text);
+  tune_space sp;
+  tune_rng r = {11};
+  sched_options pop[8];
+  bool blocks_moved = false, promotion_moved = false;
+  tune_space_init(&sp, f, sizes, 1, NULL);
+  sp.gpu = true;
+  for (int i = 0; i < 8; i++) {
+    sched_gpu_options_heuristic(&pop[i]);
+    tune_mutate(&sp, &r, &pop[i]);
+  }
+  for (int i = 0; i < 2000; i++) {
+    sched_options child;
+    if (i % 2)
+      tune_crossover(&sp, &r, &pop[tune_rng_next(&r) % 8], &pop[tune_rng_next(&r) % 8], &child);
+    else
+      child = pop[tune_rng_next(&r) % 8], tune_mutate(&sp, &r, &child);
+    assert_parses_and_legal(&child, sp.dims);
+    long threads = 1;
+    for (int d = 0; d < 3; d++)
+      threads *= child.gpu_block[d] ? child.gpu_block[d] : 1;
+    cr_assert_leq(threads, SCHED_GPU_MAX_THREADS);
+    cr_assert_not(child.microkernel || child.pack || child.vectorize);
+    blocks_moved |= child.gpu_block[0] > 0 && child.gpu_block[1] > 0;
+    promotion_moved |= !child.gpu_promote;
+    pop[tune_rng_next(&r) % 8] = child;
+  }
+  cr_assert(blocks_moved && promotion_moved);
 }
 
 Test(tune, operators_on_matmul)
