@@ -33,6 +33,7 @@
 #define WIN_MAX_ROW 8192
 #define WIN_MAX_STRIDE 4
 #define WIN_MIN_WIDTH 24
+#define WIN_STRIP_FLOATS 8192 /* a strip's planes and sums: 32 KiB of stack */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -52,6 +53,12 @@ typedef struct win_kernel {
   int n_taps; /* tap[0] is the first statement when it reads a tap */
   win_tap tap[WIN_MAX_TAPS];
   int n_groups;
+  bool flat;         /* printed as strips of padded planes (the plane kernel) */
+  int64_t omin[2];   /* plane kernel: the smallest tap offset per dimension */
+  int64_t umax[2];   /* plane kernel: the largest shift (offset - omin) / stride */
+  int64_t q1, strip; /* plane kernel: the planes' row length, output rows per strip */
+  bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
+  int n_phases;
   int cur; /* while printing: the pointwise statement being printed */
 } win_kernel;
 
@@ -301,11 +308,80 @@ static void group_taps(win_kernel *k)
   }
 }
 
-/* AOTC_WINDOW: "0" off, "1" every width, else the heuristic. */
+/* ------------------------------------------------------------------------
+ * The plane kernel's plan
+ * ------------------------------------------------------------------------ */
+
+/* Whether tap t's box is every output whose read lies inside the input, so
+ * that a padded plane (zeros, or -inf under max) reads right everywhere. */
+static bool tap_box_exact(const win_kernel *k, const win_tap *t)
+{
+  for (int d = 0; d < 2; d++) {
+    int64_t s = k->str[d], lo = -floor_div(t->off[d], s), hi = floor_div(k->in[d] - 1 - t->off[d], s) + 1;
+    lo = lo > 0 ? lo : 0;
+    hi = hi < k->dim[2 + d] ? hi : k->dim[2 + d];
+    if (lo != t->lo[d] || hi != t->hi[d])
+      return false;
+  }
+  return true;
+}
+
+/* Tap t's shift in planes along dimension d, and its phase. */
+static int64_t tap_shift(const win_kernel *k, const win_tap *t, int d)
+{
+  return (t->off[d] - k->omin[d]) / k->str[d];
+}
+
+static int64_t tap_phase(const win_kernel *k, const win_tap *t, int d)
+{
+  return (t->off[d] - k->omin[d]) % k->str[d];
+}
+
+/* The offsets, shifts and phases of the taps. */
+static bool plane_shape(win_kernel *k)
+{
+  for (int d = 0; d < 2; d++) {
+    k->omin[d] = k->tap[0].off[d];
+    k->umax[d] = 0;
+    for (int t = 0; t < k->n_taps; t++)
+      k->omin[d] = k->tap[t].off[d] < k->omin[d] ? k->tap[t].off[d] : k->omin[d];
+  }
+  memset(k->phase, 0, sizeof(k->phase));
+  k->n_phases = 0;
+  for (int t = 0; t < k->n_taps; t++) {
+    const win_tap *tp = &k->tap[t];
+    if (!tap_box_exact(k, tp))
+      return false;
+    for (int d = 0; d < 2; d++)
+      k->umax[d] = tap_shift(k, tp, d) > k->umax[d] ? tap_shift(k, tp, d) : k->umax[d];
+    bool *ph = &k->phase[tap_phase(k, tp, 0)][tap_phase(k, tp, 1)];
+    k->n_phases += !*ph;
+    *ph = true;
+  }
+  return true;
+}
+
+/* The plane kernel where the code has vectors and a strip of one output row
+ * fits WIN_STRIP_FLOATS: a plane per phase of (strip + umax[0]) rows of q1
+ * floats, and the sums (strip rows of q1). */
+static bool plane_plan(const emit_fn *E, win_kernel *k)
+{
+  if (!E->pf->sched.vectorize || E->pf->sched.vector_bytes <= 4 || !plane_shape(k))
+    return false;
+  k->q1 = k->dim[3] + k->umax[1];
+  k->strip = (WIN_STRIP_FLOATS / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
+  k->strip = k->strip < k->dim[2] ? k->strip : k->dim[2];
+  return k->strip >= 1;
+}
+
+/* AOTC_WINDOW: "0" off (0), "1" every width (1), "rows" every width and
+ * the row kernel only (2), else the heuristic (-1). */
 static int window_env(void)
 {
   const char *env = getenv("AOTC_WINDOW");
-  return env && !strcmp(env, "0") ? 0 : env && !strcmp(env, "1") ? 1 : -1;
+  if (!env)
+    return -1;
+  return !strcmp(env, "0") ? 0 : !strcmp(env, "1") ? 1 : !strcmp(env, "rows") ? 2 : -1;
 }
 
 static bool window_off(const emit_fn *E, const emit_kernel *ek)
@@ -331,10 +407,9 @@ static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
     return false;
   if (k->n_taps < 2 && !(k->start && k->n_taps == 1))
     return false;
-  if (window_env() != 1 && (k->dim[3] < WIN_MIN_WIDTH || !k->tap[k->n_taps - 1].w))
-    return false;
   group_taps(k);
-  return true;
+  k->flat = window_env() != 2 && plane_plan(E, k);
+  return window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->flat || k->dim[3] >= WIN_MIN_WIDTH));
 }
 
 /* ------------------------------------------------------------------------
@@ -668,6 +743,140 @@ static void print_row_end(emit_fn *E, win_kernel *k)
 }
 
 /* ------------------------------------------------------------------------
+ * Printing: the plane kernel
+ * ------------------------------------------------------------------------ */
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The value outside the input: the fold's identity. */
+static const char *pad_value(const emit_fn *E, const win_kernel *k)
+{
+  return k->red == IR_RED_MAX ? E->em->tg->type_min[IR_F32] : "0.0f";
+}
+
+/* Row aotc_y of phase (a, b)'s plane over its columns [lo, hi): the
+ * padding, or input row aotc_r at columns x * stride + b + omin. */
+static void print_plane_run(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, int64_t lo, int64_t hi, bool pad)
+{
+  if (lo >= hi)
+    return;
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_x = %lld; aotc_x < %lld; aotc_x++)", (long long)lo, (long long)hi);
+  emit_indent(E);
+  fprintf(E->out, "aotc_p%lld_%lld[aotc_y * %lld + aotc_x] = ", (long long)a, (long long)b, (long long)k->q1);
+  if (pad)
+    fprintf(E->out, "%s;\n", pad_value(E, k));
+  else
+    fprintf(E->out, "aotc_r[aotc_x * %lld + %lld];\n", (long long)k->str[1], (long long)(b + k->omin[1]));
+  emit_close_block(E);
+}
+
+/* Phase (a, b)'s plane of the strip: plane row y is input row (aotc_h0 +
+ * y) * stride + a + omin, column x input column x * stride + b + omin, the
+ * padding outside the input. */
+static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a, int64_t b)
+{
+  int64_t c = b + k->omin[1];
+  int64_t lo = clamp64(-floor_div(c, k->str[1]), 0, k->q1);
+  int64_t hi = clamp64(-floor_div(c - k->in[1], k->str[1]), lo, k->q1);
+  emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nr + %lld; aotc_y++)", (long long)k->umax[0]);
+  emit_line(E, "const int64_t aotc_sr = (aotc_h0 + aotc_y) * %lld + %lld;", (long long)k->str[0],
+            (long long)(a + k->omin[0]));
+  emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
+  emit_line(E, "const float *aotc_r = aotc_xp + aotc_sr * %lld;", (long long)k->in[1]);
+  print_plane_run(E, k, a, b, 0, lo, true);
+  print_plane_run(E, k, a, b, lo, hi, false);
+  print_plane_run(E, k, a, b, hi, k->q1, true);
+  emit_close_block(E);
+  emit_open_block(E, "else");
+  print_plane_run(E, k, a, b, 0, k->q1, true);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+/* Tap t's term at sum aotc_q: its phase's plane, shifted. */
+static void print_plane_term(emit_fn *E, const win_kernel *k, int t)
+{
+  const win_tap *tp = &k->tap[t];
+  fprintf(E->out, "aotc_p%lld_%lld[aotc_q + %lld]", (long long)tap_phase(k, tp, 0), (long long)tap_phase(k, tp, 1),
+          (long long)(tap_shift(k, tp, 0) * k->q1 + tap_shift(k, tp, 1)));
+  if (tp->w)
+    fprintf(E->out, " * aotc_k%d", t);
+}
+
+/* The taps of group g as one sum (a chain of its own, so that the groups'
+ * multiply-adds do not wait on each other), or max(max(acc, a), b) ... */
+static void print_plane_group(emit_fn *E, const win_kernel *k, int g)
+{
+  bool open = false;
+  for (int t = 0; t < k->n_taps; t++) {
+    if (k->tap[t].group != g || is_first(k, t))
+      continue;
+    if (k->red == IR_RED_MAX) {
+      fputs(", ", E->out);
+      print_plane_term(E, k, t);
+      fputc(')', E->out);
+      continue;
+    }
+    fputs(open ? " + " : " + (", E->out);
+    open = true;
+    print_plane_term(E, k, t);
+  }
+  if (open)
+    fputc(')', E->out);
+}
+
+/* aotc_o[q] = the window at every q of the strip's rows, q = row * q1 +
+ * column (the columns from dim[3] to q1 are sums nobody reads). */
+static void print_plane_sums(emit_fn *E, const win_kernel *k)
+{
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < (aotc_nr - 1) * %lld + %lld; aotc_q++)", (long long)k->q1,
+                  (long long)k->dim[3]);
+  emit_indent(E);
+  fputs("aotc_o[aotc_q] = ", E->out);
+  for (int t = 0; t < k->n_taps && k->red == IR_RED_MAX; t++)
+    if (!is_first(k, t))
+      print_max_open(E);
+  if (!k->start)
+    print_plane_term(E, k, 0);
+  if (k->start || k->add)
+    fputs(k->start ? "aotc_kb" : " + aotc_kb", E->out);
+  for (int g = 0; g < k->n_groups; g++)
+    print_plane_group(E, k, g);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+}
+
+/* One strip of output rows: the planes, the sums, then per row the
+ * pointwise statements and the stores. */
+static void print_plane(emit_fn *E, win_kernel *k)
+{
+  emit_open_block(E, "for (int64_t aotc_h0 = 0; aotc_h0 < %lld; aotc_h0 += %lld)", (long long)k->dim[2],
+                  (long long)k->strip);
+  emit_line(E, "const int64_t aotc_nr = aotc_h0 + %lld <= %lld ? %lld : %lld - aotc_h0;", (long long)k->strip,
+            (long long)k->dim[2], (long long)k->strip, (long long)k->dim[2]);
+  for (int a = 0; a < WIN_MAX_STRIDE; a++)
+    for (int b = 0; b < WIN_MAX_STRIDE; b++)
+      if (k->phase[a][b])
+        emit_line(E, "float aotc_p%d_%d[%lld];", a, b, (long long)((k->strip + k->umax[0]) * k->q1));
+  emit_line(E, "float aotc_o[%lld];", (long long)(k->strip * k->q1));
+  for (int a = 0; a < WIN_MAX_STRIDE; a++)
+    for (int b = 0; b < WIN_MAX_STRIDE; b++)
+      if (k->phase[a][b])
+        print_plane_fill(E, k, a, b);
+  print_plane_sums(E, k);
+  emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
+  emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
+  print_row_end(E, k);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
+/* ------------------------------------------------------------------------
  * Printing: the kernel
  * ------------------------------------------------------------------------ */
 
@@ -710,8 +919,8 @@ static void print_unstored(emit_fn *E, const win_kernel *k)
 static void print_window(emit_fn *E, win_kernel *k)
 {
   const ir_stmt *s0 = E->f->stmts[k->first];
-  emit_line(E, "/* statements %d..%d: a window of %d taps, stride %lldx%lld, as a row kernel (emit_window.c) */",
-            k->first, k->end - 1, k->n_taps, (long long)k->str[0], (long long)k->str[1]);
+  emit_line(E, "/* statements %d..%d: a window of %d taps, stride %lldx%lld, as a %s kernel (emit_window.c) */",
+            k->first, k->end - 1, k->n_taps, (long long)k->str[0], (long long)k->str[1], k->flat ? "plane" : "row");
   print_unstored(E, k);
   int th = kernel_threads(E, k);
   if (th > 1)
@@ -721,7 +930,10 @@ static void print_window(emit_fn *E, win_kernel *k)
             (long long)k->dim[1]);
   emit_line(E, "(void)aotc_wn;");
   print_channel_locals(E, k);
-  print_row(E, k);
+  if (k->flat)
+    print_plane(E, k);
+  else
+    print_row(E, k);
   emit_close_block(E);
   E->stmt = s0;
 }
