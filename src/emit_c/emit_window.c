@@ -57,6 +57,7 @@ typedef struct win_kernel {
   int64_t omin[2];   /* plane kernel: the smallest tap offset per dimension */
   int64_t umax[2];   /* plane kernel: the largest shift (offset - omin) / stride */
   int64_t q1, strip; /* plane kernel: the planes' row length, output rows per strip */
+  int64_t lanes;     /* plane kernel: the sums run in whole vectors of this many floats */
   bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
   int n_phases;
   int cur; /* while printing: the pointwise statement being printed */
@@ -369,7 +370,8 @@ static bool plane_plan(const emit_fn *E, win_kernel *k)
   if (!E->pf->sched.vectorize || E->pf->sched.vector_bytes <= 4 || !plane_shape(k))
     return false;
   k->q1 = k->dim[3] + k->umax[1];
-  k->strip = (WIN_STRIP_FLOATS / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
+  k->lanes = E->pf->sched.vector_bytes / 4;
+  k->strip = ((WIN_STRIP_FLOATS - (k->n_phases + 1) * k->lanes) / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
   k->strip = k->strip < k->dim[2] ? k->strip : k->dim[2];
   return k->strip >= 1;
 }
@@ -757,16 +759,17 @@ static const char *pad_value(const emit_fn *E, const win_kernel *k)
   return k->red == IR_RED_MAX ? E->em->tg->type_min[IR_F32] : "0.0f";
 }
 
-/* Row aotc_y of phase (a, b)'s plane over its columns [lo, hi): the
+/* Row `row` of phase (a, b)'s plane over its columns [lo, hi): the
  * padding, or input row aotc_r at columns x * stride + b + omin. */
-static void print_plane_run(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, int64_t lo, int64_t hi, bool pad)
+static void print_plane_run(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, const char *row, int64_t lo,
+                            int64_t hi, bool pad)
 {
   if (lo >= hi)
     return;
   print_simd(E);
   emit_open_block(E, "for (int64_t aotc_x = %lld; aotc_x < %lld; aotc_x++)", (long long)lo, (long long)hi);
   emit_indent(E);
-  fprintf(E->out, "aotc_p%lld_%lld[aotc_y * %lld + aotc_x] = ", (long long)a, (long long)b, (long long)k->q1);
+  fprintf(E->out, "aotc_p%lld_%lld[%s * %lld + aotc_x] = ", (long long)a, (long long)b, row, (long long)k->q1);
   if (pad)
     fprintf(E->out, "%s;\n", pad_value(E, k));
   else
@@ -787,14 +790,15 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a, int64_t
             (long long)(a + k->omin[0]));
   emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
   emit_line(E, "const float *aotc_r = aotc_xp + aotc_sr * %lld;", (long long)k->in[1]);
-  print_plane_run(E, k, a, b, 0, lo, true);
-  print_plane_run(E, k, a, b, lo, hi, false);
-  print_plane_run(E, k, a, b, hi, k->q1, true);
+  print_plane_run(E, k, a, b, "aotc_y", 0, lo, true);
+  print_plane_run(E, k, a, b, "aotc_y", lo, hi, false);
+  print_plane_run(E, k, a, b, "aotc_y", hi, k->q1, true);
   emit_close_block(E);
   emit_open_block(E, "else");
-  print_plane_run(E, k, a, b, 0, k->q1, true);
+  print_plane_run(E, k, a, b, "aotc_y", 0, k->q1, true);
   emit_close_block(E);
   emit_close_block(E);
+  print_plane_run(E, k, a, b, "(aotc_nr + aotc_umax)", 0, k->lanes, true);
 }
 
 /* Tap t's term at sum aotc_q: its phase's plane, shifted. */
@@ -830,12 +834,14 @@ static void print_plane_group(emit_fn *E, const win_kernel *k, int g)
 }
 
 /* aotc_o[q] = the window at every q of the strip's rows, q = row * q1 +
- * column (the columns from dim[3] to q1 are sums nobody reads). */
+ * column, in whole vectors (the columns from dim[3] to q1 and the last
+ * vector's tail are sums nobody reads: a scalar tail of 49 taps costs as
+ * much as the vectors of a 7x7 plane). */
 static void print_plane_sums(emit_fn *E, const win_kernel *k)
 {
   print_simd(E);
-  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < (aotc_nr - 1) * %lld + %lld; aotc_q++)", (long long)k->q1,
-                  (long long)k->dim[3]);
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < ((aotc_nr - 1) * %lld + %lld) / %lld * %lld; aotc_q++)",
+                  (long long)k->q1, (long long)(k->dim[3] + k->lanes - 1), (long long)k->lanes, (long long)k->lanes);
   emit_indent(E);
   fputs("aotc_o[aotc_q] = ", E->out);
   for (int t = 0; t < k->n_taps && k->red == IR_RED_MAX; t++)
@@ -862,8 +868,9 @@ static void print_plane(emit_fn *E, win_kernel *k)
   for (int a = 0; a < WIN_MAX_STRIDE; a++)
     for (int b = 0; b < WIN_MAX_STRIDE; b++)
       if (k->phase[a][b])
-        emit_line(E, "float aotc_p%d_%d[%lld];", a, b, (long long)((k->strip + k->umax[0]) * k->q1));
-  emit_line(E, "float aotc_o[%lld];", (long long)(k->strip * k->q1));
+        emit_line(E, "float aotc_p%d_%d[%lld];", a, b, (long long)((k->strip + k->umax[0]) * k->q1 + k->lanes));
+  emit_line(E, "float aotc_o[%lld];", (long long)(k->strip * k->q1 + k->lanes));
+  emit_line(E, "const int64_t aotc_umax = %lld;", (long long)k->umax[0]);
   for (int a = 0; a < WIN_MAX_STRIDE; a++)
     for (int b = 0; b < WIN_MAX_STRIDE; b++)
       if (k->phase[a][b])
