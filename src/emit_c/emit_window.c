@@ -34,6 +34,8 @@
 #define WIN_MAX_STRIDE 4
 #define WIN_MIN_WIDTH 24
 #define WIN_STRIP_FLOATS 8192 /* a strip's planes and sums: 32 KiB of stack */
+#define WIN_PASS_ROWS 4       /* output rows of one pass of the plane kernel's sums */
+#define WIN_SPLIT_TAPS 16     /* windows of this many taps sum in two chains */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -58,6 +60,7 @@ typedef struct win_kernel {
   int64_t umax[2];   /* plane kernel: the largest shift (offset - omin) / stride */
   int64_t q1, strip; /* plane kernel: the planes' row length, output rows per strip */
   int64_t lanes;     /* plane kernel: the sums run in whole vectors of this many floats */
+  int64_t rows;      /* plane kernel: output rows summed in one pass (a multiple divides strip) */
   bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
   int n_phases;
   int cur; /* while printing: the pointwise statement being printed */
@@ -372,7 +375,9 @@ static bool plane_plan(const emit_fn *E, win_kernel *k)
   k->q1 = k->dim[3] + k->umax[1];
   k->lanes = E->pf->sched.vector_bytes / 4;
   k->strip = ((WIN_STRIP_FLOATS - (k->n_phases + 1) * k->lanes) / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
-  k->strip = k->strip < k->dim[2] ? k->strip : k->dim[2];
+  k->rows = k->strip >= WIN_PASS_ROWS ? WIN_PASS_ROWS : 1;
+  k->strip = k->strip < k->dim[2] ? k->strip : k->dim[2] + k->rows - 1;
+  k->strip -= k->strip % k->rows;
   return k->strip >= 1;
 }
 
@@ -785,7 +790,7 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a, int64_t
   int64_t c = b + k->omin[1];
   int64_t lo = clamp64(-floor_div(c, k->str[1]), 0, k->q1);
   int64_t hi = clamp64(-floor_div(c - k->in[1], k->str[1]), lo, k->q1);
-  emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nr + %lld; aotc_y++)", (long long)k->umax[0]);
+  emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nb + %lld; aotc_y++)", (long long)k->umax[0]);
   emit_line(E, "const int64_t aotc_sr = (aotc_h0 + aotc_y) * %lld + %lld;", (long long)k->str[0],
             (long long)(a + k->omin[0]));
   emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
@@ -798,62 +803,75 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a, int64_t
   print_plane_run(E, k, a, b, "aotc_y", 0, k->q1, true);
   emit_close_block(E);
   emit_close_block(E);
-  print_plane_run(E, k, a, b, "(aotc_nr + aotc_umax)", 0, k->lanes, true);
+  print_plane_run(E, k, a, b, "(aotc_nb + aotc_umax)", 0, k->lanes, true);
 }
 
-/* Tap t's term at sum aotc_q: its phase's plane, shifted. */
-static void print_plane_term(emit_fn *E, const win_kernel *k, int t)
+/* Tap t's term at sum aotc_q + r * q1 (row r of the pass): its phase's
+ * plane, shifted. */
+static void print_plane_term(emit_fn *E, const win_kernel *k, int t, int64_t r)
 {
   const win_tap *tp = &k->tap[t];
   fprintf(E->out, "aotc_p%lld_%lld[aotc_q + %lld]", (long long)tap_phase(k, tp, 0), (long long)tap_phase(k, tp, 1),
-          (long long)(tap_shift(k, tp, 0) * k->q1 + tap_shift(k, tp, 1)));
+          (long long)((tap_shift(k, tp, 0) + r) * k->q1 + tap_shift(k, tp, 1)));
   if (tp->w)
     fprintf(E->out, " * aotc_k%d", t);
 }
 
-/* The taps of group g as one sum (a chain of its own, so that the groups'
- * multiply-adds do not wait on each other), or max(max(acc, a), b) ... */
-static void print_plane_group(emit_fn *E, const win_kernel *k, int g)
+/* The terms of groups [g0, g1) but the first statement's, after what is
+ * printed: + a + b ..., or , a) , b) ... inside max( openings. */
+static void print_plane_terms(emit_fn *E, const win_kernel *k, int g0, int g1, int64_t r, bool open)
 {
-  bool open = false;
   for (int t = 0; t < k->n_taps; t++) {
-    if (k->tap[t].group != g || is_first(k, t))
+    if (k->tap[t].group < g0 || k->tap[t].group >= g1 || is_first(k, t))
       continue;
-    if (k->red == IR_RED_MAX) {
-      fputs(", ", E->out);
-      print_plane_term(E, k, t);
-      fputc(')', E->out);
-      continue;
-    }
-    fputs(open ? " + " : " + (", E->out);
+    fputs(k->red == IR_RED_MAX ? ", " : open ? " + " : "", E->out);
     open = true;
-    print_plane_term(E, k, t);
+    print_plane_term(E, k, t, r);
+    if (k->red == IR_RED_MAX)
+      fputc(')', E->out);
   }
-  if (open)
-    fputc(')', E->out);
 }
 
-/* aotc_o[q] = the window at every q of the strip's rows, q = row * q1 +
- * column, in whole vectors (the columns from dim[3] to q1 and the last
- * vector's tail are sums nobody reads: a scalar tail of 49 taps costs as
- * much as the vectors of a 7x7 plane). */
-static void print_plane_sums(emit_fn *E, const win_kernel *k)
+/* aotc_o[q + r * q1] = the window there, row r of the pass: one chain of
+ * multiply-adds, two (the second over the later rows of taps) from
+ * WIN_SPLIT_TAPS taps, whose latency the rows of a pass do not hide. */
+static void print_plane_sum(emit_fn *E, const win_kernel *k, int64_t r)
 {
-  print_simd(E);
-  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < ((aotc_nr - 1) * %lld + %lld) / %lld * %lld; aotc_q++)",
-                  (long long)k->q1, (long long)(k->dim[3] + k->lanes - 1), (long long)k->lanes, (long long)k->lanes);
+  int split = k->red == IR_RED_ADD && k->n_taps >= WIN_SPLIT_TAPS ? k->n_groups / 2 : k->n_groups;
   emit_indent(E);
-  fputs("aotc_o[aotc_q] = ", E->out);
+  fprintf(E->out, "aotc_o[aotc_q + %lld] = ", (long long)(r * k->q1));
   for (int t = 0; t < k->n_taps && k->red == IR_RED_MAX; t++)
     if (!is_first(k, t))
       print_max_open(E);
   if (!k->start)
-    print_plane_term(E, k, 0);
+    print_plane_term(E, k, 0, r);
   if (k->start || k->add)
     fputs(k->start ? "aotc_kb" : " + aotc_kb", E->out);
-  for (int g = 0; g < k->n_groups; g++)
-    print_plane_group(E, k, g);
+  print_plane_terms(E, k, 0, split, r, true);
+  if (split < k->n_groups) {
+    fputs(" + (", E->out);
+    print_plane_terms(E, k, split, k->n_groups, r, false);
+    fputc(')', E->out);
+  }
   fputs(";\n", E->out);
+}
+
+/* aotc_o[q] = the window at q = row * q1 + column for the strip's rows in
+ * passes of k->rows rows, each row in whole vectors (the columns from
+ * dim[3] on, and the rows of the last pass past aotc_nr, are sums nobody
+ * reads): a pass loads each weight once for its rows and each plane row
+ * once for the taps of its rows that read it, and no scalar tail repeats
+ * every tap. */
+static void print_plane_sums(emit_fn *E, const win_kernel *k)
+{
+  int64_t width = (k->dim[3] + k->lanes - 1) / k->lanes * k->lanes;
+  emit_open_block(E, "for (int64_t aotc_h = 0; aotc_h < aotc_nb; aotc_h += %lld)", (long long)k->rows);
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_q = aotc_h * %lld; aotc_q < aotc_h * %lld + %lld; aotc_q++)",
+                  (long long)k->q1, (long long)k->q1, (long long)width);
+  for (int64_t r = 0; r < k->rows; r++)
+    print_plane_sum(E, k, r);
+  emit_close_block(E);
   emit_close_block(E);
 }
 
@@ -865,6 +883,8 @@ static void print_plane(emit_fn *E, win_kernel *k)
                   (long long)k->strip);
   emit_line(E, "const int64_t aotc_nr = aotc_h0 + %lld <= %lld ? %lld : %lld - aotc_h0;", (long long)k->strip,
             (long long)k->dim[2], (long long)k->strip, (long long)k->dim[2]);
+  emit_line(E, "const int64_t aotc_nb = (aotc_nr + %lld) / %lld * %lld;", (long long)(k->rows - 1),
+            (long long)k->rows, (long long)k->rows);
   for (int a = 0; a < WIN_MAX_STRIDE; a++)
     for (int b = 0; b < WIN_MAX_STRIDE; b++)
       if (k->phase[a][b])
