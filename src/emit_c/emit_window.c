@@ -36,6 +36,9 @@
 #define WIN_STRIP_FLOATS 8192 /* a strip's planes and sums: 32 KiB of stack */
 #define WIN_PASS_ROWS 4       /* output rows of one pass of the plane kernel's sums */
 #define WIN_SPLIT_TAPS 16     /* windows of this many taps sum in two chains */
+#define WIN_VECTOR_BYTES 32   /* the plane kernel's widest vector: of 64-byte loads at every column
+                                 15 in 16 cross a cache line (measured on a 7x7 window: 0.53 ms
+                                 against 0.68 at 64 bytes, 0.10 against 0.17 on 7x7 planes) */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -373,7 +376,7 @@ static bool plane_plan(const emit_fn *E, win_kernel *k)
   if (!E->pf->sched.vectorize || E->pf->sched.vector_bytes <= 4 || !plane_shape(k))
     return false;
   k->q1 = k->dim[3] + k->umax[1];
-  k->lanes = E->pf->sched.vector_bytes / 4;
+  k->lanes = (E->pf->sched.vector_bytes < WIN_VECTOR_BYTES ? E->pf->sched.vector_bytes : WIN_VECTOR_BYTES) / 4;
   k->strip = ((WIN_STRIP_FLOATS - (k->n_phases + 1) * k->lanes) / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
   k->rows = k->strip >= WIN_PASS_ROWS ? WIN_PASS_ROWS : 1;
   k->strip = k->strip < k->dim[2] ? k->strip : k->dim[2] + k->rows - 1;
@@ -856,22 +859,72 @@ static void print_plane_sum(emit_fn *E, const win_kernel *k, int64_t r)
   fputs(";\n", E->out);
 }
 
+/* The accumulators of a pass in explicit vectors: per row one, two from
+ * WIN_SPLIT_TAPS taps (the later rows of taps in the second). */
+static int plane_chains(const win_kernel *k)
+{
+  return k->n_taps >= WIN_SPLIT_TAPS ? 2 : 1;
+}
+
+/* The sums of a pass at aotc_q as explicit vectors (GCC's vector types):
+ * per tap its weight times the plane's vector for each row of the pass,
+ * so that a weight is loaded once a pass and a plane vector once for the
+ * taps that read it. Sums (max reads the scalar loop). */
+static void print_plane_vectors(emit_fn *E, const win_kernel *k)
+{
+  int ch = plane_chains(k);
+  long long vw = k->lanes;
+  for (int64_t r = 0; r < k->rows; r++)
+    for (int c = 0; c < ch; c++)
+      emit_line(E, "aotc_vf%lld aotc_a%lld_%d = (aotc_vf%lld){0} + %s;", vw, (long long)r, c, vw,
+                c == 0 && (k->start || k->add) ? "aotc_kb" : "0.0f");
+  for (int t = 0; t < k->n_taps; t++)
+    for (int64_t r = 0; r < k->rows; r++) {
+      emit_indent(E);
+      fprintf(E->out, "aotc_a%lld_%d += *(const aotc_vf%lld *)&", (long long)r,
+              ch > 1 && k->tap[t].group >= k->n_groups / 2, vw);
+      print_plane_term(E, k, t, r);
+      fputs(";\n", E->out);
+    }
+  for (int64_t r = 0; r < k->rows; r++) {
+    emit_indent(E);
+    fprintf(E->out, "*(aotc_vf%lld *)&aotc_o[aotc_q + %lld] = aotc_a%lld_0", vw, (long long)(r * k->q1), (long long)r);
+    for (int c = 1; c < ch; c++)
+      fprintf(E->out, " + aotc_a%lld_%d", (long long)r, c);
+    fputs(";\n", E->out);
+  }
+}
+
 /* aotc_o[q] = the window at q = row * q1 + column for the strip's rows in
  * passes of k->rows rows, each row in whole vectors (the columns from
  * dim[3] on, and the rows of the last pass past aotc_nr, are sums nobody
  * reads): a pass loads each weight once for its rows and each plane row
  * once for the taps of its rows that read it, and no scalar tail repeats
- * every tap. */
+ * every tap. Explicit vectors where the target has them, else one loop
+ * for the compiler to vectorise. */
 static void print_plane_sums(emit_fn *E, const win_kernel *k)
 {
   int64_t width = (k->dim[3] + k->lanes - 1) / k->lanes * k->lanes;
+  bool vec = k->red == IR_RED_ADD && k->lanes > 1;
   emit_open_block(E, "for (int64_t aotc_h = 0; aotc_h < aotc_nb; aotc_h += %lld)", (long long)k->rows);
+  if (vec) {
+    fputs(E->em->tg->vector_guard, E->out);
+    emit_indent(E);
+    fprintf(E->out, E->em->tg->vector_type, (int)k->lanes, (int)k->lanes * 4);
+    emit_open_block(E, "for (int64_t aotc_q = aotc_h * %lld; aotc_q < aotc_h * %lld + %lld; aotc_q += %lld)",
+                    (long long)k->q1, (long long)k->q1, (long long)width, (long long)k->lanes);
+    print_plane_vectors(E, k);
+    emit_close_block(E);
+    fputs("#else\n", E->out);
+  }
   print_simd(E);
   emit_open_block(E, "for (int64_t aotc_q = aotc_h * %lld; aotc_q < aotc_h * %lld + %lld; aotc_q++)",
                   (long long)k->q1, (long long)k->q1, (long long)width);
   for (int64_t r = 0; r < k->rows; r++)
     print_plane_sum(E, k, r);
   emit_close_block(E);
+  if (vec)
+    fputs("#endif\n", E->out);
   emit_close_block(E);
 }
 
