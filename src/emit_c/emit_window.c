@@ -767,8 +767,9 @@ static const char *pad_value(const emit_fn *E, const win_kernel *k)
   return k->red == IR_RED_MAX ? E->em->tg->type_min[IR_F32] : "0.0f";
 }
 
-/* Row `row` of phase (a, b)'s plane over its columns [lo, hi): the
- * padding, or input row aotc_r at columns x * stride + b + omin. */
+/* Row `row` of the planes of phase (a, b) over their columns [lo, hi),
+ * of every phase (a, b) the taps read when b < 0: the padding, or input
+ * row aotc_r at columns x * stride + b + omin. */
 static void print_plane_run(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, const char *row, int64_t lo,
                             int64_t hi, bool pad)
 {
@@ -776,37 +777,69 @@ static void print_plane_run(emit_fn *E, const win_kernel *k, int64_t a, int64_t 
     return;
   print_simd(E);
   emit_open_block(E, "for (int64_t aotc_x = %lld; aotc_x < %lld; aotc_x++)", (long long)lo, (long long)hi);
-  emit_indent(E);
-  fprintf(E->out, "aotc_p%lld_%lld[%s * %lld + aotc_x] = ", (long long)a, (long long)b, row, (long long)k->q1);
-  if (pad)
-    fprintf(E->out, "%s;\n", pad_value(E, k));
-  else
-    fprintf(E->out, "aotc_r[aotc_x * %lld + %lld];\n", (long long)k->str[1], (long long)(b + k->omin[1]));
+  for (int64_t p = b < 0 ? 0 : b; p < (b < 0 ? k->str[1] : b + 1); p++) {
+    if (!k->phase[a][p])
+      continue;
+    emit_indent(E);
+    fprintf(E->out, "aotc_p%lld_%lld[%s * %lld + aotc_x] = ", (long long)a, (long long)p, row, (long long)k->q1);
+    if (pad)
+      fprintf(E->out, "%s;\n", pad_value(E, k));
+    else
+      fprintf(E->out, "aotc_r[aotc_x * %lld + %lld];\n", (long long)k->str[1], (long long)(p + k->omin[1]));
+  }
   emit_close_block(E);
 }
 
-/* Phase (a, b)'s plane of the strip: plane row y is input row (aotc_h0 +
- * y) * stride + a + omin, column x input column x * stride + b + omin, the
- * padding outside the input. */
-static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a, int64_t b)
+/* The columns [lo, hi) of phase (a, b)'s plane that read the input. */
+static void phase_columns(const win_kernel *k, int64_t b, int64_t *lo, int64_t *hi)
 {
   int64_t c = b + k->omin[1];
-  int64_t lo = clamp64(-floor_div(c, k->str[1]), 0, k->q1);
-  int64_t hi = clamp64(-floor_div(c - k->in[1], k->str[1]), lo, k->q1);
+  *lo = clamp64(-floor_div(c, k->str[1]), 0, k->q1);
+  *hi = clamp64(-floor_div(c - k->in[1], k->str[1]), *lo, k->q1);
+}
+
+/* A row of the planes of row phase a from input row aotc_r: the columns
+ * every phase reads in one loop (one pass over the input row for all its
+ * column phases), then each phase's other columns and padding. */
+static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
+{
+  int64_t lo, hi, all_lo = 0, all_hi = k->q1;
+  for (int64_t b = 0; b < k->str[1]; b++)
+    if (k->phase[a][b]) {
+      phase_columns(k, b, &lo, &hi);
+      all_lo = lo > all_lo ? lo : all_lo;
+      all_hi = hi < all_hi ? hi : all_hi;
+    }
+  all_hi = all_hi > all_lo ? all_hi : all_lo;
+  for (int64_t b = 0; b < k->str[1]; b++)
+    if (k->phase[a][b]) {
+      phase_columns(k, b, &lo, &hi);
+      print_plane_run(E, k, a, b, "aotc_y", 0, lo, true);
+      print_plane_run(E, k, a, b, "aotc_y", lo, all_lo < hi ? all_lo : hi, false);
+      print_plane_run(E, k, a, b, "aotc_y", all_hi > lo ? all_hi : lo, hi, false);
+      print_plane_run(E, k, a, b, "aotc_y", hi, k->q1, true);
+    }
+  print_plane_run(E, k, a, -1, "aotc_y", all_lo, all_hi, false);
+}
+
+/* The planes of row phase a of the strip: plane row y is input row
+ * (aotc_h0 + y) * stride + a + omin, column x of phase b input column
+ * x * stride + b + omin, the padding outside the input, then a vector of
+ * padding that the last pass's sums read past the end. */
+static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
+{
   emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nb + %lld; aotc_y++)", (long long)k->umax[0]);
   emit_line(E, "const int64_t aotc_sr = (aotc_h0 + aotc_y) * %lld + %lld;", (long long)k->str[0],
             (long long)(a + k->omin[0]));
   emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
   emit_line(E, "const float *aotc_r = aotc_xp + aotc_sr * %lld;", (long long)k->in[1]);
-  print_plane_run(E, k, a, b, "aotc_y", 0, lo, true);
-  print_plane_run(E, k, a, b, "aotc_y", lo, hi, false);
-  print_plane_run(E, k, a, b, "aotc_y", hi, k->q1, true);
+  print_plane_row(E, k, a);
   emit_close_block(E);
   emit_open_block(E, "else");
-  print_plane_run(E, k, a, b, "aotc_y", 0, k->q1, true);
+  print_plane_run(E, k, a, -1, "aotc_y", 0, k->q1, true);
   emit_close_block(E);
   emit_close_block(E);
-  print_plane_run(E, k, a, b, "(aotc_nb + aotc_umax)", 0, k->lanes, true);
+  print_plane_run(E, k, a, -1, "(aotc_nb + aotc_umax)", 0, k->lanes, true);
 }
 
 /* Tap t's term at sum aotc_q + r * q1 (row r of the pass): its phase's
@@ -945,9 +978,8 @@ static void print_plane(emit_fn *E, win_kernel *k)
   emit_line(E, "float aotc_o[%lld];", (long long)(k->strip * k->q1 + k->lanes));
   emit_line(E, "const int64_t aotc_umax = %lld;", (long long)k->umax[0]);
   for (int a = 0; a < WIN_MAX_STRIDE; a++)
-    for (int b = 0; b < WIN_MAX_STRIDE; b++)
-      if (k->phase[a][b])
-        print_plane_fill(E, k, a, b);
+    if (memchr(k->phase[a], true, sizeof(k->phase[a])))
+      print_plane_fill(E, k, a);
   print_plane_sums(E, k);
   emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
   emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
