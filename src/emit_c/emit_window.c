@@ -822,13 +822,12 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
   print_plane_run(E, k, a, -1, "aotc_y", all_lo, all_hi, false);
 }
 
-/* The planes of row phase a of the strip: plane row y is input row
- * (aotc_h0 + y) * stride + a + omin, column x of phase b input column
- * x * stride + b + omin, the padding outside the input, then a vector of
- * padding that the last pass's sums read past the end. */
+/* Plane row aotc_y of row phase a: input row (aotc_h0 + y) * stride + a +
+ * omin, the padding outside the input. */
 static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
 {
-  emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nb + %lld; aotc_y++)", (long long)k->umax[0]);
+  emit_line(E, "{");
+  E->indent++;
   emit_line(E, "const int64_t aotc_sr = (aotc_h0 + aotc_y) * %lld + %lld;", (long long)k->str[0],
             (long long)(a + k->omin[0]));
   emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
@@ -839,7 +838,22 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
   print_plane_run(E, k, a, -1, "aotc_y", 0, k->q1, true);
   emit_close_block(E);
   emit_close_block(E);
-  print_plane_run(E, k, a, -1, "(aotc_nb + aotc_umax)", 0, k->lanes, true);
+}
+
+/* The planes of the strip, row by row and in a row the row phases in
+ * order, so that the input is read in order (a pass per row phase read
+ * MobileNetV2's 112x112 planes at stride 2 at a third of the speed), then
+ * a vector of padding that the last pass's sums read past the end. */
+static void print_plane_fills(emit_fn *E, const win_kernel *k)
+{
+  emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nb + %lld; aotc_y++)", (long long)k->umax[0]);
+  for (int a = 0; a < WIN_MAX_STRIDE; a++)
+    if (memchr(k->phase[a], true, sizeof(k->phase[a])))
+      print_plane_fill(E, k, a);
+  emit_close_block(E);
+  for (int a = 0; a < WIN_MAX_STRIDE; a++)
+    if (memchr(k->phase[a], true, sizeof(k->phase[a])))
+      print_plane_run(E, k, a, -1, "(aotc_nb + aotc_umax)", 0, k->lanes, true);
 }
 
 /* Tap t's term at sum aotc_q + r * q1 (row r of the pass): its phase's
@@ -977,9 +991,7 @@ static void print_plane(emit_fn *E, win_kernel *k)
         emit_line(E, "float aotc_p%d_%d[%lld];", a, b, (long long)((k->strip + k->umax[0]) * k->q1 + k->lanes));
   emit_line(E, "float aotc_o[%lld];", (long long)(k->strip * k->q1 + k->lanes));
   emit_line(E, "const int64_t aotc_umax = %lld;", (long long)k->umax[0]);
-  for (int a = 0; a < WIN_MAX_STRIDE; a++)
-    if (memchr(k->phase[a], true, sizeof(k->phase[a])))
-      print_plane_fill(E, k, a);
+  print_plane_fills(E, k);
   print_plane_sums(E, k);
   emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
   emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
