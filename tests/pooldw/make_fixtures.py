@@ -17,7 +17,11 @@ a Linear classifier; batch 2 throughout. Then the window row kernel's
 cases (src/emit_c/emit_window.c): a 7x7 depthwise window with a bias
 (ConvNeXt), stride 2 on an even input at batch 3 (MobileNetV2's
 features.2), dilation 2, no bias, a residual add after the activation;
-max pooling at batch 4 (ResNet-18's) and stride 3, a 7x7 average pool. Each case NAME gets NAME.onnx,
+max pooling at batch 4 (ResNet-18's) and stride 3, a 7x7 average pool. Then
+the plane kernel's (emit_window.c): planes wide enough that a strip holds
+fewer rows than the output (3x3 at strides 1 and 2, 7x7, a max pool), the
+last strip not a multiple of the four rows of a pass, and ConvNeXt's and
+MobileNetV2's small planes (7x7 windows on 7x7, stride 2 on 7x7). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take.
 """
@@ -128,6 +132,18 @@ def window_cases(gen):
     ]
 
 
+def plane_cases(gen):
+    """The plane kernel's cases, drawn after the others."""
+    return [
+        ("dw3_s1_strips", depthwise(2, 3, 1, nn.ReLU6(), gen), (1, 2, 30, 300), "depthwise"),
+        ("dw3_s2_strips", depthwise(2, 3, 2, nn.SiLU(), gen), (1, 2, 33, 399), "depthwise"),
+        ("dw7_s1_strips", nn.Conv2d(2, 2, 7, 1, 3, groups=2), (1, 2, 30, 250), "depthwise"),
+        ("max_k3_s2_p1_strips", pool("max", 3, 2, 1), (1, 2, 33, 399), "pool"),
+        ("dw7_s1_small", nn.Conv2d(16, 16, 7, 1, 3, groups=16), (1, 16, 7, 7), "depthwise"),
+        ("dw3_s2_small", depthwise(8, 3, 2, nn.ReLU6(), gen), (2, 8, 7, 7), "depthwise"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -143,7 +159,7 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases):
+    for group in (cases, window_cases, plane_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -5,13 +5,15 @@
 # each case of cases.txt, `aotc run` on NAME.input.npy is compared with
 # NAME.output.npy by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 +
 # |expected|)), and the emitted C must show the path the case is for:
-#   pool       with AOTC_WINDOW=1 (every width), the window row kernel
-#              (src/emit_c/emit_window.c: a local row
-#              accumulator, the taps of each input row in one loop, column
-#              ranges split at compile time), no reduction loop over the
-#              window (`reduction(`), no padded copy (`_padded`), no padding
-#              condition (`>= 0 &&`) in the window's stores, vectorised loops
-#              (`omp simd`)
+#   pool       with AOTC_WINDOW=1 (every width), the window's plane kernel
+#              (src/emit_c/emit_window.c: strips of padded planes, one per
+#              phase of the stride, summed in passes of four rows), no
+#              reduction loop over the window (`reduction(`), no padded copy
+#              (`_padded`), no padding condition (`>= 0 &&`) in the window's
+#              stores, vectorised loops (`omp simd`); with AOTC_WINDOW=rows
+#              the same checks on the row kernel (a local row accumulator,
+#              the taps of each input row in one loop, column ranges split
+#              at compile time), which `--cpu cortex-m4` gets
 #   depthwise  the same with the convolution's batch normalisation and
 #              activation (or a residual add) in the row kernel: one loop nest
 #   pool-taps  a pool the row kernel does not take (its Pad copy shares its
@@ -21,9 +23,8 @@
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
-# Without AOTC_WINDOW, the row kernel takes the `_wide` depthwise cases (24
-# columns or more) and leaves the others (and every pool) to the per-tap
-# statements. Every case
+# Without AOTC_WINDOW, the plane kernel takes every depthwise case and
+# leaves the pools to the per-tap statements. Every case
 # again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM) and
@@ -67,11 +68,11 @@ taps() {
     { echo "a padding condition in the window's statements"; return 1; }
 }
 
-# window FILE KIND: the row kernel.
+# window FILE KIND row|plane: the row kernel or the plane kernel.
 window() {
   absent "$1" "reduction(" _padded || return 1
   grep -q "omp simd" "$1" || { echo "no omp simd"; return 1; }
-  grep -q "as a row kernel (emit_window.c)" "$1" || { echo "no window row kernel"; return 1; }
+  grep -q "as a $3 kernel (emit_window.c)" "$1" || { echo "no window $3 kernel"; return 1; }
   [ "$2" != depthwise ] || [ "$(grep -c "^  for (" "$1")" = 1 ] || { echo "not one loop nest"; return 1; }
   ! grep -E "\[aotc_wo \+ aotc_ww\] = " "$1" | grep -q ">= 0 &&" ||
     { echo "a padding condition in the window's stores"; return 1; }
@@ -83,8 +84,9 @@ path() {
   mkdir -p "$work/c${3:-}"
   "$AOTC" "$here/$1.onnx" -o "$c" >"$c.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$c.log")"; return 1; }
   case $2 in
-  pool | depthwise) window "$c" "$2" ;;
-  default-*) if [[ $1 == dw*_wide ]]; then window "$c" "${2#default-}"; else taps "$c"; fi ;;
+  pool | depthwise) window "$c" "$2" plane ;;
+  rows-*) window "$c" "${2#rows-}" row ;;
+  default-*) if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
@@ -120,8 +122,10 @@ while read -r name kind; do
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
+    why=$(export AOTC_WINDOW=rows; path "$name" "rows-$kind" -rows && run "$name" rows 1)
+    suite_result "$name (AOTC_WINDOW=rows: the row kernel)" $? "$why"
     why=$(unset AOTC_WINDOW; path "$name" "default-$kind" -default && run "$name" default 1)
-    suite_result "$name (no AOTC_WINDOW: row kernel for depthwise from 24 columns)" $? "$why"
+    suite_result "$name (no AOTC_WINDOW: plane kernel for depthwise)" $? "$why"
   fi
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
