@@ -130,6 +130,30 @@ emitted_sim() {
   echo "emitted CUDA on the simulator [$flavor]: $i cases in $((SECONDS - start)) s"
 }
 
+# ------------------------------------------------------------------ mapping
+
+# emitted_mapping: the corpus entries with few outputs and long reductions take the
+# cross-thread path (a block per output, a tree in shared memory); one with rows
+# for every size (reduce_sum) keeps a thread per row.
+emitted_mapping() {
+  local e f out=$build/mapping
+  mkdir -p "$out"
+  for e in reduce_vec rowsum_few rowmax_few rowmin_few softmax_row dot reduce_all reduce_sum; do
+    f=$(awk -v e="$e" '$2 == e { print $1; exit }' "$kdir/manifest.txt")
+    if ! nice "$AOTC" "$kdir/$f" --entry "$e" --target cuda -o "$out/$e.cu" 2>"$out/$e.log"; then
+      fail "mapping $e: aotc --target cuda" "$out/$e.log"; continue
+    fi
+    if [ "$e" = reduce_sum ]; then
+      if grep -q 'aotc_red_mem' "$out/$e.cu"; then fail "mapping $e: a row per thread expected"
+      else pass "mapping $e: a thread per row (rows for every size)"; fi
+    elif grep -q '__shared__ double aotc_red_mem\[256\];' "$out/$e.cu" &&
+         grep -q 'aotc_red\[threadIdx.x\] = .*aotc_red\[threadIdx.x + aotc_s\]' "$out/$e.cu" &&
+         grep -q '+= (int64_t)blockDim.x \* 1) {' "$out/$e.cu"; then
+      pass "mapping $e: reduction shared by the threads of a block"
+    else fail "mapping $e: no cross-thread reduction in the emitted CUDA"; fi
+  done
+}
+
 # ------------------------------------------------------------------ nvcc
 
 # check_usage CU LOG ARCHS: every kernel of CU (its comment gives block and shared bytes) within
