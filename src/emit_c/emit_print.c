@@ -743,9 +743,10 @@ static void print_combine(emit_fn *E, ir_reduction red, ir_type t, int part)
   }
 }
 
-/* A reduction kernel's accumulator loop (E->red_threads > 0), shared by
- * the threads of the block along x: each accumulates every red_threads-th
- * iteration from the identity, the partial results meet in shared memory
+/* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
+ * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
+ * x: each accumulates every red_threads-th iteration of the accumulator
+ * loop (all iterations of the loops around it) from the identity, the partial results meet in shared memory
  * in a tree of fixed order (the same result for every order of the threads
  * and every run), and thread 0 folds the total into the left-hand side.
  * The barrier before makes thread 0's earlier writes visible and frees the
@@ -809,7 +810,12 @@ static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   poly_stmt ps;
   isl_ast_node *body = isl_ast_node_for_get_body(node);
-  const ir_stmt *s = bind_call(E, body, &ps);
+  while (body && isl_ast_node_get_type(body) == isl_ast_node_for) { /* EMIT_PLAN_ACC_NEST */
+    isl_ast_node *inner = isl_ast_node_for_get_body(body);
+    isl_ast_node_free(body);
+    body = inner;
+  }
+  const ir_stmt *s = body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
   if (!s) {
     E->failed = true;
     isl_ast_node_free(body);
@@ -947,7 +953,8 @@ static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl
 
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
-  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
+  if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
+                  (E->red_threads > 0 && is_annotated(node, EMIT_PLAN_ACC_NEST)))) {
     print_replaced_for(E, node);
     return;
   }
@@ -958,13 +965,14 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   emit_indent(E);
   bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
   int depth = E->map_depth;
-  if (E->red_split)
+  bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
+  if (split)
     print_spread_for_head(E, it, init, cond, inc, E->em->tg->thread_index[0], E->em->tg->block_dim[0]);
   else if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
     print_for_head(E, it, init, cond, inc);
-  E->red_split = false;
+  E->red_split = E->red_split && !split;
   E->map_depth += mapped;
   print_body(E, isl_ast_node_for_get_body(node));
   E->map_depth = depth;

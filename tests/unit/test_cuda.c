@@ -154,3 +154,16 @@ Test(cuda, many_rows_keep_a_thread_per_row_unless_reduce_is_set)
   cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(1, 1, 1)") && !strstr(cu, "aotc_red_mem"), "reduce=1: off\n%s", cu);
   free(cu);
 }
+
+/* A nest of reduction loops into one element: the threads split the
+ * innermost loop, every thread runs the loops around it, one tree. */
+Test(cuda, reduction_nest_has_one_tree)
+{
+  char *cu = emit_cuda("def all(float(M, N) A) -> (O) { O(z) +=! A(i, j) where z in 0:1 }\n");
+  cr_assert(strstr(cu, "for (int64_t c0 = 0; c0 < M; c0 += 1) {\n"
+                       "      for (int64_t c1 = 0 + (int64_t)threadIdx.x * 1; c1 < N; c1 += (int64_t)blockDim.x * 1) {"),
+            "%s", cu);
+  const char *tree = strstr(cu, "aotc_s /= 2");
+  cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree\n%s", cu);
+  free(cu);
+}
