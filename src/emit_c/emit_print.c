@@ -1055,6 +1055,32 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
   isl_ast_node_list_free(list);
 }
 
+/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD): its iterations
+ * over the block's threads along x, between barriers (what thread 0 wrote
+ * before is visible to all, what all wrote is visible after); inside, no
+ * shared reductions and no thread-0 guards. */
+static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  const emit_target *tg = E->em->tg;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_ast_expr *init = isl_ast_node_for_get_init(loop);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(loop);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(loop);
+  int threads = E->red_threads;
+  emit_line(E, "%s", tg->barrier);
+  emit_indent(E);
+  print_spread_for_head(E, it, init, cond, inc, tg->thread_index[0], tg->block_dim[0]);
+  E->red_threads = 0;
+  print_body(E, isl_ast_node_for_get_body(loop));
+  E->red_threads = threads;
+  emit_line(E, "}");
+  emit_line(E, "%s", tg->barrier);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+}
+
 /* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to
  * vectorise (schedule.c puts the marks), or the loops of a block; both only
  * where the marked node is a loop. */
@@ -1073,6 +1099,8 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fputs(E->em->tg->simd_for, E->out);
   if (is_for && name && !strcmp(name, "aotc_red_rows") && emit_rows_reduction(E, child))
     ;
+  else if (is_for && E->red_threads > 0 && name && !strcmp(name, SCHED_MARK_SPREAD))
+    print_spread(E, child);
   else if (E->map_on && name && is_map_mark(name))
     print_mapped(E, id, child);
   else if (name && !strcmp(name, "aotc_simd") && isl_ast_node_get_type(child) == isl_ast_node_block)

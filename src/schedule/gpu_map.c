@@ -200,8 +200,34 @@ static int reduce_threads(__isl_keep isl_schedule_node *band, int c, const sched
   return outputs >= 0 ? SCHED_GPU_REDUCE_THREADS : 0;
 }
 
+/* Below a reduction kernel's seq mark: the outermost bands with a leading
+ * coincident member, their leading coincident members split off under a
+ * spread mark (their loop goes to the threads of the block), found
+ * top-down. */
+static __isl_give isl_schedule_node *mark_spread(__isl_take isl_schedule_node *node)
+{
+  if (!node)
+    return NULL;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_band) {
+    int c = leading_coincident(node);
+    if (c > 0) {
+      if (isl_schedule_node_band_n_member(node) > c)
+        node = isl_schedule_node_band_split(node, c);
+      return mark(node, SCHED_MARK_SPREAD, NULL, false);
+    }
+  }
+  isl_size n = isl_schedule_node_n_children(node);
+  for (int i = 0; i < n && node; i++) {
+    node = isl_schedule_node_child(node, i);
+    node = mark_spread(node);
+    node = isl_schedule_node_parent(node);
+  }
+  return node;
+}
+
 /* A reduction kernel: the c coincident members (untiled) go to the blocks,
- * one point per block, under a grid mark; the rest below a seq mark. */
+ * one point per block, under a grid mark; the rest below a seq mark, its
+ * parallel loops spread over the threads. */
 static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl_schedule_node *band, int c,
                                                    int threads)
 {
@@ -212,7 +238,7 @@ static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl
   b->reduce = threads;
   b->depth = isl_schedule_node_get_schedule_depth(band);
   if (c == 0)
-    return mark(mark(band, SCHED_MARK_SEQ, NULL, false), SCHED_MARK_GRID, b, true);
+    return mark(mark(mark_spread(band), SCHED_MARK_SEQ, NULL, false), SCHED_MARK_GRID, b, true);
   if (isl_schedule_node_band_n_member(band) > c)
     band = isl_schedule_node_band_split(band, c);
   for (int i = 0; i < c; i++) {
@@ -220,7 +246,7 @@ static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl
     b->tiles[i] = count_tiles(band, i, 1);
   }
   band = isl_schedule_node_child(band, 0);
-  band = isl_schedule_node_parent(mark(band, SCHED_MARK_SEQ, NULL, false));
+  band = isl_schedule_node_parent(mark(mark_spread(band), SCHED_MARK_SEQ, NULL, false));
   return mark(band, SCHED_MARK_GRID, b, true);
 }
 

@@ -203,6 +203,7 @@ void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 #define SCHED_MARK_GRID "aotc_grid"   /* above the tile loops: spread over the blocks */
 #define SCHED_MARK_BLOCK "aotc_block" /* above the point loops: spread over a block's threads */
 #define SCHED_MARK_SEQ "aotc_seq"     /* below them: sequential in each thread */
+#define SCHED_MARK_SPREAD "aotc_spread" /* reduction kernels: a parallel loop over the block's threads */
 #define SCHED_GPU_MAX_THREADS 1024
 #define SCHED_GPU_REDUCE_THREADS 256 /* reduce=0: threads of a block sharing a reduction */
 #define SCHED_GPU_REDUCE_OUTPUTS 64  /* reduce=0: cross-thread reductions for at most this many outputs */
