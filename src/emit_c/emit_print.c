@@ -951,11 +951,61 @@ static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl
                         (blocks ? tg->grid_dim : tg->block_dim)[d]);
 }
 
+/* Is e it, it + e', e' + it, it - e', e' - it or -it, e' not mentioning
+ * it: another value in every iteration of the loop over it? */
+static bool moves_with(__isl_keep isl_ast_expr *e, const char *it)
+{
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id)
+    return emit_ast_mentions(e, it);
+  if (isl_ast_expr_get_type(e) != isl_ast_expr_op)
+    return false;
+  enum isl_ast_expr_op_type op = isl_ast_expr_op_get_type(e);
+  isl_ast_expr *a = isl_ast_expr_op_get_arg(e, 0);
+  isl_ast_expr *b = op == isl_ast_expr_op_add || op == isl_ast_expr_op_sub ? isl_ast_expr_op_get_arg(e, 1) : NULL;
+  bool yes = op == isl_ast_expr_op_minus ? moves_with(a, it)
+             : b ? (moves_with(a, it) && !emit_ast_mentions(b, it)) || (moves_with(b, it) && !emit_ast_mentions(a, it))
+                 : false;
+  isl_ast_expr_free(a);
+  isl_ast_expr_free(b);
+  return yes;
+}
+
+/* In a reduction kernel: a loop over one statement that is no reduction,
+ * writes another element in every iteration and does not read the tensor
+ * it writes, so that its iterations may run on different threads. */
+static bool is_spreadable(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  poly_stmt ps;
+  const ir_stmt *s = id && body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
+  bool ok = false;
+  if (s) {
+    ok = ir_stmt_is_plain(s) && (ps.init || s->red == IR_RED_NONE) && !ir_expr_reads(s->rhs, s->tensor);
+    bool moves = false;
+    for (int j = 0; ok && !moves && j < s->n_lhs; j++)
+      moves = E->iter[s->lhs[j]] && moves_with(E->iter[s->lhs[j]], isl_id_get_name(id));
+    ok = ok && moves;
+    emit_unbind_indices(E, s);
+  }
+  isl_id_free(id);
+  isl_ast_expr_free(it);
+  isl_ast_node_free(body);
+  return ok;
+}
+
+static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop);
+
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
                   (E->red_threads > 0 && is_annotated(node, EMIT_PLAN_ACC_NEST)))) {
     print_replaced_for(E, node);
+    return;
+  }
+  if (E->red_threads > 0 && !E->acc && is_spreadable(E, node)) {
+    print_spread(E, node);
     return;
   }
   isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
@@ -1055,7 +1105,7 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
   isl_ast_node_list_free(list);
 }
 
-/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD): its iterations
+/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD, is_spreadable): its iterations
  * over the block's threads along x, between barriers (what thread 0 wrote
  * before is visible to all, what all wrote is visible after); inside, no
  * shared reductions and no thread-0 guards. */

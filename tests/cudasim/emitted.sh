@@ -138,7 +138,7 @@ emitted_sim() {
 emitted_mapping() {
   local e f out=$build/mapping
   mkdir -p "$out"
-  for e in reduce_vec rowsum_few rowmax_few rowmin_few softmax_row dot reduce_all reduce_sum; do
+  for e in reduce_vec rowsum_few rowmax_few rowmin_few rownorm_few softmax_row dot reduce_all reduce_sum; do
     f=$(awk -v e="$e" '$2 == e { print $1; exit }' "$kdir/manifest.txt")
     if ! nice "$AOTC" "$kdir/$f" --entry "$e" --target cuda -o "$out/$e.cu" 2>"$out/$e.log"; then
       fail "mapping $e: aotc --target cuda" "$out/$e.log"; continue

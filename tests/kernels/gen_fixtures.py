@@ -511,6 +511,14 @@ def _(r):
     return dict(A=A), dict(O=F(A.min(1)))
 
 
+@case('reduce.tc', 'rownorm_few')
+def _(r):
+    N = sz(r, 1000, 3000)
+    X = f32(r, 2, N, lo=0.5, hi=1.5)  # positive: sums far from 0
+    x = D(X)
+    return dict(X=X), dict(Y=F(x / x.sum(1, keepdims=True)))
+
+
 @case('softmax.tc', 'softmax_row')
 def _(r):
     Dd = sz(r, 1000, 5000)
@@ -1234,6 +1242,7 @@ SPECS = {
     'rowmax_few': 'N=2000:6000 : A=f4[3,N](-100,-1)',
     'rowmin_few': 'N=1000:50000 : A=f4[1,N](1,100)',
     'softmax_row': 'D=1000:5000 : X=f4[1,D](-4,4)',
+    'rownorm_few': 'N=1000:3000 : X=f4[2,N](0.5,1.5)',
     'add_row_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[N]',
     'add_col_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[M]',
     'outer': 'M=1:12 N=1:12 : x=f4[M] y=f4[N]',

@@ -167,3 +167,18 @@ Test(cuda, reduction_nest_has_one_tree)
   cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree\n%s", cu);
   free(cu);
 }
+
+/* In a reduction kernel, a loop of one elementwise statement goes to the
+ * block's threads between barriers; the statements around run on thread 0. */
+Test(cuda, reduction_kernel_spreads_elementwise_loops)
+{
+  char *cu = emit_cuda("def rn(float(2, N) X) -> (Y) { s(i) +=! X(i, j)\n Y(i, j) = X(i, j) / s(i) }\n");
+  cr_assert(strstr(cu, "if (threadIdx.x == 0) s[c0] = 0.0f;"), "%s", cu);
+  cr_assert(strstr(cu, "    __syncthreads();\n"
+                       "    for (int64_t c1 = N + (int64_t)threadIdx.x * 1; c1 < (2 * N); c1 += (int64_t)blockDim.x * 1) {\n"
+                       "      Y[c0 * N + ((-N) + c1)] = X[c0 * N + ((-N) + c1)] / s[c0];\n"
+                       "    }\n"
+                       "    __syncthreads();\n"),
+            "%s", cu);
+  free(cu);
+}
