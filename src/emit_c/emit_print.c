@@ -746,9 +746,10 @@ static void print_combine(emit_fn *E, ir_reduction red, ir_type t, int part)
 /* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
  * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
  * x: each accumulates every red_threads-th iteration of the accumulator
- * loop (all iterations of the loops around it) from the identity, the partial results meet in shared memory
- * in a tree of fixed order (the same result for every order of the threads
- * and every run), and thread 0 folds the total into the left-hand side.
+ * loop (all iterations of the loops around it) from the identity, the
+ * partial results meet in shared memory in a tree of fixed order (the same
+ * result for every order of the threads and every run), and thread 0 folds
+ * the total into the left-hand side.
  * The barrier before makes thread 0's earlier writes visible and frees the
  * shared buffer. */
 static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __isl_keep isl_ast_node *body,
@@ -859,11 +860,18 @@ static bool is_annotated(__isl_keep isl_ast_node *node, const char *name)
   return yes;
 }
 
+/* (Below a spread mark, accumulator loops are per thread: not looked at.) */
 static isl_bool find_acc(__isl_keep isl_ast_node *node, void *user)
 {
   bool *found = user;
   *found = *found || (isl_ast_node_get_type(node) == isl_ast_node_for && is_annotated(node, EMIT_PLAN_ACC));
-  return *found ? isl_bool_false : isl_bool_true;
+  bool spread = false;
+  if (isl_ast_node_get_type(node) == isl_ast_node_mark) {
+    isl_id *id = isl_ast_node_mark_get_id(node);
+    spread = !strcmp(isl_id_get_name(id), SCHED_MARK_SPREAD);
+    isl_id_free(id);
+  }
+  return *found || spread ? isl_bool_false : isl_bool_true;
 }
 
 bool emit_ast_has_acc(__isl_keep isl_ast_node *node)
@@ -1105,10 +1113,10 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
   isl_ast_node_list_free(list);
 }
 
-/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD, is_spreadable): its iterations
- * over the block's threads along x, between barriers (what thread 0 wrote
- * before is visible to all, what all wrote is visible after); inside, no
- * shared reductions and no thread-0 guards. */
+/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD, is_spreadable):
+ * its iterations over the block's threads along x, between barriers (what
+ * thread 0 wrote before is visible to all, what all wrote is visible
+ * after); inside, no shared reductions and no thread-0 guards. */
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
   const emit_target *tg = E->em->tg;

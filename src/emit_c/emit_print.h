@@ -107,7 +107,8 @@ bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop);
 void emit_print_rhs(emit_fn *E, const ir_stmt *s);
 
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
-/* Does node hold a loop annotated EMIT_PLAN_ACC (an accumulator loop)? */
+/* Does node hold a loop annotated EMIT_PLAN_ACC (an accumulator loop) that
+ * is not below a SCHED_MARK_SPREAD? */
 bool emit_ast_has_acc(__isl_keep isl_ast_node *node);
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */

@@ -134,7 +134,8 @@ Test(cuda, few_long_rows_take_a_block_each)
   char *cu = emit_cuda("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n");
   cr_assert(strstr(cu, "dim3(aotc_cuda_grid_dim(3, 2147483647), 1, 1), dim3(256, 1, 1)"), "%s", cu);
   cr_assert(strstr(cu, "(int64_t)blockIdx.x * 1; c0 <= 2; c0 += (int64_t)gridDim.x * 1)"), "%s", cu);
-  cr_assert(strstr(cu, "aotc_red[threadIdx.x] = aotc_max_float(aotc_red[threadIdx.x], aotc_red[threadIdx.x + aotc_s]);"),
+  cr_assert(strstr(cu, "aotc_red[threadIdx.x] = aotc_max_float(aotc_red[threadIdx.x], "
+                       "aotc_red[threadIdx.x + aotc_s]);"),
             "%s", cu);
   cr_assert(strstr(cu, "if (threadIdx.x == 0) O[c0] = (-INFINITY);"), "%s", cu);
   free(cu);
@@ -161,7 +162,8 @@ Test(cuda, reduction_nest_has_one_tree)
 {
   char *cu = emit_cuda("def all(float(M, N) A) -> (O) { O(z) +=! A(i, j) where z in 0:1 }\n");
   cr_assert(strstr(cu, "for (int64_t c0 = 0; c0 < M; c0 += 1) {\n"
-                       "      for (int64_t c1 = 0 + (int64_t)threadIdx.x * 1; c1 < N; c1 += (int64_t)blockDim.x * 1) {"),
+                       "      for (int64_t c1 = 0 + (int64_t)threadIdx.x * 1; c1 < N; "
+                       "c1 += (int64_t)blockDim.x * 1) {"),
             "%s", cu);
   const char *tree = strstr(cu, "aotc_s /= 2");
   cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree\n%s", cu);
@@ -175,7 +177,8 @@ Test(cuda, reduction_kernel_spreads_elementwise_loops)
   char *cu = emit_cuda("def rn(float(2, N) X) -> (Y) { s(i) +=! X(i, j)\n Y(i, j) = X(i, j) / s(i) }\n");
   cr_assert(strstr(cu, "if (threadIdx.x == 0) s[c0] = 0.0f;"), "%s", cu);
   cr_assert(strstr(cu, "    __syncthreads();\n"
-                       "    for (int64_t c1 = N + (int64_t)threadIdx.x * 1; c1 < (2 * N); c1 += (int64_t)blockDim.x * 1) {\n"
+                       "    for (int64_t c1 = N + (int64_t)threadIdx.x * 1; c1 < (2 * N); "
+                       "c1 += (int64_t)blockDim.x * 1) {\n"
                        "      Y[c0 * N + ((-N) + c1)] = X[c0 * N + ((-N) + c1)] / s[c0];\n"
                        "    }\n"
                        "    __syncthreads();\n"),
