@@ -14,7 +14,9 @@
 # case (from case CUDA_SAMPLE_OFFSET, default 0: the plain and the sanitizer runs can take
 # the cases apart), CUDA_NVCC_FILES="conv pool" the nvcc checks to those .tc files, CUDA_NVCC_ALTERNATE=1
 # compiles each emitted file for one architecture, sm_80 and sm_90 in turn (half the nvcc time;
-# both still checked); JOBS (default 2).
+# both still checked); JOBS (default 2). CUDA_SIM_SCHEDULE="..." runs the simulator cases with
+# those schedule options (e.g. "fuse=keep sr=1 vec=0 mk=0 pack=0 vbytes=4 shared=1 reduce=64":
+# every kernel with a reduction a reduction kernel).
 
 kdir=$root/tests/kernels
 mdir=$root/tests/models
@@ -57,6 +59,7 @@ sim_case() {
   mkdir -p "$out"
   log=$out/run.log
   if ! AOTC_SIM_ORDER=forward nice "$AOTC" run "$file" ${entry:+--entry "$entry"} --target cuda-sim "$@" \
+       ${CUDA_SIM_SCHEDULE:+--schedule "$CUDA_SIM_SCHEDULE"} \
        --output-dir "$out/fwd" --keep-temps >"$log" 2>&1; then
     { echo "FAIL $name: aotc run --target cuda-sim"; sed 's/^/    /' "$log" | grep -v '^    aotc: kept' | tail -n 12; } >"$res"
     rm -rf "$(sed -n 's/^aotc: kept build files in //p' "$log")"
