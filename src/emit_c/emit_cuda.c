@@ -75,13 +75,22 @@ static const sched_gpu_band *part_band(__isl_keep isl_ast_node *node)
   return b;
 }
 
-/* Threads per block along x, y, z. */
+/* Threads per block along x, y, z: a reduction kernel's along x. */
 static void part_block(const sched_gpu_band *b, int block[3])
 {
   for (int d = 0; d < 3; d++)
     block[d] = 1;
-  for (int i = 0; b && i < b->n; i++)
+  for (int i = 0; b && !b->reduce && i < b->n; i++)
     block[b->n - 1 - i] = b->block[i];
+  if (b && b->reduce)
+    block[0] = b->reduce;
+}
+
+/* A reduction kernel's shared buffer: a partial result (8 bytes at most)
+ * per thread, when some accumulator loop of the part uses it; 0: none. */
+static int part_reduce_shared(const sched_gpu_band *b, __isl_keep isl_ast_node *part)
+{
+  return b && b->reduce && emit_ast_has_acc(part) ? b->reduce : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -185,8 +194,9 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
 {
   int block[3];
   const sched_gpu_band *b = kernel_block(part, block);
+  int red = part ? part_reduce_shared(b, part) : 0;
   fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes */\n", E->name, index,
-          block[0], block[1], block[2], part ? 0 : emit_cuda_contraction_shared_bytes());
+          block[0], block[1], block[2], part ? red * 8 : emit_cuda_contraction_shared_bytes());
   fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],
           block[0] * block[1] * block[2]);
   print_kernel_name(E, index);
@@ -194,14 +204,18 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
   print_args(E, true);
   fputs(")\n{\n", E->out);
   print_unused(E);
+  if (red)
+    fprintf(E->out, "  %s double aotc_red_mem[%d];\n", E->em->tg->shared_data, red);
   E->k = k->poly;
   E->indent = 1;
   E->map_on = b != NULL;
+  E->red_threads = b ? b->reduce : 0;
   if (part)
     emit_print_node(E, part);
   else
     emit_cuda_print_contraction_body(E, k->contraction);
   E->map_on = false;
+  E->red_threads = 0;
   fputs("}\n\n", E->out);
 }
 

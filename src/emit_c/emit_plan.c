@@ -276,13 +276,68 @@ static bool is_replaceable(const poly_kernel *k, __isl_keep isl_ast_node *loop)
   return ok;
 }
 
+static bool has_annotation(__isl_keep isl_ast_node *node, const char *name)
+{
+  isl_id *id = isl_ast_node_get_annotation(node);
+  bool yes = id && isl_id_get_name(id) && !strcmp(isl_id_get_name(id), name);
+  isl_id_free(id);
+  return yes;
+}
+
+/* A loop whose body is an accumulator loop (or a nest of them) reducing
+ * into an element that does not move with this loop either. */
+static bool is_nest(const poly_kernel *k, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *node = isl_ast_node_for_get_body(loop);
+  if (!node || isl_ast_node_get_type(node) != isl_ast_node_for ||
+      !(has_annotation(node, EMIT_PLAN_ACC) || has_annotation(node, EMIT_PLAN_ACC_NEST))) {
+    isl_ast_node_free(node);
+    return false;
+  }
+  while (node && isl_ast_node_get_type(node) == isl_ast_node_for) {
+    isl_ast_node *body = isl_ast_node_for_get_body(node);
+    isl_ast_node_free(node);
+    node = body;
+  }
+  isl_ast_expr *call = node && isl_ast_node_get_type(node) == isl_ast_node_user ? isl_ast_node_user_get_expr(node)
+                                                                                : NULL;
+  isl_ast_expr *name = call ? isl_ast_expr_op_get_arg(call, 0) : NULL;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  poly_stmt ps;
+  bool ok = id && it_id && poly_kernel_stmt(k, isl_id_get_name(id), &ps) && ps.stmt < k->f->n_stmts &&
+            lhs_stays(k->f->stmts[ps.stmt], call, isl_id_get_name(it_id));
+  isl_id_free(id);
+  isl_id_free(it_id);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(name);
+  isl_ast_expr_free(call);
+  isl_ast_node_free(node);
+  return ok;
+}
+
+static __isl_give isl_ast_node *annotate(__isl_take isl_ast_node *node, const char *name)
+{
+  return isl_ast_node_set_annotation(node, isl_id_alloc(isl_ast_node_get_ctx(node), name, NULL));
+}
+
 static __isl_give isl_ast_node *annotate_for(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
                                              void *user)
 {
   (void)build;
   if (!node || !is_replaceable(user, node))
     return node;
-  return isl_ast_node_set_annotation(node, isl_id_alloc(isl_ast_node_get_ctx(node), EMIT_PLAN_ACC, NULL));
+  return annotate(node, EMIT_PLAN_ACC);
+}
+
+/* GPU: also the nests around accumulator loops. */
+static __isl_give isl_ast_node *annotate_for_gpu(__isl_take isl_ast_node *node, __isl_keep isl_ast_build *build,
+                                                 void *user)
+{
+  node = annotate_for(node, build, user);
+  if (!node || has_annotation(node, EMIT_PLAN_ACC) || !is_nest(user, node))
+    return node;
+  return annotate(node, EMIT_PLAN_ACC_NEST);
 }
 
 bool emit_plan_ast(emit_plan *p)
@@ -293,7 +348,9 @@ bool emit_plan_ast(emit_plan *p)
       emit_kernel *k = &pf->kernels[j];
       if (k->contraction >= 0)
         continue;
-      k->poly->after_each_for = pf->sched.scalar_replace ? annotate_for : NULL;
+      k->poly->after_each_for = !pf->sched.scalar_replace       ? NULL
+                                : emit_target_is_gpu(p->target) ? annotate_for_gpu
+                                                                : annotate_for;
       k->poly->after_each_for_user = k->poly;
       k->ast = poly_kernel_ast(k->poly);
       if (!k->ast) {

@@ -13,7 +13,9 @@
  *                       schedule with the options applied (schedule.h)
  *   emit_plan_ast       isl's AST of every scheduled kernel; with sr=1, the
  *                       loops whose accumulator may live in a local carry
- *                       the annotation EMIT_PLAN_ACC
+ *                       the annotation EMIT_PLAN_ACC (and, for a GPU, the
+ *                       loops around one whose element stays the same for
+ *                       their iterations too EMIT_PLAN_ACC_NEST)
  *   emit_plan_print     the source and the header (emit_c.c)
  *   emit_plan_free      isl's objects and context
  *
@@ -33,6 +35,10 @@
 /* The annotation of a for node whose body is one reduction into an element
  * that does not move with the loop: printed with the element in a local. */
 #define EMIT_PLAN_ACC "aotc_acc"
+/* GPU: a loop whose body is a loop annotated EMIT_PLAN_ACC or
+ * EMIT_PLAN_ACC_NEST, and whose iterations reduce into the same element: a
+ * reduction kernel's threads share the whole nest (one tree at its end). */
+#define EMIT_PLAN_ACC_NEST "aotc_acc_nest"
 
 /* A kernel: statements scheduled together (poly_kernel_end). */
 typedef struct emit_kernel {

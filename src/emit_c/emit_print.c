@@ -703,6 +703,8 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
     return;
   }
   emit_indent(E);
+  if (E->red_threads > 0 && !E->acc)
+    fprintf(E->out, "if (%s == 0) ", E->em->tg->thread_index[0]);
   if (ps.init) {
     print_init_lhs(E, s);
     fputs(" = ", E->out);
@@ -726,13 +728,95 @@ static void print_simd_reduction(emit_fn *E, ir_reduction red)
     fprintf(E->out, E->em->tg->simd_reduction, op[red]);
 }
 
+/* a OP b for reduction red in type t, in three pieces: before a, between
+ * a and b (part 1), after b (part 2). */
+static void print_combine(emit_fn *E, ir_reduction red, ir_type t, int part)
+{
+  bool minmax = red == IR_RED_MIN || red == IR_RED_MAX;
+  if (part == 0 && minmax) {
+    (red == IR_RED_MIN ? E->em->min_of : E->em->max_of)[t] = true;
+    fprintf(E->out, "aotc_%s_%s(", red == IR_RED_MIN ? "min" : "max", ir_types[t].name);
+  } else if (part == 1) {
+    fputs(minmax ? ", " : red == IR_RED_MUL ? " * " : " + ", E->out);
+  } else if (part == 2 && minmax) {
+    fputc(')', E->out);
+  }
+}
+
+/* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
+ * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
+ * x: each accumulates every red_threads-th iteration of the accumulator
+ * loop (all iterations of the loops around it) from the identity, the
+ * partial results meet in shared memory in a tree of fixed order (the same
+ * result for every order of the threads and every run), and thread 0 folds
+ * the total into the left-hand side.
+ * The barrier before makes thread 0's earlier writes visible and frees the
+ * shared buffer. */
+static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __isl_keep isl_ast_node *body,
+                                   const ir_stmt *s)
+{
+  const emit_target *tg = E->em->tg;
+  const char *tid = tg->thread_index[0];
+  ir_type t = E->f->tensors[s->tensor]->type;
+  const char *T = emit_type_name(E, t);
+  emit_unbind_indices(E, s);
+  emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
+  emit_indent(E);
+  fprintf(E->out, "%s aotc_acc = ", T);
+  print_identity(E, s->red, t);
+  fputs(";\n", E->out);
+  emit_line(E, "%s", tg->barrier);
+  E->acc = "aotc_acc";
+  E->red_split = true;
+  print_for(E, node);
+  E->acc = NULL;
+  emit_line(E, "aotc_red[%s] = aotc_acc;", tid);
+  emit_line(E, "%s", tg->barrier);
+  emit_line(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2) {", E->red_threads / 2);
+  E->indent++;
+  emit_line(E, "if ((int)%s < aotc_s)", tid);
+  E->indent++;
+  emit_indent(E);
+  fprintf(E->out, "aotc_red[%s] = ", tid);
+  print_combine(E, s->red, t, 0);
+  fprintf(E->out, "aotc_red[%s]", tid);
+  print_combine(E, s->red, t, 1);
+  fprintf(E->out, "aotc_red[%s + aotc_s]", tid);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  E->indent--;
+  emit_line(E, "%s", tg->barrier);
+  E->indent--;
+  emit_line(E, "}");
+  emit_line(E, "if (%s == 0)", tid);
+  poly_stmt ps;
+  bind_call(E, body, &ps);
+  E->indent++;
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = ", E->out);
+  print_combine(E, s->red, t, 0);
+  emit_print_lhs(E, s);
+  print_combine(E, s->red, t, 1);
+  fputs("aotc_red[0]", E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+  E->indent--;
+}
+
 /* A loop the plan annotated EMIT_PLAN_ACC:
  * { T aotc_acc = LHS; for (...) aotc_acc op= rhs; LHS = aotc_acc; } */
 static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   poly_stmt ps;
   isl_ast_node *body = isl_ast_node_for_get_body(node);
-  const ir_stmt *s = bind_call(E, body, &ps);
+  while (body && isl_ast_node_get_type(body) == isl_ast_node_for) { /* EMIT_PLAN_ACC_NEST */
+    isl_ast_node *inner = isl_ast_node_for_get_body(body);
+    isl_ast_node_free(body);
+    body = inner;
+  }
+  const ir_stmt *s = body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
   if (!s) {
     E->failed = true;
     isl_ast_node_free(body);
@@ -741,6 +825,13 @@ static void print_replaced_for(emit_fn *E, __isl_keep isl_ast_node *node)
   emit_indent(E);
   fprintf(E->out, "{\n");
   E->indent++;
+  if (E->red_threads > 0) {
+    print_shared_reduction(E, node, body, s);
+    isl_ast_node_free(body);
+    E->indent--;
+    emit_line(E, "}");
+    return;
+  }
   emit_indent(E);
   fprintf(E->out, "%s aotc_acc = ", emit_type_name(E, E->f->tensors[s->tensor]->type));
   emit_print_lhs(E, s);
@@ -767,6 +858,27 @@ static bool is_annotated(__isl_keep isl_ast_node *node, const char *name)
   bool yes = id && isl_id_get_name(id) && !strcmp(isl_id_get_name(id), name);
   isl_id_free(id);
   return yes;
+}
+
+/* (Below a spread mark, accumulator loops are per thread: not looked at.) */
+static isl_bool find_acc(__isl_keep isl_ast_node *node, void *user)
+{
+  bool *found = user;
+  *found = *found || (isl_ast_node_get_type(node) == isl_ast_node_for && is_annotated(node, EMIT_PLAN_ACC));
+  bool spread = false;
+  if (isl_ast_node_get_type(node) == isl_ast_node_mark) {
+    isl_id *id = isl_ast_node_mark_get_id(node);
+    spread = !strcmp(isl_id_get_name(id), SCHED_MARK_SPREAD);
+    isl_id_free(id);
+  }
+  return *found || spread ? isl_bool_false : isl_bool_true;
+}
+
+bool emit_ast_has_acc(__isl_keep isl_ast_node *node)
+{
+  bool found = false;
+  isl_ast_node_foreach_descendant_top_down(node, find_acc, &found);
+  return found;
 }
 
 /* ------------------------------------------------------------------------
@@ -815,6 +927,26 @@ static int mapped_member(emit_fn *E, __isl_keep isl_ast_expr *it)
   return member;
 }
 
+/* for (c = INIT + (int64_t)INDEX * INC; COND; c += (int64_t)COUNT * INC) */
+static void print_spread_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
+                                  __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc, const char *index,
+                                  const char *count)
+{
+  fputs("for (int64_t ", E->out);
+  print_ast_expr(E, it);
+  fputs(" = ", E->out);
+  print_ast_expr(E, init);
+  fprintf(E->out, " + (int64_t)%s * ", index);
+  print_ast_expr(E, inc);
+  fputs("; ", E->out);
+  print_ast_top(E, cond);
+  fputs("; ", E->out);
+  print_ast_expr(E, it);
+  fprintf(E->out, " += (int64_t)%s * ", count);
+  print_ast_expr(E, inc);
+  fputs(") {\n", E->out);
+}
+
 static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
                                   __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
 {
@@ -823,25 +955,65 @@ static void print_mapped_for_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl
   int d = E->map_n - 1 - member;
   E->map_depth = member;
   bool blocks = E->map_kind == EMIT_MAP_BLOCKS;
-  fputs("for (int64_t ", E->out);
-  print_ast_expr(E, it);
-  fputs(" = ", E->out);
-  print_ast_expr(E, init);
-  fprintf(E->out, " + (int64_t)%s * ", (blocks ? tg->block_index : tg->thread_index)[d]);
-  print_ast_expr(E, inc);
-  fputs("; ", E->out);
-  print_ast_top(E, cond);
-  fputs("; ", E->out);
-  print_ast_expr(E, it);
-  fprintf(E->out, " += (int64_t)%s * ", (blocks ? tg->grid_dim : tg->block_dim)[d]);
-  print_ast_expr(E, inc);
-  fputs(") {\n", E->out);
+  print_spread_for_head(E, it, init, cond, inc, (blocks ? tg->block_index : tg->thread_index)[d],
+                        (blocks ? tg->grid_dim : tg->block_dim)[d]);
 }
+
+/* Is e it, it + e', e' + it, it - e', e' - it or -it, e' not mentioning
+ * it: another value in every iteration of the loop over it? */
+static bool moves_with(__isl_keep isl_ast_expr *e, const char *it)
+{
+  if (isl_ast_expr_get_type(e) == isl_ast_expr_id)
+    return emit_ast_mentions(e, it);
+  if (isl_ast_expr_get_type(e) != isl_ast_expr_op)
+    return false;
+  enum isl_ast_expr_op_type op = isl_ast_expr_op_get_type(e);
+  isl_ast_expr *a = isl_ast_expr_op_get_arg(e, 0);
+  isl_ast_expr *b = op == isl_ast_expr_op_add || op == isl_ast_expr_op_sub ? isl_ast_expr_op_get_arg(e, 1) : NULL;
+  bool yes = op == isl_ast_expr_op_minus ? moves_with(a, it)
+             : b ? (moves_with(a, it) && !emit_ast_mentions(b, it)) || (moves_with(b, it) && !emit_ast_mentions(a, it))
+                 : false;
+  isl_ast_expr_free(a);
+  isl_ast_expr_free(b);
+  return yes;
+}
+
+/* In a reduction kernel: a loop over one statement that is no reduction,
+ * writes another element in every iteration and does not read the tensor
+ * it writes, so that its iterations may run on different threads. */
+static bool is_spreadable(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  poly_stmt ps;
+  const ir_stmt *s = id && body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
+  bool ok = false;
+  if (s) {
+    ok = ir_stmt_is_plain(s) && (ps.init || s->red == IR_RED_NONE) && !ir_expr_reads(s->rhs, s->tensor);
+    bool moves = false;
+    for (int j = 0; ok && !moves && j < s->n_lhs; j++)
+      moves = E->iter[s->lhs[j]] && moves_with(E->iter[s->lhs[j]], isl_id_get_name(id));
+    ok = ok && moves;
+    emit_unbind_indices(E, s);
+  }
+  isl_id_free(id);
+  isl_ast_expr_free(it);
+  isl_ast_node_free(body);
+  return ok;
+}
+
+static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop);
 
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
-  if (!E->acc && is_annotated(node, EMIT_PLAN_ACC)) {
+  if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
+                  (E->red_threads > 0 && is_annotated(node, EMIT_PLAN_ACC_NEST)))) {
     print_replaced_for(E, node);
+    return;
+  }
+  if (E->red_threads > 0 && !E->acc && is_spreadable(E, node)) {
+    print_spread(E, node);
     return;
   }
   isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
@@ -851,10 +1023,14 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   emit_indent(E);
   bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
   int depth = E->map_depth;
-  if (mapped)
+  bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
+  if (split)
+    print_spread_for_head(E, it, init, cond, inc, E->em->tg->thread_index[0], E->em->tg->block_dim[0]);
+  else if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
     print_for_head(E, it, init, cond, inc);
+  E->red_split = E->red_split && !split;
   E->map_depth += mapped;
   print_body(E, isl_ast_node_for_get_body(node));
   E->map_depth = depth;
@@ -937,6 +1113,32 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
   isl_ast_node_list_free(list);
 }
 
+/* A reduction kernel's parallel loop (SCHED_MARK_SPREAD, is_spreadable):
+ * its iterations over the block's threads along x, between barriers (what
+ * thread 0 wrote before is visible to all, what all wrote is visible
+ * after); inside, no shared reductions and no thread-0 guards. */
+static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  const emit_target *tg = E->em->tg;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_ast_expr *init = isl_ast_node_for_get_init(loop);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(loop);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(loop);
+  int threads = E->red_threads;
+  emit_line(E, "%s", tg->barrier);
+  emit_indent(E);
+  print_spread_for_head(E, it, init, cond, inc, tg->thread_index[0], tg->block_dim[0]);
+  E->red_threads = 0;
+  print_body(E, isl_ast_node_for_get_body(loop));
+  E->red_threads = threads;
+  emit_line(E, "}");
+  emit_line(E, "%s", tg->barrier);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+}
+
 /* aotc_parallel: a loop spread over the threads; aotc_simd: a loop to
  * vectorise (schedule.c puts the marks), or the loops of a block; both only
  * where the marked node is a loop. */
@@ -955,6 +1157,8 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fputs(E->em->tg->simd_for, E->out);
   if (is_for && name && !strcmp(name, "aotc_red_rows") && emit_rows_reduction(E, child))
     ;
+  else if (is_for && E->red_threads > 0 && name && !strcmp(name, SCHED_MARK_SPREAD))
+    print_spread(E, child);
   else if (E->map_on && name && is_map_mark(name))
     print_mapped(E, id, child);
   else if (name && !strcmp(name, "aotc_simd") && isl_ast_node_get_type(child) == isl_ast_node_block)

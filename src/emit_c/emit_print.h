@@ -81,6 +81,10 @@ typedef struct emit_fn {
   int map_kind;             /* EMIT_MAP_NONE, _BLOCKS, _THREADS */
   int map_n, map_depth;     /* mapped loops of the band; how many enclose the loop being printed */
   int map_base;             /* schedule depth of the band's first member (its loop c<map_base>) */
+  int red_threads;          /* a reduction kernel (sched_gpu_band.reduce): threads along x sharing each
+                             * accumulator loop, whose partial results meet in aotc_red_mem (shared);
+                             * the other statements run on thread 0; 0: none */
+  bool red_split;           /* the next loop printed is a reduction spread over those threads */
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
   const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
@@ -103,6 +107,9 @@ bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop);
 void emit_print_rhs(emit_fn *E, const ir_stmt *s);
 
 enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
+/* Does node hold a loop annotated EMIT_PLAN_ACC (an accumulator loop) that
+ * is not below a SCHED_MARK_SPREAD? */
+bool emit_ast_has_acc(__isl_keep isl_ast_node *node);
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */
 /* Whether operand op (0: a, rows; 1: b, columns) of contraction c of f can

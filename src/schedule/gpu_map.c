@@ -13,6 +13,7 @@
 
 #include <isl/aff.h>
 #include <isl/id.h>
+#include <isl/ilp.h>
 #include <isl/schedule_node.h>
 #include <isl/set.h>
 #include <isl/union_map.h>
@@ -139,10 +140,125 @@ static void describe(__isl_keep isl_schedule_node *band, int c, const sched_opti
   }
 }
 
+/* ------------------------------------------------------------------------
+ * Reduction kernels: few outputs, long reductions
+ * ------------------------------------------------------------------------ */
+
+static isl_bool find_reduction(__isl_keep isl_schedule_node *node, void *user)
+{
+  bool *found = user;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_band) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    for (int i = 0; i < n && !*found; i++)
+      *found = isl_schedule_node_band_member_get_coincident(node, i) != isl_bool_true;
+  }
+  return *found ? isl_bool_false : isl_bool_true;
+}
+
+/* Does a member of band from its member c on, or a band below it, carry a
+ * dependence (a reduction, for the statements the printer splits)? */
+static bool has_reduction(__isl_keep isl_schedule_node *band, int c)
+{
+  if (isl_schedule_node_band_n_member(band) > c)
+    return true;
+  bool found = false;
+  isl_schedule_node_foreach_descendant_top_down(band, find_reduction, &found);
+  return found;
+}
+
+/* The most values member d of band takes for any sizes; -1: unbounded. */
+static long long member_extent(__isl_keep isl_schedule_node *band, int d)
+{
+  isl_set *values = member_values(band, d);
+  isl_val *max = values ? isl_set_dim_max_val(isl_set_copy(values), 0) : NULL;
+  isl_val *min = values ? isl_set_dim_min_val(values, 0) : NULL;
+  long long n = -1;
+  if (max && min && isl_val_is_int(max) == isl_bool_true && isl_val_is_int(min) == isl_bool_true)
+    n = isl_val_get_num_si(max) - isl_val_get_num_si(min) + 1;
+  isl_val_free(max);
+  isl_val_free(min);
+  return n;
+}
+
+/* Threads sharing each reduction of a kernel whose outermost band has c
+ * leading coincident members: reduce= when set (1: none), else
+ * SCHED_GPU_REDUCE_THREADS when there is a reduction and the members take
+ * at most SCHED_GPU_REDUCE_OUTPUTS points for every size; 0: none. */
+static int reduce_threads(__isl_keep isl_schedule_node *band, int c, const sched_options *o)
+{
+  if (o->gpu_reduce == 1 || !has_reduction(band, c))
+    return 0;
+  if (o->gpu_reduce > 1)
+    return o->gpu_reduce;
+  long long outputs = 1;
+  for (int d = 0; d < c && outputs >= 0; d++) {
+    long long n = member_extent(band, d);
+    outputs = n < 0 ? -1 : outputs * n;
+    if (outputs > SCHED_GPU_REDUCE_OUTPUTS)
+      return 0;
+  }
+  return outputs >= 0 ? SCHED_GPU_REDUCE_THREADS : 0;
+}
+
+/* Below a reduction kernel's seq mark: the outermost bands with a leading
+ * coincident member, their leading coincident members split off under a
+ * spread mark (their loop goes to the threads of the block), found
+ * top-down. */
+static __isl_give isl_schedule_node *mark_spread(__isl_take isl_schedule_node *node)
+{
+  if (!node)
+    return NULL;
+  if (isl_schedule_node_get_type(node) == isl_schedule_node_band) {
+    int c = leading_coincident(node);
+    if (c > 0) {
+      if (isl_schedule_node_band_n_member(node) > c)
+        node = isl_schedule_node_band_split(node, c);
+      return mark(node, SCHED_MARK_SPREAD, NULL, false);
+    }
+  }
+  isl_size n = isl_schedule_node_n_children(node);
+  for (int i = 0; i < n && node; i++) {
+    node = isl_schedule_node_child(node, i);
+    node = mark_spread(node);
+    node = isl_schedule_node_parent(node);
+  }
+  return node;
+}
+
+/* A reduction kernel: the c coincident members (untiled) go to the blocks,
+ * one point per block, under a grid mark; the rest below a seq mark, its
+ * parallel loops spread over the threads. */
+static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl_schedule_node *band, int c,
+                                                   int threads)
+{
+  sched_gpu_band *b = IR_NEW(ctx, sched_gpu_band);
+  if (!b)
+    return band;
+  b->n = c;
+  b->reduce = threads;
+  b->depth = isl_schedule_node_get_schedule_depth(band);
+  if (c == 0)
+    return mark(mark(mark_spread(band), SCHED_MARK_SEQ, NULL, false), SCHED_MARK_GRID, b, true);
+  if (isl_schedule_node_band_n_member(band) > c)
+    band = isl_schedule_node_band_split(band, c);
+  for (int i = 0; i < c; i++) {
+    b->tile[i] = b->block[i] = 1;
+    b->tiles[i] = count_tiles(band, i, 1);
+  }
+  band = isl_schedule_node_child(band, 0);
+  band = isl_schedule_node_parent(mark(mark_spread(band), SCHED_MARK_SEQ, NULL, false));
+  return mark(band, SCHED_MARK_GRID, b, true);
+}
+
+/* ------------------------------------------------------------------------
+ * Bands
+ * ------------------------------------------------------------------------ */
+
 /* Splits off, tiles and marks the leading coincident members of band (the
  * innermost three of them when there are more, so that x runs along the
  * innermost, usually contiguous, dimension; the outer ones stay loops that
- * every thread runs); returns the outermost new node. */
+ * every thread runs); returns the outermost new node. A band over few
+ * outputs with reductions is a reduction kernel instead. */
 static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_schedule_node *band,
                                               const sched_options *o)
 {
@@ -151,6 +267,9 @@ static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_sche
     band = isl_schedule_node_child(isl_schedule_node_band_split(band, c - 3), 0);
     return isl_schedule_node_parent(map_band(ctx, band, o));
   }
+  int threads = reduce_threads(band, c, o);
+  if (threads > 0)
+    return map_reduction(ctx, band, c, threads);
   sched_gpu_band *b = c > 0 ? IR_NEW(ctx, sched_gpu_band) : NULL;
   if (!b)
     return band;

@@ -148,6 +148,8 @@ int sched_options_print(char *buf, size_t n, const sched_options *o)
   put_gpu(&b, "grid", o->gpu_grid);
   if (o->gpu_promote)
     put(&b, " shared=1");
+  if (o->gpu_reduce)
+    put(&b, " reduce=%d", o->gpu_reduce);
   return (int)b.len;
 }
 
@@ -268,6 +270,8 @@ static bool parse_pair(const char *key, size_t klen, const char *val, size_t vle
     return parse_gpu_list(val, vlen, 1 << 30, o->gpu_grid);
   if (KEY("shared"))
     return parse_bool(val, vlen, &o->gpu_promote);
+  if (KEY("reduce"))
+    return parse_int(val, vlen, 0, SCHED_GPU_MAX_THREADS, &o->gpu_reduce) && !(o->gpu_reduce & (o->gpu_reduce - 1));
 #undef KEY
   return false;
 }

@@ -51,6 +51,9 @@ typedef struct sched_options {
   int gpu_block[3];    /* block=: threads per block along x, y, z (x: innermost mapped loop); 0: heuristic */
   int gpu_grid[3];     /* grid=: at most this many blocks along x, y, z; 0: one block per tile */
   bool gpu_promote;    /* shared=: contractions as tiled kernels with their operands' tiles in shared memory */
+  int gpu_reduce;      /* reduce=: threads of a block that share each reduction of a kernel with few outputs
+                          (a power of two); 0: heuristic (SCHED_GPU_REDUCE_THREADS when the outputs are at
+                          most SCHED_GPU_REDUCE_OUTPUTS for every size); 1: off (a thread per output) */
 } sched_options;
 
 /* ------------------------------------------------------------------------
@@ -209,7 +212,10 @@ void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 #define SCHED_MARK_GRID "aotc_grid"   /* above the tile loops: spread over the blocks */
 #define SCHED_MARK_BLOCK "aotc_block" /* above the point loops: spread over a block's threads */
 #define SCHED_MARK_SEQ "aotc_seq"     /* below them: sequential in each thread */
+#define SCHED_MARK_SPREAD "aotc_spread" /* reduction kernels: a parallel loop over the block's threads */
 #define SCHED_GPU_MAX_THREADS 1024
+#define SCHED_GPU_REDUCE_THREADS 256 /* reduce=0: threads of a block sharing a reduction */
+#define SCHED_GPU_REDUCE_OUTPUTS 64  /* reduce=0: cross-thread reductions for at most this many outputs */
 
 struct isl_pw_aff;
 
@@ -224,6 +230,10 @@ typedef struct sched_gpu_band {
   int depth;                    /* schedule depth of the tile band: its member i is the AST's loop
                                  * c<depth + i>, the point band's c<depth + n + i> (a loop of one
                                  * iteration is left out of the AST, so loops cannot be counted) */
+  int reduce;                   /* > 0: a reduction kernel: each block runs one point of the members
+                                 * (tile and block 1, no block mark) and its `reduce` threads along x
+                                 * share every reduction below (the printer's cross-thread reductions);
+                                 * n may then be 0 (one block) */
 } sched_gpu_band;
 
 /* Options for CUDA without tuning: fusion that keeps parallel loops, scalar
@@ -232,7 +242,8 @@ void sched_gpu_options_heuristic(sched_options *o);
 /* Threads per block along x, y, z for n mapped members (at most 1024). */
 void sched_gpu_block_sizes(const sched_options *o, int n, int block[3]);
 /* Tiles and marks the leading coincident members of every outermost band
- * (SCHED_MARK_GRID, _BLOCK, _SEQ). Returns the new schedule (schedule on
+ * (SCHED_MARK_GRID, _BLOCK, _SEQ); a band over few outputs (or with reduce=
+ * set) with reductions below becomes a reduction kernel (sched_gpu_band). Returns the new schedule (schedule on
  * failure). */
 __isl_give isl_schedule *sched_gpu_map(aotc_ctx *ctx, __isl_take isl_schedule *schedule, const sched_options *o);
 

@@ -14,7 +14,9 @@
 # case (from case CUDA_SAMPLE_OFFSET, default 0: the plain and the sanitizer runs can take
 # the cases apart), CUDA_NVCC_FILES="conv pool" the nvcc checks to those .tc files, CUDA_NVCC_ALTERNATE=1
 # compiles each emitted file for one architecture, sm_80 and sm_90 in turn (half the nvcc time;
-# both still checked); JOBS (default 2).
+# both still checked); JOBS (default 2). CUDA_SIM_SCHEDULE="..." runs the simulator cases with
+# those schedule options (e.g. "fuse=keep sr=1 vec=0 mk=0 pack=0 vbytes=4 shared=1 reduce=64":
+# every kernel with a reduction a reduction kernel).
 
 kdir=$root/tests/kernels
 mdir=$root/tests/models
@@ -57,6 +59,7 @@ sim_case() {
   mkdir -p "$out"
   log=$out/run.log
   if ! AOTC_SIM_ORDER=forward nice "$AOTC" run "$file" ${entry:+--entry "$entry"} --target cuda-sim "$@" \
+       ${CUDA_SIM_SCHEDULE:+--schedule "$CUDA_SIM_SCHEDULE"} \
        --output-dir "$out/fwd" --keep-temps >"$log" 2>&1; then
     { echo "FAIL $name: aotc run --target cuda-sim"; sed 's/^/    /' "$log" | grep -v '^    aotc: kept' | tail -n 12; } >"$res"
     rm -rf "$(sed -n 's/^aotc: kept build files in //p' "$log")"
@@ -189,6 +192,30 @@ emitted_tune() {
   else fail "tune --target cuda without a GPU" "$dir/nogpu.log"; fi
   unset AOTC_CUDA_SIM_OBJS
   echo "tuning on the simulator: $((SECONDS - start)) s"
+}
+
+# ------------------------------------------------------------------ mapping
+
+# emitted_mapping: the corpus entries with few outputs and long reductions take the
+# cross-thread path (a block per output, a tree in shared memory); one with rows
+# for every size (reduce_sum) keeps a thread per row.
+emitted_mapping() {
+  local e f out=$build/mapping
+  mkdir -p "$out"
+  for e in reduce_vec rowsum_few rowmax_few rowmin_few rownorm_few softmax_row dot reduce_all reduce_sum; do
+    f=$(awk -v e="$e" '$2 == e { print $1; exit }' "$kdir/manifest.txt")
+    if ! nice "$AOTC" "$kdir/$f" --entry "$e" --target cuda -o "$out/$e.cu" 2>"$out/$e.log"; then
+      fail "mapping $e: aotc --target cuda" "$out/$e.log"; continue
+    fi
+    if [ "$e" = reduce_sum ]; then
+      if grep -q 'aotc_red_mem' "$out/$e.cu"; then fail "mapping $e: a row per thread expected"
+      else pass "mapping $e: a thread per row (rows for every size)"; fi
+    elif grep -q '__shared__ double aotc_red_mem\[256\];' "$out/$e.cu" &&
+         grep -q 'aotc_red\[threadIdx.x\] = .*aotc_red\[threadIdx.x + aotc_s\]' "$out/$e.cu" &&
+         grep -q '+= (int64_t)blockDim.x \* 1) {' "$out/$e.cu"; then
+      pass "mapping $e: reduction shared by the threads of a block"
+    else fail "mapping $e: no cross-thread reduction in the emitted CUDA"; fi
+  done
 }
 
 # ------------------------------------------------------------------ nvcc

@@ -15,8 +15,9 @@
 # model fixtures through `aotc run --target cuda-sim` against their references in all three
 # thread orders (the whole corpus under ASan+UBSan with --san; every 4th case in the plain run,
 # CUDA_SAMPLE=1 for all), and every emitted .cu through nvcc for sm_80 and
-# sm_90 with its resource usage checked against the mapping's budget (plain run only), and
-# `aotc tune --target cuda-sim` on a matmul and a reduction (emitted_tune, plain run only).
+# sm_90 with its resource usage checked against the mapping's budget (plain run only);
+# `aotc tune --target cuda-sim` on a matmul and a reduction (emitted_tune, plain run only); and
+# (plain run) that the corpus's reductions with few outputs use the cross-thread path.
 #
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
 # /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
@@ -215,6 +216,7 @@ plain_suite() {
     return
   fi
   if [ "${ONLY:-}" = emitted ]; then
+    emitted_mapping
     emitted_sim sim -O1 -Wall -Wextra -Werror
     emitted_tune
     emitted_nvcc
@@ -234,6 +236,7 @@ plain_suite() {
   tsan_race tsan-drop2 matmul 20 20 20
   nvcc_checks
   [ "${ONLY:-}" = sim ] && return
+  emitted_mapping
   # CUDA_SIM_EMITTED=0: the emitted corpus runs under the sanitizers only (--san).
   [ "${CUDA_SIM_EMITTED:-1}" = 0 ] || CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
   emitted_tune

@@ -483,6 +483,49 @@ def _(r):
     return dict(A=A), dict(O=F([D(A).sum()]))
 
 
+@case('reduce.tc', 'reduce_vec')
+def _(r):
+    N = sz(r, 3000, 9000)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F([D(A).sum()]))
+
+
+@case('reduce.tc', 'rowsum_few')
+def _(r):
+    N = sz(r, 2000, 6000)
+    A = f32(r, 2, N)
+    return dict(A=A), dict(O=F(D(A).sum(1)))
+
+
+@case('reduce.tc', 'rowmax_few')
+def _(r):
+    N = sz(r, 2000, 6000)
+    A = f32(r, 3, N, lo=-100, hi=-1)  # all negative: a 0 identity would show
+    return dict(A=A), dict(O=F(A.max(1)))
+
+
+@case('reduce.tc', 'rowmin_few')
+def _(r):
+    N = sz(r, 1000, 50000)
+    A = f32(r, 1, N, lo=1, hi=100)  # all positive: a 0 identity would show
+    return dict(A=A), dict(O=F(A.min(1)))
+
+
+@case('reduce.tc', 'rownorm_few')
+def _(r):
+    N = sz(r, 1000, 3000)
+    X = f32(r, 2, N, lo=0.5, hi=1.5)  # positive: sums far from 0
+    x = D(X)
+    return dict(X=X), dict(Y=F(x / x.sum(1, keepdims=True)))
+
+
+@case('softmax.tc', 'softmax_row')
+def _(r):
+    Dd = sz(r, 1000, 5000)
+    X = f32(r, 1, Dd, lo=-4, hi=4)
+    return dict(X=X), dict(Y=F(softmax_ref(X)))
+
+
 # ---------------------------------------------------------------- broadcast.tc
 
 @case('broadcast.tc', 'add_row_bias')
@@ -1194,6 +1237,12 @@ SPECS = {
     'reduce_accum': 'M=1:10 N=1:10 : A=f4[M,N](0.6,1.5) B=f4[M](-2,2)',
     'reduce_mid': 'P=1:6 Q=1:8 R=1:6 : X=f4[P,Q,R]',
     'reduce_all': 'M=1:10 N=1:10 : A=f4[M,N]',
+    'reduce_vec': 'N=3000:9000 : A=f4[N]',
+    'rowsum_few': 'N=2000:6000 : A=f4[2,N]',
+    'rowmax_few': 'N=2000:6000 : A=f4[3,N](-100,-1)',
+    'rowmin_few': 'N=1000:50000 : A=f4[1,N](1,100)',
+    'softmax_row': 'D=1000:5000 : X=f4[1,D](-4,4)',
+    'rownorm_few': 'N=1000:3000 : X=f4[2,N](0.5,1.5)',
     'add_row_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[N]',
     'add_col_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[M]',
     'outer': 'M=1:12 N=1:12 : x=f4[M] y=f4[N]',

@@ -43,6 +43,12 @@ Test(cuda, options_round_trip)
   cr_assert_not(sched_options_parse("block=1,2,3,4", &o, err, sizeof err));
   cr_assert_not(sched_options_parse("block=2000", &o, err, sizeof err));
   cr_assert_not(sched_options_parse("shared=2", &o, err, sizeof err));
+  cr_assert(sched_options_parse("reduce=64", &o, err, sizeof err) && o.gpu_reduce == 64, "%s", err);
+  sched_options_print(buf, sizeof buf, &o);
+  cr_assert(strstr(buf, " reduce=64"), "%s", buf);
+  cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_reduce == 64, "%s: %s", buf, err);
+  cr_assert_not(sched_options_parse("reduce=48", &o, err, sizeof err), "not a power of two");
+  cr_assert_not(sched_options_parse("reduce=2048", &o, err, sizeof err));
 }
 
 Test(cuda, block_sizes_fit_1024_threads)
@@ -60,21 +66,30 @@ Test(cuda, block_sizes_fit_1024_threads)
   cr_assert(b[0] * b[1] <= 1024, "%d x %d", b[0], b[1]);
 }
 
-/* The .cu of src's defs. */
-static char *emit_cuda(const char *src)
+/* The .cu of src's defs; with schedule, those options instead of the
+ * heuristics. */
+static char *emit_cuda_with(const char *src, const char *schedule)
 {
   aotc_source s = {"t.tc", src, strlen(src)};
   ir_module *m = tc_compile(ctx, &s);
   cr_assert_not_null(m);
-  char *text = NULL;
+  char *text = NULL, err[128];
   size_t len = 0;
   FILE *out = open_memstream(&text, &len);
-  emit_options opt = {.fuse = true};
+  sched_options o;
+  sched_gpu_options_heuristic(&o);
+  cr_assert(!schedule || sched_options_parse(schedule, &o, err, sizeof err), "%s", err);
+  emit_options opt = {.fuse = true, .sched = schedule ? &o : NULL};
   emit_plan *p = emit_plan_new(ctx, m->funcs, m->n_funcs, &opt, &emit_target_cuda);
   cr_assert(p && emit_plan_build(p) && emit_plan_schedule(p) && emit_plan_ast(p) && emit_plan_print(p, out, out));
   emit_plan_free(p);
   fclose(out);
   return text;
+}
+
+static char *emit_cuda(const char *src)
+{
+  return emit_cuda_with(src, NULL);
 }
 
 Test(cuda, elementwise_maps_to_blocks_and_threads)
@@ -98,9 +113,75 @@ Test(cuda, contraction_promotes_tiles_to_shared_memory)
   free(cu);
 }
 
-Test(cuda, scalar_reduction_runs_on_one_thread)
+/* The cross-thread path: a block's threads each accumulate a strided part,
+ * then a tree of fixed order in shared memory; thread 0 writes. */
+#define RED_TREE "aotc_red[threadIdx.x] = aotc_red[threadIdx.x] + aotc_red[threadIdx.x + aotc_s];"
+#define RED_SPLIT "+ (int64_t)threadIdx.x * 1; c0 < N; c0 += (int64_t)blockDim.x * 1)"
+
+Test(cuda, scalar_reduction_is_shared_by_a_block)
 {
   char *cu = emit_cuda("def total(float(N) A) -> (s) { s +=! A(n) }\n");
-  cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(1, 1, 1)"), "%s", cu);
+  cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(256, 1, 1)"), "%s", cu);
+  cr_assert(strstr(cu, "block 256x1x1, shared 2048 bytes"), "%s", cu);
+  cr_assert(strstr(cu, "__shared__ double aotc_red_mem[256];"), "%s", cu);
+  cr_assert(strstr(cu, RED_SPLIT) && strstr(cu, RED_TREE), "%s", cu);
+  cr_assert(strstr(cu, "if (threadIdx.x == 0)\n      s[0] = s[0] + aotc_red[0];"), "%s", cu);
+  free(cu);
+}
+
+Test(cuda, few_long_rows_take_a_block_each)
+{
+  char *cu = emit_cuda("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n");
+  cr_assert(strstr(cu, "dim3(aotc_cuda_grid_dim(3, 2147483647), 1, 1), dim3(256, 1, 1)"), "%s", cu);
+  cr_assert(strstr(cu, "(int64_t)blockIdx.x * 1; c0 <= 2; c0 += (int64_t)gridDim.x * 1)"), "%s", cu);
+  cr_assert(strstr(cu, "aotc_red[threadIdx.x] = aotc_max_float(aotc_red[threadIdx.x], "
+                       "aotc_red[threadIdx.x + aotc_s]);"),
+            "%s", cu);
+  cr_assert(strstr(cu, "if (threadIdx.x == 0) O[c0] = (-INFINITY);"), "%s", cu);
+  free(cu);
+}
+
+Test(cuda, many_rows_keep_a_thread_per_row_unless_reduce_is_set)
+{
+  const char *tc = "def rsum(float(M, N) A) -> (O) { O(i) +=! A(i, j) }\n";
+  char *cu = emit_cuda(tc);
+  cr_assert_null(strstr(cu, "aotc_red_mem"), "%s", cu);
+  free(cu);
+  cu = emit_cuda_with(tc, "sr=1 reduce=64");
+  cr_assert(strstr(cu, "block 64x1x1, shared 512 bytes"), "%s", cu);
+  cr_assert(strstr(cu, "for (int aotc_s = 32; aotc_s > 0; aotc_s /= 2)"), "%s", cu);
+  free(cu);
+  cu = emit_cuda_with("def total(float(N) A) -> (s) { s +=! A(n) }\n", "sr=1 reduce=1");
+  cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(1, 1, 1)") && !strstr(cu, "aotc_red_mem"), "reduce=1: off\n%s", cu);
+  free(cu);
+}
+
+/* A nest of reduction loops into one element: the threads split the
+ * innermost loop, every thread runs the loops around it, one tree. */
+Test(cuda, reduction_nest_has_one_tree)
+{
+  char *cu = emit_cuda("def all(float(M, N) A) -> (O) { O(z) +=! A(i, j) where z in 0:1 }\n");
+  cr_assert(strstr(cu, "for (int64_t c0 = 0; c0 < M; c0 += 1) {\n"
+                       "      for (int64_t c1 = 0 + (int64_t)threadIdx.x * 1; c1 < N; "
+                       "c1 += (int64_t)blockDim.x * 1) {"),
+            "%s", cu);
+  const char *tree = strstr(cu, "aotc_s /= 2");
+  cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree\n%s", cu);
+  free(cu);
+}
+
+/* In a reduction kernel, a loop of one elementwise statement goes to the
+ * block's threads between barriers; the statements around run on thread 0. */
+Test(cuda, reduction_kernel_spreads_elementwise_loops)
+{
+  char *cu = emit_cuda("def rn(float(2, N) X) -> (Y) { s(i) +=! X(i, j)\n Y(i, j) = X(i, j) / s(i) }\n");
+  cr_assert(strstr(cu, "if (threadIdx.x == 0) s[c0] = 0.0f;"), "%s", cu);
+  cr_assert(strstr(cu, "    __syncthreads();\n"
+                       "    for (int64_t c1 = N + (int64_t)threadIdx.x * 1; c1 < (2 * N); "
+                       "c1 += (int64_t)blockDim.x * 1) {\n"
+                       "      Y[c0 * N + ((-N) + c1)] = X[c0 * N + ((-N) + c1)] / s[c0];\n"
+                       "    }\n"
+                       "    __syncthreads();\n"),
+            "%s", cu);
   free(cu);
 }
