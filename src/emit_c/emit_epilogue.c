@@ -249,6 +249,13 @@ static void print_steps(emit_fn *E, const tile_epilogue *te)
  * full row at -O2 without checks of aliasing. */
 static const char ivdep[] = "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC ivdep\n#endif\n";
 
+/* AOTC_LIKELY(c): the full row is the common case, stated. Without it gcc 12
+ * guessed the branch to the full row never taken (count 0), optimised that
+ * loop for size and left it scalar: a GELU epilogue (erf inlined) then cost
+ * 4x the product it follows, while the rare partial row was vectorised. */
+static const char likely[] = "#ifndef AOTC_LIKELY\n#if defined(__GNUC__)\n#define AOTC_LIKELY(c) __builtin_expect(!!(c), 1)\n"
+                             "#else\n#define AOTC_LIKELY(c) (c)\n#endif\n#endif\n";
+
 /* One element: its column index and offset, the steps, the store; col is
  * its offset in the row. */
 static void print_element(emit_fn *E, const tile_epilogue *te, const char *col)
@@ -285,7 +292,8 @@ static void print_row(emit_fn *E, const tile_epilogue *te, const sched_blocks *b
     emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
   emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
   if (full) {
-    emit_open_block(E, "if (aotc_enr == %d && aotc_cs == 1)", b->nr);
+    fputs(likely, E->out);
+    emit_open_block(E, "if (AOTC_LIKELY(aotc_enr == %d && aotc_cs == 1))", b->nr);
     fputs(ivdep, E->out);
     emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej++)", b->nr);
     print_element(E, te, "aotc_ej");
