@@ -98,6 +98,13 @@ const emit_target emit_target_c = {
     .vector_guard = "#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))\n",
     .vector_type = "typedef float aotc_vf%d __attribute__((__vector_size__(%d), __may_alias__, __aligned__(4)));\n",
     .fp_contract = "#if !defined(__clang__)\n__attribute__((optimize(\"fp-contract=fast\")))\n#endif\n",
+    /* gcc's -O2 vectorises only loops that need no run-time checks or
+     * epilogues ("very cheap" cost model); -O3 and -fopenmp's simd loops
+     * take the rest. ResNet-18 built without -fopenmp ran at 50 ms at -O2
+     * and 39 ms at -O3; with the dynamic model for this file's functions
+     * (headers included after it, so that their inline functions share
+     * the options) -O2 runs at 40 ms. */
+    .source_prologue = "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC optimize(\"vect-cost-model=dynamic\")\n#endif\n",
     .source_includes = "#include <math.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n",
     .header_includes = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n",
     .header_open = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
@@ -169,6 +176,7 @@ const emit_target emit_target_cuda = {
     .vector_guard = "#if 0\n",
     .vector_type = "typedef float aotc_vf%d[%d];\n",
     .fp_contract = "",
+    .source_prologue = "",
     .source_includes = "#include <math.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n",
     .header_includes = "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include \"aotc_cuda.h\"\n",
     .header_open = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",

@@ -56,6 +56,7 @@ typedef struct emit_target {
   const char *fp_contract;  /* before a vector micro-kernel: multiply-adds may fuse */
 
   /* Files */
+  const char *source_prologue; /* first in the source, before every #include */
   const char *source_includes; /* after the header's #include in the source */
   const char *header_includes; /* in the header, before the prototypes */
   const char *header_open;     /* around the prototypes (extern "C") */
