@@ -253,25 +253,34 @@ static bool lhs_stays(const ir_stmt *s, __isl_keep isl_ast_expr *call, const cha
   return true;
 }
 
-/* A loop whose body is one reduction (not its initialisation) into an
- * element that does not move with the loop. */
-static bool is_replaceable(const poly_kernel *k, __isl_keep isl_ast_node *loop)
+/* Whether node is a statement's call whose left-hand side does not move
+ * with loop's iterator; *ps: the statement. */
+static bool call_stays(const poly_kernel *k, __isl_keep isl_ast_node *node, __isl_keep isl_ast_node *loop,
+                       poly_stmt *ps)
 {
   const ir_func *f = k->f;
-  isl_ast_node *body = isl_ast_node_for_get_body(loop);
-  isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body)
+  isl_ast_expr *call = node && isl_ast_node_get_type(node) == isl_ast_node_user ? isl_ast_node_user_get_expr(node)
                                                                                 : NULL;
   isl_ast_expr *name = call ? isl_ast_expr_op_get_arg(call, 0) : NULL;
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
-  poly_stmt ps;
-  bool ok = id && it_id && poly_kernel_stmt(k, isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init &&
-            f->stmts[ps.stmt]->red != IR_RED_NONE && lhs_stays(f->stmts[ps.stmt], call, isl_id_get_name(it_id));
+  bool ok = id && it_id && poly_kernel_stmt(k, isl_id_get_name(id), ps) && ps->stmt < f->n_stmts &&
+            lhs_stays(f->stmts[ps->stmt], call, isl_id_get_name(it_id));
   isl_id_free(id);
   isl_id_free(it_id);
   isl_ast_expr_free(it);
   isl_ast_expr_free(name);
   isl_ast_expr_free(call);
+  return ok;
+}
+
+/* A loop whose body is one reduction (not its initialisation) into an
+ * element that does not move with the loop. */
+static bool is_replaceable(const poly_kernel *k, __isl_keep isl_ast_node *loop)
+{
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  poly_stmt ps;
+  bool ok = call_stays(k, body, loop, &ps) && !ps.init && k->f->stmts[ps.stmt]->red != IR_RED_NONE;
   isl_ast_node_free(body);
   return ok;
 }
@@ -299,19 +308,8 @@ static bool is_nest(const poly_kernel *k, __isl_keep isl_ast_node *loop)
     isl_ast_node_free(node);
     node = body;
   }
-  isl_ast_expr *call = node && isl_ast_node_get_type(node) == isl_ast_node_user ? isl_ast_node_user_get_expr(node)
-                                                                                : NULL;
-  isl_ast_expr *name = call ? isl_ast_expr_op_get_arg(call, 0) : NULL;
-  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
-  isl_id *id = name ? isl_ast_expr_id_get_id(name) : NULL, *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
   poly_stmt ps;
-  bool ok = id && it_id && poly_kernel_stmt(k, isl_id_get_name(id), &ps) && ps.stmt < k->f->n_stmts &&
-            lhs_stays(k->f->stmts[ps.stmt], call, isl_id_get_name(it_id));
-  isl_id_free(id);
-  isl_id_free(it_id);
-  isl_ast_expr_free(it);
-  isl_ast_expr_free(name);
-  isl_ast_expr_free(call);
+  bool ok = call_stays(k, node, loop, &ps);
   isl_ast_node_free(node);
   return ok;
 }
