@@ -8,30 +8,45 @@
 /* memplan.c's placement in the emitted code, run at each call of a function
  * whose temporaries' sizes depend on size parameters. Temporary i < n lives
  * from kernel live[i][0] to live[i][1] and takes p[i] bytes (a multiple of
- * 64); its offset goes to p[n + i]; p[2n..5n) is scratch (trial offsets, the
- * order, the placed temporaries by offset). Three orders (largest first;
- * earliest first; largest size x lifetime first; ties by size, then first
- * kernel, then number), each placed at the lowest offsets that keep
- * temporaries live in one kernel apart; the smallest workspace wins and is
- * returned. O(n^2) integer operations, no allocation. */
+ * 64); its offset goes to p[n + i]; p[2n..6n) is scratch (trial offsets, the
+ * order, the placed temporaries by offset, the best order). Three orders
+ * (largest first; earliest first; largest size x lifetime first; ties by
+ * size, then first kernel, then number), each placed at the lowest offsets
+ * that keep temporaries live in one kernel apart; then up to 16 rounds that
+ * move the temporary ending highest to the front of the best order while the
+ * workspace shrinks. The smallest workspace wins and is returned. O(n^2)
+ * integer operations a placement (usually four), no allocation. */
 const char emit_abi_ws_plan_text[] =
     "size_t aotc_ws_plan(int n, const int live[][2], size_t *p)\n"
     "{\n"
-    "  size_t *bytes = p, *off = p + n, *at = p + 2 * n, *ord = p + 3 * n, *by_at = p + 4 * n, best = 0;\n"
-    "  for (int mode = 0; mode < 3; mode++) {\n"
-    "    size_t top = 0;\n"
-    "    for (int i = 0; i < n; i++) {\n"
-    "      double ki = mode == 0 ? 0 : mode == 1 ? live[i][0] : -(double)bytes[i] * (live[i][1] - live[i][0] + 1);\n"
-    "      int j = i;\n"
-    "      for (; j > 0; j--) {\n"
-    "        size_t y = ord[j - 1];\n"
-    "        double ky = mode == 0 ? 0 : mode == 1 ? live[y][0] : -(double)bytes[y] * (live[y][1] - live[y][0] + 1);\n"
-    "        if (ky < ki || (ky == ki && (bytes[y] > bytes[i] || (bytes[y] == bytes[i] && live[y][0] <= live[i][0]))))\n"
-    "          break;\n"
-    "        ord[j] = y;\n"
+    "  size_t *bytes = p, *off = p + n, *at = p + 2 * n, *ord = p + 3 * n, *by_at = p + 4 * n, *keep = p + 5 * n, best = 0;\n"
+    "  for (int step = 0; step < 3 + 16 && (step < 3 || n > 0); step++) {\n"
+    "    if (step < 3) {\n"
+    "      for (int i = 0; i < n; i++) {\n"
+    "        double ki = step == 0 ? 0 : step == 1 ? live[i][0] : -(double)bytes[i] * (live[i][1] - live[i][0] + 1);\n"
+    "        int j = i;\n"
+    "        for (; j > 0; j--) {\n"
+    "          size_t y = ord[j - 1];\n"
+    "          double ky = step == 0 ? 0 : step == 1 ? live[y][0] : -(double)bytes[y] * (live[y][1] - live[y][0] + 1);\n"
+    "          if (ky < ki || (ky == ki && (bytes[y] > bytes[i] || (bytes[y] == bytes[i] && live[y][0] <= live[i][0]))))\n"
+    "            break;\n"
+    "          ord[j] = y;\n"
+    "        }\n"
+    "        ord[j] = (size_t)i;\n"
     "      }\n"
-    "      ord[j] = (size_t)i;\n"
+    "    } else {\n"
+    "      int t = 0;\n"
+    "      for (int k = 0; k < n; k++) {\n"
+    "        ord[k] = keep[k];\n"
+    "        if (off[ord[k]] + bytes[ord[k]] > off[ord[t]] + bytes[ord[t]])\n"
+    "          t = k;\n"
+    "      }\n"
+    "      size_t x = ord[t];\n"
+    "      for (; t > 0; t--)\n"
+    "        ord[t] = ord[t - 1];\n"
+    "      ord[0] = x;\n"
     "    }\n"
+    "    size_t top = 0;\n"
     "    for (int k = 0; k < n; k++) {\n"
     "      size_t x = ord[k], o = 0;\n"
     "      int w = 0;\n"
@@ -46,10 +61,14 @@ const char emit_abi_ws_plan_text[] =
     "      by_at[w] = x;\n"
     "      top = o + bytes[x] > top ? o + bytes[x] : top;\n"
     "    }\n"
-    "    if (mode == 0 || top < best) {\n"
+    "    if (step == 0 || top < best) {\n"
     "      best = top;\n"
-    "      for (int i = 0; i < n; i++)\n"
+    "      for (int i = 0; i < n; i++) {\n"
     "        off[i] = at[i];\n"
+    "        keep[i] = ord[i];\n"
+    "      }\n"
+    "    } else if (step >= 3) {\n"
+    "      break;\n"
     "    }\n"
     "  }\n"
     "  return best;\n"
@@ -286,7 +305,7 @@ static void print_per_call_plan(emit_fn *E)
 {
   int n = count_temps(E->f);
   E->em->helper[EMIT_H_WS_PLAN] = true;
-  fprintf(E->out, "  size_t aotc_plan[5 * %d];\n", n);
+  fprintf(E->out, "  size_t aotc_plan[6 * %d];\n", n);
   for (int t = 0, i = 0; t < E->f->n_tensors; t++)
     if (E->f->tensors[t]->role == IR_TEMP) {
       fprintf(E->out, "  aotc_plan[%d] = ", i++);
