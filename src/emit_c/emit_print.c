@@ -430,11 +430,17 @@ void emit_print_read(emit_fn *E, const ir_expr *e)
   }
 }
 
-/* The target's name of builtin fn for float (t IR_F32) or double. */
+/* The target's name of builtin fn for float (t IR_F32) or double; call (or
+ * NULL) is the call printed, which may allow a cheaper form. */
+static const char *call_name(const emit_fn *E, const ir_expr *call, ir_builtin fn, ir_type t)
+{
+  const char *inline_fn = emit_vmath_name(E->em, E->f, E->stmt, call, fn, t);
+  return inline_fn ? inline_fn : E->em->tg->libm[fn][t == IR_F64];
+}
+
 static const char *libm_name(const emit_fn *E, ir_builtin fn, ir_type t)
 {
-  const char *inline_fn = emit_vmath_name(E->em, fn, t);
-  return inline_fn ? inline_fn : E->em->tg->libm[fn][t == IR_F64];
+  return call_name(E, NULL, fn, t);
 }
 
 static void print_binary(emit_fn *E, const ir_expr *e)
@@ -509,7 +515,7 @@ static void print_call(emit_fn *E, const ir_expr *e)
   else if (e->fn == IR_FN_SIGMOID)
     fprintf(E->out, "(%s / (%s + %s(-", one, one, libm_name(E, IR_FN_EXP, t));
   else
-    fputs(libm_name(E, e->fn, t), E->out);
+    fputs(call_name(E, e, e->fn, t), E->out);
   print_call_args(E, e, t);
   fputs(e->fn == IR_FN_RSQRT ? ")" : e->fn == IR_FN_SIGMOID ? ")))" : "", E->out);
 }

@@ -30,6 +30,7 @@ typedef enum {
 typedef enum {
   EMIT_VM_PICK,  /* aotc_pickf: a select on the bits (the others use it) */
   EMIT_VM_EXP,   /* aotc_expf */
+  EMIT_VM_EXP_NEG, /* aotc_expf_neg: exp of an argument at most 0 */
   EMIT_VM_ERF,   /* aotc_erff */
   EMIT_VM_TANH,  /* aotc_tanhf */
   EMIT_VM_POW2F, /* aotc_pow2f: x * x */
@@ -149,8 +150,11 @@ static inline const char *emit_type_name(const emit_fn *E, ir_type t)
 /* ---- emit_vmath.c: float math as inline polynomials */
 
 /* The inline helper standing for builtin fn on type t (marked as used), or
- * NULL: libm's name then. */
-const char *emit_vmath_name(emit_module *em, ir_builtin fn, ir_type t);
+ * NULL: libm's name then. call, when given, is the call printed in
+ * statement user of f; its argument may allow a cheaper form (exp of
+ * x - max x). */
+const char *emit_vmath_name(emit_module *em, const ir_func *f, const ir_stmt *user, const ir_expr *call,
+                            ir_builtin fn, ir_type t);
 /* pow(x, 2) or pow(x, 3) (a constant exponent): the one-argument helper
  * that multiplies (marked as used); NULL otherwise. */
 const char *emit_vmath_power(emit_fn *E, const ir_expr *e);

@@ -34,6 +34,24 @@ static const char vm_exp_text[] =
     "  return (p * r * r + r + 1.0f) * s1.f * s2.f;\n"
     "}\n";
 
+/* exp of an argument known to be at most 0 (x - max x: softmax, log-sum-exp):
+ * the same reduction and polynomial, 2^n in one piece (n >= -126 once the
+ * argument is clamped at -87.3, where expf's results turn subnormal), and 0
+ * below that. A third fewer operations than aotc_expf; NaN passes through. */
+static const char vm_exp_neg_text[] =
+    "float aotc_expf_neg(float x)\n"
+    "{\n"
+    "  union { float f; uint32_t u; } t, s;\n"
+    "  float c = aotc_pickf(x < -87.3f, -87.3f, x);\n"
+    "  t.f = c * 1.44269504089f + 12582912.0f;\n"
+    "  float n = t.f - 12582912.0f;\n"
+    "  float r = c - n * 0.693359375f + n * 2.12194440e-4f;\n"
+    "  float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +\n"
+    "             1.6666665459e-1f) * r + 5.0000001201e-1f;\n"
+    "  s.u = (t.u - 0x4b400000u + 127u) << 23;\n"
+    "  return aotc_pickf(x < -87.3f, 0.0f, (p * r * r + r + 1.0f) * s.f);\n"
+    "}\n";
+
 /* erf: x P(x^2) below 0.875; above, 1 - e^(-x^2) Q(1/x) (Q ~ erfcx) up to
  * 3.925, where erff rounds to 1; the sign of x. */
 static const char vm_erf_text[] =
@@ -92,6 +110,7 @@ static const struct {
 } vm_defs[] = {
     [EMIT_VM_PICK] = {"aotc_pickf", vm_pick_text, -1},
     [EMIT_VM_EXP] = {"aotc_expf", vm_exp_text, EMIT_VM_PICK},
+    [EMIT_VM_EXP_NEG] = {"aotc_expf_neg", vm_exp_neg_text, EMIT_VM_PICK},
     [EMIT_VM_ERF] = {"aotc_erff", vm_erf_text, EMIT_VM_EXP},
     [EMIT_VM_TANH] = {"aotc_tanhf", vm_tanh_text, EMIT_VM_EXP},
     [EMIT_VM_POW2F] = {"aotc_pow2f", vm_pow2f_text, -1},
@@ -116,12 +135,111 @@ static const char *use(emit_module *em, emit_vmath_fn v)
   return vm_defs[v].name;
 }
 
-const char *emit_vmath_name(emit_module *em, ir_builtin fn, ir_type t)
+static bool same_expr(const ir_expr *a, const ir_expr *b)
+{
+  if (a->kind != b->kind || a->n_args != b->n_args || a->type != b->type)
+    return false;
+  switch (a->kind) {
+  case IR_INDEX:
+    return a->index == b->index;
+  case IR_CONST_INT:
+    return a->ival == b->ival;
+  case IR_ACCESS:
+    if (a->tensor != b->tensor || a->padded != b->padded)
+      return false;
+    break;
+  case IR_BINARY:
+  case IR_UNARY:
+    if (a->op != b->op)
+      return false;
+    break;
+  case IR_SIZE:
+    if (!ir_size_equal(a->size, b->size))
+      return false;
+    break;
+  default:
+    return false;
+  }
+  for (int k = 0; k < a->n_args; k++)
+    if (!same_expr(a->args[k], b->args[k]))
+      return false;
+  return true;
+}
+
+/* Whether index k of s runs over all of 0 .. size-1. */
+static bool covers(const ir_stmt *s, int k, const ir_size *size)
+{
+  int64_t lo;
+  return ir_size_is_const(s->index[k].lo, &lo) && lo == 0 && ir_size_equal(s->index[k].hi, size);
+}
+
+/* Whether arg can never be above 0: x(a) - m(b) where m is the maximum of x
+ * over some of its dimensions (softmax's and log-sum-exp's shift), so
+ * x(a) <= m(b). Proved on the statements: m is written by constant
+ * assignments and then one plain `max=` reduction m(l...) max= x(v...),
+ * each v a left-hand index (whose subscript in a equals the matching one
+ * of b) or a reduction index over all of x's dimension; every left-hand
+ * index covers all of m; x is written only before that reduction, and the
+ * statement that reads arg, user, comes after it; no control flow. */
+static bool at_most_zero(const ir_func *f, const ir_stmt *user, const ir_expr *arg)
+{
+  if (arg->kind != IR_BINARY || arg->op != IR_SUB || f->body)
+    return false;
+  const ir_expr *xa = arg->args[0], *mb = arg->args[1];
+  if (xa->kind != IR_ACCESS || mb->kind != IR_ACCESS || xa->padded || mb->padded || xa->tensor == mb->tensor)
+    return false;
+  int x = xa->tensor, m = mb->tensor, at = -1;
+  for (int i = 0; i < f->n_stmts; i++) {
+    const ir_stmt *s = f->stmts[i];
+    if (s->tensor == x && at >= 0)
+      return false;
+    if (s->tensor != m)
+      continue;
+    bool constant = s->rhs->kind == IR_CONST_FLOAT || s->rhs->kind == IR_CONST_INT;
+    if (at < 0 && s->red == IR_RED_NONE && constant)
+      continue;
+    if (at >= 0 || s->red != IR_RED_MAX || !ir_stmt_is_plain(s) || s->rhs->kind != IR_ACCESS || s->rhs->tensor != x ||
+        s->rhs->padded)
+      return false;
+    at = i;
+  }
+  int from = at;
+  while (from >= 0 && from < f->n_stmts && f->stmts[from] != user)
+    from++;
+  if (at < 0 || from >= f->n_stmts)
+    return false;
+  const ir_stmt *s = f->stmts[at];
+  const ir_tensor *X = f->tensors[x], *M = f->tensors[m];
+  if (s->rhs->n_args != X->rank || xa->n_args != X->rank || mb->n_args != M->rank || s->n_lhs != M->rank)
+    return false;
+  for (int i = 0; i < s->n_lhs; i++)
+    if (!covers(s, s->lhs[i], M->shape[i]))
+      return false;
+  for (int d = 0; d < X->rank; d++) {
+    const ir_expr *v = s->rhs->args[d];
+    if (v->kind != IR_INDEX)
+      return false;
+    int i = 0;
+    while (i < s->n_lhs && s->lhs[i] != v->index)
+      i++;
+    if (i < s->n_lhs ? !same_expr(xa->args[d], mb->args[i]) : !covers(s, v->index, X->shape[d]))
+      return false;
+    for (int e = 0; e < d; e++)
+      if (s->rhs->args[e]->index == v->index)
+        return false;
+  }
+  return true;
+}
+
+const char *emit_vmath_name(emit_module *em, const ir_func *f, const ir_stmt *user, const ir_expr *call, ir_builtin fn,
+                            ir_type t)
 {
   if (t != IR_F32 || !vmath_wanted(em))
     return NULL;
   switch (fn) {
   case IR_FN_EXP:
+    if (call && f && user && call->n_args == 1 && at_most_zero(f, user, call->args[0]))
+      return use(em, EMIT_VM_EXP_NEG);
     return use(em, EMIT_VM_EXP);
   case IR_FN_ERF:
     return use(em, EMIT_VM_ERF);

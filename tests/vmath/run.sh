@@ -6,6 +6,8 @@
 # -std=c99 -O2 -pedantic -Werror (scalar) and at -O3 -march=native -fopenmp
 # (vectorised, fused multiply-adds); gcc must vectorise the four loops at
 # -O2 -fopenmp; --cpu generic and cortex-m4 must keep libm's names. Also:
+# exp(x - max x) takes the cheaper aotc_expf_neg (tests/vmath/expneg.tc,
+# swept by sweep_neg.c) and no other exp does (expnot.tc). Also:
 # the fuse-layernorm pass turns the transformer fixture's two decomposed
 # layer norms into layernorm nodes (tests/models checks the outputs).
 #
@@ -47,6 +49,20 @@ vectorised() {
   [ "$n" -ge 4 ]
 }
 
+sweep_neg() { # FLAGS...
+  "$AOTC" "$here/expneg.tc" --cpu x86-64-v3 -o "$tmp/expneg.c" && grep -q "aotc_expf_neg(X" "$tmp/expneg.c" &&
+    $CC "$@" -I"$tmp" -o "$tmp/sweep_neg" "$here/sweep_neg.c" "$tmp/expneg.c" -lm && OMP_NUM_THREADS=1 "$tmp/sweep_neg"
+}
+
+only_below_max() { # exp(x - max x) only: not x - min x, max x - x, x - another tensor
+  local neg all
+  "$AOTC" "$here/expnot.tc" --cpu x86-64-v3 -o "$tmp/expnot.c" || return 1
+  neg=$(grep -o "aotc_expf_neg(" "$tmp/expnot.c" | wc -l)
+  all=$(grep -o "aotc_expf(" "$tmp/expnot.c" | wc -l)
+  echo "$neg calls of aotc_expf_neg, $all of aotc_expf"
+  [ "$neg" -eq 2 ] && [ "$all" -ge 4 ] # each counted once in its definition
+}
+
 keeps_libm() { # CPU
   "$AOTC" "$here/vm.tc" --cpu "$1" -o "$tmp/libm_$1.c" &&
     grep -q "= expf(" "$tmp/libm_$1.c" && grep -q "erff(" "$tmp/libm_$1.c" && ! grep -q "aotc_expf" "$tmp/libm_$1.c"
@@ -79,6 +95,9 @@ check "sweep, -O3 -march=native -fopenmp" sweep -std=gnu11 -O3 -march=native -fo
 if $CC --version 2>/dev/null | grep -q "Free Software Foundation"; then
   check "gcc -O2 -fopenmp vectorises exp, erf, tanh, sigmoid" vectorised
 fi
+check "exp(x - max x) as aotc_expf_neg, -std=c99 -O2 -pedantic -Werror" sweep_neg -std=c99 -O2 -Wall -Wextra -pedantic -Werror
+check "exp(x - max x) as aotc_expf_neg, -O3 -march=native -fopenmp" sweep_neg -std=gnu11 -O3 -march=native -fopenmp
+check "exp of anything else keeps aotc_expf" only_below_max
 check "--cpu generic keeps libm" keeps_libm generic
 check "--cpu cortex-m4 keeps libm" keeps_libm cortex-m4
 check "fuse-layernorm: transformer fixture (tests/models checks its numbers)" fuses_layernorm
