@@ -1005,6 +1005,36 @@ static bool is_spreadable(emit_fn *E, __isl_keep isl_ast_node *loop)
 
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop);
 
+static isl_bool find_for(__isl_keep isl_ast_node *node, void *user)
+{
+  bool *found = user;
+  *found = *found || isl_ast_node_get_type(node) == isl_ast_node_for;
+  return *found ? isl_bool_false : isl_bool_true;
+}
+
+/* Does the body of loop hold another loop? */
+static bool has_inner_loop(__isl_keep isl_ast_node *loop)
+{
+  bool found = false;
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_node_foreach_descendant_top_down(body, find_for, &found);
+  isl_ast_node_free(body);
+  return found;
+}
+
+/* unroll= on a target with an unroll mark (CUDA): a thread's innermost
+ * sequential loop (or its share of a block's reduction loop) unrolled
+ * that many times (the compiler keeps a
+ * remainder loop, so any trip count stays correct). */
+static void print_unroll_mark(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  int n = E->pf->sched.unroll;
+  if (E->em->tg->unroll_for && n > 1 && !has_inner_loop(loop)) {
+    fprintf(E->out, E->em->tg->unroll_for, n);
+    emit_indent(E);
+  }
+}
+
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
@@ -1024,6 +1054,8 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
   int depth = E->map_depth;
   bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
+  if (!mapped || split)
+    print_unroll_mark(E, node);
   if (split)
     print_spread_for_head(E, it, init, cond, inc, E->em->tg->thread_index[0], E->em->tg->block_dim[0]);
   else if (mapped)

@@ -167,6 +167,7 @@ const emit_target emit_target_cuda = {
     .for_dynamic = "",
     .simd_for = "",
     .simd_reduction = "",
+    .unroll_for = "AOTC_UNROLL(%d)\n",
     .thread_num = "#define aotc_thread() 0\n",
     .barrier = "__syncthreads();",
     .thread_index = cuda_thread_index,
