@@ -86,11 +86,12 @@ static void part_block(const sched_gpu_band *b, int block[3])
     block[0] = b->reduce;
 }
 
-/* A reduction kernel's shared buffer: a partial result (8 bytes at most)
- * per thread, when some accumulator loop of the part uses it; 0: none. */
-static int part_reduce_shared(const sched_gpu_band *b, __isl_keep isl_ast_node *part)
+/* A reduction kernel's shared buffer: its partial results (8 bytes at
+ * most each, emit_reduce_shared_slots), when some accumulator loop of the
+ * part uses it; 0: none. */
+static int part_reduce_shared(const emit_fn *E, const sched_gpu_band *b, __isl_keep isl_ast_node *part)
 {
-  return b && b->reduce && emit_ast_has_acc(part) ? b->reduce : 0;
+  return b && b->reduce && emit_ast_has_acc(part) ? emit_reduce_shared_slots(E->em->tg, b->reduce) : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -194,7 +195,7 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
 {
   int block[3];
   const sched_gpu_band *b = kernel_block(part, block);
-  int red = part ? part_reduce_shared(b, part) : 0;
+  int red = part ? part_reduce_shared(E, b, part) : 0;
   fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes */\n", E->name, index,
           block[0], block[1], block[2], part ? red * 8 : emit_cuda_contraction_shared_bytes());
   fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],

@@ -743,24 +743,106 @@ static void print_combine(emit_fn *E, ir_reduction red, ir_type t, int part)
   }
 }
 
+int emit_reduce_shared_slots(const emit_target *tg, int threads)
+{
+  if (!tg->shuffle_down)
+    return threads;
+  return threads > tg->warp_lanes ? threads / tg->warp_lanes : 0;
+}
+
+/* aotc_red[DST] = aotc_red[DST] op aotc_red[SRC], or aotc_acc = aotc_acc
+ * op SRC: one step of a tree (dst NULL: into aotc_acc). */
+static void print_tree_step(emit_fn *E, const ir_stmt *s, ir_type t, const char *dst, const char *src)
+{
+  emit_indent(E);
+  if (dst)
+    fprintf(E->out, "aotc_red[%s] = ", dst);
+  else
+    fputs("aotc_acc = ", E->out);
+  print_combine(E, s->red, t, 0);
+  if (dst)
+    fprintf(E->out, "aotc_red[%s]", dst);
+  else
+    fputs("aotc_acc", E->out);
+  print_combine(E, s->red, t, 1);
+  fputs(src, E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+}
+
+/* The partial results of the block's threads meet in shared memory, a
+ * tree of log2(threads) steps each behind a barrier; the total in
+ * aotc_red[0]. */
+static void print_shared_tree(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *tid = tg->thread_index[0];
+  char src[64];
+  emit_line(E, "aotc_red[%s] = aotc_acc;", tid);
+  emit_line(E, "%s", tg->barrier);
+  emit_open_block(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2)", E->red_threads / 2);
+  emit_line(E, "if ((int)%s < aotc_s)", tid);
+  E->indent++;
+  snprintf(src, sizeof src, "aotc_red[%s + aotc_s]", tid);
+  print_tree_step(E, s, t, tid, src);
+  E->indent--;
+  emit_line(E, "%s", tg->barrier);
+  emit_close_block(E);
+}
+
+/* aotc_acc folded over the first `lanes` lanes of each warp by shuffles
+ * down (lane i takes lane i + lanes/2, ...): lane 0 ends with the total.
+ * Every lane of mask (the threads of the warp) takes part. */
+static void print_warp_tree(emit_fn *E, const ir_stmt *s, ir_type t, int lanes, unsigned mask)
+{
+  char src[96];
+  snprintf(src, sizeof src, "%s(0x%08xu, aotc_acc, aotc_s)", E->em->tg->shuffle_down, mask);
+  emit_open_block(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2)", lanes / 2);
+  print_tree_step(E, s, t, NULL, src);
+  emit_close_block(E);
+}
+
+/* With shuffles: each warp folds its lanes, lane 0 of every warp leaves
+ * its total in aotc_red[warp], one barrier, and the first warp folds
+ * those; the total in thread 0's aotc_acc. One barrier instead of
+ * log2(threads). */
+static void print_shuffle_tree(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *tid = tg->thread_index[0];
+  int W = tg->warp_lanes, warps = E->red_threads / W;
+  unsigned all = W >= 32 ? 0xffffffffu : (1u << W) - 1;
+  print_warp_tree(E, s, t, warps > 0 ? W : E->red_threads, warps > 0 ? all : (1u << E->red_threads) - 1);
+  if (warps <= 1)
+    return;
+  emit_line(E, "if (%s %% %d == 0)", tid, W);
+  emit_line(E, "  aotc_red[%s / %d] = aotc_acc;", tid, W);
+  emit_line(E, "%s", tg->barrier);
+  emit_open_block(E, "if (%s < %d)", tid, W);
+  emit_line(E, "aotc_acc = %s < %d ? aotc_red[%s] : aotc_acc;", tid, warps, tid);
+  print_warp_tree(E, s, t, warps, all);
+  emit_close_block(E);
+}
+
 /* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
  * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
  * x: each accumulates every red_threads-th iteration of the accumulator
  * loop (all iterations of the loops around it) from the identity, the
- * partial results meet in shared memory in a tree of fixed order (the same
- * result for every order of the threads and every run), and thread 0 folds
- * the total into the left-hand side.
+ * partial results meet in a tree of fixed order (warp shuffles where the
+ * target has them, else shared memory: the same result for every order of
+ * the threads and every run), and thread 0 folds the total into the
+ * left-hand side.
  * The barrier before makes thread 0's earlier writes visible and frees the
  * shared buffer. */
 static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __isl_keep isl_ast_node *body,
                                    const ir_stmt *s)
 {
   const emit_target *tg = E->em->tg;
-  const char *tid = tg->thread_index[0];
   ir_type t = E->f->tensors[s->tensor]->type;
   const char *T = emit_type_name(E, t);
   emit_unbind_indices(E, s);
-  emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
+  if (emit_reduce_shared_slots(tg, E->red_threads) > 0)
+    emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
   emit_indent(E);
   fprintf(E->out, "%s aotc_acc = ", T);
   print_identity(E, s->red, t);
@@ -770,25 +852,11 @@ static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __
   E->red_split = true;
   print_for(E, node);
   E->acc = NULL;
-  emit_line(E, "aotc_red[%s] = aotc_acc;", tid);
-  emit_line(E, "%s", tg->barrier);
-  emit_line(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2) {", E->red_threads / 2);
-  E->indent++;
-  emit_line(E, "if ((int)%s < aotc_s)", tid);
-  E->indent++;
-  emit_indent(E);
-  fprintf(E->out, "aotc_red[%s] = ", tid);
-  print_combine(E, s->red, t, 0);
-  fprintf(E->out, "aotc_red[%s]", tid);
-  print_combine(E, s->red, t, 1);
-  fprintf(E->out, "aotc_red[%s + aotc_s]", tid);
-  print_combine(E, s->red, t, 2);
-  fputs(";\n", E->out);
-  E->indent--;
-  emit_line(E, "%s", tg->barrier);
-  E->indent--;
-  emit_line(E, "}");
-  emit_line(E, "if (%s == 0)", tid);
+  if (tg->shuffle_down)
+    print_shuffle_tree(E, s, t);
+  else
+    print_shared_tree(E, s, t);
+  emit_line(E, "if (%s == 0)", tg->thread_index[0]);
   poly_stmt ps;
   bind_call(E, body, &ps);
   E->indent++;
@@ -798,7 +866,7 @@ static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __
   print_combine(E, s->red, t, 0);
   emit_print_lhs(E, s);
   print_combine(E, s->red, t, 1);
-  fputs("aotc_red[0]", E->out);
+  fputs(tg->shuffle_down ? "aotc_acc" : "aotc_red[0]", E->out);
   print_combine(E, s->red, t, 2);
   fputs(";\n", E->out);
   emit_unbind_indices(E, s);

@@ -110,6 +110,10 @@ enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 /* Does node hold a loop annotated EMIT_PLAN_ACC (an accumulator loop) that
  * is not below a SCHED_MARK_SPREAD? */
 bool emit_ast_has_acc(__isl_keep isl_ast_node *node);
+/* A reduction kernel's partial results in shared memory (aotc_red_mem) for
+ * a block of threads along x: one per warp with shuffles (none for one
+ * warp), else one per thread. */
+int emit_reduce_shared_slots(const emit_target *tg, int threads);
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */
 /* Whether operand op (0: a, rows; 1: b, columns) of contraction c of f can

@@ -50,6 +50,8 @@ typedef struct emit_target {
   const char *const *block_index;  /* CUDA: 3 spellings ("blockIdx.x", ...); NULL: none */
   const char *const *block_dim;    /* CUDA: 3 spellings ("blockDim.x", ...); NULL: none */
   const char *const *grid_dim;     /* CUDA: 3 spellings ("gridDim.x", ...); NULL: none */
+  const char *shuffle_down;       /* CUDA: a warp shuffle with its (mask, value, delta) ("__shfl_down_sync"); NULL: none */
+  int warp_lanes;                 /* CUDA: threads of a warp (32) */
 
   /* Vectors (micro-kernels) */
   const char *vector_guard; /* #if line under which vector types exist */

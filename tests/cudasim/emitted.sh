@@ -197,7 +197,7 @@ emitted_tune() {
 # ------------------------------------------------------------------ mapping
 
 # emitted_mapping: the corpus entries with few outputs and long reductions take the
-# cross-thread path (a block per output, a tree in shared memory); one with rows
+# cross-thread path (a block per output, warp shuffles, one shared slot per warp); one with rows
 # for every size (reduce_sum) keeps a thread per row.
 emitted_mapping() {
   local e f out=$build/mapping
@@ -210,10 +210,10 @@ emitted_mapping() {
     if [ "$e" = reduce_sum ]; then
       if grep -q 'aotc_red_mem' "$out/$e.cu"; then fail "mapping $e: a row per thread expected"
       else pass "mapping $e: a thread per row (rows for every size)"; fi
-    elif grep -q '__shared__ double aotc_red_mem\[256\];' "$out/$e.cu" &&
-         grep -q 'aotc_red\[threadIdx.x\] = .*aotc_red\[threadIdx.x + aotc_s\]' "$out/$e.cu" &&
+    elif grep -q '__shared__ double aotc_red_mem\[8\];' "$out/$e.cu" &&
+         grep -q '__shfl_down_sync(0xffffffffu, aotc_acc, aotc_s)' "$out/$e.cu" &&
          grep -q '+= (int64_t)blockDim.x \* 1) {' "$out/$e.cu"; then
-      pass "mapping $e: reduction shared by the threads of a block"
+      pass "mapping $e: reduction shared by the threads of a block (warp shuffles, a slot per warp)"
     else fail "mapping $e: no cross-thread reduction in the emitted CUDA"; fi
   done
 }
