@@ -702,6 +702,10 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
     E->failed = true;
     return;
   }
+  if (E->red_stage == 1 && !E->acc) {
+    emit_unbind_indices(E, s);
+    return;
+  }
   emit_indent(E);
   if (E->red_threads > 0 && !E->acc)
     fprintf(E->out, "if (%s == 0) ", E->em->tg->thread_index[0]);
@@ -824,6 +828,96 @@ static void print_shuffle_tree(emit_fn *E, const ir_stmt *s, ir_type t)
   emit_close_block(E);
 }
 
+/* A split reduction's blocks: "blockIdx.y" for S "Idx" and red_dim 1. */
+static const char *split_dim(emit_fn *E, bool grid)
+{
+  return (grid ? E->em->tg->grid_dim : E->em->tg->block_index)[E->red_dim];
+}
+
+/* The slot of this block's output among the partial results of a split
+ * reduction (the blocks along the members' dimensions, x first), in
+ * front of "+ OUTPUTS * ". */
+static void print_part_slot(emit_fn *E)
+{
+  const emit_target *tg = E->em->tg;
+  static const char *const out[] = {"", "%s + ", "%s + %s * %s + "};
+  static const char *const outs[] = {"", "%s * ", "%s * %s * "};
+  fprintf(E->out, "aotc_part[");
+  fprintf(E->out, out[E->red_dim], tg->block_index[0], tg->grid_dim[0], tg->block_index[1]);
+  fprintf(E->out, outs[E->red_dim], tg->grid_dim[0], tg->grid_dim[1]);
+}
+
+/* Stage 1 of a split reduction: the loop (nest) spread over the threads
+ * of red_blocks blocks along red_dim as one row of threads. */
+static void print_split_heads(emit_fn *E, char *index, char *count, size_t n)
+{
+  const emit_target *tg = E->em->tg;
+  snprintf(index, n, "(%s * %s + %s)", split_dim(E, false), tg->block_dim[0], tg->thread_index[0]);
+  snprintf(count, n, "(%s * %s)", split_dim(E, true), tg->block_dim[0]);
+}
+
+/* Stage 2 of a split reduction: aotc_acc folds this output's partial
+ * results, each thread every blockDim-th of them, in order. */
+static void print_part_fold(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  emit_open_block(E, "for (int64_t aotc_g = %s; aotc_g < %d; aotc_g += %s)", tg->thread_index[0], E->red_blocks,
+                  tg->block_dim[0]);
+  emit_indent(E);
+  fputs("aotc_acc = ", E->out);
+  print_combine(E, s->red, t, 0);
+  fputs("aotc_acc", E->out);
+  print_combine(E, s->red, t, 1);
+  print_part_slot(E);
+  fputs("aotc_g]", E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+}
+
+/* The partial sums (stage 2: the fold of them), the threads' accumulators
+ * before the tree. */
+static void print_reduction_loop(emit_fn *E, __isl_keep isl_ast_node *node, const ir_stmt *s, ir_type t)
+{
+  if (E->red_stage == 2) {
+    print_part_fold(E, s, t);
+    return;
+  }
+  E->acc = "aotc_acc";
+  E->red_split = true;
+  print_for(E, node);
+  E->acc = NULL;
+}
+
+/* Thread 0 folds the block's total into the left-hand side (stage 1: into
+ * its slot of the partial results). */
+static void print_reduction_result(emit_fn *E, __isl_keep isl_ast_node *body, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *total = tg->shuffle_down ? "aotc_acc" : "aotc_red[0]";
+  emit_line(E, "if (%s == 0)", tg->thread_index[0]);
+  E->indent++;
+  emit_indent(E);
+  if (E->red_stage == 1) {
+    print_part_slot(E);
+    fprintf(E->out, "%s] = %s;\n", split_dim(E, false), total);
+    E->indent--;
+    return;
+  }
+  poly_stmt ps;
+  bind_call(E, body, &ps);
+  emit_print_lhs(E, s);
+  fputs(" = ", E->out);
+  print_combine(E, s->red, t, 0);
+  emit_print_lhs(E, s);
+  print_combine(E, s->red, t, 1);
+  fputs(total, E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+  E->indent--;
+}
+
 /* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
  * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
  * x: each accumulates every red_threads-th iteration of the accumulator
@@ -843,34 +937,19 @@ static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __
   emit_unbind_indices(E, s);
   if (emit_reduce_shared_slots(tg, E->red_threads) > 0)
     emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
+  if (E->red_stage)
+    emit_line(E, "%s *aotc_part = (%s *)aotc_part_mem;", T, T);
   emit_indent(E);
   fprintf(E->out, "%s aotc_acc = ", T);
   print_identity(E, s->red, t);
   fputs(";\n", E->out);
   emit_line(E, "%s", tg->barrier);
-  E->acc = "aotc_acc";
-  E->red_split = true;
-  print_for(E, node);
-  E->acc = NULL;
+  print_reduction_loop(E, node, s, t);
   if (tg->shuffle_down)
     print_shuffle_tree(E, s, t);
   else
     print_shared_tree(E, s, t);
-  emit_line(E, "if (%s == 0)", tg->thread_index[0]);
-  poly_stmt ps;
-  bind_call(E, body, &ps);
-  E->indent++;
-  emit_indent(E);
-  emit_print_lhs(E, s);
-  fputs(" = ", E->out);
-  print_combine(E, s->red, t, 0);
-  emit_print_lhs(E, s);
-  print_combine(E, s->red, t, 1);
-  fputs(tg->shuffle_down ? "aotc_acc" : "aotc_red[0]", E->out);
-  print_combine(E, s->red, t, 2);
-  fputs(";\n", E->out);
-  emit_unbind_indices(E, s);
-  E->indent--;
+  print_reduction_result(E, body, s, t);
 }
 
 /* A loop the plan annotated EMIT_PLAN_ACC:
@@ -947,6 +1026,126 @@ bool emit_ast_has_acc(__isl_keep isl_ast_node *node)
   bool found = false;
   isl_ast_node_foreach_descendant_top_down(node, find_acc, &found);
   return found;
+}
+
+/* What emit_split_ok finds in a part. */
+typedef struct split_scan {
+  emit_fn *E;
+  bool seq, spread;     /* below the seq mark; below a spread mark */
+  int loops;            /* loops below the seq mark around the node */
+  int sites;            /* accumulator loops (or nests) found */
+  bool bad;             /* one inside a thread's loop, or a statement not ours */
+  const ir_stmt *site;  /* the statement of the last one */
+  bool *written;        /* per tensor: some statement of the part writes it */
+} split_scan;
+
+static void scan_split(split_scan *S, __isl_keep isl_ast_node *node);
+
+/* The statement at the bottom of an accumulator loop (nest); NULL: none. */
+static const ir_stmt *acc_stmt(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  poly_stmt ps;
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  while (body && isl_ast_node_get_type(body) == isl_ast_node_for) {
+    isl_ast_node *inner = isl_ast_node_for_get_body(body);
+    isl_ast_node_free(body);
+    body = inner;
+  }
+  const ir_stmt *s = body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
+  if (s)
+    emit_unbind_indices(E, s);
+  isl_ast_node_free(body);
+  return s;
+}
+
+static void scan_split_for(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  if (!S->spread && (is_annotated(node, EMIT_PLAN_ACC) || is_annotated(node, EMIT_PLAN_ACC_NEST))) {
+    S->site = acc_stmt(S->E, node);
+    S->sites++;
+    S->bad |= !S->site || (S->seq && S->loops > 0);
+    if (S->site)
+      S->written[S->site->tensor] = true;
+    return;
+  }
+  isl_ast_node *body = isl_ast_node_for_get_body(node);
+  S->loops += S->seq;
+  scan_split(S, body);
+  S->loops -= S->seq;
+  isl_ast_node_free(body);
+}
+
+static void scan_split_children(split_scan *S, __isl_take isl_ast_node_list *list)
+{
+  isl_size n = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < n; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    scan_split(S, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
+static void scan_split_mark(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  isl_id *id = isl_ast_node_mark_get_id(node);
+  isl_ast_node *child = isl_ast_node_mark_get_node(node);
+  bool seq = S->seq, spread = S->spread;
+  S->seq |= !strcmp(isl_id_get_name(id), SCHED_MARK_SEQ);
+  S->spread |= !strcmp(isl_id_get_name(id), SCHED_MARK_SPREAD);
+  scan_split(S, child);
+  S->seq = seq;
+  S->spread = spread;
+  isl_ast_node_free(child);
+  isl_id_free(id);
+}
+
+static void scan_split_user(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_call(S->E, node, &ps);
+  S->bad |= !s;
+  if (s) {
+    S->written[s->tensor] = true;
+    emit_unbind_indices(S->E, s);
+  }
+}
+
+static void scan_split(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  switch (isl_ast_node_get_type(node)) {
+  case isl_ast_node_for:
+    scan_split_for(S, node);
+    return;
+  case isl_ast_node_if:
+    scan_split_children(S, isl_ast_node_list_from_ast_node(isl_ast_node_if_get_then_node(node)));
+    if (isl_ast_node_if_has_else_node(node) == isl_bool_true)
+      scan_split_children(S, isl_ast_node_list_from_ast_node(isl_ast_node_if_get_else_node(node)));
+    return;
+  case isl_ast_node_block:
+    scan_split_children(S, isl_ast_node_block_get_children(node));
+    return;
+  case isl_ast_node_mark:
+    scan_split_mark(S, node);
+    return;
+  case isl_ast_node_user:
+    scan_split_user(S, node);
+    return;
+  default:
+    S->bad = true;
+  }
+}
+
+bool emit_split_ok(emit_fn *E, __isl_keep isl_ast_node *part)
+{
+  split_scan S = {.E = E, .written = IR_NEW_ARRAY(E->em->plan->ctx, bool, E->f->n_tensors)};
+  if (!S.written)
+    return false;
+  scan_split(&S, part);
+  bool ok = S.sites == 1 && !S.bad;
+  for (int t = 0; ok && t < E->f->n_tensors; t++)
+    ok = !(S.written[t] && ir_expr_reads(S.site->rhs, t));
+  return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -1092,8 +1291,8 @@ static bool has_inner_loop(__isl_keep isl_ast_node *loop)
 
 /* unroll= on a target with an unroll mark (CUDA): a thread's innermost
  * sequential loop (or its share of a block's reduction loop) unrolled
- * that many times (the compiler keeps a
- * remainder loop, so any trip count stays correct). */
+ * that many times (the compiler keeps a remainder loop, so any trip
+ * count stays correct). */
 static void print_unroll_mark(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
   int n = E->pf->sched.unroll;
@@ -1105,6 +1304,8 @@ static void print_unroll_mark(emit_fn *E, __isl_keep isl_ast_node *loop)
 
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
+  if (E->red_stage == 1 && !E->acc && !emit_ast_has_acc(node))
+    return;
   if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
                   (E->red_threads > 0 && is_annotated(node, EMIT_PLAN_ACC_NEST)))) {
     print_replaced_for(E, node);
@@ -1124,8 +1325,13 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
   if (!mapped || split)
     print_unroll_mark(E, node);
+  char index[96], count[96];
+  snprintf(index, sizeof index, "%s", E->em->tg->thread_index[0]);
+  snprintf(count, sizeof count, "%s", E->em->tg->block_dim[0]);
+  if (split && E->red_stage == 1)
+    print_split_heads(E, index, count, sizeof index);
   if (split)
-    print_spread_for_head(E, it, init, cond, inc, E->em->tg->thread_index[0], E->em->tg->block_dim[0]);
+    print_spread_for_head(E, it, init, cond, inc, index, count);
   else if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
@@ -1219,6 +1425,8 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
  * after); inside, no shared reductions and no thread-0 guards. */
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
+  if (E->red_stage == 1)
+    return;
   const emit_target *tg = E->em->tg;
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_ast_expr *init = isl_ast_node_for_get_init(loop);

@@ -49,6 +49,11 @@ Test(cuda, options_round_trip)
   cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_reduce == 64, "%s: %s", buf, err);
   cr_assert_not(sched_options_parse("reduce=48", &o, err, sizeof err), "not a power of two");
   cr_assert_not(sched_options_parse("reduce=2048", &o, err, sizeof err));
+  cr_assert(sched_options_parse("split=64", &o, err, sizeof err) && o.gpu_split == 64, "%s", err);
+  sched_options_print(buf, sizeof buf, &o);
+  cr_assert(strstr(buf, " split=64"), "%s", buf);
+  cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_split == 64, "%s: %s", buf, err);
+  cr_assert_not(sched_options_parse("split=4096", &o, err, sizeof err));
 }
 
 Test(cuda, block_sizes_fit_1024_threads)
