@@ -847,14 +847,6 @@ static void print_part_slot(emit_fn *E)
   fprintf(E->out, outs[E->red_dim], tg->grid_dim[0], tg->grid_dim[1]);
 }
 
-/* Stage 1 of a split reduction: the loop (nest) spread over the threads
- * of red_blocks blocks along red_dim as one row of threads. */
-static void print_split_heads(emit_fn *E, char *index, char *count, size_t n)
-{
-  const emit_target *tg = E->em->tg;
-  snprintf(index, n, "(%s * %s + %s)", split_dim(E, false), tg->block_dim[0], tg->thread_index[0]);
-  snprintf(count, n, "(%s * %s)", split_dim(E, true), tg->block_dim[0]);
-}
 
 /* Stage 2 of a split reduction: aotc_acc folds this output's partial
  * results, each thread every blockDim-th of them, in order. */
@@ -1272,6 +1264,23 @@ static bool is_spreadable(emit_fn *E, __isl_keep isl_ast_node *loop)
 
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop);
 
+/* A reduction kernel's accumulator loop spread over the block's threads
+ * along x; in stage 1 of a split reduction over the threads of red_blocks
+ * blocks along red_dim as one row of threads. */
+static void print_split_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
+                             __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
+{
+  const emit_target *tg = E->em->tg;
+  char index[96], count[96];
+  snprintf(index, sizeof index, "%s", tg->thread_index[0]);
+  snprintf(count, sizeof count, "%s", tg->block_dim[0]);
+  if (E->red_stage == 1) {
+    snprintf(index, sizeof index, "(%s * %s + %s)", split_dim(E, false), tg->block_dim[0], tg->thread_index[0]);
+    snprintf(count, sizeof count, "(%s * %s)", split_dim(E, true), tg->block_dim[0]);
+  }
+  print_spread_for_head(E, it, init, cond, inc, index, count);
+}
+
 static isl_bool find_for(__isl_keep isl_ast_node *node, void *user)
 {
   bool *found = user;
@@ -1325,13 +1334,8 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
   if (!mapped || split)
     print_unroll_mark(E, node);
-  char index[96], count[96];
-  snprintf(index, sizeof index, "%s", E->em->tg->thread_index[0]);
-  snprintf(count, sizeof count, "%s", E->em->tg->block_dim[0]);
-  if (split && E->red_stage == 1)
-    print_split_heads(E, index, count, sizeof index);
   if (split)
-    print_spread_for_head(E, it, init, cond, inc, index, count);
+    print_split_head(E, it, init, cond, inc);
   else if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
