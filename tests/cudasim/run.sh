@@ -16,14 +16,16 @@
 # thread orders (the whole corpus under ASan+UBSan with --san; every 4th case in the plain run,
 # CUDA_SAMPLE=1 for all), and every emitted .cu through nvcc for sm_80 and
 # sm_90 with its resource usage checked against the mapping's budget (plain run only);
-# `aotc tune --target cuda-sim` on a matmul and a reduction (emitted_tune, plain run only); and
+# the mapping's options (unroll=, split=, reduce=) changing the emitted code and keeping it
+# correct (emitted_options, plain run only); `aotc tune --target cuda-sim` on a matmul and a
+# reduction (emitted_tune, plain run only); and
 # (plain run) that the corpus's reductions with few outputs use the cross-thread path.
 #
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
 # /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
 # test; KEEP=1 keeps the build directory; CUDA_SIM_EMITTED=0 leaves the emitted corpus on the
 # simulator to the --san run (the plain run keeps its tuning and nvcc checks); ONLY=emitted runs
-# only the emitted-code tests (ONLY=tune only the tuning ones),
+# only the emitted-code tests (ONLY=tune only the tuning ones, ONLY=options the options ones),
 # ONLY=sim only the hand-written ones; CUDA_CASES="ENTRY ..." limits the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -229,13 +231,14 @@ source "$here/emitted.sh"
 
 plain_suite() {
   local c
-  if [ "${ONLY:-}" = tune ]; then
-    emitted_tune
+  if [ "${ONLY:-}" = tune ] || [ "${ONLY:-}" = options ]; then
+    emitted_$ONLY
     return
   fi
   if [ "${ONLY:-}" = emitted ]; then
     emitted_mapping
     emitted_sim sim -O1 -Wall -Wextra -Werror
+    emitted_options
     emitted_tune
     emitted_nvcc
     return
@@ -258,6 +261,7 @@ plain_suite() {
   emitted_mapping
   # CUDA_SIM_EMITTED=0: the emitted corpus runs under the sanitizers only (--san).
   [ "${CUDA_SIM_EMITTED:-1}" = 0 ] || CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
+  emitted_options
   emitted_tune
   emitted_nvcc
 }
