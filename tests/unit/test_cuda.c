@@ -156,6 +156,17 @@ Test(cuda, scalar_reduction_takes_two_stages)
   free(cu);
 }
 
+/* Two reductions in one part, the second reading the first's result: the
+ * part cannot be cut into stages (emit_split_ok) and stays one kernel. */
+Test(cuda, dependent_reductions_stay_one_stage)
+{
+  char *cu = emit_cuda("def sn(float(2, N) X) -> (s) { m(i) max=! X(i, j)\n s(i) +=! exp(X(i, j) - m(i)) }\n");
+  cr_assert(strstr(cu, "aotc_sn_kernel0: block 256x1x1, shared 64 bytes */"), "%s", cu);
+  cr_assert_null(strstr(cu, "aotc_part"), "%s", cu);
+  cr_assert_null(strstr(cu, "aotc_sn_kernel1"), "%s", cu);
+  free(cu);
+}
+
 Test(cuda, few_long_rows_take_a_block_each)
 {
   char *cu = emit_cuda_with("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n", "sr=1 split=1");
