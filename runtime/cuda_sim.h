@@ -1,7 +1,8 @@
 /* cuda_sim.h: the CPU simulator's view of CUDA. With it, a .cu file written for nvcc
  * compiles as C++17 with g++ (-DAOTC_CUDA_SIM, usually through aotc_cuda.h) and runs on
  * the CPU: each block's threads run as fibers (or as OS threads under ThreadSanitizer),
- * __syncthreads() is a switch point checked for divergence, __shared__ memory is filled
+ * __syncthreads() is a switch point checked for divergence, warp shuffles and __syncwarp()
+ * are switch points of the lanes of a warp, __shared__ memory is filled
  * with NaN before each block. The implementation is runtime/cuda_sim.cc; how it works and
  * how emitted code must be spelled is in docs/cuda-sim.md.
  *
@@ -163,6 +164,22 @@ aotc_sim_mode aotc_sim_get_mode(void);
 
 /* Called by the __syncthreads() macro with its source position. */
 void aotc_sim_syncthreads(const char *file, int line);
+/* Warp collectives: a warp switch point that every lane named in the mask must reach at the
+ * same call (like a barrier for those lanes of the warp), each lane then receiving the value of
+ * the lane its operation names (none for __syncwarp). */
+typedef enum aotc_sim_warp_op {
+  AOTC_SIM_SYNCWARP,  /* __syncwarp(mask) */
+  AOTC_SIM_SHFL_IDX,  /* __shfl_sync(mask, v, lane, width) */
+  AOTC_SIM_SHFL_UP,   /* __shfl_up_sync(mask, v, delta, width) */
+  AOTC_SIM_SHFL_DOWN, /* __shfl_down_sync(mask, v, delta, width) */
+  AOTC_SIM_SHFL_XOR,  /* __shfl_xor_sync(mask, v, lane_mask, width) */
+  AOTC_SIM_WARP_OP_COUNT
+} aotc_sim_warp_op;
+
+/* Called by the warp collectives with their source position: this lane's value (its bytes,
+ * zero-extended) in, the named lane's out. */
+uint64_t aotc_sim_warp(const char *file, int line, aotc_sim_warp_op op, unsigned mask, uint64_t value,
+                       int arg, int width);
 /* The current block's dynamic shared memory (the launch's shmem bytes, NaN-filled). */
 void *aotc_sim_dynamic_shared(void);
 /* A memory fence for __threadfence(): a real one in pthreads mode. */
@@ -204,6 +221,31 @@ constexpr int warpSize = 32;
  * of non-escaping statics in registers across the barrier. */
 static inline void aotc_sim_barrier(const char *file, int line) {
   aotc_sim_syncthreads(file, line);
+  __asm__ __volatile__("" ::: "memory");
+}
+
+/* A shuffle of any value of at most 8 bytes (float, double, int, ...), by its bytes. */
+template <typename T>
+static inline T aotc_sim_shfl(const char *file, int line, aotc_sim_warp_op op, unsigned mask, T var,
+                              int arg, int width = warpSize) {
+  static_assert(sizeof(T) <= sizeof(uint64_t), "a shuffled value has at most 8 bytes");
+  uint64_t bits = 0;
+  memcpy(&bits, &var, sizeof(T));
+  bits = aotc_sim_warp(file, line, op, mask, bits, arg, width);
+  memcpy(&var, &bits, sizeof(T));
+  return var;
+}
+#define __shfl_sync(mask, var, lane, ...)                                                      \
+  aotc_sim_shfl(__FILE__, __LINE__, AOTC_SIM_SHFL_IDX, mask, var, lane, ##__VA_ARGS__)
+#define __shfl_up_sync(mask, var, delta, ...)                                                  \
+  aotc_sim_shfl(__FILE__, __LINE__, AOTC_SIM_SHFL_UP, mask, var, delta, ##__VA_ARGS__)
+#define __shfl_down_sync(mask, var, delta, ...)                                                \
+  aotc_sim_shfl(__FILE__, __LINE__, AOTC_SIM_SHFL_DOWN, mask, var, delta, ##__VA_ARGS__)
+#define __shfl_xor_sync(mask, var, lane_mask, ...)                                             \
+  aotc_sim_shfl(__FILE__, __LINE__, AOTC_SIM_SHFL_XOR, mask, var, lane_mask, ##__VA_ARGS__)
+#define __syncwarp(...) aotc_sim_syncwarp(__FILE__, __LINE__, ##__VA_ARGS__)
+static inline void aotc_sim_syncwarp(const char *file, int line, unsigned mask = 0xffffffffu) {
+  aotc_sim_warp(file, line, AOTC_SIM_SYNCWARP, mask, 0, 0, warpSize);
   __asm__ __volatile__("" ::: "memory");
 }
 

@@ -5,7 +5,9 @@
  * seeded random order between barriers, or as one OS thread each (pthreads mode, for
  * ThreadSanitizer). In both, a barrier that not every thread of the block reaches, or that
  * threads reach at different __syncthreads() calls, is reported with its file and line and
- * fails the launch with the sticky cudaErrorLaunchFailure. See docs/cuda-sim.md. */
+ * fails the launch with the sticky cudaErrorLaunchFailure. Warp collectives (shuffles,
+ * __syncwarp) are switch points of the lanes their mask names, checked the same way. See
+ * docs/cuda-sim.md. */
 #include "cuda_sim_internal.h"
 
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -119,8 +122,9 @@ void poison_shared(const launch *l) {
 
 /* ------------------------------------------------------------------ divergence reports */
 
-/* Where one simulated thread is: running, waiting at a barrier (file, line), or exited. */
-enum stop_kind { STOP_RUNNING, STOP_WAITING, STOP_EXITED };
+/* Where one simulated thread is: running, waiting at a barrier (file, line), at a warp
+ * collective (file, line), or exited. */
+enum stop_kind { STOP_RUNNING, STOP_WAITING, STOP_EXITED, STOP_WARP };
 
 struct stop {
   stop_kind kind;
@@ -161,9 +165,115 @@ void report_divergence(const launch *l, const std::vector<stop> &stops) {
     fprintf(stderr, "exited without reaching it\n");
 }
 
+
+/* ------------------------------------------------------------------ warps */
+
+const unsigned WARP = 32;
+
+/* What a lane asked at its warp collective, and what it receives. */
+struct warp_call {
+  aotc_sim_warp_op op;
+  unsigned mask;
+  uint64_t value, result;
+  int arg, width;
+};
+
+/* One per thread of the running block. */
+std::vector<warp_call> g_calls;
+
+const char *const warp_op_name[] = {"__syncwarp()", "__shfl_sync()", "__shfl_up_sync()",
+                                    "__shfl_down_sync()", "__shfl_xor_sync()"};
+static_assert(sizeof warp_op_name / sizeof warp_op_name[0] == AOTC_SIM_WARP_OP_COUNT, "names");
+
+/* The lane (of the warp) whose value lane receives: CUDA's rules, in segments of width lanes;
+ * lane itself where up or down would leave its segment. */
+unsigned source_lane(const warp_call &c, unsigned lane) {
+  unsigned w = c.width > 0 && c.width <= (int)WARP ? (unsigned)c.width : WARP;
+  unsigned seg = lane & ~(w - 1), in = lane - seg, a = (unsigned)c.arg;
+  switch (c.op) {
+  case AOTC_SIM_SHFL_IDX: return seg + a % w;
+  case AOTC_SIM_SHFL_UP: return in >= a ? lane - a : lane;
+  case AOTC_SIM_SHFL_DOWN: return a < w - in ? lane + a : lane;
+  case AOTC_SIM_SHFL_XOR: return (in ^ a) < w ? seg + (in ^ a) : lane;
+  default: return lane;
+  }
+}
+
+enum group_state { GROUP_RUNNING, GROUP_READY, GROUP_STUCK };
+
+bool same_warp_call(const std::vector<stop> &stops, unsigned a, unsigned b) {
+  return stops[a].kind == STOP_WARP && stops[b].kind == STOP_WARP && stops[a].line == stops[b].line &&
+         strcmp(stops[a].file, stops[b].file) == 0 && g_calls[a].mask == g_calls[b].mask;
+}
+
+/* The lanes named by the mask of thread first's warp collective: ready when every one waits at
+ * that call with that mask, running when one has not stopped yet, else stuck, *odd the first
+ * that exited, waits elsewhere or is not in the block (first itself when its mask leaves it
+ * out). */
+group_state warp_group(const std::vector<stop> &stops, unsigned threads, unsigned first, unsigned *odd) {
+  unsigned base = first / WARP * WARP, mask = g_calls[first].mask;
+  bool running = false;
+  *odd = first;
+  if (!(mask >> (first - base) & 1))
+    return GROUP_STUCK;
+  for (unsigned lane = 0; lane < WARP; lane++) {
+    unsigned i = base + lane;
+    if (!(mask >> lane & 1))
+      continue;
+    *odd = i;
+    if (i >= threads)
+      return GROUP_STUCK;
+    running |= stops[i].kind == STOP_RUNNING;
+    if (stops[i].kind != STOP_RUNNING && !same_warp_call(stops, i, first))
+      return GROUP_STUCK;
+  }
+  return running ? GROUP_RUNNING : GROUP_READY;
+}
+
+/* Each lane of first's ready group receives its source lane's value (0xff bytes, as poisoned
+ * shared memory, from a lane outside the group). */
+void complete_group(unsigned first) {
+  unsigned base = first / WARP * WARP, mask = g_calls[first].mask;
+  for (unsigned lane = 0; lane < WARP; lane++)
+    if (mask >> lane & 1) {
+      unsigned src = source_lane(g_calls[base + lane], lane);
+      g_calls[base + lane].result = mask >> src & 1 ? g_calls[base + src].value : ~(uint64_t)0;
+    }
+}
+
+/* Prints FILE:LINE: error: ... for a warp collective that lane odd keeps from completing. */
+void report_warp(const launch *l, const std::vector<stop> &stops, unsigned first, unsigned odd) {
+  unsigned base = first / WARP * WARP, mask = g_calls[first].mask, named = 0, arrived = 0;
+  for (unsigned lane = 0; lane < WARP; lane++)
+    if (mask >> lane & 1) {
+      named++;
+      arrived += base + lane < l->threads && same_warp_call(stops, base + lane, first);
+    }
+  uint3 b = blockIdx, t = thread_index(odd, l->block);
+  fprintf(stderr,
+          "%s:%d: error: %s reached by %u of the %u lanes of its mask 0x%08x in warp %u of block "
+          "(%u,%u,%u) of kernel '%s' (launched at %s:%d); lane %u ",
+          stops[first].file, stops[first].line, warp_op_name[g_calls[first].op], arrived, named, mask,
+          first / WARP, b.x, b.y, b.z, l->site->kernel, l->site->file, l->site->line, odd % WARP);
+  if (odd >= l->threads)
+    fprintf(stderr, "is not in the block (%u threads)\n", l->threads);
+  else if (odd == first)
+    fprintf(stderr, "(thread (%u,%u,%u)) is not in its own mask\n", t.x, t.y, t.z);
+  else if (stops[odd].kind == STOP_WAITING)
+    fprintf(stderr, "(thread (%u,%u,%u)) waits at __syncthreads() at %s:%d instead\n", t.x, t.y, t.z,
+            stops[odd].file, stops[odd].line);
+  else if (stops[odd].kind == STOP_WARP)
+    fprintf(stderr, "(thread (%u,%u,%u)) waits at %s:%d instead\n", t.x, t.y, t.z, stops[odd].file,
+            stops[odd].line);
+  else
+    fprintf(stderr, "(thread (%u,%u,%u)) exited without reaching it\n", t.x, t.y, t.z);
+}
+
 /* ------------------------------------------------------------------ fibers */
 
 enum fiber_state { FIBER_READY, FIBER_AT_BARRIER, FIBER_DONE };
+
+__thread unsigned t_linear; /* the running simulated thread's index in its block */
 
 struct fiber {
   ucontext_t context;
@@ -269,6 +379,7 @@ void start_fiber(fiber *f) {
 
 void resume(fiber *f, unsigned linear) {
   void *fake_stack = nullptr;
+  t_linear = linear;
   threadIdx = thread_index(linear, g_launch->block);
   g_self = f;
   before_switch(&fake_stack, f->stack, f->stack_bytes);
@@ -277,10 +388,11 @@ void resume(fiber *f, unsigned linear) {
   g_self = nullptr;
 }
 
-void fiber_barrier(const char *file, int line) {
+/* Stops the fiber at a barrier (STOP_WAITING) or a warp collective (STOP_WARP). */
+void fiber_barrier(const char *file, int line, stop_kind kind) {
   fiber *f = g_self;
   f->state = FIBER_AT_BARRIER;
-  f->at = stop{STOP_WAITING, file, line};
+  f->at = stop{kind, file, line};
   before_switch(&f->fake_stack, g_main_bottom, g_main_size);
   swapcontext(&f->context, &g_scheduler);
   after_switch(f->fake_stack, &g_main_bottom, &g_main_size);
@@ -288,21 +400,63 @@ void fiber_barrier(const char *file, int line) {
 
 /* True when every thread waits at one barrier; false when the block is done. Reports and
  * abandons the block (its fibers' stacks to be cleaned before reuse) when neither. */
-bool release_barrier(const launch *l, bool *failed) {
+std::vector<stop> fiber_stops(const launch *l) {
   std::vector<stop> stops(l->threads);
-  bool any_waiting = false, divergent = false;
   for (unsigned i = 0; i < l->threads; i++) {
     stops[i] = g_fibers[i]->at;
     if (g_fibers[i]->state == FIBER_DONE)
       stops[i] = stop{STOP_EXITED, nullptr, 0};
-    any_waiting |= stops[i].kind == STOP_WAITING;
   }
+  return stops;
+}
+
+/* A failed block's fibers: their stacks to be cleaned before reuse. */
+void abandon_block(const launch *l) {
+  for (unsigned i = 0; i < l->threads; i++)
+    g_fibers[i]->stack_dirty = g_fibers[i]->state != FIBER_DONE;
+}
+
+/* After every fiber stopped: releases each warp group whose lanes all wait at its collective
+ * (true if any); when none can go on, one that cannot complete is reported and fails the
+ * block. */
+bool release_warps(const launch *l, bool *failed) {
+  std::vector<stop> stops = fiber_stops(l);
+  bool released = false;
+  unsigned stuck = UINT_MAX, odd = 0, o;
+  for (unsigned i = 0; i < l->threads; i++) {
+    if (stops[i].kind != STOP_WARP)
+      continue;
+    group_state g = warp_group(stops, l->threads, i, &o);
+    if (g == GROUP_STUCK && stuck == UINT_MAX)
+      stuck = i, odd = o;
+    if (g != GROUP_READY)
+      continue;
+    complete_group(i);
+    for (unsigned lane = 0, base = i / WARP * WARP; lane < WARP; lane++)
+      if (g_calls[i].mask >> lane & 1) {
+        g_fibers[base + lane]->state = FIBER_READY;
+        g_fibers[base + lane]->at = stops[base + lane] = stop{STOP_RUNNING, nullptr, 0};
+      }
+    released = true;
+  }
+  if (!released && stuck != UINT_MAX) {
+    report_warp(l, stops, stuck, odd);
+    abandon_block(l);
+    *failed = true;
+  }
+  return released;
+}
+
+bool release_barrier(const launch *l, bool *failed) {
+  std::vector<stop> stops = fiber_stops(l);
+  bool any_waiting = false, divergent = false;
+  for (unsigned i = 0; i < l->threads; i++)
+    any_waiting |= stops[i].kind == STOP_WAITING;
   for (unsigned i = 0; any_waiting && i < l->threads; i++)
     divergent |= !same_barrier(stops[i], stops[0]);
   if (divergent) {
     report_divergence(l, stops);
-    for (unsigned i = 0; i < l->threads; i++)
-      g_fibers[i]->stack_dirty = g_fibers[i]->state != FIBER_DONE;
+    abandon_block(l);
     *failed = true;
   }
   for (unsigned i = 0; any_waiting && !divergent && i < l->threads; i++)
@@ -319,9 +473,12 @@ bool run_block_fibers(const launch *l) {
   for (unsigned i = 0; i < l->threads; i++)
     start_fiber(g_fibers[i]);
   do {
-    for (unsigned i : run_order(l->threads))
-      resume(g_fibers[i], i);
-  } while (release_barrier(l, &failed));
+    do {
+      for (unsigned i : run_order(l->threads))
+        if (g_fibers[i]->state == FIBER_READY)
+          resume(g_fibers[i], i);
+    } while (release_warps(l, &failed));
+  } while (!failed && release_barrier(l, &failed));
   return !failed;
 }
 
@@ -335,10 +492,10 @@ struct thread_barrier {
   unsigned waiting = 0, generation = 0;
   bool failed = false;
   std::vector<stop> stops;
+  std::vector<char> at_warp; /* per thread: waiting for its warp collective to complete */
 };
 
 thread_barrier *g_barrier;
-__thread unsigned t_linear;
 
 /* Called with the mutex held when the barrier cannot complete. */
 void fail_barrier(thread_barrier *b) {
@@ -346,6 +503,23 @@ void fail_barrier(thread_barrier *b) {
     report_divergence(g_launch, b->stops);
   b->failed = true;
   pthread_cond_broadcast(&b->cond);
+}
+
+/* Called with the mutex held when lane first's warp collective cannot complete. */
+void fail_warp(thread_barrier *b, unsigned first, unsigned odd) {
+  if (!b->failed)
+    report_warp(g_launch, b->stops, first, odd);
+  b->failed = true;
+  pthread_cond_broadcast(&b->cond);
+}
+
+/* After thread me stopped (at a barrier, a collective or its end): fails the block when a
+ * warp collective of me's warp can no longer complete. */
+void check_warp(thread_barrier *b, unsigned me) {
+  unsigned base = me / WARP * WARP, odd;
+  for (unsigned i = base; i < base + WARP && i < g_launch->threads && !b->failed; i++)
+    if (b->stops[i].kind == STOP_WARP && warp_group(b->stops, g_launch->threads, i, &odd) == GROUP_STUCK)
+      fail_warp(b, i, odd);
 }
 
 bool barrier_divergent(thread_barrier *b, stop here) {
@@ -379,6 +553,7 @@ void thread_barrier_wait(const char *file, int line) {
   stop here{STOP_WAITING, file, line};
   pthread_mutex_lock(&b->mutex);
   b->stops[t_linear] = here;
+  check_warp(b, t_linear);
   if (b->failed || barrier_divergent(b, here))
     fail_barrier(b);
   if (b->failed)
@@ -387,6 +562,33 @@ void thread_barrier_wait(const char *file, int line) {
     release_generation(b);
   else
     wait_generation(b);
+  if (b->failed)
+    leave_failed(b);
+  pthread_mutex_unlock(&b->mutex);
+}
+
+/* A warp collective in pthreads mode: the last lane of the group to arrive completes it and
+ * wakes the others. */
+void thread_warp_wait(const char *file, int line) {
+  thread_barrier *b = g_barrier;
+  unsigned me = t_linear, odd;
+  pthread_mutex_lock(&b->mutex);
+  b->stops[me] = stop{STOP_WARP, file, line};
+  b->at_warp[me] = 1;
+  group_state g = warp_group(b->stops, g_launch->threads, me, &odd);
+  if (g == GROUP_STUCK)
+    fail_warp(b, me, odd);
+  if (g == GROUP_READY) {
+    complete_group(me);
+    for (unsigned lane = 0, base = me / WARP * WARP; lane < WARP; lane++)
+      if (g_calls[me].mask >> lane & 1) {
+        b->stops[base + lane] = stop{STOP_RUNNING, nullptr, 0};
+        b->at_warp[base + lane] = 0;
+      }
+    pthread_cond_broadcast(&b->cond);
+  }
+  while (b->at_warp[me] && !b->failed)
+    pthread_cond_wait(&b->cond, &b->mutex);
   if (b->failed)
     leave_failed(b);
   pthread_mutex_unlock(&b->mutex);
@@ -407,6 +609,7 @@ void *thread_main(void *arg) {
   g_launch->body(g_launch->frame);
   pthread_mutex_lock(&g_barrier->mutex);
   g_barrier->stops[t_linear] = stop{STOP_EXITED, nullptr, 0};
+  check_warp(g_barrier, t_linear);
   if (g_barrier->waiting > 0)
     fail_barrier(g_barrier);
   pthread_mutex_unlock(&g_barrier->mutex);
@@ -421,6 +624,7 @@ bool run_block_threads(const launch *l) {
   pthread_attr_t attr;
   unsigned made = 0;
   barrier.stops.assign(l->threads, stop{STOP_RUNNING, nullptr, 0});
+  barrier.at_warp.assign(l->threads, 0);
   g_barrier = &barrier;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, aotc_sim_settings_get()->stack_bytes * 4);
@@ -505,6 +709,7 @@ void aotc_sim_launch_body(const aotc_sim_site *site, const void *kernel, dim3 gr
   }
   launch l{site, grid, block, block.x * block.y * block.z, body, frame,
            (unsigned char *)malloc(shmem ? shmem : 1), shmem};
+  g_calls.assign(l.threads, warp_call{});
   const launch *outer = g_launch;
   g_launch = &l;
   if (!l.dynamic_shared || !run_grid(&l))
@@ -518,9 +723,25 @@ void aotc_sim_syncthreads(const char *file, int line) {
   if (aotc_sim_settings_get()->mode == AOTC_SIM_PTHREADS && g_barrier)
     return thread_barrier_wait(file, line);
   if (g_self)
-    return fiber_barrier(file, line);
+    return fiber_barrier(file, line, STOP_WAITING);
   fprintf(stderr, "%s:%d: error: __syncthreads() outside a kernel launch\n", file, line);
   abort();
+}
+
+uint64_t aotc_sim_warp(const char *file, int line, aotc_sim_warp_op op, unsigned mask, uint64_t value,
+                       int arg, int width) {
+  bool threads = aotc_sim_settings_get()->mode == AOTC_SIM_PTHREADS && g_barrier;
+  if (!threads && !g_self) {
+    fprintf(stderr, "%s:%d: error: %s outside a kernel launch\n", file, line,
+            op < AOTC_SIM_WARP_OP_COUNT ? warp_op_name[op] : "warp collective");
+    abort();
+  }
+  g_calls[t_linear] = warp_call{op, mask, value, 0, arg, width};
+  if (threads)
+    thread_warp_wait(file, line);
+  else
+    fiber_barrier(file, line, STOP_WARP);
+  return g_calls[t_linear].result;
 }
 
 void *aotc_sim_dynamic_shared(void) { return g_launch ? g_launch->dynamic_shared : nullptr; }

@@ -278,18 +278,21 @@ static void mutate_gene(const tune_space *sp, tune_rng *r, sched_options *o)
 
 /* CUDA genes: threads per block along x, y, z (the mapping's tile sizes),
  * a cap on the blocks per dimension, shared-memory promotion, the threads
- * sharing a reduction (0: heuristic, 1: none, else a power of two),
+ * sharing a reduction (0: heuristic, 1: none, else a power of two), the
+ * blocks sharing one (split=: 0 heuristic, 1 none),
  * unrolling, scalar replacement and fusion. */
 static void mutate_gpu_gene(const tune_space *sp, tune_rng *r, sched_options *o)
 {
   static const int grid[] = {0, 0, 16, 64, 256};
   int mapped = sp->dims < 3 ? sp->dims : 3, d = pick(r, mapped);
   static const int reduce[] = {0, 1, 64, 128, 256, 512, 1024};
-  switch (pick(r, 9)) {
+  static const int split[] = {0, 1, 16, 64, 256};
+  switch (pick(r, 10)) {
   case 0: case 1: case 2: o->gpu_block[d] = coin(r, 10) ? 0 : 1 << pick(r, 10); break;
   case 3: o->gpu_grid[d] = grid[pick(r, (int)(sizeof grid / sizeof grid[0]))]; break;
   case 4: o->gpu_promote = !o->gpu_promote; break;
   case 8: o->gpu_reduce = reduce[pick(r, (int)(sizeof reduce / sizeof reduce[0]))]; break;
+  case 9: o->gpu_split = split[pick(r, (int)(sizeof split / sizeof split[0]))]; break;
   case 5: o->unroll = random_unroll(r); break;
   case 6: o->scalar_replace = !o->scalar_replace; break;
   default: o->fusion = (sched_fusion)pick(r, SCHED_FUSE_COUNT);
@@ -330,6 +333,7 @@ void tune_crossover(const tune_space *sp, tune_rng *r, const sched_options *a, c
     memcpy(child->gpu_grid, b->gpu_grid, sizeof child->gpu_grid);
   child->gpu_promote = coin(r, 50) ? a->gpu_promote : b->gpu_promote;
   child->gpu_reduce = coin(r, 50) ? a->gpu_reduce : b->gpu_reduce;
+  child->gpu_split = coin(r, 50) ? a->gpu_split : b->gpu_split;
   make_legal(sp, child);
 }
 

@@ -94,6 +94,13 @@ static bool packs(const emit_fn *E)
   return E->pf->n_contr > 0 && !emit_target_is_gpu(E->em->tg);
 }
 
+/* Does the workspace hold more than the temporaries: the CPU's packing
+ * buffers or the split reductions' partial results (CUDA), after them? */
+static bool has_scratch(const emit_fn *E)
+{
+  return packs(E) || E->part_bytes > 0;
+}
+
 static bool is_scalar_input(const ir_func *f, int t)
 {
   return f->tensors[t]->rank == 0 && f->tensors[t]->role == IR_INPUT;
@@ -161,9 +168,9 @@ static int64_t static_workspace_bytes(const emit_fn *E)
   int64_t temps = static_temp_bytes(E->f), pack = emit_ukernel_static_pack_bytes(E);
   if (temps < 0 || pack < 0)
     return -1;
-  if (!packs(E))
+  if (!has_scratch(E))
     return temps;
-  return (has_temps(E->f) ? ws_size(temps) : 0) + pack;
+  return (has_temps(E->f) ? ws_size(temps) : 0) + (packs(E) ? pack : 0) + E->part_bytes;
 }
 
 /* #define NAME_WORKSPACE_BYTES for static allocation. */
@@ -336,14 +343,14 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
   fprintf(E->out, "size_t %s_workspace_bytes(", E->name);
   print_size_params(E);
   fputs(")\n{\n", E->out);
-  if (!has_temps(E->f) && !packs(E)) {
+  if (!has_temps(E->f) && !has_scratch(E)) {
     for (int p = 0; p < E->f->n_params; p++)
       fprintf(E->out, "  (void)%s;\n", E->param_c[p]);
     fputs("  return 0;\n}\n\n", E->out);
     return;
   }
   print_param_check(E, "0");
-  if (E->f->memory_planned && !packs(E)) {
+  if (E->f->memory_planned && !has_scratch(E)) {
     fprintf(E->out, "  return %lld;\n}\n\n", (long long)E->f->workspace_bytes);
     return;
   }
@@ -357,6 +364,8 @@ void emit_abi_print_workspace_bytes(emit_fn *E)
     fputs(" + ", E->out);
     emit_ukernel_print_pack_bytes(E);
   }
+  if (E->part_bytes > 0)
+    fprintf(E->out, " + %lld", (long long)E->part_bytes);
   fputs(";\n}\n\n", E->out);
 }
 
@@ -397,7 +406,7 @@ static bool *view_shared(emit_fn *E)
 
 static void print_temp_pointers(emit_fn *E)
 {
-  if (!has_temps(E->f) && !packs(E)) {
+  if (!has_temps(E->f) && !has_scratch(E)) {
     fputs("  (void)workspace;\n", E->out);
     return;
   }
@@ -406,6 +415,11 @@ static void print_temp_pointers(emit_fn *E)
     print_per_call_plan(E);
   if (packs(E)) {
     fputs("  float *aotc_pack = (float *)(void *)((unsigned char *)workspace + ", E->out);
+    print_temps_total(E);
+    fputs(");\n", E->out);
+  }
+  if (E->part_bytes > 0) {
+    fputs("  double *aotc_part_mem = (double *)(void *)((unsigned char *)workspace + ", E->out);
     print_temps_total(E);
     fputs(");\n", E->out);
   }

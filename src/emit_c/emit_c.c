@@ -218,8 +218,10 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   emit_fn E = {.em = em, .pf = pf, .out = out, .f = pf->f, .name = pf->name};
   if (!setup_func(&E) || !emit_ddp_check(&E) || !emit_prepack_setup(&E) || !print_constants(&E))
     return false;
-  if (emit_target_is_gpu(em->tg))
+  if (emit_target_is_gpu(em->tg)) {
+    emit_cuda_partial_bytes(&E);
     emit_cuda_print_kernels(&E);
+  }
   emit_abi_print_workspace_bytes(&E);
   print_entry(&E);
   emit_abi_print_packed(&E);

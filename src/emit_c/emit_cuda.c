@@ -5,7 +5,9 @@
  * printer's (emit_print.c, with the marks of sched_gpu_map spreading loops
  * over blocks and threads), and the entry's launches of them in order on
  * the caller's stream, each grid sized from the band's tile counts. A part
- * that is not one mapped band runs on one thread. */
+ * that is not one mapped band runs on one thread. A reduction kernel the
+ * mapping splits over several blocks per output is two kernels: the
+ * partial results into the workspace, then the kernel folding them. */
 #include "emit_print.h"
 
 #include <isl/aff.h>
@@ -19,14 +21,38 @@
 
 typedef void (*part_fn)(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index);
 
+static const sched_gpu_band *part_band(__isl_keep isl_ast_node *node);
+
+/* The blocks sharing the reduction of part (sched_gpu_band.split) when it
+ * is cut into two stages (emit_split_ok); 0: one kernel. */
+static int part_split(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part)
+{
+  const sched_gpu_band *b = part_band(part);
+  E->k = k->poly;
+  return b && b->reduce && b->split > 1 && emit_split_ok(E, part) ? b->split : 0;
+}
+
+/* fn on a part, twice (E->red_stage 1 and 2) for a split reduction. */
+static int each_stage(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, part_fn fn, int index)
+{
+  int split = part_split(E, k, part);
+  const sched_gpu_band *b = part_band(part);
+  E->red_blocks = split;
+  E->red_dim = b ? b->n : 0;
+  for (int stage = split ? 1 : 0; stage <= (split ? 2 : 0); stage++) {
+    E->red_stage = stage;
+    fn(E, k, part, index++);
+  }
+  E->red_stage = E->red_blocks = E->red_dim = 0;
+  return index;
+}
+
 /* Calls fn on every part of node (a block is cut into its children); a
  * contraction (emit_cuda_contr.c) is one part, given as NULL. */
 static int each_part(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *node, part_fn fn, int index)
 {
-  if (isl_ast_node_get_type(node) != isl_ast_node_block) {
-    fn(E, k, node, index);
-    return index + 1;
-  }
+  if (isl_ast_node_get_type(node) != isl_ast_node_block)
+    return each_stage(E, k, node, fn, index);
   isl_ast_node_list *list = isl_ast_node_block_get_children(node);
   isl_size n = isl_ast_node_list_n_ast_node(list);
   for (int i = 0; i < n; i++) {
@@ -86,11 +112,12 @@ static void part_block(const sched_gpu_band *b, int block[3])
     block[0] = b->reduce;
 }
 
-/* A reduction kernel's shared buffer: a partial result (8 bytes at most)
- * per thread, when some accumulator loop of the part uses it; 0: none. */
-static int part_reduce_shared(const sched_gpu_band *b, __isl_keep isl_ast_node *part)
+/* A reduction kernel's shared buffer: its partial results (8 bytes at
+ * most each, emit_reduce_shared_slots), when some accumulator loop of the
+ * part uses it; 0: none. */
+static int part_reduce_shared(const emit_fn *E, const sched_gpu_band *b, __isl_keep isl_ast_node *part)
 {
-  return b && b->reduce && emit_ast_has_acc(part) ? b->reduce : 0;
+  return b && b->reduce && emit_ast_has_acc(part) ? emit_reduce_shared_slots(E->em->tg, b->reduce) : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -152,7 +179,9 @@ static void print_args(emit_fn *E, bool decl)
         fputs(E->tensor_c[t], E->out);
       sep = ", ";
     }
-  if (decl && !*sep)
+  if (E->red_stage)
+    fprintf(E->out, "%s%s", sep, decl ? "double *aotc_part_mem" : "aotc_part_mem");
+  else if (decl && !*sep)
     fputs("void", E->out);
 }
 
@@ -168,6 +197,8 @@ static void print_unused(emit_fn *E)
   for (int t = 0; t < E->f->n_tensors; t++)
     if (is_argument(E->f, t))
       fprintf(E->out, "  (void)%s;\n", E->tensor_c[t]);
+  if (E->red_stage)
+    fputs("  (void)aotc_part_mem;\n", E->out);
 }
 
 /* ------------------------------------------------------------------------
@@ -194,9 +225,11 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
 {
   int block[3];
   const sched_gpu_band *b = kernel_block(part, block);
-  int red = part ? part_reduce_shared(b, part) : 0;
-  fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes */\n", E->name, index,
-          block[0], block[1], block[2], part ? red * 8 : emit_cuda_contraction_shared_bytes());
+  int red = part ? part_reduce_shared(E, b, part) : 0;
+  static const char *const stage[] = {"", "; stage 1 of a split reduction: partial results",
+                                      "; stage 2 of a split reduction: their fold"};
+  fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes%s */\n", E->name, index,
+          block[0], block[1], block[2], part ? red * 8 : emit_cuda_contraction_shared_bytes(), stage[E->red_stage]);
   fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],
           block[0] * block[1] * block[2]);
   print_kernel_name(E, index);
@@ -279,7 +312,7 @@ static void print_grid(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b
     long long cap = i >= 0 && b->grid_cap[i] > 0 && b->grid_cap[i] < hw_cap[d] ? b->grid_cap[i] : hw_cap[d];
     fputs(d ? ", " : "dim3(", E->out);
     if (i < 0) {
-      fputc('1', E->out);
+      fprintf(E->out, "%d", E->red_stage == 1 && d == E->red_dim ? E->red_blocks : 1);
       continue;
     }
     fputs("aotc_cuda_grid_dim(", E->out);
@@ -304,6 +337,22 @@ static void print_launch(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
   fprintf(E->out, ", dim3(%d, %d, %d), 0, stream", block[0], block[1], block[2]);
   print_args(E, false);
   fputs("));\n", E->out);
+}
+
+static void add_partial_bytes(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
+{
+  const sched_gpu_band *b = part ? part_band(part) : NULL;
+  int64_t bytes = E->red_stage == 1 && b ? (int64_t)b->outputs * E->red_blocks * 8 : 0;
+  (void)k;
+  (void)index;
+  E->part_bytes = bytes > E->part_bytes ? bytes : E->part_bytes;
+}
+
+int64_t emit_cuda_partial_bytes(emit_fn *E)
+{
+  E->part_bytes = 0;
+  each_kernel_part(E, add_partial_bytes);
+  return E->part_bytes;
 }
 
 void emit_cuda_print_launches(emit_fn *E)

@@ -708,6 +708,10 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
     E->failed = true;
     return;
   }
+  if (E->red_stage == 1 && !E->acc) {
+    emit_unbind_indices(E, s);
+    return;
+  }
   emit_indent(E);
   if (E->red_threads > 0 && !E->acc)
     fprintf(E->out, "if (%s == 0) ", E->em->tg->thread_index[0]);
@@ -749,66 +753,201 @@ static void print_combine(emit_fn *E, ir_reduction red, ir_type t, int part)
   }
 }
 
+int emit_reduce_shared_slots(const emit_target *tg, int threads)
+{
+  if (!tg->shuffle_down)
+    return threads;
+  return threads > tg->warp_lanes ? threads / tg->warp_lanes : 0;
+}
+
+/* aotc_red[DST] = aotc_red[DST] op aotc_red[SRC], or aotc_acc = aotc_acc
+ * op SRC: one step of a tree (dst NULL: into aotc_acc). */
+static void print_tree_step(emit_fn *E, const ir_stmt *s, ir_type t, const char *dst, const char *src)
+{
+  emit_indent(E);
+  if (dst)
+    fprintf(E->out, "aotc_red[%s] = ", dst);
+  else
+    fputs("aotc_acc = ", E->out);
+  print_combine(E, s->red, t, 0);
+  if (dst)
+    fprintf(E->out, "aotc_red[%s]", dst);
+  else
+    fputs("aotc_acc", E->out);
+  print_combine(E, s->red, t, 1);
+  fputs(src, E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+}
+
+/* The partial results of the block's threads meet in shared memory, a
+ * tree of log2(threads) steps each behind a barrier; the total in
+ * aotc_red[0]. */
+static void print_shared_tree(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *tid = tg->thread_index[0];
+  char src[64];
+  emit_line(E, "aotc_red[%s] = aotc_acc;", tid);
+  emit_line(E, "%s", tg->barrier);
+  emit_open_block(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2)", E->red_threads / 2);
+  emit_line(E, "if ((int)%s < aotc_s)", tid);
+  E->indent++;
+  snprintf(src, sizeof src, "aotc_red[%s + aotc_s]", tid);
+  print_tree_step(E, s, t, tid, src);
+  E->indent--;
+  emit_line(E, "%s", tg->barrier);
+  emit_close_block(E);
+}
+
+/* aotc_acc folded over the first `lanes` lanes of each warp by shuffles
+ * down (lane i takes lane i + lanes/2, ...): lane 0 ends with the total.
+ * Every lane of mask (the threads of the warp) takes part. */
+static void print_warp_tree(emit_fn *E, const ir_stmt *s, ir_type t, int lanes, unsigned mask)
+{
+  char src[96];
+  snprintf(src, sizeof src, "%s(0x%08xu, aotc_acc, aotc_s)", E->em->tg->shuffle_down, mask);
+  emit_open_block(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2)", lanes / 2);
+  print_tree_step(E, s, t, NULL, src);
+  emit_close_block(E);
+}
+
+/* With shuffles: each warp folds its lanes, lane 0 of every warp leaves
+ * its total in aotc_red[warp], one barrier, and the first warp folds
+ * those; the total in thread 0's aotc_acc. One barrier instead of
+ * log2(threads). */
+static void print_shuffle_tree(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *tid = tg->thread_index[0];
+  int W = tg->warp_lanes, warps = E->red_threads / W;
+  unsigned all = W >= 32 ? 0xffffffffu : (1u << W) - 1;
+  print_warp_tree(E, s, t, warps > 0 ? W : E->red_threads, warps > 0 ? all : (1u << E->red_threads) - 1);
+  if (warps <= 1)
+    return;
+  emit_line(E, "if (%s %% %d == 0)", tid, W);
+  emit_line(E, "  aotc_red[%s / %d] = aotc_acc;", tid, W);
+  emit_line(E, "%s", tg->barrier);
+  emit_open_block(E, "if (%s < %d)", tid, W);
+  emit_line(E, "aotc_acc = %s < %d ? aotc_red[%s] : aotc_acc;", tid, warps, tid);
+  print_warp_tree(E, s, t, warps, all);
+  emit_close_block(E);
+}
+
+/* A split reduction's blocks: "blockIdx.y" for S "Idx" and red_dim 1. */
+static const char *split_dim(emit_fn *E, bool grid)
+{
+  return (grid ? E->em->tg->grid_dim : E->em->tg->block_index)[E->red_dim];
+}
+
+/* The slot of this block's output among the partial results of a split
+ * reduction (the blocks along the members' dimensions, x first), in
+ * front of "+ OUTPUTS * ". */
+static void print_part_slot(emit_fn *E)
+{
+  const emit_target *tg = E->em->tg;
+  static const char *const out[] = {"", "%s + ", "%s + %s * %s + "};
+  static const char *const outs[] = {"", "%s * ", "%s * %s * "};
+  fprintf(E->out, "aotc_part[");
+  fprintf(E->out, out[E->red_dim], tg->block_index[0], tg->grid_dim[0], tg->block_index[1]);
+  fprintf(E->out, outs[E->red_dim], tg->grid_dim[0], tg->grid_dim[1]);
+}
+
+
+/* Stage 2 of a split reduction: aotc_acc folds this output's partial
+ * results, each thread every blockDim-th of them, in order. */
+static void print_part_fold(emit_fn *E, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  emit_open_block(E, "for (int64_t aotc_g = %s; aotc_g < %d; aotc_g += %s)", tg->thread_index[0], E->red_blocks,
+                  tg->block_dim[0]);
+  emit_indent(E);
+  fputs("aotc_acc = ", E->out);
+  print_combine(E, s->red, t, 0);
+  fputs("aotc_acc", E->out);
+  print_combine(E, s->red, t, 1);
+  print_part_slot(E);
+  fputs("aotc_g]", E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+}
+
+/* The partial sums (stage 2: the fold of them), the threads' accumulators
+ * before the tree. */
+static void print_reduction_loop(emit_fn *E, __isl_keep isl_ast_node *node, const ir_stmt *s, ir_type t)
+{
+  if (E->red_stage == 2) {
+    print_part_fold(E, s, t);
+    return;
+  }
+  E->acc = "aotc_acc";
+  E->red_split = true;
+  print_for(E, node);
+  E->acc = NULL;
+}
+
+/* Thread 0 folds the block's total into the left-hand side (stage 1: into
+ * its slot of the partial results). */
+static void print_reduction_result(emit_fn *E, __isl_keep isl_ast_node *body, const ir_stmt *s, ir_type t)
+{
+  const emit_target *tg = E->em->tg;
+  const char *total = tg->shuffle_down ? "aotc_acc" : "aotc_red[0]";
+  emit_line(E, "if (%s == 0)", tg->thread_index[0]);
+  E->indent++;
+  emit_indent(E);
+  if (E->red_stage == 1) {
+    print_part_slot(E);
+    fprintf(E->out, "%s] = %s;\n", split_dim(E, false), total);
+    E->indent--;
+    return;
+  }
+  poly_stmt ps;
+  bind_call(E, body, &ps);
+  emit_print_lhs(E, s);
+  fputs(" = ", E->out);
+  print_combine(E, s->red, t, 0);
+  emit_print_lhs(E, s);
+  print_combine(E, s->red, t, 1);
+  fputs(total, E->out);
+  print_combine(E, s->red, t, 2);
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+  E->indent--;
+}
+
 /* A reduction kernel's accumulator loop (E->red_threads > 0), or a nest
  * around one (EMIT_PLAN_ACC_NEST), shared by the threads of the block along
  * x: each accumulates every red_threads-th iteration of the accumulator
  * loop (all iterations of the loops around it) from the identity, the
- * partial results meet in shared memory in a tree of fixed order (the same
- * result for every order of the threads and every run), and thread 0 folds
- * the total into the left-hand side.
+ * partial results meet in a tree of fixed order (warp shuffles where the
+ * target has them, else shared memory: the same result for every order of
+ * the threads and every run), and thread 0 folds the total into the
+ * left-hand side.
  * The barrier before makes thread 0's earlier writes visible and frees the
  * shared buffer. */
 static void print_shared_reduction(emit_fn *E, __isl_keep isl_ast_node *node, __isl_keep isl_ast_node *body,
                                    const ir_stmt *s)
 {
   const emit_target *tg = E->em->tg;
-  const char *tid = tg->thread_index[0];
   ir_type t = E->f->tensors[s->tensor]->type;
   const char *T = emit_type_name(E, t);
   emit_unbind_indices(E, s);
-  emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
+  if (emit_reduce_shared_slots(tg, E->red_threads) > 0)
+    emit_line(E, "%s *aotc_red = (%s *)aotc_red_mem;", T, T);
+  if (E->red_stage)
+    emit_line(E, "%s *aotc_part = (%s *)aotc_part_mem;", T, T);
   emit_indent(E);
   fprintf(E->out, "%s aotc_acc = ", T);
   print_identity(E, s->red, t);
   fputs(";\n", E->out);
   emit_line(E, "%s", tg->barrier);
-  E->acc = "aotc_acc";
-  E->red_split = true;
-  print_for(E, node);
-  E->acc = NULL;
-  emit_line(E, "aotc_red[%s] = aotc_acc;", tid);
-  emit_line(E, "%s", tg->barrier);
-  emit_line(E, "for (int aotc_s = %d; aotc_s > 0; aotc_s /= 2) {", E->red_threads / 2);
-  E->indent++;
-  emit_line(E, "if ((int)%s < aotc_s)", tid);
-  E->indent++;
-  emit_indent(E);
-  fprintf(E->out, "aotc_red[%s] = ", tid);
-  print_combine(E, s->red, t, 0);
-  fprintf(E->out, "aotc_red[%s]", tid);
-  print_combine(E, s->red, t, 1);
-  fprintf(E->out, "aotc_red[%s + aotc_s]", tid);
-  print_combine(E, s->red, t, 2);
-  fputs(";\n", E->out);
-  E->indent--;
-  emit_line(E, "%s", tg->barrier);
-  E->indent--;
-  emit_line(E, "}");
-  emit_line(E, "if (%s == 0)", tid);
-  poly_stmt ps;
-  bind_call(E, body, &ps);
-  E->indent++;
-  emit_indent(E);
-  emit_print_lhs(E, s);
-  fputs(" = ", E->out);
-  print_combine(E, s->red, t, 0);
-  emit_print_lhs(E, s);
-  print_combine(E, s->red, t, 1);
-  fputs("aotc_red[0]", E->out);
-  print_combine(E, s->red, t, 2);
-  fputs(";\n", E->out);
-  emit_unbind_indices(E, s);
-  E->indent--;
+  print_reduction_loop(E, node, s, t);
+  if (tg->shuffle_down)
+    print_shuffle_tree(E, s, t);
+  else
+    print_shared_tree(E, s, t);
+  print_reduction_result(E, body, s, t);
 }
 
 /* A loop the plan annotated EMIT_PLAN_ACC:
@@ -885,6 +1024,126 @@ bool emit_ast_has_acc(__isl_keep isl_ast_node *node)
   bool found = false;
   isl_ast_node_foreach_descendant_top_down(node, find_acc, &found);
   return found;
+}
+
+/* What emit_split_ok finds in a part. */
+typedef struct split_scan {
+  emit_fn *E;
+  bool seq, spread;     /* below the seq mark; below a spread mark */
+  int loops;            /* loops below the seq mark around the node */
+  int sites;            /* accumulator loops (or nests) found */
+  bool bad;             /* one inside a thread's loop, or a statement not ours */
+  const ir_stmt *site;  /* the statement of the last one */
+  bool *written;        /* per tensor: some statement of the part writes it */
+} split_scan;
+
+static void scan_split(split_scan *S, __isl_keep isl_ast_node *node);
+
+/* The statement at the bottom of an accumulator loop (nest); NULL: none. */
+static const ir_stmt *acc_stmt(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  poly_stmt ps;
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  while (body && isl_ast_node_get_type(body) == isl_ast_node_for) {
+    isl_ast_node *inner = isl_ast_node_for_get_body(body);
+    isl_ast_node_free(body);
+    body = inner;
+  }
+  const ir_stmt *s = body && isl_ast_node_get_type(body) == isl_ast_node_user ? bind_call(E, body, &ps) : NULL;
+  if (s)
+    emit_unbind_indices(E, s);
+  isl_ast_node_free(body);
+  return s;
+}
+
+static void scan_split_for(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  if (!S->spread && (is_annotated(node, EMIT_PLAN_ACC) || is_annotated(node, EMIT_PLAN_ACC_NEST))) {
+    S->site = acc_stmt(S->E, node);
+    S->sites++;
+    S->bad |= !S->site || (S->seq && S->loops > 0);
+    if (S->site)
+      S->written[S->site->tensor] = true;
+    return;
+  }
+  isl_ast_node *body = isl_ast_node_for_get_body(node);
+  S->loops += S->seq;
+  scan_split(S, body);
+  S->loops -= S->seq;
+  isl_ast_node_free(body);
+}
+
+static void scan_split_children(split_scan *S, __isl_take isl_ast_node_list *list)
+{
+  isl_size n = isl_ast_node_list_n_ast_node(list);
+  for (int i = 0; i < n; i++) {
+    isl_ast_node *child = isl_ast_node_list_get_at(list, i);
+    scan_split(S, child);
+    isl_ast_node_free(child);
+  }
+  isl_ast_node_list_free(list);
+}
+
+static void scan_split_mark(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  isl_id *id = isl_ast_node_mark_get_id(node);
+  isl_ast_node *child = isl_ast_node_mark_get_node(node);
+  bool seq = S->seq, spread = S->spread;
+  S->seq |= !strcmp(isl_id_get_name(id), SCHED_MARK_SEQ);
+  S->spread |= !strcmp(isl_id_get_name(id), SCHED_MARK_SPREAD);
+  scan_split(S, child);
+  S->seq = seq;
+  S->spread = spread;
+  isl_ast_node_free(child);
+  isl_id_free(id);
+}
+
+static void scan_split_user(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_call(S->E, node, &ps);
+  S->bad |= !s;
+  if (s) {
+    S->written[s->tensor] = true;
+    emit_unbind_indices(S->E, s);
+  }
+}
+
+static void scan_split(split_scan *S, __isl_keep isl_ast_node *node)
+{
+  switch (isl_ast_node_get_type(node)) {
+  case isl_ast_node_for:
+    scan_split_for(S, node);
+    return;
+  case isl_ast_node_if:
+    scan_split_children(S, isl_ast_node_list_from_ast_node(isl_ast_node_if_get_then_node(node)));
+    if (isl_ast_node_if_has_else_node(node) == isl_bool_true)
+      scan_split_children(S, isl_ast_node_list_from_ast_node(isl_ast_node_if_get_else_node(node)));
+    return;
+  case isl_ast_node_block:
+    scan_split_children(S, isl_ast_node_block_get_children(node));
+    return;
+  case isl_ast_node_mark:
+    scan_split_mark(S, node);
+    return;
+  case isl_ast_node_user:
+    scan_split_user(S, node);
+    return;
+  default:
+    S->bad = true;
+  }
+}
+
+bool emit_split_ok(emit_fn *E, __isl_keep isl_ast_node *part)
+{
+  split_scan S = {.E = E, .written = IR_NEW_ARRAY(E->em->plan->ctx, bool, E->f->n_tensors)};
+  if (!S.written)
+    return false;
+  scan_split(&S, part);
+  bool ok = S.sites == 1 && !S.bad;
+  for (int t = 0; ok && t < E->f->n_tensors; t++)
+    ok = !(S.written[t] && ir_expr_reads(S.site->rhs, t));
+  return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -1011,8 +1270,57 @@ static bool is_spreadable(emit_fn *E, __isl_keep isl_ast_node *loop)
 
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop);
 
+/* A reduction kernel's accumulator loop spread over the block's threads
+ * along x; in stage 1 of a split reduction over the threads of red_blocks
+ * blocks along red_dim as one row of threads. */
+static void print_split_head(emit_fn *E, __isl_keep isl_ast_expr *it, __isl_keep isl_ast_expr *init,
+                             __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
+{
+  const emit_target *tg = E->em->tg;
+  char index[96], count[96];
+  snprintf(index, sizeof index, "%s", tg->thread_index[0]);
+  snprintf(count, sizeof count, "%s", tg->block_dim[0]);
+  if (E->red_stage == 1) {
+    snprintf(index, sizeof index, "(%s * %s + %s)", split_dim(E, false), tg->block_dim[0], tg->thread_index[0]);
+    snprintf(count, sizeof count, "(%s * %s)", split_dim(E, true), tg->block_dim[0]);
+  }
+  print_spread_for_head(E, it, init, cond, inc, index, count);
+}
+
+static isl_bool find_for(__isl_keep isl_ast_node *node, void *user)
+{
+  bool *found = user;
+  *found = *found || isl_ast_node_get_type(node) == isl_ast_node_for;
+  return *found ? isl_bool_false : isl_bool_true;
+}
+
+/* Does the body of loop hold another loop? */
+static bool has_inner_loop(__isl_keep isl_ast_node *loop)
+{
+  bool found = false;
+  isl_ast_node *body = isl_ast_node_for_get_body(loop);
+  isl_ast_node_foreach_descendant_top_down(body, find_for, &found);
+  isl_ast_node_free(body);
+  return found;
+}
+
+/* unroll= on a target with an unroll mark (CUDA): a thread's innermost
+ * sequential loop (or its share of a block's reduction loop) unrolled
+ * that many times (the compiler keeps a remainder loop, so any trip
+ * count stays correct). */
+static void print_unroll_mark(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  int n = E->pf->sched.unroll;
+  if (E->em->tg->unroll_for && n > 1 && !has_inner_loop(loop)) {
+    fprintf(E->out, E->em->tg->unroll_for, n);
+    emit_indent(E);
+  }
+}
+
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
+  if (E->red_stage == 1 && !E->acc && !emit_ast_has_acc(node))
+    return;
   if (!E->acc && (is_annotated(node, EMIT_PLAN_ACC) ||
                   (E->red_threads > 0 && is_annotated(node, EMIT_PLAN_ACC_NEST)))) {
     print_replaced_for(E, node);
@@ -1030,8 +1338,10 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   bool mapped = E->map_kind != EMIT_MAP_NONE && E->map_depth < E->map_n;
   int depth = E->map_depth;
   bool split = E->red_split && is_annotated(node, EMIT_PLAN_ACC);
+  if (!mapped || split)
+    print_unroll_mark(E, node);
   if (split)
-    print_spread_for_head(E, it, init, cond, inc, E->em->tg->thread_index[0], E->em->tg->block_dim[0]);
+    print_split_head(E, it, init, cond, inc);
   else if (mapped)
     print_mapped_for_head(E, it, init, cond, inc);
   else
@@ -1125,6 +1435,8 @@ static void print_simd_block(emit_fn *E, __isl_keep isl_ast_node *block)
  * after); inside, no shared reductions and no thread-0 guards. */
 static void print_spread(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
+  if (E->red_stage == 1)
+    return;
   const emit_target *tg = E->em->tg;
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_ast_expr *init = isl_ast_node_for_get_init(loop);

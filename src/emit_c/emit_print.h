@@ -86,6 +86,14 @@ typedef struct emit_fn {
                              * accumulator loop, whose partial results meet in aotc_red_mem (shared);
                              * the other statements run on thread 0; 0: none */
   bool red_split;           /* the next loop printed is a reduction spread over those threads */
+  int red_stage;            /* a reduction kernel cut in two (sched_gpu_band.split, emit_split_ok): 1: its
+                             * reduction spread over red_blocks blocks too, their partial results into
+                             * aotc_part_mem (nothing else printed); 2: the kernel with the reduction
+                             * folding those; 0: neither */
+  int red_blocks;           /* stages 1 and 2: blocks sharing the reduction, along grid dimension red_dim */
+  int red_dim;              /* (the first after the members': sched_gpu_band.n) */
+  int64_t part_bytes;       /* CUDA: the split reductions' partial results in the workspace, after the
+                             * temporaries (emit_cuda_partial_bytes); 0: none */
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
   const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
@@ -111,6 +119,15 @@ enum { EMIT_MAP_NONE, EMIT_MAP_BLOCKS, EMIT_MAP_THREADS };
 /* Does node hold a loop annotated EMIT_PLAN_ACC (an accumulator loop) that
  * is not below a SCHED_MARK_SPREAD? */
 bool emit_ast_has_acc(__isl_keep isl_ast_node *node);
+/* A reduction kernel's partial results in shared memory (aotc_red_mem) for
+ * a block of threads along x: one per warp with shuffles (none for one
+ * warp), else one per thread. */
+int emit_reduce_shared_slots(const emit_target *tg, int threads);
+/* Can the reduction kernel part (its grid mark or a node above it) be cut
+ * into two stages: exactly one accumulator loop (or nest), under no loop
+ * of a thread's own (one instance per block), reading no tensor the part
+ * writes? */
+bool emit_split_ok(emit_fn *E, __isl_keep isl_ast_node *part);
 
 /* ---- emit_prepack.c: constant operands of contractions packed in advance */
 /* Whether operand op (0: a, rows; 1: b, columns) of contraction c of f can
@@ -205,6 +222,10 @@ void emit_print_ast_expr(emit_fn *E, __isl_keep isl_ast_expr *e);
 void emit_cuda_print_kernels(emit_fn *E);
 /* The entry's launches of them, in order, on `stream`. */
 void emit_cuda_print_launches(emit_fn *E);
+/* The workspace bytes of the split reductions' partial results (8 per
+ * output and block, the most any part needs: parts run one after the
+ * other), also left in E->part_bytes; 0: none. */
+int64_t emit_cuda_partial_bytes(emit_fn *E);
 
 /* ---- emit_cuda_contr.c: contractions with their tiles in shared memory */
 

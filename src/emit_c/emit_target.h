@@ -43,12 +43,15 @@ typedef struct emit_target {
   const char *for_dynamic;        /* in a region: a loop whose iterations go to the next free thread */
   const char *simd_for;           /* before a loop to vectorise */
   const char *simd_reduction;     /* before a vector loop reducing into aotc_acc with %s */
+  const char *unroll_for;         /* before an innermost sequential loop to unroll %d times (unroll=); NULL: none */
   const char *thread_num;         /* definition of aotc_thread(): this thread's number */
   const char *barrier;            /* CUDA: statement waiting for the block ("__syncthreads();"); NULL: none */
   const char *const *thread_index; /* CUDA: 3 spellings ("threadIdx.x", ...); NULL: none */
   const char *const *block_index;  /* CUDA: 3 spellings ("blockIdx.x", ...); NULL: none */
   const char *const *block_dim;    /* CUDA: 3 spellings ("blockDim.x", ...); NULL: none */
   const char *const *grid_dim;     /* CUDA: 3 spellings ("gridDim.x", ...); NULL: none */
+  const char *shuffle_down;       /* CUDA: a warp shuffle with its (mask, value, delta) ("__shfl_down_sync"); NULL: none */
+  int warp_lanes;                 /* CUDA: threads of a warp (32) */
 
   /* Vectors (micro-kernels) */
   const char *vector_guard; /* #if line under which vector types exist */

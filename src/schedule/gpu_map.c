@@ -180,6 +180,20 @@ static long long member_extent(__isl_keep isl_schedule_node *band, int d)
   return n;
 }
 
+/* The most points members first..end-1 of band take together for any
+ * sizes, counted up to cap + 1; -1: unbounded. */
+static long long band_points(__isl_keep isl_schedule_node *band, int first, int end, long long cap)
+{
+  long long points = 1;
+  for (int d = first; d < end && points <= cap; d++) {
+    long long n = member_extent(band, d);
+    if (n < 0)
+      return -1;
+    points *= n;
+  }
+  return points > cap ? cap + 1 : points;
+}
+
 /* Threads sharing each reduction of a kernel whose outermost band has c
  * leading coincident members: reduce= when set (1: none), else
  * SCHED_GPU_REDUCE_THREADS when there is a reduction and the members take
@@ -190,14 +204,47 @@ static int reduce_threads(__isl_keep isl_schedule_node *band, int c, const sched
     return 0;
   if (o->gpu_reduce > 1)
     return o->gpu_reduce;
-  long long outputs = 1;
-  for (int d = 0; d < c && outputs >= 0; d++) {
-    long long n = member_extent(band, d);
-    outputs = n < 0 ? -1 : outputs * n;
-    if (outputs > SCHED_GPU_REDUCE_OUTPUTS)
+  long long outputs = band_points(band, 0, c, SCHED_GPU_REDUCE_OUTPUTS);
+  return outputs >= 0 && outputs <= SCHED_GPU_REDUCE_OUTPUTS ? SCHED_GPU_REDUCE_THREADS : 0;
+}
+
+static isl_bool find_band(__isl_keep isl_schedule_node *node, void *user)
+{
+  bool *found = user;
+  *found = *found || isl_schedule_node_get_type(node) == isl_schedule_node_band;
+  return *found ? isl_bool_false : isl_bool_true;
+}
+
+/* Is the reduction of band (members c on, no band below) shorter than
+ * SCHED_GPU_SPLIT_POINTS for every size? */
+static bool short_reduction(__isl_keep isl_schedule_node *band, int c)
+{
+  bool below = false;
+  isl_schedule_node *child = isl_schedule_node_get_child(band, 0);
+  isl_schedule_node_foreach_descendant_top_down(child, find_band, &below);
+  isl_schedule_node_free(child);
+  long long n = band_points(band, c, isl_schedule_node_band_n_member(band), SCHED_GPU_SPLIT_POINTS);
+  return !below && n >= 0 && n < SCHED_GPU_SPLIT_POINTS;
+}
+
+/* Blocks sharing each reduction of a reduction kernel of `outputs` points
+ * at most (a grid-level two-stage reduction): split= when set (1: none),
+ * else the power of two nearest below SCHED_GPU_FILL_BLOCKS / outputs when
+ * that is at least 2 and the reduction may be long; 0: none. A split needs
+ * one point per block (no grid= cap) and a free grid dimension. */
+static int split_blocks(__isl_keep isl_schedule_node *band, int c, long long outputs, const sched_options *o)
+{
+  if (o->gpu_split == 1 || c >= 3 || outputs < 1 || outputs > SCHED_GPU_REDUCE_OUTPUTS)
+    return 0;
+  for (int d = 0; d < 3; d++)
+    if (o->gpu_grid[d] > 0)
       return 0;
-  }
-  return outputs >= 0 ? SCHED_GPU_REDUCE_THREADS : 0;
+  if (o->gpu_split > 1)
+    return o->gpu_split;
+  int blocks = 1;
+  while (blocks * 2 * outputs <= SCHED_GPU_FILL_BLOCKS)
+    blocks *= 2;
+  return blocks >= 2 && !short_reduction(band, c) ? blocks : 0;
 }
 
 /* Below a reduction kernel's seq mark: the outermost bands with a leading
@@ -227,9 +274,10 @@ static __isl_give isl_schedule_node *mark_spread(__isl_take isl_schedule_node *n
 
 /* A reduction kernel: the c coincident members (untiled) go to the blocks,
  * one point per block, under a grid mark; the rest below a seq mark, its
- * parallel loops spread over the threads. */
+ * parallel loops spread over the threads; with few outputs, each reduction
+ * also over split_blocks blocks. */
 static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl_schedule_node *band, int c,
-                                                   int threads)
+                                                   int threads, const sched_options *o)
 {
   sched_gpu_band *b = IR_NEW(ctx, sched_gpu_band);
   if (!b)
@@ -237,6 +285,8 @@ static __isl_give isl_schedule_node *map_reduction(aotc_ctx *ctx, __isl_take isl
   b->n = c;
   b->reduce = threads;
   b->depth = isl_schedule_node_get_schedule_depth(band);
+  b->outputs = (int)band_points(band, 0, c, SCHED_GPU_REDUCE_OUTPUTS);
+  b->split = split_blocks(band, c, b->outputs, o);
   if (c == 0)
     return mark(mark(mark_spread(band), SCHED_MARK_SEQ, NULL, false), SCHED_MARK_GRID, b, true);
   if (isl_schedule_node_band_n_member(band) > c)
@@ -269,7 +319,7 @@ static __isl_give isl_schedule_node *map_band(aotc_ctx *ctx, __isl_take isl_sche
   }
   int threads = reduce_threads(band, c, o);
   if (threads > 0)
-    return map_reduction(ctx, band, c, threads);
+    return map_reduction(ctx, band, c, threads, o);
   sched_gpu_band *b = c > 0 ? IR_NEW(ctx, sched_gpu_band) : NULL;
   if (!b)
     return band;

@@ -150,6 +150,8 @@ int sched_options_print(char *buf, size_t n, const sched_options *o)
     put(&b, " shared=1");
   if (o->gpu_reduce)
     put(&b, " reduce=%d", o->gpu_reduce);
+  if (o->gpu_split)
+    put(&b, " split=%d", o->gpu_split);
   return (int)b.len;
 }
 
@@ -272,6 +274,8 @@ static bool parse_pair(const char *key, size_t klen, const char *val, size_t vle
     return parse_bool(val, vlen, &o->gpu_promote);
   if (KEY("reduce"))
     return parse_int(val, vlen, 0, SCHED_GPU_MAX_THREADS, &o->gpu_reduce) && !(o->gpu_reduce & (o->gpu_reduce - 1));
+  if (KEY("split"))
+    return parse_int(val, vlen, 0, SCHED_GPU_MAX_SPLIT, &o->gpu_split);
 #undef KEY
   return false;
 }

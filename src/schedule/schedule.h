@@ -54,6 +54,10 @@ typedef struct sched_options {
   int gpu_reduce;      /* reduce=: threads of a block that share each reduction of a kernel with few outputs
                           (a power of two); 0: heuristic (SCHED_GPU_REDUCE_THREADS when the outputs are at
                           most SCHED_GPU_REDUCE_OUTPUTS for every size); 1: off (a thread per output) */
+  int gpu_split;       /* split=: blocks sharing each reduction of a reduction kernel (a grid-level two-stage
+                          reduction: partial results in the workspace, a second kernel folds them); 0:
+                          heuristic (SCHED_GPU_FILL_BLOCKS / outputs when that is 2 or more and the
+                          reduction may be long); 1: off (a block per output) */
 } sched_options;
 
 /* ------------------------------------------------------------------------
@@ -216,6 +220,9 @@ void sched_set_isl_options(isl_ctx *isl, const sched_options *o);
 #define SCHED_GPU_MAX_THREADS 1024
 #define SCHED_GPU_REDUCE_THREADS 256 /* reduce=0: threads of a block sharing a reduction */
 #define SCHED_GPU_REDUCE_OUTPUTS 64  /* reduce=0: cross-thread reductions for at most this many outputs */
+#define SCHED_GPU_FILL_BLOCKS 128    /* split=0: blocks that fill a GPU (an H100 has 132 SMs) */
+#define SCHED_GPU_SPLIT_POINTS 65536 /* split=0: reductions known to be shorter stay on one block */
+#define SCHED_GPU_MAX_SPLIT 1024     /* split=: at most this many blocks per output */
 
 struct isl_pw_aff;
 
@@ -234,6 +241,11 @@ typedef struct sched_gpu_band {
                                  * (tile and block 1, no block mark) and its `reduce` threads along x
                                  * share every reduction below (the printer's cross-thread reductions);
                                  * n may then be 0 (one block) */
+  int split;                    /* > 1: a reduction kernel whose reduction is also shared by `split` blocks
+                                 * along grid dimension n (x, y or z after the members'): the printer
+                                 * makes it two kernels, partial results in the workspace */
+  int outputs;                  /* a reduction kernel: the most points its members take for any sizes
+                                 * (the blocks of the first stage along the members' dimensions) */
 } sched_gpu_band;
 
 /* Options for CUDA without tuning: fusion that keeps parallel loops, scalar

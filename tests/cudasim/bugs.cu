@@ -53,6 +53,16 @@ __global__ void two_barriers_kernel(int64_t N, const float *X, float *Y) {
     Y[i] = t[B - 1 - threadIdx.x];
 }
 
+/* A warp sum whose shuffle only the first half of each warp reaches. */
+__global__ void partial_warp_shuffle_kernel(int64_t N, const float *X, float *Y) {
+  int64_t i = (int64_t)blockIdx.x * B + threadIdx.x;
+  float v = i < N ? X[i] : 0.0f;
+  if (threadIdx.x % 32 < 16)
+    v += __shfl_down_sync(0xffffffffu, v, 8); /* BUG-LINE shuffle */
+  if (i < N)
+    Y[i] = v;
+}
+
 static unsigned blocks_for(int64_t N) { return (unsigned)((N + B - 1) / B); }
 
 extern "C" int bug_shared_oob(int64_t N, const float *X, float *Y, cudaStream_t stream) {
@@ -73,4 +83,9 @@ extern "C" int bug_exit_before_barrier(int64_t N, const float *X, float *Y,
 extern "C" int bug_two_barriers(int64_t N, const float *X, float *Y, cudaStream_t stream) {
   return (int)AOTC_LAUNCH(two_barriers_kernel, dim3(blocks_for(N)), dim3(B), 0, stream, N, X,
                           Y);
+}
+
+extern "C" int bug_partial_warp_shuffle(int64_t N, const float *X, float *Y, cudaStream_t stream) {
+  return (int)AOTC_LAUNCH(partial_warp_shuffle_kernel, dim3(blocks_for(N)), dim3(B), 0, stream, N,
+                          X, Y);
 }

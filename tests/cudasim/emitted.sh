@@ -197,8 +197,8 @@ emitted_tune() {
 # ------------------------------------------------------------------ mapping
 
 # emitted_mapping: the corpus entries with few outputs and long reductions take the
-# cross-thread path (a block per output, a tree in shared memory); one with rows
-# for every size (reduce_sum) keeps a thread per row.
+# cross-thread path (a block per output or several, warp shuffles, one shared slot per warp); one
+# with rows for every size (reduce_sum) keeps a thread per row.
 emitted_mapping() {
   local e f out=$build/mapping
   mkdir -p "$out"
@@ -210,12 +210,60 @@ emitted_mapping() {
     if [ "$e" = reduce_sum ]; then
       if grep -q 'aotc_red_mem' "$out/$e.cu"; then fail "mapping $e: a row per thread expected"
       else pass "mapping $e: a thread per row (rows for every size)"; fi
-    elif grep -q '__shared__ double aotc_red_mem\[256\];' "$out/$e.cu" &&
-         grep -q 'aotc_red\[threadIdx.x\] = .*aotc_red\[threadIdx.x + aotc_s\]' "$out/$e.cu" &&
-         grep -q '+= (int64_t)blockDim.x \* 1) {' "$out/$e.cu"; then
-      pass "mapping $e: reduction shared by the threads of a block"
+    elif grep -q '__shared__ double aotc_red_mem\[8\];' "$out/$e.cu" &&
+         grep -q '__shfl_down_sync(0xffffffffu, aotc_acc, aotc_s)' "$out/$e.cu" &&
+         grep -Eq '\+= \(int64_t\)(blockDim.x|\(gridDim.[xyz] \* blockDim.x\)) \* 1\) \{' "$out/$e.cu"; then
+      pass "mapping $e: reduction shared by the threads of $(grep -q 'stage 1' "$out/$e.cu" && echo "many blocks (two stages)" || echo "a block") (warp shuffles, a slot per warp)"
     else fail "mapping $e: no cross-thread reduction in the emitted CUDA"; fi
   done
+}
+
+# ------------------------------------------------------------------ options
+
+# emitted_options: the mapping's options change the emitted CUDA and keep it correct. unroll=4
+# marks a thread's innermost loops AOTC_UNROLL(4) (none without it); reduce_vec (one output) and
+# rowsum_few (two) are grid-level two-stage reductions by default (a stage-1 kernel over 128 and
+# 64 blocks per output, a stage-2 kernel folding the partial results, whose bytes are what
+# NAME_workspace_bytes returns), one kernel with split=1 (no workspace); a few corpus cases then
+# run on the simulator in all three orders against their references under unroll=4 split=16 and
+# under reduce=16 split=4 (a block of half a warp: shuffles with a partial mask). The runtime's
+# objects: the plain emitted run's when built, else built here.
+emitted_options() {
+  local dir=$build/options base="fuse=keep sr=1 shared=0" objs line e i=0 start=$SECONDS
+  mkdir -p "$dir"
+  opt_cu() { nice "$AOTC" "$kdir/$1" --entry "$2" --target cuda ${3:+--schedule "$3"} -o "$dir/$4.cu" 2>"$dir/$4.log"; }
+  if opt_cu matmul.tc matvec "$base unroll=4" mv4 && opt_cu matmul.tc matvec "$base" mv &&
+     grep -q 'AOTC_UNROLL(4)' "$dir/mv4.cu" && ! grep -q 'AOTC_UNROLL' "$dir/mv.cu"; then
+    pass "options: unroll=4 marks matvec's inner loop AOTC_UNROLL(4), none without"
+  else fail "options: unroll=4 on matvec" "$dir/mv4.log"; fi
+  if opt_cu reduce.tc reduce_vec "" rv && opt_cu reduce.tc rowsum_few "" rs && opt_cu reduce.tc reduce_vec "$base split=1" rv1 &&
+     grep -q 'stage 1 of a split reduction' "$dir/rv.cu" && grep -q 'stage 2 of a split reduction' "$dir/rv.cu" &&
+     grep -q 'kernel1, dim3(128, 1, 1), dim3(256, 1, 1)' "$dir/rv.cu" && grep -q 'return 0 + 1024;' "$dir/rv.cu" &&
+     grep -q 'dim3(aotc_cuda_grid_dim(2, 2147483647), 64, 1), dim3(256, 1, 1)' "$dir/rs.cu" &&
+     grep -q 'return 0 + 1024;' "$dir/rs.cu" &&
+     ! grep -q 'stage 1' "$dir/rv1.cu" && grep -A4 'workspace_bytes(int64_t N)$' "$dir/rv1.cu" | grep -q 'return 0;'; then
+    pass "options: two-stage reductions (128 and 64 blocks per output, 1024 workspace bytes), one kernel with split=1"
+  else fail "options: split reductions" "$dir/rv.log"; fi
+  emitted_prepare
+  if ! objs=$(ls "$build"/rt-sim/{aotc_cuda_runner,cuda_sim,cuda_sim_exec}.o 2>/dev/null | tr '\n' ' ') ||
+     [ -z "$objs" ]; then
+    if ! objs=$(rt_objects options -O1); then fail "options: runtime build" "$build/rt-options.log"; return; fi
+  fi
+  export AOTC_CUDA_SIM_OBJS="$objs"
+  mkdir -p "$build/res-options"
+  for e in "matvec:$base unroll=4 split=16" "sumsq_big:$base unroll=4 split=16" "rowmax_big:$base unroll=4 split=16" \
+           "softmax_row:$base unroll=4 split=16" "rowsum_few:$base reduce=16 split=4" "imin_few:$base reduce=16 split=4" \
+           "dsum_big:$base reduce=16 split=4"; do
+    line=$(awk -v e="${e%%:*}" '$2 == e' "$kdir/manifest.txt")
+    CUDA_SIM_SCHEDULE=${e#*:} corpus_case "$build/res-options/$i" "$line"
+    line=$(head -n 1 "$build/res-options/$i"); i=$((i + 1))
+    case $line in
+      PASS*) pass "options ${e#*:}: ${line#PASS }" ;;
+      *) fail "options ${e#*:}: ${line#FAIL }"; tail -n +2 "$build/res-options/$((i - 1))" ;;
+    esac
+  done
+  unset AOTC_CUDA_SIM_OBJS
+  echo "options on the simulator: $((SECONDS - start)) s"
 }
 
 # ------------------------------------------------------------------ nvcc

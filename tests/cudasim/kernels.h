@@ -24,7 +24,8 @@ size_t matmul_reg_workspace_bytes(int64_t M, int64_t K, int64_t N);
 /* reduce.cu: Y(0) = sum of X(N): per-block shared-memory trees, then one block over them. */
 int reduce_sum(int64_t N, const float *X, float *Y, void *workspace, cudaStream_t stream);
 size_t reduce_sum_workspace_bytes(int64_t N);
-/* reduce.cu: Y(r, c) = softmax over c of X(r, c); one block per row, two block reductions. */
+/* reduce.cu: Y(r, c) = softmax over c of X(r, c); one block per row, two block reductions
+ * (warp shuffles, then a shared buffer). */
 int softmax(int64_t R, int64_t C, const float *X, float *Y, void *workspace,
             cudaStream_t stream);
 size_t softmax_workspace_bytes(int64_t R, int64_t C);
@@ -43,6 +44,7 @@ int bug_shared_oob(int64_t N, const float *X, float *Y, cudaStream_t stream);
 int bug_divergent_barrier(int64_t N, const float *X, float *Y, cudaStream_t stream);
 int bug_exit_before_barrier(int64_t N, const float *X, float *Y, cudaStream_t stream);
 int bug_two_barriers(int64_t N, const float *X, float *Y, cudaStream_t stream);
+int bug_partial_warp_shuffle(int64_t N, const float *X, float *Y, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -256,7 +256,7 @@ static const struct {
     {"matmul", 3},     {"matmul_reg", 3},        {"reduce", 1},
     {"softmax", 2},    {"bias_act", 2},          {"block_reverse", 2},
     {"shared_oob", 1}, {"divergent_barrier", 1}, {"exit_before_barrier", 1},
-    {"two_barriers", 1}, {"api", 0},
+    {"two_barriers", 1}, {"partial_warp_shuffle", 1}, {"api", 0},
 };
 
 static int run_test(const char *name, char **argv) {
@@ -280,6 +280,8 @@ static int run_test(const char *name, char **argv) {
     return test_bug(name, bug_exit_before_barrier, argv);
   if (!strcmp(name, "two_barriers"))
     return test_bug(name, bug_two_barriers, argv);
+  if (!strcmp(name, "partial_warp_shuffle"))
+    return test_bug(name, bug_partial_warp_shuffle, argv);
   return test_api();
 }
 

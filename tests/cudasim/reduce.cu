@@ -1,7 +1,7 @@
 /* reduce.cu: reductions across the threads of a block through a tree in shared memory, as
  * aotc maps a reduction that the schedule spreads over threads: a sum of N elements (per-block
  * partial sums in the workspace, then one block over them) and a row softmax (one block per
- * row, a max and a sum reduction reusing one shared buffer). N and C need not be multiples
+ * row, a max and a sum reduction through warp shuffles and one shared buffer). N and C need not be multiples
  * of the block. */
 #include "kernels.h"
 
@@ -50,25 +50,29 @@ extern "C" int reduce_sum(int64_t N, const float *X, float *Y, void *workspace,
 
 #define SB 128
 
-/* The maximum (is_max) or the sum of v over the block; every thread gets the result. The
- * last barrier lets the next call overwrite red[] once everyone has read red[0]. */
+/* The maximum (is_max) or the sum of v over the block; every thread gets the result. Each
+ * warp folds its 32 values with shuffles (a fixed tree: lane i takes lane i + 16, ...), lane 0
+ * leaves the warp's result in red[], and every thread folds the SB / 32 of them in order. The
+ * last barrier lets the next call overwrite red[] once everyone has read it. */
 __device__ float block_reduce(float *red, float v, bool is_max) {
   unsigned t = threadIdx.x;
-  red[t] = v;
-  __syncthreads();
-  for (unsigned w = SB / 2; w > 0; w >>= 1) {
-    if (t < w)
-      red[t] = is_max ? fmaxf(red[t], red[t + w]) : red[t] + red[t + w];
-    __syncthreads();
+  for (int o = warpSize / 2; o > 0; o /= 2) {
+    float w = __shfl_down_sync(0xffffffffu, v, o);
+    v = is_max ? fmaxf(v, w) : v + w;
   }
+  if (t % warpSize == 0)
+    red[t / warpSize] = v;
+  __syncthreads();
   float r = red[0];
+  for (int i = 1; i < SB / 32; i++)
+    r = is_max ? fmaxf(r, red[i]) : r + red[i];
   __syncthreads();
   return r;
 }
 
 __global__ void __launch_bounds__(SB)
     softmax_kernel(int64_t C, const float *__restrict__ X, float *__restrict__ Y) {
-  __shared__ float red[SB];
+  __shared__ float red[SB / 32];
   const float *x = X + (int64_t)blockIdx.x * C;
   float *y = Y + (int64_t)blockIdx.x * C;
   float m = -INFINITY, s = 0.0f;

@@ -3,7 +3,7 @@
 # Builds the hand-written .cu files of this directory with g++ against the simulator, runs
 # each test in forward, reverse and random thread order (the output must pass the C reference
 # and be bit-identical across the three), runs the catch-a-bug tests (a matmul with a barrier
-# removed, divergent barriers named by line, and, with --san, an out-of-bounds shared access
+# removed, divergent barriers and a shuffle reached by half a warp named by line, and, with --san, an out-of-bounds shared access
 # reported by ASan), runs the pthreads mode under ThreadSanitizer (a removed barrier is a
 # reported race), and checks that the same .cu files compile with nvcc for sm_80 and sm_90
 # without warnings or spills (skipped without nvcc).
@@ -16,14 +16,16 @@
 # thread orders (the whole corpus under ASan+UBSan with --san; every 4th case in the plain run,
 # CUDA_SAMPLE=1 for all), and every emitted .cu through nvcc for sm_80 and
 # sm_90 with its resource usage checked against the mapping's budget (plain run only);
-# `aotc tune --target cuda-sim` on a matmul and a reduction (emitted_tune, plain run only); and
+# the mapping's options (unroll=, split=, reduce=) changing the emitted code and keeping it
+# correct (emitted_options, plain run only); `aotc tune --target cuda-sim` on a matmul and a
+# reduction (emitted_tune, plain run only); and
 # (plain run) that the corpus's reductions with few outputs use the cross-thread path.
 #
 # Ends with `N passed, N failed, N skipped`. CXX (default g++) and NVCC (default nvcc, then
 # /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
 # test; KEEP=1 keeps the build directory; CUDA_SIM_EMITTED=0 leaves the emitted corpus on the
 # simulator to the --san run (the plain run keeps its tuning and nvcc checks); ONLY=emitted runs
-# only the emitted-code tests (ONLY=tune only the tuning ones),
+# only the emitted-code tests (ONLY=tune only the tuning ones, ONLY=options the options ones),
 # ONLY=sim only the hand-written ones; CUDA_CASES="ENTRY ..." limits the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -186,10 +188,28 @@ mapfile -t cases < <(grep -v '^#' $here/cases.txt)
 small=("matmul 20 20 20" "matmul_reg 33 17 35" "reduce 1000" "softmax 3 200" "bias_act 10 33"
        "block_reverse 100 32")
 
+# shuffle_bug BIN MODE: the shuffle only half of each warp reaches fails the launch with
+# FILE:LINE naming it, in every order (fibers: 16 lanes arrived) or in the pthreads mode (as
+# many as arrived before a lane of the other half exited).
+shuffle_bug() {
+  local bin=$1 mode=$2 line o n=16; line=$(bug_line shuffle)
+  [ "$mode" = pthreads ] && n='[0-9]*'
+  local want="bugs.cu:$line: error: __shfl_down_sync() reached by $n of the 32 lanes"
+  for o in forward reverse random; do
+    [ "$mode" = pthreads ] && [ $o != forward ] && continue
+    runs "$bin" $o "$mode" partial_warp_shuffle 100
+    if [ $? -ne 1 ] || ! grep -q "$want" "$build/err"; then
+      fail "$bin partial_warp_shuffle [$o order, $mode]: expected '$want...'" "$build/err"; return
+    fi
+  done
+  pass "$bin partial_warp_shuffle [$mode]: $(grep -m1 "$want" "$build/err" | cut -c1-110)..."
+}
+
 barrier_bugs() {
   barrier_bug "$1" divergent_barrier divergent
   barrier_bug "$1" exit_before_barrier exit
   barrier_bug "$1" two_barriers even odd
+  shuffle_bug "$1" fibers
 }
 
 nvcc_checks() {
@@ -211,13 +231,14 @@ source "$here/emitted.sh"
 
 plain_suite() {
   local c
-  if [ "${ONLY:-}" = tune ]; then
-    emitted_tune
+  if [ "${ONLY:-}" = tune ] || [ "${ONLY:-}" = options ]; then
+    emitted_$ONLY
     return
   fi
   if [ "${ONLY:-}" = emitted ]; then
     emitted_mapping
     emitted_sim sim -O1 -Wall -Wextra -Werror
+    emitted_options
     emitted_tune
     emitted_nvcc
     return
@@ -229,6 +250,7 @@ plain_suite() {
   for c in "${cases[@]}"; do orders sim $c; done
   for c in "${small[@]}"; do pthreads sim $c; done
   barrier_bugs sim
+  shuffle_bug sim pthreads
   dropped_barrier sim-drop1
   dropped_barrier sim-drop2
   for c in "${small[@]}"; do tsan_clean tsan $c; done
@@ -239,6 +261,7 @@ plain_suite() {
   emitted_mapping
   # CUDA_SIM_EMITTED=0: the emitted corpus runs under the sanitizers only (--san).
   [ "${CUDA_SIM_EMITTED:-1}" = 0 ] || CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
+  emitted_options
   emitted_tune
   emitted_nvcc
 }

@@ -4,7 +4,7 @@
 AOTC=${AOTC:-$root/build/aotc}
 kdir=$root/tests/kernels
 mdir=$root/tests/models
-san_cases=" matmul conv2d_pad1 softmax maxpool2 layernorm bmm reduce_sum transpose2d "
+san_cases=" matmul conv2d_pad1 softmax maxpool2 layernorm bmm reduce_sum transpose2d sumsq_big rowmax_big imin_few "
 
 # gpu_case NAME FILE ENTRY OUTS REFDIR REFPREFIX INPUT_ARGS...
 gpu_case() {
@@ -52,6 +52,29 @@ emitted_gpu() {
   for m in mlp cnn transformer; do
     mkdir -p "$build/ref-$m" && ln -sf "$mdir/$m.output.npy" "$build/ref-$m/output.npy"
     gpu_case "model-$m" "$mdir/$m.onnx" "" output "$build/ref-$m" "" --input "input=$mdir/$m.input.npy"
+  done
+  emitted_gpu_options
+}
+
+# The mapping's options on the GPU (tests/cudasim's emitted_options on the simulator): unroll=4
+# and two-stage reductions over 16 blocks per output, and blocks of half a warp (shuffles with a
+# partial mask) with split=4, against the references.
+emitted_gpu_options() {
+  local e o base="fuse=keep sr=1 shared=0"
+  for e in "matvec:$base unroll=4 split=16" "sumsq_big:$base unroll=4 split=16" "rowmax_big:$base unroll=4 split=16" \
+           "rowsum_few:$base reduce=16 split=4" "imin_few:$base reduce=16 split=4" "dsum_big:$base reduce=16 split=4"; do
+    o=${e#*:} e=${e%%:*}
+    gpu_case "$e[${o// /,}]" "$kdir/$(awk -v e="$e" '$2 == e { print $1 }' "$kdir/manifest.txt")" "$e" \
+      "$(awk -v e="$e" '$2 == e { sub(/.* -> /, ""); print }' "$kdir/manifest.txt")" \
+      "$kdir/fixtures/$e" expected_ $(gpu_inputs "$e") --schedule "$o"
+  done
+}
+
+# --input NAME=PATH for each input of a manifest case.
+gpu_inputs() {
+  local a
+  for a in $(awk -v e="$1" '$2 == e { for (i = 3; $i != "->"; i++) print $i }' "$kdir/manifest.txt"); do
+    echo "--input $a=$kdir/fixtures/$1/$a.npy"
   done
 }
 

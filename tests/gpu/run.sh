@@ -6,7 +6,7 @@
 # and checks that the catch-a-bug kernels are caught there too (a matmul without a barrier:
 # racecheck hazards; divergent barriers: synccheck errors; an out-of-bounds shared read:
 # memcheck, reported as informational since one element past a small shared array can lie
-# inside the block's shared window).
+# inside the block's shared window; a shuffle half a warp reaches: synccheck, informational).
 #
 # Then the CUDA that aotc emits (needs AOTC, default build/aotc): every case of
 # tests/kernels/manifest.txt and the model fixtures with `aotc run --target cuda` against their
@@ -108,6 +108,7 @@ sanitizer_suite() {
   sanitize racecheck gpu-drop2 caught matmul 37 45 29
   for c in "${bugs[@]}"; do sanitize synccheck gpu caught $c; done
   sanitize memcheck gpu info shared_oob 100
+  sanitize synccheck gpu info partial_warp_shuffle 100
 }
 
 gpu_present || skip_all "no GPU: nvidia-smi absent or failing"

@@ -519,6 +519,34 @@ def _(r):
     return dict(X=X), dict(Y=F(x / x.sum(1, keepdims=True)))
 
 
+@case('reduce.tc', 'sumsq_big')
+def _(r):
+    N = sz(r, 60000, 90000)
+    A = f32(r, N)
+    return dict(A=A), dict(O=F([(D(A) * D(A)).sum()]))
+
+
+@case('reduce.tc', 'rowmax_big')
+def _(r):
+    N = sz(r, 10000, 16000)
+    A = f32(r, 3, N, lo=-100, hi=-1)  # all negative: a 0 identity would show
+    return dict(A=A), dict(O=F(A.max(1)))
+
+
+@case('reduce.tc', 'imin_few')
+def _(r):
+    N = sz(r, 3000, 9000)
+    A = i32(r, 1, 1 << 30, 2, N)  # all positive: a 0 identity would show
+    return dict(A=A), dict(O=A.min(1).astype(np.int32))
+
+
+@case('reduce.tc', 'dsum_big')
+def _(r):
+    N = sz(r, 10000, 20000)
+    A = f64(r, N)
+    return dict(A=A), dict(O=np.asarray([A.sum()], dtype=np.float64))
+
+
 @case('softmax.tc', 'softmax_row')
 def _(r):
     Dd = sz(r, 1000, 5000)
@@ -1243,6 +1271,10 @@ SPECS = {
     'rowmin_few': 'N=1000:50000 : A=f4[1,N](1,100)',
     'softmax_row': 'D=1000:5000 : X=f4[1,D](-4,4)',
     'rownorm_few': 'N=1000:3000 : X=f4[2,N](0.5,1.5)',
+    'sumsq_big': 'N=60000:90000 : A=f4[N]',
+    'rowmax_big': 'N=10000:16000 : A=f4[3,N](-100,-1)',
+    'imin_few': 'N=3000:9000 : A=i4[2,N](1,1073741824)',
+    'dsum_big': 'N=10000:20000 : A=f8[N]',
     'add_row_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[N]',
     'add_col_bias': 'M=1:10 N=1:10 : A=f4[M,N] b=f4[M]',
     'outer': 'M=1:12 N=1:12 : x=f4[M] y=f4[N]',

@@ -49,6 +49,11 @@ Test(cuda, options_round_trip)
   cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_reduce == 64, "%s: %s", buf, err);
   cr_assert_not(sched_options_parse("reduce=48", &o, err, sizeof err), "not a power of two");
   cr_assert_not(sched_options_parse("reduce=2048", &o, err, sizeof err));
+  cr_assert(sched_options_parse("split=64", &o, err, sizeof err) && o.gpu_split == 64, "%s", err);
+  sched_options_print(buf, sizeof buf, &o);
+  cr_assert(strstr(buf, " split=64"), "%s", buf);
+  cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_split == 64, "%s: %s", buf, err);
+  cr_assert_not(sched_options_parse("split=4096", &o, err, sizeof err));
 }
 
 Test(cuda, block_sizes_fit_1024_threads)
@@ -114,30 +119,68 @@ Test(cuda, contraction_promotes_tiles_to_shared_memory)
 }
 
 /* The cross-thread path: a block's threads each accumulate a strided part,
- * then a tree of fixed order in shared memory; thread 0 writes. */
-#define RED_TREE "aotc_red[threadIdx.x] = aotc_red[threadIdx.x] + aotc_red[threadIdx.x + aotc_s];"
+ * then each warp folds its lanes by shuffles, lane 0 of each warp into a
+ * shared slot, and the first warp folds those; thread 0 writes. */
+#define RED_WARP "aotc_acc = aotc_acc + __shfl_down_sync(0xffffffffu, aotc_acc, aotc_s);"
 #define RED_SPLIT "+ (int64_t)threadIdx.x * 1; c0 < N; c0 += (int64_t)blockDim.x * 1)"
 
 Test(cuda, scalar_reduction_is_shared_by_a_block)
 {
-  char *cu = emit_cuda("def total(float(N) A) -> (s) { s +=! A(n) }\n");
+  char *cu = emit_cuda_with("def total(float(N) A) -> (s) { s +=! A(n) }\n", "sr=1 split=1");
   cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(256, 1, 1)"), "%s", cu);
-  cr_assert(strstr(cu, "block 256x1x1, shared 2048 bytes"), "%s", cu);
-  cr_assert(strstr(cu, "__shared__ double aotc_red_mem[256];"), "%s", cu);
-  cr_assert(strstr(cu, RED_SPLIT) && strstr(cu, RED_TREE), "%s", cu);
-  cr_assert(strstr(cu, "if (threadIdx.x == 0)\n      s[0] = s[0] + aotc_red[0];"), "%s", cu);
+  cr_assert(strstr(cu, "block 256x1x1, shared 64 bytes"), "%s", cu);
+  cr_assert(strstr(cu, "__shared__ double aotc_red_mem[8];"), "%s", cu);
+  cr_assert(strstr(cu, RED_SPLIT) && strstr(cu, RED_WARP), "%s", cu);
+  cr_assert(strstr(cu, "aotc_acc = threadIdx.x < 8 ? aotc_red[threadIdx.x] : aotc_acc;"), "%s", cu);
+  cr_assert(strstr(cu, "if (threadIdx.x == 0)\n      s[0] = s[0] + aotc_acc;"), "%s", cu);
+  cr_assert_null(strstr(cu, "aotc_part"), "split=1: one kernel\n%s", cu);
+  free(cu);
+}
+
+/* A long reduction into few outputs: two kernels, the first over
+ * SCHED_GPU_FILL_BLOCKS blocks leaving a partial result per block in the
+ * workspace, the second folding them in order. */
+Test(cuda, scalar_reduction_takes_two_stages)
+{
+  char *cu = emit_cuda("def total(float(N) A) -> (s) { s +=! A(n) }\n");
+  cr_assert(strstr(cu, "kernel1, dim3(128, 1, 1), dim3(256, 1, 1), 0, stream, N, A, s, aotc_part_mem)"), "%s", cu);
+  cr_assert(strstr(cu, "kernel2, dim3(1, 1, 1), dim3(256, 1, 1), 0, stream, N, A, s, aotc_part_mem)"), "%s", cu);
+  cr_assert(strstr(cu, "+ (int64_t)(blockIdx.x * blockDim.x + threadIdx.x) * 1; c0 < N; "
+                       "c0 += (int64_t)(gridDim.x * blockDim.x) * 1)"),
+            "%s", cu);
+  cr_assert(strstr(cu, "aotc_part[blockIdx.x] = aotc_acc;"), "%s", cu);
+  cr_assert(strstr(cu, "for (int64_t aotc_g = threadIdx.x; aotc_g < 128; aotc_g += blockDim.x) {\n"
+                       "      aotc_acc = aotc_acc + aotc_part[aotc_g];"),
+            "%s", cu);
+  cr_assert(strstr(cu, "return 0 + 1024;"), "128 partial results of 8 bytes\n%s", cu);
+  free(cu);
+}
+
+/* Two reductions in one part, the second reading the first's result: the
+ * part cannot be cut into stages (emit_split_ok) and stays one kernel. */
+Test(cuda, dependent_reductions_stay_one_stage)
+{
+  char *cu = emit_cuda("def sn(float(2, N) X) -> (s) { m(i) max=! X(i, j)\n s(i) +=! exp(X(i, j) - m(i)) }\n");
+  cr_assert(strstr(cu, "aotc_sn_kernel0: block 256x1x1, shared 64 bytes */"), "%s", cu);
+  cr_assert_null(strstr(cu, "aotc_part"), "%s", cu);
+  cr_assert_null(strstr(cu, "aotc_sn_kernel1"), "%s", cu);
   free(cu);
 }
 
 Test(cuda, few_long_rows_take_a_block_each)
 {
-  char *cu = emit_cuda("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n");
+  char *cu = emit_cuda_with("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n", "sr=1 split=1");
   cr_assert(strstr(cu, "dim3(aotc_cuda_grid_dim(3, 2147483647), 1, 1), dim3(256, 1, 1)"), "%s", cu);
   cr_assert(strstr(cu, "(int64_t)blockIdx.x * 1; c0 <= 2; c0 += (int64_t)gridDim.x * 1)"), "%s", cu);
-  cr_assert(strstr(cu, "aotc_red[threadIdx.x] = aotc_max_float(aotc_red[threadIdx.x], "
-                       "aotc_red[threadIdx.x + aotc_s]);"),
+  cr_assert(strstr(cu, "aotc_acc = aotc_max_float(aotc_acc, __shfl_down_sync(0xffffffffu, aotc_acc, aotc_s));"),
             "%s", cu);
   cr_assert(strstr(cu, "if (threadIdx.x == 0) O[c0] = (-INFINITY);"), "%s", cu);
+  free(cu);
+  cu = emit_cuda("def rmax(float(3, N) A) -> (O) { O(i) max=! A(i, j) }\n");
+  cr_assert(strstr(cu, "dim3(aotc_cuda_grid_dim(3, 2147483647), 32, 1), dim3(256, 1, 1)"), "split over y\n%s", cu);
+  cr_assert(strstr(cu, "aotc_part[blockIdx.x + gridDim.x * blockIdx.y] = aotc_acc;"), "%s", cu);
+  cr_assert(strstr(cu, "aotc_part[blockIdx.x + gridDim.x * aotc_g]"), "%s", cu);
+  cr_assert(strstr(cu, "return 0 + 768;"), "3 x 32 partial results of 8 bytes\n%s", cu);
   free(cu);
 }
 
@@ -148,8 +191,14 @@ Test(cuda, many_rows_keep_a_thread_per_row_unless_reduce_is_set)
   cr_assert_null(strstr(cu, "aotc_red_mem"), "%s", cu);
   free(cu);
   cu = emit_cuda_with(tc, "sr=1 reduce=64");
-  cr_assert(strstr(cu, "block 64x1x1, shared 512 bytes"), "%s", cu);
-  cr_assert(strstr(cu, "for (int aotc_s = 32; aotc_s > 0; aotc_s /= 2)"), "%s", cu);
+  cr_assert(strstr(cu, "block 64x1x1, shared 16 bytes"), "%s", cu);
+  cr_assert(strstr(cu, "for (int aotc_s = 16; aotc_s > 0; aotc_s /= 2)"), "%s", cu);
+  cr_assert(strstr(cu, "for (int aotc_s = 1; aotc_s > 0; aotc_s /= 2)"), "two warps\n%s", cu);
+  cr_assert_null(strstr(cu, "aotc_part"), "rows for every size: no split\n%s", cu);
+  free(cu);
+  cu = emit_cuda_with(tc, "sr=1 reduce=16");
+  cr_assert(strstr(cu, "block 16x1x1, shared 0 bytes") && !strstr(cu, "aotc_red_mem"), "%s", cu);
+  cr_assert(strstr(cu, "__shfl_down_sync(0x0000ffffu, aotc_acc, aotc_s)"), "half a warp\n%s", cu);
   free(cu);
   cu = emit_cuda_with("def total(float(N) A) -> (s) { s +=! A(n) }\n", "sr=1 reduce=1");
   cr_assert(strstr(cu, "dim3(1, 1, 1), dim3(1, 1, 1)") && !strstr(cu, "aotc_red_mem"), "reduce=1: off\n%s", cu);
@@ -160,13 +209,26 @@ Test(cuda, many_rows_keep_a_thread_per_row_unless_reduce_is_set)
  * innermost loop, every thread runs the loops around it, one tree. */
 Test(cuda, reduction_nest_has_one_tree)
 {
-  char *cu = emit_cuda("def all(float(M, N) A) -> (O) { O(z) +=! A(i, j) where z in 0:1 }\n");
+  char *cu = emit_cuda_with("def all(float(M, N) A) -> (O) { O(z) +=! A(i, j) where z in 0:1 }\n", "sr=1 split=1");
   cr_assert(strstr(cu, "for (int64_t c0 = 0; c0 < M; c0 += 1) {\n"
                        "      for (int64_t c1 = 0 + (int64_t)threadIdx.x * 1; c1 < N; "
                        "c1 += (int64_t)blockDim.x * 1) {"),
             "%s", cu);
   const char *tree = strstr(cu, "aotc_s /= 2");
-  cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree\n%s", cu);
+  tree = tree ? strstr(tree + 1, "aotc_s /= 2") : NULL;
+  cr_assert(tree && !strstr(tree + 1, "aotc_s /= 2"), "one tree (warps, then their totals)\n%s", cu);
+  free(cu);
+}
+
+/* unroll= marks a thread's innermost loop; C has no such mark. */
+Test(cuda, unroll_marks_a_threads_inner_loop)
+{
+  const char *tc = "def mv(float(M, K) A, float(K) x) -> (y) { y(i) +=! A(i, k) * x(k) }\n";
+  char *cu = emit_cuda_with(tc, "sr=1 unroll=4");
+  cr_assert(strstr(cu, "AOTC_UNROLL(4)\n        for (int64_t c2 = 0; c2 < K; c2 += 1) {"), "%s", cu);
+  free(cu);
+  cu = emit_cuda_with(tc, "sr=1");
+  cr_assert_null(strstr(cu, "AOTC_UNROLL"), "%s", cu);
   free(cu);
 }
 
