@@ -717,6 +717,22 @@ static __isl_give isl_schedule_node *mark_simd(__isl_take isl_schedule_node *nod
   return n > 1 ? isl_schedule_node_parent(node) : node;
 }
 
+/* Marks the first member of band (coincident) to be spread over the
+ * threads. The printer spreads the loop right under the mark; when that
+ * member's loop has one iteration isl prints none, and the loop under the
+ * mark would be the next member's, which may carry a reduction (rowsum with
+ * 2 rows: each thread added into both sums). So the first member gets a
+ * band of its own and the rest sit under a mark of their own: a degenerate
+ * first loop leaves a mark, not a loop, under aotc_parallel. */
+static __isl_give isl_schedule_node *mark_parallel(__isl_take isl_schedule_node *band)
+{
+  if (isl_schedule_node_band_n_member(band) > 1) {
+    band = isl_schedule_node_child(isl_schedule_node_band_split(band, 1), 0);
+    band = isl_schedule_node_parent(mark(band, "aotc_serial"));
+  }
+  return mark(band, "aotc_parallel");
+}
+
 /* Tiles, reorders, unrolls and marks one outermost band; returns the node
  * at the same place (the outermost new node). */
 static __isl_give isl_schedule_node *transform_band(__isl_take isl_schedule_node *band, const sched_options *o)
@@ -747,7 +763,7 @@ static __isl_give isl_schedule_node *transform_band(__isl_take isl_schedule_node
   band = mark_simd(band, o);
   for (; depth > 0; depth--)
     band = isl_schedule_node_parent(band);
-  return parallel ? mark(band, "aotc_parallel") : band;
+  return parallel ? mark_parallel(band) : band;
 }
 
 /* The outermost bands, found top-down: each is transformed once. */

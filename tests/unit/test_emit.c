@@ -816,6 +816,38 @@ static bool run_case(void *so, ir_module *m, const corpus_case *c, const char *w
   return true;
 }
 
+/* A band whose first member has one iteration (rowsum over 2 rows, the
+ * rows register-tiled by 6) prints no loop for it: the threads must not
+ * take the next loop, over the summed columns (every thread added into both
+ * sums: a race that AOTC_SCHED_SEED=2 above hit now and then). */
+Test(sched, one_iteration_first_member_stays_serial)
+{
+  ir_module *m = compile_tc("reduce.tc");
+  ir_func *f = ir_module_find(m, "rowsum_few");
+  cr_assert(f);
+  sched_options o;
+  char err[128];
+  cr_assert(sched_options_parse("tile=0 reg=6,3,2 order=0 fuse=min threads=2", &o, err, sizeof(err)), "%s", err);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *c = open_memstream(&text, &len), *h = fopen("/dev/null", "w");
+  emit_options eo = {.fuse = true, .sched = &o, .header_name = "k.h"};
+  cr_assert(emit_c_module(ctx, m, &f, 1, &eo, c, h));
+  fclose(c);
+  fclose(h);
+  int spread = 0;
+  for (const char *p = strstr(text, "parallel for"); p; p = strstr(p + 1, "parallel for")) {
+    const char *loop = strstr(p, "for (");
+    cr_assert(loop);
+    const char *eol = strchr(loop, '\n');
+    cr_assert(!memmem(loop, (size_t)(eol - loop), "< N", 3), "a loop over the summed columns is spread: %.*s",
+              (int)(eol - loop), loop);
+    spread++;
+  }
+  cr_assert_geq(spread, 1, "nothing spread over the threads:\n%s", text);
+  free(text);
+}
+
 /* Every .tc file of the corpus under AOTC_SCHED_SETS (default 3) random
  * option sets plus the heuristics for 2 threads, built with and without
  * OpenMP; every manifest case of the file checked. AOTC_SCHED_SEED picks
