@@ -21,7 +21,9 @@ max pooling at batch 4 (ResNet-18's) and stride 3, a 7x7 average pool. Then
 the plane kernel's (emit_window.c): planes wide enough that a strip holds
 fewer rows than the output (3x3 at strides 1 and 2, 7x7, a max pool), the
 last strip not a multiple of the four rows of a pass, and ConvNeXt's and
-MobileNetV2's small planes (7x7 windows on 7x7, stride 2 on 7x7). Each case NAME gets NAME.onnx,
+MobileNetV2's small planes (7x7 windows on 7x7, stride 2 on 7x7). Then the
+flat pointwise pass on narrow outputs (SiLU on 7x7 and 14x14, then before
+an SE block). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take.
 """
@@ -144,6 +146,19 @@ def plane_cases(gen):
     ]
 
 
+def flat_cases(gen):
+    """The plane kernel's flat pointwise pass on narrow outputs (SiLU over
+    the strip's sums in one loop: EfficientNet-B0's 7x7, 14x14 and 28x28
+    depthwise windows), and a depthwise window with SiLU feeding an SE
+    block; drawn after the others."""
+    return [
+        ("dw5_s1_silu_flat", depthwise(16, 5, 1, nn.SiLU(), gen), (2, 16, 7, 7), "flat"),
+        ("dw3_s2_silu_flat", depthwise(12, 3, 2, nn.SiLU(), gen), (1, 12, 28, 28), "flat"),
+        ("dw3_silu_se", nn.Sequential(depthwise(16, 3, 1, nn.SiLU(), gen), SE(16, 4, nn.Sigmoid())), (2, 16, 14, 14),
+         "flat-se"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -159,7 +174,7 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases, plane_cases):
+    for group in (cases, window_cases, plane_cases, flat_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
