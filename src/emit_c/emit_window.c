@@ -88,6 +88,8 @@ typedef struct win_kernel {
   bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
   int n_phases;
   int cur; /* while printing: the pointwise statement being printed */
+  int pool_end; /* statements end..pool_end-1: a global average pool of a stored tensor (SE), or end */
+  int pool_src, pool_t; /* the tensor it sums, the pooled (batch, channel) tensor */
 } win_kernel;
 
 /* ------------------------------------------------------------------------
@@ -433,6 +435,84 @@ static int partition_end(const ir_func *f, int first, int end)
   return end;
 }
 
+/* Whether e reads the plane of tensor t at s's (batch, channel): t(i0,
+ * i1, r0, r1) with r0, r1 over the whole plane (dim[2], dim[3]). */
+static bool plane_read(const win_kernel *k, const ir_stmt *s, const ir_expr *e, int t)
+{
+  if (e->kind != IR_ACCESS || e->tensor != t || e->padded || e->n_args != 4 || !is_index(e->args[0], s->lhs[0]) ||
+      !is_index(e->args[1], s->lhs[1]))
+    return false;
+  for (int d = 2; d < 4; d++) {
+    const ir_expr *a = e->args[d];
+    int64_t lo, hi;
+    if (a->kind != IR_INDEX || !s->index[a->index].reduction || !ir_size_is_const(s->index[a->index].lo, &lo) ||
+        !ir_size_is_const(s->index[a->index].hi, &hi) || lo != 0 || hi != k->dim[d])
+      return false;
+    if (d == 3 && a->index == e->args[2]->index)
+      return false;
+  }
+  return true;
+}
+
+/* Whether s, over (batch, channel, 0, 0) of a (dim[0], dim[1], 1, 1)
+ * tensor, is of the shape the pool needs; reduction: the `+=!` sum. */
+static bool pool_shape(const win_kernel *k, const ir_stmt *s, bool reduction)
+{
+  int64_t d[4], lo, hi;
+  if (!ir_stmt_is_plain(s) || s->n_lhs != 4 || s->n_index != (reduction ? 6 : 4) ||
+      s->red != (reduction ? IR_RED_ADD : IR_RED_NONE) || s->init != reduction || !const_dims(k->f->tensors[s->tensor], d))
+    return false;
+  if (d[0] != k->dim[0] || d[1] != k->dim[1] || d[2] != 1 || d[3] != 1)
+    return false;
+  for (int i = 0; i < 4; i++)
+    if (!range_of(s, i, &lo, &hi) || lo != 0 || hi != d[i])
+      return false;
+  return true;
+}
+
+/* Whether e, in the pool's pointwise statement s, reads the pooled tensor
+ * at s's point and otherwise values of the (batch, channel) alone. */
+static bool pool_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
+{
+  if (e->kind == IR_ACCESS && e->tensor == k->pool_t) {
+    for (int d = 0; d < 4; d++)
+      if (!own_subscript(s, e->args[d], d))
+        return false;
+    return !e->padded;
+  }
+  if (e->kind == IR_ACCESS)
+    return channel_value(k, s, e) && !written_in(k, e->tensor, k->end);
+  if (e->kind == IR_INDEX)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!pool_value(k, s, e->args[j]))
+      return false;
+  return true;
+}
+
+/* The global average pool of an SE block after the window, taken into it
+ * (its whole kernel: the `+=!` sum of a tensor the window writes over the
+ * plane, then pointwise statements on the pooled tensor, the division): each
+ * (batch, channel) sums its plane while storing it, instead of a pass that
+ * reads the plane back row by row. */
+static void pool_plan(win_kernel *k)
+{
+  int j = k->end, end = partition_end(k->f, j, j + 1);
+  k->pool_end = k->end;
+  if (j >= k->f->n_stmts || !pool_shape(k, k->f->stmts[j], true) || k->f->stmts[j]->rhs->kind != IR_ACCESS)
+    return;
+  const ir_stmt *s = k->f->stmts[j];
+  k->pool_src = s->rhs->tensor;
+  k->pool_t = s->tensor;
+  if (!written_in(k, k->pool_src, k->end) || !plane_read(k, s, s->rhs, k->pool_src))
+    return;
+  for (int i = j + 1; i < end; i++)
+    if (!pool_shape(k, k->f->stmts[i], false) || k->f->stmts[i]->tensor != k->pool_t ||
+        !pool_value(k, k->f->stmts[i], k->f->stmts[i]->rhs))
+      return;
+  k->pool_end = end;
+}
+
 static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
 {
   *k = (win_kernel){.f = E->f, .first = ek->first, .end = partition_end(E->f, ek->first, ek->end), .x = -1, .y = -1};
@@ -442,7 +522,10 @@ static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
     return false;
   group_taps(k);
   k->plane = window_env() != 2 && plane_plan(E, k);
-  return window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->plane || k->dim[3] >= WIN_MIN_WIDTH));
+  if (!(window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->plane || k->dim[3] >= WIN_MIN_WIDTH))))
+    return false;
+  pool_plan(k);
+  return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -726,6 +809,10 @@ bool emit_window_print_read(emit_fn *E, const ir_expr *e)
 {
   char buf[32];
   const win_kernel *k = E->win;
+  if (k->cur > k->end && e->tensor == k->pool_t) {
+    fprintf(E->out, "aotc_g%d", k->cur - 1 - k->first);
+    return true;
+  }
   if (!written_in(k, e->tensor, k->end))
     return false;
   local_of(k, e->tensor, k->cur, buf, sizeof(buf));
@@ -777,6 +864,41 @@ static void print_stores(emit_fn *E, const win_kernel *k, bool flat)
   }
 }
 
+/* The pool's sum aotc_gs plus the row just stored (read back from L1). */
+static void print_pool_row(emit_fn *E, const win_kernel *k)
+{
+  emit_line(E, "{");
+  E->indent++;
+  emit_line(E, "float aotc_acc = aotc_gs;");
+  if (E->pf->sched.vectorize)
+    fprintf(E->out, E->em->tg->simd_reduction, "+");
+  emit_open_block(E, "for (int64_t aotc_ww = 0; aotc_ww < %lld; aotc_ww++)", (long long)k->dim[3]);
+  emit_line(E, "aotc_acc += %s[aotc_wo + aotc_ww];", E->tensor_c[k->pool_src]);
+  emit_close_block(E);
+  emit_line(E, "aotc_gs = aotc_acc;");
+  emit_close_block(E);
+}
+
+/* The pool's statements after the channel's plane: the sum, then its
+ * pointwise statements (the division) as locals aotc_g<i>, the last
+ * stored at the (batch, channel). */
+static void print_pool_end(emit_fn *E, win_kernel *k)
+{
+  if (k->pool_end == k->end)
+    return;
+  emit_line(E, "const float aotc_g%d = aotc_gs;", k->end - k->first);
+  for (k->cur = k->end + 1; k->cur < k->pool_end; k->cur++) {
+    const ir_stmt *s = E->f->stmts[k->cur];
+    emit_indent(E);
+    fprintf(E->out, "const float aotc_g%d = ", k->cur - k->first);
+    bind_window(E, s, 2);
+    emit_print_value(E, s->rhs, IR_F32);
+    emit_unbind_indices(E, s);
+    fputs(";\n", E->out);
+  }
+  emit_line(E, "%s[aotc_wq] = aotc_g%d;", E->tensor_c[k->pool_t], k->pool_end - 1 - k->first);
+}
+
 /* The pointwise statements at each column of the row, then the stores. */
 static void print_row_end(emit_fn *E, win_kernel *k, bool flat)
 {
@@ -787,6 +909,8 @@ static void print_row_end(emit_fn *E, win_kernel *k, bool flat)
     print_pointwise(E, k);
   print_stores(E, k, flat);
   emit_close_block(E);
+  if (k->pool_end > k->end)
+    print_pool_row(E, k);
 }
 
 /* ------------------------------------------------------------------------
@@ -1165,10 +1289,13 @@ static void print_window(emit_fn *E, win_kernel *k)
             (long long)k->dim[1]);
   emit_line(E, "(void)aotc_wn;");
   print_channel_locals(E, k);
+  if (k->pool_end > k->end)
+    emit_line(E, "float aotc_gs = 0.0f;");
   if (k->plane)
     print_plane(E, k);
   else
     print_row(E, k);
+  print_pool_end(E, k);
   emit_close_block(E);
   E->stmt = s0;
 }
@@ -1185,6 +1312,6 @@ bool emit_window_print_kernel(emit_fn *E, const emit_kernel *ek)
   E->win = &k;
   print_window(E, &k);
   E->win = NULL;
-  E->win_end = k.end;
+  E->win_end = k.pool_end;
   return true;
 }

@@ -23,7 +23,8 @@
 #   flat       a depthwise plane kernel (as depthwise) on an output narrower
 #              than 32 columns whose activation runs in one flat pass over
 #              the strip's sums (`aotc_ww < aotc_nr * `)
-#   flat-se    the same, its output feeding an SE block
+#   flat-se    the same, its output feeding an SE block whose global average
+#              pool the window kernel sums as it stores each row
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
@@ -87,6 +88,12 @@ flat() {
   grep -q "aotc_ww < aotc_nr \* " "$1" || { echo "no flat pointwise pass"; return 1; }
 }
 
+# pooled FILE: the SE block's global average pool summed in the window
+# kernel, as it stores each row (no pass reading the plane back).
+pooled() {
+  grep -q "aotc_gs = aotc_acc;" "$1" || { echo "the pool not in the window kernel"; return 1; }
+}
+
 # path NAME PATH [TAG]: the emitted C of NAME shows PATH (see the header).
 path() {
   local c=$work/c${3:-}/$1.c
@@ -98,7 +105,7 @@ path() {
   default-*) if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" ;;
-  flat-se) flat "$c" && absent "$c" _padded ;;
+  flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
   esac
