@@ -24,7 +24,7 @@
 #              than 32 columns whose activation runs in one flat pass over
 #              the strip's sums (`aotc_ww < aotc_nr * `)
 #   flat-se    the same, its output feeding an SE block whose global average
-#              pool the window kernel sums as it stores each row
+#              pool the window kernel sums after each plane (in cache)
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
@@ -89,9 +89,9 @@ flat() {
 }
 
 # pooled FILE: the SE block's global average pool summed in the window
-# kernel, as it stores each row (no pass reading the plane back).
+# kernel, each plane read back once while in cache (no separate pass).
 pooled() {
-  grep -q "aotc_gs = aotc_acc;" "$1" || { echo "the pool not in the window kernel"; return 1; }
+  grep -q "const float aotc_g[0-9]* = aotc_acc;" "$1" || { echo "the pool not in the window kernel"; return 1; }
 }
 
 # path NAME PATH [TAG]: the emitted C of NAME shows PATH (see the header).
