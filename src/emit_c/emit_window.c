@@ -42,7 +42,13 @@
  * of the row kernel's and the per-tap loops' time, at every width from 7 to
  * 112). It needs every tap's box to be exactly the outputs whose read lies
  * inside the input (true of padding), and takes depthwise windows of every
- * width; AOTC_WINDOW=rows keeps the row kernel. */
+ * width; AOTC_WINDOW=rows keeps the row kernel.
+ *
+ * A global average pool of the window's output right after it (the squeeze
+ * of an SE block: the `+=!` sum over the plane and the division, one kernel
+ * of the partition) is taken into either kernel: each (batch, channel) sums
+ * its plane once it is stored, while it is in cache, and stores the pooled
+ * value; the pool's own pass, which read the plane back row by row, goes. */
 #include "emit_print.h"
 
 #include <isl/id.h>
