@@ -25,6 +25,10 @@
 #              the strip's sums (`aotc_ww < aotc_nr * `)
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
+#   grouped    a stride-1 grouped convolution as the direct kernel
+#              (src/emit_c/emit_grouped.c), not the packed path
+#   grouped-packed  one the direct kernel leaves to the packed path (stride
+#              2; output channels of a group no multiple of 4)
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
@@ -106,6 +110,8 @@ path() {
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
+  grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
+  grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
   esac
