@@ -499,13 +499,14 @@ static bool pool_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
 /* The global average pool of an SE block after the window, taken into it
  * (its whole kernel: the `+=!` sum of a tensor the window writes over the
  * plane, then pointwise statements on the pooled tensor, the division): each
- * (batch, channel) sums its plane while storing it, instead of a pass that
- * reads the plane back row by row. */
+ * (batch, channel) sums its plane once it is stored, instead of a pass that
+ * reads the plane back row by row. Not in functions with regions (whose
+ * kernels print inside branches and loops). */
 static void pool_plan(win_kernel *k)
 {
   int j = k->end, end = partition_end(k->f, j, j + 1);
   k->pool_end = k->end;
-  if (j >= k->f->n_stmts || !pool_shape(k, k->f->stmts[j], true) || k->f->stmts[j]->rhs->kind != IR_ACCESS)
+  if (k->f->body || j >= k->f->n_stmts || !pool_shape(k, k->f->stmts[j], true) || k->f->stmts[j]->rhs->kind != IR_ACCESS)
     return;
   const ir_stmt *s = k->f->stmts[j];
   k->pool_src = s->rhs->tensor;
