@@ -26,6 +26,9 @@ def label(block):
     win = re.search(r"\n\s*(\w+)\[aotc_wo \+ aotc_ww\] = ", text)
     if win:
         return "window " + win.group(1)
+    grp = re.search(r"float \*aotc_y = &(\w+)\[", text)
+    if grp:
+        return "grouped " + grp.group(1)
     for line in block:
         a = re.match(r"\s*(\w+)\[[^=]*\] (\+|-|\*)?= ", line)
         if a:

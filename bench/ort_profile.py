@@ -13,7 +13,10 @@ reorders; aotc: epilogues into the producer, Winograd stages, padded copies),
 so every time is charged to a group of the original graph: anchor nodes
 (Conv, Gemm, MatMul, pooling, ...) with the element-wise nodes that follow
 them alone (BatchNormalization, Relu, Add, Clip, ...); a residual Add of two
-convolutions joins both (ResNet's conv2 + downsample: one group). An aotc kernel is named by
+convolutions joins both (ResNet's conv2 + downsample: one group), and so does
+an element-wise node reading a tensor that only element-wise nodes read
+(SiLU, x * Sigmoid(x), joins its convolution; ORT's fused `.../Mul/QuickGeluFusion/`
+counts as its Mul). An aotc kernel is named by
 the tensor it writes (ONNX names mangled: `/layer4/layer4.1/relu/Relu_output_0`
 -> `_layer4_layer4_1_relu_Relu_output_0`; derived tensors carry a suffix:
 `_wino_prod`, `_padded`); an ORT node by its output (`..._nchwc`) or its name.
@@ -90,7 +93,8 @@ def build_groups(graph):
         if n[1] not in FOLLOWERS:
             continue
         for i in n[2]:
-            if i in order and len(consumers.get(i, [])) == 1:
+            readers = consumers.get(i, [])
+            if i in order and (len(readers) == 1 or all(c[1] in FOLLOWERS for c in readers)):
                 a, b = sorted((find(parent, i), find(parent, n[3][0])), key=order.get)
                 parent[b] = a
     group = {o: find(parent, o) for o in order}
@@ -99,7 +103,7 @@ def build_groups(graph):
 
 
 def ort_group(name, group, node_out):
-    base = re.sub(r"(_nchwc)?(_kernel_time)?$", "", name)
+    base = re.sub(r"(/\w+Fusion/)?(_nchwc)?(_kernel_time)?$", "", name)
     if base in group:
         return group[base]
     if base in node_out:

@@ -178,6 +178,8 @@ void emit_print_kernel(emit_fn *E, int i)
   if (emit_epilogue_print_kernel(E, k) || emit_window_print_kernel(E, k))
     return;
   emit_checks_print_kernel(E, k);
+  if (emit_grouped_print_kernel(E, k))
+    return;
   if (k->contraction >= 0)
     emit_ukernel_print_contraction(E, k->contraction);
   else {

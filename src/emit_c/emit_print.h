@@ -272,6 +272,12 @@ bool emit_window_print_kernel(emit_fn *E, const emit_kernel *k);
  * (a value of the row held in a local). */
 bool emit_window_print_read(emit_fn *E, const ir_expr *e);
 
+/* ---- emit_grouped.c: stride-1 grouped convolutions as a direct kernel */
+
+/* Kernel k (a contraction) printed as a direct grouped convolution; false
+ * (nothing printed) when it is not one. */
+bool emit_grouped_print_kernel(emit_fn *E, const emit_kernel *k);
+
 /* ---- emit_ukernel.c */
 
 /* The packed loops of contraction ci of the function (E->pf->contr). */

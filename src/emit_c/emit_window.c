@@ -35,12 +35,20 @@
  * whole vectors: explicit GCC vectors where the target has them (a weight
  * loaded once a pass, a plane vector once for the taps of the pass that
  * read it), else an omp simd loop; then per row the pointwise statements
- * and the stores, as in the row kernel. No column ranges, no scalar tails
+ * and the stores, as in the row kernel (on narrow outputs, the pointwise
+ * statements first in one flat pass over the strip's sums, in whole
+ * vectors, then per row the stores). No column ranges, no scalar tails
  * (measured on MobileNetV2's and ConvNeXt's depthwise windows alone: 0.3-0.6
  * of the row kernel's and the per-tap loops' time, at every width from 7 to
  * 112). It needs every tap's box to be exactly the outputs whose read lies
  * inside the input (true of padding), and takes depthwise windows of every
- * width; AOTC_WINDOW=rows keeps the row kernel. */
+ * width; AOTC_WINDOW=rows keeps the row kernel.
+ *
+ * A global average pool of the window's output right after it (the squeeze
+ * of an SE block: the `+=!` sum over the plane and the division, one kernel
+ * of the partition) is taken into either kernel: each (batch, channel) sums
+ * its plane once it is stored, while it is in cache, and stores the pooled
+ * value; the pool's own pass, which read the plane back row by row, goes. */
 #include "emit_print.h"
 
 #include <isl/id.h>
@@ -54,6 +62,7 @@
 #define WIN_STRIP_FLOATS 8192 /* a strip's planes and sums: 32 KiB of stack */
 #define WIN_PASS_ROWS 4       /* output rows of one pass of the plane kernel's sums */
 #define WIN_SPLIT_TAPS 16     /* windows of this many taps sum in two chains */
+#define WIN_FLAT_WIDTH 32     /* outputs narrower than this run their pointwise statements flat over the strip */
 #define WIN_VECTOR_BYTES 32   /* the plane kernel's widest vector: of 64-byte loads at every column
                                  15 in 16 cross a cache line (measured on a 7x7 window: 0.53 ms
                                  against 0.68 at 64 bytes, 0.10 against 0.17 on 7x7 planes) */
@@ -85,6 +94,8 @@ typedef struct win_kernel {
   bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
   int n_phases;
   int cur; /* while printing: the pointwise statement being printed */
+  int pool_end; /* statements end..pool_end-1: a global average pool of a stored tensor (SE), or end */
+  int pool_src, pool_t; /* the tensor it sums, the pooled (batch, channel) tensor */
 } win_kernel;
 
 /* ------------------------------------------------------------------------
@@ -430,6 +441,85 @@ static int partition_end(const ir_func *f, int first, int end)
   return end;
 }
 
+/* Whether e reads the plane of tensor t at s's (batch, channel): t(i0,
+ * i1, r0, r1) with r0, r1 over the whole plane (dim[2], dim[3]). */
+static bool plane_read(const win_kernel *k, const ir_stmt *s, const ir_expr *e, int t)
+{
+  if (e->kind != IR_ACCESS || e->tensor != t || e->padded || e->n_args != 4 || !is_index(e->args[0], s->lhs[0]) ||
+      !is_index(e->args[1], s->lhs[1]))
+    return false;
+  for (int d = 2; d < 4; d++) {
+    const ir_expr *a = e->args[d];
+    int64_t lo, hi;
+    if (a->kind != IR_INDEX || !s->index[a->index].reduction || !ir_size_is_const(s->index[a->index].lo, &lo) ||
+        !ir_size_is_const(s->index[a->index].hi, &hi) || lo != 0 || hi != k->dim[d])
+      return false;
+    if (d == 3 && a->index == e->args[2]->index)
+      return false;
+  }
+  return true;
+}
+
+/* Whether s, over (batch, channel, 0, 0) of a (dim[0], dim[1], 1, 1)
+ * tensor, is of the shape the pool needs; reduction: the `+=!` sum. */
+static bool pool_shape(const win_kernel *k, const ir_stmt *s, bool reduction)
+{
+  int64_t d[4], lo, hi;
+  if (!ir_stmt_is_plain(s) || s->n_lhs != 4 || s->n_index != (reduction ? 6 : 4) ||
+      s->red != (reduction ? IR_RED_ADD : IR_RED_NONE) || s->init != reduction || !const_dims(k->f->tensors[s->tensor], d))
+    return false;
+  if (d[0] != k->dim[0] || d[1] != k->dim[1] || d[2] != 1 || d[3] != 1)
+    return false;
+  for (int i = 0; i < 4; i++)
+    if (!range_of(s, i, &lo, &hi) || lo != 0 || hi != d[i])
+      return false;
+  return true;
+}
+
+/* Whether e, in the pool's pointwise statement s, reads the pooled tensor
+ * at s's point and otherwise values of the (batch, channel) alone. */
+static bool pool_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
+{
+  if (e->kind == IR_ACCESS && e->tensor == k->pool_t) {
+    for (int d = 0; d < 4; d++)
+      if (!own_subscript(s, e->args[d], d))
+        return false;
+    return !e->padded;
+  }
+  if (e->kind == IR_ACCESS)
+    return channel_value(k, s, e) && !written_in(k, e->tensor, k->end);
+  if (e->kind == IR_INDEX)
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!pool_value(k, s, e->args[j]))
+      return false;
+  return true;
+}
+
+/* The global average pool of an SE block after the window, taken into it
+ * (its whole kernel: the `+=!` sum of a tensor the window writes over the
+ * plane, then pointwise statements on the pooled tensor, the division): each
+ * (batch, channel) sums its plane once it is stored, instead of a pass that
+ * reads the plane back row by row. Not in functions with regions (whose
+ * kernels print inside branches and loops). */
+static void pool_plan(win_kernel *k)
+{
+  int j = k->end, end = partition_end(k->f, j, j + 1);
+  k->pool_end = k->end;
+  if (k->f->body || j >= k->f->n_stmts || !pool_shape(k, k->f->stmts[j], true) || k->f->stmts[j]->rhs->kind != IR_ACCESS)
+    return;
+  const ir_stmt *s = k->f->stmts[j];
+  k->pool_src = s->rhs->tensor;
+  k->pool_t = s->tensor;
+  if (!written_in(k, k->pool_src, k->end) || !plane_read(k, s, s->rhs, k->pool_src))
+    return;
+  for (int i = j + 1; i < end; i++)
+    if (!pool_shape(k, k->f->stmts[i], false) || k->f->stmts[i]->tensor != k->pool_t ||
+        !pool_value(k, k->f->stmts[i], k->f->stmts[i]->rhs))
+      return;
+  k->pool_end = end;
+}
+
 static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
 {
   *k = (win_kernel){.f = E->f, .first = ek->first, .end = partition_end(E->f, ek->first, ek->end), .x = -1, .y = -1};
@@ -439,7 +529,10 @@ static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
     return false;
   group_taps(k);
   k->plane = window_env() != 2 && plane_plan(E, k);
-  return window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->plane || k->dim[3] >= WIN_MIN_WIDTH));
+  if (!(window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->plane || k->dim[3] >= WIN_MIN_WIDTH))))
+    return false;
+  pool_plan(k);
+  return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -723,6 +816,10 @@ bool emit_window_print_read(emit_fn *E, const ir_expr *e)
 {
   char buf[32];
   const win_kernel *k = E->win;
+  if (k->cur > k->end && e->tensor == k->pool_t) {
+    fprintf(E->out, "aotc_g%d", k->cur - 1 - k->first);
+    return true;
+  }
   if (!written_in(k, e->tensor, k->end))
     return false;
   local_of(k, e->tensor, k->cur, buf, sizeof(buf));
@@ -746,13 +843,9 @@ static bool stored(const emit_fn *E, const win_kernel *k, int t)
   return false;
 }
 
-/* The pointwise statements at each column of the row, then the stores. */
-static void print_row_end(emit_fn *E, win_kernel *k)
+/* The pointwise statements' values at column aotc_ww: aotc_v<i>. */
+static void print_pointwise(emit_fn *E, win_kernel *k)
 {
-  char buf[32];
-  emit_line(E, "const int64_t aotc_wo = ((aotc_wn * %lld + aotc_wc) * %lld + aotc_wh) * %lld;", (long long)k->dim[1],
-            (long long)k->dim[2], (long long)k->dim[3]);
-  open_columns(E, 0, k->dim[3]);
   for (k->cur = k->taps_end; k->cur < k->end; k->cur++) {
     const ir_stmt *s = E->f->stmts[k->cur];
     emit_indent(E);
@@ -762,13 +855,61 @@ static void print_row_end(emit_fn *E, win_kernel *k)
     emit_unbind_indices(E, s);
     fputs(";\n", E->out);
   }
+}
+
+/* The stores at column aotc_ww of the tensors read after the kernel:
+ * their locals, or aotc_acc[aotc_ww] (the flat pass left them there). */
+static void print_stores(emit_fn *E, const win_kernel *k, bool flat)
+{
+  char buf[32];
   for (int i = k->first; i < k->end; i++) {
     int t = E->f->stmts[i]->tensor;
     if (written_in(k, t, i) || !stored(E, k, t))
       continue;
     local_of(k, t, k->end, buf, sizeof(buf));
-    emit_line(E, "%s[aotc_wo + aotc_ww] = %s;", E->tensor_c[t], buf);
+    emit_line(E, "%s[aotc_wo + aotc_ww] = %s;", E->tensor_c[t], flat ? "aotc_acc[aotc_ww]" : buf);
   }
+}
+
+/* The pool's statements after the channel's plane is stored: its sum,
+ * read back in one loop while the plane is in cache (summed per row as
+ * it was stored, rows of 7 and 14 columns made EfficientNet-B0's windows
+ * 1.6 ms slower, more than the pool's passes took), then its pointwise
+ * statements (the division) as locals aotc_g<i>, the last stored at the
+ * (batch, channel). */
+static void print_pool_end(emit_fn *E, win_kernel *k)
+{
+  if (k->pool_end == k->end)
+    return;
+  long long plane = (long long)(k->dim[2] * k->dim[3]);
+  emit_line(E, "float aotc_acc = 0.0f;");
+  if (E->pf->sched.vectorize)
+    fprintf(E->out, E->em->tg->simd_reduction, "+");
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < %lld; aotc_q++)", plane);
+  emit_line(E, "aotc_acc += %s[aotc_wq * %lld + aotc_q];", E->tensor_c[k->pool_src], plane);
+  emit_close_block(E);
+  emit_line(E, "const float aotc_g%d = aotc_acc;", k->end - k->first);
+  for (k->cur = k->end + 1; k->cur < k->pool_end; k->cur++) {
+    const ir_stmt *s = E->f->stmts[k->cur];
+    emit_indent(E);
+    fprintf(E->out, "const float aotc_g%d = ", k->cur - k->first);
+    bind_window(E, s, 2);
+    emit_print_value(E, s->rhs, IR_F32);
+    emit_unbind_indices(E, s);
+    fputs(";\n", E->out);
+  }
+  emit_line(E, "%s[aotc_wq] = aotc_g%d;", E->tensor_c[k->pool_t], k->pool_end - 1 - k->first);
+}
+
+/* The pointwise statements at each column of the row, then the stores. */
+static void print_row_end(emit_fn *E, win_kernel *k, bool flat)
+{
+  emit_line(E, "const int64_t aotc_wo = ((aotc_wn * %lld + aotc_wc) * %lld + aotc_wh) * %lld;", (long long)k->dim[1],
+            (long long)k->dim[2], (long long)k->dim[3]);
+  open_columns(E, 0, k->dim[3]);
+  if (!flat)
+    print_pointwise(E, k);
+  print_stores(E, k, flat);
   emit_close_block(E);
 }
 
@@ -962,6 +1103,12 @@ static void print_plane_vectors(emit_fn *E, const win_kernel *k)
   }
 }
 
+/* The columns of a row the sums compute: the output's, in whole vectors. */
+static int64_t plane_width(const win_kernel *k)
+{
+  return (k->dim[3] + k->lanes - 1) / k->lanes * k->lanes;
+}
+
 /* aotc_o[q] = the window at q = row * q1 + column for the strip's rows in
  * passes of k->rows rows, each row in whole vectors (the columns from
  * dim[3] on, and the rows of the last pass past aotc_nr, are sums nobody
@@ -971,7 +1118,7 @@ static void print_plane_vectors(emit_fn *E, const win_kernel *k)
  * for the compiler to vectorise. */
 static void print_plane_sums(emit_fn *E, const win_kernel *k)
 {
-  int64_t width = (k->dim[3] + k->lanes - 1) / k->lanes * k->lanes;
+  int64_t width = plane_width(k);
   bool vec = k->red == IR_RED_ADD && k->lanes > 1;
   emit_open_block(E, "for (int64_t aotc_h = 0; aotc_h < aotc_nb; aotc_h += %lld)", (long long)k->rows);
   if (vec) {
@@ -995,6 +1142,71 @@ static void print_plane_sums(emit_fn *E, const win_kernel *k)
   emit_close_block(E);
 }
 
+/* Whether e, in pointwise statement s, reads the kernel's own values and
+ * values of the (batch, channel) alone: no other tensor at the point, no
+ * row or column index. */
+static bool flat_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
+{
+  if (e->kind == IR_ACCESS && written_in(k, e->tensor, k->end))
+    return true;
+  if (e->kind == IR_ACCESS)
+    return channel_value(k, s, e);
+  if (e->kind == IR_INDEX && (e->index == s->lhs[2] || e->index == s->lhs[3]))
+    return false;
+  for (int j = 0; j < e->n_args; j++)
+    if (!flat_value(k, s, e->args[j]))
+      return false;
+  return true;
+}
+
+/* Whether the plane kernel's pointwise statements run as one flat pass
+ * over the strip's sums (in place, the rows' padding columns included):
+ * they read nothing of the row or column, and the one tensor stored is the
+ * last statement's, on outputs narrower than WIN_FLAT_WIDTH. A row of 7,
+ * 14 or 28 columns is no whole number of vectors (AVX-512: 16 floats), so
+ * per row the activation (SiLU's exponential) ran mostly scalar: on
+ * EfficientNet-B0's depthwise kernels (1 thread) 0.185 -> 0.107 ms at 14x14,
+ * 0.405 -> 0.327 at 28x28, 0.21 -> 0.19 at 7x7; at 56 and 112 columns the
+ * extra pass over the sums cost more (0.41 -> 0.55, 0.39 -> 0.54). */
+static bool flat_plan(const emit_fn *E, const win_kernel *k)
+{
+  if (k->taps_end == k->end || k->dim[3] >= WIN_FLAT_WIDTH)
+    return false;
+  for (int i = k->first; i < k->end; i++) {
+    int t = E->f->stmts[i]->tensor;
+    if (!written_in(k, t, i) && stored(E, k, t) && t != E->f->stmts[k->end - 1]->tensor)
+      return false;
+  }
+  for (int i = k->taps_end; i < k->end; i++)
+    if (!flat_value(k, E->f->stmts[i], E->f->stmts[i]->rhs))
+      return false;
+  return true;
+}
+
+/* The pointwise statements over the strip's sums in one pass, the last
+ * value stored in place; the columns no pass summed (from the sums' whole
+ * vectors to the row length q1) set to zero first. */
+static void print_flat_pointwise(emit_fn *E, win_kernel *k)
+{
+  int64_t width = plane_width(k);
+  if (width < k->q1) {
+    emit_open_block(E, "for (int64_t aotc_y = 0; aotc_y < aotc_nr; aotc_y++)");
+    emit_open_block(E, "for (int64_t aotc_x = %lld; aotc_x < %lld; aotc_x++)", (long long)width, (long long)k->q1);
+    emit_line(E, "aotc_o[aotc_y * %lld + aotc_x] = 0.0f;", (long long)k->q1);
+    emit_close_block(E);
+    emit_close_block(E);
+  }
+  emit_line(E, "{");
+  E->indent++;
+  emit_line(E, "float *aotc_acc = aotc_o;");
+  print_simd(E);
+  emit_open_block(E, "for (int64_t aotc_ww = 0; aotc_ww < aotc_nr * %lld; aotc_ww++)", (long long)k->q1);
+  print_pointwise(E, k);
+  emit_line(E, "aotc_acc[aotc_ww] = aotc_v%d;", k->end - 1 - k->first);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
 /* One strip of output rows: the planes, the sums, then per row the
  * pointwise statements and the stores. */
 static void print_plane(emit_fn *E, win_kernel *k)
@@ -1013,9 +1225,12 @@ static void print_plane(emit_fn *E, win_kernel *k)
   emit_line(E, "const int64_t aotc_umax = %lld;", (long long)k->umax[0]);
   print_plane_fills(E, k);
   print_plane_sums(E, k);
+  bool flat = flat_plan(E, k);
+  if (flat)
+    print_flat_pointwise(E, k);
   emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
   emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
-  print_row_end(E, k);
+  print_row_end(E, k, flat);
   emit_close_block(E);
   emit_close_block(E);
 }
@@ -1045,7 +1260,7 @@ static void print_row(emit_fn *E, win_kernel *k)
   for (int g = 0; g < k->n_groups; g++)
     if (k->start || g != k->tap[0].group)
       print_group(E, k, g);
-  print_row_end(E, k);
+  print_row_end(E, k, false);
   emit_close_block(E);
 }
 
@@ -1078,6 +1293,7 @@ static void print_window(emit_fn *E, win_kernel *k)
     print_plane(E, k);
   else
     print_row(E, k);
+  print_pool_end(E, k);
   emit_close_block(E);
   E->stmt = s0;
 }
@@ -1094,6 +1310,6 @@ bool emit_window_print_kernel(emit_fn *E, const emit_kernel *ek)
   E->win = &k;
   print_window(E, &k);
   E->win = NULL;
-  E->win_end = k.end;
+  E->win_end = k.pool_end;
   return true;
 }

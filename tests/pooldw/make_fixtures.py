@@ -21,7 +21,10 @@ max pooling at batch 4 (ResNet-18's) and stride 3, a 7x7 average pool. Then
 the plane kernel's (emit_window.c): planes wide enough that a strip holds
 fewer rows than the output (3x3 at strides 1 and 2, 7x7, a max pool), the
 last strip not a multiple of the four rows of a pass, and ConvNeXt's and
-MobileNetV2's small planes (7x7 windows on 7x7, stride 2 on 7x7). Each case NAME gets NAME.onnx,
+MobileNetV2's small planes (7x7 windows on 7x7, stride 2 on 7x7). Then the
+flat pointwise pass on narrow outputs (SiLU on 7x7 and 14x14, then before
+an SE block). Then grouped 3x3 convolutions with 2, 4 and 8 groups of 6 to 32
+channels (stride 1, dilation 2, stride 2). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take.
 """
@@ -144,6 +147,37 @@ def plane_cases(gen):
     ]
 
 
+def flat_cases(gen):
+    """The plane kernel's flat pointwise pass on narrow outputs (SiLU over
+    the strip's sums in one loop: EfficientNet-B0's 7x7, 14x14 and 28x28
+    depthwise windows), and a depthwise window with SiLU feeding an SE
+    block; drawn after the others."""
+    return [
+        ("dw5_s1_silu_flat", depthwise(16, 5, 1, nn.SiLU(), gen), (2, 16, 7, 7), "flat"),
+        ("dw3_s2_silu_flat", depthwise(12, 3, 2, nn.SiLU(), gen), (1, 12, 28, 28), "flat"),
+        ("dw3_silu_se", nn.Sequential(depthwise(16, 3, 1, nn.SiLU(), gen), SE(16, 4, nn.Sigmoid())), (2, 16, 14, 14),
+         "flat-se"),
+    ]
+
+
+def grouped_cases(gen):
+    """Grouped 3x3 convolutions (ResNeXt's) at a few group counts, with a
+    bias and ReLU after: stride 1 takes the direct kernel
+    (src/emit_c/emit_grouped.c), stride 2 and channel counts that are no
+    multiple of four output channels a group keep the packed path; drawn
+    after the others."""
+    def grouped(c, groups, stride=1, dilation=1):
+        return nn.Sequential(nn.Conv2d(c, c, 3, stride, dilation, dilation=dilation, groups=groups), nn.ReLU())
+    return [
+        ("grp_g4_c16_14", grouped(64, 4), (2, 64, 14, 14), "grouped"),
+        ("grp_g8_c8_9x11", grouped(64, 8), (1, 64, 9, 11), "grouped"),
+        ("grp_g2_c32_7", grouped(64, 2), (1, 64, 7, 7), "grouped"),
+        ("grp_g4_c8_dil2", grouped(32, 4, dilation=2), (1, 32, 12, 10), "grouped"),
+        ("grp_g4_c16_s2", grouped(64, 4, stride=2), (1, 64, 14, 14), "grouped-packed"),
+        ("grp_g8_c6_14", grouped(48, 8), (1, 48, 14, 14), "grouped-packed"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -159,7 +193,7 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases, plane_cases):
+    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -20,6 +20,15 @@
 #              kernel): one statement per window tap over the outputs it
 #              reaches, no reduction loop, no padded copy, no padding
 #              condition, vectorised loops
+#   flat       a depthwise plane kernel (as depthwise) on an output narrower
+#              than 32 columns whose activation runs in one flat pass over
+#              the strip's sums (`aotc_ww < aotc_nr * `)
+#   flat-se    the same, its output feeding an SE block whose global average
+#              pool the window kernel sums after each plane (in cache)
+#   grouped    a stride-1 grouped convolution as the direct kernel
+#              (src/emit_c/emit_grouped.c), not the packed path
+#   grouped-packed  one the direct kernel leaves to the packed path (stride
+#              2; output channels of a group no multiple of 4)
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
@@ -78,6 +87,17 @@ window() {
     { echo "a padding condition in the window's stores"; return 1; }
 }
 
+# flat FILE: the plane kernel's pointwise statements in one flat pass.
+flat() {
+  grep -q "aotc_ww < aotc_nr \* " "$1" || { echo "no flat pointwise pass"; return 1; }
+}
+
+# pooled FILE: the SE block's global average pool summed in the window
+# kernel, each plane read back once while in cache (no separate pass).
+pooled() {
+  grep -q "const float aotc_g[0-9]* = aotc_acc;" "$1" || { echo "the pool not in the window kernel"; return 1; }
+}
+
 # path NAME PATH [TAG]: the emitted C of NAME shows PATH (see the header).
 path() {
   local c=$work/c${3:-}/$1.c
@@ -88,6 +108,10 @@ path() {
   rows-*) window "$c" "${2#rows-}" row ;;
   default-*) if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
+  flat) window "$c" depthwise plane && flat "$c" ;;
+  flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
+  grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
+  grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
   se) absent "$c" aotc_ukr_ _padded ;;
   matvec) absent "$c" aotc_ukr_ ;;
   esac
