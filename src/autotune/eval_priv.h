@@ -28,6 +28,7 @@ typedef struct out_check {
   int64_t extent, inner, numel; /* inner: elements per step along dim */
   int64_t window;
   double tol;
+  double scale; /* floats: the RMS of the reference's checked elements (tune_ref_prepare) */
 } out_check;
 
 struct tune_eval {
