@@ -707,10 +707,12 @@ static bool shares_b(const emit_fn *E, int ci)
 
 /* Rows split over threads that share B's panel, in one parallel region:
  * per column and depth block, the threads pack B's panels (a share each,
- * into thread 0's buffer) and, after the barrier that ends the shared
- * loop, each computes its whole register tiles of rows against it; the
- * barrier after them frees the panel for the next block. Without OpenMP
- * the two loops run one after the other, which is the same. */
+ * into thread 0's B buffer for even blocks, thread 1's for odd ones) and,
+ * after the barrier that ends the packing loop, each computes its whole
+ * register tiles of rows against it. One barrier per block: a thread
+ * packing block b + 1 writes the buffer of block b - 1, which every
+ * thread has left before reaching the barrier after block b's packing.
+ * Without OpenMP the loops run one after the other, which is the same. */
 static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
                                  const sched_blocks *b)
 {
@@ -720,14 +722,15 @@ static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c,
   fprintf(E->out, tg->parallel_region, b->threads);
   emit_line(E, "{");
   E->indent++;
+  emit_line(E, "int64_t aotc_blk = 0;");
   emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
   emit_line(E, "const int64_t aotc_j0 = 0, aotc_j1 = aotc_n;");
   print_col_depth_blocks(E, b);
-  emit_line(E, "float *const aotc_bp = aotc_bs;");
+  emit_line(E, "float *const aotc_bp = aotc_bs + (aotc_blk++ & 1) * aotc_per;");
   fputs(tg->for_static, E->out);
   print_pack_b(E, c, b);
-  fputs(tg->for_static, E->out);
+  fputs(tg->for_static_nowait, E->out);
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   print_thread_buffers(E, ci, b, true);
   emit_line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
