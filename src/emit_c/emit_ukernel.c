@@ -697,12 +697,21 @@ static void print_thread_buffers(emit_fn *E, int ci, const sched_blocks *b, bool
     emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
 }
 
+/* AOTC_SHARED_B=0: every thread packs the whole panel of B it needs, as
+ * before the shared panel (a barrier per depth block costs more than the
+ * packing it saves where the cores are shared with other work). */
+static bool shared_b_off(void)
+{
+  const char *env = getenv("AOTC_SHARED_B");
+  return env && !strcmp(env, "0");
+}
+
 /* Whether the threads share one packed panel of B when they split the
  * rows of C (fewer batches than threads, fewer columns than rows): B is
  * packed here, not in advance, and there is more than one thread. */
 static bool shares_b(const emit_fn *E, int ci)
 {
-  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1);
+  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && !shared_b_off();
 }
 
 /* Rows split over threads that share B's panel, in one parallel region:
