@@ -697,21 +697,25 @@ static void print_thread_buffers(emit_fn *E, int ci, const sched_blocks *b, bool
     emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
 }
 
-/* AOTC_SHARED_B=0: every thread packs the whole panel of B it needs, as
- * before the shared panel (a barrier per depth block costs more than the
- * packing it saves where the cores are shared with other work). */
-static bool shared_b_off(void)
+/* AOTC_SHARED_B=1: threads that split the rows of C share B's panel.
+ * Off by default: it saves a few percent of those products on idle cores,
+ * but its barrier per depth block cost more than the packing it saves on
+ * the shared 2-vCPU machine issue 10 is measured on (bench/RESULTS.md,
+ * 2026-12-03 10:07-10:46), where each thread packing the whole panel
+ * needs no barrier. */
+static bool shared_b_on(void)
 {
   const char *env = getenv("AOTC_SHARED_B");
-  return env && !strcmp(env, "0");
+  return env && !strcmp(env, "1");
 }
 
 /* Whether the threads share one packed panel of B when they split the
  * rows of C (fewer batches than threads, fewer columns than rows): B is
- * packed here, not in advance, and there is more than one thread. */
+ * packed here, not in advance, there is more than one thread, and
+ * AOTC_SHARED_B=1. */
 static bool shares_b(const emit_fn *E, int ci)
 {
-  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && !shared_b_off();
+  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && shared_b_on();
 }
 
 /* Rows split over threads that share B's panel, in one parallel region:
