@@ -40,6 +40,7 @@ typedef struct emit_target {
   const char *parallel_for;       /* before a loop whose iterations are spread over %d threads */
   const char *parallel_region;    /* before a block run by %d threads */
   const char *for_static;         /* in a region: a loop split evenly among the threads */
+  const char *for_static_nowait;  /* the same, with no barrier after it */
   const char *for_dynamic;        /* in a region: a loop whose iterations go to the next free thread */
   const char *simd_for;           /* before a loop to vectorise */
   const char *simd_reduction;     /* before a vector loop reducing into aotc_acc with %s */

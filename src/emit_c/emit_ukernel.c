@@ -636,22 +636,36 @@ static void print_empty_depth(emit_fn *E, const sched_contraction *c, const ir_s
   emit_close_block(E);
 }
 
-/* The blocked loops over one thread's slice. */
-static void print_blis_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+/* The row blocks of one depth block of the slice: A's block packed (when
+ * not packed in advance), then its register tiles. */
+static void print_row_blocks(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
                              const sched_blocks *b)
 {
-  emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
-  emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
-  emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
-  emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
-  if (!emit_prepack_usable(E, ci, 1))
-    print_pack_b(E, c, b);
   emit_open_block(E, "for (int64_t aotc_ic = aotc_i0; aotc_ic < aotc_i1; aotc_ic += %d)", b->mc);
   emit_line(E, "const int64_t aotc_mc = aotc_min(%d, aotc_i1 - aotc_ic);", b->mc);
   if (!emit_prepack_usable(E, ci, 0))
     print_pack_a(E, c, b);
   print_tiles(E, ci, c, s, b);
   emit_close_block(E);
+}
+
+/* The column and depth blocks over columns aotc_j0..aotc_j1. */
+static void print_col_depth_blocks(emit_fn *E, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
+  emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
+  emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
+  emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
+}
+
+/* The blocked loops over one thread's slice. */
+static void print_blis_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                             const sched_blocks *b)
+{
+  print_col_depth_blocks(E, b);
+  if (!emit_prepack_usable(E, ci, 1))
+    print_pack_b(E, c, b);
+  print_row_blocks(E, ci, c, s, b);
   emit_close_block(E);
   emit_close_block(E);
 }
@@ -672,16 +686,83 @@ static void print_contraction_sizes(emit_fn *E, const sched_contraction *c, cons
   fputs(";\n", E->out);
 }
 
+/* Thread t's buffers for A and B (B's is declared outside when shared). */
+static void print_thread_buffers(emit_fn *E, int ci, const sched_blocks *b, bool shared_b)
+{
+  emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
+  if (!shared_b)
+    emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
+              b->mr - 1, b->mr, b->mr, b->kc);
+  if (emit_prepack_usable(E, ci, 0) || emit_prepack_usable(E, ci, 1))
+    emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
+}
+
+/* AOTC_SHARED_B=1: threads that split the rows of C share B's panel.
+ * Off by default: it saves a few percent of those products on idle cores,
+ * but its barrier per depth block cost more than the packing it saves on
+ * the shared 2-vCPU machine issue 10 is measured on (bench/RESULTS.md,
+ * 2026-12-03 10:07-10:46), where each thread packing the whole panel
+ * needs no barrier. */
+static bool shared_b_on(void)
+{
+  const char *env = getenv("AOTC_SHARED_B");
+  return env && !strcmp(env, "1");
+}
+
+/* Whether the threads share one packed panel of B when they split the
+ * rows of C (fewer batches than threads, fewer columns than rows): B is
+ * packed here, not in advance, there is more than one thread, and
+ * AOTC_SHARED_B=1. */
+static bool shares_b(const emit_fn *E, int ci)
+{
+  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && shared_b_on();
+}
+
+/* Rows split over threads that share B's panel, in one parallel region:
+ * per column and depth block, the threads pack B's panels (a share each,
+ * into thread 0's B buffer for even blocks, thread 1's for odd ones) and,
+ * after the barrier that ends the packing loop, each computes its whole
+ * register tiles of rows against it. One barrier per block: a thread
+ * packing block b + 1 writes the buffer of block b - 1, which every
+ * thread has left before reaching the barrier after block b's packing.
+ * Without OpenMP the loops run one after the other, which is the same. */
+static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                                 const sched_blocks *b)
+{
+  const emit_target *tg = E->em->tg;
+  emit_line(E, "float *const aotc_bs = aotc_pack + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);",
+            b->mc, b->mr - 1, b->mr, b->mr, b->kc);
+  fprintf(E->out, tg->parallel_region, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  emit_line(E, "int64_t aotc_blk = 0;");
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
+  print_batch_indices(E, c, s);
+  emit_line(E, "const int64_t aotc_j0 = 0, aotc_j1 = aotc_n;");
+  print_col_depth_blocks(E, b);
+  emit_line(E, "float *const aotc_bp = aotc_bs + (aotc_blk++ & 1) * aotc_per;");
+  fputs(tg->for_static, E->out);
+  print_pack_b(E, c, b);
+  fputs(tg->for_static_nowait, E->out);
+  emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
+  print_thread_buffers(E, ci, b, true);
+  emit_line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
+  emit_line(E, "const int64_t aotc_i0 = aotc_min(aotc_m, aotc_t * aotc_w);");
+  emit_line(E, "const int64_t aotc_i1 = aotc_min(aotc_m, aotc_i0 + aotc_w);");
+  print_row_blocks(E, ci, c, s, b);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+}
+
 /* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
 static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
                                const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
-  emit_line(E, "float *aotc_ap = aotc_pack + aotc_t * aotc_per;");
-  emit_line(E, "float *aotc_bp = aotc_ap + (aotc_min(%d, aotc_m) + %d) / %d * %d * aotc_min(%d, aotc_k);", b->mc,
-            b->mr - 1, b->mr, b->mr, b->kc);
-  if (emit_prepack_usable(E, ci, 0) || emit_prepack_usable(E, ci, 1))
-    emit_line(E, "(void)aotc_ap;\n%*s(void)aotc_bp;", 2 * E->indent, "");
+  print_thread_buffers(E, ci, b, false);
   if (b->threads > 1)
     emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
                        "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
@@ -710,9 +791,17 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
   emit_line(E, "{");
   E->indent++;
   print_contraction_sizes(E, c, s, b);
+  if (shares_b(E, ci)) {
+    emit_open_block(E, "if (aotc_nb < %d && aotc_n < aotc_m && aotc_k > 0)", b->threads);
+    print_shared_b_loops(E, ci, c, s, b);
+    E->indent--;
+    emit_open_block(E, "} else");
+  }
   if (b->threads > 1)
     fprintf(E->out, E->em->tg->parallel_for, b->threads);
   print_thread_loops(E, ci, c, s, b);
+  if (shares_b(E, ci))
+    emit_close_block(E);
   emit_close_block(E);
   emit_unbind_indices(E, s);
   E->stmt = NULL;

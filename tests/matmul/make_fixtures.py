@@ -92,6 +92,17 @@ def cases():
     yield "tokens", [helper.make_node("MatMul", ["x", "w1"], ["p"]), helper.make_node("Add", ["p", "b1"], ["h"]),
                      helper.make_node("MatMul", ["h", "w2"], ["q"]), helper.make_node("Add", ["q", "b2"], ["y"])], \
         {"x": x}, {"w1": w1, "b1": b1, "w2": w2, "b2": b2}, h @ w2 + b2
+    # Fewer columns than rows and fewer batches than threads: the threads
+    # split the rows (101 and 67: no multiple of any split into register
+    # tiles) and share one packed panel of B (depth 300: two depth blocks,
+    # the panel packed again after a barrier); with A an input, a constant
+    # (packed in advance, as a convolution's weights) and two batches.
+    a, b = rand(101, 300), rand(300, 45)
+    yield "rows_shared_b", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
+    w, b = rand(101, 300), rand(300, 45)
+    yield "rows_shared_b_const", [helper.make_node("MatMul", ["w", "b"], ["y"])], {"b": b}, {"w": w}, w @ b
+    a, b = rand(2, 67, 70), rand(2, 70, 31)
+    yield "rows_shared_b_batch2", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
 
 
 def main():

@@ -10,6 +10,10 @@
 #   - `aotc run` on 1 and 2 threads, and with --weights (packed weights in
 #     the blob), against numpy's result (NAME.expected.npy);
 #   - `aotc run --interpret` (the reference interpreter) against the same.
+# The rows_shared_b cases (fewer columns than rows): with AOTC_SHARED_B=1
+# and 4 threads, the panel of B is packed once, its panels shared out among
+# the threads (`omp for` over the packing loop; not without the switch),
+# and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
 # And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
 # and ReLU in one TC def) compiles size-generic without a warning, its
 # product packed, and its dense_relu matches numpy on 1 and 2 threads.
@@ -57,6 +61,21 @@ one_case() { # CASE LOG
   done
 }
 
+shared_b_case() { # CASE: with AOTC_SHARED_B=1, B's panel packed once among the threads; 2 to 4 threads
+  local c=$1 d=$tmp/$1 in t
+  in=$(inputs_of "$c")
+  AOTC_SHARED_B=1 "$AOTC" "$here/$c.onnx" --threads 4 -o "$d/t4.c" || return 1
+  grep -A3 '#pragma omp for schedule(static)' "$d/t4.c" | grep -q 'float \*aotc_d = aotc_bp' ||
+    { echo "B's panel is not packed once and shared among the threads"; return 1; }
+  "$AOTC" "$here/$c.onnx" --threads 4 -o "$d/off.c" || return 1
+  ! grep -q 'aotc_bs' "$d/off.c" || { echo "the shared panel without AOTC_SHARED_B=1"; return 1; }
+  for t in 2 3 4; do
+    # shellcheck disable=SC2086
+    AOTC_SHARED_B=1 "$AOTC" run "$here/$c.onnx" $in --threads $t --output-dir "$d/s$t" || { echo "run s$t failed"; return 1; }
+    "$tmp/npycmp" "$d/s$t/y.npy" "$here/$c.expected.npy" || { echo "shared, $t threads, differs"; return 1; }
+  done
+}
+
 tc_case() { # LOG: examples/mlp.tc's dense_relu
   local d=$tmp/tc_dense_relu ex=$here/../../examples/mlp.tc in=""
   mkdir -p "$d"
@@ -81,7 +100,7 @@ fi
 cases=${cases//tc_dense_relu/}
 
 for c in $cases; do
-  if one_case "$c" >"$tmp/$c.log" 2>&1; then
+  if one_case "$c" >"$tmp/$c.log" 2>&1 && { [[ $c != rows_shared_b* ]] || shared_b_case "$c" >>"$tmp/$c.log" 2>&1; }; then
     echo "PASS $c"; pass=$((pass + 1))
   else
     echo "FAIL $c"; sed 's/^/  /' "$tmp/$c.log" | head -20; fail=$((fail + 1))
