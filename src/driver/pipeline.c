@@ -386,8 +386,8 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_GRAPH, pass_fold_constants},
     {"fold-control", "graph: an if with a known condition becomes its taken branch; a loop that never runs, copies",
      DRIVER_PASS_GRAPH, pass_fold_control},
-    {"fold-batchnorm", "graph: inference BatchNormalization folded into the Conv before it", DRIVER_PASS_GRAPH,
-     pass_fold_batchnorm},
+    {"fold-batchnorm", "graph: inference BatchNormalization folded into the Conv before it; any other with constant "
+                       "statistics as a per-channel scale and shift", DRIVER_PASS_GRAPH, pass_fold_batchnorm},
     {"winograd", "graph: 3x3 stride-1 convolutions where Winograd F(2x2,3x3) wins: weights transformed (src/graph/winograd.c)",
      DRIVER_PASS_GRAPH, pass_winograd},
     {"fuse-layernorm", "graph: decomposed layer normalisation (ReduceMean .. Sqrt, Div, Mul, Add) as one node",

@@ -398,6 +398,40 @@ static bool fold_batchnorm(ir_graph *g, ir_node *n, ir_node *c)
   return true;
 }
 
+/* A batch normalisation with constant statistics that no convolution
+ * takes (DenseNet's, after a concatenation) as a per-channel scale and
+ * shift: one multiply-add per element instead of a subtraction, a square
+ * root and a division. */
+static bool to_scale_shift(ir_graph *g, ir_node *n)
+{
+  if (n->dead || n->op != GRAPH_OP_BATCHNORM || n->n_in != 5 || n->p.norm.scale_shift)
+    return true;
+  const ir_value *xv = &g->values[n->in[0]];
+  int64_t m = xv->rank >= 2 ? xv->shape[1] : -1;
+  if (xv->type != IR_F32 || m < 0)
+    return true;
+  for (int k = 1; k < 5; k++)
+    if (!is_const_f32(g, n->in[k], m))
+      return true;
+  const float *w = g->values[n->in[1]].data, *b = g->values[n->in[2]].data;
+  const float *mean = g->values[n->in[3]].data, *var = g->values[n->in[4]].data;
+  float *scale = IR_NEW_ARRAY(g->ctx, float, m ? m : 1), *shift = IR_NEW_ARRAY(g->ctx, float, m ? m : 1);
+  if (!scale || !shift)
+    return false;
+  for (int64_t c = 0; c < m; c++) {
+    double sc = w[c] / sqrt((double)var[c] + n->p.norm.epsilon);
+    scale[c] = (float)sc;
+    shift[c] = (float)(b[c] - mean[c] * sc);
+  }
+  int s = new_constant(g, n->in[1], "bn_scale", scale), t = new_constant(g, n->in[2], "bn_shift", shift);
+  if (s < 0 || t < 0)
+    return false;
+  n->in[1] = s;
+  n->in[2] = t;
+  n->p.norm.scale_shift = true;
+  return true;
+}
+
 bool ir_graph_fold_batchnorm(ir_graph *g)
 {
   if (g->weights_as_params)
@@ -407,6 +441,9 @@ bool ir_graph_fold_batchnorm(ir_graph *g)
     if (c && !fold_batchnorm(g, n, c))
       return false;
   }
+  for (int k = 0; k < g->n_nodes; k++)
+    if (!to_scale_shift(g, &g->nodes[k]))
+      return false;
   return true;
 }
 

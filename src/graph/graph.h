@@ -219,6 +219,8 @@ typedef struct graph_pool_params {
 /* batchnorm, instancenorm. */
 typedef struct graph_norm_params {
   double epsilon;
+  bool scale_shift; /* batchnorm: inputs 1 and 2 are a per-channel scale and shift, y = x * scale + shift
+                       (fold-batchnorm computed them from constant statistics); 3 and 4 are unused */
 } graph_norm_params;
 
 /* layernorm: normalises over dimensions axis .. rank - 1; mean and inverse

@@ -265,6 +265,9 @@ bool graph_lower_batchnorm(ir_lower *L, ir_node *n)
   if (x < 0 || y < 0)
     return false;
   ir_type t = graph_lw_tensor(L, y)->type;
+  if (n->p.norm.scale_shift)
+    return graph_st_map(L, y, graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_at(L, x, 0), chan(L, n, 1)),
+                                           chan(L, n, 2)));
   ir_expr *den = graph_ex_call(L, IR_FN_SQRT,
                                graph_ex_bin(L, IR_ADD, chan(L, n, 4), graph_ex_const(L, n->p.norm.epsilon, t)), NULL);
   ir_expr *norm = graph_ex_bin(L, IR_DIV, graph_ex_bin(L, IR_SUB, graph_ex_at(L, x, 0), chan(L, n, 3)), den);

@@ -557,6 +557,9 @@ sched_fusion sched_kernel_fusion(const ir_func *f, int first, int end, sched_fus
 {
   if (sched_kernel_taps(f, first, end))
     return SCHED_FUSE_MAX;
+  if (end - first == 2 && ir_stmt_is_plain(f->stmts[first]) && ir_stmt_is_plain(f->stmts[first + 1]) &&
+      same_pointwise_box(f->stmts[first], f->stmts[first + 1]))
+    return SCHED_FUSE_MAX; /* two maps over one box (a batch norm and its ReLU): one pass */
   if (end - first < 3)
     return fusion;
   for (int i = first; i < end; i++)

@@ -21,6 +21,9 @@ Cases:
   batch2        batch 2: Concat along channels, Split, Slice (strided bands)
   reshapes      Flatten, Squeeze, Unsqueeze, Reshape, Slices with and without
                 a step, into a concatenation that is a graph output
+  dense_bn      DenseNet's pre-activation: BatchNormalization (constant
+                statistics, no convolution before it) and Relu on each
+                concatenation, then the convolution
 """
 import os
 import sys
@@ -216,9 +219,45 @@ def reshapes(outdir):
     g.save(outdir, [("input", xv)], [("output", outv)])
 
 
+def batchnorm(g, x, xv):
+    c = xv.shape[1]
+    w = (rng.random(c) + 0.5).astype(np.float32)
+    b = (rng.standard_normal(c) * 0.1).astype(np.float32)
+    mean = (rng.standard_normal(c) * 0.5).astype(np.float32)
+    var = (rng.random(c) + 0.1).astype(np.float32)
+    out = g.node("BatchNormalization", [x, g.const(w, "bn_w"), g.const(b, "bn_b"), g.const(mean, "bn_m"),
+                                        g.const(var, "bn_v")], epsilon=1e-5)
+    shape = (1, c, 1, 1)
+    yv = (xv - mean.reshape(shape)) / np.sqrt(var.reshape(shape).astype(np.float64) + 1e-5) * w.reshape(shape) + \
+        b.reshape(shape)
+    return out, yv.astype(np.float32)
+
+
+def dense_bn(outdir):
+    g = Graph("dense_bn")
+    xv = rng.standard_normal((1, 8, 6, 6)).astype(np.float32)
+    f, fv = g.conv("input", xv, 8, 1)
+    feats, featv = [f], [fv]
+    for _ in range(3):
+        c = g.node("Concat", feats, axis=1) if len(feats) > 1 else feats[0]
+        cv = np.concatenate(featv, 1)
+        nb, nbv = batchnorm(g, c, cv)
+        r, rv = relu(g, nb, nbv)
+        n, nv = g.conv(r, rv, 4, 3)
+        feats.append(n)
+        featv.append(nv)
+    c = g.node("Concat", feats, axis=1)
+    cv = np.concatenate(featv, 1)
+    nb, nbv = batchnorm(g, c, cv)
+    r, rv = relu(g, nb, nbv)
+    y, yv = g.conv(r, rv, 6, 1)
+    g.nodes[-1].output[0] = "output"
+    g.save(outdir, [("input", xv)], [("output", yv)])
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    for make in (dense_chain, shuffle, shared, strided, batch2, reshapes):
+    for make in (dense_chain, shuffle, shared, strided, batch2, reshapes, dense_bn):
         make(outdir)
 
 

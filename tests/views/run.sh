@@ -6,7 +6,10 @@
 # report at least as many copies removed as the case expects (a DenseNet-like
 # chain of concatenations loses every copy), the emitted C must build with
 # -Wall -Wextra -Werror, and the same outputs must come with the views off
-# (AOTC_VIEWS=0).
+# (AOTC_VIEWS=0). dense_bn also checks that a batch normalisation with
+# constant statistics and no convolution before it is a per-channel scale
+# and shift (no square root left in the C) and runs in one loop with the
+# ReLU after it.
 #
 #   AOTC=build/aotc tests/views/run.sh [NAME...]
 #
@@ -16,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lib.sh
 . "$here/../lib.sh"
 # NAME:copies at least removed (Concat bands, Split parts, Slices, Reshapes)
-cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5"
+cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5 dense_bn:9"
 names=${*:-$(for c in $cases; do echo "${c%%:*}"; done)}
 
 suite_init views || exit 2
@@ -39,6 +42,16 @@ check_removed() {
   echo "$got"
 }
 
+# dense_bn's C (from check_removed): no sqrtf, and each batch normalisation
+# of a concatenation written in the loop body that its ReLU reads it in.
+check_scale_shift() {
+  local c=$1 bn fused
+  ! grep -q "sqrtf(" "$c" || { echo "a batch normalisation still takes a square root per element"; return 1; }
+  bn=$(grep -c "^ *batchnormalization[0-9]*\[.*\] = (concat" "$c")
+  fused=$(grep -A1 "^ *batchnormalization[0-9]*\[.*\] = (concat" "$c" | grep -c "^ *relu[0-9]*\[.*aotc_max_float(batchnormalization")
+  [ "$bn" -eq 3 ] && [ "$fused" -eq 3 ] || { echo "$fused of $bn batch normalisations share a loop with their ReLU (3 expected)"; return 1; }
+}
+
 run_and_compare() { # NAME OUTDIR [ENV...]
   local name=$1 out=$2 o why
   shift 2
@@ -58,6 +71,9 @@ for name in $names; do
   mkdir -p "$out"
   if ! removed=$(check_removed "$name" "$out"); then
     suite_result "$name" 1 "$removed"; continue
+  fi
+  if [ "$name" = dense_bn ] && ! why=$(check_scale_shift "$out/$name.c"); then
+    suite_result "$name" 1 "$why"; continue
   fi
   if ! why=$(run_and_compare "$name" "$out/views") || ! why=$(run_and_compare "$name" "$out/plain" AOTC_VIEWS=0); then
     suite_result "$name" 1 "$why"; continue
