@@ -398,6 +398,46 @@ static bool fold_batchnorm(ir_graph *g, ir_node *n, ir_node *c)
   return true;
 }
 
+/* Whether batch normalisation node n has constant statistics, scale and
+ * bias (then it is x * s + t per channel). */
+static bool constant_batchnorm(const ir_graph *g, const ir_node *n)
+{
+  if (n->dead || n->op != GRAPH_OP_BATCHNORM || n->n_in != 5 || g->values[n->in[0]].rank < 2)
+    return false;
+  int64_t m = g->values[n->in[0]].shape[1];
+  for (int k = 1; k < 5; k++)
+    if (!is_const_f32(g, n->in[k], m))
+      return false;
+  return true;
+}
+
+/* A batch normalisation no convolution can take in (DenseNet's, after a
+ * concatenation) keeps two constants: its inputs become x, s, t with
+ * y = x * s + t, no square root or division per element. */
+static bool scale_shift_batchnorm(ir_graph *g, ir_node *n)
+{
+  int64_t m = g->values[n->in[0]].shape[1];
+  const float *scale = g->values[n->in[1]].data, *beta = g->values[n->in[2]].data;
+  const float *mean = g->values[n->in[3]].data, *var = g->values[n->in[4]].data;
+  float *s = IR_NEW_ARRAY(g->ctx, float, m), *t = IR_NEW_ARRAY(g->ctx, float, m);
+  int *in = IR_NEW_ARRAY(g->ctx, int, 3);
+  if (!s || !t || !in)
+    return false;
+  for (int64_t o = 0; o < m; o++) {
+    double sc = scale[o] / sqrt((double)var[o] + n->p.norm.epsilon);
+    s[o] = (float)sc;
+    t[o] = (float)(beta[o] - mean[o] * sc);
+  }
+  in[0] = n->in[0];
+  in[1] = new_constant(g, n->in[1], "bn_scale", s);
+  in[2] = new_constant(g, n->in[2], "bn_shift", t);
+  if (in[1] < 0 || in[2] < 0)
+    return false;
+  n->in = in;
+  n->n_in = 3;
+  return true;
+}
+
 bool ir_graph_fold_batchnorm(ir_graph *g)
 {
   if (g->weights_as_params)
@@ -407,6 +447,9 @@ bool ir_graph_fold_batchnorm(ir_graph *g)
     if (c && !fold_batchnorm(g, n, c))
       return false;
   }
+  for (int k = 0; k < g->n_nodes; k++)
+    if (constant_batchnorm(g, &g->nodes[k]) && !scale_shift_batchnorm(g, &g->nodes[k]))
+      return false;
   return true;
 }
 

@@ -248,7 +248,7 @@ bool graph_infer_batchnorm(ir_graph *g, ir_node *n)
   const ir_value *x = graph_in(g, n, 0);
   if (graph_out(g, n, 1) || graph_out(g, n, 2))
     return graph_fail(g, n, "training mode (running mean and variance outputs) is not supported");
-  if (x->rank < 2 || !ir_types[x->type].is_float || !check_channel_params(g, n, 1, 4, x->shape[1]))
+  if (x->rank < 2 || !ir_types[x->type].is_float || !check_channel_params(g, n, 1, n->n_in - 1, x->shape[1]))
     return graph_fail(g, n, "floating-point input of rank 2 or more expected");
   return graph_set_out(g, n, 0, x->type, x->rank, x->shape);
 }
@@ -265,6 +265,9 @@ bool graph_lower_batchnorm(ir_lower *L, ir_node *n)
   if (x < 0 || y < 0)
     return false;
   ir_type t = graph_lw_tensor(L, y)->type;
+  if (n->n_in == 3)
+    return graph_st_map(L, y, graph_ex_bin(L, IR_ADD, graph_ex_bin(L, IR_MUL, graph_ex_at(L, x, 0), chan(L, n, 1)),
+                                           chan(L, n, 2)));
   ir_expr *den = graph_ex_call(L, IR_FN_SQRT,
                                graph_ex_bin(L, IR_ADD, chan(L, n, 4), graph_ex_const(L, n->p.norm.epsilon, t)), NULL);
   ir_expr *norm = graph_ex_bin(L, IR_DIV, graph_ex_bin(L, IR_SUB, graph_ex_at(L, x, 0), chan(L, n, 3)), den);
