@@ -8,9 +8,11 @@
 
 Models (random initialisation, fixed seed; no pretrained weights): mlp, cnn
 (convolutions with batch normalisation), transformer (one encoder block:
-layernorm, attention from matmul and softmax, gelu), resnet18, mobilenet_v2,
+layernorm, attention from matmul and softmax, gelu), dense_block (DenseNet's
+pre-activation layers: batch normalisation and ReLU over a growing
+concatenation before each convolution), resnet18, mobilenet_v2,
 squeezenet1_1 (torchvision architectures). The small ones (mlp, cnn,
-transformer) are committed next to this script; run.sh makes the large ones
+transformer, dense_block) are committed next to this script; run.sh makes the large ones
 when torch is present. Batch normalisation gets random running statistics
 so that folding it is tested for real.
 """
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-SMALL = ["mlp", "cnn", "transformer"]
+SMALL = ["mlp", "cnn", "transformer", "dense_block"]
 LARGE = ["resnet18", "mobilenet_v2", "squeezenet1_1"]
 # The exporter folds batch normalisation into convolutions in EVAL mode;
 # PRESERVE keeps the BatchNormalization nodes (in inference mode) for aotc.
@@ -72,6 +74,38 @@ class Block(nn.Module):
         return x + self.fc2(self.gelu(self.fc1(self.ln2(x))))
 
 
+class DenseLayer(nn.Module):
+    """DenseNet's bottleneck layer: BN, ReLU, 1x1 conv, BN, ReLU, 3x3 conv;
+    its output joins the concatenation of everything before it."""
+
+    def __init__(self, cin, growth):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
+            nn.BatchNorm2d(4 * growth), nn.ReLU(), nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False))
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], 1)
+
+
+class DenseBlock(nn.Module):
+    """A stem, three dense layers and a transition (BN, ReLU, 1x1 conv,
+    average pool), then a classifier."""
+
+    def __init__(self, stem=16, growth=8, layers=3):
+        super().__init__()
+        cin = stem + layers * growth
+        self.stem = nn.Conv2d(3, stem, 3, padding=1, bias=False)
+        self.layers = nn.Sequential(*[DenseLayer(stem + k * growth, growth) for k in range(layers)])
+        self.transition = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, cin // 2, 1, bias=False),
+                                        nn.AvgPool2d(2))
+        self.fc = nn.Linear(cin // 2, 10)
+
+    def forward(self, x):
+        y = self.transition(self.layers(self.stem(x)))
+        return self.fc(torch.flatten(torch.relu(y).mean((2, 3)), 1))
+
+
 def build(name):
     import torchvision.models as tvm
     if name == "mlp":
@@ -81,6 +115,8 @@ def build(name):
         return CNN(), (1, 3, 32, 32)
     if name == "transformer":
         return Block(), (1, 16, 64)
+    if name == "dense_block":
+        return DenseBlock(), (1, 3, 24, 24)
     if name in LARGE:
         return getattr(tvm, name)(), (1, 3, 224, 224)
     raise SystemExit(f"make_fixtures: unknown model '{name}'")

@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 AOTC=${AOTC:-$root/build/aotc}
 MODELS_DIR=${MODELS_DIR:-$(dirname "$AOTC")/models}
 PYTHON=${PYTHON:-/usr/bin/python3}
-small="mlp cnn transformer"
+small="mlp cnn transformer dense_block"
 large="resnet18 mobilenet_v2 squeezenet1_1"
 names=${*:-$small $large}
 
