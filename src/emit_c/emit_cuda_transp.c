@@ -180,10 +180,10 @@ void emit_cuda_print_transpose_body(emit_fn *E, int stmt)
   fputs(";\n", E->out);
   emit_open_block(E, "for (int64_t aotc_q = blockIdx.z; aotc_q < aotc_nb; aotc_q += gridDim.z)");
   print_batch_indices(E);
-  emit_open_block(E, "for (int64_t aotc_i0 = (int64_t)blockIdx.y * %d; aotc_i0 < aotc_ni; aotc_i0 += (int64_t)gridDim.y "
-                     "* %d)", TT, TT);
-  emit_open_block(E, "for (int64_t aotc_j0 = (int64_t)blockIdx.x * %d; aotc_j0 < aotc_nj; aotc_j0 += (int64_t)gridDim.x "
-                     "* %d)", TT, TT);
+  emit_open_block(E, "for (int64_t aotc_i0 = (int64_t)blockIdx.y * %d; aotc_i0 < aotc_ni; "
+                     "aotc_i0 += (int64_t)gridDim.y * %d)", TT, TT);
+  emit_open_block(E, "for (int64_t aotc_j0 = (int64_t)blockIdx.x * %d; aotc_j0 < aotc_nj; "
+                     "aotc_j0 += (int64_t)gridDim.x * %d)", TT, TT);
   print_phase(E, read, true);
   print_phase(E, read, false);
   emit_close_block(E);
