@@ -16,7 +16,7 @@
 #define EVAL_MIN_SAMPLE 2e-4 /* seconds: tiny kernels are timed over several calls */
 #define EVAL_CLEARLY_SLOWER 1.5 /* a candidate's fastest sample this many times the best: timing stops */
 
-#define EVAL_OPTIONS_KEY (3 * SCHED_MAX_DIMS + 17) /* ints: every field of sched_options */
+#define EVAL_OPTIONS_KEY (3 * SCHED_MAX_DIMS + 18) /* ints: every field of sched_options */
 
 typedef int (*packed_fn)(const int64_t *sizes, void *const *args, void *workspace);
 typedef size_t (*packed_ws_fn)(const int64_t *sizes);

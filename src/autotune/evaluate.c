@@ -536,7 +536,7 @@ static void options_key(const sched_options *o, int *key)
   }
   int rest[] = {(int)o->fusion, o->unroll, o->vectorize, o->threads, o->pack, o->scalar_replace, o->microkernel,
                 o->vector_bytes, o->gpu_block[0], o->gpu_block[1], o->gpu_block[2], o->gpu_grid[0], o->gpu_grid[1],
-                o->gpu_grid[2], o->gpu_promote, o->gpu_reduce, o->gpu_split};
+                o->gpu_grid[2], o->gpu_promote, o->gpu_reduce, o->gpu_split, o->gpu_promote_reads};
   _Static_assert(3 * SCHED_MAX_DIMS + sizeof rest / sizeof rest[0] <= EVAL_OPTIONS_KEY, "options key");
   memcpy(key + n, rest, sizeof rest);
 }

@@ -290,7 +290,12 @@ static void mutate_gpu_gene(const tune_space *sp, tune_rng *r, sched_options *o)
   switch (pick(r, 10)) {
   case 0: case 1: case 2: o->gpu_block[d] = coin(r, 10) ? 0 : 1 << pick(r, 10); break;
   case 3: o->gpu_grid[d] = grid[pick(r, (int)(sizeof grid / sizeof grid[0]))]; break;
-  case 4: o->gpu_promote = !o->gpu_promote; break;
+  case 4: { /* shared= and promote= as a two-bit counter: the four pairs, no extra draw */
+    int v = (o->gpu_promote * 2 + o->gpu_promote_reads + 1) % 4;
+    o->gpu_promote = v >= 2;
+    o->gpu_promote_reads = v % 2;
+    break;
+  }
   case 8: o->gpu_reduce = reduce[pick(r, (int)(sizeof reduce / sizeof reduce[0]))]; break;
   case 9: o->gpu_split = split[pick(r, (int)(sizeof split / sizeof split[0]))]; break;
   case 5: o->unroll = random_unroll(r); break;
@@ -331,7 +336,9 @@ void tune_crossover(const tune_space *sp, tune_rng *r, const sched_options *a, c
     memcpy(child->gpu_block, b->gpu_block, sizeof child->gpu_block);
   if (coin(r, 50))
     memcpy(child->gpu_grid, b->gpu_grid, sizeof child->gpu_grid);
-  child->gpu_promote = coin(r, 50) ? a->gpu_promote : b->gpu_promote;
+  const sched_options *promoter = coin(r, 50) ? a : b; /* shared= and promote= from one parent */
+  child->gpu_promote = promoter->gpu_promote;
+  child->gpu_promote_reads = promoter->gpu_promote_reads;
   child->gpu_reduce = coin(r, 50) ? a->gpu_reduce : b->gpu_reduce;
   child->gpu_split = coin(r, 50) ? a->gpu_split : b->gpu_split;
   make_legal(sp, child);

@@ -48,7 +48,8 @@ static int each_stage(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node 
 }
 
 /* Calls fn on every part of node (a block is cut into its children); a
- * contraction (emit_cuda_contr.c) is one part, given as NULL. */
+ * contraction (emit_cuda_contr.c) or a promoted transpose
+ * (emit_cuda_transp.c) is one part, given as NULL. */
 static int each_part(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *node, part_fn fn, int index)
 {
   if (isl_ast_node_get_type(node) != isl_ast_node_block)
@@ -69,7 +70,7 @@ static int each_kernel_part(emit_fn *E, part_fn fn)
   int index = 0;
   for (int i = 0; i < E->pf->n_kernels; i++) {
     const emit_kernel *k = &E->pf->kernels[i];
-    if (k->contraction >= 0)
+    if (k->contraction >= 0 || k->transpose >= 0)
       fn(E, k, NULL, index++);
     else if (k->ast)
       index = each_part(E, k, k->ast, fn, index);
@@ -210,26 +211,35 @@ static void print_kernel_name(emit_fn *E, int index)
   fprintf(E->out, "aotc_%s_kernel%d", E->name, index);
 }
 
-/* Threads per block of a kernel: its part's band, or the contraction's tile. */
-static const sched_gpu_band *kernel_block(__isl_keep isl_ast_node *part, int block[3])
+/* Threads per block of a kernel: its part's band, or the contraction's or
+ * transpose's tile. */
+static const sched_gpu_band *kernel_block(const emit_kernel *k, __isl_keep isl_ast_node *part, int block[3])
 {
   const sched_gpu_band *b = part ? part_band(part) : NULL;
   if (part)
     part_block(b, block);
-  else
+  else if (k->contraction >= 0)
     emit_cuda_contraction_block(block);
+  else
+    emit_cuda_transpose_block(block);
   return b;
+}
+
+/* Shared bytes of a kernel without a part. */
+static int tiled_shared_bytes(const emit_kernel *k)
+{
+  return k->contraction >= 0 ? emit_cuda_contraction_shared_bytes() : emit_cuda_transpose_shared_bytes();
 }
 
 static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
 {
   int block[3];
-  const sched_gpu_band *b = kernel_block(part, block);
+  const sched_gpu_band *b = kernel_block(k, part, block);
   int red = part ? part_reduce_shared(E, b, part) : 0;
   static const char *const stage[] = {"", "; stage 1 of a split reduction: partial results",
                                       "; stage 2 of a split reduction: their fold"};
   fprintf(E->out, "/* aotc: kernel aotc_%s_kernel%d: block %dx%dx%d, shared %d bytes%s */\n", E->name, index,
-          block[0], block[1], block[2], part ? red * 8 : emit_cuda_contraction_shared_bytes(), stage[E->red_stage]);
+          block[0], block[1], block[2], part ? red * 8 : tiled_shared_bytes(k), stage[E->red_stage]);
   fprintf(E->out, "%s __launch_bounds__(%d, 1) ", E->em->tg->fn_qualifier[EMIT_FN_KERNEL],
           block[0] * block[1] * block[2]);
   print_kernel_name(E, index);
@@ -245,8 +255,10 @@ static void print_kernel(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_no
   E->red_threads = b ? b->reduce : 0;
   if (part)
     emit_print_node(E, part);
-  else
+  else if (k->contraction >= 0)
     emit_cuda_print_contraction_body(E, k->contraction);
+  else
+    emit_cuda_print_transpose_body(E, k->transpose);
   E->map_on = false;
   E->red_threads = 0;
   fputs("}\n\n", E->out);
@@ -325,15 +337,17 @@ static void print_grid(emit_fn *E, const emit_kernel *k, const sched_gpu_band *b
 static void print_launch(emit_fn *E, const emit_kernel *k, __isl_keep isl_ast_node *part, int index)
 {
   int block[3];
-  const sched_gpu_band *b = kernel_block(part, block);
+  const sched_gpu_band *b = kernel_block(k, part, block);
   fputs("  AOTC_CUDA_TRY(AOTC_LAUNCH(", E->out);
   print_kernel_name(E, index);
   fputs(", ", E->out);
   E->k = k->poly;
   if (part)
     print_grid(E, k, b);
-  else
+  else if (k->contraction >= 0)
     emit_cuda_print_contraction_grid(E, k->contraction);
+  else
+    emit_cuda_print_transpose_grid(E, k->transpose);
   fprintf(E->out, ", dim3(%d, %d, %d), 0, stream", block[0], block[1], block[2]);
   print_args(E, false);
   fputs("));\n", E->out);

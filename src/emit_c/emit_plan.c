@@ -71,7 +71,8 @@ static bool list_kernels(const emit_plan *p, emit_plan_fn *pf)
   if (!pf->kernels)
     return false;
   for (int i = 0, first = 0; i < pf->n_kernels; first = pf->kernels[i++].end)
-    pf->kernels[i] = (emit_kernel){.first = first, .end = poly_kernel_end(pf->f, first), .contraction = -1};
+    pf->kernels[i] =
+        (emit_kernel){.first = first, .end = poly_kernel_end(pf->f, first), .contraction = -1, .transpose = -1};
   return true;
 }
 
@@ -168,6 +169,10 @@ static int contraction_of(const emit_plan_fn *pf, const emit_kernel *k)
 static void schedule_kernel(const emit_plan *p, emit_plan_fn *pf, emit_kernel *k)
 {
   k->contraction = contraction_of(pf, k);
+  k->transpose = -1;
+  if (k->contraction < 0 && emit_target_is_gpu(p->target) && pf->sched.gpu_promote_reads &&
+      k->end == k->first + 1 && emit_cuda_transposed_read(pf->f, pf->f->stmts[k->first]))
+    k->transpose = k->first;
   if (k->contraction >= 0) {
     poly_kernel_free(k->poly);
     k->poly = NULL;

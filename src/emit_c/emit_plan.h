@@ -46,9 +46,19 @@ typedef struct emit_kernel {
   int contraction;    /* >= 0: printed as packed micro-kernel loops, contr[contraction]; -1: isl's loops */
   poly_kernel *poly;  /* model and schedule; NULL once the kernel is a contraction */
   isl_ast_node *ast;  /* isl's loops (emit_plan_ast); NULL for a contraction */
+  int transpose;      /* CUDA, promote=1: >= 0: statement `transpose` (alone in the kernel) printed as a tiled
+                         transpose through shared memory (emit_cuda_transp.c); -1: not */
   int epilogue_of;    /* >= 0: applied in the store of contraction contr[epilogue_of] (emit_epilogue.c) and not
                          printed on its own; -1: printed */
 } emit_kernel;
+
+/* The read of statement s that the CUDA target promotes through a shared
+ * tile (emit_cuda_transp.c): s plain, elementwise (no reduction, every
+ * index on the left, rank 2 or more, not reading what it writes), the read
+ * fp32, every subscript an index, its last the left-hand side's second
+ * last (the loop mapped to threadIdx.y), the last one (threadIdx.x) among
+ * them; NULL: none. */
+const ir_expr *emit_cuda_transposed_read(const ir_func *f, const ir_stmt *s);
 
 /* One function. */
 typedef struct emit_plan_fn {

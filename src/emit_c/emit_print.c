@@ -417,6 +417,10 @@ void emit_print_read(emit_fn *E, const ir_expr *e)
     return;
   if (E->win && emit_window_print_read(E, e))
     return;
+  if (E->tile_read == e) {
+    fputs(EMIT_CUDA_TILE_READ, E->out);
+    return;
+  }
   if (T->rank == 0 && T->role == IR_INPUT) {
     fputs(E->tensor_c[e->tensor], E->out);
   } else if (e->padded && !all_in_bounds(E, e)) {
@@ -650,7 +654,7 @@ static void print_minmax_update(emit_fn *E, const ir_stmt *s, ir_type t)
   fputc(')', E->out);
 }
 
-static void print_update(emit_fn *E, const ir_stmt *s)
+void emit_print_update(emit_fn *E, const ir_stmt *s)
 {
   static const char *const assign[] = {[IR_RED_NONE] = " = ", [IR_RED_ADD] = " += ", [IR_RED_MUL] = " *= "};
   ir_type t = E->f->tensors[s->tensor]->type;
@@ -720,7 +724,7 @@ static void print_user(emit_fn *E, __isl_keep isl_ast_node *node)
     fputs(" = ", E->out);
     print_identity(E, s->red, E->f->tensors[s->tensor]->type);
   } else {
-    print_update(E, s);
+    emit_print_update(E, s);
   }
   fputs(";\n", E->out);
   emit_unbind_indices(E, s);

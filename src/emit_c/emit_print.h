@@ -98,6 +98,7 @@ typedef struct emit_fn {
   const ir_expr *hoist[EMIT_MAX_HOIST];
   const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
   int win_end;                  /* emit_window.c: statements before it printed by a window kernel */
+  const ir_expr *tile_read;     /* emit_cuda_transp.c: this read is printed as EMIT_CUDA_TILE_READ */
 } emit_fn;
 
 /* ---- emit_hoist.c: a row kernel's vector loop ("aotc_simd_rows") reads
@@ -206,6 +207,8 @@ void emit_print_lhs(emit_fn *E, const ir_stmt *s);
 /* Index values bound for s: its indices, or a general initialisation's
  * coordinates (one per dimension of the tensor written). */
 int emit_bound_count(const ir_stmt *s);
+/* The update s makes (T[...] = rhs, +=, min/max), without the ";". */
+void emit_print_update(emit_fn *E, const ir_stmt *s);
 /* Binds index x of the statement being printed to the C variable aotc_x<x>. */
 void emit_bind_index(emit_fn *E, int x);
 void emit_unbind_indices(emit_fn *E, const ir_stmt *s);
@@ -235,6 +238,16 @@ void emit_cuda_contraction_block(int block[3]);
 void emit_cuda_print_contraction_body(emit_fn *E, int ci);
 /* Its grid: dim3(...) of the sizes. */
 void emit_cuda_print_contraction_grid(emit_fn *E, int ci);
+
+/* ---- emit_cuda_transp.c: a transposed read promoted through a shared tile */
+
+#define EMIT_CUDA_TILE_READ "aotc_t[aotc_tx][aotc_r]"
+int emit_cuda_transpose_shared_bytes(void);
+void emit_cuda_transpose_block(int block[3]);
+/* The kernel's body for statement stmt (emit_kernel.transpose). */
+void emit_cuda_print_transpose_body(emit_fn *E, int stmt);
+/* Its grid: dim3(...) of the sizes. */
+void emit_cuda_print_transpose_grid(emit_fn *E, int stmt);
 
 /* ---- emit_c.c and emit_region.c: kernels and the regions around them */
 

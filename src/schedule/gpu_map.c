@@ -49,6 +49,7 @@ void sched_gpu_options_heuristic(sched_options *o)
   o->pack = false;
   o->vector_bytes = 4;
   o->gpu_promote = true;
+  o->gpu_promote_reads = true;
 }
 
 /* ------------------------------------------------------------------------

@@ -152,6 +152,8 @@ int sched_options_print(char *buf, size_t n, const sched_options *o)
     put(&b, " reduce=%d", o->gpu_reduce);
   if (o->gpu_split)
     put(&b, " split=%d", o->gpu_split);
+  if (o->gpu_promote_reads)
+    put(&b, " promote=1");
   return (int)b.len;
 }
 
@@ -276,6 +278,8 @@ static bool parse_pair(const char *key, size_t klen, const char *val, size_t vle
     return parse_int(val, vlen, 0, SCHED_GPU_MAX_THREADS, &o->gpu_reduce) && !(o->gpu_reduce & (o->gpu_reduce - 1));
   if (KEY("split"))
     return parse_int(val, vlen, 0, SCHED_GPU_MAX_SPLIT, &o->gpu_split);
+  if (KEY("promote"))
+    return parse_bool(val, vlen, &o->gpu_promote_reads);
 #undef KEY
   return false;
 }

@@ -58,6 +58,9 @@ typedef struct sched_options {
                           reduction: partial results in the workspace, a second kernel folds them); 0:
                           heuristic (SCHED_GPU_FILL_BLOCKS / outputs when that is 2 or more and the
                           reduction may be long); 1: off (a block per output) */
+  bool gpu_promote_reads; /* promote=: a statement reading a tensor transposed (its fastest subscript the
+                          loop mapped to threadIdx.y) as a tiled transpose through shared memory
+                          (emit_cuda_transp.c): coalesced reads and writes */
 } sched_options;
 
 /* ------------------------------------------------------------------------

@@ -218,6 +218,54 @@ emitted_mapping() {
   done
 }
 
+# sim_objects NAME: the runner and the simulator for the cases that follow, in AOTC_CUDA_SIM_OBJS:
+# the plain emitted run's objects when built, else built here (-O1); false (failed) otherwise.
+sim_objects() {
+  local objs
+  emitted_prepare
+  if ! objs=$(ls "$build"/rt-sim/{aotc_cuda_runner,cuda_sim,cuda_sim_exec}.o 2>/dev/null | tr '\n' ' ') ||
+     [ -z "$objs" ]; then
+    if ! objs=$(rt_objects "$1" -O1); then fail "$1: runtime build" "$build/rt-$1.log"; return 1; fi
+  fi
+  export AOTC_CUDA_SIM_OBJS="$objs"
+}
+
+# ------------------------------------------------------------------ promotion
+
+# emitted_promote: the corpus's transposed reads (transpose.tc: transpose2d, transpose_tile,
+# transpose_axpy, transpose_batched) are tiled transposes through shared memory by default
+# (promote=1, emit_cuda_transp.c): the kernel's comment declares 4224 bytes (float[32][33]) and
+# the kernel waits at barriers; with promote=0 the same entries use no shared memory; the
+# promoted kernels run on the simulator in all three orders against their references (the
+# --san run takes the whole corpus, these included; emitted_options runs two under promote=0).
+emitted_promote() {
+  local dir=$build/promote e i=0 line
+  mkdir -p "$dir" "$build/res-promote"
+  for e in transpose2d transpose_tile transpose_axpy transpose_batched; do
+    if ! nice "$AOTC" "$kdir/transpose.tc" --entry "$e" --target cuda -o "$dir/$e.cu" 2>"$dir/$e.log" ||
+       ! nice "$AOTC" "$kdir/transpose.tc" --entry "$e" --target cuda --schedule "fuse=keep sr=1 shared=1 promote=0" \
+         -o "$dir/$e.0.cu" 2>>"$dir/$e.log"; then
+      fail "promote $e: aotc --target cuda" "$dir/$e.log"; continue
+    fi
+    if grep -q "kernel0: block 32x8x1, shared 4224 bytes" "$dir/$e.cu" && grep -q '__shared__ float aotc_t\[32\]\[33\];' "$dir/$e.cu" &&
+       [ "$(grep -c '__syncthreads();' "$dir/$e.cu")" = 2 ] &&
+       grep -Eq "kernel0: block [0-9x]+, shared 0 bytes" "$dir/$e.0.cu" && ! grep -q 'aotc_t\[' "$dir/$e.0.cu"; then
+      pass "promote $e: a tiled transpose through 4224 shared bytes, none with promote=0"
+    else fail "promote $e: expected a shared tile (promote=1) and none (promote=0)" "$dir/$e.log"; fi
+  done
+  if ! sim_objects promote; then return; fi
+  for e in transpose_tile transpose_axpy transpose_batched transpose2d@big; do
+    line=$(awk -v e="$e" '$2 == e' "$kdir/manifest.txt")
+    corpus_case "$build/res-promote/$i" "$line"
+    line=$(head -n 1 "$build/res-promote/$i"); i=$((i + 1))
+    case $line in
+      PASS*) pass "promote: ${line#PASS }" ;;
+      *) fail "promote: ${line#FAIL }"; tail -n +2 "$build/res-promote/$((i - 1))" ;;
+    esac
+  done
+  unset AOTC_CUDA_SIM_OBJS
+}
+
 # ------------------------------------------------------------------ options
 
 # emitted_options: the mapping's options change the emitted CUDA and keep it correct. unroll=4
@@ -244,16 +292,11 @@ emitted_options() {
      ! grep -q 'stage 1' "$dir/rv1.cu" && grep -A4 'workspace_bytes(int64_t N)$' "$dir/rv1.cu" | grep -q 'return 0;'; then
     pass "options: two-stage reductions (128 and 64 blocks per output, 1024 workspace bytes), one kernel with split=1"
   else fail "options: split reductions" "$dir/rv.log"; fi
-  emitted_prepare
-  if ! objs=$(ls "$build"/rt-sim/{aotc_cuda_runner,cuda_sim,cuda_sim_exec}.o 2>/dev/null | tr '\n' ' ') ||
-     [ -z "$objs" ]; then
-    if ! objs=$(rt_objects options -O1); then fail "options: runtime build" "$build/rt-options.log"; return; fi
-  fi
-  export AOTC_CUDA_SIM_OBJS="$objs"
+  if ! sim_objects options; then return; fi
   mkdir -p "$build/res-options"
   for e in "matvec:$base unroll=4 split=16" "sumsq_big:$base unroll=4 split=16" "rowmax_big:$base unroll=4 split=16" \
            "softmax_row:$base unroll=4 split=16" "rowsum_few:$base reduce=16 split=4" "imin_few:$base reduce=16 split=4" \
-           "dsum_big:$base reduce=16 split=4"; do
+           "dsum_big:$base reduce=16 split=4" "transpose_tile:$base" "transpose_batched:$base promote=1"; do
     line=$(awk -v e="${e%%:*}" '$2 == e' "$kdir/manifest.txt")
     CUDA_SIM_SCHEDULE=${e#*:} corpus_case "$build/res-options/$i" "$line"
     line=$(head -n 1 "$build/res-options/$i"); i=$((i + 1))

@@ -25,7 +25,8 @@
 # /usr/local/cuda/bin/nvcc) choose the compilers; AOTC (default build/aotc) the compiler under
 # test; KEEP=1 keeps the build directory; CUDA_SIM_EMITTED=0 leaves the emitted corpus on the
 # simulator to the --san run (the plain run keeps its tuning and nvcc checks); ONLY=emitted runs
-# only the emitted-code tests (ONLY=tune only the tuning ones, ONLY=options the options ones),
+# only the emitted-code tests (ONLY=tune only the tuning ones, ONLY=options the options ones,
+# ONLY=promote the shared-memory promotion of transposed reads),
 # ONLY=sim only the hand-written ones; CUDA_CASES="ENTRY ..." limits the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -231,13 +232,14 @@ source "$here/emitted.sh"
 
 plain_suite() {
   local c
-  if [ "${ONLY:-}" = tune ] || [ "${ONLY:-}" = options ]; then
+  if [ "${ONLY:-}" = tune ] || [ "${ONLY:-}" = options ] || [ "${ONLY:-}" = promote ]; then
     emitted_$ONLY
     return
   fi
   if [ "${ONLY:-}" = emitted ]; then
     emitted_mapping
     emitted_sim sim -O1 -Wall -Wextra -Werror
+    emitted_promote
     emitted_options
     emitted_tune
     emitted_nvcc
@@ -261,6 +263,7 @@ plain_suite() {
   emitted_mapping
   # CUDA_SIM_EMITTED=0: the emitted corpus runs under the sanitizers only (--san).
   [ "${CUDA_SIM_EMITTED:-1}" = 0 ] || CUDA_SAMPLE=${CUDA_SAMPLE:-4} emitted_sim sim -O1 -Wall -Wextra -Werror
+  emitted_promote
   emitted_options
   emitted_tune
   emitted_nvcc

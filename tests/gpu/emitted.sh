@@ -4,7 +4,7 @@
 AOTC=${AOTC:-$root/build/aotc}
 kdir=$root/tests/kernels
 mdir=$root/tests/models
-san_cases=" matmul conv2d_pad1 softmax maxpool2 layernorm bmm reduce_sum transpose2d sumsq_big rowmax_big imin_few "
+san_cases=" matmul conv2d_pad1 softmax maxpool2 layernorm bmm reduce_sum transpose2d sumsq_big rowmax_big imin_few transpose_tile transpose_batched "
 
 # gpu_case NAME FILE ENTRY OUTS REFDIR REFPREFIX INPUT_ARGS...
 gpu_case() {
@@ -58,11 +58,13 @@ emitted_gpu() {
 
 # The mapping's options on the GPU (tests/cudasim's emitted_options on the simulator): unroll=4
 # and two-stage reductions over 16 blocks per output, and blocks of half a warp (shuffles with a
-# partial mask) with split=4, against the references.
+# partial mask) with split=4, transposes without (shared=0, promote unset) and with promote=1,
+# against the references.
 emitted_gpu_options() {
   local e o base="fuse=keep sr=1 shared=0"
   for e in "matvec:$base unroll=4 split=16" "sumsq_big:$base unroll=4 split=16" "rowmax_big:$base unroll=4 split=16" \
-           "rowsum_few:$base reduce=16 split=4" "imin_few:$base reduce=16 split=4" "dsum_big:$base reduce=16 split=4"; do
+           "rowsum_few:$base reduce=16 split=4" "imin_few:$base reduce=16 split=4" "dsum_big:$base reduce=16 split=4" \
+           "transpose_tile:$base" "transpose_batched:$base promote=1"; do
     o=${e#*:} e=${e%%:*}
     gpu_case "$e[${o// /,}]" "$kdir/$(awk -v e="$e" '$2 == e { print $1 }' "$kdir/manifest.txt")" "$e" \
       "$(awk -v e="$e" '$2 == e { sub(/.* -> /, ""); print }' "$kdir/manifest.txt")" \

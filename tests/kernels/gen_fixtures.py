@@ -621,6 +621,27 @@ def _(r):
     return dict(A=A), dict(O=F(0.5 * (D(A) + D(A).T)))
 
 
+@case('transpose.tc', 'transpose_tile')
+def _(r):
+    M, N = sz(r, 33, 100), sz(r, 65, 130)
+    A = f32(r, M, N)
+    return dict(A=A), dict(O=F(A.T))
+
+
+@case('transpose.tc', 'transpose_axpy')
+def _(r):
+    M, N = sz(r, 3, 31), sz(r, 40, 90)
+    A, B, s = f32(r, M, N), f32(r, N, M), f32(r, N)
+    return dict(A=A, B=B, s=s), dict(O=F(2.0 * D(A).T * D(s)[:, None] + D(B)))
+
+
+@case('transpose.tc', 'transpose_batched')
+def _(r):
+    P, M, N = sz(r, 2, 4), sz(r, 20, 70), sz(r, 20, 70)
+    A = f32(r, P, M, N)
+    return dict(A=A), dict(O=F(D(A).transpose(0, 2, 1) - 1.0))
+
+
 # ---------------------------------------------------------------- indirect.tc
 
 @case('indirect.tc', 'embedding')
@@ -1284,6 +1305,9 @@ SPECS = {
     'permute3d': 'P=1:6 Q=1:6 R=1:6 : A=f4[P,Q,R]',
     'reverse': 'N=1:30 : A=f4[N]',
     'symmetrize': 'N=1:10 : A=f4[N,N]',
+    'transpose_tile': 'M=33:100 N=65:130 : A=f4[M,N]',
+    'transpose_axpy': 'M=3:31 N=40:90 : A=f4[M,N] B=f4[N,M] s=f4[N]',
+    'transpose_batched': 'P=2:4 M=20:70 N=20:70 : A=f4[P,M,N]',
     'embedding': 'V=1:20 R=1:8 B=1:4 N=1:6 : LUT=f4[V,R] I=i4[B,N](0,V)',
     'embedding_bag': 'V=1:20 R=1:8 B=1:4 N=1:6 : LUT=f4[V,R] I=i4[B,N](0,V)',
     'gather1d': 'N=1:20 M=1:20 : X=f4[N] idx=i4[M](0,N)',

@@ -54,6 +54,18 @@ Test(cuda, options_round_trip)
   cr_assert(strstr(buf, " split=64"), "%s", buf);
   cr_assert(sched_options_parse(buf, &p, err, sizeof err) && p.gpu_split == 64, "%s: %s", buf, err);
   cr_assert_not(sched_options_parse("split=4096", &o, err, sizeof err));
+  cr_assert(sched_options_parse("promote=1 shared=0", &o, err, sizeof err) && o.gpu_promote_reads && !o.gpu_promote,
+            "%s", err);
+  sched_options_print(buf, sizeof buf, &o);
+  cr_assert(strstr(buf, " promote=1") && !strstr(buf, "shared="), "%s", buf);
+  cr_assert(sched_options_parse(buf, &p, err, sizeof err), "%s: %s", buf, err);
+  cr_assert_eq(memcmp(&o, &p, sizeof o), 0, "%s", buf);
+  cr_assert(sched_options_parse("promote=0", &o, err, sizeof err) && !o.gpu_promote_reads, "%s", err);
+  sched_options_print(buf, sizeof buf, &o);
+  cr_assert_null(strstr(buf, "promote="), "promote=0 is the default: %s", buf);
+  cr_assert_not(sched_options_parse("promote=2", &o, err, sizeof err));
+  sched_gpu_options_heuristic(&o);
+  cr_assert(o.gpu_promote_reads && o.gpu_promote, "the CUDA heuristic promotes");
 }
 
 Test(cuda, block_sizes_fit_1024_threads)
