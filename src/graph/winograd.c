@@ -286,7 +286,8 @@ static int output_cols(const wino_lower *W, int prod)
   ir_lower *L = W->L;
   int64_t shape[6] = {W->t->a, W->k, W->n, W->th, W->tw, W->t->m};
   int t = graph_lw_temp(L, "wino_out_cols", IR_F32, 6, shape);
-  for (int q = 0; t >= 0 && q < W->t->m; q++) {
+  ir_expr *e = NULL;
+  for (int q = W->t->m - 1; t >= 0 && q >= 0; q--) {
     ir_expr *sum = NULL;
     for (int nu = 0; nu < W->t->a; nu++) {
       if (!W->t->at[q][nu])
@@ -295,10 +296,9 @@ static int output_cols(const wino_lower *W, int prod)
                         graph_ex_idx(L, 2), graph_ex_idx(L, 3), graph_ex_idx(L, 4)};
       sum = add_term(L, sum, W->t->at[q][nu], graph_ex_read(L, prod, ix, false));
     }
-    if (!emit_slice(L, t, 5, q, sum))
-      return -1;
+    e = !e ? sum : graph_ex_sel(L, graph_ex_bin(L, IR_EQ, graph_ex_idx(L, 5), graph_ex_int(L, q)), sum, e);
   }
-  return t;
+  return t >= 0 && graph_st_map(L, t, e) ? t : -1;
 }
 
 /* Q as R(xi, k, n, ty, w), its tile columns merged (a reshape the memory
