@@ -87,6 +87,9 @@ ir_expr *graph_ex_read(ir_lower *L, int tensor, ir_expr *const *idx, bool padded
 ir_expr *graph_ex_bcast(ir_lower *L, int t, int out_rank, int first);
 /* Reads tensor t at index variables first .. first + rank - 1. */
 ir_expr *graph_ex_at(ir_lower *L, int t, int first);
+/* The subscripts of x (idx, x's rank) that read, at y's index variables,
+ * the element of x at the same row-major flat position (a Reshape). */
+void graph_reshape_index(ir_lower *L, int x, int y, ir_expr **idx);
 /* lo <= e < hi, as a bool expression. */
 ir_expr *graph_ex_in_range(ir_lower *L, ir_expr *e, int64_t lo, int64_t hi);
 /* The constant v of type t (a float literal, or an integer cast to t). */

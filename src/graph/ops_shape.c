@@ -223,8 +223,7 @@ static bool reshape_direct(ir_lower *L, int x, int y, ir_expr **idx)
   return true;
 }
 
-/* Row-major flat position of y's index variables, unflattened for x. */
-static void reshape_flat(ir_lower *L, int x, int y, ir_expr **idx)
+void graph_reshape_index(ir_lower *L, int x, int y, ir_expr **idx)
 {
   ir_expr *flat = graph_ex_int(L, 0);
   for (int d = 0; d < graph_lw_tensor(L, y)->rank; d++)
@@ -246,7 +245,7 @@ bool graph_lower_reshape(ir_lower *L, ir_node *n)
   if (x < 0 || y < 0)
     return false;
   if (!reshape_direct(L, x, y, idx))
-    reshape_flat(L, x, y, idx);
+    graph_reshape_index(L, x, y, idx);
   return graph_st_map(L, y, graph_ex_read(L, x, idx, false));
 }
 

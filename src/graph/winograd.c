@@ -13,10 +13,12 @@
  *     V(xi, nu, c, n, ty, tx) = sum_j BT(nu, j) W(xi, n, c, ty, m tx + j)
  *   a product batched over the a x a points, on the packed path:
  *     P(xi, nu, k, n, ty, tx) +=! U(xi, nu, k, c) * V(xi, nu, c, n, ty, tx)
- *   output transform, rows then columns (the output position's remainder
- *   modulo m selects the row of AT):
- *     R(nu, k, n, oh, tx)     = sum_xi AT(oh % m, xi) P(xi, nu, k, n, oh / m, tx)
- *     y(n, k, oh, ow)         = sum_nu AT(ow % m, nu) R(nu, k, n, oh, ow / m) (+ b(k))
+ *   output transform, columns (one statement per tile column q, unit-stride
+ *   reads) then rows (the row's remainder modulo m picks AT's row from a
+ *   constant table, invariant in the inner loop; no select):
+ *     Q(xi, k, n, ty, tx, q)  = sum_nu AT(q, nu) P(xi, nu, k, n, ty, tx)
+ *     R(xi, k, n, ty, w)      = Q reshaped (w = m tx + q; a view, no copy)
+ *     y(n, k, oh, ow)         = sum_xi AT(oh % m, xi) R(xi, k, n, oh / m, ow) (+ b(k))
  *
  * Sizes that are not multiples of m read zeros past the input's end and
  * the last tiles' extra outputs are never stored. AOTC_WINOGRAD=0 turns the
@@ -275,54 +277,69 @@ static int product(const wino_lower *W, int u, int v)
   return t >= 0 && graph_st_emit(L, graph_st_new(L, t, 6, 1, hi), IR_RED_ADD, true, rhs) ? t : -1;
 }
 
-/* sum_j AT(r, j) read(j) for the remainder r = index `at` mod m, as a chain
- * of selects on r; read_at builds the read of point j. */
-static ir_expr *output_sum(const wino_lower *W, int at, ir_expr *(*read_at)(const wino_lower *, int, void *),
-                           void *arg)
+/* Q(xi, k, n, ty, tx, q) = sum_nu AT(q, nu) P(xi, nu, k, n, ty, tx): the
+ * columns first, one statement per column q of the output tile (a slice of
+ * Q's last dimension), unit-stride reads and no select. Q's elements are in
+ * the order of y's columns: Q(.., ty, tx, q) is column m tx + q. */
+static int output_cols(const wino_lower *W, int prod)
 {
   ir_lower *L = W->L;
-  ir_expr *r = graph_ex_bin(L, IR_MOD, graph_ex_idx(L, at), graph_ex_int(L, W->t->m)), *e = NULL;
-  for (int row = W->t->m - 1; row >= 0; row--) {
+  int64_t shape[6] = {W->t->a, W->k, W->n, W->th, W->tw, W->t->m};
+  int t = graph_lw_temp(L, "wino_out_cols", IR_F32, 6, shape);
+  ir_expr *e = NULL;
+  for (int q = W->t->m - 1; t >= 0 && q >= 0; q--) {
     ir_expr *sum = NULL;
-    for (int j = 0; j < W->t->a; j++)
-      if (W->t->at[row][j])
-        sum = add_term(L, sum, W->t->at[row][j], read_at(W, j, arg));
-    e = !e ? sum : graph_ex_sel(L, graph_ex_bin(L, IR_EQ, r, graph_ex_int(L, row)), sum, e);
+    for (int nu = 0; nu < W->t->a; nu++) {
+      if (!W->t->at[q][nu])
+        continue;
+      ir_expr *ix[6] = {graph_ex_idx(L, 0), graph_ex_int(L, nu), graph_ex_idx(L, 1),
+                        graph_ex_idx(L, 2), graph_ex_idx(L, 3), graph_ex_idx(L, 4)};
+      sum = add_term(L, sum, W->t->at[q][nu], graph_ex_read(L, prod, ix, false));
+    }
+    e = !e ? sum : graph_ex_sel(L, graph_ex_bin(L, IR_EQ, graph_ex_idx(L, 5), graph_ex_int(L, q)), sum, e);
   }
-  return e;
+  return t >= 0 && graph_st_map(L, t, e) ? t : -1;
 }
 
-/* P(xi = j, nu, k, n, oh / m, tx) in R's statement (nu, k, n, oh, tx). */
-static ir_expr *read_prod(const wino_lower *W, int j, void *arg)
+/* Q as R(xi, k, n, ty, w), its tile columns merged (a reshape the memory
+ * plan makes a view), so that y's statement reads it at its own column. */
+static int merge_cols(const wino_lower *W, int cols)
 {
   ir_lower *L = W->L;
-  ir_expr *ix[6] = {graph_ex_int(L, j), graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 2),
-                    graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 3), graph_ex_int(L, W->t->m)), graph_ex_idx(L, 4)};
-  return graph_ex_read(L, *(int *)arg, ix, false);
+  int64_t shape[5] = {W->t->a, W->k, W->n, W->th, W->tw * W->t->m};
+  ir_expr *ix[6];
+  int t = graph_lw_temp(L, "wino_out_merged", IR_F32, 5, shape);
+  if (t < 0)
+    return -1;
+  graph_reshape_index(L, cols, t, ix);
+  return graph_st_map(L, t, graph_ex_read(L, cols, ix, false)) ? t : -1;
 }
 
-/* R(nu = j, k, n, oh, ow / m) in y's statement (n, k, oh, ow). */
-static ir_expr *read_rows(const wino_lower *W, int j, void *arg)
+/* y(n, k, oh, ow) = sum_xi AT(oh % m, xi) R(xi, k, n, oh / m, ow) (+ b(k)):
+ * the row of AT read from a constant table at the row's remainder, which
+ * the inner loop (over ow) does not change: unit-stride, no select. */
+static bool output_rows(const wino_lower *W, const ir_node *n, int merged, int y)
 {
   ir_lower *L = W->L;
-  ir_expr *ix[5] = {graph_ex_int(L, j), graph_ex_idx(L, 1), graph_ex_idx(L, 0), graph_ex_idx(L, 2),
-                    graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 3), graph_ex_int(L, W->t->m))};
-  return graph_ex_read(L, *(int *)arg, ix, false);
-}
-
-/* R(nu, k, n, oh, tx) = sum_xi AT(oh % m, xi) P(xi, nu, k, n, oh / m, tx):
- * rows first, so that the select on the remainder is outside the inner loop. */
-static int output_rows(const wino_lower *W, int prod)
-{
-  int64_t shape[5] = {W->t->a, W->k, W->n, W->cg->out[0], W->tw};
-  int t = graph_lw_temp(W->L, "wino_out_rows", IR_F32, 5, shape);
-  return t >= 0 && graph_st_map(W->L, t, output_sum(W, 3, read_prod, &prod)) ? t : -1;
-}
-
-/* y(n, k, oh, ow) = sum_nu AT(ow % m, nu) R(nu, k, n, oh, ow / m) (+ b(k)). */
-static bool output_cols(const wino_lower *W, const ir_node *n, int rows, int y)
-{
-  return graph_conv_store_biased(W->L, n, output_sum(W, 3, read_rows, &rows), y);
+  float *at = IR_NEW_ARRAY(L->ctx, float, (size_t)(W->t->m * W->t->a));
+  int64_t shape[2] = {W->t->m, W->t->a};
+  if (!at)
+    return false;
+  for (int r = 0; r < W->t->m; r++)
+    for (int j = 0; j < W->t->a; j++)
+      at[r * W->t->a + j] = (float)W->t->at[r][j];
+  int tab = graph_lw_const(L, "wino_at", IR_F32, 2, shape, at);
+  if (tab < 0)
+    return false;
+  ir_expr *sum = NULL, *mm = graph_ex_int(L, W->t->m);
+  for (int xi = 0; xi < W->t->a; xi++) {
+    ir_expr *ia[2] = {graph_ex_bin(L, IR_MOD, graph_ex_idx(L, 2), mm), graph_ex_int(L, xi)};
+    ir_expr *ir[5] = {graph_ex_int(L, xi), graph_ex_idx(L, 1), graph_ex_idx(L, 0),
+                      graph_ex_bin(L, IR_DIV, graph_ex_idx(L, 2), mm), graph_ex_idx(L, 3)};
+    ir_expr *term = graph_ex_bin(L, IR_MUL, graph_ex_read(L, tab, ia, false), graph_ex_read(L, merged, ir, false));
+    sum = sum ? graph_ex_bin(L, IR_ADD, sum, term) : term;
+  }
+  return graph_conv_store_biased(L, n, sum, y);
 }
 
 bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
@@ -332,6 +349,7 @@ bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv
   wino_lower W = {L, t, cg, graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1), graph_lw_dim(L, y, 1),
                   (cg->out[0] + t->m - 1) / t->m, (cg->out[1] + t->m - 1) / t->m};
   int rows = u < 0 ? -1 : input_rows(&W, x), in = rows < 0 ? -1 : input_cols(&W, rows);
-  int prod = in < 0 ? -1 : product(&W, u, in), out = prod < 0 ? -1 : output_rows(&W, prod);
-  return out >= 0 && output_cols(&W, n, out, y);
+  int prod = in < 0 ? -1 : product(&W, u, in), cols = prod < 0 ? -1 : output_cols(&W, prod);
+  int merged = cols < 0 ? -1 : merge_cols(&W, cols);
+  return merged >= 0 && output_rows(&W, n, merged, y);
 }

@@ -7,7 +7,10 @@
 #   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning
 #   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
 #                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
-#   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too)
+#   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too), and
+#                     for --cpu x86-64-v3 gcc -O2 vectorises the output transform's last
+#                     stage (the loop writing `output` from `_wino_` tensors: no select
+#                     on the column's remainder, unit-stride reads)
 #   dense             batch 2 on the packed path (no plain-loop warning)
 #   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
 #                     with register tiles of R rows by C columns (fitted to the shape)
@@ -52,6 +55,21 @@ check() {
   run "$name" "$tag" "$wino"
 }
 
+# vectorised NAME: the statement writing `output` from the Winograd stages,
+# compiled for x86-64-v3 at -O2, is in a loop gcc vectorises.
+vectorised() {
+  mkdir -p "$work/vec"
+  local c=$work/vec/$1.c l
+  "$AOTC" "$here/$1.onnx" --cpu x86-64-v3 -o "$c" >"$work/vec/$1.log" 2>&1 ||
+    { echo "compile failed: $(grep -m1 error "$work/vec/$1.log")"; return 1; }
+  ${CC:-cc} -std=gnu11 -O2 -fopenmp -march=x86-64-v3 -fopt-info-vec-optimized -c -o "$work/vec/$1.o" "$c" \
+    >"$work/vec/$1.vec" 2>&1 || { echo "cc failed"; return 1; }
+  l=$(grep -n "^ *output\[.*= .*_wino_" "$c" | head -1 | cut -d: -f1)
+  [ -n "$l" ] || { echo "no statement writing output from the Winograd stages"; return 1; }
+  grep -q "$1.c:$l:[0-9]*: optimized: loop vectorized" "$work/vec/$1.vec" ||
+    { echo "gcc -O2 did not vectorise the output transform's last stage (line $l)"; return 1; }
+}
+
 # tile NAME RxC: the product's register tile for x86-64-v4, then the
 # native build against PyTorch's output.
 tile() {
@@ -86,7 +104,8 @@ while read -r name path; do
     why=$(narrow "$name" "${spec%-*}" "${spec##*-}"); suite_result "$name (narrow tiles, depth block ${spec##*-})" $? "$why" ;;
   winograd-default)
     why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
-    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
+    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
+    why=$(vectorised "$name"); suite_result "$name (output transform vectorised, x86-64-v3 -O2)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
