@@ -89,24 +89,28 @@ def relu(g, x, xv):
     return g.node("Relu", [x]), np.maximum(xv, 0)
 
 
-def dense_chain(outdir):
-    g = Graph("dense_chain")
+def dense(outdir, name, layers, pre):
+    """A dense block: each layer's pre(g, x, xv) (Relu, or batch norm and
+    Relu) on the concatenation of all earlier features, then a 3x3 Conv."""
+    g = Graph(name)
     xv = rng.standard_normal((1, 8, 6, 6)).astype(np.float32)
     f, fv = g.conv("input", xv, 8, 1)
     feats, featv = [f], [fv]
-    for _ in range(4):
+    for _ in range(layers):
         c = g.node("Concat", feats, axis=1) if len(feats) > 1 else feats[0]
-        cv = np.concatenate(featv, 1)
-        r, rv = relu(g, c, cv)
+        r, rv = pre(g, c, np.concatenate(featv, 1))
         n, nv = g.conv(r, rv, 4, 3)
         feats.append(n)
         featv.append(nv)
     c = g.node("Concat", feats, axis=1)
-    cv = np.concatenate(featv, 1)
-    r, rv = relu(g, c, cv)
+    r, rv = pre(g, c, np.concatenate(featv, 1))
     y, yv = g.conv(r, rv, 6, 1)
     g.nodes[-1].output[0] = "output"
     g.save(outdir, [("input", xv)], [("output", yv)])
+
+
+def dense_chain(outdir):
+    dense(outdir, "dense_chain", 4, relu)
 
 
 def channel_shuffle(g, x, xv, groups):
@@ -234,25 +238,7 @@ def batchnorm(g, x, xv):
 
 
 def dense_bn(outdir):
-    g = Graph("dense_bn")
-    xv = rng.standard_normal((1, 8, 6, 6)).astype(np.float32)
-    f, fv = g.conv("input", xv, 8, 1)
-    feats, featv = [f], [fv]
-    for _ in range(3):
-        c = g.node("Concat", feats, axis=1) if len(feats) > 1 else feats[0]
-        cv = np.concatenate(featv, 1)
-        nb, nbv = batchnorm(g, c, cv)
-        r, rv = relu(g, nb, nbv)
-        n, nv = g.conv(r, rv, 4, 3)
-        feats.append(n)
-        featv.append(nv)
-    c = g.node("Concat", feats, axis=1)
-    cv = np.concatenate(featv, 1)
-    nb, nbv = batchnorm(g, c, cv)
-    r, rv = relu(g, nb, nbv)
-    y, yv = g.conv(r, rv, 6, 1)
-    g.nodes[-1].output[0] = "output"
-    g.save(outdir, [("input", xv)], [("output", yv)])
+    dense(outdir, "dense_bn", 3, lambda g, x, xv: relu(g, *batchnorm(g, x, xv)))
 
 
 def main():
