@@ -150,11 +150,42 @@ static void for_body(lw_fn *F, LLVMValueRef i, void *data)
   isl_ast_node_free(body);
 }
 
+static bool int_of(__isl_keep isl_ast_expr *e, long *v)
+{
+  if (isl_ast_expr_get_type(e) != isl_ast_expr_int)
+    return false;
+  isl_val *x = isl_ast_expr_get_val(e);
+  bool ok = isl_val_is_int(x) && isl_val_get_den_si(x) == 1;
+  *v = ok ? isl_val_get_num_si(x) : 0;
+  isl_val_free(x);
+  return ok;
+}
+
+/* The loop's trip count when its start, bound (it <= c or it < c) and step
+ * are constants; 0 otherwise. */
+static int constant_trip(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
+{
+  long lo, hi, step;
+  if (!int_of(init, &lo) || !int_of(inc, &step) || step <= 0 || isl_ast_expr_get_type(cond) != isl_ast_expr_op)
+    return 0;
+  enum isl_ast_expr_op_type op = isl_ast_expr_get_op_type(cond);
+  if ((op != isl_ast_expr_op_le && op != isl_ast_expr_op_lt) || isl_ast_expr_get_op_n_arg(cond) != 2)
+    return 0;
+  isl_ast_expr *b = isl_ast_expr_get_op_arg(cond, 1);
+  bool ok = int_of(b, &hi);
+  isl_ast_expr_free(b);
+  if (!ok)
+    return 0;
+  long end = op == isl_ast_expr_op_le ? hi + 1 : hi;
+  return end <= lo ? 0 : (end - lo + step - 1) / step > 1000 ? 0 : (int)((end - lo + step - 1) / step);
+}
+
 static void plain_for(lw_fn *F, __isl_keep isl_ast_node *n)
 {
   isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
   isl_id *id = isl_ast_expr_id_get_id(it);
   ast_for a = {n, isl_id_get_name(id), isl_ast_node_for_get_cond(n), isl_ast_node_for_get_inc(n)};
+  F->trip_next = constant_trip(init, a.cond, a.inc);
   lw_loop(F, lw_ast_expr(F, init), for_cond, for_inc, for_body, &a);
   isl_ast_expr_free(a.cond);
   isl_ast_expr_free(a.inc);
@@ -257,12 +288,19 @@ static void ast_block_node(lw_fn *F, __isl_keep isl_ast_node *n)
   isl_ast_node_list_free(list);
 }
 
-/* Marks (aotc_parallel, aotc_simd): the loop below, serial; LLVM's
- * vectoriser finds the simd loops itself. */
+/* Marks (aotc_parallel, aotc_simd, aotc_simd_rows): the loop below, serial;
+ * a simd mark's loop carries llvm.loop.vectorize.enable (emit_print.c
+ * prints omp simd there). */
 static void ast_mark_node(lw_fn *F, __isl_keep isl_ast_node *n)
 {
   isl_ast_node *child = isl_ast_node_mark_get_node(n);
+  isl_id *id = isl_ast_node_mark_get_id(n);
+  const char *name = isl_id_get_name(id);
+  F->simd_next = name && isl_ast_node_get_type(child) == isl_ast_node_for &&
+                 (!strcmp(name, "aotc_simd") || !strcmp(name, "aotc_simd_rows"));
+  isl_id_free(id);
   lw_ast(F, child);
+  F->simd_next = false;
   isl_ast_node_free(child);
 }
 

@@ -83,6 +83,20 @@ static void init_types(emit_llvm *L)
   L->size_t_ty = LLVMIntPtrTypeInContext(L->c, L->td);
 }
 
+/* LLVM's diagnostics go to the context, not to stderr: errors become aotc
+ * errors; warnings and remarks are dropped (a loop that llvm.loop.
+ * vectorize.enable asked for and that the vectoriser found illegal, say:
+ * the code is right, only slower). */
+static void diagnostic(LLVMDiagnosticInfoRef info, void *data)
+{
+  emit_llvm *L = data;
+  if (LLVMGetDiagInfoSeverity(info) != LLVMDSError)
+    return;
+  char *msg = LLVMGetDiagInfoDescription(info);
+  aotc_error(L->ctx, (ir_loc){0}, "LLVM: %s", msg ? msg : "an error without a description");
+  LLVMDisposeMessage(msg);
+}
+
 emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
 {
   emit_llvm *L = calloc(1, sizeof *L);
@@ -100,6 +114,7 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
   }
   L->tsc = LLVMOrcCreateNewThreadSafeContext();
   L->c = LLVMOrcThreadSafeContextGetContext(L->tsc);
+  LLVMContextSetDiagnosticHandler(L->c, diagnostic, L);
   L->m = LLVMModuleCreateWithNameInContext("aotc", L->c);
   char *triple = LLVMGetTargetMachineTriple(L->tm);
   LLVMSetTarget(L->m, triple);

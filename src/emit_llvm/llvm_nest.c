@@ -12,19 +12,42 @@
  * Loops and branches
  * ------------------------------------------------------------------------ */
 
-/* !llvm.loop !{self, !{"llvm.loop.unroll.count", i32 n}}: the pipeline
- * unrolls it n times even where it does not unroll on its own. */
-static void unroll_hint(lw_fn *F, LLVMValueRef latch_br, int n)
+/* !llvm.loop !{self, properties...}: "llvm.loop.unroll.count" n (unroll > 1:
+ * the pipeline unrolls it n times even where it does not unroll on its own),
+ * "llvm.loop.unroll.full" (unroll < 0: the pipeline runs with unrolling off,
+ * and its full unroll pass then unrolls only the loops that ask)
+ * and "llvm.loop.vectorize.enable" true (simd: a loop the C path marks omp
+ * simd, vectorised even where the cost model would not; legality is still
+ * checked). Nothing when neither applies. */
+static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
 {
   LLVMContextRef c = F->L->c;
-  LLVMMetadataRef count[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.count", 22),
-                             LLVMValueAsMetadata(LLVMConstInt(F->L->i32, (unsigned)n, 0))};
+  LLVMMetadataRef ops[3];
+  int n = 1;
+  if (unroll < 0) {
+    LLVMMetadataRef full[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.full", 21)};
+    ops[n++] = LLVMMDNodeInContext2(c, full, 1);
+  } else if (unroll > 1) {
+    LLVMMetadataRef count[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.count", 22),
+                               LLVMValueAsMetadata(LLVMConstInt(F->L->i32, (unsigned)unroll, 0))};
+    ops[n++] = LLVMMDNodeInContext2(c, count, 2);
+  }
+  if (simd) {
+    LLVMMetadataRef enable[] = {LLVMMDStringInContext2(c, "llvm.loop.vectorize.enable", 26),
+                                LLVMValueAsMetadata(LLVMConstInt(F->L->i1, 1, 0))};
+    ops[n++] = LLVMMDNodeInContext2(c, enable, 2);
+  }
+  if (n == 1)
+    return;
   LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
-  LLVMMetadataRef ops[] = {self, LLVMMDNodeInContext2(c, count, 2)};
-  LLVMMetadataRef loop = LLVMMDNodeInContext2(c, ops, 2);
+  ops[0] = self;
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c, ops, (size_t)n);
   LLVMMetadataReplaceAllUsesWith(self, loop);
   LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
 }
+
+/* The longest innermost loop of constant trip count unrolled whole. */
+#define LW_FULL_UNROLL_MAX 4
 
 void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data)
 {
@@ -36,12 +59,18 @@ void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_bod
   LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
   LLVMPositionBuilderAtEnd(F->b, in);
   int loops = ++F->L->n_loops;
+  bool simd = F->simd_next;
+  int trip = F->trip_next;
+  F->simd_next = false;
+  F->trip_next = 0;
   body(F, i, data);
   LLVMValueRef next = LLVMBuildNSWAdd(F->b, i, inc(F, data), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
   LLVMValueRef br = LLVMBuildBr(F->b, head);
-  if (F->L->unroll > 1 && F->L->n_loops == loops)
-    unroll_hint(F, br, F->L->unroll);
+  bool innermost = F->L->n_loops == loops;
+  /* An innermost loop of 2 to 4 iterations (a 3x3 window's taps, a
+   * Winograd tile's) is unrolled whole, as gcc -O3 does. */
+  loop_hints(F, br, !innermost ? 0 : trip >= 2 && trip <= LW_FULL_UNROLL_MAX ? -1 : F->L->unroll, simd);
   LLVMValueRef vals[] = {init, next};
   LLVMBasicBlockRef blocks[] = {pre, latch};
   LLVMAddIncoming(i, vals, blocks, 2);

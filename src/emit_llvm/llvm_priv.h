@@ -73,6 +73,10 @@ typedef struct lw_fn {
   LLVMValueRef *iter;    /* its index values (the index type), NULL when unbound */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
   LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
+  int trip_next;         /* the next loop's trip count when isl's bounds are
+                          * constants (plain_for), else 0 */
+  bool simd_next;        /* the next loop lw_loop builds is under an aotc_simd mark
+                          * (the C path's omp simd): llvm.loop.vectorize.enable */
   bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
   LLVMValueRef *prepack; /* the same: the packed constant, once made */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */

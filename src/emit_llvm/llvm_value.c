@@ -146,10 +146,13 @@ static LLVMValueRef in_bounds(lw_fn *F, const ir_expr *e)
   return ok;
 }
 
-/* cond ? load : 0, the load only on the taken branch. */
+/* cond ? load : 0, the load only on the taken branch. The condition is
+ * frozen: without it instcombine and SimplifyCFG split the chain of
+ * comparisons into a branch per bound (a switch on the index), which the
+ * loop vectoriser cannot if-convert; one frozen i1 becomes a masked load. */
 static LLVMValueRef padded_read(lw_fn *F, const ir_expr *e)
 {
-  LLVMValueRef ok = in_bounds(F, e);
+  LLVMValueRef ok = LLVMBuildFreeze(F->b, in_bounds(F, e), "pad.ok");
   LLVMBasicBlockRef from = LLVMGetInsertBlock(F->b), yes = lw_block(F, "pad.in"), join = lw_block(F, "pad.join");
   LLVMBuildCondBr(F->b, ok, yes, join);
   LLVMPositionBuilderAtEnd(F->b, yes);
