@@ -12,6 +12,20 @@
  * Loops and branches
  * ------------------------------------------------------------------------ */
 
+/* !{self, ops...}: a node that refers to itself (distinct: a loop's
+ * properties, an alias scope or domain). */
+LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n)
+{
+  LLVMMetadataRef all[4];
+  LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
+  all[0] = self;
+  for (int i = 0; i < n && i < 3; i++)
+    all[i + 1] = ops[i];
+  LLVMMetadataRef node = LLVMMDNodeInContext2(c, all, (size_t)(n < 3 ? n : 3) + 1);
+  LLVMMetadataReplaceAllUsesWith(self, node);
+  return node;
+}
+
 /* !llvm.loop !{self, properties...}: "llvm.loop.unroll.count" n (unroll > 1:
  * the pipeline unrolls it n times even where it does not unroll on its own),
  * "llvm.loop.unroll.full" (unroll < 0: the pipeline runs with unrolling off,
@@ -39,10 +53,7 @@ static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
   }
   if (n == 1)
     return;
-  LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
-  ops[0] = self;
-  LLVMMetadataRef loop = LLVMMDNodeInContext2(c, ops, (size_t)n);
-  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMMetadataRef loop = lw_self_node(c, ops + 1, n - 1);
   LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
 }
 

@@ -72,6 +72,10 @@ typedef struct lw_fn {
   const ir_stmt *stmt;   /* the statement being built */
   LLVMValueRef *iter;    /* its index values (the index type), NULL when unbound */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
+  LLVMValueRef *scope_md;   /* per tensor: !alias.scope, the list of its one scope
+                             * (a temporary of a memory-planned function); NULL: none */
+  LLVMValueRef *noalias_md; /* per tensor: !noalias, the scopes of the temporaries whose
+                             * bytes it never shares (llvm_entry.c's temp_scopes) */
   LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
   int trip_next;         /* the next loop's trip count when isl's bounds are
                           * constants (plain_for), else 0 */
@@ -166,6 +170,7 @@ typedef LLVMValueRef (*lw_inc_fn)(lw_fn *F, void *data);
 typedef void (*lw_then_fn)(lw_fn *F, void *data);
 /* for (i = init; cond(i); i += inc()) body(F, i, data); inc is built at
  * the end of the body. */
+LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n);
 void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data);
 /* for (i = lo; i < hi; i++) body(F, i, data) */
 void lw_counted_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, lw_body_fn body, void *data);

@@ -100,10 +100,22 @@ LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void
   return LLVMBuildGEP2(F->b, ty, F->tensor[t], &lin, 1, "");
 }
 
+/* A load or store of tensor t: its alias scope and the scopes it never
+ * meets (llvm_entry.c's temp_scopes). */
+static void scoped(lw_fn *F, int t, LLVMValueRef access)
+{
+  if (!F->scope_md || !F->scope_md[t])
+    return;
+  LLVMSetMetadata(access, LLVMGetMDKindIDInContext(F->L->c, "alias.scope", 11), F->scope_md[t]);
+  if (F->noalias_md[t])
+    LLVMSetMetadata(access, LLVMGetMDKindIDInContext(F->L->c, "noalias", 7), F->noalias_md[t]);
+}
+
 LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr)
 {
   ir_type ty = F->f->tensors[t]->type;
   LLVMValueRef v = LLVMBuildLoad2(F->b, lw_mem_type(F->L, ty), addr, "");
+  scoped(F, t, v);
   return ty == IR_BOOL ? LLVMBuildICmp(F->b, LLVMIntNE, v, LLVMConstInt(F->L->i8, 0, 0), "") : v;
 }
 
@@ -111,7 +123,7 @@ void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v)
 {
   if (F->f->tensors[t]->type == IR_BOOL)
     v = LLVMBuildZExt(F->b, v, F->L->i8, "");
-  LLVMBuildStore(F->b, v, addr);
+  scoped(F, t, LLVMBuildStore(F->b, v, addr));
 }
 
 static LLVMValueRef read_index(lw_fn *F, const void *data, int j)

@@ -19,7 +19,8 @@
 #    linked by arm-none-eabi-gcc when present).
 # 5. the index type in the IR: i32 on thumbv7em, i64 on x86-64.
 # 6. loop hints in the IR: frozen padded-read conditions, vectorize.enable
-#    on simd loops, LLVM's remarks kept off stderr.
+#    on simd loops, alias scopes on workspace temporaries, LLVM's remarks
+#    kept off stderr.
 # Everything is skipped (exit 0, one SKIP line) when aotc was built without
 # LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
 # under ASan is slow): e2e without random sizes on a sample, the small models.
@@ -232,6 +233,16 @@ if AOTC_LLVM_IR_RAW="$work/pad.ll" "$AOTC" "$kdir/conv.tc" --emit obj -o "$work/
   ok "loop hints: frozen padded-read conditions, vectorize.enable on simd loops"
 else
   bad "loop hints: frozen padded-read conditions, vectorize.enable on simd loops" "$work/log"
+fi
+# Alias scopes: the transformer fixture's temporaries (memory-planned,
+# constant shapes) carry !alias.scope and !noalias; part 4 ran its object
+# against PyTorch.
+if AOTC_LLVM_IR_RAW="$work/tr.ll" "$AOTC" "$root/tests/models/transformer.onnx" --emit obj -o "$work/tr.o" \
+  >"$work/log" 2>&1 && grep -q "!alias.scope ![0-9]" "$work/tr.ll" && grep -q "!noalias ![0-9]" "$work/tr.ll" &&
+  grep -q '!"aotc.workspace"' "$work/tr.ll"; then
+  ok "alias scopes on the transformer's workspace temporaries"
+else
+  bad "alias scopes on the transformer's workspace temporaries" "$work/log"
 fi
 if [ "${SAN:-0}" = 1 ] || [ ! -f "$MODELS_DIR/resnet18.onnx" ]; then
   echo "SKIP LLVM diagnostics on resnet18 (SAN=1 or no fixture in $MODELS_DIR)"
