@@ -4,6 +4,8 @@
  * (emit_print.c). Parallel marks run serially. */
 #include "llvm_priv.h"
 
+#include <limits.h>
+
 #include <isl/id.h>
 #include <string.h>
 
@@ -177,7 +179,8 @@ static int constant_trip(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr 
   if (!ok)
     return 0;
   long end = op == isl_ast_expr_op_le ? hi + 1 : hi;
-  return end <= lo ? 0 : (end - lo + step - 1) / step > 1000 ? 0 : (int)((end - lo + step - 1) / step);
+  long trip = end <= lo ? 0 : (end - lo + step - 1) / step;
+  return trip > INT_MAX ? 0 : (int)trip;
 }
 
 static void plain_for(lw_fn *F, __isl_keep isl_ast_node *n)

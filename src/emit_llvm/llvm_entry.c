@@ -5,6 +5,8 @@
  * constant tensors as private constant globals (.rodata). */
 #include "llvm_priv.h"
 
+#include "graph.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,24 +260,12 @@ static void bind_tensors(lw_fn *F)
       F->tensor[t] = constant_global(F, t);
 }
 
-/* Bytes of temporary t when its shape is constant, else -1. */
-static int64_t const_bytes(const ir_tensor *T)
-{
-  int64_t n = ir_types[T->type].bytes, d;
-  for (int j = 0; j < T->rank; j++) {
-    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &d) || d < 0)
-      return -1;
-    n *= d;
-  }
-  return n;
-}
-
-/* Alias scopes for the temporaries of a memory-planned function whose
- * shapes are constant: one scope each in one domain per function, and on
- * every access to t !noalias with the scopes of the temporaries whose byte
- * ranges [ws_offset, ws_offset + bytes) do not meet t's (a view lies inside
- * its owner's range, so the two keep aliasing; two temporaries the plan put
- * on the same bytes at different times too). LLVM cannot tell them apart by
+/* Alias scopes for the temporaries of a memory-planned function: one scope
+ * each in one domain per function, and on every access to t !noalias with
+ * the scopes of the temporaries whose slots [ws_offset, ws_offset +
+ * ir_memplan_temp_bytes) do not meet t's (a view lies inside its owner's
+ * slot, so the two keep aliasing; two temporaries the plan put on the same
+ * bytes at different times too). LLVM cannot tell them apart by
  * itself: all are offsets into the one workspace pointer, with indices it
  * cannot bound. */
 static void temp_scopes(lw_fn *F)
@@ -283,7 +273,7 @@ static void temp_scopes(lw_fn *F)
   const ir_func *f = F->f;
   if (!f->memory_planned)
     return;
-  int n = f->n_tensors, k = 0;
+  int n = f->n_tensors;
   int64_t *lo = IR_NEW_ARRAY(F->L->ctx, int64_t, n), *hi = IR_NEW_ARRAY(F->L->ctx, int64_t, n);
   LLVMMetadataRef *scope = IR_NEW_ARRAY(F->L->ctx, LLVMMetadataRef, n);
   LLVMMetadataRef *list = IR_NEW_ARRAY(F->L->ctx, LLVMMetadataRef, n);
@@ -298,7 +288,7 @@ static void temp_scopes(lw_fn *F)
   LLVMMetadataRef domain = lw_self_node(c, &name, 1);
   for (int t = 0; t < n; t++) {
     const ir_tensor *T = f->tensors[t];
-    int64_t bytes = T->role == IR_TEMP ? const_bytes(T) : -1;
+    int64_t bytes = T->role == IR_TEMP ? ir_memplan_temp_bytes(T) : -1;
     if (bytes <= 0)
       continue;
     lo[t] = T->ws_offset;
@@ -309,7 +299,7 @@ static void temp_scopes(lw_fn *F)
   for (int t = 0; t < n; t++) {
     if (!F->scope_md[t])
       continue;
-    k = 0;
+    int k = 0;
     for (int u = 0; u < n; u++)
       if (u != t && F->scope_md[u] && (hi[u] <= lo[t] || hi[t] <= lo[u]))
         list[k++] = scope[u];

@@ -13,15 +13,15 @@
  * ------------------------------------------------------------------------ */
 
 /* !{self, ops...}: a node that refers to itself (distinct: a loop's
- * properties, an alias scope or domain). */
+ * properties, an alias scope or domain); n <= LW_SELF_NODE_OPS. */
 LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n)
 {
-  LLVMMetadataRef all[4];
+  LLVMMetadataRef all[LW_SELF_NODE_OPS + 1];
   LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
   all[0] = self;
-  for (int i = 0; i < n && i < 3; i++)
+  for (int i = 0; i < n; i++)
     all[i + 1] = ops[i];
-  LLVMMetadataRef node = LLVMMDNodeInContext2(c, all, (size_t)(n < 3 ? n : 3) + 1);
+  LLVMMetadataRef node = LLVMMDNodeInContext2(c, all, (size_t)n + 1);
   LLVMMetadataReplaceAllUsesWith(self, node);
   return node;
 }
@@ -36,8 +36,8 @@ LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n)
 static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
 {
   LLVMContextRef c = F->L->c;
-  LLVMMetadataRef ops[3];
-  int n = 1;
+  LLVMMetadataRef ops[LW_SELF_NODE_OPS];
+  int n = 0;
   if (unroll < 0) {
     LLVMMetadataRef full[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.full", 21)};
     ops[n++] = LLVMMDNodeInContext2(c, full, 1);
@@ -51,9 +51,9 @@ static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
                                 LLVMValueAsMetadata(LLVMConstInt(F->L->i1, 1, 0))};
     ops[n++] = LLVMMDNodeInContext2(c, enable, 2);
   }
-  if (n == 1)
+  if (n == 0)
     return;
-  LLVMMetadataRef loop = lw_self_node(c, ops + 1, n - 1);
+  LLVMMetadataRef loop = lw_self_node(c, ops, n);
   LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
 }
 

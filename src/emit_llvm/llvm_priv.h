@@ -168,9 +168,12 @@ typedef void (*lw_body_fn)(lw_fn *F, LLVMValueRef i, void *data);
 typedef LLVMValueRef (*lw_cond_fn)(lw_fn *F, LLVMValueRef i, void *data);
 typedef LLVMValueRef (*lw_inc_fn)(lw_fn *F, void *data);
 typedef void (*lw_then_fn)(lw_fn *F, void *data);
+/* !{self, ops...}, a distinct metadata node (loop properties, alias scopes
+ * and domains); at most LW_SELF_NODE_OPS ops. */
+#define LW_SELF_NODE_OPS 2
+LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n);
 /* for (i = init; cond(i); i += inc()) body(F, i, data); inc is built at
  * the end of the body. */
-LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n);
 void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_body_fn body, void *data);
 /* for (i = lo; i < hi; i++) body(F, i, data) */
 void lw_counted_loop(lw_fn *F, LLVMValueRef lo, LLVMValueRef hi, lw_body_fn body, void *data);

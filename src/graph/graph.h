@@ -560,6 +560,10 @@ bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused);
  * (live_first, live_last) and sets f->memory_planned_per_call: the emitted
  * code places them at each call (aotc_ws_plan). */
 bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound);
+/* The bytes the plan gives temporary T (its size rounded up to 64, at least
+ * 64), or -1 when its size is not constant or overflows: a planned
+ * temporary's slot is [ws_offset, ws_offset + this). */
+int64_t ir_memplan_temp_bytes(const ir_tensor *T);
 
 /* ------------------------------------------------------------------------
  * The op library (ops.c), shared by the model frontends

@@ -32,7 +32,7 @@ typedef struct live_range {
 /* Rounds of improvement after the best order (aotc_ws_plan runs as many). */
 enum { MEMPLAN_ROUNDS = 16 };
 
-static int64_t temp_bytes(const ir_tensor *T)
+int64_t ir_memplan_temp_bytes(const ir_tensor *T)
 {
   int64_t n = 1, d;
   for (int j = 0; j < T->rank; j++)
@@ -170,7 +170,7 @@ static int collect(const ir_func *f, live_range *by_tensor)
       continue;
     live_range r = by_tensor[t];
     ir_region_widen_live(f, t, &r.first, &r.last);
-    if ((r.bytes = temp_bytes(f->tensors[t])) < 0)
+    if ((r.bytes = ir_memplan_temp_bytes(f->tensors[t])) < 0)
       return -1;
     by_tensor[n++] = r;
   }
