@@ -116,6 +116,12 @@ static void remove_tree(const char *path)
   rmdir(path);
 }
 
+bool driver_is_special_file(const char *path)
+{
+  struct stat st;
+  return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 void driver_tmp_remove(const char *path)
 {
   remove_tree(path);

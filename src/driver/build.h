@@ -59,6 +59,10 @@ bool driver_build(aotc_ctx *ctx, const driver_build_request *r);
 /* A new private folder $TMPDIR/aotc-PURPOSE-XXXXXX (TMPDIR default /tmp)
  * in dir (cap bytes), tracked. False with an error on ctx. */
 bool driver_tmpdir_new(aotc_ctx *ctx, const char *purpose, char *dir, size_t cap);
+/* Whether path exists and is not a regular file or a folder (/dev/null, a
+ * FIFO, a terminal): an output written in place, since renaming a
+ * temporary over it would replace the device. */
+bool driver_is_special_file(const char *path);
 /* Tracks path (a file about to be written, or a folder just made) for
  * removal on a fatal signal. When the table is full or the path too long,
  * the path is simply not removed on a signal. */

@@ -513,15 +513,6 @@ static bool rename_both(aotc_ctx *ctx, const char *ctmp, const char *htmp, const
   return false;
 }
 
-/* An output that exists and is not a regular file (/dev/null, a FIFO, a
- * terminal) is written in place, C then header: renaming a temporary over
- * it would replace the device. */
-static bool is_special_file(const char *path)
-{
-  struct stat st;
-  return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-}
-
 /* The backend passes, or with --size-hint the hinted fast path, the
  * generic code and the entry choosing between them (hint.c). */
 static bool run_backend(driver_module *m)
@@ -529,6 +520,8 @@ static bool run_backend(driver_module *m)
   return m->cfg->n_size_hints ? driver_emit_hinted(m) : driver_run_after(m, "select");
 }
 
+/* An output that is not a regular file (driver_is_special_file) is
+ * written in place, C then header. */
 static bool write_special(aotc_ctx *ctx, driver_module *m, const char *out)
 {
   m->c_out = fopen(out, "w");
@@ -549,7 +542,7 @@ static bool write_special(aotc_ctx *ctx, driver_module *m, const char *out)
  * when everything succeeded, so bad input never leaves a partial output. */
 static bool write_outputs(aotc_ctx *ctx, driver_module *m, const char *out)
 {
-  if (is_special_file(out))
+  if (driver_is_special_file(out))
     return write_special(ctx, m, out);
   const char *hout = header_path(ctx, out);
   char *ctmp = ir_sprintf(ctx, "%s.tmp%ld", out, (long)getpid());

@@ -10,6 +10,8 @@
 
 #include "ir.h"
 
+#include <stdio.h>
+
 struct emit_plan;
 
 /* Where and how the code is generated. */
@@ -29,8 +31,9 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt);
 /* The functions of a scheduled plan (emit_plan_ast done): each entry,
  * NAME_workspace_bytes, NAME_call and NAME_call_workspace_bytes. */
 bool emit_llvm_add_plan(emit_llvm *L, const struct emit_plan *p);
-/* Optimises the module and writes an ELF object. */
-bool emit_llvm_write_object(emit_llvm *L, const char *path);
+/* Optimises the module and writes an ELF object to f (built in memory
+ * first: f may be a pipe); name is f's for messages. */
+bool emit_llvm_write_object(emit_llvm *L, FILE *f, const char *name);
 /* Optimises the module and compiles it in-process; afterwards
  * emit_llvm_lookup finds its functions. The module is consumed. */
 bool emit_llvm_jit(emit_llvm *L);

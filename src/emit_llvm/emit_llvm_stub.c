@@ -28,10 +28,11 @@ bool emit_llvm_add_plan(emit_llvm *L, const struct emit_plan *p)
   return false;
 }
 
-bool emit_llvm_write_object(emit_llvm *L, const char *path)
+bool emit_llvm_write_object(emit_llvm *L, FILE *f, const char *name)
 {
   (void)L;
-  (void)path;
+  (void)f;
+  (void)name;
   return false;
 }
 

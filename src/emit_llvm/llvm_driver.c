@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,11 +53,45 @@ static bool write_header_and_object(aotc_ctx *ctx, driver_module *m, emit_llvm *
   }
   bool ok = build_module(m, L, h);
   ok = !fclose(h) && ok;
-  return ok && emit_llvm_write_object(L, otmp);
+  FILE *o = ok ? fopen(otmp, "wb") : NULL;
+  if (ok && !o)
+    aotc_error(ctx, noloc, "cannot write '%s': %s", otmp, strerror(errno));
+  ok = o && emit_llvm_write_object(L, o, otmp);
+  if (o && fclose(o)) {
+    aotc_error(ctx, noloc, "cannot write '%s': %s", otmp, strerror(errno));
+    ok = false;
+  }
+  return ok;
+}
+
+/* An output that is not a regular file (driver_is_special_file): the
+ * object, then the header, written in place through one stream. */
+static bool write_special(aotc_ctx *ctx, driver_module *m, emit_llvm *L, const char *out)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *h = open_memstream(&text, &len), *f = NULL;
+  bool ok = h && build_module(m, L, h);
+  ok = h && !fclose(h) && ok;
+  if (ok && !(f = fopen(out, "wb")))
+    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+  ok = f && emit_llvm_write_object(L, f, out) && fwrite(text, 1, len, f) == len;
+  if (f && fclose(f))
+    ok = false;
+  if (f && !ok && !ctx->n_errors)
+    aotc_error(ctx, noloc, "cannot write '%s': %s", out, strerror(errno));
+  free(text);
+  return ok;
 }
 
 bool driver_llvm_object(aotc_ctx *ctx, driver_module *m, const char *out, const emit_llvm_options *opt)
 {
+  if (driver_is_special_file(out)) {
+    emit_llvm *L = emit_llvm_new(ctx, opt);
+    bool ok = L && write_special(ctx, m, L, out);
+    emit_llvm_free(L);
+    return ok;
+  }
   const char *hout = object_header(ctx, out);
   char *otmp = ir_sprintf(ctx, "%s.tmp%ld", out, (long)getpid());
   char *htmp = hout ? ir_sprintf(ctx, "%s.tmp%ld", hout, (long)getpid()) : NULL;

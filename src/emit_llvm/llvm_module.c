@@ -184,17 +184,23 @@ bool lw_optimise(emit_llvm *L)
   return ok;
 }
 
-bool emit_llvm_write_object(emit_llvm *L, const char *path)
+bool emit_llvm_write_object(emit_llvm *L, FILE *f, const char *name)
 {
   char *err = NULL;
+  LLVMMemoryBufferRef code = NULL;
   if (!L->m || !lw_optimise(L))
     return false;
-  if (LLVMTargetMachineEmitToFile(L->tm, L->m, (char *)path, LLVMObjectFile, &err)) {
-    aotc_error(L->ctx, (ir_loc){0}, "LLVM: cannot write '%s': %s", path, err ? err : "");
+  if (LLVMTargetMachineEmitToMemoryBuffer(L->tm, L->m, LLVMObjectFile, &err, &code)) {
+    aotc_error(L->ctx, (ir_loc){0}, "LLVM: cannot write '%s': %s", name, err ? err : "");
     LLVMDisposeMessage(err);
     return false;
   }
-  return true;
+  size_t n = LLVMGetBufferSize(code);
+  bool ok = fwrite(LLVMGetBufferStart(code), 1, n, f) == n;
+  LLVMDisposeMemoryBuffer(code);
+  if (!ok)
+    aotc_error(L->ctx, (ir_loc){0}, "cannot write '%s'", name);
+  return ok;
 }
 
 char *emit_llvm_ir_text(emit_llvm *L)
