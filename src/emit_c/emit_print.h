@@ -173,6 +173,12 @@ static inline const char *emit_type_name(const emit_fn *E, ir_type t)
  * x - max x). */
 const char *emit_vmath_name(emit_module *em, const ir_func *f, const ir_stmt *user, const ir_expr *call,
                             ir_builtin fn, ir_type t);
+/* The same choice for code planned by p for target tg, as an
+ * emit_vmath_fn (EMIT_VM_EXP, EMIT_VM_EXP_NEG, EMIT_VM_ERF or
+ * EMIT_VM_TANH); -1: libm's. The LLVM backend builds the chosen one
+ * inline (llvm_vmath.c). */
+int emit_vmath_pick(const emit_plan *p, const emit_target *tg, const ir_func *f, const ir_stmt *user,
+                    const ir_expr *call, ir_builtin fn, ir_type t);
 /* pow(x, 2) or pow(x, 3) (a constant exponent): the one-argument helper
  * that multiplies (marked as used); NULL otherwise. */
 const char *emit_vmath_power(emit_fn *E, const ir_expr *e);

@@ -10,9 +10,13 @@
  * CPUs with vector units; double, CUDA, --cpu generic and cortex-m4 keep
  * libm. */
 #include "emit_print.h"
+#include "emit_vmath.h"
 #include "../schedule/schedule.h"
 
 #include <string.h>
+
+/* S: a constant of emit_vmath.h as written there. */
+#define S VM_STR
 
 /* exp: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite), e^r by Cephes' expf
  * polynomial, 2^n as two halves so that subnormal results and the top of
@@ -21,14 +25,15 @@ static const char vm_exp_text[] =
     "float aotc_expf(float x)\n"
     "{\n"
     "  union { float f; uint32_t u; } t, h, s1, s2;\n"
-    "  float c = aotc_pickf(x < -104.0f, -104.0f, aotc_pickf(x > 89.0f, 89.0f, x));\n"
-    "  t.f = c * 1.44269504089f + 12582912.0f;\n"
-    "  float n = t.f - 12582912.0f;\n"
-    "  float r = c - n * 0.693359375f + n * 2.12194440e-4f;\n"
-    "  float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +\n"
-    "             1.6666665459e-1f) * r + 5.0000001201e-1f;\n"
-    "  h.f = (n * 0.5f - 0.25f) + 12582912.0f;\n"
-    "  uint32_t k = t.u - 0x4b400000u, k1 = h.u - 0x4b400000u;\n"
+    "  float c = aotc_pickf(x < " S(VM_EXP_LO) ", " S(VM_EXP_LO) ", aotc_pickf(x > " S(VM_EXP_HI) ", " S(VM_EXP_HI)
+    ", x));\n"
+    "  t.f = c * " S(VM_LOG2E) " + " S(VM_SHIFT) ";\n"
+    "  float n = t.f - " S(VM_SHIFT) ";\n"
+    "  float r = c - n * " S(VM_LN2_HI) " + n * " S(VM_LN2_LO) ";\n"
+    "  float p = ((((" S(VM_EXP_P5) " * r + " S(VM_EXP_P4) ") * r + " S(VM_EXP_P3) ") * r + " S(VM_EXP_P2) ") * r +\n"
+    "             " S(VM_EXP_P1) ") * r + " S(VM_EXP_P0) ";\n"
+    "  h.f = (n * 0.5f - 0.25f) + " S(VM_SHIFT) ";\n"
+    "  uint32_t k = t.u - " S(VM_SHIFT_BITS) ", k1 = h.u - " S(VM_SHIFT_BITS) ";\n"
     "  s1.u = (k1 + 127u) << 23;\n"
     "  s2.u = (k - k1 + 127u) << 23;\n"
     "  return (p * r * r + r + 1.0f) * s1.f * s2.f;\n"
@@ -42,14 +47,14 @@ static const char vm_exp_neg_text[] =
     "float aotc_expf_neg(float x)\n"
     "{\n"
     "  union { float f; uint32_t u; } t, s;\n"
-    "  float c = aotc_pickf(x < -87.3f, -87.3f, x);\n"
-    "  t.f = c * 1.44269504089f + 12582912.0f;\n"
-    "  float n = t.f - 12582912.0f;\n"
-    "  float r = c - n * 0.693359375f + n * 2.12194440e-4f;\n"
-    "  float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +\n"
-    "             1.6666665459e-1f) * r + 5.0000001201e-1f;\n"
-    "  s.u = (t.u - 0x4b400000u + 127u) << 23;\n"
-    "  return aotc_pickf(x < -87.3f, 0.0f, (p * r * r + r + 1.0f) * s.f);\n"
+    "  float c = aotc_pickf(x < " S(VM_EXP_NEG_LO) ", " S(VM_EXP_NEG_LO) ", x);\n"
+    "  t.f = c * " S(VM_LOG2E) " + " S(VM_SHIFT) ";\n"
+    "  float n = t.f - " S(VM_SHIFT) ";\n"
+    "  float r = c - n * " S(VM_LN2_HI) " + n * " S(VM_LN2_LO) ";\n"
+    "  float p = ((((" S(VM_EXP_P5) " * r + " S(VM_EXP_P4) ") * r + " S(VM_EXP_P3) ") * r + " S(VM_EXP_P2) ") * r +\n"
+    "             " S(VM_EXP_P1) ") * r + " S(VM_EXP_P0) ";\n"
+    "  s.u = (t.u - " S(VM_SHIFT_BITS) " + 127u) << 23;\n"
+    "  return aotc_pickf(x < " S(VM_EXP_NEG_LO) ", 0.0f, (p * r * r + r + 1.0f) * s.f);\n"
     "}\n";
 
 /* erf: x P(x^2) below 0.875; above, 1 - e^(-x^2) Q(1/x) (Q ~ erfcx) up to
@@ -58,15 +63,17 @@ static const char vm_erf_text[] =
     "float aotc_erff(float x)\n"
     "{\n"
     "  float a = aotc_pickf(x < 0.0f, -x, x), z = x * x;\n"
-    "  float small = x * ((((((8.714060095e-05f * z - 8.220518357e-04f) * z + 5.207621492e-03f) * z -\n"
-    "                      2.686196938e-02f) * z + 1.128374115e-01f) * z - 3.761263788e-01f) * z +\n"
-    "                    1.128379226e+00f);\n"
-    "  float b = aotc_pickf(a < 0.875f, 0.875f, aotc_pickf(a > 3.925f, 3.925f, a)), t = 1.0f / b;\n"
-    "  float q = (((((((7.072105538e-03f * t - 5.993933603e-02f) * t + 2.275880575e-01f) * t - 5.054230094e-01f) * t +\n"
-    "               7.059048414e-01f) * t - 5.756156445e-01f) * t + 7.369392365e-02f) * t + 5.536369681e-01f) * t +\n"
-    "            6.656673504e-04f;\n"
-    "  float big = aotc_pickf(a >= 3.925f, 1.0f, 1.0f - aotc_expf(-(b * b)) * q);\n"
-    "  return aotc_pickf(a < 0.875f, small, aotc_pickf(x < 0.0f, -big, big));\n"
+    "  float small = x * ((((((" S(VM_ERF_S6) " * z - " S(VM_ERF_S5_M) ") * z + " S(VM_ERF_S4) ") * z -\n"
+    "                      " S(VM_ERF_S3_M) ") * z + " S(VM_ERF_S2) ") * z - " S(VM_ERF_S1_M) ") * z +\n"
+    "                    " S(VM_ERF_S0) ");\n"
+    "  float b = aotc_pickf(a < " S(VM_ERF_SMALL) ", " S(VM_ERF_SMALL) ", aotc_pickf(a > " S(VM_ERF_ONE) ", "
+    S(VM_ERF_ONE) ", a)), t = 1.0f / b;\n"
+    "  float q = (((((((" S(VM_ERF_Q8) " * t - " S(VM_ERF_Q7_M) ") * t + " S(VM_ERF_Q6) ") * t - " S(VM_ERF_Q5_M)
+    ") * t +\n"
+    "               " S(VM_ERF_Q4) ") * t - " S(VM_ERF_Q3_M) ") * t + " S(VM_ERF_Q2) ") * t + " S(VM_ERF_Q1) ") * t +\n"
+    "            " S(VM_ERF_Q0) ";\n"
+    "  float big = aotc_pickf(a >= " S(VM_ERF_ONE) ", 1.0f, 1.0f - aotc_expf(-(b * b)) * q);\n"
+    "  return aotc_pickf(a < " S(VM_ERF_SMALL) ", small, aotc_pickf(x < 0.0f, -big, big));\n"
     "}\n";
 
 /* tanh: x (1 + x^2 P(x^2)) below 0.625 (-0 stays -0); above, 1 - 2 / (e^(2|x|) + 1) with the
@@ -75,13 +82,15 @@ static const char vm_tanh_text[] =
     "float aotc_tanhf(float x)\n"
     "{\n"
     "  float a = aotc_pickf(x < 0.0f, -x, x), z = x * x;\n"
-    "  float small = x * (1.0f + z * ((((((-8.678099257e-04f * z + 3.313198686e-03f) * z - 8.794299327e-03f) * z +\n"
-    "                                   2.186063491e-02f) * z - 5.396771803e-02f) * z + 1.333333254e-01f) * z -\n"
-    "                                 3.333333433e-01f));\n"
-    "  float b = aotc_pickf(a > 9.1f, 9.1f, a);\n"
+    "  float small = x * (1.0f + z * ((((((-" S(VM_TANH_P6_M) " * z + " S(VM_TANH_P5) ") * z - " S(VM_TANH_P4_M)
+    ") * z +\n"
+    "                                   " S(VM_TANH_P3) ") * z - " S(VM_TANH_P2_M) ") * z + " S(VM_TANH_P1) ") * z -\n"
+    "                                 " S(VM_TANH_P0_M) "));\n"
+    "  float b = aotc_pickf(a > " S(VM_TANH_ONE) ", " S(VM_TANH_ONE) ", a);\n"
     "  float big = 1.0f - 2.0f / (aotc_expf(2.0f * b) + 1.0f);\n"
-    "  return aotc_pickf(a < 0.625f, small, aotc_pickf(x < 0.0f, -big, big));\n"
+    "  return aotc_pickf(a < " S(VM_TANH_SMALL) ", small, aotc_pickf(x < 0.0f, -big, big));\n"
     "}\n";
+#undef S
 
 /* c ? a : b on the bits: both computed, no branch for the vectoriser to
  * give up on (with -ftrapping-math gcc does not turn a conditional
@@ -121,10 +130,10 @@ _Static_assert(sizeof(vm_defs) / sizeof(vm_defs[0]) == EMIT_VM_COUNT, "vector ma
 
 /* Whether the module's code is written for a CPU with vector units (not
  * --cpu generic or cortex-m4) in C. */
-static bool vmath_wanted(const emit_module *em)
+static bool vmath_wanted(const emit_plan *p, const emit_target *tg)
 {
-  const sched_cpu *cpu = em->plan->opt && em->plan->opt->cpu ? em->plan->opt->cpu : sched_cpu_native();
-  return !emit_target_is_gpu(em->tg) && cpu && !strncmp(cpu->name, "x86-64", 6);
+  const sched_cpu *cpu = p->opt && p->opt->cpu ? p->opt->cpu : sched_cpu_native();
+  return !emit_target_is_gpu(tg) && cpu && !strncmp(cpu->name, "x86-64", 6);
 }
 
 static const char *use(emit_module *em, emit_vmath_fn v)
@@ -231,23 +240,30 @@ static bool at_most_zero(const ir_func *f, const ir_stmt *user, const ir_expr *a
   return true;
 }
 
-const char *emit_vmath_name(emit_module *em, const ir_func *f, const ir_stmt *user, const ir_expr *call, ir_builtin fn,
-                            ir_type t)
+int emit_vmath_pick(const emit_plan *p, const emit_target *tg, const ir_func *f, const ir_stmt *user,
+                    const ir_expr *call, ir_builtin fn, ir_type t)
 {
-  if (t != IR_F32 || !vmath_wanted(em))
-    return NULL;
+  if (t != IR_F32 || !vmath_wanted(p, tg))
+    return -1;
   switch (fn) {
   case IR_FN_EXP:
     if (call && f && user && call->n_args == 1 && at_most_zero(f, user, call->args[0]))
-      return use(em, EMIT_VM_EXP_NEG);
-    return use(em, EMIT_VM_EXP);
+      return EMIT_VM_EXP_NEG;
+    return EMIT_VM_EXP;
   case IR_FN_ERF:
-    return use(em, EMIT_VM_ERF);
+    return EMIT_VM_ERF;
   case IR_FN_TANH:
-    return use(em, EMIT_VM_TANH);
+    return EMIT_VM_TANH;
   default:
-    return NULL;
+    return -1;
   }
+}
+
+const char *emit_vmath_name(emit_module *em, const ir_func *f, const ir_stmt *user, const ir_expr *call, ir_builtin fn,
+                            ir_type t)
+{
+  int v = emit_vmath_pick(em->plan, em->tg, f, user, call, fn, t);
+  return v < 0 ? NULL : use(em, (emit_vmath_fn)v);
 }
 
 /* The value of e when it is a number or a read of a one-element constant

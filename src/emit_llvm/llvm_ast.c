@@ -232,6 +232,10 @@ static void replaced_for(lw_fn *F, __isl_keep isl_ast_node *n, __isl_keep isl_as
   int t = s->tensor;
   F->acc = lw_entry_alloca(F, lw_mem_type(F->L, F->f->tensors[t]->type), "acc");
   lw_store(F, t, F->acc, lw_load(F, t, addr));
+  /* The C path's omp simd reduction (print_simd_reduction): the loop may
+   * reassociate the reduction (LLVM does so for + and *; a float max or
+   * min needs no-NaN flags, which the C API of LLVM 15 cannot set). */
+  F->simd_next = F->pf->sched.vectorize && s->red != IR_RED_NONE;
   plain_for(F, n);
   lw_store(F, t, addr, lw_load(F, t, F->acc));
   F->acc = NULL;

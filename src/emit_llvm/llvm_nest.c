@@ -7,6 +7,7 @@
 #include "llvm_priv.h"
 
 #include <llvm-c/DebugInfo.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------
  * Loops and branches
@@ -26,14 +27,26 @@ LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n)
   return node;
 }
 
+static LLVMMetadataRef md_pair(LLVMContextRef c, const char *key, LLVMValueRef v)
+{
+  LLVMMetadataRef ops[] = {LLVMMDStringInContext2(c, key, strlen(key)), LLVMValueAsMetadata(v)};
+  return LLVMMDNodeInContext2(c, ops, 2);
+}
+
 /* !llvm.loop !{self, properties...}: "llvm.loop.unroll.count" n (unroll > 1:
  * the pipeline unrolls it n times even where it does not unroll on its own),
  * "llvm.loop.unroll.full" (unroll < 0: the pipeline runs with unrolling off,
- * and its full unroll pass then unrolls only the loops that ask)
- * and "llvm.loop.vectorize.enable" true (simd: a loop the C path marks omp
+ * and its full unroll pass then unrolls only the loops that ask),
+ * "llvm.loop.vectorize.enable" true (simd: a loop the C path marks omp
  * simd, vectorised even where the cost model would not; legality is still
- * checked). Nothing when neither applies. */
-static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
+ * checked) and "llvm.loop.vectorize.width" (width > 1: a simd loop that
+ * reduces into a local, which omp simd reduction lets the C compiler
+ * reorder; LLVM reorders a float reduction only when a width is given)
+ * and "llvm.loop.vectorize.predicate.enable" (fold_tail: masked vectors
+ * to the end, for loops of fewer iterations than the vectoriser's
+ * unrolled step, which would otherwise run its scalar remainder alone).
+ * The node (NULL when no property applies). */
+static LLVMMetadataRef loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd, int width, bool fold_tail)
 {
   LLVMContextRef c = F->L->c;
   LLVMMetadataRef ops[LW_SELF_NODE_OPS];
@@ -42,19 +55,26 @@ static void loop_hints(lw_fn *F, LLVMValueRef latch_br, int unroll, bool simd)
     LLVMMetadataRef full[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.full", 21)};
     ops[n++] = LLVMMDNodeInContext2(c, full, 1);
   } else if (unroll > 1) {
-    LLVMMetadataRef count[] = {LLVMMDStringInContext2(c, "llvm.loop.unroll.count", 22),
-                               LLVMValueAsMetadata(LLVMConstInt(F->L->i32, (unsigned)unroll, 0))};
-    ops[n++] = LLVMMDNodeInContext2(c, count, 2);
+    ops[n++] = md_pair(c, "llvm.loop.unroll.count", LLVMConstInt(F->L->i32, (unsigned)unroll, 0));
   }
-  if (simd) {
-    LLVMMetadataRef enable[] = {LLVMMDStringInContext2(c, "llvm.loop.vectorize.enable", 26),
-                                LLVMValueAsMetadata(LLVMConstInt(F->L->i1, 1, 0))};
-    ops[n++] = LLVMMDNodeInContext2(c, enable, 2);
-  }
+  if (simd)
+    ops[n++] = md_pair(c, "llvm.loop.vectorize.enable", LLVMConstInt(F->L->i1, 1, 0));
+  if (simd && width > 1)
+    ops[n++] = md_pair(c, "llvm.loop.vectorize.width", LLVMConstInt(F->L->i32, (unsigned)width, 0));
+  if (simd && fold_tail)
+    ops[n++] = md_pair(c, "llvm.loop.vectorize.predicate.enable", LLVMConstInt(F->L->i1, 1, 0));
   if (n == 0)
-    return;
+    return NULL;
   LLVMMetadataRef loop = lw_self_node(c, ops, n);
   LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
+  return loop;
+}
+
+/* Float lanes of the plan's vectors (1: none). */
+static int float_lanes(const lw_fn *F)
+{
+  const sched_cpu *cpu = F->p->opt && F->p->opt->cpu ? F->p->opt->cpu : sched_cpu_native();
+  return cpu && cpu->vector_bytes > 4 ? cpu->vector_bytes / 4 : 1;
 }
 
 /* The longest innermost loop of constant trip count unrolled whole. */
@@ -70,10 +90,12 @@ void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_bod
   LLVMBuildCondBr(F->b, cond(F, i, data), in, out);
   LLVMPositionBuilderAtEnd(F->b, in);
   int loops = ++F->L->n_loops;
-  bool simd = F->simd_next;
+  bool simd = F->simd_next, reduces = F->acc != NULL, fold_tail = F->fold_tail_next;
   int trip = F->trip_next;
-  F->simd_next = false;
+  F->simd_next = F->fold_tail_next = false;
   F->trip_next = 0;
+  LLVMMetadataRef outer = F->par_loop;
+  F->par_loop = simd ? LLVMTemporaryMDNode(F->L->c, NULL, 0) : NULL;
   body(F, i, data);
   LLVMValueRef next = LLVMBuildNSWAdd(F->b, i, inc(F, data), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(F->b);
@@ -81,7 +103,11 @@ void lw_loop(lw_fn *F, LLVMValueRef init, lw_cond_fn cond, lw_inc_fn inc, lw_bod
   bool innermost = F->L->n_loops == loops;
   /* An innermost loop of 2 to 4 iterations (a 3x3 window's taps, a
    * Winograd tile's) is unrolled whole, as gcc -O3 does. */
-  loop_hints(F, br, !innermost ? 0 : trip >= 2 && trip <= LW_FULL_UNROLL_MAX ? -1 : F->L->unroll, simd);
+  LLVMMetadataRef loop = loop_hints(F, br, !innermost ? 0 : trip >= 2 && trip <= LW_FULL_UNROLL_MAX ? -1 : F->L->unroll,
+                                    simd, reduces ? float_lanes(F) : 1, fold_tail);
+  if (F->par_loop)
+    LLVMMetadataReplaceAllUsesWith(F->par_loop, loop);
+  F->par_loop = outer;
   LLVMValueRef vals[] = {init, next};
   LLVMBasicBlockRef blocks[] = {pre, latch};
   LLVMAddIncoming(i, vals, blocks, 2);

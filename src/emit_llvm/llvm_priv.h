@@ -81,6 +81,13 @@ typedef struct lw_fn {
                           * constants (plain_for), else 0 */
   bool simd_next;        /* the next loop lw_loop builds is under an aotc_simd mark
                           * (the C path's omp simd): llvm.loop.vectorize.enable */
+  bool fold_tail_next;   /* and its few iterations (a panel's run of lanes) run as
+                          * masked vectors, no scalar remainder:
+                          * llvm.loop.vectorize.predicate.enable */
+  LLVMMetadataRef par_loop; /* while the body of such a loop is built: a stand-in for
+                             * its loop node, which the body's loads and stores of
+                             * tensors name as llvm.mem.parallel_loop_access (the
+                             * iterations are independent, as omp simd asserts) */
   bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
   LLVMValueRef *prepack; /* the same: the packed constant, once made */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
@@ -154,7 +161,18 @@ LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e);
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t);
 /* a * b + c (scalars or vectors of type t), fused where the target has
  * FMA (C's default contraction, -ffp-contract=fast in gcc's GNU modes). */
+/* A load or store of the body of a loop under an aotc_simd mark (or one the
+ * C path marks omp simd): llvm.mem.parallel_loop_access of that loop (none
+ * outside one). lw_load and lw_store do so themselves. */
+void lw_parallel_access(lw_fn *F, LLVMValueRef access);
 LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t);
+
+/* ---- llvm_vmath.c */
+
+/* Builtin fn of the float x as the C path's inline polynomial, built in
+ * place, where emit_vmath_pick picks one for F's plan (call: the IR call,
+ * or NULL); NULL where it picks libm. */
+LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, LLVMValueRef x);
 LLVMValueRef lw_identity(lw_fn *F, ir_reduction red, ir_type t);
 void lw_fail(lw_fn *F, const char *why);
 /* A new block in the function. */
@@ -170,7 +188,7 @@ typedef LLVMValueRef (*lw_inc_fn)(lw_fn *F, void *data);
 typedef void (*lw_then_fn)(lw_fn *F, void *data);
 /* !{self, ops...}, a distinct metadata node (loop properties, alias scopes
  * and domains); at most LW_SELF_NODE_OPS ops. */
-#define LW_SELF_NODE_OPS 2
+#define LW_SELF_NODE_OPS 4
 LLVMMetadataRef lw_self_node(LLVMContextRef c, LLVMMetadataRef *ops, int n);
 /* for (i = init; cond(i); i += inc()) body(F, i, data); inc is built at
  * the end of the body. */

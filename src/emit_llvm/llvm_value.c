@@ -100,10 +100,20 @@ LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void
   return LLVMBuildGEP2(F->b, ty, F->tensor[t], &lin, 1, "");
 }
 
-/* A load or store of tensor t: its alias scope and the scopes it never
- * meets (llvm_entry.c's temp_scopes). */
-static void scoped(lw_fn *F, int t, LLVMValueRef access)
+/* A load or store of tensor t at addr: its alias scope and the scopes it
+ * never meets (llvm_entry.c's temp_scopes); unless addr is the local
+ * accumulator, the loop it is parallel in (lw_loop's par_loop). */
+void lw_parallel_access(lw_fn *F, LLVMValueRef access)
 {
+  if (F->par_loop)
+    LLVMSetMetadata(access, LLVMGetMDKindIDInContext(F->L->c, "llvm.mem.parallel_loop_access", 29),
+                    LLVMMetadataAsValue(F->L->c, F->par_loop));
+}
+
+static void scoped(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef access)
+{
+  if (addr != F->acc)
+    lw_parallel_access(F, access);
   if (!F->scope_md || !F->scope_md[t])
     return;
   LLVMSetMetadata(access, LLVMGetMDKindIDInContext(F->L->c, "alias.scope", 11), F->scope_md[t]);
@@ -115,7 +125,7 @@ LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr)
 {
   ir_type ty = F->f->tensors[t]->type;
   LLVMValueRef v = LLVMBuildLoad2(F->b, lw_mem_type(F->L, ty), addr, "");
-  scoped(F, t, v);
+  scoped(F, t, addr, v);
   return ty == IR_BOOL ? LLVMBuildICmp(F->b, LLVMIntNE, v, LLVMConstInt(F->L->i8, 0, 0), "") : v;
 }
 
@@ -123,7 +133,7 @@ void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v)
 {
   if (F->f->tensors[t]->type == IR_BOOL)
     v = LLVMBuildZExt(F->b, v, F->L->i8, "");
-  scoped(F, t, LLVMBuildStore(F->b, v, addr));
+  scoped(F, t, addr, LLVMBuildStore(F->b, v, addr));
 }
 
 static LLVMValueRef read_index(lw_fn *F, const void *data, int j)
@@ -338,9 +348,15 @@ static const char *const intrinsic_name[IR_FN_COUNT] = {
     [IR_FN_LOG10] = "llvm.log10",
 };
 
-static LLVMValueRef call_fn(lw_fn *F, ir_builtin fn, ir_type t, LLVMValueRef *args, int n)
+/* Builtin fn on args of type t: the C path's inline polynomial where it
+ * picks one (llvm_vmath.c; call, when given, is the IR call, whose
+ * argument may allow a cheaper form), else an intrinsic, else libm. */
+static LLVMValueRef call_fn(lw_fn *F, const ir_expr *call, ir_builtin fn, ir_type t, LLVMValueRef *args, int n)
 {
   LLVMTypeRef ty = lw_type(F->L, t), params[2] = {ty, ty};
+  LLVMValueRef inline_fn = n == 1 && t == IR_F32 ? lw_vmath(F, call, fn, args[0]) : NULL;
+  if (inline_fn)
+    return inline_fn;
   const char *name = intrinsic_name[fn];
   if (name) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -382,7 +398,7 @@ static LLVMValueRef typed_call(lw_fn *F, const ir_expr *e)
   ir_type t = e->type;
   LLVMValueRef a = lw_expr_as(F, e->args[0], t);
   if (e->fn == IR_FN_ABS && ir_types[t].is_float)
-    return call_fn(F, IR_FN_FABS, t, &a, 1);
+    return call_fn(F, NULL, IR_FN_FABS, t, &a, 1);
   if (e->fn == IR_FN_ABS && !ir_types[t].is_signed)
     return a;
   if (e->fn == IR_FN_ABS) {
@@ -402,12 +418,12 @@ static LLVMValueRef call(lw_fn *F, const ir_expr *e)
     args[i] = lw_expr_as(F, e->args[i], t);
   LLVMValueRef v;
   if (e->fn == IR_FN_RSQRT) {
-    v = LLVMBuildFDiv(F->b, one, call_fn(F, IR_FN_SQRT, t, args, 1), "");
+    v = LLVMBuildFDiv(F->b, one, call_fn(F, NULL, IR_FN_SQRT, t, args, 1), "");
   } else if (e->fn == IR_FN_SIGMOID) {
     args[0] = LLVMBuildFNeg(F->b, args[0], "");
-    v = LLVMBuildFDiv(F->b, one, LLVMBuildFAdd(F->b, one, call_fn(F, IR_FN_EXP, t, args, 1), ""), "");
+    v = LLVMBuildFDiv(F->b, one, LLVMBuildFAdd(F->b, one, call_fn(F, NULL, IR_FN_EXP, t, args, 1), ""), "");
   } else {
-    v = call_fn(F, e->fn, t, args, e->n_args);
+    v = call_fn(F, e, e->fn, t, args, e->n_args);
   }
   return lw_convert(F, v, t, e->type);
 }

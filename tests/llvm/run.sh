@@ -21,6 +21,9 @@
 # 6. loop hints in the IR: frozen padded-read conditions, vectorize.enable
 #    on simd loops, alias scopes on workspace temporaries, LLVM's remarks
 #    kept off stderr.
+# 7. the C path's inline vector math (swept against libm through objects)
+#    and its omp simd semantics (parallel loops, reassociated sums, tails
+#    folded into masks) in the IR.
 # Everything is skipped (exit 0, one SKIP line) when aotc was built without
 # LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
 # under ASan is slow): e2e without random sizes on a sample, the small models.
@@ -267,6 +270,50 @@ elif AOTC_LLVM_IR_RAW="$work/r18.ll" "$AOTC" "$MODELS_DIR/resnet18.onnx" --emit 
   ok "LLVM's remarks on resnet18's hinted loops kept off stderr"
 else
   bad "LLVM's remarks on resnet18's hinted loops kept off stderr" "$work/log"
+fi
+
+# ---- 7. the C path's vector math and omp simd, built by the LLVM backend
+# (llvm_vmath.c, llvm_nest.c): tests/vmath's exp, erf, tanh and sigmoid
+# (vm.tc) and exp(x - max x) (expneg.tc) as objects for x86-64-v3, with no
+# libm call left, swept against libm by tests/vmath's sweep.c and
+# sweep_neg.c (exactly 0 below exp_neg's cut: the cheaper form was taken);
+# --cpu generic keeps libm's calls. In the IR: the loops the C path marks
+# omp simd are parallel (llvm.mem.parallel_loop_access on their accesses),
+# a sum reduction under omp simd reduction carries a vector width (LLVM then
+# reorders it), a packed panel's runs of lanes fold their tail into masks.
+vmath_obj() { # TC SWEEP.c
+  local n
+  n=$(basename "$1" .tc)
+  "$AOTC" "$root/tests/vmath/$1" --cpu x86-64-v3 --emit obj -o "$work/vm/$n.o" >"$work/log" 2>&1 &&
+    ! nm -u "$work/vm/$n.o" | grep -qE " (expf|erff|tanhf)$" &&
+    cc -O2 -I"$work/vm" -o "$work/vm/$n" "$root/tests/vmath/$2" "$work/vm/$n.o" -lm >>"$work/log" 2>&1 &&
+    "$work/vm/$n" >>"$work/log" 2>&1
+}
+mkdir -p "$work/vm"
+if vmath_obj vm.tc sweep.c; then
+  ok "exp, erf, tanh, sigmoid inline (no libm call), swept against libm: $(grep -c "max" "$work/log") functions"
+else
+  bad "exp, erf, tanh, sigmoid inline (no libm call), swept against libm" "$work/log"
+fi
+if vmath_obj expneg.tc sweep_neg.c; then
+  ok "exp(x - max x) as exp_neg, swept against libm"
+else
+  bad "exp(x - max x) as exp_neg, swept against libm" "$work/log"
+fi
+if "$AOTC" "$root/tests/vmath/vm.tc" --cpu generic --emit obj -o "$work/vm/generic.o" >"$work/log" 2>&1 &&
+  nm -u "$work/vm/generic.o" | grep -q " expf$" && nm -u "$work/vm/generic.o" | grep -q " erff$"; then
+  ok "--cpu generic keeps libm's expf and erff"
+else
+  bad "--cpu generic keeps libm's expf and erff" "$work/log"
+fi
+if AOTC_LLVM_IR_RAW="$work/sm.ll" "$AOTC" "$root/bench/kernels.tc" --entry softmax --size N=64,D=256 --emit obj \
+  -o "$work/sm.o" >"$work/log" 2>&1 && grep -q "llvm.mem.parallel_loop_access" "$work/sm.ll" &&
+  grep -q '"llvm.loop.vectorize.width", i32 [1-9]' "$work/sm.ll" &&
+  AOTC_LLVM_IR_RAW="$work/cv.ll" "$AOTC" "$root/bench/kernels.tc" --entry conv3x3 --size N=1,C=8,H=14,W=14,F=16 \
+    --emit obj -o "$work/cv.o" >>"$work/log" 2>&1 && grep -q '"llvm.loop.vectorize.predicate.enable", i1 true' "$work/cv.ll"; then
+  ok "omp simd as parallel loops, reductions with a width, packed runs tail-folded"
+else
+  bad "omp simd as parallel loops, reductions with a width, packed runs tail-folded" "$work/log"
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
