@@ -34,7 +34,7 @@ for r in $(seq "${ROUNDS:-3}"); do
     for t in $threads; do
       for o in $opts; do
         echo -n "$o round $r: " | tee -a "$log"
-        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$t" "$out/t$t/gemm$o" "$n" "$t" ${REPS:-7} | tee -a "$log"
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_THREAD_TIMEOUT=4 OMP_NUM_THREADS="$t" "$out/t$t/gemm$o" "$n" "$t" ${REPS:-7} | tee -a "$log"
       done
     done
   done
