@@ -26,6 +26,7 @@ us() {
     sed -n "s/^$2: \([0-9.]*\) \([um]\)s.*/\1 \2/p" | awk '{ print $2 == "m" ? $1 * 1000 : $1 }'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 for c in "${cases[@]}"; do
   read -r e _ <<<"$c"
@@ -54,11 +55,10 @@ fi
 for c in "${cases[@]}"; do
   read -r e s <<<"$c"
   n=$(median <"$out/$e.llvm") k=$(median <"$out/$e.cc")
-  ratio=$(awk -v a="$n" -v b="$k" 'BEGIN { printf "%.2f", a / b }')
   if [ -n "$BASE" ]; then
     b=$(median <"$out/$e.base")
-    echo "| $e $s | $b | $n | $k | $(awk -v a="$b" -v b="$k" 'BEGIN { printf "%.2f", a / b }') | $ratio |"
+    echo "| $e $s | $b | $n | $k | $(ratio "$b" "$k") | $(ratio "$n" "$k") |"
   else
-    echo "| $e $s | $n | $k | $ratio |"
+    echo "| $e $s | $n | $k | $(ratio "$n" "$k") |"
   fi
 done

@@ -18,6 +18,16 @@
 /* S: a constant of emit_vmath.h as written there. */
 #define S VM_STR
 
+/* exp's reduction, shared by aotc_expf and aotc_expf_neg: c (the clamped
+ * argument) = n ln2 + r, t the bits of n + 1.5 * 2^23, e^r = p r r + r + 1. */
+#define EXP_REDUCTION                                                                                          \
+  "  t.f = c * " S(VM_LOG2E) " + " S(VM_SHIFT) ";\n"                                                          \
+  "  float n = t.f - " S(VM_SHIFT) ";\n"                                                                      \
+  "  float r = c - n * " S(VM_LN2_HI) " + n * " S(VM_LN2_LO) ";\n"                                            \
+  "  float p = ((((" S(VM_EXP_P5) " * r + " S(VM_EXP_P4) ") * r + " S(VM_EXP_P3) ") * r + " S(VM_EXP_P2)       \
+  ") * r +\n"                                                                                                 \
+  "             " S(VM_EXP_P1) ") * r + " S(VM_EXP_P0) ";\n"
+
 /* exp: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite), e^r by Cephes' expf
  * polynomial, 2^n as two halves so that subnormal results and the top of
  * the range stay exact; clamped so that n fits, NaN passes through. */
@@ -27,11 +37,7 @@ static const char vm_exp_text[] =
     "  union { float f; uint32_t u; } t, h, s1, s2;\n"
     "  float c = aotc_pickf(x < " S(VM_EXP_LO) ", " S(VM_EXP_LO) ", aotc_pickf(x > " S(VM_EXP_HI) ", " S(VM_EXP_HI)
     ", x));\n"
-    "  t.f = c * " S(VM_LOG2E) " + " S(VM_SHIFT) ";\n"
-    "  float n = t.f - " S(VM_SHIFT) ";\n"
-    "  float r = c - n * " S(VM_LN2_HI) " + n * " S(VM_LN2_LO) ";\n"
-    "  float p = ((((" S(VM_EXP_P5) " * r + " S(VM_EXP_P4) ") * r + " S(VM_EXP_P3) ") * r + " S(VM_EXP_P2) ") * r +\n"
-    "             " S(VM_EXP_P1) ") * r + " S(VM_EXP_P0) ";\n"
+    EXP_REDUCTION
     "  h.f = (n * 0.5f - 0.25f) + " S(VM_SHIFT) ";\n"
     "  uint32_t k = t.u - " S(VM_SHIFT_BITS) ", k1 = h.u - " S(VM_SHIFT_BITS) ";\n"
     "  s1.u = (k1 + 127u) << 23;\n"
@@ -48,11 +54,7 @@ static const char vm_exp_neg_text[] =
     "{\n"
     "  union { float f; uint32_t u; } t, s;\n"
     "  float c = aotc_pickf(x < " S(VM_EXP_NEG_LO) ", " S(VM_EXP_NEG_LO) ", x);\n"
-    "  t.f = c * " S(VM_LOG2E) " + " S(VM_SHIFT) ";\n"
-    "  float n = t.f - " S(VM_SHIFT) ";\n"
-    "  float r = c - n * " S(VM_LN2_HI) " + n * " S(VM_LN2_LO) ";\n"
-    "  float p = ((((" S(VM_EXP_P5) " * r + " S(VM_EXP_P4) ") * r + " S(VM_EXP_P3) ") * r + " S(VM_EXP_P2) ") * r +\n"
-    "             " S(VM_EXP_P1) ") * r + " S(VM_EXP_P0) ";\n"
+    EXP_REDUCTION
     "  s.u = (t.u - " S(VM_SHIFT_BITS) " + 127u) << 23;\n"
     "  return aotc_pickf(x < " S(VM_EXP_NEG_LO) ", 0.0f, (p * r * r + r + 1.0f) * s.f);\n"
     "}\n";
@@ -90,6 +92,7 @@ static const char vm_tanh_text[] =
     "  float big = 1.0f - 2.0f / (aotc_expf(2.0f * b) + 1.0f);\n"
     "  return aotc_pickf(a < " S(VM_TANH_SMALL) ", small, aotc_pickf(x < 0.0f, -big, big));\n"
     "}\n";
+#undef EXP_REDUCTION
 #undef S
 
 /* c ? a : b on the bits: both computed, no branch for the vectoriser to
