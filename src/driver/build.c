@@ -170,8 +170,7 @@ int driver_build_argv(const driver_build_request *r, const char **argv, int cap)
   argv[n++] = driver_compiler(r->cc);
   for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
     argv[n++] = flags[i];
-  if (r->threads > 1)
-    argv[n++] = "-fopenmp";
+  argv[n++] = "-fopenmp";
   if (r->kind == DRIVER_BUILD_SHARED)
     argv[n++] = "-fPIC", argv[n++] = "-shared", argv[n++] = "-Wl,-Bsymbolic";
   argv[n++] = "-o";

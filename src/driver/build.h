@@ -5,9 +5,12 @@
  * normal path.
  *
  * The compiler is $CC (default cc), run as
- *   $CC -O2 -march=native -std=gnu11 [-fopenmp] [-fPIC -shared] -o OUT SRC... -lm
- * with -fopenmp when the code is scheduled for more than one thread and
- * -fPIC -shared for a shared object (README.md, "Building emitted code").
+ *   $CC -O2 -march=native -std=gnu11 -fopenmp [-fPIC -shared] -o OUT SRC... -lm
+ * with -fPIC -shared for a shared object (README.md, "Building emitted
+ * code"). -fopenmp at any thread count: 1-thread code has no parallel
+ * region but its omp simd pragmas (and omp simd reduction, without which
+ * gcc keeps a float sum scalar) are read only under it; bench/ builds
+ * the same way, so tuned times are those of the code users build.
  * -O2, not -O3: gcc 12 at -O3 with AVX-512VL vectorises the select of
  * ONNX's test_prelu_example (x < 0 ? slope * x : x) into wrong code. */
 #ifndef AOTC_BUILD_H
@@ -30,7 +33,7 @@ typedef struct driver_build_request {
   const char *const *sources;
   int n_sources;
   const char *output;
-  int threads;         /* > 1: OpenMP (-fopenmp) */
+  int threads;         /* the threads the code is scheduled for */
   const char *log;     /* the compiler's messages go to this file; NULL: to stderr */
   unsigned time_limit; /* seconds the compiler may run; 0: no limit */
   bool verbose;        /* print the command on stderr */

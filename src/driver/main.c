@@ -98,8 +98,8 @@ static const char usage[] =
     "(.tc) or an ONNX model (.onnx). TorchScript archives are recognised but not\n"
     "supported yet.\n"
     "run and tune build the emitted code with $CC (default cc):\n"
-    "  $CC -O2 -march=native -std=gnu11 [-fopenmp] -fPIC -shared -Wl,-Bsymbolic ... -lm\n"
-    "with -fopenmp when the code is scheduled for more than one thread.\n";
+    "  $CC -O2 -march=native -std=gnu11 -fopenmp -fPIC -shared -Wl,-Bsymbolic ... -lm\n"
+    "(-fopenmp at any thread count: it turns on the omp simd pragmas).\n";
 
 typedef enum { CMD_COMPILE, CMD_RUN, CMD_CHECK, CMD_TUNE } command;
 
