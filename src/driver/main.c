@@ -95,8 +95,8 @@ static const char usage[] =
     "  --version              print the version\n"
     "\n"
     "The input kind is detected from the content: Tensor Comprehensions text\n"
-    "(.tc) or an ONNX model (.onnx). TorchScript archives are recognised but not\n"
-    "supported yet.\n"
+    "(.tc), an ONNX model (.onnx) or a TorchScript archive (torch.jit.save's zip;\n"
+    "its inputs' shapes come from --shape: an archive records none).\n"
     "run and tune build the emitted code with $CC (default cc):\n"
     "  $CC -O2 -march=native -std=gnu11 -fopenmp -fPIC -shared -Wl,-Bsymbolic ... -lm\n"
     "(-fopenmp at any thread count: it turns on the omp simd pragmas).\n";
