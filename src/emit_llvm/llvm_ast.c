@@ -53,9 +53,45 @@ static void mul_add(lw_fn *F, const ir_stmt *s, ir_type t)
   lw_store(F, s->tensor, addr, lw_fmuladd(F, a, b, lw_load(F, s->tensor, addr), t));
 }
 
+/* A float's bits as an integer of the same order (the low 31 bits of a
+ * negative float flipped: -0 just below +0, so a max of -0 and +0 is +0
+ * where the C helper keeps the first); the same map takes a key back to
+ * its float. A NaN (when nan is given: the key for it) is ignored by the
+ * reduction, as the C helpers' compare ignores it. */
+static LLVMValueRef float_key(lw_fn *F, LLVMValueRef v, LLVMValueRef nan)
+{
+  LLVMBuilderRef b = F->b;
+  LLVMValueRef bits = LLVMBuildBitCast(b, v, F->L->i32, "");
+  LLVMValueRef sign = LLVMBuildAShr(b, bits, LLVMConstInt(F->L->i32, 31, 0), "");
+  LLVMValueRef key = LLVMBuildXor(b, bits, LLVMBuildAnd(b, sign, LLVMConstInt(F->L->i32, 0x7fffffff, 0), ""), "");
+  return nan ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), nan, key, "") : key;
+}
+
+static LLVMValueRef key_float(lw_fn *F, LLVMValueRef key)
+{
+  return LLVMBuildBitCast(F->b, float_key(F, LLVMBuildBitCast(F->b, key, F->L->f32, ""), NULL), F->L->f32, "");
+}
+
+/* acc = max (min) of acc and the key of rhs: an integer max, which the
+ * loop vectoriser reduces (a float max needs no-NaN flags, which LLVM 15's
+ * C API cannot set). */
+static void keyed_update(lw_fn *F, const ir_stmt *s)
+{
+  bool is_max = s->red == IR_RED_MAX;
+  LLVMValueRef ignore = LLVMConstInt(F->L->i32, is_max ? 0x80000000u : 0x7fffffffu, 0);
+  LLVMValueRef key = float_key(F, lw_expr_as(F, s->rhs, IR_F32), ignore);
+  LLVMValueRef old = LLVMBuildLoad2(F->b, F->L->i32, F->acc, "");
+  LLVMValueRef more = LLVMBuildICmp(F->b, is_max ? LLVMIntSGT : LLVMIntSLT, key, old, "");
+  LLVMBuildStore(F->b, LLVMBuildSelect(F->b, more, key, old, ""), F->acc);
+}
+
 static void update(lw_fn *F, const ir_stmt *s)
 {
   ir_type t = F->f->tensors[s->tensor]->type;
+  if (F->acc_keyed) {
+    keyed_update(F, s);
+    return;
+  }
   if (is_mul_add(s, t)) {
     mul_add(F, s, t);
     return;
@@ -230,15 +266,28 @@ static void replaced_for(lw_fn *F, __isl_keep isl_ast_node *n, __isl_keep isl_as
     return;
   }
   int t = s->tensor;
-  F->acc = lw_entry_alloca(F, lw_mem_type(F->L, F->f->tensors[t]->type), "acc");
-  lw_store(F, t, F->acc, lw_load(F, t, addr));
   /* The C path's omp simd reduction (print_simd_reduction): the loop may
-   * reassociate the reduction (LLVM does so for + and *; a float max or
-   * min needs no-NaN flags, which the C API of LLVM 15 cannot set). */
+   * reassociate the reduction (LLVM does so for + and *); a float max or
+   * min reduces the floats' integer keys (float_key). */
   F->simd_next = F->pf->sched.vectorize && s->red != IR_RED_NONE;
+  F->acc_keyed = F->simd_next && F->f->tensors[t]->type == IR_F32 && (s->red == IR_RED_MAX || s->red == IR_RED_MIN);
+  LLVMValueRef init = NULL;
+  if (F->acc_keyed) {
+    F->acc = lw_entry_alloca(F, F->L->i32, "acc");
+    init = lw_load(F, t, addr);
+    LLVMBuildStore(F->b, float_key(F, init, NULL), F->acc);
+  } else {
+    F->acc = lw_entry_alloca(F, lw_mem_type(F->L, F->f->tensors[t]->type), "acc");
+    lw_store(F, t, F->acc, lw_load(F, t, addr));
+  }
   plain_for(F, n);
-  lw_store(F, t, addr, lw_load(F, t, F->acc));
+  if (F->acc_keyed) { /* a NaN to start with stays, as the C helpers keep it */
+    LLVMValueRef v = key_float(F, LLVMBuildLoad2(F->b, F->L->i32, F->acc, ""));
+    lw_store(F, t, addr, LLVMBuildSelect(F->b, LLVMBuildFCmp(F->b, LLVMRealUNO, init, init, ""), init, v, ""));
+  } else
+    lw_store(F, t, addr, lw_load(F, t, F->acc));
   F->acc = NULL;
+  F->acc_keyed = false;
 }
 
 static bool is_annotated(__isl_keep isl_ast_node *n, const char *name)

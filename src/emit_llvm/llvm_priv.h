@@ -77,6 +77,8 @@ typedef struct lw_fn {
   LLVMValueRef *noalias_md; /* per tensor: !noalias, the scopes of the temporaries whose
                              * bytes it never shares (llvm_entry.c's temp_scopes) */
   LLVMValueRef acc;      /* the local a loop annotated EMIT_PLAN_ACC reduces into; NULL: none */
+  bool acc_keyed;        /* acc holds a float max or min as an ordered integer key
+                          * (llvm_ast.c's float_key): a vectorisable reduction */
   int trip_next;         /* the next loop's trip count when isl's bounds are
                           * constants (plain_for), else 0 */
   bool simd_next;        /* the next loop lw_loop builds is under an aotc_simd mark

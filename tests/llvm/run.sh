@@ -22,8 +22,8 @@
 #    on simd loops, alias scopes on workspace temporaries, LLVM's remarks
 #    kept off stderr.
 # 7. the C path's inline vector math (swept against libm through objects)
-#    and its omp simd semantics (parallel loops, reassociated sums, tails
-#    folded into masks) in the IR.
+#    and its omp simd semantics (parallel loops, reassociated sums, float
+#    max and min as integer keys, tails folded into masks).
 # Everything is skipped (exit 0, one SKIP line) when aotc was built without
 # LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
 # under ASan is slow): e2e without random sizes on a sample, the small models.
@@ -314,6 +314,19 @@ if AOTC_LLVM_IR_RAW="$work/sm.ll" "$AOTC" "$root/bench/kernels.tc" --entry softm
   ok "omp simd as parallel loops, reductions with a width, packed runs tail-folded"
 else
   bad "omp simd as parallel loops, reductions with a width, packed runs tail-folded" "$work/log"
+fi
+# A float max and min under omp simd reduction: reduced as ordered integer
+# keys (vectorised: llvm.vector.reduce.smax in the optimised IR), NaN ignored
+# as the C helpers ignore it, against numpy (tests/llvm/make_rmax.py).
+if AOTC_LLVM_IR="$work/rmax.ll" "$AOTC" "$here/rmax.tc" --size N=64,D=256 --emit obj -o "$work/rmax.o" \
+  >"$work/log" 2>&1 && grep -q "llvm.vector.reduce.smax" "$work/rmax.ll" &&
+  grep -q "llvm.vector.reduce.smin" "$work/rmax.ll" &&
+  "$AOTC" run "$here/rmax.tc" --backend llvm --input X="$here/rmax.X.npy" --output-dir "$work/rmax" >>"$work/log" 2>&1 &&
+  "$work/npycmp" "$work/rmax/M.npy" "$here/rmax.M.npy" >>"$work/log" 2>&1 &&
+  "$work/npycmp" "$work/rmax/L.npy" "$here/rmax.L.npy" >>"$work/log" 2>&1; then
+  ok "float max and min reductions vectorised as integer keys, NaN ignored, against numpy"
+else
+  bad "float max and min reductions vectorised as integer keys, NaN ignored, against numpy" "$work/log"
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
