@@ -364,7 +364,7 @@ static pid_t start_build(const tune_eval *ev, int id)
   char c[320], so[320], log[320];
   const char *sources[] = {cand_path(ev, id, "kernel.c", c, sizeof c)};
   driver_build_request r = {.cc = ev->cfg.cc, .kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1,
-                            .output = cand_path(ev, id, "kernel.so", so, sizeof so), .threads = ev->cfg.threads,
+                            .output = cand_path(ev, id, "kernel.so", so, sizeof so),
                             .log = cand_path(ev, id, "log", log, sizeof log), .time_limit = EVAL_BUILD_LIMIT,
                             .verbose = ev->cfg.verbose};
   driver_tmp_track(so);

@@ -33,7 +33,6 @@ typedef struct driver_build_request {
   const char *const *sources;
   int n_sources;
   const char *output;
-  int threads;         /* the threads the code is scheduled for */
   const char *log;     /* the compiler's messages go to this file; NULL: to stderr */
   unsigned time_limit; /* seconds the compiler may run; 0: no limit */
   bool verbose;        /* print the command on stderr */

@@ -275,11 +275,9 @@ static bool build_and_load(aotc_ctx *ctx, const run_request *req, run_state *st)
   char *sopath = ir_sprintf(ctx, "%s/kernel.so", st->tmpdir);
   if (!cpath || !hpath || !sopath || !driver_emit_files(ctx, req->module, cpath, hpath, "kernel.h"))
     return false;
-  const driver_plan *p = &req->module->plans[0];
-  const driver_config *cfg = req->module->cfg;
   const char *sources[] = {cpath};
   driver_build_request b = {.kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1, .output = sopath,
-                            .threads = p->sched ? p->sched->threads : cfg->threads, .verbose = req->verbose};
+                            .verbose = req->verbose};
   driver_tmp_track(sopath);
   if (!driver_build(ctx, &b))
     return false;

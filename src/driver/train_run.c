@@ -154,7 +154,7 @@ static bool build_and_load(trainer *tr)
     return false;
   const char *sources[] = {cpath};
   driver_build_request b = {.kind = DRIVER_BUILD_SHARED, .sources = sources, .n_sources = 1, .output = sopath,
-                            .threads = tr->m->cfg->threads, .verbose = tr->verbose};
+                            .verbose = tr->verbose};
   driver_tmp_track(sopath);
   if (!driver_build(ctx, &b))
     return false;

@@ -53,23 +53,27 @@ static void mul_add(lw_fn *F, const ir_stmt *s, ir_type t)
   lw_store(F, s->tensor, addr, lw_fmuladd(F, a, b, lw_load(F, s->tensor, addr), t));
 }
 
-/* A float's bits as an integer of the same order (the low 31 bits of a
- * negative float flipped: -0 just below +0, so a max of -0 and +0 is +0
- * where the C helper keeps the first); the same map takes a key back to
- * its float. A NaN (when nan is given: the key for it) is ignored by the
- * reduction, as the C helpers' compare ignores it. */
+/* The low 31 bits of a negative value flipped: a float's bits become an
+ * integer of the same order (-0 just below +0, so a max of -0 and +0 is +0
+ * where the C helper keeps the first), and the same map takes such a key
+ * back to the float's bits. */
+static LLVMValueRef flip_negative(lw_fn *F, LLVMValueRef bits)
+{
+  LLVMValueRef sign = LLVMBuildAShr(F->b, bits, LLVMConstInt(F->L->i32, 31, 0), "");
+  return LLVMBuildXor(F->b, bits, LLVMBuildAnd(F->b, sign, LLVMConstInt(F->L->i32, 0x7fffffff, 0), ""), "");
+}
+
+/* The ordered key of float v; a NaN (when nan is given: the key for it) is
+ * ignored by the reduction, as the C helpers' compare ignores it. */
 static LLVMValueRef float_key(lw_fn *F, LLVMValueRef v, LLVMValueRef nan)
 {
-  LLVMBuilderRef b = F->b;
-  LLVMValueRef bits = LLVMBuildBitCast(b, v, F->L->i32, "");
-  LLVMValueRef sign = LLVMBuildAShr(b, bits, LLVMConstInt(F->L->i32, 31, 0), "");
-  LLVMValueRef key = LLVMBuildXor(b, bits, LLVMBuildAnd(b, sign, LLVMConstInt(F->L->i32, 0x7fffffff, 0), ""), "");
-  return nan ? LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), nan, key, "") : key;
+  LLVMValueRef key = flip_negative(F, LLVMBuildBitCast(F->b, v, F->L->i32, ""));
+  return nan ? LLVMBuildSelect(F->b, LLVMBuildFCmp(F->b, LLVMRealUNO, v, v, ""), nan, key, "") : key;
 }
 
 static LLVMValueRef key_float(lw_fn *F, LLVMValueRef key)
 {
-  return LLVMBuildBitCast(F->b, float_key(F, LLVMBuildBitCast(F->b, key, F->L->f32, ""), NULL), F->L->f32, "");
+  return LLVMBuildBitCast(F->b, flip_negative(F, key), F->L->f32, "");
 }
 
 /* acc = max (min) of acc and the key of rhs: an integer max, which the

@@ -155,6 +155,10 @@ LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void
 LLVMValueRef lw_linear(lw_fn *F, int t, int rank, lw_index_fn index, const void *data);
 LLVMValueRef lw_load(lw_fn *F, int t, LLVMValueRef addr);
 void lw_store(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef v);
+/* A load or store of the body of a loop under an aotc_simd mark (or one the
+ * C path marks omp simd): llvm.mem.parallel_loop_access of that loop (none
+ * outside one). lw_load and lw_store do so themselves. */
+void lw_parallel_access(lw_fn *F, LLVMValueRef access);
 /* The address a read e (not padded) loads from. */
 LLVMValueRef lw_access_address(lw_fn *F, const ir_expr *e);
 /* A subscript as a value of the index type. */
@@ -163,11 +167,13 @@ LLVMValueRef lw_subscript(lw_fn *F, const ir_expr *e);
 LLVMValueRef lw_minmax(lw_fn *F, bool is_min, LLVMValueRef a, LLVMValueRef b, ir_type t);
 /* a * b + c (scalars or vectors of type t), fused where the target has
  * FMA (C's default contraction, -ffp-contract=fast in gcc's GNU modes). */
-/* A load or store of the body of a loop under an aotc_simd mark (or one the
- * C path marks omp simd): llvm.mem.parallel_loop_access of that loop (none
- * outside one). lw_load and lw_store do so themselves. */
-void lw_parallel_access(lw_fn *F, LLVMValueRef access);
 LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, ir_type t);
+LLVMValueRef lw_identity(lw_fn *F, ir_reduction red, ir_type t);
+void lw_fail(lw_fn *F, const char *why);
+/* A new block in the function. */
+LLVMBasicBlockRef lw_block(lw_fn *F, const char *name);
+void lw_push_var(lw_fn *F, const char *name, LLVMValueRef v);
+void lw_pop_var(lw_fn *F);
 
 /* ---- llvm_vmath.c */
 
@@ -175,12 +181,6 @@ LLVMValueRef lw_fmuladd(lw_fn *F, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c
  * place, where emit_vmath_pick picks one for F's plan (call: the IR call,
  * or NULL); NULL where it picks libm. */
 LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, LLVMValueRef x);
-LLVMValueRef lw_identity(lw_fn *F, ir_reduction red, ir_type t);
-void lw_fail(lw_fn *F, const char *why);
-/* A new block in the function. */
-LLVMBasicBlockRef lw_block(lw_fn *F, const char *name);
-void lw_push_var(lw_fn *F, const char *name, LLVMValueRef v);
-void lw_pop_var(lw_fn *F);
 
 /* ---- llvm_nest.c */
 

@@ -100,9 +100,6 @@ LLVMValueRef lw_address(lw_fn *F, int t, int rank, lw_index_fn index, const void
   return LLVMBuildGEP2(F->b, ty, F->tensor[t], &lin, 1, "");
 }
 
-/* A load or store of tensor t at addr: its alias scope and the scopes it
- * never meets (llvm_entry.c's temp_scopes); unless addr is the local
- * accumulator, the loop it is parallel in (lw_loop's par_loop). */
 void lw_parallel_access(lw_fn *F, LLVMValueRef access)
 {
   if (F->par_loop)
@@ -110,6 +107,9 @@ void lw_parallel_access(lw_fn *F, LLVMValueRef access)
                     LLVMMetadataAsValue(F->L->c, F->par_loop));
 }
 
+/* A load or store of tensor t at addr: its alias scope and the scopes it
+ * never meets (llvm_entry.c's temp_scopes); unless addr is the local
+ * accumulator, the loop it is parallel in (lw_loop's par_loop). */
 static void scoped(lw_fn *F, int t, LLVMValueRef addr, LLVMValueRef access)
 {
   if (addr != F->acc)
