@@ -177,10 +177,10 @@ void lw_pop_var(lw_fn *F);
 
 /* ---- llvm_vmath.c */
 
-/* Builtin fn of the float x as the C path's inline polynomial, built in
+/* Builtin fn of x (of type t) as the C path's inline polynomial, built in
  * place, where emit_vmath_pick picks one for F's plan (call: the IR call,
- * or NULL); NULL where it picks libm. */
-LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, LLVMValueRef x);
+ * or NULL; it picks only for float); NULL where it picks libm. */
+LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, ir_type t, LLVMValueRef x);
 
 /* ---- llvm_nest.c */
 

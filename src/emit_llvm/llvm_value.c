@@ -354,7 +354,7 @@ static const char *const intrinsic_name[IR_FN_COUNT] = {
 static LLVMValueRef call_fn(lw_fn *F, const ir_expr *call, ir_builtin fn, ir_type t, LLVMValueRef *args, int n)
 {
   LLVMTypeRef ty = lw_type(F->L, t), params[2] = {ty, ty};
-  LLVMValueRef inline_fn = n == 1 && t == IR_F32 ? lw_vmath(F, call, fn, args[0]) : NULL;
+  LLVMValueRef inline_fn = n == 1 ? lw_vmath(F, call, fn, t, args[0]) : NULL;
   if (inline_fn)
     return inline_fn;
   const char *name = intrinsic_name[fn];

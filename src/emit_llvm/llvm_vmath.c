@@ -143,8 +143,8 @@ static LLVMValueRef (*const builders[EMIT_VM_COUNT])(lw_fn *, LLVMValueRef) = {
     [EMIT_VM_TANH] = vm_tanh,
 };
 
-LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, LLVMValueRef x)
+LLVMValueRef lw_vmath(lw_fn *F, const ir_expr *call, ir_builtin fn, ir_type t, LLVMValueRef x)
 {
-  int v = emit_vmath_pick(F->p, &emit_target_c, F->f, F->stmt, call, fn, IR_F32);
-  return v >= 0 && builders[v] && LLVMTypeOf(x) == F->L->f32 ? builders[v](F, x) : NULL;
+  int v = emit_vmath_pick(F->p, &emit_target_c, F->f, F->stmt, call, fn, t);
+  return v >= 0 && builders[v] ? builders[v](F, x) : NULL;
 }
