@@ -115,7 +115,8 @@ static void print_ukr_vector(FILE *out, const sched_blocks *b)
   for (int v = 0; v < nv; v++)
     fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
             v * b->vw);
-  fprintf(out, "    const float *ap = a + %d * p;\n    __builtin_prefetch(ap + %d);\n", b->mr, 32 * b->mr);
+  fprintf(out, "    const float *ap = a + %d * p;\n    __builtin_prefetch(ap + %d);\n", b->mr,
+          SCHED_UKR_PREFETCH_STEPS * b->mr);
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < nv; v++)
       fprintf(out, "    c%d_%d += b%d * ap[%d];\n", r, v, v, r);

@@ -80,8 +80,9 @@ static void prefetch(lw_fn *F, LLVMValueRef addr, int rw)
 }
 
 /* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]; A's
- * panel asked for 32 steps ahead (the C path's __builtin_prefetch(ap + 32 *
- * mr): without it the vector loop waits on A at every new panel). */
+ * panel asked for SCHED_UKR_PREFETCH_STEPS steps ahead, as the C path's
+ * __builtin_prefetch(ap + ...): without it the vector loop waits on A at
+ * every new panel. */
 static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
@@ -89,7 +90,7 @@ static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
   for (int v = 0; v < u->nv; v++)
     bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
   if (u->b->vw > 1)
-    prefetch(F, at(u, u->a, add_idx(u, arow, 32 * (int64_t)u->b->mr)), 0);
+    prefetch(F, at(u, u->a, add_idx(u, arow, SCHED_UKR_PREFETCH_STEPS * (int64_t)u->b->mr)), 0);
   for (int r = 0; r < u->b->mr; r++) {
     LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), "");
     LLVMValueRef s = splat(u, a);

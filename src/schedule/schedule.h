@@ -144,6 +144,12 @@ typedef struct sched_blocks {
   int threads;
 } sched_blocks;
 void sched_contraction_blocks(const sched_contraction *c, const sched_options *o, sched_blocks *b);
+/* Depth steps ahead at which a micro-kernel asks for its panel of A (both
+ * backends). A's panels are the prepacked weights, which stream from memory
+ * in a model (ResNet-18's layer4: 9.4 MB per convolution): 32 steps ahead
+ * (1.5 KiB of a 12-row panel, some 400 cycles) left that stream waiting on
+ * DRAM; 128 took layer4's convolutions from 1.35 to 1.18 ms (bench/RESULTS.md). */
+#define SCHED_UKR_PREFETCH_STEPS 128
 /* The heuristic blocks of one contraction of f for cpu (NULL: native), from
  * its own row, column and depth indices (options o hold the heuristics of a
  * function's first contraction, indexed by that one's index variables), on
