@@ -64,6 +64,12 @@ NARROW_CASES = [
     ("narrow_n49_k1152", 1, 128, 24, (7, 7), 3, 1, 1, 1, False, "narrow-12x32-1152"),
 ]
 
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+FEW_CASES = [
+    ("wino_few_14x14", 1, 32, 48, (14, 14), 3, 1, 1, 1, True, "winograd-few"),
+    ("dense_b2_14x14", 2, 32, 48, (14, 14), 3, 1, 1, 1, True, "winograd-not"),
+]
+
 
 def save(outdir, name, x, y):
     np.save(os.path.join(outdir, name + ".input.npy"), x.astype(np.float32))
@@ -135,6 +141,13 @@ def main():
     narrow_gen = torch.Generator().manual_seed(1357)
     for case in NARROW_CASES:
         conv_case(outdir, case, narrow_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    # 14x14 at batch 1 (49 F(2x2) tiles, ResNet-18's layer3 shape at fewer
+    # channels): the cost rule takes Winograd with the channels as the
+    # product's columns (winograd.c, WINO_FEW_TILES); at batch 2 (98 tiles) not.
+    few_gen = torch.Generator().manual_seed(9753)
+    for case in FEW_CASES:
+        conv_case(outdir, case, few_gen)
         lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -11,6 +11,11 @@
 #                     for --cpu x86-64-v3 gcc -O2 vectorises the output transform's last
 #                     stage (the loop writing `output` from `_wino_` tensors: no select
 #                     on the column's remainder, unit-stride reads)
+#   winograd-few      the cost rule alone takes Winograd at 14x14, batch 1 (49 tiles), its
+#                     product's rows the tiles and its columns the output channels
+#                     (`aotc_m = 1 * 1 * 7 * 7`), and F(4x4) matches too
+#   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
+#                     direct product
 #   dense             batch 2 on the packed path (no plain-loop warning)
 #   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
 #                     with register tiles of R rows by C columns (fitted to the shape)
@@ -98,6 +103,10 @@ while read -r name path; do
       want=yes; [ "$w" = 0 ] && want=no
       why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
     done ;;
+  winograd-few)
+    why=$(check "$name" default "" "aotc_m = 1 \* 1 \* 7 \* 7;" yes); suite_result "$name (cost rule: Winograd, tiles as rows)" $? "$why"
+    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
+  winograd-not) why=$(check "$name" default "" _wino_prod no); suite_result "$name (cost rule: direct)" $? "$why" ;;
   direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
   narrow-*)
     spec=${path#narrow-}
