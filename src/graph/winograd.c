@@ -103,13 +103,13 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
  * whole model (61.1 against 58.5 ms): the rule starts at 28x28. */
 #define WINO_MIN_PIXELS (28 * 28)
 
-/* Products of at most this many F(2x2) tiles (all images) are lowered with
- * the output channels as the packed product's columns (wino_lower.k_last).
- * With that layout F(2x2) also wins at 14x14 and batch 1 (49 tiles:
- * ResNet-18's layer3, 1.2 ms a convolution direct, 0.81 ms product and 0.23
- * ms transforms; bench/RESULTS.md), not at 7x7 (16 tiles: layer4, whose 16
- * MB of transformed weights per convolution stream from memory for 16 rows,
- * 2.9 ms against 1.2). */
+/* F(2x2) also wins at 14x14 when its product has few tiles (all images):
+ * the packed product then takes the tiles as the rows of its register tile
+ * and the output channels as its vector lanes (schedule.c, SWAP_MAX_COLS).
+ * ResNet-18's layer3 at batch 1 (49 tiles): 1.2 ms a convolution direct,
+ * 0.85 ms product and 0.1 ms transforms (bench/RESULTS.md). Not at 7x7 (16
+ * tiles: layer4, whose 16 MB of transformed weights per convolution stream
+ * from memory for 16 rows: 2.9 ms against 1.2), nor at batch 2 and more. */
 #define WINO_FEW_TILES 64
 #define WINO_FEW_MIN_PIXELS (14 * 14)
 
@@ -122,7 +122,8 @@ static int winograd_wins(const ir_graph *g, const ir_node *n)
 {
   const ir_value *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
   int64_t k = w->shape[0], c = w->shape[1], pixels = y->shape[2] * y->shape[3];
-  bool few = pixels >= WINO_FEW_MIN_PIXELS && y->shape[0] > 0 && f2_tiles(y->shape[0], y->shape[2], y->shape[3]) <= WINO_FEW_TILES;
+  bool few = pixels >= WINO_FEW_MIN_PIXELS && y->shape[0] > 0 &&
+             f2_tiles(y->shape[0], y->shape[2], y->shape[3]) <= WINO_FEW_TILES;
   return k >= 32 && c >= 32 && (pixels >= WINO_MIN_PIXELS || few) ? 2 : 0;
 }
 
@@ -209,7 +210,6 @@ typedef struct wino_lower {
   const wino_tables *t;
   const conv_geom *cg;
   int64_t n, c, k, th, tw; /* images, channels in and out, tiles down and across */
-  bool k_last;             /* the product as P(xi, nu, n, ty, tx, k): see product */
 } wino_lower;
 
 static ir_expr *idx_times(ir_lower *L, int k, int64_t f, int64_t plus)
@@ -282,28 +282,16 @@ static int input_cols(const wino_lower *W, int rows)
   return t;
 }
 
-/* P(xi, nu, k, n, ty, tx) +=! U(xi, nu, k, c) * V(xi, nu, c, n, ty, tx).
- * With few tiles (k_last) P(xi, nu, n, ty, tx, k) instead: the packed
- * product's columns, its vector lanes, are then the output channels and its
- * rows the tiles. 49 tiles (14x14 images) fill 32-column register tiles
- * badly (64 computed, 49 used) and make short rows; 256 channels fill them
- * whole. The output transform reads P across the channels then. */
+/* P(xi, nu, k, n, ty, tx) +=! U(xi, nu, k, c) * V(xi, nu, c, n, ty, tx). */
 static int product(const wino_lower *W, int u, int v)
 {
   ir_lower *L = W->L;
   int64_t a = W->t->a, shape[6] = {a, a, W->k, W->n, W->th, W->tw};
   int64_t hi[7] = {a, a, W->k, W->n, W->th, W->tw, W->c};
-  int xk = 2, xn = 3, xy = 4, xx = 5;
-  if (W->k_last) {
-    int64_t kt_shape[6] = {a, a, W->n, W->th, W->tw, W->k};
-    memcpy(shape, kt_shape, sizeof(shape));
-    memcpy(hi, kt_shape, sizeof(kt_shape));
-    xn = 2, xy = 3, xx = 4, xk = 5;
-  }
   int t = graph_lw_temp(L, "wino_prod", IR_F32, 6, shape);
-  ir_expr *iu[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, xk), graph_ex_idx(L, 6)};
+  ir_expr *iu[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 2), graph_ex_idx(L, 6)};
   ir_expr *iv[6] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1), graph_ex_idx(L, 6),
-                    graph_ex_idx(L, xn), graph_ex_idx(L, xy), graph_ex_idx(L, xx)};
+                    graph_ex_idx(L, 3), graph_ex_idx(L, 4), graph_ex_idx(L, 5)};
   ir_expr *rhs = graph_ex_bin(L, IR_MUL, graph_ex_read(L, u, iu, false), graph_ex_read(L, v, iv, false));
   return t >= 0 && graph_st_emit(L, graph_st_new(L, t, 6, 1, hi), IR_RED_ADD, true, rhs) ? t : -1;
 }
@@ -325,9 +313,6 @@ static int output_cols(const wino_lower *W, int prod)
         continue;
       ir_expr *ix[6] = {graph_ex_idx(L, 0), graph_ex_int(L, nu), graph_ex_idx(L, 1),
                         graph_ex_idx(L, 2), graph_ex_idx(L, 3), graph_ex_idx(L, 4)};
-      if (W->k_last) /* P(xi, nu, n, ty, tx, k) */
-        for (int d = 2; d < 6; d++)
-          ix[d] = graph_ex_idx(L, d == 5 ? 1 : d);
       sum = add_term(L, sum, W->t->at[q][nu], graph_ex_read(L, prod, ix, false));
     }
     e = !e ? sum : graph_ex_sel(L, graph_ex_bin(L, IR_EQ, graph_ex_idx(L, 5), graph_ex_int(L, q)), sum, e);
@@ -381,8 +366,7 @@ bool graph_lower_conv_winograd(ir_lower *L, ir_node *n, int x, int y, const conv
   const wino_tables *t = tables_of(n->p.conv.winograd);
   int u = graph_lw_in(L, n->in[3]);
   wino_lower W = {L, t, cg, graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1), graph_lw_dim(L, y, 1),
-                  (cg->out[0] + t->m - 1) / t->m, (cg->out[1] + t->m - 1) / t->m, false};
-  W.k_last = W.n > 0 && W.n * W.th * W.tw <= WINO_FEW_TILES;
+                  (cg->out[0] + t->m - 1) / t->m, (cg->out[1] + t->m - 1) / t->m};
   int rows = u < 0 ? -1 : input_rows(&W, x), in = rows < 0 ? -1 : input_cols(&W, rows);
   int prod = in < 0 ? -1 : product(&W, u, in), cols = prod < 0 ? -1 : output_cols(&W, prod);
   int merged = cols < 0 ? -1 : merge_cols(&W, cols);

@@ -430,6 +430,39 @@ static bool alone_in_kernel(const ir_func *f, int stmt)
                              (stmt + 1 < f->n_stmts && f->stmt_kernel[stmt + 1] == f->stmt_kernel[stmt]));
 }
 
+/* A product of fewer columns than this (two 32-wide register tiles) and
+ * four times as many rows has its operands trade places when the one
+ * holding the columns has them as its last subscripts in order (its panels
+ * then pack as contiguous runs): the columns become the rows of the
+ * register tile, the vector lanes run over the old rows, and C is stored
+ * across (rs 1, cs the old row stride). Winograd's
+ * product at 14x14 (49 tiles by 256 channels): 0.85 ms, against 1.03 with
+ * 49 columns; an implicit im2col (ResNet-18's layer4, 49 pixels) stays as
+ * it is, its rows' reads being strided (1.5 ms swapped, 1.2 not). */
+#define SWAP_MAX_COLS 64
+
+/* Whether the last n subscripts of operand e are the indices set[0..n-1]. */
+static bool rows_last(const ir_expr *e, const int *set, int n)
+{
+  if (e->n_args < n)
+    return false;
+  for (int t = 0; t < n; t++) {
+    const ir_expr *x = e->args[e->n_args - n + t];
+    if (x->kind != IR_INDEX || x->index != set[t])
+      return false;
+  }
+  return true;
+}
+
+static int64_t role_extent(const ir_stmt *s, const int *set, int n)
+{
+  int64_t v = 1, d;
+  for (int t = 0; t < n; t++)
+    if (!ir_size_is_const(s->index[set[t]].hi, &d) || d <= 0 || __builtin_mul_overflow(v, d, &v))
+      return -1;
+  return v;
+}
+
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
 {
   const ir_stmt *s = f->stmts[stmt];
@@ -457,6 +490,12 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   }
   if (!assign_roles(f, s, in_a, in_b, &c))
     return false;
+  int64_t m = role_extent(s, c.rows, c.n_rows), n = role_extent(s, c.cols, c.n_cols);
+  sched_contraction t = c;
+  t.a = c.b;
+  t.b = c.a;
+  if (n > 0 && n < SWAP_MAX_COLS && m >= 4 * n && assign_roles(f, s, in_b, in_a, &t) && rows_last(t.a, t.rows, t.n_rows))
+    c = t;
   *out = c;
   return true;
 }

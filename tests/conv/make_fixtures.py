@@ -66,8 +66,8 @@ NARROW_CASES = [
 
 # name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
 FEW_CASES = [
-    ("wino_few_14x14", 1, 32, 48, (14, 14), 3, 1, 1, 1, True, "winograd-few"),
-    ("dense_b2_14x14", 2, 32, 48, (14, 14), 3, 1, 1, 1, True, "winograd-not"),
+    ("wino_few_14x14", 1, 32, 196, (14, 14), 3, 1, 1, 1, True, "winograd-few"),
+    ("dense_b2_14x14", 2, 32, 196, (14, 14), 3, 1, 1, 1, True, "winograd-not"),
 ]
 
 
@@ -142,9 +142,10 @@ def main():
     for case in NARROW_CASES:
         conv_case(outdir, case, narrow_gen)
         lines.append("%s %s" % (case[0], case[-1]))
-    # 14x14 at batch 1 (49 F(2x2) tiles, ResNet-18's layer3 shape at fewer
-    # channels): the cost rule takes Winograd with the channels as the
-    # product's columns (winograd.c, WINO_FEW_TILES); at batch 2 (98 tiles) not.
+    # 14x14 at batch 1 (49 F(2x2) tiles; ResNet-18's layer3 at fewer input
+    # channels): the cost rule takes Winograd (winograd.c, WINO_FEW_TILES) and
+    # the product's 49 tiles become its rows, the 196 output channels (4 x 49)
+    # its columns (schedule.c, SWAP_MAX_COLS); at batch 2 (98 tiles) no Winograd.
     few_gen = torch.Generator().manual_seed(9753)
     for case in FEW_CASES:
         conv_case(outdir, case, few_gen)

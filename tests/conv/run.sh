@@ -13,7 +13,7 @@
 #                     on the column's remainder, unit-stride reads)
 #   winograd-few      the cost rule alone takes Winograd at 14x14, batch 1 (49 tiles), its
 #                     product's rows the tiles and its columns the output channels
-#                     (`aotc_m = 1 * 1 * 7 * 7`), and F(4x4) matches too
+#                     (`aotc_m = 1 * 1 * 7 * 7`: the operands swapped), and F(4x4) matches too
 #   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
 #                     direct product
 #   dense             batch 2 on the packed path (no plain-loop warning)
