@@ -560,8 +560,15 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
     E->indent--;
     emit_open_block(E, "} else");
   }
+  bool odometer = c->n_depth > 1; /* the depth indices stepped, not divided out at every step */
+  if (odometer) {
+    emit_line(E, "{");
+    E->indent++;
+    print_decompose(E, c->depth, c->n_depth, "aotc_pc", true);
+  }
   emit_open_block(E, "for (int64_t aotc_p = 0; aotc_p < aotc_kc; aotc_p++)");
-  print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
+  if (!odometer)
+    print_decompose(E, c->depth, c->n_depth, "aotc_pc + aotc_p", false);
   emit_open_block(E, "if (aotc_l0 + %d <= %s)", width, lane_end);
   if (n_lanes > 1 && emit_lanes_contiguous(E->f, E->stmt, read, lanes, n_lanes))
     print_pack_contiguous(E, read, width, lanes, n_lanes);
@@ -573,7 +580,11 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
   emit_open_block(E, "} else");
   print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);
   emit_close_block(E);
+  if (odometer)
+    print_odometer_step(E, c->depth, c->n_depth);
   emit_close_block(E);
+  if (odometer)
+    emit_close_block(E);
   if (depth_contiguous(c, read))
     emit_close_block(E);
 }
