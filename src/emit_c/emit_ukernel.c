@@ -435,9 +435,26 @@ static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const i
  * whole: the run loop's variable trips and per-run set-up were most of
  * ResNet-18 conv1's packing (0.4 of its 1.3 ms, 147 depth steps of 392
  * panels; bench/RESULTS.md). */
+/* One vector loop of a run: for (it = 0; it < trips; it++), the innermost
+ * lane index aotc_s + it, into the panel at lane `at` + it. */
+static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner_lane, const char *it,
+                           const char *trips, const char *at)
+{
+  fputs(E->em->tg->simd_for, E->out);
+  emit_open_block(E, "for (int64_t %s = 0; %s < %s; %s++)", it, it, trips, it);
+  emit_line(E, "const int64_t aotc_x%d = aotc_s + %s;", inner_lane, it);
+  emit_indent(E);
+  fprintf(E->out, "aotc_d[aotc_p * %d + %s] = ", width, at);
+  emit_print_read(E, read);
+  fputs(";\n", E->out);
+  emit_close_block(E);
+}
+
 static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes)
 {
   const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
+  char w[16];
+  snprintf(w, sizeof(w), "%d", width);
   emit_indent(E);
   fputs("const int64_t aotc_lo = aotc_l0 / ", E->out);
   emit_print_size(E, inner);
@@ -452,14 +469,7 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   emit_print_size(E, inner);
   fputs(") {\n", E->out);
   E->indent++;
-  fputs(E->em->tg->simd_for, E->out);
-  emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d; aotc_l++)", width);
-  emit_line(E, "const int64_t aotc_x%d = aotc_s + aotc_l;", lanes[n_lanes - 1]);
-  emit_indent(E);
-  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l] = ", width);
-  emit_print_read(E, read);
-  fputs(";\n", E->out);
-  emit_close_block(E);
+  print_run_loop(E, read, width, lanes[n_lanes - 1], "aotc_l", w, "aotc_l");
   E->indent--;
   emit_open_block(E, "} else");
   emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d;)", width);
@@ -467,14 +477,7 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   fprintf(E->out, "const int64_t aotc_run = aotc_min(%d - aotc_l, ", width);
   emit_print_size(E, inner);
   fputs(" - aotc_s);\n", E->out);
-  fputs(E->em->tg->simd_for, E->out);
-  emit_open_block(E, "for (int64_t aotc_r = 0; aotc_r < aotc_run; aotc_r++)");
-  emit_line(E, "const int64_t aotc_x%d = aotc_s + aotc_r;", lanes[n_lanes - 1]);
-  emit_indent(E);
-  fprintf(E->out, "aotc_d[aotc_p * %d + aotc_l + aotc_r] = ", width);
-  emit_print_read(E, read);
-  fputs(";\n", E->out);
-  emit_close_block(E);
+  print_run_loop(E, read, width, lanes[n_lanes - 1], "aotc_r", "aotc_run", "aotc_l + aotc_r");
   emit_line(E, "aotc_l += aotc_run;");
   emit_line(E, "aotc_s = 0;");
   print_odometer_step(E, lanes, n_lanes - 1);
