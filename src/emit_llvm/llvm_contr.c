@@ -22,6 +22,9 @@ typedef struct contr {
   LLVMTypeRef ukr_ty;
 } contr;
 
+/* Widest panel packed with vector loads (one_run). */
+#define LW_PACK_MAX_WIDTH 64
+
 /* One panel being packed: d[p * width + lane] = read. */
 typedef struct panel {
   contr *x;
@@ -29,7 +32,8 @@ typedef struct panel {
   int width;
   const int *lanes;
   int n_lanes;
-  LLVMValueRef end, d, l0, p, l, s0, run;
+  LLVMValueRef end, d, l0, p, l, s0, run, a0;
+  LLVMValueRef od[SCHED_MAX_DIMS]; /* the depth indices' odometer (several of them), or NULL */
 } panel;
 
 static LLVMValueRef add(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
@@ -190,9 +194,88 @@ static LLVMValueRef run_inc(lw_fn *F, void *data)
   return ((panel *)data)->run;
 }
 
-static void full_runs(lw_fn *F, void *data)
+static void runs(lw_fn *F, void *data)
 {
   lw_loop(F, lw_idx(F->L, 0), run_cond, run_inc, pack_run, data);
+}
+
+static void run_loop(lw_fn *F, void *data)
+{
+  lanes_loop(F, lw_idx(F->L, ((panel *)data)->width), run_elem, data, false);
+}
+
+static void store_panel_row(lw_fn *F, panel *q, LLVMValueRef v)
+{
+  LLVMSetAlignment(LLVMBuildStore(F->b, v, f32_at(F, q->d, panel_at(q, q->p, lw_idx(F->L, 0)))), 4);
+}
+
+/* The run read at unit stride: one vector load. */
+static void run_stride1(lw_fn *F, void *data)
+{
+  panel *q = data;
+  LLVMValueRef v = LLVMBuildLoad2(F->b, LLVMVectorType(F->L->f32, (unsigned)q->width), q->a0, "");
+  LLVMSetAlignment(v, 4);
+  store_panel_row(F, q, v);
+}
+
+/* The run read at stride 2 (a stride-2 convolution's im2col): twice the
+ * width loaded (masked: the last float is not the run's and may be past
+ * the tensor), its even lanes kept. The loop vectoriser took gathers of 8
+ * lanes with 64-bit indices here. */
+static void run_stride2(lw_fn *F, void *data)
+{
+  panel *q = data;
+  unsigned w = (unsigned)q->width;
+  LLVMValueRef mask[2 * LW_PACK_MAX_WIDTH], even[LW_PACK_MAX_WIDTH];
+  for (unsigned l = 0; l < 2 * w; l++)
+    mask[l] = LLVMConstInt(F->L->i1, l + 1 < 2 * w, 0);
+  for (unsigned l = 0; l < w; l++)
+    even[l] = LLVMConstInt(F->L->i32, 2 * l, 0);
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 2 * w), tys[] = {vt, F->L->ptr};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+  LLVMValueRef args[] = {q->a0, LLVMConstInt(F->L->i32, 4, 0), LLVMConstVector(mask, 2 * w), LLVMGetUndef(vt)};
+  LLVMValueRef v = LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2),
+                                  LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args, 4, "");
+  store_panel_row(F, q, LLVMBuildShuffleVector(F->b, v, LLVMGetUndef(vt), LLVMConstVector(even, w), ""));
+}
+
+static void run_other_stride(lw_fn *F, void *data)
+{
+  panel *q = data;
+  LLVMValueRef two = LLVMBuildICmp(F->b, LLVMIntEQ, q->run, lw_idx(F->L, 2), "");
+  lw_if_else(F, two, run_stride2, run_loop, q);
+}
+
+/* A panel inside one run: one loop of the panel's width (emit_ukernel.c's
+ * print_pack_runs), its trip count a constant; for an unpadded float read
+ * whose lanes are 1 or 2 floats apart (the distance is known when the code
+ * runs), vector loads instead. */
+static void one_run(lw_fn *F, void *data)
+{
+  panel *q = data;
+  const ir_stmt *s = q->x->s;
+  int inner_lane = q->lanes[q->n_lanes - 1];
+  LLVMValueRef inner = hi(F, s, inner_lane);
+  decompose(F, s, q->lanes, q->n_lanes - 1, LLVMBuildUDiv(F->b, q->l0, inner, ""));
+  q->s0 = LLVMBuildURem(F->b, q->l0, inner, "");
+  q->l = lw_idx(F->L, 0);
+  if (q->read->padded || F->f->tensors[q->read->tensor]->type != IR_F32 || q->width > LW_PACK_MAX_WIDTH) {
+    run_loop(F, q);
+    return;
+  }
+  F->iter[inner_lane] = q->s0;
+  q->a0 = lw_access_address(F, q->read);
+  F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
+  q->run = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->run, lw_idx(F->L, 1), ""), run_stride1, run_other_stride, q);
+}
+
+static void full_runs(lw_fn *F, void *data)
+{
+  panel *q = data;
+  LLVMValueRef inner = hi(F, q->x->s, q->lanes[q->n_lanes - 1]);
+  LLVMValueRef end = add(F, LLVMBuildURem(F->b, q->l0, inner, ""), lw_idx(F->L, q->width));
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntSLE, end, inner, ""), one_run, runs, q);
 }
 
 static void one_lane(lw_fn *F, LLVMValueRef l, void *data)
@@ -243,14 +326,41 @@ static LLVMValueRef panel_full(panel *q)
   return LLVMBuildICmp(F->b, LLVMIntSLE, add(F, q->l0, lw_idx(F->L, q->width)), q->end, "");
 }
 
-/* Depth step p: the depth indices, then the lanes. */
+/* Steps the depth indices' odometer by one (emit_ukernel.c's
+ * print_odometer_step): the last wraps to 0 at its end, carrying. */
+static void odometer_step(lw_fn *F, panel *q)
+{
+  const sched_contraction *c = q->x->c;
+  LLVMValueRef carry = lw_idx(F->L, 1);
+  for (int t = c->n_depth - 1; t >= 0; t--) {
+    LLVMValueRef v = add(F, F->iter[c->depth[t]], carry);
+    if (t > 0) {
+      LLVMValueRef wrap = LLVMBuildICmp(F->b, LLVMIntEQ, v, hi(F, q->x->s, c->depth[t]), "");
+      v = LLVMBuildSelect(F->b, wrap, lw_idx(F->L, 0), v, "");
+      carry = LLVMBuildZExt(F->b, wrap, LLVMTypeOf(v), "");
+    }
+    LLVMBuildStore(F->b, v, q->od[t]);
+  }
+}
+
+/* Depth step p: the depth indices (divided out of pc + p, or read from the
+ * odometer), then the lanes. */
 static void pack_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   panel *q = data;
   contr *x = q->x;
   q->p = p;
-  decompose(F, x->s, x->c->depth, x->c->n_depth, add(F, x->pc, p));
+  if (q->od[0])
+    for (int t = 0; t < x->c->n_depth; t++)
+      F->iter[x->c->depth[t]] = LLVMBuildLoad2(F->b, F->L->idx, q->od[t], "");
+  else
+    decompose(F, x->s, x->c->depth, x->c->n_depth, add(F, x->pc, p));
   lw_if_else(F, panel_full(q), full_lanes, edge_lanes, q);
+  if (q->od[0]) {
+    for (int t = 0; t < x->c->n_depth; t++)
+      F->iter[x->c->depth[t]] = LLVMBuildLoad2(F->b, F->L->idx, q->od[t], "");
+    odometer_step(F, q);
+  }
 }
 
 static void by_lane_step(lw_fn *F, LLVMValueRef p, void *data)
@@ -277,7 +387,17 @@ static void pack_by_lane(lw_fn *F, void *data)
 
 static void pack_steps(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_idx(F->L, 0), ((panel *)data)->x->kc, pack_step, data);
+  panel *q = data;
+  const sched_contraction *c = q->x->c;
+  q->od[0] = NULL;
+  if (c->n_depth > 1) { /* an implicit im2col's channel, row and column of the window */
+    decompose(F, q->x->s, c->depth, c->n_depth, q->x->pc);
+    for (int t = 0; t < c->n_depth; t++) {
+      q->od[t] = lw_entry_alloca(F, F->L->idx, "od");
+      LLVMBuildStore(F->b, F->iter[c->depth[t]], q->od[t]);
+    }
+  }
+  lw_counted_loop(F, lw_idx(F->L, 0), q->x->kc, pack_step, data);
 }
 
 /* emit_ukernel.c's depth_contiguous. */
