@@ -103,13 +103,19 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
  * whole model (61.1 against 58.5 ms): the rule starts at 28x28. */
 #define WINO_MIN_PIXELS (28 * 28)
 
-/* F(2x2) also wins at 14x14 when its product has few tiles (all images):
- * the packed product then takes the tiles as the rows of its register tile
- * and the output channels as its vector lanes (schedule.c, SWAP_MAX_COLS).
- * ResNet-18's layer3 at batch 1 (49 tiles): 1.2 ms a convolution direct,
- * 0.85 ms product and 0.1 ms transforms (bench/RESULTS.md). Not at 7x7 (16
- * tiles: layer4, whose 16 MB of transformed weights per convolution stream
- * from memory for 16 rows: 2.9 ms against 1.2), nor at batch 2 and more. */
+/* Below 28x28, F(2x2) wins by the number of tiles its product has (all
+ * images), measured on ResNet-18 (bench/RESULTS.md):
+ * - at least WINO_MANY_TILES (four 32-wide register tiles of columns):
+ *   layer3 (14x14) at batch 8, 392 tiles, 0.5 ms an image against 1.2
+ *   direct; layer4 (7x7) at batch 8, 128 tiles, 0.83 against 1.19;
+ * - at most WINO_FEW_TILES at 14x14 and up: the packed product then takes
+ *   the tiles as the rows of its register tile and the output channels as
+ *   its vector lanes (schedule.c, SWAP_MAX_COLS). layer3 at batch 1, 49
+ *   tiles: 0.85 ms product and 0.1 ms transforms against 1.2 direct.
+ * Not in between, nor with few tiles at 7x7 (layer4 at batch 1, 16 tiles:
+ * 16 MB of transformed weights per convolution read for 16 rows, 2.9 ms
+ * against 1.2). */
+#define WINO_MANY_TILES 128
 #define WINO_FEW_TILES 64
 #define WINO_FEW_MIN_PIXELS (14 * 14)
 
@@ -122,9 +128,10 @@ static int winograd_wins(const ir_graph *g, const ir_node *n)
 {
   const ir_value *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
   int64_t k = w->shape[0], c = w->shape[1], pixels = y->shape[2] * y->shape[3];
-  bool few = pixels >= WINO_FEW_MIN_PIXELS && y->shape[0] > 0 &&
-             f2_tiles(y->shape[0], y->shape[2], y->shape[3]) <= WINO_FEW_TILES;
-  return k >= 32 && c >= 32 && (pixels >= WINO_MIN_PIXELS || few) ? 2 : 0;
+  int64_t tiles = y->shape[0] > 0 ? f2_tiles(y->shape[0], y->shape[2], y->shape[3]) : 0;
+  bool wins = pixels >= WINO_MIN_PIXELS || tiles >= WINO_MANY_TILES ||
+              (pixels >= WINO_FEW_MIN_PIXELS && tiles > 0 && tiles <= WINO_FEW_TILES);
+  return k >= 32 && c >= 32 && wins ? 2 : 0;
 }
 
 /* U(xi, nu, k, c) = sum_ij G(xi, i) w(k, c, i, j) G(nu, j). */

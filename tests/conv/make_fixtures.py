@@ -68,6 +68,7 @@ NARROW_CASES = [
 FEW_CASES = [
     ("wino_few_14x14", 1, 32, 196, (14, 14), 3, 1, 1, 1, True, "winograd-few"),
     ("dense_b2_14x14", 2, 32, 196, (14, 14), 3, 1, 1, 1, True, "winograd-not"),
+    ("wino_many_b8_7x7", 8, 32, 32, (7, 7), 3, 1, 1, 1, True, "winograd-many"),
 ]
 
 
@@ -145,7 +146,8 @@ def main():
     # 14x14 at batch 1 (49 F(2x2) tiles; ResNet-18's layer3 at fewer input
     # channels): the cost rule takes Winograd (winograd.c, WINO_FEW_TILES) and
     # the product's 49 tiles become its rows, the 196 output channels (4 x 49)
-    # its columns (schedule.c, SWAP_MAX_COLS); at batch 2 (98 tiles) no Winograd.
+    # its columns (schedule.c, SWAP_MAX_COLS); at batch 2 (98 tiles) no Winograd;
+    # at 7x7 and batch 8 (128 tiles: WINO_MANY_TILES) Winograd again.
     few_gen = torch.Generator().manual_seed(9753)
     for case in FEW_CASES:
         conv_case(outdir, case, few_gen)

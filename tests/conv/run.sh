@@ -16,6 +16,7 @@
 #                     (`aotc_m = 1 * 1 * 7 * 7`: the operands swapped), and F(4x4) matches too
 #   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
 #                     direct product
+#   winograd-many     7x7 at batch 8 (128 tiles): the cost rule takes Winograd
 #   dense             batch 2 on the packed path (no plain-loop warning)
 #   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
 #                     with register tiles of R rows by C columns (fitted to the shape)
@@ -107,6 +108,7 @@ while read -r name path; do
     why=$(check "$name" default "" "aotc_m = 1 \* 1 \* 7 \* 7;" yes); suite_result "$name (cost rule: Winograd, tiles as rows)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
   winograd-not) why=$(check "$name" default "" _wino_prod no); suite_result "$name (cost rule: direct)" $? "$why" ;;
+  winograd-many) why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule: Winograd, many tiles)" $? "$why" ;;
   direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
   narrow-*)
     spec=${path#narrow-}
