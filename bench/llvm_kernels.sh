@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # llvm_kernels.sh: the speed of the code each backend emits for the kernels
-# of bench/kernels.tc (bench/tune_rate.sh's cases), as `aotc tune --trials 1`
-# times the heuristics candidate (checked against the reference): the LLVM
+# of bench/kernels.tc (bench/kernel_cases.sh, shared with tune_rate.sh), as
+# `aotc tune --trials 1` times the heuristics candidate (checked against the reference): the LLVM
 # backend (`--backend llvm`, in-process) against the cc path (`cc -O2`,
 # DRIVER_CFLAGS). BASE=path/to/another/aotc adds that binary's LLVM path.
 # The variants alternate in every round; each cell is the median of ROUNDS.
@@ -15,8 +15,8 @@ ROUNDS=${ROUNDS:-3} BASE=${BASE:-}
 out=build/bench/llvm_kernels
 mkdir -p "$out"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"
-cases=("mm M=256,N=256,K=256" "bmm B=8,M=64,N=64,K=64" "conv3x3 N=1,C=32,H=28,W=28,F=32"
-  "conv3x3s2 N=1,C=64,H=28,W=28,F=64" "softmax N=256,D=1024" "layernorm N=256,D=1024")
+# shellcheck source=bench/kernel_cases.sh
+. bench/kernel_cases.sh
 variants=(llvm cc)
 [ -z "$BASE" ] || variants=(base llvm cc)
 

@@ -25,8 +25,8 @@ mkdir -p "$out"
 load() { echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"; }
 load
 
-cases=("mm M=256,N=256,K=256" "bmm B=8,M=64,N=64,K=64" "conv3x3 N=1,C=32,H=28,W=28,F=32"
-  "conv3x3s2 N=1,C=64,H=28,W=28,F=64" "softmax N=256,D=1024" "layernorm N=256,D=1024")
+# shellcheck source=bench/kernel_cases.sh
+. bench/kernel_cases.sh
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

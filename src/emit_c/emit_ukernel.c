@@ -427,14 +427,6 @@ static void print_pack_lanes(emit_fn *E, const ir_expr *read, int width, const i
   emit_close_block(E);
 }
 
-/* The lanes of one depth step of a full panel in runs along the innermost
- * lane index: no odometer inside a run, and a vector loop (contiguous reads
- * where the operand is stride-1 in that index, as an implicit im2col is).
- * A panel inside one run (most of them: 32 lanes of a 112-pixel row) takes
- * one loop of constant trip count instead, which the compiler vectorises
- * whole: the run loop's variable trips and per-run set-up were most of
- * ResNet-18 conv1's packing (0.4 of its 1.3 ms, 147 depth steps of 392
- * panels; bench/RESULTS.md). */
 /* One vector loop of a run: for (it = 0; it < trips; it++), the innermost
  * lane index aotc_s + it, into the panel at lane `at` + it. */
 static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner_lane, const char *it,
@@ -450,6 +442,14 @@ static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner
   emit_close_block(E);
 }
 
+/* The lanes of one depth step of a full panel in runs along the innermost
+ * lane index: no odometer inside a run, and a vector loop (contiguous reads
+ * where the operand is stride-1 in that index, as an implicit im2col is).
+ * A panel inside one run (most of them: 32 lanes of a 112-pixel row) takes
+ * one loop of constant trip count instead, which the compiler vectorises
+ * whole: the run loop's variable trips and per-run set-up were most of
+ * ResNet-18 conv1's packing (0.4 of its 1.3 ms, 147 depth steps of 392
+ * panels; bench/RESULTS.md). */
 static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes)
 {
   const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;

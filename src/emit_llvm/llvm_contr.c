@@ -32,7 +32,8 @@ typedef struct panel {
   int width;
   const int *lanes;
   int n_lanes;
-  LLVMValueRef end, d, l0, p, l, s0, run, a0;
+  LLVMValueRef end, d, l0, p, l, s0, run;
+  LLVMValueRef a0, step; /* one_run: the address of the run's first lane, floats between lanes */
   LLVMValueRef od[SCHED_MAX_DIMS]; /* the depth indices' odometer (several of them), or NULL */
 } panel;
 
@@ -173,16 +174,25 @@ static void run_elem(lw_fn *F, LLVMValueRef r, void *data)
   store_read(q, panel_at(q, q->p, add(F, q->l, r)));
 }
 
-/* The run of lanes from l along the innermost lane index; its length is
- * the increment. */
-static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
+/* A run starting at panel lane l: the outer lane indices and the inner
+ * one's first value q->s0 from the flat lane l0 + l; returns the inner
+ * index's extent. */
+static LLVMValueRef run_start(lw_fn *F, panel *q, LLVMValueRef l)
 {
-  panel *q = data;
   const ir_stmt *s = q->x->s;
   LLVMValueRef flat = add(F, q->l0, l), inner = hi(F, s, q->lanes[q->n_lanes - 1]);
   decompose(F, s, q->lanes, q->n_lanes - 1, LLVMBuildUDiv(F->b, flat, inner, ""));
   q->s0 = LLVMBuildURem(F->b, flat, inner, "");
   q->l = l;
+  return inner;
+}
+
+/* The run of lanes from l along the innermost lane index; its length is
+ * the increment. */
+static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  LLVMValueRef inner = run_start(F, q, l);
   LLVMValueRef run = lw_min(F, LLVMBuildSub(F->b, lw_idx(F->L, q->width), l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
   lanes_loop(F, run, run_elem, q, true);
   q->run = run;
@@ -231,18 +241,15 @@ static void run_stride2(lw_fn *F, void *data)
     mask[l] = LLVMConstInt(F->L->i1, l + 1 < 2 * w, 0);
   for (unsigned l = 0; l < w; l++)
     even[l] = LLVMConstInt(F->L->i32, 2 * l, 0);
-  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 2 * w), tys[] = {vt, F->L->ptr};
-  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-  LLVMValueRef args[] = {q->a0, LLVMConstInt(F->L->i32, 4, 0), LLVMConstVector(mask, 2 * w), LLVMGetUndef(vt)};
-  LLVMValueRef v = LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2),
-                                  LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args, 4, "");
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 2 * w);
+  LLVMValueRef v = lw_masked_load(F, vt, q->a0, LLVMConstVector(mask, 2 * w), LLVMGetUndef(vt));
   store_panel_row(F, q, LLVMBuildShuffleVector(F->b, v, LLVMGetUndef(vt), LLVMConstVector(even, w), ""));
 }
 
 static void run_other_stride(lw_fn *F, void *data)
 {
   panel *q = data;
-  LLVMValueRef two = LLVMBuildICmp(F->b, LLVMIntEQ, q->run, lw_idx(F->L, 2), "");
+  LLVMValueRef two = LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 2), "");
   lw_if_else(F, two, run_stride2, run_loop, q);
 }
 
@@ -253,12 +260,8 @@ static void run_other_stride(lw_fn *F, void *data)
 static void one_run(lw_fn *F, void *data)
 {
   panel *q = data;
-  const ir_stmt *s = q->x->s;
   int inner_lane = q->lanes[q->n_lanes - 1];
-  LLVMValueRef inner = hi(F, s, inner_lane);
-  decompose(F, s, q->lanes, q->n_lanes - 1, LLVMBuildUDiv(F->b, q->l0, inner, ""));
-  q->s0 = LLVMBuildURem(F->b, q->l0, inner, "");
-  q->l = lw_idx(F->L, 0);
+  run_start(F, q, lw_idx(F->L, 0));
   if (q->read->padded || F->f->tensors[q->read->tensor]->type != IR_F32 || q->width > LW_PACK_MAX_WIDTH) {
     run_loop(F, q);
     return;
@@ -266,8 +269,8 @@ static void one_run(lw_fn *F, void *data)
   F->iter[inner_lane] = q->s0;
   q->a0 = lw_access_address(F, q->read);
   F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
-  q->run = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
-  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->run, lw_idx(F->L, 1), ""), run_stride1, run_other_stride, q);
+  q->step = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 1), ""), run_stride1, run_other_stride, q);
 }
 
 static void full_runs(lw_fn *F, void *data)
@@ -328,12 +331,12 @@ static LLVMValueRef panel_full(panel *q)
 
 /* Steps the depth indices' odometer by one (emit_ukernel.c's
  * print_odometer_step): the last wraps to 0 at its end, carrying. */
-static void odometer_step(lw_fn *F, panel *q)
+static void odometer_step(lw_fn *F, panel *q, const LLVMValueRef *at)
 {
   const sched_contraction *c = q->x->c;
   LLVMValueRef carry = lw_idx(F->L, 1);
   for (int t = c->n_depth - 1; t >= 0; t--) {
-    LLVMValueRef v = add(F, F->iter[c->depth[t]], carry);
+    LLVMValueRef v = add(F, at[t], carry);
     if (t > 0) {
       LLVMValueRef wrap = LLVMBuildICmp(F->b, LLVMIntEQ, v, hi(F, q->x->s, c->depth[t]), "");
       v = LLVMBuildSelect(F->b, wrap, lw_idx(F->L, 0), v, "");
@@ -349,18 +352,16 @@ static void pack_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   panel *q = data;
   contr *x = q->x;
+  LLVMValueRef at[SCHED_MAX_DIMS];
   q->p = p;
   if (q->od[0])
     for (int t = 0; t < x->c->n_depth; t++)
-      F->iter[x->c->depth[t]] = LLVMBuildLoad2(F->b, F->L->idx, q->od[t], "");
+      F->iter[x->c->depth[t]] = at[t] = LLVMBuildLoad2(F->b, F->L->idx, q->od[t], "");
   else
     decompose(F, x->s, x->c->depth, x->c->n_depth, add(F, x->pc, p));
   lw_if_else(F, panel_full(q), full_lanes, edge_lanes, q);
-  if (q->od[0]) {
-    for (int t = 0; t < x->c->n_depth; t++)
-      F->iter[x->c->depth[t]] = LLVMBuildLoad2(F->b, F->L->idx, q->od[t], "");
-    odometer_step(F, q);
-  }
+  if (q->od[0])
+    odometer_step(F, q, at);
 }
 
 static void by_lane_step(lw_fn *F, LLVMValueRef p, void *data)

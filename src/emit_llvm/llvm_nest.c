@@ -196,6 +196,15 @@ LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
   return LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
+LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMValueRef mask, LLVMValueRef passthru)
+{
+  LLVMTypeRef tys[] = {vt, F->L->ptr};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 4, 0), mask, passthru};
+  return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2), LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2),
+                        args, 4, "");
+}
+
 /* ------------------------------------------------------------------------
  * Loop nests over a statement's own index ranges
  * ------------------------------------------------------------------------ */

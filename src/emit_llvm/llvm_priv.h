@@ -205,6 +205,9 @@ void lw_if_else(lw_fn *F, LLVMValueRef cond, lw_then_fn then, lw_then_fn other, 
 LLVMValueRef lw_entry_alloca(lw_fn *F, LLVMTypeRef ty, const char *name);
 /* The smaller of two values of the index type. */
 LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b);
+/* llvm.masked.load of vector type vt at addr (alignment 4): the lanes of
+ * mask, the others from passthru. */
+LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMValueRef mask, LLVMValueRef passthru);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
 

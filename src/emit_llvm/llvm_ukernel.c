@@ -229,12 +229,7 @@ static LLVMValueRef a_rows(ukr *u, LLVMValueRef addr, bool last)
   LLVMValueRef mask[64];
   for (int l = 0; l < u->b->vw; l++)
     mask[l] = LLVMConstInt(LLVMInt1TypeInContext(F->L->c), l < u->b->mr, 0);
-  LLVMTypeRef tys[] = {u->vt, F->L->ptr};
-  unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-  LLVMValueRef args[] = {addr, LLVMConstInt(F->L->i32, 4, 0), LLVMConstVector(mask, (unsigned)u->b->vw),
-                         LLVMConstNull(u->vt)};
-  return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2),
-                        LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args, 4, "");
+  return lw_masked_load(F, u->vt, addr, LLVMConstVector(mask, (unsigned)u->b->vw), LLVMConstNull(u->vt));
 }
 
 static void accumulate(ukr *u, LLVMValueRef slot, LLVMValueRef a, LLVMValueRef b)

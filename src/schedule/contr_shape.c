@@ -5,14 +5,18 @@
  * (sched_contraction_heuristic asks). */
 #include "schedule.h"
 
-/* The product of the ranges of set[0..n-1]; -1 when one is not constant. */
-static int64_t extent(const ir_func *f, const sched_contraction *c, const int *set, int n)
+int64_t sched_role_extent(const ir_stmt *s, const int *set, int n)
 {
   int64_t v = 1, d;
   for (int t = 0; t < n; t++)
-    if (!ir_size_is_const(f->stmts[c->stmt]->index[set[t]].hi, &d) || d < 0 || __builtin_mul_overflow(v, d, &v))
+    if (!ir_size_is_const(s->index[set[t]].hi, &d) || d < 0 || __builtin_mul_overflow(v, d, &v))
       return -1;
   return v;
+}
+
+static int64_t extent(const ir_func *f, const sched_contraction *c, const int *set, int n)
+{
+  return sched_role_extent(f->stmts[c->stmt], set, n);
 }
 
 static int64_t padded(int64_t v, int64_t tile)

@@ -459,15 +459,6 @@ static bool rows_last(const ir_expr *e, const int *set, int n)
   return true;
 }
 
-static int64_t role_extent(const ir_stmt *s, const int *set, int n)
-{
-  int64_t v = 1, d;
-  for (int t = 0; t < n; t++)
-    if (!ir_size_is_const(s->index[set[t]].hi, &d) || d <= 0 || __builtin_mul_overflow(v, d, &v))
-      return -1;
-  return v;
-}
-
 bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
 {
   const ir_stmt *s = f->stmts[stmt];
@@ -495,12 +486,11 @@ bool sched_find_contraction(const ir_func *f, int stmt, sched_contraction *out)
   }
   if (!assign_roles(f, s, in_a, in_b, &c))
     return false;
-  int64_t m = role_extent(s, c.rows, c.n_rows), n = role_extent(s, c.cols, c.n_cols);
+  int64_t m = sched_role_extent(s, c.rows, c.n_rows), n = sched_role_extent(s, c.cols, c.n_cols);
+  int64_t k = sched_role_extent(s, c.depth, c.n_depth), b_floats;
   sched_contraction t = c;
   t.a = c.b;
   t.b = c.a;
-  int64_t k = role_extent(s, c.depth, c.n_depth);
-  int64_t b_floats;
   if (n > 0 && n < SWAP_MAX_COLS && m >= 4 * n && k > 0 && !__builtin_mul_overflow(k, m, &b_floats) &&
       b_floats <= SWAP_MAX_B_FLOATS && assign_roles(f, s, in_b, in_a, &t) && rows_last(t.a, t.rows, t.n_rows))
     c = t;

@@ -160,6 +160,9 @@ void sched_contraction_heuristic(const ir_func *f, const sched_contraction *c, c
  * rows where the last tile of mr would be mostly padding), its row block
  * rounded to it; deeper depth blocks for a product of few columns. */
 void sched_contraction_fit_tile(const ir_func *f, const sched_contraction *c, sched_blocks *b);
+/* The product of the ranges of s's indices set[0..n-1] (a role of a
+ * contraction); -1 when one is not constant. */
+int64_t sched_role_extent(const ir_stmt *s, const int *set, int n);
 
 /* Kernels of fewer iterations than this (all statements, reductions
  * included) run on one thread: a parallel region costs more than it saves,
