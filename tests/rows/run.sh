@@ -7,8 +7,9 @@
 # the row path: `--dump=schedule` shows the row kernel's marks
 # (aotc_red_rows: a reduction along the row). Rows of 128 and more
 # (softmax_last_1000, layernorm_offset) reduce into 32 lanes on vector CPUs
-# (x86-64-v3: `aotc_l[32]`, gcc vectorises the lanes' loop at -O2 -fopenmp)
-# and not on --cpu cortex-m4 (no vectors: plain loops).
+# (x86-64-v3: `aotc_l[32]`, gcc vectorises the lanes' loop at -O2 -fopenmp,
+# and the lanes' pass prefetches x 8 KB ahead: the next rows) and not on
+# --cpu cortex-m4 (no vectors: plain loops, no prefetch).
 #
 #   AOTC=build/aotc tests/rows/run.sh [NAME...]
 #
@@ -48,7 +49,10 @@ check_one() {
       grep -q "v3.c:$((l + 1)):[0-9]*: optimized: loop vectorized" "$out/vec.txt" ||
         { echo "x86-64-v3: gcc did not vectorise the lanes' loop at line $l"; return 1; }
     done
-    ! grep -q "aotc_l\[" "$out/m4.c" || { echo "--cpu cortex-m4: lanes printed"; return 1; } ;;
+    ! grep -q "aotc_l\[" "$out/m4.c" || { echo "--cpu cortex-m4: lanes printed"; return 1; }
+    grep -q "__builtin_prefetch((const char \*)&x\[.* + 8192);" "$out/v3.c" ||
+      { echo "x86-64-v3: the lanes' pass does not prefetch x 8 KB ahead"; return 1; }
+    ! grep -q "__builtin_prefetch" "$out/m4.c" || { echo "--cpu cortex-m4: prefetches printed"; return 1; } ;;
   esac
   if [ "$name" = attention ]; then
     "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 && grep -q "4 kernels" "$out/compile.log" ||
