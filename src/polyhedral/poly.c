@@ -23,12 +23,33 @@
  * Spaces, sizes and affine index expressions
  * ------------------------------------------------------------------------ */
 
+static bool param_fixed(const poly_kernel *k, int p)
+{
+  return k->fixed_sizes && k->fixed_sizes[p] >= 0;
+}
+
+/* The size parameters that are not fixed: a fixed size is a constant in
+ * every set and map (isl's AST generation costs more with parameters, even
+ * ones the context pins). */
 static __isl_give isl_space *param_space(const poly_kernel *k)
 {
-  isl_space *space = isl_space_params_alloc(k->isl, k->f->n_params);
+  int n = 0;
   for (int i = 0; i < k->f->n_params; i++)
-    space = isl_space_set_dim_id(space, isl_dim_param, i, isl_id_alloc(k->isl, k->param_ids[i], NULL));
+    n += !param_fixed(k, i);
+  isl_space *space = isl_space_params_alloc(k->isl, n);
+  for (int i = 0, j = 0; i < k->f->n_params; i++)
+    if (!param_fixed(k, i))
+      space = isl_space_set_dim_id(space, isl_dim_param, j++, isl_id_alloc(k->isl, k->param_ids[i], NULL));
   return space;
+}
+
+/* Parameter p's position in param_space. */
+static int param_pos(const poly_kernel *k, int p)
+{
+  int j = 0;
+  for (int i = 0; i < p; i++)
+    j += !param_fixed(k, i);
+  return j;
 }
 
 /* The set space NAME[i0, ..., i(n-1)] with every size parameter. */
@@ -52,9 +73,9 @@ static __isl_give isl_pw_aff *var_on(__isl_keep isl_space *space, enum isl_dim_t
 
 static __isl_give isl_pw_aff *size_param(const poly_kernel *k, __isl_keep isl_space *space, int p)
 {
-  if (k->fixed_sizes && k->fixed_sizes[p] >= 0)
+  if (param_fixed(k, p))
     return const_on(space, k->fixed_sizes[p]);
-  return var_on(space, isl_dim_param, p);
+  return var_on(space, isl_dim_param, param_pos(k, p));
 }
 
 /* floor(a / b) or ceil(a / b) for a constant b. */
@@ -362,11 +383,9 @@ static __isl_give isl_set *build_context(const poly_kernel *k)
 {
   isl_space *space = param_space(k);
   isl_set *set = isl_set_universe(isl_space_copy(space));
-  for (int p = 0; p < k->f->n_params; p++) {
-    set = isl_set_lower_bound_si(set, isl_dim_param, p, 0);
-    if (k->fixed_sizes && k->fixed_sizes[p] >= 0)
-      set = isl_set_fix_val(set, isl_dim_param, p, isl_val_int_from_si(k->isl, k->fixed_sizes[p]));
-  }
+  for (int p = 0; p < k->f->n_params; p++)
+    if (!param_fixed(k, p))
+      set = isl_set_lower_bound_si(set, isl_dim_param, param_pos(k, p), 0);
   isl_space_free(space);
   return set;
 }

@@ -830,8 +830,15 @@ __isl_give isl_schedule *sched_apply(__isl_take isl_schedule *schedule, const sc
 {
   if (!schedule || !o)
     return schedule;
+  /* Tile loops step by 1 (floor(i / T)), not by T: the same loops, and
+   * isl generates them in half the time (no existential variable for the
+   * multiple of T), which is most of a tuning candidate's planning. */
+  isl_ctx *isl = isl_schedule_get_ctx(schedule);
+  int scale = isl_options_get_tile_scale_tile_loops(isl);
+  isl_options_set_tile_scale_tile_loops(isl, 0);
   isl_schedule *copy = isl_schedule_copy(schedule);
   isl_schedule_node *root = transform_outermost(isl_schedule_get_root(schedule), o);
+  isl_options_set_tile_scale_tile_loops(isl, scale);
   isl_schedule_free(schedule);
   if (!root)
     return copy;
