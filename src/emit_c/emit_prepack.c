@@ -94,6 +94,34 @@ static bool tensor_dims(const ir_tensor *T, int64_t *dims)
   return T->rank <= MAX_INDEX;
 }
 
+/* The indices e's subscripts use (a bit set). */
+static unsigned used_indices(const ir_expr *e)
+{
+  unsigned u = e->kind == IR_INDEX && e->index >= 0 && e->index < MAX_INDEX ? 1u << e->index : 0u;
+  for (int k = 0; k < e->n_args; k++)
+    u |= used_indices(e->args[k]);
+  return u;
+}
+
+static unsigned index_set(const int *set, int n)
+{
+  unsigned u = 0;
+  for (int t = 0; t < n; t++)
+    u |= 1u << set[t];
+  return u;
+}
+
+/* Whether operand e of c has a panel array per batch: it reads every batch
+ * index (Winograd's transformed weights, one matrix per tile position). An
+ * operand that reads none of them is packed once and shared by the batches. */
+static bool per_batch(const sched_contraction *c, const ir_expr *e)
+{
+  unsigned u = 0;
+  for (int j = 0; j < e->n_args; j++)
+    u |= used_indices(e->args[j]);
+  return c->n_batch > 0 && (u & index_set(c->batch, c->n_batch)) != 0;
+}
+
 bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op)
 {
   const ir_stmt *s = f->stmts[c->stmt];
@@ -101,20 +129,36 @@ bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op)
   const ir_tensor *T = f->tensors[e->tensor];
   const int *lanes;
   int n_lanes;
-  int64_t m, k, dims[MAX_INDEX];
-  unsigned allowed = 0;
+  int64_t m, k, nb = 1, dims[MAX_INDEX];
   lanes_of(c, op, &lanes, &n_lanes);
   if (T->role != IR_CONSTANT || T->type != IR_F32 || !T->data || s->n_index > MAX_INDEX || !tensor_dims(T, dims) ||
       !const_extent(s, lanes, n_lanes, &m) || !const_extent(s, c->depth, c->n_depth, &k))
     return false;
-  for (int t = 0; t < n_lanes; t++)
-    allowed |= 1u << lanes[t];
-  for (int t = 0; t < c->n_depth; t++)
-    allowed |= 1u << c->depth[t];
-  for (int j = 0; j < e->n_args; j++)
-    if (!uses_only(e->args[j], allowed))
+  unsigned allowed = index_set(lanes, n_lanes) | index_set(c->depth, c->n_depth), batch = 0, used = 0;
+  if (per_batch(c, e)) {
+    batch = index_set(c->batch, c->n_batch);
+    if (!const_extent(s, c->batch, c->n_batch, &nb) || nb > ((int64_t)1 << 31) / ((m + 63) * k))
       return false;
-  return true;
+  }
+  for (int j = 0; j < e->n_args; j++) {
+    if (!uses_only(e->args[j], allowed | batch))
+      return false;
+    used |= used_indices(e->args[j]);
+  }
+  return (used & batch) == batch;
+}
+
+int64_t emit_pack_batch_stride(const ir_func *f, const sched_contraction *c, int op, int width)
+{
+  const ir_stmt *s = f->stmts[c->stmt];
+  const int *lanes;
+  int n_lanes;
+  int64_t m, k;
+  lanes_of(c, op, &lanes, &n_lanes);
+  if (!per_batch(c, op ? c->b : c->a) || !const_extent(s, lanes, n_lanes, &m) ||
+      !const_extent(s, c->depth, c->n_depth, &k))
+    return 0;
+  return (m + width - 1) / width * width * k;
 }
 
 static bool packable(const emit_fn *E, int ci, int op)
@@ -157,21 +201,27 @@ float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, i
   const ir_tensor *T = f->tensors[e->tensor];
   const int *lanes;
   int n_lanes;
-  int64_t m, k, dims[MAX_INDEX], x[MAX_INDEX] = {0};
+  int64_t m, k, nb = 1, dims[MAX_INDEX], x[MAX_INDEX] = {0};
   lanes_of(c, op, &lanes, &n_lanes);
   const_extent(s, lanes, n_lanes, &m);
   const_extent(s, c->depth, c->n_depth, &k);
   tensor_dims(T, dims);
-  int64_t mp = (m + width - 1) / width * width;
-  float *v = calloc((size_t)(mp * k), sizeof(float));
-  for (int64_t r = 0; v && r < m; r++) {
-    decompose(s, lanes, n_lanes, r, x);
-    for (int64_t p = 0; p < k; p++) {
-      decompose(s, c->depth, c->n_depth, p, x);
-      v[(r / width) * width * k + p * width + r % width] = element(T, dims, e, x);
+  int64_t mp = (m + width - 1) / width * width, per = emit_pack_batch_stride(f, c, op, width);
+  if (per > 0)
+    const_extent(s, c->batch, c->n_batch, &nb);
+  float *v = calloc((size_t)(mp * k * nb), sizeof(float));
+  for (int64_t q = 0; v && q < nb; q++) {
+    if (per > 0)
+      decompose(s, c->batch, c->n_batch, q, x);
+    for (int64_t r = 0; r < m; r++) {
+      decompose(s, lanes, n_lanes, r, x);
+      for (int64_t p = 0; p < k; p++) {
+        decompose(s, c->depth, c->n_depth, p, x);
+        v[q * per + (r / width) * width * k + p * width + r % width] = element(T, dims, e, x);
+      }
     }
   }
-  *n_out = mp * k;
+  *n_out = mp * k * nb;
   return v;
 }
 
@@ -197,7 +247,10 @@ static int64_t packed_floats(const emit_fn *E, int ci, int op)
   lanes_of(c, op, &lanes, &n_lanes);
   const_extent(s, lanes, n_lanes, &m);
   const_extent(s, c->depth, c->n_depth, &k);
-  return (m + width - 1) / width * width * k;
+  int64_t nb = 1;
+  if (emit_pack_batch_stride(E->f, c, op, width) > 0)
+    const_extent(s, c->batch, c->n_batch, &nb);
+  return (m + width - 1) / width * width * k * nb;
 }
 
 static int64_t tensor_bytes(const ir_tensor *T)

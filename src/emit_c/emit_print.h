@@ -135,7 +135,11 @@ bool emit_split_ok(emit_fn *E, __isl_keep isl_ast_node *part);
  * be packed when the code is built: a float32 constant read with subscripts
  * of its lane and depth indices only, constant extents (both backends). */
 bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op);
-/* That operand packed P[lane panel][depth][lane] for panels of width lanes
+/* Floats between the panel arrays of consecutive batches of that operand
+ * (it reads the batch indices: one array per batch, batch q at q times
+ * this); 0 when one array serves every batch. */
+int64_t emit_pack_batch_stride(const ir_func *f, const sched_contraction *c, int op, int width);
+/* That operand packed P[batch][lane panel][depth][lane] for panels of width lanes
  * (lanes past the end zero); *n_out floats, calloc'ed (NULL: out of memory). */
 float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, int width, int64_t *n_out);
 

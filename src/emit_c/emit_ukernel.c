@@ -621,8 +621,12 @@ static void print_panel(emit_fn *E, int ci, int op)
     return;
   }
   emit_prepack_print_name(E, ci, op);
+  int width = op ? b->nr : b->mr;
+  int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], op, width);
+  if (per > 0)
+    fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
   fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
-          op ? b->nr : b->mr);
+          width);
 }
 
 /* The register tiles of one block, rows outer: a panel of A (mr x kc,

@@ -18,6 +18,7 @@ typedef struct contr {
   LLVMValueRef ap, bp;              /* packing buffers of A and B */
   LLVMValueRef apk, bpk;            /* A and B packed when built (llvm_prepack.c); NULL: packed here */
   LLVMValueRef jc, nc, pc, kc, ic, mc, jr;
+  LLVMValueRef q; /* the batch */
   LLVMValueRef ukr;
   LLVMTypeRef ukr_ty;
 } contr;
@@ -452,7 +453,11 @@ static LLVMValueRef panel_of(contr *x, int op, LLVMValueRef r)
   int width = op ? x->b->nr : x->b->mr;
   if (!pk)
     return f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
-  return f32_at(F, pk, add(F, mul(F, l0, x->k), mul(F, x->pc, lw_idx(F->L, width))));
+  LLVMValueRef at = add(F, mul(F, l0, x->k), mul(F, x->pc, lw_idx(F->L, width)));
+  int64_t per = emit_pack_batch_stride(F->f, x->c, op, width);
+  if (per > 0)
+    at = add(F, at, mul(F, x->q, lw_idx(F->L, per)));
+  return f32_at(F, pk, at);
 }
 
 static void tile(lw_fn *F, LLVMValueRef ir, void *data)
@@ -534,6 +539,7 @@ static void zero_all(lw_fn *F, void *data)
 static void batch(lw_fn *F, LLVMValueRef q, void *data)
 {
   contr *x = data;
+  x->q = q;
   decompose(F, x->s, x->c->batch, x->c->n_batch, q);
   lw_stepped_loop(F, lw_idx(F->L, 0), x->n, x->b->nc, column_block, x);
   if (x->c->init)

@@ -7,13 +7,16 @@
 #   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning
 #   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
 #                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
-#   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too), and
+#   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too), its
+#                     transformed weights (A) packed when compiled, per tile position, and
 #                     for --cpu x86-64-v3 gcc -O2 vectorises the output transform's last
 #                     stage (the loop writing `output` from `_wino_` tensors: no select
 #                     on the column's remainder, unit-stride reads)
 #   winograd-few      the cost rule alone takes Winograd at 14x14, batch 1 (49 tiles), its
 #                     product's rows the tiles and its columns the output channels
-#                     (`aotc_m = 1 * 1 * 7 * 7`: the operands swapped), and F(4x4) matches too
+#                     (`aotc_m = 1 * 1 * 7 * 7`: the operands swapped), and F(4x4) matches too;
+#                     its transformed weights (now B) packed when compiled, one panel array per
+#                     tile position (`aotc_pk..b_... + aotc_q * ...`: no packing at run time)
 #   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
 #                     direct product
 #   winograd-many     7x7 at batch 8 (128 tiles): the cost rule takes Winograd
@@ -106,7 +109,9 @@ while read -r name path; do
     done ;;
   winograd-few)
     why=$(check "$name" default "" "aotc_m = 1 \* 1 \* 7 \* 7;" yes); suite_result "$name (cost rule: Winograd, tiles as rows)" $? "$why"
-    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why" ;;
+    why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
+    why=$(check "$name" default "" "aotc_pk[0-9]*b_[A-Za-z0-9_]* + aotc_q \* (int64_t)" yes)
+    suite_result "$name (weights packed when compiled, per tile position)" $? "$why" ;;
   winograd-not) why=$(check "$name" default "" _wino_prod no); suite_result "$name (cost rule: direct)" $? "$why" ;;
   winograd-many) why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule: Winograd, many tiles)" $? "$why" ;;
   direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
@@ -116,6 +121,8 @@ while read -r name path; do
   winograd-default)
     why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
+    why=$(check "$name" default "" "aotc_pk[0-9]*a_[A-Za-z0-9_]* + aotc_q \* (int64_t)" yes)
+    suite_result "$name (weights packed when compiled, per tile position)" $? "$why"
     why=$(vectorised "$name"); suite_result "$name (output transform vectorised, x86-64-v3 -O2)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
