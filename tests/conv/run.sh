@@ -6,7 +6,8 @@
 # the emitted C must show the path the case is for:
 #   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning
 #   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
-#                     with AOTC_WINOGRAD=0 none (the direct product), all three matching
+#                     with AOTC_WINOGRAD=0 none (the direct product), all three matching; and
+#                     at batch 2 with AOTC_WINOGRAD_CHUNK=1 a pipeline per image (`_wino_prod_1`)
 #   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too), its
 #                     transformed weights (A) packed when compiled, per tile position, and
 #                     for --cpu x86-64-v3 gcc -O2 vectorises the output transform's last
@@ -106,7 +107,12 @@ while read -r name path; do
     for w in 2 4 0; do
       want=yes; [ "$w" = 0 ] && want=no
       why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
-    done ;;
+    done
+    case $name in
+    *_b[2-9]_*)
+      why=$(AOTC_WINOGRAD_CHUNK=1 check "$name" chunk 2 _wino_prod_1 yes)
+      suite_result "$name (AOTC_WINOGRAD=2, one image at a time)" $? "$why" ;;
+    esac ;;
   winograd-few)
     why=$(check "$name" default "" "aotc_m = 1 \* 1 \* 7 \* 7;" yes); suite_result "$name (cost rule: Winograd, tiles as rows)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
