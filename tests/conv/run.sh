@@ -21,7 +21,8 @@
 #   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
 #                     direct product
 #   winograd-many     7x7 at batch 8 (128 tiles): the cost rule takes Winograd
-#   dense             batch 2 on the packed path (no plain-loop warning)
+#   dense             batch 2 on the packed path (no plain-loop warning), its padded input
+#                     copied by a plain copy and zeroed borders (no bounds-checked read)
 #   direct-RxC        the direct product (AOTC_WINOGRAD=0), compiled for --cpu x86-64-v4
 #                     with register tiles of R rows by C columns (fitted to the shape)
 #   narrow-RxC-KC     as direct-RxC, with depth blocks of KC (deepened: few columns) and
@@ -102,7 +103,9 @@ while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
   grouped) why=$(check "$name" grouped "" _groups yes); suite_result "$name (grouped)" $? "$why" ;;
-  dense) why=$(check "$name" dense "" _groups no); suite_result "$name (dense, packed)" $? "$why" ;;
+  dense)
+    why=$(check "$name" dense "" _groups no); suite_result "$name (dense, packed)" $? "$why"
+    why=$(check "$name" dense "" "_padded\[[^]]*\] = ((" no); suite_result "$name (padded copy without a bounds check)" $? "$why" ;;
   winograd)
     for w in 2 4 0; do
       want=yes; [ "$w" = 0 ] && want=no
