@@ -52,7 +52,7 @@ static int param_pos(const poly_kernel *k, int p)
   return j;
 }
 
-/* The set space NAME[i0, ..., i(n-1)] with every size parameter. */
+/* The set space NAME[i0, ..., i(n-1)] with the size parameters not fixed. */
 static __isl_give isl_space *named_set_space(const poly_kernel *k, const char *name, int n)
 {
   isl_space *space = isl_space_set_from_params(param_space(k));
