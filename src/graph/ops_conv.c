@@ -180,6 +180,48 @@ bool graph_conv_store_biased(ir_lower *L, const ir_node *n, ir_expr *rhs, int y)
   return graph_st_map(L, y, rhs);
 }
 
+/* xp(n, c, i, j) = rhs over rows r[0]..r[1] - 1 and columns c[0]..c[1] - 1
+ * (nothing when either range is empty). */
+static bool padded_band(ir_lower *L, int xp, const int64_t *shape, const int64_t *r, const int64_t *c, ir_expr *rhs)
+{
+  if (r[0] >= r[1] || c[0] >= c[1])
+    return true;
+  ir_stmt *s = graph_st_new(L, xp, 4, 0, shape);
+  graph_st_range(s, L, 2, r[0], r[1]);
+  graph_st_range(s, L, 3, c[0], c[1]);
+  return graph_st_emit(L, s, IR_RED_NONE, false, rhs);
+}
+
+/* The border zeroed and the interior copied by statements of their own: a
+ * plain row copy, where one statement over the whole read the input through
+ * a bounds check at every element (ResNet-18's conv1 at batch 8 spent 0.9 ms
+ * there). in[0] and in[1]: the interior's rows and columns, within the
+ * padded extent (pads are at least 0, window_steps). */
+int graph_conv_explicit_padding(ir_lower *L, int x, const conv_geom *cg)
+{
+  if (!geom_padded(cg))
+    return x;
+  int64_t shape[4] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1)}, in[2][2];
+  for (int i = 0; i < 2; i++) {
+    int64_t ext = shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
+    int64_t end = cg->pb[i] + graph_lw_dim(L, x, 2 + i);
+    in[i][0] = cg->pb[i] < ext ? cg->pb[i] : ext;
+    in[i][1] = end < ext ? end : ext;
+  }
+  int xp = graph_lw_temp(L, "padded", IR_F32, 4, shape);
+  const int64_t all_cols[2] = {0, shape[3]}, above[2] = {0, in[0][0]}, below[2] = {in[0][1], shape[2]},
+                left[2] = {0, in[1][0]}, right[2] = {in[1][1], shape[3]};
+  ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1),
+                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 2), graph_ex_int(L, cg->pb[0])),
+                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 3), graph_ex_int(L, cg->pb[1]))};
+  bool ok = xp >= 0 && padded_band(L, xp, shape, above, all_cols, graph_ex_flt(L, 0.0, IR_F32)) &&
+            padded_band(L, xp, shape, below, all_cols, graph_ex_flt(L, 0.0, IR_F32)) &&
+            padded_band(L, xp, shape, in[0], left, graph_ex_flt(L, 0.0, IR_F32)) &&
+            padded_band(L, xp, shape, in[0], right, graph_ex_flt(L, 0.0, IR_F32)) &&
+            padded_band(L, xp, shape, in[0], in[1], graph_ex_read(L, x, ix, false));
+  return ok ? xp : -1;
+}
+
 /* Whether Conv n lowers to a packed matrix product (implicit im2col): 2-D,
  * no groups, float32 with constant weights (the images are its batches). */
 static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
@@ -189,65 +231,6 @@ static bool conv_as_gemm(ir_lower *L, const ir_node *n, const conv_geom *cg)
          w->type == IR_F32 && w->data;
 }
 
-int graph_conv_explicit_padding(ir_lower *L, int x, const conv_geom *cg)
-{
-  if (!geom_padded(cg))
-    return x;
-  int64_t shape[4] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1)};
-  for (int i = 0; i < 2; i++)
-    shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
-  int xp = graph_lw_temp(L, "padded", IR_F32, 4, shape);
-  ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1),
-                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 2), graph_ex_int(L, cg->pb[0])),
-                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 3), graph_ex_int(L, cg->pb[1]))};
-  return xp >= 0 && graph_st_map(L, xp, graph_ex_read(L, x, ix, true)) ? xp : -1;
-}
-
-/* xp(n, c, i, j) = 0 over rows [r0, r1) and columns [c0, c1) (nothing when
- * either range is empty). */
-static bool zero_band(ir_lower *L, int xp, const int64_t *shape, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
-{
-  if (r0 >= r1 || c0 >= c1)
-    return true;
-  ir_stmt *s = graph_st_new(L, xp, 4, 0, shape);
-  graph_st_range(s, L, 2, r0, r1);
-  graph_st_range(s, L, 3, c0, c1);
-  return graph_st_emit(L, s, IR_RED_NONE, false, graph_ex_flt(L, 0.0, IR_F32));
-}
-
-/* The padded copy for a packed product: its border zeroed and its interior
- * copied by statements of their own, so that the copy is a plain row copy
- * (graph_conv_explicit_padding's one statement reads through a bounds check
- * at every element: ResNet-18's conv1 at batch 8 spent 0.9 ms there). */
-static int padded_for_gemm(ir_lower *L, int x, const conv_geom *cg)
-{
-  if (!geom_padded(cg))
-    return x;
-  int64_t shape[4] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, x, 1)}, in[2], lo[2], hi[2];
-  for (int i = 0; i < 2; i++) {
-    shape[2 + i] = (cg->out[i] - 1) * cg->s[i] + (cg->k[i] - 1) * cg->d[i] + 1;
-    in[i] = graph_lw_dim(L, x, 2 + i);
-    lo[i] = cg->pb[i] < shape[2 + i] ? cg->pb[i] : shape[2 + i];
-    hi[i] = cg->pb[i] + in[i] < shape[2 + i] ? cg->pb[i] + in[i] : shape[2 + i];
-    if (cg->pb[i] < 0 || hi[i] < lo[i])
-      return graph_conv_explicit_padding(L, x, cg);
-  }
-  int xp = graph_lw_temp(L, "padded", IR_F32, 4, shape);
-  if (xp < 0 || !zero_band(L, xp, shape, 0, lo[0], 0, shape[3]) ||
-      !zero_band(L, xp, shape, hi[0], shape[2], 0, shape[3]) || !zero_band(L, xp, shape, lo[0], hi[0], 0, lo[1]) ||
-      !zero_band(L, xp, shape, lo[0], hi[0], hi[1], shape[3]))
-    return -1;
-  if (lo[0] >= hi[0] || lo[1] >= hi[1])
-    return xp;
-  ir_expr *ix[4] = {graph_ex_idx(L, 0), graph_ex_idx(L, 1),
-                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 2), graph_ex_int(L, cg->pb[0])),
-                    graph_ex_bin(L, IR_SUB, graph_ex_idx(L, 3), graph_ex_int(L, cg->pb[1]))};
-  ir_stmt *s = graph_st_new(L, xp, 4, 0, shape);
-  graph_st_range(s, L, 2, lo[0], hi[0]);
-  graph_st_range(s, L, 3, lo[1], hi[1]);
-  return graph_st_emit(L, s, IR_RED_NONE, false, graph_ex_read(L, x, ix, false)) ? xp : -1;
-}
-
 /* y(n, m, oh, ow) +=! w(m, c, kh, kw) * xp(n, c, oh * s + kh * d, ow * s +
  * kw * d), xp the input with its padding made explicit: a contraction with
  * affine subscripts, which the backend runs as a packed matrix
@@ -255,7 +238,7 @@ static int padded_for_gemm(ir_lower *L, int x, const conv_geom *cg)
  * column matrix). */
 static bool lower_conv_gemm(ir_lower *L, ir_node *n, int x, int y, const conv_geom *cg)
 {
-  int xp = padded_for_gemm(L, x, cg), w = graph_lw_in(L, n->in[1]);
+  int xp = graph_conv_explicit_padding(L, x, cg), w = graph_lw_in(L, n->in[1]);
   if (xp < 0 || w < 0)
     return false;
   int64_t hi[7] = {graph_lw_dim(L, x, 0), graph_lw_dim(L, w, 0), cg->out[0], cg->out[1], graph_lw_dim(L, w, 1),

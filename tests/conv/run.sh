@@ -4,7 +4,8 @@
 # of cases.txt, `aotc run` on NAME.input.npy is compared with NAME.output.npy
 # by tests/e2e/npycmp.c (|got - expected| <= 1e-4 * (1 + |expected|)), and
 # the emitted C must show the path the case is for:
-#   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning
+#   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning,
+#                     and its padded input copied without a bounds-checked read (as dense)
 #   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
 #                     with AOTC_WINOGRAD=0 none (the direct product), all three matching; and
 #                     at batch 2 with AOTC_WINOGRAD_CHUNK=1 a pipeline per image (`_wino_prod_1`)
@@ -102,7 +103,9 @@ narrow() {
 while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
-  grouped) why=$(check "$name" grouped "" _groups yes); suite_result "$name (grouped)" $? "$why" ;;
+  grouped)
+    why=$(check "$name" grouped "" _groups yes); suite_result "$name (grouped)" $? "$why"
+    why=$(check "$name" grouped "" "_padded\[[^]]*\] = ((" no); suite_result "$name (padded copy without a bounds check)" $? "$why" ;;
   dense)
     why=$(check "$name" dense "" _groups no); suite_result "$name (dense, packed)" $? "$why"
     why=$(check "$name" dense "" "_padded\[[^]]*\] = ((" no); suite_result "$name (padded copy without a bounds check)" $? "$why" ;;
