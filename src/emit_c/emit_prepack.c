@@ -122,6 +122,15 @@ static bool per_batch(const sched_contraction *c, const ir_expr *e)
   return c->n_batch > 0 && (u & index_set(c->batch, c->n_batch)) != 0;
 }
 
+/* The panel arrays operand op of c is packed into: its batches, or 1. */
+static int64_t packed_batches(const ir_stmt *s, const sched_contraction *c, int op)
+{
+  int64_t nb = 1;
+  if (per_batch(c, op ? c->b : c->a))
+    const_extent(s, c->batch, c->n_batch, &nb);
+  return nb;
+}
+
 bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op)
 {
   const ir_stmt *s = f->stmts[c->stmt];
@@ -201,14 +210,13 @@ float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, i
   const ir_tensor *T = f->tensors[e->tensor];
   const int *lanes;
   int n_lanes;
-  int64_t m, k, nb = 1, dims[MAX_INDEX], x[MAX_INDEX] = {0};
+  int64_t m, k, dims[MAX_INDEX], x[MAX_INDEX] = {0};
   lanes_of(c, op, &lanes, &n_lanes);
   const_extent(s, lanes, n_lanes, &m);
   const_extent(s, c->depth, c->n_depth, &k);
   tensor_dims(T, dims);
   int64_t mp = (m + width - 1) / width * width, per = emit_pack_batch_stride(f, c, op, width);
-  if (per > 0)
-    const_extent(s, c->batch, c->n_batch, &nb);
+  int64_t nb = packed_batches(s, c, op);
   float *v = calloc((size_t)(mp * k * nb), sizeof(float));
   for (int64_t q = 0; v && q < nb; q++) {
     if (per > 0)
@@ -247,10 +255,7 @@ static int64_t packed_floats(const emit_fn *E, int ci, int op)
   lanes_of(c, op, &lanes, &n_lanes);
   const_extent(s, lanes, n_lanes, &m);
   const_extent(s, c->depth, c->n_depth, &k);
-  int64_t nb = 1;
-  if (emit_pack_batch_stride(E->f, c, op, width) > 0)
-    const_extent(s, c->batch, c->n_batch, &nb);
-  return (m + width - 1) / width * width * k * nb;
+  return (m + width - 1) / width * width * k * packed_batches(s, c, op);
 }
 
 static int64_t tensor_bytes(const ir_tensor *T)
