@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static aotc_ctx *ctx;
 static const ir_loc noloc = {0};
@@ -135,7 +136,8 @@ typedef int (*call_fn)(const int64_t *sizes, void *const *args, void *workspace)
 typedef size_t (*ws_fn)(const int64_t *sizes);
 
 /* Writes source to a temporary directory, builds it into a shared object
- * and returns the handle; *dir_out names the directory. */
+ * and returns the handle; the directory (named in dir) is removed once the
+ * object is loaded. */
 static void *compile_source(const char *source, char *dir)
 {
   char path[160], cmd[512];
@@ -152,6 +154,11 @@ static void *compile_source(const char *source, char *dir)
   snprintf(path, sizeof(path), "%s/k.so", dir);
   void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   cr_assert(so, "dlopen: %s", dlerror());
+  /* The loaded object stays mapped: the directory can go now. */
+  unlink(path);
+  snprintf(path, sizeof(path), "%s/k.c", dir);
+  unlink(path);
+  rmdir(dir);
   return so;
 }
 
