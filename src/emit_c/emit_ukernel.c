@@ -12,9 +12,12 @@
  *
  * C(i, j) (+)= A(.. i .. k ..) * B(.. k .. j ..) is computed block by block:
  * columns of C in blocks of nc, depth in blocks of kc (B's block packed in
- * panels of nr columns), rows in blocks of mc (A's block packed in panels of
- * mr rows), and an mr x nr tile of C accumulated in registers. The packing
- * buffers live in the workspace after the temporaries, one set per thread.
+ * panels of nr columns, or its full panels read where they lie: see
+ * b_in_place_depth), rows in blocks of mc (A's block packed in panels of
+ * mr rows), and an mr x nr tile of C accumulated in registers. The
+ * micro-kernel reads B's panel rows ldb floats apart (nr when packed). The
+ * packing buffers live in the workspace after the temporaries, one set per
+ * thread.
  * ------------------------------------------------------------------------ */
 
 /* The micro-kernel's name: aotc_ukr_f32_6x64_v16. */
@@ -51,13 +54,12 @@ static void print_ukr_prefetch_c(FILE *out, const sched_blocks *b)
 static void print_narrow_step(FILE *out, const sched_blocks *b, int q)
 {
   for (int v = 0; v < q; v++)
-    fprintf(out, "      const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
-            v * b->vw);
+    fprintf(out, "      const aotc_vf%d b%d = *(const aotc_vf%d *)(b + ldb * p + %d);\n", b->vw, v, b->vw, v * b->vw);
   for (int r = 0; r < b->mr; r++)
     for (int v = 0; v < q; v++)
       fprintf(out, "      c%d_%d += b%d * a[%d * p + %d];\n", r, v, v, b->mr, r);
   for (int j = 0; j < UKR_NARROW; j++)
-    fprintf(out, "      n%d += av * b[%d * p + %d];\n", j, b->nr, q * b->vw + j);
+    fprintf(out, "      n%d += av * b[ldb * p + %d];\n", j, q * b->vw + j);
 }
 
 /* A tile of at most q * vw + UKR_NARROW columns (the last tile of a product
@@ -113,8 +115,7 @@ static void print_ukr_vector(FILE *out, const sched_blocks *b)
   print_ukr_prefetch_c(out, b);
   fputs("  for (int64_t p = 0; p < kc; p++) {\n", out);
   for (int v = 0; v < nv; v++)
-    fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + %d * p + %d);\n", b->vw, v, b->vw, b->nr,
-            v * b->vw);
+    fprintf(out, "    const aotc_vf%d b%d = *(const aotc_vf%d *)(b + ldb * p + %d);\n", b->vw, v, b->vw, v * b->vw);
   fprintf(out, "    const float *ap = a + %d * p;\n    __builtin_prefetch(ap + %d);\n", b->mr,
           SCHED_UKR_PREFETCH_STEPS * b->mr);
   for (int r = 0; r < b->mr; r++)
@@ -141,8 +142,8 @@ static void print_ukr_scalar(FILE *out, const sched_blocks *b)
 {
   fprintf(out, "  for (int i = 0; i < %d; i++)\n    t[i] = 0.0f;\n", b->mr * b->nr);
   fprintf(out, "  for (int64_t p = 0; p < kc; p++)\n    for (int i = 0; i < %d; i++)\n", b->mr);
-  fprintf(out, "      for (int j = 0; j < %d; j++)\n        t[i * %d + j] += a[%d * p + i] * b[%d * p + j];\n",
-          b->nr, b->nr, b->mr, b->nr);
+  fprintf(out, "      for (int j = 0; j < %d; j++)\n        t[i * %d + j] += a[%d * p + i] * b[ldb * p + j];\n",
+          b->nr, b->nr, b->mr);
 }
 
 /* AOTC_ALIGN(n): the tile's alignment, stated. gcc 12 at -O2 for AVX-512
@@ -173,7 +174,7 @@ static void print_ukr(FILE *out, const emit_target *tg, const sched_blocks *b)
   print_align_macro(out);
   fprintf(out, "%s void ", tg->fn_qualifier[EMIT_FN_UKERNEL]);
   print_ukr_name(out, b);
-  fputs("(int64_t kc, const float *a, const float *b, float *c, int64_t rs, int64_t cs,\n"
+  fputs("(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t rs, int64_t cs,\n"
         "    int64_t mr, int64_t nr, int first)\n{\n", out);
   fprintf(out, "  float t[%d] AOTC_ALIGN(64);\n", b->mr * b->nr);
   if (vec) {
@@ -592,9 +593,84 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
     emit_close_block(E);
 }
 
-static void print_pack_b(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+static bool shares_b(const emit_fn *E, int ci);
+
+/* AOTC_B_IN_PLACE=0 packs every panel of B (for measuring). */
+static bool b_in_place_on(void)
+{
+  const char *env = getenv("AOTC_B_IN_PLACE");
+  return !env || strcmp(env, "0");
+}
+
+#define IN_PLACE_ROW_TILES 16 /* at most this many register tiles of rows read a panel */
+#define IN_PLACE_SET_ROWS 12  /* at most this many of a panel's rows start in one set of a 64-set L1 */
+
+/* Whether the rows of a panel, kc rows ldb floats apart, spread over the
+ * sets of the first-level cache: rows a multiple of 4 KiB apart all fall
+ * into one set of a 64-set, 64-byte-line cache, where the prefetched lines
+ * of one call evict each other (sgemm 1024, 256 rows: 0.85 of OpenBLAS
+ * against 0.97 packed). */
+static bool rows_spread(int64_t ldb, int kc)
+{
+  int64_t lines = ldb * 4 % 64 ? 1 : ldb * 4 / 64, sets = 64;
+  while (sets > 1 && lines % 2 == 0) {
+    sets /= 2;
+    lines /= 2;
+  }
+  return (kc + sets - 1) / sets <= IN_PLACE_SET_ROWS;
+}
+
+/* Where B's full panels are read in place, the position of the depth
+ * index among B's subscripts, else -1. That needs B's row of a panel to be
+ * nr consecutive floats (emit_lanes_contiguous: the pixels of a 1x1
+ * convolution's input) and its rows a fixed stride apart (one depth index,
+ * a plain subscript of its own): the micro-kernel then reads the panel
+ * with B's row stride instead of a copy. Packing B copies the whole
+ * operand per column block, and a product of few rows of A (MobileNetV2's
+ * projections, 16-32 output channels over 3136-12544 pixels) reads each
+ * panel once or twice: 0.69-0.80 of those products' time without the
+ * copy, 0.92-1.0 for 64-160 rows (bench/RESULTS.md). A product of many
+ * rows reads each panel many times, where the packed panel's contiguous
+ * stream wins (sgemm 1000: 0.89 of OpenBLAS in place, 0.95 packed): only
+ * up to IN_PLACE_ROW_TILES tiles of rows, of constant extents, with rows
+ * that spread over the cache (rows_spread). The last panel of a block,
+ * when partial, is still packed (zeros past the columns). Not for B
+ * packed in advance, nor for the shared panels of AOTC_SHARED_B. */
+static int b_in_place_depth(const emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const sched_blocks *b = &E->pf->blocks[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  const ir_expr *read = c->b;
+  int64_t m = sched_role_extent(s, c->rows, c->n_rows);
+  if (c->n_depth != 1 || m < 0 || m > (int64_t)IN_PLACE_ROW_TILES * b->mr || emit_prepack_usable(E, ci, 1) ||
+      shares_b(E, ci) || !b_in_place_on() || !emit_lanes_contiguous(E->f, s, read, c->cols, c->n_cols))
+    return -1;
+  int pos = -1;
+  for (int a = 0; a < read->n_args; a++) {
+    const ir_expr *x = read->args[a];
+    if (x->kind == IR_INDEX && x->index == c->depth[0] && pos < 0)
+      pos = a;
+    else if (ir_expr_uses_index(x, c->depth[0]))
+      return -1;
+  }
+  if (pos < 0 || pos >= read->n_args - c->n_cols)
+    return -1;
+  const ir_tensor *T = E->f->tensors[read->tensor];
+  int64_t ldb = 1, d;
+  for (int j = pos + 1; j < T->rank; j++)
+    if (!T->shape[j] || !ir_size_is_const(T->shape[j], &d) || __builtin_mul_overflow(ldb, d, &ldb))
+      return -1;
+  int64_t k = sched_role_extent(s, c->depth, 1);
+  return k >= 0 && rows_spread(ldb, k < b->kc ? (int)k : b->kc) ? pos : -1;
+}
+
+static void print_pack_b(emit_fn *E, int ci, const sched_contraction *c, const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  if (b_in_place_depth(E, ci) >= 0)
+    emit_line(E, "if (aotc_jc + aotc_jr + %d <= aotc_j1)\n%*s  continue; /* read in place */", b->nr,
+              2 * E->indent, "");
   emit_line(E, "float *aotc_d = aotc_bp + aotc_jr * aotc_kc;");
   emit_line(E, "const int64_t aotc_l0 = aotc_jc + aotc_jr;");
   print_pack_panel(E, c, c->b, b->nr, c->cols, c->n_cols, "aotc_j1");
@@ -610,14 +686,22 @@ static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blo
   emit_close_block(E);
 }
 
-/* The panel of operand op the micro-kernel reads: the packing buffer, or
- * the array packed in advance (emit_prepack.c) at the panel's first lane
- * and the depth block. */
+/* The panel of operand op the micro-kernel reads and the distance of its
+ * rows: the packing buffer, the array packed in advance (emit_prepack.c)
+ * at the panel's first lane and the depth block, or for B read in place
+ * aotc_panel_b and aotc_ldb (print_in_place_b). */
 static void print_panel(emit_fn *E, int ci, int op)
 {
   const sched_blocks *b = &E->pf->blocks[ci];
+  if (op && b_in_place_depth(E, ci) >= 0) {
+    fputs("aotc_panel_b, aotc_ldb", E->out);
+    return;
+  }
   if (!emit_prepack_usable(E, ci, op)) {
-    fputs(op ? "aotc_bp + aotc_jr * aotc_kc" : "aotc_ap + aotc_ir * aotc_kc", E->out);
+    if (op)
+      fprintf(E->out, "aotc_bp + aotc_jr * aotc_kc, %d", b->nr);
+    else
+      fputs("aotc_ap + aotc_ir * aotc_kc", E->out);
     return;
   }
   emit_prepack_print_name(E, ci, op);
@@ -625,8 +709,28 @@ static void print_panel(emit_fn *E, int ci, int op)
   int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], op, width);
   if (per > 0)
     fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
-  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
-          width);
+  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d, %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
+          width, width);
+}
+
+/* For B read in place: its panel's first float at depth aotc_pc
+ * (aotc_panel_b), the packed panel when the panel is partial, and the
+ * distance of its rows (aotc_ldb). The column indices are bound. */
+static void print_in_place_b(emit_fn *E, int ci, const sched_contraction *c, const sched_blocks *b)
+{
+  int pos = b_in_place_depth(E, ci);
+  if (pos < 0)
+    return;
+  emit_line(E, "const int64_t aotc_x%d = aotc_pc;", c->depth[0]);
+  emit_line(E, "const int aotc_full = aotc_jc + aotc_jr + %d <= aotc_j1;", b->nr);
+  emit_indent(E);
+  fputs("const float *aotc_panel_b = aotc_full ? &", E->out);
+  emit_print_read(E, c->b);
+  fputs(" : aotc_bp + aotc_jr * aotc_kc;\n", E->out);
+  emit_indent(E);
+  fputs("const int64_t aotc_ldb = aotc_full ? ", E->out);
+  print_stride(E, c->b->tensor, pos);
+  fprintf(E->out, " : %d;\n", b->nr);
 }
 
 /* The register tiles of one block, rows outer: a panel of A (mr x kc,
@@ -643,6 +747,7 @@ static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir
   fputs("float *aotc_c = &", E->out);
   emit_print_lhs(E, s);
   fputs(";\n", E->out);
+  print_in_place_b(E, ci, c, b);
   emit_indent(E);
   print_ukr_name(E->out, b);
   fputs("(aotc_kc, ", E->out);
@@ -704,7 +809,7 @@ static void print_blis_loops(emit_fn *E, int ci, const sched_contraction *c, con
 {
   print_col_depth_blocks(E, b);
   if (!emit_prepack_usable(E, ci, 1))
-    print_pack_b(E, c, b);
+    print_pack_b(E, ci, c, b);
   print_row_blocks(E, ci, c, s, b);
   emit_close_block(E);
   emit_close_block(E);
@@ -782,7 +887,7 @@ static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c,
   print_col_depth_blocks(E, b);
   emit_line(E, "float *const aotc_bp = aotc_bs + (aotc_blk++ & 1) * aotc_per;");
   fputs(tg->for_static, E->out);
-  print_pack_b(E, c, b);
+  print_pack_b(E, ci, c, b);
   fputs(tg->for_static_nowait, E->out);
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   print_thread_buffers(E, ci, b, true);

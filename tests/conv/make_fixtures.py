@@ -10,7 +10,8 @@ path; 3x3 stride-1 convolutions at odd sizes and channel counts (padding 0,
 1, 2 and asymmetric, batch 2, with a batch normalisation folded in) for the
 Winograd path; dense convolutions at batch 2; dense convolutions whose
 register tiles are fitted to their shapes (TILE_CASES); products with a narrow
-last tile and a deepened depth block (NARROW_CASES). Each case NAME gets NAME.onnx,
+last tile and a deepened depth block (NARROW_CASES); 1x1 convolutions whose
+input the micro-kernel reads in place or packs (IN_PLACE_CASES). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32), and cases.txt lists them with
 the path run.sh expects them to take.
 """
@@ -62,6 +63,18 @@ TILE_CASES = [
 NARROW_CASES = [
     ("narrow_n36_k288", 1, 32, 120, (6, 6), 3, 1, 1, 1, True, "narrow-12x32-288"),
     ("narrow_n49_k1152", 1, 128, 24, (7, 7), 3, 1, 1, 1, False, "narrow-12x32-1152"),
+]
+
+# 1x1 convolutions whose B operand (the input's pixels) the micro-kernel
+# reads where it lies, without packing (emit_ukernel.c, b_in_place_depth):
+# few output channels over many pixels (path inplace-RxC); and two it packs:
+# rows 4 KiB apart (32x32 pixels) over a depth of 64, and 256 output
+# channels (packed-RxC). Checked for x86-64-v4.
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+IN_PLACE_CASES = [
+    ("inplace_m24_20x30", 1, 48, 24, (20, 30), 1, 1, 0, 1, True, "inplace-12x32"),
+    ("packed_m24_32x32", 1, 64, 24, (32, 32), 1, 1, 0, 1, True, "packed-12x32"),
+    ("packed_m256_16x16", 1, 32, 256, (16, 16), 1, 1, 0, 1, False, "packed-12x32"),
 ]
 
 # name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
@@ -151,6 +164,10 @@ def main():
     few_gen = torch.Generator().manual_seed(9753)
     for case in FEW_CASES:
         conv_case(outdir, case, few_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    in_place_gen = torch.Generator().manual_seed(8642)
+    for case in IN_PLACE_CASES:
+        conv_case(outdir, case, in_place_gen)
         lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")

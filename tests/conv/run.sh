@@ -28,6 +28,11 @@
 #                     with register tiles of R rows by C columns (fitted to the shape)
 #   narrow-RxC-KC     as direct-RxC, with depth blocks of KC (deepened: few columns) and
 #                     the micro-kernel's narrow last tiles (`if (nr <= 4)`)
+#   inplace-RxC       as direct-RxC, and the micro-kernel reads the input's full panels where
+#                     they lie (`continue; /* read in place */` in B's packing loop, the
+#                     partial last panel still packed)
+#   packed-RxC        as direct-RxC, every panel of the input packed (rows 4 KiB apart, or
+#                     many rows of weights)
 # and a grouped and a Winograd case again on two threads.
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
@@ -100,6 +105,17 @@ narrow() {
   grep -q "if (nr <= 4)" "$work/tile/$1.c" || { echo "no narrow tiles in the micro-kernel"; return 1; }
 }
 
+# in_place NAME RxC yes|no: tile's checks, and B's full panels read in
+# place (yes) or packed (no).
+in_place() {
+  why=$(tile "$1" "$2") || { echo "$why"; return 1; }
+  if grep -q "continue; /\* read in place \*/" "$work/tile/$1.c"; then
+    [ "$3" = yes ] || { echo "B read in place"; return 1; }
+  else
+    [ "$3" = no ] || { echo "B not read in place"; return 1; }
+  fi
+}
+
 while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
@@ -130,6 +146,8 @@ while read -r name path; do
   narrow-*)
     spec=${path#narrow-}
     why=$(narrow "$name" "${spec%-*}" "${spec##*-}"); suite_result "$name (narrow tiles, depth block ${spec##*-})" $? "$why" ;;
+  inplace-*) why=$(in_place "$name" "${path#inplace-}" yes); suite_result "$name (input read in place, ${path#inplace-} tiles)" $? "$why" ;;
+  packed-*) why=$(in_place "$name" "${path#packed-}" no); suite_result "$name (input packed, ${path#packed-} tiles)" $? "$why" ;;
   winograd-default)
     why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule takes Winograd)" $? "$why"
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
@@ -139,7 +157,7 @@ while read -r name path; do
   esac
 done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
-for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16 narrow_n36_k288; do
+for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16 narrow_n36_k288 inplace_m24_20x30; do
   suite_selected "$name" "$@" || continue
   mkdir -p "$work/t2"
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2 2); suite_result "$name (--threads 2)" $? "$why"
