@@ -381,8 +381,9 @@ bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out)
   char *defs = NULL, *protos = NULL;
   size_t defs_len = 0, protos_len = 0;
   em.ukr = IR_NEW_ARRAY(p->ctx, sched_blocks, count_contractions(p) + 1);
+  em.ukr_strided = IR_NEW_ARRAY(p->ctx, bool, count_contractions(p) + 1);
   FILE *defs_f = open_memstream(&defs, &defs_len), *protos_f = open_memstream(&protos, &protos_len);
-  bool ok = em.ukr && defs_f && protos_f && print_funcs(&em, defs_f, protos_f);
+  bool ok = em.ukr && em.ukr_strided && defs_f && protos_f && print_funcs(&em, defs_f, protos_f);
   if (defs_f)
     fclose(defs_f);
   if (protos_f)
@@ -391,7 +392,7 @@ bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out)
     print_c_file(c_out, &em, protos, defs);
   if (ok && h_out)
     print_header(h_out, &em, protos);
-  if (!em.ukr || !defs_f || !protos_f)
+  if (!em.ukr || !em.ukr_strided || !defs_f || !protos_f)
     aotc_error(p->ctx, (ir_loc){0}, "out of memory in the C backend");
   free(defs);
   free(protos);

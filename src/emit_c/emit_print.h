@@ -48,8 +48,9 @@ typedef struct emit_module {
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT]; /* typed helpers */
   bool need_thread;  /* aotc_thread(): the thread's number */
   bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
-  int n_ukr;         /* micro-kernels the code calls (distinct register tile and vector width) */
+  int n_ukr;         /* micro-kernels the code calls (distinct register tile, vector width, B's reading) */
   sched_blocks *ukr; /* room for every contraction of the plan */
+  bool *ukr_strided; /* ukr[i] is the variant for B read in place (emit_ukernel.c) */
 } emit_module;
 
 /* One function being printed. */

@@ -30,7 +30,7 @@
 #                     the micro-kernel's narrow last tiles (`if (nr <= 4)`)
 #   inplace-RxC       as direct-RxC, and the micro-kernel reads the input's full panels where
 #                     they lie (`continue; /* read in place */` in B's packing loop, the
-#                     partial last panel still packed)
+#                     partial last panel still packed; the micro-kernel's `_s` variant)
 #   packed-RxC        as direct-RxC, every panel of the input packed (rows 4 KiB apart, or
 #                     many rows of weights)
 # and a grouped and a Winograd case again on two threads.
@@ -111,6 +111,8 @@ in_place() {
   why=$(tile "$1" "$2") || { echo "$why"; return 1; }
   if grep -q "continue; /\* read in place \*/" "$work/tile/$1.c"; then
     [ "$3" = yes ] || { echo "B read in place"; return 1; }
+    grep -q "aotc_ukr_f32_[0-9x]*_v[0-9]*_s(aotc_kc, " "$work/tile/$1.c" ||
+      { echo "not the micro-kernel variant for B in place (_s)"; return 1; }
   else
     [ "$3" = no ] || { echo "B not read in place"; return 1; }
   fi
