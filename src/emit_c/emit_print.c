@@ -1380,11 +1380,120 @@ static void print_if(emit_fn *E, __isl_keep isl_ast_node *node)
   fputs("}\n", E->out);
 }
 
+/* The left-hand side the statement of child i of list writes, as text
+ * (malloc'ed), and its statement in *s; NULL if the child is not a
+ * statement's call. The indices are unbound again. */
+static char *user_lhs_text(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, poly_stmt *ps,
+                           const ir_stmt **s)
+{
+  isl_ast_node *node = isl_ast_node_list_get_at(list, i);
+  *s = node && isl_ast_node_get_type(node) == isl_ast_node_user ? bind_call(E, node, ps) : NULL;
+  isl_ast_node_free(node);
+  if (!*s)
+    return NULL;
+  char *buf = NULL;
+  size_t len;
+  FILE *saved = E->out;
+  E->out = open_memstream(&buf, &len);
+  if (E->out) {
+    if (ps->init)
+      print_init_lhs(E, *s);
+    else
+      emit_print_lhs(E, *s);
+    fclose(E->out);
+  } else {
+    buf = NULL;
+  }
+  E->out = saved;
+  emit_unbind_indices(E, *s);
+  return buf;
+}
+
+/* The statements of a chain from children[i] on: how many consecutive
+ * statements write one element, the first an assignment or a reduction's
+ * initialisation, the others min=, max=, += or *= updates of it whose
+ * right-hand sides read nothing of that tensor (a pool's taps, one
+ * statement each: window_taps.c). 0 or 1: no chain. */
+static int chain_length(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, int n)
+{
+  poly_stmt ps;
+  const ir_stmt *first, *s;
+  char *lhs = user_lhs_text(E, list, i, &ps, &first);
+  if (!lhs || !(ps.init || first->red == IR_RED_NONE)) {
+    free(lhs);
+    return 0;
+  }
+  int len = 1;
+  for (; i + len < n; len++) {
+    char *next = user_lhs_text(E, list, i + len, &ps, &s);
+    bool same = next && !ps.init && s->red != IR_RED_NONE && s->tensor == first->tensor && !strcmp(next, lhs) &&
+                !ir_expr_reads(s->rhs, s->tensor);
+    free(next);
+    if (!same)
+      break;
+  }
+  free(lhs);
+  return len;
+}
+
+/* A chain (chain_length) in a local: { T aotc_chain = first's value; the
+ * updates of aotc_chain; LHS = aotc_chain; }, one store instead of one
+ * store and one load per statement (the compiler cannot keep the element
+ * in a register: the output may alias the input). */
+/* Binds the statement of child i of list (a user node). */
+static const ir_stmt *bind_child(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, poly_stmt *ps)
+{
+  isl_ast_node *node = isl_ast_node_list_get_at(list, i);
+  const ir_stmt *s = bind_call(E, node, ps);
+  isl_ast_node_free(node);
+  return s;
+}
+
+static void print_chain(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, int len)
+{
+  poly_stmt ps;
+  const ir_stmt *s = bind_child(E, list, i, &ps);
+  ir_type t = E->f->tensors[s->tensor]->type;
+  emit_line(E, "{");
+  E->indent++;
+  emit_indent(E);
+  fprintf(E->out, "%s aotc_chain = ", emit_type_name(E, t));
+  if (ps.init)
+    print_identity(E, s->red, t);
+  else
+    print_top(E, s->rhs, t);
+  fputs(";\n", E->out);
+  emit_unbind_indices(E, s);
+  E->acc = "aotc_chain";
+  for (int k = 1; k < len; k++) {
+    s = bind_child(E, list, i + k, &ps);
+    emit_indent(E);
+    emit_print_update(E, s);
+    fputs(";\n", E->out);
+    emit_unbind_indices(E, s);
+  }
+  E->acc = NULL;
+  s = bind_child(E, list, i + len - 1, &ps);
+  emit_indent(E);
+  emit_print_lhs(E, s);
+  fputs(" = aotc_chain;\n", E->out);
+  emit_unbind_indices(E, s);
+  E->indent--;
+  emit_line(E, "}");
+}
+
 static void print_block(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   isl_ast_node_list *list = isl_ast_node_block_get_children(node);
   isl_size n = isl_ast_node_list_n_ast_node(list);
+  bool chains = !E->acc && E->red_stage == 0 && E->red_threads == 0;
   for (int i = 0; i < n; i++) {
+    int len = chains ? chain_length(E, list, i, n) : 0;
+    if (len > 1) {
+      print_chain(E, list, i, len);
+      i += len - 1;
+      continue;
+    }
     isl_ast_node *child = isl_ast_node_list_get_at(list, i);
     emit_print_node(E, child);
     isl_ast_node_free(child);

@@ -33,7 +33,8 @@
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
 # Without AOTC_WINDOW, the plane kernel takes every depthwise case and
-# leaves the pools to the per-tap statements. Every case
+# leaves the pools to the per-tap statements, a max pool's taps on one
+# element in a local (`aotc_chain`). Every case
 # again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM) and
@@ -77,6 +78,12 @@ taps() {
     { echo "a padding condition in the window's statements"; return 1; }
 }
 
+# chained NAME FILE: a max pool's per-tap statements on one output element
+# kept in a local and stored once (emit_print.c, print_chain).
+chained() {
+  case $1 in max_*) grep -q "= aotc_chain;" "$2" || { echo "the max pool's taps not chained in a local"; return 1; } ;; esac
+}
+
 # window FILE KIND row|plane: the row kernel or the plane kernel.
 window() {
   absent "$1" "reduction(" _padded || return 1
@@ -106,7 +113,8 @@ path() {
   case $2 in
   pool | depthwise) window "$c" "$2" plane ;;
   rows-*) window "$c" "${2#rows-}" row ;;
-  default-*) if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c"; fi ;;
+  default-*)
+    if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c" && chained "$1" "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
