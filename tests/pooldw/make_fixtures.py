@@ -178,6 +178,14 @@ def grouped_cases(gen):
     ]
 
 
+def wide_cases(gen):
+    """A 3x3 depthwise window over 64 output columns (a multiple of 16, at
+    least 64): the plane kernel's 64-byte vectors (WIN_WIDE_MIN)."""
+    return [
+        ("dw3_s1_w64", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 9, 64), "wide"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -193,7 +201,7 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases):
+    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -23,6 +23,8 @@
 #   flat       a depthwise plane kernel (as depthwise) on an output narrower
 #              than 32 columns whose activation runs in one flat pass over
 #              the strip's sums (`aotc_ww < aotc_nr * `)
+#   wide       a depthwise plane kernel (as depthwise) over 64 output columns, in
+#              64-byte vectors (`aotc_q += 16`)
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
 #   grouped    a stride-1 grouped convolution as the direct kernel
@@ -114,9 +116,10 @@ path() {
   pool | depthwise) window "$c" "$2" plane ;;
   rows-*) window "$c" "${2#rows-}" row ;;
   default-*)
-    if [ "$2" = default-depthwise ]; then window "$c" depthwise plane; else taps "$c" && chained "$1" "$c"; fi ;;
+    if [ "$2" = default-depthwise ] || [ "$2" = default-wide ]; then window "$c" depthwise plane; else taps "$c" && chained "$1" "$c"; fi ;;
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" ;;
+  wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
   grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
@@ -150,7 +153,7 @@ while read -r name kind; do
   case_no=$((case_no + 1))
   [ $(((case_no - 1) % sample)) = 0 ] || continue
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
-  case $kind in pool* | depthwise*) ;; *) continue ;; esac
+  case $kind in pool* | depthwise* | wide) ;; *) continue ;; esac
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
