@@ -32,7 +32,8 @@
  * zeros (-inf under max) outside the input; then the taps summed over the
  * flattened planes (q = row * q1 + column, the columns past the output's
  * being sums nobody reads) in passes of four output rows, each pass in
- * whole vectors: explicit GCC vectors where the target has them (a weight
+ * whole vectors (WIN_VECTOR_BYTES; 64 bytes over wide rows, WIN_WIDE_MIN):
+ * explicit GCC vectors where the target has them (a weight
  * loaded once a pass, a plane vector once for the taps of the pass that
  * read it), else an omp simd loop; then per row the pointwise statements
  * and the stores, as in the row kernel (on narrow outputs, the pointwise
