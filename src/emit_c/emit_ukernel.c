@@ -610,7 +610,7 @@ static bool b_in_place_on(void)
   return !env || strcmp(env, "0");
 }
 
-#define IN_PLACE_ROW_TILES 8  /* at most this many register tiles of rows read a panel */
+#define IN_PLACE_ROW_TILES 16 /* at most this many register tiles of rows read a panel */
 #define IN_PLACE_SET_ROWS 12  /* at most this many of a panel's rows start in one set of a 64-set L1 */
 
 /* Whether the rows of a panel, kc rows ldb floats apart, spread over the
@@ -637,11 +637,13 @@ static bool rows_spread(int64_t ldb, int kc)
  * operand per column block, and a product of few rows of A (MobileNetV2's
  * projections, 16-32 output channels over 3136-12544 pixels) reads each
  * panel once or twice: 0.69-0.80 of those products' time without the
- * copy, 0.89-0.96 for 64 and 96 rows, none faster at 144-192 rows
- * (0.98-1.03; bench/RESULTS.md). A product of many rows reads each panel
- * many times, where the packed panel's contiguous stream wins (sgemm 1000:
- * 0.89 of OpenBLAS in place, 0.95 packed): only up to IN_PLACE_ROW_TILES
- * tiles of rows (96 rows of 12), of constant extents, with rows
+ * copy, 0.89-0.96 for 64 and 96 rows; at 144-192 rows 0.95-1.05 at batch 1
+ * and 0.86-0.91 at batch 8, where B comes from memory (with the next
+ * panel's prefetch, print_ukr_vector; bench/RESULTS.md). A product of many
+ * rows reads each panel many times, where the packed panel's contiguous
+ * stream wins (sgemm 1000: 0.89 of OpenBLAS in place, 0.95 packed): only
+ * up to IN_PLACE_ROW_TILES tiles of rows (192 rows of 12), of constant
+ * extents, with rows
  * that spread over the cache (rows_spread). The last panel of a block,
  * when partial, is still packed (zeros past the columns). Not for B
  * packed in advance, nor for the shared panels of AOTC_SHARED_B. */
