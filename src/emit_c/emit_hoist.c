@@ -151,16 +151,11 @@ static void print_step(emit_fn *E, const ir_stmt *s, const char *it, const char 
 /* e as the printer spells it (its helpers marked as used), malloc'ed. */
 static char *ast_text(emit_fn *E, __isl_keep isl_ast_expr *e)
 {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = E->out, *mem = open_memstream(&text, &len);
-  if (!mem)
+  emit_text text;
+  if (!emit_text_begin(E, &text))
     return NULL;
-  E->out = mem;
   emit_print_ast_expr(E, e);
-  E->out = out;
-  fclose(mem);
-  return text;
+  return emit_text_end(E, &text);
 }
 
 /* Whether the loop from init to ub (inclusive when le) is known to run

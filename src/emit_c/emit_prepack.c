@@ -380,17 +380,11 @@ bool emit_prepack_replaces(const emit_fn *E, int t)
 
 static char *name_of(emit_fn *E, int ci, int op)
 {
-  char *name = NULL;
-  size_t len;
-  FILE *saved = E->out;
-  if (!(E->out = open_memstream(&name, &len))) {
-    E->out = saved;
+  emit_text text;
+  if (!emit_text_begin(E, &text))
     return NULL;
-  }
   emit_prepack_print_name(E, ci, op);
-  fclose(E->out);
-  E->out = saved;
-  return name;
+  return emit_text_end(E, &text);
 }
 
 static bool print_one(emit_fn *E, int ci, int op)

@@ -1391,22 +1391,17 @@ static char *user_lhs_text(emit_fn *E, __isl_keep isl_ast_node_list *list, int i
   isl_ast_node_free(node);
   if (!*s)
     return NULL;
-  char *buf = NULL;
-  size_t len;
-  FILE *saved = E->out;
-  E->out = open_memstream(&buf, &len);
-  if (E->out) {
+  emit_text t;
+  char *text = NULL;
+  if (emit_text_begin(E, &t)) {
     if (ps->init)
       print_init_lhs(E, *s);
     else
       emit_print_lhs(E, *s);
-    fclose(E->out);
-  } else {
-    buf = NULL;
+    text = emit_text_end(E, &t);
   }
-  E->out = saved;
   emit_unbind_indices(E, *s);
-  return buf;
+  return text;
 }
 
 /* The statements of a chain from children[i] on: how many consecutive
@@ -1436,10 +1431,6 @@ static int chain_length(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, i
   return len;
 }
 
-/* A chain (chain_length) in a local: { T aotc_chain = first's value; the
- * updates of aotc_chain; LHS = aotc_chain; }, one store instead of one
- * store and one load per statement (the compiler cannot keep the element
- * in a register: the output may alias the input). */
 /* Binds the statement of child i of list (a user node). */
 static const ir_stmt *bind_child(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, poly_stmt *ps)
 {
@@ -1449,6 +1440,10 @@ static const ir_stmt *bind_child(emit_fn *E, __isl_keep isl_ast_node_list *list,
   return s;
 }
 
+/* A chain (chain_length) in a local: { T aotc_chain = first's value; the
+ * updates of aotc_chain; LHS = aotc_chain; }, one store instead of one
+ * store and one load per statement (the compiler cannot keep the element
+ * in a register: the output may alias the input). */
 static void print_chain(emit_fn *E, __isl_keep isl_ast_node_list *list, int i, int len)
 {
   poly_stmt ps;
@@ -1629,6 +1624,24 @@ void emit_print_node(emit_fn *E, __isl_keep isl_ast_node *node)
 /* ------------------------------------------------------------------------
  * Lines and blocks at the current indentation
  * ------------------------------------------------------------------------ */
+
+bool emit_text_begin(emit_fn *E, emit_text *t)
+{
+  t->saved = E->out;
+  t->buf = NULL;
+  t->len = 0;
+  FILE *mem = open_memstream(&t->buf, &t->len);
+  if (mem)
+    E->out = mem;
+  return mem != NULL;
+}
+
+char *emit_text_end(emit_fn *E, emit_text *t)
+{
+  fclose(E->out);
+  E->out = t->saved;
+  return t->buf;
+}
 
 void emit_line(emit_fn *E, const char *fmt, ...)
 {

@@ -197,6 +197,16 @@ void emit_line(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2
 /* `TEXT {` and one level deeper; emit_close_block ends it. */
 void emit_open_block(emit_fn *E, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void emit_close_block(emit_fn *E);
+/* Printing into a string: emit_text_begin points E->out at a memory stream
+ * (false, E->out unchanged, if none opens); emit_text_end points it back
+ * and returns what was printed (malloc'ed). */
+typedef struct emit_text {
+  FILE *saved;
+  char *buf;
+  size_t len;
+} emit_text;
+bool emit_text_begin(emit_fn *E, emit_text *t);
+char *emit_text_end(emit_fn *E, emit_text *t);
 
 /* ---- emit_print.c: values, sizes, accesses */
 

@@ -215,23 +215,16 @@ static bool set_extent_value(const ir_func *f, const sched_contraction *c, const
 /* The product of the ranges of set[0..n-1] as a C expression (malloc'ed). */
 static char *set_extent_text(emit_fn *E, const sched_contraction *c, const int *set, int n)
 {
-  char *buf = NULL;
-  size_t len;
-  FILE *saved = E->out;
-  E->out = open_memstream(&buf, &len);
-  if (!E->out) {
-    E->out = saved;
+  emit_text text;
+  if (!emit_text_begin(E, &text))
     return NULL;
-  }
   fputc('(', E->out);
   for (int t = 0; t < n; t++) {
     fputs(t ? " * " : "", E->out);
     emit_print_size(E, E->f->stmts[c->stmt]->index[set[t]].hi);
   }
   fputc(')', E->out);
-  fclose(E->out);
-  E->out = saved;
-  return buf;
+  return emit_text_end(E, &text);
 }
 
 /* Floats one thread packs into, for extents m, n, k (C expressions). */
@@ -643,8 +636,7 @@ static bool rows_spread(int64_t ldb, int kc)
  * rows reads each panel many times, where the packed panel's contiguous
  * stream wins (sgemm 1000: 0.89 of OpenBLAS in place, 0.95 packed): only
  * up to IN_PLACE_ROW_TILES tiles of rows (192 rows of 12), of constant
- * extents, with rows
- * that spread over the cache (rows_spread). The last panel of a block,
+ * extents, with rows that spread over the cache (rows_spread). The last panel of a block,
  * when partial, is still packed (zeros past the columns). Not for B
  * packed in advance, nor for the shared panels of AOTC_SHARED_B. */
 static int b_in_place_depth(const emit_fn *E, int ci)
@@ -720,8 +712,10 @@ static void print_panel(emit_fn *E, int ci, int op)
   int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], op, width);
   if (per > 0)
     fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
-  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d, %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
-          width, width);
+  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
+          width);
+  if (op)
+    fprintf(E->out, ", %d", width); /* B's rows, packed */
 }
 
 /* For B read in place: its panel's first float at depth aotc_pc
