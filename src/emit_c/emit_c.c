@@ -289,6 +289,8 @@ static void print_helpers(FILE *out, const emit_module *em)
   const emit_target *tg = em->tg;
   if (em->need_thread)
     print_guarded(out, "thread", NULL, tg->thread_num);
+  if (em->need_align)
+    emit_print_align_macro(out);
   emit_ukernel_print_defs(out, em);
   emit_vmath_print_defs(out, em);
   for (int h = 0; h < EMIT_H_COUNT; h++)

@@ -47,6 +47,7 @@ typedef struct emit_module {
   bool helper[EMIT_H_COUNT];
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT]; /* typed helpers */
   bool need_thread;  /* aotc_thread(): the thread's number */
+  bool need_align;   /* AOTC_ALIGN(n) on local arrays (emit_ukernel.c) */
   bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
   int n_ukr;         /* micro-kernels the code calls (distinct register tile, vector width, B's reading) */
   sched_blocks *ukr; /* room for every contraction of the plan */
@@ -318,6 +319,8 @@ bool emit_grouped_print_kernel(emit_fn *E, const emit_kernel *k);
 void emit_ukernel_print_contraction(emit_fn *E, int ci);
 /* The definitions of the micro-kernels the module's code calls. */
 void emit_ukernel_print_defs(FILE *out, const emit_module *em);
+/* #define AOTC_ALIGN(n): an alignment asked of a local array (GCC), once. */
+void emit_print_align_macro(FILE *out);
 /* Workspace bytes of the packing buffers: a constant for a function
  * without parameters (-1 if unknown), else an expression of the sizes. */
 int64_t emit_ukernel_static_pack_bytes(const emit_fn *E);

@@ -96,7 +96,10 @@ const emit_target emit_target_c = {
     .barrier = NULL,
     .thread_index = NULL,
     .block_index = NULL,
-    .vector_guard = "#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))\n",
+    /* AOTC_NO_VECTORS (-D when building the emitted C) takes the scalar
+     * loops written beside each use of GCC's vector types */
+    .vector_guard = "#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)) && \\\n"
+                    "    !defined(AOTC_NO_VECTORS)\n",
     .vector_type = "typedef float aotc_vf%d __attribute__((__vector_size__(%d), __may_alias__, __aligned__(4)));\n",
     .fp_contract = "#if !defined(__clang__)\n__attribute__((optimize(\"fp-contract=fast\")))\n#endif\n",
     /* gcc's -O2 vectorises only loops that need no run-time checks or

@@ -157,8 +157,9 @@ static void print_ukr_scalar(FILE *out, const sched_blocks *b)
 /* AOTC_ALIGN(n): the tile's alignment, stated. gcc 12 at -O2 for AVX-512
  * vectorises a local tile of 12 floats with aligned stores and, in a leaf
  * function, leaves the stack 8 bytes off them (a crash); asking for the
- * alignment makes it realign the frame. */
-static void print_align_macro(FILE *out)
+ * alignment makes it realign the frame (as do the window kernel's planes
+ * in an OpenMP region's outlined function, emit_window.c). */
+void emit_print_align_macro(FILE *out)
 {
   fputs("#ifndef AOTC_ALIGN\n#if defined(__GNUC__)\n#define AOTC_ALIGN(n) __attribute__((__aligned__(n)))\n"
         "#else\n#define AOTC_ALIGN(n)\n#endif\n#endif\n",
@@ -179,7 +180,7 @@ static void print_ukr(FILE *out, const emit_target *tg, const sched_blocks *b, b
     fputs(tg->fp_contract, out);
     fputs("#endif\n", out);
   }
-  print_align_macro(out);
+  emit_print_align_macro(out);
   fprintf(out, "%s void ", tg->fn_qualifier[EMIT_FN_UKERNEL]);
   print_ukr_name(out, b, strided);
   fputs("(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t rs, int64_t cs,\n"

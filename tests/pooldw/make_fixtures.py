@@ -26,7 +26,8 @@ flat pointwise pass on narrow outputs (SiLU on 7x7 and 14x14, then before
 an SE block). Then grouped 3x3 convolutions with 2, 4 and 8 groups of 6 to 32
 channels (stride 1, dilation 2, stride 2). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
-path run.sh expects them to take.
+path run.sh expects them to take. Last, a 64-column output (64-byte vectors)
+and 32-column ones whose passes end in registers (a residual, stride 2).
 """
 import os
 import sys
@@ -186,6 +187,17 @@ def wide_cases(gen):
     ]
 
 
+def fused_cases(gen):
+    """Outputs whose rows are whole vectors (32 columns of 8-float vectors):
+    the plane kernel ends each pass's rows from its sums (emit_window.c,
+    print_pass_ends), a residual read at the right column, 10 rows (the
+    last pass past the output), and stride 2."""
+    return [
+        ("dw3_s1_residual_w32", Residual(depthwise(8, 3, 1, nn.ReLU6(), gen)), (2, 8, 10, 32), "fused"),
+        ("dw3_s2_relu6_w32", depthwise(16, 3, 2, nn.ReLU6(), gen), (2, 16, 16, 64), "fused"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -201,7 +213,7 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases):
+    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -25,6 +25,11 @@
 #              the strip's sums (`aotc_ww < aotc_nr * `)
 #   wide       a depthwise plane kernel (as depthwise) over 64 output columns, in
 #              64-byte vectors (`aotc_q += 16`)
+#   fused      a depthwise plane kernel whose output rows are whole vectors:
+#              each pass's sums go through the pointwise statements to the
+#              output from a vector's worth of locals (`float aotc_t[`), no
+#              pass over a strip of sums; run again with the emitted C built
+#              under -DAOTC_NO_VECTORS (the scalar loops beside the vectors)
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
 #   grouped    a stride-1 grouped convolution as the direct kernel
@@ -96,6 +101,13 @@ window() {
     { echo "a padding condition in the window's stores"; return 1; }
 }
 
+# fused FILE: each pass's rows ended from its sums, no per-row pass.
+fused() {
+  grep -q "float aotc_t\[" "$1" && grep -q "aotc_ww < aotc_x0 + " "$1" ||
+    { echo "the passes' ends not fused"; return 1; }
+  absent "$1" "aotc_acc = &aotc_o\[(aotc_wh - aotc_h0)"
+}
+
 # flat FILE: the plane kernel's pointwise statements in one flat pass.
 flat() {
   grep -q "aotc_ww < aotc_nr \* " "$1" || { echo "no flat pointwise pass"; return 1; }
@@ -116,10 +128,14 @@ path() {
   pool | depthwise) window "$c" "$2" plane ;;
   rows-*) window "$c" "${2#rows-}" row ;;
   default-*)
-    if [ "$2" = default-depthwise ] || [ "$2" = default-wide ]; then window "$c" depthwise plane; else taps "$c" && chained "$1" "$c"; fi ;;
+    case $2 in
+    default-depthwise | default-wide | default-fused) window "$c" depthwise plane ;;
+    *) taps "$c" && chained "$1" "$c" ;;
+    esac ;;
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" ;;
   wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } ;;
+  fused) window "$c" depthwise plane && fused "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
   grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
@@ -145,6 +161,8 @@ other() {
 # Nth case only (CI's shorter variant; every case's own path and output
 # are always checked).
 sample=${POOLDW_SAMPLE:-1} case_no=0
+# The compiler under -DAOTC_NO_VECTORS, for the fused cases' scalar run.
+printf '#!/bin/sh\nexec %s -DAOTC_NO_VECTORS "$@"\n' "${CC:-cc}" >"$work/cc-novec" && chmod +x "$work/cc-novec"
 export AOTC_WINDOW=1
 while read -r name kind; do
   suite_selected "$name" "$@" || continue
@@ -153,7 +171,11 @@ while read -r name kind; do
   case_no=$((case_no + 1))
   [ $(((case_no - 1) % sample)) = 0 ] || continue
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
-  case $kind in pool* | depthwise* | wide) ;; *) continue ;; esac
+  if [ "$kind" = fused ]; then
+    why=$(CC=$work/cc-novec OMP_NUM_THREADS=2 run "$name" novec 2)
+    suite_result "$name ($kind, -DAOTC_NO_VECTORS, --threads 2)" $? "$why"
+  fi
+  case $kind in pool* | depthwise* | wide | fused) ;; *) continue ;; esac
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
