@@ -22,7 +22,9 @@
 #              condition, vectorised loops
 #   flat       a depthwise plane kernel (as depthwise) on an output narrower
 #              than 32 columns whose activation runs in one flat pass over
-#              the strip's sums (`aotc_ww < aotc_nr * `)
+#              the strip's sums, here one strip holding the plane: over all
+#              its sums in whole 64-byte vectors (`aotc_ww < N;`, N a
+#              multiple of 16)
 #   wide       a depthwise plane kernel (as depthwise) over 64 output columns, in
 #              64-byte vectors (`aotc_q += 16`)
 #   fused      a depthwise plane kernel whose output rows are whole vectors:
@@ -108,9 +110,13 @@ fused() {
   absent "$1" "aotc_acc = &aotc_o\[(aotc_wh - aotc_h0)"
 }
 
-# flat FILE: the plane kernel's pointwise statements in one flat pass.
+# flat FILE: the plane kernel's pointwise statements in one flat pass over
+# the plane's sums, a whole number of 16-float vectors.
 flat() {
-  grep -q "aotc_ww < aotc_nr \* " "$1" || { echo "no flat pointwise pass"; return 1; }
+  local n
+  n=$(grep -A4 "float \*aotc_acc = aotc_o;" "$1" | sed -n 's/.*aotc_ww < \([0-9]*\); aotc_ww++.*/\1/p' | head -1)
+  [ -n "$n" ] || { echo "no flat pointwise pass over the plane"; return 1; }
+  [ $((n % 16)) = 0 ] || { echo "the flat pass over $n sums, no whole number of vectors"; return 1; }
 }
 
 # pooled FILE: the SE block's global average pool summed in the window
