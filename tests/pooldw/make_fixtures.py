@@ -26,8 +26,9 @@ flat pointwise pass on narrow outputs (SiLU on 7x7 and 14x14, then before
 an SE block). Then grouped 3x3 convolutions with 2, 4 and 8 groups of 6 to 32
 channels (stride 1, dilation 2, stride 2). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
-path run.sh expects them to take. Last, a 64-column output (64-byte vectors)
-and 32-column ones whose passes end in registers (a residual, stride 2).
+path run.sh expects them to take. Last, a 64-column output (64-byte vectors),
+32-column ones whose passes end in registers (a residual, stride 2) and a
+28-column one (64-byte vectors).
 """
 import os
 import sys
@@ -198,6 +199,14 @@ def fused_cases(gen):
     ]
 
 
+def wide28_cases(gen):
+    """A 3x3 window over 28 columns, no multiple of 8: 64-byte vectors
+    (emit_window.c, wide_rows)."""
+    return [
+        ("dw3_s1_relu6_w28", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 12, 28), "wide"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -213,7 +222,8 @@ def main():
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
-    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases):
+    for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases,
+                  wide28_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
