@@ -411,18 +411,20 @@ static bool plane_shape(win_kernel *k)
   return true;
 }
 
-/* Whether rows of w outputs sum in 64-byte vectors (of a window of at
- * most WIN_WIDE_TAPS taps): a multiple of 16 from WIN_WIDE_MIN; or no
- * multiple of 8, in fewer 64-byte vectors than twice the 32-byte ones
- * (MobileNetV2's 3x3 windows, 1 thread, best of five rounds: 28 columns
- * 0.059 to 0.050 ms, 14 columns 0.031 to 0.025, 14 columns of 576
- * channels 0.047 to 0.037). A multiple of 8 stays in whole 32-byte
- * vectors (56 columns at stride 2: 0.20 ms, 0.23 in 64-byte ones, which
- * no longer end the passes in registers). */
-static bool wide_rows(int64_t w)
+/* Whether rows of w outputs of a window of n taps sum in 64-byte vectors:
+ * a multiple of 16 from WIN_WIDE_MIN, at most WIN_WIDE_TAPS taps; or no
+ * multiple of 8, in fewer 64-byte vectors than twice the 32-byte ones,
+ * any window (1 thread, best of several rounds: MobileNetV2's 3x3 over 28
+ * columns 0.059 to 0.050 ms, over 14 columns 0.031 to 0.025 and 0.047 to
+ * 0.037; EfficientNet-B0's 5x5 0.149-0.206 to 0.098-0.133, the model 8.7
+ * to 8.0 ms; ConvNeXt-Tiny's 7x7 over 28 columns 0.255 to 0.164, over 14
+ * 0.148 to 0.077). A multiple of 8 stays in whole 32-byte vectors (56
+ * columns at stride 2: 0.20 ms, 0.23 in 64-byte ones, which no longer end
+ * the passes in registers). */
+static bool wide_rows(int64_t w, int n)
 {
   if (w % 16 == 0)
-    return w >= WIN_WIDE_MIN;
+    return w >= WIN_WIDE_MIN && n <= WIN_WIDE_TAPS;
   return w % 8 != 0 && (w + 15) / 16 * 16 < 2 * ((w + 7) / 8 * 8);
 }
 
@@ -437,7 +439,7 @@ static bool plane_plan(const emit_fn *E, win_kernel *k)
     return false;
   k->q1 = k->dim[3] + k->umax[1];
   k->lanes = (E->pf->sched.vector_bytes < WIN_VECTOR_BYTES ? E->pf->sched.vector_bytes : WIN_VECTOR_BYTES) / 4;
-  if (E->pf->sched.vector_bytes >= 64 && k->n_taps <= WIN_WIDE_TAPS && wide_rows(k->dim[3]))
+  if (E->pf->sched.vector_bytes >= 64 && wide_rows(k->dim[3], k->n_taps))
     k->lanes = 16;
   k->strip = ((WIN_STRIP_FLOATS - (k->n_phases + 1) * k->lanes) / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
   k->rows = k->strip >= WIN_PASS_ROWS ? WIN_PASS_ROWS : 1;

@@ -27,8 +27,8 @@ an SE block). Then grouped 3x3 convolutions with 2, 4 and 8 groups of 6 to 32
 channels (stride 1, dilation 2, stride 2). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take. Last, a 64-column output (64-byte vectors),
-32-column ones whose passes end in registers (a residual, stride 2) and a
-28-column one (64-byte vectors).
+32-column ones whose passes end in registers (a residual, stride 2), a
+3x3 over 28 columns and a 5x5 over 14 (64-byte vectors).
 """
 import os
 import sys
@@ -200,10 +200,11 @@ def fused_cases(gen):
 
 
 def wide28_cases(gen):
-    """A 3x3 window over 28 columns, no multiple of 8: 64-byte vectors
-    (emit_window.c, wide_rows)."""
+    """A 3x3 window over 28 columns and a 5x5 over 14, no multiple of 8:
+    64-byte vectors (emit_window.c, wide_rows)."""
     return [
         ("dw3_s1_relu6_w28", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 12, 28), "wide"),
+        ("dw5_s1_silu_w14", depthwise(8, 5, 1, nn.SiLU(), gen), (2, 8, 14, 14), "wide"),
     ]
 
 

@@ -25,8 +25,8 @@
 #              the strip's sums, here one strip holding the plane: over all
 #              its sums in whole 64-byte vectors (`aotc_ww < N;`, N a
 #              multiple of 16)
-#   wide       a depthwise plane kernel (as depthwise) over 64 or 28 output
-#              columns, in 64-byte vectors (`aotc_q += 16`)
+#   wide       a depthwise plane kernel (as depthwise) over 64, 28 or 14
+#              output columns, in 64-byte vectors (`aotc_q += 16`)
 #   fused      a depthwise plane kernel whose output rows are whole vectors:
 #              each pass's sums go through the pointwise statements to the
 #              output from a vector's worth of locals (`float aotc_t[`), no
