@@ -32,7 +32,7 @@
  * zeros (-inf under max) outside the input; then the taps summed over the
  * flattened planes (q = row * q1 + column, the columns past the output's
  * being sums nobody reads) in passes of four output rows, each pass in
- * whole vectors (WIN_VECTOR_BYTES; 64 bytes over wide rows, WIN_WIDE_MIN):
+ * whole vectors (WIN_VECTOR_BYTES; 64 bytes over wide rows, wide_rows):
  * explicit GCC vectors where the target has them (a weight
  * loaded once a pass, a plane vector once for the taps of the pass that
  * read it), else an omp simd loop; then per row the pointwise statements
@@ -44,8 +44,7 @@
  * statements to the output, so no pass reads a strip of sums back:
  * MobileNetV2's stride-1 windows at 112 and 56 columns, 1 thread,
  * 0.14-0.17 to 0.12-0.14 ms, its stride-2 window 0.26-0.33 to 0.23-0.28
- * ms). No
- * column ranges, no scalar tails
+ * ms; fused_plan). No column ranges, no scalar tails
  * (measured on MobileNetV2's and ConvNeXt's depthwise windows alone: 0.3-0.6
  * of the row kernel's and the per-tap loops' time, at every width from 7 to
  * 112). It needs every tap's box to be exactly the outputs whose read lies
