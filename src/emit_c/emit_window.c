@@ -115,6 +115,11 @@ typedef struct win_kernel {
  * Recognition
  * ------------------------------------------------------------------------ */
 
+static int64_t round_up(int64_t v, int64_t m)
+{
+  return (v + m - 1) / m * m;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
   return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -424,7 +429,7 @@ static bool wide_rows(int64_t w, int n)
 {
   if (w % 16 == 0)
     return w >= WIN_WIDE_MIN && n <= WIN_WIDE_TAPS;
-  return w % 8 != 0 && (w + 15) / 16 * 16 < 2 * ((w + 7) / 8 * 8);
+  return w % 8 != 0 && round_up(w, 16) < 2 * round_up(w, 8);
 }
 
 /* The plane kernel where the code has vectors (not on cortex-m4, whose
@@ -1172,7 +1177,7 @@ static void print_plane_vectors(emit_fn *E, win_kernel *k)
 /* The columns of a row the sums compute: the output's, in whole vectors. */
 static int64_t plane_width(const win_kernel *k)
 {
-  return (k->dim[3] + k->lanes - 1) / k->lanes * k->lanes;
+  return round_up(k->dim[3], k->lanes);
 }
 
 /* aotc_o[q] = the window at q = row * q1 + column for the strip's rows in
@@ -1261,7 +1266,7 @@ static bool flat_plan(const emit_fn *E, const win_kernel *k)
  * first, never stored); else 0 (the strip's, aotc_nr * q1). */
 static int64_t flat_length(const win_kernel *k)
 {
-  return k->strip >= k->dim[2] ? (k->dim[2] * k->q1 + WIN_FLAT_ROUND - 1) / WIN_FLAT_ROUND * WIN_FLAT_ROUND : 0;
+  return k->strip >= k->dim[2] ? round_up(k->dim[2] * k->q1, WIN_FLAT_ROUND) : 0;
 }
 
 /* The pointwise statements over the strip's sums in one pass, the last
@@ -1320,7 +1325,9 @@ static bool fused_plan(const win_kernel *k, bool flat)
 {
   if (flat || k->red != IR_RED_ADD || k->lanes <= 1 || plane_width(k) != k->dim[3])
     return false;
-  for (int i = k->taps_end; i < k->end && k->lanes < 16; i++)
+  if (k->lanes >= 16)
+    return true;
+  for (int i = k->taps_end; i < k->end; i++)
     if (!cheap_value(k->f->stmts[i]->rhs))
       return false;
   return true;
