@@ -103,10 +103,15 @@ window() {
     { echo "a padding condition in the window's stores"; return 1; }
 }
 
-# fused FILE: each pass's rows ended from its sums, no per-row pass.
+# fused FILE: each pass's rows ended from its sums, no per-row pass; the
+# planes and sums ask for their alignment (gcc 12 stored to them with
+# aligned moves in an OpenMP region's unaligned frame under
+# -DAOTC_NO_VECTORS, on MobileNetV2; these small cases do not show it).
 fused() {
   grep -q "float aotc_t\[" "$1" && grep -q "aotc_ww < aotc_x0 + " "$1" ||
     { echo "the passes' ends not fused"; return 1; }
+  grep -q "float aotc_o\[[0-9]*\] AOTC_ALIGN(64);" "$1" && grep -q "float aotc_p0_0\[[0-9]*\] AOTC_ALIGN(64);" "$1" ||
+    { echo "the planes' alignment not asked for"; return 1; }
   absent "$1" "aotc_acc = &aotc_o\[(aotc_wh - aotc_h0)"
 }
 
