@@ -34,6 +34,8 @@
 #              under -DAOTC_NO_VECTORS (the scalar loops beside the vectors)
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
+#   (flat, wide and fused: the C also builds warning-free, -std=c99 -Wall
+#   -Wextra -Werror, with this CPU's vectors and under -DAOTC_NO_VECTORS)
 #   grouped    a stride-1 grouped convolution as the direct kernel
 #              (src/emit_c/emit_grouped.c), not the packed path
 #   grouped-packed  one the direct kernel leaves to the packed path (stride
@@ -115,6 +117,17 @@ fused() {
   absent "$1" "aotc_acc = &aotc_o\[(aotc_wh - aotc_h0)"
 }
 
+# clean FILE: the C builds with -std=c99 -Wall -Wextra -Werror for this
+# CPU, with its vectors and under -DAOTC_NO_VECTORS (a fused kernel's sums
+# are read by the scalar loops alone).
+clean() {
+  local v
+  for v in "" -DAOTC_NO_VECTORS; do
+    ${CC:-cc} -std=c99 -Wall -Wextra -Werror -march=native -fopenmp $v -c "$1" -o "$1.o" >"$1.cc" 2>&1 ||
+      { echo "warnings or errors with '$v': $(grep -m1 -E 'warning|error' "$1.cc")"; return 1; }
+  done
+}
+
 # flat FILE: the plane kernel's pointwise statements in one flat pass over
 # the plane's sums, a whole number of 16-float vectors.
 flat() {
@@ -144,9 +157,10 @@ path() {
     *) taps "$c" && chained "$1" "$c" ;;
     esac ;;
   pool-taps | taps-*) taps "$c" ;;
-  flat) window "$c" depthwise plane && flat "$c" ;;
-  wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } ;;
-  fused) window "$c" depthwise plane && fused "$c" ;;
+  flat) window "$c" depthwise plane && flat "$c" && clean "$c" ;;
+  wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } &&
+    clean "$c" ;;
+  fused) window "$c" depthwise plane && fused "$c" && clean "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
   grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
