@@ -291,6 +291,8 @@ static void print_helpers(FILE *out, const emit_module *em)
     print_guarded(out, "thread", NULL, tg->thread_num);
   if (em->need_align)
     emit_print_align_macro(out);
+  if (em->need_copy_run)
+    emit_ukernel_print_copy_run(out);
   emit_ukernel_print_defs(out, em);
   emit_vmath_print_defs(out, em);
   for (int h = 0; h < EMIT_H_COUNT; h++)

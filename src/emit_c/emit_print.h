@@ -48,6 +48,7 @@ typedef struct emit_module {
   bool min_of[IR_TYPE_COUNT], max_of[IR_TYPE_COUNT], abs_of[IR_TYPE_COUNT]; /* typed helpers */
   bool need_thread;  /* aotc_thread(): the thread's number */
   bool need_align;   /* AOTC_ALIGN(n) on local arrays (emit_ukernel.c) */
+  bool need_copy_run; /* aotc_copy_run: masked 16-lane copies of a packed panel's runs (emit_ukernel.c) */
   bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
   int n_ukr;         /* micro-kernels the code calls (distinct register tile, vector width, B's reading) */
   sched_blocks *ukr; /* room for every contraction of the plan */
@@ -321,6 +322,7 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci);
 void emit_ukernel_print_defs(FILE *out, const emit_module *em);
 /* #define AOTC_ALIGN(n): an alignment asked of a local array (GCC), once. */
 void emit_print_align_macro(FILE *out);
+void emit_ukernel_print_copy_run(FILE *out);
 /* Workspace bytes of the packing buffers: a constant for a function
  * without parameters (-1 if unknown), else an expression of the sizes. */
 int64_t emit_ukernel_static_pack_bytes(const emit_fn *E);

@@ -33,7 +33,10 @@
 #                     partial last panel still packed; the micro-kernel's `_s` variant)
 #   packed-RxC        as direct-RxC, every panel of the input packed (rows 4 KiB apart, or
 #                     many rows of weights)
-# and a grouped and a Winograd case again on two threads.
+# and a grouped and a Winograd case again on two threads. Two direct cases
+# whose input panels cross rows (7 and 14 pixels) again for x86-64-v4: the
+# runs copied by masked moves (aotc_copy_run), warning-free with and
+# without vectors, and under -DAOTC_NO_VECTORS against PyTorch's output.
 #
 #   AOTC=build/aotc tests/conv/run.sh [NAME...]
 #
@@ -118,6 +121,23 @@ in_place() {
   fi
 }
 
+# masked_runs NAME: the direct product for x86-64-v4 copies its input's runs
+# with aotc_copy_run (at least twice: a full panel and the last), builds
+# with -std=c99 -Wall -Wextra -Werror (AVX-512 on, and -DAOTC_NO_VECTORS),
+# and the native build matches PyTorch's output.
+masked_runs() {
+  AOTC_WINOGRAD=0 "$AOTC" "$here/$1.onnx" --cpu x86-64-v4 -o "$work/runs/$1.c" >"$work/runs/$1.log" 2>&1 ||
+    { echo "compile failed: $(grep -m1 error "$work/runs/$1.log")"; return 1; }
+  [ "$(grep -c "aotc_copy_run(&aotc_d\[" "$work/runs/$1.c")" -ge 2 ] ||
+    { echo "fewer than two masked runs (aotc_copy_run) in the C"; return 1; }
+  local v
+  for v in -march=x86-64-v4 -DAOTC_NO_VECTORS; do
+    ${CC:-cc} -std=c99 -Wall -Wextra -Werror -fopenmp $v -c "$work/runs/$1.c" -o "$work/runs/$1.o" \
+      >"$work/runs/$1.cc" 2>&1 || { echo "warnings or errors with $v: $(grep -m1 -E 'warning|error' "$work/runs/$1.cc")"; return 1; }
+  done
+  run "$1" runs 0
+}
+
 while read -r name path; do
   suite_selected "$name" "$@" || continue
   case $path in
@@ -158,6 +178,17 @@ while read -r name path; do
     why=$(vectorised "$name"); suite_result "$name (output transform vectorised, x86-64-v3 -O2)" $? "$why" ;;
   esac
 done <"$here/cases.txt"
+# Panels of the input that cross its rows (7 and 14 pixels wide), on x86:
+# the runs copied by masked 16-lane moves (aotc_copy_run), the full panels'
+# and the last, partial one's; then the same C under -DAOTC_NO_VECTORS (the
+# loops beside them).
+printf '#!/bin/sh\nexec %s -DAOTC_NO_VECTORS "$@"\n' "${CC:-cc}" >"$work/cc-novec" && chmod +x "$work/cc-novec"
+for name in dense_n49_7x7 dense_b2_14x14; do
+  suite_selected "$name" "$@" || continue
+  mkdir -p "$work/runs" "$work/novec"
+  why=$(masked_runs "$name"); suite_result "$name (panels across rows as masked runs)" $? "$why"
+  why=$(CC=$work/cc-novec run "$name" novec 0); suite_result "$name (-DAOTC_NO_VECTORS)" $? "$why"
+done
 # Two threads (OpenMP): the batched products split across threads.
 for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16 narrow_n36_k288 inplace_m24_20x30; do
   suite_selected "$name" "$@" || continue
