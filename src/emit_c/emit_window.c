@@ -78,6 +78,8 @@
 #define WIN_WIDE_TAPS 9       /* but a window of at most 9 taps over rows of at least WIN_WIDE_MIN */
 #define WIN_WIDE_MIN 64       /* outputs, a multiple of 16, takes 64-byte vectors (MobileNetV2's
                                  3x3 at 112x112: 0.120 ms against 0.141), as do some others (wide_rows) */
+#define WIN_PREFETCH_BYTES (32 << 20) /* a plane kernel's input past this (a last-level cache) prefetches
+                                         the next plane's rows as it copies this one's (next_plane) */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -1026,6 +1028,19 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
   print_plane_run(E, k, a, -1, "aotc_y", all_lo, all_hi, false);
 }
 
+/* Whether the plane kernel's input is past WIN_PREFETCH_BYTES: it comes
+ * from memory, not from the caches, and each row copied prefetches the same
+ * row of the next plane (the next channel's, in NCHW order). MobileNetV2 at
+ * batch 8, 1 thread (bench/kernel_times.py): features.2's window over a
+ * 38.5 MB input 3.12-3.18 -> 2.04-2.12 ms; with inputs of 12.8-14.4 MB,
+ * which the last-level cache holds, as much faster as slower (features.3
+ * 1.10 -> 1.02-1.05, features.4 0.58-0.63 -> 0.69-0.72), and at batch 1
+ * slower (features.2 0.140 -> 0.158). */
+static bool next_plane(const win_kernel *k)
+{
+  return k->dim[0] * k->dim[1] * k->in[0] * k->in[1] * (int64_t)sizeof(float) > (int64_t)WIN_PREFETCH_BYTES;
+}
+
 /* Plane row aotc_y of row phase a: input row (aotc_h0 + y) * stride + a +
  * omin, the padding outside the input. */
 static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
@@ -1036,6 +1051,15 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
             (long long)(a + k->omin[0]));
   emit_open_block(E, "if (aotc_sr >= 0 && aotc_sr < %lld)", (long long)k->in[0]);
   emit_line(E, "const float *aotc_r = aotc_xp + aotc_sr * %lld;", (long long)k->in[1]);
+  if (next_plane(k)) {
+    fputs("#if defined(__GNUC__)\n", E->out);
+    emit_open_block(E, "if (aotc_wq + 1 < %lld)", (long long)(k->dim[0] * k->dim[1]));
+    emit_open_block(E, "for (int64_t aotc_pf = 0; aotc_pf < %lld; aotc_pf += 16)", (long long)k->in[1]);
+    emit_line(E, "__builtin_prefetch(aotc_r + %lld + aotc_pf);", (long long)(k->in[0] * k->in[1]));
+    emit_close_block(E);
+    emit_close_block(E);
+    fputs("#endif\n", E->out);
+  }
   print_plane_row(E, k, a);
   emit_close_block(E);
   emit_open_block(E, "else");

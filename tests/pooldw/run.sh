@@ -43,6 +43,9 @@
 #   se         the pooled vector, the two small products and the gate stay
 #              off the packed path (no `aotc_ukr_`), no padded copy
 #   matvec     the classifier's product streams the weights (no `aotc_ukr_`)
+# dw3_s2_large (make_text_cases.py, no data saved) is only compiled: its
+# input is past a last-level cache and the plane kernel prefetches the next
+# plane's rows (a small input does not), warning-free.
 # Without AOTC_WINDOW, the plane kernel takes every depthwise case and
 # leaves the pools to the per-tap statements, a max pool's taps on one
 # element in a local (`aotc_chain`). Every case
@@ -212,4 +215,24 @@ while read -r name kind; do
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
 done <"$here/cases.txt"
+# Compiled only (make_text_cases.py): the plane kernel over an input past a
+# last-level cache (38.5 MB) prefetches the next plane's rows as it copies
+# a plane's, and builds warning-free; a small one (dw3_s2_relu6_w32) does not.
+prefetch() {
+  local c=$work/c/$1.c
+  mkdir -p "$work/c"
+  "$AOTC" "$here/$1.onnx" -o "$c" >"$c.log" 2>&1 || { echo "compile failed: $(grep -m1 error "$c.log")"; return 1; }
+  if grep -q "__builtin_prefetch(aotc_r + " "$c"; then
+    [ "$2" = yes ] || { echo "the next plane prefetched"; return 1; }
+  else
+    [ "$2" = no ] || { echo "no prefetch of the next plane"; return 1; }
+  fi
+  clean "$c"
+}
+if suite_selected dw3_s2_large "$@"; then
+  why=$(prefetch dw3_s2_large yes); suite_result "dw3_s2_large (input past the cache: next plane prefetched)" $? "$why"
+fi
+if suite_selected dw3_s2_relu6_w32 "$@"; then
+  why=$(prefetch dw3_s2_relu6_w32 no); suite_result "dw3_s2_relu6_w32 (input in the cache: no prefetch)" $? "$why"
+fi
 suite_end
