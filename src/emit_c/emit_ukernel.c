@@ -504,6 +504,22 @@ static bool masked_runs(const emit_fn *E, const ir_expr *read, int inner)
   return true;
 }
 
+/* The panel's first lane aotc_l0 as the outer lanes (an odometer) and the
+ * innermost one's start aotc_s. */
+static void print_run_start(emit_fn *E, const int *lanes, int n_lanes)
+{
+  const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
+  emit_indent(E);
+  fputs("const int64_t aotc_lo = aotc_l0 / ", E->out);
+  emit_print_size(E, inner);
+  fputs(";\n", E->out);
+  print_decompose(E, lanes, n_lanes - 1, "aotc_lo", true);
+  emit_indent(E);
+  fputs("int64_t aotc_s = aotc_l0 % ", E->out);
+  emit_print_size(E, inner);
+  fputs(";\n", E->out);
+}
+
 /* The runs of one depth step of a panel as masked copies (under
  * COPY_RUN_GUARD). Full panels (lane_end NULL): aotc_s and the outer lanes
  * are the caller's (print_pack_runs). The last panel (lane_end its end):
@@ -517,15 +533,7 @@ static void print_masked_runs(emit_fn *E, const ir_expr *read, int width, const 
   emit_line(E, "{");
   E->indent++;
   if (lane_end) {
-    emit_indent(E);
-    fputs("const int64_t aotc_lo = aotc_l0 / ", E->out);
-    emit_print_size(E, inner);
-    fputs(";\n", E->out);
-    print_decompose(E, lanes, n_lanes - 1, "aotc_lo", true);
-    emit_indent(E);
-    fputs("int64_t aotc_s = aotc_l0 % ", E->out);
-    emit_print_size(E, inner);
-    fputs(";\n", E->out);
+    print_run_start(E, lanes, n_lanes);
     emit_line(E, "const int64_t aotc_ln = aotc_min(%d, %s - aotc_l0);", width, lane_end);
   } else {
     emit_line(E, "const int64_t aotc_ln = %d;", width);
@@ -545,8 +553,7 @@ static void print_masked_runs(emit_fn *E, const ir_expr *read, int width, const 
   emit_line(E, "aotc_s = 0;");
   print_odometer_step(E, lanes, n_lanes - 1);
   emit_close_block(E);
-  if (lane_end)
-  {
+  if (lane_end) {
     emit_line(E, "for (; aotc_l < %d; aotc_l++)", width);
     E->indent++;
     emit_line(E, "aotc_d[aotc_p * %d + aotc_l] = 0.0f;", width);
@@ -568,15 +575,7 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
   char w[16];
   snprintf(w, sizeof(w), "%d", width);
-  emit_indent(E);
-  fputs("const int64_t aotc_lo = aotc_l0 / ", E->out);
-  emit_print_size(E, inner);
-  fputs(";\n", E->out);
-  print_decompose(E, lanes, n_lanes - 1, "aotc_lo", true);
-  emit_indent(E);
-  fputs("int64_t aotc_s = aotc_l0 % ", E->out);
-  emit_print_size(E, inner);
-  fputs(";\n", E->out);
+  print_run_start(E, lanes, n_lanes);
   emit_indent(E);
   fprintf(E->out, "if (aotc_s + %d <= ", width);
   emit_print_size(E, inner);
