@@ -655,10 +655,12 @@ cudaError_t check_config(const aotc_sim_site *site, const void *kernel, dim3 g, 
   unsigned long long threads = (unsigned long long)b.x * b.y * b.z;
   if (!aotc_sim_stream_valid(stream))
     return cudaErrorInvalidResourceHandle;
+  /* CUDA 13.0 on an H200 (tests/gpu/run.sh, bench/RESULTS.md) answers these two with
+   * cudaErrorInvalidValue, not cudaErrorInvalidConfiguration */
   if ((!g.x || !g.y || !g.z || !b.x || !b.y || !b.z) && config_error(site, "a zero dimension"))
-    return cudaErrorInvalidConfiguration;
+    return cudaErrorInvalidValue;
   if ((threads > 1024 || b.z > 64) && config_error(site, "more than 1024 threads per block"))
-    return cudaErrorInvalidConfiguration;
+    return cudaErrorInvalidValue;
   if ((g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535) && config_error(site, "grid too large"))
     return cudaErrorInvalidConfiguration;
   if (shmem > aotc_sim_max_dynamic_shared(kernel) &&

@@ -38,8 +38,11 @@ emitted_gpu() {
   local line w f e ins outs side tok a args m
   if [ ! -x "$AOTC" ]; then skip "emitted CUDA (no aotc at $AOTC)"; return; fi
   ${CC:-cc} -O2 -o "$build/npycmp" "$root/tests/e2e/npycmp.c" -lm || { fail "npycmp build"; return; }
+  local n=0 every=${GPU_SAMPLE:-1} start=${GPU_SAMPLE_START:-0}
   while read -r line; do
     case $line in '' | '#'*) continue ;; esac
+    n=$((n + 1))
+    [ $(((n - 1) % every)) = $((start % every)) ] || continue
     read -r -a w <<<"$line"
     f=${w[0]} e=${w[1]} ins="" outs="" side=in args=()
     for tok in "${w[@]:2}"; do

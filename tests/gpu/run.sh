@@ -4,9 +4,11 @@
 # tests/cudasim/cases.txt (each compares its output with the C reference in the harness),
 # then, when compute-sanitizer is present, runs racecheck, synccheck and memcheck on them
 # and checks that the catch-a-bug kernels are caught there too (a matmul without a barrier:
-# racecheck hazards; divergent barriers: synccheck errors; an out-of-bounds shared read:
-# memcheck, reported as informational since one element past a small shared array can lie
-# inside the block's shared window; a shuffle half a warp reaches: synccheck, informational).
+# racecheck hazards; two different barriers: synccheck errors; a barrier in divergent code
+# or after an early exit: synccheck, informational (not reported on an H200 with CUDA 13.0);
+# an out-of-bounds shared read: memcheck, reported as informational since one element past a
+# small shared array can lie inside the block's shared window; a shuffle half a warp reaches:
+# synccheck, informational).
 #
 # Then the CUDA that aotc emits (needs AOTC, default build/aotc): every case of
 # tests/kernels/manifest.txt and the model fixtures with `aotc run --target cuda` against their
@@ -15,7 +17,9 @@
 # (sgemm_bench.cu), whose line is appended to bench/RESULTS.md with RECORD=1; SGEMM_MIN_RATIO
 # (default 0: informational) fails the run below that fraction of cuBLAS. Then `aotc tune --target
 # cuda` on that matmul (GPU_TUNE_TRIALS candidates, default 24) and the tuned SGEMM against
-# cuBLAS, recorded the same way.
+# cuBLAS, recorded the same way. GPU_SAMPLE=N runs every Nth case of the manifest only (a
+# short lease: each case is an nvcc build), from case GPU_SAMPLE_START (0-based, default 0);
+# GPU_BENCH=0 leaves out the SGEMM benchmarks and the tuning.
 #
 # Without a GPU (nvidia-smi absent or failing) or without nvcc, everything is reported as
 # skipped. Ends with `N passed, N failed, N skipped`. NVCC and COMPUTE_SANITIZER override
@@ -37,7 +41,11 @@ fail() {
 }
 
 mapfile -t cases < <(grep -v '^#' $src/cases.txt)
-bugs=("divergent_barrier 100" "exit_before_barrier 100" "two_barriers 100")
+# synccheck catches two_barriers on the GPU; on an H200 with CUDA 13.0 it reported nothing for
+# the other two (independent thread scheduling; the simulator catches all three), so those are
+# informational here.
+bugs=("two_barriers 100")
+bugs_info=("divergent_barrier 100" "exit_before_barrier 100")
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 sanitizer=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer ||
                                  echo /usr/local/cuda/bin/compute-sanitizer)}
@@ -107,6 +115,7 @@ sanitizer_suite() {
   sanitize racecheck gpu-drop1 caught matmul 37 45 29
   sanitize racecheck gpu-drop2 caught matmul 37 45 29
   for c in "${bugs[@]}"; do sanitize synccheck gpu caught $c; done
+  for c in "${bugs_info[@]}"; do sanitize synccheck gpu info $c; done
   sanitize memcheck gpu info shared_oob 100
   sanitize synccheck gpu info partial_warp_shuffle 100
 }
@@ -127,7 +136,11 @@ run_case gpu matmul_reg 1000 1000 1000
 sanitizer_suite
 source "$root/tests/gpu/emitted.sh"
 emitted_gpu
-sgemm_vs_cublas
-tuned_sgemm_vs_cublas
+if [ "${GPU_BENCH:-1}" = 0 ]; then
+  skip "SGEMM vs cuBLAS, aotc tune --target cuda (GPU_BENCH=0)"
+else
+  sgemm_vs_cublas
+  tuned_sgemm_vs_cublas
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
