@@ -129,12 +129,24 @@ static void print_combine(emit_fn *E, ir_reduction red, const char *a, const cha
     fprintf(E->out, combine_fmt[red], a, b, a, b, a);
 }
 
-/* { const int64_t IT = START; const T aotc_v = RHS; ACC = ACC op aotc_v; } */
+/* { const int64_t IT = START; const T aotc_v = RHS; ACC = ACC op aotc_v; },
+ * in a fused loop with the map's statement first (it binds its own
+ * indices; s's are bound again after it). */
 static void print_step_into(emit_fn *E, const ir_stmt *s, const char *it, const char *start, const char *a)
 {
   emit_indent(E);
-  fprintf(E->out, "{ const int64_t %s = %s; const %s aotc_v = ", it, start,
-          emit_type_name(E, E->f->tensors[s->tensor]->type));
+  fprintf(E->out, "{ const int64_t %s = %s;", it, start);
+  if (E->rows_map) {
+    fputc('\n', E->out);
+    E->indent++;
+    emit_print_node(E, E->rows_map);
+    bind(E, E->rows_red);
+    emit_indent(E);
+    E->indent--;
+  } else {
+    fputc(' ', E->out);
+  }
+  fprintf(E->out, "const %s aotc_v = ", emit_type_name(E, E->f->tensors[s->tensor]->type));
   emit_print_rhs(E, s);
   fputs("; ", E->out);
   print_combine(E, s->red, a, "aotc_v");
@@ -277,7 +289,10 @@ static int streamed_reads(const ir_expr *e, int x, const ir_expr **found, int n,
 static void print_prefetch(emit_fn *E, const ir_stmt *s, const char *it, const char *lo)
 {
   const ir_expr *reads[2];
-  int x = loop_index(E, s, it), n = x < 0 ? 0 : streamed_reads(s->rhs, x, reads, 0, 2);
+  /* Not in a fused map and reduction: the reduction reads the element the
+   * map has just written, and fetching the output's lines ahead cost
+   * softmax 0.87 -> 0.73 of a memcpy (bench/RESULTS.md). */
+  int x = E->rows_map ? -1 : loop_index(E, s, it), n = x < 0 ? 0 : streamed_reads(s->rhs, x, reads, 0, 2);
   if (n == 0)
     return;
   fputs("#if defined(__GNUC__)\n", E->out);
@@ -290,6 +305,71 @@ static void print_prefetch(emit_fn *E, const ir_stmt *s, const char *it, const c
       fprintf(E->out, " + %d);", PREFETCH_AHEAD + line);
     }
   fputs(" }\n#endif\n", E->out);
+}
+
+/* The lanes' blocks with AVX-512 intrinsics, when the value reduced (or
+ * the fused map's, E->rows_map) calls a helper with a 16-lane form and is
+ * otherwise printable 16 lanes at a time (emit_vmath_vec_ok): two vectors
+ * of accumulators in registers, loaded from and stored back to the lane
+ * array around the loop; the map's vector stored where the map writes.
+ * false: nothing printed. */
+static bool print_vector_lanes(emit_fn *E, const ir_stmt *s, const char *it, const char *lo)
+{
+  static const char *const combine[] = {[IR_RED_ADD] = "_mm512_add_ps(aotc_w%d, aotc_v)",
+                                        [IR_RED_MAX] = "_mm512_max_ps(aotc_v, aotc_w%d)",
+                                        [IR_RED_MIN] = "_mm512_min_ps(aotc_v, aotc_w%d)"};
+  const ir_stmt *m = NULL;
+  int calls = 0, x;
+  if (RED_LANES != 32 || E->f->tensors[s->tensor]->type != IR_F32)
+    return false;
+  if (E->rows_map) {
+    m = bind(E, E->rows_map);
+    x = m ? loop_index(E, m, it) : -1;
+    bool ok = x >= 0 && m->lhs[m->n_lhs - 1] == x && E->f->tensors[m->tensor]->type == IR_F32 &&
+              emit_vmath_vec_ok(E, m, m->rhs, x, &calls);
+    if (m)
+      emit_unbind_indices(E, m);
+    bind(E, E->rows_red);
+    if (!ok || calls == 0)
+      return false;
+  } else {
+    x = loop_index(E, s, it);
+    if (x < 0 || !emit_vmath_vec_ok(E, s, s->rhs, x, &calls) || calls == 0)
+      return false;
+  }
+  fputs(EMIT_AVX512_GUARD, E->out);
+  emit_line(E, "__m512 aotc_w0 = _mm512_loadu_ps(aotc_l), aotc_w1 = _mm512_loadu_ps(aotc_l + 16);");
+  emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nl; aotc_q += 1)");
+  print_prefetch(E, s, it, lo);
+  for (int v = 0; v < 2; v++) {
+    emit_indent(E);
+    fprintf(E->out, "{ const int64_t %s = %s + aotc_q * %d + %d;\n", it, lo, RED_LANES, 16 * v);
+    E->indent++;
+    emit_indent(E);
+    fputs("const __m512 aotc_v = ", E->out);
+    const ir_stmt *val = m ? bind(E, E->rows_map) : s;
+    E->stmt = val;
+    emit_vmath_vec_print(E, val, val->rhs, x);
+    fputs(";\n", E->out);
+    if (m) {
+      emit_indent(E);
+      fputs("_mm512_storeu_ps(&", E->out);
+      emit_print_lhs(E, m);
+      fputs(", aotc_v);\n", E->out);
+      emit_unbind_indices(E, m);
+      bind(E, E->rows_red);
+    }
+    emit_indent(E);
+    fprintf(E->out, "aotc_w%d = ", v);
+    fprintf(E->out, combine[s->red], v);
+    fputs("; }\n", E->out);
+    E->indent--;
+  }
+  emit_close_block(E);
+  emit_line(E, "_mm512_storeu_ps(aotc_l, aotc_w0);");
+  emit_line(E, "_mm512_storeu_ps(aotc_l + 16, aotc_w1);");
+  fputs("#else\n", E->out);
+  return true;
 }
 
 static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, const char *lo, const char *n)
@@ -308,6 +388,7 @@ static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, c
   if (s->red == IR_RED_ADD)
     emit_line(E, "aotc_l[0] = aotc_i;");
   emit_line(E, "const int64_t aotc_nl = %s / %d;", n, RED_LANES);
+  bool vec = print_vector_lanes(E, s, it, lo);
   emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nl; aotc_q += 1)");
   print_prefetch(E, s, it, lo);
   fputs("#if defined(_OPENMP) && !defined(__clang__)\n#pragma omp simd\n#endif\n", E->out);
@@ -316,6 +397,8 @@ static void print_lane_reduction(emit_fn *E, const ir_stmt *s, const char *it, c
   print_step_into(E, s, it, start, "aotc_l[aotc_k]");
   emit_close_block(E);
   emit_close_block(E);
+  if (vec)
+    fputs("#endif\n", E->out);
   emit_open_block(E, "for (int64_t aotc_r = %d * aotc_nl; aotc_r < %s; aotc_r += 1)", RED_LANES, n);
   snprintf(start, sizeof(start), "%s + aotc_r", lo);
   print_step_into(E, s, it, start, "aotc_l[0]");
@@ -379,6 +462,69 @@ bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
     print_split_reduction(E, s, isl_id_get_name(it_id), lo, n);
   if (s)
     emit_unbind_indices(E, s);
+  isl_id_free(it_id);
+  isl_ast_expr_free(it);
+  isl_ast_node_free(body);
+  return ok;
+}
+
+/* The two user nodes of a loop's body when it is a block of two; false
+ * otherwise (nothing taken). */
+static bool two_users(__isl_keep isl_ast_node *body, isl_ast_node **a, isl_ast_node **b)
+{
+  *a = *b = NULL;
+  if (!body || isl_ast_node_get_type(body) != isl_ast_node_block)
+    return false;
+  isl_ast_node_list *list = isl_ast_node_block_get_children(body);
+  if (isl_ast_node_list_n_ast_node(list) == 2) {
+    *a = isl_ast_node_list_get_at(list, 0);
+    *b = isl_ast_node_list_get_at(list, 1);
+  }
+  isl_ast_node_list_free(list);
+  if (*a && *b && isl_ast_node_get_type(*a) == isl_ast_node_user && isl_ast_node_get_type(*b) == isl_ast_node_user)
+    return true;
+  *a = isl_ast_node_free(*a);
+  *b = isl_ast_node_free(*b);
+  return false;
+}
+
+bool emit_rows_map_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
+{
+  char lo[300], n[300];
+  isl_ast_node *body = isl_ast_node_for_get_body(loop), *um, *ur;
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
+  isl_id *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
+  bool two = it_id && two_users(body, &um, &ur);
+  const ir_stmt *m = two ? bind(E, um) : NULL, *r = NULL;
+  if (m) {
+    emit_unbind_indices(E, m);
+    r = bind(E, ur);
+  }
+  bool ok = m && r && m->red == IR_RED_NONE &&
+            (r->red == IR_RED_ADD || r->red == IR_RED_MAX || r->red == IR_RED_MIN) &&
+            ir_types[E->f->tensors[r->tensor]->type].is_float && loop_range(E, loop, lo, n, sizeof(lo));
+  if (r)
+    emit_unbind_indices(E, r);
+  if (ok) {
+    const char *name = isl_id_get_name(it_id);
+    bind(E, um);
+    E->n_hoist = 0;
+    collect(E, m, m->rhs, name);
+    emit_line(E, "{");
+    E->indent++;
+    print_locals(E, m);
+    E->rows_map = um;
+    E->rows_red = ur;
+    bind(E, ur);
+    print_split_reduction(E, r, name, lo, n);
+    emit_unbind_indices(E, r);
+    E->rows_map = E->rows_red = NULL;
+    emit_hoist_end(E);
+  }
+  if (two) {
+    isl_ast_node_free(um);
+    isl_ast_node_free(ur);
+  }
   isl_id_free(it_id);
   isl_ast_expr_free(it);
   isl_ast_node_free(body);

@@ -1583,6 +1583,8 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fputs(E->em->tg->simd_for, E->out);
   if (is_for && name && !strcmp(name, "aotc_red_rows") && emit_rows_reduction(E, child))
     ;
+  else if (is_for && name && !strcmp(name, "aotc_map_red_rows") && emit_rows_map_reduction(E, child))
+    ;
   else if (is_for && E->red_threads > 0 && name && !strcmp(name, SCHED_MARK_SPREAD))
     print_spread(E, child);
   else if (E->map_on && name && is_map_mark(name))

@@ -50,6 +50,7 @@ typedef struct emit_module {
   bool need_align;   /* AOTC_ALIGN(n) on local arrays (emit_ukernel.c) */
   bool need_copy_run; /* aotc_copy_run: masked 16-lane copies of a packed panel's runs (emit_ukernel.c) */
   bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
+  bool vmath_vec[EMIT_VM_COUNT]; /* and their 16-lane AVX-512 forms (emit_vmath_vec_print) */
   int n_ukr;         /* micro-kernels the code calls (distinct register tile, vector width, B's reading) */
   sched_blocks *ukr; /* room for every contraction of the plan */
   bool *ukr_strided; /* ukr[i] is the variant for B read in place (emit_ukernel.c) */
@@ -99,6 +100,7 @@ typedef struct emit_fn {
                              * temporaries (emit_cuda_partial_bytes); 0: none */
   int n_hoist;              /* emit_hoist.c: reads printed as locals set before the loop */
   const ir_expr *hoist[EMIT_MAX_HOIST];
+  isl_ast_node *rows_map, *rows_red; /* emit_hoist.c: an "aotc_map_red_rows" loop's two statements */
   const struct win_kernel *win; /* emit_window.c: the window kernel being printed, or NULL */
   int win_end;                  /* emit_window.c: statements before it printed by a window kernel */
   const ir_expr *tile_read;     /* emit_cuda_transp.c: this read is printed as EMIT_CUDA_TILE_READ */
@@ -116,6 +118,11 @@ bool emit_hoisted(emit_fn *E, const ir_expr *e);
  * maximum or minimum, printed with four accumulators; false: not such a
  * loop, nothing printed. */
 bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop);
+/* The same for a loop ("aotc_map_red_rows", rows.c) whose body is a map
+ * and the reduction of the element it just wrote: each step stores the
+ * map's element and combines it into the accumulators, the map's row
+ * invariants read from locals as emit_hoist_begin prints them. */
+bool emit_rows_map_reduction(emit_fn *E, __isl_keep isl_ast_node *loop);
 /* The right-hand side of s in its tensor's type. */
 void emit_print_rhs(emit_fn *E, const ir_stmt *s);
 
@@ -191,6 +198,19 @@ int emit_vmath_pick(const emit_plan *p, const emit_target *tg, const ir_func *f,
 const char *emit_vmath_power(emit_fn *E, const ir_expr *e);
 /* The marked helpers' definitions, each guarded to be defined once. */
 void emit_vmath_print_defs(FILE *out, const emit_module *em);
+
+/* The guard of code written with AVX-512 intrinsics (GNU C or clang with
+ * -mavx512f or -march=native on such a CPU; -DAOTC_NO_VECTORS turns it
+ * off); the portable code is beside it in the #else. */
+#define EMIT_AVX512_GUARD "#if defined(__AVX512F__) && !defined(AOTC_NO_VECTORS)\n"
+/* Whether float expression e of statement s (bound) can be printed 16
+ * lanes at a time along its index x with AVX-512 intrinsics: reads whose
+ * last subscript is x and no other moves with x (unit stride), values
+ * that do not move with x (broadcast), + - * / and negation, and calls of
+ * the helpers that have a 16-lane form; *calls counts those calls. */
+bool emit_vmath_vec_ok(const emit_fn *E, const ir_stmt *s, const ir_expr *e, int x, int *calls);
+/* Prints it, as an __m512 expression: lane k is e at x = (x's value) + k. */
+void emit_vmath_vec_print(emit_fn *E, const ir_stmt *s, const ir_expr *e, int x);
 
 /* ---- emit_print.c: text at the current indentation */
 

@@ -448,7 +448,7 @@ static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner
 /* The guard of the masked copies: AVX-512's masked loads and stores touch
  * only the lanes of the run (nothing past the operand's end), in GNU C or
  * clang with the vector extensions on. */
-#define COPY_RUN_GUARD "#if defined(__AVX512F__) && !defined(AOTC_NO_VECTORS)\n"
+#define COPY_RUN_GUARD EMIT_AVX512_GUARD
 
 void emit_ukernel_print_copy_run(FILE *out)
 {

@@ -92,6 +92,26 @@ static const char vm_tanh_text[] =
     "  float big = 1.0f - 2.0f / (aotc_expf(2.0f * b) + 1.0f);\n"
     "  return aotc_pickf(a < " S(VM_TANH_SMALL) ", small, aotc_pickf(x < 0.0f, -big, big));\n"
     "}\n";
+
+/* exp of an argument at most 0, 16 lanes (emit_vmath.h: VM_EXP16_*). The
+ * max keeps NaN (its second operand); -inf and anything below the clamp
+ * give 0. */
+static const char vm_exp_neg16_text[] =
+    "__m512 aotc_expf_neg16(__m512 x)\n"
+    "{\n"
+    "  static const float aotc_p2[32] = {" VM_EXP16_TABLE "};\n"
+    "  const __m512 c = _mm512_max_ps(_mm512_set1_ps(" S(VM_EXP16_LO) "), x);\n"
+    "  const __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(" S(VM_EXP16_K) "), _mm512_set1_ps(" S(VM_SHIFT) "));\n"
+    "  const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(" S(VM_SHIFT) "));\n"
+    "  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(" S(VM_EXP16_LN2_HI) "), c);\n"
+    "  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(" S(VM_EXP16_LN2_LO) "), r);\n"
+    "  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0.16666667f), r, _mm512_set1_ps(0.5f));\n"
+    "  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));\n"
+    "  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));\n"
+    "  const __m512 j = _mm512_permutex2var_ps(_mm512_loadu_ps(aotc_p2), _mm512_castps_si512(t), "
+    "_mm512_loadu_ps(aotc_p2 + 16));\n"
+    "  return _mm512_scalef_ps(_mm512_mul_ps(j, p), _mm512_mul_ps(n, _mm512_set1_ps(0.03125f)));\n"
+    "}\n";
 #undef EXP_REDUCTION
 #undef S
 
@@ -130,6 +150,14 @@ static const struct {
     [EMIT_VM_POW3] = {"aotc_pow3", vm_pow3_text, -1},
 };
 _Static_assert(sizeof(vm_defs) / sizeof(vm_defs[0]) == EMIT_VM_COUNT, "vector math helpers");
+
+/* The 16-lane forms (AVX-512 intrinsics) of some of them, for the loops
+ * printed with explicit vectors (emit_vmath_vec_print); NULL: none. */
+static const struct {
+  const char *name, *text;
+} vm_vec_defs[EMIT_VM_COUNT] = {
+    [EMIT_VM_EXP_NEG] = {"aotc_expf_neg16", vm_exp_neg16_text},
+};
 
 /* Whether the module's code is written for a CPU with vector units (not
  * --cpu generic or cortex-m4) in C. */
@@ -319,4 +347,98 @@ void emit_vmath_print_defs(FILE *out, const emit_module *em)
     if (em->vmath[v])
       fprintf(out, "#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n%s AOTC_VMATH_INLINE %s#endif\n\n", vm_defs[v].name,
               vm_defs[v].name, qualifier, vm_defs[v].text);
+  for (int v = 0; v < EMIT_VM_COUNT; v++)
+    if (em->vmath_vec[v])
+      fprintf(out, EMIT_AVX512_GUARD "#include <immintrin.h>\n#ifndef AOTC_HAVE_%s\n#define AOTC_HAVE_%s\n"
+                   "%s AOTC_VMATH_INLINE %s#endif\n#endif\n\n",
+              vm_vec_defs[v].name, vm_vec_defs[v].name, qualifier, vm_vec_defs[v].text);
+}
+
+/* ------------------------------------------------------------------------
+ * Float expressions 16 lanes at a time (AVX-512 intrinsics), for loops
+ * that call a helper gcc cannot turn into its best vector form itself
+ * (exp's table and scalef: no compare for the range); the caller prints
+ * them under EMIT_AVX512_GUARD beside the portable loop.
+ * ------------------------------------------------------------------------ */
+
+static const char *const vec_op[IR_OP_COUNT] = {
+    [IR_ADD] = "_mm512_add_ps", [IR_SUB] = "_mm512_sub_ps", [IR_MUL] = "_mm512_mul_ps", [IR_DIV] = "_mm512_div_ps"};
+
+/* The vector helper of a call of s, or -1. */
+static int vec_helper(const emit_fn *E, const ir_stmt *s, const ir_expr *e)
+{
+  if (e->kind != IR_CALL || e->type != IR_F32)
+    return -1;
+  int v = emit_vmath_pick(E->em->plan, E->em->tg, E->f, s, e, e->fn, e->type);
+  return v >= 0 && vm_vec_defs[v].name ? v : -1;
+}
+
+bool emit_vmath_vec_ok(const emit_fn *E, const ir_stmt *s, const ir_expr *e, int x, int *calls)
+{
+  if (e->type != IR_F32)
+    return false;
+  if (!ir_expr_uses_index(e, x))
+    return true; /* one value for every lane */
+  switch (e->kind) {
+  case IR_ACCESS:
+    for (int j = 0; j + 1 < e->n_args; j++)
+      if (ir_expr_uses_index(e->args[j], x))
+        return false;
+    return !e->padded && e->n_args > 0 && e->args[e->n_args - 1]->kind == IR_INDEX &&
+           e->args[e->n_args - 1]->index == x;
+  case IR_UNARY:
+    return e->op == IR_NEG && emit_vmath_vec_ok(E, s, e->args[0], x, calls);
+  case IR_BINARY:
+    return vec_op[e->op] && e->args[0]->type == IR_F32 && e->args[1]->type == IR_F32 &&
+           emit_vmath_vec_ok(E, s, e->args[0], x, calls) && emit_vmath_vec_ok(E, s, e->args[1], x, calls);
+  case IR_CALL:
+    if (vec_helper(E, s, e) < 0 || e->n_args != 1 || !emit_vmath_vec_ok(E, s, e->args[0], x, calls))
+      return false;
+    ++*calls;
+    return true;
+  default:
+    return false;
+  }
+}
+
+void emit_vmath_vec_print(emit_fn *E, const ir_stmt *s, const ir_expr *e, int x)
+{
+  FILE *out = E->out;
+  if (!ir_expr_uses_index(e, x)) {
+    fputs("_mm512_set1_ps(", out);
+    emit_print_value(E, e, IR_F32);
+    fputc(')', out);
+    return;
+  }
+  switch (e->kind) {
+  case IR_ACCESS:
+    fputs("_mm512_loadu_ps(&", out);
+    emit_print_read(E, e);
+    fputc(')', out);
+    return;
+  case IR_UNARY:
+    fputs("_mm512_sub_ps(_mm512_setzero_ps(), ", out);
+    emit_vmath_vec_print(E, s, e->args[0], x);
+    fputc(')', out);
+    return;
+  case IR_BINARY:
+    fprintf(out, "%s(", vec_op[e->op]);
+    emit_vmath_vec_print(E, s, e->args[0], x);
+    fputs(", ", out);
+    emit_vmath_vec_print(E, s, e->args[1], x);
+    fputc(')', out);
+    return;
+  case IR_CALL: {
+    int v = vec_helper(E, s, e);
+    use(E->em, (emit_vmath_fn)v);
+    E->em->vmath_vec[v] = true;
+    fprintf(out, "%s(", vm_vec_defs[v].name);
+    emit_vmath_vec_print(E, s, e->args[0], x);
+    fputc(')', out);
+    return;
+  }
+  default:
+    E->failed = true;
+    return;
+  }
 }

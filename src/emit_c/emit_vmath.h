@@ -28,6 +28,26 @@
 #define VM_EXP_P1 1.6666665459e-1f
 #define VM_EXP_P0 5.0000001201e-1f
 
+/* exp's 16-lane AVX-512 form (emit_vmath_vec_print): x = (32 m + j) ln2/32
+ * + r, |r| <= ln2/64, e^x = 2^m 2^(j/32) (1 + r + r^2/2 + r^3/6): the
+ * argument clamped from below (below it exp rounds to 0), n = 32 m + j by
+ * the same shift, ln2/32 in two parts, 2^(j/32) from a 32-entry table
+ * (one two-register permute) and 2^m by scalef, which gives subnormal
+ * results and 0 without a compare. */
+#define VM_EXP16_LO -104.0f
+#define VM_EXP16_K 46.16624130844683f
+#define VM_EXP16_LN2_HI 2.1667480469e-02f
+#define VM_EXP16_LN2_LO -6.6310763032e-06f
+#define VM_EXP16_TABLE /* 2^(j/32), j = 0 .. 31, as C text */ \
+  "1.000000000e+00f, 1.021897197e+00f, 1.044273734e+00f, 1.067140460e+00f," \
+  "1.090507746e+00f, 1.114386797e+00f, 1.138788581e+00f, 1.163724899e+00f," \
+  "1.189207077e+00f, 1.215247393e+00f, 1.241857767e+00f, 1.269050956e+00f," \
+  "1.296839595e+00f, 1.325236678e+00f, 1.354255557e+00f, 1.383909941e+00f," \
+  "1.414213538e+00f, 1.445180774e+00f, 1.476826191e+00f, 1.509164453e+00f," \
+  "1.542210817e+00f, 1.575980902e+00f, 1.610490322e+00f, 1.645755529e+00f," \
+  "1.681792855e+00f, 1.718619347e+00f, 1.756252170e+00f, 1.794709086e+00f," \
+  "1.834008098e+00f, 1.874167681e+00f, 1.915206552e+00f, 1.957144141e+00f"
+
 /* erf: x P(x^2) below VM_ERF_SMALL (S6 down to S0, alternating signs);
  * above, 1 - e^(-x^2) Q(1/x) (Q8 down to Q0) up to VM_ERF_ONE. */
 #define VM_ERF_SMALL 0.875f

@@ -9,7 +9,9 @@
 # (softmax_last_1000, layernorm_offset) reduce into 32 lanes on vector CPUs
 # (x86-64-v3: `aotc_l[32]`, gcc vectorises the lanes' loop at -O2 -fopenmp,
 # and the lanes' pass prefetches x 8 KB ahead: the next rows) and not on
-# --cpu cortex-m4 (no vectors: plain loops, no prefetch).
+# --cpu cortex-m4 (no vectors: plain loops, no prefetch). softmax_last_1000's
+# exp and sum share one loop (aotc_map_red_rows), whose AVX-512 form calls the
+# 16-lane exp; it builds with -Werror with and without -DAOTC_NO_VECTORS.
 #
 #   AOTC=build/aotc tests/rows/run.sh [NAME...]
 #
@@ -54,6 +56,15 @@ check_one() {
       { echo "x86-64-v3: the lanes' pass does not prefetch x 8 KB ahead"; return 1; }
     ! grep -q "__builtin_prefetch" "$out/m4.c" || { echo "--cpu cortex-m4: prefetches printed"; return 1; } ;;
   esac
+  if [ "$name" = softmax_last_1000 ]; then # exp and sum in one loop; its AVX-512 form and the portable one build clean
+    grep -q "aotc_map_red_rows" "$out/sched.txt" || { echo "exp and sum not in one loop (no aotc_map_red_rows)"; return 1; }
+    grep -q "aotc_expf_neg16(" "$out/v3.c" || { echo "no 16-lane exp in the fused loop"; return 1; }
+    local d
+    for d in -DAOTC_VECTORS_ON -DAOTC_NO_VECTORS; do
+      ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -march=x86-64-v4 "$d" -c -o "$out/v4.o" "$out/v3.c" ||
+        { echo "-march=x86-64-v4 $d: warnings or errors"; return 1; }
+    done
+  fi
   if [ "$name" = attention ]; then
     "$AOTC" "$here/$name.onnx" -o "$out/$name.c" -v >"$out/compile.log" 2>&1 && grep -q "4 kernels" "$out/compile.log" ||
       { echo "the scale and mask did not join the softmax (not 4 kernels: x^T, two products, one row kernel)"; return 1; }
