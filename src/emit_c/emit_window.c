@@ -499,12 +499,53 @@ static bool plane_read(const win_kernel *k, const ir_stmt *s, const ir_expr *e, 
   return true;
 }
 
+/* Whether tensors a and b are the same bytes (one a view of the other at
+ * its start, or both views at one place of a third). */
+static bool same_bytes(const ir_func *f, int a, int b)
+{
+  const ir_tensor *A = f->tensors[a], *B = f->tensors[b];
+  int oa = A->view ? A->view_of : a, ob = B->view ? B->view_of : b;
+  return oa == ob && (A->view ? A->view_offset : 0) == (B->view ? B->view_offset : 0);
+}
+
+/* The tensor the window writes whose plane e reads at s's (batch,
+ * channel): plane_read, or e reads a [batch, channel, plane] view of it
+ * over one reduction index (GlobalAveragePool over a temporary, ops_nn.c);
+ * -1 otherwise. */
+static int pooled_source(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
+{
+  if (e->kind != IR_ACCESS)
+    return -1;
+  if (plane_read(k, s, e, e->tensor))
+    return written_in(k, e->tensor, k->end) ? e->tensor : -1;
+  int64_t d[3], lo, hi;
+  const ir_tensor *F = k->f->tensors[e->tensor];
+  if (e->padded || e->n_args != 3 || F->rank != 3 || F->type != IR_F32)
+    return -1;
+  for (int j = 0; j < 3; j++)
+    if (!F->shape[j] || !ir_size_is_const(F->shape[j], &d[j]))
+      return -1;
+  if (d[0] != k->dim[0] || d[1] != k->dim[1] || d[2] != k->dim[2] * k->dim[3] || !is_index(e->args[0], s->lhs[0]) ||
+      !is_index(e->args[1], s->lhs[1]))
+    return -1;
+  const ir_expr *a = e->args[2];
+  if (a->kind != IR_INDEX || !s->index[a->index].reduction || !ir_size_is_const(s->index[a->index].lo, &lo) ||
+      !ir_size_is_const(s->index[a->index].hi, &hi) || lo != 0 || hi != d[2])
+    return -1;
+  for (int i = k->first; i < k->end; i++) {
+    int t = k->f->stmts[i]->tensor;
+    if (t != e->tensor && k->f->tensors[t]->rank == 4 && same_bytes(k->f, t, e->tensor))
+      return e->tensor;
+  }
+  return -1;
+}
+
 /* Whether s, over (batch, channel, 0, 0) of a (dim[0], dim[1], 1, 1)
  * tensor, is of the shape the pool needs; reduction: the `+=!` sum. */
 static bool pool_shape(const win_kernel *k, const ir_stmt *s, bool reduction)
 {
   int64_t d[4], lo, hi;
-  if (!ir_stmt_is_plain(s) || s->n_lhs != 4 || s->n_index != (reduction ? 6 : 4) ||
+  if (!ir_stmt_is_plain(s) || s->n_lhs != 4 || (reduction ? s->n_index != 6 && s->n_index != 5 : s->n_index != 4) ||
       s->red != (reduction ? IR_RED_ADD : IR_RED_NONE) || s->init != reduction || !const_dims(k->f->tensors[s->tensor], d))
     return false;
   if (d[0] != k->dim[0] || d[1] != k->dim[1] || d[2] != 1 || d[3] != 1)
@@ -548,9 +589,9 @@ static void pool_plan(win_kernel *k)
   if (k->f->body || j >= k->f->n_stmts || !pool_shape(k, k->f->stmts[j], true) || k->f->stmts[j]->rhs->kind != IR_ACCESS)
     return;
   const ir_stmt *s = k->f->stmts[j];
-  k->pool_src = s->rhs->tensor;
+  k->pool_src = pooled_source(k, s, s->rhs);
   k->pool_t = s->tensor;
-  if (!written_in(k, k->pool_src, k->end) || !plane_read(k, s, s->rhs, k->pool_src))
+  if (k->pool_src < 0)
     return;
   for (int i = j + 1; i < end; i++)
     if (!pool_shape(k, k->f->stmts[i], false) || k->f->stmts[i]->tensor != k->pool_t ||
