@@ -24,6 +24,8 @@ Cases:
   dense_bn      DenseNet's pre-activation: BatchNormalization (constant
                 statistics, no convolution before it) and Relu on each
                 concatenation, then the convolution
+  pools         GlobalAveragePool and GlobalMaxPool of temporaries of rank
+                4 and 5 (each read as [N, C, plane], a view of its input)
 """
 import os
 import sys
@@ -241,9 +243,23 @@ def dense_bn(outdir):
     dense(outdir, "dense_bn", 3, lambda g, x, xv: relu(g, *batchnorm(g, x, xv)))
 
 
+def pools(outdir):
+    g = Graph("pools")
+    xv = rng.standard_normal((2, 3, 4, 5, 6)).astype(np.float32)
+    r, rv = relu(g, "input", xv)
+    g.nodes.append(helper.make_node("GlobalAveragePool", [r], ["avg"]))
+    g.nodes.append(helper.make_node("GlobalMaxPool", [g.node("Neg", [r])], ["maxpool"]))
+    flat = g.node("Reshape", [r, g.const(np.array([2, 3, 20, 6], np.int64), "s")])
+    g.nodes.append(helper.make_node("GlobalAveragePool", [g.node("Sigmoid", [flat])], ["avg4"]))
+    sv = 1 / (1 + np.exp(-rv.reshape(2, 3, 20, 6)))
+    g.save(outdir, [("input", xv)], [("avg", rv.mean(axis=(2, 3, 4), keepdims=True)),
+                                     ("maxpool", (-rv).max(axis=(2, 3, 4), keepdims=True)),
+                                     ("avg4", sv.mean(axis=(2, 3), keepdims=True))])
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    for make in (dense_chain, shuffle, shared, strided, batch2, reshapes, dense_bn):
+    for make in (dense_chain, shuffle, shared, strided, batch2, reshapes, dense_bn, pools):
         make(outdir)
 
 

@@ -9,7 +9,8 @@
 # (AOTC_VIEWS=0). dense_bn also checks that a batch normalisation with
 # constant statistics and no convolution before it is a per-channel scale
 # and shift (no square root left in the C) and runs in one loop with the
-# ReLU after it.
+# ReLU after it. pools: global pools of temporaries of rank 4 and 5, each
+# read through a [N, C, plane] view (src/graph/ops_nn.c).
 #
 #   AOTC=build/aotc tests/views/run.sh [NAME...]
 #
@@ -19,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lib.sh
 . "$here/../lib.sh"
 # NAME:copies at least removed (Concat bands, Split parts, Slices, Reshapes)
-cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5 dense_bn:9"
+cases="dense_chain:14 shuffle:8 shared:2 strided:0 batch2:0 reshapes:5 dense_bn:9 pools:4"
 names=${*:-$(for c in $cases; do echo "${c%%:*}"; done)}
 
 suite_init views || exit 2
