@@ -8,6 +8,8 @@
  * Prints the largest error in ulp; exits 1 past the limit. */
 #include "expneg.h"
 
+#include "floats.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,13 +25,6 @@ static unsigned char ws[1 << 16];
 static double worst;
 static float worst_x;
 static long bad;
-
-static int64_t ordinal(float f)
-{
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u & 0x80000000u ? -(int64_t)(u & 0x7fffffffu) : (int64_t)u;
-}
 
 static void run(int n)
 {
@@ -70,18 +65,14 @@ int main(void)
 {
   int n = 0;
   for (uint64_t u = 0x80000000u; u <= 0xffffffffu; u += STRIDE) {
-    uint32_t b = (uint32_t)u;
-    float x;
-    memcpy(&x, &b, 4);
+    float x = float_of_bits((uint32_t)u);
     if (!isnan(x))
       add(&n, x);
   }
   static const float seams[] = {CUT, -87.3365f, -0.34657359f, -0.6931472f, -1.0f, -1e-20f};
   for (size_t s = 0; s < sizeof seams / sizeof seams[0]; s++)
     for (int64_t k = ordinal(seams[s]) - 20000; k <= ordinal(seams[s]) + 20000; k++) {
-      uint32_t b = k < 0 ? (uint32_t)(-k) | 0x80000000u : (uint32_t)k;
-      float x;
-      memcpy(&x, &b, 4);
+      float x = float_at(k);
       if (x <= 0.0f)
         add(&n, x);
     }

@@ -13,6 +13,8 @@
  * error and which exp the build took; exits 1 past the limits. */
 #include "softmax161.h"
 
+#include "floats.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,28 +84,17 @@ static void add(float x)
   }
 }
 
-static int64_t ordinal(float f)
-{
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u & 0x80000000u ? -(int64_t)(u & 0x7fffffffu) : (int64_t)u;
-}
-
 int main(void)
 {
   for (uint64_t u = 0x80000000u; u <= 0xffffffffu; u += STRIDE) {
-    uint32_t b = (uint32_t)u;
-    float x;
-    memcpy(&x, &b, 4);
+    float x = float_of_bits((uint32_t)u);
     if (!isnan(x))
       add(x);
   }
   static const float seams[] = {-104.0f, -103.27893f, -87.33655f, -0.0108304f, -0.0216608f, -0.6931472f, -1e-20f};
   for (size_t s = 0; s < sizeof seams / sizeof seams[0]; s++)
     for (int64_t k = ordinal(seams[s]) - 20000; k <= ordinal(seams[s]) + 20000; k++) {
-      uint32_t b = k < 0 ? (uint32_t)(-k) | 0x80000000u : (uint32_t)k;
-      float x;
-      memcpy(&x, &b, 4);
+      float x = float_at(k);
       if (x <= 0.0f)
         add(x);
     }
