@@ -449,6 +449,13 @@ static void print_split_reduction(emit_fn *E, const ir_stmt *s, const char *it, 
   emit_line(E, "}");
 }
 
+/* Whether s is a float sum, maximum or minimum (the lanes' combinations). */
+static bool lane_reducible(const emit_fn *E, const ir_stmt *s)
+{
+  return (s->red == IR_RED_ADD || s->red == IR_RED_MAX || s->red == IR_RED_MIN) &&
+         ir_types[E->f->tensors[s->tensor]->type].is_float;
+}
+
 bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
 {
   char lo[300], n[300];
@@ -456,8 +463,7 @@ bool emit_rows_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
   isl_ast_expr *it = isl_ast_node_for_get_iterator(loop);
   isl_id *it_id = it ? isl_ast_expr_id_get_id(it) : NULL;
   const ir_stmt *s = body && it_id && isl_ast_node_get_type(body) == isl_ast_node_user ? bind(E, body) : NULL;
-  bool ok = s && (s->red == IR_RED_ADD || s->red == IR_RED_MAX || s->red == IR_RED_MIN) &&
-            ir_types[E->f->tensors[s->tensor]->type].is_float && loop_range(E, loop, lo, n, sizeof(lo));
+  bool ok = s && lane_reducible(E, s) && loop_range(E, loop, lo, n, sizeof(lo));
   if (ok)
     print_split_reduction(E, s, isl_id_get_name(it_id), lo, n);
   if (s)
@@ -500,9 +506,7 @@ bool emit_rows_map_reduction(emit_fn *E, __isl_keep isl_ast_node *loop)
     emit_unbind_indices(E, m);
     r = bind(E, ur);
   }
-  bool ok = m && r && m->red == IR_RED_NONE &&
-            (r->red == IR_RED_ADD || r->red == IR_RED_MAX || r->red == IR_RED_MIN) &&
-            ir_types[E->f->tensors[r->tensor]->type].is_float && loop_range(E, loop, lo, n, sizeof(lo));
+  bool ok = m && r && m->red == IR_RED_NONE && lane_reducible(E, r) && loop_range(E, loop, lo, n, sizeof(lo));
   if (r)
     emit_unbind_indices(E, r);
   if (ok) {

@@ -301,20 +301,18 @@ static bool fusable(const ir_func *f, int i, int end, int p)
 static __isl_give isl_schedule *fused_schedule(__isl_take isl_set *dm, __isl_take isl_set *dr, const ir_func *f,
                                                int i, int p, isl_union_pw_multi_aff **rows)
 {
-  const ir_stmt *m = f->stmts[i], *r = f->stmts[i + 1];
-  int row[SCHED_MAX_DIMS], xm = only_inner(m, p), xr = only_inner(r, p);
-  for (int j = 0; j < p; j++)
-    row[j] = m->lhs[j];
-  *rows = isl_union_pw_multi_aff_add_pw_multi_aff(*rows, isl_pw_multi_aff_from_multi_aff(pick_dims(dm, row, p)));
-  for (int j = 0; j < p; j++)
-    row[j] = r->lhs[j];
-  *rows = isl_union_pw_multi_aff_add_pw_multi_aff(*rows, isl_pw_multi_aff_from_multi_aff(pick_dims(dr, row, p)));
-  isl_union_pw_multi_aff *in = isl_union_pw_multi_aff_from_pw_multi_aff(
-      isl_pw_multi_aff_from_multi_aff(pick_dims(dm, &xm, 1)));
-  in = isl_union_pw_multi_aff_add_pw_multi_aff(in, isl_pw_multi_aff_from_multi_aff(pick_dims(dr, &xr, 1)));
+  const ir_stmt *st[2] = {f->stmts[i], f->stmts[i + 1]};
+  isl_set *dom[2] = {dm, dr};
+  isl_union_pw_multi_aff *in = isl_union_pw_multi_aff_empty(isl_space_params(isl_set_get_space(dm)));
   isl_union_set_list *order = isl_union_set_list_alloc(isl_set_get_ctx(dm), 2);
-  order = isl_union_set_list_add(order, isl_union_set_from_set(isl_set_copy(dm)));
-  order = isl_union_set_list_add(order, isl_union_set_from_set(isl_set_copy(dr)));
+  for (int k = 0; k < 2; k++) {
+    int row[SCHED_MAX_DIMS], x = only_inner(st[k], p);
+    for (int j = 0; j < p; j++)
+      row[j] = st[k]->lhs[j];
+    *rows = isl_union_pw_multi_aff_add_pw_multi_aff(*rows, isl_pw_multi_aff_from_multi_aff(pick_dims(dom[k], row, p)));
+    in = isl_union_pw_multi_aff_add_pw_multi_aff(in, isl_pw_multi_aff_from_multi_aff(pick_dims(dom[k], &x, 1)));
+    order = isl_union_set_list_add(order, isl_union_set_from_set(isl_set_copy(dom[k])));
+  }
   isl_schedule *sch = isl_schedule_from_domain(isl_union_set_union(isl_union_set_from_set(dm),
                                                                    isl_union_set_from_set(dr)));
   sch = isl_schedule_insert_partial_schedule(sch, isl_multi_union_pw_aff_from_union_pw_multi_aff(in));
@@ -327,6 +325,37 @@ static __isl_give isl_schedule *fused_schedule(__isl_take isl_set *dm, __isl_tak
   return sch;
 }
 
+/* seq, then statement k's schedule (its initialisation when init). */
+static __isl_give isl_schedule *then_stmt(__isl_take isl_schedule *seq, __isl_keep isl_union_set *domain,
+                                          const ir_func *f, int first, int k, bool init, int p,
+                                          const sched_options *o, isl_union_pw_multi_aff **rows)
+{
+  char name[32];
+  snprintf(name, sizeof(name), init ? "S_%d_init" : "S_%d", k - first);
+  isl_set *dom = stmt_domain(domain, name);
+  isl_schedule *one = dom ? stmt_schedule(dom, f->stmts[k], init, p, o->vectorize, rows) : NULL;
+  return !seq ? one : isl_schedule_sequence(seq, one);
+}
+
+/* seq, then statements i and i + 1 in one loop (fusable). */
+static __isl_give isl_schedule *then_fused(__isl_take isl_schedule *seq, __isl_keep isl_union_set *domain,
+                                           const ir_func *f, int first, int i, int p, isl_union_pw_multi_aff **rows)
+{
+  char name[32];
+  snprintf(name, sizeof(name), "S_%d", i - first);
+  isl_set *dm = stmt_domain(domain, name);
+  snprintf(name, sizeof(name), "S_%d", i + 1 - first);
+  isl_set *dr = stmt_domain(domain, name);
+  isl_schedule *two = NULL;
+  if (dm && dr) {
+    two = fused_schedule(dm, dr, f, i, p, rows);
+  } else {
+    isl_set_free(dm);
+    isl_set_free(dr);
+  }
+  return !seq ? two : isl_schedule_sequence(seq, two);
+}
+
 __isl_give isl_schedule *sched_row_schedule(__isl_take isl_schedule *schedule, const ir_func *f, int first,
                                             int end, const sched_options *o)
 {
@@ -334,29 +363,18 @@ __isl_give isl_schedule *sched_row_schedule(__isl_take isl_schedule *schedule, c
   isl_union_set *domain = isl_schedule_get_domain(schedule);
   isl_schedule *seq = NULL;
   isl_union_pw_multi_aff *rows = isl_union_pw_multi_aff_empty(isl_union_set_get_space(domain));
-  char name[32];
   for (int i = first; p > 0 && i < end; i++) {
-    bool fuse = o->vectorize && fusable(f, i, end, p);
-    for (int k = fuse ? i + 1 : i, init = f->stmts[k]->init && f->stmts[k]->red != IR_RED_NONE; init >= 0; init--) {
-      if (fuse && !init) { /* the map, then the reduction, in one loop */
-        snprintf(name, sizeof(name), "S_%d", i - first);
-        isl_set *dm = stmt_domain(domain, name);
-        snprintf(name, sizeof(name), "S_%d", i + 1 - first);
-        isl_set *dr = stmt_domain(domain, name);
-        isl_schedule *two = dm && dr ? fused_schedule(dm, dr, f, i, p, &rows) : NULL;
-        if (!two) {
-          isl_set_free(dm);
-          isl_set_free(dr);
-        }
-        seq = !seq ? two : isl_schedule_sequence(seq, two);
-        i++;
-        break;
-      }
-      snprintf(name, sizeof(name), init ? "S_%d_init" : "S_%d", k - first);
-      isl_set *dom = stmt_domain(domain, name);
-      isl_schedule *one = dom ? stmt_schedule(dom, f->stmts[k], init, p, o->vectorize, &rows) : NULL;
-      seq = !seq ? one : isl_schedule_sequence(seq, one);
+    const ir_stmt *s = f->stmts[i];
+    if (o->vectorize && fusable(f, i, end, p)) { /* the reduction's initialisation, then both in one loop */
+      const ir_stmt *r = f->stmts[i + 1];
+      if (r->init && r->red != IR_RED_NONE)
+        seq = then_stmt(seq, domain, f, first, i + 1, true, p, o, &rows);
+      seq = then_fused(seq, domain, f, first, i, p, &rows);
+      i++;
+      continue;
     }
+    for (int init = s->init && s->red != IR_RED_NONE; init >= 0; init--)
+      seq = then_stmt(seq, domain, f, first, i, init, p, o, &rows);
   }
   isl_union_set_free(domain);
   if (!seq || !rows) {
