@@ -293,6 +293,8 @@ static void print_helpers(FILE *out, const emit_module *em)
     emit_print_align_macro(out);
   if (em->need_copy_run)
     emit_ukernel_print_copy_run(out);
+  if (em->need_immintrin)
+    fputs(EMIT_AVX512_GUARD "#include <immintrin.h>\n#endif\n\n", out);
   emit_ukernel_print_defs(out, em);
   emit_vmath_print_defs(out, em);
   for (int h = 0; h < EMIT_H_COUNT; h++)

@@ -49,6 +49,7 @@ typedef struct emit_module {
   bool need_thread;  /* aotc_thread(): the thread's number */
   bool need_align;   /* AOTC_ALIGN(n) on local arrays (emit_ukernel.c) */
   bool need_copy_run; /* aotc_copy_run: masked 16-lane copies of a packed panel's runs (emit_ukernel.c) */
+  bool need_immintrin; /* AVX-512 intrinsics in the code under EMIT_AVX512_GUARD (emit_window.c) */
   bool vmath[EMIT_VM_COUNT]; /* inline float math the code calls (emit_vmath.c) */
   bool vmath_vec[EMIT_VM_COUNT]; /* and their 16-lane AVX-512 forms (emit_vmath_vec_print) */
   int n_ukr;         /* micro-kernels the code calls (distinct register tile, vector width, B's reading) */

@@ -80,6 +80,8 @@
                                  3x3 at 112x112: 0.120 ms against 0.141), as do some others (wide_rows) */
 #define WIN_PREFETCH_BYTES (32 << 20) /* a plane kernel's input past this (a last-level cache) prefetches
                                          the next plane's rows as it copies this one's (next_plane) */
+#define WIN_MASKED_FLOATS 1024 /* stride-1 planes of at most this many floats sum by masked loads (masked_plan), */
+#define WIN_MASKED_GROUP 16    /* this many vectors at a time */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -1398,6 +1400,111 @@ static bool fused_plan(const win_kernel *k, bool flat)
   return true;
 }
 
+/* Whether the plane kernel sums by masked loads where the code has
+ * AVX-512: a stride-1 sum over a plane of at most WIN_MASKED_FLOATS floats,
+ * as wide and as high as the output, in one strip. The sums then run flat
+ * over the plane (q = row * width + column, no padding columns) in whole
+ * 16-lane vectors, every tap one load of the input itself at the tap's flat
+ * offset, masked to the outputs of the tap's box (the lanes whose read
+ * would cross a row or leave the plane read nothing): no padded copy of
+ * the plane, no sums past the row's end. Rows of whole vectors keep the
+ * plane kernel, whose passes end in registers (fused_plan). MobileNetV2's
+ * 3x3 windows (1 thread, bench/kernel_times.py, three rounds): over 7x7
+ * planes of 960 channels 0.062-0.088 ms each as padded planes, 0.022-0.029
+ * so; 14x14 0.044-0.085 to 0.028-0.058; 28x28 0.094-0.114 to 0.060-0.079;
+ * at 56x56 (WIN_MASKED_FLOATS 4096) no gain. */
+static bool masked_plan(const emit_fn *E, const win_kernel *k)
+{
+  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD && k->str[0] == 1 &&
+         k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] && k->strip >= k->dim[2] &&
+         k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS;
+}
+
+/* The lanes of vector v (flat outputs 16 v ...) inside tap t's box. */
+static unsigned tap_mask(const win_kernel *k, const win_tap *t, int64_t v)
+{
+  unsigned m = 0;
+  for (int l = 0; l < 16; l++) {
+    int64_t q = 16 * v + l, y = q / k->dim[3], x = q % k->dim[3];
+    if (q < k->dim[2] * k->dim[3] && y >= t->lo[0] && y < t->hi[0] && x >= t->lo[1] && x < t->hi[1])
+      m |= 1u << l;
+  }
+  return m;
+}
+
+/* Vectors [v0, nv) of the masked sums (masked_plan) into aotc_o, rows
+ * k->dim[3] apart: per vector an accumulator from the start or bias, per
+ * tap its weight times the masked load of the input at the tap's flat
+ * offset. */
+static void print_masked_group(emit_fn *E, const win_kernel *k, int64_t v0, int64_t nv)
+{
+  for (int64_t v = v0; v < nv; v++)
+    emit_line(E, "__m512 aotc_m%lld = %s;", (long long)v,
+              k->start || k->add ? "_mm512_set1_ps(aotc_kb)" : "_mm512_setzero_ps()");
+  for (int t = 0; t < k->n_taps; t++) {
+    const win_tap *tp = &k->tap[t];
+    bool used = false;
+    for (int64_t v = v0; v < nv && !used; v++)
+      used = tap_mask(k, tp, v) != 0;
+    if (tp->w && used)
+      emit_line(E, "const __m512 aotc_w%d = _mm512_set1_ps(aotc_k%d);", t, t);
+    for (int64_t v = v0; v < nv; v++) {
+      unsigned m = tap_mask(k, tp, v);
+      long long off = (long long)(16 * v + tp->off[0] * k->in[1] + tp->off[1]);
+      char load[96];
+      if (!m)
+        continue;
+      if (m == 0xffffu)
+        snprintf(load, sizeof load, "_mm512_loadu_ps(aotc_xp %c %lld)", off < 0 ? '-' : '+', off < 0 ? -off : off);
+      else
+        snprintf(load, sizeof load, "_mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_xp %c %lld)", m,
+                 off < 0 ? '-' : '+', off < 0 ? -off : off);
+      if (tp->w)
+        emit_line(E, "aotc_m%lld = _mm512_fmadd_ps(%s, aotc_w%d, aotc_m%lld);", (long long)v, load, t, (long long)v);
+      else
+        emit_line(E, "aotc_m%lld = _mm512_add_ps(aotc_m%lld, %s);", (long long)v, (long long)v, load);
+    }
+  }
+  for (int64_t v = v0; v < nv; v++)
+    emit_line(E, "_mm512_store_ps(&aotc_o[%lld], aotc_m%lld);", (long long)(16 * v), (long long)v);
+}
+
+/* The masked sums, WIN_MASKED_GROUP vectors at a time (their accumulators
+ * in registers). */
+static void print_masked_sums(emit_fn *E, const win_kernel *k)
+{
+  int64_t nv = (k->dim[2] * k->dim[3] + 15) / 16;
+  for (int64_t v0 = 0; v0 < nv; v0 += WIN_MASKED_GROUP) {
+    emit_line(E, "{");
+    E->indent++;
+    print_masked_group(E, k, v0, nv - v0 < WIN_MASKED_GROUP ? nv : v0 + WIN_MASKED_GROUP);
+    emit_close_block(E);
+  }
+}
+
+/* The masked plane kernel's strip (the whole plane): the sums, then the
+ * pointwise statements and the stores as the plane kernel's, over rows of
+ * the output's width. */
+static void print_masked(emit_fn *E, win_kernel *k, bool flat)
+{
+  int64_t q1 = k->q1;
+  k->q1 = k->dim[3];
+  E->em->need_immintrin = true;
+  emit_line(E, "(void)aotc_nb;");
+  for (int a = 0; a < WIN_MAX_STRIDE; a++)
+    for (int b = 0; b < WIN_MAX_STRIDE; b++)
+      if (k->phase[a][b])
+        emit_line(E, "(void)aotc_p%d_%d;", a, b);
+  print_masked_sums(E, k);
+  if (flat)
+    print_flat_pointwise(E, k);
+  emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
+  emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
+  print_row_end(E, k, flat);
+  emit_close_block(E);
+  k->q1 = q1;
+}
+
 /* One strip of output rows: the planes, the sums, then per row the
  * pointwise statements and the stores. */
 static void print_plane(emit_fn *E, win_kernel *k)
@@ -1416,9 +1523,14 @@ static void print_plane(emit_fn *E, win_kernel *k)
   emit_line(E, "float aotc_o[%lld] AOTC_ALIGN(64);",
             (long long)(k->strip * k->q1 + (k->lanes > WIN_FLAT_ROUND ? k->lanes : WIN_FLAT_ROUND)));
   E->em->need_align = true;
+  bool flat = flat_plan(E, k), masked = masked_plan(E, k);
+  if (masked) {
+    fputs(EMIT_AVX512_GUARD, E->out);
+    print_masked(E, k, flat);
+    fputs("#else\n", E->out);
+  }
   emit_line(E, "const int64_t aotc_umax = %lld;", (long long)k->umax[0]);
   print_plane_fills(E, k);
-  bool flat = flat_plan(E, k);
   k->fused = fused_plan(k, flat);
   if (k->fused) /* with vectors its passes end in registers: only the scalar loops use aotc_o */
     emit_line(E, "(void)aotc_o;");
@@ -1432,6 +1544,8 @@ static void print_plane(emit_fn *E, win_kernel *k)
     emit_close_block(E);
   }
   k->fused = false;
+  if (masked)
+    fputs("#endif\n", E->out);
   emit_close_block(E);
 }
 

@@ -28,7 +28,8 @@ channels (stride 1, dilation 2, stride 2). Each case NAME gets NAME.onnx,
 NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take. Last, a 64-column output (64-byte vectors),
 32-column ones whose passes end in registers (a residual, stride 2), a
-3x3 over 28 columns and a 5x5 over 14 (64-byte vectors).
+3x3 over 28 columns and a 5x5 over 14 (64-byte vectors); then the masked
+sums of small stride-1 planes (28x28, 14x14 without a bias, 7x7 on 9x11).
 """
 import os
 import sys
@@ -208,6 +209,19 @@ def wide28_cases(gen):
     ]
 
 
+def masked_cases(gen):
+    """Stride-1 windows on planes of at most 1024 floats whose rows are no
+    whole number of 16-float vectors: summed by AVX-512 masked loads of the
+    input where the C is built with them (emit_window.c, masked_plan). A 3x3
+    on 28x28 (49 vectors, four groups of accumulators), a 5x5 without a bias
+    on 14x14, a 7x7 on 9x11 (taps whose box misses whole vectors)."""
+    return [
+        ("dw3_s1_masked_28", depthwise(8, 3, 1, nn.ReLU6(), gen), (2, 8, 28, 28), "masked"),
+        ("dw5_s1_masked_nobias", nn.Conv2d(8, 8, 5, 1, 2, groups=8, bias=False), (1, 8, 14, 14), "masked"),
+        ("dw7_s1_masked_9x11", nn.Conv2d(4, 4, 7, 1, 3, groups=4), (2, 4, 9, 11), "masked"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -224,7 +238,7 @@ def main():
     gen = torch.Generator().manual_seed(4321)
     lines = []
     for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases,
-                  wide28_cases):
+                  wide28_cases, masked_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -32,9 +32,13 @@
 #              output from a vector's worth of locals (`float aotc_t[`), no
 #              pass over a strip of sums; run again with the emitted C built
 #              under -DAOTC_NO_VECTORS (the scalar loops beside the vectors)
+#   masked     a depthwise plane kernel (as depthwise) on a small stride-1
+#              plane summed by AVX-512 masked loads of the input
+#              (`_mm512_maskz_loadu_ps((__mmask16)0x`), the padded planes
+#              under #else; run again under -DAOTC_NO_VECTORS (that #else)
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
-#   (flat, wide and fused: the C also builds warning-free, -std=c99 -Wall
+#   (flat, wide, fused and masked: the C also builds warning-free, -std=c99 -Wall
 #   -Wextra -Werror, with this CPU's vectors and under -DAOTC_NO_VECTORS)
 #   grouped    a stride-1 grouped convolution as the direct kernel
 #              (src/emit_c/emit_grouped.c), not the packed path
@@ -156,7 +160,7 @@ path() {
   rows-*) window "$c" "${2#rows-}" row ;;
   default-*)
     case $2 in
-    default-depthwise | default-wide | default-fused) window "$c" depthwise plane ;;
+    default-depthwise | default-wide | default-fused | default-masked) window "$c" depthwise plane ;;
     *) taps "$c" && chained "$1" "$c" ;;
     esac ;;
   pool-taps | taps-*) taps "$c" ;;
@@ -164,6 +168,8 @@ path() {
   wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } &&
     clean "$c" ;;
   fused) window "$c" depthwise plane && fused "$c" && clean "$c" ;;
+  masked) window "$c" depthwise plane && { grep -q "_mm512_maskz_loadu_ps((__mmask16)0x" "$c" ||
+    { echo "no masked loads"; return 1; }; } && clean "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
   grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
@@ -196,14 +202,14 @@ while read -r name kind; do
   suite_selected "$name" "$@" || continue
   why=$(path "$name" "$kind") && why=$(run "$name" t1 1)
   suite_result "$name ($kind)" $? "$why"
-  if [ "$kind" = fused ]; then
+  if [ "$kind" = fused ] || [ "$kind" = masked ]; then
     why=$(CC=$work/cc-novec OMP_NUM_THREADS=2 run "$name" novec 2)
     suite_result "$name ($kind, -DAOTC_NO_VECTORS, --threads 2)" $? "$why"
   fi
   case_no=$((case_no + 1))
   [ $(((case_no - 1) % sample)) = 0 ] || continue
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
-  case $kind in pool* | depthwise* | wide | fused) ;; *) continue ;; esac
+  case $kind in pool* | depthwise* | wide | fused | masked) ;; *) continue ;; esac
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
