@@ -51,6 +51,12 @@
  * inside the input (true of padding), and takes depthwise windows of every
  * width; AOTC_WINDOW=rows keeps the row kernel.
  *
+ * Where the C has AVX-512, a stride-1 window over a small plane whose rows
+ * are no whole number of vectors (7, 14, 28 columns) skips the padded
+ * planes: its sums run flat over the output plane in 16-lane vectors, each
+ * tap a masked load of the input itself (masked_plan); the padded planes
+ * stay under #else for other compilers and flags.
+ *
  * A global average pool of the window's output right after it (the squeeze
  * of an SE block: the `+=!` sum over the plane and the division, one kernel
  * of the partition) is taken into either kernel: each (batch, channel) sums
@@ -81,7 +87,10 @@
 #define WIN_PREFETCH_BYTES (32 << 20) /* a plane kernel's input past this (a last-level cache) prefetches
                                          the next plane's rows as it copies this one's (next_plane) */
 #define WIN_MASKED_FLOATS 1024 /* stride-1 planes of at most this many floats sum by masked loads (masked_plan), */
-#define WIN_MASKED_GROUP 16    /* this many vectors at a time */
+#define WIN_MASKED_GROUP 16    /* this many vectors at a time, */
+#define WIN_MASKED_LOADS 512   /* at most this many loads (vectors x taps): each its own instruction, where a
+                                  7x7 window over 28x28 (2401, ConvNeXt-Tiny) ran at 1.5x the padded planes'
+                                  time, out of the instruction cache; over 14x14 (637) no faster */
 
 typedef struct win_tap {
   const ir_stmt *s;
@@ -1417,7 +1426,8 @@ static bool masked_plan(const emit_fn *E, const win_kernel *k)
 {
   return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD && k->str[0] == 1 &&
          k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] && k->strip >= k->dim[2] &&
-         k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS;
+         k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS &&
+         (k->dim[2] * k->dim[3] + 15) / 16 * k->n_taps <= WIN_MASKED_LOADS;
 }
 
 /* The lanes of vector v (flat outputs 16 v ...) inside tap t's box. */
