@@ -1476,7 +1476,7 @@ static void print_masked_group(emit_fn *E, const win_kernel *k, int64_t v0, int6
     }
   }
   for (int64_t v = v0; v < nv; v++)
-    emit_line(E, "_mm512_store_ps(&aotc_o[%lld], aotc_m%lld);", (long long)(16 * v), (long long)v);
+    emit_line(E, "_mm512_storeu_ps(&aotc_o[%lld], aotc_m%lld);", (long long)(16 * v), (long long)v);
 }
 
 /* The masked sums, WIN_MASKED_GROUP vectors at a time (their accumulators
