@@ -1080,6 +1080,53 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
   print_plane_run(E, k, a, -1, "aotc_y", all_lo, all_hi, false);
 }
 
+/* Whether a row of the planes of a strided window fills from AVX-512
+ * registers where the C has them: the input row (at most 32 floats) in two
+ * masked loads, each column phase's plane row one masked permutation of
+ * them (zero where the phase reads outside the row: sums only, a max pads
+ * with -inf) and one masked store, instead of a loop of strided reads per
+ * phase. MobileNetV2's stride-2 windows (1 thread, kernel_times, three
+ * rounds): on 28 columns 0.045-0.050 -> 0.032-0.037 ms, on 14 columns
+ * 0.052-0.056 -> 0.044-0.052. */
+static bool plane_row_vec(const emit_fn *E, const win_kernel *k)
+{
+  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD && k->str[1] > 1 &&
+         k->in[1] <= 32 && k->q1 <= 16;
+}
+
+static unsigned low_bits(int64_t n)
+{
+  return n <= 0 ? 0u : n >= 16 ? 0xffffu : (1u << n) - 1u;
+}
+
+/* The plane rows of row phase a from input row aotc_r (plane_row_vec). */
+static void print_plane_row_vec(emit_fn *E, const win_kernel *k, int64_t a)
+{
+  E->em->need_immintrin = true;
+  emit_line(E, "const __m512 aotc_v0 = _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r);", low_bits(k->in[1]));
+  emit_line(E, "const __m512 aotc_v1 = _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r + 16);",
+            low_bits(k->in[1] - 16));
+  for (int64_t b = 0; b < k->str[1]; b++) {
+    if (!k->phase[a][b])
+      continue;
+    unsigned valid = 0;
+    int idx[16];
+    for (int x = 0; x < 16; x++) {
+      int64_t c = x * k->str[1] + b + k->omin[1];
+      bool in = x < k->q1 && c >= 0 && c < k->in[1];
+      valid |= in ? 1u << x : 0u;
+      idx[x] = in ? (int)c : 0;
+    }
+    emit_indent(E);
+    fprintf(E->out, "_mm512_mask_storeu_ps(&aotc_p%lld_%lld[aotc_y * %lld], (__mmask16)0x%04x, "
+            "_mm512_maskz_permutex2var_ps((__mmask16)0x%04x, aotc_v0, _mm512_set_epi32(",
+            (long long)a, (long long)b, (long long)k->q1, low_bits(k->q1), valid);
+    for (int x = 15; x >= 0; x--)
+      fprintf(E->out, "%d%s", idx[x], x ? ", " : "");
+    fputs("), aotc_v1));\n", E->out);
+  }
+}
+
 /* Whether the plane kernel's input is past WIN_PREFETCH_BYTES: it comes
  * from memory, not from the caches, and each row copied prefetches the same
  * row of the next plane (the next channel's, in NCHW order). MobileNetV2 at
@@ -1112,7 +1159,14 @@ static void print_plane_fill(emit_fn *E, const win_kernel *k, int64_t a)
     emit_close_block(E);
     fputs("#endif\n", E->out);
   }
-  print_plane_row(E, k, a);
+  if (plane_row_vec(E, k)) {
+    fputs(EMIT_AVX512_GUARD, E->out);
+    print_plane_row_vec(E, k, a);
+    fputs("#else\n", E->out);
+    print_plane_row(E, k, a);
+    fputs("#endif\n", E->out);
+  } else
+    print_plane_row(E, k, a);
   emit_close_block(E);
   emit_open_block(E, "else");
   print_plane_run(E, k, a, -1, "aotc_y", 0, k->q1, true);

@@ -29,7 +29,9 @@ NAME.input.npy and NAME.output.npy (float32); cases.txt lists them with the
 path run.sh expects them to take. Last, a 64-column output (64-byte vectors),
 32-column ones whose passes end in registers (a residual, stride 2), a
 3x3 over 28 columns and a 5x5 over 14 (64-byte vectors); then the masked
-sums of small stride-1 planes (28x28, 14x14 without a bias, 7x7 on 9x11).
+sums of small stride-1 planes (28x28, 14x14 without a bias, 7x7 on 9x11);
+then strided windows whose plane rows fill from registers (stride 2 on 14
+and 27 columns, stride 3 on 32).
 """
 import os
 import sys
@@ -222,6 +224,19 @@ def masked_cases(gen):
     ]
 
 
+def phases_cases(gen):
+    """Strided windows on input rows of at most 32 floats: each row of the
+    planes filled from AVX-512 registers (a masked permutation of the input
+    row) where the C is built with them (emit_window.c, plane_row_vec). A
+    3x3 at stride 2 on 14x14 (MobileNetV2's features.14), a 5x5 at stride 2
+    on an odd width (27 columns, pad 2), a 3x3 at stride 3."""
+    return [
+        ("dw3_s2_phases_14", depthwise(8, 3, 2, nn.ReLU6(), gen), (2, 8, 14, 14), "phases"),
+        ("dw5_s2_phases_27", nn.Conv2d(4, 4, 5, 2, 2, groups=4), (1, 4, 13, 27), "phases"),
+        ("dw3_s3_phases_32", nn.Conv2d(4, 4, 3, 3, 1, groups=4), (1, 4, 11, 32), "phases"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -238,7 +253,7 @@ def main():
     gen = torch.Generator().manual_seed(4321)
     lines = []
     for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases,
-                  wide28_cases, masked_cases):
+                  wide28_cases, masked_cases, phases_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
