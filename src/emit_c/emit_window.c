@@ -1080,6 +1080,13 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
   print_plane_run(E, k, a, -1, "aotc_y", all_lo, all_hi, false);
 }
 
+/* Whether the window is a sum printed for a CPU with 64-byte vectors: its
+ * AVX-512 forms (under EMIT_AVX512_GUARD) pad with zeros, as a sum does. */
+static bool avx512_sums(const emit_fn *E, const win_kernel *k)
+{
+  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD;
+}
+
 /* Whether a row of the planes of a strided window fills from AVX-512
  * registers where the C has them: the input row (at most 32 floats) in two
  * masked loads, each column phase's plane row one masked permutation of
@@ -1090,8 +1097,7 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
  * 0.052-0.056 -> 0.044-0.052. */
 static bool plane_row_vec(const emit_fn *E, const win_kernel *k)
 {
-  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD && k->str[1] > 1 &&
-         k->in[1] <= 32 && k->q1 <= 16;
+  return avx512_sums(E, k) && k->str[1] > 1 && k->in[1] <= 32 && k->q1 <= 16;
 }
 
 static unsigned low_bits(int64_t n)
@@ -1463,6 +1469,16 @@ static bool fused_plan(const win_kernel *k, bool flat)
   return true;
 }
 
+/* Per row of the strip, from its sums in aotc_o (rows q1 apart), the
+ * pointwise statements (unless the flat pass ran them) and the stores. */
+static void print_strip_ends(emit_fn *E, win_kernel *k, bool flat)
+{
+  emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
+  emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
+  print_row_end(E, k, flat);
+  emit_close_block(E);
+}
+
 /* Whether the plane kernel sums by masked loads where the code has
  * AVX-512: a stride-1 sum over a plane of at most WIN_MASKED_FLOATS floats,
  * as wide and as high as the output, in one strip. The sums then run flat
@@ -1478,8 +1494,7 @@ static bool fused_plan(const win_kernel *k, bool flat)
  * at 56x56 (WIN_MASKED_FLOATS 4096) no gain. */
 static bool masked_plan(const emit_fn *E, const win_kernel *k)
 {
-  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD && k->str[0] == 1 &&
-         k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] && k->strip >= k->dim[2] &&
+  return avx512_sums(E, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] && k->strip >= k->dim[2] &&
          k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS &&
          (k->dim[2] * k->dim[3] + 15) / 16 * k->n_taps <= WIN_MASKED_LOADS;
 }
@@ -1507,22 +1522,22 @@ static void print_masked_group(emit_fn *E, const win_kernel *k, int64_t v0, int6
               k->start || k->add ? "_mm512_set1_ps(aotc_kb)" : "_mm512_setzero_ps()");
   for (int t = 0; t < k->n_taps; t++) {
     const win_tap *tp = &k->tap[t];
-    bool used = false;
-    for (int64_t v = v0; v < nv && !used; v++)
-      used = tap_mask(k, tp, v) != 0;
-    if (tp->w && used)
+    unsigned mask[WIN_MASKED_GROUP], any = 0;
+    for (int64_t v = v0; v < nv; v++)
+      any |= mask[v - v0] = tap_mask(k, tp, v);
+    if (tp->w && any)
       emit_line(E, "const __m512 aotc_w%d = _mm512_set1_ps(aotc_k%d);", t, t);
     for (int64_t v = v0; v < nv; v++) {
-      unsigned m = tap_mask(k, tp, v);
+      unsigned m = mask[v - v0];
       long long off = (long long)(16 * v + tp->off[0] * k->in[1] + tp->off[1]);
-      char load[96];
+      char at[48], load[96];
       if (!m)
         continue;
+      snprintf(at, sizeof at, "aotc_xp %c %lld", off < 0 ? '-' : '+', off < 0 ? -off : off);
       if (m == 0xffffu)
-        snprintf(load, sizeof load, "_mm512_loadu_ps(aotc_xp %c %lld)", off < 0 ? '-' : '+', off < 0 ? -off : off);
+        snprintf(load, sizeof load, "_mm512_loadu_ps(%s)", at);
       else
-        snprintf(load, sizeof load, "_mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_xp %c %lld)", m,
-                 off < 0 ? '-' : '+', off < 0 ? -off : off);
+        snprintf(load, sizeof load, "_mm512_maskz_loadu_ps((__mmask16)0x%04x, %s)", m, at);
       if (tp->w)
         emit_line(E, "aotc_m%lld = _mm512_fmadd_ps(%s, aotc_w%d, aotc_m%lld);", (long long)v, load, t, (long long)v);
       else
@@ -1562,10 +1577,7 @@ static void print_masked(emit_fn *E, win_kernel *k, bool flat)
   print_masked_sums(E, k);
   if (flat)
     print_flat_pointwise(E, k);
-  emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
-  emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
-  print_row_end(E, k, flat);
-  emit_close_block(E);
+  print_strip_ends(E, k, flat);
   k->q1 = q1;
 }
 
@@ -1601,12 +1613,8 @@ static void print_plane(emit_fn *E, win_kernel *k)
   print_plane_sums(E, k);
   if (flat)
     print_flat_pointwise(E, k);
-  if (!k->fused) {
-    emit_open_block(E, "for (int64_t aotc_wh = aotc_h0; aotc_wh < aotc_h0 + aotc_nr; aotc_wh++)");
-    emit_line(E, "const float *aotc_acc = &aotc_o[(aotc_wh - aotc_h0) * %lld];", (long long)k->q1);
-    print_row_end(E, k, flat);
-    emit_close_block(E);
-  }
+  if (!k->fused)
+    print_strip_ends(E, k, flat);
   k->fused = false;
   if (masked)
     fputs("#endif\n", E->out);
