@@ -91,6 +91,11 @@ absent() {
   done
 }
 
+# present FILE PATTERN WHY: the pattern in FILE, else WHY.
+present() {
+  grep -q -- "$2" "$1" || { echo "$3"; return 1; }
+}
+
 # taps FILE: the per-tap statements (pool-taps, or AOTC_WINDOW=0; a 7x7
 # window's 49 taps take two loop nests there).
 taps() {
@@ -169,13 +174,12 @@ path() {
     esac ;;
   pool-taps | taps-*) taps "$c" ;;
   flat) window "$c" depthwise plane && flat "$c" && clean "$c" ;;
-  wide) window "$c" depthwise plane && { grep -q "aotc_q += 16)" "$c" || { echo "not 64-byte vectors"; return 1; }; } &&
-    clean "$c" ;;
+  wide) window "$c" depthwise plane && present "$c" "aotc_q += 16)" "not 64-byte vectors" && clean "$c" ;;
   fused) window "$c" depthwise plane && fused "$c" && clean "$c" ;;
-  masked) window "$c" depthwise plane && { grep -q "_mm512_maskz_loadu_ps((__mmask16)0x" "$c" ||
-    { echo "no masked loads"; return 1; }; } && clean "$c" ;;
-  phases) window "$c" depthwise plane && { grep -q "_mm512_maskz_permutex2var_ps(" "$c" ||
-    { echo "no plane rows from registers"; return 1; }; } && clean "$c" ;;
+  masked) window "$c" depthwise plane && present "$c" "_mm512_maskz_loadu_ps((__mmask16)0x" "no masked loads" &&
+    clean "$c" ;;
+  phases) window "$c" depthwise plane && present "$c" "_mm512_maskz_permutex2var_ps(" "no plane rows from registers" &&
+    clean "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
   grouped-packed) grep -q "aotc_ukr_" "$c" && absent "$c" emit_grouped.c ;;
