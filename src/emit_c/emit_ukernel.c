@@ -450,6 +450,11 @@ static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner
  * clang with the vector extensions on. */
 #define COPY_RUN_GUARD EMIT_AVX512_GUARD
 
+/* aotc_copy_run copies n contiguous floats; aotc_copy_run_s2 every other
+ * float of 2n - 1 (a stride-2 convolution's im2col): per 16 lanes two
+ * masked loads, which read no float past the last one copied, and one
+ * vpermt2ps picking the even ones, where the compiler's own vector loop
+ * gathered them (two 8-wide vgatherqps per 16 lanes). */
 void emit_ukernel_print_copy_run(FILE *out)
 {
   fputs("#ifndef AOTC_HAVE_copy_run\n#define AOTC_HAVE_copy_run\n" COPY_RUN_GUARD "#include <immintrin.h>\n"
@@ -457,51 +462,67 @@ void emit_ukernel_print_copy_run(FILE *out)
         "  for (int64_t i = 0; i < n; i += 16) {\n"
         "    const __mmask16 m = (__mmask16)((1u << (n - i < 16 ? n - i : 16)) - 1u);\n"
         "    _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));\n"
+        "  }\n}\n\n"
+        "static inline void aotc_copy_run_s2(float *d, const float *s, int64_t n)\n{\n"
+        "  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);\n"
+        "  for (int64_t i = 0; i < n; i += 16) {\n"
+        "    const int64_t k = n - i < 16 ? n - i : 16, e = 2 * k - 1;\n"
+        "    const __mmask16 ma = (__mmask16)(e >= 16 ? 0xffffu : (1u << e) - 1u);\n"
+        "    const __mmask16 mb = (__mmask16)(e > 16 ? (1u << (e - 16)) - 1u : 0u);\n"
+        "    const __m512 a = _mm512_maskz_loadu_ps(ma, s + 2 * i), b = _mm512_maskz_loadu_ps(mb, s + 2 * i + 16);\n"
+        "    _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << k) - 1u), _mm512_permutex2var_ps(a, even, b));\n"
         "  }\n}\n#endif\n#endif\n\n",
         out);
 }
 
-/* Whether e is index plus terms that do not use it (coefficient 1). */
-static bool unit_in(const ir_expr *e, int index)
+/* k when e is k * index plus terms that do not use it (k >= 1), else 0. */
+static int64_t coef_in(const ir_expr *e, int index)
 {
   if (e->kind == IR_INDEX)
     return e->index == index;
   if (e->kind != IR_BINARY)
-    return false;
+    return 0;
   const ir_expr *a = e->args[0], *b = e->args[1];
   switch (e->op) {
   case IR_ADD:
-    return (unit_in(a, index) && !ir_expr_uses_index(b, index)) || (unit_in(b, index) && !ir_expr_uses_index(a, index));
+    if (!ir_expr_uses_index(b, index))
+      return coef_in(a, index);
+    return ir_expr_uses_index(a, index) ? 0 : coef_in(b, index);
   case IR_SUB:
-    return unit_in(a, index) && !ir_expr_uses_index(b, index);
+    return ir_expr_uses_index(b, index) ? 0 : coef_in(a, index);
   case IR_MUL:
-    return (b->kind == IR_CONST_INT && b->ival == 1 && unit_in(a, index)) ||
-           (a->kind == IR_CONST_INT && a->ival == 1 && unit_in(b, index));
+    if (b->kind == IR_CONST_INT && b->ival >= 1 && b->ival <= 64)
+      return coef_in(a, index) * b->ival;
+    if (a->kind == IR_CONST_INT && a->ival >= 1 && a->ival <= 64)
+      return coef_in(b, index) * a->ival;
+    return 0;
   default:
-    return false;
+    return 0;
   }
 }
 
-/* Whether a panel's runs along the innermost lane index `inner` are
- * contiguous floats of a plain (unpadded) read, on an x86 CPU: the runs of
+/* The stride (1 or 2; 0: neither) of a panel's runs along the innermost
+ * lane index `inner` in a plain (unpadded) read, on an x86 CPU. The runs of
  * an implicit im2col whose panels cross rows (14- and 28-pixel images)
  * then copy in masked 16-lane moves instead of a vector loop of variable
  * trip count per run, which was most of the packing of such convolutions:
  * a 3x3 convolution of 128 to 32 channels, 1 thread, 0.19 -> 0.125 ms at
- * 14x14 and 0.047 -> 0.033 at 7x7 (bench/RESULTS.md). */
-static bool masked_runs(const emit_fn *E, const ir_expr *read, int inner)
+ * 14x14 and 0.047 -> 0.033 at 7x7 (bench/RESULTS.md). Stride 2 (a strided
+ * convolution's runs) copies with aotc_copy_run_s2, in whole panels too. */
+static int masked_runs(const emit_fn *E, const ir_expr *read, int inner)
 {
   const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
   if (emit_target_is_gpu(E->em->tg) || !cpu || strncmp(cpu->name, "x86-64", 6) || read->kind != IR_ACCESS ||
       read->padded || read->n_args < 1)
-    return false;
+    return 0;
   const ir_tensor *T = E->f->tensors[read->tensor];
-  if (T->type != IR_F32 || T->rank != read->n_args || !unit_in(read->args[read->n_args - 1], inner))
-    return false;
+  int64_t stride = coef_in(read->args[read->n_args - 1], inner);
+  if (T->type != IR_F32 || T->rank != read->n_args || stride < 1 || stride > 2)
+    return 0;
   for (int a = 0; a + 1 < read->n_args; a++)
     if (ir_expr_uses_index(read->args[a], inner))
-      return false;
-  return true;
+      return 0;
+  return (int)stride;
 }
 
 /* The panel's first lane aotc_l0 as the outer lanes (an odometer) and the
@@ -524,8 +545,8 @@ static void print_run_start(emit_fn *E, const int *lanes, int n_lanes)
  * COPY_RUN_GUARD). Full panels (lane_end NULL): aotc_s and the outer lanes
  * are the caller's (print_pack_runs). The last panel (lane_end its end):
  * decomposed here, and the lanes past the end zeroed. */
-static void print_masked_runs(emit_fn *E, const ir_expr *read, int width, const int *lanes, int n_lanes,
-                              const char *lane_end)
+static void print_masked_runs(emit_fn *E, const ir_expr *read, int stride, int width, const int *lanes,
+                              int n_lanes, const char *lane_end)
 {
   const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
   E->em->need_copy_run = true;
@@ -546,7 +567,7 @@ static void print_masked_runs(emit_fn *E, const ir_expr *read, int width, const 
   fputs(" - aotc_s);\n", E->out);
   emit_line(E, "const int64_t aotc_x%d = aotc_s;", lanes[n_lanes - 1]);
   emit_indent(E);
-  fprintf(E->out, "aotc_copy_run(&aotc_d[aotc_p * %d + aotc_l], &", width);
+  fprintf(E->out, "aotc_copy_run%s(&aotc_d[aotc_p * %d + aotc_l], &", stride == 2 ? "_s2" : "", width);
   emit_print_read(E, read);
   fputs(", aotc_run);\n", E->out);
   emit_line(E, "aotc_l += aotc_run;");
@@ -575,19 +596,32 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   const ir_size *inner = E->stmt->index[lanes[n_lanes - 1]].hi;
   char w[16];
   snprintf(w, sizeof(w), "%d", width);
+  int stride = masked_runs(E, read, lanes[n_lanes - 1]);
   print_run_start(E, lanes, n_lanes);
   emit_indent(E);
   fprintf(E->out, "if (aotc_s + %d <= ", width);
   emit_print_size(E, inner);
   fputs(") {\n", E->out);
   E->indent++;
+  if (stride == 2) {
+    E->em->need_copy_run = true;
+    fputs(COPY_RUN_GUARD, E->out);
+    emit_line(E, "const int64_t aotc_x%d = aotc_s;", lanes[n_lanes - 1]);
+    emit_indent(E);
+    fprintf(E->out, "aotc_copy_run_s2(&aotc_d[aotc_p * %d], &", width);
+    emit_print_read(E, read);
+    fprintf(E->out, ", %d);\n", width);
+    fputs("#else\n", E->out);
+  }
   print_run_loop(E, read, width, lanes[n_lanes - 1], "aotc_l", w, "aotc_l");
+  if (stride == 2)
+    fputs("#endif\n", E->out);
   E->indent--;
   emit_open_block(E, "} else");
-  bool masked = masked_runs(E, read, lanes[n_lanes - 1]);
+  bool masked = stride > 0;
   if (masked) {
     fputs(COPY_RUN_GUARD, E->out);
-    print_masked_runs(E, read, width, lanes, n_lanes, NULL);
+    print_masked_runs(E, read, stride, width, lanes, n_lanes, NULL);
     fputs("#else\n", E->out);
   }
   emit_open_block(E, "for (int64_t aotc_l = 0; aotc_l < %d;)", width);
@@ -701,10 +735,11 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
     print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, false);
   E->indent--;
   emit_open_block(E, "} else");
-  bool masked = n_lanes > 1 && masked_runs(E, read, lanes[n_lanes - 1]);
+  int stride = n_lanes > 1 ? masked_runs(E, read, lanes[n_lanes - 1]) : 0;
+  bool masked = stride > 0;
   if (masked) {
     fputs(COPY_RUN_GUARD, E->out);
-    print_masked_runs(E, read, width, lanes, n_lanes, lane_end);
+    print_masked_runs(E, read, stride, width, lanes, n_lanes, lane_end);
     fputs("#else\n", E->out);
   }
   print_pack_lanes(E, read, width, lanes, n_lanes, lane_end, true);

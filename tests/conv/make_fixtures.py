@@ -2,7 +2,9 @@
 """make_fixtures.py: the convolutions of tests/conv, as small ONNX files with
 an input and PyTorch's output (torch 1.13, the independent reference):
 
-    /usr/bin/python3 tests/conv/make_fixtures.py tests/conv
+    /usr/bin/python3 tests/conv/make_fixtures.py tests/conv [NAME...]
+
+(with names: only those cases' files are written; cases.txt lists all)
 
 Grouped convolutions (groups 2..8, strides 1 and 2, padding, kernels 1x1,
 3x3 and 2x3, with and without bias, batch 1 and 2) for the packed grouped
@@ -77,6 +79,18 @@ IN_PLACE_CASES = [
     ("packed_m256_16x16", 1, 32, 256, (16, 16), 1, 1, 0, 1, False, "packed-12x32"),
 ]
 
+# Stride-2 convolutions of few input channels (ResNet-18's conv1 at a smaller
+# image, a 3x3 as MobileNetV2's first layer): the input's runs along a row are
+# every other float, copied on x86-64-v4 by aotc_copy_run_s2 (even floats
+# picked from two masked loads) in whole panels (41 and 35 output columns
+# hold a panel of 32), runs across rows and the last, partial panel (1681 and
+# 1225 pixels). Path `strided`: run.sh checks them as it checks masked runs.
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+STRIDED_CASES = [
+    ("strided_3x3_s2_41x41", 1, 3, 16, (82, 82), 3, 2, 1, 1, True, "strided"),
+    ("strided_7x7_s2_35x35", 1, 3, 8, (70, 70), 7, 2, 3, 1, False, "strided"),
+]
+
 # name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
 FEW_CASES = [
     ("wino_few_14x14", 1, 32, 196, (14, 14), 3, 1, 1, 1, True, "winograd-few"),
@@ -85,7 +99,16 @@ FEW_CASES = [
 ]
 
 
+ONLY = set()
+
+
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
 def save(outdir, name, x, y):
+    if not wanted(name):
+        return
     np.save(os.path.join(outdir, name + ".input.npy"), x.astype(np.float32))
     np.save(os.path.join(outdir, name + ".output.npy"), y.astype(np.float32))
 
@@ -94,6 +117,8 @@ def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
         y = model(x)
+    if not wanted(name):
+        return
     torch.onnx.export(model, x, os.path.join(outdir, name + ".onnx"), opset_version=13,
                       input_names=["input"], output_names=["output"], do_constant_folding=False)
     save(outdir, name, x.numpy(), y.numpy())
@@ -132,12 +157,14 @@ def asym_case(outdir, gen):
                               [numpy_helper.from_array(w.numpy(), "w"), numpy_helper.from_array(b.numpy(), "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
-    onnx.save(model, os.path.join(outdir, "wino_asym_pads.onnx"))
+    if wanted("wino_asym_pads"):
+        onnx.save(model, os.path.join(outdir, "wino_asym_pads.onnx"))
     save(outdir, "wino_asym_pads", x.numpy(), y.numpy())
 
 
 def main():
     outdir = sys.argv[1]
+    ONLY.update(sys.argv[2:])
     torch.manual_seed(1234)
     gen = torch.Generator().manual_seed(4321)
     lines = []
@@ -168,6 +195,10 @@ def main():
     in_place_gen = torch.Generator().manual_seed(8642)
     for case in IN_PLACE_CASES:
         conv_case(outdir, case, in_place_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    strided_gen = torch.Generator().manual_seed(3141)
+    for case in STRIDED_CASES:
+        conv_case(outdir, case, strided_gen)
         lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")

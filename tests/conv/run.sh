@@ -33,6 +33,10 @@
 #                     partial last panel still packed; the micro-kernel's `_s` variant)
 #   packed-RxC        as direct-RxC, every panel of the input packed (rows 4 KiB apart, or
 #                     many rows of weights)
+#   strided           a stride-2 convolution, for x86-64-v4: the input's runs
+#                     copied by aotc_copy_run_s2 (whole panels, runs, the last
+#                     panel), warning-free with and without vectors, and run
+#                     natively and under -DAOTC_NO_VECTORS against PyTorch's output
 # and a grouped and a Winograd case again on two threads. Two direct cases
 # whose input panels cross rows (7 and 14 pixels) again for x86-64-v4: the
 # runs copied by masked moves (aotc_copy_run), warning-free with and
@@ -121,15 +125,16 @@ in_place() {
   fi
 }
 
-# masked_runs NAME: the direct product for x86-64-v4 copies its input's runs
-# with aotc_copy_run (at least twice: a full panel and the last), builds
-# with -std=c99 -Wall -Wextra -Werror (AVX-512 on, and -DAOTC_NO_VECTORS),
-# and the native build matches PyTorch's output.
+# masked_runs NAME [COPY [MIN]]: the direct product for x86-64-v4 copies its
+# input's runs with COPY (aotc_copy_run; at least MIN calls, default 2: a full
+# panel and the last), builds with -std=c99 -Wall -Wextra -Werror (AVX-512
+# on, and -DAOTC_NO_VECTORS), and the native build matches PyTorch's output.
 masked_runs() {
+  local copy=${2:-aotc_copy_run} min=${3:-2}
   AOTC_WINOGRAD=0 "$AOTC" "$here/$1.onnx" --cpu x86-64-v4 -o "$work/runs/$1.c" >"$work/runs/$1.log" 2>&1 ||
     { echo "compile failed: $(grep -m1 error "$work/runs/$1.log")"; return 1; }
-  [ "$(grep -c "aotc_copy_run(&aotc_d\[" "$work/runs/$1.c")" -ge 2 ] ||
-    { echo "fewer than two masked runs (aotc_copy_run) in the C"; return 1; }
+  [ "$(grep -c "$copy(&aotc_d\[" "$work/runs/$1.c")" -ge "$min" ] ||
+    { echo "fewer than $min masked copies ($copy) in the C"; return 1; }
   local v
   for v in -march=x86-64-v4 -DAOTC_NO_VECTORS; do
     ${CC:-cc} -std=c99 -Wall -Wextra -Werror -fopenmp $v -c "$work/runs/$1.c" -o "$work/runs/$1.o" \
@@ -189,6 +194,15 @@ for name in dense_n49_7x7 dense_b2_14x14; do
   why=$(masked_runs "$name"); suite_result "$name (panels across rows as masked runs)" $? "$why"
   why=$(CC=$work/cc-novec run "$name" novec 0); suite_result "$name (-DAOTC_NO_VECTORS)" $? "$why"
 done
+# Stride-2 convolutions (path strided): every other float of the input's rows
+# copied by aotc_copy_run_s2 in whole panels, in runs across rows and in the
+# last panel (three calls), the same checks, and the loops beside them.
+while read -r name path; do
+  [ "$path" = strided ] && suite_selected "$name" "$@" || continue
+  mkdir -p "$work/runs" "$work/novec"
+  why=$(masked_runs "$name" aotc_copy_run_s2 3); suite_result "$name (stride-2 runs by even-float permutes)" $? "$why"
+  why=$(CC=$work/cc-novec run "$name" novec 0); suite_result "$name (-DAOTC_NO_VECTORS)" $? "$why"
+done <"$here/cases.txt"
 # Two threads (OpenMP): the batched products split across threads.
 for name in grouped_g3_s2_b2 wino_b2_c19_k24_15x13 dense_n49_7x7 dense_m19_k297 pointwise_b2_m16 narrow_n36_k288 inplace_m24_20x30; do
   suite_selected "$name" "$@" || continue
