@@ -86,6 +86,7 @@
                                  3x3 at 112x112: 0.120 ms against 0.141), as do some others (wide_rows) */
 #define WIN_PREFETCH_BYTES (32 << 20) /* a plane kernel's input past this (a last-level cache) prefetches
                                          the next plane's rows as it copies this one's (next_plane) */
+#define WIN_ROW_VEC_COLS 64     /* plane rows at stride 2 up to this many columns fill from registers (plane_row_vec) */
 #define WIN_MASKED_FLOATS 1024 /* stride-1 planes of at most this many floats sum by masked loads (masked_plan), */
 #define WIN_MASKED_GROUP 16    /* this many vectors at a time, */
 #define WIN_MASKED_LOADS 512   /* at most this many loads (vectors x taps): each its own instruction, where a
@@ -1097,7 +1098,8 @@ static bool avx512_sums(const emit_fn *E, const win_kernel *k)
  * 0.052-0.056 -> 0.044-0.052. */
 static bool plane_row_vec(const emit_fn *E, const win_kernel *k)
 {
-  return avx512_sums(E, k) && k->str[1] > 1 && k->in[1] <= 32 && k->q1 <= 16;
+  return avx512_sums(E, k) && k->str[1] > 1 &&
+         ((k->in[1] <= 32 && k->q1 <= 16) || (k->str[1] == 2 && k->q1 <= WIN_ROW_VEC_COLS));
 }
 
 static unsigned low_bits(int64_t n)
@@ -1105,10 +1107,45 @@ static unsigned low_bits(int64_t n)
   return n <= 0 ? 0u : n >= 16 ? 0xffffu : (1u << n) - 1u;
 }
 
+/* Of a wider row at stride 2, 16 columns [16 s, 16 s + 16) of phase b's
+ * plane row: the 31 floats they read from their first, in two masked loads
+ * (none past the row), one masked permutation and one masked store. */
+static void print_plane_row_part(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, int64_t s)
+{
+  unsigned valid = 0;
+  int64_t c[16], base = -1;
+  for (int x = 0; x < 16; x++) {
+    int64_t col = 16 * s + x;
+    c[x] = col * k->str[1] + b + k->omin[1];
+    bool in = col < k->q1 && c[x] >= 0 && c[x] < k->in[1];
+    valid |= in ? 1u << x : 0u;
+    base = in && base < 0 ? c[x] : base;
+  }
+  emit_indent(E);
+  fprintf(E->out, "_mm512_mask_storeu_ps(&aotc_p%lld_%lld[aotc_y * %lld + %lld], (__mmask16)0x%04x, ", (long long)a,
+          (long long)b, (long long)k->q1, (long long)(16 * s), low_bits(k->q1 - 16 * s));
+  if (!valid) {
+    fputs("_mm512_setzero_ps());\n", E->out);
+    return;
+  }
+  fprintf(E->out, "_mm512_maskz_permutex2var_ps((__mmask16)0x%04x, _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r + %lld), "
+          "_mm512_set_epi32(", valid, low_bits(k->in[1] - base), (long long)base);
+  for (int x = 15; x >= 0; x--)
+    fprintf(E->out, "%lld%s", (long long)(valid >> x & 1u ? c[x] - base : 0), x ? ", " : "");
+  fprintf(E->out, "), _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r + %lld)));\n", low_bits(k->in[1] - base - 16),
+          (long long)(base + 16));
+}
+
 /* The plane rows of row phase a from input row aotc_r (plane_row_vec). */
 static void print_plane_row_vec(emit_fn *E, const win_kernel *k, int64_t a)
 {
   E->em->need_immintrin = true;
+  if (k->in[1] > 32 || k->q1 > 16) {
+    for (int64_t b = 0; b < k->str[1]; b++)
+      for (int64_t s = 0; k->phase[a][b] && 16 * s < k->q1; s++)
+        print_plane_row_part(E, k, a, b, s);
+    return;
+  }
   emit_line(E, "const __m512 aotc_v0 = _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r);", low_bits(k->in[1]));
   emit_line(E, "const __m512 aotc_v1 = _mm512_maskz_loadu_ps((__mmask16)0x%04x, aotc_r + 16);",
             low_bits(k->in[1] - 16));

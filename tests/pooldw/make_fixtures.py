@@ -237,6 +237,19 @@ def phases_cases(gen):
     ]
 
 
+def phases_wide_cases(gen):
+    """Stride-2 windows on wider rows (plane rows of up to 64 columns): each
+    16 columns of a plane row one masked permutation of two masked loads
+    (emit_window.c, print_plane_row_part). A 3x3 on 56 columns (MobileNetV2's
+    features.4: 29-column planes, two parts), a 3x3 on 112 (features.2: 57
+    columns, four parts, the last of one column), a 5x5 with pad 2 on 63."""
+    return [
+        ("dw3_s2_wide_56", depthwise(8, 3, 2, nn.ReLU6(), gen), (1, 8, 12, 56), "phases-wide"),
+        ("dw3_s2_wide_112", nn.Conv2d(4, 4, 3, 2, 1, groups=4), (2, 4, 7, 112), "phases-wide"),
+        ("dw5_s2_wide_63", nn.Conv2d(4, 4, 5, 2, 2, groups=4, bias=False), (1, 4, 9, 63), "phases-wide"),
+    ]
+
+
 def export(outdir, name, model, x):
     model.eval()
     with torch.no_grad():
@@ -253,7 +266,7 @@ def main():
     gen = torch.Generator().manual_seed(4321)
     lines = []
     for group in (cases, window_cases, plane_cases, flat_cases, grouped_cases, wide_cases, fused_cases,
-                  wide28_cases, masked_cases, phases_cases):
+                  wide28_cases, masked_cases, phases_cases, phases_wide_cases):
         lines += make(outdir, only, group(gen), gen)
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.writelines(lines)

@@ -40,9 +40,12 @@
 #              input rows of at most 32 floats: each plane row a masked
 #              permutation of the input row (`_mm512_maskz_permutex2var_ps`),
 #              the loops under #else; run again under -DAOTC_NO_VECTORS
+#   phases-wide  the same at stride 2 on wider rows (plane rows of up to 64
+#              columns): each 16 columns of a plane row one masked
+#              permutation of two masked loads from its first input float
 #   flat-se    the same, its output feeding an SE block whose global average
 #              pool the window kernel sums after each plane (in cache)
-#   (flat, wide, fused, masked and phases: the C also builds warning-free, -std=c99 -Wall
+#   (flat, wide, fused, masked and phases*: the C also builds warning-free, -std=c99 -Wall
 #   -Wextra -Werror, with this CPU's vectors and under -DAOTC_NO_VECTORS)
 #   grouped    a stride-1 grouped convolution as the direct kernel
 #              (src/emit_c/emit_grouped.c), not the packed path
@@ -169,7 +172,7 @@ path() {
   rows-*) window "$c" "${2#rows-}" row ;;
   default-*)
     case $2 in
-    default-depthwise | default-wide | default-fused | default-masked | default-phases) window "$c" depthwise plane ;;
+    default-depthwise | default-wide | default-fused | default-masked | default-phases | default-phases-wide) window "$c" depthwise plane ;;
     *) taps "$c" && chained "$1" "$c" ;;
     esac ;;
   pool-taps | taps-*) taps "$c" ;;
@@ -179,6 +182,9 @@ path() {
   masked) window "$c" depthwise plane && present "$c" "_mm512_maskz_loadu_ps((__mmask16)0x" "no masked loads" &&
     clean "$c" ;;
   phases) window "$c" depthwise plane && present "$c" "_mm512_maskz_permutex2var_ps(" "no plane rows from registers" &&
+    clean "$c" ;;
+  phases-wide) window "$c" depthwise plane &&
+    present "$c" "permutex2var_ps((__mmask16)0x[0-9a-f]*, _mm512_maskz_loadu_ps(" "no wide plane rows from registers" &&
     clean "$c" ;;
   flat-se) flat "$c" && pooled "$c" && absent "$c" _padded ;;
   grouped) grep -q "as a direct kernel (emit_grouped.c)" "$c" || { echo "no direct kernel"; return 1; } ;;
@@ -212,14 +218,14 @@ while read -r name kind; do
   suite_selected "$name" "$@" || continue
   why=$(path "$name" "$kind") && why=$(run "$name" t1 1)
   suite_result "$name ($kind)" $? "$why"
-  if [ "$kind" = fused ] || [ "$kind" = masked ] || [ "$kind" = phases ]; then
+  if [ "$kind" = fused ] || [ "$kind" = masked ] || [ "$kind" = phases ] || [ "$kind" = phases-wide ]; then
     why=$(CC=$work/cc-novec OMP_NUM_THREADS=2 run "$name" novec 2)
     suite_result "$name ($kind, -DAOTC_NO_VECTORS, --threads 2)" $? "$why"
   fi
   case_no=$((case_no + 1))
   [ $(((case_no - 1) % sample)) = 0 ] || continue
   why=$(OMP_NUM_THREADS=2 run "$name" t2 2); suite_result "$name ($kind, --threads 2)" $? "$why"
-  case $kind in pool* | depthwise* | wide | fused | masked | phases) ;; *) continue ;; esac
+  case $kind in pool* | depthwise* | wide | fused | masked | phases*) ;; *) continue ;; esac
   if [ "$kind" != pool-taps ]; then
     why=$(export AOTC_WINDOW=0; path "$name" "taps-$kind" -taps && run "$name" taps 1)
     suite_result "$name (AOTC_WINDOW=0: per-tap statements)" $? "$why"
