@@ -4,7 +4,8 @@
 # SCHEDULE as sched_options_print writes it, or heuristic[:T]. OPT=-O2 builds
 # the emitted code at another level (default -O3); CLOCK=cpu times CPU time.
 # OpenBLAS runs its own kernel for this CPU (the process runs without
-# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; gemm.c prints the kernel's name).
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; gemm.c prints the kernel's name;
+# OPENBLAS_KERNEL=Cooperlake names one where OpenBLAS misreads the CPU, bench/run.sh).
 # OPENBLAS_THREAD_TIMEOUT=4: OpenBLAS's idle threads stop spinning at once
 # (by default they spin some 2^28 cycles after every call and after
 # openblas_set_num_threads, which on 2 cores took one core from aotc's
@@ -19,6 +20,6 @@ mkdir -p "$out"
 "$b/bench/emit_sched" bench/kernels.tc mm "$out/mm.c" "$sched"
 cc ${OPT:--O3} -march=native -std=gnu11 -fopenmp -I"$out" -o "$out/gemm" bench/gemm.c "$out/mm.c" $(pkg-config --cflags --libs openblas) -lm
 for n in ${@:-1024}; do
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_THREAD_TIMEOUT=4 OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${OPENBLAS_KERNEL:+OPENBLAS_CORETYPE=$OPENBLAS_KERNEL} OPENBLAS_THREAD_TIMEOUT=4 OMP_NUM_THREADS=$t "$out/gemm" "$n" "$t" ${REPS:-7}
 done
 rm -rf "$out"
