@@ -536,6 +536,14 @@ static int64_t coef_in(const ir_expr *e, int index)
   }
 }
 
+/* Whether the code is printed for an x86-64 CPU (the AVX-512 helpers'
+ * callers, each under COPY_RUN_GUARD). */
+static bool x86_cpu(const emit_fn *E)
+{
+  const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
+  return !emit_target_is_gpu(E->em->tg) && cpu && !strncmp(cpu->name, "x86-64", 6);
+}
+
 /* The stride (1 or 2; 0: neither) of a panel's runs along the innermost
  * lane index `inner` in a plain (unpadded) read, on an x86 CPU. The runs of
  * an implicit im2col whose panels cross rows (14- and 28-pixel images)
@@ -546,9 +554,7 @@ static int64_t coef_in(const ir_expr *e, int index)
  * convolution's runs) copies with aotc_copy_run_s2, in whole panels too. */
 static int masked_runs(const emit_fn *E, const ir_expr *read, int inner)
 {
-  const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
-  if (emit_target_is_gpu(E->em->tg) || !cpu || strncmp(cpu->name, "x86-64", 6) || read->kind != IR_ACCESS ||
-      read->padded || read->n_args < 1)
+  if (!x86_cpu(E) || read->kind != IR_ACCESS || read->padded || read->n_args < 1)
     return 0;
   const ir_tensor *T = E->f->tensors[read->tensor];
   int64_t stride = coef_in(read->args[read->n_args - 1], inner);
@@ -728,9 +734,7 @@ static bool depth_contiguous(const sched_contraction *c, const ir_expr *read)
  * are taken where the depth starts. */
 static bool depth_vec(const emit_fn *E, const ir_expr *read)
 {
-  const sched_cpu *cpu = E->em->plan->opt && E->em->plan->opt->cpu ? E->em->plan->opt->cpu : sched_cpu_native();
-  return !emit_target_is_gpu(E->em->tg) && cpu && !strncmp(cpu->name, "x86-64", 6) && read->kind == IR_ACCESS &&
-         !read->padded && E->f->tensors[read->tensor]->type == IR_F32 &&
+  return x86_cpu(E) && read->kind == IR_ACCESS && !read->padded && E->f->tensors[read->tensor]->type == IR_F32 &&
          E->f->tensors[read->tensor]->rank == read->n_args;
 }
 
