@@ -582,6 +582,19 @@ static void print_run_start(emit_fn *E, const int *lanes, int n_lanes)
   fputs(";\n", E->out);
 }
 
+/* One run's copy into the panel at lane `at` on (aotc_p * width + at),
+ * count floats from the innermost lane index `inner` at aotc_s: by
+ * aotc_copy_run, or aotc_copy_run_s2 at stride 2. */
+static void print_copy_call(emit_fn *E, const ir_expr *read, int stride, int inner, int width, const char *at,
+                            const char *count)
+{
+  emit_line(E, "const int64_t aotc_x%d = aotc_s;", inner);
+  emit_indent(E);
+  fprintf(E->out, "aotc_copy_run%s(&aotc_d[aotc_p * %d%s], &", stride == 2 ? "_s2" : "", width, at);
+  emit_print_read(E, read);
+  fprintf(E->out, ", %s);\n", count);
+}
+
 /* The runs of one depth step of a panel as masked copies (under
  * COPY_RUN_GUARD). Full panels (lane_end NULL): aotc_s and the outer lanes
  * are the caller's (print_pack_runs). The last panel (lane_end its end):
@@ -606,11 +619,7 @@ static void print_masked_runs(emit_fn *E, const ir_expr *read, int stride, int w
   fputs("const int64_t aotc_run = aotc_min(aotc_ln - aotc_l, ", E->out);
   emit_print_size(E, inner);
   fputs(" - aotc_s);\n", E->out);
-  emit_line(E, "const int64_t aotc_x%d = aotc_s;", lanes[n_lanes - 1]);
-  emit_indent(E);
-  fprintf(E->out, "aotc_copy_run%s(&aotc_d[aotc_p * %d + aotc_l], &", stride == 2 ? "_s2" : "", width);
-  emit_print_read(E, read);
-  fputs(", aotc_run);\n", E->out);
+  print_copy_call(E, read, stride, lanes[n_lanes - 1], width, " + aotc_l", "aotc_run");
   emit_line(E, "aotc_l += aotc_run;");
   emit_line(E, "aotc_s = 0;");
   print_odometer_step(E, lanes, n_lanes - 1);
@@ -647,11 +656,7 @@ static void print_pack_runs(emit_fn *E, const ir_expr *read, int width, const in
   if (stride == 2) {
     E->em->need_copy_run = true;
     fputs(COPY_RUN_GUARD, E->out);
-    emit_line(E, "const int64_t aotc_x%d = aotc_s;", lanes[n_lanes - 1]);
-    emit_indent(E);
-    fprintf(E->out, "aotc_copy_run_s2(&aotc_d[aotc_p * %d], &", width);
-    emit_print_read(E, read);
-    fprintf(E->out, ", %d);\n", width);
+    print_copy_call(E, read, 2, lanes[n_lanes - 1], width, "", w);
     fputs("#else\n", E->out);
   }
   print_run_loop(E, read, width, lanes[n_lanes - 1], "aotc_l", w, "aotc_l");

@@ -1107,20 +1107,28 @@ static unsigned low_bits(int64_t n)
   return n <= 0 ? 0u : n >= 16 ? 0xffffu : (1u << n) - 1u;
 }
 
+/* Columns [16 s, 16 s + 16) of column phase b's plane row: c[x], the input
+ * column each reads; returned, the mask of those inside the plane row and
+ * the input row (the others are the zero padding). */
+static unsigned phase_lanes(const win_kernel *k, int64_t b, int64_t s, int64_t *c)
+{
+  unsigned valid = 0;
+  for (int x = 0; x < 16; x++) {
+    int64_t col = 16 * s + x;
+    c[x] = col * k->str[1] + b + k->omin[1];
+    valid |= col < k->q1 && c[x] >= 0 && c[x] < k->in[1] ? 1u << x : 0u;
+  }
+  return valid;
+}
+
 /* Of a wider row at stride 2, 16 columns [16 s, 16 s + 16) of phase b's
  * plane row: the 31 floats they read from their first, in two masked loads
  * (none past the row), one masked permutation and one masked store. */
 static void print_plane_row_part(emit_fn *E, const win_kernel *k, int64_t a, int64_t b, int64_t s)
 {
-  unsigned valid = 0;
-  int64_t c[16], base = -1;
-  for (int x = 0; x < 16; x++) {
-    int64_t col = 16 * s + x;
-    c[x] = col * k->str[1] + b + k->omin[1];
-    bool in = col < k->q1 && c[x] >= 0 && c[x] < k->in[1];
-    valid |= in ? 1u << x : 0u;
-    base = in && base < 0 ? c[x] : base;
-  }
+  int64_t c[16];
+  unsigned valid = phase_lanes(k, b, s, c);
+  int64_t base = valid ? c[__builtin_ctz(valid)] : -1;
   emit_indent(E);
   fprintf(E->out, "_mm512_mask_storeu_ps(&aotc_p%lld_%lld[aotc_y * %lld + %lld], (__mmask16)0x%04x, ", (long long)a,
           (long long)b, (long long)k->q1, (long long)(16 * s), low_bits(k->q1 - 16 * s));
@@ -1152,20 +1160,14 @@ static void print_plane_row_vec(emit_fn *E, const win_kernel *k, int64_t a)
   for (int64_t b = 0; b < k->str[1]; b++) {
     if (!k->phase[a][b])
       continue;
-    unsigned valid = 0;
-    int idx[16];
-    for (int x = 0; x < 16; x++) {
-      int64_t c = x * k->str[1] + b + k->omin[1];
-      bool in = x < k->q1 && c >= 0 && c < k->in[1];
-      valid |= in ? 1u << x : 0u;
-      idx[x] = in ? (int)c : 0;
-    }
+    int64_t c[16];
+    unsigned valid = phase_lanes(k, b, 0, c);
     emit_indent(E);
     fprintf(E->out, "_mm512_mask_storeu_ps(&aotc_p%lld_%lld[aotc_y * %lld], (__mmask16)0x%04x, "
             "_mm512_maskz_permutex2var_ps((__mmask16)0x%04x, aotc_v0, _mm512_set_epi32(",
             (long long)a, (long long)b, (long long)k->q1, low_bits(k->q1), valid);
     for (int x = 15; x >= 0; x--)
-      fprintf(E->out, "%d%s", idx[x], x ? ", " : "");
+      fprintf(E->out, "%lld%s", (long long)(valid >> x & 1u ? c[x] : 0), x ? ", " : "");
     fputs("), aotc_v1));\n", E->out);
   }
 }
@@ -1531,8 +1533,8 @@ static void print_strip_ends(emit_fn *E, win_kernel *k, bool flat)
  * at 56x56 (WIN_MASKED_FLOATS 4096) no gain. */
 static bool masked_plan(const emit_fn *E, const win_kernel *k)
 {
-  return avx512_sums(E, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] && k->strip >= k->dim[2] &&
-         k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS &&
+  return avx512_sums(E, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] &&
+         k->strip >= k->dim[2] && k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS &&
          (k->dim[2] * k->dim[3] + 15) / 16 * k->n_taps <= WIN_MASKED_LOADS;
 }
 
