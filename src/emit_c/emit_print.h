@@ -314,6 +314,10 @@ bool emit_same_shape(const ir_tensor *a, const ir_tensor *b);
 /* Whether the lanes set[0..n-1] of s's read are consecutive floats
  * (emit_ukernel.c). */
 bool emit_lanes_contiguous(const ir_func *f, const ir_stmt *s, const ir_expr *read, const int *set, int n);
+/* Where the full panels of contraction c's B can be read in place, the
+ * position of its depth index among B's subscripts, else -1; the caller
+ * rules out B packed in advance or shared (emit_ukernel.c). */
+int emit_b_in_place_pos(const ir_func *f, const sched_contraction *c, const sched_blocks *b);
 /* A read inside an epilogue: true when printed here (the tile's value, a
  * residual at the element's offset). */
 bool emit_epilogue_print_read(emit_fn *E, const ir_expr *e);

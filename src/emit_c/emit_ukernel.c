@@ -877,16 +877,15 @@ static bool rows_spread(int64_t ldb, int kc)
  * up to IN_PLACE_ROW_TILES tiles of rows (192 rows of 12), of constant
  * extents, with rows that spread over the cache (rows_spread). The last panel of a block,
  * when partial, is still packed (zeros past the columns). Not for B
- * packed in advance, nor for the shared panels of AOTC_SHARED_B. */
-static int b_in_place_depth(const emit_fn *E, int ci)
+ * packed in advance, nor for the shared panels of AOTC_SHARED_B: the
+ * caller's (this file's b_in_place_depth, llvm_contr.c). */
+int emit_b_in_place_pos(const ir_func *f, const sched_contraction *c, const sched_blocks *b)
 {
-  const sched_contraction *c = &E->pf->contr[ci];
-  const sched_blocks *b = &E->pf->blocks[ci];
-  const ir_stmt *s = E->f->stmts[c->stmt];
+  const ir_stmt *s = f->stmts[c->stmt];
   const ir_expr *read = c->b;
   int64_t m = sched_role_extent(s, c->rows, c->n_rows);
-  if (c->n_depth != 1 || m < 0 || m > (int64_t)IN_PLACE_ROW_TILES * b->mr || emit_prepack_usable(E, ci, 1) ||
-      shares_b(E, ci) || !b_in_place_on() || !emit_lanes_contiguous(E->f, s, read, c->cols, c->n_cols))
+  if (c->n_depth != 1 || m < 0 || m > (int64_t)IN_PLACE_ROW_TILES * b->mr || !b_in_place_on() ||
+      !emit_lanes_contiguous(f, s, read, c->cols, c->n_cols))
     return -1;
   int pos = -1;
   for (int a = 0; a < read->n_args; a++) {
@@ -898,13 +897,20 @@ static int b_in_place_depth(const emit_fn *E, int ci)
   }
   if (pos < 0 || pos >= read->n_args - c->n_cols)
     return -1;
-  const ir_tensor *T = E->f->tensors[read->tensor];
+  const ir_tensor *T = f->tensors[read->tensor];
   int64_t ldb = 1, d;
   for (int j = pos + 1; j < T->rank; j++)
     if (!T->shape[j] || !ir_size_is_const(T->shape[j], &d) || __builtin_mul_overflow(ldb, d, &ldb))
       return -1;
   int64_t k = sched_role_extent(s, c->depth, 1);
   return k >= 0 && rows_spread(ldb, k < b->kc ? (int)k : b->kc) ? pos : -1;
+}
+
+static int b_in_place_depth(const emit_fn *E, int ci)
+{
+  if (emit_prepack_usable(E, ci, 1) || shares_b(E, ci))
+    return -1;
+  return emit_b_in_place_pos(E->f, &E->pf->contr[ci], &E->pf->blocks[ci]);
 }
 
 static void print_pack_b(emit_fn *E, int ci, const sched_contraction *c, const sched_blocks *b)

@@ -17,6 +17,8 @@ typedef struct contr {
   LLVMValueRef m, n, k, nb, rs, cs; /* extents, C's row and column strides */
   LLVMValueRef ap, bp;              /* packing buffers of A and B */
   LLVMValueRef apk, bpk;            /* A and B packed when built (llvm_prepack.c); NULL: packed here */
+  int bpos;                         /* B's full panels read in place: its depth subscript (emit_b_in_place_pos); -1 */
+  LLVMValueRef ldb;                 /* then the distance of B's rows */
   LLVMValueRef jc, nc, pc, kc, ic, mc, jr;
   LLVMValueRef q; /* the batch */
   LLVMValueRef ukr;
@@ -34,6 +36,7 @@ typedef struct panel {
   const int *lanes;
   int n_lanes;
   LLVMValueRef end, d, l0, p, l, s0, run;
+  LLVMValueRef lim; /* runs: the lanes read, from 0 (the rest zero) */
   LLVMValueRef a0, step; /* one_run: the address of the run's first lane, floats between lanes */
   LLVMValueRef od[SCHED_MAX_DIMS]; /* the depth indices' odometer (several of them), or NULL */
 } panel;
@@ -153,19 +156,9 @@ static void lane_zero(lw_fn *F, void *data)
   lw_parallel_access(F, LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), f32_at(F, q->d, panel_at(q, q->p, q->l))));
 }
 
-/* Lane l of depth step q->p, zero beyond the end. */
-static void pack_lane(lw_fn *F, LLVMValueRef l, void *data)
-{
-  panel *q = data;
-  LLVMValueRef flat = add(F, q->l0, l);
-  q->l = l;
-  decompose(F, q->x->s, q->lanes, q->n_lanes, flat);
-  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntSLT, flat, q->end, ""), lane_read, lane_zero, q);
-}
-
 static LLVMValueRef run_cond(lw_fn *F, LLVMValueRef l, void *data)
 {
-  return LLVMBuildICmp(F->b, LLVMIntSLT, l, lw_idx(F->L, ((panel *)data)->width), "");
+  return LLVMBuildICmp(F->b, LLVMIntSLT, l, ((panel *)data)->lim, "");
 }
 
 static void run_elem(lw_fn *F, LLVMValueRef r, void *data)
@@ -188,15 +181,76 @@ static LLVMValueRef run_start(lw_fn *F, panel *q, LLVMValueRef l)
   return inner;
 }
 
-/* The run of lanes from l along the innermost lane index; its length is
- * the increment. */
+/* Whether a run of q's read may be copied with masked vectors: an
+ * unpadded float read, a panel of at most LW_PACK_MAX_WIDTH lanes, a
+ * target with vectors. */
+static bool vector_runs(panel *q)
+{
+  lw_fn *F = q->x->F;
+  return !q->read->padded && F->f->tensors[q->read->tensor]->type == IR_F32 && q->width <= LW_PACK_MAX_WIDTH &&
+         q->x->b->vw > 1;
+}
+
+/* The run of q->run lanes from panel lane q->l, read at unit stride: one
+ * masked load and store (emit_ukernel.c's aotc_copy_run). */
+static void masked_run1(lw_fn *F, void *data)
+{
+  panel *q = data;
+  unsigned w = (unsigned)q->width;
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, w);
+  LLVMValueRef mask = lw_lanes_below(F, w, q->run);
+  LLVMValueRef v = lw_masked_load(F, vt, q->a0, mask, LLVMGetUndef(vt));
+  lw_masked_store(F, v, f32_at(F, q->d, panel_at(q, q->p, q->l)), mask);
+}
+
+/* Read at stride 2: twice the lanes loaded, none past the run's last float,
+ * the even ones kept (aotc_copy_run_s2). */
+static void masked_run2(lw_fn *F, void *data)
+{
+  panel *q = data;
+  unsigned w = (unsigned)q->width;
+  LLVMValueRef even[LW_PACK_MAX_WIDTH];
+  for (unsigned l = 0; l < w; l++)
+    even[l] = LLVMConstInt(F->L->i32, 2 * l, 0);
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 2 * w);
+  LLVMValueRef floats = LLVMBuildSub(F->b, add(F, q->run, q->run), lw_idx(F->L, 1), "");
+  LLVMValueRef v = lw_masked_load(F, vt, q->a0, lw_lanes_below(F, 2 * w, floats), LLVMGetUndef(vt));
+  v = LLVMBuildShuffleVector(F->b, v, LLVMGetUndef(vt), LLVMConstVector(even, w), "");
+  lw_masked_store(F, v, f32_at(F, q->d, panel_at(q, q->p, q->l)), lw_lanes_below(F, w, q->run));
+}
+
+static void run_lanes(lw_fn *F, void *data)
+{
+  panel *q = data;
+  lanes_loop(F, q->run, run_elem, q, true);
+}
+
+static void masked_run_other(lw_fn *F, void *data)
+{
+  panel *q = data;
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 2), ""), masked_run2, run_lanes, q);
+}
+
+/* The run of lanes from l along the innermost lane index, up to q->lim;
+ * its length is the increment. Where vector_runs, a run read at stride 1
+ * or 2 is masked vectors (the loop vectoriser took gathers of 8 lanes at
+ * stride 2: a stride-2 convolution's runs across rows). */
 static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
 {
   panel *q = data;
   LLVMValueRef inner = run_start(F, q, l);
-  LLVMValueRef run = lw_min(F, LLVMBuildSub(F->b, lw_idx(F->L, q->width), l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
-  lanes_loop(F, run, run_elem, q, true);
-  q->run = run;
+  q->run = lw_min(F, LLVMBuildSub(F->b, q->lim, l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
+  if (!vector_runs(q)) {
+    run_lanes(F, q);
+    return;
+  }
+  int inner_lane = q->lanes[q->n_lanes - 1];
+  F->iter[inner_lane] = q->s0;
+  q->a0 = lw_access_address(F, q->read);
+  F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
+  q->step = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
+  F->iter[inner_lane] = q->s0;
+  lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 1), ""), masked_run1, masked_run_other, q);
 }
 
 static LLVMValueRef run_inc(lw_fn *F, void *data)
@@ -279,6 +333,7 @@ static void full_runs(lw_fn *F, void *data)
   panel *q = data;
   LLVMValueRef inner = hi(F, q->x->s, q->lanes[q->n_lanes - 1]);
   LLVMValueRef end = add(F, LLVMBuildURem(F->b, q->l0, inner, ""), lw_idx(F->L, q->width));
+  q->lim = lw_idx(F->L, q->width);
   lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntSLE, end, inner, ""), one_run, runs, q);
 }
 
@@ -319,9 +374,23 @@ static void full_lanes(lw_fn *F, void *data)
     lanes_loop(F, lw_idx(F->L, q->width), one_lane, q, false);
 }
 
+static void zero_lane(lw_fn *F, LLVMValueRef l, void *data)
+{
+  panel *q = data;
+  q->l = l;
+  lane_zero(F, q);
+}
+
+/* A panel past the end of its lanes: the lanes that exist in runs (as a
+ * full panel's, emit_ukernel.c's masked runs), the rest zero; a run of
+ * lanes decomposed one by one took the scalar loads of a stride-2
+ * convolution's last panel. */
 static void edge_lanes(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, ((panel *)data)->width), pack_lane, data);
+  panel *q = data;
+  q->lim = lw_min(F, lw_idx(F->L, q->width), LLVMBuildSub(F->b, q->end, q->l0, ""));
+  runs(F, q);
+  lw_counted_loop(F, q->lim, lw_idx(F->L, q->width), zero_lane, q);
 }
 
 static LLVMValueRef panel_full(panel *q)
@@ -418,13 +487,31 @@ static void pack_panel(panel *q)
     pack_steps(F, q);
 }
 
-static void pack_b_panel(lw_fn *F, LLVMValueRef jr, void *data)
+static void pack_b_now(lw_fn *F, void *data)
 {
   contr *x = data;
   panel q = {.x = x, .read = x->c->b, .width = x->b->nr, .lanes = x->c->cols, .n_lanes = x->c->n_cols, .end = x->n};
-  q.d = f32_at(F, x->bp, mul(F, jr, x->kc));
-  q.l0 = add(F, x->jc, jr);
+  q.d = f32_at(F, x->bp, mul(F, x->jr, x->kc));
+  q.l0 = add(F, x->jc, x->jr);
   pack_panel(&q);
+}
+
+/* Whether the panel at column jc + jr is full (B read in place there). */
+static LLVMValueRef b_full(contr *x)
+{
+  lw_fn *F = x->F;
+  return LLVMBuildICmp(F->b, LLVMIntSLE, add(F, add(F, x->jc, x->jr), lw_idx(F->L, x->b->nr)), x->n, "");
+}
+
+/* Panel jr of B's block packed; with B read in place, only a partial one. */
+static void pack_b_panel(lw_fn *F, LLVMValueRef jr, void *data)
+{
+  contr *x = data;
+  x->jr = jr;
+  if (x->bpos >= 0)
+    lw_if_else(F, LLVMBuildNot(F->b, b_full(x), ""), pack_b_now, NULL, x);
+  else
+    pack_b_now(F, x);
 }
 
 static void pack_a_panel(lw_fn *F, LLVMValueRef ir, void *data)
@@ -451,6 +538,10 @@ static LLVMValueRef panel_of(contr *x, int op, LLVMValueRef r)
   lw_fn *F = x->F;
   LLVMValueRef pk = op ? x->bpk : x->apk, l0 = add(F, op ? x->jc : x->ic, r);
   int width = op ? x->b->nr : x->b->mr;
+  if (op && x->bpos >= 0) { /* B's full panel in place at depth pc (the column indices are bound) */
+    F->iter[x->c->depth[0]] = x->pc;
+    return LLVMBuildSelect(F->b, b_full(x), lw_access_address(F, x->c->b), f32_at(F, x->bp, mul(F, r, x->kc)), "");
+  }
   if (!pk)
     return f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
   LLVMValueRef at = add(F, mul(F, l0, x->k), mul(F, x->pc, lw_idx(F->L, width)));
@@ -474,8 +565,9 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
   t.c = f32_at(F, F->tensor[x->s->tensor], off);
   t.mr = lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, ""));
   t.nr = lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, ""));
-  LLVMValueRef args[] = {x->kc, panel_of(x, 0, ir), panel_of(x, 1, x->jr), t.c, x->rs, x->cs, t.mr, t.nr, first};
-  LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, 9, "");
+  LLVMValueRef ldb = x->bpos >= 0 ? LLVMBuildSelect(F->b, b_full(x), x->ldb, lw_idx(F->L, b->nr), "") : lw_idx(F->L, b->nr);
+  LLVMValueRef args[] = {x->kc, panel_of(x, 0, ir), panel_of(x, 1, x->jr), ldb, t.c, x->rs, x->cs, t.mr, t.nr, first};
+  LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, LW_UKR_ARGS, "");
   t.last = LLVMBuildICmp(F->b, LLVMIntEQ, add(F, x->pc, x->kc), x->k, "");
   lw_epilogue_tile(F, &t);
 }
@@ -574,12 +666,15 @@ void lw_contraction(lw_fn *F, int ci)
   }
   contr x = {.F = F, .c = c, .b = b, .s = s, .ci = ci};
   F->stmt = s;
-  x.ukr = lw_ukernel(F->L, b, &x.ukr_ty);
   x.m = extent(F, s, c->rows, c->n_rows), x.n = extent(F, s, c->cols, c->n_cols);
   x.k = extent(F, s, c->depth, c->n_depth), x.nb = extent(F, s, c->batch, c->n_batch);
   x.rs = stride(F, s->tensor, lhs_pos(s, c->i)), x.cs = stride(F, s->tensor, lhs_pos(s, c->j));
   x.ap = F->pack;
   x.apk = lw_prepacked(F, ci, 0), x.bpk = lw_prepacked(F, ci, 1);
+  x.bpos = x.bpk ? -1 : emit_b_in_place_pos(F->f, c, b); /* parallel loops run serially here: no shared B */
+  if (x.bpos >= 0)
+    x.ldb = stride(F, c->b->tensor, x.bpos);
+  x.ukr = lw_ukernel(F->L, b, x.bpos >= 0, &x.ukr_ty);
   x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_idx(F->L, b->kc), x.k)));
   lw_counted_loop(F, lw_idx(F->L, 0), x.nb, batch, &x);
   lw_unbind(F, s);

@@ -205,6 +205,27 @@ LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMVal
                         args, 4, "");
 }
 
+void lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask)
+{
+  LLVMTypeRef tys[] = {LLVMTypeOf(v), F->L->ptr};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+  LLVMValueRef args[] = {v, addr, LLVMConstInt(F->L->i32, 4, 0), mask};
+  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2), LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args,
+                 4, "");
+}
+
+/* Lanes 0..w-1 below n (of the index type) as a vector of i1. */
+LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n)
+{
+  LLVMValueRef lane[2 * 64];
+  for (unsigned l = 0; l < w && l < 2 * 64; l++)
+    lane[l] = LLVMConstInt(F->L->idx, l, 0);
+  LLVMTypeRef vt = LLVMVectorType(F->L->idx, w);
+  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), n, LLVMConstInt(F->L->i32, 0, 0), "");
+  LLVMValueRef all = LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(F->L->i32, w)), "");
+  return LLVMBuildICmp(F->b, LLVMIntULT, LLVMConstVector(lane, w), all, "");
+}
+
 /* ------------------------------------------------------------------------
  * Loop nests over a statement's own index ranges
  * ------------------------------------------------------------------------ */

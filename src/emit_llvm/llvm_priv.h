@@ -208,6 +208,10 @@ LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b);
 /* llvm.masked.load of vector type vt at addr (alignment 4): the lanes of
  * mask, the others from passthru. */
 LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMValueRef mask, LLVMValueRef passthru);
+/* llvm.masked.store of vector v at addr (alignment 4), the lanes of mask. */
+void lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask);
+/* The mask of lanes 0..w-1 (w <= 128) below n, a value of the index type. */
+LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
 
@@ -234,10 +238,13 @@ void lw_unbind(lw_fn *F, const ir_stmt *s);
 /* ---- llvm_ukernel.c */
 
 /* The micro-kernel for blocks b (vector width b->vw, b->mr x b->nr tile):
- * void aotc_ukr_f32_MRxNR_vVW(idx kc, ptr a, ptr b, ptr c, idx rs, idx cs,
- * idx mr, idx nr, i32 first) (idx: the index type), emit_ukernel.c's,
- * made once per module; *ty its type. */
-LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty);
+ * void aotc_ukr_f32_MRxNR_vVW[_s](idx kc, ptr a, ptr b, idx ldb, ptr c,
+ * idx rs, idx cs, idx mr, idx nr, i32 first) (idx: the index type),
+ * emit_ukernel.c's, made once per module; *ty its type. strided: the _s
+ * variant, B's rows ldb floats apart (read in place); else B is packed
+ * (ldb, nr, is not read). */
+#define LW_UKR_ARGS 10
+LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, bool strided, LLVMTypeRef *ty);
 
 /* ---- llvm_contr.c */
 

@@ -16,7 +16,8 @@ typedef struct ukr {
   int nv;                 /* accumulators per row */
   LLVMTypeRef vt;         /* an accumulator's type */
   LLVMValueRef acc[LW_UKR_MAX_ACC];
-  LLVMValueRef kc, a, bp, c, rs, cs, mr, nr, first;
+  bool strided;           /* B read in place, its rows ldb floats apart (the _s variant) */
+  LLVMValueRef kc, a, bp, ldb, c, rs, cs, mr, nr, first;
   LLVMValueRef t, i, p; /* the local tile; the loops' row and depth step */
   int q;                /* a narrow tile's column vectors (narrow_tile) */
   LLVMValueRef n[4];    /* its UKR_NARROW columns, vectors over the rows */
@@ -79,18 +80,21 @@ static void prefetch(lw_fn *F, LLVMValueRef addr, int rw)
                  args, 4, "");
 }
 
-/* One depth step p: acc[r][v] += a[mr * p + r] * b[nr * p + v * vw]; A's
+/* One depth step p: acc[r][v] += a[mr * p + r] * b[ldb * p + v * vw]; A's
  * panel asked for SCHED_UKR_PREFETCH_STEPS steps ahead, as the C path's
  * __builtin_prefetch(ap + ...): without it the vector loop waits on A at
- * every new panel. */
+ * every new panel. B read in place asks for the same row's lines of the
+ * next panel, which the next call reads (emit_ukernel.c's print_ukr_vector). */
 static void depth_step(lw_fn *F, LLVMValueRef p, void *data)
 {
   ukr *u = data;
-  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
+  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = LLVMBuildMul(F->b, p, u->ldb, ""), arow = mul_idx(u, p, u->b->mr);
   for (int v = 0; v < u->nv; v++)
     bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
   if (u->b->vw > 1)
     prefetch(F, at(u, u->a, add_idx(u, arow, SCHED_UKR_PREFETCH_STEPS * (int64_t)u->b->mr)), 0);
+  for (int v = 0; u->strided && v < u->b->nr; v += 16)
+    prefetch(F, at(u, u->bp, add_idx(u, brow, (int64_t)u->b->nr + v)), 0);
   for (int r = 0; r < u->b->mr; r++) {
     LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, add_idx(u, arow, r)), "");
     LLVMValueRef s = splat(u, a);
@@ -241,7 +245,7 @@ static void accumulate(ukr *u, LLVMValueRef slot, LLVMValueRef a, LLVMValueRef b
 static void narrow_step_at(ukr *u, LLVMValueRef p, bool last)
 {
   lw_fn *F = &u->F;
-  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = mul_idx(u, p, u->b->nr), arow = mul_idx(u, p, u->b->mr);
+  LLVMValueRef bv[LW_UKR_MAX_ACC], brow = LLVMBuildMul(F->b, p, u->ldb, ""), arow = mul_idx(u, p, u->b->mr);
   LLVMValueRef av = a_rows(u, at(u, u->a, arow), last);
   for (int v = 0; v < u->q; v++)
     bv[v] = load_vec(u, at(u, u->bp, add_idx(u, brow, (int64_t)v * u->b->vw)));
@@ -308,12 +312,12 @@ static void tiles(lw_fn *F, void *data)
   lw_if_else(F, narrow, narrow_tile, wider_tiles, u);
 }
 
-/* t[i * NR + j] += a[MR * p + i] * b[NR * p + j] */
+/* t[i * NR + j] += a[MR * p + i] * b[ldb * p + j] */
 static void loop_elem(lw_fn *F, LLVMValueRef j, void *data)
 {
   ukr *u = data;
   LLVMValueRef a = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->a, LLVMBuildAdd(F->b, mul_idx(u, u->p, u->b->mr), u->i, "")), "");
-  LLVMValueRef b = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->bp, LLVMBuildAdd(F->b, mul_idx(u, u->p, u->b->nr), j, "")), "");
+  LLVMValueRef b = LLVMBuildLoad2(F->b, F->L->f32, at(u, u->bp, LLVMBuildAdd(F->b, LLVMBuildMul(F->b, u->p, u->ldb, ""), j, "")), "");
   LLVMValueRef addr = at(u, u->t, LLVMBuildAdd(F->b, mul_idx(u, u->i, u->b->nr), j, ""));
   LLVMBuildStore(F->b, lw_fmuladd(F, a, b, LLVMBuildLoad2(F->b, F->L->f32, addr, ""), IR_F32), addr);
 }
@@ -349,8 +353,9 @@ static void loop_tile(ukr *u)
 static void body(ukr *u)
 {
   lw_fn *F = &u->F;
-  u->kc = param(u, 0), u->a = param(u, 1), u->bp = param(u, 2), u->c = param(u, 3), u->rs = param(u, 4);
-  u->cs = param(u, 5), u->mr = param(u, 6), u->nr = param(u, 7), u->first = param(u, 8);
+  u->kc = param(u, 0), u->a = param(u, 1), u->bp = param(u, 2), u->c = param(u, 4), u->rs = param(u, 5);
+  u->cs = param(u, 6), u->mr = param(u, 7), u->nr = param(u, 8), u->first = param(u, 9);
+  u->ldb = u->strided ? param(u, 3) : lw_idx(F->L, u->b->nr); /* packed: nr, a constant */
   u->t = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(u->b->mr * u->b->nr)), "t");
   if (u->b->mr * u->nv <= LW_UKR_MAX_ACC)
     tiles(&u->F, u);
@@ -362,19 +367,19 @@ static void body(ukr *u)
 
 static LLVMTypeRef ukr_type(emit_llvm *L)
 {
-  LLVMTypeRef ty[] = {L->idx, L->ptr, L->ptr, L->ptr, L->idx, L->idx, L->idx, L->idx, L->i32};
-  return LLVMFunctionType(LLVMVoidTypeInContext(L->c), ty, 9, 0);
+  LLVMTypeRef ty[] = {L->idx, L->ptr, L->ptr, L->idx, L->ptr, L->idx, L->idx, L->idx, L->idx, L->i32};
+  return LLVMFunctionType(LLVMVoidTypeInContext(L->c), ty, LW_UKR_ARGS, 0);
 }
 
-LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, LLVMTypeRef *ty)
+LLVMValueRef lw_ukernel(emit_llvm *L, const sched_blocks *b, bool strided, LLVMTypeRef *ty)
 {
   char name[64];
-  snprintf(name, sizeof name, "aotc_ukr_f32_%dx%d_v%d", b->mr, b->nr, b->vw);
+  snprintf(name, sizeof name, "aotc_ukr_f32_%dx%d_v%d%s", b->mr, b->nr, b->vw, strided ? "_s" : "");
   *ty = ukr_type(L);
   LLVMValueRef fn = LLVMGetNamedFunction(L->m, name);
   if (fn)
     return fn;
-  ukr u = {.F = {.L = L}, .b = b, .nv = b->nr / b->vw};
+  ukr u = {.F = {.L = L}, .b = b, .nv = b->nr / b->vw, .strided = strided};
   u.vt = b->vw > 1 ? LLVMVectorType(L->f32, (unsigned)b->vw) : L->f32;
   u.F.fn = fn = LLVMAddFunction(L->m, name, *ty);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
