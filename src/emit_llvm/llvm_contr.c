@@ -37,6 +37,8 @@ typedef struct panel {
   int n_lanes;
   LLVMValueRef end, d, l0, p, l, s0, run;
   LLVMValueRef lim; /* runs: the lanes read, from 0 (the rest zero) */
+  LLVMValueRef p0;  /* by_lane: the first depth step (after the transposed ones) */
+  LLVMValueRef rows[LW_PACK_MAX_WIDTH]; /* transposed: each lane's first float at depth pc */
   LLVMValueRef a0, step; /* one_run: the address of the run's first lane, floats between lanes */
   LLVMValueRef od[SCHED_MAX_DIMS]; /* the depth indices' odometer (several of them), or NULL */
 } panel;
@@ -446,14 +448,107 @@ static void by_lane(lw_fn *F, LLVMValueRef l, void *data)
   panel *q = data;
   decompose(F, q->x->s, q->lanes, q->n_lanes, add(F, q->l0, l));
   q->l = l;
-  lw_counted_loop(F, lw_idx(F->L, 0), q->x->kc, by_lane_step, q);
+  lw_counted_loop(F, q->p0, q->x->kc, by_lane_step, q);
+}
+
+/* Whether such a panel packs by transpositions (emit_ukernel.c's
+ * depth_vec): a plain float read, a target with vectors of 16 floats. */
+static bool depth_vec(panel *q)
+{
+  const ir_expr *r = q->read;
+  const ir_tensor *T = q->x->F->f->tensors[r->tensor];
+  return q->x->b->vw >= 16 && r->kind == IR_ACCESS && !r->padded && T->type == IR_F32 && T->rank == r->n_args &&
+         q->width <= LW_PACK_MAX_WIDTH;
+}
+
+/* A two-vector shuffle of 16 floats: within 128-bit lanes, element i of
+ * each takes pick[i] (0-3: a's element of the same 128-bit lane, 4-7:
+ * b's); else 128-bit lane k of the result is lane pick[k] (0-3: a's, 4-7:
+ * b's). */
+static LLVMValueRef shuffle16(lw_fn *F, LLVMValueRef a, LLVMValueRef b, const int pick[4], bool within)
+{
+  LLVMValueRef m[16];
+  for (int e = 0; e < 16; e++) {
+    int k = e / 4, i = e % 4, v;
+    if (within)
+      v = (pick[i] >= 4 ? 16 : 0) + 4 * k + pick[i] % 4;
+    else
+      v = (pick[k] >= 4 ? 16 : 0) + 4 * (pick[k] % 4) + i;
+    m[e] = LLVMConstInt(F->L->i32, (unsigned)v, 0);
+  }
+  return LLVMBuildShuffleVector(F->b, a, b, LLVMConstVector(m, 16), "");
+}
+
+/* Sixteen depth steps from p of lanes h..h+n-1 (n <= 16): one load of 16
+ * floats per lane, a 16x16 transposition in four rounds of shuffles
+ * (emit_ukernel.c's aotc_pack_depth: unpack, shuffle, 128-bit lanes
+ * twice), one masked store of n lanes per depth step. */
+static void transpose_block(lw_fn *F, panel *q, LLVMValueRef p, int h, int n)
+{
+  static const int lo[4] = {0, 4, 1, 5}, hi2[4] = {2, 6, 3, 7}, s44[4] = {0, 1, 4, 5}, see[4] = {2, 3, 6, 7};
+  static const int f88[4] = {0, 2, 4, 6}, fdd[4] = {1, 3, 5, 7};
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMValueRef r[16], t[16];
+  for (int i = 0; i < 16; i++) {
+    if (i >= n) {
+      r[i] = LLVMConstNull(vt);
+      continue;
+    }
+    r[i] = LLVMBuildLoad2(F->b, vt, f32_at(F, q->rows[h + i], p), "");
+    LLVMSetAlignment(r[i], 4);
+  }
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = shuffle16(F, r[i], r[i + 1], lo, true);
+    t[i + 1] = shuffle16(F, r[i], r[i + 1], hi2, true);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = shuffle16(F, t[i], t[i + 2], s44, true);
+    r[i + 1] = shuffle16(F, t[i], t[i + 2], see, true);
+    r[i + 2] = shuffle16(F, t[i + 1], t[i + 3], s44, true);
+    r[i + 3] = shuffle16(F, t[i + 1], t[i + 3], see, true);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = shuffle16(F, r[i], r[i + 4], f88, false);
+    t[i + 4] = shuffle16(F, r[i], r[i + 4], fdd, false);
+    t[i + 8] = shuffle16(F, r[i + 8], r[i + 12], f88, false);
+    t[i + 12] = shuffle16(F, r[i + 8], r[i + 12], fdd, false);
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = shuffle16(F, t[i], t[i + 8], f88, false);
+    r[i + 8] = shuffle16(F, t[i], t[i + 8], fdd, false);
+  }
+  LLVMValueRef mask = lw_lanes_below(F, 16, lw_idx(F->L, n));
+  for (int j = 0; j < 16; j++) {
+    LLVMValueRef at = add(F, mul(F, add(F, p, lw_idx(F->L, j)), lw_idx(F->L, q->width)), lw_idx(F->L, h));
+    lw_parallel_access(F, lw_masked_store(F, r[j], f32_at(F, q->d, at), mask));
+  }
+}
+
+static void transposed_step(lw_fn *F, LLVMValueRef p, void *data)
+{
+  panel *q = data;
+  for (int h = 0; h < q->width; h += 16)
+    transpose_block(F, q, p, h, q->width - h < 16 ? q->width - h : 16);
 }
 
 /* A full panel of an operand contiguous along its single depth index: lane
- * by lane, contiguous reads along the depth. */
+ * by lane, contiguous reads along the depth; where depth_vec, the depth
+ * steps in blocks of 16 by transpositions first (lane by lane moved one
+ * float at a time: A's packing in sgemm). */
 static void pack_by_lane(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, ((panel *)data)->width), by_lane, data);
+  panel *q = data;
+  q->p0 = lw_idx(F->L, 0);
+  if (depth_vec(q)) {
+    for (int l = 0; l < q->width; l++) {
+      decompose(F, q->x->s, q->lanes, q->n_lanes, add(F, q->l0, lw_idx(F->L, l)));
+      F->iter[q->x->c->depth[0]] = q->x->pc;
+      q->rows[l] = lw_access_address(F, q->read);
+    }
+    q->p0 = LLVMBuildAnd(F->b, q->x->kc, lw_idx(F->L, -16), "");
+    lw_stepped_loop(F, lw_idx(F->L, 0), q->p0, 16, transposed_step, q);
+  }
+  lw_counted_loop(F, lw_idx(F->L, 0), lw_idx(F->L, q->width), by_lane, q);
 }
 
 static void pack_steps(lw_fn *F, void *data)

@@ -205,13 +205,13 @@ LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMVal
                         args, 4, "");
 }
 
-void lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask)
+LLVMValueRef lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask)
 {
   LLVMTypeRef tys[] = {LLVMTypeOf(v), F->L->ptr};
   unsigned id = LLVMLookupIntrinsicID("llvm.masked.store", 17);
   LLVMValueRef args[] = {v, addr, LLVMConstInt(F->L->i32, 4, 0), mask};
-  LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2), LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2), args,
-                 4, "");
+  return LLVMBuildCall2(F->b, LLVMIntrinsicGetType(F->L->c, id, tys, 2), LLVMGetIntrinsicDeclaration(F->L->m, id, tys, 2),
+                        args, 4, "");
 }
 
 /* Lanes 0..w-1 below n (of the index type) as a vector of i1. */

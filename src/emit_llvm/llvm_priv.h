@@ -208,8 +208,9 @@ LLVMValueRef lw_min(lw_fn *F, LLVMValueRef a, LLVMValueRef b);
 /* llvm.masked.load of vector type vt at addr (alignment 4): the lanes of
  * mask, the others from passthru. */
 LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMValueRef mask, LLVMValueRef passthru);
-/* llvm.masked.store of vector v at addr (alignment 4), the lanes of mask. */
-void lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask);
+/* llvm.masked.store of vector v at addr (alignment 4), the lanes of mask;
+ * the call. */
+LLVMValueRef lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask);
 /* The mask of lanes 0..w-1 (w <= 128) below n, a value of the index type. */
 LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
