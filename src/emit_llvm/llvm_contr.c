@@ -183,14 +183,23 @@ static LLVMValueRef run_start(lw_fn *F, panel *q, LLVMValueRef l)
   return inner;
 }
 
-/* Whether a run of q's read may be copied with masked vectors: an
- * unpadded float read, a panel of at most LW_PACK_MAX_WIDTH lanes, a
- * target with vectors. */
-static bool vector_runs(panel *q)
+/* Whether q's runs may be read as vectors: an unpadded float read, a
+ * panel of at most LW_PACK_MAX_WIDTH lanes. */
+static bool vector_read(panel *q)
 {
-  lw_fn *F = q->x->F;
-  return !q->read->padded && F->f->tensors[q->read->tensor]->type == IR_F32 && q->width <= LW_PACK_MAX_WIDTH &&
-         q->x->b->vw > 1;
+  return !q->read->padded && q->x->F->f->tensors[q->read->tensor]->type == IR_F32 && q->width <= LW_PACK_MAX_WIDTH;
+}
+
+/* The address of the run's first lane (q->a0, the inner lane index at
+ * q->s0) and the floats between its lanes (q->step, known when the code
+ * runs). */
+static void run_address(lw_fn *F, panel *q)
+{
+  int inner_lane = q->lanes[q->n_lanes - 1];
+  F->iter[inner_lane] = q->s0;
+  q->a0 = lw_access_address(F, q->read);
+  F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
+  q->step = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
 }
 
 /* The run of q->run lanes from panel lane q->l, read at unit stride: one
@@ -234,24 +243,19 @@ static void masked_run_other(lw_fn *F, void *data)
 }
 
 /* The run of lanes from l along the innermost lane index, up to q->lim;
- * its length is the increment. Where vector_runs, a run read at stride 1
- * or 2 is masked vectors (the loop vectoriser took gathers of 8 lanes at
+ * its length is the increment. Where vector_read on a target with vectors,
+ * a run read at stride 1 or 2 is masked vectors (the loop vectoriser took gathers of 8 lanes at
  * stride 2: a stride-2 convolution's runs across rows). */
 static void pack_run(lw_fn *F, LLVMValueRef l, void *data)
 {
   panel *q = data;
   LLVMValueRef inner = run_start(F, q, l);
   q->run = lw_min(F, LLVMBuildSub(F->b, q->lim, l, ""), LLVMBuildSub(F->b, inner, q->s0, ""));
-  if (!vector_runs(q)) {
+  if (!vector_read(q) || q->x->b->vw < 2) {
     run_lanes(F, q);
     return;
   }
-  int inner_lane = q->lanes[q->n_lanes - 1];
-  F->iter[inner_lane] = q->s0;
-  q->a0 = lw_access_address(F, q->read);
-  F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
-  q->step = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
-  F->iter[inner_lane] = q->s0;
+  run_address(F, q);
   lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 1), ""), masked_run1, masked_run_other, q);
 }
 
@@ -317,16 +321,12 @@ static void run_other_stride(lw_fn *F, void *data)
 static void one_run(lw_fn *F, void *data)
 {
   panel *q = data;
-  int inner_lane = q->lanes[q->n_lanes - 1];
   run_start(F, q, lw_idx(F->L, 0));
-  if (q->read->padded || F->f->tensors[q->read->tensor]->type != IR_F32 || q->width > LW_PACK_MAX_WIDTH) {
+  if (!vector_read(q)) {
     run_loop(F, q);
     return;
   }
-  F->iter[inner_lane] = q->s0;
-  q->a0 = lw_access_address(F, q->read);
-  F->iter[inner_lane] = add(F, q->s0, lw_idx(F->L, 1));
-  q->step = LLVMBuildPtrDiff2(F->b, F->L->f32, lw_access_address(F, q->read), q->a0, "");
+  run_address(F, q);
   lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, q->step, lw_idx(F->L, 1), ""), run_stride1, run_other_stride, q);
 }
 
