@@ -1001,16 +1001,58 @@ static void print_in_place_b(emit_fn *E, int ci, const sched_contraction *c, con
   fprintf(E->out, " : %d;\n", b->nr);
 }
 
+/* B packed in advance (weights, emit_prepack.c) and A packed here: the
+ * column tiles go outer, so each panel of B is read from memory once per
+ * block and stays in L1 across the row tiles, while the next panel is
+ * prefetched into L2 a slice per row tile (a token product's weights are
+ * used by few rows: read in rows-outer order, the first row of tiles
+ * waited on memory for every panel). */
+static bool columns_outer(const emit_fn *E, int ci)
+{
+  return emit_prepack_usable(E, ci, 1) && !emit_prepack_usable(E, ci, 0);
+}
+
+/* The next panel of B (columns_outer), its lines spread over the row tiles
+ * of the block. */
+static void print_prefetch_next_b(emit_fn *E, int ci, const sched_blocks *b)
+{
+  fputs("#if defined(__GNUC__)\n", E->out);
+  emit_open_block(E, "if (aotc_jc + aotc_jr + %d < aotc_j1)", b->nr);
+  emit_indent(E);
+  fputs("const char *aotc_nx = (const char *)(", E->out);
+  emit_prepack_print_name(E, ci, 1);
+  int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], 1, b->nr);
+  if (per > 0)
+    fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
+  fprintf(E->out, " + (aotc_jc + aotc_jr + %d) * aotc_k + aotc_pc * %d);\n", b->nr, b->nr);
+  emit_line(E, "const int64_t aotc_lines = aotc_kc * %d / 16, aotc_tiles = (aotc_mc + %d) / %d;", b->nr, b->mr - 1,
+            b->mr);
+  emit_line(E, "const int64_t aotc_step = (aotc_lines + aotc_tiles - 1) / aotc_tiles, aotc_z0 = aotc_ir / %d * aotc_step;",
+            b->mr);
+  emit_line(E, "for (int64_t aotc_z = aotc_z0; aotc_z < aotc_z0 + aotc_step && aotc_z < aotc_lines; aotc_z++)");
+  emit_line(E, "  __builtin_prefetch(aotc_nx + aotc_z * 64, 0, 2);");
+  emit_close_block(E);
+  fputs("#endif\n", E->out);
+}
+
 /* The register tiles of one block, rows outer: a panel of A (mr x kc,
  * broadcast) stays in L1 while the panels of B (the vector operand) stream
- * from L2 along a row of tiles of C; per tile, C's address, strides and
- * the micro-kernel. */
+ * from L2 along a row of tiles of C (columns outer: columns_outer); per
+ * tile, C's address, strides and the micro-kernel. */
 static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
-  emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
-  print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
-  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
-  print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
+  bool cols = columns_outer(E, ci);
+  for (int loop = 0; loop < 2; loop++) {
+    if ((loop == 0) != cols) {
+      emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+      print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
+    } else {
+      emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+      print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
+    }
+  }
+  if (cols)
+    print_prefetch_next_b(E, ci, b);
   emit_indent(E);
   fputs("float *aotc_c = &", E->out);
   emit_print_lhs(E, s);
