@@ -1001,15 +1001,24 @@ static void print_in_place_b(emit_fn *E, int ci, const sched_contraction *c, con
   fprintf(E->out, " : %d;\n", b->nr);
 }
 
-/* B packed in advance (weights, emit_prepack.c) and A packed here: the
- * column tiles go outer, so each panel of B is read from memory once per
- * block and stays in L1 across the row tiles, while the next panel is
- * prefetched into L2 a slice per row tile (a token product's weights are
- * used by few rows: read in rows-outer order, the first row of tiles
- * waited on memory for every panel). */
+/* The bytes of B beyond which it is read from memory at every call (it
+ * does not stay in L2 from one call to the next). */
+#define STREAMED_B_BYTES (1 << 20)
+
+/* B packed in advance (weights, emit_prepack.c), larger than L2, and A
+ * packed here: the column tiles go outer, so each panel of B is read from
+ * memory once per block and stays in L1 across the row tiles, while the
+ * next panel is prefetched into L2 a slice per row tile (a token product's
+ * weights are used by few rows: read in rows-outer order, the first row of
+ * tiles waited on memory for every panel). Weights that stay in the caches
+ * keep the rows-outer order, with no prefetch to pay for. */
 static bool columns_outer(const emit_fn *E, int ci)
 {
-  return emit_prepack_usable(E, ci, 1) && !emit_prepack_usable(E, ci, 0);
+  const sched_contraction *c = &E->pf->contr[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  int64_t k = sched_role_extent(s, c->depth, c->n_depth), n = sched_role_extent(s, c->cols, c->n_cols);
+  return emit_prepack_usable(E, ci, 1) && !emit_prepack_usable(E, ci, 0) && k > 0 && n > 0 &&
+         (double)k * (double)n * sizeof(float) > STREAMED_B_BYTES;
 }
 
 /* The next panel of B (columns_outer), its lines spread over the row tiles

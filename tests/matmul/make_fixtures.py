@@ -103,6 +103,11 @@ def cases():
     yield "rows_shared_b_const", [helper.make_node("MatMul", ["w", "b"], ["y"])], {"b": b}, {"w": w}, w @ b
     a, b = rand(2, 67, 70), rand(2, 70, 31)
     yield "rows_shared_b_batch2", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
+    # Weights larger than L2 (256 x 1100 floats, 1.1 MB: read from memory at
+    # every call): column tiles outer and the next panel of B prefetched, 46
+    # rows (3 row tiles and a partial one) and 1100 columns (a partial panel).
+    a, w = rand(2, 23, 256), rand(256, 1100)
+    yield "linear_streamed", [helper.make_node("MatMul", ["a", "w"], ["y"])], {"a": a}, {"w": w}, a @ w
 
 
 def main():

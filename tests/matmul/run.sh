@@ -14,7 +14,8 @@
 # and 4 threads, the panel of B is packed once, its panels shared out among
 # the threads (`omp for` over the packing loop; not without the switch),
 # and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
-# And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
+# linear_streamed (weights beyond L2): B's panels are read columns outer,
+# the next one prefetched. And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
 # and ReLU in one TC def) compiles size-generic without a warning, its
 # product packed, and its dense_relu matches numpy on 1 and 2 threads.
 # Comparison: tests/e2e/npycmp.c (|got - want| <= 1e-4 (1 + |want|)).
@@ -76,6 +77,11 @@ shared_b_case() { # CASE: with AOTC_SHARED_B=1, B's panel packed once among the 
   done
 }
 
+streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2)
+  local d=$tmp/$1
+  grep -q '__builtin_prefetch(aotc_nx' "$d/$1.c" || { echo "B is not read columns outer with the next panel prefetched"; return 1; }
+}
+
 tc_case() { # LOG: examples/mlp.tc's dense_relu
   local d=$tmp/tc_dense_relu ex=$here/../../examples/mlp.tc in=""
   mkdir -p "$d"
@@ -100,7 +106,8 @@ fi
 cases=${cases//tc_dense_relu/}
 
 for c in $cases; do
-  if one_case "$c" >"$tmp/$c.log" 2>&1 && { [[ $c != rows_shared_b* ]] || shared_b_case "$c" >>"$tmp/$c.log" 2>&1; }; then
+  if one_case "$c" >"$tmp/$c.log" 2>&1 && { [[ $c != rows_shared_b* ]] || shared_b_case "$c" >>"$tmp/$c.log" 2>&1; } &&
+    { [[ $c != linear_streamed ]] || streamed_case "$c" >>"$tmp/$c.log" 2>&1; }; then
     echo "PASS $c"; pass=$((pass + 1))
   else
     echo "FAIL $c"; sed 's/^/  /' "$tmp/$c.log" | head -20; fail=$((fail + 1))
