@@ -15,7 +15,7 @@
 # the threads (`omp for` over the packing loop; not without the switch),
 # and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
 # linear_streamed (weights beyond L2): B's panels are read columns outer,
-# the next one prefetched. And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
+# the next one prefetched, and `aotc run --backend llvm` matches numpy. And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
 # and ReLU in one TC def) compiles size-generic without a warning, its
 # product packed, and its dense_relu matches numpy on 1 and 2 threads.
 # Comparison: tests/e2e/npycmp.c (|got - want| <= 1e-4 (1 + |want|)).
@@ -77,9 +77,13 @@ shared_b_case() { # CASE: with AOTC_SHARED_B=1, B's panel packed once among the 
   done
 }
 
-streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2)
-  local d=$tmp/$1
-  grep -q '__builtin_prefetch(aotc_nx' "$d/$1.c" || { echo "B is not read columns outer with the next panel prefetched"; return 1; }
+streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2); LLVM's too
+  local c=$1 d=$tmp/$1 in
+  in=$(inputs_of "$c")
+  grep -q '__builtin_prefetch(aotc_nx' "$d/$c.c" || { echo "B is not read columns outer with the next panel prefetched"; return 1; }
+  # shellcheck disable=SC2086
+  "$AOTC" run "$here/$c.onnx" $in --backend llvm --output-dir "$d/llvm" || { echo "run --backend llvm failed"; return 1; }
+  "$tmp/npycmp" "$d/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
 }
 
 tc_case() { # LOG: examples/mlp.tc's dense_relu
