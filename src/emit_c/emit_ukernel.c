@@ -952,6 +952,19 @@ static void print_pack_a(emit_fn *E, const sched_contraction *c, const sched_blo
   emit_close_block(E);
 }
 
+/* The first float of operand op's panel at lane `lane` (an expression) and
+ * depth aotc_pc in the array packed in advance (emit_prepack.c). */
+static void print_prepacked_panel(emit_fn *E, int ci, int op, const char *lane)
+{
+  const sched_blocks *b = &E->pf->blocks[ci];
+  int width = op ? b->nr : b->mr;
+  emit_prepack_print_name(E, ci, op);
+  int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], op, width);
+  if (per > 0)
+    fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
+  fprintf(E->out, " + (%s) * aotc_k + aotc_pc * %d", lane, width);
+}
+
 /* The panel of operand op the micro-kernel reads and the distance of its
  * rows: the packing buffer, the array packed in advance (emit_prepack.c)
  * at the panel's first lane and the depth block, or for B read in place
@@ -970,15 +983,9 @@ static void print_panel(emit_fn *E, int ci, int op)
       fputs("aotc_ap + aotc_ir * aotc_kc", E->out);
     return;
   }
-  emit_prepack_print_name(E, ci, op);
-  int width = op ? b->nr : b->mr;
-  int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], op, width);
-  if (per > 0)
-    fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
-  fprintf(E->out, op ? " + (aotc_jc + aotc_jr) * aotc_k + aotc_pc * %d" : " + (aotc_ic + aotc_ir) * aotc_k + aotc_pc * %d",
-          width);
+  print_prepacked_panel(E, ci, op, op ? "aotc_jc + aotc_jr" : "aotc_ic + aotc_ir");
   if (op)
-    fprintf(E->out, ", %d", width); /* B's rows, packed */
+    fprintf(E->out, ", %d", b->nr); /* B's rows, packed */
 }
 
 /* For B read in place: its panel's first float at depth aotc_pc
@@ -1027,13 +1034,12 @@ static void print_prefetch_next_b(emit_fn *E, int ci, const sched_blocks *b)
 {
   fputs("#if defined(__GNUC__)\n", E->out);
   emit_open_block(E, "if (aotc_jc + aotc_jr + %d < aotc_j1)", b->nr);
+  char lane[64];
+  snprintf(lane, sizeof lane, "aotc_jc + aotc_jr + %d", b->nr);
   emit_indent(E);
   fputs("const char *aotc_nx = (const char *)(", E->out);
-  emit_prepack_print_name(E, ci, 1);
-  int64_t per = emit_pack_batch_stride(E->f, &E->pf->contr[ci], 1, b->nr);
-  if (per > 0)
-    fprintf(E->out, " + aotc_q * (int64_t)%lld", (long long)per);
-  fprintf(E->out, " + (aotc_jc + aotc_jr + %d) * aotc_k + aotc_pc * %d);\n", b->nr, b->nr);
+  print_prepacked_panel(E, ci, 1, lane);
+  fputs(");\n", E->out);
   emit_line(E, "const int64_t aotc_lines = aotc_kc * %d / 16, aotc_tiles = (aotc_mc + %d) / %d;", b->nr, b->mr - 1,
             b->mr);
   emit_line(E, "const int64_t aotc_step = (aotc_lines + aotc_tiles - 1) / aotc_tiles, aotc_z0 = aotc_ir / %d * aotc_step;",
@@ -1044,6 +1050,18 @@ static void print_prefetch_next_b(emit_fn *E, int ci, const sched_blocks *b)
   fputs("#endif\n", E->out);
 }
 
+static void open_row_tiles(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
+  print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
+}
+
+static void open_column_tiles(emit_fn *E, const sched_contraction *c, const sched_blocks *b)
+{
+  emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
+  print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
+}
+
 /* The register tiles of one block, rows outer: a panel of A (mr x kc,
  * broadcast) stays in L1 while the panels of B (the vector operand) stream
  * from L2 along a row of tiles of C (columns outer: columns_outer); per
@@ -1051,16 +1069,12 @@ static void print_prefetch_next_b(emit_fn *E, int ci, const sched_blocks *b)
 static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s, const sched_blocks *b)
 {
   bool cols = columns_outer(E, ci);
-  for (int loop = 0; loop < 2; loop++) {
-    if ((loop == 0) != cols) {
-      emit_open_block(E, "for (int64_t aotc_ir = 0; aotc_ir < aotc_mc; aotc_ir += %d)", b->mr);
-      print_decompose(E, c->rows, c->n_rows, "aotc_ic + aotc_ir", false);
-    } else {
-      emit_open_block(E, "for (int64_t aotc_jr = 0; aotc_jr < aotc_nc; aotc_jr += %d)", b->nr);
-      print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
-    }
-  }
   if (cols)
+    open_column_tiles(E, c, b);
+  open_row_tiles(E, c, b);
+  if (!cols)
+    open_column_tiles(E, c, b);
+  else
     print_prefetch_next_b(E, ci, b);
   emit_indent(E);
   fputs("float *aotc_c = &", E->out);

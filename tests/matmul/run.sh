@@ -15,8 +15,9 @@
 # the threads (`omp for` over the packing loop; not without the switch),
 # and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
 # linear_streamed (weights beyond L2): B's panels are read columns outer,
-# the next one prefetched, and `aotc run --backend llvm` matches numpy. And tc_dense_relu: the bundled example examples/mlp.tc (a product, its bias
-# and ReLU in one TC def) compiles size-generic without a warning, its
+# the next one prefetched, and `aotc run --backend llvm` matches numpy.
+# And tc_dense_relu: the bundled example examples/mlp.tc (a product, its
+# bias and ReLU in one TC def) compiles size-generic without a warning, its
 # product packed, and its dense_relu matches numpy on 1 and 2 threads.
 # Comparison: tests/e2e/npycmp.c (|got - want| <= 1e-4 (1 + |want|)).
 #
