@@ -715,8 +715,10 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
   aotc_free(ev->ctx, jit);
 }
 
-const tune_times *tune_eval_times(const tune_eval *ev)
+const tune_times *tune_eval_times(tune_eval *ev)
 {
+  if (ev->jit)
+    emit_llvm_session_shared(ev->jit, &ev->times.shared_kernels, &ev->times.shared_packs);
   return &ev->times;
 }
 

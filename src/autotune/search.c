@@ -723,11 +723,17 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
     return false;
   bool ok = run_search(&s);
   const tune_times *t = tune_eval_times(s.ev);
+  out->shared_kernels = t->shared_kernels;
+  out->shared_packs = t->shared_packs;
+  char how[160];
+  if (req->llvm)
+    snprintf(how, sizeof how, "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared",
+             t->shared_kernels, t->shared_packs);
+  else
+    snprintf(how, sizeof how, "%s", req->cuda ? (strcmp(req->cuda, "cuda") ? "g++, simulator" : "nvcc") : "cc");
   if (!req->quiet)
     fprintf(stderr, "tune: %.2f s reference, %.2f s emitting, %.2f s building (%s), %.2f s checking and timing\n",
-            t->reference, t->emit, t->build,
-            req->llvm ? "LLVM, in-process" : req->cuda ? (strcmp(req->cuda, "cuda") ? "g++, simulator" : "nvcc") : "cc",
-            t->runs);
+            t->reference, t->emit, t->build, how, t->runs);
   tune_eval_free(s.ev);
   return ok;
 }

@@ -159,8 +159,9 @@ void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_resu
  * loading, checking and timing them. */
 typedef struct tune_times {
   double reference, emit, build, runs;
+  int shared_kernels, shared_packs; /* --backend llvm: emit_llvm_session_shared */
 } tune_times;
-const tune_times *tune_eval_times(const tune_eval *ev);
+const tune_times *tune_eval_times(tune_eval *ev);
 /* Arithmetic operations of one call: per statement, domain points times the
  * operators of its right-hand side, plus one for a reduction. */
 double tune_flops(const ir_func *f, const int64_t *sizes);
@@ -193,6 +194,7 @@ typedef struct tune_outcome {
   double gflops;
   double heuristic_seconds; /* of the heuristic options, 0 when they failed */
   int trials, rejected, failed, slow;
+  int shared_kernels, shared_packs; /* --backend llvm: functions compiled once, shared by the candidates */
 } tune_outcome;
 
 /* Runs the search; false when no candidate passed the check. Progress goes

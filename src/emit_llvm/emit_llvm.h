@@ -20,6 +20,8 @@ typedef struct emit_llvm_options {
   const char *cpu;      /* LLVM CPU name ("cortex-m4", "x86-64-v3"); NULL or "native": this machine's */
   const char *features; /* LLVM feature string ("+fp-armv8"); NULL: the CPU's */
   int opt_level;        /* 0..3 (the O2/O3 pipeline); 0: none */
+  bool pack_apart;      /* each panel's packing a function aotc_ukr_packN of its own,
+                         * shared between candidates (the tuner's session, llvm_jit.c) */
 } emit_llvm_options;
 
 typedef struct emit_llvm emit_llvm;
@@ -58,6 +60,9 @@ int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **cal
 /* The functions of a loaded candidate; false if none. */
 bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call, void **call_ws);
 void emit_llvm_object_free(emit_llvm_object *o);
+/* The functions compiled once for the search and shared by its candidates:
+ * micro-kernels and (pack_apart) packing functions. */
+void emit_llvm_session_shared(const emit_llvm_session *J, int *kernels, int *packs);
 /* Frees the code of a loaded candidate. */
 void emit_llvm_session_drop(emit_llvm_session *J, int handle);
 void emit_llvm_session_free(emit_llvm_session *J);

@@ -573,13 +573,119 @@ static bool depth_contiguous(const sched_contraction *c, const ir_expr *read)
   return c->n_depth == 1 && last && last->kind == IR_INDEX && last->index == c->depth[0];
 }
 
-static void pack_panel(panel *q)
+static void pack_panel_here(panel *q)
 {
   lw_fn *F = q->x->F;
   if (depth_contiguous(q->x->c, q->read))
     lw_if_else(F, panel_full(q), pack_by_lane, pack_steps, q);
   else
     pack_steps(F, q);
+}
+
+/* Whether e reads a tensor (a data-dependent index). */
+static bool reads_data(const ir_expr *e)
+{
+  for (int i = 0; e && i < e->n_args; i++)
+    if (e->args[i] && (e->args[i]->kind == IR_ACCESS || reads_data(e->args[i])))
+      return true;
+  return false;
+}
+
+/* The panel packed by a function of its own (pack_apart: the tuner's
+ * candidates) when everything it reads but the tensor, the batch, the
+ * panel's place and the depth block is a constant: its IR is then the same
+ * in every candidate that packs the operand the same way (whatever its
+ * cache blocks), and llvm_jit.c compiles it once per search as it does the
+ * micro-kernels (packing was two thirds of the time LLVM took over a
+ * convolution candidate). */
+static bool outlinable(const panel *q)
+{
+  const lw_fn *F = q->x->F;
+  const ir_tensor *T = F->f->tensors[q->read->tensor];
+  if (!F->L->opt.pack_apart || reads_data(q->read) || !LLVMIsConstant(q->end) ||
+      LLVMGetTypeKind(LLVMTypeOf(F->tensor[q->read->tensor])) != LLVMPointerTypeKind)
+    return false;
+  for (int p = 0; p < F->f->n_params; p++)
+    if (!LLVMIsConstant(F->param[p]))
+      return false;
+  for (int j = 0; j < T->rank; j++)
+    if (!LLVMIsConstant(F->dim[q->read->tensor][j]))
+      return false;
+  return true;
+}
+
+/* void aotc_ukr_packN(float *d, idx l0, idx pc, idx kc, idx batch..., const float *t) */
+static bool pack_panel_apart(panel *q)
+{
+  lw_fn *F = q->x->F;
+  emit_llvm *L = F->L;
+  const sched_contraction *c = q->x->c;
+  LLVMTypeRef ty[4 + SCHED_MAX_DIMS + 1];
+  unsigned n = 0;
+  ty[n++] = L->ptr;
+  for (int i = 0; i < 3 + c->n_batch; i++)
+    ty[n++] = L->idx;
+  ty[n++] = L->ptr;
+  char name[64];
+  snprintf(name, sizeof name, LW_PACK_PREFIX "%d", L->n_packs++);
+  LLVMValueRef fn = LLVMAddFunction(L->m, name, LLVMFunctionType(LLVMVoidTypeInContext(L->c), ty, n, 0));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(L->c, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
+  lw_fn G = *F;
+  G.fn = fn;
+  G.b = LLVMCreateBuilderInContext(L->c);
+  G.iter = calloc((size_t)F->n_iter, sizeof *G.iter);
+  G.tensor = calloc((size_t)F->f->n_tensors, sizeof *G.tensor);
+  G.fail_index = NULL;
+  G.acc = NULL;
+  G.par_loop = NULL;
+  G.simd_next = G.fold_tail_next = G.epi_on = false;
+  G.trip_next = 0;
+  if (!G.iter || !G.tensor) {
+    free(G.iter);
+    free(G.tensor);
+    LLVMDisposeBuilder(G.b);
+    LLVMDeleteFunction(fn);
+    return false;
+  }
+  LLVMPositionBuilderAtEnd(G.b, LLVMAppendBasicBlockInContext(L->c, fn, "entry"));
+  contr x = *q->x;
+  x.F = &G;
+  x.pc = LLVMGetParam(fn, 2);
+  x.kc = LLVMGetParam(fn, 3);
+  for (int i = 0; i < c->n_batch; i++)
+    G.iter[c->batch[i]] = LLVMGetParam(fn, 4 + (unsigned)i);
+  G.tensor[q->read->tensor] = LLVMGetParam(fn, n - 1);
+  panel p = *q;
+  p.x = &x;
+  p.d = LLVMGetParam(fn, 0);
+  p.l0 = LLVMGetParam(fn, 1);
+  pack_panel_here(&p);
+  LLVMBuildRetVoid(G.b);
+  LLVMDisposeBuilder(G.b);
+  free(G.iter);
+  free(G.tensor);
+  if (G.failed) {
+    F->failed = true;
+    F->why = G.why;
+  }
+  LLVMValueRef args[4 + SCHED_MAX_DIMS + 1];
+  unsigned k = 0;
+  args[k++] = q->d;
+  args[k++] = q->l0;
+  args[k++] = q->x->pc;
+  args[k++] = q->x->kc;
+  for (int i = 0; i < c->n_batch; i++)
+    args[k++] = F->iter[c->batch[i]];
+  args[k++] = F->tensor[q->read->tensor];
+  LLVMBuildCall2(F->b, LLVMGlobalGetValueType(fn), fn, args, k, "");
+  return true;
+}
+
+static void pack_panel(panel *q)
+{
+  if (!outlinable(q) || !pack_panel_apart(q))
+    pack_panel_here(q);
 }
 
 static void pack_b_now(lw_fn *F, void *data)

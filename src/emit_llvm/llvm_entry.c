@@ -350,7 +350,8 @@ static bool build_entry(lw_fn *F)
   if (!start_fn(F, F->pf->name, entry_type(F->L, f)))
     return false;
   LLVMValueRef one = LLVMConstInt(F->L->i32, 1, 0);
-  F->iter = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, max_indices(f));
+  F->n_iter = max_indices(f);
+  F->iter = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, F->n_iter);
   if (!F->iter || !lw_prepack_setup(F))
     return false;
   bind_tensors(F);

@@ -48,7 +48,7 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
     return NULL;
   }
   J->ctx = ctx;
-  J->opt = (emit_llvm_options){.opt_level = opt_level};
+  J->opt = (emit_llvm_options){.opt_level = opt_level, .pack_apart = true};
   pthread_mutex_init(&J->lock, NULL);
   if (!(J->jit = lw_lljit(ctx, &J->opt))) {
     emit_llvm_session_free(J);
@@ -235,6 +235,13 @@ bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call
   *call = J->call[handle];
   *call_ws = J->call_ws[handle];
   return true;
+}
+
+void emit_llvm_session_shared(const emit_llvm_session *J, int *kernels, int *packs)
+{
+  *kernels = *packs = 0;
+  for (int i = 0; J && i < J->n_ukr; i++)
+    ++*(strncmp(J->ukr[i].name, LW_PACK_PREFIX, strlen(LW_PACK_PREFIX)) ? kernels : packs);
 }
 
 void emit_llvm_object_free(emit_llvm_object *o)

@@ -30,6 +30,9 @@
 #include <llvm-c/TargetMachine.h>
 
 #define LW_MAX_VARS 64
+/* The packing functions of emit_llvm_options.pack_apart (llvm_contr.c):
+ * split apart and shared as the micro-kernels are (llvm_split.c). */
+#define LW_PACK_PREFIX "aotc_ukr_pack"
 /* The most accumulators (vectors or scalars) of a micro-kernel. */
 #define LW_UKR_MAX_ACC 64
 
@@ -52,6 +55,7 @@ struct emit_llvm {
   int unroll;  /* innermost loops unrolled this many times (<= 1: as the pipeline
                 * likes): 2 with a 32-bit index type, $AOTC_LLVM_UNROLL */
   int n_loops; /* loops built so far (lw_loop: whether one is innermost) */
+  int n_packs; /* panels packed by functions of their own (llvm_contr.c) */
 };
 
 /* One function being built. */
@@ -71,6 +75,7 @@ typedef struct lw_fn {
   const poly_kernel *k;  /* the kernel being built */
   const ir_stmt *stmt;   /* the statement being built */
   LLVMValueRef *iter;    /* its index values (the index type), NULL when unbound */
+  int n_iter;            /* iter's length */
   LLVMValueRef pack;     /* the packing buffers in the workspace; NULL: none */
   LLVMValueRef *scope_md;   /* per tensor: !alias.scope, the list of its one scope
                              * (a temporary of a memory-planned function); NULL: none */

@@ -466,6 +466,31 @@ Test(tune, llvm_tune_is_recorded, .timeout = 120)
   cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
 }
 
+/* --backend llvm on a strided, padded convolution of two images (A and B
+ * packed: B's panels read through the batch index and an implicit im2col):
+ * every panel's packing is a function of its own, compiled once per way of
+ * packing and shared by the candidates, and every candidate still matches
+ * the reference interpreter. */
+Test(tune, llvm_conv_packing_shared, .timeout = 120)
+{
+  if (!emit_llvm_available())
+    cr_skip_test("aotc was built without LLVM");
+  ir_func *conv = compile1("def conv(float(N, C, H, W) I, float(F, C, 3, 3) Wt) -> (O) {\n"
+                           "  O(n, f, h, w) +=! padded(I(n, c, 2 * h + kh - 1, 2 * w + kw - 1)) * Wt(f, c, kh, kw)\n"
+                           "    where n in 0:N, h in 0:(H + 1) / 2, w in 0:(W + 1) / 2\n}\n");
+  int64_t sizes[] = {2, 5, 9, 11, 7};
+  tune_request req = {.func = conv, .sizes = sizes, .threads = 1, .trials = 16, .seed = 3, .fuse = true,
+                      .quiet = true, .llvm = true};
+  tune_outcome out;
+  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(out.trials, 16);
+  cr_assert_eq(out.rejected, 0);
+  cr_assert_eq(out.failed, 0);
+  cr_assert_gt(out.shared_kernels, 0);
+  cr_assert_gt(out.shared_packs, 0, "no panel was packed by a function of its own");
+  cr_assert_lt(out.shared_packs, 2 * out.trials, "packing functions compiled per candidate, not shared");
+}
+
 Test(tune, llvm_wrong_candidates_are_discarded, .timeout = 120)
 {
   if (!emit_llvm_available())
