@@ -445,6 +445,15 @@ Test(tune, wrong_candidates_are_discarded, .timeout = 120)
   cr_assert_neq(stat(cache, &st), 0, "no entry may be written from wrong candidates");
 }
 
+/* Runs req: every trial made, none wrong, none failed to build or run. */
+static void tune_all_pass(const tune_request *req, tune_outcome *out)
+{
+  cr_assert(tune_run(ctx, req, out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
+  cr_assert_eq(out->trials, req->trials);
+  cr_assert_eq(out->rejected, 0);
+  cr_assert_eq(out->failed, 0);
+}
+
 /* --backend llvm: candidates compiled in-process, the confirm rounds on the
  * code kept loaded; every candidate checked. */
 Test(tune, llvm_tune_is_recorded, .timeout = 120)
@@ -457,10 +466,7 @@ Test(tune, llvm_tune_is_recorded, .timeout = 120)
   tune_request req = {.func = mm, .sizes = sizes, .threads = 1, .trials = 8, .seed = 5, .fuse = true,
                       .cache_path = cache, .quiet = true, .llvm = true};
   tune_outcome out;
-  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
-  cr_assert_eq(out.trials, 8);
-  cr_assert_eq(out.rejected, 0);
-  cr_assert_eq(out.failed, 0);
+  tune_all_pass(&req, &out);
   cr_assert_gt(out.seconds, 0);
   sched_options found;
   cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
@@ -482,10 +488,7 @@ Test(tune, llvm_conv_packing_shared, .timeout = 120)
   tune_request req = {.func = conv, .sizes = sizes, .threads = 1, .trials = 16, .seed = 3, .fuse = true,
                       .quiet = true, .llvm = true};
   tune_outcome out;
-  cr_assert(tune_run(ctx, &req, &out), "%s", ctx->n_diags ? ctx->diags[0].msg : "?");
-  cr_assert_eq(out.trials, 16);
-  cr_assert_eq(out.rejected, 0);
-  cr_assert_eq(out.failed, 0);
+  tune_all_pass(&req, &out);
   cr_assert_gt(out.shared_kernels, 0);
   cr_assert_gt(out.shared_packs, 0, "no panel was packed by a function of its own");
   cr_assert_lt(out.shared_packs, 2 * out.trials, "packing functions compiled per candidate, not shared");
