@@ -597,12 +597,13 @@ static bool reads_data(const ir_expr *e)
  * in every candidate that packs the operand the same way (whatever its
  * cache blocks), and llvm_jit.c compiles it once per search as it does the
  * micro-kernels (packing was two thirds of the time LLVM took over a
- * convolution candidate). */
+ * convolution candidate). At most half of a module's room for functions
+ * split apart (LW_MAX_UKR) goes to packing; the panels past it pack inline. */
 static bool outlinable(const panel *q)
 {
   const lw_fn *F = q->x->F;
   const ir_tensor *T = F->f->tensors[q->read->tensor];
-  if (!F->L->opt.pack_apart || reads_data(q->read) || !LLVMIsConstant(q->end) ||
+  if (!F->L->opt.pack_apart || F->L->n_packs >= LW_MAX_UKR / 2 || reads_data(q->read) || !LLVMIsConstant(q->end) ||
       LLVMGetTypeKind(LLVMTypeOf(F->tensor[q->read->tensor])) != LLVMPointerTypeKind)
     return false;
   for (int p = 0; p < F->f->n_params; p++)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define JIT_MAX_LIVE 4096
-#define JIT_MAX_UKR 256
+#define JIT_MAX_UKR 1024 /* micro-kernels and packing functions of a search */
 
 /* A micro-kernel of the search: compiled by the first candidate that needs
  * it, loaded before the first candidate that calls it. */
