@@ -16,8 +16,9 @@
 #define JIT_MAX_LIVE 4096
 #define JIT_MAX_UKR 1024 /* micro-kernels and packing functions of a search */
 
-/* A micro-kernel of the search: compiled by the first candidate that needs
- * it, loaded before the first candidate that calls it. */
+/* A micro-kernel (or packing function, pack_apart) of the search: compiled
+ * by the first candidate that needs it, loaded before the first candidate
+ * that calls it. */
 typedef struct jit_ukr {
   char name[256];
   LLVMMemoryBufferRef code; /* compiled, not loaded yet */
