@@ -275,6 +275,71 @@ static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blo
   return n < b->nr;
 }
 
+/* The index of epilogue statement s standing for the contraction's one
+ * column (n_cols 1), or -1. */
+static int lane_index(const sched_contraction *c, const ir_func *f, const ir_stmt *s)
+{
+  for (int x = 0; x < s->n_index; x++)
+    if (contraction_index(c, f, s, x) == c->cols[0])
+      return x;
+  return -1;
+}
+
+/* Whether a full tile's rows take 16-lane AVX-512 steps (print_vector_rows):
+ * one column index, whole vectors of columns, every step a float value
+ * printable 16 lanes at a time (emit_vmath_vec_ok) and at least one a call
+ * with a 16-lane form (GELU's erf: gcc's own vector form of the scalar
+ * aotc_erff took 1.6 times as long, bench/RESULTS.md). */
+static bool vector_rows(const emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+{
+  const sched_contraction *c = &E->pf->contr[te->ci];
+  int calls = 0;
+  if (c->n_cols != 1 || b->nr % 16)
+    return false;
+  for (int i = te->first; i < te->end; i++) {
+    const ir_stmt *s = E->f->stmts[i];
+    if (!ir_stmt_is_plain(s) || E->f->tensors[s->tensor]->type != IR_F32 ||
+        (s->red != IR_RED_NONE && s->red != IR_RED_ADD) ||
+        !emit_vmath_vec_ok(E, s, s->rhs, lane_index(c, E->f, s), &calls))
+      return false;
+  }
+  return calls > 0;
+}
+
+/* A full tile's rows 16 columns at a time (vector_rows), under
+ * EMIT_AVX512_GUARD: the running value aotc_vv, each step's right-hand side
+ * printed by emit_vmath_vec_print. */
+static void print_vector_rows(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
+{
+  const sched_contraction *c = &E->pf->contr[te->ci];
+  E->em->need_immintrin = true;
+  fputs(EMIT_AVX512_GUARD, E->out);
+  emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
+  if (c->n_rows == 1 && te->used[c->rows[0]])
+    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
+  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
+  emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej += 16)", b->nr);
+  if (te->used[c->cols[0]])
+    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ej;", c->cols[0], c->cols[0]);
+  if (te->residual)
+    emit_line(E, "const int64_t aotc_eo = aotc_eo0 + aotc_ei * aotc_rs + aotc_ej;");
+  emit_line(E, "__m512 aotc_vv = _mm512_loadu_ps(&aotc_er[aotc_ej]);");
+  for (int i = te->first; i < te->end; i++) {
+    const ir_stmt *s = E->f->stmts[i];
+    E->stmt = s;
+    bind_epilogue_indices(E, c, s);
+    emit_indent(E);
+    fputs(s->red == IR_RED_ADD ? "aotc_vv = _mm512_add_ps(aotc_vv, " : "aotc_vv = (", E->out);
+    emit_vmath_vec_print(E, s, s->rhs, lane_index(c, E->f, s));
+    fputs(");\n", E->out);
+    emit_unbind_indices(E, s);
+  }
+  emit_line(E, "_mm512_storeu_ps(&aotc_er[aotc_ej], aotc_vv);");
+  emit_close_block(E);
+  emit_close_block(E);
+  fputs("#else\n", E->out);
+}
+
 /* The rows of the tile: the loop over its row index, each row's elements
  * in a loop of their own; with a full stride-1 tile (a constant trip count:
  * it vectorises) first a test, marked likely: gcc at -O2 predicts an
@@ -283,10 +348,12 @@ static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blo
 static void print_rows(emit_fn *E, const tile_epilogue *te, const sched_blocks *b)
 {
   const sched_contraction *c = &E->pf->contr[te->ci];
-  bool full = !narrow(E, c, b);
+  bool full = !narrow(E, c, b), vec = full && vector_rows(E, te, b);
   if (full)
     emit_open_block(E, "if (AOTC_LIKELY(aotc_enr == %d && aotc_cs == 1))", b->nr);
   for (int fast = full ? 1 : 0; fast >= 0; fast--) {
+    if (fast && vec)
+      print_vector_rows(E, te, b);
     emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
     if (c->n_rows == 1 && te->used[c->rows[0]])
       emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
@@ -299,6 +366,8 @@ static void print_rows(emit_fn *E, const tile_epilogue *te, const sched_blocks *
     print_element(E, te, fast ? "aotc_ej" : "aotc_ej * aotc_cs");
     emit_close_block(E);
     emit_close_block(E);
+    if (fast && vec)
+      fputs("#endif\n", E->out);
     if (fast) {
       E->indent--;
       emit_open_block(E, "} else");

@@ -10,11 +10,14 @@
 # swept by sweep_neg.c) and no other exp does (expnot.tc); softmax's exp in
 # 16 lanes with AVX-512 (sweep_softmax.c on softmax161.onnx). Also:
 # the fuse-layernorm pass turns the transformer fixture's two decomposed
-# layer norms into layernorm nodes (tests/models checks the outputs).
+# layer norms into layernorm nodes (tests/models checks the outputs). Also:
+# GELU's erf in a fused epilogue in 16 lanes (aotc_erff16 in the C of
+# tests/epilogue/matmul_gelu.onnx) swept by sweep_erf16.c; skipped on a CPU
+# without AVX-512 (tests/epilogue checks that fixture's numbers).
 #
 #   AOTC=build/aotc tests/vmath/run.sh
 #
-# Ends with `N passed, N failed`; exits 1 when any case failed.
+# Ends with `N passed, N failed, N skipped`; exits 1 when any case failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 AOTC=${AOTC:-$here/../../build/aotc}
@@ -22,7 +25,7 @@ CC=${CC:-cc}
 case $AOTC in /*) ;; *) AOTC=$PWD/$AOTC ;; esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aotc-vmath.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 check() { # NAME COMMAND...
   local name=$1
@@ -77,6 +80,14 @@ only_below_max() { # exp(x - max x) only: not x - min x, max x - x, x - another 
   [ "$neg" -eq 2 ] && [ "$all" -ge 4 ] # each counted once in its definition
 }
 
+# GELU's epilogue in 16 lanes: the fixture's C calls aotc_erff16, which the
+# sweep includes and compares with libm (at most 4 ulp, NaN kept).
+sweep_erf16() {
+  "$AOTC" "$here/../epilogue/matmul_gelu.onnx" --cpu x86-64-v4 -o "$tmp/mg.c" && grep -q "aotc_erff16(_mm512" "$tmp/mg.c" &&
+    $CC -std=gnu11 -O2 -march=native -Wall -Wextra -DMODEL_C="\"$tmp/mg.c\"" -I"$here" -I"$tmp" -o "$tmp/sweep_erf16" \
+      "$here/sweep_erf16.c" -lm && "$tmp/sweep_erf16"
+}
+
 keeps_libm() { # CPU
   "$AOTC" "$here/vm.tc" --cpu "$1" -o "$tmp/libm_$1.c" &&
     grep -q "= expf(" "$tmp/libm_$1.c" && grep -q "erff(" "$tmp/libm_$1.c" && ! grep -q "aotc_expf" "$tmp/libm_$1.c"
@@ -119,5 +130,11 @@ check "--cpu generic keeps libm" keeps_libm generic
 check "--cpu cortex-m4 keeps libm" keeps_libm cortex-m4
 check "fuse-layernorm: transformer fixture (tests/models checks its numbers)" fuses_layernorm
 check "fuse-layernorm: decomposed layer norms against PyTorch" layernorm_fixture
-echo "$passed passed, $failed failed"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  check "GELU's erf in 16 lanes (matmul_gelu's epilogue) against libm" sweep_erf16
+else
+  skipped=$((skipped + 1))
+  echo "SKIP GELU's erf in 16 lanes: this CPU has no AVX-512"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
