@@ -476,16 +476,19 @@ static void print_run_loop(emit_fn *E, const ir_expr *read, int width, int inner
  * n <= 16 lanes whose floats are contiguous along the depth (d[p * ds + r]
  * = s[r][p]): 16 depth steps at a time, one masked load per lane and a
  * 16x16 transposition in registers, where the lane-by-lane loop moved one
- * float at a time (A's packing was 12% of sgemm 1024's time). */
+ * float at a time (A's packing was 12% of sgemm 1024's time). The three are
+ * printed together; AOTC_MAYBE_UNUSED keeps clang quiet about the ones a
+ * file does not call (gcc does not warn of unused static inline functions). */
 void emit_ukernel_print_copy_run(FILE *out)
 {
   fputs("#ifndef AOTC_HAVE_copy_run\n#define AOTC_HAVE_copy_run\n" COPY_RUN_GUARD "#include <immintrin.h>\n"
-        "static inline void aotc_copy_run(float *d, const float *s, int64_t n)\n{\n"
+        "#if defined(__GNUC__)\n#define AOTC_MAYBE_UNUSED __attribute__((unused))\n#else\n#define AOTC_MAYBE_UNUSED\n#endif\n"
+        "static inline AOTC_MAYBE_UNUSED void aotc_copy_run(float *d, const float *s, int64_t n)\n{\n"
         "  for (int64_t i = 0; i < n; i += 16) {\n"
         "    const __mmask16 m = (__mmask16)((1u << (n - i < 16 ? n - i : 16)) - 1u);\n"
         "    _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));\n"
         "  }\n}\n\n"
-        "static inline void aotc_copy_run_s2(float *d, const float *s, int64_t n)\n{\n"
+        "static inline AOTC_MAYBE_UNUSED void aotc_copy_run_s2(float *d, const float *s, int64_t n)\n{\n"
         "  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);\n"
         "  for (int64_t i = 0; i < n; i += 16) {\n"
         "    const int64_t k = n - i < 16 ? n - i : 16, e = 2 * k - 1;\n"
@@ -494,7 +497,7 @@ void emit_ukernel_print_copy_run(FILE *out)
         "    const __m512 a = _mm512_maskz_loadu_ps(ma, s + 2 * i), b = _mm512_maskz_loadu_ps(mb, s + 2 * i + 16);\n"
         "    _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << k) - 1u), _mm512_permutex2var_ps(a, even, b));\n"
         "  }\n}\n\n"
-        "static inline void aotc_pack_depth(float *d, int64_t ds, const float *const *s, int64_t n, int64_t kc)\n{\n"
+        "static inline AOTC_MAYBE_UNUSED void aotc_pack_depth(float *d, int64_t ds, const float *const *s, int64_t n, int64_t kc)\n{\n"
         "  const __mmask16 mr = (__mmask16)((1u << n) - 1u);\n"
         "  for (int64_t p = 0; p < kc; p += 16) {\n"
         "    const int64_t np = kc - p < 16 ? kc - p : 16;\n"
