@@ -228,8 +228,19 @@ static void bind_epilogue_indices(emit_fn *E, const sched_contraction *c, const 
   }
 }
 
-/* aotc_v = rhs (or += rhs) for each epilogue statement. */
-static void print_steps(emit_fn *E, const tile_epilogue *te)
+/* The index of epilogue statement s standing for the contraction's one
+ * column (n_cols 1), or -1. */
+static int lane_index(const sched_contraction *c, const ir_func *f, const ir_stmt *s)
+{
+  for (int x = 0; x < s->n_index; x++)
+    if (contraction_index(c, f, s, x) == c->cols[0])
+      return x;
+  return -1;
+}
+
+/* aotc_v = rhs (or += rhs) for each epilogue statement; vec: the 16-lane
+ * value aotc_vv (print_vector_rows). */
+static void print_steps(emit_fn *E, const tile_epilogue *te, bool vec)
 {
   const sched_contraction *c = &E->pf->contr[te->ci];
   for (int i = te->first; i < te->end; i++) {
@@ -237,9 +248,15 @@ static void print_steps(emit_fn *E, const tile_epilogue *te)
     E->stmt = s;
     bind_epilogue_indices(E, c, s);
     emit_indent(E);
-    fputs(s->red == IR_RED_ADD ? "aotc_v += " : "aotc_v = ", E->out);
-    emit_print_value(E, s->rhs, IR_F32);
-    fputs(";\n", E->out);
+    if (vec) {
+      fputs(s->red == IR_RED_ADD ? "aotc_vv = _mm512_add_ps(aotc_vv, " : "aotc_vv = (", E->out);
+      emit_vmath_vec_print(E, s, s->rhs, lane_index(c, E->f, s));
+      fputs(");\n", E->out);
+    } else {
+      fputs(s->red == IR_RED_ADD ? "aotc_v += " : "aotc_v = ", E->out);
+      emit_print_value(E, s->rhs, IR_F32);
+      fputs(";\n", E->out);
+    }
     emit_unbind_indices(E, s);
   }
 }
@@ -259,7 +276,7 @@ static void print_element(emit_fn *E, const tile_epilogue *te, const char *col)
   if (te->residual)
     emit_line(E, "const int64_t aotc_eo = aotc_eo0 + aotc_ei * aotc_rs + %s;", col);
   emit_line(E, "float aotc_v = aotc_er[%s];", col);
-  print_steps(E, te);
+  print_steps(E, te, false);
   emit_line(E, "aotc_er[%s] = aotc_v;", col);
 }
 
@@ -273,16 +290,6 @@ static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blo
     if (!ir_size_is_const(s->index[c->cols[t]].hi, &hi) || __builtin_mul_overflow(n, hi, &n))
       return false;
   return n < b->nr;
-}
-
-/* The index of epilogue statement s standing for the contraction's one
- * column (n_cols 1), or -1. */
-static int lane_index(const sched_contraction *c, const ir_func *f, const ir_stmt *s)
-{
-  for (int x = 0; x < s->n_index; x++)
-    if (contraction_index(c, f, s, x) == c->cols[0])
-      return x;
-  return -1;
 }
 
 /* Whether a full tile's rows take 16-lane AVX-512 steps (print_vector_rows):
@@ -324,16 +331,7 @@ static void print_vector_rows(emit_fn *E, const tile_epilogue *te, const sched_b
   if (te->residual)
     emit_line(E, "const int64_t aotc_eo = aotc_eo0 + aotc_ei * aotc_rs + aotc_ej;");
   emit_line(E, "__m512 aotc_vv = _mm512_loadu_ps(&aotc_er[aotc_ej]);");
-  for (int i = te->first; i < te->end; i++) {
-    const ir_stmt *s = E->f->stmts[i];
-    E->stmt = s;
-    bind_epilogue_indices(E, c, s);
-    emit_indent(E);
-    fputs(s->red == IR_RED_ADD ? "aotc_vv = _mm512_add_ps(aotc_vv, " : "aotc_vv = (", E->out);
-    emit_vmath_vec_print(E, s, s->rhs, lane_index(c, E->f, s));
-    fputs(");\n", E->out);
-    emit_unbind_indices(E, s);
-  }
+  print_steps(E, te, true);
   emit_line(E, "_mm512_storeu_ps(&aotc_er[aotc_ej], aotc_vv);");
   emit_close_block(E);
   emit_close_block(E);
