@@ -115,8 +115,9 @@ static const char vm_exp_neg16_text[] =
 /* erf in 16 lanes: aotc_erff's polynomials and split (emit_vmath.h), the
  * exponential by aotc_expf_neg16 (its argument -b^2 is at most 0), the
  * selects as masked blends (min and max return their second operand when
- * one is NaN: NaN passes through, as in aotc_erff). For GELU's epilogue (emit_epilogue.c), where
- * gcc's vector form of aotc_erff took 1.6 times as long. */
+ * one is NaN: NaN passes through, as in aotc_erff). For GELU's epilogue
+ * (emit_epilogue.c), where gcc's vector form of aotc_erff took 1.6 times
+ * as long. */
 static const char vm_erf16_text[] =
     "__m512 aotc_erff16(__m512 x)\n"
     "{\n"
