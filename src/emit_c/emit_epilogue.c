@@ -292,6 +292,17 @@ static bool narrow(const emit_fn *E, const sched_contraction *c, const sched_blo
   return n < b->nr;
 }
 
+/* Opens the loop over the tile's rows: the row index where a step uses
+ * it, and the row's first element aotc_er. */
+static void open_rows(emit_fn *E, const tile_epilogue *te)
+{
+  const sched_contraction *c = &E->pf->contr[te->ci];
+  emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
+  if (c->n_rows == 1 && te->used[c->rows[0]])
+    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
+  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
+}
+
 /* Whether a full tile's rows take 16-lane AVX-512 steps (print_vector_rows):
  * one column index, whole vectors of columns, every step a float value
  * printable 16 lanes at a time (emit_vmath_vec_ok) and at least one a call
@@ -321,10 +332,7 @@ static void print_vector_rows(emit_fn *E, const tile_epilogue *te, const sched_b
   const sched_contraction *c = &E->pf->contr[te->ci];
   E->em->need_immintrin = true;
   fputs(EMIT_AVX512_GUARD, E->out);
-  emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
-  if (c->n_rows == 1 && te->used[c->rows[0]])
-    emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
-  emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
+  open_rows(E, te);
   emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej += 16)", b->nr);
   if (te->used[c->cols[0]])
     emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ej;", c->cols[0], c->cols[0]);
@@ -352,10 +360,7 @@ static void print_rows(emit_fn *E, const tile_epilogue *te, const sched_blocks *
   for (int fast = full ? 1 : 0; fast >= 0; fast--) {
     if (fast && vec)
       print_vector_rows(E, te, b);
-    emit_open_block(E, "for (int64_t aotc_ei = 0; aotc_ei < aotc_emr; aotc_ei++)");
-    if (c->n_rows == 1 && te->used[c->rows[0]])
-      emit_line(E, "const int64_t aotc_e%d = aotc_x%d + aotc_ei;", c->rows[0], c->rows[0]);
-    emit_line(E, "float *aotc_er = aotc_c + aotc_ei * aotc_rs;");
+    open_rows(E, te);
     fputs(ivdep, E->out);
     if (fast)
       emit_open_block(E, "for (int64_t aotc_ej = 0; aotc_ej < %d; aotc_ej++)", b->nr);

@@ -191,9 +191,10 @@ _Static_assert(sizeof(vm_defs) / sizeof(vm_defs[0]) == EMIT_VM_COUNT, "vector ma
  * printed with explicit vectors (emit_vmath_vec_print); NULL: none. */
 static const struct {
   const char *name, *text;
+  int needs; /* another 16-lane helper printed before it, or -1 */
 } vm_vec_defs[EMIT_VM_COUNT] = {
-    [EMIT_VM_EXP_NEG] = {"aotc_expf_neg16", vm_exp_neg16_text},
-    [EMIT_VM_ERF] = {"aotc_erff16", vm_erf16_text},
+    [EMIT_VM_EXP_NEG] = {"aotc_expf_neg16", vm_exp_neg16_text, -1},
+    [EMIT_VM_ERF] = {"aotc_erff16", vm_erf16_text, EMIT_VM_EXP_NEG},
 };
 
 /* Whether the module's code is written for a CPU with vector units (not
@@ -210,6 +211,15 @@ static const char *use(emit_module *em, emit_vmath_fn v)
   if (vm_defs[v].needs >= 0)
     use(em, (emit_vmath_fn)vm_defs[v].needs);
   return vm_defs[v].name;
+}
+
+/* The 16-lane form of v and the 16-lane helpers it calls. */
+static const char *use_vec(emit_module *em, emit_vmath_fn v)
+{
+  em->vmath_vec[v] = true;
+  if (vm_vec_defs[v].needs >= 0)
+    use_vec(em, (emit_vmath_fn)vm_vec_defs[v].needs);
+  return vm_vec_defs[v].name;
 }
 
 static bool same_expr(const ir_expr *a, const ir_expr *b)
@@ -470,12 +480,9 @@ void emit_vmath_vec_print(emit_fn *E, const ir_stmt *s, const ir_expr *e, int x)
     fputc(')', out);
     return;
   case IR_CALL: {
-    int v = vec_helper(E, s, e);
-    use(E->em, (emit_vmath_fn)v);
-    E->em->vmath_vec[v] = true;
-    if (v == EMIT_VM_ERF) /* aotc_erff16 calls it */
-      E->em->vmath_vec[EMIT_VM_EXP_NEG] = true;
-    fprintf(out, "%s(", vm_vec_defs[v].name);
+    emit_vmath_fn v = (emit_vmath_fn)vec_helper(E, s, e);
+    use(E->em, v); /* the portable loop beside it calls the scalar form */
+    fprintf(out, "%s(", use_vec(E->em, v));
     emit_vmath_vec_print(E, s, e->args[0], x);
     fputc(')', out);
     return;
