@@ -78,6 +78,7 @@ typedef struct emit_fn {
   const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
   bool epi_on;              /* printing a fused epilogue (emit_epilogue.c): reads of epi_tensor at the */
   int epi_tensor;           /* point are the tile's value aotc_v, of tensors of its shape at aotc_eo */
+  bool depth_split;         /* printing a thread's share of a product's depth (emit_ukernel.c) */
   bool *prepack;            /* [2 * contraction + operand]: packed in advance (emit_prepack_setup) */
   bool *replaced;           /* per tensor: a constant read only through packed arrays */
   const struct emit_blob *blob; /* with --weights: the blob's layout, else NULL */

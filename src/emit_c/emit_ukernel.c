@@ -248,6 +248,56 @@ static int64_t pack_floats_value(const sched_blocks *b, int64_t m, int64_t n, in
   return (rows + cols) * min64(b->kc, k) + 32;
 }
 
+/* A product whose threads split its depth, not its rows or columns
+ * (print_depth_split): few rows and columns for its depth (at least twice
+ * as deep as it has rows, C at most DEPTH_SPLIT_MAX_C floats), one batch,
+ * C = the sum (`+=!`). Its input then stays where its producer left it:
+ * MobileNetV2's projections (64 x 196 x 384) read a depthwise convolution's
+ * output whose channels (their depth) each thread wrote half of; split by
+ * rows, every thread read all of it, half from the other core's cache.
+ * Split by depth, each reads its own half, and the threads exchange only
+ * halves of C (one pass summing the partial products, the fused epilogue
+ * on the sum). That product and its producer alone, 2 threads: 0.079-0.088
+ * and 0.027-0.031 ms rows split, 0.061-0.064 and 0.019-0.020 depth split
+ * (bench/RESULTS.md, 2026-12-05 19:00 UTC). AOTC_DEPTH_SPLIT=0 turns it
+ * off (for measurements). */
+#define DEPTH_SPLIT_MAX_C (64 * 1024)
+
+static bool depth_split_on(void)
+{
+  const char *env = getenv("AOTC_DEPTH_SPLIT");
+  return !env || strcmp(env, "0") != 0;
+}
+
+static bool shares_b(const emit_fn *E, int ci);
+
+static bool splits_depth(const emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const sched_blocks *b = &E->pf->blocks[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  if (b->threads < 2 || !c->init || shares_b(E, ci) || !depth_split_on())
+    return false;
+  int64_t m = sched_role_extent(s, c->rows, c->n_rows), n = sched_role_extent(s, c->cols, c->n_cols);
+  int64_t k = sched_role_extent(s, c->depth, c->n_depth), nb = sched_role_extent(s, c->batch, c->n_batch);
+  int64_t t = b->threads;
+  /* k > (t - 1)^2: every thread's slice of the depth, ceil(k / t) each, is
+   * non-empty, so every partial product is written */
+  return nb == 1 && m > 0 && n > 0 && k >= 2 * m && k > (t - 1) * (t - 1) && m <= DEPTH_SPLIT_MAX_C / n;
+}
+
+/* Floats of the partial products of threads 1..T-1 after the threads'
+ * packing buffers (0 when the product does not split its depth). */
+static int64_t split_floats(const emit_fn *E, int ci)
+{
+  const sched_contraction *c = &E->pf->contr[ci];
+  const ir_stmt *s = E->f->stmts[c->stmt];
+  if (!splits_depth(E, ci))
+    return 0;
+  return (E->pf->blocks[ci].threads - 1) * sched_role_extent(s, c->rows, c->n_rows) *
+         sched_role_extent(s, c->cols, c->n_cols);
+}
+
 /* Workspace bytes of the packing buffers of all contractions (the largest:
  * kernels run one after the other), for a function without parameters. */
 int64_t emit_ukernel_static_pack_bytes(const emit_fn *E)
@@ -258,7 +308,7 @@ int64_t emit_ukernel_static_pack_bytes(const emit_fn *E)
     if (!set_extent_value(E->f, c, c->rows, c->n_rows, &m) || !set_extent_value(E->f, c, c->cols, c->n_cols, &n) ||
         !set_extent_value(E->f, c, c->depth, c->n_depth, &k))
       return -1;
-    int64_t v = pack_floats_value(&E->pf->blocks[i], m, n, k) * E->pf->blocks[i].threads * 4;
+    int64_t v = (pack_floats_value(&E->pf->blocks[i], m, n, k) * E->pf->blocks[i].threads + split_floats(E, i)) * 4;
     most = v > most ? v : most;
   }
   return most;
@@ -283,6 +333,8 @@ void emit_ukernel_print_pack_bytes(emit_fn *E)
       fprintf(E->out, "%d * (", E->pf->blocks[i].threads * 4);
       print_pack_floats(E, &E->pf->blocks[i], m, n, k);
       fputc(')', E->out);
+      if (split_floats(E, i) > 0)
+        fprintf(E->out, " + %lld", (long long)split_floats(E, i) * 4);
     }
     free(m);
     free(n);
@@ -854,7 +906,6 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
     emit_close_block(E);
 }
 
-static bool shares_b(const emit_fn *E, int ci);
 
 /* AOTC_B_IN_PLACE=0 packs every panel of B (for measuring). */
 static bool b_in_place_on(void)
@@ -1080,7 +1131,11 @@ static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir
   else
     print_prefetch_next_b(E, ci, b);
   emit_indent(E);
-  fputs("float *aotc_c = &", E->out);
+  fputs("float *aotc_c = ", E->out);
+  if (E->depth_split)
+    fputs("aotc_t > 0 ? aotc_sk + (aotc_t - 1) * aotc_m * aotc_n + (aotc_ic + aotc_ir) * aotc_n + aotc_jc + aotc_jr : ",
+          E->out);
+  fputc('&', E->out);
   emit_print_lhs(E, s);
   fputs(";\n", E->out);
   print_in_place_b(E, ci, c, b);
@@ -1090,11 +1145,12 @@ static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir
   print_panel(E, ci, 0);
   fputs(", ", E->out);
   print_panel(E, ci, 1);
-  fputs(", aotc_c, aotc_rs, aotc_cs,\n", E->out);
+  fputs(E->depth_split ? ", aotc_c, aotc_trs, aotc_tcs,\n" : ", aotc_c, aotc_rs, aotc_cs,\n", E->out);
   emit_indent(E);
   fprintf(E->out, "    aotc_min(%d, aotc_mc - aotc_ir), aotc_min(%d, aotc_nc - aotc_jr), %s);\n", b->mr, b->nr,
-          c->init ? "aotc_pc == 0" : "0");
-  emit_epilogue_print_tile(E, ci);
+          !c->init ? "0" : E->depth_split ? "aotc_pc == aotc_k0" : "aotc_pc == 0");
+  if (!E->depth_split)
+    emit_epilogue_print_tile(E, ci);
   emit_close_block(E);
   emit_close_block(E);
 }
@@ -1135,6 +1191,11 @@ static void print_col_depth_blocks(emit_fn *E, const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_jc = aotc_j0; aotc_jc < aotc_j1; aotc_jc += %d)", b->nc);
   emit_line(E, "const int64_t aotc_nc = aotc_min(%d, aotc_j1 - aotc_jc);", b->nc);
+  if (E->depth_split) {
+    emit_open_block(E, "for (int64_t aotc_pc = aotc_k0; aotc_pc < aotc_k1; aotc_pc += %d)", b->kc);
+    emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k1 - aotc_pc);", b->kc);
+    return;
+  }
   emit_open_block(E, "for (int64_t aotc_pc = 0; aotc_pc < aotc_k; aotc_pc += %d)", b->kc);
   emit_line(E, "const int64_t aotc_kc = aotc_min(%d, aotc_k - aotc_pc);", b->kc);
 }
@@ -1238,6 +1299,68 @@ static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c,
   emit_close_block(E);
 }
 
+/* The depth split (splits_depth) in one parallel region: thread t of T
+ * multiplies over its slice of the depth, into C (t = 0) or its partial
+ * product at aotc_sk (t - 1, m x n, dense), each over all of C; after the
+ * barrier that ends that loop, thread t sums the partial products into its
+ * slice of C's rows (whole register tiles) and applies the fused epilogue
+ * there, tile by tile, as the last depth block of a product does. */
+static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                              const sched_blocks *b)
+{
+  const emit_target *tg = E->em->tg;
+  emit_line(E, "float *const aotc_sk = aotc_pack + %d * aotc_per;", b->threads);
+  emit_line(E, "(void)aotc_nb;");
+  fprintf(E->out, tg->parallel_region, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  fputs(tg->for_static, E->out);
+  emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
+  print_thread_buffers(E, ci, b, false);
+  emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
+  print_batch_indices(E, c, s);
+  emit_line(E, "const int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
+  emit_line(E, "const int64_t aotc_wk = (aotc_k + %d) / %d;", b->threads - 1, b->threads);
+  emit_line(E, "const int64_t aotc_k0 = aotc_min(aotc_k, aotc_t * aotc_wk), aotc_k1 = aotc_min(aotc_k, aotc_k0 + aotc_wk);");
+  emit_line(E, "const int64_t aotc_trs = aotc_t > 0 ? aotc_n : aotc_rs, aotc_tcs = aotc_t > 0 ? 1 : aotc_cs;");
+  emit_line(E, "(void)aotc_j0;");
+  E->depth_split = true;
+  print_blis_loops(E, ci, c, s, b);
+  E->depth_split = false;
+  emit_close_block(E);
+  fputs(tg->for_static, E->out);
+  emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
+  emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
+  print_batch_indices(E, c, s);
+  emit_line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
+  emit_line(E, "const int64_t aotc_ic = aotc_min(aotc_m, aotc_t * aotc_w);");
+  emit_line(E, "const int64_t aotc_mc = aotc_min(aotc_m, aotc_ic + aotc_w) - aotc_ic;");
+  emit_line(E, "const int64_t aotc_jc = 0, aotc_nc = aotc_n, aotc_j1 = aotc_n, aotc_pc = 0, aotc_kc = aotc_k;");
+  emit_line(E, "(void)aotc_j1;\n%*s(void)aotc_pc;\n%*s(void)aotc_kc;", 2 * E->indent, "", 2 * E->indent, "");
+  open_row_tiles(E, c, b);
+  open_column_tiles(E, c, b);
+  emit_indent(E);
+  fputs("float *aotc_c = &", E->out);
+  emit_print_lhs(E, s);
+  fputs(";\n", E->out);
+  emit_line(E, "const int64_t aotc_smr = aotc_min(%d, aotc_mc - aotc_ir), aotc_snr = aotc_min(%d, aotc_nc - aotc_jr);",
+            b->mr, b->nr);
+  emit_open_block(E, "for (int64_t aotc_u = 1; aotc_u < %d; aotc_u++)", b->threads);
+  emit_line(E, "const float *aotc_s = aotc_sk + (aotc_u - 1) * aotc_m * aotc_n + (aotc_ic + aotc_ir) * aotc_n + aotc_jc + aotc_jr;");
+  emit_open_block(E, "for (int64_t aotc_si = 0; aotc_si < aotc_smr; aotc_si++)");
+  emit_open_block(E, "for (int64_t aotc_sj = 0; aotc_sj < aotc_snr; aotc_sj++)");
+  emit_line(E, "aotc_c[aotc_si * aotc_rs + aotc_sj * aotc_cs] += aotc_s[aotc_si * aotc_n + aotc_sj];");
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_epilogue_print_tile(E, ci);
+  emit_close_block(E);
+  emit_close_block(E);
+  emit_close_block(E);
+  E->indent--;
+  emit_line(E, "}");
+}
+
 /* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
 static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
                                const sched_blocks *b)
@@ -1278,9 +1401,13 @@ void emit_ukernel_print_contraction(emit_fn *E, int ci)
     E->indent--;
     emit_open_block(E, "} else");
   }
-  if (b->threads > 1)
-    fprintf(E->out, E->em->tg->parallel_for, b->threads);
-  print_thread_loops(E, ci, c, s, b);
+  if (splits_depth(E, ci)) {
+    print_depth_split(E, ci, c, s, b);
+  } else {
+    if (b->threads > 1)
+      fprintf(E->out, E->em->tg->parallel_for, b->threads);
+    print_thread_loops(E, ci, c, s, b);
+  }
   if (shares_b(E, ci))
     emit_close_block(E);
   emit_close_block(E);

@@ -10,7 +10,8 @@ is packed rather than fused with its bias), with random inputs and numpy's resul
 
 Writes NAME.onnx, NAME.<input>.npy and NAME.expected.npy per case, and
 cases.txt: one line per case, its name and its number of packed products
-(Gemm with alpha != 1 is not packed yet: 0, and a warning). Also the inputs
+(Gemm with alpha != 1 is not packed yet: 0, and a warning; the depth_split
+cases split their product's depth over the threads). Also the inputs
 and numpy's result of the TC case tc_dense_relu: examples/mlp.tc's
 dense_relu (product, bias, ReLU in one def) at B=37, K=70, N=130.
 """
@@ -108,6 +109,18 @@ def cases():
     # rows (3 row tiles and a partial one) and 1100 columns (a partial panel).
     a, w = rand(2, 23, 256), rand(256, 1100)
     yield "linear_streamed", [helper.make_node("MatMul", ["a", "w"], ["y"])], {"a": a}, {"w": w}, a @ w
+    # Few rows and columns for the depth (at least twice as deep as it has
+    # rows): the threads split the depth and sum their partial products
+    # (emit_ukernel.c, splits_depth), then apply the fused epilogue (a bias
+    # per row, a residual, ReLU) on the sum; with the weights a constant
+    # (packed in advance) and, without an epilogue, an input (packed here).
+    # Rows, columns and depth odd: 37 x 131 x 301 and 29 x 150 x 203.
+    w, b, bias, r = rand(37, 301), rand(301, 131), rand(37, 1), rand(37, 131)
+    yield "depth_split", [helper.make_node("MatMul", ["w", "b"], ["p"]), helper.make_node("Add", ["p", "bias"], ["q"]),
+                          helper.make_node("Add", ["q", "r"], ["s"]), helper.make_node("Relu", ["s"], ["y"])], \
+        {"b": b, "r": r}, {"w": w, "bias": bias}, np.maximum(w.astype(np.float64) @ b + bias + r, 0)
+    a, b = rand(29, 203), rand(203, 150)
+    yield "depth_split_input", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
 
 
 def main():

@@ -16,6 +16,9 @@
 # and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
 # linear_streamed (weights beyond L2): B's panels are read columns outer,
 # the next one prefetched, and `aotc run --backend llvm` matches numpy.
+# The depth_split cases (few rows and columns for the depth): on 2 threads
+# the threads split the depth and sum partial products (not with
+# AOTC_DEPTH_SPLIT=0), and `aotc run` on 2, 3 and 4 threads matches numpy.
 # And tc_dense_relu: the bundled example examples/mlp.tc (a product, its
 # bias and ReLU in one TC def) compiles size-generic without a warning, its
 # product packed, and its dense_relu matches numpy on 1 and 2 threads.
@@ -78,6 +81,20 @@ shared_b_case() { # CASE: with AOTC_SHARED_B=1, B's panel packed once among the 
   done
 }
 
+depth_split_case() { # CASE: the threads split the product's depth (2 to 4 threads), not with AOTC_DEPTH_SPLIT=0
+  local c=$1 d=$tmp/$1 in t
+  in=$(inputs_of "$c")
+  "$AOTC" "$here/$c.onnx" --threads 2 -o "$d/t2.c" || return 1
+  grep -q 'aotc_sk + (aotc_t - 1)' "$d/t2.c" || { echo "the threads do not split the depth"; return 1; }
+  AOTC_DEPTH_SPLIT=0 "$AOTC" "$here/$c.onnx" --threads 2 -o "$d/off.c" || return 1
+  ! grep -q 'aotc_sk' "$d/off.c" || { echo "the depth split with AOTC_DEPTH_SPLIT=0"; return 1; }
+  for t in 2 3 4; do
+    # shellcheck disable=SC2086
+    "$AOTC" run "$here/$c.onnx" $in --threads $t --output-dir "$d/k$t" || { echo "run k$t failed"; return 1; }
+    "$tmp/npycmp" "$d/k$t/y.npy" "$here/$c.expected.npy" || { echo "depth split, $t threads, differs"; return 1; }
+  done
+}
+
 streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2); LLVM's too
   local c=$1 d=$tmp/$1 in
   in=$(inputs_of "$c")
@@ -112,7 +129,8 @@ cases=${cases//tc_dense_relu/}
 
 for c in $cases; do
   if one_case "$c" >"$tmp/$c.log" 2>&1 && { [[ $c != rows_shared_b* ]] || shared_b_case "$c" >>"$tmp/$c.log" 2>&1; } &&
-    { [[ $c != linear_streamed ]] || streamed_case "$c" >>"$tmp/$c.log" 2>&1; }; then
+    { [[ $c != linear_streamed ]] || streamed_case "$c" >>"$tmp/$c.log" 2>&1; } &&
+    { [[ $c != depth_split* ]] || depth_split_case "$c" >>"$tmp/$c.log" 2>&1; }; then
     echo "PASS $c"; pass=$((pass + 1))
   else
     echo "FAIL $c"; sed 's/^/  /' "$tmp/$c.log" | head -20; fail=$((fail + 1))
