@@ -259,8 +259,8 @@ static int64_t pack_floats_value(const sched_blocks *b, int64_t m, int64_t n, in
  * halves of C (one pass summing the partial products, the fused epilogue
  * on the sum). That product and its producer alone, 2 threads: 0.079-0.088
  * and 0.027-0.031 ms rows split, 0.061-0.064 and 0.019-0.020 depth split
- * (bench/RESULTS.md, 2026-12-05 19:00 UTC). AOTC_DEPTH_SPLIT=0 turns it
- * off (for measurements). */
+ * (bench/RESULTS.md, 2026-12-05 18:40-19:30 UTC). AOTC_DEPTH_SPLIT=0
+ * turns it off (for measurements). */
 #define DEPTH_SPLIT_MAX_C (64 * 1024)
 
 static bool depth_split_on(void)
@@ -906,7 +906,6 @@ static void print_pack_panel(emit_fn *E, const sched_contraction *c, const ir_ex
     emit_close_block(E);
 }
 
-
 /* AOTC_B_IN_PLACE=0 packs every panel of B (for measuring). */
 static bool b_in_place_on(void)
 {
@@ -1299,22 +1298,12 @@ static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c,
   emit_close_block(E);
 }
 
-/* The depth split (splits_depth) in one parallel region: thread t of T
- * multiplies over its slice of the depth, into C (t = 0) or its partial
- * product at aotc_sk (t - 1, m x n, dense), each over all of C; after the
- * barrier that ends that loop, thread t sums the partial products into its
- * slice of C's rows (whole register tiles) and applies the fused epilogue
- * there, tile by tile, as the last depth block of a product does. */
-static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
-                              const sched_blocks *b)
+/* Thread t's share of a depth split: its slice of the depth, into C (t =
+ * 0) or its partial product at aotc_sk (t - 1: m x n, dense), over all of
+ * C, with no epilogue. */
+static void print_split_partials(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                                 const sched_blocks *b)
 {
-  const emit_target *tg = E->em->tg;
-  emit_line(E, "float *const aotc_sk = aotc_pack + %d * aotc_per;", b->threads);
-  emit_line(E, "(void)aotc_nb;");
-  fprintf(E->out, tg->parallel_region, b->threads);
-  emit_line(E, "{");
-  E->indent++;
-  fputs(tg->for_static, E->out);
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   print_thread_buffers(E, ci, b, false);
   emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
@@ -1323,12 +1312,18 @@ static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, co
   emit_line(E, "const int64_t aotc_wk = (aotc_k + %d) / %d;", b->threads - 1, b->threads);
   emit_line(E, "const int64_t aotc_k0 = aotc_min(aotc_k, aotc_t * aotc_wk), aotc_k1 = aotc_min(aotc_k, aotc_k0 + aotc_wk);");
   emit_line(E, "const int64_t aotc_trs = aotc_t > 0 ? aotc_n : aotc_rs, aotc_tcs = aotc_t > 0 ? 1 : aotc_cs;");
-  emit_line(E, "(void)aotc_j0;");
   E->depth_split = true;
   print_blis_loops(E, ci, c, s, b);
   E->depth_split = false;
   emit_close_block(E);
-  fputs(tg->for_static, E->out);
+}
+
+/* Thread t's slice of C's rows (whole register tiles) after the partial
+ * products: each tile gets the other threads' partials added, then the
+ * fused epilogue, as the last depth block of a product applies it. */
+static void print_split_sums(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                             const sched_blocks *b)
+{
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
   print_batch_indices(E, c, s);
@@ -1357,6 +1352,23 @@ static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, co
   emit_close_block(E);
   emit_close_block(E);
   emit_close_block(E);
+}
+
+/* The depth split (splits_depth) in one parallel region: the partial
+ * products, then (after the barrier that ends their loop) the sums. */
+static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
+                              const sched_blocks *b)
+{
+  const emit_target *tg = E->em->tg;
+  emit_line(E, "float *const aotc_sk = aotc_pack + %d * aotc_per;", b->threads);
+  emit_line(E, "(void)aotc_nb;");
+  fprintf(E->out, tg->parallel_region, b->threads);
+  emit_line(E, "{");
+  E->indent++;
+  fputs(tg->for_static, E->out);
+  print_split_partials(E, ci, c, s, b);
+  fputs(tg->for_static, E->out);
+  print_split_sums(E, ci, c, s, b);
   E->indent--;
   emit_line(E, "}");
 }
