@@ -1373,15 +1373,20 @@ static void print_depth_split(emit_fn *E, int ci, const sched_contraction *c, co
   emit_line(E, "}");
 }
 
-/* Thread t of T takes whole batches, or a slice of each (print_thread_slice). */
+/* Thread t of T takes a block of whole batches (batches t * nb / T to
+ * (t + 1) * nb / T, as OpenMP's static schedule gives a loop over images
+ * and channels: a depthwise convolution at batch 8 leaves images 0-3 with
+ * thread 0, and the product after it reads them there), or a slice of each
+ * (print_thread_slice). */
 static void print_thread_loops(emit_fn *E, int ci, const sched_contraction *c, const ir_stmt *s,
                                const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   print_thread_buffers(E, ci, b, false);
   if (b->threads > 1)
-    emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t; aotc_q < aotc_nb; "
-                       "aotc_q += aotc_nb < %d ? 1 : %d)", b->threads, b->threads, b->threads);
+    emit_open_block(E, "for (int64_t aotc_q = aotc_nb < %d ? 0 : aotc_t * aotc_nb / %d; "
+                       "aotc_q < (aotc_nb < %d ? aotc_nb : (aotc_t + 1) * aotc_nb / %d); aotc_q++)",
+                    b->threads, b->threads, b->threads, b->threads);
   else
     emit_open_block(E, "for (int64_t aotc_q = 0; aotc_q < aotc_nb; aotc_q++)");
   print_batch_indices(E, c, s);
