@@ -333,8 +333,9 @@ void emit_ukernel_print_pack_bytes(emit_fn *E)
       fprintf(E->out, "%d * (", E->pf->blocks[i].threads * 4);
       print_pack_floats(E, &E->pf->blocks[i], m, n, k);
       fputc(')', E->out);
-      if (split_floats(E, i) > 0)
-        fprintf(E->out, " + %lld", (long long)split_floats(E, i) * 4);
+      int64_t split = split_floats(E, i);
+      if (split > 0)
+        fprintf(E->out, " + %lld", (long long)split * 4);
     }
     free(m);
     free(n);
@@ -1115,6 +1116,20 @@ static void open_column_tiles(emit_fn *E, const sched_contraction *c, const sche
   print_decompose(E, c->cols, c->n_cols, "aotc_jc + aotc_jr", false);
 }
 
+/* The tile's first element of C, aotc_c; in a depth split's partial
+ * products (E->depth_split), thread t > 0's partial product instead. */
+static void print_tile_c(emit_fn *E, const ir_stmt *s)
+{
+  emit_indent(E);
+  fputs("float *aotc_c = ", E->out);
+  if (E->depth_split)
+    fputs("aotc_t > 0 ? aotc_sk + (aotc_t - 1) * aotc_m * aotc_n + (aotc_ic + aotc_ir) * aotc_n + aotc_jc + aotc_jr : ",
+          E->out);
+  fputc('&', E->out);
+  emit_print_lhs(E, s);
+  fputs(";\n", E->out);
+}
+
 /* The register tiles of one block, rows outer: a panel of A (mr x kc,
  * broadcast) stays in L1 while the panels of B (the vector operand) stream
  * from L2 along a row of tiles of C (columns outer: columns_outer); per
@@ -1129,14 +1144,7 @@ static void print_tiles(emit_fn *E, int ci, const sched_contraction *c, const ir
     open_column_tiles(E, c, b);
   else
     print_prefetch_next_b(E, ci, b);
-  emit_indent(E);
-  fputs("float *aotc_c = ", E->out);
-  if (E->depth_split)
-    fputs("aotc_t > 0 ? aotc_sk + (aotc_t - 1) * aotc_m * aotc_n + (aotc_ic + aotc_ir) * aotc_n + aotc_jc + aotc_jr : ",
-          E->out);
-  fputc('&', E->out);
-  emit_print_lhs(E, s);
-  fputs(";\n", E->out);
+  print_tile_c(E, s);
   print_in_place_b(E, ci, c, b);
   emit_indent(E);
   print_ukr_name(E->out, b, b_in_place_depth(E, ci) >= 0);
@@ -1298,6 +1306,13 @@ static void print_shared_b_loops(emit_fn *E, int ci, const sched_contraction *c,
   emit_close_block(E);
 }
 
+/* The indices of a depth split's one batch (all 0). */
+static void print_one_batch(emit_fn *E, const sched_contraction *c, const ir_stmt *s)
+{
+  emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
+  print_batch_indices(E, c, s);
+}
+
 /* Thread t's share of a depth split: its slice of the depth, into C (t =
  * 0) or its partial product at aotc_sk (t - 1: m x n, dense), over all of
  * C, with no epilogue. */
@@ -1306,8 +1321,7 @@ static void print_split_partials(emit_fn *E, int ci, const sched_contraction *c,
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
   print_thread_buffers(E, ci, b, false);
-  emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
-  print_batch_indices(E, c, s);
+  print_one_batch(E, c, s);
   emit_line(E, "const int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
   emit_line(E, "const int64_t aotc_wk = (aotc_k + %d) / %d;", b->threads - 1, b->threads);
   emit_line(E, "const int64_t aotc_k0 = aotc_min(aotc_k, aotc_t * aotc_wk), aotc_k1 = aotc_min(aotc_k, aotc_k0 + aotc_wk);");
@@ -1325,8 +1339,7 @@ static void print_split_sums(emit_fn *E, int ci, const sched_contraction *c, con
                              const sched_blocks *b)
 {
   emit_open_block(E, "for (int64_t aotc_t = 0; aotc_t < %d; aotc_t++)", b->threads);
-  emit_line(E, "const int64_t aotc_q = 0;\n%*s(void)aotc_q;", 2 * E->indent, "");
-  print_batch_indices(E, c, s);
+  print_one_batch(E, c, s);
   emit_line(E, "const int64_t aotc_w = (aotc_m + %d) / %d * %d;", b->threads * b->mr - 1, b->threads * b->mr, b->mr);
   emit_line(E, "const int64_t aotc_ic = aotc_min(aotc_m, aotc_t * aotc_w);");
   emit_line(E, "const int64_t aotc_mc = aotc_min(aotc_m, aotc_ic + aotc_w) - aotc_ic;");
@@ -1334,10 +1347,7 @@ static void print_split_sums(emit_fn *E, int ci, const sched_contraction *c, con
   emit_line(E, "(void)aotc_j1;\n%*s(void)aotc_pc;\n%*s(void)aotc_kc;", 2 * E->indent, "", 2 * E->indent, "");
   open_row_tiles(E, c, b);
   open_column_tiles(E, c, b);
-  emit_indent(E);
-  fputs("float *aotc_c = &", E->out);
-  emit_print_lhs(E, s);
-  fputs(";\n", E->out);
+  print_tile_c(E, s);
   emit_line(E, "const int64_t aotc_smr = aotc_min(%d, aotc_mc - aotc_ir), aotc_snr = aotc_min(%d, aotc_nc - aotc_jr);",
             b->mr, b->nr);
   emit_open_block(E, "for (int64_t aotc_u = 1; aotc_u < %d; aotc_u++)", b->threads);
