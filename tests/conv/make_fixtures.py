@@ -98,6 +98,11 @@ FEW_CASES = [
     ("wino_many_b8_7x7", 8, 32, 32, (7, 7), 3, 1, 1, 1, True, "winograd-many"),
 ]
 
+# name, N, C, K, (H, W), kernel, stride, padding, groups, bias, path
+STREAMED_CASES = [
+    ("wino_streamed_14x14", 1, 64, 128, (14, 14), 3, 1, 1, 1, True, "winograd-streamed"),
+]
+
 
 ONLY = set()
 
@@ -199,6 +204,14 @@ def main():
     strided_gen = torch.Generator().manual_seed(3141)
     for case in STRIDED_CASES:
         conv_case(outdir, case, strided_gen)
+        lines.append("%s %s" % (case[0], case[-1]))
+    # F(4x4): 16 tiles as rows, 36 tile positions of 64 x 128 transformed
+    # weights (1.2 MB in all, past the streamed-B bound of emit_ukernel.c):
+    # the column tiles go outer and the next panel is prefetched; F(2x2)'s
+    # 16 positions (0.5 MB) keep the rows outer.
+    streamed_gen = torch.Generator().manual_seed(8531)
+    for case in STREAMED_CASES:
+        conv_case(outdir, case, streamed_gen)
         lines.append("%s %s" % (case[0], case[-1]))
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -19,6 +19,10 @@
 #                     (`aotc_m = 1 * 1 * 7 * 7`: the operands swapped), and F(4x4) matches too;
 #                     its transformed weights (now B) packed when compiled, one panel array per
 #                     tile position (`aotc_pk..b_... + aotc_q * ...`: no packing at run time)
+#   winograd-streamed with AOTC_WINOGRAD=4 (36 tile positions' transformed weights, 1.2 MB)
+#                     the product's column tiles outer, the next panel of B prefetched
+#                     (`__builtin_prefetch(aotc_nx`), also on two threads; with
+#                     AOTC_WINOGRAD=2 (0.5 MB) rows outer, no prefetch; all matching
 #   winograd-not      the same convolution at batch 2 (98 tiles): the cost rule keeps the
 #                     direct product
 #   winograd-many     7x7 at batch 8 (128 tiles): the cost rule takes Winograd
@@ -167,6 +171,11 @@ while read -r name path; do
     why=$(check "$name" w4 4 _wino_prod yes); suite_result "$name (AOTC_WINOGRAD=4)" $? "$why"
     why=$(check "$name" default "" "aotc_pk[0-9]*b_[A-Za-z0-9_]* + aotc_q \* (int64_t)" yes)
     suite_result "$name (weights packed when compiled, per tile position)" $? "$why" ;;
+  winograd-streamed)
+    why=$(check "$name" w4 4 "__builtin_prefetch(aotc_nx" yes); suite_result "$name (F(4x4): weights streamed, columns outer)" $? "$why"
+    why=$(check "$name" w2 2 "__builtin_prefetch(aotc_nx" no); suite_result "$name (F(2x2): weights in L2, rows outer)" $? "$why"
+    mkdir -p "$work/t2"
+    why=$(OMP_NUM_THREADS=2 run "$name" t2 4 2); suite_result "$name (F(4x4), --threads 2)" $? "$why" ;;
   winograd-not) why=$(check "$name" default "" _wino_prod no); suite_result "$name (cost rule: direct)" $? "$why" ;;
   winograd-many) why=$(check "$name" default "" _wino_prod yes); suite_result "$name (cost rule: Winograd, many tiles)" $? "$why" ;;
   direct-*) why=$(tile "$name" "${path#direct-}"); suite_result "$name (direct, ${path#direct-} tiles)" $? "$why" ;;
