@@ -458,3 +458,79 @@ void emit_plan_free(emit_plan *p)
   isl_ctx_free(p->isl);
   memset(p, 0, sizeof(*p));
 }
+
+/* Whether e selects on index x: a select whose condition is x == v. */
+static bool selects_on(const ir_expr *e, int x)
+{
+  if (!e)
+    return false;
+  if (e->kind == IR_SELECT && e->args[0]->kind == IR_BINARY && e->args[0]->op == IR_EQ &&
+      e->args[0]->args[0]->kind == IR_INDEX && e->args[0]->args[0]->index == x &&
+      e->args[0]->args[1]->kind == IR_CONST_INT)
+    return true;
+  for (int k = 0; k < e->n_args; k++)
+    if (selects_on(e->args[k], x))
+      return true;
+  return false;
+}
+
+/* The constant value of an AST expression, into *v. */
+static bool ast_int(__isl_keep isl_ast_expr *e, long *v)
+{
+  if (!e || isl_ast_expr_get_type(e) != isl_ast_expr_int)
+    return false;
+  isl_val *val = isl_ast_expr_int_get_val(e);
+  bool ok = val && isl_val_is_int(val);
+  if (ok)
+    *v = isl_val_get_num_si(val);
+  isl_val_free(val);
+  return ok;
+}
+
+#define SELECT_UNROLL_MAX 8
+
+bool emit_select_loop(const poly_kernel *k, const ir_func *f, __isl_keep isl_ast_node *node, long *lo, long *hi)
+{
+  isl_ast_expr *init = isl_ast_node_for_get_init(node), *cond = isl_ast_node_for_get_cond(node);
+  isl_ast_expr *inc = isl_ast_node_for_get_inc(node), *it = isl_ast_node_for_get_iterator(node);
+  isl_ast_expr *bound = cond && isl_ast_expr_get_type(cond) == isl_ast_expr_op &&
+                                isl_ast_expr_op_get_type(cond) == isl_ast_expr_op_le
+                            ? isl_ast_expr_op_get_arg(cond, 1)
+                            : NULL;
+  isl_ast_node *inner = isl_ast_node_for_get_body(node);
+  while (inner && isl_ast_node_get_type(inner) == isl_ast_node_mark) {
+    isl_ast_node *child = isl_ast_node_mark_get_node(inner);
+    isl_ast_node_free(inner);
+    inner = child;
+  }
+  isl_ast_node *body = inner && isl_ast_node_get_type(inner) == isl_ast_node_for ? isl_ast_node_for_get_body(inner) : NULL;
+  isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body) : NULL;
+  long step = 0;
+  bool ok = ast_int(init, lo) && ast_int(bound, hi) && ast_int(inc, &step) && step == 1 && *hi >= *lo &&
+            *hi - *lo < SELECT_UNROLL_MAX && call;
+  if (ok) {
+    isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
+    isl_id *id = isl_ast_expr_id_get_id(name);
+    poly_stmt ps;
+    ok = poly_kernel_stmt(k, isl_id_get_name(id), &ps) && ps.stmt < f->n_stmts && !ps.init;
+    int x = -1;
+    for (int j = 1; ok && j < isl_ast_expr_op_get_n_arg(call); j++) {
+      isl_ast_expr *arg = isl_ast_expr_op_get_arg(call, j);
+      if (isl_ast_expr_is_equal(arg, it) == isl_bool_true)
+        x = j - 1;
+      isl_ast_expr_free(arg);
+    }
+    ok = ok && x >= 0 && selects_on(f->stmts[ps.stmt]->rhs, x);
+    isl_id_free(id);
+    isl_ast_expr_free(name);
+  }
+  isl_ast_expr_free(call);
+  isl_ast_node_free(body);
+  isl_ast_node_free(inner);
+  isl_ast_expr_free(bound);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(inc);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(init);
+  return ok;
+}

@@ -93,6 +93,12 @@ emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, cons
                          const emit_target *target);
 /* Whether isl expression e mentions the identifier named name. */
 bool emit_ast_mentions(__isl_keep isl_ast_expr *e, const char *name);
+/* Whether loop runs from *lo to *hi (constants, at most 8 values, step 1)
+ * right around an innermost loop of one statement that selects on the
+ * loop's index (a transform's slices in one statement: winograd.c,
+ * emit_sliced): both backends run it as one copy per value, the index a
+ * constant there. */
+bool emit_select_loop(const poly_kernel *k, const ir_func *f, __isl_keep isl_ast_node *loop, long *lo, long *hi);
 bool emit_plan_build(emit_plan *p);
 bool emit_plan_schedule(emit_plan *p);
 bool emit_plan_ast(emit_plan *p);

@@ -1321,6 +1321,28 @@ static void print_unroll_mark(emit_fn *E, __isl_keep isl_ast_node *loop)
   }
 }
 
+/* emit_select_loop's loop as one block per value, the index a constant
+ * there: the compiler folds the selects, and each block's inner loop
+ * reads what the one before read while it is in L1. */
+static void print_select_unrolled(emit_fn *E, __isl_keep isl_ast_node *node, long lo, long hi)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+  for (long v = lo; v <= hi; v++) {
+    emit_indent(E);
+    fputs("{\n", E->out);
+    E->indent++;
+    emit_indent(E);
+    fputs("const int64_t ", E->out);
+    print_ast_expr(E, it);
+    fprintf(E->out, " = %ld;\n", v);
+    E->indent--;
+    print_body(E, isl_ast_node_for_get_body(node));
+    E->indent++;
+    emit_close_block(E);
+  }
+  isl_ast_expr_free(it);
+}
+
 static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
 {
   if (E->red_stage == 1 && !E->acc && !emit_ast_has_acc(node))
@@ -1332,6 +1354,13 @@ static void print_for(emit_fn *E, __isl_keep isl_ast_node *node)
   }
   if (E->red_threads > 0 && !E->acc && is_spreadable(E, node)) {
     print_spread(E, node);
+    return;
+  }
+  long lo, hi;
+  bool pragma = E->pragma_loop == (const void *)node;
+  E->pragma_loop = NULL;
+  if (!pragma && E->map_kind == EMIT_MAP_NONE && !E->acc && emit_select_loop(E->k, E->f, node, &lo, &hi)) {
+    print_select_unrolled(E, node, lo, hi);
     return;
   }
   isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
@@ -1578,6 +1607,8 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     fprintf(E->out, E->em->tg->parallel_for, E->pf->sched.threads);
   else if (is_for && name && !strcmp(name, "aotc_simd"))
     fputs(E->em->tg->simd_for, E->out);
+  if (is_for)
+    E->pragma_loop = child;
   bool hoist = is_for && name && !strcmp(name, "aotc_simd_rows") && emit_hoist_begin(E, child);
   if (hoist)
     fputs(E->em->tg->simd_for, E->out);
@@ -1595,6 +1626,7 @@ static void print_mark(emit_fn *E, __isl_keep isl_ast_node *node)
     emit_print_node(E, child);
   if (hoist)
     emit_hoist_end(E);
+  E->pragma_loop = NULL;
   isl_ast_node_free(child);
   isl_id_free(id);
 }

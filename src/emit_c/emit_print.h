@@ -76,6 +76,7 @@ typedef struct emit_fn {
   int indent;
   bool failed;
   const char *acc;          /* scalar replacement: the local that stands for the left-hand side */
+  const void *pragma_loop;   /* the loop a pragma was just printed for: not unrolled (emit_print.c) */
   bool epi_on;              /* printing a fused epilogue (emit_epilogue.c): reads of epi_tensor at the */
   int epi_tensor;           /* point are the tile's value aotc_v, of tensors of its shape at aotc_eo */
   bool depth_split;         /* printing a thread's share of a product's depth (emit_ukernel.c) */

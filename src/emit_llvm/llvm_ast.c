@@ -302,8 +302,30 @@ static bool is_annotated(__isl_keep isl_ast_node *n, const char *name)
   return yes;
 }
 
+/* emit_select_loop's loop: the body once per value, the index a constant
+ * (the C printer's print_select_unrolled). */
+static void select_unrolled(lw_fn *F, __isl_keep isl_ast_node *n, long lo, long hi)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(n);
+  isl_id *id = isl_ast_expr_id_get_id(it);
+  isl_ast_node *body = isl_ast_node_for_get_body(n);
+  for (long v = lo; v <= hi; v++) {
+    lw_push_var(F, isl_id_get_name(id), lw_idx(F->L, v));
+    lw_ast(F, body);
+    lw_pop_var(F);
+  }
+  isl_ast_node_free(body);
+  isl_id_free(id);
+  isl_ast_expr_free(it);
+}
+
 static void ast_for_node(lw_fn *F, __isl_keep isl_ast_node *n)
 {
+  long lo, hi;
+  if (!F->acc && !F->simd_next && emit_select_loop(F->k, F->f, n, &lo, &hi)) {
+    select_unrolled(F, n, lo, hi);
+    return;
+  }
   isl_ast_node *body = isl_ast_node_for_get_body(n);
   if (!F->acc && is_annotated(n, EMIT_PLAN_ACC) && isl_ast_node_get_type(body) == isl_ast_node_user)
     replaced_for(F, n, body);

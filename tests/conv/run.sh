@@ -7,7 +7,8 @@
 #   grouped           the product batched over groups (a `_groups` tensor), no plain-loop warning,
 #                     and its padded input copied without a bounds-checked read (as dense)
 #   winograd          with AOTC_WINOGRAD=2 and =4 the Winograd product (`_wino_prod`), and
-#                     with AOTC_WINOGRAD=0 none (the direct product), all three matching; and
+#                     with AOTC_WINOGRAD=0 none (the direct product), all three matching; each
+#                     input transform one statement run as a block per slice (slices); and
 #                     at batch 2 with AOTC_WINOGRAD_CHUNK=1 a pipeline per image (`_wino_prod_1`)
 #   winograd-default  the cost rule alone takes Winograd (and F(4x4) matches too), its
 #                     transformed weights (A) packed when compiled, per tile position, and
@@ -81,6 +82,24 @@ check() {
   fi
   ! grep -q "runs as plain loops" "$work/$tag/$name.log" || { echo "$(grep -m1 'plain loops' "$work/$tag/$name.log")"; return 1; }
   run "$name" "$tag" "$wino"
+}
+
+# slices NAME: in the C of `check NAME w2 2 ...` each input transform is one
+# statement over its 4 slices, a select on the slice index (winograd.c,
+# emit_sliced), printed once per slice in a block where that index is a
+# constant (emit_print.c, print_select_unrolled): 4 writes of each transform's
+# tensor, every one the select, and at least 8 such blocks. Before: 4
+# statements with no select, one pass each.
+slices() {
+  local c=$work/w2/$1.c n
+  for t in rows in; do
+    n=$(grep -c "_wino_${t}\[.*\] = " "$c")
+    [ "$n" = 4 ] || { echo "$n writes of _wino_$t (want 4, one per slice)"; return 1; }
+    n=$(grep "_wino_${t}\[.*\] = " "$c" | grep -c "= (c[0-9]* == 0 ?")
+    [ "$n" = 4 ] || { echo "$n writes of _wino_$t select on the slice (want 4)"; return 1; }
+  done
+  n=$(grep -c '^ *const int64_t c[0-9]* = [0-3];$' "$c")
+  [ "$n" -ge 8 ] || { echo "$n slice blocks (want 8)"; return 1; }
 }
 
 # vectorised NAME: the statement writing `output` from the Winograd stages,
@@ -161,6 +180,7 @@ while read -r name path; do
       want=yes; [ "$w" = 0 ] && want=no
       why=$(check "$name" "w$w" "$w" _wino_prod $want); suite_result "$name (AOTC_WINOGRAD=$w)" $? "$why"
     done
+    why=$(slices "$name"); suite_result "$name (input transforms: one statement, a block per slice)" $? "$why"
     case $name in
     *_b[2-9]_*)
       why=$(AOTC_WINOGRAD_CHUNK=1 check "$name" chunk 2 _wino_prod_1 yes)
