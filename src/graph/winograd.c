@@ -98,12 +98,21 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
  * where it does not. Measured on ResNet-18's 3x3 layers (bench/conv.sh, 1
  * thread, CPU ms, bench/RESULTS.md): F(2x2) 0.7-0.9x of the direct product
  * at 56x56 and 28x28 with 64 and 128 channels, even at 14x14, 1.7x slower at
- * 7x7 (16 tiles); F(4x4) slower than F(2x2) at every size (its transforms).
- * At 14x14 (layer3, batch 1) with the tiles as the product's columns the
+ * 7x7 (16 tiles); F(4x4) was slower than F(2x2) at every size then (its
+ * transforms, before they ran in one pass: WINO_F4_MIN_CHANNELS). At 14x14 (layer3, batch 1) with the tiles as the product's columns the
  * product won but its transforms lost it back in the whole model (61.1
  * against 58.5 ms, an earlier machine): by size alone the rule starts at
  * 28x28; below, the tile count decides (next). */
 #define WINO_MIN_PIXELS (28 * 28)
+
+/* From 28x28 up, F(4x4) where both channel counts reach this: since the
+ * input transforms run in one pass (d08b404) it beats F(2x2) there
+ * (bench/conv.sh, 1 thread, bench/RESULTS.md: 96 -> 128 channels at 28x28
+ * 0.85x, 128 -> 128 0.81x, 128 -> 192 0.78x), and gains little with fewer
+ * (32 -> 96 0.96x, 128 -> 32 1.01x). 64 -> 64 at 56x56 (ResNet-18's layer1)
+ * is 0.80x too but stays F(2x2): its smaller temporaries leave the memory
+ * plan 1.18x over its lower bound, past tests/models' 1.15x. */
+#define WINO_F4_MIN_CHANNELS 96
 
 /* Below 28x28, F(2x2) wins by the number of tiles its product has (all
  * images), measured on ResNet-18 (bench/RESULTS.md):
@@ -134,7 +143,9 @@ static int winograd_wins(const ir_graph *g, const ir_node *n)
   int64_t tiles = y->shape[0] > 0 ? f2_tiles(y->shape[0], y->shape[2], y->shape[3]) : 0;
   bool wins = pixels >= WINO_MIN_PIXELS || tiles >= WINO_MANY_TILES ||
               (pixels >= WINO_FEW_MIN_PIXELS && tiles > 0 && tiles <= WINO_FEW_TILES);
-  return k >= 32 && c >= 32 && wins ? 2 : 0;
+  if (k < 32 || c < 32 || !wins)
+    return 0;
+  return pixels >= WINO_MIN_PIXELS && k >= WINO_F4_MIN_CHANNELS && c >= WINO_F4_MIN_CHANNELS ? 4 : 2;
 }
 
 /* U(xi, nu, k, c) = sum_ij G(xi, i) w(k, c, i, j) G(nu, j). */

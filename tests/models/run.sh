@@ -12,7 +12,8 @@
 # has torch and torchvision, and are skipped otherwise. Ends with
 # `N passed, N failed, N skipped`. Before running, `aotc compile -v` must
 # report a memory plan within 1.15x of its lower bound and leave no batch
-# normalisation that follows a convolution. Each model's C must also be
+# normalisation that follows a convolution; ResNet-18's must take F(4x4)
+# Winograd in layer2 and F(2x2) in layer1 and layer3 (winograd_tiles). Each model's C must also be
 # warning-free under clang (-Wall -Wextra; skipped without clang).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,18 @@ check_compile() {
   [ -n "$note" ] || { echo "no memory plan reported"; return 1; }
   [ $((ws * 100)) -le $((lb * 115)) ] || { echo "workspace $ws bytes is over 1.15 x the lower bound $lb"; return 1; }
   ! grep -q "running_var" "$out/compile.log" || { echo "batch normalisation was not folded"; return 1; }
+  [ "$name" != resnet18 ] || winograd_tiles "$out/$name.c" || return 1
   echo "$note" >"$out/plan.txt"
+}
+
+# ResNet-18's Winograd tiles (src/graph/winograd.c, winograd_wins): F(4x4)'s
+# 36 tile points in layer2's three 3x3 stride-1 convolutions (128 channels at
+# 28x28), F(2x2)'s 16 in layer1's four (64 channels) and layer3's three.
+winograd_tiles() {
+  local f4 f2
+  f4=$(grep -c "const int64_t aotc_nb = 1 \* 6 \* 6;" "$1")
+  f2=$(grep -c "const int64_t aotc_nb = 1 \* 4 \* 4;" "$1")
+  [ "$f4" = 3 ] && [ "$f2" = 7 ] || { echo "Winograd products: $f4 with F(4x4), $f2 with F(2x2) (want 3 and 7)"; return 1; }
 }
 
 passed=0 failed=0 skipped=0
