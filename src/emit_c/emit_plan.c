@@ -487,16 +487,28 @@ static bool ast_int(__isl_keep isl_ast_expr *e, long *v)
   return ok;
 }
 
+bool emit_ast_loop_range(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc,
+                         long *lo, long *end, long *step)
+{
+  if (!ast_int(init, lo) || !ast_int(inc, step) || *step <= 0 || !cond ||
+      isl_ast_expr_get_type(cond) != isl_ast_expr_op || isl_ast_expr_op_get_n_arg(cond) != 2)
+    return false;
+  enum isl_ast_expr_op_type op = isl_ast_expr_op_get_type(cond);
+  if (op != isl_ast_expr_op_le && op != isl_ast_expr_op_lt)
+    return false;
+  isl_ast_expr *bound = isl_ast_expr_op_get_arg(cond, 1);
+  bool ok = ast_int(bound, end);
+  isl_ast_expr_free(bound);
+  *end += ok && op == isl_ast_expr_op_le;
+  return ok;
+}
+
 #define SELECT_UNROLL_MAX 8
 
 bool emit_select_loop(const poly_kernel *k, const ir_func *f, __isl_keep isl_ast_node *node, long *lo, long *hi)
 {
   isl_ast_expr *init = isl_ast_node_for_get_init(node), *cond = isl_ast_node_for_get_cond(node);
   isl_ast_expr *inc = isl_ast_node_for_get_inc(node), *it = isl_ast_node_for_get_iterator(node);
-  isl_ast_expr *bound = cond && isl_ast_expr_get_type(cond) == isl_ast_expr_op &&
-                                isl_ast_expr_op_get_type(cond) == isl_ast_expr_op_le
-                            ? isl_ast_expr_op_get_arg(cond, 1)
-                            : NULL;
   isl_ast_node *inner = isl_ast_node_for_get_body(node);
   while (inner && isl_ast_node_get_type(inner) == isl_ast_node_mark) {
     isl_ast_node *child = isl_ast_node_mark_get_node(inner);
@@ -505,9 +517,10 @@ bool emit_select_loop(const poly_kernel *k, const ir_func *f, __isl_keep isl_ast
   }
   isl_ast_node *body = inner && isl_ast_node_get_type(inner) == isl_ast_node_for ? isl_ast_node_for_get_body(inner) : NULL;
   isl_ast_expr *call = body && isl_ast_node_get_type(body) == isl_ast_node_user ? isl_ast_node_user_get_expr(body) : NULL;
-  long step = 0;
-  bool ok = ast_int(init, lo) && ast_int(bound, hi) && ast_int(inc, &step) && step == 1 && *hi >= *lo &&
-            *hi - *lo < SELECT_UNROLL_MAX && call;
+  long end = 0, step = 0;
+  bool ok = emit_ast_loop_range(init, cond, inc, lo, &end, &step) && step == 1 && end > *lo &&
+            end - *lo <= SELECT_UNROLL_MAX && call;
+  *hi = end - 1;
   if (ok) {
     isl_ast_expr *name = isl_ast_expr_op_get_arg(call, 0);
     isl_id *id = isl_ast_expr_id_get_id(name);
@@ -527,7 +540,6 @@ bool emit_select_loop(const poly_kernel *k, const ir_func *f, __isl_keep isl_ast
   isl_ast_expr_free(call);
   isl_ast_node_free(body);
   isl_ast_node_free(inner);
-  isl_ast_expr_free(bound);
   isl_ast_expr_free(it);
   isl_ast_expr_free(inc);
   isl_ast_expr_free(cond);

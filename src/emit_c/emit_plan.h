@@ -93,6 +93,11 @@ emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, cons
                          const emit_target *target);
 /* Whether isl expression e mentions the identifier named name. */
 bool emit_ast_mentions(__isl_keep isl_ast_expr *e, const char *name);
+/* A loop's constant range: *lo (init), *end (exclusive: the bound of
+ * `it <= c` plus one, or of `it < c`) and *step (> 0); false when one is
+ * not a constant. */
+bool emit_ast_loop_range(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc,
+                         long *lo, long *end, long *step);
 /* Whether loop runs from *lo to *hi (constants, at most 8 values, step 1)
  * right around an innermost loop of one statement that selects on the
  * loop's index (a transform's slices in one statement: winograd.c,

@@ -131,6 +131,11 @@ static int64_t packed_batches(const ir_stmt *s, const sched_contraction *c, int 
   return nb;
 }
 
+int64_t emit_pack_batches(const ir_func *f, const sched_contraction *c, int op)
+{
+  return packed_batches(f->stmts[c->stmt], c, op);
+}
+
 bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op)
 {
   const ir_stmt *s = f->stmts[c->stmt];

@@ -1335,9 +1335,9 @@ static void print_select_unrolled(emit_fn *E, __isl_keep isl_ast_node *node, lon
     fputs("const int64_t ", E->out);
     print_ast_expr(E, it);
     fprintf(E->out, " = %ld;\n", v);
-    E->indent--;
-    print_body(E, isl_ast_node_for_get_body(node));
-    E->indent++;
+    isl_ast_node *body = isl_ast_node_for_get_body(node);
+    emit_print_node(E, body);
+    isl_ast_node_free(body);
     emit_close_block(E);
   }
   isl_ast_expr_free(it);

@@ -152,6 +152,9 @@ bool emit_pack_operand_ok(const ir_func *f, const sched_contraction *c, int op);
  * (it reads the batch indices: one array per batch, batch q at q times
  * this); 0 when one array serves every batch. */
 int64_t emit_pack_batch_stride(const ir_func *f, const sched_contraction *c, int op, int width);
+/* The panel arrays operand op of c is packed into: its batches when it reads
+ * every batch index (Winograd's transformed weights), else 1. */
+int64_t emit_pack_batches(const ir_func *f, const sched_contraction *c, int op);
 /* That operand packed P[batch][lane panel][depth][lane] for panels of width lanes
  * (lanes past the end zero); *n_out floats, calloc'ed (NULL: out of memory). */
 float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, int width, int64_t *n_out);

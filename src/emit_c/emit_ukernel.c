@@ -1081,9 +1081,8 @@ static bool columns_outer(const emit_fn *E, int ci)
   const sched_contraction *c = &E->pf->contr[ci];
   const ir_stmt *s = E->f->stmts[c->stmt];
   int64_t k = sched_role_extent(s, c->depth, c->n_depth), n = sched_role_extent(s, c->cols, c->n_cols);
-  double nb = emit_pack_batch_stride(E->f, c, 1, 1) > 0 ? (double)sched_role_extent(s, c->batch, c->n_batch) : 1.0;
   return emit_prepack_usable(E, ci, 1) && !emit_prepack_usable(E, ci, 0) && k > 0 && n > 0 &&
-         nb * (double)k * (double)n * sizeof(float) > STREAMED_B_BYTES;
+         (double)emit_pack_batches(E->f, c, 1) * (double)k * (double)n * sizeof(float) > STREAMED_B_BYTES;
 }
 
 /* The next panel of B (columns_outer), its lines spread over the row tiles

@@ -192,33 +192,13 @@ static void for_body(lw_fn *F, LLVMValueRef i, void *data)
   isl_ast_node_free(body);
 }
 
-static bool int_of(__isl_keep isl_ast_expr *e, long *v)
-{
-  if (isl_ast_expr_get_type(e) != isl_ast_expr_int)
-    return false;
-  isl_val *x = isl_ast_expr_get_val(e);
-  bool ok = isl_val_is_int(x) && isl_val_get_den_si(x) == 1;
-  *v = ok ? isl_val_get_num_si(x) : 0;
-  isl_val_free(x);
-  return ok;
-}
-
 /* The loop's trip count when its start, bound (it <= c or it < c) and step
- * are constants; 0 otherwise. */
+ * are constants (emit_ast_loop_range); 0 otherwise. */
 static int constant_trip(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc)
 {
-  long lo, hi, step;
-  if (!int_of(init, &lo) || !int_of(inc, &step) || step <= 0 || isl_ast_expr_get_type(cond) != isl_ast_expr_op)
+  long lo, end, step;
+  if (!emit_ast_loop_range(init, cond, inc, &lo, &end, &step))
     return 0;
-  enum isl_ast_expr_op_type op = isl_ast_expr_get_op_type(cond);
-  if ((op != isl_ast_expr_op_le && op != isl_ast_expr_op_lt) || isl_ast_expr_get_op_n_arg(cond) != 2)
-    return 0;
-  isl_ast_expr *b = isl_ast_expr_get_op_arg(cond, 1);
-  bool ok = int_of(b, &hi);
-  isl_ast_expr_free(b);
-  if (!ok)
-    return 0;
-  long end = op == isl_ast_expr_op_le ? hi + 1 : hi;
   long trip = end <= lo ? 0 : (end - lo + step - 1) / step;
   return trip > INT_MAX ? 0 : (int)trip;
 }

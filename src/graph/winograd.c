@@ -99,10 +99,11 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
  * thread, CPU ms, bench/RESULTS.md): F(2x2) 0.7-0.9x of the direct product
  * at 56x56 and 28x28 with 64 and 128 channels, even at 14x14, 1.7x slower at
  * 7x7 (16 tiles); F(4x4) was slower than F(2x2) at every size then (its
- * transforms, before they ran in one pass: WINO_F4_MIN_CHANNELS). At 14x14 (layer3, batch 1) with the tiles as the product's columns the
- * product won but its transforms lost it back in the whole model (61.1
- * against 58.5 ms, an earlier machine): by size alone the rule starts at
- * 28x28; below, the tile count decides (next). */
+ * transforms, before they ran in one pass: WINO_F4_MIN_CHANNELS). At 14x14
+ * (layer3, batch 1) with the tiles as the product's columns the product
+ * won but its transforms lost it back in the whole model (61.1 against 58.5
+ * ms, an earlier machine): by size alone the rule starts at 28x28; below,
+ * the tile count decides (next). */
 #define WINO_MIN_PIXELS (28 * 28)
 
 /* From 28x28 up, F(4x4) where both channel counts reach this: since the

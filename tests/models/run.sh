@@ -13,8 +13,9 @@
 # `N passed, N failed, N skipped`. Before running, `aotc compile -v` must
 # report a memory plan within 1.15x of its lower bound and leave no batch
 # normalisation that follows a convolution; ResNet-18's must take F(4x4)
-# Winograd in layer2 and F(2x2) in layer1 and layer3 (winograd_tiles). Each model's C must also be
-# warning-free under clang (-Wall -Wextra; skipped without clang).
+# Winograd in layer2 and F(2x2) in layer1 and layer3 (winograd_tiles). Each
+# model's C must also be warning-free under clang (-Wall -Wextra; skipped
+# without clang).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
