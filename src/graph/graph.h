@@ -560,6 +560,9 @@ bool ir_epilogue(aotc_ctx *ctx, ir_func *f, int *fused);
  * (live_first, live_last) and sets f->memory_planned_per_call: the emitted
  * code places them at each call (aotc_ws_plan). */
 bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound);
+/* ir_memplan with at most search_passes passes of its search after the
+ * rounds (0: the placement the emitted per-call plan gives, aotc_ws_plan). */
+bool ir_memplan_search(aotc_ctx *ctx, ir_func *f, int64_t *lower_bound, int search_passes);
 /* The bytes the plan gives temporary T (its size rounded up to 64, at least
  * 64), or -1 when its size is not constant or overflows: a planned
  * temporary's slot is [ws_offset, ws_offset + this). */

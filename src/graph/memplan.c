@@ -4,15 +4,18 @@
  * Placement is greedy, at the lowest 64-byte aligned offset free of every
  * placed temporary it overlaps, in the best of a few orders, each a total
  * order (ties go to the lower tensor number), improved by moving the
- * temporary that ends highest to the front while that helps. The lower bound is the largest
- * total size of the temporaries live in one kernel.
+ * temporary that ends highest to the front while that helps (the rounds);
+ * a plan still over the lower bound then searches orders one move from it
+ * (search). The lower bound is the largest total size of the temporaries
+ * live in one kernel.
  *
  * With constant shapes the offsets are fixed here. When a temporary's size
  * depends on size parameters the lifetimes, which do not depend on them, are
  * recorded instead, and the emitted code runs the same placement on the
  * sizes of each call (emit_abi.c, aotc_ws_plan): the same orders, the same
- * lowest offsets, so a call gets the plan a compilation at its sizes would
- * give.
+ * lowest offsets and rounds, so a call gets the plan a compilation at its
+ * sizes would give before the search (which places up to thousands of
+ * times: too slow for each call).
  *
  * A view (views.c) takes no bytes of its own: the temporary it lives in is
  * live wherever the view is, and the view's offset follows from that
@@ -29,8 +32,9 @@ typedef struct live_range {
   int64_t offset;
 } live_range;
 
-/* Rounds of improvement after the best order (aotc_ws_plan runs as many). */
-enum { MEMPLAN_ROUNDS = 16 };
+/* Rounds of improvement after the best order (aotc_ws_plan runs as many),
+ * and passes of the search after them (search below; compile time only). */
+enum { MEMPLAN_ROUNDS = 16, MEMPLAN_SEARCH_PASSES = 4, MEMPLAN_SEARCH_PLACEMENTS = 1 << 14 };
 
 int64_t ir_memplan_temp_bytes(const ir_tensor *T)
 {
@@ -194,29 +198,109 @@ static bool plan_per_call(aotc_ctx *ctx, ir_func *f)
   return true;
 }
 
-/* Places the ranges in their current order; the workspace size. */
-static int64_t place_all(aotc_ctx *ctx, live_range *r, int n, int n_kernels)
+/* The placement's scratch: the placed index, for n ranges over n_kernels. */
+typedef struct placer {
+  placed_index ix;
+  int n, n_kernels;
+} placer;
+
+static bool placer_init(aotc_ctx *ctx, placer *p, int n, int n_kernels)
 {
-  placed_index ix = {IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n), 0};
+  *p = (placer){{IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n_kernels), IR_NEW_ARRAY(ctx, int, n), 0},
+                n, n_kernels};
+  return p->ix.head && p->ix.tail && p->ix.next;
+}
+
+/* Places the ranges in their current order; the workspace size. */
+static int64_t place_all(placer *p, live_range *r)
+{
+  placed_index *ix = &p->ix;
   int64_t total = 0;
-  if (!ix.head || !ix.tail || !ix.next)
-    return -1;
-  for (int k = 0; k < n_kernels; k++)
-    ix.head[k] = ix.tail[k] = -1;
-  for (int i = 0; i < n; i++) {
+  ix->longest = 0;
+  for (int k = 0; k < p->n_kernels; k++)
+    ix->head[k] = ix->tail[k] = -1;
+  for (int i = 0; i < p->n; i++) {
     int k = r[i].first;
-    r[i].offset = place(r, &ix, &r[i]);
-    ix.next[i] = -1;
-    if (ix.tail[k] >= 0)
-      ix.next[ix.tail[k]] = i;
+    r[i].offset = place(r, ix, &r[i]);
+    ix->next[i] = -1;
+    if (ix->tail[k] >= 0)
+      ix->next[ix->tail[k]] = i;
     else
-      ix.head[k] = i;
-    ix.tail[k] = i;
-    ix.longest = r[i].last - r[i].first > ix.longest ? r[i].last - r[i].first : ix.longest;
+      ix->head[k] = i;
+    ix->tail[k] = i;
+    ix->longest = r[i].last - r[i].first > ix->longest ? r[i].last - r[i].first : ix->longest;
     if (r[i].offset + r[i].bytes > total)
       total = r[i].offset + r[i].bytes;
   }
   return total;
+}
+
+/* Up to MEMPLAN_ROUNDS rounds on the order r (placed, its workspace
+ * *total): the temporary that ends highest moves to the front and
+ * everything is placed again, kept while the workspace shrinks; r ends
+ * placed in the order kept. */
+static void improve_rounds(placer *p, live_range *r, int64_t bound, int64_t *total)
+{
+  int n = p->n;
+  for (int round = 0; round < MEMPLAN_ROUNDS && n > 0 && *total > bound; round++) {
+    int top = 0;
+    for (int i = 1; i < n; i++)
+      if (r[i].offset + r[i].bytes > r[top].offset + r[top].bytes)
+        top = i;
+    live_range lifted = r[top];
+    memmove(r + 1, r, (size_t)top * sizeof(*r));
+    r[0] = lifted;
+    int64_t t = place_all(p, r);
+    if (t < *total) {
+      *total = t;
+      continue;
+    }
+    memmove(r, r + 1, (size_t)top * sizeof(*r));
+    r[top] = lifted;
+    break;
+  }
+  *total = place_all(p, r);
+}
+
+/* The search after the rounds, for plans still over the bound: each
+ * temporary in turn moves to the front of the order, followed by the
+ * rounds; the best such order is kept when it beats the current one, and
+ * the search runs again from it, at most `passes` times. Each pass places
+ * n x (1 + MEMPLAN_ROUNDS) times at most; only compilations with constant
+ * shapes search (the emitted per-call plan stops at the rounds). ResNet-18
+ * with F(4x4) in layer1: conv1's output and layer1's residuals placed by
+ * size leave one 0.8 MB residual above a pair of 1.8 MB Winograd
+ * temporaries (1.18x the bound); after moving one of those temporaries to
+ * the front, the rounds lift the residual and the plan reaches the bound
+ * in two passes (136 placements). The search stops after about
+ * MEMPLAN_SEARCH_PLACEMENTS placements (DenseNet-sized plans take a
+ * millisecond or more each). */
+static bool search(aotc_ctx *ctx, placer *p, live_range *r, int64_t bound, int passes, int64_t *total)
+{
+  int n = p->n, budget = MEMPLAN_SEARCH_PLACEMENTS;
+  live_range *trial = IR_NEW_ARRAY(ctx, live_range, n), *best = IR_NEW_ARRAY(ctx, live_range, n);
+  if (!trial || !best)
+    return false;
+  for (int pass = 0; pass < passes && *total > bound; pass++) {
+    int64_t best_total = *total;
+    for (int i = 1; i < n && best_total > bound && budget > 0; i++, budget -= 1 + MEMPLAN_ROUNDS) {
+      trial[0] = r[i];
+      memcpy(trial + 1, r, (size_t)i * sizeof(*r));
+      memcpy(trial + i + 1, r + i + 1, (size_t)(n - i - 1) * sizeof(*r));
+      int64_t t = place_all(p, trial);
+      improve_rounds(p, trial, bound, &t);
+      if (t < best_total) {
+        best_total = t;
+        memcpy(best, trial, (size_t)n * sizeof(*r));
+      }
+    }
+    if (best_total >= *total)
+      break;
+    memcpy(r, best, (size_t)n * sizeof(*r));
+    *total = best_total;
+  }
+  *total = place_all(p, r);
+  return true;
 }
 
 /* The smallest of the greedy placements in a few orders (largest first,
@@ -226,8 +310,9 @@ static int64_t place_all(aotc_ctx *ctx, live_range *r, int n, int n_kernels)
  * every 4x wide MLP hidden tensor at offset 0 pushes a residual that lives
  * across two blocks above both; placed first, the residual goes low and
  * the hidden tensors around it: 8.4 MB -> 7.2 MB, the lower bound.) At the
- * lower bound no round can gain, so stopping there changes nothing. */
-bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
+ * lower bound no round can gain, so stopping there changes nothing. Then,
+ * with search_passes > 0, the search above. */
+bool ir_memplan_search(aotc_ctx *ctx, ir_func *f, int64_t *bound, int search_passes)
 {
   static int (*const orders[])(const void *, const void *) = {by_size_desc, by_first, by_area_desc};
   live_range *r = IR_NEW_ARRAY(ctx, live_range, f->n_tensors);
@@ -238,35 +323,21 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
     return plan_per_call(ctx, f);
   int n_kernels = f->n_stmts && f->stmt_kernel ? f->stmt_kernel[f->n_stmts - 1] + 1 : 1;
   *bound = lower_bound(ctx, r, n, n_kernels);
+  placer p;
+  if (!placer_init(ctx, &p, n, n_kernels))
+    return false;
   int best = 0;
   int64_t best_total = -1;
   for (int o = 0; o < (int)(sizeof orders / sizeof orders[0]); o++) {
     qsort(r, (size_t)n, sizeof(*r), orders[o]);
-    int64_t total = place_all(ctx, r, n, n_kernels);
+    int64_t total = place_all(&p, r);
     if (best_total < 0 || total < best_total)
       best = o, best_total = total;
   }
   qsort(r, (size_t)n, sizeof(*r), orders[best]);
-  f->workspace_bytes = place_all(ctx, r, n, n_kernels);
-  for (int round = 0; round < MEMPLAN_ROUNDS && n > 0 && f->workspace_bytes > *bound; round++) {
-    int top = 0;
-    for (int i = 1; i < n; i++)
-      if (r[i].offset + r[i].bytes > r[top].offset + r[top].bytes)
-        top = i;
-    live_range lifted = r[top];
-    memmove(r + 1, r, (size_t)top * sizeof(*r));
-    r[0] = lifted;
-    int64_t total = place_all(ctx, r, n, n_kernels);
-    if (total >= 0 && total < f->workspace_bytes) {
-      f->workspace_bytes = total;
-      continue;
-    }
-    memmove(r, r + 1, (size_t)top * sizeof(*r));
-    r[top] = lifted;
-    f->workspace_bytes = place_all(ctx, r, n, n_kernels);
-    break;
-  }
-  if (f->workspace_bytes < 0)
+  f->workspace_bytes = place_all(&p, r);
+  improve_rounds(&p, r, *bound, &f->workspace_bytes);
+  if (!search(ctx, &p, r, *bound, search_passes, &f->workspace_bytes))
     return false;
   for (int i = 0; i < n; i++)
     f->tensors[r[i].t]->ws_offset = r[i].offset;
@@ -275,4 +346,9 @@ bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
       f->tensors[t]->ws_offset = f->tensors[f->tensors[t]->view_of]->ws_offset + f->tensors[t]->view_offset;
   f->memory_planned = true;
   return true;
+}
+
+bool ir_memplan(aotc_ctx *ctx, ir_func *f, int64_t *bound)
+{
+  return ir_memplan_search(ctx, f, bound, MEMPLAN_SEARCH_PASSES);
 }

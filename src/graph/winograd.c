@@ -108,12 +108,12 @@ static bool winograd_legal(const ir_graph *g, const ir_node *n)
 
 /* From 28x28 up, F(4x4) where both channel counts reach this: since the
  * input transforms run in one pass (d08b404) it beats F(2x2) there
- * (bench/conv.sh, 1 thread, bench/RESULTS.md: 96 -> 128 channels at 28x28
- * 0.85x, 128 -> 128 0.81x, 128 -> 192 0.78x), and gains little with fewer
- * (32 -> 96 0.96x, 128 -> 32 1.01x). 64 -> 64 at 56x56 (ResNet-18's layer1)
- * is 0.80x too but stays F(2x2): its smaller temporaries leave the memory
- * plan 1.18x over its lower bound, past tests/models' 1.15x. */
-#define WINO_F4_MIN_CHANNELS 96
+ * (bench/conv.sh, 1 thread, bench/RESULTS.md: 64 -> 64 channels at 56x56
+ * 0.80x, 96 -> 128 at 28x28 0.85x, 128 -> 128 0.81x, 128 -> 192 0.78x), and
+ * gains little with fewer (32 -> 96 0.96x, 128 -> 32 1.01x). (ResNet-18's
+ * layer1 in F(4x4) waited for the memory plan's search, memplan.c: its
+ * placement by size was 1.18x the lower bound.) */
+#define WINO_F4_MIN_CHANNELS 64
 
 /* Below 28x28, F(2x2) wins by the number of tiles its product has (all
  * images), measured on ResNet-18 (bench/RESULTS.md):

@@ -13,7 +13,7 @@
 # `N passed, N failed, N skipped`. Before running, `aotc compile -v` must
 # report a memory plan within 1.15x of its lower bound and leave no batch
 # normalisation that follows a convolution; ResNet-18's must take F(4x4)
-# Winograd in layer2 and F(2x2) in layer1 and layer3 (winograd_tiles). Each
+# Winograd in layer1 and layer2 and F(2x2) in layer3 (winograd_tiles). Each
 # model's C must also be warning-free under clang (-Wall -Wextra; skipped
 # without clang).
 set -uo pipefail
@@ -60,13 +60,14 @@ check_compile() {
 }
 
 # ResNet-18's Winograd tiles (src/graph/winograd.c, winograd_wins): F(4x4)'s
-# 36 tile points in layer2's three 3x3 stride-1 convolutions (128 channels at
-# 28x28), F(2x2)'s 16 in layer1's four (64 channels) and layer3's three.
+# 36 tile points in layer1's four 3x3 convolutions (64 channels at 56x56) and
+# layer2's three stride-1 ones (128 channels at 28x28), F(2x2)'s 16 in
+# layer3's three (14x14).
 winograd_tiles() {
   local f4 f2
   f4=$(grep -c "const int64_t aotc_nb = 1 \* 6 \* 6;" "$1")
   f2=$(grep -c "const int64_t aotc_nb = 1 \* 4 \* 4;" "$1")
-  [ "$f4" = 3 ] && [ "$f2" = 7 ] || { echo "Winograd products: $f4 with F(4x4), $f2 with F(2x2) (want 3 and 7)"; return 1; }
+  [ "$f4" = 7 ] && [ "$f2" = 3 ] || { echo "Winograd products: $f4 with F(4x4), $f2 with F(2x2) (want 7 and 3)"; return 1; }
 }
 
 passed=0 failed=0 skipped=0
