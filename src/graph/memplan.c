@@ -273,8 +273,8 @@ static void improve_rounds(placer *p, live_range *r, int64_t bound, int64_t *tot
  * temporaries (1.18x the bound); after moving one of those temporaries to
  * the front, the rounds lift the residual and the plan reaches the bound
  * in two passes (136 placements). The search stops after about
- * MEMPLAN_SEARCH_PLACEMENTS placements (DenseNet-sized plans take a
- * millisecond or more each). */
+ * MEMPLAN_SEARCH_PLACEMENTS placements, whatever the model's size (a
+ * placement costs about n x the temporaries live beside each). */
 static bool search(aotc_ctx *ctx, placer *p, live_range *r, int64_t bound, int passes, int64_t *total)
 {
   int n = p->n, budget = MEMPLAN_SEARCH_PLACEMENTS;
