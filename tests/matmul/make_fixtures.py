@@ -121,6 +121,13 @@ def cases():
         {"b": b, "r": r}, {"w": w, "bias": bias}, np.maximum(w.astype(np.float64) @ b + bias + r, 0)
     a, b = rand(29, 203), rand(203, 150)
     yield "depth_split_input", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
+    # Fewer than 64 columns and four times as many rows (schedule.c's
+    # SWAP_MAX_COLS): the operands trade places and C is stored across (row
+    # stride 1), tiles of all their rows column by column (the LLVM backend's
+    # llvm_ukernel.c edge_col), stored at the first depth block of 256 and
+    # added at the next two: 92 x 18 x 569.
+    a, b = rand(92, 569), rand(569, 18)
+    yield "swapped_across", [helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}, a @ b
 
 
 def main():

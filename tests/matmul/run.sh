@@ -16,6 +16,8 @@
 # and `aotc run` with the switch on 2, 3 and 4 threads matches numpy too.
 # linear_streamed (weights beyond L2): B's panels are read columns outer,
 # the next one prefetched, and `aotc run --backend llvm` matches numpy.
+# swapped_across (18 columns, 92 rows): the operands trade places, C is
+# stored across, and `aotc run --backend llvm` matches numpy too.
 # The depth_split cases (few rows and columns for the depth): on 2 threads
 # the threads split the depth and sum partial products (not with
 # AOTC_DEPTH_SPLIT=0), and `aotc run` on 2, 3 and 4 threads matches numpy.
@@ -104,6 +106,15 @@ streamed_case() { # CASE: B's panels read columns outer, the next one prefetched
   "$tmp/npycmp" "$d/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
 }
 
+swapped_case() { # CASE: C stored across (rs 1); LLVM's column-by-column store of its tiles too
+  local c=$1 d=$tmp/$1 in
+  in=$(inputs_of "$c")
+  grep -q 'aotc_rs = (int64_t)1, aotc_cs' "$d/$c.c" || { echo "the product's operands did not trade places"; return 1; }
+  # shellcheck disable=SC2086
+  "$AOTC" run "$here/$c.onnx" $in --backend llvm --output-dir "$d/llvm" || { echo "run --backend llvm failed"; return 1; }
+  "$tmp/npycmp" "$d/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
+}
+
 tc_case() { # LOG: examples/mlp.tc's dense_relu
   local d=$tmp/tc_dense_relu ex=$here/../../examples/mlp.tc in=""
   mkdir -p "$d"
@@ -130,6 +141,7 @@ cases=${cases//tc_dense_relu/}
 for c in $cases; do
   if one_case "$c" >"$tmp/$c.log" 2>&1 && { [[ $c != rows_shared_b* ]] || shared_b_case "$c" >>"$tmp/$c.log" 2>&1; } &&
     { [[ $c != linear_streamed ]] || streamed_case "$c" >>"$tmp/$c.log" 2>&1; } &&
+    { [[ $c != swapped_across ]] || swapped_case "$c" >>"$tmp/$c.log" 2>&1; } &&
     { [[ $c != depth_split* ]] || depth_split_case "$c" >>"$tmp/$c.log" 2>&1; }; then
     echo "PASS $c"; pass=$((pass + 1))
   else
