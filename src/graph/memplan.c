@@ -238,7 +238,7 @@ static int64_t place_all(placer *p, live_range *r)
 /* Up to MEMPLAN_ROUNDS rounds on the order r (placed, its workspace
  * *total): the temporary that ends highest moves to the front and
  * everything is placed again, kept while the workspace shrinks; r ends
- * placed in the order kept. */
+ * placed in the order kept (placed again only after a move is undone). */
 static void improve_rounds(placer *p, live_range *r, int64_t bound, int64_t *total)
 {
   int n = p->n;
@@ -257,9 +257,9 @@ static void improve_rounds(placer *p, live_range *r, int64_t bound, int64_t *tot
     }
     memmove(r, r + 1, (size_t)top * sizeof(*r));
     r[top] = lifted;
+    *total = place_all(p, r);
     break;
   }
-  *total = place_all(p, r);
 }
 
 /* The search after the rounds, for plans still over the bound: each
@@ -296,10 +296,9 @@ static bool search(aotc_ctx *ctx, placer *p, live_range *r, int64_t bound, int p
     }
     if (best_total >= *total)
       break;
-    memcpy(r, best, (size_t)n * sizeof(*r));
+    memcpy(r, best, (size_t)n * sizeof(*r)); /* with the offsets its placement gave */
     *total = best_total;
   }
-  *total = place_all(p, r);
   return true;
 }
 

@@ -97,22 +97,22 @@ depth_split_case() { # CASE: the threads split the product's depth (2 to 4 threa
   done
 }
 
-streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2); LLVM's too
-  local c=$1 d=$tmp/$1 in
+llvm_matches() { # CASE: `aotc run --backend llvm` against numpy's result
+  local c=$1 in
   in=$(inputs_of "$c")
-  grep -q '__builtin_prefetch(aotc_nx' "$d/$c.c" || { echo "B is not read columns outer with the next panel prefetched"; return 1; }
   # shellcheck disable=SC2086
-  "$AOTC" run "$here/$c.onnx" $in --backend llvm --output-dir "$d/llvm" || { echo "run --backend llvm failed"; return 1; }
-  "$tmp/npycmp" "$d/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
+  "$AOTC" run "$here/$c.onnx" $in --backend llvm --output-dir "$tmp/$c/llvm" || { echo "run --backend llvm failed"; return 1; }
+  "$tmp/npycmp" "$tmp/$c/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
+}
+
+streamed_case() { # CASE: B's panels read columns outer, the next one prefetched (weights beyond L2); LLVM's too
+  grep -q '__builtin_prefetch(aotc_nx' "$tmp/$1/$1.c" || { echo "B is not read columns outer with the next panel prefetched"; return 1; }
+  llvm_matches "$1"
 }
 
 swapped_case() { # CASE: C stored across (rs 1); LLVM's column-by-column store of its tiles too
-  local c=$1 d=$tmp/$1 in
-  in=$(inputs_of "$c")
-  grep -q 'aotc_rs = (int64_t)1, aotc_cs' "$d/$c.c" || { echo "the product's operands did not trade places"; return 1; }
-  # shellcheck disable=SC2086
-  "$AOTC" run "$here/$c.onnx" $in --backend llvm --output-dir "$d/llvm" || { echo "run --backend llvm failed"; return 1; }
-  "$tmp/npycmp" "$d/llvm/y.npy" "$here/$c.expected.npy" || { echo "--backend llvm differs"; return 1; }
+  grep -q 'aotc_rs = (int64_t)1, aotc_cs' "$tmp/$1/$1.c" || { echo "the product's operands did not trade places"; return 1; }
+  llvm_matches "$1"
 }
 
 tc_case() { # LOG: examples/mlp.tc's dense_relu

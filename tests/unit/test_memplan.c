@@ -180,6 +180,19 @@ Test(memplan, random_lifetimes_never_share_bytes)
   }
 }
 
+/* A case from a table of {first kernel, last kernel, size in units of
+ * `unit` floats}. */
+static plan_case spans_case(const int (*spans)[3], int n, int n_kernels, int64_t unit)
+{
+  plan_case c = {.n = n, .n_kernels = n_kernels};
+  for (int i = 0; i < n; i++) {
+    c.first[i] = spans[i][0];
+    c.last[i] = spans[i][1];
+    c.elems[i] = spans[i][2] * unit;
+  }
+  return c;
+}
+
 /* ConvNeXt-T's first stage (kernels 0-25 of the model, unit 96x56x56
  * floats): a residual that lives from one block into the next, and each
  * block's 4x wide MLP hidden tensor. Every one of the three orders puts the
@@ -192,13 +205,7 @@ static plan_case residual_case(void)
       {6, 8, 4},   {8, 10, 1},  {10, 10, 1}, {10, 10, 1}, {10, 17, 1}, {11, 12, 1}, {12, 12, 1},
       {12, 13, 1}, {13, 15, 4}, {15, 17, 1}, {17, 17, 1}, {17, 17, 1}, {17, 24, 1}, {18, 19, 1},
       {19, 19, 1}, {19, 20, 1}, {20, 22, 4}, {22, 24, 1}, {24, 24, 1}, {24, 24, 1}, {24, 25, 1}};
-  plan_case c = {.n = (int)(sizeof spans / sizeof spans[0]), .n_kernels = 26};
-  for (int i = 0; i < c.n; i++) {
-    c.first[i] = spans[i][0];
-    c.last[i] = spans[i][1];
-    c.elems[i] = spans[i][2] * 96 * 56 * 56;
-  }
-  return c;
+  return spans_case(spans, (int)(sizeof spans / sizeof spans[0]), 26, 96 * 56 * 56);
 }
 
 Test(memplan, residual_across_blocks_reaches_the_lower_bound)
@@ -222,13 +229,7 @@ static plan_case winograd_residual_case(void)
   static const int spans[][3] = {{0, 1, 157328},  {1, 3, 802816},   {3, 13, 200704},  {4, 5, 311808},  {5, 6, 451584},
                                  {6, 7, 451584},  {7, 8, 301056},   {8, 9, 200704},   {9, 10, 311808}, {10, 11, 451584},
                                  {11, 12, 451584}, {12, 13, 301056}, {13, 13, 200704}};
-  plan_case c = {.n = (int)(sizeof spans / sizeof spans[0]), .n_kernels = 14};
-  for (int i = 0; i < c.n; i++) {
-    c.first[i] = spans[i][0];
-    c.last[i] = spans[i][1];
-    c.elems[i] = spans[i][2];
-  }
-  return c;
+  return spans_case(spans, (int)(sizeof spans / sizeof spans[0]), 14, 1);
 }
 
 Test(memplan, search_reaches_the_lower_bound_the_rounds_miss)
