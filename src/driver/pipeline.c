@@ -185,6 +185,23 @@ static bool will_differentiate(const driver_module *m)
   return m->library_ir || (m->cfg && (m->cfg->n_grads > 0 || m->cfg->train));
 }
 
+/* batch-chunks: static shapes only (one graph), and not for a function that
+ * will be differentiated (the chunks' slices and concatenations would stay
+ * in its adjoint). */
+static bool pass_batch_chunks(driver_module *m)
+{
+  graph_chunk_report r;
+  if (m->n_graphs != 1 || will_differentiate(m))
+    return true;
+  if (!graph_batch_chunks(m->graphs[0], &r))
+    return false;
+  if (r.nodes && m->cfg && m->cfg->verbose)
+    aotc_note(m->ctx, noloc, "batch chunks: %d nodes ('%s' .. '%s') run %lld image%s at a time in %d chunks "
+              "(%.1f operations per byte)", r.nodes, r.first, r.last, (long long)r.images, r.images == 1 ? "" : "s",
+              r.chunks, r.intensity);
+  return true;
+}
+
 static bool pass_lower(driver_module *m)
 {
   if (!m->graph)
@@ -392,6 +409,8 @@ const driver_pass driver_passes[] = {
      DRIVER_PASS_GRAPH, pass_winograd},
     {"fuse-layernorm", "graph: decomposed layer normalisation (ReduceMean .. Sqrt, Div, Mul, Add) as one node",
      DRIVER_PASS_GRAPH, pass_fuse_layernorm},
+    {"batch-chunks", "graph: the per-image layers at the start of a batch, where each image's activations are large, "
+                     "run a chunk of images at a time (src/graph/batch_chunks.c)", DRIVER_PASS_GRAPH, pass_batch_chunks},
     {"dce", "graph: nodes no output needs are marked dead", DRIVER_PASS_GRAPH, pass_dce},
     {"lower", "graph to IR: every live node to statements through the op library", DRIVER_PASS_IR, pass_lower},
     {"generalize", "IR of a model with named sizes: the probes' functions as one size-generic function",

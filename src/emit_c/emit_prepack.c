@@ -317,6 +317,49 @@ static void cap_copies(emit_fn *E)
   }
 }
 
+/* pack_same[q]: an earlier packed array with the same floats (the same
+ * weight packed alike by several contractions: the chunks of
+ * src/graph/batch_chunks.c), stored once; -1 for the first. */
+static bool find_same(emit_fn *E)
+{
+  int n = 2 * E->pf->n_contr;
+  float **vals = IR_NEW_ARRAY(E->em->plan->ctx, float *, n + 1);
+  int64_t *len = IR_NEW_ARRAY(E->em->plan->ctx, int64_t, n + 1);
+  E->pack_same = IR_NEW_ARRAY(E->em->plan->ctx, int, n + 1);
+  if (!vals || !len || !E->pack_same)
+    return false;
+  bool ok = true;
+  for (int q = 0; q < n; q++) {
+    E->pack_same[q] = -1;
+    if (!E->prepack[q])
+      continue;
+    for (int r = 0; r < q && E->pack_same[q] < 0; r++) {
+      if (!E->prepack[r] || E->pack_same[r] >= 0 || operand(E, r / 2, r % 2)->tensor != operand(E, q / 2, q % 2)->tensor ||
+          packed_floats(E, r / 2, r % 2) != packed_floats(E, q / 2, q % 2))
+        continue;
+      const sched_blocks *br = &E->pf->blocks[r / 2], *bq = &E->pf->blocks[q / 2];
+      if (!vals[q])
+        vals[q] = packed_values(E, q / 2, q % 2, q % 2 ? bq->nr : bq->mr, &len[q]);
+      if (!vals[r])
+        vals[r] = packed_values(E, r / 2, r % 2, r % 2 ? br->nr : br->mr, &len[r]);
+      ok = ok && vals[q] && vals[r];
+      if (ok && len[q] == len[r] && !memcmp(vals[q], vals[r], sizeof(float) * (size_t)len[q]))
+        E->pack_same[q] = r;
+    }
+  }
+  for (int q = 0; q < n; q++)
+    free(vals[q]);
+  if (!ok)
+    aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
+  return ok;
+}
+
+/* Whether packed array q is stored (not the same as an earlier one). */
+static bool stored(const emit_fn *E, int q)
+{
+  return E->prepack[q] && (!E->pack_same || E->pack_same[q] < 0);
+}
+
 /* The blob's layout with --weights: the constants not replaced, then the
  * packed arrays. */
 static bool setup_blob(emit_fn *E)
@@ -327,7 +370,7 @@ static bool setup_blob(emit_fn *E)
   b->left_out = E->replaced;
   b->extra_bytes = 0;
   for (int q = 0; q < 2 * E->pf->n_contr; q++)
-    if (E->prepack[q])
+    if (stored(E, q))
       b->extra_bytes += round64(packed_floats(E, q / 2, q % 2) * 4);
   E->blob = b;
   return true;
@@ -342,7 +385,7 @@ static void warn_embedded(const emit_fn *E)
     if (E->f->tensors[t]->role == IR_CONSTANT && E->f->tensors[t]->data && !E->replaced[t])
       bytes += tensor_bytes(E->f->tensors[t]) > 0 ? tensor_bytes(E->f->tensors[t]) : 0;
   for (int q = 0; q < 2 * E->pf->n_contr; q++)
-    bytes += E->prepack[q] ? packed_floats(E, q / 2, q % 2) * 4 : 0;
+    bytes += stored(E, q) ? packed_floats(E, q / 2, q % 2) * 4 : 0;
   if (bytes > EMIT_EMBED_WARN_BYTES)
     aotc_warning(E->em->plan->ctx, E->f->loc,
                  "%s: %lld MB of weights embedded in the C file (about three times as much C text); "
@@ -368,6 +411,8 @@ bool emit_prepack_setup(emit_fn *E)
   cap_copies(E);
   mark_replaced(E, reads);
   aotc_free(ctx, reads);
+  if (!find_same(E))
+    return false;
   if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg))
     warn_embedded(E);
   return !E->em->plan->opt->weights || emit_target_is_gpu(E->em->tg) || setup_blob(E);
@@ -421,7 +466,13 @@ bool emit_prepack_print(emit_fn *E)
   for (int q = 0; q < 2 * E->pf->n_contr; q++) {
     if (!emit_prepack_usable(E, q / 2, q % 2))
       continue;
-    if (E->blob) {
+    if (!stored(E, q)) {
+      fputs("#define ", E->out);
+      emit_prepack_print_name(E, q / 2, q % 2);
+      fputc(' ', E->out);
+      emit_prepack_print_name(E, E->pack_same[q] / 2, E->pack_same[q] % 2);
+      fputc('\n', E->out);
+    } else if (E->blob) {
       print_external(E, q / 2, q % 2, offset);
       offset += round64(packed_floats(E, q / 2, q % 2) * 4);
     } else if (!print_one(E, q / 2, q % 2)) {
@@ -440,7 +491,7 @@ static bool write_packed(FILE *out, void *arg)
   emit_fn *E = arg;
   bool ok = true;
   for (int q = 0; ok && q < 2 * E->pf->n_contr; q++) {
-    if (!emit_prepack_usable(E, q / 2, q % 2))
+    if (!stored(E, q))
       continue;
     const sched_blocks *b = &E->pf->blocks[q / 2];
     int64_t n;

@@ -82,6 +82,7 @@ typedef struct emit_fn {
   bool depth_split;         /* printing a thread's share of a product's depth (emit_ukernel.c) */
   bool *prepack;            /* [2 * contraction + operand]: packed in advance (emit_prepack_setup) */
   bool *replaced;           /* per tensor: a constant read only through packed arrays */
+  int *pack_same;           /* [2 * contraction + operand]: an earlier packed array of the same floats, or -1 */
   const struct emit_blob *blob; /* with --weights: the blob's layout, else NULL */
   /* CUDA (emit_cuda.c): the loops of a mapped band (sched_gpu_map) are
    * spread over the blocks or the threads of a block */

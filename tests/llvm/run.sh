@@ -137,7 +137,7 @@ for name in narrow_n36_k288 narrow_n49_k1152; do
 done
 
 # ---- 3. models
-models="mlp cnn transformer"
+models="mlp cnn transformer mbv2_blocks"
 [ "${SAN:-0}" = 1 ] || models="$models resnet18 mobilenet_v2 squeezenet1_1"
 for name in $models; do
   dir=$root/tests/models

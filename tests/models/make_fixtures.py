@@ -10,9 +10,10 @@ Models (random initialisation, fixed seed; no pretrained weights): mlp, cnn
 (convolutions with batch normalisation), transformer (one encoder block:
 layernorm, attention from matmul and softmax, gelu), dense_block (DenseNet's
 pre-activation layers: batch normalisation and ReLU over a growing
-concatenation before each convolution), resnet18, mobilenet_v2,
+concatenation before each convolution), mbv2_blocks (MobileNetV2's first
+inverted residual blocks at batch 3), resnet18, mobilenet_v2,
 squeezenet1_1 (torchvision architectures). The small ones (mlp, cnn,
-transformer, dense_block) are committed next to this script; run.sh makes the large ones
+transformer, dense_block, mbv2_blocks) are committed next to this script; run.sh makes the large ones
 when torch is present. Batch normalisation gets random running statistics
 so that folding it is tested for real.
 """
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-SMALL = ["mlp", "cnn", "transformer", "dense_block"]
+SMALL = ["mlp", "cnn", "transformer", "dense_block", "mbv2_blocks"]
 LARGE = ["resnet18", "mobilenet_v2", "squeezenet1_1"]
 # The exporter folds batch normalisation into convolutions in EVAL mode;
 # PRESERVE keeps the BatchNormalization nodes (in inference mode) for aotc.
@@ -106,6 +107,42 @@ class DenseBlock(nn.Module):
         return self.fc(torch.flatten(torch.relu(y).mean((2, 3)), 1))
 
 
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expansion, 3x3 depthwise, 1x1 projection
+    (batch normalisation after each, ReLU6 after the first two), the input
+    added back when the shape allows."""
+
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        mid = cin * expand
+        self.residual = stride == 1 and cin == cout
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(),
+            nn.Conv2d(mid, mid, 3, stride=stride, padding=1, groups=mid, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(),
+            nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MBV2Blocks(nn.Module):
+    """MobileNetV2's first layers at batch 3 (96x96 images): a stride-2
+    stem and two inverted residual blocks, whose expanded activations (96
+    channels at 48x48, 884 KB an image) make src/graph/batch_chunks.c run
+    them two images at a time; then pooling and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU6())
+        self.blocks = nn.Sequential(InvertedResidual(16, 16, 1, 6), InvertedResidual(16, 24, 2, 6))
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.blocks(self.stem(x)).mean((2, 3)), 1))
+
+
 def build(name):
     import torchvision.models as tvm
     if name == "mlp":
@@ -117,6 +154,8 @@ def build(name):
         return Block(), (1, 16, 64)
     if name == "dense_block":
         return DenseBlock(), (1, 3, 24, 24)
+    if name == "mbv2_blocks":
+        return MBV2Blocks(), (3, 3, 96, 96)
     if name in LARGE:
         return getattr(tvm, name)(), (1, 3, 224, 224)
     raise SystemExit(f"make_fixtures: unknown model '{name}'")

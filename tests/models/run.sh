@@ -22,7 +22,7 @@ root=$(cd "$here/../.." && pwd)
 AOTC=${AOTC:-$root/build/aotc}
 MODELS_DIR=${MODELS_DIR:-$(dirname "$AOTC")/models}
 PYTHON=${PYTHON:-/usr/bin/python3}
-small="mlp cnn transformer dense_block"
+small="mlp cnn transformer dense_block mbv2_blocks"
 large="resnet18 mobilenet_v2 squeezenet1_1"
 names=${*:-$small $large}
 
@@ -149,6 +149,40 @@ for name in $names; do
   *) echo "FAIL clang $name"; sed 's/^/  /' "$work/clang-$name.log" | head -20; failed=$((failed + 1)) ;;
   esac
 done
+# Batch chunks (src/graph/batch_chunks.c): mbv2_blocks (batch 3, 884 KB of
+# expanded activations an image) runs its stem and both blocks two images at
+# a time, which `aotc compile -v` reports; forced to one image a chunk
+# (AOTC_BATCH_CHUNK=1, three chunks) it still matches PyTorch, and without
+# chunks it reports none. The chunks' convolutions share one packed copy of
+# each weight: the blob is as large as without chunks.
+chunks_case() {
+  local c=$work/chunks
+  mkdir -p "$c/on" "$c/off" "$c/one"
+  "$AOTC" "$here/mbv2_blocks.onnx" -o "$c/on/m.c" --weights "$c/on/m.bin" -v >"$c/on.log" 2>&1 &&
+    AOTC_BATCH_CHUNK=0 "$AOTC" "$here/mbv2_blocks.onnx" -o "$c/off/m.c" --weights "$c/off/m.bin" -v >"$c/off.log" 2>&1 ||
+    return 1
+  grep -q "batch chunks: 11 nodes .* run 2 images at a time in 2 chunks" "$c/on.log" ||
+    { echo "no chunks of 2 images reported:"; cat "$c/on.log"; return 1; }
+  ! grep -q "batch chunks" "$c/off.log" || { echo "AOTC_BATCH_CHUNK=0 still chunks"; return 1; }
+  [ "$(wc -c <"$c/on/m.bin")" = "$(wc -c <"$c/off/m.bin")" ] ||
+    { echo "blob $(wc -c <"$c/on/m.bin") bytes with chunks, $(wc -c <"$c/off/m.bin") without"; return 1; }
+  grep -q "^#define aotc_pk[0-9]*[ab]_mbv2_blocks aotc_pk" "$c/on/m.c" || { echo "no packed weight shared"; return 1; }
+  AOTC_BATCH_CHUNK=1 "$AOTC" run "$here/mbv2_blocks.onnx" --input "input=$here/mbv2_blocks.input.npy" \
+    --output-dir "$c/one" -v >"$c/one.log" 2>&1 || { cat "$c/one.log"; return 1; }
+  grep -q "run 1 image at a time in 3 chunks" "$c/one.log" || { echo "no 3 chunks reported"; return 1; }
+  "$work/npycmp" "$c/one/output.npy" "$here/mbv2_blocks.output.npy"
+}
+case " $names " in
+*" mbv2_blocks "*)
+  if chunks_case >"$work/chunks.log" 2>&1; then
+    echo "PASS chunks mbv2_blocks (2 images a chunk by default; 1 forced matches PyTorch)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL chunks mbv2_blocks"; sed 's/^/  /' "$work/chunks.log" | head -20
+    failed=$((failed + 1))
+  fi
+  ;;
+esac
 # --weights-as-inputs: the small models with their weights as arguments (the
 # driver passes the initializers' values) match PyTorch's output too, and the
 # header lists them as parameters.
