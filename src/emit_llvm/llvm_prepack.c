@@ -3,10 +3,12 @@
  * [lane], lanes past the end zero, so that the micro-kernel reads panel q
  * at depth block pc at P + q * width * K + pc * width and the packed loops
  * neither gather nor copy a weight at run time. Here only a constant that
- * nothing else reads is packed (the packed array replaces it in .rodata). */
+ * nothing but contractions reads is packed (the packed arrays replace it in
+ * .rodata); contractions that pack it alike share one array. */
 #include "llvm_priv.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int count_reads(const ir_expr *e, int t)
 {
@@ -22,16 +24,19 @@ static const ir_expr *operand(const lw_fn *F, int ci, int op)
   return op ? F->pf->contr[ci].b : F->pf->contr[ci].a;
 }
 
-/* A constant that emit_pack_operand_ok accepts and that only this
- * contraction reads. */
+/* A constant that emit_pack_operand_ok accepts and that only contractions
+ * read, each through an operand emit_pack_operand_ok accepts (the chunks of
+ * src/graph/batch_chunks.c read one weight from several). */
 static bool packable(const lw_fn *F, int ci, int op)
 {
-  int reads = 0, t = operand(F, ci, op)->tensor;
+  int reads = 0, packs = 0, t = operand(F, ci, op)->tensor;
   if (!emit_pack_operand_ok(F->f, &F->pf->contr[ci], op))
     return false;
   for (int i = 0; i < F->f->n_stmts; i++)
     reads += count_reads(F->f->stmts[i]->rhs, t);
-  return reads == 1;
+  for (int q = 0; q < 2 * F->pf->n_contr; q++)
+    packs += operand(F, q / 2, q % 2)->tensor == t && emit_pack_operand_ok(F->f, &F->pf->contr[q / 2], q % 2);
+  return reads == packs;
 }
 
 bool lw_prepack_setup(lw_fn *F)
@@ -64,6 +69,20 @@ LLVMValueRef lw_prepacked(lw_fn *F, int ci, int op)
   if (!v) {
     lw_fail(F, "out of memory packing a weight");
     return NULL;
+  }
+  /* the same floats packed for another contraction: one global */
+  for (int r = 0; r < 2 * F->pf->n_contr; r++) {
+    if (r == q || !F->prepack[r] || operand(F, r / 2, r % 2)->tensor != operand(F, ci, op)->tensor)
+      continue;
+    int64_t m;
+    float *w = emit_pack_operand(F->f, &F->pf->contr[r / 2], r % 2,
+                                 r % 2 ? F->pf->blocks[r / 2].nr : F->pf->blocks[r / 2].mr, &m);
+    bool same = w && m == n && !memcmp(w, v, sizeof(float) * (size_t)n);
+    free(w);
+    if (same) {
+      free(v);
+      return F->prepack[q] = F->prepack[r];
+    }
   }
   LLVMValueRef init = LLVMConstStringInContext(F->L->c, (const char *)v, (unsigned)(n * 4), 1);
   free(v);

@@ -204,6 +204,19 @@ else
   bad "object aarch64-linux-gnu mlp" "$work/log"
 fi
 
+# mbv2_blocks runs its first layers in chunks of images (src/graph/batch_chunks.c):
+# the chunks' convolutions share one packed array per weight, so .rodata
+# is as large as without chunks.
+mkdir -p "$work/chunks"
+if "$AOTC" "$root/tests/models/mbv2_blocks.onnx" --emit obj -o "$work/chunks/on.o" >"$work/log" 2>&1 &&
+  AOTC_BATCH_CHUNK=0 "$AOTC" "$root/tests/models/mbv2_blocks.onnx" --emit obj -o "$work/chunks/off.o" >>"$work/log" 2>&1 &&
+  [ "$(rodata_size "$work/chunks/on.o")" = "$(rodata_size "$work/chunks/off.o")" ]; then
+  ok "object mbv2_blocks in chunks: each weight stored once (.rodata as without chunks)"
+else
+  echo ".rodata $(rodata_size "$work/chunks/on.o") bytes with chunks, $(rodata_size "$work/chunks/off.o") without" >>"$work/log"
+  bad "object mbv2_blocks in chunks: each weight stored once" "$work/log"
+fi
+
 if ! command -v arm-none-eabi-readelf >/dev/null; then
   echo "SKIP object thumbv7em-none-eabihf (no arm-none-eabi binutils)"
   skip=$((skip + 1))
