@@ -115,15 +115,22 @@ weights_case() {
   "$w/emb/main" >"$w/emb.out" && "$w/blob/main" "$w/blob/$name.bin" >"$w/blob.out" &&
     [ -s "$w/emb.out" ] && cmp -s "$w/emb.out" "$w/blob.out"
 }
-for name in $names; do
-  case " $small " in *" $name "*) ;; *) continue ;; esac
-  if weights_case "$name" >"$work/weights-$name.log" 2>&1; then
-    echo "PASS weights $name"
+# run_case LABEL LOG FUNCTION ARGS...: FUNCTION's output into LOG, then PASS
+# LABEL, or FAIL LABEL with the head of LOG.
+run_case() {
+  local label=$1 log=$2
+  shift 2
+  if "$@" >"$log" 2>&1; then
+    echo "PASS $label"
     passed=$((passed + 1))
   else
-    echo "FAIL weights $name"; sed 's/^/  /' "$work/weights-$name.log" | head -20
+    echo "FAIL $label"; sed 's/^/  /' "$log" | head -20
     failed=$((failed + 1))
   fi
+}
+for name in $names; do
+  case " $small " in *" $name "*) ;; *) continue ;; esac
+  run_case "weights $name" "$work/weights-$name.log" weights_case "$name"
 done
 # The emitted C of every model compiled here is warning-free under clang too
 # (-Wall -Wextra, -march=native so that the AVX-512 paths are read): clang
@@ -173,15 +180,7 @@ chunks_case() {
   "$work/npycmp" "$c/one/output.npy" "$here/mbv2_blocks.output.npy"
 }
 case " $names " in
-*" mbv2_blocks "*)
-  if chunks_case >"$work/chunks.log" 2>&1; then
-    echo "PASS chunks mbv2_blocks (2 images a chunk by default; 1 forced matches PyTorch)"
-    passed=$((passed + 1))
-  else
-    echo "FAIL chunks mbv2_blocks"; sed 's/^/  /' "$work/chunks.log" | head -20
-    failed=$((failed + 1))
-  fi
-  ;;
+*" mbv2_blocks "*) run_case "chunks mbv2_blocks (2 images a chunk; 1 forced matches PyTorch)" "$work/chunks.log" chunks_case ;;
 esac
 # --weights-as-inputs: the small models with their weights as arguments (the
 # driver passes the initializers' values) match PyTorch's output too, and the
@@ -197,13 +196,7 @@ params_case() {
 }
 for name in $names; do
   case " $small " in *" $name "*) ;; *) continue ;; esac
-  if params_case "$name" >"$work/params-$name.log" 2>&1; then
-    echo "PASS params $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL params $name"; sed 's/^/  /' "$work/params-$name.log" | head -20
-    failed=$((failed + 1))
-  fi
+  run_case "params $name" "$work/params-$name.log" params_case "$name"
 done
 # Dynamic sizes: a model with named dimensions (dynamic_axes at export, or
 # --shape) compiles once to size-generic C; that one object, built against
