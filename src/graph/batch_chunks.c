@@ -33,6 +33,9 @@
 /* Images per chunk: as many as fit this many bytes of the chain's largest
  * output an image (at least one). */
 #define CHUNK_BYTES ((int64_t)2 << 20)
+/* At most this many chunks (the chain's code is printed once per chunk):
+ * a larger batch takes more images a chunk. */
+#define CHUNK_MAX_CHUNKS 16
 /* Only a chain of at most this many operations per byte its nodes read and
  * write: where the arithmetic hides memory's latency (ResNet-18's first
  * convolutions, about 100), chunks change nothing but the code's size. */
@@ -153,24 +156,26 @@ static int64_t batch_of(const ir_graph *g)
   return 0;
 }
 
-/* The chain: from the first live node, while nodes are per image and read
- * batched values only from graph inputs or the chain; it ends at the last
- * such node that reads or writes CHUNK_MIN_IMAGE_BYTES an image (the whole
- * prefix when forced). Returns the largest output an image over the chain,
+/* The chain: from the first live node, while nodes are per image, write no
+ * graph output and read batched values only from graph inputs or the chain;
+ * it ends at the last such node that reads or writes CHUNK_MIN_IMAGE_BYTES
+ * an image, or an elementwise node right after it (the whole prefix when
+ * forced). Returns the largest output an image over the chain,
  * 0 when there is no chain or its arithmetic per byte passes
  * CHUNK_MAX_INTENSITY (*intensity: that ratio). */
 static int64_t find_chain(chunker *C, bool forced, double *intensity)
 {
   ir_graph *g = C->g;
   int64_t largest = 0, big = 0;
+  int prev = -1;
   double flops = 0, bytes_moved = 0, chain_flops = 0, chain_bytes = 0;
   C->first = C->last = -1;
   for (int k = 0; k < g->n_nodes; k++) {
     ir_node *n = &g->nodes[k];
     if (n->dead)
       continue;
-    if (!per_image(C, n))
-      break;
+    if (!per_image(C, n) || g->values[n->out[0]].is_output)
+      break; /* an output would be concatenated by a copy: the views pass places temporaries only */
     bool ok = true;
     for (int j = 0; ok && j < n->n_in; j++) {
       int v = n->in[j];
@@ -180,7 +185,7 @@ static int64_t find_chain(chunker *C, bool forced, double *intensity)
       break;
     C->made_in[n->out[0]] = true;
     if (C->first < 0)
-      C->first = k;
+      C->first = prev = k;
     int64_t bytes = image_bytes(g, n->out[0]), reads = 0;
     bytes_moved += (double)bytes;
     for (int j = 0; j < n->n_in; j++) {
@@ -190,12 +195,14 @@ static int64_t find_chain(chunker *C, bool forced, double *intensity)
     }
     flops += node_flops(g, n);
     largest = bytes > largest ? bytes : largest;
-    if (forced || (reads > bytes ? reads : bytes) >= CHUNK_MIN_IMAGE_BYTES) {
+    /* an activation right after the chain's last node joins it (it runs in that node's store) */
+    if (forced || (reads > bytes ? reads : bytes) >= CHUNK_MIN_IMAGE_BYTES || (elementwise(n->op) && C->last == prev)) {
       C->last = k;
       big = largest;
       chain_flops = flops;
       chain_bytes = bytes_moved;
     }
+    prev = k;
   }
   *intensity = chain_bytes > 0 ? chain_flops / chain_bytes : 0;
   int heavy = 0;
@@ -391,6 +398,8 @@ bool graph_batch_chunks(ir_graph *g, graph_chunk_report *r)
     return true;
   int64_t per = forced > 0 ? forced : CHUNK_BYTES / largest;
   per = per < 1 ? 1 : per;
+  if (forced <= 0 && (C.batch + per - 1) / per > CHUNK_MAX_CHUNKS)
+    per = (C.batch + CHUNK_MAX_CHUNKS - 1) / CHUNK_MAX_CHUNKS;
   if (per >= C.batch)
     return true;
   int64_t n_chunks = (C.batch + per - 1) / per, chain = C.last - C.first + 1;
