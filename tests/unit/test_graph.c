@@ -2,7 +2,8 @@
  * CNN (conv + bias, batchnorm, relu, maxpool, flatten, gemm, softmax) is
  * built through the graph builders alone, lowered, run through the
  * reference interpreter and through emitted C, and compared with a naive
- * implementation written here. Then shape inference's checks: overflowing
+ * implementation written here, also with its first layers in chunks of
+ * images (batch chunks). Then shape inference's checks: overflowing
  * sizes, the memory budget, slices at the int64 limits, a repeated slice
  * axis, a kernel shape that disagrees with the weights. */
 #define _GNU_SOURCE
@@ -266,6 +267,91 @@ Test(graph, cnn_with_batchnorm_folded_into_the_convolution)
 Test(graph, cnn_of_one_image_as_a_packed_matrix_product)
 {
   check_cnn(1, true);
+}
+
+/* ------------------------------------------------------------------------
+ * Batch chunks (src/graph/batch_chunks.c)
+ * ------------------------------------------------------------------------ */
+
+/* Every node's outputs name it as their producer, and every input of a live
+ * node is a graph input, a constant or the output of a live node before it. */
+static void expect_ordered(const ir_graph *g)
+{
+  for (int k = 0; k < g->n_nodes; k++) {
+    const ir_node *n = &g->nodes[k];
+    for (int j = 0; j < n->n_out; j++)
+      cr_expect(n->out[j] < 0 || g->values[n->out[j]].producer == k, "node %d's output %d names another producer",
+                k, j);
+    for (int j = 0; !n->dead && j < n->n_in; j++) {
+      const ir_value *v = n->in[j] >= 0 ? &g->values[n->in[j]] : NULL;
+      cr_expect(!v || v->is_input || v->data || (v->producer >= 0 && v->producer < k && !g->nodes[v->producer].dead),
+                "node %d (%s) reads '%s' before it is made", k, n->name, v ? v->name : "");
+    }
+  }
+}
+
+/* The CNN at batch 3, batch normalisation folded, its per-image prefix
+ * (conv, relu, maxpool) forced into chunks of `per` images: the chunks'
+ * slices, clones and concatenation in order, and the interpreter and the
+ * emitted C still match the naive reference. */
+static void check_chunks(int64_t per, int want_chunks)
+{
+  static cnn_weights w;
+  enum { B = 3 };
+  float x[B * C_IN * HW * HW], want[B * CLASSES], got[B * CLASSES];
+  char env[8];
+  graph_chunk_report r;
+  make_weights(&w);
+  fill(x, B * C_IN * HW * HW, 10, -1.0f, 2.0f);
+  reference(&w, x, B, want);
+  ir_graph *g = build_cnn(&w, B);
+  cr_assert(ir_graph_infer(g) && ir_graph_fold_batchnorm(g));
+  snprintf(env, sizeof env, "%lld", (long long)per);
+  setenv("AOTC_BATCH_CHUNK", env, 1);
+  bool ok = graph_batch_chunks(g, &r);
+  unsetenv("AOTC_BATCH_CHUNK");
+  cr_assert(ok);
+  cr_expect_eq(r.nodes, 3, "the chain is conv, relu, maxpool (%d nodes)", r.nodes);
+  cr_expect_eq(r.chunks, want_chunks);
+  cr_expect_eq(r.images, per);
+  expect_ordered(g);
+  ir_graph_dce(g);
+  ir_func *f = ir_graph_lower(g, "cnn");
+  cr_assert_not_null(f);
+  void *args[2] = {x, got};
+  memset(got, 0, sizeof(got));
+  cr_assert_eq(ir_interpret(ctx, f, NULL, args), 0);
+  expect_close(got, want, B * CLASSES, "interpreter, chunks");
+  memset(got, 0, sizeof(got));
+  run_c(f, x, got);
+  expect_close(got, want, B * CLASSES, "emitted C, chunks");
+}
+
+Test(graph, batch_chunks_of_one_image)
+{
+  check_chunks(1, 3);
+}
+
+Test(graph, batch_chunks_of_uneven_size)
+{
+  check_chunks(2, 2);
+}
+
+/* Unforced, a chain whose images are small (the CNN's 1 KB) stays whole,
+ * and so does one at batch 1. */
+Test(graph, batch_chunks_leave_small_images_alone)
+{
+  static cnn_weights w;
+  graph_chunk_report r;
+  make_weights(&w);
+  for (int64_t batch = 1; batch <= 2; batch++) {
+    ir_graph *g = build_cnn(&w, batch);
+    cr_assert(ir_graph_infer(g) && ir_graph_fold_batchnorm(g));
+    int nodes = g->n_nodes;
+    cr_assert(graph_batch_chunks(g, &r));
+    cr_expect_eq(r.nodes, 0);
+    cr_expect_eq(g->n_nodes, nodes, "the graph changed");
+  }
 }
 
 /* ------------------------------------------------------------------------
