@@ -31,7 +31,11 @@
  * an image (later layers read each weight once for all the images). */
 #define CHUNK_MIN_IMAGE_BYTES ((int64_t)512 << 10)
 /* Images per chunk: as many as fit this many bytes of the chain's largest
- * output an image (at least one). */
+ * output an image (at least one), times the threads the code runs on: each
+ * kernel spreads its chunk over the threads, and a chunk of one image on two
+ * threads halves each thread's share again for twice the kernels
+ * (MobileNetV2 at batch 8 on 2 threads: 25.4 ms without chunks, 24.3 with
+ * one image a chunk, 23.3 with two, 24.2 with four). */
 #define CHUNK_BYTES ((int64_t)2 << 20)
 /* At most this many chunks (the chain's code is printed once per chunk):
  * a larger batch takes more images a chunk. */
@@ -382,7 +386,7 @@ static int64_t forced_chunk(void)
   return env && *env ? atoll(env) : -1;
 }
 
-bool graph_batch_chunks(ir_graph *g, graph_chunk_report *r)
+bool graph_batch_chunks(ir_graph *g, int threads, graph_chunk_report *r)
 {
   int64_t forced = forced_chunk();
   chunker C = {.g = g, .batch = batch_of(g)};
@@ -397,7 +401,7 @@ bool graph_batch_chunks(ir_graph *g, graph_chunk_report *r)
   if (!largest)
     return true;
   int64_t per = forced > 0 ? forced : CHUNK_BYTES / largest;
-  per = per < 1 ? 1 : per;
+  per = (per < 1 ? 1 : per) * (forced > 0 || threads < 1 ? 1 : threads);
   if (forced <= 0 && (C.batch + per - 1) / per > CHUNK_MAX_CHUNKS)
     per = (C.batch + CHUNK_MAX_CHUNKS - 1) / CHUNK_MAX_CHUNKS;
   if (per >= C.batch)

@@ -529,14 +529,15 @@ bool graph_winograd_rewrite(ir_graph *g);
  * (fuse_layernorm.c). */
 bool ir_graph_fuse_layernorm(ir_graph *g);
 /* The per-image chain of nodes at the start of a batched graph written once
- * per chunk of images (src/graph/batch_chunks.c). */
+ * per chunk of images, for code that runs on `threads` threads
+ * (src/graph/batch_chunks.c). */
 typedef struct graph_chunk_report {
   int nodes, chunks;          /* nodes of the chain (0: none), chunks of images */
   int64_t images;             /* images a chunk (the last may have fewer) */
   const char *first, *last;   /* the chain's first and last nodes */
   double intensity;           /* the chain's operations per byte read and written */
 } graph_chunk_report;
-bool graph_batch_chunks(ir_graph *g, graph_chunk_report *r);
+bool graph_batch_chunks(ir_graph *g, int threads, graph_chunk_report *r);
 /* Marks nodes whose outputs nobody needs (or that were folded) dead. */
 void ir_graph_dce(ir_graph *g);
 /* Lowers the live nodes to one function: inputs, outputs, constants and

@@ -308,7 +308,7 @@ static void check_chunks(int64_t per, int want_chunks)
   cr_assert(ir_graph_infer(g) && ir_graph_fold_batchnorm(g));
   snprintf(env, sizeof env, "%lld", (long long)per);
   setenv("AOTC_BATCH_CHUNK", env, 1);
-  bool ok = graph_batch_chunks(g, &r);
+  bool ok = graph_batch_chunks(g, 1, &r);
   unsetenv("AOTC_BATCH_CHUNK");
   cr_assert(ok);
   cr_expect_eq(r.nodes, 3, "the chain is conv, relu, maxpool (%d nodes)", r.nodes);
@@ -348,7 +348,7 @@ Test(graph, batch_chunks_leave_small_images_alone)
     ir_graph *g = build_cnn(&w, batch);
     cr_assert(ir_graph_infer(g) && ir_graph_fold_batchnorm(g));
     int nodes = g->n_nodes;
-    cr_assert(graph_batch_chunks(g, &r));
+    cr_assert(graph_batch_chunks(g, 1, &r));
     cr_expect_eq(r.nodes, 0);
     cr_expect_eq(g->n_nodes, nodes, "the graph changed");
   }
