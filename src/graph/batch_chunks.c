@@ -5,21 +5,22 @@
  * reads what the one before wrote. At batch 1 that often stays in the
  * second-level cache; at batch 8 a layer writes 12.8 MB before the next one
  * starts, and every layer reads its input from memory. This pass finds the
- * chain of per-image nodes at the start of the graph (convolutions,
- * pooling, elementwise ops whose every non-constant input has the batch as
- * its first dimension) up to the last one whose output holds at least
+ * chain of per-image nodes at the start of the graph (convolutions and
+ * poolings with constant weights, elementwise ops whose other operands are
+ * constants without the batch) up to the last one that reads or writes
  * CHUNK_MIN_IMAGE_BYTES an image, and writes it once per chunk of images:
  * a Slice of each input per chunk, the chain's nodes cloned with the
- * chunk's batch (a chain needs two convolutions or poolings at least: one
- * alone reads nothing another wrote), and a Concat of the chunks' results for every value read
+ * chunk's batch, and a Concat of the chunks' results for every value read
  * after the chain. The views pass then makes the Concat's copies disappear
  * (each chunk writes its band of the concatenation), and the memory plan
  * reuses one chunk's temporaries for the next. Later layers keep the whole
- * batch, where their weights are read once for all images.
+ * batch, where their weights are read once for all images. A chain needs
+ * two convolutions or poolings at least (one alone reads nothing another
+ * wrote) and little arithmetic per byte (CHUNK_MAX_INTENSITY).
  *
  * Only for a graph of static shapes, with no weights as parameters and no
  * differentiation; AOTC_BATCH_CHUNK=0 turns it off, =N forces N images a
- * chunk (tests and measurements). */
+ * chunk over the whole per-image prefix (tests and measurements). */
 #include "graph.h"
 #include "ops_internal.h"
 
@@ -27,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A chain ends at the last node whose output has at least this many bytes
- * an image (later layers read each weight once for all the images). */
+/* A chain ends at the last node that reads or writes this many bytes an
+ * image (later layers read each weight once for all the images). */
 #define CHUNK_MIN_IMAGE_BYTES ((int64_t)512 << 10)
 /* Images per chunk: as many as fit this many bytes of the chain's largest
  * output an image (at least one), times the threads the code runs on: each
@@ -103,7 +104,7 @@ static bool per_image(const chunker *C, const ir_node *n)
       return false;
   const ir_value *out = &g->values[n->out[0]];
   if (n->op == GRAPH_OP_CONV || n->op == GRAPH_OP_MAXPOOL || n->op == GRAPH_OP_AVGPOOL) {
-    if (!batched(C, n->in[0]) || (n->op == GRAPH_OP_MAXPOOL && n->n_out > 1))
+    if (!batched(C, n->in[0]) || (n->op == GRAPH_OP_CONV && (n->n_in < 2 || n->in[1] < 0)))
       return false;
     for (int k = 1; k < n->n_in; k++)
       if (n->in[k] >= 0 && !is_const(g, n->in[k]))
