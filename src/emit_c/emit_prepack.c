@@ -346,6 +346,10 @@ static bool find_same(emit_fn *E)
       if (ok && len[q] == len[r] && !memcmp(vals[q], vals[r], sizeof(float) * (size_t)len[q]))
         E->pack_same[q] = r;
     }
+    if (E->pack_same[q] >= 0) { /* only the arrays stored are compared again */
+      free(vals[q]);
+      vals[q] = NULL;
+    }
   }
   for (int q = 0; q < n; q++)
     free(vals[q]);
