@@ -185,13 +185,14 @@ static bool will_differentiate(const driver_module *m)
   return m->library_ir || (m->cfg && (m->cfg->n_grads > 0 || m->cfg->train));
 }
 
-/* batch-chunks: static shapes only (one graph), and not for a function that
+/* batch-chunks: static shapes only (one graph), not for a function that
  * will be differentiated (the chunks' slices and concatenations would stay
- * in its adjoint). */
+ * in its adjoint), and for CPU code (the chunks are sized for its caches;
+ * --target cuda keeps the batch whole). */
 static bool pass_batch_chunks(driver_module *m)
 {
   graph_chunk_report r;
-  if (m->n_graphs != 1 || will_differentiate(m))
+  if (m->n_graphs != 1 || will_differentiate(m) || (m->cfg && m->cfg->target_name))
     return true;
   if (!graph_batch_chunks(m->graphs[0], m->cfg && m->cfg->threads > 0 ? m->cfg->threads : 1, &r))
     return false;
