@@ -194,7 +194,7 @@ static bool pass_batch_chunks(driver_module *m)
   graph_chunk_report r;
   if (m->n_graphs != 1 || will_differentiate(m) || (m->cfg && m->cfg->target_name))
     return true;
-  if (!graph_batch_chunks(m->graphs[0], m->cfg && m->cfg->threads > 0 ? m->cfg->threads : 1, &r))
+  if (!graph_batch_chunks(m->graphs[0], m->cfg ? m->cfg->threads : 0, &r))
     return false;
   if (r.nodes && m->cfg && m->cfg->verbose)
     aotc_note(m->ctx, noloc, "batch chunks: %d nodes ('%s' .. '%s') run %lld image%s at a time in %d chunks "

@@ -51,7 +51,7 @@ typedef struct chunker {
   int64_t batch;
   int first, last;   /* the chain: live nodes first..last (node numbers) */
   bool *in_chain;    /* per node */
-  bool *made_in;     /* per value: produced by a node of the chain */
+  bool *made_in;     /* per value: produced by a per-image node from the chain's first on */
   int *map;          /* per value: its version in the current chunk, -1 */
   int *order;        /* the new node order */
   int n_order;
@@ -217,11 +217,6 @@ static int64_t find_chain(chunker *C, bool forced, double *intensity)
     return 0;
   for (int k = C->first; k <= C->last; k++)
     C->in_chain[k] = !g->nodes[k].dead;
-  for (int v = 0; v < g->n_values; v++)
-    C->made_in[v] = false;
-  for (int k = C->first; k <= C->last; k++)
-    if (C->in_chain[k])
-      C->made_in[g->nodes[k].out[0]] = true;
   return big;
 }
 
@@ -231,10 +226,22 @@ static int i64_const(ir_graph *g, const char *name, int64_t v)
   return graph_constant(g, name, IR_I64, 1, &one, &v);
 }
 
-/* Appends node index k (just added at the end) to the new order. */
-static void take(chunker *C)
+/* A new node named name with n_in inputs (-1) and one output: out when
+ * out >= 0, else a new internal value named vname. It goes next in the new
+ * order; NULL when out of memory (g->nodes may have moved). */
+static ir_node *new_node(chunker *C, graph_op op, const char *name, int n_in, int out, const char *vname)
 {
-  C->order[C->n_order++] = C->g->n_nodes - 1;
+  ir_graph *g = C->g;
+  int v = out;
+  if (!name || !ir_graph_add_node(g, op, name, n_in, 1) || (v < 0 && (!vname || (v = ir_graph_add_value(g, vname)) < 0)))
+    return NULL;
+  ir_node *n = &g->nodes[g->n_nodes - 1];
+  n->out[0] = v;
+  if (out < 0)
+    g->values[v].internal = true;
+  g->values[v].producer = g->n_nodes - 1;
+  C->order[C->n_order++] = g->n_nodes - 1;
+  return n;
 }
 
 /* x's images [lo, hi): a Slice of x along the batch. */
@@ -248,48 +255,34 @@ static int slice_of(chunker *C, int x, int64_t lo, int64_t hi, int chunk)
   if (in[1] < 0 || in[2] < 0 || in[3] < 0)
     return -1;
   const char *name = ir_sprintf(g->ctx, "%s_chunk%d", base, chunk);
-  ir_node *n = name ? ir_graph_add_node(g, GRAPH_OP_SLICE, name, 4, 1) : NULL;
-  int v = n ? ir_graph_add_value(g, name) : -1;
-  if (v < 0)
+  ir_node *n = new_node(C, GRAPH_OP_SLICE, name, 4, -1, name);
+  if (!n)
     return -1;
-  n = &g->nodes[g->n_nodes - 1];
   memcpy(n->in, in, sizeof in);
-  n->out[0] = v;
-  g->values[v].internal = true;
-  g->values[v].producer = g->n_nodes - 1;
-  take(C);
-  return graph_op_infer(g, n) ? v : -1;
+  return graph_op_infer(g, n) ? n->out[0] : -1;
 }
 
 /* Node k of the chain for one chunk: inputs through map, a new output. */
 static bool clone_node(chunker *C, int k, int chunk)
 {
   ir_graph *g = C->g;
-  const ir_node *src = &g->nodes[k];
-  int n_in = src->n_in, out = src->out[0];
-  const char *name = ir_sprintf(g->ctx, "%s_chunk%d", src->name, chunk);
-  const char *vname = ir_sprintf(g->ctx, "%s_chunk%d", g->values[out].name, chunk);
-  ir_node *n = name && vname ? ir_graph_add_node(g, src->op, name, n_in, 1) : NULL;
-  int v = n ? ir_graph_add_value(g, vname) : -1;
-  if (v < 0)
+  int out = g->nodes[k].out[0];
+  ir_node *n = new_node(C, g->nodes[k].op, ir_sprintf(g->ctx, "%s_chunk%d", g->nodes[k].name, chunk),
+                        g->nodes[k].n_in, -1, ir_sprintf(g->ctx, "%s_chunk%d", g->values[out].name, chunk));
+  if (!n)
     return false;
-  n = &g->nodes[g->n_nodes - 1];
-  src = &g->nodes[k];
-  for (int j = 0; j < n_in; j++) {
+  const ir_node *src = &g->nodes[k];
+  for (int j = 0; j < src->n_in; j++) {
     int x = src->in[j];
     n->in[j] = x >= 0 && C->map[x] >= 0 ? C->map[x] : x;
   }
   n->p = src->p;
   n->source_op = src->source_op;
   n->loc = src->loc;
-  n->out[0] = v;
-  g->values[v].internal = true;
-  g->values[v].producer = g->n_nodes - 1;
-  g->values[v].loc = g->values[out].loc;
-  take(C);
+  g->values[n->out[0]].loc = g->values[out].loc;
   if (!graph_op_infer(g, n))
     return false;
-  C->map[out] = v;
+  C->map[out] = n->out[0];
   return true;
 }
 
@@ -313,6 +306,11 @@ static bool rewrite(chunker *C, int64_t per)
   int **parts = IR_NEW_ARRAY(g->ctx, int *, n_values);
   if (!parts)
     return false;
+  for (int k = C->first; k <= C->last; k++) {
+    int v = C->in_chain[k] ? g->nodes[k].out[0] : -1;
+    if (v >= 0 && read_after(C, v) && !(parts[v] = IR_NEW_ARRAY(g->ctx, int, n_chunks)))
+      return false;
+  }
   for (int k = 0; k < C->first; k++)
     C->order[C->n_order++] = k;
   for (int c = 0; c < n_chunks; c++) {
@@ -335,29 +333,20 @@ static bool rewrite(chunker *C, int64_t per)
       if (!clone_node(C, k, c))
         return false;
     }
-    for (int k = C->first; k <= C->last; k++) {
-      int v = C->in_chain[k] ? g->nodes[k].out[0] : -1;
-      if (v < 0 || !read_after(C, v))
-        continue;
-      if (!parts[v] && !(parts[v] = IR_NEW_ARRAY(g->ctx, int, n_chunks)))
-        return false;
-      parts[v][c] = C->map[v];
-    }
+    for (int k = C->first; k <= C->last; k++)
+      if (C->in_chain[k] && parts[g->nodes[k].out[0]])
+        parts[g->nodes[k].out[0]][c] = C->map[g->nodes[k].out[0]];
   }
   for (int k = C->first; k <= C->last; k++) {
     int v = C->in_chain[k] ? g->nodes[k].out[0] : -1;
     if (v < 0 || !parts[v])
       continue;
-    const char *name = ir_sprintf(g->ctx, "%s_chunks", g->nodes[k].name);
-    ir_node *n = name ? ir_graph_add_node(g, GRAPH_OP_CONCAT, name, n_chunks, 1) : NULL;
+    ir_node *n = new_node(C, GRAPH_OP_CONCAT, ir_sprintf(g->ctx, "%s_chunks", g->nodes[k].name), n_chunks, v, NULL);
     if (!n)
       return false;
-    n = &g->nodes[g->n_nodes - 1];
     memcpy(n->in, parts[v], sizeof(int) * (size_t)n_chunks);
     n->p.axis.axis = 0;
-    n->out[0] = v;
     n->loc = g->nodes[k].loc;
-    take(C);
   }
   for (int k = C->last + 1; k < n_nodes; k++)
     C->order[C->n_order++] = k;
