@@ -206,6 +206,10 @@ static void print_kernels(emit_fn *E)
 
 static void print_entry(emit_fn *E)
 {
+  if (emit_outline_print_entry(E, emit_abi_print_entry_open)) {
+    fputs("  return 0;\n}\n\n", E->out);
+    return;
+  }
   emit_abi_print_entry_open(E);
   if (emit_target_is_gpu(E->em->tg))
     emit_cuda_print_launches(E);

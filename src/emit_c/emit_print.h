@@ -178,6 +178,13 @@ bool emit_prepack_print(emit_fn *E);
 /* Whether constant tensor t is read only through packed arrays (and so
  * not printed). */
 bool emit_prepack_replaces(const emit_fn *E, int t);
+
+/* ---- emit_outline.c: the entry of a CPU function of constant sizes with
+ * kernels that repeat up to the pointers they use (batch chunks): each
+ * such kernel printed once as a static function before the entry, called
+ * per copy; open prints the entry's signature and locals. False (nothing
+ * printed) when the function does not qualify. */
+bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *));
 /* With --weights: the blob (constants, then packed arrays) to path. */
 bool emit_prepack_write_blob(emit_fn *E, const char *path);
 
