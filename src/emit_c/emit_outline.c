@@ -2,7 +2,9 @@
  * (src/graph/batch_chunks.c) repeat the same nodes for each chunk of
  * images, on temporaries of their own and the same weights; printed inline
  * the entry held one copy of each kernel per chunk (MobileNetV2 at batch 8
- * on one thread: 337 kernels for 91 distinct ones). Here every kernel is
+ * on one thread: 337 kernels for 91 distinct ones). Layers of one shape
+ * repeat the kernels that read no weight (Winograd's transforms, paddings,
+ * poolings) too. Here every kernel is
  * printed apart first; kernels whose text is the same up to the names of
  * the entry's pointers (its tensors, the workspace, the packing buffers)
  * and to the names of packed arrays holding the same floats become one
