@@ -21,13 +21,7 @@ static const ir_loc noloc;
 
 uint64_t tune_hash(const void *data, size_t len)
 {
-  const unsigned char *p = data;
-  uint64_t h = 14695981039346656037ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
+  return ir_hash_bytes(data, len);
 }
 
 /* ------------------------------------------------------------------------

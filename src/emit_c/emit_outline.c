@@ -116,14 +116,6 @@ static bool collect_names(outliner *o)
   return true;
 }
 
-static uint64_t fnv(const char *s)
-{
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* The end of the comment, string or number at s, or s when none starts there. */
 static const char *skip_other(const char *s)
 {
@@ -207,7 +199,7 @@ static bool make_key(outliner *o, kernel_text *k)
     return out != NULL && uses != NULL;
   }
   k->key = key;
-  k->hash = fnv(key);
+  k->hash = ir_hash_str(key);
   k->uses = uses;
   return true;
 }

@@ -22,13 +22,6 @@ static bool is_ukernel(LLVMValueRef fn)
   return !LLVMIsDeclaration(fn) && len > strlen(UKR_PREFIX) && !strncmp(name, UKR_PREFIX, strlen(UKR_PREFIX));
 }
 
-static uint64_t fnv1a(const char *s)
-{
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-  return h;
-}
 
 /* Deletes from m every function but keep and every global left unused. */
 static void keep_only(LLVMModuleRef m, const char *keep)
@@ -65,7 +58,7 @@ static bool split_one(emit_llvm *L, LLVMValueRef fn, bool suffix_hash, lw_ukr *u
 {
   size_t len;
   char *text = LLVMPrintValueToString(fn);
-  u->hash = fnv1a(text);
+  u->hash = ir_hash_str(text);
   LLVMDisposeMessage(text);
   const char *old = LLVMGetValueName2(fn, &len);
   char name[sizeof u->name - 20];

@@ -48,18 +48,10 @@ static void *grow(aotc_ctx *ctx, void *items, int n, int *cap, size_t sz)
   return p;
 }
 
-static size_t name_hash(const char *s)
-{
-  size_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* The slot of by_name for name: its value, or an empty slot (-1). */
 static int *name_slot(const ir_graph *g, const char *name)
 {
-  size_t i = name_hash(name) & (size_t)(g->cap_by_name - 1);
+  size_t i = ir_hash_str(name) & (size_t)(g->cap_by_name - 1);
   while (g->by_name[i] >= 0 && strcmp(g->values[g->by_name[i]].name, name))
     i = (i + 1) & (size_t)(g->cap_by_name - 1);
   return &g->by_name[i];

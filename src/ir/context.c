@@ -177,6 +177,20 @@ static char *ir_vsprintf(aotc_ctx *ctx, const char *fmt, va_list ap)
   return p;
 }
 
+uint64_t ir_hash_bytes(const void *p, size_t n)
+{
+  const unsigned char *b = p;
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+uint64_t ir_hash_str(const char *s)
+{
+  return ir_hash_bytes(s, strlen(s));
+}
+
 char *ir_sprintf(aotc_ctx *ctx, const char *fmt, ...)
 {
   va_list ap;

@@ -85,6 +85,10 @@ void *ir_alloc(aotc_ctx *ctx, size_t size); /* zeroed, 16-byte aligned; NULL and
 char *ir_strdup(aotc_ctx *ctx, const char *s);
 char *ir_strndup(aotc_ctx *ctx, const char *s, size_t n);
 char *ir_sprintf(aotc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* FNV-1a (64 bits) of n bytes, and of a string without its NUL: the one
+ * hash of names, texts and cache keys (tuning cache entries on disk too). */
+uint64_t ir_hash_bytes(const void *p, size_t n);
+uint64_t ir_hash_str(const char *s);
 #define IR_NEW(ctx, T) ((T *)ir_alloc((ctx), sizeof(T)))
 #define IR_NEW_ARRAY(ctx, T, n) ((T *)ir_alloc((ctx), sizeof(T) * (size_t)((n) > 0 ? (n) : 1)))
 

@@ -151,14 +151,6 @@ static const char *mangle(aotc_ctx *ctx, const char *raw)
   return s;
 }
 
-static size_t hash_name(const char *s)
-{
-  size_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 static bool is_taken(const char *s, const char *const *taken, int n_taken)
 {
   for (int i = 0; i < n_taken; i++)
@@ -191,7 +183,7 @@ const char *ir_c_name(aotc_ctx *ctx, const char *raw, const char *const *taken, 
 /* The slot of set holding name, or the empty slot where it goes. */
 static int name_slot(const ir_name_set *set, const char *name)
 {
-  size_t i = hash_name(name) & (size_t)(set->cap - 1);
+  size_t i = ir_hash_str(name) & (size_t)(set->cap - 1);
   while (set->slot[i] && strcmp(set->slot[i], name))
     i = (i + 1) & (size_t)(set->cap - 1);
   return (int)i;
@@ -273,7 +265,7 @@ typedef struct name_set {
 /* Adds s for entry `owner`; returns the entry that declared it before, or -1. */
 static int set_add(name_set *set, const char *s, int owner)
 {
-  size_t i = hash_name(s) & (set->cap - 1);
+  size_t i = ir_hash_str(s) & (set->cap - 1);
   for (; set->key[i]; i = (i + 1) & (set->cap - 1))
     if (!strcmp(set->key[i], s))
       return set->owner[i];

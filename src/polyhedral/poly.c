@@ -683,18 +683,10 @@ void poly_cache_free(poly_cache *c)
   free(c);
 }
 
-static size_t hash_text(const char *s)
-{
-  size_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* The slot holding key, or the empty slot where it goes. */
 static cache_entry *cache_slot(poly_cache *c, const char *key)
 {
-  size_t i = hash_text(key) & (c->cap - 1);
+  size_t i = ir_hash_str(key) & (c->cap - 1);
   while (c->slot[i].key && strcmp(c->slot[i].key, key))
     i = (i + 1) & (c->cap - 1);
   return &c->slot[i];

@@ -5,19 +5,11 @@
 
 #include <string.h>
 
-static uint64_t fnv1a(const char *s)
-{
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-  return h;
-}
-
 /* The slot holding key, or the empty slot where it would go. */
 static int slot_of(const ts_map *m, const char *key)
 {
   int mask = m->cap - 1;
-  for (int i = (int)(fnv1a(key) & (uint64_t)mask);; i = (i + 1) & mask)
+  for (int i = (int)(ir_hash_str(key) & (uint64_t)mask);; i = (i + 1) & mask)
     if (!m->keys[i] || !strcmp(m->keys[i], key))
       return i;
 }
