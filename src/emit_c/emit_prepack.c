@@ -317,42 +317,45 @@ static void cap_copies(emit_fn *E)
   }
 }
 
-/* pack_same[q]: an earlier packed array with the same floats (the same
- * weight packed alike by several contractions: the chunks of
- * src/graph/batch_chunks.c), stored once; -1 for the first. */
-static bool find_same(emit_fn *E)
+bool emit_pack_same(const ir_func *f, const emit_plan_fn *pf, const bool *packed, int *same)
 {
-  int n = 2 * E->pf->n_contr;
-  float **vals = IR_NEW_ARRAY(E->em->plan->ctx, float *, n + 1);
-  int64_t *len = IR_NEW_ARRAY(E->em->plan->ctx, int64_t, n + 1);
-  E->pack_same = IR_NEW_ARRAY(E->em->plan->ctx, int, n + 1);
-  if (!vals || !len || !E->pack_same)
-    return false;
-  bool ok = true;
+  int n = 2 * pf->n_contr;
+  float **vals = calloc((size_t)n + 1, sizeof *vals);
+  int64_t *len = calloc((size_t)n + 1, sizeof *len);
+  bool ok = vals && len;
   for (int q = 0; q < n; q++) {
-    E->pack_same[q] = -1;
-    if (!E->prepack[q])
-      continue;
-    for (int r = 0; r < q && E->pack_same[q] < 0; r++) {
-      if (!E->prepack[r] || E->pack_same[r] >= 0 || operand(E, r / 2, r % 2)->tensor != operand(E, q / 2, q % 2)->tensor ||
-          packed_floats(E, r / 2, r % 2) != packed_floats(E, q / 2, q % 2))
+    const sched_contraction *cq = &pf->contr[q / 2];
+    same[q] = -1;
+    for (int r = 0; ok && packed[q] && r < q && same[q] < 0; r++) {
+      const sched_contraction *cr = &pf->contr[r / 2];
+      if (!packed[r] || same[r] >= 0 || (r % 2 ? cr->b : cr->a)->tensor != (q % 2 ? cq->b : cq->a)->tensor)
         continue;
-      const sched_blocks *br = &E->pf->blocks[r / 2], *bq = &E->pf->blocks[q / 2];
       if (!vals[q])
-        vals[q] = packed_values(E, q / 2, q % 2, q % 2 ? bq->nr : bq->mr, &len[q]);
+        vals[q] = emit_pack_operand(f, cq, q % 2, q % 2 ? pf->blocks[q / 2].nr : pf->blocks[q / 2].mr, &len[q]);
       if (!vals[r])
-        vals[r] = packed_values(E, r / 2, r % 2, r % 2 ? br->nr : br->mr, &len[r]);
-      ok = ok && vals[q] && vals[r];
+        vals[r] = emit_pack_operand(f, cr, r % 2, r % 2 ? pf->blocks[r / 2].nr : pf->blocks[r / 2].mr, &len[r]);
+      ok = vals[q] && vals[r];
       if (ok && len[q] == len[r] && !memcmp(vals[q], vals[r], sizeof(float) * (size_t)len[q]))
-        E->pack_same[q] = r;
+        same[q] = r;
     }
-    if (E->pack_same[q] >= 0) { /* only the arrays stored are compared again */
+    if (ok && same[q] >= 0) { /* only the arrays stored are compared again */
       free(vals[q]);
       vals[q] = NULL;
     }
   }
-  for (int q = 0; q < n; q++)
+  for (int q = 0; vals && q < n; q++)
     free(vals[q]);
+  free(vals);
+  free(len);
+  return ok;
+}
+
+/* pack_same (emit_pack_same): the chunks of src/graph/batch_chunks.c pack
+ * one weight alike for several contractions, stored once. */
+static bool find_same(emit_fn *E)
+{
+  E->pack_same = IR_NEW_ARRAY(E->em->plan->ctx, int, 2 * E->pf->n_contr + 1);
+  bool ok = E->pack_same && emit_pack_same(E->f, E->pf, E->prepack, E->pack_same);
   if (!ok)
     aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
   return ok;

@@ -160,6 +160,12 @@ int64_t emit_pack_batches(const ir_func *f, const sched_contraction *c, int op);
  * (lanes past the end zero); *n_out floats, calloc'ed (NULL: out of memory). */
 float *emit_pack_operand(const ir_func *f, const sched_contraction *c, int op, int width, int64_t *n_out);
 
+/* same[q] for each operand q = 2 * contraction + op packed in advance
+ * (packed[q]): an earlier one whose packed array holds the same floats (one
+ * weight packed alike by several contractions), whose array it uses; -1
+ * when none (and when not packed). False: out of memory. */
+bool emit_pack_same(const ir_func *f, const emit_plan_fn *pf, const bool *packed, int *same);
+
 /* A constant read elsewhere too is packed in advance only up to this size. */
 #define EMIT_PREPACK_COPY_BYTES ((int64_t)16 << 20)
 /* Past this many bytes of embedded weights, a warning suggests --weights. */

@@ -44,9 +44,11 @@ bool lw_prepack_setup(lw_fn *F)
   int n = 2 * F->pf->n_contr + 1;
   F->prepack = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, n);
   F->prepack_ok = IR_NEW_ARRAY(F->L->ctx, bool, n);
+  F->prepack_same = IR_NEW_ARRAY(F->L->ctx, int, n);
   for (int q = 0; F->prepack_ok && q < 2 * F->pf->n_contr; q++)
     F->prepack_ok[q] = packable(F, q / 2, q % 2);
-  return F->prepack && F->prepack_ok;
+  return F->prepack && F->prepack_ok && F->prepack_same &&
+         emit_pack_same(F->f, F->pf, F->prepack_ok, F->prepack_same);
 }
 
 bool lw_prepack_replaces(const lw_fn *F, int t)
@@ -62,6 +64,8 @@ LLVMValueRef lw_prepacked(lw_fn *F, int ci, int op)
   int q = 2 * ci + op;
   if (!F->prepack_ok || !F->prepack_ok[q])
     return NULL;
+  if (F->prepack_same[q] >= 0) /* the same floats packed for another contraction: one global */
+    return F->prepack[q] = lw_prepacked(F, F->prepack_same[q] / 2, F->prepack_same[q] % 2);
   if (F->prepack[q])
     return F->prepack[q];
   int64_t n;
@@ -69,20 +73,6 @@ LLVMValueRef lw_prepacked(lw_fn *F, int ci, int op)
   if (!v) {
     lw_fail(F, "out of memory packing a weight");
     return NULL;
-  }
-  /* the same floats packed for another contraction: one global */
-  for (int r = 0; r < 2 * F->pf->n_contr; r++) {
-    if (r == q || !F->prepack[r] || operand(F, r / 2, r % 2)->tensor != operand(F, ci, op)->tensor)
-      continue;
-    int64_t m;
-    float *w = emit_pack_operand(F->f, &F->pf->contr[r / 2], r % 2,
-                                 r % 2 ? F->pf->blocks[r / 2].nr : F->pf->blocks[r / 2].mr, &m);
-    bool same = w && m == n && !memcmp(w, v, sizeof(float) * (size_t)n);
-    free(w);
-    if (same) {
-      free(v);
-      return F->prepack[q] = F->prepack[r];
-    }
   }
   LLVMValueRef init = LLVMConstStringInContext(F->L->c, (const char *)v, (unsigned)(n * 4), 1);
   free(v);

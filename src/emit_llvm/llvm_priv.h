@@ -97,6 +97,8 @@ typedef struct lw_fn {
                              * iterations are independent, as omp simd asserts) */
   bool *prepack_ok;      /* [2 * contraction + operand]: packed when built (llvm_prepack.c) */
   LLVMValueRef *prepack; /* the same: the packed constant, once made */
+  int *prepack_same;     /* the same: an earlier operand packed into the same floats
+                          * (emit_pack_same), whose global it reads; -1: none */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
   bool epi_on;           /* building a fused epilogue (llvm_epilogue.c): reads of */
   int epi_tensor;        /* epi_tensor at the point are epi_v, of tensors of its */
