@@ -342,7 +342,7 @@ static emit_options options_of(const driver_module *m, const driver_plan *p)
   return (emit_options){.fuse = cfg->fuse, .dump_schedule = cfg->dump_schedule, .threads = cfg->threads,
                         .weights = cfg->weights, .header_name = m->header_name, .cpu = cfg->cpu,
                         .fixed_sizes = p->fixed, .sched = p->sched, .unchecked_indices = cfg->unchecked_indices,
-                        .abi_halide = cfg->abi_halide};
+                        .abi_halide = cfg->abi_halide, .verbose = cfg->verbose};
 }
 
 /* build-model: the entries' C names and each kernel's polyhedral model. */

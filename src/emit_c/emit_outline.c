@@ -296,13 +296,18 @@ bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *))
   bool ok = true;
   for (int i = 0; i < o.n; i++)
     ok = print_apart(E, i, &o.k[i]) && ok && make_key(&o, &o.k[i]);
-  if (ok && make_groups(&o) > 0)
-    for (int i = 0; i < o.n; i++)
-      if (o.k[i].group >= 0 && o.k[i].first == i)
-        print_function(&o, E->out, &o.k[i]);
+  int groups = ok ? make_groups(&o) : 0, calls = 0;
+  for (int i = 0; groups > 0 && i < o.n; i++) {
+    if (o.k[i].group >= 0 && o.k[i].first == i)
+      print_function(&o, E->out, &o.k[i]);
+    calls += o.k[i].group >= 0;
+  }
+  if (groups > 0 && E->em->plan->opt->verbose)
+    aotc_note(E->em->plan->ctx, (ir_loc){0}, "'%s': %d kernels printed once as functions, called %d times", E->name,
+              groups, calls);
   open(E);
   for (int i = 0; i < o.n; i++)
-    if (ok && o.k[i].group >= 0)
+    if (groups > 0 && o.k[i].group >= 0)
       print_call(&o, E->out, &o.k[i]);
     else if (o.k[i].text)
       fwrite(o.k[i].text, 1, o.k[i].len, E->out);

@@ -678,6 +678,7 @@ typedef struct emit_options {
                                  blob at run time (emit_model.h) instead of being embedded */
   bool unchecked_indices;     /* --unchecked-indices: no run-time checks of indices read from data */
   bool abi_halide;            /* --abi halide: also NAME_halide over halide_buffer_t (emit_halide.c) */
+  bool verbose;               /* -v: the printer notes what it printed once (emit_outline.c) */
   struct poly_memo *memo;     /* NULL, or isl's schedules of earlier plans of the same function (the tuner's) */
 } emit_options;
 

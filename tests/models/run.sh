@@ -181,10 +181,12 @@ chunks_case() {
   # Chunks of one image each repeat the same kernels: each is printed once,
   # as a function the entry calls per chunk (emit_outline.c), and the file
   # builds warning-free; chunks of 2 and 1 images share none.
-  AOTC_BATCH_CHUNK=1 "$AOTC" "$here/mbv2_blocks.onnx" -o "$c/one/m.c" || return 1
+  AOTC_BATCH_CHUNK=1 "$AOTC" "$here/mbv2_blocks.onnx" -o "$c/one/m.c" -v >"$c/one-c.log" 2>&1 || return 1
   local fns calls
   fns=$(grep -c "^static void mbv2_blocks_aotc_k[0-9]*(" "$c/one/m.c") calls=$(grep -c "^  mbv2_blocks_aotc_k[0-9]*(" "$c/one/m.c")
   [ "$fns" -ge 8 ] && [ "$calls" = $((3 * fns)) ] || { echo "$fns kernel functions, $calls calls (3 per function expected)"; return 1; }
+  grep -q "'mbv2_blocks': $fns kernels printed once as functions, called $calls times" "$c/one-c.log" ||
+    { echo "-v does not report $fns functions and $calls calls:"; cat "$c/one-c.log"; return 1; }
   ! grep -q "mbv2_blocks_aotc_k" "$c/on/m.c" || { echo "kernels of chunks of 2 and 1 images shared"; return 1; }
   ${CC:-cc} -std=c11 -O1 -Wall -Wextra -Werror -c "$c/one/m.c" -o "$c/one/m.o"
 }
