@@ -218,6 +218,25 @@ static void print_entry(emit_fn *E)
   fputs("  return 0;\n}\n\n", E->out);
 }
 
+static int count_contractions(const emit_plan *p)
+{
+  int n = 0;
+  for (int i = 0; i < p->n_funcs; i++)
+    n += p->funcs[i].n_contr;
+  return n;
+}
+
+bool emit_outline_plan(const emit_plan *p, const emit_plan_fn *pf, emit_outline_groups *g)
+{
+  emit_module em = {.plan = p, .tg = p->target};
+  emit_fn E = {.em = &em, .pf = pf, .f = pf->f, .name = pf->name};
+  em.ukr = IR_NEW_ARRAY(p->ctx, sched_blocks, count_contractions(p) + 1);
+  em.ukr_strided = IR_NEW_ARRAY(p->ctx, bool, count_contractions(p) + 1);
+  *g = (emit_outline_groups){0};
+  return emit_outline_qualifies(p, pf) && em.ukr && em.ukr_strided && setup_func(&E) && emit_ddp_check(&E) && emit_prepack_setup(&E) &&
+         emit_outline_kernels(&E, g);
+}
+
 /* The definitions of a function into out and its prototypes into h. */
 static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE *h)
 {
@@ -363,13 +382,6 @@ static void print_header(FILE *h_out, const emit_module *em, const char *protos)
   fprintf(h_out, "\n%s\n#endif\n", em->tg->header_close);
 }
 
-static int count_contractions(const emit_plan *p)
-{
-  int n = 0;
-  for (int i = 0; i < p->n_funcs; i++)
-    n += p->funcs[i].n_contr;
-  return n;
-}
 
 static bool print_funcs(emit_module *em, FILE *defs, FILE *protos)
 {

@@ -28,6 +28,7 @@ typedef struct outer_name {
   const char *type; /* the parameter's declaration before its name ("const float *"); NULL: an alias */
   const char *alias; /* the name it is spelled as in the key (aliases), else name */
   int local;         /* index among the pointers (type != NULL) */
+  int what;          /* a tensor, EMIT_OUTLINE_WORKSPACE or EMIT_OUTLINE_PACK; -3: aotc_part_mem or an alias */
 } outer_name;
 
 typedef struct kernel_text {
@@ -49,7 +50,7 @@ typedef struct outliner {
   int n;
 } outliner;
 
-static bool add_name(outliner *o, const char *name, const char *type, const char *alias)
+static bool add_name(outliner *o, const char *name, const char *type, const char *alias, int what)
 {
   if (o->n_names == o->cap_names) {
     int cap = o->cap_names ? 2 * o->cap_names : 64;
@@ -59,7 +60,7 @@ static bool add_name(outliner *o, const char *name, const char *type, const char
     o->names = grown;
     o->cap_names = cap;
   }
-  o->names[o->n_names++] = (outer_name){name, type, alias ? alias : name, type ? o->n_locals++ : -1};
+  o->names[o->n_names++] = (outer_name){name, type, alias ? alias : name, type ? o->n_locals++ : -1, what};
   return true;
 }
 
@@ -99,14 +100,14 @@ static bool collect_names(outliner *o)
     const char *ty = emit_type_name(E, T->type);
     bool input = T->role == IR_INPUT, scalar = input && T->rank == 0;
     if (input || T->role == IR_OUTPUT || T->role == IR_TEMP)
-      ok = add_name(o, E->tensor_c[t], ir_sprintf(ctx, scalar ? "%s " : input ? "const %s *" : "%s *", ty), NULL);
+      ok = add_name(o, E->tensor_c[t], ir_sprintf(ctx, scalar ? "%s " : input ? "const %s *" : "%s *", ty), NULL, t);
   }
-  ok = ok && add_name(o, "workspace", "void *", NULL) && add_name(o, "aotc_pack", "float *", NULL) &&
-       add_name(o, "aotc_part_mem", "double *", NULL);
+  ok = ok && add_name(o, "workspace", "void *", NULL, EMIT_OUTLINE_WORKSPACE) &&
+       add_name(o, "aotc_pack", "float *", NULL, EMIT_OUTLINE_PACK) && add_name(o, "aotc_part_mem", "double *", NULL, -3);
   for (int q = 0; ok && E->pack_same && q < 2 * E->pf->n_contr; q++)
     if (E->pack_same[q] >= 0)
       ok = add_name(o, ir_sprintf(ctx, "aotc_pk%d%c_%s", q / 2, q % 2 ? 'b' : 'a', E->name), NULL,
-                    ir_sprintf(ctx, "aotc_pk%d%c_%s", E->pack_same[q] / 2, E->pack_same[q] % 2 ? 'b' : 'a', E->name));
+                    ir_sprintf(ctx, "aotc_pk%d%c_%s", E->pack_same[q] / 2, E->pack_same[q] % 2 ? 'b' : 'a', E->name), -3);
   if (!ok || ctx->oom)
     return false;
   qsort(o->names, (size_t)o->n_names, sizeof *o->names, by_name);
@@ -280,23 +281,44 @@ static void free_outliner(outliner *o)
   free(o->names);
 }
 
-bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *))
+bool emit_outline_qualifies(const emit_plan *p, const emit_plan_fn *pf)
 {
-  const ir_func *f = E->f;
-  if (emit_target_is_gpu(E->em->tg) || f->body || f->n_syncs > 0 || f->n_params > 0 || !f->memory_planned ||
-      E->pf->n_kernels < 2 || getenv("AOTC_NO_OUTLINE"))
+  const ir_func *f = pf->f;
+  return !emit_target_is_gpu(p->target) && !f->body && f->n_syncs == 0 && f->n_params == 0 && f->memory_planned &&
+         pf->n_kernels >= 2 && !getenv("AOTC_NO_OUTLINE");
+}
+
+static bool qualifies(const emit_fn *E)
+{
+  return emit_outline_qualifies(E->em->plan, E->pf);
+}
+
+/* Prints every kernel apart and groups them; false when nothing could be
+ * printed (out of memory before the first); *ok false when the groups are
+ * unknown (the texts are there). Returns the number of groups in *groups. */
+static bool outline(emit_fn *E, outliner *o, bool *ok, int *groups)
+{
+  *o = (outliner){.E = E, .n = E->pf->n_kernels};
+  o->k = calloc((size_t)o->n, sizeof *o->k);
+  if (!o->k || !collect_names(o)) {
+    free_outliner(o);
     return false;
-  outliner o = {.E = E, .n = E->pf->n_kernels};
-  o.k = calloc((size_t)o.n, sizeof *o.k);
-  if (!o.k || !collect_names(&o)) {
-    free_outliner(&o);
-    return false; /* nothing printed yet: the caller prints the kernels inline */
   }
   E->indent = 1;
-  bool ok = true;
-  for (int i = 0; i < o.n; i++)
-    ok = print_apart(E, i, &o.k[i]) && ok && make_key(&o, &o.k[i]);
-  int groups = ok ? make_groups(&o) : 0, calls = 0;
+  *ok = true;
+  for (int i = 0; i < o->n; i++)
+    *ok = print_apart(E, i, &o->k[i]) && *ok && make_key(o, &o->k[i]);
+  *groups = *ok ? make_groups(o) : 0;
+  return true;
+}
+
+bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *))
+{
+  outliner o;
+  bool ok;
+  int groups, calls = 0;
+  if (!qualifies(E) || !outline(E, &o, &ok, &groups))
+    return false; /* nothing printed yet: the caller prints the kernels inline */
   for (int i = 0; groups > 0 && i < o.n; i++) {
     if (o.k[i].group >= 0 && o.k[i].first == i)
       print_function(&o, E->out, &o.k[i]);
@@ -312,9 +334,57 @@ bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *))
     else if (o.k[i].text)
       fwrite(o.k[i].text, 1, o.k[i].len, E->out);
   if (!ok) {
-    aotc_error(E->em->plan->ctx, f->loc, "%s: out of memory while printing the kernels", f->name);
+    aotc_error(E->em->plan->ctx, E->f->loc, "%s: out of memory while printing the kernels", E->f->name);
     E->failed = true;
   }
   free_outliner(&o);
   return true;
+}
+
+bool emit_outline_kernels(emit_fn *E, emit_outline_groups *g)
+{
+  outliner o;
+  bool ok;
+  int groups;
+  FILE *sink = fopen("/dev/null", "w");
+  *g = (emit_outline_groups){0};
+  if (!sink)
+    return false;
+  E->out = sink;
+  bool printed = qualifies(E) && outline(E, &o, &ok, &groups);
+  fclose(sink);
+  E->out = NULL;
+  if (!printed)
+    return false;
+  g->n = o.n;
+  g->group = calloc((size_t)o.n, sizeof *g->group);
+  g->first = calloc((size_t)o.n, sizeof *g->first);
+  g->n_uses = calloc((size_t)o.n, sizeof *g->n_uses);
+  g->uses = calloc((size_t)o.n, sizeof *g->uses);
+  ok = ok && groups > 0 && g->group && g->first && g->n_uses && g->uses;
+  for (int i = 0; ok && i < o.n; i++) {
+    g->group[i] = o.k[i].group;
+    g->first[i] = o.k[i].first;
+    g->n_uses[i] = o.k[i].n_uses;
+    g->uses[i] = calloc((size_t)o.k[i].n_uses + 1, sizeof **g->uses);
+    ok = g->uses[i] != NULL;
+    for (int u = 0; ok && u < o.k[i].n_uses; u++)
+      g->uses[i][u] = local_name(&o, o.k[i].uses[u])->what;
+  }
+  g->n_groups = ok ? groups : 0;
+  free_outliner(&o);
+  if (!ok)
+    emit_outline_groups_free(g);
+  return ok;
+}
+
+void emit_outline_groups_free(emit_outline_groups *g)
+{
+  for (int i = 0; g->uses && i < g->n; i++)
+    free(g->uses[i]);
+  free(g->uses);
+  free(g->group);
+  free(g->first);
+  free(g->n_uses);
+  *g = (emit_outline_groups){0};
 }

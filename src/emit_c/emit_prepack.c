@@ -420,7 +420,7 @@ bool emit_prepack_setup(emit_fn *E)
   aotc_free(ctx, reads);
   if (!find_same(E))
     return false;
-  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg))
+  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg) && E->out) /* not for emit_outline_plan */
     warn_embedded(E);
   return !E->em->plan->opt->weights || emit_target_is_gpu(E->em->tg) || setup_blob(E);
 }

@@ -191,6 +191,24 @@ bool emit_prepack_replaces(const emit_fn *E, int t);
  * per copy; open prints the entry's signature and locals. False (nothing
  * printed) when the function does not qualify. */
 bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *));
+/* The same grouping for another backend (the LLVM one): per kernel its
+ * group (-1: built inline), the group's first kernel and the entry's
+ * pointers it uses, in the order of the function's parameters: a tensor,
+ * EMIT_OUTLINE_WORKSPACE or EMIT_OUTLINE_PACK. False (g empty) when the
+ * function does not qualify or no kernel repeats. E as emit_fn_open sets
+ * it up; its output goes nowhere. */
+#define EMIT_OUTLINE_WORKSPACE (-1)
+#define EMIT_OUTLINE_PACK (-2)
+typedef struct emit_outline_groups {
+  int n, n_groups;
+  int *group, *first, *n_uses, **uses;
+} emit_outline_groups;
+bool emit_outline_kernels(emit_fn *E, emit_outline_groups *g);
+/* Whether function pf of p is one whose repeated kernels are printed once. */
+bool emit_outline_qualifies(const emit_plan *p, const emit_plan_fn *pf);
+/* emit_outline_kernels for function pf of plan p (emit_c.c sets up the printer). */
+bool emit_outline_plan(const emit_plan *p, const emit_plan_fn *pf, emit_outline_groups *g);
+void emit_outline_groups_free(emit_outline_groups *g);
 /* With --weights: the blob (constants, then packed arrays) to path. */
 bool emit_prepack_write_blob(emit_fn *E, const char *path);
 

@@ -7,6 +7,8 @@
 
 #include "graph.h"
 
+#include <llvm-c/Analysis.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,14 +326,126 @@ static void bind_temps(lw_fn *F, LLVMValueRef ws)
   temp_scopes(F);
 }
 
+/* The value the entry passes for pointer w (emit_outline_groups.uses). */
+static LLVMValueRef outline_arg(lw_fn *F, int w)
+{
+  if (w >= 0)
+    return F->tensor[w];
+  if (w == EMIT_OUTLINE_PACK)
+    return F->pack ? F->pack : LLVMConstPointerNull(F->L->ptr);
+  return LLVMGetParam(F->fn, (unsigned)(F->f->n_params + F->f->n_inputs + F->f->n_outputs)); /* workspace */
+}
+
+/* Whether the bytes of temporaries a and b meet (temp_scopes' rule). */
+static bool temps_meet(const ir_func *f, int a, int b)
+{
+  const ir_tensor *A = f->tensors[a], *B = f->tensors[b];
+  int64_t na = ir_memplan_temp_bytes(A), nb = ir_memplan_temp_bytes(B);
+  return !(A->ws_offset + na <= B->ws_offset || B->ws_offset + nb <= A->ws_offset);
+}
+
+/* Whether the alias scopes of group member i's temporaries hold for every
+ * other member: two of its pointers whose bytes never meet in i never meet
+ * in the others either (then the function keeps them, not inlined). */
+static bool scopes_hold(const lw_fn *F, const emit_outline_groups *g, int i)
+{
+  const ir_func *f = F->f;
+  if (!F->scope_md)
+    return false;
+  for (int j = 0; j < g->n; j++) {
+    if (j == i || g->group[j] != g->group[i])
+      continue;
+    for (int u = 0; u < g->n_uses[i]; u++)
+      for (int v = u + 1; v < g->n_uses[i]; v++) {
+        int a = g->uses[i][u], b = g->uses[i][v], c = g->uses[j][u], d = g->uses[j][v];
+        if (a < 0 || b < 0 || !F->scope_md[a] || !F->scope_md[b] || temps_meet(f, a, b))
+          continue;
+        if (c < 0 || d < 0 || f->tensors[c]->role != IR_TEMP || f->tensors[d]->role != IR_TEMP ||
+            ir_memplan_temp_bytes(f->tensors[c]) <= 0 || ir_memplan_temp_bytes(f->tensors[d]) <= 0 || temps_meet(f, c, d))
+          return false;
+      }
+  }
+  return true;
+}
+
+/* Kernel i (the first of its group) as an internal function of the
+ * pointers it uses (emit_outline.c's grouping: the other kernels of the
+ * group are the same code on other pointers). Its accesses keep the alias
+ * scopes of i's temporaries when they hold for every member (scopes_hold;
+ * the function is then never inlined, so that they stay among its own
+ * accesses), else carry none. NULL when it cannot stand alone (it would
+ * read a value of the entry): the group is then built inline. */
+static LLVMValueRef outline_fn(lw_fn *F, const emit_outline_groups *g, int i)
+{
+  emit_llvm *L = F->L;
+  int n = g->n_uses[i];
+  LLVMTypeRef *ty = IR_NEW_ARRAY(L->ctx, LLVMTypeRef, n);
+  lw_fn G = *F;
+  G.tensor = IR_NEW_ARRAY(L->ctx, LLVMValueRef, F->f->n_tensors);
+  G.iter = IR_NEW_ARRAY(L->ctx, LLVMValueRef, F->n_iter);
+  if (!ty || !G.tensor || !G.iter)
+    return NULL;
+  memcpy(G.tensor, F->tensor, sizeof *G.tensor * (size_t)F->f->n_tensors);
+  for (int u = 0; u < n; u++)
+    ty[u] = LLVMTypeOf(outline_arg(F, g->uses[i][u]));
+  G.fn = LLVMAddFunction(L->m, ir_sprintf(L->ctx, "%s_aotc_k%d", F->pf->name, g->group[i]),
+                         LLVMFunctionType(LLVMVoidTypeInContext(L->c), ty, (unsigned)n, 0));
+  LLVMSetLinkage(G.fn, LLVMInternalLinkage);
+  G.b = LLVMCreateBuilderInContext(L->c);
+  LLVMPositionBuilderAtEnd(G.b, lw_block(&G, "entry"));
+  for (int u = 0; u < n; u++) {
+    int w = g->uses[i][u];
+    if (w >= 0)
+      G.tensor[w] = LLVMGetParam(G.fn, (unsigned)u);
+    else if (w == EMIT_OUTLINE_PACK)
+      G.pack = LLVMGetParam(G.fn, (unsigned)u);
+  }
+  if (scopes_hold(F, g, i))
+    LLVMAddAttributeAtIndex(G.fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(L->c, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  else
+    G.scope_md = G.noalias_md = NULL;
+  G.n_vars = 0;
+  G.fail_index = NULL;
+  G.failed = false;
+  lw_kernel(&G, i);
+  LLVMBuildRetVoid(G.b);
+  LLVMDisposeBuilder(G.b);
+  if (G.failed || LLVMVerifyFunction(G.fn, LLVMReturnStatusAction)) {
+    LLVMDeleteFunction(G.fn);
+    return NULL;
+  }
+  return G.fn;
+}
+
 static void run_kernels(lw_fn *F)
 {
   if (F->f->body) {
     lw_region(F, F->f->body);
     return;
   }
-  for (int i = 0; i < F->pf->n_kernels; i++)
-    lw_kernel(F, i);
+  emit_outline_groups g;
+  bool grouped = emit_outline_plan(F->p, F->pf, &g);
+  LLVMValueRef *fns = grouped ? IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, g.n_groups) : NULL;
+  bool *inline_group = grouped ? IR_NEW_ARRAY(F->L->ctx, bool, g.n_groups) : NULL;
+  for (int i = 0; i < F->pf->n_kernels; i++) {
+    int k = fns && inline_group ? g.group[i] : -1;
+    if (k >= 0 && !fns[k] && !inline_group[k])
+      inline_group[k] = !(fns[k] = outline_fn(F, &g, i));
+    if (k < 0 || inline_group[k]) {
+      lw_kernel(F, i);
+      continue;
+    }
+    LLVMValueRef *args = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, g.n_uses[i]);
+    for (int u = 0; args && u < g.n_uses[i]; u++)
+      args[u] = outline_arg(F, g.uses[i][u]);
+    if (args)
+      LLVMBuildCall2(F->b, LLVMGlobalGetValueType(fns[k]), fns[k], args, (unsigned)g.n_uses[i], "");
+    else
+      lw_kernel(F, i);
+  }
+  if (grouped)
+    emit_outline_groups_free(&g);
 }
 
 static int max_indices(const ir_func *f)

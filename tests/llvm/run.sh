@@ -216,6 +216,21 @@ else
   echo ".rodata $(rodata_size "$work/chunks/on.o") bytes with chunks, $(rodata_size "$work/chunks/off.o") without" >>"$work/log"
   bad "object mbv2_blocks in chunks: each weight stored once" "$work/log"
 fi
+# One image a chunk: the chunks' kernels are the same code on other pointers,
+# built once as internal functions (emit_outline.c's groups, llvm_entry.c),
+# each called for the 3 chunks; run through the JIT it matches PyTorch.
+rm -rf "$work/out"
+if AOTC_BATCH_CHUNK=1 AOTC_LLVM_IR_RAW="$work/chunks/one.ll" "$AOTC" run "$root/tests/models/mbv2_blocks.onnx" \
+    --backend llvm --input "input=$root/tests/models/mbv2_blocks.input.npy" --output-dir "$work/out" >"$work/log" 2>&1 &&
+  "$work/npycmp" "$work/out/output.npy" "$root/tests/models/mbv2_blocks.output.npy" >>"$work/log" 2>&1 &&
+  fns=$(grep -c "^define internal void @mbv2_blocks_aotc_k" "$work/chunks/one.ll") &&
+  calls=$(grep -c "call void @mbv2_blocks_aotc_k" "$work/chunks/one.ll") &&
+  [ "$fns" -ge 8 ] && [ "$calls" = $((3 * fns)) ]; then
+  ok "model mbv2_blocks in 3 chunks --backend llvm: $fns kernel functions called 3 times, matches PyTorch"
+else
+  echo "functions ${fns:-?}, calls ${calls:-?}" >>"$work/log"
+  bad "model mbv2_blocks in 3 chunks --backend llvm" "$work/log"
+fi
 
 if ! command -v arm-none-eabi-readelf >/dev/null; then
   echo "SKIP object thumbv7em-none-eabihf (no arm-none-eabi binutils)"
