@@ -195,8 +195,8 @@ bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *));
  * group (-1: built inline), the group's first kernel and the entry's
  * pointers it uses, in the order of the function's parameters: a tensor,
  * EMIT_OUTLINE_WORKSPACE or EMIT_OUTLINE_PACK. False (g empty) when the
- * function does not qualify or no kernel repeats. E as emit_fn_open sets
- * it up; its output goes nowhere. */
+ * function does not qualify or no kernel repeats. E set up as for printing
+ * (emit_outline_plan), with no output. */
 #define EMIT_OUTLINE_WORKSPACE (-1)
 #define EMIT_OUTLINE_PACK (-2)
 typedef struct emit_outline_groups {
