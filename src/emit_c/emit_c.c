@@ -226,22 +226,36 @@ static int count_contractions(const emit_plan *p)
   return n;
 }
 
+/* The printer's state for plan p: room for its micro-kernels. */
+static bool open_module(emit_module *em, const emit_plan *p)
+{
+  *em = (emit_module){.plan = p, .tg = p->target};
+  em->ukr = IR_NEW_ARRAY(p->ctx, sched_blocks, count_contractions(p) + 1);
+  em->ukr_strided = IR_NEW_ARRAY(p->ctx, bool, count_contractions(p) + 1);
+  return em->ukr && em->ukr_strided;
+}
+
+/* E set up to print function pf of em's plan into out. */
+static bool open_func(emit_fn *E, emit_module *em, const emit_plan_fn *pf, FILE *out)
+{
+  *E = (emit_fn){.em = em, .pf = pf, .out = out, .f = pf->f, .name = pf->name};
+  return setup_func(E) && emit_ddp_check(E) && emit_prepack_setup(E);
+}
+
 bool emit_outline_plan(const emit_plan *p, const emit_plan_fn *pf, emit_outline_groups *g)
 {
-  emit_module em = {.plan = p, .tg = p->target};
-  emit_fn E = {.em = &em, .pf = pf, .f = pf->f, .name = pf->name};
-  em.ukr = IR_NEW_ARRAY(p->ctx, sched_blocks, count_contractions(p) + 1);
-  em.ukr_strided = IR_NEW_ARRAY(p->ctx, bool, count_contractions(p) + 1);
+  emit_module em;
+  emit_fn E;
   *g = (emit_outline_groups){0};
-  return emit_outline_qualifies(p, pf) && em.ukr && em.ukr_strided && setup_func(&E) && emit_ddp_check(&E) && emit_prepack_setup(&E) &&
+  return emit_outline_qualifies(p, pf) && open_module(&em, p) && open_func(&E, &em, pf, NULL) &&
          emit_outline_kernels(&E, g);
 }
 
 /* The definitions of a function into out and its prototypes into h. */
 static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE *h)
 {
-  emit_fn E = {.em = em, .pf = pf, .out = out, .f = pf->f, .name = pf->name};
-  if (!setup_func(&E) || !emit_ddp_check(&E) || !emit_prepack_setup(&E) || !print_constants(&E))
+  emit_fn E;
+  if (!open_func(&E, em, pf, out) || !print_constants(&E))
     return false;
   if (emit_target_is_gpu(em->tg)) {
     emit_cuda_partial_bytes(&E);
@@ -399,13 +413,12 @@ static bool print_funcs(emit_module *em, FILE *defs, FILE *protos)
  * known at the end, come before them in the source. */
 bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out)
 {
-  emit_module em = {.plan = p, .tg = p->target};
+  emit_module em;
   char *defs = NULL, *protos = NULL;
   size_t defs_len = 0, protos_len = 0;
-  em.ukr = IR_NEW_ARRAY(p->ctx, sched_blocks, count_contractions(p) + 1);
-  em.ukr_strided = IR_NEW_ARRAY(p->ctx, bool, count_contractions(p) + 1);
+  bool opened = open_module(&em, p);
   FILE *defs_f = open_memstream(&defs, &defs_len), *protos_f = open_memstream(&protos, &protos_len);
-  bool ok = em.ukr && em.ukr_strided && defs_f && protos_f && print_funcs(&em, defs_f, protos_f);
+  bool ok = opened && defs_f && protos_f && print_funcs(&em, defs_f, protos_f);
   if (defs_f)
     fclose(defs_f);
   if (protos_f)
@@ -414,7 +427,7 @@ bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out)
     print_c_file(c_out, &em, protos, defs);
   if (ok && h_out)
     print_header(h_out, &em, protos);
-  if (!em.ukr || !em.ukr_strided || !defs_f || !protos_f)
+  if (!opened || !defs_f || !protos_f)
     aotc_error(p->ctx, (ir_loc){0}, "out of memory in the C backend");
   free(defs);
   free(protos);

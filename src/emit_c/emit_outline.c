@@ -44,24 +44,16 @@ typedef struct kernel_text {
 
 typedef struct outliner {
   emit_fn *E;
-  outer_name *names; /* sorted by name */
-  int n_names, cap_names, n_locals;
+  outer_name *names; /* sorted by name (room for every one collect_names adds) */
+  int n_names, n_locals;
+  int *by_local;     /* per pointer: its index in names */
   kernel_text *k;
   int n;
 } outliner;
 
-static bool add_name(outliner *o, const char *name, const char *type, const char *alias, int what)
+static void add_name(outliner *o, const char *name, const char *type, const char *alias, int what)
 {
-  if (o->n_names == o->cap_names) {
-    int cap = o->cap_names ? 2 * o->cap_names : 64;
-    outer_name *grown = realloc(o->names, sizeof *grown * (size_t)cap);
-    if (!grown)
-      return false;
-    o->names = grown;
-    o->cap_names = cap;
-  }
   o->names[o->n_names++] = (outer_name){name, type, alias ? alias : name, type ? o->n_locals++ : -1, what};
-  return true;
 }
 
 static int by_name(const void *a, const void *b)
@@ -94,26 +86,33 @@ static bool collect_names(outliner *o)
   emit_fn *E = o->E;
   const ir_func *f = E->f;
   aotc_ctx *ctx = E->em->plan->ctx;
-  bool ok = true;
-  for (int t = 0; ok && t < f->n_tensors; t++) {
+  o->names = IR_NEW_ARRAY(ctx, outer_name, f->n_tensors + 3 + 2 * E->pf->n_contr);
+  if (!o->names)
+    return false;
+  for (int t = 0; t < f->n_tensors; t++) {
     const ir_tensor *T = f->tensors[t];
     const char *ty = emit_type_name(E, T->type);
     bool input = T->role == IR_INPUT, scalar = input && T->rank == 0;
     if (input || T->role == IR_OUTPUT || T->role == IR_TEMP)
-      ok = add_name(o, E->tensor_c[t], ir_sprintf(ctx, scalar ? "%s " : input ? "const %s *" : "%s *", ty), NULL, t);
+      add_name(o, E->tensor_c[t], ir_sprintf(ctx, scalar ? "%s " : input ? "const %s *" : "%s *", ty), NULL, t);
   }
-  ok = ok && add_name(o, "workspace", "void *", NULL, EMIT_OUTLINE_WORKSPACE) &&
-       add_name(o, "aotc_pack", "float *", NULL, EMIT_OUTLINE_PACK) && add_name(o, "aotc_part_mem", "double *", NULL, -3);
-  for (int q = 0; ok && E->pack_same && q < 2 * E->pf->n_contr; q++)
+  add_name(o, "workspace", "void *", NULL, EMIT_OUTLINE_WORKSPACE);
+  add_name(o, "aotc_pack", "float *", NULL, EMIT_OUTLINE_PACK);
+  add_name(o, "aotc_part_mem", "double *", NULL, -3);
+  for (int q = 0; E->pack_same && q < 2 * E->pf->n_contr; q++)
     if (E->pack_same[q] >= 0)
-      ok = add_name(o, ir_sprintf(ctx, "aotc_pk%d%c_%s", q / 2, q % 2 ? 'b' : 'a', E->name), NULL,
-                    ir_sprintf(ctx, "aotc_pk%d%c_%s", E->pack_same[q] / 2, E->pack_same[q] % 2 ? 'b' : 'a', E->name), -3);
-  if (!ok || ctx->oom)
+      add_name(o, emit_prepack_name(ctx, E->name, q / 2, q % 2), NULL,
+               emit_prepack_name(ctx, E->name, E->pack_same[q] / 2, E->pack_same[q] % 2), -3);
+  o->by_local = IR_NEW_ARRAY(ctx, int, o->n_locals);
+  if (!o->by_local || ctx->oom)
     return false;
   qsort(o->names, (size_t)o->n_names, sizeof *o->names, by_name);
-  for (int i = 1; i < o->n_names; i++)
-    if (!strcmp(o->names[i - 1].name, o->names[i].name))
+  for (int i = 0; i < o->n_names; i++) {
+    if (i > 0 && !strcmp(o->names[i - 1].name, o->names[i].name))
       return false; /* a tensor named like a local: leave the kernels inline */
+    if (o->names[i].type)
+      o->by_local[o->names[i].local] = i;
+  }
   return true;
 }
 
@@ -207,10 +206,7 @@ static bool make_key(outliner *o, kernel_text *k)
 
 static const outer_name *local_name(const outliner *o, int local)
 {
-  for (int i = 0; i < o->n_names; i++)
-    if (o->names[i].local == local && o->names[i].type)
-      return &o->names[i];
-  return NULL;
+  return &o->names[o->by_local[local]];
 }
 
 /* Groups of kernels with the same key; a group of two or more is a function. */
@@ -255,19 +251,16 @@ static void print_call(outliner *o, FILE *out, const kernel_text *k)
   fputs(");\n", out);
 }
 
-/* Kernel i printed into k (E->out moved there for the time). */
+/* Kernel i printed into k. */
 static bool print_apart(emit_fn *E, int i, kernel_text *k)
 {
-  FILE *real = E->out;
-  E->out = open_memstream(&k->text, &k->len);
-  if (!E->out) {
-    E->out = real;
+  emit_text t;
+  if (!emit_text_begin(E, &t))
     return false;
-  }
   emit_print_kernel(E, i);
-  bool ok = !fclose(E->out);
-  E->out = real;
-  return ok;
+  k->text = emit_text_end(E, &t);
+  k->len = t.len;
+  return k->text != NULL;
 }
 
 static void free_outliner(outliner *o)
@@ -278,7 +271,6 @@ static void free_outliner(outliner *o)
     free(o->k[i].uses);
   }
   free(o->k);
-  free(o->names);
 }
 
 bool emit_outline_qualifies(const emit_plan *p, const emit_plan_fn *pf)
@@ -347,18 +339,15 @@ bool emit_outline_kernels(emit_fn *E, emit_outline_groups *g)
   bool ok;
   int groups;
   *g = (emit_outline_groups){0};
-  E->out = NULL; /* each kernel is printed into a text of its own; nothing else is */
   if (!qualifies(E) || !outline(E, &o, &ok, &groups))
     return false;
   g->n = o.n;
   g->group = calloc((size_t)o.n, sizeof *g->group);
-  g->first = calloc((size_t)o.n, sizeof *g->first);
   g->n_uses = calloc((size_t)o.n, sizeof *g->n_uses);
   g->uses = calloc((size_t)o.n, sizeof *g->uses);
-  ok = ok && groups > 0 && g->group && g->first && g->n_uses && g->uses;
+  ok = ok && groups > 0 && g->group && g->n_uses && g->uses;
   for (int i = 0; ok && i < o.n; i++) {
     g->group[i] = o.k[i].group;
-    g->first[i] = o.k[i].first;
     g->n_uses[i] = o.k[i].n_uses;
     g->uses[i] = calloc((size_t)o.k[i].n_uses + 1, sizeof **g->uses);
     ok = g->uses[i] != NULL;
@@ -378,7 +367,6 @@ void emit_outline_groups_free(emit_outline_groups *g)
     free(g->uses[i]);
   free(g->uses);
   free(g->group);
-  free(g->first);
   free(g->n_uses);
   *g = (emit_outline_groups){0};
 }

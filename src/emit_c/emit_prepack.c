@@ -180,9 +180,16 @@ static bool packable(const emit_fn *E, int ci, int op)
   return !emit_target_is_gpu(E->em->tg) && emit_pack_operand_ok(E->f, &E->pf->contr[ci], op);
 }
 
+#define PACKED_NAME "aotc_pk%d%c_%s" /* contraction, operand ('a' or 'b'), function */
+
+const char *emit_prepack_name(aotc_ctx *ctx, const char *fn, int ci, int op)
+{
+  return ir_sprintf(ctx, PACKED_NAME, ci, op ? 'b' : 'a', fn);
+}
+
 void emit_prepack_print_name(const emit_fn *E, int ci, int op)
 {
-  fprintf(E->out, "aotc_pk%d%c_%s", ci, op ? 'b' : 'a', E->name);
+  fprintf(E->out, PACKED_NAME, ci, op ? 'b' : 'a', E->name);
 }
 
 /* Sets x[set[0..n-1]] from the flattened value v (last fastest). */
@@ -420,8 +427,6 @@ bool emit_prepack_setup(emit_fn *E)
   aotc_free(ctx, reads);
   if (!find_same(E))
     return false;
-  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg) && E->out) /* not for emit_outline_plan */
-    warn_embedded(E);
   return !E->em->plan->opt->weights || emit_target_is_gpu(E->em->tg) || setup_blob(E);
 }
 
@@ -435,26 +440,16 @@ bool emit_prepack_replaces(const emit_fn *E, int t)
   return E->replaced && E->replaced[t];
 }
 
-static char *name_of(emit_fn *E, int ci, int op)
-{
-  emit_text text;
-  if (!emit_text_begin(E, &text))
-    return NULL;
-  emit_prepack_print_name(E, ci, op);
-  return emit_text_end(E, &text);
-}
-
 static bool print_one(emit_fn *E, int ci, int op)
 {
   const sched_blocks *b = &E->pf->blocks[ci];
   int64_t n;
   float *v = packed_values(E, ci, op, op ? b->nr : b->mr, &n);
-  char *name = name_of(E, ci, op);
+  const char *name = emit_prepack_name(E->em->plan->ctx, E->name, ci, op);
   if (v && name)
     emit_model_float_array(E->out, name, v, n);
   else
     aotc_error(E->em->plan->ctx, E->f->loc, "out of memory in the C backend");
-  free(name);
   free(v);
   return v && name;
 }
@@ -470,6 +465,8 @@ static void print_external(emit_fn *E, int ci, int op, int64_t offset)
 bool emit_prepack_print(emit_fn *E)
 {
   int64_t offset = E->blob ? emit_model_blob_constants_end(E->f, E->blob) : 0;
+  if (!E->em->plan->opt->weights && !emit_target_is_gpu(E->em->tg))
+    warn_embedded(E);
   for (int q = 0; q < 2 * E->pf->n_contr; q++) {
     if (!emit_prepack_usable(E, q / 2, q % 2))
       continue;

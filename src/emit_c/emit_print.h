@@ -176,7 +176,9 @@ bool emit_prepack_setup(emit_fn *E);
 /* Whether operand op (0: a, the rows; 1: b, the columns) of contraction ci
  * is a constant packed in advance (constant extents, no batch index). */
 bool emit_prepack_usable(const emit_fn *E, int ci, int op);
-/* The packed array's C name. */
+/* The packed array's C name (also the LLVM backend's global): of operand
+ * op of contraction ci of function fn, in ctx's arena. */
+const char *emit_prepack_name(aotc_ctx *ctx, const char *fn, int ci, int op);
 void emit_prepack_print_name(const emit_fn *E, int ci, int op);
 /* The packed arrays of E's function (or, with --weights, their places in
  * the blob), before it. */
@@ -192,8 +194,7 @@ bool emit_prepack_replaces(const emit_fn *E, int t);
  * printed) when the function does not qualify. */
 bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *));
 /* The same grouping for another backend (the LLVM one): per kernel its
- * group (-1: built inline), the group's first kernel and the entry's
- * pointers it uses, in the order of the function's parameters: a tensor,
+ * group (-1: built inline) and the entry's pointers it uses, in the order of the function's parameters: a tensor,
  * EMIT_OUTLINE_WORKSPACE or EMIT_OUTLINE_PACK. False (g empty) when the
  * function does not qualify or no kernel repeats. E set up as for printing
  * (emit_outline_plan), with no output. */
@@ -201,7 +202,7 @@ bool emit_outline_print_entry(emit_fn *E, void (*open)(emit_fn *));
 #define EMIT_OUTLINE_PACK (-2)
 typedef struct emit_outline_groups {
   int n, n_groups;
-  int *group, *first, *n_uses, **uses;
+  int *group, *n_uses, **uses;
 } emit_outline_groups;
 bool emit_outline_kernels(emit_fn *E, emit_outline_groups *g);
 /* Whether function pf of p is one whose repeated kernels are printed once. */

@@ -309,6 +309,12 @@ static void temp_scopes(lw_fn *F)
   }
 }
 
+/* The entry's workspace argument (after the sizes, inputs and outputs). */
+static LLVMValueRef workspace_param(const lw_fn *F)
+{
+  return LLVMGetParam(F->fn, (unsigned)(F->f->n_params + F->f->n_inputs + F->f->n_outputs));
+}
+
 static void bind_temps(lw_fn *F, LLVMValueRef ws)
 {
   if (count_temps(F->f) == 0 && !packs(F))
@@ -333,7 +339,7 @@ static LLVMValueRef outline_arg(lw_fn *F, int w)
     return F->tensor[w];
   if (w == EMIT_OUTLINE_PACK)
     return F->pack ? F->pack : LLVMConstPointerNull(F->L->ptr);
-  return LLVMGetParam(F->fn, (unsigned)(F->f->n_params + F->f->n_inputs + F->f->n_outputs)); /* workspace */
+  return workspace_param(F);
 }
 
 /* Whether the bytes of temporaries a and b meet (temp_scopes' rule). */
@@ -360,8 +366,7 @@ static bool scopes_hold(const lw_fn *F, const emit_outline_groups *g, int i)
         int a = g->uses[i][u], b = g->uses[i][v], c = g->uses[j][u], d = g->uses[j][v];
         if (a < 0 || b < 0 || !F->scope_md[a] || !F->scope_md[b] || temps_meet(f, a, b))
           continue;
-        if (c < 0 || d < 0 || f->tensors[c]->role != IR_TEMP || f->tensors[d]->role != IR_TEMP ||
-            ir_memplan_temp_bytes(f->tensors[c]) <= 0 || ir_memplan_temp_bytes(f->tensors[d]) <= 0 || temps_meet(f, c, d))
+        if (c < 0 || d < 0 || !F->scope_md[c] || !F->scope_md[d] || temps_meet(f, c, d))
           return false;
       }
   }
@@ -472,7 +477,7 @@ static bool build_entry(lw_fn *F)
   check_params(F, one);
   if (!compute_dims(F, one))
     return false;
-  bind_temps(F, LLVMGetParam(F->fn, (unsigned)(f->n_params + f->n_inputs + f->n_outputs)));
+  bind_temps(F, workspace_param(F));
   run_kernels(F);
   LLVMBuildRet(F->b, LLVMConstInt(F->L->i32, 0, 0));
   return !F->failed;

@@ -76,8 +76,7 @@ LLVMValueRef lw_prepacked(lw_fn *F, int ci, int op)
   }
   LLVMValueRef init = LLVMConstStringInContext(F->L->c, (const char *)v, (unsigned)(n * 4), 1);
   free(v);
-  LLVMValueRef g = LLVMAddGlobal(F->L->m, LLVMTypeOf(init), ir_sprintf(F->L->ctx, "aotc_pk%d%c_%s", ci, op ? 'b' : 'a',
-                                                                      F->pf->name));
+  LLVMValueRef g = LLVMAddGlobal(F->L->m, LLVMTypeOf(init), emit_prepack_name(F->L->ctx, F->pf->name, ci, op));
   LLVMSetInitializer(g, init);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
