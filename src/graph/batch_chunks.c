@@ -38,8 +38,9 @@
  * (MobileNetV2 at batch 8 on 2 threads: 25.4 ms without chunks, 24.3 with
  * one image a chunk, 23.3 with two, 24.2 with four). */
 #define CHUNK_BYTES ((int64_t)2 << 20)
-/* At most this many chunks (the chain's code is printed once per chunk):
- * a larger batch takes more images a chunk. */
+/* At most this many chunks (each adds a copy of its input's slice and a
+ * call of every chain kernel; the kernels themselves are printed once,
+ * src/emit_c/emit_outline.c): a larger batch takes more images a chunk. */
 #define CHUNK_MAX_CHUNKS 16
 /* Only a chain of at most this many operations per byte its nodes read and
  * write: where the arithmetic hides memory's latency (ResNet-18's first
