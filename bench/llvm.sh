@@ -17,11 +17,15 @@
 #   bench/llvm.sh          (AOTC=build/aotc ROUNDS=3 REPS=9 TRIALS=20)
 # BENCH_CPU_TIME=1 times the code by CPU time (CLOCK_PROCESS_CPUTIME_ID:
 # 1 thread, so a loaded machine's waits are left out). SPEED_ONLY=1 stops
-# after part 1.
+# after part 1. THREADS=N (default 1): part 1's code scheduled for N threads
+# (`--threads N`), the C built with -fopenmp, the objects linked with it
+# (their parallel loops call OpenMP's runtime, llvm_parallel.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
-ROUNDS=${ROUNDS:-3} REPS=${REPS:-9} TRIALS=${TRIALS:-20}
+ROUNDS=${ROUNDS:-3} REPS=${REPS:-9} TRIALS=${TRIALS:-20} THREADS=${THREADS:-1}
+th=(--threads "$THREADS") omp=()
+[ "$THREADS" = 1 ] || omp=(-fopenmp)
 out=build/bench/llvm
 models=${MODELS_DIR:-build/models}
 mkdir -p "$out"
@@ -30,25 +34,25 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # ---- 1. speed
-"$AOTC" bench/kernels.tc --entry mm -o "$out/mm.c"
-"$AOTC" bench/kernels.tc --entry mm --emit obj -o "$out/mm_llvm.o"
+"$AOTC" bench/kernels.tc --entry mm "${th[@]}" -o "$out/mm.c"
+"$AOTC" bench/kernels.tc --entry mm "${th[@]}" --emit obj -o "$out/mm_llvm.o"
 for o in O2 O3; do
-  cc -std=gnu11 -$o -march=native -I"$out" -Ibench -o "$out/mm_$o" bench/mm_main.c "$out/mm.c" -lm
+  cc -std=gnu11 -$o -march=native "${omp[@]}" -I"$out" -Ibench -o "$out/mm_$o" bench/mm_main.c "$out/mm.c" -lm
 done
-cc -std=gnu11 -O2 -march=native -I"$out" -Ibench -o "$out/mm_llvm" bench/mm_main.c "$out/mm_llvm.o" -lm
+cc -std=gnu11 -O2 -march=native "${omp[@]}" -I"$out" -Ibench -o "$out/mm_llvm" bench/mm_main.c "$out/mm_llvm.o" -lm
 
 have_resnet=0
 if [ -f "$models/resnet18.onnx" ] || /usr/bin/python3 tests/models/make_fixtures.py "$models" resnet18 >/dev/null 2>&1; then
   have_resnet=1
   mkdir -p "$out/c" "$out/l"
-  "$AOTC" "$models/resnet18.onnx" -o "$out/c/resnet18.c"
-  "$AOTC" "$models/resnet18.onnx" --emit obj -o "$out/l/resnet18.o"
+  "$AOTC" "$models/resnet18.onnx" "${th[@]}" -o "$out/c/resnet18.c"
+  "$AOTC" "$models/resnet18.onnx" "${th[@]}" --emit obj -o "$out/l/resnet18.o"
   for o in O2 O3; do
-    cc -std=gnu11 -$o -march=native -DMODEL=resnet18 -I"$out/c" -Ibench -o "$out/resnet18_$o" bench/model_main.c \
-      "$out/c/resnet18.c" -lm
+    cc -std=gnu11 -$o -march=native "${omp[@]}" -DMODEL=resnet18 -I"$out/c" -Ibench -o "$out/resnet18_$o" \
+      bench/model_main.c "$out/c/resnet18.c" -lm
   done
-  cc -std=gnu11 -O2 -march=native -DMODEL=resnet18 -I"$out/l" -Ibench -o "$out/resnet18_llvm" bench/model_main.c \
-    "$out/l/resnet18.o" -lm
+  cc -std=gnu11 -O2 -march=native "${omp[@]}" -DMODEL=resnet18 -I"$out/l" -Ibench -o "$out/resnet18_llvm" \
+    bench/model_main.c "$out/l/resnet18.o" -lm
 fi
 
 for v in O2 O3 llvm; do : >"$out/mm_$v.txt"; : >"$out/rn_$v.txt"; done
@@ -60,7 +64,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 mm2=$(median <"$out/mm_O2.txt") mm3=$(median <"$out/mm_O3.txt") mml=$(median <"$out/mm_llvm.txt")
 echo
-echo "| case (1 thread) | C, cc -O2 | C, cc -O3 | LLVM backend | LLVM / cc -O2 | LLVM / cc -O3 |"
+echo "| case ($THREADS thread(s)) | C, cc -O2 | C, cc -O3 | LLVM backend | LLVM / cc -O2 | LLVM / cc -O3 |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 awk -v a="$mm2" -v b="$mm3" -v c="$mml" \
   'BEGIN { printf "| sgemm 1024 (GFLOP/s, higher is better) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", a, b, c, c / a, c / b }'

@@ -352,6 +352,20 @@ bool emit_same_shape(const ir_tensor *a, const ir_tensor *b);
 /* Whether the lanes set[0..n-1] of s's read are consecutive floats
  * (emit_ukernel.c). */
 bool emit_lanes_contiguous(const ir_func *f, const ir_stmt *s, const ir_expr *read, const int *set, int n);
+/* Packed products (emit_ukernel.c, llvm_contr.c): with fewer batches than
+ * threads, thread t of T takes a slice of the columns or of the rows, whole
+ * register tiles each; otherwise whole batches. The slice is along the
+ * larger of the two, unless the other leaves the busiest thread
+ * EMIT_SPLIT_GAIN_PCT percent less to do, counted as its vector
+ * multiply-adds (vectors of columns times rows of its register tiles times
+ * the depth) plus the floats it reads (all of the operand not sliced). 196
+ * columns of 32 over 2 threads are 128 and 68 (8 and 5 vectors) where 96
+ * rows of 12 are 48 and 48: MobileNetV2's 14x14 projections, 0.125 -> 0.104
+ * ms on 2 threads by rows. 784 columns and 32 rows of 8: by rows, 6% fewer
+ * multiply-adds but each thread reads all of B, which made them 0.053 ->
+ * 0.067 ms; the floats keep them by columns (and 196 columns by 64 rows by
+ * rows: 0.068 -> 0.057 ms). */
+#define EMIT_SPLIT_GAIN_PCT 5
 /* Where the full panels of contraction c's B can be read in place, the
  * position of its depth index among B's subscripts, else -1; the caller
  * rules out B packed in advance or shared (emit_ukernel.c). */
@@ -390,6 +404,13 @@ void emit_ukernel_print_copy_run(FILE *out);
  * without parameters (-1 if unknown), else an expression of the sizes. */
 int64_t emit_ukernel_static_pack_bytes(const emit_fn *E);
 void emit_ukernel_print_pack_bytes(emit_fn *E);
+/* Whether contraction ci of pf splits its depth over its threads
+ * (emit_ukernel.c's print_depth_split; b_shared: its threads share B's
+ * panel instead); the partial products of threads 1..T-1, m x n floats
+ * each, follow the T threads' packing buffers. */
+bool emit_ukernel_splits_depth(const ir_func *f, const emit_plan_fn *pf, int ci, bool b_shared);
+/* AOTC_SHARED_B=1 (emit_ukernel.c's shares_b). */
+bool emit_ukernel_shared_b_on(void);
 
 /* ---- emit_checks.c: run-time checks of indices read from data */
 

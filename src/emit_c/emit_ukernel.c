@@ -271,12 +271,12 @@ static bool depth_split_on(void)
 
 static bool shares_b(const emit_fn *E, int ci);
 
-static bool splits_depth(const emit_fn *E, int ci)
+bool emit_ukernel_splits_depth(const ir_func *f, const emit_plan_fn *pf, int ci, bool b_shared)
 {
-  const sched_contraction *c = &E->pf->contr[ci];
-  const sched_blocks *b = &E->pf->blocks[ci];
-  const ir_stmt *s = E->f->stmts[c->stmt];
-  if (b->threads < 2 || !c->init || shares_b(E, ci) || !depth_split_on())
+  const sched_contraction *c = &pf->contr[ci];
+  const sched_blocks *b = &pf->blocks[ci];
+  const ir_stmt *s = f->stmts[c->stmt];
+  if (b->threads < 2 || !c->init || b_shared || !depth_split_on())
     return false;
   int64_t m = sched_role_extent(s, c->rows, c->n_rows), n = sched_role_extent(s, c->cols, c->n_cols);
   int64_t k = sched_role_extent(s, c->depth, c->n_depth), nb = sched_role_extent(s, c->batch, c->n_batch);
@@ -284,6 +284,11 @@ static bool splits_depth(const emit_fn *E, int ci)
   /* k > (t - 1)^2: every thread's slice of the depth, ceil(k / t) each, is
    * non-empty, so every partial product is written */
   return nb == 1 && m > 0 && n > 0 && k >= 2 * m && k > (t - 1) * (t - 1) && m <= DEPTH_SPLIT_MAX_C / n;
+}
+
+static bool splits_depth(const emit_fn *E, int ci)
+{
+  return emit_ukernel_splits_depth(E->f, E->pf, ci, shares_b(E, ci));
 }
 
 /* Floats of the partial products of threads 1..T-1 after the threads'
@@ -402,19 +407,8 @@ static void print_batch_indices(emit_fn *E, const sched_contraction *c, const ir
   }
 }
 
-/* With fewer batches than threads, thread t of T takes a slice of the
- * columns or of the rows, whole register tiles each; otherwise whole
- * batches. The slice is along the larger of the two, unless the other
- * leaves the busiest thread SPLIT_GAIN_PCT percent less to do, counted as
- * its vector multiply-adds (vectors of columns times rows of its register
- * tiles times the depth) plus the floats it reads (all of the operand not
- * sliced). 196 columns of 32 over 2 threads are 128 and 68
- * (8 and 5 vectors) where 96 rows of 12 are 48 and 48: MobileNetV2's 14x14
- * projections, 0.125 -> 0.104 ms on 2 threads by rows. 784 columns and 32
- * rows of 8: by rows, 6% fewer multiply-adds but each thread reads all of
- * B, which made them 0.053 -> 0.067 ms; the floats keep them by columns
- * (and 196 columns by 64 rows by rows: 0.068 -> 0.057 ms). */
-#define SPLIT_GAIN_PCT 5
+/* Thread t's slice of C when there are fewer batches than threads
+ * (EMIT_SPLIT_GAIN_PCT, emit_print.h, says which). */
 static void print_thread_slice(emit_fn *E, const sched_blocks *b)
 {
   emit_line(E, "int64_t aotc_i0 = 0, aotc_i1 = aotc_m, aotc_j0 = 0, aotc_j1 = aotc_n;");
@@ -429,7 +423,7 @@ static void print_thread_slice(emit_fn *E, const sched_blocks *b)
             b->mr - 1, b->mr, vw - 1, vw, b->mr);
   emit_line(E, "const int aotc_cols = aotc_n >= aotc_m ? aotc_by_rows * 100 >= aotc_by_cols * %d : aotc_by_cols * 100 < "
                "aotc_by_rows * %d;",
-            100 - SPLIT_GAIN_PCT, 100 - SPLIT_GAIN_PCT);
+            100 - EMIT_SPLIT_GAIN_PCT, 100 - EMIT_SPLIT_GAIN_PCT);
   emit_open_block(E, "if (aotc_nb < %d && aotc_cols)", T);
   emit_line(E, "aotc_j0 = aotc_min(aotc_n, aotc_t * aotc_wc);");
   emit_line(E, "aotc_j1 = aotc_min(aotc_n, aotc_j0 + aotc_wc);");
@@ -1255,7 +1249,7 @@ static void print_thread_buffers(emit_fn *E, int ci, const sched_blocks *b, bool
  * the shared 2-vCPU machine issue 10 is measured on (bench/RESULTS.md,
  * 2026-12-03 10:07-10:46), where each thread packing the whole panel
  * needs no barrier. */
-static bool shared_b_on(void)
+bool emit_ukernel_shared_b_on(void)
 {
   const char *env = getenv("AOTC_SHARED_B");
   return env && !strcmp(env, "1");
@@ -1267,7 +1261,7 @@ static bool shared_b_on(void)
  * AOTC_SHARED_B=1. */
 static bool shares_b(const emit_fn *E, int ci)
 {
-  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && shared_b_on();
+  return E->pf->blocks[ci].threads > 1 && !emit_prepack_usable(E, ci, 1) && emit_ukernel_shared_b_on();
 }
 
 /* Rows split over threads that share B's panel, in one parallel region:

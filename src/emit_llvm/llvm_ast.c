@@ -1,7 +1,7 @@
 /* llvm_ast.c: isl's AST nodes (loops, conditions, blocks, marks,
  * statements) as LLVM control flow, each statement with its index values
  * bound from the call's arguments as the C printer binds them
- * (emit_print.c). Parallel marks run serially. */
+ * (emit_print.c). Parallel marks run on OpenMP's team (llvm_parallel.c). */
 #include "llvm_priv.h"
 
 #include <limits.h>
@@ -350,18 +350,69 @@ static void ast_block_node(lw_fn *F, __isl_keep isl_ast_node *n)
   isl_ast_node_list_free(list);
 }
 
-/* Marks (aotc_parallel, aotc_simd, aotc_simd_rows): the loop below, serial;
- * a simd mark's loop carries llvm.loop.vectorize.enable (emit_print.c
- * prints omp simd there). */
+/* A positive constant step; 0 otherwise. */
+static long constant_step(__isl_keep isl_ast_expr *inc)
+{
+  if (isl_ast_expr_get_type(inc) != isl_ast_expr_int)
+    return 0;
+  isl_val *v = isl_ast_expr_get_val(inc);
+  long step = isl_val_is_int(v) ? isl_val_get_num_si(v) : 0;
+  isl_val_free(v);
+  return step > 0 ? step : 0;
+}
+
+/* An aotc_parallel loop (the C path prints `omp parallel for
+ * schedule(static)` there) on a team of the plan's threads
+ * (llvm_parallel.c), where its bound is `it <= e` or `it < e` and its step
+ * a constant, as OpenMP's canonical loops are; false: build it serially. */
+static bool parallel_for(lw_fn *F, __isl_keep isl_ast_node *n)
+{
+  isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
+  isl_ast_expr *cond = isl_ast_node_for_get_cond(n), *inc = isl_ast_node_for_get_inc(n);
+  long step = constant_step(inc);
+  enum isl_ast_expr_op_type op = isl_ast_expr_get_type(cond) == isl_ast_expr_op ? isl_ast_expr_op_get_type(cond)
+                                                                                  : isl_ast_expr_op_error;
+  isl_ast_expr *left = (op == isl_ast_expr_op_le || op == isl_ast_expr_op_lt) && isl_ast_expr_op_get_n_arg(cond) == 2
+                           ? isl_ast_expr_op_get_arg(cond, 0)
+                           : NULL;
+  bool ok = step > 0 && left && isl_ast_expr_is_equal(left, it) == isl_bool_true && !is_annotated(n, EMIT_PLAN_ACC);
+  if (ok) {
+    isl_ast_expr *bound = isl_ast_expr_op_get_arg(cond, 1);
+    isl_id *id = isl_ast_expr_id_get_id(it);
+    LLVMValueRef lo = lw_ast_expr(F, init), end = lw_ast_expr(F, bound);
+    if (op == isl_ast_expr_op_le)
+      end = LLVMBuildAdd(F->b, end, lw_idx(F->L, 1), "");
+    LLVMValueRef span = LLVMBuildSub(F->b, end, lo, "");
+    LLVMValueRef count = LLVMBuildSDiv(F->b, LLVMBuildAdd(F->b, span, lw_idx(F->L, step - 1), ""), lw_idx(F->L, step), "");
+    count = LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSGT, span, lw_idx(F->L, 0), ""), count, lw_idx(F->L, 0), "");
+    ast_for a = {n, isl_id_get_name(id), cond, inc};
+    lw_parallel_loop(F, F->pf->sched.threads, lo, count, step, for_body, &a);
+    isl_id_free(id);
+    isl_ast_expr_free(bound);
+  }
+  isl_ast_expr_free(left);
+  isl_ast_expr_free(it);
+  isl_ast_expr_free(init);
+  isl_ast_expr_free(cond);
+  isl_ast_expr_free(inc);
+  return ok;
+}
+
+/* Marks: aotc_parallel's loop on a team of threads (parallel_for) when the
+ * plan has several; aotc_simd's and aotc_simd_rows' loop carries
+ * llvm.loop.vectorize.enable (emit_print.c prints omp simd there); the
+ * others' nodes as they are. */
 static void ast_mark_node(lw_fn *F, __isl_keep isl_ast_node *n)
 {
   isl_ast_node *child = isl_ast_node_mark_get_node(n);
   isl_id *id = isl_ast_node_mark_get_id(n);
   const char *name = isl_id_get_name(id);
-  F->simd_next = name && isl_ast_node_get_type(child) == isl_ast_node_for &&
-                 (!strcmp(name, "aotc_simd") || !strcmp(name, "aotc_simd_rows"));
+  bool is_for = isl_ast_node_get_type(child) == isl_ast_node_for;
+  F->simd_next = name && is_for && (!strcmp(name, "aotc_simd") || !strcmp(name, "aotc_simd_rows"));
+  bool team = name && is_for && !strcmp(name, "aotc_parallel") && F->pf->sched.threads > 1 && !F->acc;
   isl_id_free(id);
-  lw_ast(F, child);
+  if (!team || !parallel_for(F, child))
+    lw_ast(F, child);
   F->simd_next = false;
   isl_ast_node_free(child);
 }

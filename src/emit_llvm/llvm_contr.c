@@ -4,8 +4,12 @@
  * packed in panels of nr columns), rows in blocks of mc (A's block packed in
  * panels of mr rows), and the micro-kernel (llvm_ukernel.c) on each mr x nr
  * tile of C. The packing buffers are the workspace's, after the
- * temporaries, the same bytes as the C path's (one set of them is used: the
- * backend runs parallel loops serially). */
+ * temporaries, the same bytes as the C path's: with several threads, the
+ * products run on OpenMP's team (llvm_parallel.c) as the C path's
+ * `parallel for` over threads, each with its own buffers and its batches or
+ * its slice of C (print_thread_loops and print_thread_slice there). The C
+ * path's depth split and shared B are not built: such products take the
+ * thread loop too. */
 #include "llvm_priv.h"
 
 typedef struct contr {
@@ -20,6 +24,9 @@ typedef struct contr {
   int bpos;                         /* B's full panels read in place: its depth subscript (emit_b_in_place_pos); -1 */
   LLVMValueRef ldb;                 /* then the distance of B's rows */
   LLVMValueRef jc, nc, pc, kc, ic, mc, jr;
+  LLVMValueRef i0, i1, j0, j1; /* the thread's slice of C's rows and columns */
+  LLVMValueRef k0, k1;         /* and of the depth */
+  LLVMValueRef sk, t;          /* a depth split's partial products; its thread (NULL: no split) */
   LLVMValueRef q; /* the batch */
   LLVMValueRef ukr;
   LLVMTypeRef ukr_ty;
@@ -96,6 +103,16 @@ static LLVMValueRef a_rows(lw_fn *F, const sched_blocks *b, LLVMValueRef m)
   return round_up(F, lw_min(F, lw_idx(F->L, b->mc), m), b->mr);
 }
 
+/* Whether contraction ci splits its depth over its threads, as the C path
+ * decides (emit_ukernel_splits_depth; B shared where the C path would
+ * share it: not built here, the product then takes the thread loop). */
+static bool splits_depth(const lw_fn *F, int ci)
+{
+  bool b_packed = F->prepack_ok && F->prepack_ok[2 * ci + 1];
+  bool shared = F->pf->blocks[ci].threads > 1 && !b_packed && emit_ukernel_shared_b_on();
+  return emit_ukernel_splits_depth(F->f, F->pf, ci, shared);
+}
+
 static LLVMValueRef pack_floats(lw_fn *F, const sched_contraction *c, const sched_blocks *b)
 {
   const ir_stmt *s = F->f->stmts[c->stmt];
@@ -110,8 +127,14 @@ LLVMValueRef lw_pack_bytes(lw_fn *F)
 {
   LLVMValueRef most = lw_idx(F->L, 0);
   for (int i = 0; i < F->pf->n_contr; i++) {
-    LLVMValueRef v = mul(F, pack_floats(F, &F->pf->contr[i], &F->pf->blocks[i]),
-                         lw_idx(F->L, (int64_t)F->pf->blocks[i].threads * 4));
+    const sched_contraction *c = &F->pf->contr[i];
+    const sched_blocks *b = &F->pf->blocks[i];
+    LLVMValueRef v = mul(F, pack_floats(F, c, b), lw_idx(F->L, (int64_t)b->threads * 4));
+    if (splits_depth(F, i)) { /* the partial products of threads 1..T-1 */
+      const ir_stmt *s = F->f->stmts[c->stmt];
+      LLVMValueRef mn = mul(F, extent(F, s, c->rows, c->n_rows), extent(F, s, c->cols, c->n_cols));
+      v = add(F, v, mul(F, mn, lw_idx(F->L, (int64_t)(b->threads - 1) * 4)));
+    }
     most = LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntSGT, v, most, ""), v, most, "");
   }
   return most;
@@ -759,17 +782,26 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
   const sched_blocks *b = x->b;
   decompose(F, x->s, x->c->rows, x->c->n_rows, add(F, x->ic, ir));
   decompose(F, x->s, x->c->cols, x->c->n_cols, add(F, x->jc, x->jr));
-  LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, lw_idx(F->L, 0), ""),
-                                                  F->L->i32, "")
+  LLVMValueRef first = x->c->init ? LLVMBuildZExt(F->b, LLVMBuildICmp(F->b, LLVMIntEQ, x->pc, x->k0, ""), F->L->i32, "")
                                   : LLVMConstInt(F->L->i32, 0, 0);
   LLVMValueRef off = lw_linear(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
   lw_tile t = {.ci = x->ci, .off = off, .rs = x->rs, .cs = x->cs, .nr_full = b->nr};
   t.c = f32_at(F, F->tensor[x->s->tensor], off);
+  if (x->sk) { /* thread t > 0 of a depth split: its partial product, m x n dense */
+    LLVMValueRef own = LLVMBuildICmp(F->b, LLVMIntEQ, x->t, lw_idx(F->L, 0), "");
+    LLVMValueRef at = add(F, mul(F, LLVMBuildSub(F->b, x->t, lw_idx(F->L, 1), ""), mul(F, x->m, x->n)),
+                          add(F, mul(F, add(F, x->ic, ir), x->n), add(F, x->jc, x->jr)));
+    t.c = LLVMBuildSelect(F->b, own, t.c, f32_at(F, x->sk, at), "");
+    t.rs = LLVMBuildSelect(F->b, own, x->rs, x->n, "");
+    t.cs = LLVMBuildSelect(F->b, own, x->cs, lw_idx(F->L, 1), "");
+  }
   t.mr = lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, x->mc, ir, ""));
   t.nr = lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->nc, x->jr, ""));
   LLVMValueRef ldb = x->bpos >= 0 ? LLVMBuildSelect(F->b, b_full(x), x->ldb, lw_idx(F->L, b->nr), "") : lw_idx(F->L, b->nr);
-  LLVMValueRef args[] = {x->kc, panel_of(x, 0, ir), panel_of(x, 1, x->jr), ldb, t.c, x->rs, x->cs, t.mr, t.nr, first};
+  LLVMValueRef args[] = {x->kc, panel_of(x, 0, ir), panel_of(x, 1, x->jr), ldb, t.c, t.rs, t.cs, t.mr, t.nr, first};
   LLVMBuildCall2(F->b, x->ukr_ty, x->ukr, args, LW_UKR_ARGS, "");
+  if (x->sk) /* the epilogue after the sums */
+    return;
   t.last = LLVMBuildICmp(F->b, LLVMIntEQ, add(F, x->pc, x->kc), x->k, "");
   lw_epilogue_tile(F, &t);
 }
@@ -785,7 +817,7 @@ static void row_block(lw_fn *F, LLVMValueRef ic, void *data)
 {
   contr *x = data;
   x->ic = ic;
-  x->mc = lw_min(F, lw_idx(F->L, x->b->mc), LLVMBuildSub(F->b, x->m, ic, ""));
+  x->mc = lw_min(F, lw_idx(F->L, x->b->mc), LLVMBuildSub(F->b, x->i1, ic, ""));
   if (!x->apk)
     lw_stepped_loop(F, lw_idx(F->L, 0), x->mc, x->b->mr, pack_a_panel, x);
   lw_stepped_loop(F, lw_idx(F->L, 0), x->nc, x->b->nr, tile_column, x);
@@ -795,18 +827,18 @@ static void depth_block(lw_fn *F, LLVMValueRef pc, void *data)
 {
   contr *x = data;
   x->pc = pc;
-  x->kc = lw_min(F, lw_idx(F->L, x->b->kc), LLVMBuildSub(F->b, x->k, pc, ""));
+  x->kc = lw_min(F, lw_idx(F->L, x->b->kc), LLVMBuildSub(F->b, x->k1, pc, ""));
   if (!x->bpk)
     lw_stepped_loop(F, lw_idx(F->L, 0), x->nc, x->b->nr, pack_b_panel, x);
-  lw_stepped_loop(F, lw_idx(F->L, 0), x->m, x->b->mc, row_block, x);
+  lw_stepped_loop(F, x->i0, x->i1, x->b->mc, row_block, x);
 }
 
 static void column_block(lw_fn *F, LLVMValueRef jc, void *data)
 {
   contr *x = data;
   x->jc = jc;
-  x->nc = lw_min(F, lw_idx(F->L, x->b->nc), LLVMBuildSub(F->b, x->n, jc, ""));
-  lw_stepped_loop(F, lw_idx(F->L, 0), x->k, x->b->kc, depth_block, x);
+  x->nc = lw_min(F, lw_idx(F->L, x->b->nc), LLVMBuildSub(F->b, x->j1, jc, ""));
+  lw_stepped_loop(F, x->k0, x->k1, x->b->kc, depth_block, x);
 }
 
 /* C = 0 where the depth is empty (`+=!` only). */
@@ -822,12 +854,13 @@ static void zero_row(lw_fn *F, LLVMValueRef i, void *data)
 {
   contr *x = data;
   decompose(F, x->s, x->c->rows, x->c->n_rows, i);
-  lw_counted_loop(F, lw_idx(F->L, 0), x->n, zero_column, x);
+  lw_counted_loop(F, x->j0, x->j1, zero_column, x);
 }
 
 static void zero_all(lw_fn *F, void *data)
 {
-  lw_counted_loop(F, lw_idx(F->L, 0), ((contr *)data)->m, zero_row, data);
+  contr *x = data;
+  lw_counted_loop(F, x->i0, x->i1, zero_row, data);
 }
 
 static void batch(lw_fn *F, LLVMValueRef q, void *data)
@@ -835,7 +868,7 @@ static void batch(lw_fn *F, LLVMValueRef q, void *data)
   contr *x = data;
   x->q = q;
   decompose(F, x->s, x->c->batch, x->c->n_batch, q);
-  lw_stepped_loop(F, lw_idx(F->L, 0), x->n, x->b->nc, column_block, x);
+  lw_stepped_loop(F, x->j0, x->j1, x->b->nc, column_block, x);
   if (x->c->init)
     lw_if_else(F, LLVMBuildICmp(F->b, LLVMIntEQ, x->k, lw_idx(F->L, 0), ""), zero_all, NULL, x);
 }
@@ -855,6 +888,179 @@ static int lhs_pos(const ir_stmt *s, int x)
     if (s->lhs[j] == x)
       return j;
   return 0;
+}
+
+static LLVMValueRef sdiv(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildSDiv(F->b, a, b, "");
+}
+
+static LLVMValueRef lt(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+  return LLVMBuildICmp(F->b, LLVMIntSLT, a, b, "");
+}
+
+/* (v + step - 1) / step * step rounded as the C path's slices are. */
+static LLVMValueRef width(lw_fn *F, LLVMValueRef v, int64_t parts, int64_t step)
+{
+  LLVMValueRef w = mul(F, sdiv(F, add(F, v, lw_idx(F->L, parts * step - 1)), lw_idx(F->L, parts * step)),
+                       lw_idx(F->L, step));
+  return lw_min(F, v, w);
+}
+
+/* Thread t's slice of C's rows or columns when there are fewer batches
+ * than threads (emit_print.h's EMIT_SPLIT_GAIN_PCT: the C path's
+ * print_thread_slice, value for value); all of C otherwise. */
+static void thread_slice(lw_fn *F, contr *x, LLVMValueRef t, LLVMValueRef few)
+{
+  const sched_blocks *b = x->b;
+  int64_t T = b->threads, vw = b->vw > 1 ? b->vw : 1;
+  LLVMValueRef m = x->m, n = x->n, k = x->k;
+  LLVMValueRef wc = width(F, n, T, b->nr), wr = width(F, m, T, b->mr);
+  LLVMValueRef up_mr = sdiv(F, add(F, m, lw_idx(F->L, b->mr - 1)), lw_idx(F->L, b->mr));
+  LLVMValueRef by_cols = add(F, mul(F, mul(F, mul(F, sdiv(F, add(F, wc, lw_idx(F->L, vw - 1)), lw_idx(F->L, vw)), up_mr),
+                                           lw_idx(F->L, b->mr)), k),
+                             mul(F, add(F, m, wc), k));
+  LLVMValueRef by_rows = add(F, mul(F, mul(F, mul(F, sdiv(F, add(F, wr, lw_idx(F->L, b->mr - 1)), lw_idx(F->L, b->mr)),
+                                                  sdiv(F, add(F, n, lw_idx(F->L, vw - 1)), lw_idx(F->L, vw))),
+                                           lw_idx(F->L, b->mr)), k),
+                             mul(F, add(F, wr, n), k));
+  LLVMValueRef keep = lw_idx(F->L, 100 - EMIT_SPLIT_GAIN_PCT), hundred = lw_idx(F->L, 100);
+  LLVMValueRef cols = LLVMBuildSelect(
+      F->b, LLVMBuildICmp(F->b, LLVMIntSGE, n, m, ""),
+      LLVMBuildICmp(F->b, LLVMIntSGE, mul(F, by_rows, hundred), mul(F, by_cols, keep), ""),
+      lt(F, mul(F, by_cols, hundred), mul(F, by_rows, keep)), "");
+  LLVMValueRef zero = lw_idx(F->L, 0);
+  LLVMValueRef by_c = LLVMBuildAnd(F->b, few, cols, ""), by_r = LLVMBuildAnd(F->b, few, LLVMBuildNot(F->b, cols, ""), "");
+  LLVMValueRef j0 = lw_min(F, n, mul(F, t, wc)), i0 = lw_min(F, m, mul(F, t, wr));
+  x->j0 = LLVMBuildSelect(F->b, by_c, j0, zero, "");
+  x->j1 = LLVMBuildSelect(F->b, by_c, lw_min(F, n, add(F, j0, wc)), n, "");
+  x->i0 = LLVMBuildSelect(F->b, by_r, i0, zero, "");
+  x->i1 = LLVMBuildSelect(F->b, by_r, lw_min(F, m, add(F, i0, wr)), m, "");
+}
+
+/* Thread t of the product (the C path's print_thread_loops): its packing
+ * buffers, then its block of whole batches, or every batch and its slice
+ * of C when there are fewer batches than threads. */
+static void thread_share(lw_fn *F, LLVMValueRef t, void *data)
+{
+  contr *x = data;
+  const sched_blocks *b = x->b;
+  lw_fn *caller = x->F;
+  x->F = F; /* the team's function: x's helpers build through x->F */
+  LLVMValueRef T = lw_idx(F->L, b->threads);
+  x->ap = f32_at(F, F->pack, mul(F, t, pack_floats(F, x->c, b)));
+  x->bp = f32_at(F, x->ap, mul(F, a_rows(F, b, x->m), lw_min(F, lw_idx(F->L, b->kc), x->k)));
+  LLVMValueRef few = lt(F, x->nb, T);
+  thread_slice(F, x, t, few);
+  x->k0 = lw_idx(F->L, 0), x->k1 = x->k;
+  LLVMValueRef q0 = LLVMBuildSelect(F->b, few, lw_idx(F->L, 0), sdiv(F, mul(F, t, x->nb), T), "");
+  LLVMValueRef q1 = LLVMBuildSelect(F->b, few, x->nb, sdiv(F, mul(F, add(F, t, lw_idx(F->L, 1)), x->nb), T), "");
+  lw_counted_loop(F, q0, q1, batch, x);
+  x->F = caller;
+}
+
+/* Thread t's partial product of a depth split (the C path's
+ * print_split_partials): its buffers, its slice of the depth (ceil(k / T)
+ * each) over all of C, into C (t = 0) or its m x n floats at sk (t - 1),
+ * no epilogue. One batch. */
+static void split_partial(lw_fn *F, LLVMValueRef t, void *data)
+{
+  contr *x = data;
+  const sched_blocks *b = x->b;
+  lw_fn *caller = x->F;
+  x->F = F;
+  x->ap = f32_at(F, F->pack, mul(F, t, pack_floats(F, x->c, b)));
+  x->bp = f32_at(F, x->ap, mul(F, a_rows(F, b, x->m), lw_min(F, lw_idx(F->L, b->kc), x->k)));
+  x->i0 = x->j0 = lw_idx(F->L, 0);
+  x->i1 = x->m, x->j1 = x->n;
+  LLVMValueRef wk = sdiv(F, add(F, x->k, lw_idx(F->L, b->threads - 1)), lw_idx(F->L, b->threads));
+  x->k0 = lw_min(F, x->k, mul(F, t, wk));
+  x->k1 = lw_min(F, x->k, add(F, x->k0, wk));
+  x->sk = f32_at(F, F->pack, mul(F, lw_idx(F->L, b->threads), pack_floats(F, x->c, b)));
+  x->t = t;
+  x->q = lw_idx(F->L, 0);
+  decompose(F, x->s, x->c->batch, x->c->n_batch, x->q);
+  lw_stepped_loop(F, x->j0, x->j1, b->nc, column_block, x);
+  x->sk = x->t = NULL;
+  x->F = caller;
+}
+
+typedef struct split_sum {
+  contr *x;
+  LLVMValueRef ic, mc, ir, jr, c, smr, snr, u, si;
+} split_sum;
+
+static void sum_col(lw_fn *F, LLVMValueRef sj, void *data)
+{
+  split_sum *y = data;
+  contr *x = y->x;
+  LLVMValueRef d = f32_at(F, y->c, add(F, mul(F, y->si, x->rs), mul(F, sj, x->cs)));
+  LLVMValueRef at = add(F, mul(F, LLVMBuildSub(F->b, y->u, lw_idx(F->L, 1), ""), mul(F, x->m, x->n)),
+                        add(F, mul(F, add(F, add(F, y->ic, y->ir), y->si), x->n), add(F, y->jr, sj)));
+  LLVMValueRef v = LLVMBuildFAdd(F->b, LLVMBuildLoad2(F->b, F->L->f32, d, ""),
+                                 LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, x->sk, at), ""), "");
+  LLVMBuildStore(F->b, v, d);
+}
+
+static void sum_row(lw_fn *F, LLVMValueRef si, void *data)
+{
+  split_sum *y = data;
+  y->si = si;
+  lw_counted_loop(F, lw_idx(F->L, 0), y->snr, sum_col, y);
+}
+
+static void sum_partial(lw_fn *F, LLVMValueRef u, void *data)
+{
+  split_sum *y = data;
+  y->u = u;
+  lw_counted_loop(F, lw_idx(F->L, 0), y->smr, sum_row, y);
+}
+
+static void sum_tile(lw_fn *F, LLVMValueRef jr, void *data)
+{
+  split_sum *y = data;
+  contr *x = y->x;
+  const sched_blocks *b = x->b;
+  y->jr = jr;
+  decompose(F, x->s, x->c->rows, x->c->n_rows, add(F, y->ic, y->ir));
+  decompose(F, x->s, x->c->cols, x->c->n_cols, jr);
+  LLVMValueRef off = lw_linear(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
+  y->c = f32_at(F, F->tensor[x->s->tensor], off);
+  y->smr = lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, y->mc, y->ir, ""));
+  y->snr = lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->n, jr, ""));
+  lw_counted_loop(F, lw_idx(F->L, 1), lw_idx(F->L, b->threads), sum_partial, y);
+  lw_tile t = {.ci = x->ci, .off = off, .rs = x->rs, .cs = x->cs, .c = y->c, .mr = y->smr, .nr = y->snr,
+               .nr_full = b->nr, .last = LLVMConstInt(F->L->i1, 1, 0)};
+  lw_epilogue_tile(F, &t);
+}
+
+static void sum_row_tile(lw_fn *F, LLVMValueRef ir, void *data)
+{
+  split_sum *y = data;
+  y->ir = ir;
+  lw_stepped_loop(F, lw_idx(F->L, 0), y->x->n, y->x->b->nr, sum_tile, y);
+}
+
+/* Thread t's rows of C after the partial products (print_split_sums):
+ * each register tile gets the other threads' partials added, then the
+ * fused epilogue. */
+static void split_sums(lw_fn *F, LLVMValueRef t, void *data)
+{
+  contr *x = data;
+  const sched_blocks *b = x->b;
+  lw_fn *caller = x->F;
+  x->F = F;
+  x->sk = f32_at(F, F->pack, mul(F, lw_idx(F->L, b->threads), pack_floats(F, x->c, b)));
+  decompose(F, x->s, x->c->batch, x->c->n_batch, lw_idx(F->L, 0));
+  int64_t step = (int64_t)b->threads * b->mr;
+  LLVMValueRef w = mul(F, sdiv(F, add(F, x->m, lw_idx(F->L, step - 1)), lw_idx(F->L, step)), lw_idx(F->L, b->mr));
+  split_sum y = {.x = x};
+  y.ic = lw_min(F, x->m, mul(F, t, w));
+  y.mc = LLVMBuildSub(F->b, lw_min(F, x->m, add(F, y.ic, w)), y.ic, "");
+  lw_stepped_loop(F, lw_idx(F->L, 0), y.mc, b->mr, sum_row_tile, &y);
+  x->sk = NULL;
+  x->F = caller;
 }
 
 void lw_contraction(lw_fn *F, int ci)
@@ -877,7 +1083,17 @@ void lw_contraction(lw_fn *F, int ci)
   if (x.bpos >= 0)
     x.ldb = stride(F, c->b->tensor, x.bpos);
   x.ukr = lw_ukernel(F->L, b, x.bpos >= 0, &x.ukr_ty);
-  x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_idx(F->L, b->kc), x.k)));
-  lw_counted_loop(F, lw_idx(F->L, 0), x.nb, batch, &x);
+  if (b->threads > 1 && splits_depth(F, ci)) {
+    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, split_partial, &x);
+    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, split_sums, &x);
+  } else if (b->threads > 1) {
+    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, thread_share, &x);
+  } else {
+    x.i0 = x.j0 = x.k0 = lw_idx(F->L, 0);
+    x.k1 = x.k;
+    x.i1 = x.m, x.j1 = x.n;
+    x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_idx(F->L, b->kc), x.k)));
+    lw_counted_loop(F, lw_idx(F->L, 0), x.nb, batch, &x);
+  }
   lw_unbind(F, s);
 }

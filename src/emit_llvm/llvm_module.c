@@ -165,9 +165,9 @@ bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
 bool lw_optimise(emit_llvm *L)
 {
   lw_ukr u[LW_MAX_UKR];
+  dump_ir(L, "AOTC_LLVM_IR_RAW");
   if (!lw_verify(L))
     return false;
-  dump_ir(L, "AOTC_LLVM_IR_RAW");
   if (L->opt.opt_level <= 0)
     return true;
   int n = lw_split_ukernels(L, false, u, LW_MAX_UKR);
@@ -208,8 +208,39 @@ char *emit_llvm_ir_text(emit_llvm *L)
   return L->m ? LLVMPrintModuleToString(L->m) : NULL;
 }
 
+/* OpenMP's runtime (libgomp), which llvm_parallel.c's loops call: defined
+ * in the JIT as this process's own functions (aotc links libgomp), so that
+ * they resolve whether or not the dynamic symbol table exports them. */
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+
+static bool add_openmp_symbols(aotc_ctx *ctx, LLVMOrcLLJITRef jit)
+{
+  static const struct {
+    const char *name;
+    void (*fn)(void);
+  } rows[] = {
+      {"GOMP_parallel", (void (*)(void))GOMP_parallel},
+      {"omp_get_thread_num", (void (*)(void))omp_get_thread_num},
+      {"omp_get_num_threads", (void (*)(void))omp_get_num_threads},
+  };
+  LLVMOrcCSymbolMapPair pairs[sizeof rows / sizeof rows[0]];
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, rows[i].name);
+    pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)rows[i].fn;
+    pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+    pairs[i].Sym.Flags.TargetFlags = 0;
+  }
+  LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, sizeof rows / sizeof rows[0]);
+  LLVMErrorRef err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
+  return err ? lw_llvm_failed(ctx, err, "OpenMP's symbols") : true;
+}
+
 static bool add_process_symbols(aotc_ctx *ctx, LLVMOrcLLJITRef jit)
 {
+  if (!add_openmp_symbols(ctx, jit))
+    return false;
   LLVMOrcDefinitionGeneratorRef gen;
   LLVMErrorRef err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit),
                                                                           NULL, NULL);

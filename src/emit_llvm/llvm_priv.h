@@ -56,6 +56,7 @@ struct emit_llvm {
                 * likes): 2 with a 32-bit index type, $AOTC_LLVM_UNROLL */
   int n_loops; /* loops built so far (lw_loop: whether one is innermost) */
   int n_packs; /* panels packed by functions of their own (llvm_contr.c) */
+  int n_parallel; /* loops' bodies run by OpenMP's team (llvm_parallel.c) */
 };
 
 /* One function being built. */
@@ -235,6 +236,15 @@ typedef struct lw_nest {
 void lw_run_nest(lw_fn *F, lw_nest *n);
 /* Kernel i of the function: its index checks, then its loops. */
 void lw_kernel(lw_fn *F, int i);
+
+/* ---- llvm_parallel.c */
+
+/* body(F, lo + k * step, data) for k = 0..n-1, the iterations spread over
+ * a team of threads as `#pragma omp parallel for schedule(static)
+ * num_threads(threads)` spreads them (GOMP_parallel, the body a function
+ * of its own); serial where threads < 2 or the body cannot stand alone. */
+void lw_parallel_loop(lw_fn *F, int threads, LLVMValueRef lo, LLVMValueRef n, int64_t step, lw_body_fn body,
+                      void *data);
 
 /* ---- llvm_ast.c */
 
