@@ -12,6 +12,8 @@
 #    large ones when $MODELS_DIR holds them) through `run --backend llvm`,
 #    against PyTorch's outputs; the narrow last tiles of the micro-kernel
 #    on tests/conv's narrow cases.
+# 3b. threads: models at --threads 2 on OpenMP's team (JIT and an object
+#    linked with -fopenmp), depth-split products, a team of one.
 # 4. objects: `--emit obj` for x86_64-pc-linux-gnu (linked with
 #    model_main.c and run on the model fixtures), aarch64-linux-gnu and
 #    thumbv7em-none-eabihf/cortex-m4 (inspected with readelf/objdump: machine,
@@ -155,6 +157,61 @@ for name in $models; do
     bad "model $name --backend llvm" "$work/log"
   fi
 done
+
+# ---- 3b. threads: --threads 2 runs the C path's parallel loops on OpenMP's
+# team (llvm_parallel.c): each fixture against PyTorch through the JIT, its
+# IR calling GOMP_parallel; the products the C path splits by depth built
+# so too (more team functions than with AOTC_DEPTH_SPLIT=0: cnn's and the
+# transformer's); a team of one thread (OMP_THREAD_LIMIT=1) still covers
+# every iteration; an object linked with -fopenmp and run.
+par_models="cnn transformer mbv2_blocks dense_block"
+[ "${SAN:-0}" = 1 ] && par_models="cnn"
+[ "${SAN:-0}" = 1 ] || [ ! -f "$MODELS_DIR/resnet18.onnx" ] || par_models="$par_models resnet18"
+for name in $par_models; do
+  dir=$root/tests/models
+  [ -f "$dir/$name.onnx" ] || dir=$MODELS_DIR
+  rm -rf "$work/out"
+  if ! AOTC_LLVM_IR="$work/par.ll" "$AOTC" run "$dir/$name.onnx" --backend llvm --threads 2 \
+    --input "input=$dir/$name.input.npy" --output-dir "$work/out" >"$work/log" 2>&1 ||
+    ! "$work/npycmp" "$work/out/output.npy" "$dir/$name.output.npy" >>"$work/log" 2>&1; then
+    bad "threads: model $name --backend llvm --threads 2" "$work/log"
+  elif ! grep -Eq "call void @GOMP_parallel\(ptr (nonnull )?@${name}_aotc_p" "$work/par.ll"; then
+    bad "threads: model $name --threads 2: no GOMP_parallel call in its IR"
+  else
+    ok "threads: model $name --backend llvm --threads 2 vs PyTorch ($(grep -c "call void @GOMP_parallel" "$work/par.ll") team calls)"
+  fi
+done
+teams() { # NAME [ENV...]: team functions in the object of NAME at 2 threads
+  local name=$1
+  shift
+  env "$@" "$AOTC" "$root/tests/models/$name.onnx" --threads 2 --emit obj -o "$work/teams.o" >"$work/log" 2>&1 &&
+    nm "$work/teams.o" | grep -c " t ${name}_aotc_p[0-9]"
+}
+for name in cnn transformer; do
+  split=$(teams "$name") rows=$(teams "$name" AOTC_DEPTH_SPLIT=0)
+  if [ -n "$split" ] && [ -n "$rows" ] && [ "$split" -gt "$rows" ]; then
+    ok "threads: $name's depth-split products in two teams ($split team functions, $rows without the split)"
+  else
+    bad "threads: $name's depth split not built (${split:-?} team functions, ${rows:-?} without)" "$work/log"
+  fi
+done
+rm -rf "$work/out"
+d=$root/tests/models
+if OMP_THREAD_LIMIT=1 "$AOTC" run "$d/mbv2_blocks.onnx" --backend llvm --threads 2 --input "input=$d/mbv2_blocks.input.npy" \
+  --output-dir "$work/out" >"$work/log" 2>&1 && "$work/npycmp" "$work/out/output.npy" "$d/mbv2_blocks.output.npy" >>"$work/log" 2>&1; then
+  ok "threads: mbv2_blocks --threads 2 on a team of one (OMP_THREAD_LIMIT=1) vs PyTorch"
+else
+  bad "threads: mbv2_blocks on a team of one" "$work/log"
+fi
+mkdir -p "$work/omp"
+if "$AOTC" "$d/transformer.onnx" --threads 2 --emit obj -o "$work/omp/transformer.o" >"$work/log" 2>&1 &&
+  cc -O2 -fopenmp -I"$work/omp" -DMODEL=transformer -include transformer.h "$here/model_main.c" "$work/omp/transformer.o" \
+    -lm -o "$work/omp/transformer" >>"$work/log" 2>&1 &&
+  "$work/omp/transformer" "$d/transformer.input.npy" "$d/transformer.output.npy" >>"$work/log" 2>&1; then
+  ok "threads: object of transformer --threads 2, linked with -fopenmp, matches PyTorch"
+else
+  bad "threads: object of transformer --threads 2 with -fopenmp" "$work/log"
+fi
 
 # ---- 4. objects for three triples
 obj() { # NAME TRIPLE CPU DIR
