@@ -18,12 +18,14 @@
  *
  * Objects that use it need OpenMP's runtime at link time (-fopenmp or
  * -lgomp); `aotc run` and `aotc tune --backend llvm` resolve it in the
- * process (llvm_module.c). One thread, or threads < 2: always serial;
+ * process (llvm_module.c). One thread, or a bare-metal triple (no OS:
+ * thumbv7em-none-eabihf), serial;
  * AOTC_LLVM_SERIAL=1 builds every such loop serially (measurements). */
 #include "llvm_priv.h"
 
 #include <llvm-c/Analysis.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A function of the runtime (declared once per module). */
 static LLVMValueRef runtime_fn(emit_llvm *L, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, unsigned n,
@@ -222,11 +224,18 @@ static void call_team(lw_fn *F, LLVMValueRef fn, const captures *c, int threads)
   LLVMBuildCall2(F->b, ty, gomp, args, 4, "");
 }
 
+/* A target with an operating system (libgomp's): not bare metal, whose
+ * triples name no OS ("none", as thumbv7em-none-eabihf). */
+static bool hosted(const emit_llvm *L)
+{
+  return !L->opt.triple || !strstr(L->opt.triple, "-none");
+}
+
 void lw_parallel_loop(lw_fn *F, int threads, LLVMValueRef lo, LLVMValueRef n, int64_t step, lw_body_fn body,
                       void *data)
 {
   par_loop p = {lo, n, step, body, data};
-  if (threads > 1 && !F->acc && !F->failed && !getenv("AOTC_LLVM_SERIAL")) {
+  if (threads > 1 && !F->acc && !F->failed && hosted(F->L) && !getenv("AOTC_LLVM_SERIAL")) {
     captures c = {0};
     LLVMValueRef fn = outline(F, &p, &c);
     if (fn) {
