@@ -5,7 +5,8 @@
 #
 # 1. e2e: the whole TC kernel corpus (tests/kernels/manifest.txt) through
 #    `aotc run --backend llvm` (ORC LLJIT, no cc), by tests/e2e/run.sh: the
-#    numpy fixtures, the reference interpreter, random sizes (RAND=0: not).
+#    numpy fixtures, the reference interpreter, random sizes (RAND=0: not);
+#    then again at --threads 2 (fixed sizes).
 # 2. sched: the schedules and --cpu rows of tests/sched/run.sh on its sample
 #    of the corpus (packed contractions, tiling, threads), against numpy.
 # 3. models: the ONNX fixtures of tests/models (mlp, cnn, transformer; the
@@ -66,6 +67,19 @@ if grep -q "^FAIL" "$work/e2e.log" || ! grep -q " passed, 0 failed" <<<"$summary
   bad "e2e --backend llvm: $summary" "$work/e2e.fail"
 else
   ok "e2e --backend llvm: $summary"
+fi
+
+# The same corpus at --threads 2 (fixed sizes): the kernels large enough for
+# threads run their parallel loops on OpenMP's team (llvm_parallel.c; 97 of
+# the 135 at this stop).
+env RAND=0 AOTC="$AOTC" AOTC_RUN_FLAGS="--backend llvm --threads 2" JOBS=${JOBS:-2} \
+  "$root/tests/e2e/run.sh" "${e2e_cases[@]}" >"$work/e2e2.log" 2>&1
+summary=$(tail -1 "$work/e2e2.log")
+if grep -q "^FAIL" "$work/e2e2.log" || ! grep -q " passed, 0 failed" <<<"$summary"; then
+  grep -A4 "^FAIL" "$work/e2e2.log" | head -40 >"$work/e2e2.fail"
+  bad "e2e --backend llvm --threads 2: $summary" "$work/e2e2.fail"
+else
+  ok "e2e --backend llvm --threads 2: $summary"
 fi
 
 # ---- 2. schedules and CPUs
