@@ -54,7 +54,7 @@
  * Where the C has AVX-512, a stride-1 window over a small plane whose rows
  * are no whole number of vectors (7, 14, 28 columns) skips the padded
  * planes: its sums run flat over the output plane in 16-lane vectors, each
- * tap a masked load of the input itself (masked_plan); the padded planes
+ * tap a masked load of the input itself (emit_window_masked); the padded planes
  * stay under #else for other compilers and flags.
  *
  * A global average pool of the window's output right after it (the squeeze
@@ -62,15 +62,13 @@
  * of the partition) is taken into either kernel: each (batch, channel) sums
  * its plane once it is stored, while it is in cache, and stores the pooled
  * value; the pool's own pass, which read the plane back row by row, goes. */
-#include "emit_print.h"
+#include "emit_window.h"
 
 #include <isl/id.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define WIN_MAX_TAPS 64
 #define WIN_MAX_ROW 8192
-#define WIN_MAX_STRIDE 4
 #define WIN_MIN_WIDTH 24
 #define WIN_STRIP_FLOATS 8192 /* a strip's planes and sums: 32 KiB of stack */
 #define WIN_PASS_ROWS 4       /* output rows of one pass of the plane kernel's sums */
@@ -87,43 +85,12 @@
 #define WIN_PREFETCH_BYTES (32 << 20) /* a plane kernel's input past this (a last-level cache) prefetches
                                          the next plane's rows as it copies this one's (next_plane) */
 #define WIN_ROW_VEC_COLS 64     /* plane rows at stride 2 up to this many columns fill from registers (plane_row_vec) */
-#define WIN_MASKED_FLOATS 1024 /* stride-1 planes of at most this many floats sum by masked loads (masked_plan), */
+#define WIN_MASKED_FLOATS 1024 /* stride-1 planes of at most this many floats sum by masked loads (emit_window_masked), */
 #define WIN_MASKED_GROUP 16    /* this many vectors at a time, */
 #define WIN_MASKED_LOADS 512   /* at most this many loads (vectors x taps): each its own instruction, where a
                                   7x7 window over 28x28 (2401, ConvNeXt-Tiny) ran at 1.5x the padded planes'
                                   time, out of the instruction cache; over 14x14 (637) no faster */
 
-typedef struct win_tap {
-  const ir_stmt *s;
-  int64_t off[2], lo[2], hi[2]; /* input row/column o * str + off, over outputs [lo, hi) */
-  const ir_expr *w;             /* the factor (a depthwise weight), or NULL */
-  int group;                    /* its row of taps */
-} win_tap;
-
-typedef struct win_kernel {
-  const ir_func *f;
-  int first, taps_end, end; /* the taps first..taps_end-1, then the pointwise statements */
-  int x, y;                 /* the window's input, the tensor the taps write */
-  ir_reduction red;         /* IR_RED_ADD or IR_RED_MAX */
-  const ir_expr *start;     /* the first statement's value when it reads no tap, else NULL */
-  const ir_expr *add;       /* the first tap's added term (a bias), or NULL */
-  int64_t str[2], dim[4], in[2];
-  int n_taps; /* tap[0] is the first statement when it reads a tap */
-  win_tap tap[WIN_MAX_TAPS];
-  int n_groups;
-  bool plane;        /* printed as strips of padded planes (the plane kernel) */
-  int64_t omin[2];   /* plane kernel: the smallest tap offset per dimension */
-  int64_t umax[2];   /* plane kernel: the largest shift (offset - omin) / stride */
-  int64_t q1, strip; /* plane kernel: the planes' row length, output rows per strip */
-  int64_t lanes;     /* plane kernel: the sums run in whole vectors of this many floats */
-  int64_t rows;      /* plane kernel: output rows summed in one pass (a multiple divides strip) */
-  bool fused;        /* plane kernel: each pass's rows end (pointwise statements, stores) from its sums */
-  bool phase[WIN_MAX_STRIDE][WIN_MAX_STRIDE]; /* plane kernel: the (row, column) phases the taps read */
-  int n_phases;
-  int cur; /* while printing: the pointwise statement being printed */
-  int pool_end; /* statements end..pool_end-1: a global average pool of a stored tensor (SE), or end */
-  int pool_src, pool_t; /* the tensor it sums, the pooled (batch, channel) tensor */
-} win_kernel;
 
 /* ------------------------------------------------------------------------
  * Recognition
@@ -214,7 +181,7 @@ static bool is_tap_read(const ir_stmt *s, const ir_expr *e)
          affine_of(e->args[3], s->lhs[3], &str, &off);
 }
 
-static bool written_in(const win_kernel *k, int t, int end)
+bool emit_window_written(const win_kernel *k, int t, int end)
 {
   for (int i = k->first; i < end; i++)
     if (k->f->stmts[i]->tensor == t)
@@ -235,7 +202,7 @@ static bool plain_subscripts(const ir_expr *e)
 static bool channel_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
 {
   for (int t = 0; t < k->f->n_tensors; t++)
-    if (ir_expr_reads(e, t) && written_in(k, t, k->end))
+    if (ir_expr_reads(e, t) && emit_window_written(k, t, k->end))
       return false;
   return !ir_expr_uses_index(e, s->lhs[2]) && !ir_expr_uses_index(e, s->lhs[3]) && plain_subscripts(e);
 }
@@ -331,8 +298,8 @@ static bool more_taps(win_kernel *k)
  * point, written by an earlier statement of the kernel. */
 static bool reads_ok(const win_kernel *k, const ir_stmt *s, int i, const ir_expr *e)
 {
-  if (e->kind == IR_ACCESS && written_in(k, e->tensor, k->end)) {
-    if (e->padded || e->n_args != 4 || !written_in(k, e->tensor, i))
+  if (e->kind == IR_ACCESS && emit_window_written(k, e->tensor, k->end)) {
+    if (e->padded || e->n_args != 4 || !emit_window_written(k, e->tensor, i))
       return false;
     for (int d = 0; d < 4; d++)
       if (!own_subscript(s, e->args[d], d))
@@ -451,13 +418,13 @@ static bool wide_rows(int64_t w, int n)
  * WIN_STRIP_FLOATS: a plane per phase of (strip + umax[0]) rows of q1
  * floats and a vector, and the sums (strip rows of q1 and a vector); the
  * strip a multiple of the rows of a pass. */
-static bool plane_plan(const emit_fn *E, win_kernel *k)
+static bool plane_plan(const emit_plan_fn *pf, win_kernel *k)
 {
-  if (!E->pf->sched.vectorize || E->pf->sched.vector_bytes <= 4 || !plane_shape(k))
+  if (!pf->sched.vectorize || pf->sched.vector_bytes <= 4 || !plane_shape(k))
     return false;
   k->q1 = k->dim[3] + k->umax[1];
-  k->lanes = (E->pf->sched.vector_bytes < WIN_VECTOR_BYTES ? E->pf->sched.vector_bytes : WIN_VECTOR_BYTES) / 4;
-  if (E->pf->sched.vector_bytes >= 64 && wide_rows(k->dim[3], k->n_taps))
+  k->lanes = (pf->sched.vector_bytes < WIN_VECTOR_BYTES ? pf->sched.vector_bytes : WIN_VECTOR_BYTES) / 4;
+  if (pf->sched.vector_bytes >= 64 && wide_rows(k->dim[3], k->n_taps))
     k->lanes = 16;
   k->strip = ((WIN_STRIP_FLOATS - (k->n_phases + 1) * k->lanes) / k->q1 - k->n_phases * k->umax[0]) / (k->n_phases + 1);
   k->rows = k->strip >= WIN_PASS_ROWS ? WIN_PASS_ROWS : 1;
@@ -476,10 +443,9 @@ static int window_env(void)
   return !strcmp(env, "0") ? 0 : !strcmp(env, "1") ? 1 : !strcmp(env, "rows") ? 2 : -1;
 }
 
-static bool window_off(const emit_fn *E, const emit_kernel *ek)
+static bool window_off(bool gpu, const emit_kernel *ek)
 {
-  return window_env() == 0 || emit_target_is_gpu(E->em->tg) || ek->contraction >= 0 ||
-         ek->epilogue_of >= 0 || ek->end - ek->first < 2;
+  return window_env() == 0 || gpu || ek->contraction >= 0 || ek->epilogue_of >= 0 || ek->end - ek->first < 2;
 }
 
 /* The end of the partition's kernel that statement first opens: the plan
@@ -529,7 +495,7 @@ static int pooled_source(const win_kernel *k, const ir_stmt *s, const ir_expr *e
   if (e->kind != IR_ACCESS)
     return -1;
   if (plane_read(k, s, e, e->tensor))
-    return written_in(k, e->tensor, k->end) ? e->tensor : -1;
+    return emit_window_written(k, e->tensor, k->end) ? e->tensor : -1;
   int64_t d[3], lo, hi;
   const ir_tensor *F = k->f->tensors[e->tensor];
   if (e->padded || e->n_args != 3 || F->rank != 3 || F->type != IR_F32)
@@ -579,7 +545,7 @@ static bool pool_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
     return !e->padded;
   }
   if (e->kind == IR_ACCESS)
-    return channel_value(k, s, e) && !written_in(k, e->tensor, k->end);
+    return channel_value(k, s, e) && !emit_window_written(k, e->tensor, k->end);
   if (e->kind == IR_INDEX)
     return false;
   for (int j = 0; j < e->n_args; j++)
@@ -612,15 +578,15 @@ static void pool_plan(win_kernel *k)
   k->pool_end = end;
 }
 
-static bool recognise(const emit_fn *E, const emit_kernel *ek, win_kernel *k)
+bool emit_window_recognise(const ir_func *f, const emit_plan_fn *pf, const emit_kernel *ek, bool gpu, win_kernel *k)
 {
-  *k = (win_kernel){.f = E->f, .first = ek->first, .end = partition_end(E->f, ek->first, ek->end), .x = -1, .y = -1};
-  if (window_off(E, ek) || !first_stmt(k, E->f->stmts[ek->first]) || !more_taps(k) || !pointwise_stmts(k))
+  *k = (win_kernel){.f = f, .first = ek->first, .end = partition_end(f, ek->first, ek->end), .x = -1, .y = -1};
+  if (window_off(gpu, ek) || !first_stmt(k, f->stmts[ek->first]) || !more_taps(k) || !pointwise_stmts(k))
     return false;
   if (k->n_taps < 2 && !(k->start && k->n_taps == 1))
     return false;
   group_taps(k);
-  k->plane = window_env() != 2 && plane_plan(E, k);
+  k->plane = window_env() != 2 && plane_plan(pf, k);
   if (!(window_env() > 0 || (k->tap[k->n_taps - 1].w && (k->plane || k->dim[3] >= WIN_MIN_WIDTH))))
     return false;
   pool_plan(k);
@@ -913,7 +879,7 @@ bool emit_window_print_read(emit_fn *E, const ir_expr *e)
     fprintf(E->out, "aotc_g%d", k->cur - 1 - k->first);
     return true;
   }
-  if (!written_in(k, e->tensor, k->end))
+  if (!emit_window_written(k, e->tensor, k->end))
     return false;
   local_of(k, e->tensor, k->cur, buf, sizeof(buf));
   fputs(buf, E->out);
@@ -922,16 +888,17 @@ bool emit_window_print_read(emit_fn *E, const ir_expr *e)
 
 /* Whether tensor t, written by the kernel, is read after it (or might be:
  * arguments, views, regions). */
-static bool stored(const emit_fn *E, const win_kernel *k, int t)
+bool emit_window_stored(const win_kernel *k, int t)
 {
-  const ir_tensor *T = E->f->tensors[t];
-  if (T->role != IR_TEMP || T->view || E->f->body)
+  const ir_func *f = k->f;
+  const ir_tensor *T = f->tensors[t];
+  if (T->role != IR_TEMP || T->view || f->body)
     return true;
-  for (int u = 0; u < E->f->n_tensors; u++)
-    if (u != t && E->f->tensors[u]->view && E->f->tensors[u]->view_of == t)
+  for (int u = 0; u < f->n_tensors; u++)
+    if (u != t && f->tensors[u]->view && f->tensors[u]->view_of == t)
       return true;
-  for (int i = 0; i < E->f->n_stmts; i++)
-    if ((i < k->first || i >= k->end) && ir_stmt_reads(E->f->stmts[i], t))
+  for (int i = 0; i < f->n_stmts; i++)
+    if ((i < k->first || i >= k->end) && ir_stmt_reads(f->stmts[i], t))
       return true;
   return false;
 }
@@ -957,7 +924,7 @@ static void print_stores(emit_fn *E, const win_kernel *k, bool flat)
   char buf[32];
   for (int i = k->first; i < k->end; i++) {
     int t = E->f->stmts[i]->tensor;
-    if (written_in(k, t, i) || !stored(E, k, t))
+    if (emit_window_written(k, t, i) || !emit_window_stored(k, t))
       continue;
     local_of(k, t, k->end, buf, sizeof(buf));
     emit_line(E, "%s[aotc_wo + aotc_ww] = %s;", E->tensor_c[t], flat ? "aotc_acc[aotc_ww]" : buf);
@@ -1083,9 +1050,9 @@ static void print_plane_row(emit_fn *E, const win_kernel *k, int64_t a)
 
 /* Whether the window is a sum printed for a CPU with 64-byte vectors: its
  * AVX-512 forms (under EMIT_AVX512_GUARD) pad with zeros, as a sum does. */
-static bool avx512_sums(const emit_fn *E, const win_kernel *k)
+static bool avx512_sums(const emit_plan_fn *pf, const win_kernel *k)
 {
-  return E->pf->sched.vectorize && E->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD;
+  return pf->sched.vectorize && pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD;
 }
 
 /* Whether a row of the planes of a strided window fills from AVX-512
@@ -1098,7 +1065,7 @@ static bool avx512_sums(const emit_fn *E, const win_kernel *k)
  * 0.052-0.056 -> 0.044-0.052. */
 static bool plane_row_vec(const emit_fn *E, const win_kernel *k)
 {
-  return avx512_sums(E, k) && k->str[1] > 1 &&
+  return avx512_sums(E->pf, k) && k->str[1] > 1 &&
          ((k->in[1] <= 32 && k->q1 <= 16) || (k->str[1] == 2 && k->q1 <= WIN_ROW_VEC_COLS));
 }
 
@@ -1400,7 +1367,7 @@ static void print_plane_sums(emit_fn *E, win_kernel *k)
  * row or column index. */
 static bool flat_value(const win_kernel *k, const ir_stmt *s, const ir_expr *e)
 {
-  if (e->kind == IR_ACCESS && written_in(k, e->tensor, k->end))
+  if (e->kind == IR_ACCESS && emit_window_written(k, e->tensor, k->end))
     return true;
   if (e->kind == IR_ACCESS)
     return channel_value(k, s, e);
@@ -1427,7 +1394,7 @@ static bool flat_plan(const emit_fn *E, const win_kernel *k)
     return false;
   for (int i = k->first; i < k->end; i++) {
     int t = E->f->stmts[i]->tensor;
-    if (!written_in(k, t, i) && stored(E, k, t) && t != E->f->stmts[k->end - 1]->tensor)
+    if (!emit_window_written(k, t, i) && emit_window_stored(k, t) && t != E->f->stmts[k->end - 1]->tensor)
       return false;
   }
   for (int i = k->taps_end; i < k->end; i++)
@@ -1531,15 +1498,15 @@ static void print_strip_ends(emit_fn *E, win_kernel *k, bool flat)
  * planes of 960 channels 0.062-0.088 ms each as padded planes, 0.022-0.029
  * so; 14x14 0.044-0.085 to 0.028-0.058; 28x28 0.094-0.114 to 0.060-0.079;
  * at 56x56 (WIN_MASKED_FLOATS 4096) no gain. */
-static bool masked_plan(const emit_fn *E, const win_kernel *k)
+bool emit_window_masked(const emit_plan_fn *pf, const win_kernel *k)
 {
-  return avx512_sums(E, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] &&
+  return k->plane && avx512_sums(pf, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3] &&
          k->strip >= k->dim[2] && k->dim[3] % 16 != 0 && k->dim[2] * k->dim[3] <= WIN_MASKED_FLOATS &&
          (k->dim[2] * k->dim[3] + 15) / 16 * k->n_taps <= WIN_MASKED_LOADS;
 }
 
 /* The lanes of vector v (flat outputs 16 v ...) inside tap t's box. */
-static unsigned tap_mask(const win_kernel *k, const win_tap *t, int64_t v)
+unsigned emit_window_tap_mask(const win_kernel *k, const win_tap *t, int64_t v)
 {
   unsigned m = 0;
   for (int l = 0; l < 16; l++) {
@@ -1550,7 +1517,7 @@ static unsigned tap_mask(const win_kernel *k, const win_tap *t, int64_t v)
   return m;
 }
 
-/* Vectors [v0, nv) of the masked sums (masked_plan) into aotc_o, rows
+/* Vectors [v0, nv) of the masked sums (emit_window_masked) into aotc_o, rows
  * k->dim[3] apart: per vector an accumulator from the start or bias, per
  * tap its weight times the masked load of the input at the tap's flat
  * offset. */
@@ -1563,7 +1530,7 @@ static void print_masked_group(emit_fn *E, const win_kernel *k, int64_t v0, int6
     const win_tap *tp = &k->tap[t];
     unsigned mask[WIN_MASKED_GROUP], any = 0;
     for (int64_t v = v0; v < nv; v++)
-      any |= mask[v - v0] = tap_mask(k, tp, v);
+      any |= mask[v - v0] = emit_window_tap_mask(k, tp, v);
     if (tp->w && any)
       emit_line(E, "const __m512 aotc_w%d = _mm512_set1_ps(aotc_k%d);", t, t);
     for (int64_t v = v0; v < nv; v++) {
@@ -1638,7 +1605,7 @@ static void print_plane(emit_fn *E, win_kernel *k)
   emit_line(E, "float aotc_o[%lld] AOTC_ALIGN(64);",
             (long long)(k->strip * k->q1 + (k->lanes > WIN_FLAT_ROUND ? k->lanes : WIN_FLAT_ROUND)));
   E->em->need_align = true;
-  bool flat = flat_plan(E, k), masked = masked_plan(E, k);
+  bool flat = flat_plan(E, k), masked = emit_window_masked(E->pf, k);
   if (masked) {
     fputs(EMIT_AVX512_GUARD, E->out);
     print_masked(E, k, flat);
@@ -1696,7 +1663,7 @@ static void print_unstored(emit_fn *E, const win_kernel *k)
 {
   for (int i = k->first; i < k->end; i++) {
     int t = E->f->stmts[i]->tensor;
-    if (!written_in(k, t, i) && !stored(E, k, t))
+    if (!emit_window_written(k, t, i) && !emit_window_stored(k, t))
       emit_line(E, "(void)%s;", E->tensor_c[t]);
   }
 }
@@ -1731,7 +1698,7 @@ bool emit_window_print_kernel(emit_fn *E, const emit_kernel *ek)
     emit_line(E, "/* statements %d..%d: in the window row kernel above */", ek->first, ek->end - 1);
     return true;
   }
-  if (!recognise(E, ek, &k))
+  if (!emit_window_recognise(E->f, E->pf, ek, emit_target_is_gpu(E->em->tg), &k))
     return false;
   E->win = &k;
   print_window(E, &k);
