@@ -329,6 +329,8 @@ void lw_kernel(lw_fn *F, int i)
     lw_contraction(F, k->contraction);
     return;
   }
+  if (lw_window(F, i))
+    return;
   F->k = k->poly;
   lw_ast(F, k->ast);
 }

@@ -11,6 +11,8 @@
  *   llvm_contr.c   contractions: the packed loops around the micro-kernels
  *   llvm_prepack.c constant operands of contractions packed when built
  *   llvm_region.c  regions: branches and loops around kernels
+ *   llvm_window.c  small stride-1 windows as masked 16-lane sums
+ *   llvm_parallel.c loops on OpenMP's team
  *   llvm_iotable.c a model's io tables
  *   llvm_jit.c     the tuner's candidates: objects in memory, one LLJIT
  *   llvm_split.c   micro-kernels optimised apart (shared by the tuner's
@@ -101,6 +103,10 @@ typedef struct lw_fn {
   int *prepack_same;     /* the same: an earlier operand packed into the same floats
                           * (emit_pack_same), whose global it reads; -1: none */
   LLVMBasicBlockRef fail_index; /* returns AOTC_RC_INDEX; NULL until needed */
+  /* A read of a tensor: read_hook's value when it gives one (NULL: the
+   * ordinary read); llvm_window.c's elements read the kernel's values so. */
+  LLVMValueRef (*read_hook)(struct lw_fn *F, const ir_expr *e, void *data);
+  void *read_data;
   bool epi_on;           /* building a fused epilogue (llvm_epilogue.c): reads of */
   int epi_tensor;        /* epi_tensor at the point are epi_v, of tensors of its */
   LLVMValueRef epi_v;    /* shape loads at offset epi_eo */
@@ -245,6 +251,12 @@ void lw_kernel(lw_fn *F, int i);
  * of its own); serial where threads < 2 or the body cannot stand alone. */
 void lw_parallel_loop(lw_fn *F, int threads, LLVMValueRef lo, LLVMValueRef n, int64_t step, lw_body_fn body,
                       void *data);
+
+/* ---- llvm_window.c */
+
+/* Kernel i of the function as a window's masked sums (emit_window_masked)
+ * when it is one; false: build it otherwise. */
+bool lw_window(lw_fn *F, int kernel);
 
 /* ---- llvm_ast.c */
 

@@ -200,7 +200,9 @@ static bool all_in_bounds(lw_fn *F, const ir_expr *e)
 static LLVMValueRef read(lw_fn *F, const ir_expr *e)
 {
   const ir_tensor *T = F->f->tensors[e->tensor];
-  LLVMValueRef fused = F->epi_on ? lw_epilogue_read(F, e) : NULL;
+  LLVMValueRef fused = F->read_hook ? F->read_hook(F, e, F->read_data) : NULL;
+  if (!fused && F->epi_on)
+    fused = lw_epilogue_read(F, e);
   if (fused)
     return fused;
   if (T->rank == 0 && T->role == IR_INPUT)

@@ -62,7 +62,8 @@
 # element in a local (`aotc_chain`). Every case
 # again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
-# through `--backend llvm` (skipped when aotc was built without LLVM) and
+# through `--backend llvm` (skipped when aotc was built without LLVM; the
+# masked cases there on 1 and 2 threads as masked 16-lane sums) and
 # `--target cuda-sim` (the emitted CUDA on the CPU simulator), which keep
 # the per-tap statements.
 #
@@ -236,6 +237,26 @@ while read -r name kind; do
   fi
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
+done <"$here/cases.txt"
+# The LLVM backend's masked sums (llvm_window.c): the masked cases through
+# `--backend llvm` on 1 and 2 threads against PyTorch, the window built as
+# 16-lane masked loads into a local plane of sums (`window_sums`,
+# `llvm.masked.load.v16f32` in the IR before the pipeline).
+llvm_masked() {
+  local name=$1 threads=$2 ir=$work/llvm-masked/$1.t$2.ll
+  mkdir -p "$work/llvm-masked"
+  AOTC_LLVM_IR_RAW=$ir run "$name" "llvm-masked-t$threads" "$threads" --backend llvm || return $?
+  grep -q "%window_sums = alloca" "$ir" || { echo "no masked window sums in the IR"; return 1; }
+  grep -q "call <16 x float> @llvm.masked.load.v16f32" "$ir" || { echo "no masked 16-lane load in the IR"; return 1; }
+}
+while read -r name kind; do
+  [ "$kind" = masked ] && suite_selected "$name" "$@" || continue
+  for th in 1 2; do
+    why=$(llvm_masked "$name" "$th")
+    st=$?
+    grep -q "without LLVM" "$work/llvm-masked-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
+    suite_result "$name (--backend llvm --threads $th: masked 16-lane sums)" $st "$why"
+  done
 done <"$here/cases.txt"
 # Compiled only (make_text_cases.py): the plane kernel over an input past a
 # last-level cache (38.5 MB) prefetches the next plane's rows as it copies

@@ -1,0 +1,304 @@
+/* llvm_window.c: small stride-1 windows (depthwise convolutions) on the
+ * LLVM backend as the C path's masked plane kernel (emit_window.c,
+ * emit_window_masked): where the plan has 64-byte vectors and a plane of at
+ * most WIN_MASKED_FLOATS outputs whose rows are no whole number of vectors
+ * (7x7, 14x14, 28x28), each (batch, channel), spread over the threads,
+ * sums its taps over the flattened output plane in 16-lane vectors, each
+ * tap a masked load of the input plane at the tap's flat offset (the lanes
+ * whose read lies outside the input masked off, known when the code is
+ * built), into a local plane of sums; then one pass over the plane applies
+ * the pointwise statements after the taps (bias, batch normalisation,
+ * activation: reads of the kernel's own tensors are the element's values)
+ * and stores the tensors read after the kernel. Isl's loops, which the
+ * kernel otherwise runs as, read each row's few columns with scalar
+ * remainders and border cases.
+ *
+ * Float windows only; a window the plan split in several kernels for isl
+ * (a 7x7 window's 49 taps) is built by its first, the others build
+ * nothing; a global pool after the window stays a kernel of its own (the C
+ * path takes it into the window). */
+#include "llvm_priv.h"
+
+#include "emit_window.h"
+
+typedef struct lwin {
+  win_kernel k;
+  LLVMValueRef n, c, base; /* the (batch, channel) and its plane's first element */
+  LLVMValueRef xp, sums;   /* the input plane, the local sums (of the plane or a chunk) */
+  LLVMValueRef e0, v0;     /* the chunk's first element and vector (run-time masks) */
+  LLVMValueRef w[WIN_MAX_TAPS], kb;
+  LLVMValueRef *val; /* per statement taps_end..end-1: its value at the element */
+  LLVMValueRef sum;  /* the taps' sum at the element */
+  int cur;           /* the pointwise statement being built */
+  bool masked;       /* masks known when built (emit_window_masked), else run-time masks */
+} lwin;
+
+static LLVMValueRef idx(lw_fn *F, int64_t v)
+{
+  return lw_idx(F->L, v);
+}
+
+static bool all_float(const lw_fn *F, const win_kernel *k)
+{
+  if (F->f->tensors[k->x]->type != IR_F32)
+    return false;
+  for (int i = k->first; i < k->end; i++)
+    if (F->f->tensors[F->f->stmts[i]->tensor]->type != IR_F32)
+      return false;
+  return true;
+}
+
+/* e of statement s at the (batch, channel), as a float. */
+static LLVMValueRef channel_value(lw_fn *F, lwin *w, const ir_stmt *s, const ir_expr *e)
+{
+  F->iter[s->lhs[0]] = w->n;
+  F->iter[s->lhs[1]] = w->c;
+  F->stmt = s;
+  LLVMValueRef v = lw_expr_as(F, e, IR_F32);
+  lw_unbind(F, s);
+  return v;
+}
+
+static LLVMValueRef splat(lw_fn *F, LLVMValueRef v)
+{
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
+  LLVMValueRef zeros[16];
+  for (int l = 0; l < 16; l++)
+    zeros[l] = LLVMConstInt(F->L->i32, 0, 0);
+  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstVector(zeros, 16), "");
+}
+
+static LLVMValueRef f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
+{
+  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
+}
+
+/* Vector v of the sums: the start (or bias), then each tap's weight times
+ * its masked load (emit_window.c's print_masked_group). */
+static void sum_vector(lw_fn *F, lwin *w, int64_t v)
+{
+  const win_kernel *k = &w->k;
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMValueRef acc = w->kb ? splat(F, w->kb) : LLVMConstNull(vt);
+  for (int t = 0; t < k->n_taps; t++) {
+    const win_tap *tp = &k->tap[t];
+    unsigned m = emit_window_tap_mask(k, tp, v);
+    if (!m)
+      continue;
+    LLVMValueRef at = f32_at(F, w->xp, idx(F, 16 * v + tp->off[0] * k->in[1] + tp->off[1]));
+    LLVMValueRef x;
+    if (m == 0xffffu) {
+      x = LLVMBuildLoad2(F->b, vt, at, "");
+      LLVMSetAlignment(x, 4);
+    } else {
+      LLVMValueRef bits[16];
+      for (int l = 0; l < 16; l++)
+        bits[l] = LLVMConstInt(F->L->i1, (m >> l) & 1u, 0);
+      x = lw_masked_load(F, vt, at, LLVMConstVector(bits, 16), LLVMConstNull(vt));
+    }
+    acc = tp->w ? lw_fmuladd(F, x, splat(F, w->w[t]), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+  }
+  LLVMValueRef st = LLVMBuildStore(F->b, acc, f32_at(F, w->sums, idx(F, 16 * v)));
+  LLVMSetAlignment(st, 4);
+}
+
+/* The value of tensor t at the element before statement `before`: the last
+ * pointwise statement writing it, else (the taps' tensor) the sum. */
+static LLVMValueRef latest(const lwin *w, int t, int before)
+{
+  const win_kernel *k = &w->k;
+  for (int i = before - 1; i >= k->taps_end; i--)
+    if (k->f->stmts[i]->tensor == t)
+      return w->val[i - k->taps_end];
+  return t == k->y ? w->sum : NULL;
+}
+
+static LLVMValueRef own_read(lw_fn *F, const ir_expr *e, void *data)
+{
+  const lwin *w = data;
+  (void)F;
+  return emit_window_written(&w->k, e->tensor, w->k.end) ? latest(w, e->tensor, w->cur) : NULL;
+}
+
+/* Element e of the plane: the pointwise statements, then the stores. */
+static void element(lw_fn *F, LLVMValueRef e, void *data)
+{
+  lwin *w = data;
+  const win_kernel *k = &w->k;
+  LLVMValueRef s = LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, w->sums, LLVMBuildSub(F->b, e, w->e0, "")), "");
+  lw_parallel_access(F, s);
+  w->sum = s;
+  LLVMValueRef h = LLVMBuildUDiv(F->b, e, idx(F, k->dim[3]), ""), col = LLVMBuildURem(F->b, e, idx(F, k->dim[3]), "");
+  for (w->cur = k->taps_end; w->cur < k->end; w->cur++) {
+    const ir_stmt *st = F->f->stmts[w->cur];
+    LLVMValueRef at[4] = {w->n, w->c, h, col};
+    for (int d = 0; d < 4; d++)
+      F->iter[st->lhs[d]] = at[d];
+    F->stmt = st;
+    F->read_hook = own_read;
+    F->read_data = w;
+    w->val[w->cur - k->taps_end] = lw_expr_as(F, st->rhs, IR_F32);
+    F->read_hook = NULL;
+    lw_unbind(F, st);
+  }
+  LLVMValueRef off = LLVMBuildAdd(F->b, w->base, e, "");
+  for (int i = k->first; i < k->end; i++) {
+    int t = F->f->stmts[i]->tensor;
+    if (emit_window_written(k, t, i) || !emit_window_stored(k, t))
+      continue;
+    lw_store(F, t, f32_at(F, F->tensor[t], off), latest(w, t, k->end));
+  }
+}
+
+/* Windows past the masked plan's planes (more than WIN_MASKED_FLOATS
+ * outputs, or rows of whole vectors: MobileNetV2's 112x112 and 56x56) at
+ * stride 1 over an input plane of the output's size: the same sums, their
+ * masks computed when run from each lane's row and column, a chunk of
+ * LW_WIN_CHUNK vectors at a time (the sums of a chunk in a local of 4 KiB,
+ * then the chunk's elements). */
+#define LW_WIN_CHUNK 64
+
+static bool runtime_masks(const lw_fn *F, const win_kernel *k)
+{
+  return k->plane && F->pf->sched.vectorize && F->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD &&
+         k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3];
+}
+
+static LLVMValueRef splat_i32(lw_fn *F, LLVMValueRef v)
+{
+  LLVMTypeRef vt = LLVMVectorType(F->L->i32, 16);
+  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
+  LLVMValueRef zeros[16];
+  for (int l = 0; l < 16; l++)
+    zeros[l] = LLVMConstInt(F->L->i32, 0, 0);
+  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstVector(zeros, 16), "");
+}
+
+static LLVMValueRef const_i32(lw_fn *F, int64_t v)
+{
+  LLVMValueRef c[16];
+  for (int l = 0; l < 16; l++)
+    c[l] = LLVMConstInt(F->L->i32, (unsigned long long)v, 1);
+  return LLVMConstVector(c, 16);
+}
+
+/* lanes of (rows or columns) at or past lo and before hi; trivially true
+ * bounds left out. */
+static LLVMValueRef inside(lw_fn *F, LLVMValueRef m, LLVMValueRef at, int64_t lo, int64_t hi, int64_t n)
+{
+  if (lo > 0)
+    m = LLVMBuildAnd(F->b, m, LLVMBuildICmp(F->b, LLVMIntSGE, at, const_i32(F, lo), ""), "");
+  if (hi < n)
+    m = LLVMBuildAnd(F->b, m, LLVMBuildICmp(F->b, LLVMIntSLT, at, const_i32(F, hi), ""), "");
+  return m;
+}
+
+static void runtime_vector(lw_fn *F, LLVMValueRef v, void *data)
+{
+  lwin *w = data;
+  const win_kernel *k = &w->k;
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMValueRef iota[16];
+  for (int l = 0; l < 16; l++)
+    iota[l] = LLVMConstInt(F->L->i32, (unsigned)l, 0);
+  LLVMValueRef first = LLVMBuildMul(F->b, v, idx(F, 16), "");
+  LLVMValueRef q = LLVMBuildAdd(F->b, splat_i32(F, LLVMBuildTrunc(F->b, first, F->L->i32, "")), LLVMConstVector(iota, 16), "");
+  LLVMValueRef y = LLVMBuildUDiv(F->b, q, const_i32(F, k->dim[3]), ""), x = LLVMBuildURem(F->b, q, const_i32(F, k->dim[3]), "");
+  LLVMValueRef in_plane = LLVMBuildICmp(F->b, LLVMIntSLT, q, const_i32(F, k->dim[2] * k->dim[3]), "");
+  LLVMValueRef acc = w->kb ? splat(F, w->kb) : LLVMConstNull(vt);
+  for (int t = 0; t < k->n_taps; t++) {
+    const win_tap *tp = &k->tap[t];
+    LLVMValueRef m = inside(F, inside(F, in_plane, y, tp->lo[0], tp->hi[0], k->dim[2]), x, tp->lo[1], tp->hi[1], k->dim[3]);
+    LLVMValueRef at = f32_at(F, w->xp, LLVMBuildAdd(F->b, first, idx(F, tp->off[0] * k->in[1] + tp->off[1]), ""));
+    LLVMValueRef ld = lw_masked_load(F, vt, at, m, LLVMConstNull(vt));
+    acc = tp->w ? lw_fmuladd(F, ld, splat(F, w->w[t]), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, ld, "");
+  }
+  LLVMValueRef st = LLVMBuildStore(F->b, acc, f32_at(F, w->sums, LLVMBuildMul(F->b, LLVMBuildSub(F->b, v, w->v0, ""), idx(F, 16), "")));
+  LLVMSetAlignment(st, 4);
+}
+
+static void runtime_chunk(lw_fn *F, LLVMValueRef v0, void *data)
+{
+  lwin *w = data;
+  int64_t plane = w->k.dim[2] * w->k.dim[3], nv = (plane + 15) / 16;
+  w->v0 = v0;
+  w->e0 = LLVMBuildMul(F->b, v0, idx(F, 16), "");
+  LLVMValueRef v1 = lw_min(F, LLVMBuildAdd(F->b, v0, idx(F, LW_WIN_CHUNK), ""), idx(F, nv));
+  lw_counted_loop(F, v0, v1, runtime_vector, w);
+  F->simd_next = true;
+  lw_counted_loop(F, w->e0, lw_min(F, LLVMBuildMul(F->b, v1, idx(F, 16), ""), idx(F, plane)), element, w);
+}
+
+static void channel(lw_fn *F, LLVMValueRef q, void *data)
+{
+  lwin *w = data;
+  const win_kernel *k = &w->k;
+  const ir_tensor *X = F->f->tensors[k->x];
+  int64_t plane = k->dim[2] * k->dim[3], nv = (plane + 15) / 16;
+  w->n = LLVMBuildUDiv(F->b, q, idx(F, k->dim[1]), "");
+  w->c = LLVMBuildURem(F->b, q, idx(F, k->dim[1]), "");
+  w->base = LLVMBuildMul(F->b, q, idx(F, plane), "");
+  int64_t xc, xh, xw;
+  if (X->rank != 4 || !ir_size_is_const(X->shape[1], &xc) || !ir_size_is_const(X->shape[2], &xh) ||
+      !ir_size_is_const(X->shape[3], &xw)) {
+    lw_fail(F, "a window's input of unknown size");
+    return;
+  }
+  LLVMValueRef xq = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, w->n, idx(F, xc), ""), w->c, "");
+  w->xp = f32_at(F, F->tensor[k->x], LLVMBuildMul(F->b, xq, idx(F, xh * xw), ""));
+  for (int t = 0; t < k->n_taps; t++)
+    w->w[t] = k->tap[t].w ? channel_value(F, w, k->tap[t].s, k->tap[t].w) : NULL;
+  const ir_stmt *s0 = F->f->stmts[k->first];
+  w->kb = k->start || k->add ? channel_value(F, w, s0, k->start ? k->start : k->add) : NULL;
+  if (!w->masked) {
+    w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, LW_WIN_CHUNK * 16), "window_sums");
+    LLVMSetAlignment(w->sums, 64);
+    lw_stepped_loop(F, idx(F, 0), idx(F, nv), LW_WIN_CHUNK, runtime_chunk, w);
+    return;
+  }
+  w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(nv * 16)), "window_sums");
+  LLVMSetAlignment(w->sums, 64);
+  w->e0 = idx(F, 0);
+  for (int64_t v = 0; v < nv; v++)
+    sum_vector(F, w, v);
+  F->simd_next = true;
+  lw_counted_loop(F, idx(F, 0), idx(F, plane), element, w);
+}
+
+static bool masked_window(lw_fn *F, int kernel, win_kernel *k)
+{
+  return emit_window_recognise(F->f, F->pf, &F->pf->kernels[kernel], false, k) &&
+         (emit_window_masked(F->pf, k) || runtime_masks(F, k)) && all_float(F, k);
+}
+
+/* The first kernel of kernel i's partition (the plan splits a window of
+ * many taps in several kernels for isl; the window takes them all). */
+static int partition_start(const lw_fn *F, int i)
+{
+  const int *part = F->f->stmt_kernel;
+  while (part && i > 0 && part[F->pf->kernels[i - 1].first] == part[F->pf->kernels[i].first])
+    i--;
+  return i;
+}
+
+bool lw_window(lw_fn *F, int kernel)
+{
+  const emit_kernel *ek = &F->pf->kernels[kernel];
+  lwin w = {0};
+  int start = partition_start(F, kernel);
+  if (start < kernel) /* built with the window an earlier kernel opens */
+    return masked_window(F, start, &w.k) && w.k.end >= ek->end;
+  if (!masked_window(F, kernel, &w.k))
+    return false;
+  w.masked = emit_window_masked(F->pf, &w.k);
+  w.k.pool_end = w.k.end;
+  w.val = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, w.k.end - w.k.taps_end + 1);
+  if (!w.val)
+    return false;
+  int th = F->pf->sched.threads;
+  if (F->pf->heuristic)
+    th = sched_kernel_threads(F->f, w.k.first, w.k.end, th);
+  lw_parallel_loop(F, th, idx(F, 0), idx(F, w.k.dim[0] * w.k.dim[1]), 1, channel, &w);
+  return true;
+}
