@@ -59,9 +59,10 @@ static LLVMValueRef channel_value(lw_fn *F, lwin *w, const ir_stmt *s, const ir_
   return v;
 }
 
+/* v in 16 lanes (a float or an i32). */
 static LLVMValueRef splat(lw_fn *F, LLVMValueRef v)
 {
-  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), 16);
   LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
   LLVMValueRef zeros[16];
   for (int l = 0; l < 16; l++)
@@ -165,16 +166,6 @@ static bool runtime_masks(const lw_fn *F, const win_kernel *k)
          k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3];
 }
 
-static LLVMValueRef splat_i32(lw_fn *F, LLVMValueRef v)
-{
-  LLVMTypeRef vt = LLVMVectorType(F->L->i32, 16);
-  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef zeros[16];
-  for (int l = 0; l < 16; l++)
-    zeros[l] = LLVMConstInt(F->L->i32, 0, 0);
-  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstVector(zeros, 16), "");
-}
-
 static LLVMValueRef const_i32(lw_fn *F, int64_t v)
 {
   LLVMValueRef c[16];
@@ -203,7 +194,7 @@ static void runtime_vector(lw_fn *F, LLVMValueRef v, void *data)
   for (int l = 0; l < 16; l++)
     iota[l] = LLVMConstInt(F->L->i32, (unsigned)l, 0);
   LLVMValueRef first = LLVMBuildMul(F->b, v, idx(F, 16), "");
-  LLVMValueRef q = LLVMBuildAdd(F->b, splat_i32(F, LLVMBuildTrunc(F->b, first, F->L->i32, "")), LLVMConstVector(iota, 16), "");
+  LLVMValueRef q = LLVMBuildAdd(F->b, splat(F, LLVMBuildTrunc(F->b, first, F->L->i32, "")), LLVMConstVector(iota, 16), "");
   LLVMValueRef y = LLVMBuildUDiv(F->b, q, const_i32(F, k->dim[3]), ""), x = LLVMBuildURem(F->b, q, const_i32(F, k->dim[3]), "");
   LLVMValueRef in_plane = LLVMBuildICmp(F->b, LLVMIntSLT, q, const_i32(F, k->dim[2] * k->dim[3]), "");
   LLVMValueRef acc = w->kb ? splat(F, w->kb) : LLVMConstNull(vt);

@@ -59,28 +59,24 @@ else
   e2e_cases=()
   e2e_env=(RAND=${RAND:-1})
 fi
-env "${e2e_env[@]}" AOTC="$AOTC" AOTC_RUN_FLAGS="--backend llvm" JOBS=${JOBS:-2} \
-  "$root/tests/e2e/run.sh" "${e2e_cases[@]}" >"$work/e2e.log" 2>&1
-summary=$(tail -1 "$work/e2e.log")
-if grep -q "^FAIL" "$work/e2e.log" || ! grep -q " passed, 0 failed" <<<"$summary"; then
-  grep -A4 "^FAIL" "$work/e2e.log" | head -40 >"$work/e2e.fail"
-  bad "e2e --backend llvm: $summary" "$work/e2e.fail"
-else
-  ok "e2e --backend llvm: $summary"
-fi
-
+# e2e_llvm LABEL LOG ENV...: tests/e2e/run.sh on the corpus with ENV, one result.
+e2e_llvm() {
+  local label=$1 log=$work/$2
+  shift 2
+  env "$@" AOTC="$AOTC" JOBS=${JOBS:-2} "$root/tests/e2e/run.sh" "${e2e_cases[@]}" >"$log" 2>&1
+  summary=$(tail -1 "$log")
+  if grep -q "^FAIL" "$log" || ! grep -q " passed, 0 failed" <<<"$summary"; then
+    grep -A4 "^FAIL" "$log" | head -40 >"$log.fail"
+    bad "$label: $summary" "$log.fail"
+  else
+    ok "$label: $summary"
+  fi
+}
+e2e_llvm "e2e --backend llvm" e2e.log "${e2e_env[@]}" AOTC_RUN_FLAGS="--backend llvm"
 # The same corpus at --threads 2 (fixed sizes): the kernels large enough for
 # threads run their parallel loops on OpenMP's team (llvm_parallel.c; 97 of
 # the 135 at this stop).
-env RAND=0 AOTC="$AOTC" AOTC_RUN_FLAGS="--backend llvm --threads 2" JOBS=${JOBS:-2} \
-  "$root/tests/e2e/run.sh" "${e2e_cases[@]}" >"$work/e2e2.log" 2>&1
-summary=$(tail -1 "$work/e2e2.log")
-if grep -q "^FAIL" "$work/e2e2.log" || ! grep -q " passed, 0 failed" <<<"$summary"; then
-  grep -A4 "^FAIL" "$work/e2e2.log" | head -40 >"$work/e2e2.fail"
-  bad "e2e --backend llvm --threads 2: $summary" "$work/e2e2.fail"
-else
-  ok "e2e --backend llvm --threads 2: $summary"
-fi
+e2e_llvm "e2e --backend llvm --threads 2" e2e2.log RAND=0 AOTC_RUN_FLAGS="--backend llvm --threads 2"
 
 # ---- 2. schedules and CPUs
 schedules=("none" "tile=8,16,4 reg=2,4 vec=1 sr=1 mk=0" "tile=5,24,7 reg=3,8 vec=1 pack=1 sr=1 mk=1"
