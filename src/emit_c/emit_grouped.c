@@ -21,22 +21,10 @@
  * read passes the plane. C backend on CPUs with vectors only; otherwise,
  * at other strides, and where a channel count is no multiple of GRP_M,
  * the packed path stays. */
-#include "emit_print.h"
+#include "emit_grouped.h"
 
 #include <string.h>
 
-#define GRP_M 4          /* output channels of a pass */
-#define GRP_Q 2          /* vectors of outputs of a pass */
-#define GRP_MAX_INDEX 16  /* index variables of the statement (8 for a 2-D convolution) */
-#define GRP_MAX_PLANE 2048 /* floats of an output channel's local plane (GRP_M of them: 32 KiB of stack) */
-
-typedef struct grp_conv {
-  int y, w, x;                  /* the tensors: output (5-D), weights, padded input */
-  int64_t n, g, mg, oh, ow;     /* the output's dimensions */
-  int64_t cg, kh, kw, d;        /* the channels of a group and the taps, the dilation */
-  int64_t c, hp, wp;            /* the padded input's channels, rows and columns */
-  int64_t lanes, len;           /* vector lanes, the sums of a plane: (OH - 1) * Wp + OW */
-} grp_conv;
 
 /* e's coefficients over the statement's n indices and its constant;
  * false when it is not affine (index arithmetic of +, - and * by a
@@ -137,25 +125,24 @@ static bool match_input(const ir_func *f, const ir_stmt *s, const ir_expr *e, gr
 }
 
 /* Whether no other kernel is applied in the contraction's store. */
-static bool no_epilogue(const emit_fn *E, const emit_kernel *ek)
+static bool no_epilogue(const emit_plan_fn *pf, const emit_kernel *ek)
 {
-  for (int i = 0; i < E->pf->n_kernels; i++)
-    if (E->pf->kernels[i].epilogue_of == ek->contraction)
+  for (int i = 0; i < pf->n_kernels; i++)
+    if (pf->kernels[i].epilogue_of == ek->contraction)
       return false;
   return true;
 }
 
-static bool recognise(const emit_fn *E, const emit_kernel *ek, grp_conv *k)
+bool emit_grouped_recognise(const ir_func *f, const emit_plan_fn *pf, const emit_kernel *ek, bool gpu, grp_conv *k)
 {
-  const ir_func *f = E->f;
   const ir_stmt *s = f->stmts[ek->first];
   int64_t yd[5];
   int r[3];
   *k = (grp_conv){.y = s->tensor};
-  if (emit_target_is_gpu(E->em->tg) || !E->pf->sched.vectorize || E->pf->sched.vector_bytes < 16 ||
-      ek->end != ek->first + 1 || !ir_stmt_is_plain(s) || s->n_lhs != 5 || s->n_index != 8 || s->red != IR_RED_ADD ||
-      !s->init || s->rhs->kind != IR_BINARY || s->rhs->op != IR_MUL || !dims_of(f->tensors[s->tensor], 5, yd) ||
-      !no_epilogue(E, ek))
+  if (gpu || ek->contraction < 0 || !pf->sched.vectorize || pf->sched.vector_bytes < 16 || ek->end != ek->first + 1 ||
+      !ir_stmt_is_plain(s) || s->n_lhs != 5 || s->n_index != 8 || s->red != IR_RED_ADD || !s->init ||
+      s->rhs->kind != IR_BINARY || s->rhs->op != IR_MUL || !dims_of(f->tensors[s->tensor], 5, yd) ||
+      !no_epilogue(pf, ek))
     return false;
   k->n = yd[0], k->g = yd[1], k->mg = yd[2], k->oh = yd[3], k->ow = yd[4];
   for (int i = 0; i < 5; i++)
@@ -163,7 +150,7 @@ static bool recognise(const emit_fn *E, const emit_kernel *ek, grp_conv *k)
       return false;
   if (!match_weights(f, s, s->rhs->args[0], k, r) || !match_input(f, s, s->rhs->args[1], k, r))
     return false;
-  k->lanes = (E->pf->sched.vector_bytes > 64 ? 64 : E->pf->sched.vector_bytes) / 4;
+  k->lanes = (pf->sched.vector_bytes > 64 ? 64 : pf->sched.vector_bytes) / 4;
   k->len = (k->oh - 1) * k->wp + k->ow;
   return k->mg % GRP_M == 0 && k->len >= GRP_Q * k->lanes && k->len <= GRP_MAX_PLANE && (k->oh - 1) + (k->kh - 1) * k->d < k->hp && (k->ow - 1) + (k->kw - 1) * k->d < k->wp;
 }
@@ -268,7 +255,7 @@ static void print_item(emit_fn *E, const grp_conv *k)
 bool emit_grouped_print_kernel(emit_fn *E, const emit_kernel *ek)
 {
   grp_conv k;
-  if (ek->contraction < 0 || !recognise(E, ek, &k))
+  if (!emit_grouped_recognise(E->f, E->pf, ek, emit_target_is_gpu(E->em->tg), &k))
     return false;
   int th = E->pf->blocks[ek->contraction].threads;
   emit_line(E, "/* statement %d: a stride-1 grouped convolution, %lld groups of %lld x %lld channels, %lldx%lld taps, "

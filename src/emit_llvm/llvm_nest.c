@@ -326,7 +326,8 @@ void lw_kernel(lw_fn *F, int i)
   for (int s = k->first; !F->p->opt->unchecked_indices && s < k->end; s++)
     emit_checks_visit_stmt(F->f->stmts[s], check_access, F);
   if (k->contraction >= 0) {
-    lw_contraction(F, k->contraction);
+    if (!lw_grouped(F, i))
+      lw_contraction(F, k->contraction);
     return;
   }
   if (lw_window(F, i))

@@ -12,6 +12,7 @@
  *   llvm_prepack.c constant operands of contractions packed when built
  *   llvm_region.c  regions: branches and loops around kernels
  *   llvm_window.c  small stride-1 windows as masked 16-lane sums
+ *   llvm_grouped.c stride-1 grouped convolutions as a direct kernel
  *   llvm_parallel.c loops on OpenMP's team
  *   llvm_iotable.c a model's io tables
  *   llvm_jit.c     the tuner's candidates: objects in memory, one LLJIT
@@ -251,6 +252,12 @@ void lw_kernel(lw_fn *F, int i);
  * of its own); serial where threads < 2 or the body cannot stand alone. */
 void lw_parallel_loop(lw_fn *F, int threads, LLVMValueRef lo, LLVMValueRef n, int64_t step, lw_body_fn body,
                       void *data);
+
+/* ---- llvm_grouped.c */
+
+/* Contraction kernel i as emit_grouped.c's direct kernel when it is a
+ * stride-1 grouped convolution that kernel takes; false: the packed path. */
+bool lw_grouped(lw_fn *F, int kernel);
 
 /* ---- llvm_window.c */
 

@@ -1,17 +1,19 @@
-/* llvm_window.c: small stride-1 windows (depthwise convolutions) on the
- * LLVM backend as the C path's masked plane kernel (emit_window.c,
- * emit_window_masked): where the plan has 64-byte vectors and a plane of at
- * most WIN_MASKED_FLOATS outputs whose rows are no whole number of vectors
- * (7x7, 14x14, 28x28), each (batch, channel), spread over the threads,
- * sums its taps over the flattened output plane in 16-lane vectors, each
- * tap a masked load of the input plane at the tap's flat offset (the lanes
- * whose read lies outside the input masked off, known when the code is
- * built), into a local plane of sums; then one pass over the plane applies
- * the pointwise statements after the taps (bias, batch normalisation,
- * activation: reads of the kernel's own tensors are the element's values)
- * and stores the tensors read after the kernel. Isl's loops, which the
- * kernel otherwise runs as, read each row's few columns with scalar
- * remainders and border cases.
+/* llvm_window.c: stride-1 depthwise windows on the LLVM backend as the C
+ * path's masked plane kernel (emit_window.c, emit_window_masked): where the
+ * plan has 64-byte vectors and the input plane is the output's size, each
+ * (batch, channel), spread over the threads, sums its taps over the
+ * flattened output plane in 16-lane vectors, each tap a masked load of the
+ * input plane at the tap's flat offset (the lanes whose read lies outside
+ * the input masked off), into local sums; then one pass over the plane
+ * applies the pointwise statements after the taps (bias, batch
+ * normalisation, activation: reads of the kernel's own tensors are the
+ * element's values) and stores the tensors read after the kernel. On planes
+ * of at most WIN_MASKED_FLOATS outputs whose rows are no whole number of
+ * vectors (7x7, 14x14, 28x28) the masks are known when the code is built
+ * and the vectors unrolled; on others (112x112, 56x56) each vector's masks
+ * come from its lanes' rows and columns when run, LW_WIN_CHUNK vectors at a
+ * time. Isl's loops, which such kernels otherwise run as, read each row's
+ * few columns with scalar remainders and border cases.
  *
  * Float windows only; a window the plan split in several kernels for isl
  * (a 7x7 window's 49 taps) is built by its first, the others build

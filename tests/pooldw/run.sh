@@ -63,7 +63,8 @@
 # again on two threads, and the pooling and depthwise cases
 # with AOTC_WINDOW=0 (the per-tap statements, whose path is checked too),
 # through `--backend llvm` (skipped when aotc was built without LLVM; the
-# masked cases there on 1 and 2 threads as masked 16-lane sums) and
+# masked cases there on 1 and 2 threads as masked 16-lane sums, the grouped
+# ones as the direct kernel) and
 # `--target cuda-sim` (the emitted CUDA on the CPU simulator), which keep
 # the per-tap statements.
 #
@@ -259,6 +260,30 @@ for name in $(awk '$2 == "masked" { print $1 }' "$here/cases.txt") dw3_s1_w64 dw
     suite_result "$name (--backend llvm --threads $th: masked 16-lane sums)" $st "$why"
   done
 done
+# The LLVM backend's grouped convolutions (llvm_grouped.c): the grouped
+# cases as the direct kernel (its local planes, `grouped_planes`, in the
+# IR), the grouped-packed ones on the packed path (none), on 1 and 2
+# threads against PyTorch.
+llvm_grouped() {
+  local name=$1 threads=$2 want=$3 ir=$work/llvm-grouped/$1.t$2.ll
+  mkdir -p "$work/llvm-grouped"
+  AOTC_LLVM_IR_RAW=$ir run "$name" "llvm-grouped-t$threads" "$threads" --backend llvm || return $?
+  if grep -q "%grouped_planes = alloca" "$ir"; then
+    [ "$want" = grouped ] || { echo "the direct kernel where the packed path belongs"; return 1; }
+  else
+    [ "$want" != grouped ] || { echo "no direct kernel in the IR"; return 1; }
+  fi
+}
+while read -r name kind; do
+  case $kind in grouped | grouped-packed) ;; *) continue ;; esac
+  suite_selected "$name" "$@" || continue
+  for th in 1 2; do
+    why=$(llvm_grouped "$name" "$th" "$kind")
+    st=$?
+    grep -q "without LLVM" "$work/llvm-grouped-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
+    suite_result "$name (--backend llvm --threads $th: $kind)" $st "$why"
+  done
+done <"$here/cases.txt"
 # Compiled only (make_text_cases.py): the plane kernel over an input past a
 # last-level cache (38.5 MB) prefetches the next plane's rows as it copies
 # a plane's, and builds warning-free; a small one (dw3_s2_relu6_w32) does not.
