@@ -251,20 +251,23 @@ bool emit_outline_plan(const emit_plan *p, const emit_plan_fn *pf, emit_outline_
          emit_outline_kernels(&E, g);
 }
 
-/* The definitions of a function into out and its prototypes into h. */
-static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE *h)
+/* The definitions of a function into out and its prototypes into h;
+ * header_only (the LLVM backend's header): no constants, no code. */
+static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE *h, bool header_only)
 {
   emit_fn E;
-  if (!open_func(&E, em, pf, out) || !print_constants(&E))
+  if (!open_func(&E, em, pf, out) || (!header_only && !print_constants(&E)))
     return false;
-  if (emit_target_is_gpu(em->tg)) {
+  if (!header_only && emit_target_is_gpu(em->tg)) {
     emit_cuda_partial_bytes(&E);
     emit_cuda_print_kernels(&E);
   }
-  emit_abi_print_workspace_bytes(&E);
-  print_entry(&E);
-  emit_abi_print_packed(&E);
-  if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
+  if (!header_only) {
+    emit_abi_print_workspace_bytes(&E);
+    print_entry(&E);
+    emit_abi_print_packed(&E);
+  }
+  if (!header_only && em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
     emit_halide_print(&E);
   E.out = h;
   emit_abi_print_prototypes(&E);
@@ -274,7 +277,8 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   emit_ddp_print_tables(out, h, E.f, E.name);
   if (E.failed)
     aotc_error(em->plan->ctx, E.f->loc, "%s: cannot print the generated loops as C", E.f->name);
-  return !E.failed && (!E.blob || em->plan->n_funcs != 1 || emit_prepack_write_blob(&E, em->plan->opt->weights));
+  return !E.failed && (header_only || !E.blob || em->plan->n_funcs != 1 ||
+                       emit_prepack_write_blob(&E, em->plan->opt->weights));
 }
 
 /* ------------------------------------------------------------------------
@@ -397,11 +401,11 @@ static void print_header(FILE *h_out, const emit_module *em, const char *protos)
 }
 
 
-static bool print_funcs(emit_module *em, FILE *defs, FILE *protos)
+static bool print_funcs(emit_module *em, FILE *defs, FILE *protos, bool header_only)
 {
   const emit_plan *p = em->plan;
   for (int i = 0; i < p->n_funcs; i++) {
-    if (!print_func(em, &p->funcs[i], defs, protos))
+    if (!print_func(em, &p->funcs[i], defs, protos, header_only))
       return false;
     if (i + 1 < p->n_funcs)
       fputc('\n', protos);
@@ -418,7 +422,7 @@ bool emit_plan_print(const emit_plan *p, FILE *c_out, FILE *h_out)
   size_t defs_len = 0, protos_len = 0;
   bool opened = open_module(&em, p);
   FILE *defs_f = open_memstream(&defs, &defs_len), *protos_f = open_memstream(&protos, &protos_len);
-  bool ok = opened && defs_f && protos_f && print_funcs(&em, defs_f, protos_f);
+  bool ok = opened && defs_f && protos_f && print_funcs(&em, defs_f, protos_f, !c_out);
   if (defs_f)
     fclose(defs_f);
   if (protos_f)

@@ -240,6 +240,26 @@ for name in mlp cnn transformer; do
   fi
 done
 
+# The object's header is the C path's, byte for byte (emit_plan_print with
+# no source prints only the header: no constants, no code).
+mkdir -p "$work/hdr/l" "$work/hdr/c"
+hdr_ok=1
+for name in cnn transformer; do
+  for th in 1 2; do
+    if ! "$AOTC" "$root/tests/models/$name.onnx" --threads "$th" --emit obj -o "$work/hdr/l/$name.o" >"$work/log" 2>&1 ||
+      ! "$AOTC" "$root/tests/models/$name.onnx" --threads "$th" -o "$work/hdr/c/$name.c" >>"$work/log" 2>&1 ||
+      ! cmp "$work/hdr/l/$name.h" "$work/hdr/c/$name.h" >>"$work/log" 2>&1; then
+      hdr_ok=0
+      echo "  $name --threads $th: the headers differ" >>"$work/log"
+    fi
+  done
+done
+if [ $hdr_ok = 1 ]; then
+  ok "--emit obj writes the C path's header (cnn, transformer, 1 and 2 threads)"
+else
+  bad "--emit obj: the header differs from the C path's" "$work/log"
+fi
+
 # An output that is not a regular file (a FIFO here; /dev/null alike) is
 # written in place, object then header, never renamed over; LLVM's object
 # writer seeks, so the object is built in memory first.
