@@ -475,7 +475,7 @@ static bool selects_on(const ir_expr *e, int x)
 }
 
 /* The constant value of an AST expression, into *v. */
-static bool ast_int(__isl_keep isl_ast_expr *e, long *v)
+bool emit_ast_int(__isl_keep isl_ast_expr *e, long *v)
 {
   if (!e || isl_ast_expr_get_type(e) != isl_ast_expr_int)
     return false;
@@ -490,14 +490,14 @@ static bool ast_int(__isl_keep isl_ast_expr *e, long *v)
 bool emit_ast_loop_range(__isl_keep isl_ast_expr *init, __isl_keep isl_ast_expr *cond, __isl_keep isl_ast_expr *inc,
                          long *lo, long *end, long *step)
 {
-  if (!ast_int(init, lo) || !ast_int(inc, step) || *step <= 0 || !cond ||
+  if (!emit_ast_int(init, lo) || !emit_ast_int(inc, step) || *step <= 0 || !cond ||
       isl_ast_expr_get_type(cond) != isl_ast_expr_op || isl_ast_expr_op_get_n_arg(cond) != 2)
     return false;
   enum isl_ast_expr_op_type op = isl_ast_expr_op_get_type(cond);
   if (op != isl_ast_expr_op_le && op != isl_ast_expr_op_lt)
     return false;
   isl_ast_expr *bound = isl_ast_expr_op_get_arg(cond, 1);
-  bool ok = ast_int(bound, end);
+  bool ok = emit_ast_int(bound, end);
   isl_ast_expr_free(bound);
   *end += ok && op == isl_ast_expr_op_le;
   return ok;

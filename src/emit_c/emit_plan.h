@@ -93,6 +93,8 @@ emit_plan *emit_plan_new(aotc_ctx *ctx, ir_func *const *funcs, int n_funcs, cons
                          const emit_target *target);
 /* Whether isl expression e mentions the identifier named name. */
 bool emit_ast_mentions(__isl_keep isl_ast_expr *e, const char *name);
+/* Whether e is an integer constant, its value in *v. */
+bool emit_ast_int(__isl_keep isl_ast_expr *e, long *v);
 /* A loop's constant range: *lo (init), *end (exclusive: the bound of
  * `it <= c` plus one, or of `it < c`) and *step (> 0); false when one is
  * not a constant. */

@@ -350,17 +350,6 @@ static void ast_block_node(lw_fn *F, __isl_keep isl_ast_node *n)
   isl_ast_node_list_free(list);
 }
 
-/* A positive constant step; 0 otherwise. */
-static long constant_step(__isl_keep isl_ast_expr *inc)
-{
-  if (isl_ast_expr_get_type(inc) != isl_ast_expr_int)
-    return 0;
-  isl_val *v = isl_ast_expr_get_val(inc);
-  long step = isl_val_is_int(v) ? isl_val_get_num_si(v) : 0;
-  isl_val_free(v);
-  return step > 0 ? step : 0;
-}
-
 /* An aotc_parallel loop (the C path prints `omp parallel for
  * schedule(static)` there) on a team of the plan's threads
  * (llvm_parallel.c), where its bound is `it <= e` or `it < e` and its step
@@ -369,7 +358,8 @@ static bool parallel_for(lw_fn *F, __isl_keep isl_ast_node *n)
 {
   isl_ast_expr *it = isl_ast_node_for_get_iterator(n), *init = isl_ast_node_for_get_init(n);
   isl_ast_expr *cond = isl_ast_node_for_get_cond(n), *inc = isl_ast_node_for_get_inc(n);
-  long step = constant_step(inc);
+  long step = 0;
+  emit_ast_int(inc, &step);
   enum isl_ast_expr_op_type op = isl_ast_expr_get_type(cond) == isl_ast_expr_op ? isl_ast_expr_op_get_type(cond)
                                                                                   : isl_ast_expr_op_error;
   isl_ast_expr *left = (op == isl_ast_expr_op_le || op == isl_ast_expr_op_lt) && isl_ast_expr_op_get_n_arg(cond) == 2

@@ -7,9 +7,11 @@
  * temporaries, the same bytes as the C path's: with several threads, the
  * products run on OpenMP's team (llvm_parallel.c) as the C path's
  * `parallel for` over threads, each with its own buffers and its batches or
- * its slice of C (print_thread_loops and print_thread_slice there). The C
- * path's depth split and shared B are not built: such products take the
- * thread loop too. */
+ * its slice of C (print_thread_loops and print_thread_slice there), or, where
+ * the C path splits a product's depth, a team for the threads' partial
+ * products and a second summing them (print_depth_split). The C path's
+ * shared B panel (AOTC_SHARED_B=1) is not built: such products take the
+ * thread loop. */
 #include "llvm_priv.h"
 
 typedef struct contr {
@@ -73,10 +75,6 @@ static LLVMValueRef extent(lw_fn *F, const ir_stmt *s, const int *set, int n)
   return v;
 }
 
-static LLVMValueRef f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
-{
-  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
-}
 
 /* Binds the indices set[0..n-1] from their flattened value flat. */
 static void decompose(lw_fn *F, const ir_stmt *s, const int *set, int n, LLVMValueRef flat)
@@ -123,6 +121,28 @@ static LLVMValueRef pack_floats(lw_fn *F, const sched_contraction *c, const sche
   return add(F, v, lw_idx(F->L, 32));
 }
 
+/* Thread t's packing buffers (the C path's aotc_ap, aotc_bp): A's at t
+ * times the buffers' floats from the workspace's, B's after A's block. */
+static void thread_buffers(lw_fn *F, contr *x, LLVMValueRef t)
+{
+  x->ap = t ? lw_f32_at(F, F->pack, mul(F, t, pack_floats(F, x->c, x->b))) : F->pack;
+  x->bp = lw_f32_at(F, x->ap, mul(F, a_rows(F, x->b, x->m), lw_min(F, lw_idx(F->L, x->b->kc), x->k)));
+}
+
+/* The whole of C and of the depth (one thread, a depth split's partials). */
+static void whole(lw_fn *F, contr *x)
+{
+  x->i0 = x->j0 = x->k0 = lw_idx(F->L, 0);
+  x->i1 = x->m, x->j1 = x->n, x->k1 = x->k;
+}
+
+/* A depth split's partial products of threads 1..T-1, after the T threads'
+ * buffers. */
+static LLVMValueRef partials(lw_fn *F, const contr *x)
+{
+  return lw_f32_at(F, F->pack, mul(F, lw_idx(F->L, x->b->threads), pack_floats(F, x->c, x->b)));
+}
+
 LLVMValueRef lw_pack_bytes(lw_fn *F)
 {
   LLVMValueRef most = lw_idx(F->L, 0);
@@ -159,7 +179,7 @@ static void lanes_loop(lw_fn *F, LLVMValueRef hi, lw_body_fn body, void *data, b
 static void store_read(panel *q, LLVMValueRef at)
 {
   lw_fn *F = q->x->F;
-  lw_parallel_access(F, LLVMBuildStore(F->b, lw_expr_as(F, q->read, IR_F32), f32_at(F, q->d, at)));
+  lw_parallel_access(F, LLVMBuildStore(F->b, lw_expr_as(F, q->read, IR_F32), lw_f32_at(F, q->d, at)));
 }
 
 static LLVMValueRef panel_at(panel *q, LLVMValueRef p, LLVMValueRef l)
@@ -178,7 +198,7 @@ static void lane_read(lw_fn *F, void *data)
 static void lane_zero(lw_fn *F, void *data)
 {
   panel *q = data;
-  lw_parallel_access(F, LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), f32_at(F, q->d, panel_at(q, q->p, q->l))));
+  lw_parallel_access(F, LLVMBuildStore(F->b, LLVMConstReal(F->L->f32, 0.0), lw_f32_at(F, q->d, panel_at(q, q->p, q->l))));
 }
 
 static LLVMValueRef run_cond(lw_fn *F, LLVMValueRef l, void *data)
@@ -234,7 +254,7 @@ static void masked_run1(lw_fn *F, void *data)
   LLVMTypeRef vt = LLVMVectorType(F->L->f32, w);
   LLVMValueRef mask = lw_lanes_below(F, w, q->run);
   LLVMValueRef v = lw_masked_load(F, vt, q->a0, mask, LLVMGetUndef(vt));
-  lw_masked_store(F, v, f32_at(F, q->d, panel_at(q, q->p, q->l)), mask);
+  lw_masked_store(F, v, lw_f32_at(F, q->d, panel_at(q, q->p, q->l)), mask);
 }
 
 /* Read at stride 2: twice the lanes loaded, none past the run's last float,
@@ -250,7 +270,7 @@ static void masked_run2(lw_fn *F, void *data)
   LLVMValueRef floats = LLVMBuildSub(F->b, add(F, q->run, q->run), lw_idx(F->L, 1), "");
   LLVMValueRef v = lw_masked_load(F, vt, q->a0, lw_lanes_below(F, 2 * w, floats), LLVMGetUndef(vt));
   v = LLVMBuildShuffleVector(F->b, v, LLVMGetUndef(vt), LLVMConstVector(even, w), "");
-  lw_masked_store(F, v, f32_at(F, q->d, panel_at(q, q->p, q->l)), lw_lanes_below(F, w, q->run));
+  lw_masked_store(F, v, lw_f32_at(F, q->d, panel_at(q, q->p, q->l)), lw_lanes_below(F, w, q->run));
 }
 
 static void run_lanes(lw_fn *F, void *data)
@@ -300,7 +320,7 @@ static void run_loop(lw_fn *F, void *data)
 
 static void store_panel_row(lw_fn *F, panel *q, LLVMValueRef v)
 {
-  LLVMSetAlignment(LLVMBuildStore(F->b, v, f32_at(F, q->d, panel_at(q, q->p, lw_idx(F->L, 0)))), 4);
+  LLVMSetAlignment(LLVMBuildStore(F->b, v, lw_f32_at(F, q->d, panel_at(q, q->p, lw_idx(F->L, 0)))), 4);
 }
 
 /* The run read at unit stride: one vector load. */
@@ -373,9 +393,9 @@ static void one_lane(lw_fn *F, LLVMValueRef l, void *data)
 static void copy_lane(lw_fn *F, LLVMValueRef l, void *data)
 {
   panel *q = data;
-  LLVMValueRef v = LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, q->s0, l), "");
+  LLVMValueRef v = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, q->s0, l), "");
   lw_parallel_access(F, v);
-  lw_parallel_access(F, LLVMBuildStore(F->b, v, f32_at(F, q->d, panel_at(q, q->p, l))));
+  lw_parallel_access(F, LLVMBuildStore(F->b, v, lw_f32_at(F, q->d, panel_at(q, q->p, l))));
 }
 
 /* One depth step of a full panel of such an operand: width floats from the
@@ -517,7 +537,7 @@ static void transpose_block(lw_fn *F, panel *q, LLVMValueRef p, int h, int n)
       r[i] = LLVMConstNull(vt);
       continue;
     }
-    r[i] = LLVMBuildLoad2(F->b, vt, f32_at(F, q->rows[h + i], p), "");
+    r[i] = LLVMBuildLoad2(F->b, vt, lw_f32_at(F, q->rows[h + i], p), "");
     LLVMSetAlignment(r[i], 4);
   }
   for (int i = 0; i < 16; i += 2) {
@@ -543,7 +563,7 @@ static void transpose_block(lw_fn *F, panel *q, LLVMValueRef p, int h, int n)
   LLVMValueRef mask = lw_lanes_below(F, 16, lw_idx(F->L, n));
   for (int j = 0; j < 16; j++) {
     LLVMValueRef at = add(F, mul(F, add(F, p, lw_idx(F->L, j)), lw_idx(F->L, q->width)), lw_idx(F->L, h));
-    lw_parallel_access(F, lw_masked_store(F, r[j], f32_at(F, q->d, at), mask));
+    lw_parallel_access(F, lw_masked_store(F, r[j], lw_f32_at(F, q->d, at), mask));
   }
 }
 
@@ -716,7 +736,7 @@ static void pack_b_now(lw_fn *F, void *data)
 {
   contr *x = data;
   panel q = {.x = x, .read = x->c->b, .width = x->b->nr, .lanes = x->c->cols, .n_lanes = x->c->n_cols, .end = x->n};
-  q.d = f32_at(F, x->bp, mul(F, x->jr, x->kc));
+  q.d = lw_f32_at(F, x->bp, mul(F, x->jr, x->kc));
   q.l0 = add(F, x->jc, x->jr);
   pack_panel(&q);
 }
@@ -743,7 +763,7 @@ static void pack_a_panel(lw_fn *F, LLVMValueRef ir, void *data)
 {
   contr *x = data;
   panel q = {.x = x, .read = x->c->a, .width = x->b->mr, .lanes = x->c->rows, .n_lanes = x->c->n_rows, .end = x->m};
-  q.d = f32_at(F, x->ap, mul(F, ir, x->kc));
+  q.d = lw_f32_at(F, x->ap, mul(F, ir, x->kc));
   q.l0 = add(F, x->ic, ir);
   pack_panel(&q);
 }
@@ -765,15 +785,15 @@ static LLVMValueRef panel_of(contr *x, int op, LLVMValueRef r)
   int width = op ? x->b->nr : x->b->mr;
   if (op && x->bpos >= 0) { /* B's full panel in place at depth pc (the column indices are bound) */
     F->iter[x->c->depth[0]] = x->pc;
-    return LLVMBuildSelect(F->b, b_full(x), lw_access_address(F, x->c->b), f32_at(F, x->bp, mul(F, r, x->kc)), "");
+    return LLVMBuildSelect(F->b, b_full(x), lw_access_address(F, x->c->b), lw_f32_at(F, x->bp, mul(F, r, x->kc)), "");
   }
   if (!pk)
-    return f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
+    return lw_f32_at(F, op ? x->bp : x->ap, mul(F, r, x->kc));
   LLVMValueRef at = add(F, mul(F, l0, x->k), mul(F, x->pc, lw_idx(F->L, width)));
   int64_t per = emit_pack_batch_stride(F->f, x->c, op, width);
   if (per > 0)
     at = add(F, at, mul(F, x->q, lw_idx(F->L, per)));
-  return f32_at(F, pk, at);
+  return lw_f32_at(F, pk, at);
 }
 
 static void tile(lw_fn *F, LLVMValueRef ir, void *data)
@@ -786,12 +806,12 @@ static void tile(lw_fn *F, LLVMValueRef ir, void *data)
                                   : LLVMConstInt(F->L->i32, 0, 0);
   LLVMValueRef off = lw_linear(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
   lw_tile t = {.ci = x->ci, .off = off, .rs = x->rs, .cs = x->cs, .nr_full = b->nr};
-  t.c = f32_at(F, F->tensor[x->s->tensor], off);
+  t.c = lw_f32_at(F, F->tensor[x->s->tensor], off);
   if (x->sk) { /* thread t > 0 of a depth split: its partial product, m x n dense */
     LLVMValueRef own = LLVMBuildICmp(F->b, LLVMIntEQ, x->t, lw_idx(F->L, 0), "");
     LLVMValueRef at = add(F, mul(F, LLVMBuildSub(F->b, x->t, lw_idx(F->L, 1), ""), mul(F, x->m, x->n)),
                           add(F, mul(F, add(F, x->ic, ir), x->n), add(F, x->jc, x->jr)));
-    t.c = LLVMBuildSelect(F->b, own, t.c, f32_at(F, x->sk, at), "");
+    t.c = LLVMBuildSelect(F->b, own, t.c, lw_f32_at(F, x->sk, at), "");
     t.rs = LLVMBuildSelect(F->b, own, x->rs, x->n, "");
     t.cs = LLVMBuildSelect(F->b, own, x->cs, lw_idx(F->L, 1), "");
   }
@@ -949,8 +969,7 @@ static void thread_share(lw_fn *F, LLVMValueRef t, void *data)
   lw_fn *caller = x->F;
   x->F = F; /* the team's function: x's helpers build through x->F */
   LLVMValueRef T = lw_idx(F->L, b->threads);
-  x->ap = f32_at(F, F->pack, mul(F, t, pack_floats(F, x->c, b)));
-  x->bp = f32_at(F, x->ap, mul(F, a_rows(F, b, x->m), lw_min(F, lw_idx(F->L, b->kc), x->k)));
+  thread_buffers(F, x, t);
   LLVMValueRef few = lt(F, x->nb, T);
   thread_slice(F, x, t, few);
   x->k0 = lw_idx(F->L, 0), x->k1 = x->k;
@@ -970,14 +989,12 @@ static void split_partial(lw_fn *F, LLVMValueRef t, void *data)
   const sched_blocks *b = x->b;
   lw_fn *caller = x->F;
   x->F = F;
-  x->ap = f32_at(F, F->pack, mul(F, t, pack_floats(F, x->c, b)));
-  x->bp = f32_at(F, x->ap, mul(F, a_rows(F, b, x->m), lw_min(F, lw_idx(F->L, b->kc), x->k)));
-  x->i0 = x->j0 = lw_idx(F->L, 0);
-  x->i1 = x->m, x->j1 = x->n;
+  thread_buffers(F, x, t);
+  whole(F, x);
   LLVMValueRef wk = sdiv(F, add(F, x->k, lw_idx(F->L, b->threads - 1)), lw_idx(F->L, b->threads));
   x->k0 = lw_min(F, x->k, mul(F, t, wk));
   x->k1 = lw_min(F, x->k, add(F, x->k0, wk));
-  x->sk = f32_at(F, F->pack, mul(F, lw_idx(F->L, b->threads), pack_floats(F, x->c, b)));
+  x->sk = partials(F, x);
   x->t = t;
   x->q = lw_idx(F->L, 0);
   decompose(F, x->s, x->c->batch, x->c->n_batch, x->q);
@@ -995,11 +1012,11 @@ static void sum_col(lw_fn *F, LLVMValueRef sj, void *data)
 {
   split_sum *y = data;
   contr *x = y->x;
-  LLVMValueRef d = f32_at(F, y->c, add(F, mul(F, y->si, x->rs), mul(F, sj, x->cs)));
+  LLVMValueRef d = lw_f32_at(F, y->c, add(F, mul(F, y->si, x->rs), mul(F, sj, x->cs)));
   LLVMValueRef at = add(F, mul(F, LLVMBuildSub(F->b, y->u, lw_idx(F->L, 1), ""), mul(F, x->m, x->n)),
                         add(F, mul(F, add(F, add(F, y->ic, y->ir), y->si), x->n), add(F, y->jr, sj)));
   LLVMValueRef v = LLVMBuildFAdd(F->b, LLVMBuildLoad2(F->b, F->L->f32, d, ""),
-                                 LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, x->sk, at), ""), "");
+                                 LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, x->sk, at), ""), "");
   LLVMBuildStore(F->b, v, d);
 }
 
@@ -1026,7 +1043,7 @@ static void sum_tile(lw_fn *F, LLVMValueRef jr, void *data)
   decompose(F, x->s, x->c->rows, x->c->n_rows, add(F, y->ic, y->ir));
   decompose(F, x->s, x->c->cols, x->c->n_cols, jr);
   LLVMValueRef off = lw_linear(F, x->s->tensor, x->s->n_lhs, lhs_index, x->s);
-  y->c = f32_at(F, F->tensor[x->s->tensor], off);
+  y->c = lw_f32_at(F, F->tensor[x->s->tensor], off);
   y->smr = lw_min(F, lw_idx(F->L, b->mr), LLVMBuildSub(F->b, y->mc, y->ir, ""));
   y->snr = lw_min(F, lw_idx(F->L, b->nr), LLVMBuildSub(F->b, x->n, jr, ""));
   lw_counted_loop(F, lw_idx(F->L, 1), lw_idx(F->L, b->threads), sum_partial, y);
@@ -1051,7 +1068,7 @@ static void split_sums(lw_fn *F, LLVMValueRef t, void *data)
   const sched_blocks *b = x->b;
   lw_fn *caller = x->F;
   x->F = F;
-  x->sk = f32_at(F, F->pack, mul(F, lw_idx(F->L, b->threads), pack_floats(F, x->c, b)));
+  x->sk = partials(F, x);
   decompose(F, x->s, x->c->batch, x->c->n_batch, lw_idx(F->L, 0));
   int64_t step = (int64_t)b->threads * b->mr;
   LLVMValueRef w = mul(F, sdiv(F, add(F, x->m, lw_idx(F->L, step - 1)), lw_idx(F->L, step)), lw_idx(F->L, b->mr));
@@ -1061,6 +1078,13 @@ static void split_sums(lw_fn *F, LLVMValueRef t, void *data)
   lw_stepped_loop(F, lw_idx(F->L, 0), y.mc, b->mr, sum_row_tile, &y);
   x->sk = NULL;
   x->F = caller;
+}
+
+/* body(F, t, x) for each thread t of the product, on the team. */
+static void team(lw_fn *F, contr *x, lw_body_fn body)
+{
+  LLVMValueRef T = lw_idx(F->L, x->b->threads);
+  lw_parallel_loop(F, x->b->threads, lw_idx(F->L, 0), T, 1, body, x);
 }
 
 void lw_contraction(lw_fn *F, int ci)
@@ -1077,22 +1101,19 @@ void lw_contraction(lw_fn *F, int ci)
   x.m = extent(F, s, c->rows, c->n_rows), x.n = extent(F, s, c->cols, c->n_cols);
   x.k = extent(F, s, c->depth, c->n_depth), x.nb = extent(F, s, c->batch, c->n_batch);
   x.rs = stride(F, s->tensor, lhs_pos(s, c->i)), x.cs = stride(F, s->tensor, lhs_pos(s, c->j));
-  x.ap = F->pack;
   x.apk = lw_prepacked(F, ci, 0), x.bpk = lw_prepacked(F, ci, 1);
-  x.bpos = x.bpk ? -1 : emit_b_in_place_pos(F->f, c, b); /* parallel loops run serially here: no shared B */
+  x.bpos = x.bpk ? -1 : emit_b_in_place_pos(F->f, c, b); /* this backend shares no B panel */
   if (x.bpos >= 0)
     x.ldb = stride(F, c->b->tensor, x.bpos);
   x.ukr = lw_ukernel(F->L, b, x.bpos >= 0, &x.ukr_ty);
   if (b->threads > 1 && splits_depth(F, ci)) {
-    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, split_partial, &x);
-    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, split_sums, &x);
+    team(F, &x, split_partial);
+    team(F, &x, split_sums);
   } else if (b->threads > 1) {
-    lw_parallel_loop(F, b->threads, lw_idx(F->L, 0), lw_idx(F->L, b->threads), 1, thread_share, &x);
+    team(F, &x, thread_share);
   } else {
-    x.i0 = x.j0 = x.k0 = lw_idx(F->L, 0);
-    x.k1 = x.k;
-    x.i1 = x.m, x.j1 = x.n;
-    x.bp = f32_at(F, x.ap, mul(F, a_rows(F, b, x.m), lw_min(F, lw_idx(F->L, b->kc), x.k)));
+    whole(F, &x);
+    thread_buffers(F, &x, NULL);
     lw_counted_loop(F, lw_idx(F->L, 0), x.nb, batch, &x);
   }
   lw_unbind(F, s);

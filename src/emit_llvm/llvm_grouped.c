@@ -24,10 +24,6 @@ static LLVMValueRef idx(lw_fn *F, int64_t v)
   return lw_idx(F->L, v);
 }
 
-static LLVMValueRef f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
-{
-  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
-}
 
 static LLVMValueRef add(lw_fn *F, LLVMValueRef a, LLVMValueRef b)
 {
@@ -46,15 +42,6 @@ static LLVMValueRef acc_at(lw_fn *F, lgrp *x, int j, int v)
   return LLVMBuildGEP2(F->b, LLVMArrayType(x->vt, GRP_M * GRP_Q), x->acc, i, 2, "");
 }
 
-static LLVMValueRef splat(lw_fn *F, lgrp *x, LLVMValueRef v)
-{
-  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(x->vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef zeros[64];
-  for (int64_t l = 0; l < x->k.lanes; l++)
-    zeros[l] = LLVMConstInt(F->L->i32, 0, 0);
-  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(x->vt), LLVMConstVector(zeros, (unsigned)x->k.lanes), "");
-}
-
 /* Tap t of channel c: GRP_Q plane vectors, each times GRP_M weights. */
 static void tap(lw_fn *F, LLVMValueRef t, void *data)
 {
@@ -63,14 +50,14 @@ static void tap(lw_fn *F, LLVMValueRef t, void *data)
   LLVMValueRef kw = idx(F, k->kw);
   LLVMValueRef off = add(F, mul(F, LLVMBuildSDiv(F->b, t, kw, ""), idx(F, k->d * k->wp)),
                          mul(F, LLVMBuildSRem(F->b, t, kw, ""), idx(F, k->d)));
-  LLVMValueRef xt = f32_at(F, x->xc, off), xv[GRP_Q];
+  LLVMValueRef xt = lw_f32_at(F, x->xc, off), xv[GRP_Q];
   for (int v = 0; v < GRP_Q; v++) {
-    xv[v] = LLVMBuildLoad2(F->b, x->vt, f32_at(F, xt, idx(F, v * k->lanes)), "");
+    xv[v] = LLVMBuildLoad2(F->b, x->vt, lw_f32_at(F, xt, idx(F, v * k->lanes)), "");
     LLVMSetAlignment(xv[v], 4);
   }
   for (int j = 0; j < GRP_M; j++) {
-    LLVMValueRef wj = LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, x->wc, add(F, t, idx(F, j * k->cg * k->kh * k->kw))), "");
-    LLVMValueRef ws = splat(F, x, wj);
+    LLVMValueRef wj = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, x->wc, add(F, t, idx(F, j * k->cg * k->kh * k->kw))), "");
+    LLVMValueRef ws = lw_splat(F, wj, (unsigned)k->lanes);
     for (int v = 0; v < GRP_Q; v++) {
       LLVMValueRef a = acc_at(F, x, j, v);
       LLVMBuildStore(F->b, lw_fmuladd(F, xv[v], ws, LLVMBuildLoad2(F->b, x->vt, a, ""), IR_F32), a);
@@ -82,8 +69,8 @@ static void channel(lw_fn *F, LLVMValueRef c, void *data)
 {
   lgrp *x = data;
   const grp_conv *k = &x->k;
-  x->xc = f32_at(F, x->xg, add(F, mul(F, c, idx(F, k->hp * k->wp)), x->q0));
-  x->wc = f32_at(F, x->wg, mul(F, c, idx(F, k->kh * k->kw)));
+  x->xc = lw_f32_at(F, x->xg, add(F, mul(F, c, idx(F, k->hp * k->wp)), x->q0));
+  x->wc = lw_f32_at(F, x->wg, mul(F, c, idx(F, k->kh * k->kw)));
   lw_counted_loop(F, idx(F, 0), idx(F, k->kh * k->kw), tap, x);
 }
 
@@ -102,7 +89,7 @@ static void pass(lw_fn *F, LLVMValueRef q, void *data)
   lw_counted_loop(F, idx(F, 0), idx(F, k->cg), channel, x);
   for (int j = 0; j < GRP_M; j++)
     for (int v = 0; v < GRP_Q; v++) {
-      LLVMValueRef at = f32_at(F, x->o, add(F, idx(F, j * k->len + v * k->lanes), x->q0));
+      LLVMValueRef at = lw_f32_at(F, x->o, add(F, idx(F, j * k->len + v * k->lanes), x->q0));
       LLVMValueRef st = LLVMBuildStore(F->b, LLVMBuildLoad2(F->b, x->vt, acc_at(F, x, j, v), ""), at);
       LLVMSetAlignment(st, 4);
     }
@@ -117,9 +104,9 @@ static void copy_col(lw_fn *F, LLVMValueRef w, void *data)
 {
   copy_row *r = data;
   const grp_conv *k = &r->x->k;
-  LLVMValueRef v = LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, r->o, add(F, mul(F, r->h, idx(F, k->wp)), w)), "");
+  LLVMValueRef v = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, r->o, add(F, mul(F, r->h, idx(F, k->wp)), w)), "");
   lw_parallel_access(F, v);
-  lw_store(F, k->y, f32_at(F, r->y, add(F, mul(F, r->h, idx(F, k->ow)), w)), v);
+  lw_store(F, k->y, lw_f32_at(F, r->y, add(F, mul(F, r->h, idx(F, k->ow)), w)), v);
 }
 
 static void copy_h(lw_fn *F, LLVMValueRef h, void *data)
@@ -141,14 +128,14 @@ static void item(lw_fn *F, LLVMValueRef gq, void *data)
   x->gm = mul(F, LLVMBuildSRem(F->b, gq, idx(F, per), ""), idx(F, GRP_M));
   x->o = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(GRP_M * k->len)), "grouped_planes");
   x->acc = lw_entry_alloca(F, LLVMArrayType(x->vt, GRP_M * GRP_Q), "grouped_acc");
-  x->xg = f32_at(F, F->tensor[k->x], mul(F, add(F, mul(F, x->gn, idx(F, k->c)), mul(F, x->gg, idx(F, k->cg))),
+  x->xg = lw_f32_at(F, F->tensor[k->x], mul(F, add(F, mul(F, x->gn, idx(F, k->c)), mul(F, x->gg, idx(F, k->cg))),
                                          idx(F, k->hp * k->wp)));
-  x->wg = f32_at(F, F->tensor[k->w], mul(F, add(F, mul(F, x->gg, idx(F, k->mg)), x->gm), idx(F, k->cg * k->kh * k->kw)));
+  x->wg = lw_f32_at(F, F->tensor[k->w], mul(F, add(F, mul(F, x->gg, idx(F, k->mg)), x->gm), idx(F, k->cg * k->kh * k->kw)));
   lw_stepped_loop(F, idx(F, 0), idx(F, k->len), GRP_Q * k->lanes, pass, x);
   for (int j = 0; j < GRP_M; j++) {
     LLVMValueRef ch = add(F, mul(F, add(F, mul(F, x->gn, idx(F, k->g)), x->gg), idx(F, k->mg)), add(F, x->gm, idx(F, j)));
-    copy_row r = {x, f32_at(F, F->tensor[k->y], mul(F, ch, idx(F, k->oh * k->ow))),
-                  f32_at(F, x->o, idx(F, j * k->len)), NULL};
+    copy_row r = {x, lw_f32_at(F, F->tensor[k->y], mul(F, ch, idx(F, k->oh * k->ow))),
+                  lw_f32_at(F, x->o, idx(F, j * k->len)), NULL};
     lw_counted_loop(F, idx(F, 0), idx(F, k->oh), copy_h, &r);
   }
 }

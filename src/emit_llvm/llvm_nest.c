@@ -214,16 +214,25 @@ LLVMValueRef lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMVa
                         args, 4, "");
 }
 
+LLVMValueRef lw_splat(lw_fn *F, LLVMValueRef v, unsigned w)
+{
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), w);
+  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(F->L->i32, w)), "");
+}
+
+LLVMValueRef lw_f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
+{
+  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
+}
+
 /* Lanes 0..w-1 below n (of the index type) as a vector of i1. */
 LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n)
 {
   LLVMValueRef lane[2 * 64];
   for (unsigned l = 0; l < w && l < 2 * 64; l++)
     lane[l] = LLVMConstInt(F->L->idx, l, 0);
-  LLVMTypeRef vt = LLVMVectorType(F->L->idx, w);
-  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), n, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef all = LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(F->L->i32, w)), "");
-  return LLVMBuildICmp(F->b, LLVMIntULT, LLVMConstVector(lane, w), all, "");
+  return LLVMBuildICmp(F->b, LLVMIntULT, LLVMConstVector(lane, w), lw_splat(F, n, w), "");
 }
 
 /* ------------------------------------------------------------------------

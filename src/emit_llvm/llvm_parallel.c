@@ -78,6 +78,7 @@ typedef struct captures {
   LLVMValueRef *v;
   int n, cap;
   bool foreign_block; /* a branch to another function's block */
+  LLVMTypeRef ctx_ty; /* the struct that passes them (outline) */
 } captures;
 
 static bool foreign(LLVMValueRef v, LLVMValueRef fn)
@@ -192,8 +193,8 @@ static LLVMValueRef outline(lw_fn *F, par_loop *p, captures *c)
   }
   for (int i = 0; i < c->n; i++)
     types[i] = LLVMTypeOf(c->v[i]);
-  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(L->c, types, (unsigned)c->n, 0);
-  rewrite_captures(L, fn, c, ctx_ty, local);
+  c->ctx_ty = LLVMStructTypeInContext(L->c, types, (unsigned)c->n, 0);
+  rewrite_captures(L, fn, c, c->ctx_ty, local);
   if (LLVMVerifyFunction(fn, LLVMReturnStatusAction)) {
     LLVMDeleteFunction(fn);
     return NULL;
@@ -201,23 +202,15 @@ static LLVMValueRef outline(lw_fn *F, par_loop *p, captures *c)
   return fn;
 }
 
-/* The caller's side: the captured values stored into ctx, then
- * GOMP_parallel(fn, ctx, threads, 0). */
+/* The caller's side: the captured values stored into ctx (outline's
+ * struct), then GOMP_parallel(fn, ctx, threads, 0). */
 static void call_team(lw_fn *F, LLVMValueRef fn, const captures *c, int threads)
 {
   emit_llvm *L = F->L;
-  LLVMTypeRef *types = IR_NEW_ARRAY(L->ctx, LLVMTypeRef, c->n + 1);
-  if (!types) {
-    lw_fail(F, "out of memory");
-    return;
-  }
-  for (int i = 0; i < c->n; i++)
-    types[i] = LLVMTypeOf(c->v[i]);
-  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(L->c, types, (unsigned)c->n, 0);
-  LLVMValueRef ctx = lw_entry_alloca(F, ctx_ty, "team_ctx");
+  LLVMValueRef ctx = lw_entry_alloca(F, c->ctx_ty, "team_ctx");
   for (int i = 0; i < c->n; i++)
     if (!LLVMIsAAllocaInst(c->v[i]))
-      LLVMBuildStore(F->b, c->v[i], LLVMBuildStructGEP2(F->b, ctx_ty, ctx, (unsigned)i, ""));
+      LLVMBuildStore(F->b, c->v[i], LLVMBuildStructGEP2(F->b, c->ctx_ty, ctx, (unsigned)i, ""));
   LLVMTypeRef pargs[] = {L->ptr, L->ptr, L->i32, L->i32}, ty;
   LLVMValueRef gomp = runtime_fn(L, "GOMP_parallel", LLVMVoidTypeInContext(L->c), pargs, 4, &ty);
   LLVMValueRef args[] = {fn, ctx, LLVMConstInt(L->i32, (unsigned)threads, 0), LLVMConstInt(L->i32, 0, 0)};

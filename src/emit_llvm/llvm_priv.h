@@ -228,6 +228,10 @@ LLVMValueRef lw_masked_load(lw_fn *F, LLVMTypeRef vt, LLVMValueRef addr, LLVMVal
 LLVMValueRef lw_masked_store(lw_fn *F, LLVMValueRef v, LLVMValueRef addr, LLVMValueRef mask);
 /* The mask of lanes 0..w-1 (w <= 128) below n, a value of the index type. */
 LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n);
+/* v (a scalar) in w lanes. */
+LLVMValueRef lw_splat(lw_fn *F, LLVMValueRef v, unsigned w);
+/* &base[i] of floats. */
+LLVMValueRef lw_f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i);
 /* The branch to the block returning AOTC_RC_INDEX when bad is true. */
 void lw_fail_if(lw_fn *F, LLVMValueRef bad);
 

@@ -53,11 +53,7 @@ static void store_vec(ukr *u, LLVMValueRef v, LLVMValueRef addr)
 
 static LLVMValueRef splat(ukr *u, LLVMValueRef x)
 {
-  if (u->b->vw == 1)
-    return x;
-  LLVMValueRef zero = LLVMConstNull(LLVMVectorType(u->F.L->i32, (unsigned)u->b->vw));
-  LLVMValueRef one = LLVMBuildInsertElement(u->F.b, LLVMGetUndef(u->vt), x, LLVMConstInt(u->F.L->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(u->F.b, one, LLVMGetUndef(u->vt), zero, "");
+  return u->b->vw == 1 ? x : lw_splat(&u->F, x, (unsigned)u->b->vw);
 }
 
 static LLVMValueRef mul_idx(ukr *u, LLVMValueRef x, int64_t k)

@@ -61,49 +61,50 @@ static LLVMValueRef channel_value(lw_fn *F, lwin *w, const ir_stmt *s, const ir_
   return v;
 }
 
-/* v in 16 lanes (a float or an i32). */
-static LLVMValueRef splat(lw_fn *F, LLVMValueRef v)
+/* The start (or bias) of a vector of sums. */
+static LLVMValueRef start_sum(lw_fn *F, const lwin *w)
 {
-  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), 16);
-  LLVMValueRef one = LLVMBuildInsertElement(F->b, LLVMGetUndef(vt), v, LLVMConstInt(F->L->i32, 0, 0), "");
-  LLVMValueRef zeros[16];
-  for (int l = 0; l < 16; l++)
-    zeros[l] = LLVMConstInt(F->L->i32, 0, 0);
-  return LLVMBuildShuffleVector(F->b, one, LLVMGetUndef(vt), LLVMConstVector(zeros, 16), "");
+  return w->kb ? lw_splat(F, w->kb, 16) : LLVMConstNull(LLVMVectorType(F->L->f32, 16));
 }
 
-static LLVMValueRef f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
+/* acc plus tap t's term for the 16 outputs from flat output `first`: its
+ * weight times the input at the tap's flat offset, the lanes of mask loaded
+ * (NULL: all of them). */
+static LLVMValueRef add_tap(lw_fn *F, const lwin *w, int t, LLVMValueRef first, LLVMValueRef mask, LLVMValueRef acc)
 {
-  return LLVMBuildGEP2(F->b, F->L->f32, base, &i, 1, "");
+  const win_tap *tp = &w->k.tap[t];
+  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
+  LLVMValueRef at = lw_f32_at(F, w->xp, LLVMBuildAdd(F->b, first, idx(F, tp->off[0] * w->k.in[1] + tp->off[1]), ""));
+  LLVMValueRef x;
+  if (mask) {
+    x = lw_masked_load(F, vt, at, mask, LLVMConstNull(vt));
+  } else {
+    x = LLVMBuildLoad2(F->b, vt, at, "");
+    LLVMSetAlignment(x, 4);
+  }
+  return tp->w ? lw_fmuladd(F, x, lw_splat(F, w->w[t], 16), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
 }
 
-/* Vector v of the sums: the start (or bias), then each tap's weight times
- * its masked load (emit_window.c's print_masked_group). */
+static void store_sum(lw_fn *F, const lwin *w, LLVMValueRef at, LLVMValueRef acc)
+{
+  LLVMSetAlignment(LLVMBuildStore(F->b, acc, lw_f32_at(F, w->sums, at)), 4);
+}
+
+/* Vector v of the sums, its masks known (emit_window.c's
+ * print_masked_group): a tap that reaches none of its lanes is left out. */
 static void sum_vector(lw_fn *F, lwin *w, int64_t v)
 {
   const win_kernel *k = &w->k;
-  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
-  LLVMValueRef acc = w->kb ? splat(F, w->kb) : LLVMConstNull(vt);
+  LLVMValueRef acc = start_sum(F, w);
   for (int t = 0; t < k->n_taps; t++) {
-    const win_tap *tp = &k->tap[t];
-    unsigned m = emit_window_tap_mask(k, tp, v);
-    if (!m)
-      continue;
-    LLVMValueRef at = f32_at(F, w->xp, idx(F, 16 * v + tp->off[0] * k->in[1] + tp->off[1]));
-    LLVMValueRef x;
-    if (m == 0xffffu) {
-      x = LLVMBuildLoad2(F->b, vt, at, "");
-      LLVMSetAlignment(x, 4);
-    } else {
-      LLVMValueRef bits[16];
-      for (int l = 0; l < 16; l++)
-        bits[l] = LLVMConstInt(F->L->i1, (m >> l) & 1u, 0);
-      x = lw_masked_load(F, vt, at, LLVMConstVector(bits, 16), LLVMConstNull(vt));
-    }
-    acc = tp->w ? lw_fmuladd(F, x, splat(F, w->w[t]), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+    unsigned m = emit_window_tap_mask(k, &k->tap[t], v);
+    LLVMValueRef bits[16];
+    for (int l = 0; l < 16; l++)
+      bits[l] = LLVMConstInt(F->L->i1, (m >> l) & 1u, 0);
+    if (m)
+      acc = add_tap(F, w, t, idx(F, 16 * v), m == 0xffffu ? NULL : LLVMConstVector(bits, 16), acc);
   }
-  LLVMValueRef st = LLVMBuildStore(F->b, acc, f32_at(F, w->sums, idx(F, 16 * v)));
-  LLVMSetAlignment(st, 4);
+  store_sum(F, w, idx(F, 16 * v), acc);
 }
 
 /* The value of tensor t at the element before statement `before`: the last
@@ -129,7 +130,7 @@ static void element(lw_fn *F, LLVMValueRef e, void *data)
 {
   lwin *w = data;
   const win_kernel *k = &w->k;
-  LLVMValueRef s = LLVMBuildLoad2(F->b, F->L->f32, f32_at(F, w->sums, LLVMBuildSub(F->b, e, w->e0, "")), "");
+  LLVMValueRef s = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, w->sums, LLVMBuildSub(F->b, e, w->e0, "")), "");
   lw_parallel_access(F, s);
   w->sum = s;
   LLVMValueRef h = LLVMBuildUDiv(F->b, e, idx(F, k->dim[3]), ""), col = LLVMBuildURem(F->b, e, idx(F, k->dim[3]), "");
@@ -150,7 +151,7 @@ static void element(lw_fn *F, LLVMValueRef e, void *data)
     int t = F->f->stmts[i]->tensor;
     if (emit_window_written(k, t, i) || !emit_window_stored(k, t))
       continue;
-    lw_store(F, t, f32_at(F, F->tensor[t], off), latest(w, t, k->end));
+    lw_store(F, t, lw_f32_at(F, F->tensor[t], off), latest(w, t, k->end));
   }
 }
 
@@ -191,24 +192,20 @@ static void runtime_vector(lw_fn *F, LLVMValueRef v, void *data)
 {
   lwin *w = data;
   const win_kernel *k = &w->k;
-  LLVMTypeRef vt = LLVMVectorType(F->L->f32, 16);
   LLVMValueRef iota[16];
   for (int l = 0; l < 16; l++)
     iota[l] = LLVMConstInt(F->L->i32, (unsigned)l, 0);
   LLVMValueRef first = LLVMBuildMul(F->b, v, idx(F, 16), "");
-  LLVMValueRef q = LLVMBuildAdd(F->b, splat(F, LLVMBuildTrunc(F->b, first, F->L->i32, "")), LLVMConstVector(iota, 16), "");
+  LLVMValueRef q = LLVMBuildAdd(F->b, lw_splat(F, LLVMBuildTrunc(F->b, first, F->L->i32, ""), 16), LLVMConstVector(iota, 16), "");
   LLVMValueRef y = LLVMBuildUDiv(F->b, q, const_i32(F, k->dim[3]), ""), x = LLVMBuildURem(F->b, q, const_i32(F, k->dim[3]), "");
   LLVMValueRef in_plane = LLVMBuildICmp(F->b, LLVMIntSLT, q, const_i32(F, k->dim[2] * k->dim[3]), "");
-  LLVMValueRef acc = w->kb ? splat(F, w->kb) : LLVMConstNull(vt);
+  LLVMValueRef acc = start_sum(F, w);
   for (int t = 0; t < k->n_taps; t++) {
     const win_tap *tp = &k->tap[t];
     LLVMValueRef m = inside(F, inside(F, in_plane, y, tp->lo[0], tp->hi[0], k->dim[2]), x, tp->lo[1], tp->hi[1], k->dim[3]);
-    LLVMValueRef at = f32_at(F, w->xp, LLVMBuildAdd(F->b, first, idx(F, tp->off[0] * k->in[1] + tp->off[1]), ""));
-    LLVMValueRef ld = lw_masked_load(F, vt, at, m, LLVMConstNull(vt));
-    acc = tp->w ? lw_fmuladd(F, ld, splat(F, w->w[t]), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, ld, "");
+    acc = add_tap(F, w, t, first, m, acc);
   }
-  LLVMValueRef st = LLVMBuildStore(F->b, acc, f32_at(F, w->sums, LLVMBuildMul(F->b, LLVMBuildSub(F->b, v, w->v0, ""), idx(F, 16), "")));
-  LLVMSetAlignment(st, 4);
+  store_sum(F, w, LLVMBuildMul(F->b, LLVMBuildSub(F->b, v, w->v0, ""), idx(F, 16), ""), acc);
 }
 
 static void runtime_chunk(lw_fn *F, LLVMValueRef v0, void *data)
@@ -239,7 +236,7 @@ static void channel(lw_fn *F, LLVMValueRef q, void *data)
     return;
   }
   LLVMValueRef xq = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, w->n, idx(F, xc), ""), w->c, "");
-  w->xp = f32_at(F, F->tensor[k->x], LLVMBuildMul(F->b, xq, idx(F, xh * xw), ""));
+  w->xp = lw_f32_at(F, F->tensor[k->x], LLVMBuildMul(F->b, xq, idx(F, xh * xw), ""));
   for (int t = 0; t < k->n_taps; t++)
     w->w[t] = k->tap[t].w ? channel_value(F, w, k->tap[t].s, k->tap[t].w) : NULL;
   const ir_stmt *s0 = F->f->stmts[k->first];
