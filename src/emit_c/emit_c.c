@@ -258,17 +258,17 @@ static bool print_func(emit_module *em, const emit_plan_fn *pf, FILE *out, FILE 
   emit_fn E;
   if (!open_func(&E, em, pf, out) || (!header_only && !print_constants(&E)))
     return false;
-  if (!header_only && emit_target_is_gpu(em->tg)) {
-    emit_cuda_partial_bytes(&E);
-    emit_cuda_print_kernels(&E);
-  }
   if (!header_only) {
+    if (emit_target_is_gpu(em->tg)) {
+      emit_cuda_partial_bytes(&E);
+      emit_cuda_print_kernels(&E);
+    }
     emit_abi_print_workspace_bytes(&E);
     print_entry(&E);
     emit_abi_print_packed(&E);
+    if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
+      emit_halide_print(&E);
   }
-  if (!header_only && em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
-    emit_halide_print(&E);
   E.out = h;
   emit_abi_print_prototypes(&E);
   if (em->plan->opt->abi_halide && !emit_target_is_gpu(em->tg))
