@@ -12,16 +12,21 @@
 # of where the time of the last round went. BASE=path/to/another/aotc adds
 # that binary's two paths to every round (alternating with AOTC's) and a
 # second table: before and after a change, under the same load.
+# LLVM_CACHE=1 runs the LLVM path with `--llvm-cache` on a directory emptied
+# first: its first round compiles the shared micro-kernels and packing
+# functions and writes them, the later rounds read them (the median is a
+# warm round's; the first round's rates are printed after the table).
 #
-#   bench/tune_rate.sh          (AOTC=build/aotc ROUNDS=3 TRIALS=16 BASE=)
+#   bench/tune_rate.sh          (AOTC=build/aotc ROUNDS=3 TRIALS=16 BASE= LLVM_CACHE=)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AOTC=${AOTC:-build/aotc}
-ROUNDS=${ROUNDS:-3} TRIALS=${TRIALS:-16} BASE=${BASE:-}
+ROUNDS=${ROUNDS:-3} TRIALS=${TRIALS:-16} BASE=${BASE:-} LLVM_CACHE=${LLVM_CACHE:-}
 variants=(cc llvm)
 [ -z "$BASE" ] || variants+=(base_cc base_llvm)
 out=build/bench/tune_rate
 mkdir -p "$out"
+rm -rf "$out/llvm-cache" "$out/base-llvm-cache"
 load() { echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"; }
 load
 
@@ -53,6 +58,8 @@ for ((r = 0; r < ROUNDS; r++)); do
       flags=()
       [ "${v#base_}" = "$v" ] || flags=(base)
       [ "${v#base_}" = cc ] || flags+=(--backend llvm)
+      [ "${v#base_}" = cc ] || [ -z "$LLVM_CACHE" ] ||
+        flags+=(--llvm-cache "$out/$([ "${v#base_}" = "$v" ] || echo base-)llvm-cache")
       read -r w u < <(tune "$out/${entry}_${v}_$r.log" "$entry" "$sizes" "${flags[@]}")
       echo "$w" >>"$out/${entry}_$v.wall"
       echo "$u" >>"$out/${entry}_$v.cpu"
@@ -81,6 +88,14 @@ table() {
 }
 table "" "$AOTC:"
 [ -z "$BASE" ] || table base_ "$BASE (BASE):"
+if [ -n "$LLVM_CACHE" ]; then
+  echo
+  echo "LLVM with --llvm-cache, first round (the cache empty), candidates per minute (wall):"
+  for c in "${cases[@]}"; do
+    read -r entry sizes <<<"$c"
+    echo "    $entry: $(rate "$(head -1 "$out/${entry}_llvm.wall")")"
+  done
+fi
 load
 echo
 echo "Where the time of the last round went (aotc tune's own report):"

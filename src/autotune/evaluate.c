@@ -717,8 +717,14 @@ void tune_eval_batch(tune_eval *ev, const sched_options *cands, int n, tune_resu
 
 const tune_times *tune_eval_times(tune_eval *ev)
 {
-  if (ev->jit)
-    emit_llvm_session_shared(ev->jit, &ev->times.shared_kernels, &ev->times.shared_packs);
+  if (ev->jit) {
+    emit_llvm_shared sh;
+    emit_llvm_session_shared(ev->jit, &sh);
+    ev->times.shared_kernels = sh.kernels;
+    ev->times.shared_packs = sh.packs;
+    ev->times.cache_read = sh.cache_read;
+    ev->times.cache_written = sh.cache_written;
+  }
   return &ev->times;
 }
 
@@ -754,7 +760,7 @@ tune_eval *tune_eval_new(aotc_ctx *ctx, const tune_eval_config *cfg)
   bool ready = tune_ref_prepare(ev);
   ev->times.reference = now() - t0;
   if (ready && (ev->memo = poly_memo_new()) && driver_tmpdir_new(ctx, "tune", ev->dir, sizeof ev->dir) &&
-      (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3))) && (!cfg->cuda || write_cuda_inputs(ev)))
+      (!cfg->llvm || (ev->jit = emit_llvm_session_new(ctx, 3, cfg->llvm_cache))) && (!cfg->cuda || write_cuda_inputs(ev)))
     return ev;
   tune_eval_free(ev);
   return NULL;

@@ -662,7 +662,8 @@ static tune_eval *start_eval(aotc_ctx *ctx, const tune_request *req)
 {
   tune_eval_config cfg = {.func = req->func, .sizes = req->sizes, .threads = req->threads, .fuse = req->fuse,
                           .cc = req->cc, .time_per_candidate = TIME_PER_CANDIDATE, .verbose = req->verbose,
-                          .keep_temps = req->keep_temps, .llvm = req->llvm, .cuda = req->cuda};
+                          .keep_temps = req->keep_temps, .llvm = req->llvm, .llvm_cache = req->llvm_cache,
+                          .cuda = req->cuda};
   return tune_eval_new(ctx, &cfg);
 }
 
@@ -725,8 +726,15 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   const tune_times *t = tune_eval_times(s.ev);
   out->shared_kernels = t->shared_kernels;
   out->shared_packs = t->shared_packs;
-  char how[160];
-  if (req->llvm)
+  out->cache_read = t->cache_read;
+  out->cache_written = t->cache_written;
+  char how[320];
+  if (req->llvm && req->llvm_cache)
+    snprintf(how, sizeof how,
+             "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared; %d of them read "
+             "from the cache '%s', %d written to it",
+             t->shared_kernels, t->shared_packs, t->cache_read, req->llvm_cache, t->cache_written);
+  else if (req->llvm)
     snprintf(how, sizeof how, "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared",
              t->shared_kernels, t->shared_packs);
   else

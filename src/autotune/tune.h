@@ -132,6 +132,7 @@ typedef struct tune_eval_config {
   bool verbose;
   bool keep_temps;
   bool llvm;             /* candidates compiled in-process by the LLVM backend (ORC LLJIT), not by cc */
+  const char *llvm_cache; /* --llvm-cache: the directory of compiled shared functions; NULL: none */
   const char *cuda;      /* "cuda" or "cuda-sim": candidates emitted as CUDA, built with the runner
                             (src/driver/run_cuda.c) and run on the GPU or the simulator; NULL: C */
 } tune_eval_config;
@@ -160,6 +161,7 @@ void tune_eval_again(tune_eval *ev, const sched_options *cands, int n, tune_resu
 typedef struct tune_times {
   double reference, emit, build, runs;
   int shared_kernels, shared_packs; /* --backend llvm: emit_llvm_session_shared */
+  int cache_read, cache_written;    /* of those, read from and written to --llvm-cache */
 } tune_times;
 const tune_times *tune_eval_times(tune_eval *ev);
 /* Arithmetic operations of one call: per statement, domain points times the
@@ -185,6 +187,7 @@ typedef struct tune_request {
   bool keep_temps;
   bool quiet; /* no progress lines (rejected candidates are still reported) */
   bool llvm;  /* --backend llvm: candidates JIT-compiled in-process (src/emit_llvm) */
+  const char *llvm_cache; /* --llvm-cache DIR: compiled micro-kernels and packing functions kept there */
   const char *cuda; /* --target cuda or cuda-sim: CUDA candidates timed on the GPU or the simulator; NULL: C */
 } tune_request;
 
@@ -195,6 +198,7 @@ typedef struct tune_outcome {
   double heuristic_seconds; /* of the heuristic options, 0 when they failed */
   int trials, rejected, failed, slow;
   int shared_kernels, shared_packs; /* --backend llvm: functions compiled once, shared by the candidates */
+  int cache_read, cache_written;    /* of those, read from and written to --llvm-cache */
 } tune_outcome;
 
 /* Runs the search; false when no candidate passed the check. Progress goes

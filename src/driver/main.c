@@ -73,6 +73,8 @@ static const char usage[] =
     "  --backend c|llvm       run, tune: build with cc (default) or compile in-process with LLVM (docs/llvm.md)\n"
     "  --emit c|obj           compile: C (default) or an object file through LLVM, header beside it\n"
     "  --triple T             --emit obj: the target triple (default: this machine's); --cpu names the CPU\n"
+    "  --llvm-cache DIR       tune --backend llvm: keep the compiled micro-kernels and packing functions\n"
+    "                         in DIR (made when missing) and read them from there in later searches\n"
     "  --input NAME=PATH      run: an input as .npy (float32, float64, int32, int64, ...)\n"
     "                         or as a serialized ONNX TensorProto (.pb)\n"
     "  --output-dir DIR       run: where the outputs are written (default: .)\n"
@@ -141,6 +143,7 @@ typedef struct options {
   bool llvm;          /* --backend llvm */
   bool emit_obj;      /* --emit obj */
   const char *triple; /* --triple */
+  const char *llvm_cache; /* --llvm-cache */
 } options;
 
 static const ir_loc noloc;
@@ -351,6 +354,8 @@ static bool parse_option(aotc_ctx *ctx, options *o, int argc, char **argv, int *
     return parse_llvm_choice(ctx, o, argc, argv, i);
   if (is_option(a, "--triple"))
     return (o->triple = driver_option_value(ctx, argc, argv, i, "--triple")) != NULL;
+  if (is_option(a, "--llvm-cache"))
+    return (o->llvm_cache = driver_option_value(ctx, argc, argv, i, "--llvm-cache")) != NULL;
   if (!strcmp(a, "--no-fuse"))
     return !(o->fuse = false);
   if (!strcmp(a, "--unchecked-indices"))
@@ -604,11 +609,15 @@ static int do_tune(aotc_ctx *ctx, const options *o, driver_module *m)
     aotc_error(ctx, noloc, "tune: --backend llvm builds C candidates; --target %s builds CUDA with its runner", o->target);
     return 1;
   }
+  if (o->llvm_cache && !o->llvm) {
+    aotc_error(ctx, noloc, "tune: --llvm-cache keeps what --backend llvm compiles; add --backend llvm");
+    return 1;
+  }
   const driver_plan *p = &m->plans[0];
   tune_request req = {.func = p->func, .sizes = p->fixed, .threads = o->threads ? o->threads : 1,
                       .trials = o->trials, .time_s = o->time_s, .seed = o->seed ? o->seed : 1, .fuse = o->fuse,
                       .cache_path = o->cache, .verbose = o->verbose, .keep_temps = o->keep_temps, .cpu = o->cpu,
-                      .llvm = o->llvm, .cuda = is_cuda(o) ? o->target : NULL};
+                      .llvm = o->llvm, .llvm_cache = o->llvm_cache, .cuda = is_cuda(o) ? o->target : NULL};
   tune_outcome r;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -43,10 +43,11 @@ bool emit_llvm_jit(emit_llvm *L);
 void *emit_llvm_lookup(emit_llvm *L, const char *name);
 /* tune --backend llvm: candidates compiled in-process for this machine
  * (pipeline opt_level) and loaded into one ORC LLJIT, each kept until
- * dropped. */
+ * dropped. cache_dir (made when missing; NULL: none): the shared functions'
+ * objects kept there and read by later sessions (llvm_jit.c). */
 typedef struct emit_llvm_session emit_llvm_session;
 typedef struct emit_llvm_object emit_llvm_object;
-emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level);
+emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level, const char *cache_dir);
 /* The one function of plan p (emit_plan_ast done) compiled to an object
  * under a name of its own (id: unique in the session); NULL with the
  * reason on p's context. Several threads may compile at once, each its own
@@ -61,8 +62,12 @@ int emit_llvm_session_load(emit_llvm_session *J, emit_llvm_object *o, void **cal
 bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call, void **call_ws);
 void emit_llvm_object_free(emit_llvm_object *o);
 /* The functions compiled once for the search and shared by its candidates:
- * micro-kernels and (pack_apart) packing functions. */
-void emit_llvm_session_shared(const emit_llvm_session *J, int *kernels, int *packs);
+ * micro-kernels and (pack_apart) packing functions; of both, those read
+ * from the cache directory and those written to it. */
+typedef struct emit_llvm_shared {
+  int kernels, packs, cache_read, cache_written;
+} emit_llvm_shared;
+void emit_llvm_session_shared(const emit_llvm_session *J, emit_llvm_shared *out);
 /* Frees the code of a loaded candidate. */
 void emit_llvm_session_drop(emit_llvm_session *J, int handle);
 void emit_llvm_session_free(emit_llvm_session *J);

@@ -49,9 +49,9 @@ void *emit_llvm_lookup(emit_llvm *L, const char *name)
   return NULL;
 }
 
-emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
+emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level, const char *cache_dir)
 {
-  (void)opt_level;
+  (void)opt_level, (void)cache_dir;
   without(ctx);
   return NULL;
 }
@@ -87,10 +87,10 @@ void emit_llvm_session_drop(emit_llvm_session *J, int handle)
   (void)J, (void)handle;
 }
 
-void emit_llvm_session_shared(const emit_llvm_session *J, int *kernels, int *packs)
+void emit_llvm_session_shared(const emit_llvm_session *J, emit_llvm_shared *out)
 {
   (void)J;
-  *kernels = *packs = 0;
+  *out = (emit_llvm_shared){0};
 }
 
 void emit_llvm_session_free(emit_llvm_session *J)

@@ -5,16 +5,27 @@
  * (made once, resolving the process's symbols) under names of its own,
  * with a resource tracker; its code is freed when dropped. Its
  * micro-kernels are compiled apart (llvm_split.c), each distinct one once
- * per search, and stay loaded for the candidates that call them. */
+ * per search, and stay loaded for the candidates that call them. With a
+ * cache directory (`aotc tune --llvm-cache DIR`) each of those objects is
+ * also kept in DIR under the hash of what made it (its IR before the
+ * pipeline, the target machine, the pipeline's level, LLVM's version) and
+ * read from there instead of compiled again by later searches. */
 #include "llvm_priv.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <llvm/Config/llvm-config.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define JIT_MAX_LIVE 4096
 #define JIT_MAX_UKR 1024 /* micro-kernels and packing functions of a search */
+#define CACHE_MAX_BYTES (64 << 20) /* a cached object larger than this is not read */
+#define CACHE_FORMAT "aotc-llvm-cache-1" /* part of every key: a new format, new keys */
 
 /* A micro-kernel (or packing function, pack_apart) of the search: compiled
  * by the first candidate that needs it, loaded before the first candidate
@@ -31,9 +42,11 @@ struct emit_llvm_session {
   LLVMOrcLLJITRef jit;
   LLVMOrcResourceTrackerRef rt[JIT_MAX_LIVE];
   void *call[JIT_MAX_LIVE], *call_ws[JIT_MAX_LIVE];
-  pthread_mutex_t lock; /* ukr and n_ukr, from the compiling threads */
+  pthread_mutex_t lock; /* ukr, n_ukr and the cache counts, from the compiling threads */
   jit_ukr ukr[JIT_MAX_UKR];
   int n_ukr;
+  char *cache_dir;      /* NULL: no cache */
+  int n_cache_read, n_cache_written;
 };
 
 struct emit_llvm_object {
@@ -41,7 +54,26 @@ struct emit_llvm_object {
   LLVMMemoryBufferRef code;  /* the ELF object; NULL once loaded */
 };
 
-emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
+/* The cache directory, made when missing (its parent must exist). */
+static bool open_cache(aotc_ctx *ctx, emit_llvm_session *J, const char *dir)
+{
+  struct stat st;
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    aotc_error(ctx, (ir_loc){0}, "--llvm-cache: cannot make the directory '%s': %s", dir, strerror(errno));
+    return false;
+  }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    aotc_error(ctx, (ir_loc){0}, "--llvm-cache: '%s' is not a directory", dir);
+    return false;
+  }
+  if (!(J->cache_dir = strdup(dir))) {
+    aotc_error(ctx, (ir_loc){0}, "out of memory in the LLVM backend");
+    return false;
+  }
+  return true;
+}
+
+emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level, const char *cache_dir)
 {
   emit_llvm_session *J = calloc(1, sizeof *J);
   if (!J) {
@@ -51,7 +83,7 @@ emit_llvm_session *emit_llvm_session_new(aotc_ctx *ctx, int opt_level)
   J->ctx = ctx;
   J->opt = (emit_llvm_options){.opt_level = opt_level, .pack_apart = true};
   pthread_mutex_init(&J->lock, NULL);
-  if (!(J->jit = lw_lljit(ctx, &J->opt))) {
+  if ((cache_dir && !open_cache(ctx, J, cache_dir)) || !(J->jit = lw_lljit(ctx, &J->opt))) {
     emit_llvm_session_free(J);
     return NULL;
   }
@@ -87,11 +119,79 @@ static LLVMMemoryBufferRef to_object(emit_llvm *L, LLVMModuleRef m)
   return code;
 }
 
+/* DIR/KEY.o for module m (before the pipeline) compiled by L's target
+ * machine: two 64-bit hashes of the IR's text, the triple, CPU and
+ * features, the pipeline and its settings, LLVM's version and the cache's
+ * format. */
+static bool cache_path(const emit_llvm_session *J, emit_llvm *L, LLVMModuleRef m, char *path, size_t cap)
+{
+  char *ir = LLVMPrintModuleToString(m), *triple = LLVMGetTargetMachineTriple(L->tm);
+  char *cpu = LLVMGetTargetMachineCPU(L->tm), *feat = LLVMGetTargetMachineFeatureString(L->tm);
+  char passes[128];
+  lw_pipeline_name(L, passes, sizeof passes);
+  char *key = ir_sprintf(L->ctx, "%s\n;%s;%s;%s;%s;LLVM %s;%s", ir, triple, cpu, feat, passes, LLVM_VERSION_STRING,
+                         CACHE_FORMAT);
+  LLVMDisposeMessage(ir);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(feat);
+  if (!key)
+    return false;
+  uint64_t h1 = ir_hash_str(key);
+  char *salted = ir_sprintf(L->ctx, "%016llx:%s", (unsigned long long)h1, key);
+  if (!salted)
+    return false;
+  int n = snprintf(path, cap, "%s/%016llx%016llx.o", J->cache_dir, (unsigned long long)h1,
+                   (unsigned long long)ir_hash_str(salted));
+  return n > 0 && (size_t)n < cap;
+}
+
+/* The object at path when it is one (an ELF file of a sane size), else NULL. */
+static LLVMMemoryBufferRef cache_read(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  LLVMMemoryBufferRef code = NULL;
+  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  char *bytes = n >= 4 && n <= CACHE_MAX_BYTES ? malloc((size_t)n) : NULL;
+  if (bytes && fseek(f, 0, SEEK_SET) == 0 && fread(bytes, 1, (size_t)n, f) == (size_t)n && !memcmp(bytes, "\177ELF", 4))
+    code = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, (size_t)n, path);
+  free(bytes);
+  fclose(f);
+  return code;
+}
+
+/* code written to path through a file of this thread's own, renamed: a
+ * reader sees the whole object or none. */
+static bool cache_write(const char *path, int slot, LLVMMemoryBufferRef code)
+{
+  char tmp[PATH_MAX + 64];
+  snprintf(tmp, sizeof tmp, "%s.%ld.%d.tmp", path, (long)getpid(), slot);
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return false;
+  size_t n = LLVMGetBufferSize(code);
+  bool ok = fwrite(LLVMGetBufferStart(code), 1, n, f) == n;
+  ok = fclose(f) == 0 && ok;
+  ok = ok && rename(tmp, path) == 0;
+  if (!ok)
+    remove(tmp);
+  return ok;
+}
+
 static bool compile_ukr(emit_llvm_session *J, emit_llvm *L, int slot, LLVMModuleRef m)
 {
-  LLVMMemoryBufferRef code = lw_run_pipeline(L, m) ? to_object(L, m) : NULL;
+  char path[PATH_MAX];
+  bool cached = J->cache_dir && cache_path(J, L, m, path, sizeof path);
+  LLVMMemoryBufferRef code = cached ? cache_read(path) : NULL;
+  bool read = code != NULL, written = false;
+  if (!code && (code = lw_run_pipeline(L, m) ? to_object(L, m) : NULL) && cached)
+    written = cache_write(path, slot, code);
   pthread_mutex_lock(&J->lock);
   J->ukr[slot].code = code;
+  J->n_cache_read += read;
+  J->n_cache_written += written;
   pthread_mutex_unlock(&J->lock);
   LLVMDisposeModule(m);
   return code != NULL;
@@ -238,11 +338,15 @@ bool emit_llvm_session_entry(const emit_llvm_session *J, int handle, void **call
   return true;
 }
 
-void emit_llvm_session_shared(const emit_llvm_session *J, int *kernels, int *packs)
+void emit_llvm_session_shared(const emit_llvm_session *J, emit_llvm_shared *out)
 {
-  *kernels = *packs = 0;
+  *out = (emit_llvm_shared){0};
   for (int i = 0; J && i < J->n_ukr; i++)
-    ++*(strncmp(J->ukr[i].name, LW_PACK_PREFIX, strlen(LW_PACK_PREFIX)) ? kernels : packs);
+    ++*(strncmp(J->ukr[i].name, LW_PACK_PREFIX, strlen(LW_PACK_PREFIX)) ? &out->kernels : &out->packs);
+  if (J) {
+    out->cache_read = J->n_cache_read;
+    out->cache_written = J->n_cache_written;
+  }
 }
 
 void emit_llvm_object_free(emit_llvm_object *o)
@@ -272,5 +376,6 @@ void emit_llvm_session_free(emit_llvm_session *J)
     if (J->ukr[i].code)
       LLVMDisposeMemoryBuffer(J->ukr[i].code);
   pthread_mutex_destroy(&J->lock);
+  free(J->cache_dir);
   free(J);
 }

@@ -146,15 +146,27 @@ bool lw_verify(emit_llvm *L)
   return !bad;
 }
 
+/* The pipeline's settings (docs/llvm.md, "optimisation"): loop and SLP
+ * vectorisation and interleaving on, unrolling off. */
+static const struct {
+  bool loop_vectorize, slp_vectorize, unroll, interleave;
+} pipeline = {true, true, false, true};
+
+void lw_pipeline_name(const emit_llvm *L, char *out, size_t cap)
+{
+  snprintf(out, cap, "default<O%d> lv%d slp%d unroll%d il%d", L->opt.opt_level > 3 ? 3 : L->opt.opt_level,
+           pipeline.loop_vectorize, pipeline.slp_vectorize, pipeline.unroll, pipeline.interleave);
+}
+
 bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
 {
   char passes[32];
   snprintf(passes, sizeof passes, "default<O%d>", L->opt.opt_level > 3 ? 3 : L->opt.opt_level);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
-  LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-  LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
-  LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
+  LLVMPassBuilderOptionsSetLoopVectorization(po, pipeline.loop_vectorize);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, pipeline.slp_vectorize);
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, pipeline.unroll);
+  LLVMPassBuilderOptionsSetLoopInterleaving(po, pipeline.interleave);
   LLVMErrorRef err = LLVMRunPasses(m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
   return err ? lw_llvm_failed(L->ctx, err, "optimisation") : true;

@@ -444,5 +444,28 @@ else
   bad "float max and min reductions vectorised as integer keys, NaN ignored, against numpy" "$work/log"
 fi
 
+# tune --llvm-cache: the command line (refused without --backend llvm or
+# on a file), and a second search reading what the first one wrote, every
+# candidate of both checked against the reference (tests/unit's
+# tune/llvm_cache_reused checks the counts and unreadable objects).
+tune_cached() { # LOG: one search of conv3x3 with the cache in $work/lc
+  "$AOTC" tune "$root/bench/kernels.tc" --entry conv3x3 --size N=1,C=8,H=14,W=14,F=16 --trials 8 --seed 2 \
+    --backend llvm --llvm-cache "$work/lc" >"$1" 2>&1
+}
+: >"$work/afile"
+if ! "$AOTC" tune "$root/bench/kernels.tc" --entry mm --size M=8,N=8,K=8 --trials 2 --llvm-cache "$work/lc" \
+  >"$work/log" 2>&1 && grep -q "add --backend llvm" "$work/log" &&
+  ! "$AOTC" tune "$root/bench/kernels.tc" --entry mm --size M=8,N=8,K=8 --trials 2 --backend llvm \
+    --llvm-cache "$work/afile" >>"$work/log" 2>&1 && grep -q "is not a directory" "$work/log" &&
+  tune_cached "$work/lc1.log" && grep -q "0 of them read from the cache" "$work/lc1.log" &&
+  grep -q " 0 wrong" "$work/lc1.log" && ls "$work/lc"/*.o >/dev/null 2>&1 &&
+  tune_cached "$work/lc2.log" && grep -qE "; [1-9][0-9]* of them read from the cache" "$work/lc2.log" &&
+  grep -q " 0 wrong" "$work/lc2.log"; then
+  ok "tune --llvm-cache: refused without --backend llvm or on a file; a second search reads the first one's objects"
+else
+  cat "$work/lc1.log" "$work/lc2.log" >>"$work/log" 2>/dev/null
+  bad "tune --llvm-cache: refused without --backend llvm or on a file; a second search reads the first one's objects" "$work/log"
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

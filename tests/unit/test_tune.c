@@ -494,6 +494,70 @@ Test(tune, llvm_conv_packing_shared, .timeout = 120)
   cr_assert_lt(out.shared_packs, 2 * out.trials, "packing functions compiled per candidate, not shared");
 }
 
+/* The .o files of dir and their bytes' first four (ELF or not). */
+static int cache_objects(const char *d, int *elf)
+{
+  char cmd[PATH_MAX + 64];
+  int n = 0;
+  *elf = 0;
+  snprintf(cmd, sizeof cmd, "ls '%s'", d);
+  FILE *ls = popen(cmd, "r");
+  cr_assert_not_null(ls);
+  char name[256];
+  while (fscanf(ls, "%255s", name) == 1) {
+    size_t len = strlen(name);
+    if (len < 3 || strcmp(name + len - 2, ".o"))
+      continue;
+    char head[4] = {0};
+    FILE *f = fopen(ir_sprintf(ctx, "%s/%s", d, name), "rb");
+    cr_assert_not_null(f);
+    *elf += fread(head, 1, 4, f) == 4 && !memcmp(head, "\177ELF", 4);
+    fclose(f);
+    n++;
+  }
+  pclose(ls);
+  return n;
+}
+
+/* --llvm-cache: the first search writes every shared function's object;
+ * a second search of the same kernel reads them instead of compiling
+ * them, and its candidates still all match the reference (an object read
+ * under another function's key would make some wrong); objects that are
+ * not ELF are compiled again and replaced. */
+Test(tune, llvm_cache_reused, .timeout = 180)
+{
+  if (!emit_llvm_available())
+    cr_skip_test("aotc was built without LLVM");
+  ir_func *conv = compile1("def conv(float(N, C, H, W) I, float(F, C, 3, 3) Wt) -> (O) {\n"
+                           "  O(n, f, h, w) +=! padded(I(n, c, 2 * h + kh - 1, 2 * w + kw - 1)) * Wt(f, c, kh, kw)\n"
+                           "    where n in 0:N, h in 0:(H + 1) / 2, w in 0:(W + 1) / 2\n}\n");
+  int64_t sizes[] = {2, 5, 9, 11, 7};
+  const char *cache = path_in_dir("llvm-cache");
+  tune_request req = {.func = conv, .sizes = sizes, .threads = 1, .trials = 12, .seed = 7, .fuse = true,
+                      .quiet = true, .llvm = true, .llvm_cache = cache};
+  tune_outcome first, second, third;
+  tune_all_pass(&req, &first);
+  int shared = first.shared_kernels + first.shared_packs, elf;
+  cr_assert_gt(first.shared_kernels + first.shared_packs, 1, "%d micro-kernels, %d packing functions",
+               first.shared_kernels, first.shared_packs);
+  cr_assert_eq(first.cache_read, 0);
+  cr_assert_eq(first.cache_written, shared);
+  cr_assert_eq(cache_objects(cache, &elf), shared);
+  cr_assert_eq(elf, shared);
+  tune_all_pass(&req, &second);
+  cr_assert_gt(second.cache_read, 0, "nothing read from the cache");
+  cr_assert_eq(second.cache_read + second.cache_written, second.shared_kernels + second.shared_packs);
+  int n = cache_objects(cache, &elf);
+  char cmd[PATH_MAX + 64];
+  snprintf(cmd, sizeof cmd, "for f in '%s'/*.o; do echo 'not an object' > \"$f\"; done", cache);
+  cr_assert_eq(system(cmd), 0);
+  tune_all_pass(&req, &third);
+  cr_assert_eq(third.cache_read, 0, "a file that is no object was read");
+  cr_assert_eq(third.cache_written, third.shared_kernels + third.shared_packs);
+  cr_assert_geq(cache_objects(cache, &elf), n);
+  cr_assert_eq(elf, third.cache_written);
+}
+
 Test(tune, llvm_wrong_candidates_are_discarded, .timeout = 120)
 {
   if (!emit_llvm_available())
