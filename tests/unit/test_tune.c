@@ -472,6 +472,12 @@ Test(tune, llvm_tune_is_recorded, .timeout = 120)
   cr_assert(tune_cache_find(ctx, cache, mm, sizes, 1, NULL, NULL, &found));
 }
 
+/* A strided, padded convolution (sizes 2, 5, 9, 11, 7: two images). */
+static const char strided_conv_text[] =
+    "def conv(float(N, C, H, W) I, float(F, C, 3, 3) Wt) -> (O) {\n"
+    "  O(n, f, h, w) +=! padded(I(n, c, 2 * h + kh - 1, 2 * w + kw - 1)) * Wt(f, c, kh, kw)\n"
+    "    where n in 0:N, h in 0:(H + 1) / 2, w in 0:(W + 1) / 2\n}\n";
+
 /* --backend llvm on a strided, padded convolution of two images (A and B
  * packed: B's panels read through the batch index and an implicit im2col):
  * every panel's packing is a function of its own, compiled once per way of
@@ -481,9 +487,7 @@ Test(tune, llvm_conv_packing_shared, .timeout = 120)
 {
   if (!emit_llvm_available())
     cr_skip_test("aotc was built without LLVM");
-  ir_func *conv = compile1("def conv(float(N, C, H, W) I, float(F, C, 3, 3) Wt) -> (O) {\n"
-                           "  O(n, f, h, w) +=! padded(I(n, c, 2 * h + kh - 1, 2 * w + kw - 1)) * Wt(f, c, kh, kw)\n"
-                           "    where n in 0:N, h in 0:(H + 1) / 2, w in 0:(W + 1) / 2\n}\n");
+  ir_func *conv = compile1(strided_conv_text);
   int64_t sizes[] = {2, 5, 9, 11, 7};
   tune_request req = {.func = conv, .sizes = sizes, .threads = 1, .trials = 16, .seed = 3, .fuse = true,
                       .quiet = true, .llvm = true};
@@ -528,9 +532,7 @@ Test(tune, llvm_cache_reused, .timeout = 180)
 {
   if (!emit_llvm_available())
     cr_skip_test("aotc was built without LLVM");
-  ir_func *conv = compile1("def conv(float(N, C, H, W) I, float(F, C, 3, 3) Wt) -> (O) {\n"
-                           "  O(n, f, h, w) +=! padded(I(n, c, 2 * h + kh - 1, 2 * w + kw - 1)) * Wt(f, c, kh, kw)\n"
-                           "    where n in 0:N, h in 0:(H + 1) / 2, w in 0:(W + 1) / 2\n}\n");
+  ir_func *conv = compile1(strided_conv_text);
   int64_t sizes[] = {2, 5, 9, 11, 7};
   const char *cache = path_in_dir("llvm-cache");
   tune_request req = {.func = conv, .sizes = sizes, .threads = 1, .trials = 12, .seed = 7, .fuse = true,
