@@ -5,7 +5,9 @@
 #include "llvm_priv.h"
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,16 +16,28 @@ bool emit_llvm_available(void)
   return true;
 }
 
-static void init_targets(void)
+/* LLVM's targets, and its options that the C API has no other way to set,
+ * once for the process (LLVM's options are the process's: a program that
+ * links aotc and LLVM shares them). An epilogue vectorised at a smaller
+ * width after main loops of 8 lanes too (LLVM's default starts at 16): a
+ * short simd loop at 8 lanes ran its remainder scalar, as 6 of the 14
+ * iterations of each of Winograd's transform rows in ResNet-18's layer1
+ * (ResNet-18 15.1 -> 14.7 ms on one thread, 8.5 -> 8.2 on two,
+ * bench/RESULTS.md 2026-12-06 11:00). */
+static void init_once(void)
 {
-  static bool done;
-  if (done)
-    return;
-  done = true;
+  static const char *const options[] = {"aotc", "-epilogue-vectorization-minimum-VF=8"};
   LLVMInitializeAllTargetInfos();
   LLVMInitializeAllTargets();
   LLVMInitializeAllTargetMCs();
   LLVMInitializeAllAsmPrinters();
+  LLVMParseCommandLineOptions((int)(sizeof options / sizeof options[0]), options, NULL);
+}
+
+static void init_targets(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_once);
 }
 
 /* Reports an LLVM error (consumed) on ctx; false. */
