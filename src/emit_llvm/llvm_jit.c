@@ -8,8 +8,9 @@
  * per search, and stay loaded for the candidates that call them. With a
  * cache directory (`aotc tune --llvm-cache DIR`) each of those objects is
  * also kept in DIR under the hash of what made it (its IR before the
- * pipeline, the target machine, the pipeline's level, LLVM's version) and
- * read from there instead of compiled again by later searches. */
+ * pipeline, the target machine, the pipeline and its settings, LLVM's
+ * version) and read from there instead of compiled again by later
+ * searches. */
 #include "llvm_priv.h"
 
 #include <errno.h>
