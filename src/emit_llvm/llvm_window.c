@@ -15,6 +15,9 @@
  * time. Isl's loops, which such kernels otherwise run as, read each row's
  * few columns with scalar remainders and border cases.
  *
+ * Strided depthwise windows over small planes are summed per output row
+ * from masked loads of every s-th input float (strided_vector below).
+ *
  * Float windows only; a window the plan split in several kernels for isl
  * (a 7x7 window's 49 taps) is built by its first, the others build
  * nothing; a global pool after the window stays a kernel of its own (the C
@@ -33,6 +36,7 @@ typedef struct lwin {
   LLVMValueRef sum;  /* the taps' sum at the element */
   int cur;           /* the pointwise statement being built */
   bool masked;       /* masks known when built (emit_window_masked), else run-time masks */
+  int64_t sum_row;   /* strided windows: the sums' row length (whole vectors); 0: the sums are flat */
 } lwin;
 
 static LLVMValueRef idx(lw_fn *F, int64_t v)
@@ -130,10 +134,12 @@ static void element(lw_fn *F, LLVMValueRef e, void *data)
 {
   lwin *w = data;
   const win_kernel *k = &w->k;
-  LLVMValueRef s = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, w->sums, LLVMBuildSub(F->b, e, w->e0, "")), "");
+  LLVMValueRef h = LLVMBuildUDiv(F->b, e, idx(F, k->dim[3]), ""), col = LLVMBuildURem(F->b, e, idx(F, k->dim[3]), "");
+  LLVMValueRef si = w->sum_row ? LLVMBuildAdd(F->b, LLVMBuildMul(F->b, h, idx(F, w->sum_row), ""), col, "")
+                               : LLVMBuildSub(F->b, e, w->e0, "");
+  LLVMValueRef s = LLVMBuildLoad2(F->b, F->L->f32, lw_f32_at(F, w->sums, si), "");
   lw_parallel_access(F, s);
   w->sum = s;
-  LLVMValueRef h = LLVMBuildUDiv(F->b, e, idx(F, k->dim[3]), ""), col = LLVMBuildURem(F->b, e, idx(F, k->dim[3]), "");
   for (w->cur = k->taps_end; w->cur < k->end; w->cur++) {
     const ir_stmt *st = F->f->stmts[w->cur];
     LLVMValueRef at[4] = {w->n, w->c, h, col};
@@ -220,6 +226,72 @@ static void runtime_chunk(lw_fn *F, LLVMValueRef v0, void *data)
   lw_counted_loop(F, w->e0, lw_min(F, LLVMBuildMul(F->b, v1, idx(F, 16), ""), idx(F, plane)), element, w);
 }
 
+/* Windows of stride 2 to 4 (MobileNetV2's and EfficientNet-B0's
+ * downsampling depthwise windows) whose output plane's sums fit
+ * LW_WIN_STRIDED_FLOATS: per output row, per vector of 16 outputs along
+ * it, each tap one masked load of the 16 s input floats its lanes read
+ * every s-th of (only those lanes on: nothing outside the input is read)
+ * and a shuffle keeping them; the tap's rows outside the input turn the
+ * whole mask off. Isl's loops read such taps with gathers and scalar
+ * remainders, one pass over the output per tap. */
+#define LW_WIN_STRIDED_FLOATS 4096
+
+static int64_t strided_row(const win_kernel *k)
+{
+  return (k->dim[3] + 15) / 16 * 16;
+}
+
+static bool strided(const lw_fn *F, const win_kernel *k)
+{
+  return k->plane && F->pf->sched.vectorize && F->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD &&
+         k->str[0] == k->str[1] && k->str[0] >= 2 && k->str[0] <= WIN_MAX_STRIDE &&
+         k->dim[2] * strided_row(k) <= LW_WIN_STRIDED_FLOATS;
+}
+
+/* Row y's vector of outputs x0..x0+15. */
+static void strided_vector(lw_fn *F, lwin *w, LLVMValueRef y, int64_t x0)
+{
+  const win_kernel *k = &w->k;
+  int64_t s = k->str[0];
+  unsigned wide = (unsigned)(16 * s);
+  LLVMTypeRef wt = LLVMVectorType(F->L->f32, wide), mt = LLVMVectorType(F->L->i1, 16);
+  LLVMValueRef spread[64], take[16];
+  for (unsigned j = 0; j < wide; j++)
+    spread[j] = LLVMConstInt(F->L->i32, j % (unsigned)s ? 16 : j / (unsigned)s, 0);
+  for (unsigned l = 0; l < 16; l++)
+    take[l] = LLVMConstInt(F->L->i32, l * (unsigned)s, 0);
+  LLVMValueRef acc = start_sum(F, w);
+  for (int t = 0; t < k->n_taps; t++) {
+    const win_tap *tp = &k->tap[t];
+    LLVMValueRef bits[16];
+    bool any = false;
+    for (int64_t l = 0; l < 16; l++) {
+      bool on = x0 + l < k->dim[3] && x0 + l >= tp->lo[1] && x0 + l < tp->hi[1];
+      bits[l] = LLVMConstInt(F->L->i1, on, 0);
+      any |= on;
+    }
+    if (!any)
+      continue;
+    LLVMValueRef rows = LLVMBuildAnd(F->b, LLVMBuildICmp(F->b, LLVMIntSGE, y, idx(F, tp->lo[0]), ""),
+                                     LLVMBuildICmp(F->b, LLVMIntSLT, y, idx(F, tp->hi[0]), ""), "");
+    LLVMValueRef m = LLVMBuildSelect(F->b, rows, LLVMConstVector(bits, 16), LLVMConstNull(mt), "");
+    LLVMValueRef wm = LLVMBuildShuffleVector(F->b, m, LLVMConstNull(mt), LLVMConstVector(spread, wide), "");
+    LLVMValueRef row = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, y, idx(F, s), ""), idx(F, tp->off[0]), "");
+    LLVMValueRef at = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, row, idx(F, k->in[1]), ""), idx(F, s * x0 + tp->off[1]), "");
+    LLVMValueRef x = lw_masked_load(F, wt, lw_f32_at(F, w->xp, at), wm, LLVMConstNull(wt));
+    x = LLVMBuildShuffleVector(F->b, x, LLVMGetUndef(wt), LLVMConstVector(take, 16), "");
+    acc = tp->w ? lw_fmuladd(F, x, lw_splat(F, w->w[t], 16), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+  }
+  store_sum(F, w, LLVMBuildAdd(F->b, LLVMBuildMul(F->b, y, idx(F, w->sum_row), ""), idx(F, x0), ""), acc);
+}
+
+static void strided_row_sums(lw_fn *F, LLVMValueRef y, void *data)
+{
+  lwin *w = data;
+  for (int64_t x0 = 0; x0 < w->k.dim[3]; x0 += 16)
+    strided_vector(F, w, y, x0);
+}
+
 static void channel(lw_fn *F, LLVMValueRef q, void *data)
 {
   lwin *w = data;
@@ -241,6 +313,14 @@ static void channel(lw_fn *F, LLVMValueRef q, void *data)
     w->w[t] = k->tap[t].w ? channel_value(F, w, k->tap[t].s, k->tap[t].w) : NULL;
   const ir_stmt *s0 = F->f->stmts[k->first];
   w->kb = k->start || k->add ? channel_value(F, w, s0, k->start ? k->start : k->add) : NULL;
+  if (w->sum_row) {
+    w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(k->dim[2] * w->sum_row)), "window_strided_sums");
+    LLVMSetAlignment(w->sums, 64);
+    lw_counted_loop(F, idx(F, 0), idx(F, k->dim[2]), strided_row_sums, w);
+    F->simd_next = true;
+    lw_counted_loop(F, idx(F, 0), idx(F, plane), element, w);
+    return;
+  }
   if (!w->masked) {
     w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, LW_WIN_CHUNK * 16), "window_sums");
     LLVMSetAlignment(w->sums, 64);
@@ -259,7 +339,7 @@ static void channel(lw_fn *F, LLVMValueRef q, void *data)
 static bool masked_window(lw_fn *F, int kernel, win_kernel *k)
 {
   return emit_window_recognise(F->f, F->pf, &F->pf->kernels[kernel], false, k) &&
-         (emit_window_masked(F->pf, k) || runtime_masks(F, k)) && all_float(F, k);
+         (emit_window_masked(F->pf, k) || runtime_masks(F, k) || strided(F, k)) && all_float(F, k);
 }
 
 /* The first kernel of kernel i's partition (the plan splits a window of
@@ -282,6 +362,7 @@ bool lw_window(lw_fn *F, int kernel)
   if (!masked_window(F, kernel, &w.k))
     return false;
   w.masked = emit_window_masked(F->pf, &w.k);
+  w.sum_row = !w.masked && !runtime_masks(F, &w.k) ? strided_row(&w.k) : 0;
   w.k.pool_end = w.k.end;
   w.val = IR_NEW_ARRAY(F->L->ctx, LLVMValueRef, w.k.end - w.k.taps_end + 1);
   if (!w.val)

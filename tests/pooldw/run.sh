@@ -260,6 +260,27 @@ for name in $(awk '$2 == "masked" { print $1 }' "$here/cases.txt") dw3_s1_w64 dw
     suite_result "$name (--backend llvm --threads $th: masked 16-lane sums)" $st "$why"
   done
 done
+# The LLVM backend's strided windows (llvm_window.c): depthwise windows of
+# stride 2 and 3 through `--backend llvm` on 1 and 2 threads against
+# PyTorch, summed per output row from masked loads of 16 s input floats
+# (`window_strided_sums`, `llvm.masked.load.v32f32` or `.v48f32` in the IR).
+llvm_strided() {
+  local name=$1 threads=$2 lanes=$3 ir=$work/llvm-strided/$1.t$2.ll
+  mkdir -p "$work/llvm-strided"
+  AOTC_LLVM_IR_RAW=$ir run "$name" "llvm-strided-t$threads" "$threads" --backend llvm || return $?
+  grep -q "%window_strided_sums = alloca" "$ir" || { echo "no strided window sums in the IR"; return 1; }
+  grep -q "call <$lanes x float> @llvm.masked.load.v${lanes}f32" "$ir" || { echo "no $lanes-float masked load in the IR"; return 1; }
+}
+for c in dw3_s2_silu:32 dw5_s2_hswish:32 dw3_s2_nobias:32 dw3_s2_phases_14:32 dw5_s2_phases_27:32 dw3_s3_phases_32:48; do
+  name=${c%:*}
+  suite_selected "$name" "$@" || continue
+  for th in 1 2; do
+    why=$(llvm_strided "$name" "$th" "${c#*:}")
+    st=$?
+    grep -q "without LLVM" "$work/llvm-strided-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
+    suite_result "$name (--backend llvm --threads $th: strided sums)" $st "$why"
+  done
+done
 # The LLVM backend's grouped convolutions (llvm_grouped.c): the grouped
 # cases as the direct kernel (its local planes, `grouped_planes`, in the
 # IR), the grouped-packed ones on the packed path (none), on 1 and 2
