@@ -239,6 +239,18 @@ while read -r name kind; do
   other "$name" llvm --backend llvm
   other "$name" cudasim --target cuda-sim
 done <"$here/cases.txt"
+# llvm_threads NAME VARIANT LABEL FN [ARGS...]: `FN NAME THREADS ARGS...` on
+# 1 and 2 threads, a result each (skipped when aotc was built without LLVM).
+llvm_threads() {
+  local name=$1 variant=$2 label=$3 fn=$4 th why st
+  shift 4
+  for th in 1 2; do
+    why=$("$fn" "$name" "$th" "$@")
+    st=$?
+    grep -q "without LLVM" "$work/$variant-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
+    suite_result "$name (--backend llvm --threads $th: $label)" $st "$why"
+  done
+}
 # The LLVM backend's masked sums (llvm_window.c): the masked cases (masks
 # constant) and three wider planes (masks computed when run) through
 # `--backend llvm` on 1 and 2 threads against PyTorch, the window built as
@@ -253,12 +265,7 @@ llvm_masked() {
 }
 for name in $(awk '$2 == "masked" { print $1 }' "$here/cases.txt") dw3_s1_w64 dw3_s1_residual_w32 dw3_s1_strips; do
   suite_selected "$name" "$@" || continue
-  for th in 1 2; do
-    why=$(llvm_masked "$name" "$th")
-    st=$?
-    grep -q "without LLVM" "$work/llvm-masked-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
-    suite_result "$name (--backend llvm --threads $th: masked 16-lane sums)" $st "$why"
-  done
+  llvm_threads "$name" llvm-masked "masked 16-lane sums" llvm_masked
 done
 # The LLVM backend's strided windows (llvm_window.c): depthwise windows of
 # stride 2 and 3 through `--backend llvm` on 1 and 2 threads against
@@ -274,12 +281,7 @@ llvm_strided() {
 for c in dw3_s2_silu:32 dw5_s2_hswish:32 dw3_s2_nobias:32 dw3_s2_phases_14:32 dw5_s2_phases_27:32 dw3_s3_phases_32:48; do
   name=${c%:*}
   suite_selected "$name" "$@" || continue
-  for th in 1 2; do
-    why=$(llvm_strided "$name" "$th" "${c#*:}")
-    st=$?
-    grep -q "without LLVM" "$work/llvm-strided-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
-    suite_result "$name (--backend llvm --threads $th: strided sums)" $st "$why"
-  done
+  llvm_threads "$name" llvm-strided "strided sums" llvm_strided "${c#*:}"
 done
 # The LLVM backend's grouped convolutions (llvm_grouped.c): the grouped
 # cases as the direct kernel (its local planes, `grouped_planes`, in the
@@ -298,12 +300,7 @@ llvm_grouped() {
 while read -r name kind; do
   case $kind in grouped | grouped-packed) ;; *) continue ;; esac
   suite_selected "$name" "$@" || continue
-  for th in 1 2; do
-    why=$(llvm_grouped "$name" "$th" "$kind")
-    st=$?
-    grep -q "without LLVM" "$work/llvm-grouped-t$th/out-$name.log" 2>/dev/null && st=77 why="aotc built without LLVM"
-    suite_result "$name (--backend llvm --threads $th: $kind)" $st "$why"
-  done
+  llvm_threads "$name" llvm-grouped "$kind" llvm_grouped "$kind"
 done <"$here/cases.txt"
 # Compiled only (make_text_cases.py): the plane kernel over an input past a
 # last-level cache (38.5 MB) prefetches the next plane's rows as it copies
