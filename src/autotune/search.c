@@ -729,15 +729,13 @@ bool tune_run(aotc_ctx *ctx, const tune_request *req, tune_outcome *out)
   out->cache_read = t->cache_read;
   out->cache_written = t->cache_written;
   char how[320];
-  if (req->llvm && req->llvm_cache)
-    snprintf(how, sizeof how,
-             "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared; %d of them read "
-             "from the cache '%s', %d written to it",
-             t->shared_kernels, t->shared_packs, t->cache_read, req->llvm_cache, t->cache_written);
-  else if (req->llvm)
-    snprintf(how, sizeof how, "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared",
-             t->shared_kernels, t->shared_packs);
-  else
+  if (req->llvm) {
+    int n = snprintf(how, sizeof how, "LLVM, in-process; %d micro-kernels and %d packing functions compiled once, shared",
+                     t->shared_kernels, t->shared_packs);
+    if (req->llvm_cache && n > 0 && (size_t)n < sizeof how)
+      snprintf(how + n, sizeof how - (size_t)n, "; %d of them read from the cache '%s', %d written to it",
+               t->cache_read, req->llvm_cache, t->cache_written);
+  } else
     snprintf(how, sizeof how, "%s", req->cuda ? (strcmp(req->cuda, "cuda") ? "g++, simulator" : "nvcc") : "cc");
   if (!req->quiet)
     fprintf(stderr, "tune: %.2f s reference, %.2f s emitting, %.2f s building (%s), %.2f s checking and timing\n",

@@ -122,13 +122,13 @@ static LLVMMemoryBufferRef to_object(emit_llvm *L, LLVMModuleRef m)
 
 /* DIR/KEY.o for module m (before the pipeline) compiled by L's target
  * machine: two 64-bit hashes of the IR's text, the triple, CPU and
- * features, the pipeline and its settings, LLVM's version and the cache's
- * format. */
+ * features, the pipeline with its settings and LLVM's options
+ * (lw_pipeline_name), LLVM's version and the cache's format. */
 static bool cache_path(const emit_llvm_session *J, emit_llvm *L, LLVMModuleRef m, char *path, size_t cap)
 {
   char *ir = LLVMPrintModuleToString(m), *triple = LLVMGetTargetMachineTriple(L->tm);
   char *cpu = LLVMGetTargetMachineCPU(L->tm), *feat = LLVMGetTargetMachineFeatureString(L->tm);
-  char passes[128];
+  char passes[256];
   lw_pipeline_name(L, passes, sizeof passes);
   char *key = ir_sprintf(L->ctx, "%s\n;%s;%s;%s;%s;LLVM %s;%s", ir, triple, cpu, feat, passes, LLVM_VERSION_STRING,
                          CACHE_FORMAT);

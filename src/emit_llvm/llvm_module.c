@@ -24,14 +24,16 @@ bool emit_llvm_available(void)
  * iterations of each of Winograd's transform rows in ResNet-18's layer1
  * (ResNet-18 15.1 -> 14.7 ms on one thread, 8.5 -> 8.2 on two,
  * bench/RESULTS.md 2026-12-06 11:00). */
+static const char *const llvm_options[] = {"aotc", "-epilogue-vectorization-minimum-VF=8"};
+#define N_LLVM_OPTIONS ((int)(sizeof llvm_options / sizeof llvm_options[0]))
+
 static void init_once(void)
 {
-  static const char *const options[] = {"aotc", "-epilogue-vectorization-minimum-VF=8"};
   LLVMInitializeAllTargetInfos();
   LLVMInitializeAllTargets();
   LLVMInitializeAllTargetMCs();
   LLVMInitializeAllAsmPrinters();
-  LLVMParseCommandLineOptions((int)(sizeof options / sizeof options[0]), options, NULL);
+  LLVMParseCommandLineOptions(N_LLVM_OPTIONS, llvm_options, NULL);
 }
 
 static void init_targets(void)
@@ -166,16 +168,26 @@ static const struct {
   bool loop_vectorize, slp_vectorize, unroll, interleave;
 } pipeline = {true, true, false, true};
 
+/* "default<On>", the pass pipeline's text. */
+static void passes_text(const emit_llvm *L, char *out, size_t cap)
+{
+  snprintf(out, cap, "default<O%d>", L->opt.opt_level > 3 ? 3 : L->opt.opt_level);
+}
+
 void lw_pipeline_name(const emit_llvm *L, char *out, size_t cap)
 {
-  snprintf(out, cap, "default<O%d> lv%d slp%d unroll%d il%d", L->opt.opt_level > 3 ? 3 : L->opt.opt_level,
-           pipeline.loop_vectorize, pipeline.slp_vectorize, pipeline.unroll, pipeline.interleave);
+  char passes[32];
+  passes_text(L, passes, sizeof passes);
+  int n = snprintf(out, cap, "%s lv%d slp%d unroll%d il%d", passes, pipeline.loop_vectorize, pipeline.slp_vectorize,
+                   pipeline.unroll, pipeline.interleave);
+  for (int i = 1; i < N_LLVM_OPTIONS && n >= 0 && (size_t)n < cap; i++)
+    n += snprintf(out + n, cap - (size_t)n, " %s", llvm_options[i]);
 }
 
 bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
 {
   char passes[32];
-  snprintf(passes, sizeof passes, "default<O%d>", L->opt.opt_level > 3 ? 3 : L->opt.opt_level);
+  passes_text(L, passes, sizeof passes);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(po, pipeline.loop_vectorize);
   LLVMPassBuilderOptionsSetSLPVectorization(po, pipeline.slp_vectorize);

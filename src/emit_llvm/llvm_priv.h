@@ -128,7 +128,8 @@ bool lw_optimise(emit_llvm *L);
 bool lw_verify(emit_llvm *L);
 /* default<On> of L's opt_level on m (a module of L's context). */
 bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m);
-/* What lw_run_pipeline runs, as text (the tuner's cache keys, llvm_jit.c). */
+/* What lw_run_pipeline runs and the LLVM options it runs under, as text
+ * (the tuner's cache keys, llvm_jit.c). */
 void lw_pipeline_name(const emit_llvm *L, char *out, size_t cap);
 
 /* ---- llvm_split.c */

@@ -71,6 +71,13 @@ static LLVMValueRef start_sum(lw_fn *F, const lwin *w)
   return w->kb ? lw_splat(F, w->kb, 16) : LLVMConstNull(LLVMVectorType(F->L->f32, 16));
 }
 
+/* acc plus tap t's term given the 16 inputs x it reads: x times its weight,
+ * or x (a tap without one). */
+static LLVMValueRef tap_term(lw_fn *F, const lwin *w, int t, LLVMValueRef x, LLVMValueRef acc)
+{
+  return w->k.tap[t].w ? lw_fmuladd(F, x, lw_splat(F, w->w[t], 16), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+}
+
 /* acc plus tap t's term for the 16 outputs from flat output `first`: its
  * weight times the input at the tap's flat offset, the lanes of mask loaded
  * (NULL: all of them). */
@@ -86,7 +93,7 @@ static LLVMValueRef add_tap(lw_fn *F, const lwin *w, int t, LLVMValueRef first, 
     x = LLVMBuildLoad2(F->b, vt, at, "");
     LLVMSetAlignment(x, 4);
   }
-  return tp->w ? lw_fmuladd(F, x, lw_splat(F, w->w[t], 16), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+  return tap_term(F, w, t, x, acc);
 }
 
 static void store_sum(lw_fn *F, const lwin *w, LLVMValueRef at, LLVMValueRef acc)
@@ -169,10 +176,16 @@ static void element(lw_fn *F, LLVMValueRef e, void *data)
  * then the chunk's elements). */
 #define LW_WIN_CHUNK 64
 
+/* A sum of depthwise taps (not a max) in the plane kernel, on a plan with
+ * 64-byte vectors: what the run-time masks and the strided sums build. */
+static bool vector_sums(const lw_fn *F, const win_kernel *k)
+{
+  return k->plane && F->pf->sched.vectorize && F->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD;
+}
+
 static bool runtime_masks(const lw_fn *F, const win_kernel *k)
 {
-  return k->plane && F->pf->sched.vectorize && F->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD &&
-         k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3];
+  return vector_sums(F, k) && k->str[0] == 1 && k->str[1] == 1 && k->in[0] == k->dim[2] && k->in[1] == k->dim[3];
 }
 
 static LLVMValueRef const_i32(lw_fn *F, int64_t v)
@@ -243,8 +256,7 @@ static int64_t strided_row(const win_kernel *k)
 
 static bool strided(const lw_fn *F, const win_kernel *k)
 {
-  return k->plane && F->pf->sched.vectorize && F->pf->sched.vector_bytes >= 64 && k->red == IR_RED_ADD &&
-         k->str[0] == k->str[1] && k->str[0] >= 2 && k->str[0] <= WIN_MAX_STRIDE &&
+  return vector_sums(F, k) && k->str[0] == k->str[1] && k->str[0] >= 2 && k->str[0] <= WIN_MAX_STRIDE &&
          k->dim[2] * strided_row(k) <= LW_WIN_STRIDED_FLOATS;
 }
 
@@ -279,8 +291,7 @@ static void strided_vector(lw_fn *F, lwin *w, LLVMValueRef y, int64_t x0)
     LLVMValueRef row = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, y, idx(F, s), ""), idx(F, tp->off[0]), "");
     LLVMValueRef at = LLVMBuildAdd(F->b, LLVMBuildMul(F->b, row, idx(F, k->in[1]), ""), idx(F, s * x0 + tp->off[1]), "");
     LLVMValueRef x = lw_masked_load(F, wt, lw_f32_at(F, w->xp, at), wm, LLVMConstNull(wt));
-    x = LLVMBuildShuffleVector(F->b, x, LLVMGetUndef(wt), LLVMConstVector(take, 16), "");
-    acc = tp->w ? lw_fmuladd(F, x, lw_splat(F, w->w[t], 16), acc, IR_F32) : LLVMBuildFAdd(F->b, acc, x, "");
+    acc = tap_term(F, w, t, LLVMBuildShuffleVector(F->b, x, LLVMGetUndef(wt), LLVMConstVector(take, 16), ""), acc);
   }
   store_sum(F, w, LLVMBuildAdd(F->b, LLVMBuildMul(F->b, y, idx(F, w->sum_row), ""), idx(F, x0), ""), acc);
 }
@@ -290,6 +301,14 @@ static void strided_row_sums(lw_fn *F, LLVMValueRef y, void *data)
   lwin *w = data;
   for (int64_t x0 = 0; x0 < w->k.dim[3]; x0 += 16)
     strided_vector(F, w, y, x0);
+}
+
+/* The local sums: floats of them, 64-byte aligned, in the entry block. */
+static LLVMValueRef local_sums(lw_fn *F, int64_t floats, const char *name)
+{
+  LLVMValueRef a = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)floats), name);
+  LLVMSetAlignment(a, 64);
+  return a;
 }
 
 static void channel(lw_fn *F, LLVMValueRef q, void *data)
@@ -314,21 +333,18 @@ static void channel(lw_fn *F, LLVMValueRef q, void *data)
   const ir_stmt *s0 = F->f->stmts[k->first];
   w->kb = k->start || k->add ? channel_value(F, w, s0, k->start ? k->start : k->add) : NULL;
   if (w->sum_row) {
-    w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(k->dim[2] * w->sum_row)), "window_strided_sums");
-    LLVMSetAlignment(w->sums, 64);
+    w->sums = local_sums(F, k->dim[2] * w->sum_row, "window_strided_sums");
     lw_counted_loop(F, idx(F, 0), idx(F, k->dim[2]), strided_row_sums, w);
     F->simd_next = true;
     lw_counted_loop(F, idx(F, 0), idx(F, plane), element, w);
     return;
   }
   if (!w->masked) {
-    w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, LW_WIN_CHUNK * 16), "window_sums");
-    LLVMSetAlignment(w->sums, 64);
+    w->sums = local_sums(F, LW_WIN_CHUNK * 16, "window_sums");
     lw_stepped_loop(F, idx(F, 0), idx(F, nv), LW_WIN_CHUNK, runtime_chunk, w);
     return;
   }
-  w->sums = lw_entry_alloca(F, LLVMArrayType(F->L->f32, (unsigned)(nv * 16)), "window_sums");
-  LLVMSetAlignment(w->sums, 64);
+  w->sums = local_sums(F, nv * 16, "window_sums");
   w->e0 = idx(F, 0);
   for (int64_t v = 0; v < nv; v++)
     sum_vector(F, w, v);
