@@ -85,6 +85,21 @@ LLVMTargetMachineRef lw_target_machine(aotc_ctx *ctx, const emit_llvm_options *o
   return tm;
 }
 
+/* The CPU row's vector width in bits on an x86 target, 0 elsewhere or
+ * without a row (a triple without --cpu). LLVM's tuning of some AVX-512
+ * CPUs (cooperlake, skylake-avx512, icelake) prefers 256-bit vectors, which
+ * its loop vectoriser then uses; gcc -march=native on the same machine uses
+ * 512, and the C path's code is written for the row's width (vbytes=):
+ * exp and sigmoid loops ran at half the C path's lanes. */
+static int vector_bits(const emit_llvm_options *o, LLVMTargetMachineRef tm)
+{
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  bool x86 = !strncmp(triple, "x86_64", 6) || (triple[0] == 'i' && !strncmp(triple + 2, "86", 2));
+  LLVMDisposeMessage(triple);
+  const sched_cpu *row = !x86 ? NULL : is_host(o) && !o->triple ? sched_cpu_native() : o->cpu ? sched_cpu_find(o->cpu) : NULL;
+  return row && row->vector_bytes >= 16 ? 8 * row->vector_bytes : 0;
+}
+
 static void init_types(emit_llvm *L)
 {
   L->i1 = LLVMInt1TypeInContext(L->c);
@@ -128,6 +143,7 @@ emit_llvm *emit_llvm_new(aotc_ctx *ctx, const emit_llvm_options *opt)
     free(L);
     return NULL;
   }
+  L->vector_bits = vector_bits(&L->opt, L->tm);
   L->tsc = LLVMOrcCreateNewThreadSafeContext();
   L->c = LLVMOrcThreadSafeContextGetContext(L->tsc);
   LLVMContextSetDiagnosticHandler(L->c, diagnostic, L);
@@ -182,6 +198,19 @@ void lw_pipeline_name(const emit_llvm *L, char *out, size_t cap)
                    pipeline.unroll, pipeline.interleave);
   for (int i = 1; i < N_LLVM_OPTIONS && n >= 0 && (size_t)n < cap; i++)
     n += snprintf(out + n, cap - (size_t)n, " %s", llvm_options[i]);
+  if (L->vector_bits && n >= 0 && (size_t)n < cap)
+    snprintf(out + n, cap - (size_t)n, " prefer-vector-width=%d", L->vector_bits);
+}
+
+/* Every function defined in m asks for the row's vector width (vector_bits). */
+static void prefer_vector_width(const emit_llvm *L, LLVMModuleRef m)
+{
+  char bits[16];
+  int n = snprintf(bits, sizeof bits, "%d", L->vector_bits);
+  for (LLVMValueRef fn = LLVMGetFirstFunction(m); L->vector_bits && fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn))
+      LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                              LLVMCreateStringAttribute(L->c, "prefer-vector-width", 19, bits, (unsigned)n));
 }
 
 bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
@@ -193,6 +222,7 @@ bool lw_run_pipeline(emit_llvm *L, LLVMModuleRef m)
   LLVMPassBuilderOptionsSetSLPVectorization(po, pipeline.slp_vectorize);
   LLVMPassBuilderOptionsSetLoopUnrolling(po, pipeline.unroll);
   LLVMPassBuilderOptionsSetLoopInterleaving(po, pipeline.interleave);
+  prefer_vector_width(L, m);
   LLVMErrorRef err = LLVMRunPasses(m, passes, L->tm, po);
   LLVMDisposePassBuilderOptions(po);
   return err ? lw_llvm_failed(L->ctx, err, "optimisation") : true;

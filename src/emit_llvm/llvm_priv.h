@@ -60,6 +60,7 @@ struct emit_llvm {
   int n_loops; /* loops built so far (lw_loop: whether one is innermost) */
   int n_packs; /* panels packed by functions of their own (llvm_contr.c) */
   int n_parallel; /* loops' bodies run by OpenMP's team (llvm_parallel.c) */
+  int vector_bits; /* x86: every function's prefer-vector-width, the CPU row's vectors; 0: none */
 };
 
 /* One function being built. */

@@ -415,6 +415,27 @@ if vmath_obj expneg.tc sweep_neg.c; then
 else
   bad "exp(x - max x) as exp_neg, swept against libm" "$work/log"
 fi
+# The vector width: every function asks LLVM for the CPU row's vectors
+# (prefer-vector-width, llvm_module.c); LLVM's own tuning of AVX-512 CPUs
+# vectorises at 256 bits. vm.tc's loops for x86-64-v4 use zmm registers
+# (its sigmoid's division among them), for x86-64-v3 none; for aarch64 no
+# such attribute. With AVX-512 here, the v4 object is swept against libm.
+vwidth() { # CPU TRIPLE NAME: the object and its optimised IR
+  AOTC_LLVM_IR="$work/vm/$3.ll" "$AOTC" "$root/tests/vmath/vm.tc" --cpu "$1" --triple "$2" --emit obj \
+    -o "$work/vm/$3.o" >>"$work/log" 2>&1
+}
+: >"$work/log"
+if vwidth x86-64-v4 x86_64-pc-linux-gnu v4 && grep -q '"prefer-vector-width"="512"' "$work/vm/v4.ll" &&
+  objdump -d "$work/vm/v4.o" | grep -q "vdivps .*zmm" && vwidth x86-64-v3 x86_64-pc-linux-gnu v3 &&
+  grep -q '"prefer-vector-width"="256"' "$work/vm/v3.ll" && ! objdump -d "$work/vm/v3.o" | grep -q zmm &&
+  vwidth generic aarch64-linux-gnu a64 && ! grep -q "prefer-vector-width" "$work/vm/a64.ll" &&
+  { ! grep -q avx512f /proc/cpuinfo ||
+    cc -O2 -I"$work/vm" -o "$work/vm/v4" "$root/tests/vmath/sweep.c" "$work/vm/v4.o" -lm >>"$work/log" 2>&1 &&
+    "$work/vm/v4" >>"$work/log" 2>&1; }; then
+  ok "vector width of the CPU row: zmm for x86-64-v4 (swept against libm where AVX-512 runs), none for v3"
+else
+  bad "vector width of the CPU row: zmm for x86-64-v4, none for v3" "$work/log"
+fi
 if "$AOTC" "$root/tests/vmath/vm.tc" --cpu generic --emit obj -o "$work/vm/generic.o" >"$work/log" 2>&1 &&
   nm -u "$work/vm/generic.o" | grep -q " expf$" && nm -u "$work/vm/generic.o" | grep -q " erff$"; then
   ok "--cpu generic keeps libm's expf and erff"
