@@ -266,9 +266,40 @@ static LLVMValueRef arith_int(lw_fn *F, ir_op op, LLVMValueRef a, LLVMValueRef b
   }
 }
 
+/* e when it is a product in float type t, else NULL. */
+static const ir_expr *float_product(const ir_expr *e, ir_type t)
+{
+  return e->kind == IR_BINARY && e->op == IR_MUL && e->type == t && (t == IR_F32 || t == IR_F64) ? e : NULL;
+}
+
+/* a * b + c, c + a * b, a * b - c and c - a * b as llvm.fmuladd (fused
+ * where the target has FMA): gcc builds the C path's code with GNU C's
+ * default -ffp-contract=fast, which fuses them; LLVM 15's C API cannot set
+ * the contract flag on the instructions. NULL when e is no such sum. */
+static LLVMValueRef contracted(lw_fn *F, const ir_expr *e, ir_type t)
+{
+  if (e->op != IR_ADD && e->op != IR_SUB)
+    return NULL;
+  const ir_expr *m = float_product(e->args[0], t), *other = e->args[1];
+  bool first = m != NULL;
+  if (!m && (m = float_product(e->args[1], t)))
+    other = e->args[0];
+  if (!m)
+    return NULL;
+  LLVMValueRef x = lw_expr_as(F, m->args[0], t), y = lw_expr_as(F, m->args[1], t), c = lw_expr_as(F, other, t);
+  if (e->op == IR_SUB && first)
+    c = LLVMBuildFNeg(F->b, c, "");
+  else if (e->op == IR_SUB)
+    x = LLVMBuildFNeg(F->b, x, "");
+  return lw_fmuladd(F, x, y, c, t);
+}
+
 /* Arithmetic in type t; C computes small integers in int, then narrows. */
 static LLVMValueRef arith(lw_fn *F, const ir_expr *e, ir_type t)
 {
+  LLVMValueRef fused = ir_types[t].is_float ? contracted(F, e, t) : NULL;
+  if (fused)
+    return fused;
   LLVMValueRef a = lw_expr_as(F, e->args[0], t), b = lw_expr_as(F, e->args[1], t);
   if (ir_types[t].is_float)
     return arith_float(F, e->op, a, b);

@@ -26,7 +26,8 @@
 #    kept off stderr.
 # 7. the C path's inline vector math (swept against libm through objects)
 #    and its omp simd semantics (parallel loops, reassociated sums, float
-#    max and min as integer keys, tails folded into masks).
+#    max and min as integer keys, tails folded into masks); the vector width
+#    of the CPU row; products and sums contracted (fused.tc, fused_main.c).
 # Everything is skipped (exit 0, one SKIP line) when aotc was built without
 # LLVM. Ends with `N passed, N failed, N skipped`. SAN=1: a subset (LLVM
 # under ASan is slow): e2e without random sizes on a sample, the small models.
@@ -435,6 +436,19 @@ if vwidth x86-64-v4 x86_64-pc-linux-gnu v4 && grep -q '"prefer-vector-width"="51
   ok "vector width of the CPU row: zmm for x86-64-v4 (swept against libm where AVX-512 runs), none for v3"
 else
   bad "vector width of the CPU row: zmm for x86-64-v4, none for v3" "$work/log"
+fi
+# Contraction: a product and a sum in one expression are one llvm.fmuladd
+# (llvm_value.c), as gcc contracts the C path's under GNU C's default
+# -ffp-contract=fast; tests/llvm/fused_main.c checks the closed forms that
+# only one rounding gives (run where the CPU has FMA).
+mkdir -p "$work/fused"
+if AOTC_LLVM_IR_RAW="$work/fused/raw.ll" "$AOTC" "$here/fused.tc" --cpu x86-64-v3 --triple x86_64-pc-linux-gnu \
+  --emit obj -o "$work/fused/fused.o" >"$work/log" 2>&1 && [ "$(grep -c "call float @llvm.fmuladd" "$work/fused/raw.ll")" = 2 ] &&
+  cc -O2 -I"$work/fused" -o "$work/fused/main" "$here/fused_main.c" "$work/fused/fused.o" -lm >>"$work/log" 2>&1 &&
+  { ! grep -qw fma /proc/cpuinfo || "$work/fused/main" >>"$work/log" 2>&1; }; then
+  ok "a * b + c and c - a * b contracted into fmuladd: one rounding, the closed forms exact"
+else
+  bad "a * b + c and c - a * b contracted into fmuladd" "$work/log"
 fi
 if "$AOTC" "$root/tests/vmath/vm.tc" --cpu generic --emit obj -o "$work/vm/generic.o" >"$work/log" 2>&1 &&
   nm -u "$work/vm/generic.o" | grep -q " expf$" && nm -u "$work/vm/generic.o" | grep -q " erff$"; then
