@@ -96,7 +96,10 @@ static int vector_bits(const emit_llvm_options *o, LLVMTargetMachineRef tm)
   char *triple = LLVMGetTargetMachineTriple(tm);
   bool x86 = !strncmp(triple, "x86_64", 6) || (triple[0] == 'i' && !strncmp(triple + 2, "86", 2));
   LLVMDisposeMessage(triple);
-  const sched_cpu *row = !x86 ? NULL : is_host(o) && !o->triple ? sched_cpu_native() : o->cpu ? sched_cpu_find(o->cpu) : NULL;
+  const sched_cpu *row = !x86                      ? NULL
+                         : is_host(o) && !o->triple ? sched_cpu_native()
+                         : o->cpu                   ? sched_cpu_find(o->cpu)
+                                                    : NULL;
   return row && row->vector_bytes >= 16 ? 8 * row->vector_bytes : 0;
 }
 
