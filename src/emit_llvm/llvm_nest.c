@@ -229,9 +229,17 @@ LLVMValueRef lw_f32_at(lw_fn *F, LLVMValueRef base, LLVMValueRef i)
 /* Lanes 0..w-1 below n (of the index type) as a vector of i1. */
 LLVMValueRef lw_lanes_below(lw_fn *F, unsigned w, LLVMValueRef n)
 {
+  /* Compared in 32-bit lanes, n clamped to w first (unsigned: the same
+   * lanes on): 64-bit lanes took two compares per 16 lanes and a merge of
+   * the two masks on AVX-512 (RegNetY's and ResNet-18's packing runs). */
+  LLVMTypeRef t = F->L->i32;
+  if (LLVMGetIntTypeWidth(LLVMTypeOf(n)) > 32) {
+    LLVMValueRef cap = LLVMConstInt(LLVMTypeOf(n), w, 0);
+    n = LLVMBuildTrunc(F->b, LLVMBuildSelect(F->b, LLVMBuildICmp(F->b, LLVMIntULT, n, cap, ""), n, cap, ""), t, "");
+  }
   LLVMValueRef lane[2 * 64];
   for (unsigned l = 0; l < w && l < 2 * 64; l++)
-    lane[l] = LLVMConstInt(F->L->idx, l, 0);
+    lane[l] = LLVMConstInt(t, l, 0);
   return LLVMBuildICmp(F->b, LLVMIntULT, LLVMConstVector(lane, w), lw_splat(F, n, w), "");
 }
 

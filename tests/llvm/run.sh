@@ -465,6 +465,13 @@ if AOTC_LLVM_IR_RAW="$work/sm.ll" "$AOTC" "$root/bench/kernels.tc" --entry softm
 else
   bad "omp simd as parallel loops, reductions with a width, packed runs tail-folded" "$work/log"
 fi
+# A packed run's masks compare 32-bit lanes (lw_lanes_below): 64-bit ones
+# took two compares and a merge per 16 lanes on AVX-512.
+if grep -q "icmp ult <[0-9]* x i32>" "$work/cv.ll" && ! grep -q "icmp ult <[0-9]* x i64>" "$work/cv.ll"; then
+  ok "packed runs' lane masks in 32-bit lanes"
+else
+  bad "packed runs' lane masks in 32-bit lanes" "$work/cv.ll"
+fi
 # A float max and min under omp simd reduction: reduced as ordered integer
 # keys (vectorised: llvm.vector.reduce.smax in the optimised IR), NaN ignored
 # as the C helpers ignore it, against numpy (tests/llvm/make_rmax.py).
