@@ -51,9 +51,11 @@ bool lw_llvm_failed(aotc_ctx *ctx, LLVMErrorRef err, const char *what)
   return false;
 }
 
-static bool is_host(const emit_llvm_options *o)
+/* The target machine is this machine's (its CPU and features): no triple
+ * given; --cpu then names only the schedule's row. */
+static bool on_host(const emit_llvm_options *o)
 {
-  return !o->triple || !o->cpu || !strcmp(o->cpu, "native");
+  return !o->triple;
 }
 
 /* The target machine for opt (NULL: reported). The triple is normalised:
@@ -69,7 +71,7 @@ LLVMTargetMachineRef lw_target_machine(aotc_ctx *ctx, const emit_llvm_options *o
   if (LLVMGetTargetFromTriple(triple, &target, &err)) {
     aotc_error(ctx, (ir_loc){0}, "LLVM: no target for '%s': %s", triple, err ? err : "");
   } else {
-    bool host = is_host(o) && !o->triple;
+    bool host = on_host(o);
     char *cpu = host ? LLVMGetHostCPUName() : NULL, *feat = host ? LLVMGetHostCPUFeatures() : NULL;
     const char *c = cpu ? cpu : o->cpu && strcmp(o->cpu, "native") ? o->cpu : "generic";
     bool on_linux = strstr(triple, "linux") != NULL;
@@ -85,7 +87,8 @@ LLVMTargetMachineRef lw_target_machine(aotc_ctx *ctx, const emit_llvm_options *o
   return tm;
 }
 
-/* The CPU row's vector width in bits on an x86 target, 0 elsewhere or
+/* The CPU row's vector width in bits on an x86 target (this machine's row
+ * when the target machine is this machine's, else --cpu's), 0 elsewhere or
  * without a row (a triple without --cpu). LLVM's tuning of some AVX-512
  * CPUs (cooperlake, skylake-avx512, icelake) prefers 256-bit vectors, which
  * its loop vectoriser then uses; gcc -march=native on the same machine uses
@@ -96,10 +99,7 @@ static int vector_bits(const emit_llvm_options *o, LLVMTargetMachineRef tm)
   char *triple = LLVMGetTargetMachineTriple(tm);
   bool x86 = !strncmp(triple, "x86_64", 6) || (triple[0] == 'i' && !strncmp(triple + 2, "86", 2));
   LLVMDisposeMessage(triple);
-  const sched_cpu *row = !x86                      ? NULL
-                         : is_host(o) && !o->triple ? sched_cpu_native()
-                         : o->cpu                   ? sched_cpu_find(o->cpu)
-                                                    : NULL;
+  const sched_cpu *row = !x86 ? NULL : on_host(o) ? sched_cpu_native() : o->cpu ? sched_cpu_find(o->cpu) : NULL;
   return row && row->vector_bytes >= 16 ? 8 * row->vector_bytes : 0;
 }
 
