@@ -397,13 +397,15 @@ fi
 # omp simd are parallel (llvm.mem.parallel_loop_access on their accesses),
 # a sum reduction under omp simd reduction carries a vector width (LLVM then
 # reorders it), a packed panel's runs of lanes fold their tail into masks.
+sweep() { # NAME SWEEP.c: $work/vm/NAME.o linked with tests/vmath's SWEEP.c and run
+  cc -O2 -I"$work/vm" -o "$work/vm/$1" "$root/tests/vmath/$2" "$work/vm/$1.o" -lm >>"$work/log" 2>&1 &&
+    "$work/vm/$1" >>"$work/log" 2>&1
+}
 vmath_obj() { # TC SWEEP.c
   local n
   n=$(basename "$1" .tc)
   "$AOTC" "$root/tests/vmath/$1" --cpu x86-64-v3 --emit obj -o "$work/vm/$n.o" >"$work/log" 2>&1 &&
-    ! nm -u "$work/vm/$n.o" | grep -qE " (expf|erff|tanhf)$" &&
-    cc -O2 -I"$work/vm" -o "$work/vm/$n" "$root/tests/vmath/$2" "$work/vm/$n.o" -lm >>"$work/log" 2>&1 &&
-    "$work/vm/$n" >>"$work/log" 2>&1
+    ! nm -u "$work/vm/$n.o" | grep -qE " (expf|erff|tanhf)$" && sweep "$n" "$2"
 }
 mkdir -p "$work/vm"
 if vmath_obj vm.tc sweep.c; then
@@ -430,9 +432,7 @@ if vwidth x86-64-v4 x86_64-pc-linux-gnu v4 && grep -q '"prefer-vector-width"="51
   objdump -d "$work/vm/v4.o" | grep -q "vdivps .*zmm" && vwidth x86-64-v3 x86_64-pc-linux-gnu v3 &&
   grep -q '"prefer-vector-width"="256"' "$work/vm/v3.ll" && ! objdump -d "$work/vm/v3.o" | grep -q zmm &&
   vwidth generic aarch64-linux-gnu a64 && ! grep -q "prefer-vector-width" "$work/vm/a64.ll" &&
-  { ! grep -q avx512f /proc/cpuinfo ||
-    cc -O2 -I"$work/vm" -o "$work/vm/v4" "$root/tests/vmath/sweep.c" "$work/vm/v4.o" -lm >>"$work/log" 2>&1 &&
-    "$work/vm/v4" >>"$work/log" 2>&1; }; then
+  { ! grep -q avx512f /proc/cpuinfo || sweep v4 sweep.c; }; then
   ok "vector width of the CPU row: zmm for x86-64-v4 (swept against libm where AVX-512 runs), none for v3"
 else
   bad "vector width of the CPU row: zmm for x86-64-v4, none for v3" "$work/log"
